@@ -1,0 +1,146 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/civiq/civiq"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// readBody reads the whole body, at most MaxBody bytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, civiq.Errorf(civiq.ETooLarge, "the request body is larger than %d bytes", MaxBody)
+	}
+	if err != nil {
+		return nil, civiq.Errorf(civiq.EInvalid, "the request body could not be read")
+	}
+	return body, nil
+}
+
+// decode parses a JSON object into v, naming the field at fault when a value
+// has the wrong type. Fields listed in required must be present and not
+// null. An empty body counts as {} when nothing is required.
+func decode(body []byte, v any, required ...string) error {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	if body[0] != '{' {
+		return civiq.Errorf(civiq.EInvalid, "the request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			field := te.Field
+			if field == "" {
+				field = "body"
+			}
+			return civiq.FieldErrorf(field, "%s must be a JSON %s", field, jsonKind(te.Type.Kind().String()))
+		}
+		return civiq.Errorf(civiq.EInvalid, "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return civiq.Errorf(civiq.EInvalid, "malformed JSON: more than one value")
+	}
+	if len(required) > 0 {
+		var present map[string]json.RawMessage
+		if err := json.Unmarshal(body, &present); err != nil {
+			return civiq.Errorf(civiq.EInvalid, "malformed JSON")
+		}
+		for _, f := range required {
+			if raw, ok := present[f]; !ok || string(raw) == "null" {
+				return civiq.FieldErrorf(f, "%s is required", f)
+			}
+		}
+	}
+	return nil
+}
+
+func jsonKind(goKind string) string {
+	switch {
+	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
+		return "number"
+	case goKind == "slice" || goKind == "array":
+		return "array"
+	case goKind == "map" || goKind == "struct":
+		return "object"
+	case goKind == "bool":
+		return "boolean"
+	}
+	return "string"
+}
+
+// The request bodies of the API.
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type issueRequest struct {
+	ServiceID     string `json:"service_id"`
+	Channel       string `json:"channel"`
+	PriorityGroup string `json:"priority_group"`
+}
+
+type transferRequest struct {
+	ServiceID string `json:"service_id"`
+}
+
+type counterStatusRequest struct {
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+type ratingRequest struct {
+	Score   int    `json:"score"`
+	Comment string `json:"comment"`
+}
+
+type announcementRequest struct {
+	Text string `json:"text"`
+}
+
+type userRequest struct {
+	Username string   `json:"username"`
+	Password string   `json:"password"`
+	Role     string   `json:"role"`
+	HallIDs  []string `json:"hall_ids"`
+}
+
+type deviceRequest struct {
+	Kind      string `json:"kind"`
+	CounterID string `json:"counter_id"`
+	Name      string `json:"name"`
+}
+
+type pairRequest struct {
+	Code string `json:"code"`
+}
+
+type hallRequest struct {
+	civiq.Hall
+}
+
+type serviceRequest struct {
+	Prefix   string `json:"prefix"`
+	Name     string `json:"name"`
+	NameEn   string `json:"name_en"`
+	Position int    `json:"position"`
+}
+
+type counterRequest struct {
+	Name       string   `json:"name"`
+	ServiceIDs []string `json:"service_ids"`
+}

@@ -1,0 +1,63 @@
+package api
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/civiq/civiq"
+)
+
+// statuses maps each domain error code to its HTTP status: the one place
+// this is decided.
+var statuses = map[string]int{
+	civiq.EInvalid:           http.StatusBadRequest,
+	civiq.EUnauthorized:      http.StatusUnauthorized,
+	civiq.EForbidden:         http.StatusForbidden,
+	civiq.ENotFound:          http.StatusNotFound,
+	civiq.EConflict:          http.StatusConflict,
+	civiq.EInvalidTransition: http.StatusConflict,
+	civiq.ETooLarge:          http.StatusRequestEntityTooLarge,
+	civiq.ERateLimited:       http.StatusTooManyRequests,
+	civiq.EUnavailable:       http.StatusServiceUnavailable,
+	civiq.EInternal:          http.StatusInternalServerError,
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// writeError answers with the contract's error body. Internal errors are
+// logged with the request id; the user sees only "Internal error.".
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := civiq.ErrorCode(err)
+	status, ok := statuses[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status >= 500 {
+		slog.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestID(r.Context()), "path", r.URL.Path)
+	}
+	d := errorDetail{Code: code, Message: civiq.ErrorMessage(err)}
+	if e, ok := err.(*civiq.Error); ok {
+		d.Field = e.Field
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "2")
+	}
+	writeJSON(w, status, errorBody{d})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	if v != nil {
+		json.NewEncoder(w).Encode(v)
+	}
+}

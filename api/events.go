@@ -1,0 +1,133 @@
+package api
+
+import (
+	"bufio"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/civiq/civiq"
+)
+
+// streamBuffer is how many events a stream may fall behind before it is cut.
+const streamBuffer = 256
+
+// replayBatch is how many stored events one replay query reads.
+const replayBatch = 500
+
+// events streams a hall's events as Server-Sent Events. A client that sends
+// Last-Event-ID (or ?last_event_id=) first gets every stored event after it.
+func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
+	hallID := r.PathValue("hall")
+	if err := s.view(r, func(tx civiq.Tx) error { _, err := tx.Hall(hallID); return err }); err != nil {
+		return err
+	}
+	var last int64 = -1
+	lastID := r.Header.Get("Last-Event-ID")
+	if lastID == "" {
+		lastID = r.URL.Query().Get("last_event_id")
+	}
+	if lastID != "" {
+		n, err := strconv.ParseInt(lastID, 10, 64)
+		if err != nil || n < 0 {
+			return civiq.FieldErrorf("Last-Event-ID", "Last-Event-ID must be a non-negative event id")
+		}
+		last = n
+	}
+	staff := c.p.Can(civiq.PermStaffView, hallID, "")
+
+	// Subscribe before reading the stored events, so that nothing committed
+	// in between is missed; duplicates are skipped by id.
+	sub := s.Hub.Subscribe(hallID, streamBuffer)
+	defer s.Hub.Unsubscribe(sub)
+
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{}) // streams outlive the server's write timeout
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Connection", "keep-alive")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 8192)
+	bw.WriteString("retry: 2000\n: connected\n\n")
+
+	send := func(e *civiq.Event) {
+		bw.WriteString("id: ")
+		bw.WriteString(strconv.FormatInt(e.ID, 10))
+		bw.WriteString("\nevent: ")
+		bw.WriteString(e.Type)
+		bw.WriteString("\ndata: ")
+		bw.Write(e.JSON(staff))
+		bw.WriteString("\n\n")
+		last = e.ID
+	}
+	flush := func() error {
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+
+	if last >= 0 {
+		for {
+			evs, err := s.Engine.Store.EventsAfter(r.Context(), hallID, last, replayBatch)
+			if err != nil {
+				return nil // the stream has begun: the client reconnects
+			}
+			for _, e := range evs {
+				send(e)
+			}
+			if err := flush(); err != nil {
+				return nil
+			}
+			if len(evs) < replayBatch {
+				break
+			}
+		}
+	} else if err := flush(); err != nil {
+		return nil
+	}
+
+	tick := time.NewTicker(s.Heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case e, ok := <-sub.C:
+			if !ok {
+				return nil // fell behind: cut, comes back with Last-Event-ID
+			}
+			if e.ID <= last {
+				continue
+			}
+			send(e)
+			// Send what else is already here in the same write.
+			for more := true; more; {
+				select {
+				case e, ok := <-sub.C:
+					if !ok {
+						flush()
+						return nil
+					}
+					if e.ID > last {
+						send(e)
+					}
+				default:
+					more = false
+				}
+			}
+			if err := flush(); err != nil {
+				return nil
+			}
+		case <-tick.C:
+			bw.WriteString(": ping\n\n")
+			if err := flush(); err != nil {
+				return nil
+			}
+		case <-r.Context().Done():
+			return nil
+		case <-s.quit:
+			return nil
+		}
+	}
+}

@@ -1,0 +1,80 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/civiq/civiq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are civiq's Prometheus metrics, on a registry of their own.
+type Metrics struct {
+	Registry *prometheus.Registry
+	Issued   *prometheus.CounterVec
+	Wait     *prometheus.HistogramVec
+	Service  *prometheus.HistogramVec
+	Streams  prometheus.Gauge
+	HTTP     *prometheus.HistogramVec
+}
+
+// NewMetrics registers the metrics.
+func NewMetrics() *Metrics {
+	minutes := []float64{30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200}
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Issued: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "civiq_tickets_issued_total",
+			Help: "Tickets issued, by hall, service and channel."}, []string{"hall", "service", "channel"}),
+		Wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "civiq_wait_seconds",
+			Help: "Time from issue to first call.", Buckets: minutes}, []string{"hall", "service"}),
+		Service: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "civiq_service_seconds",
+			Help: "Time from start of service to done.", Buckets: minutes}, []string{"hall", "service"}),
+		Streams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "civiq_stream_clients", Help: "Live event streams open."}),
+		HTTP: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "civiq_http_request_duration_seconds",
+			Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"method", "route", "code"}),
+	}
+	m.Registry.MustRegister(m.Issued, m.Wait, m.Service, m.Streams, m.HTTP,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Observe counts what committed events tell: issues, waits and service times.
+func (m *Metrics) Observe(events []*civiq.Event) {
+	for _, e := range events {
+		t := e.Ticket
+		if t == nil {
+			continue
+		}
+		switch e.Type {
+		case civiq.EventIssued:
+			m.Issued.WithLabelValues(t.HallID, t.ServiceID, t.Channel).Inc()
+		case civiq.EventCalled:
+			if t.CalledAt != nil {
+				m.Wait.WithLabelValues(t.HallID, t.ServiceID).Observe(t.CalledAt.Sub(t.IssuedAt).Seconds())
+			}
+		case civiq.EventDone:
+			if t.DoneAt != nil && t.ServingAt != nil {
+				m.Service.WithLabelValues(t.HallID, t.ServiceID).Observe(t.DoneAt.Sub(*t.ServingAt).Seconds())
+			}
+		}
+	}
+}
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	ip := clientIP(r)
+	allowed := false
+	if len(s.MetricsAllow) == 0 {
+		allowed = ip.IsLoopback()
+	}
+	for _, p := range s.MetricsAllow {
+		if p.Contains(ip) {
+			allowed = true
+		}
+	}
+	if !allowed || s.metrics == nil {
+		writeError(w, r, civiq.Errorf(civiq.EForbidden, "metrics are served only to the allow-list"))
+		return
+	}
+	promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}

@@ -1,0 +1,434 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/civiq/civiq"
+)
+
+func (s *Server) routes() {
+	s.handle("POST /api/v1/auth/login", anyone, s.login)
+	s.handle("POST /api/v1/auth/logout", signed, s.logout)
+	s.handle("GET /api/v1/auth/me", signed, s.me)
+
+	s.handle("GET /api/v1/halls", anyone, s.listHalls)
+	s.handle("GET /api/v1/halls/{hall}", anyone, s.getHall)
+	s.handle("PUT /api/v1/halls/{hall}", need(civiq.PermAdmin), s.putHall)
+	s.handle("GET /api/v1/halls/{hall}/services", anyone, s.listServices)
+	s.handle("PUT /api/v1/halls/{hall}/services/{service}", need(civiq.PermAdmin), s.putService)
+	s.handle("GET /api/v1/halls/{hall}/counters", anyone, s.listCounters)
+	s.handle("PUT /api/v1/halls/{hall}/counters/{counter}", need(civiq.PermAdmin), s.putCounter)
+	s.handle("POST /api/v1/halls/{hall}/counters/{counter}/status", need(civiq.PermCounterAction), s.counterStatus)
+	s.handle("GET /api/v1/halls/{hall}/status", anyone, s.hallStatus)
+	s.handle("GET /api/v1/halls/{hall}/events", anyone, s.events)
+	s.handle("POST /api/v1/halls/{hall}/announcements", need(civiq.PermManageHall), s.announce)
+
+	s.handle("POST /api/v1/halls/{hall}/tickets", anyone, s.issue) // who may depends on the channel
+	s.handle("GET /api/v1/tickets/{id}", anyone, s.getTicket)
+	s.handle("POST /api/v1/halls/{hall}/counters/{counter}/call-next", need(civiq.PermCounterAction), s.callNext)
+	for path, action := range map[string]string{
+		"recall": civiq.ActRecall, "start": civiq.ActStart, "finish": civiq.ActFinish,
+		"no-show": civiq.ActNoShow, "transfer": civiq.ActTransfer, "return": civiq.ActReturn,
+	} {
+		s.handle("POST /api/v1/tickets/{id}/"+path, need(civiq.PermCounterAction), s.act(action))
+	}
+	s.handle("POST /api/v1/tickets/{id}/cancel", anyone, s.act(civiq.ActCancel)) // the holder of the id
+	s.handle("POST /api/v1/tickets/{id}/rating", anyone, s.rate)
+
+	s.handle("GET /api/v1/users", need(civiq.PermAdmin), s.listUsers)
+	s.handle("POST /api/v1/users", need(civiq.PermAdmin), s.createUser)
+	s.handle("GET /api/v1/halls/{hall}/devices", need(civiq.PermAdmin), s.listDevices)
+	s.handle("POST /api/v1/halls/{hall}/devices", need(civiq.PermAdmin), s.createDevice)
+	s.handle("POST /api/v1/devices/pair", anyone, s.pair)
+
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
+	s.mux.HandleFunc("GET /{$}", s.home)
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, civiq.Errorf(civiq.ENotFound, "no such API route: %s %s", r.Method, r.URL.Path))
+	})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req loginRequest
+	if err := decode(c.body, &req, "username", "password"); err != nil {
+		return err
+	}
+	token, sess, u, err := s.Engine.Login(r.Context(), req.Username, req.Password)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: r.TLS != nil, Expires: sess.ExpiresAt})
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token": token, "expires_at": sess.ExpiresAt.Format(time.RFC3339), "csrf_token": sess.CSRF,
+		"user": map[string]any{"username": u.Username, "role": u.Role, "hall_ids": u.HallIDs},
+	})
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *call) error {
+	if c.session != nil {
+		if err := s.Engine.Logout(r.Context(), c.token); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, c *call) error {
+	if c.p.Device != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"device": c.p.Device})
+		return nil
+	}
+	out := map[string]any{"user": c.p.User}
+	if c.session != nil {
+		out["csrf_token"] = c.session.CSRF
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) view(r *http.Request, fn func(civiq.Tx) error) error {
+	return s.Engine.Store.View(r.Context(), fn)
+}
+
+func (s *Server) listHalls(w http.ResponseWriter, r *http.Request, c *call) error {
+	var halls []civiq.Hall
+	if err := s.view(r, func(tx civiq.Tx) (err error) { halls, err = tx.Halls(); return }); err != nil {
+		return err
+	}
+	out := make([]map[string]string, 0, len(halls))
+	for _, h := range halls {
+		out = append(out, map[string]string{"id": h.ID, "name": h.Name, "name_en": h.NameEn, "timezone": h.Timezone})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"halls": out})
+	return nil
+}
+
+func (s *Server) getHall(w http.ResponseWriter, r *http.Request, c *call) error {
+	var h *civiq.Hall
+	if err := s.view(r, func(tx civiq.Tx) (err error) { h, err = tx.Hall(r.PathValue("hall")); return }); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"hall": h})
+	return nil
+}
+
+func (s *Server) putHall(w http.ResponseWriter, r *http.Request, c *call) error {
+	var h civiq.Hall
+	if err := decode(c.body, &h, "name"); err != nil {
+		return err
+	}
+	h.ID = r.PathValue("hall")
+	if err := s.Engine.SaveHall(r.Context(), &h); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"hall": h})
+	return nil
+}
+
+func (s *Server) listServices(w http.ResponseWriter, r *http.Request, c *call) error {
+	var svcs []civiq.Service
+	err := s.view(r, func(tx civiq.Tx) error {
+		if _, err := tx.Hall(r.PathValue("hall")); err != nil {
+			return err
+		}
+		var err error
+		svcs, err = tx.Services(r.PathValue("hall"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"services": svcs})
+	return nil
+}
+
+func (s *Server) putService(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req serviceRequest
+	if err := decode(c.body, &req, "prefix", "name"); err != nil {
+		return err
+	}
+	svc := civiq.Service{HallID: r.PathValue("hall"), ID: r.PathValue("service"), Prefix: req.Prefix, Name: req.Name, NameEn: req.NameEn, Position: req.Position}
+	if err := s.Engine.SaveService(r.Context(), &svc); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"service": svc})
+	return nil
+}
+
+func (s *Server) listCounters(w http.ResponseWriter, r *http.Request, c *call) error {
+	var cs []civiq.Counter
+	err := s.view(r, func(tx civiq.Tx) error {
+		if _, err := tx.Hall(r.PathValue("hall")); err != nil {
+			return err
+		}
+		var err error
+		cs, err = tx.Counters(r.PathValue("hall"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for i := range cs {
+		cs[i].CurrentTicketID = "" // the public list shows no ticket ids
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"counters": cs})
+	return nil
+}
+
+func (s *Server) putCounter(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req counterRequest
+	if err := decode(c.body, &req, "service_ids"); err != nil {
+		return err
+	}
+	ctr := civiq.Counter{HallID: r.PathValue("hall"), ID: r.PathValue("counter"), Name: req.Name, ServiceIDs: req.ServiceIDs}
+	if err := s.Engine.SaveCounter(r.Context(), &ctr); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"counter": ctr})
+	return nil
+}
+
+func (s *Server) counterStatus(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req counterStatusRequest
+	if err := decode(c.body, &req, "status"); err != nil {
+		return err
+	}
+	key, err := idem(r, c)
+	if err != nil {
+		return err
+	}
+	ctr, err := s.Engine.SetCounterStatus(r.Context(), r.PathValue("hall"), r.PathValue("counter"), req.Status, req.Reason, key)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"counter": ctr})
+	return nil
+}
+
+func (s *Server) hallStatus(w http.ResponseWriter, r *http.Request, c *call) error {
+	st, err := s.Engine.Status(r.Context(), r.PathValue("hall"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Server) announce(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req announcementRequest
+	if err := decode(c.body, &req, "text"); err != nil {
+		return err
+	}
+	if err := s.Engine.Announce(r.Context(), r.PathValue("hall"), strings.TrimSpace(req.Text)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"announcement": map[string]string{"text": req.Text}})
+	return nil
+}
+
+func (s *Server) issue(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req issueRequest
+	if err := decode(c.body, &req, "service_id"); err != nil {
+		return err
+	}
+	hallID := r.PathValue("hall")
+	if req.Channel == "" {
+		req.Channel = defaultChannel(c.p)
+	}
+	if !civiq.ValidChannel(req.Channel) {
+		return civiq.FieldErrorf("channel", "channel must be kiosk, remote, appointment or staff")
+	}
+	if !c.p.Can(civiq.PermIssueTicket, hallID, "") {
+		if req.Channel != civiq.ChannelRemote {
+			if c.p.Anonymous() {
+				return civiq.Errorf(civiq.EUnauthorized, "only kiosks and staff take %s tickets; citizens use channel remote", req.Channel)
+			}
+			return civiq.Errorf(civiq.EForbidden, "you may not take tickets in this hall")
+		}
+		var h *civiq.Hall
+		if err := s.view(r, func(tx civiq.Tx) (err error) { h, err = tx.Hall(hallID); return }); err != nil {
+			return err
+		}
+		if !h.AllowRemote {
+			return civiq.Errorf(civiq.EForbidden, "this hall does not give tickets remotely")
+		}
+	}
+	if c.p.Device != nil && req.Channel != civiq.ChannelKiosk {
+		return civiq.FieldErrorf("channel", "a kiosk takes kiosk tickets")
+	}
+	key, err := idem(r, c)
+	if err != nil {
+		return err
+	}
+	t, err := s.Engine.IssueTicket(r.Context(), civiq.IssueRequest{HallID: hallID, ServiceID: req.ServiceID, Channel: req.Channel, PriorityGroup: req.PriorityGroup}, key)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"ticket": t})
+	return nil
+}
+
+func defaultChannel(p civiq.Principal) string {
+	switch {
+	case p.Device != nil:
+		return civiq.ChannelKiosk
+	case p.User != nil:
+		return civiq.ChannelStaff
+	}
+	return civiq.ChannelRemote
+}
+
+func (s *Server) getTicket(w http.ResponseWriter, r *http.Request, c *call) error {
+	t, err := s.Engine.Ticket(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
+	return nil
+}
+
+func (s *Server) callNext(w http.ResponseWriter, r *http.Request, c *call) error {
+	key, err := idem(r, c)
+	if err != nil {
+		return err
+	}
+	t, err := s.Engine.CallNext(r.Context(), r.PathValue("hall"), r.PathValue("counter"), key)
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
+	return nil
+}
+
+func (s *Server) act(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		req := civiq.ActRequest{TicketID: r.PathValue("id"), Action: action}
+		if action == civiq.ActTransfer {
+			var body transferRequest
+			if err := decode(c.body, &body, "service_id"); err != nil {
+				return err
+			}
+			req.ServiceID = body.ServiceID
+		}
+		key, err := idem(r, c)
+		if err != nil {
+			return err
+		}
+		t, err := s.Engine.Act(r.Context(), req, key)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
+		return nil
+	}
+}
+
+func (s *Server) rate(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req ratingRequest
+	if err := decode(c.body, &req, "score"); err != nil {
+		return err
+	}
+	channel := "phone"
+	if c.p.Device != nil {
+		t, err := s.Engine.Ticket(r.Context(), r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		if !c.p.Can(civiq.PermRate, t.HallID, t.CounterID) {
+			return civiq.Errorf(civiq.EForbidden, "a rater rates only the tickets of its own counter")
+		}
+		channel = "rater"
+	} else if c.p.User != nil {
+		channel = "web"
+	}
+	rating, err := s.Engine.Rate(r.Context(), civiq.RateRequest{TicketID: r.PathValue("id"), Score: req.Score, Comment: req.Comment, Channel: channel})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"rating": rating})
+	return nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) error {
+	var us []civiq.User
+	if err := s.view(r, func(tx civiq.Tx) (err error) { us, err = tx.Users(); return }); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": us})
+	return nil
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req userRequest
+	if err := decode(c.body, &req, "username", "password", "role"); err != nil {
+		return err
+	}
+	u := civiq.User{Username: req.Username, Role: req.Role, HallIDs: req.HallIDs}
+	if err := s.Engine.CreateUser(r.Context(), &u, req.Password); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"user": u})
+	return nil
+}
+
+func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, c *call) error {
+	var ds []civiq.Device
+	if err := s.view(r, func(tx civiq.Tx) (err error) { ds, err = tx.Devices(r.PathValue("hall")); return }); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"devices": ds})
+	return nil
+}
+
+func (s *Server) createDevice(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req deviceRequest
+	if err := decode(c.body, &req, "kind"); err != nil {
+		return err
+	}
+	d := civiq.Device{Kind: req.Kind, HallID: r.PathValue("hall"), CounterID: req.CounterID, Name: req.Name}
+	if err := s.Engine.CreateDevice(r.Context(), &d); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"device": d})
+	return nil
+}
+
+func (s *Server) pair(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req pairRequest
+	if err := decode(c.body, &req, "code"); err != nil {
+		return err
+	}
+	token, d, err := s.Engine.PairDevice(r.Context(), strings.TrimSpace(req.Code))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": token, "device": d})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil {
+		if err := s.Ready(r.Context()); err != nil {
+			writeError(w, r, civiq.Errorf(civiq.EUnavailable, "storage is not available"))
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ready")
+}

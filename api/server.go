@@ -1,0 +1,225 @@
+// Package api serves civiq's JSON API v1, its live event streams and the
+// operations endpoints over net/http.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/inmem"
+)
+
+// Server is the HTTP side of civiq.
+type Server struct {
+	Engine *civiq.Engine
+	Hub    *inmem.Hub
+	// MetricsAllow lists who may read /metrics; empty means loopback only.
+	MetricsAllow []netip.Prefix
+	// Heartbeat is how often a comment keeps event streams open.
+	Heartbeat time.Duration
+	Version   string
+	// Ready reports whether the store answers, for /readyz.
+	Ready func(context.Context) error
+
+	metrics *Metrics
+	mux     *http.ServeMux
+	quit    chan struct{}
+	once    sync.Once
+}
+
+// NewServer builds the server's routes.
+func NewServer(engine *civiq.Engine, hub *inmem.Hub, m *Metrics) *Server {
+	s := &Server{Engine: engine, Hub: hub, Heartbeat: 10 * time.Second, metrics: m, mux: http.NewServeMux(), quit: make(chan struct{})}
+	s.routes()
+	return s
+}
+
+// Close ends every event stream; call it when shutting down.
+func (s *Server) Close() { s.once.Do(func() { close(s.quit) }) }
+
+// ServeHTTP adds a request id, logs the request and times it by route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		id = newRequestID()
+	}
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	s.mux.ServeHTTP(rec, r)
+	route := r.Pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	d := time.Since(start)
+	if s.metrics != nil && !strings.HasSuffix(route, "/events") {
+		s.metrics.HTTP.WithLabelValues(r.Method, route, fmt.Sprint(rec.status)).Observe(d.Seconds())
+	}
+	level := slog.LevelDebug
+	if rec.status >= 500 {
+		level = slog.LevelError
+	}
+	slog.Log(r.Context(), level, "http", "method", r.Method, "route", route, "status", rec.status, "ms", d.Milliseconds(), "request_id", id)
+}
+
+type requestIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach Flush and SetWriteDeadline.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// access says who may use a route. Hall and counter come from the path, or
+// from the ticket named by {id}.
+type access struct {
+	anyone bool             // no sign-in needed
+	signed bool             // any signed-in user or device
+	perm   civiq.Permission // otherwise: this permission in the hall
+}
+
+var (
+	anyone = access{anyone: true}
+	signed = access{signed: true}
+)
+
+func need(p civiq.Permission) access { return access{perm: p} }
+
+// call is what a handler gets besides the request: who asks, and the ticket
+// named in the path when the route has one.
+type call struct {
+	p       civiq.Principal
+	session *civiq.Session
+	token   string
+	ticket  *civiq.Ticket
+	body    []byte
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// handle registers a route behind the one authorization middleware.
+func (s *Server) handle(pattern string, a access, h handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := s.serve(w, r, a, h); err != nil {
+			writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, a access, h handlerFunc) error {
+	c := &call{}
+	if err := s.authenticate(r, c); err != nil {
+		return err
+	}
+	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodDelete || r.Method == http.MethodPatch {
+		body, err := readBody(w, r)
+		if err != nil {
+			return err
+		}
+		c.body = body
+	}
+	if !a.anyone {
+		if c.p.Anonymous() {
+			return civiq.Errorf(civiq.EUnauthorized, "sign in first")
+		}
+		if !a.signed {
+			hall, counter := r.PathValue("hall"), r.PathValue("counter")
+			if id := r.PathValue("id"); id != "" && hall == "" {
+				t, err := s.Engine.Ticket(r.Context(), id)
+				if err != nil {
+					return err
+				}
+				c.ticket, hall, counter = t, t.HallID, t.CounterID
+			}
+			if !c.p.Can(a.perm, hall, counter) {
+				return civiq.Errorf(civiq.EForbidden, "you may not do this here")
+			}
+		}
+	}
+	return h(w, r, c)
+}
+
+const sessionCookie = "civiq_session"
+
+// authenticate finds the principal from a bearer token or the session
+// cookie. A cookie session must send its CSRF token with every change.
+func (s *Server) authenticate(r *http.Request, c *call) error {
+	token, fromCookie := "", false
+	if h := r.Header.Get("Authorization"); h != "" {
+		var ok bool
+		token, ok = strings.CutPrefix(h, "Bearer ")
+		if !ok || token == "" {
+			return civiq.Errorf(civiq.EUnauthorized, "the Authorization header must be 'Bearer <token>'")
+		}
+	} else if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		token, fromCookie = ck.Value, true
+	}
+	if token == "" {
+		return nil
+	}
+	p, sess, err := s.Engine.Authenticate(r.Context(), token)
+	if err != nil {
+		if fromCookie && civiq.ErrorCode(err) == civiq.EUnauthorized {
+			return nil // a stale cookie is the same as none
+		}
+		return err
+	}
+	if fromCookie && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if sess == nil || r.Header.Get("X-CSRF-Token") != sess.CSRF {
+			return civiq.Errorf(civiq.EForbidden, "missing or wrong X-CSRF-Token")
+		}
+	}
+	c.p, c.session, c.token = p, sess, token
+	return nil
+}
+
+// idem reads the Idempotency-Key of a request, scoped to who sent it and
+// to the route, with a hash of the body.
+func idem(r *http.Request, c *call) (*civiq.Idem, error) {
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		return nil, nil
+	}
+	if len(key) > 200 {
+		return nil, civiq.FieldErrorf("Idempotency-Key", "Idempotency-Key is at most 200 characters")
+	}
+	sum := sha256.Sum256(c.body)
+	return &civiq.Idem{Scope: c.p.Key() + " " + r.Method + " " + r.URL.Path, Key: key, Hash: hex.EncodeToString(sum[:])}, nil
+}
+
+func clientIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/api"
+	"github.com/civiq/civiq/inmem"
+	"github.com/civiq/civiq/sqlite"
+)
+
+// Config is what civiq serve is told by flags and the environment.
+type Config struct {
+	Addr         string
+	DB           string
+	Postgres     string
+	Demo         bool
+	MetricsAllow string
+	Synchronous  string
+	LogLevel     string
+}
+
+// Main is a running server: open it, serve, close it. Tests run the real
+// program through it on 127.0.0.1:0.
+type Main struct {
+	Config   Config
+	Store    *sqlite.Store
+	Engine   *civiq.Engine
+	Hub      *inmem.Hub
+	API      *api.Server
+	HTTP     *http.Server
+	Listener net.Listener
+	// AdminPassword is set when Open generated the first admin's password.
+	AdminPassword string
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// ParseServeFlags reads the flags of civiq serve, with env defaults.
+func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", env("CIVIQ_ADDR", "127.0.0.1:8080"), "address to listen on (env CIVIQ_ADDR)")
+	fs.StringVar(&c.DB, "db", env("CIVIQ_DB", "civiq.db"), "SQLite database file (env CIVIQ_DB)")
+	fs.StringVar(&c.Postgres, "postgres", env("CIVIQ_POSTGRES_URL", ""), "PostgreSQL URL; when set SQLite is not used (env CIVIQ_POSTGRES_URL)")
+	fs.BoolVar(&c.Demo, "demo", os.Getenv("CIVIQ_DEMO") == "1", "load the demo hall when the database holds no hall (env CIVIQ_DEMO=1)")
+	fs.StringVar(&c.MetricsAllow, "metrics-allow", env("CIVIQ_METRICS_ALLOW", ""), "comma-separated CIDRs that may read /metrics; default loopback (env CIVIQ_METRICS_ALLOW)")
+	fs.StringVar(&c.Synchronous, "sqlite-synchronous", env("CIVIQ_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma: FULL (default, survives power loss) or NORMAL")
+	fs.StringVar(&c.LogLevel, "log-level", env("CIVIQ_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c, nil
+}
+
+// Open opens the store, creates the first admin and the demo hall when
+// asked, and starts listening.
+func (m *Main) Open(ctx context.Context) error {
+	c := m.Config
+	if c.Postgres != "" {
+		return errors.New("--postgres: PostgreSQL support is not built yet in this version; use --db")
+	}
+	var allow []netip.Prefix
+	for _, s := range strings.Split(c.MetricsAllow, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("--metrics-allow: %q is not a CIDR", s)
+		}
+		allow = append(allow, p)
+	}
+	sync := strings.ToUpper(c.Synchronous)
+	if sync != "FULL" && sync != "NORMAL" && sync != "EXTRA" {
+		return fmt.Errorf("--sqlite-synchronous must be FULL, NORMAL or EXTRA")
+	}
+	store, err := sqlite.Open(c.DB, sqlite.Options{Synchronous: sync})
+	if err != nil {
+		return err
+	}
+	m.Store = store
+	m.Hub = inmem.NewHub()
+	metrics := api.NewMetrics()
+	m.Hub.OnCount = func(n int) { metrics.Streams.Set(float64(n)) }
+	store.Publish = func(evs []*civiq.Event) {
+		metrics.Observe(evs)
+		m.Hub.Publish(evs)
+	}
+	m.Engine = civiq.NewEngine(store)
+	pw, err := m.Engine.Bootstrap(ctx, os.Getenv("CIVIQ_ADMIN_PASSWORD"))
+	if err != nil {
+		return fmt.Errorf("create first admin: %w", err)
+	}
+	if pw != "" {
+		m.AdminPassword = pw
+		slog.Warn("created the first user 'admin' with a random password, shown only this once; set CIVIQ_ADMIN_PASSWORD to choose it", "username", "admin", "password", pw)
+	}
+	if c.Demo {
+		loaded, err := m.Engine.LoadDemo(ctx)
+		if err != nil {
+			return fmt.Errorf("load demo hall: %w", err)
+		}
+		if loaded {
+			slog.Info("loaded the demo hall", "hall", "demo")
+		}
+	}
+	m.API = api.NewServer(m.Engine, m.Hub, metrics)
+	m.API.MetricsAllow = allow
+	m.API.Version = Version()
+	m.API.Ready = store.Ping
+	m.HTTP = &http.Server{
+		Handler:           m.API,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second, // event streams lift it for themselves
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	m.HTTP.RegisterOnShutdown(m.API.Close)
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		store.Close()
+		return err
+	}
+	m.Listener = ln
+	go func() {
+		if err := m.HTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("serve", "err", err)
+		}
+	}()
+	return nil
+}
+
+// URL is where the server listens.
+func (m *Main) URL() string { return "http://" + m.Listener.Addr().String() }
+
+// Close stops accepting, finishes requests in flight, ends event streams
+// and closes the database after its last write.
+func (m *Main) Close() error {
+	var errs []error
+	if m.HTTP != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		m.API.Close()
+		if err := m.HTTP.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func setupLogging(level string, w io.Writer) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})))
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := ParseServeFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "civiq serve:", err)
+		return 2
+	}
+	setupLogging(cfg.LogLevel, stderr)
+	m := &Main{Config: cfg}
+	if err := m.Open(ctx); err != nil {
+		fmt.Fprintln(stderr, "civiq serve:", err)
+		m.Close()
+		return 1
+	}
+	slog.Info("civiq is serving", "version", Version(), "url", m.URL(), "db", cfg.DB)
+	<-ctx.Done()
+	slog.Info("shutting down")
+	if err := m.Close(); err != nil {
+		slog.Error("shutdown", "err", err)
+		return 1
+	}
+	return 0
+}

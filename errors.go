@@ -1,0 +1,69 @@
+// Package civiq is the domain of a public service hall: halls, services,
+// counters, tickets and their state machine, the calling policies, users,
+// devices and events. It holds no SQL and no HTTP; the adapters in sqlite/
+// and api/ are built around it.
+package civiq
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. The API maps each to one HTTP status in one table
+// (api/errors.go); anything else is an internal error.
+const (
+	EInvalid           = "invalid"            // 400: bad input, names the field
+	EUnauthorized      = "unauthorized"       // 401
+	EForbidden         = "forbidden"          // 403
+	ENotFound          = "not_found"          // 404
+	EConflict          = "conflict"           // 409
+	EInvalidTransition = "invalid_transition" // 409: the state machine forbids it
+	ETooLarge          = "too_large"          // 413
+	ERateLimited       = "rate_limited"       // 429
+	EUnavailable       = "unavailable"        // 503: storage away, try again
+	EInternal          = "internal"           // 500: a bug
+)
+
+// Error is an error a user may see: a code and a human message. Field names
+// the input at fault for EInvalid.
+type Error struct {
+	Code    string
+	Message string
+	Field   string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("civiq error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldErrorf returns an EInvalid error that names the field at fault.
+func FieldErrorf(field, format string, args ...any) *Error {
+	return &Error{Code: EInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err, or EInternal when err is not an *Error.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	if err == nil {
+		return ""
+	}
+	return EInternal
+}
+
+// ErrorMessage returns the human message of err; internal details are never
+// shown to users.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}

@@ -1,0 +1,95 @@
+package civiq
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+)
+
+// Event names, as the contract gives them.
+const (
+	EventIssued       = "ticket.issued"
+	EventCalled       = "ticket.called"
+	EventRecalled     = "ticket.recalled"
+	EventServing      = "ticket.serving"
+	EventDone         = "ticket.done"
+	EventNoShow       = "ticket.no_show"
+	EventTransferred  = "ticket.transferred"
+	EventReturned     = "ticket.returned"
+	EventCancelled    = "ticket.cancelled"
+	EventRated        = "ticket.rated"
+	EventCounter      = "counter.updated"
+	EventAnnouncement = "announcement"
+)
+
+// actionEvents names the event each ticket action produces.
+var actionEvents = map[string]string{
+	ActCall:     EventCalled,
+	ActRecall:   EventRecalled,
+	ActStart:    EventServing,
+	ActFinish:   EventDone,
+	ActNoShow:   EventNoShow,
+	ActTransfer: EventTransferred,
+	ActReturn:   EventReturned,
+	ActCancel:   EventCancelled,
+}
+
+// Event is one change a user can see, written in the same transaction as
+// the change itself. IDs only grow, in one order per installation.
+type Event struct {
+	ID      int64
+	HallID  string
+	Type    string
+	At      time.Time
+	Ticket  *Ticket
+	Counter *Counter
+	Text    string // the announcement
+
+	once          sync.Once
+	public, staff []byte
+}
+
+// EventData is what an event row stores besides its id, hall, type and time.
+type EventData struct {
+	Ticket  *Ticket  `json:"ticket,omitempty"`
+	Counter *Counter `json:"counter,omitempty"`
+	Text    string   `json:"text,omitempty"`
+}
+
+// staffTicket is what staff see of a ticket in events: the public view and
+// how it came.
+type staffTicket struct {
+	PublicTicket
+	Channel  string    `json:"channel"`
+	Priority string    `json:"priority"`
+	IssuedAt time.Time `json:"issued_at"`
+}
+
+type eventView struct {
+	Type    string   `json:"type"`
+	At      string   `json:"at"`
+	Ticket  any      `json:"ticket,omitempty"`
+	Counter *Counter `json:"counter,omitempty"`
+	Text    string   `json:"text,omitempty"`
+}
+
+// JSON is the event's data line: the public view, or the staff view with a
+// little more about each ticket. Neither carries names, phones or ID numbers.
+// It is encoded once per event however many streams carry it.
+func (e *Event) JSON(staff bool) []byte {
+	e.once.Do(func() {
+		v := eventView{Type: e.Type, At: e.At.Format(time.RFC3339Nano), Counter: e.Counter, Text: e.Text}
+		if e.Ticket != nil {
+			v.Ticket = e.Ticket.Public()
+		}
+		e.public, _ = json.Marshal(v)
+		if e.Ticket != nil {
+			v.Ticket = staffTicket{e.Ticket.Public(), e.Ticket.Channel, e.Ticket.Priority, e.Ticket.IssuedAt}
+		}
+		e.staff, _ = json.Marshal(v)
+	})
+	if staff {
+		return e.staff
+	}
+	return e.public
+}

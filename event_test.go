@@ -1,0 +1,203 @@
+package civiq
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fullTicket is a ticket with every field set, personal-ish ones included,
+// to see what the event views leave out.
+func fullTicket() *Ticket {
+	called, serving := at(10), at(12)
+	pos, eta := 3, 900
+	return &Ticket{
+		ID: "k7q2xw3v5n4m6p2r8t9y4z5a", HallID: "h1", ServiceID: "estate", Number: "B017", Day: "2026-11-27",
+		Channel: ChannelRemote, Priority: PriorityPriority, PriorityGroup: "elderly",
+		Status: StatusServing, IssuedAt: at(1).Add(250 * time.Millisecond), QueuedAt: at(1),
+		CalledAt: &called, ServingAt: &serving, CounterID: "c3", CallCount: 2,
+		Position: &pos, ETASeconds: &eta,
+	}
+}
+
+// decode unmarshals an event's JSON into a map, failing the test on error.
+func decode(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("the event's JSON %s does not decode: %v", b, err)
+	}
+	return m
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sorted(s ...string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+var (
+	publicTicketKeys = []string{"id", "number", "service_id", "counter_id", "status", "call_count"}
+	staffTicketKeys  = append(slices.Clone(publicTicketKeys), "channel", "priority", "issued_at")
+)
+
+func TestEventJSONTicket(t *testing.T) {
+	tk := fullTicket()
+	e := &Event{ID: 7, HallID: "h1", Type: EventServing, At: at(12).Add(5 * time.Nanosecond), Ticket: tk}
+
+	tests := []struct {
+		name     string
+		staff    bool
+		wantKeys []string
+	}{
+		{"public", false, publicTicketKeys},
+		{"staff", true, staffTicketKeys},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := decode(t, e.JSON(tt.staff))
+			if got, want := keys(m), sorted("type", "at", "ticket"); !slices.Equal(got, want) {
+				t.Errorf("event keys = %v, want %v", got, want)
+			}
+			if m["type"] != EventServing {
+				t.Errorf("type = %v", m["type"])
+			}
+			if m["at"] != "2026-11-27T09:12:00.000000005Z" {
+				t.Errorf("at = %v, want RFC 3339 with nanoseconds", m["at"])
+			}
+			ticket, ok := m["ticket"].(map[string]any)
+			if !ok {
+				t.Fatalf("ticket = %#v, want an object", m["ticket"])
+			}
+			if got, want := keys(ticket), sorted(tt.wantKeys...); !slices.Equal(got, want) {
+				t.Errorf("ticket keys = %v, want exactly %v", got, want)
+			}
+			want := map[string]any{
+				"id": tk.ID, "number": "B017", "service_id": "estate", "counter_id": "c3",
+				"status": StatusServing, "call_count": 2.0,
+			}
+			if tt.staff {
+				want["channel"] = ChannelRemote
+				want["priority"] = PriorityPriority
+				want["issued_at"] = "2026-11-27T09:01:00.25Z"
+			}
+			for k, v := range want {
+				if ticket[k] != v {
+					t.Errorf("ticket[%q] = %#v, want %#v", k, ticket[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestEventJSONPublicLeavesOut(t *testing.T) {
+	e := &Event{Type: EventCalled, At: at(10), Ticket: fullTicket()}
+	m := decode(t, e.JSON(false))
+	ticket := m["ticket"].(map[string]any)
+	for _, k := range []string{"channel", "priority", "priority_group", "issued_at", "hall_id", "called_at",
+		"serving_at", "position", "eta_seconds", "queued_at", "day"} {
+		if _, ok := ticket[k]; ok {
+			t.Errorf("the public view carries %q", k)
+		}
+	}
+	staff := decode(t, e.JSON(true))["ticket"].(map[string]any)
+	for _, k := range []string{"priority_group", "hall_id", "called_at", "position", "eta_seconds"} {
+		if _, ok := staff[k]; ok {
+			t.Errorf("the staff view carries %q", k)
+		}
+	}
+}
+
+func TestEventJSONWithoutCounter(t *testing.T) {
+	tk := fullTicket()
+	tk.Status, tk.CounterID, tk.CallCount, tk.CalledAt, tk.ServingAt = StatusWaiting, "", 0, nil, nil
+	e := &Event{Type: EventIssued, At: at(1), Ticket: tk}
+	for _, staff := range []bool{false, true} {
+		ticket := decode(t, e.JSON(staff))["ticket"].(map[string]any)
+		want := slices.DeleteFunc(slices.Clone(publicTicketKeys), func(k string) bool { return k == "counter_id" })
+		if staff {
+			want = append(want, "channel", "priority", "issued_at")
+		}
+		// counter_id may be left out when empty, or be "".
+		if v, ok := ticket["counter_id"]; ok {
+			if v != "" {
+				t.Errorf("staff=%v: counter_id = %#v, want empty", staff, v)
+			}
+			delete(ticket, "counter_id")
+		}
+		if got := keys(ticket); !slices.Equal(got, sorted(want...)) {
+			t.Errorf("staff=%v: ticket keys = %v, want %v", staff, got, sorted(want...))
+		}
+		if ticket["call_count"] != 0.0 {
+			t.Errorf("staff=%v: call_count = %#v, want 0 (not left out)", staff, ticket["call_count"])
+		}
+	}
+}
+
+func TestEventJSONCounterAndAnnouncement(t *testing.T) {
+	c := &Counter{HallID: "h1", ID: "c3", Name: "3号窗口", ServiceIDs: []string{"a"}, Status: CounterPaused, PauseReason: "暂离"}
+	tests := []struct {
+		name     string
+		e        *Event
+		wantKeys []string
+	}{
+		{"counter", &Event{Type: EventCounter, At: at(1), Counter: c}, []string{"type", "at", "counter"}},
+		{"announcement", &Event{Type: EventAnnouncement, At: at(1), Text: "午休时间 12:00-13:00"}, []string{"type", "at", "text"}},
+	}
+	for _, tt := range tests {
+		for _, staff := range []bool{false, true} {
+			b := tt.e.JSON(staff)
+			m := decode(t, b)
+			if got := keys(m); !slices.Equal(got, sorted(tt.wantKeys...)) {
+				t.Errorf("%s staff=%v: keys = %v, want %v", tt.name, staff, got, sorted(tt.wantKeys...))
+			}
+		}
+		if !bytes.Equal(tt.e.JSON(false), tt.e.JSON(true)) {
+			t.Errorf("%s: the public and staff views differ without a ticket", tt.name)
+		}
+	}
+	counter := decode(t, tests[0].e.JSON(false))["counter"].(map[string]any)
+	if counter["id"] != "c3" || counter["status"] != CounterPaused || counter["pause_reason"] != "暂离" {
+		t.Errorf("counter = %v", counter)
+	}
+	if _, ok := counter["hall_id"]; ok {
+		t.Error("the counter carries hall_id")
+	}
+}
+
+// TestEventJSONOnce checks that the views are encoded once, however many
+// streams (goroutines) ask, and do not change after.
+func TestEventJSONOnce(t *testing.T) {
+	tk := fullTicket()
+	e := &Event{Type: EventCalled, At: at(10), Ticket: tk}
+	var wg sync.WaitGroup
+	results := make([][2][]byte, 16)
+	for i := range results {
+		wg.Go(func() { results[i] = [2][]byte{e.JSON(false), e.JSON(true)} })
+	}
+	wg.Wait()
+	for i, r := range results {
+		if !bytes.Equal(r[0], results[0][0]) || !bytes.Equal(r[1], results[0][1]) {
+			t.Fatalf("stream %d saw other bytes", i)
+		}
+	}
+	if bytes.Equal(results[0][0], results[0][1]) {
+		t.Error("the public and staff views are equal")
+	}
+	tk.Number = "Z999"
+	if bytes.Contains(e.JSON(false), []byte("Z999")) {
+		t.Error("the view was encoded again after the first call")
+	}
+}

@@ -1,0 +1,161 @@
+package civiq
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Calling policies a hall may choose.
+const (
+	// PolicyFIFO calls the longest-waiting ticket among every service the
+	// counter serves.
+	PolicyFIFO = "fifo"
+	// PolicyServiceOrder empties the counter's first service before its
+	// second, and so on.
+	PolicyServiceOrder = "service-order"
+)
+
+// DefaultPriorityGroups are the green-channel (绿色通道) groups served first.
+// Each hall keeps its own list; this is what a new hall starts with.
+var DefaultPriorityGroups = []string{"elderly", "disabled", "military", "pregnancy", "seriously_ill", "martyr_family", "fire_rescue"}
+
+// Hall is one service hall. Admins create and change it; everything else in
+// civiq belongs to exactly one hall. Times of the hall are its local times.
+type Hall struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	NameEn   string `json:"name_en,omitempty"`
+	Timezone string `json:"timezone"`
+	// OpensAt and ClosesAt are local "HH:MM"; empty means always open.
+	OpensAt  string `json:"opens_at,omitempty"`
+	ClosesAt string `json:"closes_at,omitempty"`
+	Policy   string `json:"policy"`
+	// MaxCalls is how many times a ticket may be called before a further
+	// recall turns it into a no-show.
+	MaxCalls int `json:"max_calls"`
+	// LateReturnBehind is how many waiting tickets a late arrival is put
+	// behind when a no-show ticket comes back.
+	LateReturnBehind int      `json:"late_return_behind"`
+	PriorityGroups   []string `json:"priority_groups"`
+	// AllowRemote lets anyone take a ticket with channel "remote".
+	AllowRemote   bool   `json:"allow_remote"`
+	VoiceTemplate string `json:"voice_template,omitempty"`
+}
+
+// Defaults fills the settings a new hall has unless told otherwise.
+func (h *Hall) Defaults() {
+	if h.Timezone == "" {
+		h.Timezone = "Asia/Shanghai"
+	}
+	if h.Policy == "" {
+		h.Policy = PolicyFIFO
+	}
+	if h.MaxCalls == 0 {
+		h.MaxCalls = 3
+	}
+	if h.LateReturnBehind == 0 {
+		h.LateReturnBehind = 3
+	}
+	if h.PriorityGroups == nil {
+		h.PriorityGroups = append([]string(nil), DefaultPriorityGroups...)
+	}
+	if h.VoiceTemplate == "" {
+		h.VoiceTemplate = "请{number}号到{counter}号窗口办理"
+	}
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
+
+// ValidID reports whether s may be used as the id of a hall, service,
+// counter or device: lower-case letters, digits, '-' and '_', 1 to 40 long.
+func ValidID(s string) bool { return idPattern.MatchString(s) }
+
+// Validate checks the hall's fields and names the first that is wrong.
+func (h *Hall) Validate() error {
+	if !ValidID(h.ID) {
+		return FieldErrorf("id", "id must be 1-40 lower-case letters, digits, '-' or '_'")
+	}
+	if h.Name == "" {
+		return FieldErrorf("name", "name is required")
+	}
+	// LoadLocation takes "" for UTC and "Local" for the server's zone;
+	// neither is a hall's time zone.
+	if _, err := time.LoadLocation(h.Timezone); err != nil || h.Timezone == "" || h.Timezone == "Local" {
+		return FieldErrorf("timezone", "unknown timezone %q", h.Timezone)
+	}
+	if h.Policy != PolicyFIFO && h.Policy != PolicyServiceOrder {
+		return FieldErrorf("policy", "policy must be %q or %q", PolicyFIFO, PolicyServiceOrder)
+	}
+	if h.MaxCalls < 1 || h.MaxCalls > 10 {
+		return FieldErrorf("max_calls", "max_calls must be 1..10")
+	}
+	if h.LateReturnBehind < 0 || h.LateReturnBehind > 100 {
+		return FieldErrorf("late_return_behind", "late_return_behind must be 0..100")
+	}
+	for _, f := range []struct{ name, v string }{{"opens_at", h.OpensAt}, {"closes_at", h.ClosesAt}} {
+		if f.v == "" {
+			continue
+		}
+		if _, err := time.Parse("15:04", f.v); err != nil {
+			return FieldErrorf(f.name, "%s must be HH:MM", f.name)
+		}
+	}
+	return nil
+}
+
+// Location returns the hall's time zone; an unknown zone falls back to
+// Asia/Shanghai, which Validate prevents in the first place.
+func (h *Hall) Location() *time.Location {
+	if loc, err := loadLocation(h.Timezone); err == nil {
+		return loc
+	}
+	loc, _ := loadLocation("Asia/Shanghai")
+	return loc
+}
+
+// Day is the hall's local calendar day of t, as "2006-01-02". Ticket
+// numbering restarts when it changes.
+func (h *Hall) Day(t time.Time) string { return t.In(h.Location()).Format(time.DateOnly) }
+
+// HasPriorityGroup reports whether the hall's green channel admits group.
+func (h *Hall) HasPriorityGroup(group string) bool {
+	for _, g := range h.PriorityGroups {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+// Service is one kind of business a hall does (综合受理, 不动产登记...), with
+// the letter its ticket numbers start with. Admins manage it.
+type Service struct {
+	HallID string `json:"-"`
+	ID     string `json:"id"`
+	Prefix string `json:"prefix"`
+	Name   string `json:"name"`
+	NameEn string `json:"name_en"`
+	// Position orders services on screens.
+	Position int `json:"-"`
+}
+
+var prefixPattern = regexp.MustCompile(`^[A-Z]{1,2}$`)
+
+// Validate checks the service's fields.
+func (s *Service) Validate() error {
+	if !ValidID(s.ID) {
+		return FieldErrorf("id", "id must be 1-40 lower-case letters, digits, '-' or '_'")
+	}
+	if !prefixPattern.MatchString(s.Prefix) {
+		return FieldErrorf("prefix", "prefix must be one or two capital letters")
+	}
+	if s.Name == "" {
+		return FieldErrorf("name", "name is required")
+	}
+	return nil
+}
+
+// FormatNumber gives the ticket number for the n-th ticket of a service on a
+// day: the prefix and at least three digits (A001, A999, A1000).
+func FormatNumber(prefix string, n int) string { return fmt.Sprintf("%s%03d", prefix, n) }

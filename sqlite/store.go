@@ -1,0 +1,338 @@
+// Package sqlite is civiq's store on an embedded SQLite file
+// (modernc.org/sqlite, no cgo): WAL, synchronous=FULL, and one writer
+// goroutine that commits the writes waiting for it together (group commit).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/civiq/civiq"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+var _ civiq.Store = (*Store)(nil)
+
+// maxBatch bounds how many writes share one commit.
+const maxBatch = 256
+
+// Store is a civiq.Store on one SQLite file.
+type Store struct {
+	path  string
+	write *sql.DB // one connection, used only by the writer goroutine
+	read  *sql.DB // readers; WAL lets them run beside the writer
+
+	// Publish receives the events of each commit, in id order, after the
+	// commit is on disk. Set it before the first Update.
+	Publish func([]*civiq.Event)
+
+	reqs   chan *writeReq
+	quit   chan struct{}
+	done   chan struct{}
+	mu     sync.Mutex // guards closed
+	closed bool
+}
+
+type writeReq struct {
+	fn     func(civiq.Tx) error
+	err    error
+	events []*civiq.Event
+	done   chan struct{}
+}
+
+// Options tune the store; the zero value is the safe default.
+type Options struct {
+	// Synchronous is the SQLite synchronous pragma; "" means FULL, so a
+	// commit survives a power cut.
+	Synchronous string
+}
+
+// DSN gives the data source name used for path with the project's pragmas;
+// the bench's bare ceiling opens its file the same way.
+func DSN(path string, o Options) string {
+	sync := o.Synchronous
+	if sync == "" {
+		sync = "FULL"
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the SQLite file at path, applies the
+// embedded migrations and starts the writer.
+func Open(path string, o Options) (*Store, error) {
+	dsn := DSN(path, o)
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := migrate(w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	s := &Store{path: path, write: w, read: r, reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
+	go s.run()
+	return s, nil
+}
+
+// Version returns the schema version applied.
+func (s *Store) Version() (int, error) {
+	var v int
+	err := s.read.QueryRow(`SELECT COALESCE(MAX(version),0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+func migrate(db *sql.DB) error {
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with its number", name)
+		}
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var errClosed = civiq.Errorf(civiq.EUnavailable, "the store is closed")
+
+// Update runs fn in the next group commit. fn may run again never; its
+// changes and events are kept only when it returns nil and the commit
+// succeeds. Once Update returns nil the change is on disk.
+func (s *Store) Update(ctx context.Context, fn func(civiq.Tx) error) error {
+	r := &writeReq{fn: fn, done: make(chan struct{})}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errClosed
+	}
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+	s.mu.Unlock()
+	// Once queued, wait for the outcome whatever ctx says: the caller must
+	// not report a failure for a write that commits.
+	<-r.done
+	return r.err
+}
+
+func (s *Store) run() {
+	defer close(s.done)
+	batch := make([]*writeReq, 0, maxBatch)
+	for {
+		var r *writeReq
+		var ok bool
+		select {
+		case r, ok = <-s.reqs:
+			if !ok {
+				return
+			}
+		}
+		batch = append(batch[:0], r)
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction, each write in its own savepoint so
+// that a write that fails leaves the others in.
+func (s *Store) commit(batch []*writeReq) {
+	ctx := context.Background()
+	finish := func(err error) {
+		var events []*civiq.Event
+		for _, r := range batch {
+			if err != nil && r.err == nil {
+				r.err, r.events = err, nil
+			}
+			events = append(events, r.events...)
+		}
+		if err == nil && len(events) > 0 && s.Publish != nil {
+			s.Publish(events)
+		}
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		finish(unavailable(err))
+		return
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		finish(unavailable(err))
+		return
+	}
+	for _, r := range batch {
+		if _, err := conn.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+			conn.ExecContext(ctx, `ROLLBACK`)
+			finish(unavailable(err))
+			return
+		}
+		t := &tx{q: conn}
+		r.err = runSafely(r.fn, t)
+		if r.err != nil {
+			if _, err := conn.ExecContext(ctx, `ROLLBACK TO w`); err != nil {
+				conn.ExecContext(ctx, `ROLLBACK`)
+				finish(unavailable(err))
+				return
+			}
+		} else {
+			r.events = t.events
+		}
+		if _, err := conn.ExecContext(ctx, `RELEASE w`); err != nil {
+			conn.ExecContext(ctx, `ROLLBACK`)
+			finish(unavailable(err))
+			return
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		conn.ExecContext(ctx, `ROLLBACK`)
+		finish(unavailable(err))
+		return
+	}
+	finish(nil)
+}
+
+// runSafely turns a panic in a write into an internal error, so one bad
+// request cannot stop the writer.
+func runSafely(fn func(civiq.Tx) error, t civiq.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			slog.Error("panic in write", "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic in write: %v", p)
+		}
+	}()
+	return fn(t)
+}
+
+func unavailable(err error) error {
+	slog.Error("sqlite write failed", "err", err)
+	return &civiq.Error{Code: civiq.EUnavailable, Message: "storage is not available, try again"}
+}
+
+// View runs fn in a read transaction: a consistent snapshot.
+func (s *Store) View(ctx context.Context, fn func(civiq.Tx) error) error {
+	t, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer t.Rollback()
+	return fn(&tx{q: t, readOnly: true})
+}
+
+// EventsAfter returns up to limit events of a hall with an id above after.
+func (s *Store) EventsAfter(ctx context.Context, hallID string, after int64, limit int) ([]*civiq.Event, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, hall_id, type, at, data FROM events WHERE hall_id = ? AND id > ? ORDER BY id LIMIT ?`, hallID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*civiq.Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// LastEventID returns the id of the newest event of any hall.
+func (s *Store) LastEventID(ctx context.Context) (int64, error) {
+	var id int64
+	err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&id)
+	return id, err
+}
+
+// Ping checks that the database answers, for readiness.
+func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx) }
+
+// Close stops the writer after the writes already queued and closes the file.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.reqs)
+	s.mu.Unlock()
+	<-s.done
+	return errors.Join(s.read.Close(), s.write.Close())
+}

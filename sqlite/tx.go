@@ -1,0 +1,612 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/civiq/civiq"
+)
+
+// querier is what a transaction needs of database/sql: a *sql.Conn inside
+// the writer's transaction, or a read-only *sql.Tx.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type tx struct {
+	q        querier
+	readOnly bool
+	events   []*civiq.Event
+}
+
+var _ civiq.Tx = (*tx)(nil)
+
+var bg = context.Background()
+
+func (t *tx) exec(q string, args ...any) error {
+	_, err := t.q.ExecContext(bg, q, args...)
+	return err
+}
+
+func notFound(what, id string) error { return civiq.Errorf(civiq.ENotFound, "unknown %s %s", what, id) }
+
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+func nullNanos(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := time.Unix(0, n.Int64)
+	return &t
+}
+
+// Halls
+
+func (t *tx) Halls() ([]civiq.Hall, error) {
+	rows, err := t.q.QueryContext(bg, `SELECT data FROM halls ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []civiq.Hall
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		var h civiq.Hall
+		if err := json.Unmarshal([]byte(data), &h); err != nil {
+			return nil, fmt.Errorf("decode hall: %w", err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) Hall(id string) (*civiq.Hall, error) {
+	var data string
+	err := t.q.QueryRowContext(bg, `SELECT data FROM halls WHERE id = ?`, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("hall", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var h civiq.Hall
+	if err := json.Unmarshal([]byte(data), &h); err != nil {
+		return nil, fmt.Errorf("decode hall: %w", err)
+	}
+	return &h, nil
+}
+
+func (t *tx) PutHall(h *civiq.Hall) error {
+	data, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	return t.exec(`INSERT INTO halls (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data`, h.ID, string(data))
+}
+
+// Services
+
+const serviceCols = `hall_id, id, prefix, name, name_en, position`
+
+func scanService(sc interface{ Scan(...any) error }) (civiq.Service, error) {
+	var s civiq.Service
+	err := sc.Scan(&s.HallID, &s.ID, &s.Prefix, &s.Name, &s.NameEn, &s.Position)
+	return s, err
+}
+
+func (t *tx) Services(hallID string) ([]civiq.Service, error) {
+	rows, err := t.q.QueryContext(bg, `SELECT `+serviceCols+` FROM services WHERE hall_id = ? ORDER BY position, id`, hallID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []civiq.Service{}
+	for rows.Next() {
+		s, err := scanService(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) Service(hallID, id string) (*civiq.Service, error) {
+	s, err := scanService(t.q.QueryRowContext(bg, `SELECT `+serviceCols+` FROM services WHERE hall_id = ? AND id = ?`, hallID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("service", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func (t *tx) PutService(s *civiq.Service) error {
+	return t.exec(`INSERT INTO services (`+serviceCols+`) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (hall_id, id) DO UPDATE SET prefix = excluded.prefix, name = excluded.name, name_en = excluded.name_en, position = excluded.position`,
+		s.HallID, s.ID, s.Prefix, s.Name, s.NameEn, s.Position)
+}
+
+// Counters
+
+const counterCols = `hall_id, id, name, service_ids, status, pause_reason, current_ticket_id`
+
+func scanCounter(sc interface{ Scan(...any) error }) (civiq.Counter, error) {
+	var c civiq.Counter
+	var svcs string
+	if err := sc.Scan(&c.HallID, &c.ID, &c.Name, &svcs, &c.Status, &c.PauseReason, &c.CurrentTicketID); err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal([]byte(svcs), &c.ServiceIDs); err != nil {
+		return c, fmt.Errorf("decode counter services: %w", err)
+	}
+	if c.ServiceIDs == nil {
+		c.ServiceIDs = []string{}
+	}
+	return c, nil
+}
+
+func (t *tx) Counters(hallID string) ([]civiq.Counter, error) {
+	rows, err := t.q.QueryContext(bg, `SELECT `+counterCols+` FROM counters WHERE hall_id = ? ORDER BY position, id`, hallID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []civiq.Counter{}
+	for rows.Next() {
+		c, err := scanCounter(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) Counter(hallID, id string) (*civiq.Counter, error) {
+	c, err := scanCounter(t.q.QueryRowContext(bg, `SELECT `+counterCols+` FROM counters WHERE hall_id = ? AND id = ?`, hallID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("counter", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (t *tx) PutCounter(c *civiq.Counter) error {
+	svcs, err := json.Marshal(c.ServiceIDs)
+	if err != nil {
+		return err
+	}
+	return t.exec(`INSERT INTO counters (`+counterCols+`, position) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COUNT(*) FROM counters WHERE hall_id = ?))
+		ON CONFLICT (hall_id, id) DO UPDATE SET name = excluded.name, service_ids = excluded.service_ids, status = excluded.status,
+		pause_reason = excluded.pause_reason, current_ticket_id = excluded.current_ticket_id`,
+		c.HallID, c.ID, c.Name, string(svcs), c.Status, c.PauseReason, c.CurrentTicketID, c.HallID)
+}
+
+// Tickets
+
+const ticketCols = `id, hall_id, service_id, number, day, channel, priority, priority_group, status, issued_at, queued_at,
+	called_at, serving_at, done_at, no_show_at, cancelled_at, counter_id, call_count`
+
+func scanTicket(sc interface{ Scan(...any) error }) (civiq.Ticket, error) {
+	var tk civiq.Ticket
+	var issued, queued int64
+	var called, serving, done, noShow, cancelled sql.NullInt64
+	err := sc.Scan(&tk.ID, &tk.HallID, &tk.ServiceID, &tk.Number, &tk.Day, &tk.Channel, &tk.Priority, &tk.PriorityGroup, &tk.Status,
+		&issued, &queued, &called, &serving, &done, &noShow, &cancelled, &tk.CounterID, &tk.CallCount)
+	if err != nil {
+		return tk, err
+	}
+	tk.IssuedAt, tk.QueuedAt = time.Unix(0, issued), time.Unix(0, queued)
+	tk.CalledAt, tk.ServingAt, tk.DoneAt, tk.NoShowAt, tk.CancelledAt = fromNanos(called), fromNanos(serving), fromNanos(done), fromNanos(noShow), fromNanos(cancelled)
+	return tk, nil
+}
+
+func (t *tx) Ticket(id string) (*civiq.Ticket, error) {
+	tk, err := scanTicket(t.q.QueryRowContext(bg, `SELECT `+ticketCols+` FROM tickets WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("ticket", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &tk, nil
+}
+
+func (t *tx) InsertTicket(tk *civiq.Ticket) error {
+	return t.exec(`INSERT INTO tickets (`+ticketCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		tk.ID, tk.HallID, tk.ServiceID, tk.Number, tk.Day, tk.Channel, tk.Priority, tk.PriorityGroup, tk.Status,
+		nanos(tk.IssuedAt), nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
+		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount)
+}
+
+func (t *tx) UpdateTicket(tk *civiq.Ticket) error {
+	return t.exec(`UPDATE tickets SET service_id = ?, status = ?, queued_at = ?, called_at = ?, serving_at = ?, done_at = ?,
+		no_show_at = ?, cancelled_at = ?, counter_id = ?, call_count = ? WHERE id = ?`,
+		tk.ServiceID, tk.Status, nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
+		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.ID)
+}
+
+func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
+	var n int
+	err := t.q.QueryRowContext(bg, `INSERT INTO sequences (hall_id, service_id, day, last) VALUES (?, ?, ?, 1)
+		ON CONFLICT (hall_id, service_id, day) DO UPDATE SET last = last + 1 RETURNING last`, hallID, serviceID, day).Scan(&n)
+	return n, err
+}
+
+func (t *tx) QueueHeads(hallID string, serviceIDs []string) ([]civiq.Ticket, error) {
+	var out []civiq.Ticket
+	for _, s := range serviceIDs {
+		for _, p := range []string{civiq.PriorityPriority, civiq.PriorityNormal} {
+			tk, err := scanTicket(t.q.QueryRowContext(bg, `SELECT `+ticketCols+` FROM tickets
+				WHERE hall_id = ? AND service_id = ? AND priority = ? AND status = 'waiting'
+				ORDER BY queued_at, issued_at, id LIMIT 1`, hallID, s, p))
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, tk)
+		}
+	}
+	return out, nil
+}
+
+func (t *tx) WaitingPlaces(hallID, serviceID string, limit int) ([]time.Time, error) {
+	rows, err := t.q.QueryContext(bg, `SELECT queued_at FROM tickets
+		WHERE hall_id = ? AND service_id = ? AND priority = 'normal' AND status = 'waiting'
+		ORDER BY queued_at, issued_at, id LIMIT ?`, hallID, serviceID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, time.Unix(0, n))
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) CountAhead(tk *civiq.Ticket) (int, error) {
+	var n int
+	q, qa, ia := nanos(tk.QueuedAt), nanos(tk.QueuedAt), nanos(tk.IssuedAt)
+	var err error
+	if tk.Priority == civiq.PriorityPriority {
+		err = t.q.QueryRowContext(bg, `SELECT COUNT(*) FROM tickets
+			WHERE hall_id = ? AND service_id = ? AND status = 'waiting' AND priority = 'priority'
+			AND (queued_at < ? OR (queued_at = ? AND (issued_at < ? OR (issued_at = ? AND id < ?))))`,
+			tk.HallID, tk.ServiceID, q, qa, ia, ia, tk.ID).Scan(&n)
+	} else {
+		err = t.q.QueryRowContext(bg, `SELECT COUNT(*) FROM tickets
+			WHERE hall_id = ? AND service_id = ? AND status = 'waiting' AND (priority = 'priority'
+			OR queued_at < ? OR (queued_at = ? AND (issued_at < ? OR (issued_at = ? AND id < ?))))`,
+			tk.HallID, tk.ServiceID, q, qa, ia, ia, tk.ID).Scan(&n)
+	}
+	return n, err
+}
+
+func (t *tx) WaitingCounts(hallID string) (map[string]int, error) {
+	rows, err := t.q.QueryContext(bg, `SELECT service_id, COUNT(*) FROM tickets WHERE hall_id = ? AND status = 'waiting' GROUP BY service_id`, hallID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) RecentCalls(hallID string, n int) ([]civiq.Ticket, error) {
+	rows, err := t.q.QueryContext(bg, `SELECT `+ticketCols+` FROM tickets WHERE hall_id = ? AND called_at IS NOT NULL ORDER BY called_at DESC LIMIT ?`, hallID, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []civiq.Ticket
+	for rows.Next() {
+		tk, err := scanTicket(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tk)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) MeanHandling(hallID, serviceID string, n int) (float64, int, error) {
+	var mean sql.NullFloat64
+	var count int
+	err := t.q.QueryRowContext(bg, `SELECT AVG(d), COUNT(*) FROM (SELECT (done_at - serving_at) / 1e9 AS d FROM tickets
+		WHERE hall_id = ? AND service_id = ? AND status = 'done' AND serving_at IS NOT NULL ORDER BY done_at DESC LIMIT ?)`, hallID, serviceID, n).Scan(&mean, &count)
+	return mean.Float64, count, err
+}
+
+// Events
+
+func (t *tx) AppendEvent(e *civiq.Event) error {
+	data, err := json.Marshal(civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text})
+	if err != nil {
+		return err
+	}
+	if err := t.q.QueryRowContext(bg, `INSERT INTO events (hall_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`,
+		e.HallID, e.Type, nanos(e.At), string(data)).Scan(&e.ID); err != nil {
+		return err
+	}
+	// Keep a copy: the caller may go on changing the ticket it passed.
+	t.events = append(t.events, &civiq.Event{ID: e.ID, HallID: e.HallID, Type: e.Type, At: e.At,
+		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text})
+	return nil
+}
+
+func cloneTicket(tk *civiq.Ticket) *civiq.Ticket {
+	if tk == nil {
+		return nil
+	}
+	c := *tk
+	c.Position, c.ETASeconds = nil, nil
+	return &c
+}
+
+func cloneCounter(c *civiq.Counter) *civiq.Counter {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	d.ServiceIDs = append([]string(nil), c.ServiceIDs...)
+	return &d
+}
+
+func scanEvent(sc interface{ Scan(...any) error }) (*civiq.Event, error) {
+	e := &civiq.Event{}
+	var at int64
+	var data string
+	if err := sc.Scan(&e.ID, &e.HallID, &e.Type, &at, &data); err != nil {
+		return nil, err
+	}
+	e.At = time.Unix(0, at)
+	var d civiq.EventData
+	if err := json.Unmarshal([]byte(data), &d); err != nil {
+		return nil, fmt.Errorf("decode event %d: %w", e.ID, err)
+	}
+	e.Ticket, e.Counter, e.Text = d.Ticket, d.Counter, d.Text
+	return e, nil
+}
+
+// Idempotency
+
+func (t *tx) Idempotency(scope, key string, since time.Time) (*civiq.IdempotencyRecord, error) {
+	r := &civiq.IdempotencyRecord{Scope: scope, Key: key}
+	var created int64
+	err := t.q.QueryRowContext(bg, `SELECT request_hash, ticket_id, created_at FROM idempotency WHERE scope = ? AND key = ? AND created_at >= ?`,
+		scope, key, nanos(since)).Scan(&r.RequestHash, &r.TicketID, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.CreatedAt = time.Unix(0, created)
+	return r, nil
+}
+
+func (t *tx) PutIdempotency(r *civiq.IdempotencyRecord) error {
+	return t.exec(`INSERT INTO idempotency (scope, key, request_hash, ticket_id, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, ticket_id = excluded.ticket_id, created_at = excluded.created_at`,
+		r.Scope, r.Key, r.RequestHash, r.TicketID, nanos(r.CreatedAt))
+}
+
+// Users and sessions
+
+const userCols = `id, username, role, hall_ids, password_hash, created_at`
+
+func scanUser(sc interface{ Scan(...any) error }) (*civiq.User, error) {
+	u := &civiq.User{}
+	var halls string
+	var created int64
+	if err := sc.Scan(&u.ID, &u.Username, &u.Role, &halls, &u.PasswordHash, &created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(halls), &u.HallIDs); err != nil {
+		return nil, fmt.Errorf("decode user halls: %w", err)
+	}
+	u.CreatedAt = time.Unix(0, created)
+	return u, nil
+}
+
+func (t *tx) UserCount() (int, error) {
+	var n int
+	err := t.q.QueryRowContext(bg, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+func (t *tx) User(username string) (*civiq.User, error) {
+	u, err := scanUser(t.q.QueryRowContext(bg, `SELECT `+userCols+` FROM users WHERE username = ?`, username))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("user", username)
+	}
+	return u, err
+}
+
+func (t *tx) UserByID(id int64) (*civiq.User, error) {
+	u, err := scanUser(t.q.QueryRowContext(bg, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("user", fmt.Sprint(id))
+	}
+	return u, err
+}
+
+func (t *tx) Users() ([]civiq.User, error) {
+	rows, err := t.q.QueryContext(bg, `SELECT `+userCols+` FROM users ORDER BY username`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []civiq.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *u)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) InsertUser(u *civiq.User) error {
+	halls, err := json.Marshal(u.HallIDs)
+	if err != nil {
+		return err
+	}
+	if u.HallIDs == nil {
+		halls = []byte("[]")
+	}
+	return t.q.QueryRowContext(bg, `INSERT INTO users (username, role, hall_ids, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		u.Username, u.Role, string(halls), u.PasswordHash, nanos(u.CreatedAt)).Scan(&u.ID)
+}
+
+func (t *tx) Session(tokenHash string) (*civiq.Session, error) {
+	s := &civiq.Session{TokenHash: tokenHash}
+	var exp int64
+	err := t.q.QueryRowContext(bg, `SELECT user_id, csrf, expires_at FROM sessions WHERE token_hash = ?`, tokenHash).Scan(&s.UserID, &s.CSRF, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("session", "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.ExpiresAt = time.Unix(0, exp)
+	return s, nil
+}
+
+func (t *tx) InsertSession(s *civiq.Session) error {
+	// Expired sessions go when new ones come, so the table stays small.
+	if err := t.exec(`DELETE FROM sessions WHERE expires_at < ?`, time.Now().UnixNano()); err != nil {
+		return err
+	}
+	return t.exec(`INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES (?, ?, ?, ?)`, s.TokenHash, s.UserID, s.CSRF, nanos(s.ExpiresAt))
+}
+
+func (t *tx) DeleteSession(tokenHash string) error {
+	return t.exec(`DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+}
+
+// Devices
+
+const deviceCols = `id, kind, hall_id, counter_id, name, pairing_code, token_hash, paired_at, created_at`
+
+func scanDevice(sc interface{ Scan(...any) error }) (*civiq.Device, error) {
+	d := &civiq.Device{}
+	var code, token sql.NullString
+	var paired sql.NullInt64
+	var created int64
+	if err := sc.Scan(&d.ID, &d.Kind, &d.HallID, &d.CounterID, &d.Name, &code, &token, &paired, &created); err != nil {
+		return nil, err
+	}
+	d.PairingCode, d.TokenHash, d.PairedAt, d.CreatedAt = code.String, token.String, fromNanos(paired), time.Unix(0, created)
+	return d, nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (t *tx) Devices(hallID string) ([]civiq.Device, error) {
+	rows, err := t.q.QueryContext(bg, `SELECT `+deviceCols+` FROM devices WHERE hall_id = ? ORDER BY id`, hallID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []civiq.Device{}
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *d)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) InsertDevice(d *civiq.Device) error {
+	return t.q.QueryRowContext(bg, `INSERT INTO devices (kind, hall_id, counter_id, name, pairing_code, token_hash, paired_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, d.Kind, d.HallID, d.CounterID, d.Name, nullString(d.PairingCode), nullString(d.TokenHash),
+		nullNanos(d.PairedAt), nanos(d.CreatedAt)).Scan(&d.ID)
+}
+
+func (t *tx) device(where string, arg any) (*civiq.Device, error) {
+	d, err := scanDevice(t.q.QueryRowContext(bg, `SELECT `+deviceCols+` FROM devices WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("device", "")
+	}
+	return d, err
+}
+
+func (t *tx) DeviceByPairingCode(code string) (*civiq.Device, error) {
+	return t.device(`pairing_code = ?`, strings.ToLower(code))
+}
+
+func (t *tx) DeviceByToken(tokenHash string) (*civiq.Device, error) {
+	return t.device(`token_hash = ?`, tokenHash)
+}
+
+func (t *tx) UpdateDevice(d *civiq.Device) error {
+	return t.exec(`UPDATE devices SET name = ?, counter_id = ?, pairing_code = ?, token_hash = ?, paired_at = ? WHERE id = ?`,
+		d.Name, d.CounterID, nullString(d.PairingCode), nullString(d.TokenHash), nullNanos(d.PairedAt), d.ID)
+}
+
+// Ratings
+
+func (t *tx) InsertRating(r *civiq.Rating) error {
+	return t.q.QueryRowContext(bg, `INSERT INTO ratings (ticket_id, hall_id, service_id, counter_id, score, comment, channel, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, r.TicketID, r.HallID, r.ServiceID, r.CounterID, r.Score, r.Comment, r.Channel, nanos(r.CreatedAt)).Scan(&r.ID)
+}
+
+func (t *tx) RatingByTicket(ticketID string) (*civiq.Rating, error) {
+	r := &civiq.Rating{}
+	var created int64
+	err := t.q.QueryRowContext(bg, `SELECT id, ticket_id, hall_id, service_id, counter_id, score, comment, channel, created_at FROM ratings WHERE ticket_id = ?`, ticketID).
+		Scan(&r.ID, &r.TicketID, &r.HallID, &r.ServiceID, &r.CounterID, &r.Score, &r.Comment, &r.Channel, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("rating", ticketID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.CreatedAt = time.Unix(0, created)
+	return r, nil
+}

@@ -1,0 +1,218 @@
+package civiq
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"strings"
+	"time"
+)
+
+// Ticket statuses.
+const (
+	StatusWaiting   = "waiting"
+	StatusCalled    = "called"
+	StatusServing   = "serving"
+	StatusDone      = "done"
+	StatusNoShow    = "no_show"
+	StatusCancelled = "cancelled"
+)
+
+// Statuses lists every ticket status.
+var Statuses = []string{StatusWaiting, StatusCalled, StatusServing, StatusDone, StatusNoShow, StatusCancelled}
+
+// Channels a ticket comes through.
+const (
+	ChannelKiosk       = "kiosk"
+	ChannelRemote      = "remote"
+	ChannelAppointment = "appointment"
+	ChannelStaff       = "staff"
+)
+
+// ValidChannel reports whether c is a known channel.
+func ValidChannel(c string) bool {
+	switch c {
+	case ChannelKiosk, ChannelRemote, ChannelAppointment, ChannelStaff:
+		return true
+	}
+	return false
+}
+
+// Priority classes.
+const (
+	PriorityNormal   = "normal"
+	PriorityPriority = "priority"
+)
+
+// Ticket is one citizen's place in a hall's queue. It is created by a kiosk,
+// a phone, an appointment check-in or staff, and moved only through Apply.
+type Ticket struct {
+	ID        string `json:"id"`
+	HallID    string `json:"hall_id"`
+	ServiceID string `json:"service_id"`
+	Number    string `json:"number"`
+	// Day is the hall's local day the number belongs to.
+	Day      string `json:"-"`
+	Channel  string `json:"channel"`
+	Priority string `json:"priority"`
+	// PriorityGroup is the green-channel group, when Priority is "priority".
+	PriorityGroup string    `json:"priority_group,omitempty"`
+	Status        string    `json:"status"`
+	IssuedAt      time.Time `json:"issued_at"`
+	// QueuedAt is the ticket's place in time: the issue time, kept across
+	// transfers, moved back when a late arrival returns.
+	QueuedAt    time.Time  `json:"-"`
+	CalledAt    *time.Time `json:"called_at"`
+	ServingAt   *time.Time `json:"serving_at,omitempty"`
+	DoneAt      *time.Time `json:"done_at,omitempty"`
+	NoShowAt    *time.Time `json:"no_show_at,omitempty"`
+	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
+	CounterID   string     `json:"counter_id,omitempty"`
+	CallCount   int        `json:"call_count"`
+	// Position and ETASeconds are computed when read; nil when not waiting.
+	Position   *int `json:"position"`
+	ETASeconds *int `json:"eta_seconds"`
+}
+
+// NewTicketID returns a random, unguessable ticket id (120 bits).
+func NewTicketID() string { return randomToken(15) }
+
+// NewToken returns a random secret of 160 bits for sessions and devices.
+func NewToken() string { return randomToken(20) }
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported systems
+	}
+	return strings.ToLower(b32.EncodeToString(b))
+}
+
+// Actions on a ticket.
+const (
+	ActCall     = "call"
+	ActRecall   = "recall"
+	ActStart    = "start"
+	ActFinish   = "finish"
+	ActNoShow   = "no_show"
+	ActTransfer = "transfer"
+	ActReturn   = "return" // a late arrival comes back after a no-show
+	ActCancel   = "cancel"
+)
+
+// Actions lists every action.
+var Actions = []string{ActCall, ActRecall, ActStart, ActFinish, ActNoShow, ActTransfer, ActReturn, ActCancel}
+
+// transitions is the ticket state machine: for a status and an action, the
+// next status. Anything not listed is invalid_transition.
+var transitions = map[string]map[string]string{
+	StatusWaiting: {
+		ActCall:     StatusCalled,
+		ActTransfer: StatusWaiting,
+		ActCancel:   StatusCancelled,
+	},
+	StatusCalled: {
+		ActRecall:   StatusCalled,
+		ActStart:    StatusServing,
+		ActNoShow:   StatusNoShow,
+		ActTransfer: StatusWaiting,
+		ActCancel:   StatusCancelled,
+	},
+	StatusServing: {
+		ActFinish:   StatusDone,
+		ActTransfer: StatusWaiting,
+	},
+	StatusNoShow: {
+		ActReturn: StatusWaiting,
+	},
+	StatusDone:      {},
+	StatusCancelled: {},
+}
+
+// Next returns the status that action leads to from status, or an
+// invalid_transition error.
+func Next(status, action string) (string, error) {
+	if to, ok := transitions[status][action]; ok {
+		return to, nil
+	}
+	return "", Errorf(EInvalidTransition, "cannot %s a ticket that is %s", strings.ReplaceAll(action, "_", "-"), status)
+}
+
+// Move carries what an action needs besides the ticket.
+type Move struct {
+	Action    string
+	At        time.Time
+	CounterID string // for call
+	ServiceID string // for transfer
+	MaxCalls  int    // for recall: at most this many calls
+	// QueuedAt is the new place in time, for return.
+	QueuedAt time.Time
+}
+
+// Apply performs the move on t, recording the time of the transition. It is
+// the only place a ticket changes status. A recall past MaxCalls turns the
+// ticket into a no-show; Apply reports that by the returned action.
+func (t *Ticket) Apply(m Move) (string, error) {
+	to, err := Next(t.Status, m.Action)
+	if err != nil {
+		return "", err
+	}
+	at := m.At
+	action := m.Action
+	switch m.Action {
+	case ActCall:
+		t.CounterID = m.CounterID
+		t.CallCount = 1
+		t.CalledAt = &at
+	case ActRecall:
+		if m.MaxCalls > 0 && t.CallCount >= m.MaxCalls {
+			to, action = StatusNoShow, ActNoShow
+			t.NoShowAt = &at
+			break
+		}
+		t.CallCount++
+		t.CalledAt = &at
+	case ActStart:
+		t.ServingAt = &at
+	case ActFinish:
+		t.DoneAt = &at
+	case ActNoShow:
+		t.NoShowAt = &at
+	case ActTransfer:
+		// 一票到底: the same ticket waits in the next service, keeping its
+		// original place in time.
+		t.ServiceID = m.ServiceID
+		t.CounterID = ""
+		t.CallCount = 0
+		t.CalledAt, t.ServingAt = nil, nil
+	case ActReturn:
+		t.QueuedAt = m.QueuedAt
+		t.CounterID = ""
+		t.CallCount = 0
+		t.CalledAt, t.NoShowAt = nil, nil
+	case ActCancel:
+		t.CancelledAt = &at
+	}
+	t.Status = to
+	return action, nil
+}
+
+// Waiting reports whether the ticket is in a queue.
+func (t *Ticket) Waiting() bool { return t.Status == StatusWaiting }
+
+// Public is the view of a ticket that anyone may see on a public screen:
+// no personal data, nothing beyond what the contract's events carry.
+type PublicTicket struct {
+	ID        string `json:"id"`
+	Number    string `json:"number"`
+	ServiceID string `json:"service_id"`
+	CounterID string `json:"counter_id,omitempty"`
+	Status    string `json:"status"`
+	CallCount int    `json:"call_count"`
+}
+
+// Public returns the public view of t.
+func (t *Ticket) Public() PublicTicket {
+	return PublicTicket{ID: t.ID, Number: t.Number, ServiceID: t.ServiceID, CounterID: t.CounterID, Status: t.Status, CallCount: t.CallCount}
+}
