@@ -1,6 +1,7 @@
 package civiq
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
@@ -55,7 +56,9 @@ const (
 // PHC string format.
 func HashPassword(password string) string {
 	salt := make([]byte, 16)
-	copy(salt, []byte(randomToken(16)))
+	if _, err := rand.Read(salt); err != nil {
+		panic(err) // crypto/rand never fails on supported systems
+	}
 	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key))

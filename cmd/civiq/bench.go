@@ -1,12 +1,414 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/sqlite"
 )
 
+// benchConfig is what civiq bench is told.
+type benchConfig struct {
+	Duration    time.Duration
+	Clients     int
+	Counters    int
+	Subscribers int
+	Calls       int
+	Dir         string
+	JSON        bool
+}
+
+// benchResult is one measured operation.
+type benchResult struct {
+	Op         string  `json:"op"`
+	Count      int     `json:"count"`
+	Errors     int     `json:"errors"`
+	PerSecond  float64 `json:"per_second"`
+	P50Millis  float64 `json:"p50_ms"`
+	P99Millis  float64 `json:"p99_ms"`
+	MaxMillis  float64 `json:"max_ms"`
+	Concurrent int     `json:"concurrency"`
+}
+
+type benchReport struct {
+	Machine string        `json:"machine"`
+	Results []benchResult `json:"results"`
+	// CeilingRatio is durable ticket issue over HTTP divided by the bare
+	// SQLite ceiling measured in the same run on the same disk.
+	CeilingRatio float64 `json:"issue_to_ceiling_ratio"`
+}
+
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "civiq bench: not yet")
-	return 1
+	var c benchConfig
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "how long each load phase runs")
+	fs.IntVar(&c.Clients, "clients", 32, "concurrent clients issuing tickets")
+	fs.IntVar(&c.Counters, "counters", 6, "counters calling next at once (the demo hall has 6)")
+	fs.IntVar(&c.Subscribers, "subscribers", 1000, "live event streams that receive each call")
+	fs.IntVar(&c.Calls, "calls", 100, "calls timed while the streams are open")
+	fs.StringVar(&c.Dir, "dir", "", "directory for the databases (default: a new temporary directory); the ceiling uses the same disk")
+	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if c.Clients < 1 || c.Counters < 1 || c.Counters > 6 || c.Subscribers < 0 || c.Calls < 1 || c.Duration <= 0 {
+		fmt.Fprintln(stderr, "civiq bench: --clients, --calls and --duration must be positive, --counters 1..6")
+		return 2
+	}
+	rep, err := bench(ctx, c, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "civiq bench:", err)
+		return 1
+	}
+	if c.JSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+		return 0
+	}
+	fmt.Fprintf(stdout, "machine: %s\n", rep.Machine)
+	fmt.Fprintf(stdout, "%-34s %8s %7s %10s %9s %9s %9s\n", "operation", "count", "errors", "per second", "p50 ms", "p99 ms", "max ms")
+	for _, r := range rep.Results {
+		fmt.Fprintf(stdout, "%-34s %8d %7d %10.0f %9.2f %9.2f %9.2f\n", r.Op, r.Count, r.Errors, r.PerSecond, r.P50Millis, r.P99Millis, r.MaxMillis)
+	}
+	fmt.Fprintf(stdout, "durable issue over HTTP / bare SQLite ceiling: %.2f\n", rep.CeilingRatio)
+	return 0
+}
+
+func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, error) {
+	dir := c.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "civiq-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	rep := &benchReport{Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())}
+
+	fmt.Fprintln(log, "bench: bare SQLite ceiling (one durable single-row insert per transaction)")
+	ceiling, err := benchCeiling(ctx, filepath.Join(dir, "ceiling.db"), c.Duration)
+	if err != nil {
+		return nil, fmt.Errorf("ceiling: %w", err)
+	}
+	rep.Results = append(rep.Results, ceiling)
+
+	srv, err := startBenchServer(ctx, filepath.Join(dir, "civiq.db"))
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+
+	fmt.Fprintf(log, "bench: ticket issue, %d clients, %s\n", c.Clients, c.Duration)
+	services := []string{"general", "property", "tax", "social"}
+	var n atomic.Int64
+	issue := srv.load(ctx, "issue ticket (HTTP, durable)", c.Clients, c.Duration, func(client *http.Client, i int) error {
+		body := fmt.Sprintf(`{"service_id":%q}`, services[int(n.Add(1))%len(services)])
+		return srv.post(client, "/api/v1/halls/demo/tickets", body, http.StatusCreated)
+	})
+	rep.Results = append(rep.Results, issue)
+	if ceiling.PerSecond > 0 {
+		rep.CeilingRatio = issue.PerSecond / ceiling.PerSecond
+	}
+
+	fmt.Fprintf(log, "bench: call-next, %d counters, %s\n", c.Counters, c.Duration)
+	call := srv.load(ctx, "call-next (HTTP, durable)", c.Counters, c.Duration, func(client *http.Client, i int) error {
+		return srv.post(client, fmt.Sprintf("/api/v1/halls/demo/counters/%d/call-next", i%6+1), "", http.StatusOK)
+	})
+	rep.Results = append(rep.Results, call)
+
+	if c.Subscribers > 0 {
+		fmt.Fprintf(log, "bench: %d calls delivered to %d event streams\n", c.Calls, c.Subscribers)
+		fan, err := srv.fanout(ctx, c.Subscribers, c.Calls)
+		if err != nil {
+			return nil, fmt.Errorf("fan-out: %w", err)
+		}
+		rep.Results = append(rep.Results, fan)
+	}
+	return rep, nil
+}
+
+// benchCeiling measures the bare durable write rate of the disk through the
+// same driver and pragmas: one single-row insert per transaction.
+func benchCeiling(ctx context.Context, path string, d time.Duration) (benchResult, error) {
+	db, err := sql.Open("sqlite", sqlite.DSN(path, sqlite.Options{}))
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
+		return benchResult{}, err
+	}
+	var lat []time.Duration
+	start := time.Now()
+	for time.Since(start) < d && ctx.Err() == nil {
+		t0 := time.Now()
+		if _, err := db.Exec(`INSERT INTO t (v) VALUES ('ticket')`); err != nil {
+			return benchResult{}, err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	return summarize("bare SQLite insert (ceiling)", 1, lat, 0, time.Since(start)), nil
+}
+
+type benchServer struct {
+	cmd   *exec.Cmd
+	base  string
+	token string
+}
+
+// startBenchServer runs this binary's serve in a child process on a free
+// loopback port, so the load generator does not share its heap.
+func startBenchServer(ctx context.Context, db string) (*benchServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	password := civiq.NewToken()
+	cmd := exec.CommandContext(ctx, exe, "serve", "--demo", "--db", db, "--addr", addr, "--log-level", "warn")
+	cmd.Env = append(os.Environ(), "CIVIQ_ADMIN_PASSWORD="+password)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &benchServer{cmd: cmd, base: "http://" + addr}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(s.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("server did not start: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := http.Post(s.base+"/api/v1/auth/login", "application/json", strings.NewReader(fmt.Sprintf(`{"username":"admin","password":%q}`, password)))
+	if err != nil {
+		s.stop()
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var login struct{ Token string }
+	if err := json.NewDecoder(resp.Body).Decode(&login); err != nil || login.Token == "" {
+		s.stop()
+		return nil, fmt.Errorf("login failed: %v", err)
+	}
+	s.token = login.Token
+	return s, nil
+}
+
+func (s *benchServer) stop() {
+	if s.cmd.Process != nil {
+		s.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			s.cmd.Process.Kill()
+		}
+	}
+}
+
+func (s *benchServer) post(client *http.Client, path, body string, want int) error {
+	req, _ := http.NewRequest(http.MethodPost, s.base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s: status %d", path, resp.StatusCode)
+	}
+	return nil
+}
+
+func newBenchClient(conns int) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: 0}}
+}
+
+// load runs op from n clients for d and summarizes the latencies.
+func (s *benchServer) load(ctx context.Context, name string, n int, d time.Duration, op func(*http.Client, int) error) benchResult {
+	client := newBenchClient(n)
+	var mu sync.Mutex
+	var all []time.Duration
+	var errs int
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			var lat []time.Duration
+			bad := 0
+			for time.Since(start) < d && ctx.Err() == nil {
+				t0 := time.Now()
+				if err := op(client, i); err != nil {
+					bad++
+					continue
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			errs += bad
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	return summarize(name, n, all, errs, time.Since(start))
+}
+
+// fanout opens subs event streams, then makes calls one at a time and
+// times each call's arrival at every stream, from just before the request.
+func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult, error) {
+	client := newBenchClient(4)
+	for i := 0; i < calls; i++ {
+		if err := s.post(client, "/api/v1/halls/demo/tickets", `{"service_id":"tax"}`, http.StatusCreated); err != nil {
+			return benchResult{}, err
+		}
+	}
+	streamClient := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: subs}}
+	type arrival struct {
+		number string
+		at     time.Time
+	}
+	arrivals := make(chan arrival, subs*4)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var ready, wg sync.WaitGroup
+	for i := 0; i < subs; i++ {
+		ready.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequestWithContext(sctx, http.MethodGet, s.base+"/api/v1/halls/demo/events", nil)
+			resp, err := streamClient.Do(req)
+			if err != nil {
+				ready.Done()
+				return
+			}
+			defer resp.Body.Close()
+			r := bufio.NewReader(resp.Body)
+			signalled := false
+			var event string
+			for {
+				line, err := r.ReadBytes('\n')
+				if err != nil {
+					if !signalled {
+						ready.Done()
+					}
+					return
+				}
+				if !signalled && bytes.HasPrefix(line, []byte(": connected")) {
+					signalled = true
+					ready.Done()
+				}
+				switch {
+				case bytes.HasPrefix(line, []byte("event: ")):
+					event = string(bytes.TrimSpace(line[7:]))
+				case bytes.HasPrefix(line, []byte("data: ")) && event == civiq.EventCalled:
+					at := time.Now()
+					var d struct {
+						Ticket struct{ Number string } `json:"ticket"`
+					}
+					json.Unmarshal(line[6:], &d)
+					select {
+					case arrivals <- arrival{d.Ticket.Number, at}:
+					case <-sctx.Done():
+						return
+					}
+				}
+			}
+		}()
+	}
+	ready.Wait()
+	var lat []time.Duration
+	errs := 0
+	start := time.Now()
+	for i := 0; i < calls; i++ {
+		t0 := time.Now()
+		req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/halls/demo/counters/5/call-next", nil)
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return benchResult{}, err
+		}
+		var out struct{ Ticket civiq.Ticket }
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return benchResult{}, fmt.Errorf("call-next: status %d", resp.StatusCode)
+		}
+		got := 0
+		timeout := time.After(10 * time.Second)
+		for got < subs {
+			select {
+			case a := <-arrivals:
+				if a.number == out.Ticket.Number {
+					lat = append(lat, a.at.Sub(t0))
+					got++
+				}
+			case <-timeout:
+				errs += subs - got
+				got = subs
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	cancel()
+	wg.Wait()
+	r := summarize(fmt.Sprintf("call delivered to %d streams", subs), subs, lat, errs, elapsed)
+	r.PerSecond = float64(len(lat)) / elapsed.Seconds()
+	return r, nil
+}
+
+func summarize(name string, n int, lat []time.Duration, errs int, elapsed time.Duration) benchResult {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	r := benchResult{Op: name, Count: len(lat), Errors: errs, Concurrent: n}
+	if len(lat) > 0 {
+		r.PerSecond = float64(len(lat)) / elapsed.Seconds()
+		r.P50Millis = ms(lat[len(lat)/2])
+		r.P99Millis = ms(lat[min(len(lat)-1, len(lat)*99/100)])
+		r.MaxMillis = ms(lat[len(lat)-1])
+	}
+	return r
 }
