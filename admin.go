@@ -11,7 +11,11 @@ func (e *Engine) SaveHall(ctx context.Context, h *Hall) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
-	return e.Store.Update(ctx, func(tx Tx) error { return tx.PutHall(h) })
+	if err := e.Store.Update(ctx, func(tx Tx) error { return tx.PutHall(h) }); err != nil {
+		return err
+	}
+	e.locs.Delete(h.ID)
+	return nil
 }
 
 // SaveService creates or changes a service of a hall. Prefixes are unique in

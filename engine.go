@@ -3,6 +3,7 @@ package civiq
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -13,6 +14,23 @@ type Engine struct {
 	Store Store
 	// Now is the clock; tests set it.
 	Now func() time.Time
+
+	auth authCache
+	locs sync.Map // hall id -> *time.Location
+}
+
+// location is the hall's time zone, remembered after the first look.
+func (e *Engine) location(tx Tx, hallID string) (*time.Location, error) {
+	if l, ok := e.locs.Load(hallID); ok {
+		return l.(*time.Location), nil
+	}
+	h, err := tx.Hall(hallID)
+	if err != nil {
+		return nil, err
+	}
+	loc := h.Location()
+	e.locs.Store(hallID, loc)
+	return loc, nil
 }
 
 // NewEngine returns an engine on store with the real clock.
@@ -119,13 +137,19 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 	return out, err
 }
 
-// estimate fills the position and expected wait of a waiting ticket.
+// estimate fills the position and expected wait of a waiting ticket, and
+// shows its times in the hall's time zone.
 func (e *Engine) estimate(tx Tx, t *Ticket) error {
 	t.Position, t.ETASeconds = nil, nil
+	loc, err := e.location(tx, t.HallID)
+	if err != nil {
+		return err
+	}
+	t.In(loc)
 	if t.Status != StatusWaiting {
 		return nil
 	}
-	pos, err := tx.CountAhead(t)
+	pos, err := position(tx, t)
 	if err != nil {
 		return err
 	}
@@ -146,6 +170,26 @@ func (e *Engine) estimate(tx Tx, t *Ticket) error {
 	eta := EstimateWait(pos, mean, open)
 	t.Position, t.ETASeconds = &pos, &eta
 	return nil
+}
+
+// position counts the tickets called before t in its service: the
+// tickets waiting in its class and above, less itself and those behind it.
+// Counting those behind is cheap for the common case, a ticket that has just
+// joined the end of its queue.
+func position(tx Tx, t *Ticket) (int, error) {
+	prio, normal, err := tx.QueueLength(t.HallID, t.ServiceID)
+	if err != nil {
+		return 0, err
+	}
+	behind, err := tx.CountBehind(t)
+	if err != nil {
+		return 0, err
+	}
+	n := prio + normal
+	if t.Priority == PriorityPriority {
+		n = prio
+	}
+	return max(n-1-behind, 0), nil
 }
 
 // Ticket returns a ticket with its position and expected wait.
@@ -208,8 +252,11 @@ func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *I
 			}
 			return &t, tx.AppendEvent(&Event{HallID: hallID, Type: EventCalled, At: now, Ticket: &t})
 		})
+		if err != nil || t == nil {
+			return err
+		}
 		out = t
-		return err
+		return e.estimate(tx, out)
 	})
 	return out, err
 }
@@ -524,6 +571,9 @@ func (e *Engine) Authenticate(ctx context.Context, token string) (Principal, *Se
 	var p Principal
 	var sess *Session
 	h := HashToken(token)
+	if c, ok := e.auth.get(h, e.now()); ok {
+		return c.p, c.sess, nil
+	}
 	err := e.Store.View(ctx, func(tx Tx) error {
 		s, err := tx.Session(h)
 		if err == nil {
@@ -550,11 +600,15 @@ func (e *Engine) Authenticate(ctx context.Context, token string) (Principal, *Se
 	if ErrorCode(err) == ENotFound {
 		return p, nil, Errorf(EUnauthorized, "unknown token")
 	}
+	if err == nil {
+		e.auth.put(h, p, sess, e.now())
+	}
 	return p, sess, err
 }
 
 // Logout ends a session.
 func (e *Engine) Logout(ctx context.Context, token string) error {
+	e.auth.drop(HashToken(token))
 	return e.Store.Update(ctx, func(tx Tx) error { return tx.DeleteSession(HashToken(token)) })
 }
 

@@ -75,16 +75,17 @@ type eventView struct {
 
 // JSON is the event's data line: the public view, or the staff view with a
 // little more about each ticket. Neither carries names, phones or ID numbers.
-// It is encoded once per event however many streams carry it.
+// Times are in UTC, live or replayed alike. It is encoded once per event
+// however many streams carry it.
 func (e *Event) JSON(staff bool) []byte {
 	e.once.Do(func() {
-		v := eventView{Type: e.Type, At: e.At.Format(time.RFC3339Nano), Counter: e.Counter, Text: e.Text}
+		v := eventView{Type: e.Type, At: e.At.UTC().Format(time.RFC3339Nano), Counter: e.Counter, Text: e.Text}
 		if e.Ticket != nil {
 			v.Ticket = e.Ticket.Public()
 		}
 		e.public, _ = json.Marshal(v)
 		if e.Ticket != nil {
-			v.Ticket = staffTicket{e.Ticket.Public(), e.Ticket.Channel, e.Ticket.Priority, e.Ticket.IssuedAt}
+			v.Ticket = staffTicket{e.Ticket.Public(), e.Ticket.Channel, e.Ticket.Priority, e.Ticket.IssuedAt.UTC()}
 		}
 		e.staff, _ = json.Marshal(v)
 	})

@@ -45,8 +45,12 @@ type Tx interface {
 	// WaitingPlaces returns the places in time of the normal tickets waiting
 	// in a service, in order, at most limit of them.
 	WaitingPlaces(hallID, serviceID string, limit int) ([]time.Time, error)
-	// CountAhead counts the waiting tickets of t's service called before t.
-	CountAhead(t *Ticket) (int, error)
+	// CountBehind counts the waiting tickets of t's service and priority
+	// class that come after t.
+	CountBehind(t *Ticket) (int, error)
+	// QueueLength gives how many priority and normal tickets wait in a
+	// service.
+	QueueLength(hallID, serviceID string) (priority, normal int, err error)
 	// WaitingCounts gives the number of waiting tickets per service.
 	WaitingCounts(hallID string) (map[string]int, error)
 	// RecentCalls returns the last n tickets called in the hall, newest first.

@@ -198,6 +198,17 @@ func (t *Ticket) Apply(m Move) (string, error) {
 	return action, nil
 }
 
+// In shows the ticket's times in loc, the hall's time zone.
+func (t *Ticket) In(loc *time.Location) {
+	t.IssuedAt, t.QueuedAt = t.IssuedAt.In(loc), t.QueuedAt.In(loc)
+	for _, p := range []**time.Time{&t.CalledAt, &t.ServingAt, &t.DoneAt, &t.NoShowAt, &t.CancelledAt} {
+		if *p != nil {
+			v := (*p).In(loc)
+			*p = &v
+		}
+	}
+}
+
 // Waiting reports whether the ticket is in a queue.
 func (t *Ticket) Waiting() bool { return t.Status == StatusWaiting }
 

@@ -40,6 +40,10 @@ type Store struct {
 	// commit is on disk. Set it before the first Update.
 	Publish func([]*civiq.Event)
 
+	wconn  *sql.Conn            // the writer's connection, held for good
+	wstmts map[string]*sql.Stmt // prepared on wconn; the writer goroutine's own
+	rstmts sync.Map             // query -> *sql.Stmt prepared on the read pool
+
 	reqs   chan *writeReq
 	quit   chan struct{}
 	done   chan struct{}
@@ -97,7 +101,14 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{path: path, write: w, read: r, reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
+	wconn, err := w.Conn(context.Background())
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{path: path, write: w, read: r, wconn: wconn, wstmts: map[string]*sql.Stmt{},
+		reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
 	go s.run()
 	return s, nil
 }
@@ -211,7 +222,6 @@ func (s *Store) run() {
 // commit runs a batch in one transaction, each write in its own savepoint so
 // that a write that fails leaves the others in.
 func (s *Store) commit(batch []*writeReq) {
-	ctx := context.Background()
 	finish := func(err error) {
 		var events []*civiq.Event
 		for _, r := range batch {
@@ -227,45 +237,77 @@ func (s *Store) commit(batch []*writeReq) {
 			close(r.done)
 		}
 	}
-	conn, err := s.write.Conn(ctx)
-	if err != nil {
+	abort := func(err error) {
+		s.x(`ROLLBACK`)
 		finish(unavailable(err))
-		return
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+	if err := s.x(`BEGIN IMMEDIATE`); err != nil {
 		finish(unavailable(err))
 		return
 	}
 	for _, r := range batch {
-		if _, err := conn.ExecContext(ctx, `SAVEPOINT w`); err != nil {
-			conn.ExecContext(ctx, `ROLLBACK`)
-			finish(unavailable(err))
+		if err := s.x(`SAVEPOINT w`); err != nil {
+			abort(err)
 			return
 		}
-		t := &tx{q: conn}
+		t := &tx{stmt: s.writeStmt}
 		r.err = runSafely(r.fn, t)
 		if r.err != nil {
-			if _, err := conn.ExecContext(ctx, `ROLLBACK TO w`); err != nil {
-				conn.ExecContext(ctx, `ROLLBACK`)
-				finish(unavailable(err))
+			if err := s.x(`ROLLBACK TO w`); err != nil {
+				abort(err)
 				return
 			}
 		} else {
 			r.events = t.events
 		}
-		if _, err := conn.ExecContext(ctx, `RELEASE w`); err != nil {
-			conn.ExecContext(ctx, `ROLLBACK`)
-			finish(unavailable(err))
+		if err := s.x(`RELEASE w`); err != nil {
+			abort(err)
 			return
 		}
 	}
-	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-		conn.ExecContext(ctx, `ROLLBACK`)
-		finish(unavailable(err))
+	if err := s.x(`COMMIT`); err != nil {
+		abort(err)
 		return
 	}
 	finish(nil)
+}
+
+// x runs a statement without arguments on the writer's connection.
+func (s *Store) x(q string) error {
+	st, err := s.writeStmt(q)
+	if err != nil {
+		return err
+	}
+	_, err = st.Exec()
+	return err
+}
+
+// writeStmt prepares a statement on the writer's connection, once.
+func (s *Store) writeStmt(q string) (*sql.Stmt, error) {
+	if st, ok := s.wstmts[q]; ok {
+		return st, nil
+	}
+	st, err := s.wconn.PrepareContext(context.Background(), q)
+	if err != nil {
+		return nil, err
+	}
+	s.wstmts[q] = st
+	return st, nil
+}
+
+// readStmt returns the read pool's prepared statement for q, bound to t.
+func (s *Store) readStmt(t *sql.Tx, q string) (*sql.Stmt, error) {
+	v, ok := s.rstmts.Load(q)
+	if !ok {
+		st, err := s.read.Prepare(q)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok = s.rstmts.LoadOrStore(q, st); ok {
+			st.Close()
+		}
+	}
+	return t.StmtContext(context.Background(), v.(*sql.Stmt)), nil
 }
 
 // runSafely turns a panic in a write into an internal error, so one bad
@@ -292,7 +334,7 @@ func (s *Store) View(ctx context.Context, fn func(civiq.Tx) error) error {
 		return fmt.Errorf("begin read: %w", err)
 	}
 	defer t.Rollback()
-	return fn(&tx{q: t, readOnly: true})
+	return fn(&tx{stmt: func(q string) (*sql.Stmt, error) { return s.readStmt(t, q) }})
 }
 
 // EventsAfter returns up to limit events of a hall with an id above after.
@@ -334,5 +376,9 @@ func (s *Store) Close() error {
 	close(s.reqs)
 	s.mu.Unlock()
 	<-s.done
-	return errors.Join(s.read.Close(), s.write.Close())
+	for _, st := range s.wstmts {
+		st.Close()
+	}
+	s.rstmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	return errors.Join(s.wconn.Close(), s.read.Close(), s.write.Close())
 }

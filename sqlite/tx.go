@@ -12,18 +12,34 @@ import (
 	"github.com/civiq/civiq"
 )
 
-// querier is what a transaction needs of database/sql: a *sql.Conn inside
-// the writer's transaction, or a read-only *sql.Tx.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+// tx runs the statements of one transaction. Statements are prepared once
+// and reused: parsing SQL was most of the cost of a write.
+type tx struct {
+	stmt   func(query string) (*sql.Stmt, error)
+	events []*civiq.Event
 }
 
-type tx struct {
-	q        querier
-	readOnly bool
-	events   []*civiq.Event
+// errRow lets row report a failed prepare through Scan.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+type scanner interface{ Scan(...any) error }
+
+func (t *tx) row(q string, args ...any) scanner {
+	st, err := t.stmt(q)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(bg, args...)
+}
+
+func (t *tx) rows(q string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(bg, args...)
 }
 
 var _ civiq.Tx = (*tx)(nil)
@@ -31,7 +47,11 @@ var _ civiq.Tx = (*tx)(nil)
 var bg = context.Background()
 
 func (t *tx) exec(q string, args ...any) error {
-	_, err := t.q.ExecContext(bg, q, args...)
+	st, err := t.stmt(q)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(bg, args...)
 	return err
 }
 
@@ -57,7 +77,7 @@ func fromNanos(n sql.NullInt64) *time.Time {
 // Halls
 
 func (t *tx) Halls() ([]civiq.Hall, error) {
-	rows, err := t.q.QueryContext(bg, `SELECT data FROM halls ORDER BY id`)
+	rows, err := t.rows(`SELECT data FROM halls ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +99,7 @@ func (t *tx) Halls() ([]civiq.Hall, error) {
 
 func (t *tx) Hall(id string) (*civiq.Hall, error) {
 	var data string
-	err := t.q.QueryRowContext(bg, `SELECT data FROM halls WHERE id = ?`, id).Scan(&data)
+	err := t.row(`SELECT data FROM halls WHERE id = ?`, id).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("hall", id)
 	}
@@ -105,14 +125,14 @@ func (t *tx) PutHall(h *civiq.Hall) error {
 
 const serviceCols = `hall_id, id, prefix, name, name_en, position`
 
-func scanService(sc interface{ Scan(...any) error }) (civiq.Service, error) {
+func scanService(sc scanner) (civiq.Service, error) {
 	var s civiq.Service
 	err := sc.Scan(&s.HallID, &s.ID, &s.Prefix, &s.Name, &s.NameEn, &s.Position)
 	return s, err
 }
 
 func (t *tx) Services(hallID string) ([]civiq.Service, error) {
-	rows, err := t.q.QueryContext(bg, `SELECT `+serviceCols+` FROM services WHERE hall_id = ? ORDER BY position, id`, hallID)
+	rows, err := t.rows(`SELECT `+serviceCols+` FROM services WHERE hall_id = ? ORDER BY position, id`, hallID)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +149,7 @@ func (t *tx) Services(hallID string) ([]civiq.Service, error) {
 }
 
 func (t *tx) Service(hallID, id string) (*civiq.Service, error) {
-	s, err := scanService(t.q.QueryRowContext(bg, `SELECT `+serviceCols+` FROM services WHERE hall_id = ? AND id = ?`, hallID, id))
+	s, err := scanService(t.row(`SELECT `+serviceCols+` FROM services WHERE hall_id = ? AND id = ?`, hallID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("service", id)
 	}
@@ -149,7 +169,7 @@ func (t *tx) PutService(s *civiq.Service) error {
 
 const counterCols = `hall_id, id, name, service_ids, status, pause_reason, current_ticket_id`
 
-func scanCounter(sc interface{ Scan(...any) error }) (civiq.Counter, error) {
+func scanCounter(sc scanner) (civiq.Counter, error) {
 	var c civiq.Counter
 	var svcs string
 	if err := sc.Scan(&c.HallID, &c.ID, &c.Name, &svcs, &c.Status, &c.PauseReason, &c.CurrentTicketID); err != nil {
@@ -165,7 +185,7 @@ func scanCounter(sc interface{ Scan(...any) error }) (civiq.Counter, error) {
 }
 
 func (t *tx) Counters(hallID string) ([]civiq.Counter, error) {
-	rows, err := t.q.QueryContext(bg, `SELECT `+counterCols+` FROM counters WHERE hall_id = ? ORDER BY position, id`, hallID)
+	rows, err := t.rows(`SELECT `+counterCols+` FROM counters WHERE hall_id = ? ORDER BY position, id`, hallID)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +202,7 @@ func (t *tx) Counters(hallID string) ([]civiq.Counter, error) {
 }
 
 func (t *tx) Counter(hallID, id string) (*civiq.Counter, error) {
-	c, err := scanCounter(t.q.QueryRowContext(bg, `SELECT `+counterCols+` FROM counters WHERE hall_id = ? AND id = ?`, hallID, id))
+	c, err := scanCounter(t.row(`SELECT `+counterCols+` FROM counters WHERE hall_id = ? AND id = ?`, hallID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("counter", id)
 	}
@@ -208,7 +228,7 @@ func (t *tx) PutCounter(c *civiq.Counter) error {
 const ticketCols = `id, hall_id, service_id, number, day, channel, priority, priority_group, status, issued_at, queued_at,
 	called_at, serving_at, done_at, no_show_at, cancelled_at, counter_id, call_count`
 
-func scanTicket(sc interface{ Scan(...any) error }) (civiq.Ticket, error) {
+func scanTicket(sc scanner) (civiq.Ticket, error) {
 	var tk civiq.Ticket
 	var issued, queued int64
 	var called, serving, done, noShow, cancelled sql.NullInt64
@@ -223,7 +243,7 @@ func scanTicket(sc interface{ Scan(...any) error }) (civiq.Ticket, error) {
 }
 
 func (t *tx) Ticket(id string) (*civiq.Ticket, error) {
-	tk, err := scanTicket(t.q.QueryRowContext(bg, `SELECT `+ticketCols+` FROM tickets WHERE id = ?`, id))
+	tk, err := scanTicket(t.row(`SELECT `+ticketCols+` FROM tickets WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("ticket", id)
 	}
@@ -249,7 +269,7 @@ func (t *tx) UpdateTicket(tk *civiq.Ticket) error {
 
 func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
 	var n int
-	err := t.q.QueryRowContext(bg, `INSERT INTO sequences (hall_id, service_id, day, last) VALUES (?, ?, ?, 1)
+	err := t.row(`INSERT INTO sequences (hall_id, service_id, day, last) VALUES (?, ?, ?, 1)
 		ON CONFLICT (hall_id, service_id, day) DO UPDATE SET last = last + 1 RETURNING last`, hallID, serviceID, day).Scan(&n)
 	return n, err
 }
@@ -258,7 +278,7 @@ func (t *tx) QueueHeads(hallID string, serviceIDs []string) ([]civiq.Ticket, err
 	var out []civiq.Ticket
 	for _, s := range serviceIDs {
 		for _, p := range []string{civiq.PriorityPriority, civiq.PriorityNormal} {
-			tk, err := scanTicket(t.q.QueryRowContext(bg, `SELECT `+ticketCols+` FROM tickets
+			tk, err := scanTicket(t.row(`SELECT `+ticketCols+` FROM tickets
 				WHERE hall_id = ? AND service_id = ? AND priority = ? AND status = 'waiting'
 				ORDER BY queued_at, issued_at, id LIMIT 1`, hallID, s, p))
 			if errors.Is(err, sql.ErrNoRows) {
@@ -274,7 +294,7 @@ func (t *tx) QueueHeads(hallID string, serviceIDs []string) ([]civiq.Ticket, err
 }
 
 func (t *tx) WaitingPlaces(hallID, serviceID string, limit int) ([]time.Time, error) {
-	rows, err := t.q.QueryContext(bg, `SELECT queued_at FROM tickets
+	rows, err := t.rows(`SELECT queued_at FROM tickets
 		WHERE hall_id = ? AND service_id = ? AND priority = 'normal' AND status = 'waiting'
 		ORDER BY queued_at, issued_at, id LIMIT ?`, hallID, serviceID, limit)
 	if err != nil {
@@ -292,26 +312,17 @@ func (t *tx) WaitingPlaces(hallID, serviceID string, limit int) ([]time.Time, er
 	return out, rows.Err()
 }
 
-func (t *tx) CountAhead(tk *civiq.Ticket) (int, error) {
+func (t *tx) CountBehind(tk *civiq.Ticket) (int, error) {
 	var n int
-	q, qa, ia := nanos(tk.QueuedAt), nanos(tk.QueuedAt), nanos(tk.IssuedAt)
-	var err error
-	if tk.Priority == civiq.PriorityPriority {
-		err = t.q.QueryRowContext(bg, `SELECT COUNT(*) FROM tickets
-			WHERE hall_id = ? AND service_id = ? AND status = 'waiting' AND priority = 'priority'
-			AND (queued_at < ? OR (queued_at = ? AND (issued_at < ? OR (issued_at = ? AND id < ?))))`,
-			tk.HallID, tk.ServiceID, q, qa, ia, ia, tk.ID).Scan(&n)
-	} else {
-		err = t.q.QueryRowContext(bg, `SELECT COUNT(*) FROM tickets
-			WHERE hall_id = ? AND service_id = ? AND status = 'waiting' AND (priority = 'priority'
-			OR queued_at < ? OR (queued_at = ? AND (issued_at < ? OR (issued_at = ? AND id < ?))))`,
-			tk.HallID, tk.ServiceID, q, qa, ia, ia, tk.ID).Scan(&n)
-	}
+	q, ia := nanos(tk.QueuedAt), nanos(tk.IssuedAt)
+	err := t.row(`SELECT COUNT(*) FROM tickets
+		WHERE hall_id = ? AND service_id = ? AND priority = ? AND status = 'waiting'
+		AND (queued_at, issued_at, id) > (?, ?, ?)`, tk.HallID, tk.ServiceID, tk.Priority, q, ia, tk.ID).Scan(&n)
 	return n, err
 }
 
 func (t *tx) WaitingCounts(hallID string) (map[string]int, error) {
-	rows, err := t.q.QueryContext(bg, `SELECT service_id, COUNT(*) FROM tickets WHERE hall_id = ? AND status = 'waiting' GROUP BY service_id`, hallID)
+	rows, err := t.rows(`SELECT service_id, SUM(waiting) FROM queue_counts WHERE hall_id = ? GROUP BY service_id`, hallID)
 	if err != nil {
 		return nil, err
 	}
@@ -328,8 +339,15 @@ func (t *tx) WaitingCounts(hallID string) (map[string]int, error) {
 	return out, rows.Err()
 }
 
+func (t *tx) QueueLength(hallID, serviceID string) (int, int, error) {
+	var prio, normal int
+	err := t.row(`SELECT COALESCE(SUM(CASE WHEN priority = 'priority' THEN waiting END), 0), COALESCE(SUM(CASE WHEN priority = 'normal' THEN waiting END), 0)
+		FROM queue_counts WHERE hall_id = ? AND service_id = ?`, hallID, serviceID).Scan(&prio, &normal)
+	return prio, normal, err
+}
+
 func (t *tx) RecentCalls(hallID string, n int) ([]civiq.Ticket, error) {
-	rows, err := t.q.QueryContext(bg, `SELECT `+ticketCols+` FROM tickets WHERE hall_id = ? AND called_at IS NOT NULL ORDER BY called_at DESC LIMIT ?`, hallID, n)
+	rows, err := t.rows(`SELECT `+ticketCols+` FROM tickets WHERE hall_id = ? AND called_at IS NOT NULL ORDER BY called_at DESC LIMIT ?`, hallID, n)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +366,7 @@ func (t *tx) RecentCalls(hallID string, n int) ([]civiq.Ticket, error) {
 func (t *tx) MeanHandling(hallID, serviceID string, n int) (float64, int, error) {
 	var mean sql.NullFloat64
 	var count int
-	err := t.q.QueryRowContext(bg, `SELECT AVG(d), COUNT(*) FROM (SELECT (done_at - serving_at) / 1e9 AS d FROM tickets
+	err := t.row(`SELECT AVG(d), COUNT(*) FROM (SELECT (done_at - serving_at) / 1e9 AS d FROM tickets
 		WHERE hall_id = ? AND service_id = ? AND status = 'done' AND serving_at IS NOT NULL ORDER BY done_at DESC LIMIT ?)`, hallID, serviceID, n).Scan(&mean, &count)
 	return mean.Float64, count, err
 }
@@ -360,7 +378,7 @@ func (t *tx) AppendEvent(e *civiq.Event) error {
 	if err != nil {
 		return err
 	}
-	if err := t.q.QueryRowContext(bg, `INSERT INTO events (hall_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`,
+	if err := t.row(`INSERT INTO events (hall_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`,
 		e.HallID, e.Type, nanos(e.At), string(data)).Scan(&e.ID); err != nil {
 		return err
 	}
@@ -388,7 +406,7 @@ func cloneCounter(c *civiq.Counter) *civiq.Counter {
 	return &d
 }
 
-func scanEvent(sc interface{ Scan(...any) error }) (*civiq.Event, error) {
+func scanEvent(sc scanner) (*civiq.Event, error) {
 	e := &civiq.Event{}
 	var at int64
 	var data string
@@ -409,7 +427,7 @@ func scanEvent(sc interface{ Scan(...any) error }) (*civiq.Event, error) {
 func (t *tx) Idempotency(scope, key string, since time.Time) (*civiq.IdempotencyRecord, error) {
 	r := &civiq.IdempotencyRecord{Scope: scope, Key: key}
 	var created int64
-	err := t.q.QueryRowContext(bg, `SELECT request_hash, ticket_id, created_at FROM idempotency WHERE scope = ? AND key = ? AND created_at >= ?`,
+	err := t.row(`SELECT request_hash, ticket_id, created_at FROM idempotency WHERE scope = ? AND key = ? AND created_at >= ?`,
 		scope, key, nanos(since)).Scan(&r.RequestHash, &r.TicketID, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -431,7 +449,7 @@ func (t *tx) PutIdempotency(r *civiq.IdempotencyRecord) error {
 
 const userCols = `id, username, role, hall_ids, password_hash, created_at`
 
-func scanUser(sc interface{ Scan(...any) error }) (*civiq.User, error) {
+func scanUser(sc scanner) (*civiq.User, error) {
 	u := &civiq.User{}
 	var halls string
 	var created int64
@@ -447,12 +465,12 @@ func scanUser(sc interface{ Scan(...any) error }) (*civiq.User, error) {
 
 func (t *tx) UserCount() (int, error) {
 	var n int
-	err := t.q.QueryRowContext(bg, `SELECT COUNT(*) FROM users`).Scan(&n)
+	err := t.row(`SELECT COUNT(*) FROM users`).Scan(&n)
 	return n, err
 }
 
 func (t *tx) User(username string) (*civiq.User, error) {
-	u, err := scanUser(t.q.QueryRowContext(bg, `SELECT `+userCols+` FROM users WHERE username = ?`, username))
+	u, err := scanUser(t.row(`SELECT `+userCols+` FROM users WHERE username = ?`, username))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("user", username)
 	}
@@ -460,7 +478,7 @@ func (t *tx) User(username string) (*civiq.User, error) {
 }
 
 func (t *tx) UserByID(id int64) (*civiq.User, error) {
-	u, err := scanUser(t.q.QueryRowContext(bg, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(t.row(`SELECT `+userCols+` FROM users WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("user", fmt.Sprint(id))
 	}
@@ -468,7 +486,7 @@ func (t *tx) UserByID(id int64) (*civiq.User, error) {
 }
 
 func (t *tx) Users() ([]civiq.User, error) {
-	rows, err := t.q.QueryContext(bg, `SELECT `+userCols+` FROM users ORDER BY username`)
+	rows, err := t.rows(`SELECT ` + userCols + ` FROM users ORDER BY username`)
 	if err != nil {
 		return nil, err
 	}
@@ -492,14 +510,14 @@ func (t *tx) InsertUser(u *civiq.User) error {
 	if u.HallIDs == nil {
 		halls = []byte("[]")
 	}
-	return t.q.QueryRowContext(bg, `INSERT INTO users (username, role, hall_ids, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+	return t.row(`INSERT INTO users (username, role, hall_ids, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 		u.Username, u.Role, string(halls), u.PasswordHash, nanos(u.CreatedAt)).Scan(&u.ID)
 }
 
 func (t *tx) Session(tokenHash string) (*civiq.Session, error) {
 	s := &civiq.Session{TokenHash: tokenHash}
 	var exp int64
-	err := t.q.QueryRowContext(bg, `SELECT user_id, csrf, expires_at FROM sessions WHERE token_hash = ?`, tokenHash).Scan(&s.UserID, &s.CSRF, &exp)
+	err := t.row(`SELECT user_id, csrf, expires_at FROM sessions WHERE token_hash = ?`, tokenHash).Scan(&s.UserID, &s.CSRF, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("session", "")
 	}
@@ -526,7 +544,7 @@ func (t *tx) DeleteSession(tokenHash string) error {
 
 const deviceCols = `id, kind, hall_id, counter_id, name, pairing_code, token_hash, paired_at, created_at`
 
-func scanDevice(sc interface{ Scan(...any) error }) (*civiq.Device, error) {
+func scanDevice(sc scanner) (*civiq.Device, error) {
 	d := &civiq.Device{}
 	var code, token sql.NullString
 	var paired sql.NullInt64
@@ -546,7 +564,7 @@ func nullString(s string) any {
 }
 
 func (t *tx) Devices(hallID string) ([]civiq.Device, error) {
-	rows, err := t.q.QueryContext(bg, `SELECT `+deviceCols+` FROM devices WHERE hall_id = ? ORDER BY id`, hallID)
+	rows, err := t.rows(`SELECT `+deviceCols+` FROM devices WHERE hall_id = ? ORDER BY id`, hallID)
 	if err != nil {
 		return nil, err
 	}
@@ -563,13 +581,13 @@ func (t *tx) Devices(hallID string) ([]civiq.Device, error) {
 }
 
 func (t *tx) InsertDevice(d *civiq.Device) error {
-	return t.q.QueryRowContext(bg, `INSERT INTO devices (kind, hall_id, counter_id, name, pairing_code, token_hash, paired_at, created_at)
+	return t.row(`INSERT INTO devices (kind, hall_id, counter_id, name, pairing_code, token_hash, paired_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, d.Kind, d.HallID, d.CounterID, d.Name, nullString(d.PairingCode), nullString(d.TokenHash),
 		nullNanos(d.PairedAt), nanos(d.CreatedAt)).Scan(&d.ID)
 }
 
 func (t *tx) device(where string, arg any) (*civiq.Device, error) {
-	d, err := scanDevice(t.q.QueryRowContext(bg, `SELECT `+deviceCols+` FROM devices WHERE `+where, arg))
+	d, err := scanDevice(t.row(`SELECT `+deviceCols+` FROM devices WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("device", "")
 	}
@@ -592,14 +610,14 @@ func (t *tx) UpdateDevice(d *civiq.Device) error {
 // Ratings
 
 func (t *tx) InsertRating(r *civiq.Rating) error {
-	return t.q.QueryRowContext(bg, `INSERT INTO ratings (ticket_id, hall_id, service_id, counter_id, score, comment, channel, created_at)
+	return t.row(`INSERT INTO ratings (ticket_id, hall_id, service_id, counter_id, score, comment, channel, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, r.TicketID, r.HallID, r.ServiceID, r.CounterID, r.Score, r.Comment, r.Channel, nanos(r.CreatedAt)).Scan(&r.ID)
 }
 
 func (t *tx) RatingByTicket(ticketID string) (*civiq.Rating, error) {
 	r := &civiq.Rating{}
 	var created int64
-	err := t.q.QueryRowContext(bg, `SELECT id, ticket_id, hall_id, service_id, counter_id, score, comment, channel, created_at FROM ratings WHERE ticket_id = ?`, ticketID).
+	err := t.row(`SELECT id, ticket_id, hall_id, service_id, counter_id, score, comment, channel, created_at FROM ratings WHERE ticket_id = ?`, ticketID).
 		Scan(&r.ID, &r.TicketID, &r.HallID, &r.ServiceID, &r.CounterID, &r.Score, &r.Comment, &r.Channel, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("rating", ticketID)

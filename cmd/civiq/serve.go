@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -191,6 +192,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	setupLogging(cfg.LogLevel, stderr)
+	if path := os.Getenv("CIVIQ_CPUPROFILE"); path != "" {
+		// For engineers measuring the server under civiq bench.
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	m := &Main{Config: cfg}
 	if err := m.Open(ctx); err != nil {
 		fmt.Fprintln(stderr, "civiq serve:", err)

@@ -118,3 +118,25 @@ CREATE TABLE ratings (
 	channel    TEXT NOT NULL,
 	created_at INTEGER NOT NULL
 );
+
+-- How many tickets wait per service and class, kept by triggers so that a
+-- new ticket's place and the hall's waiting counts cost one lookup, however
+-- long the queue.
+CREATE TABLE queue_counts (
+	hall_id    TEXT NOT NULL,
+	service_id TEXT NOT NULL,
+	priority   TEXT NOT NULL,
+	waiting    INTEGER NOT NULL,
+	PRIMARY KEY (hall_id, service_id, priority)
+);
+CREATE TRIGGER tickets_queue_insert AFTER INSERT ON tickets WHEN NEW.status = 'waiting' BEGIN
+	INSERT INTO queue_counts (hall_id, service_id, priority, waiting) VALUES (NEW.hall_id, NEW.service_id, NEW.priority, 1)
+	ON CONFLICT (hall_id, service_id, priority) DO UPDATE SET waiting = waiting + 1;
+END;
+CREATE TRIGGER tickets_queue_leave AFTER UPDATE OF status, service_id, priority ON tickets WHEN OLD.status = 'waiting' BEGIN
+	UPDATE queue_counts SET waiting = waiting - 1 WHERE hall_id = OLD.hall_id AND service_id = OLD.service_id AND priority = OLD.priority;
+END;
+CREATE TRIGGER tickets_queue_enter AFTER UPDATE OF status, service_id, priority ON tickets WHEN NEW.status = 'waiting' BEGIN
+	INSERT INTO queue_counts (hall_id, service_id, priority, waiting) VALUES (NEW.hall_id, NEW.service_id, NEW.priority, 1)
+	ON CONFLICT (hall_id, service_id, priority) DO UPDATE SET waiting = waiting + 1;
+END;
