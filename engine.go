@@ -738,6 +738,17 @@ func (e *Engine) PairDevice(ctx context.Context, code string) (string, *Device, 
 // NewPairingCode returns an 8-character code an admin reads to a device.
 func NewPairingCode() string { return randomToken(5)[:8] }
 
+// EventRetention is how long events stay for replay; the contract asks
+// for at least a day.
+const EventRetention = 7 * 24 * time.Hour
+
+// Prune forgets events older than EventRetention and idempotency keys
+// older than IdempotencyWindow.
+func (e *Engine) Prune(ctx context.Context) error {
+	now := e.now()
+	return e.Store.Update(ctx, func(tx Tx) error { return tx.Prune(now.Add(-EventRetention), now.Add(-IdempotencyWindow)) })
+}
+
 // IsNotFound reports whether err is a not_found error.
 func IsNotFound(err error) bool {
 	var e *Error

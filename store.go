@@ -60,6 +60,8 @@ type Tx interface {
 	MeanHandling(hallID, serviceID string, n int) (float64, int, error)
 
 	AppendEvent(e *Event) error
+	// Prune deletes events and idempotency keys older than the times given.
+	Prune(eventsBefore, keysBefore time.Time) error
 
 	Idempotency(scope, key string, since time.Time) (*IdempotencyRecord, error)
 	PutIdempotency(r *IdempotencyRecord) error

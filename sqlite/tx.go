@@ -422,6 +422,13 @@ func scanEvent(sc scanner) (*civiq.Event, error) {
 	return e, nil
 }
 
+func (t *tx) Prune(eventsBefore, keysBefore time.Time) error {
+	if err := t.exec(`DELETE FROM events WHERE at < ?`, nanos(eventsBefore)); err != nil {
+		return err
+	}
+	return t.exec(`DELETE FROM idempotency WHERE created_at < ?`, nanos(keysBefore))
+}
+
 // Idempotency
 
 func (t *tx) Idempotency(scope, key string, since time.Time) (*civiq.IdempotencyRecord, error) {

@@ -44,6 +44,24 @@ type Main struct {
 	Listener net.Listener
 	// AdminPassword is set when Open generated the first admin's password.
 	AdminPassword string
+
+	stop chan struct{}
+}
+
+// prune forgets old events and idempotency keys now and every hour.
+func (m *Main) prune() {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if err := m.Engine.Prune(context.Background()); err != nil {
+			slog.Warn("prune", "err", err)
+		}
+		select {
+		case <-tick.C:
+		case <-m.stop:
+			return
+		}
+	}
 }
 
 func env(name, def string) string {
@@ -145,6 +163,8 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Listener = ln
+	m.stop = make(chan struct{})
+	go m.prune()
 	go func() {
 		if err := m.HTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			slog.Error("serve", "err", err)
@@ -160,6 +180,10 @@ func (m *Main) URL() string { return "http://" + m.Listener.Addr().String() }
 // and closes the database after its last write.
 func (m *Main) Close() error {
 	var errs []error
+	if m.stop != nil {
+		close(m.stop)
+		m.stop = nil
+	}
 	if m.HTTP != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -1,0 +1,87 @@
+package civiq_test
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+)
+
+// parallelism times GOMAXPROCS goroutines run each benchmark: a hall has
+// many kiosks, phones and counters at once, and the store commits the writes
+// that wait together, so one fsync serves many of them.
+const parallelism = 16
+
+// BenchmarkIssueTicket issues tickets from many goroutines at once, as
+// kiosks and phones do, on a real SQLite file with synchronous=FULL: each
+// ticket is on disk when IssueTicket returns.
+func BenchmarkIssueTicket(b *testing.B) {
+	e := newEnv(b)
+	e.eng.Now = time.Now
+	services := []string{"general", "property", "tax", "social"}
+	var n atomic.Uint64
+	b.SetParallelism(parallelism)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			req := civiq.IssueRequest{HallID: "demo", ServiceID: services[i%uint64(len(services))], Channel: civiq.ChannelKiosk}
+			if _, err := e.eng.IssueTicket(e.ctx, req, nil); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkCallNext calls tickets at the counters that serve general intake,
+// several goroutines at once; each call also finishes the counter's
+// previous ticket. The b.N tickets are issued before the clock starts.
+func BenchmarkCallNext(b *testing.B) {
+	e := newEnv(b)
+	e.eng.Now = time.Now
+	issueMany(b, e, "general", b.N)
+	counters := []string{"1", "2", "3", "4", "6"}
+	var n atomic.Uint64
+	b.SetParallelism(parallelism)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c := counters[n.Add(1)%uint64(len(counters))]
+			t, err := e.eng.CallNext(e.ctx, "demo", c, nil)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if t == nil {
+				b.Error("nobody waits: the queue ran dry")
+				return
+			}
+		}
+	})
+}
+
+// issueMany issues n tickets of a service, 32 at a time.
+func issueMany(b *testing.B, e *env, service string, n int) {
+	b.Helper()
+	var left atomic.Int64
+	left.Store(int64(n))
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				if _, err := e.eng.IssueTicket(e.ctx, civiq.IssueRequest{HallID: "demo", ServiceID: service, Channel: civiq.ChannelKiosk}, nil); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
