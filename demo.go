@@ -6,7 +6,7 @@ import "context"
 // as the contract describes it.
 func DemoHall() (Hall, []Service, []Counter) {
 	h := Hall{ID: "demo", Name: "示范政务服务大厅", NameEn: "Demo Service Hall", Timezone: "Asia/Shanghai",
-		OpensAt: "09:00", ClosesAt: "17:00", AllowRemote: true}
+		OpensAt: "09:00", ClosesAt: "17:00", AllowRemote: true, LateReturnBehind: DefaultLateReturnBehind}
 	h.Defaults()
 	svcs := []Service{
 		{ID: "general", Prefix: "A", Name: "综合受理", NameEn: "General intake"},

@@ -43,6 +43,11 @@ type Hall struct {
 	VoiceTemplate string `json:"voice_template,omitempty"`
 }
 
+// DefaultLateReturnBehind is how many waiting tickets a late arrival goes
+// behind unless the hall says otherwise; 0 (straight to the front) is a
+// valid choice, so it is not filled in by Defaults.
+const DefaultLateReturnBehind = 3
+
 // Defaults fills the settings a new hall has unless told otherwise.
 func (h *Hall) Defaults() {
 	if h.Timezone == "" {
@@ -53,9 +58,6 @@ func (h *Hall) Defaults() {
 	}
 	if h.MaxCalls == 0 {
 		h.MaxCalls = 3
-	}
-	if h.LateReturnBehind == 0 {
-		h.LateReturnBehind = 3
 	}
 	if h.PriorityGroups == nil {
 		h.PriorityGroups = append([]string(nil), DefaultPriorityGroups...)

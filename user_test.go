@@ -182,7 +182,7 @@ func validHall() *Hall {
 func TestHallDefaults(t *testing.T) {
 	h := &Hall{ID: "h1", Name: "Hall"}
 	h.Defaults()
-	if h.Timezone != "Asia/Shanghai" || h.Policy != PolicyFIFO || h.MaxCalls != 3 || h.LateReturnBehind != 3 ||
+	if h.Timezone != "Asia/Shanghai" || h.Policy != PolicyFIFO || h.MaxCalls != 3 || h.LateReturnBehind != 0 ||
 		len(h.PriorityGroups) != len(DefaultPriorityGroups) || h.VoiceTemplate == "" {
 		t.Fatalf("Defaults gave %+v", h)
 	}

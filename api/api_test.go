@@ -11,6 +11,7 @@ import (
 )
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	r := ts.do(t, "GET", "/healthz", "", nil).want(t, 200)
 	if strings.TrimSpace(string(r.Body)) != "ok" {
@@ -21,6 +22,7 @@ func TestHealth(t *testing.T) {
 }
 
 func TestListings(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 
 	var halls struct {
@@ -80,6 +82,7 @@ func TestListings(t *testing.T) {
 
 // TestTicketLifecycle walks tickets through every move of the contract.
 func TestTicketLifecycle(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	staff := ts.createUser(t, "staff1", "staff", "demo")
 
@@ -242,6 +245,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // TestTransferKeepsPlace: a transferred ticket keeps its number and its
 // place in time, so it goes before the new service's later tickets.
 func TestTransferKeepsPlace(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	a1 := ts.issue(t, ts.Admin, "general")
 	c1 := ts.issue(t, ts.Admin, "tax")
@@ -284,6 +288,7 @@ func TestTransferKeepsPlace(t *testing.T) {
 // TestReturnAfterNoShow: a late arrival comes back behind the next three
 // waiting tickets.
 func TestReturnAfterNoShow(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	late := ts.issue(t, ts.Admin, "general")
 	ts.callUntil(t, "1", late.ID)
@@ -312,6 +317,7 @@ func TestReturnAfterNoShow(t *testing.T) {
 
 // TestBadInput: every bad request gets its error, and changes nothing.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	called := ts.issue(t, ts.Admin, "social")
 	ts.callUntil(t, "2", called.ID)
@@ -415,6 +421,7 @@ func TestBadInput(t *testing.T) {
 // TestIdempotency: the same Idempotency-Key gives the same answer, and
 // never a second ticket or a second call.
 func TestIdempotency(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	key := header{"Idempotency-Key", "kiosk-press-7f3a"}
 	body := map[string]string{"service_id": "general", "channel": "remote"}
@@ -472,6 +479,7 @@ func TestIdempotency(t *testing.T) {
 
 // TestPriority: a green-channel ticket is called before earlier normal ones.
 func TestPriority(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	a1 := ts.issue(t, ts.Admin, "general")
 	a2 := ts.issue(t, ts.Admin, "general")
@@ -493,6 +501,7 @@ func TestPriority(t *testing.T) {
 // TestPolicy: fifo calls the oldest ticket of any of the counter's
 // services; service-order empties the counter's first service first.
 func TestPolicy(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	var hall struct {
 		Hall map[string]any `json:"hall"`
@@ -543,6 +552,7 @@ func TestPolicy(t *testing.T) {
 
 // TestCounterStatus: a paused or closed counter calls nobody.
 func TestCounterStatus(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	a1 := ts.issue(t, ts.Admin, "general")
 	var out struct {
@@ -564,6 +574,7 @@ func TestCounterStatus(t *testing.T) {
 
 // TestCancel: the holder of a ticket id may cancel it while it waits.
 func TestCancel(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	a1 := ts.issue(t, "", "general", "channel", "remote")
 	if tk := ts.act(t, "", a1.ID, "cancel", nil); tk.Status != "cancelled" {
@@ -578,6 +589,7 @@ func TestCancel(t *testing.T) {
 // TestRemoteNotAllowed: a hall that does not allow remote tickets refuses
 // anonymous callers.
 func TestRemoteNotAllowed(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.addOtherHall(t)
 	ts.do(t, "PUT", "/api/v1/halls/other", ts.Admin, map[string]any{"name": "另一个大厅", "allow_remote": false}).want(t, 200)
@@ -591,6 +603,7 @@ func TestRemoteNotAllowed(t *testing.T) {
 
 // TestMetrics: /metrics is served to loopback and counts issued tickets.
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.issue(t, ts.Admin, "general")
 	r := ts.do(t, "GET", "/metrics", "", nil).want(t, http.StatusOK)

@@ -57,6 +57,7 @@ type authzRow struct {
 // TestAuthzMatrix checks every route behind the auth middleware against
 // every kind of caller.
 func TestAuthzMatrix(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ts.addOtherHall(t)
 	ps := [nPrincipals]principal{
@@ -282,6 +283,7 @@ func registeredRoutes(t *testing.T) []string {
 // TestCookieSessionCSRF: a cookie session must send its X-CSRF-Token with
 // every change; bearer tokens need none.
 func TestCookieSessionCSRF(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	r := ts.do(t, "POST", "/api/v1/auth/login", "", map[string]string{"username": "admin", "password": adminPassword}).want(t, 200)
 	var login struct {
@@ -331,6 +333,7 @@ func TestCookieSessionCSRF(t *testing.T) {
 // TestBadTokens: malformed, unknown, logged-out and expired tokens are 401,
 // even on routes anyone may use.
 func TestBadTokens(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	staff := ts.createUser(t, "staff1", "staff", "demo")
 	kiosk := ts.pairDevice(t, "demo", "kiosk", "")

@@ -125,7 +125,7 @@ func (s *Server) getHall(w http.ResponseWriter, r *http.Request, c *call) error 
 }
 
 func (s *Server) putHall(w http.ResponseWriter, r *http.Request, c *call) error {
-	var h civiq.Hall
+	h := civiq.Hall{LateReturnBehind: civiq.DefaultLateReturnBehind} // what an omitted field means
 	if err := decode(c.body, &h, "name"); err != nil {
 		return err
 	}

@@ -171,6 +171,9 @@ var errClosed = civiq.Errorf(civiq.EUnavailable, "the store is closed")
 // changes and events are kept only when it returns nil and the commit
 // succeeds. Once Update returns nil the change is on disk.
 func (s *Store) Update(ctx context.Context, fn func(civiq.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	r := &writeReq{fn: fn, done: make(chan struct{})}
 	s.mu.Lock()
 	if s.closed {
