@@ -105,6 +105,10 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 				}
 				return nil, err
 			}
+			now := e.now()
+			if req.Channel != ChannelStaff && !hall.OpenAt(now) {
+				return nil, Errorf(EConflict, "the hall is closed: it gives tickets from %s to %s", hall.OpensAt, hall.ClosesAt)
+			}
 			priority := PriorityNormal
 			if req.PriorityGroup != "" {
 				if !hall.HasPriorityGroup(req.PriorityGroup) {
@@ -112,7 +116,6 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 				}
 				priority = PriorityPriority
 			}
-			now := e.now()
 			day := hall.Day(now)
 			seq, err := tx.NextSeq(hall.ID, svc.ID, day)
 			if err != nil {

@@ -120,6 +120,19 @@ func (h *Hall) Location() *time.Location {
 // numbering restarts when it changes.
 func (h *Hall) Day(t time.Time) string { return t.In(h.Location()).Format(time.DateOnly) }
 
+// OpenAt reports whether the hall is open at t by its opening hours; a hall
+// without hours is always open.
+func (h *Hall) OpenAt(t time.Time) bool {
+	if h.OpensAt == "" || h.ClosesAt == "" {
+		return true
+	}
+	now := t.In(h.Location()).Format("15:04")
+	if h.OpensAt <= h.ClosesAt {
+		return now >= h.OpensAt && now < h.ClosesAt
+	}
+	return now >= h.OpensAt || now < h.ClosesAt // open across midnight
+}
+
 // HasPriorityGroup reports whether the hall's green channel admits group.
 func (h *Hall) HasPriorityGroup(group string) bool {
 	for _, g := range h.PriorityGroups {

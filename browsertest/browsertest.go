@@ -1,0 +1,289 @@
+// Package browsertest lets Go tests drive a real headless Chromium.
+//
+// The browser is Debian's chromium (never a browser that Playwright would
+// download); it is driven by playwright-core, installed with `npm ci` in the
+// repository's e2e/ directory. A test calls Require first: it skips the test
+// with a message naming what is missing and how to install it, or fails it
+// when CIVIQ_REQUIRE_BROWSER=1 (as CI sets it).
+//
+// Run executes a Node script with a small prelude: the script body runs inside
+// an async function, so it may use await at its top level, and it has an
+// object `civiq` with
+//
+//	civiq.chromium        // require('playwright-core').chromium
+//	civiq.executablePath  // CIVIQ_CHROMIUM, default /usr/bin/chromium
+//	civiq.args            // the Chromium flags (see Flags)
+//	await civiq.launch(opts)   // a launched Browser, closed when the script ends
+//	await civiq.newPage(opts)  // a Page in a new context (opts: context options)
+//
+// Anything the script prints to stdout is returned by Run; a thrown error or
+// a non-zero exit fails the test with the script's stderr.
+package browsertest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Flags are the Chromium command-line flags every launch uses.
+var Flags = []string{
+	"--headless",
+	"--no-sandbox",
+	"--disable-gpu",
+	"--disable-background-networking",
+	"--disable-component-update",
+	"--disable-sync",
+	"--no-first-run",
+}
+
+// DefaultChromium is the browser used when CIVIQ_CHROMIUM is unset.
+const DefaultChromium = "/usr/bin/chromium"
+
+// RunTimeout bounds one Run: the Node process is sent SIGTERM (Playwright then
+// closes its browsers) when it is exceeded, and killed 10 s later.
+var RunTimeout = 2 * time.Minute
+
+const installHint = "install with `apt-get install -y chromium` (Debian) and `npm ci` in e2e/; " +
+	"set CIVIQ_CHROMIUM to use another Chromium binary"
+
+// Require returns the Chromium binary and the e2e directory (which holds
+// node_modules/playwright-core). When either, or node itself, is missing it
+// skips the test, or fails it if CIVIQ_REQUIRE_BROWSER=1.
+func Require(t testing.TB) (chromium string, e2eDir string) {
+	t.Helper()
+	chromium, e2eDir, missing := find()
+	if len(missing) > 0 {
+		msg := "browser test needs " + strings.Join(missing, "; ") + " — " + installHint
+		if os.Getenv("CIVIQ_REQUIRE_BROWSER") == "1" {
+			t.Fatal(msg + " (CIVIQ_REQUIRE_BROWSER=1, so this is an error, not a skip)")
+		}
+		t.Skip(msg)
+	}
+	return chromium, e2eDir
+}
+
+func find() (chromium, e2eDir string, missing []string) {
+	chromium, err := findChromium()
+	if err != nil {
+		missing = append(missing, err.Error())
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		missing = append(missing, "node (Node.js 20) in PATH")
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		missing = append(missing, err.Error())
+		return chromium, "", missing
+	}
+	e2eDir = filepath.Join(root, "e2e")
+	pw := filepath.Join(e2eDir, "node_modules", "playwright-core", "package.json")
+	if _, err := os.Stat(pw); err != nil {
+		missing = append(missing, "playwright-core in "+filepath.Join(e2eDir, "node_modules")+" (run `npm ci` in e2e/)")
+	}
+	return chromium, e2eDir, missing
+}
+
+func findChromium() (string, error) {
+	if p := os.Getenv("CIVIQ_CHROMIUM"); p != "" {
+		if isExecutable(p) {
+			return p, nil
+		}
+		if lp, err := exec.LookPath(p); err == nil {
+			return lp, nil
+		}
+		return "", fmt.Errorf("chromium at CIVIQ_CHROMIUM=%s, which is not an executable file", p)
+	}
+	if isExecutable(DefaultChromium) {
+		return DefaultChromium, nil
+	}
+	if lp, err := exec.LookPath("chromium"); err == nil {
+		return lp, nil
+	}
+	return "", errors.New("chromium (not at " + DefaultChromium + " nor in PATH)")
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}
+
+// moduleRoot walks up from the working directory (a package directory under
+// go test) to the directory holding go.mod and e2e/package.json.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; {
+		if fileExists(filepath.Join(d, "go.mod")) && fileExists(filepath.Join(d, "e2e", "package.json")) {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", fmt.Errorf("e2e/package.json beside go.mod in %s or a parent", dir)
+		}
+		d = parent
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// prelude returns the JavaScript put before every script that Run executes;
+// the script goes between prelude and epilogue, inside an async function.
+func prelude(chromium string) string {
+	args := make([]string, len(Flags))
+	for i, f := range Flags {
+		args[i] = strconv.Quote(f)
+	}
+	return `'use strict';
+const civiq = (() => {
+  const { chromium } = require('playwright-core');
+  const c = {
+    chromium,
+    executablePath: process.env.CIVIQ_CHROMIUM || ` + strconv.Quote(chromium) + `,
+    args: [` + strings.Join(args, ", ") + `],
+    browsers: [],
+    async launch(opts = {}) {
+      const b = await chromium.launch({
+        executablePath: c.executablePath,
+        headless: true,
+        args: c.args,
+        timeout: 60000,
+        ...opts,
+      });
+      c.browsers.push(b);
+      return b;
+    },
+    async newPage(contextOptions = {}) {
+      const b = await c.launch();
+      const ctx = await b.newContext(contextOptions);
+      return ctx.newPage();
+    },
+    async closeAll() {
+      for (const b of c.browsers.splice(0)) {
+        await b.close().catch(() => {});
+      }
+    },
+  };
+  return c;
+})();
+(async () => {
+// ---- script ----
+`
+}
+
+const epilogue = `
+// ---- end of script ----
+})().then(
+  async () => { await civiq.closeAll(); },
+  async (err) => {
+    console.error((err && err.stack) || String(err));
+    await civiq.closeAll();
+    process.exit(1);
+  },
+);
+`
+
+// Run executes script with node (see the package doc for what the script
+// can use), with env added to the environment, and returns its stdout. It
+// calls Require first, so it skips the test when the browser is missing.
+func Run(t testing.TB, script string, env map[string]string) string {
+	t.Helper()
+	chromium, e2eDir := Require(t)
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "script.cjs")
+	if err := os.WriteFile(file, []byte(prelude(chromium)+script+epilogue), 0o600); err != nil {
+		t.Fatalf("browsertest: write script: %v", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), RunTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", file)
+	cmd.Dir = dir
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	// If the test process dies (a go test timeout), node gets SIGTERM and
+	// Playwright closes the browsers it started.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	cmd.WaitDelay = 10 * time.Second
+
+	environ := os.Environ()
+	environ = append(environ,
+		"NODE_PATH="+filepath.Join(e2eDir, "node_modules"),
+		"CIVIQ_CHROMIUM="+chromium,
+		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1",
+	)
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		environ = append(environ, k+"="+env[k])
+	}
+	cmd.Env = environ
+
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	if err != nil {
+		if ctx.Err() != nil {
+			t.Fatalf("browsertest: node script timed out after %v\nstdout:\n%s\nstderr:\n%s", RunTimeout, stdout.String(), stderr.String())
+		}
+		t.Fatalf("browsertest: node script failed (%v) after %v\nstdout:\n%s\nstderr:\n%s", err, time.Since(start).Round(time.Millisecond), stdout.String(), stderr.String())
+	}
+	if s := strings.TrimSpace(stderr.String()); s != "" {
+		t.Logf("browsertest: node stderr:\n%s", s)
+	}
+	return stdout.String()
+}
+
+// Screenshot opens url in a width×height viewport, waits for the page's load
+// event and its fonts, and writes a PNG of the viewport to outPNG.
+func Screenshot(t testing.TB, url, outPNG string, width, height int) {
+	t.Helper()
+	if width <= 0 || height <= 0 {
+		t.Fatalf("browsertest: Screenshot: bad size %dx%d", width, height)
+	}
+	abs, err := filepath.Abs(outPNG)
+	if err != nil {
+		t.Fatalf("browsertest: Screenshot: %v", err)
+	}
+	Run(t, `
+const page = await civiq.newPage({
+  viewport: { width: Number(process.env.CIVIQ_SHOT_W), height: Number(process.env.CIVIQ_SHOT_H) },
+});
+page.on('pageerror', (e) => console.error('page error: ' + e.message));
+const resp = await page.goto(process.env.CIVIQ_SHOT_URL, { waitUntil: 'load', timeout: 30000 });
+if (resp && !resp.ok()) {
+  throw new Error('GET ' + process.env.CIVIQ_SHOT_URL + ': HTTP ' + resp.status());
+}
+await page.evaluate(() => document.fonts && document.fonts.ready.then(() => true));
+await page.screenshot({ path: process.env.CIVIQ_SHOT_OUT });
+`, map[string]string{
+		"CIVIQ_SHOT_URL": url,
+		"CIVIQ_SHOT_OUT": abs,
+		"CIVIQ_SHOT_W":   strconv.Itoa(width),
+		"CIVIQ_SHOT_H":   strconv.Itoa(height),
+	})
+	fi, err := os.Stat(abs)
+	if err != nil || fi.Size() == 0 {
+		t.Fatalf("browsertest: Screenshot of %s: no PNG written at %s (%v)", url, abs, err)
+	}
+}
