@@ -41,6 +41,9 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
+// SessionCookie names the cookie that carries a session for pages.
+const SessionCookie = "civiq_session"
+
 // SessionTTL is how long a sign-in lasts.
 const SessionTTL = 12 * time.Hour
 

@@ -50,7 +50,9 @@ func decode(body []byte, v any, required ...string) error {
 		}
 		return civiq.Errorf(civiq.EInvalid, "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	if dec.More() {
+	// dec.More() misses a stray '}' or ']' after the object; anything but
+	// space after it is malformed.
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
 		return civiq.Errorf(civiq.EInvalid, "malformed JSON: more than one value")
 	}
 	if len(required) > 0 {

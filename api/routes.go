@@ -50,7 +50,6 @@ func (s *Server) routes() {
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
-	s.mux.HandleFunc("GET /{$}", s.home)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, civiq.Errorf(civiq.ENotFound, "no such API route: %s %s", r.Method, r.URL.Path))
 	})
@@ -65,7 +64,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	http.SetCookie(w, &http.Cookie{Name: civiq.SessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: r.TLS != nil, Expires: sess.ExpiresAt})
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token": token, "expires_at": sess.ExpiresAt.Format(time.RFC3339), "csrf_token": sess.CSRF,
@@ -80,7 +79,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *call) error {
 			return err
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	http.SetCookie(w, &http.Cookie{Name: civiq.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -44,6 +44,13 @@ func NewServer(engine *civiq.Engine, hub *inmem.Hub, m *Metrics) *Server {
 	return s
 }
 
+// Handle adds a handler beside the API's routes, behind the same request
+// ids, logs and metrics: the web pages come in this way.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Mux is the server's router, for packages that register many routes.
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
 // Close ends every event stream; call it when shutting down.
 func (s *Server) Close() { s.once.Do(func() { close(s.quit) }) }
 
@@ -168,8 +175,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, a access, h handl
 	return h(w, r, c)
 }
 
-const sessionCookie = "civiq_session"
-
 // authenticate finds the principal from a bearer token or the session
 // cookie. A cookie session must send its CSRF token with every change.
 func (s *Server) authenticate(r *http.Request, c *call) error {
@@ -180,7 +185,7 @@ func (s *Server) authenticate(r *http.Request, c *call) error {
 		if !ok || token == "" {
 			return civiq.Errorf(civiq.EUnauthorized, "the Authorization header must be 'Bearer <token>'")
 		}
-	} else if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+	} else if ck, err := r.Cookie(civiq.SessionCookie); err == nil && ck.Value != "" {
 		token, fromCookie = ck.Value, true
 	}
 	if token == "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/civiq/civiq/api"
 	"github.com/civiq/civiq/inmem"
 	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/web"
 )
 
 // Config is what civiq serve is told by flags and the environment.
@@ -148,6 +149,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API.MetricsAllow = allow
 	m.API.Version = Version()
 	m.API.Ready = store.Ping
+	site := &web.Site{Engine: m.Engine, Version: Version()}
+	site.Register(m.API.Mux())
 	m.HTTP = &http.Server{
 		Handler:           m.API,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,0 +1,91 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/civiq/civiq"
+)
+
+// home lets a visitor choose a hall and a role.
+func (s *Site) home(w http.ResponseWriter, r *http.Request) {
+	type hallView struct {
+		civiq.Hall
+		Counters []civiq.Counter
+	}
+	var halls []hallView
+	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) error {
+		hs, err := tx.Halls()
+		if err != nil {
+			return err
+		}
+		for _, h := range hs {
+			cs, err := tx.Counters(h.ID)
+			if err != nil {
+				return err
+			}
+			halls = append(halls, hallView{h, cs})
+		}
+		return nil
+	})
+	if err != nil {
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	s.render(w, r, http.StatusOK, "home", "home.title", halls)
+}
+
+func (s *Site) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "login", "login.title", map[string]string{"Next": safeNext(r.URL.Query().Get("next"))})
+}
+
+// safeNext keeps a redirect after sign-in on this site.
+func safeNext(next string) string {
+	u, err := url.Parse(next)
+	if next == "" || err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	return next
+}
+
+func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	next := safeNext(r.PostFormValue("next"))
+	user, pw := strings.TrimSpace(r.PostFormValue("username")), r.PostFormValue("password")
+	data := map[string]string{"Next": next, "Username": user}
+	if user == "" || pw == "" {
+		data["Error"] = "login.missing"
+		s.render(w, r, http.StatusBadRequest, "login", "login.title", data)
+		return
+	}
+	token, sess, _, err := s.Engine.Login(r.Context(), user, pw)
+	if err != nil {
+		status := http.StatusUnauthorized
+		data["Error"] = "login.bad"
+		if civiq.ErrorCode(err) != civiq.EUnauthorized {
+			status, data["Error"] = http.StatusServiceUnavailable, "error.unavailable"
+		}
+		s.render(w, r, status, "login", "login.title", data)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: civiq.SessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: r.TLS != nil, Expires: sess.ExpiresAt})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Site) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(civiq.SessionCookie); err == nil && c.Value != "" {
+		_, sess := s.Principal(r)
+		if sess != nil && r.PostFormValue("csrf") == sess.CSRF {
+			s.Engine.Logout(r.Context(), c.Value)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: civiq.SessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0), HttpOnly: true})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}

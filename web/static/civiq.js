@@ -1,0 +1,95 @@
+// civiq: small helpers shared by every page. No build step, no framework.
+"use strict";
+(function () {
+  const C = window.CIVIQ || (window.CIVIQ = {});
+  C.t = C.t || {};
+
+  // tr translates a catalogue key given to the page, filling %s and %d.
+  C.tr = function (key, ...args) {
+    let s = C.t[key] || key;
+    for (const a of args) s = s.replace(/%[sd]/, String(a));
+    return s;
+  };
+
+  // deviceToken is the token a paired device keeps (localStorage).
+  C.deviceToken = function (hall) { return localStorage.getItem("civiq.device." + hall) || ""; };
+  C.setDeviceToken = function (hall, token) { localStorage.setItem("civiq.device." + hall, token); };
+
+  // key makes an Idempotency-Key for one press of a button.
+  C.key = function () {
+    const b = new Uint8Array(12);
+    crypto.getRandomValues(b);
+    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  };
+
+  // api calls the JSON API. A device token goes as a bearer token; a
+  // signed-in page sends its CSRF token. With opts.key the same
+  // Idempotency-Key is sent on every retry of a network failure, so one
+  // press never does two things. It resolves to {status, body}.
+  C.api = async function (method, path, body, opts) {
+    opts = opts || {};
+    const headers = { "Accept": "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (opts.token) headers["Authorization"] = "Bearer " + opts.token;
+    if (C.csrf) headers["X-CSRF-Token"] = C.csrf;
+    if (opts.key) headers["Idempotency-Key"] = opts.key;
+    const retries = opts.retries === undefined ? (opts.key ? 5 : 0) : opts.retries;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+        let data = null;
+        if (res.status !== 204) { try { data = await res.json(); } catch (e) { data = null; } }
+        if (res.status >= 500 && attempt < retries) throw new Error("server " + res.status);
+        return { status: res.status, body: data };
+      } catch (err) {
+        if (attempt >= retries) throw err;
+        if (opts.onRetry) opts.onRetry(err, attempt + 1);
+        await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 4000)));
+      }
+    }
+  };
+
+  // stream follows a hall's live events. The browser's EventSource
+  // reconnects by itself and sends Last-Event-ID, so nothing is missed;
+  // when the server has closed it for good we open a new one from the last
+  // id seen. handlers maps event names to functions of the parsed data.
+  C.stream = function (hall, handlers, onState) {
+    let last = null, es = null, timer = null;
+    const names = Object.keys(handlers);
+    function open() {
+      const q = last === null ? "" : "?last_event_id=" + encodeURIComponent(last);
+      es = new EventSource("/api/v1/halls/" + encodeURIComponent(hall) + "/events" + q);
+      es.onopen = () => onState && onState(true);
+      es.onerror = () => {
+        onState && onState(false);
+        if (es.readyState === EventSource.CLOSED) { clearTimeout(timer); timer = setTimeout(open, 2000); }
+      };
+      for (const name of names) {
+        es.addEventListener(name, (ev) => {
+          if (ev.lastEventId) last = ev.lastEventId;
+          let data = null;
+          try { data = JSON.parse(ev.data); } catch (e) { return; }
+          handlers[name](data, ev);
+        });
+      }
+    }
+    open();
+    return { close() { clearTimeout(timer); es && es.close(); }, lastId() { return last; } };
+  };
+
+  // minutes rounds a wait in seconds for people: "约 15 分钟" / "about 15 min".
+  C.minutes = function (secs) {
+    if (secs === null || secs === undefined) return "";
+    const m = Math.max(1, Math.round(secs / 60 / (secs > 1800 ? 5 : 1)) * (secs > 1800 ? 5 : 1));
+    return C.tr("wait.about", m);
+  };
+
+  // clock keeps an element showing the hall's local time.
+  C.clock = function (el, tz) {
+    const fmt = new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN",
+      { timeZone: tz || "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+    const tick = () => { el.textContent = fmt.format(new Date()); };
+    tick();
+    return setInterval(tick, 1000);
+  };
+})();

@@ -1,0 +1,202 @@
+// Package web serves civiq's pages: html/template pages and static files,
+// embedded in the binary, in Chinese first and English on request. Pages
+// talk to the JSON API and follow the hall's live event stream.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/civiq/civiq"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+//go:embed locale/*.json
+var localeFS embed.FS
+
+// Languages civiq speaks; the first is the default.
+var Languages = []string{"zh-CN", "en"}
+
+// langCookie remembers the language chosen with ?lang=.
+const langCookie = "civiq_lang"
+
+// Site serves the pages.
+type Site struct {
+	Engine  *civiq.Engine
+	Version string
+
+	once      sync.Once
+	pages     map[string]*template.Template
+	catalogs  map[string]map[string]string
+	loadError error
+}
+
+// page is what every template gets.
+type page struct {
+	Lang    string
+	Other   string // the language to switch to
+	Path    string
+	Title   string
+	User    *civiq.User
+	CSRF    string
+	Version string
+	Data    any
+	// Strings are the catalogue entries the page's script needs.
+	Strings template.JS
+}
+
+func (s *Site) load() error {
+	s.once.Do(func() {
+		s.catalogs = map[string]map[string]string{}
+		for _, l := range Languages {
+			b, err := localeFS.ReadFile("locale/" + l + ".json")
+			if err != nil {
+				s.loadError = err
+				return
+			}
+			m := map[string]string{}
+			if err := json.Unmarshal(b, &m); err != nil {
+				s.loadError = fmt.Errorf("locale %s: %w", l, err)
+				return
+			}
+			s.catalogs[l] = m
+		}
+		s.pages = map[string]*template.Template{}
+		names, _ := fs.Glob(templateFS, "templates/*.html")
+		for _, n := range names {
+			name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+			if name == "layout" {
+				continue
+			}
+			t := template.New("layout.html").Funcs(template.FuncMap{
+				"t": func(lang, key string, args ...any) string { return s.T(lang, key, args...) },
+			})
+			t, err := t.ParseFS(templateFS, "templates/layout.html", n)
+			if err != nil {
+				s.loadError = fmt.Errorf("template %s: %w", n, err)
+				return
+			}
+			s.pages[name] = t
+		}
+	})
+	return s.loadError
+}
+
+// T translates key into lang, formatting args into it; a missing entry
+// falls back to Chinese, then to the key itself.
+func (s *Site) T(lang, key string, args ...any) string {
+	msg, ok := s.catalogs[lang][key]
+	if !ok {
+		if msg, ok = s.catalogs[Languages[0]][key]; !ok {
+			msg = key
+		}
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(msg, args...)
+	}
+	return msg
+}
+
+// Lang picks the page language: ?lang=, then the cookie, then Chinese.
+func Lang(w http.ResponseWriter, r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l != "" {
+		for _, known := range Languages {
+			if l == known {
+				http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
+				return l
+			}
+		}
+	}
+	if c, err := r.Cookie(langCookie); err == nil {
+		for _, known := range Languages {
+			if c.Value == known {
+				return known
+			}
+		}
+	}
+	return Languages[0]
+}
+
+// Principal returns who is signed in through the session cookie.
+func (s *Site) Principal(r *http.Request) (civiq.Principal, *civiq.Session) {
+	c, err := r.Cookie(civiq.SessionCookie)
+	if err != nil || c.Value == "" {
+		return civiq.Principal{}, nil
+	}
+	p, sess, err := s.Engine.Authenticate(r.Context(), c.Value)
+	if err != nil {
+		return civiq.Principal{}, nil
+	}
+	return p, sess
+}
+
+// render writes a page. keys lists the catalogue entries its script uses.
+func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any, keys ...string) {
+	if err := s.load(); err != nil {
+		slog.Error("load pages", "err", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	lang := Lang(w, r)
+	p := page{Lang: lang, Other: Languages[1], Path: r.URL.Path, Title: s.T(lang, title), Version: s.Version, Data: data}
+	if lang != Languages[0] {
+		p.Other = Languages[0]
+	}
+	pr, sess := s.Principal(r)
+	p.User = pr.User
+	if sess != nil {
+		p.CSRF = sess.CSRF
+	}
+	strs := map[string]string{}
+	for _, k := range keys {
+		strs[k] = s.T(lang, k)
+	}
+	js, _ := json.Marshal(strs)
+	p.Strings = template.JS(js)
+	var buf bytes.Buffer
+	if err := s.pages[name].Execute(&buf, p); err != nil {
+		slog.Error("render page", "page", name, "err", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; connect-src 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// Register adds the pages and static files to mux.
+func (s *Site) Register(mux *http.ServeMux) {
+	static, _ := fs.Sub(staticFS, "static")
+	fileServer := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
+	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		fileServer.ServeHTTP(w, r)
+	}))
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.loginSubmit)
+	mux.HandleFunc("POST /logout", s.logout)
+	s.registerPages(mux)
+}
+
+// notFound answers an unknown page in the page's language.
+func (s *Site) notFound(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusNotFound, "notfound", "notfound.title", nil)
+}
