@@ -24,7 +24,7 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-//go:embed locale/*.json
+//go:embed locale
 var localeFS embed.FS
 
 // Languages civiq speaks; the first is the default.
@@ -62,15 +62,19 @@ func (s *Site) load() error {
 	s.once.Do(func() {
 		s.catalogs = map[string]map[string]string{}
 		for _, l := range Languages {
-			b, err := localeFS.ReadFile("locale/" + l + ".json")
-			if err != nil {
-				s.loadError = err
-				return
-			}
+			// Each page keeps its own catalogue file per language:
+			// locale/<lang>/<page>.json; keys are unique across files.
+			files, _ := fs.Glob(localeFS, "locale/"+l+"/*.json")
 			m := map[string]string{}
-			if err := json.Unmarshal(b, &m); err != nil {
-				s.loadError = fmt.Errorf("locale %s: %w", l, err)
-				return
+			for _, f := range files {
+				b, err := localeFS.ReadFile(f)
+				if err == nil {
+					err = json.Unmarshal(b, &m)
+				}
+				if err != nil {
+					s.loadError = fmt.Errorf("locale %s: %w", f, err)
+					return
+				}
 			}
 			s.catalogs[l] = m
 		}
