@@ -180,9 +180,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, a access, h handl
 func (s *Server) authenticate(r *http.Request, c *call) error {
 	token, fromCookie := "", false
 	if h := r.Header.Get("Authorization"); h != "" {
-		var ok bool
-		token, ok = strings.CutPrefix(h, "Bearer ")
-		if !ok || token == "" {
+		scheme, rest, ok := strings.Cut(h, " ")
+		token = strings.TrimSpace(rest)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 			return civiq.Errorf(civiq.EUnauthorized, "the Authorization header must be 'Bearer <token>'")
 		}
 	} else if ck, err := r.Cookie(civiq.SessionCookie); err == nil && ck.Value != "" {
