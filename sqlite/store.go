@@ -299,16 +299,23 @@ func (s *Store) writeStmt(q string) (*sql.Stmt, error) {
 }
 
 // readStmt returns the read pool's prepared statement for q, bound to t.
+// A query not prepared yet is prepared on t's own connection for this use,
+// and on the pool in the background: preparing on the pool here would wait
+// for a free connection while t holds one, and with every connection held
+// by a View doing the same, no View would ever move again.
 func (s *Store) readStmt(t *sql.Tx, q string) (*sql.Stmt, error) {
 	v, ok := s.rstmts.Load(q)
 	if !ok {
-		st, err := s.read.Prepare(q)
-		if err != nil {
-			return nil, err
-		}
-		if v, ok = s.rstmts.LoadOrStore(q, st); ok {
-			st.Close()
-		}
+		go func() {
+			st, err := s.read.Prepare(q)
+			if err != nil {
+				return // closed, or the query fails: t.Prepare reports it
+			}
+			if _, loaded := s.rstmts.LoadOrStore(q, st); loaded {
+				st.Close()
+			}
+		}()
+		return t.Prepare(q)
 	}
 	return t.StmtContext(context.Background(), v.(*sql.Stmt)), nil
 }

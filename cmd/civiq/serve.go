@@ -50,7 +50,8 @@ type Main struct {
 }
 
 // prune forgets old events and idempotency keys now and every hour.
-func (m *Main) prune() {
+// It takes the stop channel as an argument: Close clears the field.
+func (m *Main) prune(stop <-chan struct{}) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
@@ -59,7 +60,7 @@ func (m *Main) prune() {
 		}
 		select {
 		case <-tick.C:
-		case <-m.stop:
+		case <-stop:
 			return
 		}
 	}
@@ -167,7 +168,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Listener = ln
 	m.stop = make(chan struct{})
-	go m.prune()
+	go m.prune(m.stop)
 	go func() {
 		if err := m.HTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			slog.Error("serve", "err", err)
