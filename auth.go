@@ -44,6 +44,7 @@ const (
 	PermRate                            // rate as the counter's rater device
 	PermStaffView                       // the staff view of a hall's events and lists
 	PermManageHall                      // announcements, hall settings, reports
+	PermFollowUp                        // 好差评 follow-ups and rating reports (manager, admin)
 	PermAdmin                           // users, devices, halls
 )
 
@@ -60,7 +61,7 @@ func (p Principal) Can(perm Permission, hallID, counterID string) bool {
 		switch perm {
 		case PermIssueTicket, PermCounterAction, PermStaffView:
 			return u.Role == RoleStaff || u.Role == RoleManager
-		case PermManageHall:
+		case PermManageHall, PermFollowUp:
 			return u.Role == RoleManager
 		}
 		return false

@@ -7,7 +7,7 @@ import (
 )
 
 // allPerms lists every Permission; TestAllPermsIsComplete keeps it so.
-var allPerms = []Permission{PermIssueTicket, PermCounterAction, PermRate, PermStaffView, PermManageHall, PermAdmin}
+var allPerms = []Permission{PermIssueTicket, PermCounterAction, PermRate, PermStaffView, PermManageHall, PermFollowUp, PermAdmin}
 
 func TestAllPermsIsComplete(t *testing.T) {
 	for i, p := range allPerms {
@@ -22,7 +22,7 @@ func TestAllPermsIsComplete(t *testing.T) {
 
 // permName names a permission in failure messages.
 func permName(p Permission) string {
-	names := []string{"IssueTicket", "CounterAction", "Rate", "StaffView", "ManageHall", "Admin"}
+	names := []string{"IssueTicket", "CounterAction", "Rate", "StaffView", "ManageHall", "FollowUp", "Admin"}
 	if int(p) >= 0 && int(p) < len(names) {
 		return names[p]
 	}
@@ -56,6 +56,7 @@ func TestCan(t *testing.T) {
 			PermRate:          "YYYY",
 			PermStaffView:     "YYYY",
 			PermManageHall:    "YYYY",
+			PermFollowUp:      "YYYY",
 			PermAdmin:         "YYYY",
 		},
 		"manager": {
@@ -64,6 +65,7 @@ func TestCan(t *testing.T) {
 			PermRate:          "....",
 			PermStaffView:     "YY..",
 			PermManageHall:    "YY..",
+			PermFollowUp:      "YY..",
 			PermAdmin:         "....",
 		},
 		"staff": {
@@ -72,6 +74,7 @@ func TestCan(t *testing.T) {
 			PermRate:          "....",
 			PermStaffView:     "YY..",
 			PermManageHall:    "....",
+			PermFollowUp:      "....",
 			PermAdmin:         "....",
 		},
 		"kiosk": {
@@ -80,6 +83,7 @@ func TestCan(t *testing.T) {
 			PermRate:          "....",
 			PermStaffView:     "....",
 			PermManageHall:    "....",
+			PermFollowUp:      "....",
 			PermAdmin:         "....",
 		},
 		"counter": {
@@ -88,6 +92,7 @@ func TestCan(t *testing.T) {
 			PermRate:          "....",
 			PermStaffView:     "....",
 			PermManageHall:    "....",
+			PermFollowUp:      "....",
 			PermAdmin:         "....",
 		},
 		"rater": {
@@ -96,6 +101,7 @@ func TestCan(t *testing.T) {
 			PermRate:          "Y...",
 			PermStaffView:     "....",
 			PermManageHall:    "....",
+			PermFollowUp:      "....",
 			PermAdmin:         "....",
 		},
 		"display": {
@@ -104,6 +110,7 @@ func TestCan(t *testing.T) {
 			PermRate:          "....",
 			PermStaffView:     "....",
 			PermManageHall:    "....",
+			PermFollowUp:      "....",
 			PermAdmin:         "....",
 		},
 		"anonymous": {
@@ -112,6 +119,7 @@ func TestCan(t *testing.T) {
 			PermRate:          "....",
 			PermStaffView:     "....",
 			PermManageHall:    "....",
+			PermFollowUp:      "....",
 			PermAdmin:         "....",
 		},
 	}
@@ -177,6 +185,10 @@ func TestCanEdges(t *testing.T) {
 		{"admin, unknown permission", admin, Permission(99), "h1", "", true},
 		{"staff, unknown permission", staff, Permission(99), "h1", "c1", false},
 		{"staff, negative permission", staff, Permission(-1), "h1", "c1", false},
+		{"staff, follow-ups of own hall", staff, PermFollowUp, "h1", "", false},
+		{"manager of several halls, follow-ups of second hall", manyHalls, PermFollowUp, "h3", "", true},
+		{"manager, follow-ups of no hall", Principal{User: &User{Role: RoleManager, HallIDs: []string{"h1"}}}, PermFollowUp, "", "", false},
+		{"rater device, follow-ups", raterDev, PermFollowUp, "h1", "c1", false},
 		{"counter device, no counter named", counterDev, PermCounterAction, "h1", "", false},
 		{"rater device, no counter named", raterDev, PermRate, "h1", "", false},
 		{"rater device, other hall", raterDev, PermRate, "h2", "c1", false},

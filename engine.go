@@ -15,8 +15,9 @@ type Engine struct {
 	// Now is the clock; tests set it.
 	Now func() time.Time
 
-	auth authCache
-	locs sync.Map // hall id -> *time.Location
+	auth     authCache
+	locs     sync.Map      // hall id -> *time.Location
+	handling handlingCache // recent handling times per service (predict.go)
 }
 
 // location is the hall's time zone, remembered after the first look.
@@ -156,21 +157,10 @@ func (e *Engine) estimate(tx Tx, t *Ticket) error {
 	if err != nil {
 		return err
 	}
-	mean, _, err := tx.MeanHandling(t.HallID, t.ServiceID, 20)
+	eta, err := e.predictWait(tx, t, pos) // predict.go
 	if err != nil {
 		return err
 	}
-	counters, err := tx.Counters(t.HallID)
-	if err != nil {
-		return err
-	}
-	open := 0
-	for _, c := range counters {
-		if c.Status == CounterOpen && c.Serves(t.ServiceID) {
-			open++
-		}
-	}
-	eta := EstimateWait(pos, mean, open)
 	t.Position, t.ETASeconds = &pos, &eta
 	return nil
 }
@@ -247,6 +237,9 @@ func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *I
 				return nil, err
 			}
 			if err := tx.UpdateTicket(&t); err != nil {
+				return nil, err
+			}
+			if err := markServed(ctx, tx, t.ID, ActCall); err != nil {
 				return nil, err
 			}
 			c.CurrentTicketID = t.ID
@@ -356,6 +349,9 @@ func (e *Engine) Act(ctx context.Context, req ActRequest, idem *Idem) (*Ticket, 
 			if err := tx.UpdateTicket(t); err != nil {
 				return nil, err
 			}
+			if err := markServed(ctx, tx, t.ID, action); err != nil {
+				return nil, err
+			}
 			if prevCounter != "" && t.CounterID == "" || t.Status == StatusDone || t.Status == StatusNoShow || t.Status == StatusCancelled {
 				if err := e.releaseCounter(tx, t.HallID, prevCounter, t.ID); err != nil {
 					return nil, err
@@ -422,47 +418,6 @@ func (e *Engine) Announce(ctx context.Context, hallID, text string) error {
 		}
 		return tx.AppendEvent(&Event{HallID: hallID, Type: EventAnnouncement, At: e.now(), Text: text})
 	})
-}
-
-// RateRequest is a citizen's rating of a done ticket.
-type RateRequest struct {
-	TicketID string
-	Score    int
-	Comment  string
-	Channel  string
-}
-
-// Rate records the one rating a done ticket may have.
-func (e *Engine) Rate(ctx context.Context, req RateRequest) (*Rating, error) {
-	if req.Score < 1 || req.Score > 5 {
-		return nil, FieldErrorf("score", "score must be 1..5")
-	}
-	if utf8.RuneCountInString(req.Comment) > 500 {
-		return nil, FieldErrorf("comment", "comment is at most 500 characters")
-	}
-	var out *Rating
-	err := e.Store.Update(ctx, func(tx Tx) error {
-		t, err := tx.Ticket(req.TicketID)
-		if err != nil {
-			return err
-		}
-		if t.Status != StatusDone {
-			return Errorf(EConflict, "only a done ticket can be rated; this one is %s", t.Status)
-		}
-		if _, err := tx.RatingByTicket(t.ID); err == nil {
-			return Errorf(EConflict, "this ticket has already been rated")
-		} else if ErrorCode(err) != ENotFound {
-			return err
-		}
-		now := e.now()
-		r := &Rating{TicketID: t.ID, HallID: t.HallID, ServiceID: t.ServiceID, CounterID: t.CounterID, Score: req.Score, Comment: req.Comment, Channel: req.Channel, CreatedAt: now}
-		if err := tx.InsertRating(r); err != nil {
-			return err
-		}
-		out = r
-		return tx.AppendEvent(&Event{HallID: t.HallID, Type: EventRated, At: now, Ticket: t})
-	})
-	return out, err
 }
 
 // RecentCall is a call on the hall's screens.
@@ -666,7 +621,7 @@ func (e *Engine) CreateUser(ctx context.Context, u *User, password string) error
 			}
 		}
 		if _, err := tx.User(u.Username); err == nil {
-			return Errorf(EConflict, "user %s already exists", u.Username)
+			return &Error{Code: EConflict, Field: "username", Message: "user " + u.Username + " already exists"}
 		} else if ErrorCode(err) != ENotFound {
 			return err
 		}
@@ -746,8 +701,12 @@ func NewPairingCode() string { return randomToken(5)[:8] }
 const EventRetention = 7 * 24 * time.Hour
 
 // Prune forgets events older than EventRetention and idempotency keys
-// older than IdempotencyWindow.
+// older than IdempotencyWindow. It first rates by default the phone tickets
+// left unrated, in halls that ask for it (ApplyDefaultRatings).
 func (e *Engine) Prune(ctx context.Context) error {
+	if _, err := e.ApplyDefaultRatings(ctx, ""); err != nil { // rating.go
+		return err
+	}
 	now := e.now()
 	return e.Store.Update(ctx, func(tx Tx) error { return tx.Prune(now.Add(-EventRetention), now.Add(-IdempotencyWindow)) })
 }

@@ -44,6 +44,9 @@ type Event struct {
 	Ticket  *Ticket
 	Counter *Counter
 	Text    string // the announcement
+	// FollowUp is the follow-up case a rating opened or a move changed
+	// (followup.go): in the staff view only.
+	FollowUp *FollowUpRef
 
 	once          sync.Once
 	public, staff []byte
@@ -54,6 +57,8 @@ type EventData struct {
 	Ticket  *Ticket  `json:"ticket,omitempty"`
 	Counter *Counter `json:"counter,omitempty"`
 	Text    string   `json:"text,omitempty"`
+	// FollowUp: see Event.FollowUp.
+	FollowUp *FollowUpRef `json:"followup,omitempty"`
 }
 
 // staffTicket is what staff see of a ticket in events: the public view and
@@ -71,6 +76,8 @@ type eventView struct {
 	Ticket  any      `json:"ticket,omitempty"`
 	Counter *Counter `json:"counter,omitempty"`
 	Text    string   `json:"text,omitempty"`
+	// FollowUp is in the staff view only.
+	FollowUp *FollowUpRef `json:"followup,omitempty"`
 }
 
 // JSON is the event's data line: the public view, or the staff view with a
@@ -87,6 +94,7 @@ func (e *Event) JSON(staff bool) []byte {
 		if e.Ticket != nil {
 			v.Ticket = staffTicket{e.Ticket.Public(), e.Ticket.Channel, e.Ticket.Priority, e.Ticket.IssuedAt.UTC()}
 		}
+		v.FollowUp = e.FollowUp
 		e.staff, _ = json.Marshal(v)
 	})
 	if staff {

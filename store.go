@@ -59,6 +59,12 @@ type Tx interface {
 	// done in a service, and how many there were.
 	MeanHandling(hallID, serviceID string, n int) (float64, int, error)
 
+	// Expected waits (predict.go; sqlite/predict.go).
+	// RecentHandling returns the last n tickets done in a service after a
+	// call, newest first by done time: when each was issued, called and
+	// done, and whether it was green-channel.
+	RecentHandling(hallID, serviceID string, n int) ([]HandlingSample, error)
+
 	AppendEvent(e *Event) error
 	// Prune deletes events and idempotency keys older than the times given.
 	Prune(eventsBefore, keysBefore time.Time) error
@@ -81,8 +87,65 @@ type Tx interface {
 	DeviceByToken(tokenHash string) (*Device, error)
 	UpdateDevice(d *Device) error
 
+	// Ratings and follow-ups (rating.go, followup.go, calendar.go,
+	// report.go; sqlite/ratings.go).
 	InsertRating(r *Rating) error
 	RatingByTicket(ticketID string) (*Rating, error)
+	// Ratings returns a hall's ratings given in [from, to), oldest first.
+	Ratings(hallID string, from, to time.Time) ([]Rating, error)
+	// SetServedBy records the user serving a ticket; ServedBy returns it,
+	// or 0 when no user is recorded.
+	SetServedBy(ticketID string, userID int64) error
+	ServedBy(ticketID string) (int64, error)
+	// LastDone returns the ticket a counter finished last (not_found if
+	// none).
+	LastDone(hallID, counterID string) (*Ticket, error)
+	// UnratedDone returns up to limit tickets of a channel done in
+	// [doneFrom, doneTo) and never rated, oldest first.
+	UnratedDone(hallID, channel string, doneFrom, doneTo time.Time, limit int) ([]Ticket, error)
+	RatingSettings(hallID string) (*RatingSettings, error) // the defaults when never set
+	PutRatingSettings(hallID string, s *RatingSettings) error
+	InsertFollowUp(f *FollowUp) error
+	UpdateFollowUp(f *FollowUp) error
+	// FollowUp and FollowUps fill the ticket number and the rating's
+	// contact phone (in clear) too. FollowUps gives newest first.
+	FollowUp(id int64) (*FollowUp, error)
+	FollowUps(q FollowUpQuery) ([]FollowUp, error)
+	AppendFollowUpEntry(e *FollowUpEntry) error
+	FollowUpEntries(followUpID int64) ([]FollowUpEntry, error) // oldest first
+	// CalendarYears lists the years a hall has replaced in full;
+	// CalendarDays all the hall's own days.
+	CalendarYears(hallID string) ([]int, error)
+	CalendarDays(hallID string) ([]CalendarDay, error)
+	// PutCalendarYear replaces the hall's days of a year and marks the year
+	// as the hall's; DeleteCalendarYear drops both.
+	PutCalendarYear(hallID string, year int, days []CalendarDay) error
+	DeleteCalendarYear(hallID string, year int) error
+	PutCalendarDay(hallID string, d CalendarDay) error
+	DeleteCalendarDay(hallID, date string) error
+
+	// Display (web/display.go): the hall's big screen.
+	// LatestAnnouncement returns the hall's newest announcement event still
+	// kept, or a not_found error when there is none.
+	LatestAnnouncement(hallID string) (*Event, error)
+
+	// Counter page (stats.go): a counter's day.
+	// CounterStats counts the tickets done and passed over at a counter
+	// in [from, to).
+	CounterStats(hallID, counterID string, from, to time.Time) (CounterStats, error)
+
+	// Administration (admin_users.go): changing and removing what admins
+	// created. DeleteUser also ends the user's sessions.
+	UpdateUser(u *User) error
+	DeleteUser(id int64) error
+	DeleteSessions(userID int64) error
+	Device(hallID string, id int64) (*Device, error)
+	DeleteDevice(id int64) error
+	DeleteService(hallID, id string) error
+	DeleteCounter(hallID, id string) error
+	// Announcements returns the hall's last n announcement events, newest
+	// first.
+	Announcements(hallID string, n int) ([]*Event, error)
 }
 
 // IdempotencyRecord remembers the answer to a request sent with an
@@ -97,16 +160,3 @@ type IdempotencyRecord struct {
 
 // IdempotencyWindow is how long a key is remembered.
 const IdempotencyWindow = 24 * time.Hour
-
-// Rating is a citizen's rating of one served ticket (好差评).
-type Rating struct {
-	ID        int64     `json:"id"`
-	TicketID  string    `json:"ticket_id"`
-	HallID    string    `json:"hall_id"`
-	ServiceID string    `json:"service_id"`
-	CounterID string    `json:"counter_id"`
-	Score     int       `json:"score"`
-	Comment   string    `json:"comment,omitempty"`
-	Channel   string    `json:"channel"`
-	CreatedAt time.Time `json:"created_at"`
-}

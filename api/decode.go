@@ -105,11 +105,6 @@ type counterStatusRequest struct {
 	Reason string `json:"reason"`
 }
 
-type ratingRequest struct {
-	Score   int    `json:"score"`
-	Comment string `json:"comment"`
-}
-
 type announcementRequest struct {
 	Text string `json:"text"`
 }

@@ -12,6 +12,7 @@ import (
 // this is decided.
 var statuses = map[string]int{
 	civiq.EInvalid:           http.StatusBadRequest,
+	civiq.EReasonRequired:    http.StatusBadRequest,
 	civiq.EUnauthorized:      http.StatusUnauthorized,
 	civiq.EForbidden:         http.StatusForbidden,
 	civiq.ENotFound:          http.StatusNotFound,

@@ -53,6 +53,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, civiq.Errorf(civiq.ENotFound, "no such API route: %s %s", r.Method, r.URL.Path))
 	})
+	s.counterStatsRoutes() // api/counterstats.go: the counter page's day
+	s.adminRoutes()        // api/adminroutes.go: the admin page's changes and removals
+	s.kioskRoutes()        // api/kiosk.go: waiting counts and expected waits per service
+	s.ratingRoutes()       // api/ratings.go: 好差评 ratings, follow-ups, working-day calendars, reports
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -336,32 +340,6 @@ func (s *Server) act(action string) handlerFunc {
 		writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
 		return nil
 	}
-}
-
-func (s *Server) rate(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req ratingRequest
-	if err := decode(c.body, &req, "score"); err != nil {
-		return err
-	}
-	channel := "phone"
-	if c.p.Device != nil {
-		t, err := s.Engine.Ticket(r.Context(), r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		if !c.p.Can(civiq.PermRate, t.HallID, t.CounterID) {
-			return civiq.Errorf(civiq.EForbidden, "a rater rates only the tickets of its own counter")
-		}
-		channel = "rater"
-	} else if c.p.User != nil {
-		channel = "web"
-	}
-	rating, err := s.Engine.Rate(r.Context(), civiq.RateRequest{TicketID: r.PathValue("id"), Score: req.Score, Comment: req.Comment, Channel: channel})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"rating": rating})
-	return nil
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) error {

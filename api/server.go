@@ -147,6 +147,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, a access, h handl
 	if err := s.authenticate(r, c); err != nil {
 		return err
 	}
+	r = r.WithContext(civiq.WithActor(r.Context(), c.p)) // who served a ticket (rating.go)
 	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodDelete || r.Method == http.MethodPatch {
 		body, err := readBody(w, r)
 		if err != nil {

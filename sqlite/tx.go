@@ -374,7 +374,7 @@ func (t *tx) MeanHandling(hallID, serviceID string, n int) (float64, int, error)
 // Events
 
 func (t *tx) AppendEvent(e *civiq.Event) error {
-	data, err := json.Marshal(civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text})
+	data, err := json.Marshal(civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, FollowUp: e.FollowUp})
 	if err != nil {
 		return err
 	}
@@ -384,7 +384,7 @@ func (t *tx) AppendEvent(e *civiq.Event) error {
 	}
 	// Keep a copy: the caller may go on changing the ticket it passed.
 	t.events = append(t.events, &civiq.Event{ID: e.ID, HallID: e.HallID, Type: e.Type, At: e.At,
-		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text})
+		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text, FollowUp: cloneFollowUp(e.FollowUp)})
 	return nil
 }
 
@@ -418,7 +418,7 @@ func scanEvent(sc scanner) (*civiq.Event, error) {
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, fmt.Errorf("decode event %d: %w", e.ID, err)
 	}
-	e.Ticket, e.Counter, e.Text = d.Ticket, d.Counter, d.Text
+	e.Ticket, e.Counter, e.Text, e.FollowUp = d.Ticket, d.Counter, d.Text, d.FollowUp
 	return e, nil
 }
 
@@ -612,26 +612,4 @@ func (t *tx) DeviceByToken(tokenHash string) (*civiq.Device, error) {
 func (t *tx) UpdateDevice(d *civiq.Device) error {
 	return t.exec(`UPDATE devices SET name = ?, counter_id = ?, pairing_code = ?, token_hash = ?, paired_at = ? WHERE id = ?`,
 		d.Name, d.CounterID, nullString(d.PairingCode), nullString(d.TokenHash), nullNanos(d.PairedAt), d.ID)
-}
-
-// Ratings
-
-func (t *tx) InsertRating(r *civiq.Rating) error {
-	return t.row(`INSERT INTO ratings (ticket_id, hall_id, service_id, counter_id, score, comment, channel, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, r.TicketID, r.HallID, r.ServiceID, r.CounterID, r.Score, r.Comment, r.Channel, nanos(r.CreatedAt)).Scan(&r.ID)
-}
-
-func (t *tx) RatingByTicket(ticketID string) (*civiq.Rating, error) {
-	r := &civiq.Rating{}
-	var created int64
-	err := t.row(`SELECT id, ticket_id, hall_id, service_id, counter_id, score, comment, channel, created_at FROM ratings WHERE ticket_id = ?`, ticketID).
-		Scan(&r.ID, &r.TicketID, &r.HallID, &r.ServiceID, &r.CounterID, &r.Score, &r.Comment, &r.Channel, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("rating", ticketID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	r.CreatedAt = time.Unix(0, created)
-	return r, nil
 }

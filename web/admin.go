@@ -1,5 +1,100 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
 
-func (s *Site) registerAdmin(mux *http.ServeMux) {}
+	"github.com/civiq/civiq"
+)
+
+// adminKeys are the catalogue entries admin.js needs: every "admin." key.
+var (
+	adminKeysOnce sync.Once
+	adminKeys     []string
+)
+
+// adminHall is a hall in the page's hall picker.
+type adminHall struct {
+	ID, Name string
+}
+
+// adminData is what admin.html gets.
+type adminData struct {
+	IsAdmin bool
+	Halls   []adminHall
+	Hall    string // the hall picked
+	// PriorityGroups are the green-channel groups a hall may admit.
+	PriorityGroups []string
+	Timezones      []string
+	DeviceKinds    []string
+}
+
+func (s *Site) registerAdmin(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin", s.adminPage)
+	mux.HandleFunc("GET /admin/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin", http.StatusSeeOther)
+	})
+}
+
+// adminPage is administration: everything for admins; the announcements
+// and calling policy of their halls for hall managers; a plain 403 for
+// anyone else signed in, and the sign-in page for nobody.
+func (s *Site) adminPage(w http.ResponseWriter, r *http.Request) {
+	p, _ := s.Principal(r)
+	if p.User == nil {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	if err := s.load(); err != nil {
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	u := p.User
+	if u.Role != civiq.RoleAdmin && u.Role != civiq.RoleManager {
+		s.render(w, r, http.StatusForbidden, "admin_forbidden", "admin.forbidden.title", nil)
+		return
+	}
+	var all []civiq.Hall
+	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) (err error) { all, err = tx.Halls(); return })
+	if err != nil {
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	lang := Lang(w, r)
+	d := adminData{IsAdmin: u.Role == civiq.RoleAdmin, PriorityGroups: civiq.DefaultPriorityGroups,
+		Timezones:   []string{"Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei", "UTC"},
+		DeviceKinds: []string{civiq.DeviceKiosk, civiq.DeviceDisplay, civiq.DeviceCounter, civiq.DeviceRater}}
+	for _, h := range all {
+		if !d.IsAdmin && !p.Can(civiq.PermManageHall, h.ID, "") {
+			continue
+		}
+		name := h.Name
+		if lang == "en" && h.NameEn != "" {
+			name = h.NameEn
+		}
+		d.Halls = append(d.Halls, adminHall{h.ID, name})
+	}
+	want := r.URL.Query().Get("hall")
+	for _, h := range d.Halls {
+		if h.ID == want || d.Hall == "" {
+			d.Hall = h.ID
+		}
+	}
+	s.render(w, r, http.StatusOK, "admin", "admin.title", d, s.adminKeys()...)
+}
+
+func (s *Site) adminKeys() []string {
+	adminKeysOnce.Do(func() {
+		for k := range s.catalogs[Languages[0]] {
+			if strings.HasPrefix(k, "admin.") {
+				adminKeys = append(adminKeys, k)
+			}
+		}
+		adminKeys = append(adminKeys, "role.admin", "role.manager", "role.staff")
+		sort.Strings(adminKeys)
+	})
+	return adminKeys
+}

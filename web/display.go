@@ -1,5 +1,114 @@
 package web
 
-import "net/http"
+import (
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
 
-func (s *Site) registerDisplay(mux *http.ServeMux) {}
+	"github.com/civiq/civiq"
+)
+
+func (s *Site) registerDisplay(mux *http.ServeMux) {
+	mux.HandleFunc("GET /halls/{hall}/display", s.display)
+}
+
+// displayConfig is what the display's script starts from; afterwards it
+// follows GET /api/v1/halls/{hall}/status and the hall's event stream.
+type displayConfig struct {
+	Hall          string               `json:"hall"`
+	Name          string               `json:"name"`
+	NameEn        string               `json:"name_en,omitempty"`
+	Timezone      string               `json:"timezone"`
+	VoiceTemplate string               `json:"voice_template"`
+	Services      []displayService     `json:"services"`
+	Counters      []displayCounter     `json:"counters"`
+	Announcement  *displayAnnouncement `json:"announcement,omitempty"`
+}
+
+type displayService struct {
+	ID     string `json:"id"`
+	Prefix string `json:"prefix"`
+	Name   string `json:"name"`
+	NameEn string `json:"name_en,omitempty"`
+}
+
+type displayCounter struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Status      string `json:"status"`
+	PauseReason string `json:"pause_reason,omitempty"`
+}
+
+type displayAnnouncement struct {
+	Text string `json:"text"`
+	At   string `json:"at"`
+}
+
+// displayView is the template's data.
+type displayView struct {
+	Hall   *civiq.Hall
+	Config template.JS
+}
+
+// display serves the hall's big screen. It is public: it shows ticket
+// numbers only, never a name or a phone.
+func (s *Site) display(w http.ResponseWriter, r *http.Request) {
+	hallID := r.PathValue("hall")
+	var (
+		h        *civiq.Hall
+		svcs     []civiq.Service
+		counters []civiq.Counter
+		ann      *civiq.Event
+	)
+	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) error {
+		var err error
+		if h, err = tx.Hall(hallID); err != nil {
+			return err
+		}
+		if svcs, err = tx.Services(hallID); err != nil {
+			return err
+		}
+		if counters, err = tx.Counters(hallID); err != nil {
+			return err
+		}
+		if ann, err = tx.LatestAnnouncement(hallID); err != nil && !civiq.IsNotFound(err) {
+			return err
+		}
+		return nil
+	})
+	if civiq.IsNotFound(err) && h == nil {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		slog.Error("display", "hall", hallID, "err", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	h.Defaults() // an old hall row may have no voice template yet
+	cfg := displayConfig{Hall: h.ID, Name: h.Name, NameEn: h.NameEn, Timezone: h.Timezone, VoiceTemplate: h.VoiceTemplate,
+		Services: make([]displayService, 0, len(svcs)), Counters: make([]displayCounter, 0, len(counters))}
+	for _, sv := range svcs {
+		cfg.Services = append(cfg.Services, displayService{ID: sv.ID, Prefix: sv.Prefix, Name: sv.Name, NameEn: sv.NameEn})
+	}
+	for _, c := range counters {
+		cfg.Counters = append(cfg.Counters, displayCounter{ID: c.ID, Name: c.Name, Status: c.Status, PauseReason: c.PauseReason})
+	}
+	if ann != nil && ann.Text != "" {
+		cfg.Announcement = &displayAnnouncement{Text: ann.Text, At: ann.At.UTC().Format(time.RFC3339Nano)}
+	}
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	s.render(w, r, http.StatusOK, "display", "display.title", displayView{Hall: h, Config: template.JS(js)}, displayKeys...)
+}
+
+// displayKeys are the catalogue entries display.js uses.
+var displayKeys = []string{
+	"display.counter", "display.idle", "display.paused", "display.closed", "display.people",
+	"display.norecent", "display.calling",
+}

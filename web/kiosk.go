@@ -1,5 +1,369 @@
 package web
 
-import "net/http"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
 
-func (s *Site) registerKiosk(mux *http.ServeMux) {}
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/escpos"
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// registerKiosk adds the kiosk, the citizen's ticket page and the ticket's
+// QR code and ESC/POS receipt.
+func (s *Site) registerKiosk(mux *http.ServeMux) {
+	mux.HandleFunc("GET /halls/{hall}/kiosk", s.kiosk)
+	mux.HandleFunc("GET /t/{id}", s.ticketPage)
+	mux.HandleFunc("GET /t/{id}/qr.svg", s.ticketQR)
+	mux.HandleFunc("GET /t/{id}/qr.png", s.ticketQR)
+	// Public like GET /api/v1/tickets/{id}: whoever holds the id.
+	mux.HandleFunc("GET /api/v1/tickets/{id}/escpos", s.ticketEscpos)
+}
+
+// kioskSvc is a service as the kiosk and the ticket page show it: its name
+// in the page's language and, smaller, in the other one.
+type kioskSvc struct {
+	ID     string `json:"id"`
+	Prefix string `json:"prefix"`
+	Name   string `json:"name"`
+	Other  string `json:"other,omitempty"`
+}
+
+func kioskService(lang string, svc civiq.Service) kioskSvc {
+	v := kioskSvc{ID: svc.ID, Prefix: svc.Prefix, Name: svc.Name, Other: svc.NameEn}
+	if lang == "en" && svc.NameEn != "" {
+		v.Name, v.Other = svc.NameEn, svc.Name
+	}
+	if v.Other == v.Name {
+		v.Other = ""
+	}
+	return v
+}
+
+func kioskHallName(lang string, h *civiq.Hall) string {
+	if lang == "en" && h.NameEn != "" {
+		return h.NameEn
+	}
+	return h.Name
+}
+
+// kioskCounterLabel names a counter for a citizen: its name, or in English
+// "Counter 3" when the name is Chinese (the demo's 3号窗口).
+func (s *Site) kioskCounterLabel(lang string, c civiq.Counter) string {
+	if c.Name == "" || (lang == "en" && strings.ContainsFunc(c.Name, func(r rune) bool { return unicode.Is(unicode.Han, r) })) {
+		return s.T(lang, "ticket.counter_name", c.ID)
+	}
+	return c.Name
+}
+
+// kioskGroupLabel translates a green-channel group; a group an admin added
+// without a catalogue entry shows its id.
+func (s *Site) kioskGroupLabel(lang, group string) string {
+	key := "kiosk.group." + group
+	if l := s.T(lang, key); l != key {
+		return l
+	}
+	return group
+}
+
+func kioskJSON(v any) template.JS {
+	b, _ := json.Marshal(v)
+	return template.JS(b)
+}
+
+// kioskKeys are the catalogue entries kiosk.js uses.
+var kioskKeys = []string{
+	"kiosk.waiting", "kiosk.closed", "kiosk.ahead", "kiosk.eta", "kiosk.taken", "kiosk.back_in", "kiosk.issuing",
+	"kiosk.failed", "kiosk.hall_closed", "kiosk.unauthorized", "kiosk.gave_up", "kiosk.green_for", "kiosk.pair_bad",
+	"kiosk.pair_wrong", "kiosk.pair_ok", "kiosk.ticket_priority", "kiosk.live", "kiosk.offline",
+	"error.network", "wait.about",
+}
+
+// kiosk is the touch screen where citizens take a ticket. It needs a
+// paired kiosk device (token in the browser) or a signed-in user who may
+// issue tickets in the hall; without either it shows the pairing form.
+func (s *Site) kiosk(w http.ResponseWriter, r *http.Request) {
+	s.load() // the catalogues, for T; render reports a failure
+	hallID := r.PathValue("hall")
+	var hall *civiq.Hall
+	var svcs []civiq.Service
+	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) (err error) {
+		if hall, err = tx.Hall(hallID); err != nil {
+			return err
+		}
+		svcs, err = tx.Services(hallID)
+		return err
+	})
+	if civiq.ErrorCode(err) == civiq.ENotFound {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		slog.ErrorContext(r.Context(), "kiosk page", "err", err)
+		http.Error(w, "Internal error.", http.StatusServiceUnavailable)
+		return
+	}
+	lang := Lang(w, r)
+	p, _ := s.Principal(r)
+	type group struct {
+		ID    string `json:"id"`
+		Label string `json:"label"`
+	}
+	data := struct {
+		Hall     string     `json:"hall"`
+		Name     string     `json:"name"`
+		TZ       string     `json:"tz"`
+		CanIssue bool       `json:"can_issue"`
+		Services []kioskSvc `json:"services"`
+		Groups   []group    `json:"groups"`
+	}{Hall: hall.ID, Name: kioskHallName(lang, hall), TZ: hall.Timezone, CanIssue: p.User != nil && p.Can(civiq.PermIssueTicket, hall.ID, ""),
+		Services: []kioskSvc{}, Groups: []group{}}
+	for _, svc := range svcs {
+		data.Services = append(data.Services, kioskService(lang, svc))
+	}
+	for _, g := range hall.PriorityGroups {
+		data.Groups = append(data.Groups, group{g, s.kioskGroupLabel(lang, g)})
+	}
+	s.render(w, r, http.StatusOK, "kiosk", "kiosk.title", map[string]any{"V": data, "JSON": kioskJSON(data)}, kioskKeys...)
+}
+
+// ticketKeys are the catalogue entries ticket.js uses.
+var ticketKeys = []string{
+	"ticket.status.waiting", "ticket.status.called", "ticket.status.serving", "ticket.status.done",
+	"ticket.status.no_show", "ticket.status.cancelled", "ticket.ahead", "ticket.ahead_none", "ticket.go_to",
+	"ticket.serving_at", "ticket.called_title", "ticket.live", "ticket.offline", "ticket.alerts_on",
+	"ticket.reason_needed", "ticket.rate_failed", "ticket.rated", "ticket.rate_pick", "ticket.noshow_help", "ticket.cancelled_help",
+	"error.network", "wait.about",
+}
+
+// ticketPage is the citizen's page of one ticket, phone first.
+func (s *Site) ticketPage(w http.ResponseWriter, r *http.Request) {
+	s.load() // the catalogues, for T; render reports a failure
+	t, hall, svc, err := s.kioskTicketInfo(r.Context(), r.PathValue("id"))
+	if civiq.ErrorCode(err) == civiq.ENotFound {
+		s.render(w, r, http.StatusNotFound, "ticket_notfound", "ticket.notfound_title", nil)
+		return
+	}
+	if err != nil {
+		slog.ErrorContext(r.Context(), "ticket page", "err", err)
+		http.Error(w, "Internal error.", http.StatusServiceUnavailable)
+		return
+	}
+	lang := Lang(w, r)
+	rated := false
+	counters := map[string]string{}
+	err = s.Engine.Store.View(r.Context(), func(tx civiq.Tx) error {
+		if _, err := tx.RatingByTicket(t.ID); err == nil {
+			rated = true
+		} else if civiq.ErrorCode(err) != civiq.ENotFound {
+			return err
+		}
+		cs, err := tx.Counters(hall.ID)
+		for _, c := range cs {
+			counters[c.ID] = s.kioskCounterLabel(lang, c)
+		}
+		return err
+	})
+	if err != nil {
+		slog.ErrorContext(r.Context(), "ticket page", "err", err)
+		http.Error(w, "Internal error.", http.StatusServiceUnavailable)
+		return
+	}
+	sv := kioskService(lang, *svc)
+	data := map[string]any{
+		"id": t.ID, "hall": hall.ID, "tz": hall.Timezone, "service": sv, "counters": counters,
+		"rated": rated, "ticket": t,
+	}
+	s.render(w, r, http.StatusOK, "ticket", "ticket.title", map[string]any{
+		"Ticket": t, "Hall": kioskHallName(lang, hall), "Service": sv, "Rated": rated, "JSON": kioskJSON(data),
+		"Scores": ticketFaces, "Reasons": []string{"wait", "slow", "attitude", "unclear", "again"},
+	}, ticketKeys...)
+}
+
+// ticketFaces are the five levels of 好差评, best first, each with the
+// mouth of its face.
+var ticketFaces = []struct {
+	Score int
+	Mouth string
+}{
+	{5, "M7.5 14 Q12 19.5 16.5 14"},
+	{4, "M8 14.5 Q12 17.5 16 14.5"},
+	{3, "M8 15.5 H16"},
+	{2, "M8 16.5 Q12 14 16 16.5"},
+	{1, "M7.5 17.5 Q12 12.5 16.5 17.5"},
+}
+
+// kioskTicketInfo reads a ticket with its place in the queue, its hall and its
+// service.
+func (s *Site) kioskTicketInfo(ctx context.Context, id string) (*civiq.Ticket, *civiq.Hall, *civiq.Service, error) {
+	t, err := s.Engine.Ticket(ctx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var hall *civiq.Hall
+	var svc *civiq.Service
+	err = s.Engine.Store.View(ctx, func(tx civiq.Tx) (err error) {
+		if hall, err = tx.Hall(t.HallID); err != nil {
+			return err
+		}
+		svc, err = tx.Service(t.HallID, t.ServiceID)
+		return err
+	})
+	return t, hall, svc, err
+}
+
+// kioskTicketURL is the absolute address of the ticket's page, as the
+// request reached us: what a phone scanning the QR code opens.
+func kioskTicketURL(r *http.Request, id string) string {
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return (&url.URL{Scheme: scheme, Host: r.Host, Path: "/t/" + id}).String()
+}
+
+// ticketQR draws the QR code of the ticket's page, as SVG or PNG.
+func (s *Site) ticketQR(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := s.Engine.Ticket(r.Context(), id); err != nil {
+		kioskError(w, r, err)
+		return
+	}
+	q, err := qrcode.New(kioskTicketURL(r, id), qrcode.Medium)
+	if err != nil {
+		kioskError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "private, max-age=86400")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if strings.HasSuffix(r.URL.Path, ".png") {
+		b, err := q.PNG(330)
+		if err != nil {
+			kioskError(w, r, err)
+			return
+		}
+		h.Set("Content-Type", "image/png")
+		w.Write(b)
+		return
+	}
+	h.Set("Content-Type", "image/svg+xml")
+	w.Write(kioskQRSVG(q.Bitmap()))
+}
+
+// kioskQRSVG draws a QR bitmap (quiet zone included) as one SVG path, a unit a
+// module, each row's runs of dark modules as one rectangle.
+func kioskQRSVG(bits [][]bool) []byte {
+	n := len(bits)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges">`, n, n)
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, n, n)
+	for y, row := range bits {
+		for x := 0; x < len(row); {
+			if !row[x] {
+				x++
+				continue
+			}
+			start := x
+			for x < len(row) && row[x] {
+				x++
+			}
+			fmt.Fprintf(&b, "M%d %dh%dv1h-%dz", start, y, x-start, x-start)
+		}
+	}
+	b.WriteString(`"/></svg>`)
+	return []byte(b.String())
+}
+
+// ticketEscpos gives the ticket as an ESC/POS receipt for an 80 mm thermal
+// printer: the same content as the kiosk's printed ticket, Chinese in
+// GB18030 (see package escpos), the QR code drawn by the printer. ?lang=en
+// prints it in English.
+func (s *Site) ticketEscpos(w http.ResponseWriter, r *http.Request) {
+	if err := s.load(); err != nil {
+		kioskError(w, r, err)
+		return
+	}
+	t, hall, svc, err := s.kioskTicketInfo(r.Context(), r.PathValue("id"))
+	if err != nil {
+		kioskError(w, r, err)
+		return
+	}
+	lang := Languages[0]
+	if r.URL.Query().Get("lang") == "en" {
+		lang = "en"
+	}
+	b, err := s.kioskReceipt(lang, t, hall, svc, kioskTicketURL(r, t.ID))
+	if err != nil {
+		kioskError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", `attachment; filename="ticket-`+t.Number+`.bin"`)
+	h.Set("Cache-Control", "no-store")
+	w.Write(b)
+}
+
+// kioskReceipt writes the ticket for a thermal printer.
+func (s *Site) kioskReceipt(lang string, t *civiq.Ticket, hall *civiq.Hall, svc *civiq.Service, link string) ([]byte, error) {
+	d := escpos.New().Align(escpos.Center).
+		Size(2, 2).Bold(true).Line(kioskHallName(lang, hall)).Bold(false).Size(1, 1).Feed(1).
+		Size(6, 6).Bold(true).Line(t.Number).Bold(false).
+		Size(2, 2).Line(kioskService(lang, *svc).Name).Size(1, 1)
+	if t.PriorityGroup != "" {
+		d.Line(s.T(lang, "kiosk.ticket_priority", s.kioskGroupLabel(lang, t.PriorityGroup)))
+	}
+	d.Feed(1)
+	ahead := 0
+	if t.Position != nil {
+		ahead = *t.Position
+		d.Line(s.T(lang, "kiosk.ahead", ahead))
+	}
+	if t.ETASeconds != nil {
+		d.Line(s.T(lang, "kiosk.eta", s.kioskMinutes(lang, *t.ETASeconds)))
+	}
+	d.Line(t.IssuedAt.In(hall.Location()).Format("2006-01-02 15:04")).Feed(1).
+		QR(link, 6, escpos.LevelM).
+		Line(s.T(lang, "kiosk.scan")).Feed(1).
+		Line(s.T(lang, "kiosk.taken", t.Number, ahead)).
+		Feed(3).Cut()
+	return d.Bytes()
+}
+
+// kioskMinutes rounds a wait for people as civiq.js's CIVIQ.minutes does:
+// whole minutes, at least one, in fives beyond half an hour.
+func (s *Site) kioskMinutes(lang string, secs int) string {
+	step := 1.0
+	if secs > 1800 {
+		step = 5
+	}
+	m := max(1, int(math.Round(float64(secs)/60/step)*step))
+	return s.T(lang, "wait.about", m)
+}
+
+// kioskError answers a route outside the API's router with the API's
+// error body, {"error":{"code","message"}}.
+func kioskError(w http.ResponseWriter, r *http.Request, err error) {
+	code := civiq.ErrorCode(err)
+	status := map[string]int{civiq.ENotFound: http.StatusNotFound, civiq.EInvalid: http.StatusBadRequest,
+		civiq.EUnavailable: http.StatusServiceUnavailable}[code]
+	if status == 0 {
+		status = http.StatusInternalServerError
+		slog.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "2")
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": civiq.ErrorMessage(err)}})
+}

@@ -1,0 +1,73 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/civiq/civiq"
+)
+
+// Administration: changing and removing users, devices, services and
+// counters (civiq/admin_users.go).
+
+func (t *tx) UpdateUser(u *civiq.User) error {
+	halls := []byte("[]")
+	if len(u.HallIDs) > 0 {
+		var err error
+		if halls, err = json.Marshal(u.HallIDs); err != nil {
+			return err
+		}
+	}
+	return t.exec(`UPDATE users SET role = ?, hall_ids = ?, password_hash = ? WHERE id = ?`, u.Role, string(halls), u.PasswordHash, u.ID)
+}
+
+func (t *tx) DeleteUser(id int64) error {
+	if err := t.DeleteSessions(id); err != nil {
+		return err
+	}
+	return t.exec(`DELETE FROM users WHERE id = ?`, id)
+}
+
+func (t *tx) DeleteSessions(userID int64) error {
+	return t.exec(`DELETE FROM sessions WHERE user_id = ?`, userID)
+}
+
+func (t *tx) Device(hallID string, id int64) (*civiq.Device, error) {
+	d, err := scanDevice(t.row(`SELECT `+deviceCols+` FROM devices WHERE hall_id = ? AND id = ?`, hallID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("device", fmt.Sprint(id))
+	}
+	return d, err
+}
+
+func (t *tx) DeleteDevice(id int64) error {
+	return t.exec(`DELETE FROM devices WHERE id = ?`, id)
+}
+
+func (t *tx) DeleteService(hallID, id string) error {
+	return t.exec(`DELETE FROM services WHERE hall_id = ? AND id = ?`, hallID, id)
+}
+
+func (t *tx) DeleteCounter(hallID, id string) error {
+	return t.exec(`DELETE FROM counters WHERE hall_id = ? AND id = ?`, hallID, id)
+}
+
+func (t *tx) Announcements(hallID string, n int) ([]*civiq.Event, error) {
+	rows, err := t.rows(`SELECT id, hall_id, type, at, data FROM events WHERE hall_id = ? AND type = ? ORDER BY id DESC LIMIT ?`,
+		hallID, civiq.EventAnnouncement, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*civiq.Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,357 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/browsertest"
+)
+
+// ctrShots is where the counter and rater tests put their screenshots,
+// $CIVIQ_SCREENSHOTS; without it they take none, which keeps the tests
+// quick.
+func ctrShots(t *testing.T) string {
+	d := os.Getenv("CIVIQ_SCREENSHOTS")
+	if d == "" {
+		return ""
+	}
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(d)
+	return abs
+}
+
+// ctrPrelude is shared by the counter and rater scripts: the API as admin,
+// checks, and axe-core.
+const ctrPrelude = `
+const base = process.env.BASE;
+const shots = process.env.SHOTS;
+async function api(method, path, body, token) {
+  const headers = { Authorization: 'Bearer ' + (token || process.env.ADMIN_TOKEN) };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let j = null;
+  try { j = await r.json(); } catch (e) {}
+  return { status: r.status, body: j };
+}
+function check(cond, msg) { if (!cond) throw new Error('check failed: ' + msg); }
+async function issue(service) {
+  const r = await api('POST', '/api/v1/halls/demo/tickets', { service_id: service, channel: 'staff' });
+  check(r.status === 201, 'issue ' + service + ': ' + r.status);
+  return r.body.ticket;
+}
+async function ticket(id) { return (await api('GET', '/api/v1/tickets/' + id)).body.ticket; }
+async function axe(page, name) {
+  await page.addScriptTag({ path: process.env.AXE });
+  const r = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (bad.length) throw new Error(name + ': axe: ' + JSON.stringify(bad.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target) })), null, 1));
+}
+async function shot(page, name) {
+  if (!shots) return;
+  await page.evaluate(() => document.fonts.ready);
+  await page.screenshot({ path: shots + '/' + name + '.png' });
+}
+const errors = [];
+function watch(page) {
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error' && !/favicon|Failed to load resource/.test(m.text())) errors.push(m.text()); });
+}
+`
+
+func ctrEnv(t *testing.T, s *ctrSite) map[string]string {
+	_, e2e := browsertest.Require(t)
+	return map[string]string{
+		"BASE":        s.URL,
+		"ADMIN_TOKEN": s.Admin,
+		"ADMIN_PW":    ctrAdminPassword,
+		"SHOTS":       ctrShots(t),
+		"AXE":         filepath.Join(e2e, "node_modules", "axe-core", "axe.min.js"),
+	}
+}
+
+func TestCounterBrowser(t *testing.T) {
+	browsertest.Require(t)
+	s := startCtrSite(t)
+	out := browsertest.Run(t, ctrPrelude+`
+const page = await civiq.newPage({ viewport: { width: 1366, height: 768 } });
+watch(page);
+const waitingOf = (svc) => page.locator('[data-service=' + svc + '] [data-count]');
+
+// Not signed in: the sign-in page, and back to the counter.
+await page.goto(base + '/halls/demo/counter/1');
+check(page.url().includes('/login?next='), 'not sent to sign in: ' + page.url());
+await page.fill('#username', 'admin');
+await page.fill('#password', process.env.ADMIN_PW);
+await Promise.all([page.waitForURL('**/halls/demo/counter/1'), page.click('button[type=submit]')]);
+await page.waitForSelector('#b-call:not([disabled])');
+check(await page.isVisible('#cur-none'), 'idle counter shows a ticket');
+for (const id of ['#b-recall', '#b-start', '#b-finish', '#b-no-show', '#b-transfer']) check(await page.isDisabled(id), id + ' enabled without a ticket');
+await page.waitForFunction(() => document.querySelector('[data-service=general] [data-count]').textContent.trim() === '0 人');
+await shot(page, 'counter-idle-zh');
+await axe(page, 'counter idle');
+await page.goto(base + '/halls/demo/counter/1?lang=en');
+await page.waitForSelector('#b-call:not([disabled])');
+check((await page.textContent('#b-call')).includes('Call next'), 'no English');
+await page.waitForFunction(() => document.querySelector('[data-service=general] [data-count]').textContent.trim() === '0');
+await shot(page, 'counter-idle-en');
+await page.goto(base + '/halls/demo/counter/1?lang=zh-CN');
+await page.waitForSelector('#b-call:not([disabled])');
+
+// Tickets come: the waiting counts follow the stream.
+const a1 = await issue('general'), a2 = await issue('general'), a3 = await issue('general'), d1 = await issue('social');
+await issue('tax'); // not this counter's
+await page.waitForFunction(() => document.querySelector('[data-service=general] [data-count]').textContent.trim() === '3 人');
+check((await waitingOf('social').textContent()).trim() === '1 人', 'social waiting');
+
+// A double click calls once.
+await page.dblclick('#b-call');
+await page.waitForFunction((n) => document.getElementById('cur-number').textContent === n, a1.number);
+await page.waitForTimeout(300);
+check((await ticket(a2.id)).status === 'waiting', 'a double click called twice');
+await page.waitForFunction(() => document.querySelector('[data-service=general] [data-count]').textContent.trim() === '2 人');
+check((await page.textContent('#cur-calls')).includes('第 1 次呼叫'), 'call count');
+check(await page.isEnabled('#b-recall') && await page.isEnabled('#b-start') && await page.isEnabled('#b-no-show') && await page.isEnabled('#b-transfer'), 'called: recall/start/no-show/transfer');
+check(await page.isDisabled('#b-finish'), 'called: finish enabled');
+
+// Recall (R), start (S), finish (F) by keyboard.
+await page.keyboard.press('r');
+await page.waitForFunction(() => document.getElementById('cur-calls').textContent.includes('第 2 次呼叫'));
+check((await ticket(a1.id)).call_count === 2, 'recall');
+await page.keyboard.press('s');
+await page.waitForFunction(() => document.getElementById('cur-status').textContent === '办理中');
+check(await page.isEnabled('#b-finish') && await page.isEnabled('#b-transfer') && await page.isDisabled('#b-recall') && await page.isDisabled('#b-start'), 'serving: buttons');
+await page.waitForFunction(() => /^0:0[1-9]$/.test(document.getElementById('cur-timer').textContent), null, { timeout: 3000 }); // the timer runs
+await shot(page, 'counter-current-zh');
+await axe(page, 'counter with a ticket');
+await page.keyboard.press('f');
+await page.waitForSelector('#cur-none:not(.hidden)');
+check((await ticket(a1.id)).status === 'done', 'finish');
+await page.waitForFunction(() => document.getElementById('t-served').textContent === '1');
+
+// Two quick presses of N call once.
+await page.keyboard.press('n');
+await page.keyboard.press('n');
+await page.waitForFunction((n) => document.getElementById('cur-number').textContent === n, a2.number);
+await page.waitForTimeout(300);
+check((await ticket(a3.id)).status === 'waiting', 'two presses called twice');
+
+// Transfer (T): the service picker, by number key.
+await page.keyboard.press('t');
+await page.waitForSelector('#d-transfer[open]');
+check(await page.isDisabled('#d-transfer button[data-service=general]'), 'transfer to its own service');
+await axe(page, 'transfer dialog');
+await page.keyboard.press('3');
+await page.waitForSelector('#cur-none:not(.hidden)');
+let t2 = await ticket(a2.id);
+check(t2.status === 'waiting' && t2.service_id === 'tax', 'transfer: ' + JSON.stringify(t2));
+check((await page.textContent('#msg')).includes('税务'), 'transfer message');
+
+// No-show (X).
+await page.keyboard.press('n');
+await page.waitForFunction((n) => document.getElementById('cur-number').textContent === n, a3.number);
+await page.keyboard.press('x');
+await page.waitForSelector('#cur-none:not(.hidden)');
+check((await ticket(a3.id)).status === 'no_show', 'no-show');
+await page.waitForFunction(() => document.getElementById('t-noshow').textContent === '1');
+
+// Pause (P) with a reason: "other" needs words.
+await page.keyboard.press('p');
+await page.waitForSelector('#d-pause[open]');
+await axe(page, 'pause dialog');
+await page.check('input[value="counter.pause.r5_other"]');
+await page.click('#pause-form button[type=submit]');
+check((await page.textContent('#pause-err')).includes('请填写说明'), 'other without words');
+check(await page.isVisible('#d-pause[open]'), 'dialog closed on a bad reason');
+await page.fill('#pause-text', '取材料');
+await page.click('#pause-form button[type=submit]');
+await page.waitForFunction(() => document.getElementById('state').textContent === '暂离中');
+check((await page.textContent('#state-reason')).includes('其他：取材料'), 'pause reason shown');
+check(await page.isDisabled('#b-call'), 'call while paused');
+let ctr = (await api('GET', '/api/v1/halls/demo/counters')).body.counters.find((c) => c.id === '1');
+check(ctr.status === 'paused' && ctr.pause_reason === '其他：取材料', 'paused: ' + JSON.stringify(ctr));
+await page.waitForTimeout(900);
+await page.keyboard.press('p');
+await page.waitForFunction(() => document.getElementById('state').textContent === '开放中');
+check(await page.isEnabled('#b-call'), 'call after resume');
+
+// Call D001, then reload: the counter's current ticket comes back.
+await page.keyboard.press('n');
+await page.waitForFunction((n) => document.getElementById('cur-number').textContent === n, d1.number);
+await page.reload();
+await page.waitForFunction((n) => document.getElementById('cur-number').textContent === n, d1.number);
+check(await page.isEnabled('#b-recall'), 'after reload: recall');
+await page.goto(base + '/halls/demo/counter/1?lang=en');
+await page.waitForFunction((n) => document.getElementById('cur-number').textContent === n, d1.number);
+await page.waitForFunction(() => document.querySelector('[data-service=general] [data-count]').textContent.trim() !== '–');
+check((await page.textContent('#cur-status')).includes('Called'), 'English status');
+await shot(page, 'counter-current-en');
+await axe(page, 'counter in English');
+await page.goto(base + '/halls/demo/counter/1?lang=zh-CN');
+await page.waitForFunction((n) => document.getElementById('cur-number').textContent === n, d1.number);
+
+// A move the state machine forbids is said plainly: without the stream,
+// the page does not know that D001 was passed over elsewhere.
+await page.route('**/events**', (r) => r.abort());
+await page.reload();
+await page.waitForFunction((n) => document.getElementById('cur-number').textContent === n, d1.number);
+check((await api('POST', '/api/v1/tickets/' + d1.id + '/no-show')).status === 200, 'no-show via the API');
+await page.keyboard.press('s');
+await page.waitForFunction(() => document.getElementById('msg').textContent.includes('不允许'));
+check((await page.textContent('#msg')).includes('cannot start a ticket that is no_show'), 'the API message: ' + await page.textContent('#msg'));
+await page.waitForSelector('#cur-none:not(.hidden)'); // and it reads the counter again
+await page.unroute('**/events**');
+
+check(errors.length === 0, 'page errors: ' + errors.join('; '));
+console.log(JSON.stringify({ a1: a1.id, a2: a2.id }));
+`, ctrEnv(t, s))
+
+	var ids struct{ A1, A2 string }
+	if err := json.Unmarshal([]byte(lastLine(out)), &ids); err != nil {
+		t.Fatalf("script output %q: %v", out, err)
+	}
+	// The double click and the double press left one call each.
+	evs, err := s.Store.EventsAfter(context.Background(), "demo", 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]int{}
+	for _, e := range evs {
+		if e.Type == civiq.EventCalled && e.Ticket != nil {
+			calls[e.Ticket.ID]++
+		}
+	}
+	if calls[ids.A1] != 1 || calls[ids.A2] != 1 {
+		t.Errorf("calls: a1 %d, a2 %d; want 1 each", calls[ids.A1], calls[ids.A2])
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestRateBrowser(t *testing.T) {
+	browsertest.Require(t)
+	s := startCtrSite(t)
+	out := browsertest.Run(t, ctrPrelude+`
+const dev = await api('POST', '/api/v1/halls/demo/devices', { kind: 'rater', counter_id: '1' });
+check(dev.status === 201, 'create rater: ' + dev.status);
+const page = await civiq.newPage({ viewport: { width: 1280, height: 800 } });
+watch(page);
+await page.clock.install();
+async function serve(counter) {
+  const t = await issue('general');
+  let r = await api('POST', '/api/v1/halls/demo/counters/' + counter + '/call-next');
+  check(r.status === 200 && r.body.ticket.id === t.id, 'call at ' + counter + ': ' + r.status);
+  check((await api('POST', '/api/v1/tickets/' + t.id + '/start')).status === 200, 'start');
+  check((await api('POST', '/api/v1/tickets/' + t.id + '/finish')).status === 200, 'finish');
+  return t;
+}
+const visible = (s) => page.waitForSelector('#s-' + s + ':not(.hidden)');
+
+// Pairing: a wrong code is refused, the rater's own code pairs.
+await page.goto(base + '/halls/demo/rate/1');
+await visible('pair');
+await axe(page, 'rater pairing');
+await page.fill('#pair-code', 'nonsense');
+await page.click('#pair-form button[type=submit]');
+await page.waitForFunction(() => document.getElementById('pair-err').textContent.includes('无效'));
+await page.fill('#pair-code', dev.body.device.pairing_code);
+await page.click('#pair-form button[type=submit]');
+await visible('idle');
+await page.waitForTimeout(300);
+await shot(page, 'rate-idle');
+await axe(page, 'rater idle');
+
+// Another counter's finish is not for this rater.
+await serve('2');
+await page.waitForTimeout(800);
+check(await page.isVisible('#s-idle'), 'rater reacted to counter 2');
+
+// Counter 1 finishes: the faces.
+const t1 = await serve('1');
+await visible('faces');
+check((await page.textContent('#ticket-line')).includes(t1.number), 'ticket line');
+check(await page.locator('.face').count() === 5, 'five faces');
+await shot(page, 'rate-faces');
+await axe(page, 'rater faces');
+
+// 不满意 asks why; nothing chosen is refused.
+await page.click('.face-2');
+await visible('reason');
+check((await page.textContent('#reason-chosen')).includes('不满意'), 'chosen level');
+await shot(page, 'rate-reason');
+await axe(page, 'rater reasons');
+await page.click('#reason-send');
+check((await page.textContent('#reason-err')).includes('至少选择一项'), 'empty reason accepted');
+await page.check('input[value="rate.reason.r1_attitude"]');
+await page.check('input[value="rate.reason.r2_wait"]');
+await page.fill('#reason-text', '窗口人员接电话时间较长');
+await page.click('#reason-send');
+await visible('thanks');
+await shot(page, 'rate-thanks');
+await axe(page, 'rater thanks');
+const again = await api('POST', '/api/v1/tickets/' + t1.id + '/rating', { score: 5 });
+check(again.status === 409, 'second rating: ' + again.status);
+await page.clock.fastForward(7000);
+await visible('idle');
+
+// A good rating goes straight to thanks.
+const t2 = await serve('1');
+await visible('faces');
+await page.click('.face-5');
+await visible('thanks');
+await page.clock.fastForward(7000);
+await visible('idle');
+
+// Nobody answers: back to idle after 60 s, and nothing is rated.
+const t3 = await serve('1');
+await visible('faces');
+await page.clock.fastForward(30000);
+check(await page.isVisible('#s-faces'), 'faces gone before 60 s');
+await page.clock.fastForward(31000);
+await visible('idle');
+
+// In English too.
+await page.goto(base + '/halls/demo/rate/1?lang=en');
+await visible('idle');
+const t4 = await serve('1');
+await visible('faces');
+check((await page.textContent('.face-5')).includes('Very satisfied'), 'English faces');
+await shot(page, 'rate-faces-en');
+
+check(errors.length === 0, 'page errors: ' + errors.join('; '));
+console.log(JSON.stringify({ t1: t1.id, t2: t2.id, t3: t3.id }));
+`, ctrEnv(t, s))
+
+	var ids struct{ T1, T2, T3 string }
+	if err := json.Unmarshal([]byte(lastLine(out)), &ids); err != nil {
+		t.Fatalf("script output %q: %v", out, err)
+	}
+	err := s.Store.View(context.Background(), func(tx civiq.Tx) error {
+		r, err := tx.RatingByTicket(ids.T1)
+		if err != nil {
+			return err
+		}
+		if r.Score != 2 || r.Comment != "态度不好；等候时间长：窗口人员接电话时间较长" || r.Channel != "rater" || r.CounterID != "1" {
+			t.Errorf("bad rating: %+v", r)
+		}
+		if r, err = tx.RatingByTicket(ids.T2); err != nil || r.Score != 5 || r.Comment != "" {
+			t.Errorf("good rating: %+v, %v", r, err)
+		}
+		if _, err := tx.RatingByTicket(ids.T3); !civiq.IsNotFound(err) {
+			t.Errorf("unanswered ticket rated: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

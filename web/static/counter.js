@@ -1,0 +1,447 @@
+// civiq counter page: call and serve at one counter, for signed-in staff or
+// a paired counter device. Live through the hall's event stream; every
+// press is one request with its own Idempotency-Key, and no button works
+// while a request is in flight.
+"use strict";
+(function () {
+  const C = window.CIVIQ;
+  const $ = (id) => document.getElementById(id);
+  const D = JSON.parse($("page-data").textContent);
+  const root = $("ctr");
+  C.clock($("clock"), D.timezone);
+  if (!$("work")) return; // not allowed here: the page says so
+
+  const base = "/api/v1/halls/" + encodeURIComponent(D.hall) + "/counters/" + encodeURIComponent(D.counter);
+  const services = {};
+  for (const s of D.services) services[s.id] = s;
+  const tokenKey = D.hall + "/counter/" + D.counter;
+  let token = "";
+
+  const st = {
+    counter: { status: D.status, pause_reason: D.pause_reason },
+    cur: null,        // the counter's called or serving ticket
+    busy: false,      // a request is in flight
+    ready: false,     // the counter's state has been read once
+    gen: 0,           // bumped by every answered action, to drop stale reads
+    last: "",         // the last action answered, and when: against double presses
+    lastAt: 0,
+  };
+
+  function opts(extra) { return Object.assign(token ? { token } : {}, extra || {}); }
+  function svcName(id) { return (services[id] && services[id].name) || id; }
+
+  // ---- messages -------------------------------------------------------
+  function say(text, kind, link) {
+    const m = $("msg");
+    m.className = "msg" + (kind ? " msg-" + kind : "");
+    m.textContent = text || "";
+    if (link) {
+      const a = document.createElement("a");
+      a.href = link.href; a.textContent = link.text;
+      m.append(" ", a);
+    }
+  }
+
+  function errorOf(res) {
+    const e = (res.body && res.body.error) || {};
+    return { code: e.code || "", message: e.message || ("HTTP " + res.status) };
+  }
+
+  // showError says plainly why an action did not happen.
+  function showError(res) {
+    const e = errorOf(res);
+    switch (e.code) {
+      case "invalid_transition":
+        say(C.tr("counter.err.invalid_transition") + " (" + e.message + ")", "bad");
+        refreshSoon();
+        break;
+      case "conflict":
+        say(C.tr("counter.err.conflict") + e.message, "bad");
+        refreshSoon();
+        break;
+      case "invalid":
+        say(C.tr("counter.err.invalid") + e.message, "bad");
+        break;
+      case "not_found":
+        say(C.tr("counter.err.not_found"), "bad");
+        refreshSoon();
+        break;
+      case "forbidden":
+        say(C.tr("counter.err.forbidden") + " (" + e.message + ")", "bad");
+        break;
+      case "unauthorized":
+        unauthorized();
+        break;
+      default:
+        say(C.tr("counter.err.other") + " (" + e.message + ")", "bad");
+    }
+  }
+
+  function unauthorized() {
+    if (D.mode === "device") {
+      C.setDeviceToken(tokenKey, "");
+      token = "";
+      showPair();
+      return;
+    }
+    say(C.tr("counter.err.unauthorized"), "bad", { href: D.login, text: C.tr("counter.err.relogin") });
+  }
+
+  // ---- drawing ----------------------------------------------------------
+  function reasonText(r) {
+    // Reasons are kept in Chinese; show the chosen one in the page's language.
+    for (const k of Object.keys(D.records || {})) {
+      const rec = D.records[k];
+      if (r === rec) return C.tr(k);
+      if (r.startsWith(rec + "：")) return C.tr(k) + "：" + r.slice(rec.length + 1);
+    }
+    return r;
+  }
+
+  function setBtn(id, on) { const b = $(id); if (b) b.disabled = !on; }
+
+  function label(id, key) { $(id).querySelector("span").textContent = C.tr(key); }
+
+  function render() {
+    const cur = st.cur, s = cur ? cur.status : "", status = st.counter.status;
+    const can = st.ready && !st.busy;
+    setBtn("b-call", can && status === "open");
+    setBtn("b-recall", can && s === "called");
+    setBtn("b-start", can && s === "called");
+    setBtn("b-no-show", can && s === "called");
+    setBtn("b-finish", can && s === "serving");
+    setBtn("b-transfer", can && (s === "called" || s === "serving"));
+    setBtn("b-pause", can);
+    setBtn("b-close", can && status !== "closed");
+    $("b-close").classList.toggle("hidden", status === "closed");
+    label("b-pause", status === "open" ? "counter.act.pause" : status === "paused" ? "counter.act.resume" : "counter.act.open");
+    root.setAttribute("aria-busy", st.busy ? "true" : "false");
+
+    const pill = $("state");
+    pill.className = "pill state-" + status;
+    pill.textContent = C.tr("counter.state." + status);
+    $("state-reason").textContent = status === "paused" && st.counter.pause_reason ? C.tr("counter.state.reason", reasonText(st.counter.pause_reason)) : "";
+
+    $("cur-ticket").classList.toggle("hidden", !cur);
+    $("cur-none").classList.toggle("hidden", !!cur);
+    if (cur) {
+      $("cur-number").textContent = cur.number;
+      $("cur-service").textContent = svcName(cur.service_id);
+      const sp = $("cur-status");
+      sp.className = "pill status-" + cur.status;
+      sp.textContent = C.tr("counter.status." + cur.status);
+      $("cur-calls").textContent = cur.status === "called" ? C.tr("counter.calls", cur.call_count) : "";
+    }
+    tick();
+  }
+
+  function clockText(secs) {
+    secs = Math.max(0, Math.floor(secs));
+    const h = Math.floor(secs / 3600), m = Math.floor(secs / 60) % 60, s = secs % 60;
+    const mm = h ? String(m).padStart(2, "0") : String(m);
+    return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
+  }
+
+  // tick keeps the timer of the current ticket: since it was called, or
+  // since serving began.
+  function tick() {
+    const cur = st.cur;
+    if (!cur) return;
+    const since = Date.parse(cur.status === "serving" && cur.serving_at ? cur.serving_at : cur.called_at);
+    const secs = isNaN(since) ? 0 : (Date.now() - since) / 1000;
+    const el = $("cur-timer");
+    el.textContent = clockText(secs);
+    el.classList.toggle("long", secs >= 20 * 60);
+  }
+  setInterval(tick, 1000);
+
+  function duration(secs) {
+    secs = Math.round(secs || 0);
+    if (secs < 60) return C.tr("counter.duration.s", secs);
+    return C.tr("counter.duration.ms", Math.floor(secs / 60), secs % 60);
+  }
+
+  // ---- reading the counter's state --------------------------------------
+  function setCur(t) {
+    st.cur = t && t.counter_id === D.counter && (t.status === "called" || t.status === "serving") ? t : null;
+  }
+
+  async function refresh() {
+    const gen = st.gen;
+    let res;
+    try { res = await C.api("GET", base + "/today", undefined, opts()); } catch (e) { return; }
+    if (res.status === 401) { unauthorized(); return; }
+    if (res.status !== 200) { showError(res); return; }
+    if (gen !== st.gen) { refreshSoon(); return; } // an action answered meanwhile: read again
+    const d = res.body;
+    st.counter = d.counter;
+    setCur(d.current_ticket);
+    $("t-served").textContent = d.served;
+    $("t-avg").textContent = d.served ? duration(d.average_handling_seconds) : "–";
+    $("t-noshow").textContent = d.no_shows;
+    st.ready = true;
+    render();
+  }
+
+  async function refreshWaiting() {
+    let res;
+    try { res = await C.api("GET", "/api/v1/halls/" + encodeURIComponent(D.hall) + "/status"); } catch (e) { return; }
+    if (res.status !== 200) return;
+    const w = res.body.waiting || {};
+    for (const li of $("wait-list").querySelectorAll("li")) {
+      const n = w[li.dataset.service] || 0;
+      const el = li.querySelector("[data-count]");
+      el.textContent = C.tr("counter.waiting.n", n);
+      li.classList.toggle("zero", n === 0);
+    }
+  }
+
+  function debounce(fn, ms) {
+    let t = null;
+    return () => { clearTimeout(t); t = setTimeout(fn, ms); };
+  }
+  const refreshSoon = debounce(refresh, 150);
+  const waitingSoon = debounce(refreshWaiting, 250);
+
+  // ---- actions ------------------------------------------------------------
+  // run sends one press: one request, one Idempotency-Key (kept across
+  // retries of a network failure), nothing else until it answers.
+  async function run(name, path, body, done) {
+    if (st.busy) return;
+    // The second click of a double click, or a second tap, can land after a
+    // fast answer: the same action again within 600 ms of its answer, with
+    // nothing in between, is the same press.
+    if (st.last === name && Date.now() - st.lastAt < 600) return;
+    st.busy = true;
+    render();
+    say("");
+    try {
+      const res = await C.api("POST", path, body, opts({ key: C.key(), onRetry: () => say(C.tr("error.network"), "warn") }));
+      if (res.status >= 200 && res.status < 300) {
+        st.gen++;
+        done(res);
+      } else {
+        showError(res);
+      }
+    } catch (e) {
+      say(C.tr("counter.err.network"), "bad");
+    } finally {
+      st.last = name;
+      st.lastAt = Date.now();
+      st.busy = false;
+      render();
+      refreshSoon();
+    }
+  }
+
+  function ticketAct(act, body) {
+    const cur = st.cur;
+    if (!cur) return;
+    run(act, "/api/v1/tickets/" + encodeURIComponent(cur.id) + "/" + act, body, (res) => {
+      const t = res.body.ticket;
+      setCur(t);
+      switch (act) {
+        case "recall":
+          say(t.status === "no_show" ? C.tr("counter.msg.max_calls", t.number) : C.tr("counter.msg.recalled", t.number), t.status === "no_show" ? "warn" : "ok");
+          break;
+        case "start": say(C.tr("counter.msg.started", t.number), "ok"); break;
+        case "finish": say(C.tr("counter.msg.finished", t.number), "ok"); break;
+        case "no-show": say(C.tr("counter.msg.no_show", t.number), "ok"); break;
+        case "transfer": say(C.tr("counter.msg.transferred", t.number, svcName(t.service_id)), "ok"); break;
+      }
+    });
+  }
+
+  function setStatus(status, reason) {
+    run("status", base + "/status", reason ? { status, reason } : { status }, (res) => {
+      st.counter = res.body.counter;
+      say(C.tr(status === "paused" ? "counter.msg.paused" : status === "open" ? "counter.msg.opened" : "counter.msg.closed"), "ok");
+    });
+  }
+
+  const actions = {
+    call() {
+      run("call", base + "/call-next", undefined, (res) => {
+        if (res.status === 204) {
+          st.cur = null;
+          say(C.tr("counter.msg.nobody"), "warn");
+          return;
+        }
+        setCur(res.body.ticket);
+        say(C.tr("counter.msg.called", res.body.ticket.number), "ok");
+      });
+    },
+    recall() { ticketAct("recall"); },
+    start() { ticketAct("start"); },
+    finish() { ticketAct("finish"); },
+    "no-show"() { ticketAct("no-show"); },
+    transfer() { openTransfer(); },
+    pause() {
+      const s = st.counter.status;
+      if (s === "open") openPause();
+      else setStatus("open");
+    },
+    close() { setStatus("closed"); },
+  };
+
+  for (const b of root.querySelectorAll("button.act[data-act]")) {
+    b.addEventListener("click", (e) => {
+      if (e.detail > 1) return; // the second click of a double click
+      actions[b.dataset.act]();
+    });
+  }
+
+  // ---- transfer -----------------------------------------------------------
+  const dT = $("d-transfer");
+  function openTransfer() {
+    if (!st.cur) return;
+    for (const b of dT.querySelectorAll("button.svc")) {
+      const same = b.dataset.service === st.cur.service_id;
+      b.disabled = same;
+      b.setAttribute("aria-disabled", same ? "true" : "false");
+    }
+    dT.showModal();
+    const first = dT.querySelector("button.svc:not(:disabled)");
+    if (first) first.focus();
+  }
+  function transferTo(service) {
+    dT.close();
+    ticketAct("transfer", { service_id: service });
+  }
+  for (const b of dT.querySelectorAll("button.svc")) {
+    b.addEventListener("click", () => transferTo(b.dataset.service));
+  }
+  dT.addEventListener("keydown", (e) => {
+    const n = parseInt(e.key, 10);
+    if (n >= 1 && n <= 9) {
+      const b = dT.querySelectorAll("button.svc")[n - 1];
+      if (b && !b.disabled) { e.preventDefault(); transferTo(b.dataset.service); }
+    }
+  });
+
+  // ---- pause --------------------------------------------------------------
+  const dP = $("d-pause"), pf = $("pause-form");
+  function openPause() {
+    $("pause-err").textContent = "";
+    pf.reset();
+    dP.showModal();
+    const c = pf.querySelector("input[name=reason]:checked");
+    if (c) c.focus();
+  }
+  $("pause-cancel").addEventListener("click", () => dP.close());
+  pf.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const c = pf.querySelector("input[name=reason]:checked");
+    const text = $("pause-text").value.trim();
+    const err = $("pause-err");
+    if (!c) { err.textContent = C.tr("counter.pause.need_reason"); return; }
+    if (/r5_other$/.test(c.value) && !text) {
+      err.textContent = C.tr("counter.pause.need_text");
+      $("pause-text").setAttribute("aria-invalid", "true");
+      $("pause-text").focus();
+      return;
+    }
+    $("pause-text").removeAttribute("aria-invalid");
+    const rec = D.records[c.value] || c.value;
+    dP.close();
+    setStatus("paused", text ? rec + "：" + text : rec);
+  });
+
+  // ---- keyboard -----------------------------------------------------------
+  const keys = { KeyN: "b-call", KeyR: "b-recall", KeyS: "b-start", KeyF: "b-finish", KeyX: "b-no-show", KeyT: "b-transfer", KeyP: "b-pause" };
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
+    if (dT.open || dP.open) return;
+    const tag = (e.target && e.target.tagName) || "";
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (e.target && e.target.isContentEditable)) return;
+    const id = keys[e.code];
+    if (!id) return;
+    e.preventDefault();
+    const b = $(id);
+    if (b.disabled) {
+      if (st.busy) say(C.tr("counter.msg.busy"), "warn");
+      return;
+    }
+    actions[b.dataset.act]();
+  });
+
+  // ---- live ---------------------------------------------------------------
+  function onTicket(data) {
+    const t = data.ticket || {};
+    if (t.counter_id === D.counter || (st.cur && t.id === st.cur.id)) refreshSoon();
+  }
+  function onWaiting(data) { waitingSoon(); onTicket(data); }
+  function onCounter(data) {
+    const c = data.counter;
+    if (!c || c.id !== D.counter) return;
+    st.counter = { status: c.status, pause_reason: c.pause_reason || "" };
+    render();
+  }
+
+  let stream = null;
+  function start() {
+    $("pair").classList.add("hidden");
+    $("work").classList.remove("hidden");
+    render();
+    refresh();
+    refreshWaiting();
+    if (stream) return;
+    stream = C.stream(D.hall, {
+      "ticket.issued": onWaiting,
+      "ticket.called": onWaiting,
+      "ticket.recalled": onTicket,
+      "ticket.serving": onTicket,
+      "ticket.done": onTicket,
+      "ticket.no_show": onTicket,
+      "ticket.transferred": onWaiting,
+      "ticket.returned": onWaiting,
+      "ticket.cancelled": onWaiting,
+      "counter.updated": onCounter,
+    }, (up) => {
+      const l = $("live");
+      l.textContent = C.tr(up ? "counter.live.on" : "counter.live.off");
+      l.classList.toggle("down", !up);
+      if (up) { refreshSoon(); waitingSoon(); }
+    });
+  }
+
+  // ---- pairing a counter device ------------------------------------------
+  function showPair() {
+    $("work").classList.add("hidden");
+    $("pair").classList.remove("hidden");
+    $("pair-code").focus();
+  }
+
+  $("pair-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const code = $("pair-code").value.trim();
+    const err = $("pair-err");
+    err.textContent = "";
+    if (!code) { err.textContent = C.tr("counter.pair.bad"); return; }
+    let res;
+    try { res = await C.api("POST", "/api/v1/devices/pair", { code }, { retries: 2 }); } catch (x) { err.textContent = C.tr("counter.err.network"); return; }
+    if (res.status !== 200) { err.textContent = C.tr("counter.pair.bad"); return; }
+    const d = res.body.device || {};
+    if (d.kind !== "counter" || d.hall_id !== D.hall || d.counter_id !== D.counter) {
+      err.textContent = C.tr("counter.pair.wrong", d.kind + " " + (d.counter_id || d.hall_id || ""));
+      return;
+    }
+    token = res.body.token;
+    C.setDeviceToken(tokenKey, token);
+    // A marker, not the token: the page opens without sign-in from now on.
+    document.cookie = "civiq_device=1; path=" + location.pathname + "; max-age=315360000; samesite=lax";
+    start();
+  });
+
+  async function boot() {
+    if (D.mode !== "device") { start(); return; }
+    token = C.deviceToken(tokenKey);
+    if (!token) { showPair(); return; }
+    try {
+      const res = await C.api("GET", "/api/v1/auth/me", undefined, { token });
+      if (res.status === 401) { unauthorized(); return; }
+    } catch (e) { /* offline: go on with the token we have */ }
+    start();
+  }
+  boot();
+})();

@@ -1,0 +1,549 @@
+// civiq display: the hall's big screen (1920x1080, read from 10 m away).
+//
+// It starts from the page's config (hall, services, counters, the latest
+// announcement), takes the hall's state from GET /api/v1/halls/{hall}/status
+// each time the event stream (re)opens, and then follows the live events.
+// Nothing polls but the clock. Calls are spoken through the browser's own
+// speech synthesis (no internet): twice in Mandarin, once in English, one
+// utterance at a time.
+//
+// Memory stays flat for days: every list below has a fixed bound, named
+// where it is kept, and the DOM is made once and updated in place.
+"use strict";
+(function () {
+  const C = window.CIVIQ;
+
+  // ---- Speech texts (pure) -------------------------------------------------
+
+  const ZH_DIGITS = "零一二三四五六七八九";
+  const DEFAULT_TEMPLATE = "请{number}号到{counter}号窗口办理";
+
+  // spell reads a ticket number one sign at a time: A012 is "A零一二" in
+  // Chinese and "A 0 1 2" in English. Letters are read as letters.
+  function spell(number, zh) {
+    const out = [];
+    for (const ch of String(number || "")) {
+      if (ch >= "0" && ch <= "9") out.push(zh ? ZH_DIGITS[ch.charCodeAt(0) - 48] : ch);
+      else if (/[A-Za-z]/.test(ch)) out.push(ch.toUpperCase());
+    }
+    return out.join(zh ? "" : " ");
+  }
+
+  // speechTexts gives what is said for a call: {zh, en}. The hall's
+  // template fills {number} (spelled) and {counter} (as it is: "3" is read
+  // 三 in 3号窗口).
+  function speechTexts(number, counter, template) {
+    const t = typeof template === "string" && template.trim() ? template.trim() : DEFAULT_TEMPLATE;
+    const c = String(counter == null ? "" : counter);
+    const zh = t.split("{number}").join(spell(number, true)).split("{counter}").join(c);
+    const en = "Number " + spell(number, false) + ", please go to counter " + c;
+    return { zh, en };
+  }
+
+  // pickVoice chooses an installed (local, offline) voice: zh-CN for
+  // Chinese, en-* (US or GB first) for English; null means the browser's
+  // default voice for the utterance's language.
+  function pickVoice(voices, want) {
+    const local = Array.from(voices || []).filter((v) => v && v.localService !== false);
+    const lang = (v) => String(v.lang || "").replace("_", "-").toLowerCase();
+    if (want === "zh") return local.find((v) => lang(v) === "zh-cn") || null;
+    return local.find((v) => lang(v) === "en-us") || local.find((v) => lang(v) === "en-gb") ||
+      local.find((v) => lang(v).startsWith("en-") || lang(v) === "en") || null;
+  }
+
+  // ---- Speaker ---------------------------------------------------------------
+
+  // MAX_PENDING bounds the calls waiting to be spoken; when more come the
+  // oldest waiting call is dropped (it is on the board all the same).
+  const MAX_PENDING = 8;
+
+  const speaker = (function () {
+    const pending = []; // calls: {key, parts: [{text, lang}]}; at most MAX_PENDING
+    let parts = []; // what is left of the call being spoken: at most 3
+    let current = null; // the utterance being spoken (kept so it is not collected)
+    let watchdog = 0;
+    let enabled = false;
+    const voices = { zh: null, en: null };
+    const synth = () => window.speechSynthesis || null;
+
+    function loadVoices() {
+      const s = synth();
+      if (!s || typeof s.getVoices !== "function") return;
+      try {
+        const vs = s.getVoices();
+        voices.zh = pickVoice(vs, "zh");
+        voices.en = pickVoice(vs, "en");
+      } catch (e) { /* keep the defaults */ }
+    }
+
+    // watchdogMs is how long an utterance may take before we stop waiting
+    // for its end event (which some engines never send).
+    function watchdogMs(p) {
+      const per = p.lang.startsWith("zh") ? 450 : 130;
+      return Math.min(30000, 4000 + per * p.text.length);
+    }
+
+    function next() {
+      clearTimeout(watchdog);
+      current = null;
+      if (!enabled) return;
+      if (!parts.length) {
+        const call = pending.shift();
+        if (!call) return;
+        parts = call.parts.slice();
+      }
+      const p = parts.shift();
+      const s = synth();
+      if (!s) { parts = []; pending.length = 0; return; }
+      const u = new SpeechSynthesisUtterance(p.text);
+      u.lang = p.lang;
+      const v = p.lang.startsWith("zh") ? voices.zh : voices.en;
+      if (v) { try { u.voice = v; } catch (e) { /* not a real voice */ } }
+      u.rate = p.lang.startsWith("zh") ? 0.9 : 0.95;
+      const done = () => { if (current === u) next(); };
+      u.onend = done;
+      u.onerror = done;
+      current = u;
+      watchdog = setTimeout(() => {
+        if (current !== u) return;
+        current = null; // cancel's own end/error event is then ignored
+        try { s.cancel(); } catch (e) { /* nothing to cancel */ }
+        next();
+      }, watchdogMs(p));
+      try {
+        if (s.paused && typeof s.resume === "function") s.resume();
+        s.speak(u);
+      } catch (e) {
+        setTimeout(done, 0);
+      }
+    }
+
+    return {
+      // enable runs in the click that lifts the browser's block on sound.
+      enable() {
+        if (enabled) return;
+        enabled = true;
+        const s = synth();
+        if (!s) return;
+        loadVoices();
+        if (typeof s.addEventListener === "function") s.addEventListener("voiceschanged", loadVoices);
+        // An empty utterance inside the gesture unlocks speech where the
+        // browser asks for it (Safari); Chromium remembers the click anyway.
+        try { s.speak(new SpeechSynthesisUtterance("")); } catch (e) { /* no speech */ }
+      },
+      enabled: () => enabled,
+      // say queues a call's three utterances; a call already waiting is not
+      // queued twice.
+      say(key, texts) {
+        if (!enabled || !synth()) return false;
+        if (pending.some((c) => c.key === key)) return false;
+        pending.push({ key, parts: [
+          { text: texts.zh, lang: "zh-CN" }, { text: texts.zh, lang: "zh-CN" }, { text: texts.en, lang: "en-US" }] });
+        while (pending.length > MAX_PENDING) pending.shift();
+        if (!current) next();
+        return true;
+      },
+      // size counts the calls waiting and the one being spoken.
+      size: () => pending.length + (current || parts.length ? 1 : 0),
+    };
+  })();
+
+  // ---- Board -----------------------------------------------------------------
+
+  const cfgEl = document.getElementById("d-config");
+  if (!cfgEl) return;
+  const cfg = JSON.parse(cfgEl.textContent || "{}");
+  const en = C.lang === "en";
+  const $ = (id) => document.getElementById(id);
+  const tilesEl = $("d-tiles"), recentEl = $("d-recent"), waitingEl = $("d-waiting");
+  const annEl = $("d-ann"), tickerWin = $("d-ticker-win"), connEl = $("d-conn"), soundEl = $("d-sound");
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  // Time: the server's clock is the truth; skew corrects a display whose
+  // own clock is wrong (taken from the Date header of status answers).
+  let skew = 0;
+  const serverNow = () => Date.now() + skew;
+  function noteServerDate(h) {
+    const t = Date.parse(h || "");
+    if (!isNaN(t) && Math.abs(t + 500 - Date.now() - skew) > 1500) skew = t + 500 - Date.now();
+  }
+  // FRESH_MS: a call older than this (a replay after a long cut) updates the
+  // board but is neither flashed nor spoken.
+  const FRESH_MS = 2 * 60 * 1000;
+  function fresh(data) {
+    const at = Date.parse((data && data.at) || "");
+    return isNaN(at) || serverNow() - at < FRESH_MS;
+  }
+
+  // Counters: one tile per counter, made once; MAX_COUNTERS bounds the
+  // tiles (a counter added later gets one too, up to the bound).
+  const MAX_COUNTERS = 64;
+  const tiles = new Map(); // counter id -> tile
+  function counterLabel(c) {
+    const name = (c && c.name) || "";
+    if (!en) return name || C.tr("display.counter", c.id);
+    return /^[\x20-\x7e]+$/.test(name) ? name : C.tr("display.counter", c.id);
+  }
+  function tile(id) {
+    let t = tiles.get(id);
+    if (t || tiles.size >= MAX_COUNTERS || !id) return t || null;
+    const li = el("li", "tile idle");
+    li.dataset.counter = id;
+    const name = el("span", "tile-name"), num = el("span", "tile-num", "—"), state = el("span", "tile-state");
+    li.append(name, num, state);
+    tilesEl.append(li);
+    t = { id, li, name, num, state, number: "", counter: { id, name: "", status: "open" }, flashTimer: 0 };
+    tiles.set(id, t);
+    showCounter(t);
+    layoutTiles();
+    return t;
+  }
+  function showCounter(t) {
+    const c = t.counter;
+    t.name.textContent = counterLabel(c);
+    let s = "";
+    if (c.status === "paused") s = C.tr("display.paused") + (c.pause_reason ? " · " + c.pause_reason : "");
+    else if (c.status === "closed") s = C.tr("display.closed");
+    else if (!t.number) s = C.tr("display.idle");
+    t.state.textContent = s;
+    t.li.classList.toggle("off", c.status === "paused" || c.status === "closed");
+  }
+  function setCounter(c) {
+    const t = tile(c && c.id);
+    if (!t) return;
+    t.counter = { id: c.id, name: c.name || "", status: c.status || "open", pause_reason: c.pause_reason || "" };
+    showCounter(t);
+  }
+  function setCurrent(id, number) {
+    const t = tile(id);
+    if (!t) return;
+    t.number = number || "";
+    t.num.textContent = t.number || "—";
+    t.li.classList.toggle("idle", !t.number);
+    showCounter(t);
+  }
+  // clearNumber empties whichever counter shows number (done, no-show,
+  // transferred, cancelled: the ticket has left the counter).
+  function clearNumber(number, except) {
+    if (!number) return;
+    for (const t of tiles.values()) if (t.number === number && t.id !== except) setCurrent(t.id, "");
+  }
+  function flash(id) {
+    const t = tiles.get(id);
+    if (!t) return;
+    clearTimeout(t.flashTimer);
+    t.li.classList.remove("flash");
+    void t.li.offsetWidth; // restart the animation
+    t.li.classList.add("flash");
+    t.flashTimer = setTimeout(() => t.li.classList.remove("flash"), 6000);
+  }
+  // layoutTiles picks the number of columns that gives the biggest digits.
+  function layoutTiles() {
+    const n = Math.max(1, tiles.size);
+    const W = tilesEl.clientWidth || 1, H = tilesEl.clientHeight || 1;
+    let best = 1, bestSize = 0;
+    for (let c = 1; c <= n; c++) {
+      const r = Math.ceil(n / c);
+      const size = Math.min(W / c * 0.34, H / r * 0.5);
+      if (size > bestSize) { bestSize = size; best = c; }
+    }
+    tilesEl.style.setProperty("--cols", String(best));
+    tilesEl.style.setProperty("--rows", String(Math.ceil(n / best)));
+  }
+
+  // Recent calls: MAX_RECENT rows made once; recent holds at most
+  // MAX_RECENT entries, newest first, one per ticket number.
+  const MAX_RECENT = 8;
+  const recent = [];
+  const recentRows = [];
+  for (let i = 0; i < MAX_RECENT; i++) {
+    const li = el("li", "r-row empty");
+    const num = el("span", "r-num"), ctr = el("span", "r-ctr");
+    li.append(num, ctr);
+    recentEl.append(li);
+    recentRows.push({ li, num, ctr });
+  }
+  function addRecent(number, counter, at) {
+    const i = recent.findIndex((r) => r.number === number);
+    if (i >= 0) {
+      if (recent[i].at > at) return;
+      recent.splice(i, 1);
+    }
+    let j = 0;
+    while (j < recent.length && recent[j].at > at) j++;
+    recent.splice(j, 0, { number, counter, at });
+    if (recent.length > MAX_RECENT) recent.length = MAX_RECENT;
+  }
+  function renderRecent() {
+    for (let i = 0; i < MAX_RECENT; i++) {
+      const row = recentRows[i], r = recent[i];
+      row.li.classList.toggle("empty", !r);
+      row.li.classList.toggle("newest", i === 0 && !!r);
+      row.num.textContent = r ? r.number : (i === 0 ? C.tr("display.norecent") : "");
+      row.ctr.textContent = r ? counterLabel((tiles.get(r.counter) || {}).counter || { id: r.counter }) : "";
+    }
+    const newest = recent[0] && recent[0].counter;
+    for (const t of tiles.values()) t.li.classList.toggle("latest", t.id === newest && !!t.number);
+  }
+
+  // Waiting per service: one row per service, made once; MAX_SERVICES bounds
+  // rows for services added later.
+  const MAX_SERVICES = 32;
+  const waiting = new Map(); // service id -> row
+  function serviceRow(s) {
+    let w = waiting.get(s.id);
+    if (w || waiting.size >= MAX_SERVICES) return w || null;
+    const li = el("li", "w-row");
+    const name = el("span", "w-name", en ? (s.name_en || s.name || s.id) : (s.name || s.id));
+    const count = el("span", "w-count", "–");
+    li.append(name, count);
+    waitingEl.append(li);
+    w = { li, count };
+    waiting.set(s.id, w);
+    return w;
+  }
+  function setWaiting(counts) {
+    if (!counts) return;
+    for (const w of waiting.values()) w.count.textContent = C.tr("display.people", 0);
+    for (const id of Object.keys(counts)) {
+      const w = serviceRow({ id });
+      if (w) w.count.textContent = C.tr("display.people", counts[id]);
+    }
+    fitWaiting();
+  }
+  // fitWaiting shrinks the waiting line until every service fits in it.
+  function fitWaiting() {
+    let scale = 1;
+    waitingEl.style.setProperty("--w-scale", "1");
+    while (scale > 0.45 && (waitingEl.scrollHeight > waitingEl.clientHeight + 1 || waitingEl.scrollWidth > waitingEl.clientWidth + 1)) {
+      scale -= 0.1;
+      waitingEl.style.setProperty("--w-scale", scale.toFixed(2));
+    }
+  }
+
+  // Announcement: only the latest is kept. When it is wider than the screen
+  // it scrolls round without a gap: a second copy (hidden from screen
+  // readers) follows the first, and the line moves by one copy's width. It
+  // stands still, wrapped, under prefers-reduced-motion.
+  const reduceMotion = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : { matches: false };
+  const annText = $("d-ann-text"), annCopy = $("d-ann-copy");
+  function setAnnouncement(text) {
+    annText.textContent = text || "";
+    annCopy.textContent = "";
+    annEl.parentElement.parentElement.classList.toggle("empty", !text);
+    fitTicker();
+  }
+  function fitTicker() {
+    annEl.classList.remove("scroll", "loop");
+    annCopy.textContent = "";
+    if (!annText.textContent || reduceMotion.matches) return;
+    const win = tickerWin.clientWidth, w = annText.getBoundingClientRect().width;
+    if (w <= win) return;
+    annCopy.textContent = annText.textContent;
+    annEl.classList.add("loop"); // the gap between the copies
+    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    const lap = annCopy.getBoundingClientRect().left - annText.getBoundingClientRect().left; // text and gap
+    annEl.style.setProperty("--d-dur", (lap / (8 * rem)).toFixed(1) + "s"); // 8rem a second
+    annEl.classList.add("scroll");
+  }
+
+  // A polite live region repeats a fresh call for screen readers.
+  const live = el("p", "d-sr");
+  live.setAttribute("aria-live", "polite");
+  document.body.append(live);
+
+  // ---- Events ----------------------------------------------------------------
+
+  // apply changes the board for one event. Only a fresh call (see
+  // FRESH_MS) flashes and is spoken.
+  function apply(name, data) {
+    const t = data && data.ticket;
+    switch (name) {
+      case "ticket.called":
+      case "ticket.recalled": {
+        if (!t || !t.counter_id || !t.number) break;
+        clearNumber(t.number, t.counter_id); // a number is at one counter at a time
+        setCurrent(t.counter_id, t.number);
+        const at = Date.parse(data.at || "");
+        addRecent(t.number, t.counter_id, isNaN(at) ? serverNow() : at);
+        renderRecent();
+        if (fresh(data)) {
+          flash(t.counter_id);
+          const label = counterLabel((tiles.get(t.counter_id) || {}).counter || { id: t.counter_id });
+          live.textContent = C.tr("display.calling", t.number, label);
+          speaker.say(t.number + "@" + t.counter_id, speechTexts(t.number, t.counter_id, cfg.voice_template));
+        }
+        break;
+      }
+      case "ticket.serving":
+        if (t && t.counter_id && t.number) { setCurrent(t.counter_id, t.number); renderRecent(); }
+        break;
+      case "ticket.done":
+      case "ticket.no_show":
+      case "ticket.transferred":
+      case "ticket.cancelled":
+      case "ticket.returned":
+        if (t) { clearNumber(t.number); renderRecent(); }
+        break;
+      case "counter.updated":
+        if (data && data.counter) { setCounter(data.counter); renderRecent(); }
+        break;
+      case "announcement":
+        setAnnouncement((data && data.text) || "");
+        break;
+    }
+    if (WAITING_EVENTS.has(name)) refreshWaitingSoon();
+  }
+  const WAITING_EVENTS = new Set(["ticket.issued", "ticket.called", "ticket.transferred", "ticket.returned",
+    "ticket.cancelled", "ticket.no_show"]);
+
+  // Events that come while the state is being fetched wait in buffer and
+  // are applied on top of it, in order: the state then lacks nothing.
+  // MAX_BUFFER bounds it (a status answer takes milliseconds).
+  const MAX_BUFFER = 2000;
+  const buffer = [];
+  let syncing = false, syncGen = 0, syncRetry = 0;
+  let lastId = 0; // the highest event id applied: a replay never applies one twice
+  let synced = 0; // how many times the state was taken (tests wait for it)
+
+  function receive(name, data, idStr) {
+    const id = Number(idStr) || 0;
+    if (id) {
+      if (id <= lastId) return;
+      lastId = id;
+    }
+    if (syncing) {
+      if (buffer.length >= MAX_BUFFER) buffer.shift();
+      buffer.push([name, data]);
+      return;
+    }
+    apply(name, data);
+  }
+
+  const statusURL = "/api/v1/halls/" + encodeURIComponent(cfg.hall) + "/status";
+  async function fetchStatus() {
+    const res = await fetch(statusURL, { headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin" });
+    if (!res.ok) throw new Error("status " + res.status);
+    noteServerDate(res.headers.get("Date"));
+    return res.json();
+  }
+
+  // sync takes the hall's state when the stream (re)opens: the counters'
+  // numbers, the last calls and the waiting counts, and the hall's voice
+  // template (an admin may have changed it).
+  async function sync() {
+    const gen = ++syncGen;
+    syncing = true;
+    clearTimeout(syncRetry);
+    const hall = fetch("/api/v1/halls/" + encodeURIComponent(cfg.hall), { headers: { Accept: "application/json" }, cache: "no-store" })
+      .then((r) => (r.ok ? r.json() : null)).catch(() => null);
+    let st = null;
+    try { st = await fetchStatus(); } catch (e) { st = null; }
+    const h = await hall;
+    if (gen !== syncGen) return; // a newer sync is under way
+    if (h && h.hall && typeof h.hall.voice_template === "string" && h.hall.voice_template) cfg.voice_template = h.hall.voice_template;
+    if (st) {
+      for (const c of st.counters || []) {
+        setCounter(c);
+        setCurrent(c.id, c.current_number || "");
+      }
+      recent.length = 0;
+      for (const r of (st.recent_calls || []).slice(0, MAX_RECENT)) {
+        addRecent(r.number, r.counter_id, Date.parse(r.called_at) || 0);
+      }
+      setWaiting(st.waiting);
+    }
+    syncing = false;
+    for (const [name, data] of buffer.splice(0)) apply(name, data);
+    renderRecent();
+    synced++;
+    if (!st) syncRetry = setTimeout(sync, 5000);
+  }
+
+  // Waiting counts come from the status answer, fetched (once, a short
+  // while after a burst of events) when an event may have changed them.
+  let waitTimer = 0, waitBusy = false, waitAgain = false;
+  function refreshWaitingSoon() {
+    if (waitBusy) { waitAgain = true; return; }
+    if (waitTimer) return;
+    waitTimer = setTimeout(async () => {
+      waitTimer = 0;
+      waitBusy = true;
+      try { setWaiting((await fetchStatus()).waiting); } catch (e) { /* the next event tries again */ }
+      waitBusy = false;
+      if (waitAgain) { waitAgain = false; refreshWaitingSoon(); }
+    }, 600);
+  }
+
+  function onState(up) {
+    connEl.classList.toggle("hidden", up);
+    if (up) sync();
+  }
+
+  // ---- Clock -----------------------------------------------------------------
+
+  function clock() {
+    const clockEl = $("d-clock"), dateEl = $("d-date");
+    const locale = en ? "en-GB" : "zh-CN";
+    let tf, df;
+    try {
+      tf = new Intl.DateTimeFormat(locale, { timeZone: cfg.timezone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+      df = new Intl.DateTimeFormat(locale, { timeZone: cfg.timezone, month: "long", day: "numeric", weekday: "long" });
+    } catch (e) {
+      tf = new Intl.DateTimeFormat(locale, { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+      df = new Intl.DateTimeFormat(locale, { timeZone: "Asia/Shanghai", month: "long", day: "numeric", weekday: "long" });
+    }
+    const tick = () => {
+      const now = new Date(serverNow());
+      clockEl.textContent = tf.format(now);
+      dateEl.textContent = df.format(now);
+      setTimeout(tick, 1000 - (serverNow() % 1000) + 5); // the only timer that repeats
+    };
+    tick();
+  }
+
+  // ---- Start -----------------------------------------------------------------
+
+  for (const c of cfg.counters || []) setCounter(c);
+  for (const s of cfg.services || []) serviceRow(s);
+  renderRecent();
+  if (cfg.announcement) setAnnouncement(cfg.announcement.text);
+  else setAnnouncement("");
+  clock();
+  fitWaiting();
+  window.addEventListener("resize", () => { layoutTiles(); fitTicker(); fitWaiting(); });
+  if (reduceMotion.addEventListener) reduceMotion.addEventListener("change", fitTicker);
+
+  // Sound: the browser plays nothing before a click. ?sound=on skips the
+  // overlay for a display whose Chromium runs with
+  // --autoplay-policy=no-user-gesture-required.
+  function enableSound() {
+    speaker.enable();
+    soundEl.classList.add("hidden");
+  }
+  soundEl.addEventListener("click", enableSound);
+  if (new URLSearchParams(location.search).get("sound") === "on") enableSound();
+  else soundEl.focus();
+
+  const names = ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.serving", "ticket.done", "ticket.no_show",
+    "ticket.transferred", "ticket.returned", "ticket.cancelled", "counter.updated", "announcement"];
+  const handlers = {};
+  for (const n of names) handlers[n] = (data, ev) => receive(n, data, ev && ev.lastEventId);
+  C.stream(cfg.hall, handlers, onState);
+
+  // For tests and for people looking at a display from the console.
+  window.civiqDisplay = {
+    speechTexts,
+    pickVoice,
+    apply, // apply(name, data): as if the event came from the stream
+    soundEnabled: speaker.enabled,
+    synced: () => synced,
+    stats: () => ({ tiles: tiles.size, recent: recent.length, services: waiting.size, pending: speaker.size(), buffer: buffer.length }),
+    bounds: { MAX_PENDING, MAX_COUNTERS, MAX_RECENT, MAX_SERVICES, MAX_BUFFER },
+  };
+})();

@@ -1,0 +1,197 @@
+// civiq rating device (好差评) at one counter: idle until the counter
+// finishes a ticket, then five faces; the two lowest ask why; then thanks.
+// Any unanswered screen goes back to idle after 60 s.
+"use strict";
+(function () {
+  const C = window.CIVIQ;
+  const $ = (id) => document.getElementById(id);
+  const D = JSON.parse($("page-data").textContent);
+  C.clock($("clock"), D.timezone);
+
+  const IDLE_AFTER = 60;   // seconds an unanswered screen stays
+  const THANKS_FOR = 6;    // seconds the thanks stay
+  const STALE = 120000;    // a replayed "done" older than this is not asked about
+  const tokenKey = D.hall + "/rate/" + D.counter;
+  const services = {};
+  for (const s of D.services) services[s.id] = s;
+
+  let token = "", ticket = null, screen = "", timer = null, deadline = 0, sending = false;
+
+  function opts(extra) { return Object.assign(token ? { token } : {}, extra || {}); }
+
+  function show(name) {
+    for (const s of ["pair", "idle", "faces", "reason", "thanks"]) $("s-" + s).classList.toggle("hidden", s !== name);
+    screen = name;
+    document.body.dataset.screen = name;
+  }
+
+  function say(text, bad) {
+    const m = $("rate-msg");
+    m.textContent = text || "";
+    m.classList.toggle("bad", !!bad);
+  }
+
+  // ---- timing out -----------------------------------------------------
+  function countdown(secs) {
+    deadline = Date.now() + secs * 1000;
+    clearInterval(timer);
+    timer = setInterval(tickDown, 1000);
+    tickDown();
+  }
+  function tickDown() {
+    const left = Math.ceil((deadline - Date.now()) / 1000);
+    if (left <= 0) { toIdle(); return; }
+    const el = screen === "faces" ? $("countdown-f") : screen === "reason" ? $("countdown-r") : null;
+    if (el) el.textContent = C.tr("rate.countdown", left);
+  }
+  function toIdle() {
+    clearInterval(timer);
+    ticket = null;
+    sending = false;
+    say("");
+    show("idle");
+  }
+  // Someone is using the screen: give them the full time again.
+  function touched() { if (screen === "faces" || screen === "reason") countdown(IDLE_AFTER); }
+  document.addEventListener("pointerdown", touched);
+  document.addEventListener("keydown", touched);
+  document.addEventListener("input", touched);
+
+  // ---- a finished ticket --------------------------------------------------
+  function onDone(data) {
+    const t = data.ticket || {};
+    if (t.counter_id !== D.counter || screen === "pair") return;
+    const at = Date.parse(data.at);
+    if (!isNaN(at) && Date.now() - at > STALE) return;
+    // Someone explaining a bad rating is not cut off by the next finish.
+    if (screen === "reason" || sending) return;
+    ask(t);
+  }
+
+  function ask(t) {
+    ticket = t;
+    say("");
+    const svc = services[t.service_id];
+    $("ticket-line").textContent = C.tr("rate.ticket", t.number, svc ? svc.name : t.service_id);
+    for (const b of document.querySelectorAll(".face")) b.disabled = false;
+    show("faces");
+    countdown(IDLE_AFTER);
+  }
+
+  for (const b of document.querySelectorAll(".face")) {
+    b.addEventListener("click", () => {
+      if (!ticket || sending) return;
+      const score = Number(b.dataset.score);
+      if (score <= 2) { askReason(score); return; }
+      send(score, "");
+    });
+  }
+
+  let badScore = 0;
+  function askReason(score) {
+    badScore = score;
+    $("reason-form").reset();
+    $("reason-err").textContent = "";
+    $("reason-chosen").textContent = C.tr("rate.reason.chosen", C.tr("rate.s" + score));
+    show("reason");
+    countdown(IDLE_AFTER);
+  }
+
+  $("reason-back").addEventListener("click", () => { show("faces"); countdown(IDLE_AFTER); });
+
+  $("reason-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (sending) return;
+    // Reasons go into the comment in Chinese, whatever the screen's
+    // language, so that the records read the same.
+    const chosen = Array.from(document.querySelectorAll("input[name=reason]:checked"), (i) => D.records[i.value] || i.value);
+    const text = $("reason-text").value.trim();
+    if (!chosen.length && !text) {
+      $("reason-err").textContent = C.tr("rate.reason.need");
+      return;
+    }
+    const comment = chosen.join("；") + (text ? (chosen.length ? "：" : "") + text : "");
+    send(badScore, comment);
+  });
+
+  async function send(score, comment) {
+    if (!ticket || sending) return;
+    sending = true;
+    say(C.tr("rate.sending"));
+    for (const b of document.querySelectorAll(".face, #reason-send")) b.disabled = true;
+    let res = null;
+    try {
+      res = await C.api("POST", "/api/v1/tickets/" + encodeURIComponent(ticket.id) + "/rating", { score, comment }, opts({ retries: 3 }));
+    } catch (e) {
+      res = null;
+    }
+    sending = false;
+    for (const b of document.querySelectorAll(".face, #reason-send")) b.disabled = false;
+    if (res && res.status === 201) { thanks(C.tr("rate.thanks.lead")); return; }
+    if (res && res.status === 409 && /already/.test(((res.body || {}).error || {}).message || "")) { thanks(C.tr("rate.already")); return; }
+    if (res && res.status === 401 && token) { unpair(); return; }
+    say(C.tr("rate.failed"), true);
+  }
+
+  function thanks(lead) {
+    say("");
+    $("thanks-lead").textContent = lead;
+    show("thanks");
+    $("thanks-h").focus();
+    countdown(THANKS_FOR);
+  }
+
+  // ---- pairing ------------------------------------------------------------
+  function unpair() {
+    C.setDeviceToken(tokenKey, "");
+    token = "";
+    clearInterval(timer);
+    show("pair");
+    $("pair-code").focus();
+  }
+
+  $("pair-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const code = $("pair-code").value.trim();
+    const err = $("pair-err");
+    err.textContent = "";
+    if (!code) { err.textContent = C.tr("rate.pair.bad"); return; }
+    let res;
+    try { res = await C.api("POST", "/api/v1/devices/pair", { code }, { retries: 2 }); } catch (x) { err.textContent = C.tr("rate.failed"); return; }
+    if (res.status !== 200) { err.textContent = C.tr("rate.pair.bad"); return; }
+    const d = res.body.device || {};
+    if (d.kind !== "rater" || d.hall_id !== D.hall || d.counter_id !== D.counter) {
+      err.textContent = C.tr("rate.pair.wrong", d.kind + " " + (d.counter_id || d.hall_id || ""));
+      return;
+    }
+    token = res.body.token;
+    C.setDeviceToken(tokenKey, token);
+    start();
+  });
+
+  // ---- live ---------------------------------------------------------------
+  let stream = null;
+  function start() {
+    toIdle();
+    if (stream) return;
+    stream = C.stream(D.hall, { "ticket.done": onDone }, (up) => {
+      const l = $("live");
+      l.textContent = up ? "" : C.tr("rate.live.off");
+      l.classList.toggle("hidden", up);
+    });
+  }
+
+  async function boot() {
+    token = C.deviceToken(tokenKey);
+    if (!token) {
+      if (D.mode === "trial") start(); else unpair();
+      return;
+    }
+    try {
+      const res = await C.api("GET", "/api/v1/auth/me", undefined, { token });
+      if (res.status === 401) { unpair(); return; }
+    } catch (e) { /* offline: go on with the token we have */ }
+    start();
+  }
+  boot();
+})();

@@ -1,0 +1,185 @@
+// The citizen's ticket page: where the ticket is in the queue, live from
+// the hall's event stream; a sound and a vibration when it is called; the
+// 好差评 rating once it is done.
+"use strict";
+(function () {
+  const C = window.CIVIQ;
+  const $ = (id) => document.getElementById(id);
+  const T = JSON.parse($("ticket-config").textContent);
+  const path = "/api/v1/tickets/" + encodeURIComponent(T.id);
+  let t = T.ticket;
+  let rated = T.rated;
+  let stream = null, timer = 0, audio = null, fetching = false, again = false;
+  let lastCall = callKey(t);
+
+  // A call (or a recall) is told apart by its count and counter.
+  function callKey(x) { return x.status === "called" ? x.call_count + "@" + (x.counter_id || "") : ""; }
+  function counterName(id) { return T.counters[id] || id || ""; }
+  function show(el, on) { el.classList.toggle("hidden", !on); }
+  const known = (v) => v !== null && v !== undefined;
+
+  const timeFmt = new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN",
+    { timeZone: T.tz, hour: "2-digit", minute: "2-digit", hour12: false });
+
+  function render() {
+    const st = t.status;
+    $("card").className = "tcard status-" + st;
+    $("status").textContent = C.tr("ticket.status." + st);
+    $("number").textContent = t.number;
+
+    const waiting = st === "waiting";
+    const ahead = $("ahead");
+    ahead.textContent = waiting && known(t.position) ? (t.position === 0 ? C.tr("ticket.ahead_none") : C.tr("ticket.ahead", t.position)) : "";
+    show(ahead, waiting && known(t.position));
+    $("eta").textContent = waiting && known(t.eta_seconds) ? C.minutes(t.eta_seconds) : "";
+    show($("f-eta"), waiting && known(t.eta_seconds));
+    const issued = new Date(t.issued_at);
+    $("issued").textContent = isNaN(issued) ? "" : timeFmt.format(issued);
+
+    const call = $("call");
+    call.textContent = st === "called" ? C.tr("ticket.go_to", counterName(t.counter_id))
+      : st === "serving" ? C.tr("ticket.serving_at", counterName(t.counter_id)) : "";
+    show(call, st === "called" || st === "serving");
+
+    const help = $("help");
+    help.textContent = st === "no_show" ? C.tr("ticket.noshow_help") : st === "cancelled" ? C.tr("ticket.cancelled_help") : "";
+    show(help, st === "no_show" || st === "cancelled");
+
+    show($("alerts"), waiting || st === "called");
+    show($("rate"), st === "done" && !rated);
+    $("thanks").textContent = rated ? C.tr("ticket.rated") : "";
+    show($("thanks"), rated);
+
+    document.title = st === "called" ? C.tr("ticket.called_title", counterName(t.counter_id), t.number)
+      : t.number + " · " + C.tr("ticket.status." + st);
+
+    const k = callKey(t);
+    if (k && k !== lastCall) ring();
+    lastCall = k;
+
+    // Nothing more can happen to a done and rated, or a cancelled, ticket.
+    if (stream && ((st === "done" && rated) || st === "cancelled")) { stream.close(); stream = null; }
+  }
+
+  // ---- sound and vibration ----
+  function beep() {
+    try {
+      const AC = window.AudioContext || window.webkitAudioContext;
+      if (!AC) return;
+      audio = audio || new AC();
+      if (audio.state === "suspended") audio.resume();
+      const now = audio.currentTime;
+      for (let i = 0; i < 3; i++) {
+        const o = audio.createOscillator(), g = audio.createGain();
+        const at = now + i * 0.45;
+        o.type = "sine";
+        o.frequency.value = i === 2 ? 1175 : 880;
+        g.gain.setValueAtTime(0.0001, at);
+        g.gain.exponentialRampToValueAtTime(0.4, at + 0.03);
+        g.gain.exponentialRampToValueAtTime(0.0001, at + 0.35);
+        o.connect(g).connect(audio.destination);
+        o.start(at);
+        o.stop(at + 0.4);
+      }
+    } catch (e) { /* no sound on this phone */ }
+  }
+  function ring() {
+    beep();
+    if (navigator.vibrate) navigator.vibrate([400, 150, 400, 150, 800]);
+    const card = $("card");
+    card.classList.remove("ring");
+    void card.offsetWidth; // restart the animation
+    card.classList.add("ring");
+  }
+  // Phones play sound and vibrate only after a tap on the page.
+  $("alerts").addEventListener("click", (ev) => {
+    const b = ev.currentTarget;
+    try {
+      const AC = window.AudioContext || window.webkitAudioContext;
+      if (AC) { audio = audio || new AC(); audio.resume(); }
+    } catch (e) { /* ignore */ }
+    if (navigator.vibrate) navigator.vibrate(60);
+    b.textContent = C.tr("ticket.alerts_on");
+    b.setAttribute("aria-pressed", "true");
+    b.classList.add("on");
+  });
+
+  // ---- live ----
+  async function refetch() {
+    if (fetching) { again = true; return; }
+    fetching = true;
+    try {
+      const r = await C.api("GET", path);
+      if (r.status === 200 && r.body && r.body.ticket) { t = r.body.ticket; render(); }
+    } catch (e) { /* the next event or reconnection tries again */ }
+    fetching = false;
+    if (again) { again = false; refetch(); }
+  }
+  function soon() { clearTimeout(timer); timer = setTimeout(refetch, 300); }
+
+  function onEvent(type) {
+    return (data) => {
+      const e = data && data.ticket;
+      if (e && e.id === T.id) {
+        if (type === "ticket.rated") rated = true;
+        refetch();
+        return;
+      }
+      if (t.status !== "waiting") return;
+      // Tickets ahead move when their service's queue moves, when a
+      // ticket changes queue, and when counters open or close.
+      if (type === "counter.updated" || type === "ticket.transferred" || type === "ticket.returned" || (e && e.service_id === t.service_id)) soon();
+    };
+  }
+  const handlers = {};
+  for (const name of ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.serving", "ticket.done", "ticket.no_show",
+    "ticket.transferred", "ticket.returned", "ticket.cancelled", "ticket.rated", "counter.updated"]) handlers[name] = onEvent(name);
+
+  // ---- rating ----
+  const form = $("rate");
+  form.addEventListener("change", (ev) => {
+    if (ev.target.name === "score") {
+      show($("reasons"), Number(ev.target.value) <= 2);
+      $("rate-error").textContent = "";
+    }
+    if (ev.target.name === "reason") $("reason-error").textContent = "";
+  });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const err = $("rate-error"), rerr = $("reason-error"), btn = form.querySelector('button[type="submit"]');
+    err.textContent = rerr.textContent = "";
+    const sel = form.querySelector('input[name="score"]:checked');
+    if (!sel) { err.textContent = C.tr("ticket.rate_pick"); form.querySelector('input[name="score"]').focus(); return; }
+    const score = Number(sel.value);
+    let comment = "";
+    if (score <= 2) {
+      const reasons = Array.from(form.querySelectorAll('input[name="reason"]:checked'), (i) => i.value);
+      const more = $("comment").value.trim();
+      comment = reasons.concat(more ? [more] : []).join("；");
+      if (!comment) { rerr.textContent = C.tr("ticket.reason_needed"); $("comment").focus(); return; }
+    }
+    btn.disabled = true;
+    try {
+      const r = await C.api("POST", path + "/rating", { score, comment }, { retries: 2 });
+      // 409: rated already (perhaps by this very request, answered late).
+      if (r.status === 201 || r.status === 409) { rated = true; render(); $("thanks").focus && $("thanks").scrollIntoView({ block: "center" }); }
+      else err.textContent = C.tr("ticket.rate_failed");
+    } catch (e) {
+      err.textContent = C.tr("error.network");
+    }
+    btn.disabled = false;
+  });
+
+  render();
+  if (!((t.status === "done" && rated) || t.status === "cancelled")) {
+    const live = $("live");
+    stream = C.stream(T.hall, handlers, (up) => {
+      live.classList.toggle("off", !up);
+      live.textContent = C.tr(up ? "ticket.live" : "ticket.offline");
+      // What changed between this page's rendering and the stream's start.
+      if (up) soon();
+    });
+  } else {
+    show($("live"), false);
+  }
+})();
