@@ -36,6 +36,8 @@ const usage = `civiq runs public service halls: tickets, calling, displays, rati
 Usage:
   civiq serve [--addr 127.0.0.1:8080] [--db civiq.db] [--demo]
   civiq bench [--duration 10s] [--clients 32] [--subscribers 1000]
+  civiq backup --db civiq.db --to backup.db      (online, while serving)
+  civiq restore --from backup.db --db civiq.db  (server stopped)
   civiq version
 
 Run 'civiq <command> --help' for the flags of a command.
@@ -50,6 +52,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
