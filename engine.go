@@ -14,6 +14,9 @@ type Engine struct {
 	Store Store
 	// Now is the clock; tests set it.
 	Now func() time.Time
+	// Sealer encrypts the personal data of bookings (idnumber.go); without
+	// it booking is unavailable.
+	Sealer *Sealer
 
 	auth     authCache
 	locs     sync.Map      // hall id -> *time.Location
@@ -224,7 +227,11 @@ func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *I
 			if err != nil {
 				return nil, err
 			}
-			i := PickNext(hall.Policy, c, heads)
+			cs, err := e.callState(tx, hallID, c.ID, heads, now) // booking.go: appointments
+			if err != nil {
+				return nil, err
+			}
+			i := PickNextWith(hall.Policy, c, heads, cs)
 			if i < 0 {
 				if c.CurrentTicketID != "" {
 					c.CurrentTicketID = ""

@@ -47,6 +47,9 @@ type Event struct {
 	// FollowUp is the follow-up case a rating opened or a move changed
 	// (followup.go): in the staff view only.
 	FollowUp *FollowUpRef
+	// Booking is the booking a change concerns (booking.go): in the staff
+	// view only, and never with personal data.
+	Booking *BookingRef
 
 	once          sync.Once
 	public, staff []byte
@@ -59,6 +62,8 @@ type EventData struct {
 	Text    string   `json:"text,omitempty"`
 	// FollowUp: see Event.FollowUp.
 	FollowUp *FollowUpRef `json:"followup,omitempty"`
+	// Booking: see Event.Booking.
+	Booking *BookingRef `json:"booking,omitempty"`
 }
 
 // staffTicket is what staff see of a ticket in events: the public view and
@@ -78,6 +83,8 @@ type eventView struct {
 	Text    string   `json:"text,omitempty"`
 	// FollowUp is in the staff view only.
 	FollowUp *FollowUpRef `json:"followup,omitempty"`
+	// Booking is in the staff view only.
+	Booking *BookingRef `json:"booking,omitempty"`
 }
 
 // JSON is the event's data line: the public view, or the staff view with a
@@ -95,6 +102,7 @@ func (e *Event) JSON(staff bool) []byte {
 			v.Ticket = staffTicket{e.Ticket.Public(), e.Ticket.Channel, e.Ticket.Priority, e.Ticket.IssuedAt.UTC()}
 		}
 		v.FollowUp = e.FollowUp
+		v.Booking = e.Booking
 		e.staff, _ = json.Marshal(v)
 	})
 	if staff {

@@ -345,7 +345,16 @@ type FollowUpFilter struct {
 	From, To  string
 	ServiceID string
 	CounterID string
+	// Limit is how many cases at most, newest first: 0 means
+	// DefaultFollowUpLimit, at most MaxFollowUpLimit.
+	Limit int
 }
+
+// Bounds of the follow-up list.
+const (
+	DefaultFollowUpLimit = 200
+	MaxFollowUpLimit     = 1000
+)
 
 // FollowUpView is a case as the follow-up pages show it, with the rating
 // and the staff member's username.
@@ -395,6 +404,13 @@ func (e *Engine) FollowUps(ctx context.Context, hallID string, flt FollowUpFilte
 	if len(groups) > 0 {
 		q.Statuses = nil // filtered below, after marking
 	}
+	limit := flt.Limit
+	if limit == 0 {
+		limit = DefaultFollowUpLimit
+	}
+	if limit < 1 || limit > MaxFollowUpLimit {
+		return nil, FieldErrorf("limit", "limit must be 1..%d", MaxFollowUpLimit)
+	}
 	var out []FollowUpView
 	err := e.Store.View(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
@@ -432,6 +448,9 @@ func (e *Engine) FollowUps(ctx context.Context, hallID string, flt FollowUpFilte
 		}
 		out = make([]FollowUpView, 0, len(fs))
 		for _, f := range fs {
+			if len(out) == limit {
+				break
+			}
 			if flt.ServiceID != "" && f.ServiceID != flt.ServiceID || flt.CounterID != "" && f.CounterID != flt.CounterID {
 				continue
 			}

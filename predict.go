@@ -2,6 +2,7 @@ package civiq
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -28,7 +29,7 @@ import (
 const (
 	// RecentHandlingN is how many recently done tickets of a service the
 	// handling time is taken from.
-	RecentHandlingN = 50
+	RecentHandlingN = 100
 	// OutlierFactor: a duration above this many times the median is held
 	// at that, so one ticket finished hours late does not move the mean.
 	OutlierFactor = 6
@@ -37,11 +38,14 @@ const (
 	priorSamples = 3
 	// handlingTTL is how long recent handling statistics are reused.
 	handlingTTL = time.Minute
-	// MinWaitSeconds is the least wait predicted: even at a free counter
-	// the staff still has to call.
-	MinWaitSeconds = 30
+	// MinWaitSeconds is the least wait predicted, so that a ticket about
+	// to be called at a free counter still shows a wait above zero.
+	MinWaitSeconds = 1
 	// PausedReturnSeconds is when a paused counter (暂离) is expected back.
 	PausedReturnSeconds = 600
+	// predictRuns is how many times a short queue is replayed with drawn
+	// handling times (WaitModel.Runs).
+	predictRuns = 31
 	// maxSimTickets bounds the tickets the replay moves one by one; a
 	// longer queue is moved in lumps, so a prediction costs the same
 	// however long the queue.
@@ -156,11 +160,23 @@ type WaitModel struct {
 	Policy   string
 	Services map[string]*ServiceLoad
 	Counters []CounterLoad
+	// Runs is how many times the replay is played with handling times
+	// drawn from the recent ones, when the queue is short enough for it;
+	// the median call time is the prediction. 0 or 1: once, with mean
+	// handling times.
+	Runs int
+	// NoShowShare is the share of called tickets that turn out no-shows,
+	// each keeping its counter NoShowSeconds.
+	NoShowShare   float64
+	NoShowSeconds float64
 }
 
 // ServiceLoad is one service's queue and pace.
 type ServiceLoad struct {
 	Handling float64 // expected counter seconds per ticket
+	// Durations are recent handling times in increasing order, drawn
+	// from when the replay is played more than once.
+	Durations []float64
 	// Ahead are the waiting tickets of the service that a counter
 	// serving it and the predicted ticket's service calls before the
 	// predicted ticket under fifo (green channel first, then by place);
@@ -183,8 +199,12 @@ type CounterLoad struct {
 	Open   bool
 	Paused bool
 	// Remaining is the expected seconds until it is through with its
-	// current citizen; 0 when free.
+	// current citizen; 0 when free. Busy says it has one, of service
+	// Current, called Elapsed seconds ago.
 	Remaining float64
+	Busy      bool
+	Current   string
+	Elapsed   float64
 }
 
 // WaitTarget is the ticket whose wait is predicted.
@@ -197,22 +217,45 @@ type WaitTarget struct {
 // simTicket is one ticket, or a lump of tickets, in the replay.
 type simTicket struct {
 	place  float64
-	work   float64
-	seq    int
+	work   float64 // mean counter seconds
+	seq    int32
+	svc    int16
+	lump   bool
 	prio   bool
 	target bool
 }
 
-type simQueue struct {
-	ts   []simTicket
-	head int
+// stream brings the tickets of a service that may overtake the target
+// while it waits.
+type stream struct {
+	first, gap float64
+	prio       bool
+	svc        int
 }
 
-func (q *simQueue) front() *simTicket {
-	if q.head < len(q.ts) {
-		return &q.ts[q.head]
-	}
-	return nil
+type simCounter struct {
+	services []int
+	rank     []int // by service index; -1 when not served
+	free     float64
+	remain   float64 // deterministic time to free
+	paused   bool
+	current  int     // service of the current ticket, -1 when none
+	elapsed  float64 // since the current ticket was called
+}
+
+// waitSim is the replay of one prediction.
+type waitSim struct {
+	policy   string
+	prio     [][]simTicket
+	normal   [][]simTicket
+	base     []int // lengths of prio then normal queues before a run
+	streams  []stream
+	counters []simCounter
+	dur      [][]float64 // recent durations per service, sorted
+	noShow   float64     // share of no-shows
+	noShowS  float64     // counter seconds of a no-show
+	mean     []float64
+	seq      int32
 }
 
 // PredictWait is the expected wait in seconds of the target in the hall m
@@ -236,157 +279,202 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 		total += l.Ahead + l.Behind + l.DueAppointments
 	}
 	lump := max(1, (total+maxSimTickets-1)/maxSimTickets)
-	seq := 0
-	prio := make([]simQueue, len(ids))
-	normal := make([]simQueue, len(ids))
-	// Future arrivals: the next time each service's tickets come, and how
-	// far apart, for the classes that can overtake the target.
-	type stream struct {
-		next, gap float64
-		prio      bool
-	}
-	var streams [][]stream = make([][]stream, len(ids))
+	w := &waitSim{policy: m.Policy, prio: make([][]simTicket, len(ids)), normal: make([][]simTicket, len(ids)),
+		dur: make([][]float64, len(ids)), mean: make([]float64, len(ids)),
+		noShow: min(max(m.NoShowShare, 0), 1), noShowS: max(m.NoShowSeconds, 0)}
 	for i, id := range ids {
 		l := m.Services[id]
 		h := l.Handling
 		if h <= 0 {
 			h = DefaultHandlingSeconds
 		}
-		tPlace := -target.Age
-		oldest := max(l.OldestAge, 0)
-		if i == ts {
-			oldest = max(oldest, target.Age)
-		}
-		// Tickets ahead, spread evenly from the oldest to the target's
-		// place (or to now); then those behind, to now.
-		ahead, behind := l.Ahead, l.Behind
-		aheadTo := min(tPlace, 0)
-		if -oldest > aheadTo {
-			oldest = -aheadTo
-		}
-		q := &normal[i]
-		add := func(n int, from, to float64, isPrio bool) {
+		w.dur[i] = l.Durations
+		// A ticket ahead may turn out a no-show, over sooner.
+		h = (1-m.NoShowShare)*h + m.NoShowShare*m.NoShowSeconds
+		w.mean[i] = h
+		tPlace := min(-target.Age, 0)
+		oldest := max(l.OldestAge, -tPlace)
+		add := func(n int, from, to float64, prio bool) {
 			for k := 0; k < n; k += lump {
 				c := min(lump, n-k)
 				mid := float64(k) + float64(c)/2
-				seq++
-				tk := simTicket{place: from + (to-from)*mid/float64(n), work: float64(c) * h, seq: seq, prio: isPrio}
-				if isPrio {
-					prio[i].ts = append(prio[i].ts, tk)
+				w.seq++
+				tk := simTicket{place: from + (to-from)*mid/float64(n), work: float64(c) * h, seq: w.seq, svc: int16(i), lump: c > 1, prio: prio}
+				if prio {
+					w.prio[i] = append(w.prio[i], tk)
 				} else {
-					q.ts = append(q.ts, tk)
+					w.normal[i] = append(w.normal[i], tk)
 				}
 			}
 		}
-		// Due appointments come first at every counter: model them as
-		// green-channel tickets already waiting.
-		add(l.DueAppointments, -oldest, aheadTo, true)
-		if target.Priority && i == ts {
-			// A green-channel target: the tickets ahead are green too.
-			add(ahead, -oldest, aheadTo, true)
-		} else {
-			add(ahead, -oldest, aheadTo, false)
-		}
+		// Tickets ahead, spread evenly from the oldest to the target's
+		// place; due appointments first at every counter, like green
+		// tickets; then the target, then those behind it, to now.
+		add(l.DueAppointments, -oldest, tPlace, true)
+		add(l.Ahead, -oldest, tPlace, target.Priority && i == ts)
 		if i == ts {
-			seq++
-			tk := simTicket{place: tPlace, work: h, seq: seq, prio: target.Priority, target: true}
+			w.seq++
+			tk := simTicket{place: tPlace, work: h, seq: w.seq, svc: int16(i), prio: target.Priority, target: true}
 			if target.Priority {
-				prio[i].ts = append(prio[i].ts, tk)
+				w.prio[i] = append(w.prio[i], tk)
 			} else {
-				q.ts = append(q.ts, tk)
+				w.normal[i] = append(w.normal[i], tk)
 			}
 		}
-		add(behind, aheadTo, 0, false)
+		add(l.Behind, tPlace, 0, false)
 		if l.PriorityRate > 0 && !target.Priority {
-			streams[i] = append(streams[i], stream{next: 1 / l.PriorityRate / 2, gap: 1 / l.PriorityRate, prio: true})
+			w.streams = append(w.streams, stream{first: 1 / l.PriorityRate / 2, gap: 1 / l.PriorityRate, prio: true, svc: i})
 		}
 		if m.Policy == PolicyServiceOrder && l.Rate > 0 && i != ts {
-			streams[i] = append(streams[i], stream{next: 1 / l.Rate / 2, gap: 1 / l.Rate})
+			w.streams = append(w.streams, stream{first: 1 / l.Rate / 2, gap: 1 / l.Rate, svc: i})
 		}
 	}
-	type ctr struct {
-		free     float64
-		services []int
-		rank     map[int]int
-	}
-	var counters []ctr
 	serves := false
 	for _, c := range m.Counters {
 		if !c.Open && !c.Paused {
 			continue
 		}
-		k := ctr{free: max(c.Remaining, 0), rank: map[int]int{}}
-		if c.Paused {
-			k.free = max(k.free, PausedReturnSeconds)
+		k := simCounter{rank: make([]int, len(ids)), remain: max(c.Remaining, 0), paused: c.Paused, current: -1, elapsed: c.Elapsed}
+		for i := range k.rank {
+			k.rank[i] = -1
 		}
 		for r, s := range c.ServiceIDs {
-			if i, ok := index[s]; ok {
-				if _, dup := k.rank[i]; !dup {
-					k.services = append(k.services, i)
-					k.rank[i] = r
-				}
+			if i, ok := index[s]; ok && k.rank[i] < 0 {
+				k.services = append(k.services, i)
+				k.rank[i] = r
 				serves = serves || i == ts
 			}
 		}
+		if i, ok := index[c.Current]; ok && c.Busy {
+			k.current = i
+		}
 		if len(k.services) > 0 {
-			counters = append(counters, k)
+			w.counters = append(w.counters, k)
 		}
 	}
 	if !serves {
 		return 0, false
 	}
-	h := func(i int) float64 {
-		if v := m.Services[ids[i]].Handling; v > 0 {
-			return v
+	for i := range ids {
+		w.base = append(w.base, len(w.prio[i]))
+	}
+	for i := range ids {
+		w.base = append(w.base, len(w.normal[i]))
+	}
+	at, steps := w.run(nil)
+	runs := m.Runs
+	if runs <= 1 || steps == 0 {
+		return at, true
+	}
+	// Play again with drawn handling times while it stays cheap: short
+	// queues are where the mean handling time misleads most.
+	runs = min(runs, max(1, maxSimSteps/steps))
+	if runs < 5 {
+		return at, true
+	}
+	rng := rand.New(rand.NewPCG(uint64(total), uint64(len(m.Counters))))
+	calls := make([]float64, runs)
+	for r := range calls {
+		calls[r], _ = w.run(rng)
+	}
+	slices.Sort(calls)
+	return calls[runs/2], true
+}
+
+// maxSimSteps bounds the calls played, all runs together.
+const maxSimSteps = 1500
+
+// draw is a handling time of service s: one of the recent ones.
+func (w *waitSim) draw(rng *rand.Rand, s int) float64 {
+	d := w.dur[s]
+	if rng == nil || len(d) < 10 {
+		return w.mean[s]
+	}
+	if w.noShow > 0 && rng.Float64() < w.noShow {
+		return w.noShowS
+	}
+	return d[rng.IntN(len(d))]
+}
+
+// remaining is how long counter c still needs for its current ticket:
+// in a drawn run, one of the recent durations longer than what has passed.
+func (w *waitSim) remaining(rng *rand.Rand, c *simCounter) float64 {
+	if rng == nil || c.current < 0 {
+		return c.remain
+	}
+	d := w.dur[c.current]
+	i, _ := slices.BinarySearch(d, c.elapsed)
+	if len(d) < 10 || len(d)-i < 3 {
+		return c.remain
+	}
+	return d[i+rng.IntN(len(d)-i)] - c.elapsed
+}
+
+// run plays the calls until the target's; with rng, handling times are
+// drawn. It returns when the target is called and how many calls it took.
+func (w *waitSim) run(rng *rand.Rand) (float64, int) {
+	n := len(w.prio)
+	for i := range n {
+		w.prio[i] = w.prio[i][:w.base[i]]
+		w.normal[i] = w.normal[i][:w.base[n+i]]
+	}
+	heads := make([]int, 2*n)
+	next := make([]float64, len(w.streams))
+	for k, st := range w.streams {
+		next[k] = st.first
+	}
+	for i := range w.counters {
+		c := &w.counters[i]
+		c.free = w.remaining(rng, c)
+		if c.paused {
+			c.free = max(c.free, PausedReturnSeconds)
 		}
-		return DefaultHandlingSeconds
 	}
 	const horizon = 24 * 3600
+	seq := w.seq
 	for steps := 0; steps < 20*maxSimTickets+1000; steps++ {
 		// The counter free first calls (ties: the first listed).
-		ci := -1
-		for i := range counters {
-			if ci < 0 || counters[i].free < counters[ci].free {
+		ci := 0
+		for i := range w.counters {
+			if w.counters[i].free < w.counters[ci].free {
 				ci = i
 			}
 		}
-		c := &counters[ci]
+		c := &w.counters[ci]
 		now := c.free
 		if now > horizon {
-			break
+			return horizon, steps
 		}
-		// Let the arrivals due by now in.
-		for _, s := range c.services {
-			for k := range streams[s] {
-				st := &streams[s][k]
-				for st.next <= now {
-					seq++
-					tk := simTicket{place: st.next, work: h(s), seq: seq, prio: st.prio}
-					if st.prio {
-						prio[s].ts = append(prio[s].ts, tk)
-					} else {
-						normal[s].ts = append(normal[s].ts, tk)
-					}
-					st.next += st.gap
+		// Let in the overtaking tickets due by now.
+		for k := range w.streams {
+			st := &w.streams[k]
+			for next[k] <= now {
+				seq++
+				tk := simTicket{place: next[k], work: w.mean[st.svc], seq: seq, svc: int16(st.svc), prio: st.prio}
+				if st.prio {
+					w.prio[st.svc] = append(w.prio[st.svc], tk)
+				} else {
+					w.normal[st.svc] = append(w.normal[st.svc], tk)
 				}
+				next[k] += st.gap
 			}
 		}
-		var best *simQueue
 		var bt *simTicket
-		bestRank := 0
+		bq, bestRank := -1, 0
 		for _, s := range c.services {
-			for _, q := range [2]*simQueue{&prio[s], &normal[s]} {
-				t := q.front()
-				if t == nil {
+			for k, q := range [2][]simTicket{w.prio[s], w.normal[s]} {
+				h := heads[k*n+s]
+				if h >= len(q) {
 					continue
 				}
+				t := &q[h]
 				r := c.rank[s]
 				better := bt == nil
 				if !better {
 					switch {
 					case t.prio != bt.prio:
 						better = t.prio
-					case m.Policy == PolicyServiceOrder && r != bestRank:
+					case w.policy == PolicyServiceOrder && r != bestRank:
 						better = r < bestRank
 					case t.place != bt.place:
 						better = t.place < bt.place
@@ -395,36 +483,86 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 					}
 				}
 				if better {
-					best, bt, bestRank = q, t, r
+					bt, bq, bestRank = t, k*n+s, r
 				}
 			}
 		}
 		if bt == nil {
-			// Nothing for this counter now: it waits for the next arrival
-			// of its services, or is out of the picture.
-			next := math.Inf(1)
-			for _, s := range c.services {
-				for _, st := range streams[s] {
-					next = min(next, st.next)
+			// Nothing for this counter now: it waits for the next
+			// overtaking ticket of its services, or is out of the picture.
+			c.free = math.Inf(1)
+			for k, st := range w.streams {
+				if c.rank[st.svc] >= 0 {
+					c.free = min(c.free, next[k])
 				}
 			}
-			c.free = next
 			continue
 		}
 		if bt.target {
-			return now, true
+			return now, steps + 1
 		}
-		best.head++
-		c.free = now + bt.work
+		heads[bq]++
+		if bt.lump {
+			c.free = now + bt.work
+		} else {
+			c.free = now + w.draw(rng, int(bt.svc))
+		}
 	}
-	return horizon, true
+	return horizon, 20*maxSimTickets + 1000
 }
 
 // handlingCache keeps each service's recent handling statistics for a
 // while, so that a prediction does not read them every time.
 type handlingCache struct {
-	mu sync.Mutex
-	m  map[string]handlingEntry
+	mu    sync.Mutex
+	m     map[string]handlingEntry
+	halls map[string]hallEntry
+}
+
+// hallEntry is a hall's recent no-show share and no-show time.
+type hallEntry struct {
+	at              time.Time
+	share, duration float64
+}
+
+// recentCallsN is how many of a hall's last calls the no-show share is
+// taken from.
+const recentCallsN = 200
+
+func (c *handlingCache) noShows(tx Tx, hallID string, now time.Time) (share, seconds float64, err error) {
+	c.mu.Lock()
+	e, ok := c.halls[hallID]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < handlingTTL && !now.Before(e.at) {
+		return e.share, e.duration, nil
+	}
+	calls, err := tx.RecentCalls(hallID, recentCallsN)
+	if err != nil {
+		return 0, 0, err
+	}
+	e = hallEntry{at: now}
+	var n, ns int
+	var sum float64
+	for _, t := range calls {
+		switch {
+		case t.Status == StatusDone:
+			n++
+		case t.Status == StatusNoShow && t.NoShowAt != nil && t.CalledAt != nil:
+			n++
+			ns++
+			sum += max(t.NoShowAt.Sub(*t.CalledAt).Seconds(), 0)
+		}
+	}
+	if n > 0 && ns > 0 {
+		e.share, e.duration = float64(ns)/float64(n), sum/float64(ns)
+	}
+	c.mu.Lock()
+	if c.halls == nil {
+		c.halls = map[string]hallEntry{}
+	}
+	c.halls[hallID] = e
+	c.mu.Unlock()
+	return e.share, e.duration, nil
 }
 
 type handlingEntry struct {
@@ -487,7 +625,10 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	m := &WaitModel{Policy: hall.Policy, Services: map[string]*ServiceLoad{}}
+	m := &WaitModel{Policy: hall.Policy, Services: map[string]*ServiceLoad{}, Runs: predictRuns}
+	if m.NoShowShare, m.NoShowSeconds, err = e.handling.noShows(tx, t.HallID, now); err != nil {
+		return 0, err
+	}
 	stats := map[string]*HandlingStats{}
 	for s := range inSet {
 		st, err := e.handling.get(tx, t.HallID, s, now)
@@ -495,7 +636,7 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 			return 0, err
 		}
 		stats[s] = st
-		l := &ServiceLoad{Handling: st.Mean, Rate: st.Rate, PriorityRate: st.PriorityRate}
+		l := &ServiceLoad{Handling: st.Mean, Durations: st.Sorted, Rate: st.Rate, PriorityRate: st.PriorityRate}
 		m.Services[s] = l
 		n := waiting[s]
 		if s == t.ServiceID {
@@ -554,7 +695,9 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 						return 0, err
 					}
 				}
-				cl.Remaining = st.Remaining(now.Sub(*cur.CalledAt).Seconds())
+				cl.Elapsed = now.Sub(*cur.CalledAt).Seconds()
+				cl.Remaining = st.Remaining(cl.Elapsed)
+				cl.Busy, cl.Current = true, cur.ServiceID
 			}
 		}
 		m.Counters = append(m.Counters, cl)

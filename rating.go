@@ -225,7 +225,7 @@ func (e *Engine) Rate(ctx context.Context, req RateRequest) (*Rating, error) {
 		if err != nil {
 			return err
 		}
-		if d := req.By.Device; d != nil && !req.By.Can(PermRate, t.HallID, t.CounterID) {
+		if req.By.Device != nil && !req.By.Can(PermRate, t.HallID, t.CounterID) {
 			return Errorf(EForbidden, "a rater rates only the tickets of its own counter")
 		}
 		if t.Status != StatusDone {

@@ -40,7 +40,8 @@ type Tx interface {
 	// starting at 1; it is never given twice.
 	NextSeq(hallID, serviceID, day string) (int, error)
 	// QueueHeads returns, for each service, the first waiting priority
-	// ticket and the first waiting normal ticket in queue order.
+	// ticket, the first waiting normal walk-in ticket and the first waiting
+	// appointment ticket (booking.go) in queue order.
 	QueueHeads(hallID string, serviceIDs []string) ([]Ticket, error)
 	// WaitingPlaces returns the places in time of the normal tickets waiting
 	// in a service, in order, at most limit of them.
@@ -146,6 +147,61 @@ type Tx interface {
 	// Announcements returns the hall's last n announcement events, newest
 	// first.
 	Announcements(hallID string, n int) ([]*Event, error)
+
+	// Appointments (booking.go, slots.go, strikes.go; sqlite/bookings.go).
+	// BookingSettings gives the hall's booking rules, the defaults when
+	// never set.
+	BookingSettings(hallID string) (*BookingSettings, error)
+	PutBookingSettings(hallID string, s *BookingSettings) error
+	InsertBooking(b *Booking) error
+	UpdateBooking(b *Booking) error
+	// BookingByCode finds a booking by its code (not_found if none).
+	BookingByCode(code string) (*Booking, error)
+	// Bookings returns a hall's bookings with slots starting in [from,
+	// to), in slot order, with the status of their tickets.
+	Bookings(hallID string, from, to time.Time) ([]Booking, error)
+	// SlotsTaken counts the places taken at now in a service's slots
+	// starting in [from, to), by the start's Unix nanoseconds: every
+	// booking but the cancelled ones already released.
+	SlotsTaken(hallID, serviceID string, from, to, now time.Time) (map[int64]int, error)
+	// PersonBookings returns the bookings of a person (by PersonKey) in a
+	// hall with slots starting in [from, to), cancelled ones too.
+	PersonBookings(hallID, personKey string, from, to time.Time) ([]Booking, error)
+	// OverdueBookings returns up to limit bookings of a hall still booked
+	// whose slots started before before, oldest first.
+	OverdueBookings(hallID string, before time.Time, limit int) ([]Booking, error)
+	InsertStrike(s *Strike) error
+	UpdateStrike(s *Strike) error
+	// Strike finds a strike of a hall; PersonStrikes gives a person's
+	// strikes created since since, oldest first; HallStrikes a hall's,
+	// newest first. All three fill the booking's code, service, slot and
+	// masked person.
+	Strike(hallID string, id int64) (*Strike, error)
+	PersonStrikes(hallID, personKey string, since time.Time) ([]Strike, error)
+	HallStrikes(hallID string, since time.Time) ([]Strike, error)
+	// AppointmentRun counts the appointment tickets a counter called last
+	// in a row, looking back at most max calls.
+	AppointmentRun(hallID, counterID string, max int) (int, error)
+
+	// Service guides and cases (guide.go, case.go; sqlite/guides.go).
+	// Guides lists a hall's guides: those matching q.Text best first (any
+	// part of the name or a keyword; less weight for codes, authority and
+	// material names), else in the hall's order; q.Limit < 0 means all.
+	Guides(q GuideQuery) ([]Guide, error)
+	Guide(id string) (*Guide, error)
+	PutGuide(g *Guide) error // creates or replaces, by id
+	DeleteGuide(id string) error
+	// InsertCase sets c.ID; the applicant is stored as given (the engine
+	// seals it).
+	InsertCase(c *Case) error
+	UpdateCase(c *Case) error
+	Case(number string) (*Case, error)
+	// Cases lists a hall's cases by q, newest first, without history.
+	Cases(q CaseQuery) ([]Case, error)
+	// CountCasesOn counts the cases a hall opened on a local day.
+	CountCasesOn(hallID, day string) (int, error)
+	AppendCaseEntry(e *CaseEntry) error            // sets e.ID
+	CaseEntries(caseID int64) ([]CaseEntry, error) // oldest first
 }
 
 // IdempotencyRecord remembers the answer to a request sent with an

@@ -97,8 +97,17 @@ func queryList(r *http.Request, name string) []string {
 
 func (s *Server) listFollowUps(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := r.URL.Query()
+	limit := 0
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return civiq.FieldErrorf("limit", "limit must be a whole number 1..%d", civiq.MaxFollowUpLimit)
+		}
+		limit = n
+	}
 	fs, err := s.Engine.FollowUps(r.Context(), r.PathValue("hall"), civiq.FollowUpFilter{
 		Statuses: queryList(r, "status"), From: q.Get("from"), To: q.Get("to"), ServiceID: q.Get("service"), CounterID: q.Get("counter"),
+		Limit: limit,
 	})
 	if err != nil {
 		return err

@@ -493,6 +493,17 @@ func TestFollowUpFlow(t *testing.T) {
 	if got := ts.followUps(t, mgr, "?status=active"); len(got) != 0 {
 		t.Errorf("active: %+v", got)
 	}
+	if got := ts.followUps(t, mgr, "?limit=1"); len(got) != 1 || got[0].TicketID != b.ID {
+		t.Errorf("limit=1: %+v", got)
+	}
+	if got := ts.followUps(t, mgr, "?service=tax"); len(got) != 0 {
+		t.Errorf("service=tax: %+v", got)
+	}
+	if got := ts.followUps(t, mgr, "?counter=1&service=general&from="+ts.today().Format(time.DateOnly)); len(got) != 2 {
+		t.Errorf("counter=1: %+v", got)
+	}
+	ts.do(t, "GET", "/api/v1/halls/demo/followups?limit=0", mgr, nil).wantErr(t, 400, "invalid", "limit")
+	ts.do(t, "GET", "/api/v1/halls/demo/followups?limit=1001", mgr, nil).wantErr(t, 400, "invalid", "limit")
 	ts.do(t, "GET", "/api/v1/halls/demo/followups?status=done", mgr, nil).wantErr(t, 400, "invalid", "status")
 	ts.do(t, "GET", "/api/v1/halls/demo/followups?from=2026-13-01", mgr, nil).wantErr(t, 400, "invalid", "from")
 }

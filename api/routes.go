@@ -57,6 +57,7 @@ func (s *Server) routes() {
 	s.adminRoutes()        // api/adminroutes.go: the admin page's changes and removals
 	s.kioskRoutes()        // api/kiosk.go: waiting counts and expected waits per service
 	s.ratingRoutes()       // api/ratings.go: 好差评 ratings, follow-ups, working-day calendars, reports
+	s.guideRoutes()        // api/guides.go: 办事指南 guides (search, import, export) and 办件 cases
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {

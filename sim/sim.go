@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/civiq/civiq"
@@ -182,18 +183,21 @@ type Customer struct {
 	ReturnAfter float64
 }
 
-// Customers draws the citizens of day d of a run, in order of arrival.
+// customers draws the citizens of day d of a run, in order of arrival.
+// Arrival times come from one stream; each citizen's own draws (handling
+// time, green channel, no-show, return) from a stream of its own, so that
+// changing one share or one distribution leaves the others' draws alone.
 func (c *Config) customers(day int) []Customer {
 	seed := c.Seed + uint64(day)*0x5851f42d4c957f2d
 	arr := newRand(seed, 1)
-	attr := newRand(seed, 2)
+	src := rand.NewPCG(0, 0)
+	attr := rand.New(src)
 	var out []Customer
 	draw := func(si int, at float64) {
+		src.Seed(seed^0x2545f4914f6cdd1d, uint64(len(out))*0x9e3779b97f4a7c15+uint64(si))
 		cu := Customer{Service: si, Arrival: at}
-		cu.Handling = c.Services[si].Handling.Sample(attr)
-		// Three uniforms always, so that one share does not shift the
-		// draws of another.
 		u1, u2, u3 := attr.Float64(), attr.Float64(), attr.Float64()
+		back := attr.ExpFloat64()
 		cu.Priority = u1 < c.PriorityShare
 		cu.NoShow = u2 < c.NoShow
 		if cu.NoShow && u3 < c.LateReturn {
@@ -201,8 +205,9 @@ func (c *Config) customers(day int) []Customer {
 			if mean <= 0 {
 				mean = DefaultLateReturnSeconds
 			}
-			cu.ReturnAfter = attr.ExpFloat64() * mean
+			cu.ReturnAfter = back * mean
 		}
+		cu.Handling = c.Services[si].Handling.Sample(attr)
 		out = append(out, cu)
 	}
 	if c.Customers > 0 {

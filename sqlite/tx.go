@@ -274,13 +274,23 @@ func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
 	return n, err
 }
 
+// queueHeads find the head of each class of a service's queue: the green
+// channel, the walk-ins, and the appointments (booking.go), whose place in
+// time is their slot's start.
+var queueHeads = []string{
+	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'priority' AND status = 'waiting'
+		ORDER BY queued_at, issued_at, id LIMIT 1`,
+	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'normal' AND status = 'waiting'
+		AND channel <> 'appointment' ORDER BY queued_at, issued_at, id LIMIT 1`,
+	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'normal' AND status = 'waiting'
+		AND channel = 'appointment' ORDER BY queued_at, issued_at, id LIMIT 1`,
+}
+
 func (t *tx) QueueHeads(hallID string, serviceIDs []string) ([]civiq.Ticket, error) {
 	var out []civiq.Ticket
 	for _, s := range serviceIDs {
-		for _, p := range []string{civiq.PriorityPriority, civiq.PriorityNormal} {
-			tk, err := scanTicket(t.row(`SELECT `+ticketCols+` FROM tickets
-				WHERE hall_id = ? AND service_id = ? AND priority = ? AND status = 'waiting'
-				ORDER BY queued_at, issued_at, id LIMIT 1`, hallID, s, p))
+		for _, q := range queueHeads {
+			tk, err := scanTicket(t.row(q, hallID, s))
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -374,7 +384,7 @@ func (t *tx) MeanHandling(hallID, serviceID string, n int) (float64, int, error)
 // Events
 
 func (t *tx) AppendEvent(e *civiq.Event) error {
-	data, err := json.Marshal(civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, FollowUp: e.FollowUp})
+	data, err := json.Marshal(civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, FollowUp: e.FollowUp, Booking: e.Booking})
 	if err != nil {
 		return err
 	}
@@ -384,7 +394,7 @@ func (t *tx) AppendEvent(e *civiq.Event) error {
 	}
 	// Keep a copy: the caller may go on changing the ticket it passed.
 	t.events = append(t.events, &civiq.Event{ID: e.ID, HallID: e.HallID, Type: e.Type, At: e.At,
-		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text, FollowUp: cloneFollowUp(e.FollowUp)})
+		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text, FollowUp: cloneFollowUp(e.FollowUp), Booking: cloneBookingRef(e.Booking)})
 	return nil
 }
 
@@ -418,7 +428,7 @@ func scanEvent(sc scanner) (*civiq.Event, error) {
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, fmt.Errorf("decode event %d: %w", e.ID, err)
 	}
-	e.Ticket, e.Counter, e.Text, e.FollowUp = d.Ticket, d.Counter, d.Text, d.FollowUp
+	e.Ticket, e.Counter, e.Text, e.FollowUp, e.Booking = d.Ticket, d.Counter, d.Text, d.FollowUp, d.Booking
 	return e, nil
 }
 

@@ -78,6 +78,7 @@ func ctrEnv(t *testing.T, s *ctrSite) map[string]string {
 
 func TestCounterBrowser(t *testing.T) {
 	browsertest.Require(t)
+	t.Parallel()
 	s := startCtrSite(t)
 	out := browsertest.Run(t, ctrPrelude+`
 const page = await civiq.newPage({ viewport: { width: 1366, height: 768 } });
@@ -117,6 +118,7 @@ await page.waitForTimeout(300);
 check((await ticket(a2.id)).status === 'waiting', 'a double click called twice');
 await page.waitForFunction(() => document.querySelector('[data-service=general] [data-count]').textContent.trim() === '2 人');
 check((await page.textContent('#cur-calls')).includes('第 1 次呼叫'), 'call count');
+await page.waitForSelector('#ctr[aria-busy=false]');
 check(await page.isEnabled('#b-recall') && await page.isEnabled('#b-start') && await page.isEnabled('#b-no-show') && await page.isEnabled('#b-transfer'), 'called: recall/start/no-show/transfer');
 check(await page.isDisabled('#b-finish'), 'called: finish enabled');
 
@@ -126,6 +128,7 @@ await page.waitForFunction(() => document.getElementById('cur-calls').textConten
 check((await ticket(a1.id)).call_count === 2, 'recall');
 await page.keyboard.press('s');
 await page.waitForFunction(() => document.getElementById('cur-status').textContent === '办理中');
+await page.waitForSelector('#ctr[aria-busy=false]');
 check(await page.isEnabled('#b-finish') && await page.isEnabled('#b-transfer') && await page.isDisabled('#b-recall') && await page.isDisabled('#b-start'), 'serving: buttons');
 await page.waitForFunction(() => /^0:0[1-9]$/.test(document.getElementById('cur-timer').textContent), null, { timeout: 3000 }); // the timer runs
 await shot(page, 'counter-current-zh');
@@ -179,7 +182,7 @@ check(ctr.status === 'paused' && ctr.pause_reason === '其他：取材料', 'pau
 await page.waitForTimeout(900);
 await page.keyboard.press('p');
 await page.waitForFunction(() => document.getElementById('state').textContent === '开放中');
-check(await page.isEnabled('#b-call'), 'call after resume');
+await page.waitForSelector('#b-call:not([disabled])'); // once the answer is in
 
 // Call D001, then reload: the counter's current ticket comes back.
 await page.keyboard.press('n');
@@ -207,6 +210,31 @@ await page.waitForFunction(() => document.getElementById('msg').textContent.incl
 check((await page.textContent('#msg')).includes('cannot start a ticket that is no_show'), 'the API message: ' + await page.textContent('#msg'));
 await page.waitForSelector('#cur-none:not(.hidden)'); // and it reads the counter again
 await page.unroute('**/events**');
+
+// A counter device pairs on the page and works with its own token.
+const dev = await api('POST', '/api/v1/halls/demo/devices', { kind: 'counter', counter_id: '2' });
+check(dev.status === 201, 'create counter device: ' + dev.status);
+const kiosk = await api('POST', '/api/v1/halls/demo/devices', { kind: 'kiosk' });
+const box = await civiq.newPage({ viewport: { width: 1366, height: 768 } });
+watch(box);
+await box.goto(base + '/halls/demo/counter/2?device');
+await box.waitForSelector('#pair:not(.hidden)');
+await axe(box, 'counter pairing');
+await box.fill('#pair-code', kiosk.body.device.pairing_code);
+await box.click('#pair-form button[type=submit]');
+await box.waitForFunction(() => document.getElementById('pair-err').textContent.includes('其他设备'));
+await box.fill('#pair-code', dev.body.device.pairing_code);
+await box.click('#pair-form button[type=submit]');
+await box.waitForSelector('#b-call:not([disabled])');
+const a4 = await issue('general');
+await box.waitForFunction(() => document.querySelector('[data-service=general] [data-count]').textContent.trim() === '1 人');
+await box.keyboard.press('n');
+await box.waitForFunction((n) => document.getElementById('cur-number').textContent === n, a4.number);
+check((await ticket(a4.id)).counter_id === '2', 'called by the device at counter 2');
+// Paired, it opens without signing in, without ?device.
+await box.goto(base + '/halls/demo/counter/2');
+check(!box.url().includes('/login'), 'paired device sent to sign in');
+await box.waitForFunction((n) => document.getElementById('cur-number').textContent === n, a4.number);
 
 check(errors.length === 0, 'page errors: ' + errors.join('; '));
 console.log(JSON.stringify({ a1: a1.id, a2: a2.id }));
@@ -239,6 +267,7 @@ func lastLine(s string) string {
 
 func TestRateBrowser(t *testing.T) {
 	browsertest.Require(t)
+	t.Parallel()
 	s := startCtrSite(t)
 	out := browsertest.Run(t, ctrPrelude+`
 const dev = await api('POST', '/api/v1/halls/demo/devices', { kind: 'rater', counter_id: '1' });
@@ -340,7 +369,7 @@ console.log(JSON.stringify({ t1: t1.id, t2: t2.id, t3: t3.id }));
 		if err != nil {
 			return err
 		}
-		if r.Score != 2 || r.Comment != "态度不好；等候时间长：窗口人员接电话时间较长" || r.Channel != "rater" || r.CounterID != "1" {
+		if r.Score != 2 || strings.Join(r.Reasons, ",") != "态度不好,等候时间长" || r.Comment != "窗口人员接电话时间较长" || r.Channel != "rater" || r.CounterID != "1" {
 			t.Errorf("bad rating: %+v", r)
 		}
 		if r, err = tx.RatingByTicket(ids.T2); err != nil || r.Score != 5 || r.Comment != "" {

@@ -257,6 +257,7 @@
   }
   function refreshPicker() {
     if (!picker) return;
+    $("#adm-hall-box").hidden = !st.halls.length;
     for (const x of st.halls) {
       let o = [...picker.options].find((o) => o.value === x.id);
       if (!o) { o = h("option", { value: x.id }); picker.append(o); }
@@ -465,6 +466,7 @@
           h("button", { type: "button", class: "btn small icon", "data-move": "up", "aria-label": tr("admin.up", name) }, "↑"),
           h("button", { type: "button", class: "btn small icon", "data-move": "down", "aria-label": tr("admin.down", name) }, "↓"))));
     }
+    if (!ids.length) ol.append(h("li", { class: "muted" }, tr("admin.counters.no_services")));
   }
   function counterMode(c) {
     const f = ctrForm;

@@ -122,6 +122,9 @@
     pill.textContent = C.tr("counter.state." + status);
     $("state-reason").textContent = status === "paused" && st.counter.pause_reason ? C.tr("counter.state.reason", reasonText(st.counter.pause_reason)) : "";
 
+    // Without a ticket, say what the next step is: call, or open first.
+    $("cur-none-big").textContent = C.tr(status === "open" ? "counter.none" : "counter.state." + status);
+    $("cur-none-hint").textContent = C.tr(status === "open" ? "counter.none_hint" : status === "paused" ? "counter.paused_hint" : "counter.closed_hint");
     $("cur-ticket").classList.toggle("hidden", !cur);
     $("cur-none").classList.toggle("hidden", !!cur);
     if (cur) {

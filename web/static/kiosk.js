@@ -13,6 +13,7 @@
   const loadedAt = Date.now();
   const services = Object.fromEntries(K.services.map((s) => [s.id, s]));
   const groups = Object.fromEntries(K.groups.map((g) => [g.id, g.label]));
+  if (!autoPrint) document.getElementById("take").classList.add("hidden");
 
   let token = C.deviceToken(K.hall); // a paired kiosk's own token
   let group = "";                    // the chosen green-channel group
@@ -221,10 +222,29 @@
     refresh();
     loaded.then(() => {
       if (document.body.dataset.ticket !== t.id) return;
-      if (autoPrint) window.print();
+      if (autoPrint) {
+        printLayout(true);
+        window.print();
+        printLayout(false);
+      }
       countdown(10, reset);
     });
   }
+
+  // printLayout lays the ticket out as printed and makes the page exactly
+  // as long as the ticket, or puts it back as shown on screen. Between the
+  // two, nothing is painted on screen: window.print() runs in between.
+  const pageSize = document.head.appendChild(document.createElement("style"));
+  function printLayout(on) {
+    const paper = $("ticket");
+    paper.classList.toggle("printed", on);
+    if (!on) return;
+    const mm = Math.ceil(paper.getBoundingClientRect().height * 25.4 / 96) + 6 + 4; // margins, and a little to tear off
+    pageSize.textContent = "@page { size: 80mm " + mm + "mm; margin: 3mm 4mm; }";
+  }
+  // A print started otherwise (Ctrl+P on a staff kiosk) gets the same.
+  window.addEventListener("beforeprint", () => printLayout(true));
+  window.addEventListener("afterprint", () => printLayout(false));
 
   function countdown(secs, then) {
     clearInterval(backTimer);

@@ -83,7 +83,7 @@
       if (!ticket || sending) return;
       const score = Number(b.dataset.score);
       if (score <= 2) { askReason(score); return; }
-      send(score, "");
+      send(score, [], "");
     });
   }
 
@@ -102,33 +102,39 @@
   $("reason-form").addEventListener("submit", (e) => {
     e.preventDefault();
     if (sending) return;
-    // Reasons go into the comment in Chinese, whatever the screen's
-    // language, so that the records read the same.
-    const chosen = Array.from(document.querySelectorAll("input[name=reason]:checked"), (i) => D.records[i.value] || i.value);
+    // Reasons are recorded in Chinese, whatever the screen's language, so
+    // that the records read the same.
+    const reasons = Array.from(document.querySelectorAll("input[name=reason]:checked"), (i) => D.records[i.value] || i.value);
     const text = $("reason-text").value.trim();
-    if (!chosen.length && !text) {
+    if (!reasons.length && !text) {
       $("reason-err").textContent = C.tr("rate.reason.need");
       return;
     }
-    const comment = chosen.join("；") + (text ? (chosen.length ? "：" : "") + text : "");
-    send(badScore, comment);
+    send(badScore, reasons, text);
   });
 
-  async function send(score, comment) {
+  async function send(score, reasons, comment) {
     if (!ticket || sending) return;
     sending = true;
     say(C.tr("rate.sending"));
     for (const b of document.querySelectorAll(".face, #reason-send")) b.disabled = true;
     let res = null;
     try {
-      res = await C.api("POST", "/api/v1/tickets/" + encodeURIComponent(ticket.id) + "/rating", { score, comment }, opts({ retries: 3 }));
+      res = await C.api("POST", "/api/v1/tickets/" + encodeURIComponent(ticket.id) + "/rating", { score, reasons, comment }, opts({ retries: 3 }));
     } catch (e) {
       res = null;
     }
     sending = false;
     for (const b of document.querySelectorAll(".face, #reason-send")) b.disabled = false;
     if (res && res.status === 201) { thanks(C.tr("rate.thanks.lead")); return; }
-    if (res && res.status === 409 && /already/.test(((res.body || {}).error || {}).message || "")) { thanks(C.tr("rate.already")); return; }
+    if (res && res.status === 409) {
+      // Rated already (a retry whose first try got through, or the phone),
+      // or too late to rate here: either way nothing more to ask.
+      if (/already/.test(((res.body || {}).error || {}).message || "")) { thanks(C.tr("rate.already")); return; }
+      say(C.tr("rate.closed"), true);
+      countdown(5);
+      return;
+    }
     if (res && res.status === 401 && token) { unpair(); return; }
     say(C.tr("rate.failed"), true);
   }

@@ -1,0 +1,733 @@
+package civiq
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Appointments (预约): a citizen books a slot of a service in their real
+// name with a mobile number and an ID number, arrives, checks in at the
+// kiosk with the booking code and the last 4 characters of the ID number,
+// and gets an appointment ticket that is called at the slot's time ahead of
+// walk-ins (policy.go). Scalpers are held off by the limits per person, the
+// rate limits per phone and address (api/bookings.go), check-in in the
+// booked person's name only, and cancelled places coming back at random
+// times. No-shows are strikes (strikes.go).
+
+// Booking statuses.
+const (
+	BookingBooked    = "booked"
+	BookingCheckedIn = "checked_in"
+	BookingCancelled = "cancelled"
+	BookingNoShow    = "no_show"
+)
+
+// Error codes of bookings and check-ins.
+const (
+	ESlotFull     = "slot_full"     // 409: no place left in the slot
+	ELimitReached = "limit_reached" // 409: the person holds enough bookings
+	ESuspended    = "suspended"     // 403: booking suspended after no-shows
+	ETooEarly     = "too_early"     // 409: not yet (check-in, or booking too far ahead)
+	ETooLate      = "too_late"      // 409: no longer (check-in, cancel, booking)
+)
+
+// Events of bookings: none carries personal data; the booking's id,
+// service, slot and status go in the staff view only.
+const (
+	EventBookingCreated   = "booking.created"
+	EventBookingCancelled = "booking.cancelled"
+	EventBookingNoShow    = "booking.no_show"
+	EventStrikeCleared    = "booking.strike_cleared"
+	EventBookingSettings  = "booking.settings"
+)
+
+// Booking is one citizen's appointment. The name, phone and ID number are
+// kept sealed (encrypted) with keyed hashes to find a person's bookings;
+// every view shows them masked only.
+type Booking struct {
+	ID        string    `json:"id"`
+	Code      string    `json:"code"`
+	HallID    string    `json:"hall_id"`
+	ServiceID string    `json:"service_id"`
+	SlotStart time.Time `json:"slot_start"`
+	SlotEnd   time.Time `json:"slot_end"`
+	Status    string    `json:"status"`
+	// Name, Phone and IDNumber are masked: 张*, 138****5678,
+	// 110***********1234.
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	IDNumber string `json:"id_number"`
+	// PersonKey is the keyed hash of the ID number, PhoneKey of the phone.
+	PersonKey string `json:"-"`
+	PhoneKey  string `json:"-"`
+	// The sealed name, phone and ID number.
+	NameSealed  string `json:"-"`
+	PhoneSealed string `json:"-"`
+	IDSealed    string `json:"-"`
+
+	CreatedAt   time.Time  `json:"created_at"`
+	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
+	// ReleasedAt is when a cancelled place is free again.
+	ReleasedAt   *time.Time `json:"-"`
+	CheckedInAt  *time.Time `json:"checked_in_at,omitempty"`
+	NoShowAt     *time.Time `json:"no_show_at,omitempty"`
+	TicketID     string     `json:"ticket_id,omitempty"`
+	TicketNumber string     `json:"ticket_number,omitempty"`
+	// TicketStatus is the status of the ticket of a checked-in booking,
+	// filled in the staff's list.
+	TicketStatus string `json:"ticket_status,omitempty"`
+}
+
+// Ref is what events tell of a booking.
+func (b *Booking) Ref() *BookingRef {
+	return &BookingRef{ID: b.ID, ServiceID: b.ServiceID, SlotStart: b.SlotStart.UTC(), Status: b.Status}
+}
+
+// In shows the booking's times in loc, the hall's time zone.
+func (b *Booking) In(loc *time.Location) {
+	b.SlotStart, b.SlotEnd, b.CreatedAt = b.SlotStart.In(loc), b.SlotEnd.In(loc), b.CreatedAt.In(loc)
+	for _, p := range []**time.Time{&b.CancelledAt, &b.CheckedInAt, &b.NoShowAt} {
+		if *p != nil {
+			v := (*p).In(loc)
+			*p = &v
+		}
+	}
+}
+
+// BookingRef is a booking in events: no personal data.
+type BookingRef struct {
+	ID        string    `json:"id"`
+	ServiceID string    `json:"service_id"`
+	SlotStart time.Time `json:"slot_start"`
+	Status    string    `json:"status"`
+}
+
+// codeAlphabet has no 0/O, 1/I/L: booking codes are read aloud and typed.
+const codeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+// CodeLength is the length of a booking code.
+const CodeLength = 8
+
+// NewBookingCode returns a random booking code of CodeLength characters
+// (about 40 bits).
+func NewBookingCode() string {
+	b := make([]byte, CodeLength)
+	n := big.NewInt(int64(len(codeAlphabet)))
+	for i := range b {
+		k, err := rand.Int(rand.Reader, n)
+		if err != nil {
+			panic(err)
+		}
+		b[i] = codeAlphabet[k.Int64()]
+	}
+	return string(b)
+}
+
+// NormalizeCode reads a booking code as typed: case, spaces and dashes do
+// not matter. It returns "" for anything that is not a code.
+func NormalizeCode(s string) string {
+	s = strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(s)))
+	if len(s) != CodeLength {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune(codeAlphabet, rune(s[i])) {
+			return ""
+		}
+	}
+	return s
+}
+
+// needSealer reports a server set up without a secret key.
+func (e *Engine) needSealer() error {
+	if e.Sealer == nil {
+		return Errorf(EUnavailable, "bookings are not available: the server has no secret key")
+	}
+	return nil
+}
+
+// BookRequest asks for an appointment.
+type BookRequest struct {
+	HallID    string
+	ServiceID string
+	SlotStart string // RFC 3339
+	Name      string
+	Phone     string
+	IDNumber  string
+}
+
+// CheckName checks a person's name as booked: 1 to 30 characters, no
+// control characters; it returns it trimmed.
+func CheckName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", FieldErrorf("name", "name is required")
+	}
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > 30 || strings.ContainsFunc(name, unicode.IsControl) {
+		return "", FieldErrorf("name", "name must be 1-30 characters")
+	}
+	return name, nil
+}
+
+// ParseSlotStart reads the start of a slot as a client sends it.
+func ParseSlotStart(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
+	if err != nil {
+		return time.Time{}, FieldErrorf("slot_start", "slot_start must be a time in RFC 3339, as the slots list gives it")
+	}
+	return t, nil
+}
+
+// BookingPhone checks a mainland mobile number for a booking.
+func BookingPhone(s string) (string, error) {
+	p, err := NormalizePhone(s)
+	if err != nil {
+		return "", FieldErrorf("phone", "phone must be a mainland mobile number, 11 digits starting 13-19")
+	}
+	return p, nil
+}
+
+// weekOf is the Monday 00:00 (local) of the week of t.
+func weekOf(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	wd := (int(t.Weekday()) + 6) % 7 // Monday 0
+	return time.Date(t.Year(), t.Month(), t.Day()-wd, 0, 0, 0, 0, loc)
+}
+
+// CheckLimits says whether a person holding held (their bookings in the
+// week of the new slot, none cancelled) may book serviceID at start:
+// at most MaxPerServiceDay active bookings of a service a day, at most
+// MaxPerWeek bookings a week.
+func (s *BookingSettings) CheckLimits(held []Booking, serviceID string, start time.Time, loc *time.Location) error {
+	day := Date(start, loc)
+	sameDay, week := 0, 0
+	wk := weekOf(start, loc)
+	for _, b := range held {
+		if b.Status == BookingCancelled {
+			continue
+		}
+		if !b.SlotStart.Before(wk) && b.SlotStart.Before(wk.AddDate(0, 0, 7)) {
+			week++
+		}
+		if b.ServiceID == serviceID && (b.Status == BookingBooked || b.Status == BookingCheckedIn) && Date(b.SlotStart, loc).Equal(day) {
+			sameDay++
+		}
+	}
+	if sameDay >= s.MaxPerServiceDay {
+		return Errorf(ELimitReached, "you already hold a booking for this service on this day")
+	}
+	if week >= s.MaxPerWeek {
+		return Errorf(ELimitReached, "you already hold %d bookings this week, the most allowed", week)
+	}
+	return nil
+}
+
+// Book makes an appointment: the checks of input, then in one transaction
+// the slot, the person's suspension and limits and the slot's capacity, the
+// booking and its event.
+func (e *Engine) Book(ctx context.Context, req BookRequest) (*Booking, error) {
+	if err := e.needSealer(); err != nil {
+		return nil, err
+	}
+	if req.ServiceID == "" {
+		return nil, FieldErrorf("service_id", "service_id is required")
+	}
+	start, err := ParseSlotStart(req.SlotStart)
+	if err != nil {
+		return nil, err
+	}
+	name, err := CheckName(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	phone, err := BookingPhone(req.Phone)
+	if err != nil {
+		return nil, err
+	}
+	id, err := ParseIDNumber(req.IDNumber)
+	if err != nil {
+		return nil, err
+	}
+	b := &Booking{
+		ID: NewTicketID(), HallID: req.HallID, ServiceID: req.ServiceID, Status: BookingBooked,
+		Name: MaskName(name), Phone: MaskPhone(phone), IDNumber: MaskIDNumber(id),
+		PersonKey: e.Sealer.Hash("id", id), PhoneKey: e.Sealer.Hash("phone", phone),
+		NameSealed: e.Sealer.Seal(name), PhoneSealed: e.Sealer.Seal(phone), IDSealed: e.Sealer.Seal(id),
+	}
+	var loc *time.Location
+	err = e.Store.Update(ctx, func(tx Tx) error {
+		hall, _, s, err := bookingService(tx, req.HallID, req.ServiceID)
+		if err != nil {
+			return err
+		}
+		loc = hall.Location()
+		now := e.now()
+		if _, err := e.sweepHall(tx, hall, s, now); err != nil {
+			return err
+		}
+		day, err := e.daySlots(tx, hall, req.ServiceID, s, Date(start, loc), now)
+		if err != nil {
+			return err
+		}
+		var slot *Slot
+		for i := range day.Slots {
+			if day.Slots[i].Start.Equal(start) {
+				slot = &day.Slots[i]
+			}
+		}
+		if slot == nil {
+			return FieldErrorf("slot_start", "%s is not the start of a slot of this service", req.SlotStart)
+		}
+		if err := s.BookableAt(slot.Start, now, loc); err != nil {
+			return err
+		}
+		strikes, err := tx.PersonStrikes(hall.ID, b.PersonKey, now.Add(-days(s.StrikeWindowDays+s.SuspendDays)))
+		if err != nil {
+			return err
+		}
+		if until := SuspendedUntil(strikes, s); until.After(now) {
+			return Errorf(ESuspended, "booking is suspended until %s after repeated no-shows", until.In(loc).Format(time.DateOnly))
+		}
+		wk := weekOf(start, loc)
+		held, err := tx.PersonBookings(hall.ID, b.PersonKey, wk, wk.AddDate(0, 0, 7))
+		if err != nil {
+			return err
+		}
+		if err := s.CheckLimits(held, req.ServiceID, start, loc); err != nil {
+			return err
+		}
+		if slot.Available <= 0 {
+			return Errorf(ESlotFull, "this slot is full: please choose another")
+		}
+		b.SlotStart, b.SlotEnd, b.CreatedAt = slot.Start, slot.End, now
+		for range 5 {
+			b.Code = NewBookingCode()
+			if _, err := tx.BookingByCode(b.Code); ErrorCode(err) == ENotFound {
+				break
+			} else if err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertBooking(b); err != nil {
+			return err
+		}
+		return tx.AppendEvent(&Event{HallID: hall.ID, Type: EventBookingCreated, At: now, Booking: b.Ref()})
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.In(loc)
+	return b, nil
+}
+
+// errNoBooking is the answer to a code and ID that do not match: the same
+// whether the code is unknown or the ID wrong, so codes cannot be probed.
+var errNoBooking = Errorf(ENotFound, "no booking has this code and ID number")
+
+// verifyLast4 compares the last 4 characters of the booked ID number with
+// those typed.
+func verifyLast4(b *Booking, last4 string) bool {
+	got := strings.ToUpper(strings.TrimSpace(last4))
+	want := Last4(b.IDNumber)
+	return len(got) == 4 && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// findBooking reads the booking of a code, checked by the last 4
+// characters of its ID number unless staff skip it.
+func findBooking(tx Tx, code, last4 string, skipCheck bool) (*Booking, error) {
+	c := NormalizeCode(code)
+	if c == "" {
+		return nil, errNoBooking
+	}
+	b, err := tx.BookingByCode(c)
+	if ErrorCode(err) == ENotFound {
+		return nil, errNoBooking
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !skipCheck && !verifyLast4(b, last4) {
+		return nil, errNoBooking
+	}
+	return b, nil
+}
+
+// FindBooking returns a booking to whoever holds its code and the last 4
+// characters of its ID number (or to staff of its hall, by), with its hall
+// and service.
+func (e *Engine) FindBooking(ctx context.Context, code, last4 string, by Principal) (*Booking, *Hall, *Service, error) {
+	var b *Booking
+	var hall *Hall
+	var svc *Service
+	err := e.Store.View(ctx, func(tx Tx) error {
+		var err error
+		if b, err = findBooking(tx, code, last4, false); err != nil {
+			if last4 != "" || ErrorCode(err) != ENotFound {
+				return err
+			}
+			// Without the ID's last 4, only staff of the hall see it.
+			if b, err = findBooking(tx, code, "", true); err != nil {
+				return err
+			}
+			if !by.Can(PermStaffView, b.HallID, "") {
+				return errNoBooking
+			}
+		}
+		if hall, err = tx.Hall(b.HallID); err != nil {
+			return err
+		}
+		svc, err = tx.Service(b.HallID, b.ServiceID)
+		return err
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	b.In(hall.Location())
+	return b, hall, svc, nil
+}
+
+// CancelRequest cancels a booking: the citizen with the code and the
+// last 4 characters of the ID number, until CancelMinutes before the slot;
+// staff of the hall without either (By).
+type CancelRequest struct {
+	Code    string
+	IDLast4 string
+	By      Principal
+}
+
+// CancelBooking cancels a booking; its place comes back at a random time
+// within the hall's ReleaseMinutes.
+func (e *Engine) CancelBooking(ctx context.Context, req CancelRequest) (*Booking, error) {
+	var b *Booking
+	var loc *time.Location
+	err := e.Store.Update(ctx, func(tx Tx) error {
+		var err error
+		staff := false
+		if b, err = findBooking(tx, req.Code, req.IDLast4, false); err != nil {
+			if ErrorCode(err) != ENotFound {
+				return err
+			}
+			if b, err = findBooking(tx, req.Code, "", true); err != nil {
+				return err
+			}
+			if !req.By.Can(PermStaffView, b.HallID, "") {
+				return errNoBooking
+			}
+			staff = true
+		}
+		hall, err := tx.Hall(b.HallID)
+		if err != nil {
+			return err
+		}
+		loc = hall.Location()
+		s, err := tx.BookingSettings(b.HallID)
+		if err != nil {
+			return err
+		}
+		if b.Status != BookingBooked {
+			return Errorf(EConflict, "a booking that is %s cannot be cancelled", b.Status)
+		}
+		now := e.now()
+		if !staff && now.After(b.SlotStart.Add(-minutes(s.CancelMinutes))) {
+			return Errorf(ETooLate, "bookings are cancelled at least %d minutes before the slot; ask the hall's staff", s.CancelMinutes)
+		}
+		release := now
+		if s.ReleaseMinutes > 0 {
+			k, err := rand.Int(rand.Reader, big.NewInt(int64(minutes(s.ReleaseMinutes))))
+			if err != nil {
+				return err
+			}
+			release = now.Add(time.Duration(k.Int64()))
+		}
+		b.Status, b.CancelledAt, b.ReleasedAt = BookingCancelled, &now, &release
+		if err := tx.UpdateBooking(b); err != nil {
+			return err
+		}
+		return tx.AppendEvent(&Event{HallID: b.HallID, Type: EventBookingCancelled, At: now, Booking: b.Ref()})
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.In(loc)
+	return b, nil
+}
+
+// CheckInRequest checks a citizen in at the kiosk or at a counter: the
+// booking code with the last 4 characters of the ID number, or with the
+// whole ID number as a card reader gives it (and the name, when it gives
+// that too: both must match the booking).
+type CheckInRequest struct {
+	HallID   string
+	Code     string
+	IDLast4  string
+	IDNumber string
+	Name     string
+}
+
+// CheckIn turns a booking into an appointment ticket: from
+// CheckInEarlyMinutes before the slot to CheckInLateMinutes after its
+// start. The ticket waits in the appointment class from the slot's start
+// (its place in time): an early arrival is not called before it.
+func (e *Engine) CheckIn(ctx context.Context, req CheckInRequest, idem *Idem) (*Ticket, *Booking, error) {
+	if req.IDLast4 == "" && req.IDNumber == "" {
+		return nil, nil, FieldErrorf("id_last4", "id_last4 (or id_number) is required")
+	}
+	var idNumber string
+	if req.IDNumber != "" {
+		if err := e.needSealer(); err != nil {
+			return nil, nil, err
+		}
+		var err error
+		if idNumber, err = ParseIDNumber(req.IDNumber); err != nil {
+			return nil, nil, err
+		}
+	}
+	var out *Ticket
+	var booking *Booking
+	err := e.Store.Update(ctx, func(tx Tx) error {
+		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
+			b, err := findBooking(tx, req.Code, req.IDLast4, idNumber != "")
+			if err != nil {
+				return nil, err
+			}
+			if b.HallID != req.HallID {
+				return nil, errNoBooking
+			}
+			if idNumber != "" && subtle.ConstantTimeCompare([]byte(e.Sealer.Hash("id", idNumber)), []byte(b.PersonKey)) != 1 {
+				return nil, errNoBooking
+			}
+			if name := strings.TrimSpace(req.Name); name != "" {
+				if err := e.needSealer(); err != nil {
+					return nil, err
+				}
+				booked, err := e.Sealer.Open(b.NameSealed)
+				if err != nil {
+					return nil, err
+				}
+				if booked != name {
+					return nil, Errorf(EForbidden, "the name does not match the booking: bookings are not transferable")
+				}
+			}
+			hall, err := tx.Hall(b.HallID)
+			if err != nil {
+				return nil, err
+			}
+			s, err := tx.BookingSettings(b.HallID)
+			if err != nil {
+				return nil, err
+			}
+			loc := hall.Location()
+			now := e.now()
+			switch b.Status {
+			case BookingCheckedIn:
+				return nil, Errorf(EConflict, "this booking has already been checked in: ticket %s", b.TicketNumber)
+			case BookingCancelled:
+				return nil, Errorf(EConflict, "this booking was cancelled")
+			case BookingNoShow:
+				return nil, Errorf(ETooLate, "check-in closed %d minutes after the slot's start; please take a ticket", s.CheckInLateMinutes)
+			}
+			if opens := b.SlotStart.Add(-minutes(s.CheckInEarlyMinutes)); now.Before(opens) {
+				return nil, Errorf(ETooEarly, "check-in opens at %s, %d minutes before your slot", opens.In(loc).Format("15:04"), s.CheckInEarlyMinutes)
+			}
+			if now.After(b.SlotStart.Add(minutes(s.CheckInLateMinutes))) {
+				return nil, Errorf(ETooLate, "check-in closed %d minutes after the slot's start; please take a ticket", s.CheckInLateMinutes)
+			}
+			svc, err := tx.Service(b.HallID, b.ServiceID)
+			if err != nil {
+				return nil, err
+			}
+			day := hall.Day(now)
+			seq, err := tx.NextSeq(hall.ID, svc.ID, day)
+			if err != nil {
+				return nil, err
+			}
+			t := &Ticket{
+				ID: NewTicketID(), HallID: hall.ID, ServiceID: svc.ID, Number: FormatNumber(svc.Prefix, seq), Day: day,
+				Channel: ChannelAppointment, Priority: PriorityNormal, Status: StatusWaiting,
+				IssuedAt: now, QueuedAt: b.SlotStart,
+			}
+			if err := tx.InsertTicket(t); err != nil {
+				return nil, err
+			}
+			b.Status, b.CheckedInAt, b.TicketID, b.TicketNumber = BookingCheckedIn, &now, t.ID, t.Number
+			if err := tx.UpdateBooking(b); err != nil {
+				return nil, err
+			}
+			return t, tx.AppendEvent(&Event{HallID: hall.ID, Type: EventIssued, At: now, Ticket: t, Booking: b.Ref()})
+		})
+		if err != nil {
+			return err
+		}
+		out = t
+		if booking, err = tx.BookingByCode(NormalizeCode(req.Code)); err != nil {
+			return err
+		}
+		return e.estimate(tx, out)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	booking.In(out.IssuedAt.Location())
+	return out, booking, nil
+}
+
+// HallBookings returns a hall's bookings of a day (YYYY-MM-DD, "" for
+// today) in slot order, for the staff: masked, with the state of their
+// tickets. No-shows are recorded first.
+func (e *Engine) HallBookings(ctx context.Context, hallID, date string) ([]Booking, error) {
+	if _, err := e.SweepNoShows(ctx, hallID); err != nil {
+		return nil, err
+	}
+	var out []Booking
+	err := e.Store.View(ctx, func(tx Tx) error {
+		hall, err := tx.Hall(hallID)
+		if err != nil {
+			return err
+		}
+		loc := hall.Location()
+		d := Date(e.now(), loc)
+		if date != "" {
+			if d, err = ParseDate("date", date); err != nil {
+				return err
+			}
+		}
+		from := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
+		if out, err = tx.Bookings(hallID, from, from.AddDate(0, 0, 1)); err != nil {
+			return err
+		}
+		for i := range out {
+			out[i].In(loc)
+		}
+		return nil
+	})
+	if out == nil {
+		out = []Booking{}
+	}
+	return out, err
+}
+
+// callState is what CallNext tells PickNextWith about appointments: the
+// time, and how many appointment tickets the counter called in a row.
+func (e *Engine) callState(tx Tx, hallID, counterID string, heads []Ticket, now time.Time) (CallState, error) {
+	cs := CallState{Now: now}
+	appointments := false
+	for i := range heads {
+		appointments = appointments || heads[i].Appointment()
+	}
+	if !appointments {
+		return cs, nil
+	}
+	s, err := tx.BookingSettings(hallID)
+	if err != nil {
+		return cs, err
+	}
+	cs.MaxAppointmentRun = s.MaxAppointmentRun
+	if cs.MaxAppointmentRun > 0 {
+		cs.AppointmentRun, err = tx.AppointmentRun(hallID, counterID, cs.MaxAppointmentRun)
+	}
+	return cs, err
+}
+
+// ICSEvent is the text of a booking's calendar entry.
+type ICSEvent struct {
+	UID         string
+	Stamp       time.Time
+	Start, End  time.Time
+	Summary     string
+	Location    string
+	Description string
+	// Alarm, when set, reminds this long before the start.
+	Alarm time.Duration
+}
+
+// ICS writes an iCalendar file (RFC 5545) with one event in the time zone
+// of its start, with that zone's VTIMEZONE: CRLF line ends, lines folded at
+// 75 octets, text escaped.
+func ICS(ev ICSEvent) []byte {
+	loc := ev.Start.Location()
+	tzid := loc.String()
+	var b strings.Builder
+	line := func(s string) {
+		// Fold at 75 octets without splitting a UTF-8 character.
+		for len(s) > 75 {
+			cut := 75
+			for cut > 0 && !utf8.RuneStart(s[cut]) {
+				cut--
+			}
+			b.WriteString(s[:cut] + "\r\n")
+			s = " " + s[cut:]
+		}
+		b.WriteString(s + "\r\n")
+	}
+	local := func(t time.Time) string { return t.In(loc).Format("20060102T150405") }
+	line("BEGIN:VCALENDAR")
+	line("VERSION:2.0")
+	line("PRODID:-//civiq//appointments//ZH")
+	line("CALSCALE:GREGORIAN")
+	line("METHOD:PUBLISH")
+	if tzid != "UTC" {
+		// The offset in force at the slot, as the zone's standard time: the
+		// zones of mainland China keep one offset all year.
+		name, offset := ev.Start.Zone()
+		off := icsOffset(offset)
+		line("BEGIN:VTIMEZONE")
+		line("TZID:" + tzid)
+		line("BEGIN:STANDARD")
+		line("DTSTART:19700101T000000")
+		line("TZOFFSETFROM:" + off)
+		line("TZOFFSETTO:" + off)
+		line("TZNAME:" + icsText(name))
+		line("END:STANDARD")
+		line("END:VTIMEZONE")
+	}
+	line("BEGIN:VEVENT")
+	line("UID:" + icsText(ev.UID))
+	line("DTSTAMP:" + ev.Stamp.UTC().Format("20060102T150405Z"))
+	if tzid == "UTC" {
+		line("DTSTART:" + ev.Start.UTC().Format("20060102T150405Z"))
+		line("DTEND:" + ev.End.UTC().Format("20060102T150405Z"))
+	} else {
+		line("DTSTART;TZID=" + tzid + ":" + local(ev.Start))
+		line("DTEND;TZID=" + tzid + ":" + local(ev.End))
+	}
+	line("SUMMARY:" + icsText(ev.Summary))
+	if ev.Location != "" {
+		line("LOCATION:" + icsText(ev.Location))
+	}
+	if ev.Description != "" {
+		line("DESCRIPTION:" + icsText(ev.Description))
+	}
+	line("STATUS:CONFIRMED")
+	line("TRANSP:OPAQUE")
+	if ev.Alarm > 0 {
+		line("BEGIN:VALARM")
+		line("ACTION:DISPLAY")
+		line("DESCRIPTION:" + icsText(ev.Summary))
+		line(fmt.Sprintf("TRIGGER:-PT%dM", int(ev.Alarm.Minutes())))
+		line("END:VALARM")
+	}
+	line("END:VEVENT")
+	line("END:VCALENDAR")
+	return []byte(b.String())
+}
+
+// icsText escapes TEXT values (RFC 5545 3.3.11).
+func icsText(s string) string {
+	return strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\r\n", `\n`, "\n", `\n`, "\r", `\n`).Replace(s)
+}
+
+// icsOffset writes a UTC offset in seconds as +hhmm.
+func icsOffset(sec int) string {
+	sign := "+"
+	if sec < 0 {
+		sign, sec = "-", -sec
+	}
+	return fmt.Sprintf("%s%02d%02d", sign, sec/3600, sec%3600/60)
+}

@@ -1,0 +1,1389 @@
+package civiq
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Service guides (办事指南): what a citizen must know before coming, with
+// the fields of the national service-item exchange (国家政务服务平台事项
+// 要素). Each guide belongs to one hall and points to the hall's service
+// whose queue handles it. Guides are searched by any part of their name or
+// keywords (sqlite/guides.go), imported and exported as JSON and CSV.
+
+// Material necessity (必要性).
+const (
+	NeedRequired    = "required"    // 必要
+	NeedOptional    = "optional"    // 非必要
+	NeedConditional = "conditional" // 情形必要: needed in the cases its notes name
+)
+
+// Material forms (材料形式).
+const (
+	FormOriginal       = "original"          // 原件
+	FormCopy           = "copy"              // 复印件
+	FormOriginalCopy   = "original_and_copy" // 原件和复印件
+	FormElectronic     = "electronic"        // 电子件
+	maxGuideMaterials  = 100
+	maxGuideFees       = 20
+	maxGuideKeywords   = 30
+	maxGuideSteps      = 30
+	maxGuideDays       = MaxDeadlineDays
+	maxGuideVisits     = 10
+	maxGuideCopies     = 99
+	maxGuideLongText   = 4000
+	maxGuideShortText  = 200
+	maxGuideNameRunes  = 100
+	maxGuideURL        = 500
+	maxImportGuides    = 10000
+	maxImportErrors    = 1000
+	maxGuideQueryRunes = 50
+)
+
+// GuideItemTypes are the item types (事项类型) of the national exchange.
+var GuideItemTypes = []string{"行政许可", "行政处罚", "行政强制", "行政征收", "行政给付", "行政检查", "行政确认",
+	"行政奖励", "行政裁决", "其他行政权力", "公共服务"}
+
+// GuideLevels are the levels that exercise an item (行使层级).
+var GuideLevels = []string{"国家级", "省级", "市级", "县级", "镇（乡、街道）级", "村（社区）级"}
+
+// GuideAudiences are who an item serves (服务对象).
+var GuideAudiences = []string{"自然人", "企业法人", "事业法人", "社会组织法人", "非法人企业", "行政机关", "其他组织"}
+
+// GuideForms are the ways an item is handled (办理形式).
+var GuideForms = []string{"窗口办理", "网上办理", "快递申请"}
+
+// Material is one document a guide asks for.
+type Material struct {
+	// ID names the material within its guide (m1, m2, ... when not given):
+	// cases refer to materials by it.
+	ID        string `json:"id"`
+	Name      string `json:"name"`                 // 材料名称
+	Necessity string `json:"necessity"`            // 必要性: required, optional, conditional
+	Form      string `json:"form"`                 // 材料形式: original, copy, original_and_copy, electronic
+	Copies    int    `json:"copies"`               // 份数
+	Source    string `json:"source,omitempty"`     // 来源渠道 (申请人自备, 政府部门核发...)
+	Spec      string `json:"spec,omitempty"`       // 纸质规格 (A4...)
+	BlankURL  string `json:"blank_url,omitempty"`  // 空白表格
+	SampleURL string `json:"sample_url,omitempty"` // 示例样表
+	Notes     string `json:"notes,omitempty"`      // 填报须知
+	Standard  string `json:"standard,omitempty"`   // 受理标准
+}
+
+// Fee is one charge of a guide (收费项目).
+type Fee struct {
+	Name      string `json:"name"`                // 收费项目名称
+	Standard  string `json:"standard"`            // 收费标准
+	Reduction string `json:"reduction,omitempty"` // 减免政策
+}
+
+// Guide is one service item of a hall (办事指南).
+type Guide struct {
+	ID        string `json:"id"`
+	HallID    string `json:"hall_id"`
+	ServiceID string `json:"service_id"` // the hall's service whose queue handles it
+	Position  int    `json:"position"`
+
+	Name          string   `json:"name"`                     // 事项名称
+	NameEn        string   `json:"name_en,omitempty"`        // for the English pages
+	BasicCode     string   `json:"basic_code,omitempty"`     // 基本编码
+	ImplCode      string   `json:"impl_code,omitempty"`      // 实施编码
+	ItemType      string   `json:"item_type,omitempty"`      // 事项类型
+	Level         string   `json:"level,omitempty"`          // 行使层级
+	Authority     string   `json:"authority,omitempty"`      // 实施主体
+	AuthorityCode string   `json:"authority_code,omitempty"` // 实施主体编码
+	Audience      []string `json:"audience"`                 // 服务对象
+	Basis         string   `json:"basis,omitempty"`          // 设定依据
+	Conditions    string   `json:"conditions,omitempty"`     // 受理条件
+	Process       []string `json:"process"`                  // 办理流程, step by step
+	Forms         []string `json:"forms"`                    // 办理形式
+	Location      string   `json:"location,omitempty"`       // 办理地点
+	Hours         string   `json:"hours,omitempty"`          // 办理时间
+	// LegalDays and PromisedDays are 法定办结时限 and 承诺办结时限 in
+	// working days; 0 promised days is 即办 (done on the spot).
+	LegalDays    int    `json:"legal_days"`
+	PromisedDays int    `json:"promised_days"`
+	Visits       int    `json:"visits"` // 到办事现场次数
+	Fee          bool   `json:"fee"`    // 是否收费
+	Fees         []Fee  `json:"fees"`
+	Consult      string `json:"consult,omitempty"`    // 咨询方式
+	Complaint    string `json:"complaint,omitempty"`  // 监督投诉方式
+	Online       bool   `json:"online"`               // 是否网办
+	OnlineURL    string `json:"online_url,omitempty"` // 网办地址
+	Appointment  bool   `json:"appointment"`          // 是否预约办理
+	Delivery     bool   `json:"delivery"`             // 是否支持物流快递
+	ResultType   string `json:"result_type,omitempty"`
+	ResultName   string `json:"result_name,omitempty"`
+	// Keywords are the other words citizens use for it (房产证, 社保卡...):
+	// search finds them as it finds the name.
+	Keywords  []string   `json:"keywords"`
+	Materials []Material `json:"materials"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+// GuideSummary is a guide in a list: enough to choose it.
+type GuideSummary struct {
+	ID           string   `json:"id"`
+	HallID       string   `json:"hall_id"`
+	ServiceID    string   `json:"service_id"`
+	Name         string   `json:"name"`
+	NameEn       string   `json:"name_en,omitempty"`
+	ItemType     string   `json:"item_type,omitempty"`
+	LegalDays    int      `json:"legal_days"`
+	PromisedDays int      `json:"promised_days"`
+	Visits       int      `json:"visits"`
+	Fee          bool     `json:"fee"`
+	Online       bool     `json:"online"`
+	Appointment  bool     `json:"appointment"`
+	Keywords     []string `json:"keywords"`
+	Materials    int      `json:"materials"` // how many
+}
+
+// Summary returns the guide as a list shows it.
+func (g *Guide) Summary() GuideSummary {
+	return GuideSummary{ID: g.ID, HallID: g.HallID, ServiceID: g.ServiceID, Name: g.Name, NameEn: g.NameEn, ItemType: g.ItemType,
+		LegalDays: g.LegalDays, PromisedDays: g.PromisedDays, Visits: g.Visits, Fee: g.Fee, Online: g.Online,
+		Appointment: g.Appointment, Keywords: nonNil(g.Keywords), Materials: len(g.Materials)}
+}
+
+// Material returns the guide's material with the id, or nil.
+func (g *Guide) Material(id string) *Material {
+	for i := range g.Materials {
+		if g.Materials[i].ID == id {
+			return &g.Materials[i]
+		}
+	}
+	return nil
+}
+
+// SearchText is what search reads besides the name and keywords, with
+// less weight: the codes, the authority and the materials' names.
+func (g *Guide) SearchText() string {
+	parts := []string{g.BasicCode, g.ImplCode, g.Authority, g.ItemType}
+	for _, m := range g.Materials {
+		parts = append(parts, m.Name)
+	}
+	return strings.Join(nonEmpty(parts), " ")
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func nonEmpty(s []string) []string {
+	out := s[:0:0]
+	for _, x := range s {
+		if x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// GuideQuery asks for a hall's guides: those of a service, those matching
+// a text (best first), or all in the hall's order.
+type GuideQuery struct {
+	HallID    string
+	ServiceID string
+	Text      string
+	Limit     int // 1..200; 0 means 50
+	Offset    int
+}
+
+// GuideFieldError is one fault of a guide: the field, and the material it
+// is in (-1 for the guide itself).
+type GuideFieldError struct {
+	Material int
+	Field    string
+	Message  string
+}
+
+// Path names the field as JSON does: "promised_days", "materials[2].name".
+func (e GuideFieldError) Path() string {
+	if e.Material < 0 {
+		return e.Field
+	}
+	return fmt.Sprintf("materials[%d].%s", e.Material, e.Field)
+}
+
+var (
+	guideCodePattern = regexp.MustCompile(`^[0-9A-Za-z._-]{1,64}$`)
+	materialIDRegexp = regexp.MustCompile(`^[0-9A-Za-z_-]{1,20}$`)
+)
+
+// Normalize trims the guide's text, drops empty list entries and fills the
+// defaults: material ids m1, m2..., necessity required, form original, one
+// copy.
+func (g *Guide) Normalize() {
+	for _, p := range []*string{&g.ID, &g.ServiceID, &g.Name, &g.NameEn, &g.BasicCode, &g.ImplCode, &g.ItemType, &g.Level,
+		&g.Authority, &g.AuthorityCode, &g.Basis, &g.Conditions, &g.Location, &g.Hours, &g.Consult, &g.Complaint,
+		&g.OnlineURL, &g.ResultType, &g.ResultName} {
+		*p = strings.TrimSpace(*p)
+	}
+	g.Audience = cleanList(g.Audience)
+	g.Process = cleanList(g.Process)
+	g.Forms = cleanList(g.Forms)
+	g.Keywords = dedupe(cleanList(g.Keywords))
+	g.Fees = nonNil(g.Fees)
+	for i := range g.Fees {
+		f := &g.Fees[i]
+		f.Name, f.Standard, f.Reduction = strings.TrimSpace(f.Name), strings.TrimSpace(f.Standard), strings.TrimSpace(f.Reduction)
+	}
+	g.Materials = nonNil(g.Materials)
+	for i := range g.Materials {
+		m := &g.Materials[i]
+		for _, p := range []*string{&m.ID, &m.Name, &m.Necessity, &m.Form, &m.Source, &m.Spec, &m.BlankURL, &m.SampleURL, &m.Notes, &m.Standard} {
+			*p = strings.TrimSpace(*p)
+		}
+		if m.ID == "" {
+			m.ID = "m" + strconv.Itoa(i+1)
+		}
+		if m.Necessity == "" {
+			m.Necessity = NeedRequired
+		}
+		if m.Form == "" {
+			m.Form = FormOriginal
+		}
+		if m.Copies == 0 {
+			m.Copies = 1
+		}
+	}
+}
+
+func cleanList(s []string) []string {
+	out := []string{}
+	for _, x := range s {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func dedupe(s []string) []string {
+	seen := map[string]bool{}
+	out := s[:0]
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Check returns every fault of a normalized guide (empty when it is
+// good). It does not know the hall: whether the service exists is checked
+// where the guide is saved.
+func (g *Guide) Check() []GuideFieldError {
+	var errs []GuideFieldError
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, GuideFieldError{Material: -1, Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if g.ID != "" && !ValidID(g.ID) {
+		bad("id", "id must be 1-40 lower-case letters, digits, '-' or '_'")
+	}
+	if g.ServiceID == "" {
+		bad("service_id", "service_id is required: the hall's service whose queue handles this item")
+	} else if !ValidID(g.ServiceID) {
+		bad("service_id", "service_id must be the id of one of the hall's services")
+	}
+	switch n := utf8.RuneCountInString(g.Name); {
+	case n == 0:
+		bad("name", "name (事项名称) is required")
+	case n > maxGuideNameRunes:
+		bad("name", "name is at most %d characters", maxGuideNameRunes)
+	}
+	if utf8.RuneCountInString(g.NameEn) > maxGuideShortText {
+		bad("name_en", "name_en is at most %d characters", maxGuideShortText)
+	}
+	for _, c := range []struct{ field, v string }{{"basic_code", g.BasicCode}, {"impl_code", g.ImplCode}, {"authority_code", g.AuthorityCode}} {
+		if c.v != "" && !guideCodePattern.MatchString(c.v) {
+			bad(c.field, "%s must be 1-64 letters, digits, '.', '-' or '_'", c.field)
+		}
+	}
+	if g.ItemType != "" && !contains(GuideItemTypes, g.ItemType) {
+		bad("item_type", "item_type must be one of %s", strings.Join(GuideItemTypes, "、"))
+	}
+	if g.Level != "" && !contains(GuideLevels, g.Level) {
+		bad("level", "level must be one of %s", strings.Join(GuideLevels, "、"))
+	}
+	for _, a := range g.Audience {
+		if !contains(GuideAudiences, a) {
+			bad("audience", "audience %q is not one of %s", a, strings.Join(GuideAudiences, "、"))
+			break
+		}
+	}
+	for _, f := range g.Forms {
+		if !contains(GuideForms, f) {
+			bad("forms", "form %q is not one of %s", f, strings.Join(GuideForms, "、"))
+			break
+		}
+	}
+	for _, t := range []struct {
+		field, v string
+		max      int
+	}{
+		{"authority", g.Authority, maxGuideShortText}, {"basis", g.Basis, maxGuideLongText}, {"conditions", g.Conditions, maxGuideLongText},
+		{"location", g.Location, maxGuideShortText * 2}, {"hours", g.Hours, maxGuideShortText * 2}, {"consult", g.Consult, maxGuideShortText * 2},
+		{"complaint", g.Complaint, maxGuideShortText * 2}, {"result_type", g.ResultType, maxGuideShortText}, {"result_name", g.ResultName, maxGuideShortText},
+	} {
+		if utf8.RuneCountInString(t.v) > t.max {
+			bad(t.field, "%s is at most %d characters", t.field, t.max)
+		}
+	}
+	if len(g.Process) > maxGuideSteps {
+		bad("process", "process has at most %d steps", maxGuideSteps)
+	}
+	for _, s := range g.Process {
+		if utf8.RuneCountInString(s) > maxGuideShortText*2 {
+			bad("process", "each step of process is at most %d characters", maxGuideShortText*2)
+			break
+		}
+	}
+	if g.LegalDays < 0 || g.LegalDays > maxGuideDays {
+		bad("legal_days", "legal_days (法定办结时限) must be 0..%d working days", maxGuideDays)
+	}
+	if g.PromisedDays < 0 || g.PromisedDays > maxGuideDays {
+		bad("promised_days", "promised_days (承诺办结时限) must be 0..%d working days", maxGuideDays)
+	} else if g.LegalDays > 0 && g.PromisedDays > g.LegalDays {
+		bad("promised_days", "promised_days (%d) may not exceed legal_days (%d)", g.PromisedDays, g.LegalDays)
+	}
+	if g.Visits < 0 || g.Visits > maxGuideVisits {
+		bad("visits", "visits (到办事现场次数) must be 0..%d", maxGuideVisits)
+	}
+	if g.Fee && len(g.Fees) == 0 {
+		bad("fees", "a guide that charges (fee) lists at least one fee item")
+	}
+	if !g.Fee && len(g.Fees) > 0 {
+		bad("fee", "fee must be true when fee items are listed")
+	}
+	if len(g.Fees) > maxGuideFees {
+		bad("fees", "at most %d fee items", maxGuideFees)
+	}
+	for _, f := range g.Fees {
+		if f.Name == "" || f.Standard == "" {
+			bad("fees", "each fee item needs a name and a standard")
+			break
+		}
+		if utf8.RuneCountInString(f.Name+f.Standard+f.Reduction) > maxGuideShortText*2 {
+			bad("fees", "a fee item is at most %d characters", maxGuideShortText*2)
+			break
+		}
+	}
+	if msg := checkURL(g.OnlineURL); msg != "" {
+		bad("online_url", "online_url %s", msg)
+	}
+	if len(g.Keywords) > maxGuideKeywords {
+		bad("keywords", "at most %d keywords", maxGuideKeywords)
+	}
+	for _, k := range g.Keywords {
+		if utf8.RuneCountInString(k) > 30 {
+			bad("keywords", "each keyword is at most 30 characters")
+			break
+		}
+	}
+	if len(g.Materials) > maxGuideMaterials {
+		bad("materials", "at most %d materials", maxGuideMaterials)
+	}
+	ids := map[string]bool{}
+	for i, m := range g.Materials {
+		mbad := func(field, format string, args ...any) {
+			errs = append(errs, GuideFieldError{Material: i, Field: field, Message: fmt.Sprintf(format, args...)})
+		}
+		if !materialIDRegexp.MatchString(m.ID) {
+			mbad("id", "a material id is 1-20 letters, digits, '-' or '_'")
+		} else if ids[m.ID] {
+			mbad("id", "material id %s is used twice", m.ID)
+		}
+		ids[m.ID] = true
+		switch n := utf8.RuneCountInString(m.Name); {
+		case n == 0:
+			mbad("name", "a material needs a name (材料名称)")
+		case n > maxGuideShortText:
+			mbad("name", "a material name is at most %d characters", maxGuideShortText)
+		}
+		if m.Necessity != NeedRequired && m.Necessity != NeedOptional && m.Necessity != NeedConditional {
+			mbad("necessity", "necessity must be required (必要), optional (非必要) or conditional (情形必要)")
+		}
+		if m.Form != FormOriginal && m.Form != FormCopy && m.Form != FormOriginalCopy && m.Form != FormElectronic {
+			mbad("form", "form must be original (原件), copy (复印件), original_and_copy (原件和复印件) or electronic (电子件)")
+		}
+		if m.Copies < 1 || m.Copies > maxGuideCopies {
+			mbad("copies", "copies must be 1..%d", maxGuideCopies)
+		}
+		for _, u := range []struct{ field, v string }{{"blank_url", m.BlankURL}, {"sample_url", m.SampleURL}} {
+			if msg := checkURL(u.v); msg != "" {
+				mbad(u.field, "%s %s", u.field, msg)
+			}
+		}
+		for _, t := range []struct{ field, v string }{{"source", m.Source}, {"spec", m.Spec}, {"notes", m.Notes}, {"standard", m.Standard}} {
+			if utf8.RuneCountInString(t.v) > maxGuideLongText/4 {
+				mbad(t.field, "%s is at most %d characters", t.field, maxGuideLongText/4)
+			}
+		}
+	}
+	return errs
+}
+
+// checkURL accepts "", an http(s) address or a path on this site.
+func checkURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	if len(s) > maxGuideURL {
+		return fmt.Sprintf("is at most %d characters", maxGuideURL)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "is not an address"
+	}
+	if (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		return ""
+	}
+	if u.Scheme == "" && u.Host == "" && strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") {
+		return ""
+	}
+	return "must be an http(s) address or a path starting with /"
+}
+
+// Validate checks a guide for saving alone: the first fault as an
+// EInvalid error naming the field.
+func (g *Guide) Validate() error {
+	g.Normalize()
+	if errs := g.Check(); len(errs) > 0 {
+		return FieldErrorf(errs[0].Path(), "%s", errs[0].Message)
+	}
+	return nil
+}
+
+// ---- Import and export ----
+
+// ImportError is one fault of an import file: the line it is on (1 is the
+// first line; 0 for the file as a whole) and the field.
+type ImportError struct {
+	Line    int    `json:"line"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// ImportErrors is every fault of an import file; nothing of the file is
+// imported while there is one.
+type ImportErrors []ImportError
+
+func (e ImportErrors) Error() string {
+	if len(e) == 0 {
+		return "no import errors"
+	}
+	return fmt.Sprintf("%d import errors, the first at line %d: %s", len(e), e[0].Line, e[0].Message)
+}
+
+// GuideRow is a guide read from an import file, with the lines it came
+// from: the guide's own and each material's.
+type GuideRow struct {
+	Line          int
+	MaterialLines []int
+	// Columns maps the JSON field names to the file's, for the CSV
+	// format ("materials.name" -> "material_name").
+	csv   bool
+	Guide Guide
+}
+
+// errorFor places a guide fault on the row's line with the file's field
+// name.
+func (r *GuideRow) errorFor(e GuideFieldError) ImportError {
+	if !r.csv {
+		return ImportError{Line: r.Line, Field: e.Path(), Message: e.Message}
+	}
+	if e.Material >= 0 && e.Material < len(r.MaterialLines) {
+		return ImportError{Line: r.MaterialLines[e.Material], Field: "material_" + e.Field, Message: e.Message}
+	}
+	return ImportError{Line: r.Line, Field: e.Field, Message: e.Message}
+}
+
+// Import formats.
+const (
+	FormatJSON = "json"
+	FormatCSV  = "csv"
+)
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// ParseGuides reads an import file in the format. Faults of the file's
+// shape come back as ImportErrors; faults of each guide are left to
+// CheckGuideRows.
+func ParseGuides(format string, data []byte) ([]GuideRow, ImportErrors) {
+	data = bytes.TrimPrefix(data, utf8BOM)
+	if !utf8.Valid(data) {
+		return nil, ImportErrors{{Line: lineAt(data, firstInvalidUTF8(data)), Message: "the file is not UTF-8: save it as UTF-8 (CSV UTF-8 in a spreadsheet)"}}
+	}
+	switch format {
+	case FormatJSON:
+		return ParseGuidesJSON(data)
+	case FormatCSV:
+		return ParseGuidesCSV(data)
+	}
+	return nil, ImportErrors{{Field: "format", Message: "format must be json or csv"}}
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// lineAt is the line (from 1) of the byte at offset.
+func lineAt(data []byte, offset int) int {
+	offset = min(max(offset, 0), len(data))
+	return bytes.Count(data[:offset], []byte("\n")) + 1
+}
+
+// ParseGuidesJSON reads {"guides":[...]} or a bare array of guides. Each
+// guide's line is the line its object starts on.
+func ParseGuidesJSON(data []byte) ([]GuideRow, ImportErrors) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	syntax := func(err error) ImportErrors {
+		off := int(dec.InputOffset())
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			off = int(se.Offset)
+		}
+		msg := strings.TrimPrefix(err.Error(), "json: ")
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			msg = "the file ends too soon"
+		}
+		return ImportErrors{{Line: lineAt(data, off), Message: "malformed JSON: " + msg}}
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, syntax(err)
+	}
+	switch tok {
+	case json.Delim('['):
+	case json.Delim('{'):
+		found := false
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, syntax(err)
+			}
+			if k == "guides" {
+				found = true
+				t, err := dec.Token()
+				if err != nil {
+					return nil, syntax(err)
+				}
+				if t != json.Delim('[') {
+					return nil, ImportErrors{{Line: lineAt(data, int(dec.InputOffset())), Field: "guides", Message: "guides must be an array"}}
+				}
+				break
+			}
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, syntax(err)
+			}
+		}
+		if !found {
+			return nil, ImportErrors{{Line: 1, Field: "guides", Message: `the file must be an array of guides or {"guides":[...]}`}}
+		}
+	default:
+		return nil, ImportErrors{{Line: 1, Message: `the file must be an array of guides or {"guides":[...]}`}}
+	}
+	var rows []GuideRow
+	var errs ImportErrors
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, syntax(err)
+		}
+		start := int(dec.InputOffset()) - len(raw)
+		line := lineAt(data, start)
+		if len(rows) >= maxImportGuides {
+			return nil, ImportErrors{{Line: line, Message: fmt.Sprintf("a file holds at most %d guides", maxImportGuides)}}
+		}
+		if len(raw) == 0 || raw[0] != '{' {
+			errs = append(errs, ImportError{Line: line, Message: "each guide must be a JSON object"})
+			rows = append(rows, GuideRow{Line: line})
+			continue
+		}
+		var g Guide
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&g); err != nil {
+			errs = append(errs, jsonFieldError(line, err))
+		}
+		rows = append(rows, GuideRow{Line: line, Guide: g})
+		if len(errs) >= maxImportErrors {
+			return nil, errs
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing ']'
+		return nil, syntax(err)
+	}
+	return rows, errs
+}
+
+// jsonFieldError turns a decoding error of one guide into an import error
+// naming the field.
+func jsonFieldError(line int, err error) ImportError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "guide"
+		}
+		return ImportError{Line: line, Field: field, Message: fmt.Sprintf("%s must be a JSON %s", field, jsonKindName(te.Type.Kind().String()))}
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if f, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		f = strings.Trim(f, `"`)
+		return ImportError{Line: line, Field: f, Message: "unknown field " + f}
+	}
+	return ImportError{Line: line, Message: "malformed guide: " + msg}
+}
+
+func jsonKindName(goKind string) string {
+	switch {
+	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
+		return "number"
+	case goKind == "slice" || goKind == "array":
+		return "array"
+	case goKind == "map" || goKind == "struct":
+		return "object"
+	case goKind == "bool":
+		return "boolean"
+	}
+	return "string"
+}
+
+// guideColumn is one column of the CSV format: its key, its Chinese
+// header, and how a guide's value is written and read.
+type guideColumn struct {
+	Key, Label string
+	get        func(g *Guide) string
+	set        func(g *Guide, v string) error
+}
+
+type materialColumn struct {
+	Key, Label string
+	get        func(m *Material) string
+	set        func(m *Material, v string) error
+}
+
+func setText(p func(g *Guide) *string) func(*Guide, string) error {
+	return func(g *Guide, v string) error { *p(g) = v; return nil }
+}
+
+func setList(p func(g *Guide) *[]string) func(*Guide, string) error {
+	return func(g *Guide, v string) error { *p(g) = splitList(v); return nil }
+}
+
+func setInt(p func(g *Guide) *int) func(*Guide, string) error {
+	return func(g *Guide, v string) error {
+		n, err := parseCSVInt(v)
+		*p(g) = n
+		return err
+	}
+}
+
+func setBool(p func(g *Guide) *bool) func(*Guide, string) error {
+	return func(g *Guide, v string) error {
+		b, err := parseCSVBool(v)
+		*p(g) = b
+		return err
+	}
+}
+
+func boolCell(b bool) string {
+	if b {
+		return "是"
+	}
+	return "否"
+}
+
+// guideColumns are the guide's columns, in the order export writes them.
+var guideColumns = []guideColumn{
+	{"id", "事项ID", func(g *Guide) string { return g.ID }, setText(func(g *Guide) *string { return &g.ID })},
+	{"service_id", "排队业务", func(g *Guide) string { return g.ServiceID }, setText(func(g *Guide) *string { return &g.ServiceID })},
+	{"name", "事项名称", func(g *Guide) string { return g.Name }, setText(func(g *Guide) *string { return &g.Name })},
+	{"name_en", "英文名称", func(g *Guide) string { return g.NameEn }, setText(func(g *Guide) *string { return &g.NameEn })},
+	{"basic_code", "基本编码", func(g *Guide) string { return g.BasicCode }, setText(func(g *Guide) *string { return &g.BasicCode })},
+	{"impl_code", "实施编码", func(g *Guide) string { return g.ImplCode }, setText(func(g *Guide) *string { return &g.ImplCode })},
+	{"item_type", "事项类型", func(g *Guide) string { return g.ItemType }, setText(func(g *Guide) *string { return &g.ItemType })},
+	{"level", "行使层级", func(g *Guide) string { return g.Level }, setText(func(g *Guide) *string { return &g.Level })},
+	{"authority", "实施主体", func(g *Guide) string { return g.Authority }, setText(func(g *Guide) *string { return &g.Authority })},
+	{"authority_code", "实施主体编码", func(g *Guide) string { return g.AuthorityCode }, setText(func(g *Guide) *string { return &g.AuthorityCode })},
+	{"audience", "服务对象", func(g *Guide) string { return strings.Join(g.Audience, "、") }, setList(func(g *Guide) *[]string { return &g.Audience })},
+	{"basis", "设定依据", func(g *Guide) string { return g.Basis }, setText(func(g *Guide) *string { return &g.Basis })},
+	{"conditions", "受理条件", func(g *Guide) string { return g.Conditions }, setText(func(g *Guide) *string { return &g.Conditions })},
+	{"process", "办理流程", func(g *Guide) string { return strings.Join(g.Process, "\n") },
+		func(g *Guide, v string) error { g.Process = strings.Split(v, "\n"); return nil }},
+	{"forms", "办理形式", func(g *Guide) string { return strings.Join(g.Forms, "、") }, setList(func(g *Guide) *[]string { return &g.Forms })},
+	{"location", "办理地点", func(g *Guide) string { return g.Location }, setText(func(g *Guide) *string { return &g.Location })},
+	{"hours", "办理时间", func(g *Guide) string { return g.Hours }, setText(func(g *Guide) *string { return &g.Hours })},
+	{"legal_days", "法定办结时限（工作日）", func(g *Guide) string { return strconv.Itoa(g.LegalDays) }, setInt(func(g *Guide) *int { return &g.LegalDays })},
+	{"promised_days", "承诺办结时限（工作日）", func(g *Guide) string { return strconv.Itoa(g.PromisedDays) }, setInt(func(g *Guide) *int { return &g.PromisedDays })},
+	{"visits", "到办事现场次数", func(g *Guide) string { return strconv.Itoa(g.Visits) }, setInt(func(g *Guide) *int { return &g.Visits })},
+	{"fee", "是否收费", func(g *Guide) string { return boolCell(g.Fee) }, setBool(func(g *Guide) *bool { return &g.Fee })},
+	{"fees", "收费项目", feesCell, parseFeesCell},
+	{"consult", "咨询方式", func(g *Guide) string { return g.Consult }, setText(func(g *Guide) *string { return &g.Consult })},
+	{"complaint", "监督投诉方式", func(g *Guide) string { return g.Complaint }, setText(func(g *Guide) *string { return &g.Complaint })},
+	{"online", "是否网办", func(g *Guide) string { return boolCell(g.Online) }, setBool(func(g *Guide) *bool { return &g.Online })},
+	{"online_url", "网办地址", func(g *Guide) string { return g.OnlineURL }, setText(func(g *Guide) *string { return &g.OnlineURL })},
+	{"appointment", "是否预约办理", func(g *Guide) string { return boolCell(g.Appointment) }, setBool(func(g *Guide) *bool { return &g.Appointment })},
+	{"delivery", "是否支持物流快递", func(g *Guide) string { return boolCell(g.Delivery) }, setBool(func(g *Guide) *bool { return &g.Delivery })},
+	{"result_type", "审批结果类型", func(g *Guide) string { return g.ResultType }, setText(func(g *Guide) *string { return &g.ResultType })},
+	{"result_name", "审批结果名称", func(g *Guide) string { return g.ResultName }, setText(func(g *Guide) *string { return &g.ResultName })},
+	{"keywords", "关键词", func(g *Guide) string { return strings.Join(g.Keywords, "、") }, setList(func(g *Guide) *[]string { return &g.Keywords })},
+}
+
+var necessityLabels = map[string]string{NeedRequired: "必要", NeedOptional: "非必要", NeedConditional: "情形必要"}
+var formLabels = map[string]string{FormOriginal: "原件", FormCopy: "复印件", FormOriginalCopy: "原件和复印件", FormElectronic: "电子件"}
+
+// fromLabel reads a necessity or form written as its key or its Chinese
+// label; anything else is kept for Check to report.
+func fromLabel(labels map[string]string, v string) string {
+	for k, l := range labels {
+		if v == l || strings.EqualFold(v, k) {
+			return k
+		}
+	}
+	return v
+}
+
+func setMText(p func(m *Material) *string) func(*Material, string) error {
+	return func(m *Material, v string) error { *p(m) = v; return nil }
+}
+
+// materialColumns follow the guide's columns; each material is a row.
+var materialColumns = []materialColumn{
+	{"material_id", "材料编号", func(m *Material) string { return m.ID }, setMText(func(m *Material) *string { return &m.ID })},
+	{"material_name", "材料名称", func(m *Material) string { return m.Name }, setMText(func(m *Material) *string { return &m.Name })},
+	{"material_necessity", "材料必要性", func(m *Material) string { return necessityLabels[m.Necessity] },
+		func(m *Material, v string) error { m.Necessity = fromLabel(necessityLabels, v); return nil }},
+	{"material_form", "材料形式", func(m *Material) string { return formLabels[m.Form] },
+		func(m *Material, v string) error { m.Form = fromLabel(formLabels, v); return nil }},
+	{"material_copies", "份数", func(m *Material) string { return strconv.Itoa(m.Copies) },
+		func(m *Material, v string) error { n, err := parseCSVInt(v); m.Copies = n; return err }},
+	{"material_source", "来源渠道", func(m *Material) string { return m.Source }, setMText(func(m *Material) *string { return &m.Source })},
+	{"material_spec", "纸质规格", func(m *Material) string { return m.Spec }, setMText(func(m *Material) *string { return &m.Spec })},
+	{"material_blank_url", "空白表格", func(m *Material) string { return m.BlankURL }, setMText(func(m *Material) *string { return &m.BlankURL })},
+	{"material_sample_url", "示例样表", func(m *Material) string { return m.SampleURL }, setMText(func(m *Material) *string { return &m.SampleURL })},
+	{"material_notes", "填报须知", func(m *Material) string { return m.Notes }, setMText(func(m *Material) *string { return &m.Notes })},
+	{"material_standard", "受理标准", func(m *Material) string { return m.Standard }, setMText(func(m *Material) *string { return &m.Standard })},
+}
+
+// splitList reads a list cell: items separated by 、 , ， ; ； or new lines.
+func splitList(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool {
+		return r == '、' || r == ',' || r == '，' || r == ';' || r == '；' || r == '\n' || r == '\r'
+	})
+}
+
+func parseCSVInt(v string) (int, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 100000 {
+		return 0, fmt.Errorf("%q is not a whole number", v)
+	}
+	return n, nil
+}
+
+func parseCSVBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "否", "no", "n", "false", "0", "不收费":
+		return false, nil
+	case "是", "yes", "y", "true", "1", "收费":
+		return true, nil
+	}
+	return false, fmt.Errorf("%q must be 是 or 否 (yes or no)", v)
+}
+
+// feesCell writes fee items one a line: 名称|标准|减免.
+func feesCell(g *Guide) string {
+	lines := make([]string, 0, len(g.Fees))
+	for _, f := range g.Fees {
+		l := f.Name + "|" + f.Standard
+		if f.Reduction != "" {
+			l += "|" + f.Reduction
+		}
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func parseFeesCell(g *Guide, v string) error {
+	g.Fees = nil
+	for _, line := range strings.Split(v, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		parts := strings.Split(strings.ReplaceAll(line, "｜", "|"), "|")
+		if len(parts) < 2 || len(parts) > 3 {
+			return fmt.Errorf("write each fee item on its own line as 名称|标准 or 名称|标准|减免")
+		}
+		f := Fee{Name: parts[0], Standard: parts[1]}
+		if len(parts) == 3 {
+			f.Reduction = parts[2]
+		}
+		g.Fees = append(g.Fees, f)
+	}
+	return nil
+}
+
+// csvHeader is a column's header as export writes it: 事项名称(name).
+func csvHeader(label, key string) string { return label + "(" + key + ")" }
+
+// matchHeader finds the column a header cell names: its key, its label, or
+// both as export writes them.
+func matchHeader(cell string) string {
+	cell = strings.TrimSpace(cell)
+	if i := strings.LastIndexAny(cell, "(（"); i > 0 && (strings.HasSuffix(cell, ")") || strings.HasSuffix(cell, "）")) {
+		key := strings.TrimSpace(strings.TrimRight(cell[i:], ")）"))
+		key = strings.TrimLeft(key, "(（")
+		if knownColumn(key) {
+			return key
+		}
+	}
+	for _, c := range guideColumns {
+		if strings.EqualFold(cell, c.Key) || cell == c.Label {
+			return c.Key
+		}
+	}
+	for _, c := range materialColumns {
+		if strings.EqualFold(cell, c.Key) || cell == c.Label {
+			return c.Key
+		}
+	}
+	return ""
+}
+
+func knownColumn(key string) bool {
+	for _, c := range guideColumns {
+		if c.Key == key {
+			return true
+		}
+	}
+	for _, c := range materialColumns {
+		if c.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseGuidesCSV reads the CSV format: a header row naming the columns
+// (in any order; see guideColumns and materialColumns), then one row per
+// guide that may carry its first material, followed by one row per further
+// material with the guide's columns left empty.
+func ParseGuidesCSV(data []byte) ([]GuideRow, ImportErrors) {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err == io.EOF {
+		return nil, ImportErrors{{Line: 1, Message: "the file is empty: the first row names the columns"}}
+	}
+	if err != nil {
+		return nil, ImportErrors{csvError(err)}
+	}
+	var errs ImportErrors
+	cols := make([]string, len(header))
+	seen := map[string]bool{}
+	for i, h := range header {
+		key := matchHeader(h)
+		switch {
+		case strings.TrimSpace(h) == "":
+		case key == "":
+			errs = append(errs, ImportError{Line: 1, Field: strings.TrimSpace(h), Message: fmt.Sprintf("unknown column %q", strings.TrimSpace(h))})
+		case seen[key]:
+			errs = append(errs, ImportError{Line: 1, Field: key, Message: fmt.Sprintf("column %s appears twice", key)})
+		default:
+			cols[i], seen[key] = key, true
+		}
+	}
+	for _, need := range []string{"name", "service_id"} {
+		if !seen[need] {
+			errs = append(errs, ImportError{Line: 1, Field: need, Message: "the header has no column " + need})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	guideSet := map[string]func(*Guide, string) error{}
+	for _, c := range guideColumns {
+		guideSet[c.Key] = c.set
+	}
+	matSet := map[string]func(*Material, string) error{}
+	for _, c := range materialColumns {
+		matSet[c.Key] = c.set
+	}
+	var rows []GuideRow
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, append(errs, csvError(err))
+		}
+		line, _ := r.FieldPos(0)
+		hasGuide, hasMaterial := false, false
+		for i, v := range rec {
+			if i >= len(cols) || strings.TrimSpace(v) == "" || cols[i] == "" {
+				continue
+			}
+			if strings.HasPrefix(cols[i], "material_") {
+				hasMaterial = true
+			} else {
+				hasGuide = true
+			}
+		}
+		if len(rec) > len(cols) {
+			for _, v := range rec[len(cols):] {
+				if strings.TrimSpace(v) != "" {
+					errs = append(errs, ImportError{Line: line, Message: "the row has more cells than the header has columns"})
+					break
+				}
+			}
+		}
+		if !hasGuide && !hasMaterial {
+			continue
+		}
+		if hasGuide {
+			if len(rows) >= maxImportGuides {
+				return nil, ImportErrors{{Line: line, Message: fmt.Sprintf("a file holds at most %d guides", maxImportGuides)}}
+			}
+			rows = append(rows, GuideRow{Line: line, csv: true})
+		} else if len(rows) == 0 {
+			errs = append(errs, ImportError{Line: line, Field: "name", Message: "a material row comes before any guide: the guide's row needs its name"})
+			continue
+		}
+		row := &rows[len(rows)-1]
+		var m *Material
+		if hasMaterial {
+			row.Guide.Materials = append(row.Guide.Materials, Material{})
+			row.MaterialLines = append(row.MaterialLines, line)
+			m = &row.Guide.Materials[len(row.Guide.Materials)-1]
+		}
+		for i, v := range rec {
+			if i >= len(cols) || cols[i] == "" {
+				continue
+			}
+			key := cols[i]
+			if set, ok := guideSet[key]; ok {
+				if !hasGuide {
+					continue
+				}
+				if err := set(&row.Guide, v); err != nil {
+					errs = append(errs, ImportError{Line: line, Field: key, Message: key + ": " + err.Error()})
+				}
+				continue
+			}
+			if m != nil {
+				if err := matSet[key](m, v); err != nil {
+					errs = append(errs, ImportError{Line: line, Field: key, Message: key + ": " + err.Error()})
+				}
+			}
+		}
+		if len(errs) >= maxImportErrors {
+			return nil, errs
+		}
+	}
+	return rows, errs
+}
+
+func csvError(err error) ImportError {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return ImportError{Line: pe.Line, Message: "malformed CSV: " + pe.Err.Error()}
+	}
+	return ImportError{Message: "malformed CSV: " + err.Error()}
+}
+
+// CheckGuideRows normalizes and checks every guide read from a file:
+// their own fields, that each names one of services, and that no id or
+// 实施编码 comes twice. It returns every fault, in line order.
+func CheckGuideRows(rows []GuideRow, services map[string]bool) ImportErrors {
+	var errs ImportErrors
+	ids, codes := map[string]int{}, map[string]int{}
+	for i := range rows {
+		r := &rows[i]
+		r.Guide.Normalize()
+		for _, e := range r.Guide.Check() {
+			errs = append(errs, r.errorFor(e))
+		}
+		g := &r.Guide
+		if g.ServiceID != "" && ValidID(g.ServiceID) && !services[g.ServiceID] {
+			errs = append(errs, r.errorFor(GuideFieldError{Material: -1, Field: "service_id",
+				Message: fmt.Sprintf("the hall has no service %q", g.ServiceID)}))
+		}
+		if g.ID != "" {
+			if first, ok := ids[g.ID]; ok {
+				errs = append(errs, r.errorFor(GuideFieldError{Material: -1, Field: "id", Message: fmt.Sprintf("id %s is also on line %d", g.ID, first)}))
+			} else {
+				ids[g.ID] = r.Line
+			}
+		}
+		if g.ImplCode != "" {
+			if first, ok := codes[g.ImplCode]; ok {
+				errs = append(errs, r.errorFor(GuideFieldError{Material: -1, Field: "impl_code", Message: fmt.Sprintf("impl_code %s is also on line %d", g.ImplCode, first)}))
+			} else {
+				codes[g.ImplCode] = r.Line
+			}
+		}
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	return errs
+}
+
+// WriteGuidesCSV writes guides in the CSV format, UTF-8 with a BOM so that
+// spreadsheets read the Chinese right.
+func WriteGuidesCSV(w io.Writer, guides []Guide) error {
+	if _, err := w.Write(utf8BOM); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true // what spreadsheets write
+	header := make([]string, 0, len(guideColumns)+len(materialColumns))
+	for _, c := range guideColumns {
+		header = append(header, csvHeader(c.Label, c.Key))
+	}
+	for _, c := range materialColumns {
+		header = append(header, csvHeader(c.Label, c.Key))
+	}
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	for i := range guides {
+		g := &guides[i]
+		n := max(len(g.Materials), 1)
+		for j := 0; j < n; j++ {
+			rec := make([]string, 0, len(header))
+			for _, c := range guideColumns {
+				v := ""
+				if j == 0 {
+					v = c.get(g)
+				}
+				rec = append(rec, v)
+			}
+			for _, c := range materialColumns {
+				v := ""
+				if j < len(g.Materials) {
+					v = c.get(&g.Materials[j])
+				}
+				rec = append(rec, v)
+			}
+			if err := cw.Write(rec); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// GuideExport is the JSON format of a hall's catalogue.
+type GuideExport struct {
+	HallID     string    `json:"hall_id"`
+	ExportedAt time.Time `json:"exported_at"`
+	Guides     []Guide   `json:"guides"`
+}
+
+// ---- The engine's use cases ----
+
+// ImportResult tells what an import did.
+type ImportResult struct {
+	Created int `json:"created"`
+	Updated int `json:"updated"`
+	Deleted int `json:"deleted"`
+}
+
+// ImportGuides reads a catalogue file (json or csv) into a hall. Nothing is
+// imported unless every guide of the file is right: the answer is then
+// ImportErrors with every fault. Guides are matched to the hall's by id,
+// or by 实施编码 when they have no id; replace also removes the hall's
+// guides the file does not hold.
+func (e *Engine) ImportGuides(ctx context.Context, hallID, format string, data []byte, replace bool) (*ImportResult, error) {
+	rows, errs := ParseGuides(format, data)
+	if len(errs) > 0 && rows == nil {
+		return nil, errs
+	}
+	if len(rows) == 0 && len(errs) == 0 {
+		return nil, ImportErrors{{Line: 1, Message: "the file holds no guide"}}
+	}
+	res := &ImportResult{}
+	err := e.Store.Update(ctx, func(tx Tx) error {
+		if _, err := tx.Hall(hallID); err != nil {
+			return err
+		}
+		svcs, err := tx.Services(hallID)
+		if err != nil {
+			return err
+		}
+		known := map[string]bool{}
+		for _, s := range svcs {
+			known[s.ID] = true
+		}
+		all := append(errs, CheckGuideRows(rows, known)...)
+		existing, err := tx.Guides(GuideQuery{HallID: hallID, Limit: -1})
+		if err != nil {
+			return err
+		}
+		byID, byCode := map[string]*Guide{}, map[string]*Guide{}
+		for i := range existing {
+			byID[existing[i].ID] = &existing[i]
+			if existing[i].ImplCode != "" {
+				byCode[existing[i].ImplCode] = &existing[i]
+			}
+		}
+		for i := range rows {
+			g := &rows[i].Guide
+			if g.ID == "" {
+				continue
+			}
+			if _, ours := byID[g.ID]; ours {
+				continue
+			}
+			other, err := tx.Guide(g.ID)
+			if err == nil && other.HallID != hallID {
+				all = append(all, rows[i].errorFor(GuideFieldError{Material: -1, Field: "id", Message: fmt.Sprintf("id %s belongs to a guide of another hall", g.ID)}))
+			} else if err != nil && !IsNotFound(err) {
+				return err
+			}
+		}
+		if len(all) > 0 {
+			sort.SliceStable(all, func(i, j int) bool { return all[i].Line < all[j].Line })
+			if len(all) > maxImportErrors {
+				all = all[:maxImportErrors]
+			}
+			return all
+		}
+		now := e.now()
+		kept := map[string]bool{}
+		for i := range rows {
+			g := rows[i].Guide
+			g.HallID, g.Position, g.UpdatedAt = hallID, i, now
+			if g.ID == "" {
+				if old, ok := byCode[g.ImplCode]; ok && g.ImplCode != "" && !kept[old.ID] {
+					g.ID = old.ID
+				} else {
+					g.ID = newGuideID()
+				}
+			}
+			if _, ok := byID[g.ID]; ok {
+				res.Updated++
+			} else {
+				res.Created++
+			}
+			kept[g.ID] = true
+			if err := tx.PutGuide(&g); err != nil {
+				return err
+			}
+		}
+		if replace {
+			for _, old := range existing {
+				if !kept[old.ID] {
+					if err := tx.DeleteGuide(old.ID); err != nil {
+						return err
+					}
+					res.Deleted++
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func newGuideID() string { return "g-" + randomToken(8)[:12] }
+
+// SaveGuide creates or replaces one guide of a hall.
+func (e *Engine) SaveGuide(ctx context.Context, g *Guide) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	return e.Store.Update(ctx, func(tx Tx) error {
+		if _, err := tx.Hall(g.HallID); err != nil {
+			return err
+		}
+		if _, err := tx.Service(g.HallID, g.ServiceID); err != nil {
+			if IsNotFound(err) {
+				return FieldErrorf("service_id", "the hall has no service %q", g.ServiceID)
+			}
+			return err
+		}
+		if g.ID == "" {
+			g.ID = newGuideID()
+		} else if old, err := tx.Guide(g.ID); err == nil && old.HallID != g.HallID {
+			return &Error{Code: EConflict, Field: "id", Message: "guide " + g.ID + " belongs to another hall"}
+		} else if err != nil && !IsNotFound(err) {
+			return err
+		}
+		g.UpdatedAt = e.now()
+		return tx.PutGuide(g)
+	})
+}
+
+// DeleteGuide removes a guide of a hall; cases opened on it keep its name.
+func (e *Engine) DeleteGuide(ctx context.Context, hallID, id string) error {
+	return e.Store.Update(ctx, func(tx Tx) error {
+		g, err := tx.Guide(id)
+		if err != nil {
+			return err
+		}
+		if g.HallID != hallID {
+			return Errorf(ENotFound, "unknown guide %s", id)
+		}
+		return tx.DeleteGuide(id)
+	})
+}
+
+// Guide returns one guide.
+func (e *Engine) Guide(ctx context.Context, id string) (*Guide, error) {
+	var g *Guide
+	err := e.Store.View(ctx, func(tx Tx) (err error) { g, err = tx.Guide(id); return })
+	return g, err
+}
+
+// NormalizeGuideQuery cleans a search text: spaces collapsed, at most 50
+// characters. It reports an error for a limit or offset out of range.
+func NormalizeGuideQuery(q *GuideQuery) error {
+	q.Text = strings.Join(strings.FieldsFunc(q.Text, func(r rune) bool { return unicode.IsSpace(r) || r == '\u3000' }), " ")
+	if utf8.RuneCountInString(q.Text) > maxGuideQueryRunes {
+		q.Text = string([]rune(q.Text)[:maxGuideQueryRunes])
+	}
+	switch {
+	case q.Limit == 0:
+		q.Limit = 50
+	case q.Limit < 1 || q.Limit > 200:
+		return FieldErrorf("limit", "limit must be 1..200")
+	}
+	if q.Offset < 0 || q.Offset > 100000 {
+		return FieldErrorf("offset", "offset must be 0..100000")
+	}
+	return nil
+}
+
+// Guides lists a hall's guides: matching q.Text best first, or in the
+// hall's order. more tells whether further guides follow the page.
+func (e *Engine) Guides(ctx context.Context, q GuideQuery) (guides []Guide, more bool, err error) {
+	if err := NormalizeGuideQuery(&q); err != nil {
+		return nil, false, err
+	}
+	q.Limit++ // one more, to tell whether there are more
+	err = e.Store.View(ctx, func(tx Tx) error {
+		if _, err := tx.Hall(q.HallID); err != nil {
+			return err
+		}
+		var err error
+		guides, err = tx.Guides(q)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if len(guides) == q.Limit {
+		return guides[:q.Limit-1], true, nil
+	}
+	return guides, false, nil
+}
+
+// ExportGuides returns every guide of a hall in its order.
+func (e *Engine) ExportGuides(ctx context.Context, hallID string) ([]Guide, error) {
+	var out []Guide
+	err := e.Store.View(ctx, func(tx Tx) error {
+		if _, err := tx.Hall(hallID); err != nil {
+			return err
+		}
+		var err error
+		out, err = tx.Guides(GuideQuery{HallID: hallID, Limit: -1})
+		return err
+	})
+	return nonNil(out), err
+}
+
+//go:embed guides/demo.json
+var demoGuidesJSON []byte
+
+// DemoGuides is the demo hall's catalogue as shipped.
+func DemoGuides() ([]Guide, error) {
+	rows, errs := ParseGuidesJSON(demoGuidesJSON)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	_, svcs, _ := DemoHall()
+	known := map[string]bool{}
+	for _, s := range svcs {
+		known[s.ID] = true
+	}
+	if errs := CheckGuideRows(rows, known); len(errs) > 0 {
+		return nil, errs
+	}
+	out := make([]Guide, len(rows))
+	for i := range rows {
+		out[i] = rows[i].Guide
+		out[i].HallID, out[i].Position = "demo", i
+	}
+	return out, nil
+}
+
+// LoadDemoGuides puts the demo catalogue into the demo hall when the hall
+// exists and has no guide yet; it reports whether it did.
+func (e *Engine) LoadDemoGuides(ctx context.Context) (bool, error) {
+	gs, err := DemoGuides()
+	if err != nil {
+		return false, fmt.Errorf("demo guides: %w", err)
+	}
+	loaded := false
+	err = e.Store.Update(ctx, func(tx Tx) error {
+		if _, err := tx.Hall("demo"); err != nil {
+			if IsNotFound(err) {
+				return nil
+			}
+			return err
+		}
+		have, err := tx.Guides(GuideQuery{HallID: "demo", Limit: 1})
+		if err != nil || len(have) > 0 {
+			return err
+		}
+		now := e.now()
+		for i := range gs {
+			gs[i].UpdatedAt = now
+			if err := tx.PutGuide(&gs[i]); err != nil {
+				return err
+			}
+		}
+		loaded = true
+		return nil
+	})
+	return loaded, err
+}

@@ -1,0 +1,290 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/civiq/civiq"
+)
+
+// Service guides and cases (migration 0004).
+
+// Guides
+
+// maxSearchTerms bounds the words of a search: each adds a condition.
+const maxSearchTerms = 5
+
+func decodeGuide(data string) (civiq.Guide, error) {
+	var g civiq.Guide
+	if err := json.Unmarshal([]byte(data), &g); err != nil {
+		return g, fmt.Errorf("decode guide: %w", err)
+	}
+	return g, nil
+}
+
+func (t *tx) guideList(q string, args ...any) ([]civiq.Guide, error) {
+	rows, err := t.rows(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []civiq.Guide{}
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		g, err := decodeGuide(data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// searchTerms splits a search into at most maxSearchTerms words.
+func searchTerms(text string) []string {
+	terms := strings.Fields(text)
+	if len(terms) > maxSearchTerms {
+		terms = terms[:maxSearchTerms]
+	}
+	return terms
+}
+
+// likePattern matches s anywhere, with LIKE's wildcards in s taken
+// literally (ESCAPE '\').
+func likePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}
+
+// Guides lists guides. A search whose every word has three characters or
+// more goes through the trigram index, ranked: the name equal to the first
+// word, then names holding it (the earlier the better), then bm25 with
+// the name weighing most, then keywords. Shorter words cannot use trigrams:
+// they are matched with LIKE over names and keywords, ranked the same way
+// and then by shorter names.
+func (t *tx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
+	limit := q.Limit
+	if limit == 0 {
+		limit = 50
+	}
+	svc, svcArgs := "", []any{}
+	if q.ServiceID != "" {
+		svc, svcArgs = " AND g.service_id = ?", []any{q.ServiceID}
+	}
+	terms := searchTerms(q.Text)
+	if len(terms) == 0 {
+		args := append(append([]any{q.HallID}, svcArgs...), limit, q.Offset)
+		return t.guideList(`SELECT g.data FROM guides g WHERE g.hall_id = ?`+svc+` ORDER BY g.position, g.name LIMIT ? OFFSET ?`, args...)
+	}
+	first := terms[0]
+	short := false
+	for _, w := range terms {
+		if utf8.RuneCountInString(w) < 3 {
+			short = true
+		}
+	}
+	rank := ` ORDER BY g.name = ? DESC, instr(g.name, ?) = 0, instr(g.name, ?)`
+	rankArgs := []any{first, first, first}
+	if !short {
+		quoted := make([]string, len(terms))
+		for i, w := range terms {
+			quoted[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
+		}
+		args := append([]any{strings.Join(quoted, " "), q.HallID}, svcArgs...)
+		args = append(append(args, rankArgs...), limit, q.Offset)
+		return t.guideList(`SELECT g.data FROM guides_fts JOIN guides g ON g.seq = guides_fts.rowid
+			WHERE guides_fts MATCH ? AND g.hall_id = ?`+svc+rank+`, bm25(guides_fts, 10.0, 5.0, 1.0), g.position, g.name LIMIT ? OFFSET ?`, args...)
+	}
+	var where strings.Builder
+	args := append([]any{q.HallID}, svcArgs...)
+	for _, w := range terms {
+		where.WriteString(` AND (g.name LIKE ? ESCAPE '\' OR g.keywords LIKE ? ESCAPE '\')`)
+		p := likePattern(w)
+		args = append(args, p, p)
+	}
+	args = append(append(args, rankArgs...), limit, q.Offset)
+	return t.guideList(`SELECT g.data FROM guides g WHERE g.hall_id = ?`+svc+where.String()+rank+`, length(g.name), g.position, g.name LIMIT ? OFFSET ?`, args...)
+}
+
+func (t *tx) Guide(id string) (*civiq.Guide, error) {
+	var data string
+	err := t.row(`SELECT data FROM guides WHERE id = ?`, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("guide", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	g, err := decodeGuide(data)
+	return &g, err
+}
+
+func (t *tx) PutGuide(g *civiq.Guide) error {
+	data, err := json.Marshal(g)
+	if err != nil {
+		return err
+	}
+	return t.exec(`INSERT INTO guides (id, hall_id, service_id, position, name, keywords, extra, data, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET hall_id = excluded.hall_id, service_id = excluded.service_id, position = excluded.position,
+		name = excluded.name, keywords = excluded.keywords, extra = excluded.extra, data = excluded.data, updated_at = excluded.updated_at`,
+		g.ID, g.HallID, g.ServiceID, g.Position, g.Name, strings.Join(g.Keywords, " "), g.SearchText(), string(data), nanos(g.UpdatedAt))
+}
+
+func (t *tx) DeleteGuide(id string) error {
+	return t.exec(`DELETE FROM guides WHERE id = ?`, id)
+}
+
+// Cases
+
+// caseData is what a case row keeps as JSON.
+type caseData struct {
+	GuideName    string               `json:"guide_name"`
+	ServiceID    string               `json:"service_id"`
+	TicketNumber string               `json:"ticket_number"`
+	CounterID    string               `json:"counter_id,omitempty"`
+	Applicant    civiq.Applicant      `json:"applicant"`
+	Materials    []civiq.CaseMaterial `json:"materials"`
+	Missing      []string             `json:"missing"`
+	Reason       string               `json:"reason,omitempty"`
+	PromisedDays int                  `json:"promised_days"`
+	OpenedBy     string               `json:"opened_by,omitempty"`
+}
+
+const caseCols = `id, number, hall_id, day, guide_id, ticket_id, status, promised_date, opened_at, accepted_at, closed_at, updated_at, data`
+
+func scanCase(sc scanner) (civiq.Case, error) {
+	var c civiq.Case
+	var opened, updated int64
+	var accepted, closed sql.NullInt64
+	var data string
+	if err := sc.Scan(&c.ID, &c.Number, &c.HallID, &c.Day, &c.GuideID, &c.TicketID, &c.Status, &c.PromisedDate,
+		&opened, &accepted, &closed, &updated, &data); err != nil {
+		return c, err
+	}
+	var d caseData
+	if err := json.Unmarshal([]byte(data), &d); err != nil {
+		return c, fmt.Errorf("decode case: %w", err)
+	}
+	c.GuideName, c.ServiceID, c.TicketNumber, c.CounterID = d.GuideName, d.ServiceID, d.TicketNumber, d.CounterID
+	c.Applicant, c.Materials, c.Missing, c.Reason = d.Applicant, d.Materials, d.Missing, d.Reason
+	c.PromisedDays, c.OpenedBy = d.PromisedDays, d.OpenedBy
+	if c.Materials == nil {
+		c.Materials = []civiq.CaseMaterial{}
+	}
+	if c.Missing == nil {
+		c.Missing = []string{}
+	}
+	c.OpenedAt, c.UpdatedAt = time.Unix(0, opened), time.Unix(0, updated)
+	c.AcceptedAt, c.ClosedAt = fromNanos(accepted), fromNanos(closed)
+	return c, nil
+}
+
+func caseJSON(c *civiq.Case) (string, error) {
+	b, err := json.Marshal(caseData{GuideName: c.GuideName, ServiceID: c.ServiceID, TicketNumber: c.TicketNumber, CounterID: c.CounterID,
+		Applicant: c.Applicant, Materials: c.Materials, Missing: c.Missing, Reason: c.Reason, PromisedDays: c.PromisedDays, OpenedBy: c.OpenedBy})
+	return string(b), err
+}
+
+func (t *tx) InsertCase(c *civiq.Case) error {
+	data, err := caseJSON(c)
+	if err != nil {
+		return err
+	}
+	return t.row(`INSERT INTO cases (number, hall_id, day, guide_id, ticket_id, status, promised_date, opened_at, accepted_at, closed_at, updated_at, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		c.Number, c.HallID, c.Day, c.GuideID, c.TicketID, c.Status, c.PromisedDate, nanos(c.OpenedAt), nullNanos(c.AcceptedAt),
+		nullNanos(c.ClosedAt), nanos(c.UpdatedAt), data).Scan(&c.ID)
+}
+
+func (t *tx) UpdateCase(c *civiq.Case) error {
+	data, err := caseJSON(c)
+	if err != nil {
+		return err
+	}
+	return t.exec(`UPDATE cases SET status = ?, promised_date = ?, accepted_at = ?, closed_at = ?, updated_at = ?, data = ? WHERE id = ?`,
+		c.Status, c.PromisedDate, nullNanos(c.AcceptedAt), nullNanos(c.ClosedAt), nanos(c.UpdatedAt), data, c.ID)
+}
+
+func (t *tx) Case(number string) (*civiq.Case, error) {
+	c, err := scanCase(t.row(`SELECT `+caseCols+` FROM cases WHERE number = ?`, number))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("case", number)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (t *tx) Cases(q civiq.CaseQuery) ([]civiq.Case, error) {
+	var where strings.Builder
+	args := []any{q.HallID}
+	if q.TicketID != "" {
+		where.WriteString(` AND ticket_id = ?`)
+		args = append(args, q.TicketID)
+	}
+	if q.Status != "" {
+		where.WriteString(` AND status = ?`)
+		args = append(args, q.Status)
+	}
+	if q.DueBefore != "" {
+		where.WriteString(` AND closed_at IS NULL AND promised_date <> '' AND promised_date < ?`)
+		args = append(args, q.DueBefore)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := t.rows(`SELECT `+caseCols+` FROM cases WHERE hall_id = ?`+where.String()+` ORDER BY opened_at DESC, id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []civiq.Case{}
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) CountCasesOn(hallID, day string) (int, error) {
+	var n int
+	err := t.row(`SELECT COUNT(*) FROM cases WHERE hall_id = ? AND day = ?`, hallID, day).Scan(&n)
+	return n, err
+}
+
+func (t *tx) AppendCaseEntry(e *civiq.CaseEntry) error {
+	return t.row(`INSERT INTO case_history (case_id, at, from_status, to_status, by_user, note, reason) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.CaseID, nanos(e.At), e.From, e.To, e.By, e.Note, e.Reason).Scan(&e.ID)
+}
+
+func (t *tx) CaseEntries(caseID int64) ([]civiq.CaseEntry, error) {
+	rows, err := t.rows(`SELECT id, case_id, at, from_status, to_status, by_user, note, reason FROM case_history WHERE case_id = ? ORDER BY id`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []civiq.CaseEntry{}
+	for rows.Next() {
+		var e civiq.CaseEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &e.CaseID, &at, &e.From, &e.To, &e.By, &e.Note, &e.Reason); err != nil {
+			return nil, err
+		}
+		e.At = time.Unix(0, at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
