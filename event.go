@@ -97,7 +97,14 @@ func (e *Event) JSON(staff bool) []byte {
 		if e.Ticket != nil {
 			v.Ticket = e.Ticket.Public()
 		}
+		if e.Counter != nil && e.Counter.CurrentTicketID != "" {
+			// The public view names no ticket by a counter.
+			c := *e.Counter
+			c.CurrentTicketID = ""
+			v.Counter = &c
+		}
 		e.public, _ = json.Marshal(v)
+		v.Counter = e.Counter
 		if e.Ticket != nil {
 			v.Ticket = staffTicket{e.Ticket.Public(), e.Ticket.Channel, e.Ticket.Priority, e.Ticket.IssuedAt.UTC()}
 		}
