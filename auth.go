@@ -46,6 +46,9 @@ const (
 	PermManageHall                      // announcements, hall settings, reports
 	PermFollowUp                        // 好差评 follow-ups and rating reports (manager, admin)
 	PermAdmin                           // users, devices, halls
+	// PermDashboard: the live dashboard, the staffing planner and the city
+	// overview of a hall (dashboard.go): its manager, admins.
+	PermDashboard
 )
 
 // Can reports whether p may do perm in hall (and at counter, where the
@@ -61,7 +64,7 @@ func (p Principal) Can(perm Permission, hallID, counterID string) bool {
 		switch perm {
 		case PermIssueTicket, PermCounterAction, PermStaffView:
 			return u.Role == RoleStaff || u.Role == RoleManager
-		case PermManageHall, PermFollowUp:
+		case PermManageHall, PermFollowUp, PermDashboard:
 			return u.Role == RoleManager
 		}
 		return false

@@ -550,15 +550,16 @@ func (e *Engine) MoveCase(ctx context.Context, number string, m CaseMove) (*Case
 				}
 				return err
 			}
-			// What was received before stays received.
+			// A material not mentioned now keeps what was said of it
+			// before: received stays received, missing stays missing.
 			in := append([]CaseMaterialInput(nil), m.Materials...)
 			given := map[string]bool{}
 			for _, x := range in {
 				given[x.ID] = true
 			}
 			for _, old := range c.Materials {
-				if old.Status == MaterialReceived && !given[old.ID] && g.Material(old.ID) != nil {
-					in = append(in, CaseMaterialInput{ID: old.ID, Status: MaterialReceived})
+				if !given[old.ID] && g.Material(old.ID) != nil && (old.Status != MaterialNotApplicable || g.Material(old.ID).Necessity != NeedRequired) {
+					in = append(in, CaseMaterialInput{ID: old.ID, Status: old.Status})
 				}
 			}
 			if c.Materials, err = caseMaterials(g, in); err != nil {

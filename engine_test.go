@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/storetest"
 )
 
 var shanghai = func() *time.Location {
@@ -46,12 +46,12 @@ type env struct {
 // newEnv opens a store in a temporary directory, starts an engine on it with
 // a controllable clock (10:00 in Shanghai on the day after today, advancing
 // one second at every reading) and loads the demo hall.
+// TestMain runs these tests on SQLite, then again on PostgreSQL.
+func TestMain(m *testing.M) { storetest.Main(m) }
+
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	store, err := sqlite.Open(filepath.Join(tb.TempDir(), "x.db"), sqlite.Options{})
-	if err != nil {
-		tb.Fatalf("open store: %v", err)
-	}
+	store := storetest.Open(tb)
 	e := &env{tb: tb, ctx: context.Background(), store: store, step: time.Second}
 	store.Publish = func(evs []*civiq.Event) {
 		e.mu.Lock()

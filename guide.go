@@ -503,7 +503,10 @@ type GuideRow struct {
 	// Columns maps the JSON field names to the file's, for the CSV
 	// format ("materials.name" -> "material_name").
 	csv   bool
-	Guide Guide
+	// broken rows could not be read at all: their fault is reported, and
+	// nothing else of them.
+	broken bool
+	Guide  Guide
 }
 
 // errorFor places a guide fault on the row's line with the file's field
@@ -625,7 +628,7 @@ func ParseGuidesJSON(data []byte) ([]GuideRow, ImportErrors) {
 		}
 		if len(raw) == 0 || raw[0] != '{' {
 			errs = append(errs, ImportError{Line: line, Message: "each guide must be a JSON object"})
-			rows = append(rows, GuideRow{Line: line})
+			rows = append(rows, GuideRow{Line: line, broken: true})
 			continue
 		}
 		var g Guide
@@ -1034,6 +1037,9 @@ func CheckGuideRows(rows []GuideRow, services map[string]bool) ImportErrors {
 	ids, codes := map[string]int{}, map[string]int{}
 	for i := range rows {
 		r := &rows[i]
+		if r.broken {
+			continue
+		}
 		r.Guide.Normalize()
 		for _, e := range r.Guide.Check() {
 			errs = append(errs, r.errorFor(e))

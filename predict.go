@@ -45,11 +45,11 @@ const (
 	PausedReturnSeconds = 600
 	// predictRuns is how many times a short queue is replayed with drawn
 	// handling times (WaitModel.Runs).
-	predictRuns = 31
+	predictRuns = 21
 	// maxSimTickets bounds the tickets the replay moves one by one; a
 	// longer queue is moved in lumps, so a prediction costs the same
 	// however long the queue.
-	maxSimTickets = 400
+	maxSimTickets = 200
 )
 
 // HandlingSample is one ticket done at a counter, as the prediction reads
@@ -382,7 +382,7 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 }
 
 // maxSimSteps bounds the calls played, all runs together.
-const maxSimSteps = 1500
+const maxSimSteps = 800
 
 // draw is a handling time of service s: one of the recent ones.
 func (w *waitSim) draw(rng *rand.Rand, s int) float64 {
@@ -514,14 +514,51 @@ func (w *waitSim) run(rng *rand.Rand) (float64, int) {
 // handlingCache keeps each service's recent handling statistics for a
 // while, so that a prediction does not read them every time.
 type handlingCache struct {
-	mu    sync.Mutex
-	m     map[string]handlingEntry
-	halls map[string]hallEntry
+	mu      sync.Mutex
+	m       map[string]handlingEntry
+	halls   map[string]hallEntry
+	tickets map[string]currentEntry
 }
 
-// hallEntry is a hall's recent no-show share and no-show time.
+// currentEntry is what the prediction needs of a counter's current
+// ticket: a recall moving its call time is seen within handlingTTL.
+type currentEntry struct {
+	at       time.Time
+	active   bool // called or serving
+	counter  string
+	service  string
+	calledAt time.Time
+}
+
+func (c *handlingCache) current(tx Tx, id string, now time.Time) (currentEntry, error) {
+	c.mu.Lock()
+	e, ok := c.tickets[id]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < handlingTTL && !now.Before(e.at) {
+		return e, nil
+	}
+	t, err := tx.Ticket(id)
+	if err != nil && !IsNotFound(err) {
+		return e, err
+	}
+	e = currentEntry{at: now}
+	if err == nil && t.CalledAt != nil && (t.Status == StatusCalled || t.Status == StatusServing) {
+		e.active, e.counter, e.service, e.calledAt = true, t.CounterID, t.ServiceID, *t.CalledAt
+	}
+	c.mu.Lock()
+	if c.tickets == nil || len(c.tickets) > 4096 {
+		c.tickets = map[string]currentEntry{}
+	}
+	c.tickets[id] = e
+	c.mu.Unlock()
+	return e, nil
+}
+
+// hallEntry is a hall's calling policy and recent no-show share and
+// no-show time.
 type hallEntry struct {
 	at              time.Time
+	policy          string
 	share, duration float64
 }
 
@@ -529,18 +566,22 @@ type hallEntry struct {
 // taken from.
 const recentCallsN = 200
 
-func (c *handlingCache) noShows(tx Tx, hallID string, now time.Time) (share, seconds float64, err error) {
+func (c *handlingCache) hall(tx Tx, hallID string, now time.Time) (hallEntry, error) {
 	c.mu.Lock()
 	e, ok := c.halls[hallID]
 	c.mu.Unlock()
 	if ok && now.Sub(e.at) < handlingTTL && !now.Before(e.at) {
-		return e.share, e.duration, nil
+		return e, nil
+	}
+	h, err := tx.Hall(hallID)
+	if err != nil {
+		return e, err
 	}
 	calls, err := tx.RecentCalls(hallID, recentCallsN)
 	if err != nil {
-		return 0, 0, err
+		return e, err
 	}
-	e = hallEntry{at: now}
+	e = hallEntry{at: now, policy: h.Policy}
 	var n, ns int
 	var sum float64
 	for _, t := range calls {
@@ -562,7 +603,7 @@ func (c *handlingCache) noShows(tx Tx, hallID string, now time.Time) (share, sec
 	}
 	c.halls[hallID] = e
 	c.mu.Unlock()
-	return e.share, e.duration, nil
+	return e, nil
 }
 
 type handlingEntry struct {
@@ -596,7 +637,7 @@ func (c *handlingCache) get(tx Tx, hallID, serviceID string, now time.Time) (*Ha
 // at position pos in its queue, and gives its expected wait in seconds.
 func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 	now := e.now()
-	hall, err := tx.Hall(t.HallID)
+	hs, err := e.handling.hall(tx, t.HallID, now)
 	if err != nil {
 		return 0, err
 	}
@@ -625,10 +666,8 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	m := &WaitModel{Policy: hall.Policy, Services: map[string]*ServiceLoad{}, Runs: predictRuns}
-	if m.NoShowShare, m.NoShowSeconds, err = e.handling.noShows(tx, t.HallID, now); err != nil {
-		return 0, err
-	}
+	m := &WaitModel{Policy: hs.policy, Services: map[string]*ServiceLoad{}, Runs: predictRuns,
+		NoShowShare: hs.share, NoShowSeconds: hs.duration}
 	stats := map[string]*HandlingStats{}
 	for s := range inSet {
 		st, err := e.handling.get(tx, t.HallID, s, now)
@@ -643,26 +682,23 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 			l.Ahead = pos
 			l.Behind = max(n-1-pos, 0)
 		} else if n > 0 {
-			// Count those of the other queue behind t's place.
-			probe := Ticket{HallID: t.HallID, ServiceID: s, Priority: PriorityNormal, QueuedAt: t.QueuedAt, IssuedAt: t.IssuedAt, ID: t.ID}
-			behind, err := tx.CountBehind(&probe)
-			if err != nil {
-				return 0, err
+			// Those of the other queue before t's place go first: all but
+			// the normal ones behind it, or for a green ticket the green
+			// ones before it. A ticket just issued has nobody behind.
+			probe := Ticket{HallID: t.HallID, ServiceID: s, Priority: t.Priority, QueuedAt: t.QueuedAt, IssuedAt: t.IssuedAt, ID: t.ID}
+			behind := 0
+			if t.QueuedAt.Before(now) || t.Priority == PriorityPriority {
+				if behind, err = tx.CountBehind(&probe); err != nil {
+					return 0, err
+				}
 			}
+			l.Ahead = max(n-behind, 0)
 			if t.Priority == PriorityPriority {
-				// Only green tickets queued before it go first.
 				prio, _, err := tx.QueueLength(t.HallID, s)
 				if err != nil {
 					return 0, err
 				}
-				probe.Priority = PriorityPriority
-				pb, err := tx.CountBehind(&probe)
-				if err != nil {
-					return 0, err
-				}
-				l.Ahead = max(prio-pb, 0)
-			} else {
-				l.Ahead = max(n-behind, 0)
+				l.Ahead = max(prio-behind, 0)
 			}
 			l.Behind = max(n-l.Ahead, 0)
 		}
@@ -684,20 +720,20 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 		}
 		cl := CounterLoad{ServiceIDs: c.ServiceIDs, Open: c.Status == CounterOpen, Paused: c.Status == CounterPaused}
 		if c.CurrentTicketID != "" {
-			cur, err := tx.Ticket(c.CurrentTicketID)
-			if err != nil && !IsNotFound(err) {
+			cur, err := e.handling.current(tx, c.CurrentTicketID, now)
+			if err != nil {
 				return 0, err
 			}
-			if err == nil && cur.CounterID == c.ID && cur.CalledAt != nil && (cur.Status == StatusCalled || cur.Status == StatusServing) {
-				st := stats[cur.ServiceID]
+			if cur.active && cur.counter == c.ID {
+				st := stats[cur.service]
 				if st == nil {
-					if st, err = e.handling.get(tx, t.HallID, cur.ServiceID, now); err != nil {
+					if st, err = e.handling.get(tx, t.HallID, cur.service, now); err != nil {
 						return 0, err
 					}
 				}
-				cl.Elapsed = now.Sub(*cur.CalledAt).Seconds()
+				cl.Elapsed = now.Sub(cur.calledAt).Seconds()
 				cl.Remaining = st.Remaining(cl.Elapsed)
-				cl.Busy, cl.Current = true, cur.ServiceID
+				cl.Busy, cl.Current = true, cur.service
 			}
 		}
 		m.Counters = append(m.Counters, cl)

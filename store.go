@@ -202,6 +202,18 @@ type Tx interface {
 	CountCasesOn(hallID, day string) (int, error)
 	AppendCaseEntry(e *CaseEntry) error            // sets e.ID
 	CaseEntries(caseID int64) ([]CaseEntry, error) // oldest first
+
+	// Dashboard, staffing planner and city overview (dashboard.go;
+	// sqlite/dashboard.go).
+	// TicketsOfDays returns a hall's tickets numbered on the local days
+	// fromDay..toDay ("YYYY-MM-DD", inclusive), in order of issue.
+	TicketsOfDays(hallID, fromDay, toDay string) ([]Ticket, error)
+	// FirstCalls gives the time of the first ticket.called event of each
+	// ticket called at or after since, from the events still kept.
+	FirstCalls(hallID string, since time.Time) (map[string]time.Time, error)
+	// OldestWaiting gives, for each service with a ticket waiting, the
+	// issue time of the earliest issued of them.
+	OldestWaiting(hallID string) (map[string]time.Time, error)
 }
 
 // IdempotencyRecord remembers the answer to a request sent with an

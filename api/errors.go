@@ -12,6 +12,12 @@ import (
 // this is decided.
 var statuses = map[string]int{
 	civiq.EInvalid:           http.StatusBadRequest,
+	civiq.EInvalidIDNumber:   http.StatusBadRequest, // booking.go: appointments
+	civiq.ESlotFull:          http.StatusConflict,
+	civiq.ELimitReached:      http.StatusConflict,
+	civiq.ETooEarly:          http.StatusConflict,
+	civiq.ETooLate:           http.StatusConflict,
+	civiq.ESuspended:         http.StatusForbidden,
 	civiq.EReasonRequired:    http.StatusBadRequest,
 	civiq.EUnauthorized:      http.StatusUnauthorized,
 	civiq.EForbidden:         http.StatusForbidden,

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/civiq/civiq/api"
 	"github.com/civiq/civiq/inmem"
 	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/storetest"
 )
 
 // adminPassword is the first admin's password in every test server.
@@ -61,14 +61,14 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// TestMain runs the API tests on SQLite, then again on PostgreSQL.
+func TestMain(m *testing.M) { storetest.Main(m) }
+
 // newTestServer starts a server with the demo hall and the admin signed
 // in. opts change the API server before it starts serving.
 func newTestServer(t testing.TB, opts ...func(*api.Server)) *testServer {
 	t.Helper()
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "civiq.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
+	store := storetest.Open(t)
 	ts := &testServer{Store: store, Hub: inmem.NewHub(), Metrics: api.NewMetrics(), Clock: &testClock{}}
 	ts.Hub.OnCount = func(n int) { ts.Metrics.Streams.Set(float64(n)) }
 	store.Publish = func(evs []*civiq.Event) {

@@ -40,6 +40,24 @@ var StartTimeout = 60 * time.Second
 // is stopped (SIGINT, a fast shutdown) and its files removed when t ends.
 func Start(t testing.TB) (url string) {
 	t.Helper()
+	bin := requireBin(t)
+	url, stop, out, err := startIn(bin, t.TempDir())
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("pgtest: postgres output:\n%s", out.String())
+		}
+	})
+	return url
+}
+
+// requireBin finds the server binaries, or skips t (fails it under
+// CIVIQ_REQUIRE_POSTGRES=1).
+func requireBin(t testing.TB) string {
+	t.Helper()
 	bin, err := BinDir()
 	if err != nil {
 		msg := "PostgreSQL test needs the server binaries: " + err.Error() + " — " + installHint
@@ -48,33 +66,84 @@ func Start(t testing.TB) (url string) {
 		}
 		t.Skip(msg)
 	}
+	return bin
+}
 
-	dir := t.TempDir()
+// startIn runs initdb in dir and starts a server on it.
+func startIn(bin, dir string) (url string, stop func(), out *lockedBuffer, err error) {
 	cred, err := credential(dir)
 	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return "", nil, nil, err
 	}
 	data := filepath.Join(dir, "data")
-
 	initdb := command(cred, filepath.Join(bin, "initdb"),
 		"-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
-	if out, err := initdb.CombinedOutput(); err != nil {
-		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
+	if b, err := initdb.CombinedOutput(); err != nil {
+		return "", nil, nil, fmt.Errorf("initdb: %v\n%s", err, b)
 	}
-
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		url, err := start(t, bin, cred, dir, data)
+		url, stop, out, err := start(bin, cred, dir, data)
 		if err == nil {
-			return url
+			return url, stop, out, nil
 		}
 		lastErr = err
 		if !errors.Is(err, errPortTaken) {
 			break
 		}
 	}
-	t.Fatalf("pgtest: %v", lastErr)
-	return ""
+	return "", nil, nil, lastErr
+}
+
+// shared is one server for every Database of the test process; it lives
+// as long as the process (the kernel stops it when the process dies).
+var shared struct {
+	once sync.Once
+	url  string
+	err  error
+	n    int
+	mu   sync.Mutex
+}
+
+// Database returns the URL of a new, empty database on a server shared by
+// the whole test process, and drops the database when t ends. It is much
+// faster than Start when many tests each need a database of their own.
+func Database(t testing.TB) string {
+	t.Helper()
+	bin := requireBin(t)
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "civiq-pgtest-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		shared.url, _, _, shared.err = startIn(bin, dir)
+	})
+	if shared.err != nil {
+		t.Fatalf("pgtest: %v", shared.err)
+	}
+	shared.mu.Lock()
+	shared.n++
+	name := fmt.Sprintf("t%d_%d", os.Getpid(), shared.n)
+	shared.mu.Unlock()
+	addr := strings.TrimSuffix(strings.TrimPrefix(shared.url, "postgres://postgres@"), "/postgres?sslmode=disable")
+	c, err := Dial(addr, "postgres", "postgres")
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	defer c.Close()
+	if _, err := c.Query("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := Dial(addr, "postgres", "postgres")
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Query("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+	})
+	return strings.Replace(shared.url, "/postgres?", "/"+name+"?", 1)
 }
 
 var errPortTaken = errors.New("port taken")
@@ -97,11 +166,10 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func start(t testing.TB, bin string, cred *syscall.Credential, dir, data string) (string, error) {
-	t.Helper()
+func start(bin string, cred *syscall.Credential, dir, data string) (string, func(), *lockedBuffer, error) {
 	port, err := freePort()
 	if err != nil {
-		return "", err
+		return "", nil, nil, err
 	}
 	out := &lockedBuffer{}
 	cmd := command(cred, filepath.Join(bin, "postgres"),
@@ -117,7 +185,7 @@ func start(t testing.TB, bin string, cred *syscall.Credential, dir, data string)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start postgres: %w", err)
+		return "", nil, nil, fmt.Errorf("start postgres: %w", err)
 	}
 	exited := make(chan struct{})
 	var waitErr error
@@ -150,24 +218,18 @@ func start(t testing.TB, bin string, cred *syscall.Credential, dir, data string)
 		select {
 		case <-exited:
 			if strings.Contains(out.String(), "could not bind") || strings.Contains(out.String(), "Address already in use") {
-				return "", fmt.Errorf("%w: postgres on port %d: %v\n%s", errPortTaken, port, waitErr, out.String())
+				return "", nil, nil, fmt.Errorf("%w: postgres on port %d: %v\n%s", errPortTaken, port, waitErr, out.String())
 			}
-			return "", fmt.Errorf("postgres exited: %v\n%s", waitErr, out.String())
+			return "", nil, nil, fmt.Errorf("postgres exited: %v\n%s", waitErr, out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", fmt.Errorf("postgres on %s not ready after %v: %v\n%s", addr, StartTimeout, err, out.String())
+			return "", nil, nil, fmt.Errorf("postgres on %s not ready after %v: %v\n%s", addr, StartTimeout, err, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("pgtest: postgres output:\n%s", out.String())
-		}
-	})
-	return fmt.Sprintf("postgres://postgres@%s/postgres?sslmode=disable", addr), nil
+	return fmt.Sprintf("postgres://postgres@%s/postgres?sslmode=disable", addr), stop, out, nil
 }
 
 // command builds an exec.Cmd that runs as cred's user when cred is non-nil,

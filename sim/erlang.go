@@ -100,7 +100,7 @@ func CountersFor(arrivalsPerHour, handlingSeconds, target, goal float64) int {
 	}
 	q := Queue{ArrivalsPerHour: arrivalsPerHour, HandlingSeconds: handlingSeconds}
 	q.Counters = max(1, int(math.Floor(q.Load()))+1)
-	for q.ServiceLevel(target) < goal {
+	for q.ServiceLevel(target) < goal && q.Counters < 100000 {
 		q.Counters++
 	}
 	return q.Counters

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -75,6 +76,9 @@ func (t *tx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
 	if limit == 0 {
 		limit = 50
 	}
+	if limit < 0 {
+		limit = math.MaxInt32 // every guide; PostgreSQL takes no negative LIMIT
+	}
 	svc, svcArgs := "", []any{}
 	if q.ServiceID != "" {
 		svc, svcArgs = " AND g.service_id = ?", []any{q.ServiceID}
@@ -91,7 +95,12 @@ func (t *tx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
 			short = true
 		}
 	}
-	rank := ` ORDER BY g.name = ? DESC, instr(g.name, ?) = 0, instr(g.name, ?)`
+	instr := "instr"
+	if t.d.IsPostgres() {
+		// PostgreSQL has no FTS5: the LIKE path below, with strpos.
+		short, instr = true, "strpos"
+	}
+	rank := ` ORDER BY g.name = ? DESC, ` + instr + `(g.name, ?) = 0, ` + instr + `(g.name, ?)`
 	rankArgs := []any{first, first, first}
 	if !short {
 		quoted := make([]string, len(terms))
@@ -101,7 +110,7 @@ func (t *tx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
 		args := append([]any{strings.Join(quoted, " "), q.HallID}, svcArgs...)
 		args = append(append(args, rankArgs...), limit, q.Offset)
 		return t.guideList(`SELECT g.data FROM guides_fts JOIN guides g ON g.seq = guides_fts.rowid
-			WHERE guides_fts MATCH ? AND g.hall_id = ?`+svc+rank+`, bm25(guides_fts, 10.0, 5.0, 1.0), g.position, g.name LIMIT ? OFFSET ?`, args...)
+			WHERE guides_fts MATCH ? AND g.hall_id = ?`+svc+rank+`, bm25(guides_fts, 10.0, 5.0, 3.0), g.position, g.name LIMIT ? OFFSET ?`, args...)
 	}
 	var where strings.Builder
 	args := append([]any{q.HallID}, svcArgs...)

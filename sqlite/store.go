@@ -6,6 +6,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -25,14 +26,33 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// SQLite is the dialect of the embedded database.
+var SQLite = Dialect{
+	Name:          "sqlite",
+	Migrations:    mustSub(migrations, "migrations"),
+	Begin:         "BEGIN IMMEDIATE",
+	ReadIsolation: sql.LevelDefault,
+	Unavailable:   func(error) bool { return false },
+}
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
 var _ civiq.Store = (*Store)(nil)
 
 // maxBatch bounds how many writes share one commit.
 const maxBatch = 256
 
-// Store is a civiq.Store on one SQLite file.
+// Store is a civiq.Store on one SQLite file, or on PostgreSQL through the
+// postgres package: the same code with another Dialect.
 type Store struct {
 	path  string
+	d     *Dialect
 	write *sql.DB // one connection, used only by the writer goroutine
 	read  *sql.DB // readers; WAL lets them run beside the writer
 
@@ -87,13 +107,6 @@ func Open(path string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	if err := migrate(w); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("migrate %s: %w", path, err)
-	}
 	r, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		w.Close()
@@ -101,17 +114,34 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	wconn, err := w.Conn(context.Background())
+	s, err := OpenDB(w, r, &SQLite)
 	if err != nil {
-		w.Close()
-		r.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{path: path, write: w, read: r, wconn: wconn, wstmts: map[string]*sql.Stmt{},
+	s.path = path
+	return s, nil
+}
+
+// OpenDB builds a store on two handles of one database: write, of which
+// the store uses one connection, and read, a pool for views. It applies the
+// dialect's migrations and starts the writer. It owns both handles.
+func OpenDB(write, read *sql.DB, d *Dialect) (*Store, error) {
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	s := &Store{d: d, write: write, read: read, wstmts: map[string]*sql.Stmt{},
 		reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
+	if err := s.migrate(); err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
 	go s.run()
 	return s, nil
 }
+
+// Dialect tells which database the store runs on.
+func (s *Store) Dialect() *Dialect { return s.d }
 
 // Version returns the schema version applied.
 func (s *Store) Version() (int, error) {
@@ -120,29 +150,24 @@ func (s *Store) Version() (int, error) {
 	return v, err
 }
 
-func migrate(db *sql.DB) error {
+// migrate applies the dialect's migrations not applied yet, each in its
+// own transaction, in order of their numbers.
+func (s *Store) migrate() error {
+	db, d := s.write, s.d
 	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
 		return err
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := fs.Glob(d.Migrations, "*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with its number", name)
 		}
-		var n int
-		if err := db.QueryRow(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
+		body, err := fs.ReadFile(d.Migrations, name)
 		if err != nil {
 			return err
 		}
@@ -150,11 +175,27 @@ func migrate(db *sql.DB) error {
 		if err != nil {
 			return err
 		}
+		if d.Lock != "" {
+			// Nodes that start together migrate one after the other.
+			if _, err := tx.Exec(d.Lock); err != nil {
+				tx.Rollback()
+				return err
+			}
+		}
+		var n int
+		if err := tx.QueryRow(d.sql(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), v).Scan(&n); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if n > 0 {
+			tx.Rollback()
+			continue
+		}
 		if _, err := tx.Exec(string(body)); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
-		if _, err := tx.Exec(`INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
+		if _, err := tx.Exec(d.sql(`INSERT INTO schema_migrations (version) VALUES (?)`), v); err != nil {
 			tx.Rollback()
 			return err
 		}
@@ -241,10 +282,13 @@ func (s *Store) commit(batch []*writeReq) {
 		}
 	}
 	abort := func(err error) {
-		s.x(`ROLLBACK`)
+		if s.x(`ROLLBACK`) != nil {
+			s.dropConn() // the connection is gone: take a new one next time
+		}
 		finish(unavailable(err))
 	}
-	if err := s.x(`BEGIN IMMEDIATE`); err != nil {
+	if err := s.begin(); err != nil {
+		s.dropConn()
 		finish(unavailable(err))
 		return
 	}
@@ -253,7 +297,7 @@ func (s *Store) commit(batch []*writeReq) {
 			abort(err)
 			return
 		}
-		t := &tx{stmt: s.writeStmt}
+		t := &tx{d: s.d, stmt: s.writeStmt}
 		r.err = runSafely(r.fn, t)
 		if r.err != nil {
 			if err := s.x(`ROLLBACK TO w`); err != nil {
@@ -268,11 +312,57 @@ func (s *Store) commit(batch []*writeReq) {
 			return
 		}
 	}
+	if s.d.Notify != "" {
+		for _, r := range batch {
+			if len(r.events) > 0 {
+				if err := s.x(s.d.Notify); err != nil {
+					abort(err)
+					return
+				}
+				break
+			}
+		}
+	}
 	if err := s.x(`COMMIT`); err != nil {
 		abort(err)
 		return
 	}
 	finish(nil)
+}
+
+// begin starts the batch's transaction on the writer's connection, taking
+// a new connection when there is none.
+func (s *Store) begin() error {
+	if s.wconn == nil {
+		c, err := s.write.Conn(context.Background())
+		if err != nil {
+			return err
+		}
+		s.wconn = c
+	}
+	if err := s.x(s.d.Begin); err != nil {
+		return err
+	}
+	if s.d.Lock != "" {
+		if err := s.x(s.d.Lock); err != nil {
+			s.x(`ROLLBACK`)
+			return err
+		}
+	}
+	return nil
+}
+
+// dropConn forgets the writer's connection and its statements.
+func (s *Store) dropConn() {
+	for q, st := range s.wstmts {
+		st.Close()
+		delete(s.wstmts, q)
+	}
+	if s.wconn != nil {
+		s.wconn.Raw(func(any) error { return driver.ErrBadConn }) // not reused by the pool
+		s.wconn.Close()
+		s.wconn = nil
+	}
 }
 
 // x runs a statement without arguments on the writer's connection.
@@ -290,7 +380,7 @@ func (s *Store) writeStmt(q string) (*sql.Stmt, error) {
 	if st, ok := s.wstmts[q]; ok {
 		return st, nil
 	}
-	st, err := s.wconn.PrepareContext(context.Background(), q)
+	st, err := s.wconn.PrepareContext(context.Background(), s.d.sql(q))
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +397,7 @@ func (s *Store) readStmt(t *sql.Tx, q string) (*sql.Stmt, error) {
 	v, ok := s.rstmts.Load(q)
 	if !ok {
 		go func() {
-			st, err := s.read.Prepare(q)
+			st, err := s.read.Prepare(s.d.sql(q))
 			if err != nil {
 				return // closed, or the query fails: t.Prepare reports it
 			}
@@ -315,7 +405,7 @@ func (s *Store) readStmt(t *sql.Tx, q string) (*sql.Stmt, error) {
 				st.Close()
 			}
 		}()
-		return t.Prepare(q)
+		return t.Prepare(s.d.sql(q))
 	}
 	return t.StmtContext(context.Background(), v.(*sql.Stmt)), nil
 }
@@ -333,25 +423,53 @@ func runSafely(fn func(civiq.Tx) error, t civiq.Tx) (err error) {
 }
 
 func unavailable(err error) error {
-	slog.Error("sqlite write failed", "err", err)
+	slog.Error("write failed", "err", err)
+	return &civiq.Error{Code: civiq.EUnavailable, Message: "storage is not available, try again"}
+}
+
+// readErr turns the error of a read into a 503 when the database is away.
+func (s *Store) readErr(err error) error {
+	var e *civiq.Error
+	if err == nil || errors.As(err, &e) || !s.d.Unavailable(err) {
+		return err
+	}
 	return &civiq.Error{Code: civiq.EUnavailable, Message: "storage is not available, try again"}
 }
 
 // View runs fn in a read transaction: a consistent snapshot.
 func (s *Store) View(ctx context.Context, fn func(civiq.Tx) error) error {
-	t, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	t, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.ReadIsolation})
 	if err != nil {
-		return fmt.Errorf("begin read: %w", err)
+		return s.readErr(fmt.Errorf("begin read: %w", err))
 	}
 	defer t.Rollback()
-	return fn(&tx{stmt: func(q string) (*sql.Stmt, error) { return s.readStmt(t, q) }})
+	return s.readErr(fn(&tx{d: s.d, stmt: func(q string) (*sql.Stmt, error) { return s.readStmt(t, q) }}))
 }
 
 // EventsAfter returns up to limit events of a hall with an id above after.
 func (s *Store) EventsAfter(ctx context.Context, hallID string, after int64, limit int) ([]*civiq.Event, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, hall_id, type, at, data FROM events WHERE hall_id = ? AND id > ? ORDER BY id LIMIT ?`, hallID, after, limit)
+	rows, err := s.read.QueryContext(ctx, s.d.sql(`SELECT id, hall_id, type, at, data FROM events WHERE hall_id = ? AND id > ? ORDER BY id LIMIT ?`), hallID, after, limit)
 	if err != nil {
-		return nil, err
+		return nil, s.readErr(err)
+	}
+	defer rows.Close()
+	var out []*civiq.Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// AllEventsAfter returns up to limit events of every hall with an id above
+// after: what a node of a cluster reads to hear of other nodes' events.
+func (s *Store) AllEventsAfter(ctx context.Context, after int64, limit int) ([]*civiq.Event, error) {
+	rows, err := s.read.QueryContext(ctx, s.d.sql(`SELECT id, hall_id, type, at, data FROM events WHERE id > ? ORDER BY id LIMIT ?`), after, limit)
+	if err != nil {
+		return nil, s.readErr(err)
 	}
 	defer rows.Close()
 	var out []*civiq.Event
@@ -390,5 +508,9 @@ func (s *Store) Close() error {
 		st.Close()
 	}
 	s.rstmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
-	return errors.Join(s.wconn.Close(), s.read.Close(), s.write.Close())
+	var werr error
+	if s.wconn != nil {
+		werr = s.wconn.Close()
+	}
+	return errors.Join(werr, s.read.Close(), s.write.Close())
 }

@@ -15,6 +15,7 @@ import (
 // tx runs the statements of one transaction. Statements are prepared once
 // and reused: parsing SQL was most of the cost of a write.
 type tx struct {
+	d      *Dialect
 	stmt   func(query string) (*sql.Stmt, error)
 	events []*civiq.Event
 }
@@ -31,7 +32,7 @@ func (t *tx) row(q string, args ...any) scanner {
 	if err != nil {
 		return errRow{err}
 	}
-	return st.QueryRowContext(bg, args...)
+	return st.QueryRowContext(bg, ints(args)...)
 }
 
 func (t *tx) rows(q string, args ...any) (*sql.Rows, error) {
@@ -39,7 +40,22 @@ func (t *tx) rows(q string, args ...any) (*sql.Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(bg, args...)
+	return st.QueryContext(bg, ints(args)...)
+}
+
+// ints stores booleans as 0 and 1, as SQLite does, so that the same
+// INTEGER columns work on PostgreSQL; they scan back into bool either way.
+func ints(args []any) []any {
+	for i, a := range args {
+		if b, ok := a.(bool); ok {
+			if b {
+				args[i] = int64(1)
+			} else {
+				args[i] = int64(0)
+			}
+		}
+	}
+	return args
 }
 
 var _ civiq.Tx = (*tx)(nil)
@@ -51,7 +67,7 @@ func (t *tx) exec(q string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	_, err = st.ExecContext(bg, args...)
+	_, err = st.ExecContext(bg, ints(args)...)
 	return err
 }
 
@@ -270,7 +286,7 @@ func (t *tx) UpdateTicket(tk *civiq.Ticket) error {
 func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
 	var n int
 	err := t.row(`INSERT INTO sequences (hall_id, service_id, day, last) VALUES (?, ?, ?, 1)
-		ON CONFLICT (hall_id, service_id, day) DO UPDATE SET last = last + 1 RETURNING last`, hallID, serviceID, day).Scan(&n)
+		ON CONFLICT (hall_id, service_id, day) DO UPDATE SET last = sequences.last + 1 RETURNING last`, hallID, serviceID, day).Scan(&n)
 	return n, err
 }
 
@@ -377,7 +393,7 @@ func (t *tx) MeanHandling(hallID, serviceID string, n int) (float64, int, error)
 	var mean sql.NullFloat64
 	var count int
 	err := t.row(`SELECT AVG(d), COUNT(*) FROM (SELECT (done_at - serving_at) / 1e9 AS d FROM tickets
-		WHERE hall_id = ? AND service_id = ? AND status = 'done' AND serving_at IS NOT NULL ORDER BY done_at DESC LIMIT ?)`, hallID, serviceID, n).Scan(&mean, &count)
+		WHERE hall_id = ? AND service_id = ? AND status = 'done' AND serving_at IS NOT NULL ORDER BY done_at DESC LIMIT ?) AS recent`, hallID, serviceID, n).Scan(&mean, &count)
 	return mean.Float64, count, err
 }
 

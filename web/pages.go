@@ -9,4 +9,5 @@ func (s *Site) registerPages(mux *http.ServeMux) {
 	s.registerCounter(mux) // counter.go: /halls/{hall}/counter/{counter}, /halls/{hall}/rate/{counter}
 	s.registerDisplay(mux) // display.go: /halls/{hall}/display
 	s.registerAdmin(mux)   // admin.go: /admin
+	s.registerBook(mux)    // book.go: /halls/{hall}/book (citizens), /halls/{hall}/bookings (staff)
 }

@@ -36,6 +36,7 @@ const usage = `civiq runs public service halls: tickets, calling, displays, rati
 Usage:
   civiq serve [--addr 127.0.0.1:8080] [--db civiq.db] [--demo]
   civiq bench [--duration 10s] [--clients 32] [--subscribers 1000]
+  civiq simulate [--profile day.json] [--plan] [--evaluate-eta]  (hall simulator)
   civiq backup --db civiq.db --to backup.db      (online, while serving)
   civiq restore --from backup.db --db civiq.db  (server stopped)
   civiq version
@@ -58,6 +59,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runRestore(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "simulate":
+		return runSimulate(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "civiq", Version())
 		return 0

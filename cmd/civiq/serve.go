@@ -18,6 +18,7 @@ import (
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/api"
 	"github.com/civiq/civiq/inmem"
+	"github.com/civiq/civiq/postgres"
 	"github.com/civiq/civiq/sqlite"
 	"github.com/civiq/civiq/web"
 )
@@ -46,7 +47,8 @@ type Main struct {
 	// AdminPassword is set when Open generated the first admin's password.
 	AdminPassword string
 
-	stop chan struct{}
+	stop       chan struct{}
+	stopFollow context.CancelFunc // PostgreSQL: stops following other nodes' events
 }
 
 // prune forgets old events and idempotency keys now and every hour.
@@ -98,9 +100,6 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 // asked, and starts listening.
 func (m *Main) Open(ctx context.Context) error {
 	c := m.Config
-	if c.Postgres != "" {
-		return errors.New("--postgres: PostgreSQL support is not built yet in this version; use --db")
-	}
 	var allow []netip.Prefix
 	for _, s := range strings.Split(c.MetricsAllow, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -116,19 +115,49 @@ func (m *Main) Open(ctx context.Context) error {
 	if sync != "FULL" && sync != "NORMAL" && sync != "EXTRA" {
 		return fmt.Errorf("--sqlite-synchronous must be FULL, NORMAL or EXTRA")
 	}
-	store, err := sqlite.Open(c.DB, sqlite.Options{Synchronous: sync})
-	if err != nil {
-		return err
-	}
-	m.Store = store
 	m.Hub = inmem.NewHub()
 	metrics := api.NewMetrics()
 	m.Hub.OnCount = func(n int) { metrics.Streams.Set(float64(n)) }
-	store.Publish = func(evs []*civiq.Event) {
-		metrics.Observe(evs)
-		m.Hub.Publish(evs)
+	var store *sqlite.Store
+	var err error
+	keyFile := c.DB + ".key"
+	if c.Postgres != "" {
+		// Several nodes share the database: each node's own commits feed
+		// its metrics, and every node's events reach the streams of every
+		// node through the events table, woken by NOTIFY.
+		if store, err = postgres.Open(ctx, c.Postgres); err != nil {
+			return err
+		}
+		store.Publish = metrics.Observe
+		last, err := store.LastEventID(ctx)
+		if err != nil {
+			store.Close()
+			return fmt.Errorf("postgres: %w", err)
+		}
+		fctx, cancel := context.WithCancel(context.Background())
+		m.stopFollow = cancel
+		go postgres.Follow(fctx, c.Postgres, store, last, m.Hub.Publish)
+		keyFile = "civiq-postgres.key"
+		if os.Getenv(civiq.EnvSecretKey) == "" {
+			slog.Warn("CIVIQ_SECRET_KEY is not set: personal data is sealed with a key file of this node only; give every node the same CIVIQ_SECRET_KEY")
+		}
+	} else {
+		if store, err = sqlite.Open(c.DB, sqlite.Options{Synchronous: sync}); err != nil {
+			return err
+		}
+		store.Publish = func(evs []*civiq.Event) {
+			metrics.Observe(evs)
+			m.Hub.Publish(evs)
+		}
 	}
+	m.Store = store
 	m.Engine = civiq.NewEngine(store)
+	// The key of the bookings' personal data (idnumber.go): CIVIQ_SECRET_KEY,
+	// or the file beside the database, made on first start (mode 0600).
+	if m.Engine.Sealer, err = civiq.OpenSealer(os.Getenv(civiq.EnvSecretKey), keyFile); err != nil {
+		store.Close()
+		return fmt.Errorf("secret key: %w", err)
+	}
 	pw, err := m.Engine.Bootstrap(ctx, os.Getenv("CIVIQ_ADMIN_PASSWORD"))
 	if err != nil {
 		return fmt.Errorf("create first admin: %w", err)
@@ -169,6 +198,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Listener = ln
 	m.stop = make(chan struct{})
 	go m.prune(m.stop)
+	go m.Engine.SweepEvery(time.Minute, m.stop) // strikes.go: no-shows on time
 	go func() {
 		if err := m.HTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			slog.Error("serve", "err", err)
@@ -195,6 +225,9 @@ func (m *Main) Close() error {
 		if err := m.HTTP.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if m.stopFollow != nil {
+		m.stopFollow()
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

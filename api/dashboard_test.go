@@ -1,0 +1,478 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/api"
+)
+
+// fixedClock is a clock that moves only when told.
+type fixedClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fixedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fixedClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
+var shanghai = func() *time.Location {
+	l, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
+// at is a local time of the demo hall on 10 March 2026.
+func at(hhmm string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04", "2026-03-10 "+hhmm, shanghai)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// dashboard is the dashboard as the API gives it.
+type dashboard struct {
+	Day                string         `json:"day"`
+	TargetSeconds      int            `json:"target_seconds"`
+	Waiting            int            `json:"waiting"`
+	LongestWaitSeconds int            `json:"longest_wait_seconds"`
+	LongestWaitSince   *time.Time     `json:"longest_wait_since"`
+	CounterStates      map[string]int `json:"counter_states"`
+	Services           []struct {
+		ID                 string `json:"id"`
+		Waiting            int    `json:"waiting"`
+		Priority           int    `json:"priority"`
+		LongestWaitSeconds int    `json:"longest_wait_seconds"`
+		OpenCounters       int    `json:"open_counters"`
+		Issued             int    `json:"issued"`
+		Called             int    `json:"called"`
+		Served             int    `json:"served"`
+		MeanWaitSeconds    int    `json:"mean_wait_seconds"`
+		WithinTarget       int    `json:"within_target"`
+	} `json:"services"`
+	Counters []struct {
+		ID            string     `json:"id"`
+		Status        string     `json:"status"`
+		PauseReason   string     `json:"pause_reason"`
+		CurrentNumber string     `json:"current_number"`
+		CurrentStatus string     `json:"current_status"`
+		CurrentSince  *time.Time `json:"current_since"`
+		Served        int        `json:"served"`
+	} `json:"counters"`
+	Today struct {
+		Issued              int      `json:"issued"`
+		Called              int      `json:"called"`
+		Served              int      `json:"served"`
+		NoShows             int      `json:"no_shows"`
+		Cancelled           int      `json:"cancelled"`
+		WithinTarget        int      `json:"within_target"`
+		Missed              int      `json:"missed"`
+		WithinTargetShare   *float64 `json:"within_target_share"`
+		MeanWaitSeconds     int      `json:"mean_wait_seconds"`
+		MaxWaitSeconds      int      `json:"max_wait_seconds"`
+		MeanHandlingSeconds int      `json:"mean_handling_seconds"`
+	} `json:"today"`
+	Hours []struct {
+		Hour            int `json:"hour"`
+		Arrivals        int `json:"arrivals"`
+		Called          int `json:"called"`
+		MeanWaitSeconds int `json:"mean_wait_seconds"`
+		MaxWaitSeconds  int `json:"max_wait_seconds"`
+		WithinTarget    int `json:"within_target"`
+	} `json:"hours"`
+}
+
+// dashScenario plays a scripted morning in the demo hall (calling by
+// service order) on a clock that moves only when told, and leaves it at
+// 09:45:
+//
+//	yesterday 15:00 A001 issued, called, done (not today)
+//	08:50 A001 general, 08:55 A002 general, 09:00 C001 tax
+//	09:05 counter 1 calls A001 (waited 15:00, just within 15 min)
+//	09:06 recall (the wait stays 15:00), 09:07 start, 09:15 finish (9 min from the last call), rated 5
+//	09:20 counter 5 calls C001 (waited 20:00), 09:21 no-show
+//	09:25 B001 property; 09:26 counter 3 calls it (1:00); 09:30 transferred to tax
+//	09:40 counter 5 calls B001 again: its wait stays 1:00
+//	09:41 counter 2 paused; 09:44 D001 social
+//	09:45: A002 waits 50 min (past the target), D001 1 min
+func dashScenario(t *testing.T) (*testServer, *fixedClock) {
+	t.Helper()
+	clock := &fixedClock{now: time.Date(2026, 3, 9, 15, 0, 0, 0, shanghai)}
+	ts := newTestServer(t, func(s *api.Server) { s.Engine.Now = clock.Now })
+	// Counters empty their first service first: counter 3 calls property
+	// before general.
+	ts.do(t, "PUT", "/api/v1/halls/demo/policy", ts.Admin, map[string]any{"policy": "service-order", "max_calls": 3, "late_return_behind": 3}).want(t, 200)
+	old := ts.issue(t, ts.Admin, "general")
+	ts.callUntil(t, "1", old.ID)
+	ts.act(t, ts.Admin, old.ID, "start", nil)
+	clock.Set(time.Date(2026, 3, 9, 15, 10, 0, 0, shanghai))
+	ts.act(t, ts.Admin, old.ID, "finish", nil)
+
+	clock.Set(at("08:50"))
+	ts.Admin = ts.login(t, "admin", adminPassword)
+	a1 := ts.issue(t, ts.Admin, "general")
+	clock.Set(at("08:55"))
+	a2 := ts.issue(t, ts.Admin, "general")
+	clock.Set(at("09:00"))
+	c1 := ts.issue(t, ts.Admin, "tax")
+	if a1.Number != "A001" || a2.Number != "A002" || c1.Number != "C001" {
+		t.Fatalf("numbers %s %s %s", a1.Number, a2.Number, c1.Number)
+	}
+	clock.Set(at("09:05"))
+	if got, _ := ts.callNext(t, ts.Admin, "1"); got.ID != a1.ID {
+		t.Fatalf("counter 1 called %s", got.Number)
+	}
+	clock.Set(at("09:06"))
+	ts.act(t, ts.Admin, a1.ID, "recall", nil)
+	clock.Set(at("09:07"))
+	ts.act(t, ts.Admin, a1.ID, "start", nil)
+	clock.Set(at("09:15"))
+	ts.act(t, ts.Admin, a1.ID, "finish", nil)
+	ts.do(t, "POST", "/api/v1/tickets/"+a1.ID+"/rating", "", map[string]any{"score": 5}).want(t, 201)
+	clock.Set(at("09:20"))
+	if got, _ := ts.callNext(t, ts.Admin, "5"); got.ID != c1.ID {
+		t.Fatalf("counter 5 called %s", got.Number)
+	}
+	clock.Set(at("09:21"))
+	ts.act(t, ts.Admin, c1.ID, "no-show", nil)
+	clock.Set(at("09:25"))
+	b1 := ts.issue(t, ts.Admin, "property")
+	clock.Set(at("09:26"))
+	if got, _ := ts.callNext(t, ts.Admin, "3"); got.ID != b1.ID {
+		t.Fatalf("counter 3 called %s", got.Number)
+	}
+	clock.Set(at("09:30"))
+	ts.act(t, ts.Admin, b1.ID, "transfer", map[string]string{"service_id": "tax"})
+	clock.Set(at("09:40"))
+	if got, _ := ts.callNext(t, ts.Admin, "5"); got.ID != b1.ID {
+		t.Fatalf("counter 5 called %s", got.Number)
+	}
+	clock.Set(at("09:41"))
+	ts.do(t, "POST", "/api/v1/halls/demo/counters/2/status", ts.Admin, map[string]string{"status": "paused", "reason": "午休"}).want(t, 200)
+	clock.Set(at("09:44"))
+	ts.issue(t, ts.Admin, "social")
+	clock.Set(at("09:45"))
+	return ts, clock
+}
+
+func getDashboard(t *testing.T, ts *testServer, token, query string) dashboard {
+	t.Helper()
+	var d dashboard
+	ts.do(t, "GET", "/api/v1/halls/demo/dashboard"+query, token, nil).want(t, 200).json(t, &d)
+	return d
+}
+
+// The dashboard's numbers on the scripted morning.
+func TestDashboardScenario(t *testing.T) {
+	ts, clock := dashScenario(t)
+	d := getDashboard(t, ts, ts.Admin, "")
+	if d.Day != "2026-03-10" || d.TargetSeconds != 900 {
+		t.Fatalf("day %s, target %d", d.Day, d.TargetSeconds)
+	}
+	if d.Waiting != 2 || d.LongestWaitSeconds != 3000 || d.LongestWaitSince == nil || !d.LongestWaitSince.Equal(at("08:55")) {
+		t.Errorf("waiting %d, longest %d since %v; want 2, 3000 since 08:55", d.Waiting, d.LongestWaitSeconds, d.LongestWaitSince)
+	}
+	td := d.Today
+	if td.Issued != 5 || td.Called != 3 || td.Served != 1 || td.NoShows != 1 || td.Cancelled != 0 {
+		t.Errorf("today %+v: want issued 5, called 3, served 1, no-shows 1", td)
+	}
+	// Waits of the called: A001 900 s, C001 1200 s, B001 60 s (its first
+	// call); A001 and B001 are within 15 min; A002 waits past it.
+	if td.WithinTarget != 2 || td.Missed != 1 || td.WithinTargetShare == nil || *td.WithinTargetShare != 0.5 {
+		t.Errorf("within target %d, missed %d, share %v; want 2, 1, 0.5", td.WithinTarget, td.Missed, td.WithinTargetShare)
+	}
+	if td.MeanWaitSeconds != 720 || td.MaxWaitSeconds != 1200 || td.MeanHandlingSeconds != 540 {
+		t.Errorf("mean wait %d, max %d, handling %d; want 720, 1200, 540", td.MeanWaitSeconds, td.MaxWaitSeconds, td.MeanHandlingSeconds)
+	}
+	if d.CounterStates["open"] != 5 || d.CounterStates["paused"] != 1 || d.CounterStates["closed"] != 0 || d.CounterStates["busy"] != 1 {
+		t.Errorf("counter states %v", d.CounterStates)
+	}
+	svc := map[string]int{}
+	for i, s := range d.Services {
+		svc[s.ID] = i
+	}
+	type want struct{ waiting, longest, open, issued, called, served, mean, within int }
+	for id, w := range map[string]want{
+		"general":  {1, 3000, 4, 2, 1, 1, 900, 1},
+		"property": {0, 0, 3, 0, 0, 0, 0, 0},
+		"tax":      {0, 0, 2, 2, 2, 0, 630, 1}, // C001 and the transferred B001
+		"social":   {1, 60, 2, 1, 0, 0, 0, 0},
+	} {
+		s := d.Services[svc[id]]
+		got := want{s.Waiting, s.LongestWaitSeconds, s.OpenCounters, s.Issued, s.Called, s.Served, s.MeanWaitSeconds, s.WithinTarget}
+		if got != w {
+			t.Errorf("%s: %+v, want %+v", id, got, w)
+		}
+	}
+	if len(d.Services) != 4 || d.Services[0].ID != "general" {
+		t.Errorf("services in order: %+v", d.Services)
+	}
+	c := map[string]int{}
+	for i, x := range d.Counters {
+		c[x.ID] = i
+	}
+	if x := d.Counters[c["5"]]; x.CurrentNumber != "B001" || x.CurrentStatus != "called" || x.CurrentSince == nil || !x.CurrentSince.Equal(at("09:40")) {
+		t.Errorf("counter 5: %+v", x)
+	}
+	if x := d.Counters[c["1"]]; x.Served != 1 || x.CurrentNumber != "" {
+		t.Errorf("counter 1: %+v", x)
+	}
+	if x := d.Counters[c["2"]]; x.Status != "paused" || x.PauseReason != "午休" {
+		t.Errorf("counter 2: %+v", x)
+	}
+	// Hours 08:00..17:00 (a hall without opening hours); 8 o'clock: A001
+	// and A002 came, A001 called after 900 s; 9 o'clock: C001, B001 and
+	// D001 came, C001 (1200 s) and B001 (60 s) called.
+	if len(d.Hours) != 10 || d.Hours[0].Hour != 8 || d.Hours[9].Hour != 17 {
+		t.Fatalf("hours %+v", d.Hours)
+	}
+	if h := d.Hours[0]; h.Arrivals != 2 || h.Called != 1 || h.MeanWaitSeconds != 900 || h.MaxWaitSeconds != 900 || h.WithinTarget != 1 {
+		t.Errorf("08:00 %+v", h)
+	}
+	if h := d.Hours[1]; h.Arrivals != 3 || h.Called != 2 || h.MeanWaitSeconds != 630 || h.MaxWaitSeconds != 1200 || h.WithinTarget != 1 {
+		t.Errorf("09:00 %+v", h)
+	}
+	for _, h := range d.Hours[2:] {
+		if h.Arrivals != 0 || h.Called != 0 {
+			t.Errorf("%d:00 %+v", h.Hour, h)
+		}
+	}
+
+	// A 20-minute target: C001 is within too, A002 is still past it.
+	d = getDashboard(t, ts, ts.Admin, "?target_minutes=20")
+	if d.TargetSeconds != 1200 || d.Today.WithinTarget != 3 || d.Today.Missed != 1 || *d.Today.WithinTargetShare != 0.75 {
+		t.Errorf("20 min: %d within, %d missed, share %v", d.Today.WithinTarget, d.Today.Missed, *d.Today.WithinTargetShare)
+	}
+	// A 60-minute target: nobody is past it yet.
+	d = getDashboard(t, ts, ts.Admin, "?target_minutes=60")
+	if d.Today.WithinTarget != 3 || d.Today.Missed != 0 || *d.Today.WithinTargetShare != 1 {
+		t.Errorf("60 min: %+v", d.Today)
+	}
+	// Ten minutes later the longest wait has grown by 600 s; an evening
+	// hour widens the chart.
+	clock.Set(at("09:55"))
+	if d = getDashboard(t, ts, ts.Admin, ""); d.LongestWaitSeconds != 3600 {
+		t.Errorf("at 09:55 the longest wait is %d", d.LongestWaitSeconds)
+	}
+	clock.Set(at("19:30"))
+	if d = getDashboard(t, ts, ts.Admin, ""); d.Hours[len(d.Hours)-1].Hour != 19 || d.Hours[0].Hour != 8 {
+		t.Errorf("hours at 19:30: %d..%d", d.Hours[0].Hour, d.Hours[len(d.Hours)-1].Hour)
+	}
+	// The next day starts afresh, but what still waits is still waiting.
+	clock.Set(time.Date(2026, 3, 11, 8, 0, 0, 0, shanghai))
+	ts.Admin = ts.login(t, "admin", adminPassword)
+	d = getDashboard(t, ts, ts.Admin, "")
+	if d.Day != "2026-03-11" || d.Today.Issued != 0 || d.Today.Called != 0 || d.Today.WithinTargetShare != nil || d.Waiting != 2 {
+		t.Errorf("next day: %s %+v waiting %d", d.Day, d.Today, d.Waiting)
+	}
+}
+
+func TestDashboardBadInputAndAccess(t *testing.T) {
+	ts := newTestServer(t)
+	ts.addOtherHall(t)
+	manager := ts.createUser(t, "mgr", civiq.RoleManager, "demo")
+	staff := ts.createUser(t, "stf", civiq.RoleStaff, "demo")
+	otherMgr := ts.createUser(t, "omgr", civiq.RoleManager, "other")
+	kiosk := ts.pairDevice(t, "demo", civiq.DeviceKiosk, "")
+	for _, q := range []string{"?target_minutes=0", "?target_minutes=241", "?target_minutes=abc", "?target_minutes=NaN"} {
+		ts.do(t, "GET", "/api/v1/halls/demo/dashboard"+q, ts.Admin, nil).wantErr(t, 400, "invalid", "target_minutes")
+	}
+	ts.do(t, "GET", "/api/v1/halls/demo/dashboard", "", nil).wantErr(t, 401, "unauthorized", "")
+	for _, tok := range []string{staff, otherMgr, kiosk} {
+		ts.do(t, "GET", "/api/v1/halls/demo/dashboard", tok, nil).wantErr(t, 403, "forbidden", "")
+		ts.do(t, "GET", "/api/v1/halls/demo/plan?source=example", tok, nil).wantErr(t, 403, "forbidden", "")
+	}
+	ts.do(t, "GET", "/api/v1/halls/demo/dashboard", manager, nil).want(t, 200)
+	ts.do(t, "GET", "/api/v1/halls/other/dashboard", otherMgr, nil).want(t, 200)
+	ts.do(t, "GET", "/api/v1/halls/nope/dashboard", ts.Admin, nil).wantErr(t, 404, "not_found", "")
+}
+
+// cityHall is one hall of the city overview as the API gives it.
+type cityHall struct {
+	ID                 string   `json:"id"`
+	Waiting            int      `json:"waiting"`
+	LongestWaitSeconds int      `json:"longest_wait_seconds"`
+	Counters           int      `json:"counters"`
+	CountersOpen       int      `json:"counters_open"`
+	Ratings            int      `json:"ratings"`
+	Satisfied          int      `json:"satisfied"`
+	SatisfactionRate   *float64 `json:"satisfaction_rate"`
+}
+
+type cityOverview struct {
+	Halls  []cityHall `json:"halls"`
+	Totals cityHall   `json:"totals"`
+}
+
+// The city overview: admins see every hall, a manager their own; staff
+// and devices none. Satisfaction is the share of today's ratings of 4 and
+// 5.
+func TestCityOverview(t *testing.T) {
+	ts, clock := dashScenario(t)
+	ts.addOtherHall(t)
+	x := ticketOf(t, ts.do(t, "POST", "/api/v1/halls/other/tickets", ts.Admin, map[string]string{"service_id": "svc"}).want(t, 201))
+	ts.do(t, "POST", "/api/v1/halls/other/counters/1/call-next", ts.Admin, nil).want(t, 200)
+	ts.act(t, ts.Admin, x.ID, "start", nil)
+	ts.act(t, ts.Admin, x.ID, "finish", nil)
+	ts.do(t, "POST", "/api/v1/tickets/"+x.ID+"/rating", "", map[string]any{"score": 3}).want(t, 201)
+	ts.issue(t, ts.Admin, "general") // demo: A003 at 09:45
+	ts.do(t, "POST", "/api/v1/halls/other/counters/1/status", ts.Admin, map[string]string{"status": "closed"}).want(t, 200)
+
+	var ov cityOverview
+	ts.do(t, "GET", "/api/v1/city", ts.Admin, nil).want(t, 200).json(t, &ov)
+	if len(ov.Halls) != 2 || ov.Halls[0].ID != "demo" || ov.Halls[1].ID != "other" {
+		t.Fatalf("halls %+v", ov.Halls)
+	}
+	demo, other := ov.Halls[0], ov.Halls[1]
+	if demo.Waiting != 3 || demo.LongestWaitSeconds != 3000 || demo.Counters != 6 || demo.CountersOpen != 5 ||
+		demo.Ratings != 1 || demo.Satisfied != 1 || demo.SatisfactionRate == nil || *demo.SatisfactionRate != 1 {
+		t.Errorf("demo %+v", demo)
+	}
+	if other.Waiting != 0 || other.LongestWaitSeconds != 0 || other.CountersOpen != 0 || other.Ratings != 1 || other.Satisfied != 0 || *other.SatisfactionRate != 0 {
+		t.Errorf("other %+v", other)
+	}
+	if tot := ov.Totals; tot.Waiting != 3 || tot.Ratings != 2 || tot.Satisfied != 1 || *tot.SatisfactionRate != 0.5 || tot.LongestWaitSeconds != 3000 {
+		t.Errorf("totals %+v", tot)
+	}
+	ts.do(t, "GET", "/api/v1/city?halls=other", ts.Admin, nil).want(t, 200).json(t, &ov)
+	if len(ov.Halls) != 1 || ov.Halls[0].ID != "other" {
+		t.Errorf("?halls=other: %+v", ov.Halls)
+	}
+
+	manager := ts.createUser(t, "mgr", civiq.RoleManager, "demo")
+	ts.do(t, "GET", "/api/v1/city", manager, nil).want(t, 200).json(t, &ov)
+	if len(ov.Halls) != 1 || ov.Halls[0].ID != "demo" {
+		t.Errorf("the demo manager sees %+v", ov.Halls)
+	}
+	ts.do(t, "GET", "/api/v1/city?halls=other", manager, nil).want(t, 200).json(t, &ov)
+	if len(ov.Halls) != 0 {
+		t.Errorf("the demo manager asked for other and got %+v", ov.Halls)
+	}
+	staff := ts.createUser(t, "stf", civiq.RoleStaff, "demo")
+	ts.do(t, "GET", "/api/v1/city", staff, nil).wantErr(t, 403, "forbidden", "")
+	ts.do(t, "GET", "/api/v1/city", ts.pairDevice(t, "demo", civiq.DeviceDisplay, ""), nil).wantErr(t, 403, "forbidden", "")
+	ts.do(t, "GET", "/api/v1/city", "", nil).wantErr(t, 401, "unauthorized", "")
+	ts.do(t, "GET", "/api/v1/city/events", staff, nil).wantErr(t, 403, "forbidden", "")
+
+	// Tomorrow, today's ratings are yesterday's.
+	clock.Set(time.Date(2026, 3, 11, 8, 0, 0, 0, shanghai))
+	ts.Admin = ts.login(t, "admin", adminPassword)
+	ts.do(t, "GET", "/api/v1/city", ts.Admin, nil).want(t, 200).json(t, &ov)
+	if ov.Halls[0].Ratings != 0 || ov.Halls[0].SatisfactionRate != nil {
+		t.Errorf("next day %+v", ov.Halls[0])
+	}
+}
+
+// The city stream names the halls that changed, gathered, and only those
+// the caller may watch.
+func TestCityEvents(t *testing.T) {
+	ts := newTestServer(t)
+	ts.addOtherHall(t)
+	manager := ts.createUser(t, "mgr", civiq.RoleManager, "demo")
+	open := func(token string) (*bufio.Reader, func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/api/v1/city/events", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := ts.HTTP.Client().Do(req)
+		if err != nil || res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+			t.Fatalf("open city stream: %v %v", err, res)
+		}
+		br := bufio.NewReader(res.Body)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if line == ": connected\n" {
+				break
+			}
+		}
+		return br, func() { cancel(); res.Body.Close() }
+	}
+	next := func(br *bufio.Reader) []string {
+		t.Helper()
+		type msg struct {
+			halls []string
+			err   error
+		}
+		ch := make(chan msg, 1)
+		go func() {
+			event := ""
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					ch <- msg{err: err}
+					return
+				}
+				line = strings.TrimSuffix(line, "\n")
+				switch {
+				case strings.HasPrefix(line, "event: "):
+					event = strings.TrimPrefix(line, "event: ")
+				case strings.HasPrefix(line, "data: ") && event == "halls":
+					var d struct {
+						Halls []string `json:"halls"`
+					}
+					err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &d)
+					ch <- msg{d.Halls, err}
+					return
+				}
+			}
+		}()
+		select {
+		case m := <-ch:
+			if m.err != nil {
+				t.Fatal(m.err)
+			}
+			return m.halls
+		case <-time.After(5 * time.Second):
+			t.Fatal("no city event in 5 s")
+		}
+		return nil
+	}
+	admin, closeAdmin := open(ts.Admin)
+	defer closeAdmin()
+	mgr, closeMgr := open(manager)
+	defer closeMgr()
+
+	// Events in both halls at once come as one message.
+	ts.issue(t, ts.Admin, "general")
+	ts.do(t, "POST", "/api/v1/halls/other/tickets", ts.Admin, map[string]string{"service_id": "svc"}).want(t, 201)
+	if got := next(admin); strings.Join(got, ",") != "demo,other" {
+		t.Errorf("admin got %v", got)
+	}
+	if got := next(mgr); strings.Join(got, ",") != "demo" {
+		t.Errorf("manager got %v", got)
+	}
+	// The manager hears nothing of the other hall: the next message is
+	// the demo hall's again.
+	ts.do(t, "POST", "/api/v1/halls/other/tickets", ts.Admin, map[string]string{"service_id": "svc"}).want(t, 201)
+	if got := next(admin); strings.Join(got, ",") != "other" {
+		t.Errorf("admin got %v", got)
+	}
+	ts.do(t, "POST", "/api/v1/halls/demo/counters/1/status", ts.Admin, map[string]string{"status": "paused", "reason": "会议"}).want(t, 200)
+	if got := next(mgr); strings.Join(got, ",") != "demo" {
+		t.Errorf("manager got %v", got)
+	}
+	if got := next(admin); strings.Join(got, ",") != "demo" {
+		t.Errorf("admin got %v", got)
+	}
+}

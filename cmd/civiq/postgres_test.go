@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq/pgtest"
+)
+
+// startNode runs one civiq node on the shared PostgreSQL database.
+func startNode(t *testing.T, url string) *Main {
+	t.Helper()
+	t.Setenv("CIVIQ_ADMIN_PASSWORD", testAdminPassword)
+	t.Setenv("CIVIQ_SECRET_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	m := &Main{Config: Config{Addr: "127.0.0.1:0", Postgres: url, Demo: true, Synchronous: "FULL"}}
+	if err := m.Open(context.Background()); err != nil {
+		m.Close()
+		t.Fatalf("open node: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// Two nodes on one PostgreSQL: a call made on node A reaches a stream on
+// node B within 200 ms, numbering is shared, and the demo hall and the
+// first admin are created once.
+func TestPostgresTwoNodes(t *testing.T) {
+	url := pgtest.Database(t)
+	a := startNode(t, url)
+	b := startNode(t, url)
+	hc := newHTTPClient()
+	adminA := mustLogin(t, hc, a.URL(), "admin", testAdminPassword)
+	adminB := mustLogin(t, hc, b.URL(), "admin", testAdminPassword)
+
+	req, _ := http.NewRequest(http.MethodGet, b.URL()+"/api/v1/halls/demo/events", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	waitFor := func(prefix string, within time.Duration) string {
+		t.Helper()
+		deadline := time.After(within)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("stream ended waiting for %q", prefix)
+				}
+				if strings.HasPrefix(l, prefix) {
+					return l
+				}
+			case <-deadline:
+				t.Fatalf("no %q within %v", prefix, within)
+			}
+		}
+	}
+	waitFor(": connected", 5*time.Second)
+
+	var t1, t2 ticketAnswer
+	mustDo(t, hc, http.MethodPost, a.URL()+"/api/v1/halls/demo/tickets", adminA, map[string]string{"service_id": "general"}, http.StatusCreated, &t1)
+	mustDo(t, hc, http.MethodPost, b.URL()+"/api/v1/halls/demo/tickets", adminB, map[string]string{"service_id": "general"}, http.StatusCreated, &t2)
+	if t1.Ticket.Number == t2.Ticket.Number {
+		t.Fatalf("two nodes gave the same number %s", t1.Ticket.Number)
+	}
+	start := time.Now()
+	var called ticketAnswer
+	mustDo(t, hc, http.MethodPost, a.URL()+"/api/v1/halls/demo/counters/1/call-next", adminA, nil, http.StatusOK, &called)
+	waitFor("event: ticket.called", 2*time.Second)
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Errorf("a call on node A reached node B's stream after %v, want at most 200ms", d)
+	}
+	var halls struct{ Halls []struct{ ID string } }
+	mustDo(t, hc, http.MethodGet, b.URL()+"/api/v1/halls", "", nil, http.StatusOK, &halls)
+	if len(halls.Halls) != 1 {
+		t.Fatalf("halls = %v, want the demo hall once", halls.Halls)
+	}
+}

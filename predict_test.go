@@ -1,0 +1,349 @@
+package civiq_test
+
+// Tests of the expected wait (predict.go): scripted scenarios on the real
+// engine and SQLite store, with a clock the test sets, where the right
+// answer can be worked out by hand; and the pieces of the prediction.
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/sqlite"
+)
+
+// predictHall is a hall on a real store with a clock the test sets.
+type predictHall struct {
+	t   *testing.T
+	ctx context.Context
+	eng *civiq.Engine
+	now time.Time
+}
+
+// newPredictHall creates hall "p" (fifo unless policy says otherwise) with
+// the services and counters given, counters as id -> services.
+func newPredictHall(t *testing.T, policy string, services []string, counters [][2]any) *predictHall {
+	t.Helper()
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "p.db"), sqlite.Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	h := &predictHall{t: t, ctx: context.Background(), eng: civiq.NewEngine(store),
+		now: time.Date(2025, 3, 3, 9, 0, 0, 0, shanghai)}
+	h.eng.Now = func() time.Time { return h.now }
+	if err := h.eng.SaveHall(h.ctx, &civiq.Hall{ID: "p", Name: "P", Timezone: "Asia/Shanghai", Policy: policy}); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range services {
+		if err := h.eng.SaveService(h.ctx, &civiq.Service{HallID: "p", ID: s, Prefix: string(rune('A' + i)), Name: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range counters {
+		if err := h.eng.SaveCounter(h.ctx, &civiq.Counter{HallID: "p", ID: c[0].(string), ServiceIDs: c[1].([]string)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h
+}
+
+func (h *predictHall) advance(d time.Duration) { h.now = h.now.Add(d) }
+
+func (h *predictHall) issue(service string) *civiq.Ticket {
+	h.t.Helper()
+	tk, err := h.eng.IssueTicket(h.ctx, civiq.IssueRequest{HallID: "p", ServiceID: service, Channel: civiq.ChannelKiosk}, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tk
+}
+
+func (h *predictHall) call(counter string) *civiq.Ticket {
+	h.t.Helper()
+	tk, err := h.eng.CallNext(h.ctx, "p", counter, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tk
+}
+
+func (h *predictHall) act(id, action string) {
+	h.t.Helper()
+	if _, err := h.eng.Act(h.ctx, civiq.ActRequest{TicketID: id, Action: action}, nil); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// history serves n tickets of a service at a counter, each taking d from
+// call to done, so that the prediction has recent handling times.
+func (h *predictHall) history(service, counter string, n int, d time.Duration) {
+	h.t.Helper()
+	for range n {
+		h.issue(service)
+		tk := h.call(counter)
+		h.act(tk.ID, civiq.ActStart)
+		h.advance(d)
+		h.act(tk.ID, civiq.ActFinish)
+	}
+	h.advance(time.Minute)
+}
+
+func eta(t *civiq.Ticket) int {
+	if t.ETASeconds == nil {
+		return -1
+	}
+	return *t.ETASeconds
+}
+
+// Two counters of one service, both busy: the tickets are called as the
+// counters come free, one after the other, every handling time per counter.
+func TestPredictTwoBusyCounters(t *testing.T) {
+	h := newPredictHall(t, civiq.PolicyFIFO, []string{"s"}, [][2]any{{"1", []string{"s"}}, {"2", []string{"s"}}})
+	h.history("s", "1", 12, 240*time.Second)
+	h.issue("s")
+	h.issue("s")
+	h.call("2")
+	h.advance(120 * time.Second)
+	h.call("1")
+	h.advance(60 * time.Second)
+	// Counter 2 called 180 s ago (60 s left), counter 1 60 s ago (180 s).
+	want := []int{60, 180, 300, 420, 540}
+	for pos, w := range want {
+		h.advance(time.Millisecond) // tickets issued at one instant are ordered by id
+		tk := h.issue("s")
+		if *tk.Position != pos {
+			t.Fatalf("ticket %d: position %d", pos, *tk.Position)
+		}
+		if got := eta(tk); got != w {
+			t.Errorf("position %d: eta %d s, want %d (naive would say %d)", pos, got, w, civiq.EstimateWait(pos, 240, 2))
+		}
+	}
+	// Reading the ticket later gives the remaining wait.
+	h.advance(30 * time.Second)
+	// Counter 2 is free in 30 s, counter 1 in 150 s, and so on: position 5
+	// is the sixth call, at 630 s.
+	tk := h.issue("s")
+	if got := eta(tk); got != 630 {
+		t.Errorf("position 5 after 30 s: eta %d, want 630", got)
+	}
+}
+
+// A counter that also serves an older queue of another service spends its
+// time there first (fifo): the naive estimate, which sees one counter and
+// two tickets ahead, is far too short.
+func TestPredictSharedCounter(t *testing.T) {
+	h := newPredictHall(t, civiq.PolicyFIFO, []string{"a", "b"}, [][2]any{{"x", []string{"a", "b"}}, {"y", []string{"b"}}})
+	h.history("a", "x", 12, 120*time.Second)
+	h.history("b", "y", 12, 300*time.Second)
+	for range 4 {
+		h.issue("b") // b1..b4
+		h.advance(time.Second)
+	}
+	h.issue("a") // a1
+	h.advance(time.Second)
+	h.issue("a") // a2
+	h.advance(5 * time.Second)
+	if tk := h.call("x"); tk.ServiceID != "b" {
+		t.Fatalf("x called %s, want the oldest ticket, of b", tk.Number)
+	}
+	h.advance(10 * time.Second)
+	h.call("y")
+	h.advance(60 * time.Second)
+	// x is free in 230 s and takes b3 (300 s), y in 240 s and takes b4;
+	// then x takes a1 and a2 (120 s each): a3 is called at
+	// 230+300+120+120 = 770 s.
+	a3 := h.issue("a")
+	if *a3.Position != 2 {
+		t.Fatalf("a3 position %d, want 2", *a3.Position)
+	}
+	if got := eta(a3); got != 770 {
+		t.Errorf("a3: eta %d s, want 770 (naive: %d)", got, 2*120)
+	}
+	// Once b is empty and x is on a1, the wait is a1's rest and a2.
+	h.advance(230 * time.Second)
+	if tk := h.call("x"); tk.ServiceID != "b" { // b3
+		t.Fatalf("x called %s, want b3", tk.Number)
+	}
+	h.advance(10 * time.Second)
+	h.call("y") // b4
+	h.advance(290 * time.Second)
+	if tk := h.call("x"); tk.ServiceID != "a" { // a1, b3 done
+		t.Fatalf("x called %s, want a1", tk.Number)
+	}
+	got, err := h.eng.Ticket(h.ctx, a3.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eta(got) != 240 || *got.Position != 1 {
+		t.Errorf("a3 later: position %d eta %d, want 1 and 240", *got.Position, eta(got))
+	}
+}
+
+// Under service-order, a counter whose first service keeps receiving
+// tickets calls them before the target's service.
+func TestPredictServiceOrderOvertaking(t *testing.T) {
+	m := &civiq.WaitModel{Policy: civiq.PolicyServiceOrder, Services: map[string]*civiq.ServiceLoad{
+		"a": {Handling: 100},
+		"b": {Handling: 100, Rate: 1.0 / 200},
+	}, Counters: []civiq.CounterLoad{{ServiceIDs: []string{"b", "a"}, Open: true}}}
+	// A b ticket arrives at 100, 300, 500...: the counter is free at 0 and
+	// calls the target first, since nothing of b waits yet.
+	if w, ok := civiq.PredictWait(m, civiq.WaitTarget{ServiceID: "a"}); !ok || w != 0 {
+		t.Errorf("empty hall: %v %v, want 0", w, ok)
+	}
+	// With one a ticket ahead: a1 at 0-100; b1 (arrived 100) at 100-200;
+	// then the target at 200.
+	m.Services["a"].Ahead = 1
+	if w, _ := civiq.PredictWait(m, civiq.WaitTarget{ServiceID: "a"}); w != 200 {
+		t.Errorf("one ahead: %v, want 200", w)
+	}
+	// Under fifo the b tickets that come later do not overtake.
+	m.Policy = civiq.PolicyFIFO
+	if w, _ := civiq.PredictWait(m, civiq.WaitTarget{ServiceID: "a"}); w != 100 {
+		t.Errorf("fifo: %v, want 100", w)
+	}
+}
+
+// Green-channel tickets go first at every counter; a green ticket waits
+// only behind the green ones.
+func TestPredictPriority(t *testing.T) {
+	m := &civiq.WaitModel{Services: map[string]*civiq.ServiceLoad{"a": {Handling: 60, Ahead: 1, Behind: 5, OldestAge: 600}},
+		Counters: []civiq.CounterLoad{{ServiceIDs: []string{"a"}, Open: true, Remaining: 30}}}
+	if w, _ := civiq.PredictWait(m, civiq.WaitTarget{ServiceID: "a", Priority: true, Age: 10}); w != 90 {
+		t.Errorf("green ticket with one green ahead: %v, want 90", w)
+	}
+}
+
+// No counter works for the service: no prediction.
+func TestPredictNoCounter(t *testing.T) {
+	m := &civiq.WaitModel{Services: map[string]*civiq.ServiceLoad{"a": {Handling: 60}, "b": {Handling: 60}},
+		Counters: []civiq.CounterLoad{{ServiceIDs: []string{"b"}, Open: true}, {ServiceIDs: []string{"a"}}}}
+	if _, ok := civiq.PredictWait(m, civiq.WaitTarget{ServiceID: "a"}); ok {
+		t.Error("a prediction with no open counter for the service")
+	}
+	// A paused counter is expected back.
+	m.Counters[1].Paused = true
+	if w, ok := civiq.PredictWait(m, civiq.WaitTarget{ServiceID: "a"}); !ok || w != civiq.PausedReturnSeconds {
+		t.Errorf("paused counter: %v %v, want %v", w, ok, civiq.PausedReturnSeconds)
+	}
+}
+
+// In the engine, a hall with no working counter for the service falls back
+// to the naive estimate; closed counters are not counted.
+func TestPredictClosedCounters(t *testing.T) {
+	h := newPredictHall(t, civiq.PolicyFIFO, []string{"s"}, [][2]any{{"1", []string{"s"}}})
+	if _, err := h.eng.SetCounterStatus(h.ctx, "p", "1", civiq.CounterClosed, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	h.issue("s")
+	h.advance(time.Second)
+	tk := h.issue("s")
+	if got, want := eta(tk), civiq.EstimateWait(1, civiq.DefaultHandlingSeconds, 1); got != want {
+		t.Errorf("closed hall: position %d eta %d, want the naive %d", *tk.Position, got, want)
+	}
+}
+
+// A queue of thousands costs no more to predict than a short one: it is
+// moved in lumps, and the answer stays close to the fluid one.
+func TestPredictLongQueue(t *testing.T) {
+	m := &civiq.WaitModel{Services: map[string]*civiq.ServiceLoad{"a": {Handling: 120, Ahead: 5000, OldestAge: 3600}}, Runs: 31}
+	for range 10 {
+		m.Counters = append(m.Counters, civiq.CounterLoad{ServiceIDs: []string{"a"}, Open: true})
+	}
+	w, _ := civiq.PredictWait(m, civiq.WaitTarget{ServiceID: "a"})
+	if want := 5000 * 120 / 10.0; math.Abs(w-want)/want > 0.02 {
+		t.Errorf("5000 ahead at 10 counters: %v, want about %v", w, want)
+	}
+}
+
+func TestWinsorize(t *testing.T) {
+	d := []float64{100, 120, 90, 110, 10000}
+	w := civiq.Winsorize(d, civiq.OutlierFactor)
+	if w[4] != 6*110 || w[0] != 100 || d[4] != 10000 {
+		t.Errorf("Winsorize = %v (input %v)", w, d)
+	}
+	if len(civiq.Winsorize(nil, 6)) != 0 {
+		t.Error("Winsorize(nil) not empty")
+	}
+}
+
+func TestHandlingStats(t *testing.T) {
+	base := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
+	var samples []civiq.HandlingSample
+	for i := range 20 {
+		d := 200 * time.Second
+		if i == 7 {
+			d = 5 * time.Hour // a ticket finished hours late
+		}
+		at := base.Add(time.Duration(i) * time.Minute)
+		samples = append(samples, civiq.HandlingSample{IssuedAt: at, CalledAt: at, DoneAt: at.Add(d), Priority: i%10 == 0})
+	}
+	st := civiq.NewHandlingStats(samples)
+	// 19 of 200, one held at 1200, and 3 of the default 300.
+	want := (19*200 + 1200 + 3*300) / 23.0
+	if math.Abs(st.Mean-want) > 1e-9 {
+		t.Errorf("Mean = %v, want %v", st.Mean, want)
+	}
+	if math.Abs(st.Rate-19.0/(19*60)) > 1e-9 || math.Abs(st.PriorityRate-st.Rate*2/20) > 1e-12 {
+		t.Errorf("Rate = %v, PriorityRate = %v", st.Rate, st.PriorityRate)
+	}
+	if r := st.Remaining(150); math.Abs(r-(19*50+1050)/20.0) > 1e-9 {
+		t.Errorf("Remaining(150) = %v", r)
+	}
+	if r := st.Remaining(5000); r != st.Mean/6 {
+		t.Errorf("Remaining past every sample = %v, want %v", r, st.Mean/6)
+	}
+	empty := civiq.NewHandlingStats(nil)
+	if empty.Mean != civiq.DefaultHandlingSeconds {
+		t.Errorf("no history: mean %v", empty.Mean)
+	}
+}
+
+// BenchmarkPredictWait reads a ticket's expected wait in the demo hall with
+// a few dozen tickets waiting and a history of handling times.
+func BenchmarkPredictWait(b *testing.B) {
+	store, err := sqlite.Open(filepath.Join(b.TempDir(), "p.db"), sqlite.Options{Synchronous: "OFF"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	now := time.Date(2025, 3, 3, 9, 0, 0, 0, shanghai)
+	eng := civiq.NewEngine(store)
+	eng.Now = func() time.Time { return now }
+	ctx := context.Background()
+	if _, err := eng.LoadDemo(ctx); err != nil {
+		b.Fatal(err)
+	}
+	services := []string{"general", "property", "tax", "social"}
+	counters := []string{"1", "2", "3", "4", "5", "6"}
+	var last *civiq.Ticket
+	for i := range 200 {
+		if last, err = eng.IssueTicket(ctx, civiq.IssueRequest{HallID: "demo", ServiceID: services[i%4], Channel: civiq.ChannelKiosk}, nil); err != nil {
+			b.Fatal(err)
+		}
+		now = now.Add(20 * time.Second)
+		if i%2 == 0 {
+			if _, err := eng.CallNext(ctx, "demo", counters[i/2%6], nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, c := range counters {
+		if _, err := eng.CallNext(ctx, "demo", c, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t, _ := eng.Ticket(ctx, last.ID)
+	b.Logf("position %d, eta %d s", *t.Position, *t.ETASeconds)
+	b.ResetTimer()
+	for i := range b.N {
+		now = now.Add(time.Duration(i%3) * time.Second)
+		if _, err := eng.Ticket(ctx, last.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

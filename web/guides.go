@@ -1,0 +1,403 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/civiq/civiq"
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// 办事指南 and 办件 pages: the query mode (多媒体查询) of the kiosk and the
+// phone, where citizens browse and search the hall's service guides, see
+// what to bring as a checklist and take a ticket for the service; the
+// case progress page a citizen opens with a case number; and the staff's
+// case intake for the ticket being served.
+func (s *Site) registerGuides(mux *http.ServeMux) {
+	mux.HandleFunc("GET /halls/{hall}/guides", s.guideList)
+	mux.HandleFunc("GET /halls/{hall}/guides/{guide}", s.guidePage)
+	mux.HandleFunc("GET /c", s.caseLookup)
+	mux.HandleFunc("GET /c/{number}", s.caseLookup)
+	mux.HandleFunc("POST /c", s.caseProgress)
+	mux.HandleFunc("POST /c/{number}", s.caseProgress)
+	mux.HandleFunc("GET /c/{number}/qr.svg", s.caseQR)
+	mux.HandleFunc("GET /halls/{hall}/cases/new", s.caseIntake)
+}
+
+// guideKeys are the catalogue entries guide.js uses.
+var guideKeys = []string{
+	"guide.promised", "guide.instant", "guide.visits", "guide.visits0", "guide.materials_n", "guide.online", "guide.appointment",
+	"guide.fee", "guide.free", "guide.none", "guide.searching", "guide.found", "guide.taking", "guide.take_failed",
+	"guide.no_remote", "guide.hall_closed", "guide.ticket_ahead", "guide.ticket_taken", "guide.back_in", "guide.have",
+	"guide.more", "error.network",
+}
+
+// caseKeys are the catalogue entries case.js uses on the intake page.
+var caseKeys = []string{
+	"case.need.required", "case.need.optional", "case.need.conditional", "case.form.original", "case.form.copy",
+	"case.form.original_and_copy", "case.form.electronic", "case.m.received", "case.m.missing", "case.m.not_applicable",
+	"case.will_accept", "case.will_correct", "case.will_refuse", "case.status.correction", "case.status.accepted",
+	"case.status.not_accepted", "case.status.reviewing", "case.status.finished", "case.status.refused",
+	"case.doc.correction", "case.doc.accepted", "case.doc.not_accepted", "case.copies", "case.promised_on",
+	"case.failed", "case.saving", "case.pick_guide", "case.instant", "case.days", "case.none_yet",
+	"guide.searching", "guide.none", "guide.found", "error.network",
+}
+
+// guideSvc is a service tab of the query mode.
+type guideSvc struct {
+	ID, Prefix, Name, URL string
+	Active               bool
+}
+
+// guideCard is a guide in a list.
+type guideCard struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Other       string `json:"other,omitempty"`
+	ServiceID   string `json:"service_id"`
+	ServiceName string `json:"service_name"`
+	Promised    string `json:"promised"`
+	Visits      string `json:"visits"`
+	Materials   string `json:"materials"`
+	Online      bool   `json:"online"`
+	Appointment bool   `json:"appointment"`
+	URL         string `json:"url"`
+}
+
+// guideName is a guide's name in the page's language, and the other one.
+func guideName(lang string, g *civiq.Guide) (string, string) {
+	if lang == "en" && g.NameEn != "" {
+		return g.NameEn, g.Name
+	}
+	return g.Name, g.NameEn
+}
+
+func (s *Site) promisedLabel(lang string, days int) string {
+	if days == 0 {
+		return s.T(lang, "guide.instant")
+	}
+	return s.T(lang, "guide.promised", days)
+}
+
+func (s *Site) visitsLabel(lang string, n int) string {
+	if n == 0 {
+		return s.T(lang, "guide.visits0")
+	}
+	return s.T(lang, "guide.visits", n)
+}
+
+func (s *Site) guideCard(lang, hallID string, g *civiq.Guide, svcNames map[string]string) guideCard {
+	name, other := guideName(lang, g)
+	return guideCard{ID: g.ID, Name: name, Other: other, ServiceID: g.ServiceID, ServiceName: svcNames[g.ServiceID],
+		Promised: s.promisedLabel(lang, g.PromisedDays), Visits: s.visitsLabel(lang, g.Visits),
+		Materials: s.T(lang, "guide.materials_n", len(g.Materials)), Online: g.Online, Appointment: g.Appointment,
+		URL: "/halls/" + url.PathEscape(hallID) + "/guides/" + url.PathEscape(g.ID)}
+}
+
+// guideHall reads a hall and its services; ok is false when the answer
+// has been written (not found, or trouble).
+func (s *Site) guideHall(w http.ResponseWriter, r *http.Request, hallID string) (*civiq.Hall, []civiq.Service, bool) {
+	var hall *civiq.Hall
+	var svcs []civiq.Service
+	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) (err error) {
+		if hall, err = tx.Hall(hallID); err != nil {
+			return err
+		}
+		svcs, err = tx.Services(hallID)
+		return err
+	})
+	if civiq.IsNotFound(err) {
+		s.notFound(w, r)
+		return nil, nil, false
+	}
+	if err != nil {
+		s.guideTrouble(w, r, err)
+		return nil, nil, false
+	}
+	return hall, svcs, true
+}
+
+func (s *Site) guideTrouble(w http.ResponseWriter, r *http.Request, err error) {
+	slog.ErrorContext(r.Context(), "guide page", "path", r.URL.Path, "err", err)
+	http.Error(w, "Internal error.", http.StatusServiceUnavailable)
+}
+
+// guideList is the query mode's first screen: the search box, the hall's
+// services as tabs and the guides found, best first. It works without
+// script; guide.js searches as the citizen types.
+func (s *Site) guideList(w http.ResponseWriter, r *http.Request) {
+	hall, svcs, ok := s.guideHall(w, r, r.PathValue("hall"))
+	if !ok {
+		return
+	}
+	lang := Lang(w, r)
+	q := r.URL.Query()
+	text, service := strings.TrimSpace(q.Get("q")), q.Get("service")
+	offset, _ := strconv.Atoi(q.Get("offset"))
+	offset = min(max(offset, 0), 100000)
+	names := map[string]string{}
+	base := "/halls/" + url.PathEscape(hall.ID) + "/guides"
+	tabs := []guideSvc{{Name: s.T(lang, "guide.all"), URL: base + guideQuery(text, "", 0), Active: service == ""}}
+	known := false
+	for _, sv := range svcs {
+		ks := kioskService(lang, sv)
+		names[sv.ID] = ks.Name
+		tabs = append(tabs, guideSvc{ID: sv.ID, Prefix: sv.Prefix, Name: ks.Name, URL: base + guideQuery(text, sv.ID, 0), Active: service == sv.ID})
+		known = known || sv.ID == service
+	}
+	if !known {
+		service = ""
+		tabs[0].Active = true
+	}
+	gs, more, err := s.Engine.Guides(r.Context(), civiq.GuideQuery{HallID: hall.ID, ServiceID: service, Text: text, Limit: 60, Offset: offset})
+	if err != nil {
+		s.guideTrouble(w, r, err)
+		return
+	}
+	cards := make([]guideCard, len(gs))
+	for i := range gs {
+		cards[i] = s.guideCard(lang, hall.ID, &gs[i], names)
+	}
+	data := map[string]any{
+		"Hall": hall.ID, "HallName": kioskHallName(lang, hall), "Tabs": tabs, "Q": text, "Service": service,
+		"Guides": cards, "Base": base,
+		"JSON": kioskJSON(map[string]any{"hall": hall.ID, "services": names, "base": base, "tz": hall.Timezone}),
+	}
+	if more {
+		data["Next"] = base + guideQuery(text, service, offset+60)
+	}
+	if offset > 0 {
+		data["Prev"] = base + guideQuery(text, service, max(offset-60, 0))
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	s.render(w, r, http.StatusOK, "guide_list", "guide.title", data, guideKeys...)
+}
+
+func guideQuery(text, service string, offset int) string {
+	v := url.Values{}
+	if text != "" {
+		v.Set("q", text)
+	}
+	if service != "" {
+		v.Set("service", service)
+	}
+	if offset > 0 {
+		v.Set("offset", strconv.Itoa(offset))
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
+}
+
+// guideMaterial is a material as the checklist shows it.
+type guideMaterial struct {
+	civiq.Material
+	Need, Form string
+	Required   bool
+}
+
+// guidePage is one guide: the facts that matter first, the materials as a
+// checklist, the button that takes a ticket for its service, then every
+// other field of the guide.
+func (s *Site) guidePage(w http.ResponseWriter, r *http.Request) {
+	hall, svcs, ok := s.guideHall(w, r, r.PathValue("hall"))
+	if !ok {
+		return
+	}
+	g, err := s.Engine.Guide(r.Context(), r.PathValue("guide"))
+	if civiq.IsNotFound(err) || err == nil && g.HallID != hall.ID {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.guideTrouble(w, r, err)
+		return
+	}
+	lang := Lang(w, r)
+	var svc kioskSvc
+	for _, sv := range svcs {
+		if sv.ID == g.ServiceID {
+			svc = kioskService(lang, sv)
+		}
+	}
+	name, other := guideName(lang, g)
+	mats := make([]guideMaterial, len(g.Materials))
+	required := 0
+	for i, m := range g.Materials {
+		mats[i] = guideMaterial{Material: m, Need: s.T(lang, "case.need."+m.Necessity), Form: s.T(lang, "case.form."+m.Form),
+			Required: m.Necessity == civiq.NeedRequired}
+		if mats[i].Required {
+			required++
+		}
+	}
+	back := "/halls/" + url.PathEscape(hall.ID) + "/guides"
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && ref.Path == back {
+		back = ref.RequestURI() // back to the search the citizen came from
+	}
+	data := map[string]any{
+		"Hall": hall.ID, "HallName": kioskHallName(lang, hall), "G": g, "Name": name, "Other": other, "Service": svc,
+		"Promised": s.promisedLabel(lang, g.PromisedDays), "Visits": s.visitsLabel(lang, g.Visits),
+		"Materials": mats, "Required": required, "Back": back, "Kiosk": "/halls/" + url.PathEscape(hall.ID) + "/kiosk",
+		"JSON": kioskJSON(map[string]any{"hall": hall.ID, "guide": g.ID, "service": svc, "allow_remote": hall.AllowRemote,
+			"required": required, "tz": hall.Timezone, "back": "/halls/" + url.PathEscape(hall.ID) + "/guides"}),
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	s.render(w, r, http.StatusOK, "guide", "guide.title", data, guideKeys...)
+}
+
+// caseLookup asks a citizen for the case number (given in the path when
+// they come from the receipt's QR code) and the last 4 characters.
+func (s *Site) caseLookup(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, "guide_progress", "case.progress_title", map[string]any{"Number": r.PathValue("number")})
+}
+
+// caseStep is a step of the progress line.
+type caseStep struct {
+	Label, At, Reason, Class string
+}
+
+// caseProgress shows a case to the citizen who gave its number and the
+// last 4 characters (a POST, so they stay out of addresses and logs).
+func (s *Site) caseProgress(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	lang := Lang(w, r)
+	number := strings.TrimSpace(r.PostFormValue("number"))
+	if number == "" {
+		number = r.PathValue("number")
+	}
+	data := map[string]any{"Number": number}
+	w.Header().Set("Cache-Control", "no-store")
+	p, err := s.Engine.CaseProgressFor(r.Context(), number, r.PostFormValue("last4"))
+	if err != nil {
+		status := http.StatusBadRequest
+		switch civiq.ErrorCode(err) {
+		case civiq.ENotFound:
+			status, data["Error"] = http.StatusNotFound, "case.not_found"
+		case civiq.ERateLimited:
+			status, data["Error"] = http.StatusTooManyRequests, "case.too_many"
+		case civiq.EInvalid:
+			data["Error"] = "case.bad_input"
+		default:
+			s.guideTrouble(w, r, err)
+			return
+		}
+		s.render(w, r, status, "guide_progress", "case.progress_title", data)
+		return
+	}
+	loc := time.UTC
+	if h := p.OpenedAt.Location(); h != nil {
+		loc = h
+	}
+	at := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04") }
+	var steps []caseStep
+	for i, st := range p.Steps {
+		c := "done"
+		switch {
+		case st.Status == civiq.CaseNotAccepted || st.Status == civiq.CaseRefused:
+			c = "bad"
+		case i == len(p.Steps)-1 && !civiq.CaseClosed(p.Status):
+			c = "current"
+		}
+		steps = append(steps, caseStep{Label: s.T(lang, "case.status."+st.Status), At: at(st.At), Reason: st.Reason, Class: c})
+	}
+	pending := map[string][]string{
+		civiq.CaseCorrection: {civiq.CaseAccepted, civiq.CaseReviewing, civiq.CaseFinished},
+		civiq.CaseAccepted:   {civiq.CaseReviewing, civiq.CaseFinished},
+		civiq.CaseReviewing:  {civiq.CaseFinished},
+	}[p.Status]
+	for _, st := range pending {
+		steps = append(steps, caseStep{Label: s.T(lang, "case.status."+st), Class: "todo"})
+	}
+	hallName := p.HallName
+	if lang == "en" && p.HallNameEn != "" {
+		hallName = p.HallNameEn
+	}
+	data["P"], data["Steps"], data["HallName"] = p, steps, hallName
+	data["Status"] = s.T(lang, "case.status."+p.Status)
+	s.render(w, r, http.StatusOK, "guide_progress", "case.progress_title", data)
+}
+
+// caseQR draws the QR code of a case's progress page, for the receipt.
+func (s *Site) caseQR(w http.ResponseWriter, r *http.Request) {
+	number := r.PathValue("number")
+	if len(number) < 8 || len(number) > 24 || strings.Trim(number, "0123456789") != "" {
+		http.NotFound(w, r)
+		return
+	}
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	link := (&url.URL{Scheme: scheme, Host: r.Host, Path: "/c/" + number}).String()
+	q, err := qrcode.New(link, qrcode.Medium)
+	if err != nil {
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/svg+xml")
+	h.Set("Cache-Control", "private, max-age=86400")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.Write(kioskQRSVG(q.Bitmap()))
+}
+
+// caseIntake is the staff's page to open a case on the ticket being
+// served: choose the guide item, check the materials against its list,
+// enter the applicant, accept or refuse, and print the notice.
+func (s *Site) caseIntake(w http.ResponseWriter, r *http.Request) {
+	hall, svcs, ok := s.guideHall(w, r, r.PathValue("hall"))
+	if !ok {
+		return
+	}
+	lang := Lang(w, r)
+	p, _ := s.Principal(r)
+	if p.User == nil {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	data := map[string]any{"Hall": hall.ID, "HallName": kioskHallName(lang, hall)}
+	if !p.Can(civiq.PermCounterAction, hall.ID, "") {
+		data["Error"] = "case.forbidden"
+		s.render(w, r, http.StatusForbidden, "guide_intake", "case.intake_title", data)
+		return
+	}
+	names := map[string]string{}
+	for _, sv := range svcs {
+		names[sv.ID] = kioskService(lang, sv).Name
+	}
+	t, err := s.Engine.Ticket(r.Context(), r.URL.Query().Get("ticket"))
+	if err != nil || t.HallID != hall.ID {
+		if err != nil && !civiq.IsNotFound(err) {
+			s.guideTrouble(w, r, err)
+			return
+		}
+		data["Error"] = "case.no_ticket"
+		s.render(w, r, http.StatusNotFound, "guide_intake", "case.intake_title", data)
+		return
+	}
+	gs, _, err := s.Engine.Guides(r.Context(), civiq.GuideQuery{HallID: hall.ID, ServiceID: t.ServiceID, Limit: 100})
+	if err != nil {
+		s.guideTrouble(w, r, err)
+		return
+	}
+	cards := make([]guideCard, len(gs))
+	for i := range gs {
+		cards[i] = s.guideCard(lang, hall.ID, &gs[i], names)
+	}
+	data["Ticket"], data["ServiceName"], data["Guides"] = t, names[t.ServiceID], cards
+	data["Servable"] = t.Status == civiq.StatusCalled || t.Status == civiq.StatusServing || t.Status == civiq.StatusDone
+	data["JSON"] = kioskJSON(map[string]any{"hall": hall.ID, "hall_name": kioskHallName(lang, hall), "ticket": t.ID,
+		"number": t.Number, "services": names, "tz": hall.Timezone})
+	s.render(w, r, http.StatusOK, "guide_intake", "case.intake_title", data, caseKeys...)
+}
