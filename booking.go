@@ -635,6 +635,22 @@ func (e *Engine) callState(tx Tx, hallID, counterID string, heads []Ticket, now 
 	return cs, err
 }
 
+// appointmentsAhead fills predict.go's hook (dueAppointments): for a
+// walk-in, the appointment tickets of its service waiting with a later
+// place in time, which its queue counts behind it yet counters call before
+// it once due; for an appointment ticket none, as those of earlier slots
+// are ahead of it in its queue already.
+func appointmentsAhead(tx Tx, t *Ticket) int {
+	if t.Appointment() || t.Priority == PriorityPriority {
+		return 0
+	}
+	n, err := tx.WaitingAppointmentsAfter(t.HallID, t.ServiceID, t.QueuedAt)
+	if err != nil {
+		return 0 // an estimate: without the count it leaves them out
+	}
+	return n
+}
+
 // ICSEvent is the text of a booking's calendar entry.
 type ICSEvent struct {
 	UID         string

@@ -43,6 +43,9 @@ type Dashboard struct {
 	CounterStates      map[string]int `json:"counter_states"` // open, paused, closed; busy: open with a ticket called or served
 	Today              DashToday      `json:"today"`
 	Hours              []DashHour     `json:"hours"`
+	// NextChangeAt is when a figure will change with no event: a waiting
+	// ticket passes the target, or the day ends. Pages fetch again then.
+	NextChangeAt time.Time `json:"next_change_at"`
 }
 
 // DashService is one service on the dashboard.
@@ -153,7 +156,7 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 		}
 		now := e.now()
 		loc := h.Location()
-		from, _ := h.DayBounds(now)
+		from, dayEnd := h.DayBounds(now)
 		day := h.Day(now)
 		tickets, err := tx.TicketsOfDays(hallID, day, day)
 		if err != nil {
@@ -174,6 +177,7 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 		d = &Dashboard{HallID: h.ID, Day: day, Now: now.In(loc), Timezone: h.Timezone, TargetSeconds: int(target / time.Second),
 			Services: make([]DashService, 0, len(svcs)), Counters: make([]DashCounter, 0, len(counters)),
 			CounterStates: map[string]int{CounterOpen: 0, CounterPaused: 0, CounterClosed: 0, "busy": 0}}
+		d.NextChangeAt = dayEnd
 		svcIndex := map[string]int{}
 		for _, s := range svcs {
 			ds := DashService{ID: s.ID, Prefix: s.Prefix, Name: s.Name, NameEn: s.NameEn, Waiting: waiting[s.ID]}
@@ -257,6 +261,10 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 				}
 			case t.Status == StatusWaiting && now.Sub(t.IssuedAt) > target:
 				d.Today.Missed++
+			case t.Status == StatusWaiting:
+				if at := t.IssuedAt.Add(target); at.Before(d.NextChangeAt) {
+					d.NextChangeAt = at
+				}
 			}
 			switch t.Status {
 			case StatusDone:
@@ -338,6 +346,7 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 			d.Counters = append(d.Counters, dc)
 		}
 		d.Hours = dayHours(h, now, hours)
+		d.NextChangeAt = d.NextChangeAt.In(loc)
 		return nil
 	})
 	if err != nil {

@@ -46,6 +46,9 @@ const (
 	// predictRuns is how many times a short queue is replayed with drawn
 	// handling times (WaitModel.Runs).
 	predictRuns = 21
+	// maxArrivalGap: a longer gap between two issues (the night) is left
+	// out of the arrival rate.
+	maxArrivalGap = 3600
 	// maxSimTickets bounds the tickets the replay moves one by one; a
 	// longer queue is moved in lumps, so a prediction costs the same
 	// however long the queue.
@@ -111,20 +114,27 @@ func NewHandlingStats(samples []HandlingSample) HandlingStats {
 	slices.Sort(w)
 	st.Sorted = w
 	if len(samples) >= 5 {
-		first, last, prio := samples[0].IssuedAt, samples[0].IssuedAt, 0
+		// The arrival rate from the gaps between issues, leaving out gaps
+		// over an hour (the night, a closed hall).
+		issued := make([]time.Time, 0, len(samples))
+		prio := 0
 		for _, s := range samples {
-			if s.IssuedAt.Before(first) {
-				first = s.IssuedAt
-			}
-			if s.IssuedAt.After(last) {
-				last = s.IssuedAt
-			}
+			issued = append(issued, s.IssuedAt)
 			if s.Priority {
 				prio++
 			}
 		}
-		if span := last.Sub(first).Seconds(); span > 0 {
-			st.Rate = float64(len(samples)-1) / span
+		slices.SortFunc(issued, func(a, b time.Time) int { return a.Compare(b) })
+		var span float64
+		gaps := 0
+		for i := 1; i < len(issued); i++ {
+			if g := issued[i].Sub(issued[i-1]).Seconds(); g <= maxArrivalGap {
+				span += g
+				gaps++
+			}
+		}
+		if span > 0 && gaps >= 4 {
+			st.Rate = float64(gaps) / span
 			st.PriorityRate = st.Rate * float64(prio) / float64(len(samples))
 		}
 	}
@@ -712,7 +722,12 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 			}
 		}
 	}
-	m.Services[t.ServiceID].DueAppointments = dueAppointments(tx, t)
+	// Appointment tickets that go first are waiting behind t in its queue:
+	// move them ahead.
+	if own := m.Services[t.ServiceID]; own != nil {
+		own.DueAppointments = dueAppointments(tx, t)
+		own.Behind = max(own.Behind-own.DueAppointments, 0)
+	}
 	for i := range counters {
 		c := &counters[i]
 		if !working(c) || !slices.ContainsFunc(c.ServiceIDs, func(s string) bool { return inSet[s] }) {
@@ -748,5 +763,5 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 }
 
 // dueAppointments is the hook for appointments: the number of appointment
-// tickets of t's service that will be called before t. None yet.
-func dueAppointments(tx Tx, t *Ticket) int { return 0 }
+// tickets of t's service that will be called before t (booking.go).
+func dueAppointments(tx Tx, t *Ticket) int { return appointmentsAhead(tx, t) }

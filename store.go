@@ -182,6 +182,9 @@ type Tx interface {
 	// AppointmentRun counts the appointment tickets a counter called last
 	// in a row, looking back at most max calls.
 	AppointmentRun(hallID, counterID string, max int) (int, error)
+	// WaitingAppointmentsAfter counts the appointment tickets waiting in a
+	// service with a place in time after after.
+	WaitingAppointmentsAfter(hallID, serviceID string, after time.Time) (int, error)
 
 	// Service guides and cases (guide.go, case.go; sqlite/guides.go).
 	// Guides lists a hall's guides: those matching q.Text best first (any

@@ -54,6 +54,52 @@ func Start(t testing.TB) (url string) {
 	return url
 }
 
+// Server is a PostgreSQL server a test can stop and start again, to see
+// how civiq behaves while its database is away.
+type Server struct {
+	URL  string
+	t    testing.TB
+	bin  string
+	cred *syscall.Credential
+	dir  string
+	port int
+	stop func()
+}
+
+// StartServer starts a server for t, like Start, and returns it.
+func StartServer(t testing.TB) *Server {
+	t.Helper()
+	bin := requireBin(t)
+	dir := t.TempDir()
+	url, stop, _, err := startIn(bin, dir)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	s := &Server{URL: url, t: t, bin: bin, dir: dir, stop: stop}
+	s.cred, _ = credential(dir)
+	fmt.Sscanf(url[strings.LastIndex(url, ":")+1:], "%d", &s.port)
+	t.Cleanup(func() { s.Stop() })
+	return s
+}
+
+// Stop shuts the server down (fast shutdown) and waits for it.
+func (s *Server) Stop() {
+	if s.stop != nil {
+		s.stop()
+		s.stop = nil
+	}
+}
+
+// Restart starts the stopped server again on the same port and data.
+func (s *Server) Restart() {
+	s.t.Helper()
+	url, stop, _, err := startOn(s.bin, s.cred, s.dir, filepath.Join(s.dir, "data"), s.port)
+	if err != nil {
+		s.t.Fatalf("pgtest: restart: %v", err)
+	}
+	s.URL, s.stop = url, stop
+}
+
 // requireBin finds the server binaries, or skips t (fails it under
 // CIVIQ_REQUIRE_POSTGRES=1).
 func requireBin(t testing.TB) string {
@@ -171,6 +217,10 @@ func start(bin string, cred *syscall.Credential, dir, data string) (string, func
 	if err != nil {
 		return "", nil, nil, err
 	}
+	return startOn(bin, cred, dir, data, port)
+}
+
+func startOn(bin string, cred *syscall.Credential, dir, data string, port int) (string, func(), *lockedBuffer, error) {
 	out := &lockedBuffer{}
 	cmd := command(cred, filepath.Join(bin, "postgres"),
 		"-D", data,

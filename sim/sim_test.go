@@ -40,9 +40,9 @@ func oneService(c int, rho float64, customers int, seed uint64) (Config, Queue) 
 // two are the same queue, so the simulator must match Lindley's recursion
 // wait for wait; the raw means are checked too, more loosely.
 func TestOracleErlangC(t *testing.T) {
-	customers, tol := 250_000, 0.03
+	customers, tol, rawTol := 250_000, 0.03, 0.15
 	if testing.Short() {
-		customers, tol = 50_000, 0.06
+		customers, tol, rawTol = 50_000, 0.06, 0.35
 	}
 	cases := []struct {
 		c   int
@@ -80,7 +80,7 @@ func TestOracleErlangC(t *testing.T) {
 			if tc.c == 1 && math.Abs(r.MeanWait-control) > 1e-6*want {
 				t.Errorf("one counter: mean wait %.6f s, Lindley %.6f s", r.MeanWait, control)
 			}
-			if math.Abs(r.MeanWait/want-1) > 0.15 {
+			if math.Abs(r.MeanWait/want-1) > rawTol {
 				t.Errorf("raw mean wait %.1f s, Erlang C %.1f s", r.MeanWait, want)
 			}
 			if math.Abs(r.Utilisation-tc.rho) > 0.02 {
@@ -253,12 +253,12 @@ func TestCounterHours(t *testing.T) {
 		Counters: []Counter{{ID: "1", Services: []string{"s"}, Hours: []Interval{{9 * 3600, 10 * 3600}, {11 * 3600, 12 * 3600}}}}}
 	at := func(h, m float64) float64 { return h*3600 + m*60 }
 	cust := []Customer{
-		{Arrival: at(8, 50), Handling: 600}, // waits for the opening: 10 min
-		{Arrival: at(9, 5), Handling: 600},  // called at 9:10
-		{Arrival: at(9, 55), Handling: 600}, // called at 9:55, done 10:05
+		{Arrival: at(8, 50), Handling: 600},                                   // waits for the opening: 10 min
+		{Arrival: at(9, 5), Handling: 600},                                    // called at 9:10
+		{Arrival: at(9, 55), Handling: 600},                                   // called at 9:55, done 10:05
 		{Arrival: at(10, 30), Handling: 600, NoShow: true, ReturnAfter: 1800}, // called 11:00, no-show till 11:01, back 11:31
-		{Arrival: at(11, 50), Handling: 1800}, // called 11:50, done 12:20
-		{Arrival: at(11, 55), Handling: 600},  // after the last span: called 12:20
+		{Arrival: at(11, 50), Handling: 1800},                                 // called 11:50, done 12:20
+		{Arrival: at(11, 55), Handling: 600},                                  // after the last span: called 12:20
 	}
 	d := newDay(cfg, cust)
 	d.run()
@@ -271,8 +271,8 @@ func TestCounterHours(t *testing.T) {
 	if !d.state[3].noShow || !d.state[3].returned {
 		t.Errorf("citizen 3: no-show %v returned %v", d.state[3].noShow, d.state[3].returned)
 	}
-	// Staffed 9:00-10:05 (finishing citizen 2), 11:00-12:30 (the returned
-	// citizen 3 at 12:20-12:30 after citizen 5).
+	// Staffed 9:00-10:05 (finishing citizen 2) and 11:00-12:30 (going on
+	// past 12:00 for citizens 4 and 5).
 	c := d.counters[0]
 	if want := 65*60.0 + 90*60; math.Abs(c.open-want) > 1e-6 {
 		t.Errorf("staffed %v s, want %v", c.open, want)

@@ -233,6 +233,13 @@ func (t *tx) AppointmentRun(hallID, counterID string, max int) (int, error) {
 	return n, rows.Err()
 }
 
+func (t *tx) WaitingAppointmentsAfter(hallID, serviceID string, after time.Time) (int, error) {
+	var n int
+	err := t.row(`SELECT COUNT(*) FROM tickets WHERE hall_id = ? AND service_id = ? AND status = 'waiting' AND channel = 'appointment'
+		AND priority = 'normal' AND queued_at > ?`, hallID, serviceID, nanos(after)).Scan(&n)
+	return n, err
+}
+
 func cloneBookingRef(b *civiq.BookingRef) *civiq.BookingRef {
 	if b == nil {
 		return nil

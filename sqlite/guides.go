@@ -95,12 +95,10 @@ func (t *tx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
 			short = true
 		}
 	}
-	instr := "instr"
 	if t.d.IsPostgres() {
-		// PostgreSQL has no FTS5: the LIKE path below, with strpos.
-		short, instr = true, "strpos"
+		return t.guidesPostgres(q.HallID, svc, svcArgs, terms, limit, q.Offset)
 	}
-	rank := ` ORDER BY g.name = ? DESC, ` + instr + `(g.name, ?) = 0, ` + instr + `(g.name, ?)`
+	rank := ` ORDER BY g.name = ? DESC, instr(g.name, ?) = 0, instr(g.name, ?)`
 	rankArgs := []any{first, first, first}
 	if !short {
 		quoted := make([]string, len(terms))
@@ -121,6 +119,24 @@ func (t *tx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
 	}
 	args = append(append(args, rankArgs...), limit, q.Offset)
 	return t.guideList(`SELECT g.data FROM guides g WHERE g.hall_id = ?`+svc+where.String()+rank+`, length(g.name), g.position, g.name LIMIT ? OFFSET ?`, args...)
+}
+
+// guidesPostgres searches without FTS5: every word must be in the name, the
+// keywords or the rest (codes, authority, materials), ranked like the
+// SQLite index weighs them: a match early in the name first, then early in
+// the keywords, then the rest, shorter names first.
+func (t *tx) guidesPostgres(hallID, svc string, svcArgs []any, terms []string, limit, offset int) ([]civiq.Guide, error) {
+	var where strings.Builder
+	args := append([]any{hallID}, svcArgs...)
+	for _, w := range terms {
+		where.WriteString(` AND (g.name LIKE ? ESCAPE '\' OR g.keywords LIKE ? ESCAPE '\' OR g.extra LIKE ? ESCAPE '\')`)
+		p := likePattern(w)
+		args = append(args, p, p, p)
+	}
+	first := terms[0]
+	rank := ` ORDER BY g.name = ? DESC, strpos(g.name, ?) = 0, strpos(g.name, ?), strpos(g.keywords, ?) = 0, strpos(g.keywords, ?), length(g.name), g.position, g.name`
+	args = append(args, first, first, first, first, first, limit, offset)
+	return t.guideList(`SELECT g.data FROM guides g WHERE g.hall_id = ?`+svc+where.String()+rank+` LIMIT ? OFFSET ?`, args...)
 }
 
 func (t *tx) Guide(id string) (*civiq.Guide, error) {

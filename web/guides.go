@@ -32,7 +32,7 @@ func (s *Site) registerGuides(mux *http.ServeMux) {
 var guideKeys = []string{
 	"guide.promised", "guide.instant", "guide.visits", "guide.visits0", "guide.materials_n", "guide.online", "guide.appointment",
 	"guide.fee", "guide.free", "guide.none", "guide.searching", "guide.found", "guide.taking", "guide.take_failed",
-	"guide.no_remote", "guide.hall_closed", "guide.ticket_ahead", "guide.ticket_taken", "guide.back_in", "guide.have",
+	"guide.no_remote", "guide.hall_closed", "guide.ticket_ahead", "guide.back_in", "guide.have",
 	"guide.more", "error.network",
 }
 
@@ -42,7 +42,7 @@ var caseKeys = []string{
 	"case.form.original_and_copy", "case.form.electronic", "case.m.received", "case.m.missing", "case.m.not_applicable",
 	"case.will_accept", "case.will_correct", "case.will_refuse", "case.status.correction", "case.status.accepted",
 	"case.status.not_accepted", "case.status.reviewing", "case.status.finished", "case.status.refused",
-	"case.doc.correction", "case.doc.accepted", "case.doc.not_accepted", "case.copies", "case.promised_on",
+	"case.doc.correction", "case.doc.accepted", "case.doc.not_accepted", "case.all_received",
 	"case.failed", "case.saving", "case.pick_guide", "case.instant", "case.days", "case.none_yet",
 	"guide.searching", "guide.none", "guide.found", "error.network",
 }
@@ -50,7 +50,7 @@ var caseKeys = []string{
 // guideSvc is a service tab of the query mode.
 type guideSvc struct {
 	ID, Prefix, Name, URL string
-	Active               bool
+	Active                bool
 }
 
 // guideCard is a guide in a list.

@@ -5,9 +5,13 @@ import "net/http"
 // registerPages adds the hall's pages; each lives in the file named after
 // it, with its template, script, style and catalogues named the same way.
 func (s *Site) registerPages(mux *http.ServeMux) {
-	s.registerKiosk(mux)   // kiosk.go: /halls/{hall}/kiosk, /t/{id}, ticket QR and ESC/POS
-	s.registerCounter(mux) // counter.go: /halls/{hall}/counter/{counter}, /halls/{hall}/rate/{counter}
-	s.registerDisplay(mux) // display.go: /halls/{hall}/display
-	s.registerAdmin(mux)   // admin.go: /admin
-	s.registerBook(mux)    // book.go: /halls/{hall}/book (citizens), /halls/{hall}/bookings (staff)
+	s.registerKiosk(mux)     // kiosk.go: /halls/{hall}/kiosk, /t/{id}, ticket QR and ESC/POS
+	s.registerCounter(mux)   // counter.go: /halls/{hall}/counter/{counter}, /halls/{hall}/rate/{counter}
+	s.registerDisplay(mux)   // display.go: /halls/{hall}/display
+	s.registerAdmin(mux)     // admin.go: /admin
+	s.registerBook(mux)      // book.go: /halls/{hall}/book (citizens), /halls/{hall}/bookings (staff)
+	s.registerGuides(mux)    // guides.go: /halls/{hall}/guides (办事指南), /c/{number} (办件进度), /halls/{hall}/cases/new
+	s.registerDashboard(mux) // dashboard.go: /halls/{hall}/dashboard (managers' live dashboard)
+	s.registerPlanner(mux)   // planner.go: /halls/{hall}/planner (staffing planner)
+	s.registerCity(mux)      // city.go: /city (every hall at a glance)
 }

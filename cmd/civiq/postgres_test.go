@@ -88,3 +88,64 @@ func TestPostgresTwoNodes(t *testing.T) {
 		t.Fatalf("halls = %v, want the demo hall once", halls.Halls)
 	}
 }
+
+// PostgreSQL stopped and started again: while it is away the node answers
+// 503 with a clear error (never 500) and /readyz is false; afterwards it
+// serves again without a restart.
+func TestPostgresAwayAndBack(t *testing.T) {
+	pg := pgtest.StartServer(t)
+	n := startNode(t, pg.URL)
+	hc := newHTTPClient()
+	admin := mustLogin(t, hc, n.URL(), "admin", testAdminPassword)
+	issue := func() (int, []byte) {
+		code, body, err := request(context.Background(), hc, http.MethodPost, n.URL()+"/api/v1/halls/demo/tickets", admin, map[string]string{"service_id": "general"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code, body
+	}
+	if code, body := issue(); code != http.StatusCreated {
+		t.Fatalf("issue before: %d %s", code, body)
+	}
+	pg.Stop()
+	for _, probe := range []struct{ method, path, token string }{
+		{http.MethodGet, "/readyz", ""},
+		{http.MethodPost, "/api/v1/halls/demo/tickets", admin},
+		{http.MethodGet, "/api/v1/halls/demo/status", ""},
+		{http.MethodPost, "/api/v1/halls/demo/counters/1/call-next", admin},
+	} {
+		var body any
+		if probe.method == http.MethodPost && strings.HasSuffix(probe.path, "tickets") {
+			body = map[string]string{"service_id": "general"}
+		}
+		code, got, err := request(context.Background(), hc, probe.method, n.URL()+probe.path, probe.token, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != http.StatusServiceUnavailable {
+			t.Errorf("%s %s while PostgreSQL is away: %d %s, want 503", probe.method, probe.path, code, got)
+		}
+	}
+	pg.Restart()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, _, _ := request(context.Background(), hc, http.MethodGet, n.URL()+"/readyz", "", nil)
+		if code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz still %d after PostgreSQL came back", code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for {
+		code, body := issue()
+		if code == http.StatusCreated {
+			break
+		}
+		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("issue after PostgreSQL came back: %d %s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -174,6 +174,13 @@ func (m *Main) Open(ctx context.Context) error {
 		if loaded {
 			slog.Info("loaded the demo hall", "hall", "demo")
 		}
+		// The demo catalogue of 办事指南 (guide.go), also into a demo hall
+		// made before guides existed.
+		if loaded, err := m.Engine.LoadDemoGuides(ctx); err != nil {
+			return fmt.Errorf("load demo guides: %w", err)
+		} else if loaded {
+			slog.Info("loaded the demo service guides", "hall", "demo")
+		}
 	}
 	m.API = api.NewServer(m.Engine, m.Hub, metrics)
 	m.API.MetricsAllow = allow

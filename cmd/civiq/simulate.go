@@ -288,7 +288,7 @@ func simLoadProfile(ctx context.Context, f *simFlags) (*sim.Profile, error) {
 	case f.profile != "":
 		r, err := os.Open(f.profile)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (%w)", err, errUsage)
 		}
 		defer r.Close()
 		p, err := sim.ReadProfile(r)
@@ -301,7 +301,7 @@ func simLoadProfile(ctx context.Context, f *simFlags) (*sim.Profile, error) {
 			return nil, fmt.Errorf("--history-days must be 1..3660 (%w)", errUsage)
 		}
 		if _, err := os.Stat(f.db); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (%w)", err, errUsage)
 		}
 		store, err := sqlite.Open(f.db, sqlite.Options{})
 		if err != nil {

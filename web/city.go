@@ -1,0 +1,61 @@
+package web
+
+import (
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/civiq/civiq"
+)
+
+func (s *Site) registerCity(mux *http.ServeMux) {
+	mux.HandleFunc("GET /city", s.cityPage)
+}
+
+// cityView is what city.html gets.
+type cityView struct {
+	Admin  bool
+	Count  int
+	Config template.JS
+}
+
+// cityConfig starts the page's script: the overview as the page was made
+// (civiq.CityOverview, as GET /api/v1/city gives it).
+type cityConfig struct {
+	Admin    bool                `json:"admin"`
+	Overview *civiq.CityOverview `json:"overview"`
+}
+
+// cityPage shows every hall the user may watch: admins every hall,
+// managers theirs. It follows GET /api/v1/city/events, one stream for the
+// whole city, and fetches again only the halls that changed.
+func (s *Site) cityPage(w http.ResponseWriter, r *http.Request) {
+	p, _ := s.Principal(r)
+	if p.User == nil {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	ov, err := s.Engine.City(r.Context(), p, nil)
+	if civiq.ErrorCode(err) == civiq.EForbidden {
+		s.render(w, r, http.StatusForbidden, "dashboard_forbidden", "dashboard.forbidden.title", nil)
+		return
+	}
+	if err != nil {
+		slog.Error("city page", "err", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	admin := p.Can(civiq.PermDashboard, "", "")
+	js, err := json.Marshal(cityConfig{Admin: admin, Overview: ov})
+	if err != nil {
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	if err := s.load(); err != nil {
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	s.render(w, r, http.StatusOK, "city", "city.title", cityView{Admin: admin, Count: len(ov.Halls), Config: template.JS(js)}, s.keysWithPrefix("city.")...)
+}

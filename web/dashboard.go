@@ -1,0 +1,166 @@
+package web
+
+import (
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/civiq/civiq"
+)
+
+func (s *Site) registerDashboard(mux *http.ServeMux) {
+	mux.HandleFunc("GET /halls/{hall}/dashboard", s.dashboardPage)
+}
+
+// hallJS is a hall's names and services as the managers' pages' scripts
+// take them.
+type hallJS struct {
+	Hall     string          `json:"hall"`
+	Name     string          `json:"name"`
+	NameEn   string          `json:"name_en,omitempty"`
+	Timezone string          `json:"timezone"`
+	Services []hallServiceJS `json:"services"`
+	Counters []hallCounterJS `json:"counters"`
+	// Target is the dashboard's "called within" target in minutes.
+	Target int `json:"target,omitempty"`
+}
+
+type hallServiceJS struct {
+	ID     string `json:"id"`
+	Prefix string `json:"prefix"`
+	Name   string `json:"name"`
+	NameEn string `json:"name_en,omitempty"`
+}
+
+type hallCounterJS struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// managerView is what the dashboard and planner templates get.
+type managerView struct {
+	Hall   *civiq.Hall
+	Name   string // in the page's language
+	Config template.JS
+	// Targets are the choices of the dashboard's target, in minutes.
+	Targets []int
+	Target  int
+	// City is whether the user may open the city overview.
+	City bool
+}
+
+// managerGate lets through whoever may watch the hall (PermDashboard); it
+// sends nobody to sign in, and answers 404 for an unknown hall and 403 for
+// a user who may not. It returns the hall with its services and counters;
+// ok is false when an answer has been written.
+func (s *Site) managerGate(w http.ResponseWriter, r *http.Request) (p civiq.Principal, cfg *hallJS, h *civiq.Hall, ok bool) {
+	p, _ = s.Principal(r)
+	if p.User == nil {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return p, nil, nil, false
+	}
+	hallID := r.PathValue("hall")
+	var (
+		svcs     []civiq.Service
+		counters []civiq.Counter
+	)
+	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) error {
+		var err error
+		if h, err = tx.Hall(hallID); err != nil {
+			return err
+		}
+		if svcs, err = tx.Services(hallID); err != nil {
+			return err
+		}
+		counters, err = tx.Counters(hallID)
+		return err
+	})
+	if civiq.IsNotFound(err) && h == nil {
+		s.notFound(w, r)
+		return p, nil, nil, false
+	}
+	if err != nil {
+		slog.Error("manager page", "hall", hallID, "err", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return p, nil, nil, false
+	}
+	if !p.Can(civiq.PermDashboard, h.ID, "") {
+		s.render(w, r, http.StatusForbidden, "dashboard_forbidden", "dashboard.forbidden.title", nil)
+		return p, nil, nil, false
+	}
+	cfg = &hallJS{Hall: h.ID, Name: h.Name, NameEn: h.NameEn, Timezone: h.Timezone,
+		Services: make([]hallServiceJS, 0, len(svcs)), Counters: make([]hallCounterJS, 0, len(counters))}
+	for _, sv := range svcs {
+		cfg.Services = append(cfg.Services, hallServiceJS{ID: sv.ID, Prefix: sv.Prefix, Name: sv.Name, NameEn: sv.NameEn})
+	}
+	for _, c := range counters {
+		cfg.Counters = append(cfg.Counters, hallCounterJS{ID: c.ID, Name: c.Name})
+	}
+	return p, cfg, h, true
+}
+
+// hallName is the hall's name in lang.
+func hallName(h *civiq.Hall, lang string) string {
+	if lang == "en" && h.NameEn != "" {
+		return h.NameEn
+	}
+	return h.Name
+}
+
+// dashboardTargets are the targets the dashboard offers, in minutes.
+var dashboardTargets = []int{5, 10, 15, 20, 30, 45, 60}
+
+// dashboardPage is the live dashboard of a hall for its managers: it
+// starts from GET /api/v1/halls/{hall}/dashboard and fetches it again,
+// gathered, whenever the hall's event stream says something changed.
+func (s *Site) dashboardPage(w http.ResponseWriter, r *http.Request) {
+	p, cfg, h, ok := s.managerGate(w, r)
+	if !ok {
+		return
+	}
+	cfg.Target = 15
+	if v := r.URL.Query().Get("target"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= 240 {
+			cfg.Target = n
+		}
+	}
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	if err := s.load(); err != nil {
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	v := managerView{Hall: h, Name: hallName(h, Lang(w, r)), Config: template.JS(js), Targets: dashboardTargets, Target: cfg.Target,
+		City: p.Can(civiq.PermDashboard, "", "") || len(p.User.HallIDs) > 1}
+	if !containsInt(v.Targets, cfg.Target) {
+		v.Targets = append([]int{cfg.Target}, v.Targets...)
+	}
+	s.render(w, r, http.StatusOK, "dashboard", "dashboard.title", v, s.keysWithPrefix("dashboard.", "wait.about")...)
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// keysWithPrefix lists the catalogue's keys that start with prefix, and
+// the extra keys named.
+func (s *Site) keysWithPrefix(prefix string, extra ...string) []string {
+	var out []string
+	for k := range s.catalogs[Languages[0]] {
+		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {
+			out = append(out, k)
+		}
+	}
+	return append(out, extra...)
+}

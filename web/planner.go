@@ -1,0 +1,41 @@
+package web
+
+import (
+	"encoding/json"
+	"html/template"
+	"net/http"
+)
+
+func (s *Site) registerPlanner(mux *http.ServeMux) {
+	mux.HandleFunc("GET /halls/{hall}/planner", s.plannerPage)
+}
+
+// plannerDays are the periods of history the planner offers, in days.
+var plannerDays = []int{7, 14, 28, 56, 92}
+
+// plannerView is what planner.html gets.
+type plannerView struct {
+	managerView
+	Days []int
+}
+
+// plannerPage is the staffing planner: the page asks GET or POST
+// /api/v1/halls/{hall}/plan (api/plan.go) and draws the answer as a chart
+// and a table, with the CSV from the same route.
+func (s *Site) plannerPage(w http.ResponseWriter, r *http.Request) {
+	_, cfg, h, ok := s.managerGate(w, r)
+	if !ok {
+		return
+	}
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	if err := s.load(); err != nil {
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	v := plannerView{managerView{Hall: h, Name: hallName(h, Lang(w, r)), Config: template.JS(js)}, plannerDays}
+	s.render(w, r, http.StatusOK, "planner", "planner.title", v, s.keysWithPrefix("planner.")...)
+}

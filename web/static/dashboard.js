@@ -1,0 +1,342 @@
+// civiq dashboard: a hall's queues, counters and day for its managers.
+// The figures come from GET /api/v1/halls/{hall}/dashboard; the hall's
+// event stream says when they change, and the page fetches them again,
+// gathered (one fetch for a burst of events, never more than one at a
+// time). Nothing polls: waits tick on from the server's clock, and the
+// page fetches once more when the server says a figure will change with
+// no event (a ticket passing the target, midnight).
+"use strict";
+(function () {
+  const C = window.CIVIQ;
+  const $ = (id) => document.getElementById(id);
+  const D = JSON.parse($("db-config").textContent);
+  const en = C.lang === "en";
+  const svcs = {};
+  for (const s of D.services) svcs[s.id] = s;
+  const svcName = (id) => { const s = svcs[id]; return s ? (en && s.name_en) || s.name : id; };
+  const tz = D.timezone || "Asia/Shanghai";
+  const hm = new Intl.DateTimeFormat(en ? "en-GB" : "zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false });
+  const hms = new Intl.DateTimeFormat(en ? "en-GB" : "zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  const SVG = "http://www.w3.org/2000/svg";
+  C.clock($("db-clock"), tz);
+
+  let target = D.target || 15;
+  let data = null;        // the last dashboard
+  let skew = 0;           // server time minus this machine's
+  let fetching = false, again = false, timer = null, changeTimer = null;
+  let fetches = 0;        // for tests: how many fetches were made
+
+  // ---- formatting -------------------------------------------------------
+  function mins(secs) {
+    if (secs === null || secs === undefined) return C.tr("dashboard.dash");
+    const m = Math.floor(secs / 60);
+    if (m >= 60) return C.tr("dashboard.hm", Math.floor(m / 60), m % 60);
+    return C.tr("dashboard.min", m);
+  }
+  function clockOf(secs) {
+    secs = Math.max(0, Math.floor(secs));
+    const m = Math.floor(secs / 60), s = secs % 60;
+    return m + ":" + String(s).padStart(2, "0");
+  }
+  function pct(x) { return x === null || x === undefined ? C.tr("dashboard.dash") : Math.round(x * 1000) / 10 + "%"; }
+  function now() { return Date.now() + skew; }
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function svg(tag, attrs, text) {
+    const e = document.createElementNS(SVG, tag);
+    for (const k in attrs) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function set(id, text) { const e = $(id); if (e.textContent !== text) e.textContent = text; }
+
+  // ---- fetching, gathered ------------------------------------------------
+  // schedule asks for a fetch soon; events that come meanwhile ride on it.
+  function schedule(delay) {
+    if (fetching) { again = true; return; }
+    if (timer) return;
+    timer = setTimeout(() => { timer = null; load(); }, delay === undefined ? 300 : delay);
+  }
+
+  async function load() {
+    fetching = true; again = false; fetches++;
+    try {
+      const res = await C.api("GET", "/api/v1/halls/" + encodeURIComponent(D.hall) + "/dashboard?target_minutes=" + target, undefined, { retries: 2 });
+      if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); return; }
+      if (res.status !== 200) throw new Error((res.body && res.body.error && res.body.error.message) || "HTTP " + res.status);
+      data = res.body;
+      skew = Date.parse(data.now) - Date.now();
+      render();
+      set("db-updated", C.tr("dashboard.updated", hms.format(new Date(now()))));
+      $("db-updated").classList.remove("bad");
+      planChange();
+    } catch (err) {
+      set("db-updated", C.tr("dashboard.error", err.message));
+      $("db-updated").classList.add("bad");
+    } finally {
+      fetching = false;
+      if (again) schedule();
+    }
+  }
+
+  // planChange fetches again when a waiting ticket passes the target or
+  // the day ends, which no event tells.
+  function planChange() {
+    clearTimeout(changeTimer);
+    if (!data || !data.next_change_at) return;
+    const wait = Date.parse(data.next_change_at) - now() + 1000;
+    changeTimer = setTimeout(() => schedule(0), Math.min(Math.max(wait, 1000), 6 * 3600 * 1000));
+  }
+
+  // ---- rendering ---------------------------------------------------------
+  function render() {
+    const d = data, td = d.today, tmin = Math.round(d.target_seconds / 60);
+    set("kv-waiting", String(d.waiting));
+    set("ks-waiting", td.missed > 0 ? C.tr("dashboard.k.waiting.sub", td.missed, tmin) : C.tr("dashboard.k.waiting.none"));
+    $("k-waiting").classList.toggle("warn", td.missed > 0);
+    set("kh-within", C.tr("dashboard.k.within", tmin));
+    set("kv-within", pct(td.within_target_share));
+    set("ks-within", td.within_target_share === null ? C.tr("dashboard.k.within.none")
+      : C.tr("dashboard.k.within.sub", td.within_target, td.called + td.missed));
+    const share = td.within_target_share;
+    $("k-within").classList.toggle("good", share !== null && share >= 0.8);
+    $("k-within").classList.toggle("warn", share !== null && share < 0.8 && share >= 0.6);
+    $("k-within").classList.toggle("bad", share !== null && share < 0.6);
+    set("kv-served", String(td.served));
+    set("ks-served", C.tr("dashboard.k.served.sub", td.issued, td.no_shows, td.cancelled));
+    set("kv-mean", td.called ? mins(td.mean_wait_seconds) : C.tr("dashboard.dash"));
+    set("ks-mean", C.tr("dashboard.k.mean.sub", td.called ? mins(td.max_wait_seconds) : C.tr("dashboard.dash"),
+      td.served ? mins(td.mean_handling_seconds) : C.tr("dashboard.dash")));
+    const cs = d.counter_states;
+    set("kv-counters", C.tr("dashboard.k.counters.value", cs.open, d.counters.length));
+    set("ks-counters", C.tr("dashboard.k.counters.sub", cs.busy, cs.paused, cs.closed));
+    renderServices();
+    renderCounters();
+    tick();
+    renderCharts();
+  }
+
+  function renderServices() {
+    const d = data, rows = $("svc-rows"), maxW = Math.max(1, ...d.services.map((s) => s.waiting));
+    rows.replaceChildren();
+    const tot = { waiting: 0, priority: 0, open: 0, issued: 0, called: 0, served: 0, wait: 0, within: 0 };
+    for (const s of d.services) {
+      const tr = el("tr");
+      tr.dataset.service = s.id;
+      const th = el("th");
+      th.scope = "row";
+      th.append(el("span", "pfx", s.prefix || ""), " ", svcName(s.id));
+      tr.append(th);
+      const w = el("td", "n db-bar-col");
+      const bar = el("span", "bar");
+      bar.style.width = (s.waiting / maxW * 100) + "%";
+      w.append(el("span", "bar-track", ""), el("span", "bar-num num", String(s.waiting)));
+      w.firstChild.append(bar);
+      tr.append(w);
+      const longest = el("td", "n num longest");
+      longest.dataset.since = s.longest_wait_since || "";
+      tr.append(el("td", "n num", String(s.priority)), longest,
+        el("td", "n num" + (s.waiting > 0 && s.open_counters === 0 ? " bad" : ""), String(s.open_counters)),
+        el("td", "n num", String(s.issued)), el("td", "n num", String(s.called)), el("td", "n num", String(s.served)),
+        el("td", "n num", s.called ? mins(s.mean_wait_seconds) : C.tr("dashboard.dash")),
+        el("td", "n num", s.called ? pct(s.within_target / s.called) : C.tr("dashboard.dash")));
+      rows.append(tr);
+      tot.waiting += s.waiting; tot.priority += s.priority; tot.issued += s.issued; tot.called += s.called;
+      tot.served += s.served; tot.wait += s.mean_wait_seconds * s.called; tot.within += s.within_target;
+    }
+    const foot = el("tr");
+    const th = el("th", "", C.tr("dashboard.svc.total"));
+    th.scope = "row";
+    const longest = el("td", "n num longest");
+    longest.dataset.since = d.longest_wait_since || "";
+    foot.append(th, el("td", "n num", String(tot.waiting)), el("td", "n num", String(tot.priority)), longest,
+      el("td", "n num", String(d.counter_states.open)), el("td", "n num", String(tot.issued)), el("td", "n num", String(tot.called)),
+      el("td", "n num", String(tot.served)), el("td", "n num", tot.called ? mins(d.today.mean_wait_seconds) : C.tr("dashboard.dash")),
+      el("td", "n num", tot.called ? pct(tot.within / tot.called) : C.tr("dashboard.dash")));
+    $("svc-foot").replaceChildren(foot);
+  }
+
+  function renderCounters() {
+    const ul = $("ctr-tiles");
+    ul.replaceChildren();
+    if (!data.counters.length) { ul.append(el("li", "ctr-none", C.tr("dashboard.ctr.none"))); return; }
+    for (const c of data.counters) {
+      const li = el("li", "ctr-tile state-" + c.status + (c.current_number ? " busy" : ""));
+      li.dataset.counter = c.id;
+      const head = el("div", "ctr-h");
+      head.append(el("span", "ctr-name", c.name || c.id), el("span", "pill pill-" + c.status, C.tr("dashboard.ctr." + c.status)));
+      const body = el("div", "ctr-b");
+      if (c.current_number) {
+        body.append(el("span", "ctr-num num", c.current_number));
+        const t = el("span", "ctr-t");
+        t.append(C.tr("dashboard.ctr." + c.current_status) + " ");
+        const tm = el("time", "num ctr-timer");
+        tm.dataset.since = c.current_since || "";
+        t.append(tm);
+        body.append(t);
+      } else {
+        body.append(el("span", "ctr-idle", c.status === "paused" && c.pause_reason ? c.pause_reason : C.tr("dashboard.ctr.idle")));
+      }
+      li.append(head, body, el("p", "ctr-served", C.tr("dashboard.ctr.served", c.served)));
+      li.title = (c.service_ids || []).map(svcName).join(" · ");
+      ul.append(li);
+    }
+  }
+
+  // tick moves the waits and timers on, by the server's clock.
+  function tick() {
+    if (!data) return;
+    const t = now();
+    if (data.longest_wait_since) {
+      const secs = (t - Date.parse(data.longest_wait_since)) / 1000;
+      set("kv-longest", mins(secs));
+      let who = "";
+      for (const s of data.services) if (s.longest_wait_since === data.longest_wait_since) who = svcName(s.id);
+      set("ks-longest", C.tr("dashboard.k.longest.sub", hm.format(new Date(data.longest_wait_since)), who));
+      $("k-longest").classList.toggle("warn", secs > data.target_seconds);
+    } else {
+      set("kv-longest", C.tr("dashboard.dash"));
+      set("ks-longest", C.tr("dashboard.k.longest.none"));
+      $("k-longest").classList.remove("warn");
+    }
+    for (const td of document.querySelectorAll("td.longest")) {
+      const since = td.dataset.since;
+      const secs = since ? (t - Date.parse(since)) / 1000 : null;
+      td.textContent = since ? mins(secs) : C.tr("dashboard.dash");
+      td.classList.toggle("warn", secs !== null && secs > data.target_seconds);
+    }
+    for (const tm of document.querySelectorAll("time.ctr-timer")) {
+      tm.textContent = tm.dataset.since ? clockOf((t - Date.parse(tm.dataset.since)) / 1000) : "";
+    }
+  }
+  setInterval(tick, 1000);
+
+  // ---- charts -----------------------------------------------------------
+  // niceMax rounds a chart's top up to 1, 2 or 5 times a power of ten, so
+  // that its grid lines fall on round numbers.
+  function niceMax(v, ticks) {
+    if (!(v > 0)) return ticks;
+    const raw = v / ticks, p = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 5, 10].map((k) => k * p).find((s) => s >= raw);
+    return Math.max(step * ticks, ticks);
+  }
+
+  // barChart draws bars per hour, a series beside the other, with an
+  // optional marker per hour and a dashed target line; a hidden table
+  // carries the same numbers for screen readers.
+  function barChart(box, o) {
+    const W = 860, H = 300, L = 46, R = 14, T = 34, B = 30;
+    const n = o.labels.length, pw = W - L - R, ph = H - T - B;
+    const all = [];
+    for (const s of o.series) all.push(...s.values);
+    if (o.marker) all.push(...o.marker.values);
+    if (o.line) all.push(o.line.value);
+    const top = niceMax(Math.max(0, ...all), 4);
+    const y = (v) => T + ph - (v / top) * ph;
+    const g = pw / Math.max(n, 1);
+    const chart = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-labelledby": o.title, "aria-describedby": o.desc, class: "chart-svg" });
+    for (let i = 0; i <= 4; i++) {
+      const v = top / 4 * i;
+      chart.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: i ? "grid" : "axis" }));
+      chart.append(svg("text", { x: L - 8, y: y(v) + 4, class: "tick", "text-anchor": "end" }, String(Math.round(v * 10) / 10)));
+    }
+    if (o.unit) chart.append(svg("text", { x: L - 8, y: T - 14, class: "unit", "text-anchor": "end" }, o.unit));
+    if (o.now >= 0) chart.append(svg("rect", { x: L + o.now * g, y: T, width: g, height: ph, class: "now" }));
+    const k = o.series.length, bw = Math.min(g * 0.72 / k, 34);
+    o.labels.forEach((lab, i) => {
+      const cx = L + g * i + g / 2;
+      o.series.forEach((s, j) => {
+        const v = s.values[i] || 0, x = cx - (bw * k) / 2 + j * bw;
+        const cls = s.cls + (s.over && v > s.over ? " over" : "");
+        if (v > 0) chart.append(svg("rect", { x: x + 1, y: y(v), width: bw - 2, height: Math.max(y(0) - y(v), 1), class: cls, rx: 2 }));
+        if (v > 0 && s.label !== false && bw >= 16) chart.append(svg("text", { x: x + bw / 2, y: y(v) - 4, class: "val", "text-anchor": "middle" }, String(s.fmt ? s.fmt(v) : v)));
+      });
+      if (o.marker) {
+        const v = o.marker.values[i];
+        if (v > 0) chart.append(svg("line", { x1: cx - bw * k / 2 - 2, x2: cx + bw * k / 2 + 2, y1: y(v), y2: y(v), class: o.marker.cls }));
+      }
+      chart.append(svg("text", { x: cx, y: H - B + 18, class: "tick", "text-anchor": "middle" }, lab));
+    });
+    if (o.line) {
+      chart.append(svg("line", { x1: L, x2: W - R, y1: y(o.line.value), y2: y(o.line.value), class: "target" }));
+      chart.append(svg("text", { x: W - R - 4, y: y(o.line.value) - 6, class: "target-label", "text-anchor": "end" }, o.line.label));
+    }
+    // The legend, top right.
+    let lx = W - R;
+    const items = o.series.map((s) => [s.name, s.cls, "rect"]);
+    if (o.marker) items.push([o.marker.name, o.marker.cls, "line"]);
+    for (const [name, cls, kind] of items.reverse()) {
+      const t = svg("text", { x: lx, y: 16, class: "legend", "text-anchor": "end" }, name);
+      chart.append(t);
+      lx -= name.length * (/[^\x00-\xff]/.test(name) ? 13 : 7) + 6;
+      chart.append(kind === "rect" ? svg("rect", { x: lx - 12, y: 6, width: 12, height: 12, rx: 2, class: cls })
+        : svg("line", { x1: lx - 14, x2: lx, y1: 12, y2: 12, class: cls }));
+      lx -= 26;
+    }
+    const table = el("table", "sr-only");
+    const head = el("tr");
+    head.append(el("th", "", C.tr("dashboard.chart.hour")));
+    for (const s of o.series) head.append(el("th", "", s.name));
+    if (o.marker) head.append(el("th", "", o.marker.name));
+    table.append(head);
+    o.labels.forEach((lab, i) => {
+      const tr = el("tr");
+      tr.append(el("td", "", lab));
+      for (const s of o.series) tr.append(el("td", "", String(s.values[i] || 0)));
+      if (o.marker) tr.append(el("td", "", String(o.marker.values[i] || 0)));
+      table.append(tr);
+    });
+    box.replaceChildren(chart, table);
+  }
+
+  function renderCharts() {
+    const hours = data.hours, labels = hours.map((h) => String(h.hour).padStart(2, "0") + (en ? ":00" : "时"));
+    const cur = Number(hm.format(new Date(now())).slice(0, 2));
+    const nowIdx = hours.findIndex((h) => h.hour === cur);
+    barChart($("ch-arr"), {
+      title: "ch-arr-h", desc: "ch-arr-d", labels, now: nowIdx, unit: C.tr("dashboard.chart.people"),
+      series: [
+        { name: C.tr("dashboard.chart.issued"), cls: "s-issued", values: hours.map((h) => h.arrivals) },
+        { name: C.tr("dashboard.chart.called"), cls: "s-called", values: hours.map((h) => h.called) },
+      ],
+    });
+    const tmin = data.target_seconds / 60;
+    const r1 = (s) => Math.round(s / 6) / 10;
+    barChart($("ch-wait"), {
+      title: "ch-wait-h", desc: "ch-wait-d", labels, now: nowIdx, unit: C.tr("dashboard.chart.minutes"),
+      series: [{ name: C.tr("dashboard.chart.mean"), cls: "s-mean", over: tmin, values: hours.map((h) => r1(h.mean_wait_seconds)), fmt: (v) => Math.round(v) }],
+      marker: { name: C.tr("dashboard.chart.max"), cls: "m-max", values: hours.map((h) => r1(h.max_wait_seconds)) },
+      line: { value: tmin, label: C.tr("dashboard.chart.target", Math.round(tmin)) },
+    });
+  }
+
+  // ---- the target --------------------------------------------------------
+  $("db-target").addEventListener("change", (e) => {
+    target = Number(e.target.value) || 15;
+    const u = new URL(location.href);
+    u.searchParams.set("target", target);
+    history.replaceState(null, "", u);
+    schedule(0);
+  });
+  $("db-target-form").addEventListener("submit", (e) => e.preventDefault());
+
+  // ---- live --------------------------------------------------------------
+  const live = $("db-live");
+  const again_ = () => schedule();
+  const handlers = {};
+  for (const name of ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.serving", "ticket.done", "ticket.no_show",
+    "ticket.transferred", "ticket.returned", "ticket.cancelled", "counter.updated"]) handlers[name] = again_;
+  C.stream(D.hall, handlers, (up) => {
+    live.textContent = C.tr(up ? "dashboard.live.on" : "dashboard.live.off");
+    live.classList.toggle("down", !up);
+    if (up) schedule(0); // (re)connected: whatever happened meanwhile is in the next fetch
+  });
+  schedule(0);
+
+  // For tests and the curious.
+  window.civiqDashboard = { data: () => data, fetches: () => fetches };
+})();

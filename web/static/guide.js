@@ -1,0 +1,382 @@
+// 办事指南 query mode (kiosk and phone) and the staff's case intake.
+// The list and the guide work without script; with it the list searches
+// as the citizen types, the materials checklist counts what is ready, and
+// "take a ticket" takes one for the guide's service: a kiosk ticket (printed)
+// on a paired kiosk, a remote ticket followed on /t/{id} on a phone.
+"use strict";
+(function () {
+  const C = window.CIVIQ;
+  const $ = (id) => document.getElementById(id);
+  const enc = encodeURIComponent;
+  const el = (tag, cls, text) => {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+
+  const guideCfg = $("guide-config");
+  if (guideCfg) guides(JSON.parse(guideCfg.textContent));
+  const caseCfg = $("case-config");
+  if (caseCfg) intake(JSON.parse(caseCfg.textContent));
+
+  function promised(days) { return days === 0 ? C.tr("guide.instant") : C.tr("guide.promised", days); }
+  function visits(n) { return n === 0 ? C.tr("guide.visits0") : C.tr("guide.visits", n); }
+  function names(g) {
+    if (C.lang === "en" && g.name_en) return [g.name_en, g.name];
+    return [g.name, g.name_en || ""];
+  }
+
+  // ---- the query mode ----
+  function guides(G) {
+    const kiosk = !!C.deviceToken(G.hall); // this browser is a paired kiosk
+    const start = "/halls/" + enc(G.hall) + "/guides";
+    if (kiosk) {
+      document.body.classList.add("on-kiosk");
+      // Back to the start for the next citizen when nobody touches it.
+      let timer = 0;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          if (location.pathname === start && !location.search && C.lang === "zh-CN") return arm();
+          location.href = start + "?lang=zh-CN";
+        }, 90000);
+      };
+      for (const ev of ["pointerdown", "keydown", "input"]) document.addEventListener(ev, arm, { passive: true });
+      arm();
+    }
+    if ($("gq-list")) listPage(G);
+    if ($("take")) guidePage(G, kiosk, start);
+  }
+
+  function listPage(G) {
+    const input = $("q"), list = $("gq-list"), status = $("gq-status"), pages = $("gq-pages");
+    const service = new URLSearchParams(location.search).get("service") || "";
+    let timer = 0, seq = 0;
+    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 200); });
+    $("gq-form").addEventListener("submit", (ev) => { ev.preventDefault(); clearTimeout(timer); run(); });
+
+    async function run() {
+      const q = input.value.trim();
+      const mine = ++seq;
+      const p = new URLSearchParams();
+      if (q) p.set("q", q);
+      if (service) p.set("service", service);
+      status.textContent = C.tr("guide.searching");
+      let r;
+      try {
+        r = await C.api("GET", "/api/v1/halls/" + enc(G.hall) + "/guides?" + p + "&limit=60");
+      } catch (e) {
+        if (mine === seq) status.textContent = C.tr("error.network");
+        return;
+      }
+      if (mine !== seq) return; // a newer search is on its way
+      if (r.status !== 200 || !r.body) { status.textContent = C.tr("error.network"); return; }
+      render(r.body.guides, r.body.more, p);
+      status.textContent = q ? C.tr("guide.found", r.body.guides.length) : "";
+      history.replaceState(null, "", G.base + (p.toString() ? "?" + p : ""));
+      for (const a of document.querySelectorAll(".gq-tabs a")) {
+        const t = new URLSearchParams();
+        if (q) t.set("q", q);
+        if (a.dataset.service) t.set("service", a.dataset.service);
+        a.href = G.base + (t.toString() ? "?" + t : "");
+      }
+    }
+
+    function render(gs, more, p) {
+      list.replaceChildren();
+      if (!gs.length) list.append(el("li", "gq-empty", C.tr("guide.none")));
+      for (const g of gs) {
+        const [name, other] = names(g);
+        const a = el("a", "gq-item");
+        a.href = G.base + "/" + enc(g.id);
+        const n = el("span", "gq-name", name);
+        if (other) {
+          const s = el("small", "", other);
+          s.lang = C.lang === "en" ? "zh-CN" : "en";
+          n.append(s);
+        }
+        const meta = el("span", "gq-meta");
+        meta.append(el("span", "chip svc", G.services[g.service_id] || g.service_id), el("span", "chip", promised(g.promised_days)),
+          el("span", "chip", visits(g.visits)), el("span", "chip", C.tr("guide.materials_n", g.materials)));
+        if (g.online) meta.append(el("span", "chip ok", C.tr("guide.online")));
+        if (g.appointment) meta.append(el("span", "chip", C.tr("guide.appointment")));
+        a.append(n, meta);
+        const li = el("li");
+        li.append(a);
+        list.append(li);
+      }
+      pages.replaceChildren();
+      if (more) {
+        const next = new URLSearchParams(p);
+        next.set("offset", "60");
+        const a = el("a", "gbtn", C.tr("guide.more"));
+        a.href = G.base + "?" + next;
+        pages.append(a);
+      }
+    }
+  }
+
+  function guidePage(G, kiosk, start) {
+    // The checklist: what the citizen has ready, remembered on a phone for
+    // the visit (never on a kiosk, where the next citizen comes).
+    const boxes = Array.from(document.querySelectorAll(".checklist input[type=checkbox]"));
+    const have = $("have"), store = kiosk ? null : window.sessionStorage, key = "civiq.guide." + G.guide;
+    try {
+      const saved = store && JSON.parse(store.getItem(key) || "null");
+      if (Array.isArray(saved) && saved.length === boxes.length) boxes.forEach((b, i) => { b.checked = !!saved[i]; });
+    } catch (e) { /* nothing saved */ }
+    function count() {
+      const req = boxes.filter((b) => b.dataset.required === "true");
+      const n = req.filter((b) => b.checked).length;
+      have.textContent = req.length ? C.tr("guide.have", n, req.length) : "";
+      have.classList.toggle("all", req.length > 0 && n === req.length);
+      if (store) try { store.setItem(key, JSON.stringify(boxes.map((b) => b.checked))); } catch (e) { /* full or private */ }
+    }
+    for (const b of boxes) b.addEventListener("change", count);
+    count();
+
+    // Taking a ticket: one press, one ticket, whatever the network does.
+    const take = $("take"), msg = $("take-msg");
+    const autoPrint = new URLSearchParams(location.search).get("print") !== "0";
+    let busy = false, idem = "";
+    take.addEventListener("click", async (ev) => {
+      ev.preventDefault();
+      if (busy) return;
+      if (!kiosk && !G.allow_remote) { msg.textContent = C.tr("guide.no_remote"); return; }
+      busy = true;
+      take.setAttribute("aria-disabled", "true");
+      msg.textContent = C.tr("guide.taking");
+      idem = idem || C.key();
+      const body = { service_id: take.dataset.service, channel: kiosk ? "kiosk" : "remote" };
+      try {
+        const r = await C.api("POST", "/api/v1/halls/" + enc(G.hall) + "/tickets", body,
+          { token: kiosk ? C.deviceToken(G.hall) : "", key: idem, retries: 3 });
+        if ((r.status === 201 || r.status === 200) && r.body && r.body.ticket) {
+          idem = "";
+          msg.textContent = "";
+          if (kiosk) showTicket(r.body.ticket);
+          else location.href = "/t/" + enc(r.body.ticket.id);
+          return;
+        }
+        if (r.status < 500) idem = "";
+        msg.textContent = C.tr(r.status === 409 ? "guide.hall_closed" : r.status === 403 && !kiosk ? "guide.no_remote" : "guide.take_failed");
+      } catch (e) {
+        msg.textContent = C.tr("error.network");
+      } finally {
+        busy = false;
+        take.removeAttribute("aria-disabled");
+      }
+    });
+
+    function showTicket(t) {
+      $("gt-number").textContent = t.number;
+      $("gt-ahead").textContent = C.tr("guide.ticket_ahead", t.position === null || t.position === undefined ? 0 : t.position);
+      const qr = $("gt-qr");
+      const loaded = new Promise((ok) => { qr.onload = ok; qr.onerror = ok; setTimeout(ok, 3000); });
+      qr.src = "/t/" + enc(t.id) + "/qr.svg";
+      $("g-main").classList.add("hidden");
+      $("g-ticket").classList.remove("hidden");
+      document.body.dataset.ticket = t.id;
+      const home = () => { location.href = start + "?lang=zh-CN"; };
+      $("gt-done").onclick = home;
+      loaded.then(() => {
+        if (autoPrint) window.print();
+        let left = 15;
+        const tick = () => { $("gt-back-in").textContent = C.tr("guide.back_in", left); };
+        tick();
+        const timer = setInterval(() => { if (--left <= 0) { clearInterval(timer); home(); } else tick(); }, 1000);
+      });
+    }
+  }
+
+  // ---- case intake at the counter (staff, signed in) ----
+  function intake(K) {
+    const form = $("ci-form"), guidesBox = $("ci-guides"), q = $("ci-q"), found = $("ci-found");
+    const table = $("ci-mats"), tbody = table.querySelector("tbody"), verdict = $("ci-verdict"), err = $("ci-error");
+    let guide = null, timer = 0, seq = 0, busy = false;
+
+    q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 200); });
+    q.addEventListener("keydown", (ev) => { if (ev.key === "Enter") ev.preventDefault(); });
+    async function search() {
+      const mine = ++seq, text = q.value.trim();
+      found.textContent = C.tr("guide.searching");
+      let r;
+      try { r = await C.api("GET", "/api/v1/halls/" + enc(K.hall) + "/guides?limit=100&q=" + enc(text)); } catch (e) { r = null; }
+      if (mine !== seq) return;
+      if (!r || r.status !== 200) { found.textContent = C.tr("error.network"); return; }
+      const chosen = guide && guide.id;
+      guidesBox.replaceChildren();
+      for (const g of r.body.guides) {
+        const l = el("label", "ci-g"), i = el("input");
+        i.type = "radio"; i.name = "guide"; i.value = g.id; i.checked = g.id === chosen;
+        l.append(i, el("span", "", names(g)[0]), el("small", "", promised(g.promised_days)));
+        guidesBox.append(l);
+      }
+      found.textContent = r.body.guides.length ? (text ? C.tr("guide.found", r.body.guides.length) : "") : C.tr("guide.none");
+    }
+
+    guidesBox.addEventListener("change", async (ev) => {
+      if (ev.target.name !== "guide") return;
+      const id = ev.target.value;
+      try {
+        const r = await C.api("GET", "/api/v1/guides/" + enc(id));
+        if (r.status !== 200) throw new Error("guide " + r.status);
+        guide = r.body.guide;
+        materials();
+      } catch (e) { err.textContent = C.tr("error.network"); }
+    });
+
+    function materials() {
+      $("ci-pick").classList.add("hidden");
+      table.classList.remove("hidden");
+      tbody.replaceChildren();
+      guide.materials.forEach((m, i) => {
+        const tr = el("tr");
+        const name = el("td");
+        name.append(el("strong", "", m.name));
+        if (m.notes) name.append(el("small", "", m.notes));
+        const need = el("td", "", C.tr("case.need." + m.necessity) + " · " + C.tr("case.form." + m.form) + " × " + m.copies);
+        const st = el("td");
+        const box = el("div", "ci-st");
+        box.setAttribute("role", "radiogroup");
+        box.setAttribute("aria-label", m.name);
+        const opts = m.necessity === "required" ? ["received", "missing"] : ["received", "missing", "not_applicable"];
+        for (const o of opts) {
+          const l = el("label", o), r = el("input");
+          r.type = "radio"; r.name = "m-" + i; r.value = o; r.dataset.id = m.id;
+          r.checked = m.necessity === "required" ? o === "missing" : o === "not_applicable";
+          l.append(r, document.createTextNode(C.tr("case.m." + o)));
+          box.append(l);
+        }
+        st.append(box);
+        tr.append(name, need, st);
+        tbody.append(tr);
+      });
+      if (!$("ci-all")) {
+        const all = el("button", "btn small", C.tr("case.all_received"));
+        all.type = "button"; all.id = "ci-all";
+        all.addEventListener("click", () => {
+          for (const r of tbody.querySelectorAll("input[value=received]")) {
+            const m = guide.materials.find((x) => x.id === r.dataset.id);
+            if (m && m.necessity === "required") r.checked = true;
+          }
+          judge();
+        });
+        table.parentElement.after(all);
+      }
+      judge();
+    }
+
+    function chosen() {
+      return Array.from(tbody.querySelectorAll("input:checked")).map((r) => ({ id: r.dataset.id, status: r.value }));
+    }
+    function decision() { return form.querySelector("input[name=decision]:checked").value; }
+    function judge() {
+      verdict.className = "ci-verdict";
+      if (!guide) { verdict.textContent = ""; return; }
+      const missing = chosen().filter((m) => m.status === "missing").length;
+      if (decision() === "refuse") {
+        verdict.textContent = C.tr("case.will_refuse");
+        verdict.classList.add("warn");
+      } else if (missing) {
+        verdict.textContent = C.tr("case.will_correct", missing);
+        verdict.classList.add("warn");
+      } else {
+        verdict.textContent = C.tr("case.will_accept", guide.promised_days === 0 ? C.tr("case.instant") : C.tr("case.days", guide.promised_days));
+        verdict.classList.add("ok");
+      }
+    }
+    tbody.addEventListener("change", judge);
+    for (const r of form.querySelectorAll("input[name=decision]")) r.addEventListener("change", judge);
+
+    const fields = { "applicant.name": "ci-name", "applicant.id_number": "ci-id", "applicant.id_type": "ci-idtype",
+      "applicant.phone": "ci-phone", reason: "ci-reason", note: "ci-note", guide_id: "ci-q", decision: "ci-reason" };
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      if (busy) return;
+      err.textContent = "";
+      if (!guide) { err.textContent = C.tr("case.pick_guide"); q.focus(); return; }
+      const body = {
+        guide_id: guide.id,
+        applicant: { name: $("ci-name").value.trim(), id_type: $("ci-idtype").value, id_number: $("ci-id").value.trim(), phone: $("ci-phone").value.trim() },
+        materials: chosen(), decision: decision(), reason: $("ci-reason").value.trim(), note: $("ci-note").value.trim(),
+      };
+      busy = true;
+      const btn = $("ci-submit");
+      btn.disabled = true;
+      err.textContent = C.tr("case.saving");
+      try {
+        const r = await C.api("POST", "/api/v1/tickets/" + enc(K.ticket) + "/cases", body);
+        if (r.status === 201) {
+          err.textContent = "";
+          result(r.body.case, r.body.progress_url);
+          cases();
+          return;
+        }
+        const e = (r.body && r.body.error) || {};
+        err.textContent = C.tr("case.failed", e.message || r.status);
+        const f = fields[e.field];
+        if (f && $(f)) $(f).focus();
+      } catch (e) {
+        err.textContent = C.tr("error.network");
+      } finally {
+        busy = false;
+        btn.disabled = false;
+      }
+    });
+
+    function fmt(iso) {
+      const d = new Date(iso);
+      return isNaN(d) ? "" : new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN", { timeZone: K.tz, year: "numeric",
+        month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }).format(d);
+    }
+
+    function result(c, url) {
+      const doc = c.status === "correction" ? "correction" : c.status === "not_accepted" ? "not_accepted" : "accepted";
+      $("cr-doc").textContent = C.tr("case.doc." + doc);
+      $("cr-number").textContent = c.number;
+      $("cr-guide").textContent = c.guide_name;
+      $("cr-applicant").textContent = c.applicant.name;
+      $("cr-opened").textContent = fmt(c.opened_at);
+      $("cr-promised").textContent = c.promised_date || "";
+      $("cr-promised").classList.toggle("hidden", !c.promised_date);
+      $("cr-promised-k").classList.toggle("hidden", !c.promised_date);
+      const miss = $("cr-missing"), ol = miss.querySelector("ol");
+      ol.replaceChildren(...c.missing.map((m) => el("li", "", m)));
+      miss.classList.toggle("hidden", c.status !== "correction");
+      const reason = $("cr-reason");
+      reason.textContent = c.reason ? C.tr("case.status.not_accepted") + "：" + c.reason : "";
+      reason.classList.toggle("hidden", !c.reason);
+      $("cr-qr").src = "/c/" + enc(c.number) + "/qr.svg";
+      $("cr-url").textContent = location.origin + url;
+      $("ci-main").classList.add("hidden");
+      $("ci-result").classList.remove("hidden");
+      document.body.dataset.case = c.number;
+      $("cr-print").focus();
+    }
+    $("cr-print").addEventListener("click", () => window.print());
+    $("cr-again").addEventListener("click", () => {
+      for (const id of ["ci-name", "ci-id", "ci-phone", "ci-reason", "ci-note"]) $(id).value = "";
+      $("ci-result").classList.add("hidden");
+      $("ci-main").classList.remove("hidden");
+      delete document.body.dataset.case;
+      if (guide) materials();
+      window.scrollTo(0, 0);
+    });
+
+    async function cases() {
+      const ul = $("ci-cases");
+      try {
+        const r = await C.api("GET", "/api/v1/tickets/" + enc(K.ticket) + "/cases");
+        if (r.status !== 200) return;
+        ul.replaceChildren();
+        if (!r.body.cases.length) ul.append(el("li", "", C.tr("case.none_yet")));
+        for (const c of r.body.cases) {
+          ul.append(el("li", "", [c.number, c.guide_name, C.tr("case.status." + c.status), c.applicant.name, c.promised_date].filter(Boolean).join(" · ")));
+        }
+      } catch (e) { /* shown on the next case */ }
+    }
+    cases();
+  }
+})();
