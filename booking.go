@@ -635,6 +635,15 @@ func (e *Engine) callState(tx Tx, hallID, counterID string, heads []Ticket, now 
 	return cs, err
 }
 
+// appointmentWait is the expected wait of a waiting ticket: an appointment
+// ticket of an early arrival is not called before its slot.
+func appointmentWait(t *Ticket, eta int, now time.Time) int {
+	if t.Appointment() && t.QueuedAt.After(now) {
+		return max(eta, int(t.QueuedAt.Sub(now).Seconds()))
+	}
+	return eta
+}
+
 // appointmentsAhead fills predict.go's hook (dueAppointments): for a
 // walk-in, the appointment tickets of its service waiting with a later
 // place in time, which its queue counts behind it yet counters call before

@@ -70,6 +70,7 @@ func (e *env) checkIn(code, last4 string) (*civiq.Ticket, error) {
 }
 
 func TestBook(t *testing.T) {
+	t.Parallel()
 	e := newBookingEnv(t)
 	b := e.mustBook("property", slot(3, 10, 0), 1)
 	if civiq.NormalizeCode(b.Code) != b.Code || len(b.Code) != civiq.CodeLength {
@@ -129,6 +130,7 @@ func TestBook(t *testing.T) {
 }
 
 func TestBookRefused(t *testing.T) {
+	t.Parallel()
 	e := newBookingEnv(t)
 	tests := []struct {
 		name         string
@@ -182,6 +184,7 @@ func TestBookRefused(t *testing.T) {
 }
 
 func TestBookingLimits(t *testing.T) {
+	t.Parallel()
 	e := newBookingEnv(t)
 	e.mustBook("property", slot(3, 10, 0), 1)
 	// One active booking per service a day.
@@ -209,6 +212,7 @@ func TestBookingLimits(t *testing.T) {
 }
 
 func TestSlotFullConcurrent(t *testing.T) {
+	t.Parallel()
 	e := newBookingEnv(t)
 	e.settings(func(s *civiq.BookingSettings) {
 		s.Services = map[string]civiq.ServiceBooking{"tax": {Capacity: 5}}
@@ -247,6 +251,7 @@ func TestSlotFullConcurrent(t *testing.T) {
 }
 
 func TestCancelBooking(t *testing.T) {
+	t.Parallel()
 	e := newBookingEnv(t)
 	e.settings(func(s *civiq.BookingSettings) {
 		s.Services = map[string]civiq.ServiceBooking{"tax": {Capacity: 1}}
@@ -293,6 +298,7 @@ func TestCancelBooking(t *testing.T) {
 }
 
 func TestCheckIn(t *testing.T) {
+	t.Parallel()
 	e := newBookingEnv(t)
 	b := e.mustBook("property", slot(3, 10, 0), 1)
 	last4 := civiq.Last4(idOf(1))
@@ -370,6 +376,7 @@ func TestCheckIn(t *testing.T) {
 }
 
 func TestNoShowStrikesSuspend(t *testing.T) {
+	t.Parallel()
 	e := newBookingEnv(t)
 	var codes []string
 	for i, day := range []int{3, 4, 5} {
@@ -486,6 +493,13 @@ func TestPickNextWith(t *testing.T) {
 	}
 }
 
+func deref(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
 func reversed(ts []civiq.Ticket) []civiq.Ticket {
 	out := slices.Clone(ts)
 	slices.Reverse(out)
@@ -496,6 +510,7 @@ func reversed(ts []civiq.Ticket) []civiq.Ticket {
 // at the tax counter (5): early arrivals wait for their slot, then at most
 // two appointments in a row while walk-ins wait.
 func TestCallingWithAppointments(t *testing.T) {
+	t.Parallel()
 	e := newBookingEnv(t)
 	var codes []string
 	for p := 1; p <= 5; p++ {
@@ -516,6 +531,11 @@ func TestCallingWithAppointments(t *testing.T) {
 			t.Fatal(err)
 		}
 		appts[tk.Number] = i + 1
+		// Its place: after the appointments of earlier check-ins only; its
+		// wait: not before 10:00.
+		if tk.Position == nil || *tk.Position != i || tk.ETASeconds == nil || *tk.ETASeconds < 23*60 {
+			t.Errorf("appointment %d: position %v, eta %v; want %d and at least 23 minutes", i+1, deref(tk.Position), deref(tk.ETASeconds), i)
+		}
 	}
 	w = append(w, e.issue("tax", ""))
 	// 09:45: the appointments are not due yet.

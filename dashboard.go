@@ -410,11 +410,24 @@ type CityHall struct {
 
 // CityOverview is every hall a principal may watch.
 type CityOverview struct {
-	Now   time.Time  `json:"now"`
-	Halls []CityHall `json:"halls"`
-	// Totals over the halls listed; the satisfaction rate is of all their
-	// ratings together.
-	Totals CityHall `json:"totals"`
+	Now    time.Time  `json:"now"`
+	Halls  []CityHall `json:"halls"`
+	Totals CityTotals `json:"totals"`
+}
+
+// CityTotals add up the halls listed; the satisfaction rate is of all
+// their ratings together, and the longest wait is the longest of any.
+type CityTotals struct {
+	Halls              int        `json:"halls"`
+	Waiting            int        `json:"waiting"`
+	LongestWaitSeconds int        `json:"longest_wait_seconds"`
+	LongestWaitSince   *time.Time `json:"longest_wait_since"`
+	LongestWaitHall    string     `json:"longest_wait_hall,omitempty"`
+	Counters           int        `json:"counters"`
+	CountersOpen       int        `json:"counters_open"`
+	Ratings            int        `json:"ratings"`
+	Satisfied          int        `json:"satisfied"`
+	SatisfactionRate   *float64   `json:"satisfaction_rate"`
 }
 
 // City returns the overview of the halls p may watch (PermDashboard),
@@ -454,7 +467,7 @@ func (e *Engine) City(ctx context.Context, p Principal, only []string) (*CityOve
 		return nil, err
 	}
 	t := &out.Totals
-	t.ID, t.Name, t.NameEn = "", "全部大厅", "All halls"
+	t.Halls = len(out.Halls)
 	for _, h := range out.Halls {
 		t.Waiting += h.Waiting
 		t.Counters += h.Counters
@@ -462,7 +475,7 @@ func (e *Engine) City(ctx context.Context, p Principal, only []string) (*CityOve
 		t.Ratings += h.Ratings
 		t.Satisfied += h.Satisfied
 		if h.LongestWaitSince != nil && (t.LongestWaitSince == nil || h.LongestWaitSince.Before(*t.LongestWaitSince)) {
-			t.LongestWaitSince, t.LongestWaitSeconds = h.LongestWaitSince, h.LongestWaitSeconds
+			t.LongestWaitSince, t.LongestWaitSeconds, t.LongestWaitHall = h.LongestWaitSince, h.LongestWaitSeconds, h.ID
 		}
 	}
 	t.SatisfactionRate = rate(t.Satisfied, t.Ratings)

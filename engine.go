@@ -3,6 +3,7 @@ package civiq
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -135,13 +136,23 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 			}
 			return t, tx.AppendEvent(&Event{HallID: hall.ID, Type: EventIssued, At: now, Ticket: t})
 		})
-		if err != nil {
-			return err
-		}
 		out = t
-		return e.estimate(tx, out)
+		return err
 	})
-	return out, err
+	return e.present(ctx, out, err)
+}
+
+// present fills the position and expected wait of a ticket just written,
+// in a read of its own: the reads run beside the writer instead of holding
+// it. A failed read leaves them out rather than failing a committed write.
+func (e *Engine) present(ctx context.Context, t *Ticket, err error) (*Ticket, error) {
+	if err != nil || t == nil {
+		return t, err
+	}
+	if verr := e.Store.View(ctx, func(tx Tx) error { return e.estimate(tx, t) }); verr != nil {
+		slog.Warn("estimate after write", "ticket", t.ID, "err", verr)
+	}
+	return t, nil
 }
 
 // estimate fills the position and expected wait of a waiting ticket, and
@@ -164,6 +175,7 @@ func (e *Engine) estimate(tx Tx, t *Ticket) error {
 	if err != nil {
 		return err
 	}
+	eta = appointmentWait(t, eta, e.now()) // booking.go: not before its slot
 	t.Position, t.ETASeconds = &pos, &eta
 	return nil
 }
@@ -176,6 +188,10 @@ func position(tx Tx, t *Ticket) (int, error) {
 	prio, normal, err := tx.QueueLength(t.HallID, t.ServiceID)
 	if err != nil {
 		return 0, err
+	}
+	if t.Appointment() { // booking.go: after the green channel, in slot order
+		before, err := tx.AppointmentsBefore(t)
+		return prio + before, err
 	}
 	behind, err := tx.CountBehind(t)
 	if err != nil {
@@ -255,13 +271,10 @@ func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *I
 			}
 			return &t, tx.AppendEvent(&Event{HallID: hallID, Type: EventCalled, At: now, Ticket: &t})
 		})
-		if err != nil || t == nil {
-			return err
-		}
 		out = t
-		return e.estimate(tx, out)
+		return err
 	})
-	return out, err
+	return e.present(ctx, out, err)
 }
 
 // closeCurrent finishes the counter's current ticket when the counter moves
@@ -366,13 +379,10 @@ func (e *Engine) Act(ctx context.Context, req ActRequest, idem *Idem) (*Ticket, 
 			}
 			return t, tx.AppendEvent(&Event{HallID: t.HallID, Type: actionEvents[action], At: now, Ticket: t})
 		})
-		if err != nil {
-			return err
-		}
 		out = t
-		return e.estimate(tx, out)
+		return err
 	})
-	return out, err
+	return e.present(ctx, out, err)
 }
 
 // releaseCounter clears the counter's current ticket when it was this one.

@@ -126,6 +126,7 @@ func TestBookingSettingsValidate(t *testing.T) {
 // Spring Festival of 2026: 14 February, a Saturday, is worked (调休); 15 to
 // 23 February are off; a hall's own day off counts too.
 func TestSlotsAcrossHolidays(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.eng.Sealer = testSealer(t)
 	e.set(time.Date(2026, 2, 10, 10, 0, 0, 0, shanghai)) // Tuesday

@@ -185,6 +185,9 @@ type Tx interface {
 	// WaitingAppointmentsAfter counts the appointment tickets waiting in a
 	// service with a place in time after after.
 	WaitingAppointmentsAfter(hallID, serviceID string, after time.Time) (int, error)
+	// AppointmentsBefore counts the appointment tickets waiting in t's
+	// service that come before t, an appointment ticket.
+	AppointmentsBefore(t *Ticket) (int, error)
 
 	// Service guides and cases (guide.go, case.go; sqlite/guides.go).
 	// Guides lists a hall's guides: those matching q.Text best first (any

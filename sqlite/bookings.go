@@ -240,6 +240,14 @@ func (t *tx) WaitingAppointmentsAfter(hallID, serviceID string, after time.Time)
 	return n, err
 }
 
+func (t *tx) AppointmentsBefore(tk *civiq.Ticket) (int, error) {
+	var n int
+	err := t.row(`SELECT COUNT(*) FROM tickets WHERE hall_id = ? AND service_id = ? AND status = 'waiting' AND channel = 'appointment'
+		AND priority = 'normal' AND (queued_at, issued_at, id) < (?, ?, ?)`,
+		tk.HallID, tk.ServiceID, nanos(tk.QueuedAt), nanos(tk.IssuedAt), tk.ID).Scan(&n)
+	return n, err
+}
+
 func cloneBookingRef(b *civiq.BookingRef) *civiq.BookingRef {
 	if b == nil {
 		return nil

@@ -44,7 +44,9 @@ var caseKeys = []string{
 	"case.status.not_accepted", "case.status.reviewing", "case.status.finished", "case.status.refused",
 	"case.doc.correction", "case.doc.accepted", "case.doc.not_accepted", "case.all_received",
 	"case.failed", "case.saving", "case.pick_guide", "case.instant", "case.days", "case.none_yet",
-	"guide.searching", "guide.none", "guide.found", "error.network",
+	"case.err.applicant.name", "case.err.applicant.id_number", "case.err.applicant.phone", "case.err.applicant.id_type",
+	"case.err.reason", "case.err.guide_id", "guide.promised", "guide.instant", "guide.searching", "guide.none", "guide.found",
+	"error.network",
 }
 
 // guideSvc is a service tab of the query mode.
@@ -83,6 +85,14 @@ func (s *Site) promisedLabel(lang string, days int) string {
 	return s.T(lang, "guide.promised", days)
 }
 
+// daysLabel is a time limit as a fact: 5 个工作日, or 即办.
+func (s *Site) daysLabel(lang string, days int) string {
+	if days == 0 {
+		return s.T(lang, "guide.instant")
+	}
+	return s.T(lang, "guide.days", days)
+}
+
 func (s *Site) visitsLabel(lang string, n int) string {
 	if n == 0 {
 		return s.T(lang, "guide.visits0")
@@ -101,6 +111,10 @@ func (s *Site) guideCard(lang, hallID string, g *civiq.Guide, svcNames map[strin
 // guideHall reads a hall and its services; ok is false when the answer
 // has been written (not found, or trouble).
 func (s *Site) guideHall(w http.ResponseWriter, r *http.Request, hallID string) (*civiq.Hall, []civiq.Service, bool) {
+	if err := s.load(); err != nil { // the catalogues, before the first s.T
+		s.guideTrouble(w, r, err)
+		return nil, nil, false
+	}
 	var hall *civiq.Hall
 	var svcs []civiq.Service
 	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) (err error) {
@@ -241,7 +255,7 @@ func (s *Site) guidePage(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{
 		"Hall": hall.ID, "HallName": kioskHallName(lang, hall), "G": g, "Name": name, "Other": other, "Service": svc,
-		"Promised": s.promisedLabel(lang, g.PromisedDays), "Visits": s.visitsLabel(lang, g.Visits),
+		"Promised": s.daysLabel(lang, g.PromisedDays), "Legal": s.daysLabel(lang, g.LegalDays), "Visits": s.T(lang, "guide.times", g.Visits),
 		"Materials": mats, "Required": required, "Back": back, "Kiosk": "/halls/" + url.PathEscape(hall.ID) + "/kiosk",
 		"JSON": kioskJSON(map[string]any{"hall": hall.ID, "guide": g.ID, "service": svc, "allow_remote": hall.AllowRemote,
 			"required": required, "tz": hall.Timezone, "back": "/halls/" + url.PathEscape(hall.ID) + "/guides"}),
@@ -268,6 +282,10 @@ func (s *Site) caseProgress(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	if err := s.load(); err != nil {
+		s.guideTrouble(w, r, err)
 		return
 	}
 	lang := Lang(w, r)
@@ -308,7 +326,7 @@ func (s *Site) caseProgress(w http.ResponseWriter, r *http.Request) {
 		case i == len(p.Steps)-1 && !civiq.CaseClosed(p.Status):
 			c = "current"
 		}
-		steps = append(steps, caseStep{Label: s.T(lang, "case.status."+st.Status), At: at(st.At), Reason: st.Reason, Class: c})
+		steps = append(steps, caseStep{Label: s.T(lang, "case.step."+st.Status), At: at(st.At), Reason: st.Reason, Class: c})
 	}
 	pending := map[string][]string{
 		civiq.CaseCorrection: {civiq.CaseAccepted, civiq.CaseReviewing, civiq.CaseFinished},
@@ -316,7 +334,7 @@ func (s *Site) caseProgress(w http.ResponseWriter, r *http.Request) {
 		civiq.CaseReviewing:  {civiq.CaseFinished},
 	}[p.Status]
 	for _, st := range pending {
-		steps = append(steps, caseStep{Label: s.T(lang, "case.status."+st), Class: "todo"})
+		steps = append(steps, caseStep{Label: s.T(lang, "case.step."+st), Class: "todo"})
 	}
 	hallName := p.HallName
 	if lang == "en" && p.HallNameEn != "" {

@@ -148,11 +148,12 @@
       th.scope = "row";
       th.append(el("span", "cy-name", hallName(h)));
       if (en && h.name_en && h.name_en !== h.name) th.append(el("span", "cy-alt", h.name));
-      const w = el("td", "n cy-bar-col");
+      const w = el("td", "n cy-bar-col"), cell = el("div", "barcell");
       const track = el("span", "bar-track"), bar = el("span", "bar");
       bar.style.width = (h.waiting / maxW * 100) + "%";
       track.append(bar);
-      w.append(track, el("span", "bar-num num", String(h.waiting)));
+      cell.append(track, el("span", "bar-num num", String(h.waiting)));
+      w.append(cell);
       const lw = el("td", "n num longest");
       lw.dataset.since = h.longest_wait_since || "";
       const ctr = el("td", "n num" + (h.waiting > 0 && h.counters_open === 0 ? " bad" : ""), h.counters_open + " / " + h.counters);
@@ -205,7 +206,6 @@
 
   take(cfg.overview, true);
   $("cy-updated").textContent = "";
-  state(false);
   open();
   window.civiqCity = { halls: () => [...halls.values()], fetches: () => fetches };
 })();

@@ -131,11 +131,11 @@
       th.scope = "row";
       th.append(el("span", "pfx", s.prefix || ""), " ", svcName(s.id));
       tr.append(th);
-      const w = el("td", "n db-bar-col");
-      const bar = el("span", "bar");
+      const w = el("td", "n db-bar-col"), cell = el("div", "barcell"), track = el("span", "bar-track"), bar = el("span", "bar");
       bar.style.width = (s.waiting / maxW * 100) + "%";
-      w.append(el("span", "bar-track", ""), el("span", "bar-num num", String(s.waiting)));
-      w.firstChild.append(bar);
+      track.append(bar);
+      cell.append(track, el("span", "bar-num num", String(s.waiting)));
+      w.append(cell);
       tr.append(w);
       const longest = el("td", "n num longest");
       longest.dataset.since = s.longest_wait_since || "";

@@ -315,7 +315,8 @@
           return;
         }
         const e = (r.body && r.body.error) || {};
-        err.textContent = C.tr("case.failed", e.message || r.status);
+        const local = C.t["case.err." + e.field]; // the page's language when it has the field
+        err.textContent = C.tr("case.failed", local || e.message || r.status);
         const f = fields[e.field];
         if (f && $(f)) $(f).focus();
       } catch (e) {

@@ -73,7 +73,7 @@
 
   const base = "/api/v1/halls/" + encodeURIComponent(D.hall) + "/plan";
 
-  async function run() {
+  async function run(first) {
     const req = read();
     if (!req) return;
     $("pl-run").disabled = true;
@@ -85,6 +85,13 @@
       if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
       if (res.status !== 200) {
         const e = (res.body && res.body.error) || {};
+        if (res.status === 409 && e.field === "days" && first) {
+          // A hall with no history yet: show the example day meanwhile.
+          form.elements.source.value = "example";
+          await run(false);
+          say(C.tr("planner.err.nohistory.example"));
+          return;
+        }
         if (res.status === 409 && e.field === "days") say(C.tr("planner.err.nohistory"), true);
         else say(C.tr("planner.err.other", e.message || "HTTP " + res.status), true);
         return;
@@ -173,9 +180,9 @@
     let lx = L;
     plan.services.forEach((s, si) => {
       const label = name(s);
-      box.append(svg("rect", { x: lx, y: 8, width: 13, height: 13, rx: 2, fill: palette[si % palette.length] }));
-      box.append(svg("text", { x: lx + 18, y: 19, class: "legend" }, label));
-      lx += 18 + label.length * (/[^\x00-\xff]/.test(label) ? 14 : 7.2) + 18;
+      box.append(svg("rect", { x: lx, y: 7, width: 14, height: 14, rx: 2, fill: palette[si % palette.length] }));
+      box.append(svg("text", { x: lx + 19, y: 19, class: "legend" }, label));
+      lx += 18 + label.length * (/[^\x00-\xff]/.test(label) ? 15.5 : 8) + 18;
     });
     const sr = el("table", "sr-only");
     const hr = el("tr");
@@ -219,17 +226,16 @@
       for (const s of plan.services) {
         const c = s.cells[i], td = el("td", "n");
         const added = c.counters - c.erlang_counters;
-        const v = el("span", "cnum num", c.arrivals_per_hour > 0 ? String(c.counters) : C.tr("planner.dash"));
-        td.append(v);
+        if (c.arrivals_per_hour > 0) {
+          td.append(el("span", "arr num", C.tr("planner.table.cell", Math.round(c.arrivals_per_hour * 10) / 10)));
+          td.title = name(s) + " " + sl.from + "–" + sl.to + " · ρ " + Math.round(c.utilisation * 100) + "% · SL " + pct(c.service_level);
+        }
         if (added > 0) {
           const a = el("span", "added", "+" + added);
           a.title = C.tr("planner.table.added", added);
           td.append(a);
         }
-        if (c.arrivals_per_hour > 0) {
-          td.append(el("span", "arr num", C.tr("planner.table.cell", Math.round(c.arrivals_per_hour * 10) / 10)));
-          td.title = name(s) + " " + sl.from + "–" + sl.to + " · ρ " + Math.round(c.utilisation * 100) + "% · SL " + pct(c.service_level);
-        }
+        td.append(el("span", "cnum num", c.arrivals_per_hour > 0 ? String(c.counters) : C.tr("planner.dash")));
         tr.append(td);
       }
       tr.append(el("td", "n total num", String(sl.counters)));
@@ -275,6 +281,6 @@
     save(new Blob([JSON.stringify(plan.profile, null, 2) + "\n"], { type: "application/json" }), "profile-" + D.hall + ".json");
   });
 
-  run();
+  run(true);
   window.civiqPlanner = { plan: () => plan };
 })();

@@ -1,0 +1,158 @@
+package web_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/civiq/civiq/browsertest"
+)
+
+// mgrShots is where the managers' pages' screenshots go: $CIVIQ_SCREENSHOTS
+// (relative to web/, e.g. ../docs/screenshots) or a temporary directory.
+func mgrShots(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("CIVIQ_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	dir, _ = filepath.Abs(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// mgrPrelude is shared by the managers' pages' scripts: assertions, API
+// calls as admin, signing in through the form, a page that records its
+// errors, and axe.
+const mgrPrelude = `
+const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS, password = process.env.CIVIQ_PASSWORD;
+const assert = (ok, msg) => { if (!ok) throw new Error(msg); };
+const eq = (a, b, msg) => assert(JSON.stringify(a) === JSON.stringify(b), msg + ': got ' + JSON.stringify(a) + ', want ' + JSON.stringify(b));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let adminToken = '';
+async function api(method, path, body) {
+  if (!adminToken) {
+    const r = await fetch(base + '/api/v1/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    adminToken = (await r.json()).token;
+  }
+  const res = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + adminToken, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (res.status >= 400) throw new Error(method + ' ' + path + ': ' + res.status + ' ' + text);
+  return text ? JSON.parse(text) : null;
+}
+async function signedIn(user, path, viewport) {
+  const page = await civiq.newPage({ viewport, acceptDownloads: true });
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push('pageerror: ' + e.message));
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) page.errors.push('console: ' + m.text()); });
+  page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico') && !r.url().includes('/plan')) page.errors.push('HTTP ' + r.status() + ' ' + r.url()); });
+  await page.goto(base + '/login?next=' + encodeURIComponent(path));
+  await page.fill('input[name=username]', user);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.press('input[name=password]', 'Enter')]);
+  return page;
+}
+async function axe(page, when) {
+  await page.addScriptTag({ path: process.env.CIVIQ_AXE });
+  const r = await page.evaluate(() => axe.run(document, { resultTypes: ['violations'] }));
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert(bad.length === 0, 'axe (' + when + '): ' + JSON.stringify(bad.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target) })), null, 1));
+}
+const noErrors = (page, when) => assert(page.errors.length === 0, when + ': ' + page.errors.join('\n'));
+`
+
+// TestDashboardBrowser drives the dashboard in Chromium on the demo hall's
+// busy morning: the figures on the page are the API's; a burst of tickets
+// shows within a second or two and costs one or two fetches, not one per
+// event; with nothing happening nothing is fetched; a paused counter shows
+// as paused; the target can be changed; axe finds no serious violation in
+// Chinese or English. It writes dashboard-zh.png and dashboard-en.png
+// (1920x1080).
+func TestDashboardBrowser(t *testing.T) {
+	_, e2e := browsertest.Require(t)
+	s := newMgrSite(t)
+	s.demoMorning(t)
+	shots := mgrShots(t)
+	out := browsertest.Run(t, mgrPrelude+dashboardScript, map[string]string{
+		"CIVIQ_URL": s.URL, "CIVIQ_SHOTS": shots, "CIVIQ_PASSWORD": mgrPassword,
+		"CIVIQ_AXE": filepath.Join(e2e, "node_modules", "axe-core", "axe.min.js"),
+	})
+	t.Logf("browser:\n%s", strings.TrimSpace(out))
+	t.Logf("screenshots in %s", shots)
+}
+
+const dashboardScript = `
+const view = { width: 1920, height: 1080 };
+const page = await signedIn('mgr', '/halls/demo/dashboard', view);
+const ready = () => page.waitForFunction(() => window.civiqDashboard && window.civiqDashboard.data() && document.querySelector('#db-live').textContent.length > 0, null, { timeout: 10000 });
+await ready();
+const text = (sel) => page.$eval(sel, (e) => e.textContent.trim());
+
+// The page shows what the API says.
+const d = await page.evaluate(() => window.civiqDashboard.data());
+const fresh = await api('GET', '/api/v1/halls/demo/dashboard');
+eq(await text('#kv-waiting'), String(fresh.waiting), 'waiting');
+eq(await text('#kv-served'), String(fresh.today.served), 'served');
+eq(await text('#kv-within'), Math.round(fresh.today.within_target_share * 1000) / 10 + '%', 'within target');
+eq(await text('#kv-counters'), fresh.counter_states.open + ' / 6', 'open counters');
+eq(await page.$$eval('#svc-rows tr', (rs) => rs.map((r) => r.dataset.service)), ['general', 'property', 'tax', 'social'], 'service rows');
+eq(await page.$$eval('#svc-rows tr', (rs) => rs.map((r) => r.querySelector('.bar-num').textContent)), fresh.services.map((s) => String(s.waiting)), 'waiting by service');
+eq(await page.$$eval('#ctr-tiles li', (ls) => ls.map((l) => l.className.split(' ')[1])),
+  ['state-open', 'state-paused', 'state-open', 'state-open', 'state-open', 'state-closed'], 'counter states');
+assert(await page.$eval('[data-counter="2"] .ctr-idle', (e) => e.textContent) === '临时离开', 'the pause reason shows');
+const bars = await page.$$eval('#ch-arr rect.s-issued', (rs) => rs.length);
+assert(bars >= 3, 'arrival bars: ' + bars);
+eq(await page.$$eval('#ch-wait line.target', (ls) => ls.length), 1, 'the target line');
+const hours = await page.$$eval('#ch-arr table tr', (rs) => rs.slice(1).map((r) => Number(r.children[1].textContent)));
+eq(hours, fresh.hours.map((h) => h.arrivals), 'arrivals by hour (the chart\'s table)');
+assert(hours.reduce((a, b) => a + b, 0) === fresh.today.issued, 'arrivals add up to the tickets issued');
+await axe(page, 'dashboard zh');
+await page.screenshot({ path: shots + '/dashboard-zh.png' });
+console.log('figures match; screenshot taken');
+
+// A burst of five tickets: shown soon, gathered into one or two fetches.
+const before = Number(await text('#kv-waiting'));
+const f0 = await page.evaluate(() => window.civiqDashboard.fetches());
+const t0 = Date.now();
+for (let i = 0; i < 5; i++) await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'tax' });
+await page.waitForFunction((n) => document.querySelector('#kv-waiting').textContent === String(n), before + 5, { timeout: 3000 });
+console.log('five tickets shown after ' + (Date.now() - t0) + ' ms');
+await sleep(800);
+const f1 = await page.evaluate(() => window.civiqDashboard.fetches());
+assert(f1 - f0 >= 1 && f1 - f0 <= 2, 'fetches for a burst of five events: ' + (f1 - f0));
+
+// A counter paused elsewhere shows as paused.
+await api('POST', '/api/v1/halls/demo/counters/3/status', { status: 'paused', reason: '会议' });
+await page.waitForFunction(() => document.querySelector('[data-counter="3"]').classList.contains('state-paused'), null, { timeout: 3000 });
+
+// Another target, from the picker: the address keeps it.
+await page.selectOption('#db-target', '30');
+await page.waitForFunction(() => window.civiqDashboard.data().target_seconds === 1800, null, { timeout: 3000 });
+eq(await text('#kh-within'), '30 分钟内叫号率', 'the within-target heading');
+assert(page.url().includes('target=30'), 'the address keeps the target: ' + page.url());
+
+// Nothing happens, nothing is fetched (with a target of four hours no
+// waiting ticket passes it meanwhile).
+await page.goto(base + '/halls/demo/dashboard?target=240');
+await ready();
+await sleep(500);
+const q0 = await page.evaluate(() => window.civiqDashboard.fetches());
+await sleep(3000);
+eq(await page.evaluate(() => window.civiqDashboard.fetches()), q0, 'fetches while nothing happens');
+noErrors(page, 'dashboard zh');
+
+// English.
+await page.goto(base + '/halls/demo/dashboard?lang=en');
+await ready();
+eq(await page.$eval('html', (e) => e.lang), 'en', 'html lang');
+eq(await text('#kh-within'), 'Called within 15 min', 'the English heading');
+assert((await page.$eval('#svc-rows tr th', (e) => e.textContent)).includes('General intake'), 'English service names');
+await axe(page, 'dashboard en');
+await page.screenshot({ path: shots + '/dashboard-en.png' });
+noErrors(page, 'dashboard en');
+console.log('english ok');
+`

@@ -1,0 +1,222 @@
+package web_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/browsertest"
+)
+
+// TestGuidesBrowser drives the query mode in Chromium on a phone (375x812)
+// and on a kiosk standing 1080x1920, in Chinese and English: searching as
+// one types (trigram and short words), the checklist, taking a ticket
+// (remote on the phone, kiosk on a paired kiosk), then the staff's case
+// intake and the citizen's progress page. axe finds no serious violation.
+// Screenshots go to $CIVIQ_SCREENSHOTS (or a temporary directory).
+func TestGuidesBrowser(t *testing.T) {
+	_, e2e := browsertest.Require(t)
+	gs := newGuideServer(t)
+	ctx := context.Background()
+	d := &civiq.Device{Kind: civiq.DeviceKiosk, HallID: "demo", Name: "查询机"}
+	if err := gs.Engine.CreateDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	kiosk, _, err := gs.Engine.PairDevice(ctx, d.PairingCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, staff := gs.user(t, "clerk", civiq.RoleStaff, "demo")
+	tk := gs.servedTicket(t, "social")
+	shots := os.Getenv("CIVIQ_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	shots, _ = filepath.Abs(shots)
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := browsertest.Run(t, guidesScript, map[string]string{
+		"CIVIQ_URL": gs.URL, "CIVIQ_SHOTS": shots, "CIVIQ_KIOSK": kiosk, "CIVIQ_STAFF": staff, "CIVIQ_TICKET": tk.ID,
+		"CIVIQ_AXE": filepath.Join(e2e, "node_modules", "axe-core", "axe.min.js"),
+	})
+	t.Logf("browser:\n%s", strings.TrimSpace(out))
+	t.Logf("screenshots in %s", shots)
+}
+
+const guidesScript = `
+const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
+const assert = (ok, msg) => { if (!ok) throw new Error(msg); };
+const t0 = Date.now();
+const mark = (what) => console.log(((Date.now() - t0) / 1000).toFixed(1) + 's ' + what);
+
+async function open(width, height, init) {
+  const browser = await civiq.launch();
+  const ctx = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1 });
+  if (init) await init(ctx);
+  const page = await ctx.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push('pageerror: ' + e.message));
+  page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) page.errors.push('HTTP ' + r.status() + ' ' + r.url()); });
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) page.errors.push('console: ' + m.text()); });
+  return page;
+}
+function clean(page, when) { assert(page.errors.length === 0, when + ': ' + page.errors.join('; ')); }
+async function axe(page, when) {
+  await page.addScriptTag({ path: process.env.CIVIQ_AXE });
+  const r = await page.evaluate(() => axe.run(document, { resultTypes: ['violations'] }));
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert(bad.length === 0, 'axe (' + when + '): ' + JSON.stringify(bad.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target) }))));
+}
+async function shot(page, name) {
+  await page.evaluate(() => document.fonts && document.fonts.ready);
+  await page.screenshot({ path: shots + '/' + name + '.png' });
+  await page.screenshot({ path: shots + '/' + name + '-full.png', fullPage: true });
+}
+// nothing sticks out sideways: the page fits its width
+async function fits(page, when) {
+  const over = await page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    return Array.from(document.querySelectorAll('body *')).filter((e) => {
+      const r = e.getBoundingClientRect();
+      return r.width > 0 && r.right > w + 1 && !e.closest('.gq-tabs, .gd-table, .ci-table');
+    }).map((e) => e.tagName + '.' + e.className).slice(0, 5);
+  });
+  assert(over.length === 0, when + ': wider than the screen: ' + over.join(', '));
+}
+const firstName = (page) => page.$eval('#gq-list .gq-name', (e) => e.firstChild.textContent);
+
+// ---- a phone, in Chinese ----
+mark('phone, zh');
+let page = await open(375, 812);
+await page.goto(base + '/halls/demo/guides', { waitUntil: 'load' });
+await fits(page, 'list 375');
+await shot(page, 'guides-375-zh');
+await axe(page, 'list');
+await page.fill('#q', '社保卡');
+await page.waitForFunction(() => new URLSearchParams(location.search).get('q') === '社保卡');
+assert((await firstName(page)).startsWith('社会保障卡'), '社保卡 first finds ' + await firstName(page));
+await page.fill('#q', '房产证');
+await page.waitForFunction(() => new URLSearchParams(location.search).get('q') === '房产证');
+assert(/不动产|国有建设用地/.test(await firstName(page)), '房产证 first finds ' + await firstName(page));
+await page.fill('#q', '户口');
+await page.waitForFunction(() => new URLSearchParams(location.search).get('q') === '户口');
+assert((await firstName(page)).startsWith('户口迁移'), '户口 first finds ' + await firstName(page));
+await page.fill('#q', '没有这种事项');
+await page.waitForSelector('#gq-list .gq-empty');
+await page.fill('#q', '不动产');
+await page.waitForFunction(() => document.querySelectorAll('#gq-list .gq-item').length >= 10);
+await shot(page, 'guides-search-375-zh');
+// the service tabs keep the words
+const tab = await page.$eval('.gq-tabs a[data-service="property"]', (a) => a.getAttribute('href'));
+assert(tab.includes('q=') && tab.includes('service=property'), 'tab ' + tab);
+await page.click('.gq-item >> nth=0');
+await page.waitForSelector('#take');
+await fits(page, 'guide 375');
+await shot(page, 'guide-375-zh');
+await axe(page, 'guide');
+// the checklist counts the required documents
+const req = await page.$$eval('.checklist input[data-required="true"]', (bs) => bs.length);
+for (let i = 0; i < req; i++) await page.check('.checklist input[data-required="true"] >> nth=' + i);
+assert(await page.$eval('#have', (e) => e.classList.contains('all')), 'all required ticked: ' + await page.textContent('#have'));
+await page.reload();
+assert(await page.$eval('#have', (e) => e.classList.contains('all')), 'the phone remembers the ticks');
+// take a ticket: remote, then the ticket's page
+await Promise.all([page.waitForURL(/\/t\/[a-z0-9]+$/), page.click('#take')]);
+await page.waitForSelector('#number');
+assert(/^B\d{3}$/.test((await page.textContent('#number')).trim()), 'a property ticket: ' + await page.textContent('#number'));
+clean(page, 'phone zh');
+
+// ---- a phone, in English ----
+mark('phone, en');
+page = await open(375, 812);
+await page.goto(base + '/halls/demo/guides?lang=en', { waitUntil: 'load' });
+assert((await page.getAttribute('html', 'lang')) === 'en', 'lang en');
+await fits(page, 'list 375 en');
+await shot(page, 'guides-375-en');
+await page.fill('#q', '社保卡');
+await page.waitForFunction(() => (document.querySelector('#gq-list .gq-name') || {}).textContent?.includes('social security'));
+await page.goto(base + '/halls/demo/guides/demo-s-card', { waitUntil: 'load' });
+await fits(page, 'guide 375 en');
+await shot(page, 'guide-375-en');
+await axe(page, 'guide en');
+clean(page, 'phone en');
+
+// ---- a kiosk standing, paired ----
+mark('kiosk');
+const asKiosk = async (ctx) => ctx.addInitScript((tok) => localStorage.setItem('civiq.device.demo', tok), process.env.CIVIQ_KIOSK);
+page = await open(1080, 1920, asKiosk);
+await page.goto(base + '/halls/demo/guides', { waitUntil: 'load' });
+assert(await page.$eval('body', (b) => b.classList.contains('on-kiosk')), 'the kiosk is known');
+await fits(page, 'list 1080');
+await shot(page, 'guides-1080-zh');
+await page.goto(base + '/halls/demo/guides/demo-p-transfer?print=0', { waitUntil: 'load' });
+await fits(page, 'guide 1080');
+await shot(page, 'guide-1080-zh');
+await page.click('#take');
+await page.waitForSelector('#g-ticket:not(.hidden)');
+const num = (await page.textContent('#gt-number')).trim();
+assert(/^B\d{3}$/.test(num), 'kiosk ticket ' + num);
+await page.waitForFunction(() => document.getElementById('gt-back-in').textContent !== '');
+await shot(page, 'guide-ticket-1080-zh');
+clean(page, 'kiosk zh');
+page = await open(1080, 1920, asKiosk);
+await page.goto(base + '/halls/demo/guides?lang=en', { waitUntil: 'load' });
+await shot(page, 'guides-1080-en');
+await page.goto(base + '/halls/demo/guides/demo-p-transfer?print=0', { waitUntil: 'load' });
+await shot(page, 'guide-1080-en');
+clean(page, 'kiosk en');
+
+// ---- case intake at the counter, then the citizen's progress ----
+mark('intake');
+const asStaff = async (ctx) => ctx.addCookies([{ name: 'civiq_session', value: process.env.CIVIQ_STAFF, url: base }]);
+page = await open(1280, 900, asStaff);
+await page.goto(base + '/halls/demo/cases/new?ticket=' + process.env.CIVIQ_TICKET, { waitUntil: 'load' });
+await axe(page, 'intake');
+await page.fill('#ci-q', '社保卡');
+await page.waitForSelector('#ci-guides input[value="demo-s-card"]');
+await page.check('#ci-guides input[value="demo-s-card"]');
+await page.waitForSelector('#ci-mats:not(.hidden) tbody tr');
+assert((await page.textContent('#ci-verdict')).includes('补正'), 'nothing received yet: ' + await page.textContent('#ci-verdict'));
+await page.click('#ci-all');
+assert((await page.textContent('#ci-verdict')).includes('受理'), 'all received: ' + await page.textContent('#ci-verdict'));
+await page.fill('#ci-name', '张三');
+await page.fill('#ci-id', '110105199003071230'); // a wrong check character
+await page.click('#ci-submit');
+await page.waitForFunction(() => document.getElementById('ci-error').textContent.includes('check'));
+assert(await page.evaluate(() => document.activeElement.id === 'ci-id'), 'the ID field gets the focus');
+page.errors = page.errors.filter((e) => !e.startsWith('HTTP 400')); // that refusal was the point
+await page.fill('#ci-id', '110105199003071239');
+await page.fill('#ci-phone', '13812345678');
+await shot(page, 'intake-1280-zh');
+await page.click('#ci-submit');
+await page.waitForSelector('#ci-result:not(.hidden)');
+const caseNo = (await page.textContent('#cr-number')).trim();
+assert(/^\d{16}$/.test(caseNo), 'case number ' + caseNo);
+assert((await page.textContent('#cr-doc')).includes('受理回执'), 'the receipt');
+assert((await page.textContent('#cr-applicant')).trim() === '张*', 'masked on the receipt');
+await page.waitForFunction(() => document.getElementById('cr-qr').complete);
+await shot(page, 'intake-receipt-1280-zh');
+await page.emulateMedia({ media: 'print' });
+await page.screenshot({ path: shots + '/intake-receipt-print.png', fullPage: true });
+await page.emulateMedia({ media: 'screen' });
+assert((await page.textContent('#ci-cases')).includes(caseNo), 'listed on the ticket');
+clean(page, 'intake');
+
+mark('progress');
+page = await open(375, 812);
+await page.goto(base + '/c/' + caseNo, { waitUntil: 'load' });
+await axe(page, 'lookup');
+await page.fill('#last4', '1239');
+await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+assert((await page.textContent('.gc-status')).includes('已受理'), 'accepted: ' + await page.textContent('.gc-status'));
+assert(!(await page.content()).includes('张三'), 'no name in clear');
+await fits(page, 'progress 375');
+await shot(page, 'progress-375-zh');
+await axe(page, 'progress');
+clean(page, 'progress');
+mark('done');
+`
