@@ -294,12 +294,7 @@ func (e *Engine) closeCurrent(tx Tx, c *Counter, now time.Time) error {
 	if t.CounterID != c.ID {
 		return nil
 	}
-	if t.Status == StatusCalled {
-		if _, err := t.Apply(Move{Action: ActStart, At: now}); err != nil {
-			return err
-		}
-	}
-	if t.Status != StatusServing {
+	if t.Status != StatusCalled && t.Status != StatusServing {
 		return nil
 	}
 	if _, err := t.Apply(Move{Action: ActFinish, At: now}); err != nil {

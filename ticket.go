@@ -115,6 +115,7 @@ var transitions = map[string]map[string]string{
 	StatusCalled: {
 		ActRecall:   StatusCalled,
 		ActStart:    StatusServing,
+		ActFinish:   StatusDone, // served without pressing start: service began at the call
 		ActNoShow:   StatusNoShow,
 		ActTransfer: StatusWaiting,
 		ActCancel:   StatusCancelled,
@@ -176,6 +177,9 @@ func (t *Ticket) Apply(m Move) (string, error) {
 	case ActStart:
 		t.ServingAt = &at
 	case ActFinish:
+		if t.ServingAt == nil {
+			t.ServingAt = t.CalledAt
+		}
 		t.DoneAt = &at
 	case ActNoShow:
 		t.NoShowAt = &at

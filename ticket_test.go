@@ -45,7 +45,7 @@ func TestNext(t *testing.T) {
 	table := map[string][]string{
 		//                call  recl  strt  fini  nosh  xfer  retn  canc
 		StatusWaiting:   {call, ____, ____, ____, ____, wait, ____, canc},
-		StatusCalled:    {____, call, serv, ____, nosh, wait, ____, canc},
+		StatusCalled:    {____, call, serv, done, nosh, wait, ____, canc},
 		StatusServing:   {____, ____, ____, done, ____, wait, ____, ____},
 		StatusDone:      {____, ____, ____, ____, ____, ____, ____, ____},
 		StatusNoShow:    {____, ____, ____, ____, ____, ____, wait, ____},

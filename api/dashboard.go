@@ -61,6 +61,7 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request, c *call) error {
 		p        *sim.Profile
 		source   string
 		from, to string
+		days     int
 		svcs     []civiq.Service
 	)
 	if r.Method == http.MethodPost {
@@ -85,15 +86,20 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request, c *call) error {
 		switch source = q.Get("source"); source {
 		case "", "history":
 			source = "history"
-			days, err := intParam(q, "days", 28, 1, civiq.MaxPlanDays)
+			n, err := intParam(q, "days", 28, 1, civiq.MaxPlanDays)
 			if err != nil {
 				return err
 			}
-			hist, err := s.Engine.History(r.Context(), hallID, days)
+			hist, err := s.Engine.History(r.Context(), hallID, n)
 			if err != nil {
 				return err
 			}
 			svcs, from, to = hist.Services, hist.From, hist.To
+			seen := map[string]bool{}
+			for _, t := range hist.Tickets {
+				seen[t.Day] = true
+			}
+			days = len(seen)
 			if len(hist.Tickets) == 0 {
 				return &civiq.Error{Code: civiq.EConflict, Field: "days",
 					Message: fmt.Sprintf("the hall has no ticket from %s to %s: plan from a profile instead", from, to)}
@@ -149,7 +155,7 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return civiq.FieldErrorf("profile", "%s", err)
 	}
-	plan.Source, plan.HistoryFrom, plan.HistoryTo = source, from, to
+	plan.Source, plan.HistoryFrom, plan.HistoryTo, plan.HistoryDays = source, from, to, days
 	w.Header().Set("Cache-Control", "no-store")
 	if format != "csv" {
 		writeJSON(w, http.StatusOK, plan)

@@ -40,8 +40,11 @@ type Plan struct {
 	Name   string `json:"name,omitempty"`
 	// HistoryFrom and HistoryTo are the local days read, for a plan from
 	// history.
-	HistoryFrom   string  `json:"history_from,omitempty"`
-	HistoryTo     string  `json:"history_to,omitempty"`
+	HistoryFrom string `json:"history_from,omitempty"`
+	HistoryTo   string `json:"history_to,omitempty"`
+	// HistoryDays counts the days in that period that had tickets: the
+	// arrivals are their mean.
+	HistoryDays   int     `json:"history_days,omitempty"`
 	TargetSeconds float64 `json:"target_seconds"`
 	Goal          float64 `json:"goal"`
 	// Slots are the rows of the plan, in order of the day, with the

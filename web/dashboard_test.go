@@ -123,6 +123,8 @@ type dayPlan struct {
 	Good float64
 	// At runs at the first step at or after its time of day.
 	At map[time.Duration]func(eng *civiq.Engine)
+	// Step is the time between two looks at the hall (30 s unless set).
+	Step time.Duration
 }
 
 // play drives the engine through a day, in steps of 30 seconds: arrivals
@@ -143,7 +145,10 @@ func (s *mgrSite) play(t testing.TB, p dayPlan) {
 	}
 	at := map[string]*busy{}
 	done := map[time.Duration]bool{}
-	const step = 30 * time.Second
+	step := p.Step
+	if step <= 0 {
+		step = 30 * time.Second
+	}
 	for now := p.From; now < p.To; now += step {
 		s.Clock.Set(p.Day.Add(now))
 		for when, fn := range p.At {
@@ -229,6 +234,21 @@ func (s *mgrSite) demoMorning(t testing.TB) {
 				e.SetCounterStatus(context.Background(), "demo", "6", civiq.CounterClosed, "", nil)
 			},
 		}})
+	s.Clock.Set(s.Noon)
+}
+
+// demoHistory plays the demo hall's whole days before today, quieter
+// than the morning, for the planner to read.
+func (s *mgrSite) demoHistory(t testing.TB, days int) {
+	t.Helper()
+	today := time.Date(s.Noon.Year(), s.Noon.Month(), s.Noon.Day(), 0, 0, 0, 0, mgrTZ)
+	for i := days; i >= 1; i-- {
+		s.play(t, dayPlan{Hall: "demo", Day: today.AddDate(0, 0, -i), From: 8*time.Hour + 30*time.Minute, To: 17 * time.Hour, Seed: uint64(100 + i),
+			Step:     time.Minute,
+			Rates:    map[string]float64{"general": 22, "property": 6, "tax": 4, "social": 10},
+			Handling: map[string]float64{"general": 6, "property": 14, "tax": 10, "social": 5},
+			NoShow:   0.04})
+	}
 	s.Clock.Set(s.Noon)
 }
 

@@ -186,7 +186,7 @@ assert((await page.textContent('#ci-verdict')).includes('受理'), 'all received
 await page.fill('#ci-name', '张三');
 await page.fill('#ci-id', '110105199003071230'); // a wrong check character
 await page.click('#ci-submit');
-await page.waitForFunction(() => document.getElementById('ci-error').textContent.includes('check'));
+await page.waitForFunction(() => document.getElementById('ci-error').textContent.includes('证件号码'));
 assert(await page.evaluate(() => document.activeElement.id === 'ci-id'), 'the ID field gets the focus');
 page.errors = page.errors.filter((e) => !e.startsWith('HTTP 400')); // that refusal was the point
 await page.fill('#ci-id', '110105199003071239');

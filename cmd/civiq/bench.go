@@ -35,6 +35,10 @@ type benchConfig struct {
 	Calls       int
 	Dir         string
 	JSON        bool
+	// Postgres runs Nodes civiq nodes on this database instead of one node
+	// on SQLite, and adds the mixed load of the city issue.
+	Postgres string
+	Nodes    int
 }
 
 // benchResult is one measured operation.
@@ -54,7 +58,10 @@ type benchReport struct {
 	Results []benchResult `json:"results"`
 	// CeilingRatio is durable ticket issue over HTTP divided by the bare
 	// SQLite ceiling measured in the same run on the same disk.
-	CeilingRatio float64 `json:"issue_to_ceiling_ratio"`
+	CeilingRatio float64 `json:"issue_to_ceiling_ratio,omitempty"`
+	// BytesPerSubscriber is the nodes' resident memory grown per open
+	// event stream.
+	BytesPerSubscriber float64 `json:"bytes_per_subscriber,omitempty"`
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -68,13 +75,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&c.Calls, "calls", 100, "calls timed while the streams are open")
 	fs.StringVar(&c.Dir, "dir", "", "directory for the databases (default: a new temporary directory); the ceiling uses the same disk")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
+	fs.StringVar(&c.Postgres, "postgres", "", "PostgreSQL URL: run --nodes nodes on it (the database must be empty or a civiq database you may fill)")
+	fs.IntVar(&c.Nodes, "nodes", 3, "civiq nodes with --postgres")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	if c.Clients < 1 || c.Counters < 1 || c.Counters > 6 || c.Subscribers < 0 || c.Calls < 1 || c.Duration <= 0 {
+	if c.Postgres == "" {
+		c.Nodes = 1
+	}
+	if c.Clients < 1 || c.Counters < 1 || c.Counters > 6 || c.Subscribers < 0 || c.Calls < 1 || c.Duration <= 0 || c.Nodes < 1 || c.Nodes > 16 {
 		fmt.Fprintln(stderr, "civiq bench: --clients, --calls and --duration must be positive, --counters 1..6")
 		return 2
 	}
@@ -94,7 +106,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for _, r := range rep.Results {
 		fmt.Fprintf(stdout, "%-34s %8d %7d %10.0f %9.2f %9.2f %9.2f\n", r.Op, r.Count, r.Errors, r.PerSecond, r.P50Millis, r.P99Millis, r.MaxMillis)
 	}
-	fmt.Fprintf(stdout, "durable issue over HTTP / bare SQLite ceiling: %.2f\n", rep.CeilingRatio)
+	if rep.CeilingRatio > 0 {
+		fmt.Fprintf(stdout, "durable issue over HTTP / bare SQLite ceiling: %.2f\n", rep.CeilingRatio)
+	}
+	if rep.BytesPerSubscriber > 0 {
+		fmt.Fprintf(stdout, "memory per event stream (server side): %.1f KiB\n", rep.BytesPerSubscriber/1024)
+	}
 	return 0
 }
 
@@ -110,27 +127,31 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 	}
 	rep := &benchReport{Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())}
 
-	fmt.Fprintln(log, "bench: bare SQLite ceiling (one durable single-row insert per transaction)")
-	ceiling, err := benchCeiling(ctx, filepath.Join(dir, "ceiling.db"), c.Duration)
-	if err != nil {
-		return nil, fmt.Errorf("ceiling: %w", err)
+	var ceiling benchResult
+	if c.Postgres == "" {
+		fmt.Fprintln(log, "bench: bare SQLite ceiling (one durable single-row insert per transaction)")
+		var err error
+		if ceiling, err = benchCeiling(ctx, filepath.Join(dir, "ceiling.db"), c.Duration); err != nil {
+			return nil, fmt.Errorf("ceiling: %w", err)
+		}
+		rep.Results = append(rep.Results, ceiling)
 	}
-	rep.Results = append(rep.Results, ceiling)
 
-	srv, err := startBenchServer(ctx, filepath.Join(dir, "civiq.db"))
+	srv, err := startBenchServer(ctx, filepath.Join(dir, "civiq.db"), c.Postgres, c.Nodes)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
 
-	fmt.Fprintf(log, "bench: ticket issue, %d clients, %s\n", c.Clients, c.Duration)
+	fmt.Fprintf(log, "bench: ticket issue, %d clients on %d node(s), %s\n", c.Clients, len(srv.nodes), c.Duration)
 	// Half the tickets are for general, which every counter but 5 serves, so
 	// the call phase does not run dry.
 	services := []string{"general", "property", "general", "tax", "general", "social"}
 	var n atomic.Int64
 	issue := srv.load(ctx, "issue ticket (HTTP, durable)", c.Clients, c.Duration, func(client *http.Client, i int) error {
 		body := fmt.Sprintf(`{"service_id":%q}`, services[int(n.Add(1))%len(services)])
-		return srv.post(client, "/api/v1/halls/demo/tickets", body, http.StatusCreated)
+		_, err := srv.post(client, i, "/api/v1/halls/demo/tickets", body, http.StatusCreated)
+		return err
 	})
 	rep.Results = append(rep.Results, issue)
 	if ceiling.PerSecond > 0 {
@@ -139,17 +160,24 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 
 	fmt.Fprintf(log, "bench: call-next, %d counters, %s\n", c.Counters, c.Duration)
 	call := srv.load(ctx, "call-next (HTTP, durable)", c.Counters, c.Duration, func(client *http.Client, i int) error {
-		return srv.post(client, fmt.Sprintf("/api/v1/halls/demo/counters/%d/call-next", i%6+1), "", http.StatusOK)
+		_, err := srv.post(client, i, fmt.Sprintf("/api/v1/halls/demo/counters/%d/call-next", i%6+1), "", http.StatusOK)
+		return err
 	})
 	rep.Results = append(rep.Results, call)
 
+	if c.Postgres != "" {
+		fmt.Fprintf(log, "bench: mixed issue, call, finish and rate, %d clients on %d nodes, %s\n", c.Clients, len(srv.nodes), c.Duration)
+		rep.Results = append(rep.Results, srv.mixed(ctx, c.Clients, c.Duration)...)
+	}
+
 	if c.Subscribers > 0 {
-		fmt.Fprintf(log, "bench: %d calls delivered to %d event streams\n", c.Calls, c.Subscribers)
-		fan, err := srv.fanout(ctx, c.Subscribers, c.Calls)
+		fmt.Fprintf(log, "bench: %d calls delivered to %d event streams on %d node(s)\n", c.Calls, c.Subscribers, len(srv.nodes))
+		fan, perSub, err := srv.fanout(ctx, c.Subscribers, c.Calls)
 		if err != nil {
 			return nil, fmt.Errorf("fan-out: %w", err)
 		}
 		rep.Results = append(rep.Results, fan)
+		rep.BytesPerSubscriber = perSub
 	}
 	return rep, nil
 }
@@ -179,46 +207,64 @@ func benchCeiling(ctx context.Context, path string, d time.Duration) (benchResul
 }
 
 type benchServer struct {
-	cmd   *exec.Cmd
-	base  string
+	nodes []*benchNode
 	token string
 }
 
-// startBenchServer runs this binary's serve in a child process on a free
-// loopback port, so the load generator does not share its heap.
-func startBenchServer(ctx context.Context, db string) (*benchServer, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
+type benchNode struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+// startBenchServer runs this binary's serve in child processes on free
+// loopback ports, so the load generator does not share their heap: one
+// node on the SQLite file db, or n nodes on PostgreSQL.
+func startBenchServer(ctx context.Context, db, pg string, n int) (*benchServer, error) {
 	password := civiq.NewToken()
-	cmd := exec.CommandContext(ctx, exe, "serve", "--demo", "--db", db, "--addr", addr, "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "CIVIQ_ADMIN_PASSWORD="+password)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &benchServer{cmd: cmd, base: "http://" + addr}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(s.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
+	s := &benchServer{}
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
 			s.stop()
-			return nil, fmt.Errorf("server did not start: %w", err)
+			return nil, err
 		}
-		time.Sleep(50 * time.Millisecond)
+		addr := ln.Addr().String()
+		ln.Close()
+		exe, err := os.Executable()
+		if err != nil {
+			s.stop()
+			return nil, err
+		}
+		args := []string{"serve", "--demo", "--addr", addr, "--log-level", "warn"}
+		if pg != "" {
+			args = append(args, "--postgres", pg)
+		} else {
+			args = append(args, "--db", db)
+		}
+		cmd := exec.CommandContext(ctx, exe, args...)
+		cmd.Env = append(os.Environ(), "CIVIQ_ADMIN_PASSWORD="+password, "CIVIQ_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			s.stop()
+			return nil, err
+		}
+		node := &benchNode{cmd: cmd, base: "http://" + addr}
+		s.nodes = append(s.nodes, node)
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			resp, err := http.Get(node.base + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				s.stop()
+				return nil, fmt.Errorf("server did not start: %w", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
-	resp, err := http.Post(s.base+"/api/v1/auth/login", "application/json", strings.NewReader(fmt.Sprintf(`{"username":"admin","password":%q}`, password)))
+	resp, err := http.Post(s.nodes[0].base+"/api/v1/auth/login", "application/json", strings.NewReader(fmt.Sprintf(`{"username":"admin","password":%q}`, password)))
 	if err != nil {
 		s.stop()
 		return nil, err
@@ -227,39 +273,147 @@ func startBenchServer(ctx context.Context, db string) (*benchServer, error) {
 	var login struct{ Token string }
 	if err := json.NewDecoder(resp.Body).Decode(&login); err != nil || login.Token == "" {
 		s.stop()
-		return nil, fmt.Errorf("login failed: %v", err)
+		return nil, fmt.Errorf("login failed (status %d; with --postgres the database must not hold another admin): %v", resp.StatusCode, err)
 	}
 	s.token = login.Token
 	return s, nil
 }
 
 func (s *benchServer) stop() {
-	if s.cmd.Process != nil {
-		s.cmd.Process.Signal(os.Interrupt)
+	for _, n := range s.nodes {
+		if n.cmd.Process == nil {
+			continue
+		}
+		n.cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
-		go func() { s.cmd.Wait(); close(done) }()
+		go func() { n.cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
-			s.cmd.Process.Kill()
+			n.cmd.Process.Kill()
 		}
 	}
 }
 
-func (s *benchServer) post(client *http.Client, path, body string, want int) error {
-	req, _ := http.NewRequest(http.MethodPost, s.base+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+s.token)
+// post sends client i's request, as the admin, to its node and returns the
+// answer's body.
+func (s *benchServer) post(client *http.Client, i int, path, body string, want int) ([]byte, error) {
+	return s.postAs(client, i, s.token, path, body, want)
+}
+
+// postAs is post with another token, or none.
+func (s *benchServer) postAs(client *http.Client, i int, token, path, body string, want int) ([]byte, error) {
+	req, _ := http.NewRequest(http.MethodPost, s.nodes[i%len(s.nodes)].base+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	io.Copy(io.Discard, resp.Body)
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != want {
-		return fmt.Errorf("%s: status %d", path, resp.StatusCode)
+		return b, fmt.Errorf("%s: status %d", path, resp.StatusCode)
 	}
-	return nil
+	return b, nil
+}
+
+// mixed runs the city's mixed load: each client takes a ticket, calls the
+// next one at a counter, finishes it and rates it, over and over, on the
+// nodes in turn. It reports each operation and all of them together.
+func (s *benchServer) mixed(ctx context.Context, n int, d time.Duration) []benchResult {
+	client := newBenchClient(n)
+	ops := []string{"issue", "call-next", "finish", "rate"}
+	var mu sync.Mutex
+	lat := map[string][]time.Duration{}
+	errs := map[string]int{}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			mine := map[string][]time.Duration{}
+			bad := map[string]int{}
+			timed := func(op string, f func() error) bool {
+				t0 := time.Now()
+				if err := f(); err != nil {
+					bad[op]++
+					return false
+				}
+				mine[op] = append(mine[op], time.Since(t0))
+				return true
+			}
+			counter := i%6 + 1
+			for time.Since(start) < d && ctx.Err() == nil {
+				timed("issue", func() error {
+					_, err := s.post(client, i, "/api/v1/halls/demo/tickets", `{"service_id":"general"}`, http.StatusCreated)
+					return err
+				})
+				var called struct{ Ticket civiq.Ticket }
+				if !timed("call-next", func() error {
+					b, err := s.post(client, i, fmt.Sprintf("/api/v1/halls/demo/counters/%d/call-next", counter), "", http.StatusOK)
+					if err == nil {
+						err = json.Unmarshal(b, &called)
+					}
+					return err
+				}) {
+					continue
+				}
+				if !timed("finish", func() error {
+					_, err := s.post(client, i, "/api/v1/tickets/"+called.Ticket.ID+"/finish", "", http.StatusOK)
+					return err
+				}) {
+					continue
+				}
+				timed("rate", func() error {
+					// The citizen rates from the phone: staff may not rate what they served.
+					_, err := s.postAs(client, i, "", "/api/v1/tickets/"+called.Ticket.ID+"/rating", `{"score":5}`, http.StatusCreated)
+					return err
+				})
+			}
+			mu.Lock()
+			for op, l := range mine {
+				lat[op] = append(lat[op], l...)
+			}
+			for op, e := range bad {
+				errs[op] += e
+			}
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var out []benchResult
+	var all []time.Duration
+	total := 0
+	for _, op := range ops {
+		out = append(out, summarize("mixed: "+op, n, lat[op], errs[op], elapsed))
+		all = append(all, lat[op]...)
+		total += errs[op]
+	}
+	return append(out, summarize(fmt.Sprintf("mixed: all operations, %d nodes", len(s.nodes)), n, all, total, elapsed))
+}
+
+// rss returns the resident memory of the nodes, in bytes.
+func (s *benchServer) rss() float64 {
+	var sum float64
+	for _, n := range s.nodes {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n.cmd.Process.Pid))
+		if err != nil {
+			return 0
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "VmRSS:") {
+				var kb float64
+				fmt.Sscanf(strings.TrimSpace(line[6:]), "%f", &kb)
+				sum += kb * 1024
+			}
+		}
+	}
+	return sum
 }
 
 func newBenchClient(conns int) *http.Client {
@@ -298,15 +452,18 @@ func (s *benchServer) load(ctx context.Context, name string, n int, d time.Durat
 	return summarize(name, n, all, errs, time.Since(start))
 }
 
-// fanout opens subs event streams, then makes calls one at a time and
-// times each call's arrival at every stream, from just before the request.
-func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult, error) {
+// fanout opens subs event streams spread over the nodes, then makes calls
+// one at a time on the first node and times each call's arrival at every
+// stream, from just before the request. It also returns the nodes' memory
+// grown per stream.
+func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult, float64, error) {
 	client := newBenchClient(4)
 	for i := 0; i < calls; i++ {
-		if err := s.post(client, "/api/v1/halls/demo/tickets", `{"service_id":"tax"}`, http.StatusCreated); err != nil {
-			return benchResult{}, err
+		if _, err := s.post(client, 0, "/api/v1/halls/demo/tickets", `{"service_id":"tax"}`, http.StatusCreated); err != nil {
+			return benchResult{}, 0, err
 		}
 	}
+	rssBefore := s.rss()
 	streamClient := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: subs}}
 	type arrival struct {
 		number string
@@ -319,9 +476,10 @@ func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult,
 	for i := 0; i < subs; i++ {
 		ready.Add(1)
 		wg.Add(1)
+		base := s.nodes[i%len(s.nodes)].base
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequestWithContext(sctx, http.MethodGet, s.base+"/api/v1/halls/demo/events", nil)
+			req, _ := http.NewRequestWithContext(sctx, http.MethodGet, base+"/api/v1/halls/demo/events", nil)
 			resp, err := streamClient.Do(req)
 			if err != nil {
 				ready.Done()
@@ -362,22 +520,26 @@ func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult,
 		}()
 	}
 	ready.Wait()
+	perSub := 0.0
+	if subs > 0 {
+		perSub = (s.rss() - rssBefore) / float64(subs)
+	}
 	var lat []time.Duration
 	errs := 0
 	start := time.Now()
 	for i := 0; i < calls; i++ {
 		t0 := time.Now()
-		req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/halls/demo/counters/5/call-next", nil)
+		req, _ := http.NewRequest(http.MethodPost, s.nodes[0].base+"/api/v1/halls/demo/counters/5/call-next", nil)
 		req.Header.Set("Authorization", "Bearer "+s.token)
 		resp, err := client.Do(req)
 		if err != nil {
-			return benchResult{}, err
+			return benchResult{}, 0, err
 		}
 		var out struct{ Ticket civiq.Ticket }
 		json.NewDecoder(resp.Body).Decode(&out)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return benchResult{}, fmt.Errorf("call-next: status %d", resp.StatusCode)
+			return benchResult{}, 0, fmt.Errorf("call-next: status %d", resp.StatusCode)
 		}
 		got := 0
 		timeout := time.After(10 * time.Second)
@@ -399,7 +561,7 @@ func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult,
 	wg.Wait()
 	r := summarize(fmt.Sprintf("call delivered to %d streams", subs), subs, lat, errs, elapsed)
 	r.PerSecond = float64(len(lat)) / elapsed.Seconds()
-	return r, nil
+	return r, perSub, nil
 }
 
 func summarize(name string, n int, lat []time.Duration, errs int, elapsed time.Duration) benchResult {

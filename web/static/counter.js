@@ -109,7 +109,7 @@
     setBtn("b-recall", can && s === "called");
     setBtn("b-start", can && s === "called");
     setBtn("b-no-show", can && s === "called");
-    setBtn("b-finish", can && s === "serving");
+    setBtn("b-finish", can && (s === "serving" || s === "called"));
     setBtn("b-transfer", can && (s === "called" || s === "serving"));
     setBtn("b-pause", can);
     setBtn("b-close", can && status !== "closed");

@@ -18,7 +18,10 @@
   const hm = new Intl.DateTimeFormat(en ? "en-GB" : "zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false });
   const hms = new Intl.DateTimeFormat(en ? "en-GB" : "zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
   const SVG = "http://www.w3.org/2000/svg";
-  C.clock($("db-clock"), tz);
+  // The clock shows the server's time (the hall's), like every figure.
+  const clockEl = $("db-clock");
+  setInterval(() => { clockEl.textContent = hms.format(new Date(now())); }, 1000);
+  clockEl.textContent = hms.format(new Date());
 
   let target = D.target || 15;
   let data = null;        // the last dashboard
@@ -168,7 +171,7 @@
       const li = el("li", "ctr-tile state-" + c.status + (c.current_number ? " busy" : ""));
       li.dataset.counter = c.id;
       const head = el("div", "ctr-h");
-      head.append(el("span", "ctr-name", c.name || c.id), el("span", "pill pill-" + c.status, C.tr("dashboard.ctr." + c.status)));
+      head.append(el("span", "ctr-name", counterName(c)), el("span", "pill pill-" + c.status, C.tr("dashboard.ctr." + c.status)));
       const body = el("div", "ctr-b");
       if (c.current_number) {
         body.append(el("span", "ctr-num num", c.current_number));
@@ -185,6 +188,13 @@
       li.title = (c.service_ids || []).map(svcName).join(" · ");
       ul.append(li);
     }
+  }
+
+  // counterName is the counter's name; in English a name in Chinese gives
+  // way to "Counter 3".
+  function counterName(c) {
+    if (en && (!c.name || /[^\x00-\x7f]/.test(c.name))) return C.tr("dashboard.ctr.counter", c.id);
+    return c.name || c.id;
   }
 
   // tick moves the waits and timers on, by the server's clock.
@@ -229,7 +239,7 @@
   // optional marker per hour and a dashed target line; a hidden table
   // carries the same numbers for screen readers.
   function barChart(box, o) {
-    const W = 860, H = 300, L = 46, R = 14, T = 34, B = 30;
+    const W = 860, H = 320, L = 46, R = 14, T = 34, B = 30;
     const n = o.labels.length, pw = W - L - R, ph = H - T - B;
     const all = [];
     for (const s of o.series) all.push(...s.values);
@@ -265,18 +275,6 @@
       chart.append(svg("line", { x1: L, x2: W - R, y1: y(o.line.value), y2: y(o.line.value), class: "target" }));
       chart.append(svg("text", { x: W - R - 4, y: y(o.line.value) - 6, class: "target-label", "text-anchor": "end" }, o.line.label));
     }
-    // The legend, top right.
-    let lx = W - R;
-    const items = o.series.map((s) => [s.name, s.cls, "rect"]);
-    if (o.marker) items.push([o.marker.name, o.marker.cls, "line"]);
-    for (const [name, cls, kind] of items.reverse()) {
-      const t = svg("text", { x: lx, y: 16, class: "legend", "text-anchor": "end" }, name);
-      chart.append(t);
-      lx -= name.length * (/[^\x00-\xff]/.test(name) ? 13 : 7) + 6;
-      chart.append(kind === "rect" ? svg("rect", { x: lx - 12, y: 6, width: 12, height: 12, rx: 2, class: cls })
-        : svg("line", { x1: lx - 14, x2: lx, y1: 12, y2: 12, class: cls }));
-      lx -= 26;
-    }
     const table = el("table", "sr-only");
     const head = el("tr");
     head.append(el("th", "", C.tr("dashboard.chart.hour")));
@@ -291,6 +289,19 @@
       table.append(tr);
     });
     box.replaceChildren(chart, table);
+    // The legend, top right, laid out by the width of its words (which
+    // needs the chart on the page).
+    let lx = W - R;
+    const items = o.series.map((s) => [s.name, s.cls, "rect"]);
+    if (o.marker) items.push([o.marker.name, o.marker.cls, "line"]);
+    for (const [name, cls, kind] of items.reverse()) {
+      const t = svg("text", { x: lx, y: 16, class: "legend", "text-anchor": "end" }, name);
+      chart.append(t);
+      lx -= t.getComputedTextLength() + 6;
+      chart.append(kind === "rect" ? svg("rect", { x: lx - 12, y: 6, width: 12, height: 12, rx: 2, class: cls })
+        : svg("line", { x1: lx - 14, x2: lx, y1: 12, y2: 12, class: cls }));
+      lx -= 30;
+    }
   }
 
   function renderCharts() {

@@ -131,7 +131,7 @@
     $("pk-sim-box").classList.toggle("bad", !plan.check.meets_goal);
     $("pk-check").textContent = !plan.check.meets_goal ? C.tr("planner.k.check.short")
       : plan.check.added ? C.tr("planner.k.check.added", plan.check.added) : C.tr("planner.k.check.ok");
-    $("pk-from").textContent = plan.source === "history" ? C.tr("planner.from.history", plan.history_from, plan.history_to)
+    $("pk-from").textContent = plan.source === "history" ? C.tr("planner.from.history", plan.history_from, plan.history_to, plan.history_days)
       : plan.source === "example" ? C.tr("planner.from.example") : C.tr("planner.from.profile", fileName);
     chart();
     table();
@@ -160,7 +160,7 @@
       box.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: i ? "grid" : "axis" }));
       box.append(svg("text", { x: L - 8, y: y(v) + 4, class: "tick", "text-anchor": "end" }, String(v)));
     }
-    box.append(svg("text", { x: L - 8, y: T - 12, class: "unit", "text-anchor": "end" }, C.tr("planner.chart.counters")));
+    box.append(svg("text", { x: 2, y: T - 12, class: "unit" }, C.tr("planner.chart.counters")));
     plan.slots.forEach((sl, i) => {
       const x = L + g * i + (g - bw) / 2;
       let acc = 0;
@@ -176,14 +176,6 @@
       if (acc > 0) box.append(svg("text", { x: x + bw / 2, y: y(acc) - 5, class: "val", "text-anchor": "middle" }, String(acc)));
       box.append(svg("text", { x: x + bw / 2, y: H - B + 18, class: "tick", "text-anchor": "middle" }, sl.from));
     });
-    // The legend, across the top.
-    let lx = L;
-    plan.services.forEach((s, si) => {
-      const label = name(s);
-      box.append(svg("rect", { x: lx, y: 7, width: 14, height: 14, rx: 2, fill: palette[si % palette.length] }));
-      box.append(svg("text", { x: lx + 19, y: 19, class: "legend" }, label));
-      lx += 18 + label.length * (/[^\x00-\xff]/.test(label) ? 15.5 : 8) + 18;
-    });
     const sr = el("table", "sr-only");
     const hr = el("tr");
     hr.append(el("th", "", C.tr("planner.table.slot")));
@@ -196,6 +188,14 @@
       sr.append(tr);
     });
     $("pl-chart").replaceChildren(box, sr);
+    // The legend, across the top, laid out by the width of its words.
+    let lx = L;
+    plan.services.forEach((s, si) => {
+      box.append(svg("rect", { x: lx, y: 7, width: 14, height: 14, rx: 2, fill: palette[si % palette.length] }));
+      const t = svg("text", { x: lx + 19, y: 19, class: "legend" }, name(s));
+      box.append(t);
+      lx += 19 + t.getComputedTextLength() + 16;
+    });
   }
 
   function table() {
