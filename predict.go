@@ -46,6 +46,10 @@ const (
 	// predictRuns is how many times a short queue is replayed with drawn
 	// handling times (WaitModel.Runs).
 	predictRuns = 21
+	// overtakeHorizon: tickets expected to arrive later than this are not
+	// fed into the replay; the rate they would come at is not known that
+	// far ahead.
+	overtakeHorizon = 3600
 	// maxArrivalGap: a longer gap between two issues (the night) is left
 	// out of the arrival rate.
 	maxArrivalGap = 3600
@@ -432,6 +436,9 @@ func (w *waitSim) run(rng *rand.Rand) (float64, int) {
 	next := make([]float64, len(w.streams))
 	for k, st := range w.streams {
 		next[k] = st.first
+		if rng != nil {
+			next[k] = rng.ExpFloat64() * st.gap
+		}
 	}
 	for i := range w.counters {
 		c := &w.counters[i]
@@ -455,10 +462,15 @@ func (w *waitSim) run(rng *rand.Rand) (float64, int) {
 		if now > horizon {
 			return horizon, steps
 		}
-		// Let in the overtaking tickets due by now.
+		// Let in the overtaking tickets due by now (so many at most that
+		// a rate read from a burst cannot flood the replay).
 		for k := range w.streams {
 			st := &w.streams[k]
 			for next[k] <= now {
+				if seq-w.seq >= 2*maxSimTickets {
+					next[k] = math.Inf(1)
+					break
+				}
 				seq++
 				tk := simTicket{place: next[k], work: w.mean[st.svc], seq: seq, svc: int16(st.svc), prio: st.prio}
 				if st.prio {
@@ -466,7 +478,14 @@ func (w *waitSim) run(rng *rand.Rand) (float64, int) {
 				} else {
 					w.normal[st.svc] = append(w.normal[st.svc], tk)
 				}
-				next[k] += st.gap
+				if rng != nil {
+					next[k] += rng.ExpFloat64() * st.gap
+				} else {
+					next[k] += st.gap
+				}
+				if next[k] > overtakeHorizon {
+					next[k] = math.Inf(1)
+				}
 			}
 		}
 		var bt *simTicket

@@ -347,3 +347,17 @@ func BenchmarkPredictWait(b *testing.B) {
 		}
 	}
 }
+
+// An arrival rate read from a burst (a thousand tickets a second) does not
+// flood the replay.
+func TestPredictBurstRate(t *testing.T) {
+	m := &civiq.WaitModel{Policy: civiq.PolicyServiceOrder, Services: map[string]*civiq.ServiceLoad{
+		"a": {Handling: 100, Ahead: 3},
+		"b": {Handling: 100, Rate: 1000, PriorityRate: 1000},
+	}, Counters: []civiq.CounterLoad{{ServiceIDs: []string{"b", "a"}, Open: true}}, Runs: 21}
+	start := time.Now()
+	w, ok := civiq.PredictWait(m, civiq.WaitTarget{ServiceID: "a"})
+	if !ok || w <= 0 || time.Since(start) > time.Second {
+		t.Errorf("PredictWait = %v %v after %v", w, ok, time.Since(start))
+	}
+}

@@ -162,28 +162,57 @@ func (e *Engine) sweepHall(tx Tx, hall *Hall, s *BookingSettings, now time.Time)
 // hallID is "", and returns how many it recorded. Booking, the staff's list
 // and the server's minute tick run it, so no-shows count on time.
 func (e *Engine) SweepNoShows(ctx context.Context, hallID string) (int, error) {
-	n := 0
-	err := e.Store.Update(ctx, func(tx Tx) error {
-		var halls []Hall
+	halls := func(tx Tx) ([]Hall, error) {
 		if hallID == "" {
-			var err error
-			if halls, err = tx.Halls(); err != nil {
-				return err
-			}
-		} else {
-			h, err := tx.Hall(hallID)
-			if err != nil {
-				return err
-			}
-			halls = []Hall{*h}
+			return tx.Halls()
+		}
+		h, err := tx.Hall(hallID)
+		if err != nil {
+			return nil, err
+		}
+		return []Hall{*h}, nil
+	}
+	// Most of the time there is nothing to record: a read finds out
+	// without taking the writer.
+	due := false
+	err := e.Store.View(ctx, func(tx Tx) error {
+		hs, err := halls(tx)
+		if err != nil {
+			return err
 		}
 		now := e.now()
-		for i := range halls {
-			s, err := tx.BookingSettings(halls[i].ID)
+		for i := range hs {
+			s, err := tx.BookingSettings(hs[i].ID)
 			if err != nil {
 				return err
 			}
-			k, err := e.sweepHall(tx, &halls[i], s, now)
+			over, err := tx.OverdueBookings(hs[i].ID, now.Add(-minutes(s.CheckInLateMinutes)), 1)
+			if err != nil {
+				return err
+			}
+			if len(over) > 0 {
+				due = true
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil || !due {
+		return 0, err
+	}
+	n := 0
+	err = e.Store.Update(ctx, func(tx Tx) error {
+		hs, err := halls(tx)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		for i := range hs {
+			s, err := tx.BookingSettings(hs[i].ID)
+			if err != nil {
+				return err
+			}
+			k, err := e.sweepHall(tx, &hs[i], s, now)
 			if err != nil {
 				return err
 			}

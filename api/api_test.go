@@ -398,7 +398,7 @@ func TestBadInput(t *testing.T) {
 		{"recall a waiting ticket", "POST", tick + waiting.ID + "/recall", admin, nil, nil, 409, "invalid_transition", ""},
 		{"no-show a waiting ticket", "POST", tick + waiting.ID + "/no-show", admin, nil, nil, 409, "invalid_transition", ""},
 		{"return a called ticket", "POST", tick + called.ID + "/return", admin, nil, nil, 409, "invalid_transition", ""},
-		{"finish a called ticket", "POST", tick + called.ID + "/finish", admin, nil, nil, 409, "invalid_transition", ""},
+		{"finish a waiting ticket", "POST", tick + waiting.ID + "/finish", admin, nil, nil, 409, "invalid_transition", ""},
 		{"rate a called ticket", "POST", tick + called.ID + "/rating", "", `{"score":5}`, nil, 409, "conflict", ""},
 	}
 	for _, c := range cases {

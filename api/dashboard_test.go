@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,6 +57,7 @@ type dashboard struct {
 	Waiting            int            `json:"waiting"`
 	LongestWaitSeconds int            `json:"longest_wait_seconds"`
 	LongestWaitSince   *time.Time     `json:"longest_wait_since"`
+	NextChangeAt       time.Time      `json:"next_change_at"`
 	CounterStates      map[string]int `json:"counter_states"`
 	Services           []struct {
 		ID                 string `json:"id"`
@@ -191,6 +193,11 @@ func TestDashboardScenario(t *testing.T) {
 	if d.Waiting != 2 || d.LongestWaitSeconds != 3000 || d.LongestWaitSince == nil || !d.LongestWaitSince.Equal(at("08:55")) {
 		t.Errorf("waiting %d, longest %d since %v; want 2, 3000 since 08:55", d.Waiting, d.LongestWaitSeconds, d.LongestWaitSince)
 	}
+	// D001, issued at 09:44, passes the target at 09:59: the page fetches
+	// again then.
+	if !d.NextChangeAt.Equal(at("09:59")) {
+		t.Errorf("next change at %v, want 09:59", d.NextChangeAt)
+	}
 	td := d.Today
 	if td.Issued != 5 || td.Called != 3 || td.Served != 1 || td.NoShows != 1 || td.Cancelled != 0 {
 		t.Errorf("today %+v: want issued 5, called 3, served 1, no-shows 1", td)
@@ -277,6 +284,10 @@ func TestDashboardScenario(t *testing.T) {
 	if d = getDashboard(t, ts, ts.Admin, ""); d.Hours[len(d.Hours)-1].Hour != 19 || d.Hours[0].Hour != 8 {
 		t.Errorf("hours at 19:30: %d..%d", d.Hours[0].Hour, d.Hours[len(d.Hours)-1].Hour)
 	}
+	// Everyone waiting is past the target: the next change is midnight.
+	if want := time.Date(2026, 3, 11, 0, 0, 0, 0, shanghai); !d.NextChangeAt.Equal(want) {
+		t.Errorf("next change at %v, want midnight", d.NextChangeAt)
+	}
 	// The next day starts afresh, but what still waits is still waiting.
 	clock.Set(time.Date(2026, 3, 11, 8, 0, 0, 0, shanghai))
 	ts.Admin = ts.login(t, "admin", adminPassword)
@@ -296,14 +307,38 @@ func TestDashboardBadInputAndAccess(t *testing.T) {
 	for _, q := range []string{"?target_minutes=0", "?target_minutes=241", "?target_minutes=abc", "?target_minutes=NaN"} {
 		ts.do(t, "GET", "/api/v1/halls/demo/dashboard"+q, ts.Admin, nil).wantErr(t, 400, "invalid", "target_minutes")
 	}
-	ts.do(t, "GET", "/api/v1/halls/demo/dashboard", "", nil).wantErr(t, 401, "unauthorized", "")
-	for _, tok := range []string{staff, otherMgr, kiosk} {
-		ts.do(t, "GET", "/api/v1/halls/demo/dashboard", tok, nil).wantErr(t, 403, "forbidden", "")
-		ts.do(t, "GET", "/api/v1/halls/demo/plan?source=example", tok, nil).wantErr(t, 403, "forbidden", "")
-	}
-	ts.do(t, "GET", "/api/v1/halls/demo/dashboard", manager, nil).want(t, 200)
-	ts.do(t, "GET", "/api/v1/halls/other/dashboard", otherMgr, nil).want(t, 200)
 	ts.do(t, "GET", "/api/v1/halls/nope/dashboard", ts.Admin, nil).wantErr(t, 404, "not_found", "")
+
+	// Who may read what: every route but the city stream (TestCityEvents).
+	otherStaff := ts.createUser(t, "ostf", civiq.RoleStaff, "other")
+	counter := ts.pairDevice(t, "demo", civiq.DeviceCounter, "1")
+	display := ts.pairDevice(t, "demo", civiq.DeviceDisplay, "")
+	profile := `{"services":[{"id":"s","handling_minutes":5,"arrivals_per_hour":{"09:00":10}}],"counters":[{"id":"1","services":["s"]}]}`
+	who := []struct {
+		name, token string
+		demo, city  int // the answer for the demo hall's routes and for the city
+	}{
+		{"nobody", "", 401, 401}, {"admin", ts.Admin, 200, 200}, {"demo manager", manager, 200, 200},
+		{"demo staff", staff, 403, 403}, {"other manager", otherMgr, 403, 200}, {"other staff", otherStaff, 403, 403},
+		{"kiosk", kiosk, 403, 403}, {"counter", counter, 403, 403}, {"display", display, 403, 403},
+	}
+	for _, w := range who {
+		for _, r := range []struct {
+			method, path string
+			body         any
+			want         int
+		}{
+			{"GET", "/api/v1/halls/demo/dashboard", nil, w.demo},
+			{"GET", "/api/v1/halls/demo/plan?source=example&sim_days=2", nil, w.demo},
+			{"POST", "/api/v1/halls/demo/plan?sim_days=2", profile, w.demo},
+			{"GET", "/api/v1/city", nil, w.city},
+		} {
+			if got := ts.do(t, r.method, r.path, w.token, r.body); got.Status != r.want {
+				t.Errorf("%s: %s %s: %s, want %d", w.name, r.method, r.path, got, r.want)
+			}
+		}
+	}
+	ts.do(t, "GET", "/api/v1/halls/other/dashboard", otherMgr, nil).want(t, 200)
 }
 
 // cityHall is one hall of the city overview as the API gives it.
@@ -475,4 +510,155 @@ func TestCityEvents(t *testing.T) {
 	if got := next(admin); strings.Join(got, ",") != "demo" {
 		t.Errorf("admin got %v", got)
 	}
+}
+
+// planAnswer is the staffing plan as the API gives it.
+type planAnswer struct {
+	Source        string  `json:"source"`
+	HistoryFrom   string  `json:"history_from"`
+	HistoryTo     string  `json:"history_to"`
+	HistoryDays   int     `json:"history_days"`
+	TargetSeconds float64 `json:"target_seconds"`
+	Goal          float64 `json:"goal"`
+	Slots         []struct {
+		From     string `json:"from"`
+		To       string `json:"to"`
+		Counters int    `json:"counters"`
+	} `json:"slots"`
+	Services []struct {
+		ID              string  `json:"id"`
+		HandlingMinutes float64 `json:"handling_minutes"`
+		HandlingCV      float64 `json:"handling_cv"`
+		Cells           []struct {
+			ArrivalsPerHour float64 `json:"arrivals_per_hour"`
+			ErlangCounters  int     `json:"erlang_counters"`
+			Counters        int     `json:"counters"`
+		} `json:"cells"`
+		Simulated struct {
+			Customers int  `json:"customers"`
+			MeetsGoal bool `json:"meets_goal"`
+		} `json:"simulated"`
+	} `json:"services"`
+	Check struct {
+		MeetsGoal bool `json:"meets_goal"`
+		Days      int  `json:"days"`
+	} `json:"check"`
+	Profile map[string]any `json:"profile"`
+}
+
+// The planner's API: from a recorded day (twelve general tickets an hour,
+// each ten minutes at a counter: 2 erlangs, so 3 counters for 80% within
+// 15 minutes), from the example day, from a profile sent, as CSV; and
+// what it refuses.
+func TestPlanAPI(t *testing.T) {
+	clock := &fixedClock{now: time.Date(2026, 3, 9, 8, 0, 0, 0, shanghai)}
+	ts := newTestServer(t, func(s *api.Server) { s.Engine.Now = clock.Now })
+	// No history yet.
+	ts.do(t, "GET", "/api/v1/halls/demo/plan", ts.Admin, nil).wantErr(t, 409, "conflict", "days")
+
+	// 9 March, 09:00-09:55: a general ticket every five minutes, called at
+	// once by one of three counters and done ten minutes later.
+	type step struct {
+		at time.Time
+		do func()
+	}
+	var steps []step
+	ids := make([]string, 12)
+	for k := range 12 {
+		issued := time.Date(2026, 3, 9, 9, 5*k, 0, 0, shanghai)
+		counter := []string{"1", "3", "6"}[k%3]
+		steps = append(steps, step{issued, func() {
+			ids[k] = ts.issue(t, ts.Admin, "general").ID
+			if got, _ := ts.callNext(t, ts.Admin, counter); got.ID != ids[k] {
+				t.Fatalf("called %s", got.Number)
+			}
+			ts.act(t, ts.Admin, ids[k], "start", nil)
+		}}, step{issued.Add(10 * time.Minute), func() { ts.act(t, ts.Admin, ids[k], "finish", nil) }})
+	}
+	slices.SortStableFunc(steps, func(a, b step) int { return a.at.Compare(b.at) })
+	for _, s := range steps {
+		clock.Set(s.at)
+		s.do()
+	}
+	clock.Set(time.Date(2026, 3, 12, 8, 0, 0, 0, shanghai))
+	ts.Admin = ts.login(t, "admin", adminPassword)
+
+	var p planAnswer
+	ts.do(t, "GET", "/api/v1/halls/demo/plan?days=7", ts.Admin, nil).want(t, 200).json(t, &p)
+	if p.Source != "history" || p.HistoryFrom != "2026-03-05" || p.HistoryTo != "2026-03-11" || p.HistoryDays != 1 || p.Goal != 0.8 || p.TargetSeconds != 900 {
+		t.Fatalf("plan %+v", p)
+	}
+	if len(p.Slots) != 1 || p.Slots[0].From != "09:00" || p.Slots[0].To != "10:00" || p.Slots[0].Counters != 3 {
+		t.Fatalf("slots %+v", p.Slots)
+	}
+	g := p.Services[0]
+	if g.ID != "general" || g.HandlingMinutes != 10 || g.HandlingCV != 0 || g.Cells[0].ArrivalsPerHour != 12 || g.Cells[0].ErlangCounters != 3 || g.Cells[0].Counters != 3 {
+		t.Fatalf("general %+v", g)
+	}
+	if !p.Check.MeetsGoal || !g.Simulated.MeetsGoal || g.Simulated.Customers == 0 || p.Check.Days != 30 {
+		t.Fatalf("check %+v %+v", p.Check, g.Simulated)
+	}
+	if p.Profile["services"] == nil {
+		t.Fatal("no profile in the plan")
+	}
+	// 95% within 15 minutes needs a fourth counter.
+	ts.do(t, "GET", "/api/v1/halls/demo/plan?days=7&goal=0.95&sim_days=5&seed=3", ts.Admin, nil).want(t, 200).json(t, &p)
+	if p.Slots[0].Counters != 4 || p.Check.Days != 5 {
+		t.Fatalf("95%%: %+v", p.Slots)
+	}
+	// The two days before 12 March hold no ticket.
+	ts.do(t, "GET", "/api/v1/halls/demo/plan?days=2", ts.Admin, nil).wantErr(t, 409, "conflict", "days")
+
+	// The example day.
+	ts.do(t, "GET", "/api/v1/halls/demo/plan?source=example", ts.Admin, nil).want(t, 200).json(t, &p)
+	if p.Source != "example" || len(p.Slots) != 9 || len(p.Services) != 4 || !p.Check.MeetsGoal {
+		t.Fatalf("example %+v", p)
+	}
+
+	// A profile sent: the textbook case again, with a 20-minute target.
+	profile := `{"services":[{"id":"s","handling_minutes":10,"arrivals_per_hour":{"08:00":12,"09:00":12}}],"counters":[{"id":"1","services":["s"]}]}`
+	ts.do(t, "POST", "/api/v1/halls/demo/plan?target_minutes=20", ts.Admin, profile).want(t, 200).json(t, &p)
+	if p.Source != "profile" || len(p.Slots) != 2 || p.TargetSeconds != 1200 || p.Services[0].Cells[0].ErlangCounters != 3 {
+		t.Fatalf("profile %+v", p)
+	}
+	r := ts.do(t, "POST", "/api/v1/halls/demo/plan?format=csv&lang=en", ts.Admin, profile).want(t, 200)
+	if ct := r.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" || !strings.Contains(r.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("csv headers %v", r.Header)
+	}
+	if want := "\ufeffFrom,To,s arrivals per hour,s counters,Total counters\n08:00,09:00,12,3,3\n09:00,10:00,12,3,3\n"; string(r.Body) != want {
+		t.Fatalf("csv %q, want %q", r.Body, want)
+	}
+	r = ts.do(t, "GET", "/api/v1/halls/demo/plan?days=7&format=csv", ts.Admin, nil).want(t, 200)
+	if !strings.HasPrefix(string(r.Body), "\ufeff开始,结束,综合受理 每小时到达,综合受理 窗口数,不动产登记 每小时到达") {
+		t.Fatalf("csv %q", r.Body)
+	}
+
+	for _, c := range []struct{ method, query, body, status, code, field string }{
+		{"GET", "?goal=1", "", "400", "invalid", "goal"},
+		{"GET", "?goal=0.4", "", "400", "invalid", "goal"},
+		{"GET", "?goal=x", "", "400", "invalid", "goal"},
+		{"GET", "?target_minutes=0", "", "400", "invalid", "target_minutes"},
+		{"GET", "?target_minutes=241", "", "400", "invalid", "target_minutes"},
+		{"GET", "?days=0", "", "400", "invalid", "days"},
+		{"GET", "?days=93", "", "400", "invalid", "days"},
+		{"GET", "?sim_days=0", "", "400", "invalid", "sim_days"},
+		{"GET", "?sim_days=201", "", "400", "invalid", "sim_days"},
+		{"GET", "?seed=-1", "", "400", "invalid", "seed"},
+		{"GET", "?source=nope", "", "400", "invalid", "source"},
+		{"GET", "?format=xml", "", "400", "invalid", "format"},
+		{"POST", "", "", "400", "invalid", "profile"},
+		{"POST", "", "{", "400", "invalid", "profile"},
+		{"POST", "", `{"services":[]}`, "400", "invalid", "profile"},
+		{"POST", "", `{"services":[{"id":"s","handling_minutes":10,"arrivals_per_hour":{"25:00":1}}],"counters":[{"id":"1","services":["s"]}]}`, "400", "invalid", "profile"},
+		{"POST", "", `{"surprise":1}`, "400", "invalid", "profile"},
+	} {
+		var body any
+		if c.body != "" {
+			body = c.body
+		}
+		status := map[string]int{"400": 400}[c.status]
+		ts.do(t, c.method, "/api/v1/halls/demo/plan"+c.query, ts.Admin, body).wantErr(t, status, c.code, c.field)
+	}
+	ts.do(t, "GET", "/api/v1/halls/nope/plan?source=example", ts.Admin, nil).wantErr(t, 404, "not_found", "")
+	ts.do(t, "POST", "/api/v1/halls/nope/plan", ts.Admin, profile).wantErr(t, 404, "not_found", "")
 }

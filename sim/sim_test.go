@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -513,4 +514,31 @@ func TestEvaluateETA(t *testing.T) {
 	if len(rep.Services) != 2 {
 		t.Errorf("services: %+v", rep.Services)
 	}
+}
+
+// The example profile of docs/simulate.md is a valid profile.
+func TestDocsExampleProfile(t *testing.T) {
+	doc, err := os.ReadFile("../docs/simulate.md")
+	if err != nil {
+		t.Skip("docs/simulate.md not found:", err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```json\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no JSON example in docs/simulate.md")
+	}
+	p, err := ReadProfile(strings.NewReader(example))
+	if err != nil {
+		t.Fatalf("the example profile: %v", err)
+	}
+	if _, err := Run(must(p.Config(1, 1))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

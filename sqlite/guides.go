@@ -107,7 +107,7 @@ func (t *tx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
 		}
 		args := append([]any{strings.Join(quoted, " "), q.HallID}, svcArgs...)
 		args = append(append(args, rankArgs...), limit, q.Offset)
-		return t.guideList(`SELECT g.data FROM guides_fts JOIN guides g ON g.seq = guides_fts.rowid
+		return t.rankedGuides(`SELECT g.seq FROM guides_fts JOIN guides g ON g.seq = guides_fts.rowid
 			WHERE guides_fts MATCH ? AND g.hall_id = ?`+svc+rank+`, bm25(guides_fts, 10.0, 5.0, 3.0), g.position, g.name LIMIT ? OFFSET ?`, args...)
 	}
 	var where strings.Builder
@@ -118,7 +118,35 @@ func (t *tx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
 		args = append(args, p, p)
 	}
 	args = append(append(args, rankArgs...), limit, q.Offset)
-	return t.guideList(`SELECT g.data FROM guides g WHERE g.hall_id = ?`+svc+where.String()+rank+`, length(g.name), g.position, g.name LIMIT ? OFFSET ?`, args...)
+	return t.rankedGuides(`SELECT g.seq FROM guides g WHERE g.hall_id = ?`+svc+where.String()+rank+`, length(g.name), g.position, g.name LIMIT ? OFFSET ?`, args...)
+}
+
+// rankedGuides runs a search that selects the guides' seq, best first,
+// then reads the guides found in that order: the sort of every match
+// carries a number, not each guide's JSON (SQLite).
+func (t *tx) rankedGuides(q string, args ...any) ([]civiq.Guide, error) {
+	rows, err := t.rows(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	var seqs []int64
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		seqs = append(seqs, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(seqs) == 0 {
+		return []civiq.Guide{}, nil
+	}
+	list, _ := json.Marshal(seqs)
+	return t.guideList(`SELECT g.data FROM json_each(?) j JOIN guides g ON g.seq = j.value ORDER BY j.key`, string(list))
 }
 
 // guidesPostgres searches without FTS5: every word must be in the name, the

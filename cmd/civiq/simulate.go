@@ -28,7 +28,7 @@ One service, steady arrivals (checks against Erlang C):
 
 A hall's day, from a profile, from the hall's recorded history, or the demo hall:
   civiq simulate [--profile day.json | --db civiq.db --hall ID] [--days 10]
-                 [--policy fifo|service-order] [--compare policy=fifo,service-order]
+                 [--policy fifo|service-order] [--arrivals-scale 1.2] [--compare policy=fifo,service-order]
                  [--compare counters=6,5] [--print-profile] [--json]
 
 Staffing plan, checked by simulation:
@@ -57,6 +57,7 @@ type simFlags struct {
 	printProfile      bool
 	noShow, lateRet   float64
 	priority          float64
+	scale             float64
 	target            time.Duration
 	goal              float64
 
@@ -93,6 +94,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.Float64Var(&f.noShow, "no-show", -1, "share of citizens not there when called (default: the profile's)")
 	fs.Float64Var(&f.lateRet, "late-return", -1, "share of no-shows who come back (default: the profile's)")
 	fs.Float64Var(&f.priority, "priority-share", -1, "share of green-channel citizens (default: the profile's)")
+	fs.Float64Var(&f.scale, "arrivals-scale", 1, "multiply every arrival rate of the profile (1.2: a fifth more citizens)")
 	fs.DurationVar(&f.target, "target", 0, "the wait that counts as called within target (default 15m, or the profile's)")
 	fs.Float64Var(&f.goal, "goal", 0.8, "--plan: share to call within the target")
 	fs.BoolVar(&f.plan, "plan", false, "print the counters needed per hour and service")
@@ -145,6 +147,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if f.target < 0 {
 		return bad("--target must be positive")
+	}
+	if !(f.scale > 0 && f.scale <= 100) {
+		return bad("--arrivals-scale must be above 0 and at most 100")
 	}
 	if oneLine {
 		return simOneLine(&f, stdout, stderr)
@@ -204,8 +209,8 @@ func simOneLine(f *simFlags, stdout, stderr io.Writer) int {
 	if f.warmup > f.customers {
 		return bad("--warmup must be at most --customers")
 	}
-	if f.set["profile"] || f.set["db"] || f.set["days"] || f.set["policy"] || f.set["print-profile"] {
-		return bad("--profile, --db, --days, --policy and --print-profile are for a hall's day, not the one-service form")
+	if f.set["profile"] || f.set["db"] || f.set["days"] || f.set["policy"] || f.set["print-profile"] || f.set["arrivals-scale"] {
+		return bad("--profile, --db, --days, --policy, --arrivals-scale and --print-profile are for a hall's day, not the one-service form")
 	}
 	dist, err := sim.NewDist(f.handlingDist, f.handlingMin*60, f.handlingCV)
 	if err != nil {
@@ -354,6 +359,13 @@ func simApply(f *simFlags, p *sim.Profile) error {
 	}
 	if f.target > 0 {
 		p.TargetMinutes = f.target.Minutes()
+	}
+	if f.scale != 1 {
+		for i := range p.Services {
+			for k, v := range p.Services[i].ArrivalsPerHour {
+				p.Services[i].ArrivalsPerHour[k] = v * f.scale
+			}
+		}
 	}
 	if f.set["handling-cv"] || f.set["handling-dist"] {
 		for i := range p.Services {

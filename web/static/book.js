@@ -183,6 +183,9 @@
       $("#r-ics").setAttribute("download", "booking-" + b.code + ".ics");
       const active = b.status === "booked";
       $("#r-cancel").classList.toggle("hidden", !active);
+      $("#r-checkin").classList.toggle("hidden", !active);
+      $("#r-keep").classList.toggle("hidden", !active);
+      $("#r-note").textContent = "";
       $("#r-ics").classList.toggle("hidden", b.status === "cancelled");
       $("#r-error").textContent = "";
       if (form) form.classList.add("hidden");
@@ -201,7 +204,7 @@
       } catch (e) { $("#r-error").textContent = C.tr("error.network"); return; }
       if (res.status !== 200) { $("#r-error").textContent = errorText(res, "cancel"); return; }
       showResult(res.body.booking, state.last4);
-      $("#r-error").textContent = C.tr("book.cancelled");
+      $("#r-note").textContent = C.tr("book.cancelled");
     });
 
     $("#r-new").addEventListener("click", () => {

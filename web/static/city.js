@@ -19,7 +19,8 @@
 
   const tz = (cfg.overview.halls[0] && cfg.overview.halls[0].timezone) || "Asia/Shanghai";
   const hms = new Intl.DateTimeFormat(en ? "en-GB" : "zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-  C.clock($("cy-clock"), tz);
+  // The clock shows the server's time, like every figure.
+  const clockEl = $("cy-clock");
 
   const hallName = (h) => (en && h.name_en) || h.name;
   const now = () => Date.now() + skew;
@@ -149,7 +150,7 @@
       th.append(el("span", "cy-name", hallName(h)));
       if (en && h.name_en && h.name_en !== h.name) th.append(el("span", "cy-alt", h.name));
       const w = el("td", "n cy-bar-col"), cell = el("div", "barcell");
-      const track = el("span", "bar-track"), bar = el("span", "bar");
+      const track = el("span", "qbar-track"), bar = el("span", "qbar");
       bar.style.width = (h.waiting / maxW * 100) + "%";
       track.append(bar);
       cell.append(track, el("span", "bar-num num", String(h.waiting)));
@@ -177,6 +178,7 @@
 
   // tick moves the longest waits on by the server's clock.
   function tick() {
+    clockEl.textContent = hms.format(new Date(now()));
     const box = $("ck-longest-box"), since = box.dataset.since;
     const secs = since ? (now() - Date.parse(since)) / 1000 : -1;
     $("ck-longest").textContent = since ? mins(secs) : C.tr("city.dash");

@@ -20,7 +20,6 @@
   const SVG = "http://www.w3.org/2000/svg";
   // The clock shows the server's time (the hall's), like every figure.
   const clockEl = $("db-clock");
-  setInterval(() => { clockEl.textContent = hms.format(new Date(now())); }, 1000);
   clockEl.textContent = hms.format(new Date());
 
   let target = D.target || 15;
@@ -134,7 +133,7 @@
       th.scope = "row";
       th.append(el("span", "pfx", s.prefix || ""), " ", svcName(s.id));
       tr.append(th);
-      const w = el("td", "n db-bar-col"), cell = el("div", "barcell"), track = el("span", "bar-track"), bar = el("span", "bar");
+      const w = el("td", "n db-bar-col"), cell = el("div", "barcell"), track = el("span", "qbar-track"), bar = el("span", "qbar");
       bar.style.width = (s.waiting / maxW * 100) + "%";
       track.append(bar);
       cell.append(track, el("span", "bar-num num", String(s.waiting)));
@@ -199,8 +198,9 @@
 
   // tick moves the waits and timers on, by the server's clock.
   function tick() {
-    if (!data) return;
     const t = now();
+    clockEl.textContent = hms.format(new Date(t));
+    if (!data) return;
     if (data.longest_wait_since) {
       const secs = (t - Date.parse(data.longest_wait_since)) / 1000;
       set("kv-longest", mins(secs));
