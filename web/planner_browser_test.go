@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/civiq/civiq/browsertest"
 )
@@ -17,7 +18,9 @@ import (
 func TestPlannerBrowser(t *testing.T) {
 	_, e2e := browsertest.Require(t)
 	s := newMgrSite(t)
-	s.demoHistory(t, 2)
+	start := time.Now()
+	s.demoHistory(t, 1)
+	t.Logf("played the history in %v", time.Since(start))
 	shots := mgrShots(t)
 	profile, _ := filepath.Abs("../sim/demo_profile.json")
 	out := browsertest.Run(t, mgrPrelude+plannerScript, map[string]string{

@@ -39,6 +39,7 @@ Usage:
   civiq simulate [--profile day.json] [--plan] [--evaluate-eta]  (hall simulator)
   civiq backup --db civiq.db --to backup.db      (online, while serving)
   civiq restore --from backup.db --db civiq.db  (server stopped)
+  civiq migrate-to-postgres --db civiq.db --postgres URL  (into an empty database)
   civiq version
 
 Run 'civiq <command> --help' for the flags of a command.
@@ -57,6 +58,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runBackup(ctx, args[1:], stdout, stderr)
 	case "restore":
 		return runRestore(ctx, args[1:], stdout, stderr)
+	case "migrate-to-postgres":
+		return runMigrateToPostgres(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "simulate":
