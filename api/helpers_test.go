@@ -9,19 +9,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/api"
+	"github.com/civiq/civiq/app"
+	"github.com/civiq/civiq/civiqtest"
 	"github.com/civiq/civiq/inmem"
 	"github.com/civiq/civiq/sqlite"
 	"github.com/civiq/civiq/storetest"
 )
 
 // adminPassword is the first admin's password in every test server.
-const adminPassword = "admin-password-for-tests"
+const adminPassword = civiqtest.AdminPassword
 
 // userPassword is the password of the users the helpers create.
 const userPassword = "user-password-1234"
@@ -36,29 +37,9 @@ type testServer struct {
 	Metrics *api.Metrics
 	API     *api.Server
 	HTTP    *httptest.Server
-	Clock   *testClock
+	Clock   *civiqtest.Clock
 	// Admin is a bearer token of the user admin.
 	Admin string
-}
-
-// testClock is the engine's clock: the real time plus an offset a test
-// moves forward.
-type testClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-// Advance moves the clock forward by d.
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
 }
 
 // TestMain runs the API tests on SQLite, then again on PostgreSQL.
@@ -68,40 +49,13 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 // in. opts change the API server before it starts serving.
 func newTestServer(t testing.TB, opts ...func(*api.Server)) *testServer {
 	t.Helper()
-	store := storetest.Open(t)
-	ts := &testServer{Store: store, Hub: inmem.NewHub(), Metrics: api.NewMetrics(), Clock: &testClock{}}
-	ts.Hub.OnCount = func(n int) { ts.Metrics.Streams.Set(float64(n)) }
-	store.Publish = func(evs []*civiq.Event) {
-		ts.Metrics.Observe(evs)
-		ts.Hub.Publish(evs)
-	}
-	ts.Engine = civiq.NewEngine(store)
-	ts.Engine.Now = ts.Clock.Now
-	ctx := context.Background()
-	if pw, err := ts.Engine.Bootstrap(ctx, adminPassword); err != nil || pw != "" {
-		store.Close()
-		t.Fatalf("bootstrap: %q, %v", pw, err)
-	}
-	if loaded, err := ts.Engine.LoadDemo(ctx); err != nil || !loaded {
-		store.Close()
-		t.Fatalf("load demo: %v, %v", loaded, err)
-	}
-	ts.API = api.NewServer(ts.Engine, ts.Hub, ts.Metrics)
-	ts.API.Ready = store.Ping
-	for _, o := range opts {
-		o(ts.API)
-	}
-	ts.HTTP = httptest.NewServer(ts.API)
-	ts.URL = ts.HTTP.URL
-	t.Cleanup(func() {
-		ts.API.Close() // ends the event streams, so Close below does not wait for them
-		ts.HTTP.Close()
-		if err := store.Close(); err != nil {
-			t.Errorf("close store: %v", err)
+	n := civiqtest.New(t, func(a *app.App) {
+		for _, o := range opts {
+			o(a.API)
 		}
 	})
-	ts.Admin = ts.login(t, "admin", adminPassword)
-	return ts
+	return &testServer{URL: n.URL, Store: n.Store, Engine: n.Engine, Hub: n.Hub, Metrics: n.Metrics, API: n.API, HTTP: n.HTTP,
+		Clock: n.Clock, Admin: n.Admin}
 }
 
 // resp is an answer, read whole.

@@ -17,10 +17,10 @@ import (
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/api"
+	"github.com/civiq/civiq/app"
 	"github.com/civiq/civiq/inmem"
 	"github.com/civiq/civiq/postgres"
 	"github.com/civiq/civiq/sqlite"
-	"github.com/civiq/civiq/web"
 )
 
 // Config is what civiq serve is told by flags and the environment.
@@ -115,20 +115,26 @@ func (m *Main) Open(ctx context.Context) error {
 	if sync != "FULL" && sync != "NORMAL" && sync != "EXTRA" {
 		return fmt.Errorf("--sqlite-synchronous must be FULL, NORMAL or EXTRA")
 	}
-	m.Hub = inmem.NewHub()
-	metrics := api.NewMetrics()
-	m.Hub.OnCount = func(n int) { metrics.Streams.Set(float64(n)) }
 	var store *sqlite.Store
 	var err error
 	keyFile := c.DB + ".key"
 	if c.Postgres != "" {
-		// Several nodes share the database: each node's own commits feed
-		// its metrics, and every node's events reach the streams of every
-		// node through the events table, woken by NOTIFY.
 		if store, err = postgres.Open(ctx, c.Postgres); err != nil {
 			return err
 		}
-		store.Publish = metrics.Observe
+		keyFile = "civiq-postgres.key"
+		if os.Getenv(civiq.EnvSecretKey) == "" {
+			slog.Warn("CIVIQ_SECRET_KEY is not set: personal data is sealed with a key file of this node only; give every node the same CIVIQ_SECRET_KEY")
+		}
+	} else if store, err = sqlite.Open(c.DB, sqlite.Options{Synchronous: sync}); err != nil {
+		return err
+	}
+	a := app.New(store, Version(), c.Postgres != "")
+	m.Store, m.Engine, m.Hub, m.API = store, a.Engine, a.Hub, a.API
+	m.API.MetricsAllow = allow
+	if c.Postgres != "" {
+		// Every node's events reach this node's streams through the events
+		// table, woken by NOTIFY.
 		last, err := store.LastEventID(ctx)
 		if err != nil {
 			store.Close()
@@ -137,21 +143,7 @@ func (m *Main) Open(ctx context.Context) error {
 		fctx, cancel := context.WithCancel(context.Background())
 		m.stopFollow = cancel
 		go postgres.Follow(fctx, c.Postgres, store, last, m.Hub.Publish)
-		keyFile = "civiq-postgres.key"
-		if os.Getenv(civiq.EnvSecretKey) == "" {
-			slog.Warn("CIVIQ_SECRET_KEY is not set: personal data is sealed with a key file of this node only; give every node the same CIVIQ_SECRET_KEY")
-		}
-	} else {
-		if store, err = sqlite.Open(c.DB, sqlite.Options{Synchronous: sync}); err != nil {
-			return err
-		}
-		store.Publish = func(evs []*civiq.Event) {
-			metrics.Observe(evs)
-			m.Hub.Publish(evs)
-		}
 	}
-	m.Store = store
-	m.Engine = civiq.NewEngine(store)
 	// The key of the bookings' personal data (idnumber.go): CIVIQ_SECRET_KEY,
 	// or the file beside the database, made on first start (mode 0600).
 	if m.Engine.Sealer, err = civiq.OpenSealer(os.Getenv(civiq.EnvSecretKey), keyFile); err != nil {
@@ -182,12 +174,6 @@ func (m *Main) Open(ctx context.Context) error {
 			slog.Info("loaded the demo service guides", "hall", "demo")
 		}
 	}
-	m.API = api.NewServer(m.Engine, m.Hub, metrics)
-	m.API.MetricsAllow = allow
-	m.API.Version = Version()
-	m.API.Ready = store.Ping
-	site := &web.Site{Engine: m.Engine, Version: Version()}
-	site.Register(m.API.Mux())
 	m.HTTP = &http.Server{
 		Handler:           m.API,
 		ReadHeaderTimeout: 10 * time.Second,
