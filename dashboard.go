@@ -62,12 +62,14 @@ type DashService struct {
 	// OpenCounters counts the open counters that serve the service.
 	OpenCounters int `json:"open_counters"`
 	// Today: tickets issued, first called, finished; the mean wait of
-	// those called and how many were called within the target.
+	// those called, how many were called within the target and how many
+	// still wait past it.
 	Issued          int `json:"issued"`
 	Called          int `json:"called"`
 	Served          int `json:"served"`
 	MeanWaitSeconds int `json:"mean_wait_seconds"`
 	WithinTarget    int `json:"within_target"`
+	Missed          int `json:"missed"`
 }
 
 // DashCounter is one counter on the dashboard.
@@ -261,6 +263,9 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 				}
 			case t.Status == StatusWaiting && now.Sub(t.IssuedAt) > target:
 				d.Today.Missed++
+				if s != nil {
+					s.Missed++
+				}
 			case t.Status == StatusWaiting:
 				if at := t.IssuedAt.Add(target); at.Before(d.NextChangeAt) {
 					d.NextChangeAt = at

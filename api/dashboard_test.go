@@ -70,6 +70,7 @@ type dashboard struct {
 		Served             int    `json:"served"`
 		MeanWaitSeconds    int    `json:"mean_wait_seconds"`
 		WithinTarget       int    `json:"within_target"`
+		Missed             int    `json:"missed"`
 	} `json:"services"`
 	Counters []struct {
 		ID            string     `json:"id"`
@@ -217,15 +218,15 @@ func TestDashboardScenario(t *testing.T) {
 	for i, s := range d.Services {
 		svc[s.ID] = i
 	}
-	type want struct{ waiting, longest, open, issued, called, served, mean, within int }
+	type want struct{ waiting, longest, open, issued, called, served, mean, within, missed int }
 	for id, w := range map[string]want{
-		"general":  {1, 3000, 4, 2, 1, 1, 900, 1},
-		"property": {0, 0, 3, 0, 0, 0, 0, 0},
-		"tax":      {0, 0, 2, 2, 2, 0, 630, 1}, // C001 and the transferred B001
-		"social":   {1, 60, 2, 1, 0, 0, 0, 0},
+		"general":  {1, 3000, 4, 2, 1, 1, 900, 1, 1},
+		"property": {0, 0, 3, 0, 0, 0, 0, 0, 0},
+		"tax":      {0, 0, 2, 2, 2, 0, 630, 1, 0}, // C001 and the transferred B001
+		"social":   {1, 60, 2, 1, 0, 0, 0, 0, 0},
 	} {
 		s := d.Services[svc[id]]
-		got := want{s.Waiting, s.LongestWaitSeconds, s.OpenCounters, s.Issued, s.Called, s.Served, s.MeanWaitSeconds, s.WithinTarget}
+		got := want{s.Waiting, s.LongestWaitSeconds, s.OpenCounters, s.Issued, s.Called, s.Served, s.MeanWaitSeconds, s.WithinTarget, s.Missed}
 		if got != w {
 			t.Errorf("%s: %+v, want %+v", id, got, w)
 		}

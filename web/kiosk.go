@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/civiq/civiq"
@@ -84,8 +85,20 @@ var kioskKeys = []string{
 	"kiosk.waiting", "kiosk.closed", "kiosk.ahead", "kiosk.eta", "kiosk.taken", "kiosk.back_in", "kiosk.issuing",
 	"kiosk.failed", "kiosk.hall_closed", "kiosk.unauthorized", "kiosk.gave_up", "kiosk.green_for", "kiosk.pair_bad",
 	"kiosk.pair_wrong", "kiosk.pair_ok", "kiosk.ticket_priority", "kiosk.live", "kiosk.offline",
+	"kiosk.ci_checking", "kiosk.ci_code_short", "kiosk.ci_id_short", "kiosk.ci_not_found", "kiosk.ci_too_early",
+	"kiosk.ci_too_early_day", "kiosk.ci_too_early_at", "kiosk.ci_too_late", "kiosk.ci_done_already", "kiosk.ci_cancelled",
+	"kiosk.ci_rate_limited", "kiosk.ci_failed", "kiosk.appt_mark", "kiosk.appt_taken",
+	"kiosk.appt_wait_until",
 	"error.network", "wait.about",
 }
+
+// The keys of the check-in's on-screen keypads: the characters of booking
+// codes (civiq's code alphabet: no 0/O, 1/I/L), digits first as the booking
+// page shows codes; and those of the end of an ID number, X last.
+var (
+	kioskCodeKeys = strings.Split("23456789ABCDEFGHJKMNPQRSTUVWXYZ", "")
+	kioskIDKeys   = strings.Split("123456789X0", "")
+)
 
 // kiosk is the touch screen where citizens take a ticket. It needs a
 // paired kiosk device (token in the browser) or a signed-in user who may
@@ -95,11 +108,17 @@ func (s *Site) kiosk(w http.ResponseWriter, r *http.Request) {
 	hallID := r.PathValue("hall")
 	var hall *civiq.Hall
 	var svcs []civiq.Service
+	// Check-in needs the hall's check-in window; a hall that takes no
+	// bookings shows no check-in button.
+	var set *civiq.BookingSettings
 	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) (err error) {
 		if hall, err = tx.Hall(hallID); err != nil {
 			return err
 		}
-		svcs, err = tx.Services(hallID)
+		if svcs, err = tx.Services(hallID); err != nil {
+			return err
+		}
+		set, err = tx.BookingSettings(hallID)
 		return err
 	})
 	if civiq.ErrorCode(err) == civiq.ENotFound {
@@ -124,15 +143,24 @@ func (s *Site) kiosk(w http.ResponseWriter, r *http.Request) {
 		CanIssue bool       `json:"can_issue"`
 		Services []kioskSvc `json:"services"`
 		Groups   []group    `json:"groups"`
+		// Appointments shows the check-in (预约取号); EarlyMinutes and
+		// LateMinutes frame it around the slot's start.
+		Appointments bool   `json:"appointments"`
+		EarlyMinutes int    `json:"checkin_early_minutes"`
+		LateMinutes  int    `json:"checkin_late_minutes"`
+		Guides       string `json:"guides"`
 	}{Hall: hall.ID, Name: kioskHallName(lang, hall), TZ: hall.Timezone, CanIssue: p.User != nil && p.Can(civiq.PermIssueTicket, hall.ID, ""),
-		Services: []kioskSvc{}, Groups: []group{}}
+		Services: []kioskSvc{}, Groups: []group{},
+		Appointments: set.Enabled, EarlyMinutes: set.CheckInEarlyMinutes, LateMinutes: set.CheckInLateMinutes,
+		Guides: "/halls/" + url.PathEscape(hall.ID) + "/guides?from=kiosk"}
 	for _, svc := range svcs {
 		data.Services = append(data.Services, kioskService(lang, svc))
 	}
 	for _, g := range hall.PriorityGroups {
 		data.Groups = append(data.Groups, group{g, s.kioskGroupLabel(lang, g)})
 	}
-	s.render(w, r, http.StatusOK, "kiosk", "kiosk.title", map[string]any{"V": data, "JSON": kioskJSON(data)}, kioskKeys...)
+	s.render(w, r, http.StatusOK, "kiosk", "kiosk.title", map[string]any{"V": data, "JSON": kioskJSON(data),
+		"CodeKeys": kioskCodeKeys, "IDKeys": kioskIDKeys, "CodeMax": civiq.CodeLength + 1}, kioskKeys...)
 }
 
 // ticketKeys are the catalogue entries ticket.js uses.
@@ -301,7 +329,7 @@ func (s *Site) ticketEscpos(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("lang") == "en" {
 		lang = "en"
 	}
-	b, err := s.kioskReceipt(lang, t, hall, svc, kioskTicketURL(r, t.ID))
+	b, err := s.kioskReceipt(lang, t, hall, svc, s.kioskAppointment(r.Context(), t), kioskTicketURL(r, t.ID))
 	if err != nil {
 		kioskError(w, r, err)
 		return
@@ -313,14 +341,49 @@ func (s *Site) ticketEscpos(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-// kioskReceipt writes the ticket for a thermal printer.
-func (s *Site) kioskReceipt(lang string, t *civiq.Ticket, hall *civiq.Hall, svc *civiq.Service, link string) ([]byte, error) {
+// kioskAppointment finds the booking an appointment ticket was checked in
+// from; nil for any other ticket, or when there is none.
+func (s *Site) kioskAppointment(ctx context.Context, t *civiq.Ticket) *civiq.Booking {
+	if t.Channel != civiq.ChannelAppointment {
+		return nil
+	}
+	var out *civiq.Booking
+	err := s.Engine.Store.View(ctx, func(tx civiq.Tx) error {
+		// Check-in is at most a few hours (BookingSettings.Validate) from
+		// the slot's start.
+		list, err := tx.Bookings(t.HallID, t.IssuedAt.Add(-6*time.Hour), t.IssuedAt.Add(6*time.Hour))
+		for i := range list {
+			if list[i].TicketID == t.ID {
+				out = &list[i]
+			}
+		}
+		return err
+	})
+	if err != nil {
+		slog.ErrorContext(ctx, "appointment of a ticket", "err", err, "ticket", t.ID)
+		return nil
+	}
+	return out
+}
+
+// kioskSlot is a booking's slot as a receipt prints it: 10:00-10:30, in
+// ASCII, which prints on any ESC/POS printer.
+func kioskSlot(b *civiq.Booking, loc *time.Location) string {
+	return b.SlotStart.In(loc).Format("15:04") + "-" + b.SlotEnd.In(loc).Format("15:04")
+}
+
+// kioskReceipt writes the ticket for a thermal printer; appt is the booking
+// of an appointment ticket, nil for a walk-in.
+func (s *Site) kioskReceipt(lang string, t *civiq.Ticket, hall *civiq.Hall, svc *civiq.Service, appt *civiq.Booking, link string) ([]byte, error) {
 	d := escpos.New().Align(escpos.Center).
 		Size(2, 2).Bold(true).Line(kioskHallName(lang, hall)).Bold(false).Size(1, 1).Feed(1).
 		Size(6, 6).Bold(true).Line(t.Number).Bold(false).
 		Size(2, 2).Line(kioskService(lang, *svc).Name).Size(1, 1)
 	if t.PriorityGroup != "" {
 		d.Line(s.T(lang, "kiosk.ticket_priority", s.kioskGroupLabel(lang, t.PriorityGroup)))
+	}
+	if appt != nil {
+		d.Bold(true).Line(s.T(lang, "kiosk.appt_mark", kioskSlot(appt, hall.Location()))).Bold(false)
 	}
 	d.Feed(1)
 	ahead := 0
@@ -331,10 +394,14 @@ func (s *Site) kioskReceipt(lang string, t *civiq.Ticket, hall *civiq.Hall, svc 
 	if t.ETASeconds != nil {
 		d.Line(s.T(lang, "kiosk.eta", s.kioskMinutes(lang, *t.ETASeconds)))
 	}
+	taken := s.T(lang, "kiosk.taken", t.Number, ahead)
+	if appt != nil {
+		taken = s.T(lang, "kiosk.appt_taken", t.Number)
+	}
 	d.Line(t.IssuedAt.In(hall.Location()).Format("2006-01-02 15:04")).Feed(1).
 		QR(link, 6, escpos.LevelM).
 		Line(s.T(lang, "kiosk.scan")).Feed(1).
-		Line(s.T(lang, "kiosk.taken", t.Number, ahead)).
+		Line(taken).
 		Feed(3).Cut()
 	return d.Bytes()
 }

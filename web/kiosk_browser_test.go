@@ -1,9 +1,12 @@
 package web_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/civiq/civiq/browsertest"
 )
@@ -40,7 +43,9 @@ func TestKioskBrowser(t *testing.T) {
 	t.Log(out)
 }
 
-const kioskScript = `
+// kioskPrelude is what the kiosk's browser scripts share: the API, checks,
+// axe, screenshots and page errors.
+const kioskPrelude = `
 const base = process.env.BASE;
 const shots = process.env.SHOTS;
 async function api(method, path, body, token) {
@@ -71,7 +76,9 @@ function watch(page, name) {
 }
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
 const visible = (page, id) => page.waitForSelector('#' + id + ':not(.hidden)', { timeout: 5000 });
+`
 
+const kioskScript = kioskPrelude + `
 const browser = await civiq.launch();
 
 // ---- a kiosk paired with a code an admin made ----
@@ -235,4 +242,225 @@ await visible(en, 'thanks');
 
 check(errors.length === 0, 'page errors: ' + errors.join('; '));
 console.log('call reached the phone in ' + took + ' ms');
+`
+
+// TestKioskAppointmentBrowser checks in with bookings at the kiosk in
+// Chromium: typed on the keypads, through a lost answer and a double tap
+// (one ticket), with a wrong ID ending, too early, already checked in and
+// rate limited, by a scanner and a card reader typing, in Chinese and in
+// English. The server's clock runs from a Tuesday morning (kioskMorning)
+// and the browser's from the same time.
+func TestKioskAppointmentBrowser(t *testing.T) {
+	_, e2e := browsertest.Require(t)
+	s := newApptSite(t)
+	var people []map[string]string
+	for n := range 6 {
+		id := kioskPerson(n)
+		people = append(people, map[string]string{"id": id, "last4": id[14:]})
+	}
+	pj, _ := json.Marshal(people)
+	out := browsertest.Run(t, kioskApptScript, map[string]string{
+		"BASE":        s.URL,
+		"ADMIN_TOKEN": s.Admin,
+		"SHOTS":       kioskShots(t),
+		"AXE":         filepath.Join(e2e, "node_modules", "axe-core", "axe.min.js"),
+		"PEOPLE":      string(pj),
+		"DAY":         kioskMorning.Format("2006-01-02"),
+		"NOW_MS":      strconv.FormatInt(time.Now().Add(time.Until(kioskMorning)).UnixMilli(), 10),
+	})
+	t.Log(out)
+}
+
+const kioskApptScript = kioskPrelude + `
+const people = JSON.parse(process.env.PEOPLE); // person 2's ID ends in X
+const slot = (hhmm) => process.env.DAY + 'T' + hhmm + ':00+08:00';
+async function book(service, hhmm, n) {
+  const r = await api('POST', '/api/v1/halls/demo/bookings', { service_id: service, slot_start: slot(hhmm),
+    name: '王' + n, phone: '139' + String(n).padStart(8, '0'), id_number: people[n].id });
+  check(r.status === 201, 'book ' + service + ' ' + hhmm + ': ' + r.status + ' ' + JSON.stringify(r.body));
+  return r.body.booking.code;
+}
+const spaced = (code) => code.slice(0, 4) + ' ' + code.slice(4);
+const general = await book('general', '10:00', 2);
+const property = await book('property', '10:00', 1);
+const tax = await book('tax', '11:00', 3);
+const social = await book('social', '10:00', 4);
+const general2 = await book('general', '10:00', 5);
+
+// A paired kiosk.
+const dev = await api('POST', '/api/v1/halls/demo/devices', { kind: 'kiosk', name: 'kiosk 1' });
+const pair = await fetch(base + '/api/v1/devices/pair', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({ code: dev.body.device.pairing_code }) }).then((r) => r.json());
+check(pair.token, 'paired');
+
+const browser = await civiq.launch();
+const ctx = await browser.newContext({ viewport: { width: 1080, height: 1920 }, hasTouch: true });
+await ctx.clock.install({ time: +process.env.NOW_MS });
+const kiosk = await ctx.newPage();
+watch(kiosk, 'kiosk');
+await kiosk.addInitScript((token) => {
+  localStorage.setItem('civiq.device.demo', token);
+  window.__printed = 0; window.print = () => { window.__printed++; };
+}, pair.token);
+const checkins = [];
+kiosk.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/checkins')) checkins.push(JSON.parse(r.postData())); });
+
+await kiosk.goto(base + '/halls/demo/kiosk');
+await visible(kiosk, 's-home');
+check(await kiosk.getAttribute('#guides-open', 'href') === '/halls/demo/guides?from=kiosk', 'the guides button');
+check(await kiosk.evaluate(() => document.documentElement.scrollHeight <= innerHeight), 'portrait start screen fits');
+await shot(kiosk, 'kiosk-appt-home');
+await axe(kiosk, 'start screen');
+
+// keys types on the keypad on show: the code's, then the ID's.
+async function keys(chars) {
+  for (const c of chars) await kiosk.click('#s-checkin .keypad:not(.hidden) .key[data-key="' + c + '"]');
+}
+// ticketShown waits for the ticket, or says what the kiosk shows instead.
+async function ticketShown() {
+  try {
+    await visible(kiosk, 's-ticket');
+  } catch (e) {
+    throw new Error('no ticket: screen ' + await kiosk.evaluate(() => document.body.dataset.screen) + ', error "' +
+      await text(kiosk, '#ci-error') + '", status "' + await text(kiosk, '#ci-status') + '", failed "' + await text(kiosk, '#error-text') + '"');
+  }
+}
+const errorText = async () => {
+  await kiosk.waitForFunction(() => document.getElementById('ci-error').textContent !== '');
+  return text(kiosk, '#ci-error');
+};
+
+// ---- a wrong ID ending, then the right one: a lost answer and a double tap ----
+await kiosk.click('#checkin-open');
+await visible(kiosk, 's-checkin');
+check(await kiosk.evaluate(() => document.activeElement.id === 'ci-code'), 'the code field first');
+await axe(kiosk, 'check-in form');
+await keys(property.slice(0, 5));
+check(await kiosk.inputValue('#ci-code') === spaced(property).slice(0, 6), 'the code as the booking page shows it: ' + await kiosk.inputValue('#ci-code'));
+await shot(kiosk, 'kiosk-checkin-form');
+await keys(property.slice(5));
+check(await kiosk.isVisible('#keys-id') && !await kiosk.isVisible('#keys-code'), 'the ID keypad comes after the code');
+const wrong = people[1].last4 === '1234' ? '4321' : '1234';
+await keys(wrong);
+await kiosk.click('#ci-submit');
+check((await errorText()) === '预约码或身份证号码后4位不正确，请核对后重新输入。', 'wrong ID: ' + await text(kiosk, '#ci-error'));
+check(await kiosk.getAttribute('#ci-id', 'aria-invalid') === 'true', 'the ID field is marked');
+check(await kiosk.isVisible('#s-checkin'), 'the form stays for a correction');
+await shot(kiosk, 'kiosk-checkin-error');
+await axe(kiosk, 'check-in error');
+for (let i = 0; i < 4; i++) await kiosk.click('#keys-id .key.del');
+check(await kiosk.inputValue('#ci-id') === '' && await text(kiosk, '#ci-error') === '', 'deleted, and the error gone');
+await keys(people[1].last4);
+
+let posts = 0;
+const keysSent = [];
+await kiosk.route('**/api/v1/halls/demo/checkins', async (route) => {
+  posts++;
+  keysSent.push(route.request().headers()['idempotency-key']);
+  if (posts === 1) { await route.fetch(); await route.abort('connectionreset'); return; }
+  await route.continue();
+});
+await kiosk.dblclick('#ci-submit');
+await ticketShown();
+await kiosk.unroute('**/api/v1/halls/demo/checkins');
+check(posts === 2 && keysSent[0] && keysSent[0] === keysSent[1], 'one key for both tries: ' + JSON.stringify(keysSent));
+check(await text(kiosk, '#tp-number') === 'B001', 'ticket number ' + await text(kiosk, '#tp-number'));
+check(await text(kiosk, '#tp-service') === '不动产登记', 'ticket service');
+check(await text(kiosk, '#tp-appt') === '预约 10:00–10:30', 'marked as an appointment: ' + await text(kiosk, '#tp-appt'));
+check(await text(kiosk, '#tp-until') === '10:00 起叫号，请在大厅等候', 'an early arrival waits: ' + await text(kiosk, '#tp-until'));
+check(await text(kiosk, '#tp-taken') === '预约签到成功，您的号码是B001', 'ticket text: ' + await text(kiosk, '#tp-taken'));
+await kiosk.waitForFunction(() => { const q = document.getElementById('tp-qr'); return q.complete && q.naturalWidth > 0; });
+await kiosk.waitForFunction(() => window.__printed === 1);
+const tk = (await api('GET', '/api/v1/tickets/' + await kiosk.evaluate(() => document.body.dataset.ticket))).body.ticket;
+check(tk.channel === 'appointment' && tk.number === 'B001', 'the ticket: ' + JSON.stringify(tk));
+check(await waiting('property') === 1, 'exactly one ticket for a double tap and a retry, got ' + await waiting('property'));
+const bk = await api('GET', '/api/v1/bookings/' + property + '?id_last4=' + people[1].last4);
+check(bk.body.booking.status === 'checked_in' && bk.body.booking.ticket_number === 'B001', 'booking: ' + JSON.stringify(bk.body));
+await shot(kiosk, 'kiosk-checkin-ticket');
+await axe(kiosk, 'appointment ticket');
+await kiosk.clock.runFor(10500);
+await visible(kiosk, 's-home');
+check(await kiosk.evaluate(() => document.getElementById('ci-code').value === '' && document.getElementById('ci-id').value === ''), 'the form is empty again');
+
+// ---- already checked in, too early, rate limited ----
+await kiosk.click('#checkin-open');
+await keys(property + people[1].last4);
+await kiosk.click('#ci-submit');
+check((await errorText()) === '这个预约已经签到过了，您的号码是 B001，请留意叫号。', 'checked in twice: ' + await text(kiosk, '#ci-error'));
+await kiosk.click('#ci-clear');
+check(await kiosk.inputValue('#ci-code') === '' && await kiosk.isVisible('#keys-code'), 'cleared');
+await keys(tax + people[3].last4);
+await kiosk.click('#ci-submit');
+check((await errorText()) === '还没到签到时间。您预约的是今天 11:00，请于 10:30 起签到。', 'too early: ' + await text(kiosk, '#ci-error'));
+await shot(kiosk, 'kiosk-checkin-early');
+await kiosk.route('**/api/v1/halls/demo/checkins', (route) => route.fulfill({ status: 429, contentType: 'application/json',
+  headers: { 'Retry-After': '600' }, body: JSON.stringify({ error: { code: 'rate_limited', message: 'too many requests' } }) }));
+await kiosk.click('#ci-submit');
+await kiosk.waitForFunction(() => document.getElementById('ci-error').textContent.includes('输错次数太多'));
+await kiosk.unroute('**/api/v1/halls/demo/checkins');
+check(await waiting('tax') === 0, 'no ticket too early');
+
+// Nobody there: back to the start after 30 s, the form emptied.
+await kiosk.clock.runFor(30500);
+await visible(kiosk, 's-home');
+check(await kiosk.inputValue('#ci-code') === '' && await text(kiosk, '#ci-error') === '', 'the half-filled form is forgotten');
+
+// ---- a scanner types the code, a card reader the whole ID number ----
+await kiosk.click('#checkin-open');
+await kiosk.keyboard.type(social.slice(0, 4).toLowerCase() + '-' + social.slice(4).toLowerCase());
+await kiosk.keyboard.press('Enter');
+check(await kiosk.evaluate(() => document.activeElement.id === 'ci-id') && await text(kiosk, '#ci-error') === '', 'Enter after the code goes on to the ID');
+check(await kiosk.inputValue('#ci-code') === spaced(social), 'scanned code: ' + await kiosk.inputValue('#ci-code'));
+await kiosk.keyboard.type(people[4].id);
+check(await kiosk.inputValue('#ci-id') === people[4].last4, 'the screen shows the last 4 only: ' + await kiosk.inputValue('#ci-id'));
+await kiosk.keyboard.press('Enter');
+await ticketShown();
+check(await text(kiosk, '#tp-number') === 'D001', 'card reader ticket ' + await text(kiosk, '#tp-number'));
+const last = checkins[checkins.length - 1];
+check(last.code === social && last.id_number === people[4].id && !last.id_last4, 'the card reader sends the ID number: ' + JSON.stringify(last));
+await kiosk.click('#done');
+await visible(kiosk, 's-home');
+
+// ---- English, through the switch on the form; X on the keypad ----
+await kiosk.click('#checkin-open');
+await keys(general.slice(0, 3));
+await Promise.all([kiosk.waitForURL('**/kiosk?lang=en#checkin'), kiosk.click('.kiosk-lang')]);
+await visible(kiosk, 's-checkin');
+check(await kiosk.inputValue('#ci-code') === '', 'nothing typed goes through the switch');
+check(await text(kiosk, '#ci-h') === 'Check in for your appointment', 'English heading');
+await keys(general + '0000');
+await kiosk.click('#ci-submit');
+check((await errorText()).startsWith('The booking code or the last 4 characters'), 'English error: ' + await text(kiosk, '#ci-error'));
+await shot(kiosk, 'kiosk-checkin-error-en');
+await kiosk.click('#ci-clear');
+await keys(general);
+check(people[2].last4.endsWith('X'), 'person 2 ends in X');
+await keys(people[2].last4);
+check(await kiosk.inputValue('#ci-id') === people[2].last4, 'X on the keypad');
+await shot(kiosk, 'kiosk-checkin-form-en');
+await axe(kiosk, 'English check-in form');
+await kiosk.click('#ci-submit');
+await ticketShown();
+check(await text(kiosk, '#tp-number') === 'A001' && await text(kiosk, '#tp-appt') === 'Appointment 10:00–10:30', 'English ticket: ' + await text(kiosk, '#tp-appt'));
+check(await text(kiosk, '#tp-taken') === 'You are checked in. Your number is A001', 'English ticket text');
+await kiosk.waitForFunction(() => { const q = document.getElementById('tp-qr'); return q.complete && q.naturalWidth > 0; });
+await shot(kiosk, 'kiosk-checkin-ticket-en');
+// Back in Chinese after 10 s.
+await Promise.all([kiosk.waitForURL('**/kiosk?lang=zh-CN'), kiosk.clock.runFor(10500)]);
+await visible(kiosk, 's-home');
+
+// ---- lying down ----
+await kiosk.setViewportSize({ width: 1920, height: 1080 });
+check(await kiosk.evaluate(() => document.documentElement.scrollHeight <= innerHeight), 'landscape start screen fits');
+await shot(kiosk, 'kiosk-appt-landscape');
+await kiosk.click('#checkin-open');
+await keys(general2);
+check(await kiosk.evaluate(() => document.documentElement.scrollHeight <= innerHeight), 'landscape check-in fits');
+await shot(kiosk, 'kiosk-checkin-landscape');
+await keys(people[5].last4);
+await kiosk.click('#ci-submit');
+await ticketShown();
+check(await text(kiosk, '#tp-number') === 'A002', 'second general appointment');
+
+check(errors.length === 0, 'page errors: ' + errors.join('; '));
 `

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/api"
@@ -30,7 +32,8 @@ type kioskSite struct {
 	Admin  string // the admin's bearer token
 }
 
-func newKioskSite(t testing.TB) *kioskSite {
+// opts set up the engine (its clock, its secret key) before it serves.
+func newKioskSite(t testing.TB, opts ...func(*civiq.Engine)) *kioskSite {
 	t.Helper()
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "civiq.db"), sqlite.Options{})
 	if err != nil {
@@ -39,6 +42,9 @@ func newKioskSite(t testing.TB) *kioskSite {
 	hub := inmem.NewHub()
 	store.Publish = hub.Publish
 	eng := civiq.NewEngine(store)
+	for _, o := range opts {
+		o(eng)
+	}
 	ctx := context.Background()
 	if _, err := eng.Bootstrap(ctx, kioskAdminPassword); err != nil {
 		t.Fatal(err)
@@ -378,5 +384,143 @@ func TestTicketPage(t *testing.T) {
 	_, b = s.get(t, "/t/"+tk.ID, nil)
 	if !strings.Contains(string(b), `"rated":true`) || !strings.Contains(string(b), "已办结") {
 		t.Error("a rated ticket's page does not know it")
+	}
+}
+
+// kioskMorning is when the appointment tests run by the server's clock: a
+// Tuesday morning in a year the built-in calendar does not know (weekends
+// only), so that slots of today can be booked and checked in to whenever
+// the tests run.
+var kioskMorning = time.Date(2031, 3, 4, 9, 40, 0, 0, time.FixedZone("CST", 8*3600))
+
+// newApptSite is the kiosk site with a secret key (bookings keep ID
+// numbers sealed) and a clock running from kioskMorning; booking closes at
+// a slot's start (lead_minutes 0), so today's 10:00 slots can be booked.
+func newApptSite(t testing.TB) *kioskSite {
+	t.Helper()
+	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{0x6b}, civiq.SecretKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	offset := time.Until(kioskMorning)
+	s := newKioskSite(t, func(e *civiq.Engine) {
+		e.Sealer = sealer
+		e.Now = func() time.Time { return time.Now().Add(offset) }
+	})
+	if st := s.call(t, "PUT", "/api/v1/halls/demo/booking-settings", s.Admin, map[string]any{"lead_minutes": 0}, nil, nil); st != 200 {
+		t.Fatalf("booking settings: %d", st)
+	}
+	return s
+}
+
+// kioskPerson is the n-th test person's ID number (person 2's ends in X).
+func kioskPerson(n int) string {
+	first := fmt.Sprintf("11010119900307%03d", n)
+	return first + string(civiq.IDCheckChar(first))
+}
+
+// book books a slot of today (hh:mm by the hall's clock) for person n and
+// returns the booking code.
+func (s *kioskSite) book(t testing.TB, service, hhmm string, n int) string {
+	t.Helper()
+	var out struct{ Booking struct{ Code string } }
+	body := map[string]string{"service_id": service, "slot_start": kioskMorning.Format("2006-01-02") + "T" + hhmm + ":00+08:00",
+		"name": fmt.Sprintf("王%d", n), "phone": fmt.Sprintf("139%08d", n), "id_number": kioskPerson(n)}
+	if st := s.call(t, "POST", "/api/v1/halls/demo/bookings", "", body, &out, nil); st != 201 || out.Booking.Code == "" {
+		t.Fatalf("book %s %s: %d", service, hhmm, st)
+	}
+	return out.Booking.Code
+}
+
+// TestKioskCheckInPage: the start screen offers check-in and the guides;
+// the keypads have every character of booking codes and ID endings; a
+// hall without bookings has no check-in.
+func TestKioskCheckInPage(t *testing.T) {
+	s := newApptSite(t)
+	_, b := s.get(t, "/halls/demo/kiosk", nil)
+	html := string(b)
+	for _, want := range []string{`id="checkin-open"`, "预约取号", `id="s-checkin"`, "预约码", "身份证号码后4位", "签到取号",
+		`href="/halls/demo/guides?from=kiosk"`, "办事指南", `"appointments":true`, `"checkin_early_minutes":30`, `"checkin_late_minutes":15`,
+		"请在预约时段开始前30分钟至开始后15分钟内签到"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("kiosk page lacks %q", want)
+		}
+	}
+	keys := map[string]map[string]bool{"keys-code": {}, "keys-id": {}}
+	for pad := range keys {
+		i := strings.Index(html, `id="`+pad+`"`)
+		if i < 0 {
+			t.Fatalf("no keypad %s", pad)
+		}
+		rest := html[i:]
+		rest = rest[:strings.Index(rest, "</div>")]
+		for _, part := range strings.Split(rest, `data-key="`)[1:] {
+			keys[pad][part[:strings.IndexByte(part, '"')]] = true
+		}
+	}
+	for range 200 {
+		for _, c := range civiq.NewBookingCode() {
+			if !keys["keys-code"][string(c)] {
+				t.Fatalf("the code keypad lacks %q", c)
+			}
+		}
+	}
+	for _, c := range "0123456789X" {
+		if !keys["keys-id"][string(c)] {
+			t.Errorf("the ID keypad lacks %q", c)
+		}
+	}
+	if len(keys["keys-code"]) != 32 || len(keys["keys-id"]) != 12 { // with delete
+		t.Errorf("keypads: %v", keys)
+	}
+	_, b = s.get(t, "/halls/demo/kiosk?lang=en", nil)
+	for _, want := range []string{"I have an appointment", "Service guides", "Booking code", "Last 4 characters of your ID number"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("English kiosk page lacks %q", want)
+		}
+	}
+
+	if st := s.call(t, "PUT", "/api/v1/halls/demo/booking-settings", s.Admin, map[string]any{"enabled": false}, nil, nil); st != 200 {
+		t.Fatalf("booking settings: %d", st)
+	}
+	_, b = s.get(t, "/halls/demo/kiosk", nil)
+	if strings.Contains(string(b), `id="checkin-open"`) || !strings.Contains(string(b), `id="guides-open"`) {
+		t.Error("a hall without bookings offers check-in, or no guides")
+	}
+}
+
+// TestKioskAppointmentEscpos: an appointment ticket prints as a walk-in's,
+// marked with its slot.
+func TestKioskAppointmentEscpos(t *testing.T) {
+	s := newApptSite(t)
+	code := s.book(t, "general", "10:00", 2)
+	var out struct{ Ticket kioskTicket }
+	if st := s.call(t, "POST", "/api/v1/halls/demo/checkins", s.Admin, map[string]string{"code": code, "id_last4": "002X"}, &out, nil); st != 201 {
+		t.Fatalf("check in: %d", st)
+	}
+	if out.Ticket.Channel != "appointment" || out.Ticket.Number != "A001" {
+		t.Fatalf("ticket %+v", out.Ticket)
+	}
+	_, b := s.get(t, "/api/v1/tickets/"+out.Ticket.ID+"/escpos", nil)
+	for _, want := range []string{"预约 10:00-10:30", "预约签到成功，您的号码是A001", "综合受理"} {
+		gb, _ := simplifiedchinese.GB18030.NewEncoder().Bytes([]byte(want))
+		if !bytes.Contains(b, gb) {
+			t.Errorf("escpos lacks %q", want)
+		}
+	}
+	if bytes.Contains(b, []byte("\xc4\xfa\xd2\xd1\xc1\xec\xc8\xa1")) { // 您已领取
+		t.Error("an appointment ticket prints the walk-in's line")
+	}
+	_, b = s.get(t, "/api/v1/tickets/"+out.Ticket.ID+"/escpos?lang=en", nil)
+	for _, want := range []string{"Appointment 10:00-10:30", "You are checked in. Your number is A001"} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("English escpos lacks %q", want)
+		}
+	}
+	// A walk-in's has no mark.
+	tk := s.issue(t, s.Admin, "general")
+	_, b = s.get(t, "/api/v1/tickets/"+tk.ID+"/escpos?lang=en", nil)
+	if bytes.Contains(b, []byte("Appointment")) {
+		t.Error("a walk-in ticket is marked as an appointment")
 	}
 }

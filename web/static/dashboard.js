@@ -145,7 +145,7 @@
         el("td", "n num" + (s.waiting > 0 && s.open_counters === 0 ? " bad" : ""), String(s.open_counters)),
         el("td", "n num", String(s.issued)), el("td", "n num", String(s.called)), el("td", "n num", String(s.served)),
         el("td", "n num", s.called ? mins(s.mean_wait_seconds) : C.tr("dashboard.dash")),
-        el("td", "n num", s.called ? pct(s.within_target / s.called) : C.tr("dashboard.dash")));
+        el("td", "n num", s.called + s.missed ? pct(s.within_target / (s.called + s.missed)) : C.tr("dashboard.dash")));
       rows.append(tr);
       tot.waiting += s.waiting; tot.priority += s.priority; tot.issued += s.issued; tot.called += s.called;
       tot.served += s.served; tot.wait += s.mean_wait_seconds * s.called; tot.within += s.within_target;
@@ -158,7 +158,7 @@
     foot.append(th, el("td", "n num", String(tot.waiting)), el("td", "n num", String(tot.priority)), longest,
       el("td", "n num", String(d.counter_states.open)), el("td", "n num", String(tot.issued)), el("td", "n num", String(tot.called)),
       el("td", "n num", String(tot.served)), el("td", "n num", tot.called ? mins(d.today.mean_wait_seconds) : C.tr("dashboard.dash")),
-      el("td", "n num", tot.called ? pct(tot.within / tot.called) : C.tr("dashboard.dash")));
+      el("td", "n num", pct(d.today.within_target_share)));
     $("svc-foot").replaceChildren(foot);
   }
 
@@ -239,7 +239,7 @@
   // optional marker per hour and a dashed target line; a hidden table
   // carries the same numbers for screen readers.
   function barChart(box, o) {
-    const W = 860, H = 320, L = 46, R = 14, T = 34, B = 30;
+    const W = 860, H = 345, L = 46, R = 14, T = 34, B = 30;
     const n = o.labels.length, pw = W - L - R, ph = H - T - B;
     const all = [];
     for (const s of o.series) all.push(...s.values);

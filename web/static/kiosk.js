@@ -1,7 +1,8 @@
 // The kiosk: a citizen taps a service (after choosing a green-channel group
-// if they have one), gets a ticket on screen and on paper, and the kiosk
-// goes back to the start by itself. One press gives one ticket, whatever
-// the network does: every retry of a press sends the same Idempotency-Key.
+// if they have one), or checks in with a booking (预约取号), gets a ticket on
+// screen and on paper, and the kiosk goes back to the start by itself. One
+// press gives one ticket, whatever the network does: every retry of a press
+// sends the same Idempotency-Key.
 "use strict";
 (function () {
   const C = window.CIVIQ;
@@ -20,9 +21,15 @@
   let busy = false;                  // a press is being served
   let backTimer = 0, idleTimer = 0, waitsTimer = 0, stream = null;
 
+  const langLink = document.querySelector(".kiosk-lang");
   function show(name) {
     for (const s of document.querySelectorAll(".screen")) s.classList.toggle("hidden", s.id !== "s-" + name);
     document.body.dataset.screen = name;
+    // The language switch keeps the other parameters, and the check-in
+    // form (empty: nothing typed goes into an address).
+    const q = new URLSearchParams(location.search);
+    q.set("lang", C.lang === "en" ? "zh-CN" : "en");
+    langLink.href = "?" + q.toString() + (name === "checkin" ? "#checkin" : "");
   }
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -121,6 +128,7 @@
     clearTimeout(idleTimer);
     group = "";
     busy = false;
+    if (ci) ci.clear();
     delete document.body.dataset.ticket;
     const stale = Date.now() - loadedAt > 12 * 3600 * 1000;
     if (C.lang !== "zh-CN" || stale) {
@@ -132,7 +140,10 @@
     home();
   }
 
-  document.addEventListener("pointerdown", () => { if (document.body.dataset.screen === "green" || group) idle(true); });
+  const idleScreens = new Set(["green", "checkin"]);
+  const touched = () => { if ((idleScreens.has(document.body.dataset.screen) || group) && !(ci && ci.busy)) idle(true); };
+  document.addEventListener("pointerdown", touched);
+  document.addEventListener("keydown", touched);
   if ($("green-open")) $("green-open").addEventListener("click", () => { if (!busy) { show("green"); idle(true); } });
   $("green-back").addEventListener("click", () => { group = ""; home(); });
   $("green-cancel").addEventListener("click", () => { group = ""; home(); });
@@ -202,18 +213,37 @@
     }).format(d);
   }
 
-  function showTicket(t) {
+  // hhmm shows a time of day in the hall's time zone: 10:00.
+  function hhmm(d) {
+    return new Intl.DateTimeFormat("en-GB", { timeZone: K.tz, hour: "2-digit", minute: "2-digit", hour12: false }).format(d);
+  }
+  // day is the hall's local date of a time: 2031-03-04.
+  function day(d) { return new Intl.DateTimeFormat("en-CA", { timeZone: K.tz }).format(d); }
+
+  // showTicket shows (and prints) a ticket; booking is the booking an
+  // appointment ticket was checked in from.
+  function showTicket(t, booking) {
     const svc = services[t.service_id] || { name: t.service_id };
     const ahead = t.position === null || t.position === undefined ? 0 : t.position;
+    const appt = t.channel === "appointment";
+    const slot = appt && booking ? { start: new Date(booking.slot_start), end: new Date(booking.slot_end) } : null;
     $("tp-number").textContent = t.number;
     $("tp-service").textContent = svc.name;
     const pr = $("tp-priority");
     pr.textContent = t.priority_group ? C.tr("kiosk.ticket_priority", groups[t.priority_group] || t.priority_group) : "";
     pr.classList.toggle("hidden", !t.priority_group);
+    const ap = $("tp-appt");
+    ap.textContent = appt ? C.tr("kiosk.appt_mark", slot ? hhmm(slot.start) + "–" + hhmm(slot.end) : "").trim() : "";
+    ap.classList.toggle("hidden", !appt);
+    // An early arrival is not called before the slot's start.
+    const until = $("tp-until");
+    const early = slot && slot.start > Date.now();
+    until.textContent = early ? C.tr("kiosk.appt_wait_until", hhmm(slot.start)) : "";
+    until.classList.toggle("hidden", !early);
     $("tp-ahead").textContent = C.tr("kiosk.ahead", ahead);
     $("tp-eta").textContent = t.eta_seconds === null || t.eta_seconds === undefined ? "" : C.tr("kiosk.eta", C.minutes(t.eta_seconds));
     $("tp-time").textContent = fmtTime(t.issued_at);
-    $("tp-taken").textContent = C.tr("kiosk.taken", t.number, ahead);
+    $("tp-taken").textContent = appt ? C.tr("kiosk.appt_taken", t.number) : C.tr("kiosk.taken", t.number, ahead);
     const qr = $("tp-qr");
     const loaded = new Promise((ok) => { qr.onload = ok; qr.onerror = ok; setTimeout(ok, 3000); });
     qr.src = "/t/" + encodeURIComponent(t.id) + "/qr.svg";
@@ -259,6 +289,210 @@
   }
   $("done").addEventListener("click", reset);
 
+  // ---- check-in with a booking (预约取号) ----
+  // The booking code and the last 4 characters of the ID number, typed on
+  // the on-screen keypads, or by a scanner of the booking's QR code or an
+  // ID card reader that types like a keyboard: a card reader's whole ID
+  // number (18 characters) is sent as id_number, the screen showing only
+  // its last 4. The fields hold what this script keeps in `typed`.
+  const ci = K.appointments ? (function () {
+    const CODE_LEN = 8, ID_FULL = 18;
+    const codeKeys = new Set([...document.querySelectorAll("#keys-code .key")].map((b) => b.dataset.key).filter((k) => k !== "del"));
+    const input = { code: $("ci-code"), id: $("ci-id") };
+    const form = $("ci-form"), err = $("ci-error"), status = $("ci-status"), submit = $("ci-submit");
+    const typed = { code: "", id: "" };
+    let active = "code", cancel = null;
+    const self = { busy: false };
+
+    function render() {
+      const c = typed.code;
+      input.code.value = c.length > 4 ? c.slice(0, 4) + " " + c.slice(4) : c;
+      input.id.value = typed.id.slice(-4);
+      for (const f of ["code", "id"]) {
+        const el = input[f];
+        if (document.activeElement === el) el.setSelectionRange(el.value.length, el.value.length);
+      }
+    }
+    function setActive(f, focus) {
+      active = f;
+      for (const el of document.querySelectorAll(".ci-field")) el.classList.toggle("active", el.dataset.field === f);
+      $("keys-code").classList.toggle("hidden", f !== "code");
+      $("keys-id").classList.toggle("hidden", f !== "id");
+      if (focus !== false && document.activeElement !== input[f]) input[f].focus({ preventScroll: true });
+    }
+    function say(msg, fields) {
+      err.textContent = msg || "";
+      for (const f of ["code", "id"]) input[f].setAttribute("aria-invalid", fields && fields.includes(f) ? "true" : "false");
+    }
+    // put adds characters to a field: from the keypad (limit: what the
+    // field shows) or typed by a device (an ID number in full).
+    function put(f, chars, fromKeypad) {
+      for (const ch of chars.toUpperCase()) {
+        if (f === "code" && codeKeys.has(ch) && typed.code.length < CODE_LEN) typed.code += ch;
+        else if (f === "id" && /[0-9X]/.test(ch) && typed.id.length < (fromKeypad ? 4 : ID_FULL)) typed.id += ch;
+      }
+      if (typed.id.length > 4 && fromKeypad) typed.id = typed.id.slice(-4);
+      say("");
+      render();
+      if (f === "code" && typed.code.length === CODE_LEN) setActive("id");
+    }
+    function del(f) {
+      if (f === "id" && typed.id === "") { setActive("code"); f = "code"; }
+      typed[f] = f === "id" && typed.id.length > 4 ? typed.id.slice(-4, -1) : typed[f].slice(0, -1);
+      say("");
+      render();
+    }
+    self.clear = function () {
+      if (cancel) cancel();
+      typed.code = typed.id = "";
+      say("");
+      status.textContent = "";
+      setBusy(false);
+      render();
+      setActive("code", false);
+    };
+    self.open = function () {
+      if (busy) return;
+      self.clear();
+      show("checkin");
+      setActive("code");
+      idle(true);
+    };
+    function setBusy(on) {
+      self.busy = on;
+      form.classList.toggle("busy", on);
+      submit.disabled = on;
+      for (const b of document.querySelectorAll("#s-checkin .key, #ci-clear")) b.disabled = on;
+    }
+
+    for (const f of ["code", "id"]) {
+      const el = input[f];
+      el.addEventListener("focus", () => setActive(f, false));
+      // A scanner's Enter after the code goes on to the ID (the code's
+      // last character already took it there); any other Enter checks in.
+      el.addEventListener("keydown", (ev) => {
+        if (ev.key !== "Enter") return;
+        ev.preventDefault();
+        if (typed.code.length === CODE_LEN && typed.id === "") setActive("id");
+        else checkIn();
+      });
+      // Whatever is typed goes through put and del: the field shows it.
+      el.addEventListener("beforeinput", (ev) => {
+        ev.preventDefault();
+        if (self.busy) return;
+        if (ev.inputType.startsWith("delete")) del(f);
+        else if (ev.data) put(f, ev.data, false);
+        else if (ev.dataTransfer) put(f, ev.dataTransfer.getData("text/plain"), false);
+      });
+    }
+    // Keys do not take the focus from the field they type into.
+    document.querySelector(".ci-keys").addEventListener("mousedown", (ev) => ev.preventDefault());
+    for (const b of document.querySelectorAll("#s-checkin .key")) {
+      b.addEventListener("click", () => {
+        if (self.busy) return;
+        const f = b.closest("#keys-id") ? "id" : "code";
+        if (b.dataset.key === "del") del(f); else put(f, b.dataset.key, true);
+        if (document.activeElement !== input[active]) input[active].focus({ preventScroll: true });
+      });
+    }
+    $("ci-clear").addEventListener("click", () => { self.clear(); setActive("code"); });
+    $("ci-back").addEventListener("click", reset);
+    $("checkin-open").addEventListener("click", () => self.open());
+
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      checkIn();
+    });
+
+    async function checkIn() {
+      if (self.busy) return; // a double tap: one check-in
+      if (typed.code.length !== CODE_LEN) { say(C.tr("kiosk.ci_code_short"), ["code"]); setActive("code"); return; }
+      if (typed.id.length !== 4 && typed.id.length !== ID_FULL) { say(C.tr("kiosk.ci_id_short"), ["id"]); setActive("id"); return; }
+      const body = { code: typed.code };
+      if (typed.id.length === ID_FULL) body.id_number = typed.id; else body.id_last4 = typed.id;
+      const key = C.key(); // one press, one key, however many tries
+      let cancelled = false;
+      cancel = () => { cancelled = true; cancel = null; };
+      say("");
+      status.textContent = C.tr("kiosk.ci_checking");
+      setBusy(true);
+      idle(false); // nobody is sent away while the kiosk works
+      const trouble = () => { if (!cancelled) status.textContent = C.tr("error.network"); };
+      const until = Date.now() + 90000;
+      while (!cancelled) {
+        let r = null;
+        try {
+          r = await C.api("POST", hallPath + "/checkins", body, authOpts({ key, retries: 2, onRetry: trouble }));
+        } catch (e) {
+          r = null;
+        }
+        if (cancelled) return;
+        if (r && r.status === 201 && r.body && r.body.ticket) {
+          cancel = null;
+          const t = r.body.ticket, b = r.body.booking;
+          self.clear();
+          showTicket(t, b);
+          return;
+        }
+        if (r && r.status < 500) {
+          cancel = null;
+          if (r.status === 401 || r.status === 403) {
+            if (r.status === 401 && token) { token = ""; C.setDeviceToken(K.hall, ""); }
+            self.clear();
+            fail("kiosk.unauthorized", r.status === 401 && !K.can_issue);
+            return;
+          }
+          const [msg, fields] = await explain(r, body);
+          if (cancelled) return;
+          status.textContent = "";
+          setBusy(false);
+          say(msg, fields);
+          idle(true);
+          return;
+        }
+        trouble();
+        if (Date.now() > until) { self.clear(); fail("kiosk.gave_up"); return; }
+        await sleep(2000);
+      }
+    }
+
+    // explain says what went wrong, and which fields to look at.
+    async function explain(r, body) {
+      const e = (r.body && r.body.error) || {};
+      if (r.status === 429) return [C.tr("kiosk.ci_rate_limited"), []];
+      if (r.status === 404 || e.code === "invalid_id_number") return [C.tr("kiosk.ci_not_found"), ["code", "id"]];
+      if (r.status === 400) {
+        return e.field === "code" ? [C.tr("kiosk.ci_code_short"), ["code"]] :
+          /^id_/.test(e.field || "") ? [C.tr("kiosk.ci_id_short"), ["id"]] : [C.tr("kiosk.ci_failed"), []];
+      }
+      if (r.status !== 409) return [C.tr("kiosk.ci_failed"), []];
+      if (e.code === "too_late") return [C.tr("kiosk.ci_too_late", K.checkin_late_minutes), []];
+      // The code and ID matched: the booking tells when, or what became of it.
+      let b = null;
+      try {
+        const g = await C.api("GET", "/api/v1/bookings/" + encodeURIComponent(body.code) + "?id_last4=" +
+          encodeURIComponent((body.id_last4 || body.id_number).slice(-4)), undefined, authOpts());
+        if (g.status === 200 && g.body) b = g.body.booking;
+      } catch (x) { /* said below without it */ }
+      if (e.code === "too_early") {
+        if (b) {
+          const start = new Date(b.slot_start), opens = new Date(start - K.checkin_early_minutes * 60000);
+          if (day(start) === day(new Date())) return [C.tr("kiosk.ci_too_early", hhmm(start), hhmm(opens)), []];
+          const d = new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN",
+            { timeZone: K.tz, month: "long", day: "numeric", weekday: "short" }).format(start);
+          return [C.tr("kiosk.ci_too_early_day", d + " " + hhmm(start), hhmm(opens)), []];
+        }
+        const m = /(\d{1,2}:\d{2})/.exec(e.message || "");
+        return [C.tr("kiosk.ci_too_early_at", m ? m[1] : "").trim(), []];
+      }
+      if (b && b.status === "checked_in") return [C.tr("kiosk.ci_done_already", b.ticket_number || ""), []];
+      if (b && b.status === "cancelled") return [C.tr("kiosk.ci_cancelled"), []];
+      if (b && b.status === "no_show") return [C.tr("kiosk.ci_too_late", K.checkin_late_minutes), []];
+      return [C.tr("kiosk.ci_failed"), []];
+    }
+    return self;
+  })() : null;
+
   // ---- start ----
   async function start() {
     if (token) await checkToken();
@@ -268,6 +502,10 @@
       return;
     }
     home();
+    if (location.hash === "#checkin") {
+      history.replaceState(null, "", location.pathname + location.search);
+      if (ci) ci.open();
+    }
     loadWaits();
     follow();
   }

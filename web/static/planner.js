@@ -55,12 +55,16 @@
     return { src, q };
   }
 
-  $("pl-file").addEventListener("change", async (e) => {
+  // Choosing a file chooses the upload; the file is read meanwhile, and a
+  // plan asked for at once waits for it.
+  let fileRead = Promise.resolve();
+  $("pl-file").addEventListener("change", (e) => {
     const f = e.target.files[0];
-    fileText = f ? await f.text() : null;
     fileName = f ? f.name : "";
+    fileText = null;
     if (f) form.elements.source.value = "profile";
     fieldError("pl-file", "");
+    fileRead = f ? f.text().then((t) => { fileText = t; }, () => { fileText = null; }) : Promise.resolve();
   });
 
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
@@ -74,6 +78,7 @@
   const base = "/api/v1/halls/" + encodeURIComponent(D.hall) + "/plan";
 
   async function run(first) {
+    await fileRead;
     const req = read();
     if (!req) return;
     $("pl-run").disabled = true;
