@@ -298,7 +298,11 @@ var queueHeads = []string{
 		ORDER BY queued_at, issued_at, id LIMIT 1`,
 	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'normal' AND status = 'waiting'
 		AND channel <> 'appointment' ORDER BY queued_at, issued_at, id LIMIT 1`,
-	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'normal' AND status = 'waiting'
+	// Without the priority term, so that the appointments' own index serves
+	// it: with it, the planner walked every waiting walk-in. A green-channel
+	// appointment may come twice, here and as the priority head; the
+	// policy picks one ticket either way.
+	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND status = 'waiting'
 		AND channel = 'appointment' ORDER BY queued_at, issued_at, id LIMIT 1`,
 }
 
