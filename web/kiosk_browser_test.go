@@ -266,6 +266,7 @@ func TestKioskAppointmentBrowser(t *testing.T) {
 		"AXE":         filepath.Join(e2e, "node_modules", "axe-core", "axe.min.js"),
 		"PEOPLE":      string(pj),
 		"DAY":         kioskMorning.Format("2006-01-02"),
+		"TOMORROW":    kioskMorning.AddDate(0, 0, 1).Format("2006-01-02"),
 		"NOW_MS":      strconv.FormatInt(time.Now().Add(time.Until(kioskMorning)).UnixMilli(), 10),
 	})
 	t.Log(out)
@@ -286,6 +287,8 @@ const property = await book('property', '10:00', 1);
 const tax = await book('tax', '11:00', 3);
 const social = await book('social', '10:00', 4);
 const general2 = await book('general', '10:00', 5);
+const tomorrow = (await api('POST', '/api/v1/halls/demo/bookings', { service_id: 'general', slot_start: process.env.TOMORROW + 'T10:00:00+08:00',
+  name: '王0', phone: '13900000000', id_number: people[0].id })).body.booking.code;
 
 // A paired kiosk.
 const dev = await api('POST', '/api/v1/halls/demo/devices', { kind: 'kiosk', name: 'kiosk 1' });
@@ -393,6 +396,10 @@ await keys(tax + people[3].last4);
 await kiosk.click('#ci-submit');
 check((await errorText()) === '还没到签到时间。您预约的是今天 11:00，请于 10:30 起签到。', 'too early: ' + await text(kiosk, '#ci-error'));
 await shot(kiosk, 'kiosk-checkin-early');
+await kiosk.click('#ci-clear');
+await keys(tomorrow + people[0].last4);
+await kiosk.click('#ci-submit');
+check((await errorText()) === '还没到签到时间。您预约的是 3月5日周三 10:00，请于当天 09:30 起签到。', 'another day: ' + await text(kiosk, '#ci-error'));
 await kiosk.route('**/api/v1/halls/demo/checkins', (route) => route.fulfill({ status: 429, contentType: 'application/json',
   headers: { 'Retry-After': '600' }, body: JSON.stringify({ error: { code: 'rate_limited', message: 'too many requests' } }) }));
 await kiosk.click('#ci-submit');
@@ -442,7 +449,7 @@ await axe(kiosk, 'English check-in form');
 await kiosk.click('#ci-submit');
 await ticketShown();
 check(await text(kiosk, '#tp-number') === 'A001' && await text(kiosk, '#tp-appt') === 'Appointment 10:00–10:30', 'English ticket: ' + await text(kiosk, '#tp-appt'));
-check(await text(kiosk, '#tp-taken') === 'You are checked in. Your number is A001', 'English ticket text');
+check(await text(kiosk, '#tp-taken') === 'Checked in: your number is A001', 'English ticket text');
 await kiosk.waitForFunction(() => { const q = document.getElementById('tp-qr'); return q.complete && q.naturalWidth > 0; });
 await shot(kiosk, 'kiosk-checkin-ticket-en');
 // Back in Chinese after 10 s.
@@ -461,6 +468,14 @@ await keys(people[5].last4);
 await kiosk.click('#ci-submit');
 await ticketShown();
 check(await text(kiosk, '#tp-number') === 'A002', 'second general appointment');
+
+// The start screen in English.
+await kiosk.setViewportSize({ width: 1080, height: 1920 });
+await kiosk.goto(base + '/halls/demo/kiosk?lang=en');
+await visible(kiosk, 's-home');
+check(await text(kiosk, '#checkin-open strong') === 'I have an appointment', 'English check-in button');
+check(await kiosk.evaluate(() => document.documentElement.scrollHeight <= innerHeight), 'English start screen fits');
+await shot(kiosk, 'kiosk-appt-home-en');
 
 check(errors.length === 0, 'page errors: ' + errors.join('; '));
 `

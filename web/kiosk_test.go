@@ -512,7 +512,7 @@ func TestKioskAppointmentEscpos(t *testing.T) {
 		t.Error("an appointment ticket prints the walk-in's line")
 	}
 	_, b = s.get(t, "/api/v1/tickets/"+out.Ticket.ID+"/escpos?lang=en", nil)
-	for _, want := range []string{"Appointment 10:00-10:30", "You are checked in. Your number is A001"} {
+	for _, want := range []string{"Appointment 10:00-10:30", "Checked in: your number is A001"} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("English escpos lacks %q", want)
 		}

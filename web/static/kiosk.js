@@ -320,8 +320,11 @@
       $("keys-id").classList.toggle("hidden", f !== "id");
       if (focus !== false && document.activeElement !== input[f]) input[f].focus({ preventScroll: true });
     }
-    function say(msg, fields) {
+    // say shows what went wrong (kind "wait": nothing typed wrong, the
+    // time is not right) and marks the fields to look at.
+    function say(msg, fields, kind) {
       err.textContent = msg || "";
+      err.classList.toggle("wait", kind === "wait");
       for (const f of ["code", "id"]) input[f].setAttribute("aria-invalid", fields && fields.includes(f) ? "true" : "false");
     }
     // put adds characters to a field: from the keypad (limit: what the
@@ -435,18 +438,19 @@
           return;
         }
         if (r && r.status < 500) {
-          cancel = null;
           if (r.status === 401 || r.status === 403) {
+            cancel = null;
             if (r.status === 401 && token) { token = ""; C.setDeviceToken(K.hall, ""); }
             self.clear();
             fail("kiosk.unauthorized", r.status === 401 && !K.can_issue);
             return;
           }
-          const [msg, fields] = await explain(r, body);
-          if (cancelled) return;
+          const [msg, fields, kind] = await explain(r, body);
+          if (cancelled) return; // gone back meanwhile
+          cancel = null;
           status.textContent = "";
           setBusy(false);
-          say(msg, fields);
+          say(msg, fields, kind);
           idle(true);
           return;
         }
@@ -456,10 +460,11 @@
       }
     }
 
-    // explain says what went wrong, and which fields to look at.
+    // explain says what went wrong, which fields to look at, and whether
+    // it is a matter of time ("wait").
     async function explain(r, body) {
       const e = (r.body && r.body.error) || {};
-      if (r.status === 429) return [C.tr("kiosk.ci_rate_limited"), []];
+      if (r.status === 429) return [C.tr("kiosk.ci_rate_limited"), [], "wait"];
       if (r.status === 404 || e.code === "invalid_id_number") return [C.tr("kiosk.ci_not_found"), ["code", "id"]];
       if (r.status === 400) {
         return e.field === "code" ? [C.tr("kiosk.ci_code_short"), ["code"]] :
@@ -477,15 +482,15 @@
       if (e.code === "too_early") {
         if (b) {
           const start = new Date(b.slot_start), opens = new Date(start - K.checkin_early_minutes * 60000);
-          if (day(start) === day(new Date())) return [C.tr("kiosk.ci_too_early", hhmm(start), hhmm(opens)), []];
+          if (day(start) === day(new Date())) return [C.tr("kiosk.ci_too_early", hhmm(start), hhmm(opens)), [], "wait"];
           const d = new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN",
             { timeZone: K.tz, month: "long", day: "numeric", weekday: "short" }).format(start);
-          return [C.tr("kiosk.ci_too_early_day", d + " " + hhmm(start), hhmm(opens)), []];
+          return [C.tr("kiosk.ci_too_early_day", d + " " + hhmm(start), hhmm(opens)), [], "wait"];
         }
         const m = /(\d{1,2}:\d{2})/.exec(e.message || "");
-        return [C.tr("kiosk.ci_too_early_at", m ? m[1] : "").trim(), []];
+        return [C.tr("kiosk.ci_too_early_at", m ? m[1] : "").trim(), [], "wait"];
       }
-      if (b && b.status === "checked_in") return [C.tr("kiosk.ci_done_already", b.ticket_number || ""), []];
+      if (b && b.status === "checked_in") return [C.tr("kiosk.ci_done_already", b.ticket_number || ""), [], "wait"];
       if (b && b.status === "cancelled") return [C.tr("kiosk.ci_cancelled"), []];
       if (b && b.status === "no_show") return [C.tr("kiosk.ci_too_late", K.checkin_late_minutes), []];
       return [C.tr("kiosk.ci_failed"), []];
