@@ -30,15 +30,7 @@ type ServiceSetting struct {
 func (e *Engine) HallSetup(ctx context.Context, hallID string) (*HallSetup, error) {
 	out := &HallSetup{}
 	err := e.Store.View(ctx, func(tx Tx) error {
-		h, err := tx.Hall(hallID)
-		if err != nil {
-			return err
-		}
-		svcs, err := tx.Services(hallID)
-		if err != nil {
-			return err
-		}
-		cs, err := tx.Counters(hallID)
+		h, svcs, cs, err := hallLayout(tx, hallID)
 		if err != nil {
 			return err
 		}

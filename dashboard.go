@@ -144,15 +144,7 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 	}
 	var d *Dashboard
 	err := e.Store.View(ctx, func(tx Tx) error {
-		h, err := tx.Hall(hallID)
-		if err != nil {
-			return err
-		}
-		svcs, err := tx.Services(hallID)
-		if err != nil {
-			return err
-		}
-		counters, err := tx.Counters(hallID)
+		h, svcs, counters, err := hallLayout(tx, hallID)
 		if err != nil {
 			return err
 		}
@@ -578,18 +570,11 @@ func (e *Engine) History(ctx context.Context, hallID string, days int) (*PlanHis
 	}
 	out := &PlanHistory{}
 	err := e.Store.View(ctx, func(tx Tx) error {
-		h, err := tx.Hall(hallID)
-		if err != nil {
+		var err error
+		if out.Hall, out.Services, out.Counters, err = hallLayout(tx, hallID); err != nil {
 			return err
 		}
-		out.Hall = h
-		if out.Services, err = tx.Services(hallID); err != nil {
-			return err
-		}
-		if out.Counters, err = tx.Counters(hallID); err != nil {
-			return err
-		}
-		today := Date(e.now(), h.Location())
+		today := Date(e.now(), out.Hall.Location())
 		out.From = today.AddDate(0, 0, -days).Format(time.DateOnly)
 		out.To = today.AddDate(0, 0, -1).Format(time.DateOnly)
 		out.Tickets, err = tx.TicketsOfDays(hallID, out.From, out.To)

@@ -38,6 +38,24 @@ func (e *Engine) location(tx Tx, hallID string) (*time.Location, error) {
 	return loc, nil
 }
 
+// hallLayout reads a hall with its services and its counters, in their
+// order on screen.
+func hallLayout(tx Tx, hallID string) (*Hall, []Service, []Counter, error) {
+	h, err := tx.Hall(hallID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	svcs, err := tx.Services(hallID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cs, err := tx.Counters(hallID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return h, svcs, cs, nil
+}
+
 // NewEngine returns an engine on store with the real clock.
 func NewEngine(store Store) *Engine { return &Engine{Store: store, Now: time.Now} }
 
@@ -459,25 +477,17 @@ type CounterState struct {
 func (e *Engine) Status(ctx context.Context, hallID string) (*HallStatus, error) {
 	st := &HallStatus{}
 	err := e.Store.View(ctx, func(tx Tx) error {
-		if _, err := tx.Hall(hallID); err != nil {
-			return err
-		}
-		var err error
-		if st.Waiting, err = tx.WaitingCounts(hallID); err != nil {
-			return err
-		}
-		svcs, err := tx.Services(hallID)
+		_, svcs, cs, err := hallLayout(tx, hallID)
 		if err != nil {
+			return err
+		}
+		if st.Waiting, err = tx.WaitingCounts(hallID); err != nil {
 			return err
 		}
 		for _, s := range svcs {
 			if _, ok := st.Waiting[s.ID]; !ok {
 				st.Waiting[s.ID] = 0
 			}
-		}
-		cs, err := tx.Counters(hallID)
-		if err != nil {
-			return err
 		}
 		st.Counters = make([]CounterState, 0, len(cs))
 		for _, c := range cs {

@@ -500,9 +500,9 @@ func (e ImportErrors) Error() string {
 type GuideRow struct {
 	Line          int
 	MaterialLines []int
-	// Columns maps the JSON field names to the file's, for the CSV
-	// format ("materials.name" -> "material_name").
-	csv   bool
+	// csv rows name their faults by the file's columns and each
+	// material's own line.
+	csv bool
 	// broken rows could not be read at all: their fault is reported, and
 	// nothing else of them.
 	broken bool

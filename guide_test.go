@@ -98,7 +98,7 @@ func TestGuideSearchRelevance(t *testing.T) {
 		{q: "身份证", first: []string{"demo-h-idcard"}},
 		{q: "营业执照", first: []string{"demo-b-individual", "demo-b-company", "demo-b-change"}, also: []string{"demo-t-new"}},
 		{q: "公积金", first: []string{"demo-f-rent", "demo-f-loan", "demo-f-employer"}},
-		{q: "契税", first: []string{"demo-t-deed"}},                          // two characters: LIKE
+		{q: "契税", first: []string{"demo-t-deed"}},                                                          // two characters: LIKE
 		{q: "医保", also: []string{"demo-m-enrol", "demo-m-offsite", "demo-m-transfer", "demo-m-maternity"}}, // a keyword only
 		{q: "户口", first: []string{"demo-h-move"}, also: []string{"demo-h-birth"}},
 		{q: "过户", first: []string{"demo-p-transfer"}},

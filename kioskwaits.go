@@ -23,18 +23,11 @@ type ServiceWait struct {
 func (e *Engine) ServiceWaits(ctx context.Context, hallID string) ([]ServiceWait, error) {
 	out := []ServiceWait{}
 	err := e.Store.View(ctx, func(tx Tx) error {
-		if _, err := tx.Hall(hallID); err != nil {
-			return err
-		}
-		svcs, err := tx.Services(hallID)
+		_, svcs, counters, err := hallLayout(tx, hallID)
 		if err != nil {
 			return err
 		}
 		counts, err := tx.WaitingCounts(hallID)
-		if err != nil {
-			return err
-		}
-		counters, err := tx.Counters(hallID)
 		if err != nil {
 			return err
 		}

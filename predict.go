@@ -23,7 +23,10 @@ import (
 // recent handling time of each service; green-channel tickets expected to
 // arrive meanwhile, and under service-order the tickets of services a
 // counter takes first, are fed in as they would come. The ticket's call in
-// that replay is its expected wait.
+// that replay is its expected wait; when the queue is short the replay is
+// played again with handling times drawn from the recent ones (from a
+// fixed seed, so the same state gives the same answer) and the median call
+// time is taken. docs/simulate.md describes it, BENCHMARKS.md measures it.
 
 // Tuning of the prediction.
 const (

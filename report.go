@@ -117,6 +117,45 @@ func localDay(d time.Time, loc *time.Location) time.Time {
 	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
 }
 
+// ratingPeriod is what the ratings report and the ratings list read of a
+// period of a hall.
+type ratingPeriod struct {
+	today    time.Time // the hall's local day
+	loc      *time.Location
+	from, to time.Time // the first and the last day, as ReportPeriod gives them
+	ratings  []Rating  // given in the period
+	cases    []FollowUp
+	names    map[int64]string // staff usernames by id
+}
+
+// ratingPeriod reads the ratings given from the local day from to the local
+// day to (inclusive; empty for this month), the follow-up cases opened in
+// that time and the staff's names.
+func (e *Engine) ratingPeriod(tx Tx, hallID, from, to string) (*ratingPeriod, error) {
+	if _, err := tx.Hall(hallID); err != nil {
+		return nil, err
+	}
+	p := &ratingPeriod{}
+	var err error
+	if p.today, p.loc, err = e.today(tx, hallID); err != nil {
+		return nil, err
+	}
+	if p.from, p.to, err = ReportPeriod(from, to, p.today); err != nil {
+		return nil, err
+	}
+	start, end := localDay(p.from, p.loc), localDay(p.to.AddDate(0, 0, 1), p.loc)
+	if p.ratings, err = tx.Ratings(hallID, start, end); err != nil {
+		return nil, err
+	}
+	if p.cases, err = tx.FollowUps(FollowUpQuery{HallID: hallID, OpenedFrom: start, OpenedTo: end}); err != nil {
+		return nil, err
+	}
+	if p.names, err = e.staffNames(tx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // RatingReport counts a hall's ratings given from the local day from to the
 // local day to (YYYY-MM-DD, inclusive; empty for this month). It first
 // applies the hall's default rating rule, if on.
@@ -126,30 +165,11 @@ func (e *Engine) RatingReport(ctx context.Context, hallID, from, to string) (*Ra
 	}
 	var out *RatingReport
 	err := e.Store.View(ctx, func(tx Tx) error {
-		if _, err := tx.Hall(hallID); err != nil {
-			return err
-		}
-		today, loc, err := e.today(tx, hallID)
+		p, err := e.ratingPeriod(tx, hallID, from, to)
 		if err != nil {
 			return err
 		}
-		f, t, err := ReportPeriod(from, to, today)
-		if err != nil {
-			return err
-		}
-		start, end := localDay(f, loc), localDay(t.AddDate(0, 0, 1), loc)
-		ratings, err := tx.Ratings(hallID, start, end)
-		if err != nil {
-			return err
-		}
-		cases, err := tx.FollowUps(FollowUpQuery{HallID: hallID, OpenedFrom: start, OpenedTo: end})
-		if err != nil {
-			return err
-		}
-		names, err := e.staffNames(tx)
-		if err != nil {
-			return err
-		}
+		today, loc, f, t, ratings, cases, names := p.today, p.loc, p.from, p.to, p.ratings, p.cases, p.names
 		cal, err := e.calendar(tx, hallID)
 		if err != nil {
 			return err
@@ -320,39 +340,19 @@ func (e *Engine) PublicMonthRatings(ctx context.Context, hallID, month string) (
 func (e *Engine) HallRatings(ctx context.Context, hallID, from, to string) ([]RatingRow, error) {
 	var out []RatingRow
 	err := e.Store.View(ctx, func(tx Tx) error {
-		if _, err := tx.Hall(hallID); err != nil {
-			return err
-		}
-		today, loc, err := e.today(tx, hallID)
-		if err != nil {
-			return err
-		}
-		f, t, err := ReportPeriod(from, to, today)
-		if err != nil {
-			return err
-		}
-		start, end := localDay(f, loc), localDay(t.AddDate(0, 0, 1), loc)
-		ratings, err := tx.Ratings(hallID, start, end)
-		if err != nil {
-			return err
-		}
-		cases, err := tx.FollowUps(FollowUpQuery{HallID: hallID, OpenedFrom: start, OpenedTo: end})
+		p, err := e.ratingPeriod(tx, hallID, from, to)
 		if err != nil {
 			return err
 		}
 		byRating := map[int64]FollowUp{}
-		for _, c := range cases {
+		for _, c := range p.cases {
 			byRating[c.RatingID] = c
 		}
-		names, err := e.staffNames(tx)
-		if err != nil {
-			return err
-		}
-		out = make([]RatingRow, 0, len(ratings))
-		for _, r := range ratings {
+		out = make([]RatingRow, 0, len(p.ratings))
+		for _, r := range p.ratings {
 			r = r.Masked()
-			r.CreatedAt = r.CreatedAt.In(loc)
-			row := RatingRow{Rating: r, Staff: names[r.StaffID]}
+			r.CreatedAt = r.CreatedAt.In(p.loc)
+			row := RatingRow{Rating: r, Staff: p.names[r.StaffID]}
 			if c, ok := byRating[r.ID]; ok {
 				row.FollowUpID, row.FollowUpStatus = c.ID, c.Status
 			}

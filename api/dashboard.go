@@ -64,6 +64,16 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request, c *call) error {
 		days     int
 		svcs     []civiq.Service
 	)
+	// readServices reads the hall's services, for the CSV's headings.
+	readServices := func() error {
+		return s.view(r, func(tx civiq.Tx) (err error) {
+			if _, err = tx.Hall(hallID); err != nil {
+				return err
+			}
+			svcs, err = tx.Services(hallID)
+			return err
+		})
+	}
 	if r.Method == http.MethodPost {
 		if len(bytes.TrimSpace(c.body)) == 0 {
 			return civiq.FieldErrorf("profile", "send the profile as the request body")
@@ -73,13 +83,7 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request, c *call) error {
 			return civiq.FieldErrorf("profile", "%s", strings.TrimPrefix(err.Error(), "profile: "))
 		}
 		source = "profile"
-		if err := s.view(r, func(tx civiq.Tx) (err error) {
-			if _, err = tx.Hall(hallID); err != nil {
-				return err
-			}
-			svcs, err = tx.Services(hallID)
-			return err
-		}); err != nil {
+		if err := readServices(); err != nil {
 			return err
 		}
 	} else {
@@ -109,13 +113,7 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request, c *call) error {
 			}
 		case "example":
 			p = sim.DemoProfile()
-			if err := s.view(r, func(tx civiq.Tx) (err error) {
-				if _, err = tx.Hall(hallID); err != nil {
-					return err
-				}
-				svcs, err = tx.Services(hallID)
-				return err
-			}); err != nil {
+			if err := readServices(); err != nil {
 				return err
 			}
 		default:

@@ -14,7 +14,6 @@ import (
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/api"
-	"github.com/civiq/civiq/app"
 	"github.com/civiq/civiq/civiqtest"
 	"github.com/civiq/civiq/inmem"
 	"github.com/civiq/civiq/sqlite"
@@ -49,9 +48,9 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 // in. opts change the API server before it starts serving.
 func newTestServer(t testing.TB, opts ...func(*api.Server)) *testServer {
 	t.Helper()
-	n := civiqtest.New(t, func(a *app.App) {
+	n := civiqtest.New(t, func(n *civiqtest.Server) {
 		for _, o := range opts {
-			o(a.API)
+			o(n.API)
 		}
 	})
 	return &testServer{URL: n.URL, Store: n.Store, Engine: n.Engine, Hub: n.Hub, Metrics: n.Metrics, API: n.API, HTTP: n.HTTP,

@@ -15,6 +15,17 @@
 //	civiq.args            // the Chromium flags (see Flags)
 //	await civiq.launch(opts)   // a launched Browser, closed when the script ends
 //	await civiq.newPage(opts)  // a Page in a new context (opts: context options)
+//	civiq.axePath         // axe-core's script (also in $CIVIQ_AXE)
+//
+// and the helpers the tests' scripts share (a script may declare its own
+// under the same names instead):
+//
+//	assert(ok, msg)       // throws msg unless ok
+//	eq(a, b, msg)         // asserts that a and b are the same JSON
+//	mark(what)            // prints what, after the seconds since the start
+//	sleep(ms)             // a promise resolved after ms milliseconds
+//	await axe(page, when) // runs axe-core on the page; throws on a serious
+//	                      // or critical violation
 //
 // Anything the script prints to stdout is returned by Run; a thrown error or
 // a non-zero exit fails the test with the script's stderr.
@@ -25,6 +36,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +65,9 @@ const DefaultChromium = "/usr/bin/chromium"
 // RunTimeout bounds one Run: the Node process is sent SIGTERM (Playwright then
 // closes its browsers) when it is exceeded, and killed 10 s later.
 var RunTimeout = 2 * time.Minute
+
+// axeScript is axe-core's script, relative to the e2e directory.
+var axeScript = filepath.Join("node_modules", "axe-core", "axe.min.js")
 
 const installHint = "install with `apt-get install -y chromium` (Debian) and `npm ci` in e2e/; " +
 	"set CIVIQ_CHROMIUM to use another Chromium binary"
@@ -145,6 +160,27 @@ func fileExists(p string) bool {
 // prelude returns the JavaScript put before every script that Run executes;
 // the script goes between prelude and epilogue, inside an async function.
 func prelude(chromium string) string {
+	return civiqObject(chromium) + helpers + `(async () => {
+// ---- script ----
+`
+}
+
+// helpers are the functions every script may use (see the package doc).
+const helpers = `const t0 = Date.now();
+const assert = (ok, msg) => { if (!ok) throw new Error(msg); };
+const eq = (a, b, msg) => assert(JSON.stringify(a) === JSON.stringify(b), msg + ': got ' + JSON.stringify(a) + ', want ' + JSON.stringify(b));
+const mark = (what) => console.log(((Date.now() - t0) / 1000).toFixed(1) + 's ' + what);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function axe(page, when) {
+  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: civiq.axePath });
+  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert(bad.length === 0, 'axe (' + when + '): ' + JSON.stringify(bad.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target) })), null, 1));
+}
+`
+
+// civiqObject is the JavaScript of the object civiq.
+func civiqObject(chromium string) string {
 	args := make([]string, len(Flags))
 	for i, f := range Flags {
 		args[i] = strconv.Quote(f)
@@ -155,6 +191,7 @@ const civiq = (() => {
   const c = {
     chromium,
     executablePath: process.env.CIVIQ_CHROMIUM || ` + strconv.Quote(chromium) + `,
+    axePath: process.env.CIVIQ_AXE,
     args: [` + strings.Join(args, ", ") + `],
     browsers: [],
     async launch(opts = {}) {
@@ -181,8 +218,6 @@ const civiq = (() => {
   };
   return c;
 })();
-(async () => {
-// ---- script ----
 `
 }
 
@@ -225,6 +260,7 @@ func Run(t testing.TB, script string, env map[string]string) string {
 	environ = append(environ,
 		"NODE_PATH="+filepath.Join(e2eDir, "node_modules"),
 		"CIVIQ_CHROMIUM="+chromium,
+		"CIVIQ_AXE="+filepath.Join(e2eDir, axeScript),
 		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1",
 	)
 	keys := make([]string, 0, len(env))
@@ -252,6 +288,50 @@ func Run(t testing.TB, script string, env map[string]string) string {
 		t.Logf("browsertest: node stderr:\n%s", s)
 	}
 	return stdout.String()
+}
+
+// RunShots is Run with $CIVIQ_SHOTS set to Shots(t) in the script's
+// environment; it logs what the script printed and where the screenshots
+// are, and returns the script's stdout.
+func RunShots(t testing.TB, script string, env map[string]string) string {
+	t.Helper()
+	shots := Shots(t)
+	all := map[string]string{"CIVIQ_SHOTS": shots}
+	maps.Copy(all, env)
+	out := Run(t, script, all)
+	t.Logf("browser:\n%s", strings.TrimSpace(out))
+	t.Logf("screenshots in %s", shots)
+	return out
+}
+
+// Shots returns where a test writes its screenshots: the directory named by
+// $CIVIQ_SCREENSHOTS (relative to the test's package directory, e.g.
+// ../docs/screenshots), made absolute and created, or a new temporary
+// directory without it.
+func Shots(t testing.TB) string {
+	t.Helper()
+	if d := OptionalShots(t); d != "" {
+		return d
+	}
+	return t.TempDir()
+}
+
+// OptionalShots is Shots, but "" without $CIVIQ_SCREENSHOTS: the script
+// then takes no screenshot, which is quicker.
+func OptionalShots(t testing.TB) string {
+	t.Helper()
+	d := os.Getenv("CIVIQ_SCREENSHOTS")
+	if d == "" {
+		return ""
+	}
+	abs, err := filepath.Abs(d)
+	if err != nil {
+		t.Fatalf("browsertest: screenshots: %v", err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		t.Fatalf("browsertest: screenshots: %v", err)
+	}
+	return abs
 }
 
 // Screenshot opens url in a width×height viewport, waits for the page's load

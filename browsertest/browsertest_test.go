@@ -89,3 +89,31 @@ func TestPreludeHasFlags(t *testing.T) {
 		}
 	}
 }
+
+// The shared helpers are there, axe-core runs on a page, and a script may
+// declare a helper's name for itself.
+func TestHelpers(t *testing.T) {
+	Require(t)
+	srv := tinyServer(t)
+	out := Run(t, `
+const page = await civiq.newPage();
+await page.goto(process.env.URL);
+eq(await page.textContent('#t'), 'A001 请到 3 号窗口', 'text');
+await axe(page, 'tiny page');
+let threw = false;
+try { eq(1, 2, 'one is two'); } catch (e) { threw = e.message === 'one is two: got 1, want 2'; }
+assert(threw, 'eq throws');
+await sleep(1);
+mark('done');
+`, map[string]string{"URL": srv.URL + "/"})
+	if !strings.HasSuffix(strings.TrimSpace(out), "s done") {
+		t.Fatalf("stdout = %q", out)
+	}
+	out = Run(t, `
+const assert = (ok) => console.log('own assert ' + ok);
+assert(true);
+`, nil)
+	if strings.TrimSpace(out) != "own assert true" {
+		t.Fatalf("stdout = %q", out)
+	}
+}

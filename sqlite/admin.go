@@ -55,19 +55,6 @@ func (t *tx) DeleteCounter(hallID, id string) error {
 }
 
 func (t *tx) Announcements(hallID string, n int) ([]*civiq.Event, error) {
-	rows, err := t.rows(`SELECT id, hall_id, type, at, data FROM events WHERE hall_id = ? AND type = ? ORDER BY id DESC LIMIT ?`,
-		hallID, civiq.EventAnnouncement, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*civiq.Event
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return scanAll(scanEvent)(t.rows(`SELECT id, hall_id, type, at, data FROM events WHERE hall_id = ? AND type = ? ORDER BY id DESC LIMIT ?`,
+		hallID, civiq.EventAnnouncement, n))
 }

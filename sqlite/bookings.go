@@ -63,20 +63,7 @@ func scanBooking(sc scanner) (civiq.Booking, error) {
 }
 
 func (t *tx) bookings(q string, args ...any) ([]civiq.Booking, error) {
-	rows, err := t.rows(`SELECT `+bookingCols+bookingFrom+q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []civiq.Booking{}
-	for rows.Next() {
-		b, err := scanBooking(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return scanAll(scanBooking)(t.rows(`SELECT `+bookingCols+bookingFrom+q, args...))
 }
 
 func (t *tx) InsertBooking(b *civiq.Booking) error {
@@ -164,20 +151,7 @@ func scanStrike(sc scanner) (civiq.Strike, error) {
 }
 
 func (t *tx) strikes(q string, args ...any) ([]civiq.Strike, error) {
-	rows, err := t.rows(`SELECT `+strikeCols+strikeFrom+q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []civiq.Strike{}
-	for rows.Next() {
-		s, err := scanStrike(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return scanAll(scanStrike)(t.rows(`SELECT `+strikeCols+strikeFrom+q, args...))
 }
 
 func (t *tx) InsertStrike(s *civiq.Strike) error {

@@ -12,21 +12,8 @@ import (
 
 // TicketsOfDays reads by the tickets_number index (hall_id, day, number).
 func (t *tx) TicketsOfDays(hallID, fromDay, toDay string) ([]civiq.Ticket, error) {
-	rows, err := t.rows(`SELECT `+ticketCols+` FROM tickets WHERE hall_id = ? AND day >= ? AND day <= ? ORDER BY issued_at, id`,
-		hallID, fromDay, toDay)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []civiq.Ticket{}
-	for rows.Next() {
-		tk, err := scanTicket(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, tk)
-	}
-	return out, rows.Err()
+	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets WHERE hall_id = ? AND day >= ? AND day <= ? ORDER BY issued_at, id`,
+		hallID, fromDay, toDay))
 }
 
 // firstCallSlack is how far an event's time may run behind a later event's:

@@ -29,24 +29,13 @@ func decodeGuide(data string) (civiq.Guide, error) {
 }
 
 func (t *tx) guideList(q string, args ...any) ([]civiq.Guide, error) {
-	rows, err := t.rows(q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []civiq.Guide{}
-	for rows.Next() {
+	return scanAll(func(sc scanner) (civiq.Guide, error) {
 		var data string
-		if err := rows.Scan(&data); err != nil {
-			return nil, err
+		if err := sc.Scan(&data); err != nil {
+			return civiq.Guide{}, err
 		}
-		g, err := decodeGuide(data)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+		return decodeGuide(data)
+	})(t.rows(q, args...))
 }
 
 // searchTerms splits a search into at most maxSearchTerms words.
@@ -296,20 +285,7 @@ func (t *tx) Cases(q civiq.CaseQuery) ([]civiq.Case, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := t.rows(`SELECT `+caseCols+` FROM cases WHERE hall_id = ?`+where.String()+` ORDER BY opened_at DESC, id DESC LIMIT ?`, append(args, limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []civiq.Case{}
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanAll(scanCase)(t.rows(`SELECT `+caseCols+` FROM cases WHERE hall_id = ?`+where.String()+` ORDER BY opened_at DESC, id DESC LIMIT ?`, append(args, limit)...))
 }
 
 func (t *tx) CountCasesOn(hallID, day string) (int, error) {
@@ -324,20 +300,10 @@ func (t *tx) AppendCaseEntry(e *civiq.CaseEntry) error {
 }
 
 func (t *tx) CaseEntries(caseID int64) ([]civiq.CaseEntry, error) {
-	rows, err := t.rows(`SELECT id, case_id, at, from_status, to_status, by_user, note, reason FROM case_history WHERE case_id = ? ORDER BY id`, caseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []civiq.CaseEntry{}
-	for rows.Next() {
-		var e civiq.CaseEntry
+	return scanAll(func(sc scanner) (e civiq.CaseEntry, err error) {
 		var at int64
-		if err := rows.Scan(&e.ID, &e.CaseID, &at, &e.From, &e.To, &e.By, &e.Note, &e.Reason); err != nil {
-			return nil, err
-		}
+		err = sc.Scan(&e.ID, &e.CaseID, &at, &e.From, &e.To, &e.By, &e.Note, &e.Reason)
 		e.At = time.Unix(0, at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, err
+	})(t.rows(`SELECT id, case_id, at, from_status, to_status, by_user, note, reason FROM case_history WHERE case_id = ? ORDER BY id`, caseID))
 }

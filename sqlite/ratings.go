@@ -82,21 +82,8 @@ func (t *tx) RatingByTicket(ticketID string) (*civiq.Rating, error) {
 }
 
 func (t *tx) Ratings(hallID string, from, to time.Time) ([]civiq.Rating, error) {
-	rows, err := t.rows(`SELECT `+ratingCols+` FROM ratings WHERE hall_id = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, id`,
-		hallID, nanos(from), nanos(to))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []civiq.Rating{}
-	for rows.Next() {
-		r, err := scanRating(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
+	return scanAll(deref(scanRating))(t.rows(`SELECT `+ratingCols+` FROM ratings WHERE hall_id = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, id`,
+		hallID, nanos(from), nanos(to)))
 }
 
 func (t *tx) SetServedBy(ticketID string, userID int64) error {
@@ -125,22 +112,9 @@ func (t *tx) LastDone(hallID, counterID string) (*civiq.Ticket, error) {
 }
 
 func (t *tx) UnratedDone(hallID, channel string, doneFrom, doneTo time.Time, limit int) ([]civiq.Ticket, error) {
-	rows, err := t.rows(`SELECT `+ticketCols+` FROM tickets tk WHERE hall_id = ? AND channel = ? AND status = 'done'
+	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets tk WHERE hall_id = ? AND channel = ? AND status = 'done'
 		AND done_at >= ? AND done_at < ? AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.ticket_id = tk.id)
-		ORDER BY done_at, id LIMIT ?`, hallID, channel, nanos(doneFrom), nanos(doneTo), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []civiq.Ticket
-	for rows.Next() {
-		tk, err := scanTicket(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, tk)
-	}
-	return out, rows.Err()
+		ORDER BY done_at, id LIMIT ?`, hallID, channel, nanos(doneFrom), nanos(doneTo), limit))
 }
 
 // Rating settings
@@ -233,20 +207,7 @@ func (t *tx) FollowUps(q civiq.FollowUpQuery) ([]civiq.FollowUp, error) {
 			args = append(args, nanos(b.at))
 		}
 	}
-	rows, err := t.rows(`SELECT `+followUpCols+followUpFrom+` WHERE `+strings.Join(where, ` AND `)+` ORDER BY f.opened_at DESC, f.id DESC`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []civiq.FollowUp{}
-	for rows.Next() {
-		f, err := scanFollowUp(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *f)
-	}
-	return out, rows.Err()
+	return scanAll(deref(scanFollowUp))(t.rows(`SELECT `+followUpCols+followUpFrom+` WHERE `+strings.Join(where, ` AND `)+` ORDER BY f.opened_at DESC, f.id DESC`, args...))
 }
 
 func (t *tx) AppendFollowUpEntry(e *civiq.FollowUpEntry) error {
@@ -256,23 +217,13 @@ func (t *tx) AppendFollowUpEntry(e *civiq.FollowUpEntry) error {
 }
 
 func (t *tx) FollowUpEntries(followUpID int64) ([]civiq.FollowUpEntry, error) {
-	rows, err := t.rows(`SELECT id, followup_id, move, from_status, to_status, by_user, at, note, reason, citizen_view, deadline
-		FROM followup_history WHERE followup_id = ? ORDER BY id`, followUpID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []civiq.FollowUpEntry{}
-	for rows.Next() {
-		var e civiq.FollowUpEntry
+	return scanAll(func(sc scanner) (e civiq.FollowUpEntry, err error) {
 		var at int64
-		if err := rows.Scan(&e.ID, &e.FollowUpID, &e.Move, &e.From, &e.To, &e.By, &at, &e.Note, &e.Reason, &e.CitizenView, &e.Deadline); err != nil {
-			return nil, err
-		}
+		err = sc.Scan(&e.ID, &e.FollowUpID, &e.Move, &e.From, &e.To, &e.By, &at, &e.Note, &e.Reason, &e.CitizenView, &e.Deadline)
 		e.At = time.Unix(0, at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, err
+	})(t.rows(`SELECT id, followup_id, move, from_status, to_status, by_user, at, note, reason, citizen_view, deadline
+		FROM followup_history WHERE followup_id = ? ORDER BY id`, followUpID))
 }
 
 // Calendars

@@ -494,39 +494,15 @@ func (s *Store) View(ctx context.Context, fn func(civiq.Tx) error) error {
 
 // EventsAfter returns up to limit events of a hall with an id above after.
 func (s *Store) EventsAfter(ctx context.Context, hallID string, after int64, limit int) ([]*civiq.Event, error) {
-	rows, err := s.read.QueryContext(ctx, s.d.sql(`SELECT id, hall_id, type, at, data FROM events WHERE hall_id = ? AND id > ? ORDER BY id LIMIT ?`), hallID, after, limit)
-	if err != nil {
-		return nil, s.readErr(err)
-	}
-	defer rows.Close()
-	var out []*civiq.Event
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	out, err := scanAll(scanEvent)(s.read.QueryContext(ctx, s.d.sql(`SELECT id, hall_id, type, at, data FROM events WHERE hall_id = ? AND id > ? ORDER BY id LIMIT ?`), hallID, after, limit))
+	return out, s.readErr(err)
 }
 
 // AllEventsAfter returns up to limit events of every hall with an id above
 // after: what a node of a cluster reads to hear of other nodes' events.
 func (s *Store) AllEventsAfter(ctx context.Context, after int64, limit int) ([]*civiq.Event, error) {
-	rows, err := s.read.QueryContext(ctx, s.d.sql(`SELECT id, hall_id, type, at, data FROM events WHERE id > ? ORDER BY id LIMIT ?`), after, limit)
-	if err != nil {
-		return nil, s.readErr(err)
-	}
-	defer rows.Close()
-	var out []*civiq.Event
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	out, err := scanAll(scanEvent)(s.read.QueryContext(ctx, s.d.sql(`SELECT id, hall_id, type, at, data FROM events WHERE id > ? ORDER BY id LIMIT ?`), after, limit))
+	return out, s.readErr(err)
 }
 
 // LastEventID returns the id of the newest event of any hall.

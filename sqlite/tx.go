@@ -27,6 +27,42 @@ func (r errRow) Scan(...any) error { return r.err }
 
 type scanner interface{ Scan(...any) error }
 
+// scanAll reads every row of a query with scan. It takes the query's
+// answer as it comes, so that a list is read in one line:
+//
+//	return scanAll(scanTicket)(t.rows(`SELECT ...`, args...))
+//
+// The list is empty, not nil, when there is no row.
+func scanAll[T any](scan func(scanner) (T, error)) func(*sql.Rows, error) ([]T, error) {
+	return func(rows *sql.Rows, err error) ([]T, error) {
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := []T{}
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	}
+}
+
+// deref turns a scan giving a pointer into one giving the value.
+func deref[T any](scan func(scanner) (*T, error)) func(scanner) (T, error) {
+	return func(sc scanner) (T, error) {
+		p, err := scan(sc)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return *p, nil
+	}
+}
+
 func (t *tx) row(q string, args ...any) scanner {
 	st, err := t.stmt(q)
 	if err != nil {
@@ -148,20 +184,7 @@ func scanService(sc scanner) (civiq.Service, error) {
 }
 
 func (t *tx) Services(hallID string) ([]civiq.Service, error) {
-	rows, err := t.rows(`SELECT `+serviceCols+` FROM services WHERE hall_id = ? ORDER BY position, id`, hallID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []civiq.Service{}
-	for rows.Next() {
-		s, err := scanService(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return scanAll(scanService)(t.rows(`SELECT `+serviceCols+` FROM services WHERE hall_id = ? ORDER BY position, id`, hallID))
 }
 
 func (t *tx) Service(hallID, id string) (*civiq.Service, error) {
@@ -201,20 +224,7 @@ func scanCounter(sc scanner) (civiq.Counter, error) {
 }
 
 func (t *tx) Counters(hallID string) ([]civiq.Counter, error) {
-	rows, err := t.rows(`SELECT `+counterCols+` FROM counters WHERE hall_id = ? ORDER BY position, id`, hallID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []civiq.Counter{}
-	for rows.Next() {
-		c, err := scanCounter(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanAll(scanCounter)(t.rows(`SELECT `+counterCols+` FROM counters WHERE hall_id = ? ORDER BY position, id`, hallID))
 }
 
 func (t *tx) Counter(hallID, id string) (*civiq.Counter, error) {
@@ -377,20 +387,7 @@ func (t *tx) QueueLength(hallID, serviceID string) (int, int, error) {
 }
 
 func (t *tx) RecentCalls(hallID string, n int) ([]civiq.Ticket, error) {
-	rows, err := t.rows(`SELECT `+ticketCols+` FROM tickets WHERE hall_id = ? AND called_at IS NOT NULL ORDER BY called_at DESC LIMIT ?`, hallID, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []civiq.Ticket
-	for rows.Next() {
-		tk, err := scanTicket(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, tk)
-	}
-	return out, rows.Err()
+	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets WHERE hall_id = ? AND called_at IS NOT NULL ORDER BY called_at DESC LIMIT ?`, hallID, n))
 }
 
 func (t *tx) MeanHandling(hallID, serviceID string, n int) (float64, int, error) {
@@ -523,20 +520,7 @@ func (t *tx) UserByID(id int64) (*civiq.User, error) {
 }
 
 func (t *tx) Users() ([]civiq.User, error) {
-	rows, err := t.rows(`SELECT ` + userCols + ` FROM users ORDER BY username`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []civiq.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *u)
-	}
-	return out, rows.Err()
+	return scanAll(deref(scanUser))(t.rows(`SELECT ` + userCols + ` FROM users ORDER BY username`))
 }
 
 func (t *tx) InsertUser(u *civiq.User) error {
@@ -601,20 +585,7 @@ func nullString(s string) any {
 }
 
 func (t *tx) Devices(hallID string) ([]civiq.Device, error) {
-	rows, err := t.rows(`SELECT `+deviceCols+` FROM devices WHERE hall_id = ? ORDER BY id`, hallID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []civiq.Device{}
-	for rows.Next() {
-		d, err := scanDevice(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *d)
-	}
-	return out, rows.Err()
+	return scanAll(deref(scanDevice))(t.rows(`SELECT `+deviceCols+` FROM devices WHERE hall_id = ? ORDER BY id`, hallID))
 }
 
 func (t *tx) InsertDevice(d *civiq.Device) error {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/browsertest"
+	"github.com/civiq/civiq/civiqtest"
 )
 
 // TestAdminBrowser drives /admin in Chromium as a person would: signs in,
@@ -17,32 +18,19 @@ import (
 // changes the calling policy, and runs axe on every section in both
 // languages. A staff member gets a plain 403 and no admin function.
 //
-// With $CIVIQ_ADMIN_SHOTS set to a directory it also takes screenshots
+// With $CIVIQ_SCREENSHOTS set to a directory it also takes screenshots
 // there to look at: 1366x768, each section in Chinese and English, a form
 // with a field error, the pairing code, the manager's and the 403 page.
 func TestAdminBrowser(t *testing.T) {
 	browsertest.Require(t)
-	s := newAdminSite(t)
-	admin := s.login(t, "admin", adminTestPassword)
-	s.addUser(t, admin, "boss", civiq.RoleManager, "demo")
+	s := civiqtest.New(t)
+	s.User(t, "boss", civiq.RoleManager, "demo")
 
-	shots := os.Getenv("CIVIQ_ADMIN_SHOTS")
-	if shots != "" {
-		abs, err := filepath.Abs(shots)
-		if err != nil {
-			t.Fatal(err)
-		}
-		shots = abs
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_, e2e := browsertest.Require(t)
+	shots := browsertest.OptionalShots(t)
 	out := browsertest.Run(t, adminScript, map[string]string{
 		"BASE":     s.URL,
-		"ADMIN_PW": adminTestPassword,
+		"ADMIN_PW": civiqtest.AdminPassword,
 		"SHOTS":    shots,
-		"AXE":      filepath.Join(e2e, "node_modules", "axe-core", "axe.min.js"),
 	})
 	t.Logf("browser:\n%s", out)
 	if !strings.Contains(out, "ALL DONE") {
@@ -58,10 +46,8 @@ func TestAdminBrowser(t *testing.T) {
 }
 
 const adminScript = `
-const base = process.env.BASE, shots = process.env.SHOTS, axePath = process.env.AXE;
+const base = process.env.BASE, shots = process.env.SHOTS;
 const sections = ['halls', 'services', 'counters', 'users', 'devices', 'announcements', 'policy'];
-const assert = (ok, msg) => { if (!ok) throw new Error('assertion failed: ' + msg); };
-const t0 = Date.now();
 const step = (m) => console.log('- ' + m + ' (' + ((Date.now() - t0) / 1000).toFixed(1) + ' s)');
 
 const browser = await civiq.launch();
@@ -76,15 +62,6 @@ page.on('response', (r) => {
   if (q.method() !== 'GET' && new URL(r.url()).pathname.startsWith('/api/')) changes.push(q.method() + ' ' + new URL(r.url()).pathname + ' ' + r.status());
 });
 
-async function axe(p, label) {
-  if (!(await p.evaluate(() => !!window.axe))) await p.addScriptTag({ path: axePath });
-  const bad = await p.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', '));
-  });
-  assert(bad.length === 0, 'axe on ' + label + ':\n' + bad.join('\n'));
-}
 // axeAll runs axe once over every section of the page at once.
 async function axeAll(p, label) {
   await p.evaluate(() => { for (const s of document.querySelectorAll('[data-section]')) s.hidden = false; });

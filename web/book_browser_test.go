@@ -1,12 +1,10 @@
 package web_test
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/civiq/civiq/browsertest"
+	"github.com/civiq/civiq/civiqtest"
 )
 
 // TestBookBrowser books on a phone (375x812) in Chinese and in English:
@@ -18,31 +16,12 @@ import (
 func TestBookBrowser(t *testing.T) {
 	browsertest.Require(t)
 	s := newBookServer(t)
-	shots := os.Getenv("CIVIQ_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-	shots, _ = filepath.Abs(shots)
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	_, e2e := browsertest.Require(t)
-	out := browsertest.Run(t, bookScript, map[string]string{
-		"CIVIQ_URL":   s.URL,
-		"CIVIQ_TOKEN": s.Admin,
-		"CIVIQ_SHOTS": shots,
-		"CIVIQ_AXE":   filepath.Join(e2e, "node_modules", "axe-core", "axe.min.js"),
-	})
-	t.Logf("browser:\n%s", strings.TrimSpace(out))
-	t.Logf("screenshots in %s", shots)
+	browsertest.RunShots(t, bookScript, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_TOKEN": s.Admin})
 }
 
 const bookScript = `
 const ICAL = require('ical.js');
 const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
-const t0 = Date.now();
-const mark = (what) => console.log(((Date.now() - t0) / 1000).toFixed(1) + 's ' + what);
-const assert = (ok, msg) => { if (!ok) throw new Error(msg); };
 
 // idOf is the n-th person's ID number, with its GB 11643 check character.
 function idOf(n) {
@@ -64,12 +43,6 @@ async function open(path, viewport) {
   await page.goto(base + path, { waitUntil: 'load' });
   await page.evaluate(() => document.fonts && document.fonts.ready.then(() => true));
   return page;
-}
-async function axe(page, when) {
-  await page.addScriptTag({ path: process.env.CIVIQ_AXE });
-  const r = await page.evaluate(() => axe.run(document, { resultTypes: ['violations'] }));
-  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert(bad.length === 0, 'axe (' + when + '): ' + JSON.stringify(bad.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target) })), null, 1));
 }
 // noOverflow: nothing is wider than the phone.
 async function noOverflow(page, when) {
@@ -179,7 +152,7 @@ for (const lang of ['zh-CN', 'en']) {
 mark('staff');
 await fetch(base + '/test/clock', { method: 'POST', body: JSON.stringify({ to: '2031-03-04T09:40:00+08:00' }) });
 const login = await (await fetch(base + '/api/v1/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
-  body: JSON.stringify({ username: 'admin', password: '` + bookAdminPassword + `' }) })).json();
+  body: JSON.stringify({ username: 'admin', password: '` + civiqtest.AdminPassword + `' }) })).json();
 const staff = await civiq.newPage({ viewport: { width: 1280, height: 800 } });
 staff.errors = [];
 staff.on('pageerror', (e) => staff.errors.push('pageerror: ' + e.message));

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -48,14 +47,9 @@ func (s *Site) cityPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	admin := p.Can(civiq.PermDashboard, "", "")
-	js, err := json.Marshal(cityConfig{Admin: admin, Overview: ov})
-	if err != nil {
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+	js, ok := s.scriptConfig(w, cityConfig{Admin: admin, Overview: ov})
+	if !ok {
 		return
 	}
-	if err := s.load(); err != nil {
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
-		return
-	}
-	s.render(w, r, http.StatusOK, "city", "city.title", cityView{Admin: admin, Count: len(ov.Halls), Config: template.JS(js)}, s.keysWithPrefix("city.")...)
+	s.render(w, r, http.StatusOK, "city", "city.title", cityView{Admin: admin, Count: len(ov.Halls), Config: js}, s.keysWithPrefix("city.")...)
 }

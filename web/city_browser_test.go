@@ -3,8 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -71,19 +69,13 @@ func (s *mgrSite) cityMorning(t testing.TB) {
 // work; a manager sees only their hall; axe finds no serious violation in
 // Chinese or English. It writes city-zh.png and city-en.png (1920x1080).
 func TestCityBrowser(t *testing.T) {
-	_, e2e := browsertest.Require(t)
+	browsertest.Require(t)
 	s := newMgrSite(t)
 	start := time.Now()
 	s.cityMorning(t)
 	s.demoFrom(t, 10*time.Hour+20*time.Minute)
 	t.Logf("played the city's morning in %v", time.Since(start))
-	shots := mgrShots(t)
-	out := browsertest.Run(t, mgrPrelude+cityScript, map[string]string{
-		"CIVIQ_URL": s.URL, "CIVIQ_SHOTS": shots, "CIVIQ_PASSWORD": mgrPassword,
-		"CIVIQ_AXE": filepath.Join(e2e, "node_modules", "axe-core", "axe.min.js"),
-	})
-	t.Logf("browser:\n%s", strings.TrimSpace(out))
-	t.Logf("screenshots in %s", shots)
+	runMgrScript(t, s, cityScript, nil)
 }
 
 const cityScript = `

@@ -3,32 +3,16 @@ package web_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/browsertest"
+	"github.com/civiq/civiq/civiqtest"
 )
 
-// ctrShots is where the counter and rater tests put their screenshots,
-// $CIVIQ_SCREENSHOTS; without it they take none, which keeps the tests
-// quick.
-func ctrShots(t *testing.T) string {
-	d := os.Getenv("CIVIQ_SCREENSHOTS")
-	if d == "" {
-		return ""
-	}
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	abs, _ := filepath.Abs(d)
-	return abs
-}
-
 // ctrPrelude is shared by the counter and rater scripts: the API as admin,
-// checks, and axe-core.
+// checks and screenshots.
 const ctrPrelude = `
 const base = process.env.BASE;
 const shots = process.env.SHOTS;
@@ -47,12 +31,6 @@ async function issue(service) {
   return r.body.ticket;
 }
 async function ticket(id) { return (await api('GET', '/api/v1/tickets/' + id)).body.ticket; }
-async function axe(page, name) {
-  await page.addScriptTag({ path: process.env.AXE });
-  const r = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  if (bad.length) throw new Error(name + ': axe: ' + JSON.stringify(bad.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target) })), null, 1));
-}
 async function shot(page, name) {
   if (!shots) return;
   await page.evaluate(() => document.fonts.ready);
@@ -65,14 +43,14 @@ function watch(page) {
 }
 `
 
-func ctrEnv(t *testing.T, s *ctrSite) map[string]string {
-	_, e2e := browsertest.Require(t)
+// ctrEnv is the environment of the counter and rater scripts; they take
+// screenshots only with $CIVIQ_SCREENSHOTS, which keeps the tests quick.
+func ctrEnv(t *testing.T, s *civiqtest.Server) map[string]string {
 	return map[string]string{
 		"BASE":        s.URL,
 		"ADMIN_TOKEN": s.Admin,
-		"ADMIN_PW":    ctrAdminPassword,
-		"SHOTS":       ctrShots(t),
-		"AXE":         filepath.Join(e2e, "node_modules", "axe-core", "axe.min.js"),
+		"ADMIN_PW":    civiqtest.AdminPassword,
+		"SHOTS":       browsertest.OptionalShots(t),
 	}
 }
 

@@ -52,6 +52,22 @@ type managerView struct {
 	City bool
 }
 
+// scriptConfig is v as JSON for a page's script, once the catalogues are
+// loaded (the page's keys and the hall's name in its language need them).
+// When either fails it answers 500 and ok is false.
+func (s *Site) scriptConfig(w http.ResponseWriter, v any) (js template.JS, ok bool) {
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = s.load()
+	}
+	if err != nil {
+		slog.Error("page config", "err", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return "", false
+	}
+	return template.JS(b), true
+}
+
 // managerGate lets through whoever may watch the hall (PermDashboard); it
 // sends nobody to sign in, and answers 404 for an unknown hall and 403 for
 // a user who may not. It returns the hall with its services and counters;
@@ -127,16 +143,11 @@ func (s *Site) dashboardPage(w http.ResponseWriter, r *http.Request) {
 			cfg.Target = n
 		}
 	}
-	js, err := json.Marshal(cfg)
-	if err != nil {
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+	js, ok := s.scriptConfig(w, cfg)
+	if !ok {
 		return
 	}
-	if err := s.load(); err != nil {
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
-		return
-	}
-	v := managerView{Hall: h, Name: hallName(h, Lang(w, r)), Config: template.JS(js), Targets: dashboardTargets, Target: cfg.Target,
+	v := managerView{Hall: h, Name: hallName(h, Lang(w, r)), Config: js, Targets: dashboardTargets, Target: cfg.Target,
 		City: p.Can(civiq.PermDashboard, "", "") || len(p.User.HallIDs) > 1}
 	if !containsInt(v.Targets, cfg.Target) {
 		v.Targets = append([]int{cfg.Target}, v.Targets...)

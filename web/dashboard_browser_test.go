@@ -1,37 +1,16 @@
 package web_test
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
+	"maps"
 	"testing"
 
 	"github.com/civiq/civiq/browsertest"
 )
 
-// mgrShots is where the managers' pages' screenshots go: $CIVIQ_SCREENSHOTS
-// (relative to web/, e.g. ../docs/screenshots) or a temporary directory.
-func mgrShots(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("CIVIQ_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	dir, _ = filepath.Abs(dir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// mgrPrelude is shared by the managers' pages' scripts: assertions, API
-// calls as admin, signing in through the form, a page that records its
-// errors, and axe.
+// mgrPrelude is shared by the managers' pages' scripts: API calls as
+// admin, signing in through the form and a page that records its errors.
 const mgrPrelude = `
 const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS, password = process.env.CIVIQ_PASSWORD;
-const assert = (ok, msg) => { if (!ok) throw new Error(msg); };
-const eq = (a, b, msg) => assert(JSON.stringify(a) === JSON.stringify(b), msg + ': got ' + JSON.stringify(a) + ', want ' + JSON.stringify(b));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let adminToken = '';
 async function api(method, path, body) {
   if (!adminToken) {
@@ -56,12 +35,6 @@ async function signedIn(user, path, viewport) {
   await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.press('input[name=password]', 'Enter')]);
   return page;
 }
-async function axe(page, when) {
-  await page.addScriptTag({ path: process.env.CIVIQ_AXE });
-  const r = await page.evaluate(() => axe.run(document, { resultTypes: ['violations'] }));
-  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert(bad.length === 0, 'axe (' + when + '): ' + JSON.stringify(bad.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target) })), null, 1));
-}
 const noErrors = (page, when) => assert(page.errors.length === 0, when + ': ' + page.errors.join('\n'));
 `
 
@@ -73,16 +46,19 @@ const noErrors = (page, when) => assert(page.errors.length === 0, when + ': ' + 
 // Chinese or English. It writes dashboard-zh.png and dashboard-en.png
 // (1920x1080).
 func TestDashboardBrowser(t *testing.T) {
-	_, e2e := browsertest.Require(t)
+	browsertest.Require(t)
 	s := newMgrSite(t)
 	s.demoMorning(t)
-	shots := mgrShots(t)
-	out := browsertest.Run(t, mgrPrelude+dashboardScript, map[string]string{
-		"CIVIQ_URL": s.URL, "CIVIQ_SHOTS": shots, "CIVIQ_PASSWORD": mgrPassword,
-		"CIVIQ_AXE": filepath.Join(e2e, "node_modules", "axe-core", "axe.min.js"),
-	})
-	t.Logf("browser:\n%s", strings.TrimSpace(out))
-	t.Logf("screenshots in %s", shots)
+	runMgrScript(t, s, dashboardScript, nil)
+}
+
+// runMgrScript runs a managers' pages' script, after mgrPrelude, on the
+// site with env added (browsertest.RunShots).
+func runMgrScript(t *testing.T, s *mgrSite, script string, env map[string]string) {
+	t.Helper()
+	all := map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_PASSWORD": mgrPassword}
+	maps.Copy(all, env)
+	browsertest.RunShots(t, mgrPrelude+script, all)
 }
 
 const dashboardScript = `

@@ -8,52 +8,23 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/civiq/civiq"
-	"github.com/civiq/civiq/api"
-	"github.com/civiq/civiq/inmem"
-	"github.com/civiq/civiq/sqlite"
-	"github.com/civiq/civiq/web"
+	"github.com/civiq/civiq/civiqtest"
 )
 
-// mgrPassword is the password of every user of the managers' pages tests.
-const mgrPassword = "manager-password-1234"
+// mgrPassword is the password of every user of the managers' pages tests:
+// the admin's, which mgr and stf share.
+const mgrPassword = civiqtest.AdminPassword
 
-// mgrClock is the engine's clock: the real time moved by an offset, so
-// that a test can play a morning in a few seconds and then let the
-// browser watch time pass.
-type mgrClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *mgrClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-// Set makes it t now.
-func (c *mgrClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.off = time.Until(t)
-	c.mu.Unlock()
-}
-
-// mgrSite is the real server (SQLite file, hub, API and pages on one mux,
-// as civiq serve wires them) with the demo hall and the users admin,
-// mgr (manager of demo) and stf (staff of demo).
+// mgrSite is the real server (civiqtest) with the demo hall and the users
+// admin, mgr (manager of demo) and stf (staff of demo).
 type mgrSite struct {
-	URL    string
-	Engine *civiq.Engine
-	Clock  *mgrClock
+	*civiqtest.Server
 	// Noon is today at 11:20 in Shanghai by the real clock: the moment
 	// the tests' mornings are played up to.
 	Noon time.Time
@@ -69,42 +40,17 @@ var mgrTZ = func() *time.Location {
 
 func newMgrSite(t testing.TB) *mgrSite {
 	t.Helper()
-	// Group commit without waiting for the disk: these tests write
-	// thousands of tickets and crash nothing.
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "civiq.db"), sqlite.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub := inmem.NewHub()
-	store.Publish = hub.Publish
-	clock := &mgrClock{}
-	eng := civiq.NewEngine(store)
-	eng.Now = clock.Now
-	ctx := context.Background()
-	if _, err := eng.Bootstrap(ctx, mgrPassword); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eng.LoadDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []civiq.User{{Username: "mgr", Role: civiq.RoleManager, HallIDs: []string{"demo"}},
-		{Username: "stf", Role: civiq.RoleStaff, HallIDs: []string{"demo"}}} {
-		if err := eng.CreateUser(ctx, &u, mgrPassword); err != nil {
-			t.Fatal(err)
+	s := civiqtest.New(t, func(s *civiqtest.Server) {
+		s.API.Heartbeat = time.Second
+		for _, u := range []civiq.User{{Username: "mgr", Role: civiq.RoleManager, HallIDs: []string{"demo"}},
+			{Username: "stf", Role: civiq.RoleStaff, HallIDs: []string{"demo"}}} {
+			if err := s.Engine.CreateUser(context.Background(), &u, mgrPassword); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	srv := api.NewServer(eng, hub, api.NewMetrics())
-	srv.Heartbeat = time.Second
-	site := &web.Site{Engine: eng, Version: "test"}
-	site.Register(srv.Mux())
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		srv.Close()
-		hs.Close()
-		store.Close()
 	})
 	y, m, d := time.Now().In(mgrTZ).Date()
-	return &mgrSite{URL: hs.URL, Engine: eng, Clock: clock, Noon: time.Date(y, m, d, 11, 20, 0, 0, mgrTZ)}
+	return &mgrSite{Server: s, Noon: time.Date(y, m, d, 11, 20, 0, 0, mgrTZ)}
 }
 
 // dayPlan is a day to play in a hall: arrivals per hour and handling

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -99,12 +98,11 @@ func (s *Site) display(w http.ResponseWriter, r *http.Request) {
 	if ann != nil && ann.Text != "" {
 		cfg.Announcement = &displayAnnouncement{Text: ann.Text, At: ann.At.UTC().Format(time.RFC3339Nano)}
 	}
-	js, err := json.Marshal(cfg)
-	if err != nil {
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+	js, ok := s.scriptConfig(w, cfg)
+	if !ok {
 		return
 	}
-	s.render(w, r, http.StatusOK, "display", "display.title", displayView{Hall: h, Config: template.JS(js)}, displayKeys...)
+	s.render(w, r, http.StatusOK, "display", "display.title", displayView{Hall: h, Config: js}, displayKeys...)
 }
 
 // displayKeys are the catalogue entries display.js uses.

@@ -1,12 +1,10 @@
 package web_test
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/civiq/civiq/browsertest"
+	"github.com/civiq/civiq/civiqtest"
 )
 
 // TestDisplayBrowser drives the display in Chromium: two quick calls are
@@ -19,32 +17,12 @@ import (
 // ../docs/screenshots), or to a temporary directory.
 func TestDisplayBrowser(t *testing.T) {
 	browsertest.Require(t)
-	ds := newDisplayServer(t)
-	shots := os.Getenv("CIVIQ_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-	shots, _ = filepath.Abs(shots)
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	_, e2e := browsertest.Require(t)
-	out := browsertest.Run(t, displayScript, map[string]string{
-		"CIVIQ_URL":   ds.URL,
-		"CIVIQ_TOKEN": ds.Token,
-		"CIVIQ_SHOTS": shots,
-		"CIVIQ_AXE":   filepath.Join(e2e, "node_modules", "axe-core", "axe.min.js"),
-	})
-	t.Logf("browser:\n%s", strings.TrimSpace(out))
-	t.Logf("screenshots in %s", shots)
+	ds := civiqtest.New(t)
+	browsertest.RunShots(t, displayScript, map[string]string{"CIVIQ_URL": ds.URL, "CIVIQ_TOKEN": ds.Admin})
 }
 
 const displayScript = `
 const base = process.env.CIVIQ_URL, token = process.env.CIVIQ_TOKEN, shots = process.env.CIVIQ_SHOTS;
-const t0 = Date.now();
-const mark = (what) => console.log(((Date.now() - t0) / 1000).toFixed(1) + 's ' + what);
-const assert = (ok, msg) => { if (!ok) throw new Error(msg); };
-const eq = (a, b, msg) => assert(JSON.stringify(a) === JSON.stringify(b), msg + ': got ' + JSON.stringify(a) + ', want ' + JSON.stringify(b));
 
 async function api(method, path, body) {
   const res = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
@@ -92,12 +70,6 @@ async function open(lang) {
   return page;
 }
 const tileNum = (page, ctr) => page.$eval('[data-counter="' + ctr + '"] .tile-num', (e) => e.textContent);
-async function axe(page, when) {
-  await page.addScriptTag({ path: process.env.CIVIQ_AXE });
-  const r = await page.evaluate(() => axe.run(document, { resultTypes: ['violations'] }));
-  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert(bad.length === 0, 'axe (' + when + '): ' + JSON.stringify(bad.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target) })), null, 1));
-}
 
 // ---- the pure parts ----
 const page = await open('');

@@ -1,10 +1,6 @@
 package web
 
-import (
-	"encoding/json"
-	"html/template"
-	"net/http"
-)
+import "net/http"
 
 func (s *Site) registerPlanner(mux *http.ServeMux) {
 	mux.HandleFunc("GET /halls/{hall}/planner", s.plannerPage)
@@ -27,15 +23,10 @@ func (s *Site) plannerPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	js, err := json.Marshal(cfg)
-	if err != nil {
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+	js, ok := s.scriptConfig(w, cfg)
+	if !ok {
 		return
 	}
-	if err := s.load(); err != nil {
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
-		return
-	}
-	v := plannerView{managerView{Hall: h, Name: hallName(h, Lang(w, r)), Config: template.JS(js)}, plannerDays}
+	v := plannerView{managerView{Hall: h, Name: hallName(h, Lang(w, r)), Config: js}, plannerDays}
 	s.render(w, r, http.StatusOK, "planner", "planner.title", v, s.keysWithPrefix("planner.")...)
 }

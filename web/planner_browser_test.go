@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,19 +15,13 @@ import (
 // downloaded; axe finds no serious violation in Chinese or English. It
 // writes planner-zh.png and planner-en.png (1366x768).
 func TestPlannerBrowser(t *testing.T) {
-	_, e2e := browsertest.Require(t)
+	browsertest.Require(t)
 	s := newMgrSite(t)
 	start := time.Now()
 	s.demoHistory(t, 1)
 	t.Logf("played the history in %v", time.Since(start))
-	shots := mgrShots(t)
 	profile, _ := filepath.Abs("../sim/demo_profile.json")
-	out := browsertest.Run(t, mgrPrelude+plannerScript, map[string]string{
-		"CIVIQ_URL": s.URL, "CIVIQ_SHOTS": shots, "CIVIQ_PASSWORD": mgrPassword, "CIVIQ_PROFILE": profile,
-		"CIVIQ_AXE": filepath.Join(e2e, "node_modules", "axe-core", "axe.min.js"),
-	})
-	t.Logf("browser:\n%s", strings.TrimSpace(out))
-	t.Logf("screenshots in %s", shots)
+	runMgrScript(t, s, plannerScript, map[string]string{"CIVIQ_PROFILE": profile})
 }
 
 const plannerScript = `

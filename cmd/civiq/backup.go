@@ -20,11 +20,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	db := fs.String("db", env("CIVIQ_DB", "civiq.db"), "SQLite database to back up (env CIVIQ_DB)")
 	to := fs.String("to", "", "file to write the backup to (must not exist)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *to == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "civiq backup: give --to FILE (and --db FILE)")
@@ -80,11 +77,8 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	db := fs.String("db", env("CIVIQ_DB", "civiq.db"), "SQLite database to restore into (env CIVIQ_DB)")
 	from := fs.String("from", "", "backup file made by civiq backup")
 	force := fs.Bool("force", false, "replace an existing database (stop the server first)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *from == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "civiq restore: give --from FILE (and --db FILE)")

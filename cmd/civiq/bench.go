@@ -77,11 +77,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.StringVar(&c.Postgres, "postgres", "", "PostgreSQL URL: run --nodes nodes on it (the database must be empty or a civiq database you may fill)")
 	fs.IntVar(&c.Nodes, "nodes", 3, "civiq nodes with --postgres")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if c.Postgres == "" {
 		c.Nodes = 1

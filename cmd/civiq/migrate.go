@@ -23,11 +23,8 @@ func runMigrateToPostgres(ctx context.Context, args []string, stdout, stderr io.
 	fs.SetOutput(stderr)
 	db := fs.String("db", env("CIVIQ_DB", "civiq.db"), "SQLite database to copy (env CIVIQ_DB); stop the server first")
 	pg := fs.String("postgres", env("CIVIQ_POSTGRES_URL", ""), "PostgreSQL URL of an empty database (env CIVIQ_POSTGRES_URL)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *pg == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "civiq migrate-to-postgres: give --postgres URL (and --db FILE)")

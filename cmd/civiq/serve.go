@@ -69,6 +69,19 @@ func (m *Main) prune(stop <-chan struct{}) {
 	}
 }
 
+// parseFlags parses a command's flags; ok is false when the command ends
+// there, with code: 0 after -help, 2 after a wrong flag (the flag set has
+// said why).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		return 2, false
+	}
+	return 0, true
+}
+
 func env(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v

@@ -100,11 +100,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.BoolVar(&f.plan, "plan", false, "print the counters needed per hour and service")
 	fs.StringVar(&f.csvPath, "csv", "", "--plan: also write the plan as CSV to this file ('-': standard output)")
 	fs.BoolVar(&f.evaluate, "evaluate-eta", false, "replay simulated days through the real engine and measure its expected waits")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	f.set = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })

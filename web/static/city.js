@@ -7,6 +7,7 @@
 "use strict";
 (function () {
   const C = window.CIVIQ;
+  const el = C.el;
   const $ = (id) => document.getElementById(id);
   const cfg = JSON.parse($("cy-config").textContent);
   const en = C.lang === "en";
@@ -24,12 +25,6 @@
 
   const hallName = (h) => (en && h.name_en) || h.name;
   const now = () => Date.now() + skew;
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
   function mins(secs) {
     const m = Math.floor(Math.max(0, secs) / 60);
     return m >= 60 ? C.tr("city.hm", Math.floor(m / 60), m % 60) : C.tr("city.min", m);

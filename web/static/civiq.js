@@ -84,6 +84,45 @@
     return C.tr("wait.about", m);
   };
 
+  // el makes an element with a class and a text (both optional).
+  C.el = function (tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+
+  // svg makes an SVG element with attributes and a text (optional).
+  C.svg = function (tag, attrs, text) {
+    const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const k in attrs) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+
+  // pairForm pairs a device from the page's form (#pair-form, #pair-code,
+  // #pair-err). want is the device the page is for ({kind, hall,
+  // counter}); keys name the catalogue entries of the errors ({bad,
+  // network, wrong}). onPaired gets the device's token.
+  C.pairForm = function (want, keys, onPaired) {
+    document.getElementById("pair-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const code = document.getElementById("pair-code").value.trim();
+      const err = document.getElementById("pair-err");
+      err.textContent = "";
+      if (!code) { err.textContent = C.tr(keys.bad); return; }
+      let res;
+      try { res = await C.api("POST", "/api/v1/devices/pair", { code }, { retries: 2 }); } catch (x) { err.textContent = C.tr(keys.network); return; }
+      if (res.status !== 200) { err.textContent = C.tr(keys.bad); return; }
+      const d = res.body.device || {};
+      if (d.kind !== want.kind || d.hall_id !== want.hall || d.counter_id !== want.counter) {
+        err.textContent = C.tr(keys.wrong, d.kind + " " + (d.counter_id || d.hall_id || ""));
+        return;
+      }
+      onPaired(res.body.token);
+    });
+  };
+
   // clock keeps an element showing the hall's local time.
   C.clock = function (el, tz) {
     const fmt = new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN",

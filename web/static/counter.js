@@ -415,26 +415,14 @@
     $("pair-code").focus();
   }
 
-  $("pair-form").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const code = $("pair-code").value.trim();
-    const err = $("pair-err");
-    err.textContent = "";
-    if (!code) { err.textContent = C.tr("counter.pair.bad"); return; }
-    let res;
-    try { res = await C.api("POST", "/api/v1/devices/pair", { code }, { retries: 2 }); } catch (x) { err.textContent = C.tr("counter.err.network"); return; }
-    if (res.status !== 200) { err.textContent = C.tr("counter.pair.bad"); return; }
-    const d = res.body.device || {};
-    if (d.kind !== "counter" || d.hall_id !== D.hall || d.counter_id !== D.counter) {
-      err.textContent = C.tr("counter.pair.wrong", d.kind + " " + (d.counter_id || d.hall_id || ""));
-      return;
-    }
-    token = res.body.token;
-    C.setDeviceToken(tokenKey, token);
-    // A marker, not the token: the page opens without sign-in from now on.
-    document.cookie = "civiq_device=1; path=" + location.pathname + "; max-age=315360000; samesite=lax";
-    start();
-  });
+  C.pairForm({ kind: "counter", hall: D.hall, counter: D.counter },
+    { bad: "counter.pair.bad", network: "counter.err.network", wrong: "counter.pair.wrong" }, (t) => {
+      token = t;
+      C.setDeviceToken(tokenKey, token);
+      // A marker, not the token: the page opens without sign-in from now on.
+      document.cookie = "civiq_device=1; path=" + location.pathname + "; max-age=315360000; samesite=lax";
+      start();
+    });
 
   async function boot() {
     if (D.mode !== "device") { start(); return; }

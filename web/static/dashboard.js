@@ -8,6 +8,7 @@
 "use strict";
 (function () {
   const C = window.CIVIQ;
+  const el = C.el, svg = C.svg;
   const $ = (id) => document.getElementById(id);
   const D = JSON.parse($("db-config").textContent);
   const en = C.lang === "en";
@@ -17,7 +18,6 @@
   const tz = D.timezone || "Asia/Shanghai";
   const hm = new Intl.DateTimeFormat(en ? "en-GB" : "zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false });
   const hms = new Intl.DateTimeFormat(en ? "en-GB" : "zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-  const SVG = "http://www.w3.org/2000/svg";
   // The clock shows the server's time (the hall's), like every figure.
   const clockEl = $("db-clock");
   clockEl.textContent = hms.format(new Date());
@@ -42,18 +42,6 @@
   }
   function pct(x) { return x === null || x === undefined ? C.tr("dashboard.dash") : Math.round(x * 1000) / 10 + "%"; }
   function now() { return Date.now() + skew; }
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
-  function svg(tag, attrs, text) {
-    const e = document.createElementNS(SVG, tag);
-    for (const k in attrs) e.setAttribute(k, attrs[k]);
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
   function set(id, text) { const e = $(id); if (e.textContent !== text) e.textContent = text; }
 
   // ---- fetching, gathered ------------------------------------------------

@@ -12,6 +12,7 @@
 "use strict";
 (function () {
   const C = window.CIVIQ;
+  const el = C.el;
 
   // ---- Speech texts (pure) -------------------------------------------------
 
@@ -157,12 +158,6 @@
   const $ = (id) => document.getElementById(id);
   const tilesEl = $("d-tiles"), recentEl = $("d-recent"), waitingEl = $("d-waiting");
   const annEl = $("d-ann"), tickerWin = $("d-ticker-win"), connEl = $("d-conn"), soundEl = $("d-sound");
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
 
   // Time: the server's clock is the truth; skew corrects a display whose
   // own clock is wrong (taken from the Date header of status answers).

@@ -4,12 +4,12 @@
 "use strict";
 (function () {
   const C = window.CIVIQ;
+  const el = C.el, svg = C.svg;
   const $ = (id) => document.getElementById(id);
   const D = JSON.parse($("pl-config").textContent);
   const en = C.lang === "en";
   const svcs = {};
   for (const s of D.services) svcs[s.id] = s;
-  const SVG = "http://www.w3.org/2000/svg";
   // One colour per service, in the hall's order; enough for most halls.
   const palette = ["#1a5fb4", "#c64600", "#26a269", "#9141ac", "#a51d2d", "#1c71d8", "#865e3c", "#5e5c64"];
   const form = $("pl-form");
@@ -20,18 +20,6 @@
     if (h) return (en && h.name_en) || h.name;
     return s.name || s.id;
   };
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
-  function svg(tag, attrs, text) {
-    const e = document.createElementNS(SVG, tag);
-    for (const k in attrs) e.setAttribute(k, attrs[k]);
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
   function pct(x) { return Math.round(x * 1000) / 10 + "%"; }
 
   // ---- the form ----------------------------------------------------------

@@ -156,24 +156,12 @@
     $("pair-code").focus();
   }
 
-  $("pair-form").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const code = $("pair-code").value.trim();
-    const err = $("pair-err");
-    err.textContent = "";
-    if (!code) { err.textContent = C.tr("rate.pair.bad"); return; }
-    let res;
-    try { res = await C.api("POST", "/api/v1/devices/pair", { code }, { retries: 2 }); } catch (x) { err.textContent = C.tr("rate.failed"); return; }
-    if (res.status !== 200) { err.textContent = C.tr("rate.pair.bad"); return; }
-    const d = res.body.device || {};
-    if (d.kind !== "rater" || d.hall_id !== D.hall || d.counter_id !== D.counter) {
-      err.textContent = C.tr("rate.pair.wrong", d.kind + " " + (d.counter_id || d.hall_id || ""));
-      return;
-    }
-    token = res.body.token;
-    C.setDeviceToken(tokenKey, token);
-    start();
-  });
+  C.pairForm({ kind: "rater", hall: D.hall, counter: D.counter },
+    { bad: "rate.pair.bad", network: "rate.failed", wrong: "rate.pair.wrong" }, (t) => {
+      token = t;
+      C.setDeviceToken(tokenKey, token);
+      start();
+    });
 
   // ---- live ---------------------------------------------------------------
   let stream = null;
