@@ -657,7 +657,7 @@ func jsonFieldError(line int, err error) ImportError {
 		if field == "" {
 			field = "guide"
 		}
-		return ImportError{Line: line, Field: field, Message: fmt.Sprintf("%s must be a JSON %s", field, jsonKindName(te.Type.Kind().String()))}
+		return ImportError{Line: line, Field: field, Message: fmt.Sprintf("%s must be a JSON %s", field, JSONKindName(te.Type.Kind().String()))}
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if f, ok := strings.CutPrefix(msg, "unknown field "); ok {
@@ -667,7 +667,9 @@ func jsonFieldError(line int, err error) ImportError {
 	return ImportError{Line: line, Message: "malformed guide: " + msg}
 }
 
-func jsonKindName(goKind string) string {
+// JSONKindName names, for people, the JSON kind a Go kind decodes from:
+// "number", "array", "object", "boolean" or "string".
+func JSONKindName(goKind string) string {
 	switch {
 	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
 		return "number"

@@ -4,15 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/civiq/civiq/qr"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/civiq/civiq"
-	qrcode "github.com/skip2/go-qrcode"
 )
 
 // Appointments (civiq's booking.go, slots.go, strikes.go): slots, real-name
@@ -317,7 +316,7 @@ func (s *Server) bookingQR(w http.ResponseWriter, r *http.Request, c *call) erro
 	if code == "" {
 		return civiq.Errorf(civiq.ENotFound, "not a booking code")
 	}
-	q, err := qrcode.New(code, qrcode.Medium)
+	svg, err := qr.SVG(code)
 	if err != nil {
 		return err
 	}
@@ -325,31 +324,8 @@ func (s *Server) bookingQR(w http.ResponseWriter, r *http.Request, c *call) erro
 	h.Set("Content-Type", "image/svg+xml")
 	h.Set("Cache-Control", "private, max-age=86400")
 	w.WriteHeader(http.StatusOK)
-	w.Write(qrSVG(q.Bitmap()))
+	w.Write(svg)
 	return nil
-}
-
-// qrSVG draws a QR bitmap (quiet zone included) as one SVG path.
-func qrSVG(bits [][]bool) []byte {
-	n := len(bits)
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges">`, n, n)
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, n, n)
-	for y, row := range bits {
-		for x := 0; x < len(row); {
-			if !row[x] {
-				x++
-				continue
-			}
-			start := x
-			for x < len(row) && row[x] {
-				x++
-			}
-			fmt.Fprintf(&b, "M%d %dh%dv1h-%dz", start, y, x-start, x-start)
-		}
-	}
-	b.WriteString(`"/></svg>`)
-	return []byte(b.String())
 }
 
 // checkIn answers 201 {"ticket":{... "channel":"appointment"},"booking":{...}}.

@@ -46,7 +46,7 @@ func decode(body []byte, v any, required ...string) error {
 			if field == "" {
 				field = "body"
 			}
-			return civiq.FieldErrorf(field, "%s must be a JSON %s", field, jsonKind(te.Type.Kind().String()))
+			return civiq.FieldErrorf(field, "%s must be a JSON %s", field, civiq.JSONKindName(te.Type.Kind().String()))
 		}
 		return civiq.Errorf(civiq.EInvalid, "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
@@ -67,20 +67,6 @@ func decode(body []byte, v any, required ...string) error {
 		}
 	}
 	return nil
-}
-
-func jsonKind(goKind string) string {
-	switch {
-	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
-		return "number"
-	case goKind == "slice" || goKind == "array":
-		return "array"
-	case goKind == "map" || goKind == "struct":
-		return "object"
-	case goKind == "bool":
-		return "boolean"
-	}
-	return "string"
 }
 
 // The request bodies of the API.

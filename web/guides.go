@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/civiq/civiq/qr"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -366,7 +367,7 @@ func (s *Site) caseQR(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "image/svg+xml")
 	h.Set("Cache-Control", "private, max-age=86400")
 	h.Set("X-Content-Type-Options", "nosniff")
-	w.Write(kioskQRSVG(q.Bitmap()))
+	w.Write(qr.Draw(q.Bitmap()))
 }
 
 // caseIntake is the staff's page to open a case on the ticket being

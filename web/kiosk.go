@@ -3,7 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"github.com/civiq/civiq/qr"
 	"html/template"
 	"log/slog"
 	"math"
@@ -284,31 +284,7 @@ func (s *Site) ticketQR(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Set("Content-Type", "image/svg+xml")
-	w.Write(kioskQRSVG(q.Bitmap()))
-}
-
-// kioskQRSVG draws a QR bitmap (quiet zone included) as one SVG path, a unit a
-// module, each row's runs of dark modules as one rectangle.
-func kioskQRSVG(bits [][]bool) []byte {
-	n := len(bits)
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges">`, n, n)
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, n, n)
-	for y, row := range bits {
-		for x := 0; x < len(row); {
-			if !row[x] {
-				x++
-				continue
-			}
-			start := x
-			for x < len(row) && row[x] {
-				x++
-			}
-			fmt.Fprintf(&b, "M%d %dh%dv1h-%dz", start, y, x-start, x-start)
-		}
-	}
-	b.WriteString(`"/></svg>`)
-	return []byte(b.String())
+	w.Write(qr.Draw(q.Bitmap()))
 }
 
 // ticketEscpos gives the ticket as an ESC/POS receipt for an 80 mm thermal
