@@ -125,6 +125,10 @@
     // Without a ticket, say what the next step is: call, or open first.
     $("cur-none-big").textContent = C.tr(status === "open" ? "counter.none" : "counter.state." + status);
     $("cur-none-hint").textContent = C.tr(status === "open" ? "counter.none_hint" : status === "paused" ? "counter.paused_hint" : "counter.closed_hint");
+    // Case intake (办件) for the citizen being served, on its own page.
+    const caseLink = $("cur-case");
+    caseLink.classList.toggle("hidden", !(cur && (s === "serving" || s === "called")));
+    if (cur) caseLink.href = "/halls/" + encodeURIComponent(D.hall) + "/cases/new?ticket=" + encodeURIComponent(cur.id);
     $("cur-ticket").classList.toggle("hidden", !cur);
     $("cur-none").classList.toggle("hidden", !!cur);
     if (cur) {
