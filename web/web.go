@@ -194,6 +194,7 @@ func (s *Site) Register(mux *http.ServeMux) {
 		fileServer.ServeHTTP(w, r)
 	}))
 	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("/", s.notFound) // any other page: a 404 in the page's language
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.loginSubmit)
 	mux.HandleFunc("POST /logout", s.logout)
