@@ -317,20 +317,20 @@ var queueHeads = []string{
 }
 
 func (t *tx) QueueHeads(hallID string, serviceIDs []string) ([]civiq.Ticket, error) {
-	var out []civiq.Ticket
+	if len(serviceIDs) == 0 {
+		return []civiq.Ticket{}, nil
+	}
+	// One statement for every head of every service: on PostgreSQL each
+	// statement is a round trip inside the writers' lock.
+	parts := make([]string, 0, len(serviceIDs)*len(queueHeads))
+	args := make([]any, 0, 2*cap(parts))
 	for _, s := range serviceIDs {
 		for _, q := range queueHeads {
-			tk, err := scanTicket(t.row(q, hallID, s))
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, tk)
+			parts = append(parts, fmt.Sprintf("SELECT * FROM (%s) AS h%d", q, len(parts)))
+			args = append(args, hallID, s)
 		}
 	}
-	return out, nil
+	return scanAll(scanTicket)(t.rows(strings.Join(parts, " UNION ALL "), args...))
 }
 
 func (t *tx) WaitingPlaces(hallID, serviceID string, limit int) ([]time.Time, error) {
