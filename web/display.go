@@ -107,6 +107,6 @@ func (s *Site) display(w http.ResponseWriter, r *http.Request) {
 
 // displayKeys are the catalogue entries display.js uses.
 var displayKeys = []string{
-	"display.counter", "display.idle", "display.paused", "display.closed", "display.people",
+	"display.counter", "display.idle", "display.paused", "display.closed", "display.people", "display.eta",
 	"display.norecent", "display.calling",
 }

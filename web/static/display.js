@@ -296,9 +296,10 @@
     const li = el("li", "w-row");
     const name = el("span", "w-name", en ? (s.name_en || s.name || s.id) : (s.name || s.id));
     const count = el("span", "w-count", "–");
-    li.append(name, count);
+    const eta = el("span", "w-eta", "");
+    li.append(name, count, eta);
     waitingEl.append(li);
-    w = { li, count };
+    w = { li, count, eta };
     waiting.set(s.id, w);
     return w;
   }
@@ -310,6 +311,18 @@
       if (w) w.count.textContent = C.tr("display.people", counts[id]);
     }
     fitWaiting();
+  }
+  // setWaits shows the counts and expected waits of GET .../waits; an
+  // expected wait is rounded for people (约 15 分钟), none when nobody waits.
+  function setWaits(services) {
+    if (!services) return;
+    const counts = {};
+    for (const s of services) {
+      counts[s.id] = s.waiting;
+      const w = serviceRow(s);
+      if (w) w.eta.textContent = s.waiting > 0 && s.eta_seconds > 0 ? C.tr("display.eta", Math.max(1, Math.round(s.eta_seconds / 60))) : "";
+    }
+    setWaiting(counts);
   }
   // fitWaiting shrinks the waiting line until every service fits in it.
   function fitWaiting() {
@@ -421,6 +434,13 @@
   }
 
   const statusURL = "/api/v1/halls/" + encodeURIComponent(cfg.hall) + "/status";
+  const waitsURL = "/api/v1/halls/" + encodeURIComponent(cfg.hall) + "/waits";
+  async function fetchWaits() {
+    const res = await fetch(waitsURL, { headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin" });
+    if (!res.ok) throw new Error("waits " + res.status);
+    return res.json();
+  }
+
   async function fetchStatus() {
     const res = await fetch(statusURL, { headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin" });
     if (!res.ok) throw new Error("status " + res.status);
@@ -456,6 +476,7 @@
     syncing = false;
     for (const [name, data] of buffer.splice(0)) apply(name, data);
     renderRecent();
+    refreshWaitingSoon(); // the expected waits beside the counts
     synced++;
     if (!st) syncRetry = setTimeout(sync, 5000);
   }
@@ -469,7 +490,7 @@
     waitTimer = setTimeout(async () => {
       waitTimer = 0;
       waitBusy = true;
-      try { setWaiting((await fetchStatus()).waiting); } catch (e) { /* the next event tries again */ }
+      try { setWaits((await fetchWaits()).services); } catch (e) { /* the next event tries again */ }
       waitBusy = false;
       if (waitAgain) { waitAgain = false; refreshWaitingSoon(); }
     }, 600);
