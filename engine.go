@@ -114,6 +114,10 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 	if !ValidChannel(req.Channel) {
 		return nil, FieldErrorf("channel", "channel must be kiosk, remote, appointment or staff")
 	}
+	if req.Channel == ChannelAppointment {
+		// Called ahead of walk-ins, so only a check-in makes one (CheckIn).
+		return nil, FieldErrorf("channel", "appointment tickets come from a check-in: POST /api/v1/halls/{hall}/checkins")
+	}
 	var out *Ticket
 	err := e.Store.Update(ctx, func(tx Tx) error {
 		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
@@ -513,7 +517,7 @@ func (e *Engine) Status(ctx context.Context, hallID string) (*HallStatus, error)
 	return st, err
 }
 
-// ErrNoUser is returned by Login for unknown users and wrong passwords alike.
+// errBadLogin is returned by Login for unknown users and wrong passwords alike.
 var errBadLogin = Errorf(EUnauthorized, "wrong username or password")
 
 // Login checks a password and opens a session. It returns the session

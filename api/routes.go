@@ -256,10 +256,6 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, c *call) error {
 	if !civiq.ValidChannel(req.Channel) {
 		return civiq.FieldErrorf("channel", "channel must be kiosk, remote, appointment or staff")
 	}
-	if req.Channel == civiq.ChannelAppointment {
-		// They would be called ahead of walk-ins: only a check-in makes one.
-		return civiq.FieldErrorf("channel", "appointment tickets come from a check-in: POST /api/v1/halls/{hall}/checkins")
-	}
 	if !c.p.Can(civiq.PermIssueTicket, hallID, "") {
 		if req.Channel != civiq.ChannelRemote {
 			if c.p.Anonymous() {

@@ -44,11 +44,8 @@ func NewServer(engine *civiq.Engine, hub *inmem.Hub, m *Metrics) *Server {
 	return s
 }
 
-// Handle adds a handler beside the API's routes, behind the same request
-// ids, logs and metrics: the web pages come in this way.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
-
-// Mux is the server's router, for packages that register many routes.
+// Mux is the server's router: the web pages register on it, behind the
+// same request ids, logs and metrics.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 // Close ends every event stream; call it when shutting down.
