@@ -36,8 +36,24 @@ type hallServiceJS struct {
 }
 
 type hallCounterJS struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Status      string `json:"status,omitempty"`
+	PauseReason string `json:"pause_reason,omitempty"`
+}
+
+// newHallJS is a hall as a page's script takes it: the display and the
+// managers' pages start from it.
+func newHallJS(h *civiq.Hall, svcs []civiq.Service, counters []civiq.Counter) hallJS {
+	cfg := hallJS{Hall: h.ID, Name: h.Name, NameEn: h.NameEn, Timezone: h.Timezone,
+		Services: make([]hallServiceJS, 0, len(svcs)), Counters: make([]hallCounterJS, 0, len(counters))}
+	for _, sv := range svcs {
+		cfg.Services = append(cfg.Services, hallServiceJS{ID: sv.ID, Prefix: sv.Prefix, Name: sv.Name, NameEn: sv.NameEn})
+	}
+	for _, c := range counters {
+		cfg.Counters = append(cfg.Counters, hallCounterJS{ID: c.ID, Name: c.Name, Status: c.Status, PauseReason: c.PauseReason})
+	}
+	return cfg
 }
 
 // managerView is what the dashboard and planner templates get.
@@ -107,15 +123,8 @@ func (s *Site) managerGate(w http.ResponseWriter, r *http.Request) (p civiq.Prin
 		s.render(w, r, http.StatusForbidden, "dashboard_forbidden", "dashboard.forbidden.title", nil)
 		return p, nil, nil, false
 	}
-	cfg = &hallJS{Hall: h.ID, Name: h.Name, NameEn: h.NameEn, Timezone: h.Timezone,
-		Services: make([]hallServiceJS, 0, len(svcs)), Counters: make([]hallCounterJS, 0, len(counters))}
-	for _, sv := range svcs {
-		cfg.Services = append(cfg.Services, hallServiceJS{ID: sv.ID, Prefix: sv.Prefix, Name: sv.Name, NameEn: sv.NameEn})
-	}
-	for _, c := range counters {
-		cfg.Counters = append(cfg.Counters, hallCounterJS{ID: c.ID, Name: c.Name})
-	}
-	return p, cfg, h, true
+	js := newHallJS(h, svcs, counters)
+	return p, &js, h, true
 }
 
 // hallName is the hall's name in lang.

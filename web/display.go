@@ -16,28 +16,9 @@ func (s *Site) registerDisplay(mux *http.ServeMux) {
 // displayConfig is what the display's script starts from; afterwards it
 // follows GET /api/v1/halls/{hall}/status and the hall's event stream.
 type displayConfig struct {
-	Hall          string               `json:"hall"`
-	Name          string               `json:"name"`
-	NameEn        string               `json:"name_en,omitempty"`
-	Timezone      string               `json:"timezone"`
+	hallJS
 	VoiceTemplate string               `json:"voice_template"`
-	Services      []displayService     `json:"services"`
-	Counters      []displayCounter     `json:"counters"`
 	Announcement  *displayAnnouncement `json:"announcement,omitempty"`
-}
-
-type displayService struct {
-	ID     string `json:"id"`
-	Prefix string `json:"prefix"`
-	Name   string `json:"name"`
-	NameEn string `json:"name_en,omitempty"`
-}
-
-type displayCounter struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	Status      string `json:"status"`
-	PauseReason string `json:"pause_reason,omitempty"`
 }
 
 type displayAnnouncement struct {
@@ -87,14 +68,7 @@ func (s *Site) display(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Defaults() // an old hall row may have no voice template yet
-	cfg := displayConfig{Hall: h.ID, Name: h.Name, NameEn: h.NameEn, Timezone: h.Timezone, VoiceTemplate: h.VoiceTemplate,
-		Services: make([]displayService, 0, len(svcs)), Counters: make([]displayCounter, 0, len(counters))}
-	for _, sv := range svcs {
-		cfg.Services = append(cfg.Services, displayService{ID: sv.ID, Prefix: sv.Prefix, Name: sv.Name, NameEn: sv.NameEn})
-	}
-	for _, c := range counters {
-		cfg.Counters = append(cfg.Counters, displayCounter{ID: c.ID, Name: c.Name, Status: c.Status, PauseReason: c.PauseReason})
-	}
+	cfg := displayConfig{hallJS: newHallJS(h, svcs, counters), VoiceTemplate: h.VoiceTemplate}
 	if ann != nil && ann.Text != "" {
 		cfg.Announcement = &displayAnnouncement{Text: ann.Text, At: ann.At.UTC().Format(time.RFC3339Nano)}
 	}
