@@ -2,23 +2,18 @@ package web_test
 
 import (
 	"context"
+	"github.com/civiq/civiq/civiqtest"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/civiq/civiq"
-	"github.com/civiq/civiq/api"
-	"github.com/civiq/civiq/inmem"
-	"github.com/civiq/civiq/sqlite"
-	"github.com/civiq/civiq/web"
 )
 
-const guidePassword = "guide-pages-password"
+const guidePassword = civiqtest.AdminPassword
 
 // guideServer is the whole program (API and pages) on a SQLite file with
 // the demo hall and its catalogue.
@@ -30,36 +25,11 @@ type guideServer struct {
 
 func newGuideServer(t testing.TB) *guideServer {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "civiq.db"), sqlite.Options{})
-	if err != nil {
+	n := civiqtest.New(t)
+	if _, err := n.Engine.LoadDemoGuides(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	hub := inmem.NewHub()
-	store.Publish = hub.Publish
-	eng := civiq.NewEngine(store)
-	if _, err := eng.Bootstrap(ctx, guidePassword); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eng.LoadDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eng.LoadDemoGuides(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a := api.NewServer(eng, hub, api.NewMetrics())
-	(&web.Site{Engine: eng, Version: "test"}).Register(a.Mux())
-	srv := httptest.NewServer(a)
-	t.Cleanup(func() {
-		a.Close()
-		srv.Close()
-		store.Close()
-	})
-	token, _, _, err := eng.Login(ctx, "admin", guidePassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &guideServer{URL: srv.URL, Engine: eng, Admin: token}
+	return &guideServer{URL: n.URL, Engine: n.Engine, Admin: n.Admin}
 }
 
 // user adds a user of the role in the halls and returns a client signed

@@ -2,27 +2,21 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/civiq/civiq/civiqtest"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/civiq/civiq"
-	"github.com/civiq/civiq/api"
-	"github.com/civiq/civiq/inmem"
-	"github.com/civiq/civiq/sqlite"
-	"github.com/civiq/civiq/web"
 	qrcode "github.com/skip2/go-qrcode"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
-const kioskAdminPassword = "kiosk-admin-password"
+const kioskAdminPassword = civiqtest.AdminPassword
 
 // kioskSite is the real server as civiq serve wires it (SQLite file, hub,
 // API and pages on one mux), with the demo hall.
@@ -35,38 +29,12 @@ type kioskSite struct {
 // opts set up the engine (its clock, its secret key) before it serves.
 func newKioskSite(t testing.TB, opts ...func(*civiq.Engine)) *kioskSite {
 	t.Helper()
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "civiq.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub := inmem.NewHub()
-	store.Publish = hub.Publish
-	eng := civiq.NewEngine(store)
-	for _, o := range opts {
-		o(eng)
-	}
-	ctx := context.Background()
-	if _, err := eng.Bootstrap(ctx, kioskAdminPassword); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eng.LoadDemo(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv := api.NewServer(eng, hub, api.NewMetrics())
-	(&web.Site{Engine: eng, Version: "test"}).Register(srv.Mux())
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		srv.Close()
-		hs.Close()
-		store.Close()
+	n := civiqtest.New(t, func(n *civiqtest.Server) {
+		for _, o := range opts {
+			o(n.Engine)
+		}
 	})
-	s := &kioskSite{URL: hs.URL, Engine: eng}
-	var out struct{ Token string }
-	if st := s.call(t, "POST", "/api/v1/auth/login", "", map[string]string{"username": "admin", "password": kioskAdminPassword}, &out, nil); st != 200 {
-		t.Fatalf("admin login: %d", st)
-	}
-	s.Admin = out.Token
-	return s
+	return &kioskSite{URL: n.URL, Engine: n.Engine, Admin: n.Admin}
 }
 
 // call sends a JSON request with a bearer token ("" for none), decodes the
