@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"github.com/civiq/civiq/civiqtest"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -11,11 +10,12 @@ import (
 	"testing"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/civiqtest"
 )
 
 const guidePassword = civiqtest.AdminPassword
 
-// guideServer is the whole program (API and pages) on a SQLite file with
+// guideServer is a test node (civiqtest) with
 // the demo hall and its catalogue.
 type guideServer struct {
 	URL    string

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/civiq/civiq/civiqtest"
 	"io"
 	"net/http"
 	"strings"
@@ -12,14 +11,15 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/civiqtest"
 	qrcode "github.com/skip2/go-qrcode"
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
 const kioskAdminPassword = civiqtest.AdminPassword
 
-// kioskSite is the real server as civiq serve wires it (SQLite file, hub,
-// API and pages on one mux), with the demo hall.
+// kioskSite is a test node (civiqtest: wired as civiq serve wires it,
+// with the demo hall), as the kiosk tests use it.
 type kioskSite struct {
 	URL    string
 	Engine *civiq.Engine
