@@ -11,7 +11,7 @@ func (e *Engine) SaveHall(ctx context.Context, h *Hall) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
-	if err := e.Store.Update(ctx, func(tx Tx) error { return tx.PutHall(h) }); err != nil {
+	if err := e.update(ctx, func(tx Tx) error { return tx.PutHall(h) }); err != nil {
 		return err
 	}
 	e.locs.Delete(h.ID)
@@ -24,7 +24,7 @@ func (e *Engine) SaveService(ctx context.Context, s *Service) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(s.HallID); err != nil {
 			return err
 		}
@@ -56,7 +56,7 @@ func (e *Engine) SaveCounter(ctx context.Context, c *Counter) error {
 	if len(c.ServiceIDs) == 0 {
 		return FieldErrorf("service_ids", "a counter serves at least one service")
 	}
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(c.HallID); err != nil {
 			return err
 		}

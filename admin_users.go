@@ -68,7 +68,7 @@ type CallingPolicy struct {
 // SetCallingPolicy changes a hall's calling policy and nothing else.
 func (e *Engine) SetCallingPolicy(ctx context.Context, hallID string, p CallingPolicy) (*Hall, error) {
 	var out *Hall
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		h, err := tx.Hall(hallID)
 		if err != nil {
 			return err
@@ -112,7 +112,7 @@ func (e *Engine) Announcements(ctx context.Context, hallID string, n int) ([]Ann
 // DeleteService removes a service nobody waits for and no counter serves.
 // Tickets it gave earlier keep its id, for reports.
 func (e *Engine) DeleteService(ctx context.Context, hallID, serviceID string) error {
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Service(hallID, serviceID); err != nil {
 			return err
 		}
@@ -148,7 +148,7 @@ func (e *Engine) DeleteService(ctx context.Context, hallID, serviceID string) er
 // DeleteCounter removes a counter that has no ticket called or served and
 // no device bound to it. The screens are told it is closed.
 func (e *Engine) DeleteCounter(ctx context.Context, hallID, counterID string) error {
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		c, err := tx.Counter(hallID, counterID)
 		if err != nil {
 			return err
@@ -196,7 +196,7 @@ func (e *Engine) UpdateUser(ctx context.Context, actor Principal, username strin
 		return nil, FieldErrorf("role", "role must be admin, manager or staff")
 	}
 	var out *User
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		u, err := tx.User(username)
 		if err != nil {
 			return err
@@ -248,7 +248,7 @@ func (e *Engine) UpdateUser(ctx context.Context, actor Principal, username strin
 // and the last admin stays.
 func (e *Engine) DeleteUser(ctx context.Context, actor Principal, username string) error {
 	var id int64
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		u, err := tx.User(username)
 		if err != nil {
 			return err
@@ -305,7 +305,7 @@ func checkHalls(tx Tx, halls []string) error {
 // DeleteDevice removes a device of a hall; its token stops working at once.
 func (e *Engine) DeleteDevice(ctx context.Context, hallID string, id int64) error {
 	var token string
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		d, err := tx.Device(hallID, id)
 		if err != nil {
 			return err
@@ -327,7 +327,7 @@ func (e *Engine) DeleteDevice(ctx context.Context, hallID string, id int64) erro
 func (e *Engine) NewDeviceCode(ctx context.Context, hallID string, id int64) (*Device, error) {
 	var out *Device
 	var old string
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		d, err := tx.Device(hallID, id)
 		if err != nil {
 			return err

@@ -262,7 +262,7 @@ func (e *Engine) Book(ctx context.Context, req BookRequest) (*Booking, error) {
 		NameSealed: e.Sealer.Seal(name), PhoneSealed: e.Sealer.Seal(phone), IDSealed: e.Sealer.Seal(id),
 	}
 	var loc *time.Location
-	err = e.Store.Update(ctx, func(tx Tx) error {
+	err = e.update(ctx, func(tx Tx) error {
 		hall, _, s, err := bookingService(tx, req.HallID, req.ServiceID)
 		if err != nil {
 			return err
@@ -407,7 +407,7 @@ type CancelRequest struct {
 func (e *Engine) CancelBooking(ctx context.Context, req CancelRequest) (*Booking, error) {
 	var b *Booking
 	var loc *time.Location
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		var err error
 		staff := false
 		if b, err = findBooking(tx, req.Code, req.IDLast4, false); err != nil {
@@ -491,7 +491,7 @@ func (e *Engine) CheckIn(ctx context.Context, req CheckInRequest, idem *Idem) (*
 	}
 	var out *Ticket
 	var booking *Booking
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
 			b, err := findBooking(tx, req.Code, req.IDLast4, idNumber != "")
 			if err != nil {

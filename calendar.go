@@ -361,7 +361,7 @@ func (e *Engine) SetHallCalendarYear(ctx context.Context, hallID string, year in
 		seen[days[i].Date] = true
 		days[i].Source = ""
 	}
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}
@@ -375,7 +375,7 @@ func (e *Engine) ResetHallCalendarYear(ctx context.Context, hallID string, year 
 	if err := checkYear(year); err != nil {
 		return err
 	}
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}
@@ -390,7 +390,7 @@ func (e *Engine) SetHallCalendarDay(ctx context.Context, hallID string, d Calend
 		return err
 	}
 	d.Source = ""
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}
@@ -403,7 +403,7 @@ func (e *Engine) DeleteHallCalendarDay(ctx context.Context, hallID, date string)
 	if _, err := ParseDate("date", date); err != nil {
 		return err
 	}
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}

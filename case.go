@@ -396,7 +396,7 @@ func (e *Engine) OpenCase(ctx context.Context, req OpenCaseRequest) (*Case, erro
 	}
 	by := actor(ctx)
 	var out *Case
-	err = e.Store.Update(ctx, func(tx Tx) error {
+	err = e.update(ctx, func(tx Tx) error {
 		t, err := tx.Ticket(req.TicketID)
 		if err != nil {
 			return err
@@ -526,7 +526,7 @@ func (e *Engine) MoveCase(ctx context.Context, number string, m CaseMove) (*Case
 		by = m.By.Key()
 	}
 	var out *Case
-	err = e.Store.Update(ctx, func(tx Tx) error {
+	err = e.update(ctx, func(tx Tx) error {
 		c, err := e.readCase(tx, number)
 		if err != nil {
 			return err

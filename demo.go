@@ -37,7 +37,7 @@ func DemoHall() (Hall, []Service, []Counter) {
 func (e *Engine) LoadDemo(ctx context.Context) (bool, error) {
 	h, svcs, cs := DemoHall()
 	loaded := false
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		halls, err := tx.Halls()
 		if err != nil || len(halls) > 0 {
 			return err

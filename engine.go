@@ -22,6 +22,7 @@ type Engine struct {
 	auth     authCache
 	locs     sync.Map      // hall id -> *time.Location
 	handling handlingCache // recent handling times per service (predict.go)
+	queues   queueCache    // each hall's queue picture (queuecache.go)
 }
 
 // location is the hall's time zone, remembered after the first look.
@@ -119,7 +120,7 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 		return nil, FieldErrorf("channel", "appointment tickets come from a check-in: POST /api/v1/halls/{hall}/checkins")
 	}
 	var out *Ticket
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
 			hall, err := tx.Hall(req.HallID)
 			if err != nil {
@@ -244,7 +245,7 @@ func (e *Engine) Ticket(ctx context.Context, id string) (*Ticket, error) {
 // returns nil when nobody waits for the counter.
 func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *Idem) (*Ticket, error) {
 	var out *Ticket
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
 			hall, err := tx.Hall(hallID)
 			if err != nil {
@@ -342,7 +343,7 @@ func (e *Engine) Act(ctx context.Context, req ActRequest, idem *Idem) (*Ticket, 
 		return nil, FieldErrorf("action", "unknown action %q", req.Action)
 	}
 	var out *Ticket
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
 			t, err := tx.Ticket(req.TicketID)
 			if err != nil {
@@ -421,7 +422,7 @@ func (e *Engine) releaseCounter(tx Tx, hallID, counterID, ticketID string) error
 // SetCounterStatus opens, pauses (with a reason) or closes a counter.
 func (e *Engine) SetCounterStatus(ctx context.Context, hallID, counterID, status, reason string, idem *Idem) (*Counter, error) {
 	var out *Counter
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		c, err := tx.Counter(hallID, counterID)
 		if err != nil {
 			return err
@@ -446,7 +447,7 @@ func (e *Engine) Announce(ctx context.Context, hallID, text string) error {
 	if utf8.RuneCountInString(text) > 500 {
 		return FieldErrorf("text", "text is at most 500 characters")
 	}
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}
@@ -541,7 +542,7 @@ func (e *Engine) Login(ctx context.Context, username, password string) (string, 
 	}
 	token := NewToken()
 	s := &Session{TokenHash: HashToken(token), UserID: u.ID, CSRF: NewToken(), ExpiresAt: e.now().Add(SessionTTL)}
-	if err := e.Store.Update(ctx, func(tx Tx) error { return tx.InsertSession(s) }); err != nil {
+	if err := e.update(ctx, func(tx Tx) error { return tx.InsertSession(s) }); err != nil {
 		return "", nil, nil, err
 	}
 	return token, s, u, nil
@@ -593,7 +594,7 @@ func (e *Engine) Authenticate(ctx context.Context, token string) (Principal, *Se
 // Logout ends a session.
 func (e *Engine) Logout(ctx context.Context, token string) error {
 	e.auth.drop(HashToken(token))
-	return e.Store.Update(ctx, func(tx Tx) error { return tx.DeleteSession(HashToken(token)) })
+	return e.update(ctx, func(tx Tx) error { return tx.DeleteSession(HashToken(token)) })
 }
 
 // Bootstrap creates the user admin when there is no user at all, with
@@ -607,7 +608,7 @@ func (e *Engine) Bootstrap(ctx context.Context, password string) (string, error)
 	}
 	hash := HashPassword(password)
 	created := false
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		n, err := tx.UserCount()
 		if err != nil || n > 0 {
 			return err
@@ -637,7 +638,7 @@ func (e *Engine) CreateUser(ctx context.Context, u *User, password string) error
 	}
 	u.PasswordHash = HashPassword(password)
 	u.CreatedAt = e.now()
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		for _, h := range u.HallIDs {
 			if _, err := tx.Hall(h); err != nil {
 				if ErrorCode(err) == ENotFound {
@@ -680,7 +681,7 @@ func (e *Engine) CreateDevice(ctx context.Context, d *Device) error {
 	}
 	d.PairingCode = NewPairingCode()
 	d.CreatedAt = e.now()
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(d.HallID); err != nil {
 			return err
 		}
@@ -700,7 +701,7 @@ func (e *Engine) CreateDevice(ctx context.Context, d *Device) error {
 func (e *Engine) PairDevice(ctx context.Context, code string) (string, *Device, error) {
 	token := NewToken()
 	var d *Device
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		var err error
 		d, err = tx.DeviceByPairingCode(code)
 		if ErrorCode(err) == ENotFound {
@@ -734,7 +735,7 @@ func (e *Engine) Prune(ctx context.Context) error {
 		return err
 	}
 	now := e.now()
-	return e.Store.Update(ctx, func(tx Tx) error { return tx.Prune(now.Add(-EventRetention), now.Add(-IdempotencyWindow)) })
+	return e.update(ctx, func(tx Tx) error { return tx.Prune(now.Add(-EventRetention), now.Add(-IdempotencyWindow)) })
 }
 
 // IsNotFound reports whether err is a not_found error.

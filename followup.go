@@ -582,7 +582,7 @@ func (e *Engine) ExtendFollowUp(ctx context.Context, p Principal, id int64, reas
 
 func (e *Engine) changeFollowUp(ctx context.Context, p Principal, id int64, change func(Tx, *FollowUp, time.Time) (*FollowUpEntry, error)) (*FollowUpView, error) {
 	var out *FollowUpView
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		f, err := tx.FollowUp(id)
 		if err != nil {
 			return err

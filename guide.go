@@ -1146,7 +1146,7 @@ func (e *Engine) ImportGuides(ctx context.Context, hallID, format string, data [
 		return nil, ImportErrors{{Line: 1, Message: "the file holds no guide"}}
 	}
 	res := &ImportResult{}
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}
@@ -1239,7 +1239,7 @@ func (e *Engine) SaveGuide(ctx context.Context, g *Guide) error {
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(g.HallID); err != nil {
 			return err
 		}
@@ -1263,7 +1263,7 @@ func (e *Engine) SaveGuide(ctx context.Context, g *Guide) error {
 
 // DeleteGuide removes a guide of a hall; cases opened on it keep its name.
 func (e *Engine) DeleteGuide(ctx context.Context, hallID, id string) error {
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		g, err := tx.Guide(id)
 		if err != nil {
 			return err
@@ -1372,7 +1372,7 @@ func (e *Engine) LoadDemoGuides(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("demo guides: %w", err)
 	}
 	loaded := false
-	err = e.Store.Update(ctx, func(tx Tx) error {
+	err = e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall("demo"); err != nil {
 			if IsNotFound(err) {
 				return nil

@@ -673,10 +673,11 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	counters, err := tx.Counters(t.HallID)
+	pic, err := e.queues.picture(tx, t.HallID, now) // queuecache.go
 	if err != nil {
 		return 0, err
 	}
+	counters := pic.counters
 	// The services connected to t's through counters that work.
 	working := func(c *Counter) bool { return c.Status == CounterOpen || c.Status == CounterPaused }
 	inSet := map[string]bool{t.ServiceID: true}
@@ -694,10 +695,10 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 			}
 		}
 	}
-	waiting, err := tx.WaitingCounts(t.HallID)
-	if err != nil {
-		return 0, err
-	}
+	waiting := pic.waiting
+	// A ticket issued within the last second has (nearly) nobody behind it
+	// in the other queues: they need not be counted.
+	fresh := now.Sub(t.QueuedAt) < time.Second
 	m := &WaitModel{Policy: hs.policy, Services: map[string]*ServiceLoad{}, Runs: predictRuns,
 		NoShowShare: hs.share, NoShowSeconds: hs.duration}
 	stats := map[string]*HandlingStats{}
@@ -719,7 +720,7 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 			// ones before it. A ticket just issued has nobody behind.
 			probe := Ticket{HallID: t.HallID, ServiceID: s, Priority: t.Priority, QueuedAt: t.QueuedAt, IssuedAt: t.IssuedAt, ID: t.ID}
 			behind := 0
-			if t.QueuedAt.Before(now) || t.Priority == PriorityPriority {
+			if !fresh {
 				if behind, err = tx.CountBehind(&probe); err != nil {
 					return 0, err
 				}
@@ -735,12 +736,12 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 			l.Behind = max(n-l.Ahead, 0)
 		}
 		if n > 0 {
-			places, err := tx.WaitingPlaces(t.HallID, s, 1)
+			o, err := e.queues.oldest(tx, pic, t.HallID, s)
 			if err != nil {
 				return 0, err
 			}
-			if len(places) > 0 {
-				l.OldestAge = now.Sub(places[0]).Seconds()
+			if o.any {
+				l.OldestAge = now.Sub(o.at).Seconds()
 			}
 		}
 	}

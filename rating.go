@@ -220,7 +220,7 @@ func (e *Engine) Rate(ctx context.Context, req RateRequest) (*Rating, error) {
 		subs = &s
 	}
 	var out *Rating
-	err = e.Store.Update(ctx, func(tx Tx) error {
+	err = e.update(ctx, func(tx Tx) error {
 		t, err := tx.Ticket(req.TicketID)
 		if err != nil {
 			return err
@@ -366,7 +366,7 @@ func (e *Engine) SaveRatingSettings(ctx context.Context, hallID string, s *Ratin
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}
@@ -447,7 +447,7 @@ func (e *Engine) ApplyDefaultRatings(ctx context.Context, hallID string) (int, e
 				break
 			}
 			n := 0
-			err = e.Store.Update(ctx, func(tx Tx) error {
+			err = e.update(ctx, func(tx Tx) error {
 				n = 0
 				s, err := tx.RatingSettings(h)
 				if err != nil || !s.DefaultBasicSatisfied || s.DefaultSince == nil {

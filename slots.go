@@ -367,7 +367,7 @@ func (e *Engine) SetBookingSettings(ctx context.Context, hallID string, s *Booki
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	return e.Store.Update(ctx, func(tx Tx) error {
+	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}

@@ -201,7 +201,7 @@ func (e *Engine) SweepNoShows(ctx context.Context, hallID string) (int, error) {
 		return 0, err
 	}
 	n := 0
-	err = e.Store.Update(ctx, func(tx Tx) error {
+	err = e.update(ctx, func(tx Tx) error {
 		hs, err := halls(tx)
 		if err != nil {
 			return err
@@ -293,7 +293,7 @@ func (e *Engine) ClearStrike(ctx context.Context, hallID string, id int64, reaso
 		return nil, FieldErrorf("reason", "reason is at most 200 characters")
 	}
 	var st *Strike
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		hall, err := tx.Hall(hallID)
 		if err != nil {
 			return err

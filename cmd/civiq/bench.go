@@ -145,9 +145,9 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 	// the call phase does not run dry.
 	services := []string{"general", "property", "general", "tax", "general", "social"}
 	var n atomic.Int64
-	issue := srv.load(ctx, "issue ticket (HTTP, durable)", c.Clients, c.Duration, func(client *http.Client, i int) error {
+	issue := srv.load(ctx, "issue ticket (HTTP, durable)", c.Clients, c.Duration, func(conn *benchConn) error {
 		body := fmt.Sprintf(`{"service_id":%q}`, services[int(n.Add(1))%len(services)])
-		_, err := srv.post(client, i, "/api/v1/halls/demo/tickets", body, http.StatusCreated)
+		_, err := srv.post(conn, "/api/v1/halls/demo/tickets", body, http.StatusCreated)
 		return err
 	})
 	rep.Results = append(rep.Results, issue)
@@ -156,8 +156,12 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 	}
 
 	fmt.Fprintf(log, "bench: call-next, %d counters, %s\n", c.Counters, c.Duration)
-	call := srv.load(ctx, "call-next (HTTP, durable)", c.Counters, c.Duration, func(client *http.Client, i int) error {
-		b, err := srv.post(client, i, fmt.Sprintf("/api/v1/halls/demo/counters/%d/call-next", i%6+1), "", http.StatusOK)
+	var counter atomic.Int64
+	call := srv.load(ctx, "call-next (HTTP, durable)", c.Counters, c.Duration, func(conn *benchConn) error {
+		if conn.counter == "" { // each client keeps to one counter
+			conn.counter = fmt.Sprint(int(counter.Add(1)-1)%6 + 1)
+		}
+		b, err := srv.post(conn, "/api/v1/halls/demo/counters/"+conn.counter+"/call-next", "", http.StatusOK)
 		if err != nil && len(b) == 0 && strings.HasSuffix(err.Error(), "status 204") {
 			return errDry
 		}
@@ -295,36 +299,34 @@ func (s *benchServer) stop() {
 	}
 }
 
-// post sends client i's request, as the admin, to its node and returns the
-// answer's body.
-func (s *benchServer) post(client *http.Client, i int, path, body string, want int) ([]byte, error) {
-	return s.postAs(client, i, s.token, path, body, want)
+// post sends a request, as the admin, on conn and returns the answer's
+// body.
+func (s *benchServer) post(conn *benchConn, path, body string, want int) ([]byte, error) {
+	return s.postAs(conn, s.token, path, body, want)
 }
 
 // postAs is post with another token, or none.
-func (s *benchServer) postAs(client *http.Client, i int, token, path, body string, want int) ([]byte, error) {
-	req, _ := http.NewRequest(http.MethodPost, s.nodes[i%len(s.nodes)].base+path, strings.NewReader(body))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
+func (s *benchServer) postAs(conn *benchConn, token, path, body string, want int) ([]byte, error) {
+	status, b, err := conn.do(http.MethodPost, path, token, body)
 	if err != nil {
 		return nil, err
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != want {
-		return b, fmt.Errorf("%s: status %d", path, resp.StatusCode)
+	if status != want {
+		return b, fmt.Errorf("%s: status %d", path, status)
 	}
 	return b, nil
+}
+
+// conn is a new connection of client i, to its node.
+func (s *benchServer) conn(i int) *benchConn {
+	return newBenchConn(s.nodes[i%len(s.nodes)].base)
 }
 
 // mixed runs the city's mixed load: each client takes a ticket, calls the
 // next one at a counter, finishes it and rates it, over and over, on the
 // nodes in turn. It reports each operation and all of them together.
 func (s *benchServer) mixed(ctx context.Context, n int, d time.Duration) []benchResult {
-	client := newBenchClient(n)
+	client := &http.Client{Timeout: benchTimeout}
 	ops := []string{"issue", "call-next", "finish", "rate"}
 	// A counter of its own per client, serving general: a call-next of
 	// another client at the same counter would finish this one's ticket.
@@ -345,6 +347,8 @@ func (s *benchServer) mixed(ctx context.Context, n int, d time.Duration) []bench
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
+			conn := s.conn(i)
+			defer conn.close()
 			mine := map[string][]time.Duration{}
 			bad := map[string]int{}
 			timed := func(op string, f func() error) bool {
@@ -359,12 +363,12 @@ func (s *benchServer) mixed(ctx context.Context, n int, d time.Duration) []bench
 			counter := fmt.Sprintf("b%d", i)
 			for time.Since(start) < d && ctx.Err() == nil {
 				timed("issue", func() error {
-					_, err := s.post(client, i, "/api/v1/halls/demo/tickets", `{"service_id":"general"}`, http.StatusCreated)
+					_, err := s.post(conn, "/api/v1/halls/demo/tickets", `{"service_id":"general"}`, http.StatusCreated)
 					return err
 				})
 				var called struct{ Ticket civiq.Ticket }
 				if !timed("call-next", func() error {
-					b, err := s.post(client, i, "/api/v1/halls/demo/counters/"+counter+"/call-next", "", http.StatusOK)
+					b, err := s.post(conn, "/api/v1/halls/demo/counters/"+counter+"/call-next", "", http.StatusOK)
 					if err == nil {
 						err = json.Unmarshal(b, &called)
 					}
@@ -373,14 +377,14 @@ func (s *benchServer) mixed(ctx context.Context, n int, d time.Duration) []bench
 					continue
 				}
 				if !timed("finish", func() error {
-					_, err := s.post(client, i, "/api/v1/tickets/"+called.Ticket.ID+"/finish", "", http.StatusOK)
+					_, err := s.post(conn, "/api/v1/tickets/"+called.Ticket.ID+"/finish", "", http.StatusOK)
 					return err
 				}) {
 					continue
 				}
 				timed("rate", func() error {
 					// The citizen rates from the phone: staff may not rate what they served.
-					_, err := s.postAs(client, i, "", "/api/v1/tickets/"+called.Ticket.ID+"/rating", `{"score":5}`, http.StatusCreated)
+					_, err := s.postAs(conn, "", "/api/v1/tickets/"+called.Ticket.ID+"/rating", `{"score":5}`, http.StatusCreated)
 					return err
 				})
 			}
@@ -426,16 +430,12 @@ func (s *benchServer) rss() float64 {
 	return sum
 }
 
-func newBenchClient(conns int) *http.Client {
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: 0}}
-}
-
 // errDry tells load that a client has nothing left to do.
 var errDry = errors.New("nothing left")
 
-// load runs op from n clients for d and summarizes the latencies.
-func (s *benchServer) load(ctx context.Context, name string, n int, d time.Duration, op func(*http.Client, int) error) benchResult {
-	client := newBenchClient(n)
+// load runs op from n clients, each on a connection of its own, for d and
+// summarizes the latencies.
+func (s *benchServer) load(ctx context.Context, name string, n int, d time.Duration, op func(*benchConn) error) benchResult {
 	var mu sync.Mutex
 	var all []time.Duration
 	var errs int
@@ -445,11 +445,13 @@ func (s *benchServer) load(ctx context.Context, name string, n int, d time.Durat
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
+			conn := s.conn(i)
+			defer conn.close()
 			var lat []time.Duration
 			bad := 0
 			for time.Since(start) < d && ctx.Err() == nil {
 				t0 := time.Now()
-				if err := op(client, i); err == errDry {
+				if err := op(conn); err == errDry {
 					break // this client's queue is empty: it stops
 				} else if err != nil {
 					bad++
@@ -472,9 +474,10 @@ func (s *benchServer) load(ctx context.Context, name string, n int, d time.Durat
 // stream, from just before the request. It also returns the nodes' memory
 // grown per stream.
 func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult, float64, error) {
-	client := newBenchClient(4)
+	conn := s.conn(0)
+	defer conn.close()
 	for i := 0; i < calls; i++ {
-		if _, err := s.post(client, 0, "/api/v1/halls/demo/tickets", `{"service_id":"tax"}`, http.StatusCreated); err != nil {
+		if _, err := s.post(conn, "/api/v1/halls/demo/tickets", `{"service_id":"tax"}`, http.StatusCreated); err != nil {
 			return benchResult{}, 0, err
 		}
 	}
@@ -550,17 +553,13 @@ func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult,
 	start := time.Now()
 	for i := 0; i < calls; i++ {
 		t0 := time.Now()
-		req, _ := http.NewRequest(http.MethodPost, s.nodes[0].base+"/api/v1/halls/demo/counters/5/call-next", nil)
-		req.Header.Set("Authorization", "Bearer "+s.token)
-		resp, err := client.Do(req)
+		b, err := s.post(conn, "/api/v1/halls/demo/counters/5/call-next", "", http.StatusOK)
 		if err != nil {
 			return benchResult{}, 0, err
 		}
 		var out struct{ Ticket civiq.Ticket }
-		json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return benchResult{}, 0, fmt.Errorf("call-next: status %d", resp.StatusCode)
+		if err := json.Unmarshal(b, &out); err != nil {
+			return benchResult{}, 0, fmt.Errorf("call-next: %w", err)
 		}
 		got := 0
 		timeout := time.After(10 * time.Second)
