@@ -157,7 +157,21 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 			if err := tx.InsertTicket(t); err != nil {
 				return nil, err
 			}
-			return t, tx.AppendEvent(&Event{HallID: hall.ID, Type: EventIssued, At: now, Ticket: t})
+			if err := tx.AppendEvent(&Event{HallID: hall.ID, Type: EventIssued, At: now, Ticket: t}); err != nil {
+				return nil, err
+			}
+			// Its place, counted where nobody can join behind it yet, so
+			// that the estimate after the commit need not count again.
+			prio, normal, err := tx.QueueLength(hall.ID, svc.ID)
+			if err != nil {
+				return nil, err
+			}
+			pos := max(prio+normal-1, 0)
+			if priority == PriorityPriority {
+				pos = max(prio-1, 0)
+			}
+			t.Position = &pos
+			return t, nil
 		})
 		out = t
 		return err
@@ -181,6 +195,7 @@ func (e *Engine) present(ctx context.Context, t *Ticket, err error) (*Ticket, er
 // estimate fills the position and expected wait of a waiting ticket, and
 // shows its times in the hall's time zone.
 func (e *Engine) estimate(tx Tx, t *Ticket) error {
+	counted := t.Position // by the write that issued it (IssueTicket)
 	t.Position, t.ETASeconds = nil, nil
 	loc, err := e.location(tx, t.HallID)
 	if err != nil {
@@ -190,8 +205,10 @@ func (e *Engine) estimate(tx Tx, t *Ticket) error {
 	if t.Status != StatusWaiting {
 		return nil
 	}
-	pos, err := position(tx, t)
-	if err != nil {
+	var pos int
+	if counted != nil {
+		pos = *counted
+	} else if pos, err = position(tx, t); err != nil {
 		return err
 	}
 	eta, err := e.predictWait(tx, t, pos) // predict.go

@@ -247,6 +247,13 @@ func (s *Store) run() {
 			}
 		}
 		batch = append(batch[:0], r)
+		// Where a transaction first waits for the cluster's write lock
+		// (PostgreSQL), take it before gathering: the writes that come
+		// while it waits join this commit instead of the next.
+		var began error
+		if s.d.Lock != "" {
+			began = s.begin()
+		}
 	gather:
 		for len(batch) < maxBatch {
 			select {
@@ -259,13 +266,14 @@ func (s *Store) run() {
 				break gather
 			}
 		}
-		s.commit(batch)
+		s.commit(batch, s.d.Lock != "", began)
 	}
 }
 
 // commit runs a batch in one transaction, each write in its own savepoint so
-// that a write that fails leaves the others in.
-func (s *Store) commit(batch []*writeReq) {
+// that a write that fails leaves the others in. When begun, the
+// transaction was begun already, with the outcome beginErr.
+func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 	finish := func(err error) {
 		var events []*civiq.Event
 		for _, r := range batch {
@@ -293,7 +301,11 @@ func (s *Store) commit(batch []*writeReq) {
 	// write is lost. Failures are rare; savepoints cost two statements a
 	// write, which on PostgreSQL are two round trips inside the lock.
 	for attempt := 0; ; attempt++ {
-		if err := s.begin(); err != nil {
+		err := beginErr
+		if attempt > 0 || !begun {
+			err = s.begin()
+		}
+		if err != nil {
 			s.dropConn()
 			finish(unavailable(err))
 			return
