@@ -22,7 +22,8 @@ type Engine struct {
 	auth     authCache
 	locs     sync.Map      // hall id -> *time.Location
 	handling handlingCache // recent handling times per service (predict.go)
-	queues   queueCache    // each hall's queue picture (queuecache.go)
+	queues   queueCache    // each hall's queue picture (caches.go)
+	settings settingsCache // each hall's settings and services (caches.go)
 }
 
 // location is the hall's time zone, remembered after the first look.
@@ -122,18 +123,18 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 	var out *Ticket
 	err := e.update(ctx, func(tx Tx) error {
 		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
-			hall, err := tx.Hall(req.HallID)
+			now := e.now()
+			hall, err := e.settings.hall(tx, req.HallID, now)
 			if err != nil {
 				return nil, err
 			}
-			svc, err := tx.Service(req.HallID, req.ServiceID)
+			svc, err := e.settings.service(tx, req.HallID, req.ServiceID, now)
 			if err != nil {
 				if ErrorCode(err) == ENotFound {
 					return nil, &Error{Code: ENotFound, Field: "service_id", Message: "unknown service " + req.ServiceID}
 				}
 				return nil, err
 			}
-			now := e.now()
 			if req.Channel != ChannelStaff && !hall.OpenAt(now) {
 				return nil, Errorf(EConflict, "the hall is closed: it gives tickets from %s to %s", hall.OpensAt, hall.ClosesAt)
 			}
@@ -264,7 +265,7 @@ func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *I
 	var out *Ticket
 	err := e.update(ctx, func(tx Tx) error {
 		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
-			hall, err := tx.Hall(hallID)
+			hall, err := e.settings.hall(tx, hallID, e.now())
 			if err != nil {
 				return nil, err
 			}

@@ -673,7 +673,7 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	pic, err := e.queues.picture(tx, t.HallID, now) // queuecache.go
+	pic, err := e.queues.picture(tx, t.HallID, now) // caches.go
 	if err != nil {
 		return 0, err
 	}
@@ -748,7 +748,9 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 	// Appointment tickets that go first are waiting behind t in its queue:
 	// move them ahead.
 	if own := m.Services[t.ServiceID]; own != nil {
-		own.DueAppointments = dueAppointments(tx, t)
+		if pic.appts[t.ServiceID] > 0 { // none wait, most of the time
+			own.DueAppointments = dueAppointments(tx, t)
+		}
 		own.Behind = max(own.Behind-own.DueAppointments, 0)
 	}
 	for i := range counters {

@@ -182,6 +182,9 @@ type Tx interface {
 	// AppointmentRun counts the appointment tickets a counter called last
 	// in a row, looking back at most max calls.
 	AppointmentRun(hallID, counterID string, max int) (int, error)
+	// WaitingAppointments counts the appointment tickets waiting in each
+	// service of a hall.
+	WaitingAppointments(hallID string) (map[string]int, error)
 	// WaitingAppointmentsAfter counts the appointment tickets waiting in a
 	// service with a place in time after after.
 	WaitingAppointmentsAfter(hallID, serviceID string, after time.Time) (int, error)

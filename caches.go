@@ -1,0 +1,248 @@
+package civiq
+
+import (
+	"context"
+	"maps"
+	"sync"
+	"time"
+)
+
+// cacheTTL is how long a hall's settings and queue picture are reused.
+// The engine keeps them up to date with its own writes (observe), so the
+// time only bounds how late a write of another node is seen (PostgreSQL).
+const cacheTTL = time.Second
+
+// queuePicture is what a prediction reads of a hall besides the ticket's
+// own place: its counters and, per service, how many wait, how many of them
+// are appointment tickets and since when the first normal ticket waits,
+// read when first asked for. counters, waiting and appts are never changed
+// once made; oldest only under the cache's lock.
+type queuePicture struct {
+	at       time.Time
+	counters []Counter
+	waiting  map[string]int
+	appts    map[string]int // appointment tickets waiting
+	oldest   map[string]oldestPlace
+}
+
+type oldestPlace struct {
+	at  time.Time
+	any bool
+}
+
+// queueCache holds the queue picture of each hall.
+type queueCache struct {
+	mu    sync.Mutex
+	halls map[string]*queuePicture
+}
+
+// picture returns the hall's queue picture, read again when it is older
+// than cacheTTL. The caller must not change it.
+func (c *queueCache) picture(tx Tx, hallID string, now time.Time) (*queuePicture, error) {
+	c.mu.Lock()
+	p := c.halls[hallID]
+	c.mu.Unlock()
+	if p != nil && now.Sub(p.at) < cacheTTL && !now.Before(p.at) {
+		return p, nil
+	}
+	counters, err := tx.Counters(hallID)
+	if err != nil {
+		return nil, err
+	}
+	waiting, err := tx.WaitingCounts(hallID)
+	if err != nil {
+		return nil, err
+	}
+	appts, err := tx.WaitingAppointments(hallID)
+	if err != nil {
+		return nil, err
+	}
+	p = &queuePicture{at: now, counters: counters, waiting: waiting, appts: appts, oldest: map[string]oldestPlace{}}
+	c.mu.Lock()
+	if c.halls == nil {
+		c.halls = map[string]*queuePicture{}
+	}
+	c.halls[hallID] = p
+	c.mu.Unlock()
+	return p, nil
+}
+
+// oldest is since when the first normal ticket of service s waits.
+func (c *queueCache) oldest(tx Tx, p *queuePicture, hallID, s string) (oldestPlace, error) {
+	c.mu.Lock()
+	o, ok := p.oldest[s]
+	c.mu.Unlock()
+	if ok {
+		return o, nil
+	}
+	places, err := tx.WaitingPlaces(hallID, s, 1)
+	if err != nil {
+		return o, err
+	}
+	if len(places) > 0 {
+		o = oldestPlace{at: places[0], any: true}
+	}
+	c.mu.Lock()
+	p.oldest[s] = o
+	c.mu.Unlock()
+	return o, nil
+}
+
+// observe brings the pictures up to date with committed events: a ticket
+// issued joins its queue's count; any other change to a hall's queues or
+// counters makes its picture read again.
+func (c *queueCache) observe(evs []*Event) {
+	if len(evs) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ev := range evs {
+		p := c.halls[ev.HallID]
+		if p == nil {
+			continue
+		}
+		switch ev.Type {
+		case EventRated, EventAnnouncement:
+		case EventIssued:
+			if ev.Ticket == nil {
+				delete(c.halls, ev.HallID)
+				continue
+			}
+			s := ev.Ticket.ServiceID
+			// Readers hold the counts without the lock: change copies.
+			p = &queuePicture{at: p.at, counters: p.counters, waiting: p.waiting, appts: p.appts, oldest: p.oldest}
+			p.waiting = maps.Clone(p.waiting)
+			p.waiting[s]++
+			if ev.Ticket.Channel == ChannelAppointment {
+				p.appts = maps.Clone(p.appts)
+				p.appts[s]++
+			}
+			c.halls[ev.HallID] = p
+			if o, ok := p.oldest[s]; ok && !o.any {
+				delete(p.oldest, s)
+			}
+		default:
+			delete(c.halls, ev.HallID)
+		}
+	}
+}
+
+// settingsCache holds each hall's settings and services, for the writes
+// that run most (issue, call): reading and decoding them every time costs
+// more than the write itself.
+type settingsCache struct {
+	mu    sync.Mutex
+	halls map[string]*hallSettings
+}
+
+type hallSettings struct {
+	at       time.Time
+	hall     *Hall
+	services map[string]*Service
+}
+
+// hall returns the hall's settings; the caller must not change them.
+func (c *settingsCache) hall(tx Tx, id string, now time.Time) (*Hall, error) {
+	c.mu.Lock()
+	e := c.halls[id]
+	c.mu.Unlock()
+	if e != nil && now.Sub(e.at) < cacheTTL && !now.Before(e.at) {
+		return e.hall, nil
+	}
+	h, err := tx.Hall(id)
+	if err != nil {
+		return nil, err
+	}
+	svcs, err := tx.Services(id)
+	if err != nil {
+		return nil, err
+	}
+	e = &hallSettings{at: now, hall: h, services: make(map[string]*Service, len(svcs))}
+	for i := range svcs {
+		e.services[svcs[i].ID] = &svcs[i]
+	}
+	c.mu.Lock()
+	if c.halls == nil {
+		c.halls = map[string]*hallSettings{}
+	}
+	c.halls[id] = e
+	c.mu.Unlock()
+	return h, nil
+}
+
+// service returns a service of the hall, or not_found.
+func (c *settingsCache) service(tx Tx, hallID, id string, now time.Time) (*Service, error) {
+	if _, err := c.hall(tx, hallID, now); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	e := c.halls[hallID]
+	c.mu.Unlock()
+	if e != nil {
+		if s, ok := e.services[id]; ok {
+			return s, nil
+		}
+	}
+	return tx.Service(hallID, id) // not_found, or one made a moment ago
+}
+
+func (c *settingsCache) forget(hallIDs []string) {
+	c.mu.Lock()
+	for _, id := range hallIDs {
+		delete(c.halls, id)
+	}
+	c.mu.Unlock()
+}
+
+// update runs fn in a write transaction of the store and, once it is
+// committed, shows what it changed to the engine's caches.
+func (e *Engine) update(ctx context.Context, fn func(Tx) error) error {
+	var w written
+	err := e.Store.Update(ctx, func(tx Tx) error {
+		w = written{}
+		return fn(observedTx{tx, &w})
+	})
+	if len(w.settings) > 0 {
+		e.settings.forget(w.settings)
+	}
+	if err == nil {
+		e.queues.observe(w.events)
+	}
+	return err
+}
+
+// written is what a write transaction changed that the caches keep.
+type written struct {
+	events   []*Event
+	settings []string // halls whose settings or services changed
+}
+
+// observedTx is a Tx that remembers what is written through it.
+type observedTx struct {
+	Tx
+	w *written
+}
+
+func (t observedTx) AppendEvent(ev *Event) error {
+	if err := t.Tx.AppendEvent(ev); err != nil {
+		return err
+	}
+	t.w.events = append(t.w.events, ev)
+	return nil
+}
+
+func (t observedTx) PutHall(h *Hall) error {
+	t.w.settings = append(t.w.settings, h.ID)
+	return t.Tx.PutHall(h)
+}
+
+func (t observedTx) PutService(s *Service) error {
+	t.w.settings = append(t.w.settings, s.HallID)
+	return t.Tx.PutService(s)
+}
+
+func (t observedTx) DeleteService(hallID, id string) error {
+	t.w.settings = append(t.w.settings, hallID)
+	return t.Tx.DeleteService(hallID, id)
+}

@@ -1,0 +1,107 @@
+package civiq_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+)
+
+// waits is every waiting ticket's place and expected wait as an engine
+// answers them.
+func waits(t *testing.T, e *env, eng *civiq.Engine, ids []string) map[string][2]int {
+	t.Helper()
+	out := map[string][2]int{}
+	for _, id := range ids {
+		tk, err := eng.Ticket(e.ctx, id)
+		if err != nil {
+			t.Fatalf("ticket %s: %v", id, err)
+		}
+		if tk.Status != civiq.StatusWaiting {
+			continue
+		}
+		if tk.Position == nil || tk.ETASeconds == nil {
+			t.Fatalf("waiting ticket %s without place or wait", tk.Number)
+		}
+		out[tk.Number] = [2]int{*tk.Position, *tk.ETASeconds}
+	}
+	return out
+}
+
+// The engine reuses each hall's queue picture and settings between writes
+// (caches.go). After each of its own writes its answers must be exactly
+// those of an engine that has cached nothing.
+func TestCachesFollowOwnWrites(t *testing.T) {
+	e := newEnv(t)
+	e.step = 0 // a still clock: only the writes may change the answers
+	var ids []string
+	issue := func(service, group string) {
+		ids = append(ids, e.issue(service, group).ID)
+	}
+	same := func(after string) {
+		t.Helper()
+		fresh := civiq.NewEngine(e.store)
+		fresh.Now = e.clock
+		got, want := waits(t, e, e.eng, ids), waits(t, e, fresh, ids)
+		if !mapsEqual(got, want) {
+			t.Fatalf("after %s: cached answers %v, uncached %v", after, got, want)
+		}
+	}
+	for _, s := range []string{"general", "general", "tax", "property", "general", "tax", "social"} {
+		issue(s, "")
+		same("issue " + s)
+	}
+	issue("general", "elderly")
+	same("a green-channel issue")
+	e.call("1")
+	same("a call")
+	if _, err := e.eng.SetCounterStatus(e.ctx, "demo", "2", civiq.CounterPaused, "午休", nil); err != nil {
+		t.Fatal(err)
+	}
+	same("a pause")
+	e.act(ids[2], civiq.ActTransfer, "general")
+	same("a transfer")
+	e.act(ids[0], civiq.ActCancel, "")
+	same("a cancel")
+	if _, err := e.eng.SetCounterStatus(e.ctx, "demo", "2", civiq.CounterOpen, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	same("an open")
+
+	// A hall's settings changed are in force for the very next ticket.
+	e.saveHall(func(h *civiq.Hall) { h.PriorityGroups = []string{"military"} })
+	_, err := e.eng.IssueTicket(e.ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "general", Channel: civiq.ChannelKiosk, PriorityGroup: "elderly"}, nil)
+	wantErr(t, err, civiq.EInvalid, "priority_group")
+	e.saveHall(func(h *civiq.Hall) { h.OpensAt, h.ClosesAt = "06:00", "07:00" })
+	_, err = e.eng.IssueTicket(e.ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "general", Channel: civiq.ChannelKiosk}, nil)
+	wantErr(t, err, civiq.EConflict, "")
+}
+
+// Another engine on the same store (another node on PostgreSQL) is seen
+// within the caches' second.
+func TestCachesSeeOtherNodes(t *testing.T) {
+	e := newEnv(t)
+	e.step = 0
+	var ids []string
+	for _, s := range []string{"general", "general", "general", "tax"} {
+		ids = append(ids, e.issue(s, "").ID)
+	}
+	before := waits(t, e, e.eng, ids)
+	other := civiq.NewEngine(e.store)
+	other.Now = e.clock
+	for _, c := range []string{"1", "2", "3"} {
+		if _, err := other.SetCounterStatus(e.ctx, "demo", c, civiq.CounterClosed, "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.advance(time.Second)
+	after := waits(t, e, e.eng, ids)
+	fresh := civiq.NewEngine(e.store)
+	fresh.Now = e.clock
+	if want := waits(t, e, fresh, ids); !mapsEqual(after, want) {
+		t.Fatalf("a second after another node closed counters: %v, uncached %v", after, want)
+	}
+	if mapsEqual(before, after) {
+		t.Fatalf("closing three counters changed no wait: %v", after)
+	}
+}
