@@ -17,8 +17,9 @@ import (
 	"strings"
 
 	"github.com/civiq/civiq/sqlite"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 )
 
 //go:embed migrations/*.sql
@@ -42,6 +43,7 @@ var Dialect = sqlite.Dialect{
 	Notify:        "SELECT pg_notify('" + channel + "', '')",
 	ReadIsolation: sql.LevelRepeatableRead,
 	Unavailable:   Unavailable,
+	Pipeline:      pipeline,
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {
@@ -107,4 +109,38 @@ func isClosed(err error) bool {
 		}
 	}
 	return false
+}
+
+// pipeline sends statements in one round trip, as the store's Pipeline.
+func pipeline(conn *sql.Conn, stmts []sqlite.Deferred) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("postgres: pipeline on a %T", dc)
+		}
+		var b pgx.Batch
+		for _, s := range stmts {
+			b.Queue(s.SQL, s.Args...)
+		}
+		res := c.Conn().SendBatch(context.Background(), &b)
+		var first error
+		for _, s := range stmts {
+			if s.Scan != nil {
+				var n int64
+				if err := res.QueryRow().Scan(&n); err != nil {
+					if first == nil {
+						first = err
+					}
+					continue
+				}
+				s.Scan(n)
+			} else if _, err := res.Exec(); err != nil && first == nil {
+				first = err
+			}
+		}
+		if err := res.Close(); err != nil && first == nil {
+			first = err
+		}
+		return first
+	})
 }

@@ -30,6 +30,43 @@ type Dialect struct {
 	// Unavailable reports whether an error means the database is away
 	// rather than a bug: the answer is 503, never 500.
 	Unavailable func(error) bool
+	// Pipeline, when set, sends statements in one round trip and reports
+	// the first that failed (PostgreSQL). The writer then holds back the
+	// statements whose answers a write does not wait for (tx.exec, the
+	// event insert) until its next read or the commit: inside the cluster's
+	// write lock every round trip counts.
+	Pipeline func(conn *sql.Conn, stmts []Deferred) error
+}
+
+// Deferred is a statement held back for a Pipeline. Scan, when set,
+// receives the one integer the statement returns.
+type Deferred struct {
+	SQL  string
+	Args []any
+	Scan func(int64)
+}
+
+// pipe holds a write batch's deferred statements until they are sent.
+type pipe struct {
+	conn   *sql.Conn
+	send   func(*sql.Conn, []Deferred) error
+	stmts  []Deferred
+	failed bool // a send failed: the batch runs again without a pipe
+}
+
+// flush sends the statements held back; the first failure fails the
+// transaction.
+func (p *pipe) flush() error {
+	if len(p.stmts) == 0 {
+		return nil
+	}
+	err := p.send(p.conn, p.stmts)
+	clear(p.stmts)
+	p.stmts = p.stmts[:0]
+	if err != nil {
+		p.failed = true
+	}
+	return err
 }
 
 // IsPostgres reports whether the dialect is PostgreSQL, for the rare query

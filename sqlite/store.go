@@ -300,6 +300,11 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 	// with each write in a savepoint of its own, so that only the failed
 	// write is lost. Failures are rare; savepoints cost two statements a
 	// write, which on PostgreSQL are two round trips inside the lock.
+	// There the first run also holds back the statements whose answers
+	// no write waits for and sends them together (Dialect.Pipeline); when
+	// any of them fails, the run again sends each one on its own, so that
+	// each write meets its own failure where it makes it.
+	var p *pipe
 	for attempt := 0; ; attempt++ {
 		err := beginErr
 		if attempt > 0 || !begun {
@@ -311,6 +316,10 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 			return
 		}
 		savepoints := attempt > 0
+		p = nil
+		if !savepoints && s.d.Pipeline != nil {
+			p = &pipe{conn: s.wconn, send: s.d.Pipeline}
+		}
 		var failed *writeReq
 		for _, r := range batch {
 			r.err, r.events = nil, nil
@@ -322,7 +331,7 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 					return
 				}
 			}
-			t := &tx{d: s.d, stmt: s.writeStmt}
+			t := &tx{d: s.d, stmt: s.writeStmt, pipe: p}
 			r.err = runSafely(r.fn, t)
 			if r.err != nil {
 				r.err = s.writeErr(r.err)
@@ -344,6 +353,16 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 				}
 			}
 		}
+		if failed == nil && p != nil {
+			// The notice goes with the last statements held back.
+			if s.d.Notify != "" && batchHasEvents(batch) {
+				p.stmts = append(p.stmts, Deferred{SQL: s.d.Notify})
+			}
+			if err := p.flush(); err != nil {
+				failed = batch[len(batch)-1]
+				failed.err = s.writeErr(err)
+			}
+		}
 		if failed == nil {
 			break
 		}
@@ -356,20 +375,15 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 			finish(unavailable(err))
 			return
 		}
-		if len(batch) == 1 {
+		if len(batch) == 1 && (p == nil || !p.failed) {
 			finish(nil)
 			return
 		}
 	}
-	if s.d.Notify != "" {
-		for _, r := range batch {
-			if len(r.events) > 0 {
-				if err := s.x(s.d.Notify); err != nil {
-					abort(err)
-					return
-				}
-				break
-			}
+	if s.d.Notify != "" && p == nil && batchHasEvents(batch) {
+		if err := s.x(s.d.Notify); err != nil {
+			abort(err)
+			return
 		}
 	}
 	if err := s.x(`COMMIT`); err != nil {
@@ -547,4 +561,13 @@ func (s *Store) Close() error {
 		werr = s.wconn.Close()
 	}
 	return errors.Join(werr, s.read.Close(), s.write.Close())
+}
+
+func batchHasEvents(batch []*writeReq) bool {
+	for _, r := range batch {
+		if len(r.events) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -18,6 +18,9 @@ type tx struct {
 	d      *Dialect
 	stmt   func(query string) (*sql.Stmt, error)
 	events []*civiq.Event
+	// pipe, when set, holds back statements whose answers are not waited
+	// for (Dialect.Pipeline); reads send them first.
+	pipe *pipe
 }
 
 // errRow lets row report a failed prepare through Scan.
@@ -64,6 +67,9 @@ func deref[T any](scan func(scanner) (*T, error)) func(scanner) (T, error) {
 }
 
 func (t *tx) row(q string, args ...any) scanner {
+	if err := t.flush(); err != nil {
+		return errRow{err}
+	}
 	st, err := t.stmt(q)
 	if err != nil {
 		return errRow{err}
@@ -72,11 +78,22 @@ func (t *tx) row(q string, args ...any) scanner {
 }
 
 func (t *tx) rows(q string, args ...any) (*sql.Rows, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
 	st, err := t.stmt(q)
 	if err != nil {
 		return nil, err
 	}
 	return st.QueryContext(bg, ints(args)...)
+}
+
+// flush sends the statements held back, before a read that may need them.
+func (t *tx) flush() error {
+	if t.pipe == nil {
+		return nil
+	}
+	return t.pipe.flush()
 }
 
 // ints stores booleans as 0 and 1, as SQLite does, so that the same
@@ -99,6 +116,10 @@ var _ civiq.Tx = (*tx)(nil)
 var bg = context.Background()
 
 func (t *tx) exec(q string, args ...any) error {
+	if t.pipe != nil {
+		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(q), Args: ints(args)})
+		return nil
+	}
 	st, err := t.stmt(q)
 	if err != nil {
 		return err
@@ -405,13 +426,19 @@ func (t *tx) AppendEvent(e *civiq.Event) error {
 	if err != nil {
 		return err
 	}
-	if err := t.row(`INSERT INTO events (hall_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`,
-		e.HallID, e.Type, nanos(e.At), string(data)).Scan(&e.ID); err != nil {
+	// Keep a copy: the caller may go on changing the ticket it passed.
+	cp := &civiq.Event{HallID: e.HallID, Type: e.Type, At: e.At,
+		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text, FollowUp: cloneFollowUp(e.FollowUp), Booking: cloneBookingRef(e.Booking)}
+	const insert = `INSERT INTO events (hall_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`
+	if t.pipe != nil {
+		// The id is known once sent, before the commit.
+		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(insert), Args: []any{e.HallID, e.Type, nanos(e.At), string(data)},
+			Scan: func(id int64) { e.ID, cp.ID = id, id }})
+	} else if err := t.row(insert, e.HallID, e.Type, nanos(e.At), string(data)).Scan(&e.ID); err != nil {
 		return err
 	}
-	// Keep a copy: the caller may go on changing the ticket it passed.
-	t.events = append(t.events, &civiq.Event{ID: e.ID, HallID: e.HallID, Type: e.Type, At: e.At,
-		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text, FollowUp: cloneFollowUp(e.FollowUp), Booking: cloneBookingRef(e.Booking)})
+	cp.ID = e.ID
+	t.events = append(t.events, cp)
 	return nil
 }
 
