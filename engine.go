@@ -163,16 +163,7 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 			}
 			// Its place, counted where nobody can join behind it yet, so
 			// that the estimate after the commit need not count again.
-			prio, normal, err := tx.QueueLength(hall.ID, svc.ID)
-			if err != nil {
-				return nil, err
-			}
-			pos := max(prio+normal-1, 0)
-			if priority == PriorityPriority {
-				pos = max(prio-1, 0)
-			}
-			t.Position = &pos
-			return t, nil
+			return t, tx.PlaceAtEnd(t)
 		})
 		out = t
 		return err

@@ -52,6 +52,11 @@ type Tx interface {
 	// QueueLength gives how many priority and normal tickets wait in a
 	// service.
 	QueueLength(hallID, serviceID string) (priority, normal int, err error)
+	// PlaceAtEnd sets the Position of t, a ticket just put at the end of
+	// its queue: how many wait before it in its class and above. A store
+	// that holds statements back until the commit (PostgreSQL) sets it by
+	// the time the write's Update returns.
+	PlaceAtEnd(t *Ticket) error
 	// WaitingCounts gives the number of waiting tickets per service.
 	WaitingCounts(hallID string) (map[string]int, error)
 	// RecentCalls returns the last n tickets called in the hall, newest first.

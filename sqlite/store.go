@@ -509,13 +509,26 @@ func (s *Store) readErr(err error) error {
 }
 
 // View runs fn in a read transaction: a consistent snapshot.
+//
+// The read transaction begins with fn's first statement: a View answered
+// from the engine's caches costs the database nothing.
 func (s *Store) View(ctx context.Context, fn func(civiq.Tx) error) error {
-	t, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.ReadIsolation})
-	if err != nil {
-		return s.readErr(fmt.Errorf("begin read: %w", err))
+	var t *sql.Tx
+	stmt := func(q string) (*sql.Stmt, error) {
+		if t == nil {
+			var err error
+			if t, err = s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.ReadIsolation}); err != nil {
+				t = nil
+				return nil, fmt.Errorf("begin read: %w", err)
+			}
+		}
+		return s.readStmt(t, q)
 	}
-	defer t.Rollback()
-	return s.readErr(fn(&tx{d: s.d, stmt: func(q string) (*sql.Stmt, error) { return s.readStmt(t, q) }}))
+	err := fn(&tx{d: s.d, stmt: stmt})
+	if t != nil {
+		t.Rollback()
+	}
+	return s.readErr(err)
 }
 
 // EventsAfter returns up to limit events of a hall with an id above after.

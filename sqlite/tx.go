@@ -400,6 +400,25 @@ func (t *tx) WaitingCounts(hallID string) (map[string]int, error) {
 	return out, rows.Err()
 }
 
+func (t *tx) PlaceAtEnd(tk *civiq.Ticket) error {
+	const q = `SELECT COALESCE(SUM(waiting), 0) - 1 FROM queue_counts
+		WHERE hall_id = ? AND service_id = ? AND (priority = 'priority' OR ? = 'normal')`
+	set := func(n int64) {
+		pos := max(int(n), 0)
+		tk.Position = &pos
+	}
+	if t.pipe != nil {
+		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(q), Args: []any{tk.HallID, tk.ServiceID, tk.Priority}, Scan: set})
+		return nil
+	}
+	var n int64
+	if err := t.row(q, tk.HallID, tk.ServiceID, tk.Priority).Scan(&n); err != nil {
+		return err
+	}
+	set(n)
+	return nil
+}
+
 func (t *tx) QueueLength(hallID, serviceID string) (int, int, error) {
 	var prio, normal int
 	err := t.row(`SELECT COALESCE(SUM(CASE WHEN priority = 'priority' THEN waiting END), 0), COALESCE(SUM(CASE WHEN priority = 'normal' THEN waiting END), 0)
