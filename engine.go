@@ -358,11 +358,11 @@ func (e *Engine) Act(ctx context.Context, req ActRequest, idem *Idem) (*Ticket, 
 			if err != nil {
 				return nil, err
 			}
-			hall, err := tx.Hall(t.HallID)
+			now := e.now()
+			hall, err := e.settings.hall(tx, t.HallID, now)
 			if err != nil {
 				return nil, err
 			}
-			now := e.now()
 			m := Move{Action: req.Action, At: now, MaxCalls: hall.MaxCalls, ServiceID: req.ServiceID}
 			if _, err := Next(t.Status, req.Action); err != nil {
 				return nil, err
@@ -417,15 +417,7 @@ func (e *Engine) releaseCounter(tx Tx, hallID, counterID, ticketID string) error
 	if counterID == "" {
 		return nil
 	}
-	c, err := tx.Counter(hallID, counterID)
-	if err != nil {
-		return err
-	}
-	if c.CurrentTicketID != ticketID {
-		return nil
-	}
-	c.CurrentTicketID = ""
-	return tx.PutCounter(c)
+	return tx.ReleaseCounter(hallID, counterID, ticketID)
 }
 
 // SetCounterStatus opens, pauses (with a reason) or closes a counter.

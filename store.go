@@ -32,6 +32,8 @@ type Tx interface {
 	Counters(hallID string) ([]Counter, error)
 	Counter(hallID, id string) (*Counter, error)
 	PutCounter(c *Counter) error
+	// ReleaseCounter clears a counter's current ticket if it is ticketID.
+	ReleaseCounter(hallID, counterID, ticketID string) error
 
 	Ticket(id string) (*Ticket, error)
 	InsertTicket(t *Ticket) error

@@ -67,10 +67,11 @@ func (t *tx) InsertRating(r *civiq.Rating) error {
 	if r.SubScores != nil {
 		s = *r.SubScores
 	}
-	return t.row(`INSERT INTO ratings (ticket_id, hall_id, service_id, counter_id, staff_id, score, reasons, comment, channel, contact_phone,
+	r.ID, err = t.scalar(`INSERT INTO ratings (ticket_id, hall_id, service_id, counter_id, staff_id, score, reasons, comment, channel, contact_phone,
 		efficiency, level, attitude, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		r.TicketID, r.HallID, r.ServiceID, r.CounterID, nullInt(r.StaffID), r.Score, string(rs), r.Comment, r.Channel, r.ContactPhone,
-		nullScore(s.Efficiency), nullScore(s.Level), nullScore(s.Attitude), nanos(r.CreatedAt)).Scan(&r.ID)
+		nullScore(s.Efficiency), nullScore(s.Level), nullScore(s.Attitude), nanos(r.CreatedAt))
+	return err
 }
 
 func (t *tx) RatingByTicket(ticketID string) (*civiq.Rating, error) {

@@ -88,6 +88,18 @@ func (t *tx) rows(q string, args ...any) (*sql.Rows, error) {
 	return st.QueryContext(bg, ints(args)...)
 }
 
+// scalar runs a statement that returns one row of one integer. With a
+// pipe it goes with the statements held back, in the same round trip.
+func (t *tx) scalar(q string, args ...any) (int64, error) {
+	var n int64
+	if t.pipe == nil {
+		err := t.row(q, args...).Scan(&n)
+		return n, err
+	}
+	t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(q), Args: ints(args), Scan: func(v int64) { n = v }})
+	return n, t.pipe.flush()
+}
+
 // flush sends the statements held back, before a read that may need them.
 func (t *tx) flush() error {
 	if t.pipe == nil {
@@ -259,6 +271,10 @@ func (t *tx) Counter(hallID, id string) (*civiq.Counter, error) {
 	return &c, nil
 }
 
+func (t *tx) ReleaseCounter(hallID, counterID, ticketID string) error {
+	return t.exec(`UPDATE counters SET current_ticket_id = '' WHERE hall_id = ? AND id = ? AND current_ticket_id = ?`, hallID, counterID, ticketID)
+}
+
 func (t *tx) PutCounter(c *civiq.Counter) error {
 	svcs, err := json.Marshal(c.ServiceIDs)
 	if err != nil {
@@ -315,10 +331,9 @@ func (t *tx) UpdateTicket(tk *civiq.Ticket) error {
 }
 
 func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
-	var n int
-	err := t.row(`INSERT INTO sequences (hall_id, service_id, day, last) VALUES (?, ?, ?, 1)
-		ON CONFLICT (hall_id, service_id, day) DO UPDATE SET last = sequences.last + 1 RETURNING last`, hallID, serviceID, day).Scan(&n)
-	return n, err
+	n, err := t.scalar(`INSERT INTO sequences (hall_id, service_id, day, last) VALUES (?, ?, ?, 1)
+		ON CONFLICT (hall_id, service_id, day) DO UPDATE SET last = sequences.last + 1 RETURNING last`, hallID, serviceID, day)
+	return int(n), err
 }
 
 // queueHeads find the head of each class of a service's queue: the green
