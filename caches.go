@@ -128,12 +128,18 @@ func (c *queueCache) observe(evs []*Event) {
 	}
 }
 
-// settingsCache holds each hall's settings and services, for the writes
-// that run most (issue, call): reading and decoding them every time costs
-// more than the write itself.
+// settingsCache holds each hall's settings, services and rating settings,
+// for the writes that run most (issue, call, rate): reading and decoding
+// them every time costs more than the write itself.
 type settingsCache struct {
-	mu    sync.Mutex
-	halls map[string]*hallSettings
+	mu      sync.Mutex
+	halls   map[string]*hallSettings
+	ratings map[string]ratingSettings
+}
+
+type ratingSettings struct {
+	at time.Time
+	s  *RatingSettings
 }
 
 type hallSettings struct {
@@ -187,10 +193,33 @@ func (c *settingsCache) service(tx Tx, hallID, id string, now time.Time) (*Servi
 	return tx.Service(hallID, id) // not_found, or one made a moment ago
 }
 
+// rating returns the hall's rating settings; the caller must not change
+// them.
+func (c *settingsCache) rating(tx Tx, hallID string, now time.Time) (*RatingSettings, error) {
+	c.mu.Lock()
+	e, ok := c.ratings[hallID]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < cacheTTL && !now.Before(e.at) {
+		return e.s, nil
+	}
+	s, err := tx.RatingSettings(hallID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.ratings == nil {
+		c.ratings = map[string]ratingSettings{}
+	}
+	c.ratings[hallID] = ratingSettings{at: now, s: s}
+	c.mu.Unlock()
+	return s, nil
+}
+
 func (c *settingsCache) forget(hallIDs []string) {
 	c.mu.Lock()
 	for _, id := range hallIDs {
 		delete(c.halls, id)
+		delete(c.ratings, id)
 	}
 	c.mu.Unlock()
 }
@@ -215,7 +244,7 @@ func (e *Engine) update(ctx context.Context, fn func(Tx) error) error {
 // written is what a write transaction changed that the caches keep.
 type written struct {
 	events   []*Event
-	settings []string // halls whose settings or services changed
+	settings []string // halls whose settings, services or rating settings changed
 }
 
 // observedTx is a Tx that remembers what is written through it.
@@ -240,6 +269,11 @@ func (t observedTx) PutHall(h *Hall) error {
 func (t observedTx) PutService(s *Service) error {
 	t.w.settings = append(t.w.settings, s.HallID)
 	return t.Tx.PutService(s)
+}
+
+func (t observedTx) PutRatingSettings(hallID string, s *RatingSettings) error {
+	t.w.settings = append(t.w.settings, hallID)
+	return t.Tx.PutRatingSettings(hallID, s)
 }
 
 func (t observedTx) DeleteService(hallID, id string) error {

@@ -237,7 +237,7 @@ func (e *Engine) Rate(ctx context.Context, req RateRequest) (*Rating, error) {
 			return err
 		}
 		now := e.now()
-		settings, err := tx.RatingSettings(t.HallID)
+		settings, err := e.settings.rating(tx, t.HallID, now) // caches.go
 		if err != nil {
 			return err
 		}
