@@ -221,7 +221,7 @@ func (e *Engine) Rate(ctx context.Context, req RateRequest) (*Rating, error) {
 	}
 	var out *Rating
 	err = e.update(ctx, func(tx Tx) error {
-		t, err := tx.Ticket(req.TicketID)
+		t, servedBy, rated, err := tx.TicketToRate(req.TicketID)
 		if err != nil {
 			return err
 		}
@@ -231,17 +231,11 @@ func (e *Engine) Rate(ctx context.Context, req RateRequest) (*Rating, error) {
 		if t.Status != StatusDone {
 			return Errorf(EConflict, "only a done ticket can be rated; this one is %s", t.Status)
 		}
-		if _, err := tx.RatingByTicket(t.ID); err == nil {
+		if rated {
 			return Errorf(EConflict, "this ticket has already been rated")
-		} else if ErrorCode(err) != ENotFound {
-			return err
 		}
 		now := e.now()
 		settings, err := e.settings.rating(tx, t.HallID, now) // caches.go
-		if err != nil {
-			return err
-		}
-		servedBy, err := tx.ServedBy(t.ID)
 		if err != nil {
 			return err
 		}

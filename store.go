@@ -105,6 +105,10 @@ type Tx interface {
 	// or 0 when no user is recorded.
 	SetServedBy(ticketID string, userID int64) error
 	ServedBy(ticketID string) (int64, error)
+	// TicketToRate reads a ticket with what rating it needs to know, in
+	// one go: who served it (0 when nobody is recorded) and whether it
+	// has been rated.
+	TicketToRate(ticketID string) (t *Ticket, servedBy int64, rated bool, err error)
 	// LastDone returns the ticket a counter finished last (not_found if
 	// none).
 	LastDone(hallID, counterID string) (*Ticket, error)

@@ -91,6 +91,28 @@ func (t *tx) SetServedBy(ticketID string, userID int64) error {
 	return t.exec(`UPDATE tickets SET served_by = ? WHERE id = ?`, userID, ticketID)
 }
 
+func (t *tx) TicketToRate(ticketID string) (*civiq.Ticket, int64, bool, error) {
+	var servedBy sql.NullInt64
+	var rated bool
+	tk, err := scanTicket(withMore{t.row(`SELECT `+ticketCols+`, served_by, EXISTS (SELECT 1 FROM ratings r WHERE r.ticket_id = tickets.id)
+		FROM tickets WHERE id = ?`, ticketID), []any{&servedBy, &rated}})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, false, notFound("ticket", ticketID)
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	return &tk, servedBy.Int64, rated, nil
+}
+
+// withMore scans the columns a scan function knows, then more.
+type withMore struct {
+	sc   scanner
+	more []any
+}
+
+func (w withMore) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.more...)...) }
+
 func (t *tx) ServedBy(ticketID string) (int64, error) {
 	var id sql.NullInt64
 	err := t.row(`SELECT served_by FROM tickets WHERE id = ?`, ticketID).Scan(&id)
