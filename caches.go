@@ -3,6 +3,7 @@ package civiq
 import (
 	"context"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -88,9 +89,12 @@ func (c *queueCache) oldest(tx Tx, p *queuePicture, hallID, s string) (oldestPla
 	return o, nil
 }
 
-// observe brings the pictures up to date with committed events: a ticket
-// issued joins its queue's count; any other change to a hall's queues or
-// counters makes its picture read again.
+// observe brings the pictures up to date with committed events, as a
+// fresh read would find them: a ticket issued joins its queue's count, a
+// ticket called leaves it for its counter, a ticket done or gone leaves its
+// counter free, a counter changed is replaced. Any other change to a
+// hall's queues (a transfer, a cancel, a return) makes its picture read
+// again. caches_test.go checks each kind against an uncached engine.
 func (c *queueCache) observe(evs []*Event) {
 	if len(evs) == 0 {
 		return
@@ -102,29 +106,70 @@ func (c *queueCache) observe(evs []*Event) {
 		if p == nil {
 			continue
 		}
-		switch ev.Type {
-		case EventRated, EventAnnouncement:
-		case EventIssued:
-			if ev.Ticket == nil {
+		// Readers hold counters and counts without the lock: change copies.
+		q := &queuePicture{at: p.at, counters: p.counters, waiting: p.waiting, appts: p.appts, oldest: p.oldest}
+		t := ev.Ticket
+		switch {
+		case ev.Type == EventRated || ev.Type == EventAnnouncement || ev.Type == EventRecalled || ev.Type == EventServing:
+			continue // the queues and the counters' tickets stay as they are
+		case ev.Type == EventIssued && t != nil:
+			q.count(t, +1)
+			if o, ok := q.oldest[t.ServiceID]; ok && !o.any {
+				delete(q.oldest, t.ServiceID)
+			}
+		case ev.Type == EventCalled && t != nil:
+			q.count(t, -1)
+			delete(q.oldest, t.ServiceID)
+			if !q.setCurrent(t.CounterID, t.ID) {
 				delete(c.halls, ev.HallID)
 				continue
 			}
-			s := ev.Ticket.ServiceID
-			// Readers hold the counts without the lock: change copies.
-			p = &queuePicture{at: p.at, counters: p.counters, waiting: p.waiting, appts: p.appts, oldest: p.oldest}
-			p.waiting = maps.Clone(p.waiting)
-			p.waiting[s]++
-			if ev.Ticket.Channel == ChannelAppointment {
-				p.appts = maps.Clone(p.appts)
-				p.appts[s]++
+		case (ev.Type == EventDone || ev.Type == EventNoShow) && t != nil:
+			q.release(t.ID)
+		case ev.Type == EventCounter && ev.Counter != nil:
+			i := slices.IndexFunc(q.counters, func(x Counter) bool { return x.ID == ev.Counter.ID })
+			if i < 0 {
+				delete(c.halls, ev.HallID) // a new counter: read its place among the others
+				continue
 			}
-			c.halls[ev.HallID] = p
-			if o, ok := p.oldest[s]; ok && !o.any {
-				delete(p.oldest, s)
-			}
+			q.counters = slices.Clone(q.counters)
+			q.counters[i] = *ev.Counter
+			q.counters[i].ServiceIDs = slices.Clone(ev.Counter.ServiceIDs)
 		default:
 			delete(c.halls, ev.HallID)
+			continue
 		}
+		c.halls[ev.HallID] = q
+	}
+}
+
+// count adds d to the counts of t's queue.
+func (q *queuePicture) count(t *Ticket, d int) {
+	q.waiting = maps.Clone(q.waiting)
+	q.waiting[t.ServiceID] += d
+	if t.Channel == ChannelAppointment {
+		q.appts = maps.Clone(q.appts)
+		q.appts[t.ServiceID] += d
+	}
+}
+
+// setCurrent gives a counter its current ticket; false when the counter
+// is not in the picture.
+func (q *queuePicture) setCurrent(counterID, ticketID string) bool {
+	i := slices.IndexFunc(q.counters, func(x Counter) bool { return x.ID == counterID })
+	if i < 0 {
+		return false
+	}
+	q.counters = slices.Clone(q.counters)
+	q.counters[i].CurrentTicketID = ticketID
+	return true
+}
+
+// release frees the counter whose current ticket is ticketID.
+func (q *queuePicture) release(ticketID string) {
+	if i := slices.IndexFunc(q.counters, func(x Counter) bool { return x.CurrentTicketID == ticketID }); i >= 0 {
+		q.counters = slices.Clone(q.counters)
+		q.counters[i].CurrentTicketID = ""
 	}
 }
 

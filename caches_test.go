@@ -38,11 +38,14 @@ func TestCachesFollowOwnWrites(t *testing.T) {
 	issue := func(service, group string) {
 		ids = append(ids, e.issue(service, group).ID)
 	}
+	fresh := func() *civiq.Engine {
+		f := civiq.NewEngine(e.store)
+		f.Now = e.clock
+		return f
+	}
 	same := func(after string) {
 		t.Helper()
-		fresh := civiq.NewEngine(e.store)
-		fresh.Now = e.clock
-		got, want := waits(t, e, e.eng, ids), waits(t, e, fresh, ids)
+		got, want := waits(t, e, e.eng, ids), waits(t, e, fresh(), ids)
 		if !mapsEqual(got, want) {
 			t.Fatalf("after %s: cached answers %v, uncached %v", after, got, want)
 		}
@@ -53,15 +56,38 @@ func TestCachesFollowOwnWrites(t *testing.T) {
 	}
 	issue("general", "elderly")
 	same("a green-channel issue")
-	e.call("1")
+	first := e.call("1")
 	same("a call")
+	e.act(first.ID, civiq.ActRecall, "")
+	same("a recall")
+	e.act(first.ID, civiq.ActStart, "")
+	same("a start")
+	second := e.call("1") // finishes the first
+	same("a call finishing the one before")
+	e.act(second.ID, civiq.ActFinish, "")
+	same("a finish")
+	third := e.call("3")
+	e.act(third.ID, civiq.ActNoShow, "")
+	// A no-show also moves the hall's no-show share, which predictions
+	// reuse for a minute (handlingTTL): compare the places only.
+	got, want := waits(t, e, e.eng, ids), waits(t, e, fresh(), ids)
+	for n := range want {
+		if got[n][0] != want[n][0] {
+			t.Fatalf("after a no-show: cached places %v, uncached %v", got, want)
+		}
+	}
+	e.advance(time.Minute) // past every cache
+	issue("general", "")
+	issue("tax", "")
+	same("issues after calls")
 	if _, err := e.eng.SetCounterStatus(e.ctx, "demo", "2", civiq.CounterPaused, "午休", nil); err != nil {
 		t.Fatal(err)
 	}
 	same("a pause")
 	e.act(ids[2], civiq.ActTransfer, "general")
 	same("a transfer")
-	e.act(ids[0], civiq.ActCancel, "")
+	issue("property", "")
+	e.act(ids[len(ids)-1], civiq.ActCancel, "")
 	same("a cancel")
 	if _, err := e.eng.SetCounterStatus(e.ctx, "demo", "2", civiq.CounterOpen, "", nil); err != nil {
 		t.Fatal(err)
