@@ -19,7 +19,10 @@ const cacheTTL = time.Second
 // read when first asked for. counters, waiting and appts are never changed
 // once made; oldest only under the cache's lock.
 type queuePicture struct {
-	at       time.Time
+	at time.Time
+	// upTo is the id of the hall's newest event the reads saw: later
+	// events are applied to the picture, earlier ones are in it.
+	upTo     int64
 	counters []Counter
 	waiting  map[string]int
 	appts    map[string]int // appointment tickets waiting
@@ -35,6 +38,7 @@ type oldestPlace struct {
 type queueCache struct {
 	mu    sync.Mutex
 	halls map[string]*queuePicture
+	seen  map[string]int64 // each hall's newest event observed
 }
 
 // picture returns the hall's queue picture, read again when it is older
@@ -45,6 +49,10 @@ func (c *queueCache) picture(tx Tx, hallID string, now time.Time) (*queuePicture
 	c.mu.Unlock()
 	if p != nil && now.Sub(p.at) < cacheTTL && !now.Before(p.at) {
 		return p, nil
+	}
+	upTo, err := tx.HallLastEventID(hallID)
+	if err != nil {
+		return nil, err
 	}
 	counters, err := tx.Counters(hallID)
 	if err != nil {
@@ -58,12 +66,16 @@ func (c *queueCache) picture(tx Tx, hallID string, now time.Time) (*queuePicture
 	if err != nil {
 		return nil, err
 	}
-	p = &queuePicture{at: now, counters: counters, waiting: waiting, appts: appts, oldest: map[string]oldestPlace{}}
+	p = &queuePicture{at: now, upTo: upTo, counters: counters, waiting: waiting, appts: appts, oldest: map[string]oldestPlace{}}
 	c.mu.Lock()
 	if c.halls == nil {
 		c.halls = map[string]*queuePicture{}
 	}
-	c.halls[hallID] = p
+	// A write committed after these reads and observed before now would
+	// be missing from the picture for good: keep it for this answer only.
+	if c.seen[hallID] <= upTo {
+		c.halls[hallID] = p
+	}
 	c.mu.Unlock()
 	return p, nil
 }
@@ -72,6 +84,7 @@ func (c *queueCache) picture(tx Tx, hallID string, now time.Time) (*queuePicture
 func (c *queueCache) oldest(tx Tx, p *queuePicture, hallID, s string) (oldestPlace, error) {
 	c.mu.Lock()
 	o, ok := p.oldest[s]
+	seen := c.seen[hallID]
 	c.mu.Unlock()
 	if ok {
 		return o, nil
@@ -84,7 +97,9 @@ func (c *queueCache) oldest(tx Tx, p *queuePicture, hallID, s string) (oldestPla
 		o = oldestPlace{at: places[0], any: true}
 	}
 	c.mu.Lock()
-	p.oldest[s] = o
+	if c.seen[hallID] == seen { // else a write came meanwhile: read again next time
+		p.oldest[s] = o
+	}
 	c.mu.Unlock()
 	return o, nil
 }
@@ -101,13 +116,17 @@ func (c *queueCache) observe(evs []*Event) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.seen == nil {
+		c.seen = map[string]int64{}
+	}
 	for _, ev := range evs {
+		c.seen[ev.HallID] = max(c.seen[ev.HallID], ev.ID)
 		p := c.halls[ev.HallID]
-		if p == nil {
-			continue
+		if p == nil || ev.ID <= p.upTo {
+			continue // none, or the picture was read after this event
 		}
 		// Readers hold counters and counts without the lock: change copies.
-		q := &queuePicture{at: p.at, counters: p.counters, waiting: p.waiting, appts: p.appts, oldest: p.oldest}
+		q := &queuePicture{at: p.at, upTo: p.upTo, counters: p.counters, waiting: p.waiting, appts: p.appts, oldest: p.oldest}
 		t := ev.Ticket
 		switch {
 		case ev.Type == EventRated || ev.Type == EventAnnouncement || ev.Type == EventRecalled || ev.Type == EventServing:

@@ -1,6 +1,7 @@
 package civiq_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -130,4 +131,91 @@ func TestCachesSeeOtherNodes(t *testing.T) {
 	if mapsEqual(before, after) {
 		t.Fatalf("closing three counters changed no wait: %v", after)
 	}
+}
+
+// Pictures read while writes commit around them stay exact: a write is
+// either in a picture's reads or applied to it once, never lost or
+// counted twice.
+func TestCachesUnderConcurrentWrites(t *testing.T) {
+	e := newEnv(t)
+	e.step = 0
+	var mu sync.Mutex
+	var ids []string
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 15 {
+				switch {
+				case g < 4:
+					s := []string{"general", "tax", "property", "social"}[(g+i)%4]
+					tk, err := e.eng.IssueTicket(e.ctx, civiq.IssueRequest{HallID: "demo", ServiceID: s, Channel: civiq.ChannelKiosk}, nil)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					ids = append(ids, tk.ID)
+					mu.Unlock()
+				case g == 4 && i%3 == 0:
+					if _, err := e.eng.CallNext(e.ctx, "demo", []string{"1", "2", "3"}[i%3], nil); err != nil {
+						t.Error(err)
+						return
+					}
+				default: // read pictures while the others write
+					mu.Lock()
+					some := append([]string(nil), ids...)
+					mu.Unlock()
+					for _, id := range some {
+						if _, err := e.eng.Ticket(e.ctx, id); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	current, waiting, appts, ok := e.eng.CachedQueue("demo")
+	if !ok {
+		t.Fatal("no queue picture kept after issues and calls")
+	}
+	err := e.store.View(e.ctx, func(tx civiq.Tx) error {
+		cs, err := tx.Counters("demo")
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if current[c.ID] != c.CurrentTicketID {
+				t.Errorf("counter %s: picture has %q, the store %q", c.ID, current[c.ID], c.CurrentTicketID)
+			}
+		}
+		w, err := tx.WaitingCounts("demo")
+		if err != nil {
+			return err
+		}
+		a, err := tx.WaitingAppointments("demo")
+		if err != nil {
+			return err
+		}
+		if !mapsEqual(nonZero(waiting), nonZero(w)) || !mapsEqual(nonZero(appts), nonZero(a)) {
+			t.Errorf("picture counts %v %v, the store %v %v", waiting, appts, w, a)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func nonZero(m map[string]int) map[string]int {
+	out := map[string]int{}
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
 }

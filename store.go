@@ -59,6 +59,8 @@ type Tx interface {
 	// that holds statements back until the commit (PostgreSQL) sets it by
 	// the time the write's Update returns.
 	PlaceAtEnd(t *Ticket) error
+	// HallLastEventID is the id of the hall's newest event, 0 if none.
+	HallLastEventID(hallID string) (int64, error)
 	// WaitingCounts gives the number of waiting tickets per service.
 	WaitingCounts(hallID string) (map[string]int, error)
 	// RecentCalls returns the last n tickets called in the hall, newest first.

@@ -63,6 +63,9 @@ type Store struct {
 	wconn  *sql.Conn            // the writer's connection, held for good
 	wstmts map[string]*sql.Stmt // prepared on wconn; the writer goroutine's own
 	rstmts sync.Map             // query -> *sql.Stmt prepared on the read pool
+	// preparing counts the read statements being prepared in the
+	// background; Close waits for them.
+	preparing sync.WaitGroup
 
 	reqs   chan *writeReq
 	quit   chan struct{}
@@ -459,15 +462,21 @@ func (s *Store) writeStmt(q string) (*sql.Stmt, error) {
 func (s *Store) readStmt(t *sql.Tx, q string) (*sql.Stmt, error) {
 	v, ok := s.rstmts.Load(q)
 	if !ok {
-		go func() {
-			st, err := s.read.Prepare(s.d.sql(q))
-			if err != nil {
-				return // closed, or the query fails: t.Prepare reports it
-			}
-			if _, loaded := s.rstmts.LoadOrStore(q, st); loaded {
-				st.Close()
-			}
-		}()
+		s.mu.Lock()
+		if !s.closed { // Close waits for the ones started
+			s.preparing.Add(1)
+			go func() {
+				defer s.preparing.Done()
+				st, err := s.read.Prepare(s.d.sql(q))
+				if err != nil {
+					return // the query fails: t.Prepare reports it
+				}
+				if _, loaded := s.rstmts.LoadOrStore(q, st); loaded {
+					st.Close()
+				}
+			}()
+		}
+		s.mu.Unlock()
 		return t.Prepare(s.d.sql(q))
 	}
 	return t.StmtContext(context.Background(), v.(*sql.Stmt)), nil
@@ -524,11 +533,12 @@ func (s *Store) View(ctx context.Context, fn func(civiq.Tx) error) error {
 		}
 		return s.readStmt(t, q)
 	}
-	err := fn(&tx{d: s.d, stmt: stmt})
-	if t != nil {
-		t.Rollback()
-	}
-	return s.readErr(err)
+	defer func() {
+		if t != nil {
+			t.Rollback()
+		}
+	}()
+	return s.readErr(fn(&tx{d: s.d, stmt: stmt}))
 }
 
 // EventsAfter returns up to limit events of a hall with an id above after.
@@ -565,6 +575,7 @@ func (s *Store) Close() error {
 	close(s.reqs)
 	s.mu.Unlock()
 	<-s.done
+	s.preparing.Wait()
 	for _, st := range s.wstmts {
 		st.Close()
 	}

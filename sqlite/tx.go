@@ -434,6 +434,12 @@ func (t *tx) PlaceAtEnd(tk *civiq.Ticket) error {
 	return nil
 }
 
+func (t *tx) HallLastEventID(hallID string) (int64, error) {
+	var id int64
+	err := t.row(`SELECT COALESCE(MAX(id), 0) FROM events WHERE hall_id = ?`, hallID).Scan(&id)
+	return id, err
+}
+
 func (t *tx) QueueLength(hallID, serviceID string) (int, int, error) {
 	var prio, normal int
 	err := t.row(`SELECT COALESCE(SUM(CASE WHEN priority = 'priority' THEN waiting END), 0), COALESCE(SUM(CASE WHEN priority = 'normal' THEN waiting END), 0)

@@ -1,0 +1,18 @@
+package civiq
+
+// CachedQueue returns the engine's queue picture of a hall, for tests:
+// its counters' current tickets and its waiting counts. ok is false when
+// no picture is kept.
+func (e *Engine) CachedQueue(hallID string) (current map[string]string, waiting, appts map[string]int, ok bool) {
+	e.queues.mu.Lock()
+	defer e.queues.mu.Unlock()
+	p := e.queues.halls[hallID]
+	if p == nil {
+		return nil, nil, nil, false
+	}
+	current = map[string]string{}
+	for _, c := range p.counters {
+		current[c.ID] = c.CurrentTicketID
+	}
+	return current, p.waiting, p.appts, true
+}
