@@ -16,8 +16,8 @@ import (
 // 办事指南 and 办件 pages: the query mode (多媒体查询) of the kiosk and the
 // phone, where citizens browse and search the hall's service guides, see
 // what to bring as a checklist and take a ticket for the service; the
-// case progress page a citizen opens with a case number; and the staff's
-// case intake for the ticket being served.
+// case progress page a citizen opens with a case number; the staff's case
+// intake for the ticket being served, and their case desk (cases.go).
 func (s *Site) registerGuides(mux *http.ServeMux) {
 	mux.HandleFunc("GET /halls/{hall}/guides", s.guideList)
 	mux.HandleFunc("GET /halls/{hall}/guides/{guide}", s.guidePage)
@@ -27,6 +27,7 @@ func (s *Site) registerGuides(mux *http.ServeMux) {
 	mux.HandleFunc("POST /c/{number}", s.caseProgress)
 	mux.HandleFunc("GET /c/{number}/qr.svg", s.caseQR)
 	mux.HandleFunc("GET /halls/{hall}/cases/new", s.caseIntake)
+	mux.HandleFunc("GET /halls/{hall}/cases", s.caseDesk) // cases.go
 }
 
 // guideKeys are the catalogue entries guide.js uses.

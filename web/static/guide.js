@@ -374,7 +374,12 @@
         ul.replaceChildren();
         if (!r.body.cases.length) ul.append(el("li", "", C.tr("case.none_yet")));
         for (const c of r.body.cases) {
-          ul.append(el("li", "", [c.number, c.guide_name, C.tr("case.status." + c.status), c.applicant.name, c.promised_date].filter(Boolean).join(" · ")));
+          // Each opens on the case desk, where it moves on.
+          const a = el("a", "num", c.number);
+          a.href = "/halls/" + enc(K.hall) + "/cases?number=" + enc(c.number);
+          const li = el("li");
+          li.append(a, " · " + [c.guide_name, C.tr("case.status." + c.status), c.applicant.name, c.promised_date].filter(Boolean).join(" · "));
+          ul.append(li);
         }
       } catch (e) { /* shown on the next case */ }
     }
