@@ -144,7 +144,7 @@
     for (const h of c.history || []) {
       const li = el("li");
       li.append(el("span", "num", fmt(h.at)), " ", h.from ? C.tr("case.desk.step", status(h.from), status(h.to)) : C.tr("case.desk.created", status(h.to)));
-      if (h.by) li.append(" · " + C.tr("case.desk.by", h.by));
+      if (h.by) li.append(" · " + C.tr("case.desk.by", h.by.replace(/^user:/, "")));
       if (h.reason) li.append(el("div", "cd-h-reason", h.reason));
       if (h.note) li.append(el("div", "cd-h-note", h.note));
       hist.append(li);
