@@ -33,8 +33,10 @@ func columns(t *testing.T, db *sql.DB, q string) []string {
 	return out
 }
 
-// The PostgreSQL migrations build the same tables with the same columns as
-// the SQLite ones: a migration added to one and not the other fails here.
+// The PostgreSQL migrations build the same tables with the same columns,
+// and the same named indexes on the same columns, as the SQLite ones: a
+// migration added to one and not the other fails here. (Triggers differ by
+// design: SQLite keeps the queue counts and the guide search with its own.)
 func TestSchemasMatch(t *testing.T) {
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), "civiq.db")
@@ -57,15 +59,31 @@ func TestSchemasMatch(t *testing.T) {
 	pdb, _ := sql.Open("pgx", url)
 	defer pdb.Close()
 	want := columns(t, pdb, `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'`)
+	same(t, "columns", got, want)
+	got = columns(t, ldb, `SELECT m.name, i.name FROM sqlite_master m JOIN pragma_index_info(m.name) i
+		WHERE m.type = 'index' AND m.sql IS NOT NULL AND m.name NOT LIKE '%_fts%'`)
+	want = columns(t, pdb, `SELECT i.relname, a.attname FROM pg_index x
+		JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
+		JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY (x.indkey)
+		WHERE n.nspname = 'public' AND NOT x.indisprimary AND i.relname NOT LIKE '%\_key'`)
+	same(t, "index columns", got, want)
+}
+
+// same reports what only one of the databases has.
+func same(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if len(got) == 0 {
+		t.Errorf("no %s read from SQLite", what)
+	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		for _, c := range got {
 			if !slices.Contains(want, c) {
-				t.Errorf("only in SQLite: %s", c)
+				t.Errorf("%s only in SQLite: %s", what, c)
 			}
 		}
 		for _, c := range want {
 			if !slices.Contains(got, c) {
-				t.Errorf("only in PostgreSQL: %s", c)
+				t.Errorf("%s only in PostgreSQL: %s", what, c)
 			}
 		}
 	}
