@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 // A valid ID number (GB 11643 check character 9) and a phone.
@@ -443,7 +443,7 @@ func TestCaseProgressGuessing(t *testing.T) {
 func TestCaseSealed(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "civiq.db")
-	store, err := sqlite.Open(path, sqlite.Options{})
+	store, err := sqlstore.Open(path, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

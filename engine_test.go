@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 	"github.com/civiq/civiq/storetest"
 )
 
@@ -32,7 +32,7 @@ var shanghai = func() *time.Location {
 type env struct {
 	tb    testing.TB
 	ctx   context.Context
-	store *sqlite.Store
+	store *sqlstore.Store
 	eng   *civiq.Engine
 
 	mu     sync.Mutex

@@ -1,6 +1,6 @@
 // Package civiq is the domain of a public service hall: halls, services,
 // counters, tickets and their state machine, the calling policies, users,
-// devices and events. It holds no SQL and no HTTP; the adapters in sqlite/
+// devices and events. It holds no SQL and no HTTP; the adapters in sqlstore/
 // and api/ are built around it.
 package civiq
 

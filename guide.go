@@ -23,7 +23,7 @@ import (
 // the fields of the national service-item exchange (国家政务服务平台事项
 // 要素). Each guide belongs to one hall and points to the hall's service
 // whose queue handles it. Guides are searched by any part of their name or
-// keywords (sqlite/guides.go), imported and exported as JSON and CSV.
+// keywords (sqlstore/guides.go), imported and exported as JSON and CSV.
 
 // Material necessity (必要性).
 const (

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/civiq/civiq"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 // demoEnv is the engine test environment with the demo catalogue loaded.
@@ -471,7 +471,7 @@ func TestSaveAndDeleteGuide(t *testing.T) {
 // kiosk does while a citizen types: three-character words through the
 // trigram index and two-character ones with LIKE.
 func BenchmarkGuideSearch(b *testing.B) {
-	store, err := sqlite.Open(filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{Synchronous: "OFF"})
+	store, err := sqlstore.Open(filepath.Join(b.TempDir(), "bench.db"), sqlstore.Options{Synchronous: "OFF"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 // predictHall is a hall on a real store with a clock the test sets.
@@ -27,7 +27,7 @@ type predictHall struct {
 // the services and counters given, counters as id -> services.
 func newPredictHall(t *testing.T, policy string, services []string, counters [][2]any) *predictHall {
 	t.Helper()
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "p.db"), sqlite.Options{Synchronous: "OFF"})
+	store, err := sqlstore.Open(filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{Synchronous: "OFF"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestHandlingStats(t *testing.T) {
 // BenchmarkPredictWait reads a ticket's expected wait in the demo hall with
 // a few dozen tickets waiting and a history of handling times.
 func BenchmarkPredictWait(b *testing.B) {
-	store, err := sqlite.Open(filepath.Join(b.TempDir(), "p.db"), sqlite.Options{Synchronous: "OFF"})
+	store, err := sqlstore.Open(filepath.Join(b.TempDir(), "p.db"), sqlstore.Options{Synchronous: "OFF"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -69,7 +69,7 @@ type Tx interface {
 	// done in a service, and how many there were.
 	MeanHandling(hallID, serviceID string, n int) (float64, int, error)
 
-	// Expected waits (predict.go; sqlite/predict.go).
+	// Expected waits (predict.go; sqlstore/predict.go).
 	// RecentHandling returns the last n tickets done in a service after a
 	// call, newest first by done time: when each was issued, called and
 	// done, and whether it was green-channel.
@@ -98,7 +98,7 @@ type Tx interface {
 	UpdateDevice(d *Device) error
 
 	// Ratings and follow-ups (rating.go, followup.go, calendar.go,
-	// report.go; sqlite/ratings.go).
+	// report.go; sqlstore/ratings.go).
 	InsertRating(r *Rating) error
 	RatingByTicket(ticketID string) (*Rating, error)
 	// Ratings returns a hall's ratings given in [from, to), oldest first.
@@ -161,7 +161,7 @@ type Tx interface {
 	// first.
 	Announcements(hallID string, n int) ([]*Event, error)
 
-	// Appointments (booking.go, slots.go, strikes.go; sqlite/bookings.go).
+	// Appointments (booking.go, slots.go, strikes.go; sqlstore/bookings.go).
 	// BookingSettings gives the hall's booking rules, the defaults when
 	// never set.
 	BookingSettings(hallID string) (*BookingSettings, error)
@@ -205,7 +205,7 @@ type Tx interface {
 	// service that come before t, an appointment ticket.
 	AppointmentsBefore(t *Ticket) (int, error)
 
-	// Service guides and cases (guide.go, case.go; sqlite/guides.go).
+	// Service guides and cases (guide.go, case.go; sqlstore/guides.go).
 	// Guides lists a hall's guides: those matching q.Text best first (any
 	// part of the name or a keyword; less weight for codes, authority and
 	// material names), else in the hall's order; q.Limit < 0 means all.
@@ -226,7 +226,7 @@ type Tx interface {
 	CaseEntries(caseID int64) ([]CaseEntry, error) // oldest first
 
 	// Dashboard, staffing planner and city overview (dashboard.go;
-	// sqlite/dashboard.go).
+	// sqlstore/dashboard.go).
 	// TicketsOfDays returns a hall's tickets numbered on the local days
 	// fromDay..toDay ("YYYY-MM-DD", inclusive), in order of issue.
 	TicketsOfDays(hallID, fromDay, toDay string) ([]Ticket, error)

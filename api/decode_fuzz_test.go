@@ -11,7 +11,7 @@ import (
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/inmem"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 // commonSeeds are bodies every decode target starts from: valid, empty,
@@ -175,7 +175,7 @@ func TestDecodeFieldErrors(t *testing.T) {
 // fuzzServer is the API on a SQLite file with the demo hall, with the
 // tokens of an admin and a kiosk.
 func fuzzServer(f *testing.F) (*Server, []string) {
-	store, err := sqlite.Open(filepath.Join(f.TempDir(), "fuzz.db"), sqlite.Options{Synchronous: "NORMAL"})
+	store, err := sqlstore.Open(filepath.Join(f.TempDir(), "fuzz.db"), sqlstore.Options{Synchronous: "NORMAL"})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/civiq/civiq/api"
 	"github.com/civiq/civiq/civiqtest"
 	"github.com/civiq/civiq/inmem"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 	"github.com/civiq/civiq/storetest"
 )
 
@@ -30,7 +30,7 @@ const userPassword = "user-password-1234"
 // metrics, engine and API behind httptest.
 type testServer struct {
 	URL     string
-	Store   *sqlite.Store
+	Store   *sqlstore.Store
 	Engine  *civiq.Engine
 	Hub     *inmem.Hub
 	Metrics *api.Metrics

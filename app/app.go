@@ -8,13 +8,13 @@ import (
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/api"
 	"github.com/civiq/civiq/inmem"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 	"github.com/civiq/civiq/web"
 )
 
 // App is one node of civiq.
 type App struct {
-	Store   *sqlite.Store
+	Store   *sqlstore.Store
 	Engine  *civiq.Engine
 	Hub     *inmem.Hub
 	Metrics *api.Metrics
@@ -25,7 +25,7 @@ type App struct {
 // New wires a node on store. With shared set (PostgreSQL, several nodes)
 // the store's own commits feed only this node's metrics: every node's
 // events reach the hub through postgres.Follow instead.
-func New(store *sqlite.Store, version string, shared bool) *App {
+func New(store *sqlstore.Store, version string, shared bool) *App {
 	a := &App{Store: store, Hub: inmem.NewHub(), Metrics: api.NewMetrics()}
 	a.Hub.OnCount = func(n int) { a.Metrics.Streams.Set(float64(n)) }
 	if shared {

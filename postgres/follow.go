@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -18,7 +18,7 @@ const followBatch = 1000
 // reads the events table when woken, and at least every second besides, so
 // a notification lost while reconnecting delays events but never drops
 // them. It returns when ctx ends.
-func Follow(ctx context.Context, url string, store *sqlite.Store, after int64, publish func([]*civiq.Event)) {
+func Follow(ctx context.Context, url string, store *sqlstore.Store, after int64, publish func([]*civiq.Event)) {
 	last := after
 	catchUp := func() bool {
 		for {

@@ -17,7 +17,7 @@ import (
 var errOwn = errors.New("the write's own error")
 
 // On PostgreSQL the writer holds back the statements no write waits for
-// and sends them together (sqlite.Dialect.Pipeline). When one of them
+// and sends them together (sqlstore.Dialect.Pipeline). When one of them
 // fails, the batch runs again statement by statement: each write gets its
 // own outcome, the failed ones leave nothing, and what is published is
 // exactly the events of the others, in id order.

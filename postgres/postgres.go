@@ -1,6 +1,6 @@
 // Package postgres runs civiq's store on PostgreSQL, for a city that has
 // outgrown one machine: several stateless civiq nodes on one database. The
-// store's code is the one in package sqlite, run with the PostgreSQL
+// store's code is the one in package sqlstore, run with the PostgreSQL
 // dialect; this package adds the connection, the migrations and the fan-out
 // of events between nodes through LISTEN/NOTIFY.
 package postgres
@@ -16,7 +16,7 @@ import (
 	"net"
 	"strings"
 
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -34,7 +34,7 @@ const channel = "civiq_events"
 // without further locking, and event ids commit in order, so a stream that
 // reads "after id N" never skips one committed late. Each node still
 // commits many writes together, which is what keeps throughput up.
-var Dialect = sqlite.Dialect{
+var Dialect = sqlstore.Dialect{
 	Name:          "postgres",
 	Migrations:    mustSub(migrations, "migrations"),
 	Dollar:        true,
@@ -56,7 +56,7 @@ func mustSub(f fs.FS, dir string) fs.FS {
 
 // Open connects to the database at url, applies the migrations and starts
 // the writer.
-func Open(ctx context.Context, url string) (*sqlite.Store, error) {
+func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
 	w, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -73,7 +73,7 @@ func Open(ctx context.Context, url string) (*sqlite.Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	return sqlite.OpenDB(w, r, &Dialect)
+	return sqlstore.OpenDB(w, r, &Dialect)
 }
 
 // Unavailable reports whether err means PostgreSQL is away (down,
@@ -112,7 +112,7 @@ func isClosed(err error) bool {
 }
 
 // pipeline sends statements in one round trip, as the store's Pipeline.
-func pipeline(conn *sql.Conn, stmts []sqlite.Deferred) error {
+func pipeline(conn *sql.Conn, stmts []sqlstore.Deferred) error {
 	return conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {

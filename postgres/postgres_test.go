@@ -10,7 +10,7 @@ import (
 
 	"github.com/civiq/civiq/pgtest"
 	"github.com/civiq/civiq/postgres"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 // columns lists "table.column" of a database, sorted.
@@ -40,7 +40,7 @@ func columns(t *testing.T, db *sql.DB, q string) []string {
 func TestSchemasMatch(t *testing.T) {
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), "civiq.db")
-	lite, err := sqlite.Open(file, sqlite.Options{})
+	lite, err := sqlstore.Open(file, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 // ETAOptions configure EvaluateETA.
@@ -124,7 +124,7 @@ func EvaluateETA(ctx context.Context, o ETAOptions) (*ETAReport, error) {
 		}
 		defer os.RemoveAll(dir)
 	}
-	store, err := sqlite.Open(filepath.Join(dir, "replay.db"), sqlite.Options{Synchronous: "OFF"})
+	store, err := sqlstore.Open(filepath.Join(dir, "replay.db"), sqlstore.Options{Synchronous: "OFF"})
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +199,7 @@ func (rep *ETAReport) summarize(svcs []Service) {
 type replayer struct {
 	ctx      context.Context
 	cfg      *Config
-	store    *sqlite.Store
+	store    *sqlstore.Store
 	eng      *civiq.Engine
 	hall     string
 	now      time.Time

@@ -14,7 +14,7 @@ import (
 
 	"github.com/civiq/civiq/pgtest"
 	"github.com/civiq/civiq/postgres"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 // envKind names the store the tests of this process run on.
@@ -29,14 +29,14 @@ func Kind() string {
 }
 
 // Open returns a new, empty store of this run's kind, closed when tb ends.
-func Open(tb testing.TB) *sqlite.Store {
+func Open(tb testing.TB) *sqlstore.Store {
 	tb.Helper()
-	var s *sqlite.Store
+	var s *sqlstore.Store
 	var err error
 	if Kind() == "postgres" {
 		s, err = postgres.Open(context.Background(), pgtest.Database(tb))
 	} else {
-		s, err = sqlite.Open(filepath.Join(tb.TempDir(), "civiq.db"), sqlite.Options{})
+		s, err = sqlstore.Open(filepath.Join(tb.TempDir(), "civiq.db"), sqlstore.Options{})
 	}
 	if err != nil {
 		tb.Fatalf("open %s store: %v", Kind(), err)

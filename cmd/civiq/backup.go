@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 // runBackup copies a SQLite database, online: a running server goes on
@@ -42,7 +42,7 @@ func backup(ctx context.Context, db, to string) error {
 	if _, err := os.Stat(to); err == nil {
 		return fmt.Errorf("%s exists already: choose a new file", to)
 	}
-	conn, err := sql.Open("sqlite", sqlite.DSN(db, sqlite.Options{}))
+	conn, err := sql.Open("sqlite", sqlstore.DSN(db, sqlstore.Options{}))
 	if err != nil {
 		return err
 	}

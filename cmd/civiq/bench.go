@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 // benchConfig is what civiq bench is told.
@@ -189,7 +189,7 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 // benchCeiling measures the bare durable write rate of the disk through the
 // same driver and pragmas: one single-row insert per transaction.
 func benchCeiling(ctx context.Context, path string, d time.Duration) (benchResult, error) {
-	db, err := sql.Open("sqlite", sqlite.DSN(path, sqlite.Options{}))
+	db, err := sql.Open("sqlite", sqlstore.DSN(path, sqlstore.Options{}))
 	if err != nil {
 		return benchResult{}, err
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/civiq/civiq/postgres"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 // runMigrateToPostgres copies a SQLite database, every hall in it, into an
@@ -48,7 +48,7 @@ func migrateToPostgres(ctx context.Context, db, url string) (int, error) {
 		return 0, fmt.Errorf("database %s: %w", db, err)
 	}
 	// Both schemas brought up to date by their own migrations first.
-	lite, err := sqlite.Open(db, sqlite.Options{})
+	lite, err := sqlstore.Open(db, sqlstore.Options{})
 	if err != nil {
 		return 0, err
 	}
@@ -59,7 +59,7 @@ func migrateToPostgres(ctx context.Context, db, url string) (int, error) {
 	}
 	pgStore.Close()
 
-	src, err := sql.Open("sqlite", sqlite.DSN(db, sqlite.Options{}))
+	src, err := sql.Open("sqlite", sqlstore.DSN(db, sqlstore.Options{}))
 	if err != nil {
 		return 0, err
 	}

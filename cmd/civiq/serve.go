@@ -21,7 +21,7 @@ import (
 	"github.com/civiq/civiq/app"
 	"github.com/civiq/civiq/inmem"
 	"github.com/civiq/civiq/postgres"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 // Config is what civiq serve is told by flags and the environment.
@@ -39,7 +39,7 @@ type Config struct {
 // program through it on 127.0.0.1:0.
 type Main struct {
 	Config   Config
-	Store    *sqlite.Store
+	Store    *sqlstore.Store
 	Engine   *civiq.Engine
 	Hub      *inmem.Hub
 	API      *api.Server
@@ -129,7 +129,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if sync != "FULL" && sync != "NORMAL" && sync != "EXTRA" {
 		return fmt.Errorf("--sqlite-synchronous must be FULL, NORMAL or EXTRA")
 	}
-	var store *sqlite.Store
+	var store *sqlstore.Store
 	var err error
 	keyFile := c.DB + ".key"
 	if c.Postgres != "" {
@@ -140,7 +140,7 @@ func (m *Main) Open(ctx context.Context) error {
 		if os.Getenv(civiq.EnvSecretKey) == "" {
 			slog.Warn("CIVIQ_SECRET_KEY is not set: personal data is sealed with a key file of this node only; give every node the same CIVIQ_SECRET_KEY")
 		}
-	} else if store, err = sqlite.Open(c.DB, sqlite.Options{Synchronous: sync}); err != nil {
+	} else if store, err = sqlstore.Open(c.DB, sqlstore.Options{Synchronous: sync}); err != nil {
 		return err
 	}
 	a := app.New(store, Version(), c.Postgres != "")

@@ -17,7 +17,7 @@ import (
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/sim"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 const simulateUsage = `civiq simulate: a discrete-event simulation of a hall (docs/simulate.md).
@@ -305,7 +305,7 @@ func simLoadProfile(ctx context.Context, f *simFlags) (*sim.Profile, error) {
 		if _, err := os.Stat(f.db); err != nil {
 			return nil, fmt.Errorf("%w (%w)", err, errUsage)
 		}
-		store, err := sqlite.Open(f.db, sqlite.Options{})
+		store, err := sqlstore.Open(f.db, sqlstore.Options{})
 		if err != nil {
 			return nil, err
 		}

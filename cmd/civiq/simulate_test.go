@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
-	"github.com/civiq/civiq/sqlite"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 func runSim(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -195,7 +195,7 @@ func TestSimulatePlan(t *testing.T) {
 // database over the last days.
 func TestSimulateFromHistory(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "civiq.db")
-	store, err := sqlite.Open(db, sqlite.Options{})
+	store, err := sqlstore.Open(db, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Package sqlite is civiq's store on an embedded SQLite file
 // (modernc.org/sqlite, no cgo): WAL, synchronous=FULL, and one writer
 // goroutine that commits the writes waiting for it together (group commit).
-package sqlite
+package sqlstore
 
 import (
 	"context"
