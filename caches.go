@@ -326,21 +326,31 @@ func (t observedTx) AppendEvent(ev *Event) error {
 }
 
 func (t observedTx) PutHall(h *Hall) error {
-	t.w.settings = append(t.w.settings, h.ID)
-	return t.Tx.PutHall(h)
+	return t.settingsChanged(h.ID, t.Tx.PutHall(h))
 }
 
 func (t observedTx) PutService(s *Service) error {
-	t.w.settings = append(t.w.settings, s.HallID)
-	return t.Tx.PutService(s)
+	return t.settingsChanged(s.HallID, t.Tx.PutService(s))
 }
 
 func (t observedTx) PutRatingSettings(hallID string, s *RatingSettings) error {
-	t.w.settings = append(t.w.settings, hallID)
-	return t.Tx.PutRatingSettings(hallID, s)
+	return t.settingsChanged(hallID, t.Tx.PutRatingSettings(hallID, s))
 }
 
 func (t observedTx) DeleteService(hallID, id string) error {
-	t.w.settings = append(t.w.settings, hallID)
-	return t.Tx.DeleteService(hallID, id)
+	return t.settingsChanged(hallID, t.Tx.DeleteService(hallID, id))
 }
+
+// settingsChanged notes a settings write of the hall, this node's caches
+// to clear and the others' to be told, unless the write failed.
+func (t observedTx) settingsChanged(hallID string, err error) error {
+	if err != nil {
+		return err
+	}
+	t.w.settings = append(t.w.settings, hallID)
+	return t.Tx.SettingsChanged(hallID)
+}
+
+// ForgetSettings makes the engine read a hall's settings again: another
+// node changed them (postgres.Follow hears of it).
+func (e *Engine) ForgetSettings(hallID string) { e.settings.forget([]string{hallID}) }

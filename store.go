@@ -24,6 +24,10 @@ type Tx interface {
 	Halls() ([]Hall, error)
 	Hall(id string) (*Hall, error)
 	PutHall(h *Hall) error
+	// SettingsChanged tells the other nodes, once committed, that a hall's
+	// settings, services or rating settings changed, so that they read
+	// them again (PostgreSQL: a notification); on one node it does nothing.
+	SettingsChanged(hallID string) error
 
 	Services(hallID string) ([]Service, error)
 	Service(hallID, id string) (*Service, error)

@@ -17,8 +17,11 @@ const followBatch = 1000
 // starting after the event id after. It listens on the NOTIFY channel and
 // reads the events table when woken, and at least every second besides, so
 // a notification lost while reconnecting delays events but never drops
-// them. It returns when ctx ends.
-func Follow(ctx context.Context, url string, store *sqlstore.Store, after int64, publish func([]*civiq.Event)) {
+// them. It also hands settings, when not nil, the hall of each notice that
+// a hall's settings changed (Tx.SettingsChanged); a notice lost that way
+// is made up for by the engine's caches expiring within a second. It
+// returns when ctx ends.
+func Follow(ctx context.Context, url string, store *sqlstore.Store, after int64, publish func([]*civiq.Event), settings func(hallID string)) {
 	last := after
 	catchUp := func() bool {
 		for {
@@ -41,6 +44,9 @@ func Follow(ctx context.Context, url string, store *sqlstore.Store, after int64,
 		if err == nil {
 			_, err = conn.Exec(ctx, "LISTEN "+channel)
 		}
+		if err == nil {
+			_, err = conn.Exec(ctx, "LISTEN "+settingsChannel)
+		}
 		if err != nil {
 			if conn != nil {
 				conn.Close(context.Background())
@@ -58,8 +64,14 @@ func Follow(ctx context.Context, url string, store *sqlstore.Store, after int64,
 		catchUp()
 		for ctx.Err() == nil {
 			wctx, cancel := context.WithTimeout(ctx, time.Second)
-			_, err := conn.WaitForNotification(wctx)
+			n, err := conn.WaitForNotification(wctx)
 			cancel()
+			if err == nil && n.Channel == settingsChannel {
+				if settings != nil {
+					settings(n.Payload)
+				}
+				continue
+			}
 			if ctx.Err() != nil {
 				break
 			}

@@ -25,8 +25,12 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// channel is the NOTIFY channel that tells nodes new events are committed.
-const channel = "civiq_events"
+// channel is the NOTIFY channel that tells nodes new events are committed;
+// settingsChannel tells them which hall's settings changed.
+const (
+	channel         = "civiq_events"
+	settingsChannel = "civiq_settings"
+)
 
 // Dialect is PostgreSQL for the shared store. Every write transaction of
 // every node first takes one advisory lock: writes take turns across the
@@ -35,15 +39,17 @@ const channel = "civiq_events"
 // reads "after id N" never skips one committed late. Each node still
 // commits many writes together, which is what keeps throughput up.
 var Dialect = sqlstore.Dialect{
-	Name:          "postgres",
-	Migrations:    mustSub(migrations, "migrations"),
-	Dollar:        true,
-	Begin:         "BEGIN",
-	Lock:          "SELECT pg_advisory_xact_lock(7262001)",
-	Notify:        "SELECT pg_notify('" + channel + "', '')",
-	ReadIsolation: sql.LevelRepeatableRead,
-	Unavailable:   Unavailable,
-	Pipeline:      pipeline,
+	Name:       "postgres",
+	Migrations: mustSub(migrations, "migrations"),
+	Dollar:     true,
+	Begin:      "BEGIN",
+	Lock:       "SELECT pg_advisory_xact_lock(7262001)",
+	Notify:     "SELECT pg_notify('" + channel + "', '')",
+	// The hall's id is the notice's payload.
+	SettingsNotify: "SELECT pg_notify('" + settingsChannel + "', ?)",
+	ReadIsolation:  sql.LevelRepeatableRead,
+	Unavailable:    Unavailable,
+	Pipeline:       pipeline,
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {

@@ -25,6 +25,9 @@ type Dialect struct {
 	// Notify, when set, is run before the commit of a batch with events, to
 	// wake the other nodes.
 	Notify string
+	// SettingsNotify, when set, tells the other nodes at commit that the
+	// settings of the hall given as its argument changed.
+	SettingsNotify string
 	// ReadIsolation is the isolation level of a View.
 	ReadIsolation sql.IsolationLevel
 	// Unavailable reports whether an error means the database is away

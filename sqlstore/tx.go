@@ -231,6 +231,13 @@ func (t *tx) Service(hallID, id string) (*civiq.Service, error) {
 	return &s, nil
 }
 
+func (t *tx) SettingsChanged(hallID string) error {
+	if t.d.SettingsNotify == "" {
+		return nil
+	}
+	return t.exec(t.d.SettingsNotify, hallID)
+}
+
 func (t *tx) PutService(s *civiq.Service) error {
 	return t.exec(`INSERT INTO services (`+serviceCols+`) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (hall_id, id) DO UPDATE SET prefix = excluded.prefix, name = excluded.name, name_en = excluded.name_en, position = excluded.position`,

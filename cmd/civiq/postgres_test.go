@@ -87,6 +87,30 @@ func TestPostgresTwoNodes(t *testing.T) {
 	if len(halls.Halls) != 1 {
 		t.Fatalf("halls = %v, want the demo hall once", halls.Halls)
 	}
+
+	// A hall's settings changed on node A are in force on node B at once:
+	// B's cached settings are cleared by A's notice.
+	elderly := map[string]string{"service_id": "general", "priority_group": "elderly"}
+	mustDo(t, hc, http.MethodPost, b.URL()+"/api/v1/halls/demo/tickets", adminB, elderly, http.StatusCreated, nil)
+	var hall map[string]any
+	mustDo(t, hc, http.MethodGet, a.URL()+"/api/v1/halls/demo", adminA, nil, http.StatusOK, &hall)
+	h := hall["hall"].(map[string]any)
+	h["priority_groups"] = []string{"military"}
+	mustDo(t, hc, http.MethodPut, a.URL()+"/api/v1/halls/demo", adminA, h, http.StatusOK, nil)
+	start = time.Now()
+	for {
+		status, _, err := request(context.Background(), hc, http.MethodPost, b.URL()+"/api/v1/halls/demo/tickets", adminB, elderly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status == http.StatusBadRequest {
+			break
+		}
+		if time.Since(start) > 200*time.Millisecond {
+			t.Fatalf("node B still gives green-channel tickets for a group node A removed %v ago (status %d)", time.Since(start), status)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // PostgreSQL stopped and started again: while it is away the node answers

@@ -156,7 +156,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		fctx, cancel := context.WithCancel(context.Background())
 		m.stopFollow = cancel
-		go postgres.Follow(fctx, c.Postgres, store, last, m.Hub.Publish)
+		go postgres.Follow(fctx, c.Postgres, store, last, m.Hub.Publish, m.Engine.ForgetSettings)
 	}
 	// The key of the bookings' personal data (idnumber.go): CIVIQ_SECRET_KEY,
 	// or the file beside the database, made on first start (mode 0600).
