@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -265,7 +266,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		debug.SetGCPercent(200)
 	}
 	if path := os.Getenv("CIVIQ_CPUPROFILE"); path != "" {
-		// For engineers measuring the server under civiq bench.
+		// For engineers measuring the server under civiq bench; {pid}
+		// tells apart the nodes of a PostgreSQL run.
+		path = strings.ReplaceAll(path, "{pid}", strconv.Itoa(os.Getpid()))
 		if f, err := os.Create(path); err == nil {
 			pprof.StartCPUProfile(f)
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
