@@ -208,22 +208,8 @@ func (t *tx) AppointmentRun(hallID, counterID string, max int) (int, error) {
 }
 
 func (t *tx) WaitingAppointments(hallID string) (map[string]int, error) {
-	rows, err := t.rows(`SELECT service_id, COUNT(*) FROM tickets WHERE hall_id = ? AND status = 'waiting' AND channel = 'appointment'
-		GROUP BY service_id`, hallID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var s string
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[s] = n
-	}
-	return out, rows.Err()
+	return scanCounts(t.rows(`SELECT service_id, COUNT(*) FROM tickets WHERE hall_id = ? AND status = 'waiting' AND channel = 'appointment'
+		GROUP BY service_id`, hallID))
 }
 
 func (t *tx) WaitingAppointmentsAfter(hallID, serviceID string, after time.Time) (int, error) {

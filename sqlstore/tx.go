@@ -405,19 +405,23 @@ func (t *tx) CountBehind(tk *civiq.Ticket) (int, error) {
 }
 
 func (t *tx) WaitingCounts(hallID string) (map[string]int, error) {
-	rows, err := t.rows(`SELECT service_id, SUM(waiting) FROM queue_counts WHERE hall_id = ? GROUP BY service_id`, hallID)
+	return scanCounts(t.rows(`SELECT service_id, SUM(waiting) FROM queue_counts WHERE hall_id = ? GROUP BY service_id`, hallID))
+}
+
+// scanCounts reads rows of a key and a count into a map.
+func scanCounts(rows *sql.Rows, err error) (map[string]int, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]int{}
 	for rows.Next() {
-		var s string
+		var k string
 		var n int
-		if err := rows.Scan(&s, &n); err != nil {
+		if err := rows.Scan(&k, &n); err != nil {
 			return nil, err
 		}
-		out[s] = n
+		out[k] = n
 	}
 	return out, rows.Err()
 }

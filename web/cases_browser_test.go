@@ -3,8 +3,6 @@ package web_test
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,7 +16,7 @@ import (
 // reason, in Chinese on a desk screen and in English on a phone. axe finds
 // no serious violation; screenshots go to $CIVIQ_SCREENSHOTS.
 func TestCaseDeskBrowser(t *testing.T) {
-	_, e2e := browsertest.Require(t)
+	browsertest.Require(t)
 	gs := newGuideServer(t)
 	ctx := context.Background()
 	_, staff := gs.user(t, "clerk", civiq.RoleStaff, "demo")
@@ -34,26 +32,14 @@ func TestCaseDeskBrowser(t *testing.T) {
 		}
 		numbers = append(numbers, c.Number)
 	}
-	shots := os.Getenv("CIVIQ_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-	shots, _ = filepath.Abs(shots)
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out := browsertest.Run(t, caseDeskScript, map[string]string{
-		"CIVIQ_URL": gs.URL, "CIVIQ_SHOTS": shots, "CIVIQ_STAFF": staff, "CIVIQ_FIRST": numbers[0], "CIVIQ_SECOND": numbers[1],
-		"CIVIQ_AXE": filepath.Join(e2e, "node_modules", "axe-core", "axe.min.js"),
+	browsertest.RunShots(t, caseDeskScript, map[string]string{
+		"CIVIQ_URL": gs.URL, "CIVIQ_STAFF": staff, "CIVIQ_FIRST": numbers[0], "CIVIQ_SECOND": numbers[1],
 	})
-	t.Logf("browser:\n%s", strings.TrimSpace(out))
-	t.Logf("screenshots in %s", shots)
 }
 
 const caseDeskScript = `
 const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
 const first = process.env.CIVIQ_FIRST, second = process.env.CIVIQ_SECOND;
-const assert = (ok, msg) => { if (!ok) throw new Error(msg); };
 
 async function open(width, height, lang) {
   const browser = await civiq.launch();
@@ -67,12 +53,6 @@ async function open(width, height, lang) {
   return page;
 }
 function clean(page, when) { assert(page.errors.length === 0, when + ': ' + page.errors.join('; ')); }
-async function axe(page, when) {
-  await page.addScriptTag({ path: process.env.CIVIQ_AXE });
-  const r = await page.evaluate(() => axe.run(document, { resultTypes: ['violations'] }));
-  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert(bad.length === 0, 'axe (' + when + '): ' + JSON.stringify(bad.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target) }))));
-}
 async function shot(page, name) {
   await page.evaluate(() => document.fonts && document.fonts.ready);
   await page.screenshot({ path: shots + '/' + name + '.png', fullPage: true });
