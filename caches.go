@@ -39,6 +39,10 @@ type queueCache struct {
 	mu    sync.Mutex
 	halls map[string]*queuePicture
 	seen  map[string]int64 // each hall's newest event observed
+	// moved counts, per hall and service, the events observed that may
+	// move the service's oldest place: a place read while one came in is
+	// not kept.
+	moved map[string]int
 }
 
 // picture returns the hall's queue picture, read again when it is older
@@ -82,9 +86,10 @@ func (c *queueCache) picture(tx Tx, hallID string, now time.Time) (*queuePicture
 
 // oldest is since when the first normal ticket of service s waits.
 func (c *queueCache) oldest(tx Tx, p *queuePicture, hallID, s string) (oldestPlace, error) {
+	key := hallID + "\x00" + s
 	c.mu.Lock()
 	o, ok := p.oldest[s]
-	seen := c.seen[hallID]
+	moved := c.moved[key]
 	c.mu.Unlock()
 	if ok {
 		return o, nil
@@ -97,7 +102,7 @@ func (c *queueCache) oldest(tx Tx, p *queuePicture, hallID, s string) (oldestPla
 		o = oldestPlace{at: places[0], any: true}
 	}
 	c.mu.Lock()
-	if c.seen[hallID] == seen { // else a write came meanwhile: read again next time
+	if c.moved[key] == moved { // else the place may have moved meanwhile: read it again next time
 		p.oldest[s] = o
 	}
 	c.mu.Unlock()
@@ -117,7 +122,7 @@ func (c *queueCache) observe(evs []*Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.seen == nil {
-		c.seen = map[string]int64{}
+		c.seen, c.moved = map[string]int64{}, map[string]int{}
 	}
 	for _, ev := range evs {
 		c.seen[ev.HallID] = max(c.seen[ev.HallID], ev.ID)
@@ -133,12 +138,14 @@ func (c *queueCache) observe(evs []*Event) {
 			continue // the queues and the counters' tickets stay as they are
 		case ev.Type == EventIssued && t != nil:
 			q.count(t, +1)
-			if o, ok := q.oldest[t.ServiceID]; ok && !o.any {
+			if o, ok := q.oldest[t.ServiceID]; !ok || !o.any { // the first of its queue, maybe
 				delete(q.oldest, t.ServiceID)
+				c.moved[ev.HallID+"\x00"+t.ServiceID]++
 			}
 		case ev.Type == EventCalled && t != nil:
 			q.count(t, -1)
 			delete(q.oldest, t.ServiceID)
+			c.moved[ev.HallID+"\x00"+t.ServiceID]++
 			if !q.setCurrent(t.CounterID, t.ID) {
 				delete(c.halls, ev.HallID)
 				continue
