@@ -341,7 +341,8 @@ func verifyLast4(b *Booking, last4 string) bool {
 
 // findBooking reads the booking of a code, checked by the last 4
 // characters of its ID number unless staff skip it.
-func findBooking(tx Tx, code, last4 string, skipCheck bool) (*Booking, error) {
+// Last 4 characters given and wrong set *wrong (see guardCode).
+func findBooking(tx Tx, code, last4 string, skipCheck bool, wrong *bool) (*Booking, error) {
 	c := NormalizeCode(code)
 	if c == "" {
 		return nil, errNoBooking
@@ -354,9 +355,28 @@ func findBooking(tx Tx, code, last4 string, skipCheck bool) (*Booking, error) {
 		return nil, err
 	}
 	if !skipCheck && !verifyLast4(b, last4) {
+		if last4 != "" {
+			*wrong = true
+		}
 		return nil, errNoBooking
 	}
 	return b, nil
+}
+
+// codeBlocked refuses a booking code whose last 4 characters were given
+// wrong 5 times in the last 15 minutes (tries.go); codeTried counts a
+// wrong try, once per request however often the store ran its look-up.
+func (e *Engine) codeBlocked(code, last4 string) error {
+	if c := NormalizeCode(code); c != "" && last4 != "" && e.codeTries.blocked(c, e.now) {
+		return Errorf(ERateLimited, "too many wrong tries for this booking code: wait 15 minutes")
+	}
+	return nil
+}
+
+func (e *Engine) codeTried(code string, wrong bool) {
+	if wrong {
+		e.codeTries.failed(NormalizeCode(code), e.now())
+	}
 }
 
 // FindBooking returns a booking to whoever holds its code and the last 4
@@ -366,14 +386,18 @@ func (e *Engine) FindBooking(ctx context.Context, code, last4 string, by Princip
 	var b *Booking
 	var hall *Hall
 	var svc *Service
+	if err := e.codeBlocked(code, last4); err != nil {
+		return nil, nil, nil, err
+	}
+	wrong := false
 	err := e.Store.View(ctx, func(tx Tx) error {
 		var err error
-		if b, err = findBooking(tx, code, last4, false); err != nil {
+		if b, err = findBooking(tx, code, last4, false, &wrong); err != nil {
 			if last4 != "" || ErrorCode(err) != ENotFound {
 				return err
 			}
 			// Without the ID's last 4, only staff of the hall see it.
-			if b, err = findBooking(tx, code, "", true); err != nil {
+			if b, err = findBooking(tx, code, "", true, &wrong); err != nil {
 				return err
 			}
 			if !by.Can(PermStaffView, b.HallID, "") {
@@ -386,6 +410,7 @@ func (e *Engine) FindBooking(ctx context.Context, code, last4 string, by Princip
 		svc, err = tx.Service(b.HallID, b.ServiceID)
 		return err
 	})
+	e.codeTried(code, wrong)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -407,14 +432,18 @@ type CancelRequest struct {
 func (e *Engine) CancelBooking(ctx context.Context, req CancelRequest) (*Booking, error) {
 	var b *Booking
 	var loc *time.Location
+	if err := e.codeBlocked(req.Code, req.IDLast4); err != nil {
+		return nil, err
+	}
+	wrong := false
 	err := e.update(ctx, func(tx Tx) error {
 		var err error
 		staff := false
-		if b, err = findBooking(tx, req.Code, req.IDLast4, false); err != nil {
+		if b, err = findBooking(tx, req.Code, req.IDLast4, false, &wrong); err != nil {
 			if ErrorCode(err) != ENotFound {
 				return err
 			}
-			if b, err = findBooking(tx, req.Code, "", true); err != nil {
+			if b, err = findBooking(tx, req.Code, "", true, &wrong); err != nil {
 				return err
 			}
 			if !req.By.Can(PermStaffView, b.HallID, "") {
@@ -452,6 +481,7 @@ func (e *Engine) CancelBooking(ctx context.Context, req CancelRequest) (*Booking
 		}
 		return tx.AppendEvent(&Event{HallID: b.HallID, Type: EventBookingCancelled, At: now, Booking: b.Ref()})
 	})
+	e.codeTried(req.Code, wrong)
 	if err != nil {
 		return nil, err
 	}
@@ -491,9 +521,13 @@ func (e *Engine) CheckIn(ctx context.Context, req CheckInRequest, idem *Idem) (*
 	}
 	var out *Ticket
 	var booking *Booking
+	if err := e.codeBlocked(req.Code, req.IDLast4); err != nil {
+		return nil, nil, err
+	}
+	wrong := false
 	err := e.update(ctx, func(tx Tx) error {
 		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
-			b, err := findBooking(tx, req.Code, req.IDLast4, idNumber != "")
+			b, err := findBooking(tx, req.Code, req.IDLast4, idNumber != "", &wrong)
 			if err != nil {
 				return nil, err
 			}
@@ -571,6 +605,7 @@ func (e *Engine) CheckIn(ctx context.Context, req CheckInRequest, idem *Idem) (*
 		}
 		return e.estimate(tx, out)
 	})
+	e.codeTried(req.Code, wrong)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -584,3 +584,40 @@ func TestICS(t *testing.T) {
 		}
 	}
 }
+
+// A booking code takes 5 wrong tries at its last 4 characters in 15
+// minutes, at check-in, look-up or cancel alike; then it is refused, even
+// with the right ones, until the tries are 15 minutes old. Staff are not
+// held up.
+func TestBookingCodeWrongTries(t *testing.T) {
+	t.Parallel()
+	e := newBookingEnv(t)
+	b := e.mustBook("property", slot(3, 10, 0), 1)
+	last4 := civiq.Last4(idOf(1))
+	e.set(time.Date(2026, 3, 3, 9, 40, 0, 0, shanghai))
+	e.step = 0
+	for i, wrong := range []string{"0000", "1111", "2222", "3333", "4444"} {
+		var err error
+		switch i % 3 {
+		case 0:
+			_, err = e.checkIn(b.Code, wrong)
+		case 1:
+			_, _, _, err = e.eng.FindBooking(e.ctx, b.Code, wrong, civiq.Principal{})
+		case 2:
+			_, err = e.eng.CancelBooking(e.ctx, civiq.CancelRequest{Code: b.Code, IDLast4: wrong})
+		}
+		wantErr(t, err, civiq.ENotFound, "")
+	}
+	_, err := e.checkIn(b.Code, last4)
+	wantErr(t, err, civiq.ERateLimited, "")
+	_, _, _, err = e.eng.FindBooking(e.ctx, b.Code, last4, civiq.Principal{})
+	wantErr(t, err, civiq.ERateLimited, "")
+	staff := civiq.Principal{User: &civiq.User{ID: 99, Username: "clerk", Role: civiq.RoleStaff, HallIDs: []string{"demo"}}}
+	if _, _, _, err := e.eng.FindBooking(e.ctx, b.Code, "", staff); err != nil {
+		t.Fatalf("staff look-up of a blocked code: %v", err)
+	}
+	e.advance(15 * time.Minute)
+	if _, _, _, err := e.eng.FindBooking(e.ctx, b.Code, last4, civiq.Principal{}); err != nil {
+		t.Fatalf("15 minutes later: %v", err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -689,45 +688,6 @@ type CaseStep struct {
 	Reason string    `json:"reason,omitempty"`
 }
 
-// Citizens get a few wrong tries per case number, then wait: 4 characters
-// are easy to guess otherwise.
-const (
-	caseLookupTries  = 5
-	caseLookupWindow = 15 * time.Minute
-)
-
-var caseLookups = struct {
-	sync.Mutex
-	fails map[string][]time.Time
-}{fails: map[string][]time.Time{}}
-
-func caseLookupFails(number string, now time.Time) int {
-	caseLookups.Lock()
-	defer caseLookups.Unlock()
-	ts := caseLookups.fails[number]
-	kept := ts[:0]
-	for _, t := range ts {
-		if now.Sub(t) < caseLookupWindow {
-			kept = append(kept, t)
-		}
-	}
-	if len(kept) == 0 {
-		delete(caseLookups.fails, number)
-	} else {
-		caseLookups.fails[number] = kept
-	}
-	return len(kept)
-}
-
-func caseLookupFailed(number string, now time.Time) {
-	caseLookups.Lock()
-	defer caseLookups.Unlock()
-	if len(caseLookups.fails) > 100000 { // a flood of made-up numbers: start again
-		caseLookups.fails = map[string][]time.Time{}
-	}
-	caseLookups.fails[number] = append(caseLookups.fails[number], now)
-}
-
 var caseNumberPattern = regexp.MustCompile(`^[0-9]{8,24}$`)
 
 // CaseProgressFor returns a case to the citizen who gives its number and
@@ -744,7 +704,7 @@ func (e *Engine) CaseProgressFor(ctx context.Context, number, last4 string) (*Ca
 		return nil, FieldErrorf("id_last4", "give the last 4 characters of the ID number or phone")
 	}
 	now := e.now()
-	if caseLookupFails(number, now) >= caseLookupTries {
+	if e.caseTries.blocked(number, func() time.Time { return now }) { // tries.go
 		return nil, Errorf(ERateLimited, "too many wrong tries for this case: wait 15 minutes")
 	}
 	notFound := Errorf(ENotFound, "no case with this number and these last 4 characters")
@@ -783,7 +743,7 @@ func (e *Engine) CaseProgressFor(ctx context.Context, number, last4 string) (*Ca
 		return nil
 	})
 	if err == notFound {
-		caseLookupFailed(number, now)
+		e.caseTries.failed(number, now)
 	}
 	return out, err
 }

@@ -341,12 +341,23 @@ func TestBookingRateLimits(t *testing.T) {
 	// Probing codes: 30 failures an hour from an address, then 429 even
 	// for a right one.
 	a := ts.book(t, "general", slotOn(4, 10, 0), 4)
+	right := "/api/v1/bookings/" + a.Booking.Code + "?id_last4=" + personLast4(4)
 	for i := range 30 {
+		madeUp := fmt.Sprintf("QQQQQQ%c%c", 'A'+i/8, 'P'+i%8)
+		ts.do(t, "GET", "/api/v1/bookings/"+madeUp+"?id_last4="+personLast4(4), "", nil).wantErr(t, 404, "not_found", "")
+	}
+	ts.do(t, "GET", right, "", nil).wantErr(t, 429, "rate_limited", "")
+	ts.Clock.Advance(time.Hour)
+	ts.do(t, "GET", right, "", nil).want(t, 200)
+
+	// Guessing one code's last 4 characters: 5 wrong tries, then 429 even
+	// for the right ones, for 15 minutes.
+	for i := range 5 {
 		ts.do(t, "GET", fmt.Sprintf("/api/v1/bookings/%s?id_last4=%04d", a.Booking.Code, i), "", nil).wantErr(t, 404, "not_found", "")
 	}
-	ts.do(t, "GET", "/api/v1/bookings/"+a.Booking.Code+"?id_last4="+personLast4(4), "", nil).wantErr(t, 429, "rate_limited", "")
-	ts.Clock.Advance(time.Hour)
-	ts.do(t, "GET", "/api/v1/bookings/"+a.Booking.Code+"?id_last4="+personLast4(4), "", nil).want(t, 200)
+	ts.do(t, "GET", right, "", nil).wantErr(t, 429, "rate_limited", "")
+	ts.Clock.Advance(15 * time.Minute)
+	ts.do(t, "GET", right, "", nil).want(t, 200)
 }
 
 func TestStrikesAPI(t *testing.T) {
