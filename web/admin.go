@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -43,9 +42,8 @@ func (s *Site) registerAdmin(mux *http.ServeMux) {
 // and calling policy of their halls for hall managers; a plain 403 for
 // anyone else signed in, and the sign-in page for nobody.
 func (s *Site) adminPage(w http.ResponseWriter, r *http.Request) {
-	p, _ := s.Principal(r)
-	if p.User == nil {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	p, ok := s.signedIn(w, r)
+	if !ok {
 		return
 	}
 	if err := s.load(); err != nil {

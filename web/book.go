@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -163,9 +162,8 @@ func (s *Site) bookPage(w http.ResponseWriter, r *http.Request) {
 // tickets of those checked in, check-in for a citizen at the counter, and
 // the hall's strikes. Signed-in staff of the hall only.
 func (s *Site) bookingsPage(w http.ResponseWriter, r *http.Request) {
-	p, _ := s.Principal(r)
-	if p.User == nil {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	p, ok := s.signedIn(w, r)
+	if !ok {
 		return
 	}
 	hall, svcs, _, ok := s.bookHall(w, r)

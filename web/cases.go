@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 
 	"github.com/civiq/civiq"
 )
@@ -31,9 +30,8 @@ func (s *Site) caseDesk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := Lang(w, r)
-	p, _ := s.Principal(r)
-	if p.User == nil {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	p, ok := s.signedIn(w, r)
+	if !ok {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -4,7 +4,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"net/url"
 
 	"github.com/civiq/civiq"
 )
@@ -31,9 +30,8 @@ type cityConfig struct {
 // managers theirs. It follows GET /api/v1/city/events, one stream for the
 // whole city, and fetches again only the halls that changed.
 func (s *Site) cityPage(w http.ResponseWriter, r *http.Request) {
-	p, _ := s.Principal(r)
-	if p.User == nil {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	p, ok := s.signedIn(w, r)
+	if !ok {
 		return
 	}
 	ov, err := s.Engine.City(r.Context(), p, nil)

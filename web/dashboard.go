@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/civiq/civiq"
@@ -89,9 +88,7 @@ func (s *Site) scriptConfig(w http.ResponseWriter, v any) (js template.JS, ok bo
 // a user who may not. It returns the hall with its services and counters;
 // ok is false when an answer has been written.
 func (s *Site) managerGate(w http.ResponseWriter, r *http.Request) (p civiq.Principal, cfg *hallJS, h *civiq.Hall, ok bool) {
-	p, _ = s.Principal(r)
-	if p.User == nil {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	if p, ok = s.signedIn(w, r); !ok {
 		return p, nil, nil, false
 	}
 	hallID := r.PathValue("hall")

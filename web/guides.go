@@ -380,9 +380,8 @@ func (s *Site) caseIntake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := Lang(w, r)
-	p, _ := s.Principal(r)
-	if p.User == nil {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	p, ok := s.signedIn(w, r)
+	if !ok {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

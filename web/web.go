@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -145,6 +146,17 @@ func (s *Site) Principal(r *http.Request) (civiq.Principal, *civiq.Session) {
 		return civiq.Principal{}, nil
 	}
 	return p, sess
+}
+
+// signedIn returns who is signed in for a staff page; with nobody, it sends
+// the browser to sign in and back, and returns false.
+func (s *Site) signedIn(w http.ResponseWriter, r *http.Request) (civiq.Principal, bool) {
+	p, _ := s.Principal(r)
+	if p.User == nil {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return p, false
+	}
+	return p, true
 }
 
 // render writes a page. keys lists the catalogue entries its script uses.
