@@ -26,6 +26,10 @@
 //	sleep(ms)             // a promise resolved after ms milliseconds
 //	await axe(page, when) // runs axe-core on the page; throws on a serious
 //	                      // or critical violation
+//	watch(page, skip)     // collects the page's script errors, console errors
+//	                      // and 4xx/5xx answers (but the favicon's and URLs
+//	                      // the RegExp skip matches) in page.errors
+//	clean(page, when)     // asserts that page.errors is empty
 //
 // Anything the script prints to stdout is returned by Run; a thrown error or
 // a non-zero exit fails the test with the script's stderr.
@@ -171,6 +175,14 @@ const assert = (ok, msg) => { if (!ok) throw new Error(msg); };
 const eq = (a, b, msg) => assert(JSON.stringify(a) === JSON.stringify(b), msg + ': got ' + JSON.stringify(a) + ', want ' + JSON.stringify(b));
 const mark = (what) => console.log(((Date.now() - t0) / 1000).toFixed(1) + 's ' + what);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function watch(page, skip) {
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push('pageerror: ' + e.message));
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) page.errors.push('console: ' + m.text()); });
+  page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico') && !(skip && skip.test(r.url()))) page.errors.push('HTTP ' + r.status() + ' ' + r.url()); });
+  return page;
+}
+const clean = (page, when) => assert(page.errors.length === 0, when + ': ' + page.errors.join('; '));
 async function axe(page, when) {
   if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: civiq.axePath });
   const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));

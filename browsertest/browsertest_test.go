@@ -90,8 +90,8 @@ func TestPreludeHasFlags(t *testing.T) {
 	}
 }
 
-// The shared helpers are there, axe-core runs on a page, and a script may
-// declare a helper's name for itself.
+// The shared helpers are there, axe-core runs on a page, watch sees a
+// failed answer, and a script may declare a helper's name for itself.
 func TestHelpers(t *testing.T) {
 	Require(t)
 	srv := tinyServer(t)
@@ -100,6 +100,12 @@ const page = await civiq.newPage();
 await page.goto(process.env.URL);
 eq(await page.textContent('#t'), 'A001 请到 3 号窗口', 'text');
 await axe(page, 'tiny page');
+watch(page);
+clean(page, 'before');
+await page.goto(process.env.URL + 'missing');
+let dirty = false;
+try { clean(page, 'after a 404'); } catch (e) { dirty = e.message.includes('HTTP 404'); }
+assert(dirty, 'watch sees the 404');
 let threw = false;
 try { eq(1, 2, 'one is two'); } catch (e) { threw = e.message === 'one is two: got 1, want 2'; }
 assert(threw, 'eq throws');

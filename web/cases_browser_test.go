@@ -45,14 +45,8 @@ async function open(width, height, lang) {
   const browser = await civiq.launch();
   const ctx = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1 });
   await ctx.addCookies([{ name: 'civiq_session', value: process.env.CIVIQ_STAFF, url: base }, { name: 'civiq_lang', value: lang, url: base }]);
-  const page = await ctx.newPage();
-  page.errors = [];
-  page.on('pageerror', (e) => page.errors.push('pageerror: ' + e.message));
-  page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) page.errors.push('HTTP ' + r.status() + ' ' + r.url()); });
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) page.errors.push('console: ' + m.text()); });
-  return page;
+  return watch(await ctx.newPage());
 }
-function clean(page, when) { assert(page.errors.length === 0, when + ': ' + page.errors.join('; ')); }
 async function shot(page, name) {
   await page.evaluate(() => document.fonts && document.fonts.ready);
   await page.screenshot({ path: shots + '/' + name + '.png', fullPage: true });

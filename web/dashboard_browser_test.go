@@ -24,18 +24,13 @@ async function api(method, path, body) {
   return text ? JSON.parse(text) : null;
 }
 async function signedIn(user, path, viewport) {
-  const page = await civiq.newPage({ viewport, acceptDownloads: true });
-  page.errors = [];
-  page.on('pageerror', (e) => page.errors.push('pageerror: ' + e.message));
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) page.errors.push('console: ' + m.text()); });
-  page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico') && !r.url().includes('/plan')) page.errors.push('HTTP ' + r.status() + ' ' + r.url()); });
+  const page = watch(await civiq.newPage({ viewport, acceptDownloads: true }), /\/plan/);
   await page.goto(base + '/login?next=' + encodeURIComponent(path));
   await page.fill('input[name=username]', user);
   await page.fill('input[name=password]', password);
   await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.press('input[name=password]', 'Enter')]);
   return page;
 }
-const noErrors = (page, when) => assert(page.errors.length === 0, when + ': ' + page.errors.join('\n'));
 `
 
 // TestDashboardBrowser drives the dashboard in Chromium on the demo hall's
@@ -119,7 +114,7 @@ await sleep(500);
 const q0 = await page.evaluate(() => window.civiqDashboard.fetches());
 await sleep(3000);
 eq(await page.evaluate(() => window.civiqDashboard.fetches()), q0, 'fetches while nothing happens');
-noErrors(page, 'dashboard zh');
+clean(page, 'dashboard zh');
 
 // English.
 await page.goto(base + '/halls/demo/dashboard?lang=en');
@@ -129,6 +124,6 @@ eq(await text('#kh-within'), 'Called within 15 min', 'the English heading');
 assert((await page.$eval('#svc-rows tr th', (e) => e.textContent)).includes('General intake'), 'English service names');
 await axe(page, 'dashboard en');
 await page.screenshot({ path: shots + '/dashboard-en.png' });
-noErrors(page, 'dashboard en');
+clean(page, 'dashboard en');
 console.log('english ok');
 `

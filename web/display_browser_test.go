@@ -56,14 +56,10 @@ const stub = () => {
 };
 
 async function open(lang) {
-  const page = await civiq.newPage({ viewport: { width: 1920, height: 1080 } });
-  page.errors = [];
-  page.on('pageerror', (e) => page.errors.push('pageerror: ' + e.message));
+  const page = watch(await civiq.newPage({ viewport: { width: 1920, height: 1080 } }));
   // Failed loads are told by URL (the layout has no favicon; offline
   // reconnection attempts fail on purpose).
   page.on('requestfailed', (r) => { if (r.failure().errorText !== 'net::ERR_INTERNET_DISCONNECTED') page.errors.push('failed: ' + r.url() + ' ' + r.failure().errorText); });
-  page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) page.errors.push('HTTP ' + r.status() + ' ' + r.url()); });
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) page.errors.push('console: ' + m.text()); });
   await page.addInitScript(stub);
   await page.goto(base + '/halls/demo/display' + (lang ? '?lang=' + lang : ''), { waitUntil: 'load' });
   await page.waitForFunction(() => window.civiqDisplay && window.civiqDisplay.synced() >= 1, null, { timeout: 10000 });

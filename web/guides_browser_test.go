@@ -57,14 +57,8 @@ async function open(width, height, init) {
   const browser = await civiq.launch();
   const ctx = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1 });
   if (init) await init(ctx);
-  const page = await ctx.newPage();
-  page.errors = [];
-  page.on('pageerror', (e) => page.errors.push('pageerror: ' + e.message));
-  page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) page.errors.push('HTTP ' + r.status() + ' ' + r.url()); });
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) page.errors.push('console: ' + m.text()); });
-  return page;
+  return watch(await ctx.newPage());
 }
-function clean(page, when) { assert(page.errors.length === 0, when + ': ' + page.errors.join('; ')); }
 async function axe(page, when) {
   await page.addScriptTag({ path: process.env.CIVIQ_AXE });
   const r = await page.evaluate(() => axe.run(document, { resultTypes: ['violations'] }));
