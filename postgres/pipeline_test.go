@@ -114,36 +114,31 @@ func TestPipelinedBatchFailures(t *testing.T) {
 			}
 		}
 	}
-	var got []string
 	evs, err := store.EventsAfter(ctx, "h", 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkEvents(t, "stored", evs, want)
+	mu.Lock()
+	defer mu.Unlock()
+	checkEvents(t, "published", published, want)
+}
+
+// checkEvents checks that events come in increasing id order and carry
+// exactly the texts want, in any order.
+func checkEvents(t *testing.T, what string, evs []*civiq.Event, want []string) {
+	t.Helper()
+	var got []string
 	var last int64
 	for _, ev := range evs {
 		if ev.ID <= last {
-			t.Errorf("event %d stored after %d", ev.ID, last)
+			t.Errorf("event %d %s after %d", ev.ID, what, last)
 		}
 		last = ev.ID
 		got = append(got, ev.Text)
 	}
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
-		t.Errorf("stored events %q\nwant %q", got, want)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	var pub []string
-	last = 0
-	for _, ev := range published {
-		if ev.ID <= last {
-			t.Errorf("event %d published after %d", ev.ID, last)
-		}
-		last = ev.ID
-		pub = append(pub, ev.Text)
-	}
-	slices.Sort(pub)
-	if !slices.Equal(pub, want) {
-		t.Errorf("published events %q\nwant %q", pub, want)
+		t.Errorf("%s events %q\nwant %q", what, got, want)
 	}
 }
