@@ -11,11 +11,8 @@ func (e *Engine) SaveHall(ctx context.Context, h *Hall) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
-	if err := e.update(ctx, func(tx Tx) error { return tx.PutHall(h) }); err != nil {
-		return err
-	}
-	e.locs.Delete(h.ID)
-	return nil
+	// Engine.update clears what the engine keeps of the hall (caches.go).
+	return e.update(ctx, func(tx Tx) error { return tx.PutHall(h) })
 }
 
 // SaveService creates or changes a service of a hall. Prefixes are unique in

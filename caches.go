@@ -304,7 +304,7 @@ func (e *Engine) update(ctx context.Context, fn func(Tx) error) error {
 		return fn(observedTx{tx, &w})
 	})
 	if len(w.settings) > 0 {
-		e.settings.forget(w.settings)
+		e.forgetSettings(w.settings...)
 	}
 	if err == nil {
 		e.queues.observe(w.events)
@@ -360,4 +360,13 @@ func (t observedTx) settingsChanged(hallID string, err error) error {
 
 // ForgetSettings makes the engine read a hall's settings again: another
 // node changed them (postgres.Follow hears of it).
-func (e *Engine) ForgetSettings(hallID string) { e.settings.forget([]string{hallID}) }
+func (e *Engine) ForgetSettings(hallID string) { e.forgetSettings(hallID) }
+
+// forgetSettings drops what the engine keeps of halls' settings: the
+// cached settings and the time zone (engine.go's location).
+func (e *Engine) forgetSettings(hallIDs ...string) {
+	e.settings.forget(hallIDs)
+	for _, id := range hallIDs {
+		e.locs.Delete(id)
+	}
+}

@@ -219,3 +219,16 @@ func nonZero(m map[string]int) map[string]int {
 	}
 	return out
 }
+
+// A hall moved to another time zone shows its tickets' times in it at once.
+func TestTimezoneChangeSeen(t *testing.T) {
+	e := newEnv(t)
+	tk := e.issue("general", "")
+	if _, off := e.ticket(tk.ID).IssuedAt.Zone(); off != 8*3600 {
+		t.Fatalf("Shanghai offset %d", off)
+	}
+	e.saveHall(func(h *civiq.Hall) { h.Timezone = "Asia/Urumqi" })
+	if _, off := e.ticket(tk.ID).IssuedAt.Zone(); off != 6*3600 {
+		t.Errorf("after the move to Urumqi the ticket shows offset %d", off)
+	}
+}
