@@ -94,6 +94,8 @@ func TestCachesFollowOwnWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	same("an open")
+	e.saveHall(func(h *civiq.Hall) { h.Policy = civiq.PolicyServiceOrder })
+	same("a change of calling policy")
 
 	// A hall's settings changed are in force for the very next ticket.
 	e.saveHall(func(h *civiq.Hall) { h.PriorityGroups = []string{"military"} })

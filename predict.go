@@ -586,11 +586,9 @@ func (c *handlingCache) current(tx Tx, id string, now time.Time) (currentEntry, 
 	return e, nil
 }
 
-// hallEntry is a hall's calling policy and recent no-show share and
-// no-show time.
+// hallEntry is a hall's recent no-show share and no-show time.
 type hallEntry struct {
 	at              time.Time
-	policy          string
 	share, duration float64
 }
 
@@ -605,15 +603,11 @@ func (c *handlingCache) hall(tx Tx, hallID string, now time.Time) (hallEntry, er
 	if ok && now.Sub(e.at) < handlingTTL && !now.Before(e.at) {
 		return e, nil
 	}
-	h, err := tx.Hall(hallID)
-	if err != nil {
-		return e, err
-	}
 	calls, err := tx.RecentCalls(hallID, recentCallsN)
 	if err != nil {
 		return e, err
 	}
-	e = hallEntry{at: now, policy: h.Policy}
+	e = hallEntry{at: now}
 	var n, ns int
 	var sum float64
 	for _, t := range calls {
@@ -699,7 +693,11 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 	// A ticket issued within the last second has (nearly) nobody behind it
 	// in the other queues: they need not be counted.
 	fresh := now.Sub(t.QueuedAt) < time.Second
-	m := &WaitModel{Policy: hs.policy, Services: map[string]*ServiceLoad{}, Runs: predictRuns,
+	hall, err := e.settings.hall(tx, t.HallID, now) // caches.go
+	if err != nil {
+		return 0, err
+	}
+	m := &WaitModel{Policy: hall.Policy, Services: map[string]*ServiceLoad{}, Runs: predictRuns,
 		NoShowShare: hs.share, NoShowSeconds: hs.duration}
 	stats := map[string]*HandlingStats{}
 	for s := range inSet {
