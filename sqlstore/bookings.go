@@ -100,24 +100,10 @@ func (t *tx) Bookings(hallID string, from, to time.Time) ([]civiq.Booking, error
 }
 
 func (t *tx) SlotsTaken(hallID, serviceID string, from, to, now time.Time) (map[int64]int, error) {
-	rows, err := t.rows(`SELECT slot_start, COUNT(*) FROM bookings
+	return scanCounts[int64](t.rows(`SELECT slot_start, COUNT(*) FROM bookings
 		WHERE hall_id = ? AND service_id = ? AND slot_start >= ? AND slot_start < ?
 		AND (status <> 'cancelled' OR released_at > ?) GROUP BY slot_start`,
-		hallID, serviceID, nanos(from), nanos(to), nanos(now))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[int64]int{}
-	for rows.Next() {
-		var start int64
-		var n int
-		if err := rows.Scan(&start, &n); err != nil {
-			return nil, err
-		}
-		out[start] = n
-	}
-	return out, rows.Err()
+		hallID, serviceID, nanos(from), nanos(to), nanos(now)))
 }
 
 func (t *tx) PersonBookings(hallID, personKey string, from, to time.Time) ([]civiq.Booking, error) {
@@ -208,7 +194,7 @@ func (t *tx) AppointmentRun(hallID, counterID string, max int) (int, error) {
 }
 
 func (t *tx) WaitingAppointments(hallID string) (map[string]int, error) {
-	return scanCounts(t.rows(`SELECT service_id, COUNT(*) FROM tickets WHERE hall_id = ? AND status = 'waiting' AND channel = 'appointment'
+	return scanCounts[string](t.rows(`SELECT service_id, COUNT(*) FROM tickets WHERE hall_id = ? AND status = 'waiting' AND channel = 'appointment'
 		GROUP BY service_id`, hallID))
 }
 

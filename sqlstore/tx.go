@@ -405,18 +405,18 @@ func (t *tx) CountBehind(tk *civiq.Ticket) (int, error) {
 }
 
 func (t *tx) WaitingCounts(hallID string) (map[string]int, error) {
-	return scanCounts(t.rows(`SELECT service_id, SUM(waiting) FROM queue_counts WHERE hall_id = ? GROUP BY service_id`, hallID))
+	return scanCounts[string](t.rows(`SELECT service_id, SUM(waiting) FROM queue_counts WHERE hall_id = ? GROUP BY service_id`, hallID))
 }
 
 // scanCounts reads rows of a key and a count into a map.
-func scanCounts(rows *sql.Rows, err error) (map[string]int, error) {
+func scanCounts[K comparable](rows *sql.Rows, err error) (map[K]int, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]int{}
+	out := map[K]int{}
 	for rows.Next() {
-		var k string
+		var k K
 		var n int
 		if err := rows.Scan(&k, &n); err != nil {
 			return nil, err

@@ -375,22 +375,11 @@ func (s *Site) caseQR(w http.ResponseWriter, r *http.Request) {
 // served: choose the guide item, check the materials against its list,
 // enter the applicant, accept or refuse, and print the notice.
 func (s *Site) caseIntake(w http.ResponseWriter, r *http.Request) {
-	hall, svcs, ok := s.guideHall(w, r, r.PathValue("hall"))
+	pg, ok := s.casePage(w, r, civiq.PermCounterAction, "guide_intake", "case.intake_title", "case.forbidden") // cases.go
 	if !ok {
 		return
 	}
-	lang := Lang(w, r)
-	p, ok := s.signedIn(w, r)
-	if !ok {
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	data := map[string]any{"Hall": hall.ID, "HallName": kioskHallName(lang, hall)}
-	if !p.Can(civiq.PermCounterAction, hall.ID, "") {
-		data["Error"] = "case.forbidden"
-		s.render(w, r, http.StatusForbidden, "guide_intake", "case.intake_title", data)
-		return
-	}
+	hall, svcs, lang, data := pg.hall, pg.svcs, pg.lang, pg.data
 	names := map[string]string{}
 	for _, sv := range svcs {
 		names[sv.ID] = kioskService(lang, sv).Name
