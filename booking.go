@@ -29,15 +29,6 @@ const (
 	BookingNoShow    = "no_show"
 )
 
-// Error codes of bookings and check-ins.
-const (
-	ESlotFull     = "slot_full"     // 409: no place left in the slot
-	ELimitReached = "limit_reached" // 409: the person holds enough bookings
-	ESuspended    = "suspended"     // 403: booking suspended after no-shows
-	ETooEarly     = "too_early"     // 409: not yet (check-in, or booking too far ahead)
-	ETooLate      = "too_late"      // 409: no longer (check-in, cancel, booking)
-)
-
 // Events of bookings: none carries personal data; the booking's id,
 // service, slot and status go in the staff view only.
 const (
@@ -83,6 +74,54 @@ type Booking struct {
 	// TicketStatus is the status of the ticket of a checked-in booking,
 	// filled in the staff's list.
 	TicketStatus string `json:"ticket_status,omitempty"`
+}
+
+// BookingTx is what a store keeps of appointments: bookings, their
+// settings, strikes (strikes.go) and the appointment tickets in the queues
+// (sqlstore/bookings.go).
+type BookingTx interface {
+	// BookingSettings gives the hall's booking rules, the defaults when
+	// never set.
+	BookingSettings(hallID string) (*BookingSettings, error)
+	PutBookingSettings(hallID string, s *BookingSettings) error
+	InsertBooking(b *Booking) error
+	UpdateBooking(b *Booking) error
+	// BookingByCode finds a booking by its code (not_found if none).
+	BookingByCode(code string) (*Booking, error)
+	// Bookings returns a hall's bookings with slots starting in [from,
+	// to), in slot order, with the status of their tickets.
+	Bookings(hallID string, from, to time.Time) ([]Booking, error)
+	// SlotsTaken counts the places taken at now in a service's slots
+	// starting in [from, to), by the start's Unix nanoseconds: every
+	// booking but the cancelled ones already released.
+	SlotsTaken(hallID, serviceID string, from, to, now time.Time) (map[int64]int, error)
+	// PersonBookings returns the bookings of a person (by PersonKey) in a
+	// hall with slots starting in [from, to), cancelled ones too.
+	PersonBookings(hallID, personKey string, from, to time.Time) ([]Booking, error)
+	// OverdueBookings returns up to limit bookings of a hall still booked
+	// whose slots started before before, oldest first.
+	OverdueBookings(hallID string, before time.Time, limit int) ([]Booking, error)
+	InsertStrike(s *Strike) error
+	UpdateStrike(s *Strike) error
+	// Strike finds a strike of a hall; PersonStrikes gives a person's
+	// strikes created since since, oldest first; HallStrikes a hall's,
+	// newest first. All three fill the booking's code, service, slot and
+	// masked person.
+	Strike(hallID string, id int64) (*Strike, error)
+	PersonStrikes(hallID, personKey string, since time.Time) ([]Strike, error)
+	HallStrikes(hallID string, since time.Time) ([]Strike, error)
+	// AppointmentRun counts the appointment tickets a counter called last
+	// in a row, looking back at most max calls.
+	AppointmentRun(hallID, counterID string, max int) (int, error)
+	// WaitingAppointments counts the appointment tickets waiting in each
+	// service of a hall.
+	WaitingAppointments(hallID string) (map[string]int, error)
+	// WaitingAppointmentsAfter counts the appointment tickets waiting in a
+	// service with a place in time after after.
+	WaitingAppointmentsAfter(hallID, serviceID string, after time.Time) (int, error)
+	// AppointmentsBefore counts the appointment tickets waiting in t's
+	// service that come before t, an appointment ticket.
+	AppointmentsBefore(t *Ticket) (int, error)
 }
 
 // Ref is what events tell of a booking.

@@ -53,6 +53,21 @@ type CalendarDay struct {
 	Source string `json:"source,omitempty"` // builtin or hall, when read
 }
 
+// CalendarTx is what a store keeps of a hall's own calendar
+// (sqlstore/calendar.go).
+type CalendarTx interface {
+	// CalendarYears lists the years a hall has replaced in full;
+	// CalendarDays all the hall's own days.
+	CalendarYears(hallID string) ([]int, error)
+	CalendarDays(hallID string) ([]CalendarDay, error)
+	// PutCalendarYear replaces the hall's days of a year and marks the year
+	// as the hall's; DeleteCalendarYear drops both.
+	PutCalendarYear(hallID string, year int, days []CalendarDay) error
+	DeleteCalendarYear(hallID string, year int) error
+	PutCalendarDay(hallID string, d CalendarDay) error
+	DeleteCalendarDay(hallID, date string) error
+}
+
 // ParseDate reads a day written YYYY-MM-DD, strictly, in the years a
 // calendar covers. field names the input in the error.
 func ParseDate(field, s string) (time.Time, error) {

@@ -262,6 +262,21 @@ type CaseEntry struct {
 	Reason string    `json:"reason,omitempty"`
 }
 
+// CaseTx is what a store keeps of cases (sqlstore/cases.go).
+type CaseTx interface {
+	// InsertCase sets c.ID; the applicant is stored as given (the engine
+	// seals it).
+	InsertCase(c *Case) error
+	UpdateCase(c *Case) error
+	Case(number string) (*Case, error)
+	// Cases lists a hall's cases by q, newest first, without history.
+	Cases(q CaseQuery) ([]Case, error)
+	// CountCasesOn counts the cases a hall opened on a local day.
+	CountCasesOn(hallID, day string) (int, error)
+	AppendCaseEntry(e *CaseEntry) error            // sets e.ID
+	CaseEntries(caseID int64) ([]CaseEntry, error) // oldest first
+}
+
 // CaseQuery lists a hall's cases, newest first.
 type CaseQuery struct {
 	HallID   string

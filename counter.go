@@ -21,6 +21,16 @@ type Counter struct {
 	CurrentTicketID string `json:"current_ticket_id,omitempty"`
 }
 
+// CounterTx is what a store keeps of counters (sqlstore/counters.go).
+type CounterTx interface {
+	Counters(hallID string) ([]Counter, error)
+	Counter(hallID, id string) (*Counter, error)
+	PutCounter(c *Counter) error
+	// ReleaseCounter clears a counter's current ticket if it is ticketID.
+	ReleaseCounter(hallID, counterID, ticketID string) error
+	DeleteCounter(hallID, id string) error
+}
+
 // Serves reports whether the counter serves the service.
 func (c *Counter) Serves(serviceID string) bool {
 	for _, s := range c.ServiceIDs {

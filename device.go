@@ -34,5 +34,16 @@ type Device struct {
 	CreatedAt   time.Time  `json:"created_at"`
 }
 
+// DeviceTx is what a store keeps of devices (sqlstore/devices.go).
+type DeviceTx interface {
+	Devices(hallID string) ([]Device, error)
+	Device(hallID string, id int64) (*Device, error)
+	InsertDevice(d *Device) error
+	DeviceByPairingCode(code string) (*Device, error)
+	DeviceByToken(tokenHash string) (*Device, error)
+	UpdateDevice(d *Device) error
+	DeleteDevice(id int64) error
+}
+
 // NeedsCounter reports whether a device of kind k is bound to a counter.
 func NeedsCounter(k string) bool { return k == DeviceRater || k == DeviceCounter }

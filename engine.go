@@ -75,6 +75,26 @@ type Idem struct {
 	Hash  string
 }
 
+// IdempotencyRecord remembers the answer to a request sent with an
+// Idempotency-Key, so the same key gives the same answer for 24 hours.
+type IdempotencyRecord struct {
+	Scope       string
+	Key         string
+	RequestHash string
+	TicketID    string // empty when the answer had no ticket (204)
+	CreatedAt   time.Time
+}
+
+// IdempotencyWindow is how long a key is remembered.
+const IdempotencyWindow = 24 * time.Hour
+
+// IdempotencyTx is what a store keeps of idempotency keys
+// (sqlstore/idempotency.go).
+type IdempotencyTx interface {
+	Idempotency(scope, key string, since time.Time) (*IdempotencyRecord, error)
+	PutIdempotency(r *IdempotencyRecord) error
+}
+
 // idempotent runs do unless the key was seen; then it returns the ticket of
 // the first answer (nil for an answer without one).
 func (e *Engine) idempotent(tx Tx, idem *Idem, do func() (*Ticket, error)) (*Ticket, error) {

@@ -9,8 +9,9 @@ import (
 	"fmt"
 )
 
-// Error codes. The API maps each to one HTTP status in one table
-// (api/errors.go); anything else is an internal error.
+// Error codes: every code of the domain is declared here. The API maps each
+// to one HTTP status in one table (api/errors.go); anything else is an
+// internal error.
 const (
 	EInvalid           = "invalid"            // 400: bad input, names the field
 	EUnauthorized      = "unauthorized"       // 401
@@ -22,6 +23,20 @@ const (
 	ERateLimited       = "rate_limited"       // 429
 	EUnavailable       = "unavailable"        // 503: storage away, try again
 	EInternal          = "internal"           // 500: a bug
+
+	// Appointments (booking.go) and check-ins.
+	ESlotFull     = "slot_full"     // 409: no place left in the slot
+	ELimitReached = "limit_reached" // 409: the person holds enough bookings
+	ESuspended    = "suspended"     // 403: booking suspended after no-shows
+	ETooEarly     = "too_early"     // 409: not yet (check-in, or booking too far ahead)
+	ETooLate      = "too_late"      // 409: no longer (check-in, cancel, booking)
+	// EInvalidIDNumber: an ID number that is not a mainland ID number
+	// (idnumber.go), 400.
+	EInvalidIDNumber = "invalid_id_number"
+
+	// EReasonRequired: a bad rating (rating.go) that says neither a reason
+	// nor a comment, 400.
+	EReasonRequired = "reason_required"
 )
 
 // Error is an error a user may see: a code and a human message. Field names

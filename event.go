@@ -55,6 +55,21 @@ type Event struct {
 	public, staff []byte
 }
 
+// EventTx is what a store keeps of events (sqlstore/events.go).
+type EventTx interface {
+	AppendEvent(e *Event) error
+	// HallLastEventID is the id of the hall's newest event, 0 if none.
+	HallLastEventID(hallID string) (int64, error)
+	// Prune deletes events and idempotency keys older than the times given.
+	Prune(eventsBefore, keysBefore time.Time) error
+	// LatestAnnouncement returns the hall's newest announcement event still
+	// kept, or a not_found error when there is none (the hall's display).
+	LatestAnnouncement(hallID string) (*Event, error)
+	// Announcements returns the hall's last n announcement events, newest
+	// first.
+	Announcements(hallID string, n int) ([]*Event, error)
+}
+
 // EventData is what an event row stores besides its id, hall, type and time.
 type EventData struct {
 	Ticket  *Ticket  `json:"ticket,omitempty"`

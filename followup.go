@@ -132,6 +132,18 @@ type FollowUpEntry struct {
 	Deadline    string    `json:"deadline,omitempty"` // the new deadline, for "extend"
 }
 
+// FollowUpTx is what a store keeps of follow-ups (sqlstore/followups.go).
+type FollowUpTx interface {
+	InsertFollowUp(f *FollowUp) error
+	UpdateFollowUp(f *FollowUp) error
+	// FollowUp and FollowUps fill the ticket number and the rating's
+	// contact phone (in clear) too. FollowUps gives newest first.
+	FollowUp(id int64) (*FollowUp, error)
+	FollowUps(q FollowUpQuery) ([]FollowUp, error)
+	AppendFollowUpEntry(e *FollowUpEntry) error
+	FollowUpEntries(followUpID int64) ([]FollowUpEntry, error) // oldest first
+}
+
 // FollowUpRef is what events carry of a case, in the staff view only: no
 // personal data.
 type FollowUpRef struct {

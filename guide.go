@@ -135,6 +135,17 @@ type Guide struct {
 	UpdatedAt time.Time  `json:"updated_at"`
 }
 
+// GuideTx is what a store keeps of service guides (sqlstore/guides.go).
+type GuideTx interface {
+	// Guides lists a hall's guides: those matching q.Text best first (any
+	// part of the name or a keyword; less weight for codes, authority and
+	// material names), else in the hall's order; q.Limit < 0 means all.
+	Guides(q GuideQuery) ([]Guide, error)
+	Guide(id string) (*Guide, error)
+	PutGuide(g *Guide) error // creates or replaces, by id
+	DeleteGuide(id string) error
+}
+
 // GuideSummary is a guide in a list: enough to choose it.
 type GuideSummary struct {
 	ID           string   `json:"id"`

@@ -155,6 +155,22 @@ type Service struct {
 	Position int `json:"-"`
 }
 
+// HallTx is what a store keeps of halls and their services (sqlstore/halls.go).
+type HallTx interface {
+	Halls() ([]Hall, error)
+	Hall(id string) (*Hall, error)
+	PutHall(h *Hall) error
+	// SettingsChanged tells the other nodes, once committed, that a hall's
+	// settings, services or rating settings changed, so that they read
+	// them again (PostgreSQL: a notification); on one node it does nothing.
+	SettingsChanged(hallID string) error
+
+	Services(hallID string) ([]Service, error)
+	Service(hallID, id string) (*Service, error)
+	PutService(s *Service) error
+	DeleteService(hallID, id string) error
+}
+
 var prefixPattern = regexp.MustCompile(`^[A-Z]{1,2}$`)
 
 // Validate checks the service's fields.

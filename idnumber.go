@@ -21,10 +21,6 @@ import (
 // a check character, a digit or X. A booking is made in a person's real name
 // with this number; civiq keeps it encrypted and shows it only masked.
 
-// EInvalidIDNumber is the error of an ID number that is not a mainland ID
-// number (400).
-const EInvalidIDNumber = "invalid_id_number"
-
 // idWeights are the GB 11643 weights of the first 17 digits.
 var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 

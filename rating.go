@@ -37,10 +37,6 @@ const (
 // follow-up.
 func BadScore(score int) bool { return score == ScoreVeryDissatisfied || score == ScoreDissatisfied }
 
-// EReasonRequired is the error of a bad rating that says neither a reason
-// nor a comment (400).
-const EReasonRequired = "reason_required"
-
 // PhoneRatingWindow is how long after done a ticket can be rated from a
 // phone or the web.
 const PhoneRatingWindow = 7 * 24 * time.Hour
@@ -94,6 +90,31 @@ type Rating struct {
 	ContactPhone string     `json:"contact_phone,omitempty"`
 	SubScores    *SubScores `json:"sub_scores,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
+}
+
+// RatingTx is what a store keeps of ratings and their settings
+// (sqlstore/ratings.go; report.go reads them too).
+type RatingTx interface {
+	InsertRating(r *Rating) error
+	RatingByTicket(ticketID string) (*Rating, error)
+	// Ratings returns a hall's ratings given in [from, to), oldest first.
+	Ratings(hallID string, from, to time.Time) ([]Rating, error)
+	// SetServedBy records the user serving a ticket; ServedBy returns it,
+	// or 0 when no user is recorded.
+	SetServedBy(ticketID string, userID int64) error
+	ServedBy(ticketID string) (int64, error)
+	// TicketToRate reads a ticket with what rating it needs to know, in
+	// one go: who served it (0 when nobody is recorded) and whether it
+	// has been rated.
+	TicketToRate(ticketID string) (t *Ticket, servedBy int64, rated bool, err error)
+	// LastDone returns the ticket a counter finished last (not_found if
+	// none).
+	LastDone(hallID, counterID string) (*Ticket, error)
+	// UnratedDone returns up to limit tickets of a channel done in
+	// [doneFrom, doneTo) and never rated, oldest first.
+	UnratedDone(hallID, channel string, doneFrom, doneTo time.Time, limit int) ([]Ticket, error)
+	RatingSettings(hallID string) (*RatingSettings, error) // the defaults when never set
+	PutRatingSettings(hallID string, s *RatingSettings) error
 }
 
 // Masked returns a copy of r with the contact phone masked, for every view

@@ -87,3 +87,21 @@ type CounterStats struct {
 	// NoShows counts the tickets passed over at the counter in the span.
 	NoShows int
 }
+
+// StatsTx is what a store counts for the counter page (stats.go), the
+// dashboard, the staffing planner and the city overview (dashboard.go)
+// (sqlstore/stats.go).
+type StatsTx interface {
+	// CounterStats counts the tickets done and passed over at a counter
+	// in [from, to).
+	CounterStats(hallID, counterID string, from, to time.Time) (CounterStats, error)
+	// TicketsOfDays returns a hall's tickets numbered on the local days
+	// fromDay..toDay ("YYYY-MM-DD", inclusive), in order of issue.
+	TicketsOfDays(hallID, fromDay, toDay string) ([]Ticket, error)
+	// FirstCalls gives the time of the first ticket.called event of each
+	// ticket called at or after since, from the events still kept.
+	FirstCalls(hallID string, since time.Time) (map[string]time.Time, error)
+	// OldestWaiting gives, for each service with a ticket waiting, the
+	// issue time of the earliest issued of them.
+	OldestWaiting(hallID string) (map[string]time.Time, error)
+}

@@ -73,6 +73,46 @@ type Ticket struct {
 	ETASeconds *int `json:"eta_seconds"`
 }
 
+// TicketTx is what a store keeps of tickets and their queues
+// (sqlstore/tickets.go).
+type TicketTx interface {
+	Ticket(id string) (*Ticket, error)
+	InsertTicket(t *Ticket) error
+	UpdateTicket(t *Ticket) error
+	// NextSeq gives the next ticket number of a service on a local day,
+	// starting at 1; it is never given twice.
+	NextSeq(hallID, serviceID, day string) (int, error)
+	// QueueHeads returns, for each service, the first waiting priority
+	// ticket, the first waiting normal walk-in ticket and the first waiting
+	// appointment ticket (booking.go) in queue order.
+	QueueHeads(hallID string, serviceIDs []string) ([]Ticket, error)
+	// WaitingPlaces returns the places in time of the normal tickets waiting
+	// in a service, in order, at most limit of them.
+	WaitingPlaces(hallID, serviceID string, limit int) ([]time.Time, error)
+	// CountBehind counts the waiting tickets of t's service and priority
+	// class that come after t.
+	CountBehind(t *Ticket) (int, error)
+	// QueueLength gives how many priority and normal tickets wait in a
+	// service.
+	QueueLength(hallID, serviceID string) (priority, normal int, err error)
+	// PlaceAtEnd sets the Position of t, a ticket just put at the end of
+	// its queue: how many wait before it in its class and above. A store
+	// that holds statements back until the commit (PostgreSQL) sets it by
+	// the time the write's Update returns.
+	PlaceAtEnd(t *Ticket) error
+	// WaitingCounts gives the number of waiting tickets per service.
+	WaitingCounts(hallID string) (map[string]int, error)
+	// RecentCalls returns the last n tickets called in the hall, newest first.
+	RecentCalls(hallID string, n int) ([]Ticket, error)
+	// MeanHandling is the mean serving time in seconds of the last n tickets
+	// done in a service, and how many there were.
+	MeanHandling(hallID, serviceID string, n int) (float64, int, error)
+	// RecentHandling returns the last n tickets done in a service after a
+	// call, newest first by done time: when each was issued, called and
+	// done, and whether it was green-channel (expected waits, predict.go).
+	RecentHandling(hallID, serviceID string, n int) ([]HandlingSample, error)
+}
+
 // NewTicketID returns a random, unguessable ticket id (120 bits).
 func NewTicketID() string { return randomToken(15) }
 

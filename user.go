@@ -41,6 +41,23 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
+// UserTx is what a store keeps of users and their sessions
+// (sqlstore/users.go).
+type UserTx interface {
+	UserCount() (int, error)
+	User(username string) (*User, error)
+	UserByID(id int64) (*User, error)
+	Users() ([]User, error)
+	InsertUser(u *User) error
+	UpdateUser(u *User) error
+	// DeleteUser also ends the user's sessions.
+	DeleteUser(id int64) error
+	Session(tokenHash string) (*Session, error)
+	InsertSession(s *Session) error
+	DeleteSession(tokenHash string) error
+	DeleteSessions(userID int64) error
+}
+
 // SessionCookie names the cookie that carries a session for pages.
 const SessionCookie = "civiq_session"
 

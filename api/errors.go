@@ -12,7 +12,7 @@ import (
 // this is decided.
 var statuses = map[string]int{
 	civiq.EInvalid:           http.StatusBadRequest,
-	civiq.EInvalidIDNumber:   http.StatusBadRequest, // booking.go: appointments
+	civiq.EInvalidIDNumber:   http.StatusBadRequest,
 	civiq.ESlotFull:          http.StatusConflict,
 	civiq.ELimitReached:      http.StatusConflict,
 	civiq.ETooEarly:          http.StatusConflict,
