@@ -830,3 +830,23 @@ func icsOffset(sec int) string {
 	}
 	return fmt.Sprintf("%s%02d%02d", sign, sec/3600, sec%3600/60)
 }
+
+// ticketBooking finds the booking an appointment ticket was checked in
+// from; nil for any other ticket, or when there is none.
+func ticketBooking(tx Tx, t *Ticket) (*Booking, error) {
+	if t.Channel != ChannelAppointment {
+		return nil, nil
+	}
+	// Check-in is at most 240 minutes (BookingSettings.Validate) from the
+	// slot's start.
+	list, err := tx.Bookings(t.HallID, t.IssuedAt.Add(-6*time.Hour), t.IssuedAt.Add(6*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if list[i].TicketID == t.ID {
+			return &list[i], nil
+		}
+	}
+	return nil, nil
+}

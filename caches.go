@@ -216,16 +216,27 @@ type ratingSettings struct {
 type hallSettings struct {
 	at       time.Time
 	hall     *Hall
+	list     []Service // in their order on screen
 	services map[string]*Service
 }
 
-// hall returns the hall's settings; the caller must not change them.
-func (c *settingsCache) hall(tx Tx, id string, now time.Time) (*Hall, error) {
+// fresh returns the hall's settings if they were read less than cacheTTL
+// ago, else nil; the caller must not change them.
+func (c *settingsCache) fresh(id string, now time.Time) *hallSettings {
 	c.mu.Lock()
 	e := c.halls[id]
 	c.mu.Unlock()
 	if e != nil && now.Sub(e.at) < cacheTTL && !now.Before(e.at) {
-		return e.hall, nil
+		return e
+	}
+	return nil
+}
+
+// entry returns the hall's settings and services, read again when they
+// are older than cacheTTL; the caller must not change them.
+func (c *settingsCache) entry(tx Tx, id string, now time.Time) (*hallSettings, error) {
+	if e := c.fresh(id, now); e != nil {
+		return e, nil
 	}
 	h, err := tx.Hall(id)
 	if err != nil {
@@ -235,7 +246,7 @@ func (c *settingsCache) hall(tx Tx, id string, now time.Time) (*Hall, error) {
 	if err != nil {
 		return nil, err
 	}
-	e = &hallSettings{at: now, hall: h, services: make(map[string]*Service, len(svcs))}
+	e := &hallSettings{at: now, hall: h, list: svcs, services: make(map[string]*Service, len(svcs))}
 	for i := range svcs {
 		e.services[svcs[i].ID] = &svcs[i]
 	}
@@ -245,7 +256,23 @@ func (c *settingsCache) hall(tx Tx, id string, now time.Time) (*Hall, error) {
 	}
 	c.halls[id] = e
 	c.mu.Unlock()
-	return h, nil
+	return e, nil
+}
+
+// ownHall is a copy of the cached hall that the caller may change.
+func (e *hallSettings) ownHall() *Hall {
+	h := *e.hall
+	h.PriorityGroups = slices.Clone(h.PriorityGroups)
+	return &h
+}
+
+// hall returns the hall's settings; the caller must not change them.
+func (c *settingsCache) hall(tx Tx, id string, now time.Time) (*Hall, error) {
+	e, err := c.entry(tx, id, now)
+	if err != nil {
+		return nil, err
+	}
+	return e.hall, nil
 }
 
 // service returns a service of the hall, or not_found.
@@ -284,6 +311,19 @@ func (c *settingsCache) rating(tx Tx, hallID string, now time.Time) (*RatingSett
 	c.ratings[hallID] = ratingSettings{at: now, s: s}
 	c.mu.Unlock()
 	return s, nil
+}
+
+// hallSettings returns a hall's settings and services for a read use
+// case: from the cache, without a transaction, while they are fresh. The
+// caller must not change them.
+func (e *Engine) hallSettings(ctx context.Context, hallID string) (*hallSettings, error) {
+	now := e.now()
+	if s := e.settings.fresh(hallID, now); s != nil {
+		return s, nil
+	}
+	var s *hallSettings
+	err := e.Store.View(ctx, func(tx Tx) (err error) { s, err = e.settings.entry(tx, hallID, now); return })
+	return s, err
 }
 
 func (c *settingsCache) forget(hallIDs []string) {

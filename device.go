@@ -1,6 +1,9 @@
 package civiq
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Device kinds.
 const (
@@ -47,3 +50,10 @@ type DeviceTx interface {
 
 // NeedsCounter reports whether a device of kind k is bound to a counter.
 func NeedsCounter(k string) bool { return k == DeviceRater || k == DeviceCounter }
+
+// Devices returns the devices of a hall, for admins.
+func (e *Engine) Devices(ctx context.Context, hallID string) ([]Device, error) {
+	var out []Device
+	err := e.Store.View(ctx, func(tx Tx) (err error) { out, err = tx.Devices(hallID); return })
+	return out, err
+}

@@ -1,6 +1,7 @@
 package civiq
 
 import (
+	"context"
 	"encoding/json"
 	"sync"
 	"time"
@@ -131,4 +132,11 @@ func (e *Event) JSON(staff bool) []byte {
 		return e.staff
 	}
 	return e.public
+}
+
+// EventsAfter returns up to limit stored events of a hall with an id above
+// after, oldest first: what a live stream replays to a client that comes
+// back.
+func (e *Engine) EventsAfter(ctx context.Context, hallID string, after int64, limit int) ([]*Event, error) {
+	return e.Store.EventsAfter(ctx, hallID, after, limit)
 }

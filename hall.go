@@ -1,8 +1,10 @@
 package civiq
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -190,3 +192,91 @@ func (s *Service) Validate() error {
 // FormatNumber gives the ticket number for the n-th ticket of a service on a
 // day: the prefix and at least three digits (A001, A999, A1000).
 func FormatNumber(prefix string, n int) string { return fmt.Sprintf("%s%03d", prefix, n) }
+
+// HallLayout is a hall with its services and its counters, in their order
+// on screen.
+type HallLayout struct {
+	Hall     *Hall
+	Services []Service
+	Counters []Counter
+}
+
+// Counter finds one of the hall's counters.
+func (l *HallLayout) Counter(id string) (*Counter, error) {
+	for i := range l.Counters {
+		if l.Counters[i].ID == id {
+			return &l.Counters[i], nil
+		}
+	}
+	return nil, Errorf(ENotFound, "no counter %s in hall %s", id, l.Hall.ID)
+}
+
+// Halls returns every hall, by id.
+func (e *Engine) Halls(ctx context.Context) ([]Hall, error) {
+	var out []Hall
+	err := e.Store.View(ctx, func(tx Tx) (err error) { out, err = tx.Halls(); return })
+	return out, err
+}
+
+// HallsLaidOut returns every hall, by id, with its counters (not its
+// services).
+func (e *Engine) HallsLaidOut(ctx context.Context) ([]HallLayout, error) {
+	var out []HallLayout
+	err := e.Store.View(ctx, func(tx Tx) error {
+		hs, err := tx.Halls()
+		if err != nil {
+			return err
+		}
+		out = make([]HallLayout, len(hs))
+		for i := range hs {
+			cs, err := tx.Counters(hs[i].ID)
+			if err != nil {
+				return err
+			}
+			out[i] = HallLayout{Hall: &hs[i], Counters: cs}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Hall returns a hall's settings, kept for a moment (caches.go).
+func (e *Engine) Hall(ctx context.Context, id string) (*Hall, error) {
+	s, err := e.hallSettings(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.ownHall(), nil
+}
+
+// Services returns a hall's services in their order on screen; an unknown
+// hall is not_found.
+func (e *Engine) Services(ctx context.Context, hallID string) ([]Service, error) {
+	s, err := e.hallSettings(ctx, hallID)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(s.list), nil
+}
+
+// Counters returns a hall's counters in their order on screen; an unknown
+// hall is not_found.
+func (e *Engine) Counters(ctx context.Context, hallID string) ([]Counter, error) {
+	if _, err := e.hallSettings(ctx, hallID); err != nil {
+		return nil, err
+	}
+	var cs []Counter
+	err := e.Store.View(ctx, func(tx Tx) (err error) { cs, err = tx.Counters(hallID); return })
+	return cs, err
+}
+
+// Layout returns a hall with its services and its counters.
+func (e *Engine) Layout(ctx context.Context, hallID string) (*HallLayout, error) {
+	s, err := e.hallSettings(ctx, hallID)
+	if err != nil {
+		return nil, err
+	}
+	l := &HallLayout{Hall: s.ownHall(), Services: slices.Clone(s.list)}
+	err = e.Store.View(ctx, func(tx Tx) (err error) { l.Counters, err = tx.Counters(hallID); return })
+	return l, err
+}

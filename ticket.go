@@ -1,6 +1,7 @@
 package civiq
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"strings"
@@ -270,4 +271,56 @@ type PublicTicket struct {
 // Public returns the public view of t.
 func (t *Ticket) Public() PublicTicket {
 	return PublicTicket{ID: t.ID, Number: t.Number, ServiceID: t.ServiceID, CounterID: t.CounterID, Status: t.Status, CallCount: t.CallCount}
+}
+
+// TicketView is a ticket as its holder's page and its printed receipt show
+// it: with its place and expected wait, its hall, its service, the hall's
+// counters, whether it was rated and, for an appointment ticket, the
+// booking it was checked in from.
+type TicketView struct {
+	Ticket      *Ticket
+	Hall        *Hall
+	Service     *Service
+	Counters    []Counter
+	Rated       bool
+	Appointment *Booking
+}
+
+// TicketView reads a ticket with what its page shows around it.
+func (e *Engine) TicketView(ctx context.Context, id string) (*TicketView, error) {
+	v := &TicketView{}
+	err := e.Store.View(ctx, func(tx Tx) error {
+		t, err := tx.Ticket(id)
+		if err != nil {
+			return err
+		}
+		if err := e.estimate(tx, t); err != nil {
+			return err
+		}
+		now := e.now()
+		s, err := e.settings.entry(tx, t.HallID, now) // caches.go
+		if err != nil {
+			return err
+		}
+		svc, err := e.settings.service(tx, t.HallID, t.ServiceID, now)
+		if err != nil {
+			return err
+		}
+		own := *svc
+		v.Ticket, v.Hall, v.Service = t, s.ownHall(), &own
+		if v.Counters, err = tx.Counters(t.HallID); err != nil {
+			return err
+		}
+		if _, err := tx.RatingByTicket(t.ID); err == nil {
+			v.Rated = true
+		} else if ErrorCode(err) != ENotFound {
+			return err
+		}
+		v.Appointment, err = ticketBooking(tx, t) // booking.go
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }

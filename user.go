@@ -1,6 +1,7 @@
 package civiq
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -115,4 +116,11 @@ func ValidatePassword(pw string) error {
 		return FieldErrorf("password", "password is at most 200 characters")
 	}
 	return nil
+}
+
+// Users returns every user, for admins.
+func (e *Engine) Users(ctx context.Context) ([]User, error) {
+	var out []User
+	err := e.Store.View(ctx, func(tx Tx) (err error) { out, err = tx.Users(); return })
+	return out, err
 }

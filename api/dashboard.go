@@ -65,14 +65,9 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request, c *call) error {
 		svcs     []civiq.Service
 	)
 	// readServices reads the hall's services, for the CSV's headings.
-	readServices := func() error {
-		return s.view(r, func(tx civiq.Tx) (err error) {
-			if _, err = tx.Hall(hallID); err != nil {
-				return err
-			}
-			svcs, err = tx.Services(hallID)
-			return err
-		})
+	readServices := func() (err error) {
+		svcs, err = s.Engine.Services(r.Context(), hallID)
+		return err
 	}
 	if r.Method == http.MethodPost {
 		if len(bytes.TrimSpace(c.body)) == 0 {

@@ -19,7 +19,7 @@ const replayBatch = 500
 // Last-Event-ID (or ?last_event_id=) first gets every stored event after it.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 	hallID := r.PathValue("hall")
-	if err := s.view(r, func(tx civiq.Tx) error { _, err := tx.Hall(hallID); return err }); err != nil {
+	if _, err := s.Engine.Hall(r.Context(), hallID); err != nil {
 		return err
 	}
 	var last int64 = -1
@@ -71,7 +71,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 
 	if last >= 0 {
 		for {
-			evs, err := s.Engine.Store.EventsAfter(r.Context(), hallID, last, replayBatch)
+			evs, err := s.Engine.EventsAfter(r.Context(), hallID, last, replayBatch)
 			if err != nil {
 				return nil // the stream has begun: the client reconnects
 			}

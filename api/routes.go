@@ -104,13 +104,9 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, c *call) error {
 	return nil
 }
 
-func (s *Server) view(r *http.Request, fn func(civiq.Tx) error) error {
-	return s.Engine.Store.View(r.Context(), fn)
-}
-
 func (s *Server) listHalls(w http.ResponseWriter, r *http.Request, c *call) error {
-	var halls []civiq.Hall
-	if err := s.view(r, func(tx civiq.Tx) (err error) { halls, err = tx.Halls(); return }); err != nil {
+	halls, err := s.Engine.Halls(r.Context())
+	if err != nil {
 		return err
 	}
 	out := make([]map[string]string, 0, len(halls))
@@ -122,8 +118,8 @@ func (s *Server) listHalls(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 func (s *Server) getHall(w http.ResponseWriter, r *http.Request, c *call) error {
-	var h *civiq.Hall
-	if err := s.view(r, func(tx civiq.Tx) (err error) { h, err = tx.Hall(r.PathValue("hall")); return }); err != nil {
+	h, err := s.Engine.Hall(r.Context(), r.PathValue("hall"))
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"hall": h})
@@ -144,15 +140,7 @@ func (s *Server) putHall(w http.ResponseWriter, r *http.Request, c *call) error 
 }
 
 func (s *Server) listServices(w http.ResponseWriter, r *http.Request, c *call) error {
-	var svcs []civiq.Service
-	err := s.view(r, func(tx civiq.Tx) error {
-		if _, err := tx.Hall(r.PathValue("hall")); err != nil {
-			return err
-		}
-		var err error
-		svcs, err = tx.Services(r.PathValue("hall"))
-		return err
-	})
+	svcs, err := s.Engine.Services(r.Context(), r.PathValue("hall"))
 	if err != nil {
 		return err
 	}
@@ -174,15 +162,7 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) listCounters(w http.ResponseWriter, r *http.Request, c *call) error {
-	var cs []civiq.Counter
-	err := s.view(r, func(tx civiq.Tx) error {
-		if _, err := tx.Hall(r.PathValue("hall")); err != nil {
-			return err
-		}
-		var err error
-		cs, err = tx.Counters(r.PathValue("hall"))
-		return err
-	})
+	cs, err := s.Engine.Counters(r.Context(), r.PathValue("hall"))
 	if err != nil {
 		return err
 	}
@@ -263,8 +243,8 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, c *call) error {
 			}
 			return civiq.Errorf(civiq.EForbidden, "you may not take tickets in this hall")
 		}
-		var h *civiq.Hall
-		if err := s.view(r, func(tx civiq.Tx) (err error) { h, err = tx.Hall(hallID); return }); err != nil {
+		h, err := s.Engine.Hall(r.Context(), hallID)
+		if err != nil {
 			return err
 		}
 		if !h.AllowRemote {
@@ -346,8 +326,8 @@ func (s *Server) act(action string) handlerFunc {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) error {
-	var us []civiq.User
-	if err := s.view(r, func(tx civiq.Tx) (err error) { us, err = tx.Users(); return }); err != nil {
+	us, err := s.Engine.Users(r.Context())
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": us})
@@ -368,8 +348,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, c *call) error {
-	var ds []civiq.Device
-	if err := s.view(r, func(tx civiq.Tx) (err error) { ds, err = tx.Devices(r.PathValue("hall")); return }); err != nil {
+	ds, err := s.Engine.Devices(r.Context(), r.PathValue("hall"))
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"devices": ds})
