@@ -149,28 +149,12 @@ func (a *Applicant) Validate() error {
 // sealApplicant is the applicant as the store keeps them: encrypted when
 // the engine has a Sealer (idnumber.go), else as given.
 func (e *Engine) sealApplicant(a Applicant) Applicant {
-	if e.Sealer == nil {
-		return a
-	}
-	return Applicant{Name: e.Sealer.Seal(a.Name), Phone: e.Sealer.Seal(a.Phone), IDType: a.IDType, IDNumber: e.Sealer.Seal(a.IDNumber)}
+	return Applicant{Name: e.seal(a.Name), Phone: e.seal(a.Phone), IDType: a.IDType, IDNumber: e.seal(a.IDNumber)}
 }
 
 // openApplicant reads what sealApplicant stored.
 func (e *Engine) openApplicant(a *Applicant) error {
-	for _, p := range []*string{&a.Name, &a.Phone, &a.IDNumber} {
-		if !strings.HasPrefix(*p, sealPrefix) {
-			continue
-		}
-		if e.Sealer == nil {
-			return Errorf(EUnavailable, "case data is encrypted and the server has no secret key")
-		}
-		v, err := e.Sealer.Open(*p)
-		if err != nil {
-			return fmt.Errorf("open a case's applicant: %w", err)
-		}
-		*p = v
-	}
-	return nil
+	return e.unseal(&a.Name, &a.Phone, &a.IDNumber)
 }
 
 // readCase finds a case by its number, its applicant readable.

@@ -471,6 +471,9 @@ func (e *Engine) FollowUps(ctx context.Context, hallID string, flt FollowUpFilte
 				continue
 			}
 			f.localize(loc)
+			if err := e.unseal(&f.ContactPhone); err != nil {
+				return err
+			}
 			f.ContactPhone = MaskPhone(f.ContactPhone)
 			out = append(out, FollowUpView{FollowUp: f, Staff: names[f.StaffID]})
 		}
@@ -548,6 +551,9 @@ func (e *Engine) followUpView(tx Tx, p Principal, id int64) (*FollowUpView, erro
 	f.localize(loc)
 	r, err := tx.RatingByTicket(f.TicketID)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.unseal(&f.ContactPhone, &r.ContactPhone); err != nil {
 		return nil, err
 	}
 	r.CreatedAt = r.CreatedAt.In(loc)

@@ -179,6 +179,34 @@ func (s *Sealer) Open(sealed string) (string, error) {
 	return string(plain), nil
 }
 
+// seal is personal data as the store keeps it: sealed when the engine has
+// a Sealer, else as given.
+func (e *Engine) seal(plain string) string {
+	if e.Sealer == nil {
+		return plain
+	}
+	return e.Sealer.Seal(plain)
+}
+
+// unseal opens in place each value that seal sealed; values stored in
+// clear (before they were sealed, or without a key) stay as they are.
+func (e *Engine) unseal(values ...*string) error {
+	for _, p := range values {
+		if !strings.HasPrefix(*p, sealPrefix) {
+			continue
+		}
+		if e.Sealer == nil {
+			return Errorf(EUnavailable, "personal data is encrypted and the server has no secret key")
+		}
+		v, err := e.Sealer.Open(*p)
+		if err != nil {
+			return fmt.Errorf("open personal data: %w", err)
+		}
+		*p = v
+	}
+	return nil
+}
+
 // Hash is a keyed hash of a value of a kind ("id", "phone"): the same
 // value always gives the same hash under one key, and nobody without the
 // key can tell the value from it.

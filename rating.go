@@ -85,8 +85,8 @@ type Rating struct {
 	Comment   string   `json:"comment,omitempty"`
 	Channel   string   `json:"channel"`
 	// ContactPhone is the citizen's number for the follow-up's call back,
-	// kept only with a bad rating. Every view but the follow-up's masks it
-	// (MaskPhone).
+	// kept only with a bad rating, sealed at rest when the engine has a
+	// Sealer. Every view but the follow-up's masks it (MaskPhone).
 	ContactPhone string     `json:"contact_phone,omitempty"`
 	SubScores    *SubScores `json:"sub_scores,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
@@ -99,6 +99,11 @@ type RatingTx interface {
 	RatingByTicket(ticketID string) (*Rating, error)
 	// Ratings returns a hall's ratings given in [from, to), oldest first.
 	Ratings(hallID string, from, to time.Time) ([]Rating, error)
+	// RatingPhonesInClear returns up to limit contact phones, by rating
+	// id, that do not start with sealedPrefix; SetRatingPhone replaces
+	// one (SealRatingPhones).
+	RatingPhonesInClear(sealedPrefix string, limit int) (map[int64]string, error)
+	SetRatingPhone(ratingID int64, phone string) error
 	// SetServedBy records the user serving a ticket; ServedBy returns it,
 	// or 0 when no user is recorded.
 	SetServedBy(ticketID string, userID int64) error
@@ -288,9 +293,12 @@ func (e *Engine) Rate(ctx context.Context, req RateRequest) (*Rating, error) {
 		}
 		r := &Rating{TicketID: t.ID, HallID: t.HallID, ServiceID: t.ServiceID, CounterID: t.CounterID, StaffID: servedBy,
 			Score: req.Score, Reasons: reasons, Comment: comment, Channel: channel, ContactPhone: phone, SubScores: subs, CreatedAt: now}
-		if err := tx.InsertRating(r); err != nil {
+		stored := *r
+		stored.ContactPhone = e.seal(phone) // idnumber.go
+		if err := tx.InsertRating(&stored); err != nil {
 			return err
 		}
+		r.ID = stored.ID
 		ev := &Event{HallID: t.HallID, Type: EventRated, At: now, Ticket: t}
 		if BadScore(r.Score) {
 			f, err := e.openFollowUp(tx, r, settings)
@@ -308,6 +316,43 @@ func (e *Engine) Rate(ctx context.Context, req RateRequest) (*Rating, error) {
 		return tx.AppendEvent(ev)
 	})
 	return out, err
+}
+
+// sealBatch bounds how many phones one transaction of SealRatingPhones
+// seals.
+const sealBatch = 500
+
+// SealRatingPhones seals the contact phones that ratings keep in clear
+// (given before phones were sealed); civiq serve runs it at start, once
+// the engine has its Sealer. It returns how many it sealed.
+func (e *Engine) SealRatingPhones(ctx context.Context) (int, error) {
+	if e.Sealer == nil {
+		return 0, nil
+	}
+	total := 0
+	for {
+		n := 0
+		err := e.update(ctx, func(tx Tx) error {
+			phones, err := tx.RatingPhonesInClear(sealPrefix, sealBatch)
+			if err != nil {
+				return err
+			}
+			for id, p := range phones {
+				if err := tx.SetRatingPhone(id, e.Sealer.Seal(p)); err != nil {
+					return err
+				}
+			}
+			n = len(phones)
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < sealBatch {
+			return total, nil
+		}
+	}
 }
 
 // RatingSettings are a hall's rating rules.

@@ -350,6 +350,9 @@ func (e *Engine) HallRatings(ctx context.Context, hallID, from, to string) ([]Ra
 		}
 		out = make([]RatingRow, 0, len(p.ratings))
 		for _, r := range p.ratings {
+			if err := e.unseal(&r.ContactPhone); err != nil {
+				return err
+			}
 			r = r.Masked()
 			r.CreatedAt = r.CreatedAt.In(p.loc)
 			row := RatingRow{Rating: r, Staff: p.names[r.StaffID]}

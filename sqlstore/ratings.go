@@ -87,6 +87,29 @@ func (t *tx) Ratings(hallID string, from, to time.Time) ([]civiq.Rating, error) 
 		hallID, nanos(from), nanos(to)))
 }
 
+func (t *tx) RatingPhonesInClear(sealedPrefix string, limit int) (map[int64]string, error) {
+	rows, err := t.rows(`SELECT id, contact_phone FROM ratings WHERE contact_phone <> '' AND contact_phone NOT LIKE ? ORDER BY id LIMIT ?`,
+		sealedPrefix+"%", limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var phone string
+		if err := rows.Scan(&id, &phone); err != nil {
+			return nil, err
+		}
+		out[id] = phone
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) SetRatingPhone(ratingID int64, phone string) error {
+	return t.exec(`UPDATE ratings SET contact_phone = ? WHERE id = ?`, phone, ratingID)
+}
+
 func (t *tx) SetServedBy(ticketID string, userID int64) error {
 	return t.exec(`UPDATE tickets SET served_by = ? WHERE id = ?`, userID, ticketID)
 }

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -103,8 +104,13 @@ func DSN(path string, o Options) string {
 }
 
 // Open opens (creating if needed) the SQLite file at path, applies the
-// embedded migrations and starts the writer.
+// embedded migrations and starts the writer. The file is its owner's only
+// (PrivateFile), and so are its WAL and shared-memory files, which SQLite
+// creates with the database's mode.
 func Open(path string, o Options) (*Store, error) {
+	if err := PrivateFile(path); err != nil {
+		return nil, err
+	}
 	dsn := DSN(path, o)
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -123,6 +129,36 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	s.path = path
 	return s, nil
+}
+
+// PrivateFile makes the SQLite file at path readable and writable by its
+// owner only (0600): it creates it empty with that mode when it does not
+// exist, and takes the group's and others' access from it, and from its
+// -wal and -shm files, when they have any. The database holds personal
+// data.
+func PrivateFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			if err := os.Chmod(p, mode&0o700); err != nil {
+				return fmt.Errorf("make %s private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // OpenDB builds a store on two handles of one database: write, of which

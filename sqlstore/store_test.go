@@ -7,9 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -547,5 +549,39 @@ func TestEventsAfterPaging(t *testing.T) {
 	}
 	if evs, err := s.EventsAfter(ctx, "h", last, 10); err != nil || len(evs) != 0 {
 		t.Errorf("after the last: %d events, %v", len(evs), err)
+	}
+}
+
+// TestFilesPrivate: the database and its WAL and shared-memory files are
+// their owner's only, whatever the umask; an existing file open to others
+// is closed to them.
+func TestFilesPrivate(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "civiq.db")
+	s := openAt(t, path)
+	putHall(t, s, "h1") // a write, so that the WAL holds something
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %o, want 600", filepath.Base(p), mode)
+		}
+	}
+	s.Close()
+
+	loose := filepath.Join(dir, "old.db")
+	if err := os.WriteFile(loose, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	openAt(t, loose)
+	if fi, err := os.Stat(loose); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("an existing database open to others: %v, %v; want mode 600", fi.Mode(), err)
 	}
 }

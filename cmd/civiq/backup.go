@@ -54,7 +54,12 @@ func backup(ctx context.Context, db, to string) error {
 	if err != nil {
 		return err
 	}
+	// VACUUM INTO writes into an empty file: made first, the owner's only.
+	if err := sqlstore.PrivateFile(abs); err != nil {
+		return err
+	}
 	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, abs); err != nil {
+		os.Remove(abs)
 		return fmt.Errorf("vacuum into %s: %w", to, err)
 	}
 	return nil

@@ -26,6 +26,12 @@ func TestBackupAndRestore(t *testing.T) {
 	if code := Run(context.Background(), []string{"backup", "--db", db, "--to", backupFile}, &out, &errb); code != 0 {
 		t.Fatalf("backup exit %d: %s", code, errb.String())
 	}
+	// The backup holds personal data: its owner's only, as the database.
+	for _, f := range []string{db, backupFile} {
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, %v; want 0600", filepath.Base(f), fi.Mode(), err)
+		}
+	}
 	// The same target twice is refused rather than overwritten.
 	if code := Run(context.Background(), []string{"backup", "--db", db, "--to", backupFile}, &out, &errb); code != 1 {
 		t.Fatalf("second backup to the same file: exit %d, want 1", code)

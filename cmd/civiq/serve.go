@@ -165,6 +165,13 @@ func (m *Main) Open(ctx context.Context) error {
 		store.Close()
 		return fmt.Errorf("secret key: %w", err)
 	}
+	// Ratings' contact phones given before they were sealed are sealed now.
+	if n, err := m.Engine.SealRatingPhones(ctx); err != nil {
+		store.Close()
+		return fmt.Errorf("seal the ratings' contact phones: %w", err)
+	} else if n > 0 {
+		slog.Info("sealed the contact phones of ratings kept in clear", "ratings", n)
+	}
 	pw, err := m.Engine.Bootstrap(ctx, os.Getenv("CIVIQ_ADMIN_PASSWORD"))
 	if err != nil {
 		return fmt.Errorf("create first admin: %w", err)

@@ -1,0 +1,96 @@
+package civiq_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/civiq/civiq"
+)
+
+// storedPhone is a rating's contact phone as the store holds it.
+func (e *env) storedPhone(ticketID string) string {
+	e.tb.Helper()
+	var phone string
+	err := e.store.View(e.ctx, func(tx civiq.Tx) error {
+		r, err := tx.RatingByTicket(ticketID)
+		if err == nil {
+			phone = r.ContactPhone
+		}
+		return err
+	})
+	if err != nil {
+		e.tb.Fatalf("read the rating of %s: %v", ticketID, err)
+	}
+	return phone
+}
+
+// badRating serves a ticket at counter 1 and rates it 1 with testPhone.
+func (e *env) badRating() *civiq.Rating {
+	e.tb.Helper()
+	tk := e.served("general", "1")
+	e.act(tk.ID, civiq.ActStart, "")
+	e.act(tk.ID, civiq.ActFinish, "")
+	r, err := e.eng.Rate(e.ctx, civiq.RateRequest{TicketID: tk.ID, Score: 1, Comment: "不耐烦", ContactPhone: testPhone})
+	if err != nil {
+		e.tb.Fatalf("rate: %v", err)
+	}
+	return r
+}
+
+// TestRatingPhoneSealed: with a secret key a bad rating's contact phone is
+// sealed at rest like a case's applicant; phones kept in clear before are
+// sealed by SealRatingPhones; the follow-up shows it in clear, the lists
+// masked.
+func TestRatingPhoneSealed(t *testing.T) {
+	e := newEnv(t)
+	old := e.badRating() // given while the server had no key: in clear
+	if got := e.storedPhone(old.TicketID); got != testPhone {
+		t.Fatalf("without a key the phone is kept as %q", got)
+	}
+	e.eng.Sealer = testSealer(t)
+	r := e.badRating()
+	if r.ContactPhone != testPhone {
+		t.Errorf("Rate answered the phone %q, want it as given", r.ContactPhone)
+	}
+	if got := e.storedPhone(r.TicketID); got == "" || strings.Contains(got, testPhone) || strings.Contains(got, "5678") {
+		t.Errorf("the store keeps the new rating's phone as %q: not sealed", got)
+	}
+	if n, err := e.eng.SealRatingPhones(e.ctx); err != nil || n != 1 {
+		t.Errorf("SealRatingPhones = %d, %v; want the 1 in clear", n, err)
+	}
+	if got := e.storedPhone(old.TicketID); strings.Contains(got, testPhone) {
+		t.Errorf("after SealRatingPhones the old phone is kept as %q", got)
+	}
+	if n, err := e.eng.SealRatingPhones(e.ctx); err != nil || n != 0 {
+		t.Errorf("SealRatingPhones again = %d, %v; want 0", n, err)
+	}
+
+	manager := civiq.Principal{User: &civiq.User{ID: 1, Username: "boss", Role: civiq.RoleManager, HallIDs: []string{"demo"}}}
+	list, err := e.eng.FollowUps(e.ctx, "demo", civiq.FollowUpFilter{})
+	if err != nil || len(list) != 2 {
+		t.Fatalf("follow-ups = %d, %v", len(list), err)
+	}
+	for _, f := range list {
+		if f.ContactPhone != "138****5678" {
+			t.Errorf("the follow-up list shows the phone as %q", f.ContactPhone)
+		}
+		v, err := e.eng.FollowUpCase(e.ctx, manager, f.ID)
+		if err != nil || v.ContactPhone != testPhone || v.Rating.ContactPhone != testPhone {
+			t.Errorf("follow-up case %d = %+v, %v; want the phone in clear", f.ID, v, err)
+		}
+	}
+	rows, err := e.eng.HallRatings(e.ctx, "demo", "", "")
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("ratings = %d, %v", len(rows), err)
+	}
+	for _, row := range rows {
+		if row.ContactPhone != "138****5678" {
+			t.Errorf("the ratings list shows the phone as %q", row.ContactPhone)
+		}
+	}
+
+	e.eng.Sealer = nil
+	if _, err := e.eng.FollowUpCase(e.ctx, manager, list[0].ID); civiq.ErrorCode(err) != civiq.EUnavailable {
+		t.Errorf("without the key a sealed phone reads as %v; want unavailable", err)
+	}
+}
