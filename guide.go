@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"regexp"
 	"sort"
@@ -49,8 +46,6 @@ const (
 	maxGuideShortText  = 200
 	maxGuideNameRunes  = 100
 	maxGuideURL        = 500
-	maxImportGuides    = 10000
-	maxImportErrors    = 1000
 	maxGuideQueryRunes = 50
 )
 
@@ -485,7 +480,15 @@ func (g *Guide) Validate() error {
 	return nil
 }
 
-// ---- Import and export ----
+// ---- Import ----
+
+// A file read for import (package guidefile reads JSON and CSV) holds at
+// most MaxImportGuides guides; an import reports at most MaxImportErrors
+// faults.
+const (
+	MaxImportGuides = 10000
+	MaxImportErrors = 1000
+)
 
 // ImportError is one fault of an import file: the line it is on (1 is the
 // first line; 0 for the file as a whole) and the field.
@@ -511,535 +514,25 @@ func (e ImportErrors) Error() string {
 type GuideRow struct {
 	Line          int
 	MaterialLines []int
-	// csv rows name their faults by the file's columns and each
-	// material's own line.
-	csv bool
-	// broken rows could not be read at all: their fault is reported, and
+	// Flat rows (a CSV file's) name their faults by the file's columns
+	// (material_name) on each material's own line.
+	Flat bool
+	// Broken rows could not be read at all: their fault is reported, and
 	// nothing else of them.
-	broken bool
+	Broken bool
 	Guide  Guide
 }
 
 // errorFor places a guide fault on the row's line with the file's field
 // name.
 func (r *GuideRow) errorFor(e GuideFieldError) ImportError {
-	if !r.csv {
+	if !r.Flat {
 		return ImportError{Line: r.Line, Field: e.Path(), Message: e.Message}
 	}
 	if e.Material >= 0 && e.Material < len(r.MaterialLines) {
 		return ImportError{Line: r.MaterialLines[e.Material], Field: "material_" + e.Field, Message: e.Message}
 	}
 	return ImportError{Line: r.Line, Field: e.Field, Message: e.Message}
-}
-
-// Import formats.
-const (
-	FormatJSON = "json"
-	FormatCSV  = "csv"
-)
-
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
-
-// ParseGuides reads an import file in the format. Faults of the file's
-// shape come back as ImportErrors; faults of each guide are left to
-// CheckGuideRows.
-func ParseGuides(format string, data []byte) ([]GuideRow, ImportErrors) {
-	data = bytes.TrimPrefix(data, utf8BOM)
-	if !utf8.Valid(data) {
-		return nil, ImportErrors{{Line: lineAt(data, firstInvalidUTF8(data)), Message: "the file is not UTF-8: save it as UTF-8 (CSV UTF-8 in a spreadsheet)"}}
-	}
-	switch format {
-	case FormatJSON:
-		return ParseGuidesJSON(data)
-	case FormatCSV:
-		return ParseGuidesCSV(data)
-	}
-	return nil, ImportErrors{{Field: "format", Message: "format must be json or csv"}}
-}
-
-func firstInvalidUTF8(b []byte) int {
-	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n <= 1 {
-			return i
-		}
-		i += n
-	}
-	return len(b)
-}
-
-// lineAt is the line (from 1) of the byte at offset.
-func lineAt(data []byte, offset int) int {
-	offset = min(max(offset, 0), len(data))
-	return bytes.Count(data[:offset], []byte("\n")) + 1
-}
-
-// ParseGuidesJSON reads {"guides":[...]} or a bare array of guides. Each
-// guide's line is the line its object starts on.
-func ParseGuidesJSON(data []byte) ([]GuideRow, ImportErrors) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	syntax := func(err error) ImportErrors {
-		off := int(dec.InputOffset())
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			off = int(se.Offset)
-		}
-		msg := strings.TrimPrefix(err.Error(), "json: ")
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			msg = "the file ends too soon"
-		}
-		return ImportErrors{{Line: lineAt(data, off), Message: "malformed JSON: " + msg}}
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, syntax(err)
-	}
-	switch tok {
-	case json.Delim('['):
-	case json.Delim('{'):
-		found := false
-		for dec.More() {
-			k, err := dec.Token()
-			if err != nil {
-				return nil, syntax(err)
-			}
-			if k == "guides" {
-				found = true
-				t, err := dec.Token()
-				if err != nil {
-					return nil, syntax(err)
-				}
-				if t != json.Delim('[') {
-					return nil, ImportErrors{{Line: lineAt(data, int(dec.InputOffset())), Field: "guides", Message: "guides must be an array"}}
-				}
-				break
-			}
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return nil, syntax(err)
-			}
-		}
-		if !found {
-			return nil, ImportErrors{{Line: 1, Field: "guides", Message: `the file must be an array of guides or {"guides":[...]}`}}
-		}
-	default:
-		return nil, ImportErrors{{Line: 1, Message: `the file must be an array of guides or {"guides":[...]}`}}
-	}
-	var rows []GuideRow
-	var errs ImportErrors
-	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, syntax(err)
-		}
-		start := int(dec.InputOffset()) - len(raw)
-		line := lineAt(data, start)
-		if len(rows) >= maxImportGuides {
-			return nil, ImportErrors{{Line: line, Message: fmt.Sprintf("a file holds at most %d guides", maxImportGuides)}}
-		}
-		if len(raw) == 0 || raw[0] != '{' {
-			errs = append(errs, ImportError{Line: line, Message: "each guide must be a JSON object"})
-			rows = append(rows, GuideRow{Line: line, broken: true})
-			continue
-		}
-		var g Guide
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&g); err != nil {
-			errs = append(errs, jsonFieldError(line, err))
-		}
-		rows = append(rows, GuideRow{Line: line, Guide: g})
-		if len(errs) >= maxImportErrors {
-			return nil, errs
-		}
-	}
-	if _, err := dec.Token(); err != nil { // the closing ']'
-		return nil, syntax(err)
-	}
-	return rows, errs
-}
-
-// jsonFieldError turns a decoding error of one guide into an import error
-// naming the field.
-func jsonFieldError(line int, err error) ImportError {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		field := te.Field
-		if field == "" {
-			field = "guide"
-		}
-		return ImportError{Line: line, Field: field, Message: fmt.Sprintf("%s must be a JSON %s", field, JSONKindName(te.Type.Kind().String()))}
-	}
-	msg := strings.TrimPrefix(err.Error(), "json: ")
-	if f, ok := strings.CutPrefix(msg, "unknown field "); ok {
-		f = strings.Trim(f, `"`)
-		return ImportError{Line: line, Field: f, Message: "unknown field " + f}
-	}
-	return ImportError{Line: line, Message: "malformed guide: " + msg}
-}
-
-// JSONKindName names, for people, the JSON kind a Go kind decodes from:
-// "number", "array", "object", "boolean" or "string".
-func JSONKindName(goKind string) string {
-	switch {
-	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
-		return "number"
-	case goKind == "slice" || goKind == "array":
-		return "array"
-	case goKind == "map" || goKind == "struct":
-		return "object"
-	case goKind == "bool":
-		return "boolean"
-	}
-	return "string"
-}
-
-// guideColumn is one column of the CSV format: its key, its Chinese
-// header, and how a guide's value is written and read.
-type guideColumn struct {
-	Key, Label string
-	get        func(g *Guide) string
-	set        func(g *Guide, v string) error
-}
-
-type materialColumn struct {
-	Key, Label string
-	get        func(m *Material) string
-	set        func(m *Material, v string) error
-}
-
-func setText(p func(g *Guide) *string) func(*Guide, string) error {
-	return func(g *Guide, v string) error { *p(g) = v; return nil }
-}
-
-func setList(p func(g *Guide) *[]string) func(*Guide, string) error {
-	return func(g *Guide, v string) error { *p(g) = splitList(v); return nil }
-}
-
-func setInt(p func(g *Guide) *int) func(*Guide, string) error {
-	return func(g *Guide, v string) error {
-		n, err := parseCSVInt(v)
-		*p(g) = n
-		return err
-	}
-}
-
-func setBool(p func(g *Guide) *bool) func(*Guide, string) error {
-	return func(g *Guide, v string) error {
-		b, err := parseCSVBool(v)
-		*p(g) = b
-		return err
-	}
-}
-
-func boolCell(b bool) string {
-	if b {
-		return "是"
-	}
-	return "否"
-}
-
-// guideColumns are the guide's columns, in the order export writes them.
-var guideColumns = []guideColumn{
-	{"id", "事项ID", func(g *Guide) string { return g.ID }, setText(func(g *Guide) *string { return &g.ID })},
-	{"service_id", "排队业务", func(g *Guide) string { return g.ServiceID }, setText(func(g *Guide) *string { return &g.ServiceID })},
-	{"name", "事项名称", func(g *Guide) string { return g.Name }, setText(func(g *Guide) *string { return &g.Name })},
-	{"name_en", "英文名称", func(g *Guide) string { return g.NameEn }, setText(func(g *Guide) *string { return &g.NameEn })},
-	{"basic_code", "基本编码", func(g *Guide) string { return g.BasicCode }, setText(func(g *Guide) *string { return &g.BasicCode })},
-	{"impl_code", "实施编码", func(g *Guide) string { return g.ImplCode }, setText(func(g *Guide) *string { return &g.ImplCode })},
-	{"item_type", "事项类型", func(g *Guide) string { return g.ItemType }, setText(func(g *Guide) *string { return &g.ItemType })},
-	{"level", "行使层级", func(g *Guide) string { return g.Level }, setText(func(g *Guide) *string { return &g.Level })},
-	{"authority", "实施主体", func(g *Guide) string { return g.Authority }, setText(func(g *Guide) *string { return &g.Authority })},
-	{"authority_code", "实施主体编码", func(g *Guide) string { return g.AuthorityCode }, setText(func(g *Guide) *string { return &g.AuthorityCode })},
-	{"audience", "服务对象", func(g *Guide) string { return strings.Join(g.Audience, "、") }, setList(func(g *Guide) *[]string { return &g.Audience })},
-	{"basis", "设定依据", func(g *Guide) string { return g.Basis }, setText(func(g *Guide) *string { return &g.Basis })},
-	{"conditions", "受理条件", func(g *Guide) string { return g.Conditions }, setText(func(g *Guide) *string { return &g.Conditions })},
-	{"process", "办理流程", func(g *Guide) string { return strings.Join(g.Process, "\n") },
-		func(g *Guide, v string) error { g.Process = strings.Split(v, "\n"); return nil }},
-	{"forms", "办理形式", func(g *Guide) string { return strings.Join(g.Forms, "、") }, setList(func(g *Guide) *[]string { return &g.Forms })},
-	{"location", "办理地点", func(g *Guide) string { return g.Location }, setText(func(g *Guide) *string { return &g.Location })},
-	{"hours", "办理时间", func(g *Guide) string { return g.Hours }, setText(func(g *Guide) *string { return &g.Hours })},
-	{"legal_days", "法定办结时限（工作日）", func(g *Guide) string { return strconv.Itoa(g.LegalDays) }, setInt(func(g *Guide) *int { return &g.LegalDays })},
-	{"promised_days", "承诺办结时限（工作日）", func(g *Guide) string { return strconv.Itoa(g.PromisedDays) }, setInt(func(g *Guide) *int { return &g.PromisedDays })},
-	{"visits", "到办事现场次数", func(g *Guide) string { return strconv.Itoa(g.Visits) }, setInt(func(g *Guide) *int { return &g.Visits })},
-	{"fee", "是否收费", func(g *Guide) string { return boolCell(g.Fee) }, setBool(func(g *Guide) *bool { return &g.Fee })},
-	{"fees", "收费项目", feesCell, parseFeesCell},
-	{"consult", "咨询方式", func(g *Guide) string { return g.Consult }, setText(func(g *Guide) *string { return &g.Consult })},
-	{"complaint", "监督投诉方式", func(g *Guide) string { return g.Complaint }, setText(func(g *Guide) *string { return &g.Complaint })},
-	{"online", "是否网办", func(g *Guide) string { return boolCell(g.Online) }, setBool(func(g *Guide) *bool { return &g.Online })},
-	{"online_url", "网办地址", func(g *Guide) string { return g.OnlineURL }, setText(func(g *Guide) *string { return &g.OnlineURL })},
-	{"appointment", "是否预约办理", func(g *Guide) string { return boolCell(g.Appointment) }, setBool(func(g *Guide) *bool { return &g.Appointment })},
-	{"delivery", "是否支持物流快递", func(g *Guide) string { return boolCell(g.Delivery) }, setBool(func(g *Guide) *bool { return &g.Delivery })},
-	{"result_type", "审批结果类型", func(g *Guide) string { return g.ResultType }, setText(func(g *Guide) *string { return &g.ResultType })},
-	{"result_name", "审批结果名称", func(g *Guide) string { return g.ResultName }, setText(func(g *Guide) *string { return &g.ResultName })},
-	{"keywords", "关键词", func(g *Guide) string { return strings.Join(g.Keywords, "、") }, setList(func(g *Guide) *[]string { return &g.Keywords })},
-}
-
-var necessityLabels = map[string]string{NeedRequired: "必要", NeedOptional: "非必要", NeedConditional: "情形必要"}
-var formLabels = map[string]string{FormOriginal: "原件", FormCopy: "复印件", FormOriginalCopy: "原件和复印件", FormElectronic: "电子件"}
-
-// fromLabel reads a necessity or form written as its key or its Chinese
-// label; anything else is kept for Check to report.
-func fromLabel(labels map[string]string, v string) string {
-	for k, l := range labels {
-		if v == l || strings.EqualFold(v, k) {
-			return k
-		}
-	}
-	return v
-}
-
-func setMText(p func(m *Material) *string) func(*Material, string) error {
-	return func(m *Material, v string) error { *p(m) = v; return nil }
-}
-
-// materialColumns follow the guide's columns; each material is a row.
-var materialColumns = []materialColumn{
-	{"material_id", "材料编号", func(m *Material) string { return m.ID }, setMText(func(m *Material) *string { return &m.ID })},
-	{"material_name", "材料名称", func(m *Material) string { return m.Name }, setMText(func(m *Material) *string { return &m.Name })},
-	{"material_necessity", "材料必要性", func(m *Material) string { return necessityLabels[m.Necessity] },
-		func(m *Material, v string) error { m.Necessity = fromLabel(necessityLabels, v); return nil }},
-	{"material_form", "材料形式", func(m *Material) string { return formLabels[m.Form] },
-		func(m *Material, v string) error { m.Form = fromLabel(formLabels, v); return nil }},
-	{"material_copies", "份数", func(m *Material) string { return strconv.Itoa(m.Copies) },
-		func(m *Material, v string) error { n, err := parseCSVInt(v); m.Copies = n; return err }},
-	{"material_source", "来源渠道", func(m *Material) string { return m.Source }, setMText(func(m *Material) *string { return &m.Source })},
-	{"material_spec", "纸质规格", func(m *Material) string { return m.Spec }, setMText(func(m *Material) *string { return &m.Spec })},
-	{"material_blank_url", "空白表格", func(m *Material) string { return m.BlankURL }, setMText(func(m *Material) *string { return &m.BlankURL })},
-	{"material_sample_url", "示例样表", func(m *Material) string { return m.SampleURL }, setMText(func(m *Material) *string { return &m.SampleURL })},
-	{"material_notes", "填报须知", func(m *Material) string { return m.Notes }, setMText(func(m *Material) *string { return &m.Notes })},
-	{"material_standard", "受理标准", func(m *Material) string { return m.Standard }, setMText(func(m *Material) *string { return &m.Standard })},
-}
-
-// splitList reads a list cell: items separated by 、 , ， ; ； or new lines.
-func splitList(v string) []string {
-	return strings.FieldsFunc(v, func(r rune) bool {
-		return r == '、' || r == ',' || r == '，' || r == ';' || r == '；' || r == '\n' || r == '\r'
-	})
-}
-
-func parseCSVInt(v string) (int, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 || n > 100000 {
-		return 0, fmt.Errorf("%q is not a whole number", v)
-	}
-	return n, nil
-}
-
-func parseCSVBool(v string) (bool, error) {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "", "否", "no", "n", "false", "0", "不收费":
-		return false, nil
-	case "是", "yes", "y", "true", "1", "收费":
-		return true, nil
-	}
-	return false, fmt.Errorf("%q must be 是 or 否 (yes or no)", v)
-}
-
-// feesCell writes fee items one a line: 名称|标准|减免.
-func feesCell(g *Guide) string {
-	lines := make([]string, 0, len(g.Fees))
-	for _, f := range g.Fees {
-		l := f.Name + "|" + f.Standard
-		if f.Reduction != "" {
-			l += "|" + f.Reduction
-		}
-		lines = append(lines, l)
-	}
-	return strings.Join(lines, "\n")
-}
-
-func parseFeesCell(g *Guide, v string) error {
-	g.Fees = nil
-	for _, line := range strings.Split(v, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		parts := strings.Split(strings.ReplaceAll(line, "｜", "|"), "|")
-		if len(parts) < 2 || len(parts) > 3 {
-			return fmt.Errorf("write each fee item on its own line as 名称|标准 or 名称|标准|减免")
-		}
-		f := Fee{Name: parts[0], Standard: parts[1]}
-		if len(parts) == 3 {
-			f.Reduction = parts[2]
-		}
-		g.Fees = append(g.Fees, f)
-	}
-	return nil
-}
-
-// csvHeader is a column's header as export writes it: 事项名称(name).
-func csvHeader(label, key string) string { return label + "(" + key + ")" }
-
-// matchHeader finds the column a header cell names: its key, its label, or
-// both as export writes them.
-func matchHeader(cell string) string {
-	cell = strings.TrimSpace(cell)
-	if i := strings.LastIndexAny(cell, "(（"); i > 0 && (strings.HasSuffix(cell, ")") || strings.HasSuffix(cell, "）")) {
-		key := strings.TrimSpace(strings.TrimRight(cell[i:], ")）"))
-		key = strings.TrimLeft(key, "(（")
-		if knownColumn(key) {
-			return key
-		}
-	}
-	for _, c := range guideColumns {
-		if strings.EqualFold(cell, c.Key) || cell == c.Label {
-			return c.Key
-		}
-	}
-	for _, c := range materialColumns {
-		if strings.EqualFold(cell, c.Key) || cell == c.Label {
-			return c.Key
-		}
-	}
-	return ""
-}
-
-func knownColumn(key string) bool {
-	for _, c := range guideColumns {
-		if c.Key == key {
-			return true
-		}
-	}
-	for _, c := range materialColumns {
-		if c.Key == key {
-			return true
-		}
-	}
-	return false
-}
-
-// ParseGuidesCSV reads the CSV format: a header row naming the columns
-// (in any order; see guideColumns and materialColumns), then one row per
-// guide that may carry its first material, followed by one row per further
-// material with the guide's columns left empty.
-func ParseGuidesCSV(data []byte) ([]GuideRow, ImportErrors) {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, ImportErrors{{Line: 1, Message: "the file is empty: the first row names the columns"}}
-	}
-	if err != nil {
-		return nil, ImportErrors{csvError(err)}
-	}
-	var errs ImportErrors
-	cols := make([]string, len(header))
-	seen := map[string]bool{}
-	for i, h := range header {
-		key := matchHeader(h)
-		switch {
-		case strings.TrimSpace(h) == "":
-		case key == "":
-			errs = append(errs, ImportError{Line: 1, Field: strings.TrimSpace(h), Message: fmt.Sprintf("unknown column %q", strings.TrimSpace(h))})
-		case seen[key]:
-			errs = append(errs, ImportError{Line: 1, Field: key, Message: fmt.Sprintf("column %s appears twice", key)})
-		default:
-			cols[i], seen[key] = key, true
-		}
-	}
-	for _, need := range []string{"name", "service_id"} {
-		if !seen[need] {
-			errs = append(errs, ImportError{Line: 1, Field: need, Message: "the header has no column " + need})
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	guideSet := map[string]func(*Guide, string) error{}
-	for _, c := range guideColumns {
-		guideSet[c.Key] = c.set
-	}
-	matSet := map[string]func(*Material, string) error{}
-	for _, c := range materialColumns {
-		matSet[c.Key] = c.set
-	}
-	var rows []GuideRow
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, append(errs, csvError(err))
-		}
-		line, _ := r.FieldPos(0)
-		hasGuide, hasMaterial := false, false
-		for i, v := range rec {
-			if i >= len(cols) || strings.TrimSpace(v) == "" || cols[i] == "" {
-				continue
-			}
-			if strings.HasPrefix(cols[i], "material_") {
-				hasMaterial = true
-			} else {
-				hasGuide = true
-			}
-		}
-		if len(rec) > len(cols) {
-			for _, v := range rec[len(cols):] {
-				if strings.TrimSpace(v) != "" {
-					errs = append(errs, ImportError{Line: line, Message: "the row has more cells than the header has columns"})
-					break
-				}
-			}
-		}
-		if !hasGuide && !hasMaterial {
-			continue
-		}
-		if hasGuide {
-			if len(rows) >= maxImportGuides {
-				return nil, ImportErrors{{Line: line, Message: fmt.Sprintf("a file holds at most %d guides", maxImportGuides)}}
-			}
-			rows = append(rows, GuideRow{Line: line, csv: true})
-		} else if len(rows) == 0 {
-			errs = append(errs, ImportError{Line: line, Field: "name", Message: "a material row comes before any guide: the guide's row needs its name"})
-			continue
-		}
-		row := &rows[len(rows)-1]
-		var m *Material
-		if hasMaterial {
-			row.Guide.Materials = append(row.Guide.Materials, Material{})
-			row.MaterialLines = append(row.MaterialLines, line)
-			m = &row.Guide.Materials[len(row.Guide.Materials)-1]
-		}
-		for i, v := range rec {
-			if i >= len(cols) || cols[i] == "" {
-				continue
-			}
-			key := cols[i]
-			if set, ok := guideSet[key]; ok {
-				if !hasGuide {
-					continue
-				}
-				if err := set(&row.Guide, v); err != nil {
-					errs = append(errs, ImportError{Line: line, Field: key, Message: key + ": " + err.Error()})
-				}
-				continue
-			}
-			if m != nil {
-				if err := matSet[key](m, v); err != nil {
-					errs = append(errs, ImportError{Line: line, Field: key, Message: key + ": " + err.Error()})
-				}
-			}
-		}
-		if len(errs) >= maxImportErrors {
-			return nil, errs
-		}
-	}
-	return rows, errs
-}
-
-func csvError(err error) ImportError {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return ImportError{Line: pe.Line, Message: "malformed CSV: " + pe.Err.Error()}
-	}
-	return ImportError{Message: "malformed CSV: " + err.Error()}
 }
 
 // CheckGuideRows normalizes and checks every guide read from a file:
@@ -1050,7 +543,7 @@ func CheckGuideRows(rows []GuideRow, services map[string]bool) ImportErrors {
 	ids, codes := map[string]int{}, map[string]int{}
 	for i := range rows {
 		r := &rows[i]
-		if r.broken {
+		if r.Broken {
 			continue
 		}
 		r.Guide.Normalize()
@@ -1081,57 +574,20 @@ func CheckGuideRows(rows []GuideRow, services map[string]bool) ImportErrors {
 	return errs
 }
 
-// WriteGuidesCSV writes guides in the CSV format, UTF-8 with a BOM so that
-// spreadsheets read the Chinese right.
-func WriteGuidesCSV(w io.Writer, guides []Guide) error {
-	if _, err := w.Write(utf8BOM); err != nil {
-		return err
+// JSONKindName names, for people, the JSON kind a Go kind decodes from:
+// "number", "array", "object", "boolean" or "string".
+func JSONKindName(goKind string) string {
+	switch {
+	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
+		return "number"
+	case goKind == "slice" || goKind == "array":
+		return "array"
+	case goKind == "map" || goKind == "struct":
+		return "object"
+	case goKind == "bool":
+		return "boolean"
 	}
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true // what spreadsheets write
-	header := make([]string, 0, len(guideColumns)+len(materialColumns))
-	for _, c := range guideColumns {
-		header = append(header, csvHeader(c.Label, c.Key))
-	}
-	for _, c := range materialColumns {
-		header = append(header, csvHeader(c.Label, c.Key))
-	}
-	if err := cw.Write(header); err != nil {
-		return err
-	}
-	for i := range guides {
-		g := &guides[i]
-		n := max(len(g.Materials), 1)
-		for j := 0; j < n; j++ {
-			rec := make([]string, 0, len(header))
-			for _, c := range guideColumns {
-				v := ""
-				if j == 0 {
-					v = c.get(g)
-				}
-				rec = append(rec, v)
-			}
-			for _, c := range materialColumns {
-				v := ""
-				if j < len(g.Materials) {
-					v = c.get(&g.Materials[j])
-				}
-				rec = append(rec, v)
-			}
-			if err := cw.Write(rec); err != nil {
-				return err
-			}
-		}
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// GuideExport is the JSON format of a hall's catalogue.
-type GuideExport struct {
-	HallID     string    `json:"hall_id"`
-	ExportedAt time.Time `json:"exported_at"`
-	Guides     []Guide   `json:"guides"`
+	return "string"
 }
 
 // ---- The engine's use cases ----
@@ -1143,18 +599,30 @@ type ImportResult struct {
 	Deleted int `json:"deleted"`
 }
 
-// ImportGuides reads a catalogue file (json or csv) into a hall. Nothing is
-// imported unless every guide of the file is right: the answer is then
-// ImportErrors with every fault. Guides are matched to the hall's by id,
-// or by 实施编码 when they have no id; replace also removes the hall's
-// guides the file does not hold.
-func (e *Engine) ImportGuides(ctx context.Context, hallID, format string, data []byte, replace bool) (*ImportResult, error) {
-	rows, errs := ParseGuides(format, data)
+// GuideImport is a catalogue file read for import (guidefile.Read): its
+// guides, the faults found while reading it, and whether it replaces the
+// hall's catalogue.
+type GuideImport struct {
+	Rows   []GuideRow
+	Faults ImportErrors
+	// Replace also removes the hall's guides the file does not hold.
+	Replace bool
+}
+
+// ImportGuides puts a catalogue file into a hall. Nothing is imported
+// unless every guide of the file is right: the answer is then ImportErrors
+// with every fault. Guides are matched to the hall's by id, or by 实施编码
+// when they have no id.
+func (e *Engine) ImportGuides(ctx context.Context, hallID string, in GuideImport) (*ImportResult, error) {
+	rows, errs := in.Rows, in.Faults
 	if len(errs) > 0 && rows == nil {
 		return nil, errs
 	}
 	if len(rows) == 0 && len(errs) == 0 {
 		return nil, ImportErrors{{Line: 1, Message: "the file holds no guide"}}
+	}
+	if len(rows) > MaxImportGuides {
+		return nil, ImportErrors{{Line: rows[MaxImportGuides].Line, Message: fmt.Sprintf("a file holds at most %d guides", MaxImportGuides)}}
 	}
 	res := &ImportResult{}
 	err := e.update(ctx, func(tx Tx) error {
@@ -1198,8 +666,8 @@ func (e *Engine) ImportGuides(ctx context.Context, hallID, format string, data [
 		}
 		if len(all) > 0 {
 			sort.SliceStable(all, func(i, j int) bool { return all[i].Line < all[j].Line })
-			if len(all) > maxImportErrors {
-				all = all[:maxImportErrors]
+			if len(all) > MaxImportErrors {
+				all = all[:MaxImportErrors]
 			}
 			return all
 		}
@@ -1225,7 +693,7 @@ func (e *Engine) ImportGuides(ctx context.Context, hallID, format string, data [
 				return err
 			}
 		}
-		if replace {
+		if in.Replace {
 			for _, old := range existing {
 				if !kept[old.ID] {
 					if err := tx.DeleteGuide(old.ID); err != nil {
@@ -1355,9 +823,17 @@ var demoGuidesJSON []byte
 
 // DemoGuides is the demo hall's catalogue as shipped.
 func DemoGuides() ([]Guide, error) {
-	rows, errs := ParseGuidesJSON(demoGuidesJSON)
-	if len(errs) > 0 {
-		return nil, errs
+	var file struct {
+		Guides []Guide `json:"guides"`
+	}
+	d := json.NewDecoder(bytes.NewReader(demoGuidesJSON))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&file); err != nil {
+		return nil, err
+	}
+	rows := make([]GuideRow, len(file.Guides))
+	for i, g := range file.Guides {
+		rows[i] = GuideRow{Line: i + 1, Guide: g}
 	}
 	_, svcs, _ := DemoHall()
 	known := map[string]bool{}

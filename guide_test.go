@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/guidefile"
 	"github.com/civiq/civiq/sqlstore"
 )
 
@@ -24,6 +25,13 @@ func demoEnv(t testing.TB) *env {
 		t.Fatalf("second LoadDemoGuides = %v, %v; want false, nil", again, err)
 	}
 	return e
+}
+
+// importFile reads a catalogue file and imports it into the demo hall, as
+// the API does.
+func (e *env) importFile(format string, data []byte, replace bool) (*civiq.ImportResult, error) {
+	rows, faults := guidefile.Read(format, data)
+	return e.eng.ImportGuides(e.ctx, "demo", civiq.GuideImport{Rows: rows, Faults: faults, Replace: replace})
 }
 
 func (e *env) search(q string) []civiq.Guide {
@@ -250,7 +258,7 @@ const goodCSV = "\uFEFF事项名称(name),排队业务(service_id),承诺办结�
 // Chinese headers, a material per row) and reads it back.
 func TestImportCSV(t *testing.T) {
 	e := newEnv(t)
-	res, err := e.eng.ImportGuides(e.ctx, "demo", civiq.FormatCSV, []byte(goodCSV), false)
+	res, err := e.importFile(guidefile.CSV, []byte(goodCSV), false)
 	if err != nil {
 		t.Fatalf("import: %v", err)
 	}
@@ -279,7 +287,7 @@ func TestImportCSV(t *testing.T) {
 	}
 	// Importing the same file again matches nothing by id (none given):
 	// two more guides.
-	res, err = e.eng.ImportGuides(e.ctx, "demo", civiq.FormatCSV, []byte(goodCSV), false)
+	res, err = e.importFile(guidefile.CSV, []byte(goodCSV), false)
 	if err != nil || res.Created != 2 {
 		t.Errorf("second import = %+v, %v", res, err)
 	}
@@ -296,7 +304,7 @@ func TestImportReportsEveryBadRow(t *testing.T) {
 		file   string
 		want   []civiq.ImportError // line and field of each; messages not compared
 	}{
-		{"csv", civiq.FormatCSV,
+		{"csv", guidefile.CSV,
 			"name,service_id,promised_days,legal_days,fee,material_name,material_necessity,material_copies\n" +
 				"好的事项,general,1,5,否,申请表,必要,1\n" + // line 2: good
 				",general,1,5,否,申请表,必要,1\n" + // 3: no name
@@ -311,14 +319,14 @@ func TestImportReportsEveryBadRow(t *testing.T) {
 				{Line: 6, Field: "material_name"}, {Line: 6, Field: "material_necessity"}, {Line: 7, Field: "fee"},
 				{Line: 8, Field: "promised_days"}, {Line: 9, Field: "material_copies"},
 			}},
-		{"csv header", civiq.FormatCSV, "事项名称,颜色,name\n甲,红,乙\n",
+		{"csv header", guidefile.CSV, "事项名称,颜色,name\n甲,红,乙\n",
 			[]civiq.ImportError{{Line: 1, Field: "颜色"}, {Line: 1, Field: "name"}, {Line: 1, Field: "service_id"}}},
-		{"csv material first", civiq.FormatCSV, "name,service_id,material_name\n,,申请表\n甲,general,\n",
+		{"csv material first", guidefile.CSV, "name,service_id,material_name\n,,申请表\n甲,general,\n",
 			[]civiq.ImportError{{Line: 2, Field: "name"}}},
-		{"csv quotes", civiq.FormatCSV, "name,service_id\n甲,general\n\"乙,general\n", []civiq.ImportError{{Line: 3}}},
-		{"csv duplicate ids", civiq.FormatCSV, "id,name,service_id\na,甲,general\na,乙,general\n", []civiq.ImportError{{Line: 3, Field: "id"}}},
-		{"csv id of another hall", civiq.FormatCSV, "id,name,service_id\nx-other,甲,general\n", []civiq.ImportError{{Line: 2, Field: "id"}}},
-		{"json", civiq.FormatJSON, `{"guides": [
+		{"csv quotes", guidefile.CSV, "name,service_id\n甲,general\n\"乙,general\n", []civiq.ImportError{{Line: 3}}},
+		{"csv duplicate ids", guidefile.CSV, "id,name,service_id\na,甲,general\na,乙,general\n", []civiq.ImportError{{Line: 3, Field: "id"}}},
+		{"csv id of another hall", guidefile.CSV, "id,name,service_id\nx-other,甲,general\n", []civiq.ImportError{{Line: 2, Field: "id"}}},
+		{"json", guidefile.JSON, `{"guides": [
   {"name": "好的", "service_id": "general", "promised_days": 1, "materials": [{"name": "申请表"}]},
   {"name": "", "service_id": "general"},
   {"name": "天数", "service_id": "general", "promised_days": "三"},
@@ -327,10 +335,10 @@ func TestImportReportsEveryBadRow(t *testing.T) {
   17
 ]}`, []civiq.ImportError{{Line: 3, Field: "name"}, {Line: 4, Field: "promised_days"}, {Line: 5, Field: "colour"},
 			{Line: 6, Field: "materials[1].name"}, {Line: 6, Field: "materials[1].form"}, {Line: 7}}},
-		{"json syntax", civiq.FormatJSON, "[\n{\"name\": \"甲\",\n\"service_id\": general}\n]", []civiq.ImportError{{Line: 3}}},
-		{"json shape", civiq.FormatJSON, `{"items": []}`, []civiq.ImportError{{Line: 1, Field: "guides"}}},
-		{"empty", civiq.FormatJSON, `[]`, []civiq.ImportError{{Line: 1}}},
-		{"not utf-8", civiq.FormatCSV, "name,service_id\n\xd6\xd0\xce\xc4,general\n", []civiq.ImportError{{Line: 2}}},
+		{"json syntax", guidefile.JSON, "[\n{\"name\": \"甲\",\n\"service_id\": general}\n]", []civiq.ImportError{{Line: 3}}},
+		{"json shape", guidefile.JSON, `{"items": []}`, []civiq.ImportError{{Line: 1, Field: "guides"}}},
+		{"empty", guidefile.JSON, `[]`, []civiq.ImportError{{Line: 1}}},
+		{"not utf-8", guidefile.CSV, "name,service_id\n\xd6\xd0\xce\xc4,general\n", []civiq.ImportError{{Line: 2}}},
 	}
 	// A guide of another hall, whose id the file may not take.
 	e.saveHall(func(h *civiq.Hall) {})
@@ -348,7 +356,7 @@ func TestImportReportsEveryBadRow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, replace := range []bool{false, true} {
-				_, err := e.eng.ImportGuides(e.ctx, "demo", tt.format, []byte(tt.file), replace)
+				_, err := e.importFile(tt.format, []byte(tt.file), replace)
 				errs, ok := err.(civiq.ImportErrors)
 				if !ok {
 					t.Fatalf("import = %v; want ImportErrors", err)
@@ -381,13 +389,13 @@ func TestCSVRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := civiq.WriteGuidesCSV(&buf, gs); err != nil {
+	if err := guidefile.WriteCSV(&buf, gs); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.HasPrefix(buf.Bytes(), []byte("\xEF\xBB\xBF事项ID(id),")) {
 		t.Fatalf("the CSV starts %q; want a BOM and the header", buf.Bytes()[:30])
 	}
-	rows, errs := civiq.ParseGuides(civiq.FormatCSV, buf.Bytes())
+	rows, errs := guidefile.Read(guidefile.CSV, buf.Bytes())
 	if len(errs) > 0 {
 		t.Fatalf("parse the export: %v", errs)
 	}
@@ -406,20 +414,20 @@ func TestCSVRoundTrip(t *testing.T) {
 	}
 	// Replacing the catalogue with its own export changes nothing but
 	// updates every guide.
-	res, err := e.eng.ImportGuides(e.ctx, "demo", civiq.FormatCSV, buf.Bytes(), true)
+	res, err := e.importFile(guidefile.CSV, buf.Bytes(), true)
 	if err != nil || *res != (civiq.ImportResult{Updated: len(gs)}) {
 		t.Fatalf("re-import = %+v, %v", res, err)
 	}
 	// JSON too.
-	js, _ := json.Marshal(civiq.GuideExport{HallID: "demo", Guides: gs})
-	res, err = e.eng.ImportGuides(e.ctx, "demo", civiq.FormatJSON, js, true)
+	js, _ := json.Marshal(guidefile.Export{HallID: "demo", Guides: gs})
+	res, err = e.importFile(guidefile.JSON, js, true)
 	if err != nil || *res != (civiq.ImportResult{Updated: len(gs)}) {
 		t.Fatalf("re-import JSON = %+v, %v", res, err)
 	}
 	// Replace with a file of one guide removes the others; an item given
 	// without id keeps the id of the guide with the same 实施编码.
 	one := fmt.Sprintf("name,service_id,impl_code\n新名字,general,%s\n", gs[0].ImplCode)
-	res, err = e.eng.ImportGuides(e.ctx, "demo", civiq.FormatCSV, []byte(one), true)
+	res, err = e.importFile(guidefile.CSV, []byte(one), true)
 	if err != nil || *res != (civiq.ImportResult{Updated: 1, Deleted: len(gs) - 1}) {
 		t.Fatalf("replace with one = %+v, %v", res, err)
 	}
@@ -493,8 +501,9 @@ func BenchmarkGuideSearch(b *testing.B) {
 		g.Name = fmt.Sprintf("%s（第%d号）", g.Name, i)
 		gs = append(gs, g)
 	}
-	json.NewEncoder(&file).Encode(civiq.GuideExport{Guides: gs})
-	if _, err := eng.ImportGuides(b.Context(), "demo", civiq.FormatJSON, file.Bytes(), true); err != nil {
+	json.NewEncoder(&file).Encode(guidefile.Export{Guides: gs})
+	rows, faults := guidefile.Read(guidefile.JSON, file.Bytes())
+	if _, err := eng.ImportGuides(b.Context(), "demo", civiq.GuideImport{Rows: rows, Faults: faults, Replace: true}); err != nil {
 		b.Fatal(err)
 	}
 	for _, q := range []string{"不动产", "房产证", "社保卡", "营业执照", "社保", "户口"} {

@@ -626,7 +626,7 @@ func TestPlanAPI(t *testing.T) {
 	if ct := r.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" || !strings.Contains(r.Header.Get("Content-Disposition"), "attachment") {
 		t.Fatalf("csv headers %v", r.Header)
 	}
-	if want := "\ufeffFrom,To,s arrivals per hour,s counters,Total counters\n08:00,09:00,12,3,3\n09:00,10:00,12,3,3\n"; string(r.Body) != want {
+	if want := "\ufeffFrom,To,s arrivals per hour,s counters,Total counters\r\n08:00,09:00,12,3,3\r\n09:00,10:00,12,3,3\r\n"; string(r.Body) != want {
 		t.Fatalf("csv %q, want %q", r.Body, want)
 	}
 	r = ts.do(t, "GET", "/api/v1/halls/demo/plan?days=7&format=csv", ts.Admin, nil).want(t, 200)

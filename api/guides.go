@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/csvfile"
+	"github.com/civiq/civiq/guidefile"
 )
 
 // 办事指南 and 办件: the hall's service guides (search, import, export) and
@@ -122,7 +124,7 @@ func (s *Server) deleteGuide(w http.ResponseWriter, r *http.Request, c *call) er
 // the Content-Type or the body says.
 func guideFormat(r *http.Request, body []byte) (string, error) {
 	switch f := strings.ToLower(r.URL.Query().Get("format")); f {
-	case civiq.FormatJSON, civiq.FormatCSV:
+	case guidefile.JSON, guidefile.CSV:
 		return f, nil
 	case "":
 	default:
@@ -131,18 +133,18 @@ func guideFormat(r *http.Request, body []byte) (string, error) {
 	ct := strings.ToLower(r.Header.Get("Content-Type"))
 	switch {
 	case strings.Contains(ct, "csv"):
-		return civiq.FormatCSV, nil
+		return guidefile.CSV, nil
 	case strings.Contains(ct, "json"):
-		return civiq.FormatJSON, nil
+		return guidefile.JSON, nil
 	}
 	if body == nil {
-		return civiq.FormatJSON, nil
+		return guidefile.JSON, nil
 	}
-	b := bytes.TrimSpace(bytes.TrimPrefix(body, []byte{0xEF, 0xBB, 0xBF}))
+	b := bytes.TrimSpace(csvfile.TrimBOM(body))
 	if len(b) > 0 && (b[0] == '{' || b[0] == '[') {
-		return civiq.FormatJSON, nil
+		return guidefile.JSON, nil
 	}
-	return civiq.FormatCSV, nil
+	return guidefile.CSV, nil
 }
 
 // exportGuides gives the hall's catalogue as JSON or as CSV (UTF-8 with a
@@ -160,17 +162,17 @@ func (s *Server) exportGuides(w http.ResponseWriter, r *http.Request, c *call) e
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="guides-%s.%s"`, hallID, format))
-	if format == civiq.FormatCSV {
+	if format == guidefile.CSV {
 		var buf bytes.Buffer
-		if err := civiq.WriteGuidesCSV(&buf, gs); err != nil {
+		if err := guidefile.WriteCSV(&buf, gs); err != nil {
 			return err
 		}
-		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Type", csvfile.ContentType)
 		w.WriteHeader(http.StatusOK)
 		w.Write(buf.Bytes())
 		return nil
 	}
-	writeJSON(w, http.StatusOK, civiq.GuideExport{HallID: hallID, ExportedAt: s.Engine.Now().UTC().Truncate(time.Second), Guides: gs})
+	writeJSON(w, http.StatusOK, guidefile.Export{HallID: hallID, ExportedAt: s.Engine.Now().UTC().Truncate(time.Second), Guides: gs})
 	return nil
 }
 
@@ -197,7 +199,8 @@ func (s *Server) importGuides(w http.ResponseWriter, r *http.Request, c *call) e
 	default:
 		return civiq.FieldErrorf("mode", "mode must be merge or replace")
 	}
-	res, err := s.Engine.ImportGuides(r.Context(), r.PathValue("hall"), format, c.body, replace)
+	rows, faults := guidefile.Read(format, c.body)
+	res, err := s.Engine.ImportGuides(r.Context(), r.PathValue("hall"), civiq.GuideImport{Rows: rows, Faults: faults, Replace: replace})
 	var bad civiq.ImportErrors
 	if errors.As(err, &bad) {
 		d := errorDetail{Code: civiq.EInvalid, Message: fmt.Sprintf("the file has %d problems: nothing was imported", len(bad))}

@@ -1,10 +1,10 @@
 package api
 
 import (
-	"encoding/csv"
 	"io"
 	"strconv"
 
+	"github.com/civiq/civiq/csvfile"
 	"github.com/civiq/civiq/sim"
 )
 
@@ -46,14 +46,10 @@ func makePlan(p *sim.Profile, o planOptions) (*Plan, error) {
 	return &Plan{Staffing: st}, nil
 }
 
-// writePlanCSV writes the plan as a table for spreadsheets: UTF-8 with a
-// BOM, a row per slot, for each service its arrivals per hour and its
+// writePlanCSV writes the plan as a table for spreadsheets (csvfile): a row per slot, for each service its arrivals per hour and its
 // counters, then the total counters.
 func writePlanCSV(w io.Writer, plan *Plan, names map[string]string, en bool) error {
-	if _, err := w.Write([]byte("\ufeff")); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
+	cw := csvfile.NewWriter(w)
 	label := func(zh, english string) string {
 		if en {
 			return english
@@ -82,6 +78,5 @@ func writePlanCSV(w io.Writer, plan *Plan, names map[string]string, en bool) err
 		row = append(row, strconv.Itoa(sl.Counters))
 		cw.Write(row)
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }

@@ -1,13 +1,13 @@
 package api
 
 import (
-	"encoding/csv"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/csvfile"
 )
 
 // 好差评: ratings, the follow-up of bad ratings, working-day calendars and
@@ -333,11 +333,10 @@ func (s *Server) listRatings(w http.ResponseWriter, r *http.Request, c *call) er
 		writeJSON(w, http.StatusOK, map[string]any{"ratings": rows})
 		return nil
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Type", csvfile.ContentType)
 	w.Header().Set("Content-Disposition", `attachment; filename="ratings-`+r.PathValue("hall")+`.csv"`)
 	w.WriteHeader(http.StatusOK)
-	w.Write([]byte("\ufeff")) // a BOM, so that spreadsheets read the Chinese right
-	cw := csv.NewWriter(w)
+	cw := csvfile.NewWriter(w)
 	cw.Write([]string{"id", "created_at", "ticket_id", "service_id", "counter_id", "staff", "channel", "score", "reasons", "comment",
 		"contact_phone", "efficiency", "level", "attitude", "followup_id", "followup_status"})
 	num := func(n int) string {
@@ -355,18 +354,9 @@ func (s *Server) listRatings(w http.ResponseWriter, r *http.Request, c *call) er
 		if x.FollowUpID != 0 {
 			fid = strconv.FormatInt(x.FollowUpID, 10)
 		}
-		cw.Write([]string{strconv.FormatInt(x.ID, 10), x.CreatedAt.Format(time.RFC3339), x.TicketID, cell(x.ServiceID), cell(x.CounterID),
-			cell(x.Staff), x.Channel, strconv.Itoa(x.Score), cell(strings.Join(x.Reasons, "；")), cell(x.Comment), x.ContactPhone,
+		cw.Write([]string{strconv.FormatInt(x.ID, 10), x.CreatedAt.Format(time.RFC3339), x.TicketID, x.ServiceID, x.CounterID,
+			x.Staff, x.Channel, strconv.Itoa(x.Score), strings.Join(x.Reasons, "；"), x.Comment, x.ContactPhone,
 			num(sub.Efficiency), num(sub.Level), num(sub.Attitude), fid, x.FollowUpStatus})
 	}
-	cw.Flush()
-	return nil
-}
-
-// cell keeps a spreadsheet from reading text as a formula (CSV injection).
-func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
+	return cw.Flush()
 }

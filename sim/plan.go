@@ -1,13 +1,14 @@
 package sim
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
 	"text/tabwriter"
+
+	"github.com/civiq/civiq/csvfile"
 )
 
 // PlanOptions configure MakePlan.
@@ -152,9 +153,10 @@ func checkStaffing(s Service, rate float64, counters int, o PlanOptions, stream 
 	return r.WithinTarget, r.MeanWait, nil
 }
 
-// WriteCSV writes the plan as CSV, one row per hour and service.
+// WriteCSV writes the plan as CSV for spreadsheets (csvfile), one row per
+// hour and service.
 func (pl *Plan) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	cw := csvfile.NewWriter(w)
 	cw.Write([]string{"from", "to", "service", "arrivals_per_hour", "handling_minutes", "load_erlangs", "counters",
 		"utilisation", "erlang_service_level", "erlang_mean_wait_seconds", "sim_service_level", "sim_mean_wait_seconds"})
 	f := func(x float64, prec int) string {
@@ -168,8 +170,7 @@ func (pl *Plan) WriteCSV(w io.Writer) error {
 			strconv.Itoa(r.Counters), f(r.Utilisation, 3), f(r.ServiceLevel, 3), f(r.MeanWait, 0),
 			f(r.SimServiceLevel, 3), f(r.SimMeanWait, 0)})
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }
 
 // WriteTable writes the plan as a table for people: counters per hour

@@ -180,7 +180,7 @@ func TestSimulatePlan(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
+	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(out, "\ufeff")), "\n")
 	if len(lines) != 1+2*2 || !strings.HasPrefix(lines[0], "from,to,service,arrivals_per_hour") || !strings.HasPrefix(lines[1], "09:00,10:00,a,30.00,5.00,2.50,") {
 		t.Errorf("CSV:\n%s", out)
 	}

@@ -1,4 +1,4 @@
-package civiq_test
+package guidefile_test
 
 import (
 	"bytes"
@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/guidefile"
 )
 
 // checkParse runs an import parser and the checks after it on any input:
 // nothing panics, every fault has a message and a line in the file, and a
 // file that passes is written and read back to as many guides.
 func checkParse(t *testing.T, format string, data []byte) {
-	rows, errs := civiq.ParseGuides(format, data)
+	rows, errs := guidefile.Read(format, data)
 	lines := bytes.Count(data, []byte("\n")) + 1
 	checkErrs := func(errs civiq.ImportErrors) {
 		for _, e := range errs {
@@ -36,25 +37,26 @@ func checkParse(t *testing.T, format string, data []byte) {
 		gs[i] = rows[i].Guide
 	}
 	var buf bytes.Buffer
-	if err := civiq.WriteGuidesCSV(&buf, gs); err != nil {
+	if err := guidefile.WriteCSV(&buf, gs); err != nil {
 		t.Fatalf("write CSV: %v", err)
 	}
-	back, errs := civiq.ParseGuides(civiq.FormatCSV, buf.Bytes())
+	back, errs := guidefile.Read(guidefile.CSV, buf.Bytes())
 	if len(errs) > 0 || len(back) != len(gs) {
 		t.Fatalf("a good file written as CSV reads back as %d guides, %v; want %d", len(back), errs, len(gs))
 	}
-	js, err := json.Marshal(civiq.GuideExport{Guides: gs})
+	js, err := json.Marshal(guidefile.Export{Guides: gs})
 	if err != nil {
 		t.Fatalf("marshal: %v", err)
 	}
-	back, errs = civiq.ParseGuides(civiq.FormatJSON, js)
+	back, errs = guidefile.Read(guidefile.JSON, js)
 	if len(errs) > 0 || len(back) != len(gs) {
 		t.Fatalf("a good file written as JSON reads back as %d guides, %v; want %d", len(back), errs, len(gs))
 	}
 }
 
 func FuzzParseGuidesCSV(f *testing.F) {
-	f.Add([]byte(goodCSV))
+	f.Add([]byte("\uFEFF事项名称(name),排队业务(service_id),是否收费(fee),收费项目(fees),材料名称(material_name),份数(material_copies)\r\n" +
+		"甲,general,是,工本费|10元/本,申请表,1\r\n,,,,身份证,2\r\n\r\n乙,tax,否,,'=x,\r\n"))
 	f.Add([]byte("name,service_id\n甲,general\n"))
 	f.Add([]byte("name,service_id,material_name\n,,a\n"))
 	f.Add([]byte("\"name\",service_id\n\"a\"\"b\",general\n"))
@@ -64,10 +66,10 @@ func FuzzParseGuidesCSV(f *testing.F) {
 	f.Add([]byte("name\n\"unterminated\n"))
 	if gs, err := civiq.DemoGuides(); err == nil {
 		var buf bytes.Buffer
-		civiq.WriteGuidesCSV(&buf, gs[:3])
+		guidefile.WriteCSV(&buf, gs[:3])
 		f.Add(buf.Bytes())
 	}
-	f.Fuzz(func(t *testing.T, data []byte) { checkParse(t, civiq.FormatCSV, data) })
+	f.Fuzz(func(t *testing.T, data []byte) { checkParse(t, guidefile.CSV, data) })
 }
 
 func FuzzParseGuidesJSON(f *testing.F) {
@@ -80,8 +82,8 @@ func FuzzParseGuidesJSON(f *testing.F) {
 	f.Add([]byte(`[`))
 	f.Add([]byte(`[] []`))
 	if gs, err := civiq.DemoGuides(); err == nil {
-		b, _ := json.Marshal(civiq.GuideExport{Guides: gs[:3]})
+		b, _ := json.Marshal(guidefile.Export{Guides: gs[:3]})
 		f.Add(b)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) { checkParse(t, civiq.FormatJSON, data) })
+	f.Fuzz(func(t *testing.T, data []byte) { checkParse(t, guidefile.JSON, data) })
 }

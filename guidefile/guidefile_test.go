@@ -1,0 +1,40 @@
+package guidefile_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/guidefile"
+)
+
+// TestCSVGuardsFormulas writes guides whose text a spreadsheet would run
+// as a formula: the file holds them guarded, and reading the file gives
+// the text back as it was.
+func TestCSVGuardsFormulas(t *testing.T) {
+	g := civiq.Guide{ID: "g1", ServiceID: "general", Name: "=HYPERLINK(\"http://x\")", Conditions: "-无",
+		Keywords: []string{"@a"}, Materials: []civiq.Material{{Name: "+申请表", Notes: "\t注意"}}}
+	var buf bytes.Buffer
+	if err := guidefile.WriteCSV(&buf, []civiq.Guide{g}); err != nil {
+		t.Fatal(err)
+	}
+	file := buf.String()
+	if !strings.HasPrefix(file, "\xEF\xBB\xBF事项ID(id),") || !strings.Contains(file, "\r\n") {
+		t.Errorf("the file starts %q; want a BOM, the header and CRLF", file[:40])
+	}
+	for _, want := range []string{`"'=HYPERLINK(""http://x"")"`, ",'-无,", ",'@a,", ",'+申请表,", ",'\t注意,"} {
+		if !strings.Contains(file, want) {
+			t.Errorf("the file has no %q:\n%s", want, file)
+		}
+	}
+	rows, errs := guidefile.Read(guidefile.CSV, buf.Bytes())
+	if len(errs) > 0 || len(rows) != 1 {
+		t.Fatalf("read back %d rows, %v", len(rows), errs)
+	}
+	got := rows[0].Guide
+	if got.Name != g.Name || got.Conditions != g.Conditions || len(got.Keywords) != 1 || got.Keywords[0] != "@a" ||
+		len(got.Materials) != 1 || got.Materials[0].Name != "+申请表" || got.Materials[0].Notes != "\t注意" {
+		t.Errorf("read back %+v", got)
+	}
+}
