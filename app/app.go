@@ -22,10 +22,10 @@ type App struct {
 	Site    *web.Site
 }
 
-// New wires a node on store. With shared set (PostgreSQL, several nodes)
+// New wires a node on store; it fails when the pages do not load. With shared set (PostgreSQL, several nodes)
 // the store's own commits feed only this node's metrics: every node's
 // events reach the hub through postgres.Follow instead.
-func New(store *sqlstore.Store, version string, shared bool) *App {
+func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	a := &App{Store: store, Hub: inmem.NewHub(), Metrics: api.NewMetrics()}
 	a.Hub.OnCount = func(n int) { a.Metrics.Streams.Set(float64(n)) }
 	if shared {
@@ -40,7 +40,11 @@ func New(store *sqlstore.Store, version string, shared bool) *App {
 	a.API = api.NewServer(a.Engine, a.Hub, a.Metrics)
 	a.API.Version = version
 	a.API.Ready = store.Ping
-	a.Site = &web.Site{Engine: a.Engine, Version: version}
+	site, err := web.New(a.Engine, version)
+	if err != nil {
+		return nil, err
+	}
+	a.Site = site
 	a.Site.Register(a.API.Mux())
-	return a
+	return a, nil
 }

@@ -76,7 +76,12 @@ func (c *Clock) Set(at time.Time) {
 func New(t testing.TB, opts ...func(*Server)) *Server {
 	t.Helper()
 	store := storetest.Open(t)
-	s := &Server{App: app.New(store, "test", false), Clock: &Clock{}, streams: map[*http.Request]context.CancelFunc{}}
+	a, err := app.New(store, "test", false)
+	if err != nil {
+		store.Close()
+		t.Fatal(err)
+	}
+	s := &Server{App: a, Clock: &Clock{}, streams: map[*http.Request]context.CancelFunc{}}
 	s.Engine.Now = s.Clock.Now
 	ctx := context.Background()
 	if pw, err := s.Engine.Bootstrap(ctx, AdminPassword); err != nil || pw != "" {

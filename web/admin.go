@@ -46,10 +46,6 @@ func (s *Site) adminPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.load(); err != nil {
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
-		return
-	}
 	u := p.User
 	if u.Role != civiq.RoleAdmin && u.Role != civiq.RoleManager {
 		s.render(w, r, http.StatusForbidden, "admin_forbidden", "admin.forbidden.title", nil)

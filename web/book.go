@@ -52,11 +52,6 @@ type bookDay struct {
 // bookHall reads what both pages need: the hall, its services and its
 // booking rules. A hall that does not exist answers the not-found page.
 func (s *Site) bookHall(w http.ResponseWriter, r *http.Request) (*civiq.Hall, []civiq.Service, *civiq.BookingSettings, bool) {
-	if err := s.load(); err != nil {
-		slog.ErrorContext(r.Context(), "load pages", "err", err)
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
-		return nil, nil, nil, false
-	}
 	hallID := r.PathValue("hall")
 	var hall *civiq.Hall
 	var svcs []civiq.Service

@@ -117,10 +117,6 @@ func (s *Site) loadCounter(w http.ResponseWriter, r *http.Request) (v *counterVi
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return nil, false
 	}
-	if err := s.load(); err != nil {
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
-		return nil, false
-	}
 	lang := Lang(w, r)
 	byID := map[string]civiq.Service{}
 	for _, sv := range v.Services {

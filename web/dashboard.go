@@ -67,14 +67,10 @@ type managerView struct {
 	City bool
 }
 
-// scriptConfig is v as JSON for a page's script, once the catalogues are
-// loaded (the page's keys and the hall's name in its language need them).
-// When either fails it answers 500 and ok is false.
+// scriptConfig is v as JSON for a page's script. When that fails it
+// answers 500 and ok is false.
 func (s *Site) scriptConfig(w http.ResponseWriter, v any) (js template.JS, ok bool) {
 	b, err := json.Marshal(v)
-	if err == nil {
-		err = s.load()
-	}
 	if err != nil {
 		slog.Error("page config", "err", err)
 		http.Error(w, "Internal error.", http.StatusInternalServerError)

@@ -113,10 +113,6 @@ func (s *Site) guideCard(lang, hallID string, g *civiq.Guide, svcNames map[strin
 // guideHall reads a hall and its services; ok is false when the answer
 // has been written (not found, or trouble).
 func (s *Site) guideHall(w http.ResponseWriter, r *http.Request, hallID string) (*civiq.Hall, []civiq.Service, bool) {
-	if err := s.load(); err != nil { // the catalogues, before the first s.T
-		s.guideTrouble(w, r, err)
-		return nil, nil, false
-	}
 	var hall *civiq.Hall
 	var svcs []civiq.Service
 	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) (err error) {
@@ -284,10 +280,6 @@ func (s *Site) caseProgress(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	if err := s.load(); err != nil {
-		s.guideTrouble(w, r, err)
 		return
 	}
 	lang := Lang(w, r)

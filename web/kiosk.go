@@ -104,7 +104,6 @@ var (
 // paired kiosk device (token in the browser) or a signed-in user who may
 // issue tickets in the hall; without either it shows the pairing form.
 func (s *Site) kiosk(w http.ResponseWriter, r *http.Request) {
-	s.load() // the catalogues, for T; render reports a failure
 	hallID := r.PathValue("hall")
 	var hall *civiq.Hall
 	var svcs []civiq.Service
@@ -174,7 +173,6 @@ var ticketKeys = []string{
 
 // ticketPage is the citizen's page of one ticket, phone first.
 func (s *Site) ticketPage(w http.ResponseWriter, r *http.Request) {
-	s.load() // the catalogues, for T; render reports a failure
 	t, hall, svc, err := s.kioskTicketInfo(r.Context(), r.PathValue("id"))
 	if civiq.ErrorCode(err) == civiq.ENotFound {
 		s.render(w, r, http.StatusNotFound, "ticket_notfound", "ticket.notfound_title", nil)
@@ -292,10 +290,6 @@ func (s *Site) ticketQR(w http.ResponseWriter, r *http.Request) {
 // GB18030 (see package escpos), the QR code drawn by the printer. ?lang=en
 // prints it in English.
 func (s *Site) ticketEscpos(w http.ResponseWriter, r *http.Request) {
-	if err := s.load(); err != nil {
-		kioskError(w, r, err)
-		return
-	}
 	t, hall, svc, err := s.kioskTicketInfo(r.Context(), r.PathValue("id"))
 	if err != nil {
 		kioskError(w, r, err)

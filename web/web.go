@@ -7,14 +7,16 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
+	"text/template/parse"
 
 	"github.com/civiq/civiq"
 )
@@ -34,15 +36,13 @@ var Languages = []string{"zh-CN", "en"}
 // langCookie remembers the language chosen with ?lang=.
 const langCookie = "civiq_lang"
 
-// Site serves the pages.
+// Site serves the pages. Make it with New.
 type Site struct {
 	Engine  *civiq.Engine
 	Version string
 
-	once      sync.Once
-	pages     map[string]*template.Template
-	catalogs  map[string]map[string]string
-	loadError error
+	pages    map[string]*template.Template
+	catalogs map[string]map[string]string
 }
 
 // page is what every template gets.
@@ -59,45 +59,148 @@ type page struct {
 	Strings template.JS
 }
 
-func (s *Site) load() error {
-	s.once.Do(func() {
-		s.catalogs = map[string]map[string]string{}
-		for _, l := range Languages {
-			// Each page keeps its own catalogue file per language:
-			// locale/<lang>/<page>.json; keys are unique across files.
-			files, _ := fs.Glob(localeFS, "locale/"+l+"/*.json")
-			m := map[string]string{}
-			for _, f := range files {
-				b, err := localeFS.ReadFile(f)
-				if err == nil {
-					err = json.Unmarshal(b, &m)
-				}
-				if err != nil {
-					s.loadError = fmt.Errorf("locale %s: %w", f, err)
-					return
-				}
-			}
-			s.catalogs[l] = m
+// New makes the site: it reads the catalogues and parses and checks every
+// template, so that a broken one stops the start instead of failing a
+// request.
+func New(engine *civiq.Engine, version string) (*Site, error) {
+	s := &Site{Engine: engine, Version: version}
+	if err := s.load(localeFS, templateFS); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// load reads the catalogues (locale/<lang>/<page>.json, keys unique across
+// the files of a language) and the templates (templates/<page>.html, each
+// with templates/layout.html).
+func (s *Site) load(locales, templates fs.FS) error {
+	s.catalogs = map[string]map[string]string{}
+	for _, l := range Languages {
+		files, err := fs.Glob(locales, "locale/"+l+"/*.json")
+		if err == nil && len(files) == 0 {
+			err = errors.New("no catalogue")
 		}
-		s.pages = map[string]*template.Template{}
-		names, _ := fs.Glob(templateFS, "templates/*.html")
-		for _, n := range names {
-			name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-			if name == "layout" {
-				continue
+		if err != nil {
+			return fmt.Errorf("locale %s: %w", l, err)
+		}
+		m := map[string]string{}
+		for _, f := range files {
+			b, err := fs.ReadFile(locales, f)
+			if err == nil {
+				err = json.Unmarshal(b, &m)
 			}
-			t := template.New("layout.html").Funcs(template.FuncMap{
-				"t": func(lang, key string, args ...any) string { return s.T(lang, key, args...) },
-			})
-			t, err := t.ParseFS(templateFS, "templates/layout.html", n)
 			if err != nil {
-				s.loadError = fmt.Errorf("template %s: %w", n, err)
+				return fmt.Errorf("locale %s: %w", f, err)
+			}
+		}
+		s.catalogs[l] = m
+	}
+	s.pages = map[string]*template.Template{}
+	names, err := fs.Glob(templates, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		t := template.New("layout.html").Funcs(template.FuncMap{
+			"t": func(lang, key string, args ...any) string { return s.T(lang, key, args...) },
+		})
+		t, err := t.ParseFS(templates, "templates/layout.html", n)
+		if err == nil {
+			err = s.check(t)
+		}
+		if err != nil {
+			return fmt.Errorf("template %s: %w", n, err)
+		}
+		s.pages[name] = t
+	}
+	if len(s.pages) == 0 {
+		return errors.New("no templates")
+	}
+	return nil
+}
+
+// check finds what html/template would otherwise find at a page's first
+// request: it escapes the template (running it once on an empty page, whose
+// run may stop for want of data: that is no fault), and it checks that
+// every catalogue key written out in it, {{t .Lang "key"}}, is in every
+// catalogue.
+func (s *Site) check(t *template.Template) error {
+	var escape *template.Error
+	if err := t.Execute(io.Discard, page{Lang: Languages[0], Other: Languages[1]}); errors.As(err, &escape) {
+		return err
+	}
+	for _, tt := range t.Templates() {
+		if tt.Tree == nil {
+			continue
+		}
+		var err error
+		walkCalls(tt.Tree.Root, func(fn string, args []parse.Node) {
+			if fn != "t" || len(args) < 3 || err != nil {
 				return
 			}
-			s.pages[name] = t
+			key, ok := args[2].(*parse.StringNode)
+			if !ok {
+				return // a key made at run time, like printf "role.%s"
+			}
+			for _, l := range Languages {
+				if _, ok := s.catalogs[l][key.Text]; !ok {
+					err = fmt.Errorf("%s: key %q is not in the %s catalogue", tt.Name(), key.Text, l)
+				}
+			}
+		})
+		if err != nil {
+			return err
 		}
-	})
-	return s.loadError
+	}
+	return nil
+}
+
+// walkCalls calls fn for every call of a named function in the tree below
+// n, with the call's arguments, the function's name first.
+func walkCalls(n parse.Node, fn func(name string, args []parse.Node)) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			walkCalls(c, fn)
+		}
+	case *parse.ActionNode:
+		walkCalls(n.Pipe, fn)
+	case *parse.PipeNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Cmds {
+			walkCalls(c, fn)
+		}
+	case *parse.CommandNode:
+		if id, ok := n.Args[0].(*parse.IdentifierNode); ok {
+			fn(id.Ident, n.Args)
+		}
+		for _, a := range n.Args {
+			walkCalls(a, fn)
+		}
+	case *parse.IfNode:
+		walkCalls(n.Pipe, fn)
+		walkCalls(n.List, fn)
+		walkCalls(n.ElseList, fn)
+	case *parse.RangeNode:
+		walkCalls(n.Pipe, fn)
+		walkCalls(n.List, fn)
+		walkCalls(n.ElseList, fn)
+	case *parse.WithNode:
+		walkCalls(n.Pipe, fn)
+		walkCalls(n.List, fn)
+		walkCalls(n.ElseList, fn)
+	case *parse.TemplateNode:
+		walkCalls(n.Pipe, fn)
+	}
 }
 
 // T translates key into lang, formatting args into it; a missing entry
@@ -161,11 +264,6 @@ func (s *Site) signedIn(w http.ResponseWriter, r *http.Request) (civiq.Principal
 
 // render writes a page. keys lists the catalogue entries its script uses.
 func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any, keys ...string) {
-	if err := s.load(); err != nil {
-		slog.Error("load pages", "err", err)
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
-		return
-	}
 	lang := Lang(w, r)
 	p := page{Lang: lang, Other: Languages[1], Path: r.URL.Path, Title: s.T(lang, title), Version: s.Version, Data: data}
 	if lang != Languages[0] {

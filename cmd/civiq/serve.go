@@ -144,7 +144,11 @@ func (m *Main) Open(ctx context.Context) error {
 	} else if store, err = sqlstore.Open(c.DB, sqlstore.Options{Synchronous: sync}); err != nil {
 		return err
 	}
-	a := app.New(store, Version(), c.Postgres != "")
+	a, err := app.New(store, Version(), c.Postgres != "")
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("pages: %w", err)
+	}
 	m.Store, m.Engine, m.Hub, m.API = store, a.Engine, a.Hub, a.API
 	m.API.MetricsAllow = allow
 	if c.Postgres != "" {
