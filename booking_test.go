@@ -558,33 +558,6 @@ func TestCallingWithAppointments(t *testing.T) {
 	}
 }
 
-func TestICS(t *testing.T) {
-	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
-	ics := string(civiq.ICS(civiq.ICSEvent{
-		UID: "abc@civiq", Stamp: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), Start: start, End: start.Add(30 * time.Minute),
-		Summary: "预约：不动产登记, 示范政务服务大厅; 请准时", Location: "示范政务服务大厅",
-		Description: strings.Repeat("预约码 ABCD2345，请于 09:30-10:15 在取号机签到。\n", 3), Alarm: time.Hour,
-	}))
-	if !strings.HasSuffix(ics, "END:VCALENDAR\r\n") || strings.Contains(strings.ReplaceAll(ics, "\r\n", ""), "\n") {
-		t.Errorf("lines must end in CRLF:\n%q", ics)
-	}
-	for _, l := range strings.Split(strings.TrimSuffix(ics, "\r\n"), "\r\n") {
-		if len(l) > 75 {
-			t.Errorf("line of %d octets: %q", len(l), l)
-		}
-	}
-	unfolded := strings.ReplaceAll(ics, "\r\n ", "")
-	for _, want := range []string{
-		"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", "BEGIN:VTIMEZONE\r\nTZID:Asia/Shanghai\r\n", "TZOFFSETTO:+0800",
-		"DTSTART;TZID=Asia/Shanghai:20260303T100000\r\n", "DTEND;TZID=Asia/Shanghai:20260303T103000\r\n",
-		"DTSTAMP:20260302T000000Z", `SUMMARY:预约：不动产登记\, 示范政务服务大厅\; 请准时`, `签到。\n预约码`, "TRIGGER:-PT60M", "UID:abc@civiq",
-	} {
-		if !strings.Contains(unfolded, want) {
-			t.Errorf("ics lacks %q:\n%s", want, unfolded)
-		}
-	}
-}
-
 // A booking code takes 5 wrong tries at its last 4 characters in 15
 // minutes, at check-in, look-up or cancel alike; then it is refused, even
 // with the right ones, until the tries are 15 minutes old. Staff are not

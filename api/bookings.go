@@ -3,7 +3,6 @@ package api
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"github.com/civiq/civiq/qr"
 	"net/http"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/ical"
 )
 
 // Appointments (civiq's booking.go, slots.go, strikes.go): slots, real-name
@@ -270,43 +270,16 @@ func (s *Server) bookingICS(lim *rateLimiter) handlerFunc {
 			if err != nil {
 				return err
 			}
-			ev := bookingEvent(b, hall, svc, set, r.URL.Query().Get("lang") == "en", s.Engine.Now())
+			ev := ical.Booking(b, hall, svc, set, r.URL.Query().Get("lang"), s.Engine.Now())
 			h := w.Header()
 			h.Set("Content-Type", "text/calendar; charset=utf-8")
 			h.Set("Content-Disposition", `attachment; filename="booking-`+b.Code+`.ics"`)
 			h.Set("Cache-Control", "no-store")
 			w.WriteHeader(http.StatusOK)
-			w.Write(civiq.ICS(ev))
+			w.Write(ical.Write(ev))
 			return nil
 		})
 	}
-}
-
-// bookingEvent is the calendar entry of a booking: no personal data but
-// the code, which the holder of the file has.
-func bookingEvent(b *civiq.Booking, hall *civiq.Hall, svc *civiq.Service, set *civiq.BookingSettings, en bool, now time.Time) civiq.ICSEvent {
-	loc := hall.Location()
-	from := b.SlotStart.Add(-time.Duration(set.CheckInEarlyMinutes) * time.Minute).In(loc).Format("15:04")
-	to := b.SlotStart.Add(time.Duration(set.CheckInLateMinutes) * time.Minute).In(loc).Format("15:04")
-	ev := civiq.ICSEvent{UID: b.ID + "@civiq", Stamp: now, Start: b.SlotStart.In(loc), End: b.SlotEnd.In(loc), Alarm: time.Hour}
-	hallName, svcName := hall.Name, svc.Name
-	if en {
-		if hall.NameEn != "" {
-			hallName = hall.NameEn
-		}
-		if svc.NameEn != "" {
-			svcName = svc.NameEn
-		}
-		ev.Summary = "Appointment: " + svcName + ", " + hallName
-		ev.Description = fmt.Sprintf("Booking code %s.\nCheck in at the kiosk between %s and %s with the booking code and the last 4 characters of your ID number, and bring your ID card.\nCannot come? Cancel at least %d minutes before; missed appointments are counted.",
-			b.Code, from, to, set.CancelMinutes)
-	} else {
-		ev.Summary = "预约办理：" + svcName + "（" + hallName + "）"
-		ev.Description = fmt.Sprintf("预约码 %s。\n请于 %s 至 %s 携带身份证到取号机签到（输入预约码和身份证号后4位）。\n如不能前往，请至少提前%d分钟取消；未按时签到将记为爽约。",
-			b.Code, from, to, set.CancelMinutes)
-	}
-	ev.Location = hallName
-	return ev
 }
 
 // bookingQR draws the QR code of a booking code as SVG, for the kiosk's
