@@ -20,7 +20,7 @@ func TestSimulatorMatchesEngine(t *testing.T) {
 	}}
 	for _, policy := range []string{"fifo", "service-order"} {
 		p.Policy = policy
-		rep, err := EvaluateETA(t.Context(), ETAOptions{Profile: p, Seed: 11, Days: 1, Dir: t.TempDir()})
+		rep, err := EvaluateETA(t.Context(), ETAOptions{Profile: p, Seed: 11, Days: 1, Store: replayStore(t)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,15 +2,13 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/civiq/civiq"
-	"github.com/civiq/civiq/sqlstore"
 )
 
 // ETAOptions configure EvaluateETA.
@@ -20,9 +18,10 @@ type ETAOptions struct {
 	// Days measured, after one day that is replayed first so that the
 	// hall has a history, as a real hall does (default 2).
 	Days int
-	// Dir holds the SQLite file (default: a new temporary directory,
-	// removed afterwards).
-	Dir string
+	// Store is an empty store the replay fills (a hall "sim"); the caller
+	// opens it and closes it (cmd/civiq opens a SQLite file in a
+	// temporary directory).
+	Store civiq.Store
 	// Date is the first day replayed (default 2025-03-03), in the hall's
 	// time zone Asia/Shanghai.
 	Date time.Time
@@ -98,7 +97,7 @@ type rcounter struct {
 }
 
 // EvaluateETA replays simulated days of a profile through the real
-// calling engine (civiq.Engine on a SQLite store, with a clock it drives):
+// calling engine (civiq.Engine on o.Store, with a clock it drives):
 // citizens take tickets, counters call the next ticket as soon as they are
 // free, start, finish, mark no-shows and take late arrivals back. It
 // records the eta_seconds each ticket was given at issue and compares it
@@ -117,18 +116,10 @@ func EvaluateETA(ctx context.Context, o ETAOptions) (*ETAReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := o.Dir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "civiq-eta-"); err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
+	store := o.Store
+	if store == nil {
+		return nil, errors.New("EvaluateETA needs an empty store to replay into")
 	}
-	store, err := sqlstore.Open(filepath.Join(dir, "replay.db"), sqlstore.Options{Synchronous: "OFF"})
-	if err != nil {
-		return nil, err
-	}
-	defer store.Close()
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		return nil, err
@@ -199,7 +190,7 @@ func (rep *ETAReport) summarize(svcs []Service) {
 type replayer struct {
 	ctx      context.Context
 	cfg      *Config
-	store    *sqlstore.Store
+	store    civiq.Store
 	eng      *civiq.Engine
 	hall     string
 	now      time.Time

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/sqlstore"
 )
 
 // oneService is the M/M/c config of the oracle: Poisson arrivals at load
@@ -488,6 +490,17 @@ func TestProfileFromHistory(t *testing.T) {
 	}
 }
 
+// replayStore is an empty SQLite store for EvaluateETA, closed at the
+// test's end.
+func replayStore(t *testing.T) civiq.Store {
+	store, err := sqlstore.Open(filepath.Join(t.TempDir(), "replay.db"), sqlstore.Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
 // The replay through the real engine, on a short quiet day: every ticket
 // is measured, and the prediction beats the naive estimate.
 func TestEvaluateETA(t *testing.T) {
@@ -499,7 +512,7 @@ func TestEvaluateETA(t *testing.T) {
 		{ID: "2", Services: []string{"a", "b"}},
 		{ID: "3", Services: []string{"b", "a"}},
 	}}
-	rep, err := EvaluateETA(t.Context(), ETAOptions{Profile: p, Seed: 3, Days: 1, Dir: t.TempDir()})
+	rep, err := EvaluateETA(t.Context(), ETAOptions{Profile: p, Seed: 3, Days: 1, Store: replayStore(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -595,10 +596,25 @@ func simPlan(f *simFlags, p *sim.Profile, stdout, stderr io.Writer) int {
 // simEvaluate replays days through the engine and reports the accuracy of
 // the expected waits.
 func simEvaluate(ctx context.Context, f *simFlags, p *sim.Profile, stdout, stderr io.Writer) int {
-	rep, err := sim.EvaluateETA(ctx, sim.ETAOptions{Profile: p, Seed: f.seed, Days: f.days})
-	if err != nil {
+	fail := func(err error) int {
 		fmt.Fprintf(stderr, "civiq simulate: %v\n", err)
 		return 1
+	}
+	// The replay writes a hall into a SQLite file of its own, thrown away
+	// afterwards.
+	dir, err := os.MkdirTemp("", "civiq-eta-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := sqlstore.Open(filepath.Join(dir, "replay.db"), sqlstore.Options{Synchronous: "OFF"})
+	if err != nil {
+		return fail(err)
+	}
+	defer store.Close()
+	rep, err := sim.EvaluateETA(ctx, sim.ETAOptions{Profile: p, Seed: f.seed, Days: f.days, Store: store})
+	if err != nil {
+		return fail(err)
 	}
 	machine := fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	if f.jsonOut {
