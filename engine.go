@@ -20,6 +20,7 @@ type Engine struct {
 	Sealer *Sealer
 
 	auth     authCache
+	logins   loginGuard    // sign-in limits (login.go)
 	locs     sync.Map      // hall id -> *time.Location
 	handling handlingCache // recent handling times per service (predict.go)
 	queues   queueCache    // each hall's queue picture (caches.go)
@@ -546,23 +547,13 @@ func (e *Engine) Status(ctx context.Context, hallID string) (*HallStatus, error)
 var errBadLogin = Errorf(EUnauthorized, "wrong username or password")
 
 // Login checks a password and opens a session. It returns the session
-// token, which is stored only as a hash.
+// token, which is stored only as a hash. Attempts are limited per client
+// address (WithClientAddr) and per username (login.go): too many answer
+// rate_limited, with the wait.
 func (e *Engine) Login(ctx context.Context, username, password string) (string, *Session, *User, error) {
-	var u *User
-	err := e.Store.View(ctx, func(tx Tx) error {
-		var err error
-		u, err = tx.User(username)
-		return err
-	})
-	if ErrorCode(err) == ENotFound {
-		CheckPassword(dummyHash, password) // same time for unknown users
-		return "", nil, nil, errBadLogin
-	}
+	u, err := e.checkLogin(ctx, username, password)
 	if err != nil {
 		return "", nil, nil, err
-	}
-	if !CheckPassword(u.PasswordHash, password) {
-		return "", nil, nil, errBadLogin
 	}
 	token := NewToken()
 	s := &Session{TokenHash: HashToken(token), UserID: u.ID, CSRF: NewToken(), ExpiresAt: e.now().Add(SessionTTL)}
@@ -571,8 +562,6 @@ func (e *Engine) Login(ctx context.Context, username, password string) (string, 
 	}
 	return token, s, u, nil
 }
-
-var dummyHash = HashPassword("civiq-no-such-user")
 
 // Authenticate finds who holds a bearer token: a user's session or a paired
 // device. An unknown or expired token is unauthorized.

@@ -7,6 +7,7 @@ package civiq
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes: every code of the domain is declared here. The API maps each
@@ -45,10 +46,19 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// RetryAfter, for rate_limited, is how long to wait before trying
+	// again (the API's Retry-After).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("civiq error: code=%s message=%s", e.Code, e.Message)
+}
+
+// RetrySeconds is a wait in whole seconds, rounded up, at least 1: what a
+// Retry-After header says.
+func RetrySeconds(wait time.Duration) int {
+	return max(int((wait+time.Second-1)/time.Second), 1)
 }
 
 // Errorf returns an *Error with the code and a formatted message.

@@ -16,3 +16,14 @@ func (e *Engine) CachedQueue(hallID string) (current map[string]string, waiting,
 	}
 	return current, p.waiting, p.appts, true
 }
+
+// ArgonInUse is how many password checks hold an argon2 slot now.
+func (e *Engine) ArgonInUse() int { return len(e.logins.slots) }
+
+// LoginLimits are the sign-in limits, for tests.
+const (
+	LoginUserFailures = loginUserFailures
+	LoginAddrFailures = loginAddrFailures
+	LoginLockout      = loginLockout
+	ArgonSlots        = argonSlots
+)

@@ -25,6 +25,7 @@ type Tx interface {
 	EventTx
 	IdempotencyTx
 	UserTx
+	AuditTx
 	DeviceTx
 	RatingTx
 	FollowUpTx

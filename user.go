@@ -31,6 +31,9 @@ type User struct {
 	HallIDs      []string  `json:"hall_ids,omitempty"` // halls of a manager or staff member
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
+	// LockedUntil: too many wrong passwords lock the user until then
+	// (login.go), unless an admin lifts the lock first.
+	LockedUntil *time.Time `json:"locked_until,omitempty"`
 }
 
 // Session is a signed-in user's bearer token (API) or cookie (pages). Only

@@ -19,6 +19,8 @@ func (s *Server) adminRoutes() {
 	s.handle("DELETE /api/v1/halls/{hall}/counters/{counter}", need(civiq.PermAdmin), s.deleteCounter)
 	s.handle("PUT /api/v1/users/{username}", need(civiq.PermAdmin), s.updateUser)
 	s.handle("DELETE /api/v1/users/{username}", need(civiq.PermAdmin), s.deleteUser)
+	s.handle("DELETE /api/v1/users/{username}/lock", need(civiq.PermAdmin), s.unlockUser)
+	s.handle("GET /api/v1/audit", need(civiq.PermAdmin), s.listAudit)
 	s.handle("DELETE /api/v1/halls/{hall}/devices/{id}", need(civiq.PermAdmin), s.deleteDevice)
 	s.handle("POST /api/v1/halls/{hall}/devices/{id}/pairing-code", need(civiq.PermAdmin), s.newDeviceCode)
 }
@@ -101,6 +103,26 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// unlockUser lifts a user's sign-in lock (civiq/login.go).
+func (s *Server) unlockUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	u, err := s.Engine.UnlockUser(r.Context(), c.p, r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": u})
+	return nil
+}
+
+// listAudit gives the last 200 security events, newest first.
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, c *call) error {
+	evs, err := s.Engine.AuditEvents(r.Context(), 200)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
 	return nil
 }
 

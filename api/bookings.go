@@ -124,7 +124,7 @@ func (l *rateLimiter) over(key string, limit int) (bool, time.Duration) {
 
 // rateLimited is the 429 answer, with Retry-After.
 func rateLimited(w http.ResponseWriter, wait time.Duration, what string) error {
-	w.Header().Set("Retry-After", strconv.Itoa(max(int(wait.Seconds()+0.999), 1)))
+	w.Header().Set("Retry-After", retryAfter(wait))
 	return civiq.Errorf(civiq.ERateLimited, "too many requests %s: try again later", what)
 }
 

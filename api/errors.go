@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/civiq/civiq"
 )
@@ -58,6 +60,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "2")
 	}
+	if e, ok := err.(*civiq.Error); ok && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfter(e.RetryAfter))
+	}
 	writeJSON(w, status, errorBody{d})
 }
 
@@ -68,3 +73,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		json.NewEncoder(w).Encode(v)
 	}
 }
+
+// retryAfter is a Retry-After header's value.
+func retryAfter(wait time.Duration) string { return strconv.Itoa(civiq.RetrySeconds(wait)) }

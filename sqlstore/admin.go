@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/civiq/civiq"
 )
@@ -20,7 +21,27 @@ func (t *tx) UpdateUser(u *civiq.User) error {
 			return err
 		}
 	}
-	return t.exec(`UPDATE users SET role = ?, hall_ids = ?, password_hash = ? WHERE id = ?`, u.Role, string(halls), u.PasswordHash, u.ID)
+	return t.exec(`UPDATE users SET role = ?, hall_ids = ?, password_hash = ?, locked_until = ? WHERE id = ?`,
+		u.Role, string(halls), u.PasswordHash, nullNanos(u.LockedUntil), u.ID)
+}
+
+// Audit events (login.go).
+
+func (t *tx) AppendAudit(a *civiq.AuditEvent) error {
+	var err error
+	a.ID, err = t.scalar(`INSERT INTO audit_events (type, at, username, actor, address) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		a.Type, nanos(a.At), a.Username, a.Actor, a.Address)
+	return err
+}
+
+func (t *tx) AuditEvents(limit int) ([]civiq.AuditEvent, error) {
+	return scanAll(func(sc scanner) (civiq.AuditEvent, error) {
+		var a civiq.AuditEvent
+		var at int64
+		err := sc.Scan(&a.ID, &a.Type, &at, &a.Username, &a.Actor, &a.Address)
+		a.At = time.Unix(0, at)
+		return a, err
+	})(t.rows(`SELECT id, type, at, username, actor, address FROM audit_events ORDER BY id DESC LIMIT ?`, limit))
 }
 
 func (t *tx) DeleteUser(id int64) error {

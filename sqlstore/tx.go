@@ -559,15 +559,17 @@ func (t *tx) PutIdempotency(r *civiq.IdempotencyRecord) error {
 
 // Users and sessions
 
-const userCols = `id, username, role, hall_ids, password_hash, created_at`
+const userCols = `id, username, role, hall_ids, password_hash, created_at, locked_until`
 
 func scanUser(sc scanner) (*civiq.User, error) {
 	u := &civiq.User{}
 	var halls string
 	var created int64
-	if err := sc.Scan(&u.ID, &u.Username, &u.Role, &halls, &u.PasswordHash, &created); err != nil {
+	var locked sql.NullInt64
+	if err := sc.Scan(&u.ID, &u.Username, &u.Role, &halls, &u.PasswordHash, &created, &locked); err != nil {
 		return nil, err
 	}
+	u.LockedUntil = fromNanos(locked)
 	if err := json.Unmarshal([]byte(halls), &u.HallIDs); err != nil {
 		return nil, fmt.Errorf("decode user halls: %w", err)
 	}

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,7 +70,12 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		status := http.StatusUnauthorized
 		data["Error"] = "login.bad"
-		if civiq.ErrorCode(err) != civiq.EUnauthorized {
+		var ce *civiq.Error
+		switch {
+		case errors.As(err, &ce) && ce.Code == civiq.ERateLimited:
+			status, data["Error"] = http.StatusTooManyRequests, "login.limited"
+			w.Header().Set("Retry-After", strconv.Itoa(civiq.RetrySeconds(ce.RetryAfter)))
+		case civiq.ErrorCode(err) != civiq.EUnauthorized:
 			status, data["Error"] = http.StatusServiceUnavailable, "error.unavailable"
 		}
 		s.render(w, r, status, "login", "login.title", data)
