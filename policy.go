@@ -124,6 +124,23 @@ func ReturnPlace(waiting []time.Time, behind int, now time.Time) time.Time {
 // history yet.
 const DefaultHandlingSeconds = 300
 
+// MinHandlingSeconds is the floor of learned handling times: a ticket done
+// sooner after its call (finished by mistake, called and closed at once) is
+// not learned from, and no figure derived from handling times (a slot's
+// capacity, an expected wait) assumes a ticket takes less.
+const MinHandlingSeconds = 30
+
+// learnedHandling is the handling time learned from n samples of at least
+// MinHandlingSeconds that sum to sum seconds, weighed against the default
+// def (DefaultHandlingSeconds when 0) as if it were priorSamples samples:
+// with no history it is def, and a little history moves it a little.
+func learnedHandling(sum float64, n int, def float64) float64 {
+	if def <= 0 {
+		def = DefaultHandlingSeconds
+	}
+	return (sum + priorSamples*def) / float64(n+priorSamples)
+}
+
 // EstimateWait gives the expected wait in seconds of a ticket with position
 // tickets before it, when counters open counters serve its service and one
 // ticket takes handling seconds. It is a first estimate; the prediction issue

@@ -96,10 +96,11 @@ func Winsorize(d []float64, factor float64) []float64 {
 // HandlingStats are a service's recent handling times.
 type HandlingStats struct {
 	// Mean is the expected counter time of one ticket, in seconds: the
-	// winsorized mean of the recent durations, weighed against the default
-	// when there are few.
+	// winsorized mean of the recent durations of at least
+	// MinHandlingSeconds, weighed against the default when there are few.
 	Mean float64
-	// Sorted are the recent durations, winsorized, in increasing order.
+	// Sorted are the recent durations learned from, winsorized, in
+	// increasing order.
 	Sorted []float64
 	// Rate and PriorityRate are the recent arrivals per second (all, and
 	// green channel), from the issue times of the tickets done.
@@ -110,14 +111,16 @@ type HandlingStats struct {
 func NewHandlingStats(samples []HandlingSample) HandlingStats {
 	d := make([]float64, 0, len(samples))
 	for _, s := range samples {
-		d = append(d, max(s.DoneAt.Sub(s.CalledAt).Seconds(), 0))
+		if x := s.DoneAt.Sub(s.CalledAt).Seconds(); x >= MinHandlingSeconds {
+			d = append(d, x)
+		}
 	}
 	w := Winsorize(d, OutlierFactor)
 	sum := 0.0
 	for _, x := range w {
 		sum += x
 	}
-	st := HandlingStats{Mean: (sum + priorSamples*DefaultHandlingSeconds) / float64(len(w)+priorSamples)}
+	st := HandlingStats{Mean: learnedHandling(sum, len(w), 0)} // policy.go
 	slices.Sort(w)
 	st.Sorted = w
 	if len(samples) >= 5 {

@@ -271,6 +271,35 @@ func TestWinsorize(t *testing.T) {
 	}
 }
 
+// TestHandlingFloor: durations under MinHandlingSeconds (a ticket finished
+// right after its call) are not learned from; with none left the default
+// stands.
+func TestHandlingFloor(t *testing.T) {
+	base := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		seconds []float64
+		mean    float64
+		learned int
+	}{
+		{"none", nil, 300, 0},
+		{"all near zero", []float64{0.001, 0.001, 0, 1, 2, 29.9}, 300, 0},
+		{"at the floor", []float64{30, 30, 30}, (3*30 + 3*300) / 6.0, 3},
+		{"near zero among real ones", []float64{0.001, 240, 0.002, 240, 1}, (2*240 + 3*300) / 5.0, 2},
+	}
+	for _, tt := range tests {
+		var samples []civiq.HandlingSample
+		for i, x := range tt.seconds {
+			at := base.Add(time.Duration(i) * time.Minute)
+			samples = append(samples, civiq.HandlingSample{IssuedAt: at, CalledAt: at, DoneAt: at.Add(time.Duration(x * float64(time.Second)))})
+		}
+		st := civiq.NewHandlingStats(samples)
+		if math.Abs(st.Mean-tt.mean) > 1e-9 || len(st.Sorted) != tt.learned {
+			t.Errorf("%s: mean %v from %d; want %v from %d", tt.name, st.Mean, len(st.Sorted), tt.mean, tt.learned)
+		}
+	}
+}
+
 func TestHandlingStats(t *testing.T) {
 	base := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
 	var samples []civiq.HandlingSample

@@ -77,6 +77,10 @@ type ServiceBooking struct {
 	// Capacity is the number of bookings a slot takes; 0 derives it from
 	// the counters and the mean handling time.
 	Capacity int `json:"capacity,omitempty"`
+	// HandlingSeconds is the handling time a derived capacity assumes
+	// while the service has little history; 0 means
+	// DefaultHandlingSeconds.
+	HandlingSeconds int `json:"handling_seconds,omitempty"`
 }
 
 // DefaultBookingSettings are the rules of a hall that never set its own.
@@ -126,6 +130,9 @@ func (s *BookingSettings) Validate() error {
 		}
 		if sb.Capacity < 0 || sb.Capacity > 1000 {
 			return FieldErrorf("services."+id+".capacity", "capacity must be 0..1000 (0: derived from the counters)")
+		}
+		if sb.HandlingSeconds != 0 && (sb.HandlingSeconds < MinHandlingSeconds || sb.HandlingSeconds > 4*3600) {
+			return FieldErrorf("services."+id+".handling_seconds", "handling_seconds must be %d..%d, or 0 for %d", MinHandlingSeconds, 4*3600, DefaultHandlingSeconds)
 		}
 	}
 	return nil
@@ -203,9 +210,11 @@ func DaySlots(date time.Time, loc *time.Location, opens, closes string, length t
 
 // DerivedCapacity is the number of bookings a slot of the given length
 // takes when counters counters serve the service, one booking takes
-// handlingSeconds (DefaultHandlingSeconds when unknown) and sharePercent of
-// the counters' time goes to appointments. It is at least 1 when any
-// counter serves the service, and 0 when none does.
+// handlingSeconds (DefaultHandlingSeconds when unknown, never less than
+// MinHandlingSeconds) and sharePercent of the counters' time goes to
+// appointments. It is at least 1 when any counter serves the service, 0
+// when none does, and never more than the counters can serve in the slot
+// at MinHandlingSeconds a booking.
 func DerivedCapacity(counters int, length time.Duration, handlingSeconds float64, sharePercent int) int {
 	if counters <= 0 {
 		return 0
@@ -213,7 +222,9 @@ func DerivedCapacity(counters int, length time.Duration, handlingSeconds float64
 	if handlingSeconds <= 0 {
 		handlingSeconds = DefaultHandlingSeconds
 	}
-	n := float64(counters) * length.Seconds() / handlingSeconds * float64(sharePercent) / 100
+	handlingSeconds = max(handlingSeconds, MinHandlingSeconds)
+	ceiling := float64(counters) * length.Seconds() / MinHandlingSeconds
+	n := min(float64(counters)*length.Seconds()/handlingSeconds*float64(min(sharePercent, 100))/100, ceiling)
 	return max(int(math.Floor(n+1e-9)), 1)
 }
 
@@ -255,11 +266,12 @@ func slotCapacity(tx Tx, hallID, serviceID string, s *BookingSettings) (int, err
 			n++
 		}
 	}
-	mean, _, err := tx.MeanHandling(hallID, serviceID, 50)
+	mean, count, err := tx.MeanHandling(hallID, serviceID, 50, MinHandlingSeconds)
 	if err != nil {
 		return 0, err
 	}
-	return DerivedCapacity(n, s.SlotLength(serviceID), mean, s.AppointmentSharePercent), nil
+	handling := learnedHandling(mean*float64(count), count, float64(s.Service(serviceID).HandlingSeconds)) // policy.go
+	return DerivedCapacity(n, s.SlotLength(serviceID), handling, s.AppointmentSharePercent), nil
 }
 
 // daySlots gives the slots of a service on a day with their capacity and

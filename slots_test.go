@@ -67,10 +67,77 @@ func TestDerivedCapacity(t *testing.T) {
 		{0, 30 * time.Minute, 300, 50, 0},  // nobody serves it
 		{2, 40 * time.Minute, 0, 100, 16},  // no history: 300 s
 		{3, 30 * time.Minute, 400, 100, 13},
+		// A handling time learned near zero is held at the floor (30 s):
+		// 1 counter serves at most 60 in 30 minutes, 2 counters half
+		// their time 60, however small the time.
+		{1, 30 * time.Minute, 0.0013, 100, 60},
+		{2, 30 * time.Minute, 0.0013, 50, 60},
+		{1, 30 * time.Minute, 1e-12, 100, 60},
+		{1, 30 * time.Minute, 29, 100, 60},
+		{1, 30 * time.Minute, 30, 100, 60},
+		{1, 30 * time.Minute, 31, 100, 58},
+		{1, 30 * time.Minute, -5, 100, 6},  // unknown: 300 s
+		{4, 30 * time.Minute, 1, 250, 240}, // never above the counters' ceiling
 	}
 	for _, tt := range tests {
 		if got := civiq.DerivedCapacity(tt.counters, tt.length, tt.handling, tt.share); got != tt.want {
 			t.Errorf("DerivedCapacity(%d, %v, %v, %d) = %d; want %d", tt.counters, tt.length, tt.handling, tt.share, got, tt.want)
+		}
+	}
+}
+
+// TestSlotCapacityLearned: the derived capacity learns the service's
+// handling time from tickets served at least 30 s; with none it assumes the
+// service's configured handling time, else 300 s.
+func TestSlotCapacityLearned(t *testing.T) {
+	e := newEnv(t)
+	e.eng.Sealer = testSealer(t)
+	capacity := func() int {
+		t.Helper()
+		for d := 1; d <= 5; d++ { // the next working day
+			day, err := e.eng.Slots(e.ctx, "demo", "property", e.day(d).Format(time.DateOnly))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(day.Slots) > 0 {
+				return day.Slots[0].Capacity
+			}
+		}
+		t.Fatal("no working day in the next 5 days")
+		return 0
+	}
+	// serve serves n tickets of property at counter 3, each d long.
+	serve := func(n int, d time.Duration) {
+		for range n {
+			tk := e.served("property", "3")
+			e.act(tk.ID, civiq.ActStart, "")
+			e.advance(d)
+			e.act(tk.ID, civiq.ActFinish, "")
+		}
+	}
+	// Counters 3, 4 and 6 serve property, half their time: 3 x 1800 / h / 2.
+	tests := []struct {
+		name     string
+		serve    int
+		took     time.Duration
+		handling int // the service's configured handling_seconds
+		want     int
+	}{
+		{"no history: 300 s", 0, 0, 0, 9},
+		{"no history: the configured 600 s", 0, 0, 600, 4},
+		{"60 tickets done in a second: not learned from", 60, 0, 0, 9},
+		{"and still the configured time", 0, 0, 600, 4},
+		{"50 of 900 s: learned", 50, 900 * time.Second, 0, 3},
+	}
+	for _, tt := range tests {
+		set := civiq.DefaultBookingSettings()
+		set.Services = map[string]civiq.ServiceBooking{"property": {HandlingSeconds: tt.handling}}
+		if err := e.eng.SetBookingSettings(e.ctx, "demo", &set); err != nil {
+			t.Fatal(err)
+		}
+		serve(tt.serve, tt.took)
+		if got := capacity(); got != tt.want {
+			t.Errorf("%s: capacity %d; want %d", tt.name, got, tt.want)
 		}
 	}
 }
@@ -115,6 +182,9 @@ func TestBookingSettingsValidate(t *testing.T) {
 		{func(s *civiq.BookingSettings) {
 			s.Services = map[string]civiq.ServiceBooking{"tax": {Capacity: -1}}
 		}, "services.tax.capacity"},
+		{func(s *civiq.BookingSettings) {
+			s.Services = map[string]civiq.ServiceBooking{"tax": {HandlingSeconds: 29}}
+		}, "services.tax.handling_seconds"},
 	} {
 		s := civiq.DefaultBookingSettings()
 		tt.change(&s)

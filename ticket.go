@@ -106,8 +106,9 @@ type TicketTx interface {
 	// RecentCalls returns the last n tickets called in the hall, newest first.
 	RecentCalls(hallID string, n int) ([]Ticket, error)
 	// MeanHandling is the mean serving time in seconds of the last n tickets
-	// done in a service, and how many there were.
-	MeanHandling(hallID, serviceID string, n int) (float64, int, error)
+	// done in a service that were served at least floor seconds, and how
+	// many there were.
+	MeanHandling(hallID, serviceID string, n int, floor float64) (float64, int, error)
 	// RecentHandling returns the last n tickets done in a service after a
 	// call, newest first by done time: when each was issued, called and
 	// done, and whether it was green-channel (expected waits, predict.go).

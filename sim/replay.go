@@ -490,7 +490,7 @@ func (r *replayer) naive(t *civiq.Ticket) (naive, previous float64, err error) {
 			}
 			mean = sum / float64(len(samples))
 		}
-		serving, _, err := tx.MeanHandling(t.HallID, t.ServiceID, 20)
+		serving, _, err := tx.MeanHandling(t.HallID, t.ServiceID, 20, civiq.MinHandlingSeconds)
 		if err != nil {
 			return err
 		}

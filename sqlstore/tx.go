@@ -462,11 +462,12 @@ func (t *tx) RecentCalls(hallID string, n int) ([]civiq.Ticket, error) {
 	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets WHERE hall_id = ? AND called_at IS NOT NULL ORDER BY called_at DESC LIMIT ?`, hallID, n))
 }
 
-func (t *tx) MeanHandling(hallID, serviceID string, n int) (float64, int, error) {
+func (t *tx) MeanHandling(hallID, serviceID string, n int, floor float64) (float64, int, error) {
 	var mean sql.NullFloat64
 	var count int
 	err := t.row(`SELECT AVG(d), COUNT(*) FROM (SELECT (done_at - serving_at) / 1e9 AS d FROM tickets
-		WHERE hall_id = ? AND service_id = ? AND status = 'done' AND serving_at IS NOT NULL ORDER BY done_at DESC LIMIT ?) AS recent`, hallID, serviceID, n).Scan(&mean, &count)
+		WHERE hall_id = ? AND service_id = ? AND status = 'done' AND serving_at IS NOT NULL AND done_at - serving_at >= ?
+		ORDER BY done_at DESC LIMIT ?) AS recent`, hallID, serviceID, int64(floor*1e9), n).Scan(&mean, &count)
 	return mean.Float64, count, err
 }
 
