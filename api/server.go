@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -69,7 +68,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	d := time.Since(start)
 	if s.metrics != nil && !strings.HasSuffix(route, "/events") {
-		s.metrics.HTTP.WithLabelValues(r.Method, route, fmt.Sprint(rec.status)).Observe(d.Seconds())
+		s.metrics.observeHTTP(r.Method, r.Pattern, rec.status, d)
 	}
 	level := slog.LevelDebug
 	if rec.status >= 500 {
