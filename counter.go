@@ -31,6 +31,13 @@ type CounterTx interface {
 	DeleteCounter(hallID, id string) error
 }
 
+// Public returns the counter as anyone may see it: without the id of the
+// ticket at it (a ticket's id is its holder's key).
+func (c Counter) Public() Counter {
+	c.CurrentTicketID = ""
+	return c
+}
+
 // Serves reports whether the counter serves the service.
 func (c *Counter) Serves(serviceID string) bool {
 	for _, s := range c.ServiceIDs {

@@ -480,17 +480,15 @@ func (e *Engine) Announce(ctx context.Context, hallID, text string) error {
 	})
 }
 
-// RecentCall is a call on the hall's screens.
+// RecentCall is a call on the hall's screens: the ticket's public view
+// and when it was called.
 type RecentCall struct {
-	Number    string    `json:"number"`
-	ServiceID string    `json:"service_id"`
-	CounterID string    `json:"counter_id"`
-	Status    string    `json:"status"`
-	CallCount int       `json:"call_count"`
-	CalledAt  time.Time `json:"called_at"`
+	PublicTicket
+	CalledAt time.Time `json:"called_at"`
 }
 
-// HallStatus is the public state of a hall: no personal data.
+// HallStatus is the public state of a hall: tickets by number only, no
+// ticket id, priority group or personal data.
 type HallStatus struct {
 	Waiting     map[string]int `json:"waiting"`
 	Counters    []CounterState `json:"counters"`
@@ -521,13 +519,12 @@ func (e *Engine) Status(ctx context.Context, hallID string) (*HallStatus, error)
 		}
 		st.Counters = make([]CounterState, 0, len(cs))
 		for _, c := range cs {
-			cst := CounterState{Counter: c}
+			cst := CounterState{Counter: c.Public()}
 			if c.CurrentTicketID != "" {
 				if t, err := tx.Ticket(c.CurrentTicketID); err == nil {
 					cst.CurrentNumber = t.Number
 				}
 			}
-			cst.CurrentTicketID = ""
 			st.Counters = append(st.Counters, cst)
 		}
 		calls, err := tx.RecentCalls(hallID, 8)
@@ -536,7 +533,7 @@ func (e *Engine) Status(ctx context.Context, hallID string) (*HallStatus, error)
 		}
 		st.RecentCalls = make([]RecentCall, 0, len(calls))
 		for _, t := range calls {
-			st.RecentCalls = append(st.RecentCalls, RecentCall{Number: t.Number, ServiceID: t.ServiceID, CounterID: t.CounterID, Status: t.Status, CallCount: t.CallCount, CalledAt: *t.CalledAt})
+			st.RecentCalls = append(st.RecentCalls, RecentCall{PublicTicket: t.Public(), CalledAt: *t.CalledAt})
 		}
 		return nil
 	})

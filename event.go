@@ -82,18 +82,22 @@ type EventData struct {
 	Booking *BookingRef `json:"booking,omitempty"`
 }
 
-// staffTicket is what staff see of a ticket in events: the public view and
-// how it came.
-type staffTicket struct {
+// StaffTicket is what staff see of a ticket in events: the public view,
+// the ticket's id and how it came.
+type StaffTicket struct {
+	ID string `json:"id"`
 	PublicTicket
 	Channel  string    `json:"channel"`
 	Priority string    `json:"priority"`
 	IssuedAt time.Time `json:"issued_at"`
 }
 
-type eventView struct {
-	Type    string   `json:"type"`
-	At      string   `json:"at"`
+// EventView is an event as a stream's data line carries it.
+type EventView struct {
+	Type string `json:"type"`
+	At   string `json:"at"`
+	// Ticket is a PublicTicket in the public view, a StaffTicket in the
+	// staff view.
 	Ticket  any      `json:"ticket,omitempty"`
 	Counter *Counter `json:"counter,omitempty"`
 	Text    string   `json:"text,omitempty"`
@@ -103,30 +107,39 @@ type eventView struct {
 	Booking *BookingRef `json:"booking,omitempty"`
 }
 
-// JSON is the event's data line: the public view, or the staff view with a
-// little more about each ticket. Neither carries names, phones or ID numbers.
-// Times are in UTC, live or replayed alike. It is encoded once per event
-// however many streams carry it.
+// Public is the event as anyone may see it: the ticket by its number
+// (Ticket.Public), a counter without its ticket (Counter.Public), no
+// follow-up or booking. Times are in UTC, live or replayed alike.
+func (e *Event) Public() EventView {
+	v := EventView{Type: e.Type, At: e.At.UTC().Format(time.RFC3339Nano), Text: e.Text}
+	if e.Ticket != nil {
+		v.Ticket = e.Ticket.Public()
+	}
+	if e.Counter != nil {
+		c := e.Counter.Public()
+		v.Counter = &c
+	}
+	return v
+}
+
+// Staff is the event as staff of its hall see it: tickets with their ids
+// and how they came, the counter's ticket, the follow-up or booking it
+// concerns. Still no names, phones or ID numbers.
+func (e *Event) Staff() EventView {
+	v := EventView{Type: e.Type, At: e.At.UTC().Format(time.RFC3339Nano), Counter: e.Counter, Text: e.Text,
+		FollowUp: e.FollowUp, Booking: e.Booking}
+	if t := e.Ticket; t != nil {
+		v.Ticket = StaffTicket{ID: t.ID, PublicTicket: t.Public(), Channel: t.Channel, Priority: t.Priority, IssuedAt: t.IssuedAt.UTC()}
+	}
+	return v
+}
+
+// JSON is the event's data line: Public, or Staff when staff is true. It
+// is encoded once per event however many streams carry it.
 func (e *Event) JSON(staff bool) []byte {
 	e.once.Do(func() {
-		v := eventView{Type: e.Type, At: e.At.UTC().Format(time.RFC3339Nano), Counter: e.Counter, Text: e.Text}
-		if e.Ticket != nil {
-			v.Ticket = e.Ticket.Public()
-		}
-		if e.Counter != nil && e.Counter.CurrentTicketID != "" {
-			// The public view names no ticket by a counter.
-			c := *e.Counter
-			c.CurrentTicketID = ""
-			v.Counter = &c
-		}
-		e.public, _ = json.Marshal(v)
-		v.Counter = e.Counter
-		if e.Ticket != nil {
-			v.Ticket = staffTicket{e.Ticket.Public(), e.Ticket.Channel, e.Ticket.Priority, e.Ticket.IssuedAt.UTC()}
-		}
-		v.FollowUp = e.FollowUp
-		v.Booking = e.Booking
-		e.staff, _ = json.Marshal(v)
+		e.public, _ = json.Marshal(e.Public())
+		e.staff, _ = json.Marshal(e.Staff())
 	})
 	if staff {
 		return e.staff

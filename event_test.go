@@ -49,8 +49,8 @@ func sorted(s ...string) []string {
 }
 
 var (
-	publicTicketKeys = []string{"id", "number", "service_id", "counter_id", "status", "call_count"}
-	staffTicketKeys  = append(slices.Clone(publicTicketKeys), "channel", "priority", "issued_at")
+	publicTicketKeys = []string{"number", "service_id", "counter_id", "status", "call_count"}
+	staffTicketKeys  = append(slices.Clone(publicTicketKeys), "id", "channel", "priority", "issued_at")
 )
 
 func TestEventJSONTicket(t *testing.T) {
@@ -85,10 +85,11 @@ func TestEventJSONTicket(t *testing.T) {
 				t.Errorf("ticket keys = %v, want exactly %v", got, want)
 			}
 			want := map[string]any{
-				"id": tk.ID, "number": "B017", "service_id": "estate", "counter_id": "c3",
+				"number": "B017", "service_id": "estate", "counter_id": "c3",
 				"status": StatusServing, "call_count": 2.0,
 			}
 			if tt.staff {
+				want["id"] = tk.ID
 				want["channel"] = ChannelRemote
 				want["priority"] = PriorityPriority
 				want["issued_at"] = "2026-11-27T09:01:00.25Z"
@@ -106,7 +107,7 @@ func TestEventJSONPublicLeavesOut(t *testing.T) {
 	e := &Event{Type: EventCalled, At: at(10), Ticket: fullTicket()}
 	m := decode(t, e.JSON(false))
 	ticket := m["ticket"].(map[string]any)
-	for _, k := range []string{"channel", "priority", "priority_group", "issued_at", "hall_id", "called_at",
+	for _, k := range []string{"id", "channel", "priority", "priority_group", "issued_at", "hall_id", "called_at",
 		"serving_at", "position", "eta_seconds", "queued_at", "day"} {
 		if _, ok := ticket[k]; ok {
 			t.Errorf("the public view carries %q", k)
@@ -128,7 +129,7 @@ func TestEventJSONWithoutCounter(t *testing.T) {
 		ticket := decode(t, e.JSON(staff))["ticket"].(map[string]any)
 		want := slices.DeleteFunc(slices.Clone(publicTicketKeys), func(k string) bool { return k == "counter_id" })
 		if staff {
-			want = append(want, "channel", "priority", "issued_at")
+			want = append(want, "id", "channel", "priority", "issued_at")
 		}
 		// counter_id may be left out when empty, or be "".
 		if v, ok := ticket["counter_id"]; ok {
@@ -174,6 +175,19 @@ func TestEventJSONCounterAndAnnouncement(t *testing.T) {
 	}
 	if _, ok := counter["hall_id"]; ok {
 		t.Error("the counter carries hall_id")
+	}
+
+	// A counter's ticket is named to staff only.
+	c.CurrentTicketID = "k7q2xw3v5n4m6p2r8t9y4z5a"
+	e := &Event{Type: EventCounter, At: at(2), Counter: c}
+	if bytes.Contains(e.JSON(false), []byte(c.CurrentTicketID)) {
+		t.Errorf("the public view names the counter's ticket: %s", e.JSON(false))
+	}
+	if staff := decode(t, e.JSON(true))["counter"].(map[string]any); staff["current_ticket_id"] != c.CurrentTicketID {
+		t.Errorf("the staff view lacks the counter's ticket: %v", staff)
+	}
+	if c.CurrentTicketID == "" {
+		t.Error("the public view changed the event's counter")
 	}
 }
 

@@ -355,6 +355,22 @@ func (e *Engine) SealRatingPhones(ctx context.Context) (int, error) {
 	}
 }
 
+// LastDone returns the ticket the counter finished last, id included: what
+// its rater device asks to rate once the public stream tells it, by
+// number, that the counter finished a ticket. not_found when none.
+func (e *Engine) LastDone(ctx context.Context, hallID, counterID string) (*Ticket, error) {
+	var out *Ticket
+	err := e.Store.View(ctx, func(tx Tx) error {
+		if _, err := tx.Counter(hallID, counterID); err != nil {
+			return err
+		}
+		t, err := tx.LastDone(hallID, counterID)
+		out = t
+		return err
+	})
+	return out, err
+}
+
 // RatingSettings are a hall's rating rules.
 type RatingSettings struct {
 	// FollowUpWorkingDays is the deadline of a follow-up in working days

@@ -258,10 +258,11 @@ func (t *Ticket) In(loc *time.Location) {
 // Waiting reports whether the ticket is in a queue.
 func (t *Ticket) Waiting() bool { return t.Status == StatusWaiting }
 
-// Public is the view of a ticket that anyone may see on a public screen:
-// no personal data, nothing beyond what the contract's events carry.
+// PublicTicket is what anyone may see of a ticket on a public screen or
+// stream: its number and where it stands. Never its id (the holder's key:
+// whoever has it may follow, cancel and rate the ticket), its priority
+// group or anything personal.
 type PublicTicket struct {
-	ID        string `json:"id"`
 	Number    string `json:"number"`
 	ServiceID string `json:"service_id"`
 	CounterID string `json:"counter_id,omitempty"`
@@ -269,9 +270,10 @@ type PublicTicket struct {
 	CallCount int    `json:"call_count"`
 }
 
-// Public returns the public view of t.
+// Public returns the public view of t: the one projection every public
+// surface (event stream, hall status, display) uses.
 func (t *Ticket) Public() PublicTicket {
-	return PublicTicket{ID: t.ID, Number: t.Number, ServiceID: t.ServiceID, CounterID: t.CounterID, Status: t.Status, CallCount: t.CallCount}
+	return PublicTicket{Number: t.Number, ServiceID: t.ServiceID, CounterID: t.CounterID, Status: t.Status, CallCount: t.CallCount}
 }
 
 // TicketView is a ticket as its holder's page and its printed receipt show

@@ -383,7 +383,7 @@ func TestPublicTicket(t *testing.T) {
 	c := at(1)
 	tk := &Ticket{ID: "t1", HallID: "h1", ServiceID: "a", Number: "A001", Channel: ChannelRemote, Priority: PriorityPriority,
 		PriorityGroup: "elderly", Status: StatusCalled, IssuedAt: t0, QueuedAt: t0, CalledAt: &c, CounterID: "c1", CallCount: 2}
-	want := PublicTicket{ID: "t1", Number: "A001", ServiceID: "a", CounterID: "c1", Status: StatusCalled, CallCount: 2}
+	want := PublicTicket{Number: "A001", ServiceID: "a", CounterID: "c1", Status: StatusCalled, CallCount: 2}
 	if got := tk.Public(); got != want {
 		t.Errorf("Public() = %+v, want %+v", got, want)
 	}

@@ -129,6 +129,10 @@ func TestAuthzMatrix(t *testing.T) {
 		}
 	}
 	rating := map[string]int{"score": 4}
+	doneAt1 := func(t *testing.T) (string, any) {
+		demoCalled("", nil, "start", "finish")(t)
+		return "/api/v1/halls/demo/counters/1/last-done", nil
+	}
 
 	rows := []authzRow{
 		//                                                                                                            anon admin mgrD staffD mgrO staffO kiosk display rater1 ctr1 ctr2
@@ -165,6 +169,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "POST /api/v1/tickets/{id}/cancel", prep: waitingTicket("cancel"), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},
 		{route: "POST /api/v1/tickets/{id}/rating", prep: demoCalled("rating", rating, "start", "finish"), want: [nPrincipals]int{A, A, A, A, A, A, F, F, A, F, F}},
 		{route: "POST /api/v1/tickets/{id}/rating", note: "counter 2", prep: calledAt("demo", "general", "2", "rating", rating, "start", "finish"), want: [nPrincipals]int{A, A, A, A, A, A, F, F, F, F, F}},
+		{route: "GET /api/v1/halls/{hall}/counters/{counter}/last-done", prep: doneAt1, want: [nPrincipals]int{U, A, F, F, F, F, F, F, A, F, F}},
 		{route: "GET /api/v1/users", prep: fixed("/api/v1/users", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/users", prep: newUser, want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/halls/{hall}/devices", prep: fixed("/api/v1/halls/demo/devices", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},

@@ -82,6 +82,24 @@ func (s *Server) rate(w http.ResponseWriter, r *http.Request, c *call) error {
 	return nil
 }
 
+// lastDone answers the ticket the counter finished last to its rater
+// device: {"ticket":{"id","number","service_id","counter_id","status",
+// "call_count","done_at"}}. The public stream names the ticket by number
+// only; the rater needs its id to rate it.
+func (s *Server) lastDone(w http.ResponseWriter, r *http.Request, c *call) error {
+	t, err := s.Engine.LastDone(r.Context(), r.PathValue("hall"), r.PathValue("counter"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"ticket": struct {
+		ID string `json:"id"`
+		civiq.PublicTicket
+		DoneAt *time.Time `json:"done_at"`
+	}{t.ID, t.Public(), t.DoneAt}})
+	return nil
+}
+
 // queryList reads a query parameter given several times or with commas.
 func queryList(r *http.Request, name string) []string {
 	var out []string

@@ -37,6 +37,7 @@ func (s *Server) routes() {
 	}
 	s.handle("POST /api/v1/tickets/{id}/cancel", anyone, s.act(civiq.ActCancel)) // the holder of the id
 	s.handle("POST /api/v1/tickets/{id}/rating", anyone, s.rate)
+	s.handle("GET /api/v1/halls/{hall}/counters/{counter}/last-done", need(civiq.PermRate), s.lastDone) // api/ratings.go
 
 	s.handle("GET /api/v1/users", need(civiq.PermAdmin), s.listUsers)
 	s.handle("POST /api/v1/users", need(civiq.PermAdmin), s.createUser)
@@ -167,7 +168,7 @@ func (s *Server) listCounters(w http.ResponseWriter, r *http.Request, c *call) e
 		return err
 	}
 	for i := range cs {
-		cs[i].CurrentTicketID = "" // the public list shows no ticket ids
+		cs[i] = cs[i].Public()
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"counters": cs})
 	return nil

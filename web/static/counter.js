@@ -375,7 +375,9 @@
   // ---- live ---------------------------------------------------------------
   function onTicket(data) {
     const t = data.ticket || {};
-    if (t.counter_id === D.counter || (st.cur && t.id === st.cur.id)) refreshSoon();
+    // By number: a paired device reads the public stream, which names
+    // tickets by number only.
+    if (t.counter_id === D.counter || (st.cur && t.number === st.cur.number)) refreshSoon();
   }
   function onWaiting(data) { waitingSoon(); onTicket(data); }
   function onCounter(data) {

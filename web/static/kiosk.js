@@ -129,7 +129,9 @@
     group = "";
     busy = false;
     if (ci) ci.clear();
+    // The last ticket's id (its holder's key) leaves the screen with it.
     delete document.body.dataset.ticket;
+    $("tp-qr").removeAttribute("src");
     const stale = Date.now() - loadedAt > 12 * 3600 * 1000;
     if (C.lang !== "zh-CN" || stale) {
       const q = new URLSearchParams(location.search);

@@ -58,14 +58,24 @@
   document.addEventListener("input", touched);
 
   // ---- a finished ticket --------------------------------------------------
-  function onDone(data) {
+  // The public stream names the finished ticket by its number only; the
+  // rater asks, with its own token, for the id of its counter's last
+  // finished ticket, and rates that one if it is the same number.
+  async function onDone(data) {
     const t = data.ticket || {};
     if (t.counter_id !== D.counter || screen === "pair") return;
     const at = Date.parse(data.at);
     if (!isNaN(at) && Date.now() - at > STALE) return;
     // Someone explaining a bad rating is not cut off by the next finish.
     if (screen === "reason" || sending) return;
-    ask(t);
+    let res = null;
+    try {
+      res = await C.api("GET", "/api/v1/halls/" + encodeURIComponent(D.hall) + "/counters/" + encodeURIComponent(D.counter) + "/last-done", undefined, opts());
+    } catch (e) { return; }
+    if (res.status === 401 && token) { unpair(); return; }
+    const last = res.status === 200 && res.body && res.body.ticket;
+    if (!last || last.number !== t.number || screen === "reason" || sending) return;
+    ask(last);
   }
 
   function ask(t) {

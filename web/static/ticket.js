@@ -117,10 +117,22 @@
   }
   function soon() { clearTimeout(timer); timer = setTimeout(refetch, 300); }
 
+  // The public stream names tickets by number, never by id; numbers restart
+  // every day, so an event is this ticket's when it names its number and
+  // comes after the ticket was issued (a minute's grace for the clocks of
+  // several nodes).
+  const issuedAt = Date.parse(T.ticket.issued_at);
+  function mine(data) {
+    const e = data && data.ticket;
+    if (!e || e.number !== t.number) return false;
+    const at = Date.parse(data.at);
+    return isNaN(at) || isNaN(issuedAt) || at >= issuedAt - 60000;
+  }
+
   function onEvent(type) {
     return (data) => {
       const e = data && data.ticket;
-      if (e && e.id === T.id) {
+      if (mine(data)) {
         if (type === "ticket.rated") rated = true;
         refetch();
         return;
