@@ -51,8 +51,7 @@ func (s *Site) adminPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusForbidden, "admin_forbidden", "admin.forbidden.title", nil)
 		return
 	}
-	var all []civiq.Hall
-	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) (err error) { all, err = tx.Halls(); return })
+	all, err := s.Engine.Halls(r.Context())
 	if err != nil {
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return

@@ -53,15 +53,11 @@ type bookDay struct {
 // booking rules. A hall that does not exist answers the not-found page.
 func (s *Site) bookHall(w http.ResponseWriter, r *http.Request) (*civiq.Hall, []civiq.Service, *civiq.BookingSettings, bool) {
 	hallID := r.PathValue("hall")
-	var hall *civiq.Hall
+	hall, err := s.Engine.Hall(r.Context(), hallID)
 	var svcs []civiq.Service
-	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) (err error) {
-		if hall, err = tx.Hall(hallID); err != nil {
-			return err
-		}
-		svcs, err = tx.Services(hallID)
-		return err
-	})
+	if err == nil {
+		svcs, err = s.Engine.Services(r.Context(), hallID)
+	}
 	var set *civiq.BookingSettings
 	if err == nil {
 		set, err = s.Engine.BookingSettings(r.Context(), hallID)

@@ -93,22 +93,14 @@ type serviceJS struct {
 // path; ok is false when an answer has been written already.
 func (s *Site) loadCounter(w http.ResponseWriter, r *http.Request) (v *counterView, ok bool) {
 	v = &counterView{}
-	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) error {
-		h, err := tx.Hall(r.PathValue("hall"))
-		if err != nil {
-			return err
-		}
-		c, err := tx.Counter(h.ID, r.PathValue("counter"))
-		if err != nil {
-			return err
-		}
-		svcs, err := tx.Services(h.ID)
-		if err != nil {
-			return err
-		}
-		v.Hall, v.Counter, v.Services = *h, *c, svcs
-		return nil
-	})
+	l, err := s.Engine.Layout(r.Context(), r.PathValue("hall"))
+	var c *civiq.Counter
+	if err == nil {
+		c, err = l.Counter(r.PathValue("counter"))
+	}
+	if err == nil {
+		v.Hall, v.Counter, v.Services = *l.Hall, *c, l.Services
+	}
 	if civiq.IsNotFound(err) {
 		s.notFound(w, r)
 		return nil, false

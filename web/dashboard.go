@@ -88,22 +88,8 @@ func (s *Site) managerGate(w http.ResponseWriter, r *http.Request) (p civiq.Prin
 		return p, nil, nil, false
 	}
 	hallID := r.PathValue("hall")
-	var (
-		svcs     []civiq.Service
-		counters []civiq.Counter
-	)
-	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) error {
-		var err error
-		if h, err = tx.Hall(hallID); err != nil {
-			return err
-		}
-		if svcs, err = tx.Services(hallID); err != nil {
-			return err
-		}
-		counters, err = tx.Counters(hallID)
-		return err
-	})
-	if civiq.IsNotFound(err) && h == nil {
+	l, err := s.Engine.Layout(r.Context(), hallID)
+	if civiq.IsNotFound(err) {
 		s.notFound(w, r)
 		return p, nil, nil, false
 	}
@@ -112,11 +98,12 @@ func (s *Site) managerGate(w http.ResponseWriter, r *http.Request) (p civiq.Prin
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return p, nil, nil, false
 	}
+	h = l.Hall
 	if !p.Can(civiq.PermDashboard, h.ID, "") {
 		s.render(w, r, http.StatusForbidden, "dashboard_forbidden", "dashboard.forbidden.title", nil)
 		return p, nil, nil, false
 	}
-	js := newHallJS(h, svcs, counters)
+	js := newHallJS(h, l.Services, l.Counters)
 	return p, &js, h, true
 }
 

@@ -85,8 +85,8 @@ func (s *mgrSite) play(t testing.TB, p dayPlan) {
 		id     string
 		doneAt time.Duration
 	}
-	var svcs []civiq.Service
-	if err := s.Engine.Store.View(ctx, func(tx civiq.Tx) (err error) { svcs, err = tx.Services(p.Hall); return }); err != nil {
+	svcs, err := s.Engine.Services(ctx, p.Hall)
+	if err != nil {
 		t.Fatal(err)
 	}
 	at := map[string]*busy{}
@@ -117,15 +117,15 @@ func (s *mgrSite) play(t testing.TB, p dayPlan) {
 				}
 			}
 		}
-		var cs []civiq.Counter
-		var waiting map[string]int
-		s.Engine.Store.View(ctx, func(tx civiq.Tx) (err error) {
-			if cs, err = tx.Counters(p.Hall); err != nil {
-				return err
-			}
-			waiting, err = tx.WaitingCounts(p.Hall)
-			return err
-		})
+		cs, err := s.Engine.Counters(ctx, p.Hall)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.Engine.Status(ctx, p.Hall)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waiting := st.Waiting
 		for _, c := range cs {
 			b := at[c.ID]
 			if b != nil && now >= b.doneAt {

@@ -36,29 +36,12 @@ type displayView struct {
 // numbers only, never a name or a phone.
 func (s *Site) display(w http.ResponseWriter, r *http.Request) {
 	hallID := r.PathValue("hall")
-	var (
-		h        *civiq.Hall
-		svcs     []civiq.Service
-		counters []civiq.Counter
-		ann      *civiq.Event
-	)
-	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) error {
-		var err error
-		if h, err = tx.Hall(hallID); err != nil {
-			return err
-		}
-		if svcs, err = tx.Services(hallID); err != nil {
-			return err
-		}
-		if counters, err = tx.Counters(hallID); err != nil {
-			return err
-		}
-		if ann, err = tx.LatestAnnouncement(hallID); err != nil && !civiq.IsNotFound(err) {
-			return err
-		}
-		return nil
-	})
-	if civiq.IsNotFound(err) && h == nil {
+	l, err := s.Engine.Layout(r.Context(), hallID)
+	var anns []civiq.Announcement
+	if err == nil {
+		anns, err = s.Engine.Announcements(r.Context(), hallID, 1)
+	}
+	if civiq.IsNotFound(err) {
 		s.notFound(w, r)
 		return
 	}
@@ -67,10 +50,10 @@ func (s *Site) display(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
 	}
-	h.Defaults() // an old hall row may have no voice template yet
-	cfg := displayConfig{hallJS: newHallJS(h, svcs, counters), VoiceTemplate: h.VoiceTemplate}
-	if ann != nil && ann.Text != "" {
-		cfg.Announcement = &displayAnnouncement{Text: ann.Text, At: ann.At.UTC().Format(time.RFC3339Nano)}
+	h := l.Hall
+	cfg := displayConfig{hallJS: newHallJS(h, l.Services, l.Counters), VoiceTemplate: h.VoiceTemplate}
+	if len(anns) > 0 && anns[0].Text != "" {
+		cfg.Announcement = &displayAnnouncement{Text: anns[0].Text, At: anns[0].At.UTC().Format(time.RFC3339Nano)}
 	}
 	js, ok := s.scriptConfig(w, cfg)
 	if !ok {

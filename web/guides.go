@@ -113,15 +113,11 @@ func (s *Site) guideCard(lang, hallID string, g *civiq.Guide, svcNames map[strin
 // guideHall reads a hall and its services; ok is false when the answer
 // has been written (not found, or trouble).
 func (s *Site) guideHall(w http.ResponseWriter, r *http.Request, hallID string) (*civiq.Hall, []civiq.Service, bool) {
-	var hall *civiq.Hall
+	hall, err := s.Engine.Hall(r.Context(), hallID)
 	var svcs []civiq.Service
-	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) (err error) {
-		if hall, err = tx.Hall(hallID); err != nil {
-			return err
-		}
-		svcs, err = tx.Services(hallID)
-		return err
-	})
+	if err == nil {
+		svcs, err = s.Engine.Services(r.Context(), hallID)
+	}
 	if civiq.IsNotFound(err) {
 		s.notFound(w, r)
 		return nil, nil, false

@@ -17,24 +17,14 @@ func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 		civiq.Hall
 		Counters []civiq.Counter
 	}
-	var halls []hallView
-	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) error {
-		hs, err := tx.Halls()
-		if err != nil {
-			return err
-		}
-		for _, h := range hs {
-			cs, err := tx.Counters(h.ID)
-			if err != nil {
-				return err
-			}
-			halls = append(halls, hallView{h, cs})
-		}
-		return nil
-	})
+	ls, err := s.Engine.HallsLaidOut(r.Context())
 	if err != nil {
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
+	}
+	halls := make([]hallView, 0, len(ls))
+	for _, l := range ls {
+		halls = append(halls, hallView{*l.Hall, l.Counters})
 	}
 	s.render(w, r, http.StatusOK, "home", "home.title", halls)
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"github.com/civiq/civiq/qr"
 	"html/template"
@@ -105,21 +104,17 @@ var (
 // issue tickets in the hall; without either it shows the pairing form.
 func (s *Site) kiosk(w http.ResponseWriter, r *http.Request) {
 	hallID := r.PathValue("hall")
-	var hall *civiq.Hall
+	hall, err := s.Engine.Hall(r.Context(), hallID)
 	var svcs []civiq.Service
+	if err == nil {
+		svcs, err = s.Engine.Services(r.Context(), hallID)
+	}
 	// Check-in needs the hall's check-in window; a hall that takes no
 	// bookings shows no check-in button.
 	var set *civiq.BookingSettings
-	err := s.Engine.Store.View(r.Context(), func(tx civiq.Tx) (err error) {
-		if hall, err = tx.Hall(hallID); err != nil {
-			return err
-		}
-		if svcs, err = tx.Services(hallID); err != nil {
-			return err
-		}
-		set, err = tx.BookingSettings(hallID)
-		return err
-	})
+	if err == nil {
+		set, err = s.Engine.BookingSettings(r.Context(), hallID)
+	}
 	if civiq.ErrorCode(err) == civiq.ENotFound {
 		s.notFound(w, r)
 		return
@@ -173,7 +168,7 @@ var ticketKeys = []string{
 
 // ticketPage is the citizen's page of one ticket, phone first.
 func (s *Site) ticketPage(w http.ResponseWriter, r *http.Request) {
-	t, hall, svc, err := s.kioskTicketInfo(r.Context(), r.PathValue("id"))
+	v, err := s.Engine.TicketView(r.Context(), r.PathValue("id"))
 	if civiq.ErrorCode(err) == civiq.ENotFound {
 		s.render(w, r, http.StatusNotFound, "ticket_notfound", "ticket.notfound_title", nil)
 		return
@@ -184,26 +179,12 @@ func (s *Site) ticketPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := Lang(w, r)
-	rated := false
+	t, hall, rated := v.Ticket, v.Hall, v.Rated
 	counters := map[string]string{}
-	err = s.Engine.Store.View(r.Context(), func(tx civiq.Tx) error {
-		if _, err := tx.RatingByTicket(t.ID); err == nil {
-			rated = true
-		} else if civiq.ErrorCode(err) != civiq.ENotFound {
-			return err
-		}
-		cs, err := tx.Counters(hall.ID)
-		for _, c := range cs {
-			counters[c.ID] = s.kioskCounterLabel(lang, c)
-		}
-		return err
-	})
-	if err != nil {
-		slog.ErrorContext(r.Context(), "ticket page", "err", err)
-		http.Error(w, "Internal error.", http.StatusServiceUnavailable)
-		return
+	for _, c := range v.Counters {
+		counters[c.ID] = s.kioskCounterLabel(lang, c)
 	}
-	sv := kioskService(lang, *svc)
+	sv := kioskService(lang, *v.Service)
 	data := map[string]any{
 		"id": t.ID, "hall": hall.ID, "tz": hall.Timezone, "service": sv, "counters": counters,
 		"rated": rated, "ticket": t,
@@ -225,25 +206,6 @@ var ticketFaces = []struct {
 	{3, "M8 15.5 H16"},
 	{2, "M8 16.5 Q12 14 16 16.5"},
 	{1, "M7.5 17.5 Q12 12.5 16.5 17.5"},
-}
-
-// kioskTicketInfo reads a ticket with its place in the queue, its hall and its
-// service.
-func (s *Site) kioskTicketInfo(ctx context.Context, id string) (*civiq.Ticket, *civiq.Hall, *civiq.Service, error) {
-	t, err := s.Engine.Ticket(ctx, id)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var hall *civiq.Hall
-	var svc *civiq.Service
-	err = s.Engine.Store.View(ctx, func(tx civiq.Tx) (err error) {
-		if hall, err = tx.Hall(t.HallID); err != nil {
-			return err
-		}
-		svc, err = tx.Service(t.HallID, t.ServiceID)
-		return err
-	})
-	return t, hall, svc, err
 }
 
 // kioskTicketURL is the absolute address of the ticket's page, as the
@@ -290,7 +252,7 @@ func (s *Site) ticketQR(w http.ResponseWriter, r *http.Request) {
 // GB18030 (see package escpos), the QR code drawn by the printer. ?lang=en
 // prints it in English.
 func (s *Site) ticketEscpos(w http.ResponseWriter, r *http.Request) {
-	t, hall, svc, err := s.kioskTicketInfo(r.Context(), r.PathValue("id"))
+	v, err := s.Engine.TicketView(r.Context(), r.PathValue("id"))
 	if err != nil {
 		kioskError(w, r, err)
 		return
@@ -299,7 +261,8 @@ func (s *Site) ticketEscpos(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("lang") == "en" {
 		lang = "en"
 	}
-	b, err := s.kioskReceipt(lang, t, hall, svc, s.kioskAppointment(r.Context(), t), kioskTicketURL(r, t.ID))
+	t := v.Ticket
+	b, err := s.kioskReceipt(lang, t, v.Hall, v.Service, v.Appointment, kioskTicketURL(r, t.ID))
 	if err != nil {
 		kioskError(w, r, err)
 		return
@@ -309,31 +272,6 @@ func (s *Site) ticketEscpos(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Disposition", `attachment; filename="ticket-`+t.Number+`.bin"`)
 	h.Set("Cache-Control", "no-store")
 	w.Write(b)
-}
-
-// kioskAppointment finds the booking an appointment ticket was checked in
-// from; nil for any other ticket, or when there is none.
-func (s *Site) kioskAppointment(ctx context.Context, t *civiq.Ticket) *civiq.Booking {
-	if t.Channel != civiq.ChannelAppointment {
-		return nil
-	}
-	var out *civiq.Booking
-	err := s.Engine.Store.View(ctx, func(tx civiq.Tx) error {
-		// Check-in is at most a few hours (BookingSettings.Validate) from
-		// the slot's start.
-		list, err := tx.Bookings(t.HallID, t.IssuedAt.Add(-6*time.Hour), t.IssuedAt.Add(6*time.Hour))
-		for i := range list {
-			if list[i].TicketID == t.ID {
-				out = &list[i]
-			}
-		}
-		return err
-	})
-	if err != nil {
-		slog.ErrorContext(ctx, "appointment of a ticket", "err", err, "ticket", t.ID)
-		return nil
-	}
-	return out
 }
 
 // kioskSlot is a booking's slot as a receipt prints it: 10:00-10:30, in
