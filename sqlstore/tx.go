@@ -173,11 +173,11 @@ func (t *tx) Halls() ([]civiq.Hall, error) {
 		if err := rows.Scan(&data); err != nil {
 			return nil, err
 		}
-		var h civiq.Hall
-		if err := json.Unmarshal([]byte(data), &h); err != nil {
-			return nil, fmt.Errorf("decode hall: %w", err)
+		h, err := decodeHall(data)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, h)
+		out = append(out, *h)
 	}
 	return out, rows.Err()
 }
@@ -191,10 +191,17 @@ func (t *tx) Hall(id string) (*civiq.Hall, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeHall(data)
+}
+
+// decodeHall reads a hall's settings row. A row written before a setting
+// existed (the voice template) gets the setting's default.
+func decodeHall(data string) (*civiq.Hall, error) {
 	var h civiq.Hall
 	if err := json.Unmarshal([]byte(data), &h); err != nil {
 		return nil, fmt.Errorf("decode hall: %w", err)
 	}
+	h.Defaults()
 	return &h, nil
 }
 

@@ -1,12 +1,15 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"io/fs"
 	"path/filepath"
 	"sort"
 	"testing"
 	"testing/fstest"
+
+	"github.com/civiq/civiq"
 )
 
 // upTo is the SQLite dialect with only the migrations numbered up to n: a
@@ -60,6 +63,29 @@ func TestUpgradeFromEveryEarlierSchema(t *testing.T) {
 			var number string
 			if err := s.read.QueryRow(`SELECT number FROM tickets WHERE id = 't1'`).Scan(&number); err != nil || number != "A001" {
 				t.Fatalf("ticket after upgrade: %q %v", number, err)
+			}
+			// The hall row predates the voice template: it reads with the
+			// default one, in a list of halls and alone.
+			want := &civiq.Hall{ID: "h"}
+			want.Defaults()
+			err = s.View(context.Background(), func(tx civiq.Tx) error {
+				hs, err := tx.Halls()
+				if err != nil {
+					return err
+				}
+				h, err := tx.Hall("h")
+				if err != nil {
+					return err
+				}
+				for _, got := range []*civiq.Hall{&hs[0], h} {
+					if got.VoiceTemplate != want.VoiceTemplate || len(got.PriorityGroups) != len(want.PriorityGroups) {
+						t.Errorf("hall after upgrade: %+v", got)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
 		})
 	}
