@@ -335,23 +335,6 @@ func (c *settingsCache) forget(hallIDs []string) {
 	c.mu.Unlock()
 }
 
-// update runs fn in a write transaction of the store and, once it is
-// committed, shows what it changed to the engine's caches.
-func (e *Engine) update(ctx context.Context, fn func(Tx) error) error {
-	var w written
-	err := e.Store.Update(ctx, func(tx Tx) error {
-		w = written{}
-		return fn(observedTx{tx, &w})
-	})
-	if len(w.settings) > 0 {
-		e.forgetSettings(w.settings...)
-	}
-	if err == nil {
-		e.queues.observe(w.events)
-	}
-	return err
-}
-
 // written is what a write transaction changed that the caches keep.
 type written struct {
 	events   []*Event

@@ -1,5 +1,10 @@
 package civiq
 
+import (
+	"context"
+	"unicode/utf8"
+)
+
 // Counter statuses.
 const (
 	CounterOpen   = "open"
@@ -65,4 +70,105 @@ func (c *Counter) SetStatus(status, reason string) error {
 		return FieldErrorf("status", "status must be open, paused or closed")
 	}
 	return nil
+}
+
+// SaveCounter creates a counter or changes its name and services; its status
+// and current ticket stay as they are.
+func (e *Engine) SaveCounter(ctx context.Context, c *Counter) error {
+	if !ValidID(c.ID) {
+		return FieldErrorf("id", "id must be 1-40 lower-case letters, digits, '-' or '_'")
+	}
+	if c.Name == "" {
+		c.Name = c.ID
+	}
+	if utf8.RuneCountInString(c.Name) > 40 {
+		return FieldErrorf("name", "name is at most 40 characters")
+	}
+	if len(c.ServiceIDs) == 0 {
+		return FieldErrorf("service_ids", "a counter serves at least one service")
+	}
+	return e.update(ctx, func(tx Tx) error {
+		if _, err := tx.Hall(c.HallID); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, s := range c.ServiceIDs {
+			if seen[s] {
+				return FieldErrorf("service_ids", "service %s is listed twice", s)
+			}
+			seen[s] = true
+			if _, err := tx.Service(c.HallID, s); err != nil {
+				if IsNotFound(err) {
+					return FieldErrorf("service_ids", "unknown service %s", s)
+				}
+				return err
+			}
+		}
+		c.Status = CounterOpen
+		if old, err := tx.Counter(c.HallID, c.ID); err == nil {
+			c.Status, c.PauseReason, c.CurrentTicketID = old.Status, old.PauseReason, old.CurrentTicketID
+		} else if !IsNotFound(err) {
+			return err
+		}
+		if err := tx.PutCounter(c); err != nil {
+			return err
+		}
+		return tx.AppendEvent(&Event{HallID: c.HallID, Type: EventCounter, At: e.now(), Counter: c})
+	})
+}
+
+// SetCounterStatus opens, pauses (with a reason) or closes a counter.
+func (e *Engine) SetCounterStatus(ctx context.Context, hallID, counterID, status, reason string, idem *Idem) (*Counter, error) {
+	var out *Counter
+	err := e.update(ctx, func(tx Tx) error {
+		c, err := tx.Counter(hallID, counterID)
+		if err != nil {
+			return err
+		}
+		if err := c.SetStatus(status, reason); err != nil {
+			return err
+		}
+		if err := tx.PutCounter(c); err != nil {
+			return err
+		}
+		out = c
+		return tx.AppendEvent(&Event{HallID: hallID, Type: EventCounter, At: e.now(), Counter: c})
+	})
+	return out, err
+}
+
+// releaseCounter clears the counter's current ticket when it was this one.
+func (e *Engine) releaseCounter(tx Tx, hallID, counterID, ticketID string) error {
+	if counterID == "" {
+		return nil
+	}
+	return tx.ReleaseCounter(hallID, counterID, ticketID)
+}
+
+// DeleteCounter removes a counter that has no ticket called or served and
+// no device bound to it. The screens are told it is closed.
+func (e *Engine) DeleteCounter(ctx context.Context, hallID, counterID string) error {
+	return e.update(ctx, func(tx Tx) error {
+		c, err := tx.Counter(hallID, counterID)
+		if err != nil {
+			return err
+		}
+		if c.CurrentTicketID != "" {
+			return Errorf(EConflict, "counter %s has a ticket called or in service: finish it first", counterID)
+		}
+		ds, err := tx.Devices(hallID)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if d.CounterID == counterID {
+				return Errorf(EConflict, "device %d (%s) is bound to counter %s: remove it first", d.ID, d.Kind, counterID)
+			}
+		}
+		if err := tx.DeleteCounter(hallID, counterID); err != nil {
+			return err
+		}
+		c.Status, c.PauseReason = CounterClosed, ""
+		return tx.AppendEvent(&Event{HallID: hallID, Type: EventCounter, At: e.now(), Counter: c})
+	})
 }

@@ -57,3 +57,102 @@ func (e *Engine) Devices(ctx context.Context, hallID string) ([]Device, error) {
 	err := e.Store.View(ctx, func(tx Tx) (err error) { out, err = tx.Devices(hallID); return })
 	return out, err
 }
+
+// CreateDevice registers a device with a one-time pairing code.
+func (e *Engine) CreateDevice(ctx context.Context, d *Device) error {
+	if !ValidDeviceKind(d.Kind) {
+		return FieldErrorf("kind", "kind must be kiosk, display, rater or counter")
+	}
+	if NeedsCounter(d.Kind) && d.CounterID == "" {
+		return FieldErrorf("counter_id", "a %s device needs a counter_id", d.Kind)
+	}
+	if !NeedsCounter(d.Kind) {
+		d.CounterID = ""
+	}
+	d.PairingCode = NewPairingCode()
+	d.CreatedAt = e.now()
+	return e.update(ctx, func(tx Tx) error {
+		if _, err := tx.Hall(d.HallID); err != nil {
+			return err
+		}
+		if d.CounterID != "" {
+			if _, err := tx.Counter(d.HallID, d.CounterID); err != nil {
+				if ErrorCode(err) == ENotFound {
+					return FieldErrorf("counter_id", "unknown counter %s", d.CounterID)
+				}
+				return err
+			}
+		}
+		return tx.InsertDevice(d)
+	})
+}
+
+// PairDevice exchanges a pairing code, once, for the device's own token.
+func (e *Engine) PairDevice(ctx context.Context, code string) (string, *Device, error) {
+	token := NewToken()
+	var d *Device
+	err := e.update(ctx, func(tx Tx) error {
+		var err error
+		d, err = tx.DeviceByPairingCode(code)
+		if ErrorCode(err) == ENotFound {
+			return Errorf(EUnauthorized, "unknown or used pairing code")
+		}
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		d.PairingCode, d.TokenHash, d.PairedAt = "", HashToken(token), &now
+		return tx.UpdateDevice(d)
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return token, d, nil
+}
+
+// NewPairingCode returns an 8-character code an admin reads to a device.
+func NewPairingCode() string { return randomToken(5)[:8] }
+
+// DeleteDevice removes a device of a hall; its token stops working at once.
+func (e *Engine) DeleteDevice(ctx context.Context, hallID string, id int64) error {
+	var token string
+	err := e.update(ctx, func(tx Tx) error {
+		d, err := tx.Device(hallID, id)
+		if err != nil {
+			return err
+		}
+		token = d.TokenHash
+		return tx.DeleteDevice(d.ID)
+	})
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		e.auth.drop(token)
+	}
+	return nil
+}
+
+// NewDeviceCode gives a device a new one-time pairing code, for a device
+// replaced or reset: the token it had stops working.
+func (e *Engine) NewDeviceCode(ctx context.Context, hallID string, id int64) (*Device, error) {
+	var out *Device
+	var old string
+	err := e.update(ctx, func(tx Tx) error {
+		d, err := tx.Device(hallID, id)
+		if err != nil {
+			return err
+		}
+		old = d.TokenHash
+		d.PairingCode, d.TokenHash, d.PairedAt = NewPairingCode(), "", nil
+		out = d
+		return tx.UpdateDevice(d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if old != "" {
+		e.auth.drop(old)
+	}
+	return out, nil
+}

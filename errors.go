@@ -92,3 +92,9 @@ func ErrorMessage(err error) string {
 	}
 	return "Internal error."
 }
+
+// IsNotFound reports whether err is a not_found error.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == ENotFound
+}

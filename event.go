@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Event names, as the contract gives them.
@@ -152,4 +153,61 @@ func (e *Event) JSON(staff bool) []byte {
 // back.
 func (e *Engine) EventsAfter(ctx context.Context, hallID string, after int64, limit int) ([]*Event, error) {
 	return e.Store.EventsAfter(ctx, hallID, after, limit)
+}
+
+// Announce puts a line on the hall's display.
+func (e *Engine) Announce(ctx context.Context, hallID, text string) error {
+	if text == "" {
+		return FieldErrorf("text", "text is required")
+	}
+	if utf8.RuneCountInString(text) > 500 {
+		return FieldErrorf("text", "text is at most 500 characters")
+	}
+	return e.update(ctx, func(tx Tx) error {
+		if _, err := tx.Hall(hallID); err != nil {
+			return err
+		}
+		return tx.AppendEvent(&Event{HallID: hallID, Type: EventAnnouncement, At: e.now(), Text: text})
+	})
+}
+
+// EventRetention is how long events stay for replay; the contract asks
+// for at least a day.
+const EventRetention = 7 * 24 * time.Hour
+
+// Prune forgets events older than EventRetention and idempotency keys
+// older than IdempotencyWindow. It first rates by default the phone tickets
+// left unrated, in halls that ask for it (ApplyDefaultRatings).
+func (e *Engine) Prune(ctx context.Context) error {
+	if _, err := e.ApplyDefaultRatings(ctx, ""); err != nil { // rating.go
+		return err
+	}
+	now := e.now()
+	return e.update(ctx, func(tx Tx) error { return tx.Prune(now.Add(-EventRetention), now.Add(-IdempotencyWindow)) })
+}
+
+// Announcement is a line once sent to a hall's screens.
+type Announcement struct {
+	Text string    `json:"text"`
+	At   time.Time `json:"at"`
+}
+
+// Announcements returns the hall's last n announcements still kept with its
+// events, newest first.
+func (e *Engine) Announcements(ctx context.Context, hallID string, n int) ([]Announcement, error) {
+	out := []Announcement{}
+	err := e.Store.View(ctx, func(tx Tx) error {
+		if _, err := tx.Hall(hallID); err != nil {
+			return err
+		}
+		evs, err := tx.Announcements(hallID, n)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			out = append(out, Announcement{Text: ev.Text, At: ev.At})
+		}
+		return nil
+	})
+	return out, err
 }

@@ -280,3 +280,222 @@ func (e *Engine) Layout(ctx context.Context, hallID string) (*HallLayout, error)
 	err = e.Store.View(ctx, func(tx Tx) (err error) { l.Counters, err = tx.Counters(hallID); return })
 	return l, err
 }
+
+// hallLayout reads a hall with its services and its counters, in their
+// order on screen.
+func hallLayout(tx Tx, hallID string) (*Hall, []Service, []Counter, error) {
+	h, err := tx.Hall(hallID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	svcs, err := tx.Services(hallID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cs, err := tx.Counters(hallID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return h, svcs, cs, nil
+}
+
+// RecentCall is a call on the hall's screens: the ticket's public view
+// and when it was called.
+type RecentCall struct {
+	PublicTicket
+	CalledAt time.Time `json:"called_at"`
+}
+
+// HallStatus is the public state of a hall: tickets by number only, no
+// ticket id, priority group or personal data.
+type HallStatus struct {
+	Waiting     map[string]int `json:"waiting"`
+	Counters    []CounterState `json:"counters"`
+	RecentCalls []RecentCall   `json:"recent_calls"`
+}
+
+// CounterState is a counter and the number it serves now.
+type CounterState struct {
+	Counter
+	CurrentNumber string `json:"current_number,omitempty"`
+}
+
+// Status returns the public state of a hall.
+func (e *Engine) Status(ctx context.Context, hallID string) (*HallStatus, error) {
+	st := &HallStatus{}
+	err := e.Store.View(ctx, func(tx Tx) error {
+		_, svcs, cs, err := hallLayout(tx, hallID)
+		if err != nil {
+			return err
+		}
+		if st.Waiting, err = tx.WaitingCounts(hallID); err != nil {
+			return err
+		}
+		for _, s := range svcs {
+			if _, ok := st.Waiting[s.ID]; !ok {
+				st.Waiting[s.ID] = 0
+			}
+		}
+		st.Counters = make([]CounterState, 0, len(cs))
+		for _, c := range cs {
+			cst := CounterState{Counter: c.Public()}
+			if c.CurrentTicketID != "" {
+				if t, err := tx.Ticket(c.CurrentTicketID); err == nil {
+					cst.CurrentNumber = t.Number
+				}
+			}
+			st.Counters = append(st.Counters, cst)
+		}
+		calls, err := tx.RecentCalls(hallID, 8)
+		if err != nil {
+			return err
+		}
+		st.RecentCalls = make([]RecentCall, 0, len(calls))
+		for _, t := range calls {
+			st.RecentCalls = append(st.RecentCalls, RecentCall{PublicTicket: t.Public(), CalledAt: *t.CalledAt})
+		}
+		return nil
+	})
+	return st, err
+}
+
+// SaveHall creates a hall or changes its settings; only admins do this.
+func (e *Engine) SaveHall(ctx context.Context, h *Hall) error {
+	h.Defaults()
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	// Engine.update clears what the engine keeps of the hall (caches.go).
+	return e.update(ctx, func(tx Tx) error { return tx.PutHall(h) })
+}
+
+// SaveService creates or changes a service of a hall. Prefixes are unique in
+// a hall, since numbers are.
+func (e *Engine) SaveService(ctx context.Context, s *Service) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	return e.update(ctx, func(tx Tx) error {
+		if _, err := tx.Hall(s.HallID); err != nil {
+			return err
+		}
+		svcs, err := tx.Services(s.HallID)
+		if err != nil {
+			return err
+		}
+		for _, o := range svcs {
+			if o.ID != s.ID && o.Prefix == s.Prefix {
+				return &Error{Code: EConflict, Field: "prefix", Message: "prefix " + s.Prefix + " is already used by " + o.ID}
+			}
+		}
+		return tx.PutService(s)
+	})
+}
+
+// HallSetup is everything an admin edits about one hall, read at once.
+type HallSetup struct {
+	Hall     *Hall            `json:"hall"`
+	Services []ServiceSetting `json:"services"`
+	Counters []Counter        `json:"counters"`
+	Devices  []Device         `json:"devices"`
+}
+
+// ServiceSetting is a service with its screen position, which the public
+// service list leaves out.
+type ServiceSetting struct {
+	Service
+	Position int `json:"position"`
+}
+
+// HallSetup reads a hall with its services, counters and devices.
+func (e *Engine) HallSetup(ctx context.Context, hallID string) (*HallSetup, error) {
+	out := &HallSetup{}
+	err := e.Store.View(ctx, func(tx Tx) error {
+		h, svcs, cs, err := hallLayout(tx, hallID)
+		if err != nil {
+			return err
+		}
+		ds, err := tx.Devices(hallID)
+		if err != nil {
+			return err
+		}
+		out.Hall, out.Counters, out.Devices = h, cs, ds
+		out.Services = make([]ServiceSetting, len(svcs))
+		for i, s := range svcs {
+			out.Services[i] = ServiceSetting{s, s.Position}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out.Counters == nil {
+		out.Counters = []Counter{}
+	}
+	if out.Devices == nil {
+		out.Devices = []Device{}
+	}
+	return out, nil
+}
+
+// CallingPolicy is the part of a hall's settings that decides who is called
+// next; a hall manager may change it.
+type CallingPolicy struct {
+	Policy           string `json:"policy"`
+	MaxCalls         int    `json:"max_calls"`
+	LateReturnBehind int    `json:"late_return_behind"`
+}
+
+// SetCallingPolicy changes a hall's calling policy and nothing else.
+func (e *Engine) SetCallingPolicy(ctx context.Context, hallID string, p CallingPolicy) (*Hall, error) {
+	var out *Hall
+	err := e.update(ctx, func(tx Tx) error {
+		h, err := tx.Hall(hallID)
+		if err != nil {
+			return err
+		}
+		h.Policy, h.MaxCalls, h.LateReturnBehind = p.Policy, p.MaxCalls, p.LateReturnBehind
+		if err := h.Validate(); err != nil {
+			return err
+		}
+		out = h
+		return tx.PutHall(h)
+	})
+	return out, err
+}
+
+// DeleteService removes a service nobody waits for and no counter serves.
+// Tickets it gave earlier keep its id, for reports.
+func (e *Engine) DeleteService(ctx context.Context, hallID, serviceID string) error {
+	return e.update(ctx, func(tx Tx) error {
+		if _, err := tx.Service(hallID, serviceID); err != nil {
+			return err
+		}
+		cs, err := tx.Counters(hallID)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if c.Serves(serviceID) {
+				return Errorf(EConflict, "counter %s still serves %s: take it off that counter first", c.ID, serviceID)
+			}
+			if c.CurrentTicketID != "" {
+				t, err := tx.Ticket(c.CurrentTicketID)
+				if err != nil && !IsNotFound(err) {
+					return err
+				}
+				if t != nil && t.ServiceID == serviceID && (t.Status == StatusCalled || t.Status == StatusServing) {
+					return Errorf(EConflict, "counter %s is serving a ticket of %s", c.ID, serviceID)
+				}
+			}
+		}
+		waiting, err := tx.WaitingCounts(hallID)
+		if err != nil {
+			return err
+		}
+		if n := waiting[serviceID]; n > 0 {
+			return Errorf(EConflict, "%d tickets still wait for %s", n, serviceID)
+		}
+		return tx.DeleteService(hallID, serviceID)
+	})
+}

@@ -327,3 +327,247 @@ func (e *Engine) TicketView(ctx context.Context, id string) (*TicketView, error)
 	}
 	return v, nil
 }
+
+// IssueRequest asks for a ticket.
+type IssueRequest struct {
+	HallID        string
+	ServiceID     string
+	Channel       string
+	PriorityGroup string // a green-channel group of the hall, or empty
+}
+
+// IssueTicket gives a new ticket with the next number of its service today.
+func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) (*Ticket, error) {
+	if !ValidChannel(req.Channel) {
+		return nil, FieldErrorf("channel", "channel must be kiosk, remote, appointment or staff")
+	}
+	if req.Channel == ChannelAppointment {
+		// Called ahead of walk-ins, so only a check-in makes one (CheckIn).
+		return nil, FieldErrorf("channel", "appointment tickets come from a check-in: POST /api/v1/halls/{hall}/checkins")
+	}
+	var out *Ticket
+	err := e.update(ctx, func(tx Tx) error {
+		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
+			now := e.now()
+			hall, err := e.settings.hall(tx, req.HallID, now)
+			if err != nil {
+				return nil, err
+			}
+			svc, err := e.settings.service(tx, req.HallID, req.ServiceID, now)
+			if err != nil {
+				if ErrorCode(err) == ENotFound {
+					return nil, &Error{Code: ENotFound, Field: "service_id", Message: "unknown service " + req.ServiceID}
+				}
+				return nil, err
+			}
+			if req.Channel != ChannelStaff && !hall.OpenAt(now) {
+				return nil, Errorf(EConflict, "the hall is closed: it gives tickets from %s to %s", hall.OpensAt, hall.ClosesAt)
+			}
+			priority := PriorityNormal
+			if req.PriorityGroup != "" {
+				if !hall.HasPriorityGroup(req.PriorityGroup) {
+					return nil, FieldErrorf("priority_group", "this hall has no green channel for %q", req.PriorityGroup)
+				}
+				priority = PriorityPriority
+			}
+			day := hall.Day(now)
+			seq, err := tx.NextSeq(hall.ID, svc.ID, day)
+			if err != nil {
+				return nil, err
+			}
+			t := &Ticket{
+				ID: NewTicketID(), HallID: hall.ID, ServiceID: svc.ID, Number: FormatNumber(svc.Prefix, seq), Day: day,
+				Channel: req.Channel, Priority: priority, PriorityGroup: req.PriorityGroup,
+				Status: StatusWaiting, IssuedAt: now, QueuedAt: now,
+			}
+			if err := tx.InsertTicket(t); err != nil {
+				return nil, err
+			}
+			if err := tx.AppendEvent(&Event{HallID: hall.ID, Type: EventIssued, At: now, Ticket: t}); err != nil {
+				return nil, err
+			}
+			// Its place, counted where nobody can join behind it yet, so
+			// that the estimate after the commit need not count again.
+			return t, tx.PlaceAtEnd(t)
+		})
+		out = t
+		return err
+	})
+	return e.present(ctx, out, err)
+}
+
+// Ticket returns a ticket with its position and expected wait.
+func (e *Engine) Ticket(ctx context.Context, id string) (*Ticket, error) {
+	var t *Ticket
+	err := e.Store.View(ctx, func(tx Tx) error {
+		var err error
+		if t, err = tx.Ticket(id); err != nil {
+			return err
+		}
+		return e.estimate(tx, t)
+	})
+	return t, err
+}
+
+// CallNext calls the next ticket for a counter by the hall's policy. The
+// counter's current ticket, if still called or serving, is done first. It
+// returns nil when nobody waits for the counter.
+func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *Idem) (*Ticket, error) {
+	var out *Ticket
+	err := e.update(ctx, func(tx Tx) error {
+		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
+			hall, err := e.settings.hall(tx, hallID, e.now())
+			if err != nil {
+				return nil, err
+			}
+			c, err := tx.Counter(hallID, counterID)
+			if err != nil {
+				return nil, err
+			}
+			if c.Status != CounterOpen {
+				return nil, Errorf(EConflict, "counter %s is %s: open it before calling", c.ID, c.Status)
+			}
+			now := e.now()
+			if err := e.closeCurrent(tx, c, now); err != nil {
+				return nil, err
+			}
+			heads, err := tx.QueueHeads(hallID, c.ServiceIDs)
+			if err != nil {
+				return nil, err
+			}
+			cs, err := e.callState(tx, hallID, c.ID, heads, now) // booking.go: appointments
+			if err != nil {
+				return nil, err
+			}
+			i := PickNextWith(hall.Policy, c, heads, cs)
+			if i < 0 {
+				if c.CurrentTicketID != "" {
+					c.CurrentTicketID = ""
+					return nil, tx.PutCounter(c)
+				}
+				return nil, nil
+			}
+			t := heads[i]
+			if _, err := t.Apply(Move{Action: ActCall, At: now, CounterID: c.ID}); err != nil {
+				return nil, err
+			}
+			if err := tx.UpdateTicket(&t); err != nil {
+				return nil, err
+			}
+			if err := markServed(ctx, tx, t.ID, ActCall); err != nil {
+				return nil, err
+			}
+			c.CurrentTicketID = t.ID
+			if err := tx.PutCounter(c); err != nil {
+				return nil, err
+			}
+			return &t, tx.AppendEvent(&Event{HallID: hallID, Type: EventCalled, At: now, Ticket: &t})
+		})
+		out = t
+		return err
+	})
+	return e.present(ctx, out, err)
+}
+
+// closeCurrent finishes the counter's current ticket when the counter moves
+// on to the next one: staff often call the next citizen without pressing
+// start or finish.
+func (e *Engine) closeCurrent(tx Tx, c *Counter, now time.Time) error {
+	if c.CurrentTicketID == "" {
+		return nil
+	}
+	t, err := tx.Ticket(c.CurrentTicketID)
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return nil
+		}
+		return err
+	}
+	if t.CounterID != c.ID {
+		return nil
+	}
+	if t.Status != StatusCalled && t.Status != StatusServing {
+		return nil
+	}
+	if _, err := t.Apply(Move{Action: ActFinish, At: now}); err != nil {
+		return err
+	}
+	if err := tx.UpdateTicket(t); err != nil {
+		return err
+	}
+	return tx.AppendEvent(&Event{HallID: t.HallID, Type: EventDone, At: now, Ticket: t})
+}
+
+// ActRequest moves one ticket: recall, start, finish, no_show, transfer,
+// return or cancel.
+type ActRequest struct {
+	TicketID  string
+	Action    string
+	ServiceID string // transfer: the service to wait in next
+}
+
+// Act performs a counter action on a ticket.
+func (e *Engine) Act(ctx context.Context, req ActRequest, idem *Idem) (*Ticket, error) {
+	if _, ok := actionEvents[req.Action]; !ok || req.Action == ActCall {
+		return nil, FieldErrorf("action", "unknown action %q", req.Action)
+	}
+	var out *Ticket
+	err := e.update(ctx, func(tx Tx) error {
+		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
+			t, err := tx.Ticket(req.TicketID)
+			if err != nil {
+				return nil, err
+			}
+			now := e.now()
+			hall, err := e.settings.hall(tx, t.HallID, now)
+			if err != nil {
+				return nil, err
+			}
+			m := Move{Action: req.Action, At: now, MaxCalls: hall.MaxCalls, ServiceID: req.ServiceID}
+			if _, err := Next(t.Status, req.Action); err != nil {
+				return nil, err
+			}
+			switch req.Action {
+			case ActTransfer:
+				if req.ServiceID == "" {
+					return nil, FieldErrorf("service_id", "service_id is required")
+				}
+				if _, err := tx.Service(t.HallID, req.ServiceID); err != nil {
+					if ErrorCode(err) == ENotFound {
+						return nil, &Error{Code: ENotFound, Field: "service_id", Message: "unknown service " + req.ServiceID}
+					}
+					return nil, err
+				}
+				if req.ServiceID == t.ServiceID && t.Status == StatusWaiting {
+					return nil, Errorf(EConflict, "the ticket already waits for %s", req.ServiceID)
+				}
+			case ActReturn:
+				places, err := tx.WaitingPlaces(t.HallID, t.ServiceID, hall.LateReturnBehind+1)
+				if err != nil {
+					return nil, err
+				}
+				m.QueuedAt = ReturnPlace(places, hall.LateReturnBehind, now)
+			}
+			prevCounter := t.CounterID
+			action, err := t.Apply(m)
+			if err != nil {
+				return nil, err
+			}
+			if err := tx.UpdateTicket(t); err != nil {
+				return nil, err
+			}
+			if err := markServed(ctx, tx, t.ID, action); err != nil {
+				return nil, err
+			}
+			if prevCounter != "" && t.CounterID == "" || t.Status == StatusDone || t.Status == StatusNoShow || t.Status == StatusCancelled {
+				if err := e.releaseCounter(tx, t.HallID, prevCounter, t.ID); err != nil {
+					return nil, err
+				}
+			}
+			return t, tx.AppendEvent(&Event{HallID: t.HallID, Type: actionEvents[action], At: now, Ticket: t})
+		})
+		out = t
+		return err
+	})
+	return e.present(ctx, out, err)
+}

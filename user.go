@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -126,4 +127,326 @@ func (e *Engine) Users(ctx context.Context) ([]User, error) {
 	var out []User
 	err := e.Store.View(ctx, func(tx Tx) (err error) { out, err = tx.Users(); return })
 	return out, err
+}
+
+// errBadLogin is returned by Login for unknown users and wrong passwords alike.
+var errBadLogin = Errorf(EUnauthorized, "wrong username or password")
+
+// Login checks a password and opens a session. It returns the session
+// token, which is stored only as a hash. Attempts are limited per client
+// address (WithClientAddr) and per username (login.go): too many answer
+// rate_limited, with the wait.
+func (e *Engine) Login(ctx context.Context, username, password string) (string, *Session, *User, error) {
+	u, err := e.checkLogin(ctx, username, password)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	token := NewToken()
+	s := &Session{TokenHash: HashToken(token), UserID: u.ID, CSRF: NewToken(), ExpiresAt: e.now().Add(SessionTTL)}
+	if err := e.update(ctx, func(tx Tx) error { return tx.InsertSession(s) }); err != nil {
+		return "", nil, nil, err
+	}
+	return token, s, u, nil
+}
+
+// Authenticate finds who holds a bearer token: a user's session or a paired
+// device. An unknown or expired token is unauthorized.
+func (e *Engine) Authenticate(ctx context.Context, token string) (Principal, *Session, error) {
+	var p Principal
+	var sess *Session
+	h := HashToken(token)
+	if c, ok := e.auth.get(h, e.now()); ok {
+		return c.p, c.sess, nil
+	}
+	err := e.Store.View(ctx, func(tx Tx) error {
+		s, err := tx.Session(h)
+		if err == nil {
+			if e.now().After(s.ExpiresAt) {
+				return Errorf(EUnauthorized, "the session has expired: sign in again")
+			}
+			u, err := tx.UserByID(s.UserID)
+			if err != nil {
+				return err
+			}
+			p.User, sess = u, s
+			return nil
+		}
+		if ErrorCode(err) != ENotFound {
+			return err
+		}
+		d, err := tx.DeviceByToken(h)
+		if err != nil {
+			return err
+		}
+		p.Device = d
+		return nil
+	})
+	if ErrorCode(err) == ENotFound {
+		return p, nil, Errorf(EUnauthorized, "unknown token")
+	}
+	if err == nil {
+		e.auth.put(h, p, sess, e.now())
+	}
+	return p, sess, err
+}
+
+// Logout ends a session.
+func (e *Engine) Logout(ctx context.Context, token string) error {
+	e.auth.drop(HashToken(token))
+	return e.update(ctx, func(tx Tx) error { return tx.DeleteSession(HashToken(token)) })
+}
+
+// Bootstrap creates the user admin when there is no user at all, with
+// password, or with a random password that it returns so it can be shown
+// once. It returns "" when users already exist or password was given.
+func (e *Engine) Bootstrap(ctx context.Context, password string) (string, error) {
+	generated := ""
+	if password == "" {
+		generated = NewToken()[:20]
+		password = generated
+	}
+	hash := HashPassword(password)
+	created := false
+	err := e.update(ctx, func(tx Tx) error {
+		n, err := tx.UserCount()
+		if err != nil || n > 0 {
+			return err
+		}
+		created = true
+		return tx.InsertUser(&User{Username: "admin", Role: RoleAdmin, PasswordHash: hash, CreatedAt: e.now()})
+	})
+	if err != nil || !created {
+		return "", err
+	}
+	return generated, nil
+}
+
+// CreateUser adds a user; only admins do this.
+func (e *Engine) CreateUser(ctx context.Context, u *User, password string) error {
+	if !validUsername(u.Username) {
+		return FieldErrorf("username", "username must be 1-40 letters, digits, '.', '-' or '_'")
+	}
+	if !ValidRole(u.Role) {
+		return FieldErrorf("role", "role must be admin, manager or staff")
+	}
+	if err := ValidatePassword(password); err != nil {
+		return err
+	}
+	if u.Role != RoleAdmin && len(u.HallIDs) == 0 {
+		return FieldErrorf("hall_ids", "a %s needs at least one hall", u.Role)
+	}
+	u.PasswordHash = HashPassword(password)
+	u.CreatedAt = e.now()
+	return e.update(ctx, func(tx Tx) error {
+		for _, h := range u.HallIDs {
+			if _, err := tx.Hall(h); err != nil {
+				if ErrorCode(err) == ENotFound {
+					return FieldErrorf("hall_ids", "unknown hall %s", h)
+				}
+				return err
+			}
+		}
+		if _, err := tx.User(u.Username); err == nil {
+			return &Error{Code: EConflict, Field: "username", Message: "user " + u.Username + " already exists"}
+		} else if ErrorCode(err) != ENotFound {
+			return err
+		}
+		return tx.InsertUser(u)
+	})
+}
+
+func validUsername(s string) bool {
+	if len(s) == 0 || len(s) > 40 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// UserUpdate is what an admin may change about a user. A nil field stays
+// as it is; Password, when set, is a new password.
+type UserUpdate struct {
+	Role     *string
+	HallIDs  *[]string
+	Password *string
+}
+
+// UpdateUser changes a user's role, halls or password. The last admin
+// stays an admin. A new password set by someone else signs the user out
+// everywhere.
+func (e *Engine) UpdateUser(ctx context.Context, actor Principal, username string, upd UserUpdate) (*User, error) {
+	var hash string
+	if upd.Password != nil {
+		if err := ValidatePassword(*upd.Password); err != nil {
+			return nil, err
+		}
+		hash = HashPassword(*upd.Password)
+	}
+	if upd.Role != nil && !ValidRole(*upd.Role) {
+		return nil, FieldErrorf("role", "role must be admin, manager or staff")
+	}
+	var out *User
+	err := e.update(ctx, func(tx Tx) error {
+		u, err := tx.User(username)
+		if err != nil {
+			return err
+		}
+		wasAdmin := u.Role == RoleAdmin
+		if upd.Role != nil {
+			u.Role = *upd.Role
+		}
+		if upd.HallIDs != nil {
+			u.HallIDs = append([]string{}, (*upd.HallIDs)...)
+		}
+		if u.Role == RoleAdmin {
+			u.HallIDs = nil // an admin has every hall
+		} else {
+			if len(u.HallIDs) == 0 {
+				return FieldErrorf("hall_ids", "a %s needs at least one hall", u.Role)
+			}
+			if err := checkHalls(tx, u.HallIDs); err != nil {
+				return err
+			}
+		}
+		if wasAdmin && u.Role != RoleAdmin {
+			if err := keepAnAdmin(tx, u.ID); err != nil {
+				return &Error{Code: EConflict, Field: "role", Message: err.Error()}
+			}
+		}
+		if hash != "" {
+			u.PasswordHash = hash
+		}
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		if hash != "" && (actor.User == nil || actor.User.ID != u.ID) {
+			if err := tx.DeleteSessions(u.ID); err != nil {
+				return err
+			}
+		}
+		out = u
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.auth.dropUser(out.ID)
+	return out, nil
+}
+
+// DeleteUser removes a user and signs them out. Nobody deletes themselves,
+// and the last admin stays.
+func (e *Engine) DeleteUser(ctx context.Context, actor Principal, username string) error {
+	var id int64
+	err := e.update(ctx, func(tx Tx) error {
+		u, err := tx.User(username)
+		if err != nil {
+			return err
+		}
+		if actor.User != nil && actor.User.ID == u.ID {
+			return Errorf(EConflict, "you cannot delete yourself")
+		}
+		if u.Role == RoleAdmin {
+			if err := keepAnAdmin(tx, u.ID); err != nil {
+				return Errorf(EConflict, "%s", err.Error())
+			}
+		}
+		id = u.ID
+		return tx.DeleteUser(u.ID)
+	})
+	if err != nil {
+		return err
+	}
+	e.auth.dropUser(id)
+	return nil
+}
+
+// keepAnAdmin fails when the user with id is the only admin.
+func keepAnAdmin(tx Tx, id int64) error {
+	us, err := tx.Users()
+	if err != nil {
+		return err
+	}
+	for _, o := range us {
+		if o.Role == RoleAdmin && o.ID != id {
+			return nil
+		}
+	}
+	return fmt.Errorf("this is the last admin: make another user an admin first")
+}
+
+func checkHalls(tx Tx, halls []string) error {
+	seen := map[string]bool{}
+	for _, h := range halls {
+		if seen[h] {
+			return FieldErrorf("hall_ids", "hall %s is listed twice", h)
+		}
+		seen[h] = true
+		if _, err := tx.Hall(h); err != nil {
+			if IsNotFound(err) {
+				return FieldErrorf("hall_ids", "unknown hall %s", h)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// authTTL is how long a token, once checked, is trusted without asking the
+// store again. Signing out drops it at once on this node; other nodes trust
+// it at most this much longer.
+const authTTL = 10 * time.Second
+
+// authCache remembers recently checked tokens by their hash, so that a busy
+// kiosk or counter does not cost a read per request.
+type authCache struct {
+	mu sync.Mutex
+	m  map[string]authEntry
+}
+
+type authEntry struct {
+	p     Principal
+	sess  *Session
+	until time.Time
+}
+
+func (c *authCache) get(hash string, now time.Time) (authEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[hash]
+	if !ok || now.After(e.until) || (e.sess != nil && now.After(e.sess.ExpiresAt)) {
+		return authEntry{}, false
+	}
+	return e, true
+}
+
+func (c *authCache) put(hash string, p Principal, sess *Session, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 10000 {
+		c.m = map[string]authEntry{} // crude bound: start again
+	}
+	c.m[hash] = authEntry{p: p, sess: sess, until: now.Add(authTTL)}
+}
+
+func (c *authCache) drop(hash string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, hash)
+}
+
+// dropUser forgets every cached session of a user, so a change of role or
+// a deletion counts from the next request on.
+func (c *authCache) dropUser(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, e := range c.m {
+		if e.p.User != nil && e.p.User.ID == id {
+			delete(c.m, h)
+		}
+	}
 }
