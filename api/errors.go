@@ -57,9 +57,6 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e, ok := err.(*civiq.Error); ok {
 		d.Field = e.Field
 	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "2")
-	}
 	if e, ok := err.(*civiq.Error); ok && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", retryAfter(e.RetryAfter))
 	}

@@ -95,8 +95,14 @@ type statusRecorder struct {
 	status int
 }
 
+// WriteHeader records the status. Every 503, of the API and of the
+// pages alike, tells the client when to try again: storage that failed
+// comes back by itself.
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
+	if code == http.StatusServiceUnavailable && r.Header().Get("Retry-After") == "" {
+		r.Header().Set("Retry-After", "2")
+	}
 	r.ResponseWriter.WriteHeader(code)
 }
 

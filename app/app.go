@@ -39,7 +39,7 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	a.Engine = civiq.NewEngine(store)
 	a.API = api.NewServer(a.Engine, a.Hub, a.Metrics)
 	a.API.Version = version
-	a.API.Ready = store.Ping
+	a.API.Ready = store.Ready
 	site, err := web.New(a.Engine, version)
 	if err != nil {
 		return nil, err

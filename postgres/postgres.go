@@ -91,10 +91,10 @@ func Unavailable(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code[:2] {
-		case "08", "57", "53": // connection exception, operator intervention, insufficient resources
+		case "08", "57", "53", "58": // connection exception, operator intervention, insufficient resources (disk full), system error (I/O)
 			return true
 		}
-		return false
+		return pe.Code == "25006" // read-only transaction: a standby, or default_transaction_read_only
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {

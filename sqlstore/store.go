@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/civiq/civiq"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -33,7 +34,7 @@ var SQLite = Dialect{
 	Migrations:    mustSub(migrations, "migrations"),
 	Begin:         "BEGIN IMMEDIATE",
 	ReadIsolation: sql.LevelDefault,
-	Unavailable:   func(error) bool { return false },
+	Unavailable:   sqliteUnavailable,
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {
@@ -48,6 +49,9 @@ var _ civiq.Store = (*Store)(nil)
 
 // maxBatch bounds how many writes share one commit.
 const maxBatch = 256
+
+// readConns is the size of SQLite's read pool.
+const readConns = 8
 
 // Store is a civiq.Store on one SQLite file, or on PostgreSQL through the
 // postgres package: the same code with another Dialect.
@@ -67,6 +71,14 @@ type Store struct {
 	// preparing counts the read statements being prepared in the
 	// background; Close waits for them.
 	preparing sync.WaitGroup
+
+	// failing is set while writes fail for want of storage (read-only,
+	// disk full, database away) and cleared by the next commit that
+	// writes; readiness follows it (Ready). broken tells the writer to
+	// take a new connection after its batch: one opened while the file
+	// was read-only stays read-only.
+	failing atomic.Bool
+	broken  bool
 
 	reqs   chan *writeReq
 	quit   chan struct{}
@@ -121,8 +133,8 @@ func Open(path string, o Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	r.SetMaxOpenConns(8)
-	r.SetMaxIdleConns(8)
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
 	s, err := OpenDB(w, r, &SQLite)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -170,6 +182,7 @@ func OpenDB(write, read *sql.DB, d *Dialect) (*Store, error) {
 	write.SetConnMaxLifetime(0)
 	s := &Store{d: d, write: write, read: read, wstmts: map[string]*sql.Stmt{},
 		reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{}), done: make(chan struct{})}
+	s.failing.Store(true) // until a write succeeds, readiness tries one
 	if err := s.migrate(); err != nil {
 		write.Close()
 		read.Close()
@@ -313,6 +326,12 @@ func (s *Store) run() {
 // that a write that fails leaves the others in. When begun, the
 // transaction was begun already, with the outcome beginErr.
 func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
+	defer func() {
+		if s.broken {
+			s.dropConn()
+			s.broken = false
+		}
+	}()
 	finish := func(err error) {
 		var events []*civiq.Event
 		for _, r := range batch {
@@ -332,7 +351,7 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 		if s.x(`ROLLBACK`) != nil {
 			s.dropConn() // the connection is gone: take a new one next time
 		}
-		finish(unavailable(err))
+		finish(s.unavailable(err))
 	}
 	// First every write of the batch runs straight in the transaction. If
 	// one fails, the transaction is rolled back and the batch runs again
@@ -351,7 +370,7 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 		}
 		if err != nil {
 			s.dropConn()
-			finish(unavailable(err))
+			finish(s.unavailable(err))
 			return
 		}
 		savepoints := attempt > 0
@@ -411,7 +430,7 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 				finish(nil) // the write's own error says it all
 				return
 			}
-			finish(unavailable(err))
+			finish(s.unavailable(err))
 			return
 		}
 		if len(batch) == 1 && (p == nil || !p.failed) {
@@ -429,6 +448,12 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 		abort(err)
 		return
 	}
+	for _, r := range batch {
+		if r.err == nil {
+			s.failing.Store(false) // something was written: storage is back
+			break
+		}
+	}
 	finish(nil)
 }
 
@@ -436,6 +461,9 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 // a new connection when there is none.
 func (s *Store) begin() error {
 	if s.wconn == nil {
+		if s.failing.Load() {
+			s.mendModes()
+		}
 		c, err := s.write.Conn(context.Background())
 		if err != nil {
 			return err
@@ -530,8 +558,18 @@ func runSafely(fn func(civiq.Tx) error, t civiq.Tx) (err error) {
 	return fn(t)
 }
 
-func unavailable(err error) error {
+// unavailable turns a write's storage failure into a 503, marks the
+// writes failing (readiness turns false) and has the writer take a new
+// connection after the batch.
+func (s *Store) unavailable(err error) error {
 	slog.Error("write failed", "err", err)
+	s.failing.Store(true)
+	s.broken = true
+	return storageError()
+}
+
+// storageError is the answer to a request that met a storage failure.
+func storageError() error {
 	return &civiq.Error{Code: civiq.EUnavailable, Message: "storage is not available, try again"}
 }
 
@@ -541,7 +579,7 @@ func (s *Store) writeErr(err error) error {
 	if errors.As(err, &e) || !s.d.Unavailable(err) {
 		return err
 	}
-	return unavailable(err)
+	return s.unavailable(err)
 }
 
 // readErr turns the error of a read into a 503 when the database is away.
@@ -550,7 +588,7 @@ func (s *Store) readErr(err error) error {
 	if err == nil || errors.As(err, &e) || !s.d.Unavailable(err) {
 		return err
 	}
-	return &civiq.Error{Code: civiq.EUnavailable, Message: "storage is not available, try again"}
+	return storageError()
 }
 
 // View runs fn in a read transaction: a consistent snapshot.
@@ -597,8 +635,21 @@ func (s *Store) LastEventID(ctx context.Context) (int64, error) {
 	return id, err
 }
 
-// Ping checks that the database answers, for readiness.
-func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx) }
+// Ready reports whether the store serves reads and writes: the database
+// answers, and while writes fail for want of storage a probe write
+// succeeds. It turns true again by itself once storage is back.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return err
+	}
+	if !s.failing.Load() {
+		return nil
+	}
+	return s.Update(ctx, func(t civiq.Tx) error {
+		// Writes a row as it is: the page goes to disk like any change.
+		return t.(*tx).exec(`UPDATE schema_migrations SET version = version WHERE version = (SELECT MAX(version) FROM schema_migrations)`)
+	})
+}
 
 // Close stops the writer after the writes already queued and closes the file.
 func (s *Store) Close() error {
