@@ -114,7 +114,7 @@ func TestReadOnlyFileAnswers503UntilWritable(t *testing.T) {
 	if code := n.ready(t); code != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz while writes fail: %d, want 503", code)
 	}
-	if err := os.Chmod(path, 0o644); err != nil {
+	if err := os.Chmod(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if code := n.ready(t); code != http.StatusOK {

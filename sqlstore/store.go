@@ -147,9 +147,10 @@ func Open(path string, o Options) (*Store, error) {
 // owner only (0600): it creates it empty with that mode when it does not
 // exist, and takes the group's and others' access from it, and from its
 // -wal and -shm files, when they have any. The database holds personal
-// data.
+// data. A read-only file is opened all the same: the store then answers
+// writes 503 and recovers once the file is writable again.
 func PrivateFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
