@@ -13,6 +13,8 @@ import (
 // Appointments: booking settings, bookings and strikes (civiq's booking.go,
 // slots.go, strikes.go).
 
+var _ civiq.BookingTx = (*tx)(nil)
+
 func (t *tx) BookingSettings(hallID string) (*civiq.BookingSettings, error) {
 	s := civiq.DefaultBookingSettings()
 	var data string
@@ -211,12 +213,4 @@ func (t *tx) AppointmentsBefore(tk *civiq.Ticket) (int, error) {
 		AND priority = 'normal' AND (queued_at, issued_at, id) < (?, ?, ?)`,
 		tk.HallID, tk.ServiceID, nanos(tk.QueuedAt), nanos(tk.IssuedAt), tk.ID).Scan(&n)
 	return n, err
-}
-
-func cloneBookingRef(b *civiq.BookingRef) *civiq.BookingRef {
-	if b == nil {
-		return nil
-	}
-	c := *b
-	return &c
 }

@@ -5,24 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/civiq/civiq"
 )
 
-// Ratings, follow-ups and working-day calendars (migration 0002).
+// Ratings and their settings (civiq's rating.go; migration 0002).
+
+var _ civiq.RatingTx = (*tx)(nil)
 
 const ratingCols = `id, ticket_id, hall_id, service_id, counter_id, staff_id, score, reasons, comment, channel, contact_phone,
 	efficiency, level, attitude, created_at`
-
-func nullInt(n int64) any {
-	if n == 0 {
-		return nil
-	}
-	return n
-}
 
 func nullScore(n int) any {
 	if n == 0 {
@@ -163,8 +156,6 @@ func (t *tx) UnratedDone(hallID, channel string, doneFrom, doneTo time.Time, lim
 		ORDER BY done_at, id LIMIT ?`, hallID, channel, nanos(doneFrom), nanos(doneTo), limit))
 }
 
-// Rating settings
-
 func (t *tx) RatingSettings(hallID string) (*civiq.RatingSettings, error) {
 	s := &civiq.RatingSettings{}
 	var data string
@@ -187,169 +178,4 @@ func (t *tx) PutRatingSettings(hallID string, s *civiq.RatingSettings) error {
 		return err
 	}
 	return t.exec(`INSERT INTO rating_settings (hall_id, data) VALUES (?, ?) ON CONFLICT (hall_id) DO UPDATE SET data = excluded.data`, hallID, string(data))
-}
-
-// Follow-ups
-
-const followUpCols = `f.id, f.hall_id, f.rating_id, f.ticket_id, tk.number, f.service_id, f.counter_id, f.staff_id, f.score, f.status,
-	r.contact_phone, f.opened_at, f.working_days, f.deadline, f.original_deadline, f.extended, f.extension_reason, f.rejection_reason,
-	f.rejection_requested_by, f.citizen_view, f.public_summary, f.closed_at, f.updated_at`
-
-const followUpFrom = ` FROM followups f JOIN ratings r ON r.id = f.rating_id JOIN tickets tk ON tk.id = f.ticket_id`
-
-func scanFollowUp(sc scanner) (*civiq.FollowUp, error) {
-	f := &civiq.FollowUp{}
-	var staff, closed sql.NullInt64
-	var opened, updated int64
-	if err := sc.Scan(&f.ID, &f.HallID, &f.RatingID, &f.TicketID, &f.TicketNumber, &f.ServiceID, &f.CounterID, &staff, &f.Score, &f.Status,
-		&f.ContactPhone, &opened, &f.WorkingDays, &f.Deadline, &f.OriginalDeadline, &f.Extended, &f.ExtensionReason, &f.RejectionReason,
-		&f.RequestedBy, &f.CitizenView, &f.PublicSummary, &closed, &updated); err != nil {
-		return nil, err
-	}
-	f.StaffID = staff.Int64
-	f.OpenedAt, f.UpdatedAt, f.ClosedAt = time.Unix(0, opened), time.Unix(0, updated), fromNanos(closed)
-	return f, nil
-}
-
-func (t *tx) InsertFollowUp(f *civiq.FollowUp) error {
-	return t.row(`INSERT INTO followups (hall_id, rating_id, ticket_id, service_id, counter_id, staff_id, score, status, opened_at,
-		working_days, deadline, original_deadline, extended, extension_reason, rejection_reason, rejection_requested_by, citizen_view,
-		public_summary, closed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		f.HallID, f.RatingID, f.TicketID, f.ServiceID, f.CounterID, nullInt(f.StaffID), f.Score, f.Status, nanos(f.OpenedAt),
-		f.WorkingDays, f.Deadline, f.OriginalDeadline, f.Extended, f.ExtensionReason, f.RejectionReason, f.RequestedBy, f.CitizenView,
-		f.PublicSummary, nullNanos(f.ClosedAt), nanos(f.UpdatedAt)).Scan(&f.ID)
-}
-
-func (t *tx) UpdateFollowUp(f *civiq.FollowUp) error {
-	return t.exec(`UPDATE followups SET status = ?, deadline = ?, extended = ?, extension_reason = ?, rejection_reason = ?,
-		rejection_requested_by = ?, citizen_view = ?, public_summary = ?, closed_at = ?, updated_at = ? WHERE id = ?`,
-		f.Status, f.Deadline, f.Extended, f.ExtensionReason, f.RejectionReason, f.RequestedBy, f.CitizenView, f.PublicSummary,
-		nullNanos(f.ClosedAt), nanos(f.UpdatedAt), f.ID)
-}
-
-func (t *tx) FollowUp(id int64) (*civiq.FollowUp, error) {
-	f, err := scanFollowUp(t.row(`SELECT `+followUpCols+followUpFrom+` WHERE f.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("follow-up", strconv.FormatInt(id, 10))
-	}
-	return f, err
-}
-
-func (t *tx) FollowUps(q civiq.FollowUpQuery) ([]civiq.FollowUp, error) {
-	where := []string{`f.hall_id = ?`}
-	args := []any{q.HallID}
-	if len(q.Statuses) > 0 {
-		where = append(where, `f.status IN (?`+strings.Repeat(`, ?`, len(q.Statuses)-1)+`)`)
-		for _, s := range q.Statuses {
-			args = append(args, s)
-		}
-	}
-	for _, b := range []struct {
-		cond string
-		at   time.Time
-	}{{`f.opened_at >= ?`, q.OpenedFrom}, {`f.opened_at < ?`, q.OpenedTo}, {`f.closed_at >= ?`, q.ClosedFrom}, {`f.closed_at < ?`, q.ClosedTo}} {
-		if !b.at.IsZero() {
-			where = append(where, b.cond)
-			args = append(args, nanos(b.at))
-		}
-	}
-	return scanAll(deref(scanFollowUp))(t.rows(`SELECT `+followUpCols+followUpFrom+` WHERE `+strings.Join(where, ` AND `)+` ORDER BY f.opened_at DESC, f.id DESC`, args...))
-}
-
-func (t *tx) AppendFollowUpEntry(e *civiq.FollowUpEntry) error {
-	return t.row(`INSERT INTO followup_history (followup_id, move, from_status, to_status, by_user, at, note, reason, citizen_view, deadline)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, e.FollowUpID, e.Move, e.From, e.To, e.By, nanos(e.At), e.Note, e.Reason,
-		e.CitizenView, e.Deadline).Scan(&e.ID)
-}
-
-func (t *tx) FollowUpEntries(followUpID int64) ([]civiq.FollowUpEntry, error) {
-	return scanAll(func(sc scanner) (e civiq.FollowUpEntry, err error) {
-		var at int64
-		err = sc.Scan(&e.ID, &e.FollowUpID, &e.Move, &e.From, &e.To, &e.By, &at, &e.Note, &e.Reason, &e.CitizenView, &e.Deadline)
-		e.At = time.Unix(0, at)
-		return e, err
-	})(t.rows(`SELECT id, followup_id, move, from_status, to_status, by_user, at, note, reason, citizen_view, deadline
-		FROM followup_history WHERE followup_id = ? ORDER BY id`, followUpID))
-}
-
-// Calendars
-
-func (t *tx) CalendarYears(hallID string) ([]int, error) {
-	rows, err := t.rows(`SELECT year FROM calendar_years WHERE hall_id = ? ORDER BY year`, hallID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int
-	for rows.Next() {
-		var y int
-		if err := rows.Scan(&y); err != nil {
-			return nil, err
-		}
-		out = append(out, y)
-	}
-	return out, rows.Err()
-}
-
-func (t *tx) CalendarDays(hallID string) ([]civiq.CalendarDay, error) {
-	rows, err := t.rows(`SELECT day, kind, name FROM calendar_days WHERE hall_id = ? ORDER BY day`, hallID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []civiq.CalendarDay
-	for rows.Next() {
-		var d civiq.CalendarDay
-		if err := rows.Scan(&d.Date, &d.Kind, &d.Name); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
-// yearRange is the days of a year as stored, [first, next).
-func yearRange(year int) (string, string) {
-	return fmt.Sprintf("%04d-01-01", year), fmt.Sprintf("%04d-01-01", year+1)
-}
-
-func (t *tx) PutCalendarYear(hallID string, year int, days []civiq.CalendarDay) error {
-	first, next := yearRange(year)
-	if err := t.exec(`DELETE FROM calendar_days WHERE hall_id = ? AND day >= ? AND day < ?`, hallID, first, next); err != nil {
-		return err
-	}
-	if err := t.exec(`INSERT INTO calendar_years (hall_id, year) VALUES (?, ?) ON CONFLICT DO NOTHING`, hallID, year); err != nil {
-		return err
-	}
-	for _, d := range days {
-		if err := t.PutCalendarDay(hallID, d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (t *tx) DeleteCalendarYear(hallID string, year int) error {
-	first, next := yearRange(year)
-	if err := t.exec(`DELETE FROM calendar_days WHERE hall_id = ? AND day >= ? AND day < ?`, hallID, first, next); err != nil {
-		return err
-	}
-	return t.exec(`DELETE FROM calendar_years WHERE hall_id = ? AND year = ?`, hallID, year)
-}
-
-func (t *tx) PutCalendarDay(hallID string, d civiq.CalendarDay) error {
-	return t.exec(`INSERT INTO calendar_days (hall_id, day, kind, name) VALUES (?, ?, ?, ?)
-		ON CONFLICT (hall_id, day) DO UPDATE SET kind = excluded.kind, name = excluded.name`, hallID, d.Date, d.Kind, d.Name)
-}
-
-func (t *tx) DeleteCalendarDay(hallID, date string) error {
-	return t.exec(`DELETE FROM calendar_days WHERE hall_id = ? AND day = ?`, hallID, date)
-}
-
-func cloneFollowUp(f *civiq.FollowUpRef) *civiq.FollowUpRef {
-	if f == nil {
-		return nil
-	}
-	c := *f
-	return &c
 }

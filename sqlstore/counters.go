@@ -1,0 +1,65 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/civiq/civiq"
+)
+
+// Counters (civiq's counter.go).
+
+var _ civiq.CounterTx = (*tx)(nil)
+
+const counterCols = `hall_id, id, name, service_ids, status, pause_reason, current_ticket_id`
+
+func scanCounter(sc scanner) (civiq.Counter, error) {
+	var c civiq.Counter
+	var svcs string
+	if err := sc.Scan(&c.HallID, &c.ID, &c.Name, &svcs, &c.Status, &c.PauseReason, &c.CurrentTicketID); err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal([]byte(svcs), &c.ServiceIDs); err != nil {
+		return c, fmt.Errorf("decode counter services: %w", err)
+	}
+	if c.ServiceIDs == nil {
+		c.ServiceIDs = []string{}
+	}
+	return c, nil
+}
+
+func (t *tx) Counters(hallID string) ([]civiq.Counter, error) {
+	return scanAll(scanCounter)(t.rows(`SELECT `+counterCols+` FROM counters WHERE hall_id = ? ORDER BY position, id`, hallID))
+}
+
+func (t *tx) Counter(hallID, id string) (*civiq.Counter, error) {
+	c, err := scanCounter(t.row(`SELECT `+counterCols+` FROM counters WHERE hall_id = ? AND id = ?`, hallID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("counter", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (t *tx) ReleaseCounter(hallID, counterID, ticketID string) error {
+	return t.exec(`UPDATE counters SET current_ticket_id = '' WHERE hall_id = ? AND id = ? AND current_ticket_id = ?`, hallID, counterID, ticketID)
+}
+
+func (t *tx) PutCounter(c *civiq.Counter) error {
+	svcs, err := json.Marshal(c.ServiceIDs)
+	if err != nil {
+		return err
+	}
+	return t.exec(`INSERT INTO counters (`+counterCols+`, position) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COUNT(*) FROM counters WHERE hall_id = ?))
+		ON CONFLICT (hall_id, id) DO UPDATE SET name = excluded.name, service_ids = excluded.service_ids, status = excluded.status,
+		pause_reason = excluded.pause_reason, current_ticket_id = excluded.current_ticket_id`,
+		c.HallID, c.ID, c.Name, string(svcs), c.Status, c.PauseReason, c.CurrentTicketID, c.HallID)
+}
+
+func (t *tx) DeleteCounter(hallID, id string) error {
+	return t.exec(`DELETE FROM counters WHERE hall_id = ? AND id = ?`, hallID, id)
+}

@@ -1,0 +1,116 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/civiq/civiq"
+)
+
+// Events (civiq's event.go): written with the change they show, replayed
+// to the streams, announcements among them.
+
+var _ civiq.EventTx = (*tx)(nil)
+
+func (t *tx) AppendEvent(e *civiq.Event) error {
+	data, err := json.Marshal(civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, FollowUp: e.FollowUp, Booking: e.Booking})
+	if err != nil {
+		return err
+	}
+	// Keep a copy: the caller may go on changing the ticket it passed.
+	cp := &civiq.Event{HallID: e.HallID, Type: e.Type, At: e.At,
+		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text, FollowUp: cloneFollowUp(e.FollowUp), Booking: cloneBookingRef(e.Booking)}
+	const insert = `INSERT INTO events (hall_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`
+	if t.pipe != nil {
+		// The id is known once sent, before the commit.
+		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(insert), Args: []any{e.HallID, e.Type, nanos(e.At), string(data)},
+			Scan: func(id int64) { e.ID, cp.ID = id, id }})
+	} else if err := t.row(insert, e.HallID, e.Type, nanos(e.At), string(data)).Scan(&e.ID); err != nil {
+		return err
+	}
+	cp.ID = e.ID
+	t.events = append(t.events, cp)
+	return nil
+}
+
+func cloneTicket(tk *civiq.Ticket) *civiq.Ticket {
+	if tk == nil {
+		return nil
+	}
+	c := *tk
+	c.Position, c.ETASeconds = nil, nil
+	return &c
+}
+
+func cloneCounter(c *civiq.Counter) *civiq.Counter {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	d.ServiceIDs = append([]string(nil), c.ServiceIDs...)
+	return &d
+}
+
+func scanEvent(sc scanner) (*civiq.Event, error) {
+	e := &civiq.Event{}
+	var at int64
+	var data string
+	if err := sc.Scan(&e.ID, &e.HallID, &e.Type, &at, &data); err != nil {
+		return nil, err
+	}
+	e.At = time.Unix(0, at)
+	var d civiq.EventData
+	if err := json.Unmarshal([]byte(data), &d); err != nil {
+		return nil, fmt.Errorf("decode event %d: %w", e.ID, err)
+	}
+	e.Ticket, e.Counter, e.Text, e.FollowUp, e.Booking = d.Ticket, d.Counter, d.Text, d.FollowUp, d.Booking
+	return e, nil
+}
+
+func (t *tx) HallLastEventID(hallID string) (int64, error) {
+	var id int64
+	err := t.row(`SELECT COALESCE(MAX(id), 0) FROM events WHERE hall_id = ?`, hallID).Scan(&id)
+	return id, err
+}
+
+func (t *tx) Prune(eventsBefore, keysBefore time.Time) error {
+	if err := t.exec(`DELETE FROM events WHERE at < ?`, nanos(eventsBefore)); err != nil {
+		return err
+	}
+	return t.exec(`DELETE FROM idempotency WHERE created_at < ?`, nanos(keysBefore))
+}
+
+func cloneFollowUp(f *civiq.FollowUpRef) *civiq.FollowUpRef {
+	if f == nil {
+		return nil
+	}
+	c := *f
+	return &c
+}
+
+func cloneBookingRef(b *civiq.BookingRef) *civiq.BookingRef {
+	if b == nil {
+		return nil
+	}
+	c := *b
+	return &c
+}
+
+// LatestAnnouncement returns the hall's newest announcement still kept (the
+// display shows it when it starts). It walks the events_hall index backwards.
+func (t *tx) LatestAnnouncement(hallID string) (*civiq.Event, error) {
+	e, err := scanEvent(t.row(`SELECT id, hall_id, type, at, data FROM events
+		WHERE hall_id = ? AND type = ? ORDER BY id DESC LIMIT 1`, hallID, civiq.EventAnnouncement))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("announcement of hall", hallID)
+	}
+	return e, err
+}
+
+func (t *tx) Announcements(hallID string, n int) ([]*civiq.Event, error) {
+	return scanAll(scanEvent)(t.rows(`SELECT id, hall_id, type, at, data FROM events WHERE hall_id = ? AND type = ? ORDER BY id DESC LIMIT ?`,
+		hallID, civiq.EventAnnouncement, n))
+}

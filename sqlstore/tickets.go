@@ -1,0 +1,194 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/civiq/civiq"
+)
+
+// Tickets and their queues (civiq's ticket.go), and the handling times
+// the expected waits learn from (predict.go).
+
+var _ civiq.TicketTx = (*tx)(nil)
+
+const ticketCols = `id, hall_id, service_id, number, day, channel, priority, priority_group, status, issued_at, queued_at,
+	called_at, serving_at, done_at, no_show_at, cancelled_at, counter_id, call_count`
+
+func scanTicket(sc scanner) (civiq.Ticket, error) {
+	var tk civiq.Ticket
+	var issued, queued int64
+	var called, serving, done, noShow, cancelled sql.NullInt64
+	err := sc.Scan(&tk.ID, &tk.HallID, &tk.ServiceID, &tk.Number, &tk.Day, &tk.Channel, &tk.Priority, &tk.PriorityGroup, &tk.Status,
+		&issued, &queued, &called, &serving, &done, &noShow, &cancelled, &tk.CounterID, &tk.CallCount)
+	if err != nil {
+		return tk, err
+	}
+	tk.IssuedAt, tk.QueuedAt = time.Unix(0, issued), time.Unix(0, queued)
+	tk.CalledAt, tk.ServingAt, tk.DoneAt, tk.NoShowAt, tk.CancelledAt = fromNanos(called), fromNanos(serving), fromNanos(done), fromNanos(noShow), fromNanos(cancelled)
+	return tk, nil
+}
+
+func (t *tx) Ticket(id string) (*civiq.Ticket, error) {
+	tk, err := scanTicket(t.row(`SELECT `+ticketCols+` FROM tickets WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("ticket", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &tk, nil
+}
+
+func (t *tx) InsertTicket(tk *civiq.Ticket) error {
+	return t.exec(`INSERT INTO tickets (`+ticketCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		tk.ID, tk.HallID, tk.ServiceID, tk.Number, tk.Day, tk.Channel, tk.Priority, tk.PriorityGroup, tk.Status,
+		nanos(tk.IssuedAt), nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
+		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount)
+}
+
+func (t *tx) UpdateTicket(tk *civiq.Ticket) error {
+	return t.exec(`UPDATE tickets SET service_id = ?, status = ?, queued_at = ?, called_at = ?, serving_at = ?, done_at = ?,
+		no_show_at = ?, cancelled_at = ?, counter_id = ?, call_count = ? WHERE id = ?`,
+		tk.ServiceID, tk.Status, nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
+		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.ID)
+}
+
+func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
+	n, err := t.scalar(`INSERT INTO sequences (hall_id, service_id, day, last) VALUES (?, ?, ?, 1)
+		ON CONFLICT (hall_id, service_id, day) DO UPDATE SET last = sequences.last + 1 RETURNING last`, hallID, serviceID, day)
+	return int(n), err
+}
+
+// queueHeads find the head of each class of a service's queue: the green
+// channel, the walk-ins, and the appointments (booking.go), whose place in
+// time is their slot's start.
+var queueHeads = []string{
+	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'priority' AND status = 'waiting'
+		ORDER BY queued_at, issued_at, id LIMIT 1`,
+	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'normal' AND status = 'waiting'
+		AND channel <> 'appointment' ORDER BY queued_at, issued_at, id LIMIT 1`,
+	// Without the priority term, so that the appointments' own index serves
+	// it: with it, the planner walked every waiting walk-in. A green-channel
+	// appointment may come twice, here and as the priority head; the
+	// policy picks one ticket either way.
+	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND status = 'waiting'
+		AND channel = 'appointment' ORDER BY queued_at, issued_at, id LIMIT 1`,
+}
+
+func (t *tx) QueueHeads(hallID string, serviceIDs []string) ([]civiq.Ticket, error) {
+	if len(serviceIDs) == 0 {
+		return []civiq.Ticket{}, nil
+	}
+	// One statement for every head of every service: on PostgreSQL each
+	// statement is a round trip inside the writers' lock.
+	parts := make([]string, 0, len(serviceIDs)*len(queueHeads))
+	args := make([]any, 0, 2*cap(parts))
+	for _, s := range serviceIDs {
+		for _, q := range queueHeads {
+			parts = append(parts, fmt.Sprintf("SELECT * FROM (%s) AS h%d", q, len(parts)))
+			args = append(args, hallID, s)
+		}
+	}
+	return scanAll(scanTicket)(t.rows(strings.Join(parts, " UNION ALL "), args...))
+}
+
+func (t *tx) WaitingPlaces(hallID, serviceID string, limit int) ([]time.Time, error) {
+	rows, err := t.rows(`SELECT queued_at FROM tickets
+		WHERE hall_id = ? AND service_id = ? AND priority = 'normal' AND status = 'waiting'
+		ORDER BY queued_at, issued_at, id LIMIT ?`, hallID, serviceID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, time.Unix(0, n))
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) CountBehind(tk *civiq.Ticket) (int, error) {
+	var n int
+	q, ia := nanos(tk.QueuedAt), nanos(tk.IssuedAt)
+	err := t.row(`SELECT COUNT(*) FROM tickets
+		WHERE hall_id = ? AND service_id = ? AND priority = ? AND status = 'waiting'
+		AND (queued_at, issued_at, id) > (?, ?, ?)`, tk.HallID, tk.ServiceID, tk.Priority, q, ia, tk.ID).Scan(&n)
+	return n, err
+}
+
+func (t *tx) WaitingCounts(hallID string) (map[string]int, error) {
+	return scanCounts[string](t.rows(`SELECT service_id, SUM(waiting) FROM queue_counts WHERE hall_id = ? GROUP BY service_id`, hallID))
+}
+
+func (t *tx) PlaceAtEnd(tk *civiq.Ticket) error {
+	const q = `SELECT COALESCE(SUM(waiting), 0) - 1 FROM queue_counts
+		WHERE hall_id = ? AND service_id = ? AND (priority = 'priority' OR ? = 'normal')`
+	set := func(n int64) {
+		pos := max(int(n), 0)
+		tk.Position = &pos
+	}
+	if t.pipe != nil {
+		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(q), Args: []any{tk.HallID, tk.ServiceID, tk.Priority}, Scan: set})
+		return nil
+	}
+	var n int64
+	if err := t.row(q, tk.HallID, tk.ServiceID, tk.Priority).Scan(&n); err != nil {
+		return err
+	}
+	set(n)
+	return nil
+}
+
+func (t *tx) QueueLength(hallID, serviceID string) (int, int, error) {
+	var prio, normal int
+	err := t.row(`SELECT COALESCE(SUM(CASE WHEN priority = 'priority' THEN waiting END), 0), COALESCE(SUM(CASE WHEN priority = 'normal' THEN waiting END), 0)
+		FROM queue_counts WHERE hall_id = ? AND service_id = ?`, hallID, serviceID).Scan(&prio, &normal)
+	return prio, normal, err
+}
+
+func (t *tx) RecentCalls(hallID string, n int) ([]civiq.Ticket, error) {
+	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets WHERE hall_id = ? AND called_at IS NOT NULL ORDER BY called_at DESC LIMIT ?`, hallID, n))
+}
+
+func (t *tx) MeanHandling(hallID, serviceID string, n int, floor float64) (float64, int, error) {
+	var mean sql.NullFloat64
+	var count int
+	err := t.row(`SELECT AVG(d), COUNT(*) FROM (SELECT (done_at - serving_at) / 1e9 AS d FROM tickets
+		WHERE hall_id = ? AND service_id = ? AND status = 'done' AND serving_at IS NOT NULL AND done_at - serving_at >= ?
+		ORDER BY done_at DESC LIMIT ?) AS recent`, hallID, serviceID, int64(floor*1e9), n).Scan(&mean, &count)
+	return mean.Float64, count, err
+}
+
+func (t *tx) RecentHandling(hallID, serviceID string, n int) ([]civiq.HandlingSample, error) {
+	// tickets_done (hall_id, service_id, done_at) WHERE status = 'done'
+	// serves the order and the limit.
+	return scanAll(scanHandling)(t.rows(`SELECT issued_at, called_at, done_at, priority FROM tickets
+		WHERE hall_id = ? AND service_id = ? AND status = 'done' AND called_at IS NOT NULL
+		ORDER BY done_at DESC LIMIT ?`, hallID, serviceID, n))
+}
+
+func scanHandling(sc scanner) (civiq.HandlingSample, error) {
+	var issued, called, done int64
+	var prio string
+	err := sc.Scan(&issued, &called, &done, &prio)
+	return civiq.HandlingSample{IssuedAt: time.Unix(0, issued), CalledAt: time.Unix(0, called),
+		DoneAt: time.Unix(0, done), Priority: prio == civiq.PriorityPriority}, err
+}
+
+// TicketsIssued returns the tickets of a hall issued in [from, to), in
+// order of issue: the recorded history that civiq simulate and the
+// staffing planner read. It scans the hall's tickets and is meant for
+// offline use.
+func (s *Store) TicketsIssued(ctx context.Context, hallID string, from, to time.Time) ([]civiq.Ticket, error) {
+	return scanAll(scanTicket)(s.read.QueryContext(ctx, s.d.sql(`SELECT `+ticketCols+` FROM tickets
+		WHERE hall_id = ? AND issued_at >= ? AND issued_at < ? ORDER BY issued_at, id`), hallID, nanos(from), nanos(to)))
+}
