@@ -2,9 +2,10 @@ package api
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/csvfile"
 	"github.com/civiq/civiq/inmem"
 	"github.com/civiq/civiq/sim"
 )
@@ -44,146 +46,71 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *call) erro
 	return nil
 }
 
-// plan answers the staffing plan (api/plan.go) of the hall's history
-// (GET, ?source=history, the default, over ?days=), of the built-in
-// example day (GET ?source=example) or of a profile sent as the body
-// (POST). ?target_minutes= (default the profile's, else 15), ?goal=
-// (0.5..0.99, default 0.8), ?seed= and ?sim_days= tune it; ?format=csv
-// gives the table as a CSV file.
+// plan answers the staffing plan of the hall's history (GET,
+// ?source=history, the default, over ?days=), of the built-in example day
+// (GET ?source=example) or of a profile sent as the body (POST), planned
+// by sim.PlanHall under the request's context. ?target_minutes=, ?goal=,
+// ?seed= and ?sim_days= tune it; ?format=csv gives the table as a CSV
+// file, headed in ?lang= (zh or en).
 func (s *Server) plan(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := r.URL.Query()
 	format := q.Get("format")
 	if format != "" && format != "json" && format != "csv" {
 		return civiq.FieldErrorf("format", "format must be json or csv")
 	}
-	hallID := r.PathValue("hall")
-	var (
-		p        *sim.Profile
-		source   string
-		from, to string
-		days     int
-		svcs     []civiq.Service
-	)
-	// readServices reads the hall's services, for the CSV's headings.
-	readServices := func() (err error) {
-		svcs, err = s.Engine.Services(r.Context(), hallID)
-		return err
+	// Values that do not read, and zeros (which PlanHall takes for "not
+	// given"), are passed on out of range (NaN, -1) for sim.PlanHall to
+	// refuse with its message.
+	number := func(name string) float64 {
+		if v := q.Get(name); v != "" {
+			if x, err := strconv.ParseFloat(v, 64); err == nil && x != 0 {
+				return x
+			}
+			return math.NaN()
+		}
+		return 0
 	}
+	whole := func(name string) int {
+		if v := q.Get(name); v != "" {
+			if n, err := strconv.Atoi(v); err == nil && n != 0 {
+				return n
+			}
+			return -1
+		}
+		return 0
+	}
+	req := sim.PlanRequest{HallID: r.PathValue("hall"), Source: q.Get("source"), HistoryDays: whole("days"),
+		TargetMinutes: number("target_minutes"), Goal: number("goal"), SimDays: whole("sim_days")}
 	if r.Method == http.MethodPost {
-		if len(bytes.TrimSpace(c.body)) == 0 {
-			return civiq.FieldErrorf("profile", "send the profile as the request body")
-		}
-		var err error
-		if p, err = sim.ReadProfile(bytes.NewReader(c.body)); err != nil {
-			return civiq.FieldErrorf("profile", "%s", strings.TrimPrefix(err.Error(), "profile: "))
-		}
-		source = "profile"
-		if err := readServices(); err != nil {
-			return err
-		}
-	} else {
-		switch source = q.Get("source"); source {
-		case "", "history":
-			source = "history"
-			n, err := intParam(q, "days", 28, 1, civiq.MaxPlanDays)
-			if err != nil {
-				return err
-			}
-			hist, err := s.Engine.History(r.Context(), hallID, n)
-			if err != nil {
-				return err
-			}
-			svcs, from, to = hist.Services, hist.From, hist.To
-			seen := map[string]bool{}
-			for _, t := range hist.Tickets {
-				seen[t.Day] = true
-			}
-			days = len(seen)
-			if len(hist.Tickets) == 0 {
-				return &civiq.Error{Code: civiq.EConflict, Field: "days",
-					Message: fmt.Sprintf("the hall has no ticket from %s to %s: plan from a profile instead", from, to)}
-			}
-			if p, err = sim.ProfileFromHistory(hist.Hall, hist.Services, hist.Counters, hist.Tickets, sim.HistoryOptions{}); err != nil {
-				return civiq.Errorf(civiq.EConflict, "the hall's history makes no profile: %s", err)
-			}
-		case "example":
-			p = sim.DemoProfile()
-			if err := readServices(); err != nil {
-				return err
-			}
-		default:
-			return civiq.FieldErrorf("source", "source must be history or example (or POST a profile)")
-		}
-	}
-	o := planOptions{Target: p.TargetMinutes * 60, Goal: defaultPlanGoal, Seed: 1, SimDays: defaultPlanSimDays}
-	if o.Target <= 0 {
-		o.Target = sim.DefaultTarget
-	}
-	if v := q.Get("target_minutes"); v != "" {
-		m, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(m >= 1 && m <= 240) {
-			return civiq.FieldErrorf("target_minutes", "target_minutes must be 1..240")
-		}
-		o.Target = m * 60
-	}
-	if v := q.Get("goal"); v != "" {
-		g, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(g >= 0.5 && g <= 0.99) {
-			return civiq.FieldErrorf("goal", "goal must be a share from 0.5 to 0.99")
-		}
-		o.Goal = g
+		req.Source, req.Profile = sim.SourceProfile, c.body
+	} else if req.Source == sim.SourceProfile {
+		return civiq.FieldErrorf("source", "source must be history or example (or POST a profile)")
 	}
 	if v := q.Get("seed"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			return civiq.FieldErrorf("seed", "seed must be a whole number")
 		}
-		o.Seed = n
+		req.Seed = &n
 	}
-	var err error
-	if o.SimDays, err = intParam(q, "sim_days", defaultPlanSimDays, 1, maxPlanSimDays); err != nil {
+	plan, err := sim.PlanHall(r.Context(), s.Engine, req)
+	if err != nil && r.Context().Err() != nil {
+		// The client left and the planning stopped: nobody reads an answer.
+		slog.InfoContext(r.Context(), "staffing plan stopped: the client left", "request_id", requestID(r.Context()), "hall", req.HallID)
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	plan, err := makePlan(p, o)
-	if err != nil {
-		return civiq.FieldErrorf("profile", "%s", err)
-	}
-	plan.Source, plan.HistoryFrom, plan.HistoryTo, plan.HistoryDays = source, from, to, days
 	w.Header().Set("Cache-Control", "no-store")
 	if format != "csv" {
 		writeJSON(w, http.StatusOK, plan)
 		return nil
 	}
-	en := q.Get("lang") == "en"
-	names := map[string]string{}
-	for _, sv := range svcs {
-		names[sv.ID] = sv.Name
-		if en && sv.NameEn != "" {
-			names[sv.ID] = sv.NameEn
-		}
-	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="staffing-%s-%g-%gmin.csv"`, hallID, math100(o.Goal), o.Target/60))
+	w.Header().Set("Content-Type", csvfile.ContentType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="staffing-%s-%g-%gmin.csv"`, req.HallID, math.Round(plan.Goal*100), plan.TargetSeconds/60))
 	w.WriteHeader(http.StatusOK)
-	return writePlanCSV(w, plan, names, en)
-}
-
-func math100(g float64) float64 { return float64(int(g*100 + 0.5)) }
-
-// intParam reads a whole number from the query, def when absent.
-func intParam(q map[string][]string, name string, def, lo, hi int) (int, error) {
-	v := ""
-	if vs := q[name]; len(vs) > 0 {
-		v = vs[0]
-	}
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		return 0, civiq.FieldErrorf(name, "%s must be %d..%d", name, lo, hi)
-	}
-	return n, nil
+	return plan.WriteCSV(w, q.Get("lang"))
 }
 
 // city answers the overview of the halls the caller may watch

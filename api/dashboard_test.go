@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/api"
+	"github.com/civiq/civiq/sim"
 )
 
 // fixedClock is a clock that moves only when told.
@@ -662,4 +665,32 @@ func TestPlanAPI(t *testing.T) {
 	}
 	ts.do(t, "GET", "/api/v1/halls/nope/plan?source=example", ts.Admin, nil).wantErr(t, 404, "not_found", "")
 	ts.do(t, "POST", "/api/v1/halls/nope/plan", ts.Admin, profile).wantErr(t, 404, "not_found", "")
+}
+
+// TestPlanLimits: a plan's work is capped (issue 18: one oversized
+// profile ran 3 CPU-minutes to 4.6 GiB after its client left). A profile
+// whose arrivals a day × sim_days pass the cap, or whose one day does, is
+// 400 naming the limit, at once.
+func TestPlanLimits(t *testing.T) {
+	ts := newTestServer(t)
+	day := func(perHour int) string {
+		return fmt.Sprintf(`{"services":[{"id":"s","handling_minutes":1,"arrivals_per_hour":{"08:00":%d,"09:00":0}}],"counters":[{"id":"1","services":["s"]}]}`, perHour)
+	}
+	for _, c := range []struct{ query, body, field string }{
+		{"", day(20_000), "sim_days"},            // 20,000 a day × 30 days
+		{"?sim_days=1", day(600_000), "profile"}, // 600,000 in one day
+		{"?sim_days=25", day(20_000), ""},        // 500,000: within
+	} {
+		r := ts.do(t, "POST", "/api/v1/halls/demo/plan"+c.query, ts.Admin, c.body)
+		if c.field == "" {
+			r.want(t, 200)
+			continue
+		}
+		r.wantErr(t, 400, "invalid", c.field)
+		var e struct{ Error struct{ Message string } }
+		json.Unmarshal(r.Body, &e)
+		if !strings.Contains(e.Error.Message, strconv.Itoa(sim.MaxPlanWork)) {
+			t.Errorf("%s: the message %q does not name the limit %d", c.query, e.Error.Message, sim.MaxPlanWork)
+		}
+	}
 }

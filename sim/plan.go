@@ -1,217 +1,217 @@
 package sim
 
 import (
-	"errors"
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/csvfile"
 )
 
-// PlanOptions configure MakePlan.
-type PlanOptions struct {
-	// Target is the wait in seconds (default 15 minutes) within which a
-	// share Goal (default 0.8) of citizens should be called.
-	Target float64
-	Goal   float64
-	// Customers simulated to check each hour and service (default 20000;
-	// -1: no check). Seed makes the checks repeatable.
-	Customers int
-	Seed      uint64
+// The planning use case of the managers' pages: the staffing plan of a
+// hall's history, of the example day or of a profile sent, with where the
+// profile came from. The API decodes the request, calls PlanHall and
+// writes the answer as JSON or, with WriteCSV, as a spreadsheet; civiq
+// simulate --plan calls PlanStaffing on a profile and writes the same CSV.
+
+// Sources of a plan's profile.
+const (
+	SourceHistory = "history" // the hall's recorded tickets
+	SourceExample = "example" // the built-in example day (DemoProfile)
+	SourceProfile = "profile" // a profile sent with the request
+)
+
+// PlanRequest asks for the staffing plan of a hall. Zero values take the
+// defaults.
+type PlanRequest struct {
+	HallID string
+	Source string // history (default), example or profile
+	// Profile is the JSON profile, for SourceProfile.
+	Profile []byte
+	// HistoryDays is how many past days SourceHistory reads (default 28,
+	// at most civiq.MaxPlanDays).
+	HistoryDays int
+	// TargetMinutes (1..240; default the profile's, else 15), Goal
+	// (0.5..0.99, default 0.8), Seed (nil: 1) and SimDays (1..
+	// MaxPlanSimDays, default 30) tune the plan. A value the caller could
+	// not read is NaN or -1: it is refused as out of range.
+	TargetMinutes float64
+	Goal          float64
+	Seed          *uint64
+	SimDays       int
 }
 
-// PlanRow is the staffing of one service in one hour.
-type PlanRow struct {
-	From            string  `json:"from"` // "09:00"
-	To              string  `json:"to"`
-	Service         string  `json:"service"`
-	ArrivalsPerHour float64 `json:"arrivals_per_hour"`
-	HandlingMinutes float64 `json:"handling_minutes"`
-	// Load is the offered load in erlangs: the counters kept busy.
-	Load float64 `json:"load"`
-	// Counters is the fewest counters serving only this service that call
-	// the goal's share within the target, by Erlang C.
-	Counters    int     `json:"counters"`
-	Utilisation float64 `json:"utilisation"`
-	// ServiceLevel and MeanWait are Erlang C's for Counters; SimServiceLevel
-	// and SimMeanWait the simulation's, with the service's own handling
-	// time distribution (-1 when not checked).
-	ServiceLevel    float64 `json:"service_level"`
-	MeanWait        float64 `json:"mean_wait_seconds"`
-	SimServiceLevel float64 `json:"sim_service_level"`
-	SimMeanWait     float64 `json:"sim_mean_wait_seconds"`
-}
-
-// PlanHour sums the counters of one hour.
-type PlanHour struct {
-	From     string `json:"from"`
-	To       string `json:"to"`
-	Counters int    `json:"counters"`
-}
-
-// Plan is the counters needed per hour and service.
+// Plan is the staffing plan of a hall, with where its profile came from.
 type Plan struct {
-	Target float64    `json:"target_seconds"`
-	Goal   float64    `json:"goal"`
-	Rows   []PlanRow  `json:"rows"`
-	Hours  []PlanHour `json:"hours"`
+	Source string `json:"source"` // history, example or profile
+	// HistoryFrom and HistoryTo are the local days read, for a plan from
+	// history.
+	HistoryFrom string `json:"history_from,omitempty"`
+	HistoryTo   string `json:"history_to,omitempty"`
+	// HistoryDays counts the days in that period that had tickets: the
+	// arrivals are their mean.
+	HistoryDays int `json:"history_days,omitempty"`
+	*Staffing
 }
 
-// MakePlan computes, for each hour of the profile's day and each service,
-// the counters needed to call a share Goal of citizens within Target, by
-// Erlang C on the hour's mean arrival rate, and checks each answer by
-// simulating that hour in steady state with the service's handling-time
-// distribution. The counters are dedicated to the service: counters shared
-// between services pool their capacity, so the totals are an upper bound,
-// and civiq simulate checks a real staffing.
-func MakePlan(p *Profile, o PlanOptions) (*Plan, error) {
+// PlanHall plans the staffing of a hall as the request asks, under ctx
+// (the request's: it stops when the client leaves). Bad requests and
+// profiles beyond the limits of PlanStaffing are invalid *civiq.Error
+// naming the field.
+func PlanHall(ctx context.Context, eng *civiq.Engine, req PlanRequest) (*Plan, error) {
+	if req.HistoryDays == 0 {
+		req.HistoryDays = 28
+	}
+	if req.HistoryDays < 1 || req.HistoryDays > civiq.MaxPlanDays {
+		return nil, civiq.FieldErrorf("days", "days must be 1..%d", civiq.MaxPlanDays)
+	}
+	if req.TargetMinutes != 0 && !(req.TargetMinutes >= 1 && req.TargetMinutes <= 240) {
+		return nil, civiq.FieldErrorf("target_minutes", "target_minutes must be 1..240")
+	}
+	if req.Goal != 0 && !(req.Goal >= 0.5 && req.Goal <= 0.99) {
+		return nil, civiq.FieldErrorf("goal", "goal must be a share from 0.5 to 0.99")
+	}
+	if req.SimDays != 0 && !(req.SimDays >= 1 && req.SimDays <= MaxPlanSimDays) {
+		return nil, civiq.FieldErrorf("sim_days", "sim_days must be 1..%d", MaxPlanSimDays)
+	}
+	plan := &Plan{Source: req.Source}
+	var (
+		p    *Profile
+		svcs []civiq.Service
+		err  error
+	)
+	switch req.Source {
+	case SourceProfile:
+		if len(bytes.TrimSpace(req.Profile)) == 0 {
+			return nil, civiq.FieldErrorf("profile", "send the profile as the request body")
+		}
+		if p, err = ReadProfile(bytes.NewReader(req.Profile)); err != nil {
+			return nil, civiq.FieldErrorf("profile", "%s", strings.TrimPrefix(err.Error(), "profile: "))
+		}
+	case SourceExample:
+		p = DemoProfile()
+	case "", SourceHistory:
+		plan.Source = SourceHistory
+		hist, err := eng.History(ctx, req.HallID, req.HistoryDays)
+		if err != nil {
+			return nil, err
+		}
+		svcs, plan.HistoryFrom, plan.HistoryTo = hist.Services, hist.From, hist.To
+		if len(hist.Tickets) == 0 {
+			return nil, &civiq.Error{Code: civiq.EConflict, Field: "days",
+				Message: fmt.Sprintf("the hall has no ticket from %s to %s: plan from a profile instead", hist.From, hist.To)}
+		}
+		seen := map[string]bool{}
+		for _, t := range hist.Tickets {
+			seen[t.Day] = true
+		}
+		plan.HistoryDays = len(seen)
+		if p, err = ProfileFromHistory(hist.Hall, hist.Services, hist.Counters, hist.Tickets, HistoryOptions{}); err != nil {
+			return nil, civiq.Errorf(civiq.EConflict, "the hall's history makes no profile: %s", err)
+		}
+	default:
+		return nil, civiq.FieldErrorf("source", "source must be history or example (or POST a profile)")
+	}
+	if svcs == nil {
+		if svcs, err = eng.Services(ctx, req.HallID); err != nil {
+			return nil, err
+		}
+	}
+	o := StaffingOptions{Target: req.TargetMinutes * 60, Goal: req.Goal, Seed: 1, SimDays: req.SimDays}
+	if req.Seed != nil {
+		o.Seed = *req.Seed
+	}
 	if o.Target == 0 {
-		o.Target = DefaultTarget
+		o.Target = p.TargetMinutes * 60
 	}
-	if o.Goal == 0 {
-		o.Goal = 0.8
-	}
-	if !(o.Target > 0) || !(o.Goal > 0 && o.Goal < 1) {
-		return nil, errors.New("the target must be positive and the goal between 0 and 1 (exclusive)")
-	}
-	if o.Customers == 0 {
-		o.Customers = 20000
-	}
-	cfg, err := p.Config(o.Seed, 1)
-	if err != nil {
+	if plan.Staffing, err = PlanStaffing(ctx, p, o); err != nil {
 		return nil, err
 	}
-	from, to, err := p.Span()
-	if err != nil {
-		return nil, err
-	}
-	pl := &Plan{Target: o.Target, Goal: o.Goal}
-	for h := math.Floor(from/3600) * 3600; h < to; h += 3600 {
-		hour := PlanHour{From: FormatClock(h), To: FormatClock(h + 3600)}
-		busy := false
-		for _, s := range cfg.Services {
-			busy = busy || meanRate(s.Arrivals, h, h+3600) > 0
-		}
-		if !busy {
-			continue
-		}
-		for si, s := range cfg.Services {
-			rate := meanRate(s.Arrivals, h, h+3600)
-			row := PlanRow{From: hour.From, To: hour.To, Service: s.ID, ArrivalsPerHour: round2(rate),
-				HandlingMinutes: round2(s.Handling.Mean / 60), SimServiceLevel: -1, SimMeanWait: -1}
-			q := Queue{ArrivalsPerHour: rate, HandlingSeconds: s.Handling.Mean}
-			row.Load = round2(q.Load())
-			q.Counters = CountersFor(rate, s.Handling.Mean, o.Target, o.Goal)
-			row.Counters = q.Counters
-			if q.Counters > 0 {
-				row.Utilisation = q.Utilisation()
-				row.ServiceLevel = q.ServiceLevel(o.Target)
-				row.MeanWait = q.MeanWait()
-				if o.Customers > 0 {
-					sl, mw, err := checkStaffing(s, rate, q.Counters, o, uint64(si)<<32|uint64(h))
-					if err != nil {
-						return nil, err
-					}
-					row.SimServiceLevel, row.SimMeanWait = sl, mw
-				}
+	// The hall's names of its services, for people.
+	for i := range plan.Services {
+		ps := &plan.Services[i]
+		for _, sv := range svcs {
+			if sv.ID == ps.ID {
+				ps.Name, ps.NameEn = sv.Name, sv.NameEn
 			}
-			hour.Counters += row.Counters
-			pl.Rows = append(pl.Rows, row)
-		}
-		pl.Hours = append(pl.Hours, hour)
-	}
-	return pl, nil
-}
-
-// meanRate is the mean arrival rate of slots over [from, to).
-func meanRate(slots []Slot, from, to float64) float64 {
-	n := 0.0
-	for _, s := range slots {
-		a, b := max(s.From, from), min(s.To, to)
-		if b > a {
-			n += s.PerHour * (b - a)
 		}
 	}
-	return n / (to - from)
+	return plan, nil
 }
 
-// checkStaffing simulates counters dedicated counters serving rate
-// arrivals per hour of service s in steady state.
-func checkStaffing(s Service, rate float64, counters int, o PlanOptions, stream uint64) (serviceLevel, meanWait float64, err error) {
-	cfg := Config{Services: []Service{{ID: s.ID, Handling: s.Handling, Arrivals: []Slot{{From: 0, To: math.Inf(1), PerHour: rate}}}},
-		Customers: o.Customers, Warmup: o.Customers / 20, Target: o.Target, Seed: o.Seed ^ stream*0x9e3779b97f4a7c15}
-	for i := range counters {
-		cfg.Counters = append(cfg.Counters, Counter{ID: strconv.Itoa(i + 1), Services: []string{s.ID}})
-	}
-	r, err := Run(cfg)
-	if err != nil {
-		return 0, 0, err
-	}
-	return r.WithinTarget, r.MeanWait, nil
+// planWords are the CSV's headings in one language.
+type planWords struct{ from, to, arrivals, counters, total string }
+
+var planCSVWords = map[string]planWords{
+	"zh": {"开始", "结束", " 每小时到达", " 窗口数", "合计窗口数"},
+	"en": {"From", "To", " arrivals per hour", " counters", "Total counters"},
 }
 
-// WriteCSV writes the plan as CSV for spreadsheets (csvfile), one row per
-// hour and service.
-func (pl *Plan) WriteCSV(w io.Writer) error {
+// WriteCSV writes the plan as a table for spreadsheets (csvfile), headed
+// in the language ("zh", the default, or "en"): a row per slot, for each
+// service its arrivals per hour and its counters, then the total counters.
+func (st *Staffing) WriteCSV(w io.Writer, lang string) error {
+	words, ok := planCSVWords[lang]
+	if !ok {
+		lang, words = "zh", planCSVWords["zh"]
+	}
 	cw := csvfile.NewWriter(w)
-	cw.Write([]string{"from", "to", "service", "arrivals_per_hour", "handling_minutes", "load_erlangs", "counters",
-		"utilisation", "erlang_service_level", "erlang_mean_wait_seconds", "sim_service_level", "sim_mean_wait_seconds"})
-	f := func(x float64, prec int) string {
-		if x < 0 {
-			return ""
+	head := []string{words.from, words.to}
+	for _, s := range st.Services {
+		name := s.Name
+		if lang == "en" && s.NameEn != "" {
+			name = s.NameEn
 		}
-		return strconv.FormatFloat(x, 'f', prec, 64)
+		if name == "" {
+			name = s.ID
+		}
+		head = append(head, name+words.arrivals, name+words.counters)
 	}
-	for _, r := range pl.Rows {
-		cw.Write([]string{r.From, r.To, r.Service, f(r.ArrivalsPerHour, 2), f(r.HandlingMinutes, 2), f(r.Load, 2),
-			strconv.Itoa(r.Counters), f(r.Utilisation, 3), f(r.ServiceLevel, 3), f(r.MeanWait, 0),
-			f(r.SimServiceLevel, 3), f(r.SimMeanWait, 0)})
+	head = append(head, words.total)
+	cw.Write(head)
+	for ri, sl := range st.Slots {
+		row := []string{sl.From, sl.To}
+		for _, s := range st.Services {
+			c := s.Cells[ri]
+			row = append(row, strconv.FormatFloat(c.ArrivalsPerHour, 'f', -1, 64), strconv.Itoa(c.Counters))
+		}
+		row = append(row, strconv.Itoa(sl.Counters))
+		cw.Write(row)
 	}
 	return cw.Flush()
 }
 
-// WriteTable writes the plan as a table for people: counters per hour
-// and service, then the detail.
-func (pl *Plan) WriteTable(w io.Writer) error {
+// WriteTable writes the plan as a table for people: the counters per slot
+// and service, then each service's figures and the simulation's check.
+func (st *Staffing) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	var services []string
-	seen := map[string]bool{}
-	for _, r := range pl.Rows {
-		if !seen[r.Service] {
-			seen[r.Service] = true
-			services = append(services, r.Service)
-		}
-	}
-	fmt.Fprintf(tw, "Counters needed to call %.0f%% within %s (Erlang C, dedicated counters)\n", pl.Goal*100, minutes(pl.Target))
-	fmt.Fprint(tw, "hour\t")
-	for _, s := range services {
-		fmt.Fprintf(tw, "%s\t", s)
+	fmt.Fprintf(tw, "Counters needed to call %.0f%% within %s (Erlang C per slot, checked by simulating %d days)\n",
+		st.Goal*100, minutes(st.TargetSeconds), st.Check.Days)
+	fmt.Fprint(tw, "slot\t")
+	for _, s := range st.Services {
+		fmt.Fprintf(tw, "%s\t", s.ID)
 	}
 	fmt.Fprint(tw, "total\t\n")
-	for _, h := range pl.Hours {
-		fmt.Fprintf(tw, "%s-%s\t", h.From, h.To)
-		for _, r := range pl.Rows {
-			if r.From == h.From {
-				fmt.Fprintf(tw, "%d\t", r.Counters)
-			}
+	for ri, sl := range st.Slots {
+		fmt.Fprintf(tw, "%s-%s\t", sl.From, sl.To)
+		for _, s := range st.Services {
+			fmt.Fprintf(tw, "%d\t", s.Cells[ri].Counters)
 		}
-		fmt.Fprintf(tw, "%d\t\n", h.Counters)
+		fmt.Fprintf(tw, "%d\t\n", sl.Counters)
 	}
-	fmt.Fprint(tw, "\nhour\tservice\tarrivals/h\thandling min\tload\tcounters\tutilisation\twithin target (Erlang C)\t(simulated)\tmean wait (Erlang C)\t(simulated)\t\n")
-	for _, r := range pl.Rows {
-		if r.Counters == 0 {
-			continue
-		}
-		sim, simW := "-", "-"
-		if r.SimServiceLevel >= 0 {
-			sim, simW = fmt.Sprintf("%.1f%%", r.SimServiceLevel*100), minutes(r.SimMeanWait)
-		}
-		fmt.Fprintf(tw, "%s-%s\t%s\t%.1f\t%.1f\t%.2f\t%d\t%.0f%%\t%.1f%%\t%s\t%s\t%s\t\n", r.From, r.To, r.Service, r.ArrivalsPerHour,
-			r.HandlingMinutes, r.Load, r.Counters, r.Utilisation*100, r.ServiceLevel*100, sim, minutes(r.MeanWait), simW)
+	fmt.Fprint(tw, "\nservice\thandling min\tpeak counters\tcounter hours\tcitizens simulated\twithin target\tmean wait\tp90 wait\tmeets goal\t\n")
+	for _, s := range st.Services {
+		fmt.Fprintf(tw, "%s\t%.1f\t%d\t%.1f\t%d\t%.1f%%\t%s\t%s\t%v\t\n", s.ID, s.HandlingMinutes, s.PeakCounters, s.CounterHours,
+			s.Simulated.Customers, s.Simulated.WithinTarget*100, minutes(s.Simulated.MeanWaitSeconds), minutes(s.Simulated.P90WaitSeconds), s.Simulated.MeetsGoal)
 	}
+	fmt.Fprintf(tw, "\nsimulation: %d round(s), %d counter(s) added to Erlang C, %.1f%% within target overall, meets the goal: %v\n",
+		st.Check.Rounds, st.Check.Added, st.Check.WithinTarget*100, st.Check.MeetsGoal)
 	return tw.Flush()
 }
 

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"math"
 	"slices"
 	"sort"
@@ -49,7 +50,11 @@ type CounterResult struct {
 }
 
 // Run simulates the config's days and returns the pooled statistics.
-func Run(cfg Config) (*Result, error) {
+func Run(cfg Config) (*Result, error) { return RunContext(context.Background(), cfg) }
+
+// RunContext is Run that stops with the context's error, between days,
+// when ctx ends.
+func RunContext(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -65,6 +70,9 @@ func Run(cfg Config) (*Result, error) {
 		counters[i].ID = c.ID
 	}
 	for d := range days {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		day := newDay(&cfg, cfg.customers(d))
 		day.run()
 		for i, cu := range day.cust {

@@ -326,62 +326,6 @@ func TestErlangKnownValues(t *testing.T) {
 	}
 }
 
-// The planner on known answers: a steady service of 10 erlangs needs 14
-// counters for 80% within 20 s, and the simulation of that staffing agrees
-// with Erlang C when handling is exponential.
-func TestPlanKnownAnswers(t *testing.T) {
-	p := &Profile{TargetMinutes: 1.0 / 3, Services: []ServiceProfile{
-		{ID: "calls", HandlingMinutes: 3, ArrivalsPerHour: map[string]float64{"09:00": 200, "10:00": 100}},
-		{ID: "quiet", HandlingMinutes: 10, ArrivalsPerHour: map[string]float64{"09:00": 0, "10:00": 3}},
-	}, Counters: []CounterProfile{{ID: "1", Services: []string{"calls", "quiet"}}}}
-	customers := 40000
-	if testing.Short() {
-		customers = 10000
-	}
-	pl, err := MakePlan(p, PlanOptions{Target: 20, Goal: 0.8, Customers: customers, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]int{"09:00 calls": 14, "09:00 quiet": 0, "10:00 calls": CountersFor(100, 180, 20, 0.8), "10:00 quiet": CountersFor(3, 600, 20, 0.8)}
-	if len(pl.Rows) != 4 {
-		t.Fatalf("rows: %+v", pl.Rows)
-	}
-	for _, r := range pl.Rows {
-		key := r.From + " " + r.Service
-		if r.Counters != want[key] {
-			t.Errorf("%s: %d counters, want %d", key, r.Counters, want[key])
-		}
-		if r.Counters == 0 {
-			continue
-		}
-		if r.ServiceLevel < 0.8 {
-			t.Errorf("%s: Erlang C service level %.3f below the goal", key, r.ServiceLevel)
-		}
-		if math.Abs(r.SimServiceLevel-r.ServiceLevel) > 0.03 {
-			t.Errorf("%s: simulated service level %.3f, Erlang C %.3f", key, r.SimServiceLevel, r.ServiceLevel)
-		}
-	}
-	if pl.Hours[0].Counters != 14 || len(pl.Hours) != 2 {
-		t.Errorf("hours: %+v", pl.Hours)
-	}
-	var csv strings.Builder
-	if err := pl.WriteCSV(&csv); err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(csv.String()), "\n")
-	if len(lines) != 5 || !strings.HasPrefix(lines[1], "09:00,10:00,calls,200.00,3.00,10.00,14,") {
-		t.Errorf("CSV:\n%s", csv.String())
-	}
-	var table strings.Builder
-	pl.WriteTable(&table)
-	if !strings.Contains(table.String(), "09:00-10:00") {
-		t.Errorf("table:\n%s", table.String())
-	}
-	if _, err := MakePlan(p, PlanOptions{Goal: 1}); err == nil {
-		t.Error("a goal of 100% accepted")
-	}
-}
-
 func TestProfile(t *testing.T) {
 	p := DemoProfile()
 	cfg, err := p.Config(1, 1)

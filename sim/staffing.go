@@ -1,9 +1,12 @@
 package sim
 
 import (
+	"context"
 	"math"
 	"slices"
 	"strconv"
+
+	"github.com/civiq/civiq"
 )
 
 // The staffing plan of a day, as the managers' planner shows it: from a
@@ -12,20 +15,33 @@ import (
 // first by Erlang C per slot (CountersFor), then checked by simulating
 // days of the hall staffed so (Run); a service that falls short in the
 // simulation gets one more counter in its tightest slot, and the
-// simulation runs again, until every service reaches the goal. (MakePlan
-// is the quicker hourly plan of civiq simulate --plan, each hour checked
-// on its own in steady state.)
+// simulation runs again, until every service reaches the goal. The
+// managers' page (PlanHall) and civiq simulate --plan both plan so.
 
 // StaffingOptions say what PlanStaffing aims at and how it checks it.
 type StaffingOptions struct {
-	Target  float64 // seconds
-	Goal    float64 // share called within Target, 0.5..0.99
+	Target  float64 // seconds (0: DefaultTarget)
+	Goal    float64 // share called within Target (0: DefaultPlanGoal)
 	Seed    uint64
-	SimDays int
+	SimDays int // days simulated in each round (0: DefaultPlanSimDays)
 }
 
-// MaxStaffingRounds bounds the rounds of simulation of PlanStaffing.
-const MaxStaffingRounds = 40
+// Defaults and limits of a staffing plan. The work of a plan is bounded:
+// each round simulates the profile's arrivals of a day times SimDays
+// citizens (at most MaxPlanWork), in at most MaxStaffingRounds rounds and
+// at most MaxPlanRoundsWork citizens in all; the plan has at most
+// MaxPlanCells services × slots and MaxPlanCounters counters in any slot
+// (the simulation's time grows with citizens × counters).
+const (
+	DefaultPlanGoal    = 0.8
+	DefaultPlanSimDays = 30
+	MaxPlanSimDays     = 200
+	MaxStaffingRounds  = 40
+	MaxPlanWork        = 500_000
+	MaxPlanRoundsWork  = 4 * MaxPlanWork
+	MaxPlanCells       = 10_000
+	MaxPlanCounters    = 500
+)
 
 // Staffing is the staffing plan of a profile.
 type Staffing struct {
@@ -56,6 +72,7 @@ type StaffingService struct {
 	ID              string         `json:"id"`
 	Prefix          string         `json:"prefix,omitempty"`
 	Name            string         `json:"name,omitempty"`
+	NameEn          string         `json:"name_en,omitempty"`
 	HandlingMinutes float64        `json:"handling_minutes"`
 	HandlingCV      float64        `json:"handling_cv"`
 	Cells           []StaffingCell `json:"cells"` // one per slot of the plan
@@ -102,10 +119,44 @@ type StaffingCheck struct {
 // span is a slot of the plan, in seconds from midnight.
 type span struct{ from, to float64 }
 
-// PlanStaffing plans the staffing of a profile's day.
-func PlanStaffing(p *Profile, o StaffingOptions) (*Staffing, error) {
-	if _, err := p.Config(o.Seed, 1); err != nil {
-		return nil, err
+// PlanStaffing plans the staffing of a profile's day. It stops with the
+// context's error when ctx ends. A profile or options beyond the limits
+// are an invalid *civiq.Error naming the limit (field "profile",
+// "sim_days", "goal" or "target_minutes").
+func PlanStaffing(ctx context.Context, p *Profile, o StaffingOptions) (*Staffing, error) {
+	if o.Target == 0 {
+		o.Target = DefaultTarget
+	}
+	if o.Goal == 0 {
+		o.Goal = DefaultPlanGoal
+	}
+	if o.SimDays == 0 {
+		o.SimDays = DefaultPlanSimDays
+	}
+	switch {
+	case !(o.Target > 0):
+		return nil, civiq.FieldErrorf("target_minutes", "the target must be a positive time")
+	case !(o.Goal > 0 && o.Goal < 1):
+		return nil, civiq.FieldErrorf("goal", "the goal must be a share between 0 and 1 (exclusive), like 0.8")
+	case o.SimDays < 1 || o.SimDays > MaxPlanSimDays:
+		return nil, civiq.FieldErrorf("sim_days", "sim_days must be 1..%d", MaxPlanSimDays)
+	}
+	cfg, err := p.Config(o.Seed, 1)
+	if err != nil {
+		return nil, civiq.FieldErrorf("profile", "%s", err)
+	}
+	perDay := 0.0
+	for _, s := range cfg.Services {
+		for _, sl := range s.Arrivals {
+			perDay += sl.PerHour * (sl.To - sl.From) / 3600
+		}
+	}
+	if perDay > MaxPlanWork {
+		return nil, civiq.FieldErrorf("profile", "the profile brings %.0f citizens a day: a plan simulates at most %d citizens a round (arrivals a day × sim_days)", perDay, MaxPlanWork)
+	}
+	work := perDay * float64(o.SimDays)
+	if work > MaxPlanWork {
+		return nil, civiq.FieldErrorf("sim_days", "%.0f citizens a day × %d days is %.0f: a plan simulates at most %d citizens a round (arrivals a day × sim_days); ask for fewer sim_days", perDay, o.SimDays, work, MaxPlanWork)
 	}
 	plan := &Staffing{Name: p.Name, TargetSeconds: o.Target, Goal: o.Goal, Profile: p,
 		Slots: []StaffingSlot{}, Services: []StaffingService{}, Check: StaffingCheck{Seed: o.Seed, Days: o.SimDays}}
@@ -142,6 +193,10 @@ func PlanStaffing(p *Profile, o StaffingOptions) (*Staffing, error) {
 			}
 		}
 	}
+	if cells := len(p.Services) * len(rows); cells > MaxPlanCells {
+		return nil, civiq.FieldErrorf("profile", "the profile has %d services × %d slots: a plan has at most %d", len(p.Services), len(rows), MaxPlanCells)
+	}
+	total := make([]int, len(rows))
 	for si := range p.Services {
 		sp := &p.Services[si]
 		ps := StaffingService{ID: sp.ID, Prefix: sp.Prefix, Name: sp.Name, HandlingMinutes: sp.HandlingMinutes, HandlingCV: sp.HandlingCV,
@@ -149,14 +204,26 @@ func PlanStaffing(p *Profile, o StaffingOptions) (*Staffing, error) {
 		for ri, r := range rows {
 			c := &ps.Cells[ri]
 			c.ArrivalsPerHour = rate(si, r.from)
+			// The load is the fewest counters that keep up: beyond the
+			// limit, Erlang C is not even asked.
+			if load := (Queue{ArrivalsPerHour: c.ArrivalsPerHour, HandlingSeconds: sp.HandlingMinutes * 60}).Load(); load+float64(total[ri]) > MaxPlanCounters {
+				return nil, tooManyCounters(r)
+			}
 			c.ErlangCounters = CountersFor(c.ArrivalsPerHour, sp.HandlingMinutes*60, o.Target, o.Goal)
 			c.Counters = c.ErlangCounters
+			if total[ri] += c.Counters; total[ri] > MaxPlanCounters {
+				return nil, tooManyCounters(r)
+			}
 		}
 		plan.Services = append(plan.Services, ps)
 	}
 	// Check by simulation, adding where a service falls short.
-	for round := 1; round <= MaxStaffingRounds; round++ {
-		res, err := simulateStaffing(p, plan, rows, o)
+	rounds := MaxStaffingRounds
+	if work > 0 {
+		rounds = min(rounds, max(1, int(MaxPlanRoundsWork/work)))
+	}
+	for round := 1; round <= rounds; round++ {
+		res, err := simulateStaffing(ctx, p, plan, rows, o)
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +243,7 @@ func PlanStaffing(p *Profile, o StaffingOptions) (*Staffing, error) {
 					MeanWaitSeconds: math.Round(sr.MeanWait), P90WaitSeconds: math.Round(sr.P90Wait),
 					MeetsGoal: sr.Customers == 0 || sr.WithinTarget >= o.Goal}
 			}
-			if !ps.Simulated.MeetsGoal && round < MaxStaffingRounds {
+			if !ps.Simulated.MeetsGoal && round < rounds {
 				if tightest(ps, o) {
 					short = true
 					plan.Check.Added++
@@ -223,6 +290,10 @@ func PlanStaffing(p *Profile, o StaffingOptions) (*Staffing, error) {
 	return plan, nil
 }
 
+func tooManyCounters(r span) error {
+	return civiq.FieldErrorf("profile", "the profile needs more than %d counters at once (%s-%s): a plan has at most %d", MaxPlanCounters, FormatClock(r.from), FormatClock(r.to), MaxPlanCounters)
+}
+
 // tightest adds a counter to the service's slot where Erlang C gives the
 // lowest share within target; it reports whether there was one.
 func tightest(ps *StaffingService, o StaffingOptions) bool {
@@ -246,7 +317,7 @@ func tightest(ps *StaffingService, o StaffingOptions) bool {
 // simulateStaffing runs the profile's days with every service served by
 // counters of its own, as many in each slot as the plan says. It returns
 // nil when the plan has no counter at all (nobody arrives).
-func simulateStaffing(p *Profile, plan *Staffing, rows []span, o StaffingOptions) (*Result, error) {
+func simulateStaffing(ctx context.Context, p *Profile, plan *Staffing, rows []span, o StaffingOptions) (*Result, error) {
 	cfg, err := p.Config(o.Seed, o.SimDays)
 	if err != nil {
 		return nil, err
@@ -276,7 +347,7 @@ func simulateStaffing(p *Profile, plan *Staffing, rows []span, o StaffingOptions
 	if len(cfg.Counters) == 0 {
 		return nil, nil
 	}
-	return Run(cfg)
+	return RunContext(ctx, cfg)
 }
 
 func round4(x float64) float64 { return math.Round(x*10000) / 10000 }

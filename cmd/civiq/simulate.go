@@ -34,7 +34,7 @@ A hall's day, from a profile, from the hall's recorded history, or the demo hall
 
 Staffing plan, checked by simulation:
   civiq simulate --plan [--profile day.json | --db civiq.db --hall ID]
-                 [--target 15m] [--goal 0.8] [--csv plan.csv] [--json]
+                 [--target 15m] [--goal 0.8] [--days 30] [--csv plan.csv] [--lang zh|en] [--json]
 
 Accuracy of the expected waits the engine gives (replayed through it):
   civiq simulate --evaluate-eta [--profile day.json] [--days 10] [--json]
@@ -64,6 +64,7 @@ type simFlags struct {
 
 	plan, evaluate bool
 	csvPath        string
+	lang           string
 	set            map[string]bool
 }
 
@@ -100,6 +101,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.Float64Var(&f.goal, "goal", 0.8, "--plan: share to call within the target")
 	fs.BoolVar(&f.plan, "plan", false, "print the counters needed per hour and service")
 	fs.StringVar(&f.csvPath, "csv", "", "--plan: also write the plan as CSV to this file ('-': standard output)")
+	fs.StringVar(&f.lang, "lang", "zh", "--plan --csv: the CSV's headings in zh or en")
 	fs.BoolVar(&f.evaluate, "evaluate-eta", false, "replay simulated days through the real engine and measure its expected waits")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -146,6 +148,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if f.target < 0 {
 		return bad("--target must be positive")
 	}
+	if f.lang != "zh" && f.lang != "en" {
+		return bad("--lang must be zh or en")
+	}
 	if !(f.scale > 0 && f.scale <= 100) {
 		return bad("--arrivals-scale must be above 0 and at most 100")
 	}
@@ -174,7 +179,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	switch {
 	case f.plan:
-		return simPlan(&f, p, stdout, stderr)
+		return simPlan(ctx, &f, p, stdout, stderr)
 	case f.evaluate:
 		return simEvaluate(ctx, &f, p, stdout, stderr)
 	}
@@ -553,16 +558,16 @@ func toSimJSON(r *sim.Result, days int) simJSON {
 	return out
 }
 
-// simPlan prints the staffing plan.
-func simPlan(f *simFlags, p *sim.Profile, stdout, stderr io.Writer) int {
-	if !(f.goal > 0 && f.goal < 1) {
-		fmt.Fprintln(stderr, "civiq simulate: --goal must be between 0 and 1, like 0.8")
-		return 2
+// simPlan prints the staffing plan (sim.PlanStaffing, the planner of the
+// managers' page) and writes its CSV.
+func simPlan(ctx context.Context, f *simFlags, p *sim.Profile, stdout, stderr io.Writer) int {
+	simDays := sim.DefaultPlanSimDays
+	if f.set["days"] {
+		simDays = f.days
 	}
-	target := p.TargetMinutes * 60
-	pl, err := sim.MakePlan(p, sim.PlanOptions{Target: target, Goal: f.goal, Seed: f.seed})
+	pl, err := sim.PlanStaffing(ctx, p, sim.StaffingOptions{Target: p.TargetMinutes * 60, Goal: f.goal, Seed: f.seed, SimDays: simDays})
 	if err != nil {
-		fmt.Fprintf(stderr, "civiq simulate: %v\n", err)
+		fmt.Fprintf(stderr, "civiq simulate: %s\n", civiq.ErrorMessage(err))
 		return 2
 	}
 	if f.csvPath != "" {
@@ -576,7 +581,7 @@ func simPlan(f *simFlags, p *sim.Profile, stdout, stderr io.Writer) int {
 			defer file.Close()
 			w = file
 		}
-		if err := pl.WriteCSV(w); err != nil {
+		if err := pl.WriteCSV(w, f.lang); err != nil {
 			fmt.Fprintf(stderr, "civiq simulate: %v\n", err)
 			return 1
 		}
@@ -589,7 +594,7 @@ func simPlan(f *simFlags, p *sim.Profile, stdout, stderr io.Writer) int {
 		return 0
 	}
 	pl.WriteTable(stdout)
-	fmt.Fprintln(stdout, "\nShared counters pool their capacity: check a staffing with 'civiq simulate --profile'.")
+	fmt.Fprintln(stdout, "\nCounters here serve one service each; shared counters pool their capacity: check a staffing with 'civiq simulate --profile'.")
 	return 0
 }
 

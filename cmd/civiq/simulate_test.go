@@ -180,14 +180,24 @@ func TestSimulatePlan(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(out, "\ufeff")), "\n")
-	if len(lines) != 1+2*2 || !strings.HasPrefix(lines[0], "from,to,service,arrivals_per_hour") || !strings.HasPrefix(lines[1], "09:00,10:00,a,30.00,5.00,2.50,") {
-		t.Errorf("CSV:\n%s", out)
+	// The managers' page's CSV (sim.Staffing.WriteCSV): BOM, CRLF.
+	if want := "\ufeff开始,结束,a 每小时到达,a 窗口数,b 每小时到达,b 窗口数,合计窗口数\r\n09:00,10:00,30,3,6,2,5\r\n10:00,11:00,20,3,4,2,5\r\n"; out != want {
+		t.Errorf("CSV:\n%q\nwant\n%q", out, want)
+	}
+	code, out, _ = runSim(t, "--plan", "--profile", path, "--csv", "-", "--lang", "en", "--days", "5")
+	if code != 0 || !strings.HasPrefix(out, "\ufeffFrom,To,a arrivals per hour,a counters,") {
+		t.Errorf("English CSV: exit %d\n%s", code, out)
 	}
 	csvPath := filepath.Join(t.TempDir(), "plan.csv")
 	code, out, _ = runSim(t, "--plan", "--profile", path, "--target", "10m", "--goal", "0.9", "--csv", csvPath)
-	if b, err := os.ReadFile(csvPath); code != 0 || err != nil || !strings.Contains(string(b), "a,") || !strings.Contains(out, "90% within 10.0 min") {
+	if b, err := os.ReadFile(csvPath); code != 0 || err != nil || !strings.Contains(string(b), "09:00,10:00,") ||
+		!strings.Contains(out, "call 90% within 10.0 min") || !strings.Contains(out, "09:00-10:00") {
 		t.Errorf("plan: exit %d %v\n%s", code, err, out)
+	}
+	// The plan's limits hold on the command line too.
+	code, _, errs = runSim(t, "--plan", "--profile", path, "--days", "201")
+	if code != 2 || !strings.Contains(errs, "sim_days must be 1..200") {
+		t.Errorf("--days 201: exit %d, %s", code, errs)
 	}
 }
 

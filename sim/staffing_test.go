@@ -1,20 +1,23 @@
-package api
+package sim_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/sim"
 )
 
-// oneService is a day of one service with a steady rate from 08:00 to
+// steadyDay is a day of one service with a steady rate from 08:00 to
 // 17:00 and exponential handling.
-func oneService(perHour, handlingMinutes float64) *sim.Profile {
+func steadyDay(perHour, handlingMinutes float64) *sim.Profile {
 	arr := map[string]float64{}
 	for h := 8; h < 17; h++ {
 		arr[sim.FormatClock(float64(h*3600))] = perHour
@@ -60,8 +63,8 @@ func TestPlanKnownAnswers(t *testing.T) {
 		{30, 4, 0.80, 3}, // 2 erlangs, shorter calls
 		{3, 20, 0.80, 2}, // 1 erlang: one counter calls only 71%
 	} {
-		p := oneService(tc.perHour, tc.minutes)
-		plan, err := makePlan(p, planOptions{Target: 900, Goal: tc.goal, Seed: 1, SimDays: 30})
+		p := steadyDay(tc.perHour, tc.minutes)
+		plan, err := sim.PlanStaffing(t.Context(), p, sim.StaffingOptions{Target: 900, Goal: tc.goal, Seed: 1, SimDays: 30})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,10 +107,10 @@ func TestPlanSimulationAdds(t *testing.T) {
 	if sl := erlangSL(40, 360, 6, 300); sl < 0.94 || erlangSL(40, 360, 5, 300) >= 0.94 {
 		t.Fatalf("the case: %v", sl)
 	}
-	p := oneService(40, 6)
+	p := steadyDay(40, 6)
 	p.Services[0].HandlingCV = 3
 	p.Services[0].HandlingDist = sim.DistLognormal
-	plan, err := makePlan(p, planOptions{Target: 300, Goal: 0.94, Seed: 7, SimDays: 30})
+	plan, err := sim.PlanStaffing(t.Context(), p, sim.StaffingOptions{Target: 300, Goal: 0.94, Seed: 7, SimDays: 30})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +141,7 @@ func TestPlanSimulationAdds(t *testing.T) {
 // plan, and the CSV has a BOM, a header and a row per slot.
 func TestPlanDemoProfile(t *testing.T) {
 	start := time.Now()
-	plan, err := makePlan(sim.DemoProfile(), planOptions{Target: 900, Goal: 0.8, Seed: 1, SimDays: defaultPlanSimDays})
+	plan, err := sim.PlanStaffing(t.Context(), sim.DemoProfile(), sim.StaffingOptions{Target: 900, Goal: 0.8, Seed: 1, SimDays: sim.DefaultPlanSimDays})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,14 +168,15 @@ func TestPlanDemoProfile(t *testing.T) {
 	if g.Cells[1].ErlangCounters != want {
 		t.Fatalf("general at 09:00: %d counters by Erlang C, want %d", g.Cells[1].ErlangCounters, want)
 	}
-	again, _ := makePlan(sim.DemoProfile(), planOptions{Target: 900, Goal: 0.8, Seed: 1, SimDays: defaultPlanSimDays})
+	again, _ := sim.PlanStaffing(t.Context(), sim.DemoProfile(), sim.StaffingOptions{Target: 900, Goal: 0.8, Seed: 1, SimDays: sim.DefaultPlanSimDays})
 	for i := range plan.Services {
 		if plan.Services[i].Simulated != again.Services[i].Simulated {
 			t.Fatalf("not deterministic: %+v vs %+v", plan.Services[i].Simulated, again.Services[i].Simulated)
 		}
 	}
 	var buf bytes.Buffer
-	if err := writePlanCSV(&buf, plan, map[string]string{"general": "综合受理"}, false); err != nil {
+	plan.Services[0].Name = "综合受理"
+	if err := plan.WriteCSV(&buf, "zh"); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.HasPrefix(buf.Bytes(), []byte("\xef\xbb\xbf")) {
@@ -187,5 +191,85 @@ func TestPlanDemoProfile(t *testing.T) {
 	}
 	if recs[2][0] != "09:00" || recs[2][2] != "33" || recs[2][3] != strconv.Itoa(g.Cells[1].Counters) || recs[2][len(recs[2])-1] != strconv.Itoa(plan.Slots[1].Counters) {
 		t.Fatalf("csv row %q", recs[2])
+	}
+}
+
+// TestPlanTable is the plan for people of civiq simulate --plan: a row
+// per slot and a line per service.
+func TestPlanTable(t *testing.T) {
+	plan, err := sim.PlanStaffing(t.Context(), steadyDay(12, 10), sim.StaffingOptions{Target: 900, Goal: 0.8, Seed: 1, SimDays: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	plan.WriteTable(&b)
+	for _, want := range []string{"call 80% within 15.0 min", "08:00-09:00", "16:00-17:00", "meets the goal: true"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the table has no %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// TestPlanLimits: a plan's work is bounded. Options out of range and
+// profiles beyond the limits are refused at once with an invalid error
+// naming the field and the limit, before anything is simulated.
+func TestPlanLimits(t *testing.T) {
+	many := &sim.Profile{Counters: []sim.CounterProfile{{ID: "1", Services: []string{"s0"}}}}
+	for i := range 200 {
+		arr := map[string]float64{}
+		for m := 0; m < 60; m++ {
+			arr[sim.FormatClock(float64(8*3600+m*60))] = 1
+		}
+		many.Services = append(many.Services, sim.ServiceProfile{ID: "s" + strconv.Itoa(i), HandlingMinutes: 1, ArrivalsPerHour: arr})
+	}
+	for _, tc := range []struct {
+		name       string
+		p          *sim.Profile
+		o          sim.StaffingOptions
+		field, has string
+	}{
+		// 9,000 citizens a day: 55 days are within the work, 200 not.
+		{"sim days", steadyDay(1000.0/9, 1), sim.StaffingOptions{SimDays: sim.MaxPlanSimDays + 1}, "sim_days", "1..200"},
+		{"work", steadyDay(1000, 1), sim.StaffingOptions{SimDays: 200}, "sim_days", "at most 500000"},
+		{"a day", steadyDay(200_000, 0.001), sim.StaffingOptions{SimDays: 1}, "profile", "at most 500000"},
+		{"counters", steadyDay(10_000, 60), sim.StaffingOptions{SimDays: 1}, "profile", "more than 500 counters"},
+		{"cells", many, sim.StaffingOptions{SimDays: 1}, "profile", "at most 10000"},
+		{"goal", steadyDay(10, 1), sim.StaffingOptions{Goal: 1}, "goal", "between 0 and 1"},
+	} {
+		start := time.Now()
+		_, err := sim.PlanStaffing(t.Context(), tc.p, tc.o)
+		var e *civiq.Error
+		if !errors.As(err, &e) || e.Code != civiq.EInvalid || e.Field != tc.field || !strings.Contains(e.Message, tc.has) {
+			t.Errorf("%s: %v; want invalid %s naming %q", tc.name, err, tc.field, tc.has)
+		}
+		t.Logf("%s: refused in %v", tc.name, time.Since(start))
+	}
+}
+
+// TestPlanStopsWithContext: a plan stops when its context ends (the
+// client left), with the context's error.
+func TestPlanStopsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := sim.PlanStaffing(ctx, sim.DemoProfile(), sim.StaffingOptions{SimDays: sim.DefaultPlanSimDays})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("plan with an ended context: %v; want context.Canceled", err)
+	}
+}
+
+// BenchmarkPlanAtTheLimits plans the costliest profile the limits let
+// through: 500,000 citizens a round (250,000 an hour for two hours, 6 s
+// each: about 430 counters), the goal high enough to ask for more rounds.
+// Its time and memory are the most one plan request takes (BENCHMARKS.md).
+func BenchmarkPlanAtTheLimits(b *testing.B) {
+	p := &sim.Profile{Services: []sim.ServiceProfile{{ID: "s", HandlingMinutes: 0.1, HandlingCV: 1.5,
+		ArrivalsPerHour: map[string]float64{"09:00": 250_000, "10:00": 250_000, "11:00": 0}}},
+		Counters: []sim.CounterProfile{{ID: "1", Services: []string{"s"}}}}
+	for b.Loop() {
+		pl, err := sim.PlanStaffing(b.Context(), p, sim.StaffingOptions{Target: 60, Goal: 0.99, SimDays: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(pl.Check.Rounds), "rounds")
 	}
 }
