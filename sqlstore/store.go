@@ -583,11 +583,20 @@ func (s *Store) writeErr(err error) error {
 	return s.unavailable(err)
 }
 
-// readErr turns the error of a read into a 503 when the database is away.
+// readErr turns the error of a read into a 503 when the database is away
+// or the store is closed.
 func (s *Store) readErr(err error) error {
 	var e *civiq.Error
-	if err == nil || errors.As(err, &e) || !s.d.Unavailable(err) {
+	if err == nil || errors.As(err, &e) {
 		return err
+	}
+	if !s.d.Unavailable(err) {
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if !closed {
+			return err
+		}
 	}
 	return storageError()
 }

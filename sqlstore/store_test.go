@@ -419,6 +419,11 @@ func TestUpdateAfterClose(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Message == "" {
 		t.Errorf("Update after Close: %#v; want a *civiq.Error with a message", err)
 	}
+	// Reads after Close are unavailable too: a 503, not a 500.
+	err = s.View(ctx, func(tx civiq.Tx) error { _, err := tx.Hall("h"); return err })
+	if civiq.ErrorCode(err) != civiq.EUnavailable {
+		t.Errorf("View after Close: %v; want unavailable", err)
+	}
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}

@@ -53,7 +53,7 @@ func (s *Site) adminPage(w http.ResponseWriter, r *http.Request) {
 	}
 	all, err := s.Engine.Halls(r.Context())
 	if err != nil {
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		s.fail(w, r, err)
 		return
 	}
 	lang := Lang(w, r)

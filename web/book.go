@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -62,13 +61,8 @@ func (s *Site) bookHall(w http.ResponseWriter, r *http.Request) (*civiq.Hall, []
 	if err == nil {
 		set, err = s.Engine.BookingSettings(r.Context(), hallID)
 	}
-	if civiq.ErrorCode(err) == civiq.ENotFound {
-		s.notFound(w, r)
-		return nil, nil, nil, false
-	}
 	if err != nil {
-		slog.ErrorContext(r.Context(), "booking page", "err", err)
-		http.Error(w, "Internal error.", http.StatusServiceUnavailable)
+		s.fail(w, r, err)
 		return nil, nil, nil, false
 	}
 	return hall, svcs, set, true
@@ -128,8 +122,7 @@ func (s *Site) bookPage(w http.ResponseWriter, r *http.Request) {
 	}
 	days, err := s.bookDays(r, lang, hall, set)
 	if err != nil {
-		slog.ErrorContext(r.Context(), "booking page", "err", err)
-		http.Error(w, "Internal error.", http.StatusServiceUnavailable)
+		s.fail(w, r, err)
 		return
 	}
 	rules := []string{

@@ -2,7 +2,6 @@ package web
 
 import (
 	"html/template"
-	"log/slog"
 	"net/http"
 
 	"github.com/civiq/civiq"
@@ -40,12 +39,11 @@ func (s *Site) cityPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		slog.Error("city page", "err", err)
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		s.fail(w, r, err)
 		return
 	}
 	admin := p.Can(civiq.PermDashboard, "", "")
-	js, ok := s.scriptConfig(w, cityConfig{Admin: admin, Overview: ov})
+	js, ok := s.scriptConfig(w, r, cityConfig{Admin: admin, Overview: ov})
 	if !ok {
 		return
 	}

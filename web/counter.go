@@ -101,12 +101,8 @@ func (s *Site) loadCounter(w http.ResponseWriter, r *http.Request) (v *counterVi
 	if err == nil {
 		v.Hall, v.Counter, v.Services = *l.Hall, *c, l.Services
 	}
-	if civiq.IsNotFound(err) {
-		s.notFound(w, r)
-		return nil, false
-	}
 	if err != nil {
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		s.fail(w, r, err)
 		return nil, false
 	}
 	lang := Lang(w, r)

@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"html/template"
-	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -69,11 +68,10 @@ type managerView struct {
 
 // scriptConfig is v as JSON for a page's script. When that fails it
 // answers 500 and ok is false.
-func (s *Site) scriptConfig(w http.ResponseWriter, v any) (js template.JS, ok bool) {
+func (s *Site) scriptConfig(w http.ResponseWriter, r *http.Request, v any) (js template.JS, ok bool) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		slog.Error("page config", "err", err)
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		s.fail(w, r, err)
 		return "", false
 	}
 	return template.JS(b), true
@@ -89,13 +87,8 @@ func (s *Site) managerGate(w http.ResponseWriter, r *http.Request) (p civiq.Prin
 	}
 	hallID := r.PathValue("hall")
 	l, err := s.Engine.Layout(r.Context(), hallID)
-	if civiq.IsNotFound(err) {
-		s.notFound(w, r)
-		return p, nil, nil, false
-	}
 	if err != nil {
-		slog.Error("manager page", "hall", hallID, "err", err)
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		s.fail(w, r, err)
 		return p, nil, nil, false
 	}
 	h = l.Hall
@@ -132,7 +125,7 @@ func (s *Site) dashboardPage(w http.ResponseWriter, r *http.Request) {
 			cfg.Target = n
 		}
 	}
-	js, ok := s.scriptConfig(w, cfg)
+	js, ok := s.scriptConfig(w, r, cfg)
 	if !ok {
 		return
 	}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"html/template"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -41,13 +40,8 @@ func (s *Site) display(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		anns, err = s.Engine.Announcements(r.Context(), hallID, 1)
 	}
-	if civiq.IsNotFound(err) {
-		s.notFound(w, r)
-		return
-	}
 	if err != nil {
-		slog.Error("display", "hall", hallID, "err", err)
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		s.fail(w, r, err)
 		return
 	}
 	h := l.Hall
@@ -55,7 +49,7 @@ func (s *Site) display(w http.ResponseWriter, r *http.Request) {
 	if len(anns) > 0 && anns[0].Text != "" {
 		cfg.Announcement = &displayAnnouncement{Text: anns[0].Text, At: anns[0].At.UTC().Format(time.RFC3339Nano)}
 	}
-	js, ok := s.scriptConfig(w, cfg)
+	js, ok := s.scriptConfig(w, r, cfg)
 	if !ok {
 		return
 	}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"github.com/civiq/civiq/qr"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -118,20 +117,11 @@ func (s *Site) guideHall(w http.ResponseWriter, r *http.Request, hallID string) 
 	if err == nil {
 		svcs, err = s.Engine.Services(r.Context(), hallID)
 	}
-	if civiq.IsNotFound(err) {
-		s.notFound(w, r)
-		return nil, nil, false
-	}
 	if err != nil {
-		s.guideTrouble(w, r, err)
+		s.fail(w, r, err)
 		return nil, nil, false
 	}
 	return hall, svcs, true
-}
-
-func (s *Site) guideTrouble(w http.ResponseWriter, r *http.Request, err error) {
-	slog.ErrorContext(r.Context(), "guide page", "path", r.URL.Path, "err", err)
-	http.Error(w, "Internal error.", http.StatusServiceUnavailable)
 }
 
 // guideList is the query mode's first screen: the search box, the hall's
@@ -163,7 +153,7 @@ func (s *Site) guideList(w http.ResponseWriter, r *http.Request) {
 	}
 	gs, more, err := s.Engine.Guides(r.Context(), civiq.GuideQuery{HallID: hall.ID, ServiceID: service, Text: text, Limit: 60, Offset: offset})
 	if err != nil {
-		s.guideTrouble(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	cards := make([]guideCard, len(gs))
@@ -223,7 +213,7 @@ func (s *Site) guidePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.guideTrouble(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	lang := Lang(w, r)
@@ -275,7 +265,7 @@ type caseStep struct {
 func (s *Site) caseProgress(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+		s.fail(w, r, civiq.Errorf(civiq.EInvalid, "bad form"))
 		return
 	}
 	lang := Lang(w, r)
@@ -296,7 +286,7 @@ func (s *Site) caseProgress(w http.ResponseWriter, r *http.Request) {
 		case civiq.EInvalid:
 			data["Error"] = "case.bad_input"
 		default:
-			s.guideTrouble(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		s.render(w, r, status, "guide_progress", "case.progress_title", data)
@@ -349,7 +339,7 @@ func (s *Site) caseQR(w http.ResponseWriter, r *http.Request) {
 	link := (&url.URL{Scheme: scheme, Host: r.Host, Path: "/c/" + number}).String()
 	q, err := qrcode.New(link, qrcode.Medium)
 	if err != nil {
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		failJSON(w, r, err)
 		return
 	}
 	h := w.Header()
@@ -375,7 +365,7 @@ func (s *Site) caseIntake(w http.ResponseWriter, r *http.Request) {
 	t, err := s.Engine.Ticket(r.Context(), r.URL.Query().Get("ticket"))
 	if err != nil || t.HallID != hall.ID {
 		if err != nil && !civiq.IsNotFound(err) {
-			s.guideTrouble(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		data["Error"] = "case.no_ticket"
@@ -384,7 +374,7 @@ func (s *Site) caseIntake(w http.ResponseWriter, r *http.Request) {
 	}
 	gs, _, err := s.Engine.Guides(r.Context(), civiq.GuideQuery{HallID: hall.ID, ServiceID: t.ServiceID, Limit: 100})
 	if err != nil {
-		s.guideTrouble(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	cards := make([]guideCard, len(gs))

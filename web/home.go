@@ -19,7 +19,7 @@ func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 	}
 	ls, err := s.Engine.HallsLaidOut(r.Context())
 	if err != nil {
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		s.fail(w, r, err)
 		return
 	}
 	halls := make([]hallView, 0, len(ls))
@@ -45,7 +45,7 @@ func safeNext(next string) string {
 func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+		s.fail(w, r, civiq.Errorf(civiq.EInvalid, "bad form"))
 		return
 	}
 	next := safeNext(r.PostFormValue("next"))
@@ -66,7 +66,8 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			status, data["Error"] = http.StatusTooManyRequests, "login.limited"
 			w.Header().Set("Retry-After", strconv.Itoa(civiq.RetrySeconds(ce.RetryAfter)))
 		case civiq.ErrorCode(err) != civiq.EUnauthorized:
-			status, data["Error"] = http.StatusServiceUnavailable, "error.unavailable"
+			_, a := errorAnswer(w, r, err)
+			status, data["Error"] = a.Status, a.Text
 		}
 		s.render(w, r, status, "login", "login.title", data)
 		return

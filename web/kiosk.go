@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"github.com/civiq/civiq/qr"
 	"html/template"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/url"
@@ -115,13 +114,8 @@ func (s *Site) kiosk(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		set, err = s.Engine.BookingSettings(r.Context(), hallID)
 	}
-	if civiq.ErrorCode(err) == civiq.ENotFound {
-		s.notFound(w, r)
-		return
-	}
 	if err != nil {
-		slog.ErrorContext(r.Context(), "kiosk page", "err", err)
-		http.Error(w, "Internal error.", http.StatusServiceUnavailable)
+		s.fail(w, r, err)
 		return
 	}
 	lang := Lang(w, r)
@@ -174,8 +168,7 @@ func (s *Site) ticketPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		slog.ErrorContext(r.Context(), "ticket page", "err", err)
-		http.Error(w, "Internal error.", http.StatusServiceUnavailable)
+		s.fail(w, r, err)
 		return
 	}
 	lang := Lang(w, r)
@@ -222,12 +215,12 @@ func kioskTicketURL(r *http.Request, id string) string {
 func (s *Site) ticketQR(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, err := s.Engine.Ticket(r.Context(), id); err != nil {
-		kioskError(w, r, err)
+		failJSON(w, r, err)
 		return
 	}
 	q, err := qrcode.New(kioskTicketURL(r, id), qrcode.Medium)
 	if err != nil {
-		kioskError(w, r, err)
+		failJSON(w, r, err)
 		return
 	}
 	h := w.Header()
@@ -236,7 +229,7 @@ func (s *Site) ticketQR(w http.ResponseWriter, r *http.Request) {
 	if strings.HasSuffix(r.URL.Path, ".png") {
 		b, err := q.PNG(330)
 		if err != nil {
-			kioskError(w, r, err)
+			failJSON(w, r, err)
 			return
 		}
 		h.Set("Content-Type", "image/png")
@@ -254,7 +247,7 @@ func (s *Site) ticketQR(w http.ResponseWriter, r *http.Request) {
 func (s *Site) ticketEscpos(w http.ResponseWriter, r *http.Request) {
 	v, err := s.Engine.TicketView(r.Context(), r.PathValue("id"))
 	if err != nil {
-		kioskError(w, r, err)
+		failJSON(w, r, err)
 		return
 	}
 	lang := Languages[0]
@@ -264,7 +257,7 @@ func (s *Site) ticketEscpos(w http.ResponseWriter, r *http.Request) {
 	t := v.Ticket
 	b, err := s.kioskReceipt(lang, t, v.Hall, v.Service, v.Appointment, kioskTicketURL(r, t.ID))
 	if err != nil {
-		kioskError(w, r, err)
+		failJSON(w, r, err)
 		return
 	}
 	h := w.Header()
@@ -323,22 +316,4 @@ func (s *Site) kioskMinutes(lang string, secs int) string {
 	}
 	m := max(1, int(math.Round(float64(secs)/60/step)*step))
 	return s.T(lang, "wait.about", m)
-}
-
-// kioskError answers a route outside the API's router with the API's
-// error body, {"error":{"code","message"}}.
-func kioskError(w http.ResponseWriter, r *http.Request, err error) {
-	code := civiq.ErrorCode(err)
-	status := map[string]int{civiq.ENotFound: http.StatusNotFound, civiq.EInvalid: http.StatusBadRequest,
-		civiq.EUnavailable: http.StatusServiceUnavailable}[code]
-	if status == 0 {
-		status = http.StatusInternalServerError
-		slog.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path)
-	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "2")
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": civiq.ErrorMessage(err)}})
 }

@@ -23,7 +23,7 @@ func (s *Site) plannerPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	js, ok := s.scriptConfig(w, cfg)
+	js, ok := s.scriptConfig(w, r, cfg)
 	if !ok {
 		return
 	}

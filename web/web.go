@@ -12,7 +12,6 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -238,23 +237,39 @@ func Lang(w http.ResponseWriter, r *http.Request) string {
 	return Languages[0]
 }
 
-// Principal returns who is signed in through the session cookie.
+// Principal returns who is signed in through the session cookie: nobody
+// when the session cannot be read.
 func (s *Site) Principal(r *http.Request) (civiq.Principal, *civiq.Session) {
-	c, err := r.Cookie(civiq.SessionCookie)
-	if err != nil || c.Value == "" {
-		return civiq.Principal{}, nil
-	}
-	p, sess, err := s.Engine.Authenticate(r.Context(), c.Value)
-	if err != nil {
-		return civiq.Principal{}, nil
-	}
+	p, sess, _ := s.principal(r)
 	return p, sess
 }
 
+// principal is Principal with the error of a session that could not be
+// read (a token that names no session is nobody, not an error).
+func (s *Site) principal(r *http.Request) (civiq.Principal, *civiq.Session, error) {
+	c, err := r.Cookie(civiq.SessionCookie)
+	if err != nil || c.Value == "" {
+		return civiq.Principal{}, nil, nil
+	}
+	p, sess, err := s.Engine.Authenticate(r.Context(), c.Value)
+	if civiq.ErrorCode(err) == civiq.EUnauthorized {
+		err = nil
+	}
+	if err != nil {
+		return civiq.Principal{}, nil, err
+	}
+	return p, sess, nil
+}
+
 // signedIn returns who is signed in for a staff page; with nobody, it sends
-// the browser to sign in and back, and returns false.
+// the browser to sign in and back, and returns false. A session that
+// cannot be read is an error, not nobody.
 func (s *Site) signedIn(w http.ResponseWriter, r *http.Request) (civiq.Principal, bool) {
-	p, _ := s.Principal(r)
+	p, _, err := s.principal(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return p, false
+	}
 	if p.User == nil {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return p, false
@@ -281,9 +296,20 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 	js, _ := json.Marshal(strs)
 	p.Strings = template.JS(js)
 	var buf bytes.Buffer
-	if err := s.pages[name].Execute(&buf, p); err != nil {
-		slog.Error("render page", "page", name, "err", err)
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+	t, ok := s.pages[name]
+	err := errors.New("no such page")
+	if ok {
+		err = t.Execute(&buf, p)
+	}
+	if err != nil {
+		err = fmt.Errorf("render %s: %w", name, err)
+		if name != pageErrors[civiq.EInternal].Page {
+			s.fail(w, r, err)
+			return
+		}
+		// The error page itself failed: the bare status is all there is.
+		errorAnswer(w, r, err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
 	h := w.Header()
@@ -313,5 +339,5 @@ func (s *Site) Register(mux *http.ServeMux) {
 
 // notFound answers an unknown page in the page's language.
 func (s *Site) notFound(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusNotFound, "notfound", "notfound.title", nil)
+	s.fail(w, r, civiq.Errorf(civiq.ENotFound, "no such page"))
 }
