@@ -428,7 +428,7 @@ func (e *Engine) FindBooking(ctx context.Context, code, last4 string, by Princip
 		return nil, nil, nil, err
 	}
 	wrong := false
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		var err error
 		if b, err = findBooking(tx, code, last4, false, &wrong); err != nil {
 			if last4 != "" || ErrorCode(err) != ENotFound {
@@ -659,7 +659,7 @@ func (e *Engine) HallBookings(ctx context.Context, hallID, date string) ([]Booki
 		return nil, err
 	}
 	var out []Booking
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		hall, err := tx.Hall(hallID)
 		if err != nil {
 			return err

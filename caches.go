@@ -322,7 +322,7 @@ func (e *Engine) hallSettings(ctx context.Context, hallID string) (*hallSettings
 		return s, nil
 	}
 	var s *hallSettings
-	err := e.Store.View(ctx, func(tx Tx) (err error) { s, err = e.settings.entry(tx, hallID, now); return })
+	err := e.store.View(ctx, func(tx Tx) (err error) { s, err = e.settings.entry(tx, hallID, now); return })
 	return s, err
 }
 

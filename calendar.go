@@ -290,7 +290,7 @@ func (e *Engine) Deadline(ctx context.Context, hallID string, from time.Time, n 
 		return time.Time{}, FieldErrorf("working_days", "working_days must be 1..%d", MaxDeadlineDays)
 	}
 	var out time.Time
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		if hallID != "" {
 			if _, err := tx.Hall(hallID); err != nil {
 				return err
@@ -333,7 +333,7 @@ func (e *Engine) HallCalendarYear(ctx context.Context, hallID string, year int) 
 		return nil, err
 	}
 	out := &CalendarYear{HallID: hallID, Year: year}
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}

@@ -601,7 +601,7 @@ func (e *Engine) MoveCase(ctx context.Context, number string, m CaseMove) (*Case
 // applicant in clear.
 func (e *Engine) Case(ctx context.Context, number string, by Principal) (*Case, error) {
 	var out *Case
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		c, err := e.readCase(tx, number)
 		if err != nil {
 			return err
@@ -627,7 +627,7 @@ func (e *Engine) Cases(ctx context.Context, q CaseQuery, overdue bool) ([]Case, 
 		q.Limit = 100
 	}
 	var out []Case
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(q.HallID); err != nil {
 			return err
 		}
@@ -708,7 +708,7 @@ func (e *Engine) CaseProgressFor(ctx context.Context, number, last4 string) (*Ca
 	}
 	notFound := Errorf(ENotFound, "no case with this number and these last 4 characters")
 	var out *CaseProgress
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		c, err := e.readCase(tx, number)
 		if err != nil {
 			if IsNotFound(err) {

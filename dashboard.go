@@ -143,7 +143,7 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 		return nil, FieldErrorf("target_minutes", "target_minutes must be 1..240")
 	}
 	var d *Dashboard
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		h, svcs, counters, err := hallLayout(tx, hallID)
 		if err != nil {
 			return err
@@ -432,7 +432,7 @@ type CityTotals struct {
 // hall at all and is not an admin is refused.
 func (e *Engine) City(ctx context.Context, p Principal, only []string) (*CityOverview, error) {
 	out := &CityOverview{Halls: []CityHall{}}
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		halls, err := tx.Halls()
 		if err != nil {
 			return err
@@ -569,7 +569,7 @@ func (e *Engine) History(ctx context.Context, hallID string, days int) (*PlanHis
 		return nil, FieldErrorf("days", "days must be 1..%d", MaxPlanDays)
 	}
 	out := &PlanHistory{}
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		var err error
 		if out.Hall, out.Services, out.Counters, err = hallLayout(tx, hallID); err != nil {
 			return err

@@ -54,7 +54,7 @@ func NeedsCounter(k string) bool { return k == DeviceRater || k == DeviceCounter
 // Devices returns the devices of a hall, for admins.
 func (e *Engine) Devices(ctx context.Context, hallID string) ([]Device, error) {
 	var out []Device
-	err := e.Store.View(ctx, func(tx Tx) (err error) { out, err = tx.Devices(hallID); return })
+	err := e.store.View(ctx, func(tx Tx) (err error) { out, err = tx.Devices(hallID); return })
 	return out, err
 }
 

@@ -8,9 +8,11 @@ import (
 )
 
 // Engine runs the use cases of a hall on a Store: every method that changes
-// something is one transaction with its event rows.
+// something is one transaction with its event rows. It is the one way into
+// the domain: the store is its own, so no handler, page or command opens a
+// transaction.
 type Engine struct {
-	Store Store
+	store Store
 	// Now is the clock; tests set it.
 	Now func() time.Time
 	// Sealer encrypts the personal data of bookings (idnumber.go); without
@@ -43,7 +45,7 @@ func (e *Engine) location(tx Tx, hallID string) (*time.Location, error) {
 }
 
 // NewEngine returns an engine on store with the real clock.
-func NewEngine(store Store) *Engine { return &Engine{Store: store, Now: time.Now} }
+func NewEngine(store Store) *Engine { return &Engine{store: store, Now: time.Now} }
 
 func (e *Engine) now() time.Time { return e.Now() }
 
@@ -51,7 +53,7 @@ func (e *Engine) now() time.Time { return e.Now() }
 // committed, shows what it changed to the engine's caches.
 func (e *Engine) update(ctx context.Context, fn func(Tx) error) error {
 	var w written
-	err := e.Store.Update(ctx, func(tx Tx) error {
+	err := e.store.Update(ctx, func(tx Tx) error {
 		w = written{}
 		return fn(observedTx{tx, &w})
 	})
@@ -131,7 +133,7 @@ func (e *Engine) present(ctx context.Context, t *Ticket, err error) (*Ticket, er
 	if err != nil || t == nil {
 		return t, err
 	}
-	if verr := e.Store.View(ctx, func(tx Tx) error { return e.estimate(tx, t) }); verr != nil {
+	if verr := e.store.View(ctx, func(tx Tx) error { return e.estimate(tx, t) }); verr != nil {
 		slog.Warn("estimate after write", "ticket", t.ID, "err", verr)
 	}
 	return t, nil

@@ -152,7 +152,7 @@ func (e *Event) JSON(staff bool) []byte {
 // after, oldest first: what a live stream replays to a client that comes
 // back.
 func (e *Engine) EventsAfter(ctx context.Context, hallID string, after int64, limit int) ([]*Event, error) {
-	return e.Store.EventsAfter(ctx, hallID, after, limit)
+	return e.store.EventsAfter(ctx, hallID, after, limit)
 }
 
 // Announce puts a line on the hall's display.
@@ -196,7 +196,7 @@ type Announcement struct {
 // events, newest first.
 func (e *Engine) Announcements(ctx context.Context, hallID string, n int) ([]Announcement, error) {
 	out := []Announcement{}
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}

@@ -424,7 +424,7 @@ func (e *Engine) FollowUps(ctx context.Context, hallID string, flt FollowUpFilte
 		return nil, FieldErrorf("limit", "limit must be 1..%d", MaxFollowUpLimit)
 	}
 	var out []FollowUpView
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}
@@ -523,7 +523,7 @@ func (f *FollowUp) localize(loc *time.Location) {
 // the case's hall.
 func (e *Engine) FollowUpCase(ctx context.Context, p Principal, id int64) (*FollowUpView, error) {
 	var out *FollowUpView
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		v, err := e.followUpView(tx, p, id)
 		out = v
 		return err

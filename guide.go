@@ -757,7 +757,7 @@ func (e *Engine) DeleteGuide(ctx context.Context, hallID, id string) error {
 // Guide returns one guide.
 func (e *Engine) Guide(ctx context.Context, id string) (*Guide, error) {
 	var g *Guide
-	err := e.Store.View(ctx, func(tx Tx) (err error) { g, err = tx.Guide(id); return })
+	err := e.store.View(ctx, func(tx Tx) (err error) { g, err = tx.Guide(id); return })
 	return g, err
 }
 
@@ -787,7 +787,7 @@ func (e *Engine) Guides(ctx context.Context, q GuideQuery) (guides []Guide, more
 		return nil, false, err
 	}
 	q.Limit++ // one more, to tell whether there are more
-	err = e.Store.View(ctx, func(tx Tx) error {
+	err = e.store.View(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(q.HallID); err != nil {
 			return err
 		}
@@ -807,7 +807,7 @@ func (e *Engine) Guides(ctx context.Context, q GuideQuery) (guides []Guide, more
 // ExportGuides returns every guide of a hall in its order.
 func (e *Engine) ExportGuides(ctx context.Context, hallID string) ([]Guide, error) {
 	var out []Guide
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}

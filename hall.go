@@ -214,7 +214,7 @@ func (l *HallLayout) Counter(id string) (*Counter, error) {
 // Halls returns every hall, by id.
 func (e *Engine) Halls(ctx context.Context) ([]Hall, error) {
 	var out []Hall
-	err := e.Store.View(ctx, func(tx Tx) (err error) { out, err = tx.Halls(); return })
+	err := e.store.View(ctx, func(tx Tx) (err error) { out, err = tx.Halls(); return })
 	return out, err
 }
 
@@ -222,7 +222,7 @@ func (e *Engine) Halls(ctx context.Context) ([]Hall, error) {
 // services).
 func (e *Engine) HallsLaidOut(ctx context.Context) ([]HallLayout, error) {
 	var out []HallLayout
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		hs, err := tx.Halls()
 		if err != nil {
 			return err
@@ -266,7 +266,7 @@ func (e *Engine) Counters(ctx context.Context, hallID string) ([]Counter, error)
 		return nil, err
 	}
 	var cs []Counter
-	err := e.Store.View(ctx, func(tx Tx) (err error) { cs, err = tx.Counters(hallID); return })
+	err := e.store.View(ctx, func(tx Tx) (err error) { cs, err = tx.Counters(hallID); return })
 	return cs, err
 }
 
@@ -277,7 +277,7 @@ func (e *Engine) Layout(ctx context.Context, hallID string) (*HallLayout, error)
 		return nil, err
 	}
 	l := &HallLayout{Hall: s.ownHall(), Services: slices.Clone(s.list)}
-	err = e.Store.View(ctx, func(tx Tx) (err error) { l.Counters, err = tx.Counters(hallID); return })
+	err = e.store.View(ctx, func(tx Tx) (err error) { l.Counters, err = tx.Counters(hallID); return })
 	return l, err
 }
 
@@ -323,7 +323,7 @@ type CounterState struct {
 // Status returns the public state of a hall.
 func (e *Engine) Status(ctx context.Context, hallID string) (*HallStatus, error) {
 	st := &HallStatus{}
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		_, svcs, cs, err := hallLayout(tx, hallID)
 		if err != nil {
 			return err
@@ -410,7 +410,7 @@ type ServiceSetting struct {
 // HallSetup reads a hall with its services, counters and devices.
 func (e *Engine) HallSetup(ctx context.Context, hallID string) (*HallSetup, error) {
 	out := &HallSetup{}
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		h, svcs, cs, err := hallLayout(tx, hallID)
 		if err != nil {
 			return err

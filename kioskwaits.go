@@ -22,7 +22,7 @@ type ServiceWait struct {
 // order of services. Counts only: no personal data.
 func (e *Engine) ServiceWaits(ctx context.Context, hallID string) ([]ServiceWait, error) {
 	out := []ServiceWait{}
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		_, svcs, counters, err := hallLayout(tx, hallID)
 		if err != nil {
 			return err

@@ -240,7 +240,7 @@ func (e *Engine) checkLogin(ctx context.Context, username, password string) (*Us
 		return nil, err
 	}
 	var u *User
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		var err error
 		u, err = tx.User(username)
 		return err
@@ -359,6 +359,6 @@ func (e *Engine) UnlockUser(ctx context.Context, actor Principal, username strin
 // AuditEvents returns the last limit security events, newest first.
 func (e *Engine) AuditEvents(ctx context.Context, limit int) ([]AuditEvent, error) {
 	var out []AuditEvent
-	err := e.Store.View(ctx, func(tx Tx) (err error) { out, err = tx.AuditEvents(limit); return })
+	err := e.store.View(ctx, func(tx Tx) (err error) { out, err = tx.AuditEvents(limit); return })
 	return out, err
 }

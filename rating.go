@@ -360,7 +360,7 @@ func (e *Engine) SealRatingPhones(ctx context.Context) (int, error) {
 // number, that the counter finished a ticket. not_found when none.
 func (e *Engine) LastDone(ctx context.Context, hallID, counterID string) (*Ticket, error) {
 	var out *Ticket
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		if _, err := tx.Counter(hallID, counterID); err != nil {
 			return err
 		}
@@ -424,7 +424,7 @@ func (s *RatingSettings) RaterWindow() time.Duration {
 // HallRatingSettings returns a hall's rating settings.
 func (e *Engine) HallRatingSettings(ctx context.Context, hallID string) (*RatingSettings, error) {
 	var out *RatingSettings
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}
@@ -475,7 +475,7 @@ const defaultBatch = 200
 // tickets it rated.
 func (e *Engine) ApplyDefaultRatings(ctx context.Context, hallID string) (int, error) {
 	var halls []string
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		if hallID != "" {
 			s, err := tx.RatingSettings(hallID)
 			if err == nil && s.DefaultBasicSatisfied {
@@ -507,7 +507,7 @@ func (e *Engine) ApplyDefaultRatings(ctx context.Context, hallID string) (int, e
 			// Look first, so that a report read does not queue a write for
 			// nothing.
 			found := false
-			err := e.Store.View(ctx, func(tx Tx) error {
+			err := e.store.View(ctx, func(tx Tx) error {
 				s, err := tx.RatingSettings(h)
 				if err != nil || !s.DefaultBasicSatisfied || s.DefaultSince == nil {
 					return err

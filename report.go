@@ -164,7 +164,7 @@ func (e *Engine) RatingReport(ctx context.Context, hallID, from, to string) (*Ra
 		return nil, err
 	}
 	var out *RatingReport
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		p, err := e.ratingPeriod(tx, hallID, from, to)
 		if err != nil {
 			return err
@@ -283,7 +283,7 @@ type PublicRatings struct {
 // (empty for this month).
 func (e *Engine) PublicMonthRatings(ctx context.Context, hallID, month string) (*PublicRatings, error) {
 	var out *PublicRatings
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}
@@ -339,7 +339,7 @@ func (e *Engine) PublicMonthRatings(ctx context.Context, hallID, month string) (
 // report, for export.
 func (e *Engine) HallRatings(ctx context.Context, hallID, from, to string) ([]RatingRow, error) {
 	var out []RatingRow
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		p, err := e.ratingPeriod(tx, hallID, from, to)
 		if err != nil {
 			return err

@@ -340,7 +340,7 @@ func bookingService(tx Tx, hallID, serviceID string) (*Hall, *Service, *BookingS
 func (e *Engine) Slots(ctx context.Context, hallID, serviceID, date string) (*ServiceDay, error) {
 	now := e.now()
 	var out ServiceDay
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		hall, _, s, err := bookingService(tx, hallID, serviceID)
 		if err != nil {
 			return err
@@ -363,7 +363,7 @@ func (e *Engine) Slots(ctx context.Context, hallID, serviceID, date string) (*Se
 // BookingSettings returns a hall's booking rules.
 func (e *Engine) BookingSettings(ctx context.Context, hallID string) (*BookingSettings, error) {
 	var out *BookingSettings
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}

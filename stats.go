@@ -39,7 +39,7 @@ func (h *Hall) DayBounds(t time.Time) (from, to time.Time) {
 // and its current ticket.
 func (e *Engine) CounterToday(ctx context.Context, hallID, counterID string) (*CounterDay, error) {
 	out := &CounterDay{}
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		h, err := tx.Hall(hallID)
 		if err != nil {
 			return err

@@ -175,7 +175,7 @@ func (e *Engine) SweepNoShows(ctx context.Context, hallID string) (int, error) {
 	// Most of the time there is nothing to record: a read finds out
 	// without taking the writer.
 	due := false
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		hs, err := halls(tx)
 		if err != nil {
 			return err
@@ -249,7 +249,7 @@ func (e *Engine) Strikes(ctx context.Context, hallID string, all bool) ([]Strike
 		return nil, err
 	}
 	out := []Strike{}
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		hall, err := tx.Hall(hallID)
 		if err != nil {
 			return err

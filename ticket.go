@@ -292,7 +292,7 @@ type TicketView struct {
 // TicketView reads a ticket with what its page shows around it.
 func (e *Engine) TicketView(ctx context.Context, id string) (*TicketView, error) {
 	v := &TicketView{}
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		t, err := tx.Ticket(id)
 		if err != nil {
 			return err
@@ -399,7 +399,7 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 // Ticket returns a ticket with its position and expected wait.
 func (e *Engine) Ticket(ctx context.Context, id string) (*Ticket, error) {
 	var t *Ticket
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		var err error
 		if t, err = tx.Ticket(id); err != nil {
 			return err

@@ -125,7 +125,7 @@ func ValidatePassword(pw string) error {
 // Users returns every user, for admins.
 func (e *Engine) Users(ctx context.Context) ([]User, error) {
 	var out []User
-	err := e.Store.View(ctx, func(tx Tx) (err error) { out, err = tx.Users(); return })
+	err := e.store.View(ctx, func(tx Tx) (err error) { out, err = tx.Users(); return })
 	return out, err
 }
 
@@ -158,7 +158,7 @@ func (e *Engine) Authenticate(ctx context.Context, token string) (Principal, *Se
 	if c, ok := e.auth.get(h, e.now()); ok {
 		return c.p, c.sess, nil
 	}
-	err := e.Store.View(ctx, func(tx Tx) error {
+	err := e.store.View(ctx, func(tx Tx) error {
 		s, err := tx.Session(h)
 		if err == nil {
 			if e.now().After(s.ExpiresAt) {
