@@ -12,11 +12,8 @@ import (
 )
 
 // outsideTx are the files that still name civiq.Tx outside the domain, each
-// with who moves it: the simulator's history read becomes plain data (issue
-// 12, r3).
-var outsideTx = map[string]bool{
-	"cmd/civiq/simulate.go": true,
-}
+// with who moves it (none left).
+var outsideTx = map[string]bool{}
 
 // TestOneWayIn checks that the handlers, the pages, the commands and their
 // wiring reach the domain through the Engine's use cases only: none of

@@ -316,20 +316,7 @@ func simLoadProfile(ctx context.Context, f *simFlags) (*sim.Profile, error) {
 			return nil, err
 		}
 		defer store.Close()
-		var hall *civiq.Hall
-		var svcs []civiq.Service
-		var counters []civiq.Counter
-		err = store.View(ctx, func(tx civiq.Tx) error {
-			var err error
-			if hall, err = tx.Hall(f.hall); err != nil {
-				return err
-			}
-			if svcs, err = tx.Services(f.hall); err != nil {
-				return err
-			}
-			counters, err = tx.Counters(f.hall)
-			return err
-		})
+		layout, err := civiq.NewEngine(store).Layout(ctx, f.hall)
 		if civiq.IsNotFound(err) {
 			return nil, fmt.Errorf("no hall %q in %s (%w)", f.hall, f.db, errUsage)
 		}
@@ -341,7 +328,7 @@ func simLoadProfile(ctx context.Context, f *simFlags) (*sim.Profile, error) {
 		if err != nil {
 			return nil, err
 		}
-		return sim.ProfileFromHistory(hall, svcs, counters, tickets, sim.HistoryOptions{})
+		return sim.ProfileFromHistory(layout.Hall, layout.Services, layout.Counters, tickets, sim.HistoryOptions{})
 	}
 	return sim.DemoProfile(), nil
 }
