@@ -47,15 +47,20 @@ func WithClientAddr(ctx context.Context, a netip.Addr) context.Context {
 	return context.WithValue(ctx, clientKey{}, a)
 }
 
-// clientAddrKey names the client of ctx for counting: its address, or its
-// /64 for IPv6, where one client holds a whole /64.
+// clientAddrKey names the client of ctx for counting (AddrKey).
 func clientAddrKey(ctx context.Context) string {
 	a, _ := ctx.Value(clientKey{}).(netip.Addr)
+	return "addr " + AddrKey(a)
+}
+
+// AddrKey names a client address for counting: the address, or its /64
+// for IPv6, where one client holds a whole /64.
+func AddrKey(a netip.Addr) string {
 	if a.Is6() && !a.Is4In6() {
 		p, _ := a.Prefix(64)
-		return "addr " + p.String()
+		return p.String()
 	}
-	return "addr " + a.Unmap().String()
+	return a.Unmap().String()
 }
 
 // loginGuard counts sign-in attempts per address and per name, and holds

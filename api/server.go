@@ -61,7 +61,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 	r = r.WithContext(civiq.WithClientAddr(ctx, clientIP(r))) // sign-ins are counted per address
 	rec := &statusRecorder{ResponseWriter: w, status: 200}
-	s.mux.ServeHTTP(rec, r)
+	if s.deviceConnAllowed(r) {
+		s.mux.ServeHTTP(rec, r)
+	} else { // connlimit.go
+		w.Header().Set("Connection", "close")
+		writeError(rec, r, rateLimited(w, 5*time.Second, "over connections from this address (only paired devices may open more)"))
+	}
 	route := r.Pattern
 	if route == "" {
 		route = "unmatched"

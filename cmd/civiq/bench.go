@@ -239,7 +239,8 @@ func startBenchServer(ctx context.Context, db, pg string, n int) (*benchServer, 
 			s.stop()
 			return nil, err
 		}
-		args := []string{"serve", "--demo", "--addr", addr, "--log-level", "warn"}
+		// The load comes from one address, loopback: no cap per address.
+		args := []string{"serve", "--demo", "--addr", addr, "--log-level", "warn", "--max-conns-per-addr", "0"}
 		if pg != "" {
 			args = append(args, "--postgres", pg)
 		} else {

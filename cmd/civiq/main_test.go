@@ -46,7 +46,13 @@ func mustRun(t *testing.T) *Main {
 // that closes it (once; the test's cleanup calls it too).
 func startMain(t *testing.T, db string) (*Main, func()) {
 	t.Helper()
-	m := &Main{Config: Config{Addr: "127.0.0.1:0", DB: db, Demo: true, Synchronous: "FULL"}}
+	return startConfig(t, Config{Addr: "127.0.0.1:0", DB: db, Demo: true, Synchronous: "FULL"})
+}
+
+// startConfig is startMain with the whole configuration.
+func startConfig(t *testing.T, c Config) (*Main, func()) {
+	t.Helper()
+	m := &Main{Config: c}
 	if err := m.Open(context.Background()); err != nil {
 		m.Close()
 		t.Fatalf("open: %v", err)

@@ -34,6 +34,10 @@ type Config struct {
 	MetricsAllow string
 	Synchronous  string
 	LogLevel     string
+	// MaxConnsPerAddr and MaxDeviceConnsPerAddr cap the connections of
+	// one client address (api.ConnLimiter); 0 is no cap.
+	MaxConnsPerAddr       int
+	MaxDeviceConnsPerAddr int
 }
 
 // Main is a running server: open it, serve, close it. Tests run the real
@@ -46,6 +50,8 @@ type Main struct {
 	API      *api.Server
 	HTTP     *http.Server
 	Listener net.Listener
+	// Conns caps the connections per client address and in all.
+	Conns *api.ConnLimiter
 	// AdminPassword is set when Open generated the first admin's password.
 	AdminPassword string
 
@@ -90,6 +96,15 @@ func env(name, def string) string {
 	return def
 }
 
+// envInt is env for a number; a value that is not one is left to the flag
+// to refuse.
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
 // ParseServeFlags reads the flags of civiq serve, with env defaults.
 func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	var c Config
@@ -102,6 +117,8 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.MetricsAllow, "metrics-allow", env("CIVIQ_METRICS_ALLOW", ""), "comma-separated CIDRs that may read /metrics; default loopback (env CIVIQ_METRICS_ALLOW)")
 	fs.StringVar(&c.Synchronous, "sqlite-synchronous", env("CIVIQ_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma: FULL (default, survives power loss) or NORMAL")
 	fs.StringVar(&c.LogLevel, "log-level", env("CIVIQ_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", envInt("CIVIQ_MAX_CONNS_PER_ADDR", 256), "open connections one client address may hold; 0 for no cap, behind a proxy (env CIVIQ_MAX_CONNS_PER_ADDR)")
+	fs.IntVar(&c.MaxDeviceConnsPerAddr, "max-device-conns-per-addr", envInt("CIVIQ_MAX_DEVICE_CONNS_PER_ADDR", 256), "more connections one address may hold for paired devices (env CIVIQ_MAX_DEVICE_CONNS_PER_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -200,13 +217,17 @@ func (m *Main) Open(ctx context.Context) error {
 			slog.Info("loaded the demo service guides", "hall", "demo")
 		}
 	}
+	// A connection that sends no request within ReadHeaderTimeout, or
+	// none more within IdleTimeout, is closed: idle ones are cheap to
+	// open and each holds a file descriptor.
 	m.HTTP = &http.Server{
 		Handler:           m.API,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second, // event streams lift it for themselves
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       30 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+		ConnContext:       api.ConnContext,
 	}
 	m.HTTP.RegisterOnShutdown(m.API.Close)
 	ln, err := net.Listen("tcp", c.Addr)
@@ -214,12 +235,23 @@ func (m *Main) Open(ctx context.Context) error {
 		store.Close()
 		return err
 	}
-	m.Listener = ln
+	m.Conns = &api.ConnLimiter{PerAddr: c.MaxConnsPerAddr, DevicesPerAddr: c.MaxDeviceConnsPerAddr}
+	if soft, hard, err := raiseFileLimit(); err != nil {
+		slog.Warn("file limit unknown", "err", err)
+	} else {
+		// The connections in all leave an eighth of the files (at least
+		// 64) to the database and the rest of the process.
+		files := int(min(soft, 1<<24))
+		m.Conns.Total = files - max(64, files/8)
+		slog.Info("file limit", "open_files", soft, "hard_limit", hard, "max_connections", m.Conns.Total,
+			"max_conns_per_addr", c.MaxConnsPerAddr, "max_device_conns_per_addr", c.MaxDeviceConnsPerAddr)
+	}
+	m.Listener = m.Conns.Listen(ln)
 	m.stop = make(chan struct{})
 	go m.prune(m.stop)
 	go m.Engine.SweepEvery(time.Minute, m.stop) // strikes.go: no-shows on time
 	go func() {
-		if err := m.HTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := m.HTTP.Serve(m.Listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			slog.Error("serve", "err", err)
 		}
 	}()
