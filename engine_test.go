@@ -319,6 +319,67 @@ func TestNumberingPerServiceAndLocalDay(t *testing.T) {
 	e.expect(slices.Repeat([]string{civiq.EventIssued}, 11)...)
 }
 
+// TestNumbersPastThreeDigits: a service's 1000th ticket of a day is A1000,
+// numbers stay unique however many are taken at once, and a queue of four-
+// and three-digit numbers is called in order of time, not of text
+// ("A1000" < "A999" as strings).
+func TestNumbersPastThreeDigits(t *testing.T) {
+	e := newEnv(t)
+	const n = 1001
+	byNumber := map[string]*civiq.Ticket{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				tk := e.issue("general", "")
+				mu.Lock()
+				if old := byNumber[tk.Number]; old != nil {
+					t.Errorf("two tickets numbered %s", tk.Number)
+				}
+				byNumber[tk.Number] = tk
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for i := 1; i <= n; i++ {
+		if byNumber[civiq.FormatNumber("A", i)] == nil {
+			t.Fatalf("no ticket numbered %s among %d", civiq.FormatNumber("A", i), len(byNumber))
+		}
+	}
+	a1000 := byNumber["A1000"]
+	if got := e.ticket(a1000.ID); got.Number != "A1000" {
+		t.Errorf("stored number %q, want A1000", got.Number)
+	}
+	for _, ev := range e.take() {
+		if ev.Ticket.ID == a1000.ID && !strings.Contains(string(ev.JSON(false)), `"number":"A1000"`) {
+			t.Errorf("the public event of A1000: %s", ev.JSON(false))
+		}
+	}
+
+	// Leave A999, A1000 and A1001 waiting, with A999 the oldest: counter 1
+	// calls A999, then A1000, then A1001, and the status shows them.
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 1 + w; i <= 998; i += 8 {
+				e.act(byNumber[civiq.FormatNumber("A", i)].ID, civiq.ActCancel, "")
+			}
+		})
+	}
+	wg.Wait()
+	for _, want := range []string{"A999", "A1000", "A1001"} {
+		got := e.call("1")
+		if got == nil || got.Number != want {
+			t.Fatalf("call-next gave %v, want %s", got, want)
+		}
+		if cur := e.currentNumber("1"); cur != want {
+			t.Errorf("the status shows %q at counter 1, want %s", cur, want)
+		}
+	}
+	e.take()
+}
+
 func TestFIFOAcrossCounterServices(t *testing.T) {
 	e := newEnv(t)
 	// Counter 1 serves general then social; fifo ignores that order.

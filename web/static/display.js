@@ -219,6 +219,9 @@
     if (!t) return;
     t.number = number || "";
     t.num.textContent = t.number || "—";
+    // Numbers run past three digits (A1000, BD1000): longer ones are drawn
+    // smaller so that they fit their tile.
+    t.num.style.setProperty("--len", String(Math.max(4, t.number.length)));
     t.li.classList.toggle("idle", !t.number);
     showCounter(t);
   }
