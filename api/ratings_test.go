@@ -1088,3 +1088,21 @@ func TestRatingEventsStream(t *testing.T) {
 		}
 	}
 }
+
+// TestRatingsCSVConvention: the ratings CSV follows the one convention
+// of civiq's CSV files (csvfile): a BOM, CRLF, and a comment a citizen
+// typed as a formula reaches the spreadsheet as text.
+func TestRatingsCSVConvention(t *testing.T) {
+	ts := newTestServer(t)
+	tk := ts.serve(t, ts.Admin, "1", "general")
+	ts.rate(t, "", tk.ID, map[string]any{"score": 2, "comment": `=HYPERLINK("http://evil.example","点我")`}).want(t, 201)
+	day := ts.today().Format(time.DateOnly)
+	r := ts.do(t, "GET", "/api/v1/halls/demo/ratings?from="+day+"&to="+day+"&format=csv", ts.Admin, nil).want(t, 200)
+	body := string(r.Body)
+	if !strings.HasPrefix(body, "\ufeffid,created_at,ticket_id,") || strings.Count(body, "\r\n") != 2 || strings.Count(body, "\n") != 2 {
+		t.Errorf("want a BOM, the header and a row, CRLF: %q", body)
+	}
+	if !strings.Contains(body, `"'=HYPERLINK(""http://evil.example"",""点我"")"`) {
+		t.Errorf("the comment is not guarded: %q", body)
+	}
+}
