@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/origin"
 )
 
 func (s *Server) routes() {
@@ -64,6 +65,9 @@ func (s *Server) routes() {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {
+	if origin.Cross(r) { // login CSRF: another site signing this browser in
+		return civiq.Errorf(civiq.EForbidden, "sign in from this site's own pages")
+	}
 	var req loginRequest
 	if err := decode(c.body, &req, "username", "password"); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/civiq/civiq"
 )
@@ -54,6 +55,9 @@ func errorAnswer(w http.ResponseWriter, r *http.Request, err error) (string, pag
 	}
 	if a.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "2")
+	}
+	if e, ok := err.(*civiq.Error); ok && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(civiq.RetrySeconds(e.RetryAfter)))
 	}
 	return code, a
 }

@@ -1,14 +1,14 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/origin"
 )
 
 // home lets a visitor choose a hall and a role.
@@ -33,10 +33,17 @@ func (s *Site) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "login", "login.title", map[string]string{"Next": safeNext(r.URL.Query().Get("next"))})
 }
 
-// safeNext keeps a redirect after sign-in on this site.
+// safeNext keeps a redirect after sign-in on this site: a path that
+// starts with a single / and holds no backslash, no control character, no
+// scheme and no host; anything else goes to /. (Issue 18: browsers read
+// next=/\evil.example as //evil.example, another site.)
 func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, `\`) ||
+		strings.IndexFunc(next, unicode.IsControl) >= 0 {
+		return "/"
+	}
 	u, err := url.Parse(next)
-	if next == "" || err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return "/"
 	}
 	return next
@@ -51,6 +58,11 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	user, pw := strings.TrimSpace(r.PostFormValue("username")), r.PostFormValue("password")
 	data := map[string]string{"Next": next, "Username": user}
+	if origin.Cross(r) { // login CSRF: another site signing this browser in
+		data["Error"] = "login.cross"
+		s.render(w, r, http.StatusForbidden, "login", "login.title", data)
+		return
+	}
 	if user == "" || pw == "" {
 		data["Error"] = "login.missing"
 		s.render(w, r, http.StatusBadRequest, "login", "login.title", data)
@@ -60,12 +72,7 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		status := http.StatusUnauthorized
 		data["Error"] = "login.bad"
-		var ce *civiq.Error
-		switch {
-		case errors.As(err, &ce) && ce.Code == civiq.ERateLimited:
-			status, data["Error"] = http.StatusTooManyRequests, "login.limited"
-			w.Header().Set("Retry-After", strconv.Itoa(civiq.RetrySeconds(ce.RetryAfter)))
-		case civiq.ErrorCode(err) != civiq.EUnauthorized:
+		if civiq.ErrorCode(err) != civiq.EUnauthorized { // 429 with Retry-After, 503
 			_, a := errorAnswer(w, r, err)
 			status, data["Error"] = a.Status, a.Text
 		}
@@ -77,11 +84,20 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// logout ends the session on the server and clears the cookie. Another
+// site's page, or a form without the session's token, changes nothing.
 func (s *Site) logout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(civiq.SessionCookie); err == nil && c.Value != "" {
-		_, sess := s.Principal(r)
-		if sess != nil && r.PostFormValue("csrf") == sess.CSRF {
-			s.Engine.Logout(r.Context(), c.Value)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	_, sess := s.Principal(r)
+	if origin.Cross(r) || (sess != nil && r.PostFormValue("csrf") != sess.CSRF) {
+		s.fail(w, r, civiq.Errorf(civiq.EForbidden, "sign out from this site's own pages"))
+		return
+	}
+	if sess != nil {
+		c, _ := r.Cookie(civiq.SessionCookie)
+		if err := s.Engine.Logout(r.Context(), c.Value); err != nil {
+			s.fail(w, r, err)
+			return
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: civiq.SessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0), HttpOnly: true})
