@@ -25,21 +25,30 @@ const ContentType = "text/csv; charset=utf-8"
 // cell as a formula.
 const formulaStarts = "=+-@\t\r"
 
-// Guard keeps a spreadsheet from reading a cell as a formula.
+// Guard keeps a spreadsheet from reading a cell as a formula. A cell that
+// already starts with apostrophes before a formula's first character gets
+// one more, so that Unguard gives every cell back as it was.
 func Guard(cell string) string {
-	if cell != "" && strings.IndexByte(formulaStarts, cell[0]) >= 0 {
+	if formula(cell) {
 		return "'" + cell
 	}
 	return cell
 }
 
-// Unguard gives back the cell Guard was given: it takes off an apostrophe
-// that stands before a formula's first character.
+// Unguard gives back the cell Guard was given: it takes off the apostrophe
+// Guard put before a formula's first character.
 func Unguard(cell string) string {
-	if len(cell) > 1 && cell[0] == '\'' && strings.IndexByte(formulaStarts, cell[1]) >= 0 {
+	if len(cell) > 1 && cell[0] == '\'' && formula(cell[1:]) {
 		return cell[1:]
 	}
 	return cell
+}
+
+// formula tells whether the cell's first character after any apostrophes
+// starts a formula.
+func formula(cell string) bool {
+	rest := strings.TrimLeft(cell, "'")
+	return rest != "" && strings.IndexByte(formulaStarts, rest[0]) >= 0
 }
 
 // TrimBOM drops the byte order mark a file may start with.

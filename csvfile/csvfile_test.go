@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/civiq/civiq/csvfile"
@@ -24,7 +25,7 @@ func TestConvention(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "\xEF\xBB\xBF姓名,备注\r\n" +
-		"\"'=HYPERLINK(\"\"http://evil\"\")\",'+86 138,'-5,'@SUM(A1),'\tx,\"'x\",a=b,'=kept,\r\n" +
+		"\"'=HYPERLINK(\"\"http://evil\"\")\",'+86 138,'-5,'@SUM(A1),'\tx,\"'x\",a=b,''=kept,\r\n" +
 		"\"line\r\nbreak\",\"1,2\"\r\n"
 	if got := buf.String(); got != want {
 		t.Errorf("file =\n%q\nwant\n%q", got, want)
@@ -37,6 +38,7 @@ func TestGuardTable(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"=1+1", "'=1+1"}, {"+1", "'+1"}, {"-1", "'-1"}, {"@A1", "'@A1"}, {"\t=1", "'\t=1"}, {"\r=1", "'\r=1"},
 		{"", ""}, {"1", "1"}, {"办结", "办结"}, {" =1", " =1"}, {"'", "'"}, {"a-b", "a-b"},
+		{"'=1", "''=1"}, {"''-1", "'''-1"}, {"'a", "'a"}, {"''", "''"},
 	} {
 		got := csvfile.Guard(tt.in)
 		if got != tt.want {
@@ -82,4 +84,21 @@ func TestWriteError(t *testing.T) {
 	if err := w.Flush(); err == nil {
 		t.Fatal("Flush after a failed write: no error")
 	}
+}
+
+// FuzzGuard: a guarded cell never starts a formula, and Unguard gives
+// every cell back as it was.
+func FuzzGuard(f *testing.F) {
+	for _, s := range []string{"", "=1", "'=1", "''+", "'", "a", "\t", "-", "办结"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, cell string) {
+		g := csvfile.Guard(cell)
+		if g != "" && strings.IndexByte("=+-@\t\r", g[0]) >= 0 {
+			t.Fatalf("Guard(%q) = %q starts a formula", cell, g)
+		}
+		if back := csvfile.Unguard(g); back != cell {
+			t.Fatalf("Unguard(Guard(%q)) = %q", cell, back)
+		}
+	})
 }

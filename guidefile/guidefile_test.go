@@ -13,7 +13,7 @@ import (
 // as a formula: the file holds them guarded, and reading the file gives
 // the text back as it was.
 func TestCSVGuardsFormulas(t *testing.T) {
-	g := civiq.Guide{ID: "g1", ServiceID: "general", Name: "=HYPERLINK(\"http://x\")", Conditions: "-无",
+	g := civiq.Guide{ID: "g1", ServiceID: "general", Name: "=HYPERLINK(\"http://x\")", Conditions: "-无", Basis: "'=已是文本",
 		Keywords: []string{"@a"}, Materials: []civiq.Material{{Name: "+申请表", Notes: "\t注意"}}}
 	var buf bytes.Buffer
 	if err := guidefile.WriteCSV(&buf, []civiq.Guide{g}); err != nil {
@@ -33,7 +33,7 @@ func TestCSVGuardsFormulas(t *testing.T) {
 		t.Fatalf("read back %d rows, %v", len(rows), errs)
 	}
 	got := rows[0].Guide
-	if got.Name != g.Name || got.Conditions != g.Conditions || len(got.Keywords) != 1 || got.Keywords[0] != "@a" ||
+	if got.Name != g.Name || got.Conditions != g.Conditions || got.Basis != g.Basis || len(got.Keywords) != 1 || got.Keywords[0] != "@a" ||
 		len(got.Materials) != 1 || got.Materials[0].Name != "+申请表" || got.Materials[0].Notes != "\t注意" {
 		t.Errorf("read back %+v", got)
 	}
