@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -553,9 +554,16 @@ func simPlan(ctx context.Context, f *simFlags, p *sim.Profile, stdout, stderr io
 		simDays = f.days
 	}
 	pl, err := sim.PlanStaffing(ctx, p, sim.StaffingOptions{Target: p.TargetMinutes * 60, Goal: f.goal, Seed: f.seed, SimDays: simDays})
-	if err != nil {
-		fmt.Fprintf(stderr, "civiq simulate: %s\n", civiq.ErrorMessage(err))
+	var e *civiq.Error
+	if errors.As(err, &e) {
+		// The limits speak of the API's fields: name the flag.
+		flag := map[string]string{"sim_days": "--days", "goal": "--goal", "target_minutes": "--target", "profile": "the profile"}[e.Field]
+		fmt.Fprintf(stderr, "civiq simulate: %s: %s\n", cmp.Or(flag, e.Field), e.Message)
 		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "civiq simulate: %v\n", err)
+		return 1
 	}
 	if f.csvPath != "" {
 		w := stdout

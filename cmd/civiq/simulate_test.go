@@ -196,7 +196,7 @@ func TestSimulatePlan(t *testing.T) {
 	}
 	// The plan's limits hold on the command line too.
 	code, _, errs = runSim(t, "--plan", "--profile", path, "--days", "201")
-	if code != 2 || !strings.Contains(errs, "sim_days must be 1..200") {
+	if code != 2 || !strings.Contains(errs, "--days: sim_days must be 1..200") {
 		t.Errorf("--days 201: exit %d, %s", code, errs)
 	}
 }
