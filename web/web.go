@@ -39,9 +39,36 @@ const langCookie = "civiq_lang"
 type Site struct {
 	Engine  *civiq.Engine
 	Version string
+	// FrameAncestors are the origins that may embed the pages meant for it
+	// (embeddable); no other page may be framed by anyone.
+	FrameAncestors []string
 
 	pages    map[string]*template.Template
 	catalogs map[string]map[string]string
+}
+
+// embeddable are the pages other sites may frame, when FrameAncestors
+// names them: the hall display and the service guides. Every other page
+// refuses every frame (issue 18: pages could be framed, for clickjacking).
+var embeddable = map[string]bool{"display": true, "guide_list": true, "guide": true}
+
+// ParseFrameAncestors reads the origins that may embed the display and
+// the guides: scheme://host[:port] separated by spaces or commas, a host
+// may start with "*." ; "" gives none.
+func ParseFrameAncestors(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
+		u, err := url.Parse(f)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" ||
+			strings.ContainsFunc(u.Host, func(r rune) bool {
+				return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-:*[]", r))
+			}) {
+			return nil, fmt.Errorf("frame ancestor %q: want an origin such as https://portal.example.gov.cn", f)
+		}
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return out, nil
 }
 
 // page is what every template gets.
@@ -314,7 +341,13 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; connect-src 'self'")
+	frames := "'none'"
+	if embeddable[name] && len(s.FrameAncestors) > 0 {
+		frames = strings.Join(s.FrameAncestors, " ")
+	} else {
+		h.Set("X-Frame-Options", "DENY") // for browsers without frame-ancestors
+	}
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors "+frames)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)

@@ -23,6 +23,7 @@ import (
 	"github.com/civiq/civiq/inmem"
 	"github.com/civiq/civiq/postgres"
 	"github.com/civiq/civiq/sqlstore"
+	"github.com/civiq/civiq/web"
 )
 
 // Config is what civiq serve is told by flags and the environment.
@@ -32,6 +33,9 @@ type Config struct {
 	Postgres     string
 	Demo         bool
 	MetricsAllow string
+	// FrameAncestors: the origins that may embed the display and the
+	// guides (web.ParseFrameAncestors).
+	FrameAncestors string
 	Synchronous  string
 	LogLevel     string
 	// MaxConnsPerAddr and MaxDeviceConnsPerAddr cap the connections of
@@ -115,6 +119,7 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.Postgres, "postgres", env("CIVIQ_POSTGRES_URL", ""), "PostgreSQL URL; when set SQLite is not used (env CIVIQ_POSTGRES_URL)")
 	fs.BoolVar(&c.Demo, "demo", os.Getenv("CIVIQ_DEMO") == "1", "load the demo hall when the database holds no hall (env CIVIQ_DEMO=1)")
 	fs.StringVar(&c.MetricsAllow, "metrics-allow", env("CIVIQ_METRICS_ALLOW", ""), "comma-separated CIDRs that may read /metrics; default loopback (env CIVIQ_METRICS_ALLOW)")
+	fs.StringVar(&c.FrameAncestors, "frame-ancestors", env("CIVIQ_FRAME_ANCESTORS", ""), "origins that may embed the hall display and the guide pages in a frame, e.g. https://portal.example.gov.cn; no page may be framed by default (env CIVIQ_FRAME_ANCESTORS)")
 	fs.StringVar(&c.Synchronous, "sqlite-synchronous", env("CIVIQ_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma: FULL (default, survives power loss) or NORMAL")
 	fs.StringVar(&c.LogLevel, "log-level", env("CIVIQ_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", envInt("CIVIQ_MAX_CONNS_PER_ADDR", 256), "open connections one client address may hold; 0 for no cap, behind a proxy (env CIVIQ_MAX_CONNS_PER_ADDR)")
@@ -143,12 +148,15 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		allow = append(allow, p)
 	}
+	frames, err := web.ParseFrameAncestors(c.FrameAncestors)
+	if err != nil {
+		return fmt.Errorf("--frame-ancestors: %w", err)
+	}
 	sync := strings.ToUpper(c.Synchronous)
 	if sync != "FULL" && sync != "NORMAL" && sync != "EXTRA" {
 		return fmt.Errorf("--sqlite-synchronous must be FULL, NORMAL or EXTRA")
 	}
 	var store *sqlstore.Store
-	var err error
 	keyFile := c.DB + ".key"
 	if c.Postgres != "" {
 		if store, err = postgres.Open(ctx, c.Postgres); err != nil {
@@ -168,6 +176,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Store, m.Engine, m.Hub, m.API = store, a.Engine, a.Hub, a.API
 	m.API.MetricsAllow = allow
+	a.Site.FrameAncestors = frames
 	if c.Postgres != "" {
 		// Every node's events reach this node's streams through the events
 		// table, woken by NOTIFY.
