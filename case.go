@@ -680,6 +680,13 @@ type CaseProgress struct {
 	Steps         []CaseStep `json:"steps"`
 }
 
+// HallNameIn is the case's hall's name in a page's language (inLang,
+// hall.go).
+func (p *CaseProgress) HallNameIn(lang string) string {
+	name, _ := inLang(lang, p.HallName, p.HallNameEn)
+	return name
+}
+
 // CaseStep is one move of a case as the citizen sees it.
 type CaseStep struct {
 	Status string    `json:"status"`

@@ -159,6 +159,10 @@ type GuideSummary struct {
 	Materials    int      `json:"materials"` // how many
 }
 
+// Names is the guide's name in a page's language and in the other one
+// (inLang, hall.go).
+func (g *Guide) Names(lang string) (name, other string) { return inLang(lang, g.Name, g.NameEn) }
+
 // Summary returns the guide as a list shows it.
 func (g *Guide) Summary() GuideSummary {
 	return GuideSummary{ID: g.ID, HallID: g.HallID, ServiceID: g.ServiceID, Name: g.Name, NameEn: g.NameEn, ItemType: g.ItemType,

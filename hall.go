@@ -135,6 +135,22 @@ func (h *Hall) OpenAt(t time.Time) bool {
 	return now >= h.OpensAt || now < h.ClosesAt // open across midnight
 }
 
+// NameIn is the hall's name in a page's language (inLang).
+func (h *Hall) NameIn(lang string) string {
+	name, _ := inLang(lang, h.Name, h.NameEn)
+	return name
+}
+
+// inLang gives a name in a page's language and the name in the other one:
+// the English name when lang is "en" and there is one, else the Chinese
+// name, the other being the English name then (empty when there is none).
+func inLang(lang, zh, en string) (name, other string) {
+	if lang == "en" && en != "" {
+		return en, zh
+	}
+	return zh, en
+}
+
 // HasPriorityGroup reports whether the hall's green channel admits group.
 func (h *Hall) HasPriorityGroup(group string) bool {
 	for _, g := range h.PriorityGroups {
@@ -156,6 +172,16 @@ type Service struct {
 	// Position orders services on screens.
 	Position int `json:"-"`
 }
+
+// NameIn is the service's name in a page's language (inLang).
+func (s *Service) NameIn(lang string) string {
+	name, _ := inLang(lang, s.Name, s.NameEn)
+	return name
+}
+
+// Names is the service's name in a page's language and in the other one
+// (inLang), for a screen that shows both.
+func (s *Service) Names(lang string) (name, other string) { return inLang(lang, s.Name, s.NameEn) }
 
 // HallTx is what a store keeps of halls and their services (sqlstore/halls.go).
 type HallTx interface {

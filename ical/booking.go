@@ -40,15 +40,7 @@ func Booking(b *civiq.Booking, hall *civiq.Hall, svc *civiq.Service, set *civiq.
 	loc := hall.Location()
 	from := b.SlotStart.Add(-time.Duration(set.CheckInEarlyMinutes) * time.Minute).In(loc).Format("15:04")
 	to := b.SlotStart.Add(time.Duration(set.CheckInLateMinutes) * time.Minute).In(loc).Format("15:04")
-	hallName, svcName := hall.Name, svc.Name
-	if lang == "en" {
-		if hall.NameEn != "" {
-			hallName = hall.NameEn
-		}
-		if svc.NameEn != "" {
-			svcName = svc.NameEn
-		}
-	}
+	hallName, svcName := hall.NameIn(lang), svc.NameIn(lang)
 	return Event{
 		UID: b.ID + "@civiq", Stamp: now, Start: b.SlotStart.In(loc), End: b.SlotEnd.In(loc), Alarm: time.Hour,
 		Summary:     fmt.Sprintf(w.summary, svcName, hallName),

@@ -164,10 +164,7 @@ func (st *Staffing) WriteCSV(w io.Writer, lang string) error {
 	cw := csvfile.NewWriter(w)
 	head := []string{words.from, words.to}
 	for _, s := range st.Services {
-		name := s.Name
-		if lang == "en" && s.NameEn != "" {
-			name = s.NameEn
-		}
+		name := (&civiq.Service{Name: s.Name, NameEn: s.NameEn}).NameIn(lang)
 		if name == "" {
 			name = s.ID
 		}

@@ -64,11 +64,7 @@ func (s *Site) adminPage(w http.ResponseWriter, r *http.Request) {
 		if !d.IsAdmin && !p.Can(civiq.PermManageHall, h.ID, "") {
 			continue
 		}
-		name := h.Name
-		if lang == "en" && h.NameEn != "" {
-			name = h.NameEn
-		}
-		d.Halls = append(d.Halls, adminHall{h.ID, name})
+		d.Halls = append(d.Halls, adminHall{h.ID, h.NameIn(lang)})
 	}
 	want := r.URL.Query().Get("hall")
 	for _, h := range d.Halls {

@@ -137,7 +137,7 @@ func (s *Site) bookPage(w http.ResponseWriter, r *http.Request) {
 		"cancel_minutes": set.CancelMinutes, "early": set.CheckInEarlyMinutes, "late": set.CheckInLateMinutes,
 	}
 	s.render(w, r, http.StatusOK, "book", "book.title", map[string]any{
-		"Hall": kioskHallName(lang, hall), "HallID": hall.ID, "Services": services, "Days": days, "Rules": rules,
+		"Hall": hall.NameIn(lang), "HallID": hall.ID, "Services": services, "Days": days, "Rules": rules,
 		"Enabled": data["enabled"], "JSON": kioskJSON(data),
 	}, s.bookKeys()...)
 }
@@ -156,7 +156,7 @@ func (s *Site) bookingsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := Lang(w, r)
 	if !p.Can(civiq.PermStaffView, hall.ID, "") {
-		s.render(w, r, http.StatusForbidden, "book_staff", "book.staff.title", map[string]any{"Forbidden": true, "Hall": kioskHallName(lang, hall)})
+		s.render(w, r, http.StatusForbidden, "book_staff", "book.staff.title", map[string]any{"Forbidden": true, "Hall": hall.NameIn(lang)})
 		return
 	}
 	names := map[string]string{}
@@ -169,6 +169,6 @@ func (s *Site) bookingsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"hall": hall.ID, "tz": hall.Timezone, "date": date, "services": names}
 	s.render(w, r, http.StatusOK, "book_staff", "book.staff.title", map[string]any{
-		"Hall": kioskHallName(lang, hall), "HallID": hall.ID, "Date": date, "JSON": kioskJSON(data),
+		"Hall": hall.NameIn(lang), "HallID": hall.ID, "Date": date, "JSON": kioskJSON(data),
 	}, s.bookKeys()...)
 }

@@ -30,7 +30,7 @@ func (s *Site) casePage(w http.ResponseWriter, r *http.Request, perm civiq.Permi
 		return casePage{}, false
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	data := map[string]any{"Hall": hall.ID, "HallName": kioskHallName(lang, hall)}
+	data := map[string]any{"Hall": hall.ID, "HallName": hall.NameIn(lang)}
 	if !p.Can(perm, hall.ID, "") {
 		data["Error"] = forbidden
 		s.render(w, r, http.StatusForbidden, page, title, data)

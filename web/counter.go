@@ -108,9 +108,7 @@ func (s *Site) loadCounter(w http.ResponseWriter, r *http.Request) (v *counterVi
 	lang := Lang(w, r)
 	byID := map[string]civiq.Service{}
 	for _, sv := range v.Services {
-		if lang == "en" && sv.NameEn != "" {
-			sv.Name = sv.NameEn
-		}
+		sv.Name = sv.NameIn(lang)
 		byID[sv.ID] = sv
 		v.JS.Services = append(v.JS.Services, serviceJS{sv.ID, sv.Prefix, sv.Name})
 		v.Pick = append(v.Pick, pick{len(v.Pick) + 1, sv.ID, sv.Prefix, sv.Name})

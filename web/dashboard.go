@@ -100,14 +100,6 @@ func (s *Site) managerGate(w http.ResponseWriter, r *http.Request) (p civiq.Prin
 	return p, &js, h, true
 }
 
-// hallName is the hall's name in lang.
-func hallName(h *civiq.Hall, lang string) string {
-	if lang == "en" && h.NameEn != "" {
-		return h.NameEn
-	}
-	return h.Name
-}
-
 // dashboardTargets are the targets the dashboard offers, in minutes.
 var dashboardTargets = []int{5, 10, 15, 20, 30, 45, 60}
 
@@ -129,7 +121,7 @@ func (s *Site) dashboardPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := managerView{Hall: h, Name: hallName(h, Lang(w, r)), Config: js, Targets: dashboardTargets, Target: cfg.Target,
+	v := managerView{Hall: h, Name: h.NameIn(Lang(w, r)), Config: js, Targets: dashboardTargets, Target: cfg.Target,
 		City: p.Can(civiq.PermDashboard, "", "") || len(p.User.HallIDs) > 1}
 	if !containsInt(v.Targets, cfg.Target) {
 		v.Targets = append([]int{cfg.Target}, v.Targets...)

@@ -71,14 +71,6 @@ type guideCard struct {
 	URL         string `json:"url"`
 }
 
-// guideName is a guide's name in the page's language, and the other one.
-func guideName(lang string, g *civiq.Guide) (string, string) {
-	if lang == "en" && g.NameEn != "" {
-		return g.NameEn, g.Name
-	}
-	return g.Name, g.NameEn
-}
-
 func (s *Site) promisedLabel(lang string, days int) string {
 	if days == 0 {
 		return s.T(lang, "guide.instant")
@@ -102,7 +94,7 @@ func (s *Site) visitsLabel(lang string, n int) string {
 }
 
 func (s *Site) guideCard(lang, hallID string, g *civiq.Guide, svcNames map[string]string) guideCard {
-	name, other := guideName(lang, g)
+	name, other := g.Names(lang)
 	return guideCard{ID: g.ID, Name: name, Other: other, ServiceID: g.ServiceID, ServiceName: svcNames[g.ServiceID],
 		Promised: s.promisedLabel(lang, g.PromisedDays), Visits: s.visitsLabel(lang, g.Visits),
 		Materials: s.T(lang, "guide.materials_n", len(g.Materials)), Online: g.Online, Appointment: g.Appointment,
@@ -161,7 +153,7 @@ func (s *Site) guideList(w http.ResponseWriter, r *http.Request) {
 		cards[i] = s.guideCard(lang, hall.ID, &gs[i], names)
 	}
 	data := map[string]any{
-		"Hall": hall.ID, "HallName": kioskHallName(lang, hall), "Tabs": tabs, "Q": text, "Service": service,
+		"Hall": hall.ID, "HallName": hall.NameIn(lang), "Tabs": tabs, "Q": text, "Service": service,
 		"Guides": cards, "Base": base,
 		"JSON": kioskJSON(map[string]any{"hall": hall.ID, "services": names, "base": base, "tz": hall.Timezone}),
 	}
@@ -223,7 +215,7 @@ func (s *Site) guidePage(w http.ResponseWriter, r *http.Request) {
 			svc = kioskService(lang, sv)
 		}
 	}
-	name, other := guideName(lang, g)
+	name, other := g.Names(lang)
 	mats := make([]guideMaterial, len(g.Materials))
 	required := 0
 	for i, m := range g.Materials {
@@ -238,7 +230,7 @@ func (s *Site) guidePage(w http.ResponseWriter, r *http.Request) {
 		back = ref.RequestURI() // back to the search the citizen came from
 	}
 	data := map[string]any{
-		"Hall": hall.ID, "HallName": kioskHallName(lang, hall), "G": g, "Name": name, "Other": other, "Service": svc,
+		"Hall": hall.ID, "HallName": hall.NameIn(lang), "G": g, "Name": name, "Other": other, "Service": svc,
 		"Promised": s.daysLabel(lang, g.PromisedDays), "Legal": s.daysLabel(lang, g.LegalDays), "Visits": s.T(lang, "guide.times", g.Visits),
 		"Materials": mats, "Required": required, "Back": back, "Kiosk": "/halls/" + url.PathEscape(hall.ID) + "/kiosk",
 		"JSON": kioskJSON(map[string]any{"hall": hall.ID, "guide": g.ID, "service": svc, "allow_remote": hall.AllowRemote,
@@ -316,11 +308,7 @@ func (s *Site) caseProgress(w http.ResponseWriter, r *http.Request) {
 	for _, st := range pending {
 		steps = append(steps, caseStep{Label: s.T(lang, "case.step."+st), Class: "todo"})
 	}
-	hallName := p.HallName
-	if lang == "en" && p.HallNameEn != "" {
-		hallName = p.HallNameEn
-	}
-	data["P"], data["Steps"], data["HallName"] = p, steps, hallName
+	data["P"], data["Steps"], data["HallName"] = p, steps, p.HallNameIn(lang)
 	data["Status"] = s.T(lang, "case.status."+p.Status)
 	s.render(w, r, http.StatusOK, "guide_progress", "case.progress_title", data)
 }
@@ -383,7 +371,7 @@ func (s *Site) caseIntake(w http.ResponseWriter, r *http.Request) {
 	}
 	data["Ticket"], data["ServiceName"], data["Guides"] = t, names[t.ServiceID], cards
 	data["Servable"] = t.Status == civiq.StatusCalled || t.Status == civiq.StatusServing || t.Status == civiq.StatusDone
-	data["JSON"] = kioskJSON(map[string]any{"hall": hall.ID, "hall_name": kioskHallName(lang, hall), "ticket": t.ID,
+	data["JSON"] = kioskJSON(map[string]any{"hall": hall.ID, "hall_name": hall.NameIn(lang), "ticket": t.ID,
 		"number": t.Number, "services": names, "tz": hall.Timezone})
 	s.render(w, r, http.StatusOK, "guide_intake", "case.intake_title", data, caseKeys...)
 }

@@ -37,21 +37,12 @@ type kioskSvc struct {
 }
 
 func kioskService(lang string, svc civiq.Service) kioskSvc {
-	v := kioskSvc{ID: svc.ID, Prefix: svc.Prefix, Name: svc.Name, Other: svc.NameEn}
-	if lang == "en" && svc.NameEn != "" {
-		v.Name, v.Other = svc.NameEn, svc.Name
-	}
+	v := kioskSvc{ID: svc.ID, Prefix: svc.Prefix}
+	v.Name, v.Other = svc.Names(lang)
 	if v.Other == v.Name {
 		v.Other = ""
 	}
 	return v
-}
-
-func kioskHallName(lang string, h *civiq.Hall) string {
-	if lang == "en" && h.NameEn != "" {
-		return h.NameEn
-	}
-	return h.Name
 }
 
 // kioskCounterLabel names a counter for a citizen: its name, or in English
@@ -137,7 +128,7 @@ func (s *Site) kiosk(w http.ResponseWriter, r *http.Request) {
 		EarlyMinutes int    `json:"checkin_early_minutes"`
 		LateMinutes  int    `json:"checkin_late_minutes"`
 		Guides       string `json:"guides"`
-	}{Hall: hall.ID, Name: kioskHallName(lang, hall), TZ: hall.Timezone, CanIssue: p.User != nil && p.Can(civiq.PermIssueTicket, hall.ID, ""),
+	}{Hall: hall.ID, Name: hall.NameIn(lang), TZ: hall.Timezone, CanIssue: p.User != nil && p.Can(civiq.PermIssueTicket, hall.ID, ""),
 		Services: []kioskSvc{}, Groups: []group{},
 		Appointments: set.Enabled, EarlyMinutes: set.CheckInEarlyMinutes, LateMinutes: set.CheckInLateMinutes,
 		Guides: "/halls/" + url.PathEscape(hall.ID) + "/guides?from=kiosk"}
@@ -183,7 +174,7 @@ func (s *Site) ticketPage(w http.ResponseWriter, r *http.Request) {
 		"rated": rated, "ticket": t,
 	}
 	s.render(w, r, http.StatusOK, "ticket", "ticket.title", map[string]any{
-		"Ticket": t, "Hall": kioskHallName(lang, hall), "Service": sv, "Rated": rated, "JSON": kioskJSON(data),
+		"Ticket": t, "Hall": hall.NameIn(lang), "Service": sv, "Rated": rated, "JSON": kioskJSON(data),
 		"Scores": ticketFaces, "Reasons": []string{"wait", "slow", "attitude", "unclear", "again"},
 	}, ticketKeys...)
 }
@@ -277,7 +268,7 @@ func kioskSlot(b *civiq.Booking, loc *time.Location) string {
 // of an appointment ticket, nil for a walk-in.
 func (s *Site) kioskReceipt(lang string, t *civiq.Ticket, hall *civiq.Hall, svc *civiq.Service, appt *civiq.Booking, link string) ([]byte, error) {
 	d := escpos.New().Align(escpos.Center).
-		Size(2, 2).Bold(true).Line(kioskHallName(lang, hall)).Bold(false).Size(1, 1).Feed(1).
+		Size(2, 2).Bold(true).Line(hall.NameIn(lang)).Bold(false).Size(1, 1).Feed(1).
 		Size(6, 6).Bold(true).Line(t.Number).Bold(false).
 		Size(2, 2).Line(kioskService(lang, *svc).Name).Size(1, 1)
 	if t.PriorityGroup != "" {

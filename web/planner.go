@@ -27,6 +27,6 @@ func (s *Site) plannerPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := plannerView{managerView{Hall: h, Name: hallName(h, Lang(w, r)), Config: js}, plannerDays}
+	v := plannerView{managerView{Hall: h, Name: h.NameIn(Lang(w, r)), Config: js}, plannerDays}
 	s.render(w, r, http.StatusOK, "planner", "planner.title", v, s.keysWithPrefix("planner.")...)
 }
