@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -183,23 +182,9 @@ func (s *Server) cityEvents(w http.ResponseWriter, r *http.Request, c *call) err
 		go s.followHall(h.ID, s.Hub.Subscribe(h.ID, cityBuffer), mark, done, &wg)
 	}
 
-	rc := http.NewResponseController(w)
-	rc.SetWriteDeadline(time.Time{}) // streams outlive the server's write timeout
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream; charset=utf-8")
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriter(w)
-	flush := func() error {
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
-	bw.WriteString("retry: 2000\n: connected\n\n")
-	if flush() != nil {
-		return nil
+	sw, err := startSSE(w, s.StreamWriteTimeout)
+	if err != nil {
+		return nil // the client is gone already
 	}
 	tick := time.NewTicker(s.Heartbeat)
 	defer tick.Stop()
@@ -223,15 +208,12 @@ func (s *Server) cityEvents(w http.ResponseWriter, r *http.Request, c *call) err
 			mu.Unlock()
 			slices.Sort(halls)
 			data, _ := json.Marshal(map[string][]string{"halls": halls})
-			bw.WriteString("event: halls\ndata: ")
-			bw.Write(data)
-			bw.WriteString("\n\n")
-			if flush() != nil {
+			sw.event(0, "halls", data)
+			if sw.flush() != nil {
 				return nil
 			}
 		case <-tick.C:
-			bw.WriteString(": ping\n\n")
-			if flush() != nil {
+			if sw.ping() != nil {
 				return nil
 			}
 		case <-r.Context().Done():

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"net/http"
 	"strconv"
 	"time"
@@ -41,32 +40,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 	sub := s.Hub.Subscribe(hallID, streamBuffer)
 	defer s.Hub.Unsubscribe(sub)
 
-	rc := http.NewResponseController(w)
-	rc.SetWriteDeadline(time.Time{}) // streams outlive the server's write timeout
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Connection", "keep-alive")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(w, 8192)
-	bw.WriteString("retry: 2000\n: connected\n\n")
-
-	send := func(e *civiq.Event) {
-		bw.WriteString("id: ")
-		bw.WriteString(strconv.FormatInt(e.ID, 10))
-		bw.WriteString("\nevent: ")
-		bw.WriteString(e.Type)
-		bw.WriteString("\ndata: ")
-		bw.Write(e.JSON(staff))
-		bw.WriteString("\n\n")
-		last = e.ID
+	sw, err := startSSE(w, s.StreamWriteTimeout)
+	if err != nil {
+		return nil // the client is gone already
 	}
-	flush := func() error {
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-		return rc.Flush()
+	send := func(e *civiq.Event) {
+		sw.event(e.ID, e.Type, e.JSON(staff))
+		last = e.ID
 	}
 
 	if last >= 0 {
@@ -78,15 +58,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 			for _, e := range evs {
 				send(e)
 			}
-			if err := flush(); err != nil {
+			if err := sw.flush(); err != nil {
 				return nil
 			}
 			if len(evs) < replayBatch {
 				break
 			}
 		}
-	} else if err := flush(); err != nil {
-		return nil
 	}
 
 	tick := time.NewTicker(s.Heartbeat)
@@ -106,7 +84,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 				select {
 				case e, ok := <-sub.C:
 					if !ok {
-						flush()
+						sw.flush()
 						return nil
 					}
 					if e.ID > last {
@@ -116,12 +94,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 					more = false
 				}
 			}
-			if err := flush(); err != nil {
+			if err := sw.flush(); err != nil {
 				return nil
 			}
 		case <-tick.C:
-			bw.WriteString(": ping\n\n")
-			if err := flush(); err != nil {
+			if err := sw.ping(); err != nil {
 				return nil
 			}
 		case <-r.Context().Done():

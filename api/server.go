@@ -26,7 +26,11 @@ type Server struct {
 	MetricsAllow []netip.Prefix
 	// Heartbeat is how often a comment keeps event streams open.
 	Heartbeat time.Duration
-	Version   string
+	// StreamWriteTimeout is how long an event stream's client has to take
+	// each write before the stream is closed (DefaultStreamWriteTimeout
+	// when 0; api/sse.go).
+	StreamWriteTimeout time.Duration
+	Version            string
 	// Ready reports whether the store answers, for /readyz.
 	Ready func(context.Context) error
 
