@@ -155,11 +155,15 @@ const CodeLength = 8
 
 // NewBookingCode returns a random booking code of CodeLength characters
 // (about 40 bits).
-func NewBookingCode() string {
-	b := make([]byte, CodeLength)
-	n := big.NewInt(int64(len(codeAlphabet)))
+func NewBookingCode() string { return randomCode(CodeLength) }
+
+// randomCode returns n random characters of codeAlphabet (about 5 bits
+// each): booking and receipt codes.
+func randomCode(n int) string {
+	b := make([]byte, n)
+	size := big.NewInt(int64(len(codeAlphabet)))
 	for i := range b {
-		k, err := rand.Int(rand.Reader, n)
+		k, err := rand.Int(rand.Reader, size)
 		if err != nil {
 			panic(err)
 		}
@@ -170,9 +174,13 @@ func NewBookingCode() string {
 
 // NormalizeCode reads a booking code as typed: case, spaces and dashes do
 // not matter. It returns "" for anything that is not a code.
-func NormalizeCode(s string) string {
+func NormalizeCode(s string) string { return normalizeCode(s, CodeLength) }
+
+// normalizeCode reads a code of n characters of codeAlphabet as typed, or
+// gives "".
+func normalizeCode(s string, n int) string {
 	s = strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(s)))
-	if len(s) != CodeLength {
+	if len(s) != n {
 		return ""
 	}
 	for i := 0; i < len(s); i++ {

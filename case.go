@@ -163,6 +163,9 @@ func (e *Engine) readCase(tx Tx, number string) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.ReceiptCode, err = tx.LastReceiptCode(c.ID); err != nil {
+		return nil, err
+	}
 	return c, e.openApplicant(&c.Applicant)
 }
 
@@ -226,6 +229,9 @@ type Case struct {
 	// the promised date.
 	Overdue bool        `json:"overdue"`
 	History []CaseEntry `json:"history,omitempty"`
+	// ReceiptCode is the short code of the case's newest signed receipt
+	// (receipt.go), "" when it has none; lists leave it out.
+	ReceiptCode string `json:"receipt_code,omitempty"`
 }
 
 // Masked returns the case as lists show it.
@@ -450,6 +456,11 @@ func (e *Engine) OpenCase(ctx context.Context, req OpenCaseRequest) (*Case, erro
 		if err := e.writeCase(tx, c); err != nil {
 			return err
 		}
+		if c.Status == CaseAccepted {
+			if err := e.issueReceipt(tx, c, ReceiptAccepted, now); err != nil { // receipt.go
+				return err
+			}
+		}
 		entry := CaseEntry{CaseID: c.ID, At: now, To: c.Status, By: by, Note: note, Reason: c.Reason}
 		if err := tx.AppendCaseEntry(&entry); err != nil {
 			return err
@@ -584,6 +595,11 @@ func (e *Engine) MoveCase(ctx context.Context, number string, m CaseMove) (*Case
 		c.UpdatedAt = now
 		if err := e.writeCase(tx, c); err != nil {
 			return err
+		}
+		if c.Status == CaseAccepted || c.Status == CaseFinished {
+			if err := e.issueReceipt(tx, c, c.Status, now); err != nil { // receipt.go: 受理回执, 办结 notice
+				return err
+			}
 		}
 		if err := tx.AppendCaseEntry(&CaseEntry{CaseID: c.ID, At: now, From: from, To: c.Status, By: by, Note: note, Reason: reason}); err != nil {
 			return err

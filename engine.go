@@ -18,6 +18,9 @@ type Engine struct {
 	// Sealer encrypts the personal data of bookings (idnumber.go); without
 	// it booking is unavailable.
 	Sealer *Sealer
+	// Receipts signs the receipts of cases (receipt.go); without it none
+	// is issued.
+	Receipts *ReceiptKeys
 
 	auth     authCache
 	logins   loginGuard    // sign-in limits (login.go)

@@ -252,21 +252,12 @@ func OpenSealer(envValue, keyFile string) (*Sealer, error) {
 	}
 	b, err := os.ReadFile(keyFile)
 	if errors.Is(err, os.ErrNotExist) {
-		key := make([]byte, SecretKeySize)
-		if _, err := rand.Read(key); err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(keyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		key, err := createKeyFile(keyFile)
 		if errors.Is(err, os.ErrExist) {
 			return OpenSealer("", keyFile) // another process made it first
 		}
 		if err != nil {
-			return nil, fmt.Errorf("create the key file: %w", err)
-		}
-		_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
-		if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-			os.Remove(keyFile)
-			return nil, fmt.Errorf("write the key file %s: %w", keyFile, err)
+			return nil, err
 		}
 		return NewSealer(key)
 	}
@@ -278,4 +269,33 @@ func OpenSealer(envValue, keyFile string) (*Sealer, error) {
 		return nil, fmt.Errorf("key file %s: %w", keyFile, err)
 	}
 	return NewSealer(key)
+}
+
+// newKeyBytes is a new random key of SecretKeySize bytes.
+func newKeyBytes() ([]byte, error) {
+	key := make([]byte, SecretKeySize)
+	_, err := rand.Read(key)
+	return key, err
+}
+
+// createKeyFile makes a key file that did not exist (os.ErrExist when it
+// does), mode 0600, holding a new random key in hex, and gives the key.
+func createKeyFile(keyFile string) ([]byte, error) {
+	key, err := newKeyBytes()
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(keyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create the key file: %w", err)
+	}
+	_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		os.Remove(keyFile)
+		return nil, fmt.Errorf("write the key file %s: %w", keyFile, err)
+	}
+	return key, nil
 }

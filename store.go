@@ -33,5 +33,6 @@ type Tx interface {
 	BookingTx
 	GuideTx
 	CaseTx
+	ReceiptTx
 	StatsTx
 }

@@ -223,8 +223,17 @@ func (s *Server) importGuides(w http.ResponseWriter, r *http.Request, c *call) e
 // caseAnswer is a case as the API gives it after a change: the applicant
 // masked, and where the citizen follows it.
 func caseAnswer(cs *civiq.Case) map[string]any {
-	m := cs.Masked()
-	return map[string]any{"case": m, "progress_url": "/c/" + cs.Number}
+	return caseURLs(cs, cs.Masked())
+}
+
+// caseURLs answers a case (as the caller may see it) with where the
+// citizen follows it and, once it has one, its signed receipt's page.
+func caseURLs(cs *civiq.Case, shown any) map[string]any {
+	out := map[string]any{"case": shown, "progress_url": "/c/" + cs.Number}
+	if cs.ReceiptCode != "" {
+		out["receipt_url"] = ReceiptPath(cs.ReceiptCode)
+	}
+	return out
 }
 
 func (s *Server) openCase(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -287,7 +296,7 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request, c *call) error 
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"case": cs, "progress_url": "/c/" + cs.Number})
+		writeJSON(w, http.StatusOK, caseURLs(cs, cs))
 		return nil
 	}
 	if last4 == "" {

@@ -60,6 +60,7 @@ func (s *Server) routes() {
 	s.kioskRoutes()        // api/kiosk.go: waiting counts and expected waits per service
 	s.ratingRoutes()       // api/ratings.go: 好差评 ratings, follow-ups, working-day calendars, reports
 	s.guideRoutes()        // api/guides.go: 办事指南 guides (search, import, export) and 办件 cases
+	s.receiptRoutes()      // api/receipts.go: verifying the cases' signed receipts, their public keys
 	s.bookingRoutes()      // api/bookings.go: appointments: slots, bookings, check-ins, no-show strikes
 	s.dashboardRoutes()    // api/dashboard.go: managers' dashboard, staffing planner, city overview (read-only)
 }

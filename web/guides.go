@@ -1,7 +1,6 @@
 package web
 
 import (
-	"github.com/civiq/civiq/qr"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
-	qrcode "github.com/skip2/go-qrcode"
 )
 
 // 办事指南 and 办件 pages: the query mode (多媒体查询) of the kiosk and the
@@ -320,21 +318,7 @@ func (s *Site) caseQR(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
-	link := (&url.URL{Scheme: scheme, Host: r.Host, Path: "/c/" + number}).String()
-	q, err := qrcode.New(link, qrcode.Medium)
-	if err != nil {
-		failJSON(w, r, err)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "image/svg+xml")
-	h.Set("Cache-Control", "private, max-age=86400")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.Write(qr.Draw(q.Bitmap()))
+	serveQR(w, r, siteOrigin(r)+"/c/"+number) // web.go
 }
 
 // caseIntake is the staff's page to open a case on the ticket being

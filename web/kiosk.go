@@ -195,11 +195,7 @@ var ticketFaces = []struct {
 // kioskTicketURL is the absolute address of the ticket's page, as the
 // request reached us: what a phone scanning the QR code opens.
 func kioskTicketURL(r *http.Request, id string) string {
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
-	return (&url.URL{Scheme: scheme, Host: r.Host, Path: "/t/" + id}).String()
+	return siteOrigin(r) + "/t/" + url.PathEscape(id)
 }
 
 // ticketQR draws the QR code of the ticket's page, as SVG or PNG.

@@ -11,6 +11,7 @@ func (s *Site) registerPages(mux *http.ServeMux) {
 	s.registerAdmin(mux)     // admin.go: /admin
 	s.registerBook(mux)      // book.go: /halls/{hall}/book (citizens), /halls/{hall}/bookings (staff)
 	s.registerGuides(mux)    // guides.go: /halls/{hall}/guides (办事指南), /c/{number} (办件进度), /halls/{hall}/cases/new
+	s.registerReceipts(mux)  // receipts.go: /receipts/{code} (signed receipts), /receipts/verify
 	s.registerDashboard(mux) // dashboard.go: /halls/{hall}/dashboard (managers' live dashboard)
 	s.registerPlanner(mux)   // planner.go: /halls/{hall}/planner (staffing planner)
 	s.registerCity(mux)      // city.go: /city (every hall at a glance)

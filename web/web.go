@@ -18,6 +18,7 @@ import (
 	"text/template/parse"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/qr"
 )
 
 //go:embed templates/*.html
@@ -373,4 +374,28 @@ func (s *Site) Register(mux *http.ServeMux) {
 // notFound answers an unknown page in the page's language.
 func (s *Site) notFound(w http.ResponseWriter, r *http.Request) {
 	s.fail(w, r, civiq.Errorf(civiq.ENotFound, "no such page"))
+}
+
+// siteOrigin is the scheme and host the browser reached the site by: what
+// the addresses in QR codes start with.
+func siteOrigin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return (&url.URL{Scheme: scheme, Host: r.Host}).String()
+}
+
+// serveQR answers the QR code of link as SVG.
+func serveQR(w http.ResponseWriter, r *http.Request, link string) {
+	svg, err := qr.SVG(link)
+	if err != nil {
+		failJSON(w, r, err) // errors.go
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/svg+xml")
+	h.Set("Cache-Control", "private, max-age=86400")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.Write(svg)
 }

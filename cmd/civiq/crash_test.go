@@ -118,6 +118,7 @@ func startBinary(t *testing.T, bin, db string) *proc {
 		p.cmd.Env = append(os.Environ(),
 			"CIVIQ_ADMIN_PASSWORD="+testAdminPassword,
 			"CIVIQ_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+			"CIVIQ_RECEIPT_KEYS=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 			"CIVIQ_SQLITE_SYNCHRONOUS=FULL",
 			"CIVIQ_POSTGRES_URL=",
 			"CIVIQ_METRICS_ALLOW=",

@@ -40,6 +40,7 @@ Usage:
   civiq backup --db civiq.db --to backup.db      (online, while serving)
   civiq restore --from backup.db --db civiq.db  (server stopped)
   civiq migrate-to-postgres --db civiq.db --postgres URL  (into an empty database)
+  civiq rotate-receipt-key --db civiq.db         (a new key signs receipts after a restart)
   civiq version
 
 Run 'civiq <command> --help' for the flags of a command.
@@ -60,6 +61,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runRestore(ctx, args[1:], stdout, stderr)
 	case "migrate-to-postgres":
 		return runMigrateToPostgres(ctx, args[1:], stdout, stderr)
+	case "rotate-receipt-key":
+		return runRotateReceiptKey(args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "simulate":

@@ -16,6 +16,7 @@ func startNode(t *testing.T, url string) *Main {
 	t.Helper()
 	t.Setenv("CIVIQ_ADMIN_PASSWORD", testAdminPassword)
 	t.Setenv("CIVIQ_SECRET_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	t.Setenv("CIVIQ_RECEIPT_KEYS", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	m := &Main{Config: Config{Addr: "127.0.0.1:0", Postgres: url, Demo: true, Synchronous: "FULL"}}
 	if err := m.Open(context.Background()); err != nil {
 		m.Close()

@@ -166,6 +166,9 @@ func (m *Main) Open(ctx context.Context) error {
 		if os.Getenv(civiq.EnvSecretKey) == "" {
 			slog.Warn("CIVIQ_SECRET_KEY is not set: personal data is sealed with a key file of this node only; give every node the same CIVIQ_SECRET_KEY")
 		}
+		if os.Getenv(civiq.EnvReceiptKeys) == "" {
+			slog.Warn("CIVIQ_RECEIPT_KEYS is not set: receipts are signed with a key file of this node only; give every node the same CIVIQ_RECEIPT_KEYS")
+		}
 	} else if store, err = sqlstore.Open(c.DB, sqlstore.Options{Synchronous: sync}); err != nil {
 		return err
 	}
@@ -194,6 +197,12 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Engine.Sealer, err = civiq.OpenSealer(os.Getenv(civiq.EnvSecretKey), keyFile); err != nil {
 		store.Close()
 		return fmt.Errorf("secret key: %w", err)
+	}
+	// The keys that sign the cases' receipts (receipt.go): CIVIQ_RECEIPT_KEYS,
+	// or the file beside the database, made on first start (mode 0600).
+	if m.Engine.Receipts, err = civiq.OpenReceiptKeys(os.Getenv(civiq.EnvReceiptKeys), receiptKeyFile(c)); err != nil {
+		store.Close()
+		return fmt.Errorf("receipt keys: %w", err)
 	}
 	// Ratings' contact phones given before they were sealed are sealed now.
 	if n, err := m.Engine.SealRatingPhones(ctx); err != nil {
@@ -339,5 +348,38 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		slog.Error("shutdown", "err", err)
 		return 1
 	}
+	return 0
+}
+
+// receiptKeyFile is the receipt key file of a server: beside the SQLite
+// database, or in the working directory with PostgreSQL.
+func receiptKeyFile(c Config) string {
+	if c.Postgres != "" {
+		return "civiq-postgres.receipt-keys"
+	}
+	return c.DB + ".receipt-keys"
+}
+
+// runRotateReceiptKey adds a new receipt key to the key file: the servers
+// sign with it once started again, and the old keys still verify.
+func runRotateReceiptKey(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rotate-receipt-key", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c Config
+	fs.StringVar(&c.DB, "db", env("CIVIQ_DB", "civiq.db"), "SQLite database whose receipt key file (DB.receipt-keys) to rotate (env CIVIQ_DB)")
+	fs.StringVar(&c.Postgres, "postgres", env("CIVIQ_POSTGRES_URL", ""), "rotate civiq-postgres.receipt-keys instead (env CIVIQ_POSTGRES_URL)")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if os.Getenv(civiq.EnvReceiptKeys) != "" {
+		fmt.Fprintln(stderr, "civiq rotate-receipt-key: CIVIQ_RECEIPT_KEYS is set: add a new key (64 hex digits) at its end instead")
+		return 2
+	}
+	id, err := civiq.RotateReceiptKey(receiptKeyFile(c))
+	if err != nil {
+		fmt.Fprintln(stderr, "civiq rotate-receipt-key:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "receipt key %s added to %s: it signs once the server starts again; the old keys still verify\n", id, receiptKeyFile(c))
 	return 0
 }

@@ -118,6 +118,8 @@
     $("cd-reason").classList.toggle("hidden", !c.reason);
     $("cd-reason-k").classList.toggle("hidden", !c.reason);
     $("cd-progress").href = "/c/" + enc(c.number);
+    $("cd-receipt").href = c.receipt_code ? "/receipts/" + enc(c.receipt_code) : "#";
+    $("cd-receipt").classList.toggle("hidden", !c.receipt_code);
 
     const next = D.act ? moves[c.status] || [] : [];
     const tbody = $("cd-mats").querySelector("tbody");

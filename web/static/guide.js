@@ -310,7 +310,7 @@
         const r = await C.api("POST", "/api/v1/tickets/" + enc(K.ticket) + "/cases", body);
         if (r.status === 201) {
           err.textContent = "";
-          result(r.body.case, r.body.progress_url);
+          result(r.body.case, r.body.progress_url, r.body.receipt_url);
           cases();
           return;
         }
@@ -333,7 +333,7 @@
         month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }).format(d);
     }
 
-    function result(c, url) {
+    function result(c, url, receipt) {
       const doc = c.status === "correction" ? "correction" : c.status === "not_accepted" ? "not_accepted" : "accepted";
       $("cr-doc").textContent = C.tr("case.doc." + doc);
       $("cr-number").textContent = c.number;
@@ -351,6 +351,16 @@
       reason.classList.toggle("hidden", !c.reason);
       $("cr-qr").src = "/c/" + enc(c.number) + "/qr.svg";
       $("cr-url").textContent = location.origin + url;
+      $("cr-receipt").href = receipt || "#";
+      $("cr-receipt").classList.toggle("hidden", !receipt);
+      const code = c.receipt_code || "";
+      $("cr-signed").classList.toggle("hidden", !code);
+      if (code) {
+        $("cr-vqr").src = "/receipts/" + enc(code) + "/qr.svg";
+        $("cr-code").textContent = code.slice(0, 4) + "-" + code.slice(4, 8) + "-" + code.slice(8);
+        $("cr-verify").href = "/receipts/verify?code=" + enc(code);
+        $("cr-verify").textContent = location.origin + "/receipts/verify?code=" + code;
+      }
       $("ci-main").classList.add("hidden");
       $("ci-result").classList.remove("hidden");
       document.body.dataset.case = c.number;
