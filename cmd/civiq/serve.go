@@ -36,8 +36,8 @@ type Config struct {
 	// FrameAncestors: the origins that may embed the display and the
 	// guides (web.ParseFrameAncestors).
 	FrameAncestors string
-	Synchronous  string
-	LogLevel     string
+	Synchronous    string
+	LogLevel       string
 	// MaxConnsPerAddr and MaxDeviceConnsPerAddr cap the connections of
 	// one client address (api.ConnLimiter); 0 is no cap.
 	MaxConnsPerAddr       int
