@@ -122,6 +122,16 @@ func (h *Hall) Location() *time.Location {
 // numbering restarts when it changes.
 func (h *Hall) Day(t time.Time) string { return t.In(h.Location()).Format(time.DateOnly) }
 
+// DayBounds returns the start of the hall's local day holding t and the
+// start of the next one; days are not always 24 hours long where clocks
+// change.
+func (h *Hall) DayBounds(t time.Time) (from, to time.Time) {
+	l := t.In(h.Location())
+	from = time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, l.Location())
+	to = time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, l.Location())
+	return from, to
+}
+
 // OpenAt reports whether the hall is open at t by its opening hours; a hall
 // without hours is always open.
 func (h *Hall) OpenAt(t time.Time) bool {

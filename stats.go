@@ -25,16 +25,6 @@ type CounterDay struct {
 	CurrentTicket *Ticket `json:"current_ticket"`
 }
 
-// DayBounds returns the start of the hall's local day holding t and the
-// start of the next one; days are not always 24 hours long where clocks
-// change.
-func (h *Hall) DayBounds(t time.Time) (from, to time.Time) {
-	l := t.In(h.Location())
-	from = time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, l.Location())
-	to = time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, l.Location())
-	return from, to
-}
-
 // CounterToday returns the counter's work today, in the hall's local day,
 // and its current ticket.
 func (e *Engine) CounterToday(ctx context.Context, hallID, counterID string) (*CounterDay, error) {
