@@ -623,16 +623,11 @@ func (e *Engine) CheckIn(ctx context.Context, req CheckInRequest, idem *Idem) (*
 			if err != nil {
 				return nil, err
 			}
-			day := hall.Day(now)
-			seq, err := tx.NextSeq(hall.ID, svc.ID, day)
+			t, err := numberedTicket(tx, hall, svc, ChannelAppointment, now)
 			if err != nil {
 				return nil, err
 			}
-			t := &Ticket{
-				ID: NewTicketID(), HallID: hall.ID, ServiceID: svc.ID, Number: FormatNumber(svc.Prefix, seq), Day: day,
-				Channel: ChannelAppointment, Priority: PriorityNormal, Status: StatusWaiting,
-				IssuedAt: now, QueuedAt: b.SlotStart,
-			}
+			t.QueuedAt = b.SlotStart // called by its slot's start
 			if err := tx.InsertTicket(t); err != nil {
 				return nil, err
 			}

@@ -328,6 +328,21 @@ func (e *Engine) TicketView(ctx context.Context, id string) (*TicketView, error)
 	return v, nil
 }
 
+// numberedTicket makes a waiting ticket of the service with the service's
+// next number of the hall's local day (A001 … A999, A1000), issued and
+// queued now: the one place numbers are given, for walk-ins and check-ins.
+func numberedTicket(tx Tx, hall *Hall, svc *Service, channel string, now time.Time) (*Ticket, error) {
+	day := hall.Day(now)
+	seq, err := tx.NextSeq(hall.ID, svc.ID, day)
+	if err != nil {
+		return nil, err
+	}
+	return &Ticket{
+		ID: NewTicketID(), HallID: hall.ID, ServiceID: svc.ID, Number: FormatNumber(svc.Prefix, seq), Day: day,
+		Channel: channel, Priority: PriorityNormal, Status: StatusWaiting, IssuedAt: now, QueuedAt: now,
+	}, nil
+}
+
 // IssueRequest asks for a ticket.
 type IssueRequest struct {
 	HallID        string
@@ -370,16 +385,11 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 				}
 				priority = PriorityPriority
 			}
-			day := hall.Day(now)
-			seq, err := tx.NextSeq(hall.ID, svc.ID, day)
+			t, err := numberedTicket(tx, hall, svc, req.Channel, now)
 			if err != nil {
 				return nil, err
 			}
-			t := &Ticket{
-				ID: NewTicketID(), HallID: hall.ID, ServiceID: svc.ID, Number: FormatNumber(svc.Prefix, seq), Day: day,
-				Channel: req.Channel, Priority: priority, PriorityGroup: req.PriorityGroup,
-				Status: StatusWaiting, IssuedAt: now, QueuedAt: now,
-			}
+			t.Priority, t.PriorityGroup = priority, req.PriorityGroup
 			if err := tx.InsertTicket(t); err != nil {
 				return nil, err
 			}

@@ -210,6 +210,7 @@ func TestPublicViewsHoldNoTicketKey(t *testing.T) {
 	}{
 		{"/halls/demo/display", groups}, {"/halls/demo/display?lang=en", groups}, {"/halls/demo/rate/1", groups},
 		{"/halls/demo/kiosk", nil}, {"/halls/demo/book", groups}, {"/halls/demo/guides", groups}, {"/", groups},
+		{"/halls/demo/counter/6?device", groups}, // not signed in: the pairing screen of a counter with a ticket called
 	} {
 		res, body := s.Page(t, page.path, "")
 		if res.StatusCode != 200 {
