@@ -250,21 +250,11 @@ func OpenSealer(envValue, keyFile string) (*Sealer, error) {
 		}
 		return NewSealer(key)
 	}
-	b, err := os.ReadFile(keyFile)
-	if errors.Is(err, os.ErrNotExist) {
-		key, err := createKeyFile(keyFile)
-		if errors.Is(err, os.ErrExist) {
-			return OpenSealer("", keyFile) // another process made it first
-		}
-		if err != nil {
-			return nil, err
-		}
-		return NewSealer(key)
-	}
+	text, err := keyFileText(keyFile)
 	if err != nil {
-		return nil, fmt.Errorf("read the key file: %w", err)
+		return nil, err
 	}
-	key, err := ParseSecretKey(string(b))
+	key, err := ParseSecretKey(text)
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %w", keyFile, err)
 	}
@@ -276,6 +266,26 @@ func newKeyBytes() ([]byte, error) {
 	key := make([]byte, SecretKeySize)
 	_, err := rand.Read(key)
 	return key, err
+}
+
+// keyFileText reads a key file, made first (mode 0600, a new random key in
+// hex) when it does not exist.
+func keyFileText(keyFile string) (string, error) {
+	b, err := os.ReadFile(keyFile)
+	if errors.Is(err, os.ErrNotExist) {
+		key, err := createKeyFile(keyFile)
+		if errors.Is(err, os.ErrExist) {
+			return keyFileText(keyFile) // another process made it first
+		}
+		if err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(key), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the key file %s: %w", keyFile, err)
+	}
+	return string(b), nil
 }
 
 // createKeyFile makes a key file that did not exist (os.ErrExist when it

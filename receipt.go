@@ -239,21 +239,10 @@ const EnvReceiptKeys = "CIVIQ_RECEIPT_KEYS"
 func OpenReceiptKeys(envValue, keyFile string) (*ReceiptKeys, error) {
 	src := envValue
 	if src == "" {
-		b, err := os.ReadFile(keyFile)
-		if errors.Is(err, os.ErrNotExist) {
-			seed, err := createKeyFile(keyFile)
-			if errors.Is(err, os.ErrExist) {
-				return OpenReceiptKeys("", keyFile) // another process made it first
-			}
-			if err != nil {
-				return nil, err
-			}
-			return NewReceiptKeys(seed)
+		var err error
+		if src, err = keyFileText(keyFile); err != nil { // idnumber.go
+			return nil, err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("read the receipt key file: %w", err)
-		}
-		src = string(b)
 	}
 	var seeds [][]byte
 	for _, f := range strings.FieldsFunc(src, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
