@@ -351,10 +351,56 @@ type IssueRequest struct {
 	PriorityGroup string // a green-channel group of the hall, or empty
 }
 
-// IssueTicket gives a new ticket with the next number of its service today.
+// IssueTicketAs gives a ticket to whoever asks, by who they are. A kiosk
+// takes kiosk tickets; a user who may issue tickets in the hall takes any
+// channel, staff by default; anyone else takes remote tickets, in a hall
+// that gives them.
+func (e *Engine) IssueTicketAs(ctx context.Context, by Principal, req IssueRequest, idem *Idem) (*Ticket, error) {
+	switch {
+	case req.Channel != "":
+	case by.Device != nil:
+		req.Channel = ChannelKiosk
+	case by.User != nil:
+		req.Channel = ChannelStaff
+	default:
+		req.Channel = ChannelRemote
+	}
+	if err := checkChannel(req.Channel); err != nil {
+		return nil, err
+	}
+	if !by.Can(PermIssueTicket, req.HallID, "") {
+		if req.Channel != ChannelRemote {
+			if by.Anonymous() {
+				return nil, Errorf(EUnauthorized, "only kiosks and staff take %s tickets; citizens use channel remote", req.Channel)
+			}
+			return nil, Errorf(EForbidden, "you may not take tickets in this hall")
+		}
+		s, err := e.hallSettings(ctx, req.HallID) // caches.go
+		if err != nil {
+			return nil, err
+		}
+		if !s.hall.AllowRemote {
+			return nil, Errorf(EForbidden, "this hall does not give tickets remotely")
+		}
+	}
+	if by.Device != nil && req.Channel != ChannelKiosk {
+		return nil, FieldErrorf("channel", "a kiosk takes kiosk tickets")
+	}
+	return e.IssueTicket(ctx, req, idem)
+}
+
+func checkChannel(ch string) error {
+	if !ValidChannel(ch) {
+		return FieldErrorf("channel", "channel must be kiosk, remote, appointment or staff")
+	}
+	return nil
+}
+
+// IssueTicket gives a new ticket with the next number of its service
+// today, to a caller who may issue it (IssueTicketAs checks who).
 func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) (*Ticket, error) {
-	if !ValidChannel(req.Channel) {
-		return nil, FieldErrorf("channel", "channel must be kiosk, remote, appointment or staff")
+	if err := checkChannel(req.Channel); err != nil {
+		return nil, err
 	}
 	if req.Channel == ChannelAppointment {
 		// Called ahead of walk-ins, so only a check-in makes one (CheckIn).

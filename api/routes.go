@@ -235,51 +235,16 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := decode(c.body, &req, "service_id"); err != nil {
 		return err
 	}
-	hallID := r.PathValue("hall")
-	if req.Channel == "" {
-		req.Channel = defaultChannel(c.p)
-	}
-	if !civiq.ValidChannel(req.Channel) {
-		return civiq.FieldErrorf("channel", "channel must be kiosk, remote, appointment or staff")
-	}
-	if !c.p.Can(civiq.PermIssueTicket, hallID, "") {
-		if req.Channel != civiq.ChannelRemote {
-			if c.p.Anonymous() {
-				return civiq.Errorf(civiq.EUnauthorized, "only kiosks and staff take %s tickets; citizens use channel remote", req.Channel)
-			}
-			return civiq.Errorf(civiq.EForbidden, "you may not take tickets in this hall")
-		}
-		h, err := s.Engine.Hall(r.Context(), hallID)
-		if err != nil {
-			return err
-		}
-		if !h.AllowRemote {
-			return civiq.Errorf(civiq.EForbidden, "this hall does not give tickets remotely")
-		}
-	}
-	if c.p.Device != nil && req.Channel != civiq.ChannelKiosk {
-		return civiq.FieldErrorf("channel", "a kiosk takes kiosk tickets")
-	}
 	key, err := idem(r, c)
 	if err != nil {
 		return err
 	}
-	t, err := s.Engine.IssueTicket(r.Context(), civiq.IssueRequest{HallID: hallID, ServiceID: req.ServiceID, Channel: req.Channel, PriorityGroup: req.PriorityGroup}, key)
+	t, err := s.Engine.IssueTicketAs(r.Context(), c.p, civiq.IssueRequest{HallID: r.PathValue("hall"), ServiceID: req.ServiceID, Channel: req.Channel, PriorityGroup: req.PriorityGroup}, key)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"ticket": t})
 	return nil
-}
-
-func defaultChannel(p civiq.Principal) string {
-	switch {
-	case p.Device != nil:
-		return civiq.ChannelKiosk
-	case p.User != nil:
-		return civiq.ChannelStaff
-	}
-	return civiq.ChannelRemote
 }
 
 func (s *Server) getTicket(w http.ResponseWriter, r *http.Request, c *call) error {
