@@ -64,11 +64,8 @@ type EventTx interface {
 	HallLastEventID(hallID string) (int64, error)
 	// Prune deletes events and idempotency keys older than the times given.
 	Prune(eventsBefore, keysBefore time.Time) error
-	// LatestAnnouncement returns the hall's newest announcement event still
-	// kept, or a not_found error when there is none (the hall's display).
-	LatestAnnouncement(hallID string) (*Event, error)
-	// Announcements returns the hall's last n announcement events, newest
-	// first.
+	// Announcements returns the hall's last n announcement events still
+	// kept, newest first (the display starts with the first).
 	Announcements(hallID string, n int) ([]*Event, error)
 }
 

@@ -1,9 +1,7 @@
 package sqlstore
 
 import (
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -99,17 +97,7 @@ func cloneBookingRef(b *civiq.BookingRef) *civiq.BookingRef {
 	return &c
 }
 
-// LatestAnnouncement returns the hall's newest announcement still kept (the
-// display shows it when it starts). It walks the events_hall index backwards.
-func (t *tx) LatestAnnouncement(hallID string) (*civiq.Event, error) {
-	e, err := scanEvent(t.row(`SELECT id, hall_id, type, at, data FROM events
-		WHERE hall_id = ? AND type = ? ORDER BY id DESC LIMIT 1`, hallID, civiq.EventAnnouncement))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("announcement of hall", hallID)
-	}
-	return e, err
-}
-
+// Announcements walks the events_hall index backwards.
 func (t *tx) Announcements(hallID string, n int) ([]*civiq.Event, error) {
 	return scanAll(scanEvent)(t.rows(`SELECT id, hall_id, type, at, data FROM events WHERE hall_id = ? AND type = ? ORDER BY id DESC LIMIT ?`,
 		hallID, civiq.EventAnnouncement, n))
