@@ -9,8 +9,7 @@
   if (!root) return;
   const isAdmin = root.dataset.admin === "1";
   let hallID = root.dataset.hall || "";
-  const $ = (sel, el) => (el || document).querySelector(sel);
-  const $$ = (sel, el) => Array.from((el || document).querySelectorAll(sel));
+  const { q, qa } = C;
   const enc = encodeURIComponent;
   const hallPath = (rest) => "/api/v1/halls/" + enc(hallID) + (rest || "");
 
@@ -30,23 +29,12 @@
     return el;
   }
 
-  function fmtTime(iso, tz) {
-    if (!iso) return "";
-    try {
-      return new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN", {
-        timeZone: tz || "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
-        hour: "2-digit", minute: "2-digit", hour12: false,
-      }).format(new Date(iso));
-    } catch (e) { return iso; }
-  }
   const hallTZ = () => (st.hall && st.hall.timezone) || "Asia/Shanghai";
-  const svcName = (s) => (C.lang === "en" && s.name_en) ? s.name_en : s.name;
-  const hallName = (x) => (C.lang === "en" && x.name_en) ? x.name_en : x.name;
 
   // ---- messages ----
   let toastTimer = null;
   function toast(msg) {
-    const el = $("#adm-toast");
+    const el = q("#adm-toast");
     el.textContent = msg;
     el.classList.add("on");
     clearTimeout(toastTimer);
@@ -57,8 +45,8 @@
     box.textContent = msg || "";
     box.classList.toggle("on", !!msg);
   }
-  const formAlert = (form, msg) => alertIn($(".form-alert", form), msg);
-  const sectionAlert = (name, msg) => alertIn($("#sec-" + name + " .sec-alert"), msg);
+  const formAlert = (form, msg) => alertIn(q(".form-alert", form), msg);
+  const sectionAlert = (name, msg) => alertIn(q("#sec-" + name + " .sec-alert"), msg);
 
   // errorText turns an API error into words for people: the catalogue's
   // message for the field when there is one, else the server's (in English)
@@ -78,8 +66,8 @@
 
   // ---- field errors ----
   function fieldEl(form, field) {
-    const q = CSS.escape(field);
-    return form.querySelector('[name="' + q + '"]') || form.querySelector('[data-field="' + q + '"]');
+    const f = CSS.escape(field);
+    return q('[name="' + f + '"]', form) || q('[data-field="' + f + '"]', form);
   }
   function showError(form, field, msg) {
     const el = fieldEl(form, field);
@@ -92,7 +80,7 @@
     }
     p.textContent = msg;
     box.classList.add("invalid");
-    const inputs = el.matches("input,select,textarea") ? $$('[name="' + CSS.escape(field) + '"]', form) : $$("input,select,textarea", el);
+    const inputs = el.matches("input,select,textarea") ? qa('[name="' + CSS.escape(field) + '"]', form) : qa("input,select,textarea", el);
     for (const i of inputs) {
       i.setAttribute("aria-invalid", "true");
       const d = (i.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
@@ -101,19 +89,19 @@
     return inputs[0] || el;
   }
   function clearErrors(form) {
-    for (const p of $$(".field-error", form)) {
-      for (const i of $$('[aria-describedby~="' + p.id + '"]', form)) {
+    for (const p of qa(".field-error", form)) {
+      for (const i of qa('[aria-describedby~="' + p.id + '"]', form)) {
         const d = i.getAttribute("aria-describedby").split(" ").filter((x) => x && x !== p.id);
         if (d.length) i.setAttribute("aria-describedby", d.join(" ")); else i.removeAttribute("aria-describedby");
       }
       p.remove();
     }
-    for (const i of $$("[aria-invalid]", form)) i.removeAttribute("aria-invalid");
-    for (const b of $$(".invalid", form)) b.classList.remove("invalid");
+    for (const i of qa("[aria-invalid]", form)) i.removeAttribute("aria-invalid");
+    for (const b of qa(".invalid", form)) b.classList.remove("invalid");
     formAlert(form, "");
   }
   function focusFirstError(form) {
-    const el = $("[aria-invalid]", form);
+    const el = q("[aria-invalid]", form);
     if (el) el.focus();
   }
 
@@ -153,7 +141,7 @@
   // send calls the API for a form; a 4xx is shown on the form, by field
   // when the server names one. It resolves to the answer, or null.
   async function send(form, method, path, body, fallbackKey) {
-    const btn = $("[type=submit]", form);
+    const btn = q("[type=submit]", form);
     if (btn) btn.disabled = true;
     try {
       const res = await C.api(method, path, body);
@@ -196,19 +184,19 @@
   }
 
   const val = (form, name) => { const el = form.elements[name]; return el ? (el.type === "password" ? el.value : el.value.trim()) : ""; };
-  const checked = (form, name) => $$('input[name="' + name + '"]:checked', form).map((i) => i.value);
+  const checked = (form, name) => qa('input[name="' + name + '"]:checked', form).map((i) => i.value);
 
   // ---- tabs ----
-  const sections = $$("[data-section]");
+  const sections = qa("[data-section]");
   // Without a hall only the halls and users sections make sense.
   const needsNoHall = (name) => name === "halls" || name === "users";
   function showTab(name) {
-    for (const a of $$("[data-tab]")) a.parentElement.hidden = !hallID && !needsNoHall(a.dataset.tab);
+    for (const a of qa("[data-tab]")) a.parentElement.hidden = !hallID && !needsNoHall(a.dataset.tab);
     const names = sections.map((s) => s.dataset.section).filter((n) => hallID || needsNoHall(n));
-    for (const b of $$(".sec-alert")) alertIn(b, "");
+    for (const b of qa(".sec-alert")) alertIn(b, "");
     if (!names.includes(name)) name = names[0];
     for (const s of sections) s.hidden = s.dataset.section !== name;
-    for (const a of $$("[data-tab]")) {
+    for (const a of qa("[data-tab]")) {
       if (a.dataset.tab === name) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
     }
   }
@@ -237,7 +225,7 @@
     });
   }
 
-  const picker = $("#adm-hall");
+  const picker = q("#adm-hall");
   if (picker) {
     picker.addEventListener("change", () => pickHall(picker.value));
   }
@@ -257,11 +245,11 @@
   }
   function refreshPicker() {
     if (!picker) return;
-    $("#adm-hall-box").hidden = !st.halls.length;
+    q("#adm-hall-box").hidden = !st.halls.length;
     for (const x of st.halls) {
       let o = [...picker.options].find((o) => o.value === x.id);
       if (!o) { o = h("option", { value: x.id }); picker.append(o); }
-      o.textContent = hallName(x);
+      o.textContent = C.name(x);
     }
     picker.value = hallID;
   }
@@ -300,7 +288,7 @@
   }
 
   function resetForms() {
-    if (isAdmin) { serviceMode(null); counterMode(null); userMode(null); $("#pair-panel").hidden = true; }
+    if (isAdmin) { serviceMode(null); counterMode(null); userMode(null); q("#pair-panel").hidden = true; }
   }
 
   function emptyRow(tbody, cols) {
@@ -308,10 +296,10 @@
   }
 
   // ---- halls ----
-  const hallForm = $("#f-hall");
+  const hallForm = q("#f-hall");
   let hallCreating = false;
   function renderHalls() {
-    const tb = $("#hall-list tbody");
+    const tb = q("#hall-list tbody");
     tb.replaceChildren();
     for (const x of st.halls) {
       const cur = x.id === hallID;
@@ -326,21 +314,21 @@
     const f = hallForm;
     clearErrors(f);
     hallCreating = !x;
-    $("#f-hall-title").textContent = tr(x ? "admin.halls.edit" : "admin.halls.create");
+    q("#f-hall-title").textContent = tr(x ? "admin.halls.edit" : "admin.halls.create");
     const d = x || { id: "", name: "", name_en: "", timezone: "Asia/Shanghai", opens_at: "", closes_at: "", policy: "fifo",
-      max_calls: 3, late_return_behind: 3, priority_groups: $$('input[name="priority_groups"]', f).map((i) => i.value),
+      max_calls: 3, late_return_behind: 3, priority_groups: qa('input[name="priority_groups"]', f).map((i) => i.value),
       allow_remote: false, voice_template: "请{number}号到{counter}号窗口办理" };
     f.elements.id.value = d.id;
     f.elements.id.readOnly = !!x;
     for (const k of ["name", "name_en", "timezone", "opens_at", "closes_at", "policy", "voice_template"]) f.elements[k].value = d[k] || "";
     f.elements.max_calls.value = d.max_calls;
     f.elements.late_return_behind.value = d.late_return_behind;
-    for (const i of $$('input[name="priority_groups"]', f)) i.checked = (d.priority_groups || []).includes(i.value);
+    for (const i of qa('input[name="priority_groups"]', f)) i.checked = (d.priority_groups || []).includes(i.value);
     f.elements.allow_remote.checked = !!d.allow_remote;
   }
   if (hallForm) {
-    $("#hall-new").addEventListener("click", () => { fillHall(null); hallForm.elements.id.focus(); });
-    $("[data-cancel]", hallForm).addEventListener("click", () => fillHall(st.hall));
+    q("#hall-new").addEventListener("click", () => { fillHall(null); hallForm.elements.id.focus(); });
+    q("[data-cancel]", hallForm).addEventListener("click", () => fillHall(st.hall));
     hallForm.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const f = hallForm, id = val(f, "id");
@@ -360,7 +348,7 @@
       if (!res) return;
       const created = hallCreating;
       toast(tr(created ? "admin.halls.created" : "admin.saved"));
-      $("#adm-nohall") && $("#adm-nohall").remove();
+      q("#adm-nohall") && q("#adm-nohall").remove();
       await loadHalls();
       hallCreating = false;
       if (created || id !== hallID) await pickHall(id);
@@ -369,10 +357,10 @@
   }
 
   // ---- services ----
-  const svcForm = $("#f-service");
+  const svcForm = q("#f-service");
   let svcEditing = null;
   function renderServices() {
-    const tb = $("#svc-list tbody");
+    const tb = q("#svc-list tbody");
     tb.replaceChildren();
     for (const s of st.services) {
       tb.append(h("tr", {},
@@ -388,7 +376,7 @@
     const f = svcForm;
     svcEditing = s;
     clearErrors(f);
-    $("#f-service-title").textContent = s ? tr("admin.services.edit", s.name) : tr("admin.services.new");
+    q("#f-service-title").textContent = s ? tr("admin.services.edit", s.name) : tr("admin.services.new");
     f.elements.id.value = s ? s.id : "";
     f.elements.id.readOnly = !!s;
     f.elements.prefix.value = s ? s.prefix : "";
@@ -423,22 +411,22 @@
       serviceMode(null);
       counterMode(ctrEditing && st.counters.find((c) => c.id === ctrEditing.id));
     });
-    $("[data-cancel]", svcForm).addEventListener("click", () => serviceMode(null));
+    q("[data-cancel]", svcForm).addEventListener("click", () => serviceMode(null));
   }
 
   // ---- counters ----
-  const ctrForm = $("#f-counter");
+  const ctrForm = q("#f-counter");
   let ctrEditing = null;
   const svcByID = (id) => st.services.find((s) => s.id === id);
   function renderCounters() {
     if (!ctrForm) return;
-    const tb = $("#ctr-list tbody");
+    const tb = q("#ctr-list tbody");
     tb.replaceChildren();
     for (const c of st.counters) {
       const svcs = h("ol", { class: "chips" });
       for (const id of c.service_ids) {
         const s = svcByID(id);
-        svcs.append(h("li", {}, s ? s.prefix + " " + svcName(s) : id));
+        svcs.append(h("li", {}, s ? s.prefix + " " + C.name(s) : id));
       }
       tb.append(h("tr", {},
         h("td", {}, h("code", {}, c.id)), h("td", {}, c.name), h("td", {}, svcs),
@@ -454,11 +442,11 @@
   // to move it; the ticked ones, top to bottom, are the calling order.
   function renderCounterChoices(selected) {
     if (!ctrForm) return;
-    const ol = $("#ctr-services");
+    const ol = q("#ctr-services");
     const ids = (selected || []).filter(svcByID).concat(st.services.map((s) => s.id).filter((id) => !(selected || []).includes(id)));
     ol.replaceChildren();
     for (const id of ids) {
-      const s = svcByID(id), name = s.prefix + " " + svcName(s), cb = "ctr-svc-" + id;
+      const s = svcByID(id), name = s.prefix + " " + C.name(s), cb = "ctr-svc-" + id;
       ol.append(h("li", { "data-id": id },
         h("input", { type: "checkbox", id: cb, name: "service_ids", value: id, checked: (selected || []).includes(id) }),
         h("label", { for: cb }, name),
@@ -473,7 +461,7 @@
     if (!f) return;
     ctrEditing = c;
     clearErrors(f);
-    $("#f-counter-title").textContent = c ? tr("admin.counters.edit", c.name) : tr("admin.counters.new");
+    q("#f-counter-title").textContent = c ? tr("admin.counters.edit", c.name) : tr("admin.counters.new");
     f.elements.id.value = c ? c.id : "";
     f.elements.id.readOnly = !!c;
     f.elements.name.value = c ? c.name : "";
@@ -490,7 +478,7 @@
     if (!ctrEditing || ctrEditing.id === c.id) counterMode(null);
   }
   if (ctrForm) {
-    $("#ctr-services").addEventListener("click", (ev) => {
+    q("#ctr-services").addEventListener("click", (ev) => {
       const b = ev.target.closest("[data-move]");
       if (!b) return;
       const li = b.closest("li");
@@ -512,23 +500,23 @@
       await reloadSetup(); renderCounters();
       counterMode(null);
     });
-    $("[data-cancel]", ctrForm).addEventListener("click", () => counterMode(null));
+    q("[data-cancel]", ctrForm).addEventListener("click", () => counterMode(null));
   }
 
   // ---- users ----
-  const userForm = $("#f-user");
+  const userForm = q("#f-user");
   let userEditing = null;
   function renderUsers() {
     if (!userForm) return;
-    const tb = $("#user-list tbody");
+    const tb = q("#user-list tbody");
     tb.replaceChildren();
     const me = root.dataset.me;
     for (const u of st.users) {
       const halls = u.role === "admin" ? tr("admin.users.all_halls")
-        : (u.hall_ids || []).map((id) => { const x = st.halls.find((y) => y.id === id); return x ? hallName(x) : id; }).join("、");
+        : (u.hall_ids || []).map((id) => { const x = st.halls.find((y) => y.id === id); return x ? C.name(x) : id; }).join("、");
       tb.append(h("tr", {},
         h("td", {}, u.username, u.username === me ? h("span", { class: "muted" }, tr("admin.users.you")) : null),
-        h("td", {}, tr("role." + u.role)), h("td", {}, halls), h("td", {}, fmtTime(u.created_at, hallTZ())),
+        h("td", {}, tr("role." + u.role)), h("td", {}, halls), h("td", {}, C.time(u.created_at, "datetime", hallTZ())),
         h("td", { class: "row-actions" },
           h("button", { type: "button", class: "btn small", "aria-label": tr("admin.edit") + " " + u.username, onclick: () => { userMode(u); userForm.elements.role.focus(); } }, tr("admin.edit")),
           u.username === me ? null : h("button", { type: "button", class: "btn small danger", "aria-label": tr("admin.delete") + " " + u.username, onclick: () => deleteUser(u) }, tr("admin.delete")))));
@@ -536,23 +524,23 @@
     emptyRow(tb, 5);
   }
   function userHalls(selected) {
-    const fs = $("#user-halls");
-    for (const el of $$("label", fs)) el.remove();
+    const fs = q("#user-halls");
+    for (const el of qa("label", fs)) el.remove();
     for (const x of st.halls) {
-      fs.append(h("label", { class: "check" }, h("input", { type: "checkbox", name: "hall_ids", value: x.id, checked: (selected || []).includes(x.id) }), " " + hallName(x) + " (" + x.id + ")"));
+      fs.append(h("label", { class: "check" }, h("input", { type: "checkbox", name: "hall_ids", value: x.id, checked: (selected || []).includes(x.id) }), " " + C.name(x) + " (" + x.id + ")"));
     }
   }
-  function syncRole() { $("#user-halls").hidden = userForm.elements.role.value === "admin"; }
+  function syncRole() { q("#user-halls").hidden = userForm.elements.role.value === "admin"; }
   function userMode(u) {
     const f = userForm;
     userEditing = u;
     clearErrors(f);
-    $("#f-user-title").textContent = u ? tr("admin.users.edit", u.username) : tr("admin.users.new");
+    q("#f-user-title").textContent = u ? tr("admin.users.edit", u.username) : tr("admin.users.new");
     f.elements.username.value = u ? u.username : "";
     f.elements.username.readOnly = !!u;
     f.elements.password.value = "";
     f.elements.password.required = !u;
-    $("#user-password-hint").textContent = tr(u ? "admin.hint.password.edit" : "admin.hint.password");
+    q("#user-password-hint").textContent = tr(u ? "admin.hint.password.edit" : "admin.hint.password");
     f.elements.role.value = u ? u.role : "staff";
     userHalls(u ? u.hall_ids : (hallID ? [hallID] : []));
     syncRole();
@@ -587,11 +575,11 @@
       await loadUsers(); renderUsers();
       userMode(null);
     });
-    $("[data-cancel]", userForm).addEventListener("click", () => userMode(null));
+    q("[data-cancel]", userForm).addEventListener("click", () => userMode(null));
   }
 
   // ---- devices ----
-  const devForm = $("#f-device");
+  const devForm = q("#f-device");
   function devicePage(d) {
     const base = "/halls/" + enc(d.hall_id || hallID);
     switch (d.kind) {
@@ -611,19 +599,19 @@
   }
   function syncKind() {
     const k = devForm.elements.kind.value;
-    $("#dev-counter-field").hidden = !(k === "rater" || k === "counter");
+    q("#dev-counter-field").hidden = !(k === "rater" || k === "counter");
   }
   function counterName(id) { const c = st.counters.find((x) => x.id === id); return c ? c.name : id; }
   function renderDevices() {
     if (!devForm) return;
-    const tb = $("#dev-list tbody"), filter = $("#dev-filter").value;
+    const tb = q("#dev-list tbody"), filter = q("#dev-filter").value;
     tb.replaceChildren();
     let paired = 0;
     for (const d of st.devices) {
       const isPaired = !!d.paired_at;
       if (isPaired) paired++;
       if ((filter === "paired" && !isPaired) || (filter === "unpaired" && isPaired)) continue;
-      const state = isPaired ? h("span", { class: "status open" }, tr("admin.devices.paired_at", fmtTime(d.paired_at, hallTZ())))
+      const state = isPaired ? h("span", { class: "status open" }, tr("admin.devices.paired_at", C.time(d.paired_at, "datetime", hallTZ())))
         : h("span", {}, h("span", { class: "status paused" }, tr("admin.devices.waiting")), " ", h("code", { class: "code" }, (d.pairing_code || "").toUpperCase()));
       tb.append(h("tr", { "data-device": d.id },
         h("td", { class: "num" }, String(d.id)), h("td", {}, tr("admin.kind." + d.kind)),
@@ -633,14 +621,14 @@
           h("button", { type: "button", class: "btn small danger", "aria-label": tr("admin.delete") + " #" + d.id, onclick: () => deleteDevice(d) }, tr("admin.delete")))));
     }
     emptyRow(tb, 6);
-    $("#dev-counts").textContent = tr("admin.devices.counts", paired, st.devices.length - paired);
+    q("#dev-counts").textContent = tr("admin.devices.counts", paired, st.devices.length - paired);
   }
   function showCode(d) {
-    const p = $("#pair-panel");
-    $("#pair-code").textContent = (d.pairing_code || "").toUpperCase();
-    $("#pair-device").textContent = "#" + d.id + " · " + tr("admin.kind." + d.kind) +
+    const p = q("#pair-panel");
+    q("#pair-code").textContent = (d.pairing_code || "").toUpperCase();
+    q("#pair-device").textContent = "#" + d.id + " · " + tr("admin.kind." + d.kind) +
       (d.counter_id ? " · " + counterName(d.counter_id) : "") + (d.name ? " · " + d.name : "");
-    const a = $("#pair-url"), url = devicePage(d);
+    const a = q("#pair-url"), url = devicePage(d);
     a.href = url;
     a.textContent = location.origin + url;
     p.hidden = false;
@@ -663,8 +651,8 @@
   if (devForm) {
     devForm.elements.kind.addEventListener("change", syncKind);
     syncKind();
-    $("#dev-filter").addEventListener("change", renderDevices);
-    $("#pair-close").addEventListener("click", () => { $("#pair-panel").hidden = true; devForm.elements.kind.focus(); });
+    q("#dev-filter").addEventListener("change", renderDevices);
+    q("#pair-close").addEventListener("click", () => { q("#pair-panel").hidden = true; devForm.elements.kind.focus(); });
     devForm.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const f = devForm;
@@ -680,14 +668,14 @@
   }
 
   // ---- announcements ----
-  const annForm = $("#f-announce");
+  const annForm = q("#f-announce");
   function renderAnnouncements() {
-    const ul = $("#ann-list");
+    const ul = q("#ann-list");
     ul.replaceChildren();
-    for (const a of st.ann) ul.append(h("li", {}, h("time", { datetime: a.at }, fmtTime(a.at, hallTZ())), h("span", {}, a.text)));
+    for (const a of st.ann) ul.append(h("li", {}, h("time", { datetime: a.at }, C.time(a.at, "datetime", hallTZ())), h("span", {}, a.text)));
     if (!st.ann.length) ul.append(h("li", { class: "muted" }, tr("admin.none")));
   }
-  function annCount() { $("#ann-count").textContent = tr("admin.ann.count", [...annForm.elements.text.value].length); }
+  function annCount() { q("#ann-count").textContent = tr("admin.ann.count", [...annForm.elements.text.value].length); }
   annForm.elements.text.addEventListener("input", annCount);
   annCount();
   annForm.addEventListener("submit", async (ev) => {
@@ -701,11 +689,11 @@
   });
 
   // ---- calling policy ----
-  const polForm = $("#f-policy");
+  const polForm = q("#f-policy");
   function fillPolicy() {
     if (!st.hall) return;
     clearErrors(polForm);
-    for (const r of $$('input[name="policy"]', polForm)) r.checked = r.value === st.hall.policy;
+    for (const r of qa('input[name="policy"]', polForm)) r.checked = r.value === st.hall.policy;
     polForm.elements.max_calls.value = st.hall.max_calls;
     polForm.elements.late_return_behind.value = st.hall.late_return_behind;
   }

@@ -3,20 +3,16 @@
 "use strict";
 (function () {
   const C = window.CIVIQ;
-  const $ = (sel) => document.querySelector(sel);
-  const cfgEl = $("#book-config");
+  const { $, q } = C;
+  const cfgEl = $("book-config");
   if (!cfgEl) return;
   const cfg = JSON.parse(cfgEl.textContent);
   const hall = cfg.hall;
   const enc = encodeURIComponent;
 
   // Times are shown in the hall's zone, whatever the phone's.
-  const fmtTime = new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN",
-    { timeZone: cfg.tz || "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hour12: false });
-  const fmtDay = new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN",
-    { timeZone: cfg.tz || "Asia/Shanghai", month: "long", day: "numeric", weekday: "short" });
-  const hhmm = (iso) => fmtTime.format(new Date(iso));
-  const when = (b) => fmtDay.format(new Date(b.slot_start)) + " " + hhmm(b.slot_start) + "–" + hhmm(b.slot_end);
+  const hhmm = (iso) => C.time(iso, "time", cfg.tz);
+  const when = (b) => C.time(b.slot_start, "day", cfg.tz) + " " + hhmm(b.slot_start) + "–" + hhmm(b.slot_end);
   const addMinutes = (iso, m) => new Date(new Date(iso).getTime() + m * 60000).toISOString();
 
   // errorText turns an API error into words for people.
@@ -30,20 +26,20 @@
     return e.message || C.tr("book.err.other");
   }
 
-  if ($("#staff-page")) staffPage(); else citizenPage();
+  if ($("staff-page")) staffPage(); else citizenPage();
 
   // ---- the citizen's page ----
   function citizenPage() {
-    const form = $("#book-form");
+    const form = $("book-form");
     const state = { service: null, date: null, slot: null, booking: null, last4: "" };
     const services = {};
     for (const s of cfg.services || []) services[s.id] = s;
     let loadSeq = 0;
 
-    function setStatus(text) { $("#slots-status").textContent = text; }
+    function setStatus(text) { $("slots-status").textContent = text; }
 
     async function loadSlots() {
-      const box = $("#slots");
+      const box = $("slots");
       box.textContent = "";
       state.slot = null;
       updateChosen();
@@ -82,7 +78,7 @@
         input.addEventListener("change", () => {
           state.slot = s;
           updateChosen();
-          $("#step-person").disabled = false;
+          $("step-person").disabled = false;
         });
         box.append(label);
       }
@@ -90,8 +86,8 @@
     }
 
     function updateChosen() {
-      const el = $("#chosen");
-      if (!state.slot) { el.textContent = ""; $("#step-person").disabled = true; return; }
+      const el = $("chosen");
+      if (!state.slot) { el.textContent = ""; $("step-person").disabled = true; return; }
       const svc = services[state.service];
       el.textContent = C.tr("book.your_slot", svc.name + " · " + when({ slot_start: state.slot.start, slot_end: state.slot.end }));
     }
@@ -102,7 +98,7 @@
         const t = ev.target;
         if (t.name === "service") {
           state.service = t.value;
-          $("#step-time").disabled = false;
+          $("step-time").disabled = false;
           if (!state.date) {
             const first = form.querySelector('input[name="date"]:not(:disabled)');
             if (first) { first.checked = true; state.date = first.value; }
@@ -114,28 +110,23 @@
         }
       });
 
-      function fieldError(field, text) {
-        const el = $("#e-" + field);
-        if (el) el.textContent = text || "";
-        const input = form.querySelector('[name="' + field + '"]');
-        if (input) { if (text) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid"); }
-      }
+      const fieldError = (field, text) => C.fieldError(q('[name="' + field + '"]', form), $("e-" + field), text);
 
       form.addEventListener("submit", async (ev) => {
         ev.preventDefault();
         for (const f of ["name", "phone", "id_number", "consent"]) fieldError(f, "");
-        $("#form-error").textContent = "";
-        const name = $("#f-name").value.trim();
-        const phone = $("#f-phone").value.replace(/[\s-]/g, "");
-        const id = $("#f-id").value.trim().toUpperCase();
+        $("form-error").textContent = "";
+        const name = $("f-name").value.trim();
+        const phone = $("f-phone").value.replace(/[\s-]/g, "");
+        const id = $("f-id").value.trim().toUpperCase();
         let bad = null;
-        if (!name) { fieldError("name", C.tr("book.err.name")); bad = bad || "#f-name"; }
-        if (!/^(\+86)?1[3-9]\d{9}$/.test(phone)) { fieldError("phone", C.tr("book.err.phone")); bad = bad || "#f-phone"; }
-        if (!/^\d{17}[\dX]$/.test(id)) { fieldError("id_number", C.tr("book.err.id_number")); bad = bad || "#f-id"; }
-        if (!$("#f-consent").checked) { fieldError("consent", C.tr("book.err.consent")); bad = bad || "#f-consent"; }
-        if (!state.slot) { $("#form-error").textContent = C.tr("book.pick_slot"); return; }
+        if (!name) { fieldError("name", C.tr("book.err.name")); bad = bad || "f-name"; }
+        if (!/^(\+86)?1[3-9]\d{9}$/.test(phone)) { fieldError("phone", C.tr("book.err.phone")); bad = bad || "f-phone"; }
+        if (!/^\d{17}[\dX]$/.test(id)) { fieldError("id_number", C.tr("book.err.id_number")); bad = bad || "f-id"; }
+        if (!$("f-consent").checked) { fieldError("consent", C.tr("book.err.consent")); bad = bad || "f-consent"; }
+        if (!state.slot) { $("form-error").textContent = C.tr("book.pick_slot"); return; }
         if (bad) { $(bad).focus(); return; }
-        const btn = $("#submit");
+        const btn = $("submit");
         btn.disabled = true;
         btn.textContent = C.tr("book.submitting");
         let res;
@@ -144,7 +135,7 @@
             { service_id: state.service, slot_start: state.slot.start, name, phone, id_number: id });
         } catch (e) {
           res = null;
-          $("#form-error").textContent = C.tr("error.network");
+          $("form-error").textContent = C.tr("error.network");
         } finally {
           btn.disabled = false;
           btn.textContent = btn.dataset.label;
@@ -160,11 +151,11 @@
           fieldError(e.field, errorText(res));
           form.querySelector('[name="' + e.field + '"]').focus();
         } else {
-          $("#form-error").textContent = errorText(res);
+          $("form-error").textContent = errorText(res);
         }
         if (e && (e.code === "slot_full" || e.code === "too_late" || e.field === "slot_start")) loadSlots();
       });
-      $("#submit").dataset.label = $("#submit").textContent;
+      $("submit").dataset.label = $("submit").textContent;
     }
 
     function showResult(b, last4) {
@@ -172,43 +163,43 @@
       state.last4 = last4;
       try { localStorage.setItem("civiq.booking." + hall, JSON.stringify({ code: b.code, last4 })); } catch (e) { /* private mode */ }
       const svc = services[b.service_id];
-      $("#r-code").textContent = b.code.slice(0, 4) + " " + b.code.slice(4);
-      $("#r-qr").src = "/api/v1/bookings/" + enc(b.code) + "/qr.svg";
-      $("#r-service").textContent = svc ? svc.name : b.service_id;
-      $("#r-time").textContent = when(b);
-      $("#r-person").textContent = b.name + "\n" + b.phone;
-      $("#r-status").textContent = C.tr("book.status." + b.status);
-      $("#r-checkin").textContent = C.tr("book.checkin_at", hhmm(addMinutes(b.slot_start, -(cfg.early || 30))), hhmm(addMinutes(b.slot_start, cfg.late || 15)));
-      $("#r-ics").href = "/api/v1/bookings/" + enc(b.code) + "/ics?id_last4=" + enc(last4) + (C.lang === "en" ? "&lang=en" : "");
-      $("#r-ics").setAttribute("download", "booking-" + b.code + ".ics");
+      $("r-code").textContent = b.code.slice(0, 4) + " " + b.code.slice(4);
+      $("r-qr").src = "/api/v1/bookings/" + enc(b.code) + "/qr.svg";
+      $("r-service").textContent = svc ? svc.name : b.service_id;
+      $("r-time").textContent = when(b);
+      $("r-person").textContent = b.name + "\n" + b.phone;
+      $("r-status").textContent = C.tr("book.status." + b.status);
+      $("r-checkin").textContent = C.tr("book.checkin_at", hhmm(addMinutes(b.slot_start, -(cfg.early || 30))), hhmm(addMinutes(b.slot_start, cfg.late || 15)));
+      $("r-ics").href = "/api/v1/bookings/" + enc(b.code) + "/ics?id_last4=" + enc(last4) + (C.lang === "en" ? "&lang=en" : "");
+      $("r-ics").setAttribute("download", "booking-" + b.code + ".ics");
       const active = b.status === "booked";
-      $("#r-cancel").classList.toggle("hidden", !active);
-      $("#r-checkin").classList.toggle("hidden", !active);
-      $("#r-keep").classList.toggle("hidden", !active);
-      $("#r-note").textContent = "";
-      $("#r-ics").classList.toggle("hidden", b.status === "cancelled");
-      $("#r-error").textContent = "";
+      $("r-cancel").classList.toggle("hidden", !active);
+      $("r-checkin").classList.toggle("hidden", !active);
+      $("r-keep").classList.toggle("hidden", !active);
+      $("r-note").textContent = "";
+      $("r-ics").classList.toggle("hidden", b.status === "cancelled");
+      $("r-error").textContent = "";
       if (form) form.classList.add("hidden");
-      const r = $("#result");
+      const r = $("result");
       r.classList.remove("hidden");
       r.classList.toggle("cancelled", b.status === "cancelled");
       r.focus();
       r.scrollIntoView({ block: "start" });
     }
 
-    $("#r-cancel").addEventListener("click", async () => {
+    $("r-cancel").addEventListener("click", async () => {
       if (!state.booking || !confirm(C.tr("book.cancel_confirm"))) return;
       let res;
       try {
         res = await C.api("DELETE", "/api/v1/bookings/" + enc(state.booking.code) + "?id_last4=" + enc(state.last4));
-      } catch (e) { $("#r-error").textContent = C.tr("error.network"); return; }
-      if (res.status !== 200) { $("#r-error").textContent = errorText(res, "cancel"); return; }
+      } catch (e) { $("r-error").textContent = C.tr("error.network"); return; }
+      if (res.status !== 200) { $("r-error").textContent = errorText(res, "cancel"); return; }
       showResult(res.body.booking, state.last4);
-      $("#r-note").textContent = C.tr("book.cancelled");
+      $("r-note").textContent = C.tr("book.cancelled");
     });
 
-    $("#r-new").addEventListener("click", () => {
-      $("#result").classList.add("hidden");
+    $("r-new").addEventListener("click", () => {
+      $("result").classList.add("hidden");
       if (!form) return;
       form.classList.remove("hidden");
       form.reset();
@@ -217,24 +208,24 @@
       window.scrollTo(0, 0);
     });
 
-    $("#find-form").addEventListener("submit", async (ev) => {
+    $("find-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const code = $("#q-code").value.replace(/[\s-]/g, "").toUpperCase();
-      const last4 = $("#q-last4").value.trim().toUpperCase();
-      $("#find-error").textContent = "";
-      if (!code || last4.length !== 4) { $("#find-error").textContent = C.tr("book.err.not_found"); return; }
+      const code = $("q-code").value.replace(/[\s-]/g, "").toUpperCase();
+      const last4 = $("q-last4").value.trim().toUpperCase();
+      $("find-error").textContent = "";
+      if (!code || last4.length !== 4) { $("find-error").textContent = C.tr("book.err.not_found"); return; }
       let res;
       try {
         res = await C.api("GET", "/api/v1/bookings/" + enc(code) + "?id_last4=" + enc(last4));
-      } catch (e) { $("#find-error").textContent = C.tr("error.network"); return; }
-      if (res.status !== 200) { $("#find-error").textContent = errorText(res); return; }
+      } catch (e) { $("find-error").textContent = C.tr("error.network"); return; }
+      if (res.status !== 200) { $("find-error").textContent = errorText(res); return; }
       showResult(res.body.booking, last4);
     });
 
     // The last booking made on this phone fills the search form.
     try {
       const saved = JSON.parse(localStorage.getItem("civiq.booking." + hall) || "null");
-      if (saved && saved.code) { $("#q-code").value = saved.code; $("#q-last4").value = saved.last4 || ""; }
+      if (saved && saved.code) { $("q-code").value = saved.code; $("q-last4").value = saved.last4 || ""; }
     } catch (e) { /* nothing saved */ }
 
     window.civiqBook = { state };
@@ -256,11 +247,11 @@
       let res;
       try {
         res = await C.api("GET", "/api/v1/halls/" + enc(hall) + "/bookings?date=" + enc(cfg.date));
-      } catch (e) { $("#list-error").textContent = C.tr("error.network"); return; }
-      if (res.status !== 200) { $("#list-error").textContent = errorText(res); return; }
-      $("#list-error").textContent = "";
+      } catch (e) { $("list-error").textContent = C.tr("error.network"); return; }
+      if (res.status !== 200) { $("list-error").textContent = errorText(res); return; }
+      $("list-error").textContent = "";
       const list = res.body.bookings || [];
-      const body = $("#bookings tbody");
+      const body = q("#bookings tbody");
       body.textContent = "";
       const n = { booked: 0, checked_in: 0, no_show: 0, cancelled: 0 };
       for (const b of list) {
@@ -294,24 +285,24 @@
         tr.append(td);
         body.append(tr);
       }
-      $("#counts").textContent = C.tr("book.staff.counts", list.length, n.booked, n.checked_in, n.no_show, n.cancelled);
+      $("counts").textContent = C.tr("book.staff.counts", list.length, n.booked, n.checked_in, n.no_show, n.cancelled);
     }
 
     async function cancel(code) {
       if (!confirm(C.tr("book.staff.cancel_confirm"))) return;
       let res;
-      try { res = await C.api("DELETE", "/api/v1/bookings/" + enc(code)); } catch (e) { $("#list-error").textContent = C.tr("error.network"); return; }
-      if (res.status !== 200) { $("#list-error").textContent = errorText(res); return; }
+      try { res = await C.api("DELETE", "/api/v1/bookings/" + enc(code)); } catch (e) { $("list-error").textContent = C.tr("error.network"); return; }
+      if (res.status !== 200) { $("list-error").textContent = errorText(res); return; }
       loadBookings();
     }
 
     let clearing = null;
     async function loadStrikes() {
       let res;
-      try { res = await C.api("GET", "/api/v1/halls/" + enc(hall) + "/strikes?all=1"); } catch (e) { $("#strike-error").textContent = C.tr("error.network"); return; }
-      if (res.status !== 200) { $("#strike-error").textContent = errorText(res); return; }
-      $("#strike-error").textContent = "";
-      const body = $("#strikes tbody");
+      try { res = await C.api("GET", "/api/v1/halls/" + enc(hall) + "/strikes?all=1"); } catch (e) { $("strike-error").textContent = C.tr("error.network"); return; }
+      if (res.status !== 200) { $("strike-error").textContent = errorText(res); return; }
+      $("strike-error").textContent = "";
+      const body = q("#strikes tbody");
       body.textContent = "";
       const list = res.body.strikes || [];
       for (const s of list) {
@@ -326,9 +317,9 @@
           btn.textContent = C.tr("book.staff.clear");
           btn.addEventListener("click", () => {
             clearing = s.id;
-            $("#clear-form").classList.remove("hidden");
-            $("#clear-reason").value = "";
-            $("#clear-reason").focus();
+            $("clear-form").classList.remove("hidden");
+            $("clear-reason").value = "";
+            $("clear-reason").focus();
           });
           act.append(btn);
         }
@@ -345,25 +336,25 @@
       }
     }
 
-    $("#clear-form").addEventListener("submit", async (ev) => {
+    $("clear-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const reason = $("#clear-reason").value.trim();
-      if (!reason) { $("#strike-error").textContent = C.tr("book.staff.reason"); $("#clear-reason").focus(); return; }
+      const reason = $("clear-reason").value.trim();
+      if (!reason) { $("strike-error").textContent = C.tr("book.staff.reason"); $("clear-reason").focus(); return; }
       let res;
       try {
         res = await C.api("POST", "/api/v1/halls/" + enc(hall) + "/strikes/" + clearing + "/clear", { reason });
-      } catch (e) { $("#strike-error").textContent = C.tr("error.network"); return; }
-      if (res.status !== 200) { $("#strike-error").textContent = errorText(res); return; }
-      $("#clear-form").classList.add("hidden");
+      } catch (e) { $("strike-error").textContent = C.tr("error.network"); return; }
+      if (res.status !== 200) { $("strike-error").textContent = errorText(res); return; }
+      $("clear-form").classList.add("hidden");
       loadStrikes();
     });
-    $("#clear-cancel").addEventListener("click", () => $("#clear-form").classList.add("hidden"));
+    $("clear-cancel").addEventListener("click", () => $("clear-form").classList.add("hidden"));
 
-    $("#checkin-form").addEventListener("submit", async (ev) => {
+    $("checkin-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const out = $("#checkin-result");
-      const code = $("#c-code").value.replace(/[\s-]/g, "").toUpperCase();
-      const last4 = $("#c-last4").value.trim().toUpperCase();
+      const out = $("checkin-result");
+      const code = $("c-code").value.replace(/[\s-]/g, "").toUpperCase();
+      const last4 = $("c-last4").value.trim().toUpperCase();
       out.className = "";
       let res;
       try {
@@ -372,7 +363,7 @@
       if (res.status !== 201) { out.className = "error"; out.textContent = errorText(res); return; }
       out.className = "ok";
       out.textContent = C.tr("book.staff.checked_in", res.body.ticket.number);
-      $("#checkin-form").reset();
+      $("checkin-form").reset();
       loadBookings();
     });
 
@@ -386,7 +377,7 @@
       "booking.created": refresh, "booking.cancelled": refresh, "booking.no_show": refresh, "booking.strike_cleared": refresh,
       "ticket.issued": onEvent, "ticket.called": onTicket, "ticket.serving": onTicket, "ticket.done": onTicket, "ticket.no_show": onTicket,
     }, (up) => {
-      const live = $("#live");
+      const live = $("live");
       live.textContent = up ? C.tr("book.staff.live") : C.tr("book.staff.offline");
       live.classList.toggle("off", !up);
     });

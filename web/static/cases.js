@@ -3,7 +3,7 @@
 "use strict";
 (function () {
   const C = window.CIVIQ;
-  const $ = (id) => document.getElementById(id);
+  const $ = C.$;
   const enc = encodeURIComponent;
   const el = C.el;
   const cfg = $("desk-config");
@@ -19,11 +19,7 @@
   const needReason = { not_accepted: true, refused: true };
   let current = null, busy = false;
 
-  function fmt(iso) {
-    const d = new Date(iso);
-    return !iso || isNaN(d) ? "" : new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN", { timeZone: D.tz, year: "numeric",
-      month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }).format(d);
-  }
+  const fmt = (iso) => C.time(iso, "datetime", D.tz);
   function status(s) { return C.tr("case.status." + s); }
   function applicant(a) {
     const id = a.id_number ? C.tr("case.desk.id." + (a.id_type || "other")) + " " + a.id_number : "";

@@ -8,7 +8,7 @@
 (function () {
   const C = window.CIVIQ;
   const el = C.el;
-  const $ = (id) => document.getElementById(id);
+  const $ = C.$;
   const cfg = JSON.parse($("cy-config").textContent);
   const en = C.lang === "en";
   const halls = new Map(); // id -> hall
@@ -19,17 +19,15 @@
   const FULL_ABOVE = 40; // more halls changed than this: fetch everything
 
   const tz = (cfg.overview.halls[0] && cfg.overview.halls[0].timezone) || "Asia/Shanghai";
-  const hms = new Intl.DateTimeFormat(en ? "en-GB" : "zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  const hms = (t) => C.time(t, "seconds", tz);
   // The clock shows the server's time, like every figure.
   const clockEl = $("cy-clock");
 
-  const hallName = (h) => (en && h.name_en) || h.name;
   const now = () => Date.now() + skew;
   function mins(secs) {
     const m = Math.floor(Math.max(0, secs) / 60);
     return m >= 60 ? C.tr("city.hm", Math.floor(m / 60), m % 60) : C.tr("city.min", m);
   }
-  function pct(x) { return Math.round(x * 1000) / 10 + "%"; }
   function waitOf(h) { return h.longest_wait_since ? (now() - Date.parse(h.longest_wait_since)) / 1000 : -1; }
   function level(secs) { return secs > 3600 ? "bad" : secs > 1800 ? "warn" : ""; }
   function rateLevel(r) { return r === null ? "" : r < 0.9 ? "bad" : r < 0.95 ? "warn" : "good"; }
@@ -39,7 +37,7 @@
     if (all) halls.clear();
     for (const h of ov.halls) halls.set(h.id, h);
     render();
-    $("cy-updated").textContent = C.tr("city.updated", hms.format(new Date(now())));
+    $("cy-updated").textContent = C.tr("city.updated", hms(new Date(now())));
     $("cy-updated").classList.remove("bad");
   }
 
@@ -78,27 +76,23 @@
     live.textContent = C.tr(up ? "city.live.on" : "city.live.off");
     live.classList.toggle("down", !up);
   }
-  let es = null, reopen = null;
   function open() {
-    es = new EventSource("/api/v1/city/events");
-    es.onopen = () => { state(true); full = true; schedule(0); };
-    es.onerror = () => {
-      state(false);
-      if (es.readyState === EventSource.CLOSED) { clearTimeout(reopen); reopen = setTimeout(open, 3000); }
-    };
-    es.addEventListener("halls", (ev) => {
-      let d = null;
-      try { d = JSON.parse(ev.data); } catch (e) { return; }
-      for (const id of d.halls || []) dirty.add(id);
-      schedule();
+    C.follow("/api/v1/city/events", {
+      halls(d) {
+        for (const id of d.halls || []) dirty.add(id);
+        schedule();
+      },
+    }, (up) => {
+      state(up);
+      if (up) { full = true; schedule(0); }
     });
   }
 
   // ---- rendering ---------------------------------------------------------
   function sorted() {
-    const list = [...halls.values()].filter((h) => !query || hallName(h).toLowerCase().includes(query) || h.id.includes(query) || h.name.includes(query));
+    const list = [...halls.values()].filter((h) => !query || C.name(h).toLowerCase().includes(query) || h.id.includes(query) || h.name.includes(query));
     const val = {
-      name: (h) => hallName(h),
+      name: (h) => C.name(h),
       waiting: (h) => h.waiting,
       longest: (h) => waitOf(h),
       counters: (h) => h.counters_open,
@@ -126,9 +120,9 @@
     $("ck-waiting").textContent = String(waiting);
     $("ck-waiting-s").textContent = C.tr("city.k.waiting.sub", halls.size ? String(Math.round(waiting / halls.size * 10) / 10) : "0");
     $("ck-longest-box").dataset.since = oldest ? oldest.longest_wait_since : "";
-    $("ck-longest-s").textContent = oldest ? hallName(oldest) : C.tr("city.k.longest.none");
+    $("ck-longest-s").textContent = oldest ? C.name(oldest) : C.tr("city.k.longest.none");
     const rate = ratings ? satisfied / ratings : null;
-    $("ck-rate").textContent = rate === null ? C.tr("city.dash") : pct(rate);
+    $("ck-rate").textContent = rate === null ? C.tr("city.dash") : C.pct(rate);
     $("ck-rate-s").textContent = rate === null ? C.tr("city.k.rate.none") : C.tr("city.k.rate.sub", ratings, satisfied);
     const rb = $("ck-rate-box");
     rb.classList.remove("good", "warn", "bad");
@@ -142,7 +136,7 @@
       tr.dataset.hall = h.id;
       const th = el("th");
       th.scope = "row";
-      th.append(el("span", "cy-name", hallName(h)));
+      th.append(el("span", "cy-name", C.name(h)));
       if (en && h.name_en && h.name_en !== h.name) th.append(el("span", "cy-alt", h.name));
       const w = el("td", "n cy-bar-col"), cell = el("div", "barcell");
       const track = el("span", "qbar-track"), bar = el("span", "qbar");
@@ -153,11 +147,11 @@
       const lw = el("td", "n num longest");
       lw.dataset.since = h.longest_wait_since || "";
       const ctr = el("td", "n num" + (h.waiting > 0 && h.counters_open === 0 ? " bad" : ""), h.counters_open + " / " + h.counters);
-      const rt = el("td", "n num cy-rate-col " + rateLevel(h.satisfaction_rate), h.satisfaction_rate === null ? C.tr("city.rate.none") : pct(h.satisfaction_rate));
+      const rt = el("td", "n num cy-rate-col " + rateLevel(h.satisfaction_rate), h.satisfaction_rate === null ? C.tr("city.rate.none") : C.pct(h.satisfaction_rate));
       const link = el("td", "n");
       const a = el("a", "btn small", C.tr("city.open"));
       a.href = "/halls/" + encodeURIComponent(h.id) + "/dashboard";
-      a.setAttribute("aria-label", C.tr("city.open.label", hallName(h)));
+      a.setAttribute("aria-label", C.tr("city.open.label", C.name(h)));
       link.append(a);
       tr.append(th, w, lw, ctr, el("td", "n num", String(h.ratings)), rt, link);
       rows.append(tr);
@@ -173,7 +167,7 @@
 
   // tick moves the longest waits on by the server's clock.
   function tick() {
-    clockEl.textContent = hms.format(new Date(now()));
+    clockEl.textContent = hms(new Date(now()));
     const box = $("ck-longest-box"), since = box.dataset.since;
     const secs = since ? (now() - Date.parse(since)) / 1000 : -1;
     $("ck-longest").textContent = since ? mins(secs) : C.tr("city.dash");

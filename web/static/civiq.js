@@ -4,6 +4,66 @@
   const C = window.CIVIQ || (window.CIVIQ = {});
   C.t = C.t || {};
 
+  // $ is the element with an id; q and qa find by a CSS selector, in el or
+  // the document (qa gives an array).
+  C.$ = (id) => document.getElementById(id);
+  C.q = (sel, el) => (el || document).querySelector(sel);
+  C.qa = (sel, el) => Array.from((el || document).querySelectorAll(sel));
+
+  // name is the name of a hall, a service or a guide in the page's
+  // language: its English name on an English page when it has one.
+  C.name = (x) => (C.lang === "en" && x.name_en) || x.name;
+
+  // counterName names a counter for people: its name, or, on an English
+  // page, "Counter 3" when the name is Chinese (the demo's 3号窗口); key is
+  // the page's catalogue entry for "Counter %s".
+  C.counterName = function (c, key) {
+    const name = (c && c.name) || "";
+    return !name || (C.lang === "en" && /[^\x20-\x7e]/.test(name)) ? C.tr(key, c.id) : name;
+  };
+
+  // pct shows a share (0.923) as a percentage with one decimal: 92.3%.
+  C.pct = (x) => Math.round(x * 1000) / 10 + "%";
+
+  // time formats a time (a Date or an ISO string) in the hall's time zone
+  // tz and the page's language, as kind says: "datetime" 2031-03-04 10:00,
+  // "time" 10:00, "seconds" 10:00:05, "day" 3月4日周二 / Tue 4 March,
+  // "longday" with the weekday in full. No time, or a bad one, is "".
+  const kinds = {
+    datetime: { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" },
+    time: { hour: "2-digit", minute: "2-digit" },
+    seconds: { hour: "2-digit", minute: "2-digit", second: "2-digit" },
+    day: { month: "long", day: "numeric", weekday: "short" },
+    longday: { month: "long", day: "numeric", weekday: "long" },
+  };
+  const formats = {};
+  C.timeFormat = function (kind, tz) {
+    const k = kind + " " + (tz || "");
+    if (!formats[k]) {
+      const locale = C.lang === "en" ? "en-GB" : "zh-CN";
+      const opts = Object.assign({ hour12: false }, kinds[kind]);
+      try {
+        formats[k] = new Intl.DateTimeFormat(locale, Object.assign({ timeZone: tz || "Asia/Shanghai" }, opts));
+      } catch (e) { // a time zone this browser does not know
+        formats[k] = new Intl.DateTimeFormat(locale, Object.assign({ timeZone: "Asia/Shanghai" }, opts));
+      }
+    }
+    return formats[k];
+  };
+  C.time = function (t, kind, tz) {
+    if (!t) return "";
+    const d = new Date(t);
+    return isNaN(d) ? "" : C.timeFormat(kind, tz).format(d);
+  };
+
+  // fieldError shows text as the error of input in msg (or clears both
+  // with ""), and returns whether the field is fine.
+  C.fieldError = function (input, msg, text) {
+    if (msg) msg.textContent = text || "";
+    if (input) { if (text) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid"); }
+    return !text;
+  };
+
   // tr translates a catalogue key given to the page, filling %s and %d.
   C.tr = function (key, ...args) {
     let s = C.t[key] || key;
@@ -25,22 +85,27 @@
   // api calls the JSON API. A device token goes as a bearer token; a
   // signed-in page sends its CSRF token. With opts.key the same
   // Idempotency-Key is sent on every retry of a network failure, so one
-  // press never does two things. It resolves to {status, body}.
+  // press never does two things. opts.raw sends a text that is JSON already
+  // (a file) as the body; with opts.blob a 2xx answer's body is a Blob (a
+  // CSV file). It resolves to {status, body, headers}; nothing is cached.
   C.api = async function (method, path, body, opts) {
     opts = opts || {};
     const headers = { "Accept": "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (opts.raw !== undefined) body = undefined;
+    const sent = opts.raw !== undefined ? opts.raw : body === undefined ? undefined : JSON.stringify(body);
+    if (sent !== undefined) headers["Content-Type"] = "application/json";
     if (opts.token) headers["Authorization"] = "Bearer " + opts.token;
     if (C.csrf) headers["X-CSRF-Token"] = C.csrf;
     if (opts.key) headers["Idempotency-Key"] = opts.key;
     const retries = opts.retries === undefined ? (opts.key ? 5 : 0) : opts.retries;
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+        const res = await fetch(path, { method, headers, body: sent, credentials: "same-origin", cache: "no-store" });
         let data = null;
-        if (res.status !== 204) { try { data = await res.json(); } catch (e) { data = null; } }
+        if (opts.blob && res.ok) data = await res.blob();
+        else if (res.status !== 204) { try { data = await res.json(); } catch (e) { data = null; } }
         if (res.status >= 500 && attempt < retries) throw new Error("server " + res.status);
-        return { status: res.status, body: data };
+        return { status: res.status, body: data, headers: res.headers };
       } catch (err) {
         if (attempt >= retries) throw err;
         if (opts.onRetry) opts.onRetry(err, attempt + 1);
@@ -49,16 +114,21 @@
     }
   };
 
-  // stream follows a hall's live events. The browser's EventSource
-  // reconnects by itself and sends Last-Event-ID, so nothing is missed;
-  // when the server has closed it for good we open a new one from the last
-  // id seen. handlers maps event names to functions of the parsed data.
+  // stream follows a hall's live events; follow, any live stream at path.
+  // The browser's EventSource reconnects by itself and sends
+  // Last-Event-ID, so nothing is missed; when the server has closed it for
+  // good we open a new one from the last id seen. handlers maps event names
+  // to functions of the parsed data; onState hears the stream go up (true)
+  // and down (false).
   C.stream = function (hall, handlers, onState) {
+    return C.follow("/api/v1/halls/" + encodeURIComponent(hall) + "/events", handlers, onState);
+  };
+  C.follow = function (path, handlers, onState) {
     let last = null, es = null, timer = null;
     const names = Object.keys(handlers);
     function open() {
       const q = last === null ? "" : "?last_event_id=" + encodeURIComponent(last);
-      es = new EventSource("/api/v1/halls/" + encodeURIComponent(hall) + "/events" + q);
+      es = new EventSource(path + q);
       es.onopen = () => onState && onState(true);
       es.onerror = () => {
         onState && onState(false);
@@ -125,9 +195,7 @@
 
   // clock keeps an element showing the hall's local time.
   C.clock = function (el, tz) {
-    const fmt = new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN",
-      { timeZone: tz || "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-    const tick = () => { el.textContent = fmt.format(new Date()); };
+    const tick = () => { el.textContent = C.time(new Date(), "seconds", tz); };
     tick();
     return setInterval(tick, 1000);
   };

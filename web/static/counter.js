@@ -5,7 +5,7 @@
 "use strict";
 (function () {
   const C = window.CIVIQ;
-  const $ = (id) => document.getElementById(id);
+  const $ = C.$;
   const D = JSON.parse($("page-data").textContent);
   const root = $("ctr");
   C.clock($("clock"), D.timezone);
@@ -342,13 +342,10 @@
     const text = $("pause-text").value.trim();
     const err = $("pause-err");
     if (!c) { err.textContent = C.tr("counter.pause.need_reason"); return; }
-    if (/r5_other$/.test(c.value) && !text) {
-      err.textContent = C.tr("counter.pause.need_text");
-      $("pause-text").setAttribute("aria-invalid", "true");
+    if (!C.fieldError($("pause-text"), err, /r5_other$/.test(c.value) && !text ? C.tr("counter.pause.need_text") : "")) {
       $("pause-text").focus();
       return;
     }
-    $("pause-text").removeAttribute("aria-invalid");
     const rec = D.records[c.value] || c.value;
     dP.close();
     setStatus("paused", text ? rec + "：" + text : rec);

@@ -9,18 +9,18 @@
 (function () {
   const C = window.CIVIQ;
   const el = C.el, svg = C.svg;
-  const $ = (id) => document.getElementById(id);
+  const $ = C.$;
   const D = JSON.parse($("db-config").textContent);
   const en = C.lang === "en";
   const svcs = {};
   for (const s of D.services) svcs[s.id] = s;
-  const svcName = (id) => { const s = svcs[id]; return s ? (en && s.name_en) || s.name : id; };
+  const svcName = (id) => (svcs[id] ? C.name(svcs[id]) : id);
   const tz = D.timezone || "Asia/Shanghai";
-  const hm = new Intl.DateTimeFormat(en ? "en-GB" : "zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false });
-  const hms = new Intl.DateTimeFormat(en ? "en-GB" : "zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  const hm = (t) => C.time(t, "time", tz);
+  const hms = (t) => C.time(t, "seconds", tz);
   // The clock shows the server's time (the hall's), like every figure.
   const clockEl = $("db-clock");
-  clockEl.textContent = hms.format(new Date());
+  clockEl.textContent = hms(new Date());
 
   let target = D.target || 15;
   let data = null;        // the last dashboard
@@ -40,7 +40,7 @@
     const m = Math.floor(secs / 60), s = secs % 60;
     return m + ":" + String(s).padStart(2, "0");
   }
-  function pct(x) { return x === null || x === undefined ? C.tr("dashboard.dash") : Math.round(x * 1000) / 10 + "%"; }
+  const pct = (x) => (x === null || x === undefined ? C.tr("dashboard.dash") : C.pct(x));
   function now() { return Date.now() + skew; }
   function set(id, text) { const e = $(id); if (e.textContent !== text) e.textContent = text; }
 
@@ -61,7 +61,7 @@
       data = res.body;
       skew = Date.parse(data.now) - Date.now();
       render();
-      set("db-updated", C.tr("dashboard.updated", hms.format(new Date(now()))));
+      set("db-updated", C.tr("dashboard.updated", hms(new Date(now()))));
       $("db-updated").classList.remove("bad");
       planChange();
     } catch (err) {
@@ -177,24 +177,19 @@
     }
   }
 
-  // counterName is the counter's name; in English a name in Chinese gives
-  // way to "Counter 3".
-  function counterName(c) {
-    if (en && (!c.name || /[^\x00-\x7f]/.test(c.name))) return C.tr("dashboard.ctr.counter", c.id);
-    return c.name || c.id;
-  }
+  const counterName = (c) => C.counterName(c, "dashboard.ctr.counter");
 
   // tick moves the waits and timers on, by the server's clock.
   function tick() {
     const t = now();
-    clockEl.textContent = hms.format(new Date(t));
+    clockEl.textContent = hms(new Date(t));
     if (!data) return;
     if (data.longest_wait_since) {
       const secs = (t - Date.parse(data.longest_wait_since)) / 1000;
       set("kv-longest", mins(secs));
       let who = "";
       for (const s of data.services) if (s.longest_wait_since === data.longest_wait_since) who = svcName(s.id);
-      set("ks-longest", C.tr("dashboard.k.longest.sub", hm.format(new Date(data.longest_wait_since)), who));
+      set("ks-longest", C.tr("dashboard.k.longest.sub", hm(new Date(data.longest_wait_since)), who));
       $("k-longest").classList.toggle("warn", secs > data.target_seconds);
     } else {
       set("kv-longest", C.tr("dashboard.dash"));
@@ -294,7 +289,7 @@
 
   function renderCharts() {
     const hours = data.hours, labels = hours.map((h) => String(h.hour).padStart(2, "0") + (en ? ":00" : "时"));
-    const cur = Number(hm.format(new Date(now())).slice(0, 2));
+    const cur = Number(hm(new Date(now())).slice(0, 2));
     const nowIdx = hours.findIndex((h) => h.hour === cur);
     barChart($("ch-arr"), {
       title: "ch-arr-h", desc: "ch-arr-d", labels, now: nowIdx, unit: C.tr("dashboard.chart.people"),

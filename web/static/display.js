@@ -154,8 +154,7 @@
   const cfgEl = document.getElementById("d-config");
   if (!cfgEl) return;
   const cfg = JSON.parse(cfgEl.textContent || "{}");
-  const en = C.lang === "en";
-  const $ = (id) => document.getElementById(id);
+  const $ = C.$;
   const tilesEl = $("d-tiles"), recentEl = $("d-recent"), waitingEl = $("d-waiting");
   const annEl = $("d-ann"), tickerWin = $("d-ticker-win"), connEl = $("d-conn"), soundEl = $("d-sound");
 
@@ -179,11 +178,7 @@
   // tiles (a counter added later gets one too, up to the bound).
   const MAX_COUNTERS = 64;
   const tiles = new Map(); // counter id -> tile
-  function counterLabel(c) {
-    const name = (c && c.name) || "";
-    if (!en) return name || C.tr("display.counter", c.id);
-    return /^[\x20-\x7e]+$/.test(name) ? name : C.tr("display.counter", c.id);
-  }
+  const counterLabel = (c) => C.counterName(c, "display.counter");
   function tile(id) {
     let t = tiles.get(id);
     if (t || tiles.size >= MAX_COUNTERS || !id) return t || null;
@@ -297,7 +292,7 @@
     let w = waiting.get(s.id);
     if (w || waiting.size >= MAX_SERVICES) return w || null;
     const li = el("li", "w-row");
-    const name = el("span", "w-name", en ? (s.name_en || s.name || s.id) : (s.name || s.id));
+    const name = el("span", "w-name", C.name(s) || s.id);
     const count = el("span", "w-count", "–");
     const eta = el("span", "w-eta", "");
     li.append(name, count, eta);
@@ -438,17 +433,17 @@
 
   const statusURL = "/api/v1/halls/" + encodeURIComponent(cfg.hall) + "/status";
   const waitsURL = "/api/v1/halls/" + encodeURIComponent(cfg.hall) + "/waits";
-  async function fetchWaits() {
-    const res = await fetch(waitsURL, { headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin" });
-    if (!res.ok) throw new Error("waits " + res.status);
-    return res.json();
+  // get reads one of the hall's public answers; anything but a 200 throws.
+  async function get(url) {
+    const res = await C.api("GET", url);
+    if (res.status !== 200) throw new Error(url + " " + res.status);
+    return res;
   }
-
+  async function fetchWaits() { return (await get(waitsURL)).body; }
   async function fetchStatus() {
-    const res = await fetch(statusURL, { headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin" });
-    if (!res.ok) throw new Error("status " + res.status);
+    const res = await get(statusURL);
     noteServerDate(res.headers.get("Date"));
-    return res.json();
+    return res.body;
   }
 
   // sync takes the hall's state when the stream (re)opens: the counters'
@@ -458,8 +453,7 @@
     const gen = ++syncGen;
     syncing = true;
     clearTimeout(syncRetry);
-    const hall = fetch("/api/v1/halls/" + encodeURIComponent(cfg.hall), { headers: { Accept: "application/json" }, cache: "no-store" })
-      .then((r) => (r.ok ? r.json() : null)).catch(() => null);
+    const hall = get("/api/v1/halls/" + encodeURIComponent(cfg.hall)).then((r) => r.body, () => null);
     let st = null;
     try { st = await fetchStatus(); } catch (e) { st = null; }
     const h = await hall;
@@ -508,19 +502,10 @@
 
   function clock() {
     const clockEl = $("d-clock"), dateEl = $("d-date");
-    const locale = en ? "en-GB" : "zh-CN";
-    let tf, df;
-    try {
-      tf = new Intl.DateTimeFormat(locale, { timeZone: cfg.timezone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-      df = new Intl.DateTimeFormat(locale, { timeZone: cfg.timezone, month: "long", day: "numeric", weekday: "long" });
-    } catch (e) {
-      tf = new Intl.DateTimeFormat(locale, { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-      df = new Intl.DateTimeFormat(locale, { timeZone: "Asia/Shanghai", month: "long", day: "numeric", weekday: "long" });
-    }
     const tick = () => {
       const now = new Date(serverNow());
-      clockEl.textContent = tf.format(now);
-      dateEl.textContent = df.format(now);
+      clockEl.textContent = C.time(now, "seconds", cfg.timezone);
+      dateEl.textContent = C.time(now, "longday", cfg.timezone);
       setTimeout(tick, 1000 - (serverNow() % 1000) + 5); // the only timer that repeats
     };
     tick();

@@ -6,14 +6,8 @@
 "use strict";
 (function () {
   const C = window.CIVIQ;
-  const $ = (id) => document.getElementById(id);
+  const { $, el } = C;
   const enc = encodeURIComponent;
-  const el = (tag, cls, text) => {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  };
 
   const guideCfg = $("guide-config");
   if (guideCfg) guides(JSON.parse(guideCfg.textContent));
@@ -23,8 +17,8 @@
   function promised(days) { return days === 0 ? C.tr("guide.instant") : C.tr("guide.promised", days); }
   function visits(n) { return n === 0 ? C.tr("guide.visits0") : C.tr("guide.visits", n); }
   function names(g) {
-    if (C.lang === "en" && g.name_en) return [g.name_en, g.name];
-    return [g.name, g.name_en || ""];
+    const name = C.name(g);
+    return [name, name === g.name ? g.name_en || "" : g.name];
   }
 
   // ---- the query mode ----
@@ -327,11 +321,7 @@
       }
     });
 
-    function fmt(iso) {
-      const d = new Date(iso);
-      return isNaN(d) ? "" : new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN", { timeZone: K.tz, year: "numeric",
-        month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false }).format(d);
-    }
+    const fmt = (iso) => C.time(iso, "datetime", K.tz);
 
     function result(c, url, receipt) {
       const doc = c.status === "correction" ? "correction" : c.status === "not_accepted" ? "not_accepted" : "accepted";

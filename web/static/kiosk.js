@@ -7,7 +7,7 @@
 (function () {
   const C = window.CIVIQ;
   const K = JSON.parse(document.getElementById("kiosk-config").textContent);
-  const $ = (id) => document.getElementById(id);
+  const $ = C.$;
   const hallPath = "/api/v1/halls/" + encodeURIComponent(K.hall);
   const params = new URLSearchParams(location.search);
   const autoPrint = params.get("print") !== "0";
@@ -207,18 +207,8 @@
     countdown(10, unpaired ? start : reset);
   }
 
-  function fmtTime(iso) {
-    const d = new Date(iso);
-    if (isNaN(d)) return "";
-    return new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN", {
-      timeZone: K.tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
-    }).format(d);
-  }
-
   // hhmm shows a time of day in the hall's time zone: 10:00.
-  function hhmm(d) {
-    return new Intl.DateTimeFormat("en-GB", { timeZone: K.tz, hour: "2-digit", minute: "2-digit", hour12: false }).format(d);
-  }
+  const hhmm = (d) => C.time(d, "time", K.tz);
   // day is the hall's local date of a time: 2031-03-04.
   function day(d) { return new Intl.DateTimeFormat("en-CA", { timeZone: K.tz }).format(d); }
 
@@ -244,7 +234,7 @@
     until.classList.toggle("hidden", !early);
     $("tp-ahead").textContent = C.tr("kiosk.ahead", ahead);
     $("tp-eta").textContent = t.eta_seconds === null || t.eta_seconds === undefined ? "" : C.tr("kiosk.eta", C.minutes(t.eta_seconds));
-    $("tp-time").textContent = fmtTime(t.issued_at);
+    $("tp-time").textContent = C.time(t.issued_at, "datetime", K.tz);
     $("tp-taken").textContent = appt ? C.tr("kiosk.appt_taken", t.number) : C.tr("kiosk.taken", t.number, ahead);
     const qr = $("tp-qr");
     const loaded = new Promise((ok) => { qr.onload = ok; qr.onerror = ok; setTimeout(ok, 3000); });
@@ -485,8 +475,7 @@
         if (b) {
           const start = new Date(b.slot_start), opens = new Date(start - K.checkin_early_minutes * 60000);
           if (day(start) === day(new Date())) return [C.tr("kiosk.ci_too_early", hhmm(start), hhmm(opens)), [], "wait"];
-          const d = new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN",
-            { timeZone: K.tz, month: "long", day: "numeric", weekday: "short" }).format(start);
+          const d = C.time(start, "day", K.tz);
           return [C.tr("kiosk.ci_too_early_day", d + " " + hhmm(start), hhmm(opens)), [], "wait"];
         }
         const m = /(\d{1,2}:\d{2})/.exec(e.message || "");

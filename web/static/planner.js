@@ -5,9 +5,8 @@
 (function () {
   const C = window.CIVIQ;
   const el = C.el, svg = C.svg;
-  const $ = (id) => document.getElementById(id);
+  const $ = C.$;
   const D = JSON.parse($("pl-config").textContent);
-  const en = C.lang === "en";
   const svcs = {};
   for (const s of D.services) svcs[s.id] = s;
   // One colour per service, in the hall's order; enough for most halls.
@@ -15,20 +14,11 @@
   const form = $("pl-form");
   let plan = null, fileText = null, fileName = "", csvBlobURL = null;
 
-  const name = (s) => {
-    const h = svcs[s.id];
-    if (h) return (en && h.name_en) || h.name;
-    return s.name || s.id;
-  };
-  function pct(x) { return Math.round(x * 1000) / 10 + "%"; }
+  const name = (s) => (svcs[s.id] ? C.name(svcs[s.id]) : s.name || s.id);
+  const pct = C.pct;
 
   // ---- the form ----------------------------------------------------------
-  function fieldError(id, msg) {
-    $(id + "-err").textContent = msg || "";
-    const input = $(id);
-    if (msg) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
-    return !msg;
-  }
+  const fieldError = (id, msg) => C.fieldError($(id), $(id + "-err"), msg);
 
   function read() {
     const src = form.elements.source.value;
@@ -99,14 +89,11 @@
     }
   }
 
-  // postProfile sends the uploaded profile as the body.
-  async function postProfile(query, kind) {
-    const headers = { "Content-Type": "application/json", "X-CSRF-Token": C.csrf || "" };
-    const r = await fetch(base + query + (kind === "csv" ? "&format=csv&lang=" + C.lang : ""), { method: "POST", headers, body: fileText, credentials: "same-origin" });
-    if (kind === "csv") return r;
-    let body = null;
-    try { body = await r.json(); } catch (e) { body = null; }
-    return { status: r.status, body };
+  // postProfile sends the uploaded profile as the body; the CSV comes as
+  // a Blob.
+  function postProfile(query, kind) {
+    const csv = kind === "csv";
+    return C.api("POST", base + query + (csv ? "&format=csv&lang=" + C.lang : ""), undefined, { raw: fileText, blob: csv });
   }
 
   // ---- the answer ----------------------------------------------------------
@@ -267,7 +254,7 @@
     e.preventDefault();
     const r = await postProfile("?" + q, "csv");
     if (r.status !== 200) { say(C.tr("planner.err.other", "HTTP " + r.status), true); return; }
-    save(await r.blob(), "staffing-" + D.hall + ".csv");
+    save(r.body, "staffing-" + D.hall + ".csv");
   });
   $("pl-json").addEventListener("click", () => {
     if (!plan) return;

@@ -4,7 +4,7 @@
 "use strict";
 (function () {
   const C = window.CIVIQ;
-  const $ = (id) => document.getElementById(id);
+  const $ = C.$;
   const D = JSON.parse($("page-data").textContent);
   C.clock($("clock"), D.timezone);
 

@@ -4,7 +4,7 @@
 "use strict";
 (function () {
   const C = window.CIVIQ;
-  const $ = (id) => document.getElementById(id);
+  const $ = C.$;
   const T = JSON.parse($("ticket-config").textContent);
   const path = "/api/v1/tickets/" + encodeURIComponent(T.id);
   let t = T.ticket;
@@ -18,9 +18,6 @@
   function show(el, on) { el.classList.toggle("hidden", !on); }
   const known = (v) => v !== null && v !== undefined;
 
-  const timeFmt = new Intl.DateTimeFormat(C.lang === "en" ? "en-GB" : "zh-CN",
-    { timeZone: T.tz, hour: "2-digit", minute: "2-digit", hour12: false });
-
   function render() {
     const st = t.status;
     $("card").className = "tcard status-" + st;
@@ -33,8 +30,7 @@
     show(ahead, waiting && known(t.position));
     $("eta").textContent = waiting && known(t.eta_seconds) ? C.minutes(t.eta_seconds) : "";
     show($("f-eta"), waiting && known(t.eta_seconds));
-    const issued = new Date(t.issued_at);
-    $("issued").textContent = isNaN(issued) ? "" : timeFmt.format(issued);
+    $("issued").textContent = C.time(t.issued_at, "time", T.tz);
 
     const call = $("call");
     call.textContent = st === "called" ? C.tr("ticket.go_to", counterName(t.counter_id))
