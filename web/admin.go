@@ -2,17 +2,8 @@ package web
 
 import (
 	"net/http"
-	"sort"
-	"strings"
-	"sync"
 
 	"github.com/civiq/civiq"
-)
-
-// adminKeys are the catalogue entries admin.js needs: every "admin." key.
-var (
-	adminKeysOnce sync.Once
-	adminKeys     []string
 )
 
 // adminHall is a hall in the page's hall picker.
@@ -72,18 +63,5 @@ func (s *Site) adminPage(w http.ResponseWriter, r *http.Request) {
 			d.Hall = h.ID
 		}
 	}
-	s.render(w, r, http.StatusOK, "admin", "admin.title", d, s.adminKeys()...)
-}
-
-func (s *Site) adminKeys() []string {
-	adminKeysOnce.Do(func() {
-		for k := range s.catalogs[Languages[0]] {
-			if strings.HasPrefix(k, "admin.") {
-				adminKeys = append(adminKeys, k)
-			}
-		}
-		adminKeys = append(adminKeys, "role.admin", "role.manager", "role.staff")
-		sort.Strings(adminKeys)
-	})
-	return adminKeys
+	s.render(w, r, http.StatusOK, "admin", "admin.title", d)
 }

@@ -3,9 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -18,27 +15,6 @@ func (s *Site) registerBook(mux *http.ServeMux) {
 	mux.HandleFunc("GET /halls/{hall}/book", s.bookPage)
 	mux.HandleFunc("GET /halls/{hall}/bookings", s.bookingsPage)
 }
-
-// bookKeys are the catalogue entries book.js uses: every "book." entry and
-// a few shared ones. Call it after s.load.
-func (s *Site) bookKeys() []string {
-	bookKeysOnce.Do(func() {
-		for k := range s.catalogs[Languages[0]] {
-			if strings.HasPrefix(k, "book.") && !strings.HasPrefix(k, "book.rule.") {
-				bookKeysList = append(bookKeysList, k)
-			}
-		}
-		bookKeysList = append(bookKeysList, "error.network", "ticket.status.waiting", "ticket.status.called", "ticket.status.serving",
-			"ticket.status.done", "ticket.status.no_show", "ticket.status.cancelled")
-		sort.Strings(bookKeysList)
-	})
-	return bookKeysList
-}
-
-var (
-	bookKeysOnce sync.Once
-	bookKeysList []string
-)
 
 // bookDay is a day the booking page offers.
 type bookDay struct {
@@ -139,7 +115,7 @@ func (s *Site) bookPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "book", "book.title", map[string]any{
 		"Hall": hall.NameIn(lang), "HallID": hall.ID, "Services": services, "Days": days, "Rules": rules,
 		"Enabled": data["enabled"], "JSON": kioskJSON(data),
-	}, s.bookKeys()...)
+	})
 }
 
 // bookingsPage is the staff's page of a day's bookings: their states, the
@@ -170,5 +146,5 @@ func (s *Site) bookingsPage(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{"hall": hall.ID, "tz": hall.Timezone, "date": date, "services": names}
 	s.render(w, r, http.StatusOK, "book_staff", "book.staff.title", map[string]any{
 		"Hall": hall.NameIn(lang), "HallID": hall.ID, "Date": date, "JSON": kioskJSON(data),
-	}, s.bookKeys()...)
+	})
 }

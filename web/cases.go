@@ -39,19 +39,6 @@ func (s *Site) casePage(w http.ResponseWriter, r *http.Request, perm civiq.Permi
 	return casePage{p: p, hall: hall, svcs: svcs, lang: lang, data: data}, true
 }
 
-// caseDeskKeys are the catalogue entries cases.js uses on the case desk.
-var caseDeskKeys = []string{
-	"case.status.correction", "case.status.accepted", "case.status.not_accepted", "case.status.reviewing",
-	"case.status.finished", "case.status.refused", "case.m.received", "case.m.missing", "case.m.not_applicable",
-	"case.need.required", "case.need.optional", "case.need.conditional", "case.overdue", "case.instant", "case.days",
-	"case.desk.none", "case.desk.count", "case.desk.open", "case.desk.to.accepted", "case.desk.to.not_accepted",
-	"case.desk.to.reviewing", "case.desk.to.finished", "case.desk.to.refused", "case.desk.moved", "case.desk.failed",
-	"case.desk.need_reason", "case.desk.need_all", "case.desk.not_found", "case.desk.closed", "case.desk.by",
-	"case.desk.created", "case.desk.step", "case.desk.loading", "case.desk.mark_received", "case.err.reason",
-	"case.desk.id.id_card", "case.desk.id.credit_code", "case.desk.id.passport", "case.desk.id.other",
-	"error.network",
-}
-
 // caseDesk is the staff's 办件 desk: the hall's cases, newest first, with
 // filters, and one case with its materials, its history and the moves it
 // may make next (补正 received and 受理, 审核, 办结, 不予受理, 不予办理).
@@ -66,5 +53,5 @@ func (s *Site) caseDesk(w http.ResponseWriter, r *http.Request) {
 	data["Statuses"] = civiq.CaseStatuses
 	data["JSON"] = kioskJSON(map[string]any{"hall": hall.ID, "tz": hall.Timezone, "number": r.URL.Query().Get("number"),
 		"act": p.Can(civiq.PermCounterAction, hall.ID, "")})
-	s.render(w, r, http.StatusOK, "case_desk", "case.desk.title", data, caseDeskKeys...)
+	s.render(w, r, http.StatusOK, "case_desk", "case.desk.title", data)
 }

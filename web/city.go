@@ -47,5 +47,5 @@ func (s *Site) cityPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, r, http.StatusOK, "city", "city.title", cityView{Admin: admin, Count: len(ov.Halls), Config: js}, s.keysWithPrefix("city.")...)
+	s.render(w, r, http.StatusOK, "city", "city.title", cityView{Admin: admin, Count: len(ov.Halls), Config: js})
 }

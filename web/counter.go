@@ -142,21 +142,6 @@ func (s *Site) reasons(v *counterView, prefix string) {
 	}
 }
 
-// scriptKeys are the catalogue entries with prefix, for the page's script.
-func (s *Site) scriptKeys(prefixes ...string) []string {
-	var keys []string
-	for k := range s.catalogs[Languages[0]] {
-		for _, p := range prefixes {
-			if strings.HasPrefix(k, p) {
-				keys = append(keys, k)
-				break
-			}
-		}
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // counterPage is where staff call and serve: signed in staff of the hall,
 // or a paired counter device. Anyone else is sent to sign in, unless the
 // browser asks for the pairing screen (?device) or was paired here.
@@ -184,7 +169,7 @@ func (s *Site) counterPage(w http.ResponseWriter, r *http.Request) {
 	v.JS.Mode = v.Mode
 	s.reasons(v, "counter.pause.r")
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, status, "counter", "counter.title", v, s.scriptKeys("counter.", "error.")...)
+	s.render(w, r, status, "counter", "counter.title", v)
 }
 
 // ratePage is the rating device at a counter: a paired rater, or an admin
@@ -201,5 +186,5 @@ func (s *Site) ratePage(w http.ResponseWriter, r *http.Request) {
 	v.JS.Mode = v.Mode
 	s.reasons(v, "rate.reason.r")
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, http.StatusOK, "rate", "rate.title", v, s.scriptKeys("rate.", "error.")...)
+	s.render(w, r, http.StatusOK, "rate", "rate.title", v)
 }

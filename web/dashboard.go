@@ -126,7 +126,7 @@ func (s *Site) dashboardPage(w http.ResponseWriter, r *http.Request) {
 	if !containsInt(v.Targets, cfg.Target) {
 		v.Targets = append([]int{cfg.Target}, v.Targets...)
 	}
-	s.render(w, r, http.StatusOK, "dashboard", "dashboard.title", v, s.keysWithPrefix("dashboard.", "wait.about")...)
+	s.render(w, r, http.StatusOK, "dashboard", "dashboard.title", v)
 }
 
 func containsInt(xs []int, x int) bool {
@@ -136,16 +136,4 @@ func containsInt(xs []int, x int) bool {
 		}
 	}
 	return false
-}
-
-// keysWithPrefix lists the catalogue's keys that start with prefix, and
-// the extra keys named.
-func (s *Site) keysWithPrefix(prefix string, extra ...string) []string {
-	var out []string
-	for k := range s.catalogs[Languages[0]] {
-		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {
-			out = append(out, k)
-		}
-	}
-	return append(out, extra...)
 }

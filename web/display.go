@@ -53,11 +53,5 @@ func (s *Site) display(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, r, http.StatusOK, "display", "display.title", displayView{Hall: h, Config: js}, displayKeys...)
-}
-
-// displayKeys are the catalogue entries display.js uses.
-var displayKeys = []string{
-	"display.counter", "display.idle", "display.paused", "display.closed", "display.people", "display.eta",
-	"display.norecent", "display.calling",
+	s.render(w, r, http.StatusOK, "display", "display.title", displayView{Hall: h, Config: js})
 }

@@ -27,27 +27,6 @@ func (s *Site) registerGuides(mux *http.ServeMux) {
 	mux.HandleFunc("GET /halls/{hall}/cases", s.caseDesk) // cases.go
 }
 
-// guideKeys are the catalogue entries guide.js uses.
-var guideKeys = []string{
-	"guide.promised", "guide.instant", "guide.visits", "guide.visits0", "guide.materials_n", "guide.online", "guide.appointment",
-	"guide.fee", "guide.free", "guide.none", "guide.searching", "guide.found", "guide.taking", "guide.take_failed",
-	"guide.no_remote", "guide.hall_closed", "guide.ticket_ahead", "guide.back_in", "guide.have",
-	"guide.more", "error.network",
-}
-
-// caseKeys are the catalogue entries case.js uses on the intake page.
-var caseKeys = []string{
-	"case.need.required", "case.need.optional", "case.need.conditional", "case.form.original", "case.form.copy",
-	"case.form.original_and_copy", "case.form.electronic", "case.m.received", "case.m.missing", "case.m.not_applicable",
-	"case.will_accept", "case.will_correct", "case.will_refuse", "case.status.correction", "case.status.accepted",
-	"case.status.not_accepted", "case.status.reviewing", "case.status.finished", "case.status.refused",
-	"case.doc.correction", "case.doc.accepted", "case.doc.not_accepted", "case.all_received",
-	"case.failed", "case.saving", "case.pick_guide", "case.instant", "case.days", "case.none_yet",
-	"case.err.applicant.name", "case.err.applicant.id_number", "case.err.applicant.phone", "case.err.applicant.id_type",
-	"case.err.reason", "case.err.guide_id", "guide.promised", "guide.instant", "guide.searching", "guide.none", "guide.found",
-	"error.network",
-}
-
 // guideSvc is a service tab of the query mode.
 type guideSvc struct {
 	ID, Prefix, Name, URL string
@@ -162,7 +141,7 @@ func (s *Site) guideList(w http.ResponseWriter, r *http.Request) {
 		data["Prev"] = base + guideQuery(text, service, max(offset-60, 0))
 	}
 	w.Header().Set("Cache-Control", "no-cache")
-	s.render(w, r, http.StatusOK, "guide_list", "guide.title", data, guideKeys...)
+	s.render(w, r, http.StatusOK, "guide_list", "guide.title", data)
 }
 
 func guideQuery(text, service string, offset int) string {
@@ -235,7 +214,7 @@ func (s *Site) guidePage(w http.ResponseWriter, r *http.Request) {
 			"required": required, "tz": hall.Timezone, "back": "/halls/" + url.PathEscape(hall.ID) + "/guides"}),
 	}
 	w.Header().Set("Cache-Control", "no-cache")
-	s.render(w, r, http.StatusOK, "guide", "guide.title", data, guideKeys...)
+	s.render(w, r, http.StatusOK, "guide", "guide.title", data)
 }
 
 // caseLookup asks a citizen for the case number (given in the path when
@@ -357,5 +336,5 @@ func (s *Site) caseIntake(w http.ResponseWriter, r *http.Request) {
 	data["Servable"] = t.Status == civiq.StatusCalled || t.Status == civiq.StatusServing || t.Status == civiq.StatusDone
 	data["JSON"] = kioskJSON(map[string]any{"hall": hall.ID, "hall_name": hall.NameIn(lang), "ticket": t.ID,
 		"number": t.Number, "services": names, "tz": hall.Timezone})
-	s.render(w, r, http.StatusOK, "guide_intake", "case.intake_title", data, caseKeys...)
+	s.render(w, r, http.StatusOK, "guide_intake", "case.intake_title", data)
 }

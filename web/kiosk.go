@@ -69,18 +69,6 @@ func kioskJSON(v any) template.JS {
 	return template.JS(b)
 }
 
-// kioskKeys are the catalogue entries kiosk.js uses.
-var kioskKeys = []string{
-	"kiosk.waiting", "kiosk.closed", "kiosk.ahead", "kiosk.eta", "kiosk.taken", "kiosk.back_in", "kiosk.issuing",
-	"kiosk.failed", "kiosk.hall_closed", "kiosk.unauthorized", "kiosk.gave_up", "kiosk.green_for", "kiosk.pair_bad",
-	"kiosk.pair_wrong", "kiosk.pair_ok", "kiosk.ticket_priority", "kiosk.live", "kiosk.offline",
-	"kiosk.ci_checking", "kiosk.ci_code_short", "kiosk.ci_id_short", "kiosk.ci_not_found", "kiosk.ci_too_early",
-	"kiosk.ci_too_early_day", "kiosk.ci_too_early_at", "kiosk.ci_too_late", "kiosk.ci_done_already", "kiosk.ci_cancelled",
-	"kiosk.ci_rate_limited", "kiosk.ci_failed", "kiosk.appt_mark", "kiosk.appt_taken",
-	"kiosk.appt_wait_until",
-	"error.network", "wait.about",
-}
-
 // The keys of the check-in's on-screen keypads: the characters of booking
 // codes (civiq's code alphabet: no 0/O, 1/I/L), digits first as the booking
 // page shows codes; and those of the end of an ID number, X last.
@@ -139,16 +127,7 @@ func (s *Site) kiosk(w http.ResponseWriter, r *http.Request) {
 		data.Groups = append(data.Groups, group{g, s.kioskGroupLabel(lang, g)})
 	}
 	s.render(w, r, http.StatusOK, "kiosk", "kiosk.title", map[string]any{"V": data, "JSON": kioskJSON(data),
-		"CodeKeys": kioskCodeKeys, "IDKeys": kioskIDKeys, "CodeMax": civiq.CodeLength + 1}, kioskKeys...)
-}
-
-// ticketKeys are the catalogue entries ticket.js uses.
-var ticketKeys = []string{
-	"ticket.status.waiting", "ticket.status.called", "ticket.status.serving", "ticket.status.done",
-	"ticket.status.no_show", "ticket.status.cancelled", "ticket.ahead", "ticket.ahead_none", "ticket.go_to",
-	"ticket.serving_at", "ticket.called_title", "ticket.live", "ticket.offline", "ticket.alerts_on",
-	"ticket.reason_needed", "ticket.rate_failed", "ticket.rated", "ticket.rate_pick", "ticket.noshow_help", "ticket.cancelled_help",
-	"error.network", "wait.about",
+		"CodeKeys": kioskCodeKeys, "IDKeys": kioskIDKeys, "CodeMax": civiq.CodeLength + 1})
 }
 
 // ticketPage is the citizen's page of one ticket, phone first.
@@ -176,7 +155,7 @@ func (s *Site) ticketPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "ticket", "ticket.title", map[string]any{
 		"Ticket": t, "Hall": hall.NameIn(lang), "Service": sv, "Rated": rated, "JSON": kioskJSON(data),
 		"Scores": ticketFaces, "Reasons": []string{"wait", "slow", "attitude", "unclear", "again"},
-	}, ticketKeys...)
+	})
 }
 
 // ticketFaces are the five levels of 好差评, best first, each with the

@@ -2,6 +2,28 @@ package web
 
 import "net/http"
 
+// scriptStrings names, for each page (its template), the catalogue entries
+// its script uses (window.CIVIQ.t, read with CIVIQ.tr): a key, or a prefix
+// ending in "." for every key that starts with it. It is the one place
+// where a page's strings are listed; New checks that each names an entry.
+var scriptStrings = map[string][]string{
+	"kiosk":        {"kiosk.", "error.network", "wait.about"},
+	"ticket":       {"ticket.", "error.network", "wait.about"},
+	"display":      {"display."},
+	"counter":      {"counter.", "error."},
+	"rate":         {"rate.", "error."},
+	"admin":        {"admin.", "role."},
+	"book":         {"book.", "ticket.status.", "error.network"},
+	"book_staff":   {"book.", "ticket.status.", "error.network"},
+	"guide_list":   {"guide.", "error.network"},
+	"guide":        {"guide.", "error.network"},
+	"guide_intake": {"case.", "guide.", "error.network"},
+	"case_desk":    {"case.", "error.network"},
+	"dashboard":    {"dashboard.", "wait.about"},
+	"planner":      {"planner."},
+	"city":         {"city."},
+}
+
 // registerPages adds the hall's pages; each lives in the file named after
 // it, with its template, script, style and catalogues named the same way.
 func (s *Site) registerPages(mux *http.ServeMux) {

@@ -28,5 +28,5 @@ func (s *Site) plannerPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := plannerView{managerView{Hall: h, Name: h.NameIn(Lang(w, r)), Config: js}, plannerDays}
-	s.render(w, r, http.StatusOK, "planner", "planner.title", v, s.keysWithPrefix("planner.")...)
+	s.render(w, r, http.StatusOK, "planner", "planner.title", v)
 }

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"text/template/parse"
 
@@ -46,6 +47,7 @@ type Site struct {
 
 	pages    map[string]*template.Template
 	catalogs map[string]map[string]string
+	strings  map[string][]string // page -> the catalogue keys its script gets
 }
 
 // embeddable are the pages other sites may frame, when FrameAncestors
@@ -92,6 +94,9 @@ type page struct {
 func New(engine *civiq.Engine, version string) (*Site, error) {
 	s := &Site{Engine: engine, Version: version}
 	if err := s.load(localeFS, templateFS); err != nil {
+		return nil, err
+	}
+	if err := s.resolveStrings(scriptStrings); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -146,6 +151,39 @@ func (s *Site) load(locales, templates fs.FS) error {
 	}
 	if len(s.pages) == 0 {
 		return errors.New("no templates")
+	}
+	return nil
+}
+
+// resolveStrings turns each page's list of keys and prefixes (a key ending
+// in ".") into the catalogue keys its script gets. A key or a prefix that
+// names nothing in the catalogue, or a page that does not exist, is an
+// error.
+func (s *Site) resolveStrings(lists map[string][]string) error {
+	s.strings = map[string][]string{}
+	for page, list := range lists {
+		if s.pages[page] == nil {
+			return fmt.Errorf("script strings: no page %q", page)
+		}
+		seen := map[string]bool{}
+		for _, k := range list {
+			n := 0
+			for key := range s.catalogs[Languages[0]] {
+				if key == k || strings.HasSuffix(k, ".") && strings.HasPrefix(key, k) {
+					n++
+					seen[key] = true
+				}
+			}
+			if n == 0 {
+				return fmt.Errorf("script strings of %s: %q names no catalogue entry", page, k)
+			}
+		}
+		keys := make([]string, 0, len(seen))
+		for k := range seen {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		s.strings[page] = keys
 	}
 	return nil
 }
@@ -305,8 +343,9 @@ func (s *Site) signedIn(w http.ResponseWriter, r *http.Request) (civiq.Principal
 	return p, true
 }
 
-// render writes a page. keys lists the catalogue entries its script uses.
-func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any, keys ...string) {
+// render writes a page, with the catalogue entries its script uses
+// (scriptStrings).
+func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
 	lang := Lang(w, r)
 	p := page{Lang: lang, Other: Languages[1], Path: r.URL.Path, Title: s.T(lang, title), Version: s.Version, Data: data}
 	if lang != Languages[0] {
@@ -318,7 +357,7 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 		p.CSRF = sess.CSRF
 	}
 	strs := map[string]string{}
-	for _, k := range keys {
+	for _, k := range s.strings[name] {
 		strs[k] = s.T(lang, k)
 	}
 	js, _ := json.Marshal(strs)

@@ -3,6 +3,8 @@ package web
 import (
 	"encoding/json"
 	"io/fs"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -88,6 +90,72 @@ func TestBrokenTemplateFails(t *testing.T) {
 		err := s.load(files(c.page), files(c.page))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v; want an error naming %s", c.name, err, c.want)
+		}
+	}
+}
+
+var (
+	scriptSrcRE = regexp.MustCompile(`src="/static/([a-z_]+\.js)"`)
+	trKeyRE     = regexp.MustCompile(`\btr\(\s*"([a-z0-9_.]+)"\s*[,)]`)
+)
+
+// Every catalogue key a script names, tr("key"), reaches it: it is in the
+// strings (scriptStrings) of a page that loads the script. civiq.js, on
+// every page, names only keys every page gets.
+func TestScriptsGetTheirStrings(t *testing.T) {
+	s, err := New(nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	given := map[string]map[string]bool{} // script -> keys of the pages that load it
+	names, _ := fs.Glob(templateFS, "templates/*.html")
+	for _, n := range names {
+		page := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		b, _ := templateFS.ReadFile(n)
+		for _, m := range scriptSrcRE.FindAllStringSubmatch(string(b), -1) {
+			if m[1] == "civiq.js" {
+				continue // the layout's, below
+			}
+			if given[m[1]] == nil {
+				given[m[1]] = map[string]bool{}
+			}
+			for _, k := range s.strings[page] {
+				given[m[1]][k] = true
+			}
+		}
+	}
+	if len(given) < 10 {
+		t.Fatalf("found the scripts of %d pages", len(given))
+	}
+	for script, keys := range given {
+		b, err := staticFS.ReadFile("static/" + script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range trKeyRE.FindAllStringSubmatch(string(b), -1) {
+			if !keys[m[1]] {
+				t.Errorf("%s names %q, which no page that loads it gets", script, m[1])
+			}
+		}
+	}
+	b, _ := staticFS.ReadFile("static/civiq.js")
+	if m := trKeyRE.FindAllStringSubmatch(string(b), -1); len(m) != 1 || m[0][1] != "wait.about" {
+		t.Errorf("civiq.js names %v", m)
+	}
+}
+
+// A page's strings that name nothing in the catalogue stop New.
+func TestScriptStringsChecked(t *testing.T) {
+	s, err := New(nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.strings["dashboard"]; !slices.Contains(got, "wait.about") || !slices.Contains(got, "dashboard.title") {
+		t.Errorf("dashboard strings: %v", got)
+	}
+	for _, bad := range []map[string][]string{{"kiosk": {"kiosk.no_such_key"}}, {"kiosk": {"nosuchprefix."}}, {"nosuchpage": {"kiosk."}}} {
+		if err := s.resolveStrings(bad); err == nil {
+			t.Errorf("%v: no error", bad)
 		}
 	}
 }
