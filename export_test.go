@@ -27,3 +27,6 @@ const (
 	LoginLockout      = loginLockout
 	ArgonSlots        = argonSlots
 )
+
+// SignReceipt signs r with the current key, for tests.
+func (k *ReceiptKeys) SignReceipt(r Receipt) (string, error) { return k.sign(&r) }

@@ -172,17 +172,15 @@ func TestReceiptKeyFile(t *testing.T) {
 }
 
 // FuzzReceipt: no input makes the decoder fail badly, and none verifies
-// but the receipts the key signed.
+// but the receipt the key signed (Ed25519 signs the same bytes the same
+// way, so every fuzzing process knows it).
 func FuzzReceipt(f *testing.F) {
-	e := newEnv(f)
 	keys := receiptKeys(f, 1)
-	e.eng.Receipts = keys
-	c := e.acceptedCase()
-	check, err := e.eng.ReceiptByCode(e.ctx, c.ReceiptCode)
-	if err != nil || !check.Valid {
-		f.Fatal(check, err)
+	signed, err := keys.SignReceipt(civiq.Receipt{Version: 1, Kind: civiq.ReceiptAccepted, Code: "ABCDEFGHJKMN", Number: "2026031200071234",
+		HallID: "demo", Date: "2026-03-12", Promised: "2026-03-26", Applicant: "张*"})
+	if err != nil || !keys.Check(signed).Valid {
+		f.Fatal(signed, err)
 	}
-	signed := check.Payload
 	f.Add(signed)
 	f.Add("")
 	f.Add(".")
