@@ -215,21 +215,28 @@ func (g *loginGuard) count(key string, now time.Time) *loginCount {
 	return c
 }
 
-// check runs a password check in one of the argon2 slots, waiting for one
-// at most loginSlotWait.
-func (g *loginGuard) check(ctx context.Context, hash, password string) (bool, error) {
+// argon runs fn, an argon2id computation, in one of the argon2 slots,
+// waiting for one at most loginSlotWait.
+func (g *loginGuard) argon(ctx context.Context, fn func()) error {
 	g.once.Do(func() { g.slots = make(chan struct{}, argonSlots) })
 	t := time.NewTimer(loginSlotWait)
 	defer t.Stop()
 	select {
 	case g.slots <- struct{}{}:
 	case <-t.C:
-		return false, tooMany(time.Second, "too many sign-ins at once: try again in a moment")
+		return tooMany(time.Second, "too many sign-ins at once: try again in a moment")
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return ctx.Err()
 	}
 	defer func() { <-g.slots }()
-	return CheckPassword(hash, password), nil
+	fn()
+	return nil
+}
+
+// check checks a password in one of the argon2 slots.
+func (g *loginGuard) check(ctx context.Context, hash, password string) (right bool, err error) {
+	err = g.argon(ctx, func() { right = CheckPassword(hash, password) })
+	return right, err
 }
 
 // nameKey is the counting key of a username.
@@ -314,6 +321,10 @@ func (e *Engine) lockLogin(ctx context.Context, username, addr string) error {
 const (
 	AuditLoginLocked   = "login.locked"   // too many wrong passwords locked a username
 	AuditLoginUnlocked = "login.unlocked" // an admin lifted a user's lock
+	// AuditPasswordChanged: users changed their own password
+	// (ChangePassword); AuditPasswordReset: an admin set one (UpdateUser).
+	AuditPasswordChanged = "password.changed"
+	AuditPasswordReset   = "password.reset"
 )
 
 // AuditEvent is a security event kept for admins; it concerns no hall.
@@ -366,4 +377,49 @@ func (e *Engine) AuditEvents(ctx context.Context, limit int) ([]AuditEvent, erro
 	var out []AuditEvent
 	err := e.store.View(ctx, func(tx Tx) (err error) { out, err = tx.AuditEvents(limit); return })
 	return out, err
+}
+
+// ChangePassword changes the signed-in user's own password: the current
+// one must be right (a wrong one counts like a wrong sign-in), the new one
+// follows the rules of every password. Every other session of the user
+// ends; sess, the one it is changed from, stays.
+func (e *Engine) ChangePassword(ctx context.Context, p Principal, sess *Session, current, next string) error {
+	if p.User == nil || sess == nil {
+		return Errorf(EForbidden, "only a signed-in user changes their password")
+	}
+	if err := ValidatePassword(next); err != nil {
+		return FieldErrorf("new", "%s", ErrorMessage(err))
+	}
+	if next == current {
+		return FieldErrorf("new", "the new password is the current one")
+	}
+	if _, err := e.checkLogin(ctx, p.User.Username, current); err != nil {
+		if ErrorCode(err) == EUnauthorized {
+			return FieldErrorf("current", "the current password is wrong")
+		}
+		return err
+	}
+	var hash string
+	if err := e.logins.argon(ctx, func() { hash = HashPassword(next) }); err != nil {
+		return err
+	}
+	err := e.update(ctx, func(tx Tx) error {
+		u, err := tx.UserByID(p.User.ID)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash = hash
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		if err := tx.DeleteSessions(u.ID, sess.TokenHash); err != nil {
+			return err
+		}
+		return tx.AppendAudit(&AuditEvent{Type: AuditPasswordChanged, At: e.now(), Username: u.Username, Actor: p.Key()})
+	})
+	if err != nil {
+		return err
+	}
+	e.auth.dropUser(p.User.ID)
+	return nil
 }

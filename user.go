@@ -60,7 +60,9 @@ type UserTx interface {
 	Session(tokenHash string) (*Session, error)
 	InsertSession(s *Session) error
 	DeleteSession(tokenHash string) error
-	DeleteSessions(userID int64) error
+	// DeleteSessions ends a user's sessions but the one whose token hash
+	// is except ("" for none).
+	DeleteSessions(userID int64, except string) error
 }
 
 // SessionCookie names the cookie that carries a session for pages.
@@ -276,8 +278,9 @@ type UserUpdate struct {
 }
 
 // UpdateUser changes a user's role, halls or password. The last admin
-// stays an admin. A new password set by someone else signs the user out
-// everywhere.
+// stays an admin. A new password signs the user out everywhere, even an
+// admin resetting their own (ChangePassword keeps the session it is
+// changed from), and is an audit event.
 func (e *Engine) UpdateUser(ctx context.Context, actor Principal, username string, upd UserUpdate) (*User, error) {
 	var hash string
 	if upd.Password != nil {
@@ -323,8 +326,11 @@ func (e *Engine) UpdateUser(ctx context.Context, actor Principal, username strin
 		if err := tx.UpdateUser(u); err != nil {
 			return err
 		}
-		if hash != "" && (actor.User == nil || actor.User.ID != u.ID) {
-			if err := tx.DeleteSessions(u.ID); err != nil {
+		if hash != "" {
+			if err := tx.DeleteSessions(u.ID, ""); err != nil {
+				return err
+			}
+			if err := tx.AppendAudit(&AuditEvent{Type: AuditPasswordReset, At: e.now(), Username: u.Username, Actor: actor.Key()}); err != nil {
 				return err
 			}
 		}

@@ -56,6 +56,7 @@ func (s *Server) routes() {
 		writeError(w, r, civiq.Errorf(civiq.ENotFound, "no such API route: %s %s", r.Method, r.URL.Path))
 	})
 	s.counterStatsRoutes() // api/counterstats.go: the counter page's day
+	s.accountRoutes()      // api/account.go: changing one's own password
 	s.adminRoutes()        // api/adminroutes.go: the admin page's changes and removals
 	s.kioskRoutes()        // api/kiosk.go: waiting counts and expected waits per service
 	s.ratingRoutes()       // api/ratings.go: 好差评 ratings, follow-ups, working-day calendars, reports

@@ -83,7 +83,7 @@ func (t *tx) UpdateUser(u *civiq.User) error {
 }
 
 func (t *tx) DeleteUser(id int64) error {
-	if err := t.DeleteSessions(id); err != nil {
+	if err := t.DeleteSessions(id, ""); err != nil {
 		return err
 	}
 	return t.exec(`DELETE FROM users WHERE id = ?`, id)
@@ -115,6 +115,6 @@ func (t *tx) DeleteSession(tokenHash string) error {
 	return t.exec(`DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
 }
 
-func (t *tx) DeleteSessions(userID int64) error {
-	return t.exec(`DELETE FROM sessions WHERE user_id = ?`, userID)
+func (t *tx) DeleteSessions(userID int64, except string) error {
+	return t.exec(`DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?`, userID, except)
 }

@@ -31,6 +31,7 @@ func (s *Site) registerPages(mux *http.ServeMux) {
 	s.registerCounter(mux)   // counter.go: /halls/{hall}/counter/{counter}, /halls/{hall}/rate/{counter}
 	s.registerDisplay(mux)   // display.go: /halls/{hall}/display
 	s.registerAdmin(mux)     // admin.go: /admin
+	s.registerAccount(mux)   // account.go: /account/password (one's own password)
 	s.registerBook(mux)      // book.go: /halls/{hall}/book (citizens), /halls/{hall}/bookings (staff)
 	s.registerGuides(mux)    // guides.go: /halls/{hall}/guides (办事指南), /c/{number} (办件进度), /halls/{hall}/cases/new
 	s.registerReceipts(mux)  // receipts.go: /receipts/{code} (signed receipts), /receipts/verify
