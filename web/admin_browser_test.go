@@ -229,6 +229,22 @@ msg = await errorAt(page, '#user-username');
 assert(msg.includes('已存在'), 'a taken username, from the server: ' + msg);
 await page.click('#f-user [data-cancel]');
 
+// ---- a user locked by wrong passwords, and the lock lifted ----
+step('unlock');
+for (let i = 0; i < 5; i++) await api('POST', '/api/v1/auth/login', { username: 'clerk1', password: 'wrong-password' });
+assert((await api('POST', '/api/v1/auth/login', { username: 'clerk1', password: 'clerk1-password' })).status === 429, 'clerk1 is locked');
+await page.reload();
+await page.waitForSelector('#adm[data-ready="1"]');
+await go(page, 'users');
+msg = await page.textContent('[data-locked="clerk1"]');
+assert(msg.includes('锁定至'), 'the lock shows: ' + msg);
+await shot(page, 'admin-user-locked-zh');
+await axe(page, 'a locked user');
+await page.click('#user-list button[aria-label="解除锁定 clerk1"]');
+await page.waitForSelector('[data-locked="clerk1"]', { state: 'detached' });
+assert(changes.includes('DELETE /api/v1/users/clerk1/lock 200'), 'the page lifted the lock');
+assert((await api('POST', '/api/v1/auth/login', { username: 'clerk1', password: 'clerk1-password' })).status === 200, 'clerk1 signs in again');
+
 // ---- a kiosk, its pairing code, and pairing it ----
 step('devices');
 await go(page, 'devices');

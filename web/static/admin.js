@@ -514,11 +514,15 @@
     for (const u of st.users) {
       const halls = u.role === "admin" ? tr("admin.users.all_halls")
         : (u.hall_ids || []).map((id) => { const x = st.halls.find((y) => y.id === id); return x ? C.name(x) : id; }).join("、");
+      // Too many wrong passwords lock a user for a while (civiq's login.go).
+      const locked = u.locked_until && new Date(u.locked_until) > new Date();
       tb.append(h("tr", {},
-        h("td", {}, u.username, u.username === me ? h("span", { class: "muted" }, tr("admin.users.you")) : null),
+        h("td", {}, u.username, u.username === me ? h("span", { class: "muted" }, tr("admin.users.you")) : null,
+          locked ? h("span", { class: "badge", "data-locked": u.username }, tr("admin.users.locked", C.time(u.locked_until, "time", hallTZ()))) : null),
         h("td", {}, tr("role." + u.role)), h("td", {}, halls), h("td", {}, C.time(u.created_at, "datetime", hallTZ())),
         h("td", { class: "row-actions" },
           h("button", { type: "button", class: "btn small", "aria-label": tr("admin.edit") + " " + u.username, onclick: () => { userMode(u); userForm.elements.role.focus(); } }, tr("admin.edit")),
+          locked ? h("button", { type: "button", class: "btn small warn", "aria-label": tr("admin.unlock") + " " + u.username, onclick: () => unlockUser(u) }, tr("admin.unlock")) : null,
           u.username === me ? null : h("button", { type: "button", class: "btn small danger", "aria-label": tr("admin.delete") + " " + u.username, onclick: () => deleteUser(u) }, tr("admin.delete")))));
     }
     emptyRow(tb, 5);
@@ -544,6 +548,12 @@
     f.elements.role.value = u ? u.role : "staff";
     userHalls(u ? u.hall_ids : (hallID ? [hallID] : []));
     syncRole();
+  }
+  async function unlockUser(u) {
+    const res = await act("users", "DELETE", "/api/v1/users/" + enc(u.username) + "/lock", "admin.err.unlock");
+    if (!res) return;
+    toast(tr("admin.unlocked", u.username));
+    await loadUsers(); renderUsers();
   }
   async function deleteUser(u) {
     if (!confirm(tr("admin.confirm.user", u.username))) return;
