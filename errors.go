@@ -35,6 +35,12 @@ const (
 	// (idnumber.go), 400.
 	EInvalidIDNumber = "invalid_id_number"
 
+	// Remote tickets (ticket.go, IssueTicket), 409: the service holds as
+	// many waiting remote tickets as the hall allows; the phone already
+	// holds as many waiting tickets of the service as the hall allows.
+	ERemoteFull = "remote_full"
+	ETicketHeld = "ticket_held"
+
 	// EReasonRequired: a bad rating (rating.go) that says neither a reason
 	// nor a comment, 400.
 	EReasonRequired = "reason_required"

@@ -43,7 +43,20 @@ type Hall struct {
 	// AllowRemote lets anyone take a ticket with channel "remote".
 	AllowRemote   bool   `json:"allow_remote"`
 	VoiceTemplate string `json:"voice_template,omitempty"`
+	// MaxRemoteWaiting is the most remote tickets that may wait in one
+	// service at once; RemotePerPhone how many of them one phone may hold
+	// (ticket.go, IssueTicket).
+	MaxRemoteWaiting int `json:"max_remote_waiting"`
+	RemotePerPhone   int `json:"remote_per_phone"`
 }
+
+// Defaults and bounds of a hall's remote tickets.
+const (
+	DefaultMaxRemoteWaiting = 100
+	MaxMaxRemoteWaiting     = 10000
+	DefaultRemotePerPhone   = 1
+	MaxRemotePerPhone       = 10
+)
 
 // DefaultLateReturnBehind is how many waiting tickets a late arrival goes
 // behind unless the hall says otherwise; 0 (straight to the front) is a
@@ -66,6 +79,12 @@ func (h *Hall) Defaults() {
 	}
 	if h.VoiceTemplate == "" {
 		h.VoiceTemplate = "请{number}号到{counter}号窗口办理"
+	}
+	if h.MaxRemoteWaiting == 0 {
+		h.MaxRemoteWaiting = DefaultMaxRemoteWaiting
+	}
+	if h.RemotePerPhone == 0 {
+		h.RemotePerPhone = DefaultRemotePerPhone
 	}
 }
 
@@ -96,6 +115,12 @@ func (h *Hall) Validate() error {
 	}
 	if h.LateReturnBehind < 0 || h.LateReturnBehind > 100 {
 		return FieldErrorf("late_return_behind", "late_return_behind must be 0..100")
+	}
+	if h.MaxRemoteWaiting < 1 || h.MaxRemoteWaiting > MaxMaxRemoteWaiting {
+		return FieldErrorf("max_remote_waiting", "max_remote_waiting must be 1..%d", MaxMaxRemoteWaiting)
+	}
+	if h.RemotePerPhone < 1 || h.RemotePerPhone > MaxRemotePerPhone {
+		return FieldErrorf("remote_per_phone", "remote_per_phone must be 1..%d", MaxRemotePerPhone)
 	}
 	for _, f := range []struct{ name, v string }{{"opens_at", h.OpensAt}, {"closes_at", h.ClosesAt}} {
 		if f.v == "" {

@@ -72,6 +72,8 @@ type Ticket struct {
 	// Position and ETASeconds are computed when read; nil when not waiting.
 	Position   *int `json:"position"`
 	ETASeconds *int `json:"eta_seconds"`
+	// Holder names the phone that took a remote ticket (IssueRequest).
+	Holder string `json:"-"`
 }
 
 // TicketTx is what a store keeps of tickets and their queues
@@ -101,6 +103,9 @@ type TicketTx interface {
 	// that holds statements back until the commit (PostgreSQL) sets it by
 	// the time the write's Update returns.
 	PlaceAtEnd(t *Ticket) error
+	// WaitingRemote counts the remote tickets waiting in a service, and
+	// those of them held by holder (none for an empty holder).
+	WaitingRemote(hallID, serviceID, holder string) (all, held int, err error)
 	// WaitingCounts gives the number of waiting tickets per service.
 	WaitingCounts(hallID string) (map[string]int, error)
 	// RecentCalls returns the last n tickets called in the hall, newest first.
@@ -349,6 +354,10 @@ type IssueRequest struct {
 	ServiceID     string
 	Channel       string
 	PriorityGroup string // a green-channel group of the hall, or empty
+	// Holder names the phone that takes a remote ticket (a hash of its
+	// cookie), or is empty: one phone holds at most the hall's
+	// RemotePerPhone waiting tickets of a service.
+	Holder string
 }
 
 // IssueTicketAs gives a ticket to whoever asks, by who they are. A kiosk
@@ -424,6 +433,11 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 			if req.Channel != ChannelStaff && !hall.OpenAt(now) {
 				return nil, Errorf(EConflict, "the hall is closed: it gives tickets from %s to %s", hall.OpensAt, hall.ClosesAt)
 			}
+			if req.Channel == ChannelRemote {
+				if err := remoteAllowed(tx, hall, svc.ID, req.Holder); err != nil {
+					return nil, err
+				}
+			}
 			priority := PriorityNormal
 			if req.PriorityGroup != "" {
 				if !hall.HasPriorityGroup(req.PriorityGroup) {
@@ -435,7 +449,7 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 			if err != nil {
 				return nil, err
 			}
-			t.Priority, t.PriorityGroup = priority, req.PriorityGroup
+			t.Priority, t.PriorityGroup, t.Holder = priority, req.PriorityGroup, req.Holder
 			if err := tx.InsertTicket(t); err != nil {
 				return nil, err
 			}
@@ -450,6 +464,23 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 		return err
 	})
 	return e.present(ctx, out, err)
+}
+
+// remoteAllowed refuses a remote ticket when the service holds the
+// hall's most waiting remote tickets, or the phone holder as many
+// waiting tickets of the service as the hall allows one phone.
+func remoteAllowed(tx Tx, hall *Hall, serviceID, holder string) error {
+	all, held, err := tx.WaitingRemote(hall.ID, serviceID, holder)
+	if err != nil {
+		return err
+	}
+	if all >= hall.MaxRemoteWaiting {
+		return Errorf(ERemoteFull, "%d remote tickets already wait for this service, the most this hall takes: take a ticket at the hall", all)
+	}
+	if holder != "" && held >= hall.RemotePerPhone {
+		return Errorf(ETicketHeld, "this phone already holds %d waiting ticket(s) for this service, the most this hall allows", held)
+	}
+	return nil
 }
 
 // Ticket returns a ticket with its position and expected wait.

@@ -17,6 +17,8 @@ var statuses = map[string]int{
 	civiq.EInvalidIDNumber:   http.StatusBadRequest,
 	civiq.ESlotFull:          http.StatusConflict,
 	civiq.ELimitReached:      http.StatusConflict,
+	civiq.ERemoteFull:        http.StatusConflict,
+	civiq.ETicketHeld:        http.StatusConflict,
 	civiq.ETooEarly:          http.StatusConflict,
 	civiq.ETooLate:           http.StatusConflict,
 	civiq.ESuspended:         http.StatusForbidden,

@@ -27,7 +27,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/halls/{hall}/events", anyone, s.events)
 	s.handle("POST /api/v1/halls/{hall}/announcements", need(civiq.PermManageHall), s.announce)
 
-	s.handle("POST /api/v1/halls/{hall}/tickets", anyone, s.issue) // who may depends on the channel
+	s.handle("POST /api/v1/halls/{hall}/tickets", anyone, s.issue(newRateLimiter(func() time.Time { return s.Engine.Now() }))) // who may depends on the channel
 	s.handle("GET /api/v1/tickets/{id}", anyone, s.getTicket)
 	s.handle("POST /api/v1/halls/{hall}/counters/{counter}/call-next", need(civiq.PermCounterAction), s.callNext)
 	for path, action := range map[string]string{
@@ -231,7 +231,13 @@ func (s *Server) announce(w http.ResponseWriter, r *http.Request, c *call) error
 	return nil
 }
 
-func (s *Server) issue(w http.ResponseWriter, r *http.Request, c *call) error {
+// issue answers 201 {"ticket"}. An anonymous remote ticket counts against
+// its client address (remoteticket.go) and is tied to the phone's cookie.
+func (s *Server) issue(lim *rateLimiter) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error { return s.issueTicket(lim, w, r, c) }
+}
+
+func (s *Server) issueTicket(lim *rateLimiter, w http.ResponseWriter, r *http.Request, c *call) error {
 	var req issueRequest
 	if err := decode(c.body, &req, "service_id"); err != nil {
 		return err
@@ -240,7 +246,14 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.Engine.IssueTicketAs(r.Context(), c.p, civiq.IssueRequest{HallID: r.PathValue("hall"), ServiceID: req.ServiceID, Channel: req.Channel, PriorityGroup: req.PriorityGroup}, key)
+	holder := ""
+	if c.p.Anonymous() && (req.Channel == "" || req.Channel == civiq.ChannelRemote) {
+		if holder, err = remoteHolder(lim, w, r, r.PathValue("hall")); err != nil {
+			return err
+		}
+	}
+	t, err := s.Engine.IssueTicketAs(r.Context(), c.p, civiq.IssueRequest{HallID: r.PathValue("hall"), ServiceID: req.ServiceID, Channel: req.Channel,
+		PriorityGroup: req.PriorityGroup, Holder: holder}, key)
 	if err != nil {
 		return err
 	}

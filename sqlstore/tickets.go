@@ -45,10 +45,16 @@ func (t *tx) Ticket(id string) (*civiq.Ticket, error) {
 }
 
 func (t *tx) InsertTicket(tk *civiq.Ticket) error {
-	return t.exec(`INSERT INTO tickets (`+ticketCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return t.exec(`INSERT INTO tickets (`+ticketCols+`, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tk.ID, tk.HallID, tk.ServiceID, tk.Number, tk.Day, tk.Channel, tk.Priority, tk.PriorityGroup, tk.Status,
 		nanos(tk.IssuedAt), nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
-		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount)
+		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.Holder)
+}
+
+func (t *tx) WaitingRemote(hallID, serviceID, holder string) (all, held int, err error) {
+	err = t.row(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN holder = ? AND holder <> '' THEN 1 ELSE 0 END), 0) FROM tickets
+		WHERE hall_id = ? AND service_id = ? AND status = 'waiting' AND channel = 'remote'`, holder, hallID, serviceID).Scan(&all, &held)
+	return all, held, err
 }
 
 func (t *tx) UpdateTicket(tk *civiq.Ticket) error {

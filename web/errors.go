@@ -31,6 +31,8 @@ var pageErrors = map[string]pageError{
 	civiq.EInvalidTransition: {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.ESlotFull:          {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.ELimitReached:      {http.StatusConflict, "error", "error.title", "error.conflict"},
+	civiq.ERemoteFull:        {http.StatusConflict, "error", "error.title", "error.conflict"},
+	civiq.ETicketHeld:        {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.ETooEarly:          {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.ETooLate:           {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.ETooLarge:          {http.StatusRequestEntityTooLarge, "error", "error.title", "error.too_large"},

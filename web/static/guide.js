@@ -154,7 +154,10 @@
           return;
         }
         if (r.status < 500) idem = "";
-        msg.textContent = C.tr(r.status === 409 ? "guide.hall_closed" : r.status === 403 && !kiosk ? "guide.no_remote" : "guide.take_failed");
+        const code = r.body && r.body.error ? r.body.error.code : "";
+        msg.textContent = C.tr(code === "remote_full" ? "guide.remote_full" : code === "ticket_held" ? "guide.ticket_held"
+          : r.status === 429 ? "guide.too_many" : r.status === 409 ? "guide.hall_closed"
+          : r.status === 403 && !kiosk ? "guide.no_remote" : "guide.take_failed");
       } catch (e) {
         msg.textContent = C.tr("error.network");
       } finally {
