@@ -61,10 +61,19 @@ func (ll *limitListener) Accept() (net.Conn, error) {
 		if ok {
 			return &limitedConn{Conn: c, l: ll.l, key: key, device: device, pending: device}, nil
 		}
-		c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-		c.Write(refusal)
-		c.Close()
+		refuse(c)
 	}
+}
+
+// refuse answers a connection over the limits 429 and closes it with a
+// reset, so that it leaves nothing behind on the server.
+func refuse(c net.Conn) {
+	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	c.Write(refusal)
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	c.Close()
 }
 
 func remoteAddr(c net.Conn) netip.Addr {

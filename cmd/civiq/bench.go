@@ -39,6 +39,10 @@ type benchConfig struct {
 	// on SQLite, and adds the mixed load of the city issue.
 	Postgres string
 	Nodes    int
+	// Flood is how many idle connections the connection flood opens
+	// (benchflood.go); 0 skips it. FloodOnly skips everything else.
+	Flood     int
+	FloodOnly bool
 }
 
 // benchResult is one measured operation.
@@ -62,6 +66,8 @@ type benchReport struct {
 	// BytesPerSubscriber is the nodes' resident memory grown per open
 	// event stream.
 	BytesPerSubscriber float64 `json:"bytes_per_subscriber,omitempty"`
+	// Flood is what the connection flood found (benchflood.go).
+	Flood *floodReport `json:"connection_flood,omitempty"`
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -77,14 +83,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	fs.StringVar(&c.Postgres, "postgres", "", "PostgreSQL URL: run --nodes nodes on it (the database must be empty or a civiq database you may fill)")
 	fs.IntVar(&c.Nodes, "nodes", 3, "civiq nodes with --postgres")
+	fs.IntVar(&c.Flood, "flood", 20000, "idle connections of the connection flood, from one other loopback address; 0 skips it")
+	fs.BoolVar(&c.FloodOnly, "flood-only", false, "run only the connection flood (for --duration)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if c.Postgres == "" {
 		c.Nodes = 1
 	}
-	if c.Clients < 1 || c.Counters < 1 || c.Counters > 6 || c.Subscribers < 0 || c.Calls < 1 || c.Duration <= 0 || c.Nodes < 1 || c.Nodes > 16 {
-		fmt.Fprintln(stderr, "civiq bench: --clients, --calls and --duration must be positive, --counters 1..6")
+	if c.Clients < 1 || c.Counters < 1 || c.Counters > 6 || c.Subscribers < 0 || c.Calls < 1 || c.Duration <= 0 || c.Nodes < 1 || c.Nodes > 16 || c.Flood < 0 {
+		fmt.Fprintln(stderr, "civiq bench: --clients, --calls and --duration must be positive, --counters 1..6, --flood not negative")
 		return 2
 	}
 	rep, err := bench(ctx, c, stderr)
@@ -109,6 +117,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if rep.BytesPerSubscriber > 0 {
 		fmt.Fprintf(stdout, "memory per event stream (server side): %.1f KiB\n", rep.BytesPerSubscriber/1024)
 	}
+	if f := rep.Flood; f != nil {
+		fmt.Fprintf(stdout, "connection flood: %d opened from %s (%d failed), server held at most %d files, RSS at most %.0f MiB\n",
+			f.Opened, f.From, f.DialErrors, f.MaxServerFiles, f.MaxRSSBytes/(1<<20))
+	}
 	return 0
 }
 
@@ -123,6 +135,17 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 		dir = d
 	}
 	rep := &benchReport{Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())}
+	if c.Flood > 0 {
+		fmt.Fprintf(log, "bench: connection flood, %d idle connections for %s, /healthz timed from another address\n", c.Flood, c.Duration)
+		res, f, err := benchFlood(ctx, filepath.Join(dir, "flood.db"), c.Flood, c.Duration)
+		if err != nil {
+			return nil, fmt.Errorf("connection flood: %w", err)
+		}
+		rep.Results, rep.Flood = append(rep.Results, res), f
+	}
+	if c.FloodOnly {
+		return rep, nil
+	}
 
 	var ceiling benchResult
 	if c.Postgres == "" {
@@ -134,7 +157,8 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 		rep.Results = append(rep.Results, ceiling)
 	}
 
-	srv, err := startBenchServer(ctx, filepath.Join(dir, "civiq.db"), c.Postgres, c.Nodes)
+	// The load comes from one address, loopback: no cap per address.
+	srv, err := startBenchServer(ctx, filepath.Join(dir, "civiq.db"), c.Postgres, c.Nodes, "--max-conns-per-addr", "0")
 	if err != nil {
 		return nil, err
 	}
@@ -222,8 +246,9 @@ type benchNode struct {
 
 // startBenchServer runs this binary's serve in child processes on free
 // loopback ports, so the load generator does not share their heap: one
-// node on the SQLite file db, or n nodes on PostgreSQL.
-func startBenchServer(ctx context.Context, db, pg string, n int) (*benchServer, error) {
+// node on the SQLite file db, or n nodes on PostgreSQL; flags go to each
+// serve.
+func startBenchServer(ctx context.Context, db, pg string, n int, flags ...string) (*benchServer, error) {
 	password := civiq.NewToken()
 	s := &benchServer{}
 	for i := 0; i < n; i++ {
@@ -239,8 +264,7 @@ func startBenchServer(ctx context.Context, db, pg string, n int) (*benchServer, 
 			s.stop()
 			return nil, err
 		}
-		// The load comes from one address, loopback: no cap per address.
-		args := []string{"serve", "--demo", "--addr", addr, "--log-level", "warn", "--max-conns-per-addr", "0"}
+		args := append([]string{"serve", "--demo", "--addr", addr, "--log-level", "warn"}, flags...)
 		if pg != "" {
 			args = append(args, "--postgres", pg)
 		} else {
