@@ -86,6 +86,7 @@ assert((await page.textContent('#cd-error')).includes('原因'), 'reason asked: 
 assert(await status(page) === 'reviewing', 'nothing moved without a reason');
 await page.click('#cd-actions button[data-to="finished"]');
 await page.waitForFunction(() => document.body.dataset.caseStatus === 'finished');
+assert((await page.getAttribute('#cd-receipt', 'href')).startsWith('/receipts/') && await page.isVisible('#cd-receipt'), 'the 办结 notice is linked');
 assert(!(await page.isVisible('#cd-move')) && await page.isVisible('#cd-closed'), 'a closed case offers no move');
 const hist = await page.$$eval('#cd-history li', (lis) => lis.map((li) => li.textContent));
 assert(hist.length === 4 && hist.some((h) => h.includes('材料已复核')), 'history ' + hist);

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -15,8 +16,8 @@ import (
 
 const guidePassword = civiqtest.AdminPassword
 
-// guideServer is a test node (civiqtest) with
-// the demo hall and its catalogue.
+// guideServer is a test node (civiqtest) with the demo hall and its
+// catalogue, and receipt keys, so that cases get signed receipts.
 type guideServer struct {
 	URL    string
 	Engine *civiq.Engine
@@ -25,7 +26,11 @@ type guideServer struct {
 
 func newGuideServer(t testing.TB) *guideServer {
 	t.Helper()
-	n := civiqtest.New(t)
+	keys, err := civiq.NewReceiptKeys(bytes.Repeat([]byte{5}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := civiqtest.New(t, func(n *civiqtest.Server) { n.Engine.Receipts = keys })
 	if _, err := n.Engine.LoadDemoGuides(context.Background()); err != nil {
 		t.Fatal(err)
 	}

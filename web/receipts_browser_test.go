@@ -1,14 +1,12 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"net/url"
 	"testing"
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/browsertest"
-	"github.com/civiq/civiq/civiqtest"
 )
 
 // TestReceiptBrowser drives the signed receipts in Chromium: the printable
@@ -19,16 +17,9 @@ import (
 // $CIVIQ_SCREENSHOTS.
 func TestReceiptBrowser(t *testing.T) {
 	browsertest.Require(t)
-	keys, err := civiq.NewReceiptKeys(bytes.Repeat([]byte{5}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := civiqtest.New(t, func(n *civiqtest.Server) { n.Engine.Receipts = keys })
+	gs := newGuideServer(t)
+	n := gs
 	ctx := context.Background()
-	if _, err := n.Engine.LoadDemoGuides(ctx); err != nil {
-		t.Fatal(err)
-	}
-	gs := &guideServer{URL: n.URL, Engine: n.Engine, Admin: n.Admin}
 	var codes []string
 	for _, finish := range []bool{false, true} {
 		tk := gs.servedTicket(t, "social")
