@@ -145,7 +145,7 @@
     if (btn) btn.disabled = true;
     try {
       const res = await C.api(method, path, body);
-      if (res.status === 401) { toLogin(); return null; }
+      if (res.status === 401) { C.toLogin(); return null; }
       if (res.status >= 200 && res.status < 300) return res;
       const e = (res.body && res.body.error) || {};
       const msg = errorText(res, fallbackKey);
@@ -165,7 +165,7 @@
     sectionAlert(section, "");
     try {
       const res = await C.api(method, path);
-      if (res.status === 401) { toLogin(); return null; }
+      if (res.status === 401) { C.toLogin(); return null; }
       if (res.status >= 200 && res.status < 300) return res;
       sectionAlert(section, errorText(res, fallbackKey));
     } catch (err) {
@@ -174,11 +174,10 @@
     return null;
   }
 
-  function toLogin() { location.href = "/login?next=" + enc(location.pathname + location.search + location.hash); }
 
   async function get(path) {
     const res = await C.api("GET", path);
-    if (res.status === 401) { toLogin(); throw new Error("signed out"); }
+    if (res.status === 401) { C.toLogin(); throw new Error("signed out"); }
     if (res.status !== 200) throw new Error("GET " + path + ": " + res.status);
     return res.body;
   }

@@ -56,7 +56,7 @@
     fetching = true; fetches++;
     try {
       const res = await C.api("GET", "/api/v1/city" + (all ? "" : "?halls=" + ids.map(encodeURIComponent).join(",")), undefined, { retries: 2 });
-      if (res.status === 401) { location.href = "/login?next=/city"; return; }
+      if (res.status === 401) { C.toLogin(); return; }
       if (res.status !== 200) throw new Error((res.body && res.body.error && res.body.error.message) || "HTTP " + res.status);
       take(res.body, all);
     } catch (err) {

@@ -75,6 +75,11 @@
   C.deviceToken = function (hall) { return localStorage.getItem("civiq.device." + hall) || ""; };
   C.setDeviceToken = function (hall, token) { localStorage.setItem("civiq.device." + hall, token); };
 
+  // toLogin sends a page whose session has ended to sign in, and back.
+  C.toLogin = function () {
+    location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search + location.hash);
+  };
+
   // key makes an Idempotency-Key for one press of a button.
   C.key = function () {
     const b = new Uint8Array(12);

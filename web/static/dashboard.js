@@ -56,7 +56,7 @@
     fetching = true; again = false; fetches++;
     try {
       const res = await C.api("GET", "/api/v1/halls/" + encodeURIComponent(D.hall) + "/dashboard?target_minutes=" + target, undefined, { retries: 2 });
-      if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); return; }
+      if (res.status === 401) { C.toLogin(); return; }
       if (res.status !== 200) throw new Error((res.body && res.body.error && res.body.error.message) || "HTTP " + res.status);
       data = res.body;
       skew = Date.parse(data.now) - Date.now();

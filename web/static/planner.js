@@ -65,7 +65,7 @@
       const res = req.src === "profile"
         ? await postProfile("?" + req.q.toString(), "json")
         : await C.api("GET", base + "?" + req.q.toString(), undefined, { retries: 1 });
-      if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
+      if (res.status === 401) { C.toLogin(); return; }
       if (res.status !== 200) {
         const e = (res.body && res.body.error) || {};
         if (res.status === 409 && e.field === "days" && first) {
