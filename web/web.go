@@ -252,20 +252,20 @@ func walkCalls(n parse.Node, fn func(name string, args []parse.Node)) {
 			walkCalls(a, fn)
 		}
 	case *parse.IfNode:
-		walkCalls(n.Pipe, fn)
-		walkCalls(n.List, fn)
-		walkCalls(n.ElseList, fn)
+		walkBranch(&n.BranchNode, fn)
 	case *parse.RangeNode:
-		walkCalls(n.Pipe, fn)
-		walkCalls(n.List, fn)
-		walkCalls(n.ElseList, fn)
+		walkBranch(&n.BranchNode, fn)
 	case *parse.WithNode:
-		walkCalls(n.Pipe, fn)
-		walkCalls(n.List, fn)
-		walkCalls(n.ElseList, fn)
+		walkBranch(&n.BranchNode, fn)
 	case *parse.TemplateNode:
 		walkCalls(n.Pipe, fn)
 	}
+}
+
+func walkBranch(b *parse.BranchNode, fn func(name string, args []parse.Node)) {
+	walkCalls(b.Pipe, fn)
+	walkCalls(b.List, fn)
+	walkCalls(b.ElseList, fn)
 }
 
 // T translates key into lang, formatting args into it; a missing entry

@@ -84,6 +84,7 @@ func TestBrokenTemplateFails(t *testing.T) {
 		{"syntax", `{{define "content"}}<p>{{if .Lang}}</p>{{end}}`, "x.html"},
 		{"escape", `{{define "content"}}<a href="{{.Lang}}{{if .Title}}">{{end}}</a>{{end}}`, "x.html"},
 		{"key", `{{define "content"}}<p>{{t .Lang "no.such.key"}}</p>{{end}}`, "no.such.key"},
+		{"key in a branch", `{{define "content"}}{{range .Lang}}{{else}}<p>{{t .Lang "no.such.key"}}</p>{{end}}{{end}}`, "no.such.key"},
 		{"key in a pipe", `{{define "content"}}<p title="{{printf "%s" (t .Lang "no.such.key")}}"></p>{{end}}`, "no.such.key"},
 	} {
 		s := &Site{}
