@@ -172,6 +172,16 @@ await page.fill('#hall-opens_at', '');
 await page.fill('#hall-closes_at', '');
 await saveHall();
 assert(!(await api('GET', '/api/v1/halls/demo')).body.hall.opens_at, 'hours cleared');
+step('remote ticket limits');
+await page.fill('#hall-max_remote_waiting', '20');
+await page.fill('#hall-remote_per_phone', '2');
+await saveHall();
+hall = (await api('GET', '/api/v1/halls/demo')).body.hall;
+assert(hall.max_remote_waiting === 20 && hall.remote_per_phone === 2, 'remote limits saved: ' + JSON.stringify(hall));
+await shot(page, 'admin-hall-remote');
+await page.fill('#hall-max_remote_waiting', '100');
+await page.fill('#hall-remote_per_phone', '1');
+await saveHall();
 
 // ---- a counter with an ordered list of services ----
 step('counter');

@@ -119,9 +119,16 @@ assert(await page.$eval('#have', (e) => e.classList.contains('all')), 'all requi
 await page.reload();
 assert(await page.$eval('#have', (e) => e.classList.contains('all')), 'the phone remembers the ticks');
 // take a ticket: remote, then the ticket's page
+const guideURL = page.url();
 await Promise.all([page.waitForURL(/\/t\/[a-z0-9]+$/), page.click('#take')]);
 await page.waitForSelector('#number');
 assert(/^B\d{3}$/.test((await page.textContent('#number')).trim()), 'a property ticket: ' + await page.textContent('#number'));
+// the same phone again: it holds a waiting ticket of the service already
+await page.goto(guideURL, { waitUntil: 'load' });
+await page.click('#take');
+await page.waitForFunction(() => document.getElementById('take-msg').textContent.includes('已有该事项的等候号'));
+await shot(page, 'guide-held-375-zh');
+page.errors = page.errors.filter((e) => !/^HTTP 409 .*\/tickets$/.test(e)); // that refusal was the point
 clean(page, 'phone zh');
 
 // ---- a phone, in English ----
