@@ -2,6 +2,7 @@ package civiq
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"sync"
@@ -20,8 +21,8 @@ import (
 //     loginUserFailures wrong ones within loginWindow lock it for
 //     loginLockout. An admin lifts the lock of a user (UnlockUser).
 //
-// A refused attempt checks no password and answers rate_limited at once,
-// with the wait (Error.RetryAfter). Names nobody has are counted and locked
+// A refused attempt checks no password and answers rate_limited after
+// loginRefusalHold, with the wait (Error.RetryAfter). Names nobody has are counted and locked
 // like users' names, so the answers do not tell whether a user exists; a
 // user's lock is stored (every node keeps it, an admin lifts it), a made-up
 // name's lock only in this node's memory. Each lock and each lift is an
@@ -29,6 +30,7 @@ import (
 const (
 	argonSlots        = 4
 	loginSlotWait     = 2 * time.Second
+	loginRefusalHold  = time.Second
 	loginInFlight     = 2
 	loginAddrFailures = 20
 	loginUserFailures = 5
@@ -242,6 +244,22 @@ func (g *loginGuard) check(ctx context.Context, hash, password string) (right bo
 // nameKey is the counting key of a username.
 func nameKey(username string) string { return "user " + strings.ToLower(username) }
 
+// holdRefusal answers a refused attempt only after about loginRefusalHold
+// (from half to one and a half of it, at random, so that a flood's
+// clients do not come back all at once), so that clients repeating
+// refused attempts in a loop cost the server little: 500 of them ask 500
+// times a second, not thousands (issue 18: /healthz is to answer within
+// 100 ms through a flood).
+func holdRefusal(ctx context.Context, err error) error {
+	t := time.NewTimer(loginRefusalHold/2 + rand.N(loginRefusalHold))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return err
+}
+
 // dummyHash is checked for names nobody has, so they take a check's time.
 var dummyHash = HashPassword("civiq-no-such-user")
 
@@ -249,7 +267,7 @@ var dummyHash = HashPassword("civiq-no-such-user")
 func (e *Engine) checkLogin(ctx context.Context, username, password string) (*User, error) {
 	addr, name := clientAddrKey(ctx), nameKey(username)
 	if err := e.logins.begin(addr, name, e.now()); err != nil {
-		return nil, err
+		return nil, holdRefusal(ctx, err)
 	}
 	var u *User
 	err := e.store.View(ctx, func(tx Tx) error {
@@ -272,7 +290,7 @@ func (e *Engine) checkLogin(ctx context.Context, username, password string) (*Us
 	}
 	if now := e.now(); until.After(now) {
 		e.logins.end(addr, name, attemptRefused, now)
-		return nil, lockedOut(until.Sub(now))
+		return nil, holdRefusal(ctx, lockedOut(until.Sub(now)))
 	}
 	right, err := e.logins.check(ctx, hash, password)
 	if err != nil {

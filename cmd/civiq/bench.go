@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -43,6 +44,20 @@ type benchConfig struct {
 	// (benchflood.go); 0 skips it. FloodOnly skips everything else.
 	Flood     int
 	FloodOnly bool
+	// LoginFlood is how many clients send wrong sign-ins at once in the
+	// login flood (benchlogin.go); 0 skips it.
+	LoginFlood int
+	// Only names the phases to run, comma-separated (benchPhases); empty
+	// runs them all.
+	Only string
+}
+
+// benchPhases are the phases of civiq bench, in the order they run.
+var benchPhases = []string{"conn-flood", "ceiling", "issue", "call", "mixed", "fanout", "login-flood"}
+
+// runs reports whether the phase is to run.
+func (c benchConfig) runs(phase string) bool {
+	return c.Only == "" || slices.Contains(strings.Split(c.Only, ","), phase)
 }
 
 // benchResult is one measured operation.
@@ -68,6 +83,8 @@ type benchReport struct {
 	BytesPerSubscriber float64 `json:"bytes_per_subscriber,omitempty"`
 	// Flood is what the connection flood found (benchflood.go).
 	Flood *floodReport `json:"connection_flood,omitempty"`
+	// LoginFlood is the login flood's memory and /healthz (benchlogin.go).
+	LoginFlood *loginFloodReport `json:"login_flood,omitempty"`
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -85,11 +102,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&c.Nodes, "nodes", 3, "civiq nodes with --postgres")
 	fs.IntVar(&c.Flood, "flood", 20000, "idle connections of the connection flood, from one other loopback address; 0 skips it")
 	fs.BoolVar(&c.FloodOnly, "flood-only", false, "run only the connection flood (for --duration)")
+	fs.IntVar(&c.LoginFlood, "login-flood", 500, "clients sending wrong sign-ins at once in the login flood, on the first node; 0 skips it")
+	fs.StringVar(&c.Only, "only", "", "comma-separated phases to run, of "+strings.Join(benchPhases, ", ")+" (default all)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if c.Postgres == "" {
 		c.Nodes = 1
+	}
+	for _, p := range strings.Split(c.Only, ",") {
+		if c.Only != "" && !slices.Contains(benchPhases, p) {
+			fmt.Fprintf(stderr, "civiq bench: --only: unknown phase %q (phases: %s)\n", p, strings.Join(benchPhases, ", "))
+			return 2
+		}
 	}
 	if c.Clients < 1 || c.Counters < 1 || c.Counters > 6 || c.Subscribers < 0 || c.Calls < 1 || c.Duration <= 0 || c.Nodes < 1 || c.Nodes > 16 || c.Flood < 0 {
 		fmt.Fprintln(stderr, "civiq bench: --clients, --calls and --duration must be positive, --counters 1..6, --flood not negative")
@@ -121,6 +146,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stdout, "connection flood: %d opened from %s (%d failed), server held at most %d files, RSS at most %.0f MiB\n",
 			f.Opened, f.From, f.DialErrors, f.MaxServerFiles, f.MaxRSSBytes/(1<<20))
 	}
+	if f := rep.LoginFlood; f != nil {
+		fmt.Fprintf(stdout, "login flood: answers %v; server RSS %.0f MiB before, peak %.0f MiB (target at most %.0f MiB); /healthz max %.1f ms (target %.0f ms)\n",
+			f.Statuses, f.RSSBefore/(1<<20), f.PeakRSS/(1<<20), f.TargetRSS/(1<<20), f.Healthz.MaxMillis, f.TargetMaxMs)
+	}
 	return 0
 }
 
@@ -135,7 +164,7 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 		dir = d
 	}
 	rep := &benchReport{Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())}
-	if c.Flood > 0 {
+	if c.Flood > 0 && c.runs("conn-flood") {
 		fmt.Fprintf(log, "bench: connection flood, %d idle connections for %s, /healthz timed from another address\n", c.Flood, c.Duration)
 		res, f, err := benchFlood(ctx, filepath.Join(dir, "flood.db"), c.Flood, c.Duration)
 		if err != nil {
@@ -148,7 +177,7 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 	}
 
 	var ceiling benchResult
-	if c.Postgres == "" {
+	if c.Postgres == "" && c.runs("ceiling") {
 		fmt.Fprintln(log, "bench: bare SQLite ceiling (one durable single-row insert per transaction)")
 		var err error
 		if ceiling, err = benchCeiling(ctx, filepath.Join(dir, "ceiling.db"), c.Duration); err != nil {
@@ -164,6 +193,38 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 	}
 	defer srv.stop()
 
+	if c.runs("issue") {
+		if err := benchIssueAndCall(ctx, c, srv, rep, ceiling, log); err != nil {
+			return nil, err
+		}
+	}
+	if c.Postgres != "" && c.runs("mixed") {
+		fmt.Fprintf(log, "bench: mixed issue, call, finish and rate, %d clients on %d nodes, %s\n", c.Clients, len(srv.nodes), c.Duration)
+		rep.Results = append(rep.Results, srv.mixed(ctx, c.Clients, c.Duration)...)
+	}
+
+	if c.Subscribers > 0 && c.runs("fanout") {
+		fmt.Fprintf(log, "bench: %d calls delivered to %d event streams on %d node(s)\n", c.Calls, c.Subscribers, len(srv.nodes))
+		fan, perSub, err := srv.fanout(ctx, c.Subscribers, c.Calls)
+		if err != nil {
+			return nil, fmt.Errorf("fan-out: %w", err)
+		}
+		rep.Results = append(rep.Results, fan)
+		rep.BytesPerSubscriber = perSub
+	}
+
+	if c.LoginFlood > 0 && c.runs("login-flood") {
+		fmt.Fprintf(log, "bench: login flood, %d clients sending wrong sign-ins on loopback, %s\n", c.LoginFlood, c.Duration)
+		f := srv.loginFlood(ctx, c.LoginFlood, c.Duration)
+		rep.Results = append(rep.Results, f.Attempts, f.Healthz)
+		rep.LoginFlood = &f
+	}
+	return rep, nil
+}
+
+// benchIssueAndCall runs the issue phase, then the call phase unless --only
+// leaves it out.
+func benchIssueAndCall(ctx context.Context, c benchConfig, srv *benchServer, rep *benchReport, ceiling benchResult, log io.Writer) error {
 	fmt.Fprintf(log, "bench: ticket issue, %d clients on %d node(s), %s\n", c.Clients, len(srv.nodes), c.Duration)
 	// Half the tickets are for general, which every counter but 5 serves, so
 	// the call phase does not run dry.
@@ -179,6 +240,9 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 		rep.CeilingRatio = issue.PerSecond / ceiling.PerSecond
 	}
 
+	if !c.runs("call") {
+		return nil
+	}
 	fmt.Fprintf(log, "bench: call-next, %d counters, %s\n", c.Counters, c.Duration)
 	var counter atomic.Int64
 	call := srv.load(ctx, "call-next (HTTP, durable)", c.Counters, c.Duration, func(conn *benchConn) error {
@@ -192,22 +256,7 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 		return err
 	})
 	rep.Results = append(rep.Results, call)
-
-	if c.Postgres != "" {
-		fmt.Fprintf(log, "bench: mixed issue, call, finish and rate, %d clients on %d nodes, %s\n", c.Clients, len(srv.nodes), c.Duration)
-		rep.Results = append(rep.Results, srv.mixed(ctx, c.Clients, c.Duration)...)
-	}
-
-	if c.Subscribers > 0 {
-		fmt.Fprintf(log, "bench: %d calls delivered to %d event streams on %d node(s)\n", c.Calls, c.Subscribers, len(srv.nodes))
-		fan, perSub, err := srv.fanout(ctx, c.Subscribers, c.Calls)
-		if err != nil {
-			return nil, fmt.Errorf("fan-out: %w", err)
-		}
-		rep.Results = append(rep.Results, fan)
-		rep.BytesPerSubscriber = perSub
-	}
-	return rep, nil
+	return nil
 }
 
 // benchCeiling measures the bare durable write rate of the disk through the
@@ -440,19 +489,30 @@ func (s *benchServer) mixed(ctx context.Context, n int, d time.Duration) []bench
 func (s *benchServer) rss() float64 {
 	var sum float64
 	for _, n := range s.nodes {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n.cmd.Process.Pid))
-		if err != nil {
+		r := s.nodeRSS(n)
+		if r == 0 {
 			return 0
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(line, "VmRSS:") {
-				var kb float64
-				fmt.Sscanf(strings.TrimSpace(line[6:]), "%f", &kb)
-				sum += kb * 1024
-			}
-		}
+		sum += r
 	}
 	return sum
+}
+
+// nodeRSS returns the resident memory of one node, in bytes (0 when it
+// cannot be read).
+func (s *benchServer) nodeRSS(n *benchNode) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(line[6:]), "%f", &kb)
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
 // errDry tells load that a client has nothing left to do.
