@@ -3,6 +3,7 @@ package civiq
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -21,6 +22,12 @@ type Engine struct {
 	// Receipts signs the receipts of cases (receipt.go); without it none
 	// is issued.
 	Receipts *ReceiptKeys
+	// Outbound sends webhooks' test messages (webhook.go); the delivery
+	// worker (package outbound) sets it.
+	Outbound Sender
+	// WebhookAllow lists the loopback, link-local and private addresses
+	// webhooks may be sent to (civiq serve --webhook-allow).
+	WebhookAllow []netip.Prefix
 
 	auth     authCache
 	logins   loginGuard    // sign-in limits (login.go)

@@ -180,7 +180,12 @@ func (e *Engine) Prune(ctx context.Context) error {
 		return err
 	}
 	now := e.now()
-	return e.update(ctx, func(tx Tx) error { return tx.Prune(now.Add(-EventRetention), now.Add(-IdempotencyWindow)) })
+	return e.update(ctx, func(tx Tx) error {
+		if err := tx.PruneDeliveries(now.Add(-DeliveryLogAge)); err != nil { // delivery.go
+			return err
+		}
+		return tx.Prune(now.Add(-EventRetention), now.Add(-IdempotencyWindow))
+	})
 }
 
 // Announcement is a line once sent to a hall's screens.

@@ -35,4 +35,5 @@ type Tx interface {
 	CaseTx
 	ReceiptTx
 	StatsTx
+	DeliveryTx
 }

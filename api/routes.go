@@ -64,6 +64,7 @@ func (s *Server) routes() {
 	s.receiptRoutes()      // api/receipts.go: verifying the cases' signed receipts, their public keys
 	s.bookingRoutes()      // api/bookings.go: appointments: slots, bookings, check-ins, no-show strikes
 	s.dashboardRoutes()    // api/dashboard.go: managers' dashboard, staffing planner, city overview (read-only)
+	s.webhookRoutes()      // api/webhooks.go: webhooks and their delivery
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -5,9 +5,13 @@
 package app
 
 import (
+	"net/netip"
+	"time"
+
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/api"
 	"github.com/civiq/civiq/inmem"
+	"github.com/civiq/civiq/outbound"
 	"github.com/civiq/civiq/sqlstore"
 	"github.com/civiq/civiq/web"
 )
@@ -20,6 +24,10 @@ type App struct {
 	Metrics *api.Metrics
 	API     *api.Server // the handler: API, pages, static files
 	Site    *web.Site
+	// Outbound delivers the events to webhooks (package outbound); New
+	// starts it, Close stops it.
+	Outbound *outbound.Dispatcher
+	Sender   *outbound.HTTPSender
 }
 
 // New wires a node on store; it fails when the pages do not load. With shared set (PostgreSQL, several nodes)
@@ -28,15 +36,24 @@ type App struct {
 func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	a := &App{Store: store, Hub: inmem.NewHub(), Metrics: api.NewMetrics()}
 	a.Hub.OnCount = func(n int) { a.Metrics.Streams.Set(float64(n)) }
+	a.Engine = civiq.NewEngine(store)
+	a.Sender = outbound.NewHTTPSender()
+	a.Sender.UserAgent = "civiq/" + version
+	a.Sender.Now = func() time.Time { return a.Engine.Now() } // the engine's clock, which tests set
+	a.Engine.Outbound = a.Sender
+	a.Outbound = outbound.New(a.Engine, a.Sender, outbound.NewMetrics(a.Metrics.Registry))
 	if shared {
-		store.Publish = a.Metrics.Observe
+		store.Publish = func(evs []*civiq.Event) {
+			a.Metrics.Observe(evs)
+			a.Outbound.Notify()
+		}
 	} else {
 		store.Publish = func(evs []*civiq.Event) {
 			a.Metrics.Observe(evs)
 			a.Hub.Publish(evs)
+			a.Outbound.Notify()
 		}
 	}
-	a.Engine = civiq.NewEngine(store)
 	a.API = api.NewServer(a.Engine, a.Hub, a.Metrics)
 	a.API.Version = version
 	a.API.Ready = store.Ready
@@ -46,5 +63,17 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	}
 	a.Site = site
 	a.Site.Register(a.API.Mux())
+	a.Outbound.Start()
 	return a, nil
 }
+
+// SetWebhookAllow lets webhooks reach the loopback, link-local and private
+// addresses in allow (civiq serve --webhook-allow): checked when one is
+// registered and when its address is dialled.
+func (a *App) SetWebhookAllow(allow []netip.Prefix) {
+	a.Engine.WebhookAllow = allow
+	a.Sender.Allow = allow
+}
+
+// Close stops the delivery workers; the store stays open.
+func (a *App) Close() { a.Outbound.Stop() }

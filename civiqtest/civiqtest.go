@@ -94,6 +94,7 @@ func New(t testing.TB, opts ...func(*Server)) *Server {
 	}
 	t.Cleanup(func() {
 		s.API.Close() // ends the event streams, so Close below does not wait for them
+		s.App.Close() // the delivery workers
 		s.CutStreams()
 		if s.HTTP != nil {
 			s.HTTP.Close()

@@ -631,10 +631,14 @@ func (s *Store) EventsAfter(ctx context.Context, hallID string, after int64, lim
 	return out, s.readErr(err)
 }
 
+// eventsSince reads the events of every hall after an id (AllEventsAfter,
+// and the delivery workers' tx.EventsSince).
+const eventsSince = `SELECT id, hall_id, type, at, data FROM events WHERE id > ? ORDER BY id LIMIT ?`
+
 // AllEventsAfter returns up to limit events of every hall with an id above
 // after: what a node of a cluster reads to hear of other nodes' events.
 func (s *Store) AllEventsAfter(ctx context.Context, after int64, limit int) ([]*civiq.Event, error) {
-	out, err := scanAll(scanEvent)(s.read.QueryContext(ctx, s.d.sql(`SELECT id, hall_id, type, at, data FROM events WHERE id > ? ORDER BY id LIMIT ?`), after, limit))
+	out, err := scanAll(scanEvent)(s.read.QueryContext(ctx, s.d.sql(eventsSince), after, limit))
 	return out, s.readErr(err)
 }
 

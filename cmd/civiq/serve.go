@@ -33,6 +33,7 @@ type Config struct {
 	Postgres     string
 	Demo         bool
 	MetricsAllow string
+	WebhookAllow string
 	// FrameAncestors: the origins that may embed the display and the
 	// guides (web.ParseFrameAncestors).
 	FrameAncestors string
@@ -61,6 +62,23 @@ type Main struct {
 
 	stop       chan struct{}
 	stopFollow context.CancelFunc // PostgreSQL: stops following other nodes' events
+	app        *app.App
+}
+
+// parseCIDRs reads a comma-separated list of CIDRs given to flag.
+func parseCIDRs(flag, list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not a CIDR", flag, s)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // prune forgets old events and idempotency keys now and every hour.
@@ -119,6 +137,7 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.Postgres, "postgres", env("CIVIQ_POSTGRES_URL", ""), "PostgreSQL URL; when set SQLite is not used (env CIVIQ_POSTGRES_URL)")
 	fs.BoolVar(&c.Demo, "demo", os.Getenv("CIVIQ_DEMO") == "1", "load the demo hall when the database holds no hall (env CIVIQ_DEMO=1)")
 	fs.StringVar(&c.MetricsAllow, "metrics-allow", env("CIVIQ_METRICS_ALLOW", ""), "comma-separated CIDRs that may read /metrics; default loopback (env CIVIQ_METRICS_ALLOW)")
+	fs.StringVar(&c.WebhookAllow, "webhook-allow", env("CIVIQ_WEBHOOK_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses webhooks may be sent to; none by default (env CIVIQ_WEBHOOK_ALLOW)")
 	fs.StringVar(&c.FrameAncestors, "frame-ancestors", env("CIVIQ_FRAME_ANCESTORS", ""), "origins that may embed the hall display and the guide pages in a frame, e.g. https://portal.example.gov.cn; no page may be framed by default (env CIVIQ_FRAME_ANCESTORS)")
 	fs.StringVar(&c.Synchronous, "sqlite-synchronous", env("CIVIQ_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma: FULL (default, survives power loss) or NORMAL")
 	fs.StringVar(&c.LogLevel, "log-level", env("CIVIQ_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
@@ -137,16 +156,13 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 // asked, and starts listening.
 func (m *Main) Open(ctx context.Context) error {
 	c := m.Config
-	var allow []netip.Prefix
-	for _, s := range strings.Split(c.MetricsAllow, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return fmt.Errorf("--metrics-allow: %q is not a CIDR", s)
-		}
-		allow = append(allow, p)
+	allow, err := parseCIDRs("--metrics-allow", c.MetricsAllow)
+	if err != nil {
+		return err
+	}
+	hooksAllow, err := parseCIDRs("--webhook-allow", c.WebhookAllow)
+	if err != nil {
+		return err
 	}
 	frames, err := web.ParseFrameAncestors(c.FrameAncestors)
 	if err != nil {
@@ -177,8 +193,9 @@ func (m *Main) Open(ctx context.Context) error {
 		store.Close()
 		return fmt.Errorf("pages: %w", err)
 	}
-	m.Store, m.Engine, m.Hub, m.API = store, a.Engine, a.Hub, a.API
+	m.Store, m.Engine, m.Hub, m.API, m.app = store, a.Engine, a.Hub, a.API, a
 	m.API.MetricsAllow = allow
+	a.SetWebhookAllow(hooksAllow)
 	a.Site.FrameAncestors = frames
 	if c.Postgres != "" {
 		// Every node's events reach this node's streams through the events
@@ -297,6 +314,9 @@ func (m *Main) Close() error {
 	}
 	if m.stopFollow != nil {
 		m.stopFollow()
+	}
+	if m.app != nil {
+		m.app.Close() // the delivery workers, before the store
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

@@ -1,0 +1,134 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/civiq/civiq"
+)
+
+// webhookRoutes: webhooks (civiq/webhook.go), Standard Webhooks 1.0.
+// Admins manage any, managers those of their halls; the engine decides.
+func (s *Server) webhookRoutes() {
+	s.handle("POST /api/v1/webhooks", signed, s.createWebhook)
+	s.handle("GET /api/v1/webhooks", signed, s.listWebhooks)
+	s.handle("GET /api/v1/webhooks/{id}", signed, s.getWebhook)
+	s.handle("PUT /api/v1/webhooks/{id}", signed, s.putWebhook)
+	s.handle("DELETE /api/v1/webhooks/{id}", signed, s.deleteWebhook)
+	s.handle("POST /api/v1/webhooks/{id}/rotate-secret", signed, s.rotateWebhookSecret)
+	s.handle("GET /api/v1/webhooks/{id}/deliveries", signed, s.webhookDeliveries)
+	s.handle("POST /api/v1/webhooks/{id}/replay", signed, s.replayWebhook)
+	s.handle("POST /api/v1/webhooks/{id}/skip", signed, s.skipWebhookMessage)
+	s.handle("POST /api/v1/webhooks/{id}/test", signed, s.testWebhook)
+}
+
+func webhookID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, civiq.Errorf(civiq.ENotFound, "unknown webhook %s", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *call) error {
+	var in civiq.WebhookInput
+	if err := decode(c.body, &in, "url", "events"); err != nil {
+		return err
+	}
+	v, err := s.Engine.CreateWebhook(r.Context(), c.p, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"webhook": v})
+	return nil
+}
+
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, c *call) error {
+	vs, err := s.Engine.Webhooks(r.Context(), c.p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"webhooks": vs})
+	return nil
+}
+
+// withWebhook runs a handler that takes the webhook's id from the path and
+// answers {key: value}.
+func withWebhook[T any](key string, do func(r *http.Request, c *call, id int64) (T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		id, err := webhookID(r)
+		if err != nil {
+			return err
+		}
+		v, err := do(r, c, id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{key: v})
+		return nil
+	}
+}
+
+func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, c *call) error {
+	return withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
+		return s.Engine.Webhook(r.Context(), c.p, id)
+	})(w, r, c)
+}
+
+func (s *Server) putWebhook(w http.ResponseWriter, r *http.Request, c *call) error {
+	return withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
+		var in civiq.WebhookInput
+		if err := decode(c.body, &in, "url", "events"); err != nil {
+			return nil, err
+		}
+		return s.Engine.UpdateWebhook(r.Context(), c.p, id, in)
+	})(w, r, c)
+}
+
+func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := webhookID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.Engine.DeleteWebhook(r.Context(), c.p, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request, c *call) error {
+	return withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
+		return s.Engine.RotateWebhookSecret(r.Context(), c.p, id)
+	})(w, r, c)
+}
+
+func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request, c *call) error {
+	return withWebhook("deliveries", func(r *http.Request, c *call, id int64) ([]civiq.DeliveryAttempt, error) {
+		return s.Engine.WebhookDeliveries(r.Context(), c.p, id, 200)
+	})(w, r, c)
+}
+
+func (s *Server) replayWebhook(w http.ResponseWriter, r *http.Request, c *call) error {
+	return withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
+		var req struct {
+			FromEventID int64 `json:"from_event_id"`
+		}
+		if err := decode(c.body, &req, "from_event_id"); err != nil {
+			return nil, err
+		}
+		return s.Engine.ReplayWebhook(r.Context(), c.p, id, req.FromEventID)
+	})(w, r, c)
+}
+
+func (s *Server) skipWebhookMessage(w http.ResponseWriter, r *http.Request, c *call) error {
+	return withWebhook("skipped_event_id", func(r *http.Request, c *call, id int64) (int64, error) {
+		return s.Engine.SkipWebhookMessage(r.Context(), c.p, id)
+	})(w, r, c)
+}
+
+func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, c *call) error {
+	return withWebhook("delivery", func(r *http.Request, c *call, id int64) (*civiq.DeliveryAttempt, error) {
+		return s.Engine.TestWebhook(r.Context(), c.p, id)
+	})(w, r, c)
+}

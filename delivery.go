@@ -1,0 +1,393 @@
+package civiq
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Durable delivery (issue 13): the events table is the log, and each
+// subscriber of it (a webhook endpoint; later the 好差评 reporter, the
+// notifications, the edge link) keeps a cursor into it. A delivery worker
+// per subscriber (package outbound) reads the events after the cursor,
+// keeps those the subscriber wants, sends them in event order and moves the
+// cursor only once the receiver acknowledged them: at-least-once, each
+// message with an id that stays the same however often it is sent. A
+// message that fails holds back the ones behind it for that subscriber
+// only, and is retried on RetrySchedule; when the schedule is spent the
+// subscriber is failing, the cursor waits, and an admin may skip the
+// message (audited) or replay from an event.
+
+// Subscriber statuses.
+const (
+	SubscriberActive   = "active"   // delivering, or retrying on schedule
+	SubscriberFailing  = "failing"  // the retry schedule is spent: still retried every last step, an admin sees it
+	SubscriberDisabled = "disabled" // the receiver answered 410 Gone, or an admin paused it: nothing is sent
+)
+
+// SubscriberWebhook is the kind of a webhook endpoint (webhook.go).
+const SubscriberWebhook = "webhook"
+
+// Subscriber is one reader of the events table with its cursor and the
+// state of its delivery.
+type Subscriber struct {
+	ID          int64     `json:"id"`
+	Kind        string    `json:"kind"`
+	URL         string    `json:"url"`
+	Events      []string  `json:"events"` // event types, or ["*"]
+	Halls       []string  `json:"halls"`  // empty: every hall
+	Description string    `json:"description"`
+	Status      string    `json:"status"`
+	CreatedBy   string    `json:"created_by"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+
+	// Secret signs the messages; PrevSecret, until PrevUntil, signs them
+	// too after a rotation. Neither is ever shown but once (webhook.go).
+	Secret     string    `json:"-"`
+	PrevSecret string    `json:"-"`
+	PrevUntil  time.Time `json:"-"`
+
+	// Cursor is the id of the last event done with: delivered, or not
+	// wanted.
+	Cursor int64 `json:"cursor"`
+	// Attempts counts the failed tries at the message after the cursor;
+	// the next is due at NextAt. FailingSince is the first of them.
+	Attempts     int        `json:"attempts"`
+	NextAt       time.Time  `json:"next_attempt_at"`
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+	LastError    string     `json:"last_error"`
+
+	// The lease: the node that delivers for the subscriber, until when.
+	LeaseOwner string    `json:"-"`
+	LeaseUntil time.Time `json:"-"`
+}
+
+// Wants reports whether the subscriber takes the event: its type and its
+// hall are among those asked for.
+func (s *Subscriber) Wants(e *Event) bool {
+	if len(s.Halls) > 0 && !slices.Contains(s.Halls, e.HallID) {
+		return false
+	}
+	return slices.Contains(s.Events, "*") || slices.Contains(s.Events, e.Type)
+}
+
+// Secrets are the secrets that sign a message sent at now: the current
+// one, and the previous one during a rotation.
+func (s *Subscriber) Secrets(now time.Time) []string {
+	if s.PrevSecret != "" && now.Before(s.PrevUntil) {
+		return []string{s.Secret, s.PrevSecret}
+	}
+	return []string{s.Secret}
+}
+
+// MessageID is the stable id of the message that carries event eventID to
+// subscriber subID: the same on every try and every replay, so a receiver
+// drops repeats by it.
+func MessageID(subID, eventID int64) string {
+	return "msg_" + strconv.FormatInt(subID, 10) + "_" + strconv.FormatInt(eventID, 10)
+}
+
+// Message is what a subscriber is sent for one event.
+type Message struct {
+	ID      string
+	EventID int64 // 0 for a test message
+	HallID  string
+	Type    string
+	At      time.Time
+	// Body: {"type","timestamp","data"}, data being the event as the staff
+	// stream shows it (Event.Staff): personal data never in it.
+	Body []byte
+}
+
+// Message is the message that carries the event to subscriber subID.
+func (e *Event) Message(subID int64) *Message {
+	return &Message{ID: MessageID(subID, e.ID), EventID: e.ID, HallID: e.HallID, Type: e.Type, At: e.At,
+		Body: messageBody(e.Type, e.At, e.JSON(true))}
+}
+
+// EventTest is the type of the message POST /webhooks/{id}/test sends; it
+// is no event of the log and no one subscribes to it.
+const EventTest = "webhook.test"
+
+func messageBody(typ string, at time.Time, data []byte) []byte {
+	b := make([]byte, 0, len(data)+96)
+	b = append(b, `{"type":`...)
+	b = strconv.AppendQuote(b, typ)
+	b = append(b, `,"timestamp":"`...)
+	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","data":`...)
+	b = append(b, data...)
+	return append(b, '}')
+}
+
+// DeliveryAttempt is one try at sending a message: kept in the bounded
+// delivery log.
+type DeliveryAttempt struct {
+	ID           int64         `json:"id"`
+	SubscriberID int64         `json:"subscriber_id"`
+	EventID      int64         `json:"event_id"`
+	MessageID    string        `json:"message_id"`
+	At           time.Time     `json:"at"`
+	Status       int           `json:"status"` // the HTTP status; 0 when none came
+	Latency      time.Duration `json:"-"`
+	LatencyMS    float64       `json:"latency_ms"`
+	Error        string        `json:"error,omitempty"` // short: never the receiver's whole answer
+}
+
+// OK reports whether the receiver acknowledged the message (2xx).
+func (a *DeliveryAttempt) OK() bool { return a.Status >= 200 && a.Status < 300 }
+
+// Gone reports whether the receiver asked never to be sent again (410).
+func (a *DeliveryAttempt) Gone() bool { return a.Status == 410 }
+
+// Sender sends a message to a subscriber and tells how it went; it never
+// fails otherwise. The webhook sender is package outbound's.
+type Sender interface {
+	Send(ctx context.Context, s *Subscriber, m *Message) DeliveryAttempt
+}
+
+// RetrySchedule is the wait before each retry of a failed message (after
+// the first try, the second, ...), each within ±10% (jitter): together
+// about 27.5 hours, at least 24.7. When it is spent the subscriber is
+// failing and the message is tried again every last step until it goes or
+// an admin skips it.
+var RetrySchedule = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
+
+// RetryDelay is the wait after the attempts-th failed try, jitter being in
+// [0,1): ±10% around the schedule's step.
+func RetryDelay(attempts int, jitter float64) time.Duration {
+	step := RetrySchedule[min(max(attempts, 1), len(RetrySchedule))-1]
+	return time.Duration(float64(step) * (0.9 + 0.2*jitter))
+}
+
+// DeliveryLogSize is how many attempts the log keeps per subscriber, and
+// DeliveryLogAge how long at most.
+const (
+	DeliveryLogSize = 1000
+	DeliveryLogAge  = 7 * 24 * time.Hour
+)
+
+// DeliveryLease is how long a node holds a subscriber without renewing:
+// on several PostgreSQL nodes only the holder delivers, and another takes
+// over this long after it died.
+const DeliveryLease = 10 * time.Second
+
+// DeliveryTx is what a store keeps of subscribers and their delivery log
+// (sqlstore/deliveries.go).
+type DeliveryTx interface {
+	InsertSubscriber(s *Subscriber) error
+	// UpdateSubscriber writes everything but the cursor, the retry state
+	// and the lease.
+	UpdateSubscriber(s *Subscriber) error
+	Subscriber(id int64) (*Subscriber, error)
+	Subscribers() ([]*Subscriber, error)
+	DeleteSubscriber(id int64) error
+	// ClaimSubscriber gives the lease to owner until until when it is free,
+	// expired at now, or owner's already; it reports whether owner holds it.
+	ClaimSubscriber(id int64, owner string, now, until time.Time) (bool, error)
+	// SetDeliveryState writes the cursor and the retry state.
+	SetDeliveryState(s *Subscriber) error
+	// AppendDeliveries logs attempts and keeps the subscriber's last
+	// DeliveryLogSize.
+	AppendDeliveries(subID int64, as []DeliveryAttempt) error
+	Deliveries(subID int64, limit int) ([]DeliveryAttempt, error)
+	// PruneDeliveries forgets attempts made before the time.
+	PruneDeliveries(before time.Time) error
+	// EventsSince gives up to limit events of every hall with an id above
+	// after, oldest first.
+	EventsSince(after int64, limit int) ([]*Event, error)
+	// LastEventID is the id of the newest event of any hall, 0 if none.
+	LastEventID() (int64, error)
+	// PendingEvents counts the events after the cursor that s wants, and
+	// gives the time of the oldest.
+	PendingEvents(s *Subscriber) (int, *time.Time, error)
+}
+
+// DeliveryState is what an admin sees of a subscriber's delivery.
+type DeliveryState struct {
+	Status       string     `json:"status"`
+	Cursor       int64      `json:"cursor"`
+	Pending      int        `json:"pending"`
+	OldestAt     *time.Time `json:"oldest_pending_at,omitempty"`
+	OldestAgeSec float64    `json:"oldest_pending_age_seconds"`
+	Attempts     int        `json:"attempts"`
+	NextAt       *time.Time `json:"next_attempt_at,omitempty"`
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+	LastError    string     `json:"last_error"`
+}
+
+func (e *Engine) deliveryState(tx Tx, s *Subscriber) (*DeliveryState, error) {
+	n, oldest, err := tx.PendingEvents(s)
+	if err != nil {
+		return nil, err
+	}
+	st := &DeliveryState{Status: s.Status, Cursor: s.Cursor, Pending: n, OldestAt: oldest, Attempts: s.Attempts,
+		FailingSince: s.FailingSince, LastError: s.LastError}
+	if oldest != nil {
+		st.OldestAgeSec = e.now().Sub(*oldest).Seconds()
+	}
+	if s.Attempts > 0 {
+		at := s.NextAt
+		st.NextAt = &at
+	}
+	return st, nil
+}
+
+// DeliveryStates gives the state of every subscriber by id: the worker's
+// metrics read it.
+func (e *Engine) DeliveryStates(ctx context.Context) (map[int64]*DeliveryState, error) {
+	out := map[int64]*DeliveryState{}
+	err := e.store.View(ctx, func(tx Tx) error {
+		subs, err := tx.Subscribers()
+		if err != nil {
+			return err
+		}
+		for _, s := range subs {
+			if out[s.ID], err = e.deliveryState(tx, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// AllSubscribers lists every subscriber: the delivery worker's view, not
+// an admin's (Webhooks).
+func (e *Engine) AllSubscribers(ctx context.Context) ([]*Subscriber, error) {
+	var out []*Subscriber
+	err := e.store.View(ctx, func(tx Tx) (err error) { out, err = tx.Subscribers(); return })
+	return out, err
+}
+
+// ClaimDelivery takes or renews owner's lease on the subscriber; it
+// reports whether owner holds it.
+func (e *Engine) ClaimDelivery(ctx context.Context, subID int64, owner string) (bool, error) {
+	var ok bool
+	now := e.now()
+	err := e.update(ctx, func(tx Tx) (err error) {
+		ok, err = tx.ClaimSubscriber(subID, owner, now, now.Add(DeliveryLease))
+		return
+	})
+	return ok, err
+}
+
+// DeliveryBatch is what a worker sends next.
+type DeliveryBatch struct {
+	Subscriber *Subscriber
+	// Messages, in event order: the events after the cursor the
+	// subscriber wants.
+	Messages []*Message
+	// Through is the id of the last event read: once Messages are
+	// delivered the cursor moves there.
+	Through int64
+	// Wait: nothing is due before then (a retry's backoff, or a
+	// subscriber that sends nothing).
+	Wait time.Time
+}
+
+// NextDelivery reads up to limit messages due for the subscriber after its
+// cursor. A disabled subscriber, or one whose retry is not yet due, gets
+// none.
+func (e *Engine) NextDelivery(ctx context.Context, subID int64, limit int) (*DeliveryBatch, error) {
+	b := &DeliveryBatch{}
+	now := e.now()
+	err := e.store.View(ctx, func(tx Tx) error {
+		s, err := tx.Subscriber(subID)
+		if err != nil {
+			return err
+		}
+		b.Subscriber, b.Through = s, s.Cursor
+		if s.Status == SubscriberDisabled {
+			return nil
+		}
+		if s.Attempts > 0 && now.Before(s.NextAt) {
+			b.Wait = s.NextAt
+			return nil
+		}
+		// Read a few pages at most: a subscriber that wants little moves
+		// its cursor over what it does not want.
+		for range 8 {
+			evs, err := tx.EventsSince(b.Through, limit)
+			if err != nil {
+				return err
+			}
+			for _, ev := range evs {
+				if len(b.Messages) == limit {
+					return nil
+				}
+				if s.Wants(ev) {
+					b.Messages = append(b.Messages, ev.Message(s.ID))
+				}
+				b.Through = ev.ID
+			}
+			if len(evs) < limit || len(b.Messages) > 0 {
+				return nil
+			}
+		}
+		return nil
+	})
+	return b, err
+}
+
+// ErrLeaseLost: the node no longer holds the subscriber; another delivers.
+var ErrLeaseLost = Errorf(EConflict, "another node delivers for this subscriber")
+
+// RecordDelivery writes what a worker holding the lease did with a batch:
+// the attempts, in order, each acknowledged but perhaps the last. The
+// cursor moves over what was acknowledged (to through when all was); a
+// failure schedules the retry (RetryDelay), makes the subscriber failing
+// once the schedule is spent, and a 410 disables it.
+func (e *Engine) RecordDelivery(ctx context.Context, owner string, subID int64, through int64, attempts []DeliveryAttempt) (*Subscriber, error) {
+	var out *Subscriber
+	now := e.now()
+	err := e.update(ctx, func(tx Tx) error {
+		s, err := tx.Subscriber(subID)
+		if err != nil {
+			return err
+		}
+		if s.LeaseOwner != owner {
+			return ErrLeaseLost
+		}
+		if err := tx.AppendDeliveries(subID, attempts); err != nil {
+			return err
+		}
+		applyAttempts(s, through, attempts, now, rand.Float64())
+		out = s
+		return tx.SetDeliveryState(s)
+	})
+	return out, err
+}
+
+// applyAttempts is RecordDelivery's rule.
+func applyAttempts(s *Subscriber, through int64, attempts []DeliveryAttempt, now time.Time, jitter float64) {
+	if len(attempts) == 0 || attempts[len(attempts)-1].OK() {
+		s.Cursor = max(s.Cursor, through)
+		if len(attempts) > 0 {
+			s.Attempts, s.FailingSince, s.NextAt = 0, nil, time.Time{}
+			if s.Status == SubscriberFailing {
+				s.Status = SubscriberActive
+			}
+		}
+		return
+	}
+	last := attempts[len(attempts)-1]
+	s.Cursor = max(s.Cursor, last.EventID-1)
+	s.Attempts++
+	s.LastError = last.Error
+	if s.FailingSince == nil {
+		at := last.At
+		s.FailingSince = &at
+	}
+	s.NextAt = now.Add(RetryDelay(s.Attempts, jitter))
+	switch {
+	case last.Gone():
+		s.Status = SubscriberDisabled
+	case s.Attempts > len(RetrySchedule):
+		s.Status = SubscriberFailing
+	}
+}

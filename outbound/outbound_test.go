@@ -1,0 +1,556 @@
+package outbound_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/civiqtest"
+	"github.com/civiq/civiq/outbound"
+)
+
+// verify checks a Standard Webhooks signature the way a receiver would,
+// written apart from outbound.Sign: the signed content as one string, each
+// "v1,..." of the header compared in constant time.
+func verify(secret string, h http.Header, body []byte, now time.Time) error {
+	id, ts, sigs := h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature")
+	if id == "" || ts == "" || sigs == "" {
+		return fmt.Errorf("missing headers")
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("bad timestamp %q", ts)
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > 5*time.Minute || d < -5*time.Minute {
+		return fmt.Errorf("timestamp %s too far from now", ts)
+	}
+	key, err := base64.StdEncoding.DecodeString(secret[len("whsec_"):])
+	if err != nil {
+		return err
+	}
+	mac := hmac.New(sha256.New, key)
+	io.WriteString(mac, id+"."+ts+"."+string(body))
+	want := mac.Sum(nil)
+	for _, s := range strings.Split(sigs, " ") {
+		version, b64, ok := strings.Cut(s, ",")
+		if !ok || version != "v1" {
+			continue
+		}
+		got, err := base64.StdEncoding.DecodeString(b64)
+		if err == nil && hmac.Equal(got, want) {
+			return nil
+		}
+	}
+	return fmt.Errorf("no signature matches")
+}
+
+// receiver is a webhook endpoint that verifies each message and keeps
+// those it acknowledged; answer decides what it says.
+type receiver struct {
+	*httptest.Server
+	t       testing.TB
+	mu      sync.Mutex
+	secrets []string
+	answer  func(w http.ResponseWriter, r *http.Request) bool // false: not acknowledged
+	got     []message                                         // acknowledged, in order
+	tries   map[string]int                                    // by webhook-id
+}
+
+type message struct {
+	ID   string
+	Type string `json:"type"`
+	Time string `json:"timestamp"`
+	Data struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	} `json:"data"`
+}
+
+func newReceiver(t testing.TB) *receiver {
+	rc := &receiver{t: t, tries: map[string]int{}}
+	rc.Server = httptest.NewServer(http.HandlerFunc(rc.serve))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	secrets, answer := rc.secrets, rc.answer
+	rc.tries[r.Header.Get("webhook-id")]++
+	rc.mu.Unlock()
+	ok := false
+	for _, s := range secrets {
+		if verify(s, r.Header, body, time.Now()) == nil {
+			ok = true
+		}
+	}
+	if !ok || r.Header.Get("Content-Type") != "application/json" {
+		rc.t.Errorf("message %s: signature does not verify", r.Header.Get("webhook-id"))
+		w.WriteHeader(400)
+		return
+	}
+	if answer != nil && !answer(w, r) {
+		return
+	}
+	var m message
+	if err := json.Unmarshal(body, &m); err != nil {
+		rc.t.Errorf("body %s: %v", body, err)
+	}
+	m.ID = r.Header.Get("webhook-id")
+	rc.mu.Lock()
+	rc.got = append(rc.got, m)
+	rc.mu.Unlock()
+	w.WriteHeader(204)
+}
+
+func (rc *receiver) set(answer func(w http.ResponseWriter, r *http.Request) bool) {
+	rc.mu.Lock()
+	rc.answer = answer
+	rc.mu.Unlock()
+}
+
+func (rc *receiver) messages() []message {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]message(nil), rc.got...)
+}
+
+// waitFor polls cond for up to 20 s.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// node starts a node whose webhooks may reach loopback, with short tries.
+func node(t testing.TB) *civiqtest.Server {
+	return civiqtest.New(t, func(s *civiqtest.Server) {
+		s.App.SetWebhookAllow(loopback)
+		s.App.Sender.Timeout = 500 * time.Millisecond
+		s.App.Outbound.Poll = 100 * time.Millisecond
+	})
+}
+
+type hookView struct {
+	ID       int64  `json:"id"`
+	Secret   string `json:"secret"`
+	Status   string `json:"status"`
+	Cursor   int64  `json:"cursor"`
+	Delivery struct {
+		Pending   int    `json:"pending"`
+		Attempts  int    `json:"attempts"`
+		LastError string `json:"last_error"`
+		Status    string `json:"status"`
+	} `json:"delivery"`
+}
+
+func createHook(t testing.TB, s *civiqtest.Server, rc *receiver, events ...string) hookView {
+	t.Helper()
+	var out struct{ Webhook hookView }
+	if code := s.Call(t, "POST", "/api/v1/webhooks", s.Admin, map[string]any{"url": rc.URL + "/hook", "events": events}, &out); code != 201 {
+		t.Fatalf("create webhook: %d", code)
+	}
+	if !strings.HasPrefix(out.Webhook.Secret, "whsec_") {
+		t.Fatalf("secret %q", out.Webhook.Secret)
+	}
+	rc.mu.Lock()
+	rc.secrets = append(rc.secrets, out.Webhook.Secret)
+	rc.mu.Unlock()
+	return out.Webhook
+}
+
+func announce(t testing.TB, s *civiqtest.Server, n int) {
+	t.Helper()
+	for i := range n {
+		if err := s.Engine.Announce(context.Background(), "demo", "line "+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func hook(t testing.TB, s *civiqtest.Server, id int64) hookView {
+	t.Helper()
+	var out struct{ Webhook hookView }
+	if code := s.Call(t, "GET", "/api/v1/webhooks/"+strconv.FormatInt(id, 10), s.Admin, nil, &out); code != 200 {
+		t.Fatalf("get webhook: %d", code)
+	}
+	return out.Webhook
+}
+
+// checkInOrder: the lines 0..n-1, each acknowledged once, in order.
+func checkInOrder(t testing.TB, got []message, n int) {
+	t.Helper()
+	if len(got) != n {
+		t.Fatalf("got %d messages, want %d", len(got), n)
+	}
+	seen := map[string]bool{}
+	for i, m := range got {
+		if m.Type != civiq.EventAnnouncement || m.Data.Text != "line "+strconv.Itoa(i) || m.Time == "" {
+			t.Errorf("message %d: %+v", i, m)
+		}
+		if seen[m.ID] {
+			t.Errorf("message id %s acknowledged twice", m.ID)
+		}
+		seen[m.ID] = true
+	}
+}
+
+func TestDeliversSignedInOrder(t *testing.T) {
+	s := node(t)
+	rc := newReceiver(t)
+	createHook(t, s, rc, civiq.EventAnnouncement)
+	// Not wanted: tickets; wanted: the announcements.
+	if code := s.Call(t, "POST", "/api/v1/halls/demo/tickets", s.Admin, map[string]string{"service_id": "general", "channel": "kiosk"}, nil); code != 201 {
+		t.Fatalf("issue: %d", code)
+	}
+	announce(t, s, 30)
+	waitFor(t, "30 messages", func() bool { return len(rc.messages()) >= 30 })
+	checkInOrder(t, rc.messages(), 30)
+}
+
+func TestReceiverFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer func(w http.ResponseWriter, r *http.Request) bool
+	}{
+		{"500", func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(500); return false }},
+		{"timeout", func(w http.ResponseWriter, r *http.Request) bool { time.Sleep(time.Second); return false }},
+		{"reset", func(w http.ResponseWriter, r *http.Request) bool {
+			c, _, _ := w.(http.Hijacker).Hijack()
+			c.Close()
+			return false
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := node(t)
+			rc := newReceiver(t)
+			h := createHook(t, s, rc, "*")
+			rc.set(tc.answer)
+			announce(t, s, 3)
+			waitFor(t, "a failed try", func() bool { return hook(t, s, h.ID).Delivery.Attempts > 0 })
+			v := hook(t, s, h.ID)
+			if v.Delivery.LastError == "" || v.Delivery.Pending != 3 || v.Status != civiq.SubscriberActive {
+				t.Errorf("after a failure: %+v", v)
+			}
+			rc.set(nil)
+			s.Clock.Advance(6 * time.Second) // the first retry is due after 5 s ±10%
+			waitFor(t, "3 messages", func() bool { return len(rc.messages()) >= 3 })
+			checkInOrder(t, rc.messages(), 3)
+			waitFor(t, "nothing pending", func() bool { v := hook(t, s, h.ID); return v.Delivery.Pending == 0 && v.Delivery.Attempts == 0 })
+			var log struct{ Deliveries []civiq.DeliveryAttempt }
+			s.Call(t, "GET", "/api/v1/webhooks/"+strconv.FormatInt(h.ID, 10)+"/deliveries", s.Admin, nil, &log)
+			if n := len(log.Deliveries); n < 4 || log.Deliveries[n-1].OK() || log.Deliveries[0].Status != 204 {
+				t.Errorf("delivery log: %+v", log.Deliveries)
+			}
+		})
+	}
+}
+
+func TestGoneDisables(t *testing.T) {
+	s := node(t)
+	rc := newReceiver(t)
+	h := createHook(t, s, rc, "*")
+	rc.set(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(410); return false })
+	announce(t, s, 2)
+	waitFor(t, "disabled", func() bool { return hook(t, s, h.ID).Status == civiq.SubscriberDisabled })
+	rc.set(nil)
+	s.Clock.Advance(time.Minute)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(rc.messages()); n != 0 {
+		t.Fatalf("a disabled hook got %d messages", n)
+	}
+	// An admin starts it again: everything, in order.
+	var out struct{ Webhook hookView }
+	if code := s.Call(t, "PUT", "/api/v1/webhooks/"+strconv.FormatInt(h.ID, 10), s.Admin,
+		map[string]any{"url": rc.URL + "/hook", "events": []string{"*"}, "status": "active"}, &out); code != 200 {
+		t.Fatalf("put: %d", code)
+	}
+	waitFor(t, "2 messages", func() bool { return len(rc.messages()) >= 2 })
+	checkInOrder(t, rc.messages(), 2)
+}
+
+// A receiver down for a while gets everything afterwards, in order, each
+// message acknowledged once; the tries of one message share its id.
+func TestDownThenUp(t *testing.T) {
+	s := node(t)
+	rc := newReceiver(t)
+	h := createHook(t, s, rc, civiq.EventAnnouncement)
+	rc.set(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(503); return false })
+	announce(t, s, 10)
+	for i := range 3 { // three failed tries, each after its backoff
+		waitFor(t, "a failed try", func() bool { return hook(t, s, h.ID).Delivery.Attempts > i })
+		s.Clock.Advance(civiq.RetryDelay(i+1, 1))
+	}
+	for i := 10; i < 40; i++ {
+		if err := s.Engine.Announce(context.Background(), "demo", "line "+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc.set(nil)
+	s.Clock.Advance(civiq.RetryDelay(4, 1))
+	waitFor(t, "40 messages", func() bool { return len(rc.messages()) >= 40 })
+	checkInOrder(t, rc.messages(), 40)
+	rc.mu.Lock()
+	first := rc.tries[rc.got[0].ID]
+	rc.mu.Unlock()
+	if first < 4 {
+		t.Errorf("the first message was tried %d times with its id, want at least 4", first)
+	}
+}
+
+// A node that stops delivering (a restart, a crash) is followed by another
+// that resumes from the cursor once the lease expires: nothing lost,
+// nothing reordered.
+func TestRestartResumesFromCursor(t *testing.T) {
+	s := node(t)
+	rc := newReceiver(t)
+	createHook(t, s, rc, civiq.EventAnnouncement)
+	for i := range 5 {
+		s.Engine.Announce(context.Background(), "demo", "line "+strconv.Itoa(i))
+	}
+	waitFor(t, "5 messages", func() bool { return len(rc.messages()) >= 5 })
+	s.App.Outbound.Stop()
+	for i := 5; i < 15; i++ {
+		s.Engine.Announce(context.Background(), "demo", "line "+strconv.Itoa(i))
+	}
+	next := outbound.New(s.Engine, s.App.Sender, nil)
+	next.Poll = 100 * time.Millisecond
+	next.Start()
+	defer next.Stop()
+	time.Sleep(300 * time.Millisecond)
+	if n := len(rc.messages()); n != 5 {
+		t.Fatalf("the second node delivered while the first's lease held: %d messages", n)
+	}
+	s.Clock.Advance(civiq.DeliveryLease + time.Second)
+	waitFor(t, "15 messages", func() bool { return len(rc.messages()) >= 15 })
+	checkInOrder(t, rc.messages(), 15)
+}
+
+func TestRotateSignsWithBoth(t *testing.T) {
+	s := node(t)
+	rc := newReceiver(t)
+	h := createHook(t, s, rc, "*")
+	var out struct{ Webhook hookView }
+	if code := s.Call(t, "POST", "/api/v1/webhooks/"+strconv.FormatInt(h.ID, 10)+"/rotate-secret", s.Admin, nil, &out); code != 200 || out.Webhook.Secret == h.Secret {
+		t.Fatalf("rotate: %d %+v", code, out)
+	}
+	var sigs []string
+	rc.set(func(w http.ResponseWriter, r *http.Request) bool {
+		rc.mu.Lock()
+		sigs = append(sigs, r.Header.Get("webhook-signature"))
+		rc.mu.Unlock()
+		return true
+	})
+	// Each secret alone verifies the message.
+	rc.mu.Lock()
+	rc.secrets = []string{out.Webhook.Secret}
+	rc.mu.Unlock()
+	announce(t, s, 1)
+	waitFor(t, "1 message", func() bool { return len(rc.messages()) >= 1 })
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(sigs) != 1 || len(strings.Fields(sigs[0])) != 2 {
+		t.Fatalf("signatures during rotation: %q", sigs)
+	}
+}
+
+func TestTestMessage(t *testing.T) {
+	s := node(t)
+	rc := newReceiver(t)
+	h := createHook(t, s, rc, "*")
+	var out struct{ Delivery civiq.DeliveryAttempt }
+	if code := s.Call(t, "POST", "/api/v1/webhooks/"+strconv.FormatInt(h.ID, 10)+"/test", s.Admin, nil, &out); code != 200 || out.Delivery.Status != 204 {
+		t.Fatalf("test: %d %+v", code, out)
+	}
+	if m := rc.messages(); len(m) != 1 || m[0].Type != civiq.EventTest {
+		t.Fatalf("got %+v", m)
+	}
+}
+
+func TestWebhookInput(t *testing.T) {
+	s := civiqtest.New(t) // no --webhook-allow
+	manager := s.User(t, "mgr", civiq.RoleManager, "demo")
+	staff := s.User(t, "clerk", civiq.RoleStaff, "demo")
+	for _, tc := range []struct {
+		name  string
+		token string
+		body  string
+		code  int
+		field string
+	}{
+		{"no url", s.Admin, `{"events":["*"]}`, 400, "url"},
+		{"ftp", s.Admin, `{"url":"ftp://example.com/x","events":["*"]}`, 400, "url"},
+		{"not absolute", s.Admin, `{"url":"/hook","events":["*"]}`, 400, "url"},
+		{"loopback", s.Admin, `{"url":"http://127.0.0.1:9/x","events":["*"]}`, 400, "url"},
+		{"private", s.Admin, `{"url":"http://10.1.2.3/x","events":["*"]}`, 400, "url"},
+		{"link-local", s.Admin, `{"url":"http://[fe80::1]/x","events":["*"]}`, 400, "url"},
+		{"localhost", s.Admin, `{"url":"http://localhost/x","events":["*"]}`, 400, "url"},
+		{"no events", s.Admin, `{"url":"https://example.com/x"}`, 400, "events"},
+		{"unknown event", s.Admin, `{"url":"https://example.com/x","events":["ticket.eaten"]}`, 400, "events"},
+		{"unknown hall", s.Admin, `{"url":"https://example.com/x","events":["*"],"halls":["nope"]}`, 400, "halls"},
+		{"staff", staff, `{"url":"https://example.com/x","events":["*"]}`, 403, ""},
+		{"manager", manager, `{"url":"https://example.com/x","events":["ticket.called"]}`, 201, ""},
+		{"admin", s.Admin, `{"url":"https://example.com/x","events":["*"],"description":"CRM"}`, 201, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out struct {
+				Error struct{ Code, Field string }
+			}
+			if code := s.Call(t, "POST", "/api/v1/webhooks", tc.token, json.RawMessage(tc.body), &out); code != tc.code || out.Error.Field != tc.field {
+				t.Fatalf("got %d %+v, want %d naming %q", code, out.Error, tc.code, tc.field)
+			}
+		})
+	}
+	// The manager sees the hook of their hall, not the admin's of every hall.
+	var list struct{ Webhooks []hookView }
+	s.Call(t, "GET", "/api/v1/webhooks", manager, nil, &list)
+	if len(list.Webhooks) != 1 || list.Webhooks[0].Secret != "" {
+		t.Fatalf("manager's list: %+v", list.Webhooks)
+	}
+	s.Call(t, "GET", "/api/v1/webhooks", s.Admin, nil, &list)
+	if len(list.Webhooks) != 2 {
+		t.Fatalf("admin's list: %+v", list.Webhooks)
+	}
+	if code := s.Call(t, "GET", "/api/v1/webhooks/"+strconv.FormatInt(list.Webhooks[1].ID, 10), manager, nil, nil); code != 404 {
+		t.Fatalf("manager reads the admin's hook: %d", code)
+	}
+}
+
+// The sender itself refuses a private address it is not allowed to reach,
+// however the name resolves.
+func TestSenderRefusesPrivate(t *testing.T) {
+	rc := newReceiver(t)
+	snd := outbound.NewHTTPSender()
+	a := snd.Send(context.Background(), &civiq.Subscriber{URL: rc.URL, Secret: civiq.NewWebhookSecret()}, &civiq.Message{ID: "msg_1", Body: []byte("{}")})
+	if a.Status != 0 || !strings.Contains(a.Error, "not allowed") {
+		t.Fatalf("attempt %+v", a)
+	}
+}
+
+// BenchmarkDelivery: events committed, then delivered to a local receiver;
+// events/s is what a hook keeps up with.
+func BenchmarkDelivery(b *testing.B) {
+	s := civiqtest.New(b, func(s *civiqtest.Server) {
+		s.App.SetWebhookAllow(loopback)
+		s.App.Outbound.Poll = 50 * time.Millisecond
+	})
+	var mu sync.Mutex
+	n := 0
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		n++
+		mu.Unlock()
+		w.WriteHeader(204)
+	}))
+	defer rc.Close()
+	var out struct{ Webhook hookView }
+	s.Call(b, "POST", "/api/v1/webhooks", s.Admin, map[string]any{"url": rc.URL, "events": []string{"*"}}, &out)
+	s.App.Outbound.Stop() // commit first, then time the delivery alone
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < b.N; i += 8 {
+				s.Engine.Announce(context.Background(), "demo", "line")
+			}
+		}()
+	}
+	wg.Wait()
+	s.Clock.Advance(civiq.DeliveryLease + time.Second)
+	d := outbound.New(s.Engine, s.App.Sender, nil)
+	d.Poll = 20 * time.Millisecond
+	b.ResetTimer()
+	start := time.Now()
+	d.Start()
+	defer d.Stop()
+	for {
+		mu.Lock()
+		done := n >= b.N
+		mu.Unlock()
+		if done {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// When the retry schedule is spent the hook is failing and its cursor
+// waits; an admin skips the message (audited), and the rest follows.
+func TestFailingThenSkip(t *testing.T) {
+	s := node(t)
+	rc := newReceiver(t)
+	h := createHook(t, s, rc, civiq.EventAnnouncement)
+	rc.set(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Header.Get("webhook-id") == civiq.MessageID(h.ID, h.Cursor+1) {
+			w.WriteHeader(500) // the first message never goes
+			return false
+		}
+		return true
+	})
+	announce(t, s, 3)
+	for i := range len(civiq.RetrySchedule) + 1 {
+		waitFor(t, "a failed try", func() bool { return hook(t, s, h.ID).Delivery.Attempts > i })
+		s.Clock.Advance(civiq.RetryDelay(i+1, 1))
+		s.Admin = s.Login(t, "admin", civiqtest.AdminPassword) // sessions end in that time
+	}
+	v := hook(t, s, h.ID)
+	if v.Status != civiq.SubscriberFailing || v.Delivery.Pending != 3 || len(rc.messages()) != 0 {
+		t.Fatalf("after the schedule: %+v, %d delivered", v, len(rc.messages()))
+	}
+	path := "/api/v1/webhooks/" + strconv.FormatInt(h.ID, 10)
+	manager := s.User(t, "mgr", civiq.RoleManager, "demo")
+	if code := s.Call(t, "POST", path+"/skip", manager, nil, nil); code != 404 {
+		t.Fatalf("a manager skips an admin's hook: %d", code)
+	}
+	var skip struct {
+		Skipped int64 `json:"skipped_event_id"`
+	}
+	if code := s.Call(t, "POST", path+"/skip", s.Admin, nil, &skip); code != 200 || skip.Skipped != h.Cursor+1 {
+		t.Fatalf("skip: %d %+v", code, skip)
+	}
+	waitFor(t, "2 messages", func() bool { return len(rc.messages()) >= 2 })
+	if got := rc.messages(); got[0].Data.Text != "line 1" || got[1].Data.Text != "line 2" {
+		t.Fatalf("after the skip: %+v", got)
+	}
+	var audit struct{ Events []civiq.AuditEvent }
+	s.Call(t, "GET", "/api/v1/audit", s.Admin, nil, &audit)
+	if len(audit.Events) == 0 || audit.Events[0].Type != civiq.AuditDeliverySkipped || audit.Events[0].Actor != "user:admin" {
+		t.Fatalf("audit: %+v", audit.Events)
+	}
+	// Replay from the skipped event: all three again, with their ids.
+	if code := s.Call(t, "POST", path+"/replay", s.Admin, map[string]int64{"from_event_id": skip.Skipped}, nil); code != 200 {
+		t.Fatalf("replay: %d", code)
+	}
+	rc.set(nil)
+	waitFor(t, "5 messages", func() bool { return len(rc.messages()) >= 5 })
+	got := rc.messages()
+	if got[2].ID != civiq.MessageID(h.ID, skip.Skipped) || got[3].ID != got[0].ID || got[4].ID != got[1].ID {
+		t.Fatalf("replayed ids: %+v", got)
+	}
+	if code := s.Call(t, "POST", path+"/replay", s.Admin, map[string]any{}, nil); code != 400 {
+		t.Fatalf("replay without from_event_id: %d", code)
+	}
+}

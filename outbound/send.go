@@ -1,0 +1,166 @@
+// Package outbound delivers the events to the systems around a hall (issue
+// 13): a worker per subscriber of the events table (civiq's delivery.go)
+// and the webhook sender, following Standard Webhooks 1.0. The rules (what
+// is due, when to retry, when a subscriber is failing) are the domain's;
+// this package sends and keeps time.
+package outbound
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/civiq/civiq"
+)
+
+// Limits of one try.
+const (
+	Timeout     = 10 * time.Second // per attempt, all of it
+	MaxResponse = 64 << 10         // read of the receiver's answer at most
+	maxErrorLen = 200              // of it in the log, at most
+)
+
+// HTTPSender posts messages to webhooks: signed, without following
+// redirects, only to addresses Allow lets through (civiq.WebhookAddrAllowed,
+// checked on the address dialled, so a name that resolves to a private
+// address is refused too).
+type HTTPSender struct {
+	// Allow lists the loopback, link-local and private addresses that may
+	// be reached (civiq serve --webhook-allow). Set it before the first
+	// Send.
+	Allow  []netip.Prefix
+	client *http.Client
+	// Now is the clock of the log and of the secrets' rotation;
+	// webhook-timestamp is always the real time.
+	Now       func() time.Time
+	UserAgent string
+	// Timeout bounds one try, all of it: Timeout unless a test sets it.
+	Timeout time.Duration
+}
+
+// NewHTTPSender returns a sender to public addresses and those in Allow.
+func NewHTTPSender() *HTTPSender {
+	h := &HTTPSender{Now: time.Now, UserAgent: "civiq-webhooks", Timeout: Timeout}
+	dialer := &net.Dialer{Timeout: Timeout, Control: func(network, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return err
+		}
+		if !civiq.WebhookAddrAllowed(ap.Addr(), h.Allow) {
+			return fmt.Errorf("address %s is not allowed (civiq serve --webhook-allow)", ap.Addr())
+		}
+		return nil
+	}}
+	tr := &http.Transport{
+		Proxy:               nil, // a proxy would bypass the address check
+		DialContext:         dialer.DialContext,
+		TLSHandshakeTimeout: Timeout,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	h.client = &http.Client{
+		Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	return h
+}
+
+// Sign is the webhook-signature header of a message: "v1," and the base64
+// HMAC-SHA256 of "id.timestamp.body" under each secret's base64-decoded
+// key, space-separated.
+func Sign(secrets []string, id string, ts int64, body []byte) string {
+	var sigs []string
+	for _, s := range secrets {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
+		if err != nil {
+			continue
+		}
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(id))
+		mac.Write([]byte{'.'})
+		mac.Write(strconv.AppendInt(nil, ts, 10))
+		mac.Write([]byte{'.'})
+		mac.Write(body)
+		sigs = append(sigs, "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	}
+	return strings.Join(sigs, " ")
+}
+
+// Send posts m to s.URL and tells how it went.
+func (h *HTTPSender) Send(ctx context.Context, s *civiq.Subscriber, m *civiq.Message) (a civiq.DeliveryAttempt) {
+	start, t0 := h.Now(), time.Now()
+	a = civiq.DeliveryAttempt{SubscriberID: s.ID, EventID: m.EventID, MessageID: m.ID, At: start}
+	defer func() { a.LatencyMS = float64(a.Latency.Microseconds()) / 1000 }()
+	ctx, cancel := context.WithTimeout(ctx, h.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(m.Body))
+	if err != nil {
+		a.Error = short(err.Error())
+		return a
+	}
+	ts := t0.Unix() // the receiver compares it with its own clock
+
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", h.UserAgent)
+	req.Header.Set("webhook-id", m.ID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("webhook-signature", Sign(s.Secrets(start), m.ID, ts, m.Body))
+	res, err := h.client.Do(req)
+	if err != nil {
+		a.Latency = time.Since(t0)
+		a.Error = short(describe(err))
+		return a
+	}
+	// Read a bounded part of the answer, so the connection can be reused
+	// when it was small; a few bytes of it go to the log.
+	head := make([]byte, maxErrorLen)
+	n, _ := io.ReadFull(res.Body, head)
+	io.Copy(io.Discard, io.LimitReader(res.Body, MaxResponse-int64(n)))
+	res.Body.Close()
+	a.Latency = time.Since(t0)
+	a.Status = res.StatusCode
+	if !a.OK() {
+		a.Error = short(res.Status + ": " + string(head[:n]))
+	}
+	return a
+}
+
+// describe names a failure without the URL Go's errors repeat.
+func describe(err error) string {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) && ue.Unwrap() != nil {
+		err = ue.Unwrap()
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timeout: " + err.Error()
+	}
+	return err.Error()
+}
+
+// short keeps the start of a text, in valid UTF-8 and on one line.
+func short(s string) string {
+	if len(s) > maxErrorLen {
+		s = s[:maxErrorLen]
+		for !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+		s += "…"
+	}
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,384 @@
+package civiq
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Webhooks (issue 13, Standard Webhooks 1.0): subscribers of the events
+// table (delivery.go) that receive each event as a signed POST. Managers
+// register hooks for their own halls, admins for any; the secret is shown
+// once, at creation and at rotation.
+
+// EventTypes are the event types a webhook may ask for ("*": all).
+var EventTypes = []string{EventIssued, EventCalled, EventRecalled, EventServing, EventDone, EventNoShow,
+	EventTransferred, EventReturned, EventCancelled, EventRated, EventCounter, EventAnnouncement}
+
+// SecretRotationOverlap is how long the previous secret still signs after
+// a rotation, so receivers can change theirs.
+const SecretRotationOverlap = 24 * time.Hour
+
+// Audit event types of webhooks: an admin skipped a message a failing
+// webhook could not deliver (Username names the webhook).
+const AuditDeliverySkipped = "delivery.skipped"
+
+// WebhookInput is what creates or changes a webhook.
+type WebhookInput struct {
+	URL         string   `json:"url"`
+	Events      []string `json:"events"`
+	Halls       []string `json:"halls"`
+	Description string   `json:"description"`
+	// Status, on a change only: "active" starts a disabled or failing
+	// hook again, "disabled" pauses it; empty leaves it.
+	Status string `json:"status"`
+}
+
+// WebhookView is a webhook as its API shows it: Secret only at creation
+// and rotation.
+type WebhookView struct {
+	*Subscriber
+	Secret   string         `json:"secret,omitempty"`
+	Delivery *DeliveryState `json:"delivery,omitempty"`
+}
+
+// NewWebhookSecret makes a secret: "whsec_" and 32 random bytes in base64.
+func NewWebhookSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+}
+
+// WebhookAddrAllowed reports whether a webhook may be sent to ip: any
+// public address, and loopback, link-local, private, unspecified or
+// multicast ones only when allow holds them (civiq serve --webhook-allow;
+// halls run on government intranets).
+func WebhookAddrAllowed(ip netip.Addr, allow []netip.Prefix) bool {
+	ip = ip.Unmap()
+	for _, p := range allow {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return ip.IsValid() && !(ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsPrivate() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast())
+}
+
+// checkWebhook checks the input of a webhook and fills the halls the
+// principal may see when none are named.
+func (e *Engine) checkWebhook(tx Tx, p Principal, in *WebhookInput) error {
+	u, err := url.Parse(in.URL)
+	switch {
+	case in.URL == "":
+		return FieldErrorf("url", "url is required")
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return FieldErrorf("url", "url is not an absolute URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return FieldErrorf("url", "url must be http or https")
+	case u.User != nil:
+		return FieldErrorf("url", "url may not hold a user or password")
+	case len(in.URL) > 2000:
+		return FieldErrorf("url", "url is at most 2000 characters")
+	}
+	host := u.Hostname()
+	if ip, err := netip.ParseAddr(host); err == nil && !WebhookAddrAllowed(ip, e.WebhookAllow) {
+		return FieldErrorf("url", "url's address %s is not allowed: loopback, link-local and private addresses need civiq serve --webhook-allow", ip)
+	}
+	if strings.EqualFold(host, "localhost") && !WebhookAddrAllowed(netip.MustParseAddr("127.0.0.1"), e.WebhookAllow) {
+		return FieldErrorf("url", "url's host localhost is not allowed without civiq serve --webhook-allow")
+	}
+	if len(in.Events) == 0 {
+		return FieldErrorf("events", "events is required: event types, or [\"*\"]")
+	}
+	for _, t := range in.Events {
+		if t != "*" && !slices.Contains(EventTypes, t) {
+			return FieldErrorf("events", "unknown event type %q", t)
+		}
+	}
+	if utf8.RuneCountInString(in.Description) > 500 {
+		return FieldErrorf("description", "description is at most 500 characters")
+	}
+	if in.Status != "" && in.Status != SubscriberActive && in.Status != SubscriberDisabled {
+		return FieldErrorf("status", "status is active or disabled")
+	}
+	for _, h := range in.Halls {
+		if _, err := tx.Hall(h); err != nil {
+			return FieldErrorf("halls", "unknown hall %q", h)
+		}
+		if !p.Can(PermManageHall, h, "") {
+			return Errorf(EForbidden, "you may not manage hall %s", h)
+		}
+	}
+	if len(in.Halls) == 0 && p.Role() != RoleAdmin {
+		if p.User == nil || len(p.User.HallIDs) == 0 {
+			return Errorf(EForbidden, "only admins and hall managers register webhooks")
+		}
+		in.Halls = slices.Clone(p.User.HallIDs)
+	}
+	if p.Role() != RoleAdmin && p.Role() != RoleManager {
+		return Errorf(EForbidden, "only admins and hall managers register webhooks")
+	}
+	slices.Sort(in.Halls)
+	in.Halls = slices.Compact(in.Halls)
+	slices.Sort(in.Events)
+	in.Events = slices.Compact(in.Events)
+	return nil
+}
+
+// mayManage reports whether p may see and change the webhook: admins any,
+// managers those of their halls only.
+func mayManage(p Principal, s *Subscriber) bool {
+	if p.Role() == RoleAdmin {
+		return true
+	}
+	if p.Role() != RoleManager || len(s.Halls) == 0 {
+		return false
+	}
+	for _, h := range s.Halls {
+		if !p.Can(PermManageHall, h, "") {
+			return false
+		}
+	}
+	return true
+}
+
+// webhook finds a webhook p may manage; any other is not found.
+func webhook(tx Tx, p Principal, id int64) (*Subscriber, error) {
+	s, err := tx.Subscriber(id)
+	if err != nil || s.Kind != SubscriberWebhook || !mayManage(p, s) {
+		return nil, Errorf(ENotFound, "unknown webhook %d", id)
+	}
+	return s, nil
+}
+
+// CreateWebhook registers a webhook. It starts at the newest event: it
+// gets what happens from now on (replay reaches back).
+func (e *Engine) CreateWebhook(ctx context.Context, p Principal, in WebhookInput) (*WebhookView, error) {
+	now := e.now()
+	s := &Subscriber{Kind: SubscriberWebhook, Status: SubscriberActive, Secret: NewWebhookSecret(),
+		CreatedBy: p.Key(), CreatedAt: now, UpdatedAt: now}
+	err := e.update(ctx, func(tx Tx) error {
+		if err := e.checkWebhook(tx, p, &in); err != nil {
+			return err
+		}
+		if in.Status == SubscriberDisabled {
+			s.Status = SubscriberDisabled
+		}
+		s.URL, s.Events, s.Halls, s.Description = in.URL, in.Events, in.Halls, in.Description
+		var err error
+		if s.Cursor, err = tx.LastEventID(); err != nil {
+			return err
+		}
+		return tx.InsertSubscriber(s)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &WebhookView{Subscriber: s, Secret: s.Secret}, nil
+}
+
+// Webhooks lists the webhooks p may manage, with their delivery state.
+func (e *Engine) Webhooks(ctx context.Context, p Principal) ([]WebhookView, error) {
+	out := []WebhookView{}
+	err := e.store.View(ctx, func(tx Tx) error {
+		subs, err := tx.Subscribers()
+		if err != nil {
+			return err
+		}
+		for _, s := range subs {
+			if s.Kind != SubscriberWebhook || !mayManage(p, s) {
+				continue
+			}
+			st, err := e.deliveryState(tx, s)
+			if err != nil {
+				return err
+			}
+			out = append(out, WebhookView{Subscriber: s, Delivery: st})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Webhook gives one webhook with its delivery state.
+func (e *Engine) Webhook(ctx context.Context, p Principal, id int64) (*WebhookView, error) {
+	var out *WebhookView
+	err := e.store.View(ctx, func(tx Tx) error {
+		s, err := webhook(tx, p, id)
+		if err != nil {
+			return err
+		}
+		st, err := e.deliveryState(tx, s)
+		out = &WebhookView{Subscriber: s, Delivery: st}
+		return err
+	})
+	return out, err
+}
+
+// changeWebhook runs change on a webhook p may manage and writes it.
+func (e *Engine) changeWebhook(ctx context.Context, p Principal, id int64, change func(Tx, *Subscriber) error) (*Subscriber, error) {
+	var out *Subscriber
+	err := e.update(ctx, func(tx Tx) error {
+		s, err := webhook(tx, p, id)
+		if err != nil {
+			return err
+		}
+		if err := change(tx, s); err != nil {
+			return err
+		}
+		s.UpdatedAt = e.now()
+		out = s
+		return tx.UpdateSubscriber(s)
+	})
+	return out, err
+}
+
+// UpdateWebhook changes a webhook's URL, events, halls, description and
+// status; its cursor and secret stay. Making it active again retries the
+// message it was stuck on at once.
+func (e *Engine) UpdateWebhook(ctx context.Context, p Principal, id int64, in WebhookInput) (*WebhookView, error) {
+	s, err := e.changeWebhook(ctx, p, id, func(tx Tx, s *Subscriber) error {
+		if err := e.checkWebhook(tx, p, &in); err != nil {
+			return err
+		}
+		s.URL, s.Events, s.Halls, s.Description = in.URL, in.Events, in.Halls, in.Description
+		if in.Status != "" && in.Status != s.Status {
+			s.Status = in.Status
+			if in.Status == SubscriberActive {
+				s.NextAt = e.now()
+				return tx.SetDeliveryState(s)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &WebhookView{Subscriber: s}, nil
+}
+
+// DeleteWebhook removes a webhook and its delivery log.
+func (e *Engine) DeleteWebhook(ctx context.Context, p Principal, id int64) error {
+	return e.update(ctx, func(tx Tx) error {
+		if _, err := webhook(tx, p, id); err != nil {
+			return err
+		}
+		return tx.DeleteSubscriber(id)
+	})
+}
+
+// RotateWebhookSecret gives the webhook a new secret, shown this once; the
+// old one signs too for SecretRotationOverlap.
+func (e *Engine) RotateWebhookSecret(ctx context.Context, p Principal, id int64) (*WebhookView, error) {
+	s, err := e.changeWebhook(ctx, p, id, func(tx Tx, s *Subscriber) error {
+		s.PrevSecret, s.PrevUntil = s.Secret, e.now().Add(SecretRotationOverlap)
+		s.Secret = NewWebhookSecret()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &WebhookView{Subscriber: s, Secret: s.Secret}, nil
+}
+
+// WebhookDeliveries gives the webhook's last attempts, newest first.
+func (e *Engine) WebhookDeliveries(ctx context.Context, p Principal, id int64, limit int) ([]DeliveryAttempt, error) {
+	var out []DeliveryAttempt
+	err := e.store.View(ctx, func(tx Tx) error {
+		if _, err := webhook(tx, p, id); err != nil {
+			return err
+		}
+		var err error
+		out, err = tx.Deliveries(id, limit)
+		return err
+	})
+	return out, err
+}
+
+// ReplayWebhook sends again every event from fromEventID on (those still
+// kept, EventRetention), with the same message ids as the first time.
+func (e *Engine) ReplayWebhook(ctx context.Context, p Principal, id, fromEventID int64) (*WebhookView, error) {
+	if fromEventID <= 0 {
+		return nil, FieldErrorf("from_event_id", "from_event_id is an event id, at least 1")
+	}
+	s, err := e.changeWebhook(ctx, p, id, func(tx Tx, s *Subscriber) error {
+		last, err := tx.LastEventID()
+		if err != nil {
+			return err
+		}
+		if fromEventID > last+1 {
+			return FieldErrorf("from_event_id", "from_event_id %d is after the newest event %d", fromEventID, last)
+		}
+		s.Cursor, s.Attempts, s.FailingSince, s.NextAt = fromEventID-1, 0, nil, time.Time{}
+		if s.Status == SubscriberFailing {
+			s.Status = SubscriberActive
+		}
+		return tx.SetDeliveryState(s)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &WebhookView{Subscriber: s}, nil
+}
+
+// SkipWebhookMessage drops the message a webhook is stuck on: an admin's
+// explicit decision, audited. It answers the id of the event skipped.
+func (e *Engine) SkipWebhookMessage(ctx context.Context, p Principal, id int64) (int64, error) {
+	var skipped int64
+	_, err := e.changeWebhook(ctx, p, id, func(tx Tx, s *Subscriber) error {
+		if p.Role() != RoleAdmin {
+			return Errorf(EForbidden, "only admins skip a message")
+		}
+		if s.Attempts == 0 {
+			return Errorf(EConflict, "webhook %d is not stuck on a message", s.ID)
+		}
+		evs, err := tx.EventsSince(s.Cursor, 500)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if s.Wants(ev) {
+				skipped = ev.ID
+				break
+			}
+		}
+		if skipped == 0 {
+			return Errorf(EConflict, "webhook %d has no message to skip", s.ID)
+		}
+		s.Cursor, s.Attempts, s.FailingSince, s.NextAt = skipped, 0, nil, time.Time{}
+		if s.Status == SubscriberFailing {
+			s.Status = SubscriberActive
+		}
+		if err := tx.SetDeliveryState(s); err != nil {
+			return err
+		}
+		return tx.AppendAudit(&AuditEvent{Type: AuditDeliverySkipped, At: e.now(),
+			Username: "webhook " + strconv.FormatInt(s.ID, 10) + " event " + strconv.FormatInt(skipped, 10), Actor: p.Key()})
+	})
+	return skipped, err
+}
+
+// TestWebhook sends the webhook a test message now (type webhook.test),
+// logs the attempt and answers it. The cursor does not move.
+func (e *Engine) TestWebhook(ctx context.Context, p Principal, id int64) (*DeliveryAttempt, error) {
+	if e.Outbound == nil {
+		return nil, Errorf(EUnavailable, "outbound delivery is not running on this node")
+	}
+	var s *Subscriber
+	if err := e.store.View(ctx, func(tx Tx) (err error) { s, err = webhook(tx, p, id); return }); err != nil {
+		return nil, err
+	}
+	now := e.now()
+	m := &Message{ID: "msg_" + strconv.FormatInt(id, 10) + "_test_" + strconv.FormatInt(now.UnixNano(), 36), Type: EventTest, At: now,
+		Body: messageBody(EventTest, now, []byte(`{"webhook_id":`+strconv.FormatInt(id, 10)+`}`))}
+	a := e.Outbound.Send(ctx, s, m)
+	err := e.update(ctx, func(tx Tx) error { return tx.AppendDeliveries(id, []DeliveryAttempt{a}) })
+	return &a, err
+}
