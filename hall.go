@@ -323,23 +323,25 @@ func (e *Engine) Services(ctx context.Context, hallID string) ([]Service, error)
 // Counters returns a hall's counters in their order on screen; an unknown
 // hall is not_found.
 func (e *Engine) Counters(ctx context.Context, hallID string) ([]Counter, error) {
-	if _, err := e.hallSettings(ctx, hallID); err != nil {
+	l, err := e.Layout(ctx, hallID)
+	if err != nil {
 		return nil, err
 	}
-	var cs []Counter
-	err := e.store.View(ctx, func(tx Tx) (err error) { cs, err = tx.Counters(hallID); return })
-	return cs, err
+	return l.Counters, nil
 }
 
-// Layout returns a hall with its services and its counters.
+// Layout returns a hall with its services and its counters; the hall and
+// its services from the cache (caches.go).
 func (e *Engine) Layout(ctx context.Context, hallID string) (*HallLayout, error) {
 	s, err := e.hallSettings(ctx, hallID)
 	if err != nil {
 		return nil, err
 	}
 	l := &HallLayout{Hall: s.ownHall(), Services: slices.Clone(s.list)}
-	err = e.store.View(ctx, func(tx Tx) (err error) { l.Counters, err = tx.Counters(hallID); return })
-	return l, err
+	if err := e.store.View(ctx, func(tx Tx) (err error) { l.Counters, err = tx.Counters(hallID); return }); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // hallLayout reads a hall with its services and its counters, in their
