@@ -69,9 +69,10 @@ func TestBrokenTemplateFails(t *testing.T) {
 	layout, _ := templateFS.ReadFile("templates/layout.html")
 	files := func(page string) fstest.MapFS {
 		m := fstest.MapFS{"templates/layout.html": {Data: layout}, "templates/x.html": {Data: []byte(page)}}
-		for _, l := range Languages {
-			b, _ := localeFS.ReadFile("locale/" + l + "/common.json")
-			m["locale/"+l+"/common.json"] = &fstest.MapFile{Data: b}
+		locales, _ := fs.Glob(localeFS, "locale/*/*.json")
+		for _, f := range locales {
+			b, _ := localeFS.ReadFile(f)
+			m[f] = &fstest.MapFile{Data: b}
 		}
 		return m
 	}
