@@ -68,7 +68,7 @@ const DefaultChromium = "/usr/bin/chromium"
 
 // RunTimeout bounds one Run: the Node process is sent SIGTERM (Playwright then
 // closes its browsers) when it is exceeded, and killed 10 s later.
-var RunTimeout = 2 * time.Minute
+var RunTimeout = 4 * time.Minute
 
 // axeScript is axe-core's script, relative to the e2e directory.
 var axeScript = filepath.Join("node_modules", "axe-core", "axe.min.js")

@@ -82,7 +82,7 @@ async function shot(p, name) { if (shots) await p.screenshot({ path: shots + '/'
 // errorAt returns the message shown next to the input, once there is one.
 async function errorAt(p, inputSel) {
   const loc = p.locator('.field:has(' + inputSel + ') > .field-error');
-  await loc.waitFor({ timeout: 5000 });
+  await loc.waitFor({ timeout: 10000 });
   return (await loc.textContent()).trim();
 }
 async function api(method, path, body, token) {
@@ -305,7 +305,7 @@ assert(msg.includes('必填'), 'an empty announcement: ' + msg);
 const text = '请携带身份证原件办理业务';
 await page.fill('#ann-text', text);
 await page.click('#f-announce [type=submit]');
-await watcher.waitForFunction((t) => window.got.includes(t), text, { timeout: 5000 });
+await watcher.waitForFunction((t) => window.got.includes(t), text, { timeout: 10000 });
 await page.waitForSelector('#ann-list li:has-text("' + text + '")');
 await watcher.close();
 await shot(page, 'admin-announcements-posted-zh');

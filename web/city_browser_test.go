@@ -110,7 +110,7 @@ page.on('request', (r) => { if (r.url().includes('/api/v1/city')) asked.push(r.u
 const before = byId.east.waiting;
 const t0 = Date.now();
 await api('POST', '/api/v1/halls/east/tickets', { service_id: 'general' });
-await page.waitForFunction((n) => Number(document.querySelector('#cy-rows tr[data-hall="east"] .bar-num').textContent) === n, before + 1, { timeout: 4000 });
+await page.waitForFunction((n) => Number(document.querySelector('#cy-rows tr[data-hall="east"] .bar-num').textContent) === n, before + 1, { timeout: 10000 });
 console.log('a ticket in east shown after ' + (Date.now() - t0) + ' ms; asked ' + asked.join(' '));
 eq(asked, ['/api/v1/city?halls=east'], 'what was fetched');
 eq(await page.textContent('#ck-waiting'), String(fromAPI.totals.waiting + 1), 'the total follows');

@@ -108,7 +108,7 @@ await page.keyboard.press('s');
 await page.waitForFunction(() => document.getElementById('cur-status').textContent === '办理中');
 await page.waitForSelector('#ctr[aria-busy=false]');
 check(await page.isEnabled('#b-finish') && await page.isEnabled('#b-transfer') && await page.isDisabled('#b-recall') && await page.isDisabled('#b-start'), 'serving: buttons');
-await page.waitForFunction(() => /^0:0[1-9]$/.test(document.getElementById('cur-timer').textContent), null, { timeout: 3000 }); // the timer runs
+await page.waitForFunction(() => /^0:0[1-9]$/.test(document.getElementById('cur-timer').textContent), null, { timeout: 10000 }); // the timer runs
 await shot(page, 'counter-current-zh');
 await axe(page, 'counter with a ticket');
 await page.keyboard.press('f');

@@ -90,7 +90,7 @@ const before = Number(await text('#kv-waiting'));
 const f0 = await page.evaluate(() => window.civiqDashboard.fetches());
 const t0 = Date.now();
 for (let i = 0; i < 5; i++) await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'tax' });
-await page.waitForFunction((n) => document.querySelector('#kv-waiting').textContent === String(n), before + 5, { timeout: 3000 });
+await page.waitForFunction((n) => document.querySelector('#kv-waiting').textContent === String(n), before + 5, { timeout: 10000 });
 console.log('five tickets shown after ' + (Date.now() - t0) + ' ms');
 await sleep(800);
 const f1 = await page.evaluate(() => window.civiqDashboard.fetches());
@@ -98,11 +98,11 @@ assert(f1 - f0 >= 1 && f1 - f0 <= 2, 'fetches for a burst of five events: ' + (f
 
 // A counter paused elsewhere shows as paused.
 await api('POST', '/api/v1/halls/demo/counters/3/status', { status: 'paused', reason: '会议' });
-await page.waitForFunction(() => document.querySelector('[data-counter="3"]').classList.contains('state-paused'), null, { timeout: 3000 });
+await page.waitForFunction(() => document.querySelector('[data-counter="3"]').classList.contains('state-paused'), null, { timeout: 10000 });
 
 // Another target, from the picker: the address keeps it.
 await page.selectOption('#db-target', '30');
-await page.waitForFunction(() => window.civiqDashboard.data().target_seconds === 1800, null, { timeout: 3000 });
+await page.waitForFunction(() => window.civiqDashboard.data().target_seconds === 1800, null, { timeout: 10000 });
 eq(await text('#kh-within'), '30 分钟内叫号率', 'the within-target heading');
 assert(page.url().includes('target=30'), 'the address keeps the target: ' + page.url());
 

@@ -91,7 +91,7 @@ await issue('general'); await issue('tax');
 const t1 = await callNext('1');
 const t2 = await callNext('5');
 eq([t1.number, t2.number], ['A001', 'C001'], 'ticket numbers');
-await page.waitForFunction(() => document.querySelector('[data-counter="5"] .tile-num').textContent === 'C001', null, { timeout: 3000 });
+await page.waitForFunction(() => document.querySelector('[data-counter="5"] .tile-num').textContent === 'C001', null, { timeout: 10000 });
 eq(await tileNum(page, '1'), 'A001', 'counter 1 shows its call');
 eq(await page.$$eval('#d-recent .r-num', (es) => es.slice(0, 2).map((e) => e.textContent)), ['C001', 'A001'], 'recent calls, newest first');
 assert(await page.$eval('[data-counter="5"]', (e) => e.classList.contains('flash') && e.classList.contains('latest')), 'the newest call flashes');
@@ -100,7 +100,7 @@ const zh1 = '请A零零一号到1号窗口办理', en1 = 'Number A 0 0 1, please
 const zh2 = '请C零零一号到5号窗口办理', en2 = 'Number C 0 0 1, please go to counter 5';
 eq(await page.evaluate(() => window.__spoken), [zh1, zh1, en1, zh2, zh2, en2], 'spoken texts');
 eq(await page.evaluate(() => window.__overlap), 0, 'utterances overlapping');
-await page.waitForFunction(() => document.querySelector('#d-waiting').textContent.includes('0 人'), null, { timeout: 3000 });
+await page.waitForFunction(() => document.querySelector('#d-waiting').textContent.includes('0 人'), null, { timeout: 10000 });
 
 mark('A recall is spoken again.');
 // A recall is spoken again.
@@ -112,7 +112,7 @@ mark('announcement');
 // ---- announcement ----
 const long = '温馨提示：本大厅中午十二点至一点正常办理业务，请各位办事群众保管好随身财物，取号后请留意叫号屏幕和语音提示，过号请到服务台重新取号。';
 await announce(long);
-await page.waitForFunction((t) => document.querySelector('#d-ann-text').textContent === t, long, { timeout: 3000 });
+await page.waitForFunction((t) => document.querySelector('#d-ann-text').textContent === t, long, { timeout: 10000 });
 eq(await page.$eval('#d-ann', (e) => getComputedStyle(e).animationName), 'd-scroll', 'a long announcement scrolls');
 await page.emulateMedia({ reducedMotion: 'reduce' });
 await page.evaluate(() => window.dispatchEvent(new Event('resize')));
@@ -129,14 +129,14 @@ await api('PUT', '/api/v1/halls/demo', { ...hall, voice_template: '请{number}�
 await page.context().setOffline(true);
 const cut = await (await fetch(base + '/test/cut-streams', { method: 'POST' })).json();
 assert(cut.cut >= 1, 'no stream to cut');
-await page.waitForSelector('#d-conn:not(.hidden)', { timeout: 5000 });
+await page.waitForSelector('#d-conn:not(.hidden)', { timeout: 10000 });
 await issue('property');
 const t3 = await callNext('3');
 await page.waitForTimeout(300);
 eq(await tileNum(page, '3'), '—', 'counter 3 while offline');
 await page.context().setOffline(false);
 await page.waitForFunction((n) => document.querySelector('[data-counter="3"] .tile-num').textContent === n, t3.number, { timeout: 10000 });
-await page.waitForSelector('#d-conn.hidden', { state: 'attached', timeout: 5000 });
+await page.waitForSelector('#d-conn.hidden', { state: 'attached', timeout: 10000 });
 await page.waitForFunction(() => window.__spoken.length >= 12, null, { timeout: 10000 });
 eq(await page.evaluate(() => window.__spoken.slice(9)),
   ['请B零零一号到3号窗口', '请B零零一号到3号窗口', 'Number B 0 0 1, please go to counter 3'], 'the call made while offline is spoken');
@@ -159,8 +159,8 @@ await issue('social'); await issue('general'); await issue('general');
 await callNext('2'); await callNext('4'); await callNext('6');
 await api('POST', '/api/v1/halls/demo/counters/5/status', { status: 'paused', reason: '暂离 10 分钟' });
 await issue('general'); await issue('property'); await issue('tax'); await issue('social'); await issue('social');
-await page.waitForFunction(() => document.querySelector('[data-counter="5"] .tile-state').textContent.includes('暂离'), null, { timeout: 3000 });
-await page.waitForFunction(() => document.querySelector('#d-waiting').textContent.includes('2 人'), null, { timeout: 3000 });
+await page.waitForFunction(() => document.querySelector('[data-counter="5"] .tile-state').textContent.includes('暂离'), null, { timeout: 10000 });
+await page.waitForFunction(() => document.querySelector('#d-waiting').textContent.includes('2 人'), null, { timeout: 10000 });
 await page.waitForTimeout(300);
 await page.screenshot({ path: shots + '/display-zh.png', animations: 'disabled' });
 await axe(page, 'zh, after calls');
@@ -168,7 +168,7 @@ await axe(page, 'zh, after calls');
 mark("const pageEn = await open('en');");
 const pageEn = await open('en');
 await pageEn.click('#d-sound');
-await pageEn.waitForFunction(() => document.querySelector('[data-counter="6"] .tile-num').textContent !== '—', null, { timeout: 3000 });
+await pageEn.waitForFunction(() => document.querySelector('[data-counter="6"] .tile-num').textContent !== '—', null, { timeout: 10000 });
 eq(await pageEn.$eval('html', (e) => e.lang), 'en', 'English page');
 assert((await pageEn.$eval('#d-waiting', (e) => e.textContent)).includes('General intake'), 'English service names');
 assert((await pageEn.$eval('[data-counter="3"] .tile-name', (e) => e.textContent)) === 'Counter 3', 'English counter names');
@@ -197,7 +197,7 @@ await page.evaluate(() => {
     else D.apply('ticket.called', { type: 'ticket.called', at, ticket: t });
   }
 });
-await page.waitForFunction(() => document.querySelector('#d-ann-text').textContent === '公告 1995', null, { timeout: 3000 });
+await page.waitForFunction(() => document.querySelector('#d-ann-text').textContent === '公告 1995', null, { timeout: 10000 });
 eq(await page.$eval('#d-ann', (e) => getComputedStyle(e).animationName), 'none', 'a short announcement stands still');
 const stats = await page.evaluate(() => window.civiqDisplay.stats());
 const bounds = await page.evaluate(() => window.civiqDisplay.bounds);

@@ -75,7 +75,7 @@ function watch(page, name) {
   page.on('console', (m) => { if (m.type() === 'error' && !/favicon|Failed to load resource/.test(m.text())) errors.push(name + ': ' + m.text()); });
 }
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
-const visible = (page, id) => page.waitForSelector('#' + id + ':not(.hidden)', { timeout: 5000 });
+const visible = (page, id) => page.waitForSelector('#' + id + ':not(.hidden)', { timeout: 10000 });
 `
 
 const kioskScript = kioskPrelude + `
@@ -214,11 +214,11 @@ await axe(zh, 'ticket page');
 const called = await api('POST', '/api/v1/halls/demo/counters/1/call-next');
 check(called.status === 200 && called.body.ticket.id === firstId, 'call-next: ' + called.status);
 const t0 = Date.now();
-await zh.waitForFunction(() => document.getElementById('status').textContent === '正在叫您', null, { timeout: 3000 });
+await zh.waitForFunction(() => document.getElementById('status').textContent === '正在叫您', null, { timeout: 10000 });
 const took = Date.now() - t0;
 check((await text(zh, '#call')).includes('1号窗口'), 'the counter to go to: ' + await text(zh, '#call'));
 check(await zh.evaluate(() => window.__vibrated > 0 && window.__beeps > 0), 'sound and vibration when called');
-await en.waitForFunction(() => document.getElementById('call').textContent.includes('Counter 1'), null, { timeout: 3000 });
+await en.waitForFunction(() => document.getElementById('call').textContent.includes('Counter 1'), null, { timeout: 10000 });
 await shot(zh, 'ticket-called-zh');
 await shot(en, 'ticket-called-en');
 
