@@ -2,6 +2,7 @@ package civiq
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -390,4 +391,21 @@ func applyAttempts(s *Subscriber, through int64, attempts []DeliveryAttempt, now
 	case s.Attempts > len(RetrySchedule):
 		s.Status = SubscriberFailing
 	}
+}
+
+// undelivered is the id after which events are kept for the subscribers
+// that have yet to deliver them: the lowest cursor of those not disabled
+// (a failing one's cursor waits, and nothing is dropped).
+func undelivered(tx Tx) (int64, error) {
+	subs, err := tx.Subscribers()
+	if err != nil {
+		return 0, err
+	}
+	keep := int64(math.MaxInt64)
+	for _, s := range subs {
+		if s.Status != SubscriberDisabled {
+			keep = min(keep, s.Cursor)
+		}
+	}
+	return keep, nil
 }

@@ -62,8 +62,9 @@ type EventTx interface {
 	AppendEvent(e *Event) error
 	// HallLastEventID is the id of the hall's newest event, 0 if none.
 	HallLastEventID(hallID string) (int64, error)
-	// Prune deletes events and idempotency keys older than the times given.
-	Prune(eventsBefore, keysBefore time.Time) error
+	// Prune deletes events and idempotency keys older than the times
+	// given, but no event with an id above keepAfter.
+	Prune(eventsBefore, keysBefore time.Time, keepAfter int64) error
 	// Announcements returns the hall's last n announcement events still
 	// kept, newest first (the display starts with the first).
 	Announcements(hallID string, n int) ([]*Event, error)
@@ -172,8 +173,9 @@ func (e *Engine) Announce(ctx context.Context, hallID, text string) error {
 // for at least a day.
 const EventRetention = 7 * 24 * time.Hour
 
-// Prune forgets events older than EventRetention and idempotency keys
-// older than IdempotencyWindow. It first rates by default the phone tickets
+// Prune forgets events older than EventRetention, but none a subscriber
+// still has to deliver (delivery.go), and idempotency keys older than
+// IdempotencyWindow. It first rates by default the phone tickets
 // left unrated, in halls that ask for it (ApplyDefaultRatings).
 func (e *Engine) Prune(ctx context.Context) error {
 	if _, err := e.ApplyDefaultRatings(ctx, ""); err != nil { // rating.go
@@ -184,7 +186,11 @@ func (e *Engine) Prune(ctx context.Context) error {
 		if err := tx.PruneDeliveries(now.Add(-DeliveryLogAge)); err != nil { // delivery.go
 			return err
 		}
-		return tx.Prune(now.Add(-EventRetention), now.Add(-IdempotencyWindow))
+		keep, err := undelivered(tx)
+		if err != nil {
+			return err
+		}
+		return tx.Prune(now.Add(-EventRetention), now.Add(-IdempotencyWindow), keep)
 	})
 }
 

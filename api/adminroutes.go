@@ -126,16 +126,18 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, c *call) erro
 	return nil
 }
 
-func deviceID(r *http.Request) (int64, error) {
+// pathID reads the path's {id}, a number from 1: anything else is a
+// what (device, webhook) not found.
+func pathID(r *http.Request, what string) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, civiq.Errorf(civiq.ENotFound, "unknown device %s", r.PathValue("id"))
+		return 0, civiq.Errorf(civiq.ENotFound, "unknown %s %s", what, r.PathValue("id"))
 	}
 	return id, nil
 }
 
 func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := deviceID(r)
+	id, err := pathID(r, "device")
 	if err != nil {
 		return err
 	}
@@ -147,7 +149,7 @@ func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 func (s *Server) newDeviceCode(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := deviceID(r)
+	id, err := pathID(r, "device")
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/civiq/civiq"
 )
@@ -12,22 +11,55 @@ import (
 func (s *Server) webhookRoutes() {
 	s.handle("POST /api/v1/webhooks", signed, s.createWebhook)
 	s.handle("GET /api/v1/webhooks", signed, s.listWebhooks)
-	s.handle("GET /api/v1/webhooks/{id}", signed, s.getWebhook)
-	s.handle("PUT /api/v1/webhooks/{id}", signed, s.putWebhook)
+	s.handle("GET /api/v1/webhooks/{id}", signed, withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
+		return s.Engine.Webhook(r.Context(), c.p, id)
+	}))
+	s.handle("PUT /api/v1/webhooks/{id}", signed, withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
+		var in civiq.WebhookInput
+		if err := decode(c.body, &in, "url", "events"); err != nil {
+			return nil, err
+		}
+		return s.Engine.UpdateWebhook(r.Context(), c.p, id, in)
+	}))
 	s.handle("DELETE /api/v1/webhooks/{id}", signed, s.deleteWebhook)
-	s.handle("POST /api/v1/webhooks/{id}/rotate-secret", signed, s.rotateWebhookSecret)
-	s.handle("GET /api/v1/webhooks/{id}/deliveries", signed, s.webhookDeliveries)
-	s.handle("POST /api/v1/webhooks/{id}/replay", signed, s.replayWebhook)
-	s.handle("POST /api/v1/webhooks/{id}/skip", signed, s.skipWebhookMessage)
-	s.handle("POST /api/v1/webhooks/{id}/test", signed, s.testWebhook)
+	s.handle("POST /api/v1/webhooks/{id}/rotate-secret", signed, withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
+		return s.Engine.RotateWebhookSecret(r.Context(), c.p, id)
+	}))
+	s.handle("GET /api/v1/webhooks/{id}/deliveries", signed, withWebhook("deliveries", func(r *http.Request, c *call, id int64) ([]civiq.DeliveryAttempt, error) {
+		return s.Engine.WebhookDeliveries(r.Context(), c.p, id, 200)
+	}))
+	s.handle("POST /api/v1/webhooks/{id}/replay", signed, withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
+		var req struct {
+			FromEventID int64 `json:"from_event_id"`
+		}
+		if err := decode(c.body, &req, "from_event_id"); err != nil {
+			return nil, err
+		}
+		return s.Engine.ReplayWebhook(r.Context(), c.p, id, req.FromEventID)
+	}))
+	s.handle("POST /api/v1/webhooks/{id}/skip", signed, withWebhook("skipped_event_id", func(r *http.Request, c *call, id int64) (int64, error) {
+		return s.Engine.SkipWebhookMessage(r.Context(), c.p, id)
+	}))
+	s.handle("POST /api/v1/webhooks/{id}/test", signed, withWebhook("delivery", func(r *http.Request, c *call, id int64) (*civiq.DeliveryAttempt, error) {
+		return s.Engine.TestWebhook(r.Context(), c.p, id)
+	}))
 }
 
-func webhookID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, civiq.Errorf(civiq.ENotFound, "unknown webhook %s", r.PathValue("id"))
+// withWebhook is a handler that takes the webhook's id from the path and
+// answers 200 {key: what do gives}.
+func withWebhook[T any](key string, do func(r *http.Request, c *call, id int64) (T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		id, err := pathID(r, "webhook")
+		if err != nil {
+			return err
+		}
+		v, err := do(r, c, id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{key: v})
+		return nil
 	}
-	return id, nil
 }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -52,41 +84,8 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, c *call) e
 	return nil
 }
 
-// withWebhook runs a handler that takes the webhook's id from the path and
-// answers {key: value}.
-func withWebhook[T any](key string, do func(r *http.Request, c *call, id int64) (T, error)) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		id, err := webhookID(r)
-		if err != nil {
-			return err
-		}
-		v, err := do(r, c, id)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, map[string]any{key: v})
-		return nil
-	}
-}
-
-func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, c *call) error {
-	return withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
-		return s.Engine.Webhook(r.Context(), c.p, id)
-	})(w, r, c)
-}
-
-func (s *Server) putWebhook(w http.ResponseWriter, r *http.Request, c *call) error {
-	return withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
-		var in civiq.WebhookInput
-		if err := decode(c.body, &in, "url", "events"); err != nil {
-			return nil, err
-		}
-		return s.Engine.UpdateWebhook(r.Context(), c.p, id, in)
-	})(w, r, c)
-}
-
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := webhookID(r)
+	id, err := pathID(r, "webhook")
 	if err != nil {
 		return err
 	}
@@ -95,40 +94,4 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request, c *call) error {
-	return withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
-		return s.Engine.RotateWebhookSecret(r.Context(), c.p, id)
-	})(w, r, c)
-}
-
-func (s *Server) webhookDeliveries(w http.ResponseWriter, r *http.Request, c *call) error {
-	return withWebhook("deliveries", func(r *http.Request, c *call, id int64) ([]civiq.DeliveryAttempt, error) {
-		return s.Engine.WebhookDeliveries(r.Context(), c.p, id, 200)
-	})(w, r, c)
-}
-
-func (s *Server) replayWebhook(w http.ResponseWriter, r *http.Request, c *call) error {
-	return withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
-		var req struct {
-			FromEventID int64 `json:"from_event_id"`
-		}
-		if err := decode(c.body, &req, "from_event_id"); err != nil {
-			return nil, err
-		}
-		return s.Engine.ReplayWebhook(r.Context(), c.p, id, req.FromEventID)
-	})(w, r, c)
-}
-
-func (s *Server) skipWebhookMessage(w http.ResponseWriter, r *http.Request, c *call) error {
-	return withWebhook("skipped_event_id", func(r *http.Request, c *call, id int64) (int64, error) {
-		return s.Engine.SkipWebhookMessage(r.Context(), c.p, id)
-	})(w, r, c)
-}
-
-func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, c *call) error {
-	return withWebhook("delivery", func(r *http.Request, c *call, id int64) (*civiq.DeliveryAttempt, error) {
-		return s.Engine.TestWebhook(r.Context(), c.p, id)
-	})(w, r, c)
 }

@@ -554,3 +554,20 @@ func TestFailingThenSkip(t *testing.T) {
 		t.Fatalf("replay without from_event_id: %d", code)
 	}
 }
+
+// Events a hook has yet to deliver outlive the events' retention.
+func TestPruneKeepsUndelivered(t *testing.T) {
+	s := node(t)
+	rc := newReceiver(t)
+	h := createHook(t, s, rc, civiq.EventAnnouncement)
+	rc.set(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(503); return false })
+	announce(t, s, 2)
+	waitFor(t, "a failed try", func() bool { return hook(t, s, h.ID).Delivery.Attempts > 0 })
+	s.Clock.Advance(civiq.EventRetention + 24*time.Hour)
+	if err := s.Engine.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rc.set(nil)
+	waitFor(t, "2 messages", func() bool { return len(rc.messages()) >= 2 })
+	checkInOrder(t, rc.messages(), 2)
+}

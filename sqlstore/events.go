@@ -74,8 +74,8 @@ func (t *tx) HallLastEventID(hallID string) (int64, error) {
 	return id, err
 }
 
-func (t *tx) Prune(eventsBefore, keysBefore time.Time) error {
-	if err := t.exec(`DELETE FROM events WHERE at < ?`, nanos(eventsBefore)); err != nil {
+func (t *tx) Prune(eventsBefore, keysBefore time.Time, keepAfter int64) error {
+	if err := t.exec(`DELETE FROM events WHERE at < ? AND id <= ?`, nanos(eventsBefore), keepAfter); err != nil {
 		return err
 	}
 	return t.exec(`DELETE FROM idempotency WHERE created_at < ?`, nanos(keysBefore))
