@@ -135,7 +135,10 @@ func (h *HTTPSender) Send(ctx context.Context, s *civiq.Subscriber, m *civiq.Mes
 	a.Latency = time.Since(t0)
 	a.Status = res.StatusCode
 	if !a.OK() {
-		a.Error = short(res.Status + ": " + string(head[:n]))
+		a.Error = res.Status
+		if n > 0 {
+			a.Error = short(res.Status + ": " + string(head[:n]))
+		}
 	}
 	return a
 }
