@@ -184,8 +184,12 @@ func (e *Engine) CreateWebhook(ctx context.Context, p Principal, in WebhookInput
 	return &WebhookView{Subscriber: s, Secret: s.Secret}, nil
 }
 
-// Webhooks lists the webhooks p may manage, with their delivery state.
+// Webhooks lists the webhooks p may manage, with their delivery state;
+// only admins and managers manage any, so anyone else is refused.
 func (e *Engine) Webhooks(ctx context.Context, p Principal) ([]WebhookView, error) {
+	if p.Role() != RoleAdmin && p.Role() != RoleManager {
+		return nil, Errorf(EForbidden, "only admins and hall managers manage webhooks")
+	}
 	out := []WebhookView{}
 	err := e.store.View(ctx, func(tx Tx) error {
 		subs, err := tx.Subscribers()

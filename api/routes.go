@@ -46,13 +46,13 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/halls/{hall}/devices", need(civiq.PermAdmin), s.createDevice)
 	s.handle("POST /api/v1/devices/pair", anyone, s.pair)
 
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	s.plain("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	s.plain("GET /readyz", s.readyz)
+	s.plain("GET /metrics", s.serveMetrics)
+	s.plain("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, civiq.Errorf(civiq.ENotFound, "no such API route: %s %s", r.Method, r.URL.Path))
 	})
 	s.counterStatsRoutes() // api/counterstats.go: the counter page's day

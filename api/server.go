@@ -36,8 +36,11 @@ type Server struct {
 
 	metrics *Metrics
 	mux     *http.ServeMux
-	quit    chan struct{}
-	once    sync.Once
+	// patterns are the routes handle and plain registered, in order (for
+	// the tests' route × role matrix).
+	patterns []string
+	quit     chan struct{}
+	once     sync.Once
 }
 
 // NewServer builds the server's routes.
@@ -147,11 +150,19 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 
 // handle registers a route behind the one authorization middleware.
 func (s *Server) handle(pattern string, a access, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := s.serve(w, r, a, h); err != nil {
 			writeError(w, r, err)
 		}
 	})
+}
+
+// plain registers a route that needs no principal (health, readiness,
+// metrics, the API's 404), outside the middleware.
+func (s *Server) plain(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, h)
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, a access, h handlerFunc) error {
