@@ -101,8 +101,13 @@ func TestReadOnlyFileAnswers503UntilWritable(t *testing.T) {
 		return
 	}
 	path := demoFile(t, t.TempDir())
-	if err := os.Chmod(path, 0o444); err != nil {
-		t.Fatal(err)
+	// The WAL and shared-memory files, where SQLite left them, are made
+	// read-only too: a writable WAL beside a read-only file still takes
+	// commits, so that file would not be read-only storage at all.
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o444); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
 	}
 	n := startNode(t, path)
 	if code := n.ready(t); code != http.StatusServiceUnavailable {

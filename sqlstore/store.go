@@ -91,6 +91,7 @@ type writeReq struct {
 	fn     func(civiq.Tx) error
 	err    error
 	events []*civiq.Event
+	wrote  bool // the write ran a statement that writes
 	done   chan struct{}
 }
 
@@ -381,7 +382,7 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 		}
 		var failed *writeReq
 		for _, r := range batch {
-			r.err, r.events = nil, nil
+			r.err, r.events, r.wrote = nil, nil, false
 		}
 		for _, r := range batch {
 			if savepoints {
@@ -403,7 +404,7 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 					return
 				}
 			} else {
-				r.events = t.events
+				r.events, r.wrote = t.events, t.wrote
 			}
 			if savepoints {
 				if err := s.x(`RELEASE w`); err != nil {
@@ -450,7 +451,7 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 		return
 	}
 	for _, r := range batch {
-		if r.err == nil {
+		if r.err == nil && r.wrote {
 			s.failing.Store(false) // something was written: storage is back
 			break
 		}

@@ -17,6 +17,9 @@ type tx struct {
 	// pipe, when set, holds back statements whose answers are not waited
 	// for (Dialect.Pipeline); reads send them first.
 	pipe *pipe
+	// wrote is set once a write statement ran (or was held back): a
+	// transaction that only read proves nothing about the storage.
+	wrote bool
 }
 
 // errRow lets row report a failed prepare through Scan.
@@ -126,13 +129,16 @@ var bg = context.Background()
 func (t *tx) exec(q string, args ...any) error {
 	if t.pipe != nil {
 		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(q), Args: ints(args)})
+		t.wrote = true
 		return nil
 	}
 	st, err := t.stmt(q)
 	if err != nil {
 		return err
 	}
-	_, err = st.ExecContext(bg, ints(args)...)
+	if _, err = st.ExecContext(bg, ints(args)...); err == nil {
+		t.wrote = true
+	}
 	return err
 }
 
