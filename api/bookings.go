@@ -186,7 +186,7 @@ func (s *Server) book(lim *rateLimiter) handlerFunc {
 		if err != nil {
 			return err
 		}
-		if ok, wait := lim.take("book addr "+hallID+" "+clientIP(r).String(), set.AddressLimitPerHour); !ok {
+		if ok, wait := lim.take("book addr "+hallID+" "+civiq.AddrKey(clientIP(r)), set.AddressLimitPerHour); !ok {
 			return rateLimited(w, wait, "from this address")
 		}
 		if phone, err := civiq.BookingPhone(req.Phone); err == nil {
@@ -212,7 +212,7 @@ func (s *Server) book(lim *rateLimiter) handlerFunc {
 // characters of its ID number: an address that failed too often is told to
 // wait; a failure (404) counts.
 func lookup(lim *rateLimiter, w http.ResponseWriter, r *http.Request, fn func() error) error {
-	key := "lookup " + clientIP(r).String()
+	key := "lookup " + civiq.AddrKey(clientIP(r))
 	if over, wait := lim.over(key, lookupFailuresPerHour); over {
 		return rateLimited(w, wait, "with wrong booking codes or ID numbers from this address")
 	}

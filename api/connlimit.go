@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -47,8 +48,12 @@ type limitListener struct {
 	l *ConnLimiter
 }
 
-// refusal is what a refused connection reads.
-var refusal = []byte("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 48\r\n\r\ntoo many connections from this address; retry.\n")
+// refusal is what a refused connection reads; its length is counted, not
+// written by hand.
+var refusal = func() []byte {
+	const body = "too many connections from this address; retry.\n"
+	return fmt.Appendf(nil, "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+}()
 
 func (ll *limitListener) Accept() (net.Conn, error) {
 	for {
