@@ -364,15 +364,21 @@ func (e *Engine) RecordDelivery(ctx context.Context, owner string, subID int64, 
 	return out, err
 }
 
+// resume clears a subscriber's failed tries: the message after its cursor
+// is due now, and a failing subscriber is active again.
+func (s *Subscriber) resume() {
+	s.Attempts, s.FailingSince, s.NextAt = 0, nil, time.Time{}
+	if s.Status == SubscriberFailing {
+		s.Status = SubscriberActive
+	}
+}
+
 // applyAttempts is RecordDelivery's rule.
 func applyAttempts(s *Subscriber, through int64, attempts []DeliveryAttempt, now time.Time, jitter float64) {
 	if len(attempts) == 0 || attempts[len(attempts)-1].OK() {
 		s.Cursor = max(s.Cursor, through)
 		if len(attempts) > 0 {
-			s.Attempts, s.FailingSince, s.NextAt = 0, nil, time.Time{}
-			if s.Status == SubscriberFailing {
-				s.Status = SubscriberActive
-			}
+			s.resume()
 		}
 		return
 	}

@@ -320,10 +320,8 @@ func (e *Engine) ReplayWebhook(ctx context.Context, p Principal, id, fromEventID
 		if fromEventID > last+1 {
 			return FieldErrorf("from_event_id", "from_event_id %d is after the newest event %d", fromEventID, last)
 		}
-		s.Cursor, s.Attempts, s.FailingSince, s.NextAt = fromEventID-1, 0, nil, time.Time{}
-		if s.Status == SubscriberFailing {
-			s.Status = SubscriberActive
-		}
+		s.Cursor = fromEventID - 1
+		s.resume()
 		return tx.SetDeliveryState(s)
 	})
 	if err != nil {
@@ -356,10 +354,8 @@ func (e *Engine) SkipWebhookMessage(ctx context.Context, p Principal, id int64) 
 		if skipped == 0 {
 			return Errorf(EConflict, "webhook %d has no message to skip", s.ID)
 		}
-		s.Cursor, s.Attempts, s.FailingSince, s.NextAt = skipped, 0, nil, time.Time{}
-		if s.Status == SubscriberFailing {
-			s.Status = SubscriberActive
-		}
+		s.Cursor = skipped
+		s.resume()
 		if err := tx.SetDeliveryState(s); err != nil {
 			return err
 		}

@@ -49,6 +49,10 @@ func New(engine *civiq.Engine, sender civiq.Sender, m *Metrics) *Dispatcher {
 // Notify wakes the workers: events were committed. It never blocks.
 func (d *Dispatcher) Notify() {
 	d.mu.Lock()
+	if len(d.workers) == 0 { // nobody to wake: no commit pays for it
+		d.mu.Unlock()
+		return
+	}
 	close(d.wake)
 	d.wake = make(chan struct{})
 	d.mu.Unlock()
