@@ -28,8 +28,8 @@ import (
 
 // Kinds of receipts.
 const (
-	ReceiptAccepted = "accepted" // 受理回执
-	ReceiptFinished = "finished" // 办结通知书
+	ReceiptAccepted = CaseAccepted // 受理回执
+	ReceiptFinished = CaseFinished // 办结通知书
 )
 
 // ReceiptCodeLength is the length of a receipt's short code (about 60
@@ -205,6 +205,13 @@ type ReceiptCheck struct {
 	HallNameEn string   `json:"hall_name_en,omitempty"`
 	// Payload is the receipt found by its short code.
 	Payload string `json:"payload,omitempty"`
+}
+
+// HallNameIn is the name of the receipt's hall in lang, the English one if
+// there is one.
+func (c *ReceiptCheck) HallNameIn(lang string) string {
+	name, _ := inLang(lang, c.HallName, c.HallNameEn)
+	return name
 }
 
 // Check verifies a payload against every key.

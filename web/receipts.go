@@ -35,10 +35,7 @@ func (s *Site) receiptView(r *http.Request, lang string, check *civiq.ReceiptChe
 	}
 	rc := check.Receipt
 	v.Doc = s.T(lang, "receipt.doc."+rc.Kind)
-	v.HallName = check.HallName
-	if lang == "en" && check.HallNameEn != "" {
-		v.HallName = check.HallNameEn
-	}
+	v.HallName = check.HallNameIn(lang)
 	if v.HallName == "" {
 		v.HallName = rc.HallID
 	}
