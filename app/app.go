@@ -28,6 +28,9 @@ type App struct {
 	// starts it, Close stops it.
 	Outbound *outbound.Dispatcher
 	Sender   *outbound.HTTPSender
+	// Senders sends each kind of subscriber's messages: webhooks with
+	// Sender; each other kind adds its own before Start.
+	Senders outbound.Kinds
 }
 
 // New wires a node on store; it fails when the pages do not load. With shared set (PostgreSQL, several nodes)
@@ -40,8 +43,9 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	a.Sender = outbound.NewHTTPSender()
 	a.Sender.UserAgent = "civiq/" + version
 	a.Sender.Now = func() time.Time { return a.Engine.Now() } // the engine's clock, which tests set
-	a.Engine.Outbound = a.Sender
-	a.Outbound = outbound.New(a.Engine, a.Sender, outbound.NewMetrics(a.Metrics.Registry))
+	a.Senders = outbound.Kinds{civiq.SubscriberWebhook: a.Sender}
+	a.Engine.Outbound = a.Senders
+	a.Outbound = outbound.New(a.Engine, a.Senders, outbound.NewMetrics(a.Metrics.Registry))
 	if shared {
 		store.Publish = func(evs []*civiq.Event) {
 			a.Metrics.Observe(evs)

@@ -167,3 +167,19 @@ func short(s string) string {
 	}
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// Kinds sends each message with the sender of its subscriber's kind: the
+// webhook's HTTPSender, and the senders of the other kinds of subscriber
+// (the 好差评 reporter, the notifications, the edge link) beside it.
+type Kinds map[string]civiq.Sender
+
+// Send sends m with the sender of s.Kind; a kind with no sender fails the
+// try (and is retried on schedule), so nothing is lost while a node that
+// lacks it holds the lease.
+func (k Kinds) Send(ctx context.Context, s *civiq.Subscriber, m *civiq.Message) civiq.DeliveryAttempt {
+	if sender := k[s.Kind]; sender != nil {
+		return sender.Send(ctx, s, m)
+	}
+	return civiq.DeliveryAttempt{SubscriberID: s.ID, EventID: m.EventID, MessageID: m.ID, At: time.Now(),
+		Error: "no sender for subscribers of kind " + strconv.Quote(s.Kind)}
+}
