@@ -92,7 +92,14 @@ type FollowUp struct {
 	StaffID      int64  `json:"-"`
 	Score        int    `json:"score"`
 	Status       string `json:"status"`
-	// ContactPhone is the citizen's number, in clear only in the case view.
+	// Reasons and Comment are the rating's, as the citizen gave them.
+	Reasons []string `json:"reasons"`
+	Comment string   `json:"comment,omitempty"`
+	// CaseNumber is the 办件 case opened on the ticket, if any.
+	CaseNumber string `json:"case_number,omitempty"`
+	// ContactPhone is the citizen's number, masked in every view: a
+	// manager asks for it in clear (RevealFollowUpPhone), and that is
+	// audited.
 	ContactPhone string    `json:"contact_phone,omitempty"`
 	OpenedAt     time.Time `json:"opened_at"`
 	// WorkingDays is the length of the deadline, and of its one extension.
@@ -357,6 +364,8 @@ type FollowUpFilter struct {
 	From, To  string
 	ServiceID string
 	CounterID string
+	// Staff is the username of the staff member who served the ticket.
+	Staff string
 	// Limit is how many cases at most, newest first: 0 means
 	// DefaultFollowUpLimit, at most MaxFollowUpLimit.
 	Limit int
@@ -463,7 +472,8 @@ func (e *Engine) FollowUps(ctx context.Context, hallID string, flt FollowUpFilte
 			if len(out) == limit {
 				break
 			}
-			if flt.ServiceID != "" && f.ServiceID != flt.ServiceID || flt.CounterID != "" && f.CounterID != flt.CounterID {
+			if flt.ServiceID != "" && f.ServiceID != flt.ServiceID || flt.CounterID != "" && f.CounterID != flt.CounterID ||
+				flt.Staff != "" && names[f.StaffID] != flt.Staff {
 				continue
 			}
 			f.mark(today, cal)
@@ -518,9 +528,8 @@ func (f *FollowUp) localize(loc *time.Location) {
 	}
 }
 
-// FollowUpCase returns a case with its rating (the contact phone in clear:
-// the one view that shows it) and its history. p must hold PermFollowUp in
-// the case's hall.
+// FollowUpCase returns a case with its rating and its history, the
+// contact phone masked. p must hold PermFollowUp in the case's hall.
 func (e *Engine) FollowUpCase(ctx context.Context, p Principal, id int64) (*FollowUpView, error) {
 	var out *FollowUpView
 	err := e.store.View(ctx, func(tx Tx) error {
@@ -556,6 +565,7 @@ func (e *Engine) followUpView(tx Tx, p Principal, id int64) (*FollowUpView, erro
 	if err := e.unseal(&f.ContactPhone, &r.ContactPhone); err != nil {
 		return nil, err
 	}
+	f.ContactPhone, r.ContactPhone = MaskPhone(f.ContactPhone), MaskPhone(r.ContactPhone)
 	r.CreatedAt = r.CreatedAt.In(loc)
 	hist, err := tx.FollowUpEntries(f.ID)
 	if err != nil {
@@ -571,6 +581,37 @@ func (e *Engine) followUpView(tx Tx, p Principal, id int64) (*FollowUpView, erro
 		}
 	}
 	return v, nil
+}
+
+// AuditPhoneRevealed is the audit event of a manager reading a bad
+// rating's contact phone in clear, to call the citizen back.
+const AuditPhoneRevealed = "followup.phone_revealed"
+
+// RevealFollowUpPhone returns the contact phone of a case in clear, for
+// the call back (回访), and records who read it in the audit events. p
+// must be a signed-in user holding PermFollowUp in the case's hall; a case
+// without a phone is not_found.
+func (e *Engine) RevealFollowUpPhone(ctx context.Context, p Principal, id int64) (string, error) {
+	var phone string
+	err := e.update(ctx, func(tx Tx) error {
+		f, err := tx.FollowUp(id)
+		if err != nil {
+			return err
+		}
+		if p.User == nil || !p.Can(PermFollowUp, f.HallID, "") {
+			return Errorf(EForbidden, "only the hall's managers and admins read a citizen's phone")
+		}
+		if err := e.unseal(&f.ContactPhone); err != nil {
+			return err
+		}
+		if f.ContactPhone == "" {
+			return Errorf(ENotFound, "the citizen left no phone with follow-up %d", id)
+		}
+		phone = f.ContactPhone
+		return tx.AppendAudit(&AuditEvent{Type: AuditPhoneRevealed, At: e.now(),
+			Username: "followup " + strconv.FormatInt(id, 10), Actor: p.Key()})
+	})
+	return phone, err
 }
 
 // MoveFollowUp moves a case by the state machine, records who, when and

@@ -1,6 +1,7 @@
 package civiq_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +60,7 @@ func TestFollowUpMachine(t *testing.T) {
 				if civiq.ErrorCode(err) != civiq.EInvalidTransition {
 					t.Errorf("%s -> %s: %v, want invalid_transition", from, to, err)
 				}
-				if *f != before {
+				if !reflect.DeepEqual(*f, before) {
 					t.Errorf("%s -> %s: a refused move changed the case: %+v", from, to, f)
 				}
 				continue
@@ -121,7 +122,7 @@ func TestFollowUpMoveRules(t *testing.T) {
 		if e, ok := err.(*civiq.Error); ok && tt.field != "" && e.Field != tt.field {
 			t.Errorf("%s: field %q, want %q", tt.name, e.Field, tt.field)
 		}
-		if *f != before {
+		if !reflect.DeepEqual(*f, before) {
 			t.Errorf("%s: the case changed: %+v", tt.name, f)
 		}
 	}
@@ -193,7 +194,7 @@ func TestFollowUpExtend(t *testing.T) {
 		if _, err := f.Extend(tt.by, tt.reason, at, date(t, tt.today), cal); civiq.ErrorCode(err) != tt.code {
 			t.Errorf("%s: %v, want %s", tt.name, err, tt.code)
 		}
-		if *f != before {
+		if !reflect.DeepEqual(*f, before) {
 			t.Errorf("%s: the case changed", tt.name)
 		}
 	}

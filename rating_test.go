@@ -75,8 +75,11 @@ func TestRatingPhoneSealed(t *testing.T) {
 			t.Errorf("the follow-up list shows the phone as %q", f.ContactPhone)
 		}
 		v, err := e.eng.FollowUpCase(e.ctx, manager, f.ID)
-		if err != nil || v.ContactPhone != testPhone || v.Rating.ContactPhone != testPhone {
-			t.Errorf("follow-up case %d = %+v, %v; want the phone in clear", f.ID, v, err)
+		if err != nil || v.ContactPhone != "138****5678" || v.Rating.ContactPhone != "138****5678" {
+			t.Errorf("follow-up case %d = %+v, %v; want the phone masked", f.ID, v, err)
+		}
+		if p, err := e.eng.RevealFollowUpPhone(e.ctx, manager, f.ID); err != nil || p != testPhone {
+			t.Errorf("RevealFollowUpPhone(%d) = %q, %v; want the phone in clear", f.ID, p, err)
 		}
 	}
 	rows, err := e.eng.HallRatings(e.ctx, "demo", "", "")

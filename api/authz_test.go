@@ -200,7 +200,7 @@ func TestAuthzMatrix(t *testing.T) {
 	freshFollowUp := func(action string, body any) func(*testing.T) (string, any) {
 		return func(t *testing.T) (string, any) {
 			tk := ts.serve(t, ts.Admin, "1", "general")
-			r := ratingOf(t, ts.rate(t, "", tk.ID, map[string]any{"score": 1, "reasons": []string{"等候时间长"}, "comment": "太慢"}).want(t, 201))
+			r := ratingOf(t, ts.rate(t, "", tk.ID, map[string]any{"score": 1, "reasons": []string{"等候时间长"}, "comment": "太慢", "contact_phone": "13812345678"}).want(t, 201))
 			var fs struct {
 				FollowUps []followUp `json:"followups"`
 			}
@@ -344,6 +344,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "GET /api/v1/followups/{followup}", prep: freshFollowUp("", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/followups/{followup}/transition", prep: freshFollowUp("/transition", map[string]any{"to": "verifying", "note": "已回访"}), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/followups/{followup}/extend", prep: freshFollowUp("/extend", map[string]any{"reason": "需跨部门协调"}), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
+		{route: "POST /api/v1/followups/{followup}/phone", prep: freshFollowUp("/phone", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/calendar/deadline", prep: fixed("/api/v1/calendar/deadline?from=2031-03-03&working_days=15&hall=demo", nil), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},
 		{route: "GET /api/v1/halls/{hall}/calendar/{year}", prep: fixed("/api/v1/halls/demo/calendar/2031", nil), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},
 		{route: "PUT /api/v1/halls/{hall}/calendar/{year}", prep: fixed("/api/v1/halls/demo/calendar/2031", map[string]any{"days": []map[string]string{{"date": "2031-12-31", "kind": "off", "name": "闭馆"}}}), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},

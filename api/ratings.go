@@ -19,6 +19,7 @@ func (s *Server) ratingRoutes() {
 	s.handle("GET /api/v1/followups/{followup}", signed, s.getFollowUp)
 	s.handle("POST /api/v1/followups/{followup}/transition", signed, s.transitionFollowUp)
 	s.handle("POST /api/v1/followups/{followup}/extend", signed, s.extendFollowUp)
+	s.handle("POST /api/v1/followups/{followup}/phone", signed, s.revealFollowUpPhone)
 
 	s.handle("GET /api/v1/calendar/deadline", anyone, s.deadline)
 	s.handle("GET /api/v1/halls/{hall}/calendar/{year}", anyone, s.getCalendarYear)
@@ -125,7 +126,7 @@ func (s *Server) listFollowUps(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	fs, err := s.Engine.FollowUps(r.Context(), r.PathValue("hall"), civiq.FollowUpFilter{
 		Statuses: queryList(r, "status"), From: q.Get("from"), To: q.Get("to"), ServiceID: q.Get("service"), CounterID: q.Get("counter"),
-		Limit: limit,
+		Staff: q.Get("staff"), Limit: limit,
 	})
 	if err != nil {
 		return err
@@ -188,6 +189,22 @@ func (s *Server) extendFollowUp(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"followup": f})
+	return nil
+}
+
+// revealFollowUpPhone answers a case's contact phone in clear,
+// {"contact_phone":"13812345678"}, and records an audit event.
+func (s *Server) revealFollowUpPhone(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := followUpID(r)
+	if err != nil {
+		return err
+	}
+	phone, err := s.Engine.RevealFollowUpPhone(r.Context(), c.p, id)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"contact_phone": phone})
 	return nil
 }
 

@@ -42,31 +42,34 @@ func ratingOf(t testing.TB, r *resp) rating {
 
 // followUp is a follow-up case as the API gives it.
 type followUp struct {
-	ID               int64   `json:"id"`
-	HallID           string  `json:"hall_id"`
-	TicketID         string  `json:"ticket_id"`
-	TicketNumber     string  `json:"ticket_number"`
-	ServiceID        string  `json:"service_id"`
-	CounterID        string  `json:"counter_id"`
-	Score            int     `json:"score"`
-	Status           string  `json:"status"`
-	ContactPhone     string  `json:"contact_phone"`
-	OpenedAt         string  `json:"opened_at"`
-	WorkingDays      int     `json:"working_days"`
-	Deadline         string  `json:"deadline"`
-	OriginalDeadline string  `json:"original_deadline"`
-	Extended         bool    `json:"extended"`
-	ExtensionReason  string  `json:"extension_reason"`
-	RejectionReason  string  `json:"rejection_reason"`
-	RequestedBy      string  `json:"rejection_requested_by"`
-	CitizenView      string  `json:"citizen_view"`
-	PublicSummary    string  `json:"public_summary"`
-	ClosedAt         *string `json:"closed_at"`
-	Overdue          bool    `json:"overdue"`
-	DueSoon          bool    `json:"due_soon"`
-	WorkingDaysLeft  int     `json:"working_days_left"`
-	Staff            string  `json:"staff"`
-	Rating           *rating `json:"rating"`
+	ID               int64    `json:"id"`
+	HallID           string   `json:"hall_id"`
+	TicketID         string   `json:"ticket_id"`
+	TicketNumber     string   `json:"ticket_number"`
+	ServiceID        string   `json:"service_id"`
+	CounterID        string   `json:"counter_id"`
+	Score            int      `json:"score"`
+	Status           string   `json:"status"`
+	ContactPhone     string   `json:"contact_phone"`
+	OpenedAt         string   `json:"opened_at"`
+	WorkingDays      int      `json:"working_days"`
+	Deadline         string   `json:"deadline"`
+	OriginalDeadline string   `json:"original_deadline"`
+	Extended         bool     `json:"extended"`
+	ExtensionReason  string   `json:"extension_reason"`
+	RejectionReason  string   `json:"rejection_reason"`
+	RequestedBy      string   `json:"rejection_requested_by"`
+	CitizenView      string   `json:"citizen_view"`
+	PublicSummary    string   `json:"public_summary"`
+	ClosedAt         *string  `json:"closed_at"`
+	Overdue          bool     `json:"overdue"`
+	DueSoon          bool     `json:"due_soon"`
+	WorkingDaysLeft  int      `json:"working_days_left"`
+	Staff            string   `json:"staff"`
+	Reasons          []string `json:"reasons"`
+	Comment          string   `json:"comment"`
+	CaseNumber       string   `json:"case_number"`
+	Rating           *rating  `json:"rating"`
 	History          []struct {
 		Move        string `json:"move"`
 		From        string `json:"from"`
@@ -387,11 +390,45 @@ func TestFollowUpFlow(t *testing.T) {
 	ts.do(t, "GET", "/api/v1/followups/999999", mgr, nil).wantErr(t, 404, "not_found", "")
 	ts.do(t, "GET", "/api/v1/followups/abc", mgr, nil).wantErr(t, 404, "not_found", "")
 
-	// The case view: the phone in clear, the rating, the history.
+	// The list carries the rating's reasons and comment; it filters by
+	// the clerk who served the ticket.
+	if len(f.Reasons) != 1 || f.Reasons[0] != "态度差" || f.Comment != "不耐烦" {
+		t.Errorf("listed reasons %q comment %q", f.Reasons, f.Comment)
+	}
+	if n := len(ts.followUps(t, mgr, "?staff=clerk")); n != 1 {
+		t.Errorf("staff=clerk lists %d", n)
+	}
+	if n := len(ts.followUps(t, mgr, "?staff=mgr2")); n != 0 {
+		t.Errorf("staff=mgr2 lists %d", n)
+	}
+
+	// The case view: the phone masked, the rating, the history.
 	c := followUpOf(t, ts.do(t, "GET", path, mgr, nil).want(t, 200))
-	if c.ContactPhone != "13812345678" || c.Rating == nil || c.Rating.ContactPhone != "13812345678" || c.Rating.Comment != "不耐烦" ||
+	if c.ContactPhone != "138****5678" || c.Rating == nil || c.Rating.ContactPhone != "138****5678" || c.Rating.Comment != "不耐烦" ||
 		len(c.History) != 1 || c.History[0].Move != "open" {
 		t.Errorf("case %+v", c)
+	}
+	// The phone in clear, on request, to the hall's managers only, each
+	// reading recorded in the audit events.
+	ts.do(t, "POST", path+"/phone", staff, nil).wantErr(t, 403, "forbidden", "")
+	ts.do(t, "POST", path+"/phone", otherMgr, nil).wantErr(t, 403, "forbidden", "")
+	var revealed struct {
+		ContactPhone string `json:"contact_phone"`
+	}
+	rv := ts.do(t, "POST", path+"/phone", mgr, nil).want(t, 200)
+	rv.json(t, &revealed)
+	if revealed.ContactPhone != "13812345678" || rv.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("revealed %+v, Cache-Control %q", revealed, rv.Header.Get("Cache-Control"))
+	}
+	var audit struct {
+		Events []struct {
+			Type, Username, Actor string
+		} `json:"events"`
+	}
+	ts.do(t, "GET", "/api/v1/audit", ts.Admin, nil).want(t, 200).json(t, &audit)
+	if len(audit.Events) == 0 || audit.Events[0].Type != "followup.phone_revealed" || audit.Events[0].Username != fmt.Sprintf("followup %d", f.ID) ||
+		!strings.Contains(audit.Events[0].Actor, "mgr") {
+		t.Errorf("audit after the reveal: %+v", audit.Events)
 	}
 
 	move := func(token, to string, extra map[string]any) *resp {

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 var _ civiq.FollowUpTx = (*tx)(nil)
 
 const followUpCols = `f.id, f.hall_id, f.rating_id, f.ticket_id, tk.number, f.service_id, f.counter_id, f.staff_id, f.score, f.status,
+	r.reasons, r.comment, COALESCE((SELECT c.number FROM cases c WHERE c.ticket_id = f.ticket_id ORDER BY c.id LIMIT 1), ''),
 	r.contact_phone, f.opened_at, f.working_days, f.deadline, f.original_deadline, f.extended, f.extension_reason, f.rejection_reason,
 	f.rejection_requested_by, f.citizen_view, f.public_summary, f.closed_at, f.updated_at`
 
@@ -24,10 +27,17 @@ func scanFollowUp(sc scanner) (*civiq.FollowUp, error) {
 	f := &civiq.FollowUp{}
 	var staff, closed sql.NullInt64
 	var opened, updated int64
+	var reasons string
 	if err := sc.Scan(&f.ID, &f.HallID, &f.RatingID, &f.TicketID, &f.TicketNumber, &f.ServiceID, &f.CounterID, &staff, &f.Score, &f.Status,
-		&f.ContactPhone, &opened, &f.WorkingDays, &f.Deadline, &f.OriginalDeadline, &f.Extended, &f.ExtensionReason, &f.RejectionReason,
+		&reasons, &f.Comment, &f.CaseNumber, &f.ContactPhone, &opened, &f.WorkingDays, &f.Deadline, &f.OriginalDeadline, &f.Extended, &f.ExtensionReason, &f.RejectionReason,
 		&f.RequestedBy, &f.CitizenView, &f.PublicSummary, &closed, &updated); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(reasons), &f.Reasons); err != nil {
+		return nil, fmt.Errorf("decode rating reasons: %w", err)
+	}
+	if f.Reasons == nil {
+		f.Reasons = []string{}
 	}
 	f.StaffID = staff.Int64
 	f.OpenedAt, f.UpdatedAt, f.ClosedAt = time.Unix(0, opened), time.Unix(0, updated), fromNanos(closed)
