@@ -1,0 +1,145 @@
+package civiq_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+)
+
+func TestParsePhone(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"13812345678", "13812345678"},
+		{" 138-1234-5678 ", "13812345678"},
+		{"+86 138 1234 5678", "13812345678"},
+		{"008613812345678", "13812345678"},
+		{"+447911123456", "+447911123456"},
+		{"+1 415 555 2671", "+14155552671"},
+		{"12812345678", ""},  // 12x is no mobile prefix
+		{"1381234567", ""},   // ten digits
+		{"23812345678", ""},  // not a 1
+		{"+0123456789", ""},  // no country 0
+		{"+1234567", ""},     // too short
+		{"1381234567a", ""},  // a letter
+		{"138+12345678", ""}, // a plus inside
+		{"", ""},
+		{"+8613812345678", "13812345678"},
+	} {
+		got, err := civiq.ParsePhone(c.in)
+		if c.want == "" {
+			if err == nil || civiq.ErrorCode(err) != civiq.EInvalid {
+				t.Errorf("ParsePhone(%q) = %q, %v; want invalid", c.in, got, err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("ParsePhone(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+}
+
+func FuzzParsePhone(f *testing.F) {
+	for _, s := range []string{"13812345678", "+86 138", "+447911123456", "", "++", "0086"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := civiq.ParsePhone(s)
+		if err != nil {
+			return
+		}
+		again, err := civiq.ParsePhone(p)
+		if err != nil || again != p {
+			t.Fatalf("ParsePhone(%q) = %q, which reads back as %q, %v", s, p, again, err)
+		}
+		if m := civiq.MaskAddress(civiq.MediumSMS, p); m == p {
+			t.Fatalf("mask of %q shows it whole", p)
+		}
+	})
+}
+
+func TestMaskAddress(t *testing.T) {
+	for _, c := range []struct{ medium, in, want string }{
+		{civiq.MediumSMS, "13812345678", "138****5678"},
+		{civiq.MediumSMS, "+447911123456", "+44****3456"},
+		{civiq.MediumWebPush, `{"endpoint":"https://push.example/x"}`, "webpush"},
+	} {
+		if got := civiq.MaskAddress(c.medium, c.in); got != c.want {
+			t.Errorf("MaskAddress(%s, %q) = %q, want %q", c.medium, c.in, got, c.want)
+		}
+	}
+}
+
+func TestTicketNotices(t *testing.T) {
+	pos := func(n int) *int { return &n }
+	waiting := &civiq.Ticket{Number: "A001", Status: civiq.StatusWaiting}
+	called := &civiq.Ticket{Number: "A001", Status: civiq.StatusCalled}
+	noShow := &civiq.Ticket{Number: "A001", Status: civiq.StatusNoShow}
+	for _, c := range []struct {
+		name      string
+		event     string
+		t         *civiq.Ticket
+		position  *int
+		ahead     int
+		sent      []string
+		due, drop []string
+	}{
+		{"taken, far back", civiq.EventIssued, waiting, pos(9), 3, nil, []string{"taken"}, nil},
+		{"taken, already near", civiq.EventIssued, waiting, pos(2), 3, nil, []string{"taken", "ahead"}, nil},
+		{"taken twice", civiq.EventIssued, waiting, pos(9), 3, []string{"taken"}, nil, nil},
+		{"another's call, 4 before", "", waiting, pos(4), 3, []string{"taken"}, nil, nil},
+		{"another's call, 3 before", "", waiting, pos(3), 3, []string{"taken"}, []string{"ahead"}, nil},
+		{"ahead once only", "", waiting, pos(2), 3, []string{"taken", "ahead"}, nil, nil},
+		{"next", "", waiting, pos(0), 3, []string{"taken", "ahead"}, []string{"next"}, nil},
+		{"straight to next drops ahead", "", waiting, pos(0), 3, []string{"taken"}, []string{"next"}, []string{"ahead"}},
+		{"default N", "", waiting, pos(3), 0, nil, []string{"ahead"}, nil},
+		{"hall's N", "", waiting, pos(5), 5, nil, []string{"ahead"}, nil},
+		{"called", civiq.EventCalled, called, nil, 3, []string{"taken", "ahead", "next"}, []string{"called"}, nil},
+		{"called before ahead", civiq.EventCalled, called, nil, 3, []string{"taken"}, []string{"called"}, []string{"ahead", "next"}},
+		{"recalled: nothing", civiq.EventRecalled, called, nil, 3, []string{"called", "ahead", "next"}, nil, nil},
+		{"no-show", civiq.EventNoShow, noShow, nil, 3, []string{"called", "ahead", "next"}, []string{"no_show"}, nil},
+		{"done: nothing", civiq.EventDone, &civiq.Ticket{Status: civiq.StatusDone}, nil, 3, []string{"called", "ahead", "next"}, nil, nil},
+		{"transferred", civiq.EventTransferred, waiting, pos(7), 3, []string{"taken"}, []string{"transferred"}, nil},
+	} {
+		sent := map[string]bool{}
+		for _, k := range c.sent {
+			sent[k] = true
+		}
+		due, drop := civiq.TicketNotices(c.event, c.t, c.position, c.ahead, sent)
+		if !slices.Equal(due, c.due) || !slices.Equal(drop, c.drop) {
+			t.Errorf("%s: due %v drop %v, want %v %v", c.name, due, drop, c.due, c.drop)
+		}
+	}
+}
+
+func TestQuietAt(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	at := func(h, m int) time.Time { return time.Date(2026, 12, 6, h, m, 0, 0, loc) }
+	for _, c := range []struct {
+		t        time.Time
+		from, to string
+		want     bool
+	}{
+		{at(22, 0), "21:00", "08:00", true},
+		{at(7, 59), "21:00", "08:00", true},
+		{at(8, 0), "21:00", "08:00", false},
+		{at(12, 0), "21:00", "08:00", false},
+		{at(12, 30), "12:00", "13:00", true},
+		{at(13, 0), "12:00", "13:00", false},
+		{at(3, 0), "", "", false},
+	} {
+		if got := civiq.QuietAt(c.t.UTC(), loc, c.from, c.to); got != c.want {
+			t.Errorf("QuietAt(%v, %s–%s) = %v", c.t, c.from, c.to, got)
+		}
+	}
+}
+
+func TestParamRules(t *testing.T) {
+	r := civiq.ParamRules{MaxParamLen: 6}
+	if err := r.CheckParams([]civiq.NoticeParam{{"number", "A001"}, {"counter", "六号窗口"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.CheckParams([]civiq.NoticeParam{{"counter", "第十二号综合窗口"}}); civiq.ErrorCode(err) != civiq.EInvalid {
+		t.Fatalf("8 characters against 6: %v", err)
+	}
+}
