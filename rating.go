@@ -74,16 +74,19 @@ func (s *SubScores) empty() bool { return s == nil || *s == SubScores{} }
 // ticket, its hall, service and counter, and the staff member who served
 // it.
 type Rating struct {
-	ID        int64    `json:"id"`
-	TicketID  string   `json:"ticket_id"`
-	HallID    string   `json:"hall_id"`
-	ServiceID string   `json:"service_id"`
-	CounterID string   `json:"counter_id"`
-	StaffID   int64    `json:"-"` // the user who served the ticket, 0 if none recorded
-	Score     int      `json:"score"`
-	Reasons   []string `json:"reasons"`
-	Comment   string   `json:"comment,omitempty"`
-	Channel   string   `json:"channel"`
+	ID        int64  `json:"id"`
+	TicketID  string `json:"ticket_id"`
+	HallID    string `json:"hall_id"`
+	ServiceID string `json:"service_id"`
+	CounterID string `json:"counter_id"`
+	StaffID   int64  `json:"-"` // the user who served the ticket, 0 if none recorded
+	Score     int    `json:"score"`
+	// Reasons are codes of the reason list (reasons.go); ReasonText are
+	// reasons in the citizen's own words, not on the list.
+	Reasons    []string `json:"reasons"`
+	ReasonText []string `json:"reason_text,omitempty"`
+	Comment    string   `json:"comment,omitempty"`
+	Channel    string   `json:"channel"`
 	// ContactPhone is the citizen's number for the follow-up's call back,
 	// kept only with a bad rating, sealed at rest when the engine has a
 	// Sealer. Every view but the follow-up's masks it (MaskPhone).
@@ -285,6 +288,7 @@ func (e *Engine) Rate(ctx context.Context, req RateRequest) (*Rating, error) {
 				return Errorf(EConflict, "a ticket can be rated until 7 days after it was done")
 			}
 		}
+		codes, texts := settings.sortReasons(reasons)
 		if BadScore(req.Score) && len(reasons) == 0 && comment == "" {
 			return &Error{Code: EReasonRequired, Field: "reasons", Message: "a rating of 1 or 2 needs a reason or a comment"}
 		}
@@ -292,7 +296,7 @@ func (e *Engine) Rate(ctx context.Context, req RateRequest) (*Rating, error) {
 			phone = "" // kept only for the follow-up's call back
 		}
 		r := &Rating{TicketID: t.ID, HallID: t.HallID, ServiceID: t.ServiceID, CounterID: t.CounterID, StaffID: servedBy,
-			Score: req.Score, Reasons: reasons, Comment: comment, Channel: channel, ContactPhone: phone, SubScores: subs, CreatedAt: now}
+			Score: req.Score, Reasons: codes, ReasonText: texts, Comment: comment, Channel: channel, ContactPhone: phone, SubScores: subs, CreatedAt: now}
 		stored := *r
 		stored.ContactPhone = e.seal(phone) // idnumber.go
 		if err := tx.InsertRating(&stored); err != nil {
@@ -387,6 +391,9 @@ type RatingSettings struct {
 	// DefaultSince is when DefaultBasicSatisfied was turned on: tickets
 	// done before it are never rated by default. civiq sets it.
 	DefaultSince *time.Time `json:"default_since,omitempty"`
+	// ReasonLabels are the hall's own labels of the bad rating's reasons,
+	// by code (reasons.go); the codes stay.
+	ReasonLabels map[string]ReasonLabel `json:"reason_labels,omitempty"`
 }
 
 // Defaults of the rating settings.
@@ -413,7 +420,7 @@ func (s *RatingSettings) Validate() error {
 	if s.RaterWindowMinutes < 1 || s.RaterWindowMinutes > 60 {
 		return FieldErrorf("rater_window_minutes", "rater_window_minutes must be 1..60")
 	}
-	return nil
+	return validateReasonLabels(s.ReasonLabels)
 }
 
 // RaterWindow is how long the rater may rate a finished ticket.
@@ -442,6 +449,7 @@ func (e *Engine) SaveRatingSettings(ctx context.Context, hallID string, s *Ratin
 	if err := s.Validate(); err != nil {
 		return err
 	}
+	s.ReasonLabels = cleanReasonLabels(s.ReasonLabels)
 	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(hallID); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package civiq_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,5 +96,34 @@ func TestRatingPhoneSealed(t *testing.T) {
 	e.eng.Sealer = nil
 	if _, err := e.eng.FollowUpCase(e.ctx, manager, list[0].ID); civiq.ErrorCode(err) != civiq.EUnavailable {
 		t.Errorf("without the key a sealed phone reads as %v; want unavailable", err)
+	}
+}
+
+// TestSplitReasons: a rating's stored reasons read back as codes and the
+// citizen's own words; texts an earlier rater sent are read as their code.
+func TestSplitReasons(t *testing.T) {
+	for _, c := range []struct {
+		stored, codes, texts []string
+	}{
+		{nil, []string{}, []string{}},
+		{[]string{"long_wait", "窗口人员接电话"}, []string{"long_wait"}, []string{"窗口人员接电话"}},
+		{[]string{"态度不好", "等候时间长", "一次告知不清", "业务不熟练", "其他"}, []string{"long_wait", "not_told_once", "unskilled", "poor_attitude", "other"}, []string{}},
+		{[]string{"Other", "slow"}, []string{"other"}, []string{"slow"}},
+	} {
+		codes, texts := civiq.SplitReasons(c.stored)
+		if !slices.Equal(codes, c.codes) || !slices.Equal(texts, c.texts) {
+			t.Errorf("SplitReasons(%q) = %q, %q; want %q, %q", c.stored, codes, texts, c.codes, c.texts)
+		}
+	}
+	for _, code := range civiq.ReasonCodes() {
+		if !civiq.ValidReasonCode(code) {
+			t.Errorf("%s is not valid", code)
+		}
+	}
+	var s civiq.RatingSettings
+	for i, r := range s.Reasons() {
+		if r.Code != civiq.ReasonCodes()[i] || r.Name == "" || r.NameEn == "" || r.Group == "" {
+			t.Errorf("reason %d: %+v", i, r)
+		}
 	}
 }

@@ -353,6 +353,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "DELETE /api/v1/halls/{hall}/calendar/days/{date}", prep: calendarDay, want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/halls/{hall}/rating-settings", prep: fixed("/api/v1/halls/demo/rating-settings", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "PUT /api/v1/halls/{hall}/rating-settings", prep: fixed("/api/v1/halls/demo/rating-settings", ratingSettings.Settings), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/halls/{hall}/rating-reasons", prep: fixed("/api/v1/halls/demo/rating-reasons", nil), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},
 		{route: "GET /api/v1/halls/{hall}/reports/ratings", prep: fixed("/api/v1/halls/demo/reports/ratings", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/halls/{hall}/ratings", prep: fixed("/api/v1/halls/demo/ratings", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/halls/{hall}/ratings/public", prep: fixed("/api/v1/halls/demo/ratings/public", nil), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},

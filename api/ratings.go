@@ -30,6 +30,7 @@ func (s *Server) ratingRoutes() {
 
 	s.handle("GET /api/v1/halls/{hall}/rating-settings", need(civiq.PermFollowUp), s.getRatingSettings)
 	s.handle("PUT /api/v1/halls/{hall}/rating-settings", need(civiq.PermAdmin), s.putRatingSettings)
+	s.handle("GET /api/v1/halls/{hall}/rating-reasons", anyone, s.ratingReasons)
 	s.handle("GET /api/v1/halls/{hall}/reports/ratings", need(civiq.PermFollowUp), s.ratingReport)
 	s.handle("GET /api/v1/halls/{hall}/ratings", need(civiq.PermFollowUp), s.listRatings)
 	s.handle("GET /api/v1/halls/{hall}/ratings/public", anyone, s.publicRatings)
@@ -317,7 +318,18 @@ func (s *Server) getRatingSettings(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"settings": st})
+	writeJSON(w, http.StatusOK, map[string]any{"settings": st, "reasons": st.Reasons()})
+	return nil
+}
+
+// ratingReasons is the reason list of a bad rating with the hall's
+// labels: what the rating pages offer.
+func (s *Server) ratingReasons(w http.ResponseWriter, r *http.Request, c *call) error {
+	list, err := s.Engine.HallRatingReasons(r.Context(), r.PathValue("hall"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reasons": list})
 	return nil
 }
 
@@ -329,7 +341,7 @@ func (s *Server) putRatingSettings(w http.ResponseWriter, r *http.Request, c *ca
 	if err := s.Engine.SaveRatingSettings(r.Context(), r.PathValue("hall"), &st); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"settings": st})
+	writeJSON(w, http.StatusOK, map[string]any{"settings": st, "reasons": st.Reasons()})
 	return nil
 }
 
@@ -390,7 +402,7 @@ func (s *Server) listRatings(w http.ResponseWriter, r *http.Request, c *call) er
 			fid = strconv.FormatInt(x.FollowUpID, 10)
 		}
 		cw.Write([]string{strconv.FormatInt(x.ID, 10), x.CreatedAt.Format(time.RFC3339), x.TicketID, x.ServiceID, x.CounterID,
-			x.Staff, x.Channel, strconv.Itoa(x.Score), strings.Join(x.Reasons, "；"), x.Comment, x.ContactPhone,
+			x.Staff, x.Channel, strconv.Itoa(x.Score), strings.Join(x.JoinReasons(), "；"), x.Comment, x.ContactPhone,
 			num(sub.Efficiency), num(sub.Level), num(sub.Attitude), fid, x.FollowUpStatus})
 	}
 	return cw.Flush()

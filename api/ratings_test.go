@@ -21,6 +21,7 @@ type rating struct {
 	CounterID    string         `json:"counter_id"`
 	Score        int            `json:"score"`
 	Reasons      []string       `json:"reasons"`
+	ReasonText   []string       `json:"reason_text"`
 	Comment      string         `json:"comment"`
 	Channel      string         `json:"channel"`
 	ContactPhone string         `json:"contact_phone"`
@@ -195,10 +196,14 @@ func TestRatingRules(t *testing.T) {
 		ts.rate(t, "", a.ID, body).wantErr(t, 400, "reason_required", "reasons")
 	}
 	// Nothing of the above left a rating.
-	r := ratingOf(t, ts.rate(t, "", a.ID, map[string]any{"score": 1, "reasons": []string{"等候时间长", "等候时间长", " 一次性告知不清 "},
+	// Reasons: a code, a label in either language or a text an earlier
+	// rater sent are the code, in the list's order; other words are the
+	// citizen's own text.
+	r := ratingOf(t, ts.rate(t, "", a.ID, map[string]any{"score": 1, "reasons": []string{"unfriendly attitude", "等候时间长", "long_wait", " 一次性告知不清 "},
 		"comment": " 排了两个小时 ", "contact_phone": "+86 138-1234-5678"}).want(t, 201))
 	if r.Score != 1 || r.Channel != "phone" || r.TicketID != a.ID || r.HallID != "demo" || r.ServiceID != "general" || r.CounterID != "1" ||
-		!slices.Equal(r.Reasons, []string{"等候时间长", "一次性告知不清"}) || r.Comment != "排了两个小时" || r.ContactPhone != "138****5678" {
+		!slices.Equal(r.Reasons, []string{"long_wait", "poor_attitude"}) || !slices.Equal(r.ReasonText, []string{"一次性告知不清"}) ||
+		r.Comment != "排了两个小时" || r.ContactPhone != "138****5678" {
 		t.Errorf("rating %+v", r)
 	}
 	if r.CreatedAt.IsZero() || r.CreatedAt.Format("-07:00") != "+08:00" {
@@ -1141,5 +1146,55 @@ func TestRatingsCSVConvention(t *testing.T) {
 	}
 	if !strings.Contains(body, `"'=HYPERLINK(""http://evil.example"",""点我"")"`) {
 		t.Errorf("the comment is not guarded: %q", body)
+	}
+}
+
+// TestRatingReasonList: the reason list anyone reads, the hall's own labels
+// (bad ones 400 with the field), a rating given by a hall's label stored
+// as its code.
+func TestRatingReasonList(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	type reasonList struct {
+		Reasons []civiq.RatingReason `json:"reasons"`
+	}
+	var l reasonList
+	ts.do(t, "GET", "/api/v1/halls/demo/rating-reasons", "", nil).want(t, 200).json(t, &l)
+	if len(l.Reasons) != len(civiq.ReasonCodes()) || l.Reasons[0].Code != "long_wait" || l.Reasons[0].Name != "等候时间过长" ||
+		l.Reasons[0].NameEn != "Waited too long" || l.Reasons[0].Group != "efficiency" || l.Reasons[len(l.Reasons)-1].Code != "other" {
+		t.Errorf("reasons %+v", l.Reasons)
+	}
+	ts.do(t, "GET", "/api/v1/halls/nowhere/rating-reasons", "", nil).wantErr(t, 404, "not_found", "")
+	for _, c := range []struct {
+		labels any
+		field  string
+	}{
+		{map[string]any{"slow": map[string]string{"name": "慢"}}, "reason_labels.slow"},
+		{map[string]any{"long_wait": map[string]string{"name": strings.Repeat("等", 31)}}, "reason_labels.long_wait"},
+		{map[string]any{"long_wait": map[string]string{"name_en": "two\nlines"}}, "reason_labels.long_wait"},
+		{"long_wait", "reason_labels"},
+	} {
+		ts.do(t, "PUT", "/api/v1/halls/demo/rating-settings", ts.Admin, map[string]any{"reason_labels": c.labels}).wantErr(t, 400, "invalid", c.field)
+	}
+	ts.do(t, "PUT", "/api/v1/halls/demo/rating-settings", ts.Admin, map[string]any{"reason_labels": map[string]any{
+		"long_wait": map[string]string{"name": " 排队太久 "}, "other": map[string]string{"name": " ", "name_en": ""}}}).want(t, 200).json(t, &l)
+	if l.Reasons[0].Name != "排队太久" || l.Reasons[0].NameEn != "Waited too long" || l.Reasons[len(l.Reasons)-1].Name != "其他" {
+		t.Errorf("labelled reasons %+v", l.Reasons)
+	}
+	var st struct {
+		Settings civiq.RatingSettings `json:"settings"`
+	}
+	ts.do(t, "GET", "/api/v1/halls/demo/rating-settings", ts.Admin, nil).want(t, 200).json(t, &st)
+	if len(st.Settings.ReasonLabels) != 1 || st.Settings.ReasonLabels["long_wait"].Name != "排队太久" {
+		t.Errorf("stored labels %+v", st.Settings.ReasonLabels)
+	}
+	ts.do(t, "GET", "/api/v1/halls/demo/rating-reasons", "", nil).want(t, 200).json(t, &l)
+	if l.Reasons[0].Name != "排队太久" {
+		t.Errorf("public list %+v", l.Reasons[0])
+	}
+	a := ts.serve(t, ts.Admin, "1", "general")
+	r := ratingOf(t, ts.rate(t, "", a.ID, map[string]any{"score": 2, "reasons": []string{"排队太久", "other"}}).want(t, 201))
+	if !slices.Equal(r.Reasons, []string{"long_wait", "other"}) || len(r.ReasonText) != 0 {
+		t.Errorf("rating by the hall's label %+v", r)
 	}
 }

@@ -34,12 +34,11 @@ func scanRating(sc scanner) (*civiq.Rating, error) {
 		return nil, err
 	}
 	r.StaffID = staff.Int64
-	if err := json.Unmarshal([]byte(reasons), &r.Reasons); err != nil {
+	var stored []string
+	if err := json.Unmarshal([]byte(reasons), &stored); err != nil {
 		return nil, fmt.Errorf("decode rating reasons: %w", err)
 	}
-	if r.Reasons == nil {
-		r.Reasons = []string{}
-	}
+	r.Reasons, r.ReasonText = civiq.SplitReasons(stored)
 	if eff.Valid || lvl.Valid || att.Valid {
 		r.SubScores = &civiq.SubScores{Efficiency: int(eff.Int64), Level: int(lvl.Int64), Attitude: int(att.Int64)}
 	}
@@ -48,11 +47,7 @@ func scanRating(sc scanner) (*civiq.Rating, error) {
 }
 
 func (t *tx) InsertRating(r *civiq.Rating) error {
-	reasons := r.Reasons
-	if reasons == nil {
-		reasons = []string{}
-	}
-	rs, err := json.Marshal(reasons)
+	rs, err := json.Marshal(r.JoinReasons())
 	if err != nil {
 		return err
 	}
