@@ -73,6 +73,9 @@ type Booking struct {
 	// TicketStatus is the status of the ticket of a checked-in booking,
 	// filled in the staff's list.
 	TicketStatus string `json:"ticket_status,omitempty"`
+	// Pass is the booking's signed pass (bookingpass.go), given to its
+	// holder while it is booked; never stored.
+	Pass string `json:"pass,omitempty"`
 }
 
 // BookingTx is what a store keeps of appointments: bookings, their
@@ -370,6 +373,7 @@ func (e *Engine) Book(ctx context.Context, req BookRequest) (*Booking, error) {
 		return nil, err
 	}
 	b.In(loc)
+	b.Pass = e.bookingPass(b, id)
 	return b, nil
 }
 
@@ -435,10 +439,12 @@ func (e *Engine) FindBooking(ctx context.Context, code, last4 string, by Princip
 	if err := e.codeBlocked(code, last4); err != nil {
 		return nil, nil, nil, err
 	}
-	wrong := false
+	wrong, holder := false, false
 	err := e.store.View(ctx, func(tx Tx) error {
 		var err error
-		if b, err = findBooking(tx, code, last4, false, &wrong); err != nil {
+		if b, err = findBooking(tx, code, last4, false, &wrong); err == nil {
+			holder = true
+		} else {
 			if last4 != "" || ErrorCode(err) != ENotFound {
 				return err
 			}
@@ -461,6 +467,9 @@ func (e *Engine) FindBooking(ctx context.Context, code, last4 string, by Princip
 		return nil, nil, nil, err
 	}
 	b.In(hall.Location())
+	if holder {
+		b.Pass = e.bookingPass(b, "")
+	}
 	return b, hall, svc, nil
 }
 
@@ -538,13 +547,16 @@ func (e *Engine) CancelBooking(ctx context.Context, req CancelRequest) (*Booking
 // CheckInRequest checks a citizen in at the kiosk or at a counter: the
 // booking code with the last 4 characters of the ID number, or with the
 // whole ID number as a card reader gives it (and the name, when it gives
-// that too: both must match the booking).
+// that too: both must match the booking). At an edge node, a booking it
+// never pulled checks in by its signed pass (bookingpass.go), the code
+// being the pass's when not given.
 type CheckInRequest struct {
 	HallID   string
 	Code     string
 	IDLast4  string
 	IDNumber string
 	Name     string
+	Pass     string
 }
 
 // CheckIn turns a booking into an appointment ticket: from
@@ -567,6 +579,11 @@ func (e *Engine) CheckIn(ctx context.Context, req CheckInRequest, idem *Idem) (*
 	}
 	var out *Ticket
 	var booking *Booking
+	if req.Code == "" && req.Pass != "" {
+		if p, _, _, err := ParseBookingPass(req.Pass); err == nil {
+			req.Code = p.Code
+		}
+	}
 	if err := e.codeBlocked(req.Code, req.IDLast4); err != nil {
 		return nil, nil, err
 	}
@@ -574,6 +591,9 @@ func (e *Engine) CheckIn(ctx context.Context, req CheckInRequest, idem *Idem) (*
 	err := e.update(ctx, func(tx Tx) error {
 		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
 			b, err := findBooking(tx, req.Code, req.IDLast4, idNumber != "", &wrong)
+			if ErrorCode(err) == ENotFound && req.Pass != "" {
+				b, err = e.passCheckIn(tx, req, idNumber, &wrong)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -583,7 +603,7 @@ func (e *Engine) CheckIn(ctx context.Context, req CheckInRequest, idem *Idem) (*
 			if idNumber != "" && subtle.ConstantTimeCompare([]byte(e.Sealer.Hash("id", idNumber)), []byte(b.PersonKey)) != 1 {
 				return nil, errNoBooking
 			}
-			if name := strings.TrimSpace(req.Name); name != "" {
+			if name := strings.TrimSpace(req.Name); name != "" && b.NameSealed != "" { // a pass names no one
 				if err := e.needSealer(); err != nil {
 					return nil, err
 				}

@@ -22,6 +22,9 @@ type Engine struct {
 	// Receipts signs the receipts of cases (receipt.go); without it none
 	// is issued.
 	Receipts *ReceiptKeys
+	// CityKeys are the city's public receipt keys, at an edge node: they
+	// verify the passes of bookings it never pulled (bookingpass.go).
+	CityKeys *ReceiptKeys
 	// Outbound sends webhooks' test messages (webhook.go); the delivery
 	// worker (package outbound) sets it.
 	Outbound Sender

@@ -1,5 +1,7 @@
 package civiq
 
+import "context"
+
 // CachedQueue returns the engine's queue picture of a hall, for tests:
 // its counters' current tickets and its waiting counts. ok is false when
 // no picture is kept.
@@ -30,3 +32,9 @@ const (
 
 // SignReceipt signs r with the current key, for tests.
 func (k *ReceiptKeys) SignReceipt(r Receipt) (string, error) { return k.sign(&r) }
+
+// EdgeCheckedIn records an edge's check-in event at the city, for tests
+// (the up direction calls it for each event it applies).
+func (e *Engine) EdgeCheckedIn(ctx context.Context, ev *Event) error {
+	return e.update(ctx, func(tx Tx) error { return edgeCheckedIn(tx, ev) })
+}

@@ -96,28 +96,12 @@ func isDate(s string) bool {
 // ParseReceipt reads a payload (the receipt's JSON and its signature, each
 // in unpadded base64url, joined by a dot) without checking the signature.
 func ParseReceipt(payload string) (r *Receipt, body, sig []byte, err error) {
-	if len(payload) > maxReceiptPayload {
-		return nil, nil, nil, errors.New("too long")
-	}
-	for i := 0; i < len(payload); i++ {
-		if c := payload[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return nil, nil, nil, errors.New("not a receipt")
-		}
-	}
-	b, s, ok := strings.Cut(payload, ".")
-	if !ok {
+	body, sig, err = splitSigned(payload, maxReceiptPayload)
+	if err != nil {
 		return nil, nil, nil, errors.New("not a receipt")
 	}
-	if body, err = receiptEncoding.DecodeString(b); err != nil {
-		return nil, nil, nil, errors.New("not a receipt")
-	}
-	if sig, err = receiptEncoding.DecodeString(s); err != nil || len(sig) != ed25519.SignatureSize {
-		return nil, nil, nil, errors.New("not a receipt")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	r = &Receipt{}
-	if err := dec.Decode(r); err != nil || dec.More() {
+	if err := decodeStrict(body, r); err != nil {
 		return nil, nil, nil, errors.New("not a receipt")
 	}
 	if err := r.validate(); err != nil {
@@ -126,10 +110,52 @@ func ParseReceipt(payload string) (r *Receipt, body, sig []byte, err error) {
 	return r, body, sig, nil
 }
 
+// splitSigned reads a signed payload civiq writes (receipts, booking
+// passes): a JSON body and an Ed25519 signature, each in unpadded
+// base64url, joined by a dot, at most max characters.
+func splitSigned(payload string, max int) (body, sig []byte, err error) {
+	if len(payload) > max {
+		return nil, nil, errors.New("too long")
+	}
+	for i := 0; i < len(payload); i++ {
+		if c := payload[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return nil, nil, errors.New("not a signed payload")
+		}
+	}
+	b, s, ok := strings.Cut(payload, ".")
+	if !ok {
+		return nil, nil, errors.New("not a signed payload")
+	}
+	if body, err = receiptEncoding.DecodeString(b); err != nil {
+		return nil, nil, errors.New("not a signed payload")
+	}
+	if sig, err = receiptEncoding.DecodeString(s); err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, nil, errors.New("not a signed payload")
+	}
+	return body, sig, nil
+}
+
+// decodeStrict reads one JSON object of known fields only into v.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
 // ReceiptKeys are the installation's receipt keys, oldest first: the last
-// signs, every one verifies.
+// signs, every one verifies. They sign receipts of cases and the passes of
+// bookings (bookingpass.go). Keys made from public keys alone
+// (PublicReceiptKeys, as an edge node holds its city's) verify and never
+// sign.
 type ReceiptKeys struct {
-	keys []ed25519.PrivateKey
+	keys []ed25519.PrivateKey // none when public only
+	pubs []ed25519.PublicKey
 }
 
 // NewReceiptKeys makes the keys from their 32-byte seeds, oldest first.
@@ -142,10 +168,35 @@ func NewReceiptKeys(seeds ...[]byte) (*ReceiptKeys, error) {
 		if len(s) != ed25519.SeedSize {
 			return nil, fmt.Errorf("a receipt key is %d bytes, not %d", ed25519.SeedSize, len(s))
 		}
-		k.keys = append(k.keys, ed25519.NewKeyFromSeed(s))
+		priv := ed25519.NewKeyFromSeed(s)
+		k.keys = append(k.keys, priv)
+		k.pubs = append(k.pubs, priv.Public().(ed25519.PublicKey))
 	}
 	return k, nil
 }
+
+// PublicReceiptKeys makes keys that only verify, from a list as
+// Public (and GET /.well-known/civiq-receipt-keys) gives it.
+func PublicReceiptKeys(list []ReceiptPublicKey) (*ReceiptKeys, error) {
+	if len(list) == 0 {
+		return nil, errors.New("no receipt key")
+	}
+	k := &ReceiptKeys{}
+	for _, p := range list {
+		pub, err := receiptEncoding.DecodeString(p.PublicKey)
+		if err != nil || len(pub) != ed25519.PublicKeySize || p.Algorithm != "Ed25519" {
+			return nil, fmt.Errorf("receipt key %q is no Ed25519 public key", p.ID)
+		}
+		if receiptKeyID(pub) != p.ID {
+			return nil, fmt.Errorf("receipt key %q: its id does not match the key", p.ID)
+		}
+		k.pubs = append(k.pubs, pub)
+	}
+	return k, nil
+}
+
+// CanSign reports whether the keys hold a private key.
+func (k *ReceiptKeys) CanSign() bool { return k != nil && len(k.keys) > 0 }
 
 // receiptKeyID names a public key: the first 8 hex digits of its SHA-256.
 func receiptKeyID(pub []byte) string {
@@ -163,19 +214,48 @@ type ReceiptPublicKey struct {
 
 // Public lists the public keys, oldest first.
 func (k *ReceiptKeys) Public() []ReceiptPublicKey {
-	out := make([]ReceiptPublicKey, len(k.keys))
-	for i, priv := range k.keys {
-		pub := priv.Public().(ed25519.PublicKey)
-		out[i] = ReceiptPublicKey{ID: receiptKeyID(pub), Algorithm: "Ed25519", PublicKey: receiptEncoding.EncodeToString(pub), Current: i == len(k.keys)-1}
+	out := make([]ReceiptPublicKey, len(k.pubs))
+	for i, pub := range k.pubs {
+		out[i] = ReceiptPublicKey{ID: receiptKeyID(pub), Algorithm: "Ed25519", PublicKey: receiptEncoding.EncodeToString(pub), Current: i == len(k.pubs)-1}
 	}
 	return out
+}
+
+// currentKeyID names the key that signs now.
+func (k *ReceiptKeys) currentKeyID() string { return receiptKeyID(k.pubs[len(k.pubs)-1]) }
+
+// signBody signs body after context (so that a signature means nothing
+// elsewhere) with the current key and gives the payload.
+func (k *ReceiptKeys) signBody(context string, body []byte) (string, error) {
+	if !k.CanSign() {
+		return "", errors.New("these keys only verify")
+	}
+	sig := ed25519.Sign(k.keys[len(k.keys)-1], append([]byte(context), body...))
+	return receiptEncoding.EncodeToString(body) + "." + receiptEncoding.EncodeToString(sig), nil
+}
+
+// verifyBody checks a signature of body after context by the key kid:
+// "" when it holds, else ReceiptUnknownKey or ReceiptBadSignature.
+func (k *ReceiptKeys) verifyBody(context, kid string, body, sig []byte) string {
+	for _, pub := range k.pubs {
+		if receiptKeyID(pub) != kid {
+			continue
+		}
+		if !ed25519.Verify(pub, append([]byte(context), body...), sig) {
+			return ReceiptBadSignature
+		}
+		return ""
+	}
+	return ReceiptUnknownKey
 }
 
 // sign signs r with the current key (setting r.KeyID) and gives its
 // payload.
 func (k *ReceiptKeys) sign(r *Receipt) (string, error) {
-	priv := k.keys[len(k.keys)-1]
-	r.KeyID = receiptKeyID(priv.Public().(ed25519.PublicKey))
+	if !k.CanSign() {
+		return "", errors.New("receipt: these keys only verify")
+	}
+	r.KeyID = k.currentKeyID()
 	if err := r.validate(); err != nil {
 		return "", fmt.Errorf("receipt: %w", err)
 	}
@@ -183,8 +263,7 @@ func (k *ReceiptKeys) sign(r *Receipt) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sig := ed25519.Sign(priv, append([]byte(receiptContext), body...))
-	return receiptEncoding.EncodeToString(body) + "." + receiptEncoding.EncodeToString(sig), nil
+	return k.signBody(receiptContext, body)
 }
 
 // Reasons a receipt does not verify.
@@ -220,17 +299,10 @@ func (k *ReceiptKeys) Check(payload string) ReceiptCheck {
 	if err != nil {
 		return ReceiptCheck{Reason: ReceiptMalformed}
 	}
-	for _, priv := range k.keys {
-		pub := priv.Public().(ed25519.PublicKey)
-		if receiptKeyID(pub) != r.KeyID {
-			continue
-		}
-		if !ed25519.Verify(pub, append([]byte(receiptContext), body...), sig) {
-			return ReceiptCheck{Reason: ReceiptBadSignature}
-		}
-		return ReceiptCheck{Valid: true, Receipt: r}
+	if reason := k.verifyBody(receiptContext, r.KeyID, body, sig); reason != "" {
+		return ReceiptCheck{Reason: reason}
 	}
-	return ReceiptCheck{Reason: ReceiptUnknownKey}
+	return ReceiptCheck{Valid: true, Receipt: r}
 }
 
 // EnvReceiptKeys is the environment variable that holds the receipt keys:

@@ -49,6 +49,7 @@ type checkInRequest struct {
 	IDLast4  string `json:"id_last4"`
 	IDNumber string `json:"id_number"` // from a card reader
 	Name     string `json:"name"`      // from a card reader
+	Pass     string `json:"pass"`      // the booking's signed pass, at an edge node
 }
 
 type clearStrikeRequest struct {
@@ -312,7 +313,7 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request, c *call) error 
 		return err
 	}
 	t, b, err := s.Engine.CheckIn(r.Context(), civiq.CheckInRequest{HallID: r.PathValue("hall"), Code: req.Code, IDLast4: req.IDLast4,
-		IDNumber: req.IDNumber, Name: req.Name}, key)
+		IDNumber: req.IDNumber, Name: req.Name, Pass: req.Pass}, key)
 	if err != nil {
 		return err
 	}
