@@ -243,12 +243,24 @@ func ParseSecretKey(s string) ([]byte, error) {
 // the limits and strikes of the people who booked start afresh: back it up
 // with the database, apart from it.
 func OpenSealer(envValue, keyFile string) (*Sealer, error) {
+	key, err := OpenKey(EnvSecretKey, envValue, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return NewSealer(key)
+}
+
+// OpenKey reads a server's key of SecretKeySize bytes: the value envValue
+// of the environment variable envName when set, else the content of
+// keyFile, which is created with a new random key (mode 0600) when it does
+// not exist. Each is 64 hex digits or base64 (ParseSecretKey).
+func OpenKey(envName, envValue, keyFile string) ([]byte, error) {
 	if envValue != "" {
 		key, err := ParseSecretKey(envValue)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvSecretKey, err)
+			return nil, fmt.Errorf("%s: %w", envName, err)
 		}
-		return NewSealer(key)
+		return key, nil
 	}
 	text, err := keyFileText(keyFile)
 	if err != nil {
@@ -258,7 +270,7 @@ func OpenSealer(envValue, keyFile string) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %w", keyFile, err)
 	}
-	return NewSealer(key)
+	return key, nil
 }
 
 // newKeyBytes is a new random key of SecretKeySize bytes.

@@ -5,6 +5,8 @@
 package app
 
 import (
+	"crypto/ecdh"
+	"crypto/rand"
 	"net/netip"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/civiq/civiq/outbound"
 	"github.com/civiq/civiq/sqlstore"
 	"github.com/civiq/civiq/web"
+	"github.com/civiq/civiq/webpush"
 )
 
 // App is one node of civiq.
@@ -31,6 +34,9 @@ type App struct {
 	// Senders sends each kind of subscriber's messages: webhooks with
 	// Sender; each other kind adds its own before Start.
 	Senders outbound.Kinds
+	// Push sends Web Push messages signed with the installation's VAPID
+	// key (SetVAPID), to the addresses webhooks may reach.
+	Push *webpush.Client
 }
 
 // New wires a node on store; it fails when the pages do not load. With shared set (PostgreSQL, several nodes)
@@ -45,6 +51,9 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	a.Sender.Now = func() time.Time { return a.Engine.Now() } // the engine's clock, which tests set
 	a.Senders = outbound.Kinds{civiq.SubscriberWebhook: a.Sender}
 	a.Engine.Outbound = a.Senders
+	a.Push = &webpush.Client{HTTP: outbound.GuardedClient(func() []netip.Prefix { return a.Sender.Allow }, outbound.Timeout),
+		UserAgent: a.Sender.UserAgent}
+	a.Push.HTTP.Timeout = outbound.Timeout
 	a.Outbound = outbound.New(a.Engine, a.Senders, outbound.NewMetrics(a.Metrics.Registry))
 	if shared {
 		store.Publish = func(evs []*civiq.Event) {
@@ -67,8 +76,27 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	}
 	a.Site = site
 	a.Site.Register(a.API.Mux())
+	// A key of this node alone until SetVAPID gives the installation's
+	// (civiq serve does, from its key file): enough for tests.
+	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	v, err := webpush.NewVAPID(k.Bytes(), "")
+	if err != nil {
+		return nil, err
+	}
+	a.SetVAPID(v)
 	a.Outbound.Start()
 	return a, nil
+}
+
+// SetVAPID makes v the key pair of Web Push: it signs the messages, and the
+// phone page subscribes browsers with its public key. Set it before
+// serving.
+func (a *App) SetVAPID(v *webpush.VAPID) {
+	a.Push.VAPID = v
+	a.Site.VAPIDPublicKey = v.PublicKey()
 }
 
 // SetWebhookAllow lets webhooks reach the loopback, link-local and private

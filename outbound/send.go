@@ -54,12 +54,24 @@ type HTTPSender struct {
 // NewHTTPSender returns a sender to public addresses and those in Allow.
 func NewHTTPSender() *HTTPSender {
 	h := &HTTPSender{Now: time.Now, UserAgent: "civiq-webhooks", Timeout: Timeout}
-	dialer := &net.Dialer{Timeout: Timeout, Control: func(network, address string, _ syscall.RawConn) error {
+	h.client = GuardedClient(func() []netip.Prefix { return h.Allow }, Timeout)
+	return h
+}
+
+// GuardedClient is an HTTP client for addresses that come from outside
+// (a webhook's URL, a browser's push endpoint, a provider's base URL): it
+// dials only public addresses and those allow gives (civiq.WebhookAddrAllowed,
+// checked on the address dialled, so a name that resolves to a private
+// address is refused too), through no proxy, following no redirect.
+// timeout bounds the dial and the TLS handshake; the caller bounds the
+// request.
+func GuardedClient(allow func() []netip.Prefix, timeout time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: timeout, Control: func(network, address string, _ syscall.RawConn) error {
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil {
 			return err
 		}
-		if !civiq.WebhookAddrAllowed(ap.Addr(), h.Allow) {
+		if !civiq.WebhookAddrAllowed(ap.Addr(), allow()) {
 			return fmt.Errorf("address %s is not allowed (civiq serve --webhook-allow)", ap.Addr())
 		}
 		return nil
@@ -67,17 +79,16 @@ func NewHTTPSender() *HTTPSender {
 	tr := &http.Transport{
 		Proxy:               nil, // a proxy would bypass the address check
 		DialContext:         dialer.DialContext,
-		TLSHandshakeTimeout: Timeout,
+		TLSHandshakeTimeout: timeout,
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	h.client = &http.Client{
+	return &http.Client{
 		Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
 	}
-	return h
 }
 
 // Sign is the webhook-signature header of a message: "v1," and the base64

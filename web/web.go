@@ -44,6 +44,9 @@ type Site struct {
 	// FrameAncestors are the origins that may embed the pages meant for it
 	// (embeddable); no other page may be framed by anyone.
 	FrameAncestors []string
+	// VAPIDPublicKey is the installation's Web Push public key (package
+	// webpush), with which the phone page subscribes a browser.
+	VAPIDPublicKey string
 
 	pages    map[string]*template.Template
 	catalogs map[string]map[string]string

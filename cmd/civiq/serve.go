@@ -24,6 +24,7 @@ import (
 	"github.com/civiq/civiq/postgres"
 	"github.com/civiq/civiq/sqlstore"
 	"github.com/civiq/civiq/web"
+	"github.com/civiq/civiq/webpush"
 )
 
 // Config is what civiq serve is told by flags and the environment.
@@ -43,6 +44,9 @@ type Config struct {
 	// one client address (api.ConnLimiter); 0 is no cap.
 	MaxConnsPerAddr       int
 	MaxDeviceConnsPerAddr int
+	// VAPIDSubject is whom push services may contact about the Web Push
+	// messages (a mailto: or https: URL).
+	VAPIDSubject string
 }
 
 // Main is a running server: open it, serve, close it. Tests run the real
@@ -143,11 +147,15 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.LogLevel, "log-level", env("CIVIQ_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", envInt("CIVIQ_MAX_CONNS_PER_ADDR", 256), "open connections one client address may hold; 0 for no cap, behind a proxy (env CIVIQ_MAX_CONNS_PER_ADDR)")
 	fs.IntVar(&c.MaxDeviceConnsPerAddr, "max-device-conns-per-addr", envInt("CIVIQ_MAX_DEVICE_CONNS_PER_ADDR", 256), "more connections one address may hold for paired devices (env CIVIQ_MAX_DEVICE_CONNS_PER_ADDR)")
+	fs.StringVar(&c.VAPIDSubject, "vapid-subject", env("CIVIQ_VAPID_SUBJECT", ""), "whom push services may contact about the browser notifications: mailto:you@example.gov.cn or https://your.site; Apple's push service needs one (env CIVIQ_VAPID_SUBJECT)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if s := c.VAPIDSubject; s != "" && !strings.HasPrefix(s, "mailto:") && !strings.HasPrefix(s, "https://") {
+		return c, fmt.Errorf("--vapid-subject %q: want mailto:address or an https:// URL", s)
 	}
 	return c, nil
 }
@@ -185,6 +193,9 @@ func (m *Main) Open(ctx context.Context) error {
 		if os.Getenv(civiq.EnvReceiptKeys) == "" {
 			slog.Warn("CIVIQ_RECEIPT_KEYS is not set: receipts are signed with a key file of this node only; give every node the same CIVIQ_RECEIPT_KEYS")
 		}
+		if os.Getenv(EnvVAPIDKey) == "" {
+			slog.Warn("CIVIQ_VAPID_KEY is not set: browser notifications are signed with a key file of this node only; give every node the same CIVIQ_VAPID_KEY")
+		}
 	} else if store, err = sqlstore.Open(c.DB, sqlstore.Options{Synchronous: sync}); err != nil {
 		return err
 	}
@@ -221,6 +232,19 @@ func (m *Main) Open(ctx context.Context) error {
 		store.Close()
 		return fmt.Errorf("receipt keys: %w", err)
 	}
+	// The Web Push key pair (webpush.VAPID): CIVIQ_VAPID_KEY, or the file
+	// beside the database, made on first start (mode 0600).
+	vapidKey, err := civiq.OpenKey(EnvVAPIDKey, os.Getenv(EnvVAPIDKey), vapidKeyFile(c))
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("vapid key: %w", err)
+	}
+	vapid, err := webpush.NewVAPID(vapidKey, c.VAPIDSubject)
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("vapid key: %w", err)
+	}
+	a.SetVAPID(vapid)
 	// Ratings' contact phones given before they were sealed are sealed now.
 	if n, err := m.Engine.SealRatingPhones(ctx); err != nil {
 		store.Close()
@@ -378,6 +402,19 @@ func receiptKeyFile(c Config) string {
 		return "civiq-postgres.receipt-keys"
 	}
 	return c.DB + ".receipt-keys"
+}
+
+// EnvVAPIDKey holds the Web Push (VAPID) private key: a P-256 scalar, 64
+// hex digits or base64url (as web-push tools print it).
+const EnvVAPIDKey = "CIVIQ_VAPID_KEY"
+
+// vapidKeyFile is the Web Push key file of a server, beside its receipt
+// keys. Lose it and every browser subscribed must subscribe again.
+func vapidKeyFile(c Config) string {
+	if c.Postgres != "" {
+		return "civiq-postgres.vapid-key"
+	}
+	return c.DB + ".vapid-key"
 }
 
 // runRotateReceiptKey adds a new receipt key to the key file: the servers
