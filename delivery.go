@@ -266,12 +266,18 @@ func (e *Engine) AllSubscribers(ctx context.Context) ([]*Subscriber, error) {
 }
 
 // ClaimDelivery takes or renews owner's lease on the subscriber; it
-// reports whether owner holds it.
-func (e *Engine) ClaimDelivery(ctx context.Context, subID int64, owner string) (bool, error) {
+// reports whether owner holds it. A node alone on its database (SQLite)
+// claims it exclusively: a lease left by its own previous life (a crash, a
+// kill -9) is taken at once instead of after DeliveryLease.
+func (e *Engine) ClaimDelivery(ctx context.Context, subID int64, owner string, exclusive bool) (bool, error) {
 	var ok bool
 	now := e.now()
+	expiredBy := now
+	if exclusive {
+		expiredBy = time.Unix(0, math.MaxInt64) // every lease has expired by then
+	}
 	err := e.update(ctx, func(tx Tx) (err error) {
-		ok, err = tx.ClaimSubscriber(subID, owner, now, now.Add(DeliveryLease))
+		ok, err = tx.ClaimSubscriber(subID, owner, expiredBy, now.Add(DeliveryLease))
 		return
 	})
 	return ok, err

@@ -28,6 +28,10 @@ type Engine struct {
 	// Outbound sends webhooks' test messages (webhook.go); the delivery
 	// worker (package outbound) sets it.
 	Outbound Sender
+	// SubscribersChanged is told when a subscriber was added, changed or
+	// removed, or its cursor moved by hand: the delivery worker (package
+	// outbound) looks at once rather than at its next poll.
+	SubscribersChanged func()
 	// WebhookAllow lists the loopback, link-local and private addresses
 	// webhooks may be sent to (civiq serve --webhook-allow).
 	WebhookAllow []netip.Prefix

@@ -181,6 +181,7 @@ func (e *Engine) CreateWebhook(ctx context.Context, p Principal, in WebhookInput
 	if err != nil {
 		return nil, err
 	}
+	e.subscribersChanged()
 	return &WebhookView{Subscriber: s, Secret: s.Secret}, nil
 }
 
@@ -241,7 +242,16 @@ func (e *Engine) changeWebhook(ctx context.Context, p Principal, id int64, chang
 		out = s
 		return tx.UpdateSubscriber(s)
 	})
+	if err == nil {
+		e.subscribersChanged()
+	}
 	return out, err
+}
+
+func (e *Engine) subscribersChanged() {
+	if e.SubscribersChanged != nil {
+		e.SubscribersChanged()
+	}
 }
 
 // UpdateWebhook changes a webhook's URL, events, halls, description and
@@ -270,12 +280,16 @@ func (e *Engine) UpdateWebhook(ctx context.Context, p Principal, id int64, in We
 
 // DeleteWebhook removes a webhook and its delivery log.
 func (e *Engine) DeleteWebhook(ctx context.Context, p Principal, id int64) error {
-	return e.update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		if _, err := webhook(tx, p, id); err != nil {
 			return err
 		}
 		return tx.DeleteSubscriber(id)
 	})
+	if err == nil {
+		e.subscribersChanged()
+	}
+	return err
 }
 
 // RotateWebhookSecret gives the webhook a new secret, shown this once; the

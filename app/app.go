@@ -55,6 +55,8 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 		UserAgent: a.Sender.UserAgent}
 	a.Push.HTTP.Timeout = outbound.Timeout
 	a.Outbound = outbound.New(a.Engine, a.Senders, outbound.NewMetrics(a.Metrics.Registry))
+	a.Outbound.Exclusive = !shared
+	a.Engine.SubscribersChanged = a.Outbound.Changed
 	if shared {
 		store.Publish = func(evs []*civiq.Event) {
 			a.Metrics.Observe(evs)
@@ -105,6 +107,14 @@ func (a *App) SetVAPID(v *webpush.VAPID) {
 func (a *App) SetWebhookAllow(allow []netip.Prefix) {
 	a.Engine.WebhookAllow = allow
 	a.Sender.Allow = allow
+}
+
+// Followed is given the events of every node that postgres.Follow hears
+// (several nodes on PostgreSQL): the live streams carry them, and they
+// wake the delivery workers.
+func (a *App) Followed(evs []*civiq.Event) {
+	a.Hub.Publish(evs)
+	a.Outbound.Notify()
 }
 
 // Close stops the delivery workers; the store stays open.

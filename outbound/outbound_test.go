@@ -2,11 +2,7 @@ package outbound_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,114 +16,8 @@ import (
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/civiqtest"
 	"github.com/civiq/civiq/outbound"
+	"github.com/civiq/civiq/outbound/webhooktest"
 )
-
-// verify checks a Standard Webhooks signature the way a receiver would,
-// written apart from outbound.Sign: the signed content as one string, each
-// "v1,..." of the header compared in constant time.
-func verify(secret string, h http.Header, body []byte, now time.Time) error {
-	id, ts, sigs := h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature")
-	if id == "" || ts == "" || sigs == "" {
-		return fmt.Errorf("missing headers")
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return fmt.Errorf("bad timestamp %q", ts)
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > 5*time.Minute || d < -5*time.Minute {
-		return fmt.Errorf("timestamp %s too far from now", ts)
-	}
-	key, err := base64.StdEncoding.DecodeString(secret[len("whsec_"):])
-	if err != nil {
-		return err
-	}
-	mac := hmac.New(sha256.New, key)
-	io.WriteString(mac, id+"."+ts+"."+string(body))
-	want := mac.Sum(nil)
-	for _, s := range strings.Split(sigs, " ") {
-		version, b64, ok := strings.Cut(s, ",")
-		if !ok || version != "v1" {
-			continue
-		}
-		got, err := base64.StdEncoding.DecodeString(b64)
-		if err == nil && hmac.Equal(got, want) {
-			return nil
-		}
-	}
-	return fmt.Errorf("no signature matches")
-}
-
-// receiver is a webhook endpoint that verifies each message and keeps
-// those it acknowledged; answer decides what it says.
-type receiver struct {
-	*httptest.Server
-	t       testing.TB
-	mu      sync.Mutex
-	secrets []string
-	answer  func(w http.ResponseWriter, r *http.Request) bool // false: not acknowledged
-	got     []message                                         // acknowledged, in order
-	tries   map[string]int                                    // by webhook-id
-}
-
-type message struct {
-	ID   string
-	Type string `json:"type"`
-	Time string `json:"timestamp"`
-	Data struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	} `json:"data"`
-}
-
-func newReceiver(t testing.TB) *receiver {
-	rc := &receiver{t: t, tries: map[string]int{}}
-	rc.Server = httptest.NewServer(http.HandlerFunc(rc.serve))
-	t.Cleanup(rc.Close)
-	return rc
-}
-
-func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	rc.mu.Lock()
-	secrets, answer := rc.secrets, rc.answer
-	rc.tries[r.Header.Get("webhook-id")]++
-	rc.mu.Unlock()
-	ok := false
-	for _, s := range secrets {
-		if verify(s, r.Header, body, time.Now()) == nil {
-			ok = true
-		}
-	}
-	if !ok || r.Header.Get("Content-Type") != "application/json" {
-		rc.t.Errorf("message %s: signature does not verify", r.Header.Get("webhook-id"))
-		w.WriteHeader(400)
-		return
-	}
-	if answer != nil && !answer(w, r) {
-		return
-	}
-	var m message
-	if err := json.Unmarshal(body, &m); err != nil {
-		rc.t.Errorf("body %s: %v", body, err)
-	}
-	m.ID = r.Header.Get("webhook-id")
-	rc.mu.Lock()
-	rc.got = append(rc.got, m)
-	rc.mu.Unlock()
-	w.WriteHeader(204)
-}
-
-func (rc *receiver) set(answer func(w http.ResponseWriter, r *http.Request) bool) {
-	rc.mu.Lock()
-	rc.answer = answer
-	rc.mu.Unlock()
-}
-
-func (rc *receiver) messages() []message {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]message(nil), rc.got...)
-}
 
 // waitFor polls cond for up to 20 s.
 func waitFor(t testing.TB, what string, cond func() bool) {
@@ -164,7 +54,7 @@ type hookView struct {
 	} `json:"delivery"`
 }
 
-func createHook(t testing.TB, s *civiqtest.Server, rc *receiver, events ...string) hookView {
+func createHook(t testing.TB, s *civiqtest.Server, rc *webhooktest.Receiver, events ...string) hookView {
 	t.Helper()
 	var out struct{ Webhook hookView }
 	if code := s.Call(t, "POST", "/api/v1/webhooks", s.Admin, map[string]any{"url": rc.URL + "/hook", "events": events}, &out); code != 201 {
@@ -173,9 +63,7 @@ func createHook(t testing.TB, s *civiqtest.Server, rc *receiver, events ...strin
 	if !strings.HasPrefix(out.Webhook.Secret, "whsec_") {
 		t.Fatalf("secret %q", out.Webhook.Secret)
 	}
-	rc.mu.Lock()
-	rc.secrets = append(rc.secrets, out.Webhook.Secret)
-	rc.mu.Unlock()
+	rc.AddSecret(out.Webhook.Secret)
 	return out.Webhook
 }
 
@@ -198,7 +86,7 @@ func hook(t testing.TB, s *civiqtest.Server, id int64) hookView {
 }
 
 // checkInOrder: the lines 0..n-1, each acknowledged once, in order.
-func checkInOrder(t testing.TB, got []message, n int) {
+func checkInOrder(t testing.TB, got []webhooktest.Message, n int) {
 	t.Helper()
 	if len(got) != n {
 		t.Fatalf("got %d messages, want %d", len(got), n)
@@ -217,15 +105,15 @@ func checkInOrder(t testing.TB, got []message, n int) {
 
 func TestDeliversSignedInOrder(t *testing.T) {
 	s := node(t)
-	rc := newReceiver(t)
+	rc := webhooktest.New(t)
 	createHook(t, s, rc, civiq.EventAnnouncement)
 	// Not wanted: tickets; wanted: the announcements.
 	if code := s.Call(t, "POST", "/api/v1/halls/demo/tickets", s.Admin, map[string]string{"service_id": "general", "channel": "kiosk"}, nil); code != 201 {
 		t.Fatalf("issue: %d", code)
 	}
 	announce(t, s, 30)
-	waitFor(t, "30 messages", func() bool { return len(rc.messages()) >= 30 })
-	checkInOrder(t, rc.messages(), 30)
+	waitFor(t, "30 messages", func() bool { return len(rc.Messages()) >= 30 })
+	checkInOrder(t, rc.Messages(), 30)
 }
 
 func TestReceiverFaults(t *testing.T) {
@@ -243,19 +131,19 @@ func TestReceiverFaults(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := node(t)
-			rc := newReceiver(t)
+			rc := webhooktest.New(t)
 			h := createHook(t, s, rc, "*")
-			rc.set(tc.answer)
+			rc.Answer(tc.answer)
 			announce(t, s, 3)
 			waitFor(t, "a failed try", func() bool { return hook(t, s, h.ID).Delivery.Attempts > 0 })
 			v := hook(t, s, h.ID)
 			if v.Delivery.LastError == "" || v.Delivery.Pending != 3 || v.Status != civiq.SubscriberActive {
 				t.Errorf("after a failure: %+v", v)
 			}
-			rc.set(nil)
+			rc.Answer(nil)
 			s.Clock.Advance(6 * time.Second) // the first retry is due after 5 s ±10%
-			waitFor(t, "3 messages", func() bool { return len(rc.messages()) >= 3 })
-			checkInOrder(t, rc.messages(), 3)
+			waitFor(t, "3 messages", func() bool { return len(rc.Messages()) >= 3 })
+			checkInOrder(t, rc.Messages(), 3)
 			waitFor(t, "nothing pending", func() bool { v := hook(t, s, h.ID); return v.Delivery.Pending == 0 && v.Delivery.Attempts == 0 })
 			var log struct{ Deliveries []civiq.DeliveryAttempt }
 			s.Call(t, "GET", "/api/v1/webhooks/"+strconv.FormatInt(h.ID, 10)+"/deliveries", s.Admin, nil, &log)
@@ -268,15 +156,15 @@ func TestReceiverFaults(t *testing.T) {
 
 func TestGoneDisables(t *testing.T) {
 	s := node(t)
-	rc := newReceiver(t)
+	rc := webhooktest.New(t)
 	h := createHook(t, s, rc, "*")
-	rc.set(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(410); return false })
+	rc.Answer(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(410); return false })
 	announce(t, s, 2)
 	waitFor(t, "disabled", func() bool { return hook(t, s, h.ID).Status == civiq.SubscriberDisabled })
-	rc.set(nil)
+	rc.Answer(nil)
 	s.Clock.Advance(time.Minute)
 	time.Sleep(300 * time.Millisecond)
-	if n := len(rc.messages()); n != 0 {
+	if n := len(rc.Messages()); n != 0 {
 		t.Fatalf("a disabled hook got %d messages", n)
 	}
 	// An admin starts it again: everything, in order.
@@ -285,17 +173,17 @@ func TestGoneDisables(t *testing.T) {
 		map[string]any{"url": rc.URL + "/hook", "events": []string{"*"}, "status": "active"}, &out); code != 200 {
 		t.Fatalf("put: %d", code)
 	}
-	waitFor(t, "2 messages", func() bool { return len(rc.messages()) >= 2 })
-	checkInOrder(t, rc.messages(), 2)
+	waitFor(t, "2 messages", func() bool { return len(rc.Messages()) >= 2 })
+	checkInOrder(t, rc.Messages(), 2)
 }
 
 // A receiver down for a while gets everything afterwards, in order, each
 // message acknowledged once; the tries of one message share its id.
 func TestDownThenUp(t *testing.T) {
 	s := node(t)
-	rc := newReceiver(t)
+	rc := webhooktest.New(t)
 	h := createHook(t, s, rc, civiq.EventAnnouncement)
-	rc.set(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(503); return false })
+	rc.Answer(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(503); return false })
 	announce(t, s, 10)
 	for i := range 3 { // three failed tries, each after its backoff
 		waitFor(t, "a failed try", func() bool { return hook(t, s, h.ID).Delivery.Attempts > i })
@@ -306,13 +194,11 @@ func TestDownThenUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rc.set(nil)
+	rc.Answer(nil)
 	s.Clock.Advance(civiq.RetryDelay(4, 1))
-	waitFor(t, "40 messages", func() bool { return len(rc.messages()) >= 40 })
-	checkInOrder(t, rc.messages(), 40)
-	rc.mu.Lock()
-	first := rc.tries[rc.got[0].ID]
-	rc.mu.Unlock()
+	waitFor(t, "40 messages", func() bool { return len(rc.Messages()) >= 40 })
+	checkInOrder(t, rc.Messages(), 40)
+	first := rc.Tries(rc.Messages()[0].ID)
 	if first < 4 {
 		t.Errorf("the first message was tried %d times with its id, want at least 4", first)
 	}
@@ -323,12 +209,12 @@ func TestDownThenUp(t *testing.T) {
 // nothing reordered.
 func TestRestartResumesFromCursor(t *testing.T) {
 	s := node(t)
-	rc := newReceiver(t)
+	rc := webhooktest.New(t)
 	createHook(t, s, rc, civiq.EventAnnouncement)
 	for i := range 5 {
 		s.Engine.Announce(context.Background(), "demo", "line "+strconv.Itoa(i))
 	}
-	waitFor(t, "5 messages", func() bool { return len(rc.messages()) >= 5 })
+	waitFor(t, "5 messages", func() bool { return len(rc.Messages()) >= 5 })
 	s.App.Outbound.Stop()
 	for i := 5; i < 15; i++ {
 		s.Engine.Announce(context.Background(), "demo", "line "+strconv.Itoa(i))
@@ -338,37 +224,38 @@ func TestRestartResumesFromCursor(t *testing.T) {
 	next.Start()
 	defer next.Stop()
 	time.Sleep(300 * time.Millisecond)
-	if n := len(rc.messages()); n != 5 {
+	if n := len(rc.Messages()); n != 5 {
 		t.Fatalf("the second node delivered while the first's lease held: %d messages", n)
 	}
 	s.Clock.Advance(civiq.DeliveryLease + time.Second)
-	waitFor(t, "15 messages", func() bool { return len(rc.messages()) >= 15 })
-	checkInOrder(t, rc.messages(), 15)
+	waitFor(t, "15 messages", func() bool { return len(rc.Messages()) >= 15 })
+	checkInOrder(t, rc.Messages(), 15)
 }
 
 func TestRotateSignsWithBoth(t *testing.T) {
 	s := node(t)
-	rc := newReceiver(t)
+	rc := webhooktest.New(t)
 	h := createHook(t, s, rc, "*")
 	var out struct{ Webhook hookView }
 	if code := s.Call(t, "POST", "/api/v1/webhooks/"+strconv.FormatInt(h.ID, 10)+"/rotate-secret", s.Admin, nil, &out); code != 200 || out.Webhook.Secret == h.Secret {
 		t.Fatalf("rotate: %d %+v", code, out)
 	}
-	var sigs []string
-	rc.set(func(w http.ResponseWriter, r *http.Request) bool {
-		rc.mu.Lock()
+	var (
+		mu   sync.Mutex
+		sigs []string
+	)
+	rc.Answer(func(w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
 		sigs = append(sigs, r.Header.Get("webhook-signature"))
-		rc.mu.Unlock()
+		mu.Unlock()
 		return true
 	})
 	// Each secret alone verifies the message.
-	rc.mu.Lock()
-	rc.secrets = []string{out.Webhook.Secret}
-	rc.mu.Unlock()
+	rc.SetSecrets(out.Webhook.Secret)
 	announce(t, s, 1)
-	waitFor(t, "1 message", func() bool { return len(rc.messages()) >= 1 })
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
+	waitFor(t, "1 message", func() bool { return len(rc.Messages()) >= 1 })
+	mu.Lock()
+	defer mu.Unlock()
 	if len(sigs) != 1 || len(strings.Fields(sigs[0])) != 2 {
 		t.Fatalf("signatures during rotation: %q", sigs)
 	}
@@ -376,13 +263,13 @@ func TestRotateSignsWithBoth(t *testing.T) {
 
 func TestTestMessage(t *testing.T) {
 	s := node(t)
-	rc := newReceiver(t)
+	rc := webhooktest.New(t)
 	h := createHook(t, s, rc, "*")
 	var out struct{ Delivery civiq.DeliveryAttempt }
 	if code := s.Call(t, "POST", "/api/v1/webhooks/"+strconv.FormatInt(h.ID, 10)+"/test", s.Admin, nil, &out); code != 200 || out.Delivery.Status != 204 {
 		t.Fatalf("test: %d %+v", code, out)
 	}
-	if m := rc.messages(); len(m) != 1 || m[0].Type != civiq.EventTest {
+	if m := rc.Messages(); len(m) != 1 || m[0].Type != civiq.EventTest {
 		t.Fatalf("got %+v", m)
 	}
 }
@@ -439,7 +326,7 @@ func TestWebhookInput(t *testing.T) {
 // The sender itself refuses a private address it is not allowed to reach,
 // however the name resolves.
 func TestSenderRefusesPrivate(t *testing.T) {
-	rc := newReceiver(t)
+	rc := webhooktest.New(t)
 	snd := outbound.NewHTTPSender()
 	a := snd.Send(context.Background(), &civiq.Subscriber{URL: rc.URL, Secret: civiq.NewWebhookSecret()}, &civiq.Message{ID: "msg_1", Body: []byte("{}")})
 	if a.Status != 0 || !strings.Contains(a.Error, "not allowed") {
@@ -501,9 +388,9 @@ func BenchmarkDelivery(b *testing.B) {
 // waits; an admin skips the message (audited), and the rest follows.
 func TestFailingThenSkip(t *testing.T) {
 	s := node(t)
-	rc := newReceiver(t)
+	rc := webhooktest.New(t)
 	h := createHook(t, s, rc, civiq.EventAnnouncement)
-	rc.set(func(w http.ResponseWriter, r *http.Request) bool {
+	rc.Answer(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Header.Get("webhook-id") == civiq.MessageID(h.ID, h.Cursor+1) {
 			w.WriteHeader(500) // the first message never goes
 			return false
@@ -517,8 +404,8 @@ func TestFailingThenSkip(t *testing.T) {
 		s.Admin = s.Login(t, "admin", civiqtest.AdminPassword) // sessions end in that time
 	}
 	v := hook(t, s, h.ID)
-	if v.Status != civiq.SubscriberFailing || v.Delivery.Pending != 3 || len(rc.messages()) != 0 {
-		t.Fatalf("after the schedule: %+v, %d delivered", v, len(rc.messages()))
+	if v.Status != civiq.SubscriberFailing || v.Delivery.Pending != 3 || len(rc.Messages()) != 0 {
+		t.Fatalf("after the schedule: %+v, %d delivered", v, len(rc.Messages()))
 	}
 	path := "/api/v1/webhooks/" + strconv.FormatInt(h.ID, 10)
 	manager := s.User(t, "mgr", civiq.RoleManager, "demo")
@@ -531,8 +418,8 @@ func TestFailingThenSkip(t *testing.T) {
 	if code := s.Call(t, "POST", path+"/skip", s.Admin, nil, &skip); code != 200 || skip.Skipped != h.Cursor+1 {
 		t.Fatalf("skip: %d %+v", code, skip)
 	}
-	waitFor(t, "2 messages", func() bool { return len(rc.messages()) >= 2 })
-	if got := rc.messages(); got[0].Data.Text != "line 1" || got[1].Data.Text != "line 2" {
+	waitFor(t, "2 messages", func() bool { return len(rc.Messages()) >= 2 })
+	if got := rc.Messages(); got[0].Data.Text != "line 1" || got[1].Data.Text != "line 2" {
 		t.Fatalf("after the skip: %+v", got)
 	}
 	var audit struct{ Events []civiq.AuditEvent }
@@ -544,9 +431,9 @@ func TestFailingThenSkip(t *testing.T) {
 	if code := s.Call(t, "POST", path+"/replay", s.Admin, map[string]int64{"from_event_id": skip.Skipped}, nil); code != 200 {
 		t.Fatalf("replay: %d", code)
 	}
-	rc.set(nil)
-	waitFor(t, "5 messages", func() bool { return len(rc.messages()) >= 5 })
-	got := rc.messages()
+	rc.Answer(nil)
+	waitFor(t, "5 messages", func() bool { return len(rc.Messages()) >= 5 })
+	got := rc.Messages()
 	if got[2].ID != civiq.MessageID(h.ID, skip.Skipped) || got[3].ID != got[0].ID || got[4].ID != got[1].ID {
 		t.Fatalf("replayed ids: %+v", got)
 	}
@@ -558,16 +445,16 @@ func TestFailingThenSkip(t *testing.T) {
 // Events a hook has yet to deliver outlive the events' retention.
 func TestPruneKeepsUndelivered(t *testing.T) {
 	s := node(t)
-	rc := newReceiver(t)
+	rc := webhooktest.New(t)
 	h := createHook(t, s, rc, civiq.EventAnnouncement)
-	rc.set(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(503); return false })
+	rc.Answer(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(503); return false })
 	announce(t, s, 2)
 	waitFor(t, "a failed try", func() bool { return hook(t, s, h.ID).Delivery.Attempts > 0 })
 	s.Clock.Advance(civiq.EventRetention + 24*time.Hour)
 	if err := s.Engine.Prune(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rc.set(nil)
-	waitFor(t, "2 messages", func() bool { return len(rc.messages()) >= 2 })
-	checkInOrder(t, rc.messages(), 2)
+	rc.Answer(nil)
+	waitFor(t, "2 messages", func() bool { return len(rc.Messages()) >= 2 })
+	checkInOrder(t, rc.Messages(), 2)
 }

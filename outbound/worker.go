@@ -25,14 +25,20 @@ type Dispatcher struct {
 	Sender civiq.Sender
 	// Owner names this node in the leases.
 	Owner string
-	// Poll is how often workers look for new events when nobody woke them
-	// (another node's events), and the dispatcher for new subscribers.
+	// Exclusive: this node is alone on its database (SQLite), and takes
+	// the leases at once, its own from before a crash included.
+	Exclusive bool
+	// Poll is how often workers look for new events when nobody woke them,
+	// and the dispatcher for subscribers nobody told it of (Changed): a
+	// safety net, as every commit wakes the workers (Notify; on
+	// PostgreSQL the commits of every node, through postgres.Follow).
 	Poll    time.Duration
 	Metrics *Metrics
 
 	mu      sync.Mutex
 	workers map[int64]*worker
 	wake    chan struct{} // closed and replaced on each Notify
+	changed chan struct{} // a subscriber changed: list them again
 	stop    context.CancelFunc
 	done    sync.WaitGroup
 }
@@ -42,8 +48,18 @@ type Dispatcher struct {
 func New(engine *civiq.Engine, sender civiq.Sender, m *Metrics) *Dispatcher {
 	b := make([]byte, 8)
 	rand.Read(b)
-	return &Dispatcher{Engine: engine, Sender: sender, Owner: hex.EncodeToString(b), Poll: time.Second, Metrics: m,
-		workers: map[int64]*worker{}, wake: make(chan struct{})}
+	return &Dispatcher{Engine: engine, Sender: sender, Owner: hex.EncodeToString(b), Poll: 5 * time.Second, Metrics: m,
+		workers: map[int64]*worker{}, wake: make(chan struct{}), changed: make(chan struct{}, 1)}
+}
+
+// Changed tells the dispatcher a subscriber was added, changed or removed
+// (civiq.Engine.SubscribersChanged). It never blocks.
+func (d *Dispatcher) Changed() {
+	select {
+	case d.changed <- struct{}{}:
+	default:
+	}
+	d.Notify()
 }
 
 // Notify wakes the workers: events were committed. It never blocks.
@@ -106,6 +122,7 @@ func (d *Dispatcher) run(ctx context.Context) {
 			d.mu.Unlock()
 			return
 		case <-tick.C:
+		case <-d.changed:
 		}
 	}
 }
@@ -160,7 +177,7 @@ type worker struct {
 func (w *worker) run(ctx context.Context) {
 	d := w.d
 	for ctx.Err() == nil {
-		held, err := d.Engine.ClaimDelivery(ctx, w.id, d.Owner)
+		held, err := d.Engine.ClaimDelivery(ctx, w.id, d.Owner, d.Exclusive)
 		if err != nil || !held {
 			if civiq.ErrorCode(err) == civiq.ENotFound {
 				return
@@ -168,6 +185,7 @@ func (w *worker) run(ctx context.Context) {
 			sleep(ctx, nil, civiq.DeliveryLease/4)
 			continue
 		}
+		slog.Info("outbound: this node delivers for the subscriber", "subscriber", w.id, "node", d.Owner)
 		w.deliver(ctx)
 	}
 }
@@ -180,7 +198,7 @@ func (w *worker) deliver(ctx context.Context) {
 	defer cancel()
 	go func() { // renew the lease; stop delivering when it is lost
 		for sleep(ctx, nil, civiq.DeliveryLease/4) {
-			if held, err := d.Engine.ClaimDelivery(ctx, w.id, d.Owner); err == nil && !held {
+			if held, err := d.Engine.ClaimDelivery(ctx, w.id, d.Owner, d.Exclusive); err == nil && !held {
 				cancel()
 			}
 		}

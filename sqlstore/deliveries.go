@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,21 +100,41 @@ func (t *tx) SetDeliveryState(s *civiq.Subscriber) error {
 }
 
 func (t *tx) AppendDeliveries(subID int64, as []civiq.DeliveryAttempt) error {
-	for i := range as {
-		a := &as[i]
-		a.SubscriberID = subID
-		if err := t.exec(`INSERT INTO deliveries (subscriber_id, event_id, message_id, at, status, latency_us, error) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			subID, a.EventID, a.MessageID, nanos(a.At), a.Status, a.Latency.Microseconds(), a.Error); err != nil {
-			return err
-		}
-	}
 	if len(as) == 0 {
 		return nil
+	}
+	// Rows go in by the largest power of two that is left (at most 128 a
+	// statement): a batch is a few statements, and few texts are prepared.
+	args := make([]any, 0, 7*min(len(as), 128))
+	for rest := as; len(rest) > 0; {
+		n := 128
+		for n > len(rest) {
+			n /= 2
+		}
+		args = args[:0]
+		for i := range rest[:n] {
+			a := &rest[i]
+			a.SubscriberID = subID
+			args = append(args, subID, a.EventID, a.MessageID, nanos(a.At), a.Status, a.Latency.Microseconds(), a.Error)
+		}
+		if err := t.exec(insertDeliveries[bits.Len(uint(n))-1], args...); err != nil {
+			return err
+		}
+		rest = rest[n:]
 	}
 	// Keep the last DeliveryLogSize: the id below which none is kept.
 	return t.exec(`DELETE FROM deliveries WHERE subscriber_id = ? AND id <= (
 		SELECT id FROM deliveries WHERE subscriber_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, subID, subID, civiq.DeliveryLogSize)
 }
+
+// insertDeliveries[k] inserts 1<<k rows of the delivery log.
+var insertDeliveries = func() (qs [8]string) {
+	for k := range qs {
+		qs[k] = `INSERT INTO deliveries (subscriber_id, event_id, message_id, at, status, latency_us, error) VALUES (?, ?, ?, ?, ?, ?, ?)` +
+			strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?)`, 1<<k-1)
+	}
+	return qs
+}()
 
 func (t *tx) Deliveries(subID int64, limit int) ([]civiq.DeliveryAttempt, error) {
 	return scanAll(func(sc scanner) (civiq.DeliveryAttempt, error) {

@@ -102,9 +102,9 @@ type proc struct {
 }
 
 // startBinary runs `civiq serve --db db --addr <free port> --demo` with
-// CIVIQ_ADMIN_PASSWORD set and waits for /healthz. The process is killed
-// when the test ends, if it still runs.
-func startBinary(t *testing.T, bin, db string) *proc {
+// CIVIQ_ADMIN_PASSWORD and env set and waits for /healthz. The process is
+// killed when the test ends, if it still runs.
+func startBinary(t *testing.T, bin, db string, env ...string) *proc {
 	t.Helper()
 	var last *proc
 	for attempt := 0; attempt < 3; attempt++ {
@@ -124,6 +124,7 @@ func startBinary(t *testing.T, bin, db string) *proc {
 			"CIVIQ_METRICS_ALLOW=",
 			"CIVIQ_LOG_LEVEL=info",
 		)
+		p.cmd.Env = append(p.cmd.Env, env...)
 		p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 		if err := p.cmd.Start(); err != nil {
 			t.Fatalf("start %s: %v", bin, err)

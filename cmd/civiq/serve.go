@@ -218,7 +218,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		fctx, cancel := context.WithCancel(context.Background())
 		m.stopFollow = cancel
-		go postgres.Follow(fctx, c.Postgres, store, last, m.Hub.Publish, m.Engine.ForgetSettings)
+		go postgres.Follow(fctx, c.Postgres, store, last, a.Followed, m.Engine.ForgetSettings)
 	}
 	// The key of the bookings' personal data (idnumber.go): CIVIQ_SECRET_KEY,
 	// or the file beside the database, made on first start (mode 0600).
