@@ -36,4 +36,5 @@ type Tx interface {
 	ReceiptTx
 	StatsTx
 	DeliveryTx
+	EdgePullTx
 }

@@ -1,0 +1,137 @@
+package civiq_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/storetest"
+)
+
+// emptyEdge is an edge node's engine on an empty database.
+func emptyEdge(t *testing.T) *civiq.Engine {
+	t.Helper()
+	store := storetest.Open(t)
+	t.Cleanup(func() { store.Close() })
+	return civiq.NewEngine(store)
+}
+
+// pull is one pull of the edge from the city, as the link makes it.
+func pull(t *testing.T, city, edge *civiq.Engine, hall string) bool {
+	t.Helper()
+	ctx := context.Background()
+	cursor := ""
+	if s, err := edge.EdgePull(ctx, hall); err == nil {
+		cursor = s.Cursor
+	} else if !civiq.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	p, err := city.PullConfig(ctx, hall, cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, err := edge.ApplyConfig(ctx, hall, p)
+	if err != nil {
+		t.Fatalf("ApplyConfig: %v", err)
+	}
+	return applied
+}
+
+// TestConfigPull: an edge on an empty database pulls its hall's whole
+// configuration in one pull (users sign in with their city passwords,
+// devices keep their tokens, bookings check in, passes verify); a pull
+// with nothing changed applies nothing; a change on the city reaches the
+// edge at the next pull while the edge keeps its own live state.
+func TestConfigPull(t *testing.T) {
+	t.Parallel()
+	city := newBookingEnv(t)
+	city.eng.Receipts = receiptKeys(t, 5)
+	ctx := city.ctx
+	if err := city.eng.CreateUser(ctx, &civiq.User{Username: "wang.fang", Role: civiq.RoleStaff, HallIDs: []string{"demo"}}, "counter-pass-1"); err != nil {
+		t.Fatal(err)
+	}
+	kiosk := &civiq.Device{Kind: "kiosk", HallID: "demo", Name: "Kiosk 1"}
+	if err := city.eng.CreateDevice(ctx, kiosk); err != nil {
+		t.Fatal(err)
+	}
+	b := city.mustBook("property", slot(3, 10, 0), 1)
+	if err := city.eng.SetHallCalendarDay(ctx, "demo", civiq.CalendarDay{Date: "2026-03-04", Kind: "off", Name: "hall day"}); err != nil {
+		t.Fatal(err)
+	}
+
+	edge := emptyEdge(t)
+	edge.Now = city.eng.Now
+	if !pull(t, city.eng, edge, "demo") {
+		t.Fatal("the first pull applied nothing")
+	}
+	if pull(t, city.eng, edge, "demo") {
+		t.Error("a pull with nothing changed applied something")
+	}
+	h, err := edge.Hall(ctx, "demo")
+	if err != nil || h.Name != "示范政务服务大厅" {
+		t.Fatalf("edge hall %+v, %v", h, err)
+	}
+	svcs, _ := edge.Services(ctx, "demo")
+	counters, _ := edge.Counters(ctx, "demo")
+	if len(svcs) != 4 || svcs[0].ID != "general" || len(counters) != 6 {
+		t.Errorf("edge has %d services, %d counters", len(svcs), len(counters))
+	}
+	if _, _, _, err := edge.Login(ctx, "wang.fang", "counter-pass-1"); err != nil {
+		t.Errorf("the city's staff cannot sign in at the edge: %v", err)
+	}
+	devs, _ := edge.Devices(ctx, "demo")
+	if len(devs) != 1 || devs[0].PairingCode != kiosk.PairingCode {
+		t.Errorf("edge devices %+v", devs)
+	}
+	if edge.CityKeys == nil {
+		t.Error("the edge holds no city keys")
+	}
+	if y, err := edge.HallCalendarYear(ctx, "demo", 2026); err != nil || !slices.ContainsFunc(y.Days, func(d civiq.CalendarDay) bool { return d.Date == "2026-03-04" && d.Kind == "off" }) {
+		t.Errorf("edge calendar %+v, %v", y, err)
+	}
+	// The pulled booking checks in at the edge by its own copy.
+	edge.Sealer = testSealer(t)
+	city.set(time.Date(2026, 3, 3, 9, 40, 0, 0, shanghai))
+	tk, got, err := edge.CheckIn(ctx, civiq.CheckInRequest{HallID: "demo", Code: b.Code, IDLast4: civiq.Last4(idOf(1))}, nil)
+	if err != nil || got.ID != b.ID || tk.Channel != civiq.ChannelAppointment {
+		t.Fatalf("check-in at the edge: %+v, %+v, %v", tk, got, err)
+	}
+
+	// Live state at the edge; a change on the city.
+	if _, err := edge.SetCounterStatus(ctx, "demo", "3", civiq.CounterOpen, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := svcs[1]
+	svc.HallID, svc.Name = "demo", "不动产登记（新）"
+	if err := city.eng.SaveService(ctx, &svc); err != nil {
+		t.Fatal(err)
+	}
+	b2 := city.mustBook("tax", slot(3, 11, 0), 2)
+	_, staff := staffCtx(ctx)
+	if _, err := city.eng.CancelBooking(ctx, civiq.CancelRequest{Code: b2.Code, By: staff}); err != nil {
+		t.Fatal(err)
+	}
+	if !pull(t, city.eng, edge, "demo") {
+		t.Fatal("a change on the city was not applied")
+	}
+	svcs, _ = edge.Services(ctx, "demo")
+	if svcs[1].Name != "不动产登记（新）" {
+		t.Errorf("edge service %+v", svcs[1])
+	}
+	counters, _ = edge.Counters(ctx, "demo")
+	for _, c := range counters {
+		if c.ID == "3" && c.Status != civiq.CounterOpen {
+			t.Errorf("the pull changed the edge's counter 3: %+v", c)
+		}
+	}
+	list, _ := edge.HallBookings(ctx, "demo", "2026-03-03")
+	states := map[string]string{}
+	for _, bk := range list {
+		states[bk.Code] = bk.Status
+	}
+	if states[b.Code] != civiq.BookingCheckedIn || states[b2.Code] != civiq.BookingCancelled {
+		t.Errorf("edge bookings %v", states)
+	}
+}
