@@ -43,6 +43,18 @@ var followUpMoves = map[string][]string{
 	FollowUpRejected:           {FollowUpRejectionRequested},
 }
 
+// FollowUpNextMoves gives, for each status, the statuses a case may move
+// to next (the state machine turned round, for pages to offer only those).
+func FollowUpNextMoves() map[string][]string {
+	out := map[string][]string{}
+	for _, to := range FollowUpStatuses {
+		for _, from := range followUpMoves[to] {
+			out[from] = append(out[from], to)
+		}
+	}
+	return out
+}
+
 // ValidFollowUpStatus reports whether s is a follow-up status.
 func ValidFollowUpStatus(s string) bool { return contains(FollowUpStatuses, s) }
 

@@ -82,6 +82,12 @@ func (s *Site) scriptConfig(w http.ResponseWriter, r *http.Request, v any) (js t
 // a user who may not. It returns the hall with its services and counters;
 // ok is false when an answer has been written.
 func (s *Site) managerGate(w http.ResponseWriter, r *http.Request) (p civiq.Principal, cfg *hallJS, h *civiq.Hall, ok bool) {
+	return s.managerGateFor(w, r, civiq.PermDashboard)
+}
+
+// managerGateFor is managerGate for the pages of another managers'
+// permission (PermFollowUp: the 好差评 desk).
+func (s *Site) managerGateFor(w http.ResponseWriter, r *http.Request, perm civiq.Permission) (p civiq.Principal, cfg *hallJS, h *civiq.Hall, ok bool) {
 	if p, ok = s.signedIn(w, r); !ok {
 		return p, nil, nil, false
 	}
@@ -92,7 +98,7 @@ func (s *Site) managerGate(w http.ResponseWriter, r *http.Request) (p civiq.Prin
 		return p, nil, nil, false
 	}
 	h = l.Hall
-	if !p.Can(civiq.PermDashboard, h.ID, "") {
+	if !p.Can(perm, h.ID, "") {
 		s.render(w, r, http.StatusForbidden, "dashboard_forbidden", "dashboard.forbidden.title", nil)
 		return p, nil, nil, false
 	}

@@ -19,9 +19,10 @@ var scriptStrings = map[string][]string{
 	"guide":        {"guide.", "error.network"},
 	"guide_intake": {"case.", "guide.", "error.network"},
 	"case_desk":    {"case.", "error.network"},
-	"dashboard":    {"dashboard.", "wait.about"},
+	"dashboard":    {"dashboard.", "wait.about", "rate.s1", "rate.s2", "rate.s3", "rate.s4", "rate.s5"},
 	"planner":      {"planner."},
 	"city":         {"city."},
+	"followups":    {"fu.", "rate.s1", "rate.s2", "rate.s3", "rate.s4", "rate.s5", "error.network"},
 }
 
 // registerPages adds the hall's pages; each lives in the file named after
@@ -38,4 +39,6 @@ func (s *Site) registerPages(mux *http.ServeMux) {
 	s.registerDashboard(mux) // dashboard.go: /halls/{hall}/dashboard (managers' live dashboard)
 	s.registerPlanner(mux)   // planner.go: /halls/{hall}/planner (staffing planner)
 	s.registerCity(mux)      // city.go: /city (every hall at a glance)
+	s.registerFollowUps(mux) // followups.go: /halls/{hall}/followups (the managers' 好差评 desk)
+	s.registerResults(mux)   // results.go: /halls/{hall}/results (the public 好差评 results)
 }

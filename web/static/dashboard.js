@@ -318,16 +318,60 @@
   });
   $("db-target-form").addEventListener("submit", (e) => e.preventDefault());
 
+  // ---- 好差评 today -------------------------------------------------------
+  // The day's ratings report (counts by level, satisfaction rate) and the
+  // cases not closed, fetched again, gathered, when a rating comes or a
+  // case moves.
+  let ratesTimer = null;
+  const hallDay = () => new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(now()));
+  function scheduleRates() {
+    clearTimeout(ratesTimer);
+    ratesTimer = setTimeout(loadRates, 400);
+  }
+  async function loadRates() {
+    const hall = "/api/v1/halls/" + encodeURIComponent(D.hall);
+    const day = hallDay();
+    try {
+      const [rep, fus] = await Promise.all([
+        C.api("GET", hall + "/reports/ratings?from=" + day + "&to=" + day, undefined, { retries: 2 }),
+        C.api("GET", hall + "/followups?status=active&limit=1000", undefined, { retries: 2 }),
+      ]);
+      if (rep.status !== 200 || fus.status !== 200) return;
+      const r = rep.body, open = fus.body.followups;
+      const overdue = open.filter((f) => f.overdue).length;
+      set("rt-rate", r.total ? C.pct(r.satisfaction_rate) : C.tr("dashboard.dash"));
+      set("rt-total", C.tr("dashboard.r.total", r.total));
+      set("rt-open", String(open.length));
+      set("rt-overdue", String(overdue));
+      $("rt-overdue-f").classList.toggle("bad", overdue > 0);
+      const most = Math.max(1, ...Object.values(r.by_score));
+      const rows = [];
+      for (let s = 5; s >= 1; s--) {
+        const n = r.by_score[String(s)] || 0;
+        const tr = el("tr", "rt-s" + s);
+        const bar = el("span", "rt-bar");
+        bar.style.width = Math.round((n / most) * 100) + "%";
+        const cell = el("td", "rt-barcell");
+        cell.append(bar);
+        tr.append(el("th", "rt-level", C.tr("rate.s" + s)), cell, el("td", "num rt-n", String(n)));
+        rows.push(tr);
+      }
+      $("db-rates").querySelector("tbody").replaceChildren(...rows);
+    } catch (e) { /* the next event or reconnection tries again */ }
+  }
+
   // ---- live --------------------------------------------------------------
   const live = $("db-live");
   const again_ = () => schedule();
   const handlers = {};
   for (const name of ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.serving", "ticket.done", "ticket.no_show",
     "ticket.transferred", "ticket.returned", "ticket.cancelled", "counter.updated"]) handlers[name] = again_;
+  handlers["ticket.rated"] = scheduleRates;
+  handlers["followup.updated"] = scheduleRates;
   C.stream(D.hall, handlers, (up) => {
     live.textContent = C.tr(up ? "dashboard.live.on" : "dashboard.live.off");
     live.classList.toggle("down", !up);
-    if (up) schedule(0); // (re)connected: whatever happened meanwhile is in the next fetch
+    if (up) { schedule(0); scheduleRates(); } // (re)connected: whatever happened meanwhile is in the next fetch
   });
   schedule(0);
 
