@@ -101,16 +101,18 @@ func TestNoStoreBelowTheCodecs(t *testing.T) {
 	}
 }
 
-// TestWebPushStandardLibrary: package webpush (VAPID, the encryption, the
-// sender) is the standard library alone: no other package of civiq, no
-// module.
-func TestWebPushStandardLibrary(t *testing.T) {
+// TestPushAndWeChatStandardLibrary: packages webpush (VAPID, the
+// encryption, the sender) and wechat (the Official Account's API) are the
+// standard library alone: no other package of civiq, no module.
+func TestPushAndWeChatStandardLibrary(t *testing.T) {
 	if os.Getenv("CIVIQ_TEST_STORE") == "postgres" {
 		t.Skip("the same on every store: checked on the SQLite run")
 	}
-	for dep := range goList(t, "./webpush") {
-		if dep != module+"/webpush" {
-			t.Errorf("webpush depends on %s: it must use the standard library only", dep)
+	for _, pkg := range []string{"webpush", "wechat"} {
+		for dep := range goList(t, "./"+pkg) {
+			if dep != module+"/"+pkg {
+				t.Errorf("%s depends on %s: it must use the standard library only", pkg, dep)
+			}
 		}
 	}
 }
