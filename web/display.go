@@ -16,8 +16,11 @@ func (s *Site) registerDisplay(mux *http.ServeMux) {
 // follows GET /api/v1/halls/{hall}/status and the hall's event stream.
 type displayConfig struct {
 	hallJS
-	VoiceTemplate string               `json:"voice_template"`
-	Announcement  *displayAnnouncement `json:"announcement,omitempty"`
+	VoiceTemplate string `json:"voice_template"`
+	// Only lists the counters this screen shows (?counters=); empty is
+	// every counter of the hall.
+	Only         []string             `json:"only,omitempty"`
+	Announcement *displayAnnouncement `json:"announcement,omitempty"`
 }
 
 type displayAnnouncement struct {
@@ -45,7 +48,26 @@ func (s *Site) display(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := l.Hall
-	cfg := displayConfig{hallJS: newHallJS(h, l.Services, l.Counters), VoiceTemplate: h.VoiceTemplate}
+	counters := l.Counters
+	var only []string
+	if q := r.URL.Query(); q.Has("counters") {
+		set, err := parseCounterSet(q.Get("counters"))
+		if err == nil {
+			counters = set.Filter(counters)
+			if len(counters) == 0 {
+				err = civiq.FieldErrorf("counters", "no counter of the hall is in %q", q.Get("counters"))
+			}
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		only = make([]string, 0, len(counters))
+		for _, c := range counters {
+			only = append(only, c.ID)
+		}
+	}
+	cfg := displayConfig{hallJS: newHallJS(h, l.Services, counters), VoiceTemplate: h.VoiceTemplate, Only: only}
 	if len(anns) > 0 && anns[0].Text != "" {
 		cfg.Announcement = &displayAnnouncement{Text: anns[0].Text, At: anns[0].At.UTC().Format(time.RFC3339Nano)}
 	}

@@ -100,3 +100,38 @@ func TestDisplayStartsWithLatestAnnouncement(t *testing.T) {
 		t.Errorf("announcement = %v, want the latest %q", cfg["announcement"], evil)
 	}
 }
+
+// TestDisplayCounters: ?counters= picks the counters of one screen; a
+// malformed list, or one naming no counter of the hall, is 400.
+func TestDisplayCounters(t *testing.T) {
+	ds := civiqtest.New(t)
+	res, body := ds.Page(t, "/halls/demo/display?counters=2-4,6", "")
+	if res.StatusCode != 200 {
+		t.Fatalf("?counters=2-4,6: %d", res.StatusCode)
+	}
+	cfg := displayConfigOf(t, body)
+	var ids []string
+	for _, c := range cfg["counters"].([]any) {
+		ids = append(ids, c.(map[string]any)["id"].(string))
+	}
+	if strings.Join(ids, " ") != "2 3 4 6" || len(cfg["only"].([]any)) != 4 {
+		t.Errorf("counters %v, only %v", ids, cfg["only"])
+	}
+	if _, ok := displayConfigOf(t, mustPage(t, ds, "/halls/demo/display"))["only"]; ok {
+		t.Error("a display of every counter has a list of counters")
+	}
+	for _, q := range []string{"", "4-2", "7-9", "x", "1,,2", "01-3", "1--3"} {
+		if res, _ := ds.Page(t, "/halls/demo/display?counters="+q, ""); res.StatusCode != 400 {
+			t.Errorf("?counters=%s: %d, want 400", q, res.StatusCode)
+		}
+	}
+}
+
+func mustPage(t *testing.T, ds *civiqtest.Server, path string) string {
+	t.Helper()
+	res, body := ds.Page(t, path, "")
+	if res.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", path, res.StatusCode)
+	}
+	return body
+}

@@ -179,9 +179,11 @@
   const MAX_COUNTERS = 64;
   const tiles = new Map(); // counter id -> tile
   const counterLabel = (c) => C.counterName(c, "display.counter");
+  // only: the counters this screen shows (?counters=1-12), or all.
+  const only = Array.isArray(cfg.only) && cfg.only.length ? new Set(cfg.only) : null;
   function tile(id) {
     let t = tiles.get(id);
-    if (t || tiles.size >= MAX_COUNTERS || !id) return t || null;
+    if (t || tiles.size >= MAX_COUNTERS || !id || (only && !only.has(id))) return t || null;
     const li = el("li", "tile idle");
     li.dataset.counter = id;
     const name = el("span", "tile-name"), num = el("span", "tile-num", "—"), state = el("span", "tile-state");
@@ -190,7 +192,7 @@
     t = { id, li, name, num, state, number: "", counter: { id, name: "", status: "open" }, flashTimer: 0 };
     tiles.set(id, t);
     showCounter(t);
-    layoutTiles();
+    layoutSoon();
     return t;
   }
   function showCounter(t) {
@@ -201,7 +203,16 @@
     else if (c.status === "closed") s = C.tr("display.closed");
     else if (!t.number) s = C.tr("display.idle");
     t.state.textContent = s;
+    fitState(t);
     t.li.classList.toggle("off", c.status === "paused" || c.status === "closed");
+  }
+  // fitState drops a pause's reason when it does not fit the tile: the
+  // state stays large and whole (暂停服务) rather than cut.
+  function fitState(t) {
+    const c = t.counter;
+    if (c.status === "paused" && c.pause_reason && t.state.clientWidth > 0 && t.state.scrollWidth > t.state.clientWidth + 1) {
+      t.state.textContent = C.tr("display.paused");
+    }
   }
   function setCounter(c) {
     const t = tile(c && c.id);
@@ -217,8 +228,10 @@
     // Numbers run past three digits (A1000, BD1000): longer ones are drawn
     // smaller so that they fit their tile.
     t.num.style.setProperty("--len", String(Math.max(4, t.number.length)));
+    const was = t.li.classList.contains("idle");
     t.li.classList.toggle("idle", !t.number);
     showCounter(t);
+    if (was === !!t.number) layoutSoon(); // busy or not: the pages change
   }
   // clearNumber empties whichever counter shows number (done, no-show,
   // transferred, cancelled: the ticket has left the counter).
@@ -235,20 +248,80 @@
     t.li.classList.add("flash");
     t.flashTimer = setTimeout(() => t.li.classList.remove("flash"), 6000);
   }
-  // layoutTiles picks the number of columns that gives the biggest digits.
+  // Tiles are never smaller than TILE_MIN_W x TILE_MIN_H CSS pixels: the
+  // number is then at least 80px (half the height, 1.2 widths over four
+  // signs) and the state at least 28px (display.css). When the counters do
+  // not fit, the busy ones (calling or serving) stay and the others are
+  // shown page by page, PAGE_MS each; when the busy ones alone do not fit,
+  // every counter is paged, busy ones first.
+  const TILE_MIN_W = 272, TILE_MIN_H = 172, PAGE_MS = 8000;
+  const pageEl = $("d-page");
+  let perPage = 0, pageNo = 0, pageCount = 1, layoutTimer = 0;
+  function layoutSoon() {
+    if (!layoutTimer) layoutTimer = setTimeout(() => { layoutTimer = 0; layoutTiles(); }, 0);
+  }
+  // layoutTiles picks how many tiles a page holds and the columns that
+  // give the biggest digits, then shows the page.
   function layoutTiles() {
-    const n = Math.max(1, tiles.size);
-    const W = tilesEl.clientWidth || 1, H = tilesEl.clientHeight || 1;
+    const all = [...tiles.values()];
+    const n = Math.max(1, all.length);
+    pageEl.classList.add("hidden");
+    const W = tilesEl.clientWidth || 1;
+    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    const gap = 1.2 * rem;
+    let H = tilesEl.clientHeight || 1;
+    const cmax = Math.max(1, Math.floor((W + gap) / (TILE_MIN_W + gap)));
+    let rmax = Math.max(1, Math.floor((H + gap) / (TILE_MIN_H + gap)));
+    if (n > cmax * rmax) {
+      // Paging: the page number takes a line under the tiles.
+      pageEl.classList.remove("hidden");
+      pageEl.textContent = C.tr("display.page", 1, 2);
+      H = tilesEl.clientHeight || 1;
+      rmax = Math.max(1, Math.floor((H + gap) / (TILE_MIN_H + gap)));
+    }
+    perPage = Math.min(n, cmax * rmax);
     let best = 1, bestSize = 0;
-    for (let c = 1; c <= n; c++) {
-      const r = Math.ceil(n / c);
-      const size = Math.min(W / c * 0.34, H / r * 0.5);
+    for (let c = 1; c <= Math.min(cmax, perPage); c++) {
+      const r = Math.ceil(perPage / c);
+      if (r > rmax) continue;
+      const size = Math.min((W - (c - 1) * gap) / c * 0.3, (H - (r - 1) * gap) / r * 0.5);
       if (size > bestSize) { bestSize = size; best = c; }
     }
     tilesEl.style.setProperty("--cols", String(best));
-    tilesEl.style.setProperty("--rows", String(Math.ceil(n / best)));
+    tilesEl.style.setProperty("--rows", String(Math.ceil(perPage / best)));
+    showPage(pageNo);
   }
-
+  // pages splits the tiles into what each page shows, in counter order.
+  function pages() {
+    const all = [...tiles.values()];
+    if (!perPage || all.length <= perPage) return [all];
+    const busy = all.filter((t) => t.number), rest = all.filter((t) => !t.number);
+    const out = [];
+    if (busy.length < perPage) {
+      const room = perPage - busy.length;
+      for (let i = 0; i < rest.length; i += room) {
+        const shown = new Set(busy.concat(rest.slice(i, i + room)));
+        out.push(all.filter((t) => shown.has(t)));
+      }
+    } else {
+      const order = busy.concat(rest);
+      for (let i = 0; i < order.length; i += perPage) {
+        const shown = new Set(order.slice(i, i + perPage));
+        out.push(all.filter((t) => shown.has(t)));
+      }
+    }
+    return out.length ? out : [all];
+  }
+  function showPage(i) {
+    const ps = pages();
+    pageCount = ps.length;
+    pageNo = ((i % pageCount) + pageCount) % pageCount;
+    const shown = new Set(ps[pageNo]);
+    for (const t of tiles.values()) t.li.classList.toggle("away", !shown.has(t));
+    pageEl.classList.toggle("hidden", pageCount < 2);
+    pageEl.textContent = pageCount < 2 ? "" : C.tr("display.page", pageNo + 1, pageCount);
+    for (const t of shown) { showCounter(t); }
+  }
   // Recent calls: MAX_RECENT rows made once; recent holds at most
   // MAX_RECENT entries, newest first, one per ticket number.
   const MAX_RECENT = 8;
@@ -262,6 +335,7 @@
     recentRows.push({ li, num, ctr });
   }
   function addRecent(number, counter, at) {
+    if (only && !only.has(counter)) return; // another screen's call
     const i = recent.findIndex((r) => r.number === number);
     if (i >= 0) {
       if (recent[i].at > at) return;
@@ -322,14 +396,42 @@
     }
     setWaiting(counts);
   }
-  // fitWaiting shrinks the waiting line until every service fits in it.
+  // fitWaiting shrinks the waiting line until every service fits in it,
+  // but no further than counts of 28px (display.css); services that do not
+  // fit then are shown page by page, with the counters' pages.
+  let wPages = [[0, 0]], wPageNo = 0;
+  const overflows = (e) => e.scrollHeight > e.clientHeight + 1 || e.scrollWidth > e.clientWidth + 1;
   function fitWaiting() {
+    const rows = [...waiting.values()];
+    for (const w of rows) w.li.classList.remove("away");
     let scale = 1;
     waitingEl.style.setProperty("--w-scale", "1");
-    while (scale > 0.45 && (waitingEl.scrollHeight > waitingEl.clientHeight + 1 || waitingEl.scrollWidth > waitingEl.clientWidth + 1)) {
-      scale -= 0.1;
+    while (scale > 0.55 && overflows(waitingEl)) {
+      scale -= 0.05;
       waitingEl.style.setProperty("--w-scale", scale.toFixed(2));
     }
+    wPages = [[0, rows.length]];
+    if (!overflows(waitingEl)) { wPageNo = 0; return; }
+    // Pages: from each start, as many rows as fit.
+    wPages = [];
+    for (let i = 0; i < rows.length;) {
+      rows.forEach((w, j) => w.li.classList.toggle("away", j < i));
+      let k = i + 1;
+      while (k < rows.length) {
+        rows.forEach((w, j) => w.li.classList.toggle("away", j < i || j > k));
+        if (overflows(waitingEl)) break;
+        k++;
+      }
+      wPages.push([i, k]);
+      i = k;
+    }
+    showWaitingPage(wPageNo);
+  }
+  function showWaitingPage(i) {
+    const rows = [...waiting.values()];
+    wPageNo = ((i % wPages.length) + wPages.length) % wPages.length;
+    const [a, b] = wPages[wPageNo];
+    rows.forEach((w, j) => w.li.classList.toggle("away", j < a || j >= b));
   }
 
   // Announcement: only the latest is kept. When it is wider than the screen
@@ -342,6 +444,9 @@
     annText.textContent = text || "";
     annCopy.textContent = "";
     annEl.parentElement.parentElement.classList.toggle("empty", !text);
+    const had = !document.body.classList.contains("no-ann");
+    document.body.classList.toggle("no-ann", !text);
+    if (had !== !!text) fitAll(); // the band came or went: the others have its room
     fitTicker();
   }
   function fitTicker() {
@@ -511,6 +616,31 @@
     tick();
   }
 
+  // ---- Fitting the screen ---------------------------------------------------
+
+  // fitHall shrinks the hall's name (wrapped on up to two lines) until it
+  // fits its header; the clock beside it never moves.
+  const hallEl = document.querySelector(".d-hall");
+  function fitHall() {
+    if (!hallEl) return;
+    hallEl.style.fontSize = "";
+    let px = parseFloat(getComputedStyle(hallEl).fontSize);
+    const min = px * 0.4;
+    const head = hallEl.parentElement;
+    const tooBig = () => hallEl.scrollWidth > hallEl.clientWidth + 1 || hallEl.offsetHeight > head.clientHeight ||
+      hallEl.offsetHeight > px * 1.15 * 2.2; // two lines at most
+    while (px > min && tooBig()) {
+      px *= 0.92;
+      hallEl.style.fontSize = px.toFixed(1) + "px";
+    }
+  }
+  function fitAll() { fitHall(); layoutTiles(); fitTicker(); fitWaiting(); }
+  // Pages turn together: the counters' and the services'.
+  setInterval(() => {
+    if (pageCount > 1) showPage(pageNo + 1);
+    if (wPages.length > 1) showWaitingPage(wPageNo + 1);
+  }, PAGE_MS);
+
   // ---- Start -----------------------------------------------------------------
 
   for (const c of cfg.counters || []) setCounter(c);
@@ -519,8 +649,8 @@
   if (cfg.announcement) setAnnouncement(cfg.announcement.text);
   else setAnnouncement("");
   clock();
-  fitWaiting();
-  window.addEventListener("resize", () => { layoutTiles(); fitTicker(); fitWaiting(); });
+  fitAll();
+  window.addEventListener("resize", fitAll);
   if (reduceMotion.addEventListener) reduceMotion.addEventListener("change", fitTicker);
 
   // Sound: the browser plays nothing before a click. ?sound=on skips the
@@ -548,6 +678,10 @@
     soundEnabled: speaker.enabled,
     synced: () => synced,
     stats: () => ({ tiles: tiles.size, recent: recent.length, services: waiting.size, pending: speaker.size(), buffer: buffer.length }),
+    // The pages of counters and of waiting services: how many, and turning
+    // to one (as the timer does every PAGE_MS).
+    pages: () => ({ counters: pageCount, perPage, services: wPages.length }),
+    showPage: (i) => { showPage(i); showWaitingPage(i); },
     bounds: { MAX_PENDING, MAX_COUNTERS, MAX_RECENT, MAX_SERVICES, MAX_BUFFER },
   };
 })();

@@ -84,6 +84,8 @@
         btn.querySelector(".svc-eta").textContent = w.open_counters > 0 ? C.minutes(w.eta_seconds) : C.tr("kiosk.closed");
         btn.classList.toggle("closed", w.open_counters === 0);
       }
+      // Longer counts may not fit any more.
+      if (document.body.dataset.screen === "home" && !servicesFit()) fitServices();
     } catch (e) { /* the next event or reconnection tries again */ }
   }
   // Many events come at once when a stream replays: read once after them.
@@ -103,6 +105,84 @@
     });
   }
 
+  // ---- fitting the services on the screen ----
+  // fitServices finds the biggest scale, then the fewest columns, at which
+  // every service button holds its names whole (wrapped), each button at
+  // least MIN_TARGET px (15 mm at 96 dpi) and names at least MIN_NAME px.
+  // When none does, the services go on pages of as many as fit, turned by
+  // the buttons under them.
+  const MIN_TARGET = 57, MIN_NAME = 22;
+  const svcBox = $("services"), pager = $("kpager");
+  const svcButtons = [...document.querySelectorAll(".svc")];
+  let svcPages = [[0, svcButtons.length]], svcPage = 0;
+  function inside(inner, outer) {
+    const a = inner.getBoundingClientRect(), b = outer.getBoundingClientRect();
+    return a.left >= b.left - 1 && a.top >= b.top - 1 && a.right <= b.right + 1 && a.bottom <= b.bottom + 1;
+  }
+  function servicesFit() {
+    if (svcBox.scrollHeight > svcBox.clientHeight + 1) return false;
+    for (const b of svcButtons) {
+      if (b.classList.contains("away")) continue;
+      const r = b.getBoundingClientRect();
+      if (r.width < MIN_TARGET || r.height < MIN_TARGET || !inside(b, svcBox)) return false;
+      const name = b.querySelector(".svc-name");
+      if (parseFloat(getComputedStyle(name).fontSize) < MIN_NAME) return false;
+      for (const part of b.children) if (!inside(part, b) || part.scrollWidth > part.clientWidth + 1) return false;
+    }
+    return true;
+  }
+  function layoutServices(cols, n, scale) {
+    svcBox.style.setProperty("--svc-cols", String(cols));
+    svcBox.style.setProperty("--svc-rows", String(Math.max(1, Math.ceil(n / cols))));
+    svcBox.style.setProperty("--svc-scale", String(scale));
+  }
+  function fitServices() {
+    if (!svcButtons.length || svcBox.clientHeight === 0) return;
+    const n = svcButtons.length;
+    const wide = innerWidth > innerHeight, narrow = innerWidth < 700;
+    const colChoices = (wide ? [2, 3, 4] : narrow ? [1, 2] : [1, 2, 3]).filter((c, i) => i === 0 || c <= n);
+    const scales = [1, 0.92, 0.85, 0.78, 0.72, 0.66, 0.6, 0.55];
+    pager.classList.add("hidden");
+    for (const b of svcButtons) b.classList.remove("away");
+    for (const sc of scales) {
+      for (const c of colChoices) {
+        layoutServices(c, n, sc);
+        if (servicesFit()) { svcPages = [[0, n]]; svcPage = 0; return; }
+      }
+    }
+    // Pages: the most services a page holds, at a middle scale.
+    pager.classList.remove("hidden");
+    let best = null;
+    for (const sc of [0.85, 0.72, 0.6]) {
+      for (const c of colChoices) {
+        for (let k = n - 1; k > (best ? best.k : 0); k--) {
+          svcButtons.forEach((b, j) => b.classList.toggle("away", j >= k));
+          layoutServices(c, k, sc);
+          if (servicesFit()) { best = { k, c, sc }; break; }
+        }
+      }
+    }
+    if (!best) best = { k: 1, c: 1, sc: 0.55 };
+    layoutServices(best.c, best.k, best.sc);
+    svcPages = [];
+    for (let i = 0; i < n; i += best.k) svcPages.push([i, Math.min(n, i + best.k)]);
+    showServicePage(Math.min(svcPage, svcPages.length - 1));
+  }
+  function showServicePage(p) {
+    svcPage = p;
+    const [a, b] = svcPages[p];
+    svcButtons.forEach((btn, j) => btn.classList.toggle("away", j < a || j >= b));
+    $("kpage-at").textContent = C.tr("kiosk.page", p + 1, svcPages.length);
+    $("kpage-prev").disabled = p === 0;
+    $("kpage-next").disabled = p === svcPages.length - 1;
+  }
+  $("kpage-prev").addEventListener("click", () => { if (svcPage > 0) showServicePage(svcPage - 1); });
+  $("kpage-next").addEventListener("click", () => { if (svcPage < svcPages.length - 1) showServicePage(svcPage + 1); });
+  let fitTimer = 0;
+  window.addEventListener("resize", () => { clearTimeout(fitTimer); fitTimer = setTimeout(fitServices, 100); });
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(() => { if (document.body.dataset.screen === "home") fitServices(); });
+  window.civiqKiosk = { pages: () => svcPages.length, page: () => svcPage };
+
   // ---- the start screen and the green channel ----
   function home() {
     clearInterval(backTimer);
@@ -112,6 +192,8 @@
     const open = $("green-open");
     if (open) open.classList.toggle("hidden", !!group);
     show("home");
+    if (svcPages.length > 1 && svcPage !== 0) showServicePage(0);
+    fitServices();
     idle(!!group);
   }
 
