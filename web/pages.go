@@ -10,6 +10,7 @@ var scriptStrings = map[string][]string{
 	"kiosk":        {"kiosk.", "error.network", "wait.about"},
 	"ticket":       {"ticket.", "error.network", "wait.about"},
 	"display":      {"display."},
+	"window":       {"window."},
 	"counter":      {"counter.", "error."},
 	"rate":         {"rate.", "error."},
 	"admin":        {"admin.", "role."},
@@ -31,6 +32,7 @@ func (s *Site) registerPages(mux *http.ServeMux) {
 	s.registerKiosk(mux)     // kiosk.go: /halls/{hall}/kiosk, /t/{id}, ticket QR and ESC/POS
 	s.registerCounter(mux)   // counter.go: /halls/{hall}/counter/{counter}, /halls/{hall}/rate/{counter}
 	s.registerDisplay(mux)   // display.go: /halls/{hall}/display
+	s.registerWindow(mux)    // window.go: /halls/{hall}/window/{counter} (窗口屏, the screen above a counter)
 	s.registerAdmin(mux)     // admin.go: /admin
 	s.registerAccount(mux)   // account.go: /account/password (one's own password)
 	s.registerBook(mux)      // book.go: /halls/{hall}/book (citizens), /halls/{hall}/bookings (staff)
