@@ -42,6 +42,7 @@ type Engine struct {
 	handling handlingCache // recent handling times per service (predict.go)
 	queues   queueCache    // each hall's queue picture (caches.go)
 	settings settingsCache // each hall's settings and services (caches.go)
+	relay    relay         // city-side requests for edges (edgerelay.go)
 	// Wrong tries at the last 4 characters (tries.go): per case number,
 	// per booking code.
 	caseTries, codeTries wrongTries

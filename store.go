@@ -37,4 +37,5 @@ type Tx interface {
 	StatsTx
 	DeliveryTx
 	EdgePullTx
+	EdgeRequestTx
 }

@@ -1,0 +1,398 @@
+package civiq
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// City-side requests that touch a hall's live work (issue 16). A hall with
+// an edge node numbers its own tickets, and the edge sits behind the
+// hall's NAT: the city cannot call it. So the city queues such a request
+// (a remote ticket a phone asks the city for, a booking cancelled online)
+// and the edge, which holds a long poll open to the city, takes it at
+// once, does it with its own engine and answers. A phone asking for a
+// remote ticket waits for the answer (EdgeRelayWait); when the hall's
+// edge is not polling, the city answers at once that remote tickets are
+// paused (remote_paused: take one at the kiosk). Requests are rows, so
+// a request that needs no answer (a cancelled booking) waits for the
+// edge however long its link is down; a request taken and not answered
+// is taken again after EdgeRequestRetake, and the edge does each at most
+// once (an idempotency key per request).
+
+// Kinds of city-side requests.
+const (
+	RequestTicket        = "ticket"         // a remote ticket for a phone
+	RequestCancelBooking = "cancel_booking" // a booking cancelled online
+)
+
+// Statuses of a city-side request.
+const (
+	RequestPending = "pending"
+	RequestTaken   = "taken"
+	RequestDone    = "done"
+	RequestFailed  = "failed"  // the edge refused it: Answer.Error says why
+	RequestExpired = "expired" // nobody waited for the answer any more
+)
+
+// ERemotePaused: the hall's edge node cannot be reached, so the city
+// takes no remote ticket for it; citizens take one at the kiosk.
+const ERemotePaused = "remote_paused"
+
+// Timing of the relay.
+const (
+	// EdgeRelayWait is how long a phone's remote ticket waits for the
+	// hall's edge before the city answers remote_paused.
+	EdgeRelayWait = 2 * time.Second
+	// EdgeRequestRetake is when a request taken but not answered is
+	// taken again.
+	EdgeRequestRetake = 10 * time.Second
+	// EdgeReachable is how long after its last poll the hall's edge
+	// counts as reachable: it polls again at once after each answer.
+	EdgeReachable = 3 * time.Second
+	// EdgePollWait is the longest a poll of the edge is held open.
+	EdgePollWait = 25 * time.Second
+)
+
+// EdgeRequest is one city-side request for a hall's edge.
+type EdgeRequest struct {
+	ID        int64     `json:"id"`
+	HallID    string    `json:"hall_id"`
+	Kind      string    `json:"kind"`
+	ServiceID string    `json:"service_id,omitempty"` // a remote ticket's service
+	Holder    string    `json:"holder,omitempty"`     // the phone's key (IssueRequest.Holder)
+	Code      string    `json:"booking_code,omitempty"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	TakenAt   time.Time `json:"-"`
+	// Answer is the edge's, once done or failed.
+	Answer *EdgeAnswer `json:"-"`
+}
+
+// EdgeAnswer is the edge's answer to a request: the ticket it issued, or
+// why it refused.
+type EdgeAnswer struct {
+	Ticket *Ticket      `json:"ticket,omitempty"`
+	Error  *ErrorAnswer `json:"error,omitempty"`
+}
+
+// ErrorAnswer is an error as the API writes it.
+type ErrorAnswer struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// EdgeRequestTx is what a store keeps of city-side requests
+// (sqlstore/edgerequests.go).
+type EdgeRequestTx interface {
+	InsertEdgeRequest(r *EdgeRequest) error
+	// TakeEdgeRequests marks taken at now, and returns oldest first, up to
+	// limit of the hall's requests pending or taken before retake.
+	TakeEdgeRequests(hallID string, now, retake time.Time, limit int) ([]*EdgeRequest, error)
+	EdgeRequest(id int64) (*EdgeRequest, error)
+	// SetEdgeRequest writes a request's status and answer.
+	SetEdgeRequest(r *EdgeRequest) error
+}
+
+// relay is a city node's part of the relay: the edges polling it, and
+// who waits for what.
+type relay struct {
+	mu      sync.Mutex
+	polling map[string]int       // polls held open, by hall
+	seen    map[string]time.Time // when a poll of the hall last ended
+	wake    map[string]chan struct{}
+	done    map[int64]chan struct{}
+}
+
+func (r *relay) init() {
+	if r.polling == nil {
+		r.polling, r.seen, r.wake, r.done = map[string]int{}, map[string]time.Time{}, map[string]chan struct{}{}, map[int64]chan struct{}{}
+	}
+}
+
+// reachable reports whether the hall's edge polls this node.
+func (r *relay) reachable(hallID string, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.init()
+	return r.polling[hallID] > 0 || now.Sub(r.seen[hallID]) < EdgeReachable
+}
+
+// wakeCh is the channel closed when a request for the hall is queued.
+func (r *relay) wakeCh(hallID string) chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.init()
+	ch := r.wake[hallID]
+	if ch == nil {
+		ch = make(chan struct{})
+		r.wake[hallID] = ch
+	}
+	return ch
+}
+
+func (r *relay) wakeUp(hallID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.init()
+	if ch := r.wake[hallID]; ch != nil {
+		close(ch)
+		delete(r.wake, hallID)
+	}
+}
+
+func (r *relay) doneCh(id int64) chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.init()
+	ch := r.done[id]
+	if ch == nil {
+		ch = make(chan struct{})
+		r.done[id] = ch
+	}
+	return ch
+}
+
+func (r *relay) finished(id int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.init()
+	if ch := r.done[id]; ch != nil {
+		close(ch)
+		delete(r.done, id)
+	}
+}
+
+func (r *relay) forget(id int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.done, id)
+}
+
+func (r *relay) poll(hallID string, d int, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.init()
+	r.polling[hallID] += d
+	r.seen[hallID] = now
+}
+
+// errRemotePaused is the city's answer while a hall's edge is away.
+var errRemotePaused = Errorf(ERemotePaused, "remote tickets for this hall are paused while the hall's link is down: please take a ticket at the kiosk")
+
+// QueueEdgeRequest queues a request for the hall's edge, on the city.
+func (e *Engine) QueueEdgeRequest(ctx context.Context, r *EdgeRequest) error {
+	r.Status, r.CreatedAt = RequestPending, e.now()
+	if err := e.update(ctx, func(tx Tx) error { return tx.InsertEdgeRequest(r) }); err != nil {
+		return err
+	}
+	e.relay.wakeUp(r.HallID)
+	return nil
+}
+
+// RelayRemoteTicket asks the hall's edge for a remote ticket, on the
+// city, and waits for it: at once remote_paused when the edge is not
+// polling, or when it has not answered within EdgeRelayWait; the edge's
+// refusal (remote_full, ticket_held, ...) as its own.
+func (e *Engine) RelayRemoteTicket(ctx context.Context, req IssueRequest) (*Ticket, error) {
+	if !e.relay.reachable(req.HallID, time.Now()) { // the link's time, not the hall's clock
+		return nil, errRemotePaused
+	}
+	r := &EdgeRequest{HallID: req.HallID, Kind: RequestTicket, ServiceID: req.ServiceID, Holder: req.Holder}
+	var svcErr error
+	if err := e.store.View(ctx, func(tx Tx) error { _, svcErr = tx.Service(req.HallID, req.ServiceID); return nil }); err != nil {
+		return nil, err
+	}
+	if svcErr != nil {
+		return nil, fieldNotFound(svcErr, "service_id")
+	}
+	if err := e.QueueEdgeRequest(ctx, r); err != nil {
+		return nil, err
+	}
+	done := e.relay.doneCh(r.ID)
+	defer e.relay.forget(r.ID)
+	timeout := time.NewTimer(EdgeRelayWait)
+	defer timeout.Stop()
+	tick := time.NewTicker(100 * time.Millisecond) // an answer taken by another node
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+		case <-tick.C:
+		case <-timeout.C:
+			return e.expireEdgeRequest(ctx, r.ID)
+		case <-ctx.Done():
+			e.expireEdgeRequest(context.WithoutCancel(ctx), r.ID)
+			return nil, ctx.Err()
+		}
+		var got *EdgeRequest
+		if err := e.store.View(ctx, func(tx Tx) (err error) { got, err = tx.EdgeRequest(r.ID); return }); err != nil {
+			return nil, err
+		}
+		if got.Status == RequestDone || got.Status == RequestFailed {
+			return relayAnswer(got)
+		}
+	}
+}
+
+// fieldNotFound names the field of a not_found error.
+func fieldNotFound(err error, field string) error {
+	if e, ok := err.(*Error); ok && e.Code == ENotFound && e.Field == "" {
+		c := *e
+		c.Field = field
+		return &c
+	}
+	return err
+}
+
+// expireEdgeRequest gives up a request nobody waits for any more, unless
+// the edge answered it meanwhile: then its answer is the answer after all.
+func (e *Engine) expireEdgeRequest(ctx context.Context, id int64) (*Ticket, error) {
+	var answered *EdgeRequest
+	err := e.update(ctx, func(tx Tx) error {
+		r, err := tx.EdgeRequest(id)
+		if err != nil {
+			return err
+		}
+		if r.Status == RequestPending || r.Status == RequestTaken {
+			r.Status = RequestExpired
+			return tx.SetEdgeRequest(r)
+		}
+		answered = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if answered != nil {
+		return relayAnswer(answered)
+	}
+	return nil, errRemotePaused
+}
+
+// relayAnswer is what the phone is told of an answered request.
+func relayAnswer(r *EdgeRequest) (*Ticket, error) {
+	a := r.Answer
+	switch {
+	case a != nil && a.Ticket != nil:
+		return a.Ticket, nil
+	case a != nil && a.Error != nil:
+		return nil, Errorf(a.Error.Code, "%s", a.Error.Message)
+	}
+	return nil, errRemotePaused
+}
+
+// TakeEdgeRequests is the edge's poll, on the city: the hall's requests
+// to do, waiting up to wait for one to come.
+func (e *Engine) TakeEdgeRequests(ctx context.Context, hallID string, wait time.Duration) ([]*EdgeRequest, error) {
+	wait = min(max(wait, 0), EdgePollWait)
+	e.relay.poll(hallID, 1, time.Now())
+	defer func() { e.relay.poll(hallID, -1, time.Now()) }()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	tick := time.NewTicker(250 * time.Millisecond) // requests queued on another node
+	defer tick.Stop()
+	for {
+		wake := e.relay.wakeCh(hallID)
+		var out []*EdgeRequest
+		err := e.update(ctx, func(tx Tx) (err error) {
+			now := e.now()
+			out, err = tx.TakeEdgeRequests(hallID, now, now.Add(-EdgeRequestRetake), 100)
+			return err
+		})
+		if err != nil || len(out) > 0 {
+			return out, err
+		}
+		select {
+		case <-wake:
+		case <-tick.C:
+		case <-deadline.C:
+			return []*EdgeRequest{}, nil
+		case <-ctx.Done():
+			return []*EdgeRequest{}, nil
+		}
+	}
+}
+
+// AnswerEdgeRequest records the edge's answer to a request of its hall,
+// on the city. It reports whether someone still wanted it: a remote
+// ticket answered after its phone gave up is expired, and the edge
+// cancels the ticket.
+func (e *Engine) AnswerEdgeRequest(ctx context.Context, hallID string, id int64, a *EdgeAnswer) (wanted bool, err error) {
+	err = e.update(ctx, func(tx Tx) error {
+		r, err := tx.EdgeRequest(id)
+		if err != nil || r.HallID != hallID {
+			return Errorf(ENotFound, "unknown request %d", id)
+		}
+		switch r.Status {
+		case RequestExpired:
+			return nil
+		case RequestDone, RequestFailed:
+			wanted = true // answered before: the same answer again
+			return nil
+		}
+		wanted = true
+		r.Status, r.Answer = RequestDone, a
+		if a.Error != nil {
+			r.Status = RequestFailed
+		}
+		return tx.SetEdgeRequest(r)
+	})
+	if err == nil {
+		e.relay.finished(id)
+	}
+	return wanted, err
+}
+
+// DoEdgeRequest does a city-side request at the hall's edge node: it
+// issues the remote ticket (once per request, however often it is
+// taken), or cancels the booking. It answers what the city is told.
+func (e *Engine) DoEdgeRequest(ctx context.Context, r *EdgeRequest) *EdgeAnswer {
+	switch r.Kind {
+	case RequestTicket:
+		idem := &Idem{Scope: "edge-request", Key: strconv.FormatInt(r.ID, 10), Hash: r.ServiceID + " " + r.Holder}
+		t, err := e.IssueTicket(ctx, IssueRequest{HallID: r.HallID, ServiceID: r.ServiceID, Channel: ChannelRemote, Holder: r.Holder}, idem)
+		if err != nil {
+			return &EdgeAnswer{Error: &ErrorAnswer{Code: ErrorCode(err), Message: ErrorMessage(err)}}
+		}
+		return &EdgeAnswer{Ticket: t}
+	case RequestCancelBooking:
+		if err := e.cancelBookingAsCity(ctx, r.HallID, r.Code); err != nil {
+			return &EdgeAnswer{Error: &ErrorAnswer{Code: ErrorCode(err), Message: ErrorMessage(err)}}
+		}
+		return &EdgeAnswer{}
+	}
+	return &EdgeAnswer{Error: &ErrorAnswer{Code: EInvalid, Message: "unknown request kind " + r.Kind}}
+}
+
+// cancelBookingAsCity cancels at the edge a booking the city cancelled:
+// one still booked here, with its event; a booking checked in here stays
+// (the hall served the citizen).
+func (e *Engine) cancelBookingAsCity(ctx context.Context, hallID, code string) error {
+	return e.update(ctx, func(tx Tx) error {
+		b, err := tx.BookingByCode(NormalizeCode(code))
+		if IsNotFound(err) {
+			return nil // not pulled yet: the pull brings it cancelled
+		}
+		if err != nil {
+			return err
+		}
+		if b.HallID != hallID || b.Status != BookingBooked {
+			return nil
+		}
+		now := e.now()
+		b.Status, b.CancelledAt, b.ReleasedAt = BookingCancelled, &now, &now
+		if err := tx.UpdateBooking(b); err != nil {
+			return err
+		}
+		return tx.AppendEvent(&Event{HallID: hallID, Type: EventBookingCancelled, At: now, Booking: b.Ref()})
+	})
+}
+
+// UnwantedTicket cancels, at the edge, a remote ticket the city no longer
+// wanted (its phone gave up before the answer came).
+func (e *Engine) UnwantedTicket(ctx context.Context, t *Ticket) error {
+	_, err := e.Act(ctx, ActRequest{TicketID: t.ID, Action: ActCancel}, nil)
+	return err
+}
