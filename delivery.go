@@ -298,9 +298,10 @@ type DeliveryBatch struct {
 }
 
 // NextDelivery reads up to limit messages due for the subscriber after its
-// cursor. A disabled subscriber, or one whose retry is not yet due, gets
-// none.
-func (e *Engine) NextDelivery(ctx context.Context, subID int64, limit int) (*DeliveryBatch, error) {
+// cursor, or after the event after when it is further: a worker that has
+// sent more than it recorded yet (RecordDelivery) goes on from there. A
+// disabled subscriber, or one whose retry is not yet due, gets none.
+func (e *Engine) NextDelivery(ctx context.Context, subID, after int64, limit int) (*DeliveryBatch, error) {
 	b := &DeliveryBatch{}
 	now := e.now()
 	err := e.store.View(ctx, func(tx Tx) error {
@@ -308,7 +309,7 @@ func (e *Engine) NextDelivery(ctx context.Context, subID int64, limit int) (*Del
 		if err != nil {
 			return err
 		}
-		b.Subscriber, b.Through = s, s.Cursor
+		b.Subscriber, b.Through = s, max(s.Cursor, after)
 		if s.Status == SubscriberDisabled {
 			return nil
 		}

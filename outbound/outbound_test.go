@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -382,6 +384,47 @@ func BenchmarkDelivery(b *testing.B) {
 		time.Sleep(time.Millisecond)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkDeliveryLatency: events committed one by one at a steady 1,000
+// a second with the delivery running, as in a hall; the time from the
+// start of each commit to the receiver's answer, p50 and p99 in ms.
+func BenchmarkDeliveryLatency(b *testing.B) {
+	s := civiqtest.New(b, func(s *civiqtest.Server) { s.App.SetWebhookAllow(loopback) })
+	started := make([]time.Time, b.N)
+	took := make([]time.Duration, b.N)
+	var got atomic.Int64
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct{ Data struct{ Text string } }
+		json.NewDecoder(r.Body).Decode(&m)
+		if i, err := strconv.Atoi(m.Data.Text); err == nil && i < len(took) {
+			took[i] = time.Since(started[i]) // each i is written once, then read after got says so
+		}
+		w.WriteHeader(204)
+		got.Add(1)
+	}))
+	defer rc.Close()
+	if code := s.Call(b, "POST", "/api/v1/webhooks", s.Admin, map[string]any{"url": rc.URL, "events": []string{"*"}}, nil); code != 201 {
+		b.Fatalf("create webhook: %d", code)
+	}
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	b.ResetTimer()
+	for i := range b.N {
+		<-tick.C
+		started[i] = time.Now()
+		if err := s.Engine.Announce(context.Background(), "demo", strconv.Itoa(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for got.Load() < int64(b.N) {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(took[len(took)-1].Microseconds())/1000, "max-ms")
 }
 
 // When the retry schedule is spent the hook is failing and its cursor

@@ -14,9 +14,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Batch is how many messages a worker reads at once; the cursor moves once
-// per batch (a crash sends again at most one batch, with the same ids).
-const Batch = 256
+// Batch is how many messages a worker reads at once, and records at most
+// at once; RecordEvery is how long it keeps acknowledged messages before
+// it records them. A crash sends again what was not recorded, with the
+// same ids.
+const (
+	Batch       = 256
+	RecordEvery = 200 * time.Millisecond
+)
 
 // Dispatcher runs one worker per subscriber this node holds the lease of
 // (civiq.DeliveryLease): on several nodes exactly one delivers for each.
@@ -32,7 +37,10 @@ type Dispatcher struct {
 	// and the dispatcher for subscribers nobody told it of (Changed): a
 	// safety net, as every commit wakes the workers (Notify; on
 	// PostgreSQL the commits of every node, through postgres.Follow).
-	Poll    time.Duration
+	Poll time.Duration
+	// Linger is how long a woken worker waits for more events before it
+	// reads: one read for the commits of that while, not one each.
+	Linger  time.Duration
 	Metrics *Metrics
 
 	mu      sync.Mutex
@@ -48,7 +56,7 @@ type Dispatcher struct {
 func New(engine *civiq.Engine, sender civiq.Sender, m *Metrics) *Dispatcher {
 	b := make([]byte, 8)
 	rand.Read(b)
-	return &Dispatcher{Engine: engine, Sender: sender, Owner: hex.EncodeToString(b), Poll: 5 * time.Second, Metrics: m,
+	return &Dispatcher{Engine: engine, Sender: sender, Owner: hex.EncodeToString(b), Poll: 5 * time.Second, Linger: 10 * time.Millisecond, Metrics: m,
 		workers: map[int64]*worker{}, wake: make(chan struct{}), changed: make(chan struct{}, 1)}
 }
 
@@ -191,7 +199,11 @@ func (w *worker) run(ctx context.Context) {
 }
 
 // deliver sends while the lease is renewed beside it; it returns when the
-// lease is lost or the subscriber gone.
+// lease is lost or the subscriber gone. What the receiver acknowledged is
+// recorded (the cursor, the delivery log) once per Batch messages, or
+// RecordEvery after the first of them, or at a failure, or when it stops:
+// not once per commit, which with several hooks would be several writes
+// for each of the hall's. A crash sends that much again, with the same ids.
 func (w *worker) deliver(ctx context.Context) {
 	d := w.d
 	ctx, cancel := context.WithCancel(ctx)
@@ -203,50 +215,96 @@ func (w *worker) deliver(ctx context.Context) {
 			}
 		}
 	}()
+	var (
+		base    int64                   // the cursor recorded when the unrecorded run began
+		through int64                   // sent and acknowledged, or not wanted, through this event
+		acked   []civiq.DeliveryAttempt // not yet recorded
+		since   time.Time               // when the unrecorded run began
+	)
+	record := func(ctx context.Context, attempts []civiq.DeliveryAttempt) error {
+		_, err := d.Engine.RecordDelivery(ctx, d.Owner, w.id, through, attempts)
+		through, acked = 0, acked[:0]
+		return err
+	}
+	defer func() { // stopping: keep what was acknowledged, if the lease is still ours
+		if through > 0 {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			record(rctx, acked)
+		}
+	}()
 	for ctx.Err() == nil {
 		wake := d.woken()
-		b, err := d.Engine.NextDelivery(ctx, w.id, Batch)
+		b, err := d.Engine.NextDelivery(ctx, w.id, through, Batch)
 		if err != nil {
 			if civiq.ErrorCode(err) == civiq.ENotFound {
+				through = 0
 				return
 			}
 			sleep(ctx, nil, d.Poll)
 			continue
 		}
-		if len(b.Messages) == 0 {
-			if b.Through > b.Subscriber.Cursor { // read over events it does not want
-				if _, err := d.Engine.RecordDelivery(ctx, d.Owner, w.id, b.Through, nil); err != nil {
-					return
-				}
-				continue
-			}
-			wait := d.Poll
-			if !b.Wait.IsZero() {
-				wait = min(max(b.Wait.Sub(d.Engine.Now()), 0), d.Poll)
-				wake = nil // a retry waits for its time, not for new events
-			}
-			sleep(ctx, wake, wait)
+		if through > 0 && b.Subscriber.Cursor != base {
+			// An admin moved the cursor (replay, skip): start again from it.
+			through, acked = 0, acked[:0]
 			continue
 		}
-		attempts := make([]civiq.DeliveryAttempt, 0, len(b.Messages))
+		if through == 0 {
+			base, since = b.Subscriber.Cursor, time.Now()
+		}
+		var failed *civiq.DeliveryAttempt
 		for _, m := range b.Messages {
 			a := d.Sender.Send(ctx, b.Subscriber, m)
 			if ctx.Err() != nil && !a.OK() {
 				return // stopping: the try does not count
 			}
-			attempts = append(attempts, a)
 			w.observe(&a)
 			if !a.OK() {
+				failed = &a
 				break
 			}
+			acked = append(acked, a)
+			through = m.EventID
 		}
-		if _, err := d.Engine.RecordDelivery(ctx, d.Owner, w.id, b.Through, attempts); err != nil {
-			if !errors.Is(err, civiq.ErrLeaseLost) && ctx.Err() == nil {
-				slog.Warn("outbound: record delivery", "subscriber", w.id, "err", err)
-				sleep(ctx, nil, d.Poll)
+		if failed == nil && b.Through > max(through, b.Subscriber.Cursor) {
+			through = b.Through // and read over events it does not want
+		}
+		switch {
+		case failed != nil:
+			through = max(through, base) // the cursor stays before the failed message
+			if err := record(ctx, append(acked, *failed)); err != nil {
+				if errors.Is(err, civiq.ErrLeaseLost) {
+					return
+				}
+				if ctx.Err() == nil {
+					slog.Warn("outbound: record delivery", "subscriber", w.id, "err", err)
+					sleep(ctx, nil, d.Poll)
+				}
 			}
-			if errors.Is(err, civiq.ErrLeaseLost) {
-				return
+		case through > 0 && (len(acked) >= Batch || time.Since(since) >= RecordEvery):
+			if err := record(ctx, acked); err != nil {
+				if errors.Is(err, civiq.ErrLeaseLost) {
+					return
+				}
+				if ctx.Err() == nil {
+					slog.Warn("outbound: record delivery", "subscriber", w.id, "err", err)
+					sleep(ctx, nil, d.Poll)
+				}
+			}
+		case len(b.Messages) > 0:
+			// More may be waiting: read again at once.
+		case through > 0:
+			if woken(ctx, wake, RecordEvery-time.Since(since)) { // new events, or time to record
+				sleep(ctx, nil, d.Linger)
+			}
+		default:
+			wait := d.Poll
+			if !b.Wait.IsZero() {
+				wait = min(max(b.Wait.Sub(d.Engine.Now()), 0), d.Poll)
+				wake = nil // a retry waits for its time, not for new events
+			}
+			if woken(ctx, wake, wait) {
+				sleep(ctx, nil, d.Linger)
 			}
 		}
 	}
@@ -276,6 +334,19 @@ func sleep(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
 	case <-t.C:
 	}
 	return true
+}
+
+// woken waits like sleep; it reports whether wake ended the wait.
+func woken(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-wake:
+		return true
+	case <-t.C:
+	}
+	return false
 }
 
 // Metrics of the delivery, by subscriber id (a bounded set: admins create

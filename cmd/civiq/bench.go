@@ -50,10 +50,13 @@ type benchConfig struct {
 	// Only names the phases to run, comma-separated (benchPhases); empty
 	// runs them all.
 	Only string
+	// Hooks is how many webhooks the hooks phase registers (benchhooks.go);
+	// 0 skips it.
+	Hooks int
 }
 
 // benchPhases are the phases of civiq bench, in the order they run.
-var benchPhases = []string{"conn-flood", "ceiling", "issue", "call", "mixed", "fanout", "login-flood"}
+var benchPhases = []string{"conn-flood", "ceiling", "issue", "call", "hooks", "mixed", "fanout", "login-flood"}
 
 // runs reports whether the phase is to run.
 func (c benchConfig) runs(phase string) bool {
@@ -85,6 +88,8 @@ type benchReport struct {
 	Flood *floodReport `json:"connection_flood,omitempty"`
 	// LoginFlood is the login flood's memory and /healthz (benchlogin.go).
 	LoginFlood *loginFloodReport `json:"login_flood,omitempty"`
+	// Hooks is the issue rate without and with webhooks (benchhooks.go).
+	Hooks *hooksReport `json:"hooks,omitempty"`
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -103,6 +108,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&c.Flood, "flood", 20000, "idle connections of the connection flood, from one other loopback address; 0 skips it")
 	fs.BoolVar(&c.FloodOnly, "flood-only", false, "run only the connection flood (for --duration)")
 	fs.IntVar(&c.LoginFlood, "login-flood", 500, "clients sending wrong sign-ins at once in the login flood, on the first node; 0 skips it")
+	fs.IntVar(&c.Hooks, "hooks", 3, "webhooks the hooks phase registers, each to a receiver of its own on loopback; 0 skips the phase")
 	fs.StringVar(&c.Only, "only", "", "comma-separated phases to run, of "+strings.Join(benchPhases, ", ")+" (default all)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -116,8 +122,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 	}
-	if c.Clients < 1 || c.Counters < 1 || c.Counters > 6 || c.Subscribers < 0 || c.Calls < 1 || c.Duration <= 0 || c.Nodes < 1 || c.Nodes > 16 || c.Flood < 0 {
-		fmt.Fprintln(stderr, "civiq bench: --clients, --calls and --duration must be positive, --counters 1..6, --flood not negative")
+	if c.Clients < 1 || c.Counters < 1 || c.Counters > 6 || c.Subscribers < 0 || c.Calls < 1 || c.Duration <= 0 || c.Nodes < 1 || c.Nodes > 16 || c.Flood < 0 || c.Hooks < 0 {
+		fmt.Fprintln(stderr, "civiq bench: --clients, --calls and --duration must be positive, --counters 1..6, --flood and --hooks not negative")
 		return 2
 	}
 	rep, err := bench(ctx, c, stderr)
@@ -145,6 +151,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if f := rep.Flood; f != nil {
 		fmt.Fprintf(stdout, "connection flood: %d opened from %s (%d failed), server held at most %d files, RSS at most %.0f MiB\n",
 			f.Opened, f.From, f.DialErrors, f.MaxServerFiles, f.MaxRSSBytes/(1<<20))
+	}
+	if h := rep.Hooks; h != nil {
+		fmt.Fprintf(stdout, "issue with %d webhooks / without: %.2f (target at least 0.90); the last hook had every ticket %.1f s after the load\n",
+			h.Hooks, h.Ratio, h.DrainSeconds)
 	}
 	if f := rep.LoginFlood; f != nil {
 		fmt.Fprintf(stdout, "login flood: answers %v; server RSS %.0f MiB before, peak %.0f MiB (target at most %.0f MiB); /healthz max %.1f ms (target %.0f ms)\n",
@@ -186,8 +196,10 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 		rep.Results = append(rep.Results, ceiling)
 	}
 
-	// The load comes from one address, loopback: no cap per address.
-	srv, err := startBenchServer(ctx, filepath.Join(dir, "civiq.db"), c.Postgres, c.Nodes, "--max-conns-per-addr", "0")
+	// The load comes from one address, loopback: no cap per address; the
+	// hooks' receivers listen there too.
+	srv, err := startBenchServer(ctx, filepath.Join(dir, "civiq.db"), c.Postgres, c.Nodes, "--max-conns-per-addr", "0",
+		"--webhook-allow", "127.0.0.0/8")
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +209,13 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 		if err := benchIssueAndCall(ctx, c, srv, rep, ceiling, log); err != nil {
 			return nil, err
 		}
+	}
+	if c.Hooks > 0 && c.runs("hooks") {
+		h, res, err := benchHooks(ctx, c, srv, log)
+		if err != nil {
+			return nil, fmt.Errorf("hooks: %w", err)
+		}
+		rep.Results, rep.Hooks = append(rep.Results, res...), h
 	}
 	if c.Postgres != "" && c.runs("mixed") {
 		fmt.Fprintf(log, "bench: mixed issue, call, finish and rate, %d clients on %d nodes, %s\n", c.Clients, len(srv.nodes), c.Duration)
@@ -226,15 +245,7 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 // leaves it out.
 func benchIssueAndCall(ctx context.Context, c benchConfig, srv *benchServer, rep *benchReport, ceiling benchResult, log io.Writer) error {
 	fmt.Fprintf(log, "bench: ticket issue, %d clients on %d node(s), %s\n", c.Clients, len(srv.nodes), c.Duration)
-	// Half the tickets are for general, which every counter but 5 serves, so
-	// the call phase does not run dry.
-	services := []string{"general", "property", "general", "tax", "general", "social"}
-	var n atomic.Int64
-	issue := srv.load(ctx, "issue ticket (HTTP, durable)", c.Clients, c.Duration, func(conn *benchConn) error {
-		body := fmt.Sprintf(`{"service_id":%q}`, services[int(n.Add(1))%len(services)])
-		_, err := srv.post(conn, "/api/v1/halls/demo/tickets", body, http.StatusCreated)
-		return err
-	})
+	issue := srv.load(ctx, "issue ticket (HTTP, durable)", c.Clients, c.Duration, srv.issueOp(nil))
 	rep.Results = append(rep.Results, issue)
 	if ceiling.PerSecond > 0 {
 		rep.CeilingRatio = issue.PerSecond / ceiling.PerSecond
@@ -257,6 +268,26 @@ func benchIssueAndCall(ctx context.Context, c benchConfig, srv *benchServer, rep
 	})
 	rep.Results = append(rep.Results, call)
 	return nil
+}
+
+// issueOp takes a ticket: half of them for general, which every counter
+// but 5 serves, so the call phase does not run dry. With record, it tells
+// each ticket's id and when its request started.
+func (s *benchServer) issueOp(record func(id string, start time.Time)) func(*benchConn) error {
+	services := []string{"general", "property", "general", "tax", "general", "social"}
+	var n atomic.Int64
+	return func(conn *benchConn) error {
+		body := fmt.Sprintf(`{"service_id":%q}`, services[int(n.Add(1))%len(services)])
+		t0 := time.Now()
+		b, err := s.post(conn, "/api/v1/halls/demo/tickets", body, http.StatusCreated)
+		if err == nil && record != nil {
+			var out struct{ Ticket struct{ ID string } }
+			if err = json.Unmarshal(b, &out); err == nil {
+				record(out.Ticket.ID, t0)
+			}
+		}
+		return err
+	}
 }
 
 // benchCeiling measures the bare durable write rate of the disk through the
