@@ -125,6 +125,7 @@ func startBinary(t *testing.T, bin, db string, env ...string) *proc {
 			"CIVIQ_LOG_LEVEL=info",
 		)
 		p.cmd.Env = append(p.cmd.Env, env...)
+		p.cmd.Dir = t.TempDir() // key files a node makes beside itself stay out of the tree
 		p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 		if err := p.cmd.Start(); err != nil {
 			t.Fatalf("start %s: %v", bin, err)
