@@ -89,7 +89,7 @@ await kctx.clock.install();
 const kiosk = await kctx.newPage();
 watch(kiosk, 'kiosk');
 await kiosk.addInitScript(() => { window.__printed = 0; window.print = () => { window.__printed++; }; });
-await kiosk.goto(base + '/halls/demo/kiosk');
+await kiosk.goto(base + '/halls/demo/kiosk?print=1');
 await visible(kiosk, 's-pair');
 await axe(kiosk, 'kiosk pairing');
 await kiosk.fill('#pair-code', 'XXXXXXXX');
@@ -308,7 +308,7 @@ await kiosk.addInitScript((token) => {
 const checkins = [];
 kiosk.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/checkins')) checkins.push(JSON.parse(r.postData())); });
 
-await kiosk.goto(base + '/halls/demo/kiosk');
+await kiosk.goto(base + '/halls/demo/kiosk?print=1');
 await visible(kiosk, 's-home');
 check(await kiosk.getAttribute('#guides-open', 'href') === '/halls/demo/guides?from=kiosk', 'the guides button');
 check(await kiosk.evaluate(() => document.documentElement.scrollHeight <= innerHeight), 'portrait start screen fits');

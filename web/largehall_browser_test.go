@@ -250,7 +250,7 @@ for (const [vname, width, height] of viewports) {
     const login = await ctx.request.post(base + '/api/v1/auth/login', { data: { username: 'admin', password: process.env.CIVIQ_PW } });
     assert(login.ok(), 'sign in: ' + login.status());
     const page = watch(await ctx.newPage());
-    await page.goto(base + '/halls/big/kiosk?print=0&lang=' + lang);
+    await page.goto(base + '/halls/big/kiosk?lang=' + lang);
     await page.waitForSelector('#s-home:not(.hidden)');
     await page.waitForFunction(() => [...document.querySelectorAll('.svc-count')].every((e) => e.textContent));
     await page.evaluate(() => document.fonts.ready);

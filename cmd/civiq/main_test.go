@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -506,4 +507,22 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestHomeURL(t *testing.T) {
+	for _, tt := range []struct{ addr, want string }{
+		{"127.0.0.1:8080", "http://127.0.0.1:8080/"},
+		{"0.0.0.0:8080", "http://127.0.0.1:8080/"},
+		{"[::]:8080", "http://127.0.0.1:8080/"},
+		{"[::1]:9000", "http://[::1]:9000/"},
+		{"192.168.1.20:80", "http://192.168.1.20:80/"},
+	} {
+		a, err := net.ResolveTCPAddr("tcp", tt.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := homeURL(a); got != tt.want {
+			t.Errorf("homeURL(%s) = %s, want %s", tt.addr, got, tt.want)
+		}
+	}
 }

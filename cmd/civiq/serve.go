@@ -320,6 +320,22 @@ func (m *Main) Open(ctx context.Context) error {
 // URL is where the server listens.
 func (m *Main) URL() string { return "http://" + m.Listener.Addr().String() }
 
+// HomeURL is the home page's address to open in a browser: the listening
+// address, with a loopback host where it listens on every address.
+func (m *Main) HomeURL() string { return homeURL(m.Listener.Addr()) }
+
+func homeURL(a net.Addr) string {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return "http://" + a.String() + "/"
+	}
+	ip := ap.Addr().Unmap()
+	if ip.IsUnspecified() {
+		ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	return "http://" + netip.AddrPortFrom(ip, ap.Port()).String() + "/"
+}
+
 // Close stops accepting, finishes requests in flight, ends event streams
 // and closes the database after its last write.
 func (m *Main) Close() error {
@@ -385,7 +401,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		m.Close()
 		return 1
 	}
-	slog.Info("civiq is serving", "version", Version(), "url", m.URL(), "db", cfg.DB)
+	slog.Info("civiq is serving: open the home page", "url", m.HomeURL(), "version", Version(), "db", cfg.DB)
 	<-ctx.Done()
 	slog.Info("shutting down")
 	if err := m.Close(); err != nil {

@@ -10,7 +10,10 @@
   const $ = C.$;
   const hallPath = "/api/v1/halls/" + encodeURIComponent(K.hall);
   const params = new URLSearchParams(location.search);
-  const autoPrint = params.get("print") !== "0";
+  // Tickets are printed only on a kiosk with a printer: its address has
+  // ?print=1 (and its Chromium --kiosk-printing, which prints without a
+  // dialog). Elsewhere (a demo, a tablet) the ticket is on screen only.
+  const autoPrint = params.get("print") === "1";
   const loadedAt = Date.now();
   const services = Object.fromEntries(K.services.map((s) => [s.id, s]));
   const groups = Object.fromEntries(K.groups.map((g) => [g.id, g.label]));
