@@ -11,10 +11,12 @@ import (
 type Principal struct {
 	User   *User
 	Device *Device
+	// Edge is an edge node's token (edge.go), on the city.
+	Edge *EdgeToken
 }
 
 // Anonymous reports whether nobody is signed in.
-func (p Principal) Anonymous() bool { return p.User == nil && p.Device == nil }
+func (p Principal) Anonymous() bool { return p.User == nil && p.Device == nil && p.Edge == nil }
 
 // Key identifies the principal, for scoping idempotency keys and logs.
 func (p Principal) Key() string {
@@ -23,6 +25,8 @@ func (p Principal) Key() string {
 		return "user:" + p.User.Username
 	case p.Device != nil:
 		return "device:" + strconv.FormatInt(p.Device.ID, 10)
+	case p.Edge != nil:
+		return "edge:" + strconv.FormatInt(p.Edge.ID, 10)
 	}
 	return "anon"
 }
@@ -49,6 +53,10 @@ const (
 	// PermDashboard: the live dashboard, the staffing planner and the city
 	// overview of a hall (dashboard.go): its manager, admins.
 	PermDashboard
+	// PermEdgeLink: an edge node's link to the city (edge.go): writing the
+	// hall's events, reading the hall's configuration. Only the hall's
+	// edge token has it.
+	PermEdgeLink
 )
 
 // Can reports whether p may do perm in hall (and at counter, where the
@@ -56,7 +64,7 @@ const (
 func (p Principal) Can(perm Permission, hallID, counterID string) bool {
 	if u := p.User; u != nil {
 		if u.Role == RoleAdmin {
-			return true
+			return perm != PermEdgeLink
 		}
 		if !inHall(u.HallIDs, hallID) {
 			return false
@@ -68,6 +76,9 @@ func (p Principal) Can(perm Permission, hallID, counterID string) bool {
 			return u.Role == RoleManager
 		}
 		return false
+	}
+	if t := p.Edge; t != nil {
+		return perm == PermEdgeLink && t.HallID == hallID
 	}
 	if d := p.Device; d != nil {
 		if d.HallID != hallID {

@@ -282,6 +282,9 @@ func (s *BookingSettings) CheckLimits(held []Booking, serviceID string, start ti
 // the slot, the person's suspension and limits and the slot's capacity, the
 // booking and its event.
 func (e *Engine) Book(ctx context.Context, req BookRequest) (*Booking, error) {
+	if err := e.Refuse(ctx, WorkBookings, req.HallID); err != nil { // edge.go: the city owns it
+		return nil, err
+	}
 	if err := e.needSealer(); err != nil {
 		return nil, err
 	}

@@ -339,6 +339,9 @@ func (c *settingsCache) forget(hallIDs []string) {
 type written struct {
 	events   []*Event
 	settings []string // halls whose settings, services or rating settings changed
+	// refuse, when set, is asked of each event before it is written: the
+	// ownership rule (edge.go).
+	refuse func(Tx, *Event) error
 }
 
 // observedTx is a Tx that remembers what is written through it.
@@ -348,6 +351,11 @@ type observedTx struct {
 }
 
 func (t observedTx) AppendEvent(ev *Event) error {
+	if t.w.refuse != nil {
+		if err := t.w.refuse(t.Tx, ev); err != nil {
+			return err
+		}
+	}
 	if err := t.Tx.AppendEvent(ev); err != nil {
 		return err
 	}

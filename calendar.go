@@ -355,6 +355,9 @@ func (e *Engine) HallCalendarYear(ctx context.Context, hallID string, year int) 
 // admin adds a year the binary does not know yet, or corrects one. The
 // built-in days of that year no longer apply to the hall.
 func (e *Engine) SetHallCalendarYear(ctx context.Context, hallID string, year int, days []CalendarDay) error {
+	if err := e.Refuse(ctx, WorkCalendar, hallID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	if err := checkYear(year); err != nil {
 		return err
 	}
@@ -387,6 +390,9 @@ func (e *Engine) SetHallCalendarYear(ctx context.Context, hallID string, year in
 // ResetHallCalendarYear drops a hall's own days of a year: the built-in
 // calendar applies again.
 func (e *Engine) ResetHallCalendarYear(ctx context.Context, hallID string, year int) error {
+	if err := e.Refuse(ctx, WorkCalendar, hallID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	if err := checkYear(year); err != nil {
 		return err
 	}
@@ -401,6 +407,9 @@ func (e *Engine) ResetHallCalendarYear(ctx context.Context, hallID string, year 
 // SetHallCalendarDay overrides one day of a hall's calendar (a local
 // holiday, a day worked after all).
 func (e *Engine) SetHallCalendarDay(ctx context.Context, hallID string, d CalendarDay) error {
+	if err := e.Refuse(ctx, WorkCalendar, hallID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	if err := d.Validate(); err != nil {
 		return err
 	}
@@ -415,6 +424,9 @@ func (e *Engine) SetHallCalendarDay(ctx context.Context, hallID string, d Calend
 
 // DeleteHallCalendarDay removes a hall's override of one day.
 func (e *Engine) DeleteHallCalendarDay(ctx context.Context, hallID, date string) error {
+	if err := e.Refuse(ctx, WorkCalendar, hallID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	if _, err := ParseDate("date", date); err != nil {
 		return err
 	}

@@ -75,6 +75,9 @@ func (c *Counter) SetStatus(status, reason string) error {
 // SaveCounter creates a counter or changes its name and services; its status
 // and current ticket stay as they are.
 func (e *Engine) SaveCounter(ctx context.Context, c *Counter) error {
+	if err := e.Refuse(ctx, WorkCounters, c.HallID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	if !ValidID(c.ID) {
 		return FieldErrorf("id", "id must be 1-40 lower-case letters, digits, '-' or '_'")
 	}
@@ -148,6 +151,9 @@ func (e *Engine) releaseCounter(tx Tx, hallID, counterID, ticketID string) error
 // DeleteCounter removes a counter that has no ticket called or served and
 // no device bound to it. The screens are told it is closed.
 func (e *Engine) DeleteCounter(ctx context.Context, hallID, counterID string) error {
+	if err := e.Refuse(ctx, WorkCounters, hallID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	return e.update(ctx, func(tx Tx) error {
 		c, err := tx.Counter(hallID, counterID)
 		if err != nil {

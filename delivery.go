@@ -150,6 +150,15 @@ type Sender interface {
 	Send(ctx context.Context, s *Subscriber, m *Message) DeliveryAttempt
 }
 
+// BatchSender is a Sender that may send several messages of a subscriber
+// at once (the edge link posts them to the city in one request). It tells
+// how each went, in order, as many as it tried: every one acknowledged but
+// perhaps the last, as if sent one by one.
+type BatchSender interface {
+	Sender
+	SendBatch(ctx context.Context, s *Subscriber, ms []*Message) []DeliveryAttempt
+}
+
 // RetrySchedule is the wait before each retry of a failed message (after
 // the first try, the second, ...), each within ±10% (jitter): together
 // about 27.5 hours, at least 24.7. When it is spent the subscriber is
@@ -398,6 +407,10 @@ func applyAttempts(s *Subscriber, through int64, attempts []DeliveryAttempt, now
 		s.FailingSince = &at
 	}
 	s.NextAt = now.Add(RetryDelay(s.Attempts, jitter))
+	if s.Kind == SubscriberEdge { // edge.go: the city is expected back, never given up on
+		s.NextAt = now.Add(time.Duration(float64(EdgeRetry) * (0.9 + 0.2*jitter)))
+		return
+	}
 	switch {
 	case last.Gone():
 		s.Status = SubscriberDisabled

@@ -60,6 +60,9 @@ func (e *Engine) Devices(ctx context.Context, hallID string) ([]Device, error) {
 
 // CreateDevice registers a device with a one-time pairing code.
 func (e *Engine) CreateDevice(ctx context.Context, d *Device) error {
+	if err := e.Refuse(ctx, WorkDevices, d.HallID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	if !ValidDeviceKind(d.Kind) {
 		return FieldErrorf("kind", "kind must be kiosk, display, rater or counter")
 	}
@@ -115,6 +118,9 @@ func NewPairingCode() string { return randomToken(5)[:8] }
 
 // DeleteDevice removes a device of a hall; its token stops working at once.
 func (e *Engine) DeleteDevice(ctx context.Context, hallID string, id int64) error {
+	if err := e.Refuse(ctx, WorkDevices, hallID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	var token string
 	err := e.update(ctx, func(tx Tx) error {
 		d, err := tx.Device(hallID, id)
@@ -136,6 +142,9 @@ func (e *Engine) DeleteDevice(ctx context.Context, hallID string, id int64) erro
 // NewDeviceCode gives a device a new one-time pairing code, for a device
 // replaced or reset: the token it had stops working.
 func (e *Engine) NewDeviceCode(ctx context.Context, hallID string, id int64) (*Device, error) {
+	if err := e.Refuse(ctx, WorkDevices, hallID); err != nil { // edge.go: the city owns it
+		return nil, err
+	}
 	var out *Device
 	var old string
 	err := e.update(ctx, func(tx Tx) error {

@@ -32,6 +32,9 @@ type Engine struct {
 	// removed, or its cursor moved by hand: the delivery worker (package
 	// outbound) looks at once rather than at its next poll.
 	SubscribersChanged func()
+	// Node is the node's role: a city (the default) or a hall's edge
+	// (edge.go).
+	Node Node
 	// WebhookAllow lists the loopback, link-local and private addresses
 	// webhooks may be sent to (civiq serve --webhook-allow).
 	WebhookAllow []netip.Prefix
@@ -43,6 +46,8 @@ type Engine struct {
 	queues   queueCache    // each hall's queue picture (caches.go)
 	settings settingsCache // each hall's settings and services (caches.go)
 	relay    relay         // city-side requests for edges (edgerelay.go)
+	// edgeHalls: the halls with an edge node, on a city (edge.go).
+	edgeHalls edgeHallCache
 	// Wrong tries at the last 4 characters (tries.go): per case number,
 	// per booking code.
 	caseTries, codeTries wrongTries
@@ -71,8 +76,12 @@ func (e *Engine) now() time.Time { return e.Now() }
 // committed, shows what it changed to the engine's caches.
 func (e *Engine) update(ctx context.Context, fn func(Tx) error) error {
 	var w written
+	var refuse func(Tx, *Event) error
+	if ownerOf(ctx) == "" {
+		refuse = e.refuseEvent // edge.go: the ownership rule
+	}
 	err := e.store.Update(ctx, func(tx Tx) error {
-		w = written{}
+		w = written{refuse: refuse}
 		return fn(observedTx{tx, &w})
 	})
 	if len(w.settings) > 0 {

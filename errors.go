@@ -44,6 +44,11 @@ const (
 	// EReasonRequired: a bad rating (rating.go) that says neither a reason
 	// nor a comment, 400.
 	EReasonRequired = "reason_required"
+
+	// Ownership (edge.go), 409: the hall's edge node owns the hall's live
+	// work, the city its configuration.
+	EOwnedByEdge = "owned_by_edge"
+	EOwnedByCity = "owned_by_city"
 )
 
 // Error is an error a user may see: a code and a human message. Field names

@@ -618,6 +618,9 @@ type GuideImport struct {
 // with every fault. Guides are matched to the hall's by id, or by 实施编码
 // when they have no id.
 func (e *Engine) ImportGuides(ctx context.Context, hallID string, in GuideImport) (*ImportResult, error) {
+	if err := e.Refuse(ctx, WorkGuides, hallID); err != nil { // edge.go: the city owns it
+		return nil, err
+	}
 	rows, errs := in.Rows, in.Faults
 	if len(errs) > 0 && rows == nil {
 		return nil, errs
@@ -719,6 +722,9 @@ func newGuideID() string { return "g-" + randomToken(8)[:12] }
 
 // SaveGuide creates or replaces one guide of a hall.
 func (e *Engine) SaveGuide(ctx context.Context, g *Guide) error {
+	if err := e.Refuse(ctx, WorkGuides, g.HallID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	if err := g.Validate(); err != nil {
 		return err
 	}
@@ -746,6 +752,9 @@ func (e *Engine) SaveGuide(ctx context.Context, g *Guide) error {
 
 // DeleteGuide removes a guide of a hall; cases opened on it keep its name.
 func (e *Engine) DeleteGuide(ctx context.Context, hallID, id string) error {
+	if err := e.Refuse(ctx, WorkGuides, hallID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	return e.update(ctx, func(tx Tx) error {
 		g, err := tx.Guide(id)
 		if err != nil {

@@ -424,6 +424,9 @@ func (e *Engine) Status(ctx context.Context, hallID string) (*HallStatus, error)
 
 // SaveHall creates a hall or changes its settings; only admins do this.
 func (e *Engine) SaveHall(ctx context.Context, h *Hall) error {
+	if err := e.Refuse(ctx, WorkHallSettings, h.ID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	h.Defaults()
 	if err := h.Validate(); err != nil {
 		return err
@@ -435,6 +438,9 @@ func (e *Engine) SaveHall(ctx context.Context, h *Hall) error {
 // SaveService creates or changes a service of a hall. Prefixes are unique in
 // a hall, since numbers are.
 func (e *Engine) SaveService(ctx context.Context, s *Service) error {
+	if err := e.Refuse(ctx, WorkServices, s.HallID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	if err := s.Validate(); err != nil {
 		return err
 	}
@@ -511,6 +517,9 @@ type CallingPolicy struct {
 
 // SetCallingPolicy changes a hall's calling policy and nothing else.
 func (e *Engine) SetCallingPolicy(ctx context.Context, hallID string, p CallingPolicy) (*Hall, error) {
+	if err := e.Refuse(ctx, WorkHallSettings, hallID); err != nil { // edge.go: the city owns it
+		return nil, err
+	}
 	var out *Hall
 	err := e.update(ctx, func(tx Tx) error {
 		h, err := tx.Hall(hallID)
@@ -530,6 +539,9 @@ func (e *Engine) SetCallingPolicy(ctx context.Context, hallID string, p CallingP
 // DeleteService removes a service nobody waits for and no counter serves.
 // Tickets it gave earlier keep its id, for reports.
 func (e *Engine) DeleteService(ctx context.Context, hallID, serviceID string) error {
+	if err := e.Refuse(ctx, WorkServices, hallID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	return e.update(ctx, func(tx Tx) error {
 		if _, err := tx.Service(hallID, serviceID); err != nil {
 			return err

@@ -445,6 +445,9 @@ func (e *Engine) HallRatingSettings(ctx context.Context, hallID string) (*Rating
 // SaveRatingSettings changes a hall's rating settings; cases already open
 // keep their deadlines.
 func (e *Engine) SaveRatingSettings(ctx context.Context, hallID string, s *RatingSettings) error {
+	if err := e.Refuse(ctx, WorkHallSettings, hallID); err != nil { // edge.go: the city owns it
+		return err
+	}
 	s.Defaults()
 	if err := s.Validate(); err != nil {
 		return err
@@ -511,6 +514,9 @@ func (e *Engine) ApplyDefaultRatings(ctx context.Context, hallID string) (int, e
 	}
 	total := 0
 	for _, h := range halls {
+		if e.Refuse(ctx, WorkRatings, h) != nil {
+			continue // a hall with an edge: the edge rates (edge.go)
+		}
 		for {
 			// Look first, so that a report read does not queue a write for
 			// nothing.

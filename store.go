@@ -38,4 +38,5 @@ type Tx interface {
 	DeliveryTx
 	EdgePullTx
 	EdgeRequestTx
+	EdgeTx
 }

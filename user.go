@@ -161,6 +161,11 @@ func (e *Engine) Authenticate(ctx context.Context, token string) (Principal, *Se
 		return c.p, c.sess, nil
 	}
 	err := e.store.View(ctx, func(tx Tx) error {
+		if strings.HasPrefix(token, EdgeTokenPrefix) { // edge.go
+			t, err := e.authenticateEdge(tx, h)
+			p.Edge = t
+			return err
+		}
 		s, err := tx.Session(h)
 		if err == nil {
 			if e.now().After(s.ExpiresAt) {
@@ -225,6 +230,9 @@ func (e *Engine) Bootstrap(ctx context.Context, password string) (string, error)
 
 // CreateUser adds a user; only admins do this.
 func (e *Engine) CreateUser(ctx context.Context, u *User, password string) error {
+	if err := e.Refuse(ctx, WorkUsers, ""); err != nil { // edge.go: the city owns it
+		return err
+	}
 	if !validUsername(u.Username) {
 		return FieldErrorf("username", "username must be 1-40 letters, digits, '.', '-' or '_'")
 	}
@@ -282,6 +290,9 @@ type UserUpdate struct {
 // admin resetting their own (ChangePassword keeps the session it is
 // changed from), and is an audit event.
 func (e *Engine) UpdateUser(ctx context.Context, actor Principal, username string, upd UserUpdate) (*User, error) {
+	if err := e.Refuse(ctx, WorkUsers, ""); err != nil { // edge.go: the city owns it
+		return nil, err
+	}
 	var hash string
 	if upd.Password != nil {
 		if err := ValidatePassword(*upd.Password); err != nil {
@@ -347,6 +358,9 @@ func (e *Engine) UpdateUser(ctx context.Context, actor Principal, username strin
 // DeleteUser removes a user and signs them out. Nobody deletes themselves,
 // and the last admin stays.
 func (e *Engine) DeleteUser(ctx context.Context, actor Principal, username string) error {
+	if err := e.Refuse(ctx, WorkUsers, ""); err != nil { // edge.go: the city owns it
+		return err
+	}
 	var id int64
 	err := e.update(ctx, func(tx Tx) error {
 		u, err := tx.User(username)

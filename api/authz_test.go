@@ -260,6 +260,17 @@ func TestAuthzMatrix(t *testing.T) {
 			return fmt.Sprintf("/api/v1/webhooks/%d%s", h.Webhook.ID, suffix), body
 		}
 	}
+	freshEdgeToken := func(suffix string) func(*testing.T) (string, any) {
+		return func(t *testing.T) (string, any) {
+			var e struct {
+				EdgeToken struct {
+					ID int64 `json:"id"`
+				} `json:"edge_token"`
+			}
+			ts.do(t, "POST", "/api/v1/halls/other/edge-tokens", ts.Admin, nil).want(t, 201).json(t, &e)
+			return fmt.Sprintf("/api/v1/halls/other/edge-tokens/%d%s", e.EdgeToken.ID, suffix), nil
+		}
+	}
 	// The password row changes each user's password and puts it back.
 	newPassword := userPassword + "-new"
 	passwordOf := func(p principal) string {
@@ -412,6 +423,15 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "POST /api/v1/webhooks/{id}/replay", prep: freshHook("/replay", map[string]int64{"from_event_id": 1}), want: [nPrincipals]int{U, A, A, N, N, N, N, N, N, N, N}},
 		{route: "POST /api/v1/webhooks/{id}/skip", prep: freshHook("/skip", nil), want: [nPrincipals]int{U, P, F, N, N, N, N, N, N, N, N}},
 		{route: "POST /api/v1/webhooks/{id}/test", prep: freshHook("/test", nil), want: [nPrincipals]int{U, A, A, N, N, N, N, N, N, N, N}},
+		// Edge tokens, last: the hall "other" has an edge from here on, so
+		// the city refuses its live work (api/edge_test.go has the edge
+		// token's own column).
+		{route: "POST /api/v1/halls/{hall}/edge-tokens", prep: fixed("/api/v1/halls/other/edge-tokens", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/halls/{hall}/edge-tokens", prep: fixed("/api/v1/halls/other/edge-tokens", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "DELETE /api/v1/halls/{hall}/edge-tokens/{id}", prep: freshEdgeToken(""), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "POST /api/v1/halls/{hall}/edge-tokens/{id}/rotate", prep: freshEdgeToken("/rotate"), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "POST /api/v1/halls/{hall}/edge/hello", prep: fixed("/api/v1/halls/other/edge/hello", map[string]any{"edge_id": "e1"}), want: [nPrincipals]int{U, F, F, F, F, F, F, F, F, F, F}},
+		{route: "POST /api/v1/halls/{hall}/edge/events", prep: fixed("/api/v1/halls/other/edge/events", map[string]any{"edge_id": "e1", "after": 0, "events": []any{}}), want: [nPrincipals]int{U, F, F, F, F, F, F, F, F, F, F}},
 	}
 
 	// Every route the server registered has a row, and every row a route.

@@ -28,6 +28,8 @@ var statuses = map[string]int{
 	civiq.ENotFound:          http.StatusNotFound,
 	civiq.EConflict:          http.StatusConflict,
 	civiq.EInvalidTransition: http.StatusConflict,
+	civiq.EOwnedByEdge:       http.StatusConflict,
+	civiq.EOwnedByCity:       http.StatusConflict,
 	civiq.ETooLarge:          http.StatusRequestEntityTooLarge,
 	civiq.ERateLimited:       http.StatusTooManyRequests,
 	civiq.EUnavailable:       http.StatusServiceUnavailable,

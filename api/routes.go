@@ -65,6 +65,7 @@ func (s *Server) routes() {
 	s.bookingRoutes()      // api/bookings.go: appointments: slots, bookings, check-ins, no-show strikes
 	s.dashboardRoutes()    // api/dashboard.go: managers' dashboard, staffing planner, city overview (read-only)
 	s.webhookRoutes()      // api/webhooks.go: webhooks and their delivery
+	s.edgeRoutes()         // api/edge.go: edge nodes: their tokens, their link up to the city
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {

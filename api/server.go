@@ -33,6 +33,9 @@ type Server struct {
 	Version            string
 	// Ready reports whether the store answers, for /readyz.
 	Ready func(context.Context) error
+	// Link is an edge node's link to its city (package edgelink); nil on
+	// a city.
+	Link civiq.Link
 
 	metrics *Metrics
 	mux     *http.ServeMux

@@ -5,13 +5,16 @@
 package app
 
 import (
+	"context"
 	"crypto/ecdh"
 	"crypto/rand"
+	"fmt"
 	"net/netip"
 	"time"
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/api"
+	"github.com/civiq/civiq/edgelink"
 	"github.com/civiq/civiq/inmem"
 	"github.com/civiq/civiq/outbound"
 	"github.com/civiq/civiq/sqlstore"
@@ -37,6 +40,11 @@ type App struct {
 	// Push sends Web Push messages signed with the installation's VAPID
 	// key (SetVAPID), to the addresses webhooks may reach.
 	Push *webpush.Client
+	// EdgeSender sends the hall's events up on an edge node (package
+	// edgelink); Link is the edge's link to its city, nil on a city.
+	EdgeSender *edgelink.Sender
+	Link       *edgelink.Client
+	stopHello  context.CancelFunc
 }
 
 // New wires a node on store; it fails when the pages do not load. With shared set (PostgreSQL, several nodes)
@@ -49,7 +57,8 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	a.Sender = outbound.NewHTTPSender()
 	a.Sender.UserAgent = "civiq/" + version
 	a.Sender.Now = func() time.Time { return a.Engine.Now() } // the engine's clock, which tests set
-	a.Senders = outbound.Kinds{civiq.SubscriberWebhook: a.Sender}
+	a.EdgeSender = &edgelink.Sender{Engine: a.Engine}
+	a.Senders = outbound.Kinds{civiq.SubscriberWebhook: a.Sender, civiq.SubscriberEdge: a.EdgeSender}
 	a.Engine.Outbound = a.Senders
 	a.Push = &webpush.Client{HTTP: outbound.GuardedClient(func() []netip.Prefix { return a.Sender.Allow }, outbound.Timeout),
 		UserAgent: a.Sender.UserAgent}
@@ -117,5 +126,42 @@ func (a *App) Followed(evs []*civiq.Event) {
 	a.Outbound.Notify()
 }
 
-// Close stops the delivery workers; the store stays open.
-func (a *App) Close() { a.Outbound.Stop() }
+// HelloEvery is how often an edge tells its city it is there.
+var HelloEvery = 15 * time.Second
+
+// SetEdge makes the node the edge node of cfg's hall (civiq serve --edge):
+// the hall's live work is its own, its configuration the city's; its
+// events go up to the city through the edge link's subscriber, and it
+// says hello to the city every HelloEvery.
+func (a *App) SetEdge(ctx context.Context, cfg civiq.EdgeConfig) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	c := edgelink.New(cfg)
+	id, err := a.Engine.EdgeSelf(ctx)
+	if err != nil {
+		return fmt.Errorf("edge id: %w", err)
+	}
+	c.EdgeID = id
+	if _, err := a.Engine.EnsureEdgeLink(ctx, cfg.Hall, c.City); err != nil {
+		return fmt.Errorf("edge link: %w", err)
+	}
+	a.Engine.Node = civiq.Node{Role: civiq.NodeEdge, Hall: cfg.Hall}
+	a.Link = c
+	a.EdgeSender.SetClient(c)
+	a.API.Link = c
+	hctx, cancel := context.WithCancel(context.Background())
+	a.stopHello = cancel
+	go edgelink.Hello(hctx, a.Engine, c, HelloEvery)
+	a.Outbound.Notify()
+	return nil
+}
+
+// Close stops the delivery workers and the edge's hello; the store stays
+// open.
+func (a *App) Close() {
+	if a.stopHello != nil {
+		a.stopHello()
+	}
+	a.Outbound.Stop()
+}

@@ -194,3 +194,20 @@ func (k Kinds) Send(ctx context.Context, s *civiq.Subscriber, m *civiq.Message) 
 	return civiq.DeliveryAttempt{SubscriberID: s.ID, EventID: m.EventID, MessageID: m.ID, At: time.Now(),
 		Error: "no sender for subscribers of kind " + strconv.Quote(s.Kind)}
 }
+
+// SendBatch sends ms with the sender of s.Kind: at once when it is a
+// civiq.BatchSender, else one by one until one fails.
+func (k Kinds) SendBatch(ctx context.Context, s *civiq.Subscriber, ms []*civiq.Message) []civiq.DeliveryAttempt {
+	if bs, ok := k[s.Kind].(civiq.BatchSender); ok {
+		return bs.SendBatch(ctx, s, ms)
+	}
+	out := make([]civiq.DeliveryAttempt, 0, len(ms))
+	for _, m := range ms {
+		a := k.Send(ctx, s, m)
+		out = append(out, a)
+		if !a.OK() || ctx.Err() != nil {
+			break
+		}
+	}
+	return out
+}

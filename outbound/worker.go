@@ -253,18 +253,19 @@ func (w *worker) deliver(ctx context.Context) {
 			base, since = b.Subscriber.Cursor, time.Now()
 		}
 		var failed *civiq.DeliveryAttempt
-		for _, m := range b.Messages {
-			a := d.Sender.Send(ctx, b.Subscriber, m)
-			if ctx.Err() != nil && !a.OK() {
-				return // stopping: the try does not count
+		if len(b.Messages) > 0 {
+			for _, a := range d.send(ctx, b) {
+				if ctx.Err() != nil && !a.OK() {
+					return // stopping: the try does not count
+				}
+				w.observe(&a)
+				if !a.OK() {
+					failed = &a
+					break
+				}
+				acked = append(acked, a)
+				through = a.EventID
 			}
-			w.observe(&a)
-			if !a.OK() {
-				failed = &a
-				break
-			}
-			acked = append(acked, a)
-			through = m.EventID
 		}
 		if failed == nil && b.Through > max(through, b.Subscriber.Cursor) {
 			through = b.Through // and read over events it does not want
@@ -308,6 +309,23 @@ func (w *worker) deliver(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// send sends a batch's messages in order until one fails: at once when
+// the sender is a civiq.BatchSender (the edge link).
+func (d *Dispatcher) send(ctx context.Context, b *civiq.DeliveryBatch) []civiq.DeliveryAttempt {
+	if bs, ok := d.Sender.(civiq.BatchSender); ok {
+		return bs.SendBatch(ctx, b.Subscriber, b.Messages)
+	}
+	attempts := make([]civiq.DeliveryAttempt, 0, len(b.Messages))
+	for _, m := range b.Messages {
+		a := d.Sender.Send(ctx, b.Subscriber, m)
+		attempts = append(attempts, a)
+		if !a.OK() || ctx.Err() != nil {
+			break
+		}
+	}
+	return attempts
 }
 
 func (w *worker) observe(a *civiq.DeliveryAttempt) {

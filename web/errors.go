@@ -29,6 +29,8 @@ var pageErrors = map[string]pageError{
 	civiq.ENotFound:          {http.StatusNotFound, "notfound", "notfound.title", "notfound.title"},
 	civiq.EConflict:          {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.EInvalidTransition: {http.StatusConflict, "error", "error.title", "error.conflict"},
+	civiq.EOwnedByEdge:       {http.StatusConflict, "error", "error.title", "error.conflict"},
+	civiq.EOwnedByCity:       {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.ESlotFull:          {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.ELimitReached:      {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.ERemoteFull:        {http.StatusConflict, "error", "error.title", "error.conflict"},

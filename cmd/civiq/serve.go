@@ -47,6 +47,13 @@ type Config struct {
 	// VAPIDSubject is whom push services may contact about the Web Push
 	// messages (a mailto: or https: URL).
 	VAPIDSubject string
+	// Edge makes the node the edge node of one hall under a city
+	// (civiq.EdgeConfig): --edge --hall --city --edge-token.
+	Edge     bool
+	EdgeHall string
+	CityURL  string
+	// EdgeToken is the hall's edge token made on the city.
+	EdgeToken string
 }
 
 // Main is a running server: open it, serve, close it. Tests run the real
@@ -148,8 +155,19 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", envInt("CIVIQ_MAX_CONNS_PER_ADDR", 256), "open connections one client address may hold; 0 for no cap, behind a proxy (env CIVIQ_MAX_CONNS_PER_ADDR)")
 	fs.IntVar(&c.MaxDeviceConnsPerAddr, "max-device-conns-per-addr", envInt("CIVIQ_MAX_DEVICE_CONNS_PER_ADDR", 256), "more connections one address may hold for paired devices (env CIVIQ_MAX_DEVICE_CONNS_PER_ADDR)")
 	fs.StringVar(&c.VAPIDSubject, "vapid-subject", env("CIVIQ_VAPID_SUBJECT", ""), "whom push services may contact about the browser notifications: mailto:you@example.gov.cn or https://your.site; Apple's push service needs one (env CIVIQ_VAPID_SUBJECT)")
+	fs.BoolVar(&c.Edge, "edge", os.Getenv("CIVIQ_EDGE") == "1", "run as the edge node of one hall under a city: needs --hall, --city and --edge-token (env CIVIQ_EDGE=1)")
+	fs.StringVar(&c.EdgeHall, "hall", env("CIVIQ_EDGE_HALL", ""), "the hall of an edge node (env CIVIQ_EDGE_HALL)")
+	fs.StringVar(&c.CityURL, "city", env("CIVIQ_CITY_URL", ""), "the city's address for an edge node, e.g. https://city.example (env CIVIQ_CITY_URL)")
+	fs.StringVar(&c.EdgeToken, "edge-token", env("CIVIQ_EDGE_TOKEN", ""), "the hall's edge token, made on the city; prefer the env (env CIVIQ_EDGE_TOKEN)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.Edge {
+		if err := c.edge().Validate(); err != nil {
+			return c, fmt.Errorf("%s", civiq.ErrorMessage(err))
+		}
+	} else if c.EdgeHall != "" || c.CityURL != "" || c.EdgeToken != "" {
+		return c, fmt.Errorf("--hall, --city and --edge-token are for an edge node: add --edge")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -158,6 +176,10 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 		return c, fmt.Errorf("--vapid-subject %q: want mailto:address or an https:// URL", s)
 	}
 	return c, nil
+}
+
+func (c Config) edge() civiq.EdgeConfig {
+	return civiq.EdgeConfig{Hall: c.EdgeHall, CityURL: c.CityURL, Token: c.EdgeToken}
 }
 
 // Open opens the store, creates the first admin and the demo hall when
@@ -207,6 +229,14 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Store, m.Engine, m.Hub, m.API, m.app = store, a.Engine, a.Hub, a.API, a
 	m.API.MetricsAllow = allow
 	a.SetWebhookAllow(hooksAllow)
+	if c.Edge {
+		if err := a.SetEdge(ctx, c.edge()); err != nil {
+			a.Close()
+			store.Close()
+			return fmt.Errorf("edge: %w", err)
+		}
+		slog.Info("edge node", "hall", c.EdgeHall, "city", c.CityURL, "edge_id", a.Link.EdgeID)
+	}
 	a.Site.FrameAncestors = frames
 	if c.Postgres != "" {
 		// Every node's events reach this node's streams through the events

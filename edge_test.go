@@ -1,0 +1,258 @@
+package civiq_test
+
+import (
+	"testing"
+
+	"github.com/civiq/civiq"
+)
+
+func TestOwnershipRule(t *testing.T) {
+	city, edge := civiq.Node{Role: civiq.NodeCity}, civiq.Node{Role: civiq.NodeEdge, Hall: "demo"}
+	live := []civiq.Work{civiq.WorkTickets, civiq.WorkCalls, civiq.WorkCounterState, civiq.WorkRatings,
+		civiq.WorkFollowUpsOpen, civiq.WorkCheckIns, civiq.WorkCasesOpened, civiq.WorkAnnouncements}
+	config := []civiq.Work{civiq.WorkHallSettings, civiq.WorkServices, civiq.WorkCounters, civiq.WorkUsers,
+		civiq.WorkDevices, civiq.WorkGuides, civiq.WorkCalendar, civiq.WorkBookings, civiq.WorkFollowUpWork}
+	type row struct {
+		node    civiq.Node
+		works   []civiq.Work
+		hasEdge bool
+		want    string // error code, "" when allowed
+	}
+	for _, r := range []row{
+		{city, live, false, ""},                  // a hall without an edge: the city does everything
+		{city, config, false, ""},                //
+		{city, live, true, civiq.EOwnedByEdge},   // the edge owns its hall's live work
+		{city, config, true, ""},                 // the city its configuration
+		{edge, live, true, ""},                   //
+		{edge, config, true, civiq.EOwnedByCity}, // the edge pulls it, never writes it
+	} {
+		for _, w := range r.works {
+			err := r.node.Refuse(w, r.hasEdge)
+			if got := civiq.ErrorCode(err); got != r.want {
+				t.Errorf("%s node, %s, hall has edge %v: %q; want %q", r.node.Role, w, r.hasEdge, got, r.want)
+			}
+			wantOwner := civiq.NodeCity
+			if len(r.works) == len(live) && r.works[0] == live[0] {
+				wantOwner = civiq.NodeEdge
+			}
+			if got := civiq.Owner(w); got != wantOwner {
+				t.Errorf("Owner(%s) = %s; want %s", w, got, wantOwner)
+			}
+		}
+	}
+}
+
+func TestEdgeConfigValidate(t *testing.T) {
+	ok := civiq.EdgeConfig{Hall: "demo", CityURL: "https://city.example", Token: "edge_abc"}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("Validate(%+v) = %v", ok, err)
+	}
+	for _, c := range []civiq.EdgeConfig{
+		{CityURL: ok.CityURL, Token: ok.Token},
+		{Hall: "demo", CityURL: "city.example", Token: ok.Token},
+		{Hall: "demo", CityURL: "ftp://city.example", Token: ok.Token},
+		{Hall: "demo", CityURL: "https://city.example/api", Token: ok.Token},
+		{Hall: "demo", CityURL: ok.CityURL, Token: "abc"},
+	} {
+		if err := c.Validate(); civiq.ErrorCode(err) != civiq.EInvalid {
+			t.Errorf("Validate(%+v) = %v; want invalid", c, err)
+		}
+	}
+}
+
+func TestEdgeTokens(t *testing.T) {
+	e := newEnv(t)
+	admin := civiq.Principal{User: &civiq.User{Username: "admin", Role: civiq.RoleAdmin}}
+	token, tok, err := e.eng.CreateEdgeToken(e.ctx, admin, "demo", "hall PC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.eng.CreateEdgeToken(e.ctx, admin, "nowhere", ""); civiq.ErrorCode(err) != civiq.ENotFound {
+		t.Errorf("a token of an unknown hall: %v", err)
+	}
+	p, _, err := e.eng.Authenticate(e.ctx, token)
+	if err != nil || p.Edge == nil || p.Edge.ID != tok.ID {
+		t.Fatalf("Authenticate(edge token) = %+v, %v", p, err)
+	}
+	for perm := civiq.PermIssueTicket; perm <= civiq.PermEdgeLink; perm++ {
+		if got, want := p.Can(perm, "demo", "1"), perm == civiq.PermEdgeLink; got != want {
+			t.Errorf("edge token Can(%d, demo) = %v; want %v", perm, got, want)
+		}
+		if p.Can(perm, "other", "1") {
+			t.Errorf("edge token of demo Can(%d, other)", perm)
+		}
+		if perm == civiq.PermEdgeLink && admin.Can(perm, "demo", "") {
+			t.Errorf("an admin has the edge link's permission")
+		}
+	}
+	list, err := e.eng.EdgeTokens(e.ctx, "demo")
+	if err != nil || len(list) != 1 || list[0].Hash == "" || list[0].Description != "hall PC" {
+		t.Fatalf("EdgeTokens = %+v, %v", list, err)
+	}
+
+	// Rotation: the new one works, the old one for a grace period.
+	newToken, _, err := e.eng.RotateEdgeToken(e.ctx, admin, "demo", tok.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range []string{token, newToken} {
+		if _, _, err := e.eng.Authenticate(e.ctx, tk); err != nil {
+			t.Errorf("after rotation: %v", err)
+		}
+	}
+	e.advance(civiq.EdgeRotateGrace + 11e9) // past the grace and the sign-in cache
+	if _, _, err := e.eng.Authenticate(e.ctx, token); civiq.ErrorCode(err) != civiq.EUnauthorized {
+		t.Errorf("the rotated token after its grace: %v", err)
+	}
+	list, _ = e.eng.EdgeTokens(e.ctx, "demo")
+	if err := e.eng.RevokeEdgeToken(e.ctx, "demo", list[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.eng.Authenticate(e.ctx, newToken); civiq.ErrorCode(err) != civiq.EUnauthorized {
+		t.Errorf("a revoked token: %v", err)
+	}
+	if err := e.eng.RevokeEdgeToken(e.ctx, "demo", 999); civiq.ErrorCode(err) != civiq.ENotFound {
+		t.Errorf("revoke an unknown token: %v", err)
+	}
+}
+
+// edgePair is an edge node of the demo hall and its city, each on its own
+// store, the city with a token for the hall.
+func edgePair(t *testing.T) (edge, city *env, tok *civiq.EdgeToken) {
+	edge, city = newEnv(t), newEnv(t)
+	edge.eng.Node = civiq.Node{Role: civiq.NodeEdge, Hall: "demo"}
+	token, tok, err := city.eng.CreateEdgeToken(city.ctx, civiq.Principal{User: &civiq.User{Username: "admin", Role: civiq.RoleAdmin}}, "demo", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := city.eng.Authenticate(city.ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return edge, city, p.Edge
+}
+
+func upload(t *testing.T, edge, city *env, tok *civiq.EdgeToken, edgeID string, after int64) *civiq.EdgeAck {
+	t.Helper()
+	recs, err := edge.eng.EdgeRecords(edge.ctx, "demo", after, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := city.eng.ApplyEdgeEvents(city.ctx, tok, &civiq.EdgeUpload{EdgeID: edgeID, After: after, Events: recs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ack
+}
+
+func TestEdgeEventsAppliedOnce(t *testing.T) {
+	edge, city, tok := edgePair(t)
+	// Live work at the edge.
+	a := edge.issue("general", "")
+	edge.issue("general", "")
+	c := edge.call("1")
+	edge.act(c.ID, civiq.ActStart, "")
+	edge.act(c.ID, civiq.ActFinish, "")
+	if _, err := edge.eng.Rate(edge.ctx, civiq.RateRequest{TicketID: a.ID, Score: 1, Reasons: []string{"attitude"}, Comment: "slow"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := edge.eng.Announce(edge.ctx, "demo", "请保持安静"); err != nil {
+		t.Fatal(err)
+	}
+	edgeEvents := edge.take()
+	city.take()
+
+	// The city refuses the hall's live work; its configuration is its own.
+	if _, err := city.eng.IssueTicket(city.ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "general", Channel: civiq.ChannelKiosk}, nil); civiq.ErrorCode(err) != civiq.EOwnedByEdge {
+		t.Errorf("city issues in a hall with an edge: %v", err)
+	}
+	if err := city.eng.Announce(city.ctx, "demo", "x"); civiq.ErrorCode(err) != civiq.EOwnedByEdge {
+		t.Errorf("city announces in a hall with an edge: %v", err)
+	}
+	if err := edge.eng.Refuse(edge.ctx, civiq.WorkServices, "demo"); civiq.ErrorCode(err) != civiq.EOwnedByCity {
+		t.Errorf("edge changes services: %v", err)
+	}
+
+	ack := upload(t, edge, city, tok, "edge-1", 0)
+	last := edgeEvents[len(edgeEvents)-1].ID
+	if ack.LastApplied != last {
+		t.Fatalf("LastApplied = %d; want %d", ack.LastApplied, last)
+	}
+	applied := city.take()
+	if len(applied) != len(edgeEvents) {
+		t.Fatalf("the city wrote %d events for the edge's %d", len(applied), len(edgeEvents))
+	}
+	for i, ev := range applied {
+		if ev.Type != edgeEvents[i].Type || !ev.At.Equal(edgeEvents[i].At) {
+			t.Errorf("event %d: city %s at %v, edge %s at %v", i, ev.Type, ev.At, edgeEvents[i].Type, edgeEvents[i].At)
+		}
+	}
+	// Sent again (the edge died before it moved its cursor): nothing twice.
+	if again := upload(t, edge, city, tok, "edge-1", 0); again.LastApplied != last {
+		t.Errorf("again: LastApplied = %d", again.LastApplied)
+	}
+	if evs := city.take(); len(evs) != 0 {
+		t.Errorf("sent again, the city wrote %d events", len(evs))
+	}
+	for _, id := range []string{a.ID, c.ID} {
+		if got, want := city.ticket(id), edge.ticket(id); got.Status != want.Status || got.Number != want.Number || got.CallCount != want.CallCount {
+			t.Errorf("ticket %s: city %+v; edge %+v", id, got, want)
+		}
+	}
+	if st := city.status(); st.Waiting["general"] != 1 {
+		t.Errorf("city status: waiting %v; want general 1", st.Waiting)
+	}
+	fs, err := city.eng.FollowUps(city.ctx, "demo", civiq.FollowUpFilter{})
+	if err != nil || len(fs) != 1 {
+		t.Errorf("the city's follow-ups = %d, %v; want the bad rating's", len(fs), err)
+	}
+
+	// A city restored from an older backup holds less than the edge
+	// sent: it applies nothing and says what it holds.
+	edge.issue("tax", "")
+	if ack := upload(t, edge, city, tok, "edge-1", last+5); ack.LastApplied != last {
+		t.Errorf("after a gap: LastApplied = %d; want %d", ack.LastApplied, last)
+	}
+	if evs := city.take(); len(evs) != 0 {
+		t.Errorf("after a gap the city wrote %d events", len(evs))
+	}
+
+	// Every event must be of the token's hall.
+	recs, _ := edge.eng.EdgeRecords(edge.ctx, "demo", last, 10)
+	recs[0].HallID = "other"
+	if _, err := city.eng.ApplyEdgeEvents(city.ctx, tok, &civiq.EdgeUpload{EdgeID: "edge-1", After: last, Events: recs}); civiq.ErrorCode(err) != civiq.EForbidden {
+		t.Errorf("an event of another hall: %v", err)
+	}
+	recs[0].HallID, recs[0].Ticket.HallID = "demo", "other"
+	if _, err := city.eng.ApplyEdgeEvents(city.ctx, tok, &civiq.EdgeUpload{EdgeID: "edge-1", After: last, Events: recs}); civiq.ErrorCode(err) != civiq.EForbidden {
+		t.Errorf("a ticket of another hall: %v", err)
+	}
+	if evs := city.take(); len(evs) != 0 {
+		t.Errorf("refused uploads wrote %d events", len(evs))
+	}
+}
+
+func TestNewEdgeGoesOnNumbering(t *testing.T) {
+	edge, city, tok := edgePair(t)
+	for range 3 {
+		edge.issue("general", "")
+	}
+	upload(t, edge, city, tok, "edge-1", 0)
+	w, err := city.eng.EdgeHello(city.ctx, tok, &civiq.EdgeHello{EdgeID: "edge-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.LastApplied != 0 {
+		t.Errorf("a new edge: LastApplied = %d; want 0", w.LastApplied)
+	}
+	// The disk replaced: a new edge starts from the city's numbers.
+	fresh := newEnv(t)
+	fresh.eng.Node = civiq.Node{Role: civiq.NodeEdge, Hall: "demo"}
+	fresh.set(edge.clock())
+	if err := fresh.eng.AdoptSequences(fresh.ctx, "demo", w.Sequences); err != nil {
+		t.Fatal(err)
+	}
+	if n := fresh.issue("general", "").Number; n != "A004" {
+		t.Errorf("the new edge's next number = %s; want A004 (sequences %v)", n, w.Sequences)
+	}
+}

@@ -1,0 +1,467 @@
+package civiq
+
+import (
+	"context"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// The up direction of an edge node (issue 16): the edge sends its hall's
+// events to the city, the city applies each exactly once.
+//
+// Each upload says which of the edge's events it follows (After: the
+// edge's cursor); the city answers the id of the last event of that edge
+// it holds (EdgeAck.LastApplied). A city that holds less than After (it
+// was restored from an older backup) applies nothing and the edge sends
+// again from what the city holds; events the city holds already are
+// skipped. So the city holds every event of the edge once, in order.
+
+// EdgeTicket is a ticket as the edge sends it: whole, with its local day
+// and place in time, which a public or staff view leaves out.
+type EdgeTicket struct {
+	Ticket
+	Day      string    `json:"day"`
+	QueuedAt time.Time `json:"queued_at"`
+}
+
+// EdgeCounter is a counter's state as the edge sends it.
+type EdgeCounter struct {
+	ID              string `json:"id"`
+	Status          string `json:"status"`
+	PauseReason     string `json:"pause_reason,omitempty"`
+	CurrentTicketID string `json:"current_ticket_id,omitempty"`
+}
+
+// EdgeRating is a rating as the edge sends it: the contact phone opened
+// for the trip (the link is TLS), sealed again by the city.
+type EdgeRating struct {
+	Rating
+	StaffID int64 `json:"staff_id,omitempty"`
+}
+
+// EdgeRecord is one event of the edge with the state it leaves: the city
+// writes both.
+type EdgeRecord struct {
+	ID       int64        `json:"id"` // the edge's event id
+	HallID   string       `json:"hall_id"`
+	Type     string       `json:"type"`
+	At       time.Time    `json:"at"`
+	Text     string       `json:"text,omitempty"`
+	Ticket   *EdgeTicket  `json:"ticket,omitempty"`
+	Counter  *EdgeCounter `json:"counter,omitempty"`
+	Rating   *EdgeRating  `json:"rating,omitempty"`
+	FollowUp *FollowUpRef `json:"followup,omitempty"`
+	Booking  *BookingRef  `json:"booking,omitempty"`
+}
+
+// EdgeUpload is what the edge posts to the city.
+type EdgeUpload struct {
+	EdgeID string       `json:"edge_id"`
+	After  int64        `json:"after"`
+	Events []EdgeRecord `json:"events"`
+	// What the edge still has to send after these, and the time of the
+	// oldest of it.
+	Pending  int        `json:"pending"`
+	OldestAt *time.Time `json:"oldest_pending_at,omitempty"`
+}
+
+// EdgeAck is the city's answer to an upload and to a hello.
+type EdgeAck struct {
+	LastApplied int64 `json:"last_applied"`
+}
+
+// EdgeHello is what the edge says when it comes (and every while): who it
+// is and how far behind.
+type EdgeHello struct {
+	EdgeID   string     `json:"edge_id"`
+	Pending  int        `json:"pending"`
+	OldestAt *time.Time `json:"oldest_pending_at,omitempty"`
+}
+
+// EdgeWelcome is the city's answer to a hello: the last event of that
+// edge it holds, and the hall's last ticket numbers of today and
+// yesterday by day and service, from which a new edge of the hall goes on
+// numbering.
+type EdgeWelcome struct {
+	LastApplied int64                     `json:"last_applied"`
+	Sequences   map[string]map[string]int `json:"sequences"`
+	Now         time.Time                 `json:"now"`
+}
+
+// EdgeUploadMax bounds the events of one upload.
+const EdgeUploadMax = 1000
+
+type ownerKey struct{}
+
+// WithOwner marks the writes made with ctx as done for their owner: the
+// city applying an edge's events (NodeEdge), an edge applying the city's
+// configuration (NodeCity). The ownership rule lets them through.
+func WithOwner(ctx context.Context, owner string) context.Context {
+	return context.WithValue(ctx, ownerKey{}, owner)
+}
+
+func ownerOf(ctx context.Context) string {
+	s, _ := ctx.Value(ownerKey{}).(string)
+	return s
+}
+
+// refuseEvent is the city's refusal of an event of live work in a hall
+// with an edge, in the transaction that writes it (Engine.update).
+func (e *Engine) refuseEvent(tx Tx, ev *Event) error {
+	w := eventWork(ev.Type)
+	if w == "" || e.Node.Edge() {
+		return nil
+	}
+	has, err := e.edgeHallTx(tx, ev.HallID)
+	if err != nil {
+		return err
+	}
+	return e.Node.Refuse(w, has)
+}
+
+// edgeHallTx is hallHasEdge inside a transaction.
+func (e *Engine) edgeHallTx(tx Tx, hallID string) (bool, error) {
+	c := &e.edgeHalls
+	now := e.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now.After(c.until) {
+		halls, err := tx.EdgeHalls(now)
+		if err != nil {
+			return false, err
+		}
+		c.halls, c.until = halls, now.Add(edgeHallTTL)
+	}
+	for _, h := range c.halls {
+		if h == hallID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// EdgeEventBefore is, on the edge, the id of the hall's last event
+// before id: what an upload starting at id follows.
+func (e *Engine) EdgeEventBefore(ctx context.Context, hallID string, id int64) (int64, error) {
+	var n int64
+	err := e.store.View(ctx, func(tx Tx) (err error) { n, err = tx.HallEventBefore(hallID, id); return })
+	return n, err
+}
+
+// EdgeRecords reads, on the edge, up to limit events of the hall after
+// after with the state each leaves.
+func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, limit int) ([]EdgeRecord, error) {
+	evs, err := e.store.EventsAfter(ctx, hallID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]EdgeRecord, 0, len(evs))
+	err = e.store.View(ctx, func(tx Tx) error {
+		for _, ev := range evs {
+			r := EdgeRecord{ID: ev.ID, HallID: ev.HallID, Type: ev.Type, At: ev.At, Text: ev.Text, FollowUp: ev.FollowUp, Booking: ev.Booking}
+			if ev.Counter != nil {
+				r.Counter = &EdgeCounter{ID: ev.Counter.ID, Status: ev.Counter.Status, PauseReason: ev.Counter.PauseReason,
+					CurrentTicketID: ev.Counter.CurrentTicketID}
+			}
+			if ev.Ticket != nil {
+				cur, err := tx.Ticket(ev.Ticket.ID)
+				if err != nil {
+					return err
+				}
+				t := *ev.Ticket
+				t.Position, t.ETASeconds = nil, nil
+				r.Ticket = &EdgeTicket{Ticket: t, Day: cur.Day, QueuedAt: cur.QueuedAt}
+				r.Ticket.Holder = cur.Holder
+				if ev.Type == EventRated {
+					rt, err := tx.RatingByTicket(t.ID)
+					if err != nil {
+						return err
+					}
+					if err := e.unseal(&rt.ContactPhone); err != nil {
+						return err
+					}
+					r.Rating = &EdgeRating{Rating: *rt, StaffID: rt.StaffID}
+				}
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// validate checks an upload against the token's hall: every event, its
+// ticket, counter and rating of that hall, ids growing.
+func (u *EdgeUpload) validate(hallID string) error {
+	if u.EdgeID == "" || len(u.EdgeID) > 64 || !utf8.ValidString(u.EdgeID) {
+		return FieldErrorf("edge_id", "edge_id is 1 to 64 characters")
+	}
+	if len(u.Events) > EdgeUploadMax {
+		return Errorf(ETooLarge, "at most %d events in one upload", EdgeUploadMax)
+	}
+	prev := u.After
+	for i := range u.Events {
+		r := &u.Events[i]
+		field := "events[" + strconv.Itoa(i) + "]"
+		if r.ID <= prev {
+			return FieldErrorf(field+".id", "event ids must grow, after %d", prev)
+		}
+		prev = r.ID
+		if r.HallID != hallID {
+			return Errorf(EForbidden, "event %d is of hall %q: this token writes hall %q only", r.ID, r.HallID, hallID)
+		}
+		if r.Type == "" || len(r.Type) > 64 {
+			return FieldErrorf(field+".type", "type is required")
+		}
+		if t := r.Ticket; t != nil {
+			if t.HallID != hallID {
+				return Errorf(EForbidden, "event %d carries a ticket of hall %q", r.ID, t.HallID)
+			}
+			if t.ID == "" || t.ServiceID == "" || t.Number == "" || t.Day == "" {
+				return FieldErrorf(field+".ticket", "a ticket needs id, service_id, number and day")
+			}
+		}
+		if c := r.Counter; c != nil && c.ID == "" {
+			return FieldErrorf(field+".counter.id", "a counter needs its id")
+		}
+		if rt := r.Rating; rt != nil {
+			if rt.HallID != hallID || r.Ticket == nil || rt.TicketID != r.Ticket.ID {
+				return Errorf(EForbidden, "event %d carries a rating of another hall or ticket", r.ID)
+			}
+			if rt.Score < 1 || rt.Score > 5 {
+				return FieldErrorf(field+".rating.score", "score is 1 to 5")
+			}
+		}
+	}
+	return nil
+}
+
+// ApplyEdgeEvents applies, on the city, an upload of the edge holding tok:
+// each event it does not hold yet, with the state it leaves (tickets,
+// counters, ratings, and the follow-up a bad rating opens on the city's
+// desk), and an event row of the city's own, so that the city's streams,
+// dashboards and reports include the hall. All of it is one transaction.
+func (e *Engine) ApplyEdgeEvents(ctx context.Context, tok *EdgeToken, up *EdgeUpload) (*EdgeAck, error) {
+	if err := up.validate(tok.HallID); err != nil {
+		return nil, err
+	}
+	ack := &EdgeAck{}
+	now := e.now()
+	ctx = WithOwner(ctx, NodeEdge)
+	err := e.update(ctx, func(tx Tx) error {
+		l, err := tx.EdgeLink(tok.HallID, up.EdgeID)
+		if IsNotFound(err) {
+			l, err = &EdgeLink{HallID: tok.HallID, EdgeID: up.EdgeID}, nil
+		}
+		if err != nil {
+			return err
+		}
+		l.SeenAt, l.Pending, l.OldestAt = now, up.Pending, up.OldestAt
+		if up.After > l.LastApplied { // the city lacks some: the edge sends them again
+			ack.LastApplied = l.LastApplied
+			return tx.PutEdgeLink(l)
+		}
+		for i := range up.Events {
+			r := &up.Events[i]
+			if r.ID <= l.LastApplied {
+				continue // held already
+			}
+			if err := e.applyEdgeRecord(tx, r); err != nil {
+				return err
+			}
+			l.LastApplied, l.AppliedAt = r.ID, r.At
+		}
+		ack.LastApplied = l.LastApplied
+		return tx.PutEdgeLink(l)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ack, nil
+}
+
+func (e *Engine) applyEdgeRecord(tx Tx, r *EdgeRecord) error {
+	ev := &Event{HallID: r.HallID, Type: r.Type, At: r.At, Text: r.Text, FollowUp: r.FollowUp, Booking: r.Booking}
+	if et := r.Ticket; et != nil {
+		t := et.Ticket
+		t.Day, t.QueuedAt, t.Position, t.ETASeconds = et.Day, et.QueuedAt, nil, nil
+		if err := tx.UpsertTicket(&t); err != nil {
+			return err
+		}
+		if r.Type == EventIssued {
+			if n, ok := ticketSeq(t.Number); ok {
+				if err := tx.RaiseSequence(t.HallID, t.ServiceID, t.Day, n); err != nil {
+					return err
+				}
+			}
+		}
+		ev.Ticket = &t
+	}
+	if c := r.Counter; c != nil {
+		cur, err := tx.Counter(r.HallID, c.ID)
+		if err != nil && !IsNotFound(err) {
+			return err
+		}
+		if cur != nil {
+			cur.Status, cur.PauseReason, cur.CurrentTicketID = c.Status, c.PauseReason, c.CurrentTicketID
+			if err := tx.SetCounterState(cur); err != nil {
+				return err
+			}
+			ev.Counter = cur
+		}
+	}
+	if er := r.Rating; er != nil {
+		rt := er.Rating
+		rt.StaffID = er.StaffID
+		stored := rt
+		stored.ContactPhone = e.seal(rt.ContactPhone)
+		fresh, err := tx.PutEdgeRating(&stored)
+		if err != nil {
+			return err
+		}
+		if fresh && BadScore(rt.Score) { // the city's desk follows it up too
+			s, err := e.settings.rating(tx, rt.HallID, e.now())
+			if err != nil {
+				return err
+			}
+			rt.ID = stored.ID
+			f, err := e.openFollowUp(tx, &rt, s)
+			if err != nil {
+				return err
+			}
+			ev.FollowUp = f.Ref()
+		}
+	}
+	return tx.AppendEvent(ev)
+}
+
+// ticketSeq is the sequence number of a ticket number: its digits after
+// the prefix.
+func ticketSeq(number string) (int, bool) {
+	i := len(number)
+	for i > 0 && number[i-1] >= '0' && number[i-1] <= '9' {
+		i--
+	}
+	n, err := strconv.Atoi(number[i:])
+	return n, err == nil && n > 0
+}
+
+// EdgeHello records, on the city, that the edge holding tok is there and
+// how far behind it is, and tells it what the city holds of it.
+func (e *Engine) EdgeHello(ctx context.Context, tok *EdgeToken, h *EdgeHello) (*EdgeWelcome, error) {
+	if h.EdgeID == "" || len(h.EdgeID) > 64 || !utf8.ValidString(h.EdgeID) {
+		return nil, FieldErrorf("edge_id", "edge_id is 1 to 64 characters")
+	}
+	w := &EdgeWelcome{Now: e.now()}
+	err := e.update(ctx, func(tx Tx) error {
+		hall, err := tx.Hall(tok.HallID)
+		if err != nil {
+			return err
+		}
+		l, err := tx.EdgeLink(tok.HallID, h.EdgeID)
+		if IsNotFound(err) {
+			l, err = &EdgeLink{HallID: tok.HallID, EdgeID: h.EdgeID}, nil
+		}
+		if err != nil {
+			return err
+		}
+		l.SeenAt, l.Pending, l.OldestAt = w.Now, h.Pending, h.OldestAt
+		w.LastApplied = l.LastApplied
+		if err := tx.PutEdgeLink(l); err != nil {
+			return err
+		}
+		if err := tx.TouchEdgeToken(tok.ID, w.Now); err != nil {
+			return err
+		}
+		w.Sequences, err = tx.Sequences(tok.HallID, []string{hall.Day(w.Now.AddDate(0, 0, -1)), hall.Day(w.Now)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// AdoptSequences makes, on the edge, the hall's ticket numbers go on from
+// those the city holds: a new edge (its disk replaced) repeats no number
+// of the day.
+func (e *Engine) AdoptSequences(ctx context.Context, hallID string, seqs map[string]map[string]int) error {
+	return e.update(WithOwner(ctx, NodeCity), func(tx Tx) error {
+		for day, svcs := range seqs {
+			for svc, n := range svcs {
+				if err := tx.RaiseSequence(hallID, svc, day, n); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// EdgeSelf is this edge node's id: made on its first start, kept in its
+// database, new with a new database.
+func (e *Engine) EdgeSelf(ctx context.Context) (string, error) {
+	var id string
+	err := e.update(ctx, func(tx Tx) (err error) { id, err = tx.EdgeSelf("edge-" + randomToken(10)); return })
+	return id, err
+}
+
+// EnsureEdgeLink makes, on the edge, the subscriber that sends the hall's
+// events to the city, or points the one there is at cityURL.
+func (e *Engine) EnsureEdgeLink(ctx context.Context, hallID, cityURL string) (*Subscriber, error) {
+	var out *Subscriber
+	err := e.update(ctx, func(tx Tx) error {
+		subs, err := tx.Subscribers()
+		if err != nil {
+			return err
+		}
+		for _, s := range subs {
+			if s.Kind == SubscriberEdge {
+				if s.URL != cityURL || len(s.Halls) != 1 || s.Halls[0] != hallID {
+					s.URL, s.Halls, s.UpdatedAt = cityURL, []string{hallID}, e.now()
+					if err := tx.UpdateSubscriber(s); err != nil {
+						return err
+					}
+				}
+				out = s
+				return nil
+			}
+		}
+		now := e.now()
+		out = &Subscriber{Kind: SubscriberEdge, URL: cityURL, Events: []string{"*"}, Halls: []string{hallID},
+			Description: "edge link to the city", Status: SubscriberActive, CreatedBy: "edge", CreatedAt: now, UpdatedAt: now,
+			Secret: randomToken(20)}
+		return tx.InsertSubscriber(out)
+	})
+	return out, err
+}
+
+// EdgeLinks lists what the city knows of its halls' edges, each hall's
+// newest edge first.
+func (e *Engine) EdgeLinks(ctx context.Context) ([]*EdgeLink, error) {
+	var out []*EdgeLink
+	err := e.store.View(ctx, func(tx Tx) (err error) { out, err = tx.EdgeLinks(); return })
+	return out, err
+}
+
+// EdgeBacklog is, on the edge, the state of the edge link's delivery: the
+// events waiting to go up and the time of the oldest. Nil when the node
+// has no edge link.
+func (e *Engine) EdgeBacklog(ctx context.Context) (*DeliveryState, error) {
+	var out *DeliveryState
+	err := e.store.View(ctx, func(tx Tx) error {
+		subs, err := tx.Subscribers()
+		if err != nil {
+			return err
+		}
+		for _, s := range subs {
+			if s.Kind == SubscriberEdge {
+				out, err = e.deliveryState(tx, s)
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
