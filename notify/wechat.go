@@ -21,7 +21,8 @@ import (
 //
 // The hall's settings: access_key_id the app id, access_key_secret the app
 // secret, endpoint the API's address (https://api.weixin.qq.com unless
-// set), templates the template id per kind. A template's fields are the
+// set), templates the template id per kind; the extra "oauth_endpoint" the
+// web page login's address (https://open.weixin.qq.com unless set). A template's fields are the
 // message's parameters by name (number, ahead, counter, service); the
 // extra "<kind>.<name>" or "<name>" renames one to the template's key
 // ("called.counter": "keyword2"). The ticket's page is the message's link.
@@ -29,6 +30,7 @@ type WeChat struct {
 	Client    *wechat.Client
 	subscribe bool
 	keys      map[string]string
+	oauth     string // the web page login's address
 }
 
 // WeChatMaker makes the WeChat channels of halls, sending through httpc;
@@ -61,7 +63,20 @@ func (wm *WeChatMaker) Make(p *civiq.ProviderSettings) (civiq.Channel, error) {
 		c = &wechat.Client{AppID: p.KeyID, Secret: p.Secret, BaseURL: p.Endpoint, HTTP: wm.HTTP}
 		wm.clients[key] = c
 	}
-	return &WeChat{Client: c, subscribe: mode == "subscribe", keys: p.Extra}, nil
+	return &WeChat{Client: c, subscribe: mode == "subscribe", keys: p.Extra, oauth: p.Extra["oauth_endpoint"]}, nil
+}
+
+// LoginURL is where the phone page sends its visitor, inside WeChat, to
+// tell civiq their openid (网页授权, snsapi_base: no consent screen); WeChat
+// comes back to redirect with ?code=…&state=state.
+func (w *WeChat) LoginURL(redirect, state string) string {
+	return wechat.AuthorizeURL(w.oauth, w.Client.AppID, redirect, state)
+}
+
+// LoginOpenID exchanges the code the login came back with for the
+// visitor's openid.
+func (w *WeChat) LoginOpenID(ctx context.Context, code string) (string, error) {
+	return w.Client.OpenID(ctx, code)
 }
 
 // Provider is "wechat".

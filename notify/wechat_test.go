@@ -68,6 +68,13 @@ func TestWeChatChannel(t *testing.T) {
 	if s := f.Sent(); s[len(s)-1].Path != "/cgi-bin/message/subscribe/bizsend" {
 		t.Errorf("subscribe mode sent to %s", s[len(s)-1].Path)
 	}
+	wc := ch.(*WeChat)
+	if u := wc.LoginURL("https://h/t/x/wechat/back", "st"); !strings.HasPrefix(u, "https://open.weixin.qq.com/connect/oauth2/authorize?appid="+wechattest.AppID+"&") {
+		t.Errorf("login URL %s", u)
+	}
+	if id, err := wc.LoginOpenID(context.Background(), wechattest.Code); err != nil || id != wechattest.OpenID {
+		t.Errorf("login: %q, %v", id, err)
+	}
 	for _, bad := range []*civiq.ProviderSettings{{Provider: "wechat", KeyID: wechattest.AppID}, {Provider: "wechat", KeyID: "a", Secret: "b", Extra: map[string]string{"message": "mass"}}} {
 		if _, err := wm.Make(bad); err == nil {
 			t.Errorf("%+v made a channel", bad)
