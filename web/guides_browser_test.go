@@ -118,14 +118,35 @@ for (let i = 0; i < req; i++) await page.check('.checklist input[data-required="
 assert(await page.$eval('#have', (e) => e.classList.contains('all')), 'all required ticked: ' + await page.textContent('#have'));
 await page.reload();
 assert(await page.$eval('#have', (e) => e.classList.contains('all')), 'the phone remembers the ticks');
-// take a ticket: remote, then the ticket's page
+// take a ticket: asked first, taken, undone, taken again, then the ticket's page
 const guideURL = page.url();
-await Promise.all([page.waitForURL(/\/t\/[a-z0-9]+$/), page.click('#take')]);
+await page.click('#take');
+await page.waitForSelector('#take-confirm:not(.hidden)');
+assert((await page.textContent('#take-q')).includes('B · 不动产登记'), 'the question names the service: ' + await page.textContent('#take-q'));
+await axe(page, 'take: the question');
+await shot(page, 'guide-take-confirm-375-zh');
+await page.click('#take-no');
+assert(await page.isHidden('#take-confirm'), 'back: no question, no ticket');
+await page.click('#take');
+await page.click('#take-yes');
+await page.waitForSelector('#take-done:not(.hidden)');
+const firstTaken = (await page.textContent('#take-done-msg')).trim();
+assert(/^已取号 B\d{3}/.test(firstTaken), 'taken: ' + firstTaken);
+await axe(page, 'take: taken, with undo');
+await shot(page, 'guide-take-undo-375-zh');
+await page.click('#take-undo');
+await page.waitForFunction(() => /已撤销/.test(document.getElementById('take-msg').textContent));
+assert(await page.isHidden('#take-done'), 'undone');
+await page.click('#take');
+await page.click('#take-yes');
+await page.waitForSelector('#take-done:not(.hidden)');
+await Promise.all([page.waitForURL(/\/t\/[a-z0-9]+$/), page.click('#take-follow')]);
 await page.waitForSelector('#number');
 assert(/^B\d{3}$/.test((await page.textContent('#number')).trim()), 'a property ticket: ' + await page.textContent('#number'));
 // the same phone again: it holds a waiting ticket of the service already
 await page.goto(guideURL, { waitUntil: 'load' });
 await page.click('#take');
+await page.click('#take-yes');
 await page.waitForFunction(() => document.getElementById('take-msg').textContent.includes('已有该事项的等候号'));
 await shot(page, 'guide-held-375-zh');
 page.errors = page.errors.filter((e) => !/^HTTP 409 .*\/tickets$/.test(e)); // that refusal was the point
@@ -158,6 +179,7 @@ await page.goto(base + '/halls/demo/guides/demo-p-transfer?print=0', { waitUntil
 await fits(page, 'guide 1080');
 await shot(page, 'guide-1080-zh');
 await page.click('#take');
+await page.click('#take-yes');
 await page.waitForSelector('#g-ticket:not(.hidden)');
 const num = (await page.textContent('#gt-number')).trim();
 assert(/^B\d{3}$/.test(num), 'kiosk ticket ' + num);

@@ -130,15 +130,30 @@
     for (const b of boxes) b.addEventListener("change", count);
     count();
 
-    // Taking a ticket: one press, one ticket, whatever the network does.
-    const take = $("take"), msg = $("take-msg");
-    const autoPrint = new URLSearchParams(location.search).get("print") !== "0";
-    let busy = false, idem = "";
-    take.addEventListener("click", async (ev) => {
+    // Taking a ticket: asked once more (which service), then one press,
+    // one ticket, whatever the network does; the ticket can be undone
+    // (cancelled) from here. A kiosk prints it where a printer is set up
+    // (the kiosk page was opened with ?print=1, kiosk.js).
+    const take = $("take"), msg = $("take-msg"), ask = $("take-confirm"), done = $("take-done");
+    let autoPrint = false;
+    try { autoPrint = kiosk && localStorage.getItem("civiq.print." + G.hall) === "1"; } catch (e) { /* no storage */ }
+    let busy = false, idem = "", taken = null, gtTimer = 0;
+    take.addEventListener("click", (ev) => {
       ev.preventDefault();
       if (busy) return;
       if (!kiosk && !G.allow_remote) { msg.textContent = C.tr("guide.no_remote"); return; }
+      const svc = take.querySelector("small");
+      $("take-q").textContent = C.tr("guide.take_q", svc ? svc.textContent.trim() : "");
+      msg.textContent = "";
+      done.classList.add("hidden");
+      ask.classList.remove("hidden");
+      $("take-yes").focus();
+    });
+    $("take-no").addEventListener("click", () => { ask.classList.add("hidden"); take.focus(); });
+    $("take-yes").addEventListener("click", async () => {
+      if (busy) return;
       busy = true;
+      ask.classList.add("hidden");
       take.setAttribute("aria-disabled", "true");
       msg.textContent = C.tr("guide.taking");
       idem = idem || C.key();
@@ -149,8 +164,12 @@
         if ((r.status === 201 || r.status === 200) && r.body && r.body.ticket) {
           idem = "";
           msg.textContent = "";
-          if (kiosk) showTicket(r.body.ticket);
-          else location.href = "/t/" + enc(r.body.ticket.id);
+          taken = r.body.ticket;
+          if (kiosk) { showTicket(taken); return; }
+          $("take-done-msg").textContent = C.tr("guide.taken", taken.number, taken.position || 0);
+          $("take-follow").href = "/t/" + enc(taken.id);
+          done.classList.remove("hidden");
+          $("take-follow").focus();
           return;
         }
         if (r.status < 500) idem = "";
@@ -165,6 +184,27 @@
         take.removeAttribute("aria-disabled");
       }
     });
+    // undo cancels the ticket just taken (its id is the holder's key).
+    async function undo() {
+      if (!taken || busy) return false;
+      busy = true;
+      try {
+        const r = await C.api("POST", "/api/v1/tickets/" + enc(taken.id) + "/cancel", undefined, { retries: 2 });
+        if (r.status === 200 || (r.status === 409 && r.body && r.body.error && r.body.error.code === "invalid_transition")) {
+          msg.textContent = C.tr("guide.undone", taken.number);
+          taken = null;
+          done.classList.add("hidden");
+          return true;
+        }
+        msg.textContent = C.tr("guide.undo_failed");
+      } catch (e) {
+        msg.textContent = C.tr("error.network");
+      } finally {
+        busy = false;
+      }
+      return false;
+    }
+    $("take-undo").addEventListener("click", () => { undo().then((ok) => { if (ok) take.focus(); }); });
 
     function showTicket(t) {
       $("gt-number").textContent = t.number;
@@ -177,12 +217,15 @@
       document.body.dataset.ticket = t.id;
       const home = () => { location.href = start + "?lang=zh-CN"; };
       $("gt-done").onclick = home;
+      $("gt-undo").onclick = async () => {
+        if (await undo()) { clearInterval(gtTimer); $("g-ticket").classList.add("hidden"); $("g-main").classList.remove("hidden"); take.focus(); }
+      };
       loaded.then(() => {
         if (autoPrint) window.print();
         let left = 15;
         const tick = () => { $("gt-back-in").textContent = C.tr("guide.back_in", left); };
         tick();
-        const timer = setInterval(() => { if (--left <= 0) { clearInterval(timer); home(); } else tick(); }, 1000);
+        gtTimer = setInterval(() => { if (--left <= 0) { clearInterval(gtTimer); home(); } else tick(); }, 1000);
       });
     }
   }

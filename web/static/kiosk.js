@@ -14,6 +14,8 @@
   // ?print=1 (and its Chromium --kiosk-printing, which prints without a
   // dialog). Elsewhere (a demo, a tablet) the ticket is on screen only.
   const autoPrint = params.get("print") === "1";
+  // The guides opened from this kiosk print too (guide.js).
+  try { if (autoPrint) localStorage.setItem("civiq.print." + K.hall, "1"); else localStorage.removeItem("civiq.print." + K.hall); } catch (e) { /* no storage */ }
   const loadedAt = Date.now();
   const services = Object.fromEntries(K.services.map((s) => [s.id, s]));
   const groups = Object.fromEntries(K.groups.map((g) => [g.id, g.label]));

@@ -42,6 +42,9 @@
     show(help, st === "no_show" || st === "cancelled");
 
     show($("alerts"), waiting || st === "called");
+    const canLeave = waiting || st === "called";
+    show($("leave"), canLeave);
+    if (!canLeave) closeLeave();
     show($("rate"), st === "done" && !rated);
     $("thanks").textContent = rated ? C.tr("ticket.rated") : "";
     show($("thanks"), rated);
@@ -98,6 +101,36 @@
     b.textContent = C.tr("ticket.alerts_on");
     b.setAttribute("aria-pressed", "true");
     b.classList.add("on");
+  });
+
+  // ---- leaving the queue: a confirmation, then POST .../cancel ----
+  function closeLeave() {
+    show($("leave-confirm"), false);
+    show($("leave-open"), true);
+    $("leave-open").setAttribute("aria-expanded", "false");
+    $("leave-error").textContent = "";
+  }
+  $("leave-open").addEventListener("click", () => {
+    $("leave-q").textContent = C.tr("ticket.leave_q", t.number);
+    show($("leave-confirm"), true);
+    show($("leave-open"), false);
+    $("leave-open").setAttribute("aria-expanded", "true");
+    $("leave-no").focus();
+  });
+  $("leave-no").addEventListener("click", () => { closeLeave(); $("leave-open").focus(); });
+  $("leave-yes").addEventListener("click", async (ev) => {
+    const b = ev.currentTarget;
+    b.disabled = true;
+    $("leave-error").textContent = "";
+    try {
+      const r = await C.api("POST", path + "/cancel", undefined, { retries: 2 });
+      if (r.status === 200 && r.body && r.body.ticket) { t = r.body.ticket; closeLeave(); render(); }
+      else if (r.status === 409) { closeLeave(); refetch(); } // called meanwhile, or cancelled already
+      else $("leave-error").textContent = C.tr("ticket.leave_failed");
+    } catch (e) {
+      $("leave-error").textContent = C.tr("error.network");
+    }
+    b.disabled = false;
   });
 
   // ---- live ----
