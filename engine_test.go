@@ -1406,3 +1406,32 @@ func TestDevices(t *testing.T) {
 		}
 	}
 }
+
+// A clerk calls a chosen ticket out of order: the call's event says why to
+// staff, not to the public; a second counter cannot call it too.
+func TestCallTicketOutOfOrder(t *testing.T) {
+	e := newEnv(t)
+	first := e.issue("general", "")
+	chosen := e.issue("general", "")
+	e.take()
+	got, err := e.eng.CallTicket(e.ctx, "demo", "1", chosen.ID, " 孕妇 ", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != chosen.ID || got.Status != civiq.StatusCalled || got.CounterID != "1" {
+		t.Fatalf("called %+v", got)
+	}
+	evs := e.expect(civiq.EventCalled)
+	if evs[0].Reason != "孕妇" || strings.Contains(string(evs[0].JSON(false)), "孕妇") || !strings.Contains(string(evs[0].JSON(true)), `"reason":"孕妇"`) {
+		t.Errorf("the call's event: reason %q, public %s, staff %s", evs[0].Reason, evs[0].JSON(false), evs[0].JSON(true))
+	}
+	if _, err := e.eng.CallTicket(e.ctx, "demo", "2", chosen.ID, "urgent", nil); civiq.ErrorCode(err) != civiq.EConflict {
+		t.Fatalf("a second counter called the ticket: %v", err)
+	}
+	e.expect()
+	// The next call goes on by the policy: the first ticket.
+	if next := e.call("2"); next == nil || next.ID != first.ID {
+		t.Fatalf("call-next after: %+v", next)
+	}
+	e.checkPublishedMatchesStore()
+}

@@ -46,6 +46,9 @@ type Event struct {
 	Ticket  *Ticket
 	Counter *Counter
 	Text    string // the announcement
+	// Reason is why a clerk called this ticket out of order (CallTicket):
+	// in the staff view only.
+	Reason string
 	// FollowUp is the follow-up case a rating opened or a move changed
 	// (followup.go): in the staff view only.
 	FollowUp *FollowUpRef
@@ -75,6 +78,7 @@ type EventData struct {
 	Ticket  *Ticket  `json:"ticket,omitempty"`
 	Counter *Counter `json:"counter,omitempty"`
 	Text    string   `json:"text,omitempty"`
+	Reason  string   `json:"reason,omitempty"`
 	// FollowUp: see Event.FollowUp.
 	FollowUp *FollowUpRef `json:"followup,omitempty"`
 	// Booking: see Event.Booking.
@@ -100,6 +104,8 @@ type EventView struct {
 	Ticket  any      `json:"ticket,omitempty"`
 	Counter *Counter `json:"counter,omitempty"`
 	Text    string   `json:"text,omitempty"`
+	// Reason, of a call out of order, is in the staff view only.
+	Reason string `json:"reason,omitempty"`
 	// FollowUp is in the staff view only.
 	FollowUp *FollowUpRef `json:"followup,omitempty"`
 	// Booking is in the staff view only.
@@ -125,7 +131,7 @@ func (e *Event) Public() EventView {
 // and how they came, the counter's ticket, the follow-up or booking it
 // concerns. Still no names, phones or ID numbers.
 func (e *Event) Staff() EventView {
-	v := EventView{Type: e.Type, At: e.At.UTC().Format(time.RFC3339Nano), Counter: e.Counter, Text: e.Text,
+	v := EventView{Type: e.Type, At: e.At.UTC().Format(time.RFC3339Nano), Counter: e.Counter, Text: e.Text, Reason: e.Reason,
 		FollowUp: e.FollowUp, Booking: e.Booking}
 	if t := e.Ticket; t != nil {
 		v.Ticket = StaffTicket{ID: t.ID, PublicTicket: t.Public(), Channel: t.Channel, Priority: t.Priority, IssuedAt: t.IssuedAt.UTC()}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Ticket statuses.
@@ -535,20 +537,97 @@ func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *I
 				return nil, nil
 			}
 			t := heads[i]
-			if _, err := t.Apply(Move{Action: ActCall, At: now, CounterID: c.ID}); err != nil {
+			return &t, e.call(ctx, tx, c, &t, now, "")
+		})
+		out = t
+		return err
+	})
+	return e.present(ctx, out, err)
+}
+
+// call calls t at counter c, whose last ticket is closed: the one way a
+// ticket is called (CallNext, CallTicket).
+func (e *Engine) call(ctx context.Context, tx Tx, c *Counter, t *Ticket, now time.Time, reason string) error {
+	if _, err := t.Apply(Move{Action: ActCall, At: now, CounterID: c.ID}); err != nil {
+		return err
+	}
+	if err := tx.UpdateTicket(t); err != nil {
+		return err
+	}
+	if err := markServed(ctx, tx, t.ID, ActCall); err != nil {
+		return err
+	}
+	c.CurrentTicketID = t.ID
+	if err := tx.PutCounter(c); err != nil {
+		return err
+	}
+	return tx.AppendEvent(&Event{HallID: c.HallID, Type: EventCalled, At: now, Ticket: t, Reason: reason})
+}
+
+// MaxCallReason is how many characters the reason of a call out of order
+// may have.
+const MaxCallReason = 200
+
+// CheckChosenCall is the rule of calling ticket t out of order at counter
+// c: the clerk says why, the counter is open, and the ticket waits in one
+// of the counter's services. A ticket called or served at a counter is
+// never called at a second one.
+func CheckChosenCall(c *Counter, t *Ticket, reason string) error {
+	switch n := utf8.RuneCountInString(strings.TrimSpace(reason)); {
+	case n == 0:
+		return FieldErrorf("reason", "reason is required: say why this ticket goes first")
+	case n > MaxCallReason:
+		return FieldErrorf("reason", "reason is at most %d characters", MaxCallReason)
+	}
+	if c.Status != CounterOpen {
+		return Errorf(EConflict, "counter %s is %s: open it before calling", c.ID, c.Status)
+	}
+	if t.HallID != c.HallID {
+		return &Error{Code: ENotFound, Field: "ticket_id", Message: "unknown ticket " + t.ID}
+	}
+	switch t.Status {
+	case StatusWaiting:
+	case StatusCalled, StatusServing:
+		if t.CounterID == c.ID {
+			return Errorf(EConflict, "ticket %s is already at this counter", t.Number)
+		}
+		return Errorf(EConflict, "ticket %s is already %s at counter %s", t.Number, t.Status, t.CounterID)
+	default:
+		return Errorf(EInvalidTransition, "ticket %s is %s, not waiting", t.Number, t.Status)
+	}
+	if !slices.Contains(c.ServiceIDs, t.ServiceID) {
+		return &Error{Code: EConflict, Field: "ticket_id", Message: "counter " + c.ID + " does not serve " + t.ServiceID + ": transfer the ticket first"}
+	}
+	return nil
+}
+
+// CallTicket calls a chosen waiting ticket at a counter, out of the
+// policy's order (CheckChosenCall); the reason goes into the call's event,
+// which staff see. The counter's current ticket, if still called or
+// serving, is done first.
+func (e *Engine) CallTicket(ctx context.Context, hallID, counterID, ticketID, reason string, idem *Idem) (*Ticket, error) {
+	var out *Ticket
+	err := e.update(ctx, func(tx Tx) error {
+		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
+			c, err := tx.Counter(hallID, counterID)
+			if err != nil {
 				return nil, err
 			}
-			if err := tx.UpdateTicket(&t); err != nil {
+			t, err := tx.Ticket(ticketID)
+			if err != nil {
+				if ErrorCode(err) == ENotFound {
+					return nil, &Error{Code: ENotFound, Field: "ticket_id", Message: "unknown ticket " + ticketID}
+				}
 				return nil, err
 			}
-			if err := markServed(ctx, tx, t.ID, ActCall); err != nil {
+			if err := CheckChosenCall(c, t, reason); err != nil {
 				return nil, err
 			}
-			c.CurrentTicketID = t.ID
-			if err := tx.PutCounter(c); err != nil {
+			now := e.now()
+			if err := e.closeCurrent(tx, c, now); err != nil {
 				return nil, err
 			}
-			return &t, tx.AppendEvent(&Event{HallID: hallID, Type: EventCalled, At: now, Ticket: &t})
+			return t, e.call(ctx, tx, c, t, now, strings.TrimSpace(reason))
 		})
 		out = t
 		return err

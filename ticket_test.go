@@ -1,6 +1,7 @@
 package civiq
 
 import (
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -397,5 +398,56 @@ func TestValidChannel(t *testing.T) {
 		if got := ValidChannel(c); got != want {
 			t.Errorf("ValidChannel(%q) = %v, want %v", c, got, want)
 		}
+	}
+}
+
+// The rule of a call out of order: why, where, and never a second counter
+// on one ticket.
+func TestCheckChosenCall(t *testing.T) {
+	counter := func(status string) *Counter {
+		return &Counter{HallID: "h", ID: "2", ServiceIDs: []string{"general", "social"}, Status: status}
+	}
+	ticket := func(status, service, at string) *Ticket {
+		return &Ticket{ID: "tk", HallID: "h", Number: "A007", ServiceID: service, Status: status, CounterID: at}
+	}
+	for _, tc := range []struct {
+		name    string
+		c       *Counter
+		t       *Ticket
+		reason  string
+		code    string // "" when allowed
+		field   string
+		message string
+	}{
+		{"waiting, with a reason", counter(CounterOpen), ticket(StatusWaiting, "general", ""), "老人，行动不便", "", "", ""},
+		{"another service of the counter", counter(CounterOpen), ticket(StatusWaiting, "social", ""), "urgent", "", "", ""},
+		{"no reason", counter(CounterOpen), ticket(StatusWaiting, "general", ""), "", EInvalid, "reason", ""},
+		{"blank reason", counter(CounterOpen), ticket(StatusWaiting, "general", ""), " \t ", EInvalid, "reason", ""},
+		{"reason too long", counter(CounterOpen), ticket(StatusWaiting, "general", ""), strings.Repeat("长", MaxCallReason+1), EInvalid, "reason", ""},
+		{"reason at the limit", counter(CounterOpen), ticket(StatusWaiting, "general", ""), strings.Repeat("长", MaxCallReason), "", "", ""},
+		{"counter paused", counter(CounterPaused), ticket(StatusWaiting, "general", ""), "urgent", EConflict, "", "paused"},
+		{"counter closed", counter(CounterClosed), ticket(StatusWaiting, "general", ""), "urgent", EConflict, "", "closed"},
+		{"called at another counter", counter(CounterOpen), ticket(StatusCalled, "general", "5"), "urgent", EConflict, "", "counter 5"},
+		{"served at another counter", counter(CounterOpen), ticket(StatusServing, "general", "5"), "urgent", EConflict, "", "counter 5"},
+		{"already at this counter", counter(CounterOpen), ticket(StatusCalled, "general", "2"), "urgent", EConflict, "", "this counter"},
+		{"done", counter(CounterOpen), ticket(StatusDone, "general", ""), "urgent", EInvalidTransition, "", ""},
+		{"no-show", counter(CounterOpen), ticket(StatusNoShow, "general", ""), "urgent", EInvalidTransition, "", ""},
+		{"cancelled", counter(CounterOpen), ticket(StatusCancelled, "general", ""), "urgent", EInvalidTransition, "", ""},
+		{"a service the counter does not serve", counter(CounterOpen), ticket(StatusWaiting, "tax", ""), "urgent", EConflict, "ticket_id", "transfer"},
+		{"another hall's ticket", counter(CounterOpen), &Ticket{ID: "x", HallID: "other", ServiceID: "general", Status: StatusWaiting}, "urgent", ENotFound, "ticket_id", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckChosenCall(tc.c, tc.t, tc.reason)
+			if tc.code == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Code != tc.code || e.Field != tc.field || !strings.Contains(e.Message, tc.message) {
+				t.Fatalf("got %v, want %s naming %q and saying %q", err, tc.code, tc.field, tc.message)
+			}
+		})
 	}
 }

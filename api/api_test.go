@@ -612,3 +612,26 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("metrics lack %q", want)
 	}
 }
+
+// A chosen ticket called out of order: each refusal its status and field,
+// and no second counter on one ticket.
+func TestCallChosenTicket(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	a1 := ts.issue(t, ts.Admin, "general")
+	a2 := ts.issue(t, ts.Admin, "general")
+	c1 := ts.issue(t, ts.Admin, "tax")
+	path := "/api/v1/halls/demo/counters/1/call"
+	ts.do(t, "POST", path, ts.Admin, map[string]string{"ticket_id": a2.ID}).wantErr(t, 400, "invalid", "reason")
+	ts.do(t, "POST", path, ts.Admin, map[string]string{"ticket_id": a2.ID, "reason": "  "}).wantErr(t, 400, "invalid", "reason")
+	ts.do(t, "POST", path, ts.Admin, map[string]string{"reason": "急"}).wantErr(t, 400, "invalid", "ticket_id")
+	ts.do(t, "POST", path, ts.Admin, map[string]string{"ticket_id": "nope", "reason": "急"}).wantErr(t, 404, "not_found", "ticket_id")
+	ts.do(t, "POST", path, ts.Admin, map[string]string{"ticket_id": c1.ID, "reason": "急"}).wantErr(t, 409, "conflict", "ticket_id")
+	var got struct{ Ticket ticket }
+	ts.do(t, "POST", path, ts.Admin, map[string]string{"ticket_id": a2.ID, "reason": "行动不便"}).want(t, 200).json(t, &got)
+	if got.Ticket.ID != a2.ID || got.Ticket.Status != "called" || got.Ticket.CounterID != "1" {
+		t.Fatalf("called %+v", got.Ticket)
+	}
+	ts.do(t, "POST", "/api/v1/halls/demo/counters/2/call", ts.Admin, map[string]string{"ticket_id": a2.ID, "reason": "急"}).wantErr(t, 409, "conflict", "")
+	ts.callUntil(t, "2", a1.ID) // the policy's order goes on
+}

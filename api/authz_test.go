@@ -130,6 +130,14 @@ func TestAuthzMatrix(t *testing.T) {
 	demoCalled := func(action string, body any, more ...string) func(*testing.T) (string, any) {
 		return calledAt("demo", "general", "1", action, body, more...)
 	}
+	// waitingFor gives a new waiting ticket of hall's service to call at
+	// counter out of order.
+	waitingFor := func(hall, service, counter string) func(*testing.T) (string, any) {
+		return func(t *testing.T) (string, any) {
+			tk := ticketOf(t, ts.do(t, "POST", "/api/v1/halls/"+hall+"/tickets", ts.Admin, map[string]string{"service_id": service}).want(t, 201))
+			return "/api/v1/halls/" + hall + "/counters/" + counter + "/call", map[string]string{"ticket_id": tk.ID, "reason": "急事"}
+		}
+	}
 	n := 0
 	newUser := func(*testing.T) (string, any) {
 		n++
@@ -311,6 +319,9 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "POST /api/v1/halls/{hall}/counters/{counter}/call-next", prep: fixed("/api/v1/halls/demo/counters/1/call-next", nil), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, A, F}},
 		{route: "POST /api/v1/halls/{hall}/counters/{counter}/call-next", note: "counter 2", prep: fixed("/api/v1/halls/demo/counters/2/call-next", nil), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, F, A}},
 		{route: "POST /api/v1/halls/{hall}/counters/{counter}/call-next", note: "other hall", prep: fixed("/api/v1/halls/other/counters/1/call-next", nil), want: [nPrincipals]int{U, A, F, F, A, A, F, F, F, F, F}},
+		{route: "POST /api/v1/halls/{hall}/counters/{counter}/call", prep: waitingFor("demo", "general", "1"), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, A, F}},
+		{route: "POST /api/v1/halls/{hall}/counters/{counter}/call", note: "counter 2", prep: waitingFor("demo", "general", "2"), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, F, A}},
+		{route: "POST /api/v1/halls/{hall}/counters/{counter}/call", note: "other hall", prep: waitingFor("other", "svc", "1"), want: [nPrincipals]int{U, A, F, F, A, A, F, F, F, F, F}},
 		{route: "POST /api/v1/tickets/{id}/recall", prep: demoCalled("recall", nil), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, A, F}},
 		{route: "POST /api/v1/tickets/{id}/recall", note: "counter 2", prep: calledAt("demo", "general", "2", "recall", nil), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, F, A}},
 		{route: "POST /api/v1/tickets/{id}/recall", note: "other hall", prep: calledAt("other", "svc", "1", "recall", nil), want: [nPrincipals]int{U, A, F, F, A, A, F, F, F, F, F}},

@@ -82,6 +82,11 @@ type issueRequest struct {
 	PriorityGroup string `json:"priority_group"`
 }
 
+type callTicketRequest struct {
+	TicketID string `json:"ticket_id"`
+	Reason   string `json:"reason"`
+}
+
 type transferRequest struct {
 	ServiceID string `json:"service_id"`
 }

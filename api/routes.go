@@ -30,6 +30,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/halls/{hall}/tickets", anyone, s.issue(newRateLimiter(func() time.Time { return s.Engine.Now() }))) // who may depends on the channel
 	s.handle("GET /api/v1/tickets/{id}", anyone, s.getTicket)
 	s.handle("POST /api/v1/halls/{hall}/counters/{counter}/call-next", need(civiq.PermCounterAction), s.callNext)
+	s.handle("POST /api/v1/halls/{hall}/counters/{counter}/call", need(civiq.PermCounterAction), s.callTicket)
 	for path, action := range map[string]string{
 		"recall": civiq.ActRecall, "start": civiq.ActStart, "finish": civiq.ActFinish,
 		"no-show": civiq.ActNoShow, "transfer": civiq.ActTransfer, "return": civiq.ActReturn,
@@ -284,6 +285,24 @@ func (s *Server) callNext(w http.ResponseWriter, r *http.Request, c *call) error
 	if t == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
+	return nil
+}
+
+// callTicket calls a chosen waiting ticket out of order, with a reason.
+func (s *Server) callTicket(w http.ResponseWriter, r *http.Request, c *call) error {
+	var body callTicketRequest
+	if err := decode(c.body, &body, "ticket_id", "reason"); err != nil {
+		return err
+	}
+	key, err := idem(r, c)
+	if err != nil {
+		return err
+	}
+	t, err := s.Engine.CallTicket(r.Context(), r.PathValue("hall"), r.PathValue("counter"), body.TicketID, body.Reason, key)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
 	return nil

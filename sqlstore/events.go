@@ -14,13 +14,13 @@ import (
 var _ civiq.EventTx = (*tx)(nil)
 
 func (t *tx) AppendEvent(e *civiq.Event) error {
-	data, err := json.Marshal(civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, FollowUp: e.FollowUp, Booking: e.Booking})
+	data, err := json.Marshal(civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, Reason: e.Reason, FollowUp: e.FollowUp, Booking: e.Booking})
 	if err != nil {
 		return err
 	}
 	// Keep a copy: the caller may go on changing the ticket it passed.
 	cp := &civiq.Event{HallID: e.HallID, Type: e.Type, At: e.At,
-		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text, FollowUp: cloneFollowUp(e.FollowUp), Booking: cloneBookingRef(e.Booking)}
+		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text, Reason: e.Reason, FollowUp: cloneFollowUp(e.FollowUp), Booking: cloneBookingRef(e.Booking)}
 	const insert = `INSERT INTO events (hall_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`
 	if t.pipe != nil {
 		// The id is known once sent, before the commit.
@@ -64,7 +64,7 @@ func scanEvent(sc scanner) (*civiq.Event, error) {
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, fmt.Errorf("decode event %d: %w", e.ID, err)
 	}
-	e.Ticket, e.Counter, e.Text, e.FollowUp, e.Booking = d.Ticket, d.Counter, d.Text, d.FollowUp, d.Booking
+	e.Ticket, e.Counter, e.Text, e.Reason, e.FollowUp, e.Booking = d.Ticket, d.Counter, d.Text, d.Reason, d.FollowUp, d.Booking
 	return e, nil
 }
 
