@@ -56,7 +56,7 @@ type Dispatcher struct {
 func New(engine *civiq.Engine, sender civiq.Sender, m *Metrics) *Dispatcher {
 	b := make([]byte, 8)
 	rand.Read(b)
-	return &Dispatcher{Engine: engine, Sender: sender, Owner: hex.EncodeToString(b), Poll: 5 * time.Second, Linger: 10 * time.Millisecond, Metrics: m,
+	return &Dispatcher{Engine: engine, Sender: sender, Owner: hex.EncodeToString(b), Poll: 5 * time.Second, Linger: 5 * time.Millisecond, Metrics: m,
 		workers: map[int64]*worker{}, wake: make(chan struct{}), changed: make(chan struct{}, 1)}
 }
 
