@@ -109,7 +109,10 @@ type HandlingStats struct {
 }
 
 // NewHandlingStats summarizes samples of one service (newest first).
-func NewHandlingStats(samples []HandlingSample) HandlingStats {
+// defaultSeconds is the service's configured handling time (the booking
+// settings' handling_seconds; 0 for DefaultHandlingSeconds): with little
+// or no history the mean leans on it.
+func NewHandlingStats(samples []HandlingSample, defaultSeconds float64) HandlingStats {
 	d := make([]float64, 0, len(samples))
 	for _, s := range samples {
 		if x := s.DoneAt.Sub(s.CalledAt).Seconds(); x >= MinHandlingSeconds {
@@ -121,7 +124,7 @@ func NewHandlingStats(samples []HandlingSample) HandlingStats {
 	for _, x := range w {
 		sum += x
 	}
-	st := HandlingStats{Mean: learnedHandling(sum, len(w), 0)} // policy.go
+	st := HandlingStats{Mean: learnedHandling(sum, len(w), defaultSeconds)} // policy.go
 	slices.Sort(w)
 	st.Sorted = w
 	if len(samples) >= 5 {
@@ -653,7 +656,11 @@ func (c *handlingCache) get(tx Tx, hallID, serviceID string, now time.Time) (*Ha
 	if err != nil {
 		return nil, err
 	}
-	st := NewHandlingStats(samples)
+	set, err := tx.BookingSettings(hallID)
+	if err != nil {
+		return nil, err
+	}
+	st := NewHandlingStats(samples, float64(set.Service(serviceID).HandlingSeconds))
 	c.mu.Lock()
 	if c.m == nil {
 		c.m = map[string]handlingEntry{}

@@ -293,7 +293,7 @@ func TestHandlingFloor(t *testing.T) {
 			at := base.Add(time.Duration(i) * time.Minute)
 			samples = append(samples, civiq.HandlingSample{IssuedAt: at, CalledAt: at, DoneAt: at.Add(time.Duration(x * float64(time.Second)))})
 		}
-		st := civiq.NewHandlingStats(samples)
+		st := civiq.NewHandlingStats(samples, 0)
 		if math.Abs(st.Mean-tt.mean) > 1e-9 || len(st.Sorted) != tt.learned {
 			t.Errorf("%s: mean %v from %d; want %v from %d", tt.name, st.Mean, len(st.Sorted), tt.mean, tt.learned)
 		}
@@ -311,7 +311,7 @@ func TestHandlingStats(t *testing.T) {
 		at := base.Add(time.Duration(i) * time.Minute)
 		samples = append(samples, civiq.HandlingSample{IssuedAt: at, CalledAt: at, DoneAt: at.Add(d), Priority: i%10 == 0})
 	}
-	st := civiq.NewHandlingStats(samples)
+	st := civiq.NewHandlingStats(samples, 0)
 	// 19 of 200, one held at 1200, and 3 of the default 300.
 	want := (19*200 + 1200 + 3*300) / 23.0
 	if math.Abs(st.Mean-want) > 1e-9 {
@@ -326,7 +326,7 @@ func TestHandlingStats(t *testing.T) {
 	if r := st.Remaining(5000); r != st.Mean/6 {
 		t.Errorf("Remaining past every sample = %v, want %v", r, st.Mean/6)
 	}
-	empty := civiq.NewHandlingStats(nil)
+	empty := civiq.NewHandlingStats(nil, 0)
 	if empty.Mean != civiq.DefaultHandlingSeconds {
 		t.Errorf("no history: mean %v", empty.Mean)
 	}
@@ -402,5 +402,57 @@ func BenchmarkPredictBurstRate(b *testing.B) {
 		if _, ok := civiq.PredictWait(m, civiq.WaitTarget{ServiceID: "a"}); !ok {
 			b.Fatal("no prediction")
 		}
+	}
+}
+
+// TestDefaultHandlingSeconds: a service's configured handling time (the
+// booking settings' handling_seconds) is what a service without history
+// is expected to take, weighed against few real durations; durations
+// under MinHandlingSeconds are never learned from.
+func TestDefaultHandlingSeconds(t *testing.T) {
+	at := time.Date(2025, 3, 3, 9, 0, 0, 0, shanghai)
+	sample := func(secs int) civiq.HandlingSample {
+		return civiq.HandlingSample{IssuedAt: at, CalledAt: at, DoneAt: at.Add(time.Duration(secs) * time.Second)}
+	}
+	for _, tt := range []struct {
+		name    string
+		samples []civiq.HandlingSample
+		def     float64
+		want    float64
+	}{
+		{"no history, no setting", nil, 0, civiq.DefaultHandlingSeconds},
+		{"no history, set", nil, 1200, 1200},
+		{"one sample against the setting", []civiq.HandlingSample{sample(600)}, 1200, (600 + 3*1200) / 4.0},
+		{"too short to learn from", []civiq.HandlingSample{sample(5), sample(civiq.MinHandlingSeconds - 1)}, 1200, 1200},
+	} {
+		if got := civiq.NewHandlingStats(tt.samples, tt.def).Mean; math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("%s: mean %v, want %v", tt.name, got, tt.want)
+		}
+	}
+
+	// The kiosk's expected wait follows the setting while the service has
+	// no history: two waiting at one counter, 20 minutes each.
+	h := newPredictHall(t, "fifo", []string{"tax"}, [][2]any{{"1", []string{"tax"}}})
+	h.issue("tax")
+	h.issue("tax")
+	eta := func() int {
+		ws, err := h.eng.ServiceWaits(h.ctx, "p")
+		if err != nil || len(ws) != 1 {
+			t.Fatalf("waits: %v %v", ws, err)
+		}
+		return ws[0].ETASeconds
+	}
+	before := eta()
+	set, err := h.eng.BookingSettings(h.ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Services["tax"] = civiq.ServiceBooking{HandlingSeconds: 1200}
+	if err := h.eng.SetBookingSettings(h.ctx, "p", set); err != nil {
+		t.Fatal(err)
+	}
+	h.advance(2 * time.Minute) // past the statistics' minute
+	if after := eta(); after < 2*1200*9/10 || after <= before {
+		t.Errorf("expected wait with 20-minute services: %d s (before the setting %d s)", after, before)
 	}
 }
