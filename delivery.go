@@ -72,6 +72,9 @@ func (s *Subscriber) Wants(e *Event) bool {
 	if len(s.Halls) > 0 && !slices.Contains(s.Halls, e.HallID) {
 		return false
 	}
+	if s.Kind == SubscriberHaochaping {
+		return HaochapingRecordID(e) != ""
+	}
 	return slices.Contains(s.Events, "*") || slices.Contains(s.Events, e.Type)
 }
 
@@ -372,6 +375,11 @@ func (e *Engine) RecordDelivery(ctx context.Context, owner string, subID int64, 
 		}
 		if err := tx.AppendDeliveries(subID, attempts); err != nil {
 			return err
+		}
+		if s.Kind == SubscriberHaochaping {
+			if err := e.ackHaochaping(tx, s, attempts); err != nil {
+				return err
+			}
 		}
 		applyAttempts(s, through, attempts, now, rand.Float64())
 		out = s

@@ -170,6 +170,9 @@ type FollowUpRef struct {
 	Status   string `json:"status"`
 	Score    int    `json:"score"`
 	Deadline string `json:"deadline"`
+	// Move is the move that made the change (a status, or "extend");
+	// absent on the event of the rating that opened the case.
+	Move string `json:"move,omitempty"`
 }
 
 // Ref is the case as events carry it.
@@ -672,7 +675,9 @@ func (e *Engine) changeFollowUp(ctx context.Context, p Principal, id int64, chan
 		if err := tx.AppendFollowUpEntry(entry); err != nil {
 			return err
 		}
-		if err := tx.AppendEvent(&Event{HallID: f.HallID, Type: EventFollowUp, At: now, FollowUp: f.Ref()}); err != nil {
+		ref := f.Ref()
+		ref.Move = entry.Move
+		if err := tx.AppendEvent(&Event{HallID: f.HallID, Type: EventFollowUp, At: now, FollowUp: ref}); err != nil {
 			return err
 		}
 		out, err = e.followUpView(tx, p, id)

@@ -18,6 +18,9 @@ const (
 	RatingPhone   = "phone"   // the citizen's phone page (anyone holding the ticket id)
 	RatingWeb     = "web"     // a signed-in user on the web
 	RatingDefault = "default" // given by the hall's rule for phone tickets left unrated
+	// RatingProvince: given on the province's own rating page, recorded
+	// from the platform's callback (province.go).
+	RatingProvince = "province"
 )
 
 // ValidRatingChannel reports whether c is a channel a rating can be given
@@ -394,6 +397,9 @@ type RatingSettings struct {
 	// ReasonLabels are the hall's own labels of the bad rating's reasons,
 	// by code (reasons.go); the codes stay.
 	ReasonLabels map[string]ReasonLabel `json:"reason_labels,omitempty"`
+	// RegionCode is the hall's 行政区划代码 (6 or 12 digits), which the
+	// 好差评 reports carry (haochaping.go).
+	RegionCode string `json:"region_code,omitempty"`
 }
 
 // Defaults of the rating settings.
@@ -419,6 +425,9 @@ func (s *RatingSettings) Validate() error {
 	}
 	if s.RaterWindowMinutes < 1 || s.RaterWindowMinutes > 60 {
 		return FieldErrorf("rater_window_minutes", "rater_window_minutes must be 1..60")
+	}
+	if s.RegionCode != "" && !regionCode.MatchString(s.RegionCode) {
+		return FieldErrorf("region_code", "region_code is a 行政区划代码 of 6 or 12 digits")
 	}
 	return validateReasonLabels(s.ReasonLabels)
 }

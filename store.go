@@ -39,4 +39,5 @@ type Tx interface {
 	EdgePullTx
 	EdgeRequestTx
 	EdgeTx
+	HaochapingTx
 }

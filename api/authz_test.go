@@ -279,6 +279,18 @@ func TestAuthzMatrix(t *testing.T) {
 			return fmt.Sprintf("/api/v1/halls/other/edge-tokens/%d%s", e.EdgeToken.ID, suffix), nil
 		}
 	}
+	reporterBody := map[string]any{"url": hooks.URL + "/hcp", "auth": "hmac", "key": "0123456789abcdef"}
+	freshReporter := func(suffix string, body any) func(*testing.T) (string, any) {
+		return func(t *testing.T) (string, any) {
+			var r struct {
+				Reporter struct {
+					ID int64 `json:"id"`
+				} `json:"reporter"`
+			}
+			ts.do(t, "POST", "/api/v1/haochaping/reporters", ts.Admin, reporterBody).want(t, 201).json(t, &r)
+			return fmt.Sprintf("/api/v1/haochaping/reporters/%d%s", r.Reporter.ID, suffix), body
+		}
+	}
 	// The password row changes each user's password and puts it back.
 	newPassword := userPassword + "-new"
 	passwordOf := func(p principal) string {
@@ -433,6 +445,13 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "GET /api/v1/webhooks/{id}/deliveries", prep: freshHook("/deliveries", nil), want: [nPrincipals]int{U, A, A, N, N, N, N, N, N, N, N}},
 		{route: "POST /api/v1/webhooks/{id}/replay", prep: freshHook("/replay", map[string]int64{"from_event_id": 1}), want: [nPrincipals]int{U, A, A, N, N, N, N, N, N, N, N}},
 		{route: "POST /api/v1/webhooks/{id}/skip", prep: freshHook("/skip", nil), want: [nPrincipals]int{U, P, F, N, N, N, N, N, N, N, N}},
+		{route: "GET /api/v1/haochaping/fields", prep: fixed("/api/v1/haochaping/fields", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "POST /api/v1/haochaping/reporters", prep: fixed("/api/v1/haochaping/reporters", reporterBody), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/haochaping/reporters", prep: fixed("/api/v1/haochaping/reporters", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/haochaping/reporters/{id}", prep: freshReporter("", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "PUT /api/v1/haochaping/reporters/{id}", prep: freshReporter("", reporterBody), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "DELETE /api/v1/haochaping/reporters/{id}", prep: freshReporter("", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "POST /api/v1/haochaping/reporters/{id}/replay", prep: freshReporter("/replay", map[string]int64{"from_event_id": 1}), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/webhooks/{id}/test", prep: freshHook("/test", nil), want: [nPrincipals]int{U, A, A, N, N, N, N, N, N, N, N}},
 		// Edge tokens, last: the hall "other" has an edge from here on, so
 		// the city refuses its live work (api/edge_test.go has the edge

@@ -67,6 +67,7 @@ func (s *Server) routes() {
 	s.dashboardRoutes()    // api/dashboard.go: managers' dashboard, staffing planner, city overview (read-only)
 	s.webhookRoutes()      // api/webhooks.go: webhooks and their delivery
 	s.edgeRoutes()         // api/edge.go: edge nodes: their tokens, their link up to the city
+	s.haochapingRoutes()   // api/haochaping.go: the 好差评 reporters to the provincial platform
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -59,6 +59,7 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	a.Sender.Now = func() time.Time { return a.Engine.Now() } // the engine's clock, which tests set
 	a.EdgeSender = &edgelink.Sender{Engine: a.Engine}
 	a.Senders = outbound.Kinds{civiq.SubscriberWebhook: a.Sender, civiq.SubscriberEdge: a.EdgeSender}
+	a.Senders[civiq.SubscriberHaochaping] = &outbound.Haochaping{Engine: a.Engine, HTTP: a.Sender} // 好差评 reporters
 	a.Engine.Outbound = a.Senders
 	a.Push = &webpush.Client{HTTP: outbound.GuardedClient(func() []netip.Prefix { return a.Sender.Allow }, outbound.Timeout),
 		UserAgent: a.Sender.UserAgent}

@@ -1,0 +1,195 @@
+package outbound_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/civiqtest"
+)
+
+// province is a stand-in for a provincial 好差评 platform: it checks each
+// record's HMAC with its own code (hex HMAC-SHA256 of the body under the
+// shared key, in X-Sign) or the bearer token, and keeps what it accepted.
+type province struct {
+	*httptest.Server
+	t           testing.TB
+	key, bearer string
+	mu          sync.Mutex
+	fail        bool // answer 500 to everything
+	got         []map[string]any
+	ids         []string
+	tries       int
+}
+
+func newProvince(t testing.TB, key, bearer string) *province {
+	p := &province{t: t, key: key, bearer: bearer}
+	p.Server = httptest.NewServer(http.HandlerFunc(p.serve))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *province) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tries++
+	switch {
+	case p.key != "":
+		mac := hmac.New(sha256.New, []byte(p.key))
+		mac.Write(body)
+		want := mac.Sum(nil)
+		got, err := hex.DecodeString(r.Header.Get("X-Sign"))
+		if err != nil || !hmac.Equal(got, want) {
+			p.t.Errorf("record %s: the HMAC does not verify", r.Header.Get("X-Civiq-Record-Id"))
+			w.WriteHeader(401)
+			return
+		}
+	case r.Header.Get("Authorization") != "Bearer "+p.bearer:
+		p.t.Errorf("record %s: no bearer token", r.Header.Get("X-Civiq-Record-Id"))
+		w.WriteHeader(401)
+		return
+	}
+	if p.fail {
+		w.WriteHeader(500)
+		io.WriteString(w, `{"code":"E500","msg":"系统繁忙"}`)
+		return
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(body, &rec); err != nil {
+		p.t.Errorf("body %s: %v", body, err)
+	}
+	p.got = append(p.got, rec)
+	p.ids = append(p.ids, r.Header.Get("X-Civiq-Message-Id"))
+	io.WriteString(w, `{"code":"0","msg":"成功"}`)
+}
+
+func (p *province) records() []map[string]any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]map[string]any(nil), p.got...)
+}
+
+// rateBadly serves a ticket at counter 1, rates it 1 and takes its
+// follow-up through to the revisit: a rating and two outcomes to report.
+func rateBadly(t testing.TB, s *civiqtest.Server) {
+	t.Helper()
+	var tk struct{ Ticket struct{ ID string } }
+	if code := s.Call(t, "POST", "/api/v1/halls/demo/tickets", s.Admin, map[string]string{"service_id": "general", "channel": "kiosk"}, &tk); code != 201 {
+		t.Fatalf("issue: %d", code)
+	}
+	var called struct{ Ticket struct{ ID string } }
+	for called.Ticket.ID != tk.Ticket.ID {
+		if code := s.Call(t, "POST", "/api/v1/halls/demo/counters/1/call-next", s.Admin, nil, &called); code != 200 {
+			t.Fatalf("call-next: %d", code)
+		}
+	}
+	for _, a := range []string{"start", "finish"} {
+		if code := s.Call(t, "POST", "/api/v1/tickets/"+tk.Ticket.ID+"/"+a, s.Admin, nil, nil); code != 200 {
+			t.Fatalf("%s: %d", a, code)
+		}
+	}
+	if code := s.Call(t, "POST", "/api/v1/tickets/"+tk.Ticket.ID+"/rating", "", map[string]any{"score": 1, "reasons": []string{"poor_attitude"}}, nil); code != 201 {
+		t.Fatalf("rate: %d", code)
+	}
+	var fs struct{ Followups []struct{ ID int64 } }
+	s.Call(t, "GET", "/api/v1/halls/demo/followups", s.Admin, nil, &fs)
+	id := strconv.FormatInt(fs.Followups[0].ID, 10)
+	for _, m := range []map[string]string{{"to": "verifying"}, {"to": "rectifying"}, {"to": "rectified", "public_summary": "已整改"},
+		{"to": "revisited", "citizen_view": "basically_satisfied"}} {
+		m["note"] = "记录"
+		if code := s.Call(t, "POST", "/api/v1/followups/"+id+"/transition", s.Admin, m, nil); code != 200 {
+			t.Fatalf("move %v: %d", m, code)
+		}
+	}
+}
+
+// TestHaochapingReporter: a reporter with an HMAC key sends the rating and
+// the two outcomes to the province, in order, each once, signed; the
+// day's reconciliation counts them acknowledged. A second reporter whose
+// platform answers 500 holds on the first record, and the reconciliation
+// names it failing with the error, the rest pending; once the platform is
+// back, everything arrives.
+func TestHaochapingReporter(t *testing.T) {
+	s := node(t)
+	ok := newProvince(t, "shared-key-0123456789", "")
+	down := newProvince(t, "", "token-abcdefghijklmnop")
+	down.fail = true
+	var a, b struct{ Reporter struct{ ID int64 } }
+	if code := s.Call(t, "POST", "/api/v1/haochaping/reporters", s.Admin, map[string]any{"url": ok.URL + "/hcp", "auth": "hmac",
+		"key": "shared-key-0123456789", "signature_header": "X-Sign", "halls": []string{"demo"},
+		"mapping": map[string]any{"fields": map[string]string{"level": "pjdj"}, "codes": map[string]any{"level": map[string]string{"1": "5"}}}}, &a); code != 201 {
+		t.Fatalf("create reporter: %d", code)
+	}
+	if code := s.Call(t, "POST", "/api/v1/haochaping/reporters", s.Admin, map[string]any{"url": down.URL + "/hcp", "auth": "bearer",
+		"key": "token-abcdefghijklmnop"}, &b); code != 201 {
+		t.Fatalf("create reporter: %d", code)
+	}
+	rateBadly(t, s)
+	waitFor(t, "3 records", func() bool { return len(ok.records()) >= 3 })
+	got := ok.records()
+	if len(got) != 3 {
+		t.Fatalf("%d records, want 3", len(got))
+	}
+	for i, want := range []string{"rating", "followup", "followup"} {
+		if got[i]["record_type"] != want || got[i]["pjdj"] != "5" || got[i]["level"] != nil {
+			t.Errorf("record %d: %v", i, got[i])
+		}
+	}
+	if got[1]["outcome"] != "rectified" || got[2]["outcome"] != "revisited" || got[2]["revisit_view_name"] != "基本满意" {
+		t.Errorf("outcomes %v, %v", got[1], got[2])
+	}
+	date := civiq.Date(s.Clock.Now(), mustZone(t)).Format(time.DateOnly)
+	waitFor(t, "the failing reporter's first try", func() bool {
+		down.mu.Lock()
+		defer down.mu.Unlock()
+		return down.tries > 0
+	})
+	var rep *civiq.HaochapingSync
+	waitFor(t, "the acknowledgements", func() bool {
+		var err error
+		rep, err = s.Engine.HaochapingReconcile(context.Background(), "demo", date)
+		return err == nil && len(rep.Reporters) == 2 && rep.Reporters[0].Acknowledged == 3 && len(rep.Reporters[1].Failing) == 1
+	})
+	if rep.Ratings != 1 || rep.FollowUps != 2 {
+		t.Errorf("the day: %+v", rep)
+	}
+	if r := rep.Reporters[1]; r.Acknowledged != 0 || len(r.Pending) != 2 || r.Failing[0].RecordID[:7] != "rating:" || r.Failing[0].Attempts < 1 ||
+		r.Failing[0].Error == "" {
+		t.Errorf("the failing reporter: %+v", r)
+	}
+	// Back up: a replay of nothing needed, the retry delivers all.
+	down.mu.Lock()
+	down.fail = false
+	down.mu.Unlock()
+	if code := s.Call(t, "PUT", "/api/v1/haochaping/reporters/"+strconv.FormatInt(b.Reporter.ID, 10), s.Admin,
+		map[string]any{"url": down.URL + "/hcp", "status": "active"}, nil); code != 200 {
+		t.Fatalf("resume: %d", code)
+	}
+	waitFor(t, "the retried records", func() bool { return len(down.records()) >= 3 })
+	seen := map[string]bool{}
+	for _, id := range down.ids {
+		if seen[id] {
+			t.Errorf("message %s acknowledged twice", id)
+		}
+		seen[id] = true
+	}
+}
+
+func mustZone(t testing.TB) *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
