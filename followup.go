@@ -104,9 +104,11 @@ type FollowUp struct {
 	StaffID      int64  `json:"-"`
 	Score        int    `json:"score"`
 	Status       string `json:"status"`
-	// Reasons and Comment are the rating's, as the citizen gave them.
-	Reasons []string `json:"reasons"`
-	Comment string   `json:"comment,omitempty"`
+	// Reasons (codes of the reason list), ReasonText (reasons in the
+	// citizen's own words) and Comment are the rating's.
+	Reasons    []string `json:"reasons"`
+	ReasonText []string `json:"reason_text,omitempty"`
+	Comment    string   `json:"comment,omitempty"`
 	// CaseNumber is the 办件 case opened on the ticket, if any.
 	CaseNumber string `json:"case_number,omitempty"`
 	// ContactPhone is the citizen's number, masked in every view: a

@@ -68,6 +68,7 @@ type followUp struct {
 	WorkingDaysLeft  int      `json:"working_days_left"`
 	Staff            string   `json:"staff"`
 	Reasons          []string `json:"reasons"`
+	ReasonText       []string `json:"reason_text"`
 	Comment          string   `json:"comment"`
 	CaseNumber       string   `json:"case_number"`
 	Rating           *rating  `json:"rating"`
@@ -340,7 +341,7 @@ func TestFollowUpFlow(t *testing.T) {
 
 	before := ts.lastEventID(t)
 	a := ts.serve(t, staff, "1", "general")
-	ratingOf(t, ts.rate(t, "", a.ID, map[string]any{"score": 1, "reasons": []string{"态度差"}, "comment": "不耐烦", "contact_phone": "13812345678"}).want(t, 201))
+	ratingOf(t, ts.rate(t, "", a.ID, map[string]any{"score": 1, "reasons": []string{"poor_attitude", "态度差"}, "comment": "不耐烦", "contact_phone": "13812345678"}).want(t, 201))
 
 	fs := ts.followUps(t, mgr, "")
 	if len(fs) != 1 {
@@ -397,8 +398,8 @@ func TestFollowUpFlow(t *testing.T) {
 
 	// The list carries the rating's reasons and comment; it filters by
 	// the clerk who served the ticket.
-	if len(f.Reasons) != 1 || f.Reasons[0] != "态度差" || f.Comment != "不耐烦" {
-		t.Errorf("listed reasons %q comment %q", f.Reasons, f.Comment)
+	if strings.Join(f.Reasons, ",") != "poor_attitude" || strings.Join(f.ReasonText, ",") != "态度差" || f.Comment != "不耐烦" {
+		t.Errorf("listed reasons %q, own words %q, comment %q", f.Reasons, f.ReasonText, f.Comment)
 	}
 	if n := len(ts.followUps(t, mgr, "?staff=clerk")); n != 1 {
 		t.Errorf("staff=clerk lists %d", n)

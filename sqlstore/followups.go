@@ -33,12 +33,11 @@ func scanFollowUp(sc scanner) (*civiq.FollowUp, error) {
 		&f.RequestedBy, &f.CitizenView, &f.PublicSummary, &closed, &updated); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(reasons), &f.Reasons); err != nil {
+	var stored []string
+	if err := json.Unmarshal([]byte(reasons), &stored); err != nil {
 		return nil, fmt.Errorf("decode rating reasons: %w", err)
 	}
-	if f.Reasons == nil {
-		f.Reasons = []string{}
-	}
+	f.Reasons, f.ReasonText = civiq.SplitReasons(stored)
 	f.StaffID = staff.Int64
 	f.OpenedAt, f.UpdatedAt, f.ClosedAt = time.Unix(0, opened), time.Unix(0, updated), fromNanos(closed)
 	return f, nil

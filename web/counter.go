@@ -33,9 +33,11 @@ type counterView struct {
 	Mode string `json:"-"`
 	// Forbidden is set when the signed-in user may not work here.
 	Forbidden bool `json:"-"`
-	// Reasons are the choices offered with a pause or a bad rating: the
-	// catalogue key and the Chinese text kept in records.
+	// Reasons are the choices offered with a pause: the catalogue key and
+	// the Chinese text kept in records.
 	Reasons []reason `json:"-"`
+	// RateReasons are the reasons of a bad rating the rater offers.
+	RateReasons []reasonChoice `json:"-"`
 	// Pick lists the hall's services to transfer to, numbered for keys.
 	Pick []pick `json:"-"`
 	// Faces are the five levels of 好差评, best first.
@@ -184,7 +186,12 @@ func (s *Site) ratePage(w http.ResponseWriter, r *http.Request) {
 		v.Mode = "trial"
 	}
 	v.JS.Mode = v.Mode
-	s.reasons(v, "rate.reason.r")
+	rs, err := s.reasonChoices(r.Context(), v.Hall.ID, Lang(w, r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.RateReasons = rs
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, "rate", "rate.title", v)
 }

@@ -298,8 +298,8 @@ await shot(page, 'rate-reason');
 await axe(page, 'rater reasons');
 await page.click('#reason-send');
 check((await page.textContent('#reason-err')).includes('至少选择一项'), 'empty reason accepted');
-await page.check('input[value="rate.reason.r1_attitude"]');
-await page.check('input[value="rate.reason.r2_wait"]');
+await page.check('input[value="poor_attitude"]');
+await page.check('input[value="long_wait"]');
 await page.fill('#reason-text', '窗口人员接电话时间较长');
 await page.click('#reason-send');
 await visible('thanks');
@@ -350,7 +350,7 @@ console.log(JSON.stringify({ t1: t1.id, t2: t2.id, t3: t3.id }));
 	for _, row := range rows {
 		byTicket[row.TicketID] = row.Rating
 	}
-	if r, ok := byTicket[ids.T1]; !ok || r.Score != 2 || strings.Join(r.Reasons, ",") != "态度不好,等候时间长" || r.Comment != "窗口人员接电话时间较长" || r.Channel != "rater" || r.CounterID != "1" {
+	if r, ok := byTicket[ids.T1]; !ok || r.Score != 2 || strings.Join(r.Reasons, ",") != "long_wait,poor_attitude" || r.Comment != "窗口人员接电话时间较长" || r.Channel != "rater" || r.CounterID != "1" {
 		t.Errorf("bad rating: %+v", r)
 	}
 	if r, ok := byTicket[ids.T2]; !ok || r.Score != 5 || r.Comment != "" {

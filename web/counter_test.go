@@ -102,7 +102,7 @@ func TestCounterPageAccess(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(body, `data-mode="device"`) {
 		t.Fatalf("rater: %d", res.StatusCode)
 	}
-	for _, want := range []string{"非常满意", "满意", "基本满意", "不满意", "非常不满意", "态度不好", "等候时间长", "业务不熟练", "一次告知不清", "其他", "<svg"} {
+	for _, want := range []string{"非常满意", "满意", "基本满意", "不满意", "非常不满意", "服务态度差", "等候时间过长", "业务不熟练", "未一次性告知", "其他", `value="long_wait"`, `id="reason-phone"`, "<svg"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("rater page lacks %q", want)
 		}

@@ -21,6 +21,8 @@ type followUpsJS struct {
 	// Me is the signed-in manager: a rejection they asked for waits for
 	// someone else.
 	Me string `json:"me"`
+	// Reasons are the labels of the reason codes, in the page's language.
+	Reasons map[string]string `json:"reasons"`
 	// Moves is the state machine (followup.go), each status's next
 	// statuses, so the page offers only what may come next.
 	Moves map[string][]string `json:"moves"`
@@ -47,7 +49,12 @@ func (s *Site) followUpsPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	js := followUpsJS{hallJS: *cfg, Staff: []string{}, Me: p.User.Username, Moves: civiq.FollowUpNextMoves()}
+	rs, err := s.reasonChoices(r.Context(), h.ID, Lang(w, r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	js := followUpsJS{hallJS: *cfg, Staff: []string{}, Me: p.User.Username, Reasons: reasonLabels(rs), Moves: civiq.FollowUpNextMoves()}
 	for _, u := range users {
 		if u.Role != civiq.RoleAdmin && slices.Contains(u.HallIDs, h.ID) {
 			js.Staff = append(js.Staff, u.Username)

@@ -75,7 +75,7 @@ await page.goto(base + '/halls/demo/followups', { waitUntil: 'load' });
 await page.waitForFunction(() => document.querySelectorAll('#fu-table tbody tr').length === 2);
 let r = await rows(page);
 const ro = r.find((x) => x.includes(overdue)), rf = r.find((x) => x.includes(fresh));
-assert(ro && ro.includes('非常不满意') && ro.includes('等候时间长、态度不好') && ro.includes('等了两个小时没人理') && ro.includes('clerk') &&
+assert(ro && ro.includes('非常不满意') && ro.includes('等候时间过长、服务态度差') && ro.includes('等了两个小时没人理') && ro.includes('clerk') &&
   ro.includes('138****1111') && ro.includes('已逾期') && ro.includes(process.env.CIVIQ_CASE), 'overdue row ' + ro);
 assert(rf && rf.includes('不满意') && rf.includes('业务不熟练') && rf.includes('剩'), 'fresh row ' + rf);
 assert(!r.join().includes('13800001111'), 'the list masks the phone');

@@ -92,10 +92,10 @@ func newDeskHall(t testing.TB) *deskHall {
 	shanghai, _ := time.LoadLocation("Asia/Shanghai")
 	s.Clock.Set(time.Date(2026, 11, 2, 10, 0, 0, 0, shanghai))
 	d.Overdue = serve("social", true)
-	rate(d.Overdue, civiq.RateRequest{Score: 1, Reasons: []string{"等候时间长", "态度不好"}, Comment: "等了两个小时没人理", ContactPhone: "13800001111"})
+	rate(d.Overdue, civiq.RateRequest{Score: 1, Reasons: []string{"long_wait", "poor_attitude"}, Comment: "等了两个小时没人理", ContactPhone: "13800001111"})
 	s.Clock.Set(time.Date(2026, 12, 1, 10, 0, 0, 0, shanghai))
 	d.Fresh = serve("general", false)
-	rate(d.Fresh, civiq.RateRequest{Score: 2, Reasons: []string{"业务不熟练"}, Comment: "材料讲不清楚"})
+	rate(d.Fresh, civiq.RateRequest{Score: 2, Reasons: []string{"unskilled"}, Comment: "材料讲不清楚"})
 	rate(serve("general", false), civiq.RateRequest{Score: 5})
 	return d
 }

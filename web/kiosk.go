@@ -152,9 +152,14 @@ func (s *Site) ticketPage(w http.ResponseWriter, r *http.Request) {
 		"id": t.ID, "hall": hall.ID, "tz": hall.Timezone, "service": sv, "counters": counters,
 		"rated": rated, "ticket": t,
 	}
+	reasons, err := s.reasonChoices(r.Context(), hall.ID, lang)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "ticket", "ticket.title", map[string]any{
-		"Ticket": t, "Hall": hall.NameIn(lang), "Service": sv, "Rated": rated, "JSON": kioskJSON(data),
-		"Scores": ticketFaces, "Reasons": []string{"wait", "slow", "attitude", "unclear", "again"},
+		"Ticket": t, "Hall": hall.NameIn(lang), "HallID": hall.ID, "Service": sv, "Rated": rated, "JSON": kioskJSON(data),
+		"Scores": ticketFaces, "Reasons": reasons,
 	})
 }
 

@@ -20,6 +20,9 @@
   const score = (n) => C.tr("rate.s" + n);
   // A reason is shown by the label of its code when the page knows it.
   const reason = (r) => (D.reasons && D.reasons[r]) || r;
+  // reasons are a case's reasons: the labels of its codes, then the
+  // citizen's own words.
+  const reasons = (f) => (f.reasons || []).map(reason).concat(f.reason_text || []).join("、");
   let current = null, busy = false, chosen = null;
 
   // ---- the filters, kept in the address for a link to a view ----
@@ -88,7 +91,7 @@
       const rating = el("td");
       rating.append(el("span", "chip fu-s" + f.score, score(f.score)), el("small", "num", fmt(f.opened_at)));
       const why = el("td", "fu-why");
-      why.append(el("span", "", (f.reasons || []).map(reason).join("、")));
+      why.append(el("span", "", reasons(f)));
       if (f.comment) why.append(el("small", "", f.comment));
       const where = el("td");
       where.append(el("span", "", counterName(f.counter_id)), el("small", "", f.staff || ""));
@@ -149,7 +152,7 @@
     due.textContent = f.closed_at ? "" : f.overdue ? C.tr("fu.overdue") : C.tr("fu.left", f.working_days_left);
     const rt = f.rating || {};
     $("fu-score").replaceChildren(el("span", "chip fu-s" + f.score, score(f.score)));
-    $("fu-reasons").textContent = (rt.reasons || f.reasons || []).map(reason).join("、") || C.tr("fu.none_v");
+    $("fu-reasons").textContent = reasons(f) || C.tr("fu.none_v");
     $("fu-comment").textContent = rt.comment || C.tr("fu.none_v");
     $("fu-counter-v").textContent = counterName(f.counter_id);
     $("fu-staff-v").textContent = f.staff || "—";

@@ -112,25 +112,35 @@
   $("reason-form").addEventListener("submit", (e) => {
     e.preventDefault();
     if (sending) return;
-    // Reasons are recorded in Chinese, whatever the screen's language, so
-    // that the records read the same.
-    const reasons = Array.from(document.querySelectorAll("input[name=reason]:checked"), (i) => D.records[i.value] || i.value);
+    // Reasons are the codes of the hall's list, whatever the screen's
+    // language, so that the records and reports read the same.
+    const reasons = Array.from(document.querySelectorAll("input[name=reason]:checked"), (i) => i.value);
     const text = $("reason-text").value.trim();
     if (!reasons.length && !text) {
       $("reason-err").textContent = C.tr("rate.reason.need");
       return;
     }
-    send(badScore, reasons, text);
+    // A phone for the call back is optional; one given must be a mobile.
+    const phone = $("reason-phone").value.replace(/[\s-]/g, "");
+    if (phone && !/^(\+86)?1[3-9]\d{9}$/.test(phone)) {
+      C.fieldError($("reason-phone"), $("reason-err"), C.tr("rate.phone.bad"));
+      $("reason-phone").focus();
+      return;
+    }
+    C.fieldError($("reason-phone"), null, "");
+    send(badScore, reasons, text, phone);
   });
 
-  async function send(score, reasons, comment) {
+  async function send(score, reasons, comment, phone) {
     if (!ticket || sending) return;
     sending = true;
     say(C.tr("rate.sending"));
     for (const b of document.querySelectorAll(".face, #reason-send")) b.disabled = true;
     let res = null;
     try {
-      res = await C.api("POST", "/api/v1/tickets/" + encodeURIComponent(ticket.id) + "/rating", { score, reasons, comment }, opts({ retries: 3 }));
+      const body = { score, reasons, comment };
+      if (phone) body.contact_phone = phone;
+      res = await C.api("POST", "/api/v1/tickets/" + encodeURIComponent(ticket.id) + "/rating", body, opts({ retries: 3 }));
     } catch (e) {
       res = null;
     }

@@ -46,6 +46,9 @@
     show($("leave"), canLeave);
     if (!canLeave) closeLeave();
     show($("rate"), st === "done" && !rated);
+    // A rating is tied to the counter that served: the page says so, never
+    // that it is anonymous.
+    if (t.counter_id) $("rate-lead").textContent = C.tr("ticket.rate_lead_counter", counterName(t.counter_id));
     $("thanks").textContent = rated ? C.tr("ticket.rated") : "";
     show($("thanks"), rated);
 
@@ -192,16 +195,24 @@
     const sel = form.querySelector('input[name="score"]:checked');
     if (!sel) { err.textContent = C.tr("ticket.rate_pick"); form.querySelector('input[name="score"]').focus(); return; }
     const score = Number(sel.value);
-    let comment = "";
+    const body = { score };
     if (score <= 2) {
-      const reasons = Array.from(form.querySelectorAll('input[name="reason"]:checked'), (i) => i.value);
-      const more = $("comment").value.trim();
-      comment = reasons.concat(more ? [more] : []).join("；");
-      if (!comment) { rerr.textContent = C.tr("ticket.reason_needed"); $("comment").focus(); return; }
+      // The codes of the hall's one reason list, as the rating device sends.
+      body.reasons = Array.from(form.querySelectorAll('input[name="reason"]:checked'), (i) => i.value);
+      body.comment = $("comment").value.trim();
+      if (!body.reasons.length && !body.comment) { rerr.textContent = C.tr("ticket.reason_needed"); $("comment").focus(); return; }
+      const phone = $("phone").value.replace(/[\s-]/g, "");
+      if (phone && !/^(\+86)?1[3-9]\d{9}$/.test(phone)) {
+        C.fieldError($("phone"), rerr, C.tr("ticket.phone_bad"));
+        $("phone").focus();
+        return;
+      }
+      C.fieldError($("phone"), null, "");
+      if (phone) body.contact_phone = phone;
     }
     btn.disabled = true;
     try {
-      const r = await C.api("POST", path + "/rating", { score, comment }, { retries: 2 });
+      const r = await C.api("POST", path + "/rating", body, { retries: 2 });
       // 409: rated already (perhaps by this very request, answered late).
       if (r.status === 201 || r.status === 409) { rated = true; render(); $("thanks").focus && $("thanks").scrollIntoView({ block: "center" }); }
       else err.textContent = C.tr("ticket.rate_failed");
