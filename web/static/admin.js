@@ -265,6 +265,7 @@
       }
       st.ann = (await get(hallPath("/announcements"))).announcements || [];
       renderAll();
+      document.dispatchEvent(new CustomEvent("civiq:hall", { detail: { hall: hallID, services: st.services } }));
     } catch (e) {
       toast(tr("admin.load_failed"));
     }
@@ -741,6 +742,10 @@
     toast(tr("admin.saved"));
     if (isAdmin && !hallCreating) fillHall(st.hall);
   });
+
+  // The settings sections (admin-settings.js) use the same helpers.
+  window.civiqAdmin = { h, toast, formAlert, validate, send, act, get, val, showError,
+    hall: () => hallID, hallPath, services: () => st.services, isAdmin };
 
   // ---- start ----
   (async function start() {

@@ -1,0 +1,115 @@
+package web_test
+
+import (
+	"testing"
+
+	"github.com/civiq/civiq/browsertest"
+	"github.com/civiq/civiq/civiqtest"
+)
+
+// TestAdminSettingsBrowser: the booking settings (with each service's
+// default handling time), the hall's calendar days and the 好差评 settings
+// are set on /admin, with the page's checks and the server's next to the
+// field; what is saved is what the API then answers, and settings not on
+// the form are kept. axe on each section, in both languages.
+func TestAdminSettingsBrowser(t *testing.T) {
+	browsertest.Require(t)
+	s := civiqtest.New(t)
+	browsertest.RunShots(t, adminSettingsScript, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_PW": civiqtest.AdminPassword, "CIVIQ_TOKEN": s.Admin})
+}
+
+const adminSettingsScript = `
+const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
+const api = async (path) => (await (await fetch(base + path, { headers: { Authorization: 'Bearer ' + process.env.CIVIQ_TOKEN } })).json());
+const browser = await civiq.launch();
+const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+const login = await ctx.request.post(base + '/api/v1/auth/login', { data: { username: 'admin', password: process.env.CIVIQ_PW } });
+assert(login.ok(), 'sign in');
+const page = watch(await ctx.newPage(), /\/(booking-settings|rating-settings|calendar\/days\/2201-01-01)$/);
+const errorOf = (name) => page.$eval('[name="' + name + '"]', (e) => { const p = (e.closest('.field') || e.parentElement).querySelector('.field-error'); return p ? p.textContent : ''; });
+const saved = (path) => page.waitForResponse((r) => r.request().method() !== 'GET' && new URL(r.url()).pathname === path);
+
+mark('booking');
+await page.goto(base + '/admin?hall=demo#booking');
+await page.waitForSelector('#f-booking tr[data-service="tax"]');
+eq(await page.$$eval('#f-booking tr[data-service]', (es) => es.length), 4, 'a row per service');
+await axe(page, 'booking zh');
+await page.fill('[name="services.tax.handling_seconds"]', '20');
+await page.fill('[name="max_per_week"]', '0');
+await page.click('#f-booking [type=submit]');
+assert((await errorOf('services.tax.handling_seconds')).includes('30'), 'the page checks the handling time: ' + await errorOf('services.tax.handling_seconds'));
+assert((await errorOf('max_per_week')) !== '', 'the page checks the range');
+await page.screenshot({ path: shots + '/admin-booking-errors.png', fullPage: true });
+await page.fill('[name="services.tax.handling_seconds"]', '1200');
+await page.fill('[name="max_per_week"]', '4');
+await page.check('[name="services.social.closed"]');
+let r = saved('/api/v1/halls/demo/booking-settings');
+await page.click('#f-booking [type=submit]');
+eq((await r).status(), 200, 'booking saved');
+let bk = (await api('/api/v1/halls/demo/booking-settings')).settings;
+eq([bk.services.tax.handling_seconds, bk.max_per_week, bk.services.social.closed, bk.phone_limit_per_hour], [1200, 4, true, 10], 'saved booking settings, the others kept');
+// The server's own check, next to its field: a slot longer than the
+// page's range is refused by the server too.
+await page.$eval('[name="slot_minutes"]', (e) => { e.max = '9999'; });
+await page.fill('[name="slot_minutes"]', '500');
+r = saved('/api/v1/halls/demo/booking-settings');
+await page.click('#f-booking [type=submit]');
+eq((await r).status(), 400, 'the server refuses a 500-minute slot');
+assert((await errorOf('slot_minutes')) !== '', 'the server names the field');
+await page.fill('[name="slot_minutes"]', '30');
+
+mark('ratings');
+await page.click('a[data-tab="ratings"]');
+await page.waitForSelector('#f-ratings [name="followup_working_days"]');
+await axe(page, 'ratings zh');
+await page.fill('[name="followup_working_days"]', '0');
+await page.click('#f-ratings [type=submit]');
+assert((await errorOf('followup_working_days')) !== '', 'the page checks the deadline');
+await page.fill('[name="followup_working_days"]', '7');
+await page.check('[name="default_basic_satisfied"]');
+r = saved('/api/v1/halls/demo/rating-settings');
+await page.click('#f-ratings [type=submit]');
+eq((await r).status(), 200, 'ratings saved');
+const rs = (await api('/api/v1/halls/demo/rating-settings')).settings;
+eq([rs.followup_working_days, rs.rater_window_minutes, rs.default_basic_satisfied], [7, 5, true], 'saved rating settings');
+await page.screenshot({ path: shots + '/admin-ratings.png', fullPage: true });
+
+mark('calendar');
+await page.click('a[data-tab="calendar"]');
+await page.waitForSelector('#cal-days tbody tr');
+await axe(page, 'calendar zh');
+const year = await page.$eval('#cal-year', (e) => e.value);
+await page.fill('#cal-date', year + '-12-31');
+await page.selectOption('#cal-kind', 'off');
+await page.fill('#cal-name', '闭馆盘点');
+r = saved('/api/v1/halls/demo/calendar/days/' + year + '-12-31');
+await page.click('#f-calday [type=submit]');
+eq((await r).status(), 200, 'day saved');
+await page.waitForFunction((d) => [...document.querySelectorAll('#cal-days td')].some((td) => td.textContent === d), year + '-12-31');
+const row = await page.$$eval('#cal-days tr', (trs, d) => trs.filter((tr) => tr.textContent.includes(d)).map((tr) => tr.textContent), year + '-12-31');
+assert(row.length === 1 && row[0].includes('闭馆盘点') && row[0].includes('本大厅'), 'the hall\'s day is listed: ' + row);
+await page.screenshot({ path: shots + '/admin-calendar.png', fullPage: true });
+// A date the calendar does not cover: the server names the field.
+await page.fill('#cal-date', '2201-01-01');
+r = saved('/api/v1/halls/demo/calendar/days/2201-01-01');
+await page.click('#f-calday [type=submit]');
+eq((await r).status(), 400, 'a date past the calendar');
+assert((await errorOf('date')) !== '', 'the server\'s error is next to the date: ' + await page.$eval('#f-calday', (f) => f.textContent));
+r = saved('/api/v1/halls/demo/calendar/days/' + year + '-12-31');
+await page.click('#cal-days tr:has-text("闭馆盘点") button');
+eq((await r).status(), 204, 'day removed');
+await page.waitForFunction(() => !document.querySelector('#cal-days').textContent.includes('闭馆盘点'));
+
+mark('English');
+await page.goto(base + '/admin?hall=demo&lang=en#booking');
+await page.waitForSelector('#f-booking tr[data-service="tax"]');
+eq(await page.$eval('[name="services.tax.handling_seconds"]', (e) => e.value), '1200', 'the saved handling time');
+await axe(page, 'booking en');
+await page.screenshot({ path: shots + '/admin-booking-en.png', fullPage: true });
+for (const tab of ['calendar', 'ratings']) {
+  await page.click('a[data-tab="' + tab + '"]');
+  await axe(page, tab + ' en');
+}
+clean(page, 'admin settings');
+console.log('ok');
+`
