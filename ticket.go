@@ -108,6 +108,9 @@ type TicketTx interface {
 	// WaitingRemote counts the remote tickets waiting in a service, and
 	// those of them held by holder (none for an empty holder).
 	WaitingRemote(hallID, serviceID, holder string) (all, held int, err error)
+	// WaitingTickets gives up to limit tickets waiting in the services,
+	// green-channel ones first, each class by its place in time.
+	WaitingTickets(hallID string, serviceIDs []string, limit int) ([]Ticket, error)
 	// WaitingCounts gives the number of waiting tickets per service.
 	WaitingCounts(hallID string) (map[string]int, error)
 	// RecentCalls returns the last n tickets called in the hall, newest first.
@@ -562,6 +565,51 @@ func (e *Engine) call(ctx context.Context, tx Tx, c *Counter, t *Ticket, now tim
 		return err
 	}
 	return tx.AppendEvent(&Event{HallID: c.HallID, Type: EventCalled, At: now, Ticket: t, Reason: reason})
+}
+
+// WaitingTicket is a ticket in a counter's waiting list (CounterQueue).
+type WaitingTicket struct {
+	ID            string    `json:"id"`
+	Number        string    `json:"number"`
+	ServiceID     string    `json:"service_id"`
+	Channel       string    `json:"channel"`
+	Priority      string    `json:"priority"`
+	PriorityGroup string    `json:"priority_group,omitempty"`
+	IssuedAt      time.Time `json:"issued_at"`
+	WaitedSeconds int       `json:"waited_seconds"`
+}
+
+// MaxCounterQueue is how many waiting tickets CounterQueue lists at most.
+const MaxCounterQueue = 200
+
+// CounterQueue lists the tickets waiting in the counter's services: what a
+// clerk chooses from to call out of order (CallTicket). Green-channel
+// tickets come first, each class in its order of places in time, and how
+// long each has waited since it was issued.
+func (e *Engine) CounterQueue(ctx context.Context, hallID, counterID string) ([]WaitingTicket, error) {
+	var out []WaitingTicket
+	err := e.store.View(ctx, func(tx Tx) error {
+		c, err := tx.Counter(hallID, counterID)
+		if err != nil {
+			return err
+		}
+		loc, err := e.location(tx, hallID)
+		if err != nil {
+			return err
+		}
+		ts, err := tx.WaitingTickets(hallID, c.ServiceIDs, MaxCounterQueue)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		out = make([]WaitingTicket, len(ts))
+		for i, t := range ts {
+			out[i] = WaitingTicket{ID: t.ID, Number: t.Number, ServiceID: t.ServiceID, Channel: t.Channel, Priority: t.Priority,
+				PriorityGroup: t.PriorityGroup, IssuedAt: t.IssuedAt.In(loc), WaitedSeconds: max(int(now.Sub(t.IssuedAt).Seconds()), 0)}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // MaxCallReason is how many characters the reason of a call out of order

@@ -627,11 +627,30 @@ func TestCallChosenTicket(t *testing.T) {
 	ts.do(t, "POST", path, ts.Admin, map[string]string{"reason": "急"}).wantErr(t, 400, "invalid", "ticket_id")
 	ts.do(t, "POST", path, ts.Admin, map[string]string{"ticket_id": "nope", "reason": "急"}).wantErr(t, 404, "not_found", "ticket_id")
 	ts.do(t, "POST", path, ts.Admin, map[string]string{"ticket_id": c1.ID, "reason": "急"}).wantErr(t, 409, "conflict", "ticket_id")
+	// Counter 1 serves general and social: its list has a1 and a2, not the
+	// tax ticket; a green-channel ticket first.
+	g := ts.issue(t, ts.Admin, "social", "priority_group", "elderly")
+	var list struct {
+		Tickets []struct {
+			ID, Number, Channel, Priority string
+			PriorityGroup                 string `json:"priority_group"`
+			Waited                        *int   `json:"waited_seconds"`
+		}
+	}
+	ts.do(t, "GET", "/api/v1/halls/demo/counters/1/waiting", ts.Admin, nil).want(t, 200).json(t, &list)
+	if len(list.Tickets) != 3 || list.Tickets[0].ID != g.ID || list.Tickets[0].PriorityGroup != "elderly" ||
+		list.Tickets[1].ID != a1.ID || list.Tickets[2].ID != a2.ID || list.Tickets[1].Channel == "" || list.Tickets[1].Waited == nil {
+		t.Fatalf("counter 1's waiting list: %+v", list.Tickets)
+	}
 	var got struct{ Ticket ticket }
 	ts.do(t, "POST", path, ts.Admin, map[string]string{"ticket_id": a2.ID, "reason": "行动不便"}).want(t, 200).json(t, &got)
 	if got.Ticket.ID != a2.ID || got.Ticket.Status != "called" || got.Ticket.CounterID != "1" {
 		t.Fatalf("called %+v", got.Ticket)
 	}
 	ts.do(t, "POST", "/api/v1/halls/demo/counters/2/call", ts.Admin, map[string]string{"ticket_id": a2.ID, "reason": "急"}).wantErr(t, 409, "conflict", "")
+	ts.do(t, "GET", "/api/v1/halls/demo/counters/1/waiting", ts.Admin, nil).want(t, 200).json(t, &list)
+	if len(list.Tickets) != 2 {
+		t.Fatalf("after the call: %+v", list.Tickets)
+	}
 	ts.callUntil(t, "2", a1.ID) // the policy's order goes on
 }

@@ -357,6 +357,8 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "/api/", note: "no such route", prep: fixed("/api/v1/no-such-route", nil), want: [nPrincipals]int{N, N, N, N, N, N, N, N, N, N, N}},
 		{route: "GET /api/v1/halls/{hall}/counters/{counter}/today", prep: fixed("/api/v1/halls/demo/counters/1/today", nil), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, A, F}},
 		{route: "GET /api/v1/halls/{hall}/counters/{counter}/today", note: "counter 2", prep: fixed("/api/v1/halls/demo/counters/2/today", nil), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, F, A}},
+		{route: "GET /api/v1/halls/{hall}/counters/{counter}/waiting", prep: fixed("/api/v1/halls/demo/counters/1/waiting", nil), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, A, F}},
+		{route: "GET /api/v1/halls/{hall}/counters/{counter}/waiting", note: "counter 2", prep: fixed("/api/v1/halls/demo/counters/2/waiting", nil), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, F, A}},
 		{route: "PUT /api/v1/auth/password", prep: changePassword, after: putBack, want: [nPrincipals]int{U, A, A, A, A, A, F, F, F, F, F}},
 		{route: "GET /api/v1/halls/{hall}/setup", prep: fixed("/api/v1/halls/demo/setup", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "PUT /api/v1/halls/{hall}/policy", prep: fixed("/api/v1/halls/demo/policy", map[string]any{"policy": hall.Hall["policy"], "max_calls": hall.Hall["max_calls"], "late_return_behind": hall.Hall["late_return_behind"]}), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},

@@ -11,10 +11,22 @@ import (
 // at the counter.
 func (s *Server) counterStatsRoutes() {
 	s.handle("GET /api/v1/halls/{hall}/counters/{counter}/today", need(civiq.PermCounterAction), s.counterToday)
+	s.handle("GET /api/v1/halls/{hall}/counters/{counter}/waiting", need(civiq.PermCounterAction), s.counterQueue)
 }
 
 // counterToday answers {"day","served","average_handling_seconds",
 // "no_shows","counter","current_ticket"}, counted in the hall's local day.
+// counterQueue lists the tickets waiting in the counter's services.
+func (s *Server) counterQueue(w http.ResponseWriter, r *http.Request, c *call) error {
+	q, err := s.Engine.CounterQueue(r.Context(), r.PathValue("hall"), r.PathValue("counter"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"tickets": q})
+	return nil
+}
+
 func (s *Server) counterToday(w http.ResponseWriter, r *http.Request, c *call) error {
 	d, err := s.Engine.CounterToday(r.Context(), r.PathValue("hall"), r.PathValue("counter"))
 	if err != nil {

@@ -161,6 +161,19 @@ func (t *tx) QueueLength(hallID, serviceID string) (int, int, error) {
 	return prio, normal, err
 }
 
+func (t *tx) WaitingTickets(hallID string, serviceIDs []string, limit int) ([]civiq.Ticket, error) {
+	if len(serviceIDs) == 0 {
+		return []civiq.Ticket{}, nil
+	}
+	args := []any{hallID}
+	for _, s := range serviceIDs {
+		args = append(args, s)
+	}
+	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets
+		WHERE hall_id = ? AND status = 'waiting' AND service_id IN (?`+strings.Repeat(`, ?`, len(serviceIDs)-1)+`)
+		ORDER BY CASE WHEN priority = 'priority' THEN 0 ELSE 1 END, queued_at, issued_at, id LIMIT ?`, append(args, limit)...))
+}
+
 func (t *tx) RecentCalls(hallID string, n int) ([]civiq.Ticket, error) {
 	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets WHERE hall_id = ? AND called_at IS NOT NULL ORDER BY called_at DESC LIMIT ?`, hallID, n))
 }
