@@ -416,3 +416,58 @@ func (e *Engine) authenticateEdge(tx Tx, hash string) (*EdgeToken, error) {
 	}
 	return t, nil
 }
+
+// NodeStatus is what a node tells of its role: /readyz, the admin page,
+// the metrics and the city overview show it.
+type NodeStatus struct {
+	Role string `json:"role"`
+	Hall string `json:"hall,omitempty"` // an edge's
+	// On an edge: its link, and the events waiting to go up.
+	Link         *LinkState `json:"link,omitempty"`
+	Pending      int        `json:"pending"`
+	OldestAt     *time.Time `json:"oldest_pending_at,omitempty"`
+	OldestAgeSec float64    `json:"oldest_pending_age_seconds"`
+	// On a city: each hall's newest edge, as last heard.
+	Edges []EdgeStatus `json:"edges,omitempty"`
+}
+
+// EdgeStatus is a hall's edge as the city sees it.
+type EdgeStatus struct {
+	EdgeLink
+	Health string `json:"health"` // ok, behind, silent
+}
+
+// NodeStatus tells this node's role and, on an edge, the state of its
+// link (link may be nil); on a city, the state of each hall's edge.
+func (e *Engine) NodeStatus(ctx context.Context, link Link) (*NodeStatus, error) {
+	now := e.now()
+	st := &NodeStatus{Role: NodeCity}
+	if e.Node.Edge() {
+		st.Role, st.Hall = NodeEdge, e.Node.Hall
+		if link != nil {
+			ls := link.State()
+			st.Link = &ls
+		}
+		b, err := e.EdgeBacklog(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if b != nil {
+			st.Pending, st.OldestAt, st.OldestAgeSec = b.Pending, b.OldestAt, b.OldestAgeSec
+		}
+		return st, nil
+	}
+	links, err := e.EdgeLinks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, l := range links { // each hall's newest first
+		if seen[l.HallID] {
+			continue
+		}
+		seen[l.HallID] = true
+		st.Edges = append(st.Edges, EdgeStatus{EdgeLink: *l, Health: l.Health(now)})
+	}
+	return st, nil
+}

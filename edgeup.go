@@ -465,3 +465,29 @@ func (e *Engine) EdgeBacklog(ctx context.Context) (*DeliveryState, error) {
 	})
 	return out, err
 }
+
+// RewindEdgeLink moves, on the edge, the edge link's cursor back to
+// lastApplied when the city holds less than the edge sent (it was
+// restored from an older backup): the events after it go up again, and
+// the city skips those it holds. It reports whether it moved the cursor.
+func (e *Engine) RewindEdgeLink(ctx context.Context, lastApplied int64) (bool, error) {
+	moved := false
+	err := e.update(ctx, func(tx Tx) error {
+		subs, err := tx.Subscribers()
+		if err != nil {
+			return err
+		}
+		for _, s := range subs {
+			if s.Kind == SubscriberEdge && s.Cursor > lastApplied {
+				s.Cursor, moved = lastApplied, true
+				s.resume()
+				return tx.SetDeliveryState(s)
+			}
+		}
+		return nil
+	})
+	if moved && e.SubscribersChanged != nil {
+		e.SubscribersChanged()
+	}
+	return moved, err
+}

@@ -462,6 +462,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "GET /api/v1/halls/{hall}/edge-tokens", prep: fixed("/api/v1/halls/other/edge-tokens", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "DELETE /api/v1/halls/{hall}/edge-tokens/{id}", prep: freshEdgeToken(""), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/halls/{hall}/edge-tokens/{id}/rotate", prep: freshEdgeToken("/rotate"), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/node", prep: fixed("/api/v1/node", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/halls/{hall}/edge/hello", prep: fixed("/api/v1/halls/other/edge/hello", map[string]any{"edge_id": "e1"}), want: [nPrincipals]int{U, F, F, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/halls/{hall}/edge/events", prep: fixed("/api/v1/halls/other/edge/events", map[string]any{"edge_id": "e1", "after": 0, "events": []any{}}), want: [nPrincipals]int{U, F, F, F, F, F, F, F, F, F, F}},
 	}

@@ -398,4 +398,5 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintln(w, "ready")
+	s.writeNodeStatus(w, r) // api/edge.go: the node's role and link
 }

@@ -50,6 +50,9 @@ type Server struct {
 func NewServer(engine *civiq.Engine, hub *inmem.Hub, m *Metrics) *Server {
 	s := &Server{Engine: engine, Hub: hub, Heartbeat: 10 * time.Second, metrics: m, mux: http.NewServeMux(), quit: make(chan struct{})}
 	s.routes()
+	if m != nil {
+		m.Registry.MustRegister(newNodeCollector(s)) // api/edge.go
+	}
 	return s
 }
 

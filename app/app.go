@@ -154,7 +154,7 @@ func (a *App) SetEdge(ctx context.Context, cfg civiq.EdgeConfig) error {
 	hctx, cancel := context.WithCancel(context.Background())
 	a.stopHello = cancel
 	go edgelink.Hello(hctx, a.Engine, c, HelloEvery)
-	a.Outbound.Notify()
+	a.Outbound.Changed() // the edge link's subscriber, at once
 	return nil
 }
 

@@ -152,6 +152,15 @@ func Hello(ctx context.Context, e *civiq.Engine, c *Client, interval time.Durati
 			h.Pending, h.OldestAt = b.Pending, b.OldestAt
 		}
 		w, err := c.Hello(ctx, h)
+		if err == nil {
+			// A city restored from an older backup holds less than was
+			// sent: send it again.
+			if moved, err := e.RewindEdgeLink(ctx, w.LastApplied); err != nil {
+				slog.Warn("edge link: rewind", "err", err)
+			} else if moved {
+				slog.Warn("edge link: the city holds less than was sent; sending again", "city_last_applied", w.LastApplied)
+			}
+		}
 		if err == nil && !adopted {
 			if err := e.AdoptSequences(ctx, c.Hall, w.Sequences); err != nil {
 				slog.Warn("edge link: adopt the city's numbers", "err", err)

@@ -106,9 +106,19 @@ type proc struct {
 // killed when the test ends, if it still runs.
 func startBinary(t *testing.T, bin, db string, env ...string) *proc {
 	t.Helper()
+	return startBinaryAt(t, bin, db, "", env...)
+}
+
+// startBinaryAt is startBinary on addr (a free port when empty): a node
+// that comes back where others look for it.
+func startBinaryAt(t *testing.T, bin, db, at string, env ...string) *proc {
+	t.Helper()
 	var last *proc
 	for attempt := 0; attempt < 3; attempt++ {
-		addr := freeAddr(t)
+		addr := at
+		if addr == "" {
+			addr = freeAddr(t)
+		}
 		p := &proc{db: db, url: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
 		store := []string{"--db", db}
 		if strings.HasPrefix(db, "postgres://") {
