@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/civiq/civiq/browsertest"
+	"github.com/civiq/civiq/civiqtest"
 )
 
 // TestFollowUpDeskBrowser drives the 好差评 desk in Chromium: the list with
@@ -192,4 +193,46 @@ for (const [lang, w, h] of [['zh-CN', 390, 844], ['en', 390, 844], ['zh-CN', 136
   clean(page, 'results ' + lang);
 }
 console.log('desk ok');
+`
+
+// TestDisplayIdleResultsBrowser: a display with no call yet shows, where
+// the calls will be, the QR code of the hall's published 好差评 results,
+// inside the screen, in both languages, standing and lying; the first call
+// takes its place.
+func TestDisplayIdleResultsBrowser(t *testing.T) {
+	browsertest.Require(t)
+	ds := civiqtest.New(t)
+	browsertest.RunShots(t, displayIdleScript, map[string]string{"CIVIQ_URL": ds.URL, "CIVIQ_TOKEN": ds.Admin})
+}
+
+const displayIdleScript = `
+const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
+for (const [w, h, lang] of [[1920, 1080, 'zh-CN'], [1080, 1920, 'en']]) {
+  const b = await civiq.launch();
+  const ctx = await b.newContext({ viewport: { width: w, height: h } });
+  await ctx.addCookies([{ name: 'civiq_lang', value: lang, url: base }]);
+  const page = watch(await ctx.newPage());
+  await page.goto(base + '/halls/demo/display', { waitUntil: 'load' });
+  await page.waitForSelector('#d-results', { state: 'visible' });
+  await page.waitForFunction(() => { const i = document.querySelector('#d-results img'); return i.complete && i.naturalWidth > 0; });
+  const box = await page.$eval('#d-results', (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; });
+  assert(box[0] >= 0 && box[1] >= 0 && box[2] <= innerWidthOf(w) && box[3] <= h, 'the results code leaves the screen: ' + box);
+  eq(await page.getAttribute('#d-results', 'href'), '/halls/demo/results', 'the results link');
+  if (shots) await page.screenshot({ path: shots + '/display-idle-results-' + w + '-' + lang + '.png' });
+  await axe(page, 'display idle ' + lang);
+  clean(page, 'display idle ' + lang);
+  await b.close();
+}
+function innerWidthOf(w) { return w; }
+// The first call takes the panel back.
+const h = { Authorization: 'Bearer ' + process.env.CIVIQ_TOKEN, 'Content-Type': 'application/json' };
+const b = await civiq.launch();
+const page = watch(await (await b.newContext({ viewport: { width: 1920, height: 1080 } })).newPage());
+await page.goto(base + '/halls/demo/display', { waitUntil: 'load' });
+await page.waitForSelector('#d-results', { state: 'visible' });
+await fetch(base + '/api/v1/halls/demo/tickets', { method: 'POST', headers: h, body: JSON.stringify({ service_id: 'general' }) });
+await fetch(base + '/api/v1/halls/demo/counters/1/call-next', { method: 'POST', headers: h });
+await page.waitForSelector('#d-results', { state: 'hidden' });
+clean(page, 'display after a call');
+console.log('display idle ok');
 `

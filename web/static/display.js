@@ -354,6 +354,9 @@
       row.num.textContent = r ? r.number : (i === 0 ? C.tr("display.norecent") : "");
       row.ctr.textContent = r ? counterLabel((tiles.get(r.counter) || {}).counter || { id: r.counter }) : "";
     }
+    // Idle, with no call yet: the panel shows the QR code of the hall's
+    // published 好差评 results instead of empty rows.
+    $("d-recent").parentElement.classList.toggle("idle", !recent.length);
     const newest = recent[0] && recent[0].counter;
     for (const t of tiles.values()) t.li.classList.toggle("latest", t.id === newest && !!t.number);
   }
