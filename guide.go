@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -800,13 +801,39 @@ func (e *Engine) Guides(ctx context.Context, q GuideQuery) (guides []Guide, more
 		return nil, false, err
 	}
 	q.Limit++ // one more, to tell whether there are more
+	latin := strings.IndexFunc(q.Text, func(r rune) bool { return r < utf8.RuneSelf && unicode.IsLetter(r) }) >= 0
 	err = e.store.View(ctx, func(tx Tx) error {
 		if _, err := tx.Hall(q.HallID); err != nil {
 			return err
 		}
-		var err error
-		guides, err = tx.Guides(q)
-		return err
+		if !latin {
+			var err error
+			guides, err = tx.Guides(q)
+			return err
+		}
+		// Latin letters: the store's index knows the Chinese names and the
+		// keywords; the English names are matched here, over the hall's
+		// guides, and come first.
+		all, err := tx.Guides(GuideQuery{HallID: q.HallID, ServiceID: q.ServiceID, Limit: -1})
+		if err != nil {
+			return err
+		}
+		found, err := tx.Guides(GuideQuery{HallID: q.HallID, ServiceID: q.ServiceID, Text: q.Text, Limit: -1})
+		if err != nil {
+			return err
+		}
+		merged := MatchEnglish(all, q.Text)
+		seen := map[string]bool{}
+		for _, g := range merged {
+			seen[g.ID] = true
+		}
+		for _, g := range found {
+			if !seen[g.ID] {
+				merged = append(merged, g)
+			}
+		}
+		guides = merged[min(q.Offset, len(merged)):min(q.Offset+q.Limit, len(merged))]
+		return nil
 	})
 	if err != nil {
 		return nil, false, err
@@ -816,6 +843,59 @@ func (e *Engine) Guides(ctx context.Context, q GuideQuery) (guides []Guide, more
 	}
 	return guides, false, nil
 }
+
+// MatchEnglish gives the guides whose English name and keywords have a
+// word starting with each word of text (letters' case aside: "mort" finds
+// Mortgage), best first: the first word matching earlier in the English
+// name, then shorter names.
+func MatchEnglish(guides []Guide, text string) []Guide {
+	words := strings.Fields(strings.ToLower(text))
+	if len(words) == 0 {
+		return nil
+	}
+	type hit struct {
+		g   Guide
+		pos int
+	}
+	var hits []hit
+	for _, g := range guides {
+		if g.NameEn == "" {
+			continue
+		}
+		name := strings.ToLower(g.NameEn)
+		hay := strings.FieldsFunc(name+" "+strings.ToLower(strings.Join(g.Keywords, " ")), notWordRune)
+		ok := true
+		for _, w := range words {
+			if !slices.ContainsFunc(hay, func(h string) bool { return strings.HasPrefix(h, w) }) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			pos := len(name) + 1 // only in the keywords
+			for i, h := range strings.FieldsFunc(name, notWordRune) {
+				if strings.HasPrefix(h, words[0]) {
+					pos = i
+					break
+				}
+			}
+			hits = append(hits, hit{g, pos})
+		}
+	}
+	sort.SliceStable(hits, func(i, j int) bool {
+		if hits[i].pos != hits[j].pos {
+			return hits[i].pos < hits[j].pos
+		}
+		return len(hits[i].g.NameEn) < len(hits[j].g.NameEn)
+	})
+	out := make([]Guide, len(hits))
+	for i, h := range hits {
+		out[i] = h.g
+	}
+	return out
+}
+
+func notWordRune(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }
 
 // ExportGuides returns every guide of a hall in its order.
 func (e *Engine) ExportGuides(ctx context.Context, hallID string) ([]Guide, error) {

@@ -517,3 +517,34 @@ func BenchmarkGuideSearch(b *testing.B) {
 		})
 	}
 }
+
+func TestMatchEnglish(t *testing.T) {
+	gs := []civiq.Guide{
+		{ID: "a", Name: "抵押权首次登记", NameEn: "First registration of a mortgage"},
+		{ID: "b", Name: "抵押权注销登记", NameEn: "Cancellation of a mortgage registration"},
+		{ID: "c", Name: "护照", NameEn: "Passport", Keywords: []string{"travel document"}},
+		{ID: "d", Name: "无英文名"},
+		{ID: "e", Name: "社保卡", NameEn: "Mortgage-free social security card"},
+	}
+	for _, tt := range []struct {
+		text string
+		want string
+	}{
+		{"mortgage", "e b a"}, // at the start first, then earlier in the name
+		{"mort", "e b a"},
+		{"gage", ""}, // words start where they start
+		{"MORTGAGE cancellation", "b"},
+		{"travel", "c"}, // an English keyword
+		{"passport", "c"},
+		{"visa", ""},
+		{"  ", ""},
+	} {
+		var ids []string
+		for _, g := range civiq.MatchEnglish(gs, tt.text) {
+			ids = append(ids, g.ID)
+		}
+		if got := strings.Join(ids, " "); got != tt.want {
+			t.Errorf("MatchEnglish(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}

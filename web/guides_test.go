@@ -111,6 +111,15 @@ func TestGuidePages(t *testing.T) {
 	if i, j := strings.Index(page, "社会保障卡申领"), strings.Index(page, "国有建设用地"); i < 0 || j >= 0 {
 		t.Errorf("社保卡 search: 社会保障卡申领 at %d, a property item at %d", i, j)
 	}
+	// English names and keywords are found too, in any case.
+	_, page = get(t, nil, gs.URL+"/halls/demo/guides?lang=en&q="+url.QueryEscape("Social Security"))
+	if !strings.Contains(page, "Applying for a social security card") {
+		t.Error("an English search does not find the social security card")
+	}
+	_, page = get(t, nil, gs.URL+"/api/v1/halls/demo/guides?q=mortgage")
+	if !strings.Contains(page, "First registration of a mortgage") || strings.Contains(page, "social security") {
+		t.Errorf("q=mortgage: %.300s", page)
+	}
 	_, page = get(t, nil, gs.URL+"/halls/demo/guides?service=tax")
 	if strings.Contains(page, "社会保障卡申领") || !strings.Contains(page, "契税申报") {
 		t.Error("service=tax lists other services' guides")
