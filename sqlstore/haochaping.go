@@ -11,7 +11,7 @@ import (
 	"github.com/civiq/civiq"
 )
 
-// The 好差评 reporters' own state (civiq's haochaping.go; migration 0011):
+// The 好差评 reporters' own state (civiq's haochaping.go; migration 0012):
 // each reporter's config beside its subscriber row, and the records its
 // platform acknowledged.
 
