@@ -86,7 +86,7 @@ func TestNoStoreBelowTheCodecs(t *testing.T) {
 		t.Skip("the same on every store: checked on the SQLite run")
 	}
 	stores := []string{module + "/sqlstore", module + "/postgres", "modernc.org/", "github.com/jackc/pgx"}
-	for _, pkg := range []string{"sim", "guidefile", "csvfile", "ical", "api"} {
+	for _, pkg := range []string{"sim", "guidefile", "csvfile", "xlsxfile", "ical", "api"} {
 		deps := goList(t, "./"+pkg)
 		if _, ok := deps[module+"/"+pkg]; !ok {
 			t.Fatalf("go list did not list %s/%s", module, pkg)

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/csvfile"
+	"github.com/civiq/civiq/xlsxfile"
 )
 
 // haochapingRoutes: the 好差评 reporters to the provincial platform
@@ -33,6 +36,8 @@ func (s *Server) haochapingRoutes() {
 		return s.Engine.ReplayHaochapingReporter(r.Context(), c.p, id, req.FromEventID)
 	}))
 	s.handle("DELETE /api/v1/haochaping/reporters/{id}", signed, s.deleteReporter)
+	s.handle("GET /api/v1/halls/{hall}/reports/haochaping-sync", need(civiq.PermFollowUp), s.haochapingSync)
+	s.handle("GET /api/v1/halls/{hall}/reports/haochaping-records", need(civiq.PermFollowUp), s.haochapingRecords)
 }
 
 // withReporter is a handler that takes the reporter's id from the path and
@@ -88,5 +93,67 @@ func (s *Server) deleteReporter(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) haochapingSync(w http.ResponseWriter, r *http.Request, c *call) error {
+	rep, err := s.Engine.HaochapingReconcile(r.Context(), r.PathValue("hall"), r.URL.Query().Get("date"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// haochapingRecords is the day's export: the records as JSON, or as a
+// CSV file or a workbook with the fields' Chinese names as headers.
+func (s *Server) haochapingRecords(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "csv" && format != "xlsx" {
+		return civiq.FieldErrorf("format", "format must be json, csv or xlsx")
+	}
+	hall, date := r.PathValue("hall"), q.Get("date")
+	recs, loc, err := s.Engine.HaochapingDay(r.Context(), hall, date)
+	if err != nil {
+		return err
+	}
+	name := `attachment; filename="haochaping-` + hall + "-" + date
+	switch format {
+	case "csv":
+		w.Header().Set("Content-Type", csvfile.ContentType)
+		w.Header().Set("Content-Disposition", name+`.csv"`)
+		w.WriteHeader(http.StatusOK)
+		cw := csvfile.NewWriter(w)
+		cw.Write(civiq.HaochapingHeaders())
+		for _, rec := range recs {
+			cw.Write(rec.Strings(loc))
+		}
+		return cw.Flush()
+	case "xlsx":
+		xw, err := xlsxfile.NewWriter("好差评")
+		if err != nil {
+			return err
+		}
+		xw.Write(civiq.HaochapingHeaders())
+		for _, rec := range recs {
+			xw.Write(rec.Strings(loc))
+		}
+		w.Header().Set("Content-Type", xlsxfile.ContentType)
+		w.Header().Set("Content-Disposition", name+`.xlsx"`)
+		w.WriteHeader(http.StatusOK)
+		_, err = xw.WriteTo(w)
+		return err
+	}
+	out := make([]json.RawMessage, 0, len(recs))
+	var none civiq.HaochapingMapping
+	for _, rec := range recs {
+		b, err := json.Marshal(none.Apply(rec, loc, false))
+		if err != nil {
+			return err
+		}
+		out = append(out, b)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"hall_id": hall, "date": date, "records": out})
 	return nil
 }
