@@ -207,6 +207,7 @@ type Case struct {
 	HallID       string         `json:"hall_id"`
 	GuideID      string         `json:"guide_id"`
 	GuideName    string         `json:"guide_name"`
+	GuideNameEn  string         `json:"guide_name_en,omitempty"` // the guide's English name when the case was opened
 	ServiceID    string         `json:"service_id"`
 	TicketID     string         `json:"ticket_id"`
 	TicketNumber string         `json:"ticket_number"`
@@ -425,7 +426,7 @@ func (e *Engine) OpenCase(ctx context.Context, req OpenCaseRequest) (*Case, erro
 		}
 		now := e.now()
 		day := hall.Day(now)
-		c := &Case{HallID: t.HallID, GuideID: g.ID, GuideName: g.Name, ServiceID: g.ServiceID, TicketID: t.ID, TicketNumber: t.Number,
+		c := &Case{HallID: t.HallID, GuideID: g.ID, GuideName: g.Name, GuideNameEn: g.NameEn, ServiceID: g.ServiceID, TicketID: t.ID, TicketNumber: t.Number,
 			CounterID: t.CounterID, Applicant: req.Applicant, Materials: mats, Missing: missingOf(mats), PromisedDays: g.PromisedDays,
 			Day: day, OpenedAt: now, UpdatedAt: now, OpenedBy: by}
 		switch {
@@ -683,6 +684,7 @@ type CaseProgress struct {
 	HallNameEn    string     `json:"hall_name_en,omitempty"`
 	GuideID       string     `json:"guide_id"`
 	GuideName     string     `json:"guide_name"`
+	GuideNameEn   string     `json:"guide_name_en,omitempty"`
 	ApplicantName string     `json:"applicant_name"`
 	Status        string     `json:"status"`
 	Reason        string     `json:"reason,omitempty"`
@@ -694,6 +696,13 @@ type CaseProgress struct {
 	AcceptedAt    *time.Time `json:"accepted_at"`
 	ClosedAt      *time.Time `json:"closed_at"`
 	Steps         []CaseStep `json:"steps"`
+}
+
+// GuideNameIn is the name of the case's guide in a page's language
+// (inLang): the English one, where the guide had one, on English pages.
+func (p *CaseProgress) GuideNameIn(lang string) string {
+	name, _ := inLang(lang, p.GuideName, p.GuideNameEn)
+	return name
 }
 
 // HallNameIn is the case's hall's name in a page's language (inLang,
@@ -755,7 +764,7 @@ func (e *Engine) CaseProgressFor(ctx context.Context, number, last4 string) (*Ca
 		}
 		loc := hall.Location()
 		p := &CaseProgress{Number: c.Number, HallID: hall.ID, HallName: hall.Name, HallNameEn: hall.NameEn, GuideID: c.GuideID,
-			GuideName: c.GuideName, ApplicantName: MaskName(c.Applicant.Name), Status: c.Status, Reason: c.Reason,
+			GuideName: c.GuideName, GuideNameEn: c.GuideNameEn, ApplicantName: MaskName(c.Applicant.Name), Status: c.Status, Reason: c.Reason,
 			Missing: nonNil(c.Missing), PromisedDays: c.PromisedDays, PromisedDate: c.PromisedDate, Overdue: c.Overdue,
 			OpenedAt: c.OpenedAt.In(loc), AcceptedAt: inLoc(c.AcceptedAt, loc), ClosedAt: inLoc(c.ClosedAt, loc), Steps: []CaseStep{}}
 		for _, en := range entries {

@@ -18,6 +18,7 @@ var _ civiq.CaseTx = (*tx)(nil)
 // caseData is what a case row keeps as JSON.
 type caseData struct {
 	GuideName    string               `json:"guide_name"`
+	GuideNameEn  string               `json:"guide_name_en,omitempty"`
 	ServiceID    string               `json:"service_id"`
 	TicketNumber string               `json:"ticket_number"`
 	CounterID    string               `json:"counter_id,omitempty"`
@@ -44,7 +45,7 @@ func scanCase(sc scanner) (civiq.Case, error) {
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return c, fmt.Errorf("decode case: %w", err)
 	}
-	c.GuideName, c.ServiceID, c.TicketNumber, c.CounterID = d.GuideName, d.ServiceID, d.TicketNumber, d.CounterID
+	c.GuideName, c.GuideNameEn, c.ServiceID, c.TicketNumber, c.CounterID = d.GuideName, d.GuideNameEn, d.ServiceID, d.TicketNumber, d.CounterID
 	c.Applicant, c.Materials, c.Missing, c.Reason = d.Applicant, d.Materials, d.Missing, d.Reason
 	c.PromisedDays, c.OpenedBy = d.PromisedDays, d.OpenedBy
 	if c.Materials == nil {
@@ -59,7 +60,7 @@ func scanCase(sc scanner) (civiq.Case, error) {
 }
 
 func caseJSON(c *civiq.Case) (string, error) {
-	b, err := json.Marshal(caseData{GuideName: c.GuideName, ServiceID: c.ServiceID, TicketNumber: c.TicketNumber, CounterID: c.CounterID,
+	b, err := json.Marshal(caseData{GuideName: c.GuideName, GuideNameEn: c.GuideNameEn, ServiceID: c.ServiceID, TicketNumber: c.TicketNumber, CounterID: c.CounterID,
 		Applicant: c.Applicant, Materials: c.Materials, Missing: c.Missing, Reason: c.Reason, PromisedDays: c.PromisedDays, OpenedBy: c.OpenedBy})
 	return string(b), err
 }

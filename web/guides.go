@@ -285,7 +285,7 @@ func (s *Site) caseProgress(w http.ResponseWriter, r *http.Request) {
 	for _, st := range pending {
 		steps = append(steps, caseStep{Label: s.T(lang, "case.step."+st), Class: "todo"})
 	}
-	data["P"], data["Steps"], data["HallName"] = p, steps, p.HallNameIn(lang)
+	data["P"], data["Steps"], data["HallName"], data["GuideName"] = p, steps, p.HallNameIn(lang), p.GuideNameIn(lang)
 	data["Status"] = s.T(lang, "case.status."+p.Status)
 	s.render(w, r, http.StatusOK, "guide_progress", "case.progress_title", data)
 }

@@ -193,6 +193,14 @@ func TestCasePages(t *testing.T) {
 	if strings.Contains(page, "王小明") || strings.Contains(page, "13912345678") {
 		t.Error("the progress page shows personal data in clear")
 	}
+	// In English the guide and the hall have their English names.
+	enRes, err := http.PostForm(gs.URL+"/c?lang=en", url.Values{"number": {c.Number}, "last4": {"5678"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enPage, _ := io.ReadAll(enRes.Body)
+	enRes.Body.Close()
+	mustContain(t, string(enPage), `<html lang="en">`, "Applying for a social security card", "Demo Service Hall")
 	if status, page = post(c.Number, "0000"); status != 404 || !strings.Contains(page, "没有找到该办件") {
 		t.Errorf("wrong digits: %d", status)
 	}
