@@ -82,7 +82,7 @@ assert(rf && rf.includes('不满意') && rf.includes('业务不熟练') && rf.in
 assert(!r.join().includes('13800001111'), 'the list masks the phone');
 const red = await page.$eval('#fu-table tr.overdue .fu-over', (e) => getComputedStyle(e).color);
 eq(red, 'rgb(179, 38, 30)', 'overdue in red');
-await shot(page, 'followups-list-1366-zh');
+await shot(page, 'followups-list-1920-zh');
 await axe(page, 'desk list');
 // the filters
 await page.check('#fu-overdue');
@@ -106,7 +106,7 @@ assert((await page.textContent('#fu-phone')) === '138****1111', 'masked in the c
 await page.click('#fu-reveal');
 await page.waitForFunction(() => document.getElementById('fu-phone').textContent === '13800001111');
 assert((await page.textContent('#fu-reveal-note')).includes('审计'), 'the reading is said to be audited');
-await shot(page, 'followups-case-open-1366-zh');
+await shot(page, 'followups-case-open-1920-zh');
 await axe(page, 'an open case');
 // 核实: a note is needed
 await move(page, 'verifying');
@@ -128,7 +128,7 @@ assert(await page.isVisible('#fu-view-f'), 'the citizen view at the call back');
 await page.click('#fu-submit');
 assert((await page.textContent('#fu-error')).includes('群众'), 'view asked: ' + await page.textContent('#fu-error'));
 await page.check('input[name=fu-view][value=satisfied]');
-await shot(page, 'followups-revisit-1366-zh');
+await shot(page, 'followups-revisit-1920-zh');
 await axe(page, 'the call back form');
 await page.click('#fu-submit');
 await statusIs(page, 'revisited');
@@ -153,7 +153,7 @@ await page.click('#fu-submit');
 await statusIs(page, 'rejection_requested');
 eq(await moves(page), ['verifying'], 'the one who asked cannot approve');
 assert(await page.isVisible('#fu-wait'), 'told a second person approves');
-await shot(page, 'followups-rejection-asked-1366-zh');
+await shot(page, 'followups-rejection-asked-1920-zh');
 await axe(page, 'rejection asked');
 clean(page, 'desk zh');
 
