@@ -38,6 +38,10 @@ type Engine struct {
 	// WebhookAllow lists the loopback, link-local and private addresses
 	// webhooks may be sent to (civiq serve --webhook-allow).
 	WebhookAllow []netip.Prefix
+	// Channels makes the notifications' channels of a hall's settings
+	// (notify.go; package notify's Makers); without it settings are
+	// checked without their providers and nothing is sent.
+	Channels ChannelMaker
 
 	auth     authCache
 	logins   loginGuard    // sign-in limits (login.go)

@@ -1,6 +1,7 @@
 package civiq
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -121,7 +122,9 @@ type ChannelMessage struct {
 	// templates (push, the log).
 	Text string
 	Lang string
-	// Link is the ticket's phone page, when the message has one.
+	// Link is the ticket's phone page, when the message has one (also
+	// the parameter "link"): it holds the ticket's id, so a channel never
+	// logs it.
 	Link string
 }
 
@@ -228,8 +231,12 @@ type NotifySettings struct {
 	PerPhoneHour  int `json:"per_phone_hour"`
 	PerHallMinute int `json:"per_hall_minute"`
 	// QuietFrom and QuietTo ("21:00", "08:00") hold reminders back.
-	QuietFrom string    `json:"quiet_from,omitempty"`
-	QuietTo   string    `json:"quiet_to,omitempty"`
+	QuietFrom string `json:"quiet_from,omitempty"`
+	QuietTo   string `json:"quiet_to,omitempty"`
+	// LinkBase is where the hall's pages are reached from outside
+	// ("https://hall.example.gov.cn"): the "taken" message links the
+	// ticket's phone page under it. Empty: no link.
+	LinkBase  string    `json:"link_base,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
@@ -254,38 +261,23 @@ func (s *NotifySettings) Provider(medium string) *ProviderSettings {
 }
 
 // ParsePhone reads a mobile number as a citizen types it: a mainland
-// mobile (11 digits starting 13–19, with or without +86 and spaces or
-// dashes) gives its 11 digits; another country's number in +country form
-// (E.164: 8 to 15 digits) gives "+" and its digits.
+// mobile (NormalizePhone: 11 digits starting 13–19, with or without +86,
+// spaces or dashes) gives its 11 digits; another country's number in
+// +country form (E.164: 8 to 15 digits) gives "+" and its digits.
 func ParsePhone(s string) (string, error) {
-	var b strings.Builder
-	for i, r := range strings.TrimSpace(s) {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r == '+' && i == 0:
-			b.WriteRune(r)
-		case r == ' ' || r == '-':
-		default:
-			return "", FieldErrorf("phone", "a mobile number is digits, with +country for a number outside the mainland")
-		}
-	}
-	p := b.String()
-	if rest, ok := strings.CutPrefix(p, "+86"); ok {
-		p = rest
-	} else if rest, ok := strings.CutPrefix(p, "0086"); ok && len(rest) == 11 {
-		p = rest
-	}
-	if !strings.HasPrefix(p, "+") {
-		if len(p) != 11 || p[0] != '1' || p[1] < '3' {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "+") || strings.HasPrefix(s, "+86") {
+		p, err := NormalizePhone(s)
+		if err != nil {
 			return "", FieldErrorf("phone", "not a mainland mobile number (11 digits starting 13 to 19); write +country before a number outside the mainland")
 		}
 		return p, nil
 	}
-	if n := len(p) - 1; n < 8 || n > 15 || p[1] == '0' {
+	digits := strings.NewReplacer(" ", "", "-", "").Replace(s[1:])
+	if n := len(digits); n < 8 || n > 15 || digits[0] == '0' || strings.Trim(digits, "0123456789") != "" {
 		return "", FieldErrorf("phone", "a number in +country form has 8 to 15 digits")
 	}
-	return p, nil
+	return "+" + digits, nil
 }
 
 // Mainland reports whether a number ParsePhone gave is a mainland mobile.
@@ -391,4 +383,951 @@ func QuietAt(t time.Time, loc *time.Location, from, to string) bool {
 		return m >= fm && m < um
 	}
 	return m >= fm || m < um
+}
+
+// Events of notifications: a ticket's holder opted in or out (the staff
+// view carries the ticket; no address is in any event), a hall's
+// notifications were set.
+const (
+	EventNotifyOptIn    = "notify.opt_in"
+	EventNotifyOptOut   = "notify.opt_out"
+	EventNotifySettings = "notify.settings"
+)
+
+// notifyEvents are the events a notifications subscriber reads: those
+// that make a message due or move a ticket's place.
+var notifyEvents = []string{EventIssued, EventCalled, EventNoShow, EventTransferred, EventReturned,
+	EventCancelled, EventDone, EventNotifyOptIn}
+
+// OptIn is a ticket holder's wish to be told by a medium. Address is
+// sealed in the store, opened in the engine, and deleted with the ticket's
+// other personal data (once it is done or cancelled, or its day is past).
+type OptIn struct {
+	TicketID   string
+	HallID     string
+	Medium     string
+	Address    string
+	AddressKey string // keyed hash of the address: the limits per number
+	Lang       string
+	CreatedAt  time.Time
+	// Of the ticket, in the lists of a hall's waiting opt-ins: its
+	// service, class and whether it is an appointment, in queue order.
+	ServiceID   string
+	Priority    string
+	Appointment bool
+}
+
+// Notice is one message of a ticket: due, sent, failed or dropped, with
+// the provider's answer. The address is kept masked only.
+type Notice struct {
+	ID         string        `json:"id"`
+	HallID     string        `json:"hall_id"`
+	Day        string        `json:"day"`
+	TicketID   string        `json:"-"`
+	Number     string        `json:"number"`
+	Medium     string        `json:"medium"`
+	Kind       string        `json:"kind"`
+	Provider   string        `json:"provider"`
+	To         string        `json:"to"`
+	AddressKey string        `json:"-"`
+	Params     []NoticeParam `json:"params"`
+	Status     string        `json:"status"`
+	ProviderID string        `json:"provider_id,omitempty"`
+	Code       string        `json:"code,omitempty"`
+	Error      string        `json:"error,omitempty"`
+	Tries      int           `json:"tries"`
+	EventID    int64         `json:"event_id"`
+	Ord        int           `json:"-"` // its order among the messages of its event
+	CreatedAt  time.Time     `json:"created_at"`
+	UpdatedAt  time.Time     `json:"updated_at"`
+}
+
+// NoticeCount is a line of the report: messages of a day, medium,
+// provider and kind by status.
+type NoticeCount struct {
+	Day      string `json:"day"`
+	Medium   string `json:"medium"`
+	Provider string `json:"provider"`
+	Kind     string `json:"kind"`
+	Status   string `json:"status"`
+	Count    int    `json:"count"`
+}
+
+// NotifyTx is what a store keeps of notifications (sqlstore/notify.go).
+type NotifyTx interface {
+	// NotifySettings is the hall's settings as stored (secrets sealed), a
+	// not_found error when it has none.
+	NotifySettings(hallID string) (*NotifySettings, error)
+	PutNotifySettings(s *NotifySettings) error
+	// PutOptIn adds or replaces the ticket's opt-in of its medium.
+	PutOptIn(o *OptIn) error
+	// DeleteOptIn reports whether there was one.
+	DeleteOptIn(ticketID, medium string) (bool, error)
+	DeleteOptIns(ticketID string) error
+	// PruneOptIns deletes the opt-ins made before the time.
+	PruneOptIns(before time.Time) error
+	OptIns(ticketID string) ([]OptIn, error)
+	// WaitingOptIns lists the opt-ins of the hall's waiting tickets that
+	// have no "next" message of their medium yet, in queue order within
+	// each service and class (appointments last).
+	WaitingOptIns(hallID string) ([]OptIn, error)
+	// CountOptIns counts the opt-ins to an address made since the time.
+	CountOptIns(addressKey string, since time.Time) (int, error)
+	// InsertNotice adds a message; false when the ticket already has one
+	// of its medium and kind.
+	InsertNotice(n *Notice) (bool, error)
+	UpdateNotice(n *Notice) error
+	// NoticeKinds gives the kinds the ticket has a message of by the
+	// medium, whatever their status.
+	NoticeKinds(ticketID, medium string) (map[string]bool, error)
+	// NoticesIn lists the hall's messages of a status, oldest first, at
+	// most limit.
+	NoticesIn(hallID, status string, limit int) ([]*Notice, error)
+	// Notices lists the hall's messages of a local day, oldest first.
+	Notices(hallID, day string) ([]*Notice, error)
+	// CountSent counts the hall's messages by a medium handed to a
+	// provider (sending, sent, delivered) since the time, and those to an
+	// address (when addressKey is not empty).
+	CountSent(hallID, medium, addressKey string, since time.Time) (int, error)
+	// CountSentDay counts them on a local day.
+	CountSentDay(hallID, medium, day string) (int, error)
+	// NoticeCounts is the report of the days from to to.
+	NoticeCounts(hallID, from, to string) ([]NoticeCount, error)
+}
+
+// ChannelMaker makes the channel of a hall's provider settings for a
+// medium (package notify's Makers); an error names what is wrong with the
+// settings.
+type ChannelMaker func(medium string, p *ProviderSettings) (Channel, error)
+
+// noticeID is a new message's id: random, stable once given.
+func noticeID() string { return "ntf_" + randomToken(10) }
+
+// noticeWords are the messages in words, for channels without templates.
+var noticeWords = map[string][2]string{
+	NoticeTaken:       {"您已取号 {number}，可凭此短信查看排队进度。{link}", "Your ticket is {number}. Follow your place: {link}"},
+	NoticeAhead:       {"{number} 前面还有 {ahead} 位，请回到大厅等候。", "{number}: {ahead} ahead of you. Please come back to the hall."},
+	NoticeNext:        {"下一位就是 {number}，请到大厅等候叫号。", "{number} is next. Please wait in the hall."},
+	NoticeCalled:      {"请 {number} 到 {counter} 办理。", "{number}, please go to {counter}."},
+	NoticeNoShow:      {"{number} 叫号未到，请到取号机或服务台重新排队。", "{number} was called and missed. Ask at the desk to queue again."},
+	NoticeTransferred: {"{number} 已转至 {service}，请继续等候。", "{number} now waits for {service}."},
+}
+
+// NoticeText is a message in words, in lang ("en", else Chinese).
+func NoticeText(kind, lang string, params []NoticeParam) string {
+	w, ok := noticeWords[kind]
+	if !ok {
+		return kind
+	}
+	s := w[0]
+	if lang == "en" {
+		s = w[1]
+	}
+	for _, p := range params {
+		s = strings.ReplaceAll(s, "{"+p.Name+"}", p.Value)
+	}
+	return strings.TrimSpace(strings.ReplaceAll(s, "{link}", ""))
+}
+
+// notifyKey is the keyed hash of an address.
+func (e *Engine) notifyKey(medium, addr string) string { return e.Sealer.Hash("notify-"+medium, addr) }
+
+// checkNotifySettings checks a hall's settings as sent, keeping the stored
+// secrets where none is sent.
+func (e *Engine) checkNotifySettings(in *NotifySettings, old *NotifySettings) error {
+	if in.Ahead == 0 {
+		in.Ahead = DefaultAhead
+	}
+	if in.Ahead < 1 || in.Ahead > 50 {
+		return FieldErrorf("ahead", "ahead is between 1 and 50")
+	}
+	if in.DailyBudget < 0 || in.CostFen < 0 || in.PerPhoneHour < 0 || in.PerHallMinute < 0 {
+		return FieldErrorf("daily_budget", "limits and costs are not negative")
+	}
+	for _, q := range []struct{ field, v string }{{"quiet_from", in.QuietFrom}, {"quiet_to", in.QuietTo}} {
+		if _, err := time.Parse("15:04", q.v); q.v != "" && err != nil {
+			return FieldErrorf(q.field, "%s is a time of day like 21:00", q.field)
+		}
+	}
+	if (in.QuietFrom == "") != (in.QuietTo == "") {
+		return FieldErrorf("quiet_to", "quiet hours need both quiet_from and quiet_to")
+	}
+	if in.LinkBase != "" && !strings.HasPrefix(in.LinkBase, "https://") && !strings.HasPrefix(in.LinkBase, "http://") {
+		return FieldErrorf("link_base", "link_base is an http or https address")
+	}
+	in.LinkBase = strings.TrimRight(in.LinkBase, "/")
+	for _, m := range Media {
+		p := in.Provider(m)
+		if p == nil {
+			continue
+		}
+		field := m
+		if p.Provider == "" {
+			return FieldErrorf(field+".provider", "%s.provider is required", field)
+		}
+		if p.Secret == "" && old != nil {
+			if op := old.Provider(m); op != nil && op.Provider == p.Provider {
+				p.Secret = op.Secret
+			}
+		}
+		for k, code := range p.Templates {
+			if !ValidNoticeKind(k) {
+				return FieldErrorf(field+".templates", "unknown kind of message %q", k)
+			}
+			if code == "" || len(code) > 64 {
+				return FieldErrorf(field+".templates", "the template of %s is 1 to 64 characters", k)
+			}
+		}
+		if e.Channels == nil {
+			continue
+		}
+		ch, err := e.Channels(m, p)
+		if err != nil {
+			return FieldErrorf(field, "%s: %v", field, err)
+		}
+		if ch.Medium() != m {
+			return FieldErrorf(field+".provider", "provider %s does not send %s", p.Provider, m)
+		}
+	}
+	return nil
+}
+
+// SetNotifySettings sets a hall's notifications (admins): it makes the
+// hall's notifications subscriber when there is none, reading from now
+// on. Secrets are sealed in the store and never shown again.
+func (e *Engine) SetNotifySettings(ctx context.Context, p Principal, hallID string, in NotifySettings) (*NotifySettings, error) {
+	if !p.Can(PermAdmin, hallID, "") {
+		return nil, Errorf(EForbidden, "only admins set notifications")
+	}
+	if err := e.needSealer(); err != nil {
+		return nil, err
+	}
+	now := e.now()
+	err := e.update(ctx, func(tx Tx) error {
+		if _, err := tx.Hall(hallID); err != nil {
+			return err
+		}
+		old, err := e.openNotifySettings(tx, hallID)
+		if err != nil && ErrorCode(err) != ENotFound {
+			return err
+		}
+		if err := e.checkNotifySettings(&in, old); err != nil {
+			return err
+		}
+		in.HallID, in.UpdatedAt = hallID, now
+		stored := in
+		for _, m := range Media {
+			if pp := stored.Provider(m); pp != nil {
+				c := *pp
+				c.Secret, c.HasSecret = e.Sealer.Seal(c.Secret), false
+				stored.setProvider(m, &c)
+			}
+		}
+		if err := tx.PutNotifySettings(&stored); err != nil {
+			return err
+		}
+		if err := e.ensureNotifySubscriber(tx, p, hallID, now); err != nil {
+			return err
+		}
+		return tx.AppendEvent(&Event{HallID: hallID, Type: EventNotifySettings, At: now})
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.subscribersChanged()
+	return in.view(), nil
+}
+
+func (s *NotifySettings) setProvider(medium string, p *ProviderSettings) {
+	switch medium {
+	case MediumSMS:
+		s.SMS = p
+	case MediumWeChat:
+		s.WeChat = p
+	case MediumWebPush:
+		s.WebPush = p
+	}
+}
+
+// view is the settings as they are shown: no secret, HasSecret instead.
+func (s *NotifySettings) view() *NotifySettings {
+	v := *s
+	for _, m := range Media {
+		if p := v.Provider(m); p != nil {
+			c := *p
+			c.HasSecret, c.Secret = c.Secret != "", ""
+			v.setProvider(m, &c)
+		}
+	}
+	return &v
+}
+
+// ensureNotifySubscriber makes the hall's notifications subscriber, its
+// cursor at the newest event, when it has none.
+func (e *Engine) ensureNotifySubscriber(tx Tx, p Principal, hallID string, now time.Time) error {
+	subs, err := tx.Subscribers()
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if s.Kind == SubscriberNotify && slices.Equal(s.Halls, []string{hallID}) {
+			return nil
+		}
+	}
+	last, err := tx.LastEventID()
+	if err != nil {
+		return err
+	}
+	by := ""
+	if p.User != nil {
+		by = p.User.Username
+	}
+	return tx.InsertSubscriber(&Subscriber{Kind: SubscriberNotify, URL: "notify:" + hallID, Events: notifyEvents,
+		Halls: []string{hallID}, Description: "notifications of hall " + hallID, Status: SubscriberActive,
+		CreatedBy: by, CreatedAt: now, UpdatedAt: now, Cursor: last})
+}
+
+// openNotifySettings reads a hall's settings with their secrets opened.
+func (e *Engine) openNotifySettings(tx Tx, hallID string) (*NotifySettings, error) {
+	s, err := tx.NotifySettings(hallID)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range Media {
+		if p := s.Provider(m); p != nil {
+			if err := e.unseal(&p.Secret); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// NotifySettingsOf shows a hall's notifications to its managers: no
+// secret. A hall without them shows the defaults.
+func (e *Engine) NotifySettingsOf(ctx context.Context, p Principal, hallID string) (*NotifySettings, error) {
+	if !p.Can(PermManageHall, hallID, "") {
+		return nil, Errorf(EForbidden, "you may not manage hall %s", hallID)
+	}
+	var out *NotifySettings
+	err := e.store.View(ctx, func(tx Tx) error {
+		if _, err := tx.Hall(hallID); err != nil {
+			return err
+		}
+		s, err := tx.NotifySettings(hallID)
+		if ErrorCode(err) == ENotFound {
+			out = &NotifySettings{HallID: hallID, Ahead: DefaultAhead}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out = s.view()
+		return nil
+	})
+	return out, err
+}
+
+// OptInRequest is a ticket holder's opt-in: a medium and its address (a
+// mobile number, a push subscription's JSON, an openid), and the language
+// of the messages.
+type OptInRequest struct {
+	Medium  string
+	Address string
+	Lang    string
+}
+
+// MaxOptInsPerAddressDay is how many tickets one address may opt in for
+// in a day: nobody floods another's phone by taking tickets for it.
+const MaxOptInsPerAddressDay = 5
+
+// OptIn records that a ticket's holder (whoever holds its id) or staff
+// wants to be told by a medium the hall has set up. It is one transaction
+// with its event; the messages follow from it.
+func (e *Engine) OptIn(ctx context.Context, ticketID string, req OptInRequest) error {
+	if !slices.Contains(Media, req.Medium) {
+		return FieldErrorf("medium", "medium is sms, webpush or wechat")
+	}
+	addr := strings.TrimSpace(req.Address)
+	switch req.Medium {
+	case MediumSMS:
+		p, err := ParsePhone(addr)
+		if err != nil {
+			return err
+		}
+		addr = p
+	default:
+		if addr == "" || len(addr) > 4096 || !utf8.ValidString(addr) {
+			return FieldErrorf(req.Medium, "%s is required, at most 4096 bytes", req.Medium)
+		}
+	}
+	if req.Lang != "en" {
+		req.Lang = "zh"
+	}
+	if err := e.needSealer(); err != nil {
+		return err
+	}
+	now := e.now()
+	return e.update(ctx, func(tx Tx) error {
+		t, err := tx.Ticket(ticketID)
+		if err != nil {
+			return err
+		}
+		if t.Status == StatusDone || t.Status == StatusCancelled {
+			return Errorf(EConflict, "the ticket is %s: there is nothing left to tell", t.Status)
+		}
+		st, err := tx.NotifySettings(t.HallID)
+		if ErrorCode(err) == ENotFound || (err == nil && st.Provider(req.Medium) == nil) {
+			return Errorf(EConflict, "this hall sends no %s messages", req.Medium)
+		}
+		if err != nil {
+			return err
+		}
+		if req.Medium == MediumSMS && !Mainland(addr) && e.Channels != nil {
+			ch, err := e.Channels(MediumSMS, st.SMS)
+			if err == nil && !ch.Rules().International {
+				return FieldErrorf("phone", "this hall's SMS provider sends to mainland mobile numbers only")
+			}
+		}
+		key := e.notifyKey(req.Medium, addr)
+		n, err := tx.CountOptIns(key, now.Add(-24*time.Hour))
+		if err != nil {
+			return err
+		}
+		if n >= MaxOptInsPerAddressDay {
+			return &Error{Code: ERateLimited, Message: "this number was given for too many tickets today", RetryAfter: time.Hour}
+		}
+		if err := tx.PutOptIn(&OptIn{TicketID: t.ID, HallID: t.HallID, Medium: req.Medium, Address: e.Sealer.Seal(addr),
+			AddressKey: key, Lang: req.Lang, CreatedAt: now}); err != nil {
+			return err
+		}
+		return tx.AppendEvent(&Event{HallID: t.HallID, Type: EventNotifyOptIn, At: now, Ticket: t})
+	})
+}
+
+// OptOut forgets a ticket's opt-in of a medium, and drops the messages
+// still queued for it.
+func (e *Engine) OptOut(ctx context.Context, ticketID, medium string) error {
+	if !slices.Contains(Media, medium) {
+		return FieldErrorf("medium", "medium is sms, webpush or wechat")
+	}
+	now := e.now()
+	return e.update(ctx, func(tx Tx) error {
+		t, err := tx.Ticket(ticketID)
+		if err != nil {
+			return err
+		}
+		had, err := tx.DeleteOptIn(t.ID, medium)
+		if err != nil {
+			return err
+		}
+		if !had {
+			return Errorf(ENotFound, "the ticket has no %s opt-in", medium)
+		}
+		return tx.AppendEvent(&Event{HallID: t.HallID, Type: EventNotifyOptOut, At: now, Ticket: t})
+	})
+}
+
+// NotifyMessages lists a hall's messages of a local day (YYYY-MM-DD;
+// today when empty) for its managers, the addresses masked.
+func (e *Engine) NotifyMessages(ctx context.Context, p Principal, hallID, day string) ([]*Notice, error) {
+	if !p.Can(PermManageHall, hallID, "") {
+		return nil, Errorf(EForbidden, "you may not manage hall %s", hallID)
+	}
+	if day != "" {
+		if _, err := time.Parse(time.DateOnly, day); err != nil {
+			return nil, FieldErrorf("date", "date is a day like 2026-12-06")
+		}
+	}
+	var out []*Notice
+	err := e.store.View(ctx, func(tx Tx) error {
+		h, err := tx.Hall(hallID)
+		if err != nil {
+			return err
+		}
+		if day == "" {
+			day = h.Day(e.now())
+		}
+		out, err = tx.Notices(hallID, day)
+		return err
+	})
+	return out, err
+}
+
+// NotifyReport is the report of a hall's messages of the days from to to
+// (YYYY-MM-DD; the last 7 days when empty), with the SMS spent today and
+// the cost estimate.
+type NotifyReport struct {
+	From   string        `json:"from"`
+	To     string        `json:"to"`
+	Counts []NoticeCount `json:"counts"`
+	// SMSToday counts the SMS handed to the provider today, of
+	// DailyBudget (0: no limit).
+	SMSToday    int `json:"sms_today"`
+	DailyBudget int `json:"daily_budget"`
+	// CostFen estimates what the SMS of the days cost.
+	CostFen int `json:"cost_fen"`
+}
+
+// NotifyReportOf reads the report for a hall's managers.
+func (e *Engine) NotifyReportOf(ctx context.Context, p Principal, hallID, from, to string) (*NotifyReport, error) {
+	if !p.Can(PermManageHall, hallID, "") {
+		return nil, Errorf(EForbidden, "you may not manage hall %s", hallID)
+	}
+	for _, d := range []struct{ f, v string }{{"from", from}, {"to", to}} {
+		if _, err := time.Parse(time.DateOnly, d.v); d.v != "" && err != nil {
+			return nil, FieldErrorf(d.f, "%s is a day like 2026-12-06", d.f)
+		}
+	}
+	r := &NotifyReport{From: from, To: to}
+	err := e.store.View(ctx, func(tx Tx) error {
+		h, err := tx.Hall(hallID)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		today := h.Day(now)
+		if r.To == "" {
+			r.To = today
+		}
+		if r.From == "" {
+			r.From = h.Day(now.AddDate(0, 0, -6))
+		}
+		if r.Counts, err = tx.NoticeCounts(hallID, r.From, r.To); err != nil {
+			return err
+		}
+		if r.SMSToday, err = tx.CountSentDay(hallID, MediumSMS, today); err != nil {
+			return err
+		}
+		st, err := tx.NotifySettings(hallID)
+		if err != nil && ErrorCode(err) != ENotFound {
+			return err
+		}
+		if st != nil {
+			r.DailyBudget = st.DailyBudget
+			for _, c := range r.Counts {
+				if c.Medium == MediumSMS && c.Status != NoticeFailed && c.Status != NoticeDropped && c.Status != NoticeQueued {
+					r.CostFen += c.Count * st.CostFen
+				}
+			}
+		}
+		return nil
+	})
+	return r, err
+}
+
+// NoticeJob is a message handed to a channel: its record, the channel's
+// settings and what the channel is given.
+type NoticeJob struct {
+	Notice   *Notice
+	Settings *ProviderSettings
+	// SettingsAt is when the settings were set: a channel made of them
+	// may be kept until they change.
+	SettingsAt time.Time
+	Message    ChannelMessage
+}
+
+// NoticeOutcome is how a job went.
+type NoticeOutcome struct {
+	ID     string
+	Result ChannelResult
+}
+
+// PlanNotices decides, for an event of a hall, which messages are due
+// (TicketNotices) and records them queued, records those that can no
+// longer help as dropped, and forgets the opt-ins of a ticket that is
+// done or cancelled. It reports whether the hall has messages queued.
+func (e *Engine) PlanNotices(ctx context.Context, hallID string, eventID int64) (bool, error) {
+	// A read first: most events make nothing due, and take no write.
+	var work bool
+	err := e.store.View(ctx, func(tx Tx) (err error) {
+		work, err = e.planNotices(tx, hallID, eventID, false)
+		return
+	})
+	if err != nil || !work {
+		return false, err
+	}
+	err = e.update(ctx, func(tx Tx) (err error) {
+		work, err = e.planNotices(tx, hallID, eventID, true)
+		return
+	})
+	return work, err
+}
+
+func (e *Engine) planNotices(tx Tx, hallID string, eventID int64, write bool) (bool, error) {
+	st, err := tx.NotifySettings(hallID)
+	if ErrorCode(err) == ENotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	queued, err := tx.NoticesIn(hallID, NoticeQueued, 1)
+	if err != nil {
+		return false, err
+	}
+	work := len(queued) > 0
+	var ev *Event
+	if eventID > 0 {
+		evs, err := tx.EventsSince(eventID-1, 1)
+		if err != nil {
+			return false, err
+		}
+		if len(evs) == 1 && evs[0].ID == eventID && evs[0].HallID == hallID {
+			ev = evs[0]
+		}
+	}
+	if ev == nil {
+		return work, nil
+	}
+	now := e.now()
+	hall, err := e.settings.hall(tx, hallID, now)
+	if err != nil {
+		return false, err
+	}
+	type cand struct {
+		o   OptIn
+		own bool
+	}
+	var cands []cand
+	if ev.Ticket != nil {
+		os, err := tx.OptIns(ev.Ticket.ID)
+		if err != nil {
+			return false, err
+		}
+		for _, o := range os {
+			cands = append(cands, cand{o, true})
+		}
+	}
+	switch ev.Type {
+	case EventCalled, EventCancelled, EventTransferred, EventIssued:
+		// Places moved: the first few opted-in tickets of each queue.
+		ws, err := tx.WaitingOptIns(hallID)
+		if err != nil {
+			return false, err
+		}
+		seen := map[string]int{}
+		for _, o := range ws {
+			if ev.Ticket != nil && o.TicketID == ev.Ticket.ID {
+				continue
+			}
+			g := o.ServiceID + "/" + o.Priority + "/" + o.Medium
+			if !o.Appointment {
+				// The k-th opted-in ticket of a queue has at least k
+				// before it.
+				if seen[g] > st.Ahead {
+					continue
+				}
+				seen[g]++
+			}
+			cands = append(cands, cand{o, false})
+		}
+	}
+	tickets := map[string]*Ticket{}
+	ord := 0
+	for _, c := range cands {
+		if c.o.CreatedAt.After(ev.At) {
+			continue // opted in after the event: its own event follows
+		}
+		t := tickets[c.o.TicketID]
+		if t == nil {
+			if t, err = tx.Ticket(c.o.TicketID); err != nil {
+				return false, err
+			}
+			tickets[t.ID] = t
+		}
+		var pos *int
+		if t.Status == StatusWaiting {
+			p, err := position(tx, t)
+			if err != nil {
+				return false, err
+			}
+			pos = &p
+		}
+		sent, err := tx.NoticeKinds(t.ID, c.o.Medium)
+		if err != nil {
+			return false, err
+		}
+		typ := ""
+		if c.own {
+			typ = ev.Type
+			if typ == EventNotifyOptIn {
+				typ = EventIssued // opting in is told as the ticket taken
+			}
+		}
+		due, drop := TicketNotices(typ, t, pos, st.Ahead, sent)
+		ps := st.Provider(c.o.Medium)
+		if ps == nil {
+			continue
+		}
+		for _, k := range due {
+			if len(ps.Templates) > 0 && ps.Templates[k] == "" {
+				continue // the hall registered no template for it
+			}
+			if !write {
+				return true, nil
+			}
+			if err := e.insertNotice(tx, hall, t, &c.o, ps.Provider, k, NoticeQueued, ev.ID, &ord, pos, now); err != nil {
+				return false, err
+			}
+			work = true
+		}
+		for _, k := range drop {
+			if !write {
+				return true, nil
+			}
+			if err := e.insertNotice(tx, hall, t, &c.o, ps.Provider, k, NoticeDropped, ev.ID, &ord, pos, now); err != nil {
+				return false, err
+			}
+		}
+	}
+	if ev.Ticket != nil && (ev.Type == EventDone || ev.Type == EventCancelled) && len(cands) > 0 {
+		if !write {
+			return true, nil
+		}
+		// The ticket's personal data goes with it: its messages still
+		// queued can no longer be sent, and would not help.
+		if err := tx.DeleteOptIns(ev.Ticket.ID); err != nil {
+			return false, err
+		}
+	}
+	return work, nil
+}
+
+func (e *Engine) insertNotice(tx Tx, hall *Hall, t *Ticket, o *OptIn, provider, kind, status string, eventID int64, ord *int, pos *int, now time.Time) error {
+	ahead := 0
+	if pos != nil {
+		ahead = *pos
+	}
+	counter, service := "", ""
+	if kind == NoticeCalled && t.CounterID != "" {
+		c, err := tx.Counter(t.HallID, t.CounterID)
+		if err != nil {
+			return err
+		}
+		counter = c.Name
+	}
+	if kind == NoticeTransferred {
+		svc, err := e.settings.service(tx, t.HallID, t.ServiceID, now)
+		if err != nil {
+			return err
+		}
+		service = svc.NameIn(o.Lang)
+	}
+	ps := NoticeParams(kind, t, ahead, counter, service)
+	n := &Notice{ID: noticeID(), HallID: t.HallID, Day: hall.Day(now), TicketID: t.ID, Number: t.Number, Medium: o.Medium,
+		Kind: kind, Provider: provider, To: "", AddressKey: o.AddressKey, Params: ps, Status: status, EventID: eventID,
+		Ord: *ord, CreatedAt: now, UpdatedAt: now}
+	*ord++
+	if status == NoticeDropped {
+		n.Code = "stale"
+	}
+	addr := o.Address
+	if err := e.unseal(&addr); err != nil {
+		return err
+	}
+	n.To = MaskAddress(o.Medium, addr)
+	_, err := tx.InsertNotice(n)
+	return err
+}
+
+// ClaimNotices takes the hall's queued messages to send, oldest first, at
+// most limit, and marks them sending: a message left sending by a crash
+// is never sent again (an SMS twice is money and annoyance) but recorded
+// failed, "interrupted". On its way a message is dropped when it can no
+// longer help or its opt-in is gone, failed over the hall's daily budget
+// or the number's hourly limit, and left queued over the hall's rate per
+// minute (throttled reports it: try again later).
+func (e *Engine) ClaimNotices(ctx context.Context, hallID string, limit int) (jobs []*NoticeJob, throttled bool, err error) {
+	now := e.now()
+	err = e.update(ctx, func(tx Tx) error {
+		jobs, throttled = nil, false
+		stuck, err := tx.NoticesIn(hallID, NoticeSending, limit)
+		if err != nil {
+			return err
+		}
+		for _, n := range stuck {
+			if now.Sub(n.UpdatedAt) > 2*time.Minute {
+				n.Status, n.Code, n.Error, n.UpdatedAt = NoticeFailed, "interrupted", "the server stopped while sending: not sent again", now
+				if err := tx.UpdateNotice(n); err != nil {
+					return err
+				}
+			}
+		}
+		queued, err := tx.NoticesIn(hallID, NoticeQueued, limit)
+		if err != nil || len(queued) == 0 {
+			return err
+		}
+		st, err := e.openNotifySettings(tx, hallID)
+		if err != nil {
+			return err
+		}
+		hall, err := e.settings.hall(tx, hallID, now)
+		if err != nil {
+			return err
+		}
+		perHall := cmp.Or(st.PerHallMinute, DefaultPerHallMinute)
+		perPhone := cmp.Or(st.PerPhoneHour, DefaultPerPhoneHour)
+		minute, err := tx.CountSent(hallID, "", "", now.Add(-time.Minute))
+		if err != nil {
+			return err
+		}
+		todaySMS := -1
+		for _, n := range queued {
+			fail := func(status, code, msg string) error {
+				n.Status, n.Code, n.Error, n.UpdatedAt = status, code, msg, now
+				return tx.UpdateNotice(n)
+			}
+			t, err := tx.Ticket(n.TicketID)
+			if err != nil {
+				return err
+			}
+			if (n.Kind == NoticeAhead || n.Kind == NoticeNext) && t.Status != StatusWaiting {
+				if err := fail(NoticeDropped, "stale", ""); err != nil {
+					return err
+				}
+				continue
+			}
+			os, err := tx.OptIns(n.TicketID)
+			if err != nil {
+				return err
+			}
+			i := slices.IndexFunc(os, func(o OptIn) bool { return o.Medium == n.Medium })
+			ps := st.Provider(n.Medium)
+			if i < 0 || ps == nil {
+				if err := fail(NoticeDropped, "opted_out", ""); err != nil {
+					return err
+				}
+				continue
+			}
+			if Reminder(n.Kind) && QuietAt(now, hall.Location(), st.QuietFrom, st.QuietTo) {
+				continue // held back until the quiet hours end
+			}
+			if minute >= perHall {
+				throttled = true
+				break
+			}
+			if n.Medium == MediumSMS && st.DailyBudget > 0 {
+				if todaySMS < 0 {
+					if todaySMS, err = tx.CountSentDay(hallID, MediumSMS, n.Day); err != nil {
+						return err
+					}
+				}
+				if todaySMS >= st.DailyBudget {
+					if err := fail(NoticeFailed, "budget", "the hall's daily SMS budget is spent"); err != nil {
+						return err
+					}
+					continue
+				}
+				todaySMS++
+			}
+			toNumber, err := tx.CountSent(hallID, n.Medium, n.AddressKey, now.Add(-time.Hour))
+			if err != nil {
+				return err
+			}
+			if toNumber >= perPhone {
+				if err := fail(NoticeFailed, "limit_phone", "this number had its messages of the hour"); err != nil {
+					return err
+				}
+				continue
+			}
+			addr := os[i].Address
+			if err := e.unseal(&addr); err != nil {
+				return err
+			}
+			n.Status, n.Tries, n.UpdatedAt = NoticeSending, n.Tries+1, now
+			if err := tx.UpdateNotice(n); err != nil {
+				return err
+			}
+			minute++
+			// The link to the ticket's page holds its id, the holder's key:
+			// in the message only, never in the list.
+			params, link := n.Params, ""
+			if n.Kind == NoticeTaken && st.LinkBase != "" {
+				link = st.LinkBase + "/t/" + n.TicketID
+				params = append(slices.Clip(params), NoticeParam{"link", link})
+			}
+			jobs = append(jobs, &NoticeJob{Notice: n, Settings: ps, SettingsAt: st.UpdatedAt, Message: ChannelMessage{ID: n.ID, HallID: hallID,
+				Kind: n.Kind, To: addr, Template: ps.Templates[n.Kind], Params: params, Lang: os[i].Lang,
+				Text: NoticeText(n.Kind, os[i].Lang, params), Link: link}})
+		}
+		return nil
+	})
+	return jobs, throttled, err
+}
+
+// RecordNotices writes how the claimed messages went: sent, delivered or
+// failed with the provider's code; one to try again is queued again.
+func (e *Engine) RecordNotices(ctx context.Context, hallID string, outs []NoticeOutcome) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	now := e.now()
+	return e.update(ctx, func(tx Tx) error {
+		sending, err := tx.NoticesIn(hallID, NoticeSending, 10000)
+		if err != nil {
+			return err
+		}
+		byID := map[string]*Notice{}
+		for _, n := range sending {
+			byID[n.ID] = n
+		}
+		for _, o := range outs {
+			n := byID[o.ID]
+			if n == nil {
+				continue
+			}
+			r := o.Result
+			n.Status, n.ProviderID, n.Code, n.Error, n.UpdatedAt = r.Status, r.ProviderID, r.Code, r.Error, now
+			if r.Status != NoticeSent && r.Status != NoticeDelivered {
+				n.Status = NoticeFailed
+				if r.Retry {
+					n.Status = NoticeQueued
+				}
+			}
+			if err := tx.UpdateNotice(n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// TestNotify sends one message of a kind to a number by the hall's SMS
+// channel as set (admins): the answer is the provider's. It is recorded
+// nowhere but the log.
+func (e *Engine) TestNotify(ctx context.Context, p Principal, hallID, phone string) (*ChannelResult, error) {
+	if !p.Can(PermAdmin, hallID, "") {
+		return nil, Errorf(EForbidden, "only admins send test messages")
+	}
+	to, err := ParsePhone(phone)
+	if err != nil {
+		return nil, err
+	}
+	var st *NotifySettings
+	err = e.store.View(ctx, func(tx Tx) (err error) {
+		st, err = e.openNotifySettings(tx, hallID)
+		return
+	})
+	if ErrorCode(err) == ENotFound || (err == nil && st.SMS == nil) {
+		return nil, Errorf(EConflict, "this hall has no SMS provider set")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e.Channels == nil {
+		return nil, Errorf(EUnavailable, "this server sends no notifications")
+	}
+	ch, err := e.Channels(MediumSMS, st.SMS)
+	if err != nil {
+		return nil, FieldErrorf("sms", "%v", err)
+	}
+	ps := []NoticeParam{{"number", "A001"}}
+	tmpl := st.SMS.Templates[NoticeTaken]
+	if ch.Rules().Templates && tmpl == "" {
+		return nil, FieldErrorf("sms.templates", "the test sends the template of taken: register it first")
+	}
+	r := ch.Send(ctx, &ChannelMessage{ID: noticeID(), HallID: hallID, Kind: NoticeTaken, To: to, Template: tmpl,
+		Params: ps, Text: NoticeText(NoticeTaken, "zh", ps), Lang: "zh"})
+	return &r, nil
 }

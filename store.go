@@ -40,4 +40,5 @@ type Tx interface {
 	EdgeRequestTx
 	EdgeTx
 	HaochapingTx
+	NotifyTx
 }

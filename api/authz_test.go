@@ -166,6 +166,19 @@ func TestAuthzMatrix(t *testing.T) {
 	// Fresh things for the rows of routes that change or remove them.
 	seq := 0
 	next := func() int { seq++; return seq }
+	// Opting a ticket in, each by a number of its own (one number opts in
+	// a few tickets a day); for the opt-out, opted in first.
+	optInTicket := func(out bool) func(*testing.T) (string, any) {
+		return func(t *testing.T) (string, any) {
+			path := "/api/v1/tickets/" + ts.issue(t, ts.Admin, "tax").ID + "/notify"
+			body := map[string]string{"phone": fmt.Sprintf("1380000%04d", next())}
+			if !out {
+				return path, body
+			}
+			ts.do(t, "POST", path, "", body).want(t, 201)
+			return path, nil
+		}
+	}
 	freshUser := func(suffix string) func(*testing.T) (string, any) {
 		return func(t *testing.T) (string, any) {
 			name := fmt.Sprintf("target-%d", next())
@@ -467,6 +480,13 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "GET /api/v1/node", prep: fixed("/api/v1/node", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/halls/{hall}/edge/hello", prep: fixed("/api/v1/halls/other/edge/hello", map[string]any{"edge_id": "e1"}), want: [nPrincipals]int{U, F, F, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/halls/{hall}/edge/events", prep: fixed("/api/v1/halls/other/edge/events", map[string]any{"edge_id": "e1", "after": 0, "events": []any{}}), want: [nPrincipals]int{U, F, F, F, F, F, F, F, F, F, F}},
+		{route: "PUT /api/v1/halls/{hall}/notifications", prep: fixed("/api/v1/halls/demo/notifications", map[string]any{"sms": map[string]string{"provider": "log"}}), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/halls/{hall}/notifications", prep: fixed("/api/v1/halls/demo/notifications", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/halls/{hall}/notifications/messages", prep: fixed("/api/v1/halls/demo/notifications/messages", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/halls/{hall}/notifications/report", prep: fixed("/api/v1/halls/demo/notifications/report", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
+		{route: "POST /api/v1/halls/{hall}/notifications/test", prep: fixed("/api/v1/halls/demo/notifications/test", map[string]string{"phone": "13800000000"}), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "POST /api/v1/tickets/{id}/notify", prep: optInTicket(false), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},
+		{route: "DELETE /api/v1/tickets/{id}/notify", prep: optInTicket(true), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},
 	}
 
 	// Every route the server registered has a row, and every row a route.

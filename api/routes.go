@@ -68,6 +68,7 @@ func (s *Server) routes() {
 	s.webhookRoutes()      // api/webhooks.go: webhooks and their delivery
 	s.edgeRoutes()         // api/edge.go: edge nodes: their tokens, their link up to the city
 	s.haochapingRoutes()   // api/haochaping.go: the 好差评 reporters to the provincial platform
+	s.notifyRoutes()       // api/notify.go: notifications to citizens (SMS, WeChat, Web Push)
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {

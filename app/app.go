@@ -16,6 +16,7 @@ import (
 	"github.com/civiq/civiq/api"
 	"github.com/civiq/civiq/edgelink"
 	"github.com/civiq/civiq/inmem"
+	"github.com/civiq/civiq/notify"
 	"github.com/civiq/civiq/outbound"
 	"github.com/civiq/civiq/sqlstore"
 	"github.com/civiq/civiq/web"
@@ -45,6 +46,12 @@ type App struct {
 	EdgeSender *edgelink.Sender
 	Link       *edgelink.Client
 	stopHello  context.CancelFunc
+	// Notify sends the halls' notifications to citizens (package notify),
+	// one of Senders; NotifyLog is the log channel ("provider":"log") the
+	// demo and the tests use, and Makers the providers a hall may choose.
+	Notify    *notify.Sender
+	NotifyLog *notify.Log
+	Makers    notify.Makers
 }
 
 // New wires a node on store; it fails when the pages do not load. With shared set (PostgreSQL, several nodes)
@@ -58,12 +65,20 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	a.Sender.UserAgent = "civiq/" + version
 	a.Sender.Now = func() time.Time { return a.Engine.Now() } // the engine's clock, which tests set
 	a.EdgeSender = &edgelink.Sender{Engine: a.Engine}
-	a.Senders = outbound.Kinds{civiq.SubscriberWebhook: a.Sender, civiq.SubscriberEdge: a.EdgeSender}
-	a.Senders[civiq.SubscriberHaochaping] = &outbound.Haochaping{Engine: a.Engine, HTTP: a.Sender} // 好差评 reporters
-	a.Engine.Outbound = a.Senders
 	a.Push = &webpush.Client{HTTP: outbound.GuardedClient(func() []netip.Prefix { return a.Sender.Allow }, outbound.Timeout),
 		UserAgent: a.Sender.UserAgent}
 	a.Push.HTTP.Timeout = outbound.Timeout
+	a.NotifyLog = &notify.Log{}
+	a.Makers = notify.Makers{
+		"log":     func(*civiq.ProviderSettings) (civiq.Channel, error) { return a.NotifyLog, nil },
+		"webpush": notify.NewWebPush(a.Push),
+		"wechat":  (&notify.WeChatMaker{HTTP: a.Push.HTTP}).Make,
+	}
+	a.Engine.Channels = a.Makers.Channel
+	a.Notify = notify.NewSender(a.Engine)
+	a.Senders = outbound.Kinds{civiq.SubscriberWebhook: a.Sender, civiq.SubscriberEdge: a.EdgeSender, civiq.SubscriberNotify: a.Notify}
+	a.Senders[civiq.SubscriberHaochaping] = &outbound.Haochaping{Engine: a.Engine, HTTP: a.Sender} // 好差评 reporters
+	a.Engine.Outbound = a.Senders
 	a.Outbound = outbound.New(a.Engine, a.Senders, outbound.NewMetrics(a.Metrics.Registry))
 	a.Outbound.Exclusive = !shared
 	a.Engine.SubscribersChanged = a.Outbound.Changed

@@ -44,8 +44,14 @@ func (l *Log) Send(_ context.Context, m *civiq.ChannelMessage) civiq.ChannelResu
 		l.sent = append(l.sent, *m)
 		l.mu.Unlock()
 	}
+	var ps []civiq.NoticeParam // without the link: it holds the ticket's id
+	for _, p := range m.Params {
+		if p.Name != "link" {
+			ps = append(ps, p)
+		}
+	}
 	slog.Info("notify: log channel", "hall", m.HallID, "kind", m.Kind, "to", civiq.MaskAddress(civiq.MediumSMS, m.To),
-		"text", m.Text, "status", r.Status, "code", r.Code)
+		"text", civiq.NoticeText(m.Kind, m.Lang, ps), "status", r.Status, "code", r.Code)
 	return r
 }
 

@@ -1,0 +1,283 @@
+package notify_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/civiqtest"
+	"github.com/civiq/civiq/outbound"
+)
+
+// node is a test node with a secret key and the demo hall's notifications
+// sent by the log channel.
+func node(t *testing.T, settings map[string]any) *civiqtest.Server {
+	t.Helper()
+	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{7}, civiq.SecretKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := civiqtest.New(t, func(s *civiqtest.Server) { s.Engine.Sealer = sealer })
+	if settings == nil {
+		settings = map[string]any{"ahead": 3, "sms": map[string]any{"provider": "log"}, "link_base": "https://hall.example.cn"}
+	}
+	if code := s.Call(t, "PUT", "/api/v1/halls/demo/notifications", s.Admin, settings, nil); code != 200 {
+		t.Fatalf("PUT notifications: %d", code)
+	}
+	return s
+}
+
+func issue(t *testing.T, s *civiqtest.Server, service string) civiq.Ticket {
+	t.Helper()
+	var out struct{ Ticket civiq.Ticket }
+	if code := s.Call(t, "POST", "/api/v1/halls/demo/tickets", s.Admin, map[string]string{"service_id": service}, &out); code != 201 {
+		t.Fatalf("issue: %d", code)
+	}
+	return out.Ticket
+}
+
+func callNext(t *testing.T, s *civiqtest.Server, counter string) civiq.Ticket {
+	t.Helper()
+	var out struct{ Ticket civiq.Ticket }
+	if code := s.Call(t, "POST", "/api/v1/halls/demo/counters/"+counter+"/call-next", s.Admin, nil, &out); code != 200 {
+		t.Fatalf("call-next: %d", code)
+	}
+	return out.Ticket
+}
+
+// told is what the log channel sent, as "number kind" lines.
+func told(s *civiqtest.Server) []string {
+	var out []string
+	for _, m := range s.NotifyLog.Sent() {
+		out = append(out, m.Params[0].Value+" "+m.Kind)
+	}
+	return out
+}
+
+// await waits until the log channel sent n messages (a bound for a loaded
+// machine, not a speed limit), then a little longer for any extra one.
+func await(t *testing.T, s *civiqtest.Server, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(told(s)) < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	s.Outbound.Notify()
+	time.Sleep(100 * time.Millisecond)
+	return told(s)
+}
+
+// TestHallDay: opted-in tickets get exactly their messages, in order: the
+// ticket taken, "3 ahead", "next", the call; nothing after the call, an
+// "ahead" too late is dropped, and an opted-out ticket gets nothing.
+func TestHallDay(t *testing.T) {
+	s := node(t, nil)
+	var tickets []civiq.Ticket
+	for range 7 {
+		tickets = append(tickets, issue(t, s, "tax")) // counter 5 serves tax alone
+	}
+	optIn := func(i int, phone string) {
+		t.Helper()
+		var out struct {
+			OptIn map[string]string `json:"opt_in"`
+		}
+		if code := s.Call(t, "POST", "/api/v1/tickets/"+tickets[i].ID+"/notify", "", map[string]string{"phone": phone}, &out); code != 201 {
+			t.Fatalf("opt in %d: %d", i, code)
+		}
+		if out.OptIn["to"] != civiq.MaskPhone(strings.ReplaceAll(strings.TrimPrefix(phone, "+86"), " ", "")) {
+			t.Errorf("opt-in answers %v", out.OptIn)
+		}
+	}
+	optIn(0, "13800000001") // first in line: taken and next at once
+	optIn(4, "+86 138 0000 0005")
+	optIn(6, "13800000007")
+	if code := s.Call(t, "DELETE", "/api/v1/tickets/"+tickets[6].ID+"/notify", "", nil, nil); code != 204 {
+		t.Fatalf("opt out: %d", code)
+	}
+	got := await(t, s, 3)
+	want := []string{"C001 taken", "C001 next", "C005 taken"}
+	if !slices.Equal(got, want) {
+		var raw json.RawMessage
+		s.Call(t, "GET", "/api/v1/halls/demo/notifications/messages", s.Admin, nil, &raw)
+		t.Fatalf("after opting in: %v, want %v\n%s", got, want, raw)
+	}
+	// Each call waits for its messages: one called in the meantime
+	// would drop them (TestStaleDropped).
+	after := [][]string{{"C001 called", "C005 ahead"}, nil, nil, {"C005 next"}, {"C005 called"}, nil}
+	for i := range 6 {
+		c := callNext(t, s, "5")
+		if c.Number != tickets[i].Number {
+			t.Fatalf("called %s, want %s", c.Number, tickets[i].Number)
+		}
+		if code := s.Call(t, "POST", "/api/v1/tickets/"+c.ID+"/finish", s.Admin, nil, nil); code != 200 {
+			t.Fatalf("finish: %d", code)
+		}
+		want = append(want, after[i]...)
+		if got = await(t, s, len(want)); !slices.Equal(got, want) {
+			t.Fatalf("after calling %s: %v, want %v", c.Number, got, want)
+		}
+	}
+	sent := s.NotifyLog.Sent()
+	if l := sent[0].Link; l != "https://hall.example.cn/t/"+tickets[0].ID || !strings.Contains(sent[0].Text, "C001") {
+		t.Errorf("taken: link %q text %q", l, sent[0].Text)
+	}
+	if p := sent[4].Params; len(p) != 2 || p[1] != (civiq.NoticeParam{Name: "ahead", Value: "3"}) {
+		t.Errorf("ahead's params %v", p)
+	}
+	if p := sent[6].Params; len(p) != 2 || p[1].Name != "counter" || p[1].Value == "" {
+		t.Errorf("called's params %v", p)
+	}
+	for _, m := range sent {
+		if m.To != "13800000001" && m.To != "13800000005" {
+			t.Errorf("sent to %q", m.To)
+		}
+	}
+
+	// The list: every message, masked, with its status; the "ahead" of
+	// C001 dropped.
+	var list struct{ Messages []civiq.Notice }
+	if code := s.Call(t, "GET", "/api/v1/halls/demo/notifications/messages", s.Admin, nil, &list); code != 200 {
+		t.Fatalf("messages: %d", code)
+	}
+	var lines []string
+	for _, m := range list.Messages {
+		lines = append(lines, fmt.Sprintf("%s %s %s %s", m.Number, m.Kind, m.Status, m.To))
+	}
+	wantLines := []string{
+		"C001 taken delivered 138****0001", "C001 next delivered 138****0001", "C001 ahead dropped 138****0001",
+		"C005 taken delivered 138****0005", "C001 called delivered 138****0001", "C005 ahead delivered 138****0005",
+		"C005 next delivered 138****0005", "C005 called delivered 138****0005"}
+	if !slices.Equal(lines, wantLines) {
+		t.Errorf("messages:\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(wantLines, "\n"))
+	}
+	raw, _ := json.Marshal(list)
+	for _, leak := range []string{"13800000001", "13800000005", tickets[0].ID} {
+		if strings.Contains(string(raw), leak) {
+			t.Errorf("the list shows %s", leak)
+		}
+	}
+	// The report counts them.
+	var rep struct{ Report civiq.NotifyReport }
+	if code := s.Call(t, "GET", "/api/v1/halls/demo/notifications/report", s.Admin, nil, &rep); code != 200 {
+		t.Fatalf("report: %d", code)
+	}
+	if rep.Report.SMSToday != 7 {
+		t.Errorf("report: %d SMS today, want 7: %+v", rep.Report.SMSToday, rep.Report)
+	}
+}
+
+// TestStaleDropped: messages that come due only after the ticket was
+// called are dropped, not sent late.
+func TestStaleDropped(t *testing.T) {
+	s := node(t, nil)
+	var tickets []civiq.Ticket
+	for range 5 {
+		tickets = append(tickets, issue(t, s, "tax"))
+	}
+	if code := s.Call(t, "POST", "/api/v1/tickets/"+tickets[4].ID+"/notify", "", map[string]string{"phone": "13800000005"}, nil); code != 201 {
+		t.Fatalf("opt in: %d", code)
+	}
+	if got := await(t, s, 1); !slices.Equal(got, []string{"C005 taken"}) {
+		t.Fatalf("told %v", got)
+	}
+	// The delivery stops (a slow provider, a restart), the hall goes on.
+	s.Outbound.Stop()
+	for range 5 {
+		c := callNext(t, s, "5")
+		s.Call(t, "POST", "/api/v1/tickets/"+c.ID+"/finish", s.Admin, nil, nil)
+	}
+	d := outbound.New(s.Engine, s.Senders, nil)
+	d.Start()
+	t.Cleanup(d.Stop)
+	if got := await(t, s, 2); !slices.Equal(got, []string{"C005 taken", "C005 called"}) {
+		t.Fatalf("told %v, want taken and called alone", got)
+	}
+	var list struct{ Messages []civiq.Notice }
+	s.Call(t, "GET", "/api/v1/halls/demo/notifications/messages", s.Admin, nil, &list)
+	var lines []string
+	for _, m := range list.Messages {
+		lines = append(lines, m.Kind+" "+m.Status)
+	}
+	slices.Sort(lines)
+	if want := []string{"ahead dropped", "called delivered", "next dropped", "taken delivered"}; !slices.Equal(lines, want) {
+		t.Errorf("messages %v, want %v", lines, want)
+	}
+}
+
+// TestNotifyBadInput: bad input is a clear 4xx and changes nothing;
+// secrets are never answered.
+func TestNotifyBadInput(t *testing.T) {
+	s := node(t, map[string]any{"sms": map[string]any{"provider": "log", "access_key_id": "id", "access_key_secret": "s3cret-value"}})
+	tk := issue(t, s, "tax")
+	path := "/api/v1/tickets/" + tk.ID + "/notify"
+	for _, c := range []struct {
+		method, path string
+		token        string
+		body         any
+		want         int
+	}{
+		{"POST", path, "", map[string]string{"phone": "12345"}, 400},
+		{"POST", path, "", map[string]string{"phone": "1380000000x"}, 400},
+		{"POST", path, "", map[string]any{}, 400},
+		{"POST", path, "", map[string]any{"phone": "13800000001", "wechat": map[string]string{"openid": "o1"}}, 400},
+		{"POST", path, "", map[string]any{"wechat": map[string]string{"openid": "o1"}}, 409}, // no WeChat set up
+		{"POST", path, "", "13800000001", 400},
+		{"POST", "/api/v1/tickets/nosuchticket/notify", "", map[string]string{"phone": "13800000001"}, 404},
+		{"DELETE", path + "?medium=carrier-pigeon", "", nil, 400},
+		{"DELETE", path, "", nil, 404}, // not opted in
+		{"PUT", "/api/v1/halls/demo/notifications", s.Admin, map[string]any{"ahead": 99}, 400},
+		{"PUT", "/api/v1/halls/demo/notifications", s.Admin, map[string]any{"sms": map[string]any{"provider": "nosuch"}}, 400},
+		{"PUT", "/api/v1/halls/demo/notifications", s.Admin, map[string]any{"sms": map[string]any{"provider": "log", "templates": map[string]string{"lottery": "T1"}}}, 400},
+		{"PUT", "/api/v1/halls/demo/notifications", s.Admin, map[string]any{"quiet_from": "25:00", "quiet_to": "08:00"}, 400},
+		{"PUT", "/api/v1/halls/demo/notifications", s.Admin, map[string]any{"daily_budget": -1}, 400},
+		{"PUT", "/api/v1/halls/demo/notifications", s.Admin, map[string]any{"link_base": "ftp://x"}, 400},
+		{"PUT", "/api/v1/halls/nosuch/notifications", s.Admin, map[string]any{}, 404},
+		{"GET", "/api/v1/halls/demo/notifications/messages?date=yesterday", s.Admin, nil, 400},
+		{"GET", "/api/v1/halls/demo/notifications/report?from=2026-13-01", s.Admin, nil, 400},
+		{"POST", "/api/v1/halls/demo/notifications/test", s.Admin, map[string]string{"phone": "5"}, 400},
+	} {
+		if got := s.Call(t, c.method, c.path, c.token, c.body, nil); got != c.want {
+			t.Errorf("%s %s %v: %d, want %d", c.method, c.path, c.body, got, c.want)
+		}
+	}
+	// Nothing changed: the settings are still the first.
+	var got struct{ Notifications civiq.NotifySettings }
+	s.Call(t, "GET", "/api/v1/halls/demo/notifications", s.Admin, nil, &got)
+	if n := got.Notifications; n.Ahead != 3 || n.SMS == nil || n.SMS.Provider != "log" || !n.SMS.HasSecret || n.SMS.Secret != "" {
+		t.Errorf("settings now %+v %+v", n, n.SMS)
+	}
+	// A change without the secret keeps it; no answer ever shows it.
+	var raw json.RawMessage
+	s.Call(t, "PUT", "/api/v1/halls/demo/notifications", s.Admin, map[string]any{"ahead": 2, "sms": map[string]any{"provider": "log", "access_key_id": "id"}}, &raw)
+	if strings.Contains(string(raw), "s3cret") || !strings.Contains(string(raw), `"has_secret":true`) {
+		t.Errorf("PUT answers %s", raw)
+	}
+	// One number for many tickets: the sixth opt-in of a day is refused.
+	for i := range civiq.MaxOptInsPerAddressDay + 1 {
+		k := issue(t, s, "tax")
+		want := 201
+		if i == civiq.MaxOptInsPerAddressDay {
+			want = 429
+		}
+		if code := s.Call(t, "POST", "/api/v1/tickets/"+k.ID+"/notify", "", map[string]string{"phone": "13900000000"}, nil); code != want {
+			t.Errorf("opt-in %d of one number: %d, want %d", i+1, code, want)
+		}
+	}
+	// A ticket done has nothing left to tell.
+	c := callNext(t, s, "5")
+	s.Call(t, "POST", "/api/v1/tickets/"+c.ID+"/finish", s.Admin, nil, nil)
+	if code := s.Call(t, "POST", "/api/v1/tickets/"+c.ID+"/notify", "", map[string]string{"phone": "13800000002"}, nil); code != 409 {
+		t.Errorf("opt-in of a done ticket: %d", code)
+	}
+	// The test message goes by the hall's channel.
+	var res struct{ Result civiq.ChannelResult }
+	if code := s.Call(t, "POST", "/api/v1/halls/demo/notifications/test", s.Admin, map[string]string{"phone": "13800000009"}, &res); code != 200 || res.Result.Status != civiq.NoticeDelivered {
+		t.Errorf("test send: %d %+v", code, res.Result)
+	}
+}

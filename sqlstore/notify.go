@@ -1,0 +1,187 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/civiq/civiq"
+)
+
+// Notifications to citizens (civiq's notify.go): a hall's settings, the
+// tickets' opt-ins and the messages.
+
+var _ civiq.NotifyTx = (*tx)(nil)
+
+func (t *tx) NotifySettings(hallID string) (*civiq.NotifySettings, error) {
+	var body string
+	err := t.row(`SELECT body FROM notify_settings WHERE hall_id = ?`, hallID).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("notifications of hall", hallID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &civiq.NotifySettings{}
+	return s, json.Unmarshal([]byte(body), s)
+}
+
+func (t *tx) PutNotifySettings(s *civiq.NotifySettings) error {
+	body, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return t.exec(`INSERT INTO notify_settings (hall_id, body, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (hall_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
+		s.HallID, string(body), nanos(s.UpdatedAt))
+}
+
+func (t *tx) PutOptIn(o *civiq.OptIn) error {
+	return t.exec(`INSERT INTO notify_optins (ticket_id, medium, hall_id, address, address_key, lang, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticket_id, medium) DO UPDATE SET address = excluded.address,
+		address_key = excluded.address_key, lang = excluded.lang, created_at = excluded.created_at`,
+		o.TicketID, o.Medium, o.HallID, o.Address, o.AddressKey, o.Lang, nanos(o.CreatedAt))
+}
+
+func (t *tx) DeleteOptIn(ticketID, medium string) (bool, error) {
+	_, err := t.scalar(`DELETE FROM notify_optins WHERE ticket_id = ? AND medium = ? RETURNING 1`, ticketID, medium)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (t *tx) DeleteOptIns(ticketID string) error {
+	return t.exec(`DELETE FROM notify_optins WHERE ticket_id = ?`, ticketID)
+}
+
+func (t *tx) PruneOptIns(before time.Time) error {
+	return t.exec(`DELETE FROM notify_optins WHERE created_at < ?`, nanos(before))
+}
+
+const optInColumns = `o.ticket_id, o.hall_id, o.medium, o.address, o.address_key, o.lang, o.created_at`
+
+func scanOptIn(sc scanner, more ...any) (civiq.OptIn, error) {
+	var o civiq.OptIn
+	var created int64
+	err := sc.Scan(append([]any{&o.TicketID, &o.HallID, &o.Medium, &o.Address, &o.AddressKey, &o.Lang, &created}, more...)...)
+	o.CreatedAt = time.Unix(0, created)
+	return o, err
+}
+
+func (t *tx) OptIns(ticketID string) ([]civiq.OptIn, error) {
+	return scanAll(func(sc scanner) (civiq.OptIn, error) { return scanOptIn(sc) })(t.rows(`SELECT `+optInColumns+
+		` FROM notify_optins o WHERE o.ticket_id = ? ORDER BY o.medium`, ticketID))
+}
+
+func (t *tx) WaitingOptIns(hallID string) ([]civiq.OptIn, error) {
+	return scanAll(func(sc scanner) (civiq.OptIn, error) {
+		var service, priority, channel string
+		o, err := scanOptIn(sc, &service, &priority, &channel)
+		o.ServiceID, o.Priority, o.Appointment = service, priority, channel == civiq.ChannelAppointment
+		return o, err
+	})(t.rows(`SELECT `+optInColumns+`, k.service_id, k.priority, k.channel
+		FROM notify_optins o JOIN tickets k ON k.id = o.ticket_id
+		WHERE o.hall_id = ? AND k.status = ? AND NOT EXISTS (SELECT 1 FROM notify_messages m
+			WHERE m.ticket_id = o.ticket_id AND m.medium = o.medium AND m.kind = ?)
+		ORDER BY k.service_id, k.priority, k.channel = ?, k.queued_at`,
+		hallID, civiq.StatusWaiting, civiq.NoticeNext, civiq.ChannelAppointment))
+}
+
+func (t *tx) CountOptIns(addressKey string, since time.Time) (int, error) {
+	n, err := t.scalar(`SELECT COUNT(*) FROM notify_optins WHERE address_key = ? AND created_at >= ?`, addressKey, nanos(since))
+	return int(n), err
+}
+
+const noticeColumns = `id, hall_id, day, ticket_id, number, medium, kind, provider, to_masked, address_key, params,
+	status, provider_id, code, error, tries, event_id, ord, created_at, updated_at`
+
+func scanNotice(sc scanner) (*civiq.Notice, error) {
+	n := &civiq.Notice{}
+	var params string
+	var created, updated int64
+	if err := sc.Scan(&n.ID, &n.HallID, &n.Day, &n.TicketID, &n.Number, &n.Medium, &n.Kind, &n.Provider, &n.To, &n.AddressKey,
+		&params, &n.Status, &n.ProviderID, &n.Code, &n.Error, &n.Tries, &n.EventID, &n.Ord, &created, &updated); err != nil {
+		return nil, err
+	}
+	n.CreatedAt, n.UpdatedAt = time.Unix(0, created), time.Unix(0, updated)
+	return n, json.Unmarshal([]byte(params), &n.Params)
+}
+
+func (t *tx) InsertNotice(n *civiq.Notice) (bool, error) {
+	params, err := json.Marshal(n.Params)
+	if err != nil {
+		return false, err
+	}
+	_, err = t.scalar(`INSERT INTO notify_messages (`+noticeColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (ticket_id, medium, kind) DO NOTHING RETURNING 1`,
+		n.ID, n.HallID, n.Day, n.TicketID, n.Number, n.Medium, n.Kind, n.Provider, n.To, n.AddressKey, string(params),
+		n.Status, n.ProviderID, n.Code, n.Error, n.Tries, n.EventID, n.Ord, nanos(n.CreatedAt), nanos(n.UpdatedAt))
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (t *tx) UpdateNotice(n *civiq.Notice) error {
+	return t.exec(`UPDATE notify_messages SET status = ?, provider_id = ?, code = ?, error = ?, tries = ?, updated_at = ? WHERE id = ?`,
+		n.Status, n.ProviderID, n.Code, n.Error, n.Tries, nanos(n.UpdatedAt), n.ID)
+}
+
+func (t *tx) NoticeKinds(ticketID, medium string) (map[string]bool, error) {
+	kinds, err := scanAll(func(sc scanner) (string, error) {
+		var k string
+		return k, sc.Scan(&k)
+	})(t.rows(`SELECT kind FROM notify_messages WHERE ticket_id = ? AND medium = ?`, ticketID, medium))
+	out := map[string]bool{}
+	for _, k := range kinds {
+		out[k] = true
+	}
+	return out, err
+}
+
+func (t *tx) NoticesIn(hallID, status string, limit int) ([]*civiq.Notice, error) {
+	return scanAll(scanNotice)(t.rows(`SELECT `+noticeColumns+` FROM notify_messages
+		WHERE hall_id = ? AND status = ? ORDER BY created_at, event_id, ord LIMIT ?`, hallID, status, limit))
+}
+
+func (t *tx) Notices(hallID, day string) ([]*civiq.Notice, error) {
+	return scanAll(scanNotice)(t.rows(`SELECT `+noticeColumns+` FROM notify_messages
+		WHERE hall_id = ? AND day = ? ORDER BY created_at, event_id, ord`, hallID, day))
+}
+
+// handed are the statuses of a message handed to a provider.
+var handed = []any{civiq.NoticeSending, civiq.NoticeSent, civiq.NoticeDelivered}
+
+func (t *tx) CountSent(hallID, medium, addressKey string, since time.Time) (int, error) {
+	q := `SELECT COUNT(*) FROM notify_messages WHERE hall_id = ? AND status IN (?, ?, ?) AND updated_at >= ?`
+	args := append([]any{hallID}, handed...)
+	args = append(args, nanos(since))
+	if medium != "" {
+		q += ` AND medium = ?`
+		args = append(args, medium)
+	}
+	if addressKey != "" {
+		q += ` AND address_key = ?`
+		args = append(args, addressKey)
+	}
+	n, err := t.scalar(q, args...)
+	return int(n), err
+}
+
+func (t *tx) CountSentDay(hallID, medium, day string) (int, error) {
+	n, err := t.scalar(`SELECT COUNT(*) FROM notify_messages WHERE hall_id = ? AND day = ? AND medium = ? AND status IN (?, ?, ?)`,
+		append([]any{hallID, day, medium}, handed...)...)
+	return int(n), err
+}
+
+func (t *tx) NoticeCounts(hallID, from, to string) ([]civiq.NoticeCount, error) {
+	return scanAll(func(sc scanner) (civiq.NoticeCount, error) {
+		var c civiq.NoticeCount
+		return c, sc.Scan(&c.Day, &c.Medium, &c.Provider, &c.Kind, &c.Status, &c.Count)
+	})(t.rows(`SELECT day, medium, provider, kind, status, COUNT(*) FROM notify_messages
+		WHERE hall_id = ? AND day >= ? AND day <= ? GROUP BY day, medium, provider, kind, status
+		ORDER BY day, medium, provider, kind, status`, hallID, from, to))
+}
