@@ -158,6 +158,18 @@ func TestFollowUpDeskAccess(t *testing.T) {
 	if status, _ := get(t, nil, d.URL+"/halls/nope/results"); status != 404 {
 		t.Errorf("results of an unknown hall: %d", status)
 	}
+	res, err := http.Get(d.URL + "/halls/demo/results/qr.svg")
+	if err != nil || res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/svg+xml" {
+		t.Errorf("the results' QR code: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+	if _, page := get(t, nil, d.URL+"/halls/demo/display"); !strings.Contains(page, `href="/halls/demo/results"`) {
+		t.Error("the display does not link the results")
+	}
+	if _, page := get(t, nil, d.URL+"/t/"+d.Fresh.ID); !strings.Contains(page, `href="/halls/demo/results"`) || strings.Contains(page, "匿名") {
+		t.Error("the phone page does not link the results, or says 匿名")
+	}
 
 	// Reachable from the home page and the dashboard.
 	_, home := get(t, d.client(t, d.Mgr), d.URL+"/")
