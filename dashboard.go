@@ -403,6 +403,9 @@ type CityHall struct {
 	Ratings          int      `json:"ratings"`
 	Satisfied        int      `json:"satisfied"`
 	SatisfactionRate *float64 `json:"satisfaction_rate"`
+	// Edge is the hall's edge node as last heard (edge.go), absent for a
+	// hall without one: behind or silent is marked.
+	Edge *EdgeStatus `json:"edge,omitempty"`
 }
 
 // CityOverview is every hall a principal may watch.
@@ -439,6 +442,10 @@ func (e *Engine) City(ctx context.Context, p Principal, only []string) (*CityOve
 		}
 		now := e.now()
 		out.Now = now
+		edges, err := edgesByHall(tx, now) // edge.go
+		if err != nil {
+			return err
+		}
 		visible := 0
 		for i := range halls {
 			h := &halls[i]
@@ -453,6 +460,7 @@ func (e *Engine) City(ctx context.Context, p Principal, only []string) (*CityOve
 			if err != nil {
 				return err
 			}
+			ch.Edge = edges[h.ID]
 			out.Halls = append(out.Halls, *ch)
 		}
 		if visible == 0 && !p.Can(PermDashboard, "", "") {

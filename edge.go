@@ -457,17 +457,28 @@ func (e *Engine) NodeStatus(ctx context.Context, link Link) (*NodeStatus, error)
 		}
 		return st, nil
 	}
-	links, err := e.EdgeLinks(ctx)
+	err := e.store.View(ctx, func(tx Tx) error {
+		edges, err := edgesByHall(tx, now)
+		for _, s := range edges {
+			st.Edges = append(st.Edges, *s)
+		}
+		slices.SortFunc(st.Edges, func(a, b EdgeStatus) int { return strings.Compare(a.HallID, b.HallID) })
+		return err
+	})
+	return st, err
+}
+
+// edgesByHall is each hall's newest edge as the city last heard it.
+func edgesByHall(tx Tx, now time.Time) (map[string]*EdgeStatus, error) {
+	links, err := tx.EdgeLinks()
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
+	out := map[string]*EdgeStatus{}
 	for _, l := range links { // each hall's newest first
-		if seen[l.HallID] {
-			continue
+		if out[l.HallID] == nil {
+			out[l.HallID] = &EdgeStatus{EdgeLink: *l, Health: l.Health(now)}
 		}
-		seen[l.HallID] = true
-		st.Edges = append(st.Edges, EdgeStatus{EdgeLink: *l, Health: l.Health(now)})
 	}
-	return st, nil
+	return out, nil
 }

@@ -2,6 +2,7 @@ package civiq_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/civiq/civiq"
 )
@@ -254,5 +255,45 @@ func TestNewEdgeGoesOnNumbering(t *testing.T) {
 	}
 	if n := fresh.issue("general", "").Number; n != "A004" {
 		t.Errorf("the new edge's next number = %s; want A004 (sequences %v)", n, w.Sequences)
+	}
+}
+
+func TestCityMarksEdgeBehindOrSilent(t *testing.T) {
+	edge, city, tok := edgePair(t)
+	admin := civiq.Principal{User: &civiq.User{Username: "admin", Role: civiq.RoleAdmin}}
+	health := func() string {
+		t.Helper()
+		ov, err := city.eng.City(city.ctx, admin, []string{"demo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ov.Halls[0].Edge == nil {
+			return "none"
+		}
+		st, err := city.eng.NodeStatus(city.ctx, nil)
+		if err != nil || st.Role != civiq.NodeCity || len(st.Edges) != 1 || st.Edges[0].Health != ov.Halls[0].Edge.Health {
+			t.Errorf("NodeStatus = %+v, %v; the overview says %s", st, err, ov.Halls[0].Edge.Health)
+		}
+		return ov.Halls[0].Edge.Health
+	}
+	if h := health(); h != "none" {
+		t.Errorf("before any hello: %s", h)
+	}
+	edge.issue("general", "")
+	upload(t, edge, city, tok, "edge-1", 0)
+	if h := health(); h != "ok" {
+		t.Errorf("after an upload: %s", h)
+	}
+	// The edge says it still has events from two minutes ago to send.
+	old := city.clock().Add(-2 * time.Minute)
+	if _, err := city.eng.EdgeHello(city.ctx, tok, &civiq.EdgeHello{EdgeID: "edge-1", Pending: 40, OldestAt: &old}); err != nil {
+		t.Fatal(err)
+	}
+	if h := health(); h != "behind" {
+		t.Errorf("with old events waiting: %s", h)
+	}
+	city.advance(civiq.EdgeSilentAfter + time.Second)
+	if h := health(); h != "silent" {
+		t.Errorf("not heard from: %s", h)
 	}
 }

@@ -437,14 +437,6 @@ func (e *Engine) EnsureEdgeLink(ctx context.Context, hallID, cityURL string) (*S
 	return out, err
 }
 
-// EdgeLinks lists what the city knows of its halls' edges, each hall's
-// newest edge first.
-func (e *Engine) EdgeLinks(ctx context.Context) ([]*EdgeLink, error) {
-	var out []*EdgeLink
-	err := e.store.View(ctx, func(tx Tx) (err error) { out, err = tx.EdgeLinks(); return })
-	return out, err
-}
-
 // EdgeBacklog is, on the edge, the state of the edge link's delivery: the
 // events waiting to go up and the time of the oldest. Nil when the node
 // has no edge link.

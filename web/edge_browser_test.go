@@ -1,9 +1,12 @@
 package web_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/browsertest"
 	"github.com/civiq/civiq/civiqtest"
 )
@@ -15,6 +18,18 @@ import (
 func TestAdminEdgeBrowser(t *testing.T) {
 	browsertest.Require(t)
 	s := civiqtest.New(t)
+	// The hall's edge, heard from with events two minutes old waiting:
+	// the city overview marks it behind.
+	ctx := context.Background()
+	admin := civiq.Principal{User: &civiq.User{Username: "admin", Role: civiq.RoleAdmin}}
+	_, tok, err := s.Engine.CreateEdgeToken(ctx, admin, "demo", "pre")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Minute)
+	if _, err := s.Engine.EdgeHello(ctx, tok, &civiq.EdgeHello{EdgeID: "edge-1", Pending: 12, OldestAt: &old}); err != nil {
+		t.Fatal(err)
+	}
 	shots := browsertest.OptionalShots(t)
 	res := browsertest.Run(t, edgeScript, map[string]string{"BASE": s.URL, "ADMIN_PW": civiqtest.AdminPassword, "SHOTS": shots})
 	t.Logf("browser:\n%s", res)
@@ -26,7 +41,7 @@ func TestAdminEdgeBrowser(t *testing.T) {
 const edgeScript = `
 const base = process.env.BASE, shots = process.env.SHOTS;
 const browser = await civiq.launch();
-let n = 0;
+let n = 1; // the token made before
 for (const lang of ['zh-CN', 'en']) {
   const page = await (await browser.newContext({ viewport: { width: 1366, height: 768 } })).newPage();
   page.on('dialog', (d) => d.accept());
@@ -59,6 +74,10 @@ for (const lang of ['zh-CN', 'en']) {
     await page.waitForFunction((id) => !document.querySelector('tr[data-edge-token="' + id + '"] button.danger'), id);
   }
   assert((await page.textContent('tr[data-edge-token="' + n + '"]')).includes(lang === 'en' ? 'Revoked' : '已吊销'), 'revoked');
+  await page.goto(base + '/city?lang=' + lang);
+  await page.waitForSelector('tr[data-hall="demo"] [data-edge="behind"]');
+  await axe(page, 'city ' + lang);
+  if (shots) await page.screenshot({ path: shots + '/city-edge-' + lang + '.png' });
 }
 await browser.close();
 console.log('ALL DONE');

@@ -138,6 +138,11 @@
       th.scope = "row";
       th.append(el("span", "cy-name", C.name(h)));
       if (en && h.name_en && h.name_en !== h.name) th.append(el("span", "cy-alt", h.name));
+      if (h.edge) { // the hall's edge node: behind or silent is marked
+        const b = el("span", "cy-edge " + h.edge.health, C.tr("city.edge." + h.edge.health));
+        b.dataset.edge = h.edge.health;
+        th.append(b);
+      }
       const w = el("td", "n cy-bar-col"), cell = el("div", "barcell");
       const track = el("span", "qbar-track"), bar = el("span", "qbar");
       bar.style.width = (h.waiting / maxW * 100) + "%";
