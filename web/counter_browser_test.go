@@ -238,6 +238,86 @@ console.log(JSON.stringify({ a1: a1.id, a2: a2.id }));
 	}
 }
 
+// The clerk's context: the waiting list of the counter's services with
+// channel, green-channel group and wait; a chosen number called out of
+// turn with a reason, which the call's event keeps.
+func TestCounterCallOutOfTurnBrowser(t *testing.T) {
+	browsertest.Require(t)
+	t.Parallel()
+	s := startCtrSite(t)
+	out := browsertest.Run(t, ctrPrelude+`
+const page = await civiq.newPage({ viewport: { width: 1366, height: 768 } });
+watch(page);
+async function until(what, fn, arg) {
+  try { await page.waitForFunction(fn, arg, { timeout: 15000 }); } catch (e) {
+    throw new Error('waiting for ' + what + ': message "' + await page.textContent('#msg') + '", current "' + await page.textContent('#cur-number') + '", ' + (await page.$$('#queue li')).length + ' waiting');
+  }
+}
+const k1 = (await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'general', channel: 'kiosk' })).body.ticket;
+const k2 = (await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'general', channel: 'kiosk' })).body.ticket;
+const g1 = (await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'social', channel: 'kiosk', priority_group: 'elderly' })).body.ticket;
+await issue('tax'); // not this counter's
+await page.goto(base + '/halls/demo/counter/1');
+await page.fill('#username', 'admin');
+await page.fill('#password', process.env.ADMIN_PW);
+await Promise.all([page.waitForURL('**/halls/demo/counter/1'), page.click('button[type=submit]')]);
+await page.goto(base + '/halls/demo/counter/1?lang=zh-CN');
+await page.waitForFunction(() => document.querySelectorAll('#queue li').length === 3);
+const rows = await page.$$eval('#queue li', (ls) => ls.map((l) => l.textContent));
+check(rows[0].includes(` + "`${g1.number}`" + `) && rows[0].includes('绿色通道：老年人'), 'green channel first: ' + rows[0]);
+check(rows[1].includes(` + "`${k1.number}`" + `) && rows[1].includes('取号机取号') && rows[1].includes('已等 0 分'), 'row 2: ' + rows[1]);
+await shot(page, 'counter-queue-zh');
+await axe(page, 'counter waiting list');
+
+// Call the last one out of turn: a reason is required.
+await page.click('#queue li:nth-child(3) button');
+await page.waitForSelector('#d-callone[open]');
+check((await page.textContent('#d-callone-h')).includes(k2.number), 'dialog title');
+await page.click('#callone-form button[type=submit]');
+check((await page.textContent('#callone-err')).includes('原因'), 'no reason: no error shown');
+check((await ticket(k2.id)).status === 'waiting', 'called without a reason');
+await page.fill('#callone-reason', '预约时间已到');
+await shot(page, 'counter-callone-zh');
+await axe(page, 'call out of turn dialog');
+await page.click('#callone-form button[type=submit]');
+await until('the chosen number is current', (n) => document.getElementById('cur-number').textContent === n, k2.number);
+check((await page.textContent('#cur-channel')) === '取号机取号', 'current ticket channel');
+await until('two left waiting', () => document.querySelectorAll('#queue li').length === 2);
+const t2 = await ticket(k2.id);
+check(t2.status === 'called' && t2.counter_id === '1', 'called: ' + JSON.stringify(t2));
+// Counter 2 cannot take it too.
+const again = await api('POST', '/api/v1/halls/demo/counters/2/call', { ticket_id: k2.id, reason: 'x' });
+check(again.status === 409, 'a second counter called it: ' + again.status);
+
+// The green-channel ticket as the current one shows its group; in English.
+await page.click('#queue li:nth-child(1) button');
+await page.fill('#callone-reason', 'elderly, cannot stand long');
+await page.click('#callone-form button[type=submit]');
+await page.waitForFunction((n) => document.getElementById('cur-number').textContent === n, g1.number);
+await page.goto(base + '/halls/demo/counter/1?lang=en');
+await page.waitForFunction(() => document.getElementById('cur-group').textContent.includes('Green channel: Elderly'));
+await page.waitForFunction(() => document.querySelectorAll('#queue li').length === 1);
+check((await page.textContent('#queue li')).includes('Kiosk ticket'), 'English queue');
+await shot(page, 'counter-queue-en');
+await axe(page, 'counter waiting list, English');
+check(errors.length === 0, 'page errors: ' + errors.join('; '));
+console.log(JSON.stringify({ k2: k2.id }));
+`, ctrEnv(t, s))
+	var ids struct{ K2 string }
+	if err := json.Unmarshal([]byte(lastLine(out)), &ids); err != nil {
+		t.Fatalf("script output %q: %v", out, err)
+	}
+	evs, err := s.Store.EventsAfter(context.Background(), "demo", 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if e.Type == civiq.EventCalled && e.Ticket != nil && e.Ticket.ID == ids.K2 && e.Reason != "预约时间已到" {
+			t.Errorf("the call's event keeps the reason %q", e.Reason)
+		}
+	}
+}
+
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]

@@ -138,8 +138,20 @@
       sp.className = "pill status-" + cur.status;
       sp.textContent = C.tr("counter.status." + cur.status);
       $("cur-calls").textContent = cur.status === "called" ? C.tr("counter.calls", cur.call_count) : "";
+      $("cur-channel").textContent = cur.channel ? C.tr("counter.channel." + cur.channel) : "";
+      const g = $("cur-group");
+      g.classList.toggle("hidden", !cur.priority_group);
+      g.textContent = cur.priority_group ? "· " + C.tr("counter.green", groupName(cur.priority_group)) : "";
     }
+    for (const b of $("queue").querySelectorAll("button")) b.disabled = !(can && status === "open");
     tick();
+  }
+
+  // groupName names a green-channel group in the page's language; a group
+  // the hall added itself keeps its own name.
+  function groupName(g) {
+    const k = "counter.group." + g, n = C.tr(k);
+    return n === k ? g : n;
   }
 
   function clockText(secs) {
@@ -190,7 +202,42 @@
     render();
   }
 
+  // The tickets waiting in the counter's services, to call one out of turn.
+  async function refreshQueue() {
+    let res;
+    try { res = await C.api("GET", base + "/waiting", undefined, opts()); } catch (e) { return; }
+    if (res.status !== 200) return;
+    const list = $("queue");
+    const items = [];
+    for (const t of res.body.tickets || []) {
+      const li = document.createElement("li");
+      const num = document.createElement("span");
+      num.className = "q-num num";
+      num.textContent = t.number;
+      const meta = document.createElement("span");
+      meta.className = "q-meta";
+      meta.textContent = svcName(t.service_id) + " · " + C.tr("counter.channel." + t.channel) + " · " + C.tr("counter.queue.waited", Math.floor(t.waited_seconds / 60));
+      if (t.priority_group) {
+        const g = document.createElement("span");
+        g.className = "green";
+        g.textContent = " · " + C.tr("counter.green", groupName(t.priority_group));
+        meta.append(g);
+      }
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "btn small";
+      b.textContent = C.tr("counter.queue.call", t.number);
+      b.addEventListener("click", () => openCallOne(t));
+      li.append(num, meta, b);
+      items.push(li);
+    }
+    list.replaceChildren(...items);
+    $("queue-none").classList.toggle("hidden", items.length > 0);
+    render();
+  }
+
   async function refreshWaiting() {
+    refreshQueue();
     let res;
     try { res = await C.api("GET", "/api/v1/halls/" + encodeURIComponent(D.hall) + "/status"); } catch (e) { return; }
     if (res.status !== 200) return;
@@ -207,6 +254,7 @@
     let t = null;
     return () => { clearTimeout(t); t = setTimeout(fn, ms); };
   }
+  setInterval(() => { if (st.ready) refreshQueue(); }, 60000); // how long each has waited
   const refreshSoon = debounce(refresh, 150);
   const waitingSoon = debounce(refreshWaiting, 250);
 
@@ -326,6 +374,34 @@
     }
   });
 
+  // ---- calling a chosen ticket out of turn ----------------------------------
+  const dC = $("d-callone"), cf = $("callone-form");
+  let chosen = null;
+  function openCallOne(t) {
+    chosen = t;
+    $("d-callone-h").textContent = C.tr("counter.callone.title", t.number);
+    $("callone-err").textContent = "";
+    cf.reset();
+    dC.showModal();
+    $("callone-reason").focus();
+  }
+  $("callone-cancel").addEventListener("click", () => dC.close());
+  cf.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const reason = $("callone-reason").value.trim();
+    if (!C.fieldError($("callone-reason"), $("callone-err"), reason ? "" : C.tr("counter.callone.need_reason"))) {
+      $("callone-reason").focus();
+      return;
+    }
+    const t = chosen;
+    dC.close();
+    run("call-one " + t.id, base + "/call", { ticket_id: t.id, reason }, (res) => {
+      setCur(res.body.ticket);
+      say(C.tr("counter.msg.called_out_of_order", res.body.ticket.number), "ok");
+      waitingSoon();
+    });
+  });
+
   // ---- pause --------------------------------------------------------------
   const dP = $("d-pause"), pf = $("pause-form");
   function openPause() {
@@ -355,7 +431,7 @@
   const keys = { KeyN: "b-call", KeyR: "b-recall", KeyS: "b-start", KeyF: "b-finish", KeyX: "b-no-show", KeyT: "b-transfer", KeyP: "b-pause" };
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
-    if (dT.open || dP.open) return;
+    if (dT.open || dP.open || dC.open) return;
     const tag = (e.target && e.target.tagName) || "";
     if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (e.target && e.target.isContentEditable)) return;
     const id = keys[e.code];
