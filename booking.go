@@ -490,10 +490,13 @@ type CancelRequest struct {
 func (e *Engine) CancelBooking(ctx context.Context, req CancelRequest) (*Booking, error) {
 	var b *Booking
 	var loc *time.Location
+	if e.Node.Edge() { // edge.go: the city owns bookings made online
+		return nil, e.Node.Refuse(WorkBookings, true)
+	}
 	if err := e.codeBlocked(req.Code, req.IDLast4); err != nil {
 		return nil, err
 	}
-	wrong := false
+	wrong, relayed := false, false
 	err := e.update(ctx, func(tx Tx) error {
 		var err error
 		staff := false
@@ -537,8 +540,20 @@ func (e *Engine) CancelBooking(ctx context.Context, req CancelRequest) (*Booking
 		if err := tx.UpdateBooking(b); err != nil {
 			return err
 		}
+		// The hall's edge, which may have pulled it, is told (edgerelay.go).
+		if relayed, err = e.edgeHallTx(tx, b.HallID); err != nil {
+			return err
+		} else if relayed {
+			if err := tx.InsertEdgeRequest(&EdgeRequest{HallID: b.HallID, Kind: RequestCancelBooking, Code: b.Code,
+				Status: RequestPending, CreatedAt: now}); err != nil {
+				return err
+			}
+		}
 		return tx.AppendEvent(&Event{HallID: b.HallID, Type: EventBookingCancelled, At: now, Booking: b.Ref()})
 	})
+	if err == nil && relayed {
+		e.relay.wakeUp(b.HallID)
+	}
 	e.codeTried(req.Code, wrong)
 	if err != nil {
 		return nil, err

@@ -272,6 +272,7 @@ func (e *Engine) ApplyConfig(ctx context.Context, hallID string, p *ConfigPull) 
 		return false, Errorf(EForbidden, "the city sent the configuration of hall %q, not of %q", c.Hall.ID, hallID)
 	}
 	now := e.now()
+	ctx = WithOwner(ctx, NodeCity) // edge.go: written for its owner
 	err := e.update(ctx, func(tx Tx) error {
 		if err := applyConfig(tx, c, now); err != nil {
 			return err

@@ -36,10 +36,6 @@ const (
 	RequestExpired = "expired" // nobody waited for the answer any more
 )
 
-// ERemotePaused: the hall's edge node cannot be reached, so the city
-// takes no remote ticket for it; citizens take one at the kiosk.
-const ERemotePaused = "remote_paused"
-
 // Timing of the relay.
 const (
 	// EdgeRelayWait is how long a phone's remote ticket waits for the
@@ -51,18 +47,22 @@ const (
 	// EdgeReachable is how long after its last poll the hall's edge
 	// counts as reachable: it polls again at once after each answer.
 	EdgeReachable = 3 * time.Second
-	// EdgePollWait is the longest a poll of the edge is held open.
-	EdgePollWait = 25 * time.Second
+	// EdgePollWait is the longest a poll of the edge is held open: short
+	// of the 10 s a stopping server gives the requests in flight.
+	EdgePollWait = 8 * time.Second
 )
 
 // EdgeRequest is one city-side request for a hall's edge.
 type EdgeRequest struct {
-	ID        int64     `json:"id"`
-	HallID    string    `json:"hall_id"`
-	Kind      string    `json:"kind"`
-	ServiceID string    `json:"service_id,omitempty"` // a remote ticket's service
-	Holder    string    `json:"holder,omitempty"`     // the phone's key (IssueRequest.Holder)
-	Code      string    `json:"booking_code,omitempty"`
+	ID        int64  `json:"id"`
+	HallID    string `json:"hall_id"`
+	Kind      string `json:"kind"`
+	ServiceID string `json:"service_id,omitempty"` // a remote ticket's service
+	Holder    string `json:"holder,omitempty"`     // the phone's key (IssueRequest.Holder)
+	Code      string `json:"booking_code,omitempty"`
+	// Idem is the phone's Idempotency-Key: the same key gives the same
+	// ticket at the edge, however often the phone asks.
+	Idem      *Idem     `json:"idem,omitempty"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
 	TakenAt   time.Time `json:"-"`
@@ -195,11 +195,14 @@ func (e *Engine) QueueEdgeRequest(ctx context.Context, r *EdgeRequest) error {
 // city, and waits for it: at once remote_paused when the edge is not
 // polling, or when it has not answered within EdgeRelayWait; the edge's
 // refusal (remote_full, ticket_held, ...) as its own.
-func (e *Engine) RelayRemoteTicket(ctx context.Context, req IssueRequest) (*Ticket, error) {
+func (e *Engine) RelayRemoteTicket(ctx context.Context, req IssueRequest, idem *Idem) (*Ticket, error) {
 	if !e.relay.reachable(req.HallID, time.Now()) { // the link's time, not the hall's clock
 		return nil, errRemotePaused
 	}
 	r := &EdgeRequest{HallID: req.HallID, Kind: RequestTicket, ServiceID: req.ServiceID, Holder: req.Holder}
+	if idem != nil && idem.Key != "" {
+		r.Idem = &Idem{Scope: "city " + idem.Scope, Key: idem.Key, Hash: idem.Hash}
+	}
 	var svcErr error
 	if err := e.store.View(ctx, func(tx Tx) error { _, svcErr = tx.Service(req.HallID, req.ServiceID); return nil }); err != nil {
 		return nil, err
@@ -352,6 +355,9 @@ func (e *Engine) DoEdgeRequest(ctx context.Context, r *EdgeRequest) *EdgeAnswer 
 	switch r.Kind {
 	case RequestTicket:
 		idem := &Idem{Scope: "edge-request", Key: strconv.FormatInt(r.ID, 10), Hash: r.ServiceID + " " + r.Holder}
+		if r.Idem != nil {
+			idem = r.Idem
+		}
 		t, err := e.IssueTicket(ctx, IssueRequest{HallID: r.HallID, ServiceID: r.ServiceID, Channel: ChannelRemote, Holder: r.Holder}, idem)
 		if err != nil {
 			return &EdgeAnswer{Error: &ErrorAnswer{Code: ErrorCode(err), Message: ErrorMessage(err)}}
@@ -370,7 +376,7 @@ func (e *Engine) DoEdgeRequest(ctx context.Context, r *EdgeRequest) *EdgeAnswer 
 // one still booked here, with its event; a booking checked in here stays
 // (the hall served the citizen).
 func (e *Engine) cancelBookingAsCity(ctx context.Context, hallID, code string) error {
-	return e.update(ctx, func(tx Tx) error {
+	return e.update(WithOwner(ctx, NodeCity), func(tx Tx) error {
 		b, err := tx.BookingByCode(NormalizeCode(code))
 		if IsNotFound(err) {
 			return nil // not pulled yet: the pull brings it cancelled

@@ -53,7 +53,7 @@ func TestRemoteTicketRelay(t *testing.T) {
 	ask := civiq.IssueRequest{HallID: "demo", ServiceID: "general", Channel: civiq.ChannelRemote, Holder: "phone-1"}
 
 	start := time.Now()
-	_, err := city.eng.RelayRemoteTicket(ctx, ask)
+	_, err := city.eng.RelayRemoteTicket(ctx, ask, nil)
 	wantErr(t, err, civiq.ERemotePaused, "")
 	if time.Since(start) > time.Second {
 		t.Errorf("remote_paused took %v: it is answered at once", time.Since(start))
@@ -62,7 +62,7 @@ func TestRemoteTicketRelay(t *testing.T) {
 	stop := edgeLoop(t, city.eng, edge, "demo")
 	var tk *civiq.Ticket
 	for range 100 { // until the loop polls
-		if tk, err = city.eng.RelayRemoteTicket(ctx, ask); civiq.ErrorCode(err) != civiq.ERemotePaused {
+		if tk, err = city.eng.RelayRemoteTicket(ctx, ask, nil); civiq.ErrorCode(err) != civiq.ERemotePaused {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -76,7 +76,7 @@ func TestRemoteTicketRelay(t *testing.T) {
 	if got, err := edge.Ticket(ctx, tk.ID); err != nil || got.Number != "A001" {
 		t.Errorf("the edge holds %+v, %v", got, err)
 	}
-	_, err = city.eng.RelayRemoteTicket(ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "nope", Channel: civiq.ChannelRemote})
+	_, err = city.eng.RelayRemoteTicket(ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "nope", Channel: civiq.ChannelRemote}, nil)
 	wantErr(t, err, civiq.ENotFound, "service_id")
 
 	// A booking cancelled online.
@@ -103,7 +103,7 @@ func TestRemoteTicketRelay(t *testing.T) {
 	// The edge polled a moment ago, so it counts as reachable.
 	done := make(chan error, 1)
 	ask.Holder = "phone-2"
-	go func() { _, err := city.eng.RelayRemoteTicket(ctx, ask); done <- err }()
+	go func() { _, err := city.eng.RelayRemoteTicket(ctx, ask, nil); done <- err }()
 	var reqs []*civiq.EdgeRequest
 	for len(reqs) == 0 {
 		if reqs, err = city.eng.TakeEdgeRequests(ctx, "demo", time.Second); err != nil {

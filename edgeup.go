@@ -333,6 +333,9 @@ func (e *Engine) applyEdgeRecord(tx Tx, r *EdgeRecord) error {
 			ev.FollowUp = f.Ref()
 		}
 	}
+	if err := edgeCheckedIn(tx, ev); err != nil { // bookingpass.go: the city's booking checked in
+		return err
+	}
 	return tx.AppendEvent(ev)
 }
 

@@ -49,6 +49,11 @@ const (
 	// work, the city its configuration.
 	EOwnedByEdge = "owned_by_edge"
 	EOwnedByCity = "owned_by_city"
+
+	// ERemotePaused (edgerelay.go), 409: the hall's edge node cannot be
+	// reached, so the city takes no remote ticket for it; citizens take
+	// one at the kiosk.
+	ERemotePaused = "remote_paused"
 )
 
 // Error is an error a user may see: a code and a human message. Field names

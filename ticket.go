@@ -400,6 +400,17 @@ func (e *Engine) IssueTicketAs(ctx context.Context, by Principal, req IssueReque
 	if by.Device != nil && req.Channel != ChannelKiosk {
 		return nil, FieldErrorf("channel", "a kiosk takes kiosk tickets")
 	}
+	if req.Channel == ChannelRemote && !e.Node.Edge() {
+		// A hall with an edge numbers its own tickets: the city asks it
+		// (edgerelay.go).
+		has, err := e.hallHasEdge(ctx, req.HallID)
+		if err != nil {
+			return nil, err
+		}
+		if has {
+			return e.RelayRemoteTicket(ctx, req, idem)
+		}
+	}
 	return e.IssueTicket(ctx, req, idem)
 }
 

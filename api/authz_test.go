@@ -487,6 +487,9 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "POST /api/v1/halls/{hall}/notifications/test", prep: fixed("/api/v1/halls/demo/notifications/test", map[string]string{"phone": "13800000000"}), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/tickets/{id}/notify", prep: optInTicket(false), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},
 		{route: "DELETE /api/v1/tickets/{id}/notify", prep: optInTicket(true), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},
+		{route: "GET /api/v1/halls/{hall}/edge/config", prep: fixed("/api/v1/halls/other/edge/config", nil), want: [nPrincipals]int{U, F, F, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/halls/{hall}/edge/requests", prep: fixed("/api/v1/halls/other/edge/requests", nil), want: [nPrincipals]int{U, F, F, F, F, F, F, F, F, F, F}},
+		{route: "POST /api/v1/halls/{hall}/edge/requests/{id}/answer", prep: fixed("/api/v1/halls/other/edge/requests/1/answer", map[string]any{}), want: [nPrincipals]int{U, F, F, F, F, F, F, F, F, F, F}},
 	}
 
 	// Every route the server registered has a row, and every row a route.

@@ -30,6 +30,7 @@ var statuses = map[string]int{
 	civiq.EInvalidTransition: http.StatusConflict,
 	civiq.EOwnedByEdge:       http.StatusConflict,
 	civiq.EOwnedByCity:       http.StatusConflict,
+	civiq.ERemotePaused:      http.StatusConflict,
 	civiq.ETooLarge:          http.StatusRequestEntityTooLarge,
 	civiq.ERateLimited:       http.StatusTooManyRequests,
 	civiq.EUnavailable:       http.StatusServiceUnavailable,

@@ -163,11 +163,25 @@ func (a *App) SetEdge(ctx context.Context, cfg civiq.EdgeConfig) error {
 		return fmt.Errorf("edge link: %w", err)
 	}
 	a.Engine.Node = civiq.Node{Role: civiq.NodeEdge, Hall: cfg.Hall}
+	// The hall's configuration: pulled at once on an empty database,
+	// then every while, with the city's requests (edgelink.Down).
+	down := &edgelink.Down{Engine: a.Engine, Client: c}
+	if _, err := a.Engine.EdgePull(ctx, cfg.Hall); civiq.IsNotFound(err) {
+		if _, err := down.Sync(ctx); err != nil {
+			return fmt.Errorf("the first pull of hall %s from the city: %w", cfg.Hall, err)
+		}
+	} else if err != nil {
+		return err
+	}
 	a.Link = c
 	a.EdgeSender.SetClient(c)
 	a.API.Link = c
 	hctx, cancel := context.WithCancel(context.Background())
 	a.stopHello = cancel
+	if err := down.Start(hctx); err != nil {
+		cancel()
+		return err
+	}
 	go edgelink.Hello(hctx, a.Engine, c, HelloEvery)
 	a.Outbound.Changed() // the edge link's subscriber, at once
 	return nil

@@ -106,12 +106,25 @@ type proc struct {
 // killed when the test ends, if it still runs.
 func startBinary(t *testing.T, bin, db string, env ...string) *proc {
 	t.Helper()
-	return startBinaryAt(t, bin, db, "", env...)
+	return startServeAt(t, bin, db, "", []string{"--demo"}, env...)
 }
 
 // startBinaryAt is startBinary on addr (a free port when empty): a node
 // that comes back where others look for it.
 func startBinaryAt(t *testing.T, bin, db, at string, env ...string) *proc {
+	t.Helper()
+	return startServeAt(t, bin, db, at, []string{"--demo"}, env...)
+}
+
+// startServe runs `civiq serve --db db --addr <free port>` with the flags
+// given, as startBinary does.
+func startServe(t *testing.T, bin, db string, flags []string, env ...string) *proc {
+	t.Helper()
+	return startServeAt(t, bin, db, "", flags, env...)
+}
+
+// startServeAt is startServe on addr (a free port when empty).
+func startServeAt(t *testing.T, bin, db, at string, flags []string, env ...string) *proc {
 	t.Helper()
 	var last *proc
 	for attempt := 0; attempt < 3; attempt++ {
@@ -124,7 +137,7 @@ func startBinaryAt(t *testing.T, bin, db, at string, env ...string) *proc {
 		if strings.HasPrefix(db, "postgres://") {
 			store = []string{"--postgres", db}
 		}
-		p.cmd = exec.Command(bin, append(append([]string{"serve"}, store...), "--addr", addr, "--demo")...)
+		p.cmd = exec.Command(bin, append(append(append([]string{"serve"}, store...), "--addr", addr), flags...)...)
 		p.cmd.Env = append(os.Environ(),
 			"CIVIQ_ADMIN_PASSWORD="+testAdminPassword,
 			"CIVIQ_SECRET_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",

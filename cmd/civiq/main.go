@@ -41,6 +41,7 @@ Usage:
   civiq restore --from backup.db --db civiq.db  (server stopped)
   civiq migrate-to-postgres --db civiq.db --postgres URL  (into an empty database)
   civiq rotate-receipt-key --db civiq.db         (a new key signs receipts after a restart)
+  civiq edge-sync --db hall.db --hall ID --city URL   (an edge's first pull of its hall; token in CIVIQ_EDGE_TOKEN)
   civiq version
 
 Run 'civiq <command> --help' for the flags of a command.
@@ -61,6 +62,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runRestore(ctx, args[1:], stdout, stderr)
 	case "migrate-to-postgres":
 		return runMigrateToPostgres(ctx, args[1:], stdout, stderr)
+	case "edge-sync":
+		return runEdgeSync(ctx, args[1:], stdout, stderr)
 	case "rotate-receipt-key":
 		return runRotateReceiptKey(args[1:], stdout, stderr)
 	case "bench":

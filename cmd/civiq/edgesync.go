@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/edgelink"
+	"github.com/civiq/civiq/sqlstore"
+)
+
+// runEdgeSync pulls the hall's configuration from the city into an edge
+// node's database once (created when missing) and exits: what civiq
+// serve --edge does by itself on its first start, as a step of its own.
+func runEdgeSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("edge-sync", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c Config
+	fs.StringVar(&c.DB, "db", env("CIVIQ_DB", "civiq.db"), "the edge node's SQLite database (env CIVIQ_DB)")
+	fs.StringVar(&c.EdgeHall, "hall", env("CIVIQ_EDGE_HALL", ""), "the edge's hall (env CIVIQ_EDGE_HALL)")
+	fs.StringVar(&c.CityURL, "city", env("CIVIQ_CITY_URL", ""), "the city's address, e.g. https://city.example (env CIVIQ_CITY_URL)")
+	fs.StringVar(&c.EdgeToken, "edge-token", env("CIVIQ_EDGE_TOKEN", ""), "the hall's edge token, made on the city; prefer the env (env CIVIQ_EDGE_TOKEN)")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if err := c.edge().Validate(); err != nil {
+		fmt.Fprintln(stderr, "civiq edge-sync:", err)
+		return 2
+	}
+	store, err := sqlstore.Open(c.DB, sqlstore.Options{})
+	if err != nil {
+		fmt.Fprintln(stderr, "civiq edge-sync:", err)
+		return 1
+	}
+	defer store.Close()
+	eng := civiq.NewEngine(store)
+	eng.Node = civiq.Node{Role: civiq.NodeEdge, Hall: c.EdgeHall}
+	down := &edgelink.Down{Engine: eng, Client: edgelink.New(c.edge())}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	applied, err := down.Sync(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "civiq edge-sync:", err)
+		return 1
+	}
+	st, err := eng.EdgePull(ctx, c.EdgeHall)
+	if err != nil {
+		fmt.Fprintln(stderr, "civiq edge-sync:", err)
+		return 1
+	}
+	what := "already up to date"
+	if applied {
+		what = "pulled"
+	}
+	fmt.Fprintf(stdout, "hall %s %s from %s into %s (cursor %s)\n", c.EdgeHall, what, c.CityURL, c.DB, st.Cursor)
+	return 0
+}
