@@ -1073,6 +1073,9 @@ func (e *Engine) planNotices(tx Tx, hallID string, eventID int64, write bool) (b
 			work = true
 		}
 		for _, k := range drop {
+			if len(ps.Templates) > 0 && ps.Templates[k] == "" {
+				continue // never to be sent: nothing to drop
+			}
 			if !write {
 				return true, nil
 			}

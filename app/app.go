@@ -73,6 +73,8 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 		"log":     func(*civiq.ProviderSettings) (civiq.Channel, error) { return a.NotifyLog, nil },
 		"webpush": notify.NewWebPush(a.Push),
 		"wechat":  (&notify.WeChatMaker{HTTP: a.Push.HTTP}).Make,
+		"aliyun":  notify.NewAliyun(a.Push.HTTP),
+		"tencent": notify.NewTencent(a.Push.HTTP),
 	}
 	a.Engine.Channels = a.Makers.Channel
 	a.Notify = notify.NewSender(a.Engine)

@@ -16,13 +16,13 @@ import (
 
 // node is a test node with a secret key and the demo hall's notifications
 // sent by the log channel.
-func node(t *testing.T, settings map[string]any) *civiqtest.Server {
+func node(t *testing.T, settings map[string]any, opts ...func(*civiqtest.Server)) *civiqtest.Server {
 	t.Helper()
 	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{7}, civiq.SecretKeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := civiqtest.New(t, func(s *civiqtest.Server) { s.Engine.Sealer = sealer })
+	s := civiqtest.New(t, append(opts, func(s *civiqtest.Server) { s.Engine.Sealer = sealer })...)
 	if settings == nil {
 		settings = map[string]any{"ahead": 3, "sms": map[string]any{"provider": "log"}, "link_base": "https://hall.example.cn"}
 	}

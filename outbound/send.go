@@ -222,3 +222,7 @@ func (k Kinds) SendBatch(ctx context.Context, s *civiq.Subscriber, ms []*civiq.M
 	}
 	return out
 }
+
+// Short is short for the other senders' logs (package notify's channels):
+// the start of a provider's answer, valid UTF-8 on one line.
+func Short(s string) string { return short(s) }
