@@ -318,6 +318,51 @@ console.log(JSON.stringify({ k2: k2.id }));
 	}
 }
 
+// A press the network failed is not said to be undone: it is kept and
+// sent again with its key once the page is back, and its message clears.
+func TestCounterNetworkBrowser(t *testing.T) {
+	browsertest.Require(t)
+	t.Parallel()
+	s := startCtrSite(t)
+	browsertest.Run(t, ctrPrelude+`
+const page = await civiq.newPage({ viewport: { width: 1366, height: 768 } });
+watch(page);
+await page.goto(base + '/halls/demo/counter/1');
+await page.fill('#username', 'admin');
+await page.fill('#password', process.env.ADMIN_PW);
+await Promise.all([page.waitForURL('**/halls/demo/counter/1'), page.click('button[type=submit]')]);
+await page.waitForSelector('#b-call:not([disabled])');
+const a = await issue('general');
+await page.waitForFunction(() => document.querySelectorAll('#queue li').length === 1);
+await page.context().setOffline(true);
+await page.click('#b-call');
+await page.waitForFunction(() => document.getElementById('msg').textContent.includes('尚不确定'), null, { timeout: 60000 });
+await shot(page, 'counter-network-zh');
+await axe(page, 'counter, network down');
+await page.keyboard.press('n'); // refused while the first press is pending
+check((await page.textContent('#msg')).includes('尚不确定'), 'a second press while pending');
+await page.context().setOffline(false);
+await page.waitForFunction((n) => document.getElementById('cur-number').textContent === n, a.number, { timeout: 60000 });
+await page.waitForFunction(() => document.getElementById('msg').textContent.includes('已呼叫'));
+check(!(await page.textContent('#msg')).includes('网络'), 'the network message stays');
+check((await ticket(a.id)).status === 'called', 'not called');
+check(errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|Failed to fetch|EventSource/.test(e)).length === 0, 'page errors: ' + errors.join('; '));
+`, ctrEnv(t, s))
+	evs, err := s.Store.EventsAfter(context.Background(), "demo", 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	for _, e := range evs {
+		if e.Type == civiq.EventCalled {
+			calls++
+		}
+	}
+	if calls != 1 {
+		t.Errorf("%d calls, want 1", calls)
+	}
+}
+
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]

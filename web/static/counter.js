@@ -25,6 +25,7 @@
     gen: 0,           // bumped by every answered action, to drop stale reads
     last: "",         // the last action answered, and when: against double presses
     lastAt: 0,
+    pending: null,    // a press the network failed: sent again when back
   };
 
   function opts(extra) { return Object.assign(token ? { token } : {}, extra || {}); }
@@ -260,34 +261,50 @@
 
   // ---- actions ------------------------------------------------------------
   // run sends one press: one request, one Idempotency-Key (kept across
-  // retries of a network failure), nothing else until it answers.
+  // retries of a network failure), nothing else until it answers. When the
+  // network fails past the retries, whether it was done is not known: the
+  // press is kept, with its key, and sent again once the page is back
+  // (resend): the server then answers what it did, or does it now.
   async function run(name, path, body, done) {
     if (st.busy) return;
+    if (st.pending) { say(C.tr("counter.err.network_pending"), "warn"); return; }
     // The second click of a double click, or a second tap, can land after a
     // fast answer: the same action again within 600 ms of its answer, with
     // nothing in between, is the same press.
     if (st.last === name && Date.now() - st.lastAt < 600) return;
+    await send({ name, path, body, done, key: C.key() });
+  }
+
+  async function send(p) {
     st.busy = true;
     render();
-    say("");
+    say(st.pending ? C.tr("counter.msg.resending") : "", st.pending ? "warn" : "");
     try {
-      const res = await C.api("POST", path, body, opts({ key: C.key(), onRetry: () => say(C.tr("error.network"), "warn") }));
+      const res = await C.api("POST", p.path, p.body, opts({ key: p.key, onRetry: () => say(C.tr("error.network"), "warn") }));
+      st.pending = null;
       if (res.status >= 200 && res.status < 300) {
         st.gen++;
-        done(res);
+        p.done(res);
       } else {
         showError(res);
       }
     } catch (e) {
-      say(C.tr("counter.err.network"), "bad");
+      st.pending = p;
+      say(C.tr("counter.err.network_pending"), "bad");
     } finally {
-      st.last = name;
+      st.last = p.name;
       st.lastAt = Date.now();
       st.busy = false;
       render();
       refreshSoon();
     }
   }
+
+  // resend sends the press the network failed, once the page is back.
+  function resend() {
+    if (st.pending && !st.busy) send(st.pending);
+  }
+  setInterval(resend, 10000);
 
   function ticketAct(act, body) {
     const cur = st.cur;
@@ -483,7 +500,7 @@
       const l = $("live");
       l.textContent = C.tr(up ? "counter.live.on" : "counter.live.off");
       l.classList.toggle("down", !up);
-      if (up) { refreshSoon(); waitingSoon(); }
+      if (up) { resend(); refreshSoon(); waitingSoon(); }
     });
   }
 
