@@ -781,60 +781,20 @@ func (e *Engine) recordOf(tx Tx, ev *Event, personal bool) (HaochapingRecord, er
 // haochapingRecord builds the default record of a rating, or of the
 // outcome move of its follow-up f. personal adds the personal fields.
 func (e *Engine) haochapingRecord(tx Tx, r *Rating, f *FollowUp, move string, personal bool) (HaochapingRecord, error) {
-	h, err := tx.Hall(r.HallID)
+	rec, loc, settings, applicant, err := e.ticketRecord(tx, r.HallID, r.TicketID, r.ServiceID, r.CounterID, r.StaffID)
 	if err != nil {
 		return nil, err
 	}
-	loc, err := e.location(tx, r.HallID)
-	if err != nil {
-		return nil, err
-	}
-	settings, err := tx.RatingSettings(r.HallID)
-	if err != nil {
-		return nil, err
-	}
-	rec := HaochapingRecord{"record_type": RecordRating, "record_id": RecordRating + ":" + r.TicketID, "case_number": r.TicketID,
-		"item_code": "", "item_name": "", "department": h.Name, "department_code": "", "region_code": settings.RegionCode,
-		"hall_id": h.ID, "hall_name": h.Name, "channel": r.Channel, "channel_name": RatingChannelNames[r.Channel],
-		"level": r.Score, "level_name": ScoreNames[r.Score], "rated_at": r.CreatedAt.In(loc), "reasons": r.Reasons,
-		"reason_names": settings.ReasonNames(r.Reasons), "window": r.CounterID, "staff_id": "", "staff_name": ""}
+	rec["record_type"], rec["record_id"] = RecordRating, RecordRating+":"+r.TicketID
+	rec["channel"], rec["channel_name"] = r.Channel, RatingChannelNames[r.Channel]
+	rec["level"], rec["level_name"], rec["rated_at"] = r.Score, ScoreNames[r.Score], r.CreatedAt.In(loc)
+	rec["reasons"], rec["reason_names"] = r.Reasons, settings.ReasonNames(r.Reasons)
 	if r.Reasons == nil {
 		rec["reasons"] = []string{}
 	}
 	rec["reason_text"] = strings.Join(append(slices.Clone(r.ReasonText), r.Comment), "；")
 	if r.Comment == "" {
 		rec["reason_text"] = strings.Join(r.ReasonText, "；")
-	}
-	if svc, err := tx.Service(r.HallID, r.ServiceID); err == nil {
-		rec["item_name"] = svc.Name
-	} else if ErrorCode(err) != ENotFound {
-		return nil, err
-	}
-	if r.StaffID != 0 {
-		rec["staff_id"] = strconv.FormatInt(r.StaffID, 10)
-		if u, err := tx.UserByID(r.StaffID); err == nil {
-			rec["staff_name"] = u.Username
-		} else if ErrorCode(err) != ENotFound {
-			return nil, err
-		}
-	}
-	cases, err := tx.Cases(CaseQuery{HallID: r.HallID, TicketID: r.TicketID, Limit: 1})
-	if err != nil {
-		return nil, err
-	}
-	var applicant string
-	if len(cases) > 0 {
-		c := cases[0]
-		rec["case_number"] = c.Number
-		applicant = c.Applicant.Name
-		if g, err := tx.Guide(c.GuideID); err == nil {
-			rec["item_code"], rec["item_name"] = g.ImplCode, g.Name
-			if g.Authority != "" {
-				rec["department"], rec["department_code"] = g.Authority, g.AuthorityCode
-			}
-		} else if ErrorCode(err) != ENotFound {
-			return nil, err
-		}
 	}
 	if personal {
 		phone := r.ContactPhone
@@ -996,6 +956,16 @@ type HaochapingSync struct {
 	// platform acknowledged of the day, and which records are pending or
 	// failing. None: the hall reports by file (the day's export).
 	Reporters []HaochapingSyncReporter `json:"reporters"`
+	// ProvincePage is there when the hall's raters open the province's
+	// page: how many of the day's served tickets were rated from its
+	// callback, and how many were not rated at all.
+	ProvincePage *ProvincePageDay `json:"province_page,omitempty"`
+}
+
+// ProvincePageDay is a day of ratings on the province's page.
+type ProvincePageDay struct {
+	RatedByCallback int `json:"rated_by_callback"`
+	NotRated        int `json:"not_rated"`
 }
 
 // HaochapingSyncReporter is one reporter's side of the day.
@@ -1035,6 +1005,9 @@ func (e *Engine) HaochapingReconcile(ctx context.Context, hallID, date string) (
 			} else {
 				out.FollowUps++
 			}
+		}
+		if out.ProvincePage, err = e.provincePageDay(tx, hallID, date, recs); err != nil {
+			return err
 		}
 		subs, err := tx.Subscribers()
 		if err != nil {

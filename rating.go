@@ -173,6 +173,9 @@ type RateRequest struct {
 	// Channel is rater, phone or web; empty means the one By implies: a
 	// device rates as rater, a user as web, nobody as phone.
 	Channel string
+	// byPlatform: the province's platform reports the rating given on its
+	// page (province.go), with channel "province".
+	byPlatform bool
 }
 
 // cleanReasons trims the chosen reasons and drops empty and repeated ones.
@@ -220,7 +223,7 @@ func (e *Engine) Rate(ctx context.Context, req RateRequest) (*Rating, error) {
 			channel = RatingPhone
 		}
 	}
-	if !ValidRatingChannel(channel) {
+	if !ValidRatingChannel(channel) && !(req.byPlatform && channel == RatingProvince) {
 		return nil, FieldErrorf("channel", "channel must be rater, phone or web")
 	}
 	if req.Score < 1 || req.Score > 5 {
@@ -400,6 +403,21 @@ type RatingSettings struct {
 	// RegionCode is the hall's 行政区划代码 (6 or 12 digits), which the
 	// 好差评 reports carry (haochaping.go).
 	RegionCode string `json:"region_code,omitempty"`
+	// ProvincePageURL, when set, makes the counters' raters open the
+	// province's rating page (a URL template, province.go) instead of
+	// civiq's faces; the rating comes from the platform's callback,
+	// authenticated by ProvinceCallbackKey, which is never shown
+	// (ProvinceCallbackKeySet says whether there is one).
+	ProvincePageURL        string `json:"province_page_url,omitempty"`
+	ProvinceCallbackKey    string `json:"province_callback_key,omitempty"`
+	ProvinceCallbackKeySet bool   `json:"province_callback_key_set,omitempty"`
+}
+
+// Shown is the settings as the API answers them: without the callback
+// key, saying whether there is one.
+func (s RatingSettings) Shown() RatingSettings {
+	s.ProvinceCallbackKeySet, s.ProvinceCallbackKey = s.ProvinceCallbackKey != "", ""
+	return s
 }
 
 // Defaults of the rating settings.
@@ -425,6 +443,9 @@ func (s *RatingSettings) Validate() error {
 	}
 	if s.RaterWindowMinutes < 1 || s.RaterWindowMinutes > 60 {
 		return FieldErrorf("rater_window_minutes", "rater_window_minutes must be 1..60")
+	}
+	if err := checkProvincePage(s); err != nil {
+		return err
 	}
 	if s.RegionCode != "" && !regionCode.MatchString(s.RegionCode) {
 		return FieldErrorf("region_code", "region_code is a 行政区划代码 of 6 or 12 digits")
@@ -458,6 +479,15 @@ func (e *Engine) SaveRatingSettings(ctx context.Context, hallID string, s *Ratin
 		return err
 	}
 	s.Defaults()
+	s.ProvinceCallbackKeySet = false
+	if s.ProvincePageURL != "" && s.ProvinceCallbackKey == "" {
+		// The key is never shown: a change that does not give it keeps it.
+		old, err := e.HallRatingSettings(ctx, hallID)
+		if err != nil {
+			return err
+		}
+		s.ProvinceCallbackKey = old.ProvinceCallbackKey
+	}
 	if err := s.Validate(); err != nil {
 		return err
 	}

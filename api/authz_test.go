@@ -462,6 +462,8 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "POST /api/v1/webhooks/{id}/skip", prep: freshHook("/skip", nil), want: [nPrincipals]int{U, P, F, N, N, N, N, N, N, N, N}},
 		{route: "GET /api/v1/halls/{hall}/reports/haochaping-sync", prep: fixed("/api/v1/halls/demo/reports/haochaping-sync?date=2026-12-01", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/halls/{hall}/reports/haochaping-records", prep: fixed("/api/v1/halls/demo/reports/haochaping-records?date=2026-12-01", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/tickets/{id}/province-page", prep: demoCalled("province-page", nil, "start", "finish"), want: [nPrincipals]int{U, P, F, F, F, F, F, F, P, F, F}},
+		{route: "POST /api/v1/halls/{hall}/haochaping/callback", prep: fixed("/api/v1/halls/demo/haochaping/callback", map[string]any{"case_number": "x", "level": 5}), want: [nPrincipals]int{P, P, P, P, P, P, P, P, P, P, P}},
 		{route: "GET /api/v1/haochaping/fields", prep: fixed("/api/v1/haochaping/fields", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/haochaping/reporters", prep: fixed("/api/v1/haochaping/reporters", reporterBody), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/haochaping/reporters", prep: fixed("/api/v1/haochaping/reporters", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},

@@ -38,6 +38,30 @@ func (s *Server) haochapingRoutes() {
 	s.handle("DELETE /api/v1/haochaping/reporters/{id}", signed, s.deleteReporter)
 	s.handle("GET /api/v1/halls/{hall}/reports/haochaping-sync", need(civiq.PermFollowUp), s.haochapingSync)
 	s.handle("GET /api/v1/halls/{hall}/reports/haochaping-records", need(civiq.PermFollowUp), s.haochapingRecords)
+	// The province's rating page: what a rater opens, and the platform's
+	// callback, which authenticates by the hall's key, not a session.
+	s.handle("GET /api/v1/tickets/{id}/province-page", need(civiq.PermRate), s.provincePage)
+	s.handle("POST /api/v1/halls/{hall}/haochaping/callback", anyone, s.provinceCallback)
+}
+
+func (s *Server) provincePage(w http.ResponseWriter, r *http.Request, c *call) error {
+	u, err := s.Engine.ProvincePage(r.Context(), c.p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"url": u})
+	return nil
+}
+
+func (s *Server) provinceCallback(w http.ResponseWriter, r *http.Request, c *call) error {
+	rating, err := s.Engine.ProvinceCallback(r.Context(), r.PathValue("hall"), c.body, r.Header.Get("X-Signature"), r.Header.Get("X-Callback-Token"))
+	if err != nil {
+		return err
+	}
+	m := rating.Masked()
+	writeJSON(w, http.StatusCreated, map[string]any{"rating": &m})
+	return nil
 }
 
 // withReporter is a handler that takes the reporter's id from the path and

@@ -2,7 +2,10 @@ package api_test
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -163,5 +166,86 @@ func TestHaochapingDayExport(t *testing.T) {
 		if !slices.Equal(got, rows[i]) {
 			t.Errorf("xlsx row %d = %q, csv %q", i, got, rows[i])
 		}
+	}
+}
+
+// TestProvincePage: a hall whose raters open the province's page. The
+// template and key are checked (400 naming the field) and the key never
+// shown; the page's URL is filled for the ticket just finished; the
+// platform's callback is refused without the right HMAC or token, names
+// its bad fields, rates once with channel "province"; the reconciliation
+// says how many tickets were rated from the callback and how many not at
+// all.
+func TestProvincePage(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	const key = "callback-key-0123456789"
+	page := "https://hcp.example.gov.cn/pj?bj={case_number}&qh={region_code}&ck={window}&no={ticket_number}&back={return_url}"
+	for _, c := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"province_page_url": "https://hcp.example.gov.cn/pj?x={score}", "province_callback_key": key}, "province_page_url"},
+		{map[string]any{"province_page_url": "javascript:alert(1)", "province_callback_key": key}, "province_page_url"},
+		{map[string]any{"province_page_url": page}, "province_callback_key"},
+		{map[string]any{"province_page_url": page, "province_callback_key": "short"}, "province_callback_key"},
+	} {
+		ts.do(t, "PUT", "/api/v1/halls/demo/rating-settings", ts.Admin, c.body).wantErr(t, 400, "invalid", c.field)
+	}
+	a := ts.serve(t, ts.Admin, "1", "general")
+	ts.do(t, "GET", "/api/v1/tickets/"+a.ID+"/province-page", ts.Admin, nil).wantErr(t, 404, "not_found", "")
+	var st struct {
+		Settings map[string]any `json:"settings"`
+	}
+	ts.do(t, "PUT", "/api/v1/halls/demo/rating-settings", ts.Admin, map[string]any{"province_page_url": page, "province_callback_key": key,
+		"region_code": "440305"}).want(t, 200).json(t, &st)
+	if st.Settings["province_callback_key"] != nil || st.Settings["province_callback_key_set"] != true {
+		t.Errorf("settings show the key: %v", st.Settings)
+	}
+	// A change that does not give the key keeps it.
+	ts.do(t, "PUT", "/api/v1/halls/demo/rating-settings", ts.Admin, map[string]any{"province_page_url": page, "region_code": "440305"}).want(t, 200)
+
+	var pg struct{ URL string }
+	ts.do(t, "GET", "/api/v1/tickets/"+a.ID+"/province-page", ts.Admin, nil).want(t, 200).json(t, &pg)
+	want := "https://hcp.example.gov.cn/pj?bj=" + a.ID + "&qh=440305&ck=1&no=" + a.Number + "&back={return_url}"
+	if pg.URL != want {
+		t.Errorf("page %s, want %s", pg.URL, want)
+	}
+
+	call := func(body string, hdr ...header) *resp {
+		return ts.do(t, "POST", "/api/v1/halls/demo/haochaping/callback", "", body, hdr...)
+	}
+	sign := func(body string) header {
+		m := hmac.New(sha256.New, []byte(key))
+		m.Write([]byte(body))
+		return header{"X-Signature", hex.EncodeToString(m.Sum(nil))}
+	}
+	good := `{"case_number":"` + a.ID + `","level":2,"reasons":["long_wait"],"comment":"排队太久"}`
+	call(good).wantErr(t, 401, "unauthorized", "")
+	call(good, header{"X-Signature", "00ff"}).wantErr(t, 401, "unauthorized", "")
+	call(good, header{"X-Callback-Token", "wrong-token-0123456789"}).wantErr(t, 401, "unauthorized", "")
+	for _, c := range []struct{ body, field string }{
+		{`{"level":2}`, "case_number"},
+		{`{"case_number":"nobody","level":2}`, "case_number"},
+		{`{"case_number":"` + a.ID + `","level":9}`, "level"},
+		{`{"case_number":"` + a.ID + `","level":1}`, "reasons"},
+	} {
+		res := call(c.body, sign(c.body))
+		if res.Status != 400 || res.apiErr(t).Error.Field != c.field {
+			t.Errorf("%s: %s, want 400 naming %s", c.body, res, c.field)
+		}
+	}
+	var r struct{ Rating rating }
+	call(good, sign(good)).want(t, 201).json(t, &r)
+	if r.Rating.Channel != "province" || r.Rating.Score != 2 || r.Rating.Reasons[0] != "long_wait" {
+		t.Errorf("rating %+v", r.Rating)
+	}
+	call(good, header{"X-Callback-Token", key}).wantErr(t, 409, "conflict", "")
+	// A second ticket the citizen did not rate on the province's page.
+	ts.serve(t, ts.Admin, "1", "general")
+	var sync civiq.HaochapingSync
+	ts.do(t, "GET", "/api/v1/halls/demo/reports/haochaping-sync?date="+ts.today().Format(time.DateOnly), ts.Admin, nil).want(t, 200).json(t, &sync)
+	if sync.ProvincePage == nil || sync.ProvincePage.RatedByCallback != 1 || sync.ProvincePage.NotRated != 1 || sync.Ratings != 1 {
+		t.Errorf("sync %+v %+v", sync, sync.ProvincePage)
 	}
 }

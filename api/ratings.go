@@ -318,7 +318,7 @@ func (s *Server) getRatingSettings(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"settings": st, "reasons": st.Reasons()})
+	writeJSON(w, http.StatusOK, map[string]any{"settings": st.Shown(), "reasons": st.Reasons()})
 	return nil
 }
 
@@ -341,7 +341,7 @@ func (s *Server) putRatingSettings(w http.ResponseWriter, r *http.Request, c *ca
 	if err := s.Engine.SaveRatingSettings(r.Context(), r.PathValue("hall"), &st); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"settings": st, "reasons": st.Reasons()})
+	writeJSON(w, http.StatusOK, map[string]any{"settings": st.Shown(), "reasons": st.Reasons()})
 	return nil
 }
 

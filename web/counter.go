@@ -83,6 +83,9 @@ type pageJS struct {
 	Services []serviceJS       `json:"services"`
 	Login    string            `json:"login"`
 	Records  map[string]string `json:"records"` // catalogue key -> Chinese text for records
+	// ProvincePage: the rater opens the province's rating page instead
+	// of the faces (civiq's province.go).
+	ProvincePage bool `json:"province_page,omitempty"`
 }
 
 type serviceJS struct {
@@ -192,6 +195,12 @@ func (s *Site) ratePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.RateReasons = rs
+	st, err := s.Engine.HallRatingSettings(r.Context(), v.Hall.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.JS.ProvincePage = st.ProvincePageURL != ""
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, "rate", "rate.title", v)
 }

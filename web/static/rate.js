@@ -79,6 +79,7 @@
   }
 
   function ask(t) {
+    if (D.province_page) { toProvince(t); return; }
     ticket = t;
     say("");
     const svc = services[t.service_id];
@@ -86,6 +87,18 @@
     for (const b of document.querySelectorAll(".face")) b.disabled = false;
     show("faces");
     countdown(IDLE_AFTER);
+  }
+
+  // The hall rates on the province's own page: the rater opens it for the
+  // ticket just finished (the platform reports the rating back to civiq),
+  // and shows no faces of its own, even when the page cannot be had.
+  async function toProvince(t) {
+    let res = null;
+    try {
+      res = await C.api("GET", "/api/v1/tickets/" + encodeURIComponent(t.id) + "/province-page", undefined, opts());
+    } catch (e) { return; }
+    if (res.status !== 200 || !res.body || !res.body.url) return;
+    location.assign(res.body.url.split("{return_url}").join(encodeURIComponent(location.href)));
   }
 
   for (const b of document.querySelectorAll(".face")) {
