@@ -1334,3 +1334,46 @@ func (e *Engine) TestNotify(ctx context.Context, p Principal, hallID, phone stri
 		Params: ps, Text: NoticeText(NoticeTaken, "zh", ps), Lang: "zh"})
 	return &r, nil
 }
+
+// TicketNotify is what a ticket's page shows of notifications: the media
+// the hall sends by, and the ticket's opt-ins by medium, masked.
+type TicketNotify struct {
+	Media  []string          `json:"media"`
+	OptIns map[string]string `json:"opt_ins"`
+}
+
+// TicketNotifyOf reads it for whoever holds the ticket's id.
+func (e *Engine) TicketNotifyOf(ctx context.Context, ticketID string) (*TicketNotify, error) {
+	out := &TicketNotify{Media: []string{}, OptIns: map[string]string{}}
+	err := e.store.View(ctx, func(tx Tx) error {
+		t, err := tx.Ticket(ticketID)
+		if err != nil {
+			return err
+		}
+		st, err := tx.NotifySettings(t.HallID)
+		if ErrorCode(err) == ENotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, m := range Media {
+			if st.Provider(m) != nil {
+				out.Media = append(out.Media, m)
+			}
+		}
+		os, err := tx.OptIns(t.ID)
+		if err != nil {
+			return err
+		}
+		for _, o := range os {
+			addr := o.Address
+			if err := e.unseal(&addr); err != nil {
+				return err
+			}
+			out.OptIns[o.Medium] = MaskAddress(o.Medium, addr)
+		}
+		return nil
+	})
+	return out, err
+}

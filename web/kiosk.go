@@ -157,6 +157,11 @@ func (s *Site) ticketPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// Notifications: the SMS opt-in when the hall sends SMS (notify.go).
+	if data["notify"], err = s.Engine.TicketNotifyOf(r.Context(), t.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "ticket", "ticket.title", map[string]any{
 		"Ticket": t, "Hall": hall.NameIn(lang), "HallID": hall.ID, "Service": sv, "Rated": rated, "JSON": kioskJSON(data),
 		"Scores": ticketFaces, "Reasons": reasons,

@@ -55,6 +55,7 @@
     document.title = st === "called" ? C.tr("ticket.called_title", counterName(t.counter_id), t.number)
       : t.number + " · " + C.tr("ticket.status." + st);
 
+    renderSMS();
     const k = callKey(t);
     if (k && k !== lastCall) ring();
     lastCall = k;
@@ -220,6 +221,48 @@
       err.textContent = C.tr("error.network");
     }
     btn.disabled = false;
+  });
+
+  // ---- SMS when the turn nears ----
+  const N = T.notify || { media: [], opt_ins: {} };
+  const sms = $("sms");
+  function renderSMS() {
+    const to = N.opt_ins.sms;
+    show(sms, N.media.includes("sms") && (t.status === "waiting" || t.status === "called" || t.status === "no_show"));
+    show($("sms-in"), !to);
+    show($("sms-done"), !!to);
+    $("sms-to").textContent = to ? C.tr("ticket.sms_to", to) : "";
+  }
+  sms.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const err = $("sms-error"), input = $("sms-phone"), btn = sms.querySelector('button[type="submit"]');
+    const phone = input.value.trim();
+    if (!/^(\+86)?[\s-]*1[3-9](\d[\s-]*){9}$/.test(phone) && !/^\+[1-9][\d\s-]{7,18}$/.test(phone)) {
+      C.fieldError(input, err, C.tr("ticket.sms_bad"));
+      input.focus();
+      return;
+    }
+    C.fieldError(input, err, "");
+    btn.disabled = true;
+    try {
+      const r = await C.api("POST", path + "/notify", { phone, lang: document.documentElement.lang === "en" ? "en" : "zh" });
+      if (r.status === 201) { N.opt_ins.sms = r.body.opt_in.to; input.value = ""; renderSMS(); $("sms-off").focus(); }
+      else C.fieldError(input, err, (r.body && r.body.error && r.body.error.code === "rate_limited") ? C.tr("ticket.sms_limited") : C.tr("ticket.sms_failed"));
+    } catch (e) {
+      err.textContent = C.tr("error.network");
+    }
+    btn.disabled = false;
+  });
+  $("sms-off").addEventListener("click", async () => {
+    const err = $("sms-error");
+    err.textContent = "";
+    try {
+      const r = await C.api("DELETE", path + "/notify?medium=sms");
+      if (r.status === 204 || r.status === 404) { delete N.opt_ins.sms; renderSMS(); $("sms-phone").focus(); }
+      else err.textContent = C.tr("ticket.sms_failed");
+    } catch (e) {
+      err.textContent = C.tr("error.network");
+    }
   });
 
   render();
