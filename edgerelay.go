@@ -25,6 +25,7 @@ import (
 const (
 	RequestTicket        = "ticket"         // a remote ticket for a phone
 	RequestCancelBooking = "cancel_booking" // a booking cancelled online
+	RequestFollowUp      = "followup"       // a follow-up moved by city staff
 )
 
 // Statuses of a city-side request.
@@ -62,10 +63,14 @@ type EdgeRequest struct {
 	Code      string `json:"booking_code,omitempty"`
 	// Idem is the phone's Idempotency-Key: the same key gives the same
 	// ticket at the edge, however often the phone asks.
-	Idem      *Idem     `json:"idem,omitempty"`
-	Status    string    `json:"status"`
-	CreatedAt time.Time `json:"created_at"`
-	TakenAt   time.Time `json:"-"`
+	Idem *Idem `json:"idem,omitempty"`
+	// FollowUp is the city's case after a move of city staff, without
+	// the phone, and Entry the move.
+	FollowUp  *FollowUp      `json:"followup,omitempty"`
+	Entry     *FollowUpEntry `json:"followup_entry,omitempty"`
+	Status    string         `json:"status"`
+	CreatedAt time.Time      `json:"created_at"`
+	TakenAt   time.Time      `json:"-"`
 	// Answer is the edge's, once done or failed.
 	Answer *EdgeAnswer `json:"-"`
 }
@@ -368,6 +373,11 @@ func (e *Engine) DoEdgeRequest(ctx context.Context, r *EdgeRequest) *EdgeAnswer 
 			return &EdgeAnswer{Error: &ErrorAnswer{Code: ErrorCode(err), Message: ErrorMessage(err)}}
 		}
 		return &EdgeAnswer{}
+	case RequestFollowUp:
+		if err := e.followUpAsCity(ctx, r); err != nil {
+			return &EdgeAnswer{Error: &ErrorAnswer{Code: ErrorCode(err), Message: ErrorMessage(err)}}
+		}
+		return &EdgeAnswer{}
 	}
 	return &EdgeAnswer{Error: &ErrorAnswer{Code: EInvalid, Message: "unknown request kind " + r.Kind}}
 }
@@ -401,4 +411,62 @@ func (e *Engine) cancelBookingAsCity(ctx context.Context, hallID, code string) e
 func (e *Engine) UnwantedTicket(ctx context.Context, t *Ticket) error {
 	_, err := e.Act(ctx, ActRequest{TicketID: t.ID, Action: ActCancel}, nil)
 	return err
+}
+
+// relayFollowUp queues, on the city, a move of city staff on a follow-up
+// of a hall with an edge, so the edge's copy of the case follows it. It
+// reports whether it queued one.
+func (e *Engine) relayFollowUp(tx Tx, f *FollowUp, entry *FollowUpEntry, now time.Time) (bool, error) {
+	if e.Node.Edge() {
+		return false, nil
+	}
+	has, err := e.edgeHallTx(tx, f.HallID)
+	if err != nil || !has {
+		return false, err
+	}
+	sent := *f
+	sent.ContactPhone = "" // personal data stays on the city
+	moved := *entry
+	return true, tx.InsertEdgeRequest(&EdgeRequest{HallID: f.HallID, Kind: RequestFollowUp, FollowUp: &sent, Entry: &moved,
+		Status: RequestPending, CreatedAt: now})
+}
+
+// followUpAsCity applies, at the edge, a move city staff made on the
+// city's copy of a case: the edge's case of the same ticket takes the
+// city's state and the move, with its followup.updated event. A case the
+// edge does not hold is left alone.
+func (e *Engine) followUpAsCity(ctx context.Context, r *EdgeRequest) error {
+	c := r.FollowUp
+	if c == nil || r.Entry == nil || c.HallID != r.HallID {
+		return FieldErrorf("followup", "a follow-up request needs the case and the move")
+	}
+	return e.update(WithOwner(ctx, NodeCity), func(tx Tx) error {
+		list, err := tx.FollowUps(FollowUpQuery{HallID: r.HallID, OpenedFrom: c.OpenedAt.AddDate(0, 0, -60)})
+		if err != nil {
+			return err
+		}
+		var f *FollowUp
+		for i := range list {
+			if list[i].TicketID == c.TicketID {
+				f = &list[i]
+			}
+		}
+		if f == nil {
+			return nil
+		}
+		f.Status, f.WorkingDays, f.Deadline, f.OriginalDeadline = c.Status, c.WorkingDays, c.Deadline, c.OriginalDeadline
+		f.Extended, f.ExtensionReason, f.RejectionReason, f.RequestedBy = c.Extended, c.ExtensionReason, c.RejectionReason, c.RequestedBy
+		f.CitizenView, f.PublicSummary, f.ClosedAt, f.UpdatedAt = c.CitizenView, c.PublicSummary, c.ClosedAt, c.UpdatedAt
+		if err := tx.UpdateFollowUp(f); err != nil {
+			return err
+		}
+		entry := *r.Entry
+		entry.ID, entry.FollowUpID = 0, f.ID
+		if err := tx.AppendFollowUpEntry(&entry); err != nil {
+			return err
+		}
+		ref := f.Ref()
+		ref.Move = entry.Move
+		return tx.AppendEvent(&Event{HallID: f.HallID, Type: EventFollowUp, At: e.now(), FollowUp: ref})
+	})
 }

@@ -123,3 +123,47 @@ func TestRemoteTicketRelay(t *testing.T) {
 		t.Errorf("the unwanted ticket is %s", got.Status)
 	}
 }
+
+// TestFollowUpRelay: a move city staff make on a follow-up of a hall with
+// an edge is queued for the edge, without the citizen's phone, and the
+// edge's case of the same ticket takes it, with its history and event.
+func TestFollowUpRelay(t *testing.T) {
+	t.Parallel()
+	city, edge := newEnv(t), newEnv(t)
+	admin := civiq.Principal{User: &civiq.User{ID: 1, Username: "admin", Role: civiq.RoleAdmin}}
+	city.badRating()
+	edgeRating := edge.badRating()
+	cases, err := city.eng.FollowUps(city.ctx, "demo", civiq.FollowUpFilter{})
+	if err != nil || len(cases) != 1 {
+		t.Fatalf("city cases %+v, %v", cases, err)
+	}
+	if _, _, err := city.eng.CreateEdgeToken(city.ctx, admin, "demo", "hall server"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := city.eng.MoveFollowUp(city.ctx, admin, civiq.FollowUpMove{ID: cases[0].ID, To: civiq.FollowUpVerifying, Note: "核实情况"}); err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := city.eng.TakeEdgeRequests(city.ctx, "demo", 0)
+	if err != nil || len(reqs) != 1 || reqs[0].Kind != civiq.RequestFollowUp || reqs[0].FollowUp.Status != civiq.FollowUpVerifying ||
+		reqs[0].FollowUp.ContactPhone != "" || reqs[0].Entry.To != civiq.FollowUpVerifying {
+		t.Fatalf("queued %+v, %v", reqs, err)
+	}
+	// The edge's copy is the case of the same ticket (here the edge's own).
+	r := reqs[0]
+	r.FollowUp.TicketID = edgeRating.TicketID
+	edge.take()
+	if a := edge.eng.DoEdgeRequest(edge.ctx, r); a.Error != nil {
+		t.Fatalf("the edge: %+v", a.Error)
+	}
+	got, err := edge.eng.FollowUps(edge.ctx, "demo", civiq.FollowUpFilter{})
+	if err != nil || len(got) != 1 || got[0].Status != civiq.FollowUpVerifying {
+		t.Fatalf("edge cases %+v, %v", got, err)
+	}
+	view, err := edge.eng.FollowUpCase(edge.ctx, admin, got[0].ID)
+	if err != nil || len(view.History) == 0 || view.History[len(view.History)-1].Note != "核实情况" {
+		t.Errorf("edge history %+v, %v", view, err)
+	}
+	if evs := edge.take(); len(evs) != 1 || evs[0].Type != civiq.EventFollowUp || evs[0].FollowUp.Move != civiq.FollowUpVerifying {
+		t.Errorf("edge events %+v", evs)
+	}
+}

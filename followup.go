@@ -658,6 +658,8 @@ func (e *Engine) ExtendFollowUp(ctx context.Context, p Principal, id int64, reas
 
 func (e *Engine) changeFollowUp(ctx context.Context, p Principal, id int64, change func(Tx, *FollowUp, time.Time) (*FollowUpEntry, error)) (*FollowUpView, error) {
 	var out *FollowUpView
+	var hall string
+	relayed := false
 	err := e.update(ctx, func(tx Tx) error {
 		f, err := tx.FollowUp(id)
 		if err != nil {
@@ -682,8 +684,15 @@ func (e *Engine) changeFollowUp(ctx context.Context, p Principal, id int64, chan
 		if err := tx.AppendEvent(&Event{HallID: f.HallID, Type: EventFollowUp, At: now, FollowUp: ref}); err != nil {
 			return err
 		}
+		hall = f.HallID
+		if relayed, err = e.relayFollowUp(tx, f, entry, now); err != nil { // edgerelay.go: the hall's edge follows
+			return err
+		}
 		out, err = e.followUpView(tx, p, id)
 		return err
 	})
+	if err == nil && relayed {
+		e.relay.wakeUp(hall)
+	}
 	return out, err
 }

@@ -16,10 +16,12 @@ var _ civiq.EdgeRequestTx = (*tx)(nil)
 
 // edgeRequestBody is what a request asks, kept as JSON.
 type edgeRequestBody struct {
-	ServiceID string      `json:"service_id,omitempty"`
-	Holder    string      `json:"holder,omitempty"`
-	Code      string      `json:"booking_code,omitempty"`
-	Idem      *civiq.Idem `json:"idem,omitempty"`
+	ServiceID string               `json:"service_id,omitempty"`
+	Holder    string               `json:"holder,omitempty"`
+	Code      string               `json:"booking_code,omitempty"`
+	Idem      *civiq.Idem          `json:"idem,omitempty"`
+	FollowUp  *civiq.FollowUp      `json:"followup,omitempty"`
+	Entry     *civiq.FollowUpEntry `json:"followup_entry,omitempty"`
 }
 
 const edgeRequestCols = `id, hall_id, kind, body, status, created_at, taken_at, answer`
@@ -35,7 +37,7 @@ func scanEdgeRequest(sc scanner) (*civiq.EdgeRequest, error) {
 	if err := json.Unmarshal([]byte(body), &b); err != nil {
 		return nil, err
 	}
-	r.ServiceID, r.Holder, r.Code, r.Idem = b.ServiceID, b.Holder, b.Code, b.Idem
+	r.ServiceID, r.Holder, r.Code, r.Idem, r.FollowUp, r.Entry = b.ServiceID, b.Holder, b.Code, b.Idem, b.FollowUp, b.Entry
 	r.CreatedAt, r.TakenAt = time.Unix(0, created), time.Unix(0, taken)
 	if answer != "" {
 		r.Answer = &civiq.EdgeAnswer{}
@@ -47,7 +49,7 @@ func scanEdgeRequest(sc scanner) (*civiq.EdgeRequest, error) {
 }
 
 func (t *tx) InsertEdgeRequest(r *civiq.EdgeRequest) error {
-	body, err := json.Marshal(edgeRequestBody{ServiceID: r.ServiceID, Holder: r.Holder, Code: r.Code, Idem: r.Idem})
+	body, err := json.Marshal(edgeRequestBody{ServiceID: r.ServiceID, Holder: r.Holder, Code: r.Code, Idem: r.Idem, FollowUp: r.FollowUp, Entry: r.Entry})
 	if err != nil {
 		return err
 	}

@@ -81,8 +81,12 @@ func TestEdgeDownReal(t *testing.T) {
 	if got := serviceName(edge, "tax"); got != "税务" {
 		t.Fatalf("the edge's first start: service tax is %q", got)
 	}
-	// The city's staff sign in at the edge with their city password.
+	// The city's staff sign in at the edge with their city password; the
+	// edge's status says when it last pulled a change.
 	mustLogin(t, hc, edge.url, "admin", testAdminPassword)
+	if _, body, err := request(context.Background(), hc, "GET", edge.url+"/readyz", "", nil); err != nil || !strings.Contains(string(body), "last_pulled: 20") {
+		t.Errorf("the edge's /readyz: %s, %v", body, err)
+	}
 
 	rename := func(name string) {
 		mustDo(t, hc, "PUT", city.url+"/api/v1/halls/demo/services/tax", admin,
