@@ -685,6 +685,8 @@
     // to one (as the timer does every PAGE_MS).
     pages: () => ({ counters: pageCount, perPage, services: wPages.length }),
     showPage: (i) => { showPage(i); showWaitingPage(i); },
+    // What each page shows: counter ids, and the services' row ranges.
+    pageSets: () => ({ counters: pages().map((p) => p.map((t) => t.id)), services: wPages.map((r) => r.slice()) }),
     bounds: { MAX_PENDING, MAX_COUNTERS, MAX_RECENT, MAX_SERVICES, MAX_BUFFER },
   };
 })();
