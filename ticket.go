@@ -111,6 +111,9 @@ type TicketTx interface {
 	// WaitingTickets gives up to limit tickets waiting in the services,
 	// green-channel ones first, each class by its place in time.
 	WaitingTickets(hallID string, serviceIDs []string, limit int) ([]Ticket, error)
+	// NoShowsAt gives up to limit tickets a counter made no-shows since
+	// the time, the latest first.
+	NoShowsAt(hallID, counterID string, since time.Time, limit int) ([]Ticket, error)
 	// WaitingCounts gives the number of waiting tickets per service.
 	WaitingCounts(hallID string) (map[string]int, error)
 	// RecentCalls returns the last n tickets called in the hall, newest first.
@@ -590,16 +593,32 @@ type WaitingTicket struct {
 	WaitedSeconds int       `json:"waited_seconds"`
 }
 
-// MaxCounterQueue is how many waiting tickets CounterQueue lists at most.
-const MaxCounterQueue = 200
+// MaxCounterQueue is how many waiting tickets CounterQueue lists at most,
+// and MaxCounterNoShows how many no-shows.
+const (
+	MaxCounterQueue   = 200
+	MaxCounterNoShows = 20
+)
 
-// CounterQueue lists the tickets waiting in the counter's services: what a
-// clerk chooses from to call out of order (CallTicket). Green-channel
-// tickets come first, each class in its order of places in time, and how
-// long each has waited since it was issued.
-func (e *Engine) CounterQueue(ctx context.Context, hallID, counterID string) ([]WaitingTicket, error) {
-	var out []WaitingTicket
+// CounterQueue is what a clerk chooses from at a counter: the tickets
+// waiting in its services, to call one out of turn (CallTicket), and the
+// no-shows it made today, to put one back in line (ActReturn).
+type CounterQueue struct {
+	Tickets []WaitingTicket `json:"tickets"`
+	NoShows []WaitingTicket `json:"no_shows"`
+}
+
+// CounterQueue lists the tickets waiting in the counter's services,
+// green-channel first, each class in its order of places in time, with how
+// long each has waited since it was issued; and the counter's no-shows of
+// the hall's day, the latest first.
+func (e *Engine) CounterQueue(ctx context.Context, hallID, counterID string) (*CounterQueue, error) {
+	out := &CounterQueue{}
 	err := e.store.View(ctx, func(tx Tx) error {
+		h, err := tx.Hall(hallID)
+		if err != nil {
+			return err
+		}
 		c, err := tx.Counter(hallID, counterID)
 		if err != nil {
 			return err
@@ -613,10 +632,21 @@ func (e *Engine) CounterQueue(ctx context.Context, hallID, counterID string) ([]
 			return err
 		}
 		now := e.now()
-		out = make([]WaitingTicket, len(ts))
-		for i, t := range ts {
-			out[i] = WaitingTicket{ID: t.ID, Number: t.Number, ServiceID: t.ServiceID, Channel: t.Channel, Priority: t.Priority,
+		from, _ := h.DayBounds(now)
+		ns, err := tx.NoShowsAt(hallID, counterID, from, MaxCounterNoShows)
+		if err != nil {
+			return err
+		}
+		view := func(t Ticket) WaitingTicket {
+			return WaitingTicket{ID: t.ID, Number: t.Number, ServiceID: t.ServiceID, Channel: t.Channel, Priority: t.Priority,
 				PriorityGroup: t.PriorityGroup, IssuedAt: t.IssuedAt.In(loc), WaitedSeconds: max(int(now.Sub(t.IssuedAt).Seconds()), 0)}
+		}
+		out.Tickets, out.NoShows = make([]WaitingTicket, len(ts)), make([]WaitingTicket, len(ns))
+		for i, t := range ts {
+			out.Tickets[i] = view(t)
+		}
+		for i, t := range ns {
+			out.NoShows[i] = view(t)
 		}
 		return nil
 	})

@@ -630,12 +630,14 @@ func TestCallChosenTicket(t *testing.T) {
 	// Counter 1 serves general and social: its list has a1 and a2, not the
 	// tax ticket; a green-channel ticket first.
 	g := ts.issue(t, ts.Admin, "social", "priority_group", "elderly")
+	type row struct {
+		ID, Number, Channel, Priority string
+		PriorityGroup                 string `json:"priority_group"`
+		Waited                        *int   `json:"waited_seconds"`
+	}
 	var list struct {
-		Tickets []struct {
-			ID, Number, Channel, Priority string
-			PriorityGroup                 string `json:"priority_group"`
-			Waited                        *int   `json:"waited_seconds"`
-		}
+		Tickets []row
+		NoShows []row `json:"no_shows"`
 	}
 	ts.do(t, "GET", "/api/v1/halls/demo/counters/1/waiting", ts.Admin, nil).want(t, 200).json(t, &list)
 	if len(list.Tickets) != 3 || list.Tickets[0].ID != g.ID || list.Tickets[0].PriorityGroup != "elderly" ||
@@ -649,8 +651,19 @@ func TestCallChosenTicket(t *testing.T) {
 	}
 	ts.do(t, "POST", "/api/v1/halls/demo/counters/2/call", ts.Admin, map[string]string{"ticket_id": a2.ID, "reason": "急"}).wantErr(t, 409, "conflict", "")
 	ts.do(t, "GET", "/api/v1/halls/demo/counters/1/waiting", ts.Admin, nil).want(t, 200).json(t, &list)
-	if len(list.Tickets) != 2 {
-		t.Fatalf("after the call: %+v", list.Tickets)
+	if len(list.Tickets) != 2 || len(list.NoShows) != 0 {
+		t.Fatalf("after the call: %+v", list)
+	}
+	// A no-show is listed at its counter, to be put back in line.
+	ts.act(t, ts.Admin, a2.ID, "no-show", nil)
+	ts.do(t, "GET", "/api/v1/halls/demo/counters/1/waiting", ts.Admin, nil).want(t, 200).json(t, &list)
+	if len(list.NoShows) != 1 || list.NoShows[0].ID != a2.ID || len(list.Tickets) != 2 {
+		t.Fatalf("after the no-show: %+v", list)
+	}
+	ts.act(t, ts.Admin, a2.ID, "return", nil)
+	ts.do(t, "GET", "/api/v1/halls/demo/counters/1/waiting", ts.Admin, nil).want(t, 200).json(t, &list)
+	if len(list.NoShows) != 0 || len(list.Tickets) != 3 {
+		t.Fatalf("after the return: %+v", list)
 	}
 	ts.callUntil(t, "2", a1.ID) // the policy's order goes on
 }

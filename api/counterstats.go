@@ -16,14 +16,15 @@ func (s *Server) counterStatsRoutes() {
 
 // counterToday answers {"day","served","average_handling_seconds",
 // "no_shows","counter","current_ticket"}, counted in the hall's local day.
-// counterQueue lists the tickets waiting in the counter's services.
+// counterQueue lists the tickets waiting in the counter's services, and
+// its no-shows of the day.
 func (s *Server) counterQueue(w http.ResponseWriter, r *http.Request, c *call) error {
 	q, err := s.Engine.CounterQueue(r.Context(), r.PathValue("hall"), r.PathValue("counter"))
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{"tickets": q})
+	writeJSON(w, http.StatusOK, q)
 	return nil
 }
 

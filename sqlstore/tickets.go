@@ -174,6 +174,12 @@ func (t *tx) WaitingTickets(hallID string, serviceIDs []string, limit int) ([]ci
 		ORDER BY CASE WHEN priority = 'priority' THEN 0 ELSE 1 END, queued_at, issued_at, id LIMIT ?`, append(args, limit)...))
 }
 
+func (t *tx) NoShowsAt(hallID, counterID string, since time.Time, limit int) ([]civiq.Ticket, error) {
+	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets
+		WHERE hall_id = ? AND counter_id = ? AND status = 'no_show' AND no_show_at >= ?
+		ORDER BY no_show_at DESC, id LIMIT ?`, hallID, counterID, nanos(since), limit))
+}
+
 func (t *tx) RecentCalls(hallID string, n int) ([]civiq.Ticket, error) {
 	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets WHERE hall_id = ? AND called_at IS NOT NULL ORDER BY called_at DESC LIMIT ?`, hallID, n))
 }

@@ -289,6 +289,17 @@ check(t2.status === 'called' && t2.counter_id === '1', 'called: ' + JSON.stringi
 const again = await api('POST', '/api/v1/halls/demo/counters/2/call', { ticket_id: k2.id, reason: 'x' });
 check(again.status === 409, 'a second counter called it: ' + again.status);
 
+// A no-show is listed, and put back in line when the citizen comes back.
+await page.waitForSelector('#ctr[aria-busy=false]');
+await page.keyboard.press('x');
+await until('the no-show listed', () => document.querySelectorAll('#noshows li').length === 1);
+await shot(page, 'counter-noshow-zh');
+await axe(page, 'counter with a no-show');
+await page.click('#noshows li button');
+await until('back in line', () => document.querySelectorAll('#queue li').length === 3 && document.getElementById('noshows').classList.contains('hidden'));
+check((await page.textContent('#msg')).includes('已恢复排队'), 'returned message');
+check((await ticket(k2.id)).status === 'waiting', 'not back in line');
+
 // The green-channel ticket as the current one shows its group; in English.
 await page.click('#queue li:nth-child(1) button');
 await page.fill('#callone-reason', 'elderly, cannot stand long');
@@ -296,7 +307,7 @@ await page.click('#callone-form button[type=submit]');
 await page.waitForFunction((n) => document.getElementById('cur-number').textContent === n, g1.number);
 await page.goto(base + '/halls/demo/counter/1?lang=en');
 await page.waitForFunction(() => document.getElementById('cur-group').textContent.includes('Green channel: Elderly'));
-await page.waitForFunction(() => document.querySelectorAll('#queue li').length === 1);
+await page.waitForFunction(() => document.querySelectorAll('#queue li').length === 2);
 check((await page.textContent('#queue li')).includes('Kiosk ticket'), 'English queue');
 await shot(page, 'counter-queue-en');
 await axe(page, 'counter waiting list, English');

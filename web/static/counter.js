@@ -145,6 +145,7 @@
       g.textContent = cur.priority_group ? "· " + C.tr("counter.green", groupName(cur.priority_group)) : "";
     }
     for (const b of $("queue").querySelectorAll("button")) b.disabled = !(can && status === "open");
+    for (const b of $("noshows").querySelectorAll("button")) b.disabled = !can;
     tick();
   }
 
@@ -208,33 +209,51 @@
     let res;
     try { res = await C.api("GET", base + "/waiting", undefined, opts()); } catch (e) { return; }
     if (res.status !== 200) return;
-    const list = $("queue");
-    const items = [];
-    for (const t of res.body.tickets || []) {
-      const li = document.createElement("li");
-      const num = document.createElement("span");
-      num.className = "q-num num";
-      num.textContent = t.number;
-      const meta = document.createElement("span");
-      meta.className = "q-meta";
-      meta.textContent = svcName(t.service_id) + " · " + C.tr("counter.channel." + t.channel) + " · " + C.tr("counter.queue.waited", Math.floor(t.waited_seconds / 60));
-      if (t.priority_group) {
-        const g = document.createElement("span");
-        g.className = "green";
-        g.textContent = " · " + C.tr("counter.green", groupName(t.priority_group));
-        meta.append(g);
-      }
-      const b = document.createElement("button");
-      b.type = "button";
-      b.className = "btn small";
-      b.textContent = C.tr("counter.queue.call", t.number);
-      b.addEventListener("click", () => openCallOne(t));
-      li.append(num, meta, b);
-      items.push(li);
-    }
-    list.replaceChildren(...items);
+    const q = res.body;
+    const items = (q.tickets || []).map((t) => queueRow(t, C.tr("counter.queue.call", t.number), () => openCallOne(t)));
+    $("queue").replaceChildren(...items);
     $("queue-none").classList.toggle("hidden", items.length > 0);
+    const ns = (q.no_shows || []).map((t) => queueRow(t, C.tr("counter.noshows.return", t.number), () => putBack(t), true));
+    $("noshows").replaceChildren(...ns);
+    $("noshows").classList.toggle("hidden", ns.length === 0);
+    $("noshows-h").classList.toggle("hidden", ns.length === 0);
     render();
+  }
+
+  // queueRow is a ticket of the waiting list or of the no-shows, with its
+  // button.
+  function queueRow(t, label, press, noShow) {
+    const li = document.createElement("li");
+    const num = document.createElement("span");
+    num.className = "q-num num";
+    num.textContent = t.number;
+    const meta = document.createElement("span");
+    meta.className = "q-meta";
+    meta.textContent = svcName(t.service_id) + " · " + C.tr("counter.channel." + t.channel) +
+      (noShow ? "" : " · " + C.tr("counter.queue.waited", Math.floor(t.waited_seconds / 60)));
+    if (t.priority_group) {
+      const g = document.createElement("span");
+      g.className = "green";
+      g.textContent = " · " + C.tr("counter.green", groupName(t.priority_group));
+      meta.append(g);
+    }
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "btn small";
+    if (noShow) b.dataset.noshow = "1";
+    b.textContent = label;
+    b.addEventListener("click", press);
+    li.append(num, meta, b);
+    return li;
+  }
+
+  // putBack puts a no-show back in line (a late arrival): behind the few
+  // the hall says, not at the end.
+  function putBack(t) {
+    run("return " + t.id, "/api/v1/tickets/" + encodeURIComponent(t.id) + "/return", undefined, (res) => {
+      say(C.tr("counter.msg.returned", res.body.ticket.number), "ok");
+      waitingSoon();
+    });
   }
 
   async function refreshWaiting() {
@@ -491,7 +510,7 @@
       "ticket.recalled": onTicket,
       "ticket.serving": onTicket,
       "ticket.done": onTicket,
-      "ticket.no_show": onTicket,
+      "ticket.no_show": onWaiting,
       "ticket.transferred": onWaiting,
       "ticket.returned": onWaiting,
       "ticket.cancelled": onWaiting,
