@@ -2,6 +2,7 @@ package civiq
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -262,15 +263,18 @@ func (e *Engine) ApplyEdgeEvents(ctx context.Context, tok *EdgeToken, up *EdgeUp
 			ack.LastApplied = l.LastApplied
 			return tx.PutEdgeLink(l)
 		}
+		var fresh []*EdgeRecord
 		for i := range up.Events {
-			r := &up.Events[i]
-			if r.ID <= l.LastApplied {
-				continue // held already
+			if r := &up.Events[i]; r.ID > l.LastApplied { // else held already
+				fresh = append(fresh, r)
 			}
-			if err := e.applyEdgeRecord(tx, r); err != nil {
+		}
+		if len(fresh) > 0 {
+			if err := e.applyEdgeRecords(tx, tok.HallID, fresh); err != nil {
 				return err
 			}
-			l.LastApplied, l.AppliedAt = r.ID, r.At
+			last := fresh[len(fresh)-1]
+			l.LastApplied, l.AppliedAt = last.ID, last.At
 		}
 		ack.LastApplied = l.LastApplied
 		return tx.PutEdgeLink(l)
@@ -281,62 +285,111 @@ func (e *Engine) ApplyEdgeEvents(ctx context.Context, tok *EdgeToken, up *EdgeUp
 	return ack, nil
 }
 
-func (e *Engine) applyEdgeRecord(tx Tx, r *EdgeRecord) error {
-	ev := &Event{HallID: r.HallID, Type: r.Type, At: r.At, Text: r.Text, FollowUp: r.FollowUp, Booking: r.Booking}
-	if et := r.Ticket; et != nil {
-		t := et.Ticket
-		t.Day, t.QueuedAt, t.Position, t.ETASeconds = et.Day, et.QueuedAt, nil, nil
-		if err := tx.UpsertTicket(&t); err != nil {
+// applyEdgeRecords writes what the records leave: each ticket's and
+// counter's last state once (a ticket issued, called and done in one
+// upload is written once), the hall's last numbers, the ratings, and an
+// event row for each record, in order. Only the counters are read, once:
+// on PostgreSQL the rest goes in one round trip.
+func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) error {
+	tickets := map[string]*Ticket{}
+	var order []string
+	type seqKey struct{ service, day string }
+	seqs := map[seqKey]int{}
+	var counters map[string]*Counter
+	var changed []string
+	for _, r := range recs {
+		if et := r.Ticket; et != nil {
+			t := et.Ticket
+			t.Day, t.QueuedAt, t.Position, t.ETASeconds = et.Day, et.QueuedAt, nil, nil
+			if tickets[t.ID] == nil {
+				order = append(order, t.ID)
+			}
+			tickets[t.ID] = &t
+			if n, ok := ticketSeq(t.Number); ok && r.Type == EventIssued {
+				k := seqKey{t.ServiceID, t.Day}
+				seqs[k] = max(seqs[k], n)
+			}
+		}
+		if c := r.Counter; c != nil && counters == nil {
+			cs, err := tx.Counters(hallID)
+			if err != nil {
+				return err
+			}
+			counters = map[string]*Counter{}
+			for i := range cs {
+				counters[cs[i].ID] = &cs[i]
+			}
+		}
+	}
+	for _, id := range order {
+		if err := tx.UpsertTicket(tickets[id]); err != nil {
 			return err
 		}
-		if r.Type == EventIssued {
-			if n, ok := ticketSeq(t.Number); ok {
-				if err := tx.RaiseSequence(t.HallID, t.ServiceID, t.Day, n); err != nil {
-					return err
+	}
+	for k, n := range seqs {
+		if err := tx.RaiseSequence(hallID, k.service, k.day, n); err != nil {
+			return err
+		}
+	}
+	for _, r := range recs {
+		ev := &Event{HallID: r.HallID, Type: r.Type, At: r.At, Text: r.Text, FollowUp: r.FollowUp, Booking: r.Booking}
+		if et := r.Ticket; et != nil {
+			t := et.Ticket
+			t.Day, t.QueuedAt, t.Position, t.ETASeconds = et.Day, et.QueuedAt, nil, nil
+			ev.Ticket = &t
+		}
+		if c := r.Counter; c != nil {
+			if cur := counters[c.ID]; cur != nil { // a counter the city does not know is left out
+				if !slices.Contains(changed, c.ID) {
+					changed = append(changed, c.ID)
 				}
+				cur.Status, cur.PauseReason, cur.CurrentTicketID = c.Status, c.PauseReason, c.CurrentTicketID
+				snap := *cur
+				ev.Counter = &snap
 			}
 		}
-		ev.Ticket = &t
-	}
-	if c := r.Counter; c != nil {
-		cur, err := tx.Counter(r.HallID, c.ID)
-		if err != nil && !IsNotFound(err) {
+		if er := r.Rating; er != nil {
+			if err := e.applyEdgeRating(tx, er, ev); err != nil {
+				return err
+			}
+		}
+		if err := edgeCheckedIn(tx, ev); err != nil { // bookingpass.go: the city's booking checked in
 			return err
 		}
-		if cur != nil {
-			cur.Status, cur.PauseReason, cur.CurrentTicketID = c.Status, c.PauseReason, c.CurrentTicketID
-			if err := tx.SetCounterState(cur); err != nil {
-				return err
-			}
-			ev.Counter = cur
-		}
-	}
-	if er := r.Rating; er != nil {
-		rt := er.Rating
-		rt.StaffID = er.StaffID
-		stored := rt
-		stored.ContactPhone = e.seal(rt.ContactPhone)
-		fresh, err := tx.PutEdgeRating(&stored)
-		if err != nil {
+		if err := tx.AppendEvent(ev); err != nil {
 			return err
 		}
-		if fresh && BadScore(rt.Score) { // the city's desk follows it up too
-			s, err := e.settings.rating(tx, rt.HallID, e.now())
-			if err != nil {
-				return err
-			}
-			rt.ID = stored.ID
-			f, err := e.openFollowUp(tx, &rt, s)
-			if err != nil {
-				return err
-			}
-			ev.FollowUp = f.Ref()
+	}
+	for _, id := range changed {
+		if err := tx.SetCounterState(counters[id]); err != nil {
+			return err
 		}
 	}
-	if err := edgeCheckedIn(tx, ev); err != nil { // bookingpass.go: the city's booking checked in
+	return nil
+}
+
+// applyEdgeRating writes a rating the edge sent, and opens the follow-up
+// of a bad one on the city's desk too.
+func (e *Engine) applyEdgeRating(tx Tx, er *EdgeRating, ev *Event) error {
+	rt := er.Rating
+	rt.StaffID = er.StaffID
+	stored := rt
+	stored.ContactPhone = e.seal(rt.ContactPhone)
+	fresh, err := tx.PutEdgeRating(&stored)
+	if err != nil || !fresh || !BadScore(rt.Score) {
 		return err
 	}
-	return tx.AppendEvent(ev)
+	s, err := e.settings.rating(tx, rt.HallID, e.now())
+	if err != nil {
+		return err
+	}
+	rt.ID = stored.ID
+	f, err := e.openFollowUp(tx, &rt, s)
+	if err != nil {
+		return err
+	}
+	ev.FollowUp = f.Ref()
+	return nil
 }
 
 // ticketSeq is the sequence number of a ticket number: its digits after

@@ -3,6 +3,7 @@ package edgelink
 import (
 	"context"
 	"log/slog"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -60,13 +61,15 @@ func (s *Sender) SendBatch(ctx context.Context, sub *civiq.Subscriber, ms []*civ
 	}
 	// Keep only the batch's events, in case others were read between.
 	recs = keep(recs, ms)
-	backlog, err := s.Engine.EdgeBacklog(ctx)
+	// What waits behind the batch, by the ids (one hall, ids in a row):
+	// counting them would read the whole backlog for every batch.
+	newest, err := s.Engine.EdgeEventBefore(ctx, hall, math.MaxInt64)
 	if err != nil {
 		return fail(err)
 	}
 	up := &civiq.EdgeUpload{EdgeID: c.EdgeID, After: after, Events: recs}
-	if backlog != nil && backlog.Pending > len(recs) {
-		up.Pending = backlog.Pending - len(recs)
+	if newest > last.EventID {
+		up.Pending = int(newest - last.EventID)
 		up.OldestAt = &last.At
 	}
 	ack, err := c.Upload(ctx, up)
