@@ -109,6 +109,10 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, c *call) error {
 		writeJSON(w, http.StatusOK, map[string]any{"device": c.p.Device})
 		return nil
 	}
+	if c.p.Edge != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"edge_token": c.p.Edge})
+		return nil
+	}
 	out := map[string]any{"user": c.p.User}
 	if c.session != nil {
 		out["csrf_token"] = c.session.CSRF
