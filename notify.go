@@ -144,6 +144,10 @@ type ChannelResult struct {
 	// Retry marks a failure worth trying again later (throttled, no
 	// answer, the provider's 5xx); a failure without it is final.
 	Retry bool
+	// Gone marks an address that no longer exists (a browser's push
+	// subscription expired or withdrawn: 404, 410): the ticket's opt-in of
+	// the medium is removed, as if its holder had opted out.
+	Gone bool
 }
 
 // ParamRules are what a channel takes: checked before a message is sent,
@@ -1291,9 +1295,63 @@ func (e *Engine) RecordNotices(ctx context.Context, hallID string, outs []Notice
 			if err := tx.UpdateNotice(n); err != nil {
 				return err
 			}
+			if r.Gone {
+				if err := e.forgetGoneAddress(tx, n, now); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
+}
+
+// forgetGoneAddress removes the opt-in a message was sent to when the
+// provider said its address is gone for good, with the opt-out's event.
+func (e *Engine) forgetGoneAddress(tx Tx, n *Notice, now time.Time) error {
+	had, err := tx.DeleteOptIn(n.TicketID, n.Medium)
+	if err != nil || !had {
+		return err
+	}
+	t, err := tx.Ticket(n.TicketID)
+	if ErrorCode(err) == ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return tx.AppendEvent(&Event{HallID: t.HallID, Type: EventNotifyOptOut, At: now, Ticket: t})
+}
+
+// TicketChannel is the channel of a medium of a ticket's hall, made from
+// the hall's settings (the phone page's WeChat login asks the WeChat
+// channel): not_found for an unknown ticket, a conflict when the hall does
+// not send by that medium.
+func (e *Engine) TicketChannel(ctx context.Context, ticketID, medium string) (Channel, error) {
+	var ps *ProviderSettings
+	err := e.store.View(ctx, func(tx Tx) error {
+		t, err := tx.Ticket(ticketID)
+		if err != nil {
+			return err
+		}
+		s, err := e.openNotifySettings(tx, t.HallID)
+		if ErrorCode(err) == ENotFound {
+			return Errorf(EConflict, "this hall sends no %s messages", medium)
+		}
+		if err != nil {
+			return err
+		}
+		if ps = s.Provider(medium); ps == nil {
+			return Errorf(EConflict, "this hall sends no %s messages", medium)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if e.Channels == nil {
+		return nil, Errorf(EUnavailable, "this server sends no notifications")
+	}
+	return e.Channels(medium, ps)
 }
 
 // TestNotify sends one message of a kind to a number by the hall's SMS

@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/webpush"
+	"github.com/civiq/civiq/wechat"
 )
 
 // notifyRoutes: notifications to citizens (civiq/notify.go): a hall's
@@ -99,9 +101,18 @@ func (s *Server) optIn(w http.ResponseWriter, r *http.Request, c *call) error {
 		in.Medium, in.Address, n = civiq.MediumSMS, req.Phone, n+1
 	}
 	if len(req.WebPush) > 0 && string(req.WebPush) != "null" {
-		in.Medium, in.Address, n = civiq.MediumWebPush, string(req.WebPush), n+1
+		// Kept as the browser's subscription alone: endpoint and keys.
+		sub, err := webpush.ParseSubscription(req.WebPush)
+		if err != nil {
+			return civiq.FieldErrorf("webpush", "%v", err)
+		}
+		b, _ := json.Marshal(sub)
+		in.Medium, in.Address, n = civiq.MediumWebPush, string(b), n+1
 	}
 	if req.WeChat != nil {
+		if !wechat.ValidOpenID(req.WeChat.OpenID) {
+			return civiq.FieldErrorf("wechat.openid", "not an openid")
+		}
 		in.Medium, in.Address, n = civiq.MediumWeChat, req.WeChat.OpenID, n+1
 	}
 	if n != 1 {

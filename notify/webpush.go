@@ -18,7 +18,7 @@ import (
 // JSON), the message is encrypted for that browser alone and signed with
 // the installation's VAPID key, and the phone page's service worker shows
 // it, with the page closed too. A subscription the push service no longer
-// knows (404, 410) fails for good.
+// knows (404, 410) fails for good, and the ticket's opt-in goes with it.
 type WebPush struct {
 	Client *webpush.Client
 }
@@ -71,7 +71,7 @@ func pushTiming(kind string) (time.Duration, webpush.Urgency) {
 func (w *WebPush) Send(ctx context.Context, m *civiq.ChannelMessage) civiq.ChannelResult {
 	sub, err := webpush.ParseSubscription([]byte(m.To))
 	if err != nil {
-		return civiq.ChannelResult{Status: civiq.NoticeFailed, Code: "subscription", Error: err.Error()}
+		return civiq.ChannelResult{Status: civiq.NoticeFailed, Code: "subscription", Error: err.Error(), Gone: true}
 	}
 	number := ""
 	for _, p := range m.Params {
@@ -98,7 +98,7 @@ func (w *WebPush) Send(ctx context.Context, m *civiq.ChannelMessage) civiq.Chann
 	switch {
 	case r.OK():
 	case r.Gone():
-		res.Status, res.Error = civiq.NoticeFailed, "the browser's subscription is gone"
+		res.Status, res.Error, res.Gone = civiq.NoticeFailed, "the browser's subscription is gone", true
 	default:
 		// 429 and 5xx: later; anything else (400, 403 a key mismatch,
 		// 413) is final.

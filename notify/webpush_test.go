@@ -68,7 +68,7 @@ func TestWebPushChannel(t *testing.T) {
 	}
 
 	svc.Gone("/sub/1")
-	if r := send(civiq.NoticeCalled); r.Status != civiq.NoticeFailed || r.Code != "410" || r.Retry {
+	if r := send(civiq.NoticeCalled); r.Status != civiq.NoticeFailed || r.Code != "410" || r.Retry || !r.Gone {
 		t.Errorf("gone: %+v", r)
 	}
 	bad := ch.Send(context.Background(), &civiq.ChannelMessage{Kind: "called", To: `{"endpoint":"http://127.0.0.1/x"}`})

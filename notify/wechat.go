@@ -130,6 +130,7 @@ func (w *WeChat) Send(ctx context.Context, m *civiq.ChannelMessage) civiq.Channe
 	var e *wechat.Error
 	if errors.As(err, &e) {
 		r.Code = strconv.Itoa(e.Code)
+		r.Gone = e.Code == wechat.CodeInvalidOpenID // no such follower: the opt-in goes
 	} else {
 		r.Code = "network"
 	}

@@ -157,8 +157,14 @@ func (s *Site) ticketPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	// Notifications: the SMS opt-in when the hall sends SMS (notify.go).
-	if data["notify"], err = s.Engine.TicketNotifyOf(r.Context(), t.ID); err != nil {
+	// Notifications: the SMS opt-in when the hall sends SMS (notify.go),
+	// browser notifications and the WeChat login (push.go).
+	var tn *civiq.TicketNotify
+	if tn, err = s.Engine.TicketNotifyOf(r.Context(), t.ID); err == nil {
+		data["notify"] = tn
+		s.ticketPush(r, tn, data)
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -30,6 +30,7 @@ var scriptStrings = map[string][]string{
 // it, with its template, script, style and catalogues named the same way.
 func (s *Site) registerPages(mux *http.ServeMux) {
 	s.registerKiosk(mux)     // kiosk.go: /halls/{hall}/kiosk, /t/{id}, ticket QR and ESC/POS
+	s.registerPush(mux)      // push.go: /t/sw.js (the ticket pages' service worker)
 	s.registerCounter(mux)   // counter.go: /halls/{hall}/counter/{counter}, /halls/{hall}/rate/{counter}
 	s.registerDisplay(mux)   // display.go: /halls/{hall}/display
 	s.registerWindow(mux)    // window.go: /halls/{hall}/window/{counter} (窗口屏, the screen above a counter)

@@ -45,6 +45,7 @@
     const canLeave = waiting || st === "called";
     show($("leave"), canLeave);
     if (!canLeave) closeLeave();
+    showPush();
     show($("rate"), st === "done" && !rated);
     // A rating is tied to the counter that served: the page says so, never
     // that it is anonymous.
@@ -264,6 +265,65 @@
       err.textContent = C.tr("error.network");
     }
   });
+
+  // ---- browser notifications (Web Push) ----
+  // When the hall sends them (T.webpush is the installation's VAPID public
+  // key), the browser subscribes through the service worker at /t/sw.js
+  // and the subscription is the ticket's opt-in (POST …/notify): the
+  // service worker shows the hall's messages with this page closed too.
+  const push = $("push"), pushBtn = $("push-on"), pushState = $("push-state");
+  const canPush = !!T.webpush && "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+  function pushOn(on, msg) {
+    pushBtn.textContent = C.tr(on ? "ticket.push_off" : "ticket.push");
+    pushBtn.setAttribute("aria-pressed", String(on));
+    pushBtn.classList.toggle("on", on);
+    pushState.textContent = msg ? C.tr(msg) : "";
+  }
+  function keyBytes(b64) {
+    const s = atob(b64.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((b64.length + 3) % 4));
+    return Uint8Array.from(s, (c) => c.charCodeAt(0));
+  }
+  async function subscribe() {
+    const reg = await navigator.serviceWorker.register("/t/sw.js", { scope: "/t/" });
+    await navigator.serviceWorker.ready;
+    const key = keyBytes(T.webpush);
+    let sub = await reg.pushManager.getSubscription();
+    if (sub && sub.options && sub.options.applicationServerKey &&
+      new Uint8Array(sub.options.applicationServerKey).join() !== key.join()) {
+      await sub.unsubscribe(); // made with another key pair: useless now
+      sub = null;
+    }
+    return sub || reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+  }
+  pushBtn.addEventListener("click", async () => {
+    pushBtn.disabled = true;
+    try {
+      if (pushBtn.getAttribute("aria-pressed") === "true") {
+        const r = await C.api("DELETE", path + "/notify?medium=webpush");
+        if (r.status === 204 || r.status === 404) { delete N.opt_ins.webpush; pushOn(false, "ticket.push_stopped"); }
+        else pushState.textContent = C.tr("ticket.push_failed");
+        return;
+      }
+      if (await Notification.requestPermission() !== "granted") { pushOn(false, "ticket.push_denied"); return; }
+      const sub = await subscribe();
+      const r = await C.api("POST", path + "/notify", { webpush: sub.toJSON(), lang: document.documentElement.lang === "en" ? "en" : "zh" }, { retries: 2 });
+      if (r.status === 201) { N.opt_ins.webpush = r.body.opt_in.to; pushOn(true, "ticket.push_on"); }
+      else pushOn(false, "ticket.push_failed");
+    } catch (e) {
+      pushOn(false, "ticket.push_failed");
+    } finally {
+      pushBtn.disabled = false;
+    }
+  });
+  if (T.webpush && !canPush) pushState.textContent = C.tr("ticket.push_unsupported");
+  show(pushBtn, canPush);
+  if (canPush && N.opt_ins.webpush && Notification.permission === "granted") pushOn(true, "ticket.push_on");
+  // WeChat: the hall's Official Account's login, which works inside
+  // WeChat only, binds the visitor to the ticket and comes back here.
+  const inWeChat = !!T.wechat && /MicroMessenger/i.test(navigator.userAgent);
+  if (inWeChat) { $("wechat").href = T.wechat; show($("wechat"), true); }
+  if (N.opt_ins.wechat) pushState.textContent = C.tr("ticket.wechat_on");
+  function showPush() { show(push, (!!T.webpush || inWeChat) && (t.status === "waiting" || t.status === "called")); }
 
   render();
   if (!((t.status === "done" && rated) || t.status === "cancelled")) {

@@ -1,0 +1,62 @@
+package notify_test
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq/webpush/pushtest"
+)
+
+// TestWebPushGoneRemovesOptIn: a hall's Web Push messages go to the
+// browser's push service; once it answers 410 (the browser unsubscribed)
+// the message fails with that code and the ticket's opt-in is removed, so
+// nothing more is tried for it.
+func TestWebPushGoneRemovesOptIn(t *testing.T) {
+	svc := pushtest.NewService()
+	defer svc.Close()
+	s := node(t, map[string]any{"webpush": map[string]any{"provider": "webpush"}})
+	s.SetWebhookAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	pool := x509.NewCertPool()
+	pool.AddCert(svc.Certificate())
+	s.Push.HTTP.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: pool}
+
+	tk := issue(t, s, "general")
+	_, sub := svc.Subscribe("/sub/gone")
+	if code := s.Call(t, "POST", "/api/v1/tickets/"+tk.ID+"/notify", "", map[string]any{"webpush": jsonRaw(sub)}, nil); code != 201 {
+		t.Fatalf("opt in: %d", code)
+	}
+	// Taken, and next: nobody waits before it.
+	if p := svc.Wait(2, 20*time.Second); len(p) != 2 || !strings.Contains(string(p[0].Plaintext), `"kind":"taken"`) {
+		t.Fatalf("pushed %v; refused %v", p, svc.Errors())
+	}
+	svc.Gone("/sub/gone")
+	callNext(t, s, "1")
+	var msgs struct {
+		Messages []struct{ Kind, Status, Code string }
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		s.Call(t, "GET", "/api/v1/halls/demo/notifications/messages", s.Admin, nil, &msgs)
+		if n := len(msgs.Messages); n > 0 && msgs.Messages[n-1].Kind == "called" && msgs.Messages[n-1].Status == "failed" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	last := msgs.Messages[len(msgs.Messages)-1]
+	if last.Kind != "called" || last.Status != "failed" || last.Code != "410" {
+		t.Fatalf("messages %+v", msgs.Messages)
+	}
+	if code := s.Call(t, "DELETE", "/api/v1/tickets/"+tk.ID+"/notify?medium=webpush", "", nil, nil); code != 404 {
+		t.Errorf("the opt-in is still there: DELETE answered %d", code)
+	}
+}
+
+// jsonRaw sends b as it is, inside a JSON body.
+type jsonRaw []byte
+
+func (j jsonRaw) MarshalJSON() ([]byte, error) { return j, nil }
