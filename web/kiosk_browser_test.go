@@ -431,7 +431,7 @@ await visible(kiosk, 's-home');
 // ---- English, through the switch on the form; X on the keypad ----
 await kiosk.click('#checkin-open');
 await keys(general.slice(0, 3));
-await Promise.all([kiosk.waitForURL('**/kiosk?lang=en#checkin'), kiosk.click('.kiosk-lang')]);
+await Promise.all([kiosk.waitForURL('**/kiosk?print=1&lang=en#checkin'), kiosk.click('.kiosk-lang')]);
 await visible(kiosk, 's-checkin');
 check(await kiosk.inputValue('#ci-code') === '', 'nothing typed goes through the switch');
 check(await text(kiosk, '#ci-h') === 'Check in for your appointment', 'English heading');
@@ -453,7 +453,7 @@ check(await text(kiosk, '#tp-taken') === 'Checked in: your number is A001', 'Eng
 await kiosk.waitForFunction(() => { const q = document.getElementById('tp-qr'); return q.complete && q.naturalWidth > 0; });
 await shot(kiosk, 'kiosk-checkin-ticket-en');
 // Back in Chinese after 10 s.
-await Promise.all([kiosk.waitForURL('**/kiosk?lang=zh-CN'), kiosk.clock.runFor(10500)]);
+await Promise.all([kiosk.waitForURL('**/kiosk?print=1&lang=zh-CN'), kiosk.clock.runFor(10500)]);
 await visible(kiosk, 's-home');
 
 // ---- lying down ----
