@@ -204,6 +204,25 @@ func (s *Store) Version() (int, error) {
 	return v, err
 }
 
+// migrationVersions sorts names and returns each one's number, refusing a
+// name without one and two names with the same one (two branches that took
+// the same next number: one of them would never be applied).
+func migrationVersions(names []string) ([]int, error) {
+	sort.Strings(names)
+	out := make([]int, len(names))
+	for i, name := range names {
+		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with its number", name)
+		}
+		if i > 0 && v == out[i-1] {
+			return nil, fmt.Errorf("migrations %s and %s have the same number", names[i-1], name)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
 // migrate applies the dialect's migrations not applied yet, each in its
 // own transaction, in order of their numbers.
 func (s *Store) migrate() error {
@@ -215,12 +234,12 @@ func (s *Store) migrate() error {
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: name must start with its number", name)
-		}
+	versions, err := migrationVersions(names)
+	if err != nil {
+		return err
+	}
+	for i, name := range names {
+		v := versions[i]
 		body, err := fs.ReadFile(d.Migrations, name)
 		if err != nil {
 			return err

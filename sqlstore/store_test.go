@@ -590,3 +590,30 @@ func TestFilesPrivate(t *testing.T) {
 		t.Errorf("an existing database open to others: %v, %v; want mode 600", fi.Mode(), err)
 	}
 }
+
+// Two branches that take the same next number must fail every start, not
+// leave one migration unapplied.
+func TestMigrationNumbersUnique(t *testing.T) {
+	for _, tc := range []struct {
+		names []string
+		ok    bool
+	}{
+		{[]string{"0002_b.sql", "0001_a.sql"}, true},
+		{[]string{"0011_edge.sql", "0011_haochaping.sql"}, false},
+		{[]string{"edge.sql"}, false},
+	} {
+		_, err := migrationVersions(tc.names)
+		if (err == nil) != tc.ok {
+			t.Errorf("%v: err %v", tc.names, err)
+		}
+	}
+	for _, dir := range []string{"migrations", "../postgres/migrations"} {
+		names, _ := filepath.Glob(filepath.Join(dir, "*.sql"))
+		for i := range names {
+			names[i] = filepath.Base(names[i])
+		}
+		if _, err := migrationVersions(names); err != nil {
+			t.Error(err)
+		}
+	}
+}
