@@ -192,6 +192,9 @@ func (e *Engine) Prune(ctx context.Context) error {
 		if err := tx.PruneDeliveries(now.Add(-DeliveryLogAge)); err != nil { // delivery.go
 			return err
 		}
+		if err := tx.PruneOptIns(now.Add(-OptInAge)); err != nil { // notify.go
+			return err
+		}
 		keep, err := undelivered(tx)
 		if err != nil {
 			return err

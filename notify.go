@@ -468,7 +468,8 @@ type NotifyTx interface {
 	// DeleteOptIn reports whether there was one.
 	DeleteOptIn(ticketID, medium string) (bool, error)
 	DeleteOptIns(ticketID string) error
-	// PruneOptIns deletes the opt-ins made before the time.
+	// PruneOptIns deletes the opt-ins of tickets done or cancelled, and
+	// those made before the time.
 	PruneOptIns(before time.Time) error
 	OptIns(ticketID string) ([]OptIn, error)
 	// WaitingOptIns lists the opt-ins of the hall's waiting tickets that
@@ -741,6 +742,11 @@ type OptInRequest struct {
 	Lang    string
 }
 
+// OptInAge is how long an opt-in is kept at most: a ticket lives a day.
+// Those of tickets done or cancelled go at the next Prune, or with their
+// hall's next messages.
+const OptInAge = 48 * time.Hour
+
 // MaxOptInsPerAddressDay is how many tickets one address may opt in for
 // in a day: nobody floods another's phone by taking tickets for it.
 const MaxOptInsPerAddressDay = 5
@@ -940,22 +946,28 @@ type NoticeOutcome struct {
 // PlanNotices decides, for an event of a hall, which messages are due
 // (TicketNotices) and records them queued, records those that can no
 // longer help as dropped, and forgets the opt-ins of a ticket that is
-// done or cancelled. It reports whether the hall has messages queued.
-func (e *Engine) PlanNotices(ctx context.Context, hallID string, eventID int64) (bool, error) {
+// done or cancelled; in the same transaction it claims the hall's queued
+// messages to send, as ClaimNotices does (an event that makes nothing due
+// and finds nothing queued takes no write at all).
+func (e *Engine) PlanNotices(ctx context.Context, hallID string, eventID int64, limit int) (jobs []*NoticeJob, throttled bool, err error) {
 	// A read first: most events make nothing due, and take no write.
 	var work bool
-	err := e.store.View(ctx, func(tx Tx) (err error) {
+	err = e.store.View(ctx, func(tx Tx) (err error) {
 		work, err = e.planNotices(tx, hallID, eventID, false)
 		return
 	})
 	if err != nil || !work {
-		return false, err
+		return nil, false, err
 	}
-	err = e.update(ctx, func(tx Tx) (err error) {
-		work, err = e.planNotices(tx, hallID, eventID, true)
-		return
+	now := e.now()
+	err = e.update(ctx, func(tx Tx) error {
+		if _, err := e.planNotices(tx, hallID, eventID, true); err != nil {
+			return err
+		}
+		jobs, throttled, err = e.claimNotices(tx, hallID, limit, now)
+		return err
 	})
-	return work, err
+	return jobs, throttled, err
 }
 
 func (e *Engine) planNotices(tx Tx, hallID string, eventID int64, write bool) (bool, error) {
@@ -1088,10 +1100,9 @@ func (e *Engine) planNotices(tx Tx, hallID string, eventID int64, write bool) (b
 			}
 		}
 	}
-	if ev.Ticket != nil && (ev.Type == EventDone || ev.Type == EventCancelled) && len(cands) > 0 {
-		if !write {
-			return true, nil
-		}
+	if ev.Ticket != nil && (ev.Type == EventDone || ev.Type == EventCancelled) && len(cands) > 0 && write {
+		// With the next write of the hall's messages, or Prune: not a
+		// write of its own.
 		// The ticket's personal data goes with it: its messages still
 		// queued can no longer be sent, and would not help.
 		if err := tx.DeleteOptIns(ev.Ticket.ID); err != nil {
@@ -1147,8 +1158,15 @@ func (e *Engine) insertNotice(tx Tx, hall *Hall, t *Ticket, o *OptIn, provider, 
 // minute (throttled reports it: try again later).
 func (e *Engine) ClaimNotices(ctx context.Context, hallID string, limit int) (jobs []*NoticeJob, throttled bool, err error) {
 	now := e.now()
-	err = e.update(ctx, func(tx Tx) error {
-		jobs, throttled = nil, false
+	err = e.update(ctx, func(tx Tx) (err error) {
+		jobs, throttled, err = e.claimNotices(tx, hallID, limit, now)
+		return
+	})
+	return jobs, throttled, err
+}
+
+func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time) (jobs []*NoticeJob, throttled bool, err error) {
+	err = func() error {
 		stuck, err := tx.NoticesIn(hallID, NoticeSending, limit)
 		if err != nil {
 			return err
@@ -1259,7 +1277,7 @@ func (e *Engine) ClaimNotices(ctx context.Context, hallID string, limit int) (jo
 				Text: NoticeText(n.Kind, os[i].Lang, params), Link: link}})
 		}
 		return nil
-	})
+	}()
 	return jobs, throttled, err
 }
 

@@ -16,7 +16,7 @@ import (
 
 // node is a test node with a secret key and the demo hall's notifications
 // sent by the log channel.
-func node(t *testing.T, settings map[string]any, opts ...func(*civiqtest.Server)) *civiqtest.Server {
+func node(t testing.TB, settings map[string]any, opts ...func(*civiqtest.Server)) *civiqtest.Server {
 	t.Helper()
 	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{7}, civiq.SecretKeySize))
 	if err != nil {
@@ -32,7 +32,7 @@ func node(t *testing.T, settings map[string]any, opts ...func(*civiqtest.Server)
 	return s
 }
 
-func issue(t *testing.T, s *civiqtest.Server, service string) civiq.Ticket {
+func issue(t testing.TB, s *civiqtest.Server, service string) civiq.Ticket {
 	t.Helper()
 	var out struct{ Ticket civiq.Ticket }
 	if code := s.Call(t, "POST", "/api/v1/halls/demo/tickets", s.Admin, map[string]string{"service_id": service}, &out); code != 201 {
@@ -41,7 +41,7 @@ func issue(t *testing.T, s *civiqtest.Server, service string) civiq.Ticket {
 	return out.Ticket
 }
 
-func callNext(t *testing.T, s *civiqtest.Server, counter string) civiq.Ticket {
+func callNext(t testing.TB, s *civiqtest.Server, counter string) civiq.Ticket {
 	t.Helper()
 	var out struct{ Ticket civiq.Ticket }
 	if code := s.Call(t, "POST", "/api/v1/halls/demo/counters/"+counter+"/call-next", s.Admin, nil, &out); code != 200 {

@@ -73,16 +73,11 @@ func (s *Sender) Send(ctx context.Context, sub *civiq.Subscriber, m *civiq.Messa
 		return a
 	}
 	hall := sub.Halls[0]
-	work, err := s.Engine.PlanNotices(ctx, hall, m.EventID)
-	if err != nil {
-		a.Error = "plan: " + err.Error()
-		return a
-	}
+	jobs, throttled, err := s.Engine.PlanNotices(ctx, hall, m.EventID, Claim)
 	retry := ""
-	for work {
-		jobs, throttled, err := s.Engine.ClaimNotices(ctx, hall, Claim)
+	for {
 		if err != nil {
-			a.Error = "claim: " + err.Error()
+			a.Error = "plan: " + err.Error()
 			return a
 		}
 		outs := make([]civiq.NoticeOutcome, 0, len(jobs))
@@ -100,7 +95,10 @@ func (s *Sender) Send(ctx context.Context, sub *civiq.Subscriber, m *civiq.Messa
 		if throttled && retry == "" {
 			retry = "the hall's messages per minute are spent"
 		}
-		work = len(jobs) == Claim && retry == ""
+		if len(jobs) < Claim || retry != "" {
+			break
+		}
+		jobs, throttled, err = s.Engine.ClaimNotices(ctx, hall, Claim)
 	}
 	if retry != "" {
 		a.Error = "to try again: " + retry
