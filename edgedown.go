@@ -47,11 +47,14 @@ type HallConfig struct {
 }
 
 // ConfigCounter is a counter as the city owns it: which, and what it
-// serves. Its status and ticket are the edge's.
+// serves. Its status and ticket are the edge's: Status is the city's
+// last copy, which a counter new at the edge starts from (an edge whose
+// disk was replaced), and no part of the cursor.
 type ConfigCounter struct {
 	ID         string   `json:"id"`
 	Name       string   `json:"name"`
 	ServiceIDs []string `json:"service_ids"`
+	Status     string   `json:"status,omitempty"`
 }
 
 // ConfigUser is a user who may work in the hall (its staff and managers,
@@ -128,7 +131,7 @@ func (e *Engine) hallConfig(tx Tx, hallID string) (*HallConfig, error) {
 		return nil, err
 	}
 	for _, k := range counters {
-		c.Counters = append(c.Counters, ConfigCounter{ID: k.ID, Name: k.Name, ServiceIDs: k.ServiceIDs})
+		c.Counters = append(c.Counters, ConfigCounter{ID: k.ID, Name: k.Name, ServiceIDs: k.ServiceIDs, Status: k.Status})
 	}
 	if c.BookingSettings, err = tx.BookingSettings(hallID); err != nil {
 		return nil, err
@@ -193,7 +196,13 @@ func utcPtr(t *time.Time) *time.Time {
 
 // Cursor names a configuration: a hash of what it states.
 func (c *HallConfig) Cursor() (string, error) {
-	b, err := json.Marshal(c)
+	named := *c
+	named.Counters = make([]ConfigCounter, len(c.Counters))
+	for i, k := range c.Counters {
+		k.Status = "" // the edge's: its changes change no configuration
+		named.Counters[i] = k
+	}
+	b, err := json.Marshal(&named)
 	if err != nil {
 		return "", err
 	}
@@ -331,7 +340,10 @@ func applyConfig(tx Tx, c *HallConfig, now time.Time) error {
 		keep[k.ID] = true
 		cur, ok := local[k.ID]
 		if !ok {
-			cur = Counter{HallID: hallID, ID: k.ID, Status: CounterClosed}
+			cur = Counter{HallID: hallID, ID: k.ID, Status: k.Status}
+			if cur.Status == "" {
+				cur.Status = CounterClosed
+			}
 		}
 		cur.Name, cur.ServiceIDs = k.Name, k.ServiceIDs
 		if err := tx.PutCounter(&cur); err != nil {
