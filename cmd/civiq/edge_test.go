@@ -101,6 +101,9 @@ func (r *edgeRig) startEdge() {
 	r.edge = startBinary(r.t, r.bin, r.edgeDB, "CIVIQ_EDGE=1", "CIVIQ_EDGE_HALL=demo",
 		"CIVIQ_CITY_URL=http://"+r.cityAddr, "CIVIQ_EDGE_TOKEN="+r.edgeToken)
 	r.admin = mustLogin(r.t, r.hc, r.edge.url, "admin", testAdminPassword)
+	// Counter 6 serves every service: open it (a counter's state is the
+	// edge's).
+	mustDo(r.t, r.hc, "POST", r.edge.url+"/api/v1/halls/demo/counters/6/status", r.admin, map[string]string{"status": "open"}, 200, nil)
 }
 
 // stop ends p with sig and waits for it.
