@@ -390,6 +390,28 @@ func (e *Engine) RecordDelivery(ctx context.Context, owner string, subID int64, 
 
 // resume clears a subscriber's failed tries: the message after its cursor
 // is due now, and a failing subscriber is active again.
+func checkReplayFrom(fromEventID int64) error {
+	if fromEventID <= 0 {
+		return FieldErrorf("from_event_id", "from_event_id is an event id, at least 1")
+	}
+	return nil
+}
+
+// replayFrom sets the subscriber to send again every event from
+// fromEventID on, with the same message ids as the first time.
+func (s *Subscriber) replayFrom(tx Tx, fromEventID int64) error {
+	last, err := tx.LastEventID()
+	if err != nil {
+		return err
+	}
+	if fromEventID > last+1 {
+		return FieldErrorf("from_event_id", "from_event_id %d is after the newest event %d", fromEventID, last)
+	}
+	s.Cursor = fromEventID - 1
+	s.resume()
+	return tx.SetDeliveryState(s)
+}
+
 func (s *Subscriber) resume() {
 	s.Attempts, s.FailingSince, s.NextAt = 0, nil, time.Time{}
 	if s.Status == SubscriberFailing {

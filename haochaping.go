@@ -666,8 +666,8 @@ func (e *Engine) ReplayHaochapingReporter(ctx context.Context, p Principal, id, 
 	if err := adminOnly(p); err != nil {
 		return nil, err
 	}
-	if fromEventID <= 0 {
-		return nil, FieldErrorf("from_event_id", "from_event_id is an event id, at least 1")
+	if err := checkReplayFrom(fromEventID); err != nil {
+		return nil, err
 	}
 	var out *HaochapingReporter
 	err := e.update(ctx, func(tx Tx) error {
@@ -675,16 +675,7 @@ func (e *Engine) ReplayHaochapingReporter(ctx context.Context, p Principal, id, 
 		if err != nil {
 			return err
 		}
-		last, err := tx.LastEventID()
-		if err != nil {
-			return err
-		}
-		if fromEventID > last+1 {
-			return FieldErrorf("from_event_id", "from_event_id %d is after the newest event %d", fromEventID, last)
-		}
-		s.Cursor = fromEventID - 1
-		s.resume()
-		if err := tx.SetDeliveryState(s); err != nil {
+		if err := s.replayFrom(tx, fromEventID); err != nil {
 			return err
 		}
 		out, err = e.reporterView(tx, s, false)

@@ -323,20 +323,11 @@ func (e *Engine) WebhookDeliveries(ctx context.Context, p Principal, id int64, l
 // ReplayWebhook sends again every event from fromEventID on (those still
 // kept, EventRetention), with the same message ids as the first time.
 func (e *Engine) ReplayWebhook(ctx context.Context, p Principal, id, fromEventID int64) (*WebhookView, error) {
-	if fromEventID <= 0 {
-		return nil, FieldErrorf("from_event_id", "from_event_id is an event id, at least 1")
+	if err := checkReplayFrom(fromEventID); err != nil {
+		return nil, err
 	}
 	s, err := e.changeWebhook(ctx, p, id, func(tx Tx, s *Subscriber) error {
-		last, err := tx.LastEventID()
-		if err != nil {
-			return err
-		}
-		if fromEventID > last+1 {
-			return FieldErrorf("from_event_id", "from_event_id %d is after the newest event %d", fromEventID, last)
-		}
-		s.Cursor = fromEventID - 1
-		s.resume()
-		return tx.SetDeliveryState(s)
+		return s.replayFrom(tx, fromEventID)
 	})
 	if err != nil {
 		return nil, err
