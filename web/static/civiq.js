@@ -119,6 +119,36 @@
     }
   };
 
+  // replica keeps a page's copy of the hall in step with its stream: an
+  // event seen twice (a replay after a reconnect) is applied once, and the
+  // events that come while the page reads the state (between begin and
+  // end) wait and are applied on top of it, in order, at most max of them.
+  C.replica = function (apply, max) {
+    const buffer = [];
+    let syncing = false, lastId = 0;
+    return {
+      receive(name, data, idStr) {
+        const id = Number(idStr) || 0;
+        if (id) {
+          if (id <= lastId) return;
+          lastId = id;
+        }
+        if (syncing) {
+          if (buffer.length >= max) buffer.shift();
+          buffer.push([name, data]);
+          return;
+        }
+        apply(name, data);
+      },
+      begin() { syncing = true; },
+      end() {
+        syncing = false;
+        for (const [name, data] of buffer.splice(0)) apply(name, data);
+      },
+      waiting() { return buffer.length; },
+    };
+  };
+
   // stream follows a hall's live events; follow, any live stream at path.
   // The browser's EventSource reconnects by itself and sends
   // Last-Event-ID, so nothing is missed; when the server has closed it for

@@ -516,28 +516,13 @@
   const WAITING_EVENTS = new Set(["ticket.issued", "ticket.called", "ticket.transferred", "ticket.returned",
     "ticket.cancelled", "ticket.no_show"]);
 
-  // Events that come while the state is being fetched wait in buffer and
-  // are applied on top of it, in order: the state then lacks nothing.
-  // MAX_BUFFER bounds it (a status answer takes milliseconds).
+  // Events that come while the state is being fetched wait and are applied
+  // on top of it, in order: the state then lacks nothing. MAX_BUFFER bounds
+  // them (a status answer takes milliseconds).
   const MAX_BUFFER = 2000;
-  const buffer = [];
-  let syncing = false, syncGen = 0, syncRetry = 0;
-  let lastId = 0; // the highest event id applied: a replay never applies one twice
+  const replica = C.replica(apply, MAX_BUFFER);
+  let syncGen = 0, syncRetry = 0;
   let synced = 0; // how many times the state was taken (tests wait for it)
-
-  function receive(name, data, idStr) {
-    const id = Number(idStr) || 0;
-    if (id) {
-      if (id <= lastId) return;
-      lastId = id;
-    }
-    if (syncing) {
-      if (buffer.length >= MAX_BUFFER) buffer.shift();
-      buffer.push([name, data]);
-      return;
-    }
-    apply(name, data);
-  }
 
   const statusURL = "/api/v1/halls/" + encodeURIComponent(cfg.hall) + "/status";
   const waitsURL = "/api/v1/halls/" + encodeURIComponent(cfg.hall) + "/waits";
@@ -559,7 +544,7 @@
   // template (an admin may have changed it).
   async function sync() {
     const gen = ++syncGen;
-    syncing = true;
+    replica.begin();
     clearTimeout(syncRetry);
     const hall = get("/api/v1/halls/" + encodeURIComponent(cfg.hall)).then((r) => r.body, () => null);
     let st = null;
@@ -578,8 +563,7 @@
       }
       setWaiting(st.waiting);
     }
-    syncing = false;
-    for (const [name, data] of buffer.splice(0)) apply(name, data);
+    replica.end();
     renderRecent();
     refreshWaitingSoon(); // the expected waits beside the counts
     synced++;
@@ -670,7 +654,7 @@
   const names = ["ticket.issued", "ticket.called", "ticket.recalled", "ticket.serving", "ticket.done", "ticket.no_show",
     "ticket.transferred", "ticket.returned", "ticket.cancelled", "counter.updated", "announcement"];
   const handlers = {};
-  for (const n of names) handlers[n] = (data, ev) => receive(n, data, ev && ev.lastEventId);
+  for (const n of names) handlers[n] = (data, ev) => replica.receive(n, data, ev && ev.lastEventId);
   C.stream(cfg.hall, handlers, onState);
 
   // For tests and for people looking at a display from the console.
@@ -680,7 +664,7 @@
     apply, // apply(name, data): as if the event came from the stream
     soundEnabled: speaker.enabled,
     synced: () => synced,
-    stats: () => ({ tiles: tiles.size, recent: recent.length, services: waiting.size, pending: speaker.size(), buffer: buffer.length }),
+    stats: () => ({ tiles: tiles.size, recent: recent.length, services: waiting.size, pending: speaker.size(), buffer: replica.waiting() }),
     // The pages of counters and of waiting services: how many, and turning
     // to one (as the timer does every PAGE_MS).
     pages: () => ({ counters: pageCount, perPage, services: wPages.length }),

@@ -74,25 +74,11 @@
   }
 
   // Events that come while the state is being read wait and are applied
-  // on top of it (at most MAX_BUFFER).
-  const MAX_BUFFER = 500;
-  const buffer = [];
-  let syncing = false, lastId = 0, retry = 0;
-  function receive(name, data, idStr) {
-    const n = Number(idStr) || 0;
-    if (n) {
-      if (n <= lastId) return;
-      lastId = n;
-    }
-    if (syncing) {
-      if (buffer.length >= MAX_BUFFER) buffer.shift();
-      buffer.push([name, data]);
-      return;
-    }
-    apply(name, data);
-  }
+  // on top of it (at most 500).
+  const replica = C.replica(apply, 500);
+  let retry = 0;
   async function sync() {
-    syncing = true;
+    replica.begin();
     clearTimeout(retry);
     let st = null;
     try {
@@ -108,8 +94,7 @@
         status = call && call.status === "serving" ? "serving" : "called";
       }
     }
-    syncing = false;
-    for (const [name, data] of buffer.splice(0)) apply(name, data);
+    replica.end();
     render();
     synced++;
     if (!st) retry = setTimeout(sync, 5000);
@@ -119,7 +104,7 @@
   const names = ["ticket.called", "ticket.recalled", "ticket.serving", "ticket.done", "ticket.no_show",
     "ticket.transferred", "ticket.returned", "ticket.cancelled", "counter.updated"];
   const handlers = {};
-  for (const n of names) handlers[n] = (data, ev) => receive(n, data, ev && ev.lastEventId);
+  for (const n of names) handlers[n] = (data, ev) => replica.receive(n, data, ev && ev.lastEventId);
   C.stream(cfg.hall, handlers, (up) => {
     connEl.classList.toggle("hidden", up);
     if (up) sync();
