@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/civiq/civiq"
 )
@@ -20,6 +21,9 @@ type adminData struct {
 	PriorityGroups []string
 	Timezones      []string
 	DeviceKinds    []string
+	// NoticeKinds are the kinds of message a hall registers a template
+	// for, space-separated, in the order the notifications form shows.
+	NoticeKinds string
 }
 
 func (s *Site) registerAdmin(mux *http.ServeMux) {
@@ -50,7 +54,8 @@ func (s *Site) adminPage(w http.ResponseWriter, r *http.Request) {
 	lang := Lang(w, r)
 	d := adminData{IsAdmin: u.Role == civiq.RoleAdmin, PriorityGroups: civiq.DefaultPriorityGroups,
 		Timezones:   []string{"Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei", "UTC"},
-		DeviceKinds: []string{civiq.DeviceKiosk, civiq.DeviceDisplay, civiq.DeviceCounter, civiq.DeviceRater}}
+		DeviceKinds: []string{civiq.DeviceKiosk, civiq.DeviceDisplay, civiq.DeviceCounter, civiq.DeviceRater},
+		NoticeKinds: strings.Join(civiq.NoticeKinds, " ")}
 	for _, h := range all {
 		if !d.IsAdmin && !p.Can(civiq.PermManageHall, h.ID, "") {
 			continue

@@ -1,0 +1,113 @@
+package web_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/browsertest"
+	"github.com/civiq/civiq/civiqtest"
+)
+
+// TestAdminNotifyBrowser: a hall's SMS notifications are set on /admin
+// (the page's checks and the server's next to the field, the secret
+// write-only: "set" after saving, never shown), the day's messages are
+// counted with the cost, and a test message goes to a given number.
+// axe in both languages.
+func TestAdminNotifyBrowser(t *testing.T) {
+	browsertest.Require(t)
+	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{7}, civiq.SecretKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := civiqtest.New(t, func(s *civiqtest.Server) { s.Engine.Sealer = sealer })
+	browsertest.RunShots(t, adminNotifyScript, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_PW": civiqtest.AdminPassword, "CIVIQ_TOKEN": s.Admin})
+}
+
+const adminNotifyScript = `
+const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
+const call = async (method, path, body) => (await (await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + process.env.CIVIQ_TOKEN, 'Content-Type': 'application/json' },
+  body: body ? JSON.stringify(body) : undefined })).json());
+const browser = await civiq.launch();
+const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+const login = await ctx.request.post(base + '/api/v1/auth/login', { data: { username: 'admin', password: process.env.CIVIQ_PW } });
+assert(login.ok(), 'sign in');
+const page = watch(await ctx.newPage(), /\/notifications(\/test)?$/);
+const errorOf = (name) => page.$eval('[name="' + name + '"]', (e) => { const p = (e.closest('.field') || e.parentElement).querySelector('.field-error'); return p ? p.textContent : ''; });
+const saved = () => page.waitForResponse((r) => r.request().method() === 'PUT' && new URL(r.url()).pathname === '/api/v1/halls/demo/notifications');
+
+mark('settings');
+await page.goto(base + '/admin?hall=demo#notify');
+await page.waitForSelector('#f-notify [name="sms.templates.taken"]');
+eq(await page.$eval('[name="ahead"]', (e) => e.value), '3', 'the default ahead');
+assert((await page.textContent('#nt-report')).includes('还没有'), 'nothing sent yet');
+await axe(page, 'notify zh');
+await page.selectOption('[name="sms.provider"]', 'aliyun');
+await page.fill('[name="quiet_from"]', '21:00');
+await page.fill('[name="ahead"]', '0');
+await page.click('#f-notify [type=submit]');
+assert((await errorOf('ahead')) !== '', 'the page checks ahead');
+assert((await errorOf('quiet_to')) !== '', 'the page wants both quiet hours');
+assert((await errorOf('sms.access_key_id')) !== '', 'aliyun needs its key');
+assert((await errorOf('sms.access_key_secret')) !== '', 'and its secret');
+await page.screenshot({ path: shots + '/admin-notify-errors.png', fullPage: true });
+// The server's check next to its field: a template longer than 64.
+await page.selectOption('[name="sms.provider"]', 'log');
+await page.fill('[name="ahead"]', '4');
+await page.fill('[name="quiet_to"]', '08:00');
+await page.fill('[name="daily_budget"]', '100');
+await page.fill('[name="cost_fen"]', '5');
+await page.$eval('[name="sms.templates.called"]', (e) => e.removeAttribute('maxlength'));
+await page.fill('[name="sms.templates.called"]', 'X'.repeat(70));
+let r = saved();
+await page.click('#f-notify [type=submit]');
+eq((await r).status(), 400, 'the server refuses a long template');
+assert((await page.textContent('[data-field="sms.templates"]')).includes('64'), 'its error by the templates');
+await page.fill('[name="sms.templates.called"]', 'SMS_004');
+await page.fill('[name="sms.templates.taken"]', 'SMS_001');
+await page.fill('[name="sms.access_key_secret"]', 'very-secret');
+r = saved();
+await page.click('#f-notify [type=submit]');
+eq((await r).status(), 200, 'saved');
+await page.waitForSelector('#nt-sms_access_key_secret-hint:has-text("已设置")');
+eq(await page.$eval('[name="sms.access_key_secret"]', (e) => e.value), '', 'the secret is not shown');
+let ns = (await call('GET', '/api/v1/halls/demo/notifications')).notifications;
+eq([ns.ahead, ns.quiet_from, ns.quiet_to, ns.daily_budget, ns.cost_fen, ns.sms.provider, ns.sms.templates.taken, ns.sms.has_secret, ns.sms.access_key_secret],
+  [4, '21:00', '08:00', 100, 5, 'log', 'SMS_001', true, undefined], 'what the API answers');
+// Saved again without a secret: the stored one is kept.
+r = saved();
+await page.click('#f-notify [type=submit]');
+eq((await r).status(), 200, 'saved again');
+eq((await call('GET', '/api/v1/halls/demo/notifications')).notifications.sms.has_secret, true, 'the secret kept');
+
+mark('test send');
+await page.fill('#nt-test-phone', '12');
+const tr = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('/notifications/test'));
+await page.click('#f-notify-test [type=submit]');
+eq((await tr).status(), 400, 'a bad number');
+assert((await errorOf('phone')) !== '', 'named at the field');
+await page.fill('#nt-test-phone', '138 1234 5678');
+await page.click('#f-notify-test [type=submit]');
+await page.waitForSelector('#nt-test-result.ok');
+
+mark('report');
+const t = (await call('POST', '/api/v1/halls/demo/tickets', { service_id: 'general', channel: 'remote' })).ticket;
+await call('POST', '/api/v1/tickets/' + t.id + '/notify', { phone: '13900001111' });
+for (let i = 0; i < 100; i++) {
+  const rep = (await call('GET', '/api/v1/halls/demo/notifications/report')).report;
+  if (rep.sms_today > 0) break;
+  await new Promise((ok) => setTimeout(ok, 100));
+}
+await page.reload();
+await page.waitForSelector('#nt-report td:has-text("取号成功")');
+assert((await page.textContent('#nt-spend')).includes('¥0.05'), 'the cost: ' + await page.textContent('#nt-spend'));
+await page.screenshot({ path: shots + '/admin-notify.png', fullPage: true });
+
+mark('English');
+await page.goto(base + '/admin?hall=demo&lang=en#notify');
+await page.waitForSelector('#nt-report td:has-text("Ticket taken")');
+await axe(page, 'notify en');
+await page.screenshot({ path: shots + '/admin-notify-en.png', fullPage: true });
+clean(page, 'admin notify');
+console.log('ok');
+`

@@ -1,0 +1,122 @@
+// civiq administration, notifications (issue 15): a hall's SMS settings
+// (provider, where it is, the key with its write-only secret, the 签名 and
+// the template registered per kind), the "ahead" count, quiet hours and the
+// daily budget; the day's messages per channel and kind with the cost
+// estimate; and a test message to a given number. The page's checks and
+// the server's error land next to their field (admin.js's helpers). A PUT
+// sends back every setting it loaded: WeChat and Web Push are kept.
+"use strict";
+(function () {
+  const A = window.civiqAdmin, C = window.CIVIQ, tr = C.tr;
+  if (!A || !A.isAdmin || !document.getElementById("f-notify")) return;
+  const { h } = A;
+  const form = document.getElementById("f-notify"), testForm = document.getElementById("f-notify-test");
+  const kinds = (form.dataset.kinds || "").split(" ").filter(Boolean);
+  let ns = null;
+
+  function field(name, label, attrs, hint) {
+    const id = "nt-" + name.replace(/[^a-z0-9_-]/gi, "_");
+    const input = h(attrs.tag || "input", Object.assign({ id, name }, attrs, { tag: undefined }, hint ? { "aria-describedby": id + "-hint" } : {}));
+    return h("div", { class: "field" }, h("label", { for: id }, label), input, hint ? h("p", { class: "hint", id: id + "-hint" }, hint) : null);
+  }
+  function build() {
+    for (const el of [...form.children]) if (!el.classList.contains("form-alert")) el.remove();
+    A.formAlert(form, "");
+    const sms = ns.sms || {};
+    form.append(h("div", { class: "grid3" },
+      field("ahead", tr("admin.nt.ahead"), { type: "number", min: 1, max: 50, step: 1, inputmode: "numeric", class: "short", required: true, value: ns.ahead || 3 }, tr("admin.nt.ahead_hint")),
+      field("quiet_from", tr("admin.nt.quiet_from"), { "data-check": "hhmm", class: "short", placeholder: "21:00", value: ns.quiet_from || "" }, tr("admin.nt.quiet_hint")),
+      field("quiet_to", tr("admin.nt.quiet_to"), { "data-check": "hhmm", class: "short", placeholder: "08:00", value: ns.quiet_to || "" })));
+    form.append(h("div", { class: "grid3" },
+      field("daily_budget", tr("admin.nt.daily_budget"), { type: "number", min: 0, max: 1000000, step: 1, inputmode: "numeric", class: "short", required: true, value: ns.daily_budget || 0 }, tr("admin.nt.budget_hint")),
+      field("cost_fen", tr("admin.nt.cost_fen"), { type: "number", min: 0, max: 10000, step: 1, inputmode: "numeric", class: "short", required: true, value: ns.cost_fen || 0 }, tr("admin.nt.cost_hint"))));
+    const prov = h("select", { id: "nt-sms_provider", name: "sms.provider" });
+    for (const p of ["", "aliyun", "tencent", "log"]) prov.append(h("option", { value: p }, tr("admin.nt.provider." + (p || "none"))));
+    prov.value = sms.provider || "";
+    form.append(h("h3", {}, tr("admin.nt.sms")), h("div", { class: "grid2" },
+      h("div", { class: "field" }, h("label", { for: "nt-sms_provider" }, tr("admin.nt.provider")), prov),
+      field("sms.endpoint", tr("admin.nt.endpoint"), { type: "url", value: sms.endpoint || "", autocomplete: "off" }, tr("admin.nt.endpoint_hint")),
+      field("sms.access_key_id", tr("admin.nt.key_id"), { value: sms.access_key_id || "", autocomplete: "off" }),
+      field("sms.access_key_secret", tr("admin.nt.secret"), { type: "password", value: "", autocomplete: "new-password" },
+        tr(sms.has_secret ? "admin.nt.secret_set" : "admin.nt.secret_unset")),
+      field("sms.sign_name", tr("admin.nt.sign_name"), { value: sms.sign_name || "", maxlength: 64 }),
+      field("sms.app_id", tr("admin.nt.app_id"), { value: sms.app_id || "" }, tr("admin.nt.tencent_only")),
+      field("sms.region", tr("admin.nt.region"), { value: sms.region || "", placeholder: "ap-guangzhou" }, tr("admin.nt.tencent_only"))));
+    const grid = h("div", { class: "grid3" });
+    for (const k of kinds) grid.append(field("sms.templates." + k, tr("admin.nt.kind." + k), { value: (sms.templates || {})[k] || "", maxlength: 64, autocomplete: "off" }));
+    form.append(h("fieldset", { class: "field", "data-field": "sms.templates" }, h("legend", {}, tr("admin.nt.templates")),
+      h("p", { class: "hint" }, tr("admin.nt.templates_hint")), grid));
+    form.append(h("div", { class: "actions" }, h("button", { class: "btn primary", type: "submit" }, tr("admin.save"))));
+  }
+  // today is the hall's local day (the halls are in China's zone).
+  const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+  async function loadReport() {
+    const d = today();
+    const rep = (await A.get(A.hallPath("/notifications/report?from=" + d + "&to=" + d))).report;
+    const body = document.querySelector("#nt-report tbody");
+    body.textContent = "";
+    for (const c of rep.counts || []) {
+      body.append(h("tr", {}, h("td", {}, c.medium + (c.provider ? " · " + c.provider : "")), h("td", {}, tr("admin.nt.kind." + c.kind)),
+        h("td", {}, tr("admin.nt.status." + c.status)), h("td", { class: "num" }, String(c.count))));
+    }
+    if (!body.children.length) body.append(h("tr", {}, h("td", { colspan: 4, class: "muted" }, tr("admin.nt.none_today"))));
+    document.getElementById("nt-spend").textContent = tr("admin.nt.spend", rep.sms_today,
+      rep.daily_budget ? String(rep.daily_budget) : tr("admin.nt.no_limit"), (rep.cost_fen / 100).toFixed(2));
+  }
+  async function load() {
+    ns = (await A.get(A.hallPath("/notifications"))).notifications || { ahead: 3 };
+    build();
+    await loadReport();
+  }
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!ns) return;
+    const v = (n) => A.val(form, n);
+    const ok = A.validate(form, (fail) => {
+      if (!v("quiet_from") !== !v("quiet_to")) fail(v("quiet_from") ? "quiet_to" : "quiet_from", tr("admin.nt.err.quiet"));
+      if (v("sms.provider") === "aliyun" || v("sms.provider") === "tencent") {
+        if (!v("sms.access_key_id")) fail("sms.access_key_id", tr("admin.err.required"));
+        if (!v("sms.sign_name")) fail("sms.sign_name", tr("admin.err.required"));
+        if (!v("sms.access_key_secret") && !(ns.sms && ns.sms.has_secret)) fail("sms.access_key_secret", tr("admin.err.required"));
+        if (v("sms.provider") === "tencent" && !v("sms.app_id")) fail("sms.app_id", tr("admin.err.required"));
+      }
+    });
+    if (!ok) return;
+    const body = Object.assign({}, ns, { ahead: Number(v("ahead")), daily_budget: Number(v("daily_budget")), cost_fen: Number(v("cost_fen")),
+      quiet_from: v("quiet_from"), quiet_to: v("quiet_to") });
+    delete body.updated_at;
+    if (!v("sms.provider")) body.sms = null;
+    else {
+      const templates = {};
+      for (const k of kinds) if (v("sms.templates." + k)) templates[k] = v("sms.templates." + k);
+      body.sms = Object.assign({}, ns.sms, { provider: v("sms.provider"), endpoint: v("sms.endpoint"), access_key_id: v("sms.access_key_id"),
+        sign_name: v("sms.sign_name"), app_id: v("sms.app_id"), region: v("sms.region"), templates });
+      delete body.sms.has_secret;
+      delete body.sms.access_key_secret;
+      const secret = form.elements["sms.access_key_secret"].value;
+      if (secret) body.sms.access_key_secret = secret;
+    }
+    const res = await A.send(form, "PUT", A.hallPath("/notifications"), body);
+    if (!res) return;
+    ns = res.body.notifications || ns;
+    build();
+    A.toast(tr("admin.saved"));
+  });
+  testForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const out = document.getElementById("nt-test-result");
+    out.textContent = "";
+    if (!A.validate(testForm)) return;
+    const res = await A.send(testForm, "POST", A.hallPath("/notifications/test"), { phone: A.val(testForm, "phone") });
+    if (!res) return;
+    const r = res.body.result || {};
+    const good = r.Status === "sent" || r.Status === "delivered";
+    out.className = good ? "ok" : "field-error";
+    out.textContent = tr(good ? "admin.nt.test_ok" : "admin.nt.test_failed", r.Code || "", r.ProviderID || r.Error || "");
+    loadReport().catch(() => {});
+  });
+  document.addEventListener("civiq:hall", () => {
+    if (!A.hall()) return;
+    load().catch(() => A.toast(tr("admin.load_failed")));
+  });
+})();
