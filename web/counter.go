@@ -42,6 +42,9 @@ type counterView struct {
 	Pick []pick `json:"-"`
 	// Faces are the five levels of 好差评, best first.
 	Faces []face `json:"-"`
+	// Label names the counter for a citizen (the rater): on an English
+	// page "Counter 1" for the demo's 1号窗口 (kioskCounterLabel).
+	Label string `json:"-"`
 	JS    pageJS `json:"-"`
 }
 
@@ -185,6 +188,8 @@ func (s *Site) ratePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Mode, v.Faces = "device", faces
+	v.Label = s.kioskCounterLabel(Lang(w, r), v.Counter)
+	v.JS.Name = v.Label
 	if p, _ := s.Principal(r); p.Can(civiq.PermManageHall, v.Hall.ID, v.Counter.ID) {
 		v.Mode = "trial"
 	}

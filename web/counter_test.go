@@ -107,6 +107,15 @@ func TestCounterPageAccess(t *testing.T) {
 			t.Errorf("rater page lacks %q", want)
 		}
 	}
+	// The rater's header names the counter in the page's language.
+	for _, c := range []struct{ path, want, not string }{
+		{"/halls/demo/rate/1", `class="rate-where">1号窗口 ·`, "Counter 1"},
+		{"/halls/demo/rate/1?lang=en", `class="rate-where">Counter 1 ·`, "1号窗口"},
+	} {
+		if _, body := s.Page(t, c.path, ""); !strings.Contains(body, c.want) || strings.Contains(body, c.not) {
+			t.Errorf("%s: the rater's header is not %q (or shows %q)", c.path, c.want, c.not)
+		}
+	}
 	if _, body = s.Page(t, "/halls/demo/rate/1", s.Admin); !strings.Contains(body, `data-mode="trial"`) {
 		t.Error("admin does not get the rater's trial mode")
 	}

@@ -161,6 +161,11 @@ await api('POST', '/api/v1/halls/demo/counters/5/status', { status: 'paused', re
 await issue('general'); await issue('property'); await issue('tax'); await issue('social'); await issue('social');
 await page.waitForFunction(() => document.querySelector('[data-counter="5"] .tile-state').textContent.includes('暂离'), null, { timeout: 10000 });
 await page.waitForFunction(() => document.querySelector('#d-waiting').textContent.includes('2 人'), null, { timeout: 10000 });
+// A counter nobody has opened says so (未开放), not 空闲.
+await api('PUT', '/api/v1/halls/demo/counters/7', { name: '7号窗口', service_ids: ['general'] });
+await api('POST', '/api/v1/halls/demo/counters/7/status', { status: 'closed' });
+await page.waitForFunction(() => { const e = document.querySelector('[data-counter="7"] .tile-state'); return e && e.textContent === '未开放'; }, null, { timeout: 10000 });
+eq(await tileNum(page, '7'), '—', 'a closed counter shows no number');
 await page.waitForTimeout(300);
 await page.screenshot({ path: shots + '/display-zh.png', animations: 'disabled' });
 await axe(page, 'zh, after calls');
@@ -172,6 +177,7 @@ await pageEn.waitForFunction(() => document.querySelector('[data-counter="6"] .t
 eq(await pageEn.$eval('html', (e) => e.lang), 'en', 'English page');
 assert((await pageEn.$eval('#d-waiting', (e) => e.textContent)).includes('General intake'), 'English service names');
 assert((await pageEn.$eval('[data-counter="3"] .tile-name', (e) => e.textContent)) === 'Counter 3', 'English counter names');
+eq(await pageEn.$eval('[data-counter="7"] .tile-state', (e) => e.textContent), 'Not open', 'a closed counter in English');
 await pageEn.screenshot({ path: shots + '/display-en.png', animations: 'disabled' });
 await axe(pageEn, 'en');
 
@@ -204,7 +210,7 @@ const bounds = await page.evaluate(() => window.civiqDisplay.bounds);
 const after = await nodes();
 console.log('DOM elements before/after 2000 events:', before, after, 'stats:', JSON.stringify(stats));
 eq(after, before, 'DOM element count after the flood');
-assert(stats.recent <= bounds.MAX_RECENT && stats.pending <= bounds.MAX_PENDING + 1 && stats.buffer === 0 && stats.tiles === 6,
+assert(stats.recent <= bounds.MAX_RECENT && stats.pending <= bounds.MAX_PENDING + 1 && stats.buffer === 0 && stats.tiles === 7 /* the demo's six and counter 7 */,
   'state out of bounds: ' + JSON.stringify(stats));
 // Counters that do not exist are bounded too.
 await page.evaluate(() => {
