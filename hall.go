@@ -22,6 +22,32 @@ const (
 // Each hall keeps its own list; this is what a new hall starts with.
 var DefaultPriorityGroups = []string{"elderly", "disabled", "military", "pregnancy", "seriously_ill", "martyr_family", "fire_rescue"}
 
+// GroupDocument is the document a clerk checks for a green-channel group,
+// in Chinese and English.
+type GroupDocument struct {
+	Zh string `json:"zh"`
+	En string `json:"en"`
+}
+
+// groupDocuments are the documents to check for the default green-channel
+// groups; a group a hall added itself has none.
+var groupDocuments = map[string]GroupDocument{
+	"elderly":       {"身份证（看年龄）", "ID card, showing age"},
+	"disabled":      {"残疾人证", "Disability certificate"},
+	"military":      {"军人证或优待证", "Military ID or preferential treatment card"},
+	"pregnancy":     {"母子健康手册", "Maternal and child health handbook"},
+	"seriously_ill": {"病历或诊断证明", "Medical record or diagnosis certificate"},
+	"martyr_family": {"烈士证明书或烈属优待证", "Martyr's certificate or martyr's family card"},
+	"fire_rescue":   {"消防救援人员证", "Fire and rescue service ID"},
+}
+
+// DocumentFor gives the document to check for a green-channel group, and
+// whether there is one.
+func DocumentFor(group string) (GroupDocument, bool) {
+	d, ok := groupDocuments[group]
+	return d, ok
+}
+
 // Hall is one service hall. Admins create and change it; everything else in
 // civiq belongs to exactly one hall. Times of the hall are its local times.
 type Hall struct {

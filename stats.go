@@ -23,6 +23,54 @@ type CounterDay struct {
 	Counter *Counter `json:"counter"`
 	// CurrentTicket is the ticket called or served there now, or nil.
 	CurrentTicket *Ticket `json:"current_ticket"`
+	// Context is what the clerk should know of the current ticket beyond
+	// it; nil without a current ticket.
+	Context *ServingContext `json:"current_context,omitempty"`
+}
+
+// ServingContext is what the clerk at the counter sees of the ticket being
+// served: who booked it (masked), the document of its green-channel group,
+// its cases. Staff only.
+type ServingContext struct {
+	// BookingName is the masked name of the appointment the ticket was
+	// checked in from (张*), "" for other tickets.
+	BookingName string `json:"booking_name,omitempty"`
+	// CheckDocument is the document to check for the ticket's green-channel
+	// group; nil for a normal ticket or a group of the hall's own.
+	CheckDocument *GroupDocument `json:"check_document,omitempty"`
+	// Cases are the cases opened on the ticket, newest first.
+	Cases []CaseRef `json:"cases"`
+}
+
+// CaseRef names a case: its number, status and guide.
+type CaseRef struct {
+	Number      string `json:"number"`
+	Status      string `json:"status"`
+	GuideName   string `json:"guide_name"`
+	GuideNameEn string `json:"guide_name_en,omitempty"`
+}
+
+// servingContext reads the context of t, the counter's current ticket.
+func servingContext(tx Tx, t *Ticket) (*ServingContext, error) {
+	sc := &ServingContext{Cases: []CaseRef{}}
+	if d, ok := DocumentFor(t.PriorityGroup); ok && t.Priority == PriorityPriority {
+		sc.CheckDocument = &d
+	}
+	b, err := ticketBooking(tx, t)
+	if err != nil {
+		return nil, err
+	}
+	if b != nil {
+		sc.BookingName = MaskName(b.Name) // kept masked; masking again keeps it
+	}
+	cs, err := tx.Cases(CaseQuery{HallID: t.HallID, TicketID: t.ID, Limit: 20})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		sc.Cases = append(sc.Cases, CaseRef{Number: c.Number, Status: c.Status, GuideName: c.GuideName, GuideNameEn: c.GuideNameEn})
+	}
+	return sc, nil
 }
 
 // CounterToday returns the counter's work today, in the hall's local day,
@@ -54,6 +102,9 @@ func (e *Engine) CounterToday(ctx context.Context, hallID, counterID string) (*C
 					return err
 				}
 				out.CurrentTicket = t
+				if out.Context, err = servingContext(tx, t); err != nil {
+					return err
+				}
 			case err != nil && !IsNotFound(err):
 				return err
 			}

@@ -245,6 +245,9 @@ func TestCounterCallOutOfTurnBrowser(t *testing.T) {
 	browsertest.Require(t)
 	t.Parallel()
 	s := startCtrSite(t)
+	if _, err := s.Engine.LoadDemoGuides(context.Background()); err != nil { // a case on the current ticket
+		t.Fatal(err)
+	}
 	out := browsertest.Run(t, ctrPrelude+`
 const page = await civiq.newPage({ viewport: { width: 1366, height: 768 } });
 watch(page);
@@ -305,8 +308,24 @@ await page.click('#queue li:nth-child(1) button');
 await page.fill('#callone-reason', 'elderly, cannot stand long');
 await page.click('#callone-form button[type=submit]');
 await page.waitForFunction((n) => document.getElementById('cur-number').textContent === n, g1.number);
+// Its context: the document to check for its group, and a case opened on
+// it, linked to the case desk; a kiosk ticket names nobody.
+await until('the document to check', () => document.getElementById('cur-doc').textContent === '请核验：身份证（看年龄）');
+check(await page.isHidden('#cur-booked') && await page.isHidden('#cur-cases'), 'a kiosk ticket shows a booking or a case');
+const opened = await api('POST', '/api/v1/tickets/' + g1.id + '/cases', { guide_id: 'demo-s-card',
+  applicant: { name: '张三', phone: '13812345678', id_number: '110105199003071239' }, materials: [] });
+check(opened.status === 201 || opened.status === 200, 'case not opened: ' + JSON.stringify(opened));
+const caseNo = opened.body.case.number;
+await page.goto(base + '/halls/demo/counter/1?lang=zh-CN');
+await until('the case listed', (n) => document.querySelector('#cur-cases a') && document.querySelector('#cur-cases a').textContent.includes(n), caseNo);
+check((await page.getAttribute('#cur-cases a', 'href')) === '/halls/demo/cases?number=' + encodeURIComponent(caseNo), 'case desk link');
+check(!(await page.textContent('#ctr')).includes('张三'), 'the applicant unmasked on the counter');
+await shot(page, 'counter-context-zh');
+await axe(page, 'counter with the ticket context');
 await page.goto(base + '/halls/demo/counter/1?lang=en');
 await page.waitForFunction(() => document.getElementById('cur-group').textContent.includes('Green channel: Elderly'));
+await until('the document in English', () => document.getElementById('cur-doc').textContent === 'Check: ID card, showing age');
+await until('the case in English', () => document.querySelector('#cur-cases a') && document.querySelector('#cur-cases a').textContent.startsWith('Case '));
 await page.waitForFunction(() => document.querySelectorAll('#queue li').length === 2);
 check((await page.textContent('#queue li')).includes('Kiosk ticket'), 'English queue');
 await shot(page, 'counter-queue-en');

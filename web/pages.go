@@ -11,7 +11,7 @@ var scriptStrings = map[string][]string{
 	"ticket":       {"ticket.", "error.network", "wait.about"},
 	"display":      {"display."},
 	"window":       {"window."},
-	"counter":      {"counter.", "error."},
+	"counter":      {"counter.", "error.", "case.status."},
 	"rate":         {"rate.", "error."},
 	"admin":        {"admin.", "role."},
 	"book":         {"book.", "ticket.status.", "error.network"},

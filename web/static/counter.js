@@ -144,9 +144,32 @@
       g.classList.toggle("hidden", !cur.priority_group);
       g.textContent = cur.priority_group ? "· " + C.tr("counter.green", groupName(cur.priority_group)) : "";
     }
+    drawContext(cur && st.ctx && st.ctx.id === cur.id ? st.ctx : null);
     for (const b of $("queue").querySelectorAll("button")) b.disabled = !(can && status === "open");
     for (const b of $("noshows").querySelectorAll("button")) b.disabled = !can;
     tick();
+  }
+
+  // drawContext shows what the clerk should know of the current ticket:
+  // the appointment's masked name, the document of its green channel, its
+  // cases linked to the case desk. ctx is the page's read of /today.
+  function drawContext(ctx) {
+    const booked = $("cur-booked"), doc = $("cur-doc"), cases = $("cur-cases");
+    const name = ctx && ctx.booking_name, d = ctx && ctx.check_document;
+    booked.classList.toggle("hidden", !name);
+    booked.textContent = name ? C.tr("counter.ctx.booked", name) : "";
+    doc.classList.toggle("hidden", !d);
+    doc.textContent = d ? C.tr("counter.ctx.document", C.lang === "en" ? d.en : d.zh) : "";
+    const list = (ctx && ctx.cases) || [];
+    cases.replaceChildren(...list.map((c) => {
+      const a = document.createElement("a");
+      a.href = "/halls/" + encodeURIComponent(D.hall) + "/cases?number=" + encodeURIComponent(c.number);
+      a.textContent = C.tr("counter.ctx.case", c.number, C.name({ name: c.guide_name, name_en: c.guide_name_en }), C.tr("case.status." + c.status));
+      const li = document.createElement("li");
+      li.append(a);
+      return li;
+    }));
+    cases.classList.toggle("hidden", list.length === 0);
   }
 
   // groupName names a green-channel group in the page's language; a group
@@ -197,6 +220,7 @@
     const d = res.body;
     st.counter = d.counter;
     setCur(d.current_ticket);
+    st.ctx = d.current_ticket && d.current_context ? Object.assign({ id: d.current_ticket.id }, d.current_context) : null;
     $("t-served").textContent = d.served;
     $("t-avg").textContent = d.served ? duration(d.average_handling_seconds) : "–";
     $("t-noshow").textContent = d.no_shows;
