@@ -594,3 +594,58 @@ func TestBookingCodeWrongTries(t *testing.T) {
 		t.Fatalf("15 minutes later: %v", err)
 	}
 }
+
+// The clerk at the counter sees who booked the ticket being served, masked,
+// and for a green-channel ticket the document to check; a kiosk ticket
+// names nobody.
+func TestCounterTodayContext(t *testing.T) {
+	t.Parallel()
+	e := newBookingEnv(t)
+	b := e.mustBook("property", slot(3, 10, 0), 1)
+	e.set(time.Date(2026, 3, 3, 9, 40, 0, 0, shanghai))
+	tk, err := e.checkIn(b.Code, civiq.Last4(idOf(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.CallTicket(e.ctx, "demo", "3", tk.ID, "预约", nil); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.eng.CounterToday(e.ctx, "demo", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Context == nil || d.Context.BookingName != "张*" || d.Context.CheckDocument != nil || len(d.Context.Cases) != 0 {
+		t.Errorf("appointment's context: %+v", d.Context)
+	}
+
+	g, err := e.eng.IssueTicket(e.ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "tax", Channel: civiq.ChannelKiosk, PriorityGroup: "disabled"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.CallTicket(e.ctx, "demo", "5", g.ID, "绿色通道", nil); err != nil {
+		t.Fatal(err)
+	}
+	d, err = e.eng.CounterToday(e.ctx, "demo", "5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := d.Context; c == nil || c.BookingName != "" || c.CheckDocument == nil || c.CheckDocument.Zh != "残疾人证" || c.CheckDocument.En == "" {
+		t.Errorf("green channel's context: %+v", c)
+	}
+	if d, err = e.eng.CounterToday(e.ctx, "demo", "1"); err != nil || d.Context != nil {
+		t.Errorf("a counter without a ticket has a context: %+v, %v", d, err)
+	}
+}
+
+// Each default green-channel group has a document to check, in both
+// languages.
+func TestGroupDocuments(t *testing.T) {
+	for _, g := range civiq.DefaultPriorityGroups {
+		if d, ok := civiq.DocumentFor(g); !ok || d.Zh == "" || d.En == "" {
+			t.Errorf("group %s: document %+v, %v", g, d, ok)
+		}
+	}
+	if _, ok := civiq.DocumentFor("hall_own"); ok {
+		t.Error("a hall's own group has a document")
+	}
+}
