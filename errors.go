@@ -54,6 +54,11 @@ const (
 	// reached, so the city takes no remote ticket for it; citizens take
 	// one at the kiosk.
 	ERemotePaused = "remote_paused"
+
+	// EQuotaReached (quota.go), 409: the service has given its day's or
+	// half-day's tickets, or the person as many as one person may take of
+	// it in a day; the message says when tickets are given again.
+	EQuotaReached = "quota_reached"
 )
 
 // Error is an error a user may see: a code and a human message. Field names

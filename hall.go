@@ -232,6 +232,11 @@ type Service struct {
 	NameEn string `json:"name_en"`
 	// Position orders services on screens.
 	Position int `json:"-"`
+	// Quotas (quota.go): the most tickets a day, a half-day and one
+	// person a day; 0 is no limit.
+	DailyQuota     int `json:"daily_quota"`
+	HalfDayQuota   int `json:"half_day_quota"`
+	PerPersonDaily int `json:"per_person_daily"`
 }
 
 // NameIn is the service's name in a page's language (inLang).
@@ -273,7 +278,7 @@ func (s *Service) Validate() error {
 	if s.Name == "" {
 		return FieldErrorf("name", "name is required")
 	}
-	return nil
+	return s.validateQuotas()
 }
 
 // FormatNumber gives the ticket number for the n-th ticket of a service on a

@@ -108,6 +108,10 @@ type TicketTx interface {
 	// WaitingRemote counts the remote tickets waiting in a service, and
 	// those of them held by holder (none for an empty holder).
 	WaitingRemote(hallID, serviceID, holder string) (all, held int, err error)
+	// QuotaCounts counts the tickets a service gave on the hall's day,
+	// appointments left out (quota.go): all, those issued in [from, to),
+	// and those held by holder (none for an empty holder).
+	QuotaCounts(hallID, serviceID, day string, from, to time.Time, holder string) (QuotaCounts, error)
 	// WaitingTickets gives up to limit tickets waiting in the services,
 	// green-channel ones first, each class by its place in time.
 	WaitingTickets(hallID string, serviceIDs []string, limit int) ([]Ticket, error)
@@ -468,6 +472,12 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 			if err != nil {
 				return nil, err
 			}
+			// Counted after the number is taken, in the issuing write: the
+			// writes of a hall take turns (SQLite's one writer, PostgreSQL's
+			// write lock), so no two tickets both take the last place.
+			if err := quotaAllows(tx, hall, svc, t.Day, req.Holder, now); err != nil {
+				return nil, err
+			}
 			t.Priority, t.PriorityGroup, t.Holder = priority, req.PriorityGroup, req.Holder
 			if err := tx.InsertTicket(t); err != nil {
 				return nil, err
@@ -483,6 +493,22 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 		return err
 	})
 	return e.present(ctx, out, err)
+}
+
+// quotaAllows refuses a ticket past one of the service's quotas. A
+// refusal changes nothing, so it writes no event row (the house's events
+// are the changes people see, and the refusing write is rolled back);
+// the API counts refusals in the civiq_quota_refusals_total metric.
+func quotaAllows(tx Tx, hall *Hall, svc *Service, day, holder string, now time.Time) error {
+	if !svc.HasQuota() {
+		return nil
+	}
+	from, to, _ := hall.HalfDayBounds(now)
+	c, err := tx.QuotaCounts(hall.ID, svc.ID, day, from, to, holder)
+	if err != nil {
+		return err
+	}
+	return hall.CheckQuota(svc, c, now)
 }
 
 // remoteAllowed refuses a remote ticket when the service holds the

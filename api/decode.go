@@ -126,6 +126,10 @@ type serviceRequest struct {
 	Name     string `json:"name"`
 	NameEn   string `json:"name_en"`
 	Position int    `json:"position"`
+	// Quotas (号源); absent or 0 is no limit.
+	DailyQuota     int `json:"daily_quota"`
+	HalfDayQuota   int `json:"half_day_quota"`
+	PerPersonDaily int `json:"per_person_daily"`
 }
 
 type counterRequest struct {

@@ -31,6 +31,7 @@ var statuses = map[string]int{
 	civiq.EOwnedByEdge:       http.StatusConflict,
 	civiq.EOwnedByCity:       http.StatusConflict,
 	civiq.ERemotePaused:      http.StatusConflict,
+	civiq.EQuotaReached:      http.StatusConflict,
 	civiq.ETooLarge:          http.StatusRequestEntityTooLarge,
 	civiq.ERateLimited:       http.StatusTooManyRequests,
 	civiq.EUnavailable:       http.StatusServiceUnavailable,

@@ -20,6 +20,9 @@ type Metrics struct {
 	Service  *prometheus.HistogramVec
 	Streams  prometheus.Gauge
 	HTTP     *prometheus.HistogramVec
+	// QuotaRefusals counts tickets refused by a service's quota (quota.go):
+	// a refusal changes nothing, so it is no event row but this count.
+	QuotaRefusals *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics.
@@ -36,8 +39,10 @@ func NewMetrics() *Metrics {
 		Streams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "civiq_stream_clients", Help: "Live event streams open."}),
 		HTTP: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "civiq_http_request_duration_seconds",
 			Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"method", "route", "code"}),
+		QuotaRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "civiq_quota_refusals_total",
+			Help: "Tickets refused by a service's quota, by hall, service and quota (daily_quota, half_day_quota, per_person_daily)."}, []string{"hall", "service", "quota"}),
 	}
-	m.Registry.MustRegister(m.Issued, m.Wait, m.Service, m.Streams, m.HTTP,
+	m.Registry.MustRegister(m.Issued, m.Wait, m.Service, m.Streams, m.HTTP, m.QuotaRefusals,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -170,7 +171,8 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request, c *call) err
 	if err := decode(c.body, &req, "prefix", "name"); err != nil {
 		return err
 	}
-	svc := civiq.Service{HallID: r.PathValue("hall"), ID: r.PathValue("service"), Prefix: req.Prefix, Name: req.Name, NameEn: req.NameEn, Position: req.Position}
+	svc := civiq.Service{HallID: r.PathValue("hall"), ID: r.PathValue("service"), Prefix: req.Prefix, Name: req.Name, NameEn: req.NameEn, Position: req.Position,
+		DailyQuota: req.DailyQuota, HalfDayQuota: req.HalfDayQuota, PerPersonDaily: req.PerPersonDaily}
 	if err := s.Engine.SaveService(r.Context(), &svc); err != nil {
 		return err
 	}
@@ -265,6 +267,13 @@ func (s *Server) issueTicket(lim *rateLimiter, w http.ResponseWriter, r *http.Re
 	t, err := s.Engine.IssueTicketAs(r.Context(), c.p, civiq.IssueRequest{HallID: r.PathValue("hall"), ServiceID: req.ServiceID, Channel: req.Channel,
 		PriorityGroup: req.PriorityGroup, Holder: holder}, key)
 	if err != nil {
+		// Refusals by quota are counted here, where every page's and
+		// device's ticket comes through; the service and the hall exist
+		// (the quota was read), so the labels stay few.
+		var qe *civiq.Error
+		if s.metrics != nil && errors.As(err, &qe) && qe.Code == civiq.EQuotaReached {
+			s.metrics.QuotaRefusals.WithLabelValues(r.PathValue("hall"), req.ServiceID, qe.Field).Inc()
+		}
 		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"ticket": t})

@@ -57,6 +57,15 @@ func (t *tx) WaitingRemote(hallID, serviceID, holder string) (all, held int, err
 	return all, held, err
 }
 
+func (t *tx) QuotaCounts(hallID, serviceID, day string, from, to time.Time, holder string) (civiq.QuotaCounts, error) {
+	var c civiq.QuotaCounts
+	err := t.row(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN issued_at >= ? AND issued_at < ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN holder = ? AND holder <> '' THEN 1 ELSE 0 END), 0) FROM tickets
+		WHERE hall_id = ? AND day = ? AND service_id = ? AND channel <> 'appointment'`,
+		nanos(from), nanos(to), holder, hallID, day, serviceID).Scan(&c.Day, &c.HalfDay, &c.Person)
+	return c, err
+}
+
 func (t *tx) UpdateTicket(tk *civiq.Ticket) error {
 	return t.exec(`UPDATE tickets SET service_id = ?, status = ?, queued_at = ?, called_at = ?, serving_at = ?, done_at = ?,
 		no_show_at = ?, cancelled_at = ?, counter_id = ?, call_count = ? WHERE id = ?`,
