@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -158,29 +157,25 @@ func (t *tx) Notices(hallID, day string) ([]*civiq.Notice, error) {
 // handed are the statuses of a message handed to a provider.
 var handed = []any{civiq.NoticeSending, civiq.NoticeSent, civiq.NoticeDelivered}
 
-// CountSent reads the rows of the last minutes by the index of the time
-// they were handed (the hall's, or the number's) and counts in Go: a
-// status among the conditions would lead the planner to the status
-// index, and through the whole day.
+// CountSent counts the rows of the last minutes by the index of the time
+// they were handed (the hall's, or the number's). The status and medium
+// are tested in the count, not among the conditions: there they would
+// lead the planner to the status index, and through the whole day. The
+// database counts; the rows never come up to Go (they did, one by one,
+// and cost a sixth of a busy hall's notifications).
 func (t *tx) CountSent(hallID, medium, addressKey string, since time.Time) (int, error) {
-	q := `SELECT hall_id, medium, status FROM notify_messages WHERE hall_id = ? AND updated_at >= ?`
-	args := []any{hallID, nanos(since)}
+	where, key := `hall_id = ? AND updated_at >= ?`, hallID
 	if addressKey != "" {
-		q = `SELECT hall_id, medium, status FROM notify_messages WHERE address_key = ? AND updated_at >= ?`
-		args = []any{addressKey, nanos(since)}
+		where, key = `address_key = ? AND updated_at >= ?`, addressKey
 	}
-	type row struct{ hall, medium, status string }
-	rows, err := scanAll(func(sc scanner) (row, error) {
-		var r row
-		return r, sc.Scan(&r.hall, &r.medium, &r.status)
-	})(t.rows(q, args...))
-	n := 0
-	for _, r := range rows {
-		if r.hall == hallID && (medium == "" || r.medium == medium) && slices.Contains(handed, any(r.status)) {
-			n++
-		}
+	test, args := `hall_id = ?`, []any{hallID}
+	if medium != "" {
+		test, args = test+` AND medium = ?`, append(args, medium)
 	}
-	return n, err
+	args = append(append(args, handed...), key, nanos(since))
+	n, err := t.scalar(`SELECT COUNT(CASE WHEN `+test+` AND status IN (?, ?, ?) THEN 1 END)
+		FROM notify_messages WHERE `+where, args...)
+	return int(n), err
 }
 
 func (t *tx) CountSentDay(hallID, medium, day string) (int, error) {
