@@ -1411,6 +1411,28 @@ func (e *Engine) TestNotify(ctx context.Context, p Principal, hallID, phone stri
 	return &r, nil
 }
 
+// HallMedia lists the media a hall sends messages by (none when it has
+// no notifications set up): the kiosk offers the SMS opt-in by it.
+func (e *Engine) HallMedia(ctx context.Context, hallID string) ([]string, error) {
+	out := []string{}
+	err := e.store.View(ctx, func(tx Tx) error {
+		st, err := tx.NotifySettings(hallID)
+		if ErrorCode(err) == ENotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, m := range Media {
+			if st.Provider(m) != nil {
+				out = append(out, m)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // TicketNotify is what a ticket's page shows of notifications: the media
 // the hall sends by, and the ticket's opt-ins by medium, masked.
 type TicketNotify struct {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -75,6 +76,8 @@ func kioskJSON(v any) template.JS {
 var (
 	kioskCodeKeys = strings.Split("23456789ABCDEFGHJKMNPQRSTUVWXYZ", "")
 	kioskIDKeys   = strings.Split("123456789X0", "")
+	// kioskPhoneKeys type a mobile number for "text me".
+	kioskPhoneKeys = strings.Split("1234567890", "")
 )
 
 // kiosk is the touch screen where citizens take a ticket. It needs a
@@ -92,6 +95,11 @@ func (s *Site) kiosk(w http.ResponseWriter, r *http.Request) {
 	var set *civiq.BookingSettings
 	if err == nil {
 		set, err = s.Engine.BookingSettings(r.Context(), hallID)
+	}
+	// The ticket screen offers "text me" when the hall sends SMS.
+	var media []string
+	if err == nil {
+		media, err = s.Engine.HallMedia(r.Context(), hallID)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -116,7 +124,8 @@ func (s *Site) kiosk(w http.ResponseWriter, r *http.Request) {
 		EarlyMinutes int    `json:"checkin_early_minutes"`
 		LateMinutes  int    `json:"checkin_late_minutes"`
 		Guides       string `json:"guides"`
-	}{Hall: hall.ID, Name: hall.NameIn(lang), TZ: hall.Timezone, CanIssue: p.User != nil && p.Can(civiq.PermIssueTicket, hall.ID, ""),
+		SMS          bool   `json:"sms"`
+	}{SMS: slices.Contains(media, civiq.MediumSMS), Hall: hall.ID, Name: hall.NameIn(lang), TZ: hall.Timezone, CanIssue: p.User != nil && p.Can(civiq.PermIssueTicket, hall.ID, ""),
 		Services: []kioskSvc{}, Groups: []group{},
 		Appointments: set.Enabled, EarlyMinutes: set.CheckInEarlyMinutes, LateMinutes: set.CheckInLateMinutes,
 		Guides: "/halls/" + url.PathEscape(hall.ID) + "/guides?from=kiosk"}
@@ -127,7 +136,7 @@ func (s *Site) kiosk(w http.ResponseWriter, r *http.Request) {
 		data.Groups = append(data.Groups, group{g, s.kioskGroupLabel(lang, g)})
 	}
 	s.render(w, r, http.StatusOK, "kiosk", "kiosk.title", map[string]any{"V": data, "JSON": kioskJSON(data),
-		"CodeKeys": kioskCodeKeys, "IDKeys": kioskIDKeys, "CodeMax": civiq.CodeLength + 1})
+		"CodeKeys": kioskCodeKeys, "IDKeys": kioskIDKeys, "PhoneKeys": kioskPhoneKeys, "CodeMax": civiq.CodeLength + 1})
 }
 
 // ticketPage is the citizen's page of one ticket, phone first.

@@ -216,6 +216,7 @@
     group = "";
     busy = false;
     if (ci) ci.clear();
+    if (sms) sms.clear();
     // The last ticket's id (its holder's key) leaves the screen with it.
     delete document.body.dataset.ticket;
     $("tp-qr").removeAttribute("src");
@@ -336,7 +337,7 @@
         window.print();
         printLayout(false);
       }
-      countdown(10, reset);
+      if (!sms || !sms.typing()) countdown(10, reset);
     });
   }
 
@@ -367,6 +368,66 @@
     }, 1000);
   }
   $("done").addEventListener("click", reset);
+
+  // ---- "text me when my turn nears" (a hall that sends SMS) ----
+  // The number is typed on the keypad (or a keyboard) and posted as the
+  // ticket's opt-in; the screen stays while it is typed, and goes back to
+  // the start as usual once it is given.
+  const sms = K.sms && $("sms") ? (function () {
+    const form = $("sms-form"), input = $("sms-phone"), msg = $("sms-msg"), open = $("sms-open");
+    const say = (text, bad) => { msg.textContent = text; msg.classList.toggle("bad", !!bad); };
+    open.addEventListener("click", () => {
+      clearInterval(backTimer);
+      $("back-in").textContent = "";
+      open.classList.add("hidden");
+      form.classList.remove("hidden");
+      $("s-ticket").classList.add("sms-typing");
+      input.focus();
+    });
+    for (const b of form.querySelectorAll(".key")) {
+      b.addEventListener("click", () => {
+        const k = b.dataset.key;
+        input.value = k === "del" ? input.value.slice(0, -1) : (input.value + k).slice(0, 14);
+        input.removeAttribute("aria-invalid");
+      });
+    }
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const id = document.body.dataset.ticket, phone = input.value.replace(/[\s-]/g, "");
+      if (!id) return;
+      if (!/^(\+?\d{8,15})$/.test(phone)) { input.setAttribute("aria-invalid", "true"); say(C.tr("kiosk.sms_bad"), true); input.focus(); return; }
+      $("sms-submit").disabled = true;
+      try {
+        const r = await C.api("POST", "/api/v1/tickets/" + encodeURIComponent(id) + "/notify", { phone, lang: C.lang === "en" ? "en" : "zh" });
+        if (r && r.status === 201) {
+          form.classList.add("hidden");
+          $("s-ticket").classList.remove("sms-typing");
+          say(C.tr("kiosk.sms_ok", (r.body.opt_in || {}).to || ""));
+          countdown(10, reset);
+        } else if (r && r.status === 400) {
+          input.setAttribute("aria-invalid", "true");
+          say(C.tr("kiosk.sms_bad"), true);
+        } else {
+          say(C.tr("kiosk.sms_failed"), true);
+        }
+      } catch (err) {
+        say(C.tr("error.network"), true);
+      } finally {
+        $("sms-submit").disabled = false;
+      }
+    });
+    return {
+      typing: () => !form.classList.contains("hidden"),
+      clear() {
+        input.value = "";
+        input.removeAttribute("aria-invalid");
+        say("");
+        form.classList.add("hidden");
+        $("s-ticket").classList.remove("sms-typing");
+        open.classList.remove("hidden");
+      },
+    };
+  })() : null;
 
   // ---- check-in with a booking (预约取号) ----
   // The booking code and the last 4 characters of the ID number, typed on

@@ -1,0 +1,84 @@
+package web_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/browsertest"
+	"github.com/civiq/civiq/civiqtest"
+)
+
+// TestKioskSMSBrowser: the kiosk's ticket screen offers "text me when my
+// turn nears" only when the hall sends SMS; the number is typed on the
+// on-screen keypad (a bad one is told so), the screen waits while it is
+// typed, and the opt-in is the ticket's, shown masked. axe in both
+// languages.
+func TestKioskSMSBrowser(t *testing.T) {
+	browsertest.Require(t)
+	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{5}, civiq.SecretKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := civiqtest.New(t, func(s *civiqtest.Server) { s.Engine.Sealer = sealer })
+	browsertest.RunShots(t, kioskSMSScript, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_PW": civiqtest.AdminPassword, "CIVIQ_TOKEN": s.Admin})
+	if n := len(s.NotifyLog.Sent()); n < 1 {
+		t.Errorf("the log channel sent %d messages, want the ticket's taken", n)
+	}
+}
+
+const kioskSMSScript = `
+const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
+const browser = await civiq.launch();
+const ctx = await browser.newContext({ viewport: { width: 1080, height: 1920 } });
+const login = await ctx.request.post(base + '/api/v1/auth/login', { data: { username: 'admin', password: process.env.CIVIQ_PW } });
+assert(login.ok(), 'sign in');
+const page = watch(await ctx.newPage(), /\/notify$/);
+async function take(lang) {
+  await page.goto(base + '/halls/demo/kiosk?lang=' + lang);
+  await page.click('.svc[data-service=general]');
+  await page.waitForSelector('#s-ticket:not(.hidden)');
+}
+
+mark('no SMS');
+await take('zh-CN');
+eq(await page.$$eval('#sms', (es) => es.length), 0, 'a hall without SMS offers none');
+const put = await fetch(base + '/api/v1/halls/demo/notifications', { method: 'PUT',
+  headers: { Authorization: 'Bearer ' + process.env.CIVIQ_TOKEN, 'Content-Type': 'application/json' },
+  body: JSON.stringify({ sms: { provider: 'log' } }) });
+eq(put.status, 200, 'SMS set up');
+
+mark('SMS');
+await take('zh-CN');
+await page.click('#sms-open');
+await page.waitForSelector('#sms-form:not(.hidden)');
+eq(await page.textContent('#back-in'), '', 'the screen waits while the number is typed');
+for (const k of '123') await page.click('.sms-keys .key[data-key="' + k + '"]');
+await page.click('#sms-submit');
+assert((await page.textContent('#sms-msg')).includes('11'), 'a short number is told so: ' + await page.textContent('#sms-msg'));
+eq(await page.$eval('#sms-phone', (e) => e.getAttribute('aria-invalid')), 'true', 'marked');
+await axe(page, 'kiosk sms zh');
+await page.screenshot({ path: shots + '/kiosk-sms-form.png' });
+for (let i = 0; i < 3; i++) await page.click('.sms-keys .key[data-key="del"]');
+for (const k of '13812345678') await page.click('.sms-keys .key[data-key="' + k + '"]');
+const r = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/notify'));
+await page.click('#sms-submit');
+eq((await r).status(), 201, 'opted in');
+await page.waitForSelector('#sms-msg:has-text("138****5678")');
+assert(await page.$eval('#sms-form', (e) => e.classList.contains('hidden')), 'the form goes');
+assert((await page.textContent('#back-in')) !== '', 'and the screen goes back as usual');
+await page.screenshot({ path: shots + '/kiosk-sms-done.png' });
+await page.click('#done');
+
+mark('English');
+await take('en');
+await page.click('#sms-open');
+await page.waitForSelector('#sms-form:not(.hidden)');
+eq(await page.textContent('#sms-open'), 'Text me when my turn nears', 'in English');
+await axe(page, 'kiosk sms en');
+await page.screenshot({ path: shots + '/kiosk-sms-en.png' });
+await page.setViewportSize({ width: 1920, height: 1080 });
+await page.screenshot({ path: shots + '/kiosk-sms-landscape.png' });
+clean(page, 'kiosk sms');
+console.log('ok');
+`
