@@ -376,6 +376,8 @@
     }
     emptyRow(tb, 6);
   }
+  // A service's quotas (号源) go with every save: PUT replaces them all.
+  const QUOTAS = ["daily_quota", "half_day_quota", "per_person_daily"];
   function serviceMode(s) {
     const f = svcForm;
     svcEditing = s;
@@ -387,6 +389,7 @@
     f.elements.name.value = s ? s.name : "";
     f.elements.name_en.value = s ? s.name_en || "" : "";
     f.elements.position.value = s ? s.position : (st.services.reduce((m, x) => Math.max(m, x.position), -1) + 1);
+    for (const k of QUOTAS) f.elements[k].value = s && s[k] ? s[k] : "";
   }
   async function deleteService(s) {
     const users = st.counters.filter((c) => c.service_ids.includes(s.id)).map((c) => c.name);
@@ -408,6 +411,7 @@
       });
       if (!ok) return;
       const body = { prefix: val(f, "prefix"), name: val(f, "name"), name_en: val(f, "name_en"), position: Number(val(f, "position")) };
+      for (const k of QUOTAS) body[k] = Number(val(f, k) || 0);
       const res = await send(f, "PUT", hallPath("/services/" + enc(id)), body);
       if (!res) return;
       toast(tr("admin.saved"));
