@@ -73,7 +73,10 @@ func (c *Counter) SetStatus(status, reason string) error {
 }
 
 // SaveCounter creates a counter or changes its name and services; its status
-// and current ticket stay as they are.
+// and current ticket stay as they are. A new counter starts closed: "open"
+// means a clerk has opened it (the counter page's Open), so a counter
+// nobody works at shows 未开放 on the public screens, not 空闲, and counts
+// for no waits or places.
 func (e *Engine) SaveCounter(ctx context.Context, c *Counter) error {
 	if err := e.Refuse(ctx, WorkCounters, c.HallID); err != nil { // edge.go: the city owns it
 		return err
@@ -107,7 +110,7 @@ func (e *Engine) SaveCounter(ctx context.Context, c *Counter) error {
 				return err
 			}
 		}
-		c.Status = CounterOpen
+		c.Status, c.PauseReason, c.CurrentTicketID = CounterClosed, "", ""
 		if old, err := tx.Counter(c.HallID, c.ID); err == nil {
 			c.Status, c.PauseReason, c.CurrentTicketID = old.Status, old.PauseReason, old.CurrentTicketID
 		} else if !IsNotFound(err) {

@@ -1435,3 +1435,48 @@ func TestCallTicketOutOfOrder(t *testing.T) {
 	}
 	e.checkPublishedMatchesStore()
 }
+
+// TestSaveCounterKeepsWhoOpenedIt: "open" means a clerk opened the counter.
+// A new counter starts closed (the screens say 未开放, not 空闲, and nobody
+// is called there); saving an existing one keeps its status and reason,
+// whatever the caller sends.
+func TestSaveCounterKeepsWhoOpenedIt(t *testing.T) {
+	tests := []struct {
+		name   string
+		id     string
+		before string // the status set before the save; "" for a new counter
+		reason string
+		send   string // the status the caller puts in the counter
+		want   string
+	}{
+		{"new counter", "7", "", "", "", civiq.CounterClosed},
+		{"new counter sent as open", "8", "", "", civiq.CounterOpen, civiq.CounterClosed},
+		{"open counter renamed", "1", civiq.CounterOpen, "", "", civiq.CounterOpen},
+		{"paused counter renamed", "2", civiq.CounterPaused, "暂离", civiq.CounterOpen, civiq.CounterPaused},
+		{"closed counter sent as open", "3", civiq.CounterClosed, "", civiq.CounterOpen, civiq.CounterClosed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tt.before != "" {
+				if _, err := e.eng.SetCounterStatus(e.ctx, "demo", tt.id, tt.before, tt.reason, nil); err != nil {
+					t.Fatal(err)
+				}
+				e.take()
+			}
+			if err := e.eng.SaveCounter(e.ctx, &civiq.Counter{HallID: "demo", ID: tt.id, Name: "新窗口", ServiceIDs: []string{"general"}, Status: tt.send}); err != nil {
+				t.Fatal(err)
+			}
+			evs := e.expect(civiq.EventCounter)
+			if len(evs) != 1 || evs[0].Counter == nil || evs[0].Counter.Status != tt.want || evs[0].Counter.PauseReason != tt.reason {
+				t.Fatalf("counter event = %+v, want status %s", evs, tt.want)
+			}
+			if tt.before == "" {
+				e.issue("general", "")
+				e.take()
+				_, err := e.eng.CallNext(e.ctx, "demo", tt.id, nil)
+				wantErr(t, err, civiq.EConflict, "")
+			}
+		})
+	}
+}

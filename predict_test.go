@@ -47,6 +47,9 @@ func newPredictHall(t *testing.T, policy string, services []string, counters [][
 		if err := h.eng.SaveCounter(h.ctx, &civiq.Counter{HallID: "p", ID: c[0].(string), ServiceIDs: c[1].([]string)}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := h.eng.SetCounterStatus(h.ctx, "p", c[0].(string), civiq.CounterOpen, "", nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return h
 }

@@ -219,6 +219,7 @@ func (ts *testServer) addOtherHall(t testing.TB) {
 	ts.do(t, "PUT", "/api/v1/halls/other/counters/1", ts.Admin, map[string]any{
 		"name": "1号窗口", "service_ids": []string{"svc"},
 	}).want(t, 200)
+	ts.do(t, "POST", "/api/v1/halls/other/counters/1/status", ts.Admin, map[string]any{"status": "open"}).want(t, 200)
 }
 
 // pairDevice creates a device of the kind in the hall (bound to counter

@@ -54,6 +54,9 @@ func (s *mgrSite) cityMorning(t testing.TB) {
 			if err := s.Engine.SaveCounter(ctx, &civiq.Counter{HallID: h.ID, ID: id, Name: id + "号窗口", ServiceIDs: []string{"general", "social"}}); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := s.Engine.SetCounterStatus(ctx, h.ID, id, civiq.CounterOpen, "", nil); err != nil {
+				t.Fatal(err)
+			}
 		}
 		s.play(t, dayPlan{Hall: h.ID, Day: day, From: 10*time.Hour + 20*time.Minute, To: 11*time.Hour + 20*time.Minute, Seed: uint64(10 + i), Step: time.Minute,
 			Rates:    map[string]float64{"general": h.General, "social": h.Social},

@@ -53,6 +53,9 @@ func newLargeHall(t *testing.T) *civiqtest.Server {
 		if st := s.Call(t, "PUT", "/api/v1/halls/big/counters/"+strconv.Itoa(c), s.Admin, body, nil); st != 200 {
 			t.Fatalf("counter %d: %d", c, st)
 		}
+		if st := s.Call(t, "POST", "/api/v1/halls/big/counters/"+strconv.Itoa(c)+"/status", s.Admin, map[string]any{"status": "open"}, nil); st != 200 {
+			t.Fatalf("open counter %d: %d", c, st)
+		}
 	}
 	for i := 0; i < 16*3; i++ {
 		if st := s.Call(t, "POST", "/api/v1/halls/big/tickets", s.Admin, map[string]any{"service_id": fmt.Sprintf("s%02d", i%16+1), "channel": "remote"}, nil); st != 201 {

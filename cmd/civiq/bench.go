@@ -442,6 +442,12 @@ func (s *benchServer) mixed(ctx context.Context, n int, d time.Duration) []bench
 		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
 		}
+		// A new counter starts closed: its clerk opens it.
+		req, _ = http.NewRequest(http.MethodPost, fmt.Sprintf("%s/api/v1/halls/demo/counters/b%d/status", s.nodes[0].base, i), strings.NewReader(`{"status":"open"}`))
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+		}
 	}
 	var mu sync.Mutex
 	lat := map[string][]time.Duration{}
