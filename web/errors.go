@@ -32,6 +32,7 @@ var pageErrors = map[string]pageError{
 	civiq.EOwnedByEdge:       {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.EOwnedByCity:       {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.ERemotePaused:      {http.StatusConflict, "error", "error.title", "error.conflict"},
+	civiq.EQuotaReached:      {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.ESlotFull:          {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.ELimitReached:      {http.StatusConflict, "error", "error.title", "error.conflict"},
 	civiq.ERemoteFull:        {http.StatusConflict, "error", "error.title", "error.conflict"},
