@@ -136,6 +136,24 @@ func pathID(r *http.Request, what string) (int64, error) {
 	return id, nil
 }
 
+// withID is a handler for a path naming a what (webhook, 好差评 reporter)
+// by its {id}: it reads the id as pathID does and answers 200 {key: what
+// do gives}.
+func withID[T any](what, key string, do func(r *http.Request, c *call, id int64) (T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		id, err := pathID(r, what)
+		if err != nil {
+			return err
+		}
+		v, err := do(r, c, id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{key: v})
+		return nil
+	}
+}
+
 func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request, c *call) error {
 	id, err := pathID(r, "device")
 	if err != nil {

@@ -16,17 +16,17 @@ func (s *Server) haochapingRoutes() {
 	s.handle("GET /api/v1/haochaping/fields", need(civiq.PermAdmin), s.haochapingFields)
 	s.handle("POST /api/v1/haochaping/reporters", signed, s.createReporter)
 	s.handle("GET /api/v1/haochaping/reporters", signed, s.listReporters)
-	s.handle("GET /api/v1/haochaping/reporters/{id}", signed, withReporter(func(r *http.Request, c *call, id int64) (*civiq.HaochapingReporter, error) {
+	s.handle("GET /api/v1/haochaping/reporters/{id}", signed, withID("好差评 reporter", "reporter", func(r *http.Request, c *call, id int64) (*civiq.HaochapingReporter, error) {
 		return s.Engine.HaochapingReporter(r.Context(), c.p, id)
 	}))
-	s.handle("PUT /api/v1/haochaping/reporters/{id}", signed, withReporter(func(r *http.Request, c *call, id int64) (*civiq.HaochapingReporter, error) {
+	s.handle("PUT /api/v1/haochaping/reporters/{id}", signed, withID("好差评 reporter", "reporter", func(r *http.Request, c *call, id int64) (*civiq.HaochapingReporter, error) {
 		var in civiq.HaochapingReporterInput
 		if err := decode(c.body, &in, "url"); err != nil {
 			return nil, err
 		}
 		return s.Engine.UpdateHaochapingReporter(r.Context(), c.p, id, in)
 	}))
-	s.handle("POST /api/v1/haochaping/reporters/{id}/replay", signed, withReporter(func(r *http.Request, c *call, id int64) (*civiq.HaochapingReporter, error) {
+	s.handle("POST /api/v1/haochaping/reporters/{id}/replay", signed, withID("好差评 reporter", "reporter", func(r *http.Request, c *call, id int64) (*civiq.HaochapingReporter, error) {
 		var req struct {
 			FromEventID int64 `json:"from_event_id"`
 		}
@@ -62,23 +62,6 @@ func (s *Server) provinceCallback(w http.ResponseWriter, r *http.Request, c *cal
 	m := rating.Masked()
 	writeJSON(w, http.StatusCreated, map[string]any{"rating": &m})
 	return nil
-}
-
-// withReporter is a handler that takes the reporter's id from the path and
-// answers 200 {"reporter": what do gives}.
-func withReporter(do func(r *http.Request, c *call, id int64) (*civiq.HaochapingReporter, error)) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		id, err := pathID(r, "好差评 reporter")
-		if err != nil {
-			return err
-		}
-		v, err := do(r, c, id)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"reporter": v})
-		return nil
-	}
 }
 
 func (s *Server) haochapingFields(w http.ResponseWriter, r *http.Request, c *call) error {

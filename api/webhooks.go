@@ -11,10 +11,10 @@ import (
 func (s *Server) webhookRoutes() {
 	s.handle("POST /api/v1/webhooks", signed, s.createWebhook)
 	s.handle("GET /api/v1/webhooks", signed, s.listWebhooks)
-	s.handle("GET /api/v1/webhooks/{id}", signed, withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
+	s.handle("GET /api/v1/webhooks/{id}", signed, withID("webhook", "webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
 		return s.Engine.Webhook(r.Context(), c.p, id)
 	}))
-	s.handle("PUT /api/v1/webhooks/{id}", signed, withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
+	s.handle("PUT /api/v1/webhooks/{id}", signed, withID("webhook", "webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
 		var in civiq.WebhookInput
 		if err := decode(c.body, &in, "url", "events"); err != nil {
 			return nil, err
@@ -22,13 +22,13 @@ func (s *Server) webhookRoutes() {
 		return s.Engine.UpdateWebhook(r.Context(), c.p, id, in)
 	}))
 	s.handle("DELETE /api/v1/webhooks/{id}", signed, s.deleteWebhook)
-	s.handle("POST /api/v1/webhooks/{id}/rotate-secret", signed, withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
+	s.handle("POST /api/v1/webhooks/{id}/rotate-secret", signed, withID("webhook", "webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
 		return s.Engine.RotateWebhookSecret(r.Context(), c.p, id)
 	}))
-	s.handle("GET /api/v1/webhooks/{id}/deliveries", signed, withWebhook("deliveries", func(r *http.Request, c *call, id int64) ([]civiq.DeliveryAttempt, error) {
+	s.handle("GET /api/v1/webhooks/{id}/deliveries", signed, withID("webhook", "deliveries", func(r *http.Request, c *call, id int64) ([]civiq.DeliveryAttempt, error) {
 		return s.Engine.WebhookDeliveries(r.Context(), c.p, id, 200)
 	}))
-	s.handle("POST /api/v1/webhooks/{id}/replay", signed, withWebhook("webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
+	s.handle("POST /api/v1/webhooks/{id}/replay", signed, withID("webhook", "webhook", func(r *http.Request, c *call, id int64) (*civiq.WebhookView, error) {
 		var req struct {
 			FromEventID int64 `json:"from_event_id"`
 		}
@@ -37,29 +37,12 @@ func (s *Server) webhookRoutes() {
 		}
 		return s.Engine.ReplayWebhook(r.Context(), c.p, id, req.FromEventID)
 	}))
-	s.handle("POST /api/v1/webhooks/{id}/skip", signed, withWebhook("skipped_event_id", func(r *http.Request, c *call, id int64) (int64, error) {
+	s.handle("POST /api/v1/webhooks/{id}/skip", signed, withID("webhook", "skipped_event_id", func(r *http.Request, c *call, id int64) (int64, error) {
 		return s.Engine.SkipWebhookMessage(r.Context(), c.p, id)
 	}))
-	s.handle("POST /api/v1/webhooks/{id}/test", signed, withWebhook("delivery", func(r *http.Request, c *call, id int64) (*civiq.DeliveryAttempt, error) {
+	s.handle("POST /api/v1/webhooks/{id}/test", signed, withID("webhook", "delivery", func(r *http.Request, c *call, id int64) (*civiq.DeliveryAttempt, error) {
 		return s.Engine.TestWebhook(r.Context(), c.p, id)
 	}))
-}
-
-// withWebhook is a handler that takes the webhook's id from the path and
-// answers 200 {key: what do gives}.
-func withWebhook[T any](key string, do func(r *http.Request, c *call, id int64) (T, error)) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		id, err := pathID(r, "webhook")
-		if err != nil {
-			return err
-		}
-		v, err := do(r, c, id)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, map[string]any{key: v})
-		return nil
-	}
 }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *call) error {
