@@ -49,9 +49,14 @@ func newHallJS(h *civiq.Hall, svcs []civiq.Service, counters []civiq.Counter) ha
 		cfg.Services = append(cfg.Services, hallServiceJS{ID: sv.ID, Prefix: sv.Prefix, Name: sv.Name, NameEn: sv.NameEn})
 	}
 	for _, c := range counters {
-		cfg.Counters = append(cfg.Counters, hallCounterJS{ID: c.ID, Name: c.Name, Status: c.Status, PauseReason: c.PauseReason})
+		cfg.Counters = append(cfg.Counters, newHallCounterJS(c))
 	}
 	return cfg
+}
+
+// newHallCounterJS is a counter as a page's script takes it.
+func newHallCounterJS(c civiq.Counter) hallCounterJS {
+	return hallCounterJS{ID: c.ID, Name: c.Name, Status: c.Status, PauseReason: c.PauseReason}
 }
 
 // managerView is what the dashboard and planner templates get.

@@ -32,25 +32,18 @@ type windowView struct {
 // counter's name, the number it calls or serves and its state. It is
 // public, like the display: numbers only.
 func (s *Site) windowScreen(w http.ResponseWriter, r *http.Request) {
-	hallID, ctrID := r.PathValue("hall"), r.PathValue("counter")
-	l, err := s.Engine.Layout(r.Context(), hallID)
+	l, err := s.Engine.Layout(r.Context(), r.PathValue("hall"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var ctr *civiq.Counter
-	for i := range l.Counters {
-		if l.Counters[i].ID == ctrID {
-			ctr = &l.Counters[i]
-		}
-	}
-	if ctr == nil {
-		s.fail(w, r, civiq.Errorf(civiq.ENotFound, "no counter %q in hall %q", ctrID, hallID))
+	ctr, err := l.Counter(r.PathValue("counter"))
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	c := ctr.Public()
-	cfg := windowConfig{Hall: l.Hall.ID, Timezone: l.Hall.Timezone,
-		Counter: hallCounterJS{ID: c.ID, Name: c.Name, Status: c.Status, PauseReason: c.PauseReason}}
+	cfg := windowConfig{Hall: l.Hall.ID, Timezone: l.Hall.Timezone, Counter: newHallCounterJS(c)}
 	js, ok := s.scriptConfig(w, r, cfg)
 	if !ok {
 		return
