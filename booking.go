@@ -552,7 +552,7 @@ func (e *Engine) CancelBooking(ctx context.Context, req CancelRequest) (*Booking
 		return tx.AppendEvent(&Event{HallID: b.HallID, Type: EventBookingCancelled, At: now, Booking: b.Ref()})
 	})
 	if err == nil && relayed {
-		e.relay.wakeUp(b.HallID)
+		e.relay.wake.signal(b.HallID)
 	}
 	e.codeTried(req.Code, wrong)
 	if err != nil {

@@ -106,79 +106,62 @@ type relay struct {
 	mu      sync.Mutex
 	polling map[string]int       // polls held open, by hall
 	seen    map[string]time.Time // when a poll of the hall last ended
-	wake    map[string]chan struct{}
-	done    map[int64]chan struct{}
+	wake    signals[string]      // by hall: a request was queued
+	done    signals[int64]       // by request: it was answered
 }
 
-func (r *relay) init() {
-	if r.polling == nil {
-		r.polling, r.seen, r.wake, r.done = map[string]int{}, map[string]time.Time{}, map[string]chan struct{}{}, map[int64]chan struct{}{}
+// signals holds a channel per key, closed when the key is signalled; the
+// zero value is ready.
+type signals[K comparable] struct {
+	mu sync.Mutex
+	ch map[K]chan struct{}
+}
+
+// wait is the channel closed at the key's next signal.
+func (s *signals[K]) wait(k K) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = map[K]chan struct{}{}
 	}
+	ch := s.ch[k]
+	if ch == nil {
+		ch = make(chan struct{})
+		s.ch[k] = ch
+	}
+	return ch
+}
+
+// signal closes the key's channel, if any waits.
+func (s *signals[K]) signal(k K) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch := s.ch[k]; ch != nil {
+		close(ch)
+		delete(s.ch, k)
+	}
+}
+
+// forget drops the key's channel unsignalled.
+func (s *signals[K]) forget(k K) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.ch, k)
 }
 
 // reachable reports whether the hall's edge polls this node.
 func (r *relay) reachable(hallID string, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.init()
 	return r.polling[hallID] > 0 || now.Sub(r.seen[hallID]) < EdgeReachable
-}
-
-// wakeCh is the channel closed when a request for the hall is queued.
-func (r *relay) wakeCh(hallID string) chan struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.init()
-	ch := r.wake[hallID]
-	if ch == nil {
-		ch = make(chan struct{})
-		r.wake[hallID] = ch
-	}
-	return ch
-}
-
-func (r *relay) wakeUp(hallID string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.init()
-	if ch := r.wake[hallID]; ch != nil {
-		close(ch)
-		delete(r.wake, hallID)
-	}
-}
-
-func (r *relay) doneCh(id int64) chan struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.init()
-	ch := r.done[id]
-	if ch == nil {
-		ch = make(chan struct{})
-		r.done[id] = ch
-	}
-	return ch
-}
-
-func (r *relay) finished(id int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.init()
-	if ch := r.done[id]; ch != nil {
-		close(ch)
-		delete(r.done, id)
-	}
-}
-
-func (r *relay) forget(id int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.done, id)
 }
 
 func (r *relay) poll(hallID string, d int, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.init()
+	if r.polling == nil {
+		r.polling, r.seen = map[string]int{}, map[string]time.Time{}
+	}
 	r.polling[hallID] += d
 	r.seen[hallID] = now
 }
@@ -192,7 +175,7 @@ func (e *Engine) QueueEdgeRequest(ctx context.Context, r *EdgeRequest) error {
 	if err := e.update(ctx, func(tx Tx) error { return tx.InsertEdgeRequest(r) }); err != nil {
 		return err
 	}
-	e.relay.wakeUp(r.HallID)
+	e.relay.wake.signal(r.HallID)
 	return nil
 }
 
@@ -218,8 +201,8 @@ func (e *Engine) RelayRemoteTicket(ctx context.Context, req IssueRequest, idem *
 	if err := e.QueueEdgeRequest(ctx, r); err != nil {
 		return nil, err
 	}
-	done := e.relay.doneCh(r.ID)
-	defer e.relay.forget(r.ID)
+	done := e.relay.done.wait(r.ID)
+	defer e.relay.done.forget(r.ID)
 	timeout := time.NewTimer(EdgeRelayWait)
 	defer timeout.Stop()
 	tick := time.NewTicker(100 * time.Millisecond) // an answer taken by another node
@@ -302,7 +285,7 @@ func (e *Engine) TakeEdgeRequests(ctx context.Context, hallID string, wait time.
 	tick := time.NewTicker(250 * time.Millisecond) // requests queued on another node
 	defer tick.Stop()
 	for {
-		wake := e.relay.wakeCh(hallID)
+		wake := e.relay.wake.wait(hallID)
 		var out []*EdgeRequest
 		err := e.update(ctx, func(tx Tx) (err error) {
 			now := e.now()
@@ -348,7 +331,7 @@ func (e *Engine) AnswerEdgeRequest(ctx context.Context, hallID string, id int64,
 		return tx.SetEdgeRequest(r)
 	})
 	if err == nil {
-		e.relay.finished(id)
+		e.relay.done.signal(id)
 	}
 	return wanted, err
 }

@@ -692,7 +692,7 @@ func (e *Engine) changeFollowUp(ctx context.Context, p Principal, id int64, chan
 		return err
 	})
 	if err == nil && relayed {
-		e.relay.wakeUp(hall)
+		e.relay.wake.signal(hall)
 	}
 	return out, err
 }
