@@ -970,6 +970,8 @@ func (e *Engine) PlanNotices(ctx context.Context, hallID string, eventID int64, 
 	return jobs, throttled, err
 }
 
+// planNotices, reading only, answers whether an event makes work (a
+// message due, or one already queued); writing, it records the messages.
 func (e *Engine) planNotices(tx Tx, hallID string, eventID int64, write bool) (bool, error) {
 	st, err := tx.NotifySettings(hallID)
 	if ErrorCode(err) == ENotFound {
@@ -978,11 +980,15 @@ func (e *Engine) planNotices(tx Tx, hallID string, eventID int64, write bool) (b
 	if err != nil {
 		return false, err
 	}
-	queued, err := tx.NoticesIn(hallID, NoticeQueued, 1)
-	if err != nil {
-		return false, err
+	if !write {
+		// A message already queued is work enough: the write claims it.
+		// (The write itself need not look: the claim reads the queue.)
+		queued, err := tx.NoticesIn(hallID, NoticeQueued, 1)
+		if err != nil || len(queued) > 0 {
+			return len(queued) > 0, err
+		}
 	}
-	work := len(queued) > 0
+	work := false
 	var ev *Event
 	if eventID > 0 {
 		evs, err := tx.EventsSince(eventID-1, 1)
