@@ -8,7 +8,7 @@
 "use strict";
 (function () {
   const A = window.civiqAdmin, C = window.CIVIQ, tr = C.tr;
-  if (!A || !A.isAdmin || !document.getElementById("f-booking")) return;
+  if (!A || !A.isAdmin || !C.$("f-booking")) return;
   const { h } = A;
   const enc = encodeURIComponent;
 
@@ -36,7 +36,7 @@
     ["checkin_early_minutes", 0, 240], ["checkin_late_minutes", 0, 240], ["max_per_service_day", 1, 10],
     ["max_per_week", 1, 50], ["appointment_share_percent", 1, 100], ["strikes_to_suspend", 1, 20], ["suspend_days", 0, 1098],
   ];
-  const bkForm = document.getElementById("f-booking");
+  const bkForm = C.$("f-booking");
   let bk = null;
   async function loadBooking() {
     bk = (await A.get(A.hallPath("/booking-settings"))).settings;
@@ -97,7 +97,7 @@
   });
 
   // ---- ratings (好差评) ----
-  const rsForm = document.getElementById("f-ratings");
+  const rsForm = C.$("f-ratings");
   let rs = null;
   async function loadRatings() {
     rs = (await A.get(A.hallPath("/rating-settings"))).settings;
@@ -123,7 +123,7 @@
   });
 
   // ---- calendar days ----
-  const calForm = document.getElementById("f-calday"), yearSel = document.getElementById("cal-year");
+  const calForm = C.$("f-calday"), yearSel = C.$("cal-year");
   const calBody = document.querySelector("#cal-days tbody");
   const thisYear = Number(new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric" }).format(new Date()));
   for (const y of [thisYear, thisYear + 1]) yearSel.append(h("option", { value: y }, String(y)));

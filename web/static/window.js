@@ -5,7 +5,7 @@
 "use strict";
 (function () {
   const C = window.CIVIQ;
-  const cfgEl = document.getElementById("w-config");
+  const cfgEl = C.$("w-config");
   if (!cfgEl) return;
   const cfg = JSON.parse(cfgEl.textContent || "{}");
   const id = cfg.counter.id;
