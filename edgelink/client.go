@@ -157,12 +157,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 // city answers what it holds of the edge, and the hall's last numbers.
 func (c *Client) Hello(ctx context.Context, h *civiq.EdgeHello) (*civiq.EdgeWelcome, error) {
 	var w civiq.EdgeWelcome
-	err := c.do(ctx, http.MethodPost, c.HallPath("/edge/hello"), h, &w)
-	if err != nil {
-		c.observe(err, -1)
+	if err := c.post(ctx, "/edge/hello", h, &w, &w.LastApplied); err != nil {
 		return nil, err
 	}
-	c.observe(nil, w.LastApplied)
 	return &w, nil
 }
 
@@ -170,11 +167,21 @@ func (c *Client) Hello(ctx context.Context, h *civiq.EdgeHello) (*civiq.EdgeWelc
 // events it holds.
 func (c *Client) Upload(ctx context.Context, up *civiq.EdgeUpload) (*civiq.EdgeAck, error) {
 	var a civiq.EdgeAck
-	err := c.do(ctx, http.MethodPost, c.HallPath("/edge/events"), up, &a)
-	if err != nil {
-		c.observe(err, -1)
+	if err := c.post(ctx, "/edge/events", up, &a, &a.LastApplied); err != nil {
 		return nil, err
 	}
-	c.observe(nil, a.LastApplied)
 	return &a, nil
+}
+
+// post is Do for the link's own posts, whose answer (out) tells the last
+// of this edge's events the city holds: lastApplied, a field of out, goes
+// into the link's state with the answer.
+func (c *Client) post(ctx context.Context, rest string, in, out any, lastApplied *int64) error {
+	err := c.do(ctx, http.MethodPost, c.HallPath(rest), in, out)
+	if err != nil {
+		c.observe(err, -1)
+		return err
+	}
+	c.observe(nil, *lastApplied)
+	return nil
 }
