@@ -143,6 +143,20 @@ func (e *Engine) SetCounterStatus(ctx context.Context, hallID, counterID, status
 	return out, err
 }
 
+// hallCounter reads a counter with its hall, for the counter page's
+// views (CounterQueue, CounterToday), which count in the hall's day.
+func hallCounter(tx Tx, hallID, counterID string) (*Hall, *Counter, error) {
+	h, err := tx.Hall(hallID)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := tx.Counter(hallID, counterID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, c, nil
+}
+
 // releaseCounter clears the counter's current ticket when it was this one.
 func (e *Engine) releaseCounter(tx Tx, hallID, counterID, ticketID string) error {
 	if counterID == "" {

@@ -78,11 +78,7 @@ func servingContext(tx Tx, t *Ticket) (*ServingContext, error) {
 func (e *Engine) CounterToday(ctx context.Context, hallID, counterID string) (*CounterDay, error) {
 	out := &CounterDay{}
 	err := e.store.View(ctx, func(tx Tx) error {
-		h, err := tx.Hall(hallID)
-		if err != nil {
-			return err
-		}
-		c, err := tx.Counter(hallID, counterID)
+		h, c, err := hallCounter(tx, hallID, counterID)
 		if err != nil {
 			return err
 		}

@@ -641,18 +641,11 @@ type CounterQueue struct {
 func (e *Engine) CounterQueue(ctx context.Context, hallID, counterID string) (*CounterQueue, error) {
 	out := &CounterQueue{}
 	err := e.store.View(ctx, func(tx Tx) error {
-		h, err := tx.Hall(hallID)
+		h, c, err := hallCounter(tx, hallID, counterID)
 		if err != nil {
 			return err
 		}
-		c, err := tx.Counter(hallID, counterID)
-		if err != nil {
-			return err
-		}
-		loc, err := e.location(tx, hallID)
-		if err != nil {
-			return err
-		}
+		loc := h.Location()
 		ts, err := tx.WaitingTickets(hallID, c.ServiceIDs, MaxCounterQueue)
 		if err != nil {
 			return err
