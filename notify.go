@@ -1419,24 +1419,29 @@ func (e *Engine) TestNotify(ctx context.Context, p Principal, hallID, phone stri
 
 // HallMedia lists the media a hall sends messages by (none when it has
 // no notifications set up): the kiosk offers the SMS opt-in by it.
-func (e *Engine) HallMedia(ctx context.Context, hallID string) ([]string, error) {
-	out := []string{}
-	err := e.store.View(ctx, func(tx Tx) error {
-		st, err := tx.NotifySettings(hallID)
-		if ErrorCode(err) == ENotFound {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		for _, m := range Media {
-			if st.Provider(m) != nil {
-				out = append(out, m)
-			}
-		}
-		return nil
+func (e *Engine) HallMedia(ctx context.Context, hallID string) (media []string, err error) {
+	err = e.store.View(ctx, func(tx Tx) (err error) {
+		media, err = hallMedia(tx, hallID)
+		return
 	})
-	return out, err
+	return media, err
+}
+
+func hallMedia(tx Tx, hallID string) ([]string, error) {
+	out := []string{}
+	st, err := tx.NotifySettings(hallID)
+	if ErrorCode(err) == ENotFound {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range Media {
+		if st.Provider(m) != nil {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 // TicketNotify is what a ticket's page shows of notifications: the media
@@ -1454,17 +1459,8 @@ func (e *Engine) TicketNotifyOf(ctx context.Context, ticketID string) (*TicketNo
 		if err != nil {
 			return err
 		}
-		st, err := tx.NotifySettings(t.HallID)
-		if ErrorCode(err) == ENotFound {
-			return nil
-		}
-		if err != nil {
+		if out.Media, err = hallMedia(tx, t.HallID); err != nil || len(out.Media) == 0 {
 			return err
-		}
-		for _, m := range Media {
-			if st.Provider(m) != nil {
-				out.Media = append(out.Media, m)
-			}
 		}
 		os, err := tx.OptIns(t.ID)
 		if err != nil {
