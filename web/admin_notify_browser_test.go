@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"testing"
 
 	"github.com/civiq/civiq"
@@ -21,6 +22,17 @@ func TestAdminNotifyBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := civiqtest.New(t, func(s *civiqtest.Server) { s.Engine.Sealer = sealer })
+	// The hall far from China's zone: its day, the report's, is most of
+	// the time not Shanghai's.
+	h, err := s.Engine.Hall(context.Background(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := *h
+	far.Timezone = "Pacific/Kiritimati"
+	if err := s.Engine.SaveHall(context.Background(), &far); err != nil {
+		t.Fatal(err)
+	}
 	browsertest.RunShots(t, adminNotifyScript, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_PW": civiqtest.AdminPassword, "CIVIQ_TOKEN": s.Admin})
 }
 
@@ -100,7 +112,10 @@ for (let i = 0; i < 100; i++) {
   if (rep.sms_today > 0) break;
   await new Promise((ok) => setTimeout(ok, 100));
 }
+const asked = page.waitForRequest((r) => new URL(r.url()).pathname.endsWith('/notifications/report'));
 await page.reload();
+const hallDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'Pacific/Kiritimati', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+eq(new URL((await asked).url()).searchParams.get('from'), hallDay, "the report is of the hall's day, in its zone");
 await page.waitForSelector('#nt-report td:has-text("取号成功")');
 assert((await page.textContent('#nt-spend')).includes('¥0.05'), 'the cost: ' + await page.textContent('#nt-spend'));
 await page.screenshot({ path: shots + '/admin-notify.png', fullPage: true });

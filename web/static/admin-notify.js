@@ -48,8 +48,8 @@
       h("p", { class: "hint" }, tr("admin.nt.templates_hint")), grid));
     form.append(h("div", { class: "actions" }, h("button", { class: "btn primary", type: "submit" }, tr("admin.save"))));
   }
-  // today is the hall's local day (the halls are in China's zone).
-  const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+  // today is the day in the hall's own zone (the report's days are the hall's).
+  const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: A.hallTZ(), year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
   async function loadReport() {
     const d = today();
     const rep = (await A.get(A.hallPath("/notifications/report?from=" + d + "&to=" + d))).report;

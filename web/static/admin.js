@@ -749,7 +749,7 @@
 
   // The settings sections (admin-settings.js) use the same helpers.
   window.civiqAdmin = { h, toast, formAlert, validate, send, act, get, val, showError,
-    hall: () => hallID, hallPath, services: () => st.services, isAdmin };
+    hall: () => hallID, hallPath, services: () => st.services, isAdmin, hallTZ };
 
   // ---- start ----
   (async function start() {
