@@ -203,12 +203,10 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("--sqlite-synchronous must be FULL, NORMAL or EXTRA")
 	}
 	var store *sqlstore.Store
-	keyFile := c.DB + ".key"
 	if c.Postgres != "" {
 		if store, err = postgres.Open(ctx, c.Postgres); err != nil {
 			return err
 		}
-		keyFile = "civiq-postgres.key"
 		if os.Getenv(civiq.EnvSecretKey) == "" {
 			slog.Warn("CIVIQ_SECRET_KEY is not set: personal data is sealed with a key file of this node only; give every node the same CIVIQ_SECRET_KEY")
 		}
@@ -252,19 +250,19 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	// The key of the bookings' personal data (idnumber.go): CIVIQ_SECRET_KEY,
 	// or the file beside the database, made on first start (mode 0600).
-	if m.Engine.Sealer, err = civiq.OpenSealer(os.Getenv(civiq.EnvSecretKey), keyFile); err != nil {
+	if m.Engine.Sealer, err = civiq.OpenSealer(os.Getenv(civiq.EnvSecretKey), keyFileOf(c, "key")); err != nil {
 		store.Close()
 		return fmt.Errorf("secret key: %w", err)
 	}
 	// The keys that sign the cases' receipts (receipt.go): CIVIQ_RECEIPT_KEYS,
 	// or the file beside the database, made on first start (mode 0600).
-	if m.Engine.Receipts, err = civiq.OpenReceiptKeys(os.Getenv(civiq.EnvReceiptKeys), receiptKeyFile(c)); err != nil {
+	if m.Engine.Receipts, err = civiq.OpenReceiptKeys(os.Getenv(civiq.EnvReceiptKeys), keyFileOf(c, "receipt-keys")); err != nil {
 		store.Close()
 		return fmt.Errorf("receipt keys: %w", err)
 	}
 	// The Web Push key pair (webpush.VAPID): CIVIQ_VAPID_KEY, or the file
 	// beside the database, made on first start (mode 0600).
-	vapidKey, err := civiq.OpenKey(EnvVAPIDKey, os.Getenv(EnvVAPIDKey), vapidKeyFile(c))
+	vapidKey, err := civiq.OpenKey(EnvVAPIDKey, os.Getenv(EnvVAPIDKey), keyFileOf(c, "vapid-key"))
 	if err != nil {
 		store.Close()
 		return fmt.Errorf("vapid key: %w", err)
@@ -441,27 +439,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
-// receiptKeyFile is the receipt key file of a server: beside the SQLite
-// database, or in the working directory with PostgreSQL.
-func receiptKeyFile(c Config) string {
+// keyFileOf is a server's key file of a kind ("key" for the personal
+// data's, "receipt-keys", "vapid-key" for Web Push's): beside the SQLite
+// database, or in the working directory with PostgreSQL. Lose the Web
+// Push one and every browser subscribed must subscribe again.
+func keyFileOf(c Config, kind string) string {
 	if c.Postgres != "" {
-		return "civiq-postgres.receipt-keys"
+		return "civiq-postgres." + kind
 	}
-	return c.DB + ".receipt-keys"
+	return c.DB + "." + kind
 }
 
 // EnvVAPIDKey holds the Web Push (VAPID) private key: a P-256 scalar, 64
 // hex digits or base64url (as web-push tools print it).
 const EnvVAPIDKey = "CIVIQ_VAPID_KEY"
-
-// vapidKeyFile is the Web Push key file of a server, beside its receipt
-// keys. Lose it and every browser subscribed must subscribe again.
-func vapidKeyFile(c Config) string {
-	if c.Postgres != "" {
-		return "civiq-postgres.vapid-key"
-	}
-	return c.DB + ".vapid-key"
-}
 
 // runRotateReceiptKey adds a new receipt key to the key file: the servers
 // sign with it once started again, and the old keys still verify.
@@ -478,11 +469,11 @@ func runRotateReceiptKey(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "civiq rotate-receipt-key: CIVIQ_RECEIPT_KEYS is set: add a new key (64 hex digits) at its end instead")
 		return 2
 	}
-	id, err := civiq.RotateReceiptKey(receiptKeyFile(c))
+	id, err := civiq.RotateReceiptKey(keyFileOf(c, "receipt-keys"))
 	if err != nil {
 		fmt.Fprintln(stderr, "civiq rotate-receipt-key:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "receipt key %s added to %s: it signs once the server starts again; the old keys still verify\n", id, receiptKeyFile(c))
+	fmt.Fprintf(stdout, "receipt key %s added to %s: it signs once the server starts again; the old keys still verify\n", id, keyFileOf(c, "receipt-keys"))
 	return 0
 }

@@ -20,6 +20,12 @@ func TestVAPIDKeyKept(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file: %v, %v", fi, err)
 	}
+	// Beside the other key files, named alike.
+	for _, kind := range []string{"key", "receipt-keys"} {
+		if fi, err := os.Stat(db + "." + kind); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("key file %s: %v, %v", kind, fi, err)
+		}
+	}
 	m, stop = startMain(t, db)
 	if again := m.app.Site.VAPIDPublicKey; again != first || len(first) != 87 {
 		t.Errorf("public key %q, then %q after a restart", first, again)
