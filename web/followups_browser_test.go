@@ -59,6 +59,7 @@ await page.goto(base + '/halls/demo/dashboard', { waitUntil: 'load' });
 await page.waitForFunction(() => document.getElementById('rt-open').textContent === '2');
 eq(await page.textContent('#rt-overdue'), '1', 'overdue on the dashboard');
 eq(await page.textContent('#rt-rate'), '50%', 'satisfaction today');
+eq(await page.$$eval('#db-rates tbody tr', (trs) => trs.filter((tr) => tr.querySelector('.rt-bar')).length), 2, 'a bar for each level given today, none for the others');
 const levels = await page.$$eval('#db-rates .rt-level', (ths) => ths.map((th) => [th.textContent, th.getClientRects().length, th.getBoundingClientRect().height]));
 assert(levels.length === 5 && levels[4][0] === '非常不满意', 'levels ' + JSON.stringify(levels));
 const lh = levels.map((l) => l[2]);

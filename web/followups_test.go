@@ -149,6 +149,9 @@ func TestFollowUpDeskAccess(t *testing.T) {
 	}
 	_, page := get(t, nil, d.URL+"/halls/demo/results?month=2026-12")
 	mustContain(t, page, "好差评结果公示", "本月共 2 次评价", "50%", "非常不满意", `href="?month=2026-11"`)
+	if n := strings.Count(page, `class="rs-bar"`); n != 2 {
+		t.Errorf("two levels rated, %d bars (a level nobody gave has none)", n)
+	}
 	if strings.Contains(page, `rel="next"`) {
 		t.Error("this month links a month to come")
 	}

@@ -349,10 +349,12 @@
       for (let s = 5; s >= 1; s--) {
         const n = r.by_score[String(s)] || 0;
         const tr = el("tr", "rt-s" + s);
-        const bar = el("span", "rt-bar");
-        bar.style.width = Math.round((n / most) * 100) + "%";
         const cell = el("td", "rt-barcell");
-        cell.append(bar);
+        if (n) { // a level nobody gave has no bar, not a sliver
+          const bar = el("span", "rt-bar");
+          bar.style.width = Math.round((n / most) * 100) + "%";
+          cell.append(bar);
+        }
         tr.append(el("th", "rt-level", C.tr("rate.s" + s)), cell, el("td", "num rt-n", String(n)));
         rows.push(tr);
       }
