@@ -80,18 +80,7 @@ func (p *BookingPass) SlotEnd() time.Time   { return time.Unix(p.End, 0) }
 
 // ParseBookingPass reads a pass without checking its signature.
 func ParseBookingPass(payload string) (p *BookingPass, body, sig []byte, err error) {
-	body, sig, err = splitSigned(strings.TrimSpace(payload), maxPassPayload)
-	if err != nil {
-		return nil, nil, nil, errors.New("not a booking pass")
-	}
-	p = &BookingPass{}
-	if err := decodeStrict(body, p); err != nil {
-		return nil, nil, nil, errors.New("not a booking pass")
-	}
-	if err := p.validate(); err != nil {
-		return nil, nil, nil, err
-	}
-	return p, body, sig, nil
+	return parseSigned[BookingPass](strings.TrimSpace(payload), maxPassPayload, "not a booking pass")
 }
 
 // SignBookingPass signs the pass of booking b, whose whole ID number is

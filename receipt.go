@@ -96,18 +96,28 @@ func isDate(s string) bool {
 // ParseReceipt reads a payload (the receipt's JSON and its signature, each
 // in unpadded base64url, joined by a dot) without checking the signature.
 func ParseReceipt(payload string) (r *Receipt, body, sig []byte, err error) {
-	body, sig, err = splitSigned(payload, maxReceiptPayload)
+	return parseSigned[Receipt](payload, maxReceiptPayload, "not a receipt")
+}
+
+// parseSigned reads a signed payload civiq writes (splitSigned) into a T
+// of known fields only and checks what it states (its validate), without
+// checking the signature; a payload it cannot read is the error notA.
+func parseSigned[T any, P interface {
+	*T
+	validate() error
+}](payload string, max int, notA string) (v P, body, sig []byte, err error) {
+	body, sig, err = splitSigned(payload, max)
 	if err != nil {
-		return nil, nil, nil, errors.New("not a receipt")
+		return nil, nil, nil, errors.New(notA)
 	}
-	r = &Receipt{}
-	if err := decodeStrict(body, r); err != nil {
-		return nil, nil, nil, errors.New("not a receipt")
+	v = new(T)
+	if err := decodeStrict(body, v); err != nil {
+		return nil, nil, nil, errors.New(notA)
 	}
-	if err := r.validate(); err != nil {
+	if err := v.validate(); err != nil {
 		return nil, nil, nil, err
 	}
-	return r, body, sig, nil
+	return v, body, sig, nil
 }
 
 // splitSigned reads a signed payload civiq writes (receipts, booking
