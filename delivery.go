@@ -357,12 +357,15 @@ func (e *Engine) NextDelivery(ctx context.Context, subID, after int64, limit int
 // ErrLeaseLost: the node no longer holds the subscriber; another delivers.
 var ErrLeaseLost = Errorf(EConflict, "another node delivers for this subscriber")
 
-// RecordDelivery writes what a worker holding the lease did with a batch:
-// the attempts, in order, each acknowledged but perhaps the last. The
-// cursor moves over what was acknowledged (to through when all was); a
-// failure schedules the retry (RetryDelay), makes the subscriber failing
-// once the schedule is spent, and a 410 disables it.
-func (e *Engine) RecordDelivery(ctx context.Context, owner string, subID int64, through int64, attempts []DeliveryAttempt) (*Subscriber, error) {
+// RecordDelivery writes what a worker holding the lease did with a batch
+// it read when the cursor was at from: the attempts, in order, each
+// acknowledged but perhaps the last. The cursor moves over what was
+// acknowledged (to through when all was); a failure schedules the retry
+// (RetryDelay), makes the subscriber failing once the schedule is spent,
+// and a 410 disables it. When the cursor is no longer at from, an admin
+// moved it meanwhile (a replay, a skip): the attempts are logged, and the
+// admin's cursor stays.
+func (e *Engine) RecordDelivery(ctx context.Context, owner string, subID int64, from, through int64, attempts []DeliveryAttempt) (*Subscriber, error) {
 	var out *Subscriber
 	now := e.now()
 	err := e.update(ctx, func(tx Tx) error {
@@ -381,8 +384,11 @@ func (e *Engine) RecordDelivery(ctx context.Context, owner string, subID int64, 
 				return err
 			}
 		}
-		applyAttempts(s, through, attempts, now, rand.Float64())
 		out = s
+		if s.Cursor != from {
+			return nil
+		}
+		applyAttempts(s, through, attempts, now, rand.Float64())
 		return tx.SetDeliveryState(s)
 	})
 	return out, err

@@ -501,3 +501,42 @@ func TestPruneKeepsUndelivered(t *testing.T) {
 	waitFor(t, "2 messages", func() bool { return len(rc.Messages()) >= 2 })
 	checkInOrder(t, rc.Messages(), 2)
 }
+
+// An admin's replay while a worker holds acknowledged messages it has not
+// recorded yet: the worker's record does not carry the cursor back over
+// the replay.
+func TestReplayWinsOverBufferedRecord(t *testing.T) {
+	s := node(t)
+	s.App.Outbound.Stop() // this test is the worker
+	rc := webhooktest.New(t)
+	h := createHook(t, s, rc, civiq.EventAnnouncement)
+	announce(t, s, 3)
+	ctx := context.Background()
+	if held, err := s.Engine.ClaimDelivery(ctx, h.ID, "w", true); err != nil || !held {
+		t.Fatalf("claim: %v %v", held, err)
+	}
+	b, err := s.Engine.NextDelivery(ctx, h.ID, 0, outbound.Batch)
+	if err != nil || len(b.Messages) != 3 {
+		t.Fatalf("next: %v %+v", err, b)
+	}
+	var acked []civiq.DeliveryAttempt
+	for _, m := range b.Messages {
+		acked = append(acked, civiq.DeliveryAttempt{EventID: m.EventID, MessageID: m.ID, Status: 200, At: s.Clock.Now()})
+	}
+	// Replay from the second of them: the cursor goes to the first.
+	from := b.Messages[1].EventID
+	path := "/api/v1/webhooks/" + strconv.FormatInt(h.ID, 10)
+	if code := s.Call(t, "POST", path+"/replay", s.Admin, map[string]int64{"from_event_id": from}, nil); code != 200 {
+		t.Fatalf("replay: %d", code)
+	}
+	if _, err := s.Engine.RecordDelivery(ctx, "w", h.ID, b.Subscriber.Cursor, b.Through, acked); err != nil {
+		t.Fatal(err)
+	}
+	if v := hook(t, s, h.ID); v.Cursor != from-1 {
+		t.Fatalf("cursor %d after the replay from event %d, want %d", v.Cursor, from, from-1)
+	}
+	var log struct{ Deliveries []civiq.DeliveryAttempt }
+	if s.Call(t, "GET", path+"/deliveries", s.Admin, nil, &log); len(log.Deliveries) != 3 {
+		t.Fatalf("the worker's attempts are logged still: %+v", log.Deliveries)
+	}
+}

@@ -222,7 +222,7 @@ func (w *worker) deliver(ctx context.Context) {
 		since   time.Time               // when the unrecorded run began
 	)
 	record := func(ctx context.Context, attempts []civiq.DeliveryAttempt) error {
-		_, err := d.Engine.RecordDelivery(ctx, d.Owner, w.id, through, attempts)
+		_, err := d.Engine.RecordDelivery(ctx, d.Owner, w.id, base, through, attempts)
 		through, acked = 0, acked[:0]
 		return err
 	}
