@@ -162,10 +162,9 @@
     doc.textContent = d ? C.tr("counter.ctx.document", C.lang === "en" ? d.en : d.zh) : "";
     const list = (ctx && ctx.cases) || [];
     cases.replaceChildren(...list.map((c) => {
-      const a = document.createElement("a");
+      const a = C.el("a", "", C.tr("counter.ctx.case", c.number, C.name({ name: c.guide_name, name_en: c.guide_name_en }), C.tr("case.status." + c.status)));
       a.href = "/halls/" + encodeURIComponent(D.hall) + "/cases?number=" + encodeURIComponent(c.number);
-      a.textContent = C.tr("counter.ctx.case", c.number, C.name({ name: c.guide_name, name_en: c.guide_name_en }), C.tr("case.status." + c.status));
-      const li = document.createElement("li");
+      const li = C.el("li");
       li.append(a);
       return li;
     }));
@@ -247,25 +246,14 @@
   // queueRow is a ticket of the waiting list or of the no-shows, with its
   // button.
   function queueRow(t, label, press, noShow) {
-    const li = document.createElement("li");
-    const num = document.createElement("span");
-    num.className = "q-num num";
-    num.textContent = t.number;
-    const meta = document.createElement("span");
-    meta.className = "q-meta";
-    meta.textContent = svcName(t.service_id) + " · " + C.tr("counter.channel." + t.channel) +
-      (noShow ? "" : " · " + C.tr("counter.queue.waited", Math.floor(t.waited_seconds / 60)));
-    if (t.priority_group) {
-      const g = document.createElement("span");
-      g.className = "green";
-      g.textContent = " · " + C.tr("counter.green", groupName(t.priority_group));
-      meta.append(g);
-    }
-    const b = document.createElement("button");
+    const li = C.el("li");
+    const num = C.el("span", "q-num num", t.number);
+    const meta = C.el("span", "q-meta", svcName(t.service_id) + " · " + C.tr("counter.channel." + t.channel) +
+      (noShow ? "" : " · " + C.tr("counter.queue.waited", Math.floor(t.waited_seconds / 60))));
+    if (t.priority_group) meta.append(C.el("span", "green", " · " + C.tr("counter.green", groupName(t.priority_group))));
+    const b = C.el("button", "btn small", label);
     b.type = "button";
-    b.className = "btn small";
     if (noShow) b.dataset.noshow = "1";
-    b.textContent = label;
     b.addEventListener("click", press);
     li.append(num, meta, b);
     return li;
