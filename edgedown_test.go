@@ -135,3 +135,22 @@ func TestConfigPull(t *testing.T) {
 		t.Errorf("edge bookings %v", states)
 	}
 }
+
+// BenchmarkPullConfig is the city's cost of one edge pull with nothing
+// changed (what each edge asks every edgelink.PullEvery): the demo hall's
+// configuration read, and its cursor hashed, to answer the cursor alone.
+func BenchmarkPullConfig(b *testing.B) {
+	city := newEnv(b)
+	city.eng.Sealer = testSealer(b)
+	city.eng.Receipts = receiptKeys(b, 5)
+	p, err := city.eng.PullConfig(city.ctx, "demo", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if q, err := city.eng.PullConfig(city.ctx, "demo", p.Cursor); err != nil || q.Config != nil {
+			b.Fatalf("pull: %v, config %v", err, q.Config != nil)
+		}
+	}
+}
