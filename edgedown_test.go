@@ -105,7 +105,7 @@ func TestConfigPull(t *testing.T) {
 	}
 	svc := svcs[1]
 	svc.HallID, svc.Name = "demo", "不动产登记（新）"
-	if err := city.eng.SaveService(ctx, &svc); err != nil {
+	if err := city.eng.SaveService(ctx, &svc, civiq.KeepQuotas{}); err != nil {
 		t.Fatal(err)
 	}
 	b2 := city.mustBook("tax", slot(3, 11, 0), 2)

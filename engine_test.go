@@ -951,7 +951,7 @@ func TestEveryChangeOneEvent(t *testing.T) {
 		{"empty announcement", civiq.EInvalid, "text", func() error { return e.eng.Announce(e.ctx, "demo", "") }},
 		{"announce in unknown hall", civiq.ENotFound, "", func() error { return e.eng.Announce(e.ctx, "nope", "hi") }},
 		{"duplicate prefix", civiq.EConflict, "prefix", func() error {
-			return e.eng.SaveService(e.ctx, &civiq.Service{HallID: "demo", ID: "passport", Prefix: "A", Name: "出入境"})
+			return e.eng.SaveService(e.ctx, &civiq.Service{HallID: "demo", ID: "passport", Prefix: "A", Name: "出入境"}, civiq.KeepQuotas{})
 		}},
 		{"counter with unknown service", civiq.EInvalid, "service_ids", func() error {
 			return e.eng.SaveCounter(e.ctx, &civiq.Counter{HallID: "demo", ID: "8", ServiceIDs: []string{"nope"}})

@@ -347,7 +347,7 @@ func TestImportReportsEveryBadRow(t *testing.T) {
 	if err := e.eng.SaveHall(e.ctx, &other); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.eng.SaveService(e.ctx, &civiq.Service{HallID: "other", ID: "general", Prefix: "A", Name: "综合"}); err != nil {
+	if err := e.eng.SaveService(e.ctx, &civiq.Service{HallID: "other", ID: "general", Prefix: "A", Name: "综合"}, civiq.KeepQuotas{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.eng.SaveGuide(e.ctx, &civiq.Guide{ID: "x-other", HallID: "other", ServiceID: "general", Name: "别的"}); err != nil {

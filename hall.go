@@ -466,9 +466,15 @@ func (e *Engine) SaveHall(ctx context.Context, h *Hall) error {
 	return e.update(ctx, func(tx Tx) error { return tx.PutHall(h) })
 }
 
+// KeepQuotas names the quotas a saved service keeps from the stored one
+// (a PUT that leaves the field out), instead of taking s's; a new service
+// has none to keep, so they are 0, no limit.
+type KeepQuotas struct{ Daily, HalfDay, PerPerson bool }
+
 // SaveService creates or changes a service of a hall. Prefixes are unique in
-// a hall, since numbers are.
-func (e *Engine) SaveService(ctx context.Context, s *Service) error {
+// a hall, since numbers are. The quotas named in keep stay as stored; s
+// holds them after the save.
+func (e *Engine) SaveService(ctx context.Context, s *Service, keep KeepQuotas) error {
 	if err := e.Refuse(ctx, WorkServices, s.HallID); err != nil { // edge.go: the city owns it
 		return err
 	}
@@ -484,7 +490,9 @@ func (e *Engine) SaveService(ctx context.Context, s *Service) error {
 			return err
 		}
 		for _, o := range svcs {
-			if o.ID != s.ID && o.Prefix == s.Prefix {
+			if o.ID == s.ID {
+				s.keepQuotas(&o, keep)
+			} else if o.Prefix == s.Prefix {
 				return &Error{Code: EConflict, Field: "prefix", Message: "prefix " + s.Prefix + " is already used by " + o.ID}
 			}
 		}

@@ -39,7 +39,7 @@ func newPredictHall(t *testing.T, policy string, services []string, counters [][
 		t.Fatal(err)
 	}
 	for i, s := range services {
-		if err := h.eng.SaveService(h.ctx, &civiq.Service{HallID: "p", ID: s, Prefix: string(rune('A' + i)), Name: s}); err != nil {
+		if err := h.eng.SaveService(h.ctx, &civiq.Service{HallID: "p", ID: s, Prefix: string(rune('A' + i)), Name: s}, civiq.KeepQuotas{}); err != nil {
 			t.Fatal(err)
 		}
 	}

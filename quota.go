@@ -31,6 +31,19 @@ func (s *Service) HasQuota() bool {
 	return s.DailyQuota > 0 || s.HalfDayQuota > 0 || s.PerPersonDaily > 0
 }
 
+// keepQuotas takes from the stored service old the quotas keep names.
+func (s *Service) keepQuotas(old *Service, keep KeepQuotas) {
+	if keep.Daily {
+		s.DailyQuota = old.DailyQuota
+	}
+	if keep.HalfDay {
+		s.HalfDayQuota = old.HalfDayQuota
+	}
+	if keep.PerPerson {
+		s.PerPersonDaily = old.PerPersonDaily
+	}
+}
+
 func (s *Service) validateQuotas() error {
 	for _, q := range []struct {
 		field string

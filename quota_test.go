@@ -89,7 +89,7 @@ func TestQuotaIssue(t *testing.T) {
 		t.Fatalf("the demo's first service is %s", svc.ID)
 	}
 	svc.DailyQuota, svc.HalfDayQuota, svc.PerPersonDaily = 3, 2, 1
-	if err := e.eng.SaveService(e.ctx, svc); err != nil {
+	if err := e.eng.SaveService(e.ctx, svc, civiq.KeepQuotas{}); err != nil {
 		t.Fatal(err)
 	}
 	staff := func() error {

@@ -126,10 +126,25 @@ type serviceRequest struct {
 	Name     string `json:"name"`
 	NameEn   string `json:"name_en"`
 	Position int    `json:"position"`
-	// Quotas (号源); absent or 0 is no limit.
-	DailyQuota     int `json:"daily_quota"`
-	HalfDayQuota   int `json:"half_day_quota"`
-	PerPersonDaily int `json:"per_person_daily"`
+	// Quotas (号源); 0 is no limit, and an absent one keeps the
+	// service's stored quota (no limit for a new service).
+	DailyQuota     *int `json:"daily_quota"`
+	HalfDayQuota   *int `json:"half_day_quota"`
+	PerPersonDaily *int `json:"per_person_daily"`
+}
+
+// service is the request's service, and the quotas it leaves out, which
+// the service keeps.
+func (r *serviceRequest) service(hallID, id string) (civiq.Service, civiq.KeepQuotas) {
+	orZero := func(p *int) int {
+		if p == nil {
+			return 0
+		}
+		return *p
+	}
+	return civiq.Service{HallID: hallID, ID: id, Prefix: r.Prefix, Name: r.Name, NameEn: r.NameEn, Position: r.Position,
+			DailyQuota: orZero(r.DailyQuota), HalfDayQuota: orZero(r.HalfDayQuota), PerPersonDaily: orZero(r.PerPersonDaily)},
+		civiq.KeepQuotas{Daily: r.DailyQuota == nil, HalfDay: r.HalfDayQuota == nil, PerPerson: r.PerPersonDaily == nil}
 }
 
 type counterRequest struct {

@@ -52,6 +52,20 @@ func TestServiceQuotas(t *testing.T) {
 	if s := general(); s.DailyQuota != 2 || s.PerPersonDaily != 1 || s.HalfDayQuota != 0 {
 		t.Fatalf("saved quotas: %+v", s)
 	}
+	// A PUT that leaves a quota out keeps it (a client that only renames
+	// the service lifts no limit); a quota sent as 0 is lifted.
+	renamed := with("name_en", "General")
+	var saved struct{ Service civiq.Service }
+	ts.do(t, "PUT", path, ts.Admin, renamed).want(t, http.StatusOK).json(t, &saved)
+	if s := general(); s.NameEn != "General" || s.DailyQuota != 2 || s.PerPersonDaily != 1 || s.HalfDayQuota != 0 || saved.Service != s {
+		t.Fatalf("quotas after a PUT without them: %+v, answered %+v", s, saved.Service)
+	}
+	renamed["daily_quota"] = 0
+	ts.do(t, "PUT", path, ts.Admin, renamed).want(t, http.StatusOK)
+	if s := general(); s.DailyQuota != 0 || s.PerPersonDaily != 1 {
+		t.Fatalf("quotas after daily_quota 0: %+v", s)
+	}
+	ts.do(t, "PUT", path, ts.Admin, q).want(t, http.StatusOK)
 
 	// One phone's remote ticket of the day, cancelled: the phone has had
 	// its one.

@@ -171,9 +171,8 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request, c *call) err
 	if err := decode(c.body, &req, "prefix", "name"); err != nil {
 		return err
 	}
-	svc := civiq.Service{HallID: r.PathValue("hall"), ID: r.PathValue("service"), Prefix: req.Prefix, Name: req.Name, NameEn: req.NameEn, Position: req.Position,
-		DailyQuota: req.DailyQuota, HalfDayQuota: req.HalfDayQuota, PerPersonDaily: req.PerPersonDaily}
-	if err := s.Engine.SaveService(r.Context(), &svc); err != nil {
+	svc, keep := req.service(r.PathValue("hall"), r.PathValue("service"))
+	if err := s.Engine.SaveService(r.Context(), &svc, keep); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"service": svc})

@@ -221,7 +221,7 @@ func (r *replayer) setup(p *Profile) error {
 		if prefix == "" {
 			prefix = string(rune('A'+i%26)) + []string{"", "A", "B", "C"}[min(i/26, 3)]
 		}
-		if err := r.eng.SaveService(r.ctx, &civiq.Service{HallID: r.hall, ID: s.ID, Prefix: prefix, Name: s.ID, Position: i}); err != nil {
+		if err := r.eng.SaveService(r.ctx, &civiq.Service{HallID: r.hall, ID: s.ID, Prefix: prefix, Name: s.ID, Position: i}, civiq.KeepQuotas{}); err != nil {
 			return err
 		}
 	}

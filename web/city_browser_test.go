@@ -45,7 +45,7 @@ func (s *mgrSite) cityMorning(t testing.TB) {
 		for j, sv := range []civiq.Service{{ID: "general", Prefix: "A", Name: "综合受理", NameEn: "General intake"},
 			{ID: "social", Prefix: "D", Name: "社保医保", NameEn: "Social and medical insurance"}} {
 			sv.HallID, sv.Position = h.ID, j
-			if err := s.Engine.SaveService(ctx, &sv); err != nil {
+			if err := s.Engine.SaveService(ctx, &sv, civiq.KeepQuotas{}); err != nil {
 				t.Fatal(err)
 			}
 		}
