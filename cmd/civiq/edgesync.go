@@ -20,9 +20,7 @@ func runEdgeSync(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.SetOutput(stderr)
 	var c Config
 	fs.StringVar(&c.DB, "db", env("CIVIQ_DB", "civiq.db"), "the edge node's SQLite database (env CIVIQ_DB)")
-	fs.StringVar(&c.EdgeHall, "hall", env("CIVIQ_EDGE_HALL", ""), "the edge's hall (env CIVIQ_EDGE_HALL)")
-	fs.StringVar(&c.CityURL, "city", env("CIVIQ_CITY_URL", ""), "the city's address, e.g. https://city.example (env CIVIQ_CITY_URL)")
-	fs.StringVar(&c.EdgeToken, "edge-token", env("CIVIQ_EDGE_TOKEN", ""), "the hall's edge token, made on the city; prefer the env (env CIVIQ_EDGE_TOKEN)")
+	c.edgeFlags(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

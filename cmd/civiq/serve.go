@@ -156,9 +156,7 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.MaxDeviceConnsPerAddr, "max-device-conns-per-addr", envInt("CIVIQ_MAX_DEVICE_CONNS_PER_ADDR", 256), "more connections one address may hold for paired devices (env CIVIQ_MAX_DEVICE_CONNS_PER_ADDR)")
 	fs.StringVar(&c.VAPIDSubject, "vapid-subject", env("CIVIQ_VAPID_SUBJECT", ""), "whom push services may contact about the browser notifications: mailto:you@example.gov.cn or https://your.site; Apple's push service needs one (env CIVIQ_VAPID_SUBJECT)")
 	fs.BoolVar(&c.Edge, "edge", os.Getenv("CIVIQ_EDGE") == "1", "run as the edge node of one hall under a city: needs --hall, --city and --edge-token (env CIVIQ_EDGE=1)")
-	fs.StringVar(&c.EdgeHall, "hall", env("CIVIQ_EDGE_HALL", ""), "the hall of an edge node (env CIVIQ_EDGE_HALL)")
-	fs.StringVar(&c.CityURL, "city", env("CIVIQ_CITY_URL", ""), "the city's address for an edge node, e.g. https://city.example (env CIVIQ_CITY_URL)")
-	fs.StringVar(&c.EdgeToken, "edge-token", env("CIVIQ_EDGE_TOKEN", ""), "the hall's edge token, made on the city; prefer the env (env CIVIQ_EDGE_TOKEN)")
+	c.edgeFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -176,6 +174,14 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 		return c, fmt.Errorf("--vapid-subject %q: want mailto:address or an https:// URL", s)
 	}
 	return c, nil
+}
+
+// edgeFlags defines the flags naming an edge node's hall, city and token,
+// which serve --edge and edge-sync share.
+func (c *Config) edgeFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.EdgeHall, "hall", env("CIVIQ_EDGE_HALL", ""), "the hall of an edge node (env CIVIQ_EDGE_HALL)")
+	fs.StringVar(&c.CityURL, "city", env("CIVIQ_CITY_URL", ""), "the city's address for an edge node, e.g. https://city.example (env CIVIQ_CITY_URL)")
+	fs.StringVar(&c.EdgeToken, "edge-token", env("CIVIQ_EDGE_TOKEN", ""), "the hall's edge token, made on the city; prefer the env (env CIVIQ_EDGE_TOKEN)")
 }
 
 func (c Config) edge() civiq.EdgeConfig {
