@@ -551,6 +551,9 @@ func (e *Engine) CreateHaochapingReporter(ctx context.Context, p Principal, in H
 		out = &HaochapingReporter{Subscriber: s, HaochapingConfig: *c}
 		return nil
 	})
+	if err == nil {
+		e.subscribersChanged()
+	}
 	return out, err
 }
 
@@ -641,6 +644,9 @@ func (e *Engine) UpdateHaochapingReporter(ctx context.Context, p Principal, id i
 		out = &HaochapingReporter{Subscriber: s, HaochapingConfig: *c}
 		return nil
 	})
+	if err == nil {
+		e.subscribersChanged()
+	}
 	return out, err
 }
 
@@ -649,7 +655,7 @@ func (e *Engine) DeleteHaochapingReporter(ctx context.Context, p Principal, id i
 	if err := adminOnly(p); err != nil {
 		return err
 	}
-	return e.update(ctx, func(tx Tx) error {
+	err := e.update(ctx, func(tx Tx) error {
 		if _, err := reporter(tx, id); err != nil {
 			return err
 		}
@@ -658,6 +664,10 @@ func (e *Engine) DeleteHaochapingReporter(ctx context.Context, p Principal, id i
 		}
 		return tx.DeleteSubscriber(id)
 	})
+	if err == nil {
+		e.subscribersChanged()
+	}
+	return err
 }
 
 // ReplayHaochapingReporter sends again every record from the event
@@ -681,6 +691,9 @@ func (e *Engine) ReplayHaochapingReporter(ctx context.Context, p Principal, id, 
 		out, err = e.reporterView(tx, s, false)
 		return err
 	})
+	if err == nil {
+		e.subscribersChanged()
+	}
 	return out, err
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,4 +193,40 @@ func mustZone(t testing.TB) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// Creating, changing, replaying and deleting a reporter tell the
+// dispatcher, as a webhook's do: its worker starts, wakes or ends at once,
+// not at the dispatcher's next poll.
+func TestReporterChangesTellTheDispatcher(t *testing.T) {
+	s := node(t)
+	var told atomic.Int32
+	wired := s.Engine.SubscribersChanged
+	s.Engine.SubscribersChanged = func() { told.Add(1); wired() }
+	p := newProvince(t, "shared-key-0123456789", "")
+	var r struct{ Reporter struct{ ID int64 } }
+	if code := s.Call(t, "POST", "/api/v1/haochaping/reporters", s.Admin, map[string]any{"url": p.URL + "/hcp", "auth": "hmac",
+		"key": "shared-key-0123456789"}, &r); code != 201 {
+		t.Fatalf("create reporter: %d", code)
+	}
+	path := "/api/v1/haochaping/reporters/" + strconv.FormatInt(r.Reporter.ID, 10)
+	for i, step := range []struct {
+		method, path string
+		body         any
+		want         int
+	}{
+		{"POST", "", nil, 201},
+		{"PUT", path, map[string]any{"url": p.URL + "/hcp", "status": "disabled"}, 200},
+		{"POST", path + "/replay", map[string]int64{"from_event_id": 1}, 200},
+		{"DELETE", path, nil, 204},
+	} {
+		if step.path != "" {
+			if code := s.Call(t, step.method, step.path, s.Admin, step.body, nil); code != step.want {
+				t.Fatalf("%s %s: %d", step.method, step.path, code)
+			}
+		}
+		if n := told.Load(); n != int32(i+1) {
+			t.Fatalf("after %s %s the dispatcher was told %d times, want %d", step.method, step.path, n, i+1)
+		}
+	}
 }
