@@ -1451,14 +1451,11 @@ type TicketNotify struct {
 	OptIns map[string]string `json:"opt_ins"`
 }
 
-// TicketNotifyOf reads it for whoever holds the ticket's id.
-func (e *Engine) TicketNotifyOf(ctx context.Context, ticketID string) (*TicketNotify, error) {
+// TicketNotifyOf reads it for whoever holds the ticket's id, of the
+// ticket its page has read already.
+func (e *Engine) TicketNotifyOf(ctx context.Context, t *Ticket) (*TicketNotify, error) {
 	out := &TicketNotify{Media: []string{}, OptIns: map[string]string{}}
-	err := e.store.View(ctx, func(tx Tx) error {
-		t, err := tx.Ticket(ticketID)
-		if err != nil {
-			return err
-		}
+	err := e.store.View(ctx, func(tx Tx) (err error) {
 		if out.Media, err = hallMedia(tx, t.HallID); err != nil || len(out.Media) == 0 {
 			return err
 		}

@@ -169,7 +169,7 @@ func (s *Site) ticketPage(w http.ResponseWriter, r *http.Request) {
 	// Notifications: the SMS opt-in when the hall sends SMS (notify.go),
 	// browser notifications and the WeChat login (push.go).
 	var tn *civiq.TicketNotify
-	if tn, err = s.Engine.TicketNotifyOf(r.Context(), t.ID); err == nil {
+	if tn, err = s.Engine.TicketNotifyOf(r.Context(), t); err == nil {
 		data["notify"] = tn
 		s.ticketPush(r, tn, data)
 	}
