@@ -37,6 +37,43 @@ func BenchmarkIssueTicket(b *testing.B) {
 	})
 }
 
+// BenchmarkIssueTicketQuota issues general-intake tickets in a day that
+// already holds dayTickets of them, without quotas and with all three set
+// too high to refuse: what counting a service's day costs each issue.
+func BenchmarkIssueTicketQuota(b *testing.B) {
+	const dayTickets = 1000
+	for _, quotas := range []bool{false, true} {
+		name := "none"
+		if quotas {
+			name = "set"
+		}
+		b.Run(name, func(b *testing.B) {
+			e := newEnv(b)
+			e.eng.Now = time.Now
+			if quotas {
+				svc := &civiq.Service{HallID: "demo", ID: "general", Prefix: "A", Name: "综合受理",
+					DailyQuota: civiq.MaxQuota, HalfDayQuota: civiq.MaxQuota, PerPersonDaily: civiq.MaxQuota}
+				if err := e.eng.SaveService(e.ctx, svc, civiq.KeepQuotas{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			issueMany(b, e, "general", dayTickets)
+			b.SetParallelism(parallelism)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := civiq.IssueRequest{HallID: "demo", ServiceID: "general", Channel: civiq.ChannelKiosk}
+					if _, err := e.eng.IssueTicket(e.ctx, req, nil); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
 // BenchmarkCallNext calls tickets at the counters that serve general intake,
 // several goroutines at once; each call also finishes the counter's
 // previous ticket. The b.N tickets are issued before the clock starts.
