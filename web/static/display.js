@@ -151,7 +151,7 @@
 
   // ---- Board -----------------------------------------------------------------
 
-  const cfgEl = document.getElementById("d-config");
+  const cfgEl = C.$("d-config");
   if (!cfgEl) return;
   const cfg = JSON.parse(cfgEl.textContent || "{}");
   const $ = C.$;

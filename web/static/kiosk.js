@@ -6,8 +6,8 @@
 "use strict";
 (function () {
   const C = window.CIVIQ;
-  const K = JSON.parse(document.getElementById("kiosk-config").textContent);
   const $ = C.$;
+  const K = JSON.parse($("kiosk-config").textContent);
   const hallPath = "/api/v1/halls/" + encodeURIComponent(K.hall);
   const params = new URLSearchParams(location.search);
   // Tickets are printed only on a kiosk with a printer: its address has
@@ -19,7 +19,7 @@
   const loadedAt = Date.now();
   const services = Object.fromEntries(K.services.map((s) => [s.id, s]));
   const groups = Object.fromEntries(K.groups.map((g) => [g.id, g.label]));
-  if (!autoPrint) document.getElementById("take").classList.add("hidden");
+  if (!autoPrint) $("take").classList.add("hidden");
 
   let token = C.deviceToken(K.hall); // a paired kiosk's own token
   let group = "";                    // the chosen green-channel group
