@@ -511,9 +511,6 @@
     q("[data-cancel]", ctrForm).addEventListener("click", () => counterMode(null));
   }
 
-  // ---- users ----
-  const userForm = q("#f-user");
-  let userEditing = null;
   // ---- webhooks: each one's delivery state (civiq's delivery.go), read only ----
   function renderHooks() {
     const tb = q("#hook-list tbody");
@@ -532,6 +529,9 @@
     emptyRow(tb, 6);
   }
 
+  // ---- users ----
+  const userForm = q("#f-user");
+  let userEditing = null;
   function renderUsers() {
     if (!userForm) return;
     const tb = q("#user-list tbody");
