@@ -540,3 +540,34 @@ func TestReplayWinsOverBufferedRecord(t *testing.T) {
 		t.Fatalf("the worker's attempts are logged still: %+v", log.Deliveries)
 	}
 }
+
+// A hook waiting for its retry's time is woken by an admin's replay: the
+// message goes at once, not at the end of the wait (after two failed
+// tries, five minutes; the dispatcher polls once a minute here).
+func TestReplayEndsRetryWait(t *testing.T) {
+	s := civiqtest.New(t, func(s *civiqtest.Server) {
+		s.App.SetWebhookAllow(loopback)
+		s.App.Sender.Timeout = 500 * time.Millisecond
+		s.App.Outbound.Poll = time.Minute
+	})
+	rc := webhooktest.New(t)
+	h := createHook(t, s, rc, civiq.EventAnnouncement)
+	var fail atomic.Bool
+	fail.Store(true)
+	rc.Answer(func(w http.ResponseWriter, r *http.Request) bool {
+		if fail.Load() {
+			w.WriteHeader(500)
+			return false
+		}
+		return true
+	})
+	announce(t, s, 1)
+	waitFor(t, "two failed tries", func() bool { return hook(t, s, h.ID).Delivery.Attempts > 1 })
+	fail.Store(false)
+	path := "/api/v1/webhooks/" + strconv.FormatInt(h.ID, 10)
+	if code := s.Call(t, "POST", path+"/replay", s.Admin, map[string]int64{"from_event_id": h.Cursor + 1}, nil); code != 200 {
+		t.Fatalf("replay: %d", code)
+	}
+	waitFor(t, "the message", func() bool { return len(rc.Messages()) > 0 })
+	checkInOrder(t, rc.Messages(), 1)
+}

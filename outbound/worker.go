@@ -46,6 +46,7 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	workers map[int64]*worker
 	wake    chan struct{} // closed and replaced on each Notify
+	moved   chan struct{} // closed and replaced on each Changed: ends a retry's wait
 	changed chan struct{} // a subscriber changed: list them again
 	stop    context.CancelFunc
 	done    sync.WaitGroup
@@ -57,7 +58,7 @@ func New(engine *civiq.Engine, sender civiq.Sender, m *Metrics) *Dispatcher {
 	b := make([]byte, 8)
 	rand.Read(b)
 	return &Dispatcher{Engine: engine, Sender: sender, Owner: hex.EncodeToString(b), Poll: 5 * time.Second, Linger: 5 * time.Millisecond, Metrics: m,
-		workers: map[int64]*worker{}, wake: make(chan struct{}), changed: make(chan struct{}, 1)}
+		workers: map[int64]*worker{}, wake: make(chan struct{}), moved: make(chan struct{}), changed: make(chan struct{}, 1)}
 }
 
 // Changed tells the dispatcher a subscriber was added, changed or removed
@@ -67,6 +68,10 @@ func (d *Dispatcher) Changed() {
 	case d.changed <- struct{}{}:
 	default:
 	}
+	d.mu.Lock()
+	close(d.moved)
+	d.moved = make(chan struct{})
+	d.mu.Unlock()
 	d.Notify()
 }
 
@@ -82,10 +87,11 @@ func (d *Dispatcher) Notify() {
 	d.mu.Unlock()
 }
 
-func (d *Dispatcher) woken() <-chan struct{} {
+// woken gives the channels the next Notify and the next Changed close.
+func (d *Dispatcher) woken() (wake, moved <-chan struct{}) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.wake
+	return d.wake, d.moved
 }
 
 // Start runs the dispatcher until Stop.
@@ -234,7 +240,7 @@ func (w *worker) deliver(ctx context.Context) {
 		}
 	}()
 	for ctx.Err() == nil {
-		wake := d.woken()
+		wake, moved := d.woken()
 		b, err := d.Engine.NextDelivery(ctx, w.id, through, Batch)
 		if err != nil {
 			if civiq.ErrorCode(err) == civiq.ENotFound {
@@ -302,7 +308,7 @@ func (w *worker) deliver(ctx context.Context) {
 			wait := d.Poll
 			if !b.Wait.IsZero() {
 				wait = min(max(b.Wait.Sub(d.Engine.Now()), 0), d.Poll)
-				wake = nil // a retry waits for its time, not for new events
+				wake = moved // a retry waits for its time, not for new events: or for an admin's replay or resume
 			}
 			if woken(ctx, wake, wait) {
 				sleep(ctx, nil, d.Linger)
