@@ -215,9 +215,12 @@ type DeliveryTx interface {
 	EventsSince(after int64, limit int) ([]*Event, error)
 	// LastEventID is the id of the newest event of any hall, 0 if none.
 	LastEventID() (int64, error)
-	// PendingEvents counts the events after the cursor that s wants, and
-	// gives the time of the oldest.
-	PendingEvents(s *Subscriber) (int, *time.Time, error)
+	// CountEvents counts the events after the id of the halls and of the
+	// types given (none given: any), and gives the time of the oldest.
+	CountEvents(after int64, halls, types []string) (int, *time.Time, error)
+	// EventsOf gives up to limit events after the id of the halls and of
+	// the types given (none given: any), oldest first.
+	EventsOf(after int64, halls, types []string, limit int) ([]*Event, error)
 }
 
 // DeliveryState is what an admin sees of a subscriber's delivery.
@@ -233,8 +236,57 @@ type DeliveryState struct {
 	LastError    string     `json:"last_error"`
 }
 
+// pendingTypes splits the types of events a subscriber wants into those
+// it takes every event of (nil: every type) and those it takes some events
+// of (Wants looks into them): a 好差评 reporter takes every rating but only
+// the follow-ups' outcomes.
+func (s *Subscriber) pendingTypes() (every, some []string) {
+	switch {
+	case s.Kind == SubscriberHaochaping:
+		return []string{EventRated}, []string{EventFollowUp}
+	case slices.Contains(s.Events, "*"):
+		return nil, nil
+	case len(s.Events) == 0: // wants nothing
+		return []string{""}, nil
+	}
+	return s.Events, nil
+}
+
+// pendingEvents counts the events after a subscriber's cursor that it
+// wants, and gives the time of the oldest: counted by the store, but for
+// the types it takes only some events of, which are read (few: a hall's
+// follow-ups) and asked Wants.
+func pendingEvents(tx Tx, s *Subscriber) (int, *time.Time, error) {
+	every, some := s.pendingTypes()
+	n, oldest, err := tx.CountEvents(s.Cursor, s.Halls, every)
+	if err != nil || len(some) == 0 {
+		return n, oldest, err
+	}
+	const page = 500
+	for after := s.Cursor; ; {
+		evs, err := tx.EventsOf(after, s.Halls, some, page)
+		if err != nil {
+			return 0, nil, err
+		}
+		for _, ev := range evs {
+			after = ev.ID
+			if !s.Wants(ev) {
+				continue
+			}
+			n++
+			if oldest == nil || ev.At.Before(*oldest) {
+				at := ev.At
+				oldest = &at
+			}
+		}
+		if len(evs) < page {
+			return n, oldest, nil
+		}
+	}
+}
+
 func (e *Engine) deliveryState(tx Tx, s *Subscriber) (*DeliveryState, error) {
-	n, oldest, err := tx.PendingEvents(s)
+	n, oldest, err := pendingEvents(tx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -394,8 +446,132 @@ func (e *Engine) RecordDelivery(ctx context.Context, owner string, subID int64, 
 	return out, err
 }
 
-// resume clears a subscriber's failed tries: the message after its cursor
-// is due now, and a failing subscriber is active again.
+// The admin's moves on a subscriber of any kind (webhook.go's for the
+// webhooks, haochaping.go's for the 好差评 reporters): its delivery log,
+// replay, skip and the status an admin sets. One implementation; each
+// kind names the lookup that finds its own and decides who may.
+
+// subscriberLookup finds a subscriber of one kind that p may manage; any
+// other is not found (webhook, haochapingReporter).
+type subscriberLookup func(tx Tx, p Principal, id int64) (*Subscriber, error)
+
+// kindName names a kind of subscriber in errors and the audit.
+func kindName(kind string) string {
+	if kind == SubscriberHaochaping {
+		return "好差评 reporter"
+	}
+	return kind
+}
+
+// changeSubscriber runs change on the subscriber find gives, writes it and
+// tells the dispatcher.
+func (e *Engine) changeSubscriber(ctx context.Context, p Principal, id int64, find subscriberLookup, change func(Tx, *Subscriber) error) (*Subscriber, error) {
+	var out *Subscriber
+	err := e.update(ctx, func(tx Tx) error {
+		s, err := find(tx, p, id)
+		if err != nil {
+			return err
+		}
+		if err := change(tx, s); err != nil {
+			return err
+		}
+		s.UpdatedAt = e.now()
+		out = s
+		return tx.UpdateSubscriber(s)
+	})
+	if err == nil {
+		e.subscribersChanged()
+	}
+	return out, err
+}
+
+// deliveries gives a subscriber's last attempts, newest first.
+func (e *Engine) deliveries(ctx context.Context, p Principal, id int64, limit int, find subscriberLookup) ([]DeliveryAttempt, error) {
+	var out []DeliveryAttempt
+	err := e.store.View(ctx, func(tx Tx) error {
+		if _, err := find(tx, p, id); err != nil {
+			return err
+		}
+		var err error
+		out, err = tx.Deliveries(id, limit)
+		return err
+	})
+	return out, err
+}
+
+// replay sets a subscriber to send again every event from fromEventID on.
+func (e *Engine) replay(ctx context.Context, p Principal, id, fromEventID int64, find subscriberLookup) (*Subscriber, error) {
+	if err := checkReplayFrom(fromEventID); err != nil {
+		return nil, err
+	}
+	return e.changeSubscriber(ctx, p, id, find, func(tx Tx, s *Subscriber) error {
+		return s.replayFrom(tx, fromEventID)
+	})
+}
+
+// heldEvent is the event a retrying subscriber is held on: the first after
+// its cursor it wants, among the next 500; nil when none is.
+func heldEvent(tx Tx, s *Subscriber) (*Event, error) {
+	evs, err := tx.EventsSince(s.Cursor, 500)
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range evs {
+		if s.Wants(ev) {
+			return ev, nil
+		}
+	}
+	return nil, nil
+}
+
+// skip drops the message a subscriber is held on and goes on with the
+// next: only an admin's explicit decision, audited (AuditDeliverySkipped).
+// It answers the id of the event skipped.
+func (e *Engine) skip(ctx context.Context, p Principal, id int64, find subscriberLookup) (int64, error) {
+	var skipped int64
+	_, err := e.changeSubscriber(ctx, p, id, find, func(tx Tx, s *Subscriber) error {
+		if p.Role() != RoleAdmin {
+			return Errorf(EForbidden, "only admins skip a message")
+		}
+		what := kindName(s.Kind) + " " + strconv.FormatInt(s.ID, 10)
+		if s.Attempts == 0 {
+			return Errorf(EConflict, "%s is not stuck on a message", what)
+		}
+		ev, err := heldEvent(tx, s)
+		if err != nil {
+			return err
+		}
+		if ev == nil {
+			return Errorf(EConflict, "%s has no message to skip", what)
+		}
+		skipped = ev.ID
+		s.Cursor = skipped
+		s.resume()
+		if err := tx.SetDeliveryState(s); err != nil {
+			return err
+		}
+		return tx.AppendAudit(&AuditEvent{Type: AuditDeliverySkipped, At: e.now(),
+			Username: what + " event " + strconv.FormatInt(skipped, 10), Actor: p.Key()})
+	})
+	return skipped, err
+}
+
+// setStatus is an admin's status for a subscriber of any kind: "disabled"
+// pauses it; "active" starts a disabled or failing one again, and one
+// retrying on schedule, with its retry state cleared, so the message it is
+// held on is tried at once (and the schedule starts over). Empty leaves it.
+func (s *Subscriber) setStatus(tx Tx, status string) error {
+	switch {
+	case status == SubscriberActive && (s.Status != SubscriberActive || s.Attempts > 0):
+		s.Status = SubscriberActive
+		s.resume()
+		return tx.SetDeliveryState(s)
+	case status != "":
+		s.Status = status
+	}
+	return nil
+}
+
 func checkReplayFrom(fromEventID int64) error {
 	if fromEventID <= 0 {
 		return FieldErrorf("from_event_id", "from_event_id is an event id, at least 1")
@@ -418,6 +594,8 @@ func (s *Subscriber) replayFrom(tx Tx, fromEventID int64) error {
 	return tx.SetDeliveryState(s)
 }
 
+// resume clears a subscriber's failed tries: the message after its cursor
+// is due now, and a failing subscriber is active again.
 func (s *Subscriber) resume() {
 	s.Attempts, s.FailingSince, s.NextAt = 0, nil, time.Time{}
 	if s.Status == SubscriberFailing {

@@ -514,6 +514,15 @@ func reporter(tx Tx, id int64) (*Subscriber, error) {
 	return s, nil
 }
 
+// haochapingReporter finds a reporter for p, an admin (a
+// subscriberLookup).
+func haochapingReporter(tx Tx, p Principal, id int64) (*Subscriber, error) {
+	if err := adminOnly(p); err != nil {
+		return nil, err
+	}
+	return reporter(tx, id)
+}
+
 func adminOnly(p Principal) error {
 	if p.Role() != RoleAdmin {
 		return Errorf(EForbidden, "only admins manage the 好差评 reporters")
@@ -625,15 +634,8 @@ func (e *Engine) UpdateHaochapingReporter(ctx context.Context, p Principal, id i
 		if in.Key != "" {
 			s.Secret = in.Key
 		}
-		if in.Status == SubscriberActive && (s.Status != SubscriberActive || s.Attempts > 0) {
-			// Started again, or told the platform is back: the held
-			// record is tried at once.
-			s.Status, s.NextAt = SubscriberActive, e.now()
-			if err := tx.SetDeliveryState(s); err != nil {
-				return err
-			}
-		} else if in.Status != "" {
-			s.Status = in.Status
+		if err := s.setStatus(tx, in.Status); err != nil {
+			return err
 		}
 		if err := tx.UpdateSubscriber(s); err != nil {
 			return err
@@ -673,28 +675,25 @@ func (e *Engine) DeleteHaochapingReporter(ctx context.Context, p Principal, id i
 // ReplayHaochapingReporter sends again every record from the event
 // fromEventID on, with the same message ids.
 func (e *Engine) ReplayHaochapingReporter(ctx context.Context, p Principal, id, fromEventID int64) (*HaochapingReporter, error) {
-	if err := adminOnly(p); err != nil {
-		return nil, err
-	}
-	if err := checkReplayFrom(fromEventID); err != nil {
+	s, err := e.replay(ctx, p, id, fromEventID, haochapingReporter)
+	if err != nil {
 		return nil, err
 	}
 	var out *HaochapingReporter
-	err := e.update(ctx, func(tx Tx) error {
-		s, err := reporter(tx, id)
-		if err != nil {
-			return err
-		}
-		if err := s.replayFrom(tx, fromEventID); err != nil {
-			return err
-		}
-		out, err = e.reporterView(tx, s, false)
-		return err
-	})
-	if err == nil {
-		e.subscribersChanged()
-	}
+	err = e.store.View(ctx, func(tx Tx) (err error) { out, err = e.reporterView(tx, s, false); return })
 	return out, err
+}
+
+// HaochapingReporterDeliveries gives the reporter's last attempts, newest
+// first.
+func (e *Engine) HaochapingReporterDeliveries(ctx context.Context, p Principal, id int64, limit int) ([]DeliveryAttempt, error) {
+	return e.deliveries(ctx, p, id, limit, haochapingReporter)
+}
+
+// SkipHaochapingRecord drops the record a reporter is held on: an admin's
+// explicit decision, audited. It answers the id of the event skipped.
+func (e *Engine) SkipHaochapingRecord(ctx context.Context, p Principal, id int64) (int64, error) {
+	return e.skip(ctx, p, id, haochapingReporter)
 }
 
 // HaochapingOut is what a reporter's sender posts for a message.
@@ -1027,15 +1026,12 @@ func (e *Engine) HaochapingReconcile(ctx context.Context, hallID, date string) (
 			}
 			stuck := ""
 			if s.Attempts > 0 {
-				evs, err := tx.EventsSince(s.Cursor, 500)
+				ev, err := heldEvent(tx, s)
 				if err != nil {
 					return err
 				}
-				for _, ev := range evs {
-					if s.Wants(ev) {
-						stuck = HaochapingRecordID(ev)
-						break
-					}
+				if ev != nil {
+					stuck = HaochapingRecordID(ev)
 				}
 			}
 			sr := HaochapingSyncReporter{ID: s.ID, URL: s.URL, Status: s.Status, Pending: []string{}, Failing: []HaochapingFailing{}}

@@ -149,7 +149,8 @@ func mayManage(p Principal, s *Subscriber) bool {
 	return true
 }
 
-// webhook finds a webhook p may manage; any other is not found.
+// webhook finds a webhook p may manage; any other is not found (a
+// subscriberLookup).
 func webhook(tx Tx, p Principal, id int64) (*Subscriber, error) {
 	s, err := tx.Subscriber(id)
 	if err != nil || s.Kind != SubscriberWebhook || !mayManage(p, s) {
@@ -227,27 +228,6 @@ func (e *Engine) Webhook(ctx context.Context, p Principal, id int64) (*WebhookVi
 	return out, err
 }
 
-// changeWebhook runs change on a webhook p may manage and writes it.
-func (e *Engine) changeWebhook(ctx context.Context, p Principal, id int64, change func(Tx, *Subscriber) error) (*Subscriber, error) {
-	var out *Subscriber
-	err := e.update(ctx, func(tx Tx) error {
-		s, err := webhook(tx, p, id)
-		if err != nil {
-			return err
-		}
-		if err := change(tx, s); err != nil {
-			return err
-		}
-		s.UpdatedAt = e.now()
-		out = s
-		return tx.UpdateSubscriber(s)
-	})
-	if err == nil {
-		e.subscribersChanged()
-	}
-	return out, err
-}
-
 func (e *Engine) subscribersChanged() {
 	if e.SubscribersChanged != nil {
 		e.SubscribersChanged()
@@ -255,22 +235,14 @@ func (e *Engine) subscribersChanged() {
 }
 
 // UpdateWebhook changes a webhook's URL, events, halls, description and
-// status; its cursor and secret stay. Making it active again retries the
-// message it was stuck on at once.
+// status (setStatus); its cursor and secret stay.
 func (e *Engine) UpdateWebhook(ctx context.Context, p Principal, id int64, in WebhookInput) (*WebhookView, error) {
-	s, err := e.changeWebhook(ctx, p, id, func(tx Tx, s *Subscriber) error {
+	s, err := e.changeSubscriber(ctx, p, id, webhook, func(tx Tx, s *Subscriber) error {
 		if err := e.checkWebhook(tx, p, &in); err != nil {
 			return err
 		}
 		s.URL, s.Events, s.Halls, s.Description = in.URL, in.Events, in.Halls, in.Description
-		if in.Status != "" && in.Status != s.Status {
-			s.Status = in.Status
-			if in.Status == SubscriberActive {
-				s.NextAt = e.now()
-				return tx.SetDeliveryState(s)
-			}
-		}
-		return nil
+		return s.setStatus(tx, in.Status)
 	})
 	if err != nil {
 		return nil, err
@@ -295,7 +267,7 @@ func (e *Engine) DeleteWebhook(ctx context.Context, p Principal, id int64) error
 // RotateWebhookSecret gives the webhook a new secret, shown this once; the
 // old one signs too for SecretRotationOverlap.
 func (e *Engine) RotateWebhookSecret(ctx context.Context, p Principal, id int64) (*WebhookView, error) {
-	s, err := e.changeWebhook(ctx, p, id, func(tx Tx, s *Subscriber) error {
+	s, err := e.changeSubscriber(ctx, p, id, webhook, func(tx Tx, s *Subscriber) error {
 		s.PrevSecret, s.PrevUntil = s.Secret, e.now().Add(SecretRotationOverlap)
 		s.Secret = NewWebhookSecret()
 		return nil
@@ -308,27 +280,13 @@ func (e *Engine) RotateWebhookSecret(ctx context.Context, p Principal, id int64)
 
 // WebhookDeliveries gives the webhook's last attempts, newest first.
 func (e *Engine) WebhookDeliveries(ctx context.Context, p Principal, id int64, limit int) ([]DeliveryAttempt, error) {
-	var out []DeliveryAttempt
-	err := e.store.View(ctx, func(tx Tx) error {
-		if _, err := webhook(tx, p, id); err != nil {
-			return err
-		}
-		var err error
-		out, err = tx.Deliveries(id, limit)
-		return err
-	})
-	return out, err
+	return e.deliveries(ctx, p, id, limit, webhook)
 }
 
 // ReplayWebhook sends again every event from fromEventID on (those still
 // kept, EventRetention), with the same message ids as the first time.
 func (e *Engine) ReplayWebhook(ctx context.Context, p Principal, id, fromEventID int64) (*WebhookView, error) {
-	if err := checkReplayFrom(fromEventID); err != nil {
-		return nil, err
-	}
-	s, err := e.changeWebhook(ctx, p, id, func(tx Tx, s *Subscriber) error {
-		return s.replayFrom(tx, fromEventID)
-	})
+	s, err := e.replay(ctx, p, id, fromEventID, webhook)
 	if err != nil {
 		return nil, err
 	}
@@ -338,36 +296,7 @@ func (e *Engine) ReplayWebhook(ctx context.Context, p Principal, id, fromEventID
 // SkipWebhookMessage drops the message a webhook is stuck on: an admin's
 // explicit decision, audited. It answers the id of the event skipped.
 func (e *Engine) SkipWebhookMessage(ctx context.Context, p Principal, id int64) (int64, error) {
-	var skipped int64
-	_, err := e.changeWebhook(ctx, p, id, func(tx Tx, s *Subscriber) error {
-		if p.Role() != RoleAdmin {
-			return Errorf(EForbidden, "only admins skip a message")
-		}
-		if s.Attempts == 0 {
-			return Errorf(EConflict, "webhook %d is not stuck on a message", s.ID)
-		}
-		evs, err := tx.EventsSince(s.Cursor, 500)
-		if err != nil {
-			return err
-		}
-		for _, ev := range evs {
-			if s.Wants(ev) {
-				skipped = ev.ID
-				break
-			}
-		}
-		if skipped == 0 {
-			return Errorf(EConflict, "webhook %d has no message to skip", s.ID)
-		}
-		s.Cursor = skipped
-		s.resume()
-		if err := tx.SetDeliveryState(s); err != nil {
-			return err
-		}
-		return tx.AppendAudit(&AuditEvent{Type: AuditDeliverySkipped, At: e.now(),
-			Username: "webhook " + strconv.FormatInt(s.ID, 10) + " event " + strconv.FormatInt(skipped, 10), Actor: p.Key()})
-	})
-	return skipped, err
+	return e.skip(ctx, p, id, webhook)
 }
 
 // TestWebhook sends the webhook a test message now (type webhook.test),

@@ -35,6 +35,12 @@ func (s *Server) haochapingRoutes() {
 		}
 		return s.Engine.ReplayHaochapingReporter(r.Context(), c.p, id, req.FromEventID)
 	}))
+	s.handle("GET /api/v1/haochaping/reporters/{id}/deliveries", signed, withID("好差评 reporter", "deliveries", func(r *http.Request, c *call, id int64) ([]civiq.DeliveryAttempt, error) {
+		return s.Engine.HaochapingReporterDeliveries(r.Context(), c.p, id, 200)
+	}))
+	s.handle("POST /api/v1/haochaping/reporters/{id}/skip", signed, withID("好差评 reporter", "skipped_event_id", func(r *http.Request, c *call, id int64) (int64, error) {
+		return s.Engine.SkipHaochapingRecord(r.Context(), c.p, id)
+	}))
 	s.handle("DELETE /api/v1/haochaping/reporters/{id}", signed, s.deleteReporter)
 	s.handle("GET /api/v1/halls/{hall}/reports/haochaping-sync", need(civiq.PermFollowUp), s.haochapingSync)
 	s.handle("GET /api/v1/halls/{hall}/reports/haochaping-records", need(civiq.PermFollowUp), s.haochapingRecords)

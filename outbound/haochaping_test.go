@@ -230,3 +230,147 @@ func TestReporterChangesTellTheDispatcher(t *testing.T) {
 		}
 	}
 }
+
+type reporterView struct {
+	ID       int64  `json:"id"`
+	Status   string `json:"status"`
+	Cursor   int64  `json:"cursor"`
+	Delivery struct {
+		Pending   int    `json:"pending"`
+		Attempts  int    `json:"attempts"`
+		LastError string `json:"last_error"`
+	} `json:"delivery"`
+}
+
+func getReporter(t testing.TB, s *civiqtest.Server, path string) reporterView {
+	t.Helper()
+	var out struct{ Reporter reporterView }
+	if code := s.Call(t, "GET", path, s.Admin, nil, &out); code != 200 {
+		t.Fatalf("get reporter: %d", code)
+	}
+	return out.Reporter
+}
+
+// A reporter held on a record has what a webhook has: its pending count
+// of what it reports only (the rating and the two outcomes, not the
+// follow-up's other moves), its delivery log, the admin's audited skip and
+// a replay.
+func TestReporterDeliveriesSkipReplay(t *testing.T) {
+	s := node(t)
+	p := newProvince(t, "shared-key-0123456789", "")
+	p.fail = true
+	var r struct{ Reporter reporterView }
+	if code := s.Call(t, "POST", "/api/v1/haochaping/reporters", s.Admin, map[string]any{"url": p.URL + "/hcp", "auth": "hmac",
+		"key": "shared-key-0123456789", "signature_header": "X-Sign"}, &r); code != 201 {
+		t.Fatalf("create reporter: %d", code)
+	}
+	path := "/api/v1/haochaping/reporters/" + strconv.FormatInt(r.Reporter.ID, 10)
+	rateBadly(t, s)
+	waitFor(t, "a failed try", func() bool { return getReporter(t, s, path).Delivery.Attempts > 0 })
+	if v := getReporter(t, s, path); v.Delivery.Pending != 3 || v.Delivery.LastError == "" {
+		t.Fatalf("held on the rating: %+v, want 3 pending (a rating, two outcomes)", v)
+	}
+	var log struct{ Deliveries []civiq.DeliveryAttempt }
+	if code := s.Call(t, "GET", path+"/deliveries", s.Admin, nil, &log); code != 200 || len(log.Deliveries) == 0 ||
+		log.Deliveries[0].Status != 500 || log.Deliveries[0].EventID != r.Reporter.Cursor+1 && log.Deliveries[0].EventID <= r.Reporter.Cursor {
+		t.Fatalf("deliveries: %d %+v", code, log.Deliveries)
+	}
+	manager := s.User(t, "mgr", civiq.RoleManager, "demo")
+	for _, call := range []struct{ method, path string }{{"GET", path + "/deliveries"}, {"POST", path + "/skip"}} {
+		if code := s.Call(t, call.method, call.path, manager, nil, nil); code != 403 {
+			t.Errorf("a manager: %s %s: %d", call.method, call.path, code)
+		}
+	}
+	var skip struct {
+		Skipped int64 `json:"skipped_event_id"`
+	}
+	if code := s.Call(t, "POST", path+"/skip", s.Admin, nil, &skip); code != 200 || skip.Skipped != log.Deliveries[0].EventID {
+		t.Fatalf("skip: %d %+v", code, skip)
+	}
+	var audit struct{ Events []civiq.AuditEvent }
+	s.Call(t, "GET", "/api/v1/audit", s.Admin, nil, &audit)
+	want := "好差评 reporter " + strconv.FormatInt(r.Reporter.ID, 10) + " event " + strconv.FormatInt(skip.Skipped, 10)
+	if len(audit.Events) == 0 || audit.Events[0].Type != civiq.AuditDeliverySkipped || audit.Events[0].Username != want {
+		t.Fatalf("audit: %+v, want %q", audit.Events, want)
+	}
+	p.mu.Lock()
+	p.fail = false
+	p.mu.Unlock()
+	waitFor(t, "the two outcomes", func() bool { return len(p.records()) >= 2 })
+	if got := p.records(); got[0]["record_type"] != "followup" || got[1]["record_type"] != "followup" {
+		t.Fatalf("after the skip: %v", got)
+	}
+	if code := s.Call(t, "POST", path+"/skip", s.Admin, nil, nil); code != 409 {
+		t.Fatalf("skip when nothing is held: %d", code)
+	}
+	if code := s.Call(t, "POST", path+"/replay", s.Admin, map[string]int64{"from_event_id": skip.Skipped}, nil); code != 200 {
+		t.Fatalf("replay: %d", code)
+	}
+	waitFor(t, "the three records again", func() bool { return len(p.records()) >= 5 })
+	if got := p.records(); got[2]["record_type"] != "rating" {
+		t.Fatalf("replayed: %v", got[2])
+	}
+}
+
+// PUT status active does the same to a webhook and a reporter retrying on
+// schedule: the retry state is cleared and the held message goes at once,
+// not at the end of the backoff.
+func TestActivateRetrying(t *testing.T) {
+	for _, kind := range []string{civiq.SubscriberWebhook, civiq.SubscriberHaochaping} {
+		t.Run(kind, func(t *testing.T) {
+			s := civiqtest.New(t, func(s *civiqtest.Server) {
+				s.App.SetWebhookAllow(loopback)
+				s.App.Sender.Timeout = 500 * time.Millisecond
+				s.App.Outbound.Poll = time.Minute
+			})
+			var fail atomic.Bool
+			fail.Store(true)
+			var got atomic.Int32
+			rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if fail.Load() {
+					w.WriteHeader(500)
+					return
+				}
+				got.Add(1)
+			}))
+			defer rc.Close()
+			var path string
+			var body map[string]any
+			if kind == civiq.SubscriberWebhook {
+				body = map[string]any{"url": rc.URL + "/hook", "events": []string{"*"}}
+				var out struct{ Webhook struct{ ID int64 } }
+				if code := s.Call(t, "POST", "/api/v1/webhooks", s.Admin, body, &out); code != 201 {
+					t.Fatalf("create: %d", code)
+				}
+				path = "/api/v1/webhooks/" + strconv.FormatInt(out.Webhook.ID, 10)
+			} else {
+				body = map[string]any{"url": rc.URL + "/hcp", "auth": "bearer", "key": "token-abcdefghijklmnop"}
+				var out struct{ Reporter struct{ ID int64 } }
+				if code := s.Call(t, "POST", "/api/v1/haochaping/reporters", s.Admin, body, &out); code != 201 {
+					t.Fatalf("create: %d", code)
+				}
+				path = "/api/v1/haochaping/reporters/" + strconv.FormatInt(out.Reporter.ID, 10)
+				delete(body, "key")
+			}
+			attempts := func() int {
+				var v struct {
+					Webhook, Reporter struct {
+						Status   string
+						Delivery struct{ Attempts int }
+					}
+				}
+				s.Call(t, "GET", path, s.Admin, nil, &v)
+				return v.Webhook.Delivery.Attempts + v.Reporter.Delivery.Attempts
+			}
+			rateBadly(t, s)
+			waitFor(t, "a failed try", func() bool { return attempts() > 0 })
+			fail.Store(false)
+			body["status"] = "active"
+			if code := s.Call(t, "PUT", path, s.Admin, body, nil); code != 200 {
+				t.Fatalf("put: %d", code)
+			}
+			waitFor(t, "the held message, at once", func() bool { return got.Load() > 0 })
+			waitFor(t, "the retry state cleared", func() bool { return attempts() == 0 })
+		})
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math/bits"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -162,25 +161,35 @@ func (t *tx) LastEventID() (int64, error) {
 	return id, err
 }
 
-// PendingEvents filters by hall and type in SQL: one statement per length
-// of the two lists, prepared once each.
-func (t *tx) PendingEvents(s *civiq.Subscriber) (int, *time.Time, error) {
-	q := `SELECT COUNT(*), MIN(at) FROM events WHERE id > ?`
-	args := []any{s.Cursor}
+// eventsWhere is the filter of CountEvents and EventsOf: one statement
+// text per length of the two lists.
+func eventsWhere(after int64, halls, types []string) (string, []any) {
+	q := ` FROM events WHERE id > ?`
+	args := make([]any, 0, 1+len(halls)+len(types))
+	args = append(args, after)
 	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
 		q += ` AND ` + col + ` IN (?` + strings.Repeat(`, ?`, len(vals)-1) + `)`
 		for _, v := range vals {
 			args = append(args, v)
 		}
 	}
-	if len(s.Halls) > 0 {
-		in("hall_id", s.Halls)
-	}
-	if !slices.Contains(s.Events, "*") {
-		in("type", s.Events)
-	}
+	in("hall_id", halls)
+	in("type", types)
+	return q, args
+}
+
+func (t *tx) CountEvents(after int64, halls, types []string) (int, *time.Time, error) {
+	q, args := eventsWhere(after, halls, types)
 	var n int
 	var oldest sql.NullInt64
-	err := t.row(q, args...).Scan(&n, &oldest)
+	err := t.row(`SELECT COUNT(*), MIN(at)`+q, args...).Scan(&n, &oldest)
 	return n, fromNanos(oldest), err
+}
+
+func (t *tx) EventsOf(after int64, halls, types []string, limit int) ([]*civiq.Event, error) {
+	q, args := eventsWhere(after, halls, types)
+	return scanAll(scanEvent)(t.rows(`SELECT id, hall_id, type, at, data`+q+` ORDER BY id LIMIT ?`, append(args, limit)...))
 }
