@@ -253,6 +253,21 @@ type CaseEntry struct {
 	Reason string    `json:"reason,omitempty"`
 }
 
+// EventCase is the event of a case opened or moved; it carries the
+// case's number, status and guide (CaseRef), never the applicant.
+const EventCase = "case.updated"
+
+// Ref names the case (stats.go's CaseRef): no applicant.
+func (c *Case) Ref() CaseRef {
+	return CaseRef{Number: c.Number, Status: c.Status, GuideName: c.GuideName, GuideNameEn: c.GuideNameEn}
+}
+
+// event is the event row of a change to the case.
+func (c *Case) event(at time.Time) *Event {
+	ref := c.Ref()
+	return &Event{HallID: c.HallID, Type: EventCase, At: at, Case: &ref}
+}
+
 // CaseTx is what a store keeps of cases (sqlstore/cases.go).
 type CaseTx interface {
 	// InsertCase sets c.ID; the applicant is stored as given (the engine
@@ -466,6 +481,9 @@ func (e *Engine) OpenCase(ctx context.Context, req OpenCaseRequest) (*Case, erro
 		if err := tx.AppendCaseEntry(&entry); err != nil {
 			return err
 		}
+		if err := tx.AppendEvent(c.event(now)); err != nil {
+			return err
+		}
 		c.History = []CaseEntry{entry}
 		out = c
 		return e.caseOverdue(tx, c, now)
@@ -603,6 +621,9 @@ func (e *Engine) MoveCase(ctx context.Context, number string, m CaseMove) (*Case
 			}
 		}
 		if err := tx.AppendCaseEntry(&CaseEntry{CaseID: c.ID, At: now, From: from, To: c.Status, By: by, Note: note, Reason: reason}); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(c.event(now)); err != nil {
 			return err
 		}
 		if c.History, err = tx.CaseEntries(c.ID); err != nil {

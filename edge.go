@@ -154,6 +154,8 @@ func eventWork(typ string) Work {
 		return WorkCounterState
 	case typ == EventAnnouncement:
 		return WorkAnnouncements
+	case typ == EventCase:
+		return WorkCasesOpened
 	case strings.HasPrefix(typ, "ticket."):
 		return WorkCalls
 	}

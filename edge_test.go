@@ -1,6 +1,8 @@
 package civiq_test
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -295,5 +297,82 @@ func TestCityMarksEdgeBehindOrSilent(t *testing.T) {
 	city.advance(civiq.EdgeSilentAfter + time.Second)
 	if h := health(); h != "silent" {
 		t.Errorf("not heard from: %s", h)
+	}
+}
+
+// TestEdgeCasesGoUp: a 办件 case opened and moved at the edge's counter
+// goes up with its event, history and receipts; the city holds it once,
+// its applicant sealed with the city's own key, and refuses to open or
+// move cases of the hall itself.
+func TestEdgeCasesGoUp(t *testing.T) {
+	edge, city, tok := edgePair(t)
+	for _, e := range []*env{edge, city} {
+		if _, err := e.eng.LoadDemoGuides(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edge.eng.Receipts = receiptKeys(t, 3)
+	edge.eng.Sealer = testSealer(t)
+	city.eng.Sealer, _ = civiq.NewSealer(bytes.Repeat([]byte{9}, civiq.SecretKeySize))
+	ctx, staff := staffCtx(edge.ctx)
+	tk := edge.served("social", "1")
+	c, err := edge.eng.OpenCase(ctx, civiq.OpenCaseRequest{TicketID: tk.ID, GuideID: "demo-s-card", Applicant: applicant(),
+		Materials: []civiq.CaseMaterialInput{{ID: "m1"}, {ID: "m3", Status: civiq.MaterialMissing}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err = edge.eng.MoveCase(ctx, c.Number, civiq.CaseMove{To: civiq.CaseAccepted, By: staff,
+		Materials: []civiq.CaseMaterialInput{{ID: "m3"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var caseEvents int
+	for _, ev := range edge.take() {
+		if ev.Type == civiq.EventCase {
+			caseEvents++
+			if ev.Case == nil || ev.Case.Number != c.Number || strings.Contains(string(ev.JSON(true)), "张") {
+				t.Errorf("case event %+v: %s", ev.Case, ev.JSON(true))
+			}
+			if strings.Contains(string(ev.JSON(false)), c.Number) {
+				t.Errorf("the public view names the case: %s", ev.JSON(false))
+			}
+		}
+	}
+	if caseEvents != 2 {
+		t.Fatalf("%d case events at the edge; want 2 (opened, accepted)", caseEvents)
+	}
+	city.take()
+	upload(t, edge, city, tok, "edge-1", 0)
+	upload(t, edge, city, tok, "edge-1", 0) // again: nothing twice
+	n := 0
+	for _, ev := range city.take() {
+		if ev.Type == civiq.EventCase {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("the city wrote %d case events; want 2", n)
+	}
+	cctx, cstaff := staffCtx(city.ctx)
+	got, err := city.eng.Case(cctx, c.Number, cstaff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != civiq.CaseAccepted || got.PromisedDate != c.PromisedDate || got.Applicant != c.Applicant ||
+		got.TicketNumber != tk.Number || len(got.History) != 2 || got.ReceiptCode == "" || got.ReceiptCode != c.ReceiptCode {
+		t.Errorf("the city's case = %+v\nthe edge's %+v", got, c)
+	}
+	if p, err := city.eng.CaseProgressFor(city.ctx, c.Number, testPhone[7:]); err != nil || p.Status != civiq.CaseAccepted {
+		t.Errorf("the citizen's view on the city: %+v, %v", p, err)
+	}
+	list, err := city.eng.Cases(city.ctx, civiq.CaseQuery{HallID: "demo"}, false)
+	if err != nil || len(list) != 1 {
+		t.Errorf("the city's cases of the hall: %d, %v", len(list), err)
+	}
+	// The city's own writes of the hall's cases are refused.
+	if _, err := city.eng.MoveCase(cctx, c.Number, civiq.CaseMove{To: civiq.CaseReviewing, By: cstaff}); civiq.ErrorCode(err) != civiq.EOwnedByEdge {
+		t.Errorf("the city moves the edge's case: %v", err)
+	}
+	if _, err := city.eng.OpenCase(cctx, civiq.OpenCaseRequest{TicketID: tk.ID, GuideID: "demo-s-card", Applicant: applicant()}); civiq.ErrorCode(err) != civiq.EOwnedByEdge {
+		t.Errorf("the city opens a case in the edge's hall: %v", err)
 	}
 }

@@ -41,6 +41,23 @@ type EdgeRating struct {
 	StaffID int64 `json:"staff_id,omitempty"`
 }
 
+// EdgeCase is a 办件 case as the edge sends it: whole, with its day, its
+// history and its receipts; the applicant opened for the trip (the link
+// is TLS), sealed again by the city.
+type EdgeCase struct {
+	Case
+	Day      string        `json:"day"`
+	Receipts []EdgeReceipt `json:"receipts"`
+}
+
+// EdgeReceipt is a receipt of a case as the edge signed it.
+type EdgeReceipt struct {
+	Code     string    `json:"code"`
+	Kind     string    `json:"kind"`
+	Payload  string    `json:"payload"`
+	IssuedAt time.Time `json:"issued_at"`
+}
+
 // EdgeRecord is one event of the edge with the state it leaves: the city
 // writes both.
 type EdgeRecord struct {
@@ -54,6 +71,9 @@ type EdgeRecord struct {
 	Rating   *EdgeRating  `json:"rating,omitempty"`
 	FollowUp *FollowUpRef `json:"followup,omitempty"`
 	Booking  *BookingRef  `json:"booking,omitempty"`
+	Case     *CaseRef     `json:"case,omitempty"`
+	// CaseData is the case an event of it names, as it is now.
+	CaseData *EdgeCase `json:"case_data,omitempty"`
 }
 
 // EdgeUpload is what the edge posts to the city.
@@ -160,7 +180,15 @@ func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, li
 	out := make([]EdgeRecord, 0, len(evs))
 	err = e.store.View(ctx, func(tx Tx) error {
 		for _, ev := range evs {
-			r := EdgeRecord{ID: ev.ID, HallID: ev.HallID, Type: ev.Type, At: ev.At, Text: ev.Text, FollowUp: ev.FollowUp, Booking: ev.Booking}
+			r := EdgeRecord{ID: ev.ID, HallID: ev.HallID, Type: ev.Type, At: ev.At, Text: ev.Text, FollowUp: ev.FollowUp, Booking: ev.Booking,
+				Case: ev.Case}
+			if ev.Case != nil {
+				ec, err := e.edgeCase(tx, ev.Case.Number)
+				if err != nil {
+					return err
+				}
+				r.CaseData = ec
+			}
 			if ev.Counter != nil {
 				r.Counter = &EdgeCounter{ID: ev.Counter.ID, Status: ev.Counter.Status, PauseReason: ev.Counter.PauseReason,
 					CurrentTicketID: ev.Counter.CurrentTicketID}
@@ -190,6 +218,67 @@ func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, li
 		return nil
 	})
 	return out, err
+}
+
+// edgeCase reads, on the edge, a case as it goes up.
+func (e *Engine) edgeCase(tx Tx, number string) (*EdgeCase, error) {
+	c, err := e.readCase(tx, number)
+	if err != nil {
+		return nil, err
+	}
+	if c.History, err = tx.CaseEntries(c.ID); err != nil {
+		return nil, err
+	}
+	rs, err := tx.Receipts(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	ec := &EdgeCase{Case: *c, Day: c.Day, Receipts: []EdgeReceipt{}}
+	for _, r := range rs {
+		ec.Receipts = append(ec.Receipts, EdgeReceipt{Code: r.Code, Kind: r.Kind, Payload: r.Payload, IssuedAt: r.IssuedAt})
+	}
+	return ec, nil
+}
+
+// applyEdgeCase writes, on the city, a case the edge sent: new or
+// changed, with the history entries and receipts the city lacks.
+func (e *Engine) applyEdgeCase(tx Tx, ec *EdgeCase) error {
+	c := ec.Case
+	c.Day, c.ID, c.Overdue, c.ReceiptCode = ec.Day, 0, false, ""
+	cur, err := tx.Case(c.Number)
+	switch {
+	case err == nil:
+		if cur.HallID != c.HallID {
+			return Errorf(EForbidden, "case %s is of another hall", c.Number)
+		}
+		c.ID = cur.ID
+	case !IsNotFound(err):
+		return err
+	}
+	if err := e.writeCase(tx, &c); err != nil {
+		return err
+	}
+	have, err := tx.CaseEntries(c.ID)
+	if err != nil {
+		return err
+	}
+	for _, h := range ec.History[min(len(have), len(ec.History)):] {
+		h.ID, h.CaseID = 0, c.ID
+		if err := tx.AppendCaseEntry(&h); err != nil {
+			return err
+		}
+	}
+	for _, r := range ec.Receipts {
+		if _, err := tx.StoredReceipt(r.Code); err == nil {
+			continue
+		} else if !IsNotFound(err) {
+			return err
+		}
+		if err := tx.InsertReceipt(&StoredReceipt{Code: r.Code, CaseID: c.ID, Kind: r.Kind, Payload: r.Payload, IssuedAt: r.IssuedAt}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // validate checks an upload against the token's hall: every event, its
@@ -225,6 +314,14 @@ func (u *EdgeUpload) validate(hallID string) error {
 		}
 		if c := r.Counter; c != nil && c.ID == "" {
 			return FieldErrorf(field+".counter.id", "a counter needs its id")
+		}
+		if c := r.CaseData; c != nil {
+			if c.HallID != hallID {
+				return Errorf(EForbidden, "event %d carries a case of hall %q", r.ID, c.HallID)
+			}
+			if c.Number == "" || c.Day == "" || c.TicketID == "" {
+				return FieldErrorf(field+".case_data", "a case needs number, day and ticket_id")
+			}
 		}
 		if rt := r.Rating; rt != nil {
 			if rt.HallID != hallID || r.Ticket == nil || rt.TicketID != r.Ticket.ID {
@@ -332,7 +429,12 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 		}
 	}
 	for _, r := range recs {
-		ev := &Event{HallID: r.HallID, Type: r.Type, At: r.At, Text: r.Text, FollowUp: r.FollowUp, Booking: r.Booking}
+		ev := &Event{HallID: r.HallID, Type: r.Type, At: r.At, Text: r.Text, FollowUp: r.FollowUp, Booking: r.Booking, Case: r.Case}
+		if r.CaseData != nil {
+			if err := e.applyEdgeCase(tx, r.CaseData); err != nil {
+				return err
+			}
+		}
 		if et := r.Ticket; et != nil {
 			t := et.Ticket
 			t.Day, t.QueuedAt, t.Position, t.ETASeconds = et.Day, et.QueuedAt, nil, nil

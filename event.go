@@ -55,6 +55,9 @@ type Event struct {
 	// Booking is the booking a change concerns (booking.go): in the staff
 	// view only, and never with personal data.
 	Booking *BookingRef
+	// Case is the 办件 case a change concerns (case.go): in the staff view
+	// only, without the applicant.
+	Case *CaseRef
 
 	once          sync.Once
 	public, staff []byte
@@ -83,6 +86,8 @@ type EventData struct {
 	FollowUp *FollowUpRef `json:"followup,omitempty"`
 	// Booking: see Event.Booking.
 	Booking *BookingRef `json:"booking,omitempty"`
+	// Case: see Event.Case.
+	Case *CaseRef `json:"case,omitempty"`
 }
 
 // StaffTicket is what staff see of a ticket in events: the public view,
@@ -110,6 +115,8 @@ type EventView struct {
 	FollowUp *FollowUpRef `json:"followup,omitempty"`
 	// Booking is in the staff view only.
 	Booking *BookingRef `json:"booking,omitempty"`
+	// Case is in the staff view only.
+	Case *CaseRef `json:"case,omitempty"`
 }
 
 // Public is the event as anyone may see it: the ticket by its number
@@ -132,7 +139,7 @@ func (e *Event) Public() EventView {
 // concerns. Still no names, phones or ID numbers.
 func (e *Event) Staff() EventView {
 	v := EventView{Type: e.Type, At: e.At.UTC().Format(time.RFC3339Nano), Counter: e.Counter, Text: e.Text, Reason: e.Reason,
-		FollowUp: e.FollowUp, Booking: e.Booking}
+		FollowUp: e.FollowUp, Booking: e.Booking, Case: e.Case}
 	if t := e.Ticket; t != nil {
 		v.Ticket = StaffTicket{ID: t.ID, PublicTicket: t.Public(), Channel: t.Channel, Priority: t.Priority, IssuedAt: t.IssuedAt.UTC()}
 	}

@@ -373,6 +373,8 @@ type ReceiptTx interface {
 	StoredReceipt(code string) (*StoredReceipt, error)
 	// LastReceiptCode is the code of a case's newest receipt, "" if none.
 	LastReceiptCode(caseID int64) (string, error)
+	// Receipts lists a case's receipts, oldest first.
+	Receipts(caseID int64) ([]StoredReceipt, error)
 }
 
 // StoredReceipt is a receipt as issued.

@@ -68,7 +68,7 @@ func servingContext(tx Tx, t *Ticket) (*ServingContext, error) {
 		return nil, err
 	}
 	for _, c := range cs {
-		sc.Cases = append(sc.Cases, CaseRef{Number: c.Number, Status: c.Status, GuideName: c.GuideName, GuideNameEn: c.GuideNameEn})
+		sc.Cases = append(sc.Cases, c.Ref())
 	}
 	return sc, nil
 }

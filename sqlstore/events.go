@@ -14,13 +14,13 @@ import (
 var _ civiq.EventTx = (*tx)(nil)
 
 func (t *tx) AppendEvent(e *civiq.Event) error {
-	data, err := json.Marshal(civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, Reason: e.Reason, FollowUp: e.FollowUp, Booking: e.Booking})
+	data, err := json.Marshal(civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, Reason: e.Reason, FollowUp: e.FollowUp, Booking: e.Booking, Case: e.Case})
 	if err != nil {
 		return err
 	}
 	// Keep a copy: the caller may go on changing the ticket it passed.
 	cp := &civiq.Event{HallID: e.HallID, Type: e.Type, At: e.At,
-		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text, Reason: e.Reason, FollowUp: cloneFollowUp(e.FollowUp), Booking: cloneBookingRef(e.Booking)}
+		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text, Reason: e.Reason, FollowUp: cloneFollowUp(e.FollowUp), Booking: cloneBookingRef(e.Booking), Case: cloneCaseRef(e.Case)}
 	const insert = `INSERT INTO events (hall_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`
 	if t.pipe != nil {
 		// The id is known once sent, before the commit.
@@ -64,7 +64,7 @@ func scanEvent(sc scanner) (*civiq.Event, error) {
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, fmt.Errorf("decode event %d: %w", e.ID, err)
 	}
-	e.Ticket, e.Counter, e.Text, e.Reason, e.FollowUp, e.Booking = d.Ticket, d.Counter, d.Text, d.Reason, d.FollowUp, d.Booking
+	e.Ticket, e.Counter, e.Text, e.Reason, e.FollowUp, e.Booking, e.Case = d.Ticket, d.Counter, d.Text, d.Reason, d.FollowUp, d.Booking, d.Case
 	return e, nil
 }
 
@@ -95,6 +95,14 @@ func cloneBookingRef(b *civiq.BookingRef) *civiq.BookingRef {
 	}
 	c := *b
 	return &c
+}
+
+func cloneCaseRef(c *civiq.CaseRef) *civiq.CaseRef {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	return &d
 }
 
 // Announcements walks the events_hall index backwards.

@@ -36,3 +36,12 @@ func (t *tx) LastReceiptCode(caseID int64) (string, error) {
 	}
 	return code, err
 }
+
+func (t *tx) Receipts(caseID int64) ([]civiq.StoredReceipt, error) {
+	return scanAll(func(sc scanner) (r civiq.StoredReceipt, err error) {
+		var at int64
+		err = sc.Scan(&r.Code, &r.CaseID, &r.Kind, &r.Payload, &at)
+		r.IssuedAt = time.Unix(0, at)
+		return r, err
+	})(t.rows(`SELECT code, case_id, kind, payload, issued_at FROM receipts WHERE case_id = ? ORDER BY issued_at, code`, caseID))
+}
