@@ -42,6 +42,11 @@ type Engine struct {
 	// (notify.go; package notify's Makers); without it settings are
 	// checked without their providers and nothing is sent.
 	Channels ChannelMaker
+	// Directory checks the passwords of the names no local user has, and
+	// of the users it made, and DirectoryRoles gives them their roles and
+	// halls (sso.go); without it only local users sign in with a password.
+	Directory      Directory
+	DirectoryRoles RoleMap
 
 	auth     authCache
 	logins   loginGuard    // sign-in limits (login.go)

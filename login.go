@@ -2,6 +2,7 @@ package civiq
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -263,11 +264,14 @@ func holdRefusal(ctx context.Context, err error) error {
 // dummyHash is checked for names nobody has, so they take a check's time.
 var dummyHash = HashPassword("civiq-no-such-user")
 
-// checkLogin finds the user whose password this is, within the limits.
-func (e *Engine) checkLogin(ctx context.Context, username, password string) (*User, error) {
+// checkLogin finds the user whose password this is, within the limits: a
+// local user, or, with a Directory, someone the directory knows (a user
+// whose source is the directory, or a name no local user has), whose
+// Identity it returns instead.
+func (e *Engine) checkLogin(ctx context.Context, username, password string) (*User, *Identity, error) {
 	addr, name := clientAddrKey(ctx), nameKey(username)
 	if err := e.logins.begin(addr, name, e.now()); err != nil {
-		return nil, holdRefusal(ctx, err)
+		return nil, nil, holdRefusal(ctx, err)
 	}
 	var u *User
 	err := e.store.View(ctx, func(tx Tx) error {
@@ -286,27 +290,51 @@ func (e *Engine) checkLogin(ctx context.Context, username, password string) (*Us
 		u, until = nil, e.logins.lockedName(name, e.now())
 	default:
 		e.logins.end(addr, name, attemptRefused, e.now())
-		return nil, err
+		return nil, nil, err
 	}
 	if now := e.now(); until.After(now) {
 		e.logins.end(addr, name, attemptRefused, now)
-		return nil, holdRefusal(ctx, lockedOut(until.Sub(now)))
+		return nil, nil, holdRefusal(ctx, lockedOut(until.Sub(now)))
 	}
-	right, err := e.logins.check(ctx, hash, password)
+	var right bool
+	var id *Identity
+	if dir := e.Directory; dir != nil && (u == nil || u.Source() == SourceLDAP) {
+		// The directory's bind, in an argon slot too: it bounds the
+		// checks under way, whoever does them.
+		var derr error
+		err = e.logins.argon(ctx, func() {
+			if password == "" { // an empty password binds anonymously on many directories
+				return
+			}
+			id, derr = dir.Authenticate(ctx, username, password)
+			if ErrorCode(derr) == EUnauthorized {
+				id, derr = nil, nil
+			}
+		})
+		if err == nil {
+			err = derr
+		}
+		if err == nil && id != nil && !strings.EqualFold(id.Username, username) {
+			err = fmt.Errorf("the directory signed %q in as %q", username, id.Username)
+		}
+		right, u = id != nil, nil
+	} else {
+		right, err = e.logins.check(ctx, hash, password)
+	}
 	if err != nil {
 		e.logins.end(addr, name, attemptRefused, e.now())
-		return nil, err
+		return nil, nil, err
 	}
-	if right && u != nil {
+	if right && (u != nil || id != nil) {
 		e.logins.end(addr, name, attemptRight, e.now())
-		return u, nil
+		return u, id, nil
 	}
 	if e.logins.end(addr, name, attemptWrong, e.now()) {
 		if err := e.lockLogin(ctx, username, addr); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return nil, errBadLogin
+	return nil, nil, errBadLogin
 }
 
 // lockLogin locks a username after too many wrong passwords: a user's lock
@@ -352,7 +380,8 @@ type AuditEvent struct {
 	At       time.Time `json:"at"`
 	Username string    `json:"username"`
 	// Actor is who did it (an admin's principal key), empty for the
-	// system.
+	// system; for single sign-on (sso.go) the source that signed the
+	// user in, oidc or ldap.
 	Actor string `json:"actor,omitempty"`
 	// Address is the client's address (or its /64) whose wrong passwords
 	// locked the name.
@@ -405,13 +434,16 @@ func (e *Engine) ChangePassword(ctx context.Context, p Principal, sess *Session,
 	if p.User == nil || sess == nil {
 		return Errorf(EForbidden, "only a signed-in user changes their password")
 	}
+	if src := p.User.Source(); src != SourceLocal {
+		return Errorf(EConflict, "your password is the %s's: change it there", sourceName(src))
+	}
 	if err := ValidatePassword(next); err != nil {
 		return FieldErrorf("new", "%s", ErrorMessage(err))
 	}
 	if next == current {
 		return FieldErrorf("new", "the new password is the current one")
 	}
-	if _, err := e.checkLogin(ctx, p.User.Username, current); err != nil {
+	if _, _, err := e.checkLogin(ctx, p.User.Username, current); err != nil {
 		if ErrorCode(err) == EUnauthorized {
 			return FieldErrorf("current", "the current password is wrong")
 		}

@@ -134,14 +134,19 @@ func (e *Engine) Users(ctx context.Context) ([]User, error) {
 // errBadLogin is returned by Login for unknown users and wrong passwords alike.
 var errBadLogin = Errorf(EUnauthorized, "wrong username or password")
 
-// Login checks a password and opens a session. It returns the session
+// Login checks a password and opens a session: a local user's, or, with a
+// Directory, the directory's (SignInExternal). It returns the session
 // token, which is stored only as a hash. Attempts are limited per client
 // address (WithClientAddr) and per username (login.go): too many answer
 // rate_limited, with the wait.
 func (e *Engine) Login(ctx context.Context, username, password string) (string, *Session, *User, error) {
-	u, err := e.checkLogin(ctx, username, password)
+	u, id, err := e.checkLogin(ctx, username, password)
 	if err != nil {
 		return "", nil, nil, err
+	}
+	if id != nil { // the directory's (sso.go)
+		id.Source = SourceLDAP
+		return e.SignInExternal(ctx, *id, e.DirectoryRoles)
 	}
 	token := NewToken()
 	s := &Session{TokenHash: HashToken(token), UserID: u.ID, CSRF: NewToken(), ExpiresAt: e.now().Add(SessionTTL)}
