@@ -41,8 +41,13 @@ type Dashboard struct {
 	Services           []DashService  `json:"services"`
 	Counters           []DashCounter  `json:"counters"`
 	CounterStates      map[string]int `json:"counter_states"` // open, paused, closed; busy: open with a ticket called or served
-	Today              DashToday      `json:"today"`
-	Hours              []DashHour     `json:"hours"`
+	// Alerts are the services' alerts raised now (alert.go), in the
+	// order of services; IdleCounters counts the open counters with no
+	// ticket while a service they serve has tickets waiting.
+	Alerts       []ServiceAlert `json:"alerts"`
+	IdleCounters int            `json:"idle_counters"`
+	Today        DashToday      `json:"today"`
+	Hours        []DashHour     `json:"hours"`
 	// NextChangeAt is when a figure will change with no event: a waiting
 	// ticket passes the target, or the day ends. Pages fetch again then.
 	NextChangeAt time.Time `json:"next_change_at"`
@@ -61,6 +66,14 @@ type DashService struct {
 	LongestWaitSince   *time.Time `json:"longest_wait_since"`
 	// OpenCounters counts the open counters that serve the service.
 	OpenCounters int `json:"open_counters"`
+	// ExpectedWaitSeconds is the expected wait of a normal ticket taken
+	// now. TargetSeconds is the service's target wait (its own, or the
+	// dashboard's), AlertSeconds its alert level (0: none), and Alert its
+	// alert while raised.
+	ExpectedWaitSeconds int           `json:"expected_wait_seconds"`
+	TargetSeconds       int           `json:"target_seconds"`
+	AlertSeconds        int           `json:"alert_seconds"`
+	Alert               *ServiceAlert `json:"alert"`
 	// Today: tickets issued, first called, finished; the mean wait of
 	// those called, how many were called within the target and how many
 	// still wait past it.
@@ -86,6 +99,9 @@ type DashCounter struct {
 	CurrentSince  *time.Time `json:"current_since,omitempty"`
 	// Served counts the tickets of today finished there.
 	Served int `json:"served"`
+	// Idle: open with no ticket called or served while a service it
+	// serves has tickets waiting.
+	Idle bool `json:"idle"`
 }
 
 // DashToday is the hall's day so far.
@@ -96,7 +112,8 @@ type DashToday struct {
 	NoShows   int `json:"no_shows"`
 	Cancelled int `json:"cancelled"`
 	// WithinTarget counts the tickets first called within the target of
-	// their issue; Missed the tickets still waiting past it. The share is
+	// their issue (their service's target wait, or the dashboard's);
+	// Missed the tickets still waiting past it. The share is
 	// WithinTarget / (Called + Missed), 0..1 to four places, null before
 	// anyone is called or overdue.
 	WithinTarget      int      `json:"within_target"`
@@ -137,10 +154,15 @@ func ParseDashboardTarget(minutes string) (time.Duration, error) {
 }
 
 // Dashboard returns the live figures of a hall, with "called within
-// target" counted against target.
+// target" counted against each service's target wait, target for a
+// service without one. It first raises and clears the hall's service
+// alerts (CheckServiceAlerts), so the page and the events agree.
 func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Duration) (*Dashboard, error) {
 	if target < MinDashboardTarget || target > MaxDashboardTarget {
 		return nil, FieldErrorf("target_minutes", "target_minutes must be 1..240")
+	}
+	if _, err := e.CheckServiceAlerts(ctx, hallID); err != nil {
+		return nil, err
 	}
 	var d *Dashboard
 	err := e.store.View(ctx, func(tx Tx) error {
@@ -170,11 +192,14 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 		}
 		d = &Dashboard{HallID: h.ID, Day: day, Now: now.In(loc), Timezone: h.Timezone, TargetSeconds: int(target / time.Second),
 			Services: make([]DashService, 0, len(svcs)), Counters: make([]DashCounter, 0, len(counters)),
-			CounterStates: map[string]int{CounterOpen: 0, CounterPaused: 0, CounterClosed: 0, "busy": 0}}
+			CounterStates: map[string]int{CounterOpen: 0, CounterPaused: 0, CounterClosed: 0, "busy": 0}, Alerts: []ServiceAlert{}}
 		d.NextChangeAt = dayEnd
 		svcIndex := map[string]int{}
+		targets := map[string]time.Duration{}
 		for _, s := range svcs {
-			ds := DashService{ID: s.ID, Prefix: s.Prefix, Name: s.Name, NameEn: s.NameEn, Waiting: waiting[s.ID]}
+			targets[s.ID] = s.Target(target)
+			ds := DashService{ID: s.ID, Prefix: s.Prefix, Name: s.Name, NameEn: s.NameEn, Waiting: waiting[s.ID],
+				TargetSeconds: int(s.Target(target) / time.Second), AlertSeconds: int(s.AlertLevel() / time.Second)}
 			if ds.Waiting > 0 {
 				if ds.Priority, _, err = tx.QueueLength(hallID, s.ID); err != nil {
 					return err
@@ -228,6 +253,10 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 			hr := hour(t.IssuedAt)
 			hr.Arrivals++
 			d.Today.Issued++
+			tgt, ok := targets[t.ServiceID]
+			if !ok {
+				tgt = target
+			}
 			fc, called := first[t.ID]
 			if !called && t.CalledAt != nil && t.Status != StatusWaiting {
 				fc, called = *t.CalledAt, true // the call's event is no longer kept
@@ -235,7 +264,7 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 			switch {
 			case called:
 				w := max(fc.Sub(t.IssuedAt), 0)
-				in := w <= target
+				in := w <= tgt
 				d.Today.Called++
 				hr.Called++
 				totalWait += w.Seconds()
@@ -253,13 +282,13 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 						s.WithinTarget++
 					}
 				}
-			case t.Status == StatusWaiting && now.Sub(t.IssuedAt) > target:
+			case t.Status == StatusWaiting && now.Sub(t.IssuedAt) > tgt:
 				d.Today.Missed++
 				if s != nil {
 					s.Missed++
 				}
 			case t.Status == StatusWaiting:
-				if at := t.IssuedAt.Add(target); at.Before(d.NextChangeAt) {
+				if at := t.IssuedAt.Add(tgt); at.Before(d.NextChangeAt) {
 					d.NextChangeAt = at
 				}
 			}
@@ -338,9 +367,32 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 					if i, ok := svcIndex[sid]; ok {
 						d.Services[i].OpenCounters++
 					}
+					dc.Idle = dc.Idle || (dc.CurrentNumber == "" && waiting[sid] > 0)
 				}
 			}
+			if dc.Idle {
+				d.IdleCounters++
+			}
 			d.Counters = append(d.Counters, dc)
+		}
+		loads, err := e.alertLoads(tx, hallID, svcs, counters, true, now)
+		if err != nil {
+			return err
+		}
+		raised, err := tx.ServiceAlerts(hallID)
+		if err != nil {
+			return err
+		}
+		for i := range svcs {
+			sv := &svcs[i]
+			ds := &d.Services[svcIndex[sv.ID]]
+			l := loads[sv.ID]
+			ds.ExpectedWaitSeconds = waitSeconds(l.ExpectedWait)
+			if since, ok := raised[sv.ID]; ok {
+				a := l.alert(sv, AlertRaised, since.In(loc), targets[sv.ID])
+				ds.Alert = &a
+				d.Alerts = append(d.Alerts, a)
+			}
 		}
 		d.Hours = dayHours(h, now, hours)
 		d.NextChangeAt = d.NextChangeAt.In(loc)

@@ -156,6 +156,8 @@ func eventWork(typ string) Work {
 		return WorkAnnouncements
 	case typ == EventCase:
 		return WorkCasesOpened
+	case typ == EventServiceAlert: // alert.go: where the calls are
+		return WorkCalls
 	case strings.HasPrefix(typ, "ticket."):
 		return WorkCalls
 	}

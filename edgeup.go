@@ -74,6 +74,8 @@ type EdgeRecord struct {
 	Case     *CaseRef     `json:"case,omitempty"`
 	// CaseData is the case an event of it names, as it is now.
 	CaseData *EdgeCase `json:"case_data,omitempty"`
+	// Alert is a service alert the edge raised or cleared (alert.go).
+	Alert *ServiceAlert `json:"alert,omitempty"`
 }
 
 // EdgeUpload is what the edge posts to the city.
@@ -181,7 +183,7 @@ func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, li
 	err = e.store.View(ctx, func(tx Tx) error {
 		for _, ev := range evs {
 			r := EdgeRecord{ID: ev.ID, HallID: ev.HallID, Type: ev.Type, At: ev.At, Text: ev.Text, FollowUp: ev.FollowUp, Booking: ev.Booking,
-				Case: ev.Case}
+				Case: ev.Case, Alert: ev.Alert}
 			if ev.Case != nil {
 				ec, err := e.edgeCase(tx, ev.Case.Number)
 				if err != nil {
@@ -429,7 +431,7 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 		}
 	}
 	for _, r := range recs {
-		ev := &Event{HallID: r.HallID, Type: r.Type, At: r.At, Text: r.Text, FollowUp: r.FollowUp, Booking: r.Booking, Case: r.Case}
+		ev := &Event{HallID: r.HallID, Type: r.Type, At: r.At, Text: r.Text, FollowUp: r.FollowUp, Booking: r.Booking, Case: r.Case, Alert: r.Alert}
 		if r.CaseData != nil {
 			if err := e.applyEdgeCase(tx, r.CaseData); err != nil {
 				return err

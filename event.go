@@ -58,6 +58,9 @@ type Event struct {
 	// Case is the 办件 case a change concerns (case.go): in the staff view
 	// only, without the applicant.
 	Case *CaseRef
+	// Alert is the service alert raised or cleared (alert.go): in the
+	// staff view only.
+	Alert *ServiceAlert
 
 	once          sync.Once
 	public, staff []byte
@@ -88,6 +91,8 @@ type EventData struct {
 	Booking *BookingRef `json:"booking,omitempty"`
 	// Case: see Event.Case.
 	Case *CaseRef `json:"case,omitempty"`
+	// Alert: see Event.Alert.
+	Alert *ServiceAlert `json:"alert,omitempty"`
 }
 
 // StaffTicket is what staff see of a ticket in events: the public view,
@@ -117,6 +122,8 @@ type EventView struct {
 	Booking *BookingRef `json:"booking,omitempty"`
 	// Case is in the staff view only.
 	Case *CaseRef `json:"case,omitempty"`
+	// Alert is in the staff view only.
+	Alert *ServiceAlert `json:"alert,omitempty"`
 }
 
 // Public is the event as anyone may see it: the ticket by its number
@@ -139,7 +146,7 @@ func (e *Event) Public() EventView {
 // concerns. Still no names, phones or ID numbers.
 func (e *Event) Staff() EventView {
 	v := EventView{Type: e.Type, At: e.At.UTC().Format(time.RFC3339Nano), Counter: e.Counter, Text: e.Text, Reason: e.Reason,
-		FollowUp: e.FollowUp, Booking: e.Booking, Case: e.Case}
+		FollowUp: e.FollowUp, Booking: e.Booking, Case: e.Case, Alert: e.Alert}
 	if t := e.Ticket; t != nil {
 		v.Ticket = StaffTicket{ID: t.ID, PublicTicket: t.Public(), Channel: t.Channel, Priority: t.Priority, IssuedAt: t.IssuedAt.UTC()}
 	}

@@ -237,6 +237,11 @@ type Service struct {
 	DailyQuota     int `json:"daily_quota"`
 	HalfDayQuota   int `json:"half_day_quota"`
 	PerPersonDaily int `json:"per_person_daily"`
+	// Service level (alert.go): the target wait in minutes (0: the
+	// dashboard's target) and the wait at which the service's alert is
+	// raised (0: no alert).
+	TargetWaitMinutes int `json:"target_wait_minutes"`
+	AlertWaitMinutes  int `json:"alert_wait_minutes"`
 }
 
 // NameIn is the service's name in a page's language (inLang).
@@ -278,7 +283,10 @@ func (s *Service) Validate() error {
 	if s.Name == "" {
 		return FieldErrorf("name", "name is required")
 	}
-	return s.validateQuotas()
+	if err := s.validateQuotas(); err != nil {
+		return err
+	}
+	return s.validateLevels()
 }
 
 // FormatNumber gives the ticket number for the n-th ticket of a service on a
@@ -466,14 +474,15 @@ func (e *Engine) SaveHall(ctx context.Context, h *Hall) error {
 	return e.update(ctx, func(tx Tx) error { return tx.PutHall(h) })
 }
 
-// KeepQuotas names the quotas a saved service keeps from the stored one
-// (a PUT that leaves the field out), instead of taking s's; a new service
-// has none to keep, so they are 0, no limit.
-type KeepQuotas struct{ Daily, HalfDay, PerPerson bool }
+// KeepQuotas names the quotas and service-level settings a saved service
+// keeps from the stored one (a PUT that leaves the field out), instead of
+// taking s's; a new service has none to keep, so they are 0: no limit,
+// the dashboard's target, no alert.
+type KeepQuotas struct{ Daily, HalfDay, PerPerson, TargetWait, AlertWait bool }
 
 // SaveService creates or changes a service of a hall. Prefixes are unique in
-// a hall, since numbers are. The quotas named in keep stay as stored; s
-// holds them after the save.
+// a hall, since numbers are. The settings named in keep stay as stored;
+// s holds them after the save.
 func (e *Engine) SaveService(ctx context.Context, s *Service, keep KeepQuotas) error {
 	if err := e.Refuse(ctx, WorkServices, s.HallID); err != nil { // edge.go: the city owns it
 		return err
@@ -492,6 +501,7 @@ func (e *Engine) SaveService(ctx context.Context, s *Service, keep KeepQuotas) e
 		for _, o := range svcs {
 			if o.ID == s.ID {
 				s.keepQuotas(&o, keep)
+				s.keepLevels(&o, keep)
 			} else if o.Prefix == s.Prefix {
 				return &Error{Code: EConflict, Field: "prefix", Message: "prefix " + s.Prefix + " is already used by " + o.ID}
 			}

@@ -41,4 +41,5 @@ type Tx interface {
 	EdgeTx
 	HaochapingTx
 	NotifyTx
+	AlertTx
 }

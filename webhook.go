@@ -20,7 +20,7 @@ import (
 
 // EventTypes are the event types a webhook may ask for ("*": all).
 var EventTypes = []string{EventIssued, EventCalled, EventRecalled, EventServing, EventDone, EventNoShow,
-	EventTransferred, EventReturned, EventCancelled, EventRated, EventCounter, EventAnnouncement}
+	EventTransferred, EventReturned, EventCancelled, EventRated, EventCounter, EventAnnouncement, EventServiceAlert}
 
 // SecretRotationOverlap is how long the previous secret still signs after
 // a rotation, so receivers can change theirs.

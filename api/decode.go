@@ -131,10 +131,13 @@ type serviceRequest struct {
 	DailyQuota     *int `json:"daily_quota"`
 	HalfDayQuota   *int `json:"half_day_quota"`
 	PerPersonDaily *int `json:"per_person_daily"`
+	// Service level (alert.go), in minutes; an absent one is kept too.
+	TargetWaitMinutes *int `json:"target_wait_minutes"`
+	AlertWaitMinutes  *int `json:"alert_wait_minutes"`
 }
 
-// service is the request's service, and the quotas it leaves out, which
-// the service keeps.
+// service is the request's service, and the settings it leaves out,
+// which the service keeps.
 func (r *serviceRequest) service(hallID, id string) (civiq.Service, civiq.KeepQuotas) {
 	orZero := func(p *int) int {
 		if p == nil {
@@ -143,8 +146,10 @@ func (r *serviceRequest) service(hallID, id string) (civiq.Service, civiq.KeepQu
 		return *p
 	}
 	return civiq.Service{HallID: hallID, ID: id, Prefix: r.Prefix, Name: r.Name, NameEn: r.NameEn, Position: r.Position,
-			DailyQuota: orZero(r.DailyQuota), HalfDayQuota: orZero(r.HalfDayQuota), PerPersonDaily: orZero(r.PerPersonDaily)},
-		civiq.KeepQuotas{Daily: r.DailyQuota == nil, HalfDay: r.HalfDayQuota == nil, PerPerson: r.PerPersonDaily == nil}
+			DailyQuota: orZero(r.DailyQuota), HalfDayQuota: orZero(r.HalfDayQuota), PerPersonDaily: orZero(r.PerPersonDaily),
+			TargetWaitMinutes: orZero(r.TargetWaitMinutes), AlertWaitMinutes: orZero(r.AlertWaitMinutes)},
+		civiq.KeepQuotas{Daily: r.DailyQuota == nil, HalfDay: r.HalfDayQuota == nil, PerPerson: r.PerPersonDaily == nil,
+			TargetWait: r.TargetWaitMinutes == nil, AlertWait: r.AlertWaitMinutes == nil}
 }
 
 type counterRequest struct {

@@ -1,107 +1,21 @@
 package sim
 
-import "math"
+import "github.com/civiq/civiq"
 
-// Queue is the M/M/c model of one service: Poisson arrivals, exponential
-// handling, Counters identical counters serving in order of arrival. Erlang
-// C gives its steady state.
-type Queue struct {
-	ArrivalsPerHour float64
-	HandlingSeconds float64 // mean
-	Counters        int
-}
+// The M/M/c model lives in the root package (civiq/erlang.go), where the
+// dashboard's service-level alerts use it too; the planner names it here.
 
-// Load is the offered load in erlangs: how many counters the arrivals keep
-// busy on average.
-func (q Queue) Load() float64 { return q.ArrivalsPerHour / 3600 * q.HandlingSeconds }
+// Queue is the M/M/c model of one service (civiq.ErlangQueue).
+type Queue = civiq.ErlangQueue
 
-// Utilisation is the share of time each counter is busy.
-func (q Queue) Utilisation() float64 {
-	if q.Counters < 1 {
-		return math.Inf(1)
-	}
-	return q.Load() / float64(q.Counters)
-}
+// ErlangB is civiq.ErlangB.
+func ErlangB(c int, a float64) float64 { return civiq.ErlangB(c, a) }
 
-// Stable reports whether the counters keep up: the load is under their
-// number, so the queue does not grow without end.
-func (q Queue) Stable() bool {
-	return q.Counters >= 1 && q.HandlingSeconds > 0 && q.ArrivalsPerHour >= 0 && q.Load() < float64(q.Counters)
-}
+// ErlangC is civiq.ErlangC.
+func ErlangC(c int, a float64) float64 { return civiq.ErlangC(c, a) }
 
-// ErlangB is the blocking probability of c servers offered a erlangs
-// (computed by the stable recursion B(k) = aB(k-1) / (k + aB(k-1))).
-func ErlangB(c int, a float64) float64 {
-	b := 1.0
-	for k := 1; k <= c; k++ {
-		b = a * b / (float64(k) + a*b)
-	}
-	return b
-}
-
-// ErlangC is the probability that an arrival waits, for c servers offered
-// a erlangs; 1 when a >= c.
-func ErlangC(c int, a float64) float64 {
-	if c < 1 || a >= float64(c) {
-		return 1
-	}
-	if a <= 0 {
-		return 0
-	}
-	b := ErlangB(c, a)
-	return float64(c) * b / (float64(c) - a*(1-b))
-}
-
-// decay is c*mu - lambda, per second: the rate at which the tail of the
-// wait falls.
-func (q Queue) decay() float64 {
-	return float64(q.Counters)/q.HandlingSeconds - q.ArrivalsPerHour/3600
-}
-
-// ProbWait is the probability that a citizen waits at all.
-func (q Queue) ProbWait() float64 { return ErlangC(q.Counters, q.Load()) }
-
-// MeanWait is the mean wait in seconds before the call; +Inf when the
-// counters do not keep up.
-func (q Queue) MeanWait() float64 {
-	if !q.Stable() {
-		return math.Inf(1)
-	}
-	return q.ProbWait() / q.decay()
-}
-
-// ServiceLevel is the share of citizens called within t seconds.
-func (q Queue) ServiceLevel(t float64) float64 {
-	if !q.Stable() {
-		return 0
-	}
-	return 1 - q.ProbWait()*math.Exp(-q.decay()*t)
-}
-
-// WaitQuantile is the wait that a share p of citizens do not exceed (p90:
-// p = 0.9).
-func (q Queue) WaitQuantile(p float64) float64 {
-	if !q.Stable() {
-		return math.Inf(1)
-	}
-	pw := q.ProbWait()
-	if 1-p >= pw {
-		return 0
-	}
-	return math.Log(pw/(1-p)) / q.decay()
-}
-
-// CountersFor is the fewest counters with which a share goal of citizens is
-// called within target seconds (80% within 15 minutes: goal 0.8, target
-// 900), by Erlang C. No arrivals need no counter.
+// CountersFor is civiq.CountersFor: the fewest counters with which a share
+// goal of citizens is called within target seconds.
 func CountersFor(arrivalsPerHour, handlingSeconds, target, goal float64) int {
-	if arrivalsPerHour <= 0 || handlingSeconds <= 0 {
-		return 0
-	}
-	q := Queue{ArrivalsPerHour: arrivalsPerHour, HandlingSeconds: handlingSeconds}
-	q.Counters = max(1, int(math.Floor(q.Load()))+1)
-	for q.ServiceLevel(target) < goal && q.Counters < 100000 {
-		q.Counters++
-	}
-	return q.Counters
+	return civiq.CountersFor(arrivalsPerHour, handlingSeconds, target, goal)
 }

@@ -14,13 +14,14 @@ import (
 var _ civiq.EventTx = (*tx)(nil)
 
 func (t *tx) AppendEvent(e *civiq.Event) error {
-	data, err := json.Marshal(civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, Reason: e.Reason, FollowUp: e.FollowUp, Booking: e.Booking, Case: e.Case})
+	data, err := json.Marshal(civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, Reason: e.Reason, FollowUp: e.FollowUp, Booking: e.Booking, Case: e.Case, Alert: e.Alert})
 	if err != nil {
 		return err
 	}
 	// Keep a copy: the caller may go on changing the ticket it passed.
 	cp := &civiq.Event{HallID: e.HallID, Type: e.Type, At: e.At,
-		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text, Reason: e.Reason, FollowUp: cloneFollowUp(e.FollowUp), Booking: cloneBookingRef(e.Booking), Case: cloneCaseRef(e.Case)}
+		Ticket: cloneTicket(e.Ticket), Counter: cloneCounter(e.Counter), Text: e.Text, Reason: e.Reason, FollowUp: cloneFollowUp(e.FollowUp), Booking: cloneBookingRef(e.Booking), Case: cloneCaseRef(e.Case),
+		Alert: cloneAlert(e.Alert)}
 	const insert = `INSERT INTO events (hall_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`
 	if t.pipe != nil {
 		// The id is known once sent, before the commit.
@@ -64,7 +65,7 @@ func scanEvent(sc scanner) (*civiq.Event, error) {
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
 		return nil, fmt.Errorf("decode event %d: %w", e.ID, err)
 	}
-	e.Ticket, e.Counter, e.Text, e.Reason, e.FollowUp, e.Booking, e.Case = d.Ticket, d.Counter, d.Text, d.Reason, d.FollowUp, d.Booking, d.Case
+	e.Ticket, e.Counter, e.Text, e.Reason, e.FollowUp, e.Booking, e.Case, e.Alert = d.Ticket, d.Counter, d.Text, d.Reason, d.FollowUp, d.Booking, d.Case, d.Alert
 	return e, nil
 }
 
@@ -86,6 +87,14 @@ func cloneFollowUp(f *civiq.FollowUpRef) *civiq.FollowUpRef {
 		return nil
 	}
 	c := *f
+	return &c
+}
+
+func cloneAlert(a *civiq.ServiceAlert) *civiq.ServiceAlert {
+	if a == nil {
+		return nil
+	}
+	c := *a
 	return &c
 }
 

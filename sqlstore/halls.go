@@ -72,11 +72,13 @@ func (t *tx) SettingsChanged(hallID string) error {
 	return t.exec(t.d.SettingsNotify, hallID)
 }
 
-const serviceCols = `hall_id, id, prefix, name, name_en, position, daily_quota, half_day_quota, per_person_daily`
+const serviceCols = `hall_id, id, prefix, name, name_en, position, daily_quota, half_day_quota, per_person_daily,
+	target_wait_minutes, alert_wait_minutes`
 
 func scanService(sc scanner) (civiq.Service, error) {
 	var s civiq.Service
-	err := sc.Scan(&s.HallID, &s.ID, &s.Prefix, &s.Name, &s.NameEn, &s.Position, &s.DailyQuota, &s.HalfDayQuota, &s.PerPersonDaily)
+	err := sc.Scan(&s.HallID, &s.ID, &s.Prefix, &s.Name, &s.NameEn, &s.Position, &s.DailyQuota, &s.HalfDayQuota, &s.PerPersonDaily,
+		&s.TargetWaitMinutes, &s.AlertWaitMinutes)
 	return s, err
 }
 
@@ -96,10 +98,12 @@ func (t *tx) Service(hallID, id string) (*civiq.Service, error) {
 }
 
 func (t *tx) PutService(s *civiq.Service) error {
-	return t.exec(`INSERT INTO services (`+serviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	return t.exec(`INSERT INTO services (`+serviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (hall_id, id) DO UPDATE SET prefix = excluded.prefix, name = excluded.name, name_en = excluded.name_en, position = excluded.position,
-		daily_quota = excluded.daily_quota, half_day_quota = excluded.half_day_quota, per_person_daily = excluded.per_person_daily`,
-		s.HallID, s.ID, s.Prefix, s.Name, s.NameEn, s.Position, s.DailyQuota, s.HalfDayQuota, s.PerPersonDaily)
+		daily_quota = excluded.daily_quota, half_day_quota = excluded.half_day_quota, per_person_daily = excluded.per_person_daily,
+		target_wait_minutes = excluded.target_wait_minutes, alert_wait_minutes = excluded.alert_wait_minutes`,
+		s.HallID, s.ID, s.Prefix, s.Name, s.NameEn, s.Position, s.DailyQuota, s.HalfDayQuota, s.PerPersonDaily,
+		s.TargetWaitMinutes, s.AlertWaitMinutes)
 }
 
 func (t *tx) DeleteService(hallID, id string) error {

@@ -342,7 +342,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Listener = m.Conns.Listen(ln)
 	m.stop = make(chan struct{})
 	go m.prune(m.stop)
-	go m.Engine.SweepEvery(time.Minute, m.stop) // strikes.go: no-shows on time
+	go m.Engine.SweepEvery(time.Minute, m.stop)                 // strikes.go: no-shows on time
+	go m.Engine.CheckAlertsEvery(civiq.AlertCheckEvery, m.stop) // alert.go: a wait passes the level with no event
 	go func() {
 		if err := m.HTTP.Serve(m.Listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			slog.Error("serve", "err", err)

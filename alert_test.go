@@ -1,0 +1,198 @@
+package civiq_test
+
+import (
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+)
+
+// The alert rule alone: raised past the level by either wait, cleared
+// only back under AlertClearShare of it, and the counters suggested.
+func TestAlertRule(t *testing.T) {
+	const level = 20 * time.Minute
+	for _, c := range []struct {
+		name         string
+		longest, eta time.Duration
+		raise, clear bool
+	}{
+		{"nobody waits", 0, 0, false, true},
+		{"longest wait past the level", 21 * time.Minute, 2 * time.Minute, true, false},
+		{"expected wait past the level", 0, 25 * time.Minute, true, false},
+		{"at the level: not past it", level, level, false, false},
+		{"between the clear share and the level", 16 * time.Minute, 10 * time.Minute, false, false},
+		{"at the clear share", 15 * time.Minute, 15 * time.Minute, false, true},
+	} {
+		raise, clear := civiq.AlertLoad{LongestWait: c.longest, ExpectedWait: c.eta}.Over(level)
+		if raise != c.raise || clear != c.clear {
+			t.Errorf("%s: raise %v clear %v, want %v %v", c.name, raise, clear, c.raise, c.clear)
+		}
+	}
+	if raise, clear := (civiq.AlertLoad{LongestWait: time.Hour}).Over(0); raise || !clear {
+		t.Errorf("no level: raise %v clear %v", raise, clear)
+	}
+	for _, c := range []struct {
+		name string
+		load civiq.AlertLoad
+		want int
+	}{
+		// 12 an hour of 10 minutes each: Erlang C asks 3 for 80% in 15
+		// minutes (as the planner's own table test).
+		{"Erlang C at the pace", civiq.AlertLoad{ArrivalsPerHour: 12, HandlingSeconds: 600}, 3},
+		// 30 waiting of 5 minutes each within 15 minutes: 10.
+		{"the backlog", civiq.AlertLoad{Waiting: 30, ArrivalsPerHour: 6, HandlingSeconds: 300}, 10},
+		{"one waits, no pace known", civiq.AlertLoad{Waiting: 1, HandlingSeconds: 300}, 1},
+		{"nobody", civiq.AlertLoad{HandlingSeconds: 300}, 0},
+	} {
+		if got := c.load.Suggest(15 * time.Minute); got != c.want {
+			t.Errorf("%s: %d counters, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+// A simulated rush: a crowd takes property tickets; the expected wait
+// passes the level and the alert is raised, once, however many come and
+// are called; the dashboard shows it with more counters to open and flags
+// the counters idle while the queue waits; once the queue is worked off
+// the alert clears, once. The events are stored, the alert in the staff
+// view only.
+func TestServiceAlertRush(t *testing.T) {
+	e := newEnv(t)
+	_, svcs, _ := civiq.DemoHall()
+	prop := svcs[1]
+	prop.TargetWaitMinutes, prop.AlertWaitMinutes = 10, 15
+	if err := e.eng.SaveService(e.ctx, &prop, civiq.KeepQuotas{}); err != nil {
+		t.Fatal(err)
+	}
+	check := func() int {
+		t.Helper()
+		n, err := e.eng.CheckServiceAlerts(e.ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := check(); n != 0 {
+		t.Fatalf("a quiet hall raised %d alerts", n)
+	}
+	e.take()
+	for range 30 {
+		e.issue("property", "")
+	}
+	e.take()
+	if n := check(); n != 1 {
+		t.Fatalf("the rush wrote %d alert events, want 1", n)
+	}
+	ev := e.expect(civiq.EventServiceAlert)[0]
+	a := ev.Alert
+	if a == nil || a.ServiceID != "property" || a.State != civiq.AlertRaised || a.AlertSeconds != 900 || a.TargetSeconds != 600 ||
+		a.ExpectedWaitSeconds <= 900 || a.Waiting != 30 || a.OpenCounters != 3 || a.OpenMore < 1 || a.SuggestedCounters != a.OpenCounters+a.OpenMore {
+		t.Fatalf("raised alert: %+v", a)
+	}
+	if !strings.Contains(string(ev.JSON(true)), `"alert":{"service_id":"property","state":"raised"`) {
+		t.Errorf("staff view: %s", ev.JSON(true))
+	}
+	if strings.Contains(string(ev.JSON(false)), `"alert":`) {
+		t.Errorf("public view carries the alert: %s", ev.JSON(false))
+	}
+
+	// More tickets, calls, time: still the one alert.
+	e.issue("property", "")
+	first := e.call("3")
+	e.advance(5 * time.Minute)
+	if n := check(); n != 0 {
+		t.Fatalf("the alert raised again: %d events", n)
+	}
+	d, err := e.eng.Dashboard(e.ctx, "demo", civiq.DefaultDashboardTarget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.take()
+	if len(d.Alerts) != 1 || d.Alerts[0].ServiceID != "property" || d.Alerts[0].OpenMore < 1 {
+		t.Fatalf("dashboard alerts: %+v", d.Alerts)
+	}
+	var ds civiq.DashService
+	for _, s := range d.Services {
+		if s.ID == "property" {
+			ds = s
+		}
+	}
+	if ds.Alert == nil || ds.AlertSeconds != 900 || ds.TargetSeconds != 600 || ds.ExpectedWaitSeconds <= 900 {
+		t.Fatalf("dashboard property: %+v", ds)
+	}
+	idle := map[string]bool{}
+	for _, c := range d.Counters {
+		idle[c.ID] = c.Idle
+	}
+	// 3 serves; 4 and 6 are open with property waiting; 5 (tax) has
+	// nothing waiting; 1 and 2 serve general and social, empty.
+	if want := map[string]bool{"1": false, "2": false, "3": false, "4": true, "5": false, "6": true}; !maps.Equal(idle, want) || d.IdleCounters != 2 {
+		t.Fatalf("idle counters %v (%d), want %v", idle, d.IdleCounters, want)
+	}
+
+	// The counters work the queue off.
+	e.act(first.ID, civiq.ActFinish, "")
+	for _, c := range []string{"3", "4", "6"} {
+		for {
+			tk := e.call(c)
+			if tk == nil {
+				break
+			}
+			e.act(tk.ID, civiq.ActFinish, "")
+		}
+	}
+	e.take()
+	if n := check(); n != 1 {
+		t.Fatalf("an empty queue wrote %d alert events, want 1 (cleared)", n)
+	}
+	ev = e.expect(civiq.EventServiceAlert)[0]
+	if ev.Alert.State != civiq.AlertCleared || ev.Alert.ServiceID != "property" || ev.Alert.Waiting != 0 {
+		t.Fatalf("cleared alert: %+v", ev.Alert)
+	}
+	if n := check(); n != 0 {
+		t.Fatalf("cleared again: %d", n)
+	}
+	stored, err := e.store.EventsAfter(e.ctx, "demo", 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, ev := range stored {
+		if ev.Type == civiq.EventServiceAlert {
+			states = append(states, ev.Alert.State)
+		}
+	}
+	if strings.Join(states, ",") != "raised,cleared" {
+		t.Fatalf("stored alert events: %v", states)
+	}
+}
+
+// A service whose alert level is taken away while raised is cleared.
+func TestServiceAlertLevelRemoved(t *testing.T) {
+	e := newEnv(t)
+	_, svcs, _ := civiq.DemoHall()
+	tax := svcs[2]
+	tax.AlertWaitMinutes = 5
+	if err := e.eng.SaveService(e.ctx, &tax, civiq.KeepQuotas{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		e.issue("tax", "")
+	}
+	if n, err := e.eng.CheckServiceAlerts(e.ctx, "demo"); err != nil || n != 1 {
+		t.Fatalf("raised %d, %v", n, err)
+	}
+	tax.AlertWaitMinutes = 0
+	if err := e.eng.SaveService(e.ctx, &tax, civiq.KeepQuotas{}); err != nil {
+		t.Fatal(err)
+	}
+	e.take()
+	if n, err := e.eng.CheckServiceAlerts(e.ctx, "demo"); err != nil || n != 1 {
+		t.Fatalf("cleared %d, %v", n, err)
+	}
+	if ev := e.expect(civiq.EventServiceAlert); len(ev) == 1 && ev[0].Alert.State != civiq.AlertCleared {
+		t.Fatalf("%+v", ev[0].Alert)
+	}
+}
