@@ -474,8 +474,11 @@ type NotifyTx interface {
 	OptIns(ticketID string) ([]OptIn, error)
 	// WaitingOptIns lists the opt-ins of the hall's waiting tickets that
 	// have no "next" message of their medium yet, in queue order within
-	// each service and class (appointments last).
-	WaitingOptIns(hallID string) ([]OptIn, error)
+	// each service and class (appointments last): the first perQueue of
+	// each service, class and medium, and every appointment.
+	WaitingOptIns(hallID string, perQueue int) ([]OptIn, error)
+	// PendingNotices counts the ticket's messages queued or sending.
+	PendingNotices(ticketID string) (int, error)
 	// CountOptIns counts the opt-ins to an address made since the time.
 	CountOptIns(addressKey string, since time.Time) (int, error)
 	// InsertNotice adds a message; false when the ticket already has one
@@ -943,179 +946,263 @@ type NoticeOutcome struct {
 	Result ChannelResult
 }
 
-// PlanNotices decides, for an event of a hall, which messages are due
-// (TicketNotices) and records them queued, records those that can no
-// longer help as dropped, and forgets the opt-ins of a ticket that is
-// done or cancelled; in the same transaction it claims the hall's queued
-// messages to send, as ClaimNotices does (an event that makes nothing due
-// and finds nothing queued takes no write at all).
-func (e *Engine) PlanNotices(ctx context.Context, hallID string, eventID int64, limit int) (jobs []*NoticeJob, throttled bool, err error) {
+// PlanNotices decides, for events of a hall (their ids, in order), which
+// messages are due (TicketNotices) and records them queued, records those
+// that can no longer help as dropped, and forgets the opt-ins of tickets
+// done or cancelled that have nothing left to send; in the same
+// transaction it claims the hall's queued messages to send, as
+// ClaimNotices does. Events that make nothing due and find nothing queued
+// take no write at all. A burst's events are planned together: one read
+// of the hall's waiting opt-ins and one write for all of them, not one
+// each.
+func (e *Engine) PlanNotices(ctx context.Context, hallID string, eventIDs []int64, limit int) (*NoticeBatch, error) {
 	// A read first: most events make nothing due, and take no write.
 	var work bool
-	err = e.store.View(ctx, func(tx Tx) (err error) {
-		work, err = e.planNotices(tx, hallID, eventID, false)
-		return
-	})
-	if err != nil || !work {
-		return nil, false, err
-	}
-	now := e.now()
-	err = e.update(ctx, func(tx Tx) error {
-		if _, err := e.planNotices(tx, hallID, eventID, true); err != nil {
-			return err
-		}
-		jobs, throttled, err = e.claimNotices(tx, hallID, limit, now)
+	err := e.store.View(ctx, func(tx Tx) error {
+		p, err := e.planNotices(tx, hallID, eventIDs, false)
+		work = p != nil && p.work
 		return err
 	})
-	return jobs, throttled, err
+	if err != nil || !work {
+		return &NoticeBatch{}, err
+	}
+	now := e.now()
+	b := &NoticeBatch{}
+	err = e.update(ctx, func(tx Tx) error {
+		p, err := e.planNotices(tx, hallID, eventIDs, true)
+		if err != nil {
+			return err
+		}
+		if b.Jobs, b.Throttled, err = e.claimNotices(tx, hallID, limit, now); err != nil {
+			return err
+		}
+		b.Finished = p.finished
+		return forgetFinished(tx, p.finished)
+	})
+	return b, err
 }
 
-// planNotices, reading only, answers whether an event makes work (a
-// message due, or one already queued); writing, it records the messages.
-func (e *Engine) planNotices(tx Tx, hallID string, eventID int64, write bool) (bool, error) {
+// NoticeBatch is what PlanNotices gives to send: the jobs claimed, whether
+// the hall's rate held some back (try again later), and the tickets done or
+// cancelled in the events planned, whose opt-ins go once their last
+// messages are recorded (RecordNotices).
+type NoticeBatch struct {
+	Jobs      []*NoticeJob
+	Throttled bool
+	Finished  []string
+}
+
+// forgetFinished deletes the opt-ins of the tickets (whose end was
+// planned) done or cancelled that have no message left to send: the
+// ticket's personal data goes with it, once its last messages (a "called"
+// planned with its finish) went. Only those whose end was planned: a
+// ticket called and finished since has its "called" still to plan.
+func forgetFinished(tx Tx, ticketIDs []string) error {
+	for _, id := range ticketIDs {
+		t, err := tx.Ticket(id)
+		if ErrorCode(err) == ENotFound {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if t.Status != StatusDone && t.Status != StatusCancelled {
+			continue
+		}
+		n, err := tx.PendingNotices(id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			if err := tx.DeleteOptIns(id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// hallEvents reads the events of ids (ascending) that are of the hall.
+func hallEvents(tx Tx, hallID string, ids []int64) ([]*Event, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	want := make(map[int64]bool, len(ids))
+	last := ids[0]
+	for _, id := range ids {
+		want[id], last = true, max(last, id)
+	}
+	var out []*Event
+	for after := slices.Min(ids) - 1; after < last; {
+		evs, err := tx.EventsSince(after, int(min(last-after, 1024)))
+		if err != nil || len(evs) == 0 {
+			return out, err
+		}
+		for _, ev := range evs {
+			if want[ev.ID] && ev.HallID == hallID {
+				out = append(out, ev)
+			}
+			after = ev.ID
+		}
+	}
+	return out, nil
+}
+
+// noticePlan is what planning a batch of events keeps: the tickets read,
+// their places and the kinds they have been sent, so each is read once.
+type noticePlan struct {
+	e       *Engine
+	tx      Tx
+	st      *NotifySettings
+	hall    *Hall
+	now     time.Time
+	write   bool
+	ord     int
+	tickets map[string]*Ticket
+	pos     map[string]*int
+	sent    map[string]map[string]bool // by ticket and medium
+	// work: a message is due (reading, the plan stops there); finished:
+	// the tickets done or cancelled in the batch that have opt-ins.
+	work     bool
+	finished []string
+}
+
+// ticket reads a ticket of the plan, with its place while it waits.
+func (p *noticePlan) ticket(id string) (*Ticket, *int, error) {
+	if t := p.tickets[id]; t != nil {
+		return t, p.pos[id], nil
+	}
+	t, err := p.tx.Ticket(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pos *int
+	if t.Status == StatusWaiting {
+		n, err := position(p.tx, t)
+		if err != nil {
+			return nil, nil, err
+		}
+		pos = &n
+	}
+	p.tickets[id], p.pos[id] = t, pos
+	return t, pos, nil
+}
+
+// opted plans the messages of one opt-in after event ev (typ: the
+// event's type when it is about the opt-in's ticket, else ""). Reading,
+// it only finds whether one is due (p.work).
+func (p *noticePlan) opted(o *OptIn, typ string, ev *Event) error {
+	if o.CreatedAt.After(ev.At) {
+		return nil // opted in after the event: its own event follows
+	}
+	ps := p.st.Provider(o.Medium)
+	if ps == nil {
+		return nil
+	}
+	t, pos, err := p.ticket(o.TicketID)
+	if err != nil {
+		return err
+	}
+	key := t.ID + "/" + o.Medium
+	sent := p.sent[key]
+	if sent == nil {
+		if sent, err = p.tx.NoticeKinds(t.ID, o.Medium); err != nil {
+			return err
+		}
+		p.sent[key] = sent
+	}
+	if typ == EventNotifyOptIn {
+		typ = EventIssued // opting in is told as the ticket taken
+	}
+	due, drop := TicketNotices(typ, t, pos, p.st.Ahead, sent)
+	for _, list := range []struct {
+		kinds  []string
+		status string
+	}{{due, NoticeQueued}, {drop, NoticeDropped}} {
+		for _, k := range list.kinds {
+			if len(ps.Templates) > 0 && ps.Templates[k] == "" {
+				continue // the hall registered no template for it: never sent, nothing to drop
+			}
+			if !p.write {
+				p.work = true
+				return nil
+			}
+			if err := p.e.insertNotice(p.tx, p.hall, t, o, ps.Provider, k, list.status, ev.ID, &p.ord, pos, p.now); err != nil {
+				return err
+			}
+			sent[k] = true
+			p.work = p.work || list.status == NoticeQueued
+		}
+	}
+	return nil
+}
+
+// planNotices, reading only, finds whether events make work (a message
+// due, or one already queued); writing, it records the messages.
+func (e *Engine) planNotices(tx Tx, hallID string, eventIDs []int64, write bool) (*noticePlan, error) {
 	st, err := tx.NotifySettings(hallID)
 	if ErrorCode(err) == ENotFound {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, err
+		return nil, err
 	}
+	now := e.now()
+	p := &noticePlan{e: e, tx: tx, st: st, now: now, write: write,
+		tickets: map[string]*Ticket{}, pos: map[string]*int{}, sent: map[string]map[string]bool{}}
 	if !write {
 		// A message already queued is work enough: the write claims it.
 		// (The write itself need not look: the claim reads the queue.)
 		queued, err := tx.NoticesIn(hallID, NoticeQueued, 1)
 		if err != nil || len(queued) > 0 {
-			return len(queued) > 0, err
+			p.work = len(queued) > 0
+			return p, err
 		}
 	}
-	work := false
-	var ev *Event
-	if eventID > 0 {
-		evs, err := tx.EventsSince(eventID-1, 1)
-		if err != nil {
-			return false, err
-		}
-		if len(evs) == 1 && evs[0].ID == eventID && evs[0].HallID == hallID {
-			ev = evs[0]
-		}
+	evs, err := hallEvents(tx, hallID, eventIDs)
+	if err != nil || len(evs) == 0 {
+		return p, err
 	}
-	if ev == nil {
-		return work, nil
+	if p.hall, err = e.settings.hall(tx, hallID, now); err != nil {
+		return nil, err
 	}
-	now := e.now()
-	hall, err := e.settings.hall(tx, hallID, now)
-	if err != nil {
-		return false, err
-	}
-	type cand struct {
-		o   OptIn
-		own bool
-	}
-	var cands []cand
-	if ev.Ticket != nil {
-		os, err := tx.OptIns(ev.Ticket.ID)
-		if err != nil {
-			return false, err
+	var moved *Event // the last event that moved places
+	for _, ev := range evs {
+		switch ev.Type {
+		case EventCalled, EventCancelled, EventTransferred, EventIssued:
+			moved = ev
 		}
-		for _, o := range os {
-			cands = append(cands, cand{o, true})
-		}
-	}
-	switch ev.Type {
-	case EventCalled, EventCancelled, EventTransferred, EventIssued:
-		// Places moved: the first few opted-in tickets of each queue.
-		ws, err := tx.WaitingOptIns(hallID)
-		if err != nil {
-			return false, err
-		}
-		seen := map[string]int{}
-		for _, o := range ws {
-			if ev.Ticket != nil && o.TicketID == ev.Ticket.ID {
-				continue
-			}
-			g := o.ServiceID + "/" + o.Priority + "/" + o.Medium
-			if !o.Appointment {
-				// The k-th opted-in ticket of a queue has at least k
-				// before it.
-				if seen[g] > st.Ahead {
-					continue
-				}
-				seen[g]++
-			}
-			cands = append(cands, cand{o, false})
-		}
-	}
-	tickets := map[string]*Ticket{}
-	ord := 0
-	for _, c := range cands {
-		if c.o.CreatedAt.After(ev.At) {
-			continue // opted in after the event: its own event follows
-		}
-		t := tickets[c.o.TicketID]
-		if t == nil {
-			if t, err = tx.Ticket(c.o.TicketID); err != nil {
-				return false, err
-			}
-			tickets[t.ID] = t
-		}
-		var pos *int
-		if t.Status == StatusWaiting {
-			p, err := position(tx, t)
-			if err != nil {
-				return false, err
-			}
-			pos = &p
-		}
-		sent, err := tx.NoticeKinds(t.ID, c.o.Medium)
-		if err != nil {
-			return false, err
-		}
-		typ := ""
-		if c.own {
-			typ = ev.Type
-			if typ == EventNotifyOptIn {
-				typ = EventIssued // opting in is told as the ticket taken
-			}
-		}
-		due, drop := TicketNotices(typ, t, pos, st.Ahead, sent)
-		ps := st.Provider(c.o.Medium)
-		if ps == nil {
+		if ev.Ticket == nil {
 			continue
 		}
-		for _, k := range due {
-			if len(ps.Templates) > 0 && ps.Templates[k] == "" {
-				continue // the hall registered no template for it
-			}
-			if !write {
-				return true, nil
-			}
-			if err := e.insertNotice(tx, hall, t, &c.o, ps.Provider, k, NoticeQueued, ev.ID, &ord, pos, now); err != nil {
-				return false, err
-			}
-			work = true
+		os, err := tx.OptIns(ev.Ticket.ID)
+		if err != nil {
+			return nil, err
 		}
-		for _, k := range drop {
-			if len(ps.Templates) > 0 && ps.Templates[k] == "" {
-				continue // never to be sent: nothing to drop
-			}
-			if !write {
-				return true, nil
-			}
-			if err := e.insertNotice(tx, hall, t, &c.o, ps.Provider, k, NoticeDropped, ev.ID, &ord, pos, now); err != nil {
-				return false, err
+		if len(os) > 0 && (ev.Type == EventDone || ev.Type == EventCancelled) {
+			p.finished = append(p.finished, ev.Ticket.ID)
+		}
+		for i := range os {
+			if err := p.opted(&os[i], ev.Type, ev); err != nil || (p.work && !write) {
+				return p, err
 			}
 		}
 	}
-	if ev.Ticket != nil && (ev.Type == EventDone || ev.Type == EventCancelled) && len(cands) > 0 && write {
-		// With the next write of the hall's messages, or Prune: not a
-		// write of its own.
-		// The ticket's personal data goes with it: its messages still
-		// queued can no longer be sent, and would not help.
-		if err := tx.DeleteOptIns(ev.Ticket.ID); err != nil {
-			return false, err
+	if moved != nil {
+		// Places moved: the first few opted-in tickets of each queue (the
+		// k-th of a queue has at least k before it), planned once for
+		// the batch, as places are now.
+		ws, err := tx.WaitingOptIns(hallID, st.Ahead+1)
+		if err != nil {
+			return nil, err
+		}
+		for i := range ws {
+			if err := p.opted(&ws[i], "", moved); err != nil || (p.work && !write) {
+				return p, err
+			}
 		}
 	}
-	return work, nil
+	return p, nil
 }
 
 func (e *Engine) insertNotice(tx Tx, hall *Hall, t *Ticket, o *OptIn, provider, kind, status string, eventID int64, ord *int, pos *int, now time.Time) error {
@@ -1288,9 +1375,11 @@ func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time) (j
 }
 
 // RecordNotices writes how the claimed messages went: sent, delivered or
-// failed with the provider's code; one to try again is queued again.
-func (e *Engine) RecordNotices(ctx context.Context, hallID string, outs []NoticeOutcome) error {
-	if len(outs) == 0 {
+// failed with the provider's code; one to try again is queued again. The
+// opt-ins of the finished tickets (NoticeBatch.Finished) with nothing left
+// to send are deleted.
+func (e *Engine) RecordNotices(ctx context.Context, hallID string, outs []NoticeOutcome, finished []string) error {
+	if len(outs) == 0 && len(finished) == 0 {
 		return nil
 	}
 	now := e.now()
@@ -1325,7 +1414,7 @@ func (e *Engine) RecordNotices(ctx context.Context, hallID string, outs []Notice
 				}
 			}
 		}
-		return nil
+		return forgetFinished(tx, finished)
 	})
 }
 

@@ -178,6 +178,13 @@ func BenchmarkCalledTold(b *testing.B) {
 		mu.Unlock()
 		slices.Sort(lat)
 		if len(lat) < n {
+			var ms struct{ Messages []civiq.Notice }
+			s.Call(b, "GET", "/api/v1/halls/demo/notifications/messages", s.Admin, nil, &ms)
+			cnt := map[string]int{}
+			for _, m := range ms.Messages {
+				cnt[m.Kind+" "+m.Status+" "+m.Code]++
+			}
+			b.Log(cnt)
 			b.Fatalf("%d of %d calls told", len(lat), n)
 		}
 		b.ReportMetric(calling.Seconds(), "s-to-call-1000")

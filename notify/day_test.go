@@ -50,13 +50,36 @@ func callNext(t testing.TB, s *civiqtest.Server, counter string) civiq.Ticket {
 	return out.Ticket
 }
 
-// told is what the log channel sent, as "number kind" lines.
+// told is what the log channel sent, as "number kind" lines, by ticket:
+// each ticket's in the order sent (the sender keeps it), the tickets by
+// number (it sends several tickets' at once).
 func told(s *civiqtest.Server) []string {
 	var out []string
 	for _, m := range s.NotifyLog.Sent() {
 		out = append(out, m.Params[0].Value+" "+m.Kind)
 	}
+	return byTicket(out)
+}
+
+// byTicket orders "number kind" lines as told does.
+func byTicket(lines []string) []string {
+	out := slices.Clone(lines)
+	slices.SortStableFunc(out, func(a, b string) int {
+		return strings.Compare(strings.Fields(a)[0], strings.Fields(b)[0])
+	})
 	return out
+}
+
+// sentOf is the message the log channel sent of a ticket's number and kind.
+func sentOf(t *testing.T, s *civiqtest.Server, number, kind string) civiq.ChannelMessage {
+	t.Helper()
+	for _, m := range s.NotifyLog.Sent() {
+		if m.Params[0].Value == number && m.Kind == kind {
+			return m
+		}
+	}
+	t.Fatalf("no %s message of %s", kind, number)
+	return civiq.ChannelMessage{}
 }
 
 // await waits until the log channel sent n messages (a bound for a loaded
@@ -118,22 +141,21 @@ func TestHallDay(t *testing.T) {
 		if code := s.Call(t, "POST", "/api/v1/tickets/"+c.ID+"/finish", s.Admin, nil, nil); code != 200 {
 			t.Fatalf("finish: %d", code)
 		}
-		want = append(want, after[i]...)
+		want = byTicket(append(want, after[i]...))
 		if got = await(t, s, len(want)); !slices.Equal(got, want) {
 			t.Fatalf("after calling %s: %v, want %v", c.Number, got, want)
 		}
 	}
-	sent := s.NotifyLog.Sent()
-	if l := sent[0].Link; l != "https://hall.example.cn/t/"+tickets[0].ID || !strings.Contains(sent[0].Text, "C001") {
-		t.Errorf("taken: link %q text %q", l, sent[0].Text)
+	if m := sentOf(t, s, "C001", civiq.NoticeTaken); m.Link != "https://hall.example.cn/t/"+tickets[0].ID || !strings.Contains(m.Text, "C001") {
+		t.Errorf("taken: link %q text %q", m.Link, m.Text)
 	}
-	if p := sent[4].Params; len(p) != 2 || p[1] != (civiq.NoticeParam{Name: "ahead", Value: "3"}) {
+	if p := sentOf(t, s, "C005", civiq.NoticeAhead).Params; len(p) != 2 || p[1] != (civiq.NoticeParam{Name: "ahead", Value: "3"}) {
 		t.Errorf("ahead's params %v", p)
 	}
-	if p := sent[6].Params; len(p) != 2 || p[1].Name != "counter" || p[1].Value == "" {
+	if p := sentOf(t, s, "C005", civiq.NoticeCalled).Params; len(p) != 2 || p[1].Name != "counter" || p[1].Value == "" {
 		t.Errorf("called's params %v", p)
 	}
-	for _, m := range sent {
+	for _, m := range s.NotifyLog.Sent() {
 		if m.To != "13800000001" && m.To != "13800000005" {
 			t.Errorf("sent to %q", m.To)
 		}

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,21 +34,29 @@ func (ms Makers) Channel(medium string, p *civiq.ProviderSettings) (civiq.Channe
 	return ch, nil
 }
 
-// Claim is how many messages one claim takes.
-const Claim = 64
+// Claim is how many messages one claim takes, and Parallel how many the
+// sender has at the providers at once (in order for each ticket).
+const (
+	Claim    = 256
+	Parallel = 16
+)
 
 // Sender sends the messages of the notifications subscribers
-// (civiq.SubscriberNotify), one hall each: for each event it has the
-// engine decide what is due (civiq.Engine.PlanNotices), claims the queued
-// messages, sends each with the hall's channel and records the answers. A
-// message the provider throttled stays queued and the event's delivery
-// fails, so the durable delivery tries again on its schedule.
+// (civiq.SubscriberNotify), one hall each: for the events the delivery
+// hands it, in one batch, it has the engine decide what is due
+// (civiq.Engine.PlanNotices) and claim the queued messages, sends them
+// with the hall's channels, Parallel at once and each ticket's in order,
+// and records the answers in one write. A message the provider throttled
+// stays queued and the batch's last event's delivery fails, so the
+// durable delivery tries again on its schedule.
 type Sender struct {
 	Engine *civiq.Engine
 
 	mu       sync.Mutex
 	channels map[string]cached // by hall and medium
 }
+
+var _ civiq.BatchSender = (*Sender)(nil)
 
 type cached struct {
 	at time.Time // the settings' UpdatedAt
@@ -62,50 +71,112 @@ func NewSender(engine *civiq.Engine) *Sender {
 
 // Send does the messages due after event m.
 func (s *Sender) Send(ctx context.Context, sub *civiq.Subscriber, m *civiq.Message) civiq.DeliveryAttempt {
+	return s.SendBatch(ctx, sub, []*civiq.Message{m})[0]
+}
+
+// SendBatch does the messages due after the events ms, together. Every
+// event is acknowledged once its messages are planned and those due sent;
+// when some must be tried again (throttled, the hall's rate) the last
+// event's try fails, and the delivery plans it again (nothing twice: each
+// kind once per ticket) and claims what waits. A failure to plan fails the
+// first.
+func (s *Sender) SendBatch(ctx context.Context, sub *civiq.Subscriber, ms []*civiq.Message) []civiq.DeliveryAttempt {
 	t0 := time.Now()
-	a := civiq.DeliveryAttempt{SubscriberID: sub.ID, EventID: m.EventID, MessageID: m.ID, At: s.Engine.Now()}
-	defer func() {
-		a.Latency = time.Since(t0)
-		a.LatencyMS = float64(a.Latency.Microseconds()) / 1000
-	}()
+	fail := s.deliver(ctx, sub, ms)
+	n := len(ms)
+	if fail != "" && strings.HasPrefix(fail, "plan: ") {
+		n = 1
+	}
+	at, took := s.Engine.Now(), time.Since(t0)
+	out := make([]civiq.DeliveryAttempt, n)
+	for i := range out {
+		out[i] = civiq.DeliveryAttempt{SubscriberID: sub.ID, EventID: ms[i].EventID, MessageID: ms[i].ID, At: at, Status: 200,
+			Latency: took, LatencyMS: float64(took.Microseconds()) / 1000}
+	}
+	if fail != "" {
+		out[n-1].Status, out[n-1].Error = 0, fail
+	}
+	return out
+}
+
+// deliver plans, sends and records; it says what went wrong, "" when
+// nothing did.
+func (s *Sender) deliver(ctx context.Context, sub *civiq.Subscriber, ms []*civiq.Message) string {
 	if len(sub.Halls) != 1 {
-		a.Error = "a notifications subscriber serves one hall"
-		return a
+		return "plan: a notifications subscriber serves one hall"
 	}
 	hall := sub.Halls[0]
-	jobs, throttled, err := s.Engine.PlanNotices(ctx, hall, m.EventID, Claim)
-	retry := ""
-	for {
-		if err != nil {
-			a.Error = "plan: " + err.Error()
-			return a
+	ids := make([]int64, 0, len(ms))
+	for _, m := range ms {
+		if m.EventID > 0 {
+			ids = append(ids, m.EventID)
 		}
-		outs := make([]civiq.NoticeOutcome, 0, len(jobs))
-		for _, j := range jobs {
-			r := s.send(ctx, hall, j)
-			outs = append(outs, civiq.NoticeOutcome{ID: j.Notice.ID, Result: r})
-			if r.Retry && retry == "" {
-				retry = j.Notice.Kind + ": " + r.Code + " " + r.Error
+	}
+	b, err := s.Engine.PlanNotices(ctx, hall, ids, Claim)
+	if err != nil {
+		return "plan: " + err.Error()
+	}
+	jobs, throttled := b.Jobs, b.Throttled
+	for {
+		outs := s.sendAll(ctx, hall, jobs)
+		retry := ""
+		for i, o := range outs {
+			if r := o.Result; r.Retry && retry == "" {
+				retry = jobs[i].Notice.Kind + ": " + r.Code + " " + r.Error
 			}
 		}
-		if err := s.Engine.RecordNotices(context.WithoutCancel(ctx), hall, outs); err != nil {
-			a.Error = "record: " + err.Error()
-			return a
+		if err := s.Engine.RecordNotices(context.WithoutCancel(ctx), hall, outs, b.Finished); err != nil {
+			return "record: " + err.Error()
 		}
 		if throttled && retry == "" {
 			retry = "the hall's messages per minute are spent"
 		}
-		if len(jobs) < Claim || retry != "" {
-			break
+		if retry != "" {
+			return "to try again: " + retry
 		}
-		jobs, throttled, err = s.Engine.ClaimNotices(ctx, hall, Claim)
+		if len(jobs) < Claim {
+			return ""
+		}
+		if jobs, throttled, err = s.Engine.ClaimNotices(ctx, hall, Claim); err != nil {
+			return "claim: " + err.Error()
+		}
 	}
-	if retry != "" {
-		a.Error = "to try again: " + retry
-		return a
+}
+
+// sendAll sends the jobs, Parallel at once, each ticket's in their order,
+// and gives their outcomes in the jobs' order.
+func (s *Sender) sendAll(ctx context.Context, hall string, jobs []*civiq.NoticeJob) []civiq.NoticeOutcome {
+	outs := make([]civiq.NoticeOutcome, len(jobs))
+	var lines [][]int // the jobs of one ticket, in order
+	line := map[string]int{}
+	for i, j := range jobs {
+		k, ok := line[j.Notice.TicketID]
+		if !ok {
+			k = len(lines)
+			line[j.Notice.TicketID] = k
+			lines = append(lines, nil)
+		}
+		lines[k] = append(lines[k], i)
 	}
-	a.Status = 200
-	return a
+	next := make(chan []int)
+	var wg sync.WaitGroup
+	for range min(Parallel, len(lines)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for l := range next {
+				for _, i := range l {
+					outs[i] = civiq.NoticeOutcome{ID: jobs[i].Notice.ID, Result: s.send(ctx, hall, jobs[i])}
+				}
+			}
+		}()
+	}
+	for _, l := range lines {
+		next <- l
+	}
+	close(next)
+	wg.Wait()
+	return outs
 }
 
 // send sends one job with the hall's channel for its medium.

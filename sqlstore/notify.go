@@ -77,18 +77,32 @@ func (t *tx) OptIns(ticketID string) ([]civiq.OptIn, error) {
 		` FROM notify_optins o WHERE o.ticket_id = ? ORDER BY o.medium`, ticketID))
 }
 
-func (t *tx) WaitingOptIns(hallID string) ([]civiq.OptIn, error) {
+// WaitingOptIns numbers the opt-ins of each queue in the database and
+// brings up only the first perQueue of each: a hall of a thousand waiting
+// opt-ins sent all of them up to Go at every call, half of the
+// notifications' work in a burst.
+func (t *tx) WaitingOptIns(hallID string, perQueue int) ([]civiq.OptIn, error) {
 	return scanAll(func(sc scanner) (civiq.OptIn, error) {
 		var service, priority, channel string
 		o, err := scanOptIn(sc, &service, &priority, &channel)
 		o.ServiceID, o.Priority, o.Appointment = service, priority, channel == civiq.ChannelAppointment
 		return o, err
-	})(t.rows(`SELECT `+optInColumns+`, k.service_id, k.priority, k.channel
+	})(t.rows(`SELECT `+optInColumns+`, o.service_id, o.priority, o.channel FROM (
+		SELECT o.*, k.service_id, k.priority, k.channel, k.queued_at, ROW_NUMBER() OVER (
+			PARTITION BY k.service_id, k.priority, k.channel = ?, o.medium ORDER BY k.queued_at) AS place
 		FROM notify_optins o JOIN tickets k ON k.id = o.ticket_id
 		WHERE o.hall_id = ? AND k.status = ? AND NOT EXISTS (SELECT 1 FROM notify_messages m
-			WHERE m.ticket_id = o.ticket_id AND m.medium = o.medium AND m.kind = ?)
-		ORDER BY k.service_id, k.priority, k.channel = ?, k.queued_at`,
-		hallID, civiq.StatusWaiting, civiq.NoticeNext, civiq.ChannelAppointment))
+			WHERE m.ticket_id = o.ticket_id AND m.medium = o.medium AND m.kind = ?)) o
+		WHERE o.place <= ? OR o.channel = ?
+		ORDER BY o.service_id, o.priority, o.channel = ?, o.queued_at`,
+		civiq.ChannelAppointment, hallID, civiq.StatusWaiting, civiq.NoticeNext, perQueue,
+		civiq.ChannelAppointment, civiq.ChannelAppointment))
+}
+
+func (t *tx) PendingNotices(ticketID string) (int, error) {
+	n, err := t.scalar(`SELECT COUNT(*) FROM notify_messages WHERE ticket_id = ? AND status IN (?, ?)`,
+		ticketID, civiq.NoticeQueued, civiq.NoticeSending)
+	return int(n), err
 }
 
 func (t *tx) CountOptIns(addressKey string, since time.Time) (int, error) {
