@@ -61,10 +61,10 @@ for (const lang of ['zh-CN', 'en']) {
   await Promise.all([page.waitForNavigation(), page.click('form button[type=submit]')]);
   await page.waitForSelector('#adm[data-ready="1"]');
   await page.evaluate(() => { location.hash = 'webhooks'; });
-  await page.waitForSelector('#sec-webhooks:not([hidden]) tr[data-hook="1"]');
-  const row = await page.textContent('tr[data-hook="1"]');
+  await page.waitForSelector('#sec-webhooks:not([hidden]) [data-delivery="webhook"] tr[data-sub="1"]');
+  const row = await page.textContent('[data-delivery="webhook"] tr[data-sub="1"]');
   assert(row.includes('/crm') && row.includes('CRM') && row.includes('500'), 'the row: ' + row);
-  assert(await page.textContent('tr[data-hook="1"] td:nth-child(3)') === '2', 'two pending');
+  assert(await page.textContent('[data-delivery="webhook"] tr[data-sub="1"] td:nth-child(4)') === '2', 'two pending');
   await axe(page, 'webhooks ' + lang);
   if (shots) await page.screenshot({ path: shots + '/admin-webhooks-' + lang + '.png' });
 }

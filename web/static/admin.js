@@ -161,10 +161,10 @@
   }
 
   // act is send for buttons in lists: errors go to the section's alert.
-  async function act(section, method, path, fallbackKey) {
+  async function act(section, method, path, fallbackKey, body) {
     sectionAlert(section, "");
     try {
-      const res = await C.api(method, path);
+      const res = await C.api(method, path, body);
       if (res.status === 401) { C.toLogin(); return null; }
       if (res.status >= 200 && res.status < 300) return res;
       sectionAlert(section, errorText(res, fallbackKey));
@@ -188,7 +188,7 @@
   // ---- tabs ----
   const sections = qa("[data-section]");
   // Without a hall only the halls and users sections make sense.
-  const needsNoHall = (name) => name === "halls" || name === "users" || name === "webhooks";
+  const needsNoHall = (name) => name === "halls" || name === "users" || name === "webhooks" || name === "haochaping";
   function showTab(name) {
     for (const a of qa("[data-tab]")) a.parentElement.hidden = !hallID && !needsNoHall(a.dataset.tab);
     const names = sections.map((s) => s.dataset.section).filter((n) => hallID || needsNoHall(n));
@@ -272,7 +272,6 @@
   }
   async function loadHalls() { st.halls = (await get("/api/v1/halls")).halls || []; refreshPicker(); }
   async function loadUsers() { st.users = (await get("/api/v1/users")).users || []; }
-  async function loadHooks() { st.hooks = (await get("/api/v1/webhooks")).webhooks || []; renderHooks(); }
   async function reloadSetup() {
     const s = await get(hallPath("/setup"));
     st.hall = s.hall; st.services = s.services || []; st.counters = s.counters || []; st.devices = s.devices || [];
@@ -511,24 +510,6 @@
     q("[data-cancel]", ctrForm).addEventListener("click", () => counterMode(null));
   }
 
-  // ---- webhooks: each one's delivery state (civiq's delivery.go), read only ----
-  function renderHooks() {
-    const tb = q("#hook-list tbody");
-    if (!tb) return;
-    tb.replaceChildren();
-    for (const x of st.hooks || []) {
-      const d = x.delivery || {};
-      const age = d.pending ? tr("admin.webhooks.age", String(Math.round(d.oldest_pending_age_seconds / 60))) : "—";
-      const status = x.status === "active" && d.attempts ? "retrying" : x.status;
-      tb.append(h("tr", { "data-hook": x.id },
-        h("td", {}, h("code", {}, x.url), x.description ? h("span", { class: "muted" }, " " + x.description) : null),
-        h("td", {}, h("span", { class: "badge" + (status === "active" ? "" : " warn") }, tr("admin.webhooks.s." + status))),
-        h("td", {}, String(d.pending || 0)), h("td", {}, age), h("td", {}, String(d.attempts || 0)),
-        h("td", {}, d.last_error || "")));
-    }
-    emptyRow(tb, 6);
-  }
-
   // ---- users ----
   const userForm = q("#f-user");
   let userEditing = null;
@@ -755,7 +736,7 @@
   (async function start() {
     showTab(location.hash.slice(1) || (isAdmin && !hallID ? "halls" : ""));
     try {
-      if (isAdmin) { await loadHalls(); await loadUsers(); await loadHooks(); }
+      if (isAdmin) { await loadHalls(); await loadUsers(); }
     } catch (e) {
       toast(tr("admin.load_failed"));
     }
