@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ func (s *Server) bookingRoutes() {
 	s.handle("DELETE /api/v1/bookings/{code}", anyone, s.cancelBooking(lim))
 	s.handle("GET /api/v1/bookings/{code}/ics", anyone, s.bookingICS(lim))
 	s.handle("GET /api/v1/bookings/{code}/qr.svg", anyone, s.bookingQR)
+	s.handle("GET /api/v1/booking-passes/qr.svg", anyone, s.bookingPassQR)
 	s.handle("POST /api/v1/halls/{hall}/checkins", need(civiq.PermIssueTicket), s.checkIn)
 	s.handle("GET /api/v1/halls/{hall}/strikes", need(civiq.PermStaffView), s.listStrikes)
 	s.handle("POST /api/v1/halls/{hall}/strikes/{strike}/clear", need(civiq.PermStaffView), s.clearStrike)
@@ -290,7 +292,23 @@ func (s *Server) bookingQR(w http.ResponseWriter, r *http.Request, c *call) erro
 	if code == "" {
 		return civiq.Errorf(civiq.ENotFound, "not a booking code")
 	}
-	svg, err := qr.SVG(code)
+	return writeQR(w, code)
+}
+
+// bookingPassQR draws the QR code of a booking's signed pass (?pass=), the
+// holder's: scanned at the kiosk it gives the code, and at an edge node
+// cut off from the city the pass too. It checks the pass's form only.
+func (s *Server) bookingPassQR(w http.ResponseWriter, r *http.Request, c *call) error {
+	pass := strings.TrimSpace(r.URL.Query().Get("pass"))
+	if _, _, _, err := civiq.ParseBookingPass(pass); err != nil {
+		return civiq.FieldErrorf("pass", "not a booking pass")
+	}
+	return writeQR(w, pass)
+}
+
+// writeQR answers the QR code of text as SVG.
+func writeQR(w http.ResponseWriter, text string) error {
+	svg, err := qr.SVG(text)
 	if err != nil {
 		return err
 	}
@@ -305,8 +323,11 @@ func (s *Server) bookingQR(w http.ResponseWriter, r *http.Request, c *call) erro
 // checkIn answers 201 {"ticket":{... "channel":"appointment"},"booking":{...}}.
 func (s *Server) checkIn(w http.ResponseWriter, r *http.Request, c *call) error {
 	var req checkInRequest
-	if err := decode(c.body, &req, "code"); err != nil {
+	if err := decode(c.body, &req); err != nil {
 		return err
+	}
+	if req.Code == "" && req.Pass == "" { // a pass names its code
+		return civiq.FieldErrorf("code", "code is required")
 	}
 	key, err := idem(r, c)
 	if err != nil {

@@ -164,7 +164,10 @@
       try { localStorage.setItem("civiq.booking." + hall, JSON.stringify({ code: b.code, last4 })); } catch (e) { /* private mode */ }
       const svc = services[b.service_id];
       $("r-code").textContent = b.code.slice(0, 4) + " " + b.code.slice(4);
-      $("r-qr").src = "/api/v1/bookings/" + enc(b.code) + "/qr.svg";
+      // The QR holds the signed pass when there is one: scanned at the
+      // kiosk it gives the code, and at a hall's edge node cut off from
+      // the city the pass that checks the booking in there.
+      $("r-qr").src = b.pass ? "/api/v1/booking-passes/qr.svg?pass=" + enc(b.pass) : "/api/v1/bookings/" + enc(b.code) + "/qr.svg";
       $("r-service").textContent = svc ? svc.name : b.service_id;
       $("r-time").textContent = when(b);
       $("r-person").textContent = b.name + "\n" + b.phone;
@@ -353,12 +356,15 @@
     $("checkin-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const out = $("checkin-result");
-      const code = $("c-code").value.replace(/[\s-]/g, "").toUpperCase();
-      const last4 = $("c-last4").value.trim().toUpperCase();
+      // A scanner of the booking's QR types its signed pass (it has a
+      // dot; a code has none): sent as the pass, the code is the pass's.
+      const typed = $("c-code").value.trim();
+      const body = typed.includes(".") ? { pass: typed } : { code: typed.replace(/[\s-]/g, "").toUpperCase() };
+      body.id_last4 = $("c-last4").value.trim().toUpperCase();
       out.className = "";
       let res;
       try {
-        res = await C.api("POST", "/api/v1/halls/" + enc(hall) + "/checkins", { code, id_last4: last4 }, { key: C.key() });
+        res = await C.api("POST", "/api/v1/halls/" + enc(hall) + "/checkins", body, { key: C.key() });
       } catch (e) { out.textContent = C.tr("error.network"); return; }
       if (res.status !== 201) { out.className = "error"; out.textContent = errorText(res); return; }
       out.className = "ok";

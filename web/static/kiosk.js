@@ -434,14 +434,18 @@
   // the on-screen keypads, or by a scanner of the booking's QR code or an
   // ID card reader that types like a keyboard: a card reader's whole ID
   // number (18 characters) is sent as id_number, the screen showing only
-  // its last 4. The fields hold what this script keeps in `typed`.
+  // its last 4. The fields hold what this script keeps in `typed`. The
+  // booking's QR may hold its signed pass (with a dot, which no code has):
+  // a scanner typing one gives the pass's code, and the pass goes with
+  // the check-in, so that a hall's edge node cut off from the city checks
+  // the booking in from it (bookingpass.go).
   const ci = K.appointments ? (function () {
     const CODE_LEN = 8, ID_FULL = 18;
     const codeKeys = new Set([...document.querySelectorAll("#keys-code .key")].map((b) => b.dataset.key).filter((k) => k !== "del"));
     const input = { code: $("ci-code"), id: $("ci-id") };
     const form = $("ci-form"), err = $("ci-error"), status = $("ci-status"), submit = $("ci-submit");
-    const typed = { code: "", id: "" };
-    let active = "code", cancel = null;
+    const typed = { code: "", id: "", pass: "" };
+    let active = "code", cancel = null, scan = "";
     const self = { busy: false };
 
     function render() {
@@ -479,6 +483,25 @@
       render();
       if (f === "code" && typed.code.length === CODE_LEN) setActive("id");
     }
+    // takePass takes what a scanner typed when it is a booking pass.
+    function takePass(text) {
+      const m = /^([A-Za-z0-9_-]{20,})\.[A-Za-z0-9_-]{20,}$/.exec(text.trim());
+      if (!m) return false;
+      let p = null;
+      try {
+        const b64 = m[1].replace(/-/g, "+").replace(/_/g, "/");
+        p = JSON.parse(atob(b64 + "===".slice((b64.length + 3) % 4)));
+      } catch (e) { return false; }
+      if (!p || p.v !== 1 || typeof p.code !== "string" || p.code.length !== CODE_LEN) return false;
+      typed.pass = text.trim();
+      typed.code = p.code;
+      typed.id = "";
+      scan = "";
+      say("");
+      render();
+      setActive("id");
+      return true;
+    }
     function del(f) {
       if (f === "id" && typed.id === "") { setActive("code"); f = "code"; }
       typed[f] = f === "id" && typed.id.length > 4 ? typed.id.slice(-4, -1) : typed[f].slice(0, -1);
@@ -487,7 +510,7 @@
     }
     self.clear = function () {
       if (cancel) cancel();
-      typed.code = typed.id = "";
+      typed.code = typed.id = typed.pass = scan = "";
       say("");
       status.textContent = "";
       setBusy(false);
@@ -516,6 +539,9 @@
       el.addEventListener("keydown", (ev) => {
         if (ev.key !== "Enter") return;
         ev.preventDefault();
+        const scanned = scan;
+        scan = "";
+        if (takePass(scanned)) return;
         if (typed.code.length === CODE_LEN && typed.id === "") setActive("id");
         else checkIn();
       });
@@ -523,9 +549,12 @@
       el.addEventListener("beforeinput", (ev) => {
         ev.preventDefault();
         if (self.busy) return;
-        if (ev.inputType.startsWith("delete")) del(f);
-        else if (ev.data) put(f, ev.data, false);
-        else if (ev.dataTransfer) put(f, ev.dataTransfer.getData("text/plain"), false);
+        const text = ev.data || (ev.dataTransfer && ev.dataTransfer.getData("text/plain")) || "";
+        if (ev.inputType.startsWith("delete")) { del(f); return; }
+        if (text.length > 1 && takePass(text)) return; // pasted, or typed at once
+        if (scan.length < 2048) scan += text;
+        if (f === "code") typed.pass = ""; // another code: its own pass, if any, comes whole
+        put(f, text, false);
       });
     }
     // Keys do not take the focus from the field they type into.
@@ -535,6 +564,7 @@
         if (self.busy) return;
         const f = b.closest("#keys-id") ? "id" : "code";
         if (b.dataset.key === "del") del(f); else put(f, b.dataset.key, true);
+        if (f === "code") typed.pass = ""; // a code typed by hand: no pass
         if (document.activeElement !== input[active]) input[active].focus({ preventScroll: true });
       });
     }
@@ -552,6 +582,7 @@
       if (typed.code.length !== CODE_LEN) { say(C.tr("kiosk.ci_code_short"), ["code"]); setActive("code"); return; }
       if (typed.id.length !== 4 && typed.id.length !== ID_FULL) { say(C.tr("kiosk.ci_id_short"), ["id"]); setActive("id"); return; }
       const body = { code: typed.code };
+      if (typed.pass) body.pass = typed.pass;
       if (typed.id.length === ID_FULL) body.id_number = typed.id; else body.id_last4 = typed.id;
       const key = C.key(); // one press, one key, however many tries
       let cancelled = false;
@@ -607,6 +638,7 @@
       if (r.status === 429) return [C.tr("kiosk.ci_rate_limited"), [], "wait"];
       if (r.status === 404 || e.code === "invalid_id_number") return [C.tr("kiosk.ci_not_found"), ["code", "id"]];
       if (r.status === 400) {
+        if (e.field === "pass") return [C.tr("kiosk.ci_pass_bad"), ["code"]];
         return e.field === "code" ? [C.tr("kiosk.ci_code_short"), ["code"]] :
           /^id_/.test(e.field || "") ? [C.tr("kiosk.ci_id_short"), ["id"]] : [C.tr("kiosk.ci_failed"), []];
       }
