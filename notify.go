@@ -967,7 +967,7 @@ func (e *Engine) PlanNotices(ctx context.Context, hallID string, eventIDs []int6
 		return &NoticeBatch{}, err
 	}
 	now := e.now()
-	b := &NoticeBatch{}
+	b := &NoticeBatch{Wrote: true}
 	err = e.update(ctx, func(tx Tx) error {
 		p, err := e.planNotices(tx, hallID, eventIDs, true)
 		if err != nil {
@@ -990,6 +990,8 @@ type NoticeBatch struct {
 	Jobs      []*NoticeJob
 	Throttled bool
 	Finished  []string
+	// Wrote: the events made work, and the plan took a write.
+	Wrote bool
 }
 
 // forgetFinished deletes the opt-ins of the tickets (whose end was

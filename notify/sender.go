@@ -41,6 +41,13 @@ const (
 	Parallel = 16
 )
 
+// Gather is the least time between two batches that wrote: the events of
+// that while are planned together, in one write, rather than each in
+// writes of their own that queue behind (and before) the hall's issues and
+// calls for the one writer of the database. A message waits that long at
+// most for it.
+const Gather = 150 * time.Millisecond
+
 // Sender sends the messages of the notifications subscribers
 // (civiq.SubscriberNotify), one hall each: for the events the delivery
 // hands it, in one batch, it has the engine decide what is due
@@ -51,6 +58,8 @@ const (
 // durable delivery tries again on its schedule.
 type Sender struct {
 	Engine *civiq.Engine
+	// Gather: Gather unless a test sets it.
+	Gather time.Duration
 
 	mu       sync.Mutex
 	channels map[string]cached // by hall and medium
@@ -66,7 +75,7 @@ type cached struct {
 // NewSender returns the sender of engine's notifications, making channels
 // with the engine's Channels.
 func NewSender(engine *civiq.Engine) *Sender {
-	return &Sender{Engine: engine, channels: map[string]cached{}}
+	return &Sender{Engine: engine, Gather: Gather, channels: map[string]cached{}}
 }
 
 // Send does the messages due after event m.
@@ -82,7 +91,16 @@ func (s *Sender) Send(ctx context.Context, sub *civiq.Subscriber, m *civiq.Messa
 // first.
 func (s *Sender) SendBatch(ctx context.Context, sub *civiq.Subscriber, ms []*civiq.Message) []civiq.DeliveryAttempt {
 	t0 := time.Now()
-	fail := s.deliver(ctx, sub, ms)
+	fail, wrote := s.deliver(ctx, sub, ms)
+	if wrote && s.Gather > 0 {
+		// Let the next events gather before the delivery reads them.
+		t := time.NewTimer(s.Gather - time.Since(t0))
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	n := len(ms)
 	if fail != "" && strings.HasPrefix(fail, "plan: ") {
 		n = 1
@@ -100,10 +118,10 @@ func (s *Sender) SendBatch(ctx context.Context, sub *civiq.Subscriber, ms []*civ
 }
 
 // deliver plans, sends and records; it says what went wrong, "" when
-// nothing did.
-func (s *Sender) deliver(ctx context.Context, sub *civiq.Subscriber, ms []*civiq.Message) string {
+// nothing did, and whether it wrote.
+func (s *Sender) deliver(ctx context.Context, sub *civiq.Subscriber, ms []*civiq.Message) (fail string, wrote bool) {
 	if len(sub.Halls) != 1 {
-		return "plan: a notifications subscriber serves one hall"
+		return "plan: a notifications subscriber serves one hall", false
 	}
 	hall := sub.Halls[0]
 	ids := make([]int64, 0, len(ms))
@@ -114,7 +132,10 @@ func (s *Sender) deliver(ctx context.Context, sub *civiq.Subscriber, ms []*civiq
 	}
 	b, err := s.Engine.PlanNotices(ctx, hall, ids, Claim)
 	if err != nil {
-		return "plan: " + err.Error()
+		return "plan: " + err.Error(), true
+	}
+	if !b.Wrote {
+		return "", false
 	}
 	jobs, throttled := b.Jobs, b.Throttled
 	for {
@@ -126,19 +147,19 @@ func (s *Sender) deliver(ctx context.Context, sub *civiq.Subscriber, ms []*civiq
 			}
 		}
 		if err := s.Engine.RecordNotices(context.WithoutCancel(ctx), hall, outs, b.Finished); err != nil {
-			return "record: " + err.Error()
+			return "record: " + err.Error(), true
 		}
 		if throttled && retry == "" {
 			retry = "the hall's messages per minute are spent"
 		}
 		if retry != "" {
-			return "to try again: " + retry
+			return "to try again: " + retry, true
 		}
 		if len(jobs) < Claim {
-			return ""
+			return "", true
 		}
 		if jobs, throttled, err = s.Engine.ClaimNotices(ctx, hall, Claim); err != nil {
-			return "claim: " + err.Error()
+			return "claim: " + err.Error(), true
 		}
 	}
 }
