@@ -75,6 +75,9 @@ func (s *Subscriber) Wants(e *Event) bool {
 	if s.Kind == SubscriberHaochaping {
 		return HaochapingRecordID(e) != ""
 	}
+	if s.Kind == SubscriberNotify { // what notify.go reads, whenever it was made
+		return slices.Contains(notifyEvents, e.Type)
+	}
 	return slices.Contains(s.Events, "*") || slices.Contains(s.Events, e.Type)
 }
 

@@ -237,6 +237,9 @@ type NotifySettings struct {
 	// QuietFrom and QuietTo ("21:00", "08:00") hold reminders back.
 	QuietFrom string `json:"quiet_from,omitempty"`
 	QuietTo   string `json:"quiet_to,omitempty"`
+	// ReminderAt is the hour of a booking's reminder the day before
+	// ("18:00"; DefaultReminderAt when empty).
+	ReminderAt string `json:"reminder_at,omitempty"`
 	// LinkBase is where the hall's pages are reached from outside
 	// ("https://hall.example.gov.cn"): the "taken" message links the
 	// ticket's phone page under it. Empty: no link.
@@ -401,7 +404,8 @@ const (
 // notifyEvents are the events a notifications subscriber reads: those
 // that make a message due or move a ticket's place.
 var notifyEvents = []string{EventIssued, EventCalled, EventNoShow, EventTransferred, EventReturned,
-	EventCancelled, EventDone, EventNotifyOptIn}
+	EventCancelled, EventDone, EventNotifyOptIn,
+	EventBookingCreated, EventBookingCancelled, EventBookingNoShow, EventBookingReminder, EventCase, EventRated, EventFollowUp}
 
 // OptIn is a ticket holder's wish to be told by a medium. Address is
 // sealed in the store, opened in the engine, and deleted with the ticket's
@@ -442,8 +446,10 @@ type Notice struct {
 	Tries      int           `json:"tries"`
 	EventID    int64         `json:"event_id"`
 	Ord        int           `json:"-"` // its order among the messages of its event
-	CreatedAt  time.Time     `json:"created_at"`
-	UpdatedAt  time.Time     `json:"updated_at"`
+	// DueAt is when a scheduled reminder is due.
+	DueAt     *time.Time `json:"due_at,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // NoticeCount is a line of the report: messages of a day, medium,
@@ -501,6 +507,9 @@ type NotifyTx interface {
 	CountSentDay(hallID, medium, day string) (int, error)
 	// NoticeCounts is the report of the days from to to.
 	NoticeCounts(hallID, from, to string) ([]NoticeCount, error)
+	// DueNotices lists the scheduled messages of every hall due at now,
+	// soonest first, at most limit.
+	DueNotices(now time.Time, limit int) ([]*Notice, error)
 }
 
 // ChannelMaker makes the channel of a hall's provider settings for a
@@ -525,7 +534,9 @@ var noticeWords = map[string][2]string{
 func NoticeText(kind, lang string, params []NoticeParam) string {
 	w, ok := noticeWords[kind]
 	if !ok {
-		return kind
+		if w, ok = subjectWords[kind]; !ok {
+			return kind
+		}
 	}
 	s := w[0]
 	if lang == "en" {
@@ -556,6 +567,9 @@ func (e *Engine) checkNotifySettings(in *NotifySettings, old *NotifySettings) er
 		if _, err := time.Parse("15:04", q.v); q.v != "" && err != nil {
 			return FieldErrorf(q.field, "%s is a time of day like 21:00", q.field)
 		}
+	}
+	if _, err := time.Parse("15:04", in.ReminderAt); in.ReminderAt != "" && err != nil {
+		return FieldErrorf("reminder_at", "reminder_at is a time of day like 18:00")
 	}
 	if (in.QuietFrom == "") != (in.QuietTo == "") {
 		return FieldErrorf("quiet_to", "quiet hours need both quiet_from and quiet_to")
@@ -679,7 +693,13 @@ func (e *Engine) ensureNotifySubscriber(tx Tx, p Principal, hallID string, now t
 	}
 	for _, s := range subs {
 		if s.Kind == SubscriberNotify && slices.Equal(s.Halls, []string{hallID}) {
-			return nil
+			if slices.Equal(s.Events, notifyEvents) {
+				return nil
+			}
+			// Made before a kind of event was read: the pending count
+			// counts them too.
+			s.Events, s.UpdatedAt = notifyEvents, now
+			return tx.UpdateSubscriber(s)
 		}
 	}
 	last, err := tx.LastEventID()
@@ -1174,6 +1194,15 @@ func (e *Engine) planNotices(tx Tx, hallID string, eventIDs []int64, write bool)
 		case EventCalled, EventCancelled, EventTransferred, EventIssued:
 			moved = ev
 		}
+		// Bookings, cases and bad ratings (notify_subjects.go).
+		some, err := e.planSubjects(tx, st, p.hall, ev, write, &p.ord, now)
+		if err != nil {
+			return nil, err
+		}
+		if some && !write {
+			p.work = true
+			return p, nil
+		}
 		if ev.Ticket == nil {
 			continue
 		}
@@ -1298,24 +1327,16 @@ func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time) (j
 				n.Status, n.Code, n.Error, n.UpdatedAt = status, code, msg, now
 				return tx.UpdateNotice(n)
 			}
-			t, err := tx.Ticket(n.TicketID)
+			addr, lang, drop, err := e.noticeAddress(tx, n, now)
 			if err != nil {
 				return err
 			}
-			if (n.Kind == NoticeAhead || n.Kind == NoticeNext) && t.Status != StatusWaiting {
-				if err := fail(NoticeDropped, "stale", ""); err != nil {
-					return err
-				}
-				continue
-			}
-			os, err := tx.OptIns(n.TicketID)
-			if err != nil {
-				return err
-			}
-			i := slices.IndexFunc(os, func(o OptIn) bool { return o.Medium == n.Medium })
 			ps := st.Provider(n.Medium)
-			if i < 0 || ps == nil {
-				if err := fail(NoticeDropped, "opted_out", ""); err != nil {
+			if drop == "" && ps == nil {
+				drop = "opted_out"
+			}
+			if drop != "" {
+				if err := fail(NoticeDropped, drop, ""); err != nil {
 					return err
 				}
 				continue
@@ -1351,10 +1372,6 @@ func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time) (j
 				}
 				continue
 			}
-			addr := os[i].Address
-			if err := e.unseal(&addr); err != nil {
-				return err
-			}
 			n.Status, n.Tries, n.UpdatedAt = NoticeSending, n.Tries+1, now
 			if err := tx.UpdateNotice(n); err != nil {
 				return err
@@ -1368,12 +1385,43 @@ func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time) (j
 				params = append(slices.Clip(params), NoticeParam{"link", link})
 			}
 			jobs = append(jobs, &NoticeJob{Notice: n, Settings: ps, SettingsAt: st.UpdatedAt, Message: ChannelMessage{ID: n.ID, HallID: hallID,
-				Kind: n.Kind, To: addr, Template: ps.Templates[n.Kind], Params: params, Lang: os[i].Lang,
-				Text: NoticeText(n.Kind, os[i].Lang, params), Link: link}})
+				Kind: n.Kind, To: addr, Template: ps.Templates[n.Kind], Params: params, Lang: lang,
+				Text: NoticeText(n.Kind, lang, params), Link: link}})
 		}
 		return nil
 	}()
 	return jobs, throttled, err
+}
+
+// noticeAddress reads the address a queued message goes to, opened, and
+// its language; or why it is dropped instead: "stale" (an "ahead" or
+// "next" of a ticket no longer waiting; subjectAddress for the others),
+// "opted_out" (the opt-in, or the subject's number, is gone).
+func (e *Engine) noticeAddress(tx Tx, n *Notice, now time.Time) (addr, lang, drop string, err error) {
+	if NoticeSubject(n.Kind) != SubjectTicket {
+		addr, drop, err = e.subjectAddress(tx, n, now)
+		return addr, "zh", drop, err
+	}
+	t, err := tx.Ticket(n.TicketID)
+	if err != nil {
+		return "", "", "", err
+	}
+	if (n.Kind == NoticeAhead || n.Kind == NoticeNext) && t.Status != StatusWaiting {
+		return "", "", "stale", nil
+	}
+	os, err := tx.OptIns(n.TicketID)
+	if err != nil {
+		return "", "", "", err
+	}
+	i := slices.IndexFunc(os, func(o OptIn) bool { return o.Medium == n.Medium })
+	if i < 0 {
+		return "", "", "opted_out", nil
+	}
+	addr = os[i].Address
+	if err := e.unseal(&addr); err != nil {
+		return "", "", "", err
+	}
+	return addr, os[i].Lang, "", nil
 }
 
 // RecordNotices writes how the claimed messages went: sent, delivered or

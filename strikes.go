@@ -223,8 +223,9 @@ func (e *Engine) SweepNoShows(ctx context.Context, hallID string) (int, error) {
 	return n, err
 }
 
-// SweepEvery records no-shows every interval until stop is closed, for the
-// server.
+// SweepEvery records no-shows, and queues the bookings' reminders that
+// came due (notify_subjects.go), every interval until stop is closed, for
+// the server.
 func (e *Engine) SweepEvery(interval time.Duration, stop <-chan struct{}) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -234,6 +235,9 @@ func (e *Engine) SweepEvery(interval time.Duration, stop <-chan struct{}) {
 			if _, err := e.SweepNoShows(context.Background(), ""); err != nil {
 				// The next tick tries again; nothing personal is in err.
 				slog.Warn("recording no-shows", "err", err)
+			}
+			if _, err := e.QueueDueReminders(context.Background()); err != nil {
+				slog.Warn("queueing reminders", "err", err)
 			}
 		case <-stop:
 			return

@@ -46,7 +46,11 @@ func (l *Log) Send(_ context.Context, m *civiq.ChannelMessage) civiq.ChannelResu
 	}
 	var ps []civiq.NoticeParam // without the link: it holds the ticket's id
 	for _, p := range m.Params {
-		if p.Name != "link" {
+		switch p.Name {
+		case "link":
+		case "code": // a booking's: with the ID's last 4 it opens the booking
+			ps = append(ps, civiq.NoticeParam{Name: p.Name, Value: "********"})
+		default:
 			ps = append(ps, p)
 		}
 	}

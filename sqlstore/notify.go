@@ -111,17 +111,21 @@ func (t *tx) CountOptIns(addressKey string, since time.Time) (int, error) {
 }
 
 const noticeColumns = `id, hall_id, day, ticket_id, number, medium, kind, provider, to_masked, address_key, params,
-	status, provider_id, code, error, tries, event_id, ord, created_at, updated_at`
+	status, provider_id, code, error, tries, event_id, ord, created_at, updated_at, due_at`
 
 func scanNotice(sc scanner) (*civiq.Notice, error) {
 	n := &civiq.Notice{}
 	var params string
-	var created, updated int64
+	var created, updated, due int64
 	if err := sc.Scan(&n.ID, &n.HallID, &n.Day, &n.TicketID, &n.Number, &n.Medium, &n.Kind, &n.Provider, &n.To, &n.AddressKey,
-		&params, &n.Status, &n.ProviderID, &n.Code, &n.Error, &n.Tries, &n.EventID, &n.Ord, &created, &updated); err != nil {
+		&params, &n.Status, &n.ProviderID, &n.Code, &n.Error, &n.Tries, &n.EventID, &n.Ord, &created, &updated, &due); err != nil {
 		return nil, err
 	}
 	n.CreatedAt, n.UpdatedAt = time.Unix(0, created), time.Unix(0, updated)
+	if due != 0 {
+		d := time.Unix(0, due)
+		n.DueAt = &d
+	}
 	return n, json.Unmarshal([]byte(params), &n.Params)
 }
 
@@ -131,10 +135,10 @@ func (t *tx) InsertNotice(n *civiq.Notice) (bool, error) {
 		return false, err
 	}
 	_, err = t.scalar(`INSERT INTO notify_messages (`+noticeColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (ticket_id, medium, kind) DO NOTHING RETURNING 1`,
 		n.ID, n.HallID, n.Day, n.TicketID, n.Number, n.Medium, n.Kind, n.Provider, n.To, n.AddressKey, string(params),
-		n.Status, n.ProviderID, n.Code, n.Error, n.Tries, n.EventID, n.Ord, nanos(n.CreatedAt), nanos(n.UpdatedAt))
+		n.Status, n.ProviderID, n.Code, n.Error, n.Tries, n.EventID, n.Ord, nanos(n.CreatedAt), nanos(n.UpdatedAt), dueNanos(n.DueAt))
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -142,8 +146,22 @@ func (t *tx) InsertNotice(n *civiq.Notice) (bool, error) {
 }
 
 func (t *tx) UpdateNotice(n *civiq.Notice) error {
-	return t.exec(`UPDATE notify_messages SET status = ?, provider_id = ?, code = ?, error = ?, tries = ?, updated_at = ? WHERE id = ?`,
-		n.Status, n.ProviderID, n.Code, n.Error, n.Tries, nanos(n.UpdatedAt), n.ID)
+	return t.exec(`UPDATE notify_messages SET status = ?, provider_id = ?, code = ?, error = ?, tries = ?, updated_at = ?,
+		day = ?, due_at = ? WHERE id = ?`,
+		n.Status, n.ProviderID, n.Code, n.Error, n.Tries, nanos(n.UpdatedAt), n.Day, dueNanos(n.DueAt), n.ID)
+}
+
+// dueNanos is a scheduled message's due time, 0 for the others.
+func dueNanos(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return nanos(*t)
+}
+
+func (t *tx) DueNotices(now time.Time, limit int) ([]*civiq.Notice, error) {
+	return scanAll(scanNotice)(t.rows(`SELECT `+noticeColumns+` FROM notify_messages
+		WHERE status = ? AND due_at <= ? ORDER BY due_at LIMIT ?`, civiq.NoticeScheduled, nanos(now), limit))
 }
 
 func (t *tx) NoticeKinds(ticketID, medium string) (map[string]bool, error) {

@@ -1,0 +1,193 @@
+package notify_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/civiqtest"
+)
+
+// person is the n-th test person's ID number.
+func person(n int) string {
+	first := fmt.Sprintf("11010119900307%03d", n)
+	return first + string(civiq.IDCheckChar(first))
+}
+
+// sent is what the log channel sent, as "kind param=value…" lines.
+func sent(s *civiqtest.Server) []string {
+	var out []string
+	for _, m := range s.NotifyLog.Sent() {
+		line := m.Kind + " " + m.To
+		for _, p := range m.Params {
+			line += " " + p.Name + "=" + p.Value
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// awaitSent waits until the log channel sent n messages (a bound for a
+// loaded machine, not a speed limit), then a little longer for any extra.
+func awaitSent(t *testing.T, s *civiqtest.Server, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(sent(s)) < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	s.Outbound.Notify()
+	time.Sleep(100 * time.Millisecond)
+	return sent(s)
+}
+
+// TestSubjectsDay: a hall day of a booking, a cancelled booking, a case
+// and a bad rating, where the provider (the log channel) receives exactly
+// the expected messages in order: booked, cancelled, the reminder the day
+// before (held by the quiet hours: the hall's hour is in them) and the one
+// an hour before, the no-show's strike; the case's correction, acceptance
+// and finish; the bad rating received, put right and revisited. Nothing
+// twice, though the minute tick runs again.
+func TestSubjectsDay(t *testing.T) {
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	monday := time.Date(2031, 3, 3, 8, 0, 0, 0, sh)
+	s := node(t, map[string]any{"ahead": 3, "sms": map[string]any{"provider": "log"},
+		"quiet_from": "21:00", "quiet_to": "08:00", "reminder_at": "21:30"},
+		func(s *civiqtest.Server) { s.Clock.Set(monday) })
+	book := func(n int, slot string) string {
+		t.Helper()
+		body := map[string]string{"service_id": "property", "slot_start": slot, "name": fmt.Sprintf("王%d", n),
+			"phone": fmt.Sprintf("139%08d", n), "id_number": person(n)}
+		var out struct{ Booking civiq.Booking }
+		if code := s.Call(t, "POST", "/api/v1/halls/demo/bookings", "", body, &out); code != 201 {
+			t.Fatalf("book: %d", code)
+		}
+		return out.Booking.Code
+	}
+	tick := func(at time.Time) {
+		t.Helper()
+		s.Clock.Set(at)
+		if _, err := s.Engine.SweepNoShows(t.Context(), ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Engine.QueueDueReminders(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []string
+	check := func(step string, more ...string) {
+		t.Helper()
+		want = append(want, more...)
+		if got := awaitSent(t, s, len(want)); !slices.Equal(got, want) {
+			t.Fatalf("%s:\n%s\nwant\n%s", step, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+
+	code := book(1, "2031-03-04T10:00:00+08:00")
+	check("booked", "booking_booked 13900000001 code="+code+" service=不动产登记 time=03-04 10:00")
+	other := book(2, "2031-03-04T10:00:00+08:00")
+	check("booked again", "booking_booked 13900000002 code="+other+" service=不动产登记 time=03-04 10:00")
+	if st := s.Call(t, "DELETE", "/api/v1/bookings/"+other+"?id_last4="+person(2)[14:], "", nil, nil); st != 200 {
+		t.Fatalf("cancel: %d", st)
+	}
+	check("cancelled", "booking_cancelled 13900000002 service=不动产登记 time=03-04 10:00")
+
+	// Monday 21:30 is in the quiet hours: the reminder waits for 08:00.
+	tick(monday.Add(13*time.Hour + 30*time.Minute))
+	tick(monday.Add(23 * time.Hour))
+	check("quiet hours")
+	tick(monday.Add(24 * time.Hour)) // Tuesday 08:00
+	check("the day before's, at the quiet hours' end", "booking_reminder_day 13900000001 code="+code+" service=不动产登记 time=03-04 10:00")
+	tick(monday.Add(25 * time.Hour)) // 09:00, an hour before
+	tick(monday.Add(25*time.Hour + time.Minute))
+	check("an hour before", "booking_reminder_hour 13900000001 code="+code+" service=不动产登记 time=03-04 10:00")
+	tick(monday.Add(27 * time.Hour)) // 11:00: check-in closed, a no-show
+	check("no-show", "booking_strike 13900000001 service=不动产登记 time=03-04 10:00 strikes=1 limit=3")
+
+	// A case, opened in 补正, then accepted and finished.
+	s.Admin = s.Login(t, "admin", civiqtest.AdminPassword) // sessions last 12 hours
+	if _, err := s.Engine.LoadDemoGuides(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var tk struct{ Ticket civiq.Ticket }
+	if st := s.Call(t, "POST", "/api/v1/halls/demo/tickets", s.Admin, map[string]string{"service_id": "social"}, &tk); st != 201 {
+		t.Fatalf("issue: %d", st)
+	}
+	callNext(t, s, "1")
+	var opened struct{ Case civiq.Case }
+	if st := s.Call(t, "POST", "/api/v1/tickets/"+tk.Ticket.ID+"/cases", s.Admin, map[string]any{"guide_id": "demo-s-card",
+		"applicant": map[string]string{"name": "张三", "phone": "13700000009", "id_number": person(9)},
+		"materials": []map[string]string{{"id": "m1"}, {"id": "m3", "status": "missing"}}}, &opened); st != 201 {
+		t.Fatalf("open case: %d", st)
+	}
+	number := opened.Case.Number
+	check("correction", "case_correction 13700000009 number="+number+" missing=社会保障卡申领登记表")
+	move := func(to string, body map[string]any) civiq.Case {
+		t.Helper()
+		body["to"], body["note"] = to, "ok"
+		var out struct{ Case civiq.Case }
+		if st := s.Call(t, "POST", "/api/v1/cases/"+number+"/transition", s.Admin, body, &out); st != 200 {
+			t.Fatalf("case to %s: %d", to, st)
+		}
+		return out.Case
+	}
+	c := move("accepted", map[string]any{"materials": []map[string]string{{"id": "m3"}}})
+	check("accepted", "case_accepted 13700000009 number="+number+" date="+c.PromisedDate)
+	move("reviewing", map[string]any{})
+	move("finished", map[string]any{})
+	check("finished", "case_finished 13700000009 number="+number)
+
+	// The ticket rated badly, with a number for the call back.
+	if st := s.Call(t, "POST", "/api/v1/tickets/"+tk.Ticket.ID+"/finish", s.Admin, nil, nil); st != 200 {
+		t.Fatalf("finish: %d", st)
+	}
+	var rated struct{ Rating civiq.Rating }
+	if st := s.Call(t, "POST", "/api/v1/tickets/"+tk.Ticket.ID+"/rating", "", map[string]any{"score": 1, "reasons": []string{"long_wait"},
+		"contact_phone": "13600000008"}, &rated); st != 201 {
+		t.Fatalf("rate: %d", st)
+	}
+	var fus struct{ FollowUps []civiq.FollowUpView }
+	if st := s.Call(t, "GET", "/api/v1/halls/demo/followups", s.Admin, nil, &fus); st != 200 || len(fus.FollowUps) != 1 {
+		t.Fatalf("follow-ups: %d %d", st, len(fus.FollowUps))
+	}
+	fu := fus.FollowUps[0]
+	check("rating received", "rating_received 13600000008 service=社保医保 deadline="+fu.Deadline)
+	for _, to := range []string{"verifying", "rectifying", "rectified"} {
+		if st := s.Call(t, "POST", fmt.Sprintf("/api/v1/followups/%d/transition", fu.ID), s.Admin, map[string]any{"to": to, "note": "done"}, nil); st != 200 {
+			t.Fatalf("follow-up to %s: %d", to, st)
+		}
+	}
+	check("rectified", "rating_rectified 13600000008 service=社保医保")
+	if st := s.Call(t, "POST", fmt.Sprintf("/api/v1/followups/%d/transition", fu.ID), s.Admin,
+		map[string]any{"to": "revisited", "note": "called", "citizen_view": "satisfied"}, nil); st != 200 {
+		t.Fatalf("revisit: %d", st)
+	}
+	check("revisited", "rating_revisit 13600000008 service=社保医保")
+
+	// Once each: the ticks again change nothing.
+	tick(monday.Add(28 * time.Hour))
+	check("again")
+
+	// The list: masked, no personal data, the booking's by its code.
+	var list struct{ Messages []civiq.Notice }
+	if st := s.Call(t, "GET", "/api/v1/halls/demo/notifications/messages?date=2031-03-04", s.Admin, nil, &list); st != 200 {
+		t.Fatalf("messages: %d", st)
+	}
+	raw, _ := json.Marshal(list)
+	for _, leak := range []string{"13900000001", "13700000009", "13600000008", "王1", "张三", person(1)} {
+		if strings.Contains(string(raw), leak) {
+			t.Errorf("the list shows %s", leak)
+		}
+	}
+	var kinds []string
+	for _, m := range list.Messages {
+		kinds = append(kinds, m.Number+" "+m.Kind+" "+m.Status+" "+m.To)
+	}
+	if !slices.Contains(kinds, code+" booking_reminder_hour delivered 139****0001") {
+		t.Errorf("the day's list: %v", kinds)
+	}
+}

@@ -1,0 +1,569 @@
+package civiq
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Messages beyond tickets (issue 15): a booking's (booked, the reminders the
+// day before and an hour before, cancelled, a no-show's strike), a case's
+// (accepted with its promised date, correction needed with the list,
+// finished, refused) and a bad rating's (received, put right, revisited).
+// Bookings and cases carry the citizen's mobile number already, and a bad
+// rating the number given for the call back: those are told by SMS, the
+// hall's SMS channel, with no opt-in of their own (the booking form's
+// consent says so). A message's subject is then not a ticket: its row keeps
+// the subject's key ("booking:<id>", "case:<number>", "followup:<id>") where
+// a ticket's message keeps the ticket's id, so "at most once per subject and
+// kind" is the same unique key. The number is read from the subject when
+// the message is sent, and never stored with the message.
+//
+// Reminders are due at a time, not after an event: a booking's event
+// schedules them (status scheduled, with their due time), and the minute
+// tick (QueueDueReminders) queues each once its time comes, in one
+// transaction with a booking.reminder event, so the hall's durable delivery
+// sends it like any other message. Writes take turns across nodes (one
+// writer on SQLite, the advisory lock on PostgreSQL), and a reminder leaves
+// scheduled once: exactly one node queues it, and a restart loses none.
+
+// Subjects of messages.
+const (
+	SubjectTicket   = "ticket"
+	SubjectBooking  = "booking"
+	SubjectCase     = "case"
+	SubjectFollowUp = "followup"
+)
+
+// NoticeSubject is what a kind of message is about: a ticket, a booking, a
+// case or a bad rating's follow-up.
+func NoticeSubject(kind string) string {
+	switch {
+	case strings.HasPrefix(kind, "booking_"):
+		return SubjectBooking
+	case strings.HasPrefix(kind, "case_"):
+		return SubjectCase
+	case strings.HasPrefix(kind, "rating_"):
+		return SubjectFollowUp
+	}
+	return SubjectTicket
+}
+
+// SubjectKey is the key a message of a subject other than a ticket keeps in
+// place of a ticket's id.
+func SubjectKey(subject, id string) string { return subject + ":" + id }
+
+// ParseSubjectKey reads a SubjectKey back: ok is false for anything else
+// (a ticket's id has no colon).
+func ParseSubjectKey(key string) (subject, id string, ok bool) {
+	subject, id, found := strings.Cut(key, ":")
+	if !found || id == "" || !utf8.ValidString(id) {
+		return "", "", false
+	}
+	switch subject {
+	case SubjectBooking, SubjectCase:
+		return subject, id, true
+	case SubjectFollowUp:
+		if n, err := strconv.ParseInt(id, 10, 64); err != nil || n <= 0 || strconv.FormatInt(n, 10) != id {
+			return "", "", false
+		}
+		return subject, id, true
+	}
+	return "", "", false
+}
+
+// EventBookingReminder is the event of a booking's reminder coming due:
+// the minute tick writes it with the reminder queued. Its staff view
+// carries the booking (no personal data).
+const EventBookingReminder = "booking.reminder"
+
+// NoticeScheduled is the status of a reminder waiting for its time
+// (Notice.DueAt).
+const NoticeScheduled = "scheduled"
+
+// DefaultReminderAt is the hour of the day-before reminder when the hall
+// sets none (NotifySettings.ReminderAt).
+const DefaultReminderAt = "18:00"
+
+// ReminderLead is how long before the slot the second reminder is due.
+const ReminderLead = time.Hour
+
+// clockOf reads "15:04" as minutes of the day.
+func clockOf(s string) (int, bool) {
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return 0, false
+	}
+	return t.Hour()*60 + t.Minute(), true
+}
+
+// ReminderDue is when a booking's reminder of a kind is due: the day
+// before the slot's local day at the hall's hour at ("18:00"), or
+// ReminderLead before the slot. ok is false when it is not to be sent: the
+// booking was made at or after that time (its booked message says it all),
+// or the time is not before the reminder goes stale (a day-before hour
+// later than the hour before).
+func ReminderDue(kind string, slot, booked time.Time, loc *time.Location, at string) (due time.Time, ok bool) {
+	switch kind {
+	case NoticeReminderDay:
+		m, good := clockOf(cmpOr(at, DefaultReminderAt))
+		if !good {
+			return time.Time{}, false
+		}
+		ls := slot.In(loc)
+		due = time.Date(ls.Year(), ls.Month(), ls.Day()-1, m/60, m%60, 0, 0, loc)
+	case NoticeReminderHour:
+		due = slot.Add(-ReminderLead)
+	default:
+		return time.Time{}, false
+	}
+	if !booked.Before(due) || !due.Before(ReminderStale(kind, slot)) {
+		return time.Time{}, false
+	}
+	return due, true
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// ReminderStale is when a reminder can no longer help: the day-before one
+// once the hour-before one is due, the hour-before one half its lead before
+// the slot.
+func ReminderStale(kind string, slot time.Time) time.Time {
+	if kind == NoticeReminderDay {
+		return slot.Add(-ReminderLead)
+	}
+	return slot.Add(-ReminderLead / 2)
+}
+
+// QuietEnd is the end of the quiet hours from–to that t falls in: the next
+// time of day to after t, in loc.
+func QuietEnd(t time.Time, loc *time.Location, to string) time.Time {
+	m, _ := clockOf(to)
+	lt := t.In(loc)
+	end := time.Date(lt.Year(), lt.Month(), lt.Day(), m/60, m%60, 0, 0, loc)
+	if !end.After(lt) {
+		end = time.Date(lt.Year(), lt.Month(), lt.Day()+1, m/60, m%60, 0, 0, loc)
+	}
+	return end
+}
+
+// ReminderSendAt decides a reminder found due at now: it goes now; or,
+// when now is in the hall's quiet hours, at their end (wait true); or, when
+// that end (or now) is not before the reminder goes stale, never (drop
+// true): a reminder held past its use is not sent late.
+func ReminderSendAt(kind string, slot, now time.Time, loc *time.Location, quietFrom, quietTo string) (at time.Time, wait, drop bool) {
+	stale := ReminderStale(kind, slot)
+	at = now
+	if QuietAt(now, loc, quietFrom, quietTo) {
+		at, wait = QuietEnd(now, loc, quietTo), true
+	}
+	if !at.Before(stale) {
+		return time.Time{}, false, true
+	}
+	return at, wait, false
+}
+
+// subjectWords are the words of the messages beyond tickets, for channels
+// without templates (the log, and a template's model).
+var subjectWords = map[string][2]string{
+	NoticeBooked:          {"您已预约 {time} 的{service}，预约码 {code}，请按时到大厅签到。", "Booked: {service} at {time}, code {code}. Check in at the hall on time."},
+	NoticeReminderDay:     {"提醒：您预约了明天 {time} 的{service}，预约码 {code}。", "Reminder: {service} tomorrow at {time}, code {code}."},
+	NoticeReminderHour:    {"提醒：您预约的{service}将于 {time} 开始，预约码 {code}，请按时签到。", "Reminder: {service} at {time}, code {code}. Please check in on time."},
+	NoticeBookingCanceled: {"您预约的 {time} {service}已取消。", "Your booking of {service} at {time} is cancelled."},
+	NoticeStrike:          {"您预约的 {time} {service}未签到，已记爽约 {strikes} 次，满 {limit} 次将暂停预约。", "You missed {service} at {time}: no-show {strikes} of {limit} before booking is suspended."},
+	NoticeCaseAccepted:    {"您的办件 {number} 已受理，承诺 {date} 前办结。", "Case {number} is accepted, to be finished by {date}."},
+	NoticeCaseCorrection:  {"您的办件 {number} 需补正材料：{missing}。", "Case {number} needs: {missing}."},
+	NoticeCaseFinished:    {"您的办件 {number} 已办结。", "Case {number} is finished."},
+	NoticeCaseRefused:     {"您的办件 {number} 未予办理，详情请凭办件号查询。", "Case {number} was refused: see its page for why."},
+	NoticeRatingReceived:  {"您对{service}的评价已收到，我们将在 {deadline} 前核实整改并回访。", "Your rating of {service} was received: we will follow it up by {deadline}."},
+	NoticeRatingRectified: {"您反映的{service}问题已整改，我们将电话回访。", "What you reported about {service} was put right; we will call you."},
+	NoticeRatingRevisit:   {"感谢您接受{service}评价的回访。", "Thank you for taking our call about your rating of {service}."},
+}
+
+// fitParam cuts a free text (a service's name) to the provider's length
+// rule, ending it with "…"; max 0 keeps it whole.
+func fitParam(s string, max int) string {
+	if max <= 0 || utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-1]) + "…"
+}
+
+// FitList writes a list (the materials of a correction) in at most max
+// characters: the names that fit, joined by "、", then "等N项" for all N
+// when some were left out; max 0 writes them all.
+func FitList(items []string, max int) string {
+	all := strings.Join(items, "、")
+	if max <= 0 || utf8.RuneCountInString(all) <= max {
+		return all
+	}
+	tail := fmt.Sprintf("等%d项", len(items))
+	out := ""
+	for _, it := range items {
+		next := it
+		if out != "" {
+			next = out + "、" + it
+		}
+		if utf8.RuneCountInString(next)+utf8.RuneCountInString(tail) > max {
+			break
+		}
+		out = next
+	}
+	if out == "" {
+		return fitParam(items[0], max-utf8.RuneCountInString(tail)) + tail
+	}
+	return out + tail
+}
+
+// slotParam is a slot's time as messages give it: "12-07 09:30", short
+// enough for every provider, in the hall's zone.
+func slotParam(t time.Time, loc *time.Location) string { return t.In(loc).Format("01-02 15:04") }
+
+// subjectPlan is one message an event makes due for a subject.
+type subjectPlan struct {
+	key, number, phone, kind string
+	params                   []NoticeParam
+	due                      time.Time // a scheduled reminder's time
+}
+
+// planSubjects records the messages an event of a booking, a case or a bad
+// rating makes due, by the hall's SMS channel; reading only, it answers
+// whether the event may make any.
+func (e *Engine) planSubjects(tx Tx, st *NotifySettings, hall *Hall, ev *Event, write bool, ord *int, now time.Time) (bool, error) {
+	if st.SMS == nil {
+		return false, nil
+	}
+	switch {
+	case ev.Booking != nil && (ev.Type == EventBookingCreated || ev.Type == EventBookingCancelled || ev.Type == EventBookingNoShow):
+	case ev.Case != nil && ev.Type == EventCase:
+	case ev.FollowUp != nil && (ev.Type == EventRated || ev.Type == EventFollowUp):
+	default:
+		return false, nil
+	}
+	if !write {
+		return true, nil
+	}
+	maxLen := 0
+	if e.Channels != nil {
+		if ch, err := e.Channels(MediumSMS, st.SMS); err == nil {
+			maxLen = ch.Rules().MaxParamLen
+		}
+	}
+	plans, err := e.subjectPlans(tx, st, hall, ev, maxLen, now)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range plans {
+		if len(st.SMS.Templates) > 0 && st.SMS.Templates[p.kind] == "" {
+			continue // the hall registered no template for it
+		}
+		status := NoticeQueued
+		if !p.due.IsZero() {
+			status = NoticeScheduled
+		}
+		n := &Notice{ID: noticeID(), HallID: hall.ID, Day: hall.Day(now), TicketID: p.key, Number: p.number, Medium: MediumSMS,
+			Kind: p.kind, Provider: st.SMS.Provider, To: MaskPhone(p.phone), AddressKey: e.notifyKey(MediumSMS, p.phone),
+			Params: p.params, Status: status, EventID: ev.ID, Ord: *ord, CreatedAt: now, UpdatedAt: now}
+		if status == NoticeScheduled {
+			due := p.due
+			n.DueAt = &due
+		}
+		*ord++
+		if _, err := tx.InsertNotice(n); err != nil { // false: it has one of the kind already
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// subjectPlans works out the messages of an event: its subject, the
+// number to send to (none: nothing is due) and the parameters.
+func (e *Engine) subjectPlans(tx Tx, st *NotifySettings, hall *Hall, ev *Event, maxLen int, now time.Time) ([]subjectPlan, error) {
+	loc := hall.Location()
+	serviceName := func(id string) (string, error) {
+		svc, err := e.settings.service(tx, hall.ID, id, now)
+		if IsNotFound(err) {
+			return id, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return fitParam(svc.Name, maxLen), nil
+	}
+	switch ev.Type {
+	case EventBookingCreated, EventBookingCancelled, EventBookingNoShow:
+		b, err := bookingOfRef(tx, hall.ID, ev.Booking)
+		if err != nil || b == nil || b.PhoneSealed == "" {
+			return nil, err
+		}
+		phone := b.PhoneSealed
+		if err := e.unseal(&phone); err != nil {
+			return nil, err
+		}
+		svc, err := serviceName(b.ServiceID)
+		if err != nil {
+			return nil, err
+		}
+		key, at := SubjectKey(SubjectBooking, b.ID), slotParam(b.SlotStart, loc)
+		one := func(kind string, ps ...NoticeParam) subjectPlan {
+			return subjectPlan{key: key, number: b.Code, phone: phone, kind: kind, params: ps}
+		}
+		withCode := []NoticeParam{{"code", b.Code}, {"service", svc}, {"time", at}}
+		switch ev.Type {
+		case EventBookingCreated:
+			out := []subjectPlan{one(NoticeBooked, withCode...)}
+			for _, k := range []string{NoticeReminderDay, NoticeReminderHour} {
+				if due, ok := ReminderDue(k, b.SlotStart, b.CreatedAt, loc, st.ReminderAt); ok {
+					p := one(k, withCode...)
+					p.due = due
+					out = append(out, p)
+				}
+			}
+			return out, nil
+		case EventBookingCancelled:
+			return []subjectPlan{one(NoticeBookingCanceled, NoticeParam{"service", svc}, NoticeParam{"time", at})}, nil
+		default:
+			s, err := tx.BookingSettings(hall.ID)
+			if err != nil {
+				return nil, err
+			}
+			strikes, err := tx.PersonStrikes(hall.ID, b.PersonKey, ev.At.Add(-days(s.StrikeWindowDays)))
+			if err != nil {
+				return nil, err
+			}
+			active := 0
+			for i := range strikes {
+				if strikes[i].Active() && !strikes[i].CreatedAt.After(ev.At) {
+					active++
+				}
+			}
+			return []subjectPlan{one(NoticeStrike, NoticeParam{"service", svc}, NoticeParam{"time", at},
+				NoticeParam{"strikes", strconv.Itoa(max(active, 1))}, NoticeParam{"limit", strconv.Itoa(s.StrikesToSuspend)})}, nil
+		}
+	case EventCase:
+		c, err := e.readCase(tx, ev.Case.Number)
+		if IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil || c.Applicant.Phone == "" {
+			return nil, err
+		}
+		p := subjectPlan{key: SubjectKey(SubjectCase, c.Number), number: c.Number, phone: c.Applicant.Phone,
+			params: []NoticeParam{{"number", c.Number}}}
+		// The event says what the case became then; the case may have
+		// moved on since.
+		switch ev.Case.Status {
+		case CaseAccepted:
+			p.kind = NoticeCaseAccepted
+			p.params = append(p.params, NoticeParam{"date", c.PromisedDate})
+		case CaseCorrection:
+			p.kind = NoticeCaseCorrection
+			p.params = append(p.params, NoticeParam{"missing", FitList(c.Missing, maxLen)})
+		case CaseFinished:
+			p.kind = NoticeCaseFinished
+		case CaseRefused, CaseNotAccepted:
+			p.kind = NoticeCaseRefused
+		default:
+			return nil, nil
+		}
+		return []subjectPlan{p}, nil
+	default: // a bad rating, and its follow-up's moves
+		kind := ""
+		switch {
+		case ev.Type == EventRated:
+			kind = NoticeRatingReceived
+		case ev.FollowUp.Move == FollowUpRectified:
+			kind = NoticeRatingRectified
+		case ev.FollowUp.Move == FollowUpRevisited:
+			kind = NoticeRatingRevisit
+		default:
+			return nil, nil
+		}
+		f, err := tx.FollowUp(ev.FollowUp.ID)
+		if IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		phone := f.ContactPhone
+		if err := e.unseal(&phone); err != nil || phone == "" {
+			return nil, err
+		}
+		svc, err := serviceName(f.ServiceID)
+		if err != nil {
+			return nil, err
+		}
+		p := subjectPlan{key: SubjectKey(SubjectFollowUp, strconv.FormatInt(f.ID, 10)), number: f.TicketNumber, phone: phone, kind: kind,
+			params: []NoticeParam{{"service", svc}}}
+		if kind == NoticeRatingReceived {
+			p.params = append(p.params, NoticeParam{"deadline", f.Deadline})
+		}
+		return []subjectPlan{p}, nil
+	}
+}
+
+// bookingOfRef reads the booking an event names, nil when it is gone.
+func bookingOfRef(tx Tx, hallID string, ref *BookingRef) (*Booking, error) {
+	list, err := tx.Bookings(hallID, ref.SlotStart, ref.SlotStart.Add(time.Second))
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if list[i].ID == ref.ID {
+			return &list[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// subjectAddress reads, as a message of a booking, a case or a follow-up
+// is sent, the number it goes to, or why it is dropped instead: "stale"
+// (the booking is no longer booked, for its booked message and reminders;
+// a correction once the case has moved on; a reminder past its use), or
+// "opted_out" (the subject or its number is gone).
+func (e *Engine) subjectAddress(tx Tx, n *Notice, now time.Time) (addr, drop string, err error) {
+	subject, id, ok := ParseSubjectKey(n.TicketID)
+	if !ok || subject != NoticeSubject(n.Kind) {
+		return "", "opted_out", nil
+	}
+	switch subject {
+	case SubjectBooking:
+		b, err := tx.BookingByCode(n.Number)
+		if IsNotFound(err) || (err == nil && b.ID != id) {
+			return "", "opted_out", nil
+		}
+		if err != nil {
+			return "", "", err
+		}
+		switch n.Kind {
+		case NoticeBooked:
+			if b.Status != BookingBooked {
+				return "", "stale", nil
+			}
+		case NoticeReminderDay, NoticeReminderHour:
+			if b.Status != BookingBooked || !now.Before(ReminderStale(n.Kind, b.SlotStart)) {
+				return "", "stale", nil
+			}
+		}
+		addr = b.PhoneSealed
+	case SubjectCase:
+		c, err := tx.Case(id)
+		if IsNotFound(err) {
+			return "", "opted_out", nil
+		}
+		if err != nil {
+			return "", "", err
+		}
+		if n.Kind == NoticeCaseCorrection && c.Status != CaseCorrection {
+			return "", "stale", nil
+		}
+		addr = c.Applicant.Phone
+	case SubjectFollowUp:
+		fid, _ := strconv.ParseInt(id, 10, 64)
+		f, err := tx.FollowUp(fid)
+		if IsNotFound(err) {
+			return "", "opted_out", nil
+		}
+		if err != nil {
+			return "", "", err
+		}
+		addr = f.ContactPhone
+	}
+	if err := e.unseal(&addr); err != nil {
+		return "", "", err
+	}
+	if addr == "" {
+		return "", "opted_out", nil
+	}
+	return addr, "", nil
+}
+
+// QueueDueReminders queues the reminders whose time has come, each in the
+// transaction of its booking.reminder event, so the hall's delivery sends
+// it; a reminder due in the hall's quiet hours waits for their end, or is
+// dropped when that is too late to help, as is one whose booking is no
+// longer booked. It returns how many it queued. The server runs it every
+// minute (SweepEvery); a read finds out first whether anything is due.
+func (e *Engine) QueueDueReminders(ctx context.Context) (int, error) {
+	now := e.now()
+	var due bool
+	err := e.store.View(ctx, func(tx Tx) error {
+		ns, err := tx.DueNotices(now, 1)
+		due = len(ns) > 0
+		return err
+	})
+	if err != nil || !due {
+		return 0, err
+	}
+	queued := 0
+	err = e.update(ctx, func(tx Tx) error {
+		queued = 0
+		ns, err := tx.DueNotices(now, 200)
+		if err != nil {
+			return err
+		}
+		settings := map[string]*NotifySettings{}
+		for _, n := range ns {
+			st := settings[n.HallID]
+			if st == nil {
+				if st, err = tx.NotifySettings(n.HallID); IsNotFound(err) {
+					st, err = &NotifySettings{}, nil
+				}
+				if err != nil {
+					return err
+				}
+				settings[n.HallID] = st
+			}
+			hall, err := e.settings.hall(tx, n.HallID, now)
+			if err != nil {
+				return err
+			}
+			n.UpdatedAt = now
+			b, err := tx.BookingByCode(n.Number)
+			if err != nil && !IsNotFound(err) {
+				return err
+			}
+			if b == nil || b.Status != BookingBooked || st.SMS == nil {
+				n.Status, n.Code = NoticeDropped, "stale"
+				if st.SMS == nil {
+					n.Code = "opted_out"
+				}
+				if err := tx.UpdateNotice(n); err != nil {
+					return err
+				}
+				continue
+			}
+			at, wait, drop := ReminderSendAt(n.Kind, b.SlotStart, now, hall.Location(), st.QuietFrom, st.QuietTo)
+			switch {
+			case drop:
+				n.Status, n.Code = NoticeDropped, "stale"
+				if QuietAt(now, hall.Location(), st.QuietFrom, st.QuietTo) {
+					n.Code = "quiet"
+				}
+			case wait:
+				n.DueAt = &at
+			default:
+				n.Status, n.Day = NoticeQueued, hall.Day(now)
+				if err := tx.AppendEvent(&Event{HallID: n.HallID, Type: EventBookingReminder, At: now, Booking: b.Ref()}); err != nil {
+					return err
+				}
+				queued++
+			}
+			if err := tx.UpdateNotice(n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return queued, err
+}
