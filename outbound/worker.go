@@ -34,14 +34,19 @@ type Dispatcher struct {
 	// the leases at once, its own from before a crash included.
 	Exclusive bool
 	// Poll is how often workers look for new events when nobody woke them,
-	// and the dispatcher for subscribers nobody told it of (Changed): a
-	// safety net, as every commit wakes the workers (Notify; on
-	// PostgreSQL the commits of every node, through postgres.Follow).
+	// and, on several nodes, the dispatcher for subscribers another node
+	// made (this node's own changes tell it: Changed): a safety net, as
+	// every commit wakes the workers (Notify; on PostgreSQL the commits of
+	// every node, through postgres.Follow). A node alone on its database
+	// (Exclusive) lists the subscribers only when told of a change.
 	Poll time.Duration
 	// Linger is how long a woken worker waits for more events before it
 	// reads: one read for the commits of that while, not one each.
 	Linger  time.Duration
 	Metrics *Metrics
+
+	// list gives every subscriber: Engine.AllSubscribers.
+	list func(context.Context) ([]*civiq.Subscriber, error)
 
 	mu      sync.Mutex
 	workers map[int64]*worker
@@ -57,8 +62,11 @@ type Dispatcher struct {
 func New(engine *civiq.Engine, sender civiq.Sender, m *Metrics) *Dispatcher {
 	b := make([]byte, 8)
 	rand.Read(b)
+	if m != nil {
+		m.states = engine.DeliveryStates
+	}
 	return &Dispatcher{Engine: engine, Sender: sender, Owner: hex.EncodeToString(b), Poll: 5 * time.Second, Linger: 5 * time.Millisecond, Metrics: m,
-		workers: map[int64]*worker{}, wake: make(chan struct{}), moved: make(chan struct{}), changed: make(chan struct{}, 1)}
+		list: engine.AllSubscribers, workers: map[int64]*worker{}, wake: make(chan struct{}), moved: make(chan struct{}), changed: make(chan struct{}, 1)}
 }
 
 // Changed tells the dispatcher a subscriber was added, changed or removed
@@ -110,22 +118,25 @@ func (d *Dispatcher) Stop() {
 	d.done.Wait()
 }
 
-// run keeps a worker for each subscriber there is, and the gauges.
+// run keeps a worker for each subscriber there is: it lists them at the
+// start and when told of a change, and on several nodes every Poll too.
+// A list that fails is tried again after Poll.
 func (d *Dispatcher) run(ctx context.Context) {
 	defer d.done.Done()
-	tick := time.NewTicker(d.Poll)
-	defer tick.Stop()
-	lastGauges := time.Time{}
+	var tick <-chan time.Time
+	if !d.Exclusive {
+		t := time.NewTicker(d.Poll)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
-		subs, err := d.Engine.AllSubscribers(ctx)
+		subs, err := d.list(ctx)
+		retry := tick
 		if err == nil {
 			d.keep(ctx, subs)
 		} else if ctx.Err() == nil {
 			slog.Warn("outbound: list subscribers", "err", err)
-		}
-		if d.Metrics != nil && time.Since(lastGauges) > 10*time.Second {
-			lastGauges = time.Now()
-			d.gauges(ctx)
+			retry = time.After(d.Poll)
 		}
 		select {
 		case <-ctx.Done():
@@ -135,7 +146,7 @@ func (d *Dispatcher) run(ctx context.Context) {
 			}
 			d.mu.Unlock()
 			return
-		case <-tick.C:
+		case <-retry:
 		case <-d.changed:
 		}
 	}
@@ -167,16 +178,6 @@ func (d *Dispatcher) keep(ctx context.Context, subs []*civiq.Subscriber) {
 				d.Metrics.forget(w.label)
 			}
 		}
-	}
-}
-
-func (d *Dispatcher) gauges(ctx context.Context) {
-	states, err := d.Engine.DeliveryStates(ctx)
-	if err != nil {
-		return
-	}
-	for id, st := range states {
-		d.Metrics.Pending.WithLabelValues(strconv.FormatInt(id, 10)).Set(float64(st.Pending))
 	}
 }
 
@@ -374,33 +375,55 @@ func woken(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
 }
 
 // Metrics of the delivery, by subscriber id (a bounded set: admins create
-// subscribers).
+// subscribers). The pending events are counted when the metrics are
+// scraped (civiq.Engine.DeliveryStates), not on a timer.
 type Metrics struct {
-	Pending   *prometheus.GaugeVec
 	Delivered *prometheus.CounterVec
 	Failed    *prometheus.CounterVec
 	Latency   *prometheus.HistogramVec
+
+	pending *prometheus.Desc
+	states  func(context.Context) (map[int64]*civiq.DeliveryState, error) // set by New
 }
 
 // NewMetrics registers the delivery metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		Pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "civiq_outbound_pending",
-			Help: "Events waiting for a subscriber, by subscriber."}, []string{"subscriber"}),
 		Delivered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "civiq_outbound_delivered_total",
 			Help: "Messages acknowledged by the receiver (2xx), by subscriber."}, []string{"subscriber"}),
 		Failed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "civiq_outbound_failed_total",
 			Help: "Tries that failed (no answer, or not 2xx), by subscriber."}, []string{"subscriber"}),
 		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "civiq_outbound_latency_seconds",
 			Help: "Time of one try, by subscriber.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"subscriber"}),
+		pending: prometheus.NewDesc("civiq_outbound_pending", "Events waiting for a subscriber, by subscriber.", []string{"subscriber"}, nil),
 	}
-	reg.MustRegister(m.Pending, m.Delivered, m.Failed, m.Latency)
+	reg.MustRegister(m.Delivered, m.Failed, m.Latency, (*pendingCollector)(m))
 	return m
 }
 
 func (m *Metrics) forget(label string) {
-	m.Pending.DeleteLabelValues(label)
 	m.Delivered.DeleteLabelValues(label)
 	m.Failed.DeleteLabelValues(label)
 	m.Latency.DeleteLabelValues(label)
+}
+
+// pendingCollector gives civiq_outbound_pending at each scrape.
+type pendingCollector Metrics
+
+func (c *pendingCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.pending }
+
+func (c *pendingCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.states == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	states, err := c.states(ctx)
+	if err != nil {
+		slog.Warn("outbound: pending events for the metrics", "err", err)
+		return
+	}
+	for id, st := range states {
+		ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(st.Pending), strconv.FormatInt(id, 10))
+	}
 }

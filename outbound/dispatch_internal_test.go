@@ -1,0 +1,80 @@
+package outbound
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/storetest"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// A node alone on its database lists the subscribers once at the start and
+// then only when told of a change, not every Poll; on several nodes it
+// polls, as another node may have made one.
+func TestDispatcherListsWhenTold(t *testing.T) {
+	for _, alone := range []bool{true, false} {
+		e := civiq.NewEngine(storetest.Open(t))
+		d := New(e, Kinds{}, nil)
+		d.Exclusive, d.Poll = alone, 10*time.Millisecond
+		var lists atomic.Int32
+		d.list = func(ctx context.Context) ([]*civiq.Subscriber, error) {
+			lists.Add(1)
+			return e.AllSubscribers(ctx)
+		}
+		d.Start()
+		time.Sleep(300 * time.Millisecond)
+		n := lists.Load()
+		if alone && n != 1 {
+			t.Errorf("alone: listed %d times in 300 ms, want once", n)
+		}
+		if !alone && n < 5 {
+			t.Errorf("on several nodes: listed %d times in 300 ms at a 10 ms poll", n)
+		}
+		d.Changed()
+		for end := time.Now().Add(5 * time.Second); lists.Load() == n; time.Sleep(time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("alone=%v: a change did not list the subscribers", alone)
+			}
+		}
+		d.Stop()
+	}
+}
+
+// civiq_outbound_pending is counted when scraped.
+func TestPendingScraped(t *testing.T) {
+	e := civiq.NewEngine(storetest.Open(t))
+	ctx := context.Background()
+	if _, err := e.LoadDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	New(e, Kinds{}, NewMetrics(reg)) // not started: nothing delivers
+	admin := civiq.Principal{User: &civiq.User{Username: "admin", Role: civiq.RoleAdmin}}
+	if _, err := e.CreateWebhook(ctx, admin, civiq.WebhookInput{URL: "https://hooks.example.org/x", Events: []string{"*"}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := e.Announce(ctx, "demo", "一"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			if f.GetName() == "civiq_outbound_pending" {
+				got = append(got, m.GetLabel()[0].GetValue()+"="+strconv.FormatFloat(m.GetGauge().GetValue(), 'f', -1, 64))
+			}
+		}
+	}
+	if len(got) != 1 || got[0] != "1=2" {
+		t.Errorf("civiq_outbound_pending: %v, want subscriber 1 at 2", got)
+	}
+}
