@@ -19,6 +19,7 @@ import (
 	"github.com/civiq/civiq/notify"
 	"github.com/civiq/civiq/outbound"
 	"github.com/civiq/civiq/sqlstore"
+	"github.com/civiq/civiq/sso"
 	"github.com/civiq/civiq/web"
 	"github.com/civiq/civiq/webpush"
 )
@@ -134,6 +135,14 @@ func (a *App) SetVAPID(v *webpush.VAPID) {
 func (a *App) SetWebhookAllow(allow []netip.Prefix) {
 	a.Engine.WebhookAllow = allow
 	a.Sender.Allow = allow
+}
+
+// SetSSO makes the node sign staff in through an identity platform (o,
+// the sign-in page's button) and a directory (d, for the names no local
+// user has, with dirRoles); either may be nil. Set it before serving.
+func (a *App) SetSSO(o *sso.OIDC, d civiq.Directory, dirRoles civiq.RoleMap) {
+	a.Site.OIDC = o
+	a.Engine.Directory, a.Engine.DirectoryRoles = d, dirRoles
 }
 
 // Followed is given the events of every node that postgres.Follow hears

@@ -29,8 +29,35 @@ func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "home", "home.title", halls)
 }
 
+// loginData is what the sign-in page shows.
+type loginData struct {
+	Next, Username string
+	Error          string // catalogue key
+	Detail         string // what single sign-on said, in English
+	// OIDC: the identity platform's button, with its name; Directory: a
+	// directory checks the passwords of the names no local user has.
+	OIDC      bool
+	OIDCName  string
+	Directory bool
+}
+
+func (s *Site) loginView(r *http.Request, next string) *loginData {
+	v := &loginData{Next: next, OIDC: s.OIDC != nil, Directory: s.Engine.Directory != nil}
+	if s.OIDC != nil {
+		v.OIDCName = s.OIDC.Name()
+	}
+	return v
+}
+
 func (s *Site) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "login", "login.title", map[string]string{"Next": safeNext(r.URL.Query().Get("next"))})
+	s.render(w, r, http.StatusOK, "login", "login.title", s.loginView(r, safeNext(r.URL.Query().Get("next"))))
+}
+
+// setSession gives the browser the session cookie of a sign-in, a
+// password's or single sign-on's.
+func setSession(w http.ResponseWriter, r *http.Request, token string, sess *civiq.Session) {
+	http.SetCookie(w, &http.Cookie{Name: civiq.SessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: r.TLS != nil, Expires: sess.ExpiresAt})
 }
 
 // safeNext keeps a redirect after sign-in on this site: a path that
@@ -57,30 +84,35 @@ func (s *Site) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	next := safeNext(r.PostFormValue("next"))
 	user, pw := strings.TrimSpace(r.PostFormValue("username")), r.PostFormValue("password")
-	data := map[string]string{"Next": next, "Username": user}
+	data := s.loginView(r, next)
+	data.Username = user
 	if origin.Cross(r) { // login CSRF: another site signing this browser in
-		data["Error"] = "login.cross"
+		data.Error = "login.cross"
 		s.render(w, r, http.StatusForbidden, "login", "login.title", data)
 		return
 	}
 	if user == "" || pw == "" {
-		data["Error"] = "login.missing"
+		data.Error = "login.missing"
 		s.render(w, r, http.StatusBadRequest, "login", "login.title", data)
 		return
 	}
 	token, sess, _, err := s.Engine.Login(r.Context(), user, pw)
 	if err != nil {
 		status := http.StatusUnauthorized
-		data["Error"] = "login.bad"
-		if civiq.ErrorCode(err) != civiq.EUnauthorized { // 429 with Retry-After, 503
+		data.Error = "login.bad"
+		switch civiq.ErrorCode(err) {
+		case civiq.EUnauthorized:
+		case civiq.EForbidden: // the directory's user without a role (sso.go)
+			s.loginRefused(w, r, err)
+			return
+		default: // 429 with Retry-After, 503
 			_, a := errorAnswer(w, r, err)
-			status, data["Error"] = a.Status, a.Text
+			status, data.Error = a.Status, a.Text
 		}
 		s.render(w, r, status, "login", "login.title", data)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: civiq.SessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil, Expires: sess.ExpiresAt})
+	setSession(w, r, token, sess)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 

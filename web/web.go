@@ -20,6 +20,7 @@ import (
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/qr"
+	"github.com/civiq/civiq/sso"
 )
 
 //go:embed templates/*.html
@@ -47,6 +48,9 @@ type Site struct {
 	// VAPIDPublicKey is the installation's Web Push public key (package
 	// webpush), with which the phone page subscribes a browser.
 	VAPIDPublicKey string
+	// OIDC signs staff in through the identity platform (sso.go); nil
+	// without one.
+	OIDC *sso.OIDC
 
 	pages    map[string]*template.Template
 	catalogs map[string]map[string]string
@@ -410,6 +414,8 @@ func (s *Site) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.loginSubmit)
 	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET "+sso.StartPath, s.oidcStart) // sso.go
+	mux.HandleFunc("GET "+sso.CallbackPath, s.oidcCallback)
 	s.registerPages(mux)
 }
 

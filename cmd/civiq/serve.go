@@ -54,6 +54,8 @@ type Config struct {
 	CityURL  string
 	// EdgeToken is the hall's edge token made on the city.
 	EdgeToken string
+	// SSO: the identity platform and the directory (sso.go).
+	SSO SSOConfig
 }
 
 // Main is a running server: open it, serve, close it. Tests run the real
@@ -157,7 +159,11 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.VAPIDSubject, "vapid-subject", env("CIVIQ_VAPID_SUBJECT", ""), "whom push services may contact about the browser notifications: mailto:you@example.gov.cn or https://your.site; Apple's push service needs one (env CIVIQ_VAPID_SUBJECT)")
 	fs.BoolVar(&c.Edge, "edge", os.Getenv("CIVIQ_EDGE") == "1", "run as the edge node of one hall under a city: needs --hall, --city and --edge-token (env CIVIQ_EDGE=1)")
 	c.edgeFlags(fs)
+	c.SSO.ssoFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if _, err := c.SSO.oidc(); err != nil { // sso.go
 		return c, err
 	}
 	if c.Edge {
@@ -242,6 +248,10 @@ func (m *Main) Open(ctx context.Context) error {
 		slog.Info("edge node", "hall", c.EdgeHall, "city", c.CityURL, "edge_id", a.Link.EdgeID)
 	}
 	a.Site.FrameAncestors = frames
+	if err := c.SSO.setSSO(a); err != nil { // sso.go
+		store.Close()
+		return err
+	}
 	if c.Postgres != "" {
 		// Every node's events reach this node's streams through the events
 		// table, woken by NOTIFY.

@@ -1,0 +1,247 @@
+// Package sso signs staff in through an identity platform (OpenID Connect,
+// the authorization code flow with PKCE: github.com/coreos/go-oidc/v3 and
+// golang.org/x/oauth2) or a directory (LDAP bind: github.com/go-ldap/ldap/v3).
+// It says who signed in, a civiq.Identity; the domain (civiq's sso.go)
+// decides their role and halls and opens the session.
+package sso
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// OIDCConfig is an installation's identity platform.
+type OIDCConfig struct {
+	// Name is what the sign-in button says (统一身份认证平台, the
+	// province's platform); "" says the platform.
+	Name string
+	// Issuer is the platform's issuer URL: its discovery document is at
+	// Issuer + "/.well-known/openid-configuration".
+	Issuer       string
+	ClientID     string
+	ClientSecret string // never shown back; "" for a public client (PKCE alone)
+	// RedirectURL is this site's callback as registered at the platform:
+	// https://civiq.example.gov.cn/login/oidc/callback.
+	RedirectURL string
+	Scopes      []string // "openid" is always asked
+	// UsernameClaim names the claim whose value is the civiq username
+	// (preferred_username by default); GroupsClaim the claim whose values
+	// (a string or a list of strings) Roles maps (groups by default).
+	UsernameClaim string
+	GroupsClaim   string
+	Roles         civiq.RoleMap
+	// HTTP is the client that reaches the platform (a 10 s timeout by
+	// default).
+	HTTP *http.Client
+}
+
+// OIDC signs people in through an identity platform. The platform's
+// discovery document is read at the first sign-in (and again while it
+// could not be), so civiq starts while the platform is away.
+type OIDC struct {
+	cfg OIDCConfig
+
+	mu       sync.Mutex
+	provider *oidc.Provider
+}
+
+// NewOIDC checks cfg and makes the platform's client.
+func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
+	iu, err := url.Parse(cfg.Issuer)
+	if err != nil || (iu.Scheme != "https" && iu.Scheme != "http") || iu.Host == "" {
+		return nil, fmt.Errorf("oidc issuer %q: want an https URL", cfg.Issuer)
+	}
+	ru, err := url.Parse(cfg.RedirectURL)
+	if err != nil || (ru.Scheme != "https" && ru.Scheme != "http") || ru.Host == "" || !strings.HasSuffix(ru.Path, CallbackPath) {
+		return nil, fmt.Errorf("oidc redirect URL %q: want this site's https://…%s", cfg.RedirectURL, CallbackPath)
+	}
+	if cfg.ClientID == "" {
+		return nil, errors.New("oidc: the client id is missing")
+	}
+	if len(cfg.Roles) == 0 {
+		return nil, errors.New("oidc: the role mapping is empty: nobody could sign in")
+	}
+	if cfg.UsernameClaim == "" {
+		cfg.UsernameClaim = "preferred_username"
+	}
+	if cfg.GroupsClaim == "" {
+		cfg.GroupsClaim = "groups"
+	}
+	if !slices.Contains(cfg.Scopes, oidc.ScopeOpenID) {
+		cfg.Scopes = append([]string{oidc.ScopeOpenID}, cfg.Scopes...)
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &OIDC{cfg: cfg}, nil
+}
+
+// Paths of the flow on this site (package web serves them).
+const (
+	StartPath    = "/login/oidc"
+	CallbackPath = "/login/oidc/callback"
+)
+
+// Name is what the sign-in button says; Roles the mapping.
+func (o *OIDC) Name() string         { return o.cfg.Name }
+func (o *OIDC) Roles() civiq.RoleMap { return o.cfg.Roles }
+
+// discover reads the platform's discovery document, once it has been read
+// right.
+func (o *OIDC) discover(ctx context.Context) (*oidc.Provider, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.provider != nil {
+		return o.provider, nil
+	}
+	p, err := oidc.NewProvider(oidc.ClientContext(ctx, o.cfg.HTTP), o.cfg.Issuer)
+	if err != nil {
+		return nil, civiq.Errorf(civiq.EUnavailable, "the identity platform cannot be reached: %v", err)
+	}
+	o.provider = p
+	return p, nil
+}
+
+func (o *OIDC) oauth(p *oidc.Provider) *oauth2.Config {
+	return &oauth2.Config{ClientID: o.cfg.ClientID, ClientSecret: o.cfg.ClientSecret, Endpoint: p.Endpoint(),
+		RedirectURL: o.cfg.RedirectURL, Scopes: o.cfg.Scopes}
+}
+
+// Flow is what a browser carries between the start of a sign-in and the
+// platform's answer (in a cookie of its own): the state and nonce the
+// answer must bring back, the PKCE verifier of the challenge sent, and the
+// page to return to.
+type Flow struct {
+	State, Nonce, Verifier, Next string
+}
+
+// Encode writes f for the cookie.
+func (f Flow) Encode() string {
+	enc := base64.RawURLEncoding
+	return strings.Join([]string{f.State, f.Nonce, f.Verifier, enc.EncodeToString([]byte(f.Next))}, ".")
+}
+
+// DecodeFlow reads a cookie Encode wrote.
+func DecodeFlow(s string) (Flow, error) {
+	parts := strings.Split(s, ".")
+	if len(s) > 4096 || len(parts) != 4 {
+		return Flow{}, errors.New("not a sign-in's cookie")
+	}
+	for _, p := range parts[:3] {
+		if len(p) < 32 || len(p) > 128 || strings.Trim(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~") != "" {
+			return Flow{}, errors.New("not a sign-in's cookie")
+		}
+	}
+	next, err := base64.RawURLEncoding.DecodeString(parts[3])
+	if err != nil {
+		return Flow{}, errors.New("not a sign-in's cookie")
+	}
+	return Flow{State: parts[0], Nonce: parts[1], Verifier: parts[2], Next: string(next)}, nil
+}
+
+// Begin starts a sign-in: the platform's address to send the browser to,
+// and the flow to keep in its cookie.
+func (o *OIDC) Begin(ctx context.Context, next string) (string, Flow, error) {
+	p, err := o.discover(ctx)
+	if err != nil {
+		return "", Flow{}, err
+	}
+	f := Flow{State: civiq.NewToken(), Nonce: civiq.NewToken(), Verifier: oauth2.GenerateVerifier(), Next: next}
+	return o.oauth(p).AuthCodeURL(f.State, oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)), f, nil
+}
+
+// Finish reads the platform's answer to the flow f: state must be f's,
+// the code is exchanged with f's verifier, the ID token's signature,
+// issuer, audience, expiry and nonce are checked, and the claims say who
+// it is. A refusal of the platform, or an answer that does not belong to
+// f, is EForbidden; the platform away is EUnavailable.
+func (o *OIDC) Finish(ctx context.Context, f Flow, q url.Values) (*civiq.Identity, error) {
+	if e := q.Get("error"); e != "" {
+		return nil, civiq.Errorf(civiq.EForbidden, "the identity platform did not sign you in: %s %s", clip(e, 60), clip(q.Get("error_description"), 200))
+	}
+	if st := q.Get("state"); st == "" || subtle.ConstantTimeCompare([]byte(st), []byte(f.State)) != 1 {
+		return nil, civiq.Errorf(civiq.EForbidden, "this answer of the identity platform belongs to another sign-in: start again")
+	}
+	code := q.Get("code")
+	if code == "" {
+		return nil, civiq.Errorf(civiq.EInvalid, "the identity platform's answer has no code")
+	}
+	p, err := o.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hctx := oidc.ClientContext(ctx, o.cfg.HTTP)
+	tok, err := o.oauth(p).Exchange(hctx, code, oauth2.VerifierOption(f.Verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
+			return nil, civiq.Errorf(civiq.EForbidden, "the identity platform refused the sign-in's code: %s", clip(re.ErrorCode, 60))
+		}
+		return nil, civiq.Errorf(civiq.EUnavailable, "the identity platform cannot be reached: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return nil, civiq.Errorf(civiq.EForbidden, "the identity platform sent no ID token")
+	}
+	idt, err := p.Verifier(&oidc.Config{ClientID: o.cfg.ClientID}).Verify(hctx, raw)
+	if err != nil {
+		return nil, civiq.Errorf(civiq.EForbidden, "the identity platform's ID token is not valid: %v", err)
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
+		return nil, civiq.Errorf(civiq.EForbidden, "the ID token belongs to another sign-in (nonce): start again")
+	}
+	var claims map[string]any
+	if err := idt.Claims(&claims); err != nil {
+		return nil, civiq.Errorf(civiq.EForbidden, "the ID token's claims cannot be read: %v", err)
+	}
+	return IdentityOf(civiq.SourceOIDC, claims, o.cfg.UsernameClaim, o.cfg.GroupsClaim)
+}
+
+// IdentityOf reads an identity from claims: the username from one claim,
+// the groups from another, a string or a list of strings (other values
+// are ignored).
+func IdentityOf(source string, claims map[string]any, usernameClaim, groupsClaim string) (*civiq.Identity, error) {
+	name, _ := claims[usernameClaim].(string)
+	if name == "" {
+		return nil, civiq.Errorf(civiq.EForbidden, "the identity platform's token has no %s claim to name you by", usernameClaim)
+	}
+	id := &civiq.Identity{Source: source, Username: name}
+	switch g := claims[groupsClaim].(type) {
+	case string:
+		id.Groups = []string{g}
+	case []any:
+		for _, v := range g {
+			if s, ok := v.(string); ok {
+				id.Groups = append(id.Groups, s)
+			}
+		}
+	}
+	return id, nil
+}
+
+// clip cuts s, which comes from outside, for a message.
+func clip(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,184 @@
+package sso_test
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/sso"
+	"github.com/civiq/civiq/sso/oidctest"
+)
+
+const callback = "http://civiq.test" + sso.CallbackPath
+
+func newOIDC(t *testing.T, p *oidctest.Provider, secret string) *sso.OIDC {
+	t.Helper()
+	roles, err := civiq.ParseRoleMap("demo-staff=staff:demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := sso.NewOIDC(sso.OIDCConfig{Issuer: p.URL, ClientID: p.ClientID, ClientSecret: secret, RedirectURL: callback,
+		Scopes: []string{"profile"}, Roles: roles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// signIn begins a sign-in, signs in at the provider as a browser would and
+// returns the flow and the provider's answer to the callback.
+func signIn(t *testing.T, o *sso.OIDC, username, password string) (sso.Flow, url.Values) {
+	t.Helper()
+	to, f, err := o.Begin(t.Context(), "/admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(to)
+	q := u.Query()
+	if q.Get("code_challenge_method") != "S256" || q.Get("state") != f.State || q.Get("nonce") != f.Nonce || q.Get("redirect_uri") != callback {
+		t.Fatalf("authorization request %s, flow %+v", to, f)
+	}
+	q.Set("username", username)
+	q.Set("password", password)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.PostForm(u.Scheme+"://"+u.Host+u.Path, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	back, err := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusSeeOther || err != nil || !strings.HasPrefix(back.String(), callback) {
+		t.Fatalf("the provider answered %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	return f, back.Query()
+}
+
+// The code flow with PKCE against a real provider: the identity comes
+// from a verified ID token, and every check (state, nonce, verifier,
+// audience, issuer, signature's key, the client's secret, the platform's
+// refusal) refuses what does not belong.
+func TestOIDCCodeFlow(t *testing.T) {
+	p := oidctest.New(t, "civiq", "client-secret")
+	p.Users["zhang.min"] = oidctest.User{Password: "platform-pass", Groups: []string{"demo-staff", "other"}}
+	o := newOIDC(t, p, "client-secret")
+
+	f, q := signIn(t, o, "zhang.min", "platform-pass")
+	id, err := o.Finish(t.Context(), f, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Source != civiq.SourceOIDC || id.Username != "zhang.min" || !slices.Equal(id.Groups, []string{"demo-staff", "other"}) {
+		t.Errorf("identity %+v", id)
+	}
+	if _, err := o.Finish(t.Context(), f, q); civiq.ErrorCode(err) != civiq.EForbidden {
+		t.Errorf("the same code twice: %v, want forbidden", err)
+	}
+
+	for name, c := range map[string]struct {
+		tamper func(map[string]any)
+		flow   func(*sso.Flow)
+		query  func(url.Values)
+		user   string
+		o      *sso.OIDC
+	}{
+		"state of another sign-in": {flow: func(f *sso.Flow) { f.State = civiq.NewToken() }},
+		"no state":                 {query: func(q url.Values) { q.Del("state") }},
+		"verifier of another":      {flow: func(f *sso.Flow) { f.Verifier = strings.Repeat("v", 43) }},
+		"nonce of another":         {flow: func(f *sso.Flow) { f.Nonce = civiq.NewToken() }},
+		"token for another client": {tamper: func(c map[string]any) { c["aud"] = "someone-else" }},
+		"token of another issuer":  {tamper: func(c map[string]any) { c["iss"] = "https://evil.example" }},
+		"expired token":            {tamper: func(c map[string]any) { c["exp"] = 1000 }},
+		"no username":              {tamper: func(c map[string]any) { delete(c, "preferred_username") }},
+		"access denied":            {user: "deny"},
+		"wrong client secret":      {o: newOIDC(t, p, "wrong-secret")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p.Tamper = c.tamper
+			defer func() { p.Tamper = nil }()
+			oc := o
+			if c.o != nil {
+				oc = c.o
+			}
+			user := "zhang.min"
+			if c.user != "" {
+				user = c.user
+			}
+			f, q := signIn(t, oc, user, "platform-pass")
+			if c.flow != nil {
+				c.flow(&f)
+			}
+			if c.query != nil {
+				c.query(q)
+			}
+			if id, err := oc.Finish(t.Context(), f, q); civiq.ErrorCode(err) != civiq.EForbidden {
+				t.Errorf("%+v %v, want forbidden", id, err)
+			}
+		})
+	}
+}
+
+// A token signed by a key the platform does not publish is refused.
+func TestOIDCForeignKey(t *testing.T) {
+	p := oidctest.New(t, "civiq", "s")
+	other := oidctest.New(t, "civiq", "s")
+	p.Users["a"] = oidctest.User{Password: "pw"}
+	o := newOIDC(t, p, "s")
+	f, q := signIn(t, o, "a", "pw")
+	// The other provider's key signs this one's token.
+	p.Tamper = func(c map[string]any) {}
+	p.SignWith(other)
+	if _, err := o.Finish(t.Context(), f, q); civiq.ErrorCode(err) != civiq.EForbidden {
+		t.Errorf("a token signed by another key: %v, want forbidden", err)
+	}
+}
+
+func TestNewOIDCChecks(t *testing.T) {
+	roles, _ := civiq.ParseRoleMap("a=admin")
+	good := sso.OIDCConfig{Issuer: "https://id.example.gov.cn", ClientID: "civiq", RedirectURL: "https://civiq.example" + sso.CallbackPath, Roles: roles}
+	if _, err := sso.NewOIDC(good); err != nil {
+		t.Fatal(err)
+	}
+	for name, change := range map[string]func(*sso.OIDCConfig){
+		"issuer":       func(c *sso.OIDCConfig) { c.Issuer = "id.example.gov.cn" },
+		"redirect":     func(c *sso.OIDCConfig) { c.RedirectURL = "https://civiq.example/elsewhere" },
+		"client id":    func(c *sso.OIDCConfig) { c.ClientID = "" },
+		"role mapping": func(c *sso.OIDCConfig) { c.Roles = nil },
+	} {
+		c := good
+		change(&c)
+		if _, err := sso.NewOIDC(c); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestFlowRoundTrip(t *testing.T) {
+	f := sso.Flow{State: civiq.NewToken(), Nonce: civiq.NewToken(), Verifier: strings.Repeat("a-_~", 11), Next: "/halls/demo/counter/1?x=.y"}
+	got, err := sso.DecodeFlow(f.Encode())
+	if err != nil || got != f {
+		t.Errorf("round trip: %+v %v", got, err)
+	}
+	for _, bad := range []string{"", "a.b.c.d", f.Encode() + ".x", strings.Replace(f.Encode(), f.State, "short", 1), f.Encode() + "!"} {
+		if _, err := sso.DecodeFlow(bad); err == nil {
+			t.Errorf("DecodeFlow(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzDecodeFlow(f *testing.F) {
+	f.Add(sso.Flow{State: civiq.NewToken(), Nonce: civiq.NewToken(), Verifier: strings.Repeat("v", 43), Next: "/"}.Encode())
+	f.Add("a.b.c.d")
+	f.Fuzz(func(t *testing.T, s string) {
+		fl, err := sso.DecodeFlow(s)
+		if err != nil {
+			return
+		}
+		again, err := sso.DecodeFlow(fl.Encode())
+		if err != nil || again != fl {
+			t.Fatalf("%q: %+v, again %+v %v", s, fl, again, err)
+		}
+	})
+}

@@ -1,0 +1,160 @@
+package web_test
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/browsertest"
+	"github.com/civiq/civiq/civiqtest"
+	"github.com/civiq/civiq/sso"
+	"github.com/civiq/civiq/sso/oidctest"
+)
+
+// withOIDC starts an identity platform for s (oidctest) and sets s's
+// sign-in through it up, as civiq serve --oidc-… does.
+func withOIDC(t *testing.T, s *civiqtest.Server, roles string) *oidctest.Provider {
+	t.Helper()
+	p := oidctest.New(t, "civiq", "client-secret-for-tests")
+	m, err := civiq.ParseRoleMap(roles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := sso.NewOIDC(sso.OIDCConfig{Name: "省统一身份认证平台", Issuer: p.URL, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
+		RedirectURL: s.URL + sso.CallbackPath, Roles: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetSSO(o, nil, nil)
+	return p
+}
+
+// TestOIDCBrowser signs in through the identity platform in Chromium, end
+// to end: the sign-in page's button, the platform's own page, back to the
+// page asked for with the session of a manager the claim made; someone
+// the mapping gives no role sees why on the sign-in page (403), audited;
+// the local admin signs in with a password all along. axe in both
+// languages; it writes login-sso-zh.png and login-sso-refused-en.png.
+func TestOIDCBrowser(t *testing.T) {
+	browsertest.Require(t)
+	s := civiqtest.New(t)
+	p := withOIDC(t, s, "demo-leads=manager:demo; demo-staff=staff:demo")
+	p.Users["zhang.min"] = oidctest.User{Password: "platform-pass", Groups: []string{"demo-staff", "demo-leads"}}
+	p.Users["visitor"] = oidctest.User{Password: "platform-pass", Groups: []string{"citizens"}}
+	browsertest.RunShots(t, oidcScript, map[string]string{"CIVIQ_URL": s.URL, "IDP_URL": p.URL})
+
+	u, err := s.Engine.Users(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(u, func(u civiq.User) bool { return u.Username == "zhang.min" })
+	if i < 0 || u[i].Role != civiq.RoleManager || u[i].Source() != civiq.SourceOIDC || !slices.Equal(u[i].HallIDs, []string{"demo"}) {
+		t.Errorf("the platform's user: %+v", u)
+	}
+	evs, err := s.Engine.AuditEvents(t.Context(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range evs {
+		got = append(got, a.Type+" "+a.Username)
+	}
+	for _, want := range []string{civiq.AuditSSOLogin + " zhang.min", civiq.AuditSSONoRole + " visitor"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("audit %q, want %q among them", got, want)
+		}
+	}
+	if p.Tokens != 2 {
+		t.Errorf("%d codes exchanged, want 2", p.Tokens)
+	}
+	s.Login(t, "admin", civiqtest.AdminPassword) // break-glass: the local admin still signs in
+}
+
+const oidcScript = `
+const base = process.env.CIVIQ_URL, idp = process.env.IDP_URL, shots = process.env.CIVIQ_SHOTS;
+const view = { width: 1366, height: 768 };
+const page = watch(await civiq.newPage({ viewport: view }));
+await page.goto(base + '/login?next=' + encodeURIComponent('/halls/demo/dashboard'));
+eq((await page.textContent('#oidc')).trim(), '统一身份认证登录 · 省统一身份认证平台', 'the button');
+await axe(page, 'login with sso zh');
+await page.screenshot({ path: shots + '/login-sso-zh.png' });
+await Promise.all([page.waitForURL((u) => u.href.startsWith(idp + '/authorize')), page.click('#oidc')]);
+const q = new URL(page.url()).searchParams;
+eq(q.get('code_challenge_method'), 'S256', 'PKCE');
+assert(q.get('state') && q.get('nonce'), 'state and nonce: ' + page.url());
+await page.fill('#u', 'zhang.min');
+await page.fill('#p', 'platform-pass');
+await Promise.all([page.waitForURL((u) => u.href.startsWith(base + '/halls/demo/dashboard')), page.click('button[type=submit]')]);
+eq(await page.textContent('header a.who'), 'zhang.min · 大厅负责人', 'signed in as a manager');
+const cookies = await page.context().cookies(base);
+assert(cookies.some((c) => c.name === 'civiq_session' && c.httpOnly), 'the session cookie: ' + JSON.stringify(cookies));
+assert(!cookies.some((c) => c.name === 'civiq_oidc'), 'the flow cookie is gone');
+clean(page, 'manager signed in');
+
+// Someone the platform knows and civiq's mapping does not.
+const other = watch(await civiq.newPage({ viewport: view }), /\/login\/oidc\/callback/);
+await other.goto(base + '/login?lang=en');
+eq((await other.textContent('#oidc')).trim(), 'Sign in with the identity platform · 省统一身份认证平台', 'English button');
+await Promise.all([other.waitForURL((u) => u.href.startsWith(idp)), other.click('#oidc')]);
+await other.fill('#u', 'visitor');
+await other.fill('#p', 'platform-pass');
+const [res] = await Promise.all([other.waitForResponse((r) => r.url().includes('/login/oidc/callback')), other.click('button[type=submit]')]);
+eq(res.status(), 403, 'refused');
+const alert = await other.textContent('[role=alert]');
+assert(alert.includes('Single sign-on did not sign you in.') && alert.includes('no civiq role'), 'the reason: ' + alert);
+assert(!(await other.context().cookies(base)).some((c) => c.name === 'civiq_session'), 'no session');
+await axe(other, 'refused en');
+await other.screenshot({ path: shots + '/login-sso-refused-en.png' });
+clean(other, 'refused');
+console.log('ok');
+`
+
+// The callback without the sign-in's cookie, or another's state, signs
+// nobody in; without a platform set up the routes are not there.
+func TestOIDCCallbackRefusals(t *testing.T) {
+	s := civiqtest.New(t)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{sso.StartPath, sso.CallbackPath + "?code=x&state=y"} {
+		res, err := c.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s without a platform: %d, want 404", path, res.StatusCode)
+		}
+	}
+	withOIDC(t, s, "a=admin")
+	res, err := c.Get(s.URL + sso.StartPath + "?next=//evil.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var flow *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == "civiq_oidc" {
+			flow = ck
+		}
+	}
+	if res.StatusCode != http.StatusSeeOther || flow == nil || !flow.HttpOnly || flow.Path != sso.CallbackPath {
+		t.Fatalf("start: %d, cookie %+v", res.StatusCode, flow)
+	}
+	if f, err := sso.DecodeFlow(flow.Value); err != nil || f.Next != "/" {
+		t.Errorf("the flow's next page: %+v %v; want / for another site's", f, err)
+	}
+	for name, ck := range map[string]*http.Cookie{"no cookie": nil, "another's state": flow} {
+		req, _ := http.NewRequest("GET", s.URL+sso.CallbackPath+"?code=x&state=not-the-state", nil)
+		if ck != nil {
+			req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode/100 != 4 || sessionCookie(res) != nil {
+			t.Errorf("%s: %d, session %v; want a 4xx and none", name, res.StatusCode, sessionCookie(res))
+		}
+	}
+}
