@@ -24,8 +24,10 @@
 //	eq(a, b, msg)         // asserts that a and b are the same JSON
 //	mark(what)            // prints what, after the seconds since the start
 //	sleep(ms)             // a promise resolved after ms milliseconds
-//	await axe(page, when) // runs axe-core on the page; throws on a serious
-//	                      // or critical violation
+//	await axe(page, when, rules) // runs axe-core's WCAG 2.1 A and AA rules
+//	                      // (and the rules named) on the page; throws on any
+//	                      // violation
+//	await textBelow(page, px) // the visible texts smaller than px CSS pixels
 //	watch(page, skip)     // collects the page's script errors, console errors
 //	                      // and 4xx/5xx answers (but the favicon's and URLs
 //	                      // the RegExp skip matches) in page.errors
@@ -183,11 +185,33 @@ function watch(page, skip) {
   return page;
 }
 const clean = (page, when) => assert(page.errors.length === 0, when + ': ' + page.errors.join('; '));
-async function axe(page, when) {
+// textBelow lists the page's visible texts drawn smaller than px CSS
+// pixels: "size px: tag.class: text".
+async function textBelow(page, px) {
+  return page.evaluate((px) => {
+    const out = [];
+    const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = w.nextNode(); n; n = w.nextNode()) {
+      const e = n.parentElement, text = n.textContent.trim();
+      if (!text || !e || e.closest('script, style, title') || !e.checkVisibility({ opacityProperty: true, visibilityProperty: true })) continue;
+      const r = e.getBoundingClientRect();
+      if (r.width <= 1 || r.height <= 1) continue; // read by screen readers only
+      const size = parseFloat(getComputedStyle(e).fontSize);
+      if (size < px - 0.01) out.push(size.toFixed(1) + 'px: ' + e.tagName.toLowerCase() + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().replace(/\s+/g, '.') : '') + ': ' + text.slice(0, 30));
+    }
+    return out;
+  }, px);
+}
+// axe checks the WCAG 2.1 A and AA rules (every finding, whatever its
+// impact); rules names more to check besides (color-contrast-enhanced: 7:1).
+async function axe(page, when, rules) {
   if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: civiq.axePath });
-  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert(bad.length === 0, 'axe (' + when + '): ' + JSON.stringify(bad.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target) })), null, 1));
+  const run = (runOnly) => page.evaluate((o) => window.axe.run(document, o), { resultTypes: ['violations'], runOnly });
+  const r = await run({ type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] });
+  const bad = r.violations.concat(rules && rules.length ? (await run({ type: 'rule', values: rules })).violations : []);
+  const found = bad.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map((n) => String(n.target) + (n.any[0] && n.any[0].message ? ' — ' + n.any[0].message : '')) }));
+  assert(bad.length === 0, 'axe (' + when + '): ' + JSON.stringify(found, null, 1));
 }
 `
 

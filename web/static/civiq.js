@@ -228,6 +228,62 @@
     });
   };
 
+  // elder is whether 长辈模式 (large text, stronger contrast, longer times)
+  // is on; setElder turns it on or off on this device (localStorage, read
+  // by layout.html before the page is drawn) and tells the page with the
+  // event "civiq:elder". Every [data-elder] button is its switch.
+  C.elder = () => document.documentElement.classList.contains("elder");
+  C.setElder = function (on) {
+    document.documentElement.classList.toggle("elder", on);
+    try { if (on) localStorage.setItem("civiq.elder", "1"); else localStorage.removeItem("civiq.elder"); } catch (e) { /* no storage */ }
+    for (const b of C.qa("[data-elder]")) b.setAttribute("aria-pressed", String(on));
+    document.dispatchEvent(new CustomEvent("civiq:elder", { detail: on }));
+  };
+  for (const b of C.qa("[data-elder]")) {
+    b.setAttribute("aria-pressed", String(C.elder()));
+    b.addEventListener("click", () => C.setElder(!C.elder()));
+  }
+
+  // spell reads a ticket number one sign at a time: A012 is "A零一二" in
+  // Chinese and "A 0 1 2" in English. Letters are read as letters.
+  const ZH_DIGITS = "零一二三四五六七八九";
+  C.spell = function (number, zh) {
+    const out = [];
+    for (const ch of String(number || "")) {
+      if (ch >= "0" && ch <= "9") out.push(zh ? ZH_DIGITS[ch.charCodeAt(0) - 48] : ch);
+      else if (/[A-Za-z]/.test(ch)) out.push(ch.toUpperCase());
+    }
+    return out.join(zh ? "" : " ");
+  };
+
+  // pickVoice chooses an installed (local, offline) voice: zh-CN for
+  // Chinese, en-* (US or GB first) for English; null means the browser's
+  // default voice for the utterance's language.
+  C.pickVoice = function (voices, want) {
+    const local = Array.from(voices || []).filter((v) => v && v.localService !== false);
+    const lang = (v) => String(v.lang || "").replace("_", "-").toLowerCase();
+    if (want === "zh") return local.find((v) => lang(v) === "zh-cn") || null;
+    return local.find((v) => lang(v) === "en-us") || local.find((v) => lang(v) === "en-gb") ||
+      local.find((v) => lang(v).startsWith("en-") || lang(v) === "en") || null;
+  };
+
+  // read says a text aloud in the page's language (the browser's speech,
+  // offline voices first), stopping what it was saying; false when the
+  // browser cannot speak.
+  C.read = function (text) {
+    const s = window.speechSynthesis;
+    if (!s || !text || typeof SpeechSynthesisUtterance === "undefined") return false;
+    const zh = C.lang !== "en";
+    const u = new SpeechSynthesisUtterance(text);
+    u.lang = zh ? "zh-CN" : "en-US";
+    let v = null;
+    try { v = C.pickVoice(s.getVoices(), zh ? "zh" : "en"); } catch (e) { /* the default voice */ }
+    if (v) { try { u.voice = v; } catch (e) { /* not a real voice */ } }
+    u.rate = zh ? 0.85 : 0.9;
+    try { s.cancel(); s.speak(u); } catch (e) { return false; }
+    return true;
+  };
+
   // clock keeps an element showing the hall's local time.
   C.clock = function (el, tz) {
     const tick = () => { el.textContent = C.time(new Date(), "seconds", tz); };

@@ -16,19 +16,8 @@
 
   // ---- Speech texts (pure) -------------------------------------------------
 
-  const ZH_DIGITS = "零一二三四五六七八九";
   const DEFAULT_TEMPLATE = "请{number}号到{counter}号窗口办理";
-
-  // spell reads a ticket number one sign at a time: A012 is "A零一二" in
-  // Chinese and "A 0 1 2" in English. Letters are read as letters.
-  function spell(number, zh) {
-    const out = [];
-    for (const ch of String(number || "")) {
-      if (ch >= "0" && ch <= "9") out.push(zh ? ZH_DIGITS[ch.charCodeAt(0) - 48] : ch);
-      else if (/[A-Za-z]/.test(ch)) out.push(ch.toUpperCase());
-    }
-    return out.join(zh ? "" : " ");
-  }
+  const spell = C.spell;
 
   // speechTexts gives what is said for a call: {zh, en}. The hall's
   // template fills {number} (spelled) and {counter} (as it is: "3" is read
@@ -41,16 +30,7 @@
     return { zh, en };
   }
 
-  // pickVoice chooses an installed (local, offline) voice: zh-CN for
-  // Chinese, en-* (US or GB first) for English; null means the browser's
-  // default voice for the utterance's language.
-  function pickVoice(voices, want) {
-    const local = Array.from(voices || []).filter((v) => v && v.localService !== false);
-    const lang = (v) => String(v.lang || "").replace("_", "-").toLowerCase();
-    if (want === "zh") return local.find((v) => lang(v) === "zh-cn") || null;
-    return local.find((v) => lang(v) === "en-us") || local.find((v) => lang(v) === "en-gb") ||
-      local.find((v) => lang(v).startsWith("en-") || lang(v) === "en") || null;
-  }
+  const pickVoice = C.pickVoice;
 
   // ---- Speaker ---------------------------------------------------------------
 

@@ -27,14 +27,15 @@
     const start = "/halls/" + enc(G.hall) + "/guides";
     if (kiosk) {
       document.body.classList.add("on-kiosk");
-      // Back to the start for the next citizen when nobody touches it.
+      // Back to the start for the next citizen when nobody touches it for
+      // 2 minutes (no timeout shorter, 适老化).
       let timer = 0;
       const arm = () => {
         clearTimeout(timer);
         timer = setTimeout(() => {
           if (location.pathname === start && !location.search && C.lang === "zh-CN") return arm();
           location.href = start + "?lang=zh-CN";
-        }, 90000);
+        }, 120000);
       };
       for (const ev of ["pointerdown", "keydown", "input"]) document.addEventListener(ev, arm, { passive: true });
       arm();

@@ -35,7 +35,40 @@
     const q = new URLSearchParams(location.search);
     q.set("lang", C.lang === "en" ? "zh-CN" : "en");
     langLink.href = "?" + q.toString() + (name === "checkin" ? "#checkin" : "");
+    // 长辈模式 reads each screen a tap opens (the start screen waits for
+    // its button: nobody may be there).
+    if (C.elder() && name !== "home") readScreen();
   }
+
+  // ---- 长辈模式: reading the screen aloud, longer times ----
+  // readScreen says what the screen shows: its heading and lead, then its
+  // buttons and messages, in the page's language (C.read, the browser's
+  // speech as the display's); the ticket is read as a ticket.
+  const readable = "h1, .kiosk-lead, .svc:not(.away) .svc-name, .svc:not(.away) .svc-wait, .action strong, .green-open strong, " +
+    ".group, #busy-text, .error-big, .ci-field label, .ci-error, .ci-status, .green-banner strong, #tp-priority, #tp-appt, #tp-until, #tp-ahead, #tp-eta";
+  function readScreen() {
+    const screen = document.body.dataset.screen;
+    const box = $("s-" + screen);
+    if (!box) return;
+    const parts = [];
+    if (screen === "ticket") parts.push(C.tr("kiosk.read_number", C.spell($("tp-number").textContent, C.lang !== "en")), $("tp-service").textContent);
+    for (const e of box.querySelectorAll(readable)) {
+      // A service's name without its other language's, read in another voice.
+      const text = (e.matches(".svc-name") ? e.firstChild.textContent : e.textContent).trim();
+      if (text && e.checkVisibility()) parts.push(text);
+    }
+    C.read(parts.join(C.lang === "en" ? ". " : "。"));
+  }
+  $("kiosk-read").addEventListener("click", readScreen);
+  document.addEventListener("civiq:elder", (ev) => {
+    if (document.body.dataset.screen === "home") fitServices();
+    if (ev.detail) readScreen();
+  });
+  // waitSecs is how long a screen waits before it goes back by itself: a
+  // ticket or a message 10 s, 2 minutes in 长辈模式; a half-finished choice
+  // always 2 minutes.
+  const waitSecs = () => (C.elder() ? 120 : 10);
+  const IDLE_MS = 120000;
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
   // ---- who this kiosk is ----
@@ -116,7 +149,8 @@
   // least MIN_TARGET px (15 mm at 96 dpi) and names at least MIN_NAME px.
   // When none does, the services go on pages of as many as fit, turned by
   // the buttons under them.
-  const MIN_TARGET = 57, MIN_NAME = 22;
+  // In 长辈模式 every text of a button is at least ELDER_TEXT px.
+  const MIN_TARGET = 57, MIN_NAME = 22, ELDER_TEXT = 30;
   const svcBox = $("services"), pager = $("kpager");
   const svcButtons = [...document.querySelectorAll(".svc")];
   let svcPages = [[0, svcButtons.length]], svcPage = 0;
@@ -132,6 +166,7 @@
       if (r.width < MIN_TARGET || r.height < MIN_TARGET || !inside(b, svcBox)) return false;
       const name = b.querySelector(".svc-name");
       if (parseFloat(getComputedStyle(name).fontSize) < MIN_NAME) return false;
+      if (C.elder()) for (const t of b.querySelectorAll(".svc-name, small, .svc-count, .svc-eta")) if (parseFloat(getComputedStyle(t).fontSize) < ELDER_TEXT) return false;
       for (const part of b.children) if (!inside(part, b) || part.scrollWidth > part.clientWidth + 1) return false;
     }
     return true;
@@ -205,7 +240,7 @@
   // A half-finished choice goes back to the start when nobody touches it.
   function idle(on) {
     clearTimeout(idleTimer);
-    if (on) idleTimer = setTimeout(reset, 30000);
+    if (on) idleTimer = setTimeout(reset, IDLE_MS);
   }
 
   // reset is the start for the next citizen: Chinese again, and a fresh
@@ -292,7 +327,7 @@
     $("error-text").textContent = C.tr(key);
     show("error");
     $("error-back").onclick = () => (unpaired ? start() : reset());
-    countdown(10, unpaired ? start : reset);
+    countdown(waitSecs(), unpaired ? start : reset);
   }
 
   // hhmm shows a time of day in the hall's time zone: 10:00.
@@ -337,7 +372,7 @@
         window.print();
         printLayout(false);
       }
-      if (!sms || !sms.typing()) countdown(10, reset);
+      if (!sms || !sms.typing()) countdown(waitSecs(), reset);
     });
   }
 
@@ -403,7 +438,7 @@
           form.classList.add("hidden");
           $("s-ticket").classList.remove("sms-typing");
           say(C.tr("kiosk.sms_ok", (r.body.opt_in || {}).to || ""));
-          countdown(10, reset);
+          countdown(waitSecs(), reset);
         } else if (r && r.status === 400) {
           input.setAttribute("aria-invalid", "true");
           say(C.tr("kiosk.sms_bad"), true);

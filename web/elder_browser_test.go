@@ -1,0 +1,140 @@
+package web_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/browsertest"
+)
+
+// TestElderBrowser drives 长辈模式 (elder mode) in Chromium where it
+// applies: the kiosk standing and lying, the ticket's phone page, booking,
+// the guides and a case's progress. It measures in the page that every
+// visible text is at least 30 px at the kiosk and 24 px (18 pt) on a
+// phone, runs axe's WCAG 2.1 AA rules with color-contrast-enhanced (7:1),
+// checks that the choice stays on the device, that the kiosk waits 2
+// minutes before it goes back by itself and reads the screen and the ticket
+// aloud (speechSynthesis, stood in for to hear what it is told).
+func TestElderBrowser(t *testing.T) {
+	gs := newGuideServer(t)
+	ctx := context.Background()
+	d := &civiq.Device{Kind: civiq.DeviceKiosk, HallID: "demo", Name: "取号机"}
+	if err := gs.Engine.CreateDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	kiosk, _, err := gs.Engine.PairDevice(ctx, d.PairingCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.RunShots(t, elderScript, map[string]string{"CIVIQ_URL": gs.URL, "CIVIQ_KIOSK": kiosk})
+}
+
+const elderScript = `
+const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
+const browser = await civiq.launch();
+const enhanced = ['color-contrast-enhanced'];
+
+// open gives a page of a new context (a device): speech stood in for,
+// elder mode already chosen on it when elder, a paired kiosk when kiosk.
+async function open(w, h, path, o) {
+  const ctx = await browser.newContext({ viewport: { width: w, height: h }, hasTouch: !!o.kiosk });
+  if (o.clock) await ctx.clock.install();
+  await ctx.addInitScript(([elder, token]) => {
+    if (elder) localStorage.setItem('civiq.elder', '1');
+    if (token) localStorage.setItem('civiq.device.demo', token);
+    window.said = [];
+    Object.defineProperty(window, 'speechSynthesis', { value: { speak: (u) => window.said.push(u.text), cancel() {}, getVoices: () => [] } });
+  }, [!!o.elder, o.kiosk ? process.env.CIVIQ_KIOSK : '']);
+  const page = watch(await ctx.newPage());
+  await page.goto(base + path);
+  await page.evaluate(() => document.fonts.ready);
+  return page;
+}
+// large checks the page's texts (min px) and its contrast (7:1).
+async function large(page, px, when) {
+  await page.evaluate(() => document.fonts.ready);
+  eq(await textBelow(page, px), [], when + ': texts under ' + px + ' px');
+  await axe(page, when, enhanced);
+  if (shots) await page.screenshot({ path: shots + '/elder-' + when.replace(/\W+/g, '-') + '.png' });
+}
+const elder = (page) => page.evaluate(() => document.documentElement.classList.contains('elder'));
+const said = (page) => page.evaluate(() => window.said.join(' | '));
+const screen = (page) => page.evaluate(() => document.body.dataset.screen);
+
+// ---- the kiosk, standing: the switch is in its bar ----
+let k = await open(1080, 1920, '/halls/demo/kiosk', { kiosk: true, clock: true });
+await k.waitForSelector('#s-home:not(.hidden)');
+assert(!(await elder(k)) && await k.isVisible('.kiosk-bar .elder-switch') && !(await k.isVisible('#kiosk-read')), 'the switch shows, the mode is off');
+await axe(k, 'kiosk, mode off');
+await k.click('.elder-switch');
+assert(await elder(k), 'the switch turns the mode on');
+eq(await k.getAttribute('.elder-switch', 'aria-pressed'), 'true', 'the switch says it is on');
+eq(await k.evaluate(() => localStorage.getItem('civiq.elder')), '1', 'the choice is kept on the device');
+assert((await said(k)).includes('请选择办理业务'), 'turning it on reads the screen: ' + await said(k));
+await large(k, 30, 'kiosk home zh');
+await k.reload();
+await k.waitForSelector('#s-home:not(.hidden)');
+assert(await elder(k), 'the mode stays after a reload');
+assert(await k.isVisible('#kiosk-read'), 'the read-aloud button shows in the mode');
+
+// A half-finished choice waits 2 minutes, not less (the clock runs on
+// meanwhile: a few seconds' margin).
+await k.click('#green-open');
+await k.clock.runFor(115000);
+eq(await screen(k), 'green', 'still there after 1:55');
+assert((await said(k)).includes('绿色通道'), 'the green channel screen is read: ' + await said(k));
+await large(k, 30, 'kiosk green zh');
+await k.clock.runFor(6000);
+eq(await screen(k), 'home', 'back at the start after 2 minutes');
+await k.click('#checkin-open');
+await large(k, 30, 'kiosk check-in zh');
+await k.click('#ci-back');
+
+// The ticket is read aloud, and stays on screen 2 minutes.
+await k.click('.svc[data-service=general]');
+await k.waitForSelector('#s-ticket:not(.hidden)');
+await k.waitForFunction(() => /120|119/.test(document.getElementById('back-in').textContent));
+assert(/您的号码是A零零\S。综合受理。前方等待 0 人/.test(await said(k)), 'the ticket is read: ' + await said(k));
+await large(k, 30, 'kiosk ticket zh');
+await k.evaluate(() => { window.said = []; });
+await k.click('#kiosk-read');
+assert((await said(k)).startsWith('您的号码是A'), 'the button reads the ticket again: ' + await said(k));
+await k.clock.runFor(60000);
+eq(await screen(k), 'ticket', 'the ticket stays a minute on');
+
+// ---- lying down, in English ----
+k = await open(1920, 1080, '/halls/demo/kiosk?lang=en', { kiosk: true, elder: true });
+await k.waitForSelector('#s-home:not(.hidden)');
+await large(k, 30, 'kiosk home en');
+await k.click('#kiosk-read');
+assert((await said(k)).includes('Choose your service'), 'read in English: ' + await said(k));
+clean(k, 'kiosk');
+
+// ---- phones ----
+const tk = await (await fetch(base + '/api/v1/halls/demo/tickets', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({ service_id: 'general', channel: 'remote' }) })).json();
+for (const lang of ['zh-CN', 'en']) {
+  let p = await open(375, 812, '/t/' + tk.ticket.id + '?lang=' + lang, { elder: true });
+  assert(await elder(p) && await p.isVisible('.citizen-bar .elder-switch'), 'the ticket page is in the mode');
+  await large(p, 24, 'ticket ' + lang);
+  p = await open(375, 812, '/halls/demo/book?lang=' + lang, { elder: true });
+  await large(p, 24, 'book ' + lang);
+  p = await open(375, 812, '/halls/demo/guides?lang=' + lang, { elder: true });
+  await large(p, 24, 'guides ' + lang);
+  await p.click('.gq-item');
+  await p.waitForSelector('#take');
+  await large(p, 24, 'guide ' + lang);
+  p = await open(375, 812, '/c?lang=' + lang, { elder: true });
+  await large(p, 24, 'progress ' + lang);
+  clean(p, 'phone ' + lang);
+}
+
+// Off again: the page is as before and the device forgets the choice.
+const p = await open(375, 812, '/t/' + tk.ticket.id, { elder: true });
+await p.click('.elder-switch');
+assert(!(await elder(p)), 'the switch turns the mode off');
+eq(await p.evaluate(() => localStorage.getItem('civiq.elder')), null, 'the device forgets it');
+eq(await p.getAttribute('.elder-switch', 'aria-pressed'), 'false', 'the switch says it is off');
+await axe(p, 'ticket, mode off');
+`
