@@ -171,6 +171,23 @@ func ReminderSendAt(kind string, slot, now time.Time, loc *time.Location, quietF
 	return at, wait, false
 }
 
+// noticeParamNames are the parameters of each kind, in the order a
+// provider that numbers them (Tencent's {1}, {2}) takes them.
+var noticeParamNames = map[string][]string{
+	NoticeTaken: {"number", "link"}, NoticeAhead: {"number", "ahead"}, NoticeNext: {"number"},
+	NoticeCalled: {"number", "counter"}, NoticeNoShow: {"number"}, NoticeTransferred: {"number", "service"},
+	NoticeBooked: {"code", "service", "time"}, NoticeReminderDay: {"code", "service", "time"},
+	NoticeReminderHour: {"code", "service", "time"}, NoticeBookingCanceled: {"service", "time"},
+	NoticeStrike:       {"service", "time", "strikes", "limit"},
+	NoticeCaseAccepted: {"number", "date"}, NoticeCaseCorrection: {"number", "missing"},
+	NoticeCaseFinished: {"number"}, NoticeCaseRefused: {"number"},
+	NoticeRatingReceived: {"service", "deadline"}, NoticeRatingRectified: {"service"}, NoticeRatingRevisit: {"service"},
+}
+
+// NoticeParamNames lists the parameters of a kind of message in order:
+// what the hall's template for it takes (the admin page shows them).
+func NoticeParamNames(kind string) []string { return noticeParamNames[kind] }
+
 // subjectWords are the words of the messages beyond tickets, for channels
 // without templates (the log, and a template's model).
 var subjectWords = map[string][2]string{
@@ -241,6 +258,9 @@ type subjectPlan struct {
 func (e *Engine) planSubjects(tx Tx, st *NotifySettings, hall *Hall, ev *Event, write bool, ord *int, now time.Time) (bool, error) {
 	if st.SMS == nil {
 		return false, nil
+	}
+	if ev.Booking != nil && e.Node.Edge() {
+		return false, nil // the city owns bookings, and tells their holders
 	}
 	switch {
 	case ev.Booking != nil && (ev.Type == EventBookingCreated || ev.Type == EventBookingCancelled || ev.Type == EventBookingNoShow):

@@ -168,6 +168,17 @@ func TestSubjectsDay(t *testing.T) {
 	}
 	check("revisited", "rating_revisit 13600000008 service=社保医保")
 
+	// Each kind's parameters are the ones the admin page lists, in order.
+	for _, m := range s.NotifyLog.Sent() {
+		var names []string
+		for _, p := range m.Params {
+			names = append(names, p.Name)
+		}
+		if want := civiq.NoticeParamNames(m.Kind); !slices.Equal(names, want) {
+			t.Errorf("%s: parameters %v, want %v", m.Kind, names, want)
+		}
+	}
+
 	// Once each: the ticks again change nothing.
 	tick(monday.Add(28 * time.Hour))
 	check("again")

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -24,6 +25,9 @@ type adminData struct {
 	// NoticeKinds are the kinds of message a hall registers a template
 	// for, space-separated, in the order the notifications form shows.
 	NoticeKinds string
+	// NoticeParams are each kind's parameters in order, as JSON: the
+	// form names them under its template.
+	NoticeParams string
 }
 
 func (s *Site) registerAdmin(mux *http.ServeMux) {
@@ -55,7 +59,7 @@ func (s *Site) adminPage(w http.ResponseWriter, r *http.Request) {
 	d := adminData{IsAdmin: u.Role == civiq.RoleAdmin, PriorityGroups: civiq.DefaultPriorityGroups,
 		Timezones:   []string{"Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei", "UTC"},
 		DeviceKinds: []string{civiq.DeviceKiosk, civiq.DeviceDisplay, civiq.DeviceCounter, civiq.DeviceRater},
-		NoticeKinds: strings.Join(civiq.NoticeKinds, " ")}
+		NoticeKinds: strings.Join(civiq.NoticeKinds, " "), NoticeParams: noticeParamsJSON()}
 	for _, h := range all {
 		if !d.IsAdmin && !p.Can(civiq.PermManageHall, h.ID, "") {
 			continue
@@ -69,4 +73,14 @@ func (s *Site) adminPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, http.StatusOK, "admin", "admin.title", d)
+}
+
+// noticeParamsJSON is {"kind":["param",…],…} of every kind of message.
+func noticeParamsJSON() string {
+	m := map[string][]string{}
+	for _, k := range civiq.NoticeKinds {
+		m[k] = civiq.NoticeParamNames(k)
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
 }

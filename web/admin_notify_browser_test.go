@@ -71,6 +71,11 @@ await page.fill('[name="ahead"]', '4');
 await page.fill('[name="quiet_to"]', '08:00');
 await page.fill('[name="daily_budget"]', '100');
 await page.fill('[name="cost_fen"]', '5');
+await page.fill('[name="reminder_at"]', '25:00');
+await page.click('#f-notify [type=submit]');
+assert((await errorOf('reminder_at')) !== '', 'the page checks the reminder hour');
+await page.fill('[name="reminder_at"]', '19:30');
+assert((await page.textContent('#nt-sms_templates_booking_reminder_day-hint')).includes('\${code} \${service} \${time}'), "a template's parameters, in order");
 await page.$eval('[name="sms.templates.called"]', (e) => e.removeAttribute('maxlength'));
 await page.fill('[name="sms.templates.called"]', 'X'.repeat(70));
 let r = saved();
@@ -86,8 +91,8 @@ eq((await r).status(), 200, 'saved');
 await page.waitForSelector('#nt-sms_access_key_secret-hint:has-text("已设置")');
 eq(await page.$eval('[name="sms.access_key_secret"]', (e) => e.value), '', 'the secret is not shown');
 let ns = (await call('GET', '/api/v1/halls/demo/notifications')).notifications;
-eq([ns.ahead, ns.quiet_from, ns.quiet_to, ns.daily_budget, ns.cost_fen, ns.sms.provider, ns.sms.templates.taken, ns.sms.has_secret, ns.sms.access_key_secret],
-  [4, '21:00', '08:00', 100, 5, 'log', 'SMS_001', true, undefined], 'what the API answers');
+eq([ns.ahead, ns.quiet_from, ns.quiet_to, ns.reminder_at, ns.daily_budget, ns.cost_fen, ns.sms.provider, ns.sms.templates.taken, ns.sms.has_secret, ns.sms.access_key_secret],
+  [4, '21:00', '08:00', '19:30', 100, 5, 'log', 'SMS_001', true, undefined], 'what the API answers');
 // Saved again without a secret: the stored one is kept.
 r = saved();
 await page.click('#f-notify [type=submit]');

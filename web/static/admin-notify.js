@@ -12,6 +12,7 @@
   const { h } = A;
   const form = document.getElementById("f-notify"), testForm = document.getElementById("f-notify-test");
   const kinds = (form.dataset.kinds || "").split(" ").filter(Boolean);
+  const params = JSON.parse(form.dataset.params || "{}"); // each kind's template parameters, in order
   let ns = null;
 
   function field(name, label, attrs, hint) {
@@ -29,7 +30,8 @@
       field("quiet_to", tr("admin.nt.quiet_to"), { "data-check": "hhmm", class: "short", placeholder: "08:00", value: ns.quiet_to || "" })));
     form.append(h("div", { class: "grid3" },
       field("daily_budget", tr("admin.nt.daily_budget"), { type: "number", min: 0, max: 1000000, step: 1, inputmode: "numeric", class: "short", required: true, value: ns.daily_budget || 0 }, tr("admin.nt.budget_hint")),
-      field("cost_fen", tr("admin.nt.cost_fen"), { type: "number", min: 0, max: 10000, step: 1, inputmode: "numeric", class: "short", required: true, value: ns.cost_fen || 0 }, tr("admin.nt.cost_hint"))));
+      field("cost_fen", tr("admin.nt.cost_fen"), { type: "number", min: 0, max: 10000, step: 1, inputmode: "numeric", class: "short", required: true, value: ns.cost_fen || 0 }, tr("admin.nt.cost_hint")),
+      field("reminder_at", tr("admin.nt.reminder_at"), { "data-check": "hhmm", class: "short", placeholder: "18:00", value: ns.reminder_at || "" }, tr("admin.nt.reminder_hint"))));
     const prov = h("select", { id: "nt-sms_provider", name: "sms.provider" });
     for (const p of ["", "aliyun", "tencent", "log"]) prov.append(h("option", { value: p }, tr("admin.nt.provider." + (p || "none"))));
     prov.value = sms.provider || "";
@@ -43,7 +45,8 @@
       field("sms.app_id", tr("admin.nt.app_id"), { value: sms.app_id || "" }, tr("admin.nt.tencent_only")),
       field("sms.region", tr("admin.nt.region"), { value: sms.region || "", placeholder: "ap-guangzhou" }, tr("admin.nt.tencent_only"))));
     const grid = h("div", { class: "grid3" });
-    for (const k of kinds) grid.append(field("sms.templates." + k, tr("admin.nt.kind." + k), { value: (sms.templates || {})[k] || "", maxlength: 64, autocomplete: "off" }));
+    for (const k of kinds) grid.append(field("sms.templates." + k, tr("admin.nt.kind." + k), { value: (sms.templates || {})[k] || "", maxlength: 64, autocomplete: "off" },
+      (params[k] || []).length ? tr("admin.nt.params", params[k].map((p) => "${" + p + "}").join(" ")) : ""));
     form.append(h("fieldset", { class: "field", "data-field": "sms.templates" }, h("legend", {}, tr("admin.nt.templates")),
       h("p", { class: "hint" }, tr("admin.nt.templates_hint")), grid));
     form.append(h("div", { class: "actions" }, h("button", { class: "btn primary", type: "submit" }, tr("admin.save"))));
@@ -83,7 +86,7 @@
     });
     if (!ok) return;
     const body = Object.assign({}, ns, { ahead: Number(v("ahead")), daily_budget: Number(v("daily_budget")), cost_fen: Number(v("cost_fen")),
-      quiet_from: v("quiet_from"), quiet_to: v("quiet_to") });
+      quiet_from: v("quiet_from"), quiet_to: v("quiet_to"), reminder_at: v("reminder_at") });
     delete body.updated_at;
     if (!v("sms.provider")) body.sms = null;
     else {
