@@ -101,13 +101,36 @@ type EdgeRequestTx interface {
 }
 
 // relay is a city node's part of the relay: the edges polling it, and
-// who waits for what.
+// who waits for what. A city of several nodes shares whether a hall's
+// edge polls through the database: a poll stamps its edge token's
+// last_used_at (at most every edgePollStamp), and a node the edge does not
+// poll looks there (edgeReachable).
 type relay struct {
 	mu      sync.Mutex
 	polling map[string]int       // polls held open, by hall
 	seen    map[string]time.Time // when a poll of the hall last ended
+	stamped map[string]time.Time // when a poll of the hall last stamped its token
 	wake    signals[string]      // by hall: a request was queued
 	done    signals[int64]       // by request: it was answered
+}
+
+// edgePollStamp is how often a poll held open stamps its token: well
+// within EdgeReachable, so the other nodes see the edge polling.
+const edgePollStamp = time.Second
+
+// stampDue reports whether a poll of the hall should stamp its token now,
+// and if so counts it done.
+func (r *relay) stampDue(hallID string, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stamped == nil {
+		r.stamped = map[string]time.Time{}
+	}
+	if now.Sub(r.stamped[hallID]) < edgePollStamp {
+		return false
+	}
+	r.stamped[hallID] = now
+	return true
 }
 
 // signals holds a channel per key, closed when the key is signalled; the
@@ -166,6 +189,30 @@ func (r *relay) poll(hallID string, d int, now time.Time) {
 	r.seen[hallID] = now
 }
 
+// edgeReachable reports whether the hall's edge polls this city: this
+// node, or another (a working token of the hall stamped within
+// EdgeReachable).
+func (e *Engine) edgeReachable(ctx context.Context, hallID string) (bool, error) {
+	now := time.Now() // the link's time, not the hall's clock
+	if e.relay.reachable(hallID, now) {
+		return true, nil
+	}
+	var tokens []*EdgeToken
+	if err := e.store.View(ctx, func(tx Tx) (err error) { tokens, err = tx.EdgeTokens(hallID); return }); err != nil {
+		return false, err
+	}
+	for _, t := range tokens {
+		if !t.Valid(e.now()) || t.LastUsedAt == nil {
+			continue
+		}
+		// Either way: the nodes' clocks may differ a little.
+		if d := now.Sub(*t.LastUsedAt); d > -EdgeReachable && d < EdgeReachable {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // errRemotePaused is the city's answer while a hall's edge is away.
 var errRemotePaused = Errorf(ERemotePaused, "remote tickets for this hall are paused while the hall's link is down: please take a ticket at the kiosk")
 
@@ -184,7 +231,10 @@ func (e *Engine) QueueEdgeRequest(ctx context.Context, r *EdgeRequest) error {
 // polling, or when it has not answered within EdgeRelayWait; the edge's
 // refusal (remote_full, ticket_held, ...) as its own.
 func (e *Engine) RelayRemoteTicket(ctx context.Context, req IssueRequest, idem *Idem) (*Ticket, error) {
-	if !e.relay.reachable(req.HallID, time.Now()) { // the link's time, not the hall's clock
+	if ok, err := e.edgeReachable(ctx, req.HallID); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
 		return nil, errRemotePaused
 	}
 	r := &EdgeRequest{HallID: req.HallID, Kind: RequestTicket, ServiceID: req.ServiceID, Holder: req.Holder}
@@ -275,8 +325,9 @@ func relayAnswer(r *EdgeRequest) (*Ticket, error) {
 }
 
 // TakeEdgeRequests is the edge's poll, on the city: the hall's requests
-// to do, waiting up to wait for one to come.
-func (e *Engine) TakeEdgeRequests(ctx context.Context, hallID string, wait time.Duration) ([]*EdgeRequest, error) {
+// to do, waiting up to wait for one to come. The poll stamps the edge's
+// token tokenID (0: none), so every node of the city knows the edge polls.
+func (e *Engine) TakeEdgeRequests(ctx context.Context, hallID string, tokenID int64, wait time.Duration) ([]*EdgeRequest, error) {
 	wait = min(max(wait, 0), EdgePollWait)
 	e.relay.poll(hallID, 1, time.Now())
 	defer func() { e.relay.poll(hallID, -1, time.Now()) }()
@@ -288,6 +339,11 @@ func (e *Engine) TakeEdgeRequests(ctx context.Context, hallID string, wait time.
 		wake := e.relay.wake.wait(hallID)
 		var out []*EdgeRequest
 		err := e.update(ctx, func(tx Tx) (err error) {
+			if tokenID != 0 && e.relay.stampDue(hallID, time.Now()) {
+				if err := tx.TouchEdgeToken(tokenID, time.Now()); err != nil {
+					return err
+				}
+			}
 			now := e.now()
 			out, err = tx.TakeEdgeRequests(hallID, now, now.Add(-EdgeRequestRetake), 100)
 			return err

@@ -11,14 +11,14 @@ import (
 
 // edgeLoop is an edge's poll of its city's requests, as the link runs it,
 // until stop is called.
-func edgeLoop(t *testing.T, city, edge *civiq.Engine, hall string) (stop func()) {
+func edgeLoop(t *testing.T, city, edge *civiq.Engine, hall string, tokenID int64) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for ctx.Err() == nil {
-			reqs, err := city.TakeEdgeRequests(ctx, hall, time.Second)
+			reqs, err := city.TakeEdgeRequests(ctx, hall, tokenID, time.Second)
 			if err != nil {
 				t.Error(err)
 				return
@@ -59,7 +59,7 @@ func TestRemoteTicketRelay(t *testing.T) {
 		t.Errorf("remote_paused took %v: it is answered at once", time.Since(start))
 	}
 
-	stop := edgeLoop(t, city.eng, edge, "demo")
+	stop := edgeLoop(t, city.eng, edge, "demo", 0)
 	var tk *civiq.Ticket
 	for range 100 { // until the loop polls
 		if tk, err = city.eng.RelayRemoteTicket(ctx, ask, nil); civiq.ErrorCode(err) != civiq.ERemotePaused {
@@ -106,7 +106,7 @@ func TestRemoteTicketRelay(t *testing.T) {
 	go func() { _, err := city.eng.RelayRemoteTicket(ctx, ask, nil); done <- err }()
 	var reqs []*civiq.EdgeRequest
 	for len(reqs) == 0 {
-		if reqs, err = city.eng.TakeEdgeRequests(ctx, "demo", time.Second); err != nil {
+		if reqs, err = city.eng.TakeEdgeRequests(ctx, "demo", 0, time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -143,7 +143,7 @@ func TestFollowUpRelay(t *testing.T) {
 	if _, err := city.eng.MoveFollowUp(city.ctx, admin, civiq.FollowUpMove{ID: cases[0].ID, To: civiq.FollowUpVerifying, Note: "核实情况"}); err != nil {
 		t.Fatal(err)
 	}
-	reqs, err := city.eng.TakeEdgeRequests(city.ctx, "demo", 0)
+	reqs, err := city.eng.TakeEdgeRequests(city.ctx, "demo", 0, 0)
 	if err != nil || len(reqs) != 1 || reqs[0].Kind != civiq.RequestFollowUp || reqs[0].FollowUp.Status != civiq.FollowUpVerifying ||
 		reqs[0].FollowUp.ContactPhone != "" || reqs[0].Entry.To != civiq.FollowUpVerifying {
 		t.Fatalf("queued %+v, %v", reqs, err)
@@ -165,5 +165,44 @@ func TestFollowUpRelay(t *testing.T) {
 	}
 	if evs := edge.take(); len(evs) != 1 || evs[0].Type != civiq.EventFollowUp || evs[0].FollowUp.Move != civiq.FollowUpVerifying {
 		t.Errorf("edge events %+v", evs)
+	}
+}
+
+// TestRemotePausedPerCityNode: a city of two nodes on one database; the
+// hall's edge polls one of them. The other knows it (the poll stamps the
+// edge's token in the database) and relays a phone's remote ticket
+// instead of answering remote_paused; once the edge stops polling, both
+// answer remote_paused.
+func TestRemotePausedPerCityNode(t *testing.T) {
+	t.Parallel()
+	city := newBookingEnv(t)
+	other := civiq.NewEngine(city.store) // a second node of the city
+	other.Now = city.eng.Now
+	edge := emptyEdge(t)
+	edge.Now = city.eng.Now
+	ctx := context.Background()
+	admin := civiq.Principal{User: &civiq.User{ID: 1, Username: "admin", Role: civiq.RoleAdmin}}
+	_, tok, err := city.eng.CreateEdgeToken(ctx, admin, "demo", "hall server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pull(t, city.eng, edge, "demo")
+	ask := civiq.IssueRequest{HallID: "demo", ServiceID: "general", Channel: civiq.ChannelRemote, Holder: "phone-1"}
+	for _, node := range []*civiq.Engine{city.eng, other} {
+		_, err := node.RelayRemoteTicket(ctx, ask, nil)
+		wantErr(t, err, civiq.ERemotePaused, "")
+	}
+	stop := edgeLoop(t, city.eng, edge, "demo", tok.ID)
+	time.Sleep(300 * time.Millisecond) // the first poll has stamped the token
+	tk, err := other.RelayRemoteTicket(ctx, ask, nil)
+	if err != nil || tk == nil || tk.Number == "" {
+		t.Fatalf("the other node's remote ticket: %+v, %v", tk, err)
+	}
+	stop()
+	time.Sleep(civiq.EdgeReachable + 200*time.Millisecond)
+	ask.Holder = "phone-2"
+	for _, node := range []*civiq.Engine{city.eng, other} {
+		_, err := node.RelayRemoteTicket(ctx, ask, nil)
+		wantErr(t, err, civiq.ERemotePaused, "")
 	}
 }

@@ -41,7 +41,11 @@ func (s *Server) edgeRequests(w http.ResponseWriter, r *http.Request, c *call) e
 		}
 		wait = time.Duration(n) * time.Second
 	}
-	reqs, err := s.Engine.TakeEdgeRequests(r.Context(), r.PathValue("hall"), wait)
+	var tokenID int64
+	if c.p.Edge != nil {
+		tokenID = c.p.Edge.ID
+	}
+	reqs, err := s.Engine.TakeEdgeRequests(r.Context(), r.PathValue("hall"), tokenID, wait)
 	if err != nil {
 		return err
 	}
