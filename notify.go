@@ -1175,10 +1175,13 @@ func (e *Engine) planNotices(tx Tx, hallID string, eventIDs []int64, write bool)
 	if !write {
 		// A message already queued is work enough: the write claims it.
 		// (The write itself need not look: the claim reads the queue.)
-		queued, err := tx.NoticesIn(hallID, NoticeQueued, 1)
-		if err != nil || len(queued) > 0 {
-			p.work = len(queued) > 0
-			return p, err
+		for _, status := range []string{NoticeQueued, NoticeSending} {
+			// Queued, or left sending by a claim that no longer runs.
+			ns, err := tx.NoticesIn(hallID, status, 1)
+			if err != nil || len(ns) > 0 {
+				p.work = len(ns) > 0
+				return p, err
+			}
 		}
 	}
 	evs, err := hallEvents(tx, hallID, eventIDs)
@@ -1273,10 +1276,15 @@ func (e *Engine) insertNotice(tx Tx, hall *Hall, t *Ticket, o *OptIn, provider, 
 	return err
 }
 
+// MaxNoticeTries is how often a message is handed to a provider at most
+// when its sending was interrupted each time.
+const MaxNoticeTries = 5
+
 // ClaimNotices takes the hall's queued messages to send, oldest first, at
-// most limit, and marks them sending: a message left sending by a crash
-// is never sent again (an SMS twice is money and annoyance) but recorded
-// failed, "interrupted". On its way a message is dropped when it can no
+// most limit, and marks them sending. A message found still sending was
+// left by a claim that no longer runs (one node claims for a hall at a
+// time, and records before it claims again): it is sent again with the same
+// id, so nothing is lost and a repeat carries the first one's id. On its way a message is dropped when it can no
 // longer help or its opt-in is gone, failed over the hall's daily budget
 // or the number's hourly limit, and left queued over the hall's rate per
 // minute (throttled reports it: try again later).
@@ -1296,11 +1304,18 @@ func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time) (j
 			return err
 		}
 		for _, n := range stuck {
-			if now.Sub(n.UpdatedAt) > 2*time.Minute {
-				n.Status, n.Code, n.Error, n.UpdatedAt = NoticeFailed, "interrupted", "the server stopped while sending: not sent again", now
-				if err := tx.UpdateNotice(n); err != nil {
-					return err
-				}
+			// Left sending by a claim that no longer runs: its node died
+			// (kill -9) or lost the hall's delivery, or could not record
+			// the answers. Whether the provider took it is unknown: it is
+			// sent again with its id (the provider's out id), a repeat the
+			// provider and the hall can tell. Not forever: a message whose
+			// sending keeps killing the node is given up.
+			n.Status, n.Code, n.Error, n.UpdatedAt = NoticeQueued, "interrupted", "", now
+			if n.Tries >= MaxNoticeTries {
+				n.Status, n.Error = NoticeFailed, "the server stopped while sending it, again and again"
+			}
+			if err := tx.UpdateNotice(n); err != nil {
+				return err
 			}
 		}
 		queued, err := tx.NoticesIn(hallID, NoticeQueued, limit)

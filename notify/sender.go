@@ -139,14 +139,8 @@ func (s *Sender) deliver(ctx context.Context, sub *civiq.Subscriber, ms []*civiq
 	}
 	jobs, throttled := b.Jobs, b.Throttled
 	for {
-		outs := s.sendAll(ctx, hall, jobs)
-		retry := ""
-		for i, o := range outs {
-			if r := o.Result; r.Retry && retry == "" {
-				retry = jobs[i].Notice.Kind + ": " + r.Code + " " + r.Error
-			}
-		}
-		if err := s.Engine.RecordNotices(context.WithoutCancel(ctx), hall, outs, b.Finished); err != nil {
+		retry, err := s.sendAll(ctx, hall, jobs, b.Finished)
+		if err != nil {
 			return "record: " + err.Error(), true
 		}
 		if throttled && retry == "" {
@@ -164,40 +158,77 @@ func (s *Sender) deliver(ctx context.Context, sub *civiq.Subscriber, ms []*civiq
 	}
 }
 
+// RecordEvery is how long the answers of a claim wait at most to be
+// recorded while the rest are sent: a node killed meanwhile sends again
+// only what it had not recorded (with the same ids).
+const RecordEvery = 100 * time.Millisecond
+
 // sendAll sends the jobs, Parallel at once, each ticket's in their order,
-// and gives their outcomes in the jobs' order.
-func (s *Sender) sendAll(ctx context.Context, hall string, jobs []*civiq.NoticeJob) []civiq.NoticeOutcome {
-	outs := make([]civiq.NoticeOutcome, len(jobs))
-	var lines [][]int // the jobs of one ticket, in order
+// and records their answers as they come, RecordEvery at most after each
+// (the opt-ins of the finished tickets go with the last). It says which
+// answer asks to try again later, if one does.
+func (s *Sender) sendAll(ctx context.Context, hall string, jobs []*civiq.NoticeJob, finished []string) (retry string, err error) {
+	var lines [][]*civiq.NoticeJob // the jobs of one ticket, in order
 	line := map[string]int{}
-	for i, j := range jobs {
+	for _, j := range jobs {
 		k, ok := line[j.Notice.TicketID]
 		if !ok {
 			k = len(lines)
 			line[j.Notice.TicketID] = k
 			lines = append(lines, nil)
 		}
-		lines[k] = append(lines[k], i)
+		lines[k] = append(lines[k], j)
 	}
-	next := make(chan []int)
+	next := make(chan []*civiq.NoticeJob)
+	done := make(chan civiq.NoticeOutcome)
 	var wg sync.WaitGroup
 	for range min(Parallel, len(lines)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for l := range next {
-				for _, i := range l {
-					outs[i] = civiq.NoticeOutcome{ID: jobs[i].Notice.ID, Result: s.send(ctx, hall, jobs[i])}
+				for _, j := range l {
+					done <- civiq.NoticeOutcome{ID: j.Notice.ID, Result: s.send(ctx, hall, j)}
 				}
 			}
 		}()
 	}
-	for _, l := range lines {
-		next <- l
+	go func() {
+		for _, l := range lines {
+			next <- l
+		}
+		close(next)
+		wg.Wait()
+		close(done)
+	}()
+	var outs []civiq.NoticeOutcome
+	kinds := make(map[string]string, len(jobs))
+	for _, j := range jobs {
+		kinds[j.Notice.ID] = j.Notice.Kind
 	}
-	close(next)
-	wg.Wait()
-	return outs
+	tick := time.NewTicker(RecordEvery)
+	defer tick.Stop()
+	for more := true; more; {
+		select {
+		case o, ok := <-done:
+			if more = ok; !ok {
+				break
+			}
+			if r := o.Result; r.Retry && retry == "" {
+				retry = kinds[o.ID] + ": " + r.Code + " " + r.Error
+			}
+			outs = append(outs, o)
+		case <-tick.C:
+			if len(outs) > 0 && err == nil {
+				err = s.Engine.RecordNotices(context.WithoutCancel(ctx), hall, outs, nil)
+				outs = outs[:0]
+			}
+		}
+	}
+	if err == nil {
+		err = s.Engine.RecordNotices(context.WithoutCancel(ctx), hall, outs, finished)
+	}
+	return retry, err
 }
 
 // send sends one job with the hall's channel for its medium.
