@@ -581,27 +581,14 @@ func cityHall(tx Tx, h *Hall, now time.Time) (*CityHall, error) {
 		}
 	}
 	from, to := h.DayBounds(now)
-	ratings, err := tx.Ratings(h.ID, from, to)
+	ratings, err := validRatings(tx, h.ID, from, to) // hallreport.go
 	if err != nil {
 		return nil, err
 	}
-	if len(ratings) > 0 {
-		rejected, err := tx.FollowUps(FollowUpQuery{HallID: h.ID, Statuses: []string{FollowUpRejected}, OpenedFrom: from, OpenedTo: to})
-		if err != nil {
-			return nil, err
-		}
-		invalid := map[int64]bool{}
-		for _, f := range rejected {
-			invalid[f.RatingID] = true
-		}
-		for _, r := range ratings {
-			if invalid[r.ID] {
-				continue
-			}
-			ch.Ratings++
-			if r.Score >= 4 {
-				ch.Satisfied++
-			}
+	for _, r := range ratings {
+		ch.Ratings++
+		if r.Score >= 4 {
+			ch.Satisfied++
 		}
 	}
 	ch.SatisfactionRate = rate(ch.Satisfied, ch.Ratings)

@@ -42,4 +42,5 @@ type Tx interface {
 	HaochapingTx
 	NotifyTx
 	AlertTx
+	ReportTx
 }

@@ -822,7 +822,7 @@ func (e *Engine) Act(ctx context.Context, req ActRequest, idem *Idem) (*Ticket, 
 				}
 				m.QueuedAt = ReturnPlace(places, hall.LateReturnBehind, now)
 			}
-			prevCounter := t.CounterID
+			prevCounter, prevCalled := t.CounterID, t.CalledAt
 			action, err := t.Apply(m)
 			if err != nil {
 				return nil, err
@@ -832,6 +832,11 @@ func (e *Engine) Act(ctx context.Context, req ActRequest, idem *Idem) (*Ticket, 
 			}
 			if err := markServed(ctx, tx, t.ID, action); err != nil {
 				return nil, err
+			}
+			if action == ActTransfer { // hallreport.go: the reports count it
+				if err := recordTransfer(ctx, tx, t, prevCounter, prevCalled, now); err != nil {
+					return nil, err
+				}
 			}
 			if prevCounter != "" && t.CounterID == "" || t.Status == StatusDone || t.Status == StatusNoShow || t.Status == StatusCancelled {
 				if err := e.releaseCounter(tx, t.HallID, prevCounter, t.ID); err != nil {

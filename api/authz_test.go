@@ -446,6 +446,8 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "POST /api/v1/halls/{hall}/strikes/{strike}/clear", prep: fixed("/api/v1/halls/demo/strikes/1/clear", map[string]string{"reason": "系统故障"}), want: [nPrincipals]int{U, P, P, P, F, F, F, F, F, F, F}},
 
 		{route: "GET /api/v1/halls/{hall}/dashboard", prep: fixed("/api/v1/halls/demo/dashboard", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/halls/{hall}/reports/staff", prep: fixed("/api/v1/halls/demo/reports/staff", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/halls/{hall}/reports/services", prep: fixed("/api/v1/halls/demo/reports/services", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/halls/{hall}/plan", prep: fixed("/api/v1/halls/demo/plan?source=example", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/halls/{hall}/plan", prep: fixed("/api/v1/halls/demo/plan", map[string]any{}), want: [nPrincipals]int{U, P, P, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/city", prep: fixed("/api/v1/city", nil), want: [nPrincipals]int{U, A, A, F, A, F, F, F, F, F, F}},

@@ -5,8 +5,6 @@ import (
 	"net/http"
 
 	"github.com/civiq/civiq"
-	"github.com/civiq/civiq/csvfile"
-	"github.com/civiq/civiq/xlsxfile"
 )
 
 // haochapingRoutes: the 好差评 reporters to the provincial platform
@@ -131,32 +129,12 @@ func (s *Server) haochapingRecords(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	name := `attachment; filename="haochaping-` + hall + "-" + date
-	switch format {
-	case "csv":
-		w.Header().Set("Content-Type", csvfile.ContentType)
-		w.Header().Set("Content-Disposition", name+`.csv"`)
-		w.WriteHeader(http.StatusOK)
-		cw := csvfile.NewWriter(w)
-		cw.Write(civiq.HaochapingHeaders())
-		for _, rec := range recs {
-			cw.Write(rec.Strings(loc))
-		}
-		return cw.Flush()
-	case "xlsx":
-		xw, err := xlsxfile.NewWriter("好差评")
-		if err != nil {
-			return err
-		}
-		xw.Write(civiq.HaochapingHeaders())
-		for _, rec := range recs {
-			xw.Write(rec.Strings(loc))
-		}
-		w.Header().Set("Content-Type", xlsxfile.ContentType)
-		w.Header().Set("Content-Disposition", name+`.xlsx"`)
-		w.WriteHeader(http.StatusOK)
-		_, err = xw.WriteTo(w)
-		return err
+	if format == "csv" || format == "xlsx" {
+		return writeExport(w, format, "好差评", "haochaping-"+hall+"-"+date, civiq.HaochapingHeaders(), func(write func([]string)) {
+			for _, rec := range recs {
+				write(rec.Strings(loc))
+			}
+		})
 	}
 	out := make([]json.RawMessage, 0, len(recs))
 	var none civiq.HaochapingMapping

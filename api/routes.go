@@ -66,6 +66,7 @@ func (s *Server) routes() {
 	s.receiptRoutes()      // api/receipts.go: verifying the cases' signed receipts, their public keys
 	s.bookingRoutes()      // api/bookings.go: appointments: slots, bookings, check-ins, no-show strikes
 	s.dashboardRoutes()    // api/dashboard.go: managers' dashboard, staffing planner, city overview (read-only)
+	s.reportRoutes()       // api/reports.go: staff and service reports, as JSON, CSV or workbooks
 	s.webhookRoutes()      // api/webhooks.go: webhooks and their delivery
 	s.edgeRoutes()         // api/edge.go: edge nodes: their tokens, their link up to the city
 	s.haochapingRoutes()   // api/haochaping.go: the 好差评 reporters to the provincial platform

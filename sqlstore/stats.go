@@ -98,3 +98,43 @@ func (t *tx) OldestWaiting(hallID string) (map[string]time.Time, error) {
 	}
 	return out, rows.Err()
 }
+
+// The staff and service reports (civiq's hallreport.go, migration 0019).
+
+var _ civiq.ReportTx = (*tx)(nil)
+
+func (t *tx) ServedByOfDays(hallID, fromDay, toDay string) (map[string]int64, error) {
+	rows, err := t.rows(`SELECT id, served_by FROM tickets WHERE hall_id = ? AND day >= ? AND day <= ? AND served_by IS NOT NULL AND served_by <> 0`,
+		hallID, fromDay, toDay)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var uid int64
+		if err := rows.Scan(&id, &uid); err != nil {
+			return nil, err
+		}
+		out[id] = uid
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) AddTransfer(r *civiq.TransferRecord) error {
+	return t.exec(`INSERT INTO ticket_transfers (hall_id, ticket_id, day, counter_id, user_id, called_at, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		r.HallID, r.TicketID, r.Day, r.CounterID, r.UserID, nullNanos(r.CalledAt), nanos(r.At))
+}
+
+func (t *tx) TransfersOfDays(hallID, fromDay, toDay string) ([]civiq.TransferRecord, error) {
+	return scanAll(func(sc scanner) (civiq.TransferRecord, error) {
+		r := civiq.TransferRecord{HallID: hallID}
+		var at int64
+		var called sql.NullInt64
+		err := sc.Scan(&r.TicketID, &r.Day, &r.CounterID, &r.UserID, &called, &at)
+		r.At, r.CalledAt = time.Unix(0, at), fromNanos(called)
+		return r, err
+	})(t.rows(`SELECT ticket_id, day, counter_id, user_id, called_at, at FROM ticket_transfers WHERE hall_id = ? AND day >= ? AND day <= ? ORDER BY at, id`,
+		hallID, fromDay, toDay))
+}

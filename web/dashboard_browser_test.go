@@ -96,6 +96,24 @@ await sleep(800);
 const f1 = await page.evaluate(() => window.civiqDashboard.fetches());
 assert(f1 - f0 >= 1 && f1 - f0 <= 2, 'fetches for a burst of five events: ' + (f1 - f0));
 
+// A service alert: tax's level set at one minute is passed by the burst;
+// the banner names it with the counters to open, and the idle counters
+// are flagged as the API says. Taking the level away clears it.
+const tax = { prefix: 'C', name: '税务', name_en: 'Tax', position: 2 };
+await api('PUT', '/api/v1/halls/demo/services/tax', Object.assign({ alert_wait_minutes: 1 }, tax));
+await page.evaluate(() => window.civiqDashboard.fetches()); // the next event or fetch brings it
+await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'tax' });
+await page.waitForSelector('#db-alerts:not([hidden]) .al-item[data-service="tax"]', { timeout: 10000 });
+const raised = await page.evaluate(() => window.civiqDashboard.data());
+const ta = raised.alerts.find((a) => a.service_id === 'tax');
+assert(ta && ta.suggested_counters >= ta.open_counters, 'the tax alert: ' + JSON.stringify(raised.alerts));
+assert((await text('.al-item[data-service="tax"]')).includes('税务'), 'the banner names the service');
+eq(await page.$$eval('.ctr-tile.idle', (ls) => ls.length), raised.idle_counters, 'idle counters flagged');
+await page.screenshot({ path: shots + '/dashboard-alert-zh.png' });
+await api('PUT', '/api/v1/halls/demo/services/tax', Object.assign({ alert_wait_minutes: 0 }, tax));
+await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'tax' });
+await page.waitForFunction(() => !document.querySelector('.al-item[data-service="tax"]'), null, { timeout: 10000 });
+
 // A counter paused elsewhere shows as paused.
 await api('POST', '/api/v1/halls/demo/counters/3/status', { status: 'paused', reason: '会议' });
 await page.waitForFunction(() => document.querySelector('[data-counter="3"]').classList.contains('state-paused'), null, { timeout: 10000 });

@@ -22,6 +22,7 @@ var scriptStrings = map[string][]string{
 	"case_desk":    {"case.", "error.network"},
 	"dashboard":    {"dashboard.", "wait.about", "rate.s1", "rate.s2", "rate.s3", "rate.s4", "rate.s5"},
 	"planner":      {"planner."},
+	"reports":      {"reports."},
 	"city":         {"city."},
 	"followups":    {"fu.", "rate.s1", "rate.s2", "rate.s3", "rate.s4", "rate.s5", "error.network"},
 }
@@ -41,6 +42,7 @@ func (s *Site) registerPages(mux *http.ServeMux) {
 	s.registerReceipts(mux)  // receipts.go: /receipts/{code} (signed receipts), /receipts/verify
 	s.registerDashboard(mux) // dashboard.go: /halls/{hall}/dashboard (managers' live dashboard)
 	s.registerPlanner(mux)   // planner.go: /halls/{hall}/planner (staffing planner)
+	s.registerReports(mux)   // reports.go: /halls/{hall}/reports (staff and service reports)
 	s.registerCity(mux)      // city.go: /city (every hall at a glance)
 	s.registerFollowUps(mux) // followups.go: /halls/{hall}/followups (the managers' 好差评 desk)
 	s.registerResults(mux)   // results.go: /halls/{hall}/results (the public 好差评 results)

@@ -375,8 +375,9 @@
     }
     emptyRow(tb, 6);
   }
-  // A service's quotas (号源) go with every save: PUT replaces them all.
-  const QUOTAS = ["daily_quota", "half_day_quota", "per_person_daily"];
+  // A service's quotas (号源) and service level (target wait, alert
+  // level, in minutes) go with every save: PUT replaces them all.
+  const QUOTAS = ["daily_quota", "half_day_quota", "per_person_daily", "target_wait_minutes", "alert_wait_minutes"];
   function serviceMode(s) {
     const f = svcForm;
     svcEditing = s;

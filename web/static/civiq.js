@@ -205,6 +205,87 @@
     return e;
   };
 
+  // niceMax rounds a chart's top up to 1, 2 or 5 times a power of ten, so
+  // that its grid lines fall on round numbers.
+  function niceMax(v, ticks) {
+    if (!(v > 0)) return ticks;
+    const raw = v / ticks, p = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 5, 10].map((k) => k * p).find((s) => s >= raw);
+    return Math.max(step * ticks, ticks);
+  }
+
+  // barChart draws bars per label (an hour, a service), a series beside
+  // the other, with an optional marker per label and a dashed target line,
+  // in an SVG of the page's style (.chart-svg, civiq.css); a hidden table
+  // carries the same numbers for screen readers, its first column headed
+  // o.first. The dashboard and the reports page draw with it.
+  C.barChart = function (box, o) {
+    const el = C.el, svg = C.svg;
+    const W = 860, H = 345, L = 46, R = 14, T = 34, B = 30;
+    const n = o.labels.length, pw = W - L - R, ph = H - T - B;
+    const all = [];
+    for (const s of o.series) all.push(...s.values);
+    if (o.marker) all.push(...o.marker.values);
+    if (o.line) all.push(o.line.value);
+    const top = o.max || niceMax(Math.max(0, ...all), 4); // o.max: a fixed top (100 for shares in %)
+    const y = (v) => T + ph - (v / top) * ph;
+    const g = pw / Math.max(n, 1);
+    const chart = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-labelledby": o.title, "aria-describedby": o.desc, class: "chart-svg" });
+    for (let i = 0; i <= 4; i++) {
+      const v = top / 4 * i;
+      chart.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: i ? "grid" : "axis" }));
+      chart.append(svg("text", { x: L - 8, y: y(v) + 4, class: "tick", "text-anchor": "end" }, String(Math.round(v * 10) / 10)));
+    }
+    if (o.unit) chart.append(svg("text", { x: L - 8, y: T - 14, class: "unit", "text-anchor": "end" }, o.unit));
+    if (o.now >= 0) chart.append(svg("rect", { x: L + o.now * g, y: T, width: g, height: ph, class: "now" }));
+    const k = o.series.length, bw = Math.min(g * 0.72 / k, 34);
+    o.labels.forEach((lab, i) => {
+      const cx = L + g * i + g / 2;
+      o.series.forEach((s, j) => {
+        const v = s.values[i] || 0, x = cx - (bw * k) / 2 + j * bw;
+        const cls = s.cls + (s.over && v > s.over ? " over" : "");
+        if (v > 0) chart.append(svg("rect", { x: x + 1, y: y(v), width: bw - 2, height: Math.max(y(0) - y(v), 1), class: cls, rx: 2 }));
+        if (v > 0 && s.label !== false && bw >= 16) chart.append(svg("text", { x: x + bw / 2, y: y(v) - 4, class: "val", "text-anchor": "middle" }, String(s.fmt ? s.fmt(v) : v)));
+      });
+      if (o.marker) {
+        const v = o.marker.values[i];
+        if (v > 0) chart.append(svg("line", { x1: cx - bw * k / 2 - 2, x2: cx + bw * k / 2 + 2, y1: y(v), y2: y(v), class: o.marker.cls }));
+      }
+      chart.append(svg("text", { x: cx, y: H - B + 18, class: "tick", "text-anchor": "middle" }, lab));
+    });
+    if (o.line) {
+      chart.append(svg("line", { x1: L, x2: W - R, y1: y(o.line.value), y2: y(o.line.value), class: "target" }));
+      chart.append(svg("text", { x: W - R - 4, y: y(o.line.value) - 6, class: "target-label", "text-anchor": "end" }, o.line.label));
+    }
+    const table = el("table", "sr-only");
+    const head = el("tr");
+    head.append(el("th", "", o.first || ""));
+    for (const s of o.series) head.append(el("th", "", s.name));
+    if (o.marker) head.append(el("th", "", o.marker.name));
+    table.append(head);
+    o.labels.forEach((lab, i) => {
+      const tr = el("tr");
+      tr.append(el("td", "", lab));
+      for (const s of o.series) tr.append(el("td", "", String(s.values[i] || 0)));
+      if (o.marker) tr.append(el("td", "", String(o.marker.values[i] || 0)));
+      table.append(tr);
+    });
+    box.replaceChildren(chart, table);
+    // The legend, top right, laid out by the width of its words (which
+    // needs the chart on the page).
+    let lx = W - R;
+    const items = o.series.map((s) => [s.name, s.cls, "rect"]);
+    if (o.marker) items.push([o.marker.name, o.marker.cls, "line"]);
+    for (const [name, cls, kind] of items.reverse()) {
+      const t = svg("text", { x: lx, y: 16, class: "legend", "text-anchor": "end" }, name);
+      chart.append(t);
+      lx -= t.getComputedTextLength() + 6;
+      chart.append(kind === "rect" ? svg("rect", { x: lx - 12, y: 6, width: 12, height: 12, rx: 2, class: cls })
+        : svg("line", { x1: lx - 14, x2: lx, y1: 12, y2: 12, class: cls }));
+      lx -= 30;
+    }
+  };
+
   // pairForm pairs a device from the page's form (#pair-form, #pair-code,
   // #pair-err). want is the device the page is for ({kind, hall,
   // counter}); keys name the catalogue entries of the errors ({bad,

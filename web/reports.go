@@ -1,0 +1,23 @@
+package web
+
+import "net/http"
+
+func (s *Site) registerReports(mux *http.ServeMux) {
+	mux.HandleFunc("GET /halls/{hall}/reports", s.reportsPage)
+}
+
+// reportsPage is the staff and service reports of a period, for managers:
+// the page asks GET /api/v1/halls/{hall}/reports/staff and
+// /reports/services (api/reports.go) and draws tables and charts, with
+// the CSV and workbook links of the same routes.
+func (s *Site) reportsPage(w http.ResponseWriter, r *http.Request) {
+	_, cfg, h, ok := s.managerGate(w, r)
+	if !ok {
+		return
+	}
+	js, ok := s.scriptConfig(w, r, cfg)
+	if !ok {
+		return
+	}
+	s.render(w, r, http.StatusOK, "reports", "reports.title", managerView{Hall: h, Name: h.NameIn(Lang(w, r)), Config: js})
+}
