@@ -99,7 +99,7 @@ func (t *tx) OldestWaiting(hallID string) (map[string]time.Time, error) {
 	return out, rows.Err()
 }
 
-// The staff and service reports (civiq's hallreport.go, migration 0019).
+// The staff and service reports (civiq's hallreport.go, migration 0020).
 
 var _ civiq.ReportTx = (*tx)(nil)
 
