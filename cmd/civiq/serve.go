@@ -163,7 +163,7 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	if _, err := c.SSO.oidc(); err != nil { // sso.go
+	if err := c.SSO.check(); err != nil { // sso.go
 		return c, err
 	}
 	if c.Edge {

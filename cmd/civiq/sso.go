@@ -1,8 +1,11 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -12,16 +15,27 @@ import (
 )
 
 // SSOConfig is how civiq serve signs staff in besides local accounts
-// (issue 17): the identity platform (OpenID Connect). Secrets come from
-// the environment only, never a flag (a process list shows flags).
+// (issue 17): the identity platform (OpenID Connect) and the directory
+// (LDAP). Secrets come from the environment only, never a flag (a process
+// list shows flags).
 type SSOConfig struct {
 	OIDCIssuer, OIDCClientID, OIDCRedirectURL string
 	OIDCScopes, OIDCUsernameClaim             string
 	OIDCGroupsClaim, OIDCRoles, OIDCName      string
+
+	LDAPURL, LDAPBindDN, LDAPBase, LDAPFilter, LDAPSearchDN string
+	LDAPStartTLS                                            bool
+	LDAPCAFile, LDAPUsernameAttr                            string
+	LDAPGroupAttr, LDAPGroupBase, LDAPGroupFilter           string
+	LDAPRoles                                               string
 }
 
-// EnvOIDCClientSecret holds the identity platform's client secret.
-const EnvOIDCClientSecret = "CIVIQ_OIDC_CLIENT_SECRET"
+// The secrets of single sign-on: the identity platform's client secret,
+// the directory's search account's password.
+const (
+	EnvOIDCClientSecret   = "CIVIQ_OIDC_CLIENT_SECRET"
+	EnvLDAPSearchPassword = "CIVIQ_LDAP_SEARCH_PASSWORD"
+)
 
 // ssoFlags defines the flags of single sign-on.
 func (c *SSOConfig) ssoFlags(fs *flag.FlagSet) {
@@ -32,6 +46,18 @@ func (c *SSOConfig) ssoFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.OIDCUsernameClaim, "oidc-username-claim", env("CIVIQ_OIDC_USERNAME_CLAIM", "preferred_username"), "the ID token's claim that is the civiq username (env CIVIQ_OIDC_USERNAME_CLAIM)")
 	fs.StringVar(&c.OIDCGroupsClaim, "oidc-groups-claim", env("CIVIQ_OIDC_GROUPS_CLAIM", "groups"), "the ID token's claim whose values --oidc-roles maps (env CIVIQ_OIDC_GROUPS_CLAIM)")
 	fs.StringVar(&c.OIDCRoles, "oidc-roles", env("CIVIQ_OIDC_ROLES", ""), "claim values to roles and halls: 'value=admin; value=manager:hall,hall; value=staff:hall' (env CIVIQ_OIDC_ROLES)")
+	fs.StringVar(&c.LDAPURL, "ldap-url", env("CIVIQ_LDAP_URL", ""), "the directory: ldap://host:389 or ldaps://host:636; its users sign in on the sign-in page's form (env CIVIQ_LDAP_URL)")
+	fs.BoolVar(&c.LDAPStartTLS, "ldap-starttls", os.Getenv("CIVIQ_LDAP_STARTTLS") == "1", "upgrade an ldap:// connection with StartTLS before any password goes (env CIVIQ_LDAP_STARTTLS=1)")
+	fs.StringVar(&c.LDAPCAFile, "ldap-ca-file", env("CIVIQ_LDAP_CA_FILE", ""), "PEM file of the certificates that sign the directory's (StartTLS, ldaps); the system's by default (env CIVIQ_LDAP_CA_FILE)")
+	fs.StringVar(&c.LDAPBindDN, "ldap-bind-dn", env("CIVIQ_LDAP_BIND_DN", ""), "a person's DN, {username} in it: uid={username},ou=people,dc=example,dc=gov,dc=cn (env CIVIQ_LDAP_BIND_DN)")
+	fs.StringVar(&c.LDAPBase, "ldap-base", env("CIVIQ_LDAP_BASE", ""), "or: where to search for the person (env CIVIQ_LDAP_BASE)")
+	fs.StringVar(&c.LDAPFilter, "ldap-filter", env("CIVIQ_LDAP_FILTER", ""), "the search's filter, {username} in it: (uid={username}) (env CIVIQ_LDAP_FILTER)")
+	fs.StringVar(&c.LDAPSearchDN, "ldap-search-dn", env("CIVIQ_LDAP_SEARCH_DN", ""), "the account that searches, its password in "+EnvLDAPSearchPassword+"; anonymous by default (env CIVIQ_LDAP_SEARCH_DN)")
+	fs.StringVar(&c.LDAPUsernameAttr, "ldap-username-attr", env("CIVIQ_LDAP_USERNAME_ATTR", "uid"), "the entry's attribute that is the civiq username (env CIVIQ_LDAP_USERNAME_ATTR)")
+	fs.StringVar(&c.LDAPGroupAttr, "ldap-group-attr", env("CIVIQ_LDAP_GROUP_ATTR", "memberOf"), "the entry's attribute naming its groups; \"\" for none (env CIVIQ_LDAP_GROUP_ATTR)")
+	fs.StringVar(&c.LDAPGroupBase, "ldap-group-base", env("CIVIQ_LDAP_GROUP_BASE", ""), "where to search for the person's groups, by --ldap-group-filter (env CIVIQ_LDAP_GROUP_BASE)")
+	fs.StringVar(&c.LDAPGroupFilter, "ldap-group-filter", env("CIVIQ_LDAP_GROUP_FILTER", "(member={dn})"), "the groups' filter, {dn} the person's DN, {username} the name (env CIVIQ_LDAP_GROUP_FILTER)")
+	fs.StringVar(&c.LDAPRoles, "ldap-roles", env("CIVIQ_LDAP_ROLES", ""), "groups (a group's cn or its whole DN) to roles and halls, as --oidc-roles (env CIVIQ_LDAP_ROLES)")
 	fs.StringVar(&c.OIDCName, "oidc-name", env("CIVIQ_OIDC_NAME", ""), "the platform's name on the sign-in button, e.g. 省统一身份认证平台 (env CIVIQ_OIDC_NAME)")
 }
 
@@ -53,12 +79,64 @@ func (c *SSOConfig) oidc() (*sso.OIDC, error) {
 		UsernameClaim: c.OIDCUsernameClaim, GroupsClaim: c.OIDCGroupsClaim, Roles: roles})
 }
 
+// ldap makes the directory's client, nil when none is set up.
+func (c *SSOConfig) ldap() (*sso.LDAP, error) {
+	if c.LDAPURL == "" {
+		if c.LDAPBindDN != "" || c.LDAPBase != "" || c.LDAPRoles != "" {
+			return nil, fmt.Errorf("--ldap-bind-dn, --ldap-base and --ldap-roles need --ldap-url")
+		}
+		return nil, nil
+	}
+	roles, err := civiq.ParseRoleMap(c.LDAPRoles)
+	if err != nil {
+		return nil, fmt.Errorf("--ldap-roles: %w", err)
+	}
+	cfg := sso.LDAPConfig{URL: c.LDAPURL, StartTLS: c.LDAPStartTLS, BindDN: c.LDAPBindDN, Base: c.LDAPBase, Filter: c.LDAPFilter,
+		SearchDN: c.LDAPSearchDN, SearchPassword: os.Getenv(EnvLDAPSearchPassword), UsernameAttr: c.LDAPUsernameAttr,
+		GroupAttr: c.LDAPGroupAttr, Roles: roles}
+	if c.LDAPGroupBase != "" {
+		cfg.GroupBase, cfg.GroupFilter = c.LDAPGroupBase, c.LDAPGroupFilter
+	}
+	if c.LDAPCAFile != "" {
+		pem, err := os.ReadFile(c.LDAPCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ldap-ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ldap-ca-file %s: no PEM certificate in it", c.LDAPCAFile)
+		}
+		u, _ := url.Parse(c.LDAPURL)
+		if u != nil {
+			cfg.TLS = &tls.Config{RootCAs: pool, ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
+		}
+	}
+	return sso.NewLDAP(cfg)
+}
+
+// check reads the whole set-up, for the flags' errors at start.
+func (c *SSOConfig) check() error {
+	if _, err := c.oidc(); err != nil {
+		return err
+	}
+	_, err := c.ldap()
+	return err
+}
+
 // setSSO sets single sign-on up on a.
 func (c *SSOConfig) setSSO(a *app.App) error {
 	o, err := c.oidc()
 	if err != nil {
 		return err
 	}
-	a.SetSSO(o, nil, nil)
+	l, err := c.ldap()
+	if err != nil {
+		return err
+	}
+	if l != nil {
+		a.SetSSO(o, l, l.Roles())
+	} else {
+		a.SetSSO(o, nil, nil)
+	}
 	return nil
 }

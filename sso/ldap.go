@@ -1,0 +1,199 @@
+package sso
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/go-ldap/ldap/v3"
+)
+
+// LDAPConfig is a hall's directory. A person is found either by a bind DN
+// made from the username (BindDN), or by a search (Base and Filter, as
+// SearchDN or anonymously), and then binds with their own password.
+type LDAPConfig struct {
+	// URL is ldap://host[:389] or ldaps://host[:636].
+	URL string
+	// StartTLS upgrades an ldap:// connection before any password is
+	// sent; TLS is its configuration and ldaps:// (nil: the system's
+	// roots, the URL's host).
+	StartTLS bool
+	TLS      *tls.Config
+	// BindDN is the person's DN with {username} in it:
+	// uid={username},ou=people,dc=example,dc=gov,dc=cn.
+	BindDN string
+	// Or: SearchDN and SearchPassword (a service account; "" searches
+	// anonymously) find the person's entry under Base with Filter, in
+	// which {username} stands for the username: (uid={username}).
+	SearchDN, SearchPassword string
+	Base, Filter             string
+	// UsernameAttr is the entry's attribute that is the civiq username
+	// (uid by default; the name typed when the entry has none).
+	UsernameAttr string
+	// Groups: the values of GroupAttr on the person's entry (memberOf),
+	// and the GroupName (cn by default) of the entries under GroupBase
+	// that match GroupFilter, in which {dn} stands for the person's DN
+	// and {username} for the username: (member={dn}). A value that is a
+	// DN counts both whole and as its first value (cn=x,ou=groups… is
+	// also x), for Roles.
+	GroupAttr              string
+	GroupBase, GroupFilter string
+	GroupName              string
+	Roles                  civiq.RoleMap
+	// Timeout bounds the connection and each request (10 s by default).
+	Timeout time.Duration
+}
+
+// LDAP checks passwords against a directory: a civiq.Directory.
+type LDAP struct {
+	cfg LDAPConfig
+}
+
+// NewLDAP checks cfg.
+func NewLDAP(cfg LDAPConfig) (*LDAP, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
+		return nil, fmt.Errorf("ldap URL %q: want ldap://host:389 or ldaps://host:636", cfg.URL)
+	}
+	if cfg.StartTLS && u.Scheme == "ldaps" {
+		return nil, errors.New("ldap: StartTLS is for ldap:// URLs; ldaps:// is TLS already")
+	}
+	switch {
+	case cfg.BindDN != "" && cfg.Filter != "":
+		return nil, errors.New("ldap: give a bind DN template or a search (base and filter), not both")
+	case cfg.BindDN != "" && !strings.Contains(cfg.BindDN, "{username}"):
+		return nil, fmt.Errorf("ldap bind DN %q: it must hold {username}", cfg.BindDN)
+	case cfg.BindDN == "" && (cfg.Base == "" || !strings.Contains(cfg.Filter, "{username}")):
+		return nil, errors.New("ldap: give a bind DN template with {username}, or a search base and a filter with {username}")
+	case cfg.GroupFilter != "" && cfg.GroupBase == "":
+		return nil, errors.New("ldap: a group filter needs a group base")
+	case len(cfg.Roles) == 0:
+		return nil, errors.New("ldap: the role mapping is empty: nobody could sign in")
+	}
+	if cfg.UsernameAttr == "" {
+		cfg.UsernameAttr = "uid"
+	}
+	if cfg.GroupName == "" {
+		cfg.GroupName = "cn"
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.TLS == nil {
+		cfg.TLS = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
+	}
+	return &LDAP{cfg: cfg}, nil
+}
+
+// Roles is the directory's mapping of groups to roles and halls.
+func (l *LDAP) Roles() civiq.RoleMap { return l.cfg.Roles }
+
+// unavailable is the directory away or failing: not the person's fault.
+func unavailable(err error) error {
+	return civiq.Errorf(civiq.EUnavailable, "the directory cannot be reached: %v", err)
+}
+
+var errWrong = civiq.Errorf(civiq.EUnauthorized, "wrong username or password")
+
+// Authenticate binds as the person with their password and reads their
+// groups. A wrong password, an unknown or ambiguous name is EUnauthorized;
+// the directory away is EUnavailable.
+func (l *LDAP) Authenticate(ctx context.Context, username, password string) (*civiq.Identity, error) {
+	if username == "" || password == "" { // an empty password is an anonymous bind on many directories
+		return nil, errWrong
+	}
+	c := l.cfg
+	conn, err := ldap.DialURL(c.URL, ldap.DialWithDialer(&net.Dialer{Timeout: c.Timeout}), ldap.DialWithTLSConfig(c.TLS))
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer conn.Close()
+	conn.SetTimeout(c.Timeout)
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	if c.StartTLS {
+		if err := conn.StartTLS(c.TLS); err != nil {
+			return nil, unavailable(err)
+		}
+	}
+	dn := ""
+	if c.BindDN != "" {
+		dn = strings.ReplaceAll(c.BindDN, "{username}", ldap.EscapeDN(username))
+	} else {
+		if c.SearchDN != "" {
+			if err := conn.Bind(c.SearchDN, c.SearchPassword); err != nil {
+				return nil, unavailable(fmt.Errorf("the search account's bind: %w", err))
+			}
+		}
+		res, err := conn.Search(ldap.NewSearchRequest(c.Base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, int(c.Timeout.Seconds()), false,
+			strings.ReplaceAll(c.Filter, "{username}", ldap.EscapeFilter(username)), []string{"1.1"}, nil))
+		if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+			return nil, unavailable(err)
+		}
+		if res == nil || len(res.Entries) != 1 {
+			return nil, errWrong // nobody, or two people: no one to sign in
+		}
+		dn = res.Entries[0].DN
+	}
+	if err := conn.Bind(dn, password); err != nil {
+		if ldap.IsErrorAnyOf(err, ldap.LDAPResultInvalidCredentials, ldap.LDAPResultNoSuchObject, ldap.LDAPResultInvalidDNSyntax, ldap.LDAPResultUnwillingToPerform) {
+			return nil, errWrong
+		}
+		return nil, unavailable(err)
+	}
+	// Bound as the person: their entry, then their groups.
+	attrs := []string{c.UsernameAttr}
+	if c.GroupAttr != "" {
+		attrs = append(attrs, c.GroupAttr)
+	}
+	res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, int(c.Timeout.Seconds()), false,
+		"(objectClass=*)", attrs, nil))
+	if err != nil || len(res.Entries) != 1 {
+		return nil, unavailable(fmt.Errorf("reading %s: %v", dn, err))
+	}
+	e := res.Entries[0]
+	id := &civiq.Identity{Source: civiq.SourceLDAP, Username: username}
+	if v := e.GetAttributeValue(c.UsernameAttr); v != "" {
+		id.Username = v
+	}
+	var groups []string
+	if c.GroupAttr != "" {
+		groups = append(groups, e.GetAttributeValues(c.GroupAttr)...)
+	}
+	if c.GroupBase != "" {
+		filter := c.GroupFilter
+		if filter == "" {
+			filter = "(member={dn})"
+		}
+		filter = strings.NewReplacer("{dn}", ldap.EscapeFilter(dn), "{username}", ldap.EscapeFilter(username)).Replace(filter)
+		res, err := conn.Search(ldap.NewSearchRequest(c.GroupBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 1000, int(c.Timeout.Seconds()), false,
+			filter, []string{c.GroupName}, nil))
+		if err != nil {
+			return nil, unavailable(fmt.Errorf("the groups of %s: %w", dn, err))
+		}
+		for _, g := range res.Entries {
+			groups = append(groups, g.GetAttributeValues(c.GroupName)...)
+		}
+	}
+	for _, g := range groups {
+		id.Groups = appendNew(id.Groups, g)
+		if d, err := ldap.ParseDN(g); err == nil && len(d.RDNs) > 0 && len(d.RDNs[0].Attributes) == 1 {
+			id.Groups = appendNew(id.Groups, d.RDNs[0].Attributes[0].Value)
+		}
+	}
+	return id, nil
+}
+
+func appendNew(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}

@@ -1,0 +1,131 @@
+package sso_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/sso"
+	"github.com/civiq/civiq/sso/ldaptest"
+)
+
+// directory is the test directory: people, groups (groupOfNames), and a
+// person whose roles sit on their own entry (businessCategory, standing in
+// for memberOf, which slapd keeps only with an overlay).
+const directory = `dn: ou=people,dc=example,dc=gov,dc=cn
+objectClass: organizationalUnit
+ou: people
+
+dn: ou=groups,dc=example,dc=gov,dc=cn
+objectClass: organizationalUnit
+ou: groups
+
+dn: uid=chen.jing,ou=people,dc=example,dc=gov,dc=cn
+objectClass: inetOrgPerson
+uid: chen.jing
+cn: 陈静
+sn: 陈
+userPassword: directory-pass
+businessCategory: cn=hall-leads,ou=roles,dc=example,dc=gov,dc=cn
+
+dn: uid=li.qiang,ou=people,dc=example,dc=gov,dc=cn
+objectClass: inetOrgPerson
+uid: li.qiang
+cn: 李强
+sn: 李
+userPassword: other-pass
+
+dn: uid=twin,ou=people,dc=example,dc=gov,dc=cn
+objectClass: inetOrgPerson
+uid: twin
+cn: twin one
+sn: one
+mail: twin@example.gov.cn
+userPassword: twin-pass
+
+dn: cn=twin two,ou=groups,dc=example,dc=gov,dc=cn
+objectClass: inetOrgPerson
+cn: twin two
+sn: two
+mail: twin@example.gov.cn
+userPassword: twin-pass
+
+dn: cn=demo-staff,ou=groups,dc=example,dc=gov,dc=cn
+objectClass: groupOfNames
+cn: demo-staff
+member: uid=chen.jing,ou=people,dc=example,dc=gov,dc=cn
+member: uid=li.qiang,ou=people,dc=example,dc=gov,dc=cn
+`
+
+// Binds against a real LDAP server (slapd): by a DN template and by a
+// search, with the groups from the entry and from a group search; a wrong
+// password, an empty one, an unknown name, a name two entries share and
+// a filter injected through the name sign nobody in; the directory away
+// is unavailable, not a wrong password.
+func TestLDAPBind(t *testing.T) {
+	url := ldaptest.Start(t, directory)
+	roles, _ := civiq.ParseRoleMap("demo-staff=staff:demo")
+	people := "ou=people," + ldaptest.Suffix
+	byDN := func(c *sso.LDAPConfig) { c.BindDN = "uid={username}," + people }
+	bySearch := func(c *sso.LDAPConfig) {
+		c.Base, c.Filter, c.SearchDN, c.SearchPassword = ldaptest.Suffix, "(|(uid={username})(mail={username}))", ldaptest.RootDN, ldaptest.RootPassword
+	}
+	for name, how := range map[string]func(*sso.LDAPConfig){"bind DN": byDN, "search": bySearch} {
+		t.Run(name, func(t *testing.T) {
+			cfg := sso.LDAPConfig{URL: url, Roles: roles, GroupAttr: "businessCategory", GroupBase: "ou=groups," + ldaptest.Suffix}
+			how(&cfg)
+			l, err := sso.NewLDAP(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := l.Authenticate(t.Context(), "chen.jing", "directory-pass")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"cn=hall-leads,ou=roles,dc=example,dc=gov,dc=cn", "hall-leads", "demo-staff"}
+			if id.Source != civiq.SourceLDAP || id.Username != "chen.jing" || !slices.Equal(id.Groups, want) {
+				t.Errorf("identity %+v, want groups %q", id, want)
+			}
+			for _, c := range [][2]string{
+				{"chen.jing", "wrong-pass"}, {"chen.jing", ""}, {"nobody", "directory-pass"},
+				{"*", "directory-pass"}, {"chen.jing)(uid=*", "directory-pass"}, {"chen.jing,ou=people", "directory-pass"},
+			} {
+				if id, err := l.Authenticate(t.Context(), c[0], c[1]); civiq.ErrorCode(err) != civiq.EUnauthorized {
+					t.Errorf("%q/%q: %+v %v, want unauthorized", c[0], c[1], id, err)
+				}
+			}
+		})
+	}
+	l, _ := sso.NewLDAP(func() sso.LDAPConfig {
+		c := sso.LDAPConfig{URL: url, Roles: roles}
+		bySearch(&c)
+		return c
+	}())
+	if _, err := l.Authenticate(t.Context(), "twin@example.gov.cn", "twin-pass"); civiq.ErrorCode(err) != civiq.EUnauthorized {
+		t.Errorf("a name two entries share: %v, want unauthorized", err)
+	}
+	away, _ := sso.NewLDAP(sso.LDAPConfig{URL: "ldap://127.0.0.1:1", BindDN: "uid={username}," + people, Roles: roles})
+	if _, err := away.Authenticate(t.Context(), "chen.jing", "directory-pass"); civiq.ErrorCode(err) != civiq.EUnavailable {
+		t.Errorf("the directory away: %v, want unavailable", err)
+	}
+}
+
+func TestNewLDAPChecks(t *testing.T) {
+	roles, _ := civiq.ParseRoleMap("a=admin")
+	for i, c := range []sso.LDAPConfig{
+		{URL: "http://x", BindDN: "uid={username}", Roles: roles},
+		{URL: "ldaps://x", StartTLS: true, BindDN: "uid={username}", Roles: roles},
+		{URL: "ldap://x", BindDN: "uid=fixed", Roles: roles},
+		{URL: "ldap://x", Base: "dc=x", Filter: "(uid=x)", Roles: roles},
+		{URL: "ldap://x", BindDN: "uid={username}", Base: "dc=x", Filter: "(uid={username})", Roles: roles},
+		{URL: "ldap://x", BindDN: "uid={username}"},
+		{URL: "ldap://x", BindDN: "uid={username}", GroupFilter: "(member={dn})", Roles: roles},
+	} {
+		if _, err := sso.NewLDAP(c); err == nil {
+			t.Errorf("%d %+v: accepted", i, c)
+		}
+	}
+	if _, err := sso.NewLDAP(sso.LDAPConfig{URL: "ldap://x", BindDN: "uid={username}", Roles: roles}); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,72 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/civiqtest"
+	"github.com/civiq/civiq/sso"
+	"github.com/civiq/civiq/sso/ldaptest"
+)
+
+// The sign-in page's form signs a directory's user in through a real LDAP
+// server (slapd): the user made with the mapping's role, the session
+// cookie; a directory user without a mapped group sees why (403); the
+// local admin keeps its own password; the page says the directory's
+// accounts sign in there.
+func TestLDAPLoginPage(t *testing.T) {
+	dirURL := ldaptest.Start(t, `dn: ou=people,dc=example,dc=gov,dc=cn
+objectClass: organizationalUnit
+ou: people
+
+dn: uid=chen.jing,ou=people,dc=example,dc=gov,dc=cn
+objectClass: inetOrgPerson
+uid: chen.jing
+cn: 陈静
+sn: 陈
+userPassword: directory-pass
+businessCategory: demo-staff
+
+dn: uid=guest,ou=people,dc=example,dc=gov,dc=cn
+objectClass: inetOrgPerson
+uid: guest
+cn: guest
+sn: guest
+userPassword: directory-pass
+`)
+	s := civiqtest.New(t)
+	roles, _ := civiq.ParseRoleMap("demo-staff=staff:demo")
+	l, err := sso.NewLDAP(sso.LDAPConfig{URL: dirURL, BindDN: "uid={username},ou=people," + ldaptest.Suffix, GroupAttr: "businessCategory", Roles: roles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetSSO(nil, l, l.Roles())
+
+	if _, body := s.Page(t, "/login?lang=en", ""); !strings.Contains(body, "Directory (LDAP) accounts sign in here too") {
+		t.Error("the sign-in page does not say the directory's accounts sign in there")
+	}
+	res := post(t, s, "/login", url.Values{"username": {"chen.jing"}, "password": {"directory-pass"}, "next": {"/halls/demo/counter/1"}}, "", "Origin", s.URL)
+	ck := sessionCookie(res)
+	if res.StatusCode != http.StatusSeeOther || ck == nil || res.Header.Get("Location") != "/halls/demo/counter/1" {
+		t.Fatalf("directory sign-in: %d to %q, cookie %v", res.StatusCode, res.Header.Get("Location"), ck)
+	}
+	p, _, err := s.Engine.Authenticate(t.Context(), ck.Value)
+	if err != nil || p.User.Username != "chen.jing" || p.User.Source() != civiq.SourceLDAP || !p.Can(civiq.PermCounterAction, "demo", "1") {
+		t.Errorf("the directory's user: %+v %v", p.User, err)
+	}
+	res = post(t, s, "/login", url.Values{"username": {"guest"}, "password": {"directory-pass"}}, "", "Origin", s.URL)
+	if res.StatusCode != http.StatusForbidden || sessionCookie(res) != nil {
+		t.Errorf("a directory user without a role: %d, cookie %v; want 403 and none", res.StatusCode, sessionCookie(res))
+	}
+	res = post(t, s, "/login", url.Values{"username": {"chen.jing"}, "password": {"wrong-pass"}}, "", "Origin", s.URL)
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a wrong directory password: %d, want 401", res.StatusCode)
+	}
+	// The API signs the directory's users in too, and the local admin
+	// keeps its own password.
+	s.Login(t, "chen.jing", "directory-pass")
+	s.Login(t, "admin", civiqtest.AdminPassword)
+}
