@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -111,8 +112,44 @@ type Message struct {
 
 // Message is the message that carries the event to subscriber subID.
 func (e *Event) Message(subID int64) *Message {
-	return &Message{ID: MessageID(subID, e.ID), EventID: e.ID, HallID: e.HallID, Type: e.Type, At: e.At,
-		Body: messageBody(e.Type, e.At, e.JSON(true))}
+	return e.message(subID, messageBody(e.Type, e.At, e.JSON(true)))
+}
+
+func (e *Event) message(subID int64, body []byte) *Message {
+	return &Message{ID: MessageID(subID, e.ID), EventID: e.ID, HallID: e.HallID, Type: e.Type, At: e.At, Body: body}
+}
+
+// bodyCache keeps the bodies of the latest events' messages: every
+// subscriber's message of an event has the same body (the id and the
+// signature, in the headers, are its own), so with several hooks each
+// event is encoded once, not once a hook. Bodies are never changed once
+// made (senders only read them).
+type bodyCache struct {
+	mu sync.Mutex
+	m  map[int64][]byte
+}
+
+// bodyCacheSize bounds the cache: a few batches of every worker.
+const bodyCacheSize = 4 * 256
+
+// body gives the body of the event's messages, made once.
+func (c *bodyCache) body(ev *Event) []byte {
+	c.mu.Lock()
+	b, ok := c.m[ev.ID]
+	c.mu.Unlock()
+	if ok {
+		return b
+	}
+	b = messageBody(ev.Type, ev.At, ev.JSON(true))
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= bodyCacheSize {
+		// Start again: the workers move forward together, the oldest
+		// are done with.
+		c.m = make(map[int64][]byte, bodyCacheSize)
+	}
+	c.m[ev.ID] = b
+	c.mu.Unlock()
+	return b
 }
 
 // EventTest is the type of the message POST /webhooks/{id}/test sends; it
@@ -362,6 +399,8 @@ type DeliveryBatch struct {
 	// Wait: nothing is due before then (a retry's backoff, or a
 	// subscriber that sends nothing).
 	Wait time.Time
+	// More: the read stopped before the newest event; read again at once.
+	More bool
 }
 
 // NextDelivery reads up to limit messages due for the subscriber after its
@@ -386,6 +425,7 @@ func (e *Engine) NextDelivery(ctx context.Context, subID, after int64, limit int
 		}
 		// Read a few pages at most: a subscriber that wants little moves
 		// its cursor over what it does not want.
+		b.More = true
 		for range 8 {
 			evs, err := tx.EventsSince(b.Through, limit)
 			if err != nil {
@@ -396,11 +436,15 @@ func (e *Engine) NextDelivery(ctx context.Context, subID, after int64, limit int
 					return nil
 				}
 				if s.Wants(ev) {
-					b.Messages = append(b.Messages, ev.Message(s.ID))
+					b.Messages = append(b.Messages, ev.message(s.ID, e.bodies.body(ev)))
 				}
 				b.Through = ev.ID
 			}
-			if len(evs) < limit || len(b.Messages) > 0 {
+			if len(evs) < limit {
+				b.More = false
+				return nil
+			}
+			if len(b.Messages) > 0 {
 				return nil
 			}
 		}

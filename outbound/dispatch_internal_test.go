@@ -78,3 +78,44 @@ func TestPendingScraped(t *testing.T) {
 		t.Errorf("civiq_outbound_pending: %v, want subscriber 1 at 2", got)
 	}
 }
+
+// Several hooks' messages of an event share one body, encoded once; a
+// batch says whether more events wait after it.
+func TestMessagesShareBody(t *testing.T) {
+	e := civiq.NewEngine(storetest.Open(t))
+	ctx := context.Background()
+	if _, err := e.LoadDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin := civiq.Principal{User: &civiq.User{Username: "admin", Role: civiq.RoleAdmin}}
+	var ids []int64
+	for range 2 {
+		h, err := e.CreateWebhook(ctx, admin, civiq.WebhookInput{URL: "https://hooks.example.org/x", Events: []string{"*"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, h.ID)
+	}
+	for range 3 {
+		if err := e.Announce(ctx, "demo", "一"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var batches []*civiq.DeliveryBatch
+	for _, id := range ids {
+		b, err := e.NextDelivery(ctx, id, 0, Batch)
+		if err != nil || len(b.Messages) != 3 || b.More {
+			t.Fatalf("next: %v %+v", err, b)
+		}
+		batches = append(batches, b)
+	}
+	for i := range 3 {
+		m1, m2 := batches[0].Messages[i], batches[1].Messages[i]
+		if m1.ID == m2.ID || string(m1.Body) != string(m2.Body) || &m1.Body[0] != &m2.Body[0] {
+			t.Errorf("message %d: ids %s %s, the body encoded twice", i, m1.ID, m2.ID)
+		}
+	}
+	if b, err := e.NextDelivery(ctx, ids[0], 0, 2); err != nil || len(b.Messages) != 2 || !b.More {
+		t.Fatalf("a full batch: %v %+v", err, b)
+	}
+}

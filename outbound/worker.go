@@ -20,7 +20,7 @@ import (
 // same ids.
 const (
 	Batch       = 256
-	RecordEvery = 200 * time.Millisecond
+	RecordEvery = time.Second
 )
 
 // Dispatcher runs one worker per subscriber this node holds the lease of
@@ -299,8 +299,8 @@ func (w *worker) deliver(ctx context.Context) {
 					sleep(ctx, nil, d.Poll)
 				}
 			}
-		case len(b.Messages) > 0:
-			// More may be waiting: read again at once.
+		case b.More:
+			// More is waiting: read again at once.
 		case through > 0:
 			if woken(ctx, wake, RecordEvery-time.Since(since)) { // new events, or time to record
 				sleep(ctx, nil, d.Linger)

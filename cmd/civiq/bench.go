@@ -155,6 +155,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if h := rep.Hooks; h != nil {
 		fmt.Fprintf(stdout, "issue with %d webhooks / without: %.2f (target at least 0.90); the last hook had every ticket %.1f s after the load\n",
 			h.Hooks, h.Ratio, h.DrainSeconds)
+		fmt.Fprintf(stdout, "CPU per ticket without / with %d webhooks: server %.2f / %.2f ms, bench (clients, receivers) %.2f / %.2f ms\n",
+			h.Hooks, h.ServerCPUWithout, h.ServerCPUWith, h.BenchCPUWithout, h.BenchCPUWith)
 	}
 	if f := rep.LoginFlood; f != nil {
 		fmt.Fprintf(stdout, "login flood: answers %v; server RSS %.0f MiB before, peak %.0f MiB (target at most %.0f MiB); /healthz max %.1f ms (target %.0f ms)\n",

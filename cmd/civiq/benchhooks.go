@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,6 +26,48 @@ type hooksReport struct {
 	// DrainSeconds is how long after the load the last hook had every
 	// ticket the load took.
 	DrainSeconds float64 `json:"drain_seconds"`
+	// CPU each issued ticket cost, in milliseconds of CPU time, without
+	// and with the hooks (the hooks' phase counted until every hook had
+	// every ticket): the server's, and the bench's own (its clients and,
+	// with hooks, the receivers). 0 where /proc cannot be read.
+	ServerCPUWithout float64 `json:"server_cpu_ms_per_ticket_without"`
+	ServerCPUWith    float64 `json:"server_cpu_ms_per_ticket_with"`
+	BenchCPUWithout  float64 `json:"bench_cpu_ms_per_ticket_without"`
+	BenchCPUWith     float64 `json:"bench_cpu_ms_per_ticket_with"`
+}
+
+// cpuSeconds is the CPU time (user and system) process pid has used so
+// far, from /proc; 0 when it cannot be read.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command's name, which ends with the last ')':
+	// utime and stime are the 12th and 13th of them, in clock ticks (100
+	// a second on Linux).
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / 100
+}
+
+// cpuMeter reads the CPU time of the server's first node and of the bench.
+type cpuMeter struct{ server, bench float64 }
+
+func (s *benchServer) cpu() cpuMeter {
+	return cpuMeter{server: cpuSeconds(s.nodes[0].cmd.Process.Pid), bench: cpuSeconds(os.Getpid())}
+}
+
+// perTicket is the CPU used since m, in milliseconds per ticket.
+func (m cpuMeter) perTicket(now cpuMeter, tickets int) (server, bench float64) {
+	if tickets == 0 || m.server == 0 {
+		return 0, 0
+	}
+	return (now.server - m.server) * 1000 / float64(tickets), (now.bench - m.bench) * 1000 / float64(tickets)
 }
 
 // hookReceiver is a webhook endpoint on loopback that answers 204 and
@@ -84,7 +128,9 @@ func (rc *hookReceiver) arrived(id string) (time.Time, bool) {
 func benchHooks(ctx context.Context, c benchConfig, srv *benchServer, log io.Writer) (*hooksReport, []benchResult, error) {
 	rep := &hooksReport{Hooks: c.Hooks}
 	fmt.Fprintf(log, "bench: ticket issue without webhooks, %d clients, %s\n", c.Clients, c.Duration)
+	cpu0 := srv.cpu()
 	without := srv.load(ctx, "issue ticket, no webhooks", c.Clients, c.Duration, srv.issueOp(nil))
+	rep.ServerCPUWithout, rep.BenchCPUWithout = cpu0.perTicket(srv.cpu(), without.Count)
 
 	var receivers []*hookReceiver
 	var ids []int64
@@ -119,6 +165,7 @@ func benchHooks(ctx context.Context, c benchConfig, srv *benchServer, log io.Wri
 	fmt.Fprintf(log, "bench: ticket issue with %d webhooks on loopback, %d clients, %s\n", c.Hooks, c.Clients, c.Duration)
 	var mu sync.Mutex
 	sent := map[string]time.Time{}
+	cpu1 := srv.cpu()
 	with := srv.load(ctx, fmt.Sprintf("issue ticket, %d webhooks", c.Hooks), c.Clients, c.Duration, srv.issueOp(func(id string, t0 time.Time) {
 		mu.Lock()
 		sent[id] = t0
@@ -147,6 +194,7 @@ func benchHooks(ctx context.Context, c benchConfig, srv *benchServer, log io.Wri
 			}
 		}
 	}
+	rep.ServerCPUWith, rep.BenchCPUWith = cpu1.perTicket(srv.cpu(), with.Count)
 	delivered := summarize(fmt.Sprintf("webhook: issue to receiver's 2xx (%d)", c.Hooks), c.Hooks, lat, missing, c.Duration)
 	delivered.PerSecond = 0 // a latency, not a rate
 	rep.Without, rep.With = without.PerSecond, with.PerSecond
