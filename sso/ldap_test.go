@@ -1,6 +1,7 @@
 package sso_test
 
 import (
+	"crypto/tls"
 	"slices"
 	"testing"
 
@@ -127,5 +128,33 @@ func TestNewLDAPChecks(t *testing.T) {
 	}
 	if _, err := sso.NewLDAP(sso.LDAPConfig{URL: "ldap://x", BindDN: "uid={username}", Roles: roles}); err != nil {
 		t.Error(err)
+	}
+}
+
+// StartTLS and ldaps against slapd: the password goes only over TLS, to a
+// directory whose certificate the configured roots trust; one they do not
+// is unavailable, not a wrong password.
+func TestLDAPTLS(t *testing.T) {
+	ldapURL, ldapsURL, roots := ldaptest.StartTLS(t, directory)
+	roles, _ := civiq.ParseRoleMap("demo-staff=staff:demo")
+	dn := "uid={username},ou=people," + ldaptest.Suffix
+	trust := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	for _, c := range []sso.LDAPConfig{
+		{URL: ldapURL, StartTLS: true, TLS: trust},
+		{URL: ldapsURL, TLS: trust},
+	} {
+		c.BindDN, c.Roles, c.GroupBase = dn, roles, "ou=groups,"+ldaptest.Suffix
+		l, err := sso.NewLDAP(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, err := l.Authenticate(t.Context(), "chen.jing", "directory-pass"); err != nil || !slices.Contains(id.Groups, "demo-staff") {
+			t.Errorf("%s (StartTLS %v): %+v %v", c.URL, c.StartTLS, id, err)
+		}
+		c.TLS = nil // the system's roots: they do not know the test's certificate
+		l, _ = sso.NewLDAP(c)
+		if _, err := l.Authenticate(t.Context(), "chen.jing", "directory-pass"); civiq.ErrorCode(err) != civiq.EUnavailable {
+			t.Errorf("%s with an untrusted certificate: %v, want unavailable", c.URL, err)
+		}
 	}
 }

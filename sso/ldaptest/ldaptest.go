@@ -6,7 +6,14 @@
 package ldaptest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -49,6 +56,64 @@ func find() (slapd, slapadd, schema, modules string, err error) {
 // t ends.
 func Start(t testing.TB, ldif string) string {
 	t.Helper()
+	u, _, _ := start(t, ldif, false)
+	return u
+}
+
+// StartTLS is Start with TLS: the ldap:// URL takes StartTLS, the
+// ldaps:// URL is TLS from the start, both with a certificate for
+// 127.0.0.1 that roots alone trusts.
+func StartTLS(t testing.TB, ldif string) (ldapURL, ldapsURL string, roots *x509.CertPool) {
+	t.Helper()
+	return start(t, ldif, true)
+}
+
+// freeAddr is a loopback address with a port free a moment ago.
+func freeAddr(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// certificate writes a self-signed certificate for 127.0.0.1 and its key
+// into dir, and gives the pool that trusts it.
+func certificate(t testing.TB, dir string) *x509.CertPool {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "civiq test directory"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return pool
+}
+
+func start(t testing.TB, ldif string, withTLS bool) (ldapURL, ldapsURL string, roots *x509.CertPool) {
+	t.Helper()
 	slapd, slapadd, schema, modules, err := find()
 	if err != nil {
 		if os.Getenv("CIVIQ_REQUIRE_LDAP") == "1" {
@@ -66,6 +131,10 @@ func Start(t testing.TB, ldif string) string {
 		fmt.Fprintf(&b, "include %s/%s.schema\n", schema, s)
 	}
 	fmt.Fprintf(&b, "modulepath %s\nmoduleload back_mdb\npidfile %s/slapd.pid\n", modules, dir)
+	if withTLS {
+		roots = certificate(t, dir)
+		fmt.Fprintf(&b, "TLSCertificateFile %s/cert.pem\nTLSCertificateKeyFile %s/key.pem\n", dir, dir)
+	}
 	fmt.Fprintf(&b, "database mdb\nmaxsize 16777216\nsuffix %q\nrootdn %q\nrootpw %s\ndirectory %s/db\n", Suffix, RootDN, RootPassword, dir)
 	b.WriteString("access to attrs=userPassword by anonymous auth by self read by * none\naccess to * by * read\n")
 	if err := os.WriteFile(conf, []byte(b.String()), 0o600); err != nil {
@@ -77,14 +146,14 @@ func Start(t testing.TB, ldif string) string {
 	if out, err := add.CombinedOutput(); err != nil {
 		t.Fatalf("slapadd: %v\n%s", err, out)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addr := freeAddr(t)
+	ldapURL = "ldap://" + addr
+	listen := ldapURL + "/"
+	if withTLS {
+		ldapsURL = "ldaps://" + freeAddr(t)
+		listen += " " + ldapsURL + "/"
 	}
-	addr := l.Addr().String()
-	l.Close()
-	url := "ldap://" + addr
-	cmd := exec.Command(slapd, "-f", conf, "-h", url+"/", "-d", "0")
+	cmd := exec.Command(slapd, "-f", conf, "-h", listen, "-d", "0")
 	var log strings.Builder
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
@@ -100,7 +169,7 @@ func Start(t testing.TB, ldif string) string {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			return url
+			return ldapURL, ldapsURL, roots
 		}
 		select {
 		case err := <-done:
