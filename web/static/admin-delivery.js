@@ -34,7 +34,7 @@
         h("td", {}, h("code", {}, x.url), x.description ? h("span", { class: "muted" }, " " + x.description) : null),
         h("td", {}, h("span", { class: "status " + tone[s] }, tr("admin.webhooks.s." + s))),
         h("td", { class: "num" }, String(x.cursor)),
-        h("td", { class: "num" }, String(d.pending || 0)), h("td", {}, age),
+        h("td", { class: "num" }, String(d.pending || 0)), h("td", { class: "age" }, age),
         h("td", { class: "num" }, d.attempts && d.next_attempt_at ? h("span", { title: tr("admin.delivery.next", when(d.next_attempt_at)) }, tries) : tries),
         h("td", {}, d.last_error || ""),
         h("td", { class: "row-actions" },
