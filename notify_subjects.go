@@ -525,13 +525,31 @@ func (e *Engine) QueueDueReminders(ctx context.Context) (int, error) {
 	if err != nil || !due {
 		return 0, err
 	}
-	queued := 0
+	total := 0
+	for {
+		n, more, err := e.queueDueReminders(ctx, now)
+		total += n
+		if err != nil || !more {
+			return total, err
+		}
+	}
+}
+
+// reminderBatch bounds the reminders one transaction queues: the writer
+// (on PostgreSQL every node's) waits for it, so a hall's 18:00 goes in
+// short writes with issues and calls between them.
+const reminderBatch = 25
+
+// queueDueReminders queues a batch of the due reminders; more reports a
+// full batch (there may be others).
+func (e *Engine) queueDueReminders(ctx context.Context, now time.Time) (queued int, more bool, err error) {
 	err = e.update(ctx, func(tx Tx) error {
 		queued = 0
-		ns, err := tx.DueNotices(now, 200)
+		ns, err := tx.DueNotices(now, reminderBatch)
 		if err != nil {
 			return err
 		}
+		more = len(ns) == reminderBatch
 		settings := map[string]*NotifySettings{}
 		for _, n := range ns {
 			st := settings[n.HallID]
@@ -585,5 +603,5 @@ func (e *Engine) QueueDueReminders(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
-	return queued, err
+	return queued, more, err
 }

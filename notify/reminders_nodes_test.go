@@ -3,6 +3,7 @@ package notify_test
 import (
 	"bytes"
 	"context"
+	"github.com/civiq/civiq/civiqtest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -100,4 +101,64 @@ func TestRemindersOnceAcrossNodes(t *testing.T) {
 	if n := len(events(civiq.EventBookingReminder)); n != 2 {
 		t.Errorf("%d booking.reminder events, want 2", n)
 	}
+}
+
+// BenchmarkReminderTick: the minute tick's cost when nothing is due, the
+// usual case, with 60 bookings' reminders scheduled for later (a read of
+// the due index and no write), and the write that queues 60 due at once.
+//
+//	CIVIQ_TEST_STORE=sqlite go test -run '^$' -bench ReminderTick ./notify
+func BenchmarkReminderTick(b *testing.B) {
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	monday := time.Date(2031, 3, 3, 8, 0, 0, 0, sh)
+	setup := func(b *testing.B) *civiqtest.Server {
+		s := node(b, nil, func(s *civiqtest.Server) { s.Clock.Set(monday) })
+		ctx := context.Background()
+		for i := range 60 {
+			slot := monday.Add(24*time.Hour + 2*time.Hour + time.Duration(i%10)*30*time.Minute)
+			if _, err := s.Engine.Book(ctx, civiq.BookRequest{HallID: "demo", ServiceID: "property", SlotStart: slot.Format(time.RFC3339),
+				Name: "王一", Phone: "13900000001", IDNumber: person(100 + i)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			var list struct{ Messages []civiq.Notice }
+			s.Call(b, "GET", "/api/v1/halls/demo/notifications/messages", s.Admin, nil, &list)
+			n := 0
+			for _, m := range list.Messages {
+				if m.Status == civiq.NoticeScheduled {
+					n++
+				}
+			}
+			if n == 120 {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%d reminders scheduled, want 120", n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return s
+	}
+	b.Run("idle", func(b *testing.B) {
+		s := setup(b)
+		b.ResetTimer()
+		for range b.N {
+			if n, err := s.Engine.QueueDueReminders(context.Background()); err != nil || n != 0 {
+				b.Fatal(n, err)
+			}
+		}
+	})
+	b.Run("queue60", func(b *testing.B) {
+		for range b.N {
+			b.StopTimer()
+			s := setup(b)
+			s.Outbound.Stop()                       // the sending is not timed
+			s.Clock.Set(monday.Add(10 * time.Hour)) // 18:00, the day before
+			b.StartTimer()
+			if n, err := s.Engine.QueueDueReminders(context.Background()); err != nil || n != 60 {
+				b.Fatal(n, err)
+			}
+		}
+	})
 }
