@@ -1,4 +1,4 @@
--- civiq schema, version 19: the transfers of tickets, kept for the staff
+-- civiq schema, version 20: the transfers of tickets, kept for the staff
 -- report (hallreport.go): which counter and clerk sent a ticket on, when it had
 -- called it and when it sent it.
 -- The ticket keeps only where it is now. Times are Unix nanoseconds.
