@@ -939,7 +939,7 @@ func (e *Engine) NotifyReportOf(ctx context.Context, p Principal, hallID, from, 
 		if st != nil {
 			r.DailyBudget = st.DailyBudget
 			for _, c := range r.Counts {
-				if c.Medium == MediumSMS && c.Status != NoticeFailed && c.Status != NoticeDropped && c.Status != NoticeQueued {
+				if c.Medium == MediumSMS && (c.Status == NoticeSending || c.Status == NoticeSent || c.Status == NoticeDelivered) {
 					r.CostFen += c.Count * st.CostFen
 				}
 			}

@@ -56,7 +56,7 @@ func TestSubjectsDay(t *testing.T) {
 	sh, _ := time.LoadLocation("Asia/Shanghai")
 	monday := time.Date(2031, 3, 3, 8, 0, 0, 0, sh)
 	s := node(t, map[string]any{"ahead": 3, "sms": map[string]any{"provider": "log"},
-		"quiet_from": "21:00", "quiet_to": "08:00", "reminder_at": "21:30"},
+		"quiet_from": "21:00", "quiet_to": "08:00", "reminder_at": "21:30", "cost_fen": 5},
 		func(s *civiqtest.Server) { s.Clock.Set(monday) })
 	book := func(n int, slot string) string {
 		t.Helper()
@@ -89,6 +89,20 @@ func TestSubjectsDay(t *testing.T) {
 
 	code := book(1, "2031-03-04T10:00:00+08:00")
 	check("booked", "booking_booked 13900000001 code="+code+" service=不动产登记 time=03-04 10:00")
+	// Its reminders wait, scheduled: not yet spent.
+	var rep struct{ Report civiq.NotifyReport }
+	if st := s.Call(t, "GET", "/api/v1/halls/demo/notifications/report", s.Admin, nil, &rep); st != 200 || rep.Report.CostFen != 5 {
+		t.Errorf("report: %d %+v, want one SMS's cost", st, rep.Report)
+	}
+	scheduled := 0
+	for _, c := range rep.Report.Counts {
+		if c.Status == civiq.NoticeScheduled {
+			scheduled += c.Count
+		}
+	}
+	if scheduled != 2 {
+		t.Errorf("%d reminders scheduled, want 2: %+v", scheduled, rep.Report.Counts)
+	}
 	other := book(2, "2031-03-04T10:00:00+08:00")
 	check("booked again", "booking_booked 13900000002 code="+other+" service=不动产登记 time=03-04 10:00")
 	if st := s.Call(t, "DELETE", "/api/v1/bookings/"+other+"?id_last4="+person(2)[14:], "", nil, nil); st != 200 {
