@@ -2,7 +2,9 @@ package civiq_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/civiq/civiq"
@@ -103,6 +105,16 @@ func TestSignInExternal(t *testing.T) {
 	}
 	if logins != 2 {
 		t.Errorf("%d sign-in audit events, want 2", logins)
+	}
+	// An admin gives a platform's user no password here (it would make a
+	// local account of it); the user's source shows in its JSON.
+	admin := civiq.Principal{User: &civiq.User{Username: "admin", Role: civiq.RoleAdmin}}
+	pw := "a-local-password"
+	if _, err := e.eng.UpdateUser(e.ctx, admin, "zhang.min", civiq.UserUpdate{Password: &pw}); civiq.ErrorCode(err) != civiq.EConflict {
+		t.Errorf("a password for the platform's user: %v, want conflict", err)
+	}
+	if b, _ := json.Marshal(u); !strings.Contains(string(b), `"source":"oidc"`) || strings.Contains(string(b), "external") {
+		t.Errorf("the user's JSON: %s", b)
 	}
 	// The break-glass admin still signs in with its password.
 	if _, _, u, err := e.eng.Login(e.ctx, "admin", "correct horse battery"); err != nil || u.Source() != civiq.SourceLocal {

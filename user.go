@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -35,6 +36,15 @@ type User struct {
 	// LockedUntil: too many wrong passwords lock the user until then
 	// (login.go), unless an admin lifts the lock first.
 	LockedUntil *time.Time `json:"locked_until,omitempty"`
+}
+
+// MarshalJSON writes u with its source (sso.go): local, oidc or ldap.
+func (u User) MarshalJSON() ([]byte, error) {
+	type plain User
+	return json.Marshal(struct {
+		plain
+		Source string `json:"source"`
+	}{plain(u), u.Source()})
 }
 
 // Session is a signed-in user's bearer token (API) or cookie (pages). Only
@@ -337,6 +347,9 @@ func (e *Engine) UpdateUser(ctx context.Context, actor Principal, username strin
 			}
 		}
 		if hash != "" {
+			if src := u.Source(); src != SourceLocal {
+				return &Error{Code: EConflict, Field: "password", Message: u.Username + " signs in through the " + sourceName(src) + ": its password is there"}
+			}
 			u.PasswordHash = hash
 		}
 		if err := tx.UpdateUser(u); err != nil {

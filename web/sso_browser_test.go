@@ -34,15 +34,17 @@ func withOIDC(t *testing.T, s *civiqtest.Server, roles string) *oidctest.Provide
 // to end: the sign-in page's button, the platform's own page, back to the
 // page asked for with the session of a manager the claim made; someone
 // the mapping gives no role sees why on the sign-in page (403), audited;
-// the local admin signs in with a password all along. axe in both
-// languages; it writes login-sso-zh.png and login-sso-refused-en.png.
+// the local admin signs in with a password all along (break-glass), and
+// sees the platform's user marked on /admin. axe in both languages; it
+// writes login-sso-zh.png, login-sso-refused-en.png and
+// admin-users-sso.png.
 func TestOIDCBrowser(t *testing.T) {
 	browsertest.Require(t)
 	s := civiqtest.New(t)
 	p := withOIDC(t, s, "demo-leads=manager:demo; demo-staff=staff:demo")
 	p.Users["zhang.min"] = oidctest.User{Password: "platform-pass", Groups: []string{"demo-staff", "demo-leads"}}
 	p.Users["visitor"] = oidctest.User{Password: "platform-pass", Groups: []string{"citizens"}}
-	browsertest.RunShots(t, oidcScript, map[string]string{"CIVIQ_URL": s.URL, "IDP_URL": p.URL})
+	browsertest.RunShots(t, oidcScript, map[string]string{"CIVIQ_URL": s.URL, "IDP_URL": p.URL, "ADMIN_PASSWORD": civiqtest.AdminPassword})
 
 	u, err := s.Engine.Users(t.Context())
 	if err != nil {
@@ -107,6 +109,18 @@ assert(!(await other.context().cookies(base)).some((c) => c.name === 'civiq_sess
 await axe(other, 'refused en');
 await other.screenshot({ path: shots + '/login-sso-refused-en.png' });
 clean(other, 'refused');
+
+// Break-glass: the local admin signs in with its password beside the
+// platform's button, and sees the platform's user marked on /admin.
+const admin = watch(await civiq.newPage({ viewport: view }));
+await admin.goto(base + '/login?next=' + encodeURIComponent('/admin#users'));
+await admin.fill('input[name=username]', 'admin');
+await admin.fill('input[name=password]', process.env.ADMIN_PASSWORD);
+await Promise.all([admin.waitForURL((u) => u.pathname === '/admin'), admin.press('input[name=password]', 'Enter')]);
+await admin.waitForSelector('[data-source=oidc]');
+eq(await admin.textContent('[data-source=oidc]'), '统一身份认证', 'the user made by the platform is marked');
+await admin.screenshot({ path: shots + '/admin-users-sso.png' });
+clean(admin, 'admin');
 console.log('ok');
 `
 

@@ -526,6 +526,8 @@
       const locked = u.locked_until && new Date(u.locked_until) > new Date();
       tb.append(h("tr", {},
         h("td", {}, u.username, u.username === me ? h("span", { class: "muted" }, tr("admin.users.you")) : null,
+          // Signed in by the identity platform or the directory (civiq's sso.go).
+          u.source && u.source !== "local" ? h("span", { class: "badge", "data-source": u.source }, tr("admin.users.source_" + u.source)) : null,
           locked ? h("span", { class: "badge", "data-locked": u.username }, tr("admin.users.locked", C.time(u.locked_until, "time", hallTZ()))) : null),
         h("td", {}, tr("role." + u.role)), h("td", {}, halls), h("td", {}, C.time(u.created_at, "datetime", hallTZ())),
         h("td", { class: "row-actions" },
