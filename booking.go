@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"fmt"
 	"math/big"
 	"strings"
 	"time"
@@ -666,6 +667,17 @@ func (e *Engine) CheckIn(ctx context.Context, req CheckInRequest, idem *Idem) (*
 				return nil, err
 			}
 			t.QueuedAt = b.SlotStart // called by its slot's start
+			// The booking's ID (or the card reader's, which matched it)
+			// gives the green channel by age (greenage.go).
+			id := idNumber
+			if id == "" && e.Sealer != nil && b.IDSealed != "" {
+				if id, err = e.Sealer.Open(b.IDSealed); err != nil {
+					return nil, fmt.Errorf("open the booking's ID number: %w", err)
+				}
+			}
+			if g := hall.AutoPriority(id, now); g != "" {
+				t.Priority, t.PriorityGroup, t.PriorityBy = PriorityPriority, g, PriorityByAge
+			}
 			if err := tx.InsertTicket(t); err != nil {
 				return nil, err
 			}

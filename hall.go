@@ -74,6 +74,9 @@ type Hall struct {
 	// (ticket.go, IssueTicket).
 	MaxRemoteWaiting int `json:"max_remote_waiting"`
 	RemotePerPhone   int `json:"remote_per_phone"`
+	// ElderAge is the age from which a citizen who shows a resident ID
+	// gets the green channel's ElderGroup without asking (greenage.go).
+	ElderAge int `json:"elder_age"`
 }
 
 // Defaults and bounds of a hall's remote tickets.
@@ -112,6 +115,9 @@ func (h *Hall) Defaults() {
 	if h.RemotePerPhone == 0 {
 		h.RemotePerPhone = DefaultRemotePerPhone
 	}
+	if h.ElderAge == 0 {
+		h.ElderAge = DefaultElderAge
+	}
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
@@ -147,6 +153,9 @@ func (h *Hall) Validate() error {
 	}
 	if h.RemotePerPhone < 1 || h.RemotePerPhone > MaxRemotePerPhone {
 		return FieldErrorf("remote_per_phone", "remote_per_phone must be 1..%d", MaxRemotePerPhone)
+	}
+	if h.ElderAge < MinElderAge || h.ElderAge > MaxElderAge {
+		return FieldErrorf("elder_age", "elder_age must be %d..%d", MinElderAge, MaxElderAge)
 	}
 	for _, f := range []struct{ name, v string }{{"opens_at", h.OpensAt}, {"closes_at", h.ClosesAt}} {
 		if f.v == "" {

@@ -8,9 +8,10 @@ import (
 // Quotas (号源): a service may give at most DailyQuota tickets in the
 // hall's local day, HalfDayQuota in each half of it (the morning before
 // 12:00 and the afternoon from 12:00, the hall's time), and
-// PerPersonDaily to one person in the day: the phone that takes remote
-// tickets (Ticket.Holder); kiosk and staff tickets carry no person and
-// count only towards the other two. Zero is no limit. Appointment tickets are counted by the booking's own
+// PerPersonDaily to one person in the day (Ticket.Holder): the phone that
+// takes remote tickets, the resident ID a kiosk or staff ticket carries
+// (greenage.go); other tickets carry no person and count only towards the
+// other two. Zero is no limit. Appointment tickets are counted by the booking's own
 // slot capacities and never here; walk-ins of every other channel are.
 // A ticket moved to another service by a transfer counts in the service
 // it waits in now.

@@ -58,9 +58,12 @@ type Ticket struct {
 	Channel  string `json:"channel"`
 	Priority string `json:"priority"`
 	// PriorityGroup is the green-channel group, when Priority is "priority".
-	PriorityGroup string    `json:"priority_group,omitempty"`
-	Status        string    `json:"status"`
-	IssuedAt      time.Time `json:"issued_at"`
+	PriorityGroup string `json:"priority_group,omitempty"`
+	// PriorityBy says the hall gave the group by itself: "age" from a
+	// resident ID (greenage.go); empty when the citizen or staff chose it.
+	PriorityBy string    `json:"priority_by,omitempty"`
+	Status     string    `json:"status"`
+	IssuedAt   time.Time `json:"issued_at"`
 	// QueuedAt is the ticket's place in time: the issue time, kept across
 	// transfers, moved back when a late arrival returns.
 	QueuedAt    time.Time  `json:"-"`
@@ -370,6 +373,11 @@ type IssueRequest struct {
 	// cookie), or is empty: one phone holds at most the hall's
 	// RemotePerPhone waiting tickets of a service.
 	Holder string
+	// IDNumber is a resident ID read at the kiosk (its card reader) or by
+	// staff: its holder's age may give the green channel by itself
+	// (Hall.AutoPriority), and it is the person of the per-person quota.
+	// It is never kept; a remote ticket carries none.
+	IDNumber string
 }
 
 // IssueTicketAs gives a ticket to whoever asks, by who they are. A kiosk
@@ -438,6 +446,19 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 		// Called ahead of walk-ins, so only a check-in makes one (CheckIn).
 		return nil, FieldErrorf("channel", "appointment tickets come from a check-in: POST /api/v1/halls/{hall}/checkins")
 	}
+	id := ""
+	if req.IDNumber != "" {
+		if req.Channel == ChannelRemote {
+			return nil, FieldErrorf("id_number", "a resident ID is read at the kiosk or by staff, not sent from a phone")
+		}
+		var err error
+		if id, err = ParseIDNumber(req.IDNumber); err != nil {
+			return nil, err
+		}
+		if req.Holder == "" {
+			req.Holder = e.personOfID(id)
+		}
+	}
 	var out *Ticket
 	err := e.update(ctx, func(tx Tx) error {
 		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
@@ -461,7 +482,12 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 					return nil, err
 				}
 			}
-			priority := PriorityNormal
+			priority, by := PriorityNormal, ""
+			if req.PriorityGroup == "" {
+				if req.PriorityGroup = hall.AutoPriority(id, now); req.PriorityGroup != "" {
+					by = PriorityByAge
+				}
+			}
 			if req.PriorityGroup != "" {
 				if !hall.HasPriorityGroup(req.PriorityGroup) {
 					return nil, FieldErrorf("priority_group", "this hall has no green channel for %q", req.PriorityGroup)
@@ -478,7 +504,7 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 			if err := quotaAllows(tx, hall, svc, t.Day, req.Holder, now); err != nil {
 				return nil, err
 			}
-			t.Priority, t.PriorityGroup, t.Holder = priority, req.PriorityGroup, req.Holder
+			t.Priority, t.PriorityGroup, t.PriorityBy, t.Holder = priority, req.PriorityGroup, by, req.Holder
 			if err := tx.InsertTicket(t); err != nil {
 				return nil, err
 			}

@@ -80,6 +80,7 @@ type issueRequest struct {
 	ServiceID     string `json:"service_id"`
 	Channel       string `json:"channel"`
 	PriorityGroup string `json:"priority_group"`
+	IDNumber      string `json:"id_number"`
 }
 
 type callTicketRequest struct {

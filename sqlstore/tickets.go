@@ -17,14 +17,14 @@ import (
 var _ civiq.TicketTx = (*tx)(nil)
 
 const ticketCols = `id, hall_id, service_id, number, day, channel, priority, priority_group, status, issued_at, queued_at,
-	called_at, serving_at, done_at, no_show_at, cancelled_at, counter_id, call_count`
+	called_at, serving_at, done_at, no_show_at, cancelled_at, counter_id, call_count, priority_by`
 
 func scanTicket(sc scanner) (civiq.Ticket, error) {
 	var tk civiq.Ticket
 	var issued, queued int64
 	var called, serving, done, noShow, cancelled sql.NullInt64
 	err := sc.Scan(&tk.ID, &tk.HallID, &tk.ServiceID, &tk.Number, &tk.Day, &tk.Channel, &tk.Priority, &tk.PriorityGroup, &tk.Status,
-		&issued, &queued, &called, &serving, &done, &noShow, &cancelled, &tk.CounterID, &tk.CallCount)
+		&issued, &queued, &called, &serving, &done, &noShow, &cancelled, &tk.CounterID, &tk.CallCount, &tk.PriorityBy)
 	if err != nil {
 		return tk, err
 	}
@@ -45,10 +45,10 @@ func (t *tx) Ticket(id string) (*civiq.Ticket, error) {
 }
 
 func (t *tx) InsertTicket(tk *civiq.Ticket) error {
-	return t.exec(`INSERT INTO tickets (`+ticketCols+`, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return t.exec(`INSERT INTO tickets (`+ticketCols+`, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tk.ID, tk.HallID, tk.ServiceID, tk.Number, tk.Day, tk.Channel, tk.Priority, tk.PriorityGroup, tk.Status,
 		nanos(tk.IssuedAt), nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
-		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.Holder)
+		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.PriorityBy, tk.Holder)
 }
 
 func (t *tx) WaitingRemote(hallID, serviceID, holder string) (all, held int, err error) {

@@ -91,11 +91,24 @@ await k.click('#checkin-open');
 await large(k, 30, 'kiosk check-in zh');
 await k.click('#ci-back');
 
-// The ticket is read aloud, and stays on screen 2 minutes.
+// A card reader types a resident ID of someone born 1 January 1950 on
+// the start screen: shown masked, sent with the ticket, the green channel
+// given by age and said so. Then the ticket is read aloud, and stays on
+// screen 2 minutes.
+const first17 = '11010519500101123', w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const cardID = first17 + '10X98765432'[[...first17].reduce((s, c, i) => s + Number(c) * w[i], 0) % 11];
+await k.keyboard.type(cardID);
+await k.keyboard.press('Enter');
+await k.waitForSelector('#card-banner:not(.hidden)');
+eq(await k.textContent('#card-text'), '已读取身份证 110***********' + cardID.slice(-4), 'the card, masked');
+assert(!(await k.content()).includes(cardID), 'the whole number is nowhere on the page');
+const sent = k.waitForRequest((r) => r.url().endsWith('/tickets') && r.method() === 'POST');
 await k.click('.svc[data-service=general]');
+eq(JSON.parse((await sent).postData()).id_number, cardID, 'the ID goes with the ticket');
 await k.waitForSelector('#s-ticket:not(.hidden)');
 await k.waitForFunction(() => /120|119/.test(document.getElementById('back-in').textContent));
-assert(/您的号码是A零零\S。综合受理。前方等待 0 人/.test(await said(k)), 'the ticket is read: ' + await said(k));
+eq(await k.textContent('#tp-priority'), '绿色通道 · 老年人（按身份证年龄自动）', 'the green channel, given by age');
+assert(/您的号码是A零零\S。综合受理。绿色通道 · 老年人（按身份证年龄自动）。前方等待 0 人/.test(await said(k)), 'the ticket is read: ' + await said(k));
 await large(k, 30, 'kiosk ticket zh');
 await k.evaluate(() => { window.said = []; });
 await k.click('#kiosk-read');

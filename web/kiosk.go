@@ -125,12 +125,18 @@ func (s *Site) kiosk(w http.ResponseWriter, r *http.Request) {
 		LateMinutes  int    `json:"checkin_late_minutes"`
 		Guides       string `json:"guides"`
 		SMS          bool   `json:"sms"`
+		// ElderAge is the age from which an ID read at the start gives the
+		// green channel by itself; 0 when the hall has no elderly group.
+		ElderAge int `json:"elder_age"`
 	}{SMS: slices.Contains(media, civiq.MediumSMS), Hall: hall.ID, Name: hall.NameIn(lang), TZ: hall.Timezone, CanIssue: p.User != nil && p.Can(civiq.PermIssueTicket, hall.ID, ""),
 		Services: []kioskSvc{}, Groups: []group{},
 		Appointments: set.Enabled, EarlyMinutes: set.CheckInEarlyMinutes, LateMinutes: set.CheckInLateMinutes,
 		Guides: "/halls/" + url.PathEscape(hall.ID) + "/guides?from=kiosk"}
 	for _, svc := range svcs {
 		data.Services = append(data.Services, kioskService(lang, svc))
+	}
+	if hall.HasPriorityGroup(civiq.ElderGroup) {
+		data.ElderAge = hall.ElderAge
 	}
 	for _, g := range hall.PriorityGroups {
 		data.Groups = append(data.Groups, group{g, s.kioskGroupLabel(lang, g)})

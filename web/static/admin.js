@@ -317,7 +317,7 @@
     q("#f-hall-title").textContent = tr(x ? "admin.halls.edit" : "admin.halls.create");
     const d = x || { id: "", name: "", name_en: "", timezone: "Asia/Shanghai", opens_at: "", closes_at: "", policy: "fifo",
       max_calls: 3, late_return_behind: 3, priority_groups: qa('input[name="priority_groups"]', f).map((i) => i.value),
-      allow_remote: false, max_remote_waiting: 100, remote_per_phone: 1, voice_template: "请{number}号到{counter}号窗口办理" };
+      allow_remote: false, max_remote_waiting: 100, remote_per_phone: 1, elder_age: 60, voice_template: "请{number}号到{counter}号窗口办理" };
     f.elements.id.value = d.id;
     f.elements.id.readOnly = !!x;
     for (const k of ["name", "name_en", "timezone", "opens_at", "closes_at", "policy", "voice_template"]) f.elements[k].value = d[k] || "";
@@ -325,6 +325,7 @@
     f.elements.late_return_behind.value = d.late_return_behind;
     f.elements.max_remote_waiting.value = d.max_remote_waiting || 100;
     f.elements.remote_per_phone.value = d.remote_per_phone || 1;
+    f.elements.elder_age.value = d.elder_age || 60;
     for (const i of qa('input[name="priority_groups"]', f)) i.checked = (d.priority_groups || []).includes(i.value);
     f.elements.allow_remote.checked = !!d.allow_remote;
   }
@@ -345,6 +346,7 @@
         max_calls: Number(val(f, "max_calls")), late_return_behind: Number(val(f, "late_return_behind")),
         priority_groups: checked(f, "priority_groups"), allow_remote: f.elements.allow_remote.checked,
         max_remote_waiting: Number(val(f, "max_remote_waiting")), remote_per_phone: Number(val(f, "remote_per_phone")),
+        elder_age: Number(val(f, "elder_age")),
         voice_template: val(f, "voice_template"),
       };
       const res = await send(f, "PUT", "/api/v1/halls/" + enc(id), body);

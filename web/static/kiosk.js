@@ -23,6 +23,7 @@
 
   let token = C.deviceToken(K.hall); // a paired kiosk's own token
   let group = "";                    // the chosen green-channel group
+  let cardID = "";                   // a resident ID the card reader read at the start
   let busy = false;                  // a press is being served
   let backTimer = 0, idleTimer = 0, waitsTimer = 0, stream = null;
 
@@ -45,7 +46,7 @@
   // buttons and messages, in the page's language (C.read, the browser's
   // speech as the display's); the ticket is read as a ticket.
   const readable = "h1, .kiosk-lead, .svc:not(.away) .svc-name, .svc:not(.away) .svc-wait, .action strong, .green-open strong, " +
-    ".group, #busy-text, .error-big, .ci-field label, .ci-error, .ci-status, .green-banner strong, #tp-priority, #tp-appt, #tp-until, #tp-ahead, #tp-eta";
+    ".group, #busy-text, .error-big, .ci-field label, .ci-error, .ci-status, .green-banner:not(.hidden) strong, #tp-priority, #tp-appt, #tp-until, #tp-ahead, #tp-eta";
   function readScreen() {
     const screen = document.body.dataset.screen;
     const box = $("s-" + screen);
@@ -231,11 +232,33 @@
     $("green-text").textContent = group ? C.tr("kiosk.green_for", groups[group] || group) : "";
     const open = $("green-open");
     if (open) open.classList.toggle("hidden", !!group);
+    $("card-banner").classList.toggle("hidden", !cardID);
+    $("card-text").textContent = cardID ? C.tr("kiosk.card_read", cardID.slice(0, 3) + "*".repeat(11) + cardID.slice(-4)) : "";
     show("home");
     if (svcPages.length > 1 && svcPage !== 0) showServicePage(0);
     fitServices();
-    idle(!!group);
+    idle(!!group || !!cardID);
   }
+
+  // ---- a resident ID card read at the start ----
+  // The hall's card reader types like a keyboard: 17 digits, a digit or
+  // X, and Enter. Read on the start screen, the number goes with the next
+  // ticket (id_number): the hall gives the green channel by age itself and
+  // counts the person's tickets for a service's per-person quota. Only its
+  // first 3 and last 4 characters are shown; it is forgotten with the
+  // ticket, or at the start for the next citizen.
+  let cardKeys = "";
+  document.addEventListener("keydown", (ev) => {
+    if (document.body.dataset.screen !== "home" || ev.target.closest("input, textarea")) return;
+    if (ev.key === "Enter") {
+      const id = cardKeys.toUpperCase();
+      cardKeys = "";
+      if (/^\d{17}[\dX]$/.test(id)) { cardID = id; home(); }
+      return;
+    }
+    if (/^[0-9xX]$/.test(ev.key)) cardKeys = (cardKeys + ev.key).slice(-18);
+  });
+  $("card-cancel").addEventListener("click", () => { cardID = ""; home(); });
 
   // A half-finished choice goes back to the start when nobody touches it.
   function idle(on) {
@@ -249,6 +272,7 @@
     clearInterval(backTimer);
     clearTimeout(idleTimer);
     group = "";
+    cardID = "";
     busy = false;
     if (ci) ci.clear();
     if (sms) sms.clear();
@@ -266,7 +290,7 @@
   }
 
   const idleScreens = new Set(["green", "checkin"]);
-  const touched = () => { if ((idleScreens.has(document.body.dataset.screen) || group) && !(ci && ci.busy)) idle(true); };
+  const touched = () => { if ((idleScreens.has(document.body.dataset.screen) || group || cardID) && !(ci && ci.busy)) idle(true); };
   document.addEventListener("pointerdown", touched);
   document.addEventListener("keydown", touched);
   if ($("green-open")) $("green-open").addEventListener("click", () => { if (!busy) { show("green"); idle(true); } });
@@ -287,6 +311,7 @@
     const key = C.key(); // one press, one key, however many tries
     const body = { service_id: serviceId, channel: "kiosk" };
     if (group) body.priority_group = group;
+    if (cardID) body.id_number = cardID;
     const text = $("busy-text"), cancel = $("busy-cancel");
     text.textContent = C.tr("kiosk.issuing");
     cancel.classList.add("hidden");
@@ -308,6 +333,7 @@
       }
       if (cancelled) return;
       if (r && (r.status === 201 || r.status === 200) && r.body && r.body.ticket) {
+        cardID = ""; // the ID goes with its ticket
         showTicket(r.body.ticket);
         return;
       }
@@ -345,7 +371,8 @@
     $("tp-number").textContent = t.number;
     $("tp-service").textContent = svc.name;
     const pr = $("tp-priority");
-    pr.textContent = t.priority_group ? C.tr("kiosk.ticket_priority", groups[t.priority_group] || t.priority_group) : "";
+    pr.textContent = !t.priority_group ? "" : C.tr(t.priority_by === "age" ? "kiosk.ticket_priority_age" : "kiosk.ticket_priority",
+      groups[t.priority_group] || t.priority_group);
     pr.classList.toggle("hidden", !t.priority_group);
     const ap = $("tp-appt");
     ap.textContent = appt ? C.tr("kiosk.appt_mark", slot ? hhmm(slot.start) + "–" + hhmm(slot.end) : "").trim() : "";
