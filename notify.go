@@ -245,6 +245,10 @@ type NotifySettings struct {
 	// ticket's phone page under it. Empty: no link.
 	LinkBase  string    `json:"link_base,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// CallbackToken, shown to admins only and never stored, is the token
+	// of the hall's URLs for the SMS providers' delivery reports and
+	// replies (notifyreport.go).
+	CallbackToken string `json:"callback_token,omitempty"`
 }
 
 // Default limits.
@@ -447,9 +451,12 @@ type Notice struct {
 	EventID    int64         `json:"event_id"`
 	Ord        int           `json:"-"` // its order among the messages of its event
 	// DueAt is when a scheduled reminder is due.
-	DueAt     *time.Time `json:"due_at,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	DueAt *time.Time `json:"due_at,omitempty"`
+	// ReportedAt is when the provider's delivery report came
+	// (notifyreport.go).
+	ReportedAt *time.Time `json:"reported_at,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
 // NoticeCount is a line of the report: messages of a day, medium,
@@ -636,7 +643,7 @@ func (e *Engine) SetNotifySettings(ctx context.Context, p Principal, hallID stri
 		if err := e.checkNotifySettings(&in, old); err != nil {
 			return err
 		}
-		in.HallID, in.UpdatedAt = hallID, now
+		in.HallID, in.UpdatedAt, in.CallbackToken = hallID, now, ""
 		stored := in
 		for _, m := range Media {
 			if pp := stored.Provider(m); pp != nil {
@@ -657,7 +664,9 @@ func (e *Engine) SetNotifySettings(ctx context.Context, p Principal, hallID stri
 		return nil, err
 	}
 	e.subscribersChanged()
-	return in.view(), nil
+	v := in.view()
+	v.CallbackToken = e.NotifyCallbackToken(hallID)
+	return v, nil
 }
 
 func (s *NotifySettings) setProvider(medium string, p *ProviderSettings) {
@@ -753,6 +762,9 @@ func (e *Engine) NotifySettingsOf(ctx context.Context, p Principal, hallID strin
 		out = s.view()
 		return nil
 	})
+	if err == nil && p.Can(PermAdmin, hallID, "") {
+		out.CallbackToken = e.NotifyCallbackToken(hallID)
+	}
 	return out, err
 }
 
@@ -834,12 +846,18 @@ func (e *Engine) OptIn(ctx context.Context, ticketID string, req OptInRequest) e
 			AddressKey: key, Lang: req.Lang, CreatedAt: now}); err != nil {
 			return err
 		}
+		// Giving the address again is asking for messages: it lifts an
+		// opt-out of it (notifyreport.go).
+		if err := tx.DeleteOptOut(t.HallID, req.Medium, key); err != nil {
+			return err
+		}
 		return tx.AppendEvent(&Event{HallID: t.HallID, Type: EventNotifyOptIn, At: now, Ticket: t})
 	})
 }
 
 // OptOut forgets a ticket's opt-in of a medium, and drops the messages
-// still queued for it.
+// still queued for it; the address is opted out of the hall's messages by
+// that medium (its other tickets' too) until it is given again.
 func (e *Engine) OptOut(ctx context.Context, ticketID, medium string) error {
 	if !slices.Contains(Media, medium) {
 		return FieldErrorf("medium", "medium is sms, webpush or wechat")
@@ -850,12 +868,26 @@ func (e *Engine) OptOut(ctx context.Context, ticketID, medium string) error {
 		if err != nil {
 			return err
 		}
-		had, err := tx.DeleteOptIn(t.ID, medium)
+		os, err := tx.OptIns(t.ID)
 		if err != nil {
 			return err
 		}
-		if !had {
+		i := slices.IndexFunc(os, func(o OptIn) bool { return o.Medium == medium })
+		if i < 0 {
 			return Errorf(ENotFound, "the ticket has no %s opt-in", medium)
+		}
+		// The address wants no more of the hall's messages, by any of its
+		// tickets (notifyreport.go); the ticket's own opt-in goes with
+		// them.
+		addr := os[i].Address
+		if err := e.unseal(&addr); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteOptIn(t.ID, medium); err != nil {
+			return err
+		}
+		if err := e.optOutAddress(tx, t.HallID, medium, addr, OptOutPage, now); err != nil {
+			return err
 		}
 		return tx.AppendEvent(&Event{HallID: t.HallID, Type: EventNotifyOptOut, At: now, Ticket: t})
 	})
@@ -1349,6 +1381,17 @@ func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time) (j
 			ps := st.Provider(n.Medium)
 			if drop == "" && ps == nil {
 				drop = "opted_out"
+			}
+			if drop == "" && n.AddressKey != "" {
+				// The number asked the hall for no more (a reply, the phone
+				// page: notifyreport.go).
+				out, err := tx.OptedOut(hallID, n.Medium, n.AddressKey)
+				if err != nil {
+					return err
+				}
+				if out {
+					drop = "opted_out"
+				}
 			}
 			if drop != "" {
 				if err := fail(NoticeDropped, drop, ""); err != nil {

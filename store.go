@@ -41,6 +41,7 @@ type Tx interface {
 	EdgeTx
 	HaochapingTx
 	NotifyTx
+	NotifyOpsTx
 	AlertTx
 	ReportTx
 }

@@ -488,6 +488,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "GET /api/v1/halls/{hall}/notifications", prep: fixed("/api/v1/halls/demo/notifications", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/halls/{hall}/notifications/messages", prep: fixed("/api/v1/halls/demo/notifications/messages", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/halls/{hall}/notifications/report", prep: fixed("/api/v1/halls/demo/notifications/report", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
+		{route: "POST /api/v1/halls/{hall}/notifications/callbacks/{token}/{provider}/{what}", note: "the token is the access: a wrong one is not found for everyone", prep: fixed("/api/v1/halls/demo/notifications/callbacks/00000000000000000000000000000000/aliyun/report", []any{}), want: [nPrincipals]int{N, N, N, N, N, N, N, N, N, N, N}},
 		{route: "POST /api/v1/halls/{hall}/notifications/test", prep: fixed("/api/v1/halls/demo/notifications/test", map[string]string{"phone": "13800000000"}), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/tickets/{id}/notify", prep: optInTicket(false), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},
 		{route: "DELETE /api/v1/tickets/{id}/notify", prep: optInTicket(true), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},

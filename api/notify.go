@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/notify"
 	"github.com/civiq/civiq/webpush"
 	"github.com/civiq/civiq/wechat"
 )
@@ -63,6 +64,34 @@ func (s *Server) notifyRoutes() {
 			return err
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"result": res})
+		return nil
+	})
+	// The SMS providers' pushes: delivery reports and replies, to a URL
+	// with the hall's callback token (civiq/notifyreport.go).
+	s.handle("POST /api/v1/halls/{hall}/notifications/callbacks/{token}/{provider}/{what}", anyone, func(w http.ResponseWriter, r *http.Request, c *call) error {
+		provider, hall, token := r.PathValue("provider"), r.PathValue("hall"), r.PathValue("token")
+		if provider != "aliyun" && provider != "tencent" {
+			return civiq.Errorf(civiq.ENotFound, "no such callback")
+		}
+		var err error
+		switch r.PathValue("what") {
+		case "report":
+			var rs []civiq.DeliveryReport
+			if rs, err = notify.ParseReports(provider, c.body); err == nil {
+				_, err = s.Engine.RecordReports(r.Context(), hall, token, provider, rs)
+			}
+		case "reply":
+			var rs []civiq.SMSReply
+			if rs, err = notify.ParseReplies(provider, c.body); err == nil {
+				_, err = s.Engine.RecordReplies(r.Context(), hall, token, rs)
+			}
+		default:
+			err = civiq.Errorf(civiq.ENotFound, "no such callback")
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, notify.CallbackAnswer(provider))
 		return nil
 	})
 	s.handle("POST /api/v1/tickets/{id}/notify", anyone, s.optIn) // the holder of the id, or staff

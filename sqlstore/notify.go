@@ -111,21 +111,18 @@ func (t *tx) CountOptIns(addressKey string, since time.Time) (int, error) {
 }
 
 const noticeColumns = `id, hall_id, day, ticket_id, number, medium, kind, provider, to_masked, address_key, params,
-	status, provider_id, code, error, tries, event_id, ord, created_at, updated_at, due_at`
+	status, provider_id, code, error, tries, event_id, ord, created_at, updated_at, due_at, reported_at`
 
 func scanNotice(sc scanner) (*civiq.Notice, error) {
 	n := &civiq.Notice{}
 	var params string
-	var created, updated, due int64
+	var created, updated, due, reported int64
 	if err := sc.Scan(&n.ID, &n.HallID, &n.Day, &n.TicketID, &n.Number, &n.Medium, &n.Kind, &n.Provider, &n.To, &n.AddressKey,
-		&params, &n.Status, &n.ProviderID, &n.Code, &n.Error, &n.Tries, &n.EventID, &n.Ord, &created, &updated, &due); err != nil {
+		&params, &n.Status, &n.ProviderID, &n.Code, &n.Error, &n.Tries, &n.EventID, &n.Ord, &created, &updated, &due, &reported); err != nil {
 		return nil, err
 	}
 	n.CreatedAt, n.UpdatedAt = time.Unix(0, created), time.Unix(0, updated)
-	if due != 0 {
-		d := time.Unix(0, due)
-		n.DueAt = &d
-	}
+	n.DueAt, n.ReportedAt = dueTime(due), dueTime(reported)
 	return n, json.Unmarshal([]byte(params), &n.Params)
 }
 
@@ -135,10 +132,11 @@ func (t *tx) InsertNotice(n *civiq.Notice) (bool, error) {
 		return false, err
 	}
 	_, err = t.scalar(`INSERT INTO notify_messages (`+noticeColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (ticket_id, medium, kind) DO NOTHING RETURNING 1`,
 		n.ID, n.HallID, n.Day, n.TicketID, n.Number, n.Medium, n.Kind, n.Provider, n.To, n.AddressKey, string(params),
-		n.Status, n.ProviderID, n.Code, n.Error, n.Tries, n.EventID, n.Ord, nanos(n.CreatedAt), nanos(n.UpdatedAt), dueNanos(n.DueAt))
+		n.Status, n.ProviderID, n.Code, n.Error, n.Tries, n.EventID, n.Ord, nanos(n.CreatedAt), nanos(n.UpdatedAt), dueNanos(n.DueAt),
+		dueNanos(n.ReportedAt))
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -147,8 +145,8 @@ func (t *tx) InsertNotice(n *civiq.Notice) (bool, error) {
 
 func (t *tx) UpdateNotice(n *civiq.Notice) error {
 	return t.exec(`UPDATE notify_messages SET status = ?, provider_id = ?, code = ?, error = ?, tries = ?, updated_at = ?,
-		day = ?, due_at = ? WHERE id = ?`,
-		n.Status, n.ProviderID, n.Code, n.Error, n.Tries, nanos(n.UpdatedAt), n.Day, dueNanos(n.DueAt), n.ID)
+		day = ?, due_at = ?, reported_at = ? WHERE id = ?`,
+		n.Status, n.ProviderID, n.Code, n.Error, n.Tries, nanos(n.UpdatedAt), n.Day, dueNanos(n.DueAt), dueNanos(n.ReportedAt), n.ID)
 }
 
 // dueNanos is a scheduled message's due time, 0 for the others.
@@ -223,4 +221,54 @@ func (t *tx) NoticeCounts(hallID, from, to string) ([]civiq.NoticeCount, error) 
 	})(t.rows(`SELECT day, medium, provider, kind, status, COUNT(*) FROM notify_messages
 		WHERE hall_id = ? AND day >= ? AND day <= ? GROUP BY day, medium, provider, kind, status
 		ORDER BY day, medium, provider, kind, status`, hallID, from, to))
+}
+
+// dueTime reads an optional time (0: none).
+func dueTime(ns int64) *time.Time {
+	if ns == 0 {
+		return nil
+	}
+	t := time.Unix(0, ns)
+	return &t
+}
+
+// The delivery reports and opt-outs (civiq's notifyreport.go).
+
+var _ civiq.NotifyOpsTx = (*tx)(nil)
+
+func (t *tx) Notice(id string) (*civiq.Notice, error) {
+	n, err := scanNotice(t.row(`SELECT `+noticeColumns+` FROM notify_messages WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("message", id)
+	}
+	return n, err
+}
+
+func (t *tx) NoticeByProviderID(hallID, provider, providerID string) (*civiq.Notice, error) {
+	n, err := scanNotice(t.row(`SELECT `+noticeColumns+` FROM notify_messages WHERE provider = ? AND provider_id = ? AND hall_id = ?
+		ORDER BY created_at DESC LIMIT 1`, provider, providerID, hallID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("message of provider id", providerID)
+	}
+	return n, err
+}
+
+func (t *tx) PutOptOut(hallID, medium, addressKey, via string, at time.Time) error {
+	return t.exec(`INSERT INTO notify_optouts (hall_id, medium, address_key, via, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (hall_id, medium, address_key) DO UPDATE SET via = excluded.via, created_at = excluded.created_at`,
+		hallID, medium, addressKey, via, nanos(at))
+}
+
+func (t *tx) OptedOut(hallID, medium, addressKey string) (bool, error) {
+	n, err := t.scalar(`SELECT COUNT(*) FROM notify_optouts WHERE hall_id = ? AND medium = ? AND address_key = ?`, hallID, medium, addressKey)
+	return n > 0, err
+}
+
+func (t *tx) DeleteOptOut(hallID, medium, addressKey string) error {
+	return t.exec(`DELETE FROM notify_optouts WHERE hall_id = ? AND medium = ? AND address_key = ?`, hallID, medium, addressKey)
+}
+
+func (t *tx) OptInsTo(hallID, medium, addressKey string) ([]civiq.OptIn, error) {
+	return scanAll(func(sc scanner) (civiq.OptIn, error) { return scanOptIn(sc) })(t.rows(`SELECT `+optInColumns+
+		` FROM notify_optins o WHERE o.address_key = ? AND o.hall_id = ? AND o.medium = ?`, addressKey, hallID, medium))
 }
