@@ -617,6 +617,9 @@ func (e *Engine) checkNotifySettings(in *NotifySettings, old *NotifySettings) er
 		if ch.Medium() != m {
 			return FieldErrorf(field+".provider", "provider %s does not send %s", p.Provider, m)
 		}
+		if err := checkParamRule(field, p, ch.Rules()); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -188,6 +188,41 @@ var noticeParamNames = map[string][]string{
 // what the hall's template for it takes (the admin page shows them).
 func NoticeParamNames(kind string) []string { return noticeParamNames[kind] }
 
+// fixedParamLen is the length of the parameters that are never cut (a
+// service's name and a correction's list are: fitParam, FitList): a
+// booking code, a slot's time, a date, a case number.
+var fixedParamLen = map[string]int{"code": CodeLength, "time": len("01-02 15:04"), "date": len(time.DateOnly),
+	"deadline": len(time.DateOnly)}
+
+// caseNumberLen is the length of a case's number (newCaseNumber).
+const caseNumberLen = 16
+
+// checkParamRule refuses a template registered for a kind whose
+// parameters the channel's length rule cannot take whole: a case number
+// of 16 characters by Tencent's default rule of 12, say. The hall sets the
+// rule its account was granted (extra.max_param_len) instead.
+func checkParamRule(field string, p *ProviderSettings, r ParamRules) error {
+	if r.MaxParamLen <= 0 {
+		return nil
+	}
+	for _, k := range NoticeKinds {
+		if p.Templates[k] == "" {
+			continue
+		}
+		for _, name := range NoticeParamNames(k) {
+			n := fixedParamLen[name]
+			if name == "number" && NoticeSubject(k) == SubjectCase {
+				n = caseNumberLen
+			}
+			if n > r.MaxParamLen {
+				return FieldErrorf(field+".templates", "the template of %s takes %s of %d characters; provider %s takes %d: set extra.max_param_len if the account allows longer, or leave the template out",
+					k, name, n, p.Provider, r.MaxParamLen)
+			}
+		}
+	}
+	return nil
+}
+
 // subjectWords are the words of the messages beyond tickets, for channels
 // without templates (the log, and a template's model).
 var subjectWords = map[string][2]string{

@@ -216,3 +216,23 @@ func TestSubjectsDay(t *testing.T) {
 		t.Errorf("the day's list: %v", kinds)
 	}
 }
+
+// TestParamRuleChecked: a template whose parameters the provider's length
+// rule cannot take whole is refused when it is set (a case number of 16
+// characters by Tencent's 12), and taken with the account's own rule.
+func TestParamRuleChecked(t *testing.T) {
+	s := node(t, nil)
+	sms := map[string]any{"provider": "tencent", "access_key_id": "AKID", "access_key_secret": "secret", "sign_name": "大厅",
+		"app_id": "1400000000", "templates": map[string]string{"called": "1001", "booking_booked": "1002", "case_accepted": "1003"}}
+	var bad struct {
+		Error struct{ Field, Message string }
+	}
+	if code := s.Call(t, "PUT", "/api/v1/halls/demo/notifications", s.Admin, map[string]any{"sms": sms}, &bad); code != 400 ||
+		bad.Error.Field != "sms.templates" || !strings.Contains(bad.Error.Message, "case_accepted") {
+		t.Fatalf("a case's template by Tencent's rule: %d %+v", code, bad)
+	}
+	sms["extra"] = map[string]string{"max_param_len": "20"}
+	if code := s.Call(t, "PUT", "/api/v1/halls/demo/notifications", s.Admin, map[string]any{"sms": sms}, nil); code != 200 {
+		t.Fatalf("with the account's rule of 20: %d", code)
+	}
+}
