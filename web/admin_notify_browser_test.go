@@ -12,8 +12,10 @@ import (
 
 // TestAdminNotifyBrowser: a hall's SMS notifications are set on /admin
 // (the page's checks and the server's next to the field, the secret
-// write-only: "set" after saving, never shown), the day's messages are
-// counted with the cost, and a test message goes to a given number.
+// write-only: "set" after saving, never shown), WeChat (app id, secret
+// write-only, templates) and Web Push too, the day's messages are counted
+// with the cost and the channel in words, and a test message goes to a
+// given number.
 // axe in both languages.
 func TestAdminNotifyBrowser(t *testing.T) {
 	browsertest.Require(t)
@@ -99,6 +101,26 @@ await page.click('#f-notify [type=submit]');
 eq((await r).status(), 200, 'saved again');
 eq((await call('GET', '/api/v1/halls/demo/notifications')).notifications.sms.has_secret, true, 'the secret kept');
 
+mark('wechat and web push');
+await page.selectOption('[name="wechat.provider"]', 'wechat');
+await page.click('#f-notify [type=submit]');
+assert((await errorOf('wechat.access_key_id')) !== '', 'wechat needs its app id');
+assert((await errorOf('wechat.access_key_secret')) !== '', 'and its secret');
+await page.fill('[name="wechat.access_key_id"]', 'wx0123456789abcdef');
+await page.fill('[name="wechat.access_key_secret"]', 'wechat-secret');
+await page.fill('[name="wechat.templates.called"]', 'TPL_called_0001');
+await page.check('#nt-webpush');
+r = saved();
+await page.click('#f-notify [type=submit]');
+eq((await r).status(), 200, 'saved with wechat and web push');
+await page.waitForSelector('#nt-wechat_access_key_secret-hint:has-text("已设置")');
+eq(await page.$eval('[name="wechat.access_key_secret"]', (e) => e.value), '', 'the wechat secret is not shown');
+ns = (await call('GET', '/api/v1/halls/demo/notifications')).notifications;
+eq([ns.wechat.provider, ns.wechat.access_key_id, ns.wechat.has_secret, ns.wechat.access_key_secret, ns.wechat.templates.called, ns.webpush.provider, ns.sms.has_secret],
+  ['wechat', 'wx0123456789abcdef', true, undefined, 'TPL_called_0001', 'webpush', true], 'wechat and web push as the API answers');
+assert(await page.isChecked('#nt-webpush'), 'web push shown on');
+await page.screenshot({ path: shots + '/admin-notify-wechat.png', fullPage: true });
+
 mark('test send');
 await page.fill('#nt-test-phone', '12');
 const tr = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('/notifications/test'));
@@ -122,12 +144,15 @@ await page.reload();
 const hallDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'Pacific/Kiritimati', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
 eq(new URL((await asked).url()).searchParams.get('from'), hallDay, "the report is of the hall's day, in its zone");
 await page.waitForSelector('#nt-report td:has-text("取号成功")');
+assert((await page.textContent('#nt-report tbody')).includes('短信 · 仅写日志'), 'the channel in words: ' + await page.textContent('#nt-report tbody'));
+assert(!(await page.textContent('#nt-report tbody')).includes('sms'), 'no code for the channel');
 assert((await page.textContent('#nt-spend')).includes('¥0.05'), 'the cost: ' + await page.textContent('#nt-spend'));
 await page.screenshot({ path: shots + '/admin-notify.png', fullPage: true });
 
 mark('English');
 await page.goto(base + '/admin?hall=demo&lang=en#notify');
 await page.waitForSelector('#nt-report td:has-text("Ticket taken")');
+assert((await page.textContent('#nt-report tbody')).includes('SMS · '), 'the channel in English');
 await axe(page, 'notify en');
 await page.screenshot({ path: shots + '/admin-notify-en.png', fullPage: true });
 clean(page, 'admin notify');

@@ -1,10 +1,11 @@
 // civiq administration, notifications (issue 15): a hall's SMS settings
 // (provider, where it is, the key with its write-only secret, the 签名 and
 // the template registered per kind), the "ahead" count, quiet hours and the
-// daily budget; the day's messages per channel and kind with the cost
-// estimate; and a test message to a given number. The page's checks and
-// the server's error land next to their field (admin.js's helpers). A PUT
-// sends back every setting it loaded: WeChat and Web Push are kept.
+// daily budget; WeChat (the Official Account's app id, its secret
+// write-only, a template per ticket message) and Web Push (on or off); the
+// day's messages per channel and kind, in words, with the cost estimate;
+// and a test message to a given number. The page's checks and the
+// server's error land next to their field (admin.js's helpers).
 "use strict";
 (function () {
   const A = window.civiqAdmin, C = window.CIVIQ, tr = C.tr;
@@ -49,8 +50,35 @@
       (params[k] || []).length ? tr("admin.nt.params", params[k].map((p) => "${" + p + "}").join(" ")) : ""));
     form.append(h("fieldset", { class: "field", "data-field": "sms.templates" }, h("legend", {}, tr("admin.nt.templates")),
       h("p", { class: "hint" }, tr("admin.nt.templates_hint")), grid));
+    // WeChat (the Official Account: app id, app secret write-only, the
+    // template of each ticket message) and Web Push (the installation's
+    // VAPID key: on or off).
+    const wc = ns.wechat || {};
+    const wprov = h("select", { id: "nt-wechat_provider", name: "wechat.provider" },
+      h("option", { value: "" }, tr("admin.nt.provider.none_wechat")), h("option", { value: "wechat" }, tr("admin.nt.provider.wechat")));
+    wprov.value = wc.provider || "";
+    const wmode = h("select", { id: "nt-wechat_message", name: "wechat.message" },
+      h("option", { value: "template" }, tr("admin.nt.wechat_template")), h("option", { value: "subscribe" }, tr("admin.nt.wechat_subscribe")));
+    wmode.value = (wc.extra || {}).message || "template";
+    const wgrid = h("div", { class: "grid3" });
+    for (const k of ticketKinds) wgrid.append(field("wechat.templates." + k, tr("admin.nt.kind." + k), { value: (wc.templates || {})[k] || "", maxlength: 64, autocomplete: "off" }));
+    form.append(h("h3", {}, tr("admin.nt.wechat")), h("div", { class: "grid2" },
+      h("div", { class: "field" }, h("label", { for: "nt-wechat_provider" }, tr("admin.nt.provider")), wprov),
+      h("div", { class: "field" }, h("label", { for: "nt-wechat_message" }, tr("admin.nt.wechat_message")), wmode),
+      field("wechat.access_key_id", tr("admin.nt.wechat_app_id"), { value: wc.access_key_id || "", autocomplete: "off", placeholder: "wx…" }),
+      field("wechat.access_key_secret", tr("admin.nt.wechat_secret"), { type: "password", value: "", autocomplete: "new-password" },
+        tr(wc.has_secret ? "admin.nt.secret_set" : "admin.nt.secret_unset")),
+      field("wechat.endpoint", tr("admin.nt.endpoint"), { type: "url", value: wc.endpoint || "", autocomplete: "off" }, tr("admin.nt.endpoint_hint"))),
+    h("fieldset", { class: "field", "data-field": "wechat.templates" }, h("legend", {}, tr("admin.nt.wechat_templates")), wgrid));
+    const push = h("input", { type: "checkbox", id: "nt-webpush", name: "webpush.on" });
+    push.checked = !!(ns.webpush && ns.webpush.provider);
+    form.append(h("h3", {}, tr("admin.nt.webpush")), h("div", { class: "field check", "data-field": "webpush" },
+      h("label", { for: "nt-webpush" }, push, " ", tr("admin.nt.webpush_on")), h("p", { class: "hint" }, tr("admin.nt.webpush_hint"))));
     form.append(h("div", { class: "actions" }, h("button", { class: "btn primary", type: "submit" }, tr("admin.save"))));
   }
+  const ticketKinds = ["taken", "ahead", "next", "called", "no_show", "transferred"].filter((k) => kinds.includes(k));
+  // channel names a report line's medium and provider in words.
+  const channel = (c) => tr("admin.nt.medium." + c.medium) + (c.provider ? " · " + tr("admin.nt.provider." + c.provider) : "");
   // today is the day in the hall's own zone (the report's days are the hall's).
   const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: A.hallTZ(), year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
   async function loadReport() {
@@ -59,7 +87,7 @@
     const body = document.querySelector("#nt-report tbody");
     body.textContent = "";
     for (const c of rep.counts || []) {
-      body.append(h("tr", {}, h("td", {}, c.medium + (c.provider ? " · " + c.provider : "")), h("td", {}, tr("admin.nt.kind." + c.kind)),
+      body.append(h("tr", {}, h("td", {}, channel(c)), h("td", {}, tr("admin.nt.kind." + c.kind)),
         h("td", {}, tr("admin.nt.status." + c.status)), h("td", { class: "num" }, String(c.count))));
     }
     if (!body.children.length) body.append(h("tr", {}, h("td", { colspan: 4, class: "muted" }, tr("admin.nt.none_today"))));
@@ -83,6 +111,10 @@
         if (!v("sms.access_key_secret") && !(ns.sms && ns.sms.has_secret)) fail("sms.access_key_secret", tr("admin.err.required"));
         if (v("sms.provider") === "tencent" && !v("sms.app_id")) fail("sms.app_id", tr("admin.err.required"));
       }
+      if (v("wechat.provider")) {
+        if (!v("wechat.access_key_id")) fail("wechat.access_key_id", tr("admin.err.required"));
+        if (!v("wechat.access_key_secret") && !(ns.wechat && ns.wechat.has_secret)) fail("wechat.access_key_secret", tr("admin.err.required"));
+      }
     });
     if (!ok) return;
     const body = Object.assign({}, ns, { ahead: Number(v("ahead")), daily_budget: Number(v("daily_budget")), cost_fen: Number(v("cost_fen")),
@@ -99,6 +131,20 @@
       const secret = form.elements["sms.access_key_secret"].value;
       if (secret) body.sms.access_key_secret = secret;
     }
+    if (!v("wechat.provider")) body.wechat = null;
+    else {
+      const templates = {};
+      for (const k of ticketKinds) if (v("wechat.templates." + k)) templates[k] = v("wechat.templates." + k);
+      body.wechat = Object.assign({}, ns.wechat, { provider: "wechat", access_key_id: v("wechat.access_key_id"), endpoint: v("wechat.endpoint"),
+        templates, extra: Object.assign({}, (ns.wechat || {}).extra, { message: v("wechat.message") }) });
+      delete body.wechat.has_secret;
+      delete body.wechat.access_key_secret;
+      const secret = form.elements["wechat.access_key_secret"].value;
+      if (secret) body.wechat.access_key_secret = secret;
+    }
+    body.webpush = form.elements["webpush.on"].checked ? Object.assign({}, ns.webpush, { provider: "webpush" }) : null;
+    if (body.webpush) delete body.webpush.has_secret;
+    delete body.callback_token;
     const res = await A.send(form, "PUT", A.hallPath("/notifications"), body);
     if (!res) return;
     ns = res.body.notifications || ns;
