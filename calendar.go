@@ -383,7 +383,10 @@ func (e *Engine) SetHallCalendarYear(ctx context.Context, hallID string, year in
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}
-		return tx.PutCalendarYear(hallID, year, days)
+		if err := tx.PutCalendarYear(hallID, year, days); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkCalendar, hallID)
 	})
 }
 
@@ -400,7 +403,10 @@ func (e *Engine) ResetHallCalendarYear(ctx context.Context, hallID string, year 
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}
-		return tx.DeleteCalendarYear(hallID, year)
+		if err := tx.DeleteCalendarYear(hallID, year); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkCalendar, hallID)
 	})
 }
 
@@ -418,7 +424,10 @@ func (e *Engine) SetHallCalendarDay(ctx context.Context, hallID string, d Calend
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}
-		return tx.PutCalendarDay(hallID, d)
+		if err := tx.PutCalendarDay(hallID, d); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkCalendar, hallID)
 	})
 }
 
@@ -434,6 +443,9 @@ func (e *Engine) DeleteHallCalendarDay(ctx context.Context, hallID, date string)
 		if _, err := tx.Hall(hallID); err != nil {
 			return err
 		}
-		return tx.DeleteCalendarDay(hallID, date)
+		if err := tx.DeleteCalendarDay(hallID, date); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkCalendar, hallID)
 	})
 }

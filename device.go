@@ -86,7 +86,10 @@ func (e *Engine) CreateDevice(ctx context.Context, d *Device) error {
 				return err
 			}
 		}
-		return tx.InsertDevice(d)
+		if err := tx.InsertDevice(d); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkDevices, d.HallID)
 	})
 }
 
@@ -105,7 +108,10 @@ func (e *Engine) PairDevice(ctx context.Context, code string) (string, *Device, 
 		}
 		now := e.now()
 		d.PairingCode, d.TokenHash, d.PairedAt = "", HashToken(token), &now
-		return tx.UpdateDevice(d)
+		if err := tx.UpdateDevice(d); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkDevices, d.HallID)
 	})
 	if err != nil {
 		return "", nil, err
@@ -128,7 +134,10 @@ func (e *Engine) DeleteDevice(ctx context.Context, hallID string, id int64) erro
 			return err
 		}
 		token = d.TokenHash
-		return tx.DeleteDevice(d.ID)
+		if err := tx.DeleteDevice(d.ID); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkDevices, hallID)
 	})
 	if err != nil {
 		return err
@@ -155,7 +164,10 @@ func (e *Engine) NewDeviceCode(ctx context.Context, hallID string, id int64) (*D
 		old = d.TokenHash
 		d.PairingCode, d.TokenHash, d.PairedAt = NewPairingCode(), "", nil
 		out = d
-		return tx.UpdateDevice(d)
+		if err := tx.UpdateDevice(d); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkDevices, hallID)
 	})
 	if err != nil {
 		return nil, err

@@ -26,6 +26,46 @@ import (
 // configuration; its text is the cursor.
 const EventConfigPulled = "config.pulled"
 
+// EventConfigChanged is the event of a change to what the city owns of a
+// hall (edge.go's ownership table: its settings, services, users and
+// their passwords, devices, guides, calendar), one row per hall the change
+// concerns, in the change's transaction; its text names the work
+// (WorkUsers...). Counters, booking and rating settings have events of
+// their own.
+const EventConfigChanged = "config.changed"
+
+// configChanged writes the event rows of a change of w in the halls.
+func (e *Engine) configChanged(tx Tx, w Work, halls ...string) error {
+	now := e.now()
+	for _, h := range slices.Compact(slices.Sorted(slices.Values(halls))) {
+		if err := tx.AppendEvent(&Event{HallID: h, Type: EventConfigChanged, At: now, Text: string(w)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// userChanged writes the event rows of a change to a user: in each hall
+// the user works in, as each of users stands (before and after a change);
+// an admin works in every hall.
+func (e *Engine) userChanged(tx Tx, users ...*User) error {
+	var halls []string
+	for _, u := range users {
+		if u.Role != RoleAdmin {
+			halls = append(halls, u.HallIDs...)
+			continue
+		}
+		all, err := tx.Halls()
+		if err != nil {
+			return err
+		}
+		for _, h := range all {
+			halls = append(halls, h.ID)
+		}
+	}
+	return e.configChanged(tx, WorkUsers, halls...)
+}
+
 // ConfigBookingDays is how many days after today the bookings a
 // configuration carries reach at least (the hall's days_ahead when more).
 const ConfigBookingDays = 7

@@ -154,3 +154,82 @@ func BenchmarkPullConfig(b *testing.B) {
 		}
 	}
 }
+
+// TestConfigChangeEvents: every change to what the city owns of a hall is
+// one transaction with an event row per hall it concerns (a user's, in
+// each of their halls; an admin's, in every hall), and the edge's next
+// pull brings it: a user made on the city signs in at the edge, and with
+// a new password only with it.
+func TestConfigChangeEvents(t *testing.T) {
+	t.Parallel()
+	city := newEnv(t)
+	edge := emptyEdge(t)
+	edge.Now = city.eng.Now
+	ctx := city.ctx
+	if err := city.eng.SaveHall(ctx, &civiq.Hall{ID: "other", Name: "其他", Timezone: "Asia/Shanghai", Policy: civiq.PolicyFIFO, MaxCalls: 3}); err != nil {
+		t.Fatal(err)
+	}
+	pull(t, city.eng, edge, "demo")
+	city.take()
+	changed := func(what string, want ...string) {
+		t.Helper()
+		var got []string
+		for _, ev := range city.take() {
+			if ev.Type == civiq.EventConfigChanged {
+				got = append(got, ev.HallID+" "+ev.Text)
+			} else {
+				t.Errorf("%s: event %s", what, ev.Type)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: config events %q; want %q", what, got, want)
+		}
+	}
+	if err := city.eng.CreateUser(ctx, &civiq.User{Username: "wang.fang", Role: civiq.RoleStaff, HallIDs: []string{"demo"}}, "counter-pass-1"); err != nil {
+		t.Fatal(err)
+	}
+	changed("a staff member made", "demo users")
+	if !pull(t, city.eng, edge, "demo") {
+		t.Fatal("the pull after a new user applied nothing")
+	}
+	if _, _, _, err := edge.Login(ctx, "wang.fang", "counter-pass-1"); err != nil {
+		t.Errorf("the new user at the edge: %v", err)
+	}
+	pw := "counter-pass-2"
+	admin := civiq.Principal{User: &civiq.User{ID: 9999, Username: "root", Role: civiq.RoleAdmin}}
+	if _, err := city.eng.UpdateUser(ctx, admin, "wang.fang", civiq.UserUpdate{Password: &pw}); err != nil {
+		t.Fatal(err)
+	}
+	changed("a password reset", "demo users")
+	pull(t, city.eng, edge, "demo")
+	if _, _, _, err := edge.Login(ctx, "wang.fang", "counter-pass-1"); civiq.ErrorCode(err) != civiq.EUnauthorized {
+		t.Errorf("the old password at the edge: %v", err)
+	}
+	if _, _, _, err := edge.Login(ctx, "wang.fang", pw); err != nil {
+		t.Errorf("the new password at the edge: %v", err)
+	}
+	if err := city.eng.CreateUser(ctx, &civiq.User{Username: "zhao.min", Role: civiq.RoleAdmin}, "admin-pass-1"); err != nil {
+		t.Fatal(err)
+	}
+	changed("an admin made", "demo users", "other users")
+	if err := city.eng.DeleteUser(ctx, admin, "wang.fang"); err != nil {
+		t.Fatal(err)
+	}
+	changed("a user deleted", "demo users")
+	kiosk := &civiq.Device{Kind: "kiosk", HallID: "demo", Name: "Kiosk 2"}
+	if err := city.eng.CreateDevice(ctx, kiosk); err != nil {
+		t.Fatal(err)
+	}
+	changed("a device", "demo devices")
+	if err := city.eng.SetHallCalendarDay(ctx, "demo", civiq.CalendarDay{Date: "2031-03-04", Kind: "off", Name: "hall day"}); err != nil {
+		t.Fatal(err)
+	}
+	changed("a calendar day", "demo calendar")
+	if _, err := city.eng.SetCallingPolicy(ctx, "demo", civiq.CallingPolicy{Policy: civiq.PolicyFIFO, MaxCalls: 3, LateReturnBehind: civiq.DefaultLateReturnBehind}); err != nil {
+		t.Fatal(err)
+	}
+	changed("the calling policy", "demo hall_settings")
+	if !pull(t, city.eng, edge, "demo") {
+		t.Error("the pull after the changes applied nothing")
+	}
+}

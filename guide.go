@@ -711,7 +711,7 @@ func (e *Engine) ImportGuides(ctx context.Context, hallID string, in GuideImport
 				}
 			}
 		}
-		return nil
+		return e.configChanged(tx, WorkGuides, hallID)
 	})
 	if err != nil {
 		return nil, err
@@ -747,7 +747,10 @@ func (e *Engine) SaveGuide(ctx context.Context, g *Guide) error {
 			return err
 		}
 		g.UpdatedAt = e.now()
-		return tx.PutGuide(g)
+		if err := tx.PutGuide(g); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkGuides, g.HallID)
 	})
 }
 
@@ -764,7 +767,10 @@ func (e *Engine) DeleteGuide(ctx context.Context, hallID, id string) error {
 		if g.HallID != hallID {
 			return Errorf(ENotFound, "unknown guide %s", id)
 		}
-		return tx.DeleteGuide(id)
+		if err := tx.DeleteGuide(id); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkGuides, hallID)
 	})
 }
 

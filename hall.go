@@ -480,7 +480,12 @@ func (e *Engine) SaveHall(ctx context.Context, h *Hall) error {
 		return err
 	}
 	// Engine.update clears what the engine keeps of the hall (caches.go).
-	return e.update(ctx, func(tx Tx) error { return tx.PutHall(h) })
+	return e.update(ctx, func(tx Tx) error {
+		if err := tx.PutHall(h); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkHallSettings, h.ID)
+	})
 }
 
 // KeepQuotas names the quotas and service-level settings a saved service
@@ -515,7 +520,10 @@ func (e *Engine) SaveService(ctx context.Context, s *Service, keep KeepQuotas) e
 				return &Error{Code: EConflict, Field: "prefix", Message: "prefix " + s.Prefix + " is already used by " + o.ID}
 			}
 		}
-		return tx.PutService(s)
+		if err := tx.PutService(s); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkServices, s.HallID)
 	})
 }
 
@@ -589,7 +597,10 @@ func (e *Engine) SetCallingPolicy(ctx context.Context, hallID string, p CallingP
 			return err
 		}
 		out = h
-		return tx.PutHall(h)
+		if err := tx.PutHall(h); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkHallSettings, hallID)
 	})
 	return out, err
 }
@@ -629,6 +640,9 @@ func (e *Engine) DeleteService(ctx context.Context, hallID, serviceID string) er
 		if n := waiting[serviceID]; n > 0 {
 			return Errorf(EConflict, "%d tickets still wait for %s", n, serviceID)
 		}
-		return tx.DeleteService(hallID, serviceID)
+		if err := tx.DeleteService(hallID, serviceID); err != nil {
+			return err
+		}
+		return e.configChanged(tx, WorkServices, hallID)
 	})
 }

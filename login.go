@@ -462,6 +462,9 @@ func (e *Engine) ChangePassword(ctx context.Context, p Principal, sess *Session,
 		if err := tx.UpdateUser(u); err != nil {
 			return err
 		}
+		if err := e.userChanged(tx, u); err != nil { // the edges sign the user in with the new hash
+			return err
+		}
 		if err := tx.DeleteSessions(u.ID, sess.TokenHash); err != nil {
 			return err
 		}

@@ -199,10 +199,10 @@ func TestSlotsAcrossHolidays(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.eng.Sealer = testSealer(t)
-	e.set(time.Date(2026, 2, 10, 10, 0, 0, 0, shanghai)) // Tuesday
 	if err := e.eng.SetHallCalendarDay(e.ctx, "demo", civiq.CalendarDay{Date: "2026-02-12", Kind: civiq.DayOff, Name: "local"}); err != nil {
 		t.Fatal(err)
 	}
+	e.set(time.Date(2026, 2, 10, 10, 0, 0, 0, shanghai)) // Tuesday, after the day off was set (each write reads the clock)
 	tests := []struct {
 		date     string
 		working  bool

@@ -276,7 +276,10 @@ func (e *Engine) CreateUser(ctx context.Context, u *User, password string) error
 		} else if ErrorCode(err) != ENotFound {
 			return err
 		}
-		return tx.InsertUser(u)
+		if err := tx.InsertUser(u); err != nil {
+			return err
+		}
+		return e.userChanged(tx, u)
 	})
 }
 
@@ -324,6 +327,7 @@ func (e *Engine) UpdateUser(ctx context.Context, actor Principal, username strin
 		if err != nil {
 			return err
 		}
+		before := *u
 		wasAdmin := u.Role == RoleAdmin
 		if upd.Role != nil {
 			u.Role = *upd.Role
@@ -353,6 +357,9 @@ func (e *Engine) UpdateUser(ctx context.Context, actor Principal, username strin
 			u.PasswordHash = hash
 		}
 		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		if err := e.userChanged(tx, &before, u); err != nil {
 			return err
 		}
 		if hash != "" {
@@ -394,7 +401,10 @@ func (e *Engine) DeleteUser(ctx context.Context, actor Principal, username strin
 			}
 		}
 		id = u.ID
-		return tx.DeleteUser(u.ID)
+		if err := tx.DeleteUser(u.ID); err != nil {
+			return err
+		}
+		return e.userChanged(tx, u)
 	})
 	if err != nil {
 		return err

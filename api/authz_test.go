@@ -437,6 +437,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "DELETE /api/v1/bookings/{code}", prep: freshBooking("/api/v1/bookings/%s?id_last4=%s"), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},
 		{route: "GET /api/v1/bookings/{code}/ics", prep: freshBooking("/api/v1/bookings/%s/ics?id_last4=%s"), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},
 		{route: "GET /api/v1/bookings/{code}/qr.svg", prep: fixed("/api/v1/bookings/ABCDEFGH/qr.svg", nil), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},
+		{route: "GET /api/v1/booking-passes/qr.svg", prep: fixed("/api/v1/booking-passes/qr.svg?pass=not-a-pass", nil), want: [nPrincipals]int{B, B, B, B, B, B, B, B, B, B, B}},
 		{route: "POST /api/v1/halls/{hall}/checkins", prep: func(t *testing.T) (string, any) {
 			path, _ := freshBooking("%s %s")(t)
 			code, last4, _ := strings.Cut(path, " ")
