@@ -53,6 +53,8 @@ await take('zh-CN');
 await page.click('#sms-open');
 await page.waitForSelector('#sms-form:not(.hidden)');
 eq(await page.textContent('#back-in'), '', 'the screen waits while the number is typed');
+const mains = () => page.$$eval('#s-ticket .kbtn.primary', (es) => es.filter((e) => e.offsetParent !== null).map((e) => e.id));
+eq(await mains(), ['sms-submit'], 'one main button while the number is typed: send');
 for (const k of '123') await page.click('.sms-keys .key[data-key="' + k + '"]');
 await page.click('#sms-submit');
 assert((await page.textContent('#sms-msg')).includes('11'), 'a short number is told so: ' + await page.textContent('#sms-msg'));
@@ -67,6 +69,7 @@ eq((await r).status(), 201, 'opted in');
 await page.waitForSelector('#sms-msg:has-text("138****5678")');
 assert(await page.$eval('#sms-form', (e) => e.classList.contains('hidden')), 'the form goes');
 assert((await page.textContent('#back-in')) !== '', 'and the screen goes back as usual');
+eq(await mains(), ['done'], 'done is the main button again');
 await page.screenshot({ path: shots + '/kiosk-sms-done.png' });
 await page.click('#done');
 

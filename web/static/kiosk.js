@@ -438,12 +438,18 @@
   const sms = K.sms && $("sms") ? (function () {
     const form = $("sms-form"), input = $("sms-phone"), msg = $("sms-msg"), open = $("sms-open");
     const say = (text, bad) => { msg.textContent = text; msg.classList.toggle("bad", !!bad); };
+    // typing shows the form; its "send" is then the screen's one main
+    // button, and "done" steps back to a plain one.
+    const typing = (on) => {
+      form.classList.toggle("hidden", !on);
+      $("s-ticket").classList.toggle("sms-typing", on);
+      $("done").classList.toggle("primary", !on);
+    };
     open.addEventListener("click", () => {
       clearInterval(backTimer);
       $("back-in").textContent = "";
       open.classList.add("hidden");
-      form.classList.remove("hidden");
-      $("s-ticket").classList.add("sms-typing");
+      typing(true);
       input.focus();
     });
     for (const b of form.querySelectorAll(".key")) {
@@ -462,8 +468,7 @@
       try {
         const r = await C.api("POST", "/api/v1/tickets/" + encodeURIComponent(id) + "/notify", { phone, lang: C.lang === "en" ? "en" : "zh" });
         if (r && r.status === 201) {
-          form.classList.add("hidden");
-          $("s-ticket").classList.remove("sms-typing");
+          typing(false);
           say(C.tr("kiosk.sms_ok", (r.body.opt_in || {}).to || ""));
           countdown(waitSecs(), reset);
         } else if (r && r.status === 400) {
@@ -484,8 +489,7 @@
         input.value = "";
         input.removeAttribute("aria-invalid");
         say("");
-        form.classList.add("hidden");
-        $("s-ticket").classList.remove("sms-typing");
+        typing(false);
         open.classList.remove("hidden");
       },
     };
