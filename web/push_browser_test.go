@@ -37,8 +37,10 @@ func TestServiceWorkerServed(t *testing.T) {
 }
 
 // TestWebPushBrowser: the phone page subscribes Chromium to browser
-// notifications and the hall's "called" message reaches its service worker,
-// which shows it with the page closed.
+// notifications, its service worker subscribes again when the browser
+// replaces the subscription (pushsubscriptionchange) and tells civiq, and
+// the hall's "called" message reaches the new subscription and the service
+// worker, which shows it with the page closed.
 //
 // What is real: the page's control, its permission request, the service
 // worker's registration at /t/sw.js with scope /t/, the applicationServerKey
@@ -61,8 +63,9 @@ func TestWebPushBrowser(t *testing.T) {
 	browsertest.Require(t)
 	svc := pushtest.NewService()
 	defer svc.Close()
-	ua := pushtest.NewBrowser()
+	ua, ua2 := pushtest.NewBrowser(), pushtest.NewBrowser()
 	svc.Add("/push/chromium-1", ua)
+	svc.Add("/push/chromium-2", ua2) // the subscription that replaces it (pushsubscriptionchange)
 	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{0x5a}, civiq.SecretKeySize))
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +109,7 @@ func TestWebPushBrowser(t *testing.T) {
 		"BASE": s.URL, "ADMIN_TOKEN": s.Admin, "TICKET": issued.Ticket.ID, "NUMBER": issued.Ticket.Number,
 		"ENDPOINT": svc.URL + "/push/chromium-1", "P256DH": ua.P256dh(), "AUTH": ua.AuthKey(),
 		"VAPID": s.Site.VAPIDPublicKey, "HELPER": helper.URL,
+		"ENDPOINT2": svc.URL + "/push/chromium-2", "P256DH2": ua2.P256dh(), "AUTH2": ua2.AuthKey(),
 	})
 	var called *pushtest.Pushed
 	for _, p := range svc.Pushed() {
@@ -113,7 +117,7 @@ func TestWebPushBrowser(t *testing.T) {
 			called = &p
 		}
 	}
-	if called == nil || called.Urgency != "high" || called.TTL != "600" || called.Token.Key != s.Site.VAPIDPublicKey {
+	if called == nil || called.Path != "/push/chromium-2" || called.Urgency != "high" || called.TTL != "600" || called.Token.Key != s.Site.VAPIDPublicKey {
 		t.Errorf("the called message: %+v", called)
 	}
 	if e := svc.Errors(); len(e) > 0 {
@@ -168,6 +172,17 @@ for (const lang of ['en', 'zh-CN']) {
     return r && { scope: r.scope, script: (r.active || r.waiting || r.installing).scriptURL };
   });
   eq(reg, { scope: base + '/t/', script: base + '/t/sw.js' }, 'the service worker');
+  // The browser replaces the subscription (pushsubscriptionchange, which
+  // the test cannot make Chromium fire): the worker subscribes again (the
+  // stand-in answers the second endpoint) and tells civiq; the call below
+  // reaches the new endpoint.
+  const sw = ctx.serviceWorkers().find((w) => w.url() === base + '/t/sw.js') || await ctx.waitForEvent('serviceworker');
+  const statuses = await sw.evaluate(async (sub) => {
+    self.registration.pushManager.subscribe = async () => ({ endpoint: sub.endpoint,
+      toJSON: () => ({ endpoint: sub.endpoint, expirationTime: null, keys: { p256dh: sub.p256dh, auth: sub.auth } }) });
+    return self.civiqResubscribe(null);
+  }, { endpoint: env.ENDPOINT2, p256dh: env.P256DH2, auth: env.AUTH2 });
+  eq(statuses, [201], 'the worker subscribed again and told civiq, for the ticket');
   clean(page, 'subscribed');
   mark('subscribed');
   await page.close(); // the page is closed from here on

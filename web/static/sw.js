@@ -41,3 +41,29 @@ self.addEventListener("notificationclick", (ev) => {
     return undefined;
   })());
 });
+
+// The browser may replace a subscription (expired, or renewed by its push
+// service): pushsubscriptionchange. The worker subscribes again with the
+// same key and tells civiq, for each ticket the page opted in with it
+// (kept by the page in the cache "civiq-push": the tickets and the key),
+// so the calls still reach a closed page.
+const PUSH_CACHE = "civiq-push", PUSH_ENTRY = "/t/sw-push.json";
+async function resubscribe(old) {
+  const cache = await caches.open(PUSH_CACHE);
+  const r = await cache.match(PUSH_ENTRY);
+  const saved = r ? await r.json() : null;
+  if (!saved || !saved.key) return [];
+  const key = Uint8Array.from(atob(saved.key.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((saved.key.length + 3) % 4)), (c) => c.charCodeAt(0));
+  const sub = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: (old && old.options && old.options.applicationServerKey) || key });
+  const statuses = [];
+  for (const t of saved.tickets || []) {
+    const res = await fetch("/api/v1/tickets/" + encodeURIComponent(t.id) + "/notify", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ webpush: sub.toJSON(), lang: t.lang === "en" ? "en" : "zh" }),
+    }).catch(() => null);
+    statuses.push(res ? res.status : 0);
+  }
+  return statuses;
+}
+self.civiqResubscribe = resubscribe; // for the tests, which cannot make the browser fire the event
+self.addEventListener("pushsubscriptionchange", (ev) => ev.waitUntil(resubscribe(ev.oldSubscription)));

@@ -295,6 +295,18 @@
     }
     return sub || reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
   }
+  // remember keeps, for the service worker, the tickets opted in with this
+  // browser's subscription and the key: when the browser replaces the
+  // subscription (pushsubscriptionchange) the worker subscribes again and
+  // tells civiq for each (sw.js).
+  async function remember(lang) {
+    if (!("caches" in window)) return;
+    const cache = await caches.open("civiq-push"), entry = "/t/sw-push.json";
+    const r = await cache.match(entry);
+    const saved = r ? await r.json() : { tickets: [] };
+    const tickets = (saved.tickets || []).filter((x) => x.id !== T.id).concat([{ id: T.id, lang }]).slice(-10);
+    await cache.put(entry, new Response(JSON.stringify({ key: T.webpush, tickets }), { headers: { "Content-Type": "application/json" } }));
+  }
   pushBtn.addEventListener("click", async () => {
     pushBtn.disabled = true;
     try {
@@ -306,8 +318,13 @@
       }
       if (await Notification.requestPermission() !== "granted") { pushOn(false, "ticket.push_denied"); return; }
       const sub = await subscribe();
-      const r = await C.api("POST", path + "/notify", { webpush: sub.toJSON(), lang: document.documentElement.lang === "en" ? "en" : "zh" }, { retries: 2 });
-      if (r.status === 201) { N.opt_ins.webpush = r.body.opt_in.to; pushOn(true, "ticket.push_on"); }
+      const lang = document.documentElement.lang === "en" ? "en" : "zh";
+      const r = await C.api("POST", path + "/notify", { webpush: sub.toJSON(), lang }, { retries: 2 });
+      if (r.status === 201) {
+        N.opt_ins.webpush = r.body.opt_in.to;
+        pushOn(true, "ticket.push_on");
+        remember(lang).catch(() => {});
+      }
       else pushOn(false, "ticket.push_failed");
     } catch (e) {
       pushOn(false, "ticket.push_failed");
