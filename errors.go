@@ -70,6 +70,9 @@ type Error struct {
 	// RetryAfter, for rate_limited, is how long to wait before trying
 	// again (the API's Retry-After).
 	RetryAfter time.Duration
+	// Again, for quota_reached, is when tickets of the service are given
+	// again (the API's again_at), in the hall's time zone.
+	Again time.Time
 }
 
 func (e *Error) Error() string {

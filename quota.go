@@ -71,35 +71,51 @@ func (h *Hall) HalfDayBounds(t time.Time) (from, to time.Time, afternoon bool) {
 
 // CheckQuota refuses a ticket of the service at now when the counts
 // already reach one of its quotas (quota_reached, Field naming the
-// setting), saying when the hall gives tickets of the service again.
-func (h *Hall) CheckQuota(svc *Service, c QuotaCounts, now time.Time) error {
-	_, _, afternoon := h.HalfDayBounds(now)
+// setting), saying when the hall gives tickets of the service again
+// (Error.Again): this afternoon at 12:00 for a morning's quota, else the
+// opening of the hall's next working day by its calendar cal (nil: the
+// next day, whatever it is).
+func (h *Hall) CheckQuota(svc *Service, c QuotaCounts, now time.Time, cal *Calendar) error {
+	_, noon, afternoon := h.HalfDayBounds(now)
 	switch {
 	case svc.DailyQuota > 0 && c.Day >= svc.DailyQuota:
-		return h.quotaError("daily_quota", fmt.Sprintf("%s has given all %d of today's tickets", svc.Name, svc.DailyQuota), h.tomorrow(now))
+		return h.quotaError("daily_quota", fmt.Sprintf("%s has given all %d of today's tickets", svc.Name, svc.DailyQuota), now, h.nextOpening(now, cal))
 	case svc.PerPersonDaily > 0 && c.Person >= svc.PerPersonDaily:
-		return h.quotaError("per_person_daily", fmt.Sprintf("you have taken %d ticket(s) of %s today, the most one person may", c.Person, svc.Name), h.tomorrow(now))
+		return h.quotaError("per_person_daily", fmt.Sprintf("you have taken %d ticket(s) of %s today, the most one person may", c.Person, svc.Name), now, h.nextOpening(now, cal))
 	case svc.HalfDayQuota > 0 && c.HalfDay >= svc.HalfDayQuota:
-		half, when := "morning", "this afternoon from 12:00"
 		if afternoon {
-			half, when = "afternoon", h.tomorrow(now)
+			return h.quotaError("half_day_quota", fmt.Sprintf("%s has given all %d of this afternoon's tickets", svc.Name, svc.HalfDayQuota), now, h.nextOpening(now, cal))
 		}
-		return h.quotaError("half_day_quota", fmt.Sprintf("%s has given all %d of this %s's tickets", svc.Name, svc.HalfDayQuota, half), when)
+		return h.quotaError("half_day_quota", fmt.Sprintf("%s has given all %d of this morning's tickets", svc.Name, svc.HalfDayQuota), now, noon)
 	}
 	return nil
 }
 
-// tomorrow says when the hall's next day's tickets start: its opening
-// time, or midnight for a hall without hours.
-func (h *Hall) tomorrow(now time.Time) string {
+// nextOpening is when the hall's next working day after now's (by cal;
+// every day without one) opens: its opening time, or midnight for a hall
+// without hours.
+func (h *Hall) nextOpening(now time.Time, cal *Calendar) time.Time {
 	_, next := h.DayBounds(now)
-	at := "00:00"
-	if h.OpensAt != "" {
-		at = h.OpensAt
+	for i := 0; cal != nil && i < 60 && !cal.Working(time.Date(next.Year(), next.Month(), next.Day(), 0, 0, 0, 0, time.UTC)); i++ {
+		next = time.Date(next.Year(), next.Month(), next.Day()+1, 0, 0, 0, 0, next.Location())
 	}
-	return "tomorrow (" + next.Format(time.DateOnly) + ") from " + at
+	if at, err := time.Parse("15:04", h.OpensAt); err == nil {
+		next = time.Date(next.Year(), next.Month(), next.Day(), at.Hour(), at.Minute(), 0, 0, next.Location())
+	}
+	return next
 }
 
-func (h *Hall) quotaError(field, what, when string) error {
-	return &Error{Code: EQuotaReached, Field: field, Message: what + "; tickets are given again " + when}
+// quotaError is the refusal of a quota named field, with when tickets are
+// given again: this afternoon from 12:00, tomorrow (2031-03-05) from
+// 08:30, or on a later working day (2031-03-09) from 08:30.
+func (h *Hall) quotaError(field, what string, now, again time.Time) error {
+	today, tomorrow := h.DayBounds(now)
+	when := "on " + again.Format(time.DateOnly) + " from " + again.Format("15:04")
+	switch {
+	case again.Before(tomorrow) && !again.Before(today):
+		when = "this afternoon from " + again.Format("15:04")
+	case h.Day(again) == h.Day(tomorrow):
+		when = "tomorrow (" + again.Format(time.DateOnly) + ") from " + again.Format("15:04")
+	}
+	return &Error{Code: EQuotaReached, Field: field, Message: what + "; tickets are given again " + when, Again: again}
 }

@@ -43,7 +43,7 @@ func TestCheckQuota(t *testing.T) {
 			if c.name == "no quotas" {
 				s = &civiq.Service{ID: "s", Name: "x"}
 			}
-			err := c.hall.CheckQuota(s, c.counts, c.at)
+			err := c.hall.CheckQuota(s, c.counts, c.at, nil)
 			if c.field == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -58,6 +58,27 @@ func TestCheckQuota(t *testing.T) {
 				t.Fatalf("message %q does not say %q", e.Message, c.when)
 			}
 		})
+	}
+	// With the hall's calendar, tickets come again on its next working day:
+	// a Friday's full day opens again on Monday; a morning's at noon.
+	cal := civiq.BuiltinCalendar()
+	for _, c := range []struct {
+		at     time.Time
+		svc    *civiq.Service
+		counts civiq.QuotaCounts
+		again  time.Time
+		when   string
+	}{
+		{time.Date(2031, 3, 7, 15, 0, 0, 0, shanghai), svc, civiq.QuotaCounts{Day: 10}, time.Date(2031, 3, 10, 8, 30, 0, 0, shanghai), "on 2031-03-10 from 08:30"},
+		{time.Date(2031, 3, 5, 15, 0, 0, 0, shanghai), svc, civiq.QuotaCounts{Day: 10}, time.Date(2031, 3, 6, 8, 30, 0, 0, shanghai), "tomorrow (2031-03-06) from 08:30"},
+		{time.Date(2031, 3, 7, 9, 0, 0, 0, shanghai), svc, civiq.QuotaCounts{Day: 6, HalfDay: 6}, time.Date(2031, 3, 7, 12, 0, 0, 0, shanghai), "this afternoon from 12:00"},
+		{time.Date(2031, 3, 7, 9, 0, 0, 0, shanghai), svc, civiq.QuotaCounts{Day: 3, HalfDay: 3, Person: 2}, time.Date(2031, 3, 10, 8, 30, 0, 0, shanghai), "on 2031-03-10 from 08:30"},
+	} {
+		err := sh.CheckQuota(c.svc, c.counts, c.at, cal)
+		var e *civiq.Error
+		if !errors.As(err, &e) || !e.Again.Equal(c.again) || !strings.Contains(e.Message, c.when) {
+			t.Errorf("at %v: %v (again %v), want again %v and %q", c.at, err, e.Again, c.again, c.when)
+		}
 	}
 	// Half-days by the hall's clock, also on a day clocks change.
 	for _, c := range []struct {

@@ -501,7 +501,7 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 			// Counted after the number is taken, in the issuing write: the
 			// writes of a hall take turns (SQLite's one writer, PostgreSQL's
 			// write lock), so no two tickets both take the last place.
-			if err := quotaAllows(tx, hall, svc, t.Day, req.Holder, now); err != nil {
+			if err := e.quotaAllows(tx, hall, svc, t.Day, req.Holder, now); err != nil {
 				return nil, err
 			}
 			t.Priority, t.PriorityGroup, t.PriorityBy, t.Holder = priority, req.PriorityGroup, by, req.Holder
@@ -525,7 +525,7 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 // refusal changes nothing, so it writes no event row (the house's events
 // are the changes people see, and the refusing write is rolled back);
 // the API counts refusals in the civiq_quota_refusals_total metric.
-func quotaAllows(tx Tx, hall *Hall, svc *Service, day, holder string, now time.Time) error {
+func (e *Engine) quotaAllows(tx Tx, hall *Hall, svc *Service, day, holder string, now time.Time) error {
 	if !svc.HasQuota() {
 		return nil
 	}
@@ -534,7 +534,15 @@ func quotaAllows(tx Tx, hall *Hall, svc *Service, day, holder string, now time.T
 	if err != nil {
 		return err
 	}
-	return hall.CheckQuota(svc, c, now)
+	if hall.CheckQuota(svc, c, now, nil) == nil {
+		return nil
+	}
+	// Refused: when tickets come again is by the hall's calendar.
+	cal, err := e.calendar(tx, hall.ID)
+	if err != nil {
+		return err
+	}
+	return hall.CheckQuota(svc, c, now, cal)
 }
 
 // remoteAllowed refuses a remote ticket when the service holds the

@@ -46,6 +46,8 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// AgainAt, for quota_reached, is when tickets are given again.
+	AgainAt *time.Time `json:"again_at,omitempty"`
 }
 
 // writeError answers with the contract's error body. Internal errors are
@@ -62,6 +64,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	d := errorDetail{Code: code, Message: civiq.ErrorMessage(err)}
 	if e, ok := err.(*civiq.Error); ok {
 		d.Field = e.Field
+		if !e.Again.IsZero() {
+			d.AgainAt = &e.Again
+		}
 	}
 	if e, ok := err.(*civiq.Error); ok && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", retryAfter(e.RetryAfter))

@@ -27,6 +27,19 @@ func TestElderBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Tax gives one ticket a day: the second is refused, and said so.
+	svcs, err := gs.Engine.Services(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range svcs {
+		if s.ID == "tax" {
+			s.DailyQuota = 1
+			if err := gs.Engine.SaveService(ctx, &s, civiq.KeepQuotas{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	browsertest.RunShots(t, elderScript, map[string]string{"CIVIQ_URL": gs.URL, "CIVIQ_KIOSK": kiosk})
 }
 
@@ -122,6 +135,19 @@ await k.waitForSelector('#s-home:not(.hidden)');
 await large(k, 30, 'kiosk home en');
 await k.click('#kiosk-read');
 assert((await said(k)).includes('Choose your service'), 'read in English: ' + await said(k));
+// A service's quota reached: said so, with when tickets come again.
+await k.click('.svc[data-service=tax]');
+await k.waitForSelector('#s-ticket:not(.hidden)');
+await k.click('#done');
+await k.waitForSelector('#s-home:not(.hidden)');
+await k.click('.svc[data-service=tax]');
+await k.waitForSelector('#s-error:not(.hidden)');
+const refused = await k.textContent('#error-text');
+// (Done went back to the start in Chinese, for the next citizen.)
+assert(/^“税务”今天的号已经发完了。\d+月\d+日周. \d\d:\d\d 起再发号。$/.test(refused), 'the quota: ' + refused);
+assert((await said(k)).includes(refused), 'and read aloud');
+await large(k, 30, 'kiosk quota zh');
+k.errors = k.errors.filter((e) => !/HTTP 409 .*\/tickets$/.test(e)); // the refusal, expected
 clean(k, 'kiosk');
 
 // ---- phones ----

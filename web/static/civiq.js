@@ -28,13 +28,14 @@
   // time formats a time (a Date or an ISO string) in the hall's time zone
   // tz and the page's language, as kind says: "datetime" 2031-03-04 10:00,
   // "time" 10:00, "seconds" 10:00:05, "day" 3月4日周二 / Tue 4 March,
-  // "longday" with the weekday in full. No time, or a bad one, is "".
+  // "longday" with the weekday in full, "daytime" the day and the time. No time, or a bad one, is "".
   const kinds = {
     datetime: { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" },
     time: { hour: "2-digit", minute: "2-digit" },
     seconds: { hour: "2-digit", minute: "2-digit", second: "2-digit" },
     day: { month: "long", day: "numeric", weekday: "short" },
     longday: { month: "long", day: "numeric", weekday: "long" },
+    daytime: { month: "long", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit" },
   };
   const formats = {};
   C.timeFormat = function (kind, tz) {

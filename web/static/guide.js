@@ -174,7 +174,9 @@
           return;
         }
         if (r.status < 500) idem = "";
-        const code = r.body && r.body.error ? r.body.error.code : "";
+        const e = (r.body && r.body.error) || {}, code = e.code || "";
+        // A quota reached (号源) says which, and when tickets come again.
+        if (code === "quota_reached") { msg.textContent = C.tr("guide.quota." + e.field, C.time(e.again_at, "daytime", G.tz)); return; }
         msg.textContent = C.tr(code === "remote_full" ? "guide.remote_full" : code === "ticket_held" ? "guide.ticket_held"
           : r.status === 429 ? "guide.too_many" : r.status === 409 ? "guide.hall_closed"
           : r.status === 403 && !kiosk ? "guide.no_remote" : "guide.take_failed");

@@ -339,8 +339,15 @@
       }
       if (r && r.status < 500 && r.status !== 429) {
         if (r.status === 401 && token) { token = ""; C.setDeviceToken(K.hall, ""); }
-        fail(r.status === 401 || r.status === 403 ? "kiosk.unauthorized" : r.status === 409 ? "kiosk.hall_closed" : "kiosk.failed",
-          r.status === 401 && !K.can_issue);
+        const e = (r.body && r.body.error) || {};
+        // A quota reached (号源) says which, and when tickets come again
+        // by the hall's hours and calendar.
+        if (e.code === "quota_reached") {
+          fail("kiosk.quota." + e.field, false, (services[serviceId] || {}).name || serviceId, C.time(e.again_at, "daytime", K.tz));
+          return;
+        }
+        fail(r.status === 401 || r.status === 403 ? "kiosk.unauthorized" : e.code === "invalid_id_number" ? "kiosk.card_bad"
+          : r.status === 409 ? "kiosk.hall_closed" : "kiosk.failed", r.status === 401 && !K.can_issue);
         return;
       }
       trouble();
@@ -349,8 +356,8 @@
     }
   }
 
-  function fail(key, unpaired) {
-    $("error-text").textContent = C.tr(key);
+  function fail(key, unpaired, ...args) {
+    $("error-text").textContent = C.tr(key, ...args);
     show("error");
     $("error-back").onclick = () => (unpaired ? start() : reset());
     countdown(waitSecs(), unpaired ? start : reset);
