@@ -139,10 +139,14 @@ func (a *App) SetWebhookAllow(allow []netip.Prefix) {
 
 // SetSSO makes the node sign staff in through an identity platform (o,
 // the sign-in page's button) and a directory (d, for the names no local
-// user has, with dirRoles); either may be nil. Set it before serving.
-func (a *App) SetSSO(o *sso.OIDC, d civiq.Directory, dirRoles civiq.RoleMap) {
+// user has); either may be nil. Set it before serving.
+func (a *App) SetSSO(o *sso.OIDC, d *sso.LDAP) {
 	a.Site.OIDC = o
-	a.Engine.Directory, a.Engine.DirectoryRoles = d, dirRoles
+	a.API.SSO = api.SSO{OIDC: o, LDAP: d}
+	a.Engine.Directory, a.Engine.DirectoryRoles = nil, nil
+	if d != nil {
+		a.Engine.Directory, a.Engine.DirectoryRoles = d, d.Roles()
+	}
 }
 
 // Followed is given the events of every node that postgres.Follow hears

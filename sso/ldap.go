@@ -197,3 +197,12 @@ func appendNew(list []string, s string) []string {
 	}
 	return append(list, s)
 }
+
+// Describe is the set-up in force, for admins: the search account's
+// password only as whether there is one.
+func (l *LDAP) Describe() map[string]any {
+	c := l.cfg
+	return map[string]any{"url": c.URL, "starttls": c.StartTLS, "bind_dn": c.BindDN, "base": c.Base, "filter": c.Filter,
+		"search_dn": c.SearchDN, "search_password_set": c.SearchPassword != "", "username_attr": c.UsernameAttr,
+		"group_attr": c.GroupAttr, "group_base": c.GroupBase, "group_filter": c.GroupFilter, "roles": c.Roles.String()}
+}

@@ -245,3 +245,12 @@ func clip(s string, n int) string {
 	}
 	return s
 }
+
+// Describe is the set-up in force, for admins: the client secret only as
+// whether there is one.
+func (o *OIDC) Describe() map[string]any {
+	c := o.cfg
+	return map[string]any{"name": c.Name, "issuer": c.Issuer, "client_id": c.ClientID, "client_secret_set": c.ClientSecret != "",
+		"redirect_url": c.RedirectURL, "scopes": c.Scopes, "username_claim": c.UsernameClaim, "groups_claim": c.GroupsClaim,
+		"roles": c.Roles.String()}
+}

@@ -43,7 +43,7 @@ userPassword: directory-pass
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.SetSSO(nil, l, l.Roles())
+	s.SetSSO(nil, l)
 
 	if _, body := s.Page(t, "/login?lang=en", ""); !strings.Contains(body, "Directory (LDAP) accounts sign in here too") {
 		t.Error("the sign-in page does not say the directory's accounts sign in there")

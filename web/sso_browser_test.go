@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"strings"
 	"slices"
 	"testing"
 
@@ -26,7 +28,7 @@ func withOIDC(t *testing.T, s *civiqtest.Server, roles string) *oidctest.Provide
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.SetSSO(o, nil, nil)
+	s.SetSSO(o, nil)
 	return p
 }
 
@@ -139,7 +141,17 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 			t.Errorf("%s without a platform: %d, want 404", path, res.StatusCode)
 		}
 	}
-	withOIDC(t, s, "a=admin")
+	p := withOIDC(t, s, "a=admin")
+	// Admins read the set-up in force; the secret only as set.
+	var set map[string]map[string]any
+	if code := s.Call(t, "GET", "/api/v1/sso", s.Admin, nil, &set); code != http.StatusOK || set["ldap"] != nil ||
+		set["oidc"]["issuer"] != p.URL || set["oidc"]["client_secret_set"] != true || set["oidc"]["roles"] != "a=admin" {
+		t.Errorf("GET /api/v1/sso: %d %v", code, set)
+	}
+	var raw json.RawMessage
+	if s.Call(t, "GET", "/api/v1/sso", s.Admin, nil, &raw); strings.Contains(string(raw), p.ClientSecret) {
+		t.Errorf("GET /api/v1/sso shows the client secret: %s", raw)
+	}
 	res, err := c.Get(s.URL + sso.StartPath + "?next=//evil.example")
 	if err != nil {
 		t.Fatal(err)

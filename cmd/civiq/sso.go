@@ -133,10 +133,6 @@ func (c *SSOConfig) setSSO(a *app.App) error {
 	if err != nil {
 		return err
 	}
-	if l != nil {
-		a.SetSSO(o, l, l.Roles())
-	} else {
-		a.SetSSO(o, nil, nil)
-	}
+	a.SetSSO(o, l)
 	return nil
 }
