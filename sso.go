@@ -255,7 +255,11 @@ func (e *Engine) SignInExternal(ctx context.Context, id Identity, m RoleMap) (st
 			if err := tx.InsertUser(u); err != nil {
 				return err
 			}
+			if err := e.userChanged(tx, u); err != nil { // edgedown.go: the edges hear of it
+				return err
+			}
 		} else if u.Role != role || !slices.Equal(u.HallIDs, halls) {
+			before := *u
 			if u.Role == RoleAdmin && role != RoleAdmin {
 				if err := keepAnAdmin(tx, u.ID); err != nil {
 					return Errorf(EConflict, "%s", err.Error())
@@ -263,6 +267,9 @@ func (e *Engine) SignInExternal(ctx context.Context, id Identity, m RoleMap) (st
 			}
 			u.Role, u.HallIDs = role, halls
 			if err := tx.UpdateUser(u); err != nil {
+				return err
+			}
+			if err := e.userChanged(tx, &before, u); err != nil {
 				return err
 			}
 		}

@@ -57,6 +57,10 @@ func TestSignInExternal(t *testing.T) {
 		t.Errorf("a platform user with an empty password: %v", err)
 	}
 
+	// Making the user is a configuration change the hall's edge hears of.
+	if n := countEvents(e, civiq.EventConfigChanged); n != 1 {
+		t.Errorf("%d config.changed events after the first sign-in, want 1 (in demo)", n)
+	}
 	// Promoted on the platform: a manager at the next sign-in, at once.
 	id.Groups = []string{"demo-leads", "demo-staff"}
 	token2, _, u, err := e.eng.SignInExternal(ctx, id, m)
@@ -181,4 +185,17 @@ func TestLoginDirectory(t *testing.T) {
 	if err := e.eng.ChangePassword(ctx, civiq.Principal{User: u}, &civiq.Session{}, "directory-pass", "another-pass-1"); civiq.ErrorCode(err) != civiq.EConflict {
 		t.Errorf("a directory user changing their password here: %v, want conflict", err)
 	}
+}
+
+// countEvents counts the events of type typ published so far.
+func countEvents(e *env, typ string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, ev := range e.events {
+		if ev.Type == typ {
+			n++
+		}
+	}
+	return n
 }
