@@ -3,8 +3,8 @@ package web_test
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/civiq/civiq"
