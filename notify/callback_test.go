@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -208,5 +209,37 @@ func TestSMSReportsAndReplies(t *testing.T) {
 				t.Errorf("opted in again: %d sent, want 1", len(f.took())-took)
 			}
 		})
+	}
+}
+
+// TestOptOutPageEndsNumber: "stop the texts" on one ticket's phone page
+// ends the hall's messages to that number, its other tickets' too; the
+// number given again (a new ticket) is told again.
+func TestOptOutPageEndsNumber(t *testing.T) {
+	s := node(t, nil)
+	a, b := issue(t, s, "tax"), issue(t, s, "tax")
+	for _, tk := range []civiq.Ticket{a, b} {
+		if code := s.Call(t, "POST", "/api/v1/tickets/"+tk.ID+"/notify", "", map[string]string{"phone": "13800000009"}, nil); code != 201 {
+			t.Fatalf("opt in: %d", code)
+		}
+	}
+	await(t, s, 3) // a taken and next, b taken
+	if code := s.Call(t, "DELETE", "/api/v1/tickets/"+a.ID+"/notify?medium=sms", "", nil, nil); code != 204 {
+		t.Fatalf("opt out: %d", code)
+	}
+	before := told(s)
+	callNext(t, s, "5")
+	s.Call(t, "POST", "/api/v1/tickets/"+a.ID+"/finish", s.Admin, nil, nil)
+	callNext(t, s, "5") // b, of the same number
+	time.Sleep(500 * time.Millisecond) // what is due went by now (notify.Gather)
+	if got := await(t, s, len(before)); len(got) != len(before) {
+		t.Fatalf("after the opt-out: %v, want %v", got, before)
+	}
+	c := issue(t, s, "tax")
+	if code := s.Call(t, "POST", "/api/v1/tickets/"+c.ID+"/notify", "", map[string]string{"phone": "13800000009"}, nil); code != 201 {
+		t.Fatalf("opt in again: %d", code)
+	}
+	if got := await(t, s, len(before)+1); !slices.Contains(got, "C003 taken") {
+		t.Errorf("given again: %v", got)
 	}
 }
