@@ -436,15 +436,21 @@ func (e *Engine) StaffReport(ctx context.Context, hallID, from, to, by string) (
 	return out, err
 }
 
-func (x *StaffRow) finish() {
-	if n := len(x.handling); n > 0 {
-		sum := 0.0
-		for _, h := range x.handling {
-			sum += h
-		}
-		x.MeanHandlingSeconds = int(math.Round(sum / float64(n)))
-		x.P90HandlingSeconds = int(math.Round(ReportP90(x.handling)))
+// meanP90 is the mean and the p90 (ReportP90) of xs in whole seconds, 0
+// and 0 for none.
+func meanP90(xs []float64) (mean, p90 int) {
+	if len(xs) == 0 {
+		return 0, 0
 	}
+	sum := 0.0
+	for _, x := range xs {
+		sum += x
+	}
+	return int(math.Round(sum / float64(len(xs)))), int(math.Round(ReportP90(xs)))
+}
+
+func (x *StaffRow) finish() {
+	x.MeanHandlingSeconds, x.P90HandlingSeconds = meanP90(x.handling)
 	x.IdleSeconds = int(math.Round(x.idle))
 	x.SatisfactionRate = rate(x.Satisfied, x.Ratings)
 }
@@ -585,14 +591,7 @@ func (e *Engine) ServiceReport(ctx context.Context, hallID, from, to, by string)
 }
 
 func (x *ServiceRow) finish() {
-	if n := len(x.waits); n > 0 {
-		sum := 0.0
-		for _, w := range x.waits {
-			sum += w
-		}
-		x.MeanWaitSeconds = int(math.Round(sum / float64(n)))
-		x.P90WaitSeconds = int(math.Round(ReportP90(x.waits)))
-	}
+	x.MeanWaitSeconds, x.P90WaitSeconds = meanP90(x.waits)
 	x.WithinTargetShare = rate(x.WithinTarget, x.Called+x.Missed)
 	x.AbandonedShare = rate(x.Abandoned, x.Arrivals)
 }

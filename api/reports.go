@@ -57,15 +57,16 @@ func writeExport(w http.ResponseWriter, format, sheet, name string, header []str
 	return civiq.FieldErrorf("format", "format must be json, csv or xlsx")
 }
 
-// staffReport answers the staff report of ?from=&to= (local days,
-// inclusive; this month by default) by ?by= (range, day, week, month).
-func (s *Server) staffReport(w http.ResponseWriter, r *http.Request, c *call) error {
+// report answers a report of ?from=&to= by ?by= read by get: as JSON,
+// or as a file of its header and rows (writeExport) named kind-hall-from-to.
+func report[R any](w http.ResponseWriter, r *http.Request, kind, sheet string, header []string,
+	get func(hall, from, to, by string) (*R, error), name func(*R) string, rows func(*R, func([]string))) error {
 	format, err := exportFormat(r)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	rep, err := s.Engine.StaffReport(r.Context(), r.PathValue("hall"), q.Get("from"), q.Get("to"), q.Get("by"))
+	rep, err := get(r.PathValue("hall"), q.Get("from"), q.Get("to"), q.Get("by"))
 	if err != nil {
 		return err
 	}
@@ -74,34 +75,35 @@ func (s *Server) staffReport(w http.ResponseWriter, r *http.Request, c *call) er
 		writeJSON(w, http.StatusOK, rep)
 		return nil
 	}
-	return writeExport(w, format, "人员窗口", "staff-"+rep.HallID+"-"+rep.From+"-"+rep.To, civiq.StaffReportHeaders(), func(write func([]string)) {
-		for i := range rep.Rows {
-			write(rep.Rows[i].Strings())
-		}
-	})
+	return writeExport(w, format, sheet, kind+"-"+name(rep), header, func(write func([]string)) { rows(rep, write) })
 }
 
-// serviceReport answers the service report of ?from=&to= by ?by= (range,
-// day, week, month, hour).
+// staffReport answers the staff report (range, day, week, month).
+func (s *Server) staffReport(w http.ResponseWriter, r *http.Request, c *call) error {
+	get := func(hall, from, to, by string) (*civiq.StaffReport, error) {
+		return s.Engine.StaffReport(r.Context(), hall, from, to, by)
+	}
+	return report(w, r, "staff", "人员窗口", civiq.StaffReportHeaders(), get,
+		func(rep *civiq.StaffReport) string { return rep.HallID + "-" + rep.From + "-" + rep.To },
+		func(rep *civiq.StaffReport, write func([]string)) {
+			for i := range rep.Rows {
+				write(rep.Rows[i].Strings())
+			}
+		})
+}
+
+// serviceReport answers the service report (range, day, week, month,
+// hour), its total last in the files.
 func (s *Server) serviceReport(w http.ResponseWriter, r *http.Request, c *call) error {
-	format, err := exportFormat(r)
-	if err != nil {
-		return err
+	get := func(hall, from, to, by string) (*civiq.ServiceReport, error) {
+		return s.Engine.ServiceReport(r.Context(), hall, from, to, by)
 	}
-	q := r.URL.Query()
-	rep, err := s.Engine.ServiceReport(r.Context(), r.PathValue("hall"), q.Get("from"), q.Get("to"), q.Get("by"))
-	if err != nil {
-		return err
-	}
-	if format == "json" {
-		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, rep)
-		return nil
-	}
-	return writeExport(w, format, "事项等候", "services-"+rep.HallID+"-"+rep.From+"-"+rep.To, civiq.ServiceReportHeaders(), func(write func([]string)) {
-		for i := range rep.Rows {
-			write(rep.Rows[i].Strings())
-		}
-		write(rep.Total.Strings())
-	})
+	return report(w, r, "services", "事项等候", civiq.ServiceReportHeaders(), get,
+		func(rep *civiq.ServiceReport) string { return rep.HallID + "-" + rep.From + "-" + rep.To },
+		func(rep *civiq.ServiceReport, write func([]string)) {
+			for i := range rep.Rows {
+				write(rep.Rows[i].Strings())
+			}
+			write(rep.Total.Strings())
+		})
 }
