@@ -231,7 +231,8 @@ func TestOptOutPageEndsNumber(t *testing.T) {
 	callNext(t, s, "5")
 	s.Call(t, "POST", "/api/v1/tickets/"+a.ID+"/finish", s.Admin, nil, nil)
 	callNext(t, s, "5") // b, of the same number
-	time.Sleep(500 * time.Millisecond) // what is due went by now (notify.Gather)
+	// What is due went by now (notify.Gather).
+	time.Sleep(500 * time.Millisecond)
 	if got := await(t, s, len(before)); len(got) != len(before) {
 		t.Fatalf("after the opt-out: %v, want %v", got, before)
 	}
