@@ -10,61 +10,13 @@ import (
 	"github.com/civiq/civiq/sso/ldaptest"
 )
 
-// directory is the test directory: people, groups (groupOfNames), and a
-// person whose roles sit on their own entry (businessCategory, standing in
-// for memberOf, which slapd keeps only with an overlay).
-const directory = `dn: ou=people,dc=example,dc=gov,dc=cn
-objectClass: organizationalUnit
-ou: people
-
-dn: ou=groups,dc=example,dc=gov,dc=cn
-objectClass: organizationalUnit
-ou: groups
-
-dn: uid=chen.jing,ou=people,dc=example,dc=gov,dc=cn
-objectClass: inetOrgPerson
-uid: chen.jing
-cn: 陈静
-sn: 陈
-userPassword: directory-pass
-businessCategory: cn=hall-leads,ou=roles,dc=example,dc=gov,dc=cn
-
-dn: uid=li.qiang,ou=people,dc=example,dc=gov,dc=cn
-objectClass: inetOrgPerson
-uid: li.qiang
-cn: 李强
-sn: 李
-userPassword: other-pass
-
-dn: uid=twin,ou=people,dc=example,dc=gov,dc=cn
-objectClass: inetOrgPerson
-uid: twin
-cn: twin one
-sn: one
-mail: twin@example.gov.cn
-userPassword: twin-pass
-
-dn: cn=twin two,ou=groups,dc=example,dc=gov,dc=cn
-objectClass: inetOrgPerson
-cn: twin two
-sn: two
-mail: twin@example.gov.cn
-userPassword: twin-pass
-
-dn: cn=demo-staff,ou=groups,dc=example,dc=gov,dc=cn
-objectClass: groupOfNames
-cn: demo-staff
-member: uid=chen.jing,ou=people,dc=example,dc=gov,dc=cn
-member: uid=li.qiang,ou=people,dc=example,dc=gov,dc=cn
-`
-
 // Binds against a real LDAP server (slapd): by a DN template and by a
 // search, with the groups from the entry and from a group search; a wrong
 // password, an empty one, an unknown name, a name two entries share and
 // a filter injected through the name sign nobody in; the directory away
 // is unavailable, not a wrong password.
 func TestLDAPBind(t *testing.T) {
-	url := ldaptest.Start(t, directory)
+	url := ldaptest.Start(t, ldaptest.Sample)
 	roles, _ := civiq.ParseRoleMap("demo-staff=staff:demo")
 	people := "ou=people," + ldaptest.Suffix
 	byDN := func(c *sso.LDAPConfig) { c.BindDN = "uid={username}," + people }
@@ -135,7 +87,7 @@ func TestNewLDAPChecks(t *testing.T) {
 // directory whose certificate the configured roots trust; one they do not
 // is unavailable, not a wrong password.
 func TestLDAPTLS(t *testing.T) {
-	ldapURL, ldapsURL, roots := ldaptest.StartTLS(t, directory)
+	ldapURL, ldapsURL, roots := ldaptest.StartTLS(t, ldaptest.Sample)
 	roles, _ := civiq.ParseRoleMap("demo-staff=staff:demo")
 	dn := "uid={username},ou=people," + ldaptest.Suffix
 	trust := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}

@@ -18,28 +18,11 @@ import (
 // local admin keeps its own password; the page says the directory's
 // accounts sign in there.
 func TestLDAPLoginPage(t *testing.T) {
-	dirURL := ldaptest.Start(t, `dn: ou=people,dc=example,dc=gov,dc=cn
-objectClass: organizationalUnit
-ou: people
-
-dn: uid=chen.jing,ou=people,dc=example,dc=gov,dc=cn
-objectClass: inetOrgPerson
-uid: chen.jing
-cn: 陈静
-sn: 陈
-userPassword: directory-pass
-businessCategory: demo-staff
-
-dn: uid=guest,ou=people,dc=example,dc=gov,dc=cn
-objectClass: inetOrgPerson
-uid: guest
-cn: guest
-sn: guest
-userPassword: directory-pass
-`)
+	dirURL := ldaptest.Start(t, ldaptest.Sample)
 	s := civiqtest.New(t)
 	roles, _ := civiq.ParseRoleMap("demo-staff=staff:demo")
-	l, err := sso.NewLDAP(sso.LDAPConfig{URL: dirURL, BindDN: "uid={username},ou=people," + ldaptest.Suffix, GroupAttr: "businessCategory", Roles: roles})
+	l, err := sso.NewLDAP(sso.LDAPConfig{URL: dirURL, BindDN: "uid={username},ou=people," + ldaptest.Suffix,
+		GroupBase: "ou=groups," + ldaptest.Suffix, Roles: roles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +40,7 @@ userPassword: directory-pass
 	if err != nil || p.User.Username != "chen.jing" || p.User.Source() != civiq.SourceLDAP || !p.Can(civiq.PermCounterAction, "demo", "1") {
 		t.Errorf("the directory's user: %+v %v", p.User, err)
 	}
-	res = post(t, s, "/login", url.Values{"username": {"guest"}, "password": {"directory-pass"}}, "", "Origin", s.URL)
+	res = post(t, s, "/login", url.Values{"username": {"twin"}, "password": {"twin-pass"}}, "", "Origin", s.URL)
 	if res.StatusCode != http.StatusForbidden || sessionCookie(res) != nil {
 		t.Errorf("a directory user without a role: %d, cookie %v; want 403 and none", res.StatusCode, sessionCookie(res))
 	}

@@ -181,3 +181,55 @@ func start(t testing.TB, ldif string, withTLS bool) (ldapURL, ldapsURL string, r
 		}
 	}
 }
+
+// Sample is a directory for tests: people under ou=people (chen.jing,
+// password directory-pass, in the group demo-staff and with
+// businessCategory cn=hall-leads,ou=roles,… on her entry, standing in for
+// memberOf, which slapd keeps only with an overlay; li.qiang, other-pass,
+// in demo-staff; twin, twin-pass, in no group, whose mail
+// twin@example.gov.cn a second entry shares), groups (groupOfNames) under
+// ou=groups.
+const Sample = `dn: ou=people,dc=example,dc=gov,dc=cn
+objectClass: organizationalUnit
+ou: people
+
+dn: ou=groups,dc=example,dc=gov,dc=cn
+objectClass: organizationalUnit
+ou: groups
+
+dn: uid=chen.jing,ou=people,dc=example,dc=gov,dc=cn
+objectClass: inetOrgPerson
+uid: chen.jing
+cn: 陈静
+sn: 陈
+userPassword: directory-pass
+businessCategory: cn=hall-leads,ou=roles,dc=example,dc=gov,dc=cn
+
+dn: uid=li.qiang,ou=people,dc=example,dc=gov,dc=cn
+objectClass: inetOrgPerson
+uid: li.qiang
+cn: 李强
+sn: 李
+userPassword: other-pass
+
+dn: uid=twin,ou=people,dc=example,dc=gov,dc=cn
+objectClass: inetOrgPerson
+uid: twin
+cn: twin one
+sn: one
+mail: twin@example.gov.cn
+userPassword: twin-pass
+
+dn: cn=twin two,ou=groups,dc=example,dc=gov,dc=cn
+objectClass: inetOrgPerson
+cn: twin two
+sn: two
+mail: twin@example.gov.cn
+userPassword: twin-pass
+
+dn: cn=demo-staff,ou=groups,dc=example,dc=gov,dc=cn
+objectClass: groupOfNames
+cn: demo-staff
+member: uid=chen.jing,ou=people,dc=example,dc=gov,dc=cn
+member: uid=li.qiang,ou=people,dc=example,dc=gov,dc=cn
+`
