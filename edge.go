@@ -83,6 +83,34 @@ type Link interface{ State() LinkState }
 // node, its hall's events go up to the city.
 const SubscriberEdge = "edge"
 
+// DeliveryPace is how a delivery worker (package outbound) paces a kind of
+// subscriber: how many messages it reads and sends at once, how long a
+// woken worker lingers for more, and how long it keeps acknowledged
+// messages before it records them.
+type DeliveryPace struct {
+	Batch       int
+	Linger      time.Duration
+	RecordEvery time.Duration
+}
+
+// EdgePace is the edge link's pace: uploads of up to EdgeUploadMax events,
+// so a backlog goes up in a quarter of the round trips and commits; a
+// woken worker lingers 100 ms, so a busy hall's events go up a few times a
+// second rather than once per commit (a call still reaches the city well
+// within the 2 s asked); the cursor is recorded once a second. On a small
+// hall machine every read, upload and record competes with the hall's own
+// writes; a crash sends at most a second's events again, which the city
+// skips.
+var EdgePace = DeliveryPace{Batch: EdgeUploadMax, Linger: 100 * time.Millisecond, RecordEvery: time.Second}
+
+// Pace is the subscriber's own delivery pace, if its kind has one.
+func (s *Subscriber) Pace() (DeliveryPace, bool) {
+	if s.Kind == SubscriberEdge {
+		return EdgePace, true
+	}
+	return DeliveryPace{}, false
+}
+
 // EdgeRetry is how long the edge link waits before trying again: the city
 // is expected back, and a minute after it is, it holds everything.
 const EdgeRetry = 3 * time.Second

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -218,11 +219,28 @@ func BenchmarkEdgeIssue(b *testing.B) {
 	}
 }
 
-// standIn is a city that acknowledges every upload at once, and answers
-// a hello with the last event it acknowledged.
+// standIn is a city that acknowledges every upload at once, answers a
+// hello with the last event it acknowledged, and holds the edge's poll of
+// its requests open as the city does (with none to give): a poll answered
+// at once would have the edge poll without pause, which is no city's
+// load.
 type standIn struct{ last atomic.Int64 }
 
 func (c *standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet {
+		if strings.HasSuffix(r.URL.Path, "/edge/requests") {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(civiq.EdgePollWait):
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"requests":[]}`))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"cursor":"stand-in"}`)) // the configuration: unchanged
+		return
+	}
 	var up civiq.EdgeUpload
 	json.NewDecoder(r.Body).Decode(&up)
 	if len(up.Events) > 0 {

@@ -81,7 +81,9 @@ func (d *Down) pullLoop(ctx context.Context) {
 }
 
 // requestLoop holds a long poll open to the city and does each request
-// that comes; after a failed poll it waits a second.
+// that comes; after a failed poll it waits a second, and after an empty
+// one the city answered at once (a city that does not hold polls) the rest
+// of a second, so that the edge never polls without pause.
 func (d *Down) requestLoop(ctx context.Context) {
 	wait := int(civiq.EdgePollWait / time.Second)
 	path := d.Client.HallPath("/edge/requests?wait=" + strconv.Itoa(wait))
@@ -89,9 +91,17 @@ func (d *Down) requestLoop(ctx context.Context) {
 		var out struct {
 			Requests []*civiq.EdgeRequest `json:"requests"`
 		}
+		start := time.Now()
 		pctx, cancel := context.WithTimeout(ctx, civiq.EdgePollWait+10*time.Second)
 		err := d.Client.Do(pctx, http.MethodGet, path, nil, &out)
 		cancel()
+		if err == nil && len(out.Requests) == 0 && time.Since(start) < time.Second {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second - time.Since(start)):
+			}
+			continue
+		}
 		if err != nil {
 			select {
 			case <-ctx.Done():

@@ -20,7 +20,7 @@ import (
 // same ids.
 const (
 	Batch       = 256
-	RecordEvery = time.Second
+	RecordEvery = 200 * time.Millisecond
 )
 
 // Dispatcher runs one worker per subscriber this node holds the lease of
@@ -222,6 +222,9 @@ func (w *worker) deliver(ctx context.Context) {
 			}
 		}
 	}()
+	// The subscriber's kind may pace it otherwise (civiq.Subscriber.Pace:
+	// the edge link's bigger uploads); known after the first read.
+	size, linger, every := Batch, d.Linger, RecordEvery
 	var (
 		base    int64                   // the cursor recorded when the unrecorded run began
 		through int64                   // sent and acknowledged, or not wanted, through this event
@@ -242,7 +245,7 @@ func (w *worker) deliver(ctx context.Context) {
 	}()
 	for ctx.Err() == nil {
 		wake, moved := d.woken()
-		b, err := d.Engine.NextDelivery(ctx, w.id, through, Batch)
+		b, err := d.Engine.NextDelivery(ctx, w.id, through, size)
 		if err != nil {
 			if civiq.ErrorCode(err) == civiq.ENotFound {
 				through = 0
@@ -250,6 +253,9 @@ func (w *worker) deliver(ctx context.Context) {
 			}
 			sleep(ctx, nil, d.Poll)
 			continue
+		}
+		if p, ok := b.Subscriber.Pace(); ok {
+			size, linger, every = p.Batch, p.Linger, p.RecordEvery
 		}
 		if through > 0 && b.Subscriber.Cursor != base {
 			// An admin moved the cursor (replay, skip): start again from it.
@@ -289,7 +295,7 @@ func (w *worker) deliver(ctx context.Context) {
 					sleep(ctx, nil, d.Poll)
 				}
 			}
-		case through > 0 && (len(acked) >= Batch || time.Since(since) >= RecordEvery):
+		case through > 0 && (len(acked) >= size || time.Since(since) >= every):
 			if err := record(ctx, acked); err != nil {
 				if errors.Is(err, civiq.ErrLeaseLost) {
 					return
@@ -299,11 +305,11 @@ func (w *worker) deliver(ctx context.Context) {
 					sleep(ctx, nil, d.Poll)
 				}
 			}
-		case b.More:
-			// More is waiting: read again at once.
+		case len(b.Messages) > 0:
+			// More may be waiting: read again at once.
 		case through > 0:
-			if woken(ctx, wake, RecordEvery-time.Since(since)) { // new events, or time to record
-				sleep(ctx, nil, d.Linger)
+			if woken(ctx, wake, every-time.Since(since)) { // new events, or time to record
+				sleep(ctx, nil, linger)
 			}
 		default:
 			wait := d.Poll
@@ -312,7 +318,7 @@ func (w *worker) deliver(ctx context.Context) {
 				wake = moved // a retry waits for its time, not for new events: or for an admin's replay or resume
 			}
 			if woken(ctx, wake, wait) {
-				sleep(ctx, nil, d.Linger)
+				sleep(ctx, nil, linger)
 			}
 		}
 	}
