@@ -474,6 +474,8 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "GET /api/v1/haochaping/reporters/{id}", prep: freshReporter("", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "PUT /api/v1/haochaping/reporters/{id}", prep: freshReporter("", reporterBody), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "DELETE /api/v1/haochaping/reporters/{id}", prep: freshReporter("", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/haochaping/reporters/{id}/deliveries", prep: freshReporter("/deliveries", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "POST /api/v1/haochaping/reporters/{id}/skip", prep: freshReporter("/skip", nil), want: [nPrincipals]int{U, P, F, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/haochaping/reporters/{id}/replay", prep: freshReporter("/replay", map[string]int64{"from_event_id": 1}), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/webhooks/{id}/test", prep: freshHook("/test", nil), want: [nPrincipals]int{U, A, A, N, N, N, N, N, N, N, N}},
 		// Edge tokens, last: the hall "other" has an edge from here on, so
