@@ -2,6 +2,7 @@ package civiq
 
 import (
 	"context"
+	"time"
 	"unicode/utf8"
 )
 
@@ -24,6 +25,12 @@ type Counter struct {
 	PauseReason string `json:"pause_reason,omitempty"`
 	// CurrentTicketID is the ticket called or served there now, if any.
 	CurrentTicketID string `json:"current_ticket_id,omitempty"`
+	// ClerkID is the user signed in at the counter: who opened it last
+	// (SetCounterStatus), until it closes or they open another; 0 for
+	// nobody, or a paired counter device alone. Clerk is their username,
+	// for staff (never on a public screen).
+	ClerkID int64  `json:"-"`
+	Clerk   string `json:"clerk,omitempty"`
 }
 
 // CounterTx is what a store keeps of counters (sqlstore/counters.go).
@@ -37,9 +44,9 @@ type CounterTx interface {
 }
 
 // Public returns the counter as anyone may see it: without the id of the
-// ticket at it (a ticket's id is its holder's key).
+// ticket at it (a ticket's id is its holder's key) or who works there.
 func (c Counter) Public() Counter {
-	c.CurrentTicketID = ""
+	c.CurrentTicketID, c.Clerk = "", ""
 	return c
 }
 
@@ -110,9 +117,9 @@ func (e *Engine) SaveCounter(ctx context.Context, c *Counter) error {
 				return err
 			}
 		}
-		c.Status, c.PauseReason, c.CurrentTicketID = CounterClosed, "", ""
+		c.Status, c.PauseReason, c.CurrentTicketID, c.ClerkID, c.Clerk = CounterClosed, "", "", 0, ""
 		if old, err := tx.Counter(c.HallID, c.ID); err == nil {
-			c.Status, c.PauseReason, c.CurrentTicketID = old.Status, old.PauseReason, old.CurrentTicketID
+			c.Status, c.PauseReason, c.CurrentTicketID, c.ClerkID, c.Clerk = old.Status, old.PauseReason, old.CurrentTicketID, old.ClerkID, old.Clerk
 		} else if !IsNotFound(err) {
 			return err
 		}
@@ -123,7 +130,10 @@ func (e *Engine) SaveCounter(ctx context.Context, c *Counter) error {
 	})
 }
 
-// SetCounterStatus opens, pauses (with a reason) or closes a counter.
+// SetCounterStatus opens, pauses (with a reason) or closes a counter. A
+// user who opens it is signed in at it (Counter.ClerkID), and at no other
+// counter of the hall: one clerk, one counter. Closing it signs its clerk
+// out; a pause keeps them.
 func (e *Engine) SetCounterStatus(ctx context.Context, hallID, counterID, status, reason string, idem *Idem) (*Counter, error) {
 	var out *Counter
 	err := e.update(ctx, func(tx Tx) error {
@@ -134,13 +144,46 @@ func (e *Engine) SetCounterStatus(ctx context.Context, hallID, counterID, status
 		if err := c.SetStatus(status, reason); err != nil {
 			return err
 		}
+		now := e.now()
+		switch p, _ := ctx.Value(actorKey{}).(Principal); {
+		case status == CounterClosed:
+			c.ClerkID, c.Clerk = 0, ""
+		case status == CounterOpen && p.User != nil && p.User.ID != 0:
+			if err := e.signOutElsewhere(tx, c, p.User.ID, now); err != nil {
+				return err
+			}
+			c.ClerkID, c.Clerk = p.User.ID, p.User.Username
+		}
 		if err := tx.PutCounter(c); err != nil {
 			return err
 		}
 		out = c
-		return tx.AppendEvent(&Event{HallID: hallID, Type: EventCounter, At: e.now(), Counter: c})
+		return tx.AppendEvent(&Event{HallID: hallID, Type: EventCounter, At: now, Counter: c})
 	})
 	return out, err
+}
+
+// signOutElsewhere signs the user out of the hall's counters but c, the
+// one they open now.
+func (e *Engine) signOutElsewhere(tx Tx, c *Counter, userID int64, now time.Time) error {
+	cs, err := tx.Counters(c.HallID)
+	if err != nil {
+		return err
+	}
+	for i := range cs {
+		o := &cs[i]
+		if o.ID == c.ID || o.ClerkID != userID {
+			continue
+		}
+		o.ClerkID, o.Clerk = 0, ""
+		if err := tx.PutCounter(o); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(&Event{HallID: c.HallID, Type: EventCounter, At: now, Counter: o}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // hallCounter reads a counter with its hall, for the counter page's

@@ -46,8 +46,9 @@ type Event struct {
 	Ticket  *Ticket
 	Counter *Counter
 	Text    string // the announcement
-	// Reason is why a clerk called this ticket out of order (CallTicket):
-	// in the staff view only.
+	// Reason is why a clerk called this ticket out of order (CallTicket),
+	// or the note of its transfer for the next clerk: in the staff view
+	// only.
 	Reason string
 	// FollowUp is the follow-up case a rating opened or a move changed
 	// (followup.go): in the staff view only.
@@ -114,7 +115,8 @@ type EventView struct {
 	Ticket  any      `json:"ticket,omitempty"`
 	Counter *Counter `json:"counter,omitempty"`
 	Text    string   `json:"text,omitempty"`
-	// Reason, of a call out of order, is in the staff view only.
+	// Reason, of a call out of order or a transfer, is in the staff view
+	// only.
 	Reason string `json:"reason,omitempty"`
 	// FollowUp is in the staff view only.
 	FollowUp *FollowUpRef `json:"followup,omitempty"`

@@ -30,7 +30,8 @@ type CounterDay struct {
 
 // ServingContext is what the clerk at the counter sees of the ticket being
 // served: who booked it (masked), the document of its green-channel group,
-// its cases. Staff only.
+// its cases, the guide it was taken from, the note of its transfer. Staff
+// only.
 type ServingContext struct {
 	// BookingName is the masked name of the appointment the ticket was
 	// checked in from (张*), "" for other tickets.
@@ -40,6 +41,18 @@ type ServingContext struct {
 	CheckDocument *GroupDocument `json:"check_document,omitempty"`
 	// Cases are the cases opened on the ticket, newest first.
 	Cases []CaseRef `json:"cases"`
+	// Guide is the guide the ticket was taken from at the kiosk or on a
+	// phone, nil for others.
+	Guide *GuideRef `json:"guide,omitempty"`
+	// TransferNote is the note of the transfer that sent the ticket here.
+	TransferNote string `json:"transfer_note,omitempty"`
+}
+
+// GuideRef names a guide: its id and names.
+type GuideRef struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	NameEn string `json:"name_en,omitempty"`
 }
 
 // CaseRef names a case: its number, status and guide.
@@ -70,6 +83,15 @@ func servingContext(tx Tx, t *Ticket) (*ServingContext, error) {
 	for _, c := range cs {
 		sc.Cases = append(sc.Cases, c.Ref())
 	}
+	if t.GuideID != "" {
+		switch g, err := tx.Guide(t.GuideID); {
+		case err == nil:
+			sc.Guide = &GuideRef{ID: g.ID, Name: g.Name, NameEn: g.NameEn}
+		case !IsNotFound(err): // a guide deleted since is left out
+			return nil, err
+		}
+	}
+	sc.TransferNote = t.TransferNote
 	return sc, nil
 }
 

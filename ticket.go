@@ -79,6 +79,28 @@ type Ticket struct {
 	ETASeconds *int `json:"eta_seconds"`
 	// Holder names the phone that took a remote ticket (IssueRequest).
 	Holder string `json:"-"`
+	// GuideID is the guide the ticket was taken from (a guide page's
+	// "take a ticket" at the kiosk or on a phone), "" otherwise: the clerk
+	// sees it (ServingContext).
+	GuideID string `json:"guide_id,omitempty"`
+	// ForCounter and ForClerk: a ticket transferred to a given counter, or
+	// to a given clerk (a user id), waits for that counter, or for the
+	// counter that clerk is signed in at, alone (Transfer); cleared by its
+	// call.
+	ForCounter string `json:"for_counter,omitempty"`
+	ForClerk   int64  `json:"-"`
+	// TransferNote is what the clerk who transferred it wrote for the next
+	// one: staff only (ServingContext), never the holder's or a screen's.
+	TransferNote string `json:"-"`
+}
+
+// Directed reports whether t waits for a given counter or clerk.
+func (t *Ticket) Directed() bool { return t.ForCounter != "" || t.ForClerk != 0 }
+
+// DirectedTo reports whether t was sent to counter c, or to the clerk
+// signed in at it.
+func (t *Ticket) DirectedTo(c *Counter) bool {
+	return t.ForCounter == c.ID || t.ForClerk != 0 && t.ForClerk == c.ClerkID
 }
 
 // TicketTx is what a store keeps of tickets and their queues
@@ -118,6 +140,10 @@ type TicketTx interface {
 	// WaitingTickets gives up to limit tickets waiting in the services,
 	// green-channel ones first, each class by its place in time.
 	WaitingTickets(hallID string, serviceIDs []string, limit int) ([]Ticket, error)
+	// DirectedWaiting gives the hall's waiting tickets sent to a given
+	// counter or clerk (Ticket.Directed), by their places in time, at most
+	// MaxDirected of them.
+	DirectedWaiting(hallID string) ([]Ticket, error)
 	// NoShowsAt gives up to limit tickets a counter made no-shows since
 	// the time, the latest first.
 	NoShowsAt(hallID, counterID string, since time.Time, limit int) ([]Ticket, error)
@@ -208,7 +234,12 @@ type Move struct {
 	At        time.Time
 	CounterID string // for call
 	ServiceID string // for transfer
-	MaxCalls  int    // for recall: at most this many calls
+	// ForCounter, ForClerk and Note: for a transfer to a given counter or
+	// clerk, and its note for the next clerk.
+	ForCounter string
+	ForClerk   int64
+	Note       string
+	MaxCalls   int // for recall: at most this many calls
 	// QueuedAt is the new place in time, for return.
 	QueuedAt time.Time
 }
@@ -226,6 +257,7 @@ func (t *Ticket) Apply(m Move) (string, error) {
 	switch m.Action {
 	case ActCall:
 		t.CounterID = m.CounterID
+		t.ForCounter, t.ForClerk = "", 0
 		t.CallCount = 1
 		t.CalledAt = &at
 	case ActRecall:
@@ -249,6 +281,7 @@ func (t *Ticket) Apply(m Move) (string, error) {
 		// 一票到底: the same ticket waits in the next service, keeping its
 		// original place in time.
 		t.ServiceID = m.ServiceID
+		t.ForCounter, t.ForClerk, t.TransferNote = m.ForCounter, m.ForClerk, m.Note
 		t.CounterID = ""
 		t.CallCount = 0
 		t.CalledAt, t.ServingAt = nil, nil
@@ -378,6 +411,9 @@ type IssueRequest struct {
 	// (Hall.AutoPriority), and it is the person of the per-person quota.
 	// It is never kept; a remote ticket carries none.
 	IDNumber string
+	// GuideID is the guide of the hall the ticket is taken from (a guide
+	// page), or empty; the guide's service is the ticket's.
+	GuideID string
 }
 
 // IssueTicketAs gives a ticket to whoever asks, by who they are. A kiosk
@@ -494,6 +530,18 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 				}
 				priority = PriorityPriority
 			}
+			if req.GuideID != "" {
+				g, err := tx.Guide(req.GuideID)
+				if err != nil && !IsNotFound(err) {
+					return nil, err
+				}
+				if err != nil || g.HallID != hall.ID {
+					return nil, &Error{Code: ENotFound, Field: "guide_id", Message: "the hall has no guide " + req.GuideID}
+				}
+				if g.ServiceID != svc.ID {
+					return nil, FieldErrorf("guide_id", "guide %s is of service %s, not %s", g.ID, g.ServiceID, svc.ID)
+				}
+			}
 			t, err := numberedTicket(tx, hall, svc, req.Channel, now)
 			if err != nil {
 				return nil, err
@@ -504,7 +552,7 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 			if err := e.quotaAllows(tx, hall, svc, t.Day, req.Holder, now); err != nil {
 				return nil, err
 			}
-			t.Priority, t.PriorityGroup, t.PriorityBy, t.Holder = priority, req.PriorityGroup, by, req.Holder
+			t.Priority, t.PriorityGroup, t.PriorityBy, t.Holder, t.GuideID = priority, req.PriorityGroup, by, req.Holder, req.GuideID
 			if err := tx.InsertTicket(t); err != nil {
 				return nil, err
 			}
@@ -597,6 +645,14 @@ func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *I
 			if err := e.closeCurrent(tx, c, now); err != nil {
 				return nil, err
 			}
+			// A ticket sent to this counter, or to its clerk, goes first:
+			// its citizen was being served already (一票到底).
+			if t, err := directedTo(tx, c); err != nil || t != nil {
+				if err != nil {
+					return nil, err
+				}
+				return t, e.call(ctx, tx, c, t, now, "")
+			}
 			heads, err := tx.QueueHeads(hallID, c.ServiceIDs)
 			if err != nil {
 				return nil, err
@@ -620,6 +676,21 @@ func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *I
 		return err
 	})
 	return e.present(ctx, out, err)
+}
+
+// directedTo is the first waiting ticket sent to counter c or to its
+// clerk, or nil.
+func directedTo(tx Tx, c *Counter) (*Ticket, error) {
+	ts, err := tx.DirectedWaiting(c.HallID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ts {
+		if ts[i].DirectedTo(c) {
+			return &ts[i], nil
+		}
+	}
+	return nil, nil
 }
 
 // call calls t at counter c, whose last ticket is closed: the one way a
@@ -651,13 +722,19 @@ type WaitingTicket struct {
 	PriorityGroup string    `json:"priority_group,omitempty"`
 	IssuedAt      time.Time `json:"issued_at"`
 	WaitedSeconds int       `json:"waited_seconds"`
+	// ForHere: the ticket was sent to this counter or its clerk (a
+	// transfer), with the note for the next clerk.
+	ForHere      bool   `json:"for_here,omitempty"`
+	TransferNote string `json:"transfer_note,omitempty"`
 }
 
 // MaxCounterQueue is how many waiting tickets CounterQueue lists at most,
-// and MaxCounterNoShows how many no-shows.
+// MaxCounterNoShows how many no-shows, and MaxDirected how many of a
+// hall's tickets sent to a given counter or clerk are read at a call.
 const (
 	MaxCounterQueue   = 200
 	MaxCounterNoShows = 20
+	MaxDirected       = 500
 )
 
 // CounterQueue is what a clerk chooses from at a counter: the tickets
@@ -680,9 +757,26 @@ func (e *Engine) CounterQueue(ctx context.Context, hallID, counterID string) (*C
 			return err
 		}
 		loc := h.Location()
-		ts, err := tx.WaitingTickets(hallID, c.ServiceIDs, MaxCounterQueue)
+		all, err := tx.WaitingTickets(hallID, c.ServiceIDs, MaxCounterQueue)
 		if err != nil {
 			return err
+		}
+		dir, err := tx.DirectedWaiting(hallID)
+		if err != nil {
+			return err
+		}
+		// Those sent here first, whatever their service; those sent to
+		// another counter or clerk not at all.
+		var ts []Ticket
+		for _, t := range dir {
+			if t.DirectedTo(c) {
+				ts = append(ts, t)
+			}
+		}
+		for _, t := range all {
+			if !t.Directed() {
+				ts = append(ts, t)
+			}
 		}
 		now := e.now()
 		from, _ := h.DayBounds(now)
@@ -691,8 +785,12 @@ func (e *Engine) CounterQueue(ctx context.Context, hallID, counterID string) (*C
 			return err
 		}
 		view := func(t Ticket) WaitingTicket {
-			return WaitingTicket{ID: t.ID, Number: t.Number, ServiceID: t.ServiceID, Channel: t.Channel, Priority: t.Priority,
+			w := WaitingTicket{ID: t.ID, Number: t.Number, ServiceID: t.ServiceID, Channel: t.Channel, Priority: t.Priority,
 				PriorityGroup: t.PriorityGroup, IssuedAt: t.IssuedAt.In(loc), WaitedSeconds: max(int(now.Sub(t.IssuedAt).Seconds()), 0)}
+			if t.Waiting() && t.DirectedTo(c) {
+				w.ForHere, w.TransferNote = true, t.TransferNote
+			}
+			return w
 		}
 		out.Tickets, out.NoShows = make([]WaitingTicket, len(ts)), make([]WaitingTicket, len(ns))
 		for i, t := range ts {
@@ -712,7 +810,8 @@ const MaxCallReason = 200
 
 // CheckChosenCall is the rule of calling ticket t out of order at counter
 // c: the clerk says why, the counter is open, and the ticket waits in one
-// of the counter's services. A ticket called or served at a counter is
+// of the counter's services, or was sent to this counter or its clerk by a
+// transfer (and to no other). A ticket called or served at a counter is
 // never called at a second one.
 func CheckChosenCall(c *Counter, t *Ticket, reason string) error {
 	switch n := utf8.RuneCountInString(strings.TrimSpace(reason)); {
@@ -736,6 +835,14 @@ func CheckChosenCall(c *Counter, t *Ticket, reason string) error {
 		return Errorf(EConflict, "ticket %s is already %s at counter %s", t.Number, t.Status, t.CounterID)
 	default:
 		return Errorf(EInvalidTransition, "ticket %s is %s, not waiting", t.Number, t.Status)
+	}
+	switch {
+	case t.DirectedTo(c):
+		return nil // sent here by a transfer, whatever its service
+	case t.ForCounter != "":
+		return &Error{Code: EConflict, Field: "ticket_id", Message: "ticket " + t.Number + " was sent to counter " + t.ForCounter}
+	case t.ForClerk != 0:
+		return &Error{Code: EConflict, Field: "ticket_id", Message: "ticket " + t.Number + " was sent to another clerk"}
 	}
 	if !slices.Contains(c.ServiceIDs, t.ServiceID) {
 		return &Error{Code: EConflict, Field: "ticket_id", Message: "counter " + c.ID + " does not serve " + t.ServiceID + ": transfer the ticket first"}
@@ -812,6 +919,87 @@ type ActRequest struct {
 	TicketID  string
 	Action    string
 	ServiceID string // transfer: the service to wait in next
+	// CounterID or Clerk (a username), for a transfer to a given counter
+	// or to the counter a given clerk is signed in at; Note is what the
+	// next clerk reads (transferTo).
+	CounterID string
+	Clerk     string
+	Note      string
+}
+
+// MaxTransferNote is how many characters a transfer's note may have.
+const MaxTransferNote = 200
+
+// transferTo fills the move of a transfer of t: to a service (the ticket
+// waits there for any of its counters), to a given counter or to a given
+// clerk (it waits for that counter, or for the counter that clerk is
+// signed in at, alone), with a note for the next clerk. Without a service,
+// a ticket sent to a counter keeps its own when the counter serves it,
+// else takes the counter's first.
+func transferTo(tx Tx, t *Ticket, req ActRequest, m *Move) error {
+	m.Note = strings.TrimSpace(req.Note)
+	if utf8.RuneCountInString(m.Note) > MaxTransferNote {
+		return FieldErrorf("note", "note is at most %d characters", MaxTransferNote)
+	}
+	if req.CounterID != "" && req.Clerk != "" {
+		return FieldErrorf("clerk", "give counter_id or clerk, not both")
+	}
+	if req.ServiceID == "" && req.CounterID == "" && req.Clerk == "" {
+		return FieldErrorf("service_id", "service_id is required, or a counter_id or clerk to send the ticket to")
+	}
+	var to *Counter
+	switch {
+	case req.CounterID != "":
+		c, err := tx.Counter(t.HallID, req.CounterID)
+		if err != nil {
+			if IsNotFound(err) {
+				return &Error{Code: ENotFound, Field: "counter_id", Message: "unknown counter " + req.CounterID}
+			}
+			return err
+		}
+		to, m.ForCounter = c, c.ID
+	case req.Clerk != "":
+		u, err := tx.User(req.Clerk)
+		if err != nil && !IsNotFound(err) {
+			return err
+		}
+		if err != nil || u.Role != RoleAdmin && !slices.Contains(u.HallIDs, t.HallID) {
+			return &Error{Code: ENotFound, Field: "clerk", Message: "no clerk " + req.Clerk + " in this hall"}
+		}
+		cs, err := tx.Counters(t.HallID)
+		if err != nil {
+			return err
+		}
+		for i := range cs {
+			if cs[i].ClerkID == u.ID {
+				to = &cs[i]
+			}
+		}
+		if to == nil {
+			return &Error{Code: EConflict, Field: "clerk", Message: req.Clerk + " is not signed in at a counter of this hall"}
+		}
+		m.ForClerk = u.ID
+	}
+	if to != nil && to.ID == t.CounterID {
+		return &Error{Code: EConflict, Field: "counter_id", Message: "the ticket is at counter " + to.ID + " already"}
+	}
+	m.ServiceID = req.ServiceID
+	switch {
+	case m.ServiceID == "" && to.Serves(t.ServiceID):
+		m.ServiceID = t.ServiceID
+	case m.ServiceID == "":
+		m.ServiceID = to.ServiceIDs[0]
+	}
+	if _, err := tx.Service(t.HallID, m.ServiceID); err != nil {
+		if ErrorCode(err) == ENotFound {
+			return &Error{Code: ENotFound, Field: "service_id", Message: "unknown service " + m.ServiceID}
+		}
+		return err
+	}
+	if to == nil && m.ServiceID == t.ServiceID && t.Status == StatusWaiting && !t.Directed() {
+		return Errorf(EConflict, "the ticket already waits for %s", m.ServiceID)
+	}
+	return nil
 }
 
 // Act performs a counter action on a ticket.
@@ -837,17 +1025,8 @@ func (e *Engine) Act(ctx context.Context, req ActRequest, idem *Idem) (*Ticket, 
 			}
 			switch req.Action {
 			case ActTransfer:
-				if req.ServiceID == "" {
-					return nil, FieldErrorf("service_id", "service_id is required")
-				}
-				if _, err := tx.Service(t.HallID, req.ServiceID); err != nil {
-					if ErrorCode(err) == ENotFound {
-						return nil, &Error{Code: ENotFound, Field: "service_id", Message: "unknown service " + req.ServiceID}
-					}
+				if err := transferTo(tx, t, req, &m); err != nil {
 					return nil, err
-				}
-				if req.ServiceID == t.ServiceID && t.Status == StatusWaiting {
-					return nil, Errorf(EConflict, "the ticket already waits for %s", req.ServiceID)
 				}
 			case ActReturn:
 				places, err := tx.WaitingPlaces(t.HallID, t.ServiceID, hall.LateReturnBehind+1)
@@ -877,7 +1056,11 @@ func (e *Engine) Act(ctx context.Context, req ActRequest, idem *Idem) (*Ticket, 
 					return nil, err
 				}
 			}
-			return t, tx.AppendEvent(&Event{HallID: t.HallID, Type: actionEvents[action], At: now, Ticket: t})
+			ev := &Event{HallID: t.HallID, Type: actionEvents[action], At: now, Ticket: t}
+			if action == ActTransfer {
+				ev.Reason = t.TransferNote // staff view only
+			}
+			return t, tx.AppendEvent(ev)
 		})
 		out = t
 		return err

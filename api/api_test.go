@@ -667,3 +667,65 @@ func TestCallChosenTicket(t *testing.T) {
 	}
 	ts.callUntil(t, "2", a1.ID) // the policy's order goes on
 }
+
+// TestTransferToClerk: who is signed in at a counter (staff see it, the
+// public does not); a transfer to that clerk with a note, which the next
+// clerk reads in the counter's context.
+func TestTransferToClerk(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	zhao := ts.createUser(t, "zhao", "staff", "demo")
+	ts.do(t, "POST", "/api/v1/halls/demo/counters/4/status", zhao, map[string]string{"status": "open"}).want(t, 200)
+	clerks := func(token string) map[string]string {
+		var out struct {
+			Counters []struct {
+				ID    string `json:"id"`
+				Clerk string `json:"clerk"`
+			} `json:"counters"`
+		}
+		ts.do(t, "GET", "/api/v1/halls/demo/counters", token, nil).want(t, 200).json(t, &out)
+		m := map[string]string{}
+		for _, c := range out.Counters {
+			m[c.ID] = c.Clerk
+		}
+		return m
+	}
+	if got := clerks(ts.Admin); got["4"] != "zhao" || got["1"] != "" {
+		t.Errorf("staff see clerks %v; want zhao at 4", got)
+	}
+	if got := clerks(""); got["4"] != "" {
+		t.Errorf("the public sees the clerk: %v", got)
+	}
+
+	a1 := ts.issue(t, ts.Admin, "general")
+	ts.callUntil(t, "1", a1.ID)
+	ts.do(t, "POST", "/api/v1/tickets/"+a1.ID+"/transfer", ts.Admin, map[string]string{"clerk": "nobody"}).wantErr(t, 404, "not_found", "clerk")
+	ts.do(t, "POST", "/api/v1/tickets/"+a1.ID+"/transfer", ts.Admin, map[string]string{"counter_id": "4", "clerk": "zhao"}).wantErr(t, 400, "invalid", "clerk")
+	var moved struct {
+		Ticket struct {
+			Status     string `json:"status"`
+			ServiceID  string `json:"service_id"`
+			ForCounter string `json:"for_counter"`
+			Note       string `json:"transfer_note"`
+		} `json:"ticket"`
+	}
+	ts.do(t, "POST", "/api/v1/tickets/"+a1.ID+"/transfer", ts.Admin, map[string]string{"clerk": "zhao", "note": "请核对房产证"}).want(t, 200).json(t, &moved)
+	if m := moved.Ticket; m.Status != "waiting" || m.ServiceID != "general" || m.Note != "" {
+		t.Errorf("moved: %+v (the note is for staff, not in the ticket)", m)
+	}
+	if got, _ := ts.callNext(t, zhao, "4"); got.ID != a1.ID {
+		t.Fatalf("zhao's counter called %+v", got)
+	}
+	var today struct {
+		Counter struct {
+			Clerk string `json:"clerk"`
+		} `json:"counter"`
+		Context struct {
+			Note string `json:"transfer_note"`
+		} `json:"current_context"`
+	}
+	ts.do(t, "GET", "/api/v1/halls/demo/counters/4/today", zhao, nil).want(t, 200).json(t, &today)
+	if today.Counter.Clerk != "zhao" || today.Context.Note != "请核对房产证" {
+		t.Errorf("counter 4 today: %+v", today)
+	}
+}

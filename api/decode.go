@@ -81,6 +81,7 @@ type issueRequest struct {
 	Channel       string `json:"channel"`
 	PriorityGroup string `json:"priority_group"`
 	IDNumber      string `json:"id_number"`
+	GuideID       string `json:"guide_id"`
 }
 
 type callTicketRequest struct {
@@ -90,6 +91,9 @@ type callTicketRequest struct {
 
 type transferRequest struct {
 	ServiceID string `json:"service_id"`
+	CounterID string `json:"counter_id"`
+	Clerk     string `json:"clerk"`
+	Note      string `json:"note"`
 }
 
 type counterStatusRequest struct {

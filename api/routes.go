@@ -186,8 +186,13 @@ func (s *Server) listCounters(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
+	staff := c.p.Can(civiq.PermStaffView, r.PathValue("hall"), "")
 	for i := range cs {
+		clerk := cs[i].Clerk
 		cs[i] = cs[i].Public()
+		if staff {
+			cs[i].Clerk = clerk // who is signed in where: staff only
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"counters": cs})
 	return nil
@@ -266,7 +271,7 @@ func (s *Server) issueTicket(lim *rateLimiter, w http.ResponseWriter, r *http.Re
 		}
 	}
 	t, err := s.Engine.IssueTicketAs(r.Context(), c.p, civiq.IssueRequest{HallID: r.PathValue("hall"), ServiceID: req.ServiceID, Channel: req.Channel,
-		PriorityGroup: req.PriorityGroup, Holder: holder, IDNumber: req.IDNumber}, key)
+		PriorityGroup: req.PriorityGroup, Holder: holder, IDNumber: req.IDNumber, GuideID: req.GuideID}, key)
 	if err != nil {
 		// Refusals by quota are counted here, where every page's and
 		// device's ticket comes through; the service and the hall exist
@@ -330,10 +335,10 @@ func (s *Server) act(action string) handlerFunc {
 		req := civiq.ActRequest{TicketID: r.PathValue("id"), Action: action}
 		if action == civiq.ActTransfer {
 			var body transferRequest
-			if err := decode(c.body, &body, "service_id"); err != nil {
+			if err := decode(c.body, &body); err != nil {
 				return err
 			}
-			req.ServiceID = body.ServiceID
+			req.ServiceID, req.CounterID, req.Clerk, req.Note = body.ServiceID, body.CounterID, body.Clerk, body.Note
 		}
 		key, err := idem(r, c)
 		if err != nil {

@@ -13,12 +13,16 @@ import (
 
 var _ civiq.CounterTx = (*tx)(nil)
 
-const counterCols = `hall_id, id, name, service_ids, status, pause_reason, current_ticket_id`
+const counterCols = `hall_id, id, name, service_ids, status, pause_reason, current_ticket_id, clerk_id`
+
+// counterRead is what a counter is read with: its columns and its clerk's
+// username.
+const counterRead = counterCols + `, COALESCE((SELECT username FROM users u WHERE u.id = counters.clerk_id), '')`
 
 func scanCounter(sc scanner) (civiq.Counter, error) {
 	var c civiq.Counter
 	var svcs string
-	if err := sc.Scan(&c.HallID, &c.ID, &c.Name, &svcs, &c.Status, &c.PauseReason, &c.CurrentTicketID); err != nil {
+	if err := sc.Scan(&c.HallID, &c.ID, &c.Name, &svcs, &c.Status, &c.PauseReason, &c.CurrentTicketID, &c.ClerkID, &c.Clerk); err != nil {
 		return c, err
 	}
 	if err := json.Unmarshal([]byte(svcs), &c.ServiceIDs); err != nil {
@@ -31,11 +35,11 @@ func scanCounter(sc scanner) (civiq.Counter, error) {
 }
 
 func (t *tx) Counters(hallID string) ([]civiq.Counter, error) {
-	return scanAll(scanCounter)(t.rows(`SELECT `+counterCols+` FROM counters WHERE hall_id = ? ORDER BY position, id`, hallID))
+	return scanAll(scanCounter)(t.rows(`SELECT `+counterRead+` FROM counters WHERE hall_id = ? ORDER BY position, id`, hallID))
 }
 
 func (t *tx) Counter(hallID, id string) (*civiq.Counter, error) {
-	c, err := scanCounter(t.row(`SELECT `+counterCols+` FROM counters WHERE hall_id = ? AND id = ?`, hallID, id))
+	c, err := scanCounter(t.row(`SELECT `+counterRead+` FROM counters WHERE hall_id = ? AND id = ?`, hallID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("counter", id)
 	}
@@ -54,10 +58,10 @@ func (t *tx) PutCounter(c *civiq.Counter) error {
 	if err != nil {
 		return err
 	}
-	return t.exec(`INSERT INTO counters (`+counterCols+`, position) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COUNT(*) FROM counters WHERE hall_id = ?))
+	return t.exec(`INSERT INTO counters (`+counterCols+`, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COUNT(*) FROM counters WHERE hall_id = ?))
 		ON CONFLICT (hall_id, id) DO UPDATE SET name = excluded.name, service_ids = excluded.service_ids, status = excluded.status,
-		pause_reason = excluded.pause_reason, current_ticket_id = excluded.current_ticket_id`,
-		c.HallID, c.ID, c.Name, string(svcs), c.Status, c.PauseReason, c.CurrentTicketID, c.HallID)
+		pause_reason = excluded.pause_reason, current_ticket_id = excluded.current_ticket_id, clerk_id = excluded.clerk_id`,
+		c.HallID, c.ID, c.Name, string(svcs), c.Status, c.PauseReason, c.CurrentTicketID, c.ClerkID, c.HallID)
 }
 
 func (t *tx) DeleteCounter(hallID, id string) error {

@@ -95,14 +95,12 @@ func (t *tx) EdgeLinks() ([]*civiq.EdgeLink, error) {
 // UpsertTicket writes the whole ticket, new or changed; a ticket of
 // another hall with the same id (never, with random ids) is left alone.
 func (t *tx) UpsertTicket(tk *civiq.Ticket) error {
-	return t.exec(`INSERT INTO tickets (`+ticketCols+`, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	return t.exec(`INSERT INTO tickets (`+ticketCols+`, holder) VALUES (`+ticketMarks+`)
 		ON CONFLICT (id) DO UPDATE SET service_id = excluded.service_id, status = excluded.status, queued_at = excluded.queued_at,
 		called_at = excluded.called_at, serving_at = excluded.serving_at, done_at = excluded.done_at, no_show_at = excluded.no_show_at,
-		cancelled_at = excluded.cancelled_at, counter_id = excluded.counter_id, call_count = excluded.call_count
-		WHERE tickets.hall_id = excluded.hall_id`,
-		tk.ID, tk.HallID, tk.ServiceID, tk.Number, tk.Day, tk.Channel, tk.Priority, tk.PriorityGroup, tk.Status,
-		nanos(tk.IssuedAt), nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
-		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.PriorityBy, tk.Holder)
+		cancelled_at = excluded.cancelled_at, counter_id = excluded.counter_id, call_count = excluded.call_count,
+		for_counter = excluded.for_counter, for_user = excluded.for_user, transfer_note = excluded.transfer_note
+		WHERE tickets.hall_id = excluded.hall_id`, ticketValues(tk)...)
 }
 
 func (t *tx) SetCounterState(c *civiq.Counter) error {

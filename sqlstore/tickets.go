@@ -17,20 +17,32 @@ import (
 var _ civiq.TicketTx = (*tx)(nil)
 
 const ticketCols = `id, hall_id, service_id, number, day, channel, priority, priority_group, status, issued_at, queued_at,
-	called_at, serving_at, done_at, no_show_at, cancelled_at, counter_id, call_count, priority_by`
+	called_at, serving_at, done_at, no_show_at, cancelled_at, counter_id, call_count, priority_by, guide_id, for_counter, for_user, transfer_note`
 
 func scanTicket(sc scanner) (civiq.Ticket, error) {
 	var tk civiq.Ticket
 	var issued, queued int64
 	var called, serving, done, noShow, cancelled sql.NullInt64
 	err := sc.Scan(&tk.ID, &tk.HallID, &tk.ServiceID, &tk.Number, &tk.Day, &tk.Channel, &tk.Priority, &tk.PriorityGroup, &tk.Status,
-		&issued, &queued, &called, &serving, &done, &noShow, &cancelled, &tk.CounterID, &tk.CallCount, &tk.PriorityBy)
+		&issued, &queued, &called, &serving, &done, &noShow, &cancelled, &tk.CounterID, &tk.CallCount, &tk.PriorityBy,
+		&tk.GuideID, &tk.ForCounter, &tk.ForClerk, &tk.TransferNote)
 	if err != nil {
 		return tk, err
 	}
 	tk.IssuedAt, tk.QueuedAt = time.Unix(0, issued), time.Unix(0, queued)
 	tk.CalledAt, tk.ServingAt, tk.DoneAt, tk.NoShowAt, tk.CancelledAt = fromNanos(called), fromNanos(serving), fromNanos(done), fromNanos(noShow), fromNanos(cancelled)
 	return tk, nil
+}
+
+// ticketMarks are the placeholders of ticketCols and the holder, whose
+// values ticketValues gives in that order (InsertTicket, UpsertTicket).
+var ticketMarks = strings.Repeat("?, ", strings.Count(ticketCols, ",")+1) + "?"
+
+func ticketValues(tk *civiq.Ticket) []any {
+	return []any{tk.ID, tk.HallID, tk.ServiceID, tk.Number, tk.Day, tk.Channel, tk.Priority, tk.PriorityGroup, tk.Status,
+		nanos(tk.IssuedAt), nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
+		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.PriorityBy,
+		tk.GuideID, tk.ForCounter, tk.ForClerk, tk.TransferNote, tk.Holder}
 }
 
 func (t *tx) Ticket(id string) (*civiq.Ticket, error) {
@@ -45,10 +57,7 @@ func (t *tx) Ticket(id string) (*civiq.Ticket, error) {
 }
 
 func (t *tx) InsertTicket(tk *civiq.Ticket) error {
-	return t.exec(`INSERT INTO tickets (`+ticketCols+`, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		tk.ID, tk.HallID, tk.ServiceID, tk.Number, tk.Day, tk.Channel, tk.Priority, tk.PriorityGroup, tk.Status,
-		nanos(tk.IssuedAt), nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
-		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.PriorityBy, tk.Holder)
+	return t.exec(`INSERT INTO tickets (`+ticketCols+`, holder) VALUES (`+ticketMarks+`)`, ticketValues(tk)...)
 }
 
 func (t *tx) WaitingRemote(hallID, serviceID, holder string) (all, held int, err error) {
@@ -68,9 +77,9 @@ func (t *tx) QuotaCounts(hallID, serviceID, day string, from, to time.Time, hold
 
 func (t *tx) UpdateTicket(tk *civiq.Ticket) error {
 	return t.exec(`UPDATE tickets SET service_id = ?, status = ?, queued_at = ?, called_at = ?, serving_at = ?, done_at = ?,
-		no_show_at = ?, cancelled_at = ?, counter_id = ?, call_count = ? WHERE id = ?`,
+		no_show_at = ?, cancelled_at = ?, counter_id = ?, call_count = ?, for_counter = ?, for_user = ?, transfer_note = ? WHERE id = ?`,
 		tk.ServiceID, tk.Status, nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
-		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.ID)
+		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.ForCounter, tk.ForClerk, tk.TransferNote, tk.ID)
 }
 
 func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
@@ -84,15 +93,15 @@ func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
 // time is their slot's start.
 var queueHeads = []string{
 	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'priority' AND status = 'waiting'
-		ORDER BY queued_at, issued_at, id LIMIT 1`,
+		AND for_counter = '' AND for_user = 0 ORDER BY queued_at, issued_at, id LIMIT 1`,
 	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'normal' AND status = 'waiting'
-		AND channel <> 'appointment' ORDER BY queued_at, issued_at, id LIMIT 1`,
+		AND channel <> 'appointment' AND for_counter = '' AND for_user = 0 ORDER BY queued_at, issued_at, id LIMIT 1`,
 	// Without the priority term, so that the appointments' own index serves
 	// it: with it, the planner walked every waiting walk-in. A green-channel
 	// appointment may come twice, here and as the priority head; the
 	// policy picks one ticket either way.
 	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND status = 'waiting'
-		AND channel = 'appointment' ORDER BY queued_at, issued_at, id LIMIT 1`,
+		AND channel = 'appointment' AND for_counter = '' AND for_user = 0 ORDER BY queued_at, issued_at, id LIMIT 1`,
 }
 
 func (t *tx) QueueHeads(hallID string, serviceIDs []string) ([]civiq.Ticket, error) {
@@ -181,6 +190,13 @@ func (t *tx) WaitingTickets(hallID string, serviceIDs []string, limit int) ([]ci
 	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets
 		WHERE hall_id = ? AND status = 'waiting' AND service_id IN (?`+strings.Repeat(`, ?`, len(serviceIDs)-1)+`)
 		ORDER BY CASE WHEN priority = 'priority' THEN 0 ELSE 1 END, queued_at, issued_at, id LIMIT ?`, append(args, limit)...))
+}
+
+func (t *tx) DirectedWaiting(hallID string) ([]civiq.Ticket, error) {
+	// tickets_directed holds these few, by the same condition.
+	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets
+		WHERE hall_id = ? AND status = 'waiting' AND (for_counter <> '' OR for_user <> 0)
+		ORDER BY queued_at, issued_at, id LIMIT ?`, hallID, civiq.MaxDirected))
 }
 
 func (t *tx) NoShowsAt(hallID, counterID string, since time.Time, limit int) ([]civiq.Ticket, error) {

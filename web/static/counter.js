@@ -118,6 +118,8 @@
     label("b-pause", status === "open" ? "counter.act.pause" : status === "paused" ? "counter.act.resume" : "counter.act.open");
     root.setAttribute("aria-busy", st.busy ? "true" : "false");
 
+    const clerk = st.counter.clerk || "";
+    $("clerk").textContent = clerk ? C.tr("counter.clerk", clerk) : C.tr("counter.clerk.none");
     const pill = $("state");
     pill.className = "pill state-" + status;
     pill.textContent = C.tr("counter.state." + status);
@@ -154,6 +156,11 @@
   // the appointment's masked name, the document of its green channel, its
   // cases linked to the case desk. ctx is the page's read of /today.
   function drawContext(ctx) {
+    const guide = ctx && ctx.guide, note = ctx && ctx.transfer_note;
+    $("cur-guide").classList.toggle("hidden", !guide);
+    $("cur-guide").textContent = guide ? C.tr("counter.ctx.guide", C.name(guide)) : "";
+    $("cur-note").classList.toggle("hidden", !note);
+    $("cur-note").textContent = note ? C.tr("counter.ctx.note", note) : "";
     const booked = $("cur-booked"), doc = $("cur-doc"), cases = $("cur-cases");
     const name = ctx && ctx.booking_name, d = ctx && ctx.check_document;
     booked.classList.toggle("hidden", !name);
@@ -251,6 +258,7 @@
     const meta = C.el("span", "q-meta", svcName(t.service_id) + " · " + C.tr("counter.channel." + t.channel) +
       (noShow ? "" : " · " + C.tr("counter.queue.waited", Math.floor(t.waited_seconds / 60))));
     if (t.priority_group) meta.append(C.el("span", "green", " · " + C.tr("counter.green", groupName(t.priority_group))));
+    if (t.for_here) meta.append(C.el("span", "for-here", " · " + (t.transfer_note ? C.tr("counter.queue.for_here_note", t.transfer_note) : C.tr("counter.queue.for_here"))));
     const b = C.el("button", "btn small", label);
     b.type = "button";
     if (noShow) b.dataset.noshow = "1";
@@ -350,7 +358,11 @@
         case "start": say(C.tr("counter.msg.started", t.number), "ok"); break;
         case "finish": say(C.tr("counter.msg.finished", t.number), "ok"); break;
         case "no-show": say(C.tr("counter.msg.no_show", t.number), "ok"); break;
-        case "transfer": say(C.tr("counter.msg.transferred", t.number, svcName(t.service_id)), "ok"); break;
+        case "transfer":
+          say(body.counter_id ? C.tr("counter.msg.transferred_counter", t.number, counterName(body.counter_id))
+            : body.clerk ? C.tr("counter.msg.transferred_clerk", t.number, body.clerk)
+              : C.tr("counter.msg.transferred", t.number, svcName(t.service_id)), "ok");
+          break;
       }
     });
   }
@@ -395,30 +407,59 @@
   }
 
   // ---- transfer -----------------------------------------------------------
+  // To another service (keys 1-9), to a given counter or to a given clerk
+  // signed in at one, with a note the next clerk reads.
   const dT = $("d-transfer");
+  let counters = [];
+  function counterName(id) { return C.counterName(counters.find((x) => x.id === id) || { id }, "counter.name_of"); }
+  function pickButton(text, sub, press) {
+    const b = C.el("button", "svc", text);
+    b.type = "button";
+    if (sub) b.append(C.el("small", "", " · " + sub));
+    b.addEventListener("click", press);
+    return b;
+  }
+  async function loadCounters() {
+    let res;
+    try { res = await C.api("GET", "/api/v1/halls/" + encodeURIComponent(D.hall) + "/counters", undefined, opts()); } catch (e) { return; }
+    if (res.status !== 200) return;
+    counters = res.body.counters || [];
+    const others = counters.filter((c) => c.id !== D.counter);
+    $("ctr-pick").replaceChildren(...others.map((c) =>
+      pickButton(C.counterName(c, "counter.name_of"), c.clerk || C.tr("counter.state." + c.status), () => transferTo({ counter_id: c.id }))));
+    const clerks = others.filter((c) => c.clerk);
+    $("clerk-pick").replaceChildren(...clerks.map((c) =>
+      pickButton(c.clerk, C.counterName(c, "counter.name_of"), () => transferTo({ clerk: c.clerk }))));
+    $("clerk-none").classList.toggle("hidden", clerks.length > 0);
+  }
   function openTransfer() {
     if (!st.cur) return;
-    for (const b of dT.querySelectorAll("button.svc")) {
+    for (const b of $("svc-pick").querySelectorAll("button.svc")) {
       const same = b.dataset.service === st.cur.service_id;
       b.disabled = same;
       b.setAttribute("aria-disabled", same ? "true" : "false");
     }
+    $("transfer-note").value = "";
+    $("transfer-err").textContent = "";
+    loadCounters();
     dT.showModal();
-    const first = dT.querySelector("button.svc:not(:disabled)");
+    const first = dT.querySelector("#svc-pick button.svc:not(:disabled)");
     if (first) first.focus();
   }
-  function transferTo(service) {
+  function transferTo(to) {
+    const note = $("transfer-note").value.trim();
     dT.close();
-    ticketAct("transfer", { service_id: service });
+    ticketAct("transfer", note ? Object.assign({ note }, to) : to);
   }
-  for (const b of dT.querySelectorAll("button.svc")) {
-    b.addEventListener("click", () => transferTo(b.dataset.service));
+  for (const b of $("svc-pick").querySelectorAll("button.svc")) {
+    b.addEventListener("click", () => transferTo({ service_id: b.dataset.service }));
   }
   dT.addEventListener("keydown", (e) => {
+    if (e.target && e.target.tagName === "INPUT") return; // typing the note
     const n = parseInt(e.key, 10);
     if (n >= 1 && n <= 9) {
-      const b = dT.querySelectorAll("button.svc")[n - 1];
-      if (b && !b.disabled) { e.preventDefault(); transferTo(b.dataset.service); }
+      const b = $("svc-pick").querySelectorAll("button.svc")[n - 1];
+      if (b && !b.disabled) { e.preventDefault(); transferTo({ service_id: b.dataset.service }); }
     }
   });
 
@@ -504,8 +545,10 @@
   function onCounter(data) {
     const c = data.counter;
     if (!c || c.id !== D.counter) return;
-    st.counter = { status: c.status, pause_reason: c.pause_reason || "" };
+    // The public stream of a paired device has no clerk: keep the last read.
+    st.counter = Object.assign({}, st.counter, { status: c.status, pause_reason: c.pause_reason || "" }, c.clerk !== undefined ? { clerk: c.clerk } : {});
     render();
+    refreshSoon();
   }
 
   let stream = null;

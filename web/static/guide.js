@@ -158,7 +158,7 @@
       take.setAttribute("aria-disabled", "true");
       msg.textContent = C.tr("guide.taking");
       idem = idem || C.key();
-      const body = { service_id: take.dataset.service, channel: kiosk ? "kiosk" : "remote" };
+      const body = { service_id: take.dataset.service, channel: kiosk ? "kiosk" : "remote", guide_id: G.guide };
       try {
         const r = await C.api("POST", "/api/v1/halls/" + enc(G.hall) + "/tickets", body,
           { token: kiosk ? C.deviceToken(G.hall) : "", key: idem, retries: 3 });
