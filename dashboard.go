@@ -102,6 +102,8 @@ type DashCounter struct {
 	// Idle: open with no ticket called or served while a service it
 	// serves has tickets waiting.
 	Idle bool `json:"idle"`
+	// Clerk is the username of who is signed in there (Counter.Clerk).
+	Clerk string `json:"clerk,omitempty"`
 }
 
 // DashToday is the hall's day so far.
@@ -337,7 +339,7 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 			}
 		}
 		for _, c := range counters {
-			dc := DashCounter{ID: c.ID, Name: c.Name, Status: c.Status, PauseReason: c.PauseReason, ServiceIDs: c.ServiceIDs, Served: served[c.ID]}
+			dc := DashCounter{ID: c.ID, Name: c.Name, Status: c.Status, PauseReason: c.PauseReason, ServiceIDs: c.ServiceIDs, Served: served[c.ID], Clerk: c.Clerk}
 			if dc.ServiceIDs == nil {
 				dc.ServiceIDs = []string{}
 			}

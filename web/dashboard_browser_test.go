@@ -75,6 +75,7 @@ eq(await page.$$eval('#svc-rows tr', (rs) => rs.map((r) => r.querySelector('.bar
 eq(await page.$$eval('#ctr-tiles li', (ls) => ls.map((l) => l.className.split(' ')[1])),
   ['state-open', 'state-paused', 'state-open', 'state-open', 'state-open', 'state-closed'], 'counter states');
 assert(await page.$eval('[data-counter="2"] .ctr-idle', (e) => e.textContent) === '临时离开', 'the pause reason shows');
+eq(await page.$$eval('#ctr-tiles .ctr-clerk', (ps) => ps.map((p) => p.textContent)), ['人员：stf', '无人登录', '无人登录', '无人登录', '无人登录', '无人登录'], 'who is signed in where');
 const bars = await page.$$eval('#ch-arr rect.s-issued', (rs) => rs.length);
 assert(bars >= 3, 'arrival bars: ' + bars);
 eq(await page.$$eval('#ch-wait line.target', (ls) => ls.length), 1, 'the target line');

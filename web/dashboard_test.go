@@ -191,6 +191,14 @@ func (s *mgrSite) demoFrom(t testing.TB, from time.Duration) {
 		Handling: map[string]float64{"general": 6, "property": 14, "tax": 10, "social": 5},
 		NoShow:   0.04, Rated: 0.7, Good: 0.93,
 		At: map[time.Duration]func(*civiq.Engine){
+			8 * time.Hour: func(e *civiq.Engine) { // stf opens counter 1: signed in there
+				us, _ := e.Users(context.Background())
+				for i := range us {
+					if us[i].Username == "stf" {
+						e.SetCounterStatus(civiq.WithActor(context.Background(), civiq.Principal{User: &us[i]}), "demo", "1", civiq.CounterOpen, "", nil)
+					}
+				}
+			},
 			10*time.Hour + 40*time.Minute: func(e *civiq.Engine) {
 				e.SetCounterStatus(context.Background(), "demo", "2", civiq.CounterPaused, "临时离开", nil)
 			},

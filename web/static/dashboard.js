@@ -195,6 +195,7 @@
           : C.tr(c.idle ? "dashboard.ctr.idleWaiting" : "dashboard.ctr.idle")));
       }
       li.append(head, body, el("p", "ctr-served", C.tr("dashboard.ctr.served", c.served)));
+      li.append(el("p", "ctr-clerk", c.clerk ? C.tr("dashboard.ctr.clerk", c.clerk) : C.tr("dashboard.ctr.no_clerk")));
       li.title = (c.service_ids || []).map(svcName).join(" · ");
       ul.append(li);
     }
