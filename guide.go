@@ -137,6 +137,9 @@ type GuideTx interface {
 	// part of the name or a keyword; less weight for codes, authority and
 	// material names), else in the hall's order; q.Limit < 0 means all.
 	Guides(q GuideQuery) ([]Guide, error)
+	// GuideIDs gives the ids of the guides Guides(q) lists, in its order,
+	// without reading the guides.
+	GuideIDs(q GuideQuery) ([]string, error)
 	Guide(id string) (*Guide, error)
 	PutGuide(g *Guide) error // creates or replaces, by id
 	DeleteGuide(id string) error
@@ -819,12 +822,13 @@ func (e *Engine) Guides(ctx context.Context, q GuideQuery) (guides []Guide, more
 		}
 		// Latin letters: the store's index knows the Chinese names and the
 		// keywords; the English names are matched here, over the hall's
-		// guides, and come first.
+		// guides, and come first. The guides are read once: the index
+		// gives only the ids of its matches.
 		all, err := tx.Guides(GuideQuery{HallID: q.HallID, ServiceID: q.ServiceID, Limit: -1})
 		if err != nil {
 			return err
 		}
-		found, err := tx.Guides(GuideQuery{HallID: q.HallID, ServiceID: q.ServiceID, Text: q.Text, Limit: -1})
+		found, err := tx.GuideIDs(GuideQuery{HallID: q.HallID, ServiceID: q.ServiceID, Text: q.Text, Limit: -1})
 		if err != nil {
 			return err
 		}
@@ -833,9 +837,13 @@ func (e *Engine) Guides(ctx context.Context, q GuideQuery) (guides []Guide, more
 		for _, g := range merged {
 			seen[g.ID] = true
 		}
-		for _, g := range found {
-			if !seen[g.ID] {
-				merged = append(merged, g)
+		byID := make(map[string]*Guide, len(all))
+		for i := range all {
+			byID[all[i].ID] = &all[i]
+		}
+		for _, id := range found {
+			if g := byID[id]; g != nil && !seen[id] {
+				merged = append(merged, *g)
 			}
 		}
 		guides = merged[min(q.Offset, len(merged)):min(q.Offset+q.Limit, len(merged))]

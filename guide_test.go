@@ -2,6 +2,7 @@ package civiq_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -545,6 +546,60 @@ func TestMatchEnglish(t *testing.T) {
 		}
 		if got := strings.Join(ids, " "); got != tt.want {
 			t.Errorf("MatchEnglish(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}
+
+// guideReads counts the guides a store's transactions read whole
+// (Guides), not the ids its index gives (GuideIDs).
+type guideReads struct {
+	civiq.Store
+	n *int
+}
+
+type guideReadsTx struct {
+	civiq.Tx
+	n *int
+}
+
+func (s guideReads) View(ctx context.Context, fn func(civiq.Tx) error) error {
+	return s.Store.View(ctx, func(tx civiq.Tx) error { return fn(guideReadsTx{tx, s.n}) })
+}
+
+func (tx guideReadsTx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
+	gs, err := tx.Tx.Guides(q)
+	*tx.n += len(gs)
+	return gs, err
+}
+
+// An English search reads the hall's guides once: the English names are
+// matched over them, the index's matches (Chinese names, keywords) come
+// as ids. It read them twice: every guide, then each match again.
+func TestEnglishGuideSearchReadsOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if _, err := e.eng.LoadDemoGuides(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	all, _, err := e.eng.Guides(e.ctx, civiq.GuideQuery{HallID: "demo", Limit: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := 0
+	eng := civiq.NewEngine(guideReads{e.store, &reads})
+	eng.Now = e.clock
+	for _, text := range []string{"card", "12330100MB1A", "social"} { // the second an implementing code, found by the index
+		reads = 0
+		gs, _, err := eng.Guides(e.ctx, civiq.GuideQuery{HallID: "demo", Text: text})
+		if err != nil || len(gs) == 0 {
+			t.Fatalf("%q: %d guides, %v", text, len(gs), err)
+		}
+		if reads != len(all) {
+			t.Errorf("%q read %d guides; the hall has %d, each read once", text, reads, len(all))
+		}
+		want, _, err := e.eng.Guides(e.ctx, civiq.GuideQuery{HallID: "demo", Text: text})
+		if err != nil || len(want) != len(gs) {
+			t.Errorf("%q: %d found through the counting store, %d directly (%v)", text, len(gs), len(want), err)
 		}
 	}
 }

@@ -60,6 +60,30 @@ func likePattern(s string) string {
 // they are matched with LIKE over names and keywords, ranked the same way
 // and then by shorter names.
 func (t *tx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
+	query, args, seqs := guideSearch(q, false, t.d.IsPostgres())
+	if seqs {
+		return t.rankedGuides(query, args...)
+	}
+	return t.guideList(query, args...)
+}
+
+func (t *tx) GuideIDs(q civiq.GuideQuery) ([]string, error) {
+	query, args, _ := guideSearch(q, true, t.d.IsPostgres())
+	return scanAll(func(sc scanner) (string, error) {
+		var id string
+		err := sc.Scan(&id)
+		return id, err
+	})(t.rows(query, args...))
+}
+
+// guideSearch is the statement of a search (Guides), selecting each
+// guide's id when ids, else its data, or, for a ranked search on SQLite,
+// its seq (seqs): the sort then carries a number, not each guide's JSON.
+func guideSearch(q civiq.GuideQuery, ids, postgres bool) (query string, args []any, seqs bool) {
+	data, seq := "g.data", "g.seq"
+	if ids {
+		data, seq = "g.id", "g.id"
+	}
 	limit := q.Limit
 	if limit == 0 {
 		limit = 50
@@ -73,8 +97,8 @@ func (t *tx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
 	}
 	terms := searchTerms(q.Text)
 	if len(terms) == 0 {
-		args := append(append([]any{q.HallID}, svcArgs...), limit, q.Offset)
-		return t.guideList(`SELECT g.data FROM guides g WHERE g.hall_id = ?`+svc+` ORDER BY g.position, g.name LIMIT ? OFFSET ?`, args...)
+		args = append(append([]any{q.HallID}, svcArgs...), limit, q.Offset)
+		return `SELECT ` + data + ` FROM guides g WHERE g.hall_id = ?` + svc + ` ORDER BY g.position, g.name LIMIT ? OFFSET ?`, args, false
 	}
 	first := terms[0]
 	short := false
@@ -83,8 +107,9 @@ func (t *tx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
 			short = true
 		}
 	}
-	if t.d.IsPostgres() {
-		return t.guidesPostgres(q.HallID, svc, svcArgs, terms, limit, q.Offset)
+	if postgres {
+		query, args = guidesPostgres(data, q.HallID, svc, svcArgs, terms, limit, q.Offset)
+		return query, args, false
 	}
 	rank := ` ORDER BY g.name = ? DESC, instr(g.name, ?) = 0, instr(g.name, ?)`
 	rankArgs := []any{first, first, first}
@@ -93,20 +118,20 @@ func (t *tx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
 		for i, w := range terms {
 			quoted[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
 		}
-		args := append([]any{strings.Join(quoted, " "), q.HallID}, svcArgs...)
+		args = append([]any{strings.Join(quoted, " "), q.HallID}, svcArgs...)
 		args = append(append(args, rankArgs...), limit, q.Offset)
-		return t.rankedGuides(`SELECT g.seq FROM guides_fts JOIN guides g ON g.seq = guides_fts.rowid
-			WHERE guides_fts MATCH ? AND g.hall_id = ?`+svc+rank+`, bm25(guides_fts, 10.0, 5.0, 3.0), g.position, g.name LIMIT ? OFFSET ?`, args...)
+		return `SELECT ` + seq + ` FROM guides_fts JOIN guides g ON g.seq = guides_fts.rowid
+			WHERE guides_fts MATCH ? AND g.hall_id = ?` + svc + rank + `, bm25(guides_fts, 10.0, 5.0, 3.0), g.position, g.name LIMIT ? OFFSET ?`, args, !ids
 	}
 	var where strings.Builder
-	args := append([]any{q.HallID}, svcArgs...)
+	args = append([]any{q.HallID}, svcArgs...)
 	for _, w := range terms {
 		where.WriteString(` AND (g.name LIKE ? ESCAPE '\' OR g.keywords LIKE ? ESCAPE '\')`)
 		p := likePattern(w)
 		args = append(args, p, p)
 	}
 	args = append(append(args, rankArgs...), limit, q.Offset)
-	return t.rankedGuides(`SELECT g.seq FROM guides g WHERE g.hall_id = ?`+svc+where.String()+rank+`, length(g.name), g.position, g.name LIMIT ? OFFSET ?`, args...)
+	return `SELECT ` + seq + ` FROM guides g WHERE g.hall_id = ?` + svc + where.String() + rank + `, length(g.name), g.position, g.name LIMIT ? OFFSET ?`, args, !ids
 }
 
 // rankedGuides runs a search that selects the guides' seq, best first,
@@ -141,7 +166,7 @@ func (t *tx) rankedGuides(q string, args ...any) ([]civiq.Guide, error) {
 // keywords or the rest (codes, authority, materials), ranked like the
 // SQLite index weighs them: a match early in the name first, then early in
 // the keywords, then the rest, shorter names first.
-func (t *tx) guidesPostgres(hallID, svc string, svcArgs []any, terms []string, limit, offset int) ([]civiq.Guide, error) {
+func guidesPostgres(col, hallID, svc string, svcArgs []any, terms []string, limit, offset int) (string, []any) {
 	var where strings.Builder
 	args := append([]any{hallID}, svcArgs...)
 	for _, w := range terms {
@@ -152,7 +177,7 @@ func (t *tx) guidesPostgres(hallID, svc string, svcArgs []any, terms []string, l
 	first := terms[0]
 	rank := ` ORDER BY g.name = ? DESC, strpos(g.name, ?) = 0, strpos(g.name, ?), strpos(g.keywords, ?) = 0, strpos(g.keywords, ?), length(g.name), g.position, g.name`
 	args = append(args, first, first, first, first, first, limit, offset)
-	return t.guideList(`SELECT g.data FROM guides g WHERE g.hall_id = ?`+svc+where.String()+rank+` LIMIT ? OFFSET ?`, args...)
+	return `SELECT ` + col + ` FROM guides g WHERE g.hall_id = ?` + svc + where.String() + rank + ` LIMIT ? OFFSET ?`, args
 }
 
 func (t *tx) Guide(id string) (*civiq.Guide, error) {
