@@ -265,7 +265,7 @@ func (s *Site) caseProgress(w http.ResponseWriter, r *http.Request) {
 	if h := p.OpenedAt.Location(); h != nil {
 		loc = h
 	}
-	at := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04") }
+	at := func(t time.Time) string { return dateTimeIn(lang, t.In(loc)) }
 	var steps []caseStep
 	for i, st := range p.Steps {
 		c := "done"

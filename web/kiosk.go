@@ -296,7 +296,7 @@ func (s *Site) kioskReceipt(lang string, t *civiq.Ticket, hall *civiq.Hall, svc 
 	if appt != nil {
 		taken = s.T(lang, "kiosk.appt_taken", t.Number)
 	}
-	d.Line(t.IssuedAt.In(hall.Location()).Format("2006-01-02 15:04")).Feed(1).
+	d.Line(dateTimeIn(lang, t.IssuedAt.In(hall.Location()))).Feed(1).
 		QR(link, 6, escpos.LevelM).
 		Line(s.T(lang, "kiosk.scan")).Feed(1).
 		Line(taken).

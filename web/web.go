@@ -146,6 +146,9 @@ func (s *Site) load(locales, templates fs.FS) error {
 		}
 		t := template.New("layout.html").Funcs(template.FuncMap{
 			"t": func(lang, key string, args ...any) string { return s.T(lang, key, args...) },
+			// dates.go: one date format per language.
+			"day":      dayIn,
+			"datetime": dateTimeIn,
 		})
 		t, err := t.ParseFS(templates, "templates/layout.html", n)
 		if err == nil {

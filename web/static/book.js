@@ -311,7 +311,7 @@
       for (const s of list) {
         const tr = document.createElement("tr");
         let state = s.cleared_at ? C.tr("book.staff.cleared", s.clear_reason) : C.tr("book.staff.active");
-        if (!s.cleared_at && s.suspended_until) state += " · " + C.tr("book.staff.suspended_until", s.suspended_until.slice(0, 10));
+        if (!s.cleared_at && s.suspended_until) state += " · " + C.tr("book.staff.suspended_until", C.time(s.suspended_until, "date", cfg.tz));
         const act = cell("");
         if (!s.cleared_at) {
           const btn = document.createElement("button");
@@ -326,7 +326,7 @@
           });
           act.append(btn);
         }
-        tr.append(cell(s.slot_start.slice(0, 10) + " " + hhmm(s.slot_start), "num"), cell(s.booking_code, "num"), cell(s.name + " · " + s.phone),
+        tr.append(cell(C.time(s.slot_start, "datetime", cfg.tz), "num"), cell(s.booking_code, "num"), cell(s.name + " · " + s.phone),
           cell(s.id_number, "num"), cell(s.warning, "bs-sms"), cell(state), act);
         body.append(tr);
       }

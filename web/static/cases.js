@@ -57,7 +57,7 @@
       const st = el("td");
       st.append(el("span", "chip st-" + c.status, status(c.status)));
       if (c.overdue) st.append(" ", el("span", "chip warn", C.tr("case.overdue")));
-      tr.append(el("td"), el("td", "", c.guide_name), el("td", "", c.applicant.name), st, el("td", "num", c.promised_date || ""));
+      tr.append(el("td"), el("td", "", C.guideName(c)), el("td", "", c.applicant.name), st, el("td", "num", C.date(c.promised_date)));
       tr.firstChild.append(open);
       tbody.append(tr);
     }
@@ -105,11 +105,11 @@
     $("cd-chip").textContent = status(c.status);
     $("cd-chip").className = "chip st-" + c.status;
     $("cd-overdue-chip").classList.toggle("hidden", !c.overdue);
-    $("cd-guide").textContent = c.guide_name + " · " + (c.promised_days === 0 ? C.tr("case.instant") : C.tr("case.days", c.promised_days));
+    $("cd-guide").textContent = C.guideName(c) + " · " + (c.promised_days === 0 ? C.tr("case.instant") : C.tr("case.days", c.promised_days));
     $("cd-applicant").textContent = applicant(c.applicant);
     $("cd-ticket").textContent = c.ticket_number;
     $("cd-opened").textContent = fmt(c.opened_at);
-    $("cd-promised").textContent = c.promised_date || "—";
+    $("cd-promised").textContent = C.date(c.promised_date) || "—";
     $("cd-reason").textContent = c.reason || "";
     $("cd-reason").classList.toggle("hidden", !c.reason);
     $("cd-reason-k").classList.toggle("hidden", !c.reason);

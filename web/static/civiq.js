@@ -13,6 +13,8 @@
   // name is the name of a hall, a service or a guide in the page's
   // language: its English name on an English page when it has one.
   C.name = (x) => (C.lang === "en" && x.name_en) || x.name;
+  // guideName is the guide's name of a case (or of a case's reference).
+  C.guideName = (c) => C.name({ name: c.guide_name, name_en: c.guide_name_en });
 
   // counterName names a counter for people: its name, or, on an English
   // page, "Counter 3" when the name is Chinese (the demo's 3号窗口); key is
@@ -26,11 +28,14 @@
   C.pct = (x) => Math.round(x * 1000) / 10 + "%";
 
   // time formats a time (a Date or an ISO string) in the hall's time zone
-  // tz and the page's language, as kind says: "datetime" 2031-03-04 10:00,
-  // "time" 10:00, "seconds" 10:00:05, "day" 3月4日周二 / Tue 4 March,
-  // "longday" with the weekday in full, "daytime" the day and the time. No time, or a bad one, is "".
+  // tz and the page's language, as kind says: "date" and "datetime" in the
+  // one format of each language that the server's pages write too (web's
+  // dates.go): 2031-03-04 and 2031-03-04 10:00 in Chinese, 4 Mar 2031 and
+  // 4 Mar 2031, 10:00 in English; "time" 10:00, "seconds" 10:00:05, "day"
+  // 3月4日周二 / Tue 4 March, "longday" with the weekday in full, "daytime"
+  // the day and the time. No time, or a bad one, is "".
   const kinds = {
-    datetime: { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" },
+    parts: { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" },
     time: { hour: "2-digit", minute: "2-digit" },
     seconds: { hour: "2-digit", minute: "2-digit", second: "2-digit" },
     day: { month: "long", day: "numeric", weekday: "short" },
@@ -51,10 +56,27 @@
     }
     return formats[k];
   };
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  // ymd writes a calendar day (numbers) in the page's language.
+  const ymd = (y, m, d) => (C.lang === "en" ? Number(d) + " " + months[Number(m) - 1] + " " + y
+    : y + "-" + String(m).padStart(2, "0") + "-" + String(d).padStart(2, "0"));
   C.time = function (t, kind, tz) {
     if (!t) return "";
     const d = new Date(t);
-    return isNaN(d) ? "" : C.timeFormat(kind, tz).format(d);
+    if (isNaN(d)) return "";
+    if (kind !== "date" && kind !== "datetime") return C.timeFormat(kind, tz).format(d);
+    const p = {};
+    for (const x of C.timeFormat("parts", tz).formatToParts(d)) p[x.type] = x.value;
+    const day = ymd(p.year, p.month, p.day);
+    if (kind === "date") return day;
+    const hm = (p.hour === "24" ? "00" : p.hour) + ":" + p.minute;
+    return day + (C.lang === "en" ? ", " : " ") + hm;
+  };
+  // date writes a day given as "2031-03-04" (a promised date) in the
+  // page's language; anything else as it is.
+  C.date = function (s) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s || "");
+    return m ? ymd(m[1], m[2], m[3]) : (s || "");
   };
 
   // fieldError shows text as the error of input in msg (or clears both

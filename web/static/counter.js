@@ -169,7 +169,7 @@
     doc.textContent = d ? C.tr("counter.ctx.document", C.lang === "en" ? d.en : d.zh) : "";
     const list = (ctx && ctx.cases) || [];
     cases.replaceChildren(...list.map((c) => {
-      const a = C.el("a", "", C.tr("counter.ctx.case", c.number, C.name({ name: c.guide_name, name_en: c.guide_name_en }), C.tr("case.status." + c.status)));
+      const a = C.el("a", "", C.tr("counter.ctx.case", c.number, C.guideName(c), C.tr("case.status." + c.status)));
       a.href = "/halls/" + encodeURIComponent(D.hall) + "/cases?number=" + encodeURIComponent(c.number);
       const li = C.el("li");
       li.append(a);

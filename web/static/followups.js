@@ -47,7 +47,7 @@
 
   function deadlineCell(f) {
     const td = el("td", "num fu-dl");
-    td.append(el("span", "", f.deadline));
+    td.append(el("span", "", C.date(f.deadline)));
     if (f.overdue) td.append(el("span", "fu-over", C.tr("fu.overdue")));
     else if (!f.closed_at) td.append(el("span", f.due_soon ? "fu-soon" : "fu-left", C.tr("fu.left", f.working_days_left)));
     return td;
@@ -170,8 +170,8 @@
     $("fu-reveal-note").classList.toggle("hidden", !f.contact_phone);
     $("fu-reveal").disabled = false;
     $("fu-reveal-note").textContent = C.tr("fu.reveal.note");
-    let dl = C.tr("fu.until", f.deadline);
-    if (f.extended) dl += " · " + C.tr("fu.extended", f.original_deadline);
+    let dl = C.tr("fu.until", C.date(f.deadline));
+    if (f.extended) dl += " · " + C.tr("fu.extended", C.date(f.original_deadline));
     $("fu-deadline").textContent = dl;
     $("fu-deadline").classList.toggle("fu-over", !!f.overdue);
     $("fu-summary").textContent = f.public_summary || "";
@@ -182,7 +182,7 @@
     hist.replaceChildren();
     for (const h of f.history || []) {
       const li = el("li");
-      let what = h.move === "open" ? C.tr("fu.h.opened") : h.move === "extend" ? C.tr("fu.h.extend", h.deadline) : C.tr("fu.step", st(h.from), st(h.to));
+      let what = h.move === "open" ? C.tr("fu.h.opened") : h.move === "extend" ? C.tr("fu.h.extend", C.date(h.deadline)) : C.tr("fu.step", st(h.from), st(h.to));
       li.append(el("span", "num", fmt(h.at)), " ", what);
       if (h.by) li.append(" " + C.tr("fu.by", h.by));
       if (h.citizen_view) li.append(el("div", "fu-h-view", C.tr("fu.view") + "：" + C.tr("fu.view." + h.citizen_view)));

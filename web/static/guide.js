@@ -376,10 +376,10 @@
       const doc = c.status === "correction" ? "correction" : c.status === "not_accepted" ? "not_accepted" : "accepted";
       $("cr-doc").textContent = C.tr("case.doc." + doc);
       $("cr-number").textContent = c.number;
-      $("cr-guide").textContent = c.guide_name;
+      $("cr-guide").textContent = C.guideName(c);
       $("cr-applicant").textContent = c.applicant.name;
       $("cr-opened").textContent = fmt(c.opened_at);
-      $("cr-promised").textContent = c.promised_date || "";
+      $("cr-promised").textContent = C.date(c.promised_date);
       $("cr-promised").classList.toggle("hidden", !c.promised_date);
       $("cr-promised-k").classList.toggle("hidden", !c.promised_date);
       const miss = $("cr-missing"), ol = miss.querySelector("ol");
@@ -427,7 +427,7 @@
           const a = el("a", "num", c.number);
           a.href = "/halls/" + enc(K.hall) + "/cases?number=" + enc(c.number);
           const li = el("li");
-          li.append(a, " · " + [c.guide_name, C.tr("case.status." + c.status), c.applicant.name, c.promised_date].filter(Boolean).join(" · "));
+          li.append(a, " · " + [C.guideName(c), C.tr("case.status." + c.status), c.applicant.name, C.date(c.promised_date)].filter(Boolean).join(" · "));
           ul.append(li);
         }
       } catch (e) { /* shown on the next case */ }
