@@ -80,7 +80,7 @@
   // channel names a report line's medium and provider in words.
   const channel = (c) => tr("admin.nt.medium." + c.medium) + (c.provider ? " · " + tr("admin.nt.provider." + c.provider) : "");
   // today is the day in the hall's own zone (the report's days are the hall's).
-  const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: A.hallTZ(), year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+  const today = () => C.isoDay(Date.now(), A.hallTZ());
   async function loadReport() {
     const d = today();
     const rep = (await A.get(A.hallPath("/notifications/report?from=" + d + "&to=" + d))).report;

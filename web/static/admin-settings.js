@@ -125,8 +125,12 @@
   // ---- calendar days ----
   const calForm = C.$("f-calday"), yearSel = C.$("cal-year");
   const calBody = document.querySelector("#cal-days tbody");
-  const thisYear = Number(new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric" }).format(new Date()));
-  for (const y of [thisYear, thisYear + 1]) yearSel.append(h("option", { value: y }, String(y)));
+  // The years offered: this one and the next, in the hall's own zone (its
+  // new year may not be Shanghai's), set again for each hall.
+  function buildYears() {
+    const thisYear = Number(C.isoDay(Date.now(), A.hallTZ()).slice(0, 4));
+    yearSel.replaceChildren(...[thisYear, thisYear + 1].map((y) => h("option", { value: y }, String(y))));
+  }
   yearSel.addEventListener("change", () => loadCalendar().catch(() => A.toast(tr("admin.load_failed"))));
   function buildCalForm() {
     reset(calForm);
@@ -142,7 +146,7 @@
     calBody.textContent = "";
     for (const d of cal.days || []) {
       const del = d.source === "hall" ? h("button", { class: "btn small danger", type: "button", onclick: () => removeDay(d.date) }, tr("admin.cal.remove")) : null;
-      calBody.append(h("tr", {}, h("td", { class: "num" }, d.date), h("td", {}, tr(d.kind === "off" ? "admin.cal.off" : "admin.cal.work")),
+      calBody.append(h("tr", {}, h("td", { class: "num" }, C.date(d.date)), h("td", {}, tr(d.kind === "off" ? "admin.cal.off" : "admin.cal.work")),
         h("td", {}, d.name || ""), h("td", {}, tr("admin.cal.src." + (d.source || "builtin"))), h("td", { class: "row-actions" }, del)));
     }
     if (!calBody.children.length) calBody.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, tr("admin.none"))));
@@ -164,6 +168,7 @@
 
   document.addEventListener("civiq:hall", () => {
     if (!A.hall()) return;
+    buildYears();
     buildCalForm();
     Promise.all([loadBooking(), loadRatings(), loadCalendar()]).catch(() => A.toast(tr("admin.load_failed")));
   });

@@ -72,6 +72,14 @@
     const hm = (p.hour === "24" ? "00" : p.hour) + ":" + p.minute;
     return day + (C.lang === "en" ? ", " : " ") + hm;
   };
+  // isoDay is the day of a time (a Date, an ISO string, a number) in the
+  // time zone tz as the API names days, 2031-03-04: for requests, not
+  // for people (CIVIQ.date shows one).
+  C.isoDay = function (t, tz) {
+    const p = {};
+    for (const x of C.timeFormat("parts", tz).formatToParts(new Date(t))) p[x.type] = x.value;
+    return p.year + "-" + p.month + "-" + p.day;
+  };
   // date writes a day given as "2031-03-04" (a promised date) in the
   // page's language; anything else as it is.
   C.date = function (s) {

@@ -271,7 +271,7 @@
   // cases not closed, fetched again, gathered, when a rating comes or a
   // case moves.
   let ratesTimer = null;
-  const hallDay = () => new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(now()));
+  const hallDay = () => C.isoDay(now(), tz);
   function scheduleRates() {
     clearTimeout(ratesTimer);
     ratesTimer = setTimeout(loadRates, 400);

@@ -366,7 +366,7 @@
   // hhmm shows a time of day in the hall's time zone: 10:00.
   const hhmm = (d) => C.time(d, "time", K.tz);
   // day is the hall's local date of a time: 2031-03-04.
-  function day(d) { return new Intl.DateTimeFormat("en-CA", { timeZone: K.tz }).format(d); }
+  const day = (d) => C.isoDay(d, K.tz);
 
   // showTicket shows (and prints) a ticket; booking is the booking an
   // appointment ticket was checked in from.
