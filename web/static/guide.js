@@ -187,27 +187,37 @@
         take.removeAttribute("aria-disabled");
       }
     });
-    // undo cancels the ticket just taken (its id is the holder's key).
-    async function undo() {
+    // undo cancels the ticket just taken (its id is the holder's key),
+    // saying what happened in out. A ticket the server no longer cancels
+    // is read again: cancelled already (a repeat), or called in and being
+    // served, which no undo takes back.
+    async function undo(out) {
       if (!taken || busy) return false;
       busy = true;
       try {
-        const r = await C.api("POST", "/api/v1/tickets/" + enc(taken.id) + "/cancel", undefined, { retries: 2 });
-        if (r.status === 200 || (r.status === 409 && r.body && r.body.error && r.body.error.code === "invalid_transition")) {
-          msg.textContent = C.tr("guide.undone", taken.number);
+        const path = "/api/v1/tickets/" + enc(taken.id);
+        const r = await C.api("POST", path + "/cancel", undefined, { retries: 2 });
+        let status = r.status === 200 ? "cancelled" : "";
+        if (r.status === 409 && r.body && r.body.error && r.body.error.code === "invalid_transition") {
+          const now = await C.api("GET", path, undefined, { retries: 2 });
+          status = now.status === 200 ? now.body.ticket.status : "";
+        }
+        if (status === "cancelled") {
+          out.textContent = C.tr("guide.undone", taken.number);
           taken = null;
           done.classList.add("hidden");
           return true;
         }
-        msg.textContent = C.tr("guide.undo_failed");
+        out.textContent = status === "serving" || status === "done" ? C.tr("guide.undo_served", taken.number)
+          : status === "no_show" ? C.tr("guide.undo_no_show", taken.number) : C.tr("guide.undo_failed");
       } catch (e) {
-        msg.textContent = C.tr("error.network");
+        out.textContent = C.tr("error.network");
       } finally {
         busy = false;
       }
       return false;
     }
-    $("take-undo").addEventListener("click", () => { undo().then((ok) => { if (ok) take.focus(); }); });
+    $("take-undo").addEventListener("click", () => { undo(msg).then((ok) => { if (ok) take.focus(); }); });
 
     function showTicket(t) {
       $("gt-number").textContent = t.number;
@@ -221,7 +231,7 @@
       const home = () => { location.href = start + "?lang=zh-CN"; };
       $("gt-done").onclick = home;
       $("gt-undo").onclick = async () => {
-        if (await undo()) { clearInterval(gtTimer); $("g-ticket").classList.add("hidden"); $("g-main").classList.remove("hidden"); take.focus(); }
+        if (await undo($("gt-msg"))) { clearInterval(gtTimer); $("g-ticket").classList.add("hidden"); $("g-main").classList.remove("hidden"); take.focus(); }
       };
       loaded.then(() => {
         if (autoPrint) window.print();
