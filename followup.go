@@ -161,6 +161,10 @@ type FollowUpTx interface {
 	// contact phone (in clear) too. FollowUps gives newest first.
 	FollowUp(id int64) (*FollowUp, error)
 	FollowUps(q FollowUpQuery) ([]FollowUp, error)
+	// CountOpenFollowUps counts a hall's cases not closed (neither
+	// revisited nor rejected), and those of them whose deadline is before
+	// today ("2006-01-02"): overdue.
+	CountOpenFollowUps(hallID, today string) (open, overdue int, err error)
 	AppendFollowUpEntry(e *FollowUpEntry) error
 	FollowUpEntries(followUpID int64) ([]FollowUpEntry, error) // oldest first
 }
@@ -507,6 +511,32 @@ func (e *Engine) FollowUps(ctx context.Context, hallID string, flt FollowUpFilte
 		return nil
 	})
 	return out, err
+}
+
+// FollowUpCount is how many of a hall's cases are open, and how many of
+// them overdue, today (the dashboard's 好差评 panel).
+type FollowUpCount struct {
+	Open    int `json:"open"`
+	Overdue int `json:"overdue"`
+}
+
+// FollowUpCounts counts the hall's open and overdue cases in the store, as
+// FollowUps with status active and overdue would list them, without
+// reading them.
+func (e *Engine) FollowUpCounts(ctx context.Context, hallID string) (FollowUpCount, error) {
+	var c FollowUpCount
+	err := e.store.View(ctx, func(tx Tx) error {
+		if _, err := tx.Hall(hallID); err != nil {
+			return err
+		}
+		today, _, err := e.today(tx, hallID)
+		if err != nil {
+			return err
+		}
+		c.Open, c.Overdue, err = tx.CountOpenFollowUps(hallID, today.Format(time.DateOnly))
+		return err
+	})
+	return c, err
 }
 
 func (f *FollowUp) matches(statuses []string) bool {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/civiq/civiq"
 )
@@ -125,5 +126,33 @@ func TestSplitReasons(t *testing.T) {
 		if r.Code != civiq.ReasonCodes()[i] || r.Name == "" || r.NameEn == "" || r.Group == "" {
 			t.Errorf("reason %d: %+v", i, r)
 		}
+	}
+}
+
+// The dashboard's count of open and overdue cases is the store's, and
+// agrees with the list's.
+func TestFollowUpCounts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if c, err := e.eng.FollowUpCounts(e.ctx, "demo"); err != nil || c != (civiq.FollowUpCount{}) {
+		t.Fatalf("no case: %+v, %v", c, err)
+	}
+	e.badRating()
+	e.advance(40 * 24 * time.Hour) // past its deadline
+	e.badRating()
+	c, err := e.eng.FollowUpCounts(e.ctx, "demo")
+	if err != nil || c != (civiq.FollowUpCount{Open: 2, Overdue: 1}) {
+		t.Errorf("counts = %+v, %v; want 2 open, 1 overdue", c, err)
+	}
+	active, err := e.eng.FollowUps(e.ctx, "demo", civiq.FollowUpFilter{Statuses: []string{"active"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	over, err := e.eng.FollowUps(e.ctx, "demo", civiq.FollowUpFilter{Statuses: []string{"overdue"}})
+	if err != nil || len(active) != c.Open || len(over) != c.Overdue {
+		t.Errorf("the list has %d active, %d overdue (%v); the counts %+v", len(active), len(over), err, c)
+	}
+	if _, err := e.eng.FollowUpCounts(e.ctx, "nope"); civiq.ErrorCode(err) != civiq.ENotFound {
+		t.Errorf("unknown hall: %v", err)
 	}
 }

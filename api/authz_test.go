@@ -391,6 +391,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "GET /api/v1/halls/{hall}/waits", prep: fixed("/api/v1/halls/demo/waits", nil), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},
 
 		{route: "GET /api/v1/halls/{hall}/followups", prep: fixed("/api/v1/halls/demo/followups", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
+		{route: "GET /api/v1/halls/{hall}/followups/counts", prep: fixed("/api/v1/halls/demo/followups/counts", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/followups/{followup}", prep: freshFollowUp("", nil), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/followups/{followup}/transition", prep: freshFollowUp("/transition", map[string]any{"to": "verifying", "note": "已回访"}), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/followups/{followup}/extend", prep: freshFollowUp("/extend", map[string]any{"reason": "需跨部门协调"}), want: [nPrincipals]int{U, A, A, F, F, F, F, F, F, F, F}},

@@ -14,6 +14,7 @@ import (
 // the reports. The rating route itself is registered in routes.go.
 func (s *Server) ratingRoutes() {
 	s.handle("GET /api/v1/halls/{hall}/followups", need(civiq.PermFollowUp), s.listFollowUps)
+	s.handle("GET /api/v1/halls/{hall}/followups/counts", need(civiq.PermFollowUp), s.countFollowUps)
 	// Follow-ups are found by their own id; the hall, and so the
 	// permission, comes from the case (checked by the engine).
 	s.handle("GET /api/v1/followups/{followup}", signed, s.getFollowUp)
@@ -133,6 +134,15 @@ func (s *Server) listFollowUps(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"followups": fs})
+	return nil
+}
+
+func (s *Server) countFollowUps(w http.ResponseWriter, r *http.Request, c *call) error {
+	n, err := s.Engine.FollowUpCounts(r.Context(), r.PathValue("hall"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, n)
 	return nil
 }
 

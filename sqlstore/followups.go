@@ -88,6 +88,13 @@ func (t *tx) FollowUps(q civiq.FollowUpQuery) ([]civiq.FollowUp, error) {
 	return scanAll(deref(scanFollowUp))(t.rows(`SELECT `+followUpCols+followUpFrom+` WHERE `+strings.Join(where, ` AND `)+` ORDER BY f.opened_at DESC, f.id DESC`, args...))
 }
 
+func (t *tx) CountOpenFollowUps(hallID, today string) (open, overdue int, err error) {
+	// followups_open holds the open cases of a hall with their deadlines.
+	err = t.row(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN deadline < ? THEN 1 ELSE 0 END), 0) FROM followups
+		WHERE hall_id = ? AND status NOT IN ('revisited', 'rejected')`, today, hallID).Scan(&open, &overdue)
+	return open, overdue, err
+}
+
 func (t *tx) AppendFollowUpEntry(e *civiq.FollowUpEntry) error {
 	return t.row(`INSERT INTO followup_history (followup_id, move, from_status, to_status, by_user, at, note, reason, citizen_view, deadline)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, e.FollowUpID, e.Move, e.From, e.To, e.By, nanos(e.At), e.Note, e.Reason,

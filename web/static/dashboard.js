@@ -282,14 +282,13 @@
     try {
       const [rep, fus] = await Promise.all([
         C.api("GET", hall + "/reports/ratings?from=" + day + "&to=" + day, undefined, { retries: 2 }),
-        C.api("GET", hall + "/followups?status=active&limit=1000", undefined, { retries: 2 }),
+        C.api("GET", hall + "/followups/counts", undefined, { retries: 2 }),
       ]);
       if (rep.status !== 200 || fus.status !== 200) return;
-      const r = rep.body, open = fus.body.followups;
-      const overdue = open.filter((f) => f.overdue).length;
+      const r = rep.body, overdue = fus.body.overdue;
       set("rt-rate", r.total ? C.pct(r.satisfaction_rate) : C.tr("dashboard.dash"));
       set("rt-total", C.tr("dashboard.r.total", r.total));
-      set("rt-open", String(open.length));
+      set("rt-open", String(fus.body.open));
       set("rt-overdue", String(overdue));
       $("rt-overdue-f").classList.toggle("bad", overdue > 0);
       const most = Math.max(1, ...Object.values(r.by_score));
