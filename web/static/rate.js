@@ -117,8 +117,22 @@
     $("reason-err").textContent = "";
     $("reason-chosen").textContent = C.tr("rate.reason.chosen", C.tr("rate.s" + score));
     show("reason");
+    $("chips").scrollTop = 0;
+    moreReasons();
     countdown(IDLE_AFTER);
   }
+
+  // moreReasons says when the reasons do not all fit the screen (a small
+  // panel, a long list): the list scrolls, and a line under it says more
+  // are below until the last is in sight.
+  function moreReasons() {
+    const f = $("chips");
+    const over = f.scrollHeight > f.clientHeight + 1;
+    f.classList.toggle("over", over);
+    $("chips-more").classList.toggle("hidden", !over || f.scrollTop + f.clientHeight >= f.scrollHeight - 2);
+  }
+  $("chips").addEventListener("scroll", () => { moreReasons(); touched(); }, { passive: true });
+  new ResizeObserver(() => { if (screen === "reason") moreReasons(); }).observe($("chips")); // a resize, late fonts
 
   $("reason-back").addEventListener("click", () => { show("faces"); countdown(IDLE_AFTER); });
 
