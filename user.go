@@ -78,7 +78,9 @@ type UserTx interface {
 // SessionCookie names the cookie that carries a session for pages.
 const SessionCookie = "civiq_session"
 
-// SessionTTL is how long a sign-in lasts.
+// SessionTTL is how long a sign-in lasts. Its cookie says so as Max-Age,
+// counted from when the browser receives it, so a device whose clock is
+// wrong keeps it as long as the server does.
 const SessionTTL = 12 * time.Hour
 
 // argon2id parameters (RFC 9106, second recommended option, lighter memory).
