@@ -11,21 +11,7 @@ import (
 var _ civiq.AlertTx = (*tx)(nil)
 
 func (t *tx) ServiceAlerts(hallID string) (map[string]time.Time, error) {
-	rows, err := t.rows(`SELECT service_id, raised_at FROM service_alerts WHERE hall_id = ?`, hallID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]time.Time{}
-	for rows.Next() {
-		var id string
-		var at int64
-		if err := rows.Scan(&id, &at); err != nil {
-			return nil, err
-		}
-		out[id] = time.Unix(0, at)
-	}
-	return out, rows.Err()
+	return t.timesByKey(`SELECT service_id, raised_at FROM service_alerts WHERE hall_id = ?`, hallID)
 }
 
 func (t *tx) PutServiceAlert(hallID, serviceID string, raisedAt time.Time) error {

@@ -55,21 +55,7 @@ func (t *tx) AckHaochaping(a *civiq.HaochapingAck) error {
 }
 
 func (t *tx) HaochapingAcks(subID int64, hallID, day string) (map[string]time.Time, error) {
-	rows, err := t.rows(`SELECT record_id, acked_at FROM haochaping_acks WHERE subscriber_id = ? AND hall_id = ? AND day = ?`, subID, hallID, day)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]time.Time{}
-	for rows.Next() {
-		var id string
-		var at int64
-		if err := rows.Scan(&id, &at); err != nil {
-			return nil, err
-		}
-		out[id] = time.Unix(0, at)
-	}
-	return out, rows.Err()
+	return t.timesByKey(`SELECT record_id, acked_at FROM haochaping_acks WHERE subscriber_id = ? AND hall_id = ? AND day = ?`, subID, hallID, day)
 }
 
 func (t *tx) FollowUpOutcomes(hallID string, from, to time.Time) ([]civiq.FollowUpEntry, error) {

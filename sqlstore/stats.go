@@ -82,21 +82,7 @@ func (t *tx) FirstCalls(hallID string, since time.Time) (map[string]time.Time, e
 
 // OldestWaiting reads the waiting tickets by the tickets_queue index.
 func (t *tx) OldestWaiting(hallID string) (map[string]time.Time, error) {
-	rows, err := t.rows(`SELECT service_id, MIN(issued_at) FROM tickets WHERE hall_id = ? AND status = 'waiting' GROUP BY service_id`, hallID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]time.Time{}
-	for rows.Next() {
-		var sid string
-		var at int64
-		if err := rows.Scan(&sid, &at); err != nil {
-			return nil, err
-		}
-		out[sid] = time.Unix(0, at)
-	}
-	return out, rows.Err()
+	return t.timesByKey(`SELECT service_id, MIN(issued_at) FROM tickets WHERE hall_id = ? AND status = 'waiting' GROUP BY service_id`, hallID)
 }
 
 // The staff and service reports (civiq's hallreport.go, migration 0020).

@@ -87,6 +87,26 @@ func (t *tx) rows(q string, args ...any) (*sql.Rows, error) {
 	return st.QueryContext(bg, ints(args)...)
 }
 
+// timesByKey reads a query of two columns, a key and a time in Unix
+// nanoseconds, as a map.
+func (t *tx) timesByKey(q string, args ...any) (map[string]time.Time, error) {
+	rows, err := t.rows(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var key string
+		var at int64
+		if err := rows.Scan(&key, &at); err != nil {
+			return nil, err
+		}
+		out[key] = time.Unix(0, at)
+	}
+	return out, rows.Err()
+}
+
 // scalar runs a statement that returns one row of one integer. With a
 // pipe it goes with the statements held back, in the same round trip.
 func (t *tx) scalar(q string, args ...any) (int64, error) {
