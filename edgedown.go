@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -460,11 +461,26 @@ func applyUsers(tx Tx, users []ConfigUser) error {
 }
 
 // applyDevices makes the hall's devices the city's; one unchanged keeps
-// its row.
+// its row. A device paired here (the hall's devices talk to the edge)
+// keeps the token it was given while the city still has it waiting for
+// its pairing code: the code, used, does not come back. One the city
+// removed goes; one the city paired takes the city's token.
 func applyDevices(tx Tx, hallID string, devices []ConfigDevice) error {
 	have, err := tx.Devices(hallID)
 	if err != nil {
 		return err
+	}
+	pairedHere := map[string]Device{}
+	for _, d := range have {
+		if d.PairingCode == "" && d.TokenHash != "" {
+			pairedHere[deviceIdentity(d.Kind, d.CounterID, d.Name, d.CreatedAt)] = d
+		}
+	}
+	devices = slices.Clone(devices)
+	for i, d := range devices {
+		if l, ok := pairedHere[deviceIdentity(d.Kind, d.CounterID, d.Name, d.CreatedAt)]; ok && d.PairingCode != "" && d.TokenHash == "" {
+			devices[i].PairingCode, devices[i].TokenHash, devices[i].PairedAt = "", l.TokenHash, l.PairedAt
+		}
 	}
 	want := map[string]bool{}
 	for _, d := range devices {
@@ -492,6 +508,12 @@ func applyDevices(tx Tx, hallID string, devices []ConfigDevice) error {
 		}
 	}
 	return nil
+}
+
+// deviceIdentity is what a device is the same device by at the city and
+// at the edge: the city's creation time is copied with it.
+func deviceIdentity(kind, counterID, name string, created time.Time) string {
+	return kind + "\x00" + counterID + "\x00" + name + "\x00" + strconv.FormatInt(created.UnixNano(), 10)
 }
 
 func applyGuides(tx Tx, hallID string, guides []Guide) error {

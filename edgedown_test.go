@@ -233,3 +233,50 @@ func TestConfigChangeEvents(t *testing.T) {
 		t.Error("the pull after the changes applied nothing")
 	}
 }
+
+// TestEdgeKeepsItsPairings: a device paired at the edge (the hall's
+// kiosks and counters talk to it on the hall's LAN) keeps its token when a
+// later change on the city is pulled, and its used pairing code does not
+// come back; a device the city removed goes, and one the city paired
+// itself takes the city's token.
+func TestEdgeKeepsItsPairings(t *testing.T) {
+	t.Parallel()
+	city := newEnv(t)
+	ctx := city.ctx
+	kiosk := &civiq.Device{Kind: "kiosk", HallID: "demo", Name: "Kiosk 1"}
+	gone := &civiq.Device{Kind: "display", HallID: "demo", Name: "Screen 1"}
+	for _, d := range []*civiq.Device{kiosk, gone} {
+		if err := city.eng.CreateDevice(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edge := emptyEdge(t)
+	edge.Now = city.eng.Now
+	pull(t, city.eng, edge, "demo")
+	if _, _, err := edge.PairDevice(ctx, kiosk.PairingCode); err != nil {
+		t.Fatalf("pairing at the edge: %v", err)
+	}
+	if _, _, err := edge.PairDevice(ctx, gone.PairingCode); err != nil {
+		t.Fatalf("pairing at the edge: %v", err)
+	}
+	// Changes on the city: a service renamed, the screen removed.
+	svcs, _ := city.eng.Services(ctx, "demo")
+	svc := svcs[0]
+	svc.Name = "综合受理（新）"
+	if err := city.eng.SaveService(ctx, &svc, civiq.KeepQuotas{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := city.eng.DeleteDevice(ctx, "demo", gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !pull(t, city.eng, edge, "demo") {
+		t.Fatal("the change was not applied")
+	}
+	devs, _ := edge.Devices(ctx, "demo")
+	if len(devs) != 1 || devs[0].Name != "Kiosk 1" || devs[0].TokenHash == "" || devs[0].PairingCode != "" {
+		t.Fatalf("edge devices after the pull %+v", devs)
+	}
+	if _, _, err := edge.PairDevice(ctx, kiosk.PairingCode); err == nil {
+		t.Error("the used pairing code paired again at the edge")
+	}
+}
