@@ -80,3 +80,49 @@ page.errors = page.errors.filter((e) => !/^HTTP 409 .*\/cancel$/.test(e));
 clean(page, 'kiosk');
 `, map[string]string{"CIVIQ_URL": gs.URL, "CIVIQ_ADMIN": gs.Admin, "CIVIQ_KIOSK": kiosk})
 }
+
+// TestGuideTicketServedBrowser: the kiosk's ticket taken from a guide
+// follows the ticket while it is shown: once a counter calls it and serves
+// it, it names the counter instead of "0 ahead of you", which it kept saying.
+func TestGuideTicketServedBrowser(t *testing.T) {
+	browsertest.Require(t)
+	gs := newGuideServer(t)
+	ctx := context.Background()
+	d := &civiq.Device{Kind: civiq.DeviceKiosk, HallID: "demo", Name: "查询机"}
+	if err := gs.Engine.CreateDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	kiosk, _, err := gs.Engine.PairDevice(ctx, d.PairingCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.RunShots(t, `
+const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
+const admin = async (method, path, body) => {
+  const r = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + process.env.CIVIQ_ADMIN, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: r.status, body: await r.json().catch(() => null) };
+};
+for (const [lang, called, serving] of [['zh-CN', '请到', '正在'], ['en', 'Please go to', 'Being served at']]) {
+  const browser = await civiq.launch();
+  const ctx = await browser.newContext({ viewport: { width: 1080, height: 1920 }, deviceScaleFactor: 1 });
+  await ctx.addInitScript((tok) => localStorage.setItem('civiq.device.demo', tok), process.env.CIVIQ_KIOSK);
+  const page = watch(await ctx.newPage());
+  await page.goto(base + '/halls/demo/guides/demo-p-transfer?print=0&lang=' + lang, { waitUntil: 'load' });
+  await page.click('#take');
+  await page.click('#take-yes');
+  await page.waitForSelector('#g-ticket:not(.hidden)');
+  const id = await page.evaluate(() => document.body.dataset.ticket);
+  eq((await admin('POST', '/api/v1/halls/demo/counters/3/call', { ticket_id: id, reason: '测试' })).status, 200, 'called');
+  await page.waitForFunction((s) => document.getElementById('gt-ahead').textContent.includes(s), called, { timeout: 10000 });
+  eq((await admin('POST', '/api/v1/tickets/' + id + '/start')).status, 200, 'serving');
+  await page.waitForFunction((s) => document.getElementById('gt-ahead').textContent.includes(s), serving, { timeout: 10000 });
+  const said = await page.textContent('#gt-ahead');
+  assert(said.includes('3') && !/ahead|前方/.test(said), 'the ticket names the counter: ' + said);
+  await page.screenshot({ path: shots + '/guide-ticket-serving-1080-' + lang + '.png' });
+  await axe(page, 'guide ticket served ' + lang);
+  clean(page, 'kiosk ' + lang);
+  await browser.close();
+}
+`, map[string]string{"CIVIQ_URL": gs.URL, "CIVIQ_ADMIN": gs.Admin, "CIVIQ_KIOSK": kiosk})
+}

@@ -202,6 +202,15 @@ func (s *Site) guidePage(w http.ResponseWriter, r *http.Request) {
 			required++
 		}
 	}
+	cs, err := s.Engine.Counters(r.Context(), hall.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	counters := make(map[string]string, len(cs))
+	for _, c := range cs {
+		counters[c.ID] = s.kioskCounterLabel(lang, c)
+	}
 	back := "/halls/" + url.PathEscape(hall.ID) + "/guides"
 	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && ref.Path == back {
 		back = ref.RequestURI() // back to the search the citizen came from
@@ -211,7 +220,7 @@ func (s *Site) guidePage(w http.ResponseWriter, r *http.Request) {
 		"Promised": s.daysLabel(lang, g.PromisedDays), "Legal": s.daysLabel(lang, g.LegalDays), "Visits": s.T(lang, "guide.times", g.Visits),
 		"Materials": mats, "Required": required, "Back": back, "Kiosk": "/halls/" + url.PathEscape(hall.ID) + "/kiosk",
 		"JSON": kioskJSON(map[string]any{"hall": hall.ID, "guide": g.ID, "service": svc, "allow_remote": hall.AllowRemote,
-			"required": required, "tz": hall.Timezone, "back": "/halls/" + url.PathEscape(hall.ID) + "/guides"}),
+			"required": required, "tz": hall.Timezone, "counters": counters, "back": "/halls/" + url.PathEscape(hall.ID) + "/guides"}),
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	s.render(w, r, http.StatusOK, "guide", "guide.title", data)

@@ -138,7 +138,7 @@
     const take = $("take"), msg = $("take-msg"), ask = $("take-confirm"), done = $("take-done");
     let autoPrint = false;
     try { autoPrint = kiosk && localStorage.getItem("civiq.print." + G.hall) === "1"; } catch (e) { /* no storage */ }
-    let busy = false, idem = "", taken = null, gtTimer = 0;
+    let busy = false, idem = "", taken = null, gtTimer = 0, gtPoll = 0;
     take.addEventListener("click", (ev) => {
       ev.preventDefault();
       if (busy) return;
@@ -219,9 +219,18 @@
     }
     $("take-undo").addEventListener("click", () => { undo(msg).then((ok) => { if (ok) take.focus(); }); });
 
+    // gtState says where the ticket stands: how many are ahead while it
+    // waits, the counter once one calls or serves it.
+    function gtState(t) {
+      const at = (G.counters || {})[t.counter_id] || t.counter_id || "";
+      $("gt-ahead").textContent = t.status === "called" ? C.tr("guide.ticket_called", at)
+        : t.status === "serving" ? C.tr("guide.ticket_serving", at)
+        : C.tr("guide.ticket_ahead", t.position === null || t.position === undefined ? 0 : t.position);
+    }
+
     function showTicket(t) {
       $("gt-number").textContent = t.number;
-      $("gt-ahead").textContent = C.tr("guide.ticket_ahead", t.position === null || t.position === undefined ? 0 : t.position);
+      gtState(t);
       const qr = $("gt-qr");
       const loaded = new Promise((ok) => { qr.onload = ok; qr.onerror = ok; setTimeout(ok, 3000); });
       qr.src = "/t/" + enc(t.id) + "/qr.svg";
@@ -233,6 +242,14 @@
       $("gt-undo").onclick = async () => {
         if (await undo($("gt-msg"))) { clearInterval(gtTimer); $("g-ticket").classList.add("hidden"); $("g-main").classList.remove("hidden"); take.focus(); }
       };
+      // The ticket shown follows the queue: a counter may call it while
+      // it is on the screen, which then names the counter.
+      clearInterval(gtPoll);
+      gtPoll = setInterval(async () => {
+        if (document.body.dataset.ticket !== t.id || $("g-ticket").classList.contains("hidden")) { clearInterval(gtPoll); return; }
+        const r = await C.api("GET", "/api/v1/tickets/" + enc(t.id)).catch(() => null);
+        if (r && r.status === 200 && r.body && r.body.ticket) gtState(r.body.ticket);
+      }, 2000);
       loaded.then(() => {
         if (autoPrint) window.print();
         let left = 15;
