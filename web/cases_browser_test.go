@@ -149,3 +149,41 @@ func TestCaseDeskPage(t *testing.T) {
 		t.Error("the home page does not link the case desk")
 	}
 }
+
+// TestCaseDeskWidthBrowser: on a 1000 px desk screen the case list shows
+// all its columns, "Promised by" too, without a scroll bar in either
+// language; the list beside the open case cut that column off.
+func TestCaseDeskWidthBrowser(t *testing.T) {
+	browsertest.Require(t)
+	gs := newGuideServer(t)
+	ctx := context.Background()
+	_, staff := gs.user(t, "clerk", civiq.RoleStaff, "demo")
+	tk := gs.servedTicket(t, "social")
+	c, err := gs.Engine.OpenCase(ctx, civiq.OpenCaseRequest{TicketID: tk.ID, GuideID: "demo-s-card", Applicant: civiq.Applicant{Name: "张三", Phone: "13812345678"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.RunShots(t, `
+const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
+for (const lang of ['en', 'zh-CN']) {
+  const browser = await civiq.launch();
+  const ctx = await browser.newContext({ viewport: { width: 1000, height: 800 }, deviceScaleFactor: 1 });
+  await ctx.addCookies([{ name: 'civiq_session', value: process.env.CIVIQ_STAFF, url: base }, { name: 'civiq_lang', value: lang, url: base }]);
+  const page = watch(await ctx.newPage());
+  await page.goto(base + '/halls/demo/cases?number=' + process.env.CIVIQ_CASE, { waitUntil: 'load' });
+  await page.waitForFunction((n) => document.body.dataset.case === n && document.querySelectorAll('#cd-table tbody tr').length === 1, process.env.CIVIQ_CASE);
+  await page.evaluate(() => document.fonts && document.fonts.ready);
+  const fit = await page.evaluate(() => {
+    const box = document.querySelector('.cd-list .ci-table'), th = [...document.querySelectorAll('#cd-table th')].pop();
+    const b = box.getBoundingClientRect(), r = th.getBoundingClientRect();
+    return { scroll: box.scrollWidth, client: box.clientWidth, right: r.right, edge: b.right, page: document.documentElement.scrollWidth };
+  });
+  assert(fit.scroll <= fit.client + 1 && fit.right <= fit.edge + 1, lang + ': the list overflows its box: ' + JSON.stringify(fit));
+  assert(fit.page <= 1000, lang + ': the page is wider than the screen: ' + JSON.stringify(fit));
+  await page.screenshot({ path: shots + '/cases-1000-' + lang + '.png', fullPage: true });
+  await axe(page, 'desk 1000 ' + lang);
+  clean(page, 'desk 1000 ' + lang);
+  await browser.close();
+}
+`, map[string]string{"CIVIQ_URL": gs.URL, "CIVIQ_STAFF": staff, "CIVIQ_CASE": c.Number})
+}
