@@ -61,9 +61,12 @@ type Ticket struct {
 	PriorityGroup string `json:"priority_group,omitempty"`
 	// PriorityBy says the hall gave the group by itself: "age" from a
 	// resident ID (greenage.go); empty when the citizen or staff chose it.
-	PriorityBy string    `json:"priority_by,omitempty"`
-	Status     string    `json:"status"`
-	IssuedAt   time.Time `json:"issued_at"`
+	PriorityBy string `json:"priority_by,omitempty"`
+	// OnBehalf: the ticket was taken for someone by a helper (帮办代办,
+	// behalf.go); nil when the citizen took it.
+	OnBehalf *OnBehalf `json:"on_behalf,omitempty"`
+	Status   string    `json:"status"`
+	IssuedAt time.Time `json:"issued_at"`
 	// QueuedAt is the ticket's place in time: the issue time, kept across
 	// transfers, moved back when a late arrival returns.
 	QueuedAt    time.Time  `json:"-"`
@@ -414,6 +417,8 @@ type IssueRequest struct {
 	// GuideID is the guide of the hall the ticket is taken from (a guide
 	// page), or empty; the guide's service is the ticket's.
 	GuideID string
+	// OnBehalf marks a kiosk or staff ticket taken by a helper (帮办代办).
+	OnBehalf *OnBehalf
 }
 
 // IssueTicketAs gives a ticket to whoever asks, by who they are. A kiosk
@@ -482,12 +487,18 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 		// Called ahead of walk-ins, so only a check-in makes one (CheckIn).
 		return nil, FieldErrorf("channel", "appointment tickets come from a check-in: POST /api/v1/halls/{hall}/checkins")
 	}
+	behalf, err := ParseBehalf("on_behalf.role", req.OnBehalf)
+	if err != nil {
+		return nil, err
+	}
+	if behalf != nil && req.Channel == ChannelRemote {
+		return nil, FieldErrorf("on_behalf", "a helper takes a ticket at the kiosk or with staff, not from a phone")
+	}
 	id := ""
 	if req.IDNumber != "" {
 		if req.Channel == ChannelRemote {
 			return nil, FieldErrorf("id_number", "a resident ID is read at the kiosk or by staff, not sent from a phone")
 		}
-		var err error
 		if id, err = ParseIDNumber(req.IDNumber); err != nil {
 			return nil, err
 		}
@@ -496,7 +507,7 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 		}
 	}
 	var out *Ticket
-	err := e.update(ctx, func(tx Tx) error {
+	err = e.update(ctx, func(tx Tx) error {
 		t, err := e.idempotent(tx, idem, func() (*Ticket, error) {
 			now := e.now()
 			hall, err := e.settings.hall(tx, req.HallID, now)
@@ -553,6 +564,7 @@ func (e *Engine) IssueTicket(ctx context.Context, req IssueRequest, idem *Idem) 
 				return nil, err
 			}
 			t.Priority, t.PriorityGroup, t.PriorityBy, t.Holder, t.GuideID = priority, req.PriorityGroup, by, req.Holder, req.GuideID
+			t.OnBehalf = behalf
 			if err := tx.InsertTicket(t); err != nil {
 				return nil, err
 			}

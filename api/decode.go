@@ -77,11 +77,12 @@ type loginRequest struct {
 }
 
 type issueRequest struct {
-	ServiceID     string `json:"service_id"`
-	Channel       string `json:"channel"`
-	PriorityGroup string `json:"priority_group"`
-	IDNumber      string `json:"id_number"`
-	GuideID       string `json:"guide_id"`
+	ServiceID     string          `json:"service_id"`
+	Channel       string          `json:"channel"`
+	PriorityGroup string          `json:"priority_group"`
+	IDNumber      string          `json:"id_number"`
+	GuideID       string          `json:"guide_id"`
+	OnBehalf      *civiq.OnBehalf `json:"on_behalf"`
 }
 
 type callTicketRequest struct {

@@ -79,6 +79,8 @@ func FuzzDecodeIssue(f *testing.F) {
 		`{"service_id":"general"}`, `{"service_id":"general","channel":"remote"}`,
 		`{"service_id":"general","channel":"kiosk","priority_group":"elderly"}`, `{"channel":"remote"}`,
 		`{"service_id":"general"}}`, `{"service_id":"general","service_id":1}`, `{"SERVICE_ID":"general"}`,
+		`{"service_id":"general","on_behalf":{"role":"family"}}`, `{"service_id":"general","on_behalf":"family"}`,
+		`{"service_id":"general","on_behalf":null}`, `{"service_id":"general","on_behalf":{"role":1}}`,
 	}, "service_id")
 }
 

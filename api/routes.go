@@ -271,7 +271,7 @@ func (s *Server) issueTicket(lim *rateLimiter, w http.ResponseWriter, r *http.Re
 		}
 	}
 	t, err := s.Engine.IssueTicketAs(r.Context(), c.p, civiq.IssueRequest{HallID: r.PathValue("hall"), ServiceID: req.ServiceID, Channel: req.Channel,
-		PriorityGroup: req.PriorityGroup, Holder: holder, IDNumber: req.IDNumber, GuideID: req.GuideID}, key)
+		PriorityGroup: req.PriorityGroup, Holder: holder, IDNumber: req.IDNumber, GuideID: req.GuideID, OnBehalf: req.OnBehalf}, key)
 	if err != nil {
 		// Refusals by quota are counted here, where every page's and
 		// device's ticket comes through; the service and the hall exist

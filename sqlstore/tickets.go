@@ -17,18 +17,20 @@ import (
 var _ civiq.TicketTx = (*tx)(nil)
 
 const ticketCols = `id, hall_id, service_id, number, day, channel, priority, priority_group, status, issued_at, queued_at,
-	called_at, serving_at, done_at, no_show_at, cancelled_at, counter_id, call_count, priority_by, guide_id, for_counter, for_user, transfer_note`
+	called_at, serving_at, done_at, no_show_at, cancelled_at, counter_id, call_count, priority_by, guide_id, for_counter, for_user, transfer_note, behalf_role`
 
 func scanTicket(sc scanner) (civiq.Ticket, error) {
 	var tk civiq.Ticket
 	var issued, queued int64
 	var called, serving, done, noShow, cancelled sql.NullInt64
+	var behalf string
 	err := sc.Scan(&tk.ID, &tk.HallID, &tk.ServiceID, &tk.Number, &tk.Day, &tk.Channel, &tk.Priority, &tk.PriorityGroup, &tk.Status,
 		&issued, &queued, &called, &serving, &done, &noShow, &cancelled, &tk.CounterID, &tk.CallCount, &tk.PriorityBy,
-		&tk.GuideID, &tk.ForCounter, &tk.ForClerk, &tk.TransferNote)
+		&tk.GuideID, &tk.ForCounter, &tk.ForClerk, &tk.TransferNote, &behalf)
 	if err != nil {
 		return tk, err
 	}
+	tk.OnBehalf = civiq.BehalfOf(behalf)
 	tk.IssuedAt, tk.QueuedAt = time.Unix(0, issued), time.Unix(0, queued)
 	tk.CalledAt, tk.ServingAt, tk.DoneAt, tk.NoShowAt, tk.CancelledAt = fromNanos(called), fromNanos(serving), fromNanos(done), fromNanos(noShow), fromNanos(cancelled)
 	return tk, nil
@@ -42,7 +44,7 @@ func ticketValues(tk *civiq.Ticket) []any {
 	return []any{tk.ID, tk.HallID, tk.ServiceID, tk.Number, tk.Day, tk.Channel, tk.Priority, tk.PriorityGroup, tk.Status,
 		nanos(tk.IssuedAt), nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
 		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.PriorityBy,
-		tk.GuideID, tk.ForCounter, tk.ForClerk, tk.TransferNote, tk.Holder}
+		tk.GuideID, tk.ForCounter, tk.ForClerk, tk.TransferNote, civiq.BehalfRoleOf(tk.OnBehalf), tk.Holder}
 }
 
 func (t *tx) Ticket(id string) (*civiq.Ticket, error) {

@@ -1,0 +1,66 @@
+package civiq
+
+// 帮办代办: a ticket taken, or a case handled, on a citizen's behalf by a
+// helper (issue 17). Only the helper's role is kept, never who the helper
+// is: no name, phone or ID of the helper reaches the store.
+
+// The helper roles a hall knows.
+const (
+	BehalfFamily    = "family"    // 家属
+	BehalfGrid      = "grid"      // 社区网格员
+	BehalfWindow    = "window"    // 窗口帮办
+	BehalfVolunteer = "volunteer" // 志愿者
+	BehalfAgent     = "agent"     // 受托代理人
+)
+
+// BehalfRole is one helper role with its labels.
+type BehalfRole struct {
+	Role string `json:"role"`
+	ZH   string `json:"zh"`
+	EN   string `json:"en"`
+}
+
+// BehalfRoles are the helper roles, in the order the pages list them.
+var BehalfRoles = []BehalfRole{
+	{BehalfFamily, "家属", "Family member"},
+	{BehalfGrid, "社区网格员", "Community grid worker"},
+	{BehalfWindow, "窗口帮办", "Service window helper"},
+	{BehalfVolunteer, "志愿者", "Volunteer"},
+	{BehalfAgent, "受托代理人", "Authorised agent"},
+}
+
+// OnBehalf says a ticket or case is taken or handled for someone else,
+// by a helper of Role.
+type OnBehalf struct {
+	Role string `json:"role"`
+}
+
+// ParseBehalf checks an on_behalf value: nil or an empty role is none;
+// an unknown role is a 400 naming field.
+func ParseBehalf(field string, b *OnBehalf) (*OnBehalf, error) {
+	if b == nil || b.Role == "" {
+		return nil, nil
+	}
+	for _, r := range BehalfRoles {
+		if r.Role == b.Role {
+			return &OnBehalf{Role: r.Role}, nil
+		}
+	}
+	return nil, FieldErrorf(field, "unknown helper role %q: family, grid, window, volunteer or agent", b.Role)
+}
+
+// BehalfOf is the OnBehalf of a stored role, nil for "".
+func BehalfOf(role string) *OnBehalf {
+	if role == "" {
+		return nil
+	}
+	return &OnBehalf{Role: role}
+}
+
+// BehalfRoleOf is the stored role of b, "" for none.
+func BehalfRoleOf(b *OnBehalf) string {
+	if b == nil {
+		return ""
+	}
+	return b.Role
+}
