@@ -71,6 +71,9 @@ type StaffRow struct {
 	Ratings             int      `json:"ratings"`
 	Satisfied           int      `json:"satisfied"`
 	SatisfactionRate    *float64 `json:"satisfaction_rate"`
+	// OnBehalf counts the tickets served that a helper took for someone
+	// (帮办代办, behalf.go).
+	OnBehalf int `json:"on_behalf"`
 
 	handling []float64
 	idle     float64
@@ -90,22 +93,24 @@ type StaffReport struct {
 type ServiceRow struct {
 	Period string `json:"period"`
 	// Hour is the hour of the day (0..23) of a report by hour, else null.
-	Hour                *int     `json:"hour"`
-	ServiceID           string   `json:"service_id"`
-	Name                string   `json:"name"`
-	NameEn              string   `json:"name_en,omitempty"`
-	TargetSeconds       int      `json:"target_seconds"`
-	Arrivals            int      `json:"arrivals"`
-	Called              int      `json:"called"`
-	Served              int      `json:"served"`
-	NoShows             int      `json:"no_shows"`
-	MeanWaitSeconds     int      `json:"mean_wait_seconds"`
-	P90WaitSeconds      int      `json:"p90_wait_seconds"`
-	WithinTarget        int      `json:"within_target"`
-	Missed              int      `json:"missed"`
-	WithinTargetShare   *float64 `json:"within_target_share"`
-	Abandoned           int      `json:"abandoned"`
-	AbandonedShare      *float64 `json:"abandoned_share"`
+	Hour              *int     `json:"hour"`
+	ServiceID         string   `json:"service_id"`
+	Name              string   `json:"name"`
+	NameEn            string   `json:"name_en,omitempty"`
+	TargetSeconds     int      `json:"target_seconds"`
+	Arrivals          int      `json:"arrivals"`
+	Called            int      `json:"called"`
+	Served            int      `json:"served"`
+	NoShows           int      `json:"no_shows"`
+	MeanWaitSeconds   int      `json:"mean_wait_seconds"`
+	P90WaitSeconds    int      `json:"p90_wait_seconds"`
+	WithinTarget      int      `json:"within_target"`
+	Missed            int      `json:"missed"`
+	WithinTargetShare *float64 `json:"within_target_share"`
+	Abandoned         int      `json:"abandoned"`
+	AbandonedShare    *float64 `json:"abandoned_share"`
+	// OnBehalf counts the arrivals a helper took for someone (帮办代办).
+	OnBehalf            int `json:"on_behalf"`
 	waits               []float64
 	serviceIndex, order int
 }
@@ -361,6 +366,9 @@ func (e *Engine) StaffReport(ctx context.Context, hallID, from, to, by string) (
 			switch t.Status {
 			case StatusDone:
 				each(p, t.CounterID, uid, func(x *StaffRow) { x.Served++ })
+				if t.OnBehalf != nil {
+					each(p, t.CounterID, uid, func(x *StaffRow) { x.OnBehalf++ })
+				}
 				if t.DoneAt != nil {
 					h := max(t.DoneAt.Sub(*t.CalledAt), 0).Seconds()
 					each(p, t.CounterID, uid, func(x *StaffRow) { x.handling = append(x.handling, h) })
@@ -526,6 +534,9 @@ func (e *Engine) ServiceReport(ctx context.Context, hallID, from, to, by string)
 			target := time.Duration(x.TargetSeconds) * time.Second
 			for _, y := range []*ServiceRow{x, total} {
 				y.Arrivals++
+				if t.OnBehalf != nil {
+					y.OnBehalf++
+				}
 				switch t.Status {
 				case StatusDone:
 					y.Served++
@@ -604,7 +615,7 @@ func (x *ServiceRow) finish() {
 // StaffReportHeaders are the column names of the staff report's files.
 func StaffReportHeaders() []string {
 	return []string{"期间", "类别", "编号", "名称", "办结数", "平均办理时长（秒）", "P90办理时长（秒）", "空闲时长（秒）",
-		"过号数", "转办数", "评价数", "满意数", "满意率"}
+		"过号数", "转办数", "评价数", "满意数", "满意率", "帮办代办数"}
 }
 
 // Strings is the row as its file's cells.
@@ -615,13 +626,13 @@ func (x *StaffRow) Strings() []string {
 	}
 	n := strconv.Itoa
 	return []string{x.Period, kind, x.ID, x.Name, n(x.Served), n(x.MeanHandlingSeconds), n(x.P90HandlingSeconds), n(x.IdleSeconds),
-		n(x.NoShows), n(x.Transfers), n(x.Ratings), n(x.Satisfied), percent(x.SatisfactionRate)}
+		n(x.NoShows), n(x.Transfers), n(x.Ratings), n(x.Satisfied), percent(x.SatisfactionRate), n(x.OnBehalf)}
 }
 
 // ServiceReportHeaders are the column names of the service report's files.
 func ServiceReportHeaders() []string {
 	return []string{"期间", "时段", "事项编号", "事项", "目标等候（秒）", "取号数", "叫号数", "办结数", "过号数",
-		"平均等候（秒）", "P90等候（秒）", "目标内叫号数", "超时未叫数", "目标内叫号率", "未叫号放弃数", "放弃率"}
+		"平均等候（秒）", "P90等候（秒）", "目标内叫号数", "超时未叫数", "目标内叫号率", "未叫号放弃数", "放弃率", "帮办代办数"}
 }
 
 // Strings is the row as its file's cells.
@@ -633,7 +644,7 @@ func (x *ServiceRow) Strings() []string {
 	}
 	return []string{x.Period, hour, x.ServiceID, x.Name, n(x.TargetSeconds), n(x.Arrivals), n(x.Called), n(x.Served), n(x.NoShows),
 		n(x.MeanWaitSeconds), n(x.P90WaitSeconds), n(x.WithinTarget), n(x.Missed), percent(x.WithinTargetShare), n(x.Abandoned),
-		percent(x.AbandonedShare)}
+		percent(x.AbandonedShare), n(x.OnBehalf)}
 }
 
 // percent writes a share as a percentage to two places, "" for none.

@@ -135,6 +135,7 @@ type staffRowJS struct {
 	Ratings             int      `json:"ratings"`
 	Satisfied           int      `json:"satisfied"`
 	SatisfactionRate    *float64 `json:"satisfaction_rate"`
+	OnBehalf            int      `json:"on_behalf"`
 }
 
 type serviceRowJS struct {
@@ -154,6 +155,7 @@ type serviceRowJS struct {
 	WithinTargetShare *float64 `json:"within_target_share"`
 	Abandoned         int      `json:"abandoned"`
 	AbandonedShare    *float64 `json:"abandoned_share"`
+	OnBehalf          int      `json:"on_behalf"`
 }
 
 func pctJS(x *float64) string {
@@ -173,7 +175,11 @@ func TestReportsExport(t *testing.T) {
 	ts.Clock.Set(day)
 	ts.Admin = ts.login(t, "admin", civiqtest.AdminPassword) // a session of the clock's day
 	var ids []string
-	for range 3 {
+	// The first, served, taken by a helper (帮办代办).
+	ids = append(ids, ticketOf(t, ts.do(t, "POST", "/api/v1/halls/demo/tickets", ts.Admin,
+		map[string]any{"service_id": "tax", "on_behalf": map[string]string{"role": "grid"}}).want(t, 201)).ID)
+	ts.Clock.Advance(time.Minute)
+	for range 2 {
 		ids = append(ids, ts.issue(t, ts.Admin, "tax").ID)
 		ts.Clock.Advance(time.Minute)
 	}
@@ -202,14 +208,15 @@ func TestReportsExport(t *testing.T) {
 	}
 	ctr := staff.Rows[0]
 	if ctr.Kind != "counter" || ctr.ID != "5" || ctr.Served != 2 || ctr.NoShows != 1 || ctr.MeanHandlingSeconds != 420 ||
-		ctr.P90HandlingSeconds != 600 || ctr.Ratings != 1 || ctr.SatisfactionRate == nil || *ctr.SatisfactionRate != 1 || staff.Rows[1].ID != "admin" {
+		ctr.P90HandlingSeconds != 600 || ctr.Ratings != 1 || ctr.SatisfactionRate == nil || *ctr.SatisfactionRate != 1 || staff.Rows[1].ID != "admin" ||
+		ctr.OnBehalf != 1 || staff.Rows[1].OnBehalf != 1 {
 		t.Fatalf("counter 5: %+v; rows %+v", ctr, staff.Rows)
 	}
 	staffCells := func(x staffRowJS) []string {
 		kind := map[string]string{"counter": "窗口", "clerk": "人员"}[x.Kind]
 		n := strconv.Itoa
 		return []string{x.Period, kind, x.ID, x.Name, n(x.Served), n(x.MeanHandlingSeconds), n(x.P90HandlingSeconds), n(x.IdleSeconds),
-			n(x.NoShows), n(x.Transfers), n(x.Ratings), n(x.Satisfied), pctJS(x.SatisfactionRate)}
+			n(x.NoShows), n(x.Transfers), n(x.Ratings), n(x.Satisfied), pctJS(x.SatisfactionRate), n(x.OnBehalf)}
 	}
 
 	var svc struct {
@@ -217,7 +224,7 @@ func TestReportsExport(t *testing.T) {
 		Total serviceRowJS   `json:"total"`
 	}
 	ts.do(t, "GET", base+"services?from="+d+"&to="+d+"&by=hour", ts.Admin, nil).want(t, 200).json(t, &svc)
-	if len(svc.Rows) != 2 || svc.Total.Arrivals != 4 {
+	if len(svc.Rows) != 2 || svc.Total.Arrivals != 4 || svc.Total.OnBehalf != 1 {
 		t.Fatalf("service report: %+v", svc)
 	}
 	svcCells := func(x serviceRowJS) []string {
@@ -228,7 +235,7 @@ func TestReportsExport(t *testing.T) {
 		}
 		return []string{x.Period, hour, x.ServiceID, x.Name, n(x.TargetSeconds), n(x.Arrivals), n(x.Called), n(x.Served), n(x.NoShows),
 			n(x.MeanWaitSeconds), n(x.P90WaitSeconds), n(x.WithinTarget), n(x.Missed), pctJS(x.WithinTargetShare), n(x.Abandoned),
-			pctJS(x.AbandonedShare)}
+			pctJS(x.AbandonedShare), n(x.OnBehalf)}
 	}
 
 	for _, c := range []struct {
