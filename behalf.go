@@ -1,5 +1,7 @@
 package civiq
 
+import "context"
+
 // 帮办代办: a ticket taken, or a case handled, on a citizen's behalf by a
 // helper (issue 17). Only the helper's role is kept, never who the helper
 // is: no name, phone or ID of the helper reaches the store.
@@ -63,4 +65,31 @@ func BehalfRoleOf(b *OnBehalf) string {
 		return ""
 	}
 	return b.Role
+}
+
+// SetTicketBehalf marks the ticket a clerk has called or serves as taken
+// on someone's behalf by a helper of b's role, or unmarks it (b nil or
+// its role empty): one write and one ticket.updated event.
+func (e *Engine) SetTicketBehalf(ctx context.Context, ticketID string, b *OnBehalf) (*Ticket, error) {
+	b, err := ParseBehalf("on_behalf.role", b)
+	if err != nil {
+		return nil, err
+	}
+	var out *Ticket
+	err = e.update(ctx, func(tx Tx) error {
+		t, err := tx.Ticket(ticketID)
+		if err != nil {
+			return err
+		}
+		if t.Status != StatusCalled && t.Status != StatusServing {
+			return Errorf(EConflict, "ticket %s is %s: only a ticket called or being served is marked", t.Number, t.Status)
+		}
+		t.OnBehalf = b
+		if err := tx.SetTicketBehalf(t.ID, BehalfRoleOf(b)); err != nil {
+			return err
+		}
+		out = t
+		return tx.AppendEvent(&Event{HallID: t.HallID, Type: EventUpdated, At: e.now(), Ticket: t})
+	})
+	return e.present(ctx, out, err)
 }

@@ -82,3 +82,35 @@ func TestIssueOnBehalf(t *testing.T) {
 		t.Fatalf("refusals wrote %d events", len(evs))
 	}
 }
+
+// A clerk marks the ticket called: one write, one ticket.updated event;
+// a waiting ticket is refused and writes nothing.
+func TestSetTicketBehalf(t *testing.T) {
+	e := newEnv(t)
+	tk, err := e.eng.IssueTicket(e.ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "general", Channel: civiq.ChannelStaff}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.take()
+	if _, err := e.eng.SetTicketBehalf(e.ctx, tk.ID, &civiq.OnBehalf{Role: civiq.BehalfWindow}); civiq.ErrorCode(err) != civiq.EConflict {
+		t.Fatalf("a waiting ticket: %v", err)
+	}
+	if evs := e.take(); len(evs) != 0 {
+		t.Fatalf("a refusal wrote %d events", len(evs))
+	}
+	if _, err := e.eng.CallTicket(e.ctx, "demo", "1", tk.ID, "test", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.take()
+	got, err := e.eng.SetTicketBehalf(e.ctx, tk.ID, &civiq.OnBehalf{Role: civiq.BehalfWindow})
+	if err != nil || civiq.BehalfRoleOf(got.OnBehalf) != civiq.BehalfWindow {
+		t.Fatalf("marked: %v %+v", err, got)
+	}
+	evs := e.take()
+	if len(evs) != 1 || evs[0].Type != civiq.EventUpdated || civiq.BehalfRoleOf(evs[0].Ticket.OnBehalf) != civiq.BehalfWindow {
+		t.Fatalf("events: %+v", evs)
+	}
+	if st, _ := e.eng.Ticket(e.ctx, tk.ID); civiq.BehalfRoleOf(st.OnBehalf) != civiq.BehalfWindow {
+		t.Fatalf("as stored: %+v", st.OnBehalf)
+	}
+}

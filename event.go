@@ -10,16 +10,19 @@ import (
 
 // Event names, as the contract gives them.
 const (
-	EventIssued       = "ticket.issued"
-	EventCalled       = "ticket.called"
-	EventRecalled     = "ticket.recalled"
-	EventServing      = "ticket.serving"
-	EventDone         = "ticket.done"
-	EventNoShow       = "ticket.no_show"
-	EventTransferred  = "ticket.transferred"
-	EventReturned     = "ticket.returned"
-	EventCancelled    = "ticket.cancelled"
-	EventRated        = "ticket.rated"
+	EventIssued      = "ticket.issued"
+	EventCalled      = "ticket.called"
+	EventRecalled    = "ticket.recalled"
+	EventServing     = "ticket.serving"
+	EventDone        = "ticket.done"
+	EventNoShow      = "ticket.no_show"
+	EventTransferred = "ticket.transferred"
+	EventReturned    = "ticket.returned"
+	EventCancelled   = "ticket.cancelled"
+	EventRated       = "ticket.rated"
+	// EventUpdated: staff marked the ticket they serve as taken on
+	// someone's behalf, or unmarked it (SetTicketBehalf).
+	EventUpdated      = "ticket.updated"
 	EventCounter      = "counter.updated"
 	EventAnnouncement = "announcement"
 )
@@ -104,6 +107,8 @@ type StaffTicket struct {
 	Channel  string    `json:"channel"`
 	Priority string    `json:"priority"`
 	IssuedAt time.Time `json:"issued_at"`
+	// OnBehalf is the helper's role of a ticket taken for someone.
+	OnBehalf *OnBehalf `json:"on_behalf,omitempty"`
 }
 
 // EventView is an event as a stream's data line carries it.
@@ -150,7 +155,7 @@ func (e *Event) Staff() EventView {
 	v := EventView{Type: e.Type, At: e.At.UTC().Format(time.RFC3339Nano), Counter: e.Counter, Text: e.Text, Reason: e.Reason,
 		FollowUp: e.FollowUp, Booking: e.Booking, Case: e.Case, Alert: e.Alert}
 	if t := e.Ticket; t != nil {
-		v.Ticket = StaffTicket{ID: t.ID, PublicTicket: t.Public(), Channel: t.Channel, Priority: t.Priority, IssuedAt: t.IssuedAt.UTC()}
+		v.Ticket = StaffTicket{ID: t.ID, PublicTicket: t.Public(), Channel: t.Channel, Priority: t.Priority, IssuedAt: t.IssuedAt.UTC(), OnBehalf: t.OnBehalf}
 	}
 	return v
 }

@@ -112,6 +112,8 @@ type TicketTx interface {
 	Ticket(id string) (*Ticket, error)
 	InsertTicket(t *Ticket) error
 	UpdateTicket(t *Ticket) error
+	// SetTicketBehalf keeps the helper role of a ticket ("" for none).
+	SetTicketBehalf(id, role string) error
 	// NextSeq gives the next ticket number of a service on a local day,
 	// starting at 1; it is never given twice.
 	NextSeq(hallID, serviceID, day string) (int, error)

@@ -22,3 +22,31 @@ func TestIssueOnBehalfAPI(t *testing.T) {
 		t.Fatalf("on_behalf: %+v", out.Ticket.OnBehalf)
 	}
 }
+
+// A clerk marks the ticket served; a waiting one is 409; a bad role 400.
+func TestSetBehalfAPI(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	tk := ts.issue(t, ts.Admin, "general")
+	path := "/api/v1/tickets/" + tk.ID + "/on-behalf"
+	ts.do(t, "POST", path, ts.Admin, map[string]any{"on_behalf": map[string]string{"role": "family"}}).want(t, 409)
+	ts.callUntil(t, "1", tk.ID)
+	ts.do(t, "POST", path, ts.Admin, map[string]any{"on_behalf": map[string]string{"role": "uncle"}}).wantErr(t, 400, "invalid", "on_behalf.role")
+	var out struct {
+		Ticket struct {
+			OnBehalf *struct {
+				Role string `json:"role"`
+			} `json:"on_behalf"`
+		} `json:"ticket"`
+	}
+	ts.do(t, "POST", path, ts.Admin, map[string]any{"on_behalf": map[string]string{"role": "family"}}).want(t, 200).json(t, &out)
+	if out.Ticket.OnBehalf == nil || out.Ticket.OnBehalf.Role != "family" {
+		t.Fatalf("on_behalf: %+v", out.Ticket.OnBehalf)
+	}
+	ts.do(t, "POST", path, "", map[string]any{"on_behalf": map[string]string{"role": "family"}}).want(t, 401)
+	out.Ticket.OnBehalf = nil
+	ts.do(t, "POST", path, ts.Admin, map[string]any{"on_behalf": nil}).want(t, 200).json(t, &out)
+	if out.Ticket.OnBehalf != nil || ts.getTicket(t, tk.ID).ID == "" {
+		t.Fatalf("unmarked: %+v", out.Ticket.OnBehalf)
+	}
+}

@@ -85,6 +85,10 @@ type issueRequest struct {
 	OnBehalf      *civiq.OnBehalf `json:"on_behalf"`
 }
 
+type behalfRequest struct {
+	OnBehalf *civiq.OnBehalf `json:"on_behalf"`
+}
+
 type callTicketRequest struct {
 	TicketID string `json:"ticket_id"`
 	Reason   string `json:"reason"`

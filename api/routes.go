@@ -38,6 +38,7 @@ func (s *Server) routes() {
 	} {
 		s.handle("POST /api/v1/tickets/{id}/"+path, need(civiq.PermCounterAction), s.act(action))
 	}
+	s.handle("POST /api/v1/tickets/{id}/on-behalf", need(civiq.PermCounterAction), s.setBehalf)
 	s.handle("POST /api/v1/tickets/{id}/cancel", anyone, s.act(civiq.ActCancel)) // the holder of the id
 	s.handle("POST /api/v1/tickets/{id}/rating", anyone, s.rate)
 	s.handle("GET /api/v1/halls/{hall}/counters/{counter}/last-done", need(civiq.PermRate), s.lastDone) // api/ratings.go
@@ -351,6 +352,21 @@ func (s *Server) act(action string) handlerFunc {
 		writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
 		return nil
 	}
+}
+
+// setBehalf marks the ticket served as taken on someone's behalf (帮办代办):
+// {"role"}, "" or null to unmark.
+func (s *Server) setBehalf(w http.ResponseWriter, r *http.Request, c *call) error {
+	var body behalfRequest
+	if err := decode(c.body, &body); err != nil {
+		return err
+	}
+	t, err := s.Engine.SetTicketBehalf(r.Context(), r.PathValue("id"), body.OnBehalf)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
+	return nil
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -84,6 +84,10 @@ func (t *tx) UpdateTicket(tk *civiq.Ticket) error {
 		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.ForCounter, tk.ForClerk, tk.TransferNote, tk.ID)
 }
 
+func (t *tx) SetTicketBehalf(id, role string) error {
+	return t.exec(`UPDATE tickets SET behalf_role = ? WHERE id = ?`, role, id)
+}
+
 func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
 	n, err := t.scalar(`INSERT INTO sequences (hall_id, service_id, day, last) VALUES (?, ?, ?, 1)
 		ON CONFLICT (hall_id, service_id, day) DO UPDATE SET last = sequences.last + 1 RETURNING last`, hallID, serviceID, day)
