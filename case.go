@@ -188,6 +188,7 @@ func (e *Engine) writeCase(tx Tx, c *Case) error {
 type CaseMaterial struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
+	NameEn    string `json:"name_en,omitempty"` // the guide's English name of it
 	Necessity string `json:"necessity"`
 	Form      string `json:"form"`
 	Copies    int    `json:"copies"`
@@ -352,7 +353,7 @@ func caseMaterials(g *Guide, in []CaseMaterialInput) ([]CaseMaterial, error) {
 				st = MaterialMissing
 			}
 		}
-		out = append(out, CaseMaterial{ID: m.ID, Name: m.Name, Necessity: m.Necessity, Form: m.Form, Copies: m.Copies, Status: st})
+		out = append(out, CaseMaterial{ID: m.ID, Name: m.Name, NameEn: m.NameEn, Necessity: m.Necessity, Form: m.Form, Copies: m.Copies, Status: st})
 	}
 	return out, nil
 }

@@ -69,6 +69,7 @@ type Material struct {
 	// cases refer to materials by it.
 	ID        string `json:"id"`
 	Name      string `json:"name"`                 // 材料名称
+	NameEn    string `json:"name_en,omitempty"`    // for the English pages; they show Name without it
 	Necessity string `json:"necessity"`            // 必要性: required, optional, conditional
 	Form      string `json:"form"`                 // 材料形式: original, copy, original_and_copy, electronic
 	Copies    int    `json:"copies"`               // 份数
@@ -167,6 +168,10 @@ type GuideSummary struct {
 // (inLang, hall.go).
 func (g *Guide) Names(lang string) (name, other string) { return inLang(lang, g.Name, g.NameEn) }
 
+// NameIn is the material's name in lang: English on English pages when
+// it has one, else Chinese.
+func (m *Material) NameIn(lang string) string { name, _ := inLang(lang, m.Name, m.NameEn); return name }
+
 // Summary returns the guide as a list shows it.
 func (g *Guide) Summary() GuideSummary {
 	return GuideSummary{ID: g.ID, HallID: g.HallID, ServiceID: g.ServiceID, Name: g.Name, NameEn: g.NameEn, ItemType: g.ItemType,
@@ -263,7 +268,7 @@ func (g *Guide) Normalize() {
 	g.Materials = nonNil(g.Materials)
 	for i := range g.Materials {
 		m := &g.Materials[i]
-		for _, p := range []*string{&m.ID, &m.Name, &m.Necessity, &m.Form, &m.Source, &m.Spec, &m.BlankURL, &m.SampleURL, &m.Notes, &m.Standard} {
+		for _, p := range []*string{&m.ID, &m.Name, &m.NameEn, &m.Necessity, &m.Form, &m.Source, &m.Spec, &m.BlankURL, &m.SampleURL, &m.Notes, &m.Standard} {
 			*p = strings.TrimSpace(*p)
 		}
 		if m.ID == "" {
@@ -433,6 +438,9 @@ func (g *Guide) Check() []GuideFieldError {
 			mbad("name", "a material needs a name (材料名称)")
 		case n > maxGuideShortText:
 			mbad("name", "a material name is at most %d characters", maxGuideShortText)
+		}
+		if utf8.RuneCountInString(m.NameEn) > maxGuideShortText {
+			mbad("name_en", "a material's English name is at most %d characters", maxGuideShortText)
 		}
 		if m.Necessity != NeedRequired && m.Necessity != NeedOptional && m.Necessity != NeedConditional {
 			mbad("necessity", "necessity must be required (必要), optional (非必要) or conditional (情形必要)")

@@ -270,6 +270,7 @@ func setMText(p func(m *civiq.Material) *string) func(*civiq.Material, string) e
 var materialColumns = []materialColumn{
 	{"material_id", "材料编号", func(m *civiq.Material) string { return m.ID }, setMText(func(m *civiq.Material) *string { return &m.ID })},
 	{"material_name", "材料名称", func(m *civiq.Material) string { return m.Name }, setMText(func(m *civiq.Material) *string { return &m.Name })},
+	{"material_name_en", "材料英文名称", func(m *civiq.Material) string { return m.NameEn }, setMText(func(m *civiq.Material) *string { return &m.NameEn })},
 	{"material_necessity", "材料必要性", func(m *civiq.Material) string { return necessityLabels[m.Necessity] },
 		func(m *civiq.Material, v string) error { m.Necessity = fromLabel(necessityLabels, v); return nil }},
 	{"material_form", "材料形式", func(m *civiq.Material) string { return formLabels[m.Form] },

@@ -180,6 +180,9 @@ for (const lang of ['en', 'zh-CN']) {
   });
   assert(fit.scroll <= fit.client + 1 && fit.right <= fit.edge + 1, lang + ': the list overflows its box: ' + JSON.stringify(fit));
   assert(fit.page <= 1000, lang + ': the page is wider than the screen: ' + JSON.stringify(fit));
+  const mats = await page.textContent('#cd-mats');
+  assert(lang === 'en' ? mats.includes('Social security card application form') && !mats.includes('社会保障卡申领登记表') : mats.includes('社会保障卡申领登记表'),
+    lang + ': the documents are named in the page\'s language: ' + mats);
   await page.screenshot({ path: shots + '/cases-1000-' + lang + '.png', fullPage: true });
   await axe(page, 'desk 1000 ' + lang);
   clean(page, 'desk 1000 ' + lang);

@@ -165,7 +165,11 @@ func guideQuery(text, service string, offset int) string {
 type guideMaterial struct {
 	civiq.Material
 	Need, Form string
-	Required   bool
+	// Shown is its name in the page's language, Chinese when it has no
+	// English one (Chinese then says so: lang="zh-CN").
+	Shown    string
+	Chinese  bool
+	Required bool
 }
 
 // guidePage is one guide: the facts that matter first, the materials as a
@@ -198,6 +202,8 @@ func (s *Site) guidePage(w http.ResponseWriter, r *http.Request) {
 	for i, m := range g.Materials {
 		mats[i] = guideMaterial{Material: m, Need: s.T(lang, "case.need."+m.Necessity), Form: s.T(lang, "case.form."+m.Form),
 			Required: m.Necessity == civiq.NeedRequired}
+		mats[i].Shown = m.NameIn(lang)
+		mats[i].Chinese = lang == "en" && m.NameEn == ""
 		if mats[i].Required {
 			required++
 		}

@@ -133,6 +133,13 @@ func TestGuidePages(t *testing.T) {
 	}
 	mustContain(t, page, "国有建设用地使用权及房屋所有权转移登记（二手房买卖）", `type="checkbox"`, "存量房买卖合同", "必要", "情形必要",
 		`id="take"`, `href="/halls/demo/kiosk"`, `data-service="property"`, "3 个工作日", "不动产登记费（住宅）", "12330100MB1A00001X")
+	// Materials are named in English on English pages (the demo's have
+	// an English name each); a material without one shows its Chinese.
+	_, page = get(t, nil, gs.URL+"/halls/demo/guides/demo-p-transfer?lang=en")
+	mustContain(t, page, "Second-hand home sale contract", "Real estate registration application form")
+	if strings.Contains(page, "存量房买卖合同") {
+		t.Error("the English guide page names its materials in Chinese")
+	}
 	for _, u := range []string{"/halls/demo/guides/nope", "/halls/nowhere/guides", "/halls/nowhere/guides/demo-p-transfer"} {
 		if status, _ := get(t, nil, gs.URL+u); status != 404 {
 			t.Errorf("%s: %d; want 404", u, status)

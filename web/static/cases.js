@@ -133,7 +133,7 @@
         st.append(el("span", "chip st-" + m.status, C.tr("case.m." + m.status)));
       }
       const tr = el("tr");
-      tr.append(el("td", "", m.name), el("td", "", C.tr("case.need." + m.necessity)), st);
+      tr.append(el("td", "", C.name(m)), el("td", "", C.tr("case.need." + m.necessity)), st);
       tbody.append(tr);
     }
 

@@ -304,13 +304,13 @@
       guide.materials.forEach((m, i) => {
         const tr = el("tr");
         const name = el("td");
-        name.append(el("strong", "", m.name));
+        name.append(el("strong", "", C.name(m)));
         if (m.notes) name.append(el("small", "", m.notes));
         const need = el("td", "", C.tr("case.need." + m.necessity) + " · " + C.tr("case.form." + m.form) + " × " + m.copies);
         const st = el("td");
         const box = el("div", "ci-st");
         box.setAttribute("role", "radiogroup");
-        box.setAttribute("aria-label", m.name);
+        box.setAttribute("aria-label", C.name(m));
         const opts = m.necessity === "required" ? ["received", "missing"] : ["received", "missing", "not_applicable"];
         for (const o of opts) {
           const l = el("label", o), r = el("input");
