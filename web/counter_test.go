@@ -77,6 +77,9 @@ func TestCounterPageAccess(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(body, `<html lang="zh-CN">`) || !strings.Contains(body, `data-mode="staff"`) {
 		t.Fatalf("staff: %d", res.StatusCode)
 	}
+	if !strings.Contains(body, `<select id="cur-behalf">`) || !strings.Contains(body, `<option value="grid">社区网格员</option>`) {
+		t.Fatal("the counter page lacks the 帮办代办 choice")
+	}
 	for _, want := range []string{"叫号", "重呼", "开始办理", "办结", "过号", "转办", "暂离", `aria-keyshortcuts="N"`, "<kbd>N</kbd>", "社保医保"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("counter page lacks %q", want)

@@ -145,6 +145,9 @@
       const g = $("cur-group");
       g.classList.toggle("hidden", !cur.priority_group);
       g.textContent = cur.priority_group ? "· " + C.tr("counter.green", groupName(cur.priority_group)) : "";
+      const bh = $("cur-behalf");
+      bh.value = cur.on_behalf ? cur.on_behalf.role : "";
+      bh.disabled = st.busy || (cur.status !== "called" && cur.status !== "serving");
     }
     drawContext(cur && st.ctx && st.ctx.id === cur.id ? st.ctx : null);
     for (const b of $("queue").querySelectorAll("button")) b.disabled = !(can && status === "open");
@@ -344,6 +347,18 @@
     if (st.pending && !st.busy) send(st.pending);
   }
   setInterval(resend, 10000);
+
+  // 帮办代办: the clerk marks the ticket as handled for someone, by the
+  // helper's role, or back to in person.
+  $("cur-behalf").addEventListener("change", (ev) => {
+    const cur = st.cur, role = ev.target.value;
+    if (!cur) return;
+    run("on-behalf", "/api/v1/tickets/" + encodeURIComponent(cur.id) + "/on-behalf", { on_behalf: role ? { role } : null }, (res) => {
+      const t = res.body.ticket;
+      setCur(t);
+      say(role ? C.tr("counter.msg.behalf", t.number, C.tr("counter.behalf." + role)) : C.tr("counter.msg.behalf_none", t.number), "ok");
+    });
+  });
 
   function ticketAct(act, body) {
     const cur = st.cur;
