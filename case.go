@@ -227,6 +227,9 @@ type Case struct {
 	ClosedAt     *time.Time `json:"closed_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
 	OpenedBy     string     `json:"opened_by"`
+	// OnBehalf: the case is handled for the applicant by a helper of the
+	// role (帮办代办, behalf.go); only the role is kept.
+	OnBehalf *OnBehalf `json:"on_behalf,omitempty"`
 	// Overdue is worked out when read: accepted, not finished, and past
 	// the promised date.
 	Overdue bool        `json:"overdue"`
@@ -306,6 +309,8 @@ type OpenCaseRequest struct {
 	Decision string
 	Reason   string
 	Note     string
+	// OnBehalf marks a case handled by a helper (帮办代办).
+	OnBehalf *OnBehalf
 }
 
 const maxCaseNote = 500
@@ -398,6 +403,10 @@ func (e *Engine) OpenCase(ctx context.Context, req OpenCaseRequest) (*Case, erro
 	if err := req.Applicant.Validate(); err != nil {
 		return nil, err
 	}
+	behalf, err := ParseBehalf("on_behalf.role", req.OnBehalf)
+	if err != nil {
+		return nil, err
+	}
 	switch req.Decision {
 	case "", "accept":
 	case "refuse":
@@ -444,7 +453,7 @@ func (e *Engine) OpenCase(ctx context.Context, req OpenCaseRequest) (*Case, erro
 		day := hall.Day(now)
 		c := &Case{HallID: t.HallID, GuideID: g.ID, GuideName: g.Name, GuideNameEn: g.NameEn, ServiceID: g.ServiceID, TicketID: t.ID, TicketNumber: t.Number,
 			CounterID: t.CounterID, Applicant: req.Applicant, Materials: mats, Missing: missingOf(mats), PromisedDays: g.PromisedDays,
-			Day: day, OpenedAt: now, UpdatedAt: now, OpenedBy: by}
+			Day: day, OpenedAt: now, UpdatedAt: now, OpenedBy: by, OnBehalf: behalf}
 		switch {
 		case req.Decision == "refuse":
 			c.Status, c.Reason, c.ClosedAt = CaseNotAccepted, reason, &now

@@ -50,3 +50,28 @@ func TestSetBehalfAPI(t *testing.T) {
 		t.Fatalf("unmarked: %+v", out.Ticket.OnBehalf)
 	}
 }
+
+// A case opened by a helper keeps the role; an unknown one is a 400.
+func TestOpenCaseOnBehalfAPI(t *testing.T) {
+	t.Parallel()
+	ts := withGuides(t)
+	tk := ts.issue(t, ts.Admin, "social")
+	ts.callUntil(t, "1", tk.ID)
+	path := "/api/v1/tickets/" + tk.ID + "/cases"
+	body := func(role string) map[string]any {
+		return map[string]any{"guide_id": "demo-s-card", "applicant": map[string]string{"name": "张三", "phone": apiPhone, "id_number": apiID},
+			"materials": []map[string]string{{"id": "m1"}, {"id": "m3"}}, "on_behalf": map[string]string{"role": role}}
+	}
+	ts.do(t, "POST", path, ts.Admin, body("aunt")).wantErr(t, 400, "invalid", "on_behalf.role")
+	var out struct {
+		Case struct {
+			OnBehalf *struct {
+				Role string `json:"role"`
+			} `json:"on_behalf"`
+		} `json:"case"`
+	}
+	ts.do(t, "POST", path, ts.Admin, body("agent")).want(t, 201).json(t, &out)
+	if out.Case.OnBehalf == nil || out.Case.OnBehalf.Role != "agent" {
+		t.Fatalf("case on_behalf: %+v", out.Case.OnBehalf)
+	}
+}

@@ -43,6 +43,7 @@ type openCaseRequest struct {
 	Decision  string                    `json:"decision"`
 	Reason    string                    `json:"reason"`
 	Note      string                    `json:"note"`
+	OnBehalf  *civiq.OnBehalf           `json:"on_behalf"`
 }
 
 type caseTransitionRequest struct {
@@ -242,7 +243,7 @@ func (s *Server) openCase(w http.ResponseWriter, r *http.Request, c *call) error
 		return err
 	}
 	cs, err := s.Engine.OpenCase(r.Context(), civiq.OpenCaseRequest{TicketID: r.PathValue("id"), GuideID: req.GuideID,
-		Applicant: req.Applicant, Materials: req.Materials, Decision: req.Decision, Reason: req.Reason, Note: req.Note})
+		Applicant: req.Applicant, Materials: req.Materials, Decision: req.Decision, Reason: req.Reason, Note: req.Note, OnBehalf: req.OnBehalf})
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ type caseData struct {
 	Reason       string               `json:"reason,omitempty"`
 	PromisedDays int                  `json:"promised_days"`
 	OpenedBy     string               `json:"opened_by,omitempty"`
+	OnBehalf     *civiq.OnBehalf      `json:"on_behalf,omitempty"`
 }
 
 const caseCols = `id, number, hall_id, day, guide_id, ticket_id, status, promised_date, opened_at, accepted_at, closed_at, updated_at, data`
@@ -47,7 +48,7 @@ func scanCase(sc scanner) (civiq.Case, error) {
 	}
 	c.GuideName, c.GuideNameEn, c.ServiceID, c.TicketNumber, c.CounterID = d.GuideName, d.GuideNameEn, d.ServiceID, d.TicketNumber, d.CounterID
 	c.Applicant, c.Materials, c.Missing, c.Reason = d.Applicant, d.Materials, d.Missing, d.Reason
-	c.PromisedDays, c.OpenedBy = d.PromisedDays, d.OpenedBy
+	c.PromisedDays, c.OpenedBy, c.OnBehalf = d.PromisedDays, d.OpenedBy, d.OnBehalf
 	if c.Materials == nil {
 		c.Materials = []civiq.CaseMaterial{}
 	}
@@ -61,7 +62,8 @@ func scanCase(sc scanner) (civiq.Case, error) {
 
 func caseJSON(c *civiq.Case) (string, error) {
 	b, err := json.Marshal(caseData{GuideName: c.GuideName, GuideNameEn: c.GuideNameEn, ServiceID: c.ServiceID, TicketNumber: c.TicketNumber, CounterID: c.CounterID,
-		Applicant: c.Applicant, Materials: c.Materials, Missing: c.Missing, Reason: c.Reason, PromisedDays: c.PromisedDays, OpenedBy: c.OpenedBy})
+		Applicant: c.Applicant, Materials: c.Materials, Missing: c.Missing, Reason: c.Reason, PromisedDays: c.PromisedDays, OpenedBy: c.OpenedBy,
+		OnBehalf: c.OnBehalf})
 	return string(b), err
 }
 
