@@ -350,6 +350,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "POST /api/v1/tickets/{id}/recall", prep: demoCalled("recall", nil), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, A, F}},
 		{route: "POST /api/v1/tickets/{id}/recall", note: "counter 2", prep: calledAt("demo", "general", "2", "recall", nil), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, F, A}},
 		{route: "POST /api/v1/tickets/{id}/recall", note: "other hall", prep: calledAt("other", "svc", "1", "recall", nil), want: [nPrincipals]int{U, A, F, F, A, A, F, F, F, F, F}},
+		{route: "POST /api/v1/tickets/{id}/on-behalf", prep: demoCalled("on-behalf", map[string]any{"on_behalf": map[string]string{"role": "family"}}), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, A, F}},
 		{route: "POST /api/v1/tickets/{id}/start", prep: demoCalled("start", nil), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, A, F}},
 		{route: "POST /api/v1/tickets/{id}/finish", prep: demoCalled("finish", nil, "start"), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, A, F}},
 		{route: "POST /api/v1/tickets/{id}/no-show", prep: demoCalled("no-show", nil), want: [nPrincipals]int{U, A, A, A, F, F, F, F, F, A, F}},
