@@ -39,14 +39,14 @@ func issueStaff(t testing.TB, s *civiqtest.Server, service string) ctrTicket {
 
 // pairDevice creates and pairs a device of the demo hall and returns its
 // token.
-func pairDevice(t testing.TB, s *civiqtest.Server, kind, counter string) string {
+func pairDevice(t testing.TB, eng *civiq.Engine, kind, counter string) string {
 	t.Helper()
 	ctx := context.Background()
 	d := &civiq.Device{Kind: kind, HallID: "demo", CounterID: counter}
-	if err := s.Engine.CreateDevice(ctx, d); err != nil {
+	if err := eng.CreateDevice(ctx, d); err != nil {
 		t.Fatalf("create device: %v", err)
 	}
-	tok, _, err := s.Engine.PairDevice(ctx, d.PairingCode)
+	tok, _, err := eng.PairDevice(ctx, d.PairingCode)
 	if err != nil {
 		t.Fatalf("pair: %v", err)
 	}
@@ -205,13 +205,13 @@ func TestCounterToday(t *testing.T) {
 	if today(staff).Served != 2 {
 		t.Error("staff see another figure")
 	}
-	if st := s.Call(t, "GET", path, pairDevice(t, s, civiq.DeviceCounter, "1"), nil, nil); st != 200 {
+	if st := s.Call(t, "GET", path, pairDevice(t, s.Engine, civiq.DeviceCounter, "1"), nil, nil); st != 200 {
 		t.Errorf("counter 1's device: %d", st)
 	}
 	for name, tok := range map[string]string{
 		"nobody":           "",
-		"counter 2 device": pairDevice(t, s, civiq.DeviceCounter, "2"),
-		"rater":            pairDevice(t, s, civiq.DeviceRater, "1"),
+		"counter 2 device": pairDevice(t, s.Engine, civiq.DeviceCounter, "2"),
+		"rater":            pairDevice(t, s.Engine, civiq.DeviceRater, "1"),
 	} {
 		want := http.StatusForbidden
 		if tok == "" {

@@ -19,14 +19,7 @@ import (
 func TestElderBrowser(t *testing.T) {
 	gs := newGuideServer(t)
 	ctx := context.Background()
-	d := &civiq.Device{Kind: civiq.DeviceKiosk, HallID: "demo", Name: "取号机"}
-	if err := gs.Engine.CreateDevice(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	kiosk, _, err := gs.Engine.PairDevice(ctx, d.PairingCode)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kiosk := pairDevice(t, gs.Engine, civiq.DeviceKiosk, "")
 	// Tax gives one ticket a day: the second is refused, and said so.
 	svcs, err := gs.Engine.Services(ctx, "demo")
 	if err != nil {

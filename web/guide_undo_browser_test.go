@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/civiq/civiq"
@@ -14,15 +13,7 @@ import (
 func TestGuideUndoServedBrowser(t *testing.T) {
 	browsertest.Require(t)
 	gs := newGuideServer(t)
-	ctx := context.Background()
-	d := &civiq.Device{Kind: civiq.DeviceKiosk, HallID: "demo", Name: "查询机"}
-	if err := gs.Engine.CreateDevice(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	kiosk, _, err := gs.Engine.PairDevice(ctx, d.PairingCode)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kiosk := pairDevice(t, gs.Engine, civiq.DeviceKiosk, "")
 	browsertest.RunShots(t, `
 const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
 const admin = async (method, path, body) => {
@@ -87,15 +78,7 @@ clean(page, 'kiosk');
 func TestGuideTicketServedBrowser(t *testing.T) {
 	browsertest.Require(t)
 	gs := newGuideServer(t)
-	ctx := context.Background()
-	d := &civiq.Device{Kind: civiq.DeviceKiosk, HallID: "demo", Name: "查询机"}
-	if err := gs.Engine.CreateDevice(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	kiosk, _, err := gs.Engine.PairDevice(ctx, d.PairingCode)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kiosk := pairDevice(t, gs.Engine, civiq.DeviceKiosk, "")
 	browsertest.RunShots(t, `
 const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
 const admin = async (method, path, body) => {

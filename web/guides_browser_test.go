@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,15 +19,7 @@ import (
 func TestGuidesBrowser(t *testing.T) {
 	browsertest.Require(t)
 	gs := newGuideServer(t)
-	ctx := context.Background()
-	d := &civiq.Device{Kind: civiq.DeviceKiosk, HallID: "demo", Name: "查询机"}
-	if err := gs.Engine.CreateDevice(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	kiosk, _, err := gs.Engine.PairDevice(ctx, d.PairingCode)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kiosk := pairDevice(t, gs.Engine, civiq.DeviceKiosk, "")
 	_, staff := gs.user(t, "clerk", civiq.RoleStaff, "demo")
 	tk := gs.servedTicket(t, "social")
 	shots := os.Getenv("CIVIQ_SCREENSHOTS")

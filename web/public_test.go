@@ -52,8 +52,8 @@ func TestPublicViewsHoldNoTicketKey(t *testing.T) {
 	admin := s.Login(t, "admin", civiqtest.AdminPassword)  // sessions last 12 hours
 	s.Admin = admin
 	staff := s.User(t, "clerk", "staff", "demo")
-	kiosk := pairDevice(t, s, "kiosk", "")
-	rater := pairDevice(t, s, "rater", "1")
+	kiosk := pairDevice(t, s.Engine, "kiosk", "")
+	rater := pairDevice(t, s.Engine, "rater", "1")
 
 	var ids []string
 	issue := func(token string, body map[string]string) ctrTicket {
