@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
@@ -67,14 +66,9 @@ func (s *Site) bookDays(r *http.Request, lang string, hall *civiq.Hall, set *civ
 		if k, ok := exceptions[date]; ok {
 			working = k == civiq.DayWork
 		}
-		bd := bookDay{Date: date, Working: working, Weekday: s.T(lang, fmt.Sprintf("book.wd.%d", d.Weekday()))}
+		bd := bookDay{Date: date, Working: working, Weekday: weekdayIn(lang, d), Label: monthDayIn(lang, d)} // dates.go
 		if i == 0 {
 			bd.Weekday = s.T(lang, "book.today")
-		}
-		if lang == "en" {
-			bd.Label = d.Format("2 Jan")
-		} else {
-			bd.Label = fmt.Sprintf("%d月%d日", d.Month(), d.Day())
 		}
 		out = append(out, bd)
 	}

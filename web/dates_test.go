@@ -25,6 +25,23 @@ func TestDateFormats(t *testing.T) {
 			t.Errorf("dateTimeIn(%s) = %q; want %q", c.lang, got, c.datetime)
 		}
 	}
+	// The weekday in its one short form, with the day without its year
+	// (the booking page; CIVIQ.time's "day" is the two together).
+	for _, c := range []struct {
+		lang string
+		day  time.Time
+		want string
+	}{
+		{"zh-CN", at, "周二 3月4日"},
+		{"en", at, "Tue 4 Mar"},
+		{"zh-CN", at.AddDate(0, 0, 5), "周日 3月9日"},
+		{"en", at.AddDate(0, 0, 6), "Mon 10 Mar"},
+		{"zh-CN", at.AddDate(0, 0, 6), "周一 3月10日"},
+	} {
+		if got := weekdayIn(c.lang, c.day) + " " + monthDayIn(c.lang, c.day); got != c.want {
+			t.Errorf("weekdayIn and monthDayIn(%s, %s) = %q; want %q", c.lang, c.day.Format(time.DateOnly), got, c.want)
+		}
+	}
 	if got := dayIn("en", "next week"); got != "next week" {
 		t.Errorf("dayIn of a non-date = %q", got)
 	}

@@ -43,14 +43,17 @@ const han = /[\u4e00-\u9fff]/;
 const enDate = /^\d{1,2} [A-Z][a-z]{2} \d{4}$/, enDateTime = /^\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}$/;
 const guide = 'Applying for a social security card';
 
-// civiq.js writes what the server writes (dates_test.go's strings).
+// civiq.js writes what the server writes (dates_test.go's strings), and
+// a weekday in its one short form.
 await page.goto(base + '/halls/demo/guides', { waitUntil: 'load' });
 const js = await page.evaluate(() => [CIVIQ.time('2031-03-04T02:05:00Z', 'datetime', 'Asia/Shanghai'),
-  CIVIQ.time('2031-03-04T02:05:00Z', 'date', 'Asia/Shanghai'), CIVIQ.date('2031-03-04'), CIVIQ.time('2031-03-03T16:00:00Z', 'datetime', 'Asia/Shanghai')]);
-assert(JSON.stringify(js) === JSON.stringify(['4 Mar 2031, 10:05', '4 Mar 2031', '4 Mar 2031', '4 Mar 2031, 00:00']), 'civiq.js in English: ' + js);
+  CIVIQ.time('2031-03-04T02:05:00Z', 'date', 'Asia/Shanghai'), CIVIQ.date('2031-03-04'), CIVIQ.time('2031-03-03T16:00:00Z', 'datetime', 'Asia/Shanghai'),
+  CIVIQ.time('2031-03-03T16:00:00Z', 'day', 'Asia/Shanghai'), CIVIQ.time('2031-03-09T02:05:00Z', 'daytime', 'Asia/Shanghai')]);
+assert(JSON.stringify(js) === JSON.stringify(['4 Mar 2031, 10:05', '4 Mar 2031', '4 Mar 2031', '4 Mar 2031, 00:00', 'Tue 4 Mar', 'Sun 9 Mar, 10:05']), 'civiq.js in English: ' + js);
 await page.goto(base + '/halls/demo/guides?lang=zh-CN', { waitUntil: 'load' });
-const zh = await page.evaluate(() => [CIVIQ.time('2031-03-04T02:05:00Z', 'datetime', 'Asia/Shanghai'), CIVIQ.date('2031-03-04')]);
-assert(JSON.stringify(zh) === JSON.stringify(['2031-03-04 10:05', '2031-03-04']), 'civiq.js in Chinese: ' + zh);
+const zh = await page.evaluate(() => [CIVIQ.time('2031-03-04T02:05:00Z', 'datetime', 'Asia/Shanghai'), CIVIQ.date('2031-03-04'),
+  CIVIQ.time('2031-03-03T16:00:00Z', 'day', 'Asia/Shanghai'), CIVIQ.time('2031-03-09T02:05:00Z', 'daytime', 'Asia/Shanghai')]);
+assert(JSON.stringify(zh) === JSON.stringify(['2031-03-04 10:05', '2031-03-04', '3月4日周二', '3月9日周日 10:05']), 'civiq.js in Chinese: ' + zh);
 await ctx.addCookies([{ name: 'civiq_lang', value: 'en', url: base }]);
 
 // The progress page, by number and the ID number's last 4.

@@ -31,16 +31,15 @@
   // tz and the page's language, as kind says: "date" and "datetime" in the
   // one format of each language that the server's pages write too (web's
   // dates.go): 2031-03-04 and 2031-03-04 10:00 in Chinese, 4 Mar 2031 and
-  // 4 Mar 2031, 10:00 in English; "time" 10:00, "seconds" 10:00:05, "day"
-  // 3月4日周二 / Tue 4 March, "longday" with the weekday in full, "daytime"
-  // the day and the time. No time, or a bad one, is "".
+  // 4 Mar 2031, 10:00 in English; "time" 10:00, "seconds" 10:00:05; "day"
+  // a day of the coming days with its weekday, in the one short form of
+  // each language (dates.go's too): 3月4日周二 / Tue 4 Mar; "daytime" the
+  // day and the time, 3月4日周二 10:00 / Tue 4 Mar, 10:00. No time, or a
+  // bad one, is "".
   const kinds = {
     parts: { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" },
     time: { hour: "2-digit", minute: "2-digit" },
     seconds: { hour: "2-digit", minute: "2-digit", second: "2-digit" },
-    day: { month: "long", day: "numeric", weekday: "short" },
-    longday: { month: "long", day: "numeric", weekday: "long" },
-    daytime: { month: "long", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit" },
   };
   const formats = {};
   C.timeFormat = function (kind, tz) {
@@ -57,18 +56,24 @@
     return formats[k];
   };
   const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const weekdays = C.lang === "en" ? ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"] : ["周日", "周一", "周二", "周三", "周四", "周五", "周六"];
   // ymd writes a calendar day (numbers) in the page's language.
   const ymd = (y, m, d) => (C.lang === "en" ? Number(d) + " " + months[Number(m) - 1] + " " + y
     : y + "-" + String(m).padStart(2, "0") + "-" + String(d).padStart(2, "0"));
+  // wmd writes a day without its year, with its weekday.
+  const wmd = (y, m, d) => {
+    const wd = weekdays[new Date(Date.UTC(Number(y), Number(m) - 1, Number(d))).getUTCDay()];
+    return C.lang === "en" ? wd + " " + Number(d) + " " + months[Number(m) - 1] : Number(m) + "月" + Number(d) + "日" + wd;
+  };
   C.time = function (t, kind, tz) {
     if (!t) return "";
     const d = new Date(t);
     if (isNaN(d)) return "";
-    if (kind !== "date" && kind !== "datetime") return C.timeFormat(kind, tz).format(d);
+    if (kind === "time" || kind === "seconds") return C.timeFormat(kind, tz).format(d);
     const p = {};
     for (const x of C.timeFormat("parts", tz).formatToParts(d)) p[x.type] = x.value;
-    const day = ymd(p.year, p.month, p.day);
-    if (kind === "date") return day;
+    const day = kind === "day" || kind === "daytime" ? wmd(p.year, p.month, p.day) : ymd(p.year, p.month, p.day);
+    if (kind === "date" || kind === "day") return day;
     const hm = (p.hour === "24" ? "00" : p.hour) + ":" + p.minute;
     return day + (C.lang === "en" ? ", " : " ") + hm;
   };

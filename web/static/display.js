@@ -577,7 +577,7 @@
     const tick = () => {
       const now = new Date(serverNow());
       clockEl.textContent = C.time(now, "seconds", cfg.timezone);
-      dateEl.textContent = C.time(now, "longday", cfg.timezone);
+      dateEl.textContent = C.time(now, "day", cfg.timezone);
       setTimeout(tick, 1000 - (serverNow() % 1000) + 5); // the only timer that repeats
     };
     tick();
