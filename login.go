@@ -109,7 +109,7 @@ func tooMany(wait time.Duration, format string, args ...any) *Error {
 func (g *loginGuard) begin(addr, name string, now time.Time) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	a, n := g.count(addr, now), g.count(name, now)
+	a, n := g.count(addr, now), g.nameCount(name, now)
 	if a.wrong(now) >= loginAddrFailures {
 		return tooMany(a.since.Add(loginWindow).Sub(now), "too many wrong sign-ins from this address: try again later")
 	}
@@ -119,6 +119,15 @@ func (g *loginGuard) begin(addr, name string, now time.Time) error {
 	a.inFlight++
 	n.inFlight++
 	return nil
+}
+
+// nameCount is name's count; an attempt without a name (the identity
+// platform's answer, BeginExternal) counts on a throwaway one.
+func (g *loginGuard) nameCount(name string, now time.Time) *loginCount {
+	if name == "" {
+		return &loginCount{}
+	}
+	return g.count(name, now)
 }
 
 func lockedOut(wait time.Duration) *Error {
@@ -140,7 +149,7 @@ const (
 func (g *loginGuard) end(addr, name string, how attempt, now time.Time) (lock bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	a, n := g.count(addr, now), g.count(name, now)
+	a, n := g.count(addr, now), g.nameCount(name, now)
 	a.inFlight, n.inFlight = max(a.inFlight-1, 0), max(n.inFlight-1, 0)
 	switch how {
 	case attemptRight:

@@ -197,7 +197,64 @@ const (
 	AuditSSOBadUsername = "sso.refused.bad_username"
 	AuditSSONameTaken   = "sso.refused.name_taken"
 	AuditSSOUnknownHall = "sso.refused.unknown_hall"
+	// Refusals before anyone is known (the identity platform's answer
+	// to this site's callback, AuditExternal): the platform answered
+	// with an error (access_denied: the person said no, or the platform
+	// refused them); the answer came without the sign-in's cookie or
+	// with another sign-in's state; the platform refused the code
+	// (replayed, expired, not this client's); the ID token was missing,
+	// not valid or another sign-in's (nonce), or named nobody.
+	AuditSSOPlatformRefused = "sso.refused.platform"
+	AuditSSOBadState        = "sso.refused.state"
+	AuditSSOBadCode         = "sso.refused.code"
+	AuditSSOBadToken        = "sso.refused.token"
 )
+
+// auditSSO keeps an audit event of single sign-on: what (audit), who
+// (username, when known), through which source, from which address
+// (the client's, WithClientAddr). Never a secret, a code or a token.
+func (e *Engine) auditSSO(ctx context.Context, tx Tx, audit, source, username string) error {
+	return tx.AppendAudit(&AuditEvent{Type: audit, At: e.now(), Username: clip(username, 60), Actor: source,
+		Address: strings.TrimPrefix(clientAddrKey(ctx), "addr ")})
+}
+
+// AuditExternal records a refusal of the identity platform's answer
+// before anyone is known (AuditSSOPlatformRefused, AuditSSOBadState,
+// AuditSSOBadCode, AuditSSOBadToken), in a transaction of its own.
+func (e *Engine) AuditExternal(ctx context.Context, source, audit string) error {
+	switch audit {
+	case AuditSSOPlatformRefused, AuditSSOBadState, AuditSSOBadCode, AuditSSOBadToken:
+	default:
+		return fmt.Errorf("audit of single sign-on: unknown refusal %q", audit)
+	}
+	return e.update(ctx, func(tx Tx) error { return e.auditSSO(ctx, tx, audit, source, "") })
+}
+
+// BeginExternal lets an answer of the identity platform (the callback of
+// a sign-in) from ctx's client address through, within the limits of
+// password sign-ins (login.go): at most loginInFlight at once per
+// address, and loginAddrFailures refused ones per loginWindow, counted
+// with its wrong passwords. A refused attempt is rate_limited, answered
+// after the hold, with the wait. The attempt ends with done, given how it
+// ended: nil signed someone in; a refusal (forbidden, invalid,
+// unauthorized) counts against the address; anything else (the platform
+// away) does not.
+func (e *Engine) BeginExternal(ctx context.Context) (done func(error), err error) {
+	addr := clientAddrKey(ctx)
+	if err := e.logins.begin(addr, "", e.now()); err != nil {
+		return nil, holdRefusal(ctx, err)
+	}
+	return func(err error) {
+		how := attemptRefused
+		switch ErrorCode(err) {
+		case "":
+			how = attemptRight
+		case EForbidden, EInvalid, EUnauthorized:
+			how = attemptWrong
+		}
+		e.logins.end(addr, "", how, e.now())
+	}, nil
+}
 
 // SignInExternal opens a session for someone an identity platform or a
 // directory has signed in: m decides their role and halls, which the user
@@ -208,9 +265,7 @@ const (
 // local account (the break-glass admin) over.
 func (e *Engine) SignInExternal(ctx context.Context, id Identity, m RoleMap) (string, *Session, *User, error) {
 	refuse := func(audit string, err *Error) (string, *Session, *User, error) {
-		a := &AuditEvent{Type: audit, At: e.now(), Username: clip(id.Username, 60), Actor: id.Source,
-			Address: strings.TrimPrefix(clientAddrKey(ctx), "addr ")}
-		if aerr := e.update(ctx, func(tx Tx) error { return tx.AppendAudit(a) }); aerr != nil {
+		if aerr := e.update(ctx, func(tx Tx) error { return e.auditSSO(ctx, tx, audit, id.Source, id.Username) }); aerr != nil {
 			return "", nil, nil, aerr
 		}
 		return "", nil, nil, err
@@ -277,8 +332,7 @@ func (e *Engine) SignInExternal(ctx context.Context, id Identity, m RoleMap) (st
 		if err := tx.InsertSession(s); err != nil {
 			return err
 		}
-		return tx.AppendAudit(&AuditEvent{Type: AuditSSOLogin, At: e.now(), Username: u.Username, Actor: id.Source,
-			Address: strings.TrimPrefix(clientAddrKey(ctx), "addr ")})
+		return e.auditSSO(ctx, tx, AuditSSOLogin, id.Source, u.Username)
 	})
 	if refusal != nil {
 		return refuse(reason, refusal)

@@ -167,17 +167,17 @@ func (o *OIDC) Begin(ctx context.Context, next string) (string, Flow, error) {
 // the code is exchanged with f's verifier, the ID token's signature,
 // issuer, audience, expiry and nonce are checked, and the claims say who
 // it is. A refusal of the platform, or an answer that does not belong to
-// f, is EForbidden; the platform away is EUnavailable.
+// f, is EForbidden, a *Refusal; the platform away is EUnavailable.
 func (o *OIDC) Finish(ctx context.Context, f Flow, q url.Values) (*civiq.Identity, error) {
 	if e := q.Get("error"); e != "" {
-		return nil, civiq.Errorf(civiq.EForbidden, "the identity platform did not sign you in: %s %s", clip(e, 60), clip(q.Get("error_description"), 200))
+		return nil, refuse(civiq.AuditSSOPlatformRefused, "the identity platform did not sign you in: %s %s", clip(e, 60), clip(q.Get("error_description"), 200))
 	}
 	if st := q.Get("state"); st == "" || subtle.ConstantTimeCompare([]byte(st), []byte(f.State)) != 1 {
-		return nil, civiq.Errorf(civiq.EForbidden, "this answer of the identity platform belongs to another sign-in: start again")
+		return nil, refuse(civiq.AuditSSOBadState, "this answer of the identity platform belongs to another sign-in: start again")
 	}
 	code := q.Get("code")
 	if code == "" {
-		return nil, civiq.Errorf(civiq.EInvalid, "the identity platform's answer has no code")
+		return nil, refuse(civiq.AuditSSOBadCode, "the identity platform's answer has no code")
 	}
 	p, err := o.discover(ctx)
 	if err != nil {
@@ -188,26 +188,46 @@ func (o *OIDC) Finish(ctx context.Context, f Flow, q url.Values) (*civiq.Identit
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return nil, civiq.Errorf(civiq.EForbidden, "the identity platform refused the sign-in's code: %s", clip(re.ErrorCode, 60))
+			return nil, refuse(civiq.AuditSSOBadCode, "the identity platform refused the sign-in's code: %s", clip(re.ErrorCode, 60))
 		}
 		return nil, civiq.Errorf(civiq.EUnavailable, "the identity platform cannot be reached: %v", err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return nil, civiq.Errorf(civiq.EForbidden, "the identity platform sent no ID token")
+		return nil, refuse(civiq.AuditSSOBadToken, "the identity platform sent no ID token")
 	}
 	idt, err := p.Verifier(&oidc.Config{ClientID: o.cfg.ClientID}).Verify(hctx, raw)
 	if err != nil {
-		return nil, civiq.Errorf(civiq.EForbidden, "the identity platform's ID token is not valid: %v", err)
+		return nil, refuse(civiq.AuditSSOBadToken, "the identity platform's ID token is not valid: %v", err)
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
-		return nil, civiq.Errorf(civiq.EForbidden, "the ID token belongs to another sign-in (nonce): start again")
+		return nil, refuse(civiq.AuditSSOBadToken, "the ID token belongs to another sign-in (nonce): start again")
 	}
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
-		return nil, civiq.Errorf(civiq.EForbidden, "the ID token's claims cannot be read: %v", err)
+		return nil, refuse(civiq.AuditSSOBadToken, "the ID token's claims cannot be read: %v", err)
 	}
-	return IdentityOf(civiq.SourceOIDC, claims, o.cfg.UsernameClaim, o.cfg.GroupsClaim)
+	id, err := IdentityOf(civiq.SourceOIDC, claims, o.cfg.UsernameClaim, o.cfg.GroupsClaim)
+	if err != nil {
+		return nil, &Refusal{Audit: civiq.AuditSSOBadToken, Err: err}
+	}
+	return id, nil
+}
+
+// Refusal is an answer of the identity platform that signs nobody in
+// (Finish): Err says why (forbidden), Audit names the audit event it is
+// kept as (civiq.AuditSSOPlatformRefused, AuditSSOBadState,
+// AuditSSOBadCode, AuditSSOBadToken; Engine.AuditExternal).
+type Refusal struct {
+	Audit string
+	Err   error
+}
+
+func (r *Refusal) Error() string { return r.Err.Error() }
+func (r *Refusal) Unwrap() error { return r.Err }
+
+func refuse(audit, format string, args ...any) error {
+	return &Refusal{Audit: audit, Err: civiq.Errorf(civiq.EForbidden, format, args...)}
 }
 
 // IdentityOf reads an identity from claims: the username from one claim,

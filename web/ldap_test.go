@@ -1,6 +1,9 @@
 package web_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -52,4 +55,29 @@ func TestLDAPLoginPage(t *testing.T) {
 	// keeps its own password.
 	s.Login(t, "chen.jing", "directory-pass")
 	s.Login(t, "admin", civiqtest.AdminPassword)
+
+	// The directory's sign-ins are limited per address as local ones
+	// are (login.go), on the page and in the API: one wrong so far, 19
+	// more names the directory does not know, then 429 with Retry-After.
+	for i := range 19 {
+		res := post(t, s, "/login", url.Values{"username": {fmt.Sprintf("guess-%d", i)}, "password": {"guess"}}, "", "Origin", s.URL)
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong directory password %d: %d", i+2, res.StatusCode)
+		}
+	}
+	res = post(t, s, "/login", url.Values{"username": {"chen.jing"}, "password": {"directory-pass"}}, "", "Origin", s.URL)
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" || sessionCookie(res) != nil {
+		t.Errorf("after 20 wrong from one address: %d, Retry-After %q; want 429 with it", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	body, _ := json.Marshal(map[string]string{"username": "chen.jing", "password": "directory-pass"})
+	ares, err := http.Post(s.URL+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct{ Error struct{ Code string } }
+	json.NewDecoder(ares.Body).Decode(&answer)
+	ares.Body.Close()
+	if ares.StatusCode != http.StatusTooManyRequests || ares.Header.Get("Retry-After") == "" || answer.Error.Code != civiq.ERateLimited {
+		t.Errorf("the API after 20 wrong: %d %q, Retry-After %q; want 429 rate_limited with it", ares.StatusCode, answer.Error.Code, ares.Header.Get("Retry-After"))
+	}
 }

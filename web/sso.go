@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/civiq/civiq"
@@ -43,27 +44,52 @@ func (s *Site) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	// The flow is good once, whatever the answer.
 	http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: "", Path: sso.CallbackPath, MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+	// Answers are limited per address as passwords are (login.go): a
+	// refused one counts as a wrong password.
+	done, err := s.Engine.BeginExternal(r.Context())
+	if err != nil {
+		s.loginRefused(w, r, err)
+		return
+	}
+	next, err := s.oidcSignIn(w, r)
+	done(err)
+	if err != nil {
+		s.loginRefused(w, r, err)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// oidcSignIn reads the platform's answer to this browser's sign-in and
+// opens its session, or says why not; a refusal before anyone is known is
+// audited here (the domain audits the others).
+func (s *Site) oidcSignIn(w http.ResponseWriter, r *http.Request) (next string, err error) {
 	c, err := r.Cookie(flowCookie)
 	var f sso.Flow
 	if err == nil {
 		f, err = sso.DecodeFlow(c.Value)
 	}
 	if err != nil {
-		s.loginRefused(w, r, civiq.Errorf(civiq.EInvalid, "this sign-in took longer than ten minutes, or began in another browser: start again"))
-		return
+		err = &sso.Refusal{Audit: civiq.AuditSSOBadState,
+			Err: civiq.Errorf(civiq.EInvalid, "this sign-in took longer than ten minutes, or began in another browser: start again")}
+	} else {
+		var id *civiq.Identity
+		if id, err = s.OIDC.Finish(r.Context(), f, r.URL.Query()); err == nil {
+			var token string
+			var sess *civiq.Session
+			if token, sess, _, err = s.Engine.SignInExternal(r.Context(), *id, s.OIDC.Roles()); err == nil {
+				setSession(w, r, token, sess)
+				return safeNext(f.Next), nil
+			}
+		}
 	}
-	id, err := s.OIDC.Finish(r.Context(), f, r.URL.Query())
-	if err != nil {
-		s.loginRefused(w, r, err)
-		return
+	var rf *sso.Refusal
+	if errors.As(err, &rf) {
+		if aerr := s.Engine.AuditExternal(r.Context(), civiq.SourceOIDC, rf.Audit); aerr != nil {
+			return "", aerr
+		}
 	}
-	token, sess, _, err := s.Engine.SignInExternal(r.Context(), *id, s.OIDC.Roles())
-	if err != nil {
-		s.loginRefused(w, r, err)
-		return
-	}
-	setSession(w, r, token, sess)
-	http.Redirect(w, r, safeNext(f.Next), http.StatusSeeOther)
+	return "", err
 }
 
 // loginRefused shows the sign-in page with why single sign-on did not

@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -169,8 +170,9 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 	if f, err := sso.DecodeFlow(flow.Value); err != nil || f.Next != "/" {
 		t.Errorf("the flow's next page: %+v %v; want / for another site's", f, err)
 	}
-	for name, ck := range map[string]*http.Cookie{"no cookie": nil, "another's state": flow} {
-		req, _ := http.NewRequest("GET", s.URL+sso.CallbackPath+"?code=x&state=not-the-state", nil)
+	callback := func(query string, ck *http.Cookie) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", s.URL+sso.CallbackPath+"?"+query, nil)
 		if ck != nil {
 			req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
 		}
@@ -179,8 +181,92 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		res.Body.Close()
-		if res.StatusCode/100 != 4 || sessionCookie(res) != nil {
+		return res
+	}
+	for name, ck := range map[string]*http.Cookie{"no cookie": nil, "another's state": flow} {
+		if res := callback("code=x&state=not-the-state", ck); res.StatusCode/100 != 4 || sessionCookie(res) != nil {
 			t.Errorf("%s: %d, session %v; want a 4xx and none", name, res.StatusCode, sessionCookie(res))
 		}
 	}
+	// The platform's refusal (the person said no) and a replayed code:
+	// shown, and audited as the two above, with the address and no code.
+	p.Users["li.na"] = oidctest.User{Password: "platform-pass", Groups: []string{"a"}}
+	for _, who := range []string{"deny", "li.na"} {
+		ck, query := platformAnswer(t, c, s.URL, who)
+		if res := callback(query, ck); (who == "deny") != (res.StatusCode == http.StatusForbidden) {
+			t.Errorf("%s's answer: %d", who, res.StatusCode)
+		}
+		if who == "li.na" { // the answer again, cookie and all: the code is used
+			if res := callback(query, ck); res.StatusCode != http.StatusForbidden || sessionCookie(res) != nil {
+				t.Errorf("a replayed code: %d, session %v; want 403 and none", res.StatusCode, sessionCookie(res))
+			}
+		}
+	}
+	evs, err := s.Engine.AuditEvents(t.Context(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range evs {
+		if a.Actor != civiq.SourceOIDC || a.Address != "127.0.0.1" {
+			t.Errorf("audit %+v: want actor oidc from 127.0.0.1", a)
+		}
+		got = append(got, a.Type+" "+a.Username)
+	}
+	want := []string{civiq.AuditSSOBadCode + " ", civiq.AuditSSOLogin + " li.na", civiq.AuditSSOPlatformRefused + " ", civiq.AuditSSOBadState + " ", civiq.AuditSSOBadState + " "}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit, newest first: %q, want %q", got, want)
+	}
+	// Refused answers count against the address as wrong passwords do:
+	// four so far; at the limit the callback is 429 with Retry-After,
+	// and nothing is audited any more.
+	const addrFailures = 20 // login.go's loginAddrFailures
+	for i := 4; i < addrFailures; i++ {
+		if res := callback("error=access_denied&state=x", nil); res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("refused answer %d: %d", i+1, res.StatusCode)
+		}
+	}
+	res = callback("error=access_denied&state=x", nil)
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+		t.Errorf("after %d refused answers: %d, Retry-After %q; want 429 with it", addrFailures, res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	if evs, _ := s.Engine.AuditEvents(t.Context(), 100); len(evs) != addrFailures+1 {
+		t.Errorf("%d audit events, want %d", len(evs), addrFailures+1)
+	}
+}
+
+// platformAnswer signs who in at p's page as a browser would, from this
+// site's start: the sign-in's cookie and the platform's answer for the
+// callback.
+func platformAnswer(t *testing.T, c *http.Client, site, who string) (*http.Cookie, string) {
+	t.Helper()
+	res, err := c.Get(site + sso.StartPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var flow *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == "civiq_oidc" {
+			flow = ck
+		}
+	}
+	to, err := url.Parse(res.Header.Get("Location"))
+	if err != nil || flow == nil {
+		t.Fatalf("start: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	form := to.Query()
+	form.Set("username", who)
+	form.Set("password", "platform-pass")
+	to.RawQuery = ""
+	res, err = c.PostForm(to.String(), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	back, err := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusSeeOther || err != nil || back.Path != sso.CallbackPath {
+		t.Fatalf("the platform answered %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	return flow, back.RawQuery
 }
