@@ -56,7 +56,8 @@ type Subscriber struct {
 	// wanted.
 	Cursor int64 `json:"cursor"`
 	// Attempts counts the failed tries at the message after the cursor;
-	// the next is due at NextAt. FailingSince is the first of them.
+	// the next is due at NextAt. FailingSince is the first of them, and
+	// LastError the last one's error (cleared with them: resume).
 	Attempts     int        `json:"attempts"`
 	NextAt       time.Time  `json:"next_attempt_at"`
 	FailingSince *time.Time `json:"failing_since,omitempty"`
@@ -642,9 +643,11 @@ func (s *Subscriber) replayFrom(tx Tx, fromEventID int64) error {
 }
 
 // resume clears a subscriber's failed tries: the message after its cursor
-// is due now, and a failing subscriber is active again.
+// is due now, a failing subscriber is active again, and the last error
+// goes with the tries it belonged to (the delivery log keeps it), so an
+// active subscriber never shows an error of the past as its own.
 func (s *Subscriber) resume() {
-	s.Attempts, s.FailingSince, s.NextAt = 0, nil, time.Time{}
+	s.Attempts, s.FailingSince, s.NextAt, s.LastError = 0, nil, time.Time{}, ""
 	if s.Status == SubscriberFailing {
 		s.Status = SubscriberActive
 	}

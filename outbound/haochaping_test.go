@@ -352,14 +352,19 @@ func TestActivateRetrying(t *testing.T) {
 				path = "/api/v1/haochaping/reporters/" + strconv.FormatInt(out.Reporter.ID, 10)
 				delete(body, "key")
 			}
+			var lastError string
 			attempts := func() int {
 				var v struct {
 					Webhook, Reporter struct {
 						Status   string
-						Delivery struct{ Attempts int }
+						Delivery struct {
+							Attempts  int
+							LastError string `json:"last_error"`
+						}
 					}
 				}
 				s.Call(t, "GET", path, s.Admin, nil, &v)
+				lastError = v.Webhook.Delivery.LastError + v.Reporter.Delivery.LastError
 				return v.Webhook.Delivery.Attempts + v.Reporter.Delivery.Attempts
 			}
 			rateBadly(t, s)
@@ -368,6 +373,9 @@ func TestActivateRetrying(t *testing.T) {
 			body["status"] = "active"
 			if code := s.Call(t, "PUT", path, s.Admin, body, nil); code != 200 {
 				t.Fatalf("put: %d", code)
+			}
+			if attempts(); lastError != "" { // resumed: the error is the log's, not the state's
+				t.Fatalf("after resuming, last_error %q", lastError)
 			}
 			waitFor(t, "the held message, at once", func() bool { return got.Load() > 0 })
 			waitFor(t, "the retry state cleared", func() bool { return attempts() == 0 })
