@@ -18,9 +18,14 @@ import (
 // register hooks for their own halls, admins for any; the secret is shown
 // once, at creation and at rotation.
 
-// EventTypes are the event types a webhook may ask for ("*": all).
+// EventTypes are the event types a webhook may ask for ("*": all): every
+// change a user of the hall sees, in the staff view (Event.Staff: no
+// personal data). The bookkeeping of the notifications, the settings'
+// own events and the edge's pulls are not offered.
 var EventTypes = []string{EventIssued, EventCalled, EventRecalled, EventServing, EventDone, EventNoShow,
-	EventTransferred, EventReturned, EventCancelled, EventRated, EventCounter, EventAnnouncement, EventServiceAlert}
+	EventTransferred, EventReturned, EventCancelled, EventRated, EventUpdated, EventCounter, EventAnnouncement,
+	EventServiceAlert, EventFollowUp, EventCase, EventBookingCreated, EventBookingCancelled, EventBookingNoShow,
+	EventStrikeCleared, EventConfigChanged}
 
 // SecretRotationOverlap is how long the previous secret still signs after
 // a rotation, so receivers can change theirs.

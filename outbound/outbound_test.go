@@ -298,7 +298,7 @@ func TestWebhookInput(t *testing.T) {
 		{"unknown event", s.Admin, `{"url":"https://example.com/x","events":["ticket.eaten"]}`, 400, "events"},
 		{"unknown hall", s.Admin, `{"url":"https://example.com/x","events":["*"],"halls":["nope"]}`, 400, "halls"},
 		{"staff", staff, `{"url":"https://example.com/x","events":["*"]}`, 403, ""},
-		{"manager", manager, `{"url":"https://example.com/x","events":["ticket.called"]}`, 201, ""},
+		{"manager", manager, `{"url":"https://example.com/x","events":["ticket.called","ticket.updated","case.updated"]}`, 201, ""},
 		{"admin", s.Admin, `{"url":"https://example.com/x","events":["*"],"description":"CRM"}`, 201, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -460,6 +460,9 @@ func TestFailingThenSkip(t *testing.T) {
 	}
 	if code := s.Call(t, "POST", path+"/skip", s.Admin, nil, &skip); code != 200 || skip.Skipped != h.Cursor+1 {
 		t.Fatalf("skip: %d %+v", code, skip)
+	}
+	if v := hook(t, s, h.ID); v.Status != civiq.SubscriberActive || v.Delivery.LastError != "" || v.Delivery.Attempts != 0 {
+		t.Fatalf("after the skip the old error still shows: %+v", v) // the log keeps it
 	}
 	waitFor(t, "2 messages", func() bool { return len(rc.Messages()) >= 2 })
 	if got := rc.Messages(); got[0].Data.Text != "line 1" || got[1].Data.Text != "line 2" {
