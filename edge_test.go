@@ -2,6 +2,7 @@ package civiq_test
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -374,5 +375,111 @@ func TestEdgeCasesGoUp(t *testing.T) {
 	}
 	if _, err := city.eng.OpenCase(cctx, civiq.OpenCaseRequest{TicketID: tk.ID, GuideID: "demo-s-card", Applicant: applicant()}); civiq.ErrorCode(err) != civiq.EOwnedByEdge {
 		t.Errorf("the city opens a case in the edge's hall: %v", err)
+	}
+}
+
+// TestEdgeNotifiesOnce: in a hall with an edge, the city tells a case's
+// applicant and a bad rating's citizen, from the events the edge sends up
+// and its own staff's moves; the edge, with SMS set up too, tells none of
+// them. The city's follow-up moves come back up from the edge (the relay)
+// naming the edge's case: the city reads them as its own case of the same
+// ticket, so the revisit's citizen is told once, and another citizen,
+// whose case on the city has the edge case's number, never.
+func TestEdgeNotifiesOnce(t *testing.T) {
+	edge, city, tok := edgePair(t)
+	admin := civiq.Principal{User: &civiq.User{ID: 1, Username: "admin", Role: civiq.RoleAdmin}}
+	edge.eng.Receipts = receiptKeys(t, 3)
+	edge.eng.Sealer = testSealer(t)
+	city.eng.Sealer, _ = civiq.NewSealer(bytes.Repeat([]byte{9}, civiq.SecretKeySize))
+	// A case of another citizen on the city (as if from before the hall
+	// had its edge): the city's case 1, where the edge's first case is 1
+	// too.
+	cityCtx := city.ctx
+	city.ctx = civiq.WithOwner(cityCtx, civiq.NodeEdge)
+	other := city.served("tax", "5")
+	city.act(other.ID, civiq.ActStart, "")
+	city.act(other.ID, civiq.ActFinish, "")
+	if _, err := city.eng.Rate(city.ctx, civiq.RateRequest{TicketID: other.ID, Score: 1, Comment: "慢", ContactPhone: "13900000001"}); err != nil {
+		t.Fatal(err)
+	}
+	city.ctx = cityCtx
+	for _, e := range []*env{edge, city} {
+		if _, err := e.eng.LoadDemoGuides(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.eng.SetNotifySettings(e.ctx, admin, "demo", civiq.NotifySettings{SMS: &civiq.ProviderSettings{Provider: "log"}}); err != nil {
+			t.Fatal(err)
+		}
+		e.take()
+	}
+
+	// At the edge: a case opened in 补正 then accepted, and a bad rating.
+	ctx, staff := staffCtx(edge.ctx)
+	tk := edge.served("social", "1")
+	c, err := edge.eng.OpenCase(ctx, civiq.OpenCaseRequest{TicketID: tk.ID, GuideID: "demo-s-card", Applicant: applicant(),
+		Materials: []civiq.CaseMaterialInput{{ID: "m1"}, {ID: "m3", Status: civiq.MaterialMissing}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = edge.eng.MoveCase(ctx, c.Number, civiq.CaseMove{To: civiq.CaseAccepted, By: staff,
+		Materials: []civiq.CaseMaterialInput{{ID: "m3"}}}); err != nil {
+		t.Fatal(err)
+	}
+	rated := edge.badRating()
+	ack := upload(t, edge, city, tok, "edge-1", 0)
+
+	// City staff put it right; each move goes down to the edge and its
+	// event comes up again.
+	fus, err := city.eng.FollowUps(city.ctx, "demo", civiq.FollowUpFilter{})
+	if err != nil || len(fus) != 2 {
+		t.Fatalf("the city's cases: %+v, %v", fus, err)
+	}
+	id := fus[0].ID
+	if fus[0].TicketID != rated.TicketID {
+		id = fus[1].ID
+	}
+	for _, to := range []string{civiq.FollowUpVerifying, civiq.FollowUpRectifying, civiq.FollowUpRectified} {
+		if _, err := city.eng.MoveFollowUp(city.ctx, admin, civiq.FollowUpMove{ID: id, To: to, Note: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reqs, err := city.eng.TakeEdgeRequests(city.ctx, "demo", 0, 0)
+	if err != nil || len(reqs) != 3 {
+		t.Fatalf("relayed %d, %v", len(reqs), err)
+	}
+	for _, r := range reqs {
+		if a := edge.eng.DoEdgeRequest(edge.ctx, r); a.Error != nil {
+			t.Fatalf("the edge: %+v", a.Error)
+		}
+	}
+	upload(t, edge, city, tok, "edge-1", ack.LastApplied)
+
+	// Each node plans its hall's events as its notifications' delivery does.
+	plan := func(e *env) []string {
+		t.Helper()
+		var ids []int64
+		for _, ev := range e.take() {
+			ids = append(ids, ev.ID)
+		}
+		if _, err := e.eng.PlanNotices(e.ctx, "demo", ids, 100); err != nil {
+			t.Fatal(err)
+		}
+		ns, err := e.eng.NotifyMessages(e.ctx, admin, "demo", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, n := range ns {
+			out = append(out, n.Kind+" "+n.To)
+		}
+		return out
+	}
+	if got := plan(edge); len(got) != 0 {
+		t.Errorf("the edge told %v; want nobody: the city tells", got)
+	}
+	to := civiq.MaskPhone(testPhone)
+	want := []string{"case_correction " + to, "case_accepted " + to, "rating_received " + to, "rating_rectified " + to}
+	if got := plan(city); !slices.Equal(got, want) {
+		t.Errorf("the city told\n%v\nwant\n%v", got, want)
 	}
 }

@@ -480,18 +480,9 @@ func (e *Engine) followUpAsCity(ctx context.Context, r *EdgeRequest) error {
 		return FieldErrorf("followup", "a follow-up request needs the case and the move")
 	}
 	return e.update(WithOwner(ctx, NodeCity), func(tx Tx) error {
-		list, err := tx.FollowUps(FollowUpQuery{HallID: r.HallID, OpenedFrom: c.OpenedAt.AddDate(0, 0, -60)})
-		if err != nil {
+		f, err := followUpOfTicket(tx, r.HallID, c.TicketID, c.OpenedAt)
+		if err != nil || f == nil {
 			return err
-		}
-		var f *FollowUp
-		for i := range list {
-			if list[i].TicketID == c.TicketID {
-				f = &list[i]
-			}
-		}
-		if f == nil {
-			return nil
 		}
 		f.Status, f.WorkingDays, f.Deadline, f.OriginalDeadline = c.Status, c.WorkingDays, c.Deadline, c.OriginalDeadline
 		f.Extended, f.ExtensionReason, f.RejectionReason, f.RequestedBy = c.Extended, c.ExtensionReason, c.RejectionReason, c.RequestedBy

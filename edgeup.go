@@ -70,8 +70,12 @@ type EdgeRecord struct {
 	Counter  *EdgeCounter `json:"counter,omitempty"`
 	Rating   *EdgeRating  `json:"rating,omitempty"`
 	FollowUp *FollowUpRef `json:"followup,omitempty"`
-	Booking  *BookingRef  `json:"booking,omitempty"`
-	Case     *CaseRef     `json:"case,omitempty"`
+	// FollowUpTicket is the ticket of the case FollowUp names: the edge
+	// and the city number their cases each their own way, and the city
+	// finds its own case by the ticket (applyEdgeRecords).
+	FollowUpTicket string      `json:"followup_ticket,omitempty"`
+	Booking        *BookingRef `json:"booking,omitempty"`
+	Case           *CaseRef    `json:"case,omitempty"`
 	// CaseData is the case an event of it names, as it is now.
 	CaseData *EdgeCase `json:"case_data,omitempty"`
 	// Alert is a service alert the edge raised or cleared (alert.go).
@@ -184,6 +188,15 @@ func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, li
 		for _, ev := range evs {
 			r := EdgeRecord{ID: ev.ID, HallID: ev.HallID, Type: ev.Type, At: ev.At, Text: ev.Text, FollowUp: ev.FollowUp, Booking: ev.Booking,
 				Case: ev.Case, Alert: ev.Alert}
+			if ev.FollowUp != nil {
+				f, err := tx.FollowUp(ev.FollowUp.ID)
+				if err != nil && !IsNotFound(err) {
+					return err
+				}
+				if f != nil {
+					r.FollowUpTicket = f.TicketID
+				}
+			}
 			if ev.Case != nil {
 				ec, err := e.edgeCase(tx, ev.Case.Number)
 				if err != nil {
@@ -431,7 +444,21 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 		}
 	}
 	for _, r := range recs {
-		ev := &Event{HallID: r.HallID, Type: r.Type, At: r.At, Text: r.Text, FollowUp: r.FollowUp, Booking: r.Booking, Case: r.Case, Alert: r.Alert}
+		ev := &Event{HallID: r.HallID, Type: r.Type, At: r.At, Text: r.Text, Booking: r.Booking, Case: r.Case, Alert: r.Alert}
+		if r.FollowUp != nil && r.FollowUpTicket != "" {
+			// The edge's case, by the city's own number: a follow-up's
+			// messages (notify_subjects.go) and the desk's page read the
+			// case the event names. None found: the event names none.
+			f, err := followUpOfTicket(tx, hallID, r.FollowUpTicket, r.At)
+			if err != nil {
+				return err
+			}
+			if f != nil {
+				ref := *r.FollowUp
+				ref.ID = f.ID
+				ev.FollowUp = &ref
+			}
+		}
 		if r.CaseData != nil {
 			if err := e.applyEdgeCase(tx, r.CaseData); err != nil {
 				return err

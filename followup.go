@@ -368,12 +368,27 @@ const EventFollowUp = "followup.updated"
 // FollowUpQuery selects a hall's cases.
 type FollowUpQuery struct {
 	HallID string
+	// TicketID keeps the case of that ticket only (a ticket is rated
+	// once: one case at most); empty means every ticket's.
+	TicketID string
 	// Statuses keeps the cases in these statuses; none means all.
 	Statuses []string
 	// OpenedFrom and OpenedTo bound the opening time, [from, to); zero
 	// means unbounded. ClosedFrom and ClosedTo likewise bound the closing.
 	OpenedFrom, OpenedTo time.Time
 	ClosedFrom, ClosedTo time.Time
+}
+
+// followUpOfTicket reads the hall's case of a ticket, opened about at
+// (within 60 days before it: the bound keeps the read short), nil when
+// there is none. An edge and its city number their cases each their own
+// way; the ticket names the same case on both.
+func followUpOfTicket(tx Tx, hallID, ticketID string, at time.Time) (*FollowUp, error) {
+	list, err := tx.FollowUps(FollowUpQuery{HallID: hallID, TicketID: ticketID, OpenedFrom: at.AddDate(0, 0, -60)})
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	return &list[0], nil
 }
 
 // FollowUpFilter is what the follow-up list may be narrowed by.

@@ -294,8 +294,11 @@ func (e *Engine) planSubjects(tx Tx, st *NotifySettings, hall *Hall, ev *Event, 
 	if st.SMS == nil {
 		return false, nil
 	}
-	if ev.Booking != nil && e.Node.Edge() {
-		return false, nil // the city owns bookings, and tells their holders
+	if e.Node.Edge() {
+		// A hall with an edge: its city tells bookings', cases' and
+		// ratings' holders, from the events the edge sends up and its
+		// own (edge.go); the edge never does, so nobody is told twice.
+		return false, nil
 	}
 	switch {
 	case ev.Booking != nil && (ev.Type == EventBookingCreated || ev.Type == EventBookingCancelled || ev.Type == EventBookingNoShow):

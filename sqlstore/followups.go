@@ -70,6 +70,10 @@ func (t *tx) FollowUp(id int64) (*civiq.FollowUp, error) {
 func (t *tx) FollowUps(q civiq.FollowUpQuery) ([]civiq.FollowUp, error) {
 	where := []string{`f.hall_id = ?`}
 	args := []any{q.HallID}
+	if q.TicketID != "" {
+		where = append(where, `f.ticket_id = ?`)
+		args = append(args, q.TicketID)
+	}
 	if len(q.Statuses) > 0 {
 		where = append(where, `f.status IN (?`+strings.Repeat(`, ?`, len(q.Statuses)-1)+`)`)
 		for _, s := range q.Statuses {
