@@ -196,3 +196,36 @@ func TestServiceAlertLevelRemoved(t *testing.T) {
 		t.Fatalf("%+v", ev[0].Alert)
 	}
 }
+
+// A dashboard read only reads: a hall past a service's level gets its
+// alert from the sweep (CheckServiceAlerts), never from a GET, and the
+// dashboard shows it once raised.
+func TestDashboardReadRaisesNoAlert(t *testing.T) {
+	e := newEnv(t)
+	_, svcs, _ := civiq.DemoHall()
+	tax := svcs[2]
+	tax.AlertWaitMinutes = 5
+	if err := e.eng.SaveService(e.ctx, &tax, civiq.KeepQuotas{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		e.issue("tax", "")
+	}
+	e.take()
+	d, err := e.eng.Dashboard(e.ctx, "demo", civiq.DefaultDashboardTarget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.expect() // no service.alert written by the read
+	if len(d.Alerts) != 0 {
+		t.Fatalf("dashboard before the sweep: %+v", d.Alerts)
+	}
+	if n, err := e.eng.CheckServiceAlerts(e.ctx, "demo"); err != nil || n != 1 {
+		t.Fatalf("sweep raised %d, %v", n, err)
+	}
+	e.expect(civiq.EventServiceAlert)
+	if d, err = e.eng.Dashboard(e.ctx, "demo", civiq.DefaultDashboardTarget); err != nil || len(d.Alerts) != 1 || d.Alerts[0].ServiceID != "tax" {
+		t.Fatalf("dashboard after the sweep: %+v, %v", d, err)
+	}
+	e.expect()
+}
