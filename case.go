@@ -255,6 +255,10 @@ type CaseEntry struct {
 	By     string    `json:"by,omitempty"`
 	Note   string    `json:"note,omitempty"`
 	Reason string    `json:"reason,omitempty"`
+	// OnBehalf: the move was made for the applicant by a helper of the
+	// role (帮办代办): the case opened by one, the missing materials
+	// brought by one, the result collected by one (CaseMove.OnBehalf).
+	OnBehalf *OnBehalf `json:"on_behalf,omitempty"`
 }
 
 // EventCase is the event of a case opened or moved; it carries the
@@ -487,7 +491,7 @@ func (e *Engine) OpenCase(ctx context.Context, req OpenCaseRequest) (*Case, erro
 				return err
 			}
 		}
-		entry := CaseEntry{CaseID: c.ID, At: now, To: c.Status, By: by, Note: note, Reason: c.Reason}
+		entry := CaseEntry{CaseID: c.ID, At: now, To: c.Status, By: by, Note: note, Reason: c.Reason, OnBehalf: behalf}
 		if err := tx.AppendCaseEntry(&entry); err != nil {
 			return err
 		}
@@ -540,6 +544,11 @@ type CaseMove struct {
 	Reason    string
 	Materials []CaseMaterialInput
 	By        Principal
+	// OnBehalf records that a helper of the role acted for the applicant
+	// in this move (帮办代办): only on the moves the applicant takes part
+	// in, out of 补正 with the materials brought (accepted) and 办结
+	// (finished, the result collected); kept with the move's entry.
+	OnBehalf *OnBehalf
 }
 
 // MoveCase moves a case by the state machine; staff of the case's hall (or
@@ -558,6 +567,13 @@ func (e *Engine) MoveCase(ctx context.Context, number string, m CaseMove) (*Case
 	}
 	if caseNeedsReason(m.To) && reason == "" {
 		return nil, FieldErrorf("reason", "moving a case to %s needs a reason", m.To)
+	}
+	behalf, err := ParseBehalf("on_behalf.role", m.OnBehalf)
+	if err != nil {
+		return nil, err
+	}
+	if behalf != nil && m.To != CaseAccepted && m.To != CaseFinished {
+		return nil, FieldErrorf("on_behalf", "a helper acts for the applicant when materials are brought (accepted) or the result collected (finished), not in a move to %s", m.To)
 	}
 	by := actor(ctx)
 	if by == "" && !m.By.Anonymous() {
@@ -630,7 +646,7 @@ func (e *Engine) MoveCase(ctx context.Context, number string, m CaseMove) (*Case
 				return err
 			}
 		}
-		if err := tx.AppendCaseEntry(&CaseEntry{CaseID: c.ID, At: now, From: from, To: c.Status, By: by, Note: note, Reason: reason}); err != nil {
+		if err := tx.AppendCaseEntry(&CaseEntry{CaseID: c.ID, At: now, From: from, To: c.Status, By: by, Note: note, Reason: reason, OnBehalf: behalf}); err != nil {
 			return err
 		}
 		if err := tx.AppendEvent(c.event(now)); err != nil {

@@ -177,10 +177,17 @@ func TestOpenCase(t *testing.T) {
 	_, err = e.eng.MoveCase(ctx, c2.Number, civiq.CaseMove{To: civiq.CaseAccepted, By: staff,
 		Materials: []civiq.CaseMaterialInput{{ID: "m3"}}})
 	wantErr(t, err, civiq.EConflict, "materials") // the guardian's ID is still missing
+	// Brought by a family member (帮办代办 on the move); a helper has no
+	// part in a move the applicant takes no part in.
+	_, err = e.eng.MoveCase(ctx, c2.Number, civiq.CaseMove{To: civiq.CaseNotAccepted, Reason: "x", By: staff, OnBehalf: &civiq.OnBehalf{Role: civiq.BehalfFamily}})
+	wantErr(t, err, civiq.EInvalid, "on_behalf")
 	c2, err = e.eng.MoveCase(ctx, c2.Number, civiq.CaseMove{To: civiq.CaseAccepted, By: staff,
-		Materials: []civiq.CaseMaterialInput{{ID: "m3"}, {ID: "m4"}}})
+		Materials: []civiq.CaseMaterialInput{{ID: "m3"}, {ID: "m4"}}, OnBehalf: &civiq.OnBehalf{Role: civiq.BehalfFamily}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if h := c2.History; len(h) != 2 || h[0].OnBehalf != nil || civiq.BehalfRoleOf(h[1].OnBehalf) != civiq.BehalfFamily {
+		t.Errorf("the 补正 move does not keep its helper: %+v", h)
 	}
 	want2 := cal.DeadlineAfter(civiq.Date(*c2.AcceptedAt, shanghai), 10).Format(time.DateOnly)
 	if c2.Status != civiq.CaseAccepted || c2.PromisedDate != want2 || len(c2.Missing) != 0 || c2.Materials[0].Status != civiq.MaterialReceived {

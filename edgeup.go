@@ -279,6 +279,7 @@ func (e *Engine) applyEdgeCase(tx Tx, ec *EdgeCase) error {
 	}
 	for _, h := range ec.History[min(len(have), len(ec.History)):] {
 		h.ID, h.CaseID = 0, c.ID
+		h.OnBehalf, _ = ParseBehalf("on_behalf.role", h.OnBehalf) // a role the city does not know is left out
 		if err := tx.AppendCaseEntry(&h); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -74,6 +75,11 @@ type StaffRow struct {
 	// OnBehalf counts the tickets served that a helper took for someone
 	// (帮办代办, behalf.go).
 	OnBehalf int `json:"on_behalf"`
+	// Cases counts the cases opened there (办件), CasesOnBehalf those of
+	// them a helper handled for the applicant: opened, or moved at least
+	// once, on the applicant's behalf (ReportCase).
+	Cases         int `json:"cases"`
+	CasesOnBehalf int `json:"cases_on_behalf"`
 
 	handling []float64
 	idle     float64
@@ -110,7 +116,11 @@ type ServiceRow struct {
 	Abandoned         int      `json:"abandoned"`
 	AbandonedShare    *float64 `json:"abandoned_share"`
 	// OnBehalf counts the arrivals a helper took for someone (帮办代办).
-	OnBehalf            int `json:"on_behalf"`
+	OnBehalf int `json:"on_behalf"`
+	// Cases counts the cases of the service opened in the period (or the
+	// hour), CasesOnBehalf those a helper handled (as StaffRow's).
+	Cases               int `json:"cases"`
+	CasesOnBehalf       int `json:"cases_on_behalf"`
 	waits               []float64
 	serviceIndex, order int
 }
@@ -164,9 +174,25 @@ type TransferRecord struct {
 	At       time.Time
 }
 
+// ReportCase is a case as the reports count it: by the local day it was
+// opened, at its counter, by whom (a Principal's Key), for its service.
+type ReportCase struct {
+	Day       string
+	OpenedAt  time.Time
+	ServiceID string
+	CounterID string
+	OpenedBy  string
+	// OnBehalf: the case was opened, or moved at least once, by a helper
+	// for the applicant (帮办代办: Case.OnBehalf, CaseEntry.OnBehalf).
+	OnBehalf bool
+}
+
 // ReportTx is what a store reads for the staff and service reports
-// (sqlstore/stats.go).
+// (sqlstore/stats.go, sqlstore/cases.go).
 type ReportTx interface {
+	// CasesOfDays reads the cases a hall opened on the local days
+	// fromDay..toDay.
+	CasesOfDays(hallID, fromDay, toDay string) ([]ReportCase, error)
 	// ServedByOfDays gives the user who served (or called) each ticket of
 	// the local days fromDay..toDay that has one.
 	ServedByOfDays(hallID, fromDay, toDay string) (map[string]int64, error)
@@ -259,12 +285,21 @@ func (e *Engine) reportData(tx Tx, hallID, from, to, by string) (*reportData, er
 }
 
 // period is the label of the ticket's period.
-func (r *reportData) period(t *Ticket) string {
-	d, err := time.Parse(time.DateOnly, t.Day)
+func (r *reportData) period(t *Ticket) string { return r.periodOfDay(t.Day, t.IssuedAt) }
+
+// periodOfDay is the label of the period of the local day (YYYY-MM-DD;
+// at's day when it does not read).
+func (r *reportData) periodOfDay(day string, at time.Time) string {
+	d, err := time.Parse(time.DateOnly, day)
 	if err != nil {
-		d = Date(t.IssuedAt, r.loc)
+		d = Date(at, r.loc)
 	}
 	return periodOf(r.by, d, r.from, r.to)
+}
+
+// cases reads the cases of the report's period.
+func (r *reportData) cases(tx Tx) ([]ReportCase, error) {
+	return tx.CasesOfDays(r.hall.ID, r.from.Format(time.DateOnly), r.to.Format(time.DateOnly))
 }
 
 // firstCall is when the ticket was first called, if it was.
@@ -409,6 +444,29 @@ func (e *Engine) StaffReport(ctx context.Context, hallID, from, to, by string) (
 				if s.end.After(free) || free.IsZero() {
 					free = s.end
 				}
+			}
+		}
+		cases, err := r.cases(tx)
+		if err != nil {
+			return err
+		}
+		for _, c := range cases {
+			clerkName, byUser := strings.CutPrefix(c.OpenedBy, "user:")
+			if !byUser {
+				clerkName = "" // a counter device's: the counter's row only
+			}
+			f := func(x *StaffRow) {
+				x.Cases++
+				if c.OnBehalf {
+					x.CasesOnBehalf++
+				}
+			}
+			p := r.periodOfDay(c.Day, c.OpenedAt)
+			if c.CounterID != "" {
+				f(row(p, RowCounter, c.CounterID))
+			}
+			if clerkName != "" {
+				f(row(p, RowClerk, clerkName))
 			}
 		}
 		for _, rt := range ratings {
@@ -575,6 +633,25 @@ func (e *Engine) ServiceReport(ctx context.Context, hallID, from, to, by string)
 				}
 			}
 		}
+		cases, err := r.cases(tx)
+		if err != nil {
+			return err
+		}
+		for _, c := range cases {
+			var x *ServiceRow
+			if by == ByHour {
+				h := c.OpenedAt.In(r.loc).Hour()
+				x = rowOf(strconv.Itoa(h), &h, c.ServiceID)
+			} else {
+				x = rowOf(r.periodOfDay(c.Day, c.OpenedAt), nil, c.ServiceID)
+			}
+			for _, y := range []*ServiceRow{x, total} {
+				y.Cases++
+				if c.OnBehalf {
+					y.CasesOnBehalf++
+				}
+			}
+		}
 		out = &ServiceReport{HallID: hallID, From: r.from.Format(time.DateOnly), To: r.to.Format(time.DateOnly), By: by, Rows: make([]ServiceRow, 0, len(rows))}
 		for _, x := range rows {
 			x.finish()
@@ -615,7 +692,7 @@ func (x *ServiceRow) finish() {
 // StaffReportHeaders are the column names of the staff report's files.
 func StaffReportHeaders() []string {
 	return []string{"期间", "类别", "编号", "名称", "办结数", "平均办理时长（秒）", "P90办理时长（秒）", "空闲时长（秒）",
-		"过号数", "转办数", "评价数", "满意数", "满意率", "帮办代办数"}
+		"过号数", "转办数", "评价数", "满意数", "满意率", "帮办代办数", "办件数", "办件帮办代办数"}
 }
 
 // Strings is the row as its file's cells.
@@ -626,13 +703,13 @@ func (x *StaffRow) Strings() []string {
 	}
 	n := strconv.Itoa
 	return []string{x.Period, kind, x.ID, x.Name, n(x.Served), n(x.MeanHandlingSeconds), n(x.P90HandlingSeconds), n(x.IdleSeconds),
-		n(x.NoShows), n(x.Transfers), n(x.Ratings), n(x.Satisfied), percent(x.SatisfactionRate), n(x.OnBehalf)}
+		n(x.NoShows), n(x.Transfers), n(x.Ratings), n(x.Satisfied), percent(x.SatisfactionRate), n(x.OnBehalf), n(x.Cases), n(x.CasesOnBehalf)}
 }
 
 // ServiceReportHeaders are the column names of the service report's files.
 func ServiceReportHeaders() []string {
 	return []string{"期间", "时段", "事项编号", "事项", "目标等候（秒）", "取号数", "叫号数", "办结数", "过号数",
-		"平均等候（秒）", "P90等候（秒）", "目标内叫号数", "超时未叫数", "目标内叫号率", "未叫号放弃数", "放弃率", "帮办代办数"}
+		"平均等候（秒）", "P90等候（秒）", "目标内叫号数", "超时未叫数", "目标内叫号率", "未叫号放弃数", "放弃率", "帮办代办数", "办件数", "办件帮办代办数"}
 }
 
 // Strings is the row as its file's cells.
@@ -644,7 +721,7 @@ func (x *ServiceRow) Strings() []string {
 	}
 	return []string{x.Period, hour, x.ServiceID, x.Name, n(x.TargetSeconds), n(x.Arrivals), n(x.Called), n(x.Served), n(x.NoShows),
 		n(x.MeanWaitSeconds), n(x.P90WaitSeconds), n(x.WithinTarget), n(x.Missed), percent(x.WithinTargetShare), n(x.Abandoned),
-		percent(x.AbandonedShare), n(x.OnBehalf)}
+		percent(x.AbandonedShare), n(x.OnBehalf), n(x.Cases), n(x.CasesOnBehalf)}
 }
 
 // percent writes a share as a percentage to two places, "" for none.

@@ -51,6 +51,7 @@ type caseTransitionRequest struct {
 	Note      string                    `json:"note"`
 	Reason    string                    `json:"reason"`
 	Materials []civiq.CaseMaterialInput `json:"materials"`
+	OnBehalf  *civiq.OnBehalf           `json:"on_behalf"`
 }
 
 // queryInt reads a whole-number query parameter; def when absent.
@@ -318,7 +319,7 @@ func (s *Server) transitionCase(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	cs, err := s.Engine.MoveCase(r.Context(), r.PathValue("number"), civiq.CaseMove{To: req.To, Note: req.Note, Reason: req.Reason,
-		Materials: req.Materials, By: c.p})
+		Materials: req.Materials, By: c.p, OnBehalf: req.OnBehalf})
 	if err != nil {
 		return err
 	}

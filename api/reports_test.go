@@ -3,6 +3,7 @@ package api_test
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/xml"
 	"io"
@@ -136,6 +137,8 @@ type staffRowJS struct {
 	Satisfied           int      `json:"satisfied"`
 	SatisfactionRate    *float64 `json:"satisfaction_rate"`
 	OnBehalf            int      `json:"on_behalf"`
+	Cases               int      `json:"cases"`
+	CasesOnBehalf       int      `json:"cases_on_behalf"`
 }
 
 type serviceRowJS struct {
@@ -156,6 +159,8 @@ type serviceRowJS struct {
 	Abandoned         int      `json:"abandoned"`
 	AbandonedShare    *float64 `json:"abandoned_share"`
 	OnBehalf          int      `json:"on_behalf"`
+	Cases             int      `json:"cases"`
+	CasesOnBehalf     int      `json:"cases_on_behalf"`
 }
 
 func pctJS(x *float64) string {
@@ -195,6 +200,39 @@ func TestReportsExport(t *testing.T) {
 		}
 	}
 	ts.do(t, "POST", "/api/v1/tickets/"+ids[0]+"/rating", "", map[string]any{"score": 5}).want(t, 201)
+	// Two cases (of the guide's service, social) at counter 5: one
+	// collected by a family member (帮办代办 on its 办结 move), one not.
+	if ok, err := ts.Engine.LoadDemoGuides(context.Background()); err != nil || !ok {
+		t.Fatalf("LoadDemoGuides = %v, %v", ok, err)
+	}
+	var numbers []string
+	for _, id := range []string{ids[0], ids[2]} {
+		var cs struct {
+			Case struct{ Number string } `json:"case"`
+		}
+		ts.do(t, "POST", "/api/v1/tickets/"+id+"/cases", ts.Admin, map[string]any{"guide_id": "demo-s-card",
+			"applicant": map[string]string{"name": "张三", "phone": apiPhone}, "materials": []map[string]string{{"id": "m1"}, {"id": "m3"}}}).want(t, 201).json(t, &cs)
+		numbers = append(numbers, cs.Case.Number)
+	}
+	move := func(body map[string]any) *resp {
+		return ts.do(t, "POST", "/api/v1/cases/"+numbers[0]+"/transition", ts.Admin, body)
+	}
+	move(map[string]any{"to": "reviewing", "on_behalf": map[string]string{"role": "family"}}).wantErr(t, 400, "invalid", "on_behalf")
+	move(map[string]any{"to": "finished", "on_behalf": map[string]string{"role": "cousin"}}).wantErr(t, 400, "invalid", "on_behalf.role")
+	var moved struct {
+		Case struct {
+			History []struct {
+				To       string `json:"to"`
+				OnBehalf *struct {
+					Role string `json:"role"`
+				} `json:"on_behalf"`
+			} `json:"history"`
+		} `json:"case"`
+	}
+	move(map[string]any{"to": "finished", "on_behalf": map[string]string{"role": "family"}}).want(t, 200).json(t, &moved)
+	if h := moved.Case.History; len(h) != 2 || h[0].OnBehalf != nil || h[1].To != "finished" || h[1].OnBehalf == nil || h[1].OnBehalf.Role != "family" {
+		t.Fatalf("the 办结 move does not keep its helper: %+v", h)
+	}
 	d := "2031-03-04"
 	base := "/api/v1/halls/demo/reports/"
 
@@ -209,14 +247,14 @@ func TestReportsExport(t *testing.T) {
 	ctr := staff.Rows[0]
 	if ctr.Kind != "counter" || ctr.ID != "5" || ctr.Served != 2 || ctr.NoShows != 1 || ctr.MeanHandlingSeconds != 420 ||
 		ctr.P90HandlingSeconds != 600 || ctr.Ratings != 1 || ctr.SatisfactionRate == nil || *ctr.SatisfactionRate != 1 || staff.Rows[1].ID != "admin" ||
-		ctr.OnBehalf != 1 || staff.Rows[1].OnBehalf != 1 {
+		ctr.OnBehalf != 1 || staff.Rows[1].OnBehalf != 1 || ctr.Cases != 2 || ctr.CasesOnBehalf != 1 || staff.Rows[1].CasesOnBehalf != 1 {
 		t.Fatalf("counter 5: %+v; rows %+v", ctr, staff.Rows)
 	}
 	staffCells := func(x staffRowJS) []string {
 		kind := map[string]string{"counter": "窗口", "clerk": "人员"}[x.Kind]
 		n := strconv.Itoa
 		return []string{x.Period, kind, x.ID, x.Name, n(x.Served), n(x.MeanHandlingSeconds), n(x.P90HandlingSeconds), n(x.IdleSeconds),
-			n(x.NoShows), n(x.Transfers), n(x.Ratings), n(x.Satisfied), pctJS(x.SatisfactionRate), n(x.OnBehalf)}
+			n(x.NoShows), n(x.Transfers), n(x.Ratings), n(x.Satisfied), pctJS(x.SatisfactionRate), n(x.OnBehalf), n(x.Cases), n(x.CasesOnBehalf)}
 	}
 
 	var svc struct {
@@ -224,7 +262,7 @@ func TestReportsExport(t *testing.T) {
 		Total serviceRowJS   `json:"total"`
 	}
 	ts.do(t, "GET", base+"services?from="+d+"&to="+d+"&by=hour", ts.Admin, nil).want(t, 200).json(t, &svc)
-	if len(svc.Rows) != 2 || svc.Total.Arrivals != 4 || svc.Total.OnBehalf != 1 {
+	if len(svc.Rows) != 3 || svc.Total.Arrivals != 4 || svc.Total.OnBehalf != 1 || svc.Total.Cases != 2 || svc.Total.CasesOnBehalf != 1 {
 		t.Fatalf("service report: %+v", svc)
 	}
 	svcCells := func(x serviceRowJS) []string {
@@ -235,7 +273,7 @@ func TestReportsExport(t *testing.T) {
 		}
 		return []string{x.Period, hour, x.ServiceID, x.Name, n(x.TargetSeconds), n(x.Arrivals), n(x.Called), n(x.Served), n(x.NoShows),
 			n(x.MeanWaitSeconds), n(x.P90WaitSeconds), n(x.WithinTarget), n(x.Missed), pctJS(x.WithinTargetShare), n(x.Abandoned),
-			pctJS(x.AbandonedShare), n(x.OnBehalf)}
+			pctJS(x.AbandonedShare), n(x.OnBehalf), n(x.Cases), n(x.CasesOnBehalf)}
 	}
 
 	for _, c := range []struct {
@@ -245,7 +283,7 @@ func TestReportsExport(t *testing.T) {
 	}{
 		{base + "staff?from=" + d + "&to=" + d, "人员窗口", civiq.StaffReportHeaders(), [][]string{staffCells(staff.Rows[0]), staffCells(staff.Rows[1])}},
 		{base + "services?from=" + d + "&to=" + d + "&by=hour", "事项等候", civiq.ServiceReportHeaders(),
-			[][]string{svcCells(svc.Rows[0]), svcCells(svc.Rows[1]), svcCells(svc.Total)}},
+			[][]string{svcCells(svc.Rows[0]), svcCells(svc.Rows[1]), svcCells(svc.Rows[2]), svcCells(svc.Total)}},
 	} {
 		want := append([][]string{c.header}, c.want...)
 		res := ts.do(t, "GET", c.path+"&format=csv", ts.Admin, nil).want(t, 200)

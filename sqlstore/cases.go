@@ -127,15 +127,39 @@ func (t *tx) CountCasesOn(hallID, day string) (int, error) {
 }
 
 func (t *tx) AppendCaseEntry(e *civiq.CaseEntry) error {
-	return t.row(`INSERT INTO case_history (case_id, at, from_status, to_status, by_user, note, reason) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.CaseID, nanos(e.At), e.From, e.To, e.By, e.Note, e.Reason).Scan(&e.ID)
+	return t.row(`INSERT INTO case_history (case_id, at, from_status, to_status, by_user, note, reason, on_behalf) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.CaseID, nanos(e.At), e.From, e.To, e.By, e.Note, e.Reason, civiq.BehalfRoleOf(e.OnBehalf)).Scan(&e.ID)
 }
 
 func (t *tx) CaseEntries(caseID int64) ([]civiq.CaseEntry, error) {
 	return scanAll(func(sc scanner) (e civiq.CaseEntry, err error) {
 		var at int64
-		err = sc.Scan(&e.ID, &e.CaseID, &at, &e.From, &e.To, &e.By, &e.Note, &e.Reason)
-		e.At = time.Unix(0, at)
+		var behalf string
+		err = sc.Scan(&e.ID, &e.CaseID, &at, &e.From, &e.To, &e.By, &e.Note, &e.Reason, &behalf)
+		e.At, e.OnBehalf = time.Unix(0, at), civiq.BehalfOf(behalf)
 		return e, err
-	})(t.rows(`SELECT id, case_id, at, from_status, to_status, by_user, note, reason FROM case_history WHERE case_id = ? ORDER BY id`, caseID))
+	})(t.rows(`SELECT id, case_id, at, from_status, to_status, by_user, note, reason, on_behalf FROM case_history WHERE case_id = ? ORDER BY id`, caseID))
+}
+
+// CasesOfDays reads the cases a hall opened on the local days
+// fromDay..toDay as the reports count them: on behalf when the case or
+// any of its moves was.
+func (t *tx) CasesOfDays(hallID, fromDay, toDay string) ([]civiq.ReportCase, error) {
+	return scanAll(func(sc scanner) (r civiq.ReportCase, err error) {
+		var opened int64
+		var data string
+		var moved bool
+		if err = sc.Scan(&r.Day, &opened, &data, &moved); err != nil {
+			return r, err
+		}
+		var d caseData
+		if err = json.Unmarshal([]byte(data), &d); err != nil {
+			return r, err
+		}
+		r.OpenedAt, r.ServiceID, r.CounterID, r.OpenedBy = time.Unix(0, opened), d.ServiceID, d.CounterID, d.OpenedBy
+		r.OnBehalf = moved || d.OnBehalf != nil
+		return r, nil
+	})(t.rows(`SELECT c.day, c.opened_at, c.data,
+		EXISTS (SELECT 1 FROM case_history h WHERE h.case_id = c.id AND h.on_behalf <> '')
+		FROM cases c WHERE c.hall_id = ? AND c.day >= ? AND c.day <= ? ORDER BY c.opened_at, c.id`, hallID, fromDay, toDay))
 }
