@@ -53,10 +53,19 @@ type benchConfig struct {
 	// Hooks is how many webhooks the hooks phase registers (benchhooks.go);
 	// 0 skips it.
 	Hooks int
+	// Rounds is how many times the issue comparison (benchcompare.go)
+	// measures its ceilings and durable issue in turn.
+	Rounds int
+	// Vegeta is the path of a vegeta binary that loads the issue
+	// comparison instead of the bench's own clients; empty: those.
+	Vegeta string
+	// ServeNoStore, when set, makes this process the no-storage server
+	// on that address (the comparison starts it as a child).
+	ServeNoStore string
 }
 
 // benchPhases are the phases of civiq bench, in the order they run.
-var benchPhases = []string{"conn-flood", "ceiling", "issue", "call", "hooks", "mixed", "fanout", "login-flood"}
+var benchPhases = []string{"conn-flood", "ceiling", "http-ceiling", "issue", "call", "hooks", "mixed", "fanout", "login-flood"}
 
 // runs reports whether the phase is to run.
 func (c benchConfig) runs(phase string) bool {
@@ -73,11 +82,26 @@ type benchResult struct {
 	P99Millis  float64 `json:"p99_ms"`
 	MaxMillis  float64 `json:"max_ms"`
 	Concurrent int     `json:"concurrency"`
+	// Round is the comparison's round the result is of (benchcompare.go).
+	Round int `json:"round,omitempty"`
+	// Load is what made the load: "civiq" (the bench's own clients) or
+	// "vegeta".
+	Load string `json:"load,omitempty"`
+	// ServerCPUMicros is the CPU the server's first node (for the bare
+	// ceiling: the bench itself) used per operation, user and system,
+	// in microseconds; LoadCPUMicros the load generator's.
+	ServerCPUMicros float64 `json:"server_cpu_us_per_op,omitempty"`
+	LoadCPUMicros   float64 `json:"load_cpu_us_per_op,omitempty"`
 }
 
 type benchReport struct {
-	Machine string        `json:"machine"`
-	Results []benchResult `json:"results"`
+	Machine string `json:"machine"`
+	// LoadAverage is the machine's at the start and at the end of the
+	// run (1, 5 and 15 minutes).
+	LoadAverage [2]string     `json:"load_average"`
+	Results     []benchResult `json:"results"`
+	// Rounds are the issue comparison's turns (benchcompare.go).
+	Rounds []benchRound `json:"rounds,omitempty"`
 	// CeilingRatio is durable ticket issue over HTTP divided by the bare
 	// SQLite ceiling measured in the same run on the same disk.
 	CeilingRatio float64 `json:"issue_to_ceiling_ratio,omitempty"`
@@ -109,9 +133,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.BoolVar(&c.FloodOnly, "flood-only", false, "run only the connection flood (for --duration)")
 	fs.IntVar(&c.LoginFlood, "login-flood", 500, "clients sending wrong sign-ins at once in the login flood, on the first node; 0 skips it")
 	fs.IntVar(&c.Hooks, "hooks", 3, "webhooks the hooks phase registers, each to a receiver of its own on loopback; 0 skips the phase")
+	fs.IntVar(&c.Rounds, "rounds", 1, "times the issue comparison measures the bare SQLite ceiling, the no-storage HTTP ceiling and durable issue in turn")
+	fs.StringVar(&c.Vegeta, "vegeta", "", "path of a vegeta binary (github.com/tsenart/vegeta/v12) to load the issue comparison with instead of the bench's own clients")
+	fs.StringVar(&c.ServeNoStore, "serve-no-store", "", "serve only the no-storage issue route on this address (civiq bench starts it as a child)")
 	fs.StringVar(&c.Only, "only", "", "comma-separated phases to run, of "+strings.Join(benchPhases, ", ")+" (default all)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	if c.ServeNoStore != "" {
+		if err := serveNoStore(ctx, c.ServeNoStore); err != nil {
+			fmt.Fprintln(stderr, "civiq bench:", err)
+			return 1
+		}
+		return 0
 	}
 	if c.Postgres == "" {
 		c.Nodes = 1
@@ -122,8 +156,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 	}
-	if c.Clients < 1 || c.Counters < 1 || c.Counters > 6 || c.Subscribers < 0 || c.Calls < 1 || c.Duration <= 0 || c.Nodes < 1 || c.Nodes > 16 || c.Flood < 0 || c.Hooks < 0 {
-		fmt.Fprintln(stderr, "civiq bench: --clients, --calls and --duration must be positive, --counters 1..6, --flood and --hooks not negative")
+	if c.Clients < 1 || c.Counters < 1 || c.Counters > 6 || c.Subscribers < 0 || c.Calls < 1 || c.Duration <= 0 || c.Nodes < 1 || c.Nodes > 16 || c.Flood < 0 || c.Hooks < 0 || c.Rounds < 1 {
+		fmt.Fprintln(stderr, "civiq bench: --clients, --calls, --rounds and --duration must be positive, --counters 1..6, --flood and --hooks not negative")
 		return 2
 	}
 	rep, err := bench(ctx, c, stderr)
@@ -137,12 +171,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		enc.Encode(rep)
 		return 0
 	}
-	fmt.Fprintf(stdout, "machine: %s\n", rep.Machine)
-	fmt.Fprintf(stdout, "%-34s %8s %7s %10s %9s %9s %9s\n", "operation", "count", "errors", "per second", "p50 ms", "p99 ms", "max ms")
+	fmt.Fprintf(stdout, "machine: %s; load average %s at the start, %s at the end\n", rep.Machine, rep.LoadAverage[0], rep.LoadAverage[1])
+	fmt.Fprintf(stdout, "%-34s %6s %8s %7s %10s %9s %9s %9s %10s %10s\n", "operation", "load", "count", "errors", "per second", "p50 ms", "p99 ms", "max ms", "server µs", "load µs")
 	for _, r := range rep.Results {
-		fmt.Fprintf(stdout, "%-34s %8d %7d %10.0f %9.2f %9.2f %9.2f\n", r.Op, r.Count, r.Errors, r.PerSecond, r.P50Millis, r.P99Millis, r.MaxMillis)
+		op := r.Op
+		if r.Round > 0 && len(rep.Rounds) > 1 {
+			op = fmt.Sprintf("%d: %s", r.Round, op)
+		}
+		fmt.Fprintf(stdout, "%-34s %6s %8d %7d %10.0f %9.2f %9.2f %9.2f %10s %10s\n", op, r.Load, r.Count, r.Errors, r.PerSecond, r.P50Millis, r.P99Millis, r.MaxMillis,
+			micros(r.ServerCPUMicros), micros(r.LoadCPUMicros))
 	}
-	if rep.CeilingRatio > 0 {
+	for _, r := range rep.Rounds {
+		if r.ToBare > 0 || r.ToNoStore > 0 {
+			fmt.Fprintf(stdout, "round %d: durable issue / bare SQLite ceiling %.2f (target at least 1.0), / no-storage HTTP ceiling %.2f (moonshot 0.5)\n", r.Round, r.ToBare, r.ToNoStore)
+		}
+	}
+	if rep.CeilingRatio > 0 && len(rep.Rounds) == 0 {
 		fmt.Fprintf(stdout, "durable issue over HTTP / bare SQLite ceiling: %.2f\n", rep.CeilingRatio)
 	}
 	if rep.BytesPerSubscriber > 0 {
@@ -176,6 +220,8 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 		dir = d
 	}
 	rep := &benchReport{Machine: fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())}
+	rep.LoadAverage[0] = loadAverage()
+	defer func() { rep.LoadAverage[1] = loadAverage() }()
 	if c.Flood > 0 && c.runs("conn-flood") {
 		fmt.Fprintf(log, "bench: connection flood, %d idle connections for %s, /healthz timed from another address\n", c.Flood, c.Duration)
 		res, f, err := benchFlood(ctx, filepath.Join(dir, "flood.db"), c.Flood, c.Duration)
@@ -188,16 +234,6 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 		return rep, nil
 	}
 
-	var ceiling benchResult
-	if c.Postgres == "" && c.runs("ceiling") {
-		fmt.Fprintln(log, "bench: bare SQLite ceiling (one durable single-row insert per transaction)")
-		var err error
-		if ceiling, err = benchCeiling(ctx, filepath.Join(dir, "ceiling.db"), c.Duration); err != nil {
-			return nil, fmt.Errorf("ceiling: %w", err)
-		}
-		rep.Results = append(rep.Results, ceiling)
-	}
-
 	// The load comes from one address, loopback: no cap per address; the
 	// hooks' receivers listen there too.
 	srv, err := startBenchServer(ctx, filepath.Join(dir, "civiq.db"), c.Postgres, c.Nodes, "--max-conns-per-addr", "0",
@@ -207,9 +243,18 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 	}
 	defer srv.stop()
 
-	if c.runs("issue") {
-		if err := benchIssueAndCall(ctx, c, srv, rep, ceiling, log); err != nil {
+	if c.runs("ceiling") || c.runs("http-ceiling") || c.runs("issue") {
+		issue, err := benchCompare(ctx, c, dir, srv, rep, log)
+		if err != nil {
 			return nil, err
+		}
+		if last := rep.Rounds[len(rep.Rounds)-1]; last.ToBare > 0 {
+			rep.CeilingRatio = last.ToBare
+		}
+		if issue.Count > 0 && c.runs("call") {
+			if err := benchCall(ctx, c, srv, rep, dir, log); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if c.Hooks > 0 && c.runs("hooks") {
@@ -243,31 +288,46 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 	return rep, nil
 }
 
-// benchIssueAndCall runs the issue phase, then the call phase unless --only
-// leaves it out.
-func benchIssueAndCall(ctx context.Context, c benchConfig, srv *benchServer, rep *benchReport, ceiling benchResult, log io.Writer) error {
-	fmt.Fprintf(log, "bench: ticket issue, %d clients on %d node(s), %s\n", c.Clients, len(srv.nodes), c.Duration)
-	issue := srv.load(ctx, "issue ticket (HTTP, durable)", c.Clients, c.Duration, srv.issueOp(nil))
-	rep.Results = append(rep.Results, issue)
-	if ceiling.PerSecond > 0 {
-		rep.CeilingRatio = issue.PerSecond / ceiling.PerSecond
+// micros prints CPU microseconds per operation, or nothing.
+func micros(us float64) string {
+	if us <= 0 {
+		return ""
 	}
+	return fmt.Sprintf("%.0f", us)
+}
 
-	if !c.runs("call") {
-		return nil
-	}
+// benchCall runs the call phase on the tickets the issue phase left, by
+// the bench's own clients (each keeps to a counter) or by vegeta (the
+// counters' call-next in turn).
+func benchCall(ctx context.Context, c benchConfig, srv *benchServer, rep *benchReport, dir string, log io.Writer) error {
 	fmt.Fprintf(log, "bench: call-next, %d counters, %s\n", c.Counters, c.Duration)
-	var counter atomic.Int64
-	call := srv.load(ctx, "call-next (HTTP, durable)", c.Counters, c.Duration, func(conn *benchConn) error {
-		if conn.counter == "" { // each client keeps to one counter
-			conn.counter = fmt.Sprint(int(counter.Add(1)-1)%6 + 1)
+	cpu0 := srv.cpu()
+	var call benchResult
+	if c.Vegeta != "" {
+		var targets []vegetaTarget
+		for i := 1; i <= c.Counters; i++ {
+			targets = append(targets, vegetaTarget{url: fmt.Sprintf("%s/api/v1/halls/demo/counters/%d/call-next", srv.nodes[0].base, i), token: srv.token})
 		}
-		b, err := srv.post(conn, "/api/v1/halls/demo/counters/"+conn.counter+"/call-next", "", http.StatusOK)
-		if err != nil && len(b) == 0 && strings.HasSuffix(err.Error(), "status 204") {
-			return errDry
+		var err error
+		if call, err = srv.vegeta(ctx, c, "call-next (HTTP, durable)", targets, c.Counters, http.StatusOK, dir); err != nil {
+			return err
 		}
-		return err
-	})
+	} else {
+		var counter atomic.Int64
+		call = srv.load(ctx, "call-next (HTTP, durable)", c.Counters, c.Duration, func(conn *benchConn) error {
+			if conn.counter == "" { // each client keeps to one counter
+				conn.counter = fmt.Sprint(int(counter.Add(1)-1)%6 + 1)
+			}
+			b, err := srv.post(conn, "/api/v1/halls/demo/counters/"+conn.counter+"/call-next", "", http.StatusOK)
+			if err != nil && len(b) == 0 && strings.HasSuffix(err.Error(), "status 204") {
+				return errDry
+			}
+			return err
+		})
+		call.Load = "civiq"
+	}
+	server, _ := cpu0.perTicket(srv.cpu(), call.Count)
+	call.ServerCPUMicros = server * 1000
 	rep.Results = append(rep.Results, call)
 	return nil
 }
