@@ -481,8 +481,8 @@ type NotifyTx interface {
 	// DeleteOptIn reports whether there was one.
 	DeleteOptIn(ticketID, medium string) (bool, error)
 	DeleteOptIns(ticketID string) error
-	// PruneOptIns deletes the opt-ins of tickets done or cancelled, and
-	// those made before the time.
+	// PruneOptIns deletes the opt-ins of tickets done or cancelled that
+	// have no message queued or sending, and those made before the time.
 	PruneOptIns(before time.Time) error
 	OptIns(ticketID string) ([]OptIn, error)
 	// WaitingOptIns lists the opt-ins of the hall's waiting tickets that
@@ -782,7 +782,7 @@ type OptInRequest struct {
 
 // OptInAge is how long an opt-in is kept at most: a ticket lives a day.
 // Those of tickets done or cancelled go at the next Prune, or with their
-// hall's next messages.
+// hall's next messages, once no message of the ticket is left to send.
 const OptInAge = 48 * time.Hour
 
 // MaxOptInsPerAddressDay is how many tickets one address may opt in for

@@ -142,3 +142,88 @@ func TestParamRules(t *testing.T) {
 		t.Fatalf("8 characters against 6: %v", err)
 	}
 }
+
+// TestPruneKeepsQueuedOptIns: the prune forgets the opt-ins of tickets done
+// or cancelled, but not while a message of the ticket is still to go (a
+// "called" planned with its finish, sending or queued again after a
+// throttle): the message needs the address. After 48 hours every opt-in
+// goes.
+func TestPruneKeepsQueuedOptIns(t *testing.T) {
+	e := newEnv(t)
+	e.eng.Sealer = testSealer(t)
+	admin := civiq.Principal{User: &civiq.User{ID: 1, Username: "admin", Role: civiq.RoleAdmin}}
+	if _, err := e.eng.SetNotifySettings(e.ctx, admin, "demo", civiq.NotifySettings{SMS: &civiq.ProviderSettings{Provider: "log"}}); err != nil {
+		t.Fatal(err)
+	}
+	optIn := func(phone string) *civiq.Ticket {
+		tk := e.issue("general", "")
+		if err := e.eng.OptIn(e.ctx, tk.ID, civiq.OptInRequest{Medium: civiq.MediumSMS, Address: phone, Lang: "zh"}); err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	pending, sent, waiting := optIn("13800000001"), optIn("13800000002"), optIn("13800000003")
+	for _, tk := range []*civiq.Ticket{pending, sent} {
+		if c := e.call("1"); c == nil || c.ID != tk.ID {
+			t.Fatalf("called %+v, want %s", c, tk.Number)
+		}
+		e.act(tk.ID, civiq.ActStart, "")
+		e.act(tk.ID, civiq.ActFinish, "")
+	}
+	var ids []int64
+	for _, ev := range e.take() {
+		ids = append(ids, ev.ID)
+	}
+	b, err := e.eng.PlanNotices(e.ctx, "demo", ids, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The provider took the messages of one finished ticket; those of the
+	// other are still sending.
+	var outs []civiq.NoticeOutcome
+	for _, j := range b.Jobs {
+		if j.Notice.TicketID == sent.ID {
+			outs = append(outs, civiq.NoticeOutcome{ID: j.Notice.ID, Result: civiq.ChannelResult{Status: civiq.NoticeSent}})
+		}
+	}
+	if len(outs) != 2 { // taken, called
+		t.Fatalf("%d messages of the ticket sent; want 2", len(outs))
+	}
+	if err := e.eng.RecordNotices(e.ctx, "demo", outs, nil); err != nil {
+		t.Fatal(err)
+	}
+	kept := func() []string {
+		var out []string
+		err := e.store.View(e.ctx, func(tx civiq.Tx) error {
+			for _, tk := range []*civiq.Ticket{pending, sent, waiting} {
+				os, err := tx.OptIns(tk.ID)
+				if err != nil {
+					return err
+				}
+				if len(os) > 0 {
+					out = append(out, tk.Number)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		after time.Duration
+		want  []string
+	}{
+		{0, []string{pending.Number, waiting.Number}},
+		{civiq.OptInAge + time.Hour, nil},
+	} {
+		e.advance(c.after)
+		if err := e.eng.Prune(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := kept(); !slices.Equal(got, c.want) {
+			t.Errorf("%v on: opt-ins kept of %v; want %v", c.after, got, c.want)
+		}
+	}
+}
