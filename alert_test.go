@@ -105,6 +105,10 @@ func TestServiceAlertRush(t *testing.T) {
 	if n := check(); n != 0 {
 		t.Fatalf("the alert raised again: %d events", n)
 	}
+	// Clerks at 4 and 6: an open counter with nobody there is not idle,
+	// it is not open to the screens (Counter.Shown).
+	e.staffAt("wang", "4")
+	e.staffAt("zhao", "6")
 	d, err := e.eng.Dashboard(e.ctx, "demo", civiq.DefaultDashboardTarget)
 	if err != nil {
 		t.Fatal(err)
@@ -126,8 +130,9 @@ func TestServiceAlertRush(t *testing.T) {
 	for _, c := range d.Counters {
 		idle[c.ID] = c.Idle
 	}
-	// 3 serves; 4 and 6 are open with property waiting; 5 (tax) has
-	// nothing waiting; 1 and 2 serve general and social, empty.
+	// 3 serves; 4 and 6 are open, their clerks there, with property
+	// waiting; 5 (tax) has nothing waiting; 1 and 2 serve general and
+	// social, empty.
 	if want := map[string]bool{"1": false, "2": false, "3": false, "4": true, "5": false, "6": true}; !maps.Equal(idle, want) || d.IdleCounters != 2 {
 		t.Fatalf("idle counters %v (%d), want %v", idle, d.IdleCounters, want)
 	}

@@ -1,6 +1,7 @@
 package civiq_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -201,4 +202,106 @@ func TestTicketFromGuide(t *testing.T) {
 	wantErr(t, err, civiq.EInvalid, "guide_id")
 	_, err = e.eng.IssueTicket(e.ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "tax", Channel: civiq.ChannelKiosk, GuideID: "g-nope"}, nil)
 	wantErr(t, err, civiq.ENotFound, "guide_id")
+}
+
+// What the screens say of a counter: 未开放 when it is closed, or open or
+// paused with nobody signed in and no ticket there, never 空闲.
+func TestCounterShown(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		status string
+		clerk  int64
+		busy   bool
+		want   string
+	}{
+		{civiq.CounterClosed, 0, false, civiq.ShownClosed},
+		{civiq.CounterClosed, 7, false, civiq.ShownClosed}, // never: closing signs out
+		{civiq.CounterOpen, 7, false, civiq.ShownIdle},
+		{civiq.CounterOpen, 7, true, civiq.ShownBusy},
+		{civiq.CounterOpen, 0, false, civiq.ShownClosed}, // a device opened it, or the demo
+		{civiq.CounterOpen, 0, true, civiq.ShownBusy},    // a device at work
+		{civiq.CounterPaused, 7, false, civiq.ShownPaused},
+		{civiq.CounterPaused, 7, true, civiq.ShownPaused},
+		{civiq.CounterPaused, 0, false, civiq.ShownClosed},
+		{civiq.CounterPaused, 0, true, civiq.ShownBusy},
+	} {
+		c := civiq.Counter{ID: "1", Status: tt.status, ClerkID: tt.clerk}
+		c.SetStaffed()
+		if got := c.Shown(tt.busy); got != tt.want {
+			t.Errorf("%s, clerk %d, busy %v: shown %s; want %s", tt.status, tt.clerk, tt.busy, got, tt.want)
+		}
+		if want := tt.clerk != 0 && tt.status != civiq.CounterClosed; c.Staffed != want {
+			t.Errorf("%s, clerk %d: staffed %v", tt.status, tt.clerk, c.Staffed)
+		}
+	}
+}
+
+// Staffed follows who opened the counter, on the public views: a clerk
+// signed in makes it staffed until they close it or open another; a paired
+// counter device or the demo's loading does not.
+func TestCounterStaffed(t *testing.T) {
+	t.Parallel()
+	dev := civiq.WithActor(context.Background(), civiq.Principal{Device: &civiq.Device{ID: 9, Kind: civiq.DeviceCounter, HallID: "demo", CounterID: "1"}})
+	for _, tt := range []struct {
+		name  string
+		steps func(e *env)
+		want  map[string]bool // counter: staffed
+	}{
+		{"the demo loaded open", func(e *env) {}, map[string]bool{"1": false, "2": false}},
+		{"a clerk opens it", func(e *env) { e.staffAt("li", "1") }, map[string]bool{"1": true, "2": false}},
+		{"a device opens it", func(e *env) {
+			if _, err := e.eng.SetCounterStatus(dev, "demo", "1", civiq.CounterOpen, "", nil); err != nil {
+				e.tb.Fatal(err)
+			}
+		}, map[string]bool{"1": false}},
+		{"a clerk pauses", func(e *env) {
+			e.staffAt("li", "1")
+			if _, err := e.eng.SetCounterStatus(e.ctx, "demo", "1", civiq.CounterPaused, "午休", nil); err != nil {
+				e.tb.Fatal(err)
+			}
+		}, map[string]bool{"1": true}},
+		{"a clerk moves to another counter", func(e *env) {
+			li := e.staffAt("li", "1")
+			e.openAs(li, "2")
+		}, map[string]bool{"1": false, "2": true}},
+		{"a clerk closes", func(e *env) {
+			e.staffAt("li", "1")
+			if _, err := e.eng.SetCounterStatus(e.ctx, "demo", "1", civiq.CounterClosed, "", nil); err != nil {
+				e.tb.Fatal(err)
+			}
+		}, map[string]bool{"1": false}},
+		{"a device after the clerk keeps them", func(e *env) {
+			e.staffAt("li", "1")
+			if _, err := e.eng.SetCounterStatus(dev, "demo", "1", civiq.CounterOpen, "", nil); err != nil {
+				e.tb.Fatal(err)
+			}
+		}, map[string]bool{"1": true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			tt.steps(e)
+			last := map[string]bool{}
+			for _, ev := range e.take() {
+				if ev.Type == civiq.EventCounter {
+					last[ev.Counter.ID] = ev.Public().Counter.Staffed
+				}
+			}
+			st, err := e.eng.Status(e.ctx, "demo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range st.Counters {
+				want, ok := tt.want[c.ID]
+				if !ok {
+					continue
+				}
+				if c.Staffed != want {
+					t.Errorf("counter %s: staffed %v in the hall's status; want %v", c.ID, c.Staffed, want)
+				}
+				if got, ok := last[c.ID]; ok && got != want {
+					t.Errorf("counter %s: staffed %v in its last event; want %v", c.ID, got, want)
+				}
+			}
+		})
+	}
 }

@@ -31,6 +31,48 @@ type Counter struct {
 	// for staff (never on a public screen).
 	ClerkID int64  `json:"-"`
 	Clerk   string `json:"clerk,omitempty"`
+	// Staffed says, publicly and without a name, that someone is signed
+	// in at the counter: it is open or paused and has its clerk
+	// (SetStaffed). A counter opened by a paired counter device alone, or
+	// loaded open by the demo, is not staffed: a device cannot tell
+	// whether anyone sits at it. The screens show such a counter 未开放
+	// unless a ticket is called or served there (Shown).
+	Staffed bool `json:"staffed"`
+}
+
+// SetStaffed sets Staffed from the counter's status and clerk; every
+// change of either calls it, and the store when it reads a counter.
+func (c *Counter) SetStaffed() { c.Staffed = c.Status != CounterClosed && c.ClerkID != 0 }
+
+// What the screens (display, window screen, dashboard) say of a counter.
+const (
+	ShownClosed = "closed" // 未开放: closed, or nobody there
+	ShownPaused = "paused" // 暂停服务, with its reason
+	ShownIdle   = "idle"   // 空闲: its clerk is there, nobody called
+	ShownBusy   = "busy"   // a number called or served there
+)
+
+// Shown is what the screens say of the counter, busy telling whether a
+// ticket is called or served there now: a closed counter is not open; a
+// paused one with its clerk is paused; a ticket at it is shown, whoever
+// called it (a clerk, or a paired counter device at work); and an open or
+// paused counter with nobody signed in and no ticket is not open either,
+// not idle. The display's and window screen's scripts follow the same
+// rule from the public Staffed.
+func (c *Counter) Shown(busy bool) string {
+	switch {
+	case c.Status == CounterClosed:
+		return ShownClosed
+	case c.Status == CounterPaused && c.Staffed:
+		return ShownPaused
+	case busy:
+		return ShownBusy
+	case !c.Staffed:
+		return ShownClosed
+	case c.Status == CounterPaused:
+		return ShownPaused
+	}
+	return ShownIdle
 }
 
 // CounterTx is what a store keeps of counters (sqlstore/counters.go).
@@ -123,6 +165,7 @@ func (e *Engine) SaveCounter(ctx context.Context, c *Counter) error {
 		} else if !IsNotFound(err) {
 			return err
 		}
+		c.SetStaffed()
 		if err := tx.PutCounter(c); err != nil {
 			return err
 		}
@@ -154,6 +197,7 @@ func (e *Engine) SetCounterStatus(ctx context.Context, hallID, counterID, status
 			}
 			c.ClerkID, c.Clerk = p.User.ID, p.User.Username
 		}
+		c.SetStaffed()
 		if err := tx.PutCounter(c); err != nil {
 			return err
 		}
@@ -176,6 +220,7 @@ func (e *Engine) signOutElsewhere(tx Tx, c *Counter, userID int64, now time.Time
 			continue
 		}
 		o.ClerkID, o.Clerk = 0, ""
+		o.SetStaffed()
 		if err := tx.PutCounter(o); err != nil {
 			return err
 		}
@@ -235,6 +280,7 @@ func (e *Engine) DeleteCounter(ctx context.Context, hallID, counterID string) er
 			return err
 		}
 		c.Status, c.PauseReason = CounterClosed, ""
+		c.SetStaffed()
 		return tx.AppendEvent(&Event{HallID: hallID, Type: EventCounter, At: e.now(), Counter: c})
 	})
 }

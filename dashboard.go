@@ -104,6 +104,10 @@ type DashCounter struct {
 	Idle bool `json:"idle"`
 	// Clerk is the username of who is signed in there (Counter.Clerk).
 	Clerk string `json:"clerk,omitempty"`
+	// Staffed and Shown: whether someone is signed in there, and what the
+	// hall's screens say of it (Counter.Shown: closed, paused, idle, busy).
+	Staffed bool   `json:"staffed"`
+	Shown   string `json:"shown"`
 }
 
 // DashToday is the hall's day so far.
@@ -337,11 +341,11 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 			}
 		}
 		for _, c := range counters {
-			dc := DashCounter{ID: c.ID, Name: c.Name, Status: c.Status, PauseReason: c.PauseReason, ServiceIDs: c.ServiceIDs, Served: served[c.ID], Clerk: c.Clerk}
+			dc := DashCounter{ID: c.ID, Name: c.Name, Status: c.Status, PauseReason: c.PauseReason, ServiceIDs: c.ServiceIDs, Served: served[c.ID], Clerk: c.Clerk,
+				Staffed: c.Staffed}
 			if dc.ServiceIDs == nil {
 				dc.ServiceIDs = []string{}
 			}
-			d.CounterStates[c.Status]++
 			if c.CurrentTicketID != "" {
 				t, err := tx.Ticket(c.CurrentTicketID)
 				switch {
@@ -362,12 +366,20 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 					return err
 				}
 			}
+			// A counter nobody works at counts as closed, as the screens
+			// show it (Counter.Shown).
+			dc.Shown = c.Shown(dc.CurrentNumber != "")
+			if dc.Shown == ShownClosed {
+				d.CounterStates[CounterClosed]++
+			} else {
+				d.CounterStates[c.Status]++
+			}
 			if c.Status == CounterOpen {
 				for _, sid := range c.ServiceIDs {
 					if i, ok := svcIndex[sid]; ok {
 						d.Services[i].OpenCounters++
 					}
-					dc.Idle = dc.Idle || (dc.CurrentNumber == "" && waiting[sid] > 0)
+					dc.Idle = dc.Idle || (dc.Shown == ShownIdle && waiting[sid] > 0)
 				}
 			}
 			if dc.Idle {

@@ -476,6 +476,7 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 					changed = append(changed, c.ID)
 				}
 				cur.Status, cur.PauseReason, cur.CurrentTicketID = c.Status, c.PauseReason, c.CurrentTicketID
+				cur.SetStaffed()
 				snap := *cur
 				ev.Counter = &snap
 			}

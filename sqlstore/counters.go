@@ -31,6 +31,7 @@ func scanCounter(sc scanner) (civiq.Counter, error) {
 	if c.ServiceIDs == nil {
 		c.ServiceIDs = []string{}
 	}
+	c.SetStaffed()
 	return c, nil
 }
 

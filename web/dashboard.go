@@ -38,6 +38,7 @@ type hallCounterJS struct {
 	Name        string `json:"name"`
 	Status      string `json:"status,omitempty"`
 	PauseReason string `json:"pause_reason,omitempty"`
+	Staffed     bool   `json:"staffed,omitempty"` // Counter.Staffed
 }
 
 // newHallJS is a hall as a page's script takes it: the display and the
@@ -56,7 +57,7 @@ func newHallJS(h *civiq.Hall, svcs []civiq.Service, counters []civiq.Counter) ha
 
 // newHallCounterJS is a counter as a page's script takes it.
 func newHallCounterJS(c civiq.Counter) hallCounterJS {
-	return hallCounterJS{ID: c.ID, Name: c.Name, Status: c.Status, PauseReason: c.PauseReason}
+	return hallCounterJS{ID: c.ID, Name: c.Name, Status: c.Status, PauseReason: c.PauseReason, Staffed: c.Staffed}
 }
 
 // managerView is what the dashboard and planner templates get.

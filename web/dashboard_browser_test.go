@@ -79,8 +79,8 @@ eq(await text('#kv-counters'), fresh.counter_states.open + ' / 6', 'open counter
 eq(await page.$$eval('#svc-rows tr', (rs) => rs.map((r) => r.dataset.service)), ['general', 'property', 'tax', 'social'], 'service rows');
 eq(await page.$$eval('#svc-rows tr', (rs) => rs.map((r) => r.querySelector('.bar-num').textContent)), fresh.services.map((s) => String(s.waiting)), 'waiting by service');
 eq(await page.$$eval('#ctr-tiles li', (ls) => ls.map((l) => l.className.split(' ')[1])),
-  ['state-open', 'state-paused', 'state-open', 'state-open', 'state-open', 'state-closed'], 'counter states');
-assert(await page.$eval('[data-counter="2"] .ctr-idle', (e) => e.textContent) === '临时离开', 'the pause reason shows');
+  ['state-paused', 'state-open', 'state-open', 'state-open', 'state-open', 'state-closed'], 'counter states');
+assert(await page.$eval('[data-counter="1"] .ctr-idle', (e) => e.textContent) === '临时离开', 'the pause reason shows');
 eq(await page.$$eval('#ctr-tiles .ctr-clerk', (ps) => ps.map((p) => p.textContent)), ['人员：stf', '无人登录', '无人登录', '无人登录', '无人登录', '无人登录'], 'who is signed in where');
 const bars = await page.$$eval('#ch-arr rect.s-issued', (rs) => rs.length);
 assert(bars >= 3, 'arrival bars: ' + bars);
@@ -124,6 +124,14 @@ await page.waitForFunction(() => !document.querySelector('.al-item[data-service=
 // A counter paused elsewhere shows as paused.
 await api('POST', '/api/v1/halls/demo/counters/3/status', { status: 'paused', reason: '会议' });
 await page.waitForFunction(() => document.querySelector('[data-counter="3"]').classList.contains('state-paused'), null, { timeout: 10000 });
+
+// Counter 5, open with nobody signed in (the demo's loading), done with
+// its ticket: 未开放, as the hall's screens show it, not 空闲.
+const c5 = await api('GET', '/api/v1/halls/demo/counters/5/today');
+await api('POST', '/api/v1/tickets/' + c5.current_ticket.id + '/finish');
+await page.waitForFunction(() => document.querySelector('[data-counter="5"]').classList.contains('state-closed'), null, { timeout: 10000 });
+eq(await text('[data-counter="5"] .pill'), '未开放', 'an open counter with nobody there');
+eq(await text('[data-counter="5"] .ctr-idle'), '已开启，无人登录', 'why it is not open');
 
 // Another target, from the picker: the address keeps it.
 await page.selectOption('#db-target', '30');

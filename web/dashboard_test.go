@@ -199,8 +199,8 @@ func (s *mgrSite) demoFrom(t testing.TB, from time.Duration) {
 					}
 				}
 			},
-			10*time.Hour + 40*time.Minute: func(e *civiq.Engine) {
-				e.SetCounterStatus(context.Background(), "demo", "2", civiq.CounterPaused, "临时离开", nil)
+			10*time.Hour + 40*time.Minute: func(e *civiq.Engine) { // stf steps away, still signed in
+				e.SetCounterStatus(context.Background(), "demo", "1", civiq.CounterPaused, "临时离开", nil)
 			},
 			11 * time.Hour: func(e *civiq.Engine) {
 				e.SetCounterStatus(context.Background(), "demo", "6", civiq.CounterClosed, "", nil)
@@ -358,4 +358,12 @@ func TestDemoMorningFigures(t *testing.T) {
 		t.Errorf("the morning is not the busy one meant: %+v %v waiting %d", d.Today, d.CounterStates, d.Waiting)
 	}
 	t.Logf("%+v waiting %d longest %ds", d.Today, d.Waiting, d.LongestWaitSeconds)
+	// stf is signed in at counter 1, paused; the others were opened by
+	// nobody (the demo's loading): busy while a ticket is there, else not
+	// open, never idle.
+	for _, c := range d.Counters {
+		if c.Staffed != (c.ID == "1") || c.ID == "1" && c.Shown != civiq.ShownPaused || c.ID != "1" && c.Shown == civiq.ShownIdle {
+			t.Errorf("counter %s: %s, staffed %v, shown %s, current %q", c.ID, c.Status, c.Staffed, c.Shown, c.CurrentNumber)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package web_test
 import (
 	"testing"
 
+	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/browsertest"
 	"github.com/civiq/civiq/civiqtest"
 )
@@ -18,14 +19,15 @@ import (
 func TestDisplayBrowser(t *testing.T) {
 	browsertest.Require(t)
 	ds := civiqtest.New(t)
-	browsertest.RunShots(t, displayScript, map[string]string{"CIVIQ_URL": ds.URL, "CIVIQ_TOKEN": ds.Admin})
+	browsertest.RunShots(t, displayScript, map[string]string{"CIVIQ_URL": ds.URL, "CIVIQ_TOKEN": ds.Admin,
+		"CIVIQ_CLERK": ds.User(t, "clerk5", civiq.RoleStaff, "demo")})
 }
 
 const displayScript = `
 const base = process.env.CIVIQ_URL, token = process.env.CIVIQ_TOKEN, shots = process.env.CIVIQ_SHOTS;
 
-async function api(method, path, body) {
-  const res = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
+async function api(method, path, body, as) {
+  const res = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + (as || token), 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   if (res.status >= 400) throw new Error(method + ' ' + path + ': ' + res.status + ' ' + text);
@@ -66,9 +68,12 @@ async function open(lang) {
   return page;
 }
 const tileNum = (page, ctr) => page.$eval('[data-counter="' + ctr + '"] .tile-num', (e) => e.textContent);
+const tileState = (page, ctr) => page.$eval('[data-counter="' + ctr + '"] .tile-state', (e) => e.textContent);
 
 // ---- the pure parts ----
 const page = await open('');
+// The demo's counters are open, but nobody is signed in there: 未开放.
+eq(await tileState(page, '2'), '未开放', 'an open counter with nobody signed in');
 eq(await page.evaluate(() => window.civiqDisplay.speechTexts('A012', '3')),
   { zh: '请A零一二号到3号窗口办理', en: 'Number A 0 1 2, please go to counter 3' }, 'speechTexts default template');
 eq(await page.evaluate(() => window.civiqDisplay.speechTexts('B105', '12', '请{number}号到{counter}号窗口')),
@@ -152,12 +157,16 @@ eq(await page.evaluate(() => window.__spoken.length), 12, 'an old replayed call 
 await page.evaluate(() => window.civiqDisplay.apply('ticket.done',
   { type: 'ticket.done', at: new Date().toISOString(), ticket: { id: 'x', number: 'B099', service_id: 'property', counter_id: '4', status: 'done', call_count: 1 } }));
 eq(await tileNum(page, '4'), '—', 'a done ticket leaves its counter');
+eq(await tileState(page, '4'), '未开放', 'nobody signed in at 4 once its ticket is gone');
+await api('POST', '/api/v1/halls/demo/counters/4/status', { status: 'open' }); // the admin is signed in there now
+await page.waitForFunction(() => document.querySelector('[data-counter="4"] .tile-state').textContent === '空闲', null, { timeout: 10000 });
 
 mark('screenshots:');
 // ---- screenshots: more counters called, one paused ----
 await issue('social'); await issue('general'); await issue('general');
 await callNext('2'); await callNext('4'); await callNext('6');
-await api('POST', '/api/v1/halls/demo/counters/5/status', { status: 'paused', reason: '暂离 10 分钟' });
+await api('POST', '/api/v1/halls/demo/counters/5/status', { status: 'open' }, process.env.CIVIQ_CLERK); // its clerk steps away
+await api('POST', '/api/v1/halls/demo/counters/5/status', { status: 'paused', reason: '暂离 10 分钟' }, process.env.CIVIQ_CLERK);
 await issue('general'); await issue('property'); await issue('tax'); await issue('social'); await issue('social');
 await page.waitForFunction(() => document.querySelector('[data-counter="5"] .tile-state').textContent.includes('暂离'), null, { timeout: 10000 });
 await page.waitForFunction(() => document.querySelector('#d-waiting').textContent.includes('2 人'), null, { timeout: 10000 });

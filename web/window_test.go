@@ -34,7 +34,8 @@ func TestWindowPage(t *testing.T) {
 }
 
 // TestWindowBrowser shows counter 1's window screen on 1366x768 and
-// 800x480 panels in both languages: a call appears (and flashes), serving
+// 800x480 panels in both languages: nobody signed in is 未开放, a clerk
+// opening it makes it wait for a number, a call appears (and flashes), serving
 // and a pause follow the live stream, a call at another counter leaves it
 // alone; nothing leaves the screen or is clipped, the number is at least
 // 80px and the state 28px. axe on each.
@@ -67,7 +68,13 @@ for (const [w, h] of [[1366, 768], [800, 480]]) {
     await page.waitForFunction(() => window.civiqWindow && window.civiqWindow.synced() >= 1);
     if (first) {
       eq(await page.$eval('#w-num', (e) => e.textContent), '—', 'nobody called yet');
-      eq(await page.$eval('#w-state', (e) => e.textContent), '等待叫号', 'idle state');
+      // The demo's counter is open, but nobody is signed in: 未开放, not
+      // waiting; once a clerk opens it signed in, it waits for a number.
+      eq(await page.$eval('#w-state', (e) => e.textContent), '未开放', 'open with nobody signed in');
+      await page.screenshot({ path: shots + '/window-nobody.png' });
+      await api('POST', '/api/v1/halls/demo/counters/1/status', { status: 'open' });
+      await page.waitForFunction(() => document.getElementById('w-state').textContent === '等待叫号');
+      assert((await state(page)).staffed, 'staffed once its clerk opened it');
       await fits(page, rules, when + ' idle');
       const t = (await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'general' })).ticket;
       await api('POST', '/api/v1/halls/demo/counters/1/call-next');
@@ -97,6 +104,7 @@ const ctx = await browser.newContext({ viewport: { width: 800, height: 480 } });
 const page = watch(await ctx.newPage());
 await page.goto(base + '/halls/demo/window/2');
 await page.waitForFunction(() => window.civiqWindow && window.civiqWindow.synced() >= 1);
+await api('POST', '/api/v1/halls/demo/counters/2/status', { status: 'open' }); // signed in there: a pause is its clerk's
 await api('POST', '/api/v1/halls/demo/counters/2/status', { status: 'paused', reason: '暂离 10 分钟，请到相邻窗口办理' });
 await page.waitForFunction(() => document.getElementById('w-state').textContent.startsWith('暂停服务'));
 await fits(page, rules, 'paused with a long reason');

@@ -24,6 +24,18 @@
     return !name || (C.lang === "en" && /[^\x20-\x7e]/.test(name)) ? C.tr(key, c.id) : name;
   };
 
+  // counterShown is what the screens say of counter c (its status and
+  // public staffed), busy telling whether a ticket is called or served
+  // there: "closed" (未开放: closed, or nobody signed in and no ticket),
+  // "paused", "busy" or "idle" — the rule of civiq's Counter.Shown.
+  C.counterShown = function (c, busy) {
+    if (!c || c.status === "closed") return "closed";
+    if (c.status === "paused" && c.staffed) return "paused";
+    if (busy) return "busy";
+    if (!c.staffed) return "closed";
+    return c.status === "paused" ? "paused" : "idle";
+  };
+
   // pct shows a share (0.923) as a percentage with one decimal: 92.3%.
   C.pct = (x) => Math.round(x * 1000) / 10 + "%";
 

@@ -177,10 +177,14 @@
     ul.replaceChildren();
     if (!data.counters.length) { ul.append(el("li", "ctr-none", C.tr("dashboard.ctr.none"))); return; }
     for (const c of data.counters) {
-      const li = el("li", "ctr-tile state-" + c.status + (c.current_number ? " busy" : "") + (c.idle ? " idle" : ""));
+      // Open or paused with nobody signed in and no ticket: 未开放, as the
+      // hall's screens show it (shown), not 空闲.
+      const nobody = c.shown === "closed" && c.status !== "closed";
+      const state = nobody ? "closed" : c.status;
+      const li = el("li", "ctr-tile state-" + state + (c.current_number ? " busy" : "") + (c.idle ? " idle" : ""));
       li.dataset.counter = c.id;
       const head = el("div", "ctr-h");
-      head.append(el("span", "ctr-name", counterName(c)), el("span", "pill pill-" + c.status, C.tr("dashboard.ctr." + c.status)));
+      head.append(el("span", "ctr-name", counterName(c)), el("span", "pill pill-" + state, C.tr(nobody ? "dashboard.ctr.unstaffed" : "dashboard.ctr." + c.status)));
       const body = el("div", "ctr-b");
       if (c.current_number) {
         body.append(el("span", "ctr-num num", c.current_number));
@@ -191,7 +195,8 @@
         t.append(tm);
         body.append(t);
       } else {
-        body.append(el("span", "ctr-idle", c.status === "paused" && c.pause_reason ? c.pause_reason
+        body.append(el("span", "ctr-idle", c.shown === "closed" ? C.tr(nobody ? "dashboard.ctr.unstaffed_" + c.status : "dashboard.ctr.unstaffed")
+          : c.status === "paused" && c.pause_reason ? c.pause_reason
           : C.tr(c.idle ? "dashboard.ctr.idleWaiting" : "dashboard.ctr.idle")));
       }
       li.append(head, body, el("p", "ctr-served", C.tr("dashboard.ctr.served", c.served)));

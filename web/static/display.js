@@ -178,26 +178,28 @@
   function showCounter(t) {
     const c = t.counter;
     t.name.textContent = counterLabel(c);
+    // Nobody signed in and no ticket: 未开放, not 空闲 (CIVIQ.counterShown).
+    const shown = C.counterShown(c, !!t.number);
     let s = "";
-    if (c.status === "paused") s = C.tr("display.paused") + (c.pause_reason ? " · " + c.pause_reason : "");
-    else if (c.status === "closed") s = C.tr("display.closed");
-    else if (!t.number) s = C.tr("display.idle");
+    if (shown === "paused") s = C.tr("display.paused") + (c.pause_reason ? " · " + c.pause_reason : "");
+    else if (shown === "closed") s = C.tr("display.closed");
+    else if (shown === "idle") s = C.tr("display.idle");
     t.state.textContent = s;
     fitState(t);
-    t.li.classList.toggle("off", c.status === "paused" || c.status === "closed");
+    t.li.classList.toggle("off", shown === "paused" || shown === "closed");
   }
   // fitState drops a pause's reason when it does not fit the tile: the
   // state stays large and whole (暂停服务) rather than cut.
   function fitState(t) {
     const c = t.counter;
-    if (c.status === "paused" && c.pause_reason && t.state.clientWidth > 0 && t.state.scrollWidth > t.state.clientWidth + 1) {
+    if (C.counterShown(c, !!t.number) === "paused" && c.pause_reason && t.state.clientWidth > 0 && t.state.scrollWidth > t.state.clientWidth + 1) {
       t.state.textContent = C.tr("display.paused");
     }
   }
   function setCounter(c) {
     const t = tile(c && c.id);
     if (!t) return;
-    t.counter = { id: c.id, name: c.name || "", status: c.status || "open", pause_reason: c.pause_reason || "" };
+    t.counter = { id: c.id, name: c.name || "", status: c.status || "open", pause_reason: c.pause_reason || "", staffed: !!c.staffed };
     showCounter(t);
   }
   function setCurrent(id, number) {

@@ -17,9 +17,11 @@
   function render() {
     numEl.textContent = number || "—";
     numEl.style.setProperty("--len", String(Math.max(4, number.length)));
+    // Nobody signed in and no ticket: 未开放, not 空闲 (CIVIQ.counterShown).
+    const shown = C.counterShown(counter, !!number);
     let s;
-    if (counter.status === "paused") s = C.tr("window.paused") + (counter.pause_reason ? " · " + counter.pause_reason : "");
-    else if (counter.status === "closed") s = C.tr("window.closed");
+    if (shown === "paused") s = C.tr("window.paused") + (counter.pause_reason ? " · " + counter.pause_reason : "");
+    else if (shown === "closed") s = C.tr("window.closed");
     else if (number && status === "serving") s = C.tr("window.serving");
     else if (number) s = C.tr("window.calling", number);
     else s = C.tr("window.idle");
@@ -27,7 +29,7 @@
     const b = document.body.classList;
     b.toggle("idle", !number);
     b.toggle("calling", !!number && status !== "serving");
-    b.toggle("off", counter.status === "paused" || counter.status === "closed");
+    b.toggle("off", shown === "paused" || shown === "closed");
   }
   function flash() {
     clearTimeout(flashTimer);
@@ -111,5 +113,5 @@
   });
 
   // For tests.
-  window.civiqWindow = { apply, synced: () => synced, state: () => ({ number, status, counter: counter.status }) };
+  window.civiqWindow = { apply, synced: () => synced, state: () => ({ number, status, counter: counter.status, staffed: !!counter.staffed }) };
 })();
