@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -342,6 +343,7 @@ type written struct {
 	// refuse, when set, is asked of each event before it is written: the
 	// ownership rule (edge.go).
 	refuse func(Tx, *Event) error
+	now    func() time.Time // the engine's clock
 }
 
 // observedTx is a Tx that remembers what is written through it.
@@ -387,6 +389,34 @@ func (t observedTx) settingsChanged(hallID string, err error) error {
 	}
 	t.w.settings = append(t.w.settings, hallID)
 	return t.Tx.SettingsChanged(hallID)
+}
+
+// InsertSubscriber, UpdateSubscriber and DeleteSubscriber write, with the
+// change, its event (EventSubscriberChanged): every node's delivery
+// learns of it from the events (delivery.go), whichever use case made it.
+func (t observedTx) InsertSubscriber(s *Subscriber) error {
+	if err := t.Tx.InsertSubscriber(s); err != nil {
+		return err
+	}
+	return t.subscriberChanged(s.ID)
+}
+
+func (t observedTx) UpdateSubscriber(s *Subscriber) error {
+	if err := t.Tx.UpdateSubscriber(s); err != nil {
+		return err
+	}
+	return t.subscriberChanged(s.ID)
+}
+
+func (t observedTx) DeleteSubscriber(id int64) error {
+	if err := t.Tx.DeleteSubscriber(id); err != nil {
+		return err
+	}
+	return t.subscriberChanged(id)
+}
+
+func (t observedTx) subscriberChanged(id int64) error {
+	return t.AppendEvent(&Event{Type: EventSubscriberChanged, At: t.w.now(), Text: strconv.FormatInt(id, 10)})
 }
 
 // ForgetSettings makes the engine read a hall's settings again: another

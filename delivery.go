@@ -32,6 +32,20 @@ const (
 // SubscriberWebhook is the kind of a webhook endpoint (webhook.go).
 const SubscriberWebhook = "webhook"
 
+// EventSubscriberChanged is written with every change of a subscriber
+// (added, changed, its cursor moved by an admin, removed; Text is its id),
+// by the engine's transaction itself (caches.go's observedTx): a node
+// learns of the subscribers another node changed from the events it
+// follows (postgres.Follow), not by listing them every while. It belongs
+// to no hall, so no subscriber and no stream takes it.
+const EventSubscriberChanged = "subscriber.changed"
+
+// SubscriberChange reports whether one of the events is a change of a
+// subscriber (EventSubscriberChanged).
+func SubscriberChange(evs []*Event) bool {
+	return slices.ContainsFunc(evs, func(e *Event) bool { return e.Type == EventSubscriberChanged })
+}
+
 // Subscriber is one reader of the events table with its cursor and the
 // state of its delivery.
 type Subscriber struct {
@@ -71,6 +85,9 @@ type Subscriber struct {
 // Wants reports whether the subscriber takes the event: its type and its
 // hall are among those asked for.
 func (s *Subscriber) Wants(e *Event) bool {
+	if e.HallID == "" { // the delivery's own (EventSubscriberChanged)
+		return false
+	}
 	if len(s.Halls) > 0 && !slices.Contains(s.Halls, e.HallID) {
 		return false
 	}
@@ -257,7 +274,9 @@ type DeliveryTx interface {
 	// LastEventID is the id of the newest event of any hall, 0 if none.
 	LastEventID() (int64, error)
 	// CountEvents counts the events after the id of the halls and of the
-	// types given (none given: any), and gives the time of the oldest.
+	// types given (none given: any; no hall given: every hall's, not the
+	// delivery's own EventSubscriberChanged), and gives the time of the
+	// oldest.
 	CountEvents(after int64, halls, types []string) (int, *time.Time, error)
 	// EventsOf gives up to limit events after the id of the halls and of
 	// the types given (none given: any), oldest first.
@@ -511,8 +530,8 @@ func kindName(kind string) string {
 	return kind
 }
 
-// changeSubscriber runs change on the subscriber find gives, writes it and
-// tells the dispatcher.
+// changeSubscriber runs change on the subscriber find gives and writes it
+// (with its EventSubscriberChanged, which tells the dispatchers).
 func (e *Engine) changeSubscriber(ctx context.Context, p Principal, id int64, find subscriberLookup, change func(Tx, *Subscriber) error) (*Subscriber, error) {
 	var out *Subscriber
 	err := e.update(ctx, func(tx Tx) error {
@@ -527,9 +546,6 @@ func (e *Engine) changeSubscriber(ctx context.Context, p Principal, id int64, fi
 		out = s
 		return tx.UpdateSubscriber(s)
 	})
-	if err == nil {
-		e.subscribersChanged()
-	}
 	return out, err
 }
 

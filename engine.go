@@ -29,8 +29,9 @@ type Engine struct {
 	// worker (package outbound) sets it.
 	Outbound Sender
 	// SubscribersChanged is told when a subscriber was added, changed or
-	// removed, or its cursor moved by hand: the delivery worker (package
-	// outbound) looks at once rather than at its next poll.
+	// removed (each such write has its EventSubscriberChanged: the engine
+	// tells it once committed), or its cursor moved by hand: the delivery
+	// worker (package outbound) looks at once.
 	SubscribersChanged func()
 	// Node is the node's role: a city (the default) or a hall's edge
 	// (edge.go).
@@ -91,7 +92,7 @@ func (e *Engine) update(ctx context.Context, fn func(Tx) error) error {
 		refuse = e.refuseEvent // edge.go: the ownership rule
 	}
 	err := e.store.Update(ctx, func(tx Tx) error {
-		w = written{refuse: refuse}
+		w = written{refuse: refuse, now: e.now}
 		return fn(observedTx{tx, &w})
 	})
 	if len(w.settings) > 0 {
@@ -99,6 +100,9 @@ func (e *Engine) update(ctx context.Context, fn func(Tx) error) error {
 	}
 	if err == nil {
 		e.queues.observe(w.events)
+		if SubscriberChange(w.events) {
+			e.subscribersChanged() // this node's delivery at once; the others' from the event
+		}
 	}
 	return err
 }

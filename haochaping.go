@@ -560,9 +560,6 @@ func (e *Engine) CreateHaochapingReporter(ctx context.Context, p Principal, in H
 		out = &HaochapingReporter{Subscriber: s, HaochapingConfig: *c}
 		return nil
 	})
-	if err == nil {
-		e.subscribersChanged()
-	}
 	return out, err
 }
 
@@ -646,9 +643,6 @@ func (e *Engine) UpdateHaochapingReporter(ctx context.Context, p Principal, id i
 		out = &HaochapingReporter{Subscriber: s, HaochapingConfig: *c}
 		return nil
 	})
-	if err == nil {
-		e.subscribersChanged()
-	}
 	return out, err
 }
 
@@ -666,9 +660,6 @@ func (e *Engine) DeleteHaochapingReporter(ctx context.Context, p Principal, id i
 		}
 		return tx.DeleteSubscriber(id)
 	})
-	if err == nil {
-		e.subscribersChanged()
-	}
 	return err
 }
 

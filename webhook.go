@@ -187,7 +187,6 @@ func (e *Engine) CreateWebhook(ctx context.Context, p Principal, in WebhookInput
 	if err != nil {
 		return nil, err
 	}
-	e.subscribersChanged()
 	return &WebhookView{Subscriber: s, Secret: s.Secret}, nil
 }
 
@@ -263,9 +262,6 @@ func (e *Engine) DeleteWebhook(ctx context.Context, p Principal, id int64) error
 		}
 		return tx.DeleteSubscriber(id)
 	})
-	if err == nil {
-		e.subscribersChanged()
-	}
 	return err
 }
 

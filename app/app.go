@@ -150,11 +150,12 @@ func (a *App) SetSSO(o *sso.OIDC, d *sso.LDAP) {
 }
 
 // Followed is given the events of every node that postgres.Follow hears
-// (several nodes on PostgreSQL): the live streams carry them, and they
-// wake the delivery workers.
+// (several nodes on PostgreSQL): the live streams carry them, they wake
+// the delivery workers, and a subscriber another node changed has this
+// node's dispatcher list them again.
 func (a *App) Followed(evs []*civiq.Event) {
 	a.Hub.Publish(evs)
-	a.Outbound.Notify()
+	a.Outbound.Events(evs)
 }
 
 // HelloEvery is how often an edge tells its city it is there.

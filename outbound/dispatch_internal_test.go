@@ -12,39 +12,41 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// A node alone on its database lists the subscribers once at the start and
-// then only when told of a change, not every Poll; on several nodes it
-// polls, as another node may have made one.
+// The dispatcher lists the subscribers once at the start, and then only
+// when told of a change: by its engine, or by an event of a change
+// (civiq.EventSubscriberChanged) another node made; never every Poll.
 func TestDispatcherListsWhenTold(t *testing.T) {
-	for _, alone := range []bool{true, false} {
-		e := civiq.NewEngine(storetest.Open(t))
-		d := New(e, Kinds{}, nil)
-		d.Exclusive, d.Poll = alone, 10*time.Millisecond
-		var lists atomic.Int32
-		d.list = func(ctx context.Context) ([]*civiq.Subscriber, error) {
-			lists.Add(1)
-			return e.AllSubscribers(ctx)
-		}
-		d.Start()
-		if alone {
-			time.Sleep(300 * time.Millisecond)
-			if n := lists.Load(); n != 1 {
-				t.Errorf("alone: listed %d times in 300 ms at a 10 ms poll, want once", n)
-			}
-		}
-		for end := time.Now().Add(10 * time.Second); !alone && lists.Load() < 5; time.Sleep(time.Millisecond) {
-			if time.Now().After(end) {
-				t.Fatalf("on several nodes: listed %d times in 10 s at a 10 ms poll", lists.Load())
-			}
-		}
+	e := civiq.NewEngine(storetest.Open(t))
+	d := New(e, Kinds{}, nil)
+	d.Poll = 10 * time.Millisecond
+	var lists atomic.Int32
+	d.list = func(ctx context.Context) ([]*civiq.Subscriber, error) {
+		lists.Add(1)
+		return e.AllSubscribers(ctx)
+	}
+	d.Start()
+	defer d.Stop()
+	time.Sleep(200 * time.Millisecond)
+	if n := lists.Load(); n != 1 {
+		t.Errorf("listed %d times in 200 ms at a 10 ms poll, want once", n)
+	}
+	for i, tell := range []func(){
+		d.Changed,
+		func() { d.Events([]*civiq.Event{{ID: 7, Type: civiq.EventSubscriberChanged, Text: "3"}}) },
+	} {
 		n := lists.Load()
-		d.Changed()
+		tell()
 		for end := time.Now().Add(5 * time.Second); lists.Load() == n; time.Sleep(time.Millisecond) {
 			if time.Now().After(end) {
-				t.Fatalf("alone=%v: a change did not list the subscribers", alone)
+				t.Fatalf("telling %d did not list the subscribers", i)
 			}
 		}
-		d.Stop()
+	}
+	n := lists.Load()
+	d.Events([]*civiq.Event{{ID: 8, HallID: "demo", Type: civiq.EventIssued}})
+	time.Sleep(100 * time.Millisecond)
+	if lists.Load() != n {
+		t.Error("a ticket's event listed the subscribers")
 	}
 }
 

@@ -196,8 +196,9 @@ func mustZone(t testing.TB) *time.Location {
 }
 
 // Creating, changing, replaying and deleting a reporter tell the
-// dispatcher, as a webhook's do: its worker starts, wakes or ends at once,
-// not at the dispatcher's next poll.
+// dispatcher, as a webhook's do: its worker starts, wakes or ends at once.
+// Each writes an event of the change (civiq.EventSubscriberChanged), by
+// which the other nodes learn of it (on SQLite and on PostgreSQL).
 func TestReporterChangesTellTheDispatcher(t *testing.T) {
 	s := node(t)
 	var told atomic.Int32
@@ -227,6 +228,19 @@ func TestReporterChangesTellTheDispatcher(t *testing.T) {
 		}
 		if n := told.Load(); n != int32(i+1) {
 			t.Fatalf("after %s %s the dispatcher was told %d times, want %d", step.method, step.path, n, i+1)
+		}
+		evs, err := s.App.Store.AllEventsAfter(context.Background(), 0, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changes := 0
+		for _, ev := range evs {
+			if ev.Type == civiq.EventSubscriberChanged && ev.Text == strconv.FormatInt(r.Reporter.ID, 10) && ev.HallID == "" {
+				changes++
+			}
+		}
+		if changes != i+1 {
+			t.Fatalf("after %s %s %d events of the change, want %d", step.method, step.path, changes, i+1)
 		}
 	}
 }

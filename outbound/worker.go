@@ -33,12 +33,13 @@ type Dispatcher struct {
 	// Exclusive: this node is alone on its database (SQLite), and takes
 	// the leases at once, its own from before a crash included.
 	Exclusive bool
-	// Poll is how often workers look for new events when nobody woke them,
-	// and, on several nodes, the dispatcher for subscribers another node
-	// made (this node's own changes tell it: Changed): a safety net, as
-	// every commit wakes the workers (Notify; on PostgreSQL the commits of
-	// every node, through postgres.Follow). A node alone on its database
-	// (Exclusive) lists the subscribers only when told of a change.
+	// Poll is how often workers look for new events when nobody woke them:
+	// a safety net, as every commit wakes the workers (Notify; on
+	// PostgreSQL the commits of every node, through postgres.Follow). The
+	// dispatcher lists the subscribers at the start and when told of a
+	// change only: by this node's engine (Changed), and by the events of
+	// every node (Events: a change of a subscriber is an event,
+	// civiq.EventSubscriberChanged), never by polling the list.
 	Poll time.Duration
 	// Linger is how long a woken worker waits for more events before it
 	// reads: one read for the commits of that while, not one each.
@@ -95,6 +96,17 @@ func (d *Dispatcher) Notify() {
 	d.mu.Unlock()
 }
 
+// Events is given the events of every node's commits (postgres.Follow on
+// several nodes): they wake the workers, and a change of a subscriber
+// among them, made on any node, has the subscribers listed again.
+func (d *Dispatcher) Events(evs []*civiq.Event) {
+	if civiq.SubscriberChange(evs) {
+		d.Changed()
+		return
+	}
+	d.Notify()
+}
+
 // woken gives the channels the next Notify and the next Changed close.
 func (d *Dispatcher) woken() (wake, moved <-chan struct{}) {
 	d.mu.Lock()
@@ -119,19 +131,13 @@ func (d *Dispatcher) Stop() {
 }
 
 // run keeps a worker for each subscriber there is: it lists them at the
-// start and when told of a change, and on several nodes every Poll too.
-// A list that fails is tried again after Poll.
+// start and when told of a change. A list that fails is tried again after
+// Poll.
 func (d *Dispatcher) run(ctx context.Context) {
 	defer d.done.Done()
-	var tick <-chan time.Time
-	if !d.Exclusive {
-		t := time.NewTicker(d.Poll)
-		defer t.Stop()
-		tick = t.C
-	}
 	for {
 		subs, err := d.list(ctx)
-		retry := tick
+		var retry <-chan time.Time
 		if err == nil {
 			d.keep(ctx, subs)
 		} else if ctx.Err() == nil {

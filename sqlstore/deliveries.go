@@ -177,6 +177,9 @@ func eventsWhere(after int64, halls, types []string) (string, []any) {
 		}
 	}
 	in("hall_id", halls)
+	if len(halls) == 0 {
+		q += ` AND hall_id <> ''` // every hall's, not the delivery's own (civiq.EventSubscriberChanged)
+	}
 	in("type", types)
 	return q, args
 }
