@@ -76,4 +76,7 @@ func TestSubscriberWants(t *testing.T) {
 	if !all.Wants(&civiq.Event{HallID: "z", Type: civiq.EventRated}) {
 		t.Error("* in every hall wants every event")
 	}
+	if all.Wants(&civiq.Event{Type: civiq.EventSubscriberChanged, Text: "1"}) {
+		t.Error("a subscriber's change (no hall's) is the delivery's own")
+	}
 }
