@@ -1,6 +1,9 @@
 package civiq
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // 帮办代办: a ticket taken, or a case handled, on a citizen's behalf by a
 // helper (issue 17). Only the helper's role is kept, never who the helper
@@ -15,21 +18,10 @@ const (
 	BehalfAgent     = "agent"     // 受托代理人
 )
 
-// BehalfRole is one helper role with its labels.
-type BehalfRole struct {
-	Role string `json:"role"`
-	ZH   string `json:"zh"`
-	EN   string `json:"en"`
-}
-
-// BehalfRoles are the helper roles, in the order the pages list them.
-var BehalfRoles = []BehalfRole{
-	{BehalfFamily, "家属", "Family member"},
-	{BehalfGrid, "社区网格员", "Community grid worker"},
-	{BehalfWindow, "窗口帮办", "Service window helper"},
-	{BehalfVolunteer, "志愿者", "Volunteer"},
-	{BehalfAgent, "受托代理人", "Authorised agent"},
-}
+// BehalfRoles are the helper roles, in the order the pages list them;
+// their names, in both languages, are the pages' catalogue entries
+// behalf.<role> (web/locale/*/common.json).
+var BehalfRoles = []string{BehalfFamily, BehalfGrid, BehalfWindow, BehalfVolunteer, BehalfAgent}
 
 // OnBehalf says a ticket or case is taken or handled for someone else,
 // by a helper of Role.
@@ -43,10 +35,8 @@ func ParseBehalf(field string, b *OnBehalf) (*OnBehalf, error) {
 	if b == nil || b.Role == "" {
 		return nil, nil
 	}
-	for _, r := range BehalfRoles {
-		if r.Role == b.Role {
-			return &OnBehalf{Role: r.Role}, nil
-		}
+	if slices.Contains(BehalfRoles, b.Role) {
+		return &OnBehalf{Role: b.Role}, nil
 	}
 	return nil, FieldErrorf(field, "unknown helper role %q: family, grid, window, volunteer or agent", b.Role)
 }

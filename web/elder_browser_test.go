@@ -96,6 +96,13 @@ eq(await screen(k), 'home', 'back at the start after 2 minutes');
 await k.click('#checkin-open');
 await large(k, 30, 'kiosk check-in zh');
 await k.click('#ci-back');
+// 帮办代办: a family member takes the ticket (the roles as large, read).
+await k.click('#behalf-open');
+eq(await screen(k), 'behalf', 'for someone else: the roles');
+assert((await said(k)).includes('社区网格员'), 'the roles are read: ' + await said(k));
+await large(k, 30, 'kiosk behalf zh');
+await k.click('.role[data-role=family]');
+eq(await k.textContent('#behalf-text'), '为他人代办 · 家属', 'the helper, on the start screen');
 
 // A card reader types a resident ID of someone born 1 January 1950 on
 // the start screen: shown masked, sent with the ticket, the green channel
@@ -110,11 +117,13 @@ eq(await k.textContent('#card-text'), '已读取身份证 110***********' + card
 assert(!(await k.content()).includes(cardID), 'the whole number is nowhere on the page');
 const sent = k.waitForRequest((r) => r.url().endsWith('/tickets') && r.method() === 'POST');
 await k.click('.svc[data-service=general]');
-eq(JSON.parse((await sent).postData()).id_number, cardID, 'the ID goes with the ticket');
+const body = JSON.parse((await sent).postData());
+eq(body.id_number, cardID, 'the ID goes with the ticket');
+eq(body.on_behalf, { role: 'family' }, 'and the helper');
 await k.waitForSelector('#s-ticket:not(.hidden)');
 await k.waitForFunction(() => /120|119/.test(document.getElementById('back-in').textContent));
 eq(await k.textContent('#tp-priority'), '绿色通道 · 老年人（按身份证年龄自动）', 'the green channel, given by age');
-assert(/您的号码是A零零\S。综合受理。绿色通道 · 老年人（按身份证年龄自动）。前方等待 0 人/.test(await said(k)), 'the ticket is read: ' + await said(k));
+assert(/您的号码是A零零\S。综合受理。绿色通道 · 老年人（按身份证年龄自动）。代办 · 家属。前方等待 0 人/.test(await said(k)), 'the ticket is read: ' + await said(k));
 await large(k, 30, 'kiosk ticket zh');
 await k.evaluate(() => { window.said = []; });
 await k.click('#kiosk-read');
@@ -126,6 +135,9 @@ eq(await screen(k), 'ticket', 'the ticket stays a minute on');
 k = await open(1920, 1080, '/halls/demo/kiosk?lang=en', { kiosk: true, elder: true });
 await k.waitForSelector('#s-home:not(.hidden)');
 await large(k, 30, 'kiosk home en');
+await k.click('#behalf-open');
+await large(k, 30, 'kiosk behalf en');
+await k.click('#behalf-back');
 await k.click('#kiosk-read');
 assert((await said(k)).includes('Choose your service'), 'read in English: ' + await said(k));
 // A service's quota reached: said so, with when tickets come again.

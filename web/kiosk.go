@@ -142,7 +142,8 @@ func (s *Site) kiosk(w http.ResponseWriter, r *http.Request) {
 		data.Groups = append(data.Groups, group{g, s.kioskGroupLabel(lang, g)})
 	}
 	s.render(w, r, http.StatusOK, "kiosk", "kiosk.title", map[string]any{"V": data, "JSON": kioskJSON(data),
-		"CodeKeys": kioskCodeKeys, "IDKeys": kioskIDKeys, "PhoneKeys": kioskPhoneKeys, "CodeMax": civiq.CodeLength + 1})
+		"CodeKeys": kioskCodeKeys, "IDKeys": kioskIDKeys, "PhoneKeys": kioskPhoneKeys, "CodeMax": civiq.CodeLength + 1,
+		"Behalf": civiq.BehalfRoles})
 }
 
 // ticketPage is the citizen's page of one ticket, phone first.

@@ -146,6 +146,14 @@ await visible(kiosk, 's-home');
 await kiosk.setViewportSize({ width: 1920, height: 1080 });
 check(await kiosk.evaluate(() => document.documentElement.scrollHeight <= innerHeight), 'landscape start screen fits');
 await shot(kiosk, 'kiosk-landscape');
+// 帮办代办: a volunteer takes it for someone, who is of the green channel.
+await kiosk.click('#behalf-open');
+await visible(kiosk, 's-behalf');
+await shot(kiosk, 'kiosk-behalf');
+await axe(kiosk, 'kiosk for someone else');
+await kiosk.click('.role[data-role=volunteer]');
+await visible(kiosk, 'behalf-banner');
+check(await text(kiosk, '#behalf-text') === '为他人代办 · 志愿者', 'for someone else banner: ' + await text(kiosk, '#behalf-text'));
 await kiosk.click('#green-open');
 await visible(kiosk, 's-green');
 await shot(kiosk, 'kiosk-green');
@@ -157,11 +165,14 @@ await kiosk.click('.svc[data-service=tax]');
 await visible(kiosk, 's-ticket');
 check((await text(kiosk, '#tp-priority')).includes('老年人'), 'green channel on the ticket');
 const green = (await api('GET', '/api/v1/tickets/' + await kiosk.evaluate(() => document.body.dataset.ticket))).body.ticket;
-check(green.number === 'C001' && green.priority_group === 'elderly', 'green ticket: ' + JSON.stringify(green));
+check(green.number === 'C001' && green.priority_group === 'elderly' && green.on_behalf && green.on_behalf.role === 'volunteer',
+  'green ticket for someone: ' + JSON.stringify(green));
+check(await text(kiosk, '#tp-behalf') === '代办 · 志愿者', 'for someone on the ticket: ' + await text(kiosk, '#tp-behalf'));
 await shot(kiosk, 'kiosk-ticket-landscape');
 await kiosk.click('#done');
 await visible(kiosk, 's-home');
-check(await kiosk.evaluate(() => document.getElementById('green-banner').classList.contains('hidden')), 'green channel is forgotten');
+check(await kiosk.evaluate(() => document.getElementById('green-banner').classList.contains('hidden')
+  && document.getElementById('behalf-banner').classList.contains('hidden')), 'green channel and helper are forgotten');
 
 // ---- a kiosk run by a signed-in clerk ----
 const sctx = await browser.newContext({ viewport: { width: 1080, height: 1920 } });

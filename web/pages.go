@@ -7,11 +7,11 @@ import "net/http"
 // ending in "." for every key that starts with it. It is the one place
 // where a page's strings are listed; New checks that each names an entry.
 var scriptStrings = map[string][]string{
-	"kiosk":        {"kiosk.", "error.network", "wait.about"},
+	"kiosk":        {"kiosk.", "behalf.", "error.network", "wait.about"},
 	"ticket":       {"ticket.", "error.network", "wait.about"},
 	"display":      {"display."},
 	"window":       {"window."},
-	"counter":      {"counter.", "error.", "case.status."},
+	"counter":      {"counter.", "behalf.", "error.", "case.status."},
 	"rate":         {"rate.", "error."},
 	"admin":        {"admin.", "role."},
 	"book":         {"book.", "ticket.status.", "error.network"},

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/civiq/civiq"
 )
 
 // Every key of the Chinese catalogue has an English entry and the other way
@@ -26,6 +28,12 @@ func TestCataloguesMatch(t *testing.T) {
 	for k := range en {
 		if _, ok := zh[k]; !ok {
 			t.Errorf("key %q has no Chinese entry", k)
+		}
+	}
+	// Every helper role of 帮办代办 has its name (behalf.<role>).
+	for _, r := range civiq.BehalfRoles {
+		if zh["behalf."+r] == "" || en["behalf."+r] == "" {
+			t.Errorf("helper role %s has no name in the catalogues", r)
 		}
 	}
 	// Keys are unique across files of one language.

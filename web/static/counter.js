@@ -356,7 +356,7 @@
     run("on-behalf", "/api/v1/tickets/" + encodeURIComponent(cur.id) + "/on-behalf", { on_behalf: role ? { role } : null }, (res) => {
       const t = res.body.ticket;
       setCur(t);
-      say(role ? C.tr("counter.msg.behalf", t.number, C.tr("counter.behalf." + role)) : C.tr("counter.msg.behalf_none", t.number), "ok");
+      say(role ? C.tr("counter.msg.behalf", t.number, C.tr("behalf." + role)) : C.tr("counter.msg.behalf_none", t.number), "ok");
     });
   });
 

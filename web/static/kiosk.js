@@ -24,6 +24,7 @@
   let token = C.deviceToken(K.hall); // a paired kiosk's own token
   let group = "";                    // the chosen green-channel group
   let cardID = "";                   // a resident ID the card reader read at the start
+  let behalf = "";                   // 帮办代办: the helper's role, taking the ticket for someone else
   let busy = false;                  // a press is being served
   let backTimer = 0, idleTimer = 0, waitsTimer = 0, stream = null;
 
@@ -46,7 +47,7 @@
   // buttons and messages, in the page's language (C.read, the browser's
   // speech as the display's); the ticket is read as a ticket.
   const readable = "h1, .kiosk-lead, .svc:not(.away) .svc-name, .svc:not(.away) .svc-wait, .action strong, .green-open strong, " +
-    ".group, #busy-text, .error-big, .ci-field label, .ci-error, .ci-status, .green-banner:not(.hidden) strong, #tp-priority, #tp-appt, #tp-until, #tp-ahead, #tp-eta";
+    ".group, .role, #busy-text, .error-big, .ci-field label, .ci-error, .ci-status, .green-banner:not(.hidden) strong, #tp-priority, #tp-behalf, #tp-appt, #tp-until, #tp-ahead, #tp-eta";
   function readScreen() {
     const screen = document.body.dataset.screen;
     const box = $("s-" + screen);
@@ -232,12 +233,15 @@
     $("green-text").textContent = group ? C.tr("kiosk.green_for", groups[group] || group) : "";
     const open = $("green-open");
     if (open) open.classList.toggle("hidden", !!group);
+    $("behalf-banner").classList.toggle("hidden", !behalf);
+    $("behalf-text").textContent = behalf ? C.tr("kiosk.behalf_for", C.tr("behalf." + behalf)) : "";
+    $("behalf-open").classList.toggle("hidden", !!behalf);
     $("card-banner").classList.toggle("hidden", !cardID);
     $("card-text").textContent = cardID ? C.tr("kiosk.card_read", cardID.slice(0, 3) + "*".repeat(11) + cardID.slice(-4)) : "";
     show("home");
     if (svcPages.length > 1 && svcPage !== 0) showServicePage(0);
     fitServices();
-    idle(!!group || !!cardID);
+    idle(!!group || !!cardID || !!behalf);
   }
 
   // ---- a resident ID card read at the start ----
@@ -273,6 +277,7 @@
     clearTimeout(idleTimer);
     group = "";
     cardID = "";
+    behalf = "";
     busy = false;
     if (ci) ci.clear();
     if (sms) sms.clear();
@@ -289,8 +294,8 @@
     home();
   }
 
-  const idleScreens = new Set(["green", "checkin"]);
-  const touched = () => { if ((idleScreens.has(document.body.dataset.screen) || group || cardID) && !(ci && ci.busy)) idle(true); };
+  const idleScreens = new Set(["green", "behalf", "checkin"]);
+  const touched = () => { if ((idleScreens.has(document.body.dataset.screen) || group || cardID || behalf) && !(ci && ci.busy)) idle(true); };
   document.addEventListener("pointerdown", touched);
   document.addEventListener("keydown", touched);
   if ($("green-open")) $("green-open").addEventListener("click", () => { if (!busy) { show("green"); idle(true); } });
@@ -298,6 +303,14 @@
   $("green-cancel").addEventListener("click", () => { group = ""; home(); });
   for (const b of document.querySelectorAll(".group")) {
     b.addEventListener("click", () => { group = b.dataset.group; home(); });
+  }
+  // 帮办代办: "for someone else", then the helper's role; the next
+  // ticket carries it (on_behalf), and the start forgets it.
+  $("behalf-open").addEventListener("click", () => { if (!busy) { show("behalf"); idle(true); } });
+  $("behalf-back").addEventListener("click", () => { behalf = ""; home(); });
+  $("behalf-cancel").addEventListener("click", () => { behalf = ""; home(); });
+  for (const b of document.querySelectorAll(".role")) {
+    b.addEventListener("click", () => { behalf = b.dataset.role; home(); });
   }
   for (const b of document.querySelectorAll(".svc")) {
     b.addEventListener("click", () => take(b.dataset.service));
@@ -312,6 +325,7 @@
     const body = { service_id: serviceId, channel: "kiosk" };
     if (group) body.priority_group = group;
     if (cardID) body.id_number = cardID;
+    if (behalf) body.on_behalf = { role: behalf };
     const text = $("busy-text"), cancel = $("busy-cancel");
     text.textContent = C.tr("kiosk.issuing");
     cancel.classList.add("hidden");
@@ -381,6 +395,9 @@
     pr.textContent = !t.priority_group ? "" : C.tr(t.priority_by === "age" ? "kiosk.ticket_priority_age" : "kiosk.ticket_priority",
       groups[t.priority_group] || t.priority_group);
     pr.classList.toggle("hidden", !t.priority_group);
+    const bh = $("tp-behalf");
+    bh.textContent = t.on_behalf ? C.tr("kiosk.ticket_behalf", C.tr("behalf." + t.on_behalf.role)) : "";
+    bh.classList.toggle("hidden", !t.on_behalf);
     const ap = $("tp-appt");
     ap.textContent = appt ? C.tr("kiosk.appt_mark", slot ? hhmm(slot.start) + "–" + hhmm(slot.end) : "").trim() : "";
     ap.classList.toggle("hidden", !appt);
