@@ -59,12 +59,13 @@ func buildCiviq(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "civiq")
-		// Build with -race when the tests run with it: the packages are
-		// then already compiled that way, and the process checks itself.
+		// Build with -race (and the -gcflags, -tags) the tests run with:
+		// the packages are then already compiled that way, and the
+		// process checks itself.
 		args := []string{"build", "-o", binPath}
 		if bi, ok := debug.ReadBuildInfo(); ok {
 			for _, s := range bi.Settings {
-				if (s.Key == "-race" && s.Value == "true") || (s.Key == "-tags" && s.Value != "") {
+				if (s.Key == "-race" && s.Value == "true") || ((s.Key == "-tags" || s.Key == "-gcflags") && s.Value != "") {
 					args = append(args, s.Key+"="+s.Value)
 				}
 			}
