@@ -636,7 +636,8 @@ func (e *Engine) SetNotifySettings(ctx context.Context, p Principal, hallID stri
 	}
 	now := e.now()
 	err := e.update(ctx, func(tx Tx) error {
-		if _, err := tx.Hall(hallID); err != nil {
+		hall, err := tx.Hall(hallID)
+		if err != nil {
 			return err
 		}
 		old, err := e.openNotifySettings(tx, hallID)
@@ -660,6 +661,11 @@ func (e *Engine) SetNotifySettings(ctx context.Context, p Principal, hallID stri
 		}
 		if err := e.ensureNotifySubscriber(tx, p, hallID, now); err != nil {
 			return err
+		}
+		if old != nil && cmpOr(old.ReminderAt, DefaultReminderAt) != cmpOr(in.ReminderAt, DefaultReminderAt) {
+			if err := e.replanReminders(tx, hall, in.ReminderAt, now); err != nil { // notify_subjects.go
+				return err
+			}
 		}
 		return tx.AppendEvent(&Event{HallID: hallID, Type: EventNotifySettings, At: now})
 	})

@@ -133,6 +133,65 @@ func cmpOr(s, def string) string {
 	return s
 }
 
+// ReminderReplan is when a reminder already planned is due as things are
+// now: by its booking's slot as it is and the hall's hour as it is
+// (ReminderDue), so a reminder follows a change of either and is never
+// sent at the time it had before; now, when that time passed while it
+// waited for its old one (the hour moved earlier); drop when, as things
+// are, it is not to be sent at all (booked after its time, or stale).
+func ReminderReplan(kind string, slot, booked, now time.Time, loc *time.Location, at string) (due time.Time, drop bool) {
+	due, ok := ReminderDue(kind, slot, booked, loc, at)
+	if !ok {
+		return time.Time{}, true
+	}
+	if due.Before(now) {
+		due = now
+	}
+	return due, false
+}
+
+// maxReplan bounds the reminders one change of the hall's hour moves:
+// the scheduled ones of its bookings' days ahead.
+const maxReplan = 100000
+
+// replanReminders moves the hall's scheduled day-before reminders to its
+// new hour at (SetNotifySettings, in its transaction): each row is
+// updated, never a second made, so each goes once. One read of the
+// bookings ahead finds their slots; a reminder whose booking is gone is
+// left for the minute tick, which drops it.
+func (e *Engine) replanReminders(tx Tx, hall *Hall, at string, now time.Time) error {
+	ns, err := tx.NoticesIn(hall.ID, NoticeScheduled, maxReplan)
+	if err != nil || len(ns) == 0 {
+		return err
+	}
+	bs, err := tx.Bookings(hall.ID, now, now.AddDate(1, 0, 0))
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*Booking, len(bs))
+	for i := range bs {
+		byID[bs[i].ID] = &bs[i]
+	}
+	for _, n := range ns {
+		_, id, ok := ParseSubjectKey(n.TicketID)
+		b := byID[id]
+		if !ok || n.Kind != NoticeReminderDay || b == nil {
+			continue
+		}
+		due, drop := ReminderReplan(n.Kind, b.SlotStart, b.CreatedAt, now, hall.Location(), at)
+		if drop {
+			n.Status, n.Code, n.DueAt = NoticeDropped, "stale", nil
+		} else {
+			n.DueAt = &due
+		}
+		n.UpdatedAt = now
+		if err := tx.UpdateNotice(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ReminderStale is when a reminder can no longer help: the day-before one
 // once the hour-before one is due, the hour-before one half its lead before
 // the slot.
@@ -619,8 +678,15 @@ func (e *Engine) queueDueReminders(ctx context.Context, now time.Time) (queued i
 				}
 				continue
 			}
+			// As things are now: the booking's slot or the hall's hour may
+			// have changed since it was planned.
+			due, stale := ReminderReplan(n.Kind, b.SlotStart, b.CreatedAt, now, hall.Location(), st.ReminderAt)
 			at, wait, drop := ReminderSendAt(n.Kind, b.SlotStart, now, hall.Location(), st.QuietFrom, st.QuietTo)
 			switch {
+			case stale:
+				n.Status, n.Code = NoticeDropped, "stale"
+			case due.After(now):
+				n.DueAt = &due // its time moved on: not yet
 			case drop:
 				n.Status, n.Code = NoticeDropped, "stale"
 				if QuietAt(now, hall.Location(), st.QuietFrom, st.QuietTo) {

@@ -135,3 +135,123 @@ func FuzzParseSubjectKey(f *testing.F) {
 		}
 	})
 }
+
+// TestReminderReplan: a reminder already planned is due by its booking's
+// slot and the hall's hour as they are now: it moves with either, goes now
+// when its new time passed while it waited, and is dropped when it is no
+// longer to be sent at all.
+func TestReminderReplan(t *testing.T) {
+	sh := shanghai
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, sh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	day, hour := civiq.NoticeReminderDay, civiq.NoticeReminderHour
+	for _, c := range []struct {
+		name, kind, slot, booked, now, hour string
+		want                                string // "" when dropped
+	}{
+		{"as planned", day, "2026-12-08 09:30", "2026-12-01 10:00", "2026-12-02 10:00", "18:00", "2026-12-07 18:00"},
+		{"the hour later", day, "2026-12-08 09:30", "2026-12-01 10:00", "2026-12-02 10:00", "20:00", "2026-12-07 20:00"},
+		{"the hour earlier, ahead", day, "2026-12-08 09:30", "2026-12-01 10:00", "2026-12-07 10:00", "12:00", "2026-12-07 12:00"},
+		{"the hour earlier, passed: now", day, "2026-12-08 09:30", "2026-12-01 10:00", "2026-12-07 17:00", "12:00", "2026-12-07 17:00"},
+		{"the hour before the booking", day, "2026-12-08 09:30", "2026-12-07 17:30", "2026-12-07 17:45", "17:00", ""},
+		{"the hour too late for the slot", day, "2026-12-08 00:30", "2026-12-01 10:00", "2026-12-02 10:00", "23:45", ""},
+		{"the slot a day later", day, "2026-12-09 09:30", "2026-12-01 10:00", "2026-12-07 18:00", "18:00", "2026-12-08 18:00"},
+		{"the slot earlier, its hour passed: now", day, "2026-12-08 09:30", "2026-12-01 10:00", "2026-12-07 19:00", "18:00", "2026-12-07 19:00"},
+		{"the slot earlier, past its use: now (ReminderSendAt drops it)", day, "2026-12-07 20:00", "2026-12-01 10:00", "2026-12-07 19:30", "18:00", "2026-12-07 19:30"},
+		{"hour before, slot later", hour, "2026-12-08 11:00", "2026-12-01 10:00", "2026-12-08 08:30", "", "2026-12-08 10:00"},
+		{"hour before, slot earlier", hour, "2026-12-08 09:00", "2026-12-01 10:00", "2026-12-08 08:10", "", "2026-12-08 08:10"},
+		{"hour before, booked within it", hour, "2026-12-08 09:30", "2026-12-08 08:45", "2026-12-08 08:50", "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			due, drop := civiq.ReminderReplan(c.kind, at(c.slot), at(c.booked), at(c.now), sh, c.hour)
+			switch {
+			case c.want == "" && !drop:
+				t.Errorf("due at %v, want dropped", due.In(sh))
+			case c.want != "" && (drop || !due.Equal(at(c.want))):
+				t.Errorf("due at %v (dropped %v), want %s", due.In(sh), drop, c.want)
+			}
+		})
+	}
+}
+
+// TestReminderFollowsTheHour: reminders planned at booking move when the
+// hall changes reminder_at: each goes at its new time, never at its old
+// one, and once; one already queued stays as it is.
+func TestReminderFollowsTheHour(t *testing.T) {
+	e := newBookingEnv(t) // Monday 2 March 2026, 08:00
+	admin := civiq.Principal{User: &civiq.User{ID: 1, Username: "admin", Role: civiq.RoleAdmin}}
+	setHour := func(h string) {
+		t.Helper()
+		if _, err := e.eng.SetNotifySettings(e.ctx, admin, "demo", civiq.NotifySettings{SMS: &civiq.ProviderSettings{Provider: "log"},
+			ReminderAt: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setHour("18:00")
+	wed := e.mustBook("property", slot(4, 10, 0), 1)
+	thu := e.mustBook("property", slot(5, 10, 0), 2)
+	var ids []int64
+	for _, ev := range e.take() {
+		ids = append(ids, ev.ID)
+	}
+	if _, err := e.eng.PlanNotices(e.ctx, "demo", ids, 100); err != nil {
+		t.Fatal(err)
+	}
+	on := func(day, hh, mm int) time.Time { return time.Date(2026, 3, day, hh, mm, 0, 0, shanghai) }
+	due := func(b *civiq.Booking) string {
+		t.Helper()
+		var ns []*civiq.Notice
+		for _, d := range []string{"2026-03-02", "2026-03-03", "2026-03-04"} { // a reminder queued is of its day
+			day, err := e.eng.NotifyMessages(e.ctx, admin, "demo", d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns = append(ns, day...)
+		}
+		for _, n := range ns {
+			if n.Number == b.Code && n.Kind == civiq.NoticeReminderDay && n.DueAt != nil {
+				return n.Status + " " + n.DueAt.In(shanghai).Format("01-02 15:04")
+			}
+		}
+		return "none"
+	}
+	e.set(on(2, 9, 0))
+	setHour("12:00")
+	if got := due(wed) + ", " + due(thu); got != "scheduled 03-03 12:00, scheduled 03-04 12:00" {
+		t.Fatalf("after 12:00: %s", got)
+	}
+	for _, c := range []struct {
+		at   time.Time
+		hour string // set after the tick
+		want int    // reminders queued by the tick
+	}{
+		{on(3, 11, 59), "", 0},
+		{on(3, 12, 0), "20:00", 1}, // Wednesday's, the day before; Thursday's moves to 20:00
+		{on(3, 18, 0), "", 0},      // the old hour
+		{on(3, 20, 0), "", 0},      // Wednesday's went already
+		{on(4, 9, 0), "", 1},       // Wednesday's hour before
+		{on(4, 12, 0), "", 0},      // Thursday's hour before it moved
+		{on(4, 20, 0), "", 1},      // Thursday's day before
+		{on(4, 20, 1), "", 0},
+	} {
+		e.set(c.at)
+		n, err := e.eng.QueueDueReminders(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != c.want {
+			t.Errorf("at %s: %d queued, want %d", c.at.Format("01-02 15:04"), n, c.want)
+		}
+		if c.hour != "" {
+			setHour(c.hour)
+		}
+	}
+	if got := due(wed) + ", " + due(thu); got != "queued 03-03 12:00, queued 03-04 20:00" {
+		t.Errorf("at the end: %s", got)
+	}
+}
