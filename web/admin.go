@@ -28,6 +28,16 @@ type adminData struct {
 	// NoticeParams are each kind's parameters in order, as JSON: the
 	// form names them under its template.
 	NoticeParams string
+	// Delivery are the sections of the subscribers' kinds, one template
+	// ("delivery") for both: webhooks, then 好差评 reporters.
+	Delivery []adminDelivery
+}
+
+// adminDelivery is one kind of subscriber's section of admin.html.
+type adminDelivery struct {
+	Lang    string
+	Kind    string // data-delivery: "webhook" or "reporter" (admin-delivery.js)
+	Section string // the section's name: "webhooks" or "haochaping"
 }
 
 func (s *Site) registerAdmin(mux *http.ServeMux) {
@@ -59,7 +69,8 @@ func (s *Site) adminPage(w http.ResponseWriter, r *http.Request) {
 	d := adminData{IsAdmin: u.Role == civiq.RoleAdmin, PriorityGroups: civiq.DefaultPriorityGroups,
 		Timezones:   []string{"Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei", "UTC"},
 		DeviceKinds: []string{civiq.DeviceKiosk, civiq.DeviceDisplay, civiq.DeviceCounter, civiq.DeviceRater},
-		NoticeKinds: strings.Join(civiq.NoticeKinds, " "), NoticeParams: noticeParamsJSON()}
+		NoticeKinds: strings.Join(civiq.NoticeKinds, " "), NoticeParams: noticeParamsJSON(),
+		Delivery: []adminDelivery{{lang, "webhook", "webhooks"}, {lang, "reporter", "haochaping"}}}
 	for _, h := range all {
 		if !d.IsAdmin && !p.Can(civiq.PermManageHall, h.ID, "") {
 			continue
