@@ -112,6 +112,22 @@ func (s *Site) managerGateFor(w http.ResponseWriter, r *http.Request, perm civiq
 	return p, &js, h, true
 }
 
+// managerPage is the opening of a managers' page drawn by its script from
+// the hall alone (the planner, the reports): managerGate, then the hall
+// as the script's configuration. ok is false when an answer has been
+// written.
+func (s *Site) managerPage(w http.ResponseWriter, r *http.Request) (v managerView, ok bool) {
+	_, cfg, h, ok := s.managerGate(w, r)
+	if !ok {
+		return v, false
+	}
+	js, ok := s.scriptConfig(w, r, cfg)
+	if !ok {
+		return v, false
+	}
+	return managerView{Hall: h, Name: h.NameIn(Lang(w, r)), Config: js}, true
+}
+
 // dashboardTargets are the targets the dashboard offers, in minutes.
 var dashboardTargets = []int{5, 10, 15, 20, 30, 45, 60}
 

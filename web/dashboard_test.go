@@ -270,7 +270,7 @@ func TestManagerPagesAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	anon, staff, mgr, admin, east := s.client(t, ""), s.client(t, "stf"), s.client(t, "mgr"), s.client(t, "admin"), s.client(t, "east")
-	for _, path := range []string{"/halls/demo/dashboard", "/halls/demo/planner", "/city"} {
+	for _, path := range []string{"/halls/demo/dashboard", "/halls/demo/planner", "/halls/demo/reports", "/city"} {
 		code, h, _ := mgrGet(t, anon, s.URL+path+"?lang=en")
 		if code != http.StatusSeeOther || h.Get("Location") != "/login?next="+url.QueryEscape(path+"?lang=en") {
 			t.Errorf("%s anonymous: %d %s", path, code, h.Get("Location"))
@@ -280,7 +280,7 @@ func TestManagerPagesAccess(t *testing.T) {
 			t.Errorf("%s staff: %d", path, code)
 		}
 	}
-	for _, path := range []string{"/halls/demo/dashboard", "/halls/demo/planner"} {
+	for _, path := range []string{"/halls/demo/dashboard", "/halls/demo/planner", "/halls/demo/reports"} {
 		if code, _, _ := mgrGet(t, east, s.URL+path); code != http.StatusForbidden {
 			t.Errorf("%s, another hall's manager: %d", path, code)
 		}

@@ -19,14 +19,7 @@ type plannerView struct {
 // /api/v1/halls/{hall}/plan (api/plan.go) and draws the answer as a chart
 // and a table, with the CSV from the same route.
 func (s *Site) plannerPage(w http.ResponseWriter, r *http.Request) {
-	_, cfg, h, ok := s.managerGate(w, r)
-	if !ok {
-		return
+	if v, ok := s.managerPage(w, r); ok {
+		s.render(w, r, http.StatusOK, "planner", "planner.title", plannerView{v, plannerDays})
 	}
-	js, ok := s.scriptConfig(w, r, cfg)
-	if !ok {
-		return
-	}
-	v := plannerView{managerView{Hall: h, Name: h.NameIn(Lang(w, r)), Config: js}, plannerDays}
-	s.render(w, r, http.StatusOK, "planner", "planner.title", v)
 }

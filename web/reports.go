@@ -11,13 +11,7 @@ func (s *Site) registerReports(mux *http.ServeMux) {
 // /reports/services (api/reports.go) and draws tables and charts, with
 // the CSV and workbook links of the same routes.
 func (s *Site) reportsPage(w http.ResponseWriter, r *http.Request) {
-	_, cfg, h, ok := s.managerGate(w, r)
-	if !ok {
-		return
+	if v, ok := s.managerPage(w, r); ok {
+		s.render(w, r, http.StatusOK, "reports", "reports.title", v)
 	}
-	js, ok := s.scriptConfig(w, r, cfg)
-	if !ok {
-		return
-	}
-	s.render(w, r, http.StatusOK, "reports", "reports.title", managerView{Hall: h, Name: h.NameIn(Lang(w, r)), Config: js})
 }
