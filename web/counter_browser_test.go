@@ -109,6 +109,16 @@ await page.waitForFunction(() => document.getElementById('cur-status').textConte
 await page.waitForSelector('#ctr[aria-busy=false]');
 check(await page.isEnabled('#b-finish') && await page.isEnabled('#b-transfer') && await page.isDisabled('#b-recall') && await page.isDisabled('#b-start'), 'serving: buttons');
 await page.waitForFunction(() => /^0:0[1-9]$/.test(document.getElementById('cur-timer').textContent), null, { timeout: 10000 }); // the timer runs
+// 帮办代办: the clerk marks the ticket as handled for someone, by the
+// helper's role, then back to in person, then a family member.
+check(await page.isEnabled('#cur-behalf') && await page.inputValue('#cur-behalf') === '', 'the 帮办代办 choice: in person, enabled');
+for (const [role, said] of [['grid', '已记为帮办代办：社区网格员'], ['', '已记为本人办理'], ['family', '已记为帮办代办：家属']]) {
+  await page.selectOption('#cur-behalf', role);
+  await page.waitForFunction((w) => document.getElementById('msg').textContent.includes(w), said);
+  const ob = (await ticket(a1.id)).on_behalf;
+  check(role ? ob && ob.role === role : !ob, 'on_behalf after choosing ' + JSON.stringify(role) + ': ' + JSON.stringify(ob));
+  await page.waitForSelector('#ctr[aria-busy=false]');
+}
 await shot(page, 'counter-current-zh');
 await axe(page, 'counter with a ticket');
 await page.keyboard.press('f');
@@ -172,6 +182,7 @@ await page.goto(base + '/halls/demo/counter/1?lang=en');
 await page.waitForFunction((n) => document.getElementById('cur-number').textContent === n, d1.number);
 await page.waitForFunction(() => document.querySelector('[data-service=general] [data-count]').textContent.trim() !== '–');
 check((await page.textContent('#cur-status')).includes('Called'), 'English status');
+check(await page.$eval('#cur-behalf option[value=volunteer]', (o) => o.textContent) === 'Volunteer', 'the helpers in English');
 await shot(page, 'counter-current-en');
 await axe(page, 'counter in English');
 await page.goto(base + '/halls/demo/counter/1?lang=zh-CN');

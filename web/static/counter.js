@@ -353,7 +353,8 @@
   $("cur-behalf").addEventListener("change", (ev) => {
     const cur = st.cur, role = ev.target.value;
     if (!cur) return;
-    run("on-behalf", "/api/v1/tickets/" + encodeURIComponent(cur.id) + "/on-behalf", { on_behalf: role ? { role } : null }, (res) => {
+    // Named with the role: another choice right after is not a double click.
+    run("on-behalf:" + role, "/api/v1/tickets/" + encodeURIComponent(cur.id) + "/on-behalf", { on_behalf: role ? { role } : null }, (res) => {
       const t = res.body.ticket;
       setCur(t);
       say(role ? C.tr("counter.msg.behalf", t.number, C.tr("behalf." + role)) : C.tr("counter.msg.behalf_none", t.number), "ok");
