@@ -1016,31 +1016,67 @@ type NoticeOutcome struct {
 // take no write at all. A burst's events are planned together: one read
 // of the hall's waiting opt-ins and one write for all of them, not one
 // each.
+//
+// The plan is worked out in a read (tickets, places, what each was sent,
+// the counters' and services' names, the addresses masked), beside the
+// hall's writes; the write only adds the messages it found and claims.
+// Whatever changed in between is caught where it matters: a message is
+// added at most once per ticket and kind (the store's key), and the claim
+// drops what can no longer help or lost its opt-in.
 func (e *Engine) PlanNotices(ctx context.Context, hallID string, eventIDs []int64, limit int) (*NoticeBatch, error) {
-	// A read first: most events make nothing due, and take no write.
-	var work bool
+	var (
+		planned  []*Notice
+		finished []string
+		waiting  bool // a message queued, or left sending, already
+	)
 	err := e.store.View(ctx, func(tx Tx) error {
-		p, err := e.planNotices(tx, hallID, eventIDs, false)
-		work = p != nil && p.work
-		return err
+		pt := &plannedTx{Tx: tx}
+		p, err := e.planNotices(pt, hallID, eventIDs)
+		if err != nil || p == nil {
+			return err
+		}
+		planned, finished = pt.notices, p.finished
+		if len(planned) > 0 {
+			return nil
+		}
+		for _, status := range []string{NoticeQueued, NoticeSending} {
+			ns, err := tx.NoticesIn(hallID, status, 1)
+			if err != nil || len(ns) > 0 {
+				waiting = len(ns) > 0
+				return err
+			}
+		}
+		return nil
 	})
-	if err != nil || !work {
+	if err != nil || (len(planned) == 0 && !waiting) {
 		return &NoticeBatch{}, err
 	}
 	now := e.now()
-	b := &NoticeBatch{Wrote: true}
-	err = e.update(ctx, func(tx Tx) error {
-		p, err := e.planNotices(tx, hallID, eventIDs, true)
-		if err != nil {
-			return err
+	b := &NoticeBatch{Wrote: true, Finished: finished}
+	err = e.update(ctx, func(tx Tx) (err error) {
+		for _, n := range planned {
+			if _, err := tx.InsertNotice(n); err != nil { // false: it has one of the kind already
+				return err
+			}
 		}
 		if b.Jobs, b.Throttled, err = e.claimNotices(tx, hallID, limit, now); err != nil {
 			return err
 		}
-		b.Finished = p.finished
-		return forgetFinished(tx, p.finished)
+		return forgetFinished(tx, finished)
 	})
 	return b, err
+}
+
+// plannedTx is the read a plan is worked out in: the messages it would
+// add are kept, for the write to add.
+type plannedTx struct {
+	Tx
+	notices []*Notice
+}
+
+func (t *plannedTx) InsertNotice(n *Notice) (bool, error) {
+	t.notices = append(t.notices, n)
+	return true, nil
 }
 
 // NoticeBatch is what PlanNotices gives to send: the jobs claimed, whether
@@ -1119,14 +1155,12 @@ type noticePlan struct {
 	st      *NotifySettings
 	hall    *Hall
 	now     time.Time
-	write   bool
 	ord     int
 	tickets map[string]*Ticket
 	pos     map[string]*int
 	sent    map[string]map[string]bool // by ticket and medium
-	// work: a message is due (reading, the plan stops there); finished:
-	// the tickets done or cancelled in the batch that have opt-ins.
-	work     bool
+	// finished: the tickets done or cancelled in the batch that have
+	// opt-ins.
 	finished []string
 }
 
@@ -1152,8 +1186,7 @@ func (p *noticePlan) ticket(id string) (*Ticket, *int, error) {
 }
 
 // opted plans the messages of one opt-in after event ev (typ: the
-// event's type when it is about the opt-in's ticket, else ""). Reading,
-// it only finds whether one is due (p.work).
+// event's type when it is about the opt-in's ticket, else "").
 func (p *noticePlan) opted(o *OptIn, typ string, ev *Event) error {
 	if o.CreatedAt.After(ev.At) {
 		return nil // opted in after the event: its own event follows
@@ -1186,23 +1219,19 @@ func (p *noticePlan) opted(o *OptIn, typ string, ev *Event) error {
 			if len(ps.Templates) > 0 && ps.Templates[k] == "" {
 				continue // the hall registered no template for it: never sent, nothing to drop
 			}
-			if !p.write {
-				p.work = true
-				return nil
-			}
 			if err := p.e.insertNotice(p.tx, p.hall, t, o, ps.Provider, k, list.status, ev.ID, &p.ord, pos, p.now); err != nil {
 				return err
 			}
 			sent[k] = true
-			p.work = p.work || list.status == NoticeQueued
 		}
 	}
 	return nil
 }
 
-// planNotices, reading only, finds whether events make work (a message
-// due, or one already queued); writing, it records the messages.
-func (e *Engine) planNotices(tx Tx, hallID string, eventIDs []int64, write bool) (*noticePlan, error) {
+// planNotices adds the messages the events make due, or drop, with
+// tx.InsertNotice (a plannedTx's keeps them); nil when the hall has no
+// notifications.
+func (e *Engine) planNotices(tx Tx, hallID string, eventIDs []int64) (*noticePlan, error) {
 	st, err := tx.NotifySettings(hallID)
 	if ErrorCode(err) == ENotFound {
 		return nil, nil
@@ -1211,20 +1240,8 @@ func (e *Engine) planNotices(tx Tx, hallID string, eventIDs []int64, write bool)
 		return nil, err
 	}
 	now := e.now()
-	p := &noticePlan{e: e, tx: tx, st: st, now: now, write: write,
+	p := &noticePlan{e: e, tx: tx, st: st, now: now,
 		tickets: map[string]*Ticket{}, pos: map[string]*int{}, sent: map[string]map[string]bool{}}
-	if !write {
-		// A message already queued is work enough: the write claims it.
-		// (The write itself need not look: the claim reads the queue.)
-		for _, status := range []string{NoticeQueued, NoticeSending} {
-			// Queued, or left sending by a claim that no longer runs.
-			ns, err := tx.NoticesIn(hallID, status, 1)
-			if err != nil || len(ns) > 0 {
-				p.work = len(ns) > 0
-				return p, err
-			}
-		}
-	}
 	evs, err := hallEvents(tx, hallID, eventIDs)
 	if err != nil || len(evs) == 0 {
 		return p, err
@@ -1239,13 +1256,8 @@ func (e *Engine) planNotices(tx Tx, hallID string, eventIDs []int64, write bool)
 			moved = ev
 		}
 		// Bookings, cases and bad ratings (notify_subjects.go).
-		some, err := e.planSubjects(tx, st, p.hall, ev, write, &p.ord, now)
-		if err != nil {
+		if _, err := e.planSubjects(tx, st, p.hall, ev, true, &p.ord, now); err != nil {
 			return nil, err
-		}
-		if some && !write {
-			p.work = true
-			return p, nil
 		}
 		if ev.Ticket == nil {
 			continue
@@ -1258,8 +1270,8 @@ func (e *Engine) planNotices(tx Tx, hallID string, eventIDs []int64, write bool)
 			p.finished = append(p.finished, ev.Ticket.ID)
 		}
 		for i := range os {
-			if err := p.opted(&os[i], ev.Type, ev); err != nil || (p.work && !write) {
-				return p, err
+			if err := p.opted(&os[i], ev.Type, ev); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -1272,8 +1284,8 @@ func (e *Engine) planNotices(tx Tx, hallID string, eventIDs []int64, write bool)
 			return nil, err
 		}
 		for i := range ws {
-			if err := p.opted(&ws[i], "", moved); err != nil || (p.work && !write) {
-				return p, err
+			if err := p.opted(&ws[i], "", moved); err != nil {
+				return nil, err
 			}
 		}
 	}
