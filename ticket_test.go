@@ -338,6 +338,7 @@ var tokenPattern = regexp.MustCompile(`^[a-z2-7]+$`)
 func TestNewTicketID(t *testing.T) {
 	const n = 5000
 	seen := make(map[string]bool, n)
+	random := make(map[string]bool, n)
 	for range n {
 		id := NewTicketID()
 		// Base32 carries 5 bits a character: 24 characters are 120 bits.
@@ -348,13 +349,18 @@ func TestNewTicketID(t *testing.T) {
 			t.Fatalf("NewTicketID() carries %d bits, want at least 96", bits)
 		}
 		raw, err := b32.DecodeString(strings.ToUpper(id))
-		if err != nil || len(raw) < 12 {
+		if err != nil || len(raw) != 15 {
 			t.Fatalf("NewTicketID() = %q decodes to %d bytes, %v", id, len(raw), err)
 		}
+		// 96 random bits after the 24 of the time: 12 random bytes.
+		random[string(raw[3:])] = true
 		if seen[id] {
 			t.Fatalf("NewTicketID() repeated %q", id)
 		}
 		seen[id] = true
+	}
+	if len(random) != n {
+		t.Fatalf("%d tickets' random parts: %d distinct", n, len(random))
 	}
 }
 

@@ -59,6 +59,9 @@ type benchConfig struct {
 	// Vegeta is the path of a vegeta binary that loads the issue
 	// comparison instead of the bench's own clients; empty: those.
 	Vegeta string
+	// Against is the path of another civiq binary whose server the issue
+	// comparison measures in each round too, after this one's (A/B).
+	Against string
 	// ServeNoStore, when set, makes this process the no-storage server
 	// on that address (the comparison starts it as a child).
 	ServeNoStore string
@@ -87,11 +90,16 @@ type benchResult struct {
 	// Load is what made the load: "civiq" (the bench's own clients) or
 	// "vegeta".
 	Load string `json:"load,omitempty"`
+	// Against is set on the results of --against's server.
+	Against bool `json:"against,omitempty"`
 	// ServerCPUMicros is the CPU the server's first node (for the bare
 	// ceiling: the bench itself) used per operation, user and system,
 	// in microseconds; LoadCPUMicros the load generator's.
 	ServerCPUMicros float64 `json:"server_cpu_us_per_op,omitempty"`
 	LoadCPUMicros   float64 `json:"load_cpu_us_per_op,omitempty"`
+	// ServerWrittenBytes is what the server wrote per operation, to its
+	// files and its sockets (/proc's wchar).
+	ServerWrittenBytes float64 `json:"server_written_bytes_per_op,omitempty"`
 }
 
 type benchReport struct {
@@ -135,6 +143,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&c.Hooks, "hooks", 3, "webhooks the hooks phase registers, each to a receiver of its own on loopback; 0 skips the phase")
 	fs.IntVar(&c.Rounds, "rounds", 1, "times the issue comparison measures the bare SQLite ceiling, the no-storage HTTP ceiling and durable issue in turn")
 	fs.StringVar(&c.Vegeta, "vegeta", "", "path of a vegeta binary (github.com/tsenart/vegeta/v12) to load the issue comparison with instead of the bench's own clients")
+	fs.StringVar(&c.Against, "against", "", "path of another civiq binary: each round of the issue comparison measures its server's durable issue too (A/B, same run)")
 	fs.StringVar(&c.ServeNoStore, "serve-no-store", "", "serve only the no-storage issue route on this address (civiq bench starts it as a child)")
 	fs.StringVar(&c.Only, "only", "", "comma-separated phases to run, of "+strings.Join(benchPhases, ", ")+" (default all)")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -172,18 +181,24 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 0
 	}
 	fmt.Fprintf(stdout, "machine: %s; load average %s at the start, %s at the end\n", rep.Machine, rep.LoadAverage[0], rep.LoadAverage[1])
-	fmt.Fprintf(stdout, "%-34s %6s %8s %7s %10s %9s %9s %9s %10s %10s\n", "operation", "load", "count", "errors", "per second", "p50 ms", "p99 ms", "max ms", "server µs", "load µs")
+	fmt.Fprintf(stdout, "%-37s %6s %8s %7s %10s %9s %9s %9s %10s %10s %10s\n", "operation", "load", "count", "errors", "per second", "p50 ms", "p99 ms", "max ms", "server µs", "load µs", "written B")
 	for _, r := range rep.Results {
 		op := r.Op
+		if r.Against {
+			op = "B " + op
+		}
 		if r.Round > 0 && len(rep.Rounds) > 1 {
 			op = fmt.Sprintf("%d: %s", r.Round, op)
 		}
-		fmt.Fprintf(stdout, "%-34s %6s %8d %7d %10.0f %9.2f %9.2f %9.2f %10s %10s\n", op, r.Load, r.Count, r.Errors, r.PerSecond, r.P50Millis, r.P99Millis, r.MaxMillis,
-			micros(r.ServerCPUMicros), micros(r.LoadCPUMicros))
+		fmt.Fprintf(stdout, "%-37s %6s %8d %7d %10.0f %9.2f %9.2f %9.2f %10s %10s %10s\n", op, r.Load, r.Count, r.Errors, r.PerSecond, r.P50Millis, r.P99Millis, r.MaxMillis,
+			micros(r.ServerCPUMicros), micros(r.LoadCPUMicros), micros(r.ServerWrittenBytes))
 	}
 	for _, r := range rep.Rounds {
 		if r.ToBare > 0 || r.ToNoStore > 0 {
 			fmt.Fprintf(stdout, "round %d: durable issue / bare SQLite ceiling %.2f (target at least 1.0), / no-storage HTTP ceiling %.2f (moonshot 0.5)\n", r.Round, r.ToBare, r.ToNoStore)
+		}
+		if r.AgainstToA > 0 {
+			fmt.Fprintf(stdout, "round %d: durable issue of --against's server / this one's %.2f\n", r.Round, r.AgainstToA)
 		}
 	}
 	if rep.CeilingRatio > 0 && len(rep.Rounds) == 0 {
@@ -391,6 +406,12 @@ type benchNode struct {
 // node on the SQLite file db, or n nodes on PostgreSQL; flags go to each
 // serve.
 func startBenchServer(ctx context.Context, db, pg string, n int, flags ...string) (*benchServer, error) {
+	return startServerOf(ctx, "", db, pg, n, flags...)
+}
+
+// startServerOf is startBenchServer with the serve of another civiq
+// binary, exe ("" for this one).
+func startServerOf(ctx context.Context, exe, db, pg string, n int, flags ...string) (*benchServer, error) {
 	password := civiq.NewToken()
 	s := &benchServer{}
 	for i := 0; i < n; i++ {
@@ -401,10 +422,11 @@ func startBenchServer(ctx context.Context, db, pg string, n int, flags ...string
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		exe, err := os.Executable()
-		if err != nil {
-			s.stop()
-			return nil, err
+		if exe == "" {
+			if exe, err = os.Executable(); err != nil {
+				s.stop()
+				return nil, err
+			}
 		}
 		args := append([]string{"serve", "--demo", "--addr", addr, "--log-level", "warn"}, flags...)
 		if pg != "" {

@@ -39,6 +39,8 @@ type benchRound struct {
 	// ToBare and ToNoStore are durable issue over each ceiling.
 	ToBare    float64 `json:"issue_to_bare,omitempty"`
 	ToNoStore float64 `json:"issue_to_no_store,omitempty"`
+	// AgainstToA is durable issue of --against's server over this one's.
+	AgainstToA float64 `json:"against_to_this,omitempty"`
 }
 
 // loadAverage is the machine's load average over 1, 5 and 15 minutes, as
@@ -55,6 +57,25 @@ func loadAverage() string {
 	return strings.Join(f[:3], " ")
 }
 
+// writtenBytes is what process pid has written so far, to files and
+// sockets (wchar of /proc/pid/io); 0 when it cannot be read. Unlike CPU
+// time it does not depend on how busy the machine is: the WAL pages a
+// write dirties show in it.
+func writtenBytes(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "wchar:"); ok {
+			var n float64
+			fmt.Sscan(strings.TrimSpace(v), &n)
+			return n
+		}
+	}
+	return 0
+}
+
 // benchCompare runs the comparison's rounds and returns the last round's
 // durable issue.
 func benchCompare(ctx context.Context, c benchConfig, dir string, srv *benchServer, rep *benchReport, log io.Writer) (benchResult, error) {
@@ -68,6 +89,17 @@ func benchCompare(ctx context.Context, c benchConfig, dir string, srv *benchServ
 			return benchResult{}, fmt.Errorf("no-storage server: %w", err)
 		}
 		defer noStore.stop()
+	}
+	var against *benchServer
+	var againstKiosk string
+	if c.Against != "" && c.runs("issue") {
+		if against, err = startServerOf(ctx, c.Against, filepath.Join(dir, "against.db"), "", 1, "--max-conns-per-addr", "0"); err != nil {
+			return benchResult{}, fmt.Errorf("--against: %w", err)
+		}
+		defer against.stop()
+		if againstKiosk, err = against.pairKiosk(); err != nil {
+			return benchResult{}, fmt.Errorf("--against: pair a kiosk: %w", err)
+		}
 	}
 	var issue benchResult
 	for round := 1; round <= c.Rounds; round++ {
@@ -104,6 +136,18 @@ func benchCompare(ctx context.Context, c benchConfig, dir string, srv *benchServ
 			issue.Round = round
 			rep.Results = append(rep.Results, issue)
 			r.Issue = issue.PerSecond
+		}
+		if against != nil {
+			fmt.Fprintf(log, "bench: ticket issue on %s, kiosk, %d clients, %s\n", c.Against, c.Clients, c.Duration)
+			b, err := against.issueLoad(ctx, c, "issue ticket (HTTP, durable)", againstKiosk, dir)
+			if err != nil {
+				return benchResult{}, err
+			}
+			b.Round, b.Against = round, true
+			rep.Results = append(rep.Results, b)
+			if r.Issue > 0 {
+				r.AgainstToA = b.PerSecond / r.Issue
+			}
 		}
 		if r.Bare > 0 && r.Issue > 0 {
 			r.ToBare = r.Issue / r.Bare
@@ -149,7 +193,7 @@ func (s *benchServer) pairKiosk() (string, error) {
 // gives the server's CPU per ticket: by the bench's own clients, or by
 // vegeta when c.Vegeta names it.
 func (s *benchServer) issueLoad(ctx context.Context, c benchConfig, name, token, dir string) (benchResult, error) {
-	cpu0 := s.cpu()
+	cpu0, wrote0 := s.cpu(), writtenBytes(s.nodes[0].cmd.Process.Pid)
 	var res benchResult
 	if c.Vegeta != "" {
 		var err error
@@ -167,6 +211,9 @@ func (s *benchServer) issueLoad(ctx context.Context, c benchConfig, name, token,
 	}
 	server, bench := cpu0.perTicket(s.cpu(), res.Count)
 	res.ServerCPUMicros = server * 1000
+	if wrote := writtenBytes(s.nodes[0].cmd.Process.Pid); wrote > 0 && res.Count > 0 {
+		res.ServerWrittenBytes = (wrote - wrote0) / float64(res.Count)
+	}
 	if c.Vegeta == "" {
 		res.LoadCPUMicros = bench * 1000
 	}
