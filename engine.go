@@ -193,15 +193,20 @@ func (e *Engine) estimate(tx Tx, t *Ticket) error {
 	if t.Status != StatusWaiting {
 		return nil
 	}
-	var pos int
-	if counted != nil {
-		pos = *counted
-	} else if pos, err = position(tx, t); err != nil {
-		return err
-	}
-	eta, err := e.predictWait(tx, t, pos) // predict.go
-	if err != nil {
-		return err
+	var pos, eta int
+	if t.Directed() { // sent to a given counter or clerk: its own queue there
+		if pos, eta, err = e.predictDirected(tx, t); err != nil { // predict.go
+			return err
+		}
+	} else {
+		if counted != nil {
+			pos = *counted
+		} else if pos, err = position(tx, t); err != nil {
+			return err
+		}
+		if eta, err = e.predictWait(tx, t, pos); err != nil { // predict.go
+			return err
+		}
 	}
 	eta = appointmentWait(t, eta, e.now()) // booking.go: not before its slot
 	t.Position, t.ETASeconds = &pos, &eta

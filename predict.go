@@ -767,23 +767,9 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 		if !working(c) || !slices.ContainsFunc(c.ServiceIDs, func(s string) bool { return inSet[s] }) {
 			continue
 		}
-		cl := CounterLoad{ServiceIDs: c.ServiceIDs, Open: c.Status == CounterOpen, Paused: c.Status == CounterPaused}
-		if c.CurrentTicketID != "" {
-			cur, err := e.handling.current(tx, c.CurrentTicketID, now)
-			if err != nil {
-				return 0, err
-			}
-			if cur.active && cur.counter == c.ID {
-				st := stats[cur.service]
-				if st == nil {
-					if st, err = e.handling.get(tx, t.HallID, cur.service, now); err != nil {
-						return 0, err
-					}
-				}
-				cl.Elapsed = now.Sub(cur.calledAt).Seconds()
-				cl.Remaining = st.Remaining(cl.Elapsed)
-				cl.Busy, cl.Current = true, cur.service
-			}
+		cl, err := e.counterLoad(tx, c, stats, now)
+		if err != nil {
+			return 0, err
 		}
 		m.Counters = append(m.Counters, cl)
 	}
@@ -794,6 +780,130 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 		return EstimateWait(pos, stats[t.ServiceID].Mean, 1), nil
 	}
 	return int(math.Round(max(w, MinWaitSeconds))), nil
+}
+
+// counterLoad is counter c as the prediction sees it: whether it works,
+// and when it is through with its current citizen. stats holds the
+// handling statistics read already, by service.
+func (e *Engine) counterLoad(tx Tx, c *Counter, stats map[string]*HandlingStats, now time.Time) (CounterLoad, error) {
+	cl := CounterLoad{ServiceIDs: c.ServiceIDs, Open: c.Status == CounterOpen, Paused: c.Status == CounterPaused}
+	if c.CurrentTicketID == "" {
+		return cl, nil
+	}
+	cur, err := e.handling.current(tx, c.CurrentTicketID, now)
+	if err != nil || !cur.active || cur.counter != c.ID {
+		return cl, err
+	}
+	st := stats[cur.service]
+	if st == nil {
+		if st, err = e.handling.get(tx, c.HallID, cur.service, now); err != nil {
+			return cl, err
+		}
+	}
+	cl.Elapsed = now.Sub(cur.calledAt).Seconds()
+	cl.Remaining = st.Remaining(cl.Elapsed)
+	cl.Busy, cl.Current = true, cur.service
+	return cl, nil
+}
+
+// DirectedWait is the expected wait in seconds of a ticket sent to a given
+// counter or clerk (Ticket.Directed), and false when no counter that is
+// open or paused takes it (c nil: its clerk is signed in nowhere, or its
+// counter is closed). That counter calls the tickets sent to it before
+// any other, in their order (CallNext): the ticket waits for the
+// counter's current citizen (or a paused counter's return) and for those
+// sent there before it, ahead being the handling seconds of each; the
+// hall's other queues do not come first.
+func DirectedWait(c *CounterLoad, ahead []float64) (float64, bool) {
+	if c == nil || !c.Open && !c.Paused {
+		return 0, false
+	}
+	w := max(c.Remaining, 0)
+	if c.Paused {
+		w = max(w, PausedReturnSeconds)
+	}
+	for _, h := range ahead {
+		if h <= 0 {
+			h = DefaultHandlingSeconds
+		}
+		w += h
+	}
+	return w, true
+}
+
+// directedAhead reads the queue of t, a ticket sent to a given counter or
+// clerk: the counter that takes it now (its counter, or the one its clerk
+// is signed in at; nil for none that is open or paused) and the tickets
+// that counter calls before t — those sent to it or to its clerk before
+// t, in the order it calls them. With no such counter, those sent to the
+// same counter or clerk before t.
+func directedAhead(tx Tx, t *Ticket) (*Counter, []Ticket, error) {
+	cs, err := tx.Counters(t.HallID) // fresh: another node's picture lacks the clerks
+	if err != nil {
+		return nil, nil, err
+	}
+	var c *Counter
+	for i := range cs {
+		if cs[i].Status != CounterClosed && t.DirectedTo(&cs[i]) && (t.ForCounter == "" || cs[i].ID == t.ForCounter) {
+			c = &cs[i]
+			break
+		}
+	}
+	ts, err := tx.DirectedWaiting(t.HallID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ahead []Ticket
+	for _, o := range ts {
+		if o.ID == t.ID {
+			break
+		}
+		if c != nil && o.DirectedTo(c) || c == nil && o.ForCounter == t.ForCounter && o.ForClerk == t.ForClerk {
+			ahead = append(ahead, o)
+		}
+	}
+	return c, ahead, nil
+}
+
+// predictDirected gives the position and expected wait in seconds of t,
+// a waiting ticket sent to a given counter or clerk: among the tickets
+// that counter calls first (directedAhead, DirectedWait). When no counter
+// takes it now, the naive estimate as if its counter opened or its clerk
+// came.
+func (e *Engine) predictDirected(tx Tx, t *Ticket) (int, int, error) {
+	now := e.now()
+	c, ahead, err := directedAhead(tx, t)
+	if err != nil {
+		return 0, 0, err
+	}
+	stats := map[string]*HandlingStats{}
+	handling := make([]float64, len(ahead))
+	for i, a := range ahead {
+		st := stats[a.ServiceID]
+		if st == nil {
+			if st, err = e.handling.get(tx, t.HallID, a.ServiceID, now); err != nil {
+				return 0, 0, err
+			}
+			stats[a.ServiceID] = st
+		}
+		handling[i] = st.Mean
+	}
+	var load *CounterLoad
+	if c != nil {
+		cl, err := e.counterLoad(tx, c, stats, now)
+		if err != nil {
+			return 0, 0, err
+		}
+		load = &cl
+	}
+	if w, ok := DirectedWait(load, handling); ok {
+		return len(ahead), int(math.Round(max(w, MinWaitSeconds))), nil
+	}
+	own, err := e.handling.get(tx, t.HallID, t.ServiceID, now)
+	if err != nil {
+		return 0, 0, err
+	}
+	return len(ahead), EstimateWait(len(ahead), own.Mean, 1), nil
 }
 
 // dueAppointments is the hook for appointments: the number of appointment

@@ -459,3 +459,95 @@ func TestDefaultHandlingSeconds(t *testing.T) {
 		t.Errorf("expected wait with 20-minute services: %d s (before the setting %d s)", after, before)
 	}
 }
+
+// A ticket sent to a given counter or clerk waits for that counter alone:
+// its current citizen, then those sent there before it.
+func TestDirectedWait(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		c     *civiq.CounterLoad
+		ahead []float64
+		want  float64
+		ok    bool
+	}{
+		{"no counter takes it", nil, []float64{60}, 0, false},
+		{"its counter is closed", &civiq.CounterLoad{}, nil, 0, false},
+		{"free, nobody before", &civiq.CounterLoad{Open: true}, nil, 0, true},
+		{"busy, nobody before", &civiq.CounterLoad{Open: true, Busy: true, Remaining: 90}, nil, 90, true},
+		{"busy, two before", &civiq.CounterLoad{Open: true, Busy: true, Remaining: 90}, []float64{60, 300}, 450, true},
+		{"a handling time unknown", &civiq.CounterLoad{Open: true}, []float64{0}, civiq.DefaultHandlingSeconds, true},
+		{"paused: back first", &civiq.CounterLoad{Paused: true, Remaining: 30}, []float64{60}, civiq.PausedReturnSeconds + 60, true},
+	} {
+		w, ok := civiq.DirectedWait(tt.c, tt.ahead)
+		if w != tt.want || ok != tt.ok {
+			t.Errorf("%s: %v, %v; want %v, %v", tt.name, w, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// In the engine, a ticket transferred to a counter or a clerk is placed
+// among the tickets that counter calls first (those sent to it or to its
+// clerk), not behind its service's queue: counter 2 is 60 s into a
+// 240-second citizen while five wait in the service.
+func TestPredictDirected(t *testing.T) {
+	h := newPredictHall(t, civiq.PolicyFIFO, []string{"s"}, [][2]any{{"1", []string{"s"}}, {"2", []string{"s"}}})
+	h.history("s", "1", 12, 240*time.Second)
+	for range 7 {
+		h.advance(time.Millisecond)
+		h.issue("s")
+	}
+	h.call("2")
+	h.advance(60 * time.Second)
+	move := func(by string, req civiq.ActRequest) *civiq.Ticket {
+		t.Helper()
+		tk := h.call(by)
+		req.TicketID, req.Action = tk.ID, civiq.ActTransfer
+		moved, err := h.eng.Act(h.ctx, req, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return moved
+	}
+	check := func(tk *civiq.Ticket, pos, lo, hi int) {
+		t.Helper()
+		if tk.Position == nil || *tk.Position != pos || eta(tk) < lo || eta(tk) > hi {
+			t.Errorf("%s: position %v, eta %d; want %d, %d..%d s", tk.Number, tk.Position, eta(tk), pos, lo, hi)
+		}
+	}
+	a := move("1", civiq.ActRequest{CounterID: "2"})
+	check(a, 0, 180, 180) // counter 2's citizen has 180 s left
+	b := move("1", civiq.ActRequest{CounterID: "2"})
+	check(b, 1, eta(a)+200, eta(a)+300) // then a's handling, about 240 s
+	// li signs in at counter 1: a ticket sent to li waits for counter 1,
+	// and one sent to counter 1 after it waits for it too. Counter 2 calls
+	// a and b first, and sends them there.
+	li := &civiq.User{Username: "li", Role: civiq.RoleStaff, HallIDs: []string{"p"}}
+	if err := h.eng.CreateUser(h.ctx, li, "password-li"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eng.SetCounterStatus(civiq.WithActor(h.ctx, civiq.Principal{User: li}), "p", "1", civiq.CounterOpen, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	a = move("2", civiq.ActRequest{Clerk: "li"})
+	check(a, 0, civiq.MinWaitSeconds, civiq.MinWaitSeconds) // counter 1 is free
+	b = move("2", civiq.ActRequest{CounterID: "1"})
+	check(b, 1, 200, 300)
+	// Read again, each keeps its place.
+	for _, tk := range []*civiq.Ticket{a, b} {
+		v, err := h.eng.Ticket(h.ctx, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(v, *tk.Position, eta(tk)-1, eta(tk))
+	}
+	// li signs out: a waits for li, whom no counter has: the naive
+	// estimate, still first of those sent to li.
+	if _, err := h.eng.SetCounterStatus(h.ctx, "p", "1", civiq.CounterClosed, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	v, err := h.eng.Ticket(h.ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(v, 0, 1, math.MaxInt)
+}
