@@ -43,11 +43,12 @@ type Engine struct {
 	// (notify.go; package notify's Makers); without it settings are
 	// checked without their providers and nothing is sent.
 	Channels ChannelMaker
-	// Directory checks the passwords of the names no local user has, and
-	// of the users it made, and DirectoryRoles gives them their roles and
-	// halls (sso.go); without it only local users sign in with a password.
-	Directory      Directory
-	DirectoryRoles RoleMap
+	// MakeDirectory makes the directory's client of LDAP settings
+	// (package sso): it checks the passwords of the names no local user
+	// has, and of the users it made (sso.go); without it, or without
+	// LDAP settings, only local users sign in with a password.
+	MakeDirectory func(*LDAPSettings) (Directory, error)
+	sso           ssoCache // the settings in force (ssosettings.go)
 
 	auth     authCache
 	logins   loginGuard    // sign-in limits (login.go)

@@ -107,6 +107,15 @@ func ErrorCode(err error) string {
 	return EInternal
 }
 
+// ErrorField names the field at fault of an invalid err, "" if none.
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}
+
 // ErrorMessage returns the human message of err; internal details are never
 // shown to users.
 func ErrorMessage(err error) string {

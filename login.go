@@ -277,10 +277,10 @@ var dummyHash = HashPassword("civiq-no-such-user")
 // local user, or, with a Directory, someone the directory knows (a user
 // whose source is the directory, or a name no local user has), whose
 // Identity it returns instead.
-func (e *Engine) checkLogin(ctx context.Context, username, password string) (*User, *Identity, error) {
+func (e *Engine) checkLogin(ctx context.Context, username, password string) (*User, *Identity, RoleMap, error) {
 	addr, name := clientAddrKey(ctx), nameKey(username)
 	if err := e.logins.begin(addr, name, e.now()); err != nil {
-		return nil, nil, holdRefusal(ctx, err)
+		return nil, nil, nil, holdRefusal(ctx, err)
 	}
 	var u *User
 	err := e.store.View(ctx, func(tx Tx) error {
@@ -299,15 +299,20 @@ func (e *Engine) checkLogin(ctx context.Context, username, password string) (*Us
 		u, until = nil, e.logins.lockedName(name, e.now())
 	default:
 		e.logins.end(addr, name, attemptRefused, e.now())
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if now := e.now(); until.After(now) {
 		e.logins.end(addr, name, attemptRefused, now)
-		return nil, nil, holdRefusal(ctx, lockedOut(until.Sub(now)))
+		return nil, nil, nil, holdRefusal(ctx, lockedOut(until.Sub(now)))
 	}
 	var right bool
 	var id *Identity
-	if dir := e.Directory; dir != nil && (u == nil || u.Source() == SourceLDAP) {
+	dir, roles, err := e.directory(ctx)
+	if err != nil {
+		e.logins.end(addr, name, attemptRefused, e.now())
+		return nil, nil, nil, err
+	}
+	if dir != nil && (u == nil || u.Source() == SourceLDAP) {
 		// The directory's bind, in an argon slot too: it bounds the
 		// checks under way, whoever does them.
 		var derr error
@@ -332,18 +337,18 @@ func (e *Engine) checkLogin(ctx context.Context, username, password string) (*Us
 	}
 	if err != nil {
 		e.logins.end(addr, name, attemptRefused, e.now())
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if right && (u != nil || id != nil) {
 		e.logins.end(addr, name, attemptRight, e.now())
-		return u, id, nil
+		return u, id, roles, nil
 	}
 	if e.logins.end(addr, name, attemptWrong, e.now()) {
 		if err := e.lockLogin(ctx, username, addr); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return nil, nil, errBadLogin
+	return nil, nil, nil, errBadLogin
 }
 
 // lockLogin locks a username after too many wrong passwords: a user's lock
@@ -452,7 +457,7 @@ func (e *Engine) ChangePassword(ctx context.Context, p Principal, sess *Session,
 	if next == current {
 		return FieldErrorf("new", "the new password is the current one")
 	}
-	if _, _, err := e.checkLogin(ctx, p.User.Username, current); err != nil {
+	if _, _, _, err := e.checkLogin(ctx, p.User.Username, current); err != nil {
 		if ErrorCode(err) == EUnauthorized {
 			return FieldErrorf("current", "the current password is wrong")
 		}

@@ -152,8 +152,12 @@ func TestLoginDirectory(t *testing.T) {
 	e.step = 0
 	bootstrapAdmin(t, e)
 	dir := &fakeDirectory{}
-	e.eng.Directory = dir
-	e.eng.DirectoryRoles, _ = civiq.ParseRoleMap("demo-staff=staff:demo")
+	e.eng.MakeDirectory = func(*civiq.LDAPSettings) (civiq.Directory, error) { return dir, nil }
+	flags := &civiq.SSOSettings{LDAP: &civiq.LDAPSettings{URL: "ldap://dir.test", BindDN: "uid={username}", Roles: "demo-staff=staff:demo"}}
+	if err := flags.Check(); err != nil {
+		t.Fatal(err)
+	}
+	e.eng.SetSSOFlags(flags)
 	ctx := from(e.ctx, "192.0.2.8")
 
 	_, _, u, err := e.eng.Login(ctx, "chen.jing", "directory-pass")

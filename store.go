@@ -44,4 +44,5 @@ type Tx interface {
 	NotifyOpsTx
 	AlertTx
 	ReportTx
+	SSOTx
 }

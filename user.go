@@ -152,13 +152,13 @@ var errBadLogin = Errorf(EUnauthorized, "wrong username or password")
 // address (WithClientAddr) and per username (login.go): too many answer
 // rate_limited, with the wait.
 func (e *Engine) Login(ctx context.Context, username, password string) (string, *Session, *User, error) {
-	u, id, err := e.checkLogin(ctx, username, password)
+	u, id, roles, err := e.checkLogin(ctx, username, password)
 	if err != nil {
 		return "", nil, nil, err
 	}
 	if id != nil { // the directory's (sso.go)
 		id.Source = SourceLDAP
-		return e.SignInExternal(ctx, *id, e.DirectoryRoles)
+		return e.SignInExternal(ctx, *id, roles)
 	}
 	token := NewToken()
 	s := &Session{TokenHash: HashToken(token), UserID: u.ID, CSRF: NewToken(), ExpiresAt: e.now().Add(SessionTTL)}

@@ -387,6 +387,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{route: "DELETE /api/v1/users/{username}/lock", prep: freshUser("/lock"), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/audit", prep: fixed("/api/v1/audit", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/sso", prep: fixed("/api/v1/sso", nil), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
+		{route: "PUT /api/v1/sso", prep: fixed("/api/v1/sso", map[string]any{"oidc": nil, "ldap": nil}), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "DELETE /api/v1/halls/{hall}/devices/{id}", prep: freshDevice(""), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "POST /api/v1/halls/{hall}/devices/{id}/pairing-code", prep: freshDevice("/pairing-code"), want: [nPrincipals]int{U, A, F, F, F, F, F, F, F, F, F}},
 		{route: "GET /api/v1/halls/{hall}/waits", prep: fixed("/api/v1/halls/demo/waits", nil), want: [nPrincipals]int{A, A, A, A, A, A, A, A, A, A, A}},

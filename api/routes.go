@@ -73,7 +73,7 @@ func (s *Server) routes() {
 	s.haochapingRoutes()   // api/haochaping.go: the 好差评 reporters to the provincial platform
 	s.notifyRoutes()       // api/notify.go: notifications to citizens (SMS, WeChat, Web Push)
 	s.edgeDownRoutes()     // api/edgedown.go: edge nodes: the hall's configuration and the city's requests, down
-	s.ssoRoutes()          // api/sso.go: the single sign-on set up, for admins
+	s.ssoRoutes()          // api/sso.go: single sign-on's settings, for admins
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {

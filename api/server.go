@@ -36,8 +36,6 @@ type Server struct {
 	// Link is an edge node's link to its city (package edgelink); nil on
 	// a city.
 	Link civiq.Link
-	// SSO is the single sign-on set up (api/sso.go), shown to admins.
-	SSO SSO
 
 	metrics *Metrics
 	mux     *http.ServeMux

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/rand"
+	"crypto/x509"
 	"fmt"
 	"net/netip"
 	"time"
@@ -53,6 +54,9 @@ type App struct {
 	Notify    *notify.Sender
 	NotifyLog *notify.Log
 	Makers    notify.Makers
+	// SSO are single sign-on's clients of the settings in force
+	// (package sso): the flags' (SetSSOFlags), else an admin's.
+	SSO *sso.Clients
 }
 
 // New wires a node on store; it fails when the pages do not load. With shared set (PostgreSQL, several nodes)
@@ -105,6 +109,9 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 		return nil, err
 	}
 	a.Site = site
+	a.SSO = &sso.Clients{Engine: a.Engine}
+	a.Site.SSO = a.SSO
+	a.Engine.MakeDirectory = a.SSO.Directory
 	a.Site.Register(a.API.Mux())
 	// A key of this node alone until SetVAPID gives the installation's
 	// (civiq serve does, from its key file): enough for tests.
@@ -137,16 +144,22 @@ func (a *App) SetWebhookAllow(allow []netip.Prefix) {
 	a.Sender.Allow = allow
 }
 
-// SetSSO makes the node sign staff in through an identity platform (o,
-// the sign-in page's button) and a directory (d, for the names no local
-// user has); either may be nil. Set it before serving.
-func (a *App) SetSSO(o *sso.OIDC, d *sso.LDAP) {
-	a.Site.OIDC = o
-	a.API.SSO = api.SSO{OIDC: o, LDAP: d}
-	a.Engine.Directory, a.Engine.DirectoryRoles = nil, nil
-	if d != nil {
-		a.Engine.Directory, a.Engine.DirectoryRoles = d, d.Roles()
+// SetSSOFlags makes s (civiq serve's --oidc-… and --ldap-… flags) the
+// single sign-on in force while no admin has set one (PUT /api/v1/sso),
+// and roots the certificates that sign the directory's (--ldap-ca-file;
+// nil: the system's). Set it before serving.
+func (a *App) SetSSOFlags(s *civiq.SSOSettings, roots *x509.CertPool) error {
+	if s != nil {
+		if err := s.Check(); err != nil {
+			return err
+		}
+		if s.OIDC == nil && s.LDAP == nil {
+			s = nil
+		}
 	}
+	a.Engine.SetSSOFlags(s)
+	a.SSO.LDAPRoots = roots
+	return nil
 }
 
 // Followed is given the events of every node that postgres.Follow hears

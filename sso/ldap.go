@@ -3,7 +3,6 @@ package sso
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -15,38 +14,17 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
-// LDAPConfig is a hall's directory. A person is found either by a bind DN
-// made from the username (BindDN), or by a search (Base and Filter, as
-// SearchDN or anonymously), and then binds with their own password.
+// LDAPConfig is a directory: its settings (civiq.LDAPSettings, checked
+// by NewLDAP: a person is found either by a bind DN made from the
+// username, or by a search, and then binds with their own password), and
+// what the settings do not say.
 type LDAPConfig struct {
-	// URL is ldap://host[:389] or ldaps://host[:636].
-	URL string
-	// StartTLS upgrades an ldap:// connection before any password is
-	// sent; TLS is its configuration and ldaps:// (nil: the system's
-	// roots, the URL's host).
-	StartTLS bool
-	TLS      *tls.Config
-	// BindDN is the person's DN with {username} in it:
-	// uid={username},ou=people,dc=example,dc=gov,dc=cn.
-	BindDN string
-	// Or: SearchDN and SearchPassword (a service account; "" searches
-	// anonymously) find the person's entry under Base with Filter, in
-	// which {username} stands for the username: (uid={username}).
-	SearchDN, SearchPassword string
-	Base, Filter             string
-	// UsernameAttr is the entry's attribute that is the civiq username
-	// (uid by default; the name typed when the entry has none).
-	UsernameAttr string
-	// Groups: the values of GroupAttr on the person's entry (memberOf),
-	// and the GroupName (cn by default) of the entries under GroupBase
-	// that match GroupFilter, in which {dn} stands for the person's DN
-	// and {username} for the username: (member={dn}). A value that is a
-	// DN counts both whole and as its first value (cn=x,ou=groups… is
-	// also x), for Roles.
-	GroupAttr              string
-	GroupBase, GroupFilter string
-	GroupName              string
-	Roles                  civiq.RoleMap
+	civiq.LDAPSettings
+	// TLS configures StartTLS and ldaps:// (nil: the system's roots, the
+	// URL's host).
+	TLS *tls.Config
+	// GroupName is the attribute of a group entry that names it (cn).
+	GroupName string
 	// Timeout bounds the connection and each request (10 s by default).
 	Timeout time.Duration
 }
@@ -58,27 +36,12 @@ type LDAP struct {
 
 // NewLDAP checks cfg.
 func NewLDAP(cfg LDAPConfig) (*LDAP, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
-		return nil, fmt.Errorf("ldap URL %q: want ldap://host:389 or ldaps://host:636", cfg.URL)
-	}
-	if cfg.StartTLS && u.Scheme == "ldaps" {
-		return nil, errors.New("ldap: StartTLS is for ldap:// URLs; ldaps:// is TLS already")
-	}
-	switch {
-	case cfg.BindDN != "" && cfg.Filter != "":
-		return nil, errors.New("ldap: give a bind DN template or a search (base and filter), not both")
-	case cfg.BindDN != "" && !strings.Contains(cfg.BindDN, "{username}"):
-		return nil, fmt.Errorf("ldap bind DN %q: it must hold {username}", cfg.BindDN)
-	case cfg.BindDN == "" && (cfg.Base == "" || !strings.Contains(cfg.Filter, "{username}")):
-		return nil, errors.New("ldap: give a bind DN template with {username}, or a search base and a filter with {username}")
-	case cfg.GroupFilter != "" && cfg.GroupBase == "":
-		return nil, errors.New("ldap: a group filter needs a group base")
-	case len(cfg.Roles) == 0:
-		return nil, errors.New("ldap: the role mapping is empty: nobody could sign in")
-	}
-	if cfg.UsernameAttr == "" {
-		cfg.UsernameAttr = "uid"
+	if err != nil {
+		return nil, err
 	}
 	if cfg.GroupName == "" {
 		cfg.GroupName = "cn"
@@ -93,7 +56,7 @@ func NewLDAP(cfg LDAPConfig) (*LDAP, error) {
 }
 
 // Roles is the directory's mapping of groups to roles and halls.
-func (l *LDAP) Roles() civiq.RoleMap { return l.cfg.Roles }
+func (l *LDAP) Roles() civiq.RoleMap { return l.cfg.RoleMap() }
 
 // unavailable is the directory away or failing: not the person's fault.
 func unavailable(err error) error {
@@ -196,13 +159,4 @@ func appendNew(list []string, s string) []string {
 		return list
 	}
 	return append(list, s)
-}
-
-// Describe is the set-up in force, for admins: the search account's
-// password only as whether there is one.
-func (l *LDAP) Describe() map[string]any {
-	c := l.cfg
-	return map[string]any{"url": c.URL, "starttls": c.StartTLS, "bind_dn": c.BindDN, "base": c.Base, "filter": c.Filter,
-		"search_dn": c.SearchDN, "search_password_set": c.SearchPassword != "", "username_attr": c.UsernameAttr,
-		"group_attr": c.GroupAttr, "group_base": c.GroupBase, "group_filter": c.GroupFilter, "roles": c.Roles.String()}
 }

@@ -17,7 +17,7 @@ import (
 // is unavailable, not a wrong password.
 func TestLDAPBind(t *testing.T) {
 	url := ldaptest.Start(t, ldaptest.Sample)
-	roles, _ := civiq.ParseRoleMap("demo-staff=staff:demo")
+	const roles = "demo-staff=staff:demo"
 	people := "ou=people," + ldaptest.Suffix
 	byDN := func(c *sso.LDAPConfig) { c.BindDN = "uid={username}," + people }
 	bySearch := func(c *sso.LDAPConfig) {
@@ -25,7 +25,7 @@ func TestLDAPBind(t *testing.T) {
 	}
 	for name, how := range map[string]func(*sso.LDAPConfig){"bind DN": byDN, "search": bySearch} {
 		t.Run(name, func(t *testing.T) {
-			cfg := sso.LDAPConfig{URL: url, Roles: roles, GroupAttr: "businessCategory", GroupBase: "ou=groups," + ldaptest.Suffix}
+			cfg := sso.LDAPConfig{LDAPSettings: civiq.LDAPSettings{URL: url, Roles: roles, GroupAttr: "businessCategory", GroupBase: "ou=groups," + ldaptest.Suffix}}
 			how(&cfg)
 			l, err := sso.NewLDAP(cfg)
 			if err != nil {
@@ -50,36 +50,29 @@ func TestLDAPBind(t *testing.T) {
 		})
 	}
 	l, _ := sso.NewLDAP(func() sso.LDAPConfig {
-		c := sso.LDAPConfig{URL: url, Roles: roles}
+		c := sso.LDAPConfig{LDAPSettings: civiq.LDAPSettings{URL: url, Roles: roles}}
 		bySearch(&c)
 		return c
 	}())
 	if _, err := l.Authenticate(t.Context(), "twin@example.gov.cn", "twin-pass"); civiq.ErrorCode(err) != civiq.EUnauthorized {
 		t.Errorf("a name two entries share: %v, want unauthorized", err)
 	}
-	away, _ := sso.NewLDAP(sso.LDAPConfig{URL: "ldap://127.0.0.1:1", BindDN: "uid={username}," + people, Roles: roles})
+	away, _ := sso.NewLDAP(sso.LDAPConfig{LDAPSettings: civiq.LDAPSettings{URL: "ldap://127.0.0.1:1", BindDN: "uid={username}," + people, Roles: roles}})
 	if _, err := away.Authenticate(t.Context(), "chen.jing", "directory-pass"); civiq.ErrorCode(err) != civiq.EUnavailable {
 		t.Errorf("the directory away: %v, want unavailable", err)
 	}
 }
 
+// NewLDAP checks its settings (civiq's TestSSOSettingsCheck has the
+// rules).
 func TestNewLDAPChecks(t *testing.T) {
-	roles, _ := civiq.ParseRoleMap("a=admin")
-	for i, c := range []sso.LDAPConfig{
-		{URL: "http://x", BindDN: "uid={username}", Roles: roles},
-		{URL: "ldaps://x", StartTLS: true, BindDN: "uid={username}", Roles: roles},
-		{URL: "ldap://x", BindDN: "uid=fixed", Roles: roles},
-		{URL: "ldap://x", Base: "dc=x", Filter: "(uid=x)", Roles: roles},
-		{URL: "ldap://x", BindDN: "uid={username}", Base: "dc=x", Filter: "(uid={username})", Roles: roles},
-		{URL: "ldap://x", BindDN: "uid={username}"},
-		{URL: "ldap://x", BindDN: "uid={username}", GroupFilter: "(member={dn})", Roles: roles},
-	} {
-		if _, err := sso.NewLDAP(c); err == nil {
-			t.Errorf("%d %+v: accepted", i, c)
-		}
-	}
-	if _, err := sso.NewLDAP(sso.LDAPConfig{URL: "ldap://x", BindDN: "uid={username}", Roles: roles}); err != nil {
+	c := sso.LDAPConfig{LDAPSettings: civiq.LDAPSettings{URL: "ldap://x", BindDN: "uid={username}", Roles: "a=admin"}}
+	if _, err := sso.NewLDAP(c); err != nil {
 		t.Error(err)
+	}
+	c.StartTLS, c.URL = true, "ldaps://x"
+	if _, err := sso.NewLDAP(c); civiq.ErrorField(err) != "ldap.starttls" {
+		t.Errorf("StartTLS over ldaps: %v", err)
 	}
 }
 
@@ -88,14 +81,13 @@ func TestNewLDAPChecks(t *testing.T) {
 // is unavailable, not a wrong password.
 func TestLDAPTLS(t *testing.T) {
 	ldapURL, ldapsURL, roots := ldaptest.StartTLS(t, ldaptest.Sample)
-	roles, _ := civiq.ParseRoleMap("demo-staff=staff:demo")
 	dn := "uid={username},ou=people," + ldaptest.Suffix
 	trust := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 	for _, c := range []sso.LDAPConfig{
-		{URL: ldapURL, StartTLS: true, TLS: trust},
-		{URL: ldapsURL, TLS: trust},
+		{LDAPSettings: civiq.LDAPSettings{URL: ldapURL, StartTLS: true}, TLS: trust},
+		{LDAPSettings: civiq.LDAPSettings{URL: ldapsURL}, TLS: trust},
 	} {
-		c.BindDN, c.Roles, c.GroupBase = dn, roles, "ou=groups,"+ldaptest.Suffix
+		c.BindDN, c.Roles, c.GroupBase = dn, "demo-staff=staff:demo", "ou=groups,"+ldaptest.Suffix
 		l, err := sso.NewLDAP(c)
 		if err != nil {
 			t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -23,28 +22,11 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// OIDCConfig is an installation's identity platform.
+// OIDCConfig is an installation's identity platform: its settings
+// (civiq.OIDCSettings, checked by NewOIDC) and the client that reaches it
+// (a 10 s timeout by default).
 type OIDCConfig struct {
-	// Name is what the sign-in button says (统一身份认证平台, the
-	// province's platform); "" says the platform.
-	Name string
-	// Issuer is the platform's issuer URL: its discovery document is at
-	// Issuer + "/.well-known/openid-configuration".
-	Issuer       string
-	ClientID     string
-	ClientSecret string // never shown back; "" for a public client (PKCE alone)
-	// RedirectURL is this site's callback as registered at the platform:
-	// https://civiq.example.gov.cn/login/oidc/callback.
-	RedirectURL string
-	Scopes      []string // "openid" is always asked
-	// UsernameClaim names the claim whose value is the civiq username
-	// (preferred_username by default); GroupsClaim the claim whose values
-	// (a string or a list of strings) Roles maps (groups by default).
-	UsernameClaim string
-	GroupsClaim   string
-	Roles         civiq.RoleMap
-	// HTTP is the client that reaches the platform (a 10 s timeout by
-	// default).
+	civiq.OIDCSettings
 	HTTP *http.Client
 }
 
@@ -52,7 +34,8 @@ type OIDCConfig struct {
 // discovery document is read at the first sign-in (and again while it
 // could not be), so civiq starts while the platform is away.
 type OIDC struct {
-	cfg OIDCConfig
+	cfg    OIDCConfig
+	scopes []string // with openid
 
 	mu       sync.Mutex
 	provider *oidc.Provider
@@ -60,44 +43,28 @@ type OIDC struct {
 
 // NewOIDC checks cfg and makes the platform's client.
 func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
-	iu, err := url.Parse(cfg.Issuer)
-	if err != nil || (iu.Scheme != "https" && iu.Scheme != "http") || iu.Host == "" {
-		return nil, fmt.Errorf("oidc issuer %q: want an https URL", cfg.Issuer)
-	}
-	ru, err := url.Parse(cfg.RedirectURL)
-	if err != nil || (ru.Scheme != "https" && ru.Scheme != "http") || ru.Host == "" || !strings.HasSuffix(ru.Path, CallbackPath) {
-		return nil, fmt.Errorf("oidc redirect URL %q: want this site's https://…%s", cfg.RedirectURL, CallbackPath)
-	}
-	if cfg.ClientID == "" {
-		return nil, errors.New("oidc: the client id is missing")
-	}
-	if len(cfg.Roles) == 0 {
-		return nil, errors.New("oidc: the role mapping is empty: nobody could sign in")
-	}
-	if cfg.UsernameClaim == "" {
-		cfg.UsernameClaim = "preferred_username"
-	}
-	if cfg.GroupsClaim == "" {
-		cfg.GroupsClaim = "groups"
-	}
-	if !slices.Contains(cfg.Scopes, oidc.ScopeOpenID) {
-		cfg.Scopes = append([]string{oidc.ScopeOpenID}, cfg.Scopes...)
+	if err := cfg.Check(); err != nil {
+		return nil, err
 	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &OIDC{cfg: cfg}, nil
+	o := &OIDC{cfg: cfg, scopes: cfg.Scopes}
+	if !slices.Contains(o.scopes, oidc.ScopeOpenID) {
+		o.scopes = append([]string{oidc.ScopeOpenID}, o.scopes...)
+	}
+	return o, nil
 }
 
 // Paths of the flow on this site (package web serves them).
 const (
 	StartPath    = "/login/oidc"
-	CallbackPath = "/login/oidc/callback"
+	CallbackPath = civiq.OIDCCallbackPath
 )
 
 // Name is what the sign-in button says; Roles the mapping.
 func (o *OIDC) Name() string         { return o.cfg.Name }
-func (o *OIDC) Roles() civiq.RoleMap { return o.cfg.Roles }
+func (o *OIDC) Roles() civiq.RoleMap { return o.cfg.RoleMap() }
 
 // discover reads the platform's discovery document, once it has been read
 // right.
@@ -117,7 +84,7 @@ func (o *OIDC) discover(ctx context.Context) (*oidc.Provider, error) {
 
 func (o *OIDC) oauth(p *oidc.Provider) *oauth2.Config {
 	return &oauth2.Config{ClientID: o.cfg.ClientID, ClientSecret: o.cfg.ClientSecret, Endpoint: p.Endpoint(),
-		RedirectURL: o.cfg.RedirectURL, Scopes: o.cfg.Scopes}
+		RedirectURL: o.cfg.RedirectURL, Scopes: o.scopes}
 }
 
 // Flow is what a browser carries between the start of a sign-in and the
@@ -264,13 +231,4 @@ func clip(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return s
-}
-
-// Describe is the set-up in force, for admins: the client secret only as
-// whether there is one.
-func (o *OIDC) Describe() map[string]any {
-	c := o.cfg
-	return map[string]any{"name": c.Name, "issuer": c.Issuer, "client_id": c.ClientID, "client_secret_set": c.ClientSecret != "",
-		"redirect_url": c.RedirectURL, "scopes": c.Scopes, "username_claim": c.UsernameClaim, "groups_claim": c.GroupsClaim,
-		"roles": c.Roles.String()}
 }

@@ -42,9 +42,9 @@ type loginData struct {
 }
 
 func (s *Site) loginView(r *http.Request, next string) *loginData {
-	v := &loginData{Next: next, OIDC: s.OIDC != nil, Directory: s.Engine.Directory != nil}
-	if s.OIDC != nil {
-		v.OIDCName = s.OIDC.Name()
+	v := &loginData{Next: next, Directory: s.Engine.HasDirectory(r.Context())}
+	if o, _ := s.oidc(r); o != nil { // a platform that cannot be read is no button
+		v.OIDC, v.OIDCName = true, o.Name()
 	}
 	return v
 }

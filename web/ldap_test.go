@@ -11,7 +11,6 @@ import (
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/civiqtest"
-	"github.com/civiq/civiq/sso"
 	"github.com/civiq/civiq/sso/ldaptest"
 )
 
@@ -23,13 +22,10 @@ import (
 func TestLDAPLoginPage(t *testing.T) {
 	dirURL := ldaptest.Start(t, ldaptest.Sample)
 	s := civiqtest.New(t)
-	roles, _ := civiq.ParseRoleMap("demo-staff=staff:demo")
-	l, err := sso.NewLDAP(sso.LDAPConfig{URL: dirURL, BindDN: "uid={username},ou=people," + ldaptest.Suffix,
-		GroupBase: "ou=groups," + ldaptest.Suffix, Roles: roles})
-	if err != nil {
+	if err := s.SetSSOFlags(&civiq.SSOSettings{LDAP: &civiq.LDAPSettings{URL: dirURL, BindDN: "uid={username},ou=people," + ldaptest.Suffix,
+		GroupBase: "ou=groups," + ldaptest.Suffix, Roles: "demo-staff=staff:demo"}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	s.SetSSO(nil, l)
 
 	if _, body := s.Page(t, "/login?lang=en", ""); !strings.Contains(body, "Directory (LDAP) accounts sign in here too") {
 		t.Error("the sign-in page does not say the directory's accounts sign in there")

@@ -20,12 +20,22 @@ const flowCookie = "civiq_oidc"
 // flowTTL is how long a sign-in at the platform may take.
 const flowTTL = 10 * 60
 
+// oidc is the identity platform's client of the settings in force, nil
+// when none is set up.
+func (s *Site) oidc(r *http.Request) (*sso.OIDC, error) {
+	if s.SSO == nil {
+		return nil, nil
+	}
+	return s.SSO.OIDC(r.Context())
+}
+
 func (s *Site) oidcStart(w http.ResponseWriter, r *http.Request) {
-	if s.OIDC == nil {
-		s.notFound(w, r)
+	o, err := s.oidc(r)
+	if err != nil || o == nil {
+		s.failOrNotFound(w, r, err)
 		return
 	}
-	to, f, err := s.OIDC.Begin(r.Context(), safeNext(r.URL.Query().Get("next")))
+	to, f, err := o.Begin(r.Context(), safeNext(r.URL.Query().Get("next")))
 	if err != nil {
 		s.loginRefused(w, r, err)
 		return
@@ -37,8 +47,9 @@ func (s *Site) oidcStart(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) oidcCallback(w http.ResponseWriter, r *http.Request) {
-	if s.OIDC == nil {
-		s.notFound(w, r)
+	o, err := s.oidc(r)
+	if err != nil || o == nil {
+		s.failOrNotFound(w, r, err)
 		return
 	}
 	// The flow is good once, whatever the answer.
@@ -51,7 +62,7 @@ func (s *Site) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		s.loginRefused(w, r, err)
 		return
 	}
-	next, err := s.oidcSignIn(w, r)
+	next, err := s.oidcSignIn(w, r, o)
 	done(err)
 	if err != nil {
 		s.loginRefused(w, r, err)
@@ -63,7 +74,7 @@ func (s *Site) oidcCallback(w http.ResponseWriter, r *http.Request) {
 // oidcSignIn reads the platform's answer to this browser's sign-in and
 // opens its session, or says why not; a refusal before anyone is known is
 // audited here (the domain audits the others).
-func (s *Site) oidcSignIn(w http.ResponseWriter, r *http.Request) (next string, err error) {
+func (s *Site) oidcSignIn(w http.ResponseWriter, r *http.Request, o *sso.OIDC) (next string, err error) {
 	c, err := r.Cookie(flowCookie)
 	var f sso.Flow
 	if err == nil {
@@ -74,10 +85,10 @@ func (s *Site) oidcSignIn(w http.ResponseWriter, r *http.Request) (next string, 
 			Err: civiq.Errorf(civiq.EInvalid, "this sign-in took longer than ten minutes, or began in another browser: start again")}
 	} else {
 		var id *civiq.Identity
-		if id, err = s.OIDC.Finish(r.Context(), f, r.URL.Query()); err == nil {
+		if id, err = o.Finish(r.Context(), f, r.URL.Query()); err == nil {
 			var token string
 			var sess *civiq.Session
-			if token, sess, _, err = s.Engine.SignInExternal(r.Context(), *id, s.OIDC.Roles()); err == nil {
+			if token, sess, _, err = s.Engine.SignInExternal(r.Context(), *id, o.Roles()); err == nil {
 				setSession(w, r, token, sess)
 				return safeNext(f.Next), nil
 			}
@@ -90,6 +101,16 @@ func (s *Site) oidcSignIn(w http.ResponseWriter, r *http.Request) (next string, 
 		}
 	}
 	return "", err
+}
+
+// failOrNotFound answers err, or, without one, 404: no platform is set
+// up.
+func (s *Site) failOrNotFound(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.notFound(w, r)
 }
 
 // loginRefused shows the sign-in page with why single sign-on did not

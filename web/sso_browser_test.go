@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -16,20 +17,25 @@ import (
 )
 
 // withOIDC starts an identity platform for s (oidctest) and sets s's
-// sign-in through it up, as civiq serve --oidc-… does.
+// sign-in through it up as an admin does on the admin page (PUT
+// /api/v1/sso), in force at once; the client secret sealed with a key of
+// the test's.
 func withOIDC(t *testing.T, s *civiqtest.Server, roles string) *oidctest.Provider {
 	t.Helper()
 	p := oidctest.New(t, "civiq", "client-secret-for-tests")
-	m, err := civiq.ParseRoleMap(roles)
-	if err != nil {
-		t.Fatal(err)
+	if s.Engine.Sealer == nil {
+		sealer, err := civiq.NewSealer(bytes.Repeat([]byte{9}, civiq.SecretKeySize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Engine.Sealer = sealer
 	}
-	o, err := sso.NewOIDC(sso.OIDCConfig{Name: "省统一身份认证平台", Issuer: p.URL, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
-		RedirectURL: s.URL + sso.CallbackPath, Roles: m})
-	if err != nil {
-		t.Fatal(err)
+	set := map[string]any{"oidc": map[string]any{"name": "省统一身份认证平台", "issuer": p.URL, "client_id": p.ClientID,
+		"client_secret": p.ClientSecret, "redirect_url": s.URL + sso.CallbackPath, "roles": roles}}
+	var out json.RawMessage
+	if code := s.Call(t, "PUT", "/api/v1/sso", s.Admin, set, &out); code != http.StatusOK {
+		t.Fatalf("PUT /api/v1/sso: %d %s", code, out)
 	}
-	s.SetSSO(o, nil)
 	return p
 }
 
@@ -144,10 +150,14 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 	}
 	p := withOIDC(t, s, "a=admin")
 	// Admins read the set-up in force; the secret only as set.
-	var set map[string]map[string]any
-	if code := s.Call(t, "GET", "/api/v1/sso", s.Admin, nil, &set); code != http.StatusOK || set["ldap"] != nil ||
-		set["oidc"]["issuer"] != p.URL || set["oidc"]["client_secret_set"] != true || set["oidc"]["roles"] != "a=admin" {
-		t.Errorf("GET /api/v1/sso: %d %v", code, set)
+	var set struct {
+		OIDC   map[string]any `json:"oidc"`
+		LDAP   map[string]any `json:"ldap"`
+		Source string         `json:"source"`
+	}
+	if code := s.Call(t, "GET", "/api/v1/sso", s.Admin, nil, &set); code != http.StatusOK || set.LDAP != nil || set.Source != "store" ||
+		set.OIDC["issuer"] != p.URL || set.OIDC["client_secret_set"] != true || set.OIDC["roles"] != "a=admin" {
+		t.Errorf("GET /api/v1/sso: %d %+v", code, set)
 	}
 	var raw json.RawMessage
 	if s.Call(t, "GET", "/api/v1/sso", s.Admin, nil, &raw); strings.Contains(string(raw), p.ClientSecret) {
@@ -208,12 +218,13 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 	}
 	var got []string
 	for _, a := range evs {
-		if a.Actor != civiq.SourceOIDC || a.Address != "127.0.0.1" {
+		if a.Type != civiq.AuditSSOSettings && (a.Actor != civiq.SourceOIDC || a.Address != "127.0.0.1") {
 			t.Errorf("audit %+v: want actor oidc from 127.0.0.1", a)
 		}
 		got = append(got, a.Type+" "+a.Username)
 	}
-	want := []string{civiq.AuditSSOBadCode + " ", civiq.AuditSSOLogin + " li.na", civiq.AuditSSOPlatformRefused + " ", civiq.AuditSSOBadState + " ", civiq.AuditSSOBadState + " "}
+	want := []string{civiq.AuditSSOBadCode + " ", civiq.AuditSSOLogin + " li.na", civiq.AuditSSOPlatformRefused + " ", civiq.AuditSSOBadState + " ", civiq.AuditSSOBadState + " ",
+		civiq.AuditSSOSettings + " admin"}
 	if !slices.Equal(got, want) {
 		t.Errorf("audit, newest first: %q, want %q", got, want)
 	}
@@ -230,8 +241,8 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
 		t.Errorf("after %d refused answers: %d, Retry-After %q; want 429 with it", addrFailures, res.StatusCode, res.Header.Get("Retry-After"))
 	}
-	if evs, _ := s.Engine.AuditEvents(t.Context(), 100); len(evs) != addrFailures+1 {
-		t.Errorf("%d audit events, want %d", len(evs), addrFailures+1)
+	if evs, _ := s.Engine.AuditEvents(t.Context(), 100); len(evs) != addrFailures+2 {
+		t.Errorf("%d audit events, want %d", len(evs), addrFailures+2)
 	}
 }
 

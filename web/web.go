@@ -48,9 +48,9 @@ type Site struct {
 	// VAPIDPublicKey is the installation's Web Push public key (package
 	// webpush), with which the phone page subscribes a browser.
 	VAPIDPublicKey string
-	// OIDC signs staff in through the identity platform (sso.go); nil
-	// without one.
-	OIDC *sso.OIDC
+	// SSO are single sign-on's clients of the settings in force (the
+	// identity platform's: sso.go); nil without any.
+	SSO *sso.Clients
 
 	pages    map[string]*template.Template
 	catalogs map[string]map[string]string

@@ -248,10 +248,6 @@ func (m *Main) Open(ctx context.Context) error {
 		slog.Info("edge node", "hall", c.EdgeHall, "city", c.CityURL, "edge_id", a.Link.EdgeID)
 	}
 	a.Site.FrameAncestors = frames
-	if err := c.SSO.setSSO(a); err != nil { // sso.go
-		store.Close()
-		return err
-	}
 	if c.Postgres != "" {
 		// Every node's events reach this node's streams through the events
 		// table, woken by NOTIFY.
@@ -275,6 +271,12 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Engine.Receipts, err = civiq.OpenReceiptKeys(os.Getenv(civiq.EnvReceiptKeys), keyFileOf(c, "receipt-keys")); err != nil {
 		store.Close()
 		return fmt.Errorf("receipt keys: %w", err)
+	}
+	// Single sign-on's flags, once the secret key opens an admin's
+	// settings (sso.go).
+	if err := c.SSO.setSSO(ctx, a); err != nil {
+		store.Close()
+		return err
 	}
 	// The Web Push key pair (webpush.VAPID): CIVIQ_VAPID_KEY, or the file
 	// beside the database, made on first start (mode 0600).

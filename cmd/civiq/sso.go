@@ -1,11 +1,12 @@
 package main
 
 import (
-	"crypto/tls"
+	"context"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
-	"net/url"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -61,78 +62,84 @@ func (c *SSOConfig) ssoFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.OIDCName, "oidc-name", env("CIVIQ_OIDC_NAME", ""), "the platform's name on the sign-in button, e.g. 省统一身份认证平台 (env CIVIQ_OIDC_NAME)")
 }
 
-// oidc makes the identity platform's client, nil when none is set up.
-func (c *SSOConfig) oidc() (*sso.OIDC, error) {
+// settings reads the flags as single sign-on's settings, checked; a bad
+// one names its flag.
+func (c *SSOConfig) settings() (*civiq.SSOSettings, error) {
+	s := &civiq.SSOSettings{}
 	if c.OIDCIssuer == "" {
 		if c.OIDCClientID != "" || c.OIDCRedirectURL != "" || c.OIDCRoles != "" {
 			return nil, fmt.Errorf("--oidc-client-id, --oidc-redirect-url and --oidc-roles need --oidc-issuer")
 		}
-		return nil, nil
+	} else {
+		s.OIDC = &civiq.OIDCSettings{Name: c.OIDCName, Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID,
+			ClientSecret: os.Getenv(EnvOIDCClientSecret), RedirectURL: c.OIDCRedirectURL,
+			Scopes:        strings.FieldsFunc(c.OIDCScopes, func(r rune) bool { return r == ' ' || r == ',' }),
+			UsernameClaim: c.OIDCUsernameClaim, GroupsClaim: c.OIDCGroupsClaim, Roles: c.OIDCRoles}
 	}
-	roles, err := civiq.ParseRoleMap(c.OIDCRoles)
-	if err != nil {
-		return nil, fmt.Errorf("--oidc-roles: %w", err)
-	}
-	return sso.NewOIDC(sso.OIDCConfig{Name: c.OIDCName, Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID,
-		ClientSecret: os.Getenv(EnvOIDCClientSecret), RedirectURL: c.OIDCRedirectURL,
-		Scopes:        strings.FieldsFunc(c.OIDCScopes, func(r rune) bool { return r == ' ' || r == ',' }),
-		UsernameClaim: c.OIDCUsernameClaim, GroupsClaim: c.OIDCGroupsClaim, Roles: roles})
-}
-
-// ldap makes the directory's client, nil when none is set up.
-func (c *SSOConfig) ldap() (*sso.LDAP, error) {
 	if c.LDAPURL == "" {
 		if c.LDAPBindDN != "" || c.LDAPBase != "" || c.LDAPRoles != "" {
 			return nil, fmt.Errorf("--ldap-bind-dn, --ldap-base and --ldap-roles need --ldap-url")
 		}
+	} else {
+		s.LDAP = &civiq.LDAPSettings{URL: c.LDAPURL, StartTLS: c.LDAPStartTLS, BindDN: c.LDAPBindDN, Base: c.LDAPBase,
+			Filter: c.LDAPFilter, SearchDN: c.LDAPSearchDN, SearchPassword: os.Getenv(EnvLDAPSearchPassword),
+			UsernameAttr: c.LDAPUsernameAttr, GroupAttr: c.LDAPGroupAttr, Roles: c.LDAPRoles}
+		if c.LDAPGroupBase != "" {
+			s.LDAP.GroupBase, s.LDAP.GroupFilter = c.LDAPGroupBase, c.LDAPGroupFilter
+		}
+	}
+	if err := s.Check(); err != nil {
+		var fe *civiq.Error
+		if errors.As(err, &fe) && fe.Field != "" { // oidc.redirect_url is --oidc-redirect-url
+			return nil, fmt.Errorf("--%s: %s", strings.NewReplacer(".", "-", "_", "-").Replace(fe.Field), fe.Message)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// roots reads --ldap-ca-file; nil without it.
+func (c *SSOConfig) roots() (*x509.CertPool, error) {
+	if c.LDAPCAFile == "" {
 		return nil, nil
 	}
-	roles, err := civiq.ParseRoleMap(c.LDAPRoles)
+	pem, err := os.ReadFile(c.LDAPCAFile)
 	if err != nil {
-		return nil, fmt.Errorf("--ldap-roles: %w", err)
+		return nil, fmt.Errorf("--ldap-ca-file: %w", err)
 	}
-	cfg := sso.LDAPConfig{URL: c.LDAPURL, StartTLS: c.LDAPStartTLS, BindDN: c.LDAPBindDN, Base: c.LDAPBase, Filter: c.LDAPFilter,
-		SearchDN: c.LDAPSearchDN, SearchPassword: os.Getenv(EnvLDAPSearchPassword), UsernameAttr: c.LDAPUsernameAttr,
-		GroupAttr: c.LDAPGroupAttr, Roles: roles}
-	if c.LDAPGroupBase != "" {
-		cfg.GroupBase, cfg.GroupFilter = c.LDAPGroupBase, c.LDAPGroupFilter
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ldap-ca-file %s: no PEM certificate in it", c.LDAPCAFile)
 	}
-	if c.LDAPCAFile != "" {
-		pem, err := os.ReadFile(c.LDAPCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("--ldap-ca-file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ldap-ca-file %s: no PEM certificate in it", c.LDAPCAFile)
-		}
-		u, _ := url.Parse(c.LDAPURL)
-		if u != nil {
-			cfg.TLS = &tls.Config{RootCAs: pool, ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
-		}
-	}
-	return sso.NewLDAP(cfg)
+	return pool, nil
 }
 
 // check reads the whole set-up, for the flags' errors at start.
 func (c *SSOConfig) check() error {
-	if _, err := c.oidc(); err != nil {
+	if _, err := c.settings(); err != nil {
 		return err
 	}
-	_, err := c.ldap()
+	_, err := c.roots()
 	return err
 }
 
-// setSSO sets single sign-on up on a.
-func (c *SSOConfig) setSSO(a *app.App) error {
-	o, err := c.oidc()
+// setSSO sets single sign-on's flags up on a: in force while no admin has
+// set it on the admin page (then the admin's win, and the log says so).
+func (c *SSOConfig) setSSO(ctx context.Context, a *app.App) error {
+	s, err := c.settings()
 	if err != nil {
 		return err
 	}
-	l, err := c.ldap()
+	roots, err := c.roots()
 	if err != nil {
 		return err
 	}
-	a.SetSSO(o, l)
+	if err := a.SetSSOFlags(s, roots); err != nil {
+		return err
+	}
+	if in, err := a.Engine.SSOInForce(ctx); err == nil && in.Source == civiq.SSOStore && (s.OIDC != nil || s.LDAP != nil) {
+		slog.Warn("single sign-on: the settings an admin made on the admin page are in force, not the --oidc-…/--ldap-… flags",
+			"updated_by", in.UpdatedBy, "updated_at", in.UpdatedAt)
+	}
 	return nil
 }

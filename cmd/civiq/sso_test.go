@@ -15,16 +15,16 @@ func TestServeSSOFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o, err := c.SSO.oidc(); err != nil || o == nil || o.Roles().String() != "staff=staff:demo" {
-		t.Errorf("oidc: %v %v", o, err)
+	if s, err := c.SSO.settings(); err != nil || s.OIDC == nil || s.OIDC.RoleMap().String() != "staff=staff:demo" || s.LDAP != nil {
+		t.Errorf("oidc: %+v %v", s, err)
 	}
 	c, err = ParseServeFlags([]string{"--ldap-url", "ldap://dir.example", "--ldap-starttls", "--ldap-base", "dc=x", "--ldap-filter", "(uid={username})",
 		"--ldap-roles", "demo-staff=staff:demo"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l, err := c.SSO.ldap(); err != nil || l == nil || l.Roles().String() != "demo-staff=staff:demo" {
-		t.Errorf("ldap: %v %v", l, err)
+	if s, err := c.SSO.settings(); err != nil || s.LDAP == nil || s.LDAP.RoleMap().String() != "demo-staff=staff:demo" || s.OIDC != nil {
+		t.Errorf("ldap: %+v %v", s, err)
 	}
 	for _, c := range []struct {
 		args []string
@@ -33,7 +33,8 @@ func TestServeSSOFlags(t *testing.T) {
 		{[]string{"--oidc-client-id", "civiq"}, "need --oidc-issuer"},
 		{append(append([]string{}, base...), "--oidc-roles", "staff=root"), "--oidc-roles"},
 		{append(append([]string{}, base...), "--oidc-roles", ""), "role mapping is empty"},
-		{append(append([]string{}, base...), "--oidc-redirect-url", "https://civiq.example/"), "redirect URL"},
+		{append(append([]string{}, base...), "--oidc-redirect-url", "https://civiq.example/"), "--oidc-redirect-url"},
+		{append(append([]string{}, base...), "--oidc-issuer", "http://id.example.gov.cn"), "--oidc-issuer"},
 		{[]string{"--ldap-roles", "a=admin"}, "need --ldap-url"},
 		{[]string{"--ldap-url", "ldap://dir.example", "--ldap-roles", "a=admin"}, "bind DN template"},
 		{[]string{"--ldap-url", "ldap://dir.example", "--ldap-bind-dn", "uid={username},dc=x", "--ldap-roles", "a=root"}, "--ldap-roles"},
