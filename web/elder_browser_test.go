@@ -1,11 +1,13 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/browsertest"
+	"github.com/civiq/civiq/civiqtest"
 )
 
 // TestElderBrowser drives 长辈模式 (elder mode) in Chromium where it
@@ -17,7 +19,12 @@ import (
 // minutes before it goes back by itself and reads the screen and the ticket
 // aloud (speechSynthesis, stood in for to hear what it is told).
 func TestElderBrowser(t *testing.T) {
-	gs := newGuideServer(t)
+	// A secret key: the hall sends SMS (the phone's ticket page offers them).
+	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{7}, civiq.SecretKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := newGuideServer(t, func(s *civiqtest.Server) { s.Engine.Sealer = sealer })
 	ctx := context.Background()
 	kiosk := pairDevice(t, gs.Engine, civiq.DeviceKiosk, "")
 	// Tax gives one ticket a day: the second is refused, and said so.
@@ -33,7 +40,7 @@ func TestElderBrowser(t *testing.T) {
 			}
 		}
 	}
-	browsertest.RunShots(t, elderScript, map[string]string{"CIVIQ_URL": gs.URL, "CIVIQ_KIOSK": kiosk})
+	browsertest.RunShots(t, elderScript, map[string]string{"CIVIQ_URL": gs.URL, "CIVIQ_KIOSK": kiosk, "CIVIQ_TOKEN": gs.Admin})
 }
 
 const elderScript = `
@@ -156,12 +163,41 @@ k.errors = k.errors.filter((e) => !/HTTP 409 .*\/tickets$/.test(e)); // the refu
 clean(k, 'kiosk');
 
 // ---- phones ----
+// The hall sends SMS: the phone's ticket page offers the texts.
+const put = await fetch(base + '/api/v1/halls/demo/notifications', { method: 'PUT',
+  headers: { Authorization: 'Bearer ' + process.env.CIVIQ_TOKEN, 'Content-Type': 'application/json' },
+  body: JSON.stringify({ sms: { provider: 'log' } }) });
+eq(put.status, 200, 'SMS set up');
 const tk = await (await fetch(base + '/api/v1/halls/demo/tickets', { method: 'POST', headers: { 'Content-Type': 'application/json' },
   body: JSON.stringify({ service_id: 'general', channel: 'remote' }) })).json();
 for (const lang of ['zh-CN', 'en']) {
   let p = await open(375, 812, '/t/' + tk.ticket.id + '?lang=' + lang, { elder: true });
   assert(await elder(p) && await p.isVisible('.citizen-bar .elder-switch'), 'the ticket page is in the mode');
+  // One task per screen: the ticket alone (number, how many ahead, the
+  // expected wait, large), the other actions one step away.
+  await p.waitForSelector('#ahead:not(.hidden)');
+  const shown = (sels) => Promise.all(sels.map((s) => p.isVisible(s)));
+  eq(await shown(['#number', '#ahead', '#eta', '#more-open', '#alerts', '#leave-open', '#sms', '#sms-open', '.tresults']),
+    [true, true, true, true, false, false, false, false, false], 'the ticket view: the ticket and More');
+  const px = (sel) => p.$eval(sel, (e) => parseFloat(getComputedStyle(e).fontSize));
+  assert(await px('#number') >= 96 && await px('#ahead') >= 40 && await px('#eta') >= 36, 'large: number ' + await px('#number') +
+    ', ahead ' + await px('#ahead') + ', wait ' + await px('#eta'));
   await large(p, 24, 'ticket ' + lang);
+  await p.click('#more-open');
+  eq(await shown(['#card', '#more-h', '#view-back', '#alerts', '#leave-open', '#sms-open', '#sms', '.tresults']),
+    [false, true, true, true, true, true, false, true], 'the more view: the other actions');
+  eq(await p.evaluate(() => document.activeElement.id), 'more-h', 'the focus goes to its heading');
+  await large(p, 24, 'ticket more ' + lang);
+  await p.click('#sms-open');
+  eq(await shown(['#sms', '#sms-phone', '#alerts', '#leave-open', '#card']), [true, true, false, false, false], 'the texts alone');
+  await large(p, 24, 'ticket sms ' + lang);
+  await p.click('#view-back');
+  await p.click('#leave-open');
+  eq(await shown(['#leave-confirm', '#leave-yes', '#alerts', '#sms-open', '#view-back']), [true, true, false, false, false], 'leaving, asked alone');
+  await large(p, 24, 'ticket leave ' + lang);
+  await p.click('#leave-no');
+  await p.click('#view-back');
+  eq(await shown(['#card', '#more-open', '#alerts']), [true, true, false], 'back at the ticket');
   p = await open(375, 812, '/halls/demo/book?lang=' + lang, { elder: true });
   await large(p, 24, 'book ' + lang);
   p = await open(375, 812, '/halls/demo/guides?lang=' + lang, { elder: true });
@@ -178,6 +214,9 @@ for (const lang of ['zh-CN', 'en']) {
 const p = await open(375, 812, '/t/' + tk.ticket.id, { elder: true });
 await p.click('.elder-switch');
 assert(!(await elder(p)), 'the switch turns the mode off');
+// Without the mode the page is as it was: everything on one page.
+eq(await Promise.all(['#card', '#alerts', '#leave-open', '#sms', '#more-open', '#view-back'].map((s) => p.isVisible(s))),
+  [true, true, true, true, false, false], 'mode off: one page, no More');
 eq(await p.evaluate(() => localStorage.getItem('civiq.elder')), null, 'the device forgets it');
 eq(await p.getAttribute('.elder-switch', 'aria-pressed'), 'false', 'the switch says it is off');
 await axe(p, 'ticket, mode off');

@@ -24,13 +24,13 @@ type guideServer struct {
 	Admin  string // bearer token
 }
 
-func newGuideServer(t testing.TB) *guideServer {
+func newGuideServer(t testing.TB, opts ...func(*civiqtest.Server)) *guideServer {
 	t.Helper()
 	keys, err := civiq.NewReceiptKeys(bytes.Repeat([]byte{5}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := civiqtest.New(t, func(n *civiqtest.Server) { n.Engine.Receipts = keys })
+	n := civiqtest.New(t, append([]func(*civiqtest.Server){func(n *civiqtest.Server) { n.Engine.Receipts = keys }}, opts...)...)
 	if _, err := n.Engine.LoadDemoGuides(context.Background()); err != nil {
 		t.Fatal(err)
 	}

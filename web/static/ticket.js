@@ -57,6 +57,8 @@
       : t.number + " · " + C.tr("ticket.status." + st);
 
     renderSMS();
+    show($("more-open"), true);
+    if (view === "sms" && sms.classList.contains("hidden")) setView("more", false);
     const k = callKey(t);
     if (k && k !== lastCall) ring();
     lastCall = k;
@@ -88,6 +90,7 @@
     } catch (e) { /* no sound on this phone */ }
   }
   function ring() {
+    setView("ticket", false); // in 长辈模式, the call comes first
     beep();
     if (navigator.vibrate) navigator.vibrate([400, 150, 400, 150, 800]);
     const card = $("card");
@@ -229,7 +232,9 @@
   const sms = $("sms");
   function renderSMS() {
     const to = N.opt_ins.sms;
-    show(sms, N.media.includes("sms") && (t.status === "waiting" || t.status === "called" || t.status === "no_show"));
+    const on = N.media.includes("sms") && (t.status === "waiting" || t.status === "called" || t.status === "no_show");
+    show(sms, on);
+    show($("sms-open"), on);
     show($("sms-in"), !to);
     show($("sms-done"), !!to);
     $("sms-to").textContent = to ? C.tr("ticket.sms_to", to) : "";
@@ -341,6 +346,27 @@
   if (inWeChat) { $("wechat").href = T.wechat; show($("wechat"), true); }
   if (N.opt_ins.wechat) pushState.textContent = C.tr("ticket.wechat_on");
   function showPush() { show(push, (!!T.webpush || inWeChat) && (t.status === "waiting" || t.status === "called")); }
+
+  // ---- 长辈模式: one task per screen ----
+  // In the mode the page shows one view at a time (body data-view): the
+  // ticket (with the rating once done) and a button to the others; "more",
+  // the other actions, each one step (leaving asks alone); "sms", the
+  // texts' form alone. Without the mode the views change nothing
+  // (ticket.css).
+  let view = "ticket";
+  function setView(v, focus) {
+    view = v;
+    document.body.dataset.view = v;
+    $("view-back").textContent = C.tr(v === "sms" ? "ticket.back_more" : "ticket.back_ticket");
+    if (focus === false || !C.elder()) return;
+    window.scrollTo(0, 0);
+    (v === "ticket" ? $("more-open") : v === "sms" ? $("sms-h") : $("more-h")).focus({ preventScroll: true });
+  }
+  $("more-open").addEventListener("click", () => setView("more"));
+  $("sms-open").addEventListener("click", () => setView("sms"));
+  $("view-back").addEventListener("click", () => setView(view === "sms" ? "more" : "ticket"));
+  document.addEventListener("civiq:elder", () => setView("ticket", false));
+  setView("ticket", false);
 
   render();
   if (!((t.status === "done" && rated) || t.status === "cancelled")) {
