@@ -14,8 +14,9 @@ import (
 // (the page's checks and the server's next to the field, the secret
 // write-only: "set" after saving, never shown), WeChat (app id, secret
 // write-only, templates) and Web Push too, the day's messages are counted
-// with the cost and the channel in words, and a test message goes to a
-// given number.
+// with the cost and the channel in words, listed one by one for a chosen
+// day (number, kind, channel, masked address, status with why), and a test
+// message goes to a given number. The heading names every channel.
 // axe in both languages.
 func TestAdminNotifyBrowser(t *testing.T) {
 	browsertest.Require(t)
@@ -147,12 +148,45 @@ await page.waitForSelector('#nt-report td:has-text("取号成功")');
 assert((await page.textContent('#nt-report tbody')).includes('短信 · 仅写日志'), 'the channel in words: ' + await page.textContent('#nt-report tbody'));
 assert(!(await page.textContent('#nt-report tbody')).includes('sms'), 'no code for the channel');
 assert((await page.textContent('#nt-spend')).includes('¥0.05'), 'the cost: ' + await page.textContent('#nt-spend'));
+eq(await page.textContent('#h-notify'), '通知设置', 'the heading names every channel, not only SMS');
+
+mark('messages one by one');
+// One more, past a daily budget of one: failed, with why.
+const st = (await call('GET', '/api/v1/halls/demo/notifications')).notifications;
+delete st.callback_token; delete st.updated_at;
+await call('PUT', '/api/v1/halls/demo/notifications', Object.assign(st, { daily_budget: 1 }));
+const t2 = (await call('POST', '/api/v1/halls/demo/tickets', { service_id: 'general', channel: 'remote' })).ticket;
+await call('POST', '/api/v1/tickets/' + t2.id + '/notify', { phone: '13900002222' });
+for (let i = 0; i < 100; i++) {
+  const list = (await call('GET', '/api/v1/halls/demo/notifications/messages')).messages;
+  if (list.some((m) => m.status === 'failed')) break;
+  await new Promise((ok) => setTimeout(ok, 100));
+}
+await page.reload();
+await page.waitForSelector('#nt-messages tr[data-status="failed"]');
+eq(await page.$eval('#nt-date', (e) => e.value), hallDay, "the list is of the hall's day at first");
+const rows = await page.$$eval('#nt-messages tbody tr', (trs) => trs.map((r) => [...r.cells].map((c) => c.textContent)));
+eq(rows.length, 2, 'one row a message: ' + JSON.stringify(rows));
+eq(rows[0].slice(1), [t.number, '取号成功', '短信 · 仅写日志（演示）', '139****1111', rows[0][5]], 'the first message');
+assert(/^(已发送|已送达)$/.test(rows[0][5]), 'sent: ' + rows[0][5]);
+eq(rows[1].slice(1), [t2.number, '取号成功', '短信 · 仅写日志（演示）', '139****2222', '失败 · 超出每日短信额度'], 'the second failed, with why');
+assert(/^\d\d:\d\d:\d\d$/.test(rows[0][0]), 'the time of its status: ' + rows[0][0]);
+assert(!(await page.textContent('#sec-notify')).includes('13900001111'), 'no number whole');
 await page.screenshot({ path: shots + '/admin-notify.png', fullPage: true });
+// Another day: none.
+const listed = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('/notifications/messages'));
+await page.fill('#nt-date', '2020-01-02');
+await page.dispatchEvent('#nt-date', 'change');
+eq(new URL((await listed).url()).searchParams.get('date'), '2020-01-02', 'the day asked');
+await page.waitForSelector('#nt-messages td:has-text("这一天没有消息")');
 
 mark('English');
 await page.goto(base + '/admin?hall=demo&lang=en#notify');
 await page.waitForSelector('#nt-report td:has-text("Ticket taken")');
 assert((await page.textContent('#nt-report tbody')).includes('SMS · '), 'the channel in English');
+eq(await page.textContent('#h-notify'), 'Notifications', 'the heading in English');
+await page.waitForSelector('#nt-messages tr[data-status="failed"]');
+eq(await page.textContent('#nt-messages tr[data-status="failed"] td:last-child'), 'Failed · daily SMS limit reached', 'why, in English');
 await axe(page, 'notify en');
 await page.screenshot({ path: shots + '/admin-notify-en.png', fullPage: true });
 clean(page, 'admin notify');

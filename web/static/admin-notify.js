@@ -4,7 +4,8 @@
 // daily budget; WeChat (the Official Account's app id, its secret
 // write-only, a template per ticket message) and Web Push (on or off); the
 // day's messages per channel and kind, in words, with the cost estimate;
-// and a test message to a given number. The page's checks and the
+// the messages of a chosen day one by one, with their status; and a test
+// message to a given number. The page's checks and the
 // server's error land next to their field (admin.js's helpers).
 "use strict";
 (function () {
@@ -94,10 +95,42 @@
     document.getElementById("nt-spend").textContent = tr("admin.nt.spend", rep.sms_today,
       rep.daily_budget ? String(rep.daily_budget) : tr("admin.nt.no_limit"), (rep.cost_fen / 100).toFixed(2));
   }
+  // The messages of a day one by one (GET …/notifications/messages): the
+  // time of its status, the number it is about, kind and channel in words,
+  // the address masked as the server gives it, and the status with why
+  // (civiq's own reasons in words, a provider's code as it came).
+  const ownCodes = ["budget", "limit_phone", "params", "no_template", "interrupted", "stale", "quiet", "opted_out"];
+  const dateInput = document.getElementById("nt-date");
+  function statusOf(m) {
+    const parts = [tr("admin.nt.status." + m.status)];
+    if (m.status === "scheduled" && m.due_at) parts.push(tr("admin.nt.due", C.time(m.due_at, "datetime", A.hallTZ())));
+    const why = m.status !== "sent" && m.status !== "delivered"; // a provider's "OK" says nothing more
+    if (why && m.code) parts.push(ownCodes.includes(m.code) ? tr("admin.nt.code." + m.code) : m.code);
+    if (why && m.error && !ownCodes.includes(m.code)) parts.push(m.error);
+    if (m.tries > 1) parts.push(tr("admin.nt.tries", String(m.tries)));
+    return parts.join(" · ");
+  }
+  async function loadMessages() {
+    const d = dateInput.value || today();
+    const list = (await A.get(A.hallPath("/notifications/messages?date=" + d))).messages || [];
+    const body = document.querySelector("#nt-messages tbody");
+    body.textContent = "";
+    for (const m of list) {
+      body.append(h("tr", { "data-status": m.status, "data-kind": m.kind },
+        h("td", {}, C.time(m.updated_at, "seconds", A.hallTZ())), h("td", {}, m.number),
+        h("td", {}, tr("admin.nt.kind." + m.kind)), h("td", {}, channel(m)), h("td", {}, m.to),
+        h("td", { class: "nt-status" }, statusOf(m))));
+    }
+    if (!body.children.length) body.append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, tr("admin.nt.none_day"))));
+  }
+  document.getElementById("f-nt-day").addEventListener("submit", (ev) => { ev.preventDefault(); loadMessages().catch(() => {}); });
+  dateInput.addEventListener("change", () => { loadMessages().catch(() => A.toast(tr("admin.load_failed"))); });
   async function load() {
     ns = (await A.get(A.hallPath("/notifications"))).notifications || { ahead: 3 };
     build();
+    dateInput.value = today();
     await loadReport();
+    await loadMessages();
   }
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
