@@ -1,8 +1,10 @@
 package civiq
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -482,24 +484,35 @@ func (e *Engine) StaffReport(ctx context.Context, hallID, from, to, by string) (
 				}
 			})
 		}
-		out = &StaffReport{HallID: hallID, From: r.from.Format(time.DateOnly), To: r.to.Format(time.DateOnly), By: by, Rows: make([]StaffRow, 0, len(rows))}
-		for _, x := range rows {
-			x.finish()
-			out.Rows = append(out.Rows, *x)
-		}
-		sort.Slice(out.Rows, func(i, j int) bool {
-			a, b := &out.Rows[i], &out.Rows[j]
-			if a.Period != b.Period {
-				return a.Period < b.Period
-			}
-			if a.Kind != b.Kind {
-				return a.Kind == RowCounter
-			}
-			return a.ID < b.ID
-		})
+		out = &StaffReport{HallID: hallID, From: r.from.Format(time.DateOnly), To: r.to.Format(time.DateOnly), By: by,
+			Rows: finishedRows(rows, func(a, b *StaffRow) int {
+				// by period, the counters before the staff, by id
+				counterFirst := func(x *StaffRow) int {
+					if x.Kind == RowCounter {
+						return 0
+					}
+					return 1
+				}
+				return cmp.Or(cmp.Compare(a.Period, b.Period), cmp.Compare(counterFirst(a), counterFirst(b)), cmp.Compare(a.ID, b.ID))
+			})}
 		return nil
 	})
 	return out, err
+}
+
+// finishedRows are a report's rows, each finished (its means, p90s and
+// shares worked out), in the order of compare.
+func finishedRows[K comparable, R any, P interface {
+	*R
+	finish()
+}](rows map[K]P, compare func(a, b P) int) []R {
+	ps := slices.SortedFunc(maps.Values(rows), compare)
+	out := make([]R, len(ps))
+	for i, p := range ps {
+		p.finish()
+		out[i] = *p
+	}
+	return out
 }
 
 // meanP90 is the mean and the p90 (ReportP90) of xs in whole seconds, 0
@@ -652,24 +665,14 @@ func (e *Engine) ServiceReport(ctx context.Context, hallID, from, to, by string)
 				}
 			}
 		}
-		out = &ServiceReport{HallID: hallID, From: r.from.Format(time.DateOnly), To: r.to.Format(time.DateOnly), By: by, Rows: make([]ServiceRow, 0, len(rows))}
-		for _, x := range rows {
-			x.finish()
-			out.Rows = append(out.Rows, *x)
-		}
-		sort.Slice(out.Rows, func(i, j int) bool {
-			a, b := &out.Rows[i], &out.Rows[j]
-			if a.Period != b.Period {
-				if a.Hour != nil && b.Hour != nil {
-					return *a.Hour < *b.Hour
+		out = &ServiceReport{HallID: hallID, From: r.from.Format(time.DateOnly), To: r.to.Format(time.DateOnly), By: by,
+			Rows: finishedRows(rows, func(a, b *ServiceRow) int {
+				// by hour or period, in the hall's order of services
+				if a.Period != b.Period && a.Hour != nil && b.Hour != nil {
+					return cmp.Compare(*a.Hour, *b.Hour)
 				}
-				return a.Period < b.Period
-			}
-			if a.serviceIndex != b.serviceIndex {
-				return a.serviceIndex < b.serviceIndex
-			}
-			return a.ServiceID < b.ServiceID
-		})
+				return cmp.Or(cmp.Compare(a.Period, b.Period), cmp.Compare(a.serviceIndex, b.serviceIndex), cmp.Compare(a.ServiceID, b.ServiceID))
+			})}
 		total.finish()
 		total.TargetSeconds = 0
 		out.Total = *total
