@@ -84,8 +84,12 @@ await page.waitForFunction(() => document.body.dataset.caseStatus === 'reviewing
 await page.click('#cd-actions button[data-to="refused"]');
 assert((await page.textContent('#cd-error')).includes('原因'), 'reason asked: ' + await page.textContent('#cd-error'));
 assert(await status(page) === 'reviewing', 'nothing moved without a reason');
+// 办结: the result collected by a family member (帮办代办 on the move).
+assert(await page.isVisible('#cd-behalf'), 'the 帮办代办 choice for 办结');
+await page.selectOption('#cd-behalf', 'family');
 await page.click('#cd-actions button[data-to="finished"]');
 await page.waitForFunction(() => document.body.dataset.caseStatus === 'finished');
+assert((await page.textContent('#cd-history li:last-child')).includes('代办：家属'), 'the 办结 entry names the helper: ' + await page.textContent('#cd-history li:last-child'));
 assert((await page.getAttribute('#cd-receipt', 'href')).startsWith('/receipts/') && await page.isVisible('#cd-receipt'), 'the 办结 notice is linked');
 assert(!(await page.isVisible('#cd-move')) && await page.isVisible('#cd-closed'), 'a closed case offers no move');
 const hist = await page.$$eval('#cd-history li', (lis) => lis.map((li) => li.textContent));

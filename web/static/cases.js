@@ -17,6 +17,7 @@
     reviewing: ["finished", "refused"],
   };
   const needReason = { not_accepted: true, refused: true };
+  const behalfMoves = { accepted: true, finished: true };
   let current = null, busy = false;
 
   const fmt = (iso) => C.time(iso, "datetime", D.tz);
@@ -143,6 +144,7 @@
       const li = el("li");
       li.append(el("span", "num", fmt(h.at)), " ", h.from ? C.tr("case.desk.step", status(h.from), status(h.to)) : C.tr("case.desk.created", status(h.to)));
       if (h.by) li.append(" · " + C.tr("case.desk.by", h.by.replace(/^user:/, "")));
+      if (h.on_behalf) li.append(" · " + C.tr("case.desk.behalf_by", C.tr("behalf." + h.on_behalf.role)));
       if (h.reason) li.append(el("div", "cd-h-reason", h.reason));
       if (h.note) li.append(el("div", "cd-h-note", h.note));
       hist.append(li);
@@ -158,6 +160,10 @@
       actions.append(b);
     }
     $("cd-move").classList.toggle("hidden", !next.length);
+    // A helper may act for the applicant on the moves the applicant takes
+    // part in (case.go's CaseMove.OnBehalf).
+    $("cd-behalf-row").classList.toggle("hidden", !next.some((to) => behalfMoves[to]));
+    $("cd-behalf").value = "";
     $("cd-closed").classList.toggle("hidden", !!moves[c.status]);
     $("cd-error").textContent = "";
     $("cd-note").value = "";
@@ -176,6 +182,7 @@
     }
     const body = { to, note: $("cd-note").value.trim() };
     if (needReason[to]) body.reason = why;
+    if (behalfMoves[to] && $("cd-behalf").value) body.on_behalf = { role: $("cd-behalf").value };
     if (to === "accepted") {
       const boxes = [...$("cd-mats").querySelectorAll("input[data-material]")];
       if (boxes.some((b) => !b.checked)) {
