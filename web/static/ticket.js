@@ -252,7 +252,7 @@
     btn.disabled = true;
     try {
       const r = await C.api("POST", path + "/notify", { phone, lang: document.documentElement.lang === "en" ? "en" : "zh" });
-      if (r.status === 201) { N.opt_ins.sms = r.body.opt_in.to; input.value = ""; renderSMS(); $("sms-off").focus(); }
+      if (r.status === 201) { N.opt_ins.sms = r.body.opt_in.to; input.value = ""; $("sms-stopped").textContent = ""; renderSMS(); $("sms-off").focus(); }
       else C.fieldError(input, err, (r.body && r.body.error && r.body.error.code === "rate_limited") ? C.tr("ticket.sms_limited") : C.tr("ticket.sms_failed"));
     } catch (e) {
       err.textContent = C.tr("error.network");
@@ -264,7 +264,14 @@
     err.textContent = "";
     try {
       const r = await C.api("DELETE", path + "/notify?medium=sms");
-      if (r.status === 204 || r.status === 404) { delete N.opt_ins.sms; renderSMS(); $("sms-phone").focus(); }
+      if (r.status === 204 || r.status === 404) {
+        // Said in words: no more texts to that number (the hall's, for any
+        // ticket, until it is given again).
+        $("sms-stopped").textContent = C.tr("ticket.sms_stopped", N.opt_ins.sms || "");
+        delete N.opt_ins.sms;
+        renderSMS();
+        $("sms-phone").focus();
+      }
       else err.textContent = C.tr("ticket.sms_failed");
     } catch (e) {
       err.textContent = C.tr("error.network");
