@@ -44,9 +44,10 @@ func withOIDC(t *testing.T, s *civiqtest.Server, roles string) *oidctest.Provide
 // page asked for with the session of a manager the claim made; someone
 // the mapping gives no role sees why on the sign-in page (403), audited;
 // the local admin signs in with a password all along (break-glass), and
-// sees the platform's user marked on /admin. axe in both languages; it
-// writes login-sso-zh.png, login-sso-refused-en.png and
-// admin-users-sso.png.
+// sees the platform's user marked on /admin, and changes the platform's
+// settings there (field errors, in force at once). axe in both languages;
+// it writes login-sso-zh.png, login-sso-refused-en.png,
+// admin-users-sso.png, admin-sso-zh.png and admin-sso-en.png.
 func TestOIDCBrowser(t *testing.T) {
 	browsertest.Require(t)
 	s := civiqtest.New(t)
@@ -121,7 +122,7 @@ clean(other, 'refused');
 
 // Break-glass: the local admin signs in with its password beside the
 // platform's button, and sees the platform's user marked on /admin.
-const admin = watch(await civiq.newPage({ viewport: view }));
+const admin = watch(await civiq.newPage({ viewport: view }), /\/api\/v1\/sso$/); // the refused settings below
 await admin.goto(base + '/login?next=' + encodeURIComponent('/admin#users'));
 await admin.fill('input[name=username]', 'admin');
 await admin.fill('input[name=password]', process.env.ADMIN_PASSWORD);
@@ -129,6 +130,44 @@ await Promise.all([admin.waitForURL((u) => u.pathname === '/admin'), admin.press
 await admin.waitForSelector('[data-source=oidc]');
 eq(await admin.textContent('[data-source=oidc]'), '统一身份认证', 'the user made by the platform is marked');
 await admin.screenshot({ path: shots + '/admin-users-sso.png' });
+
+// Single sign-on's settings on /admin: those in force, the secret only
+// as kept; a wrong issuer and a wrong role map shown at their fields,
+// nothing saved; a new button name in force at once, no restart.
+await admin.goto(base + '/admin#sso');
+await admin.waitForFunction(() => document.getElementById('sso-oidc-issuer').value !== '');
+eq(await admin.inputValue('#sso-oidc-issuer'), idp, 'the issuer in force');
+eq(await admin.inputValue('#sso-oidc-client_secret'), '', 'the secret is never shown');
+assert((await admin.textContent('#sso-oidc-secret-state')).includes('已设置'), 'the secret as kept');
+assert(await admin.isHidden('[data-fields=ldap]'), 'no directory');
+const save = '#f-sso [type=submit]';
+await admin.fill('#sso-oidc-issuer', 'http://id.example.gov.cn');
+await admin.click(save);
+await admin.waitForSelector('#sso-oidc-issuer[aria-invalid=true]');
+assert((await admin.textContent('#sso-oidc-issuer ~ .field-error')).includes('https://'), 'the issuer\'s error at its field');
+await axe(admin, 'admin sso, a field error, zh');
+await admin.screenshot({ path: shots + '/admin-sso-zh.png', fullPage: true });
+await admin.fill('#sso-oidc-issuer', idp);
+await admin.fill('#sso-oidc-roles', 'demo-leads=root');
+await admin.click(save);
+await admin.waitForSelector('#sso-oidc-roles[aria-invalid=true]');
+assert(!(await admin.getAttribute('#sso-oidc-issuer', 'aria-invalid')), 'the issuer is right now');
+await admin.fill('#sso-oidc-roles', 'demo-leads=manager:demo\ndemo-staff=staff:demo');
+await admin.fill('#sso-oidc-name', '政务服务统一身份认证');
+await admin.click(save);
+await admin.waitForSelector('#adm-toast.on');
+assert((await admin.textContent('#sso-source')).includes('admin'), 'saved by admin');
+const fresh = watch(await civiq.newPage({ viewport: view }));
+await fresh.goto(base + '/login');
+eq((await fresh.textContent('#oidc')).trim(), '统一身份认证登录 · 政务服务统一身份认证', 'the new name at once');
+clean(fresh, 'the sign-in page after the change');
+await admin.goto(base + '/admin?lang=en#sso');
+await admin.waitForFunction(() => document.getElementById('sso-oidc-issuer').value !== '');
+await admin.fill('#sso-oidc-redirect_url', base + '/login');
+await admin.click(save);
+await admin.waitForSelector('#sso-oidc-redirect_url[aria-invalid=true]');
+await axe(admin, 'admin sso, a field error, en');
+await admin.screenshot({ path: shots + '/admin-sso-en.png', fullPage: true });
 clean(admin, 'admin');
 console.log('ok');
 `

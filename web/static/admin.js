@@ -188,7 +188,7 @@
   // ---- tabs ----
   const sections = qa("[data-section]");
   // Without a hall only the halls and users sections make sense.
-  const needsNoHall = (name) => name === "halls" || name === "users" || name === "webhooks" || name === "haochaping";
+  const needsNoHall = (name) => name === "halls" || name === "users" || name === "sso" || name === "webhooks" || name === "haochaping";
   function showTab(name) {
     for (const a of qa("[data-tab]")) a.parentElement.hidden = !hallID && !needsNoHall(a.dataset.tab);
     const names = sections.map((s) => s.dataset.section).filter((n) => hallID || needsNoHall(n));
