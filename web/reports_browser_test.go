@@ -42,6 +42,12 @@ eq(srows, svcs.rows.map((r) => [r.service_id, String(r.arrivals), String(r.calle
 // Counters and clerks: served, no-shows, ratings, satisfaction.
 const trows = await page.$$eval('#rt-staff tbody tr', (rs) => rs.map((r) => [r.dataset.kind, r.dataset.id, r.children[2].textContent, r.children[6].textContent, r.children[8].textContent, r.children[9].textContent]));
 eq(trows, staff.rows.map((r) => [r.kind, r.id, String(r.served), String(r.no_shows), String(r.ratings), pct(r.satisfaction_rate)]), 'staff rows');
+// 帮办代办 in both: the tickets a helper took, the cases (a helper's).
+const behalf = (sel) => page.$$eval(sel, (rs) => rs.map((r) => [...r.children].slice(-2).map((c) => c.textContent)));
+const want = (r) => [String(r.on_behalf), r.cases + ' (' + r.cases_on_behalf + ')'];
+eq(await behalf('#rt-svc tbody tr'), svcs.rows.map(want), 'service rows: 帮办代办');
+eq(await behalf('#rt-svc tfoot tr'), [want(svcs.total)], 'total: 帮办代办');
+eq(await behalf('#rt-staff tbody tr'), staff.rows.map(want), 'staff rows: 帮办代办');
 assert(staff.rows.some((r) => r.kind === 'counter' && r.served > 0 && r.p90_handling_seconds >= r.mean_handling_seconds), 'p90 at least the mean somewhere');
 // The charts: by hour, and by service with the 80% line.
 const hourTable = await page.$$eval('#rc-hour table tr', (rs) => rs.slice(1).map((r) => Number(r.children[1].textContent)));

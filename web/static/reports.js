@@ -90,6 +90,10 @@
     }
   }
 
+  // behalfCells are a row's 帮办代办: the tickets a helper took, and the
+  // cases with, in brackets, those a helper handled.
+  const behalfCells = (r) => [el("td", "n num", String(r.on_behalf)), el("td", "n num", r.cases + " (" + r.cases_on_behalf + ")")];
+
   function render() {
     const t = services.total;
     $("rk-arrivals").textContent = String(t.arrivals);
@@ -109,7 +113,7 @@
         el("td", "n num", String(r.called)), el("td", "n num", r.called ? mins(r.mean_wait_seconds) : dash),
         el("td", "n num", r.called ? mins(r.p90_wait_seconds) : dash),
         el("td", "n num" + (r.within_target_share !== null && r.within_target_share < 0.8 ? " low" : ""), pct(r.within_target_share)),
-        el("td", "n num", String(r.abandoned)));
+        el("td", "n num", String(r.abandoned)), ...behalfCells(r));
       return tr;
     }));
     const ft = el("tr");
@@ -117,7 +121,7 @@
     fth.scope = "row";
     ft.append(el("td", "", periodName(t.period)), fth, el("td", "n", ""), el("td", "n num", String(t.arrivals)), el("td", "n num", String(t.called)),
       el("td", "n num", t.called ? mins(t.mean_wait_seconds) : dash), el("td", "n num", t.called ? mins(t.p90_wait_seconds) : dash),
-      el("td", "n num", pct(t.within_target_share)), el("td", "n num", String(t.abandoned)));
+      el("td", "n num", pct(t.within_target_share)), el("td", "n num", String(t.abandoned)), ...behalfCells(t));
     $("rt-svc").querySelector("tfoot").replaceChildren(ft);
 
     // Clerks and counters.
@@ -132,12 +136,12 @@
       tr.append(el("td", "", periodName(r.period)), th, el("td", "n num", String(r.served)),
         el("td", "n num", r.served ? mins(r.mean_handling_seconds) : dash), el("td", "n num", r.served ? mins(r.p90_handling_seconds) : dash),
         el("td", "n num", hms(r.idle_seconds)), el("td", "n num", String(r.no_shows)), el("td", "n num", String(r.transfers)),
-        el("td", "n num", String(r.ratings)), el("td", "n num", pct(r.satisfaction_rate)));
+        el("td", "n num", String(r.ratings)), el("td", "n num", pct(r.satisfaction_rate)), ...behalfCells(r));
       return tr;
     }));
     if (!staff.rows.length) {
       const tr = el("tr"), td = el("td", "", C.tr("reports.none"));
-      td.colSpan = 10;
+      td.colSpan = 12;
       tr.append(td);
       stb.append(tr);
     }
