@@ -269,8 +269,8 @@ type EdgeTx interface {
 	// UpsertTicket writes a ticket the edge sent: new, or changed; never
 	// one of another hall.
 	UpsertTicket(t *Ticket) error
-	// SetCounterState writes a counter's status, pause reason and current
-	// ticket, and nothing of its configuration.
+	// SetCounterState writes a counter's status, pause reason, clerk and
+	// current ticket, and nothing of its configuration.
 	SetCounterState(c *Counter) error
 	// PutEdgeRating writes a rating the edge sent, unless its ticket has
 	// one; it reports whether it wrote it (and set its id).

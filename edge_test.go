@@ -483,3 +483,75 @@ func TestEdgeNotifiesOnce(t *testing.T) {
 		t.Errorf("the city told\n%v\nwant\n%v", got, want)
 	}
 }
+
+// TestEdgeTransferGoesUp: a transfer made at the edge goes up whole — the
+// clerk or counter it sends the ticket to and the note for the next clerk
+// (in the ticket and the event's staff view) — and so do who is signed in
+// at a counter and who served a rated ticket; the city finds each clerk by
+// name, its ids being its own.
+func TestEdgeTransferGoesUp(t *testing.T) {
+	edge, city, tok := edgePair(t)
+	for _, name := range []string{"zhao", "li"} { // the city's li has another id
+		if err := city.eng.CreateUser(city.ctx, &civiq.User{Username: name, Role: civiq.RoleStaff, HallIDs: []string{"demo"}}, "password-"+name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	li := &civiq.User{Username: "li", Role: civiq.RoleStaff, HallIDs: []string{"demo"}}
+	if err := edge.eng.CreateUser(civiq.WithOwner(edge.ctx, civiq.NodeCity), li, "password-li"); err != nil { // as a pull does
+		t.Fatal(err)
+	}
+	edge.openAs(li, "4")
+	// li serves a ticket, rated badly: the city's desk names li.
+	x := edge.issue("property", "")
+	liCtx := civiq.WithActor(edge.ctx, civiq.Principal{User: li})
+	if got, err := edge.eng.CallNext(liCtx, "demo", "4", nil); err != nil || got.ID != x.ID {
+		t.Fatalf("li's call: %+v, %v", got, err)
+	}
+	if _, err := edge.eng.Act(liCtx, civiq.ActRequest{TicketID: x.ID, Action: civiq.ActFinish}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := edge.eng.Rate(edge.ctx, civiq.RateRequest{TicketID: x.ID, Score: 1, Reasons: []string{"attitude"}}); err != nil {
+		t.Fatal(err)
+	}
+	a := edge.issue("general", "")
+	b := edge.issue("general", "")
+	edge.call("1")
+	edge.call("2")
+	for _, tr := range []civiq.ActRequest{
+		{TicketID: a.ID, Action: civiq.ActTransfer, Clerk: "li", Note: "缺少身份证复印件"},
+		{TicketID: b.ID, Action: civiq.ActTransfer, CounterID: "5", Note: "请核对税号"},
+	} {
+		if _, err := edge.eng.Act(edge.ctx, tr, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edge.take()
+	city.take()
+	upload(t, edge, city, tok, "edge-1", 0)
+	notes := map[string]string{}
+	for _, ev := range city.take() {
+		if ev.Type == civiq.EventTransferred {
+			notes[ev.Ticket.Number] = ev.Staff().Reason
+		}
+	}
+	if notes[a.Number] != "缺少身份证复印件" || notes[b.Number] != "请核对税号" {
+		t.Errorf("the city's transfer events' notes: %q", notes)
+	}
+	// On the city, li is signed in at counter 4 (staffed), whose waiting
+	// list starts with the ticket sent to li; counter 5's with b.
+	if got := city.clerkOf("4"); got != "li" {
+		t.Errorf("the city's clerk at 4 = %q; want li", got)
+	}
+	for counter, want := range map[string]*civiq.Ticket{"4": a, "5": b} {
+		q, err := city.eng.CounterQueue(city.ctx, "demo", counter)
+		if err != nil || len(q.Tickets) == 0 || q.Tickets[0].ID != want.ID || !q.Tickets[0].ForHere || q.Tickets[0].TransferNote != notes[want.Number] {
+			t.Errorf("the city's counter %s waiting list = %+v, %v; want %s first, for here, with its note", counter, q, err, want.Number)
+		}
+	}
+	if fs, err := city.eng.FollowUps(city.ctx, "demo", civiq.FollowUpFilter{Staff: "li"}); err != nil || len(fs) != 1 {
+		t.Errorf("the city's follow-ups of li = %d, %v; want the bad rating's", len(fs), err)
+	}
+	if st := city.status(); !slices.ContainsFunc(st.Counters, func(c civiq.CounterState) bool { return c.ID == "4" && c.Staffed }) {
+		t.Errorf("the city's status: counter 4 not staffed: %+v", st.Counters)
+	}
+}

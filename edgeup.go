@@ -19,26 +19,37 @@ import (
 // skipped. So the city holds every event of the edge once, in order.
 
 // EdgeTicket is a ticket as the edge sends it: whole, with its local day
-// and place in time, which a public or staff view leaves out.
+// and place in time, which a public or staff view leaves out, and where a
+// transfer sent it: the clerk it waits for (a username: the edge's users
+// are the city's by name, not by id) and the note for the next clerk, as
+// they are at the edge when it is sent.
 type EdgeTicket struct {
 	Ticket
-	Day      string    `json:"day"`
-	QueuedAt time.Time `json:"queued_at"`
+	Day          string    `json:"day"`
+	QueuedAt     time.Time `json:"queued_at"`
+	ForClerk     string    `json:"for_clerk,omitempty"`
+	TransferNote string    `json:"transfer_note,omitempty"`
 }
 
-// EdgeCounter is a counter's state as the edge sends it.
+// EdgeCounter is a counter's state as the edge sends it, with the
+// username of who is signed in there.
 type EdgeCounter struct {
 	ID              string `json:"id"`
 	Status          string `json:"status"`
 	PauseReason     string `json:"pause_reason,omitempty"`
 	CurrentTicketID string `json:"current_ticket_id,omitempty"`
+	Clerk           string `json:"clerk,omitempty"`
 }
 
 // EdgeRating is a rating as the edge sends it: the contact phone opened
-// for the trip (the link is TLS), sealed again by the city.
+// for the trip (the link is TLS), sealed again by the city; the clerk who
+// served the ticket by username (Staff), which the city takes to its own
+// user. StaffID is the edge's id of them: the city reads it only from an
+// edge that sends no Staff (an older one).
 type EdgeRating struct {
 	Rating
-	StaffID int64 `json:"staff_id,omitempty"`
+	StaffID int64  `json:"staff_id,omitempty"`
+	Staff   string `json:"staff,omitempty"`
 }
 
 // EdgeCase is a 办件 case as the edge sends it: whole, with its day, its
@@ -61,11 +72,14 @@ type EdgeReceipt struct {
 // EdgeRecord is one event of the edge with the state it leaves: the city
 // writes both.
 type EdgeRecord struct {
-	ID       int64        `json:"id"` // the edge's event id
-	HallID   string       `json:"hall_id"`
-	Type     string       `json:"type"`
-	At       time.Time    `json:"at"`
-	Text     string       `json:"text,omitempty"`
+	ID     int64     `json:"id"` // the edge's event id
+	HallID string    `json:"hall_id"`
+	Type   string    `json:"type"`
+	At     time.Time `json:"at"`
+	Text   string    `json:"text,omitempty"`
+	// Reason is a call out of order's reason or a transfer's note (the
+	// event's staff view).
+	Reason   string       `json:"reason,omitempty"`
 	Ticket   *EdgeTicket  `json:"ticket,omitempty"`
 	Counter  *EdgeCounter `json:"counter,omitempty"`
 	Rating   *EdgeRating  `json:"rating,omitempty"`
@@ -186,8 +200,8 @@ func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, li
 	out := make([]EdgeRecord, 0, len(evs))
 	err = e.store.View(ctx, func(tx Tx) error {
 		for _, ev := range evs {
-			r := EdgeRecord{ID: ev.ID, HallID: ev.HallID, Type: ev.Type, At: ev.At, Text: ev.Text, FollowUp: ev.FollowUp, Booking: ev.Booking,
-				Case: ev.Case, Alert: ev.Alert}
+			r := EdgeRecord{ID: ev.ID, HallID: ev.HallID, Type: ev.Type, At: ev.At, Text: ev.Text, Reason: ev.Reason, FollowUp: ev.FollowUp,
+				Booking: ev.Booking, Case: ev.Case, Alert: ev.Alert}
 			if ev.FollowUp != nil {
 				f, err := tx.FollowUp(ev.FollowUp.ID)
 				if err != nil && !IsNotFound(err) {
@@ -206,7 +220,7 @@ func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, li
 			}
 			if ev.Counter != nil {
 				r.Counter = &EdgeCounter{ID: ev.Counter.ID, Status: ev.Counter.Status, PauseReason: ev.Counter.PauseReason,
-					CurrentTicketID: ev.Counter.CurrentTicketID}
+					CurrentTicketID: ev.Counter.CurrentTicketID, Clerk: ev.Counter.Clerk}
 			}
 			if ev.Ticket != nil {
 				cur, err := tx.Ticket(ev.Ticket.ID)
@@ -215,8 +229,17 @@ func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, li
 				}
 				t := *ev.Ticket
 				t.Position, t.ETASeconds = nil, nil
-				r.Ticket = &EdgeTicket{Ticket: t, Day: cur.Day, QueuedAt: cur.QueuedAt}
+				r.Ticket = &EdgeTicket{Ticket: t, Day: cur.Day, QueuedAt: cur.QueuedAt, TransferNote: cur.TransferNote}
 				r.Ticket.Holder = cur.Holder
+				if cur.ForClerk != 0 {
+					u, err := tx.UserByID(cur.ForClerk)
+					if err != nil && !IsNotFound(err) {
+						return err
+					}
+					if u != nil {
+						r.Ticket.ForClerk = u.Username
+					}
+				}
 				if ev.Type == EventRated {
 					rt, err := tx.RatingByTicket(t.ID)
 					if err != nil {
@@ -226,6 +249,15 @@ func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, li
 						return err
 					}
 					r.Rating = &EdgeRating{Rating: *rt, StaffID: rt.StaffID}
+					if rt.StaffID != 0 {
+						u, err := tx.UserByID(rt.StaffID)
+						if err != nil && !IsNotFound(err) {
+							return err
+						}
+						if u != nil {
+							r.Rating.Staff = u.Username
+						}
+					}
 				}
 			}
 			out = append(out, r)
@@ -410,10 +442,39 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 	seqs := map[seqKey]int{}
 	var counters map[string]*Counter
 	var changed []string
+	// The edge names users by username; the city's ids differ.
+	users := map[string]int64{}
+	userID := func(name string) (int64, error) {
+		if name == "" {
+			return 0, nil
+		}
+		if id, ok := users[name]; ok {
+			return id, nil
+		}
+		u, err := tx.User(name)
+		if IsNotFound(err) {
+			users[name] = 0 // gone from the city: sent to nobody in particular
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		users[name] = u.ID
+		return u.ID, nil
+	}
+	edgeTicket := func(et *EdgeTicket) (Ticket, error) {
+		t := et.Ticket
+		t.Day, t.QueuedAt, t.Position, t.ETASeconds, t.TransferNote = et.Day, et.QueuedAt, nil, nil, et.TransferNote
+		var err error
+		t.ForClerk, err = userID(et.ForClerk)
+		return t, err
+	}
 	for _, r := range recs {
 		if et := r.Ticket; et != nil {
-			t := et.Ticket
-			t.Day, t.QueuedAt, t.Position, t.ETASeconds = et.Day, et.QueuedAt, nil, nil
+			t, err := edgeTicket(et)
+			if err != nil {
+				return err
+			}
 			if tickets[t.ID] == nil {
 				order = append(order, t.ID)
 			}
@@ -445,7 +506,7 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 		}
 	}
 	for _, r := range recs {
-		ev := &Event{HallID: r.HallID, Type: r.Type, At: r.At, Text: r.Text, Booking: r.Booking, Case: r.Case, Alert: r.Alert}
+		ev := &Event{HallID: r.HallID, Type: r.Type, At: r.At, Text: r.Text, Reason: r.Reason, Booking: r.Booking, Case: r.Case, Alert: r.Alert}
 		if r.FollowUp != nil && r.FollowUpTicket != "" {
 			// The edge's case, by the city's own number: a follow-up's
 			// messages (notify_subjects.go) and the desk's page read the
@@ -466,8 +527,10 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 			}
 		}
 		if et := r.Ticket; et != nil {
-			t := et.Ticket
-			t.Day, t.QueuedAt, t.Position, t.ETASeconds = et.Day, et.QueuedAt, nil, nil
+			t, err := edgeTicket(et)
+			if err != nil {
+				return err
+			}
 			ev.Ticket = &t
 		}
 		if c := r.Counter; c != nil {
@@ -475,13 +538,27 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 				if !slices.Contains(changed, c.ID) {
 					changed = append(changed, c.ID)
 				}
-				cur.Status, cur.PauseReason, cur.CurrentTicketID = c.Status, c.PauseReason, c.CurrentTicketID
+				id, err := userID(c.Clerk)
+				if err != nil {
+					return err
+				}
+				cur.Status, cur.PauseReason, cur.CurrentTicketID, cur.ClerkID, cur.Clerk = c.Status, c.PauseReason, c.CurrentTicketID, id, c.Clerk
+				if id == 0 {
+					cur.Clerk = ""
+				}
 				cur.SetStaffed()
 				snap := *cur
 				ev.Counter = &snap
 			}
 		}
 		if er := r.Rating; er != nil {
+			if er.Staff != "" {
+				id, err := userID(er.Staff)
+				if err != nil {
+					return err
+				}
+				er.StaffID = id
+			}
 			if err := e.applyEdgeRating(tx, er, ev); err != nil {
 				return err
 			}

@@ -105,8 +105,8 @@ func (t *tx) UpsertTicket(tk *civiq.Ticket) error {
 }
 
 func (t *tx) SetCounterState(c *civiq.Counter) error {
-	return t.exec(`UPDATE counters SET status = ?, pause_reason = ?, current_ticket_id = ? WHERE hall_id = ? AND id = ?`,
-		c.Status, c.PauseReason, c.CurrentTicketID, c.HallID, c.ID)
+	return t.exec(`UPDATE counters SET status = ?, pause_reason = ?, current_ticket_id = ?, clerk_id = ? WHERE hall_id = ? AND id = ?`,
+		c.Status, c.PauseReason, c.CurrentTicketID, c.ClerkID, c.HallID, c.ID)
 }
 
 func (t *tx) PutEdgeRating(r *civiq.Rating) (bool, error) {
