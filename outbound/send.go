@@ -6,19 +6,19 @@
 package outbound
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -36,37 +36,37 @@ const (
 // HTTPSender posts messages to webhooks: signed, without following
 // redirects, only to addresses Allow lets through (civiq.WebhookAddrAllowed,
 // checked on the address dialled, so a name that resolves to a private
-// address is refused too).
+// address is refused too), with its own lean HTTP/1.1 client (conn.go).
 type HTTPSender struct {
 	// Allow lists the loopback, link-local and private addresses that may
 	// be reached (civiq serve --webhook-allow). Set it before the first
 	// Send.
-	Allow  []netip.Prefix
-	client *http.Client
+	Allow []netip.Prefix
 	// Now is the clock of the log and of the secrets' rotation;
 	// webhook-timestamp is always the real time.
 	Now       func() time.Time
 	UserAgent string
 	// Timeout bounds one try, all of it: Timeout unless a test sets it.
 	Timeout time.Duration
+	// TLS, when set, is the TLS configuration of https receivers (the
+	// system's roots otherwise); tests set it.
+	TLS *tls.Config
+
+	dialer *net.Dialer
+	pool   conns
+	keys   sync.Map // a secret → its HMAC key, decoded once
 }
 
 // NewHTTPSender returns a sender to public addresses and those in Allow.
 func NewHTTPSender() *HTTPSender {
 	h := &HTTPSender{Now: time.Now, UserAgent: "civiq-webhooks", Timeout: Timeout}
-	h.client = GuardedClient(func() []netip.Prefix { return h.Allow }, Timeout)
+	h.dialer = guardedDialer(func() []netip.Prefix { return h.Allow }, Timeout)
 	return h
 }
 
-// GuardedClient is an HTTP client for addresses that come from outside
-// (a webhook's URL, a browser's push endpoint, a provider's base URL): it
-// dials only public addresses and those allow gives (civiq.WebhookAddrAllowed,
-// checked on the address dialled, so a name that resolves to a private
-// address is refused too), through no proxy, following no redirect.
-// timeout bounds the dial and the TLS handshake; the caller bounds the
-// request.
-func GuardedClient(allow func() []netip.Prefix, timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: timeout, Control: func(network, address string, _ syscall.RawConn) error {
+// guardedDialer dials only public addresses and those allow gives.
+func guardedDialer(allow func() []netip.Prefix, timeout time.Duration) *net.Dialer {
+	return &net.Dialer{Timeout: timeout, Control: func(network, address string, _ syscall.RawConn) error {
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil {
 			return err
@@ -76,9 +76,18 @@ func GuardedClient(allow func() []netip.Prefix, timeout time.Duration) *http.Cli
 		}
 		return nil
 	}}
+}
+
+// GuardedClient is an HTTP client for addresses that come from outside
+// (a browser's push endpoint, a provider's base URL): it dials only public
+// addresses and those allow gives (civiq.WebhookAddrAllowed, checked on
+// the address dialled, so a name that resolves to a private address is
+// refused too), through no proxy, following no redirect. timeout bounds
+// the dial and the TLS handshake; the caller bounds the request.
+func GuardedClient(allow func() []netip.Prefix, timeout time.Duration) *http.Client {
 	tr := &http.Transport{
 		Proxy:               nil, // a proxy would bypass the address check
-		DialContext:         dialer.DialContext,
+		DialContext:         guardedDialer(allow, timeout).DialContext,
 		TLSHandshakeTimeout: timeout,
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     90 * time.Second,
@@ -95,71 +104,92 @@ func GuardedClient(allow func() []netip.Prefix, timeout time.Duration) *http.Cli
 // HMAC-SHA256 of "id.timestamp.body" under each secret's base64-decoded
 // key, space-separated.
 func Sign(secrets []string, id string, ts int64, body []byte) string {
-	var sigs []string
-	for _, s := range secrets {
-		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
-		if err != nil {
+	return string(appendSignature(nil, nil, secrets, id, ts, body))
+}
+
+// appendSignature appends Sign's header value to b; keys, when not nil,
+// keeps the secrets' decoded keys.
+func appendSignature(b []byte, keys *sync.Map, secrets []string, id string, ts int64, body []byte) []byte {
+	var sum [sha256.Size]byte
+	var tsb [20]byte
+	for i, s := range secrets {
+		key := secretKey(keys, s)
+		if key == nil {
 			continue
 		}
 		mac := hmac.New(sha256.New, key)
 		mac.Write([]byte(id))
 		mac.Write([]byte{'.'})
-		mac.Write(strconv.AppendInt(nil, ts, 10))
+		mac.Write(strconv.AppendInt(tsb[:0], ts, 10))
 		mac.Write([]byte{'.'})
 		mac.Write(body)
-		sigs = append(sigs, "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, "v1,"...)
+		b = base64.StdEncoding.AppendEncode(b, mac.Sum(sum[:0]))
 	}
-	return strings.Join(sigs, " ")
+	return b
+}
+
+func secretKey(keys *sync.Map, secret string) []byte {
+	if keys != nil {
+		if k, ok := keys.Load(secret); ok {
+			return k.([]byte)
+		}
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return nil
+	}
+	if keys != nil {
+		keys.Store(secret, key)
+	}
+	return key
 }
 
 // Send posts m to s.URL, signed as Standard Webhooks asks, and tells how
 // it went.
 func (h *HTTPSender) Send(ctx context.Context, s *civiq.Subscriber, m *civiq.Message) civiq.DeliveryAttempt {
 	ts := time.Now().Unix() // the receiver compares it with its own clock
-	header := http.Header{}
-	header.Set("webhook-id", m.ID)
-	header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	header.Set("webhook-signature", Sign(s.Secrets(h.Now()), m.ID, ts, m.Body))
-	return h.Post(ctx, s, m, m.Body, header)
+	return h.post(ctx, s, m, m.Body, func(b []byte) []byte {
+		b = append(b, "webhook-id: "...)
+		b = append(b, m.ID...)
+		b = append(b, "\r\nwebhook-timestamp: "...)
+		b = strconv.AppendInt(b, ts, 10)
+		b = append(b, "\r\nwebhook-signature: "...)
+		b = appendSignature(b, &h.keys, s.Secrets(h.Now()), m.ID, ts, m.Body)
+		return append(b, "\r\n"...)
+	})
 }
 
 // Post posts body for m to s.URL, a JSON body with the headers given, and
 // tells how it went: the one way every kind of subscriber sent over HTTP
 // goes out (addresses checked, no redirects, a bounded answer).
-func (h *HTTPSender) Post(ctx context.Context, s *civiq.Subscriber, m *civiq.Message, body []byte, header http.Header) (a civiq.DeliveryAttempt) {
+func (h *HTTPSender) Post(ctx context.Context, s *civiq.Subscriber, m *civiq.Message, body []byte, header http.Header) civiq.DeliveryAttempt {
+	return h.post(ctx, s, m, body, headerLines(header))
+}
+
+func (h *HTTPSender) post(ctx context.Context, s *civiq.Subscriber, m *civiq.Message, body []byte, extra func([]byte) []byte) (a civiq.DeliveryAttempt) {
 	start, t0 := h.Now(), time.Now()
 	a = civiq.DeliveryAttempt{SubscriberID: s.ID, EventID: m.EventID, MessageID: m.ID, At: start}
 	defer func() { a.LatencyMS = float64(a.Latency.Microseconds()) / 1000 }()
-	ctx, cancel := context.WithTimeout(ctx, h.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
+	t, err := h.pool.target(s.URL)
 	if err != nil {
 		a.Error = short(err.Error())
 		return a
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", h.UserAgent)
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	res, err := h.client.Do(req)
+	ans, err := h.exchange(ctx, t, h.request(t, len(body), extra), body, t0.Add(h.Timeout))
+	a.Latency = time.Since(t0)
 	if err != nil {
-		a.Latency = time.Since(t0)
 		a.Error = short(describe(err))
 		return a
 	}
-	// Read a bounded part of the answer, so the connection can be reused
-	// when it was small; a few bytes of it go to the log.
-	head := make([]byte, maxErrorLen)
-	n, _ := io.ReadFull(res.Body, head)
-	io.Copy(io.Discard, io.LimitReader(res.Body, MaxResponse-int64(n)))
-	res.Body.Close()
-	a.Latency = time.Since(t0)
-	a.Status = res.StatusCode
+	a.Status = ans.status
 	if !a.OK() {
-		a.Error = res.Status
-		if n > 0 {
-			a.Error = short(res.Status + ": " + string(head[:n]))
+		a.Error = ans.text
+		if len(ans.head) > 0 {
+			a.Error = short(ans.text + ": " + string(ans.head))
 		}
 	}
 	return a
