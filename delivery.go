@@ -1,6 +1,7 @@
 package civiq
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -168,6 +169,54 @@ func (c *bodyCache) body(ev *Event) []byte {
 	c.m[ev.ID] = b
 	c.mu.Unlock()
 	return b
+}
+
+// eventReads keeps the latest reads of the events table by the delivery
+// workers: the subscribers move forward together (every hook reads the
+// same events after the same commits), so a read one made is the others'
+// too, each event read and decoded once, not once a subscriber. A read
+// holds every event with an id in (after, its last]: ids commit in order
+// (one writer on SQLite, the writers' lock on PostgreSQL), so no event of
+// that range can come later. What came after it is read afresh: a worker
+// that sent what it found reads again at once (outbound's worker).
+type eventReads struct {
+	mu    sync.Mutex
+	reads [4]eventRead // the latest, by turns
+	next  int
+}
+
+type eventRead struct {
+	after int64
+	evs   []*Event
+}
+
+// since gives the events after the id from a kept read that holds some,
+// at most limit of them.
+func (c *eventReads) since(after int64, limit int) ([]*Event, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.reads {
+		if len(r.evs) == 0 || after < r.after || after >= r.evs[len(r.evs)-1].ID {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(r.evs, after, func(ev *Event, id int64) int { return cmp.Compare(ev.ID, id) })
+		if r.evs[i].ID == after {
+			i++
+		}
+		return r.evs[i:min(len(r.evs), i+limit)], true
+	}
+	return nil, false
+}
+
+// keep keeps a read of the events after the id.
+func (c *eventReads) keep(after int64, evs []*Event) {
+	if len(evs) == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.reads[c.next] = eventRead{after: after, evs: evs}
+	c.next = (c.next + 1) % len(c.reads)
+	c.mu.Unlock()
 }
 
 // EventTest is the type of the message POST /webhooks/{id}/test sends; it
@@ -419,7 +468,9 @@ type DeliveryBatch struct {
 	// Wait: nothing is due before then (a retry's backoff, or a
 	// subscriber that sends nothing).
 	Wait time.Time
-	// More: the read stopped before the newest event; read again at once.
+	// More: there may be events after these (the read stopped at its
+	// limit, or came from another worker's read: eventReads); read again
+	// at once.
 	More bool
 }
 
@@ -447,9 +498,12 @@ func (e *Engine) NextDelivery(ctx context.Context, subID, after int64, limit int
 		// its cursor over what it does not want.
 		b.More = true
 		for range 8 {
-			evs, err := tx.EventsSince(b.Through, limit)
-			if err != nil {
-				return err
+			evs, kept := e.reads.since(b.Through, limit)
+			if !kept {
+				if evs, err = tx.EventsSince(b.Through, limit); err != nil {
+					return err
+				}
+				e.reads.keep(b.Through, evs)
 			}
 			for _, ev := range evs {
 				if len(b.Messages) == limit {
@@ -460,13 +514,14 @@ func (e *Engine) NextDelivery(ctx context.Context, subID, after int64, limit int
 				}
 				b.Through = ev.ID
 			}
-			if len(evs) < limit {
+			if len(evs) < limit && !kept {
 				b.More = false
 				return nil
 			}
 			if len(b.Messages) > 0 {
-				return nil
+				return nil // the worker reads again at once after sending them
 			}
+			// A kept read with nothing wanted, or a whole page of it: on.
 		}
 		return nil
 	})

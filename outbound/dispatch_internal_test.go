@@ -85,8 +85,9 @@ func TestPendingScraped(t *testing.T) {
 	}
 }
 
-// Several hooks' messages of an event share one body, encoded once; a
-// batch says whether more events wait after it.
+// Several hooks' messages of an event share one body, encoded once, and
+// one read of the events; a batch says whether more events may wait after
+// it.
 func TestMessagesShareBody(t *testing.T) {
 	e := civiq.NewEngine(storetest.Open(t))
 	ctx := context.Background()
@@ -108,9 +109,11 @@ func TestMessagesShareBody(t *testing.T) {
 		}
 	}
 	var batches []*civiq.DeliveryBatch
-	for _, id := range ids {
+	for i, id := range ids {
+		// The second reads what the first read (eventReads): it cannot
+		// tell whether more came since, and says there may be.
 		b, err := e.NextDelivery(ctx, id, 0, Batch)
-		if err != nil || len(b.Messages) != 3 || b.More {
+		if err != nil || len(b.Messages) != 3 || b.More != (i > 0) {
 			t.Fatalf("next: %v %+v", err, b)
 		}
 		batches = append(batches, b)
