@@ -307,12 +307,15 @@ func (e *Engine) checkLogin(ctx context.Context, username, password string) (*Us
 	}
 	var right bool
 	var id *Identity
-	dir, roles, err := e.directory(ctx)
-	if err != nil {
-		e.logins.end(addr, name, attemptRefused, e.now())
-		return nil, nil, nil, err
+	var dir Directory
+	var roles RoleMap
+	if u == nil || u.Source() == SourceLDAP { // a local user's password is never the directory's
+		if dir, roles, err = e.directory(ctx); err != nil {
+			e.logins.end(addr, name, attemptRefused, e.now())
+			return nil, nil, nil, err
+		}
 	}
-	if dir != nil && (u == nil || u.Source() == SourceLDAP) {
+	if dir != nil {
 		// The directory's bind, in an argon slot too: it bounds the
 		// checks under way, whoever does them.
 		var derr error

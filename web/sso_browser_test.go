@@ -166,6 +166,8 @@ await admin.waitForFunction(() => document.getElementById('sso-oidc-issuer').val
 await admin.fill('#sso-oidc-redirect_url', base + '/login');
 await admin.click(save);
 await admin.waitForSelector('#sso-oidc-redirect_url[aria-invalid=true]');
+await admin.check('#sso-ldap-on'); // the directory's fields, not saved
+assert(await admin.isVisible('#sso-ldap-url') && await admin.isVisible('#sso-ldap-search_password'), 'the directory\'s fields');
 await axe(admin, 'admin sso, a field error, en');
 await admin.screenshot({ path: shots + '/admin-sso-en.png', fullPage: true });
 clean(admin, 'admin');
