@@ -93,12 +93,14 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 		store.Publish = func(evs []*civiq.Event) {
 			a.Metrics.Observe(evs)
 			a.Outbound.Notify()
+			a.Notify.Committed()
 		}
 	} else {
 		store.Publish = func(evs []*civiq.Event) {
 			a.Metrics.Observe(evs)
 			a.Hub.Publish(evs)
 			a.Outbound.Notify()
+			a.Notify.Committed()
 		}
 	}
 	a.API = api.NewServer(a.Engine, a.Hub, a.Metrics)
@@ -169,6 +171,7 @@ func (a *App) SetSSOFlags(s *civiq.SSOSettings, roots *x509.CertPool) error {
 func (a *App) Followed(evs []*civiq.Event) {
 	a.Hub.Publish(evs)
 	a.Outbound.Events(evs)
+	a.Notify.Committed() // the notifications' sender gathers while the hall writes
 }
 
 // HelloEvery is how often an edge tells its city it is there.

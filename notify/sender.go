@@ -41,12 +41,19 @@ const (
 	Parallel = 16
 )
 
-// Gather is the least time between two batches that wrote: the events of
-// that while are planned together, in one write, rather than each in
-// writes of their own that queue behind (and before) the hall's issues and
-// calls for the one writer of the database. A message waits that long at
-// most for it.
-const Gather = 150 * time.Millisecond
+// After a batch that wrote, the sender lets the delivery read the next
+// events no sooner than Gather after that batch began, and then in a pause
+// of the hall's writes: once no events were committed for Quiet (Committed
+// tells it of each commit), or at the latest Gather later still. The events
+// of that while are planned together, in one write made between the hall's
+// issues and calls, rather than each in writes of their own queued behind
+// (and before) them for the one writer of the database. A message waits
+// for it up to twice Gather in a busy hall; the first after a quiet while
+// is planned at once.
+const (
+	Gather = 150 * time.Millisecond
+	Quiet  = 20 * time.Millisecond
+)
 
 // Sender sends the messages of the notifications subscribers
 // (civiq.SubscriberNotify), one hall each: for the events the delivery
@@ -58,11 +65,13 @@ const Gather = 150 * time.Millisecond
 // durable delivery tries again on its schedule.
 type Sender struct {
 	Engine *civiq.Engine
-	// Gather: Gather unless a test sets it.
-	Gather time.Duration
+	// Gather and Quiet: Gather and Quiet unless a test sets them; Gather
+	// 0 plans at once.
+	Gather, Quiet time.Duration
 
 	mu       sync.Mutex
 	channels map[string]cached // by hall and medium
+	commit   chan struct{}     // closed by the next Committed; nil when nobody waits
 }
 
 var _ civiq.BatchSender = (*Sender)(nil)
@@ -75,7 +84,61 @@ type cached struct {
 // NewSender returns the sender of engine's notifications, making channels
 // with the engine's Channels.
 func NewSender(engine *civiq.Engine) *Sender {
-	return &Sender{Engine: engine, Gather: Gather, channels: map[string]cached{}}
+	return &Sender{Engine: engine, Gather: Gather, Quiet: Quiet, channels: map[string]cached{}}
+}
+
+// Committed tells the sender that events were committed (app wires it
+// beside the delivery's wake-up). It never blocks.
+func (s *Sender) Committed() {
+	s.mu.Lock()
+	if s.commit != nil {
+		close(s.commit)
+		s.commit = nil
+	}
+	s.mu.Unlock()
+}
+
+// nextCommit is closed by the next Committed.
+func (s *Sender) nextCommit() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.commit == nil {
+		s.commit = make(chan struct{})
+	}
+	return s.commit
+}
+
+// gather waits after a batch that wrote, begun at start: until Gather
+// after start, then until no events were committed for Quiet, Gather at
+// most; or until the end of ctx.
+func (s *Sender) gather(ctx context.Context, start time.Time) {
+	if s.Gather <= 0 {
+		return
+	}
+	if wait := time.Until(start.Add(s.Gather)); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	limit := time.NewTimer(s.Gather)
+	defer limit.Stop()
+	quiet := time.NewTimer(s.Quiet)
+	defer quiet.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-limit.C:
+			return
+		case <-quiet.C:
+			return
+		case <-s.nextCommit():
+			quiet.Reset(s.Quiet)
+		}
+	}
 }
 
 // Send does the messages due after event m.
@@ -92,14 +155,8 @@ func (s *Sender) Send(ctx context.Context, sub *civiq.Subscriber, m *civiq.Messa
 func (s *Sender) SendBatch(ctx context.Context, sub *civiq.Subscriber, ms []*civiq.Message) []civiq.DeliveryAttempt {
 	t0 := time.Now()
 	fail, wrote := s.deliver(ctx, sub, ms)
-	if wrote && s.Gather > 0 {
-		// Let the next events gather before the delivery reads them.
-		t := time.NewTimer(s.Gather - time.Since(t0))
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
+	if wrote {
+		s.gather(ctx, t0) // the next events, read together
 	}
 	n := len(ms)
 	if fail != "" && strings.HasPrefix(fail, "plan: ") {
