@@ -204,17 +204,7 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 	if s.Call(t, "GET", "/api/v1/sso", s.Admin, nil, &raw); strings.Contains(string(raw), p.ClientSecret) {
 		t.Errorf("GET /api/v1/sso shows the client secret: %s", raw)
 	}
-	res, err := c.Get(s.URL + sso.StartPath + "?next=//evil.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	var flow *http.Cookie
-	for _, ck := range res.Cookies() {
-		if ck.Name == "civiq_oidc" {
-			flow = ck
-		}
-	}
+	res, flow := startFlow(t, c, s.URL+sso.StartPath+"?next=//evil.example")
 	if res.StatusCode != http.StatusSeeOther || flow == nil || !flow.HttpOnly || flow.Path != sso.CallbackPath {
 		t.Fatalf("start: %d, cookie %+v", res.StatusCode, flow)
 	}
@@ -287,22 +277,29 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 	}
 }
 
+// startFlow asks this site to start a sign-in at the platform: the
+// answer, and the sign-in's cookie (nil without one).
+func startFlow(t *testing.T, c *http.Client, start string) (*http.Response, *http.Cookie) {
+	t.Helper()
+	res, err := c.Get(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	for _, ck := range res.Cookies() {
+		if ck.Name == "civiq_oidc" {
+			return res, ck
+		}
+	}
+	return res, nil
+}
+
 // platformAnswer signs who in at p's page as a browser would, from this
 // site's start: the sign-in's cookie and the platform's answer for the
 // callback.
 func platformAnswer(t *testing.T, c *http.Client, site, who string) (*http.Cookie, string) {
 	t.Helper()
-	res, err := c.Get(site + sso.StartPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	var flow *http.Cookie
-	for _, ck := range res.Cookies() {
-		if ck.Name == "civiq_oidc" {
-			flow = ck
-		}
-	}
+	res, flow := startFlow(t, c, site+sso.StartPath)
 	to, err := url.Parse(res.Header.Get("Location"))
 	if err != nil || flow == nil {
 		t.Fatalf("start: %d %q", res.StatusCode, res.Header.Get("Location"))
