@@ -253,9 +253,23 @@ func (c *HallConfig) Cursor() (string, error) {
 
 // PullConfig answers an edge's pull, on the city: the hall's
 // configuration and its cursor, or the cursor alone when it is after.
+// An edge pulls every few seconds and its hall's configuration seldom
+// changes, so the city remembers the cursor it last answered with the
+// hall's newest event then, and answers "unchanged" without reading the
+// configuration when the edge holds that cursor and the events since are
+// all of the hall's live work (configUnaffected); at least every
+// ConfigRecheck, on a new day of the hall (the bookings carried move with
+// it) or new receipt keys it reads the configuration again.
 func (e *Engine) PullConfig(ctx context.Context, hallID, after string) (*ConfigPull, error) {
+	if after != "" && e.configStill(ctx, hallID, after) {
+		return &ConfigPull{Cursor: after}, nil
+	}
 	var c *HallConfig
+	var last int64
 	err := e.store.View(ctx, func(tx Tx) (err error) {
+		if last, err = tx.HallLastEventID(hallID); err != nil {
+			return err
+		}
 		c, err = e.hallConfig(tx, hallID)
 		return err
 	})
@@ -266,10 +280,94 @@ func (e *Engine) PullConfig(ctx context.Context, hallID, after string) (*ConfigP
 	if err != nil {
 		return nil, err
 	}
+	now := e.now()
+	loc := c.Hall.Location()
+	e.pulled.Store(hallID, &pulledConfig{cursor: cursor, eventID: last, loc: loc, day: Date(now, loc), keys: c.Keys, at: now})
 	if cursor == after {
 		return &ConfigPull{Cursor: cursor}, nil
 	}
 	return &ConfigPull{Cursor: cursor, Config: c}, nil
+}
+
+// ConfigRecheck is how long the city answers an edge's pulls from what it
+// remembers (PullConfig) before it reads the configuration again.
+const ConfigRecheck = time.Minute
+
+// pulledConfig is what the city remembers of the last configuration of a
+// hall it answered: its cursor, the hall's newest event then, the hall's
+// time zone and day, the receipt keys and when.
+type pulledConfig struct {
+	cursor  string
+	eventID int64
+	loc     *time.Location
+	day     time.Time
+	keys    []ReceiptPublicKey
+	at      time.Time
+}
+
+// configStill reports whether the configuration of a hall is still the one
+// of cursor, without reading it: the city answered it last, not longer
+// than ConfigRecheck ago, on the hall's same day, with the same keys, and
+// every event of the hall since is live work that changes no
+// configuration. On any doubt (an error too) it says no.
+func (e *Engine) configStill(ctx context.Context, hallID, cursor string) bool {
+	v, ok := e.pulled.Load(hallID)
+	if !ok {
+		return false
+	}
+	p := v.(*pulledConfig)
+	now := e.now()
+	if p.cursor != cursor || now.Sub(p.at) >= ConfigRecheck || now.Before(p.at) {
+		return false
+	}
+	if !Date(now, p.loc).Equal(p.day) {
+		return false
+	}
+	var keys []ReceiptPublicKey
+	if e.Receipts != nil {
+		keys = e.Receipts.Public()
+	}
+	if !slices.Equal(keys, p.keys) {
+		return false
+	}
+	const most = 500 // more events since: read the configuration
+	evs, err := e.store.EventsAfter(ctx, hallID, p.eventID, most)
+	if err != nil || len(evs) == most {
+		return false
+	}
+	for _, ev := range evs {
+		if !configUnaffected(ev) {
+			return false
+		}
+	}
+	if n := len(evs); n > 0 {
+		// The next pull reads only the events after these (a new value:
+		// concurrent pulls may read the old one).
+		q := *p
+		q.eventID = evs[n-1].ID
+		e.pulled.CompareAndSwap(hallID, p, &q)
+	}
+	return true
+}
+
+// configUnaffected reports whether an event is of the hall's live work
+// that never changes its configuration (HallConfig): tickets moving,
+// ratings, announcements, alerts, follow-ups and cases, opt-ins, the
+// edge's own pulls. A ticket event naming a booking (a check-in) changes
+// the booking the configuration carries; any type not named here (a
+// config.changed, a counter's, a booking's, a setting's, or one added
+// later) counts as a change.
+func configUnaffected(ev *Event) bool {
+	if ev.Booking != nil {
+		return false
+	}
+	switch ev.Type {
+	case EventIssued, EventCalled, EventRecalled, EventServing, EventDone, EventNoShow, EventTransferred,
+		EventReturned, EventCancelled, EventRated, EventUpdated, EventAnnouncement, EventServiceAlert,
+		EventFollowUp, EventCase, EventNotifyOptIn, EventNotifyOptOut, EventConfigPulled:
+		return true
+	}
+	return false
 }
 
 // EdgePull is what an edge node remembers of its pulls: not_found before

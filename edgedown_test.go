@@ -280,3 +280,74 @@ func TestEdgeKeepsItsPairings(t *testing.T) {
 		t.Error("the used pairing code paired again at the edge")
 	}
 }
+
+// readCounter is a store that counts its read transactions.
+type readCounter struct {
+	civiq.Store
+	views int
+}
+
+func (s *readCounter) View(ctx context.Context, fn func(civiq.Tx) error) error {
+	s.views++
+	return s.Store.View(ctx, fn)
+}
+
+// An edge pulls every two seconds: the city answers the cursor the edge
+// holds without reading the hall's configuration while only live work
+// (tickets, calls) happened since, and reads it again after a change of
+// the configuration, a counter's event, or ConfigRecheck.
+func TestConfigPullUnchangedReadsNothing(t *testing.T) {
+	e := newEnv(t)
+	reads := &readCounter{Store: e.store}
+	city := civiq.NewEngine(reads)
+	city.Now = e.eng.Now
+	pullAt := func(after string, wantRead, wantConfig bool) string {
+		t.Helper()
+		before := reads.views
+		p, err := city.PullConfig(e.ctx, "demo", after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if read := reads.views > before; read != wantRead {
+			t.Errorf("pull after %q: read the configuration %v, want %v", after, read, wantRead)
+		}
+		if (p.Config != nil) != wantConfig {
+			t.Errorf("pull after %q: a configuration %v, want %v", after, p.Config != nil, wantConfig)
+		}
+		return p.Cursor
+	}
+	c := pullAt("", true, true)
+	if got := pullAt(c, false, false); got != c {
+		t.Fatalf("unchanged: cursor %q, want %q", got, c)
+	}
+	// Live work: tickets, calls, a finish.
+	e.issue("general", "")
+	e.issue("tax", "")
+	tk := e.call("1")
+	e.act(tk.ID, civiq.ActFinish, "")
+	pullAt(c, false, false)
+	pullAt("another", true, true) // not the cursor the city answered
+	// A counter's event: read again, the same configuration.
+	if _, err := e.eng.SetCounterStatus(e.ctx, "demo", "2", civiq.CounterPaused, "会议", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := pullAt(c, true, false); got != c {
+		t.Fatalf("a counter's status changed the cursor")
+	}
+	pullAt(c, false, false)
+	// A change of the configuration.
+	_, svcs, _ := civiq.DemoHall()
+	svcs[0].Name = "综合窗口（新）"
+	if err := e.eng.SaveService(e.ctx, &svcs[0], civiq.KeepQuotas{}); err != nil {
+		t.Fatal(err)
+	}
+	c2 := pullAt(c, true, true)
+	if c2 == c {
+		t.Fatal("a renamed service kept the cursor")
+	}
+	pullAt(c2, false, false)
+	// ConfigRecheck later it reads again.
+	e.advance(civiq.ConfigRecheck)
+	pullAt(c2, true, false)
+	pullAt(c2, false, false)
+}

@@ -59,6 +59,7 @@ type Engine struct {
 	reads    eventReads    // the delivery's latest reads of the events, shared likewise
 	settings settingsCache // each hall's settings and services (caches.go)
 	relay    relay         // city-side requests for edges (edgerelay.go)
+	pulled   sync.Map      // hall id -> pulledConfig: the last configuration an edge pulled (edgedown.go)
 	// edgeHalls: the halls with an edge node, on a city (edge.go).
 	edgeHalls edgeHallCache
 	// Wrong tries at the last 4 characters (tries.go): per case number,
