@@ -311,8 +311,11 @@ func (w *worker) deliver(ctx context.Context) {
 					sleep(ctx, nil, d.Poll)
 				}
 			}
-		case len(b.Messages) > 0:
-			// More may be waiting: read again at once.
+		case len(b.Messages) > 0 && b.More:
+			// More may be waiting: read again at once. A read that
+			// reached the newest event waits to be woken, and lingers,
+			// like one that found nothing: under a busy writer each read
+			// then takes the commits of a while, not those of one.
 		case through > 0:
 			if woken(ctx, wake, every-time.Since(since)) { // new events, or time to record
 				sleep(ctx, nil, linger)
