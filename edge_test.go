@@ -301,6 +301,24 @@ func TestCityMarksEdgeBehindOrSilent(t *testing.T) {
 	}
 }
 
+// caseAccepted opens a 办件 case at counter 1 in 补正 (a material
+// missing) for the applicant, then accepts it with the material given.
+func (e *env) caseAccepted() (*civiq.Ticket, *civiq.Case) {
+	e.tb.Helper()
+	ctx, staff := staffCtx(e.ctx)
+	tk := e.served("social", "1")
+	c, err := e.eng.OpenCase(ctx, civiq.OpenCaseRequest{TicketID: tk.ID, GuideID: "demo-s-card", Applicant: applicant(),
+		Materials: []civiq.CaseMaterialInput{{ID: "m1"}, {ID: "m3", Status: civiq.MaterialMissing}}})
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	if c, err = e.eng.MoveCase(ctx, c.Number, civiq.CaseMove{To: civiq.CaseAccepted, By: staff,
+		Materials: []civiq.CaseMaterialInput{{ID: "m3"}}}); err != nil {
+		e.tb.Fatal(err)
+	}
+	return tk, c
+}
+
 // TestEdgeCasesGoUp: a 办件 case opened and moved at the edge's counter
 // goes up with its event, history and receipts; the city holds it once,
 // its applicant sealed with the city's own key, and refuses to open or
@@ -315,17 +333,7 @@ func TestEdgeCasesGoUp(t *testing.T) {
 	edge.eng.Receipts = receiptKeys(t, 3)
 	edge.eng.Sealer = testSealer(t)
 	city.eng.Sealer, _ = civiq.NewSealer(bytes.Repeat([]byte{9}, civiq.SecretKeySize))
-	ctx, staff := staffCtx(edge.ctx)
-	tk := edge.served("social", "1")
-	c, err := edge.eng.OpenCase(ctx, civiq.OpenCaseRequest{TicketID: tk.ID, GuideID: "demo-s-card", Applicant: applicant(),
-		Materials: []civiq.CaseMaterialInput{{ID: "m1"}, {ID: "m3", Status: civiq.MaterialMissing}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c, err = edge.eng.MoveCase(ctx, c.Number, civiq.CaseMove{To: civiq.CaseAccepted, By: staff,
-		Materials: []civiq.CaseMaterialInput{{ID: "m3"}}}); err != nil {
-		t.Fatal(err)
-	}
+	tk, c := edge.caseAccepted()
 	var caseEvents int
 	for _, ev := range edge.take() {
 		if ev.Type == civiq.EventCase {
@@ -414,17 +422,7 @@ func TestEdgeNotifiesOnce(t *testing.T) {
 	}
 
 	// At the edge: a case opened in 补正 then accepted, and a bad rating.
-	ctx, staff := staffCtx(edge.ctx)
-	tk := edge.served("social", "1")
-	c, err := edge.eng.OpenCase(ctx, civiq.OpenCaseRequest{TicketID: tk.ID, GuideID: "demo-s-card", Applicant: applicant(),
-		Materials: []civiq.CaseMaterialInput{{ID: "m1"}, {ID: "m3", Status: civiq.MaterialMissing}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err = edge.eng.MoveCase(ctx, c.Number, civiq.CaseMove{To: civiq.CaseAccepted, By: staff,
-		Materials: []civiq.CaseMaterialInput{{ID: "m3"}}}); err != nil {
-		t.Fatal(err)
-	}
+	edge.caseAccepted()
 	rated := edge.badRating()
 	ack := upload(t, edge, city, tok, "edge-1", 0)
 

@@ -9,18 +9,22 @@ import (
 	"github.com/civiq/civiq"
 )
 
+// shanghaiAt reads "2006-01-02 15:04" in Asia/Shanghai.
+func shanghaiAt(t testing.TB, s string) time.Time {
+	t.Helper()
+	v, err := time.ParseInLocation("2006-01-02 15:04", s, shanghai)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // TestReminderDue: the day-before reminder at the hall's hour of the day
 // before the slot's local day, the hour-before one an hour before; neither
 // when booked at or after it, nor when it would be stale already.
 func TestReminderDue(t *testing.T) {
 	sh := shanghai
-	at := func(s string) time.Time {
-		v, err := time.ParseInLocation("2006-01-02 15:04", s, sh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	at := func(s string) time.Time { return shanghaiAt(t, s) }
 	for _, c := range []struct {
 		name, kind, slot, booked, hour string
 		want                           string // "" when not due
@@ -56,13 +60,7 @@ func TestReminderDue(t *testing.T) {
 // midnight and within a day alike, in Asia/Shanghai.
 func TestReminderSendAt(t *testing.T) {
 	sh := shanghai
-	at := func(s string) time.Time {
-		v, err := time.ParseInLocation("2006-01-02 15:04", s, sh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	at := func(s string) time.Time { return shanghaiAt(t, s) }
 	for _, c := range []struct {
 		name, kind, slot, now, from, to string
 		want                            string // when it goes; "drop"
@@ -142,13 +140,7 @@ func FuzzParseSubjectKey(f *testing.F) {
 // longer to be sent at all.
 func TestReminderReplan(t *testing.T) {
 	sh := shanghai
-	at := func(s string) time.Time {
-		v, err := time.ParseInLocation("2006-01-02 15:04", s, sh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	at := func(s string) time.Time { return shanghaiAt(t, s) }
 	day, hour := civiq.NoticeReminderDay, civiq.NoticeReminderHour
 	for _, c := range []struct {
 		name, kind, slot, booked, now, hour string
