@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,10 @@ func TestGuidesBrowser(t *testing.T) {
 	kiosk := pairDevice(t, gs.Engine, civiq.DeviceKiosk, "")
 	_, staff := gs.user(t, "clerk", civiq.RoleStaff, "demo")
 	tk := gs.servedTicket(t, "social")
+	// 帮办代办: a community grid worker is at the counter for the citizen.
+	if _, err := gs.Engine.SetTicketBehalf(context.Background(), tk.ID, &civiq.OnBehalf{Role: civiq.BehalfGrid}); err != nil {
+		t.Fatal(err)
+	}
 	shots := os.Getenv("CIVIQ_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
@@ -198,6 +203,12 @@ assert(await page.evaluate(() => document.activeElement.id === 'ci-id'), 'the ID
 page.errors = page.errors.filter((e) => !e.startsWith('HTTP 400')); // that refusal was the point
 await page.fill('#ci-id', '110105199003071239');
 await page.fill('#ci-phone', '13812345678');
+// 帮办代办: the choice starts with the ticket's helper, and the clerk
+// changes it (a family member came instead).
+assert(await page.inputValue('#ci-behalf') === 'grid', 'the ticket\'s helper first: ' + await page.inputValue('#ci-behalf'));
+assert((await page.textContent('#ci-behalf-hint')).includes('社区网格员'), 'the hint names it');
+assert((await page.$$eval('#ci-behalf option', (os) => os.map((o) => o.textContent))).join() === '申请人本人,家属,社区网格员,窗口帮办,志愿者,受托代理人', 'the roles');
+await page.selectOption('#ci-behalf', 'family');
 await shot(page, 'intake-1280-zh');
 await page.click('#ci-submit');
 await page.waitForSelector('#ci-result:not(.hidden)');
@@ -215,7 +226,19 @@ await page.emulateMedia({ media: 'print' });
 await page.screenshot({ path: shots + '/intake-receipt-print.png', fullPage: true });
 await page.emulateMedia({ media: 'screen' });
 assert((await page.textContent('#ci-cases')).includes(caseNo), 'listed on the ticket');
+const opened = await page.evaluate(async (n) => (await (await fetch('/api/v1/cases/' + n)).json()).case, caseNo);
+assert(opened.on_behalf && opened.on_behalf.role === 'family' && opened.history[0].on_behalf.role === 'family', 'sent as on_behalf: ' + JSON.stringify(opened.on_behalf));
+await page.click('#cr-again');
+assert(await page.inputValue('#ci-behalf') === 'grid', 'the next case starts with the ticket\'s helper again');
 clean(page, 'intake');
+page = await open(1280, 900, asStaff);
+await page.goto(base + '/halls/demo/cases/new?lang=en&ticket=' + process.env.CIVIQ_TICKET, { waitUntil: 'load' });
+assert((await page.textContent('label[for=ci-behalf]')).includes("On the applicant's behalf"), 'English label');
+assert(await page.inputValue('#ci-behalf') === 'grid' && (await page.textContent('#ci-behalf option:checked')).trim() === 'Community grid worker', 'English role');
+assert((await page.textContent('#ci-behalf-hint')).includes('Community grid worker'), 'English hint');
+await shot(page, 'intake-1280-en');
+await axe(page, 'intake en');
+clean(page, 'intake en');
 
 mark('progress');
 page = await open(375, 812);

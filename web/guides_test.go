@@ -160,7 +160,18 @@ func TestCasePages(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("intake: %d", status)
 	}
-	mustContain(t, page, tk.Number, `id="ci-form"`, "社会保障卡申领", `id="ci-name"`, `name="decision"`)
+	mustContain(t, page, tk.Number, `id="ci-form"`, "社会保障卡申领", `id="ci-name"`, `name="decision"`,
+		`id="ci-behalf"`, `<option value="">申请人本人</option>`, `<option value="grid">社区网格员</option>`, `"behalf":""`)
+	if strings.Contains(page, " selected>") || strings.Contains(page, "ci-behalf-hint") {
+		t.Error("a ticket taken in person starts the 帮办代办 choice with a helper")
+	}
+	// A ticket handled on someone's behalf: the choice starts with its role.
+	if _, err := gs.Engine.SetTicketBehalf(context.Background(), tk.ID, &civiq.OnBehalf{Role: civiq.BehalfGrid}); err != nil {
+		t.Fatal(err)
+	}
+	_, page = get(t, staff, gs.URL+path)
+	mustContain(t, page, `<option value="grid" selected>社区网格员</option>`, `aria-describedby="ci-behalf-hint"`,
+		`id="ci-behalf-hint">号票 `+tk.Number+` 记为帮办代办（社区网格员）`, `"behalf":"grid"`)
 	if status, _ := get(t, staff, gs.URL+"/halls/demo/cases/new?ticket=nope"); status != 404 {
 		t.Errorf("unknown ticket: %d", status)
 	}

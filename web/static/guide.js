@@ -361,7 +361,7 @@
     for (const r of form.querySelectorAll("input[name=decision]")) r.addEventListener("change", judge);
 
     const fields = { "applicant.name": "ci-name", "applicant.id_number": "ci-id", "applicant.id_type": "ci-idtype",
-      "applicant.phone": "ci-phone", reason: "ci-reason", note: "ci-note", guide_id: "ci-q", decision: "ci-reason" };
+      "applicant.phone": "ci-phone", reason: "ci-reason", note: "ci-note", guide_id: "ci-q", decision: "ci-reason", "on_behalf.role": "ci-behalf" };
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       if (busy) return;
@@ -372,6 +372,7 @@
         applicant: { name: $("ci-name").value.trim(), id_type: $("ci-idtype").value, id_number: $("ci-id").value.trim(), phone: $("ci-phone").value.trim() },
         materials: chosen(), decision: decision(), reason: $("ci-reason").value.trim(), note: $("ci-note").value.trim(),
       };
+      if ($("ci-behalf").value) body.on_behalf = { role: $("ci-behalf").value };
       busy = true;
       const btn = $("ci-submit");
       btn.disabled = true;
@@ -435,6 +436,7 @@
     $("cr-print").addEventListener("click", () => window.print());
     $("cr-again").addEventListener("click", () => {
       for (const id of ["ci-name", "ci-id", "ci-phone", "ci-reason", "ci-note"]) $(id).value = "";
+      $("ci-behalf").value = K.behalf || ""; // the ticket's helper again
       $("ci-result").classList.add("hidden");
       $("ci-main").classList.remove("hidden");
       delete document.body.dataset.case;
