@@ -215,3 +215,40 @@ func TestEventJSONOnce(t *testing.T) {
 		t.Error("the view was encoded again after the first call")
 	}
 }
+
+// The delivery's kept reads answer from the event after the id asked,
+// inside a read's range only; a read's last event is the end of what it
+// can tell (what came after it is read afresh).
+func TestEventReads(t *testing.T) {
+	var c eventReads
+	mk := func(ids ...int64) (evs []*Event) {
+		for _, id := range ids {
+			evs = append(evs, &Event{ID: id})
+		}
+		return evs
+	}
+	c.keep(10, mk(11, 12, 14, 15))
+	c.keep(20, nil) // an empty read is not kept
+	for _, tc := range []struct {
+		after int64
+		limit int
+		want  []int64 // nil: not kept
+	}{
+		{10, 10, []int64{11, 12, 14, 15}},
+		{12, 10, []int64{14, 15}},
+		{13, 10, []int64{14, 15}},
+		{11, 2, []int64{12, 14}},
+		{15, 10, nil},
+		{9, 10, nil},
+		{20, 10, nil},
+	} {
+		evs, ok := c.since(tc.after, tc.limit)
+		var got []int64
+		for _, ev := range evs {
+			got = append(got, ev.ID)
+		}
+		if ok != (tc.want != nil) || !slices.Equal(got, tc.want) {
+			t.Errorf("after %d: %v %v, want %v", tc.after, got, ok, tc.want)
+		}
+	}
+}

@@ -189,6 +189,8 @@ func TestDeliveryTakeoverPostgres(t *testing.T) {
 	hc := newHTTPClient()
 	token := mustLogin(t, hc, nodes[0].url, "admin", testAdminPassword)
 	rc := webhooktest.New(t)
+	// Made after both nodes started: the other learns of it from its
+	// event (subscriber.changed), as no node polls the subscriber list.
 	h := createHook(t, hc, nodes[0].url, token, rc)
 	delivers := func(p *proc) bool {
 		return strings.Contains(p.logs.String(), `this node delivers for the subscriber" subscriber=`+strconv.FormatInt(h.Webhook.ID, 10)+" ")
