@@ -14,6 +14,7 @@
 //	civiq.executablePath  // CIVIQ_CHROMIUM, default /usr/bin/chromium
 //	civiq.args            // the Chromium flags (see Flags)
 //	await civiq.launch(opts)   // a launched Browser, closed when the script ends
+//	                           // (without opts: the package's Shared one)
 //	await civiq.newPage(opts)  // a Page in a new context (opts: context options)
 //	civiq.axePath         // axe-core's script (also in $CIVIQ_AXE)
 //
@@ -38,10 +39,12 @@
 package browsertest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -231,13 +234,17 @@ const civiq = (() => {
     args: [` + strings.Join(args, ", ") + `],
     browsers: [],
     async launch(opts = {}) {
-      const b = await chromium.launch({
-        executablePath: c.executablePath,
-        headless: true,
-        args: c.args,
-        timeout: 60000,
-        ...opts,
-      });
+      // The package's one Chromium (Shared), for a launch without options:
+      // closing it closes this script's contexts, not the browser.
+      const b = process.env.CIVIQ_BROWSER_WS && Object.keys(opts).length === 0
+        ? await chromium.connect(process.env.CIVIQ_BROWSER_WS, { timeout: 60000 })
+        : await chromium.launch({
+          executablePath: c.executablePath,
+          headless: true,
+          args: c.args,
+          timeout: 60000,
+          ...opts,
+        });
       c.browsers.push(b);
       return b;
     },
@@ -402,4 +409,82 @@ await page.screenshot({ path: process.env.CIVIQ_SHOT_OUT });
 	if err != nil || fi.Size() == 0 {
 		t.Fatalf("browsertest: Screenshot of %s: no PNG written at %s (%v)", url, abs, err)
 	}
+}
+
+// sharedEnv names the environment variable that gives the scripts the
+// address of the package's one Chromium (Shared).
+const sharedEnv = "CIVIQ_BROWSER_WS"
+
+// Shared starts one Chromium for a package's tests, from its TestMain:
+// every script's civiq.launch() without options (and civiq.newPage)
+// then connects to it instead of starting a browser of its own, each
+// script in contexts of its own (cookies, storage, permissions), and
+// closing it closes only those. A launch with options (Chromium flags of
+// its own) still starts its own browser. When the browser or node is
+// missing it does nothing and the tests skip or fail as Require says; the
+// returned stop closes the browser.
+func Shared() (stop func()) {
+	chromium, e2eDir, missing := find()
+	if len(missing) > 0 || os.Getenv(sharedEnv) != "" {
+		return func() {}
+	}
+	dir, err := os.MkdirTemp("", "browsertest-shared-")
+	if err != nil {
+		return func() {}
+	}
+	file := filepath.Join(dir, "server.cjs")
+	script := civiqObject(chromium) + `(async () => {
+  const server = await civiq.chromium.launchServer({ executablePath: civiq.executablePath, headless: true, args: civiq.args, timeout: 60000 });
+  console.log(server.wsEndpoint());
+  process.stdin.on('end', async () => { await server.close(); process.exit(0); });
+  process.stdin.resume();
+})().catch((err) => { console.error((err && err.stack) || String(err)); process.exit(1); });
+`
+	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return func() {}
+	}
+	cmd := exec.Command("node", file)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(e2eDir, "node_modules"), "CIVIQ_CHROMIUM="+chromium,
+		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // the test process died
+	cmd.Stderr = os.Stderr
+	stdin, err1 := cmd.StdinPipe()
+	stdout, err2 := cmd.StdoutPipe()
+	if err1 != nil || err2 != nil || cmd.Start() != nil {
+		os.RemoveAll(dir)
+		return func() {}
+	}
+	stop = func() {
+		stdin.Close() // the server closes the browser and exits
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		os.Unsetenv(sharedEnv)
+		os.RemoveAll(dir)
+	}
+	line := make(chan string, 1)
+	go func() {
+		r := bufio.NewReader(stdout)
+		s, _ := r.ReadString('\n')
+		line <- strings.TrimSpace(s)
+		io.Copy(io.Discard, r)
+	}()
+	select {
+	case ws := <-line:
+		if strings.HasPrefix(ws, "ws://") {
+			os.Setenv(sharedEnv, ws)
+			return stop
+		}
+	case <-time.After(90 * time.Second):
+	}
+	fmt.Fprintln(os.Stderr, "browsertest: the shared Chromium did not start; each script starts its own")
+	stop()
+	return func() {}
 }

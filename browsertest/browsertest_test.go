@@ -123,3 +123,36 @@ assert(true);
 		t.Fatalf("stdout = %q", out)
 	}
 }
+
+// With Shared, scripts open their pages in the one browser (they could
+// not start one: CIVIQ_CHROMIUM names nothing), a page's cookies stay in
+// its script, and a launch with options starts a browser of its own.
+func TestShared(t *testing.T) {
+	Require(t)
+	stop := Shared()
+	defer stop()
+	if os.Getenv(sharedEnv) == "" {
+		t.Fatal("no shared browser")
+	}
+	srv := tinyServer(t)
+	script := `
+const page = await civiq.newPage();
+await page.goto(process.env.URL);
+const before = await page.evaluate(() => document.cookie);
+await page.evaluate(() => { document.cookie = 'seen=1'; });
+console.log(JSON.stringify({ before }));
+`
+	for range 2 { // the second script sees no cookie of the first
+		out := Run(t, script, map[string]string{"URL": srv.URL, "CIVIQ_CHROMIUM": "/nonexistent/chromium"})
+		if !strings.Contains(out, `{"before":""}`) {
+			t.Fatalf("script printed %s", out)
+		}
+	}
+	out := Run(t, `
+const own = await civiq.launch({ args: civiq.args.concat(['--lang=en']) });
+console.log(own.version().length > 0 && civiq.browsers.length === 1);
+`, nil)
+	if strings.TrimSpace(out) != "true" {
+		t.Fatalf("a launch with options: %s", out)
+	}
+}
