@@ -80,6 +80,7 @@ await page.waitForSelector('#clerk-pick button');
 const clerks = await page.$$eval('#clerk-pick button', (bs) => bs.map((b) => b.textContent));
 check(clerks.length === 1 && clerks[0].includes('zhao') && clerks[0].includes('4号窗口'), 'clerks offered: ' + clerks);
 check((await page.textContent('#ctr-pick')).includes('4号窗口 · zhao'), 'counters offered: ' + await page.textContent('#ctr-pick'));
+check((await page.textContent('#ctr-pick')).includes('5号窗口 · 无人登录'), 'a counter with nobody there says so: ' + await page.textContent('#ctr-pick'));
 await page.fill('#transfer-note', '已核验身份证，缺少购房合同原件');
 await shot(page, 'counter-transfer-zh');
 await axe(page, 'transfer dialog with counters and clerks');

@@ -442,7 +442,8 @@
     counters = res.body.counters || [];
     const others = counters.filter((c) => c.id !== D.counter);
     $("ctr-pick").replaceChildren(...others.map((c) =>
-      pickButton(C.counterName(c, "counter.name_of"), c.clerk || C.tr("counter.state." + c.status), () => transferTo({ counter_id: c.id }))));
+      pickButton(C.counterName(c, "counter.name_of"), c.clerk || C.tr(c.status === "closed" ? "counter.state.closed" : "counter.state.nobody"),
+        () => transferTo({ counter_id: c.id }))));
     const clerks = others.filter((c) => c.clerk);
     $("clerk-pick").replaceChildren(...clerks.map((c) =>
       pickButton(c.clerk, C.counterName(c, "counter.name_of"), () => transferTo({ clerk: c.clerk }))));
