@@ -135,7 +135,8 @@ func (c *queueCache) observe(evs []*Event) {
 		q := &queuePicture{at: p.at, upTo: p.upTo, counters: p.counters, waiting: p.waiting, appts: p.appts, oldest: p.oldest}
 		t := ev.Ticket
 		switch {
-		case ev.Type == EventRated || ev.Type == EventAnnouncement || ev.Type == EventRecalled || ev.Type == EventServing || ev.Type == EventUpdated:
+		case ev.Type == EventRated || ev.Type == EventAnnouncement || ev.Type == EventRecalled || ev.Type == EventServing || ev.Type == EventUpdated,
+			ev.Type == EventNotifyOptIn || ev.Type == EventNotifyOptOut || ev.Type == EventNotifySettings:
 			continue // the queues and the counters' tickets stay as they are
 		case ev.Type == EventIssued && t != nil:
 			q.count(t, +1)

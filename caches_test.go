@@ -1,6 +1,7 @@
 package civiq_test
 
 import (
+	"bytes"
 	"sync"
 	"testing"
 	"time"
@@ -209,6 +210,40 @@ func TestCachesUnderConcurrentWrites(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Opting in or out moves no queue: the hall's queue picture is kept, not
+// read again for the next ticket's expected wait (each opt-in dropped it).
+func TestOptInKeepsQueuePicture(t *testing.T) {
+	e := newEnv(t)
+	admin := bootstrapAdmin(t, e)
+	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{5}, civiq.SecretKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eng.Sealer = sealer
+	if _, err := e.eng.SetNotifySettings(e.ctx, admin, "demo", civiq.NotifySettings{SMS: &civiq.ProviderSettings{Provider: "log"}}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := e.eng.IssueTicket(e.ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "tax", Channel: civiq.ChannelKiosk}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, ok := e.eng.CachedQueue("demo"); !ok {
+		t.Fatal("no queue picture after an issue")
+	}
+	if err := e.eng.OptIn(e.ctx, tk.ID, civiq.OptInRequest{Medium: civiq.MediumSMS, Address: "13800138000"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, ok := e.eng.CachedQueue("demo"); !ok {
+		t.Error("an opt-in dropped the hall's queue picture")
+	}
+	if err := e.eng.OptOut(e.ctx, tk.ID, civiq.MediumSMS); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, ok := e.eng.CachedQueue("demo"); !ok {
+		t.Error("an opt-out dropped the hall's queue picture")
 	}
 }
 
