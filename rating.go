@@ -627,17 +627,18 @@ func WithActor(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, actorKey{}, p)
 }
 
-// markServed records the signed-in user of ctx as the one serving the
-// ticket, for the actions of serving it.
-func markServed(ctx context.Context, tx Tx, ticketID, action string) error {
+// servingUser is the signed-in user of ctx, who serves the ticket by
+// action (the store records it with the ticket's move), or 0: for an
+// action that is not one of serving it, or without a signed-in user.
+func servingUser(ctx context.Context, action string) int64 {
 	switch action {
 	case ActCall, ActRecall, ActStart, ActFinish:
 	default:
-		return nil
+		return 0
 	}
 	p, _ := ctx.Value(actorKey{}).(Principal)
-	if p.User == nil || p.User.ID == 0 {
-		return nil
+	if p.User == nil {
+		return 0
 	}
-	return tx.SetServedBy(ticketID, p.User.ID)
+	return p.User.ID
 }

@@ -1,6 +1,7 @@
 package civiq_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -154,5 +155,72 @@ func TestFollowUpCounts(t *testing.T) {
 	}
 	if _, err := e.eng.FollowUpCounts(e.ctx, "nope"); civiq.ErrorCode(err) != civiq.ENotFound {
 		t.Errorf("unknown hall: %v", err)
+	}
+}
+
+// servedBy is who the store records as serving a ticket (0 for nobody).
+func (e *env) servedBy(ticketID string) int64 {
+	e.tb.Helper()
+	var id int64
+	err := e.store.View(e.ctx, func(tx civiq.Tx) error {
+		var err error
+		id, err = tx.ServedBy(ticketID)
+		return err
+	})
+	if err != nil {
+		e.tb.Fatalf("who served %s: %v", ticketID, err)
+	}
+	return id
+}
+
+// TestServedByWithTheMove: the user who calls, recalls, starts or
+// finishes a ticket is recorded as serving it, with the ticket's own
+// change; a move without a signed-in user, or one that is not serving
+// (a transfer), keeps who was recorded.
+func TestServedByWithTheMove(t *testing.T) {
+	e := newEnv(t)
+	li := e.staffAt("li.wei", "1")
+	wang := &civiq.User{Username: "wang.fang", Role: civiq.RoleStaff, HallIDs: []string{"demo"}}
+	if err := e.eng.CreateUser(e.ctx, wang, "password-wang.fang"); err != nil {
+		t.Fatal(err)
+	}
+	tk := e.issue("general", "")
+	if got := e.servedBy(tk.ID); got != 0 {
+		t.Fatalf("a waiting ticket is served by %d", got)
+	}
+	asLi := civiq.WithActor(e.ctx, civiq.Principal{User: li})
+	asWang := civiq.WithActor(e.ctx, civiq.Principal{User: wang})
+	asDevice := civiq.WithActor(e.ctx, civiq.Principal{Device: &civiq.Device{ID: 9, Kind: civiq.DeviceCounter, HallID: "demo", CounterID: "1"}})
+	c, err := e.eng.CallNext(asLi, "demo", "1", nil)
+	if err != nil || c == nil || c.ID != tk.ID {
+		t.Fatalf("call: %v, %v", c, err)
+	}
+	if got := e.servedBy(tk.ID); got != li.ID {
+		t.Fatalf("called by li.wei (%d): served by %d", li.ID, got)
+	}
+	steps := []struct {
+		ctx    context.Context
+		action string
+		want   int64
+	}{
+		{asDevice, civiq.ActRecall, li.ID},
+		{asWang, civiq.ActStart, wang.ID},
+		{asLi, civiq.ActTransfer, wang.ID},
+	}
+	for _, s := range steps {
+		req := civiq.ActRequest{TicketID: tk.ID, Action: s.action}
+		if s.action == civiq.ActTransfer {
+			req.ServiceID = "tax"
+		}
+		got, err := e.eng.Act(s.ctx, req, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", s.action, err)
+		}
+		if by := e.servedBy(tk.ID); by != s.want {
+			t.Errorf("after %s: served by %d, want %d", s.action, by, s.want)
+		}
+		if stored := e.ticket(tk.ID); stored.Status != got.Status || stored.CallCount != got.CallCount {
+			t.Errorf("after %s: stored %s/%d, answered %s/%d", s.action, stored.Status, stored.CallCount, got.Status, got.CallCount)
+		}
 	}
 }

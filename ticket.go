@@ -112,6 +112,10 @@ type TicketTx interface {
 	Ticket(id string) (*Ticket, error)
 	InsertTicket(t *Ticket) error
 	UpdateTicket(t *Ticket) error
+	// UpdateTicketBy is UpdateTicket that also records userID as the user
+	// serving the ticket (RatingTx.ServedBy), in the same statement; 0
+	// leaves who serves it as it was.
+	UpdateTicketBy(t *Ticket, userID int64) error
 	// SetTicketBehalf keeps the helper role of a ticket ("" for none).
 	SetTicketBehalf(id, role string) error
 	// NextSeq gives the next ticket number of a service on a local day,
@@ -726,10 +730,7 @@ func (e *Engine) call(ctx context.Context, tx Tx, c *Counter, t *Ticket, now tim
 	if _, err := t.Apply(Move{Action: ActCall, At: now, CounterID: c.ID}); err != nil {
 		return err
 	}
-	if err := tx.UpdateTicket(t); err != nil {
-		return err
-	}
-	if err := markServed(ctx, tx, t.ID, ActCall); err != nil {
+	if err := tx.UpdateTicketBy(t, servingUser(ctx, ActCall)); err != nil {
 		return err
 	}
 	c.CurrentTicketID = t.ID
@@ -1067,10 +1068,7 @@ func (e *Engine) Act(ctx context.Context, req ActRequest, idem *Idem) (*Ticket, 
 			if err != nil {
 				return nil, err
 			}
-			if err := tx.UpdateTicket(t); err != nil {
-				return nil, err
-			}
-			if err := markServed(ctx, tx, t.ID, action); err != nil {
+			if err := tx.UpdateTicketBy(t, servingUser(ctx, action)); err != nil {
 				return nil, err
 			}
 			if action == ActTransfer { // hallreport.go: the reports count it

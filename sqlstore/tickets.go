@@ -77,11 +77,25 @@ func (t *tx) QuotaCounts(hallID, serviceID, day string, from, to time.Time, hold
 	return c, err
 }
 
-func (t *tx) UpdateTicket(tk *civiq.Ticket) error {
-	return t.exec(`UPDATE tickets SET service_id = ?, status = ?, queued_at = ?, called_at = ?, serving_at = ?, done_at = ?,
-		no_show_at = ?, cancelled_at = ?, counter_id = ?, call_count = ?, for_counter = ?, for_user = ?, transfer_note = ? WHERE id = ?`,
-		tk.ServiceID, tk.Status, nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
-		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.ForCounter, tk.ForClerk, tk.TransferNote, tk.ID)
+// updateTicket is UpdateTicket's statement; updateTicketBy records who
+// serves the ticket in the same statement.
+const (
+	updateTicket = `UPDATE tickets SET service_id = ?, status = ?, queued_at = ?, called_at = ?, serving_at = ?, done_at = ?,
+		no_show_at = ?, cancelled_at = ?, counter_id = ?, call_count = ?, for_counter = ?, for_user = ?, transfer_note = ? WHERE id = ?`
+	updateTicketBy = `UPDATE tickets SET service_id = ?, status = ?, queued_at = ?, called_at = ?, serving_at = ?, done_at = ?,
+		no_show_at = ?, cancelled_at = ?, counter_id = ?, call_count = ?, for_counter = ?, for_user = ?, transfer_note = ?, served_by = ? WHERE id = ?`
+)
+
+func (t *tx) UpdateTicket(tk *civiq.Ticket) error { return t.UpdateTicketBy(tk, 0) }
+
+func (t *tx) UpdateTicketBy(tk *civiq.Ticket, userID int64) error {
+	args := []any{tk.ServiceID, tk.Status, nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
+		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.ForCounter, tk.ForClerk, tk.TransferNote, tk.ID}
+	if userID == 0 {
+		return t.exec(updateTicket, args...)
+	}
+	args = append(args[:len(args)-1], userID, tk.ID)
+	return t.exec(updateTicketBy, args...)
 }
 
 func (t *tx) SetTicketBehalf(id, role string) error {

@@ -143,7 +143,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&c.Hooks, "hooks", 3, "webhooks the hooks phase registers, each to a receiver of its own on loopback; 0 skips the phase")
 	fs.IntVar(&c.Rounds, "rounds", 1, "times the issue comparison measures the bare SQLite ceiling, the no-storage HTTP ceiling and durable issue in turn")
 	fs.StringVar(&c.Vegeta, "vegeta", "", "path of a vegeta binary (github.com/tsenart/vegeta/v12) to load the issue comparison with instead of the bench's own clients")
-	fs.StringVar(&c.Against, "against", "", "path of another civiq binary: each round of the issue comparison measures its server's durable issue too (A/B, same run)")
+	fs.StringVar(&c.Against, "against", "", "path of another civiq binary: each round of the issue comparison measures its server's durable issue too, and the call phase its call-next (A/B, same run)")
 	fs.StringVar(&c.ServeNoStore, "serve-no-store", "", "serve only the no-storage issue route on this address (civiq bench starts it as a child)")
 	fs.StringVar(&c.Only, "only", "", "comma-separated phases to run, of "+strings.Join(benchPhases, ", ")+" (default all)")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -259,7 +259,14 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 	defer srv.stop()
 
 	if c.runs("ceiling") || c.runs("http-ceiling") || c.runs("issue") {
-		issue, err := benchCompare(ctx, c, dir, srv, rep, log)
+		against, againstKiosk, err := startAgainst(ctx, c, dir)
+		if err != nil {
+			return nil, err
+		}
+		if against != nil {
+			defer against.stop()
+		}
+		issue, err := benchCompare(ctx, c, dir, srv, against, againstKiosk, rep, log)
 		if err != nil {
 			return nil, err
 		}
@@ -267,8 +274,13 @@ func bench(ctx context.Context, c benchConfig, log io.Writer) (*benchReport, err
 			rep.CeilingRatio = last.ToBare
 		}
 		if issue.Count > 0 && c.runs("call") {
-			if err := benchCall(ctx, c, srv, rep, dir, log); err != nil {
+			if err := benchCall(ctx, c, srv, false, rep, dir, log); err != nil {
 				return nil, err
+			}
+			if against != nil {
+				if err := benchCall(ctx, c, against, true, rep, dir, log); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -313,10 +325,14 @@ func micros(us float64) string {
 
 // benchCall runs the call phase on the tickets the issue phase left, by
 // the bench's own clients (each keeps to a counter) or by vegeta (the
-// counters' call-next in turn).
-func benchCall(ctx context.Context, c benchConfig, srv *benchServer, rep *benchReport, dir string, log io.Writer) error {
-	fmt.Fprintf(log, "bench: call-next, %d counters, %s\n", c.Counters, c.Duration)
-	cpu0 := srv.cpu()
+// counters' call-next in turn); against marks --against's server.
+func benchCall(ctx context.Context, c benchConfig, srv *benchServer, against bool, rep *benchReport, dir string, log io.Writer) error {
+	if against {
+		fmt.Fprintf(log, "bench: call-next on %s, %d counters, %s\n", c.Against, c.Counters, c.Duration)
+	} else {
+		fmt.Fprintf(log, "bench: call-next, %d counters, %s\n", c.Counters, c.Duration)
+	}
+	cpu0, wrote0 := srv.cpu(), writtenBytes(srv.nodes[0].cmd.Process.Pid)
 	var call benchResult
 	if c.Vegeta != "" {
 		var targets []vegetaTarget
@@ -343,6 +359,10 @@ func benchCall(ctx context.Context, c benchConfig, srv *benchServer, rep *benchR
 	}
 	server, _ := cpu0.perTicket(srv.cpu(), call.Count)
 	call.ServerCPUMicros = server * 1000
+	if wrote := writtenBytes(srv.nodes[0].cmd.Process.Pid); wrote > 0 && call.Count > 0 {
+		call.ServerWrittenBytes = (wrote - wrote0) / float64(call.Count)
+	}
+	call.Against = against
 	rep.Results = append(rep.Results, call)
 	return nil
 }

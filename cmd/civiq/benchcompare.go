@@ -76,9 +76,26 @@ func writtenBytes(pid int) float64 {
 	return 0
 }
 
+// startAgainst serves --against's binary, with a paired kiosk, for the
+// A/B phases (issue and call-next); nil without --against.
+func startAgainst(ctx context.Context, c benchConfig, dir string) (against *benchServer, kiosk string, err error) {
+	if c.Against == "" || !c.runs("issue") {
+		return nil, "", nil
+	}
+	if against, err = startServerOf(ctx, c.Against, filepath.Join(dir, "against.db"), "", 1, "--max-conns-per-addr", "0"); err != nil {
+		return nil, "", fmt.Errorf("--against: %w", err)
+	}
+	if kiosk, err = against.pairKiosk(); err != nil {
+		against.stop()
+		return nil, "", fmt.Errorf("--against: pair a kiosk: %w", err)
+	}
+	return against, kiosk, nil
+}
+
 // benchCompare runs the comparison's rounds and returns the last round's
-// durable issue.
-func benchCompare(ctx context.Context, c benchConfig, dir string, srv *benchServer, rep *benchReport, log io.Writer) (benchResult, error) {
+// durable issue; against (nil for none) is --against's server, with its
+// kiosk's token.
+func benchCompare(ctx context.Context, c benchConfig, dir string, srv, against *benchServer, againstKiosk string, rep *benchReport, log io.Writer) (benchResult, error) {
 	kiosk, err := srv.pairKiosk()
 	if err != nil {
 		return benchResult{}, fmt.Errorf("pair a kiosk: %w", err)
@@ -89,17 +106,6 @@ func benchCompare(ctx context.Context, c benchConfig, dir string, srv *benchServ
 			return benchResult{}, fmt.Errorf("no-storage server: %w", err)
 		}
 		defer noStore.stop()
-	}
-	var against *benchServer
-	var againstKiosk string
-	if c.Against != "" && c.runs("issue") {
-		if against, err = startServerOf(ctx, c.Against, filepath.Join(dir, "against.db"), "", 1, "--max-conns-per-addr", "0"); err != nil {
-			return benchResult{}, fmt.Errorf("--against: %w", err)
-		}
-		defer against.stop()
-		if againstKiosk, err = against.pairKiosk(); err != nil {
-			return benchResult{}, fmt.Errorf("--against: pair a kiosk: %w", err)
-		}
 	}
 	var issue benchResult
 	for round := 1; round <= c.Rounds; round++ {
