@@ -48,11 +48,13 @@ const (
 // of that while are planned together, in one write made between the hall's
 // issues and calls, rather than each in writes of their own queued behind
 // (and before) them for the one writer of the database. A message waits
-// for it up to twice Gather in a busy hall; the first after a quiet while
-// is planned at once.
+// for it up to twice Gather; the first after a quiet while is planned at
+// once. After a batch of Busy events or more (a burst: more are waiting)
+// no pause is waited for, so a burst is planned at the pace of Gather.
 const (
 	Gather = 150 * time.Millisecond
 	Quiet  = 20 * time.Millisecond
+	Busy   = 64
 )
 
 // Sender sends the messages of the notifications subscribers
@@ -109,9 +111,9 @@ func (s *Sender) nextCommit() <-chan struct{} {
 }
 
 // gather waits after a batch that wrote, begun at start: until Gather
-// after start, then until no events were committed for Quiet, Gather at
-// most; or until the end of ctx.
-func (s *Sender) gather(ctx context.Context, start time.Time) {
+// after start, then, unless busy, until no events were committed for
+// Quiet, Gather at most; or until the end of ctx.
+func (s *Sender) gather(ctx context.Context, start time.Time, busy bool) {
 	if s.Gather <= 0 {
 		return
 	}
@@ -122,6 +124,9 @@ func (s *Sender) gather(ctx context.Context, start time.Time) {
 		case <-t.C:
 		}
 		t.Stop()
+	}
+	if busy {
+		return
 	}
 	limit := time.NewTimer(s.Gather)
 	defer limit.Stop()
@@ -156,7 +161,7 @@ func (s *Sender) SendBatch(ctx context.Context, sub *civiq.Subscriber, ms []*civ
 	t0 := time.Now()
 	fail, wrote := s.deliver(ctx, sub, ms)
 	if wrote {
-		s.gather(ctx, t0) // the next events, read together
+		s.gather(ctx, t0, len(ms) >= Busy) // the next events, read together
 	}
 	n := len(ms)
 	if fail != "" && strings.HasPrefix(fail, "plan: ") {
