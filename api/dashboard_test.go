@@ -16,6 +16,7 @@ import (
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/api"
 	"github.com/civiq/civiq/sim"
+	"github.com/civiq/civiq/storetest"
 )
 
 // fixedClock is a clock that moves only when told.
@@ -685,6 +686,11 @@ func TestPlanLimits(t *testing.T) {
 		{"?sim_days=1", day(600_000), "profile"}, // 600,000 in one day
 		{"?sim_days=25", day(20_000), ""},        // 500,000: within
 	} {
+		if c.field == "" && storetest.Kind() == "postgres" {
+			// A plan of a posted profile is simulation alone, the same on
+			// either store: half a million citizens once (SQLite) is enough.
+			continue
+		}
 		r := ts.do(t, "POST", "/api/v1/halls/demo/plan"+c.query, ts.Admin, c.body)
 		if c.field == "" {
 			r.want(t, 200)
