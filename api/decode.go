@@ -55,19 +55,87 @@ func decode(body []byte, v any, required ...string) error {
 	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
 		return civiq.Errorf(civiq.EInvalid, "malformed JSON: more than one value")
 	}
-	if len(required) > 0 {
-		var present map[string]json.RawMessage
-		if err := json.Unmarshal(body, &present); err != nil {
-			return civiq.Errorf(civiq.EInvalid, "malformed JSON")
-		}
-		for _, f := range required {
-			if raw, ok := present[f]; !ok || string(raw) == "null" {
-				return civiq.FieldErrorf(f, "%s is required", f)
-			}
-		}
+	if f := missing(body, required); f != "" {
+		return civiq.FieldErrorf(f, "%s is required", f)
 	}
 	return nil
 }
+
+// missing is the first of the required fields that the JSON object body,
+// valid, lacks at its top level or has null (the last of a key given
+// twice counts), or "": a walk over the bytes that decode has parsed
+// already, not a second parse (it was one, into a map, before).
+func missing(body []byte, required []string) string {
+	if len(required) == 0 {
+		return ""
+	}
+	var few [8]bool
+	given := few[:min(len(required), len(few))]
+	if len(required) > len(few) {
+		given = make([]bool, len(required))
+	}
+	depth, isKey := 0, false
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '{':
+			depth++
+			isKey = depth == 1
+		case '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ',':
+			isKey = depth == 1
+		case '"':
+			end := stringEnd(body, i)
+			if !isKey {
+				i = end - 1
+				continue
+			}
+			isKey = false
+			key := body[i+1 : end-1]
+			if bytes.IndexByte(key, '\\') >= 0 { // an escape: as encoding/json reads it
+				var k string
+				json.Unmarshal(body[i:end], &k)
+				key = []byte(k)
+			}
+			j := end
+			for body[j] != ':' {
+				j++
+			}
+			for j++; j < len(body) && isSpace(body[j]); j++ {
+			}
+			for n, f := range required {
+				if string(key) == f {
+					given[n] = !bytes.HasPrefix(body[j:], []byte("null"))
+				}
+			}
+			i = j - 1
+		}
+	}
+	for n, f := range required {
+		if !given[n] {
+			return f
+		}
+	}
+	return ""
+}
+
+// stringEnd is the index just after the JSON string that starts with the
+// quote at body[i].
+func stringEnd(body []byte, i int) int {
+	for i++; i < len(body); i++ {
+		switch body[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(body)
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // The request bodies of the API.
 

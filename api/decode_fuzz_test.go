@@ -70,8 +70,34 @@ func fuzzDecode[T any](f *testing.F, seeds []string, required ...string) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var v T
-		checkDecode(t, body, decode(body, &v, required...), required)
+		err := decode(body, &v, required...)
+		checkDecode(t, body, err, required)
+		if want := decodable[T](body, required); (err == nil) != want {
+			t.Fatalf("decode(%q) = %v, want it accepted: %v", body, err, want)
+		}
 	})
+}
+
+// decodable is what decode must accept, worked out by encoding/json alone:
+// one JSON object (an empty body is {} when nothing is required) that
+// unmarshals into a T and holds each required field, not null, at its top
+// level.
+func decodable[T any](body []byte, required []string) bool {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return len(required) == 0
+	}
+	var v T
+	var present map[string]json.RawMessage
+	if trimmed[0] != '{' || json.Unmarshal(trimmed, &v) != nil || json.Unmarshal(trimmed, &present) != nil {
+		return false
+	}
+	for _, f := range required {
+		if raw, ok := present[f]; !ok || string(raw) == "null" {
+			return false
+		}
+	}
+	return true
 }
 
 func FuzzDecodeIssue(f *testing.F) {
@@ -81,6 +107,9 @@ func FuzzDecodeIssue(f *testing.F) {
 		`{"service_id":"general"}}`, `{"service_id":"general","service_id":1}`, `{"SERVICE_ID":"general"}`,
 		`{"service_id":"general","on_behalf":{"role":"family"}}`, `{"service_id":"general","on_behalf":"family"}`,
 		`{"service_id":"general","on_behalf":null}`, `{"service_id":"general","on_behalf":{"role":1}}`,
+		`{"on_behalf":{"service_id":"general"}}`, `{"channel":"service_id","x":["service_id"]}`, `{"\u0073ervice_id":"general"}`,
+		`{"service_id":"general","service_id":null}`, `{"service_id":null,"service_id":"general"}`, `{ "service_id" : null }`,
+		`{"a\"service_id":1,"service_id":"x"}`, `{"service_id":"\"}","channel":"kiosk"}`, `{"x":{"service_id":null},"service_id":"y"}`,
 	}, "service_id")
 }
 
