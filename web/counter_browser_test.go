@@ -70,6 +70,15 @@ await page.fill('#username', 'admin');
 await page.fill('#password', process.env.ADMIN_PW);
 await Promise.all([page.waitForURL('**/halls/demo/counter/1'), page.click('button[type=submit]')]);
 await page.waitForSelector('#b-call:not([disabled])');
+// The demo loads its counters open for nobody (未开放 on the hall's
+// screens): the clerk signs in here without closing the counter.
+const staffed = async () => (await api('GET', '/api/v1/halls/demo/counters')).body.counters.find((c) => c.id === '1').staffed;
+check(!(await staffed()), 'counter 1 staffed before anyone signed in');
+await shot(page, 'counter-sign-in-zh');
+await page.click('#b-sign-in');
+await page.waitForFunction(() => document.getElementById('clerk').textContent.includes('admin'));
+await page.waitForSelector('#b-sign-in', { state: 'hidden' });
+check(await staffed(), 'counter 1 not staffed after 在此登录');
 check(await page.isVisible('#cur-none'), 'idle counter shows a ticket');
 for (const id of ['#b-recall', '#b-start', '#b-finish', '#b-no-show', '#b-transfer']) check(await page.isDisabled(id), id + ' enabled without a ticket');
 await page.waitForFunction(() => document.querySelector('[data-service=general] [data-count]').textContent.trim() === '0 人');

@@ -120,6 +120,10 @@
 
     const clerk = st.counter.clerk || "";
     $("clerk").textContent = clerk ? C.tr("counter.clerk", clerk) : C.tr("counter.clerk.none");
+    // A counter opened for nobody (the demo's loading, a paired device)
+    // shows 未开放 in the hall: the clerk signs in at it without closing it.
+    $("b-sign-in").classList.toggle("hidden", !!clerk || D.mode !== "staff" || status !== "open");
+    $("b-sign-in").disabled = !can;
     const pill = $("state");
     pill.className = "pill state-" + status;
     pill.textContent = C.tr("counter.state." + status);
@@ -414,6 +418,13 @@
     },
     close() { setStatus("closed"); },
   };
+
+  $("b-sign-in").addEventListener("click", () => {
+    run("sign-in", base + "/status", { status: "open" }, (res) => {
+      st.counter = res.body.counter;
+      say(C.tr("counter.msg.signed_in"), "ok");
+    });
+  });
 
   for (const b of root.querySelectorAll("button.act[data-act]")) {
     b.addEventListener("click", (e) => {
