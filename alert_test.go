@@ -174,9 +174,10 @@ func TestServiceAlertRush(t *testing.T) {
 	}
 }
 
-// A service whose alert level is taken away while raised is cleared.
-func TestServiceAlertLevelRemoved(t *testing.T) {
-	e := newEnv(t)
+// taxRush gives the demo's tax service an alert level of 5 minutes and
+// 20 citizens waiting for it, and answers the service.
+func taxRush(t *testing.T, e *env) civiq.Service {
+	t.Helper()
 	_, svcs, _ := civiq.DemoHall()
 	tax := svcs[2]
 	tax.AlertWaitMinutes = 5
@@ -186,6 +187,13 @@ func TestServiceAlertLevelRemoved(t *testing.T) {
 	for range 20 {
 		e.issue("tax", "")
 	}
+	return tax
+}
+
+// A service whose alert level is taken away while raised is cleared.
+func TestServiceAlertLevelRemoved(t *testing.T) {
+	e := newEnv(t)
+	tax := taxRush(t, e)
 	if n, err := e.eng.CheckServiceAlerts(e.ctx, "demo"); err != nil || n != 1 {
 		t.Fatalf("raised %d, %v", n, err)
 	}
@@ -207,15 +215,7 @@ func TestServiceAlertLevelRemoved(t *testing.T) {
 // dashboard shows it once raised.
 func TestDashboardReadRaisesNoAlert(t *testing.T) {
 	e := newEnv(t)
-	_, svcs, _ := civiq.DemoHall()
-	tax := svcs[2]
-	tax.AlertWaitMinutes = 5
-	if err := e.eng.SaveService(e.ctx, &tax, civiq.KeepQuotas{}); err != nil {
-		t.Fatal(err)
-	}
-	for range 20 {
-		e.issue("tax", "")
-	}
+	taxRush(t, e)
 	e.take()
 	d, err := e.eng.Dashboard(e.ctx, "demo", civiq.DefaultDashboardTarget)
 	if err != nil {

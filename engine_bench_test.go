@@ -3,11 +3,11 @@ package civiq_test
 import (
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/storetest"
 )
 
 // parallelism times GOMAXPROCS goroutines run each benchmark: a hall has
@@ -26,7 +26,7 @@ func BenchmarkIssueTicket(b *testing.B) {
 	b.SetParallelism(parallelism)
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer cpuPerOp(b)()
+	defer storetest.CPUPerOp(b, time.Microsecond)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := n.Add(1)
@@ -94,7 +94,7 @@ func BenchmarkCallNext(b *testing.B) {
 	b.SetParallelism(parallelism)
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer cpuPerOp(b)()
+	defer storetest.CPUPerOp(b, time.Microsecond)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			c := counters[n.Add(1)%uint64(len(counters))]
@@ -130,20 +130,4 @@ func issueMany(b *testing.B, e *env, service string, n int) {
 		}()
 	}
 	wg.Wait()
-}
-
-// cpuPerOp starts counting the process's CPU time, user and system, of
-// every goroutine (the store's writer too); the function it returns
-// reports it per op, "cpu-µs/op": on a shared machine it moves far less
-// than ns/op, which includes waiting for a CPU and for the disk.
-func cpuPerOp(b *testing.B) func() {
-	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	c0 := cpu()
-	return func() {
-		b.ReportMetric(float64((cpu()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
-	}
 }

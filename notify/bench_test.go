@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/civiqtest"
+	"github.com/civiq/civiq/storetest"
 )
 
 // BenchmarkIssueCall: a ticket issued and called (and finished) through
@@ -35,7 +35,7 @@ func BenchmarkIssueCall(b *testing.B) {
 			s := benchNode(b, settings)
 			ctx := context.Background()
 			b.ResetTimer()
-			defer reportCPU(b)()
+			defer storetest.CPUPerOp(b, time.Millisecond)()
 			for i := range b.N {
 				t, err := s.Engine.IssueTicket(ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "tax", Channel: civiq.ChannelStaff}, nil)
 				if err != nil {
@@ -81,7 +81,7 @@ func BenchmarkPacedLatency(b *testing.B) {
 			tick := time.NewTicker(100 * time.Millisecond)
 			defer tick.Stop()
 			b.ResetTimer()
-			defer reportCPU(b)()
+			defer storetest.CPUPerOp(b, time.Millisecond)()
 			for i := range b.N {
 				<-tick.C
 				t0 := time.Now()
@@ -196,20 +196,6 @@ func BenchmarkCalledTold(b *testing.B) {
 		b.ReportMetric(lat[len(lat)/2].Seconds()*1000, "ms-p50")
 		b.ReportMetric(lat[len(lat)*99/100].Seconds()*1000, "ms-p99")
 		b.ReportMetric(lat[len(lat)-1].Seconds()*1000, "ms-max")
-	}
-}
-
-// reportCPU starts counting the process's CPU time (user and system,
-// every goroutine's); the function it returns reports it per op.
-func reportCPU(b *testing.B) func() {
-	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	c0 := cpu()
-	return func() {
-		b.ReportMetric(float64((cpu()-c0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	}
 }
 

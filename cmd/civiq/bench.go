@@ -332,7 +332,7 @@ func benchCall(ctx context.Context, c benchConfig, srv *benchServer, against boo
 	} else {
 		fmt.Fprintf(log, "bench: call-next, %d counters, %s\n", c.Counters, c.Duration)
 	}
-	cpu0, wrote0 := srv.cpu(), writtenBytes(srv.nodes[0].cmd.Process.Pid)
+	mark := srv.mark()
 	var call benchResult
 	if c.Vegeta != "" {
 		var targets []vegetaTarget
@@ -357,11 +357,7 @@ func benchCall(ctx context.Context, c benchConfig, srv *benchServer, against boo
 		})
 		call.Load = "civiq"
 	}
-	server, _ := cpu0.perTicket(srv.cpu(), call.Count)
-	call.ServerCPUMicros = server * 1000
-	if wrote := writtenBytes(srv.nodes[0].cmd.Process.Pid); wrote > 0 && call.Count > 0 {
-		call.ServerWrittenBytes = (wrote - wrote0) / float64(call.Count)
-	}
+	mark.account(srv, &call)
 	call.Against = against
 	rep.Results = append(rep.Results, call)
 	return nil

@@ -199,7 +199,7 @@ func (s *benchServer) pairKiosk() (string, error) {
 // gives the server's CPU per ticket: by the bench's own clients, or by
 // vegeta when c.Vegeta names it.
 func (s *benchServer) issueLoad(ctx context.Context, c benchConfig, name, token, dir string) (benchResult, error) {
-	cpu0, wrote0 := s.cpu(), writtenBytes(s.nodes[0].cmd.Process.Pid)
+	mark := s.mark()
 	var res benchResult
 	if c.Vegeta != "" {
 		var err error
@@ -215,15 +215,33 @@ func (s *benchServer) issueLoad(ctx context.Context, c benchConfig, name, token,
 		})
 		res.Load = "civiq"
 	}
-	server, bench := cpu0.perTicket(s.cpu(), res.Count)
-	res.ServerCPUMicros = server * 1000
-	if wrote := writtenBytes(s.nodes[0].cmd.Process.Pid); wrote > 0 && res.Count > 0 {
-		res.ServerWrittenBytes = (wrote - wrote0) / float64(res.Count)
-	}
+	bench := mark.account(s, &res)
 	if c.Vegeta == "" {
-		res.LoadCPUMicros = bench * 1000
+		res.LoadCPUMicros = bench
 	}
 	return res, nil
+}
+
+// serverMark is the server's CPU and the bytes it wrote at the start of
+// a phase (issue, call-next).
+type serverMark struct {
+	cpu   cpuMeter
+	wrote float64
+}
+
+func (s *benchServer) mark() serverMark {
+	return serverMark{s.cpu(), writtenBytes(s.nodes[0].cmd.Process.Pid)}
+}
+
+// account gives res the server's CPU and bytes written per request since
+// the mark, and answers the bench's own CPU per request in microseconds.
+func (m serverMark) account(s *benchServer, res *benchResult) (benchMicros float64) {
+	server, bench := m.cpu.perTicket(s.cpu(), res.Count)
+	res.ServerCPUMicros = server * 1000
+	if wrote := writtenBytes(s.nodes[0].cmd.Process.Pid); wrote > 0 && res.Count > 0 {
+		res.ServerWrittenBytes = (wrote - m.wrote) / float64(res.Count)
+	}
+	return bench * 1000
 }
 
 // vegetaTarget is a request of a vegeta attack: POST to a URL with a
