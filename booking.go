@@ -678,6 +678,9 @@ func (e *Engine) CheckIn(ctx context.Context, req CheckInRequest, idem *Idem) (*
 			if g := hall.AutoPriority(id, now); g != "" {
 				t.Priority, t.PriorityGroup, t.PriorityBy = PriorityPriority, g, PriorityByAge
 			}
+			// Its person, so a walk-in ticket of the same ID later that day
+			// counts it for per_person_daily (quota.go).
+			t.Holder = e.personOfID(id)
 			if err := tx.InsertTicket(t); err != nil {
 				return nil, err
 			}

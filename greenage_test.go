@@ -2,6 +2,7 @@ package civiq_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -209,5 +210,25 @@ func TestCheckInGreenByAge(t *testing.T) {
 	}
 	if tk, err = e.checkIn(young.Code, civiq.Last4(idOf(2))); err != nil || tk.Priority != civiq.PriorityNormal || tk.PriorityBy != "" {
 		t.Fatalf("36 at check-in: %v %+v", err, tk)
+	}
+
+	// The booking's ID is its ticket's person: with per_person_daily 1,
+	// the same ID's walk-in ticket of the service that day is refused,
+	// another ID's is not, and the appointment itself was not limited.
+	_, svcs, _ := civiq.DemoHall()
+	svc := svcs[slices.IndexFunc(svcs, func(s civiq.Service) bool { return s.ID == "property" })]
+	svc.PerPersonDaily = 1
+	if err := e.eng.SaveService(e.ctx, &svc, civiq.KeepQuotas{}); err != nil {
+		t.Fatal(err)
+	}
+	walkIn := func(id string) error {
+		_, err := e.eng.IssueTicket(e.ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "property", Channel: civiq.ChannelKiosk, IDNumber: id}, nil)
+		return err
+	}
+	if err := walkIn(oldID); civiq.ErrorCode(err) != civiq.EQuotaReached {
+		t.Fatalf("a walk-in of the ID that came by appointment: %v", err)
+	}
+	if err := walkIn(idOf(3)); err != nil {
+		t.Fatalf("another ID: %v", err)
 	}
 }

@@ -10,9 +10,13 @@ import (
 // 12:00 and the afternoon from 12:00, the hall's time), and
 // PerPersonDaily to one person in the day (Ticket.Holder): the phone that
 // takes remote tickets, the resident ID a kiosk or staff ticket carries
-// (greenage.go); other tickets carry no person and count only towards the
-// other two. Zero is no limit. Appointment tickets are counted by the booking's own
-// slot capacities and never here; walk-ins of every other channel are.
+// (greenage.go) or the booking an appointment ticket was checked in from;
+// other tickets carry no person and count only towards the other two.
+// Zero is no limit. Appointment tickets are limited by the booking's own
+// slot capacities, never here, and count towards neither the day nor the
+// half-day; they do count as their person's, so whoever came by
+// appointment and takes a walk-in ticket of the service the same day has
+// used one of their per_person_daily.
 // A ticket moved to another service by a transfer counts in the service
 // it waits in now.
 

@@ -70,9 +70,10 @@ func (t *tx) WaitingRemote(hallID, serviceID, holder string) (all, held int, err
 
 func (t *tx) QuotaCounts(hallID, serviceID, day string, from, to time.Time, holder string) (civiq.QuotaCounts, error) {
 	var c civiq.QuotaCounts
-	err := t.row(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN issued_at >= ? AND issued_at < ? THEN 1 ELSE 0 END), 0),
+	err := t.row(`SELECT COALESCE(SUM(CASE WHEN channel <> 'appointment' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN channel <> 'appointment' AND issued_at >= ? AND issued_at < ? THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN holder = ? AND holder <> '' THEN 1 ELSE 0 END), 0) FROM tickets
-		WHERE hall_id = ? AND day = ? AND service_id = ? AND channel <> 'appointment'`,
+		WHERE hall_id = ? AND day = ? AND service_id = ?`,
 		nanos(from), nanos(to), holder, hallID, day, serviceID).Scan(&c.Day, &c.HalfDay, &c.Person)
 	return c, err
 }
