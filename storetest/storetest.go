@@ -33,7 +33,8 @@ func Kind() string {
 // then waits for no fsync (a few milliseconds each on CI's disk, thousands
 // of them in a package) and is still whole after a crash of the process;
 // what FULL adds, surviving a power cut, is cmd/civiq's crash tests' and
-// the default of civiq serve.
+// the default of civiq serve. CIVIQ_TEST_SYNC=FULL opens them as civiq
+// serve does, for benchmarks that stand for the server (BENCHMARKS.md).
 func Open(tb testing.TB) *sqlstore.Store {
 	tb.Helper()
 	var s *sqlstore.Store
@@ -41,7 +42,7 @@ func Open(tb testing.TB) *sqlstore.Store {
 	if Kind() == "postgres" {
 		s, err = postgres.Open(context.Background(), pgtest.Database(tb))
 	} else {
-		s, err = sqlstore.Open(filepath.Join(tb.TempDir(), "civiq.db"), sqlstore.Options{Synchronous: "NORMAL"})
+		s, err = sqlstore.Open(filepath.Join(tb.TempDir(), "civiq.db"), sqlstore.Options{Synchronous: testSync()})
 	}
 	if err != nil {
 		tb.Fatalf("open %s store: %v", Kind(), err)
@@ -73,4 +74,13 @@ func Main(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Exit(0)
+}
+
+// testSync is the test stores' synchronous pragma: NORMAL, or
+// CIVIQ_TEST_SYNC when set (FULL: as civiq serve).
+func testSync() string {
+	if v := os.Getenv("CIVIQ_TEST_SYNC"); v != "" {
+		return v
+	}
+	return "NORMAL"
 }
