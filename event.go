@@ -213,7 +213,7 @@ func (e *Engine) Prune(ctx context.Context) error {
 		if err := tx.PruneDeliveries(now.Add(-DeliveryLogAge)); err != nil { // delivery.go
 			return err
 		}
-		if err := tx.PruneOptIns(now.Add(-OptInAge)); err != nil { // notify.go
+		if err := tx.PruneOptIns(now.Add(-OptInAge), now.Add(-OptInAfterEnd)); err != nil { // notify.go
 			return err
 		}
 		keep, err := undelivered(tx)

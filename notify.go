@@ -481,9 +481,10 @@ type NotifyTx interface {
 	// DeleteOptIn reports whether there was one.
 	DeleteOptIn(ticketID, medium string) (bool, error)
 	DeleteOptIns(ticketID string) error
-	// PruneOptIns deletes the opt-ins of tickets done or cancelled that
-	// have no message queued or sending, and those made before the time.
-	PruneOptIns(before time.Time) error
+	// PruneOptIns deletes the opt-ins made before the time, and those of
+	// tickets done or cancelled before finishedBefore that have no message
+	// queued or sending.
+	PruneOptIns(before, finishedBefore time.Time) error
 	OptIns(ticketID string) ([]OptIn, error)
 	// WaitingOptIns lists the opt-ins of the hall's waiting tickets that
 	// have no "next" message of their medium yet, in queue order within
@@ -787,9 +788,15 @@ type OptInRequest struct {
 }
 
 // OptInAge is how long an opt-in is kept at most: a ticket lives a day.
-// Those of tickets done or cancelled go at the next Prune, or with their
-// hall's next messages, once no message of the ticket is left to send.
-const OptInAge = 48 * time.Hour
+// Those of tickets done or cancelled go with their hall's next messages
+// once no message of the ticket is left to send, or at a Prune OptInAfterEnd
+// after the ticket's end: not sooner, for the messages of its last events
+// may not be planned yet (the sender behind, or a node restarting, whose
+// Prune runs at its start: a "called" then found no address).
+const (
+	OptInAge      = 48 * time.Hour
+	OptInAfterEnd = time.Hour
+)
 
 // MaxOptInsPerAddressDay is how many tickets one address may opt in for
 // in a day: nobody floods another's phone by taking tickets for it.

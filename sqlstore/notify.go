@@ -56,14 +56,14 @@ func (t *tx) DeleteOptIns(ticketID string) error {
 	return t.exec(`DELETE FROM notify_optins WHERE ticket_id = ?`, ticketID)
 }
 
-func (t *tx) PruneOptIns(before time.Time) error {
+func (t *tx) PruneOptIns(before, finishedBefore time.Time) error {
 	// A finished ticket's message still queued or sending (a "called"
 	// planned with its finish, one the provider throttled) needs the
 	// address: its opt-ins wait for it, as forgetFinished's do.
 	return t.exec(`DELETE FROM notify_optins WHERE created_at < ? OR (ticket_id IN
-		(SELECT id FROM tickets WHERE id = notify_optins.ticket_id AND status IN (?, ?))
+		(SELECT id FROM tickets WHERE id = notify_optins.ticket_id AND status IN (?, ?) AND COALESCE(done_at, cancelled_at, 0) < ?)
 		AND NOT EXISTS (SELECT 1 FROM notify_messages m WHERE m.ticket_id = notify_optins.ticket_id AND m.status IN (?, ?)))`,
-		nanos(before), civiq.StatusDone, civiq.StatusCancelled, civiq.NoticeQueued, civiq.NoticeSending)
+		nanos(before), civiq.StatusDone, civiq.StatusCancelled, nanos(finishedBefore), civiq.NoticeQueued, civiq.NoticeSending)
 }
 
 const optInColumns = `o.ticket_id, o.hall_id, o.medium, o.address, o.address_key, o.lang, o.created_at`

@@ -98,7 +98,10 @@ for (const lang of ['zh-CN', 'en']) {
   await page.waitForSelector('#result:not(.hidden)');
   const code = (await page.textContent('#r-code')).replace(/\s/g, '');
   assert(/^[A-Z2-9]{8}$/.test(code), 'booking code ' + code);
-  assert(await page.evaluate(() => document.querySelector('#r-qr').complete && document.querySelector('#r-qr').naturalWidth > 0), 'the QR code shows');
+  // The QR image loads after the result shows: wait for it (a busy
+  // machine took longer than the check of it once).
+  await page.waitForFunction(() => { const q = document.querySelector('#r-qr'); return q.complete && q.naturalWidth > 0; }, null, { timeout: 15000 })
+    .catch(() => assert(false, 'the QR code shows'));
   const person_ = await page.textContent('#r-person');
   assert(person_.includes('*') && person_.includes('138****0001'), 'the person is masked: ' + person_);
   await noOverflow(page, lang + ' booked');

@@ -94,8 +94,11 @@ func TestNotifyKilled(t *testing.T) {
 	killed := make(chan struct{})
 	hold := func(m smsRequest) {
 		if m.Template == "SMS_2" && called.Add(1) == 20 {
-			// The others answered meanwhile are recorded (notify.RecordEvery).
-			time.Sleep(500 * time.Millisecond)
+			// The others answered meanwhile are recorded (notify.RecordEvery),
+			// and the calls' events acknowledged: the messages left queued
+			// or sending go on when the next node takes the delivery
+			// (civiq.Resumer), not at the hall's next event.
+			time.Sleep(1500 * time.Millisecond)
 			p.cmd.Process.Kill() // SIGKILL, with this message in hand
 			<-p.done
 			close(killed)
@@ -148,6 +151,9 @@ func TestNotifyKilled(t *testing.T) {
 		return len(ids) >= 2*tickets
 	}) {
 		t.Errorf("not every message came in a minute")
+		_, body, _ := request(t.Context(), hc, "GET", p2.url+"/api/v1/halls/demo/notifications/messages", token, nil)
+		t.Logf("the messages as the server has them: %s", body)
+		t.Logf("log:\n%s", p2.logs.String())
 	}
 	time.Sleep(300 * time.Millisecond) // and nothing more
 	if err := p2.cmd.Process.Signal(os.Interrupt); err != nil {
