@@ -158,8 +158,13 @@ func Database(t testing.TB) string {
 	t.Helper()
 	bin := requireBin(t)
 	shared.once.Do(func() {
+		removeStale(os.TempDir())
 		dir, err := os.MkdirTemp("", "civiq-pgtest-")
 		if err != nil {
+			shared.err = err
+			return
+		}
+		if err := os.WriteFile(filepath.Join(dir, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
 			shared.err = err
 			return
 		}
@@ -190,6 +195,28 @@ func Database(t testing.TB) string {
 		c.Query("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 	})
 	return strings.Replace(shared.url, "/postgres?", "/"+name+"?", 1)
+}
+
+// removeStale deletes, in tmp, the shared servers' directories of test
+// processes that have ended: a shared server lives as long as its process,
+// which cannot remove the directory after it, and each left 50-90 MB
+// behind (hundreds a day on a developer's machine). A directory without
+// its owner's pid (being made, or from before) is left alone.
+func removeStale(tmp string) {
+	dirs, _ := filepath.Glob(filepath.Join(tmp, "civiq-pgtest-*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "owner"))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 var errPortTaken = errors.New("port taken")

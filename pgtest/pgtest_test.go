@@ -2,6 +2,10 @@ package pgtest
 
 import (
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -84,5 +88,39 @@ func TestServerStopsWithTest(t *testing.T) {
 	}
 	if err := Ping(host, "postgres", "postgres"); err == nil {
 		t.Fatalf("server at %s still answers after its test ended", host)
+	}
+}
+
+// A shared server's directory goes at the next run once its test process
+// has ended; a live process's, and one without an owner, stay.
+func TestRemoveStale(t *testing.T) {
+	tmp := t.TempDir()
+	ended := exec.Command("true")
+	if err := ended.Run(); err != nil {
+		t.Skip("no true(1) to make an ended process: ", err)
+	}
+	mk := func(name, owner string) string {
+		d := filepath.Join(tmp, "civiq-pgtest-"+name)
+		if err := os.MkdirAll(filepath.Join(d, "data"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if owner != "" {
+			if err := os.WriteFile(filepath.Join(d, "owner"), []byte(owner), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
+	}
+	gone := mk("ended", strconv.Itoa(ended.Process.Pid))
+	live := mk("live", strconv.Itoa(os.Getpid()))
+	unowned := mk("unowned", "")
+	removeStale(tmp)
+	if _, err := os.Stat(gone); !os.IsNotExist(err) {
+		t.Errorf("the ended process's directory is still there: %v", err)
+	}
+	for _, d := range []string{live, unowned} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s removed: %v", d, err)
+		}
 	}
 }
