@@ -140,6 +140,9 @@
   }
 
   function render(f) {
+    // The same case seen again in the same state (the live stream's copy
+    // of a move the page just made) keeps the move being filled in open.
+    const keep = current && current.id === f.id && current.status === f.status ? chosen : null;
     current = f;
     chosen = null;
     document.body.dataset.followup = f.id;
@@ -213,6 +216,11 @@
     $("fu-fields").classList.add("hidden");
     $("fu-closed").classList.toggle("hidden", !closed);
     $("fu-body").classList.remove("hidden");
+    if (keep && next.includes(keep)) {
+      chosen = keep;
+      for (const b of moves.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset.to === keep));
+      $("fu-fields").classList.remove("hidden");
+    }
   }
 
   // choose opens the fields of one move: a note always (the extension's
