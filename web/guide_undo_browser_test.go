@@ -7,6 +7,17 @@ import (
 	"github.com/civiq/civiq/browsertest"
 )
 
+// guideAdminPrelude opens the guide scripts: the site, the shots folder
+// and the API as admin.
+const guideAdminPrelude = `
+const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
+const admin = async (method, path, body) => {
+  const r = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + process.env.CIVIQ_ADMIN, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: r.status, body: await r.json().catch(() => null) };
+};
+`
+
 // TestGuideUndoServedBrowser: undoing a ticket taken from a guide once a
 // counter serves it says so, on a phone and on the kiosk's ticket, and
 // keeps the ticket; it said "cancelled" for a ticket being served.
@@ -14,13 +25,7 @@ func TestGuideUndoServedBrowser(t *testing.T) {
 	browsertest.Require(t)
 	gs := newGuideServer(t)
 	kiosk := pairDevice(t, gs.Engine, civiq.DeviceKiosk, "")
-	browsertest.RunShots(t, `
-const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
-const admin = async (method, path, body) => {
-  const r = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + process.env.CIVIQ_ADMIN, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: r.status, body: await r.json().catch(() => null) };
-};
+	browsertest.RunShots(t, guideAdminPrelude+`
 // serve calls the ticket at counter 3 (property) and starts serving it.
 async function serve(id) {
   eq((await admin('POST', '/api/v1/halls/demo/counters/3/call', { ticket_id: id, reason: '测试' })).status, 200, 'called');
@@ -79,13 +84,7 @@ func TestGuideTicketServedBrowser(t *testing.T) {
 	browsertest.Require(t)
 	gs := newGuideServer(t)
 	kiosk := pairDevice(t, gs.Engine, civiq.DeviceKiosk, "")
-	browsertest.RunShots(t, `
-const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
-const admin = async (method, path, body) => {
-  const r = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + process.env.CIVIQ_ADMIN, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: r.status, body: await r.json().catch(() => null) };
-};
+	browsertest.RunShots(t, guideAdminPrelude+`
 for (const [lang, called, serving] of [['zh-CN', '请到', '正在'], ['en', 'Please go to', 'Being served at']]) {
   const browser = await civiq.launch();
   const ctx = await browser.newContext({ viewport: { width: 1080, height: 1920 }, deviceScaleFactor: 1 });
