@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"time"
 
@@ -106,6 +107,12 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	a.API = api.NewServer(a.Engine, a.Hub, a.Metrics)
 	a.API.Version = version
 	a.API.Ready = store.Ready
+	// Readiness is known before the node serves: one probe write now, so
+	// that on a file it cannot write /readyz answers 503 from the first
+	// request (and tries a write at each call until one succeeds).
+	if err := store.Ready(context.Background()); err != nil {
+		slog.Warn("storage does not take writes at start: /readyz answers 503 until it does", "err", err)
+	}
 	site, err := web.New(a.Engine, version)
 	if err != nil {
 		return nil, err

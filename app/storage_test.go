@@ -84,6 +84,12 @@ func demoFile(t *testing.T, dir string) string {
 	if _, err := a.Engine.LoadDemo(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// The node's workers stop before the store closes: a read of theirs
+	// still running keeps the file open past Close, and SQLite shares an
+	// open file within a process, so the next store opened on it here
+	// could commit to it after all once it is read-only (/readyz 200 on
+	// a read-only file, under load).
+	a.Close()
 	if err := store.Close(); err != nil {
 		t.Fatal(err)
 	}
