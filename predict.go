@@ -306,6 +306,30 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 	w := &waitSim{policy: m.Policy, prio: make([][]simTicket, len(ids)), normal: make([][]simTicket, len(ids)),
 		dur: make([][]float64, len(ids)), mean: make([]float64, len(ids)),
 		noShow: min(max(m.NoShowShare, 0), 1), noShowS: max(m.NoShowSeconds, 0)}
+	// The queues' tickets and lumps share one array, each queue its own
+	// part of it (add below puts ceil(n/lump) of them for n tickets).
+	lumps := func(n int) int { return (n + lump - 1) / lump }
+	size := make([]int, 2*len(ids)) // prio then normal
+	for i, id := range ids {
+		l := m.Services[id]
+		p, n := lumps(l.DueAppointments), lumps(l.Ahead)+lumps(l.Behind)
+		if i == ts {
+			n++
+			if target.Priority {
+				p, n = p+lumps(l.Ahead)+1, n-lumps(l.Ahead)-1
+			}
+		}
+		size[i], size[len(ids)+i] = p, n
+	}
+	sum := 0
+	for _, n := range size {
+		sum += n
+	}
+	all := make([]simTicket, sum)
+	for i := range ids {
+		w.prio[i], all = all[:0:size[i]], all[size[i]:]
+		w.normal[i], all = all[:0:size[len(ids)+i]], all[size[len(ids)+i]:]
+	}
 	for i, id := range ids {
 		l := m.Services[id]
 		h := l.Handling
@@ -387,7 +411,7 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 	}
 	at, steps := w.run(nil)
 	runs := m.Runs
-	if runs <= 1 || steps == 0 {
+	if runs <= 1 || steps == 0 || !w.drawn() {
 		return at, true
 	}
 	// Play again with drawn handling times while it stays cheap: short
@@ -408,10 +432,31 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 // maxSimSteps bounds the calls played, all runs together.
 const maxSimSteps = 800
 
+// minDrawn is how many recent handling times a service needs before a
+// replay draws from them; with fewer it takes the mean.
+const minDrawn = 10
+
+// drawn reports whether a replay with drawn handling times can end
+// otherwise than the one with means: some service of the replay has
+// enough recent durations to draw from (draw, remaining), or tickets may
+// overtake the target at drawn times (streams). When none can, every run
+// plays the same calls, so one is the median of any number.
+func (w *waitSim) drawn() bool {
+	if len(w.streams) > 0 {
+		return true
+	}
+	for _, d := range w.dur {
+		if len(d) >= minDrawn {
+			return true
+		}
+	}
+	return false
+}
+
 // draw is a handling time of service s: one of the recent ones.
 func (w *waitSim) draw(rng *rand.Rand, s int) float64 {
 	d := w.dur[s]
-	if rng == nil || len(d) < 10 {
+	if rng == nil || len(d) < minDrawn {
 		return w.mean[s]
 	}
 	if w.noShow > 0 && rng.Float64() < w.noShow {
@@ -428,7 +473,7 @@ func (w *waitSim) remaining(rng *rand.Rand, c *simCounter) float64 {
 	}
 	d := w.dur[c.current]
 	i, _ := slices.BinarySearch(d, c.elapsed)
-	if len(d) < 10 || len(d)-i < 3 {
+	if len(d) < minDrawn || len(d)-i < 3 {
 		return c.remain
 	}
 	return d[i+rng.IntN(len(d)-i)] - c.elapsed

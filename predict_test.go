@@ -551,3 +551,52 @@ func TestPredictDirected(t *testing.T) {
 	}
 	check(v, 0, 1, math.MaxInt)
 }
+
+// deepModel is the demo hall as civiq bench's issue phase leaves it: its
+// six counters open, every service thousands deep (the target joins the
+// end of general intake, everyone else ahead of it); with history, a
+// hundred recent handling times per service, busy counters and a green
+// channel's arrivals, as a hall that has been calling has.
+func deepModel(history bool) *civiq.WaitModel {
+	serve := [][]string{{"general", "social"}, {"general", "social"}, {"property", "general"}, {"property", "general"}, {"tax"}, {"general", "property", "tax", "social"}}
+	m := &civiq.WaitModel{Policy: civiq.PolicyFIFO, Services: map[string]*civiq.ServiceLoad{}, Runs: 21}
+	for _, s := range []string{"general", "property", "tax", "social"} {
+		l := &civiq.ServiceLoad{Handling: civiq.DefaultHandlingSeconds, Ahead: 5000, OldestAge: 60}
+		if history {
+			for i := range 100 {
+				l.Durations = append(l.Durations, float64(120+7*i))
+			}
+			l.Handling, l.Rate, l.PriorityRate = 470, 0.05, 0.002
+		}
+		m.Services[s] = l
+	}
+	for _, s := range serve {
+		c := civiq.CounterLoad{ServiceIDs: s, Open: true}
+		if history {
+			c.Busy, c.Current, c.Elapsed, c.Remaining = true, s[0], 100, 400
+		}
+		m.Counters = append(m.Counters, c)
+	}
+	return m
+}
+
+// BenchmarkPredictDeep is the replay alone for a ticket joining queues
+// thousands deep (civiq bench's issue load), without and with a hall's
+// history.
+func BenchmarkPredictDeep(b *testing.B) {
+	for _, history := range []bool{false, true} {
+		name := "no-history"
+		if history {
+			name = "history"
+		}
+		b.Run(name, func(b *testing.B) {
+			m := deepModel(history)
+			b.ReportAllocs()
+			for range b.N {
+				if _, ok := civiq.PredictWait(m, civiq.WaitTarget{ServiceID: "general"}); !ok {
+					b.Fatal("no prediction")
+				}
+			}
+		})
+	}
+}
