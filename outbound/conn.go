@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,11 @@ import (
 // nothing else changes: the addresses dialled are checked (the guarded
 // dialer), no proxy, no redirect followed (a 3xx is a failed try), TLS for
 // https, HTTP/1.1 as before.
+//
+// When a webhook has several messages ready, they go pipelined (RFC 9112
+// section 9.3.2): up to HTTPSender.Pipeline requests in one write, their
+// answers read in order (SendBatch, send.go). A webhook's POST is
+// idempotent by its webhook-id, which receivers drop repeats by.
 
 // target is where a URL's requests go, parsed once.
 type target struct {
@@ -35,6 +41,9 @@ type target struct {
 	name string // the TLS server name
 	uri  string // the request's path and query
 	tls  bool
+	// solo: until when (Unix nanoseconds) requests go one at a time, a
+	// pipelined window having failed here.
+	solo atomic.Int64
 }
 
 // hconn is a kept-alive connection to a target.
@@ -112,39 +121,55 @@ func (p *conns) put(key string, c *hconn) {
 	p.idle[key] = append(p.idle[key], c)
 }
 
-// answer is what came back: the status, its text and the answer's first
-// bytes (for the log).
+// answer is what came back: the status, its text, the answer's first
+// bytes (for the log), and how long after the write it came.
 type answer struct {
 	status int
 	text   string
 	head   []byte
+	took   time.Duration
 }
 
-// exchange posts the request (req: the request line and headers, without
-// the blank line) and body to t, and reads the answer. A connection kept
-// from before that fails before an answer came (the receiver closed it
-// meanwhile) is given up and the request sent once more on a new one: the
-// message keeps its id, and receivers drop repeats.
-func (h *HTTPSender) exchange(ctx context.Context, t *target, req, body []byte, deadline time.Time) (answer, error) {
+// errUnanswered: the connection ended with requests on it unanswered.
+var errUnanswered = errors.New("the receiver closed the connection before answering every request on it")
+
+// dialError is a failure to reach the target at all.
+type dialError struct{ error }
+
+func (e dialError) Unwrap() error { return e.error }
+
+// exchange writes buf, n whole requests, to t on one kept-alive
+// connection and reads their answers in order: the first within the
+// timeout of the write, each next one within the timeout of the one
+// before it (a receiver works through them in turn). each is told every
+// answer as it comes and says whether to read on: false ends the
+// exchange and closes the connection (the answers behind are not
+// wanted). It returns how many answers came, and why the rest did not.
+// A connection kept from before that fails before any answer came (the
+// receiver closed it meanwhile) is given up and the requests written once
+// more on a new one: the messages keep their ids, and receivers drop
+// repeats.
+func (h *HTTPSender) exchange(ctx context.Context, t *target, buf []byte, n int, each func(answer) bool) (int, error) {
+	start := time.Now()
 	for try := 0; ; try++ {
 		c := h.pool.get(t.key)
 		reused := c != nil
 		if c == nil {
 			var err error
-			if c, err = h.dial(ctx, t, deadline); err != nil {
-				return answer{}, err
+			if c, err = h.dial(ctx, t, start.Add(h.Timeout)); err != nil {
+				return 0, dialError{err}
 			}
 		}
-		a, keep, err := h.roundTrip(ctx, c, req, body, deadline)
-		if err == nil && keep {
+		got, keep, err := h.roundTrip(ctx, c, buf, n, start, each)
+		if keep {
 			h.pool.put(t.key, c)
 		} else {
 			c.c.Close()
 		}
-		if err != nil && reused && try == 0 && ctx.Err() == nil && !isTimeout(err) {
+		if err != nil && got == 0 && reused && try == 0 && ctx.Err() == nil && !isTimeout(err) {
 			continue
 		}
-		return a, err
+		return got, err
 	}
 }
 
@@ -176,43 +201,49 @@ func (h *HTTPSender) dial(ctx context.Context, t *target, deadline time.Time) (*
 	return &hconn{c: raw, r: bufio.NewReaderSize(raw, 4096)}, nil
 }
 
-// roundTrip writes one request and reads its answer, a bounded part of
-// its body; keep says the connection may carry the next.
-func (h *HTTPSender) roundTrip(ctx context.Context, c *hconn, req, body []byte, deadline time.Time) (a answer, keep bool, err error) {
-	c.c.SetDeadline(deadline)
+// roundTrip writes the n requests of buf in one write and reads their
+// answers, a bounded part of each body; keep says the connection may
+// carry the next.
+func (h *HTTPSender) roundTrip(ctx context.Context, c *hconn, buf []byte, n int, start time.Time, each func(answer) bool) (got int, keep bool, err error) {
+	c.c.SetDeadline(start.Add(h.Timeout))
 	stop := context.AfterFunc(ctx, func() { c.c.SetDeadline(time.Unix(1, 0)) }) // ended: unblock at once
 	defer stop()
-	// The request and its body in one write where they fit a segment's
-	// worth; a larger body goes in a second.
-	if len(req)+2+len(body) <= 16<<10 {
-		buf := make([]byte, 0, len(req)+2+len(body))
-		buf = append(append(append(buf, req...), "\r\n"...), body...)
-		_, err = c.c.Write(buf)
-	} else if _, err = c.c.Write(append(req, "\r\n"...)); err == nil {
-		_, err = c.c.Write(body)
+	if _, err = c.c.Write(buf); err != nil {
+		return 0, false, err
 	}
-	if err != nil {
-		return a, false, err
+	for got < n {
+		res, err := http.ReadResponse(c.r, nil)
+		if err != nil {
+			return got, false, err
+		}
+		// Read a bounded part of the answer, so the connection can be
+		// reused when it was small; a few bytes of it go to the log.
+		head := make([]byte, maxErrorLen)
+		k, _ := io.ReadFull(res.Body, head)
+		rest, _ := io.Copy(io.Discard, io.LimitReader(res.Body, MaxResponse-int64(k)))
+		whole := int64(k) < maxErrorLen || int64(k)+rest < MaxResponse
+		res.Body.Close()
+		got++
+		more := each(answer{status: res.StatusCode, text: res.Status, head: head[:k], took: time.Since(start)})
+		if !whole || res.Close || ctx.Err() != nil {
+			if got < n && more {
+				return got, false, errUnanswered
+			}
+			return got, false, nil
+		}
+		if !more {
+			return got, got == n, nil
+		}
+		if got < n {
+			c.c.SetDeadline(time.Now().Add(h.Timeout))
+		}
 	}
-	res, err := http.ReadResponse(c.r, nil)
-	if err != nil {
-		return a, false, err
-	}
-	// Read a bounded part of the answer, so the connection can be reused
-	// when it was small; a few bytes of it go to the log.
-	head := make([]byte, maxErrorLen)
-	n, _ := io.ReadFull(res.Body, head)
-	rest, _ := io.Copy(io.Discard, io.LimitReader(res.Body, MaxResponse-int64(n)))
-	whole := int64(n) < maxErrorLen || int64(n)+rest < MaxResponse
-	res.Body.Close()
-	a = answer{status: res.StatusCode, text: res.Status, head: head[:n]}
-	return a, whole && !res.Close && ctx.Err() == nil, nil
+	return got, true, nil
 }
 
-// request is the request line and headers of a JSON POST to t (without
-// the blank line that ends them), extra being more header lines.
-func (h *HTTPSender) request(t *target, n int, extra func([]byte) []byte) []byte {
-	b := make([]byte, 0, 512)
+// appendHead appends the request line and headers of a JSON POST of n
+// bytes to t, without the blank line that ends them.
+func (h *HTTPSender) appendHead(b []byte, t *target, n int) []byte {
 	b = append(b, "POST "...)
 	b = append(b, t.uri...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
@@ -221,28 +252,22 @@ func (h *HTTPSender) request(t *target, n int, extra func([]byte) []byte) []byte
 	b = append(b, h.UserAgent...)
 	b = append(b, "\r\nContent-Type: application/json\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(n), 10)
-	b = append(b, "\r\n"...)
-	if extra != nil {
-		b = extra(b)
-	}
-	return b
+	return append(b, "\r\n"...)
 }
 
 // headerLines appends the header's lines; a name or value with a line
 // break in it is left out (the request would carry another header).
-func headerLines(header http.Header) func([]byte) []byte {
-	return func(b []byte) []byte {
-		for k, vs := range header {
-			for _, v := range vs {
-				if strings.ContainsAny(k, "\r\n:") || strings.ContainsAny(v, "\r\n") {
-					continue
-				}
-				b = append(b, k...)
-				b = append(b, ": "...)
-				b = append(b, v...)
-				b = append(b, "\r\n"...)
+func headerLines(b []byte, header http.Header) []byte {
+	for k, vs := range header {
+		for _, v := range vs {
+			if strings.ContainsAny(k, "\r\n:") || strings.ContainsAny(v, "\r\n") {
+				continue
 			}
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
 		}
-		return b
 	}
+	return b
 }

@@ -51,6 +51,11 @@ type HTTPSender struct {
 	// TLS, when set, is the TLS configuration of https receivers (the
 	// system's roots otherwise); tests set it.
 	TLS *tls.Config
+	// Pipeline is how many of a webhook's messages may be on one
+	// connection at once, waiting for their answers (SendBatch): 1 sends
+	// one at a time. DefaultPipeline unless set (civiq serve
+	// --webhook-pipeline).
+	Pipeline int
 
 	dialer *net.Dialer
 	pool   conns
@@ -59,7 +64,7 @@ type HTTPSender struct {
 
 // NewHTTPSender returns a sender to public addresses and those in Allow.
 func NewHTTPSender() *HTTPSender {
-	h := &HTTPSender{Now: time.Now, UserAgent: "civiq-webhooks", Timeout: Timeout}
+	h := &HTTPSender{Now: time.Now, UserAgent: "civiq-webhooks", Timeout: Timeout, Pipeline: DefaultPipeline}
 	h.dialer = guardedDialer(func() []netip.Prefix { return h.Allow }, Timeout)
 	return h
 }
@@ -151,41 +156,59 @@ func secretKey(keys *sync.Map, secret string) []byte {
 // Send posts m to s.URL, signed as Standard Webhooks asks, and tells how
 // it went.
 func (h *HTTPSender) Send(ctx context.Context, s *civiq.Subscriber, m *civiq.Message) civiq.DeliveryAttempt {
-	ts := time.Now().Unix() // the receiver compares it with its own clock
-	return h.post(ctx, s, m, m.Body, func(b []byte) []byte {
-		b = append(b, "webhook-id: "...)
-		b = append(b, m.ID...)
-		b = append(b, "\r\nwebhook-timestamp: "...)
-		b = strconv.AppendInt(b, ts, 10)
-		b = append(b, "\r\nwebhook-signature: "...)
-		b = appendSignature(b, &h.keys, s.Secrets(h.Now()), m.ID, ts, m.Body)
-		return append(b, "\r\n"...)
-	})
+	t, err := h.pool.target(s.URL)
+	if err != nil {
+		return h.failed(s, m, h.Now(), 0, err)
+	}
+	// webhook-timestamp: the receiver compares it with its own clock.
+	buf := h.appendWebhook(make([]byte, 0, len(m.Body)+512), t, m, time.Now().Unix(), s.Secrets(h.Now()))
+	return h.post(ctx, s, m, t, buf)
+}
+
+// appendWebhook appends m's whole request to b: the head, the Standard
+// Webhooks headers signed with secrets, the body.
+func (h *HTTPSender) appendWebhook(b []byte, t *target, m *civiq.Message, ts int64, secrets []string) []byte {
+	b = h.appendHead(b, t, len(m.Body))
+	b = append(b, "webhook-id: "...)
+	b = append(b, m.ID...)
+	b = append(b, "\r\nwebhook-timestamp: "...)
+	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, "\r\nwebhook-signature: "...)
+	b = appendSignature(b, &h.keys, secrets, m.ID, ts, m.Body)
+	b = append(b, "\r\n\r\n"...)
+	return append(b, m.Body...)
 }
 
 // Post posts body for m to s.URL, a JSON body with the headers given, and
 // tells how it went: the one way every kind of subscriber sent over HTTP
 // goes out (addresses checked, no redirects, a bounded answer).
 func (h *HTTPSender) Post(ctx context.Context, s *civiq.Subscriber, m *civiq.Message, body []byte, header http.Header) civiq.DeliveryAttempt {
-	return h.post(ctx, s, m, body, headerLines(header))
-}
-
-func (h *HTTPSender) post(ctx context.Context, s *civiq.Subscriber, m *civiq.Message, body []byte, extra func([]byte) []byte) (a civiq.DeliveryAttempt) {
-	start, t0 := h.Now(), time.Now()
-	a = civiq.DeliveryAttempt{SubscriberID: s.ID, EventID: m.EventID, MessageID: m.ID, At: start}
-	defer func() { a.LatencyMS = float64(a.Latency.Microseconds()) / 1000 }()
 	t, err := h.pool.target(s.URL)
 	if err != nil {
-		a.Error = short(err.Error())
-		return a
+		return h.failed(s, m, h.Now(), 0, err)
 	}
-	ans, err := h.exchange(ctx, t, h.request(t, len(body), extra), body, t0.Add(h.Timeout))
-	a.Latency = time.Since(t0)
-	if err != nil {
-		a.Error = short(describe(err))
-		return a
+	buf := headerLines(h.appendHead(make([]byte, 0, len(body)+512), t, len(body)), header)
+	buf = append(append(buf, "\r\n"...), body...)
+	return h.post(ctx, s, m, t, buf)
+}
+
+// post sends the one request of buf for m and tells how it went.
+func (h *HTTPSender) post(ctx context.Context, s *civiq.Subscriber, m *civiq.Message, t *target, buf []byte) civiq.DeliveryAttempt {
+	at, t0 := h.Now(), time.Now()
+	var a civiq.DeliveryAttempt
+	if _, err := h.exchange(ctx, t, buf, 1, func(ans answer) bool {
+		a = h.answered(s, m, at, ans)
+		return true
+	}); err != nil {
+		return h.failed(s, m, at, time.Since(t0), err)
 	}
-	a.Status = ans.status
+	return a
+}
+
+// answered is the try of m that ans answered.
+func (h *HTTPSender) answered(s *civiq.Subscriber, m *civiq.Message, at time.Time, ans answer) civiq.DeliveryAttempt {
+	a := civiq.DeliveryAttempt{SubscriberID: s.ID, EventID: m.EventID, MessageID: m.ID, At: at,
+		Status: ans.status, Latency: ans.took, LatencyMS: float64(ans.took.Microseconds()) / 1000}
 	if !a.OK() {
 		a.Error = ans.text
 		if len(ans.head) > 0 {
@@ -193,6 +216,108 @@ func (h *HTTPSender) post(ctx context.Context, s *civiq.Subscriber, m *civiq.Mes
 		}
 	}
 	return a
+}
+
+// failed is the try of m that no answer came to, err telling why.
+func (h *HTTPSender) failed(s *civiq.Subscriber, m *civiq.Message, at time.Time, took time.Duration, err error) civiq.DeliveryAttempt {
+	return civiq.DeliveryAttempt{SubscriberID: s.ID, EventID: m.EventID, MessageID: m.ID, At: at,
+		Latency: took, LatencyMS: float64(took.Microseconds()) / 1000, Error: short(describe(err))}
+}
+
+// Pipelining (conn.go): how many requests may wait for their answers on
+// one connection by default, how many bytes of requests one write holds
+// at most (so that a receiver's answers cannot fill the buffers while the
+// sender still writes), and how long a target whose window failed is sent
+// one request at a time.
+const (
+	DefaultPipeline = 32
+	pipelineBytes   = 64 << 10
+	soloFor         = 10 * time.Minute
+)
+
+// SendBatch sends ms, the webhook's next messages in event order,
+// pipelined: up to Pipeline requests in one write on one connection,
+// their answers read in order. It tells how each went as if sent one by
+// one: every one acknowledged but perhaps the last. A message behind one
+// that failed may have reached the receiver already: it is not counted as
+// delivered, and goes again after the failed one with the same id. The
+// failed one, when tried again, goes alone, so the receiver is sent
+// nothing more behind it until it is acknowledged. When a
+// window fails otherwise than by an answer that is not 2xx (the
+// connection closed or reset behind an answer, an answer that cannot be
+// read, a timeout), or by any answer at all but the window's first, the
+// target is sent one request at a time for soloFor: it may not take
+// pipelined requests. Messages left unanswered by a closed connection go
+// again at once, one at a time.
+func (h *HTTPSender) SendBatch(ctx context.Context, s *civiq.Subscriber, ms []*civiq.Message) []civiq.DeliveryAttempt {
+	out := make([]civiq.DeliveryAttempt, 0, len(ms))
+	t, err := h.pool.target(s.URL)
+	if err != nil {
+		return append(out, h.failed(s, ms[0], h.Now(), 0, err))
+	}
+	var secrets []string
+	var buf []byte
+	for len(ms) > 0 && ctx.Err() == nil {
+		// A message tried again (s.Attempts) goes alone: nothing behind
+		// it reaches the receiver again before it is acknowledged.
+		retry := len(out) == 0 && s.Attempts > 0
+		if retry || h.Pipeline <= 1 || len(ms) == 1 || t.solo.Load() > time.Now().UnixNano() {
+			a := h.Send(ctx, s, ms[0])
+			out = append(out, a)
+			if !a.OK() {
+				return out
+			}
+			ms = ms[1:]
+			continue
+		}
+		if secrets == nil {
+			secrets = s.Secrets(h.Now())
+		}
+		ts := time.Now().Unix()
+		buf = buf[:0]
+		n := 0
+		for n < len(ms) && n < h.Pipeline && (n == 0 || len(buf)+len(ms[n].Body)+512 <= pipelineBytes) {
+			buf = h.appendWebhook(buf, t, ms[n], ts, secrets)
+			n++
+		}
+		at, t0 := h.Now(), time.Now()
+		i := 0
+		got, err := h.exchange(ctx, t, buf, n, func(ans answer) bool {
+			a := h.answered(s, ms[i], at, ans)
+			out = append(out, a)
+			i++
+			return a.OK()
+		})
+		if got > 0 && !out[len(out)-1].OK() {
+			// Those behind the failed message count as not delivered.
+			if got > 1 {
+				h.goSolo(t)
+			}
+			return out
+		}
+		ms = ms[got:]
+		if err == nil || ctx.Err() != nil {
+			continue
+		}
+		if errors.As(err, new(dialError)) {
+			return append(out, h.failed(s, ms[0], at, time.Since(t0), err))
+		}
+		h.goSolo(t)
+		if isTimeout(err) {
+			return append(out, h.failed(s, ms[0], at, time.Since(t0), err))
+		}
+		// The connection ended, or an answer could not be read, with
+		// requests of the window unanswered: they go again at once, one
+		// at a time.
+	}
+	return out
+}
+
+var _ civiq.BatchSender = (*HTTPSender)(nil)
+
+// goSolo has t sent one request at a time for soloFor.
+func (h *HTTPSender) goSolo(t *target) {
+	t.solo.Store(time.Now().Add(soloFor).UnixNano())
 }
 
 // describe names a failure without the URL Go's errors repeat.

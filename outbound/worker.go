@@ -334,7 +334,8 @@ func (w *worker) deliver(ctx context.Context) {
 }
 
 // send sends a batch's messages in order until one fails: at once when
-// the sender is a civiq.BatchSender (the edge link).
+// the sender is a civiq.BatchSender (the edge link's one upload, the
+// webhooks' pipelined requests).
 func (d *Dispatcher) send(ctx context.Context, b *civiq.DeliveryBatch) []civiq.DeliveryAttempt {
 	if bs, ok := d.Sender.(civiq.BatchSender); ok {
 		return bs.SendBatch(ctx, b.Subscriber, b.Messages)

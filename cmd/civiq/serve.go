@@ -21,6 +21,7 @@ import (
 	"github.com/civiq/civiq/api"
 	"github.com/civiq/civiq/app"
 	"github.com/civiq/civiq/inmem"
+	"github.com/civiq/civiq/outbound"
 	"github.com/civiq/civiq/postgres"
 	"github.com/civiq/civiq/sqlstore"
 	"github.com/civiq/civiq/web"
@@ -35,6 +36,9 @@ type Config struct {
 	Demo         bool
 	MetricsAllow string
 	WebhookAllow string
+	// WebhookPipeline is how many of a webhook's messages may wait for
+	// their answers on one connection (outbound.HTTPSender.Pipeline).
+	WebhookPipeline int
 	// FrameAncestors: the origins that may embed the display and the
 	// guides (web.ParseFrameAncestors).
 	FrameAncestors string
@@ -151,6 +155,7 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&c.Demo, "demo", os.Getenv("CIVIQ_DEMO") == "1", "load the demo hall when the database holds no hall (env CIVIQ_DEMO=1)")
 	fs.StringVar(&c.MetricsAllow, "metrics-allow", env("CIVIQ_METRICS_ALLOW", ""), "comma-separated CIDRs that may read /metrics; default loopback (env CIVIQ_METRICS_ALLOW)")
 	fs.StringVar(&c.WebhookAllow, "webhook-allow", env("CIVIQ_WEBHOOK_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses webhooks may be sent to; none by default (env CIVIQ_WEBHOOK_ALLOW)")
+	fs.IntVar(&c.WebhookPipeline, "webhook-pipeline", envInt("CIVIQ_WEBHOOK_PIPELINE", outbound.DefaultPipeline), "how many of a webhook's messages may be sent on one connection before their answers came (HTTP/1.1 pipelining); 1 sends one at a time (env CIVIQ_WEBHOOK_PIPELINE)")
 	fs.StringVar(&c.FrameAncestors, "frame-ancestors", env("CIVIQ_FRAME_ANCESTORS", ""), "origins that may embed the hall display and the guide pages in a frame, e.g. https://portal.example.gov.cn; no page may be framed by default (env CIVIQ_FRAME_ANCESTORS)")
 	fs.StringVar(&c.Synchronous, "sqlite-synchronous", env("CIVIQ_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma: FULL (default, survives power loss) or NORMAL")
 	fs.StringVar(&c.LogLevel, "log-level", env("CIVIQ_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
@@ -239,6 +244,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Store, m.Engine, m.Hub, m.API, m.app = store, a.Engine, a.Hub, a.API, a
 	m.API.MetricsAllow = allow
 	a.SetWebhookAllow(hooksAllow)
+	a.Sender.Pipeline = max(c.WebhookPipeline, 1)
 	if c.Edge {
 		if err := a.SetEdge(ctx, c.edge()); err != nil {
 			a.Close()
