@@ -39,6 +39,9 @@ type Engine struct {
 	// WebhookAllow lists the loopback, link-local and private addresses
 	// webhooks may be sent to (civiq serve --webhook-allow).
 	WebhookAllow []netip.Prefix
+	// OIDCAllow lists the loopback, link-local and private addresses the
+	// identity platform may be reached at (civiq serve --oidc-allow).
+	OIDCAllow []netip.Prefix
 	// Channels makes the notifications' channels of a hall's settings
 	// (notify.go; package notify's Makers); without it settings are
 	// checked without their providers and nothing is sent.

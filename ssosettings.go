@@ -207,6 +207,19 @@ func (o *OIDCSettings) Check() error {
 	return nil
 }
 
+// CheckAddr checks the issuer's address against allow (civiq serve
+// --oidc-allow), as the identity platform's client checks each address
+// it dials: loopback, link-local and private addresses, and localhost,
+// only when allow holds them; else invalid, naming oidc.issuer. Check
+// first.
+func (o *OIDCSettings) CheckAddr(allow []netip.Prefix) error {
+	u, err := url.Parse(o.Issuer)
+	if err != nil {
+		return FieldErrorf("oidc.issuer", "oidc.issuer is not a URL")
+	}
+	return hostAllowed("oidc.issuer", u.Hostname(), allow, FlagOIDCAllow)
+}
+
 // Check checks the directory's settings, naming the first field at fault
 // (ldap.url…), and fills the defaults in.
 func (l *LDAPSettings) Check() error {
@@ -451,6 +464,11 @@ func (e *Engine) SetSSOSettings(ctx context.Context, p Principal, in SSOSettings
 	in = in.clone() // the caller's stay theirs; these are in force
 	if err := in.Check(); err != nil {
 		return nil, err
+	}
+	if in.OIDC != nil {
+		if err := in.OIDC.CheckAddr(e.OIDCAllow); err != nil {
+			return nil, err
+		}
 	}
 	now := e.now()
 	in.Source, in.UpdatedAt, in.UpdatedBy = SSOStore, &now, ""

@@ -3,6 +3,7 @@ package civiq_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -105,6 +106,13 @@ func TestSetSSOSettings(t *testing.T) {
 	if _, err := e.eng.SetSSOSettings(e.ctx, admin, bad); civiq.ErrorField(err) != "oidc.roles" {
 		t.Errorf("a bad role map: %v", err)
 	}
+	// An issuer on an intranet's address needs civiq serve --oidc-allow.
+	intranet := goodSSO()
+	intranet.OIDC.Issuer = "https://10.20.0.5/realms/province"
+	if _, err := e.eng.SetSSOSettings(e.ctx, admin, intranet); civiq.ErrorField(err) != "oidc.issuer" ||
+		!strings.Contains(civiq.ErrorMessage(err), "--oidc-allow") {
+		t.Errorf("an issuer on a private address, not allowed: %v", err)
+	}
 	audits, events := len(auditTypes(t, e, 100)), countEvents(e, civiq.EventConfigChanged)
 	if v := view(); v.Source != civiq.SSOFlags {
 		t.Errorf("refused settings changed what is in force: %+v", v)
@@ -155,6 +163,10 @@ func TestSetSSOSettings(t *testing.T) {
 	again.LDAP.ClearSearchPassword = true
 	if v, err := e.eng.SetSSOSettings(e.ctx, admin, again); err != nil || v.OIDC.ClientSecretSet || v.LDAP.SearchPasswordSet {
 		t.Errorf("another issuer, the password cleared: %+v %+v %v", v.OIDC, v.LDAP, err)
+	}
+	e.eng.OIDCAllow = []netip.Prefix{netip.MustParsePrefix("10.20.0.0/16")}
+	if v, err := e.eng.SetSSOSettings(e.ctx, admin, intranet); err != nil || v.OIDC.Issuer != intranet.OIDC.Issuer {
+		t.Errorf("an issuer on a private address, allowed: %+v %v", v, err)
 	}
 	// Both off: nobody signs in through them, the flags do not come back.
 	if v, err := e.eng.SetSSOSettings(e.ctx, admin, civiq.SSOSettings{}); err != nil || v.OIDC != nil || v.LDAP != nil || v.Source != civiq.SSOStore {

@@ -76,6 +76,29 @@ func WebhookAddrAllowed(ip netip.Addr, allow []netip.Prefix) bool {
 		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast())
 }
 
+// The server's flags that let outbound requests reach loopback,
+// link-local and private addresses (civiq serve): webhooks, push
+// endpoints and providers; the identity platform (OpenID Connect).
+const (
+	FlagWebhookAllow = "--webhook-allow"
+	FlagOIDCAllow    = "--oidc-allow"
+)
+
+// hostAllowed checks the host of a URL, given by field, as the guarded
+// dialer (package outbound) will check the address it dials: an address
+// WebhookAddrAllowed refuses with allow, or localhost, is invalid, naming
+// flag, the server's flag that sets allow. A name that resolves to such
+// an address is refused when it is dialled.
+func hostAllowed(field, host string, allow []netip.Prefix, flag string) error {
+	if ip, err := netip.ParseAddr(host); err == nil && !WebhookAddrAllowed(ip, allow) {
+		return FieldErrorf(field, "%s's address %s is not allowed: loopback, link-local and private addresses need civiq serve %s", field, ip, flag)
+	}
+	if strings.EqualFold(host, "localhost") && !WebhookAddrAllowed(netip.MustParseAddr("127.0.0.1"), allow) {
+		return FieldErrorf(field, "%s's host localhost is not allowed without civiq serve %s", field, flag)
+	}
+	return nil
+}
+
 // checkWebhook checks the input of a webhook and fills the halls the
 // principal may see when none are named.
 func (e *Engine) checkWebhook(tx Tx, p Principal, in *WebhookInput) error {
@@ -92,12 +115,8 @@ func (e *Engine) checkWebhook(tx Tx, p Principal, in *WebhookInput) error {
 	case len(in.URL) > 2000:
 		return FieldErrorf("url", "url is at most 2000 characters")
 	}
-	host := u.Hostname()
-	if ip, err := netip.ParseAddr(host); err == nil && !WebhookAddrAllowed(ip, e.WebhookAllow) {
-		return FieldErrorf("url", "url's address %s is not allowed: loopback, link-local and private addresses need civiq serve --webhook-allow", ip)
-	}
-	if strings.EqualFold(host, "localhost") && !WebhookAddrAllowed(netip.MustParseAddr("127.0.0.1"), e.WebhookAllow) {
-		return FieldErrorf("url", "url's host localhost is not allowed without civiq serve --webhook-allow")
+	if err := hostAllowed("url", u.Hostname(), e.WebhookAllow, FlagWebhookAllow); err != nil {
+		return err
 	}
 	if len(in.Events) == 0 {
 		return FieldErrorf("events", "events is required: event types, or [\"*\"]")

@@ -71,7 +71,7 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	a.Sender.UserAgent = "civiq/" + version
 	a.Sender.Now = func() time.Time { return a.Engine.Now() } // the engine's clock, which tests set
 	a.EdgeSender = &edgelink.Sender{Engine: a.Engine}
-	a.Push = &webpush.Client{HTTP: outbound.GuardedClient(func() []netip.Prefix { return a.Sender.Allow }, outbound.Timeout),
+	a.Push = &webpush.Client{HTTP: outbound.GuardedClient(func() []netip.Prefix { return a.Sender.Allow }, civiq.FlagWebhookAllow, outbound.Timeout),
 		UserAgent: a.Sender.UserAgent}
 	a.Push.HTTP.Timeout = outbound.Timeout
 	a.NotifyLog = &notify.Log{}
@@ -153,6 +153,14 @@ func (a *App) SetWebhookAllow(allow []netip.Prefix) {
 	a.Sender.Allow = allow
 }
 
+// SetOIDCAllow lets the identity platform be reached at the loopback,
+// link-local and private addresses in allow (civiq serve --oidc-allow):
+// checked when its settings are set (an admin's, SetSSOFlags) and when
+// its address is dialled. Set it before SetSSOFlags and serving.
+func (a *App) SetOIDCAllow(allow []netip.Prefix) {
+	a.Engine.OIDCAllow = allow
+}
+
 // SetSSOFlags makes s (civiq serve's --oidc-… and --ldap-… flags) the
 // single sign-on in force while no admin has set one (PUT /api/v1/sso),
 // and roots the certificates that sign the directory's (--ldap-ca-file;
@@ -161,6 +169,11 @@ func (a *App) SetSSOFlags(s *civiq.SSOSettings, roots *x509.CertPool) error {
 	if s != nil {
 		if err := s.Check(); err != nil {
 			return err
+		}
+		if s.OIDC != nil {
+			if err := s.OIDC.CheckAddr(a.Engine.OIDCAllow); err != nil {
+				return err
+			}
 		}
 		if s.OIDC == nil && s.LDAP == nil {
 			s = nil

@@ -65,34 +65,49 @@ type HTTPSender struct {
 // NewHTTPSender returns a sender to public addresses and those in Allow.
 func NewHTTPSender() *HTTPSender {
 	h := &HTTPSender{Now: time.Now, UserAgent: "civiq-webhooks", Timeout: Timeout, Pipeline: DefaultPipeline}
-	h.dialer = guardedDialer(func() []netip.Prefix { return h.Allow }, Timeout)
+	h.dialer = guardedDialer(func() []netip.Prefix { return h.Allow }, civiq.FlagWebhookAllow, Timeout)
 	return h
 }
 
-// guardedDialer dials only public addresses and those allow gives.
-func guardedDialer(allow func() []netip.Prefix, timeout time.Duration) *net.Dialer {
+// RefusedError is the guarded dialer's refusal of a loopback, link-local
+// or private address that the allow list of Flag (civiq serve's:
+// civiq.FlagWebhookAllow…) does not hold.
+type RefusedError struct {
+	Addr netip.Addr
+	Flag string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("address %s is not allowed (civiq serve %s)", e.Addr, e.Flag)
+}
+
+// guardedDialer dials only public addresses and those allow gives; flag
+// names the server's flag that sets allow, for the refusal.
+func guardedDialer(allow func() []netip.Prefix, flag string, timeout time.Duration) *net.Dialer {
 	return &net.Dialer{Timeout: timeout, Control: func(network, address string, _ syscall.RawConn) error {
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil {
 			return err
 		}
 		if !civiq.WebhookAddrAllowed(ap.Addr(), allow()) {
-			return fmt.Errorf("address %s is not allowed (civiq serve --webhook-allow)", ap.Addr())
+			return &RefusedError{Addr: ap.Addr(), Flag: flag}
 		}
 		return nil
 	}}
 }
 
 // GuardedClient is an HTTP client for addresses that come from outside
-// (a browser's push endpoint, a provider's base URL): it dials only public
-// addresses and those allow gives (civiq.WebhookAddrAllowed, checked on
-// the address dialled, so a name that resolves to a private address is
-// refused too), through no proxy, following no redirect. timeout bounds
-// the dial and the TLS handshake; the caller bounds the request.
-func GuardedClient(allow func() []netip.Prefix, timeout time.Duration) *http.Client {
+// (a browser's push endpoint, a provider's base URL, the identity
+// platform): it dials only public addresses and those allow gives
+// (civiq.WebhookAddrAllowed, checked on the address dialled, so a name
+// that resolves to a private address is refused too: a *RefusedError
+// naming flag, the server's flag that sets allow), through no proxy,
+// following no redirect. timeout bounds the dial and the TLS handshake;
+// the caller bounds the request.
+func GuardedClient(allow func() []netip.Prefix, flag string, timeout time.Duration) *http.Client {
 	tr := &http.Transport{
 		Proxy:               nil, // a proxy would bypass the address check
-		DialContext:         guardedDialer(allow, timeout).DialContext,
+		DialContext:         guardedDialer(allow, flag, timeout).DialContext,
 		TLSHandshakeTimeout: timeout,
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     90 * time.Second,

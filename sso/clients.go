@@ -18,7 +18,8 @@ import (
 // without a restart.
 type Clients struct {
 	Engine *civiq.Engine
-	// HTTP reaches the identity platform (nil: NewOIDC's).
+	// HTTP reaches the identity platform (nil: NewOIDC's, guarded, to
+	// the addresses civiq.Engine.OIDCAllow allows).
 	HTTP *http.Client
 	// LDAPRoots are the certificates that sign the directory's (civiq
 	// serve --ldap-ca-file); nil: the system's.
@@ -40,7 +41,7 @@ func (c *Clients) OIDC(ctx context.Context) (*OIDC, error) {
 	if c.oidc != nil && (c.oidcFor == s.OIDC || reflect.DeepEqual(c.oidcFor, s.OIDC)) {
 		return c.oidc, nil
 	}
-	o, err := NewOIDC(OIDCConfig{OIDCSettings: *s.OIDC, HTTP: c.HTTP})
+	o, err := NewOIDC(OIDCConfig{OIDCSettings: *s.OIDC, Allow: c.Engine.OIDCAllow, HTTP: c.HTTP})
 	if err != nil {
 		return nil, err
 	}

@@ -11,23 +11,27 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/outbound"
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )
 
 // OIDCConfig is an installation's identity platform: its settings
-// (civiq.OIDCSettings, checked by NewOIDC) and the client that reaches it
-// (a 10 s timeout by default).
+// (civiq.OIDCSettings, checked by NewOIDC) and the client that reaches it:
+// by default outbound's guarded client with a 10 s timeout, which dials
+// public addresses and the loopback, link-local and private ones Allow
+// holds (civiq serve --oidc-allow; halls run on government intranets).
 type OIDCConfig struct {
 	civiq.OIDCSettings
-	HTTP *http.Client
+	Allow []netip.Prefix
+	HTTP  *http.Client
 }
 
 // OIDC signs people in through an identity platform. The platform's
@@ -46,8 +50,13 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckAddr(cfg.Allow); err != nil {
+		return nil, err
+	}
 	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
+		allow := cfg.Allow
+		cfg.HTTP = outbound.GuardedClient(func() []netip.Prefix { return allow }, civiq.FlagOIDCAllow, outbound.Timeout)
+		cfg.HTTP.Timeout = outbound.Timeout
 	}
 	o := &OIDC{cfg: cfg, scopes: cfg.Scopes}
 	if !slices.Contains(o.scopes, oidc.ScopeOpenID) {
@@ -76,10 +85,22 @@ func (o *OIDC) discover(ctx context.Context) (*oidc.Provider, error) {
 	}
 	p, err := oidc.NewProvider(oidc.ClientContext(ctx, o.cfg.HTTP), o.cfg.Issuer)
 	if err != nil {
-		return nil, civiq.Errorf(civiq.EUnavailable, "the identity platform cannot be reached: %v", err)
+		return nil, unreached(err)
 	}
 	o.provider = p
 	return p, nil
+}
+
+// unreached is the error of a request to the platform that got no answer:
+// an address the guarded client refuses is forbidden, naming the flag
+// that allows it (it will not work by trying again); else the platform is
+// away (unavailable).
+func unreached(err error) error {
+	var re *outbound.RefusedError
+	if errors.As(err, &re) {
+		return civiq.Errorf(civiq.EForbidden, "the identity platform's address %s is not allowed: loopback, link-local and private addresses need civiq serve %s", re.Addr, re.Flag)
+	}
+	return civiq.Errorf(civiq.EUnavailable, "the identity platform cannot be reached: %v", err)
 }
 
 func (o *OIDC) oauth(p *oidc.Provider) *oauth2.Config {
@@ -157,7 +178,7 @@ func (o *OIDC) Finish(ctx context.Context, f Flow, q url.Values) (*civiq.Identit
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
 			return nil, refuse(civiq.AuditSSOBadCode, "the identity platform refused the sign-in's code: %s", clip(re.ErrorCode, 60))
 		}
-		return nil, civiq.Errorf(civiq.EUnavailable, "the identity platform cannot be reached: %v", err)
+		return nil, unreached(err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {

@@ -1,7 +1,10 @@
 package sso_test
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -14,10 +17,14 @@ import (
 
 const callback = "http://civiq.test" + sso.CallbackPath
 
+// loopback is where the test's providers listen: allowed as civiq serve
+// --oidc-allow 127.0.0.0/8,::1/128 would.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
 func newOIDC(t *testing.T, p *oidctest.Provider, secret string) *sso.OIDC {
 	t.Helper()
 	o, err := sso.NewOIDC(sso.OIDCConfig{OIDCSettings: civiq.OIDCSettings{Issuer: p.URL, ClientID: p.ClientID, ClientSecret: secret,
-		RedirectURL: callback, Scopes: []string{"profile"}, Roles: "demo-staff=staff:demo"}})
+		RedirectURL: callback, Scopes: []string{"profile"}, Roles: "demo-staff=staff:demo"}, Allow: loopback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +149,50 @@ func TestNewOIDCChecks(t *testing.T) {
 	c.Issuer = "http://id.example.gov.cn"
 	if _, err := sso.NewOIDC(c); civiq.ErrorField(err) != "oidc.issuer" {
 		t.Errorf("an http issuer: %v", err)
+	}
+}
+
+// The platform is reached through the guarded client: a loopback,
+// link-local or private address needs civiq serve --oidc-allow. An
+// issuer at such an address is refused by its field; an endpoint of the
+// platform's at one is refused when dialled, as forbidden (trying again
+// will not help), naming the flag.
+func TestOIDCRefusedAddress(t *testing.T) {
+	p := oidctest.New(t, "civiq", "s")
+	c := sso.OIDCConfig{OIDCSettings: civiq.OIDCSettings{Issuer: p.URL, ClientID: p.ClientID,
+		RedirectURL: callback, Roles: "a=admin"}}
+	if _, err := sso.NewOIDC(c); civiq.ErrorField(err) != "oidc.issuer" || !strings.Contains(civiq.ErrorMessage(err), "--oidc-allow") {
+		t.Errorf("an issuer on a loopback address, not allowed: %v", err)
+	}
+	c.Allow = loopback
+	o, err := sso.NewOIDC(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := o.Begin(t.Context(), "/"); err != nil {
+		t.Errorf("an issuer on a loopback address, allowed: %v", err)
+	}
+	// A platform whose token endpoint is on a private address the list
+	// does not hold: the dial is refused before any packet goes.
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":%q,"token_endpoint":"http://10.255.0.1:9/token","jwks_uri":%q}`,
+			srv.URL, srv.URL+"/authorize", srv.URL+"/jwks")
+	}))
+	t.Cleanup(srv.Close)
+	c.Issuer = srv.URL
+	if o, err = sso.NewOIDC(c); err != nil {
+		t.Fatal(err)
+	}
+	_, f, err := o.Begin(t.Context(), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = o.Finish(t.Context(), f, url.Values{"code": {"c"}, "state": {f.State}})
+	if civiq.ErrorCode(err) != civiq.EForbidden || !strings.Contains(civiq.ErrorMessage(err), "10.255.0.1 is not allowed") ||
+		!strings.Contains(civiq.ErrorMessage(err), "--oidc-allow") {
+		t.Errorf("a token endpoint on a private address: %v, want forbidden naming the address and --oidc-allow", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -16,13 +17,15 @@ import (
 	"github.com/civiq/civiq/sso/oidctest"
 )
 
-// withOIDC starts an identity platform for s (oidctest) and sets s's
+// withOIDC starts an identity platform for s (oidctest) on loopback,
+// which s may reach (civiq serve --oidc-allow 127.0.0.0/8), and sets s's
 // sign-in through it up as an admin does on the admin page (PUT
 // /api/v1/sso), in force at once; the client secret sealed with a key of
 // the test's.
 func withOIDC(t *testing.T, s *civiqtest.Server, roles string) *oidctest.Provider {
 	t.Helper()
 	p := oidctest.New(t, "civiq", "client-secret-for-tests")
+	s.App.SetOIDCAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
 	if s.Engine.Sealer == nil {
 		sealer, err := civiq.NewSealer(bytes.Repeat([]byte{9}, civiq.SecretKeySize))
 		if err != nil {
@@ -188,6 +191,17 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 		if res.StatusCode != http.StatusNotFound {
 			t.Errorf("%s without a platform: %d, want 404", path, res.StatusCode)
 		}
+	}
+	// An issuer on loopback while the server may not reach it: 400 at
+	// the field, naming the flag that allows it.
+	var refused struct {
+		Error struct{ Code, Message, Field string }
+	}
+	loopbackIssuer := map[string]any{"oidc": map[string]any{"issuer": "http://127.0.0.1:9", "client_id": "civiq",
+		"redirect_url": s.URL + sso.CallbackPath, "roles": "a=admin"}}
+	if code := s.Call(t, "PUT", "/api/v1/sso", s.Admin, loopbackIssuer, &refused); code != http.StatusBadRequest ||
+		refused.Error.Field != "oidc.issuer" || !strings.Contains(refused.Error.Message, "--oidc-allow") {
+		t.Errorf("PUT /api/v1/sso, an issuer on loopback not allowed: %d %+v", code, refused)
 	}
 	p := withOIDC(t, s, "a=admin")
 	// Admins read the set-up in force; the secret only as set.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -23,6 +24,7 @@ type SSOConfig struct {
 	OIDCIssuer, OIDCClientID, OIDCRedirectURL string
 	OIDCScopes, OIDCUsernameClaim             string
 	OIDCGroupsClaim, OIDCRoles, OIDCName      string
+	OIDCAllow                                 string
 
 	LDAPURL, LDAPBindDN, LDAPBase, LDAPFilter, LDAPSearchDN string
 	LDAPStartTLS                                            bool
@@ -59,6 +61,7 @@ func (c *SSOConfig) ssoFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LDAPGroupBase, "ldap-group-base", env("CIVIQ_LDAP_GROUP_BASE", ""), "where to search for the person's groups, by --ldap-group-filter (env CIVIQ_LDAP_GROUP_BASE)")
 	fs.StringVar(&c.LDAPGroupFilter, "ldap-group-filter", env("CIVIQ_LDAP_GROUP_FILTER", "(member={dn})"), "the groups' filter, {dn} the person's DN, {username} the name (env CIVIQ_LDAP_GROUP_FILTER)")
 	fs.StringVar(&c.LDAPRoles, "ldap-roles", env("CIVIQ_LDAP_ROLES", ""), "groups (a group's cn or its whole DN) to roles and halls, as --oidc-roles (env CIVIQ_LDAP_ROLES)")
+	fs.StringVar(&c.OIDCAllow, "oidc-allow", env("CIVIQ_OIDC_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses the identity platform may be reached at (an intranet's); none by default (env CIVIQ_OIDC_ALLOW)")
 	fs.StringVar(&c.OIDCName, "oidc-name", env("CIVIQ_OIDC_NAME", ""), "the platform's name on the sign-in button, e.g. 省统一身份认证平台 (env CIVIQ_OIDC_NAME)")
 }
 
@@ -88,7 +91,14 @@ func (c *SSOConfig) settings() (*civiq.SSOSettings, error) {
 			s.LDAP.GroupBase, s.LDAP.GroupFilter = c.LDAPGroupBase, c.LDAPGroupFilter
 		}
 	}
-	if err := s.Check(); err != nil {
+	err := s.Check()
+	if err == nil && s.OIDC != nil {
+		var allow []netip.Prefix
+		if allow, err = c.allow(); err == nil {
+			err = s.OIDC.CheckAddr(allow)
+		}
+	}
+	if err != nil {
 		var fe *civiq.Error
 		if errors.As(err, &fe) && fe.Field != "" { // oidc.redirect_url is --oidc-redirect-url
 			return nil, fmt.Errorf("--%s: %s", strings.NewReplacer(".", "-", "_", "-").Replace(fe.Field), fe.Message)
@@ -96,6 +106,11 @@ func (c *SSOConfig) settings() (*civiq.SSOSettings, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// allow reads --oidc-allow.
+func (c *SSOConfig) allow() ([]netip.Prefix, error) {
+	return parseCIDRs("--oidc-allow", c.OIDCAllow)
 }
 
 // roots reads --ldap-ca-file; nil without it.
@@ -119,6 +134,9 @@ func (c *SSOConfig) check() error {
 	if _, err := c.settings(); err != nil {
 		return err
 	}
+	if _, err := c.allow(); err != nil {
+		return err
+	}
 	_, err := c.roots()
 	return err
 }
@@ -134,6 +152,11 @@ func (c *SSOConfig) setSSO(ctx context.Context, a *app.App) error {
 	if err != nil {
 		return err
 	}
+	allow, err := c.allow()
+	if err != nil {
+		return err
+	}
+	a.SetOIDCAllow(allow) // before the flags' settings, which it checks
 	if err := a.SetSSOFlags(s, roots); err != nil {
 		return err
 	}

@@ -18,6 +18,12 @@ func TestServeSSOFlags(t *testing.T) {
 	if s, err := c.SSO.settings(); err != nil || s.OIDC == nil || s.OIDC.RoleMap().String() != "staff=staff:demo" || s.LDAP != nil {
 		t.Errorf("oidc: %+v %v", s, err)
 	}
+	// An intranet's platform, allowed.
+	if c, err := ParseServeFlags(append(append([]string{}, base...), "--oidc-issuer", "https://10.20.0.5/realms/p", "--oidc-allow", "10.20.0.0/16"), io.Discard); err != nil {
+		t.Errorf("an issuer on a private address, allowed: %v", err)
+	} else if s, err := c.SSO.settings(); err != nil || s.OIDC.Issuer != "https://10.20.0.5/realms/p" {
+		t.Errorf("an issuer on a private address, allowed: %+v %v", s, err)
+	}
 	c, err = ParseServeFlags([]string{"--ldap-url", "ldap://dir.example", "--ldap-starttls", "--ldap-base", "dc=x", "--ldap-filter", "(uid={username})",
 		"--ldap-roles", "demo-staff=staff:demo"}, io.Discard)
 	if err != nil {
@@ -35,6 +41,8 @@ func TestServeSSOFlags(t *testing.T) {
 		{append(append([]string{}, base...), "--oidc-roles", ""), "role mapping is empty"},
 		{append(append([]string{}, base...), "--oidc-redirect-url", "https://civiq.example/"), "--oidc-redirect-url"},
 		{append(append([]string{}, base...), "--oidc-issuer", "http://id.example.gov.cn"), "--oidc-issuer"},
+		{append(append([]string{}, base...), "--oidc-issuer", "https://10.20.0.5/realms/p"), "need civiq serve --oidc-allow"},
+		{append(append([]string{}, base...), "--oidc-allow", "10.20.0.5"), "--oidc-allow: \"10.20.0.5\" is not a CIDR"},
 		{[]string{"--ldap-roles", "a=admin"}, "need --ldap-url"},
 		{[]string{"--ldap-url", "ldap://dir.example", "--ldap-roles", "a=admin"}, "bind DN template"},
 		{[]string{"--ldap-url", "ldap://dir.example", "--ldap-bind-dn", "uid={username},dc=x", "--ldap-roles", "a=root"}, "--ldap-roles"},
