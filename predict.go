@@ -378,21 +378,31 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 		}
 	}
 	serves := false
+	// The counters' ranks and services share two arrays likewise.
+	served := 0
+	for _, c := range m.Counters {
+		served += len(c.ServiceIDs)
+	}
+	ranks, services := make([]int, len(m.Counters)*len(ids)), make([]int, 0, served)
+	w.counters = make([]simCounter, 0, len(m.Counters))
 	for _, c := range m.Counters {
 		if !c.Open && !c.Paused {
 			continue
 		}
-		k := simCounter{rank: make([]int, len(ids)), remain: max(c.Remaining, 0), paused: c.Paused, current: -1, elapsed: c.Elapsed}
+		k := simCounter{rank: ranks[:len(ids):len(ids)], remain: max(c.Remaining, 0), paused: c.Paused, current: -1, elapsed: c.Elapsed}
+		ranks = ranks[len(ids):]
 		for i := range k.rank {
 			k.rank[i] = -1
 		}
+		first := len(services)
 		for r, s := range c.ServiceIDs {
 			if i, ok := index[s]; ok && k.rank[i] < 0 {
-				k.services = append(k.services, i)
+				services = append(services, i)
 				k.rank[i] = r
 				serves = serves || i == ts
 			}
 		}
+		k.services = services[first:len(services):len(services)]
 		if i, ok := index[c.Current]; ok && c.Busy {
 			k.current = i
 		}
@@ -403,6 +413,7 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 	if !serves {
 		return 0, false
 	}
+	w.base = make([]int, 0, 2*len(ids))
 	for i := range ids {
 		w.base = append(w.base, len(w.prio[i]))
 	}
@@ -753,16 +764,19 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	m := &WaitModel{Policy: hall.Policy, Services: map[string]*ServiceLoad{}, Runs: predictRuns,
+	m := &WaitModel{Policy: hall.Policy, Services: make(map[string]*ServiceLoad, len(inSet)), Runs: predictRuns,
+		Counters:    make([]CounterLoad, 0, len(counters)),
 		NoShowShare: hs.share, NoShowSeconds: hs.duration}
 	stats := map[string]*HandlingStats{}
+	loads := make([]ServiceLoad, len(inSet))
 	for s := range inSet {
 		st, err := e.handling.get(tx, t.HallID, s, now)
 		if err != nil {
 			return 0, err
 		}
 		stats[s] = st
-		l := &ServiceLoad{Handling: st.Mean, Durations: st.Sorted, Rate: st.Rate, PriorityRate: st.PriorityRate}
+		l := &loads[len(m.Services)]
+		*l = ServiceLoad{Handling: st.Mean, Durations: st.Sorted, Rate: st.Rate, PriorityRate: st.PriorityRate}
 		m.Services[s] = l
 		n := waiting[s]
 		if s == t.ServiceID {
@@ -772,9 +786,9 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 			// Those of the other queue before t's place go first: all but
 			// the normal ones behind it, or for a green ticket the green
 			// ones before it. A ticket just issued has nobody behind.
-			probe := Ticket{HallID: t.HallID, ServiceID: s, Priority: t.Priority, QueuedAt: t.QueuedAt, IssuedAt: t.IssuedAt, ID: t.ID}
 			behind := 0
 			if !fresh {
+				probe := Ticket{HallID: t.HallID, ServiceID: s, Priority: t.Priority, QueuedAt: t.QueuedAt, IssuedAt: t.IssuedAt, ID: t.ID}
 				if behind, err = tx.CountBehind(&probe); err != nil {
 					return 0, err
 				}

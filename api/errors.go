@@ -1,10 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -74,12 +76,44 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, errorBody{d})
 }
 
+// ticketAnswer is the answer {"ticket": …} of the routes that issue,
+// call, move or read one ticket.
+type ticketAnswer struct {
+	Ticket *civiq.Ticket `json:"ticket"`
+}
+
+// writeJSON answers status with v as JSON (and a newline), in one write
+// of a buffer kept for the next answer, its length said up front.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	if v != nil {
-		json.NewEncoder(w).Encode(v)
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	if v == nil {
+		w.WriteHeader(status)
+		return
 	}
+	b := answers.Get().(*bytes.Buffer)
+	defer putAnswer(b)
+	if err := json.NewEncoder(b).Encode(v); err != nil {
+		// Nothing of it was written: the status alone, as before.
+		slog.Error("answer not encoded", "err", err)
+		b.Reset()
+	}
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+// answers are the buffers answers are encoded in.
+var answers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putAnswer keeps a buffer for the next answer, unless a long one made
+// it large.
+func putAnswer(b *bytes.Buffer) {
+	if b.Cap() > 64<<10 {
+		return
+	}
+	b.Reset()
+	answers.Put(b)
 }
 
 // retryAfter is a Retry-After header's value.

@@ -35,7 +35,7 @@ func NoStoreIssue() http.Handler {
 			Number: civiq.FormatNumber("A", place), Day: now.Format(time.DateOnly), Channel: req.Channel,
 			Priority: civiq.PriorityNormal, Status: civiq.StatusWaiting, IssuedAt: now, QueuedAt: now,
 			Position: &place, ETASeconds: &eta}
-		writeJSON(w, http.StatusCreated, map[string]any{"ticket": t})
+		writeJSON(w, http.StatusCreated, ticketAnswer{t})
 	})
 	return mux
 }

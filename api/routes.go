@@ -283,7 +283,7 @@ func (s *Server) issueTicket(lim *rateLimiter, w http.ResponseWriter, r *http.Re
 		}
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"ticket": t})
+	writeJSON(w, http.StatusCreated, ticketAnswer{t})
 	return nil
 }
 
@@ -292,7 +292,7 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
+	writeJSON(w, http.StatusOK, ticketAnswer{t})
 	return nil
 }
 
@@ -309,7 +309,7 @@ func (s *Server) callNext(w http.ResponseWriter, r *http.Request, c *call) error
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
+	writeJSON(w, http.StatusOK, ticketAnswer{t})
 	return nil
 }
 
@@ -327,7 +327,7 @@ func (s *Server) callTicket(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
+	writeJSON(w, http.StatusOK, ticketAnswer{t})
 	return nil
 }
 
@@ -349,7 +349,7 @@ func (s *Server) act(action string) handlerFunc {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
+		writeJSON(w, http.StatusOK, ticketAnswer{t})
 		return nil
 	}
 }
@@ -365,7 +365,7 @@ func (s *Server) setBehalf(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
+	writeJSON(w, http.StatusOK, ticketAnswer{t})
 	return nil
 }
 

@@ -92,7 +92,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec.status >= 500 {
 		level = slog.LevelError
 	}
-	slog.Log(r.Context(), level, "http", "method", r.Method, "route", route, "status", rec.status, "ms", d.Milliseconds(), "request_id", id)
+	if l := slog.Default(); l.Enabled(r.Context(), level) { // not at info: the line's values are not even boxed
+		l.Log(r.Context(), level, "http", "method", r.Method, "route", route, "status", rec.status, "ms", d.Milliseconds(), "request_id", id)
+	}
 }
 
 type requestIDKey struct{}
