@@ -214,7 +214,7 @@ const (
 // (username, when known), through which source, from which address
 // (the client's, WithClientAddr). Never a secret, a code or a token.
 func (e *Engine) auditSSO(ctx context.Context, tx Tx, audit, source, username string) error {
-	return tx.AppendAudit(&AuditEvent{Type: audit, At: e.now(), Username: clip(username, 60), Actor: source,
+	return tx.AppendAudit(&AuditEvent{Type: audit, At: e.now(), Username: Clip(username, 60), Actor: source,
 		Address: strings.TrimPrefix(clientAddrKey(ctx), "addr ")})
 }
 
@@ -274,7 +274,7 @@ func (e *Engine) SignInExternal(ctx context.Context, id Identity, m RoleMap) (st
 		return "", nil, nil, fmt.Errorf("sign-in from unknown source %q", id.Source)
 	}
 	if !validUsername(id.Username) {
-		return refuse(AuditSSOBadUsername, Errorf(EForbidden, "the identity platform's username %q is not one civiq can hold (1-40 letters, digits, '.', '-' or '_'): ask the platform's administrator", clip(id.Username, 60)))
+		return refuse(AuditSSOBadUsername, Errorf(EForbidden, "the identity platform's username %q is not one civiq can hold (1-40 letters, digits, '.', '-' or '_'): ask the platform's administrator", Clip(id.Username, 60)))
 	}
 	role, halls, ok := m.Decide(id.Groups)
 	if !ok {
@@ -352,8 +352,16 @@ func sourceName(source string) string {
 	return "identity platform"
 }
 
-// clip cuts s to at most n runes, for messages.
-func clip(s string, n int) string {
+// Clip makes s, which may come from outside (an identity platform's
+// answer, a username typed in), fit a message or an audit record: control
+// characters dropped, cut to at most n runes with "…" after.
+func Clip(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
 	if r := []rune(s); len(r) > n {
 		return string(r[:n]) + "…"
 	}

@@ -203,3 +203,24 @@ func countEvents(e *env, typ string) int {
 	}
 	return n
 }
+
+// Clip fits text from outside into a message or an audit record: control
+// characters dropped (a username typed in keeps no line break into the
+// audit), cut at n runes, not bytes.
+func TestClip(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"zhang.min", 60, "zhang.min"},
+		{"zhang\r\nmin\x00\x7f", 60, "zhangmin"},
+		{"省统一身份认证平台", 4, "省统一身…"},
+		{"abcdef", 6, "abcdef"},
+		{"a\tbcdefg", 3, "abc…"},
+	} {
+		if got := civiq.Clip(c.in, c.n); got != c.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

@@ -190,7 +190,7 @@ func (o *OIDCSettings) Check() error {
 	}
 	for _, s := range o.Scopes {
 		if s == "" || len(s) > 100 || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == '"' || r == '\\' || r >= 0x7f }) {
-			return FieldErrorf("oidc.scopes", "scope %q: 1-100 printable ASCII characters, no space", clip(s, 40))
+			return FieldErrorf("oidc.scopes", "scope %q: 1-100 printable ASCII characters, no space", Clip(s, 40))
 		}
 	}
 	if o.UsernameClaim == "" {

@@ -158,7 +158,7 @@ func (o *OIDC) Begin(ctx context.Context, next string) (string, Flow, error) {
 // f, is EForbidden, a *Refusal; the platform away is EUnavailable.
 func (o *OIDC) Finish(ctx context.Context, f Flow, q url.Values) (*civiq.Identity, error) {
 	if e := q.Get("error"); e != "" {
-		return nil, refuse(civiq.AuditSSOPlatformRefused, "the identity platform did not sign you in: %s %s", clip(e, 60), clip(q.Get("error_description"), 200))
+		return nil, refuse(civiq.AuditSSOPlatformRefused, "the identity platform did not sign you in: %s %s", civiq.Clip(e, 60), civiq.Clip(q.Get("error_description"), 200))
 	}
 	if st := q.Get("state"); st == "" || subtle.ConstantTimeCompare([]byte(st), []byte(f.State)) != 1 {
 		return nil, refuse(civiq.AuditSSOBadState, "this answer of the identity platform belongs to another sign-in: start again")
@@ -176,7 +176,7 @@ func (o *OIDC) Finish(ctx context.Context, f Flow, q url.Values) (*civiq.Identit
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return nil, refuse(civiq.AuditSSOBadCode, "the identity platform refused the sign-in's code: %s", clip(re.ErrorCode, 60))
+			return nil, refuse(civiq.AuditSSOBadCode, "the identity platform refused the sign-in's code: %s", civiq.Clip(re.ErrorCode, 60))
 		}
 		return nil, unreached(err)
 	}
@@ -238,18 +238,4 @@ func IdentityOf(source string, claims map[string]any, usernameClaim, groupsClaim
 		}
 	}
 	return id, nil
-}
-
-// clip cuts s, which comes from outside, for a message.
-func clip(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
 }
