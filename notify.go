@@ -329,14 +329,16 @@ func NoticeParams(kind string, t *Ticket, ahead int, counter, service string) []
 // TicketNotices are the ticket's messages that an event makes due, given what
 // the ticket has already been sent (eventType is the event's type when it
 // is about t, "" when another ticket moved): the rule of "each at most once per
-// ticket and kind", of "ahead" and "next", and of dropping what no longer
-// helps. position is the ticket's place (nil when not waiting); sent holds
-// the kinds it already has a message of (any status).
+// ticket and kind" and of "ahead" and "next". position is the ticket's
+// place (nil when not waiting); sent holds the kinds it already has a
+// message of (any status).
 //
-// It returns the kinds due now and the kinds to drop: an "ahead" or "next"
-// not yet sent once the ticket is no longer waiting, or an "ahead" once it
-// is next.
-func TicketNotices(eventType string, t *Ticket, position *int, ahead int, sent map[string]bool) (due, drop []string) {
+// "ahead" and "next" are due only while the ticket waits and was never
+// called, "ahead" only before "next": one the ticket went past before it
+// was planned (it was called, or came straight to next) is no message at
+// all, and leaves no row; one planned and then too late when its turn to
+// go comes is dropped by the claim (noticeAddress), not sent late.
+func TicketNotices(eventType string, t *Ticket, position *int, ahead int, sent map[string]bool) (due []string) {
 	if ahead <= 0 {
 		ahead = DefaultAhead
 	}
@@ -355,24 +357,15 @@ func TicketNotices(eventType string, t *Ticket, position *int, ahead int, sent m
 	case EventTransferred:
 		add(NoticeTransferred)
 	}
-	if t.Status == StatusWaiting && position != nil {
+	if t.Status == StatusWaiting && position != nil && t.CalledAt == nil {
 		switch p := *position; {
 		case p == 0:
 			add(NoticeNext)
-			if !sent[NoticeAhead] {
-				drop = append(drop, NoticeAhead) // too late to be of use
-			}
-		case p <= ahead:
+		case p <= ahead && !sent[NoticeNext]:
 			add(NoticeAhead)
 		}
-	} else if t.Status != StatusWaiting {
-		for _, k := range []string{NoticeAhead, NoticeNext} {
-			if !sent[k] {
-				drop = append(drop, k)
-			}
-		}
 	}
-	return due, drop
+	return due
 }
 
 // QuietAt reports whether t, in the hall's zone loc, falls in the quiet
@@ -499,6 +492,10 @@ type NotifyTx interface {
 	// of its medium and kind.
 	InsertNotice(n *Notice) (bool, error)
 	UpdateNotice(n *Notice) error
+	// SettleNotice records a message's answer (its Status, ProviderID,
+	// Code, Error and UpdatedAt, by ID) while it is sending; false when
+	// it is not (anymore).
+	SettleNotice(n *Notice) (bool, error)
 	// NoticeKinds gives the kinds the ticket has a message of by the
 	// medium, whatever their status.
 	NoticeKinds(ticketID, medium string) (map[string]bool, error)
@@ -1015,9 +1012,9 @@ type NoticeOutcome struct {
 }
 
 // PlanNotices decides, for events of a hall (their ids, in order), which
-// messages are due (TicketNotices) and records them queued, records those
-// that can no longer help as dropped, and forgets the opt-ins of tickets
-// done or cancelled that have nothing left to send; in the same
+// messages are due (TicketNotices) and records them queued, and forgets
+// the opt-ins of tickets done or cancelled that have nothing left to send;
+// in the same
 // transaction it claims the hall's queued messages to send, as
 // ClaimNotices does. Events that make nothing due and find nothing queued
 // take no write at all. A burst's events are planned together: one read
@@ -1061,15 +1058,11 @@ func (e *Engine) PlanNotices(ctx context.Context, hallID string, eventIDs []int6
 	now := e.now()
 	b := &NoticeBatch{Wrote: true, Finished: finished}
 	err = e.update(ctx, func(tx Tx) (err error) {
-		for _, n := range planned {
-			if _, err := tx.InsertNotice(n); err != nil { // false: it has one of the kind already
-				return err
-			}
-		}
-		if b.Jobs, b.Throttled, err = e.claimNotices(tx, hallID, limit, now); err != nil {
-			return err
-		}
-		return forgetFinished(tx, finished)
+		// The messages planned are added as their claim leaves them; the
+		// opt-ins of the finished tickets go when the answers are
+		// recorded (RecordNotices), after their last messages.
+		b.Jobs, b.Throttled, err = e.claimNotices(tx, hallID, limit, now, planned)
+		return err
 	})
 	return b, err
 }
@@ -1181,7 +1174,7 @@ func (p *noticePlan) ticket(id string) (*Ticket, *int, error) {
 		return nil, nil, err
 	}
 	var pos *int
-	if t.Status == StatusWaiting {
+	if t.Status == StatusWaiting && t.CalledAt == nil { // "ahead" and "next" only: never after a call
 		n, err := position(p.tx, t)
 		if err != nil {
 			return nil, nil, err
@@ -1217,20 +1210,14 @@ func (p *noticePlan) opted(o *OptIn, typ string, ev *Event) error {
 	if typ == EventNotifyOptIn {
 		typ = EventIssued // opting in is told as the ticket taken
 	}
-	due, drop := TicketNotices(typ, t, pos, p.st.Ahead, sent)
-	for _, list := range []struct {
-		kinds  []string
-		status string
-	}{{due, NoticeQueued}, {drop, NoticeDropped}} {
-		for _, k := range list.kinds {
-			if len(ps.Templates) > 0 && ps.Templates[k] == "" {
-				continue // the hall registered no template for it: never sent, nothing to drop
-			}
-			if err := p.e.insertNotice(p.tx, p.hall, t, o, ps.Provider, k, list.status, ev.ID, &p.ord, pos, p.now); err != nil {
-				return err
-			}
-			sent[k] = true
+	for _, k := range TicketNotices(typ, t, pos, p.st.Ahead, sent) {
+		if len(ps.Templates) > 0 && ps.Templates[k] == "" {
+			continue // the hall registered no template for it: never sent
 		}
+		if err := p.e.insertNotice(p.tx, p.hall, t, o, ps.Provider, k, ev.ID, &p.ord, pos, p.now); err != nil {
+			return err
+		}
+		sent[k] = true
 	}
 	return nil
 }
@@ -1299,7 +1286,8 @@ func (e *Engine) planNotices(tx Tx, hallID string, eventIDs []int64) (*noticePla
 	return p, nil
 }
 
-func (e *Engine) insertNotice(tx Tx, hall *Hall, t *Ticket, o *OptIn, provider, kind, status string, eventID int64, ord *int, pos *int, now time.Time) error {
+// insertNotice adds a ticket's message of a kind, queued.
+func (e *Engine) insertNotice(tx Tx, hall *Hall, t *Ticket, o *OptIn, provider, kind string, eventID int64, ord *int, pos *int, now time.Time) error {
 	ahead := 0
 	if pos != nil {
 		ahead = *pos
@@ -1321,12 +1309,9 @@ func (e *Engine) insertNotice(tx Tx, hall *Hall, t *Ticket, o *OptIn, provider, 
 	}
 	ps := NoticeParams(kind, t, ahead, counter, service)
 	n := &Notice{ID: noticeID(), HallID: t.HallID, Day: hall.Day(now), TicketID: t.ID, Number: t.Number, Medium: o.Medium,
-		Kind: kind, Provider: provider, To: "", AddressKey: o.AddressKey, Params: ps, Status: status, EventID: eventID,
+		Kind: kind, Provider: provider, To: "", AddressKey: o.AddressKey, Params: ps, Status: NoticeQueued, EventID: eventID,
 		Ord: *ord, CreatedAt: now, UpdatedAt: now}
 	*ord++
-	if status == NoticeDropped {
-		n.Code = "stale"
-	}
 	addr := o.Address
 	if err := e.unseal(&addr); err != nil {
 		return err
@@ -1351,153 +1336,220 @@ const MaxNoticeTries = 5
 func (e *Engine) ClaimNotices(ctx context.Context, hallID string, limit int) (jobs []*NoticeJob, throttled bool, err error) {
 	now := e.now()
 	err = e.update(ctx, func(tx Tx) (err error) {
-		jobs, throttled, err = e.claimNotices(tx, hallID, limit, now)
+		jobs, throttled, err = e.claimNotices(tx, hallID, limit, now, nil)
 		return
 	})
 	return jobs, throttled, err
 }
 
-func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time) (jobs []*NoticeJob, throttled bool, err error) {
-	err = func() error {
-		stuck, err := tx.NoticesIn(hallID, NoticeSending, limit)
-		if err != nil {
-			return err
+// claimNotices claims as ClaimNotices says. fresh are messages just
+// planned, not yet in the store: each is added with the state its claim
+// gives it (sending, dropped, failed; queued when held back, scheduled as
+// planned), so that a message due at once is written once rather than
+// added queued and then claimed. The ticket, opt-ins, opt-out and count of
+// an address are read once for all its messages.
+func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time, fresh []*Notice) (jobs []*NoticeJob, throttled bool, err error) {
+	stuck, err := tx.NoticesIn(hallID, NoticeSending, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, n := range stuck {
+		// Left sending by a claim that no longer runs: its node died
+		// (kill -9) or lost the hall's delivery, or could not record
+		// the answers. Whether the provider took it is unknown: it is
+		// sent again with its id (the provider's out id), a repeat the
+		// provider and the hall can tell. Not forever: a message whose
+		// sending keeps killing the node is given up.
+		n.Status, n.Code, n.Error, n.UpdatedAt = NoticeQueued, "interrupted", "", now
+		if n.Tries >= MaxNoticeTries {
+			n.Status, n.Error = NoticeFailed, "the server stopped while sending it, again and again"
 		}
-		for _, n := range stuck {
-			// Left sending by a claim that no longer runs: its node died
-			// (kill -9) or lost the hall's delivery, or could not record
-			// the answers. Whether the provider took it is unknown: it is
-			// sent again with its id (the provider's out id), a repeat the
-			// provider and the hall can tell. Not forever: a message whose
-			// sending keeps killing the node is given up.
-			n.Status, n.Code, n.Error, n.UpdatedAt = NoticeQueued, "interrupted", "", now
-			if n.Tries >= MaxNoticeTries {
-				n.Status, n.Error = NoticeFailed, "the server stopped while sending it, again and again"
+		if err := tx.UpdateNotice(n); err != nil {
+			return nil, false, err
+		}
+	}
+	queued, err := tx.NoticesIn(hallID, NoticeQueued, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	stored := len(queued) // the first ones are in the store already, the rest fresh
+	all := append(queued, fresh...)
+	// save writes a message as it now is.
+	save := func(i int, n *Notice) (bool, error) {
+		if i < stored {
+			return true, tx.UpdateNotice(n)
+		}
+		return tx.InsertNotice(n) // false: the ticket has one of the kind already
+	}
+	// keep leaves a message as it is: a fresh one is added so (queued, or
+	// scheduled as planned).
+	keep := func(i int, n *Notice) error {
+		if i < stored {
+			return nil
+		}
+		_, err := tx.InsertNotice(n)
+		return err
+	}
+	if len(all) == 0 {
+		return nil, false, nil
+	}
+	st, err := e.openNotifySettings(tx, hallID)
+	if err != nil {
+		return nil, false, err
+	}
+	hall, err := e.settings.hall(tx, hallID, now)
+	if err != nil {
+		return nil, false, err
+	}
+	perHall := cmp.Or(st.PerHallMinute, DefaultPerHallMinute)
+	perPhone := cmp.Or(st.PerPhoneHour, DefaultPerPhoneHour)
+	minute, err := tx.CountSent(hallID, "", "", now.Add(-time.Minute))
+	if err != nil {
+		return nil, false, err
+	}
+	todaySMS := -1
+	c := &claimReads{tickets: map[string]*Ticket{}, optIns: map[string][]OptIn{}, out: map[string]bool{}, hour: map[string]int{}}
+	held := false // the rest wait: the hall's rate is spent, or the claim full
+	for i, n := range all {
+		if held || n.Status != NoticeQueued {
+			if err := keep(i, n); err != nil {
+				return nil, false, err
 			}
-			if err := tx.UpdateNotice(n); err != nil {
-				return err
-			}
+			continue
 		}
-		queued, err := tx.NoticesIn(hallID, NoticeQueued, limit)
-		if err != nil || len(queued) == 0 {
+		end := func(status, code, msg string) error {
+			n.Status, n.Code, n.Error, n.UpdatedAt = status, code, msg, now
+			_, err := save(i, n)
 			return err
 		}
-		st, err := e.openNotifySettings(tx, hallID)
+		addr, lang, drop, err := e.noticeAddress(tx, n, now, c)
 		if err != nil {
-			return err
+			return nil, false, err
 		}
-		hall, err := e.settings.hall(tx, hallID, now)
-		if err != nil {
-			return err
+		ps := st.Provider(n.Medium)
+		if drop == "" && ps == nil {
+			drop = "opted_out"
 		}
-		perHall := cmp.Or(st.PerHallMinute, DefaultPerHallMinute)
-		perPhone := cmp.Or(st.PerPhoneHour, DefaultPerPhoneHour)
-		minute, err := tx.CountSent(hallID, "", "", now.Add(-time.Minute))
-		if err != nil {
-			return err
-		}
-		todaySMS := -1
-		for _, n := range queued {
-			fail := func(status, code, msg string) error {
-				n.Status, n.Code, n.Error, n.UpdatedAt = status, code, msg, now
-				return tx.UpdateNotice(n)
+		akey := n.Medium + "/" + n.AddressKey
+		if drop == "" && n.AddressKey != "" {
+			// The number asked the hall for no more (a reply, the phone
+			// page: notifyreport.go).
+			out, ok := c.out[akey]
+			if !ok {
+				if out, err = tx.OptedOut(hallID, n.Medium, n.AddressKey); err != nil {
+					return nil, false, err
+				}
+				c.out[akey] = out
 			}
-			addr, lang, drop, err := e.noticeAddress(tx, n, now)
-			if err != nil {
-				return err
-			}
-			ps := st.Provider(n.Medium)
-			if drop == "" && ps == nil {
+			if out {
 				drop = "opted_out"
 			}
-			if drop == "" && n.AddressKey != "" {
-				// The number asked the hall for no more (a reply, the phone
-				// page: notifyreport.go).
-				out, err := tx.OptedOut(hallID, n.Medium, n.AddressKey)
-				if err != nil {
-					return err
-				}
-				if out {
-					drop = "opted_out"
-				}
-			}
-			if drop != "" {
-				if err := fail(NoticeDropped, drop, ""); err != nil {
-					return err
-				}
-				continue
-			}
-			if Reminder(n.Kind) && QuietAt(now, hall.Location(), st.QuietFrom, st.QuietTo) {
-				continue // held back until the quiet hours end
-			}
-			if minute >= perHall {
-				throttled = true
-				break
-			}
-			if n.Medium == MediumSMS && st.DailyBudget > 0 {
-				if todaySMS < 0 {
-					if todaySMS, err = tx.CountSentDay(hallID, MediumSMS, n.Day); err != nil {
-						return err
-					}
-				}
-				if todaySMS >= st.DailyBudget {
-					if err := fail(NoticeFailed, "budget", "the hall's daily SMS budget is spent"); err != nil {
-						return err
-					}
-					continue
-				}
-				todaySMS++
-			}
-			toNumber, err := tx.CountSent(hallID, n.Medium, n.AddressKey, now.Add(-time.Hour))
-			if err != nil {
-				return err
-			}
-			if toNumber >= perPhone {
-				if err := fail(NoticeFailed, "limit_phone", "this number had its messages of the hour"); err != nil {
-					return err
-				}
-				continue
-			}
-			n.Status, n.Tries, n.UpdatedAt = NoticeSending, n.Tries+1, now
-			if err := tx.UpdateNotice(n); err != nil {
-				return err
-			}
-			minute++
-			// The link to the ticket's page holds its id, the holder's key:
-			// in the message only, never in the list.
-			params, link := n.Params, ""
-			if n.Kind == NoticeTaken && st.LinkBase != "" {
-				link = st.LinkBase + "/t/" + n.TicketID
-				params = append(slices.Clip(params), NoticeParam{"link", link})
-			}
-			jobs = append(jobs, &NoticeJob{Notice: n, Settings: ps, SettingsAt: st.UpdatedAt, Message: ChannelMessage{ID: n.ID, HallID: hallID,
-				Kind: n.Kind, To: addr, Template: ps.Templates[n.Kind], Params: params, Lang: lang,
-				Text: NoticeText(n.Kind, lang, params), Link: link}})
 		}
-		return nil
-	}()
-	return jobs, throttled, err
+		if drop != "" {
+			if err := end(NoticeDropped, drop, ""); err != nil {
+				return nil, false, err
+			}
+			continue
+		}
+		if Reminder(n.Kind) && QuietAt(now, hall.Location(), st.QuietFrom, st.QuietTo) {
+			if err := keep(i, n); err != nil { // held back until the quiet hours end
+				return nil, false, err
+			}
+			continue
+		}
+		if minute >= perHall || len(jobs) >= limit {
+			throttled = throttled || minute >= perHall
+			held = true
+			if err := keep(i, n); err != nil {
+				return nil, false, err
+			}
+			continue
+		}
+		if n.Medium == MediumSMS && st.DailyBudget > 0 {
+			if todaySMS < 0 {
+				if todaySMS, err = tx.CountSentDay(hallID, MediumSMS, n.Day); err != nil {
+					return nil, false, err
+				}
+			}
+			if todaySMS >= st.DailyBudget {
+				if err := end(NoticeFailed, "budget", "the hall's daily SMS budget is spent"); err != nil {
+					return nil, false, err
+				}
+				continue
+			}
+		}
+		toNumber, ok := c.hour[akey]
+		if !ok {
+			if toNumber, err = tx.CountSent(hallID, n.Medium, n.AddressKey, now.Add(-time.Hour)); err != nil {
+				return nil, false, err
+			}
+		}
+		c.hour[akey] = toNumber
+		if toNumber >= perPhone {
+			if err := end(NoticeFailed, "limit_phone", "this number had its messages of the hour"); err != nil {
+				return nil, false, err
+			}
+			continue
+		}
+		n.Status, n.Tries, n.UpdatedAt = NoticeSending, n.Tries+1, now
+		if added, err := save(i, n); err != nil || !added {
+			if err != nil {
+				return nil, false, err
+			}
+			continue
+		}
+		minute++
+		c.hour[akey]++
+		if n.Medium == MediumSMS && st.DailyBudget > 0 {
+			todaySMS++
+		}
+		// The link to the ticket's page holds its id, the holder's key:
+		// in the message only, never in the list.
+		params, link := n.Params, ""
+		if n.Kind == NoticeTaken && st.LinkBase != "" {
+			link = st.LinkBase + "/t/" + n.TicketID
+			params = append(slices.Clip(params), NoticeParam{"link", link})
+		}
+		jobs = append(jobs, &NoticeJob{Notice: n, Settings: ps, SettingsAt: st.UpdatedAt, Message: ChannelMessage{ID: n.ID, HallID: hallID,
+			Kind: n.Kind, To: addr, Template: ps.Templates[n.Kind], Params: params, Lang: lang,
+			Text: NoticeText(n.Kind, lang, params), Link: link}})
+	}
+	return jobs, throttled, nil
+}
+
+// claimReads are what a claim read of tickets and addresses, each once.
+type claimReads struct {
+	tickets map[string]*Ticket
+	optIns  map[string][]OptIn
+	out     map[string]bool // opted out, by medium and address key
+	hour    map[string]int  // handed in the last hour, by medium and address key
 }
 
 // noticeAddress reads the address a queued message goes to, opened, and
 // its language; or why it is dropped instead: "stale" (an "ahead" or
 // "next" of a ticket no longer waiting; subjectAddress for the others),
 // "opted_out" (the opt-in, or the subject's number, is gone).
-func (e *Engine) noticeAddress(tx Tx, n *Notice, now time.Time) (addr, lang, drop string, err error) {
+func (e *Engine) noticeAddress(tx Tx, n *Notice, now time.Time, c *claimReads) (addr, lang, drop string, err error) {
 	if NoticeSubject(n.Kind) != SubjectTicket {
 		addr, drop, err = e.subjectAddress(tx, n, now)
 		return addr, "zh", drop, err
 	}
-	t, err := tx.Ticket(n.TicketID)
-	if err != nil {
-		return "", "", "", err
+	t := c.tickets[n.TicketID]
+	if t == nil {
+		if t, err = tx.Ticket(n.TicketID); err != nil {
+			return "", "", "", err
+		}
+		c.tickets[n.TicketID] = t
 	}
 	if (n.Kind == NoticeAhead || n.Kind == NoticeNext) && t.Status != StatusWaiting {
 		return "", "", "stale", nil
 	}
-	os, err := tx.OptIns(n.TicketID)
-	if err != nil {
-		return "", "", "", err
+	os, ok := c.optIns[n.TicketID]
+	if !ok {
+		if os, err = tx.OptIns(n.TicketID); err != nil {
+			return "", "", "", err
+		}
+		c.optIns[n.TicketID] = os
 	}
 	i := slices.IndexFunc(os, func(o OptIn) bool { return o.Medium == n.Medium })
 	if i < 0 {
@@ -1520,31 +1572,24 @@ func (e *Engine) RecordNotices(ctx context.Context, hallID string, outs []Notice
 	}
 	now := e.now()
 	return e.update(ctx, func(tx Tx) error {
-		sending, err := tx.NoticesIn(hallID, NoticeSending, 10000)
-		if err != nil {
-			return err
-		}
-		byID := map[string]*Notice{}
-		for _, n := range sending {
-			byID[n.ID] = n
-		}
 		for _, o := range outs {
-			n := byID[o.ID]
-			if n == nil {
-				continue
-			}
 			r := o.Result
-			n.Status, n.ProviderID, n.Code, n.Error, n.UpdatedAt = r.Status, r.ProviderID, r.Code, r.Error, now
-			if r.Status != NoticeSent && r.Status != NoticeDelivered {
-				n.Status = NoticeFailed
+			status := r.Status
+			if status != NoticeSent && status != NoticeDelivered {
+				status = NoticeFailed
 				if r.Retry {
-					n.Status = NoticeQueued
+					status = NoticeQueued
 				}
 			}
-			if err := tx.UpdateNotice(n); err != nil {
+			ok, err := tx.SettleNotice(&Notice{ID: o.ID, Status: status, ProviderID: r.ProviderID, Code: r.Code, Error: r.Error, UpdatedAt: now})
+			if err != nil {
 				return err
 			}
-			if r.Gone {
+			if ok && r.Gone {
+				n, err := tx.Notice(o.ID)
+				if err != nil {
+					return err
+				}
 				if err := e.forgetGoneAddress(tx, n, now); err != nil {
 					return err
 				}

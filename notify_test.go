@@ -71,42 +71,45 @@ func TestMaskAddress(t *testing.T) {
 
 func TestTicketNotices(t *testing.T) {
 	pos := func(n int) *int { return &n }
+	at := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	waiting := &civiq.Ticket{Number: "A001", Status: civiq.StatusWaiting}
-	called := &civiq.Ticket{Number: "A001", Status: civiq.StatusCalled}
-	noShow := &civiq.Ticket{Number: "A001", Status: civiq.StatusNoShow}
+	called := &civiq.Ticket{Number: "A001", Status: civiq.StatusCalled, CalledAt: &at}
+	noShow := &civiq.Ticket{Number: "A001", Status: civiq.StatusNoShow, CalledAt: &at}
+	back := &civiq.Ticket{Number: "A001", Status: civiq.StatusWaiting, CalledAt: &at} // returned, or transferred after its call
 	for _, c := range []struct {
-		name      string
-		event     string
-		t         *civiq.Ticket
-		position  *int
-		ahead     int
-		sent      []string
-		due, drop []string
+		name     string
+		event    string
+		t        *civiq.Ticket
+		position *int
+		ahead    int
+		sent     []string
+		due      []string
 	}{
-		{"taken, far back", civiq.EventIssued, waiting, pos(9), 3, nil, []string{"taken"}, nil},
-		{"taken, already near", civiq.EventIssued, waiting, pos(2), 3, nil, []string{"taken", "ahead"}, nil},
-		{"taken twice", civiq.EventIssued, waiting, pos(9), 3, []string{"taken"}, nil, nil},
-		{"another's call, 4 before", "", waiting, pos(4), 3, []string{"taken"}, nil, nil},
-		{"another's call, 3 before", "", waiting, pos(3), 3, []string{"taken"}, []string{"ahead"}, nil},
-		{"ahead once only", "", waiting, pos(2), 3, []string{"taken", "ahead"}, nil, nil},
-		{"next", "", waiting, pos(0), 3, []string{"taken", "ahead"}, []string{"next"}, nil},
-		{"straight to next drops ahead", "", waiting, pos(0), 3, []string{"taken"}, []string{"next"}, []string{"ahead"}},
-		{"default N", "", waiting, pos(3), 0, nil, []string{"ahead"}, nil},
-		{"hall's N", "", waiting, pos(5), 5, nil, []string{"ahead"}, nil},
-		{"called", civiq.EventCalled, called, nil, 3, []string{"taken", "ahead", "next"}, []string{"called"}, nil},
-		{"called before ahead", civiq.EventCalled, called, nil, 3, []string{"taken"}, []string{"called"}, []string{"ahead", "next"}},
-		{"recalled: nothing", civiq.EventRecalled, called, nil, 3, []string{"called", "ahead", "next"}, nil, nil},
-		{"no-show", civiq.EventNoShow, noShow, nil, 3, []string{"called", "ahead", "next"}, []string{"no_show"}, nil},
-		{"done: nothing", civiq.EventDone, &civiq.Ticket{Status: civiq.StatusDone}, nil, 3, []string{"called", "ahead", "next"}, nil, nil},
-		{"transferred", civiq.EventTransferred, waiting, pos(7), 3, []string{"taken"}, []string{"transferred"}, nil},
+		{"taken, far back", civiq.EventIssued, waiting, pos(9), 3, nil, []string{"taken"}},
+		{"taken, already near", civiq.EventIssued, waiting, pos(2), 3, nil, []string{"taken", "ahead"}},
+		{"taken twice", civiq.EventIssued, waiting, pos(9), 3, []string{"taken"}, nil},
+		{"another's call, 4 before", "", waiting, pos(4), 3, []string{"taken"}, nil},
+		{"another's call, 3 before", "", waiting, pos(3), 3, []string{"taken"}, []string{"ahead"}},
+		{"ahead once only", "", waiting, pos(2), 3, []string{"taken", "ahead"}, nil},
+		{"next", "", waiting, pos(0), 3, []string{"taken", "ahead"}, []string{"next"}},
+		{"straight to next: no ahead", "", waiting, pos(0), 3, []string{"taken"}, []string{"next"}},
+		{"no ahead after next", "", waiting, pos(1), 3, []string{"taken", "next"}, nil},
+		{"default N", "", waiting, pos(3), 0, nil, []string{"ahead"}},
+		{"hall's N", "", waiting, pos(5), 5, nil, []string{"ahead"}},
+		{"called", civiq.EventCalled, called, nil, 3, []string{"taken", "ahead", "next"}, []string{"called"}},
+		{"called before ahead: nothing to drop", civiq.EventCalled, called, nil, 3, []string{"taken"}, []string{"called"}},
+		{"recalled: nothing", civiq.EventRecalled, called, nil, 3, []string{"called", "ahead", "next"}, nil},
+		{"no-show", civiq.EventNoShow, noShow, nil, 3, []string{"called", "ahead", "next"}, []string{"no_show"}},
+		{"done: nothing", civiq.EventDone, &civiq.Ticket{Status: civiq.StatusDone, CalledAt: &at}, nil, 3, []string{"called"}, nil},
+		{"waiting again after its call: no ahead, no next", "", back, pos(0), 3, []string{"taken", "called"}, nil},
+		{"transferred", civiq.EventTransferred, back, pos(7), 3, []string{"taken"}, []string{"transferred"}},
 	} {
 		sent := map[string]bool{}
 		for _, k := range c.sent {
 			sent[k] = true
 		}
-		due, drop := civiq.TicketNotices(c.event, c.t, c.position, c.ahead, sent)
-		if !slices.Equal(due, c.due) || !slices.Equal(drop, c.drop) {
-			t.Errorf("%s: due %v drop %v, want %v %v", c.name, due, drop, c.due, c.drop)
+		if due := civiq.TicketNotices(c.event, c.t, c.position, c.ahead, sent); !slices.Equal(due, c.due) {
+			t.Errorf("%s: due %v, want %v", c.name, due, c.due)
 		}
 	}
 }

@@ -153,6 +153,16 @@ func (t *tx) UpdateNotice(n *civiq.Notice) error {
 		n.Status, n.ProviderID, n.Code, n.Error, n.Tries, nanos(n.UpdatedAt), n.Day, dueNanos(n.DueAt), dueNanos(n.ReportedAt), n.ID)
 }
 
+func (t *tx) SettleNotice(n *civiq.Notice) (bool, error) {
+	_, err := t.scalar(`UPDATE notify_messages SET status = ?, provider_id = ?, code = ?, error = ?, updated_at = ?
+		WHERE id = ? AND status = ? RETURNING 1`,
+		n.Status, n.ProviderID, n.Code, n.Error, nanos(n.UpdatedAt), n.ID, civiq.NoticeSending)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // dueNanos is a scheduled message's due time, 0 for the others.
 func dueNanos(t *time.Time) int64 {
 	if t == nil {
