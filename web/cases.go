@@ -51,7 +51,6 @@ func (s *Site) caseDesk(w http.ResponseWriter, r *http.Request) {
 	}
 	p, hall, data := pg.p, pg.hall, pg.data
 	data["Statuses"] = civiq.CaseStatuses
-	data["Behalf"] = civiq.BehalfRoles
 	data["JSON"] = kioskJSON(map[string]any{"hall": hall.ID, "tz": hall.Timezone, "number": r.URL.Query().Get("number"),
 		"act": p.Can(civiq.PermCounterAction, hall.ID, "")})
 	s.render(w, r, http.StatusOK, "case_desk", "case.desk.title", data)

@@ -99,8 +99,6 @@ type serviceJS struct {
 
 // loadCounter reads the hall, its services and the counter named in the
 // path; ok is false when an answer has been written already.
-// BehalfRoles are the helper roles of the counter's 帮办代办 choice.
-func (v *counterView) BehalfRoles() []string { return civiq.BehalfRoles }
 
 func (s *Site) loadCounter(w http.ResponseWriter, r *http.Request) (v *counterView, ok bool) {
 	v = &counterView{}

@@ -351,7 +351,7 @@ func (s *Site) caseIntake(w http.ResponseWriter, r *http.Request) {
 	data["Servable"] = t.Status == civiq.StatusCalled || t.Status == civiq.StatusServing || t.Status == civiq.StatusDone
 	// 帮办代办: the choice starts with the ticket's helper, when it was
 	// taken or is being handled on someone's behalf.
-	data["Behalf"], data["BehalfRole"] = civiq.BehalfRoles, civiq.BehalfRoleOf(t.OnBehalf)
+	data["BehalfRole"] = civiq.BehalfRoleOf(t.OnBehalf)
 	data["JSON"] = kioskJSON(map[string]any{"hall": hall.ID, "hall_name": hall.NameIn(lang), "ticket": t.ID,
 		"number": t.Number, "services": names, "tz": hall.Timezone, "behalf": civiq.BehalfRoleOf(t.OnBehalf)})
 	s.render(w, r, http.StatusOK, "guide_intake", "case.intake_title", data)

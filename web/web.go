@@ -149,6 +149,7 @@ func (s *Site) load(locales, templates fs.FS) error {
 			// dates.go: one date format per language.
 			"day":      dayIn,
 			"datetime": dateTimeIn,
+			"behalf":   behalf,
 		})
 		t, err := t.ParseFS(templates, "templates/layout.html", n)
 		if err == nil {
@@ -163,6 +164,20 @@ func (s *Site) load(locales, templates fs.FS) error {
 		return errors.New("no templates")
 	}
 	return nil
+}
+
+// behalfChoice is what the template "behalfoptions" (layout.html) draws:
+// the 帮办代办 choice of the counter, the case desk and the case intake
+// page.
+type behalfChoice struct {
+	Lang, None, Selected string // None: the in-person option's text
+	Roles                []string
+}
+
+// behalf makes a page's behalfChoice: none is its text for the applicant
+// in person, selected the helper's role chosen ("" for in person).
+func behalf(lang, none, selected string) behalfChoice {
+	return behalfChoice{Lang: lang, None: none, Selected: selected, Roles: civiq.BehalfRoles}
 }
 
 // resolveStrings turns each page's list of keys and prefixes (a key ending
