@@ -200,8 +200,14 @@ await page.fill('#ci-id', '110105199003071230'); // a wrong check character
 await page.click('#ci-submit');
 await page.waitForFunction(() => document.getElementById('ci-error').textContent.includes('证件号码'));
 assert(await page.evaluate(() => document.activeElement.id === 'ci-id'), 'the ID field gets the focus');
+assert(await page.getAttribute('#ci-id', 'aria-invalid') === 'true', 'the ID field is marked invalid');
 page.errors = page.errors.filter((e) => !e.startsWith('HTTP 400')); // that refusal was the point
+await page.fill('#ci-phone', '1'); // another field: the ID's error stays
+assert((await page.textContent('#ci-error')).includes('证件号码'), 'another field leaves the ID\'s error');
+await shot(page, 'intake-error-1280-zh');
 await page.fill('#ci-id', '110105199003071239');
+assert(await page.textContent('#ci-error') === '' && !(await page.getAttribute('#ci-id', 'aria-invalid')),
+  'the ID changed: its error is gone: ' + await page.textContent('#ci-error'));
 await page.fill('#ci-phone', '13812345678');
 // 帮办代办: the choice starts with the ticket's helper, and the clerk
 // changes it (a family member came instead).

@@ -362,11 +362,27 @@
 
     const fields = { "applicant.name": "ci-name", "applicant.id_number": "ci-id", "applicant.id_type": "ci-idtype",
       "applicant.phone": "ci-phone", reason: "ci-reason", note: "ci-note", guide_id: "ci-q", decision: "ci-reason", "on_behalf.role": "ci-behalf" };
+    // A field's error is shown, and the field marked invalid, until that
+    // field changes (the guide's: until one is searched for or chosen),
+    // or the next submit.
+    let errAt = null;
+    function fieldErr(input, text) {
+      if (errAt && errAt !== input) C.fieldError(errAt, null, "");
+      errAt = text ? input : null;
+      C.fieldError(input, err, text);
+      if (text) input.focus();
+    }
+    function changed(ev) {
+      if (errAt && (ev.target === errAt || (errAt === q && ev.target.name === "guide"))) fieldErr(errAt, "");
+    }
+    form.addEventListener("input", changed);
+    form.addEventListener("change", changed);
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       if (busy) return;
+      if (errAt) fieldErr(errAt, "");
       err.textContent = "";
-      if (!guide) { err.textContent = C.tr("case.pick_guide"); q.focus(); return; }
+      if (!guide) { fieldErr(q, C.tr("case.pick_guide")); return; }
       const body = {
         guide_id: guide.id,
         applicant: { name: $("ci-name").value.trim(), id_type: $("ci-idtype").value, id_number: $("ci-id").value.trim(), phone: $("ci-phone").value.trim() },
@@ -387,9 +403,9 @@
         }
         const e = (r.body && r.body.error) || {};
         const local = C.t["case.err." + e.field]; // the page's language when it has the field
-        err.textContent = C.tr("case.failed", local || e.message || r.status);
-        const f = fields[e.field];
-        if (f && $(f)) $(f).focus();
+        const text = C.tr("case.failed", local || e.message || r.status), f = fields[e.field] && $(fields[e.field]);
+        if (f) fieldErr(f, text);
+        else err.textContent = text;
       } catch (e) {
         err.textContent = C.tr("error.network");
       } finally {
