@@ -93,10 +93,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	b := answers.Get().(*bytes.Buffer)
 	defer putAnswer(b)
-	if err := json.NewEncoder(b).Encode(v); err != nil {
-		// Nothing of it was written: the status alone, as before.
-		slog.Error("answer not encoded", "err", err)
-		b.Reset()
+	encoded := false
+	if a, ok := v.(ticketAnswer); ok && a.Ticket != nil {
+		// The ticket's own encoder: the same bytes, no reflection.
+		if out, ok := a.Ticket.AppendJSON(append(b.AvailableBuffer(), `{"ticket":`...)); ok {
+			b.Write(append(out, "}\n"...))
+			encoded = true
+		}
+	}
+	if !encoded {
+		if err := json.NewEncoder(b).Encode(v); err != nil {
+			// Nothing of it was written: the status alone, as before.
+			slog.Error("answer not encoded", "err", err)
+			b.Reset()
+		}
 	}
 	h.Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(status)
