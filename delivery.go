@@ -183,16 +183,65 @@ type eventReads struct {
 	mu    sync.Mutex
 	reads [4]eventRead // the latest, by turns
 	next  int
+	// reading: the read of the store under way, if any: hooks woken by
+	// the same commit wait for one read rather than make one each.
+	reading *readUnderWay
+}
+
+type readUnderWay struct {
+	after int64
+	done  chan struct{}
+}
+
+// wait waits for the read under way, when it reads the events after an id
+// at most after, and reports whether there was one.
+func (c *eventReads) wait(ctx context.Context, after int64) bool {
+	c.mu.Lock()
+	r := c.reading
+	c.mu.Unlock()
+	if r == nil || r.after > after {
+		return false
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+	}
+	return true
+}
+
+// begin notes a read of the events after the id under way; the function
+// it gives ends it (after keep).
+func (c *eventReads) begin(after int64) func() {
+	r := &readUnderWay{after: after, done: make(chan struct{})}
+	c.mu.Lock()
+	if c.reading == nil {
+		c.reading = r
+	}
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		if c.reading == r {
+			c.reading = nil
+		}
+		c.mu.Unlock()
+		close(r.done)
+	}
 }
 
 type eventRead struct {
 	after int64
 	evs   []*Event
+	// at: the read began after this time; last: it reached the newest
+	// event then (it found fewer than it asked for).
+	at   time.Time
+	last bool
 }
 
 // since gives the events after the id from a kept read that holds some,
-// at most limit of them.
-func (c *eventReads) since(after int64, limit int) ([]*Event, bool) {
+// at most limit of them; newestAt, when not zero, says they go to the
+// newest event as of that time (the read reached it, and they are its
+// last).
+func (c *eventReads) since(after int64, limit int) (evs []*Event, newestAt time.Time, kept bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range c.reads {
@@ -203,18 +252,23 @@ func (c *eventReads) since(after int64, limit int) ([]*Event, bool) {
 		if r.evs[i].ID == after {
 			i++
 		}
-		return r.evs[i:min(len(r.evs), i+limit)], true
+		end := min(len(r.evs), i+limit)
+		if r.last && end == len(r.evs) {
+			newestAt = r.at
+		}
+		return r.evs[i:end], newestAt, true
 	}
-	return nil, false
+	return nil, time.Time{}, false
 }
 
-// keep keeps a read of the events after the id.
-func (c *eventReads) keep(after int64, evs []*Event) {
+// keep keeps a read of the events after the id, begun after at; last: it
+// reached the newest event.
+func (c *eventReads) keep(after int64, evs []*Event, at time.Time, last bool) {
 	if len(evs) == 0 {
 		return
 	}
 	c.mu.Lock()
-	c.reads[c.next] = eventRead{after: after, evs: evs}
+	c.reads[c.next] = eventRead{after: after, evs: evs, at: at, last: last}
 	c.next = (c.next + 1) % len(c.reads)
 	c.mu.Unlock()
 }
@@ -479,53 +533,108 @@ type DeliveryBatch struct {
 // sent more than it recorded yet (RecordDelivery) goes on from there. A
 // disabled subscriber, or one whose retry is not yet due, gets none.
 func (e *Engine) NextDelivery(ctx context.Context, subID, after int64, limit int) (*DeliveryBatch, error) {
+	return e.NextDeliveryOf(ctx, subID, NextFrom{}, after, limit)
+}
+
+// NextFrom is what a delivery worker knows when it reads
+// (NextDeliveryOf).
+type NextFrom struct {
+	// Known is the subscriber's state as a DeliveryBatch or
+	// RecordDelivery gave it, not changed since: the worker hears of every
+	// change (SubscribersChanged, and the events of other nodes). Nil:
+	// read it.
+	Known *Subscriber
+	// Woken: every commit after this time wakes the worker. A batch
+	// taken from a kept read that reached the newest event after it is
+	// not More: the worker waits to be woken instead of reading again.
+	Woken time.Time
+}
+
+// NextDeliveryOf is NextDelivery for a worker that knows the subscriber's
+// state (from.Known): its row is not read again, and when the events
+// after the cursor are among the kept reads (eventReads: another hook
+// read them), nothing is read at all.
+func (e *Engine) NextDeliveryOf(ctx context.Context, subID int64, from NextFrom, after int64, limit int) (*DeliveryBatch, error) {
+	now, known := e.now(), from.Known
+	for try := 0; known != nil; try++ {
+		b := &DeliveryBatch{}
+		read, err := e.nextBatch(nil, time.Time{}, b, known, from.Woken, after, limit, now)
+		if err != nil || !read {
+			return b, err
+		}
+		// Another hook may be reading what this one needs: wait for it.
+		if try > 0 || !e.reads.wait(ctx, b.Through) {
+			break
+		}
+	}
 	b := &DeliveryBatch{}
-	now := e.now()
+	readAt := time.Now() // the read's snapshot is later
 	err := e.store.View(ctx, func(tx Tx) error {
-		s, err := tx.Subscriber(subID)
-		if err != nil {
-			return err
-		}
-		b.Subscriber, b.Through = s, max(s.Cursor, after)
-		if s.Status == SubscriberDisabled {
-			return nil
-		}
-		if s.Attempts > 0 && now.Before(s.NextAt) {
-			b.Wait = s.NextAt
-			return nil
-		}
-		// Read a few pages at most: a subscriber that wants little moves
-		// its cursor over what it does not want.
-		b.More = true
-		for range 8 {
-			evs, kept := e.reads.since(b.Through, limit)
-			if !kept {
-				if evs, err = tx.EventsSince(b.Through, limit); err != nil {
-					return err
-				}
-				e.reads.keep(b.Through, evs)
+		s := known
+		if s == nil {
+			var err error
+			if s, err = tx.Subscriber(subID); err != nil {
+				return err
 			}
-			for _, ev := range evs {
-				if len(b.Messages) == limit {
-					return nil
-				}
-				if s.Wants(ev) {
-					b.Messages = append(b.Messages, ev.message(s.ID, e.bodies.body(ev)))
-				}
-				b.Through = ev.ID
-			}
-			if len(evs) < limit && !kept {
-				b.More = false
-				return nil
-			}
-			if len(b.Messages) > 0 {
-				return nil // the worker reads again at once after sending them
-			}
-			// A kept read with nothing wanted, or a whole page of it: on.
 		}
-		return nil
+		_, err := e.nextBatch(tx, readAt, b, s, from.Woken, after, limit, now)
+		return err
 	})
 	return b, err
+}
+
+// nextBatch fills b with s's messages after its cursor or after. With tx
+// nil it takes the kept reads only, and read tells that the store was
+// needed (b is then to be filled again, with a tx); tx began after
+// readAt.
+func (e *Engine) nextBatch(tx Tx, readAt time.Time, b *DeliveryBatch, s *Subscriber, woken time.Time, after int64, limit int, now time.Time) (read bool, err error) {
+	b.Subscriber, b.Through = s, max(s.Cursor, after)
+	if s.Status == SubscriberDisabled {
+		return false, nil
+	}
+	if s.Attempts > 0 && now.Before(s.NextAt) {
+		b.Wait = s.NextAt
+		return false, nil
+	}
+	// Read a few pages at most: a subscriber that wants little moves
+	// its cursor over what it does not want.
+	b.More = true
+	for range 8 {
+		evs, newestAt, kept := e.reads.since(b.Through, limit)
+		if !kept {
+			if tx == nil {
+				return true, nil
+			}
+			end := e.reads.begin(b.Through)
+			evs, err = tx.EventsSince(b.Through, limit)
+			if err == nil {
+				e.reads.keep(b.Through, evs, readAt, len(evs) < limit)
+			}
+			end()
+			if err != nil {
+				return false, err
+			}
+		}
+		for _, ev := range evs {
+			if len(b.Messages) == limit {
+				return false, nil
+			}
+			if s.Wants(ev) {
+				b.Messages = append(b.Messages, ev.message(s.ID, e.bodies.body(ev)))
+			}
+			b.Through = ev.ID
+		}
+		if len(evs) < limit && !kept || kept && !woken.IsZero() && newestAt.After(woken) {
+			// The newest event: any later commit wakes the worker.
+			b.More = false
+			return false, nil
+		}
+		if len(b.Messages) > 0 {
+			return false, nil // the worker reads again at once after sending them
+		}
+		// A kept read with nothing wanted, or a whole page of it: on.
+	}
+	return false, nil
 }
 
 // ErrLeaseLost: the node no longer holds the subscriber; another delivers.

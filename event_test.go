@@ -218,7 +218,8 @@ func TestEventJSONOnce(t *testing.T) {
 
 // The delivery's kept reads answer from the event after the id asked,
 // inside a read's range only; a read's last event is the end of what it
-// can tell (what came after it is read afresh).
+// can tell (what came after it is read afresh). A read that reached the
+// newest event says so, with its time, when what it gives goes to its end.
 func TestEventReads(t *testing.T) {
 	var c eventReads
 	mk := func(ids ...int64) (evs []*Event) {
@@ -227,25 +228,32 @@ func TestEventReads(t *testing.T) {
 		}
 		return evs
 	}
-	c.keep(10, mk(11, 12, 14, 15))
-	c.keep(20, nil) // an empty read is not kept
+	at := time.Unix(100, 0)
+	c.keep(10, mk(11, 12, 14, 15), at, true)
+	c.keep(30, mk(31, 32), at, false) // a whole page: more may follow
+	c.keep(20, nil, at, true)         // an empty read is not kept
 	for _, tc := range []struct {
-		after int64
-		limit int
-		want  []int64 // nil: not kept
+		after  int64
+		limit  int
+		want   []int64 // nil: not kept
+		newest bool
 	}{
-		{10, 10, []int64{11, 12, 14, 15}},
-		{12, 10, []int64{14, 15}},
-		{13, 10, []int64{14, 15}},
-		{11, 2, []int64{12, 14}},
-		{15, 10, nil},
-		{9, 10, nil},
-		{20, 10, nil},
+		{10, 10, []int64{11, 12, 14, 15}, true},
+		{12, 10, []int64{14, 15}, true},
+		{13, 10, []int64{14, 15}, true},
+		{11, 2, []int64{12, 14}, false},
+		{15, 10, nil, false},
+		{9, 10, nil, false},
+		{20, 10, nil, false},
+		{30, 10, []int64{31, 32}, false},
 	} {
-		evs, ok := c.since(tc.after, tc.limit)
+		evs, newestAt, ok := c.since(tc.after, tc.limit)
 		var got []int64
 		for _, ev := range evs {
 			got = append(got, ev.ID)
+		}
+		if tc.newest != newestAt.Equal(at) {
+			t.Errorf("after %d limit %d: newest at %v", tc.after, tc.limit, newestAt)
 		}
 		if ok != (tc.want != nil) || !slices.Equal(got, tc.want) {
 			t.Errorf("after %d: %v %v, want %v", tc.after, got, ok, tc.want)

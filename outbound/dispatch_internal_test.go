@@ -128,3 +128,53 @@ func TestMessagesShareBody(t *testing.T) {
 		t.Fatalf("a full batch: %v %+v", err, b)
 	}
 }
+
+// A worker that knows its subscriber's state reads no row of it again;
+// a batch from a read that reached the newest event after the worker was
+// last woken is not More (any later commit wakes it), one from an older
+// read may be.
+func TestNextDeliveryOfKnown(t *testing.T) {
+	e := civiq.NewEngine(storetest.Open(t))
+	ctx := context.Background()
+	if _, err := e.LoadDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin := civiq.Principal{User: &civiq.User{Username: "admin", Role: civiq.RoleAdmin}}
+	var subs []*civiq.Subscriber
+	for range 2 {
+		h, err := e.CreateWebhook(ctx, admin, civiq.WebhookInput{URL: "https://hooks.example.org/x", Events: []string{"*"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := e.NextDelivery(ctx, h.ID, 0, Batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, b.Subscriber)
+	}
+	for range 3 {
+		if err := e.Announce(ctx, "demo", "一"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	woken := time.Now()
+	b, err := e.NextDeliveryOf(ctx, subs[0].ID, civiq.NextFrom{Known: subs[0], Woken: woken}, 0, Batch)
+	if err != nil || len(b.Messages) != 3 || b.More {
+		t.Fatalf("first: %v %+v", err, b)
+	}
+	b, err = e.NextDeliveryOf(ctx, subs[1].ID, civiq.NextFrom{Known: subs[1], Woken: woken}, 0, Batch)
+	if err != nil || len(b.Messages) != 3 || b.More {
+		t.Fatalf("from the first's read, which reached the newest event after the worker was woken: %v %+v", err, b)
+	}
+	b, err = e.NextDeliveryOf(ctx, subs[1].ID, civiq.NextFrom{Known: subs[1], Woken: time.Now()}, 0, Batch)
+	if err != nil || len(b.Messages) != 3 || !b.More {
+		t.Fatalf("from a read older than the wake: %v %+v", err, b)
+	}
+	// The state known is the one used: here it wants tickets only.
+	only := *subs[1]
+	only.Events = []string{civiq.EventIssued}
+	b, err = e.NextDeliveryOf(ctx, only.ID, civiq.NextFrom{Known: &only}, 0, Batch)
+	if err != nil || len(b.Messages) != 0 || b.Subscriber != &only {
+		t.Fatalf("with the state known: %v %+v", err, b)
+	}
+}

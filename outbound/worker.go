@@ -236,10 +236,24 @@ func (w *worker) deliver(ctx context.Context) {
 		through int64                   // sent and acknowledged, or not wanted, through this event
 		acked   []civiq.DeliveryAttempt // not yet recorded
 		since   time.Time               // when the unrecorded run began
+		// The subscriber's state as last read or recorded, while no
+		// change of a subscriber was told since (moved) and for Poll at
+		// most: the next read need not read its row again.
+		known      *civiq.Subscriber
+		knownMoved <-chan struct{}
+		knownAt    time.Time
 	)
+	know := func(s *civiq.Subscriber, moved <-chan struct{}) {
+		known, knownMoved, knownAt = s, moved, time.Now()
+	}
 	record := func(ctx context.Context, attempts []civiq.DeliveryAttempt) error {
-		_, err := d.Engine.RecordDelivery(ctx, d.Owner, w.id, base, through, attempts)
+		_, moved := d.woken()
+		s, err := d.Engine.RecordDelivery(ctx, d.Owner, w.id, base, through, attempts)
 		through, acked = 0, acked[:0]
+		know(s, moved)
+		if err != nil {
+			known = nil
+		}
 		return err
 	}
 	defer func() { // stopping: keep what was acknowledged, if the lease is still ours
@@ -249,10 +263,35 @@ func (w *worker) deliver(ctx context.Context) {
 			record(rctx, acked)
 		}
 	}()
+	// wake and moved are closed by the next commit and the next change of
+	// a subscriber after wokenAt: taken before each read, or, when a
+	// commit woke the worker, before it lingers (the read after the
+	// linger then began after wokenAt: NextFrom.Woken).
+	var (
+		wake, moved <-chan struct{}
+		wokenAt     time.Time
+		lingered    bool
+	)
+	lingerOn := func() {
+		wake, moved = d.woken()
+		wokenAt, lingered = time.Now(), true
+		sleep(ctx, nil, linger)
+	}
 	for ctx.Err() == nil {
-		wake, moved := d.woken()
-		b, err := d.Engine.NextDelivery(ctx, w.id, through, size)
+		if !lingered {
+			wake, moved = d.woken()
+			wokenAt = time.Now()
+		}
+		lingered = false
+		if known != nil && (isClosed(knownMoved) || time.Since(knownAt) >= d.Poll) {
+			known = nil
+		}
+		b, err := d.Engine.NextDeliveryOf(ctx, w.id, civiq.NextFrom{Known: known, Woken: wokenAt}, through, size)
+		if err == nil && known == nil {
+			know(b.Subscriber, moved)
+		}
 		if err != nil {
+			known = nil
 			if civiq.ErrorCode(err) == civiq.ENotFound {
 				through = 0
 				return
@@ -318,16 +357,16 @@ func (w *worker) deliver(ctx context.Context) {
 			// then takes the commits of a while, not those of one.
 		case through > 0:
 			if woken(ctx, wake, every-time.Since(since)) { // new events, or time to record
-				sleep(ctx, nil, linger)
+				lingerOn()
 			}
 		default:
-			wait := d.Poll
+			wait, on := d.Poll, wake
 			if !b.Wait.IsZero() {
 				wait = min(max(b.Wait.Sub(d.Engine.Now()), 0), d.Poll)
-				wake = moved // a retry waits for its time, not for new events: or for an admin's replay or resume
+				on = moved // a retry waits for its time, not for new events: or for an admin's replay or resume
 			}
-			if woken(ctx, wake, wait) {
-				sleep(ctx, nil, linger)
+			if woken(ctx, on, wait) {
+				lingerOn()
 			}
 		}
 	}
@@ -362,6 +401,16 @@ func (w *worker) observe(a *civiq.DeliveryAttempt) {
 		m.Failed.WithLabelValues(w.label).Inc()
 	}
 	m.Latency.WithLabelValues(w.label).Observe(a.Latency.Seconds())
+}
+
+// isClosed reports whether c was closed.
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // sleep waits for d, wake or the end of ctx; it reports whether ctx goes on.
