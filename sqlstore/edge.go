@@ -93,8 +93,17 @@ func (t *tx) EdgeLinks() ([]*civiq.EdgeLink, error) {
 }
 
 // UpsertTicket writes the whole ticket, new or changed; a ticket of
-// another hall with the same id (never, with random ids) is left alone.
+// another hall with the same id (never, with random ids) is left alone. A
+// new one is inserted as InsertTicket does, counted in its queue; a
+// change of one there is counted by the tickets' update triggers.
 func (t *tx) UpsertTicket(tk *civiq.Ticket) error {
+	n, err := t.scalar(`SELECT COUNT(*) FROM tickets WHERE id = ?`, tk.ID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return t.InsertTicket(tk)
+	}
 	return t.exec(`INSERT INTO tickets (`+ticketCols+`, holder) VALUES (`+ticketMarks+`)
 		ON CONFLICT (id) DO UPDATE SET service_id = excluded.service_id, status = excluded.status, queued_at = excluded.queued_at,
 		called_at = excluded.called_at, serving_at = excluded.serving_at, done_at = excluded.done_at, no_show_at = excluded.no_show_at,

@@ -58,8 +58,52 @@ func (t *tx) Ticket(id string) (*civiq.Ticket, error) {
 	return &tk, nil
 }
 
+// countWaiting counts a new waiting ticket in queue_counts and answers its
+// place at the end of its queue: those of its class before it, and for a
+// walk-in the green channel's too (PlaceAtEnd's sum).
+const countWaiting = `INSERT INTO queue_counts (hall_id, service_id, priority, waiting) VALUES (?, ?, ?, 1)
+	ON CONFLICT (hall_id, service_id, priority) DO UPDATE SET waiting = queue_counts.waiting + 1
+	RETURNING waiting - 1 + CASE WHEN priority = 'normal' THEN COALESCE((SELECT q.waiting FROM queue_counts q
+		WHERE q.hall_id = queue_counts.hall_id AND q.service_id = queue_counts.service_id AND q.priority = 'priority'), 0) ELSE 0 END`
+
+// placed is the place countWaiting answered for the ticket just inserted,
+// kept for PlaceAtEnd; with a pipe it comes when the statement is sent.
+type placed struct {
+	tk    *civiq.Ticket
+	n     int64
+	known bool // n has come
+	want  bool // PlaceAtEnd asked before it came
+}
+
+// InsertTicket writes a new ticket and, when it waits, counts it in its
+// queue (no trigger does: one would cost SQLite a statement journal for
+// every insert), which also gives its place for PlaceAtEnd.
 func (t *tx) InsertTicket(tk *civiq.Ticket) error {
-	return t.exec(`INSERT INTO tickets (`+ticketCols+`, holder) VALUES (`+ticketMarks+`)`, ticketValues(tk)...)
+	if err := t.exec(`INSERT INTO tickets (`+ticketCols+`, holder) VALUES (`+ticketMarks+`)`, ticketValues(tk)...); err != nil {
+		return err
+	}
+	if tk.Status != civiq.StatusWaiting {
+		return nil
+	}
+	p := &placed{tk: tk}
+	got := func(n int64) {
+		p.n, p.known = n, true
+		if p.want {
+			setPlace(tk, n)
+		}
+	}
+	t.wrote = true
+	if t.pipe != nil {
+		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(countWaiting), Args: []any{tk.HallID, tk.ServiceID, tk.Priority}, Scan: got})
+	} else {
+		var n int64
+		if err := t.row(countWaiting, tk.HallID, tk.ServiceID, tk.Priority).Scan(&n); err != nil {
+			return err
+		}
+		got(n)
+	}
+	t.placed = p
+	return nil
 }
 
 func (t *tx) WaitingRemote(hallID, serviceID, holder string) (all, held int, err error) {
@@ -174,13 +218,25 @@ func (t *tx) WaitingCounts(hallID string) (map[string]int, error) {
 	return scanCounts[string](t.rows(`SELECT service_id, SUM(waiting) FROM queue_counts WHERE hall_id = ? GROUP BY service_id`, hallID))
 }
 
+func setPlace(tk *civiq.Ticket, n int64) {
+	pos := max(int(n), 0)
+	tk.Position = &pos
+}
+
 func (t *tx) PlaceAtEnd(tk *civiq.Ticket) error {
+	if p := t.placed; p != nil && p.tk == tk {
+		// Inserted by this write with nothing written since: its count
+		// gave the place.
+		if p.known {
+			setPlace(tk, p.n)
+		} else {
+			p.want = true
+		}
+		return nil
+	}
 	const q = `SELECT COALESCE(SUM(waiting), 0) - 1 FROM queue_counts
 		WHERE hall_id = ? AND service_id = ? AND (priority = 'priority' OR ? = 'normal')`
-	set := func(n int64) {
-		pos := max(int(n), 0)
-		tk.Position = &pos
-	}
+	set := func(n int64) { setPlace(tk, n) }
 	if t.pipe != nil {
 		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(q), Args: []any{tk.HallID, tk.ServiceID, tk.Priority}, Scan: set})
 		return nil

@@ -20,6 +20,9 @@ type tx struct {
 	// wrote is set once a write statement ran (or was held back): a
 	// transaction that only read proves nothing about the storage.
 	wrote bool
+	// placed is the place of the ticket InsertTicket has just counted,
+	// until the next statement that writes (exec).
+	placed *placed
 }
 
 // errRow lets row report a failed prepare through Scan.
@@ -147,6 +150,7 @@ var _ civiq.Tx = (*tx)(nil)
 var bg = context.Background()
 
 func (t *tx) exec(q string, args ...any) error {
+	t.placed = nil // a write may move the queue's counts
 	if t.pipe != nil {
 		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(q), Args: ints(args)})
 		t.wrote = true
