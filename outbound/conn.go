@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -212,20 +213,14 @@ func (h *HTTPSender) roundTrip(ctx context.Context, c *hconn, buf []byte, n int,
 		return 0, false, err
 	}
 	for got < n {
-		res, err := http.ReadResponse(c.r, nil)
+		a, whole, closed, err := readAnswer(c.r)
 		if err != nil {
 			return got, false, err
 		}
-		// Read a bounded part of the answer, so the connection can be
-		// reused when it was small; a few bytes of it go to the log.
-		head := make([]byte, maxErrorLen)
-		k, _ := io.ReadFull(res.Body, head)
-		rest, _ := io.Copy(io.Discard, io.LimitReader(res.Body, MaxResponse-int64(k)))
-		whole := int64(k) < maxErrorLen || int64(k)+rest < MaxResponse
-		res.Body.Close()
+		a.took = time.Since(start)
 		got++
-		more := each(answer{status: res.StatusCode, text: res.Status, head: head[:k], took: time.Since(start)})
-		if !whole || res.Close || ctx.Err() != nil {
+		more := each(a)
+		if !whole || closed || ctx.Err() != nil {
 			if got < n && more {
 				return got, false, errUnanswered
 			}
@@ -239,6 +234,154 @@ func (h *HTTPSender) roundTrip(ctx context.Context, c *hconn, buf []byte, n int,
 		}
 	}
 	return got, true, nil
+}
+
+// readAnswer reads the next answer and a bounded part of its body, a few
+// bytes of which go to the log: whole, all of it was read (the connection
+// may carry the next); closed, the receiver closes the connection after
+// it. A plain answer (quickAnswer) is read by hand, any other by
+// http.ReadResponse.
+func readAnswer(r *bufio.Reader) (a answer, whole, closed bool, err error) {
+	if r.Buffered() == 0 {
+		if _, err := r.Peek(1); err != nil {
+			return a, false, false, err
+		}
+	}
+	if a, whole, closed, ok := quickAnswer(r); ok {
+		return a, whole, closed, nil
+	}
+	res, err := http.ReadResponse(r, nil)
+	if err != nil {
+		return a, false, false, err
+	}
+	head := make([]byte, maxErrorLen)
+	k, _ := io.ReadFull(res.Body, head)
+	rest, _ := io.Copy(io.Discard, io.LimitReader(res.Body, MaxResponse-int64(k)))
+	whole = int64(k) < maxErrorLen || int64(k)+rest < MaxResponse
+	res.Body.Close()
+	return answer{status: res.StatusCode, text: res.Status, head: head[:k]}, whole, res.Close, nil
+}
+
+// quickAnswer reads an answer whose status line and headers are all in
+// r's buffer when it is of the plain kind a webhook receiver gives:
+// HTTP/1.1, not 1xx, its length told by Content-Length (at most
+// MaxResponse) or nothing (204, 304), no Transfer-Encoding, no folded
+// header lines. Otherwise it reads nothing and ok is false.
+// http.ReadResponse cost 4.5 µs and six allocations a 204 on the shared
+// machine, this 1 µs and none (BenchmarkReadAnswer).
+func quickAnswer(r *bufio.Reader) (a answer, whole, closed, ok bool) {
+	buf, _ := r.Peek(r.Buffered())
+	end := bytes.Index(buf, []byte("\r\n\r\n"))
+	if end < 0 || !bytes.HasPrefix(buf, []byte("HTTP/1.1 ")) {
+		return a, false, false, false
+	}
+	lines := buf[:end]
+	if crlf := bytes.Count(lines, []byte("\r\n")); bytes.Count(lines, []byte{'\r'}) != crlf || bytes.Count(lines, []byte{'\n'}) != crlf {
+		return a, false, false, false // a bare CR or LF
+	}
+	line, lines, _ := bytes.Cut(lines, []byte("\r\n"))
+	code := line[len("HTTP/1.1 "):]
+	if len(code) < 3 || len(code) > 3 && code[3] != ' ' {
+		return a, false, false, false
+	}
+	status := 0
+	for _, c := range code[:3] {
+		if c < '0' || c > '9' {
+			return a, false, false, false
+		}
+		status = status*10 + int(c-'0')
+	}
+	if status < 200 {
+		return a, false, false, false
+	}
+	n := int64(-1)
+	for len(lines) > 0 {
+		line, lines, _ = bytes.Cut(lines, []byte("\r\n"))
+		name, value, found := bytes.Cut(line, []byte{':'})
+		if !found || !token(name) || !fieldValue(value) {
+			return a, false, false, false
+		}
+		value = bytes.Trim(value, " \t")
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			if n >= 0 || len(value) == 0 || len(value) > 18 {
+				return a, false, false, false
+			}
+			n = 0
+			for _, c := range value {
+				if c < '0' || c > '9' {
+					return a, false, false, false
+				}
+				n = n*10 + int64(c-'0')
+			}
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			return a, false, false, false
+		case bytes.EqualFold(name, []byte("Connection")):
+			for _, tok := range bytes.Split(value, []byte{','}) {
+				if bytes.EqualFold(bytes.TrimSpace(tok), []byte("close")) {
+					closed = true
+				}
+			}
+		}
+	}
+	if n < 0 {
+		if status != 204 && status != 304 {
+			return a, false, false, false // a body until the close
+		}
+		n = 0
+	}
+	if status == 204 || status == 304 {
+		n = 0 // no body, whatever it says
+	}
+	if n > MaxResponse {
+		return a, false, false, false
+	}
+	a.status = status
+	if status < 200 || status > 299 {
+		a.text = string(line0(buf))
+	}
+	if _, err := r.Discard(end + 4); err != nil {
+		return a, false, false, false // not reached: the bytes were buffered
+	}
+	if n > 0 && a.text != "" { // the start of a failure's body, for the log
+		head := make([]byte, min(n, maxErrorLen))
+		k, _ := io.ReadFull(r, head)
+		a.head, n = head[:k], n-int64(k)
+	}
+	if d, _ := r.Discard(int(n)); int64(d) < n {
+		return a, false, closed, true
+	}
+	return a, true, closed, true
+}
+
+// token reports whether b is a header's name: RFC 9110's token.
+func token(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldValue reports whether b holds no control character but tabs.
+func fieldValue(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// line0 is the status line's text after the version: "500 Internal
+// Server Error".
+func line0(buf []byte) []byte {
+	line, _, _ := bytes.Cut(buf, []byte("\r\n"))
+	return line[len("HTTP/1.1 "):]
 }
 
 // appendHead appends the request line and headers of a JSON POST of n
