@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -299,8 +300,21 @@ func (s *Service) Validate() error {
 }
 
 // FormatNumber gives the ticket number for the n-th ticket of a service on a
-// day: the prefix and at least three digits (A001, A999, A1000).
-func FormatNumber(prefix string, n int) string { return fmt.Sprintf("%s%03d", prefix, n) }
+// day: the prefix and at least three digits (A001, A999, A1000). Every
+// ticket is numbered in the single writer, so without fmt.
+func FormatNumber(prefix string, n int) string {
+	var buf [32]byte
+	b := append(buf[:0], prefix...)
+	switch {
+	case n < 0:
+		return fmt.Sprintf("%s%03d", prefix, n) // never a ticket's
+	case n < 10:
+		b = append(b, '0', '0')
+	case n < 100:
+		b = append(b, '0')
+	}
+	return string(strconv.AppendInt(b, int64(n), 10))
+}
 
 // HallLayout is a hall with its services and its counters, in their order
 // on screen.

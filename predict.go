@@ -325,7 +325,12 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 	for _, n := range size {
 		sum += n
 	}
-	all := make([]simTicket, sum)
+	kept := simTickets.Get().(*[]simTicket)
+	defer simTickets.Put(kept)
+	if cap(*kept) < sum {
+		*kept = make([]simTicket, sum)
+	}
+	all := (*kept)[:sum] // each queue overwrites its part before it reads it
 	for i := range ids {
 		w.prio[i], all = all[:0:size[i]], all[size[i]:]
 		w.normal[i], all = all[:0:size[len(ids)+i]], all[size[len(ids)+i]:]
@@ -439,6 +444,10 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 	slices.Sort(calls)
 	return calls[runs/2], true
 }
+
+// simTickets keeps the replays' arrays of tickets and lumps (about 200
+// of them, 8 KB, a prediction) for the next prediction.
+var simTickets = sync.Pool{New: func() any { return new([]simTicket) }}
 
 // maxSimSteps bounds the calls played, all runs together.
 const maxSimSteps = 800

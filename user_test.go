@@ -360,6 +360,13 @@ func TestFormatNumber(t *testing.T) {
 		{"A", 1000, "A1000"},
 		{"A", 12345, "A12345"},
 		{"BD", 7, "BD007"},
+		{"", 0, "000"},
+		{"C", 9, "C009"},
+		{"C", 10, "C010"},
+		{"C", 99, "C099"},
+		{"C", 100, "C100"},
+		{"绿", 5, "绿005"},
+		{"A", -7, "A-07"}, // as %03d writes it (never a ticket's)
 	}
 	for _, tt := range tests {
 		if got := FormatNumber(tt.prefix, tt.n); got != tt.want {
