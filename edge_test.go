@@ -452,33 +452,83 @@ func TestEdgeNotifiesOnce(t *testing.T) {
 	}
 	upload(t, edge, city, tok, "edge-1", ack.LastApplied)
 
-	// Each node plans its hall's events as its notifications' delivery does.
-	plan := func(e *env) []string {
-		t.Helper()
-		var ids []int64
-		for _, ev := range e.take() {
-			ids = append(ids, ev.ID)
-		}
-		if _, err := e.eng.PlanNotices(e.ctx, "demo", ids, 100); err != nil {
-			t.Fatal(err)
-		}
-		ns, err := e.eng.NotifyMessages(e.ctx, admin, "demo", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, n := range ns {
-			out = append(out, n.Kind+" "+n.To)
-		}
-		return out
-	}
-	if got := plan(edge); len(got) != 0 {
+	if got := planAll(t, edge, admin); len(got) != 0 {
 		t.Errorf("the edge told %v; want nobody: the city tells", got)
 	}
 	to := civiq.MaskPhone(testPhone)
 	want := []string{"case_correction " + to, "case_accepted " + to, "rating_received " + to, "rating_rectified " + to}
-	if got := plan(city); !slices.Equal(got, want) {
+	if got := planAll(t, city, admin); !slices.Equal(got, want) {
 		t.Errorf("the city told\n%v\nwant\n%v", got, want)
+	}
+}
+
+// planAll has a node plan the hall's events not yet taken, as its
+// notifications' delivery does, and lists the hall's messages of the day
+// as "kind to".
+func planAll(t *testing.T, e *env, admin civiq.Principal) []string {
+	t.Helper()
+	var ids []int64
+	for _, ev := range e.take() {
+		ids = append(ids, ev.ID)
+	}
+	if _, err := e.eng.PlanNotices(e.ctx, "demo", ids, 100); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := e.eng.NotifyMessages(e.ctx, admin, "demo", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, n := range ns {
+		out = append(out, n.Kind+" "+n.To)
+	}
+	return out
+}
+
+// TestEdgeTicketToldOnce: a ticket of a hall with an edge, opted in with
+// the same phone on the city's phone page and then at the edge's kiosk,
+// gets each message once, from the edge (which holds the kiosk's opt-in
+// and sees the ticket's moves first); the city, once the edge's opt-in
+// came up, tells it nothing and takes no opt-in of it again.
+func TestEdgeTicketToldOnce(t *testing.T) {
+	edge, city, tok := edgePair(t)
+	admin := civiq.Principal{User: &civiq.User{ID: 1, Username: "admin", Role: civiq.RoleAdmin}}
+	edge.eng.Sealer = testSealer(t)
+	city.eng.Sealer, _ = civiq.NewSealer(bytes.Repeat([]byte{9}, civiq.SecretKeySize))
+	for _, e := range []*env{edge, city} {
+		if _, err := e.eng.SetNotifySettings(e.ctx, admin, "demo", civiq.NotifySettings{SMS: &civiq.ProviderSettings{Provider: "log"}}); err != nil {
+			t.Fatal(err)
+		}
+		e.take()
+	}
+	tk := edge.issue("tax", "")
+	ack := upload(t, edge, city, tok, "edge-1", 0)
+	sms := civiq.OptInRequest{Medium: civiq.MediumSMS, Address: "13800000001"}
+	if err := city.eng.OptIn(city.ctx, tk.ID, sms); err != nil {
+		t.Fatal(err)
+	}
+	if err := edge.eng.OptIn(edge.ctx, tk.ID, sms); err != nil {
+		t.Fatal(err)
+	}
+	ack = upload(t, edge, city, tok, "edge-1", ack.LastApplied)
+	if err := city.eng.OptIn(city.ctx, tk.ID, sms); civiq.ErrorCode(err) != civiq.EConflict {
+		t.Errorf("the city took the opt-in again: %v", err)
+	}
+	edge.advance(10 * time.Minute) // the call after the city's opt-in, by either clock
+	if c := edge.call("5"); c.ID != tk.ID {
+		t.Fatalf("called %s", c.Number)
+	}
+	upload(t, edge, city, tok, "edge-1", ack.LastApplied)
+	to := civiq.MaskPhone("13800000001")
+	if got, want := planAll(t, edge, admin), []string{"taken " + to, "called " + to}; !slices.Equal(got, want) {
+		t.Errorf("the edge told %v, want %v", got, want)
+	}
+	if got := planAll(t, city, admin); len(got) != 0 {
+		t.Errorf("the city told %v too", got)
+	}
+	n, err := city.eng.TicketNotifyOf(city.ctx, tk)
+	if err != nil || len(n.OptIns) != 0 {
+		t.Errorf("the city's phone page shows the opt-ins %v (%v)", n, err)
 	}
 }
 

@@ -566,6 +566,11 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 		if err := edgeCheckedIn(tx, ev); err != nil { // bookingpass.go: the city's booking checked in
 			return err
 		}
+		if ev.Type == EventNotifyOptIn && ev.Ticket != nil {
+			if err := optedInAtEdge(tx, ev.Ticket, ev.At); err != nil { // notify.go: told from the edge alone
+				return err
+			}
+		}
 		if err := tx.AppendEvent(ev); err != nil {
 			return err
 		}

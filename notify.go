@@ -795,6 +795,32 @@ const (
 	OptInAfterEnd = time.Hour
 )
 
+// optedAtEdge is the medium of the mark a city keeps in place of a
+// ticket's opt-ins once the ticket was opted in at its hall's edge node
+// (the edge's notify.opt_in came up: optedInAtEdge). It is no medium
+// messages go by and holds no address.
+const optedAtEdge = "edge"
+
+// optedInAtEdge: a ticket of a hall with an edge was opted in at the
+// edge, and the edge tells it from then on (it holds that opt-in and sees
+// the ticket's moves first). The city forgets its own opt-ins of the
+// ticket (what they still had queued is dropped at the claim) and keeps a
+// mark in their place, so that it takes none again: the same phone opted
+// in at the kiosk and on the city's phone page is told once, from the
+// edge.
+func optedInAtEdge(tx Tx, t *Ticket, at time.Time) error {
+	os, err := tx.OptIns(t.ID)
+	if err != nil {
+		return err
+	}
+	for _, o := range os {
+		if _, err := tx.DeleteOptIn(t.ID, o.Medium); err != nil {
+			return err
+		}
+	}
+	return tx.PutOptIn(&OptIn{TicketID: t.ID, HallID: t.HallID, Medium: optedAtEdge, CreatedAt: at})
+}
+
 // MaxOptInsPerAddressDay is how many tickets one address may opt in for
 // in a day: nobody floods another's phone by taking tickets for it.
 const MaxOptInsPerAddressDay = 5
@@ -833,6 +859,15 @@ func (e *Engine) OptIn(ctx context.Context, ticketID string, req OptInRequest) e
 		}
 		if t.Status == StatusDone || t.Status == StatusCancelled {
 			return Errorf(EConflict, "the ticket is %s: there is nothing left to tell", t.Status)
+		}
+		if !e.Node.Edge() {
+			os, err := tx.OptIns(t.ID)
+			if err != nil {
+				return err
+			}
+			if slices.ContainsFunc(os, func(o OptIn) bool { return o.Medium == optedAtEdge }) {
+				return Errorf(EConflict, "the ticket was opted in at the hall's kiosk: its messages come from there")
+			}
 		}
 		st, err := tx.NotifySettings(t.HallID)
 		if ErrorCode(err) == ENotFound || (err == nil && st.Provider(req.Medium) == nil) {
@@ -1734,6 +1769,9 @@ func (e *Engine) TicketNotifyOf(ctx context.Context, t *Ticket) (*TicketNotify, 
 			return err
 		}
 		for _, o := range os {
+			if o.Medium == optedAtEdge {
+				continue
+			}
 			addr := o.Address
 			if err := e.unseal(&addr); err != nil {
 				return err
