@@ -696,7 +696,7 @@ func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *I
 			if i < 0 {
 				if c.CurrentTicketID != "" {
 					c.CurrentTicketID = ""
-					return nil, tx.PutCounter(c)
+					return nil, tx.SetCounterState(c)
 				}
 				return nil, nil
 			}
@@ -734,7 +734,9 @@ func (e *Engine) call(ctx context.Context, tx Tx, c *Counter, t *Ticket, now tim
 		return err
 	}
 	c.CurrentTicketID = t.ID
-	if err := tx.PutCounter(c); err != nil {
+	// Only the counter's state: its row read in this write, its
+	// configuration unchanged (PutCounter's upsert rewrote it all).
+	if err := tx.SetCounterState(c); err != nil {
 		return err
 	}
 	return tx.AppendEvent(&Event{HallID: c.HallID, Type: EventCalled, At: now, Ticket: t, Reason: reason})
