@@ -232,7 +232,8 @@ var handed = []any{civiq.NoticeSending, civiq.NoticeSent, civiq.NoticeDelivered}
 // are tested in the count, not among the conditions: there they would
 // lead the planner to the status index, and through the whole day. The
 // database counts; the rows never come up to Go (they did, one by one,
-// and cost a sixth of a busy hall's notifications).
+// and cost a sixth of a busy hall's notifications). The hall's index holds
+// the status and medium (migration 28): its count reads the index alone.
 func (t *tx) CountSent(hallID, medium, addressKey string, since time.Time) (int, error) {
 	where, key := `hall_id = ? AND updated_at >= ?`, hallID
 	if addressKey != "" {
