@@ -156,14 +156,25 @@ func (t *tx) exec(q string, args ...any) error {
 		t.wrote = true
 		return nil
 	}
+	_, err := t.execResult(q, args...)
+	return err
+}
+
+// execResult runs a write statement at once, not held back in a pipe, and
+// returns its result.
+func (t *tx) execResult(q string, args ...any) (sql.Result, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
 	st, err := t.stmt(q)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err = st.ExecContext(bg, ints(args)...); err == nil {
+	res, err := st.ExecContext(bg, ints(args)...)
+	if err == nil {
 		t.wrote = true
 	}
-	return err
+	return res, err
 }
 
 func notFound(what, id string) error { return civiq.Errorf(civiq.ENotFound, "unknown %s %s", what, id) }
