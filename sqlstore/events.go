@@ -14,7 +14,8 @@ import (
 var _ civiq.EventTx = (*tx)(nil)
 
 func (t *tx) AppendEvent(e *civiq.Event) error {
-	data, err := json.Marshal(civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, Reason: e.Reason, FollowUp: e.FollowUp, Booking: e.Booking, Case: e.Case, Alert: e.Alert})
+	// encoding/json's bytes, a ticket's without reflection.
+	data, err := civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, Reason: e.Reason, FollowUp: e.FollowUp, Booking: e.Booking, Case: e.Case, Alert: e.Alert}.AppendJSON(nil)
 	if err != nil {
 		return err
 	}
