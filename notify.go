@@ -473,7 +473,9 @@ type NotifyTx interface {
 	PutOptIn(o *OptIn) error
 	// DeleteOptIn reports whether there was one.
 	DeleteOptIn(ticketID, medium string) (bool, error)
-	DeleteOptIns(ticketID string) error
+	// ForgetOptIns deletes the ticket's opt-ins when it is done or
+	// cancelled and has no message queued or sending: one statement.
+	ForgetOptIns(ticketID string) error
 	// PruneOptIns deletes the opt-ins made before the time, and those of
 	// tickets done or cancelled before finishedBefore that have no message
 	// queued or sending.
@@ -484,8 +486,6 @@ type NotifyTx interface {
 	// each service and class (appointments last): the first perQueue of
 	// each service, class and medium, and every appointment.
 	WaitingOptIns(hallID string, perQueue int) ([]OptIn, error)
-	// PendingNotices counts the ticket's messages queued or sending.
-	PendingNotices(ticketID string) (int, error)
 	// CountOptIns counts the opt-ins to an address made since the time.
 	CountOptIns(addressKey string, since time.Time) (int, error)
 	// InsertNotice adds a message; false when the ticket already has one
@@ -1133,24 +1133,8 @@ type NoticeBatch struct {
 // ticket called and finished since has its "called" still to plan.
 func forgetFinished(tx Tx, ticketIDs []string) error {
 	for _, id := range ticketIDs {
-		t, err := tx.Ticket(id)
-		if ErrorCode(err) == ENotFound {
-			continue
-		}
-		if err != nil {
+		if err := tx.ForgetOptIns(id); err != nil {
 			return err
-		}
-		if t.Status != StatusDone && t.Status != StatusCancelled {
-			continue
-		}
-		n, err := tx.PendingNotices(id)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			if err := tx.DeleteOptIns(id); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

@@ -195,10 +195,15 @@ func TestPruneKeepsQueuedOptIns(t *testing.T) {
 	if err := e.eng.RecordNotices(e.ctx, "demo", outs, nil); err != nil {
 		t.Fatal(err)
 	}
-	kept := func() []string {
+	// Named as finished, a ticket still waiting, or one with a message
+	// still sending, keeps its opt-ins.
+	if err := e.eng.RecordNotices(e.ctx, "demo", nil, []string{pending.ID, waiting.ID}); err != nil {
+		t.Fatal(err)
+	}
+	kept := func(tickets ...*civiq.Ticket) []string {
 		var out []string
 		err := e.store.View(e.ctx, func(tx civiq.Tx) error {
-			for _, tk := range []*civiq.Ticket{pending, sent, waiting} {
+			for _, tk := range tickets {
 				os, err := tx.OptIns(tk.ID)
 				if err != nil {
 					return err
@@ -228,8 +233,36 @@ func TestPruneKeepsQueuedOptIns(t *testing.T) {
 		if err := e.eng.Prune(e.ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got := kept(); !slices.Equal(got, c.want) {
+		if got := kept(pending, sent, waiting); !slices.Equal(got, c.want) {
 			t.Errorf("%v on: opt-ins kept of %v; want %v", c.after, got, c.want)
 		}
+	}
+
+	// A finished ticket whose last messages went loses its opt-ins with
+	// their answers, not at a prune.
+	done := optIn("13800000004")
+	for _, tk := range []*civiq.Ticket{waiting, done} { // waiting's opt-ins went at the prune
+		if c := e.call("1"); c == nil || c.ID != tk.ID {
+			t.Fatalf("called %+v, want %s", c, tk.Number)
+		}
+		e.act(tk.ID, civiq.ActStart, "")
+		e.act(tk.ID, civiq.ActFinish, "")
+	}
+	ids = ids[:0]
+	for _, ev := range e.take() {
+		ids = append(ids, ev.ID)
+	}
+	if b, err = e.eng.PlanNotices(e.ctx, "demo", ids, 100); err != nil || len(b.Jobs) != 2 || !slices.Equal(b.Finished, []string{done.ID}) {
+		t.Fatalf("planned %d jobs, finished %v: %v", len(b.Jobs), b.Finished, err)
+	}
+	outs = outs[:0]
+	for _, j := range b.Jobs {
+		outs = append(outs, civiq.NoticeOutcome{ID: j.Notice.ID, Result: civiq.ChannelResult{Status: civiq.NoticeSent}})
+	}
+	if err := e.eng.RecordNotices(e.ctx, "demo", outs, b.Finished); err != nil {
+		t.Fatal(err)
+	}
+	if got := kept(done); len(got) != 0 {
+		t.Errorf("the finished ticket keeps its opt-ins")
 	}
 }

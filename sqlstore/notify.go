@@ -61,8 +61,11 @@ func (t *tx) DeleteOptIn(ticketID, medium string) (bool, error) {
 	return err == nil, err
 }
 
-func (t *tx) DeleteOptIns(ticketID string) error {
-	return t.exec(`DELETE FROM notify_optins WHERE ticket_id = ?`, ticketID)
+func (t *tx) ForgetOptIns(ticketID string) error {
+	return t.exec(`DELETE FROM notify_optins WHERE ticket_id = ?
+		AND EXISTS (SELECT 1 FROM tickets WHERE id = ? AND status IN (?, ?))
+		AND NOT EXISTS (SELECT 1 FROM notify_messages m WHERE m.ticket_id = ? AND m.status IN (?, ?))`,
+		ticketID, ticketID, civiq.StatusDone, civiq.StatusCancelled, ticketID, civiq.NoticeQueued, civiq.NoticeSending)
 }
 
 func (t *tx) PruneOptIns(before, finishedBefore time.Time) error {
@@ -110,12 +113,6 @@ func (t *tx) WaitingOptIns(hallID string, perQueue int) ([]civiq.OptIn, error) {
 		ORDER BY o.service_id, o.priority, o.channel = ?, o.queued_at`,
 		civiq.ChannelAppointment, hallID, civiq.StatusWaiting, civiq.NoticeNext, perQueue,
 		civiq.ChannelAppointment, civiq.ChannelAppointment))
-}
-
-func (t *tx) PendingNotices(ticketID string) (int, error) {
-	n, err := t.scalar(`SELECT COUNT(*) FROM notify_messages WHERE ticket_id = ? AND status IN (?, ?)`,
-		ticketID, civiq.NoticeQueued, civiq.NoticeSending)
-	return int(n), err
 }
 
 func (t *tx) CountOptIns(addressKey string, since time.Time) (int, error) {
