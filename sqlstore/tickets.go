@@ -58,13 +58,17 @@ func (t *tx) Ticket(id string) (*civiq.Ticket, error) {
 	return &tk, nil
 }
 
-// countWaiting counts a new waiting ticket in queue_counts and answers its
-// place at the end of its queue: those of its class before it, and for a
-// walk-in the green channel's too (PlaceAtEnd's sum).
-const countWaiting = `INSERT INTO queue_counts (hall_id, service_id, priority, waiting) VALUES (?, ?, ?, 1)
-	ON CONFLICT (hall_id, service_id, priority) DO UPDATE SET waiting = queue_counts.waiting + 1
+// countWaiting counts a new waiting ticket in queue_counts;
+// countWaitingPlace also answers its place at the end of its queue: those
+// of its class before it, and for a walk-in the green channel's too
+// (PlaceAtEnd's sum).
+const (
+	countWaiting = `INSERT INTO queue_counts (hall_id, service_id, priority, waiting) VALUES (?, ?, ?, 1)
+	ON CONFLICT (hall_id, service_id, priority) DO UPDATE SET waiting = queue_counts.waiting + 1`
+	countWaitingPlace = countWaiting + `
 	RETURNING waiting - 1 + CASE WHEN priority = 'normal' THEN COALESCE((SELECT q.waiting FROM queue_counts q
 		WHERE q.hall_id = queue_counts.hall_id AND q.service_id = queue_counts.service_id AND q.priority = 'priority'), 0) ELSE 0 END`
+)
 
 // placed is the place countWaiting answered for the ticket just inserted,
 // kept for PlaceAtEnd; with a pipe it comes when the statement is sent.
@@ -77,13 +81,21 @@ type placed struct {
 
 // InsertTicket writes a new ticket and, when it waits, counts it in its
 // queue (no trigger does: one would cost SQLite a statement journal for
-// every insert), which also gives its place for PlaceAtEnd.
+// every insert); on PostgreSQL the count also gives its place for
+// PlaceAtEnd, in the same round trip.
 func (t *tx) InsertTicket(tk *civiq.Ticket) error {
 	if err := t.exec(`INSERT INTO tickets (`+ticketCols+`, holder) VALUES (`+ticketMarks+`)`, ticketValues(tk)...); err != nil {
 		return err
 	}
 	if tk.Status != civiq.StatusWaiting {
 		return nil
+	}
+	if !t.d.IsPostgres() {
+		// On SQLite RETURNING costs a table of its answers and a statement
+		// journal: the count without it and PlaceAtEnd's read by key cost
+		// less than the count with the place.
+		_, err := t.execResult(countWaiting, tk.HallID, tk.ServiceID, tk.Priority)
+		return err
 	}
 	p := &placed{tk: tk}
 	got := func(n int64) {
@@ -94,10 +106,10 @@ func (t *tx) InsertTicket(tk *civiq.Ticket) error {
 	}
 	t.wrote = true
 	if t.pipe != nil {
-		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(countWaiting), Args: []any{tk.HallID, tk.ServiceID, tk.Priority}, Scan: got})
+		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(countWaitingPlace), Args: []any{tk.HallID, tk.ServiceID, tk.Priority}, Scan: got})
 	} else {
 		var n int64
-		if err := t.row(countWaiting, tk.HallID, tk.ServiceID, tk.Priority).Scan(&n); err != nil {
+		if err := t.row(countWaitingPlace, tk.HallID, tk.ServiceID, tk.Priority).Scan(&n); err != nil {
 			return err
 		}
 		got(n)
@@ -148,6 +160,22 @@ func (t *tx) SetTicketBehalf(id, role string) error {
 }
 
 func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
+	if !t.d.IsPostgres() {
+		// As the count above: on SQLite an UPDATE and a read by key cost
+		// less than the upsert with RETURNING; the row is new once a day.
+		res, err := t.execResult(`UPDATE sequences SET last = last + 1 WHERE hall_id = ? AND service_id = ? AND day = ?`, hallID, serviceID, day)
+		if err != nil {
+			return 0, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err == nil {
+				_, err = t.execResult(`INSERT INTO sequences (hall_id, service_id, day, last) VALUES (?, ?, ?, 1)`, hallID, serviceID, day)
+			}
+			return 1, err
+		}
+		n, err := t.scalar(`SELECT last FROM sequences WHERE hall_id = ? AND service_id = ? AND day = ?`, hallID, serviceID, day)
+		return int(n), err
+	}
 	n, err := t.scalar(`INSERT INTO sequences (hall_id, service_id, day, last) VALUES (?, ?, ?, 1)
 		ON CONFLICT (hall_id, service_id, day) DO UPDATE SET last = sequences.last + 1 RETURNING last`, hallID, serviceID, day)
 	return int(n), err
