@@ -34,7 +34,7 @@ type App struct {
 	Metrics *api.Metrics
 	API     *api.Server // the handler: API, pages, static files
 	Site    *web.Site
-	// Outbound delivers the events to webhooks (package outbound); New
+	// Outbound delivers the events to webhooks (package outbound); Start
 	// starts it, Close stops it.
 	Outbound *outbound.Dispatcher
 	Sender   *outbound.HTTPSender
@@ -133,9 +133,14 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 		return nil, err
 	}
 	a.SetVAPID(v)
-	a.Outbound.Start()
 	return a, nil
 }
+
+// Start starts the node's delivery workers (webhooks, 好差评 reporters,
+// notifications, the edge link). Call it once, after the node's settings
+// are set (SetWebhookAllow, SetVAPID, the engine's sealer and clock, the
+// sender's pipeline): the workers read them from their first message on.
+func (a *App) Start() { a.Outbound.Start() }
 
 // SetVAPID makes v the key pair of Web Push: it signs the messages, and the
 // phone page subscribes browsers with its public key. Set it before

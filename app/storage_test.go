@@ -33,6 +33,7 @@ func startNode(t *testing.T, path string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.Start()
 	srv := httptest.NewServer(a.API)
 	t.Cleanup(func() {
 		a.API.Close()
@@ -81,6 +82,7 @@ func demoFile(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.Start()
 	if _, err := a.Engine.LoadDemo(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -106,6 +106,7 @@ func New(t testing.TB, opts ...func(*Server)) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	s.App.Start()
 	s.HTTP = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.HTTP.URL
 	s.Admin = s.Login(t, "admin", AdminPassword)

@@ -35,6 +35,7 @@ func edgeNode(b *testing.B) *app.App {
 	if err != nil {
 		b.Fatal(err)
 	}
+	a.Start()
 	b.Cleanup(func() { a.Close(); store.Close() })
 	if _, err := a.Engine.LoadDemo(context.Background()); err != nil {
 		b.Fatal(err)
@@ -114,6 +115,7 @@ func BenchmarkEdgeBacklog(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	city.Start()
 	b.Cleanup(func() { city.Close(); cityStore.Close() })
 	if _, err := city.Engine.LoadDemo(ctx); err != nil {
 		b.Fatal(err)

@@ -328,6 +328,8 @@ func (m *Main) Open(ctx context.Context) error {
 			slog.Info("loaded the demo service guides", "hall", "demo")
 		}
 	}
+	// Every setting the delivery workers read is set: they start.
+	a.Start()
 	// A connection that sends no request within ReadHeaderTimeout, or
 	// none more within IdleTimeout, is closed: idle ones are cheap to
 	// open and each holds a file descriptor.
