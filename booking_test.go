@@ -268,8 +268,22 @@ func TestCancelBooking(t *testing.T) {
 	_, err = e.eng.CancelBooking(e.ctx, civiq.CancelRequest{Code: b.Code, IDLast4: civiq.Last4(idOf(1))})
 	wantErr(t, err, civiq.EConflict, "")
 	// The place comes back at a random time within 30 minutes, not at once.
+	if c.ReleasedAt == nil || !c.ReleasedAt.After(*c.CancelledAt) || c.ReleasedAt.After(c.CancelledAt.Add(30*time.Minute)) {
+		t.Errorf("released at %v, cancelled at %v: want within the next 30 minutes", c.ReleasedAt, c.CancelledAt)
+	}
+	// The clock steps a second at each reading (and the engine's other
+	// readers may take some): held at the cancel's time, a release however
+	// soon after it is still to come.
+	e.set(*c.CancelledAt)
+	e.mu.Lock()
+	step := e.step
+	e.step = 0
+	e.mu.Unlock()
 	_, err = e.book("tax", slot(3, 10, 0), 2)
 	wantErr(t, err, civiq.ESlotFull, "")
+	e.mu.Lock()
+	e.step = step
+	e.mu.Unlock()
 	e.advance(31 * time.Minute)
 	b2 := e.mustBook("tax", slot(3, 10, 0), 2)
 
