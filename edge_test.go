@@ -603,3 +603,59 @@ func TestEdgeTransferGoesUp(t *testing.T) {
 		t.Errorf("the city's status: counter 4 not staffed: %+v", st.Counters)
 	}
 }
+
+// Who served a ticket at the edge goes up by username: the city's staff
+// report counts the tickets for its own user of that name; a name the
+// city lacks leaves the ticket served by nobody it knows, and the upload
+// goes through.
+func TestEdgeServedByGoesUp(t *testing.T) {
+	edge, city, tok := edgePair(t)
+	for _, name := range []string{"zhao", "li"} { // the city's li has another id than the edge's
+		if err := city.eng.CreateUser(city.ctx, &civiq.User{Username: name, Role: civiq.RoleStaff, HallIDs: []string{"demo"}}, "password-"+name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clerks := map[string]*civiq.User{}
+	for _, name := range []string{"wu", "tang", "li"} { // wu: gone from the city
+		u := &civiq.User{Username: name, Role: civiq.RoleStaff, HallIDs: []string{"demo"}}
+		if err := edge.eng.CreateUser(civiq.WithOwner(edge.ctx, civiq.NodeCity), u, "password-"+name); err != nil { // as a pull does
+			t.Fatal(err)
+		}
+		clerks[name] = u
+	}
+	serve := func(clerk, counter, service string) *civiq.Ticket {
+		t.Helper()
+		x := edge.issue(service, "")
+		ctx := civiq.WithActor(edge.ctx, civiq.Principal{User: clerks[clerk]})
+		if got, err := edge.eng.CallNext(ctx, "demo", counter, nil); err != nil || got.ID != x.ID {
+			t.Fatalf("%s's call at %s: %+v, %v", clerk, counter, got, err)
+		}
+		if _, err := edge.eng.Act(ctx, civiq.ActRequest{TicketID: x.ID, Action: civiq.ActFinish}, nil); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	edge.openAs(clerks["li"], "4")
+	edge.openAs(clerks["wu"], "5")
+	serve("li", "4", "property")
+	serve("li", "4", "property")
+	w := serve("wu", "5", "tax")
+	upload(t, edge, city, tok, "edge-1", 0)
+
+	if got := city.ticket(w.ID); got.Status != civiq.StatusDone {
+		t.Errorf("the city's copy of wu's ticket: %s; want done", got.Status)
+	}
+	sr, err := city.eng.StaffReport(city.ctx, "demo", "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[string]int{}
+	for _, r := range sr.Rows {
+		if r.Kind == civiq.RowClerk {
+			served[r.ID] += r.Served
+		}
+	}
+	if len(served) != 1 || served["li"] != 2 {
+		t.Errorf("the city's staff report by clerk: %v; want li 2 and nobody else", served)
+	}
+}

@@ -22,13 +22,15 @@ import (
 // and place in time, which a public or staff view leaves out, and where a
 // transfer sent it: the clerk it waits for (a username: the edge's users
 // are the city's by name, not by id) and the note for the next clerk, as
-// they are at the edge when it is sent.
+// they are at the edge when it is sent; and the clerk who serves (or
+// called) it, by username too (ServedBy), whom the staff report counts.
 type EdgeTicket struct {
 	Ticket
 	Day          string    `json:"day"`
 	QueuedAt     time.Time `json:"queued_at"`
 	ForClerk     string    `json:"for_clerk,omitempty"`
 	TransferNote string    `json:"transfer_note,omitempty"`
+	ServedBy     string    `json:"served_by,omitempty"`
 }
 
 // EdgeCounter is a counter's state as the edge sends it, with the
@@ -199,6 +201,24 @@ func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, li
 	}
 	out := make([]EdgeRecord, 0, len(evs))
 	err = e.store.View(ctx, func(tx Tx) error {
+		// The city knows the edge's users by username (its ids differ).
+		names := map[int64]string{}
+		username := func(id int64) (string, error) {
+			if id == 0 {
+				return "", nil
+			}
+			if n, ok := names[id]; ok {
+				return n, nil
+			}
+			u, err := tx.UserByID(id)
+			if err != nil && !IsNotFound(err) {
+				return "", err
+			}
+			if u != nil {
+				names[id] = u.Username
+			}
+			return names[id], nil
+		}
 		for _, ev := range evs {
 			r := EdgeRecord{ID: ev.ID, HallID: ev.HallID, Type: ev.Type, At: ev.At, Text: ev.Text, Reason: ev.Reason, FollowUp: ev.FollowUp,
 				Booking: ev.Booking, Case: ev.Case, Alert: ev.Alert}
@@ -223,7 +243,7 @@ func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, li
 					CurrentTicketID: ev.Counter.CurrentTicketID, Clerk: ev.Counter.Clerk}
 			}
 			if ev.Ticket != nil {
-				cur, err := tx.Ticket(ev.Ticket.ID)
+				cur, servedBy, _, err := tx.TicketToRate(ev.Ticket.ID) // the ticket and who serves it, in one read
 				if err != nil {
 					return err
 				}
@@ -231,14 +251,11 @@ func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, li
 				t.Position, t.ETASeconds = nil, nil
 				r.Ticket = &EdgeTicket{Ticket: t, Day: cur.Day, QueuedAt: cur.QueuedAt, TransferNote: cur.TransferNote}
 				r.Ticket.Holder = cur.Holder
-				if cur.ForClerk != 0 {
-					u, err := tx.UserByID(cur.ForClerk)
-					if err != nil && !IsNotFound(err) {
-						return err
-					}
-					if u != nil {
-						r.Ticket.ForClerk = u.Username
-					}
+				if r.Ticket.ForClerk, err = username(cur.ForClerk); err != nil {
+					return err
+				}
+				if r.Ticket.ServedBy, err = username(servedBy); err != nil {
+					return err
 				}
 				if ev.Type == EventRated {
 					rt, err := tx.RatingByTicket(t.ID)
@@ -249,14 +266,8 @@ func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, li
 						return err
 					}
 					r.Rating = &EdgeRating{Rating: *rt, StaffID: rt.StaffID}
-					if rt.StaffID != 0 {
-						u, err := tx.UserByID(rt.StaffID)
-						if err != nil && !IsNotFound(err) {
-							return err
-						}
-						if u != nil {
-							r.Rating.Staff = u.Username
-						}
+					if r.Rating.Staff, err = username(rt.StaffID); err != nil {
+						return err
 					}
 				}
 			}
@@ -437,6 +448,7 @@ func (e *Engine) ApplyEdgeEvents(ctx context.Context, tok *EdgeToken, up *EdgeUp
 // on PostgreSQL the rest goes in one round trip.
 func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) error {
 	tickets := map[string]*Ticket{}
+	servedBy := map[string]int64{} // the city's user who serves each ticket, by the edge's username
 	var order []string
 	type seqKey struct{ service, day string }
 	seqs := map[seqKey]int{}
@@ -479,6 +491,9 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 				order = append(order, t.ID)
 			}
 			tickets[t.ID] = &t
+			if servedBy[t.ID], err = userID(et.ServedBy); err != nil {
+				return err
+			}
 			if n, ok := ticketSeq(t.Number); ok && r.Type == EventIssued {
 				k := seqKey{t.ServiceID, t.Day}
 				seqs[k] = max(seqs[k], n)
@@ -498,6 +513,11 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 	for _, id := range order {
 		if err := tx.UpsertTicket(tickets[id]); err != nil {
 			return err
+		}
+		if uid := servedBy[id]; uid != 0 { // a name the city lacks: served by nobody it knows
+			if err := tx.SetServedBy(id, uid); err != nil {
+				return err
+			}
 		}
 	}
 	for k, n := range seqs {
