@@ -170,6 +170,15 @@ func TestHallDay(t *testing.T) {
 	}
 	var lines []string
 	for _, m := range list.Messages {
+		if m.Number == tickets[6].Number {
+			// Opted out just after opting in: when the sender planned its
+			// "taken" in between, the record keeps it, dropped at its claim;
+			// otherwise it was never due. Either way nothing was sent.
+			if m.Kind != civiq.NoticeTaken || m.Status != civiq.NoticeDropped {
+				t.Errorf("the opted-out ticket's message %s %s, want none or taken dropped", m.Kind, m.Status)
+			}
+			continue
+		}
 		lines = append(lines, fmt.Sprintf("%s %s %s %s", m.Number, m.Kind, m.Status, m.To))
 	}
 	wantLines := []string{
