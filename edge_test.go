@@ -640,6 +640,16 @@ func TestEdgeServedByGoesUp(t *testing.T) {
 	serve("li", "4", "property")
 	serve("li", "4", "property")
 	w := serve("wu", "5", "tax")
+	// li calls one more and sends it on to tax: the city's report counts
+	// that transfer for li at counter 4, as one made at the city.
+	x := edge.issue("property", "")
+	lictx := civiq.WithActor(edge.ctx, civiq.Principal{User: clerks["li"]})
+	if got, err := edge.eng.CallNext(lictx, "demo", "4", nil); err != nil || got.ID != x.ID {
+		t.Fatalf("li's call: %+v, %v", got, err)
+	}
+	if _, err := edge.eng.Act(lictx, civiq.ActRequest{TicketID: x.ID, Action: civiq.ActTransfer, ServiceID: "tax"}, nil); err != nil {
+		t.Fatal(err)
+	}
 	upload(t, edge, city, tok, "edge-1", 0)
 
 	if got := city.ticket(w.ID); got.Status != civiq.StatusDone {
@@ -649,13 +659,20 @@ func TestEdgeServedByGoesUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	served := map[string]int{}
+	served, transfers := map[string]int{}, map[string]int{}
 	for _, r := range sr.Rows {
-		if r.Kind == civiq.RowClerk {
+		switch r.Kind {
+		case civiq.RowClerk:
 			served[r.ID] += r.Served
+			transfers[r.ID] += r.Transfers
+		case civiq.RowCounter:
+			transfers["counter "+r.ID] += r.Transfers
 		}
 	}
 	if len(served) != 1 || served["li"] != 2 {
 		t.Errorf("the city's staff report by clerk: %v; want li 2 and nobody else", served)
+	}
+	if transfers["li"] != 1 || transfers["counter 4"] != 1 {
+		t.Errorf("the city's staff report's transfers: %v; want li 1 at counter 4", transfers)
 	}
 }

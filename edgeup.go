@@ -444,8 +444,9 @@ func (e *Engine) ApplyEdgeEvents(ctx context.Context, tok *EdgeToken, up *EdgeUp
 // applyEdgeRecords writes what the records leave: each ticket's and
 // counter's last state once (a ticket issued, called and done in one
 // upload is written once), the hall's last numbers, the ratings, and an
-// event row for each record, in order. Only the counters are read, once:
-// on PostgreSQL the rest goes in one round trip.
+// event row for each record, in order. Only the counters are read, once,
+// and a transferred ticket's earlier state when this upload lacks it: on
+// PostgreSQL the rest goes in one round trip.
 func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) error {
 	tickets := map[string]*Ticket{}
 	servedBy := map[string]int64{} // the city's user who serves each ticket, by the edge's username
@@ -481,11 +482,34 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 		t.ForClerk, err = userID(et.ForClerk)
 		return t, err
 	}
+	// A transfer at the edge is kept for the city's reports as one at the
+	// city is (recordTransfer): the counter that called the ticket, when
+	// and who serves it there, read from the ticket as it was before
+	// (earlier in this upload, or the city's copy of an earlier one).
+	var transfers []*TransferRecord
 	for _, r := range recs {
 		if et := r.Ticket; et != nil {
 			t, err := edgeTicket(et)
 			if err != nil {
 				return err
+			}
+			if r.Type == EventTransferred {
+				prev := tickets[t.ID]
+				if prev == nil {
+					if prev, err = tx.Ticket(t.ID); IsNotFound(err) {
+						prev = nil
+					} else if err != nil {
+						return err
+					}
+				}
+				tr := &TransferRecord{HallID: t.HallID, TicketID: t.ID, Day: t.Day, At: r.At}
+				if prev != nil && prev.CounterID != "" {
+					tr.CounterID, tr.CalledAt = prev.CounterID, prev.CalledAt
+					if tr.UserID, err = userID(et.ServedBy); err != nil {
+						return err
+					}
+				}
+				transfers = append(transfers, tr)
 			}
 			if tickets[t.ID] == nil {
 				order = append(order, t.ID)
@@ -522,6 +546,11 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 	}
 	for k, n := range seqs {
 		if err := tx.RaiseSequence(hallID, k.service, k.day, n); err != nil {
+			return err
+		}
+	}
+	for _, tr := range transfers {
+		if err := tx.AddTransfer(tr); err != nil {
 			return err
 		}
 	}
