@@ -105,10 +105,24 @@
   };
 
   // fieldError shows text as the error of input in msg (or clears both
-  // with ""), and returns whether the field is fine.
+  // with ""), and returns whether the field is fine. An error shown goes
+  // once its field changes (a radio's: once one of its group is chosen),
+  // not only at the next submit.
   C.fieldError = function (input, msg, text) {
     if (msg) msg.textContent = text || "";
     if (input) { if (text) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid"); }
+    if (input && text) {
+      const scope = input.type === "radio" && input.form ? input.form : input;
+      const clear = (ev) => {
+        if (ev.target !== input && ev.target.name !== input.name) return;
+        scope.removeEventListener("input", clear);
+        scope.removeEventListener("change", clear);
+        if (msg && msg.textContent === text) msg.textContent = "";
+        input.removeAttribute("aria-invalid");
+      };
+      scope.addEventListener("input", clear);
+      scope.addEventListener("change", clear);
+    }
     return !text;
   };
 

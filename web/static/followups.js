@@ -267,7 +267,7 @@
       }
       if (chosen === "revisited") {
         const v = document.querySelector("input[name=fu-view]:checked");
-        if (!v) { err.textContent = C.tr("fu.need.view"); document.querySelector("input[name=fu-view]").focus(); return; }
+        if (!v) { const first = document.querySelector("input[name=fu-view]"); C.fieldError(first, err, C.tr("fu.need.view")); first.focus(); return; }
         body.citizen_view = v.value;
       }
       if (chosen === "rectified" || chosen === "revisited") body.public_summary = $("fu-public").value.trim();

@@ -363,7 +363,7 @@
     const fields = { "applicant.name": "ci-name", "applicant.id_number": "ci-id", "applicant.id_type": "ci-idtype",
       "applicant.phone": "ci-phone", reason: "ci-reason", note: "ci-note", guide_id: "ci-q", decision: "ci-reason", "on_behalf.role": "ci-behalf" };
     // A field's error is shown, and the field marked invalid, until that
-    // field changes (the guide's: until one is searched for or chosen),
+    // field changes (C.fieldError; the guide's also once one is chosen),
     // or the next submit.
     let errAt = null;
     function fieldErr(input, text) {
@@ -372,11 +372,9 @@
       C.fieldError(input, err, text);
       if (text) input.focus();
     }
-    function changed(ev) {
-      if (errAt && (ev.target === errAt || (errAt === q && ev.target.name === "guide"))) fieldErr(errAt, "");
-    }
-    form.addEventListener("input", changed);
-    form.addEventListener("change", changed);
+    form.addEventListener("change", (ev) => {
+      if (errAt === q && ev.target.name === "guide") fieldErr(q, "");
+    });
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       if (busy) return;
