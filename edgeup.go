@@ -493,6 +493,10 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 			if err != nil {
 				return err
 			}
+			by, err := userID(et.ServedBy)
+			if err != nil {
+				return err
+			}
 			if r.Type == EventTransferred {
 				prev := tickets[t.ID]
 				if prev == nil {
@@ -502,12 +506,9 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 						return err
 					}
 				}
-				tr := &TransferRecord{HallID: t.HallID, TicketID: t.ID, Day: t.Day, At: r.At}
+				tr := transferOf(&t, "", nil, 0, r.At)
 				if prev != nil && prev.CounterID != "" {
-					tr.CounterID, tr.CalledAt = prev.CounterID, prev.CalledAt
-					if tr.UserID, err = userID(et.ServedBy); err != nil {
-						return err
-					}
+					tr = transferOf(&t, prev.CounterID, prev.CalledAt, by, r.At)
 				}
 				transfers = append(transfers, tr)
 			}
@@ -515,9 +516,7 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 				order = append(order, t.ID)
 			}
 			tickets[t.ID] = &t
-			if servedBy[t.ID], err = userID(et.ServedBy); err != nil {
-				return err
-			}
+			servedBy[t.ID] = by
 			if n, ok := ticketSeq(t.Number); ok && r.Type == EventIssued {
 				k := seqKey{t.ServiceID, t.Day}
 				seqs[k] = max(seqs[k], n)

@@ -208,11 +208,18 @@ type ReportTx interface {
 // (prevCounter, which called it at calledAt) by the signed-in user of ctx,
 // for the reports.
 func recordTransfer(ctx context.Context, tx Tx, t *Ticket, prevCounter string, calledAt *time.Time, at time.Time) error {
-	r := &TransferRecord{HallID: t.HallID, TicketID: t.ID, Day: t.Day, CounterID: prevCounter, CalledAt: calledAt, At: at}
+	var user int64
 	if p, _ := ctx.Value(actorKey{}).(Principal); p.User != nil {
-		r.UserID = p.User.ID
+		user = p.User.ID
 	}
-	return tx.AddTransfer(r)
+	return tx.AddTransfer(transferOf(t, prevCounter, calledAt, user, at))
+}
+
+// transferOf is the record of t's transfer by user (0: nobody known) at
+// the counter that had called it at calledAt ("" and nil: it was
+// waiting); an edge's are made at the city (applyEdgeRecords).
+func transferOf(t *Ticket, prevCounter string, calledAt *time.Time, user int64, at time.Time) *TransferRecord {
+	return &TransferRecord{HallID: t.HallID, TicketID: t.ID, Day: t.Day, CounterID: prevCounter, CalledAt: calledAt, UserID: user, At: at}
 }
 
 // ParseReportBy reads a report's breakdown ("" is the whole range);

@@ -795,11 +795,11 @@ const (
 	OptInAfterEnd = time.Hour
 )
 
-// optedAtEdge is the medium of the mark a city keeps in place of a
+// OptedAtEdge is the medium of the mark a city keeps in place of a
 // ticket's opt-ins once the ticket was opted in at its hall's edge node
 // (the edge's notify.opt_in came up: optedInAtEdge). It is no medium
 // messages go by and holds no address.
-const optedAtEdge = "edge"
+const OptedAtEdge = "edge"
 
 // optedInAtEdge: a ticket of a hall with an edge was opted in at the
 // edge, and the edge tells it from then on (it holds that opt-in and sees
@@ -818,7 +818,7 @@ func optedInAtEdge(tx Tx, t *Ticket, at time.Time) error {
 			return err
 		}
 	}
-	return tx.PutOptIn(&OptIn{TicketID: t.ID, HallID: t.HallID, Medium: optedAtEdge, CreatedAt: at})
+	return tx.PutOptIn(&OptIn{TicketID: t.ID, HallID: t.HallID, Medium: OptedAtEdge, CreatedAt: at})
 }
 
 // MaxOptInsPerAddressDay is how many tickets one address may opt in for
@@ -865,7 +865,7 @@ func (e *Engine) OptIn(ctx context.Context, ticketID string, req OptInRequest) e
 			if err != nil {
 				return err
 			}
-			if slices.ContainsFunc(os, func(o OptIn) bool { return o.Medium == optedAtEdge }) {
+			if slices.ContainsFunc(os, func(o OptIn) bool { return o.Medium == OptedAtEdge }) {
 				return Errorf(EConflict, "the ticket was opted in at the hall's kiosk: its messages come from there")
 			}
 		}
@@ -1753,7 +1753,7 @@ func (e *Engine) TicketNotifyOf(ctx context.Context, t *Ticket) (*TicketNotify, 
 			return err
 		}
 		for _, o := range os {
-			if o.Medium == optedAtEdge {
+			if o.Medium == OptedAtEdge {
 				continue
 			}
 			addr := o.Address

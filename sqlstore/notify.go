@@ -107,11 +107,11 @@ func (t *tx) WaitingOptIns(hallID string, perQueue int) ([]civiq.OptIn, error) {
 		SELECT o.*, k.service_id, k.priority, k.channel, k.queued_at, ROW_NUMBER() OVER (
 			PARTITION BY k.service_id, k.priority, k.channel = ?, o.medium ORDER BY k.queued_at) AS place
 		FROM notify_optins o JOIN tickets k ON k.id = o.ticket_id
-		WHERE o.hall_id = ? AND k.status = ? AND NOT EXISTS (SELECT 1 FROM notify_messages m
+		WHERE o.hall_id = ? AND k.status = ? AND o.medium <> ? AND NOT EXISTS (SELECT 1 FROM notify_messages m
 			WHERE m.ticket_id = o.ticket_id AND m.medium = o.medium AND m.kind = ?)) o
 		WHERE o.place <= ? OR o.channel = ?
 		ORDER BY o.service_id, o.priority, o.channel = ?, o.queued_at`,
-		civiq.ChannelAppointment, hallID, civiq.StatusWaiting, civiq.NoticeNext, perQueue,
+		civiq.ChannelAppointment, hallID, civiq.StatusWaiting, civiq.OptedAtEdge, civiq.NoticeNext, perQueue,
 		civiq.ChannelAppointment, civiq.ChannelAppointment))
 }
 

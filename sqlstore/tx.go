@@ -163,6 +163,7 @@ func (t *tx) exec(q string, args ...any) error {
 // execResult runs a write statement at once, not held back in a pipe, and
 // returns its result.
 func (t *tx) execResult(q string, args ...any) (sql.Result, error) {
+	t.placed = nil // a write may move the queue's counts
 	if err := t.flush(); err != nil {
 		return nil, err
 	}
