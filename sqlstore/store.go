@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,6 +81,10 @@ type Store struct {
 	failing atomic.Bool
 	broken  bool
 
+	// wal, on a SQLite file at synchronous=FULL, syncs the commits beside
+	// the writer (walSync); nil elsewhere.
+	wal *walSync
+
 	reqs   chan *writeReq
 	quit   chan struct{}
 	done   chan struct{}
@@ -98,7 +103,8 @@ type writeReq struct {
 // Options tune the store; the zero value is the safe default.
 type Options struct {
 	// Synchronous is the SQLite synchronous pragma; "" means FULL, so a
-	// commit survives a power cut.
+	// commit survives a power cut. At FULL the store syncs each commit
+	// beside the writer (walSync), which is as safe.
 	Synchronous string
 }
 
@@ -136,11 +142,24 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
-	s, err := OpenDB(w, r, &SQLite)
+	s, err := openDB(w, r, &SQLite, func(s *Store) error {
+		s.path = path
+		if o.Synchronous != "" && !strings.EqualFold(o.Synchronous, "FULL") {
+			return nil
+		}
+		var mode string
+		if err := w.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+			return err
+		}
+		if strings.EqualFold(mode, "wal") { // else SQLite syncs at FULL itself
+			s.wal = newWALSync(path)
+			go s.syncRun()
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s.path = path
 	return s, nil
 }
 
@@ -179,6 +198,12 @@ func PrivateFile(path string) error {
 // the store uses one connection, and read, a pool for views. It applies the
 // dialect's migrations and starts the writer. It owns both handles.
 func OpenDB(write, read *sql.DB, d *Dialect) (*Store, error) {
+	return openDB(write, read, d, nil)
+}
+
+// openDB is OpenDB with a step of the caller's, when not nil, between
+// the migrations and the writer's start.
+func openDB(write, read *sql.DB, d *Dialect, setUp func(*Store) error) (*Store, error) {
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -189,6 +214,13 @@ func OpenDB(write, read *sql.DB, d *Dialect) (*Store, error) {
 		write.Close()
 		read.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if setUp != nil {
+		if err := setUp(s); err != nil {
+			write.Close()
+			read.Close()
+			return nil, err
+		}
 	}
 	go s.run()
 	return s, nil
@@ -353,21 +385,7 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 			s.broken = false
 		}
 	}()
-	finish := func(err error) {
-		var events []*civiq.Event
-		for _, r := range batch {
-			if err != nil && r.err == nil {
-				r.err, r.events = err, nil
-			}
-			events = append(events, r.events...)
-		}
-		if err == nil && len(events) > 0 && s.Publish != nil {
-			s.Publish(events)
-		}
-		for _, r := range batch {
-			close(r.done)
-		}
-	}
+	finish := func(err error) { s.finish(batch, err) }
 	abort := func(err error) {
 		if s.x(`ROLLBACK`) != nil {
 			s.dropConn() // the connection is gone: take a new one next time
@@ -403,7 +421,17 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 		for _, r := range batch {
 			r.err, r.events, r.wrote = nil, nil, false
 		}
-		for _, r := range batch {
+		for i := 0; ; i++ {
+			if i == len(batch) {
+				// While the last commit is still being synced, the
+				// writes that come join this one (walSync).
+				r := s.more(len(batch), savepoints)
+				if r == nil {
+					break
+				}
+				batch = append(batch, r)
+			}
+			r := batch[i]
 			if savepoints {
 				if err := s.x(`SAVEPOINT w`); err != nil {
 					abort(err)
@@ -465,17 +493,48 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 			return
 		}
 	}
-	if err := s.x(`COMMIT`); err != nil {
-		abort(err)
+	if s.wal == nil {
+		if err := s.x(`COMMIT`); err != nil {
+			abort(err)
+			return
+		}
+		finish(nil)
 		return
 	}
-	for _, r := range batch {
-		if r.err == nil && r.wrote {
-			s.failing.Store(false) // something was written: storage is back
-			break
+	// The commit's frames are written; the syncer puts them on disk and
+	// answers the batch while the writer goes on with the next one.
+	seq := s.wal.begun.Add(1)
+	err := s.x(`COMMIT`)
+	if err != nil {
+		if s.x(`ROLLBACK`) != nil {
+			s.dropConn()
 		}
+		err = s.unavailable(err)
 	}
-	finish(nil)
+	s.wal.jobs <- syncJob{seq: seq, batch: slices.Clone(batch), err: err}
+}
+
+// finish answers the writes of a batch whose commit ended with err (nil:
+// on disk) and publishes their events.
+func (s *Store) finish(batch []*writeReq, err error) {
+	var events []*civiq.Event
+	wrote := false
+	for _, r := range batch {
+		if err != nil && r.err == nil {
+			r.err, r.events = err, nil
+		}
+		wrote = wrote || r.err == nil && r.wrote
+		events = append(events, r.events...)
+	}
+	if wrote {
+		s.failing.Store(false) // something was written: storage is back
+	}
+	if err == nil && len(events) > 0 && s.Publish != nil {
+		s.Publish(events)
+	}
+	for _, r := range batch {
+		close(r.done)
+	}
 }
 
 // begin starts the batch's transaction on the writer's connection, taking
@@ -490,6 +549,12 @@ func (s *Store) begin() error {
 			return err
 		}
 		s.wconn = c
+		if s.wal != nil { // the commits are synced beside the writer
+			if _, err := c.ExecContext(bg, `PRAGMA synchronous=NORMAL`); err != nil {
+				s.dropConn()
+				return err
+			}
+		}
 	}
 	if err := s.x(s.d.Begin); err != nil {
 		return err
@@ -642,12 +707,17 @@ func (s *Store) View(ctx context.Context, fn func(civiq.Tx) error) error {
 			t.Rollback()
 		}
 	}()
-	return s.readErr(fn(&tx{d: s.d, stmt: stmt}))
+	err := fn(&tx{d: s.d, stmt: stmt})
+	if t != nil {
+		s.settle()
+	}
+	return s.readErr(err)
 }
 
 // EventsAfter returns up to limit events of a hall with an id above after.
 func (s *Store) EventsAfter(ctx context.Context, hallID string, after int64, limit int) ([]*civiq.Event, error) {
 	out, err := scanAll(scanEvent)(s.read.QueryContext(ctx, s.d.sql(`SELECT id, hall_id, type, at, data FROM events WHERE hall_id = ? AND id > ? ORDER BY id LIMIT ?`), hallID, after, limit))
+	s.settle()
 	return out, s.readErr(err)
 }
 
@@ -659,6 +729,7 @@ const eventsSince = `SELECT id, hall_id, type, at, data FROM events WHERE id > ?
 // after: what a node of a cluster reads to hear of other nodes' events.
 func (s *Store) AllEventsAfter(ctx context.Context, after int64, limit int) ([]*civiq.Event, error) {
 	out, err := scanAll(scanEvent)(s.read.QueryContext(ctx, s.d.sql(eventsSince), after, limit))
+	s.settle()
 	return out, s.readErr(err)
 }
 
@@ -666,6 +737,7 @@ func (s *Store) AllEventsAfter(ctx context.Context, after int64, limit int) ([]*
 func (s *Store) LastEventID(ctx context.Context) (int64, error) {
 	var id int64
 	err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&id)
+	s.settle()
 	return id, err
 }
 
@@ -696,6 +768,10 @@ func (s *Store) Close() error {
 	close(s.reqs)
 	s.mu.Unlock()
 	<-s.done
+	if s.wal != nil {
+		close(s.wal.jobs)
+		<-s.wal.done
+	}
 	s.preparing.Wait()
 	for _, st := range s.wstmts {
 		st.Close()

@@ -68,13 +68,16 @@ func putHall(t *testing.T, s *Store, id string) {
 }
 
 // hold makes the writer wait inside a write until the returned release is
-// called, so that the writes sent meanwhile queue up and go into one commit.
+// called, so that the writes sent meanwhile queue up and go into one commit
+// (with the holding write, which runs again when a write of the batch
+// fails).
 func hold(t *testing.T, s *Store) (release func()) {
 	t.Helper()
 	started, free, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	var once sync.Once
 	go func() {
 		done <- s.Update(ctx, func(civiq.Tx) error {
-			close(started)
+			once.Do(func() { close(started) })
 			<-free
 			return nil
 		})

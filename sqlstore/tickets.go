@@ -344,6 +344,8 @@ func scanHandling(sc scanner) (civiq.HandlingSample, error) {
 // staffing planner read. It scans the hall's tickets and is meant for
 // offline use.
 func (s *Store) TicketsIssued(ctx context.Context, hallID string, from, to time.Time) ([]civiq.Ticket, error) {
-	return scanAll(scanTicket)(s.read.QueryContext(ctx, s.d.sql(`SELECT `+ticketCols+` FROM tickets
+	out, err := scanAll(scanTicket)(s.read.QueryContext(ctx, s.d.sql(`SELECT `+ticketCols+` FROM tickets
 		WHERE hall_id = ? AND issued_at >= ? AND issued_at < ? ORDER BY issued_at, id`), hallID, nanos(from), nanos(to)))
+	s.settle()
+	return out, err
 }
