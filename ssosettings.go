@@ -207,12 +207,14 @@ func (o *OIDCSettings) Check() error {
 	return nil
 }
 
-// CheckAddr checks the issuer's address against allow (civiq serve
+// CheckAt is Check, then the issuer's address against allow (civiq serve
 // --oidc-allow), as the identity platform's client checks each address
 // it dials: loopback, link-local and private addresses, and localhost,
-// only when allow holds them; else invalid, naming oidc.issuer. Check
-// first.
-func (o *OIDCSettings) CheckAddr(allow []netip.Prefix) error {
+// only when allow holds them; else invalid, naming oidc.issuer.
+func (o *OIDCSettings) CheckAt(allow []netip.Prefix) error {
+	if err := o.Check(); err != nil {
+		return err
+	}
 	u, err := url.Parse(o.Issuer)
 	if err != nil {
 		return FieldErrorf("oidc.issuer", "oidc.issuer is not a URL")
@@ -275,6 +277,15 @@ func (s *SSOSettings) Check() error {
 		return s.LDAP.Check()
 	}
 	return nil
+}
+
+// CheckAt is Check with the identity platform's address checked against
+// allow (OIDCSettings.CheckAt): what settings about to be put in force get.
+func (s *SSOSettings) CheckAt(allow []netip.Prefix) error {
+	if err := s.Check(); err != nil || s.OIDC == nil {
+		return err
+	}
+	return s.OIDC.CheckAt(allow)
 }
 
 // clone copies s, its parts with it.
@@ -462,13 +473,8 @@ func (e *Engine) SetSSOSettings(ctx context.Context, p Principal, in SSOSettings
 		return nil, err
 	}
 	in = in.clone() // the caller's stay theirs; these are in force
-	if err := in.Check(); err != nil {
+	if err := in.CheckAt(e.OIDCAllow); err != nil {
 		return nil, err
-	}
-	if in.OIDC != nil {
-		if err := in.OIDC.CheckAddr(e.OIDCAllow); err != nil {
-			return nil, err
-		}
 	}
 	now := e.now()
 	in.Source, in.UpdatedAt, in.UpdatedBy = SSOStore, &now, ""

@@ -82,6 +82,24 @@ type ticketAnswer struct {
 	Ticket *civiq.Ticket `json:"ticket"`
 }
 
+// AppendJSON appends the answer as encoding/json writes it, by the
+// ticket's own encoder (no reflection); false when it cannot.
+func (a ticketAnswer) AppendJSON(b []byte) ([]byte, bool) {
+	if a.Ticket == nil {
+		return b, false
+	}
+	out, ok := a.Ticket.AppendJSON(append(b, `{"ticket":`...))
+	if !ok {
+		return b, false
+	}
+	return append(out, '}'), true
+}
+
+// jsonAppender is an answer that encodes itself (writeJSON).
+type jsonAppender interface {
+	AppendJSON(b []byte) ([]byte, bool)
+}
+
 // writeJSON answers status with v as JSON (and a newline), in one write
 // of a buffer kept for the next answer, its length said up front.
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -94,10 +112,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	b := answers.Get().(*bytes.Buffer)
 	defer putAnswer(b)
 	encoded := false
-	if a, ok := v.(ticketAnswer); ok && a.Ticket != nil {
-		// The ticket's own encoder: the same bytes, no reflection.
-		if out, ok := a.Ticket.AppendJSON(append(b.AvailableBuffer(), `{"ticket":`...)); ok {
-			b.Write(append(out, "}\n"...))
+	if a, ok := v.(jsonAppender); ok {
+		if out, ok := a.AppendJSON(b.AvailableBuffer()); ok {
+			b.Write(append(out, '\n'))
 			encoded = true
 		}
 	}

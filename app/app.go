@@ -172,13 +172,8 @@ func (a *App) SetOIDCAllow(allow []netip.Prefix) {
 // nil: the system's). Set it before serving.
 func (a *App) SetSSOFlags(s *civiq.SSOSettings, roots *x509.CertPool) error {
 	if s != nil {
-		if err := s.Check(); err != nil {
+		if err := s.CheckAt(a.Engine.OIDCAllow); err != nil {
 			return err
-		}
-		if s.OIDC != nil {
-			if err := s.OIDC.CheckAddr(a.Engine.OIDCAllow); err != nil {
-				return err
-			}
 		}
 		if s.OIDC == nil && s.LDAP == nil {
 			s = nil

@@ -47,10 +47,7 @@ type OIDC struct {
 
 // NewOIDC checks cfg and makes the platform's client.
 func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
-	if err := cfg.Check(); err != nil {
-		return nil, err
-	}
-	if err := cfg.CheckAddr(cfg.Allow); err != nil {
+	if err := cfg.CheckAt(cfg.Allow); err != nil {
 		return nil, err
 	}
 	if cfg.HTTP == nil {

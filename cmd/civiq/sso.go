@@ -91,12 +91,9 @@ func (c *SSOConfig) settings() (*civiq.SSOSettings, error) {
 			s.LDAP.GroupBase, s.LDAP.GroupFilter = c.LDAPGroupBase, c.LDAPGroupFilter
 		}
 	}
-	err := s.Check()
-	if err == nil && s.OIDC != nil {
-		var allow []netip.Prefix
-		if allow, err = c.allow(); err == nil {
-			err = s.OIDC.CheckAddr(allow)
-		}
+	allow, err := c.allow()
+	if err == nil {
+		err = s.CheckAt(allow)
 	}
 	if err != nil {
 		var fe *civiq.Error
@@ -131,10 +128,7 @@ func (c *SSOConfig) roots() (*x509.CertPool, error) {
 
 // check reads the whole set-up, for the flags' errors at start.
 func (c *SSOConfig) check() error {
-	if _, err := c.settings(); err != nil {
-		return err
-	}
-	if _, err := c.allow(); err != nil {
+	if _, err := c.settings(); err != nil { // --oidc-allow too
 		return err
 	}
 	_, err := c.roots()
