@@ -249,6 +249,35 @@ type simTicket struct {
 	target bool
 }
 
+// simGroup is a run of a service's tickets in the replay: n of them (in
+// lumps when there are many) spread evenly from place from to place to,
+// in the service's priority queue or its normal one.
+type simGroup struct {
+	n        int
+	from, to float64
+	prio     bool
+	target   bool // the ticket whose wait is asked (n is 1)
+}
+
+// simGroups are a service's tickets in the order the replay adds them:
+// due appointments first at every counter, like green tickets; those
+// ahead, from the oldest to the target's place; in the target's service
+// the target; then those behind it, to now.
+func simGroups(l *ServiceLoad, isTarget bool, target WaitTarget) [4]simGroup {
+	tPlace := min(-target.Age, 0)
+	oldest := max(l.OldestAge, -tPlace)
+	g := [4]simGroup{
+		{n: l.DueAppointments, from: -oldest, to: tPlace, prio: true},
+		{n: l.Ahead, from: -oldest, to: tPlace, prio: target.Priority && isTarget},
+		{},
+		{n: l.Behind, from: tPlace, to: 0},
+	}
+	if isTarget {
+		g[2] = simGroup{n: 1, from: tPlace, to: tPlace, prio: target.Priority, target: true}
+	}
+	return g
+}
+
 // stream brings the tickets of a service that may overtake the target
 // while it waits.
 type stream struct {
@@ -307,23 +336,18 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 		dur: make([][]float64, len(ids)), mean: make([]float64, len(ids)),
 		noShow: min(max(m.NoShowShare, 0), 1), noShowS: max(m.NoShowSeconds, 0)}
 	// The queues' tickets and lumps share one array, each queue its own
-	// part of it (add below puts ceil(n/lump) of them for n tickets).
-	lumps := func(n int) int { return (n + lump - 1) / lump }
+	// part of it: ceil(n/lump) of them for a group of n tickets.
 	size := make([]int, 2*len(ids)) // prio then normal
-	for i, id := range ids {
-		l := m.Services[id]
-		p, n := lumps(l.DueAppointments), lumps(l.Ahead)+lumps(l.Behind)
-		if i == ts {
-			n++
-			if target.Priority {
-				p, n = p+lumps(l.Ahead)+1, n-lumps(l.Ahead)-1
-			}
-		}
-		size[i], size[len(ids)+i] = p, n
-	}
 	sum := 0
-	for _, n := range size {
-		sum += n
+	for i, id := range ids {
+		for _, g := range simGroups(m.Services[id], i == ts, target) {
+			q := len(ids) + i
+			if g.prio {
+				q = i
+			}
+			size[q] += (g.n + lump - 1) / lump
+			sum += (g.n + lump - 1) / lump
+		}
 	}
 	kept := simTickets.Get().(*[]simTicket)
 	defer simTickets.Put(kept)
@@ -345,36 +369,20 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 		// A ticket ahead may turn out a no-show, over sooner.
 		h = (1-m.NoShowShare)*h + m.NoShowShare*m.NoShowSeconds
 		w.mean[i] = h
-		tPlace := min(-target.Age, 0)
-		oldest := max(l.OldestAge, -tPlace)
-		add := func(n int, from, to float64, prio bool) {
-			for k := 0; k < n; k += lump {
-				c := min(lump, n-k)
+		for _, g := range simGroups(l, i == ts, target) {
+			for k := 0; k < g.n; k += lump {
+				c := min(lump, g.n-k)
 				mid := float64(k) + float64(c)/2
 				w.seq++
-				tk := simTicket{place: from + (to-from)*mid/float64(n), work: float64(c) * h, seq: w.seq, svc: int16(i), lump: c > 1, prio: prio}
-				if prio {
+				tk := simTicket{place: g.from + (g.to-g.from)*mid/float64(g.n), work: float64(c) * h, seq: w.seq, svc: int16(i),
+					lump: c > 1, prio: g.prio, target: g.target}
+				if g.prio {
 					w.prio[i] = append(w.prio[i], tk)
 				} else {
 					w.normal[i] = append(w.normal[i], tk)
 				}
 			}
 		}
-		// Tickets ahead, spread evenly from the oldest to the target's
-		// place; due appointments first at every counter, like green
-		// tickets; then the target, then those behind it, to now.
-		add(l.DueAppointments, -oldest, tPlace, true)
-		add(l.Ahead, -oldest, tPlace, target.Priority && i == ts)
-		if i == ts {
-			w.seq++
-			tk := simTicket{place: tPlace, work: h, seq: w.seq, svc: int16(i), prio: target.Priority, target: true}
-			if target.Priority {
-				w.prio[i] = append(w.prio[i], tk)
-			} else {
-				w.normal[i] = append(w.normal[i], tk)
-			}
-		}
-		add(l.Behind, tPlace, 0, false)
 		if l.PriorityRate > 0 && !target.Priority {
 			w.streams = append(w.streams, stream{first: 1 / l.PriorityRate / 2, gap: 1 / l.PriorityRate, prio: true, svc: i})
 		}
