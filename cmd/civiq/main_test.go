@@ -210,6 +210,7 @@ func TestUsageErrors(t *testing.T) {
 		{nil, 2},
 		{[]string{"serve", "--no-such-flag"}, 2},
 		{[]string{"serve", "extra-argument"}, 2},
+		{[]string{"serve", "--webhook-pipeline", "-1"}, 2},
 		{[]string{"serve", "--help"}, 0},
 		{[]string{"serve", "-h"}, 0},
 		{[]string{"help"}, 0},

@@ -37,7 +37,8 @@ type Config struct {
 	MetricsAllow string
 	WebhookAllow string
 	// WebhookPipeline is how many of a webhook's messages may wait for
-	// their answers on one connection (outbound.HTTPSender.Pipeline).
+	// their answers on one connection (outbound.HTTPSender.Pipeline); 0
+	// (a Config made in code) sends one at a time, as 1 does.
 	WebhookPipeline int
 	// FrameAncestors: the origins that may embed the display and the
 	// guides (web.ParseFrameAncestors).
@@ -167,6 +168,9 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	c.SSO.ssoFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.WebhookPipeline < 1 {
+		return c, fmt.Errorf("--webhook-pipeline must be at least 1 (1 sends one message at a time)")
 	}
 	if err := c.SSO.check(); err != nil { // sso.go
 		return c, err
