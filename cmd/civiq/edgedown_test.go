@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,25 +97,34 @@ func TestEdgeDownReal(t *testing.T) {
 	took := waitFor(t, 5*time.Second, "a city change at the edge", func() bool { return serviceName(edge, "tax") == "税务（一）" })
 	t.Logf("a change on the city in force at the edge after %v", took)
 
-	// A phone's remote ticket, asked of the city.
-	var tk struct {
-		Ticket civiq.Ticket `json:"ticket"`
+	// A phone's remote tickets, asked of the city: each numbered at the
+	// edge, the middle one of three within 2 s (one slow answer of a
+	// machine loaded by the race detector is not the relay's speed).
+	var tooks []time.Duration
+	for range 3 {
+		var tk struct {
+			Ticket civiq.Ticket `json:"ticket"`
+		}
+		start := time.Now()
+		mustDo(t, hc, "POST", city.url+"/api/v1/halls/demo/tickets", "", map[string]string{"service_id": "general", "channel": "remote"}, 201, &tk)
+		took := time.Since(start)
+		if !strings.HasPrefix(tk.Ticket.Number, "A") || tk.Ticket.ID == "" {
+			t.Errorf("remote ticket %+v after %v", tk.Ticket, took)
+		}
+		t.Logf("a remote ticket asked of the city, numbered at the edge: %s after %v", tk.Ticket.Number, took)
+		mustDo(t, hc, "GET", edge.url+"/api/v1/tickets/"+tk.Ticket.ID, "", nil, 200, nil)
+		tooks = append(tooks, took)
 	}
-	start := time.Now()
-	mustDo(t, hc, "POST", city.url+"/api/v1/halls/demo/tickets", "", map[string]string{"service_id": "general", "channel": "remote"}, 201, &tk)
-	took = time.Since(start)
-	if took > 2*time.Second || !strings.HasPrefix(tk.Ticket.Number, "A") || tk.Ticket.ID == "" {
-		t.Errorf("remote ticket %+v after %v", tk.Ticket, took)
+	if slices.Sort(tooks); tooks[1] > 2*time.Second {
+		t.Errorf("remote tickets answered after %v: the middle one over 2 s", tooks)
 	}
-	t.Logf("a remote ticket asked of the city, numbered at the edge: %s after %v", tk.Ticket.Number, took)
-	mustDo(t, hc, "GET", edge.url+"/api/v1/tickets/"+tk.Ticket.ID, "", nil, 200, nil)
 
 	// The edge away: remote tickets are paused at once; a change made on
 	// the city meanwhile reaches the edge once it is back.
 	edge.cmd.Process.Kill()
 	<-edge.done
 	time.Sleep(civiq.EdgeReachable)
-	start = time.Now()
+	start := time.Now()
 	body := mustDo(t, hc, "POST", city.url+"/api/v1/halls/demo/tickets", "", map[string]string{"service_id": "general", "channel": "remote"}, 409, nil)
 	if took := time.Since(start); took > time.Second || !strings.Contains(string(body), civiq.ERemotePaused) {
 		t.Errorf("with the edge away: %s after %v", body, took)
