@@ -17,6 +17,19 @@ type heldSync struct {
 	release chan error
 }
 
+// openHeld opens a store at synchronous=FULL with a table to write rows
+// to, its syncs held from then on.
+func openHeld(t *testing.T) (*Store, *heldSync) {
+	t.Helper()
+	s := openAt(t, filepath.Join(t.TempDir(), "civiq.db"))
+	if err := s.Update(ctx, func(t civiq.Tx) error {
+		return t.(*tx).exec(`CREATE TABLE sync_probe (n INTEGER)`)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return s, holdSyncs(t, s)
+}
+
 func holdSyncs(t *testing.T, s *Store) *heldSync {
 	t.Helper()
 	if s.wal == nil {
@@ -54,13 +67,7 @@ func countProbes(t *testing.T, s *Store) int {
 // commit is synced; the writes that come meanwhile run in the next
 // transaction without waiting for the disk.
 func TestWALSyncedBesideWriter(t *testing.T) {
-	s := openAt(t, filepath.Join(t.TempDir(), "civiq.db"))
-	if err := s.Update(ctx, func(t civiq.Tx) error {
-		return t.(*tx).exec(`CREATE TABLE sync_probe (n INTEGER)`)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	h := holdSyncs(t, s)
+	s, h := openHeld(t)
 
 	first := make(chan error, 1)
 	go func() { first <- s.Update(ctx, insertN(1)) }()
@@ -119,13 +126,7 @@ func TestWALSyncedBesideWriter(t *testing.T) {
 // A sync that fails answers its writes 503 and marks the storage failing;
 // the next commit synced clears it.
 func TestWALSyncFails(t *testing.T) {
-	s := openAt(t, filepath.Join(t.TempDir(), "civiq.db"))
-	if err := s.Update(ctx, func(t civiq.Tx) error {
-		return t.(*tx).exec(`CREATE TABLE sync_probe (n INTEGER)`)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	h := holdSyncs(t, s)
+	s, h := openHeld(t)
 	done := make(chan error, 1)
 	go func() { done <- s.Update(ctx, insertN(1)) }()
 	<-h.entered
