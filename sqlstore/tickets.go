@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -55,6 +56,7 @@ func (t *tx) Ticket(id string) (*civiq.Ticket, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.read.keep(tk)
 	return &tk, nil
 }
 
@@ -134,25 +136,149 @@ func (t *tx) QuotaCounts(hallID, serviceID, day string, from, to time.Time, hold
 	return c, err
 }
 
-// updateTicket is UpdateTicket's statement; updateTicketBy records who
-// serves the ticket in the same statement.
+// ticketSet are the columns UpdateTicket may write, by their bits
+// (ticketChanges); served_by comes after them when UpdateTicketBy names
+// who serves.
+var ticketSet = [...]string{"service_id", "status", "queued_at", "called_at", "serving_at", "done_at",
+	"no_show_at", "cancelled_at", "counter_id", "call_count", "for_counter", "for_user", "transfer_note"}
+
+// ticketSetAll has every bit of ticketSet; servedBy is the bit of
+// served_by.
 const (
-	updateTicket = `UPDATE tickets SET service_id = ?, status = ?, queued_at = ?, called_at = ?, serving_at = ?, done_at = ?,
-		no_show_at = ?, cancelled_at = ?, counter_id = ?, call_count = ?, for_counter = ?, for_user = ?, transfer_note = ? WHERE id = ?`
-	updateTicketBy = `UPDATE tickets SET service_id = ?, status = ?, queued_at = ?, called_at = ?, serving_at = ?, done_at = ?,
-		no_show_at = ?, cancelled_at = ?, counter_id = ?, call_count = ?, for_counter = ?, for_user = ?, transfer_note = ?, served_by = ? WHERE id = ?`
+	ticketSetAll = 1<<len(ticketSet) - 1
+	servedBy     = 1 << len(ticketSet)
 )
+
+// ticketUpdates are the UPDATE statements of the sets of columns written
+// so far, by their bits (a handful: each move changes its own few).
+var ticketUpdates sync.Map // uint16 -> string
+
+func ticketUpdate(set uint16) string {
+	if q, ok := ticketUpdates.Load(set); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("UPDATE tickets SET ")
+	sep := ""
+	for i, col := range ticketSet {
+		if set&(1<<i) != 0 {
+			b.WriteString(sep + col + " = ?")
+			sep = ", "
+		}
+	}
+	if set&servedBy != 0 {
+		b.WriteString(sep + "served_by = ?")
+	}
+	b.WriteString(" WHERE id = ?")
+	q, _ := ticketUpdates.LoadOrStore(set, b.String())
+	return q.(string)
+}
 
 func (t *tx) UpdateTicket(tk *civiq.Ticket) error { return t.UpdateTicketBy(tk, 0) }
 
+// UpdateTicketBy writes the columns of the ticket that changed since this
+// write read it (readTickets), every column when it did not: SQLite
+// rewrites the entry of each index that holds a column named in the SET,
+// changed or not, and a ticket has eleven indexes.
 func (t *tx) UpdateTicketBy(tk *civiq.Ticket, userID int64) error {
-	args := []any{tk.ServiceID, tk.Status, nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
-		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.ForCounter, tk.ForClerk, tk.TransferNote, tk.ID}
-	if userID == 0 {
-		return t.exec(updateTicket, args...)
+	set, args := ticketChanges(t.read.find(tk.ID), tk, make([]any, 0, len(ticketSet)+2))
+	if userID != 0 {
+		set |= servedBy
+		args = append(args, userID)
 	}
-	args = append(args[:len(args)-1], userID, tk.ID)
-	return t.exec(updateTicketBy, args...)
+	read := t.read
+	if err := t.exec(ticketUpdate(set), append(args, tk.ID)...); err != nil {
+		return err
+	}
+	// The row is now tk, kept for a later update in this write (any other
+	// statement that writes forgets what was read: exec).
+	t.read = read
+	t.read.keep(*tk)
+	return nil
+}
+
+// ticketChanges are the columns of ticketSet in which tk differs from old,
+// as bits and as the SET's values in order; every column when old is nil.
+func ticketChanges(old, tk *civiq.Ticket, args []any) (uint16, []any) {
+	all := old == nil
+	if all {
+		old = tk
+	}
+	var set uint16
+	col := func(i int, changed bool) bool {
+		if all || changed {
+			set |= 1 << i
+			return true
+		}
+		return false
+	}
+	// In the order of ticketSet.
+	if col(0, old.ServiceID != tk.ServiceID) {
+		args = append(args, tk.ServiceID)
+	}
+	if col(1, old.Status != tk.Status) {
+		args = append(args, tk.Status)
+	}
+	if col(2, old.QueuedAt.UnixNano() != tk.QueuedAt.UnixNano()) {
+		args = append(args, nanos(tk.QueuedAt))
+	}
+	for i, p := range [...][2]*time.Time{{old.CalledAt, tk.CalledAt}, {old.ServingAt, tk.ServingAt}, {old.DoneAt, tk.DoneAt},
+		{old.NoShowAt, tk.NoShowAt}, {old.CancelledAt, tk.CancelledAt}} {
+		if col(3+i, !sameTime(p[0], p[1])) {
+			args = append(args, nullNanos(p[1]))
+		}
+	}
+	if col(8, old.CounterID != tk.CounterID) {
+		args = append(args, tk.CounterID)
+	}
+	if col(9, old.CallCount != tk.CallCount) {
+		args = append(args, tk.CallCount)
+	}
+	if col(10, old.ForCounter != tk.ForCounter) {
+		args = append(args, tk.ForCounter)
+	}
+	if col(11, old.ForClerk != tk.ForClerk) {
+		args = append(args, tk.ForClerk)
+	}
+	if col(12, old.TransferNote != tk.TransferNote) {
+		args = append(args, tk.TransferNote)
+	}
+	if set == 0 {
+		// Nothing changed: the write is made all the same, of a column no
+		// index or trigger holds.
+		return 1 << 12, append(args, tk.TransferNote)
+	}
+	return set, args
+}
+
+func sameTime(a, b *time.Time) bool {
+	return a == nil && b == nil || a != nil && b != nil && a.UnixNano() == b.UnixNano()
+}
+
+// readTickets are copies of the tickets a write has read (Ticket,
+// QueueHeads) or written (UpdateTicket), as they stand in the database,
+// for UpdateTicket to write only what changed; any other statement that
+// writes forgets them (exec). A ticket's times are replaced by a move,
+// never written through (Ticket.Apply), so a copy keeps its own.
+type readTickets []civiq.Ticket
+
+func (r readTickets) find(id string) *civiq.Ticket {
+	for i := range r {
+		if r[i].ID == id {
+			return &r[i]
+		}
+	}
+	return nil
+}
+
+func (r *readTickets) keep(tks ...civiq.Ticket) {
+	for _, tk := range tks {
+		if old := r.find(tk.ID); old != nil {
+			*old = tk
+		} else {
+			*r = append(*r, tk)
+		}
+	}
 }
 
 func (t *tx) SetTicketBehalf(id, role string) error {
@@ -211,7 +337,9 @@ func (t *tx) QueueHeads(hallID string, serviceIDs []string) ([]civiq.Ticket, err
 			args = append(args, hallID, s)
 		}
 	}
-	return scanAll(scanTicket)(t.rows(strings.Join(parts, " UNION ALL "), args...))
+	heads, err := scanAll(scanTicket)(t.rows(strings.Join(parts, " UNION ALL "), args...))
+	t.read.keep(heads...)
+	return heads, err
 }
 
 func (t *tx) WaitingPlaces(hallID, serviceID string, limit int) ([]time.Time, error) {

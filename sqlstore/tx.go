@@ -23,6 +23,9 @@ type tx struct {
 	// placed is the place of the ticket InsertTicket has just counted,
 	// until the next statement that writes (exec).
 	placed *placed
+	// read are the tickets this write has read, until the next statement
+	// that writes (exec) other than UpdateTicket's own.
+	read readTickets
 }
 
 // errRow lets row report a failed prepare through Scan.
@@ -150,7 +153,7 @@ var _ civiq.Tx = (*tx)(nil)
 var bg = context.Background()
 
 func (t *tx) exec(q string, args ...any) error {
-	t.placed = nil // a write may move the queue's counts
+	t.placed, t.read = nil, nil // a write may move the queue's counts, or a ticket
 	if t.pipe != nil {
 		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(q), Args: ints(args)})
 		t.wrote = true
@@ -163,7 +166,7 @@ func (t *tx) exec(q string, args ...any) error {
 // execResult runs a write statement at once, not held back in a pipe, and
 // returns its result.
 func (t *tx) execResult(q string, args ...any) (sql.Result, error) {
-	t.placed = nil // a write may move the queue's counts
+	t.placed, t.read = nil, nil // a write may move the queue's counts, or a ticket
 	if err := t.flush(); err != nil {
 		return nil, err
 	}

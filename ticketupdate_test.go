@@ -1,0 +1,122 @@
+package civiq_test
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+)
+
+// UpdateTicket writes only the columns that changed since the write read
+// the ticket: each column changed alone, after a read by id or by the
+// queue's heads, and twice in one write, reads back as written, and the
+// queue's counts follow a change of status or service.
+func TestUpdateTicketWritesWhatChanged(t *testing.T) {
+	e := newEnv(t)
+	at := func(s int) *time.Time { v := e.now.Add(time.Duration(s) * time.Second); return &v }
+	changes := []struct {
+		name string
+		move func(tk *civiq.Ticket)
+	}{
+		{"service", func(tk *civiq.Ticket) { tk.ServiceID = "tax" }},
+		{"status", func(tk *civiq.Ticket) { tk.Status = civiq.StatusCancelled }},
+		{"queued", func(tk *civiq.Ticket) { tk.QueuedAt = tk.QueuedAt.Add(-time.Minute) }},
+		{"called", func(tk *civiq.Ticket) { tk.CalledAt = at(1) }},
+		{"serving", func(tk *civiq.Ticket) { tk.ServingAt = at(2) }},
+		{"done", func(tk *civiq.Ticket) { tk.DoneAt = at(3) }},
+		{"no-show", func(tk *civiq.Ticket) { tk.NoShowAt = at(4) }},
+		{"cancelled", func(tk *civiq.Ticket) { tk.CancelledAt = at(5) }},
+		{"counter", func(tk *civiq.Ticket) { tk.CounterID = "2" }},
+		{"calls", func(tk *civiq.Ticket) { tk.CallCount = 3 }},
+		{"for counter", func(tk *civiq.Ticket) { tk.ForCounter = "4" }},
+		{"for clerk", func(tk *civiq.Ticket) { tk.ForClerk = 7 }},
+		{"note", func(tk *civiq.Ticket) { tk.TransferNote = "材料已收 / papers taken" }},
+		{"call", func(tk *civiq.Ticket) {
+			tk.Status, tk.CalledAt, tk.CounterID, tk.CallCount = civiq.StatusCalled, at(6), "1", 1
+		}},
+		{"nothing", func(tk *civiq.Ticket) {}},
+	}
+	for i, c := range changes {
+		number := string(rune('A'+i)) + "1"
+		id := "upd-" + number
+		now := e.now
+		tk := &civiq.Ticket{ID: id, HallID: "demo", ServiceID: "general", Number: number, Day: "2026-12-06", Channel: civiq.ChannelKiosk,
+			Priority: civiq.PriorityNormal, Status: civiq.StatusWaiting, IssuedAt: now, QueuedAt: now}
+		if err := e.store.Update(e.ctx, func(tx civiq.Tx) error { return tx.InsertTicket(tk) }); err != nil {
+			t.Fatal(err)
+		}
+		var want civiq.Ticket
+		for _, read := range []string{"by id", "head", "twice", "unread"} {
+			err := e.store.Update(e.ctx, func(tx civiq.Tx) error {
+				var got *civiq.Ticket
+				switch read {
+				case "head":
+					heads, err := tx.QueueHeads("demo", []string{"general", "tax"})
+					if err != nil {
+						return err
+					}
+					for j := range heads {
+						if heads[j].ID == id {
+							got = &heads[j]
+						}
+					}
+					if got == nil { // it no longer waits
+						return nil
+					}
+				case "unread":
+					got = &want
+				default:
+					var err error
+					if got, err = tx.Ticket(id); err != nil {
+						return err
+					}
+				}
+				c.move(got)
+				if read == "twice" {
+					if err := tx.UpdateTicket(got); err != nil {
+						return err
+					}
+					got.TransferNote, got.CallCount = got.TransferNote+"+", got.CallCount+1
+				}
+				want = *got
+				return tx.UpdateTicket(got)
+			})
+			if err != nil {
+				t.Fatalf("%s, %s: %v", c.name, read, err)
+			}
+			var got *civiq.Ticket
+			if err := e.store.View(e.ctx, func(tx civiq.Tx) (err error) {
+				got, err = tx.Ticket(id)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			want.Position, want.ETASeconds = nil, nil
+			if !sameTicket(*got, want) {
+				t.Fatalf("%s, %s: read back\n%+v\nwant\n%+v", c.name, read, *got, want)
+			}
+		}
+	}
+	// Waiting after their moves: all but "service" (in tax), "status"
+	// (cancelled) and "call" in general.
+	err := e.store.View(e.ctx, func(tx civiq.Tx) error {
+		for svc, want := range map[string]int{"general": 12, "tax": 1} {
+			if _, n, err := tx.QueueLength("demo", svc); err != nil || n != want {
+				t.Errorf("%s: %d waiting, %v; want %d", svc, n, err, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sameTicket compares two tickets by their times' instants.
+func sameTicket(a, b civiq.Ticket) bool {
+	for _, tk := range []*civiq.Ticket{&a, &b} {
+		tk.In(time.UTC)
+	}
+	return reflect.DeepEqual(a, b)
+}
