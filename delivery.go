@@ -186,6 +186,9 @@ type eventReads struct {
 	// reading: the read of the store under way, if any: hooks woken by
 	// the same commit wait for one read rather than make one each.
 	reading *readUnderWay
+	// fed counts the commits handed over (feed), fedAt the latest's time.
+	fed   uint64
+	fedAt time.Time
 }
 
 type readUnderWay struct {
@@ -235,17 +238,42 @@ type eventRead struct {
 	// event then (it found fewer than it asked for).
 	at   time.Time
 	last bool
+	// fed: the count of commits handed over (eventReads.fed) when the
+	// latest joined it; 0 for a read of the store.
+	fed uint64
 }
+
+// feedFresh: a read the latest commit joined is the newest as of now
+// while that commit is younger than this. Past it the workers read the
+// store again, a safety net for commits no one handed over.
+const feedFresh = time.Second
 
 // since gives the events after the id from a kept read that holds some,
 // at most limit of them; newestAt, when not zero, says they go to the
 // newest event as of that time (the read reached it, and they are its
-// last).
+// last). When none holds any, a read that reached the newest event and
+// ends at the id gives none, kept, with its time (the latest such):
+// nothing came after the id until then. A read the latest commit handed
+// over joined (feed) is the newest as of now, while that is fresh.
 func (c *eventReads) since(after int64, limit int) (evs []*Event, newestAt time.Time, kept bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	now := time.Now()
+	fresh := now.Sub(c.fedAt) < feedFresh
 	for _, r := range c.reads {
-		if len(r.evs) == 0 || after < r.after || after >= r.evs[len(r.evs)-1].ID {
+		if len(r.evs) == 0 || after < r.after {
+			continue
+		}
+		at := r.at
+		if r.fed != 0 && r.fed == c.fed && fresh {
+			at = now
+		}
+		if last := r.evs[len(r.evs)-1].ID; after > last || after == last && !r.last {
+			continue
+		} else if after == last {
+			if !kept || at.After(newestAt) {
+				newestAt, kept = at, true
+			}
 			continue
 		}
 		i, _ := slices.BinarySearchFunc(r.evs, after, func(ev *Event, id int64) int { return cmp.Compare(ev.ID, id) })
@@ -254,11 +282,13 @@ func (c *eventReads) since(after int64, limit int) (evs []*Event, newestAt time.
 		}
 		end := min(len(r.evs), i+limit)
 		if r.last && end == len(r.evs) {
-			newestAt = r.at
+			newestAt = at
+		} else {
+			newestAt = time.Time{}
 		}
 		return r.evs[i:end], newestAt, true
 	}
-	return nil, time.Time{}, false
+	return nil, newestAt, kept
 }
 
 // keep keeps a read of the events after the id, begun after at; last: it
@@ -271,6 +301,54 @@ func (c *eventReads) keep(after int64, evs []*Event, at time.Time, last bool) {
 	c.reads[c.next] = eventRead{after: after, evs: evs, at: at, last: last}
 	c.next = (c.next + 1) % len(c.reads)
 	c.mu.Unlock()
+}
+
+// feedRead bounds a kept read that commits' events join (feed): past it
+// they begin another.
+const feedRead = 4 * 256
+
+// feed keeps the events of one of this node's commits, handed over once
+// they are on disk and before the workers are woken (Engine.Committed), as
+// a read of (first-1, last] that reached the newest event at at: when
+// their ids follow one another no other event can have an id in that
+// range, whoever wrote it. They join the kept read that ends just before
+// them, if there is one; events whose ids skip one are not kept (the
+// workers read them from the store).
+func (c *eventReads) feed(evs []*Event, at time.Time) {
+	if len(evs) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fed++
+	c.fedAt = at
+	for i := 1; i < len(evs); i++ {
+		if evs[i].ID != evs[i-1].ID+1 {
+			return
+		}
+	}
+	first := evs[0].ID
+	for i := range c.reads {
+		// Those who took events of r hold them below its length: appending
+		// changes nothing they see.
+		r := &c.reads[i]
+		if n := len(r.evs); n > 0 && r.evs[n-1].ID == first-1 && n+len(evs) <= feedRead {
+			r.evs = append(r.evs, evs...)
+			r.at, r.last, r.fed = at, true, c.fed
+			return
+		}
+	}
+	c.reads[c.next] = eventRead{after: first - 1, evs: append(make([]*Event, 0, max(len(evs), 64)), evs...), at: at, last: true, fed: c.fed}
+	c.next = (c.next + 1) % len(c.reads)
+}
+
+// Committed is given the events of each of this node's commits, in id
+// order, once they are on disk and before the delivery workers are woken
+// (package app, on a node alone on its database: the store's Publish).
+// They join the delivery's kept reads (eventReads.feed): a worker woken by
+// a commit finds its events there instead of reading them back.
+func (e *Engine) Committed(evs []*Event) {
+	e.reads.feed(evs, time.Now())
 }
 
 // EventTest is the type of the message POST /webhooks/{id}/test sends; it
@@ -601,6 +679,9 @@ func (e *Engine) nextBatch(tx Tx, readAt time.Time, b *DeliveryBatch, s *Subscri
 	b.More = true
 	for range 8 {
 		evs, newestAt, kept := e.reads.since(b.Through, limit)
+		if kept && len(evs) == 0 && (woken.IsZero() || !newestAt.After(woken)) {
+			kept = false // nothing after it then, but a commit may have come since
+		}
 		if !kept {
 			if tx == nil {
 				return true, nil

@@ -5,6 +5,7 @@ package civiq_test
 // test drives, and the events the store publishes collected and checked.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -176,6 +177,10 @@ func (e *env) checkPublishedMatchesStore() {
 	for i, ev := range stored {
 		if p := published[i]; p.ID != ev.ID || p.Type != ev.Type {
 			e.tb.Errorf("event %d: stored %d %s, published %d %s", i, ev.ID, ev.Type, p.ID, p.Type)
+		} else if !bytes.Equal(p.JSON(true), ev.JSON(true)) || !bytes.Equal(p.JSON(false), ev.JSON(false)) || !p.At.Equal(ev.At) {
+			// The delivery workers send the published events (Engine.Committed)
+			// and, after a restart or a replay, the stored ones: the same.
+			e.tb.Errorf("event %d %s: stored %s, published %s", ev.ID, ev.Type, ev.JSON(true), p.JSON(true))
 		}
 	}
 }

@@ -219,7 +219,8 @@ func TestEventJSONOnce(t *testing.T) {
 // The delivery's kept reads answer from the event after the id asked,
 // inside a read's range only; a read's last event is the end of what it
 // can tell (what came after it is read afresh). A read that reached the
-// newest event says so, with its time, when what it gives goes to its end.
+// newest event says so, with its time, when what it gives goes to its end,
+// and gives nothing, kept, after its last event.
 func TestEventReads(t *testing.T) {
 	var c eventReads
 	mk := func(ids ...int64) (evs []*Event) {
@@ -242,13 +243,18 @@ func TestEventReads(t *testing.T) {
 		{12, 10, []int64{14, 15}, true},
 		{13, 10, []int64{14, 15}, true},
 		{11, 2, []int64{12, 14}, false},
-		{15, 10, nil, false},
+		{15, 10, []int64{}, true},
+		{16, 10, nil, false},
 		{9, 10, nil, false},
 		{20, 10, nil, false},
 		{30, 10, []int64{31, 32}, false},
+		{32, 10, nil, false}, // a whole page's end: what follows is not known
 	} {
 		evs, newestAt, ok := c.since(tc.after, tc.limit)
 		var got []int64
+		if ok {
+			got = []int64{}
+		}
 		for _, ev := range evs {
 			got = append(got, ev.ID)
 		}
@@ -258,5 +264,80 @@ func TestEventReads(t *testing.T) {
 		if ok != (tc.want != nil) || !slices.Equal(got, tc.want) {
 			t.Errorf("after %d: %v %v, want %v", tc.after, got, ok, tc.want)
 		}
+	}
+}
+
+// A commit's events handed over to the kept reads (Engine.Committed) are
+// a read of their own range when their ids follow one another, joined to
+// the read that ends just before them; ids that skip one are not kept
+// (what lies in the gap may come from another writer).
+func TestEventReadsFeed(t *testing.T) {
+	var c eventReads
+	mk := func(ids ...int64) (evs []*Event) {
+		for _, id := range ids {
+			evs = append(evs, &Event{ID: id})
+		}
+		return evs
+	}
+	ids := func(evs []*Event) []int64 {
+		out := []int64{}
+		for _, ev := range evs {
+			out = append(out, ev.ID)
+		}
+		return out
+	}
+	t1, t2, t3 := time.Unix(100, 0), time.Unix(200, 0), time.Unix(300, 0)
+	c.keep(10, mk(11, 12), t1, true) // a read of the store that reached the newest
+	c.feed(mk(13, 14), t2)           // joins it
+	c.feed(mk(16, 18), t3)           // skips 17: not kept
+	c.feed(mk(20), t3)               // a range of its own: (19, 20]
+	for _, tc := range []struct {
+		after  int64
+		want   []int64 // nil: not kept
+		newest time.Time
+	}{
+		{10, []int64{11, 12, 13, 14}, t2},
+		{12, []int64{13, 14}, t2},
+		{14, []int64{}, t2},
+		{15, nil, time.Time{}},
+		{16, nil, time.Time{}},
+		{18, nil, time.Time{}},
+		{19, []int64{20}, t3},
+		{20, []int64{}, t3},
+	} {
+		evs, newestAt, ok := c.since(tc.after, 100)
+		got := ids(evs)
+		if !ok {
+			got = nil
+		}
+		if !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil) || !newestAt.Equal(tc.newest) {
+			t.Errorf("after %d: %v newest %v, want %v newest %v", tc.after, got, newestAt, tc.want, tc.newest)
+		}
+	}
+	// While no commit came after the one a read was last joined by, and
+	// that is fresh, the read is the newest as of now; a commit that is not
+	// kept (its ids skip one) ends that.
+	var n eventReads
+	fedAt := time.Now()
+	n.feed(mk(1, 2), fedAt)
+	if _, newestAt, ok := n.since(2, 10); !ok || !newestAt.After(fedAt) {
+		t.Errorf("after the newest commit: newest at %v, kept %v; want after %v", newestAt, ok, fedAt)
+	}
+	n.feed(mk(4, 6), time.Now())
+	if _, newestAt, ok := n.since(2, 10); !ok || !newestAt.Equal(fedAt) {
+		t.Errorf("after a commit not kept: newest at %v, kept %v; want %v", newestAt, ok, fedAt)
+	}
+
+	// A full read is not grown: the next events begin another.
+	var f eventReads
+	f.feed(mk(1), t1)
+	for id := int64(2); id <= feedRead+1; id++ {
+		f.feed(mk(id), t2)
+	}
+	if evs, _, _ := f.since(0, 2*feedRead); len(evs) != feedRead {
+		t.Errorf("the first read holds %d events, want %d", len(evs), feedRead)
+	}
+	if evs, _, ok := f.since(feedRead, 10); !ok || !slices.Equal(ids(evs), []int64{feedRead + 1}) {
+		t.Errorf("after the full read: %v %v", ids(evs), ok)
 	}
 }
