@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -693,8 +692,9 @@ func (s *benchServer) load(ctx context.Context, name string, n int, d time.Durat
 
 // fanout opens subs event streams spread over the nodes, then makes calls
 // one at a time on the first node and times each call's arrival at every
-// stream, from just before the request. It also returns the nodes' memory
-// grown per stream.
+// stream, from just before the request, and the CPU the server and the
+// bench used per delivery. It also returns the nodes' memory grown per
+// stream.
 func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult, float64, error) {
 	conn := s.conn(0)
 	defer conn.close()
@@ -704,7 +704,6 @@ func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult,
 		}
 	}
 	rssBefore := s.rss()
-	streamClient := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: subs}}
 	type arrival struct {
 		number string
 		at     time.Time
@@ -712,6 +711,8 @@ func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult,
 	arrivals := make(chan arrival, subs*4)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var mu sync.Mutex
+	var streams []*benchStream
 	var ready, wg sync.WaitGroup
 	for i := 0; i < subs; i++ {
 		ready.Add(1)
@@ -719,48 +720,38 @@ func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult,
 		base := s.nodes[i%len(s.nodes)].base
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequestWithContext(sctx, http.MethodGet, base+"/api/v1/halls/demo/events", nil)
-			resp, err := streamClient.Do(req)
+			st, err := openBenchStream(base, "/api/v1/halls/demo/events")
 			if err != nil {
 				ready.Done()
 				return
 			}
-			defer resp.Body.Close()
-			r := bufio.NewReader(resp.Body)
-			signalled := false
-			var event string
+			mu.Lock()
+			streams = append(streams, st)
+			mu.Unlock()
+			ready.Done()
 			for {
-				line, err := r.ReadBytes('\n')
+				name, data, err := st.next()
 				if err != nil {
-					if !signalled {
-						ready.Done()
-					}
 					return
 				}
-				if !signalled && bytes.HasPrefix(line, []byte(": connected")) {
-					signalled = true
-					ready.Done()
+				if string(name) != civiq.EventCalled {
+					continue
 				}
-				switch {
-				case bytes.HasPrefix(line, []byte("event: ")):
-					event = string(bytes.TrimSpace(line[7:]))
-				case bytes.HasPrefix(line, []byte("data: ")) && event == civiq.EventCalled:
-					at := time.Now()
-					// The number is all we need: cut it out rather than
-					// decode, so that 10,000 streams in this one process do
-					// not time the load generator instead of the server.
-					number := ""
-					if i := bytes.Index(line, []byte(`"number":"`)); i >= 0 {
-						rest := line[i+10:]
-						if j := bytes.IndexByte(rest, '"'); j >= 0 {
-							number = string(rest[:j])
-						}
+				at := time.Now()
+				// The number is all we need: cut it out rather than
+				// decode, so that 10,000 streams in this one process do
+				// not time the load generator instead of the server.
+				number := ""
+				if i := bytes.Index(data, []byte(`"number":"`)); i >= 0 {
+					rest := data[i+10:]
+					if j := bytes.IndexByte(rest, '"'); j >= 0 {
+						number = string(rest[:j])
 					}
-					select {
-					case arrivals <- arrival{number, at}:
-					case <-sctx.Done():
-						return
-					}
+				}
+				select {
+				case arrivals <- arrival{number, at}:
+				case <-sctx.Done():
+					return
 				}
 			}
 		}()
@@ -772,6 +763,7 @@ func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult,
 	}
 	var lat []time.Duration
 	errs := 0
+	mark := s.mark()
 	start := time.Now()
 	for i := 0; i < calls; i++ {
 		t0 := time.Now()
@@ -799,10 +791,18 @@ func (s *benchServer) fanout(ctx context.Context, subs, calls int) (benchResult,
 		}
 	}
 	elapsed := time.Since(start)
-	cancel()
-	wg.Wait()
 	r := summarize(fmt.Sprintf("call delivered to %d streams", subs), subs, lat, errs, elapsed)
 	r.PerSecond = float64(len(lat)) / elapsed.Seconds()
+	// The CPU and bytes of the calls and their deliveries, per delivery
+	// (with more than one node, the first node's only).
+	r.LoadCPUMicros = mark.account(s, &r)
+	cancel()
+	mu.Lock()
+	for _, st := range streams {
+		st.close()
+	}
+	mu.Unlock()
+	wg.Wait()
 	return r, perSub, nil
 }
 

@@ -37,10 +37,22 @@ func newBenchConn(base string) *benchConn {
 // do sends one request and returns the answer's status and body. A body
 // is sent as JSON; token, when set, as a bearer token.
 func (b *benchConn) do(method, path, token, body string) (int, []byte, error) {
+	if err := b.send(method, path, token, body); err != nil {
+		return 0, nil, err
+	}
+	status, out, keep, err := b.read(method)
+	if err != nil || !keep {
+		b.close()
+	}
+	return status, out, err
+}
+
+// send writes one request, dialling first when the connection is closed.
+func (b *benchConn) send(method, path, token, body string) error {
 	if b.conn == nil {
 		c, err := net.DialTimeout("tcp", b.host, benchTimeout)
 		if err != nil {
-			return 0, nil, err
+			return err
 		}
 		b.conn, b.r = c, bufio.NewReaderSize(c, 16<<10)
 	}
@@ -61,13 +73,9 @@ func (b *benchConn) do(method, path, token, body string) (int, []byte, error) {
 	b.conn.SetDeadline(time.Now().Add(benchTimeout))
 	if _, err := b.conn.Write(req); err != nil {
 		b.close()
-		return 0, nil, err
+		return err
 	}
-	status, out, keep, err := b.read(method)
-	if err != nil || !keep {
-		b.close()
-	}
-	return status, out, err
+	return nil
 }
 
 func (b *benchConn) close() {
@@ -85,42 +93,9 @@ var errBenchAnswer = errors.New("bench: malformed HTTP answer")
 // read reads one answer: its status, its body and whether the connection
 // stays open.
 func (b *benchConn) read(method string) (int, []byte, bool, error) {
-	line, err := b.line()
+	status, length, chunked, keep, err := b.head()
 	if err != nil {
 		return 0, nil, false, err
-	}
-	// HTTP/1.1 201 Created
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
-		return 0, nil, false, errBenchAnswer
-	}
-	status, err := strconv.Atoi(string(line[9:12]))
-	if err != nil {
-		return 0, nil, false, errBenchAnswer
-	}
-	length, chunked, keep := -1, false, line[7] == '1'
-	for {
-		h, err := b.line()
-		if err != nil {
-			return 0, nil, false, err
-		}
-		if len(h) == 0 {
-			break
-		}
-		name, value, ok := bytes.Cut(h, []byte(":"))
-		if !ok {
-			return 0, nil, false, errBenchAnswer
-		}
-		value = bytes.TrimSpace(value)
-		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			if length, err = strconv.Atoi(string(value)); err != nil || length < 0 {
-				return 0, nil, false, errBenchAnswer
-			}
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			chunked = bytes.EqualFold(value, []byte("chunked"))
-		case bytes.EqualFold(name, []byte("Connection")):
-			keep = !bytes.EqualFold(value, []byte("close"))
-		}
 	}
 	switch {
 	case method == "HEAD" || status == 204 || status == 304 || status < 200:
@@ -140,6 +115,49 @@ func (b *benchConn) read(method string) (int, []byte, bool, error) {
 	}
 }
 
+// head reads an answer's status line and headers: the status, the
+// Content-Length (-1 without), whether the body is chunked and whether
+// the connection stays open.
+func (b *benchConn) head() (status, length int, chunked, keep bool, err error) {
+	line, err := b.line()
+	if err != nil {
+		return 0, 0, false, false, err
+	}
+	// HTTP/1.1 201 Created
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
+		return 0, 0, false, false, errBenchAnswer
+	}
+	status, err = strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, 0, false, false, errBenchAnswer
+	}
+	length, keep = -1, line[7] == '1'
+	for {
+		h, err := b.line()
+		if err != nil {
+			return 0, 0, false, false, err
+		}
+		if len(h) == 0 {
+			return status, length, chunked, keep, nil
+		}
+		name, value, ok := bytes.Cut(h, []byte(":"))
+		if !ok {
+			return 0, 0, false, false, errBenchAnswer
+		}
+		value = bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(value)); err != nil || length < 0 {
+				return 0, 0, false, false, errBenchAnswer
+			}
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			chunked = bytes.EqualFold(value, []byte("chunked"))
+		case bytes.EqualFold(name, []byte("Connection")):
+			keep = !bytes.EqualFold(value, []byte("close"))
+		}
+	}
+}
+
 // line reads one line without its CRLF.
 func (b *benchConn) line() ([]byte, error) {
 	line, err := b.r.ReadSlice('\n')
@@ -149,36 +167,49 @@ func (b *benchConn) line() ([]byte, error) {
 	return bytes.TrimRight(line, "\r\n"), nil
 }
 
+// chunks reads a chunked body whole.
 func (b *benchConn) chunks() ([]byte, error) {
 	var body []byte
 	for {
-		line, err := b.line()
-		if err != nil {
-			return nil, err
-		}
-		size, _, _ := bytes.Cut(line, []byte(";"))
-		n, err := strconv.ParseInt(string(bytes.TrimSpace(size)), 16, 32)
-		if err != nil || n < 0 || int64(len(body))+n > maxBenchBody {
-			return nil, errBenchAnswer
-		}
-		if n == 0 {
-			for { // trailers, then the blank line
-				t, err := b.line()
-				if err != nil {
-					return nil, err
-				}
-				if len(t) == 0 {
-					return body, nil
-				}
-			}
-		}
-		start := len(body)
-		body = append(body, make([]byte, n)...)
-		if _, err := io.ReadFull(b.r, body[start:]); err != nil {
-			return nil, err
-		}
-		if crlf, err := b.line(); err != nil || len(crlf) != 0 {
-			return nil, fmt.Errorf("%w: chunk not followed by CRLF", errBenchAnswer)
+		var last bool
+		var err error
+		if body, last, err = b.chunk(body); err != nil || last {
+			return body, err
 		}
 	}
+}
+
+// chunk reads the next chunk of a chunked body and appends its data to
+// body; last tells the body's end (the empty chunk and the trailers were
+// read).
+func (b *benchConn) chunk(body []byte) ([]byte, bool, error) {
+	line, err := b.line()
+	if err != nil {
+		return nil, false, err
+	}
+	size, _, _ := bytes.Cut(line, []byte(";"))
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(size)), 16, 32)
+	if err != nil || n < 0 || int64(len(body))+n > maxBenchBody {
+		return nil, false, errBenchAnswer
+	}
+	if n == 0 {
+		for { // trailers, then the blank line
+			t, err := b.line()
+			if err != nil {
+				return nil, false, err
+			}
+			if len(t) == 0 {
+				return body, true, nil
+			}
+		}
+	}
+	start := len(body)
+	body = append(body, make([]byte, n)...)
+	if _, err := io.ReadFull(b.r, body[start:]); err != nil {
+		return nil, false, err
+	}
+	if crlf, err := b.line(); err != nil || len(crlf) != 0 {
+		return nil, false, fmt.Errorf("%w: chunk not followed by CRLF", errBenchAnswer)
+	}
+	return body, false, nil
 }

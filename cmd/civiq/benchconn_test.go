@@ -66,3 +66,55 @@ func FuzzBenchConnRead(f *testing.F) {
 		}
 	})
 }
+
+// The fan-out's stream client reads an event stream as net/http's server
+// chunks it, whatever the chunks' boundaries: events split across
+// chunks, several in one, comments, several data lines, CRLF line ends.
+func TestBenchStream(t *testing.T) {
+	parts := []string{
+		"retry: 2000\n: connected\n\n",
+		"id: 1\nevent: ticket.called\ndata: {\"number\":\"A001\"}\n\n: ping\n\nid: 2\nevent: tick",
+		"et.done\ndata: one\r\ndata: two\n",
+		"\nid: 3\ndata: no name\n\n",
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, p := range parts {
+			w.Write([]byte(p))
+			w.(http.Flusher).Flush()
+		}
+	}))
+	defer srv.Close()
+	s, err := openBenchStream(srv.URL, "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	want := []string{`ticket.called {"number":"A001"}`, "ticket.done one\ntwo", " no name"}
+	for _, w := range want {
+		name, data, err := s.next()
+		if got := string(name) + " " + string(data); err != nil || got != w {
+			t.Fatalf("got %q, %v; want %q", got, err, w)
+		}
+	}
+	if _, _, err := s.next(); err != errStreamEnded {
+		t.Fatalf("after the last event: %v", err)
+	}
+}
+
+func FuzzBenchStream(f *testing.F) {
+	f.Add([]byte("1a\r\n: connected\n\nevent: x\ndata: y\n\n\r\n0\r\n\r\n"))
+	f.Add([]byte("d\r\n: connected\n\n\r\n3\r\nda\n\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := &benchStream{c: &benchConn{r: bufio.NewReader(bytes.NewReader(data))}}
+		for i := 0; i < len(data); i++ {
+			name, d, err := s.next()
+			if err != nil {
+				return
+			}
+			if len(name)+len(d) > len(data) {
+				t.Fatalf("%d bytes of event from %d", len(name)+len(d), len(data))
+			}
+		}
+	})
+}
