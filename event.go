@@ -3,6 +3,7 @@ package civiq
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -68,6 +69,9 @@ type Event struct {
 
 	once          sync.Once
 	public, staff []byte
+
+	frameOnce               sync.Once
+	publicFrame, staffFrame []byte
 }
 
 // EventTx is what a store keeps of events (sqlstore/events.go).
@@ -171,6 +175,37 @@ func (e *Event) JSON(staff bool) []byte {
 		return e.staff
 	}
 	return e.public
+}
+
+// Frame is the event as one Server-Sent Events frame of a stream (its
+// id, event and data lines and the blank line that ends them, docs/api.md
+// section 7), in the view JSON gives. Like JSON it is made once per event,
+// however many streams carry it.
+func (e *Event) Frame(staff bool) []byte {
+	e.frameOnce.Do(func() {
+		e.publicFrame = AppendSSE(nil, e.ID, e.Type, e.JSON(false))
+		e.staffFrame = AppendSSE(nil, e.ID, e.Type, e.JSON(true))
+	})
+	if staff {
+		return e.staffFrame
+	}
+	return e.publicFrame
+}
+
+// AppendSSE appends to b one Server-Sent Events frame: the id line (none
+// for id 0), the event line, the data line (data is one line) and the
+// blank line that ends the frame.
+func AppendSSE(b []byte, id int64, name string, data []byte) []byte {
+	if id > 0 {
+		b = append(b, "id: "...)
+		b = strconv.AppendInt(b, id, 10)
+		b = append(b, '\n')
+	}
+	b = append(b, "event: "...)
+	b = append(b, name...)
+	b = append(b, "\ndata: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
 }
 
 // EventsAfter returns up to limit stored events of a hall with an id above

@@ -45,7 +45,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 		return nil // the client is gone already
 	}
 	send := func(e *civiq.Event) {
-		sw.event(e.ID, e.Type, e.JSON(staff))
+		sw.frame(e.Frame(staff))
 		last = e.ID
 	}
 

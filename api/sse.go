@@ -1,15 +1,15 @@
 package api
 
 import (
-	"bufio"
 	"net/http"
-	"strconv"
 	"time"
+
+	"github.com/civiq/civiq"
 )
 
-// DefaultStreamWriteTimeout is how long an event stream's client has to
-// take each write (an event, a batch of them, a heartbeat) before the
-// stream is closed.
+// DefaultStreamWriteTimeout is how long an event stream's client has at
+// most to take a write (an event, a batch of them, a heartbeat) before the
+// stream is closed; at least half of it is always left.
 const DefaultStreamWriteTimeout = 5 * time.Second
 
 // sseWriter writes one Server-Sent Events stream: the hall's events
@@ -18,11 +18,17 @@ const DefaultStreamWriteTimeout = 5 * time.Second
 // within the stream write timeout, because it never reads or reads too
 // slowly, gets its connection closed, so it holds no goroutine, no
 // subscription and no kernel buffer for longer than that.
+//
+// A hall's events reach every stream at once, so a write costs as little
+// as it can: the frames go straight to the ResponseWriter (whose buffer
+// gathers a batch into one chunk), and the deadline is set again only when
+// less than half of the timeout is left of it, not before every write.
 type sseWriter struct {
-	bw      *bufio.Writer
-	rc      *http.ResponseController
-	timeout time.Duration
-	armed   bool // the deadline of the batch being written is set
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	timeout  time.Duration
+	deadline time.Time // the write deadline set on the connection
+	scratch  []byte    // a frame made by event
 }
 
 // startSSE answers 200 with the stream's headers, the retry hint and a
@@ -37,52 +43,51 @@ func startSSE(w http.ResponseWriter, timeout time.Duration) (*sseWriter, error) 
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("Connection", "close")
-	s := &sseWriter{rc: http.NewResponseController(w), timeout: timeout}
+	s := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: timeout}
 	s.arm()
 	w.WriteHeader(http.StatusOK)
-	s.bw = bufio.NewWriterSize(deadlineWriter{s, w}, 8192)
-	s.bw.WriteString("retry: 2000\n: connected\n\n")
+	s.write(sseStart)
 	return s, s.flush()
 }
 
-// deadlineWriter arms the batch's deadline before anything reaches the
-// connection.
-type deadlineWriter struct {
-	s *sseWriter
-	w http.ResponseWriter
-}
-
-func (d deadlineWriter) Write(p []byte) (int, error) {
-	d.s.arm()
-	return d.w.Write(p)
-}
-
-// arm sets the write deadline of the batch that starts now.
+// arm makes sure the connection's write deadline is at least half the
+// timeout away, setting it a whole timeout away when it is not: a write
+// that blocks is cut within the timeout, and the deadline is set about
+// once every half timeout rather than once a write.
 func (s *sseWriter) arm() {
-	if !s.armed {
-		s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
-		s.armed = true
+	now := time.Now()
+	if s.deadline.Sub(now) < s.timeout/2 {
+		s.deadline = now.Add(s.timeout)
+		s.rc.SetWriteDeadline(s.deadline)
 	}
 }
 
-// event buffers one event; id 0 sends none (the city stream's events have
+// write buffers p in the ResponseWriter, which sends a full buffer on
+// its own: the deadline is armed first.
+func (s *sseWriter) write(p []byte) {
+	s.arm()
+	s.w.Write(p)
+}
+
+// frame writes one event's frame, as civiq.Event.Frame makes it.
+func (s *sseWriter) frame(f []byte) { s.write(f) }
+
+// event writes one event; id 0 sends none (the city stream's events have
 // no id). data is one line of JSON.
 func (s *sseWriter) event(id int64, name string, data []byte) {
-	if id > 0 {
-		s.bw.WriteString("id: ")
-		s.bw.WriteString(strconv.FormatInt(id, 10))
-		s.bw.WriteByte('\n')
-	}
-	s.bw.WriteString("event: ")
-	s.bw.WriteString(name)
-	s.bw.WriteString("\ndata: ")
-	s.bw.Write(data)
-	s.bw.WriteString("\n\n")
+	s.scratch = civiq.AppendSSE(s.scratch[:0], id, name, data)
+	s.write(s.scratch)
 }
+
+// The stream's fixed lines.
+var (
+	sseStart = []byte("retry: 2000\n: connected\n\n")
+	ssePing  = []byte(": ping\n\n")
+)
 
 // ping writes and flushes a heartbeat comment.
 func (s *sseWriter) ping() error {
-	s.bw.WriteString(": ping\n\n")
+	s.write(ssePing)
 	return s.flush()
 }
 
@@ -91,10 +96,5 @@ func (s *sseWriter) ping() error {
 // connection.
 func (s *sseWriter) flush() error {
 	s.arm()
-	err := s.bw.Flush()
-	if err == nil {
-		err = s.rc.Flush()
-	}
-	s.armed = false
-	return err
+	return s.rc.Flush()
 }
