@@ -121,10 +121,13 @@ type TicketTx interface {
 	// NextSeq gives the next ticket number of a service on a local day,
 	// starting at 1; it is never given twice.
 	NextSeq(hallID, serviceID, day string) (int, error)
-	// QueueHeads returns, for each service, the first waiting priority
-	// ticket, the first waiting normal walk-in ticket and the first waiting
-	// appointment ticket (booking.go) in queue order.
-	QueueHeads(hallID string, serviceIDs []string) ([]Ticket, error)
+	// CallHeads returns the tickets a call at counter c chooses from: the
+	// first waiting ticket sent to c or to its clerk (DirectedTo), if any,
+	// and, for each of c's services, the first waiting priority ticket, the
+	// first waiting normal walk-in ticket and the first waiting appointment
+	// ticket (booking.go) in queue order, of those sent to no counter or
+	// clerk.
+	CallHeads(c *Counter) ([]Ticket, error)
 	// WaitingPlaces returns the places in time of the normal tickets waiting
 	// in a service, in order, at most limit of them.
 	WaitingPlaces(hallID, serviceID string, limit int) ([]time.Time, error)
@@ -676,17 +679,18 @@ func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *I
 			if err := e.closeCurrent(tx, c, now); err != nil {
 				return nil, err
 			}
-			// A ticket sent to this counter, or to its clerk, goes first:
-			// its citizen was being served already (一票到底).
-			if t, err := directedTo(tx, c); err != nil || t != nil {
-				if err != nil {
-					return nil, err
-				}
-				return t, e.call(ctx, tx, c, t, now, "")
-			}
-			heads, err := tx.QueueHeads(hallID, c.ServiceIDs)
+			heads, err := tx.CallHeads(c)
 			if err != nil {
 				return nil, err
+			}
+			// A ticket sent to this counter, or to its clerk, goes first:
+			// its citizen was being served already (一票到底). The queues'
+			// heads are of tickets sent nowhere.
+			for i := range heads {
+				if heads[i].Directed() {
+					t := heads[i]
+					return &t, e.call(ctx, tx, c, &t, now, "")
+				}
 			}
 			cs, err := e.callState(tx, hallID, c.ID, heads, now) // booking.go: appointments
 			if err != nil {
@@ -707,21 +711,6 @@ func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *I
 		return err
 	})
 	return e.present(ctx, out, err)
-}
-
-// directedTo is the first waiting ticket sent to counter c or to its
-// clerk, or nil.
-func directedTo(tx Tx, c *Counter) (*Ticket, error) {
-	ts, err := tx.DirectedWaiting(c.HallID)
-	if err != nil {
-		return nil, err
-	}
-	for i := range ts {
-		if ts[i].DirectedTo(c) {
-			return &ts[i], nil
-		}
-	}
-	return nil, nil
 }
 
 // call calls t at counter c, whose last ticket is closed: the one way a

@@ -9,9 +9,10 @@ import (
 )
 
 // UpdateTicket writes only the columns that changed since the write read
-// the ticket: each column changed alone, after a read by id or by the
-// queue's heads, and twice in one write, reads back as written, and the
-// queue's counts follow a change of status or service.
+// the ticket: each column changed alone, after a read by id or among the
+// heads of a call (sent to the counter or its clerk, or in its queues),
+// twice in one write and unread, reads back as written, and the queue's
+// counts follow a change of status or service.
 func TestUpdateTicketWritesWhatChanged(t *testing.T) {
 	e := newEnv(t)
 	at := func(s int) *time.Time { v := e.now.Add(time.Duration(s) * time.Second); return &v }
@@ -40,7 +41,8 @@ func TestUpdateTicketWritesWhatChanged(t *testing.T) {
 	for i, c := range changes {
 		number := string(rune('A'+i)) + "1"
 		id := "upd-" + number
-		now := e.now
+		// Each ticket ahead of those before it: the head of its queue.
+		now := e.now.Add(-time.Duration(i) * time.Hour)
 		tk := &civiq.Ticket{ID: id, HallID: "demo", ServiceID: "general", Number: number, Day: "2026-12-06", Channel: civiq.ChannelKiosk,
 			Priority: civiq.PriorityNormal, Status: civiq.StatusWaiting, IssuedAt: now, QueuedAt: now}
 		if err := e.store.Update(e.ctx, func(tx civiq.Tx) error { return tx.InsertTicket(tk) }); err != nil {
@@ -52,7 +54,7 @@ func TestUpdateTicketWritesWhatChanged(t *testing.T) {
 				var got *civiq.Ticket
 				switch read {
 				case "head":
-					heads, err := tx.QueueHeads("demo", []string{"general", "tax"})
+					heads, err := tx.CallHeads(&civiq.Counter{HallID: "demo", ID: "4", ClerkID: 7, ServiceIDs: []string{"general", "tax"}})
 					if err != nil {
 						return err
 					}
@@ -61,7 +63,10 @@ func TestUpdateTicketWritesWhatChanged(t *testing.T) {
 							got = &heads[j]
 						}
 					}
-					if got == nil { // it no longer waits
+					if got == nil {
+						if want.Waiting() {
+							t.Errorf("%s: not among the heads", c.name)
+						}
 						return nil
 					}
 				case "unread":

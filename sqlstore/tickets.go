@@ -256,7 +256,7 @@ func sameTime(a, b *time.Time) bool {
 }
 
 // readTickets are copies of the tickets a write has read (Ticket,
-// QueueHeads) or written (UpdateTicket), as they stand in the database,
+// CallHeads) or written (UpdateTicket), as they stand in the database,
 // for UpdateTicket to write only what changed; any other statement that
 // writes forgets them (exec). A ticket's times are replaced by a move,
 // never written through (Ticket.Apply), so a copy keeps its own.
@@ -309,37 +309,57 @@ func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
 
 // queueHeads find the head of each class of a service's queue: the green
 // channel, the walk-ins, and the appointments (booking.go), whose place in
-// time is their slot's start.
-var queueHeads = []string{
-	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'priority' AND status = 'waiting'
+// time is their slot's start. directedHead finds the first ticket sent to
+// a counter or to its clerk; its first term is tickets_directed's.
+var (
+	queueHeads = []string{
+		`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'priority' AND status = 'waiting'
 		AND for_counter = '' AND for_user = 0 ORDER BY queued_at, issued_at, id LIMIT 1`,
-	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'normal' AND status = 'waiting'
+		`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'normal' AND status = 'waiting'
 		AND channel <> 'appointment' AND for_counter = '' AND for_user = 0 ORDER BY queued_at, issued_at, id LIMIT 1`,
-	// Without the priority term, so that the appointments' own index serves
-	// it: with it, the planner walked every waiting walk-in. A green-channel
-	// appointment may come twice, here and as the priority head; the
-	// policy picks one ticket either way.
-	`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND status = 'waiting'
+		// Without the priority term, so that the appointments' own index
+		// serves it: with it, the planner walked every waiting walk-in. A
+		// green-channel appointment may come twice, here and as the
+		// priority head; the policy picks one ticket either way.
+		`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND status = 'waiting'
 		AND channel = 'appointment' AND for_counter = '' AND for_user = 0 ORDER BY queued_at, issued_at, id LIMIT 1`,
-}
-
-func (t *tx) QueueHeads(hallID string, serviceIDs []string) ([]civiq.Ticket, error) {
-	if len(serviceIDs) == 0 {
-		return []civiq.Ticket{}, nil
 	}
-	// One statement for every head of every service: on PostgreSQL each
-	// statement is a round trip inside the writers' lock.
-	parts := make([]string, 0, len(serviceIDs)*len(queueHeads))
-	args := make([]any, 0, 2*cap(parts))
-	for _, s := range serviceIDs {
-		for _, q := range queueHeads {
-			parts = append(parts, fmt.Sprintf("SELECT * FROM (%s) AS h%d", q, len(parts)))
-			args = append(args, hallID, s)
+	directedHead = `SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND status = 'waiting' AND (for_counter <> '' OR for_user <> 0)
+		AND (for_counter = ? OR (for_user <> 0 AND for_user = ?)) ORDER BY queued_at, issued_at, id LIMIT 1`
+)
+
+// CallHeads reads the directed ticket and the queues' heads in one
+// statement: on PostgreSQL each statement is a round trip inside the
+// writers' lock, on SQLite each costs its own preparing of a cursor and
+// its answer.
+func (t *tx) CallHeads(c *civiq.Counter) ([]civiq.Ticket, error) {
+	args := make([]any, 0, 3+2*len(c.ServiceIDs)*len(queueHeads))
+	args = append(args, c.HallID, c.ID, c.ClerkID)
+	for _, s := range c.ServiceIDs {
+		for range queueHeads {
+			args = append(args, c.HallID, s)
 		}
 	}
-	heads, err := scanAll(scanTicket)(t.rows(strings.Join(parts, " UNION ALL "), args...))
+	heads, err := scanAll(scanTicket)(t.rows(callHeads(len(c.ServiceIDs)), args...))
 	t.read.keep(heads...)
 	return heads, err
+}
+
+// callHeadsSQL are CallHeads' statements by the number of services.
+var callHeadsSQL sync.Map // int -> string
+
+func callHeads(services int) string {
+	if q, ok := callHeadsSQL.Load(services); ok {
+		return q.(string)
+	}
+	parts := []string{"SELECT * FROM (" + directedHead + ") AS h0"}
+	for range services {
+		for _, q := range queueHeads {
+			parts = append(parts, fmt.Sprintf("SELECT * FROM (%s) AS h%d", q, len(parts)))
+		}
+	}
+	q, _ := callHeadsSQL.LoadOrStore(services, strings.Join(parts, " UNION ALL "))
+	return q.(string)
 }
 
 func (t *tx) WaitingPlaces(hallID, serviceID string, limit int) ([]time.Time, error) {
