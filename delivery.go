@@ -127,6 +127,11 @@ type Message struct {
 	// Body: {"type","timestamp","data"}, data being the event as the staff
 	// stream shows it (Event.Staff): personal data never in it.
 	Body []byte
+	// Event is the event as the delivery read it, for a sender in this
+	// process that would otherwise read it again (the notifications'
+	// planner); nil for a test message. Shared by every subscriber's
+	// message of the event: senders only read it.
+	Event *Event
 }
 
 // Message is the message that carries the event to subscriber subID.
@@ -135,7 +140,7 @@ func (e *Event) Message(subID int64) *Message {
 }
 
 func (e *Event) message(subID int64, body []byte) *Message {
-	return &Message{ID: MessageID(subID, e.ID), EventID: e.ID, HallID: e.HallID, Type: e.Type, At: e.At, Body: body}
+	return &Message{ID: MessageID(subID, e.ID), EventID: e.ID, HallID: e.HallID, Type: e.Type, At: e.At, Body: body, Event: e}
 }
 
 // bodyCache keeps the bodies of the latest events' messages: every

@@ -103,10 +103,22 @@ type DeliveryPace struct {
 // skips.
 var EdgePace = DeliveryPace{Batch: EdgeUploadMax, Linger: 100 * time.Millisecond, RecordEvery: time.Second}
 
+// NotifyPace is the notifications subscribers' pace (notify.go): the
+// delivery's batches and linger, and the cursor recorded once a second
+// instead of after nearly every batch of the sender (a batch of the
+// sender takes its Gather, longer than the delivery's RecordEvery): one
+// write a second rather than one more per batch beside the hall's. A
+// crash hands the sender at most a second's events again, which it plans
+// again and sends nothing twice (each kind once per ticket).
+var NotifyPace = DeliveryPace{Batch: 256, Linger: 5 * time.Millisecond, RecordEvery: time.Second}
+
 // Pace is the subscriber's own delivery pace, if its kind has one.
 func (s *Subscriber) Pace() (DeliveryPace, bool) {
-	if s.Kind == SubscriberEdge {
+	switch s.Kind {
+	case SubscriberEdge:
 		return EdgePace, true
+	case SubscriberNotify:
+		return NotifyPace, true
 	}
 	return DeliveryPace{}, false
 }

@@ -1063,6 +1063,26 @@ type NoticeOutcome struct {
 // added at most once per ticket and kind (the store's key), and the claim
 // drops what can no longer help or lost its opt-in.
 func (e *Engine) PlanNotices(ctx context.Context, hallID string, eventIDs []int64, limit int) (*NoticeBatch, error) {
+	return e.planBatch(ctx, hallID, func(tx Tx) ([]*Event, error) { return hallEvents(tx, hallID, eventIDs) }, limit)
+}
+
+// PlanEvents is PlanNotices for events already read (the delivery's
+// messages carry them: Message.Event), in order; those of other halls are
+// left out. The events are only read, never changed.
+func (e *Engine) PlanEvents(ctx context.Context, hallID string, events []*Event, limit int) (*NoticeBatch, error) {
+	return e.planBatch(ctx, hallID, func(Tx) ([]*Event, error) {
+		out := make([]*Event, 0, len(events))
+		for _, ev := range events {
+			if ev.HallID == hallID {
+				out = append(out, ev)
+			}
+		}
+		return out, nil
+	}, limit)
+}
+
+// planBatch plans the events read gives, as PlanNotices says.
+func (e *Engine) planBatch(ctx context.Context, hallID string, read func(Tx) ([]*Event, error), limit int) (*NoticeBatch, error) {
 	var (
 		planned  []*Notice
 		finished []string
@@ -1070,7 +1090,7 @@ func (e *Engine) PlanNotices(ctx context.Context, hallID string, eventIDs []int6
 	)
 	err := e.store.View(ctx, func(tx Tx) error {
 		pt := &plannedTx{Tx: tx}
-		p, err := e.planNotices(pt, hallID, eventIDs)
+		p, err := e.planNotices(pt, hallID, read)
 		if err != nil || p == nil {
 			return err
 		}
@@ -1177,6 +1197,7 @@ type noticePlan struct {
 	ord     int
 	tickets map[string]*Ticket
 	pos     map[string]*int
+	optins  map[string][]OptIn         // by ticket
 	sent    map[string]map[string]bool // by ticket and medium
 	// finished: the tickets done or cancelled in the batch that have
 	// opt-ins.
@@ -1202,6 +1223,20 @@ func (p *noticePlan) ticket(id string) (*Ticket, *int, error) {
 	}
 	p.tickets[id], p.pos[id] = t, pos
 	return t, pos, nil
+}
+
+// optIns reads a ticket's opt-ins, once for the plan: a batch holds
+// several events of each ticket (issued, opted in, called, done).
+func (p *noticePlan) optIns(id string) ([]OptIn, error) {
+	if os, ok := p.optins[id]; ok {
+		return os, nil
+	}
+	os, err := p.tx.OptIns(id)
+	if err != nil {
+		return nil, err
+	}
+	p.optins[id] = os
+	return os, nil
 }
 
 // opted plans the messages of one opt-in after event ev (typ: the
@@ -1244,7 +1279,7 @@ func (p *noticePlan) opted(o *OptIn, typ string, ev *Event) error {
 // planNotices adds the messages the events make due, or drop, with
 // tx.InsertNotice (a plannedTx's keeps them); nil when the hall has no
 // notifications.
-func (e *Engine) planNotices(tx Tx, hallID string, eventIDs []int64) (*noticePlan, error) {
+func (e *Engine) planNotices(tx Tx, hallID string, read func(Tx) ([]*Event, error)) (*noticePlan, error) {
 	st, err := tx.NotifySettings(hallID)
 	if ErrorCode(err) == ENotFound {
 		return nil, nil
@@ -1254,8 +1289,8 @@ func (e *Engine) planNotices(tx Tx, hallID string, eventIDs []int64) (*noticePla
 	}
 	now := e.now()
 	p := &noticePlan{e: e, tx: tx, st: st, now: now,
-		tickets: map[string]*Ticket{}, pos: map[string]*int{}, sent: map[string]map[string]bool{}}
-	evs, err := hallEvents(tx, hallID, eventIDs)
+		tickets: map[string]*Ticket{}, pos: map[string]*int{}, optins: map[string][]OptIn{}, sent: map[string]map[string]bool{}}
+	evs, err := read(tx)
 	if err != nil || len(evs) == 0 {
 		return p, err
 	}
@@ -1275,7 +1310,7 @@ func (e *Engine) planNotices(tx Tx, hallID string, eventIDs []int64) (*noticePla
 		if ev.Ticket == nil {
 			continue
 		}
-		os, err := tx.OptIns(ev.Ticket.ID)
+		os, err := p.optIns(ev.Ticket.ID)
 		if err != nil {
 			return nil, err
 		}

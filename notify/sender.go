@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -186,13 +187,23 @@ func (s *Sender) deliver(ctx context.Context, sub *civiq.Subscriber, ms []*civiq
 		return "plan: a notifications subscriber serves one hall", false
 	}
 	hall := sub.Halls[0]
+	// The events as the delivery read them; read again only when a
+	// message does not carry its event.
 	ids := make([]int64, 0, len(ms))
+	evs := make([]*civiq.Event, 0, len(ms))
 	for _, m := range ms {
 		if m.EventID > 0 {
 			ids = append(ids, m.EventID)
+			evs = append(evs, m.Event)
 		}
 	}
-	b, err := s.Engine.PlanNotices(ctx, hall, ids, Claim)
+	var b *civiq.NoticeBatch
+	var err error
+	if slices.Contains(evs, nil) {
+		b, err = s.Engine.PlanNotices(ctx, hall, ids, Claim)
+	} else {
+		b, err = s.Engine.PlanEvents(ctx, hall, evs, Claim)
+	}
 	if err != nil {
 		return "plan: " + err.Error(), true
 	}
