@@ -421,7 +421,8 @@ func RetryDelay(attempts int, jitter float64) time.Duration {
 	return time.Duration(float64(step) * (0.9 + 0.2*jitter))
 }
 
-// DeliveryLogSize is how many attempts the log keeps per subscriber, and
+// DeliveryLogSize is how many attempts the log keeps per subscriber at
+// least (it keeps whole records: AppendDeliveries' batches), and
 // DeliveryLogAge how long at most.
 const (
 	DeliveryLogSize = 1000
@@ -448,11 +449,13 @@ type DeliveryTx interface {
 	ClaimSubscriber(id int64, owner string, now, until time.Time) (bool, error)
 	// SetDeliveryState writes the cursor and the retry state.
 	SetDeliveryState(s *Subscriber) error
-	// AppendDeliveries logs attempts and keeps the subscriber's last
-	// DeliveryLogSize.
+	// AppendDeliveries logs attempts, as one record, and keeps the
+	// records holding the subscriber's last DeliveryLogSize.
 	AppendDeliveries(subID int64, as []DeliveryAttempt) error
+	// Deliveries gives the subscriber's last attempts, newest first.
 	Deliveries(subID int64, limit int) ([]DeliveryAttempt, error)
-	// PruneDeliveries forgets attempts made before the time.
+	// PruneDeliveries forgets the records whose first attempt was made
+	// before the time.
 	PruneDeliveries(before time.Time) error
 	// EventsSince gives up to limit events of every hall with an id above
 	// after, oldest first.

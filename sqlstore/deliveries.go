@@ -4,7 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"math/bits"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -78,7 +78,7 @@ func (t *tx) Subscribers() ([]*civiq.Subscriber, error) {
 }
 
 func (t *tx) DeleteSubscriber(id int64) error {
-	if err := t.exec(`DELETE FROM deliveries WHERE subscriber_id = ?`, id); err != nil {
+	if err := t.exec(`DELETE FROM delivery_log WHERE subscriber_id = ?`, id); err != nil {
 		return err
 	}
 	return t.exec(`DELETE FROM subscribers WHERE id = ?`, id)
@@ -98,57 +98,119 @@ func (t *tx) SetDeliveryState(s *civiq.Subscriber) error {
 		s.Status, s.Cursor, s.Attempts, nanos(s.NextAt), nullNanos(s.FailingSince), s.LastError, s.ID)
 }
 
+// The delivery log holds a row for each record (AppendDeliveries), its
+// tries in order as JSON: [[event_id, at, status, latency_us, error,
+// message_id], ...], message_id "" when it is civiq.MessageID's. A try's
+// id is its row's times logChunk plus its place in the row.
+const logChunk = 1024
+
 func (t *tx) AppendDeliveries(subID int64, as []civiq.DeliveryAttempt) error {
 	if len(as) == 0 {
 		return nil
 	}
-	// Rows go in by the largest power of two that is left (at most 128 a
-	// statement): a batch is a few statements, and few texts are prepared.
-	args := make([]any, 0, 7*min(len(as), 128))
+	var b []byte
 	for rest := as; len(rest) > 0; {
-		n := 128
-		for n > len(rest) {
-			n /= 2
-		}
-		args = args[:0]
-		for i := range rest[:n] {
-			a := &rest[i]
+		chunk := rest[:min(len(rest), logChunk)]
+		rest = rest[len(chunk):]
+		b = append(b[:0], '[')
+		for i := range chunk {
+			a := &chunk[i]
 			a.SubscriberID = subID
-			args = append(args, subID, a.EventID, a.MessageID, nanos(a.At), a.Status, a.Latency.Microseconds(), a.Error)
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			b = strconv.AppendInt(b, a.EventID, 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, nanos(a.At), 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, int64(a.Status), 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, a.Latency.Microseconds(), 10)
+			b = appendJSONString(append(b, ','), a.Error)
+			id := a.MessageID
+			if id == civiq.MessageID(subID, a.EventID) {
+				id = ""
+			}
+			b = append(appendJSONString(append(b, ','), id), ']')
 		}
-		if err := t.exec(insertDeliveries[bits.Len(uint(n))-1], args...); err != nil {
+		b = append(b, ']')
+		if err := t.exec(`INSERT INTO delivery_log (subscriber_id, at, tries, log) VALUES (?, ?, ?, ?)`,
+			subID, nanos(chunk[0].At), len(chunk), string(b)); err != nil {
 			return err
 		}
-		rest = rest[n:]
 	}
-	// Keep the last DeliveryLogSize: the id below which none is kept.
-	return t.exec(`DELETE FROM deliveries WHERE subscriber_id = ? AND id <= (
-		SELECT id FROM deliveries WHERE subscriber_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, subID, subID, civiq.DeliveryLogSize)
+	// Keep the last DeliveryLogSize tries: the records that hold them.
+	var keepFrom int64
+	err := func() error {
+		rows, err := t.rows(`SELECT id, tries FROM delivery_log WHERE subscriber_id = ? ORDER BY id DESC`, subID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for n := 0; n < civiq.DeliveryLogSize && rows.Next(); {
+			var tries int
+			if err := rows.Scan(&keepFrom, &tries); err != nil {
+				return err
+			}
+			n += tries
+		}
+		return rows.Err()
+	}()
+	if err != nil || keepFrom == 0 {
+		return err
+	}
+	return t.exec(`DELETE FROM delivery_log WHERE subscriber_id = ? AND id < ?`, subID, keepFrom)
 }
 
-// insertDeliveries[k] inserts 1<<k rows of the delivery log.
-var insertDeliveries = func() (qs [8]string) {
-	for k := range qs {
-		qs[k] = `INSERT INTO deliveries (subscriber_id, event_id, message_id, at, status, latency_us, error) VALUES (?, ?, ?, ?, ?, ?, ?)` +
-			strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?)`, 1<<k-1)
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, `""`...)
 	}
-	return qs
-}()
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}
 
 func (t *tx) Deliveries(subID int64, limit int) ([]civiq.DeliveryAttempt, error) {
-	return scanAll(func(sc scanner) (civiq.DeliveryAttempt, error) {
-		var a civiq.DeliveryAttempt
-		var at, us int64
-		err := sc.Scan(&a.ID, &a.SubscriberID, &a.EventID, &a.MessageID, &at, &a.Status, &us, &a.Error)
-		a.At, a.Latency = time.Unix(0, at), time.Duration(us)*time.Microsecond
-		a.LatencyMS = float64(us) / 1000
-		return a, err
-	})(t.rows(`SELECT id, subscriber_id, event_id, message_id, at, status, latency_us, error FROM deliveries
-		WHERE subscriber_id = ? ORDER BY id DESC LIMIT ?`, subID, limit))
+	rows, err := t.rows(`SELECT id, log FROM delivery_log WHERE subscriber_id = ? ORDER BY id DESC`, subID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []civiq.DeliveryAttempt
+	for len(out) < limit && rows.Next() {
+		var id int64
+		var log string
+		if err := rows.Scan(&id, &log); err != nil {
+			return nil, err
+		}
+		var tries [][6]json.RawMessage
+		if err := json.Unmarshal([]byte(log), &tries); err != nil {
+			return nil, fmt.Errorf("delivery log %d: %w", id, err)
+		}
+		for i := len(tries) - 1; i >= 0 && len(out) < limit; i-- {
+			f := tries[i]
+			a := civiq.DeliveryAttempt{ID: id*logChunk + int64(i), SubscriberID: subID}
+			var at, us int64
+			for j, v := range []any{&a.EventID, &at, &a.Status, &us, &a.Error, &a.MessageID} {
+				if err := json.Unmarshal(f[j], v); err != nil {
+					return nil, fmt.Errorf("delivery log %d: %w", id, err)
+				}
+			}
+			if a.MessageID == "" {
+				a.MessageID = civiq.MessageID(subID, a.EventID)
+			}
+			a.At, a.Latency = time.Unix(0, at), time.Duration(us)*time.Microsecond
+			a.LatencyMS = float64(us) / 1000
+			out = append(out, a)
+		}
+	}
+	return out, rows.Err()
 }
 
 func (t *tx) PruneDeliveries(before time.Time) error {
-	return t.exec(`DELETE FROM deliveries WHERE at < ?`, nanos(before))
+	return t.exec(`DELETE FROM delivery_log WHERE at < ?`, nanos(before))
 }
 
 func (t *tx) EventsSince(after int64, limit int) ([]*civiq.Event, error) {
