@@ -288,6 +288,7 @@ func (h *HTTPSender) SendBatch(ctx context.Context, s *civiq.Subscriber, ms []*c
 	var secrets []string
 	var buf []byte
 	var keyed macs
+	defer func() { putWindowBuf(buf) }()
 	for len(ms) > 0 && ctx.Err() == nil {
 		// A message tried again (s.Attempts) goes alone: nothing behind
 		// it reaches the receiver again before it is acknowledged.
@@ -302,7 +303,7 @@ func (h *HTTPSender) SendBatch(ctx context.Context, s *civiq.Subscriber, ms []*c
 			continue
 		}
 		if secrets == nil {
-			secrets, keyed = s.Secrets(h.Now()), macs{}
+			secrets, keyed, buf = s.Secrets(h.Now()), macs{}, getWindowBuf()
 		}
 		ts := time.Now().Unix()
 		buf = buf[:0]
@@ -345,6 +346,23 @@ func (h *HTTPSender) SendBatch(ctx context.Context, s *civiq.Subscriber, ms []*c
 }
 
 var _ civiq.BatchSender = (*HTTPSender)(nil)
+
+// windowBufs hold the requests of a pipelined window while they are
+// written (exchange is done with them when it returns): a window is up to
+// pipelineBytes, and grown afresh for each batch it cost a few copies of
+// itself a batch.
+var windowBufs = sync.Pool{New: func() any { b := make([]byte, 0, pipelineBytes+4<<10); return &b }}
+
+func getWindowBuf() []byte { return (*windowBufs.Get().(*[]byte))[:0] }
+
+// putWindowBuf gives buf back, unless it is none or grew past twice a
+// window (a message bigger than a window goes alone).
+func putWindowBuf(buf []byte) {
+	if buf != nil && cap(buf) <= 2*pipelineBytes {
+		buf = buf[:0]
+		windowBufs.Put(&buf)
+	}
+}
 
 // goSolo has t sent one request at a time for soloFor.
 func (h *HTTPSender) goSolo(t *target) {
