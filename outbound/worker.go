@@ -192,6 +192,10 @@ type worker struct {
 	id     int64
 	label  string
 	cancel context.CancelFunc
+	// The subscriber's metrics, each looked up by its label once
+	// (observe), when first counted.
+	delivered, failed prometheus.Counter
+	latency           prometheus.Observer
 }
 
 // run delivers for one subscriber while this node holds its lease.
@@ -396,11 +400,20 @@ func (w *worker) observe(a *civiq.DeliveryAttempt) {
 		return
 	}
 	if a.OK() {
-		m.Delivered.WithLabelValues(w.label).Inc()
+		if w.delivered == nil {
+			w.delivered = m.Delivered.WithLabelValues(w.label)
+		}
+		w.delivered.Inc()
 	} else {
-		m.Failed.WithLabelValues(w.label).Inc()
+		if w.failed == nil {
+			w.failed = m.Failed.WithLabelValues(w.label)
+		}
+		w.failed.Inc()
 	}
-	m.Latency.WithLabelValues(w.label).Observe(a.Latency.Seconds())
+	if w.latency == nil {
+		w.latency = m.Latency.WithLabelValues(w.label)
+	}
+	w.latency.Observe(a.Latency.Seconds())
 }
 
 // isClosed reports whether c was closed.

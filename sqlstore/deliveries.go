@@ -129,7 +129,7 @@ func (t *tx) AppendDeliveries(subID int64, as []civiq.DeliveryAttempt) error {
 			b = strconv.AppendInt(b, a.Latency.Microseconds(), 10)
 			b = appendJSONString(append(b, ','), a.Error)
 			id := a.MessageID
-			if id == civiq.MessageID(subID, a.EventID) {
+			if isMessageID(id, subID, a.EventID) {
 				id = ""
 			}
 			b = append(appendJSONString(append(b, ','), id), ']')
@@ -161,6 +161,16 @@ func (t *tx) AppendDeliveries(subID int64, as []civiq.DeliveryAttempt) error {
 		return err
 	}
 	return t.exec(`DELETE FROM delivery_log WHERE subscriber_id = ? AND id < ?`, subID, keepFrom)
+}
+
+// isMessageID reports whether id is civiq.MessageID(subID, eventID),
+// without making that.
+func isMessageID(id string, subID, eventID int64) bool {
+	var buf [48]byte
+	b := append(buf[:0], "msg_"...)
+	b = strconv.AppendInt(b, subID, 10)
+	b = strconv.AppendInt(append(b, '_'), eventID, 10)
+	return string(b) == id
 }
 
 // appendJSONString appends s as a JSON string.

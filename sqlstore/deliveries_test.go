@@ -138,3 +138,17 @@ func TestDeliveryLogUpgrade(t *testing.T) {
 		t.Errorf("after the upgrade: %+v", got)
 	}
 }
+
+func TestIsMessageID(t *testing.T) {
+	for _, tc := range []struct {
+		sub, ev int64
+		id      string
+	}{{7, 41, civiq.MessageID(7, 41)}, {7, 41, "msg_7_4"}, {7, 41, "msg_7_411"}, {12, 0, civiq.MessageID(12, 0)}, {1, 2, "test"}} {
+		if got, want := isMessageID(tc.id, tc.sub, tc.ev), tc.id == civiq.MessageID(tc.sub, tc.ev); got != want {
+			t.Errorf("%q of %d, %d: %v", tc.id, tc.sub, tc.ev, got)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { isMessageID("msg_7_41", 7, 41) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}
