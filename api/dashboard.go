@@ -182,10 +182,11 @@ func (s *Server) cityEvents(w http.ResponseWriter, r *http.Request, c *call) err
 		go s.followHall(h.ID, s.Hub.Subscribe(h.ID, cityBuffer), mark, done, &wg)
 	}
 
-	sw, err := startSSE(w, s.StreamWriteTimeout)
+	sw, err := startSSE(w, r, s.StreamWriteTimeout)
 	if err != nil {
 		return nil // the client is gone already
 	}
+	defer sw.close()
 	tick := time.NewTicker(s.Heartbeat)
 	defer tick.Stop()
 	for {
@@ -194,7 +195,7 @@ func (s *Server) cityEvents(w http.ResponseWriter, r *http.Request, c *call) err
 			// Gather what else changes in a moment, then tell it at once.
 			select {
 			case <-time.After(cityCoalesce):
-			case <-r.Context().Done():
+			case <-sw.gone:
 				return nil
 			case <-s.quit:
 				return nil
@@ -216,7 +217,7 @@ func (s *Server) cityEvents(w http.ResponseWriter, r *http.Request, c *call) err
 			if sw.ping() != nil {
 				return nil
 			}
-		case <-r.Context().Done():
+		case <-sw.gone:
 			return nil
 		case <-s.quit:
 			return nil

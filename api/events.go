@@ -40,10 +40,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 	sub := s.Hub.Subscribe(hallID, streamBuffer)
 	defer s.Hub.Unsubscribe(sub)
 
-	sw, err := startSSE(w, s.StreamWriteTimeout)
+	sw, err := startSSE(w, r, s.StreamWriteTimeout)
 	if err != nil {
 		return nil // the client is gone already
 	}
+	defer sw.close()
 	send := func(e *civiq.Event) {
 		sw.frame(e.Frame(staff))
 		last = e.ID
@@ -101,7 +102,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 			if err := sw.ping(); err != nil {
 				return nil
 			}
-		case <-r.Context().Done():
+		case <-sw.gone:
 			return nil
 		case <-s.quit:
 			return nil

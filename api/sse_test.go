@@ -1,10 +1,11 @@
 package api_test
 
 import (
+	"bufio"
 	"fmt"
 	"net"
-	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,15 +14,35 @@ import (
 )
 
 // smallBuffers accepts connections whose kernel send buffer is small, so
-// that a client that never reads blocks the server's writes soon.
-type smallBuffers struct{ net.Listener }
+// that a client that never reads blocks the server's writes soon, and
+// tells closed each one's client address when the server closes it
+// (the streams take their connections from net/http, so the server's
+// ConnState never sees them closed).
+type smallBuffers struct {
+	net.Listener
+	closed func(client string)
+}
 
 func (l smallBuffers) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetWriteBuffer(4096)
 	}
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	return &closeNoted{Conn: c, closed: l.closed}, nil
+}
+
+type closeNoted struct {
+	net.Conn
+	once   sync.Once
+	closed func(client string)
+}
+
+func (c *closeNoted) Close() error {
+	c.once.Do(func() { c.closed(c.RemoteAddr().String()) })
+	return c.Conn.Close()
 }
 
 // TestStreamsCloseClientsThatDoNotRead: a client that opens an event
@@ -38,14 +59,11 @@ func TestStreamsCloseClientsThatDoNotRead(t *testing.T) {
 	var mu sync.Mutex
 	closed := map[string]bool{} // by the client's address
 	srv := httptest.NewUnstartedServer(ts.API)
-	srv.Listener = smallBuffers{srv.Listener}
-	srv.Config.ConnState = func(c net.Conn, st http.ConnState) {
-		if st == http.StateClosed {
-			mu.Lock()
-			closed[c.RemoteAddr().String()] = true
-			mu.Unlock()
-		}
-	}
+	srv.Listener = smallBuffers{srv.Listener, func(client string) {
+		mu.Lock()
+		closed[client] = true
+		mu.Unlock()
+	}}
 	srv.Start()
 	t.Cleanup(srv.Close)
 
@@ -71,5 +89,42 @@ func TestStreamsCloseClientsThatDoNotRead(t *testing.T) {
 			}
 			t.Fatalf("the stream of a client that never reads is still open after 15 s")
 		})
+	}
+}
+
+// TestStreamsEndWhenTheClientLeaves: a stream whose client closes its
+// connection ends at once, with no write to find it out (heartbeats an
+// hour apart here), and lets go of its subscriptions.
+func TestStreamsEndWhenTheClientLeaves(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(s *api.Server) { s.Heartbeat = time.Hour })
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	for _, path := range []string{"/api/v1/halls/demo/events", "/api/v1/city/events"} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: civiq\r\nAuthorization: Bearer %s\r\n\r\n", path, ts.Admin)
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			if line == ": connected\n" {
+				break
+			}
+		}
+		if ts.Hub.Count() == 0 {
+			t.Fatalf("%s: no subscription while the stream is open", path)
+		}
+		c.Close()
+		deadline := time.Now().Add(5 * time.Second)
+		for ts.Hub.Count() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d subscriptions 5 s after the client left", path, ts.Hub.Count())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 }
