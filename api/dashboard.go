@@ -182,7 +182,7 @@ func (s *Server) cityEvents(w http.ResponseWriter, r *http.Request, c *call) err
 		go s.followHall(h.ID, s.Hub.Subscribe(h.ID, cityBuffer), mark, done, &wg)
 	}
 
-	sw, err := startSSE(w, r, s.StreamWriteTimeout)
+	sw, err := startSSE(w, r, s.closed, s.StreamWriteTimeout)
 	if err != nil {
 		return nil // the client is gone already
 	}
@@ -196,8 +196,6 @@ func (s *Server) cityEvents(w http.ResponseWriter, r *http.Request, c *call) err
 			select {
 			case <-time.After(cityCoalesce):
 			case <-sw.gone:
-				return nil
-			case <-s.quit:
 				return nil
 			}
 			mu.Lock()
@@ -218,8 +216,6 @@ func (s *Server) cityEvents(w http.ResponseWriter, r *http.Request, c *call) err
 				return nil
 			}
 		case <-sw.gone:
-			return nil
-		case <-s.quit:
 			return nil
 		}
 	}

@@ -40,7 +40,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 	sub := s.Hub.Subscribe(hallID, streamBuffer)
 	defer s.Hub.Unsubscribe(sub)
 
-	sw, err := startSSE(w, r, s.StreamWriteTimeout)
+	sw, err := startSSE(w, r, s.closed, s.StreamWriteTimeout)
 	if err != nil {
 		return nil // the client is gone already
 	}
@@ -103,8 +103,6 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 				return nil
 			}
 		case <-sw.gone:
-			return nil
-		case <-s.quit:
 			return nil
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -43,13 +42,15 @@ type Server struct {
 	// patterns are the routes handle and plain registered, in order (for
 	// the tests' route × role matrix).
 	patterns []string
-	quit     chan struct{}
-	once     sync.Once
+	// closed ends with Close: every event stream ends.
+	closed   context.Context
+	closeAll context.CancelFunc
 }
 
 // NewServer builds the server's routes.
 func NewServer(engine *civiq.Engine, hub *inmem.Hub, m *Metrics) *Server {
-	s := &Server{Engine: engine, Hub: hub, Heartbeat: 10 * time.Second, metrics: m, mux: http.NewServeMux(), quit: make(chan struct{})}
+	s := &Server{Engine: engine, Hub: hub, Heartbeat: 10 * time.Second, metrics: m, mux: http.NewServeMux()}
+	s.closed, s.closeAll = context.WithCancel(context.Background())
 	s.routes()
 	if m != nil {
 		m.Registry.MustRegister(newNodeCollector(s)) // api/edge.go
@@ -62,7 +63,7 @@ func NewServer(engine *civiq.Engine, hub *inmem.Hub, m *Metrics) *Server {
 func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 // Close ends every event stream; call it when shutting down.
-func (s *Server) Close() { s.once.Do(func() { close(s.quit) }) }
+func (s *Server) Close() { s.closeAll() }
 
 // ServeHTTP adds a request id, logs the request and times it by route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

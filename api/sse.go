@@ -43,13 +43,15 @@ type sseWriter struct {
 
 	// Once the connection is taken: buf holds the batch being written,
 	// after room for its chunk's size line; failed is set by a write that
-	// failed; gone is closed when the client is gone (the reader's EOF)
-	// or the request's context ends (the request's Done until then).
+	// failed.
 	conn   net.Conn
 	buf    []byte
 	failed bool
+
+	// gone is closed when the stream is to end: the client left, the
+	// request's context ended or the server is closing. cancel closes it.
 	gone   <-chan struct{}
-	cancel context.CancelFunc
+	cancel func()
 
 	scratch []byte // a frame made by event
 }
@@ -61,7 +63,7 @@ const chunkRoom = 18
 // startSSE answers 200 with the stream's headers, the retry hint and a
 // first comment, and flushes them. The connection closes when the stream
 // ends (close), so no later request on it meets a stream's deadline.
-func startSSE(w http.ResponseWriter, r *http.Request, timeout time.Duration) (*sseWriter, error) {
+func startSSE(w http.ResponseWriter, r *http.Request, closed context.Context, timeout time.Duration) (*sseWriter, error) {
 	if timeout <= 0 {
 		timeout = DefaultStreamWriteTimeout
 	}
@@ -70,11 +72,17 @@ func startSSE(w http.ResponseWriter, r *http.Request, timeout time.Duration) (*s
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("Connection", "close")
-	s := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: timeout, gone: r.Context().Done()}
+	// The stream's context ends with the request's, with the server's
+	// closed and, once the connection is taken, when the client leaves:
+	// one channel for the stream's loop to wait on besides its events.
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(closed, cancel)
+	s := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: timeout, gone: ctx.Done(), cancel: func() { stop(); cancel() }}
 	s.arm()
 	w.WriteHeader(http.StatusOK)
 	s.write(sseStart)
 	if err := s.flush(); err != nil {
+		s.cancel()
 		return nil, err
 	}
 	if r.ProtoMajor != 1 {
@@ -86,9 +94,8 @@ func startSSE(w http.ResponseWriter, r *http.Request, timeout time.Duration) (*s
 	}
 	conn.SetReadDeadline(time.Time{}) // what is left of the request's
 	// The request's context no longer ends when the client leaves: the
-	// stream's own does, and when the request's does.
-	ctx, cancel := context.WithCancel(r.Context())
-	s.conn, s.gone, s.cancel, s.buf = conn, ctx.Done(), cancel, make([]byte, chunkRoom, 1024)
+	// stream's does.
+	s.conn, s.buf = conn, make([]byte, chunkRoom, 1024)
 	go func(r *bufio.Reader) {
 		io.Copy(io.Discard, r) // a client sends nothing more: EOF when it leaves
 		cancel()
@@ -176,14 +183,15 @@ func (s *sseWriter) flush() error {
 	return err
 }
 
-// close ends the stream: once the connection is taken, with the last
-// chunk (as net/http ends a chunked answer) unless a write failed, and
-// closes the connection. net/http does both itself otherwise.
+// close ends the stream: its context and, once the connection is taken,
+// the answer with the last chunk (as net/http ends a chunked answer)
+// unless a write failed, and the connection. net/http does both itself
+// otherwise.
 func (s *sseWriter) close() {
+	s.cancel()
 	if s.conn == nil {
 		return
 	}
-	s.cancel()
 	if !s.failed {
 		s.arm()
 		s.conn.Write(lastChunk)
