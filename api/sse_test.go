@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -126,5 +127,34 @@ func TestStreamsEndWhenTheClientLeaves(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+	}
+}
+
+// noHijack is a ResponseWriter that flushes but cannot give up its
+// connection (as under HTTP/2, or behind a wrapper that hides it).
+type noHijack struct {
+	http.ResponseWriter
+	http.Flusher
+}
+
+// TestStreamsWithoutHijack: where the stream cannot take its connection,
+// the events go through net/http as they are, replay and live alike.
+func TestStreamsWithoutHijack(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ts.API.ServeHTTP(noHijack{w, w.(http.Flusher)}, r)
+	}))
+	t.Cleanup(srv.Close)
+	wrapped := *ts
+	wrapped.URL, wrapped.HTTP = srv.URL, srv
+	first := ts.issue(t, ts.Admin, "general")
+	s := openStream(t, &wrapped, ts.Admin, header{"Last-Event-ID", "0"})
+	if ev := s.next(t); ev.Event != "ticket.issued" || !strings.Contains(ev.Data, first.ID) {
+		t.Fatalf("replayed: %+v", ev)
+	}
+	ts.issue(t, ts.Admin, "tax")
+	if ev := s.next(t); ev.Event != "ticket.issued" || ev.ID <= 0 || !strings.Contains(ev.Data, `"service_id":"tax"`) {
+		t.Fatalf("live: %+v", ev)
 	}
 }
