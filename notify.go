@@ -1087,6 +1087,7 @@ func (e *Engine) planBatch(ctx context.Context, hallID string, read func(Tx) ([]
 		planned  []*Notice
 		finished []string
 		waiting  bool // a message queued, or left sending, already
+		pre      claimStart
 	)
 	err := e.store.View(ctx, func(tx Tx) error {
 		pt := &plannedTx{Tx: tx}
@@ -1095,17 +1096,23 @@ func (e *Engine) planBatch(ctx context.Context, hallID string, read func(Tx) ([]
 			return err
 		}
 		planned, finished = pt.notices, p.finished
-		if len(planned) > 0 {
-			return nil
-		}
-		for _, status := range []string{NoticeQueued, NoticeSending} {
-			ns, err := tx.NoticesIn(hallID, status, 1)
-			if err != nil || len(ns) > 0 {
-				waiting = len(ns) > 0
-				return err
+		if len(planned) == 0 {
+			for _, status := range []string{NoticeQueued, NoticeSending} {
+				ns, err := tx.NoticesIn(hallID, status, 1)
+				if err != nil {
+					return err
+				}
+				if waiting = len(ns) > 0; waiting {
+					break
+				}
+			}
+			if !waiting {
+				return nil
 			}
 		}
-		return nil
+		pre.st = p.st
+		pre.minute, err = tx.CountSent(hallID, "", "", p.now.Add(-time.Minute))
+		return err
 	})
 	if err != nil || (len(planned) == 0 && !waiting) {
 		return &NoticeBatch{}, err
@@ -1116,10 +1123,20 @@ func (e *Engine) planBatch(ctx context.Context, hallID string, read func(Tx) ([]
 		// The messages planned are added as their claim leaves them; the
 		// opt-ins of the finished tickets go when the answers are
 		// recorded (RecordNotices), after their last messages.
-		b.Jobs, b.Throttled, err = e.claimNotices(tx, hallID, limit, now, planned)
+		b.Jobs, b.Throttled, err = e.claimNotices(tx, hallID, limit, now, planned, &pre)
 		return err
 	})
 	return b, err
+}
+
+// claimStart is what a claim may take from the plan's read rather than
+// read again in the write, beside the hall's: the hall's settings (a
+// change of them in between is as one a moment later) and the messages it
+// handed in the last minute (counted from a moment earlier: no fewer; and
+// only the hall's sender, this one, hands more).
+type claimStart struct {
+	st     *NotifySettings
+	minute int
 }
 
 // plannedTx is the read a plan is worked out in: the messages it would
@@ -1280,7 +1297,7 @@ func (p *noticePlan) opted(o *OptIn, typ string, ev *Event) error {
 // tx.InsertNotice (a plannedTx's keeps them); nil when the hall has no
 // notifications.
 func (e *Engine) planNotices(tx Tx, hallID string, read func(Tx) ([]*Event, error)) (*noticePlan, error) {
-	st, err := tx.NotifySettings(hallID)
+	st, err := e.openNotifySettings(tx, hallID) // the claim takes them too
 	if ErrorCode(err) == ENotFound {
 		return nil, nil
 	}
@@ -1390,7 +1407,7 @@ const MaxNoticeTries = 5
 func (e *Engine) ClaimNotices(ctx context.Context, hallID string, limit int) (jobs []*NoticeJob, throttled bool, err error) {
 	now := e.now()
 	err = e.update(ctx, func(tx Tx) (err error) {
-		jobs, throttled, err = e.claimNotices(tx, hallID, limit, now, nil)
+		jobs, throttled, err = e.claimNotices(tx, hallID, limit, now, nil, nil)
 		return
 	})
 	return jobs, throttled, err
@@ -1402,7 +1419,7 @@ func (e *Engine) ClaimNotices(ctx context.Context, hallID string, limit int) (jo
 // planned), so that a message due at once is written once rather than
 // added queued and then claimed. The ticket, opt-ins, opt-out and count of
 // an address are read once for all its messages.
-func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time, fresh []*Notice) (jobs []*NoticeJob, throttled bool, err error) {
+func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time, fresh []*Notice, pre *claimStart) (jobs []*NoticeJob, throttled bool, err error) {
 	stuck, err := tx.NoticesIn(hallID, NoticeSending, limit)
 	if err != nil {
 		return nil, false, err
@@ -1447,20 +1464,22 @@ func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time, fr
 	if len(all) == 0 {
 		return nil, false, nil
 	}
-	st, err := e.openNotifySettings(tx, hallID)
-	if err != nil {
-		return nil, false, err
+	if pre == nil {
+		pre = &claimStart{}
+		if pre.st, err = e.openNotifySettings(tx, hallID); err != nil {
+			return nil, false, err
+		}
+		if pre.minute, err = tx.CountSent(hallID, "", "", now.Add(-time.Minute)); err != nil {
+			return nil, false, err
+		}
 	}
+	st, minute := pre.st, pre.minute
 	hall, err := e.settings.hall(tx, hallID, now)
 	if err != nil {
 		return nil, false, err
 	}
 	perHall := cmp.Or(st.PerHallMinute, DefaultPerHallMinute)
 	perPhone := cmp.Or(st.PerPhoneHour, DefaultPerPhoneHour)
-	minute, err := tx.CountSent(hallID, "", "", now.Add(-time.Minute))
-	if err != nil {
-		return nil, false, err
-	}
 	todaySMS := -1
 	c := &claimReads{tickets: map[string]*Ticket{}, optIns: map[string][]OptIn{}, out: map[string]bool{}, hour: map[string]int{}}
 	held := false // the rest wait: the hall's rate is spent, or the claim full
