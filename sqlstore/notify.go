@@ -208,8 +208,10 @@ func dueNanos(t *time.Time) int64 {
 }
 
 func (t *tx) DueNotices(now time.Time, limit int) ([]*civiq.Notice, error) {
+	// The status as written in the index's condition (migration 30), so
+	// that the planner may take it.
 	return scanAll(scanNotice)(t.rows(`SELECT `+noticeColumns+` FROM notify_messages
-		WHERE status = ? AND due_at <= ? ORDER BY due_at LIMIT ?`, civiq.NoticeScheduled, nanos(now), limit))
+		WHERE status = '`+civiq.NoticeScheduled+`' AND due_at <= ? ORDER BY due_at LIMIT ?`, nanos(now), limit))
 }
 
 func (t *tx) NoticeKinds(ticketID, medium string) (map[string]bool, error) {
