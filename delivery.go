@@ -309,8 +309,9 @@ func (c *eventReads) keep(after int64, evs []*Event, at time.Time, last bool) {
 }
 
 // feedRead bounds a kept read that commits' events join (feed): past it
-// they begin another.
-const feedRead = 4 * 256
+// they begin another. The kept reads then hold as many events as when
+// they were the workers' reads only (outbound.Batch each).
+const feedRead = 256
 
 // feed keeps the events of one of this node's commits, handed over once
 // they are on disk and before the workers are woken (Engine.Committed), as
@@ -349,7 +350,8 @@ func (c *eventReads) feed(evs []*Event, at time.Time) {
 
 // Committed is given the events of each of this node's commits, in id
 // order, once they are on disk and before the delivery workers are woken
-// (package app, on a node alone on its database: the store's Publish).
+// (outbound.Dispatcher.Committed, while it has workers, on a node alone
+// on its database: the store's Publish).
 // They join the delivery's kept reads (eventReads.feed): a worker woken by
 // a commit finds its events there instead of reading them back.
 func (e *Engine) Committed(evs []*Event) {

@@ -100,8 +100,7 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 		store.Publish = func(evs []*civiq.Event) {
 			a.Metrics.Observe(evs)
 			a.Hub.Publish(evs)
-			a.Engine.Committed(evs) // the delivery workers find them without reading them back
-			a.Outbound.Notify()
+			a.Outbound.Committed(evs) // the delivery workers find them without reading them back
 			a.Notify.Committed()
 		}
 	}

@@ -96,6 +96,21 @@ func (d *Dispatcher) Notify() {
 	d.mu.Unlock()
 }
 
+// Committed is given the events of each of this node's commits, once on
+// disk, on a node alone on its database (the store's Publish): they join
+// the workers' kept reads (civiq.Engine.Committed), so a woken worker
+// finds them without reading them back, and the workers are woken. With
+// no worker nothing is kept.
+func (d *Dispatcher) Committed(evs []*civiq.Event) {
+	d.mu.Lock()
+	n := len(d.workers)
+	d.mu.Unlock()
+	if n > 0 {
+		d.Engine.Committed(evs)
+	}
+	d.Notify()
+}
+
 // Events is given the events of every node's commits (postgres.Follow on
 // several nodes): they wake the workers, and a change of a subscriber
 // among them, made on any node, has the subscribers listed again.
