@@ -314,6 +314,8 @@ func TestReporterDeliveriesSkipReplay(t *testing.T) {
 	if got := p.records(); got[0]["record_type"] != "followup" || got[1]["record_type"] != "followup" {
 		t.Fatalf("after the skip: %v", got)
 	}
+	// The platform has them; the worker records it just after.
+	waitFor(t, "the outcomes acknowledged", func() bool { return getReporter(t, s, path).Delivery.Pending == 0 })
 	if code := s.Call(t, "POST", path+"/skip", s.Admin, nil, nil); code != 409 {
 		t.Fatalf("skip when nothing is held: %d", code)
 	}
