@@ -85,8 +85,8 @@ func startSSE(w http.ResponseWriter, r *http.Request, closed context.Context, ti
 		s.cancel()
 		return nil, err
 	}
-	if r.ProtoMajor != 1 {
-		return s, nil
+	if r.ProtoMajor != 1 || r.ProtoMinor < 1 {
+		return s, nil // HTTP/2 is not taken; HTTP/1.0 gets no chunks
 	}
 	conn, rw, err := s.rc.Hijack()
 	if err != nil {

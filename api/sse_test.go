@@ -158,3 +158,38 @@ func TestStreamsWithoutHijack(t *testing.T) {
 		t.Fatalf("live: %+v", ev)
 	}
 }
+
+// An HTTP/1.0 client cannot read chunks: its stream is the events as they
+// are, ended by the connection's close, as net/http sends it.
+func TestStreamHTTP10(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	first := ts.issue(t, ts.Admin, "general")
+	c, err := net.Dial("tcp", ts.HTTP.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /api/v1/halls/demo/events HTTP/1.0\r\nAuthorization: Bearer %s\r\nLast-Event-ID: 0\r\n\r\n", ts.Admin)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 || len(res.TransferEncoding) != 0 {
+		t.Fatalf("HTTP/1.0 stream: %d, transfer encoding %q", res.StatusCode, res.TransferEncoding)
+	}
+	var body strings.Builder
+	for !strings.Contains(body.String(), first.ID) {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("%v after %q", err, body.String())
+		}
+		body.WriteString(line)
+	}
+	// Chunks are framed by CRLF lines; the stream's own lines end in LF.
+	if !strings.HasPrefix(body.String(), "retry: 2000\n") || strings.Contains(body.String(), "\r") {
+		t.Errorf("HTTP/1.0 stream's body %q, want the events as they are", body.String())
+	}
+}
