@@ -56,7 +56,7 @@ await page.goto(base + '/admin?hall=demo#notify');
 await page.waitForSelector('#f-notify [name="sms.templates.taken"]');
 eq(await page.$eval('[name="ahead"]', (e) => e.value), '3', 'the default ahead');
 // The day's report comes with its own answer, after the form.
-await page.waitForFunction(() => (document.querySelector('#nt-report') || {}).textContent.includes('还没有'), null, { timeout: 10000 }).catch(() => {});
+await page.waitForFunction(() => (document.querySelector('#nt-report') || {}).textContent?.includes('还没有'), null, { timeout: 10000 }).catch(() => {});
 assert((await page.textContent('#nt-report')).includes('还没有'), 'nothing sent yet');
 await axe(page, 'notify zh');
 await page.selectOption('[name="sms.provider"]', 'aliyun');

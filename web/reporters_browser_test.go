@@ -127,7 +127,7 @@ for (const lang of ['zh-CN', 'en']) {
     await page.waitForSelector('#f-replay-reporter .field-error');
     await page.fill('#replay-reporter-from', '999999');
     await page.click('#f-replay-reporter button[type=submit]');
-    await page.waitForFunction(() => (document.querySelector('#f-replay-reporter .field-error') || {}).textContent.includes('最新事件'));
+    await page.waitForFunction(() => (document.querySelector('#f-replay-reporter .field-error') || {}).textContent?.includes('最新事件'));
     if (shots) await page.screenshot({ path: shots + '/admin-reporters-log-zh-CN.png', fullPage: true });
     // Skip the held record: the other goes, nothing is pending.
     const cursor = Number(await cell(page, 1, 3));
