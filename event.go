@@ -3,7 +3,6 @@ package civiq
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -177,35 +176,19 @@ func (e *Event) JSON(staff bool) []byte {
 	return e.public
 }
 
-// Frame is the event as one Server-Sent Events frame of a stream (its
-// id, event and data lines and the blank line that ends them, docs/api.md
-// section 7), in the view JSON gives. Like JSON it is made once per event,
-// however many streams carry it.
-func (e *Event) Frame(staff bool) []byte {
+// Frame is the event as frame writes it of the view JSON gives: an event
+// stream's frame (api/sse.go, which owns the format). Like JSON it is
+// made once per event, for both views at the first call, however many
+// streams carry it; every caller passes the same frame.
+func (e *Event) Frame(staff bool, frame func(id int64, typ string, data []byte) []byte) []byte {
 	e.frameOnce.Do(func() {
-		e.publicFrame = AppendSSE(nil, e.ID, e.Type, e.JSON(false))
-		e.staffFrame = AppendSSE(nil, e.ID, e.Type, e.JSON(true))
+		e.publicFrame = frame(e.ID, e.Type, e.JSON(false))
+		e.staffFrame = frame(e.ID, e.Type, e.JSON(true))
 	})
 	if staff {
 		return e.staffFrame
 	}
 	return e.publicFrame
-}
-
-// AppendSSE appends to b one Server-Sent Events frame: the id line (none
-// for id 0), the event line, the data line (data is one line) and the
-// blank line that ends the frame.
-func AppendSSE(b []byte, id int64, name string, data []byte) []byte {
-	if id > 0 {
-		b = append(b, "id: "...)
-		b = strconv.AppendInt(b, id, 10)
-		b = append(b, '\n')
-	}
-	b = append(b, "event: "...)
-	b = append(b, name...)
-	b = append(b, "\ndata: "...)
-	b = append(b, data...)
-	return append(b, "\n\n"...)
 }
 
 // EventsAfter returns up to limit stored events of a hall with an id above

@@ -46,7 +46,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	defer sw.close()
 	send := func(e *civiq.Event) {
-		sw.frame(e.Frame(staff))
+		sw.frame(e.Frame(staff, sseFrame))
 		last = e.ID
 	}
 

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/civiq/civiq"
 )
 
 // DefaultStreamWriteTimeout is how long an event stream's client has at
@@ -137,9 +135,28 @@ func (s *sseWriter) frame(f []byte) { s.write(f) }
 // event writes one event; id 0 sends none (the city stream's events have
 // no id). data is one line of JSON.
 func (s *sseWriter) event(id int64, name string, data []byte) {
-	s.scratch = civiq.AppendSSE(s.scratch[:0], id, name, data)
+	s.scratch = appendSSE(s.scratch[:0], id, name, data)
 	s.write(s.scratch)
 }
+
+// appendSSE appends to b one Server-Sent Events frame: the id line (none
+// for id 0), the event line, the data line (data is one line) and the
+// blank line that ends the frame (docs/api.md section 7).
+func appendSSE(b []byte, id int64, name string, data []byte) []byte {
+	if id > 0 {
+		b = append(b, "id: "...)
+		b = strconv.AppendInt(b, id, 10)
+		b = append(b, '\n')
+	}
+	b = append(b, "event: "...)
+	b = append(b, name...)
+	b = append(b, "\ndata: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
+}
+
+// sseFrame is an event's frame of its own (civiq.Event.Frame keeps it).
+func sseFrame(id int64, name string, data []byte) []byte { return appendSSE(nil, id, name, data) }
 
 // The stream's fixed lines.
 var (
