@@ -386,12 +386,7 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 		}
 	}()
 	finish := func(err error) { s.finish(batch, err) }
-	abort := func(err error) {
-		if s.x(`ROLLBACK`) != nil {
-			s.dropConn() // the connection is gone: take a new one next time
-		}
-		finish(s.unavailable(err))
-	}
+	abort := func(err error) { finish(s.rollBack(err)) }
 	// First every write of the batch runs straight in the transaction. If
 	// one fails, the transaction is rolled back and the batch runs again
 	// with each write in a savepoint of its own, so that only the failed
@@ -506,12 +501,18 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 	seq := s.wal.begun.Add(1)
 	err := s.x(`COMMIT`)
 	if err != nil {
-		if s.x(`ROLLBACK`) != nil {
-			s.dropConn()
-		}
-		err = s.unavailable(err)
+		err = s.rollBack(err)
 	}
 	s.wal.jobs <- syncJob{seq: seq, batch: slices.Clone(batch), err: err}
+}
+
+// rollBack ends the batch's transaction that met err, a failure of the
+// storage, and gives the batch's answer.
+func (s *Store) rollBack(err error) error {
+	if s.x(`ROLLBACK`) != nil {
+		s.dropConn() // the connection is gone: take a new one next time
+	}
+	return s.unavailable(err)
 }
 
 // finish answers the writes of a batch whose commit ended with err (nil:

@@ -57,7 +57,7 @@ func newWALSync(dbPath string) *walSync {
 	return w
 }
 
-// run answers the commits in order: one fsync for all those waiting.
+// syncRun answers the commits in order: one fsync for all those waiting.
 func (s *Store) syncRun() {
 	w := s.wal
 	defer close(w.done)
