@@ -114,7 +114,14 @@ func (s *Subscriber) Secrets(now time.Time) []string {
 // subscriber subID: the same on every try and every replay, so a receiver
 // drops repeats by it.
 func MessageID(subID, eventID int64) string {
-	return "msg_" + strconv.FormatInt(subID, 10) + "_" + strconv.FormatInt(eventID, 10)
+	var buf [48]byte
+	return string(AppendMessageID(buf[:0], subID, eventID))
+}
+
+// AppendMessageID appends MessageID(subID, eventID) to b.
+func AppendMessageID(b []byte, subID, eventID int64) []byte {
+	b = strconv.AppendInt(append(b, "msg_"...), subID, 10)
+	return strconv.AppendInt(append(b, '_'), eventID, 10)
 }
 
 // Message is what a subscriber is sent for one event.

@@ -20,32 +20,32 @@ import (
 // refuses those too.
 func (t *Ticket) AppendJSON(b []byte) (_ []byte, ok bool) {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, t.ID)
+	b = AppendJSONString(b, t.ID)
 	b = append(b, `,"hall_id":`...)
-	b = appendJSONString(b, t.HallID)
+	b = AppendJSONString(b, t.HallID)
 	b = append(b, `,"service_id":`...)
-	b = appendJSONString(b, t.ServiceID)
+	b = AppendJSONString(b, t.ServiceID)
 	b = append(b, `,"number":`...)
-	b = appendJSONString(b, t.Number)
+	b = AppendJSONString(b, t.Number)
 	b = append(b, `,"channel":`...)
-	b = appendJSONString(b, t.Channel)
+	b = AppendJSONString(b, t.Channel)
 	b = append(b, `,"priority":`...)
-	b = appendJSONString(b, t.Priority)
+	b = AppendJSONString(b, t.Priority)
 	if t.PriorityGroup != "" {
 		b = append(b, `,"priority_group":`...)
-		b = appendJSONString(b, t.PriorityGroup)
+		b = AppendJSONString(b, t.PriorityGroup)
 	}
 	if t.PriorityBy != "" {
 		b = append(b, `,"priority_by":`...)
-		b = appendJSONString(b, t.PriorityBy)
+		b = AppendJSONString(b, t.PriorityBy)
 	}
 	if t.OnBehalf != nil {
 		b = append(b, `,"on_behalf":{"role":`...)
-		b = appendJSONString(b, t.OnBehalf.Role)
+		b = AppendJSONString(b, t.OnBehalf.Role)
 		b = append(b, '}')
 	}
 	b = append(b, `,"status":`...)
-	b = appendJSONString(b, t.Status)
+	b = AppendJSONString(b, t.Status)
 	b = append(b, `,"issued_at":`...)
 	if b, ok = appendJSONTime(b, t.IssuedAt); !ok {
 		return b, false
@@ -70,7 +70,7 @@ func (t *Ticket) AppendJSON(b []byte) (_ []byte, ok bool) {
 	}
 	if t.CounterID != "" {
 		b = append(b, `,"counter_id":`...)
-		b = appendJSONString(b, t.CounterID)
+		b = AppendJSONString(b, t.CounterID)
 	}
 	b = append(b, `,"call_count":`...)
 	b = strconv.AppendInt(b, int64(t.CallCount), 10)
@@ -80,11 +80,11 @@ func (t *Ticket) AppendJSON(b []byte) (_ []byte, ok bool) {
 	b = appendJSONInt(b, t.ETASeconds)
 	if t.GuideID != "" {
 		b = append(b, `,"guide_id":`...)
-		b = appendJSONString(b, t.GuideID)
+		b = AppendJSONString(b, t.GuideID)
 	}
 	if t.ForCounter != "" {
 		b = append(b, `,"for_counter":`...)
-		b = appendJSONString(b, t.ForCounter)
+		b = AppendJSONString(b, t.ForCounter)
 	}
 	return append(b, '}'), true
 }
@@ -108,11 +108,12 @@ func appendJSONTime(b []byte, t time.Time) ([]byte, bool) {
 	return append(b, '"'), true
 }
 
-// appendJSONString appends s quoted. Printable ASCII other than the
+// AppendJSONString appends s quoted, as encoding/json quotes it (the
+// store's delivery log writes its strings with it too). Printable ASCII other than the
 // characters encoding/json escapes (quote, backslash, and <, > and &
 // for HTML) goes as it is; any other string is quoted by encoding/json
 // itself, so the escapes stay its own.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			q, _ := json.Marshal(s) // a string always encodes
@@ -149,13 +150,13 @@ func (d EventData) AppendJSON(b []byte) ([]byte, error) {
 		if len(out) > n+1 {
 			out = append(out, ',')
 		}
-		out = appendJSONString(append(out, `"text":`...), d.Text)
+		out = AppendJSONString(append(out, `"text":`...), d.Text)
 	}
 	if d.Reason != "" {
 		if len(out) > n+1 {
 			out = append(out, ',')
 		}
-		out = appendJSONString(append(out, `"reason":`...), d.Reason)
+		out = AppendJSONString(append(out, `"reason":`...), d.Reason)
 	}
 	return append(out, '}'), nil
 }

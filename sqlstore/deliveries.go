@@ -127,12 +127,12 @@ func (t *tx) AppendDeliveries(subID int64, as []civiq.DeliveryAttempt) error {
 			b = strconv.AppendInt(b, int64(a.Status), 10)
 			b = append(b, ',')
 			b = strconv.AppendInt(b, a.Latency.Microseconds(), 10)
-			b = appendJSONString(append(b, ','), a.Error)
+			b = civiq.AppendJSONString(append(b, ','), a.Error)
 			id := a.MessageID
 			if isMessageID(id, subID, a.EventID) {
 				id = ""
 			}
-			b = append(appendJSONString(append(b, ','), id), ']')
+			b = append(civiq.AppendJSONString(append(b, ','), id), ']')
 		}
 		b = append(b, ']')
 		if err := t.exec(`INSERT INTO delivery_log (subscriber_id, at, tries, log) VALUES (?, ?, ?, ?)`,
@@ -167,19 +167,7 @@ func (t *tx) AppendDeliveries(subID int64, as []civiq.DeliveryAttempt) error {
 // without making that.
 func isMessageID(id string, subID, eventID int64) bool {
 	var buf [48]byte
-	b := append(buf[:0], "msg_"...)
-	b = strconv.AppendInt(b, subID, 10)
-	b = strconv.AppendInt(append(b, '_'), eventID, 10)
-	return string(b) == id
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	if s == "" {
-		return append(b, `""`...)
-	}
-	q, _ := json.Marshal(s)
-	return append(b, q...)
+	return string(civiq.AppendMessageID(buf[:0], subID, eventID)) == id
 }
 
 func (t *tx) Deliveries(subID int64, limit int) ([]civiq.DeliveryAttempt, error) {

@@ -153,8 +153,8 @@ var _ civiq.Tx = (*tx)(nil)
 var bg = context.Background()
 
 func (t *tx) exec(q string, args ...any) error {
-	t.placed, t.read = nil, nil // a write may move the queue's counts, or a ticket
 	if t.pipe != nil {
+		t.placed, t.read = nil, nil // as execResult does
 		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(q), Args: ints(args)})
 		t.wrote = true
 		return nil
