@@ -365,6 +365,27 @@ func (e *Engine) Committed(evs []*Event) {
 	e.reads.feed(evs, time.Now())
 }
 
+// DeliveryPace is how a delivery worker (package outbound) paces a kind of
+// subscriber: how many messages it reads and sends at once, how long a
+// woken worker lingers for more, and how long it keeps acknowledged
+// messages before it records them.
+type DeliveryPace struct {
+	Batch       int
+	Linger      time.Duration
+	RecordEvery time.Duration
+}
+
+// Pace is the subscriber's own delivery pace, if its kind has one.
+func (s *Subscriber) Pace() (DeliveryPace, bool) {
+	switch s.Kind {
+	case SubscriberEdge:
+		return EdgePace, true
+	case SubscriberNotify:
+		return NotifyPace, true
+	}
+	return DeliveryPace{}, false
+}
+
 // EventTest is the type of the message POST /webhooks/{id}/test sends; it
 // is no event of the log and no one subscribes to it.
 const EventTest = "webhook.test"

@@ -83,16 +83,6 @@ type Link interface{ State() LinkState }
 // node, its hall's events go up to the city.
 const SubscriberEdge = "edge"
 
-// DeliveryPace is how a delivery worker (package outbound) paces a kind of
-// subscriber: how many messages it reads and sends at once, how long a
-// woken worker lingers for more, and how long it keeps acknowledged
-// messages before it records them.
-type DeliveryPace struct {
-	Batch       int
-	Linger      time.Duration
-	RecordEvery time.Duration
-}
-
 // EdgePace is the edge link's pace: uploads of up to EdgeUploadMax events,
 // so a backlog goes up in a quarter of the round trips and commits; a
 // woken worker lingers 100 ms, so a busy hall's events go up a few times a
@@ -102,26 +92,6 @@ type DeliveryPace struct {
 // writes; a crash sends at most a second's events again, which the city
 // skips.
 var EdgePace = DeliveryPace{Batch: EdgeUploadMax, Linger: 100 * time.Millisecond, RecordEvery: time.Second}
-
-// NotifyPace is the notifications subscribers' pace (notify.go): the
-// delivery's batches and linger, and the cursor recorded once a second
-// instead of after nearly every batch of the sender (a batch of the
-// sender takes its Gather, longer than the delivery's RecordEvery): one
-// write a second rather than one more per batch beside the hall's. A
-// crash hands the sender at most a second's events again, which it plans
-// again and sends nothing twice (each kind once per ticket).
-var NotifyPace = DeliveryPace{Batch: 256, Linger: 5 * time.Millisecond, RecordEvery: time.Second}
-
-// Pace is the subscriber's own delivery pace, if its kind has one.
-func (s *Subscriber) Pace() (DeliveryPace, bool) {
-	switch s.Kind {
-	case SubscriberEdge:
-		return EdgePace, true
-	case SubscriberNotify:
-		return NotifyPace, true
-	}
-	return DeliveryPace{}, false
-}
 
 // EdgeRetry is how long the edge link waits before trying again: the city
 // is expected back, and a minute after it is, it holds everything.

@@ -795,6 +795,15 @@ const (
 	OptInAfterEnd = time.Hour
 )
 
+// NotifyPace is the notifications subscribers' pace (notify.go): the
+// delivery's batches and linger, and the cursor recorded once a second
+// instead of after nearly every batch of the sender (a batch of the
+// sender takes its Gather, longer than the delivery's RecordEvery): one
+// write a second rather than one more per batch beside the hall's. A
+// crash hands the sender at most a second's events again, which it plans
+// again and sends nothing twice (each kind once per ticket).
+var NotifyPace = DeliveryPace{Batch: 256, Linger: 5 * time.Millisecond, RecordEvery: time.Second}
+
 // OptedAtEdge is the medium of the mark a city keeps in place of a
 // ticket's opt-ins once the ticket was opted in at its hall's edge node
 // (the edge's notify.opt_in came up: optedInAtEdge). It is no medium
