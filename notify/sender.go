@@ -3,7 +3,6 @@ package notify
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -187,23 +186,14 @@ func (s *Sender) deliver(ctx context.Context, sub *civiq.Subscriber, ms []*civiq
 		return "plan: a notifications subscriber serves one hall", false
 	}
 	hall := sub.Halls[0]
-	// The events as the delivery read them; read again only when a
-	// message does not carry its event.
-	ids := make([]int64, 0, len(ms))
+	// The events as the delivery read them (a test message carries none).
 	evs := make([]*civiq.Event, 0, len(ms))
 	for _, m := range ms {
-		if m.EventID > 0 {
-			ids = append(ids, m.EventID)
+		if m.Event != nil {
 			evs = append(evs, m.Event)
 		}
 	}
-	var b *civiq.NoticeBatch
-	var err error
-	if slices.Contains(evs, nil) {
-		b, err = s.Engine.PlanNotices(ctx, hall, ids, Claim)
-	} else {
-		b, err = s.Engine.PlanEvents(ctx, hall, evs, Claim)
-	}
+	b, err := s.Engine.PlanEvents(ctx, hall, evs, Claim)
 	if err != nil {
 		return "plan: " + err.Error(), true
 	}
