@@ -216,6 +216,14 @@ func TestEventJSONOnce(t *testing.T) {
 	}
 }
 
+// eventsOf makes events with these ids and nothing else.
+func eventsOf(ids ...int64) (evs []*Event) {
+	for _, id := range ids {
+		evs = append(evs, &Event{ID: id})
+	}
+	return evs
+}
+
 // The delivery's kept reads answer from the event after the id asked,
 // inside a read's range only; a read's last event is the end of what it
 // can tell (what came after it is read afresh). A read that reached the
@@ -223,15 +231,9 @@ func TestEventJSONOnce(t *testing.T) {
 // and gives nothing, kept, after its last event.
 func TestEventReads(t *testing.T) {
 	var c eventReads
-	mk := func(ids ...int64) (evs []*Event) {
-		for _, id := range ids {
-			evs = append(evs, &Event{ID: id})
-		}
-		return evs
-	}
 	at := time.Unix(100, 0)
-	c.keep(10, mk(11, 12, 14, 15), at, true)
-	c.keep(30, mk(31, 32), at, false) // a whole page: more may follow
+	c.keep(10, eventsOf(11, 12, 14, 15), at, true)
+	c.keep(30, eventsOf(31, 32), at, false) // a whole page: more may follow
 	c.keep(20, nil, at, true)         // an empty read is not kept
 	for _, tc := range []struct {
 		after  int64
@@ -273,12 +275,6 @@ func TestEventReads(t *testing.T) {
 // (what lies in the gap may come from another writer).
 func TestEventReadsFeed(t *testing.T) {
 	var c eventReads
-	mk := func(ids ...int64) (evs []*Event) {
-		for _, id := range ids {
-			evs = append(evs, &Event{ID: id})
-		}
-		return evs
-	}
 	ids := func(evs []*Event) []int64 {
 		out := []int64{}
 		for _, ev := range evs {
@@ -287,10 +283,10 @@ func TestEventReadsFeed(t *testing.T) {
 		return out
 	}
 	t1, t2, t3 := time.Unix(100, 0), time.Unix(200, 0), time.Unix(300, 0)
-	c.keep(10, mk(11, 12), t1, true) // a read of the store that reached the newest
-	c.feed(mk(13, 14), t2)           // joins it
-	c.feed(mk(16, 18), t3)           // skips 17: not kept
-	c.feed(mk(20), t3)               // a range of its own: (19, 20]
+	c.keep(10, eventsOf(11, 12), t1, true) // a read of the store that reached the newest
+	c.feed(eventsOf(13, 14), t2)           // joins it
+	c.feed(eventsOf(16, 18), t3)           // skips 17: not kept
+	c.feed(eventsOf(20), t3)               // a range of its own: (19, 20]
 	for _, tc := range []struct {
 		after  int64
 		want   []int64 // nil: not kept
@@ -319,20 +315,20 @@ func TestEventReadsFeed(t *testing.T) {
 	// kept (its ids skip one) ends that.
 	var n eventReads
 	fedAt := time.Now()
-	n.feed(mk(1, 2), fedAt)
+	n.feed(eventsOf(1, 2), fedAt)
 	if _, newestAt, ok := n.since(2, 10); !ok || !newestAt.After(fedAt) {
 		t.Errorf("after the newest commit: newest at %v, kept %v; want after %v", newestAt, ok, fedAt)
 	}
-	n.feed(mk(4, 6), time.Now())
+	n.feed(eventsOf(4, 6), time.Now())
 	if _, newestAt, ok := n.since(2, 10); !ok || !newestAt.Equal(fedAt) {
 		t.Errorf("after a commit not kept: newest at %v, kept %v; want %v", newestAt, ok, fedAt)
 	}
 
 	// A full read is not grown: the next events begin another.
 	var f eventReads
-	f.feed(mk(1), t1)
+	f.feed(eventsOf(1), t1)
 	for id := int64(2); id <= feedRead+1; id++ {
-		f.feed(mk(id), t2)
+		f.feed(eventsOf(id), t2)
 	}
 	if evs, _, _ := f.since(0, 2*feedRead); len(evs) != feedRead {
 		t.Errorf("the first read holds %d events, want %d", len(evs), feedRead)
