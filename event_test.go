@@ -234,7 +234,7 @@ func TestEventReads(t *testing.T) {
 	at := time.Unix(100, 0)
 	c.keep(10, eventsOf(11, 12, 14, 15), at, true)
 	c.keep(30, eventsOf(31, 32), at, false) // a whole page: more may follow
-	c.keep(20, nil, at, true)         // an empty read is not kept
+	c.keep(20, nil, at, true)               // an empty read is not kept
 	for _, tc := range []struct {
 		after  int64
 		limit  int
