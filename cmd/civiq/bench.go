@@ -211,10 +211,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			f.Opened, f.From, f.DialErrors, f.MaxServerFiles, f.MaxRSSBytes/(1<<20))
 	}
 	if h := rep.Hooks; h != nil {
-		fmt.Fprintf(stdout, "issue with %d webhooks / without: %.2f (target at least 0.90); the last hook had every ticket %.1f s after the load\n",
-			h.Hooks, h.Ratio, h.DrainSeconds)
-		fmt.Fprintf(stdout, "CPU per ticket without / with %d webhooks: server %.2f / %.2f ms, bench (clients, receivers) %.2f / %.2f ms\n",
-			h.Hooks, h.ServerCPUWithout, h.ServerCPUWith, h.BenchCPUWithout, h.BenchCPUWith)
+		fmt.Fprintf(stdout, "issue with %d webhooks / without: %.2f (target at least 0.90); / the mean of without and without after: %.2f; the last hook had every ticket %.1f s after the load\n",
+			h.Hooks, h.Ratio, h.RatioToBoth, h.DrainSeconds)
+		fmt.Fprintf(stdout, "CPU per ticket without / with %d webhooks / without after: server %.2f / %.2f / %.2f ms, bench (clients, receivers) %.2f / %.2f / %.2f ms\n",
+			h.Hooks, h.ServerCPUWithout, h.ServerCPUWith, h.ServerCPUWithoutAfter, h.BenchCPUWithout, h.BenchCPUWith, h.BenchCPUWithoutAfter)
 	}
 	if f := rep.LoginFlood; f != nil {
 		fmt.Fprintf(stdout, "login flood: answers %v; server RSS %.0f MiB before, peak %.0f MiB (target at most %.0f MiB); /healthz max %.1f ms (target %.0f ms)\n",
@@ -373,10 +373,13 @@ func (s *benchServer) issueOp(record func(id string, start time.Time)) func(*ben
 		t0 := time.Now()
 		b, err := s.post(conn, "/api/v1/halls/demo/tickets", body, http.StatusCreated)
 		if err == nil && record != nil {
-			var out struct{ Ticket struct{ ID string } }
-			if err = json.Unmarshal(b, &out); err == nil {
-				record(out.Ticket.ID, t0)
+			// Cut the id out rather than decode the answer: the clients
+			// share the machine with the server (benchhooks.go).
+			id, ok := cutTicketID(b)
+			if !ok {
+				return fmt.Errorf("no ticket id in the answer: %.80s", b)
 			}
+			record(id, t0)
 		}
 		return err
 	}

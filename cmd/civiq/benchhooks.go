@@ -8,12 +8,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,8 +30,14 @@ type hooksReport struct {
 	Hooks   int     `json:"hooks"`
 	Without float64 `json:"issue_per_second_without"`
 	With    float64 `json:"issue_per_second_with"`
+	// WithoutAfter is the rate without hooks again, after the phase with
+	// them (the hooks deleted).
+	WithoutAfter float64 `json:"issue_per_second_without_after"`
 	// Ratio is With over Without: the issue's target is at least 0.9.
-	Ratio float64 `json:"ratio"`
+	// RatioToBoth is With over the mean of Without and WithoutAfter: both
+	// are reported, neither replaces the other.
+	Ratio       float64 `json:"ratio"`
+	RatioToBoth float64 `json:"ratio_to_both_withouts"`
 	// DrainSeconds is how long after the load the last hook had every
 	// ticket the load took.
 	DrainSeconds float64 `json:"drain_seconds"`
@@ -41,6 +49,9 @@ type hooksReport struct {
 	ServerCPUWith    float64 `json:"server_cpu_ms_per_ticket_with"`
 	BenchCPUWithout  float64 `json:"bench_cpu_ms_per_ticket_without"`
 	BenchCPUWith     float64 `json:"bench_cpu_ms_per_ticket_with"`
+	// The same for the phase without hooks after them.
+	ServerCPUWithoutAfter float64 `json:"server_cpu_ms_per_ticket_without_after"`
+	BenchCPUWithoutAfter  float64 `json:"bench_cpu_ms_per_ticket_without_after"`
 }
 
 // cpuSeconds is the CPU time (user and system) process pid has used so
@@ -78,33 +89,61 @@ func (m cpuMeter) perTicket(now cpuMeter, tickets int) (server, bench float64) {
 }
 
 // hookReceiver is a webhook endpoint on loopback as lean as a real
-// minimal receiver can be: HTTP/1.1 by hand on keep-alive connections
-// (Content-Length bodies, as civiq sends), each message read whole and its
-// signature checked as Standard Webhooks asks (HMAC-SHA256 of
-// "id.timestamp.body" under the secret), then answered 204, or 401 when
-// the signature does not match (counted: the bench fails on any); the
-// answers to requests that came together (pipelined) go out in one write.
-// net/http's
-// server cost about 70 µs of CPU a message here, which the bench then
-// measured as the hooks' cost to the server's issue rate. It notes when
-// each ticket.issued message came, by ticket id.
+// minimal receiver can be while doing the whole job: HTTP/1.1 by hand on
+// kept-alive connections, every request read whole (readHookRequest: its
+// request line, every header, its body) and its signature checked as
+// Standard Webhooks asks (HMAC-SHA256 of "id.timestamp.body" under the
+// secret), then answered 204, or 401 when the signature does not match
+// (counted: the bench fails on any); the answers to the requests that
+// came together (pipelined) go out in one write, in order. It notes when
+// each ticket.issued message came, by ticket id. The receivers stand in
+// for systems on other machines, but here they share the server's two
+// CPUs: whatever they spend a message the bench measures as the hooks'
+// cost to the issue rate (net/http's server cost about 70 µs a message).
 type hookReceiver struct {
-	ln    net.Listener
-	url   string
-	key   atomic.Pointer[[]byte] // the hook's secret, decoded, once registered
-	bad   atomic.Int64           // messages whose signature did not match
-	mu    sync.Mutex
-	at    map[string]time.Time
-	conns []net.Conn
+	ln  net.Listener
+	url string
+	key atomic.Pointer[[]byte] // the hook's secret, decoded, once registered
+	bad atomic.Int64           // messages whose signature did not match
+	mu  sync.Mutex
+	// log: the ticket.issued messages as they came, in turn; at: the
+	// first arrival of each ticket, of log[:merged] (arrived).
+	log    []hookArrival
+	merged int
+	at     map[string]time.Time
+	conns  []net.Conn
+}
+
+type hookArrival struct {
+	ticket string
+	at     time.Time
 }
 
 var (
 	issuedPrefix = []byte(`{"type":"ticket.issued"`)
-	ticketID     = []byte(`"ticket":{"id":"`)
+	ticketIDKey  = []byte(`"ticket":{"id":"`)
 	answer204    = []byte("HTTP/1.1 204 No Content\r\n\r\n")
 	answer401    = []byte("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+	answer400    = []byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 	answer411    = []byte("HTTP/1.1 411 Length Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 )
+
+// cutTicketID is the id of the first ticket in a JSON text whose ticket
+// is written first with its id first, as civiq writes an issue's answer
+// and a ticket event's data: cut out rather than decoded, the bench
+// sharing the machine with the server.
+func cutTicketID(b []byte) (string, bool) {
+	i := bytes.Index(b, ticketIDKey)
+	if i < 0 {
+		return "", false
+	}
+	rest := b[i+len(ticketIDKey):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return "", false
+	}
+	return string(rest[:j]), true
+}
 
 func startHookReceiver() (*hookReceiver, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -146,127 +185,305 @@ func (rc *hookReceiver) close() {
 	rc.mu.Unlock()
 }
 
-// serve answers the messages of one connection, in turn.
-func (rc *hookReceiver) serve(c net.Conn) {
-	defer c.Close()
-	r := bufio.NewReaderSize(c, 16<<10)
-	// The answers go out together while more requests are already read
-	// (the sender pipelines): one write for them, as fasthttp's server
-	// does; net/http's server writes each answer on its own.
-	w := bufio.NewWriterSize(c, 4<<10)
-	var (
-		body, id, ts, sigs []byte
-		mac                hash.Hash
-		sum                []byte
-		want               = make([]byte, base64.StdEncoding.EncodedLen(sha256.Size))
-	)
+// hookRequest is a webhook request as readHookRequest read it: what a
+// receiver needs of it, valid until the next read into it.
+type hookRequest struct {
+	id, ts, sigs []byte // the webhook-id, -timestamp and -signature headers
+	body         []byte
+}
+
+var (
+	errHookRequest = errors.New("bench: a malformed webhook request")
+	errHookLength  = errors.New("bench: a webhook request without a Content-Length")
+)
+
+// hookBodyMax bounds a request's body (civiq's are a few hundred bytes).
+const hookBodyMax = 1 << 20
+
+// readHookRequest reads the next request of a connection whole: its
+// request line ("POST <target> HTTP/1.1", the target an origin-form path
+// and query), every header line to the blank one (each a token, a colon
+// and a value without control bytes; Content-Length and the three
+// webhook headers kept), then its body of Content-Length bytes. Lines may
+// end in CRLF or LF. It is as strict as net/http's server, so what it
+// takes net/http takes too, with the same headers and body
+// (FuzzHookRequest). A request that is not one is errHookRequest, one
+// whose body has no length (or a chunked one: civiq sends lengths)
+// errHookLength; an io error is the reader's.
+func readHookRequest(r *bufio.Reader, q *hookRequest) error {
+	q.id, q.ts, q.sigs = q.id[:0], q.ts[:0], q.sigs[:0]
+	line, err := readHookLine(r)
+	if err != nil {
+		return err
+	}
+	method, rest, ok1 := bytes.Cut(line, []byte{' '})
+	target, proto, ok2 := bytes.Cut(rest, []byte{' '})
+	if !ok1 || !ok2 || string(method) != "POST" || !originForm(target) || (string(proto) != "HTTP/1.1" && string(proto) != "HTTP/1.0") {
+		return errHookRequest
+	}
+	var lengthBuf [8]byte
+	var length []byte // the Content-Length's value, as it came
+	var seen [4]bool  // host, webhook-id, -timestamp, -signature
+	once := func(i int) bool {
+		ok := !seen[i]
+		seen[i] = true
+		return ok
+	}
 	for {
-		n := -1
-		for first := true; ; first = false {
-			line, err := r.ReadSlice('\n')
-			if err != nil {
-				return
-			}
-			if len(line) <= 2 {
-				break
-			}
-			k, v, ok := bytes.Cut(line, []byte{':'})
-			if first || !ok {
-				continue // the request line
-			}
-			v = bytes.TrimSpace(v)
-			switch {
-			case bytes.EqualFold(k, []byte("content-length")):
-				if l, err := strconv.Atoi(string(v)); err == nil {
-					n = l
-				}
-			case bytes.EqualFold(k, []byte("webhook-id")):
-				id = append(id[:0], v...)
-			case bytes.EqualFold(k, []byte("webhook-timestamp")):
-				ts = append(ts[:0], v...)
-			case bytes.EqualFold(k, []byte("webhook-signature")):
-				sigs = append(sigs[:0], v...)
+		line, err := readHookLine(r)
+		if err != nil {
+			return err
+		}
+		if len(line) == 0 {
+			break
+		}
+		k, v, ok := bytes.Cut(line, []byte{':'})
+		if !ok || !headerToken(k) {
+			return errHookRequest // no folded lines, no space before the colon
+		}
+		v = bytes.Trim(v, " \t")
+		for _, c := range v {
+			if c < ' ' && c != '\t' || c == 0x7f {
+				return errHookRequest
 			}
 		}
-		if n < 0 || n > 1<<20 {
+		switch {
+		case bytes.EqualFold(k, []byte("content-length")):
+			if len(v) == 0 || len(v) > 7 || length != nil && !bytes.Equal(v, length) {
+				return errHookRequest // 7 digits: past hookBodyMax
+			}
+			for _, c := range v {
+				if c < '0' || c > '9' {
+					return errHookRequest
+				}
+			}
+			length = append(lengthBuf[:0], v...) // v is in the reader's buffer
+		case bytes.EqualFold(k, []byte("transfer-encoding")):
+			return errHookLength
+		case bytes.EqualFold(k, []byte("host")):
+			if !once(0) {
+				return errHookRequest
+			}
+		case bytes.EqualFold(k, []byte("webhook-id")):
+			if !once(1) {
+				return errHookRequest
+			}
+			q.id = append(q.id, v...)
+		case bytes.EqualFold(k, []byte("webhook-timestamp")):
+			if !once(2) {
+				return errHookRequest
+			}
+			q.ts = append(q.ts, v...)
+		case bytes.EqualFold(k, []byte("webhook-signature")):
+			if !once(3) {
+				return errHookRequest
+			}
+			q.sigs = append(q.sigs, v...)
+		}
+	}
+	if length == nil {
+		return errHookLength
+	}
+	n, _ := strconv.Atoi(string(length))
+	if n > hookBodyMax {
+		return errHookRequest
+	}
+	q.body = slices.Grow(q.body[:0], n)[:n]
+	_, err = io.ReadFull(r, q.body)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// originForm reports whether a request's target is a path (and query) of
+// visible ASCII, every escape in the path two hex digits.
+func originForm(t []byte) bool {
+	if len(t) == 0 || t[0] != '/' {
+		return false
+	}
+	path := true
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c <= ' ' || c >= 0x7f:
+			return false
+		case c == '?':
+			path = false
+		case c == '%' && path:
+			if i+2 >= len(t) || !isHex(t[i+1]) || !isHex(t[i+2]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// headerToken reports whether a header's name is a token (RFC 9110).
+func headerToken(k []byte) bool {
+	if len(k) == 0 {
+		return false
+	}
+	for _, c := range k {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// readHookLine is the reader's next line without its end, valid until the
+// next read; a line longer than the reader's buffer is errHookRequest.
+func readHookLine(r *bufio.Reader) ([]byte, error) {
+	line, err := r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		return nil, errHookRequest
+	}
+	if err != nil {
+		return nil, err
+	}
+	line = line[:len(line)-1]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	return line, nil
+}
+
+// hookVerifier checks Standard Webhooks signatures under one key, its
+// HMAC made once and reset for each message.
+type hookVerifier struct {
+	mac       hash.Hash
+	sum, want []byte
+}
+
+func newHookVerifier(key []byte) *hookVerifier {
+	return &hookVerifier{mac: hmac.New(sha256.New, key), want: make([]byte, base64.StdEncoding.EncodedLen(sha256.Size))}
+}
+
+// verify reports whether one of the request's signatures ("v1,<base64>",
+// space-separated) is the HMAC of "id.timestamp.body".
+func (v *hookVerifier) verify(q *hookRequest) bool {
+	v.mac.Reset()
+	v.mac.Write(q.id)
+	v.mac.Write([]byte{'.'})
+	v.mac.Write(q.ts)
+	v.mac.Write([]byte{'.'})
+	v.mac.Write(q.body)
+	v.sum = v.mac.Sum(v.sum[:0])
+	base64.StdEncoding.Encode(v.want, v.sum)
+	for sig := range bytes.FieldsSeq(q.sigs) {
+		if s, ok := bytes.CutPrefix(sig, []byte("v1,")); ok && hmac.Equal(s, v.want) {
+			return true
+		}
+	}
+	return false
+}
+
+// serve answers the requests of one connection, in turn.
+func (rc *hookReceiver) serve(c net.Conn) {
+	defer c.Close()
+	// A pipelined window of civiq's is at most about 64 KiB: read whole
+	// at once, answered with one write.
+	r := bufio.NewReaderSize(c, 64<<10)
+	w := bufio.NewWriterSize(c, 4<<10)
+	var (
+		q   hookRequest
+		ver *hookVerifier
+	)
+	for {
+		switch err := readHookRequest(r, &q); err {
+		case nil:
+		case errHookRequest:
+			w.Write(answer400)
+			w.Flush()
+			return
+		case errHookLength:
 			w.Write(answer411)
 			w.Flush()
 			return
-		}
-		body = slices.Grow(body[:0], n)[:n]
-		if _, err := io.ReadFull(r, body); err != nil {
+		default:
 			return
 		}
 		now := time.Now()
-		ok := false
-		if key := rc.key.Load(); key != nil {
-			if mac == nil {
-				mac = hmac.New(sha256.New, *key)
-			}
-			mac.Reset()
-			mac.Write(id)
-			mac.Write([]byte{'.'})
-			mac.Write(ts)
-			mac.Write([]byte{'.'})
-			mac.Write(body)
-			sum = mac.Sum(sum[:0])
-			base64.StdEncoding.Encode(want, sum)
-			for _, sig := range bytes.Fields(sigs) {
-				if v, found := bytes.CutPrefix(sig, []byte("v1,")); found && hmac.Equal(v, want) {
-					ok = true
-				}
+		if ver == nil {
+			if key := rc.key.Load(); key != nil {
+				ver = newHookVerifier(*key)
 			}
 		}
-		if !ok {
+		if ver == nil || !ver.verify(&q) {
 			rc.bad.Add(1)
 			w.Write(answer401)
-			if r.Buffered() == 0 && w.Flush() != nil {
-				return
-			}
-			continue
-		}
-		// Cut the ticket's id out rather than decode: the load generator
-		// shares the machine with the server.
-		if bytes.HasPrefix(body, issuedPrefix) {
-			if i := bytes.Index(body, ticketID); i >= 0 {
-				rest := body[i+len(ticketID):]
-				if j := bytes.IndexByte(rest, '"'); j >= 0 {
+		} else {
+			if bytes.HasPrefix(q.body, issuedPrefix) {
+				if id, ok := cutTicketID(q.body); ok {
 					rc.mu.Lock()
-					if _, seen := rc.at[string(rest[:j])]; !seen {
-						rc.at[string(rest[:j])] = now
-					}
+					rc.log = append(rc.log, hookArrival{id, now})
 					rc.mu.Unlock()
 				}
 			}
+			w.Write(answer204)
 		}
-		w.Write(answer204)
 		if r.Buffered() == 0 && w.Flush() != nil {
 			return
 		}
 	}
 }
 
-// arrived is when the ticket's message came, if it did.
+// arrived is when the ticket's message first came, if it did.
 func (rc *hookReceiver) arrived(id string) (time.Time, bool) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
+	for _, a := range rc.log[rc.merged:] {
+		if _, seen := rc.at[a.ticket]; !seen {
+			rc.at[a.ticket] = a.at
+		}
+	}
+	rc.merged = len(rc.log)
 	at, ok := rc.at[id]
 	return at, ok
 }
 
+// hooksWarmUp is the untimed issue load before the first phase: a new
+// server's first second (a new database, a cold heap and caches) is
+// slower than the next, which counted against the phase without hooks
+// when it ran first, cold.
+const hooksWarmUp = time.Second
+
 // benchHooks measures the issue rate without webhooks, then with n hooks
-// registered (each wanting every event, each its own receiver), and the
+// registered (each wanting every event, each its own receiver), then
+// without again once they are deleted, after an untimed warm-up; and the
 // time from the start of each issue request to each receiver's answer.
+// Every phase's clients do the same work (each ticket's id and start
+// noted), so only the hooks differ.
 func benchHooks(ctx context.Context, c benchConfig, srv *benchServer, log io.Writer) (*hooksReport, []benchResult, error) {
 	rep := &hooksReport{Hooks: c.Hooks}
+	var mu sync.Mutex
+	var issued []hookArrival // the phase's tickets and when each request started
+	op := srv.issueOp(func(id string, t0 time.Time) {
+		mu.Lock()
+		issued = append(issued, hookArrival{id, t0})
+		mu.Unlock()
+	})
+	phase := func(name string) benchResult {
+		mu.Lock()
+		issued = issued[:0]
+		mu.Unlock()
+		return srv.load(ctx, name, c.Clients, c.Duration, op)
+	}
+	fmt.Fprintf(log, "bench: ticket issue, %s of warm-up, untimed\n", min(hooksWarmUp, c.Duration))
+	srv.load(ctx, "warm-up", c.Clients, min(hooksWarmUp, c.Duration), op)
+
 	fmt.Fprintf(log, "bench: ticket issue without webhooks, %d clients, %s\n", c.Clients, c.Duration)
 	cpu0 := srv.cpu()
-	without := srv.load(ctx, "issue ticket, no webhooks", c.Clients, c.Duration, srv.issueOp(nil))
+	without := phase("issue ticket, no webhooks")
 	rep.ServerCPUWithout, rep.BenchCPUWithout = cpu0.perTicket(srv.cpu(), without.Count)
 
 	var receivers []*hookReceiver
 	var ids []int64
-	defer func() {
+	unregister := func() {
 		conn := srv.conn(0)
 		defer conn.close()
 		for _, id := range ids {
@@ -275,7 +492,9 @@ func benchHooks(ctx context.Context, c benchConfig, srv *benchServer, log io.Wri
 		for _, rc := range receivers {
 			rc.close()
 		}
-	}()
+		ids, receivers = nil, nil
+	}
+	defer unregister()
 	conn := srv.conn(0)
 	for range c.Hooks {
 		rc, err := startHookReceiver()
@@ -304,38 +523,46 @@ func benchHooks(ctx context.Context, c benchConfig, srv *benchServer, log io.Wri
 	conn.close()
 
 	fmt.Fprintf(log, "bench: ticket issue with %d webhooks on loopback, %d clients, %s\n", c.Hooks, c.Clients, c.Duration)
-	var mu sync.Mutex
-	sent := map[string]time.Time{}
+	stopProfile := func() {}
+	if path := os.Getenv("CIVIQ_BENCH_CPUPROFILE"); path != "" {
+		// The bench's own CPU (its clients and the receivers) in the
+		// phase with hooks, to the last delivery, for engineers
+		// measuring the receivers.
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			stopProfile = func() { pprof.StopCPUProfile(); f.Close(); stopProfile = func() {} }
+		}
+	}
+	defer func() { stopProfile() }()
 	cpu1 := srv.cpu()
-	with := srv.load(ctx, fmt.Sprintf("issue ticket, %d webhooks", c.Hooks), c.Clients, c.Duration, srv.issueOp(func(id string, t0 time.Time) {
-		mu.Lock()
-		sent[id] = t0
-		mu.Unlock()
-	}))
+	with := phase(fmt.Sprintf("issue ticket, %d webhooks", c.Hooks))
 	loadEnd := time.Now()
 
 	// Wait (a minute at most) for every hook to have every ticket.
 	var lat []time.Duration
 	missing := 0
 	deadline := loadEnd.Add(time.Minute)
+	mu.Lock()
+	sent := slices.Clone(issued)
+	mu.Unlock()
 	for _, rc := range receivers {
-		for id, t0 := range sent {
-			at, ok := rc.arrived(id)
+		for _, s := range sent {
+			at, ok := rc.arrived(s.ticket)
 			for !ok && time.Now().Before(deadline) && ctx.Err() == nil {
 				time.Sleep(10 * time.Millisecond)
-				at, ok = rc.arrived(id)
+				at, ok = rc.arrived(s.ticket)
 			}
 			if !ok {
 				missing++
 				continue
 			}
-			lat = append(lat, at.Sub(t0))
+			lat = append(lat, at.Sub(s.at))
 			if d := at.Sub(loadEnd).Seconds(); d > rep.DrainSeconds {
 				rep.DrainSeconds = d
 			}
 		}
 	}
 	rep.ServerCPUWith, rep.BenchCPUWith = cpu1.perTicket(srv.cpu(), with.Count)
+	stopProfile()
 	for _, rc := range receivers {
 		if n := rc.bad.Load(); n > 0 {
 			return nil, nil, fmt.Errorf("a receiver had %d messages whose signature did not match", n)
@@ -343,9 +570,22 @@ func benchHooks(ctx context.Context, c benchConfig, srv *benchServer, log io.Wri
 	}
 	delivered := summarize(fmt.Sprintf("webhook: issue to receiver's 2xx (%d)", c.Hooks), c.Hooks, lat, missing, c.Duration)
 	delivered.PerSecond = 0 // a latency, not a rate
-	rep.Without, rep.With = without.PerSecond, with.PerSecond
+
+	// Without again, the hooks deleted: the machine's and the server's
+	// drift over the run (warmer, or a fuller database) shows beside the
+	// first phase.
+	unregister()
+	fmt.Fprintf(log, "bench: ticket issue without webhooks again, the hooks deleted, %d clients, %s\n", c.Clients, c.Duration)
+	cpu2 := srv.cpu()
+	after := phase("issue ticket, no webhooks, after")
+	rep.ServerCPUWithoutAfter, rep.BenchCPUWithoutAfter = cpu2.perTicket(srv.cpu(), after.Count)
+
+	rep.Without, rep.With, rep.WithoutAfter = without.PerSecond, with.PerSecond, after.PerSecond
 	if rep.Without > 0 {
 		rep.Ratio = rep.With / rep.Without
 	}
-	return rep, []benchResult{without, with, delivered}, nil
+	if rep.Without+rep.WithoutAfter > 0 {
+		rep.RatioToBoth = rep.With / ((rep.Without + rep.WithoutAfter) / 2)
+	}
+	return rep, []benchResult{without, with, delivered, after}, nil
 }

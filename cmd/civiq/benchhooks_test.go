@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq/outbound"
+)
+
+// hookRequestText is a webhook request as civiq sends one, signed with
+// secrets (or with sig as it is, when not empty).
+func hookRequestText(secrets []string, id, body, sig string) string {
+	if sig == "" {
+		sig = outbound.Sign(secrets, id, 1700000000, []byte(body))
+	}
+	return fmt.Sprintf("POST /hook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"+
+		"webhook-id: %s\r\nwebhook-timestamp: 1700000000\r\nwebhook-signature: %s\r\n\r\n%s", len(body), id, sig, body)
+}
+
+// The bench's receiver reads pipelined requests whole, checks every
+// signature (either of a rotation's two), answers each in order, notes
+// the tickets issued, refuses what is not a request and what has no
+// length; net/http's client is served too.
+func TestHookReceiver(t *testing.T) {
+	rc, err := startHookReceiver()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.close()
+	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	old := "whsec_" + base64.StdEncoding.EncodeToString([]byte("an older key, still signing"))
+	if err := rc.setSecret(secret); err != nil {
+		t.Fatal(err)
+	}
+	issued := `{"type":"ticket.issued","timestamp":"2026-12-07T02:00:00Z","data":{"type":"ticket.issued","ticket":{"id":"tk1","number":"A001"}}}`
+	called := `{"type":"ticket.called","timestamp":"2026-12-07T02:00:01Z","data":{"type":"ticket.called","ticket":{"id":"tk0","number":"A000"}}}`
+	addr := strings.TrimSuffix(strings.TrimPrefix(rc.url, "http://"), "/hook")
+
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	window := hookRequestText([]string{secret}, "msg_1_1", issued, "") +
+		hookRequestText([]string{old, secret}, "msg_1_2", called, "") +
+		hookRequestText(nil, "msg_1_3", called, "v1,bm90IGl0") +
+		strings.ReplaceAll(hookRequestText([]string{secret}, "msg_1_4", called, ""), "\r\n", "\n")
+	if _, err := io.WriteString(c, window); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(c)
+	for i, want := range []int{204, 204, 401, 204} {
+		res, err := http.ReadResponse(r, nil)
+		if err != nil || res.StatusCode != want {
+			t.Fatalf("answer %d: %v %v, want %d", i, res, err, want)
+		}
+	}
+	if n := rc.bad.Load(); n != 1 {
+		t.Fatalf("%d bad signatures counted, want 1", n)
+	}
+	if _, ok := rc.arrived("tk1"); !ok {
+		t.Fatal("ticket tk1's arrival not noted")
+	}
+	if _, ok := rc.arrived("tk0"); ok {
+		t.Fatal("a ticket.called noted as issued")
+	}
+
+	res, err := http.Post(rc.url, "application/json", strings.NewReader("{}"))
+	if err == nil {
+		res.Body.Close()
+	}
+	if err != nil || res.StatusCode != 401 {
+		t.Fatalf("net/http's client, unsigned: %v %v", res, err)
+	}
+	req, _ := http.NewRequest("POST", rc.url, strings.NewReader(issued))
+	req.Header.Set("webhook-id", "msg_1_5")
+	req.Header.Set("webhook-timestamp", "1700000000")
+	req.Header.Set("webhook-signature", outbound.Sign([]string{secret}, "msg_1_5", 1700000000, []byte(issued)))
+	if res, err = http.DefaultClient.Do(req); err == nil {
+		res.Body.Close()
+	}
+	if err != nil || res.StatusCode != 204 {
+		t.Fatalf("net/http's client, signed: %v %v", res, err)
+	}
+
+	for _, tc := range []struct {
+		req  string
+		want int
+	}{
+		{"POST /hook HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 411},
+		{"POST /hook HTTP/1.1\r\nHost: x\r\n\r\n", 411},
+		{"GET /hook HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 400},
+		{"POST /hook HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400},
+		{"POST /hook HTTP/1.1\r\nContent-Length: +2\r\n\r\n{}", 400},
+		{"POST /hook HTTP/1.1\r\nwebhook id: x\r\nContent-Length: 2\r\n\r\n{}", 400},
+		{"POST /%zz HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 400},
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, tc.req)
+		r := bufio.NewReader(c)
+		res, err := http.ReadResponse(r, nil)
+		if err != nil || res.StatusCode != tc.want {
+			t.Fatalf("%q: %v %v, want %d", tc.req, res, err, tc.want)
+		}
+		if _, err := r.ReadByte(); err != io.EOF {
+			t.Fatalf("%q: the connection stays open (%v)", tc.req, err)
+		}
+		c.Close()
+	}
+}
+
+// What the receiver's parser takes, net/http's takes too, with the same
+// body and webhook headers: it reads HTTP/1.1 whole, not just the bytes
+// the bench needs.
+func FuzzHookRequest(f *testing.F) {
+	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
+	f.Add([]byte(hookRequestText([]string{secret}, "msg_1_1", `{"type":"ticket.issued"}`, "")))
+	f.Add([]byte("POST /a?b=%zz HTTP/1.0\nContent-Length: 3\nContent-Length: 3\n\nabcPOST / HTTP/1.1\r\n\r\n"))
+	f.Add([]byte("POST /hook HTTP/1.1\r\nwebhook-signature: v1,a v1,b\r\nContent-Length: 0\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var q hookRequest
+		r := bufio.NewReaderSize(bytes.NewReader(data), 4096)
+		if readHookRequest(r, &q) != nil {
+			return
+		}
+		req, err := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(data), 4096))
+		if err != nil {
+			t.Fatalf("taken here, refused by net/http: %v", err)
+		}
+		body, err := io.ReadAll(req.Body)
+		if err != nil || !bytes.Equal(body, q.body) {
+			t.Fatalf("body %q (%v), net/http's %q", q.body, err, body)
+		}
+		for k, v := range map[string][]byte{"webhook-id": q.id, "webhook-timestamp": q.ts, "webhook-signature": q.sigs} {
+			if got := req.Header.Get(k); got != string(v) {
+				t.Fatalf("%s %q, net/http's %q", k, v, got)
+			}
+		}
+	})
+}
