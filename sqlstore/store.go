@@ -85,6 +85,10 @@ type Store struct {
 	// the writer (walSync); nil elsewhere.
 	wal *walSync
 
+	// guess is what the writer knows of the numbers and counts
+	// (guesses), its own.
+	guess guesses
+
 	reqs   chan *writeReq
 	quit   chan struct{}
 	done   chan struct{}
@@ -433,7 +437,7 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 					return
 				}
 			}
-			t := &tx{d: s.d, stmt: s.writeStmt, pipe: p}
+			t := &tx{d: s.d, stmt: s.writeStmt, pipe: p, guess: &s.guess}
 			r.err = runSafely(r.fn, t)
 			if r.err != nil {
 				r.err = s.writeErr(r.err)

@@ -93,11 +93,7 @@ func (t *tx) InsertTicket(tk *civiq.Ticket) error {
 		return nil
 	}
 	if !t.d.IsPostgres() {
-		// On SQLite RETURNING costs a table of its answers and a statement
-		// journal: the count without it and PlaceAtEnd's read by key cost
-		// less than the count with the place.
-		_, err := t.execResult(countWaiting, tk.HallID, tk.ServiceID, tk.Priority)
-		return err
+		return t.countGuessed(tk)
 	}
 	p := &placed{tk: tk}
 	got := func(n int64) {
@@ -118,6 +114,58 @@ func (t *tx) InsertTicket(tk *civiq.Ticket) error {
 	}
 	t.placed = p
 	return nil
+}
+
+// countGuessedSQL count a new waiting ticket on SQLite when the writer
+// knows its queue's count (guesses): the UPDATE changes the row only when
+// it holds the count guessed and, for a walk-in, the green channel's count
+// is the one guessed too, so that the ticket's place is known without a
+// read.
+const (
+	countGuessedSQL       = `UPDATE queue_counts SET waiting = ? WHERE hall_id = ? AND service_id = ? AND priority = ? AND waiting = ?`
+	countGuessedNormalSQL = countGuessedSQL + ` AND COALESCE((SELECT q.waiting FROM queue_counts q
+		WHERE q.hall_id = ? AND q.service_id = ? AND q.priority = 'priority'), 0) = ?`
+)
+
+// countGuessed counts tk, a new waiting ticket, on SQLite. With the counts
+// guessed right it is one statement and the place is known (placed); else
+// the plain upsert, and PlaceAtEnd reads the counts: on SQLite RETURNING
+// costs a table of its answers and a statement journal, so the count
+// without it and a read by key cost less than the count with the place.
+func (t *tx) countGuessed(tk *civiq.Ticket) error {
+	k := countKey{tk.HallID, tk.ServiceID, tk.Priority}
+	n, ok := t.guess.waiting(k)
+	var prio int64
+	switch tk.Priority {
+	case civiq.PriorityPriority:
+	case civiq.PriorityNormal:
+		var pok bool
+		prio, pok = t.guess.waiting(countKey{tk.HallID, tk.ServiceID, civiq.PriorityPriority})
+		ok = ok && pok
+	default:
+		ok = false
+	}
+	if ok {
+		var res sql.Result
+		var err error
+		if tk.Priority == civiq.PriorityNormal {
+			res, err = t.execResult(countGuessedNormalSQL, n+1, tk.HallID, tk.ServiceID, tk.Priority, n, tk.HallID, tk.ServiceID, prio)
+		} else {
+			res, err = t.execResult(countGuessedSQL, n+1, tk.HallID, tk.ServiceID, tk.Priority, n)
+		}
+		if err != nil {
+			return err
+		}
+		if c, err := res.RowsAffected(); err != nil {
+			return err
+		} else if c == 1 {
+			t.guess.setWaiting(k, n+1)
+			t.placed = &placed{tk: tk, n: n + prio, known: true}
+			return nil
+		}
+	}
+	_, err := t.execResult(countWaiting, tk.HallID, tk.ServiceID, tk.Priority)
+	return err
 }
 
 func (t *tx) WaitingRemote(hallID, serviceID, holder string) (all, held int, err error) {
@@ -187,6 +235,7 @@ func (t *tx) UpdateTicketBy(tk *civiq.Ticket, userID int64) error {
 		args = append(args, userID)
 	}
 	read := t.read
+	t.guess.forgetCounts() // its triggers may move them
 	if err := t.exec(ticketUpdate(set), append(args, tk.ID)...); err != nil {
 		return err
 	}
@@ -289,6 +338,22 @@ func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
 	if !t.d.IsPostgres() {
 		// As the count above: on SQLite an UPDATE and a read by key cost
 		// less than the upsert with RETURNING; the row is new once a day.
+		// When the writer knows the last number (guesses), the UPDATE that
+		// names it is the number's one statement.
+		k := seqKey{hallID, serviceID, day}
+		if last, ok := t.guess.lastSeq(k); ok {
+			res, err := t.execResult(`UPDATE sequences SET last = ? WHERE hall_id = ? AND service_id = ? AND day = ? AND last = ?`,
+				last+1, hallID, serviceID, day, last)
+			if err != nil {
+				return 0, err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return 0, err
+			} else if n == 1 {
+				t.guess.setSeq(k, last+1)
+				return int(last + 1), nil
+			}
+		}
 		res, err := t.execResult(`UPDATE sequences SET last = last + 1 WHERE hall_id = ? AND service_id = ? AND day = ?`, hallID, serviceID, day)
 		if err != nil {
 			return 0, err
@@ -297,9 +362,15 @@ func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
 			if err == nil {
 				_, err = t.execResult(`INSERT INTO sequences (hall_id, service_id, day, last) VALUES (?, ?, ?, 1)`, hallID, serviceID, day)
 			}
+			if err == nil {
+				t.guess.setSeq(k, 1)
+			}
 			return 1, err
 		}
 		n, err := t.scalar(`SELECT last FROM sequences WHERE hall_id = ? AND service_id = ? AND day = ?`, hallID, serviceID, day)
+		if err == nil {
+			t.guess.setSeq(k, n)
+		}
 		return int(n), err
 	}
 	n, err := t.scalar(`INSERT INTO sequences (hall_id, service_id, day, last) VALUES (?, ?, ?, 1)
@@ -408,6 +479,21 @@ func (t *tx) PlaceAtEnd(tk *civiq.Ticket) error {
 		} else {
 			p.want = true
 		}
+		return nil
+	}
+	if !t.d.IsPostgres() {
+		// Both counts, which the writer keeps as guesses for the next.
+		prio, normal, err := t.QueueLength(tk.HallID, tk.ServiceID)
+		if err != nil {
+			return err
+		}
+		t.guess.setWaiting(countKey{tk.HallID, tk.ServiceID, civiq.PriorityPriority}, int64(prio))
+		t.guess.setWaiting(countKey{tk.HallID, tk.ServiceID, civiq.PriorityNormal}, int64(normal))
+		n := prio - 1
+		if tk.Priority == civiq.PriorityNormal {
+			n += normal
+		}
+		setPlace(tk, int64(n))
 		return nil
 	}
 	const q = `SELECT COALESCE(SUM(waiting), 0) - 1 FROM queue_counts

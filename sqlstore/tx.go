@@ -26,6 +26,9 @@ type tx struct {
 	// read are the tickets this write has read, until the next statement
 	// that writes (exec) other than UpdateTicket's own.
 	read readTickets
+	// guess is the writer's knowledge of the numbers and counts (nil in
+	// a view).
+	guess *guesses
 }
 
 // errRow lets row report a failed prepare through Scan.

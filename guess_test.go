@@ -1,0 +1,94 @@
+package civiq_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/civiq/civiq"
+)
+
+// TestNumbersAndPlacesAfterOtherWrites: SQLite's writer takes a ticket's
+// number and counts it in its queue by what it last knew of the two rows
+// (sqlstore's guesses). A write that took a number and counted a ticket
+// and was then rolled back, a number raised by an edge's sync, a call, a
+// change of the edge's copy, a green-channel ticket and several services
+// leave every next number and place what the rows say, on either store.
+func TestNumbersAndPlacesAfterOtherWrites(t *testing.T) {
+	e := newEnv(t)
+	var got []string
+	var places []int
+	issue := func(service, group string) *civiq.Ticket {
+		tk := e.issue(service, group)
+		got = append(got, tk.Number)
+		places = append(places, *tk.Position)
+		return tk
+	}
+	a1 := issue("general", "") // A001, 0
+	issue("general", "")       // A002, 1
+	issue("property", "")      // B001, 0
+	day := a1.Day
+
+	// Taken and counted, then rolled back: neither the number nor the
+	// count stays.
+	errRolledBack := errors.New("rolled back")
+	err := e.store.Update(e.ctx, func(tx civiq.Tx) error {
+		for range 2 {
+			n, err := tx.NextSeq("demo", "general", day)
+			if err != nil {
+				return err
+			}
+			tk := &civiq.Ticket{ID: civiq.NewTicketID(), HallID: "demo", ServiceID: "general", Number: civiq.FormatNumber("A", n), Day: day,
+				Channel: civiq.ChannelKiosk, Priority: civiq.PriorityNormal, Status: civiq.StatusWaiting, IssuedAt: e.now, QueuedAt: e.now}
+			if err := tx.InsertTicket(tk); err != nil {
+				return err
+			}
+			if err := tx.PlaceAtEnd(tk); err != nil {
+				return err
+			}
+		}
+		return errRolledBack
+	})
+	if !errors.Is(err, errRolledBack) {
+		t.Fatalf("the write that fails: %v", err)
+	}
+	issue("general", "") // A003, 2
+
+	// An edge's sync raises the number.
+	if err := e.store.Update(e.ctx, func(tx civiq.Tx) error { return tx.RaiseSequence("demo", "general", day, 10) }); err != nil {
+		t.Fatal(err)
+	}
+	issue("general", "")        // A011, 3
+	issue("general", "elderly") // A012, green: 0
+	issue("general", "")        // A013, 4 walk-ins and the green one: 5
+
+	// A call takes the green ticket; the edge's copy calls A001.
+	if c := e.call("1"); c.Number != "A012" {
+		t.Fatalf("called %s, want A012", c.Number)
+	}
+	e.take()
+	a1.Status = civiq.StatusCalled
+	if err := e.store.Update(e.ctx, func(tx civiq.Tx) error { return tx.UpsertTicket(a1) }); err != nil {
+		t.Fatal(err)
+	}
+	issue("general", "")  // A014: A002, A003, A011, A013 before it: 4
+	issue("property", "") // B002, 1
+	issue("general", "")  // A015, 5
+
+	if want := []string{"A001", "A002", "B001", "A003", "A011", "A012", "A013", "A014", "B002", "A015"}; !slices.Equal(got, want) {
+		t.Errorf("numbers %q, want %q", got, want)
+	}
+	if want := []int{0, 1, 0, 2, 3, 0, 5, 4, 1, 5}; !slices.Equal(places, want) {
+		t.Errorf("places %v, want %v", places, want)
+	}
+	var prio, normal int
+	if err := e.store.View(e.ctx, func(tx civiq.Tx) (err error) {
+		prio, normal, err = tx.QueueLength("demo", "general")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if prio != 0 || normal != 6 {
+		t.Errorf("general waits %d green, %d walk-ins; want 0 and 6", prio, normal)
+	}
+}
