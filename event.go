@@ -3,6 +3,7 @@ package civiq
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -163,17 +164,150 @@ func (e *Event) Staff() EventView {
 	return v
 }
 
-// JSON is the event's data line: Public, or Staff when staff is true. It
-// is encoded once per event however many streams carry it.
+// JSON is the event's data line: Public, or Staff when staff is true, as
+// encoding/json writes them. It is encoded once per event however many
+// streams and webhooks carry it.
 func (e *Event) JSON(staff bool) []byte {
 	e.once.Do(func() {
-		e.public, _ = json.Marshal(e.Public())
-		e.staff, _ = json.Marshal(e.Staff())
+		// One allocation for both views, most times.
+		b := e.appendJSON(make([]byte, 0, 1024), false)
+		e.public = b[:len(b):len(b)]
+		if b == nil {
+			b = make([]byte, 0, 512)
+		}
+		b = e.appendJSON(b[len(b):], true)
+		e.staff = b[:len(b):len(b)]
 	})
 	if staff {
 		return e.staff
 	}
 	return e.public
+}
+
+// appendJSON appends the view's JSON to b, byte for byte what
+// json.Marshal writes for e.Public() or e.Staff() (the field names, order
+// and omissions, the HTML-safe escapes), without reflection for the
+// event's own fields, its ticket and its counter: a message's body was
+// mostly this, about 12 µs an event by reflection. A follow-up, booking,
+// case or alert is encoded by encoding/json in its place. Where
+// json.Marshal fails (a time past the year 9999) it gives what that gave,
+// nil. FuzzEventJSON holds the two to the same bytes.
+func (e *Event) appendJSON(b []byte, staff bool) []byte {
+	n := len(b)
+	plain := func() []byte {
+		v := e.Public()
+		if staff {
+			v = e.Staff()
+		}
+		j, err := json.Marshal(v)
+		if err != nil {
+			return nil
+		}
+		return append(b[:n], j...)
+	}
+	b = append(b, `{"type":`...)
+	b = AppendJSONString(b, e.Type)
+	b = append(b, `,"at":"`...)
+	b = e.At.UTC().AppendFormat(b, time.RFC3339Nano) // digits and -:.TZ+, nothing to escape
+	b = append(b, '"')
+	if t := e.Ticket; t != nil {
+		b = append(b, `,"ticket":{`...)
+		if staff {
+			b = append(b, `"id":`...)
+			b = AppendJSONString(b, t.ID)
+			b = append(b, ',')
+		}
+		b = append(b, `"number":`...)
+		b = AppendJSONString(b, t.Number)
+		b = append(b, `,"service_id":`...)
+		b = AppendJSONString(b, t.ServiceID)
+		if t.CounterID != "" {
+			b = append(b, `,"counter_id":`...)
+			b = AppendJSONString(b, t.CounterID)
+		}
+		b = append(b, `,"status":`...)
+		b = AppendJSONString(b, t.Status)
+		b = append(b, `,"call_count":`...)
+		b = strconv.AppendInt(b, int64(t.CallCount), 10)
+		if staff {
+			b = append(b, `,"channel":`...)
+			b = AppendJSONString(b, t.Channel)
+			b = append(b, `,"priority":`...)
+			b = AppendJSONString(b, t.Priority)
+			b = append(b, `,"issued_at":`...)
+			var ok bool
+			if b, ok = appendJSONTime(b, t.IssuedAt.UTC()); !ok {
+				return plain()
+			}
+			if t.OnBehalf != nil {
+				b = append(b, `,"on_behalf":{"role":`...)
+				b = AppendJSONString(b, t.OnBehalf.Role)
+				b = append(b, '}')
+			}
+		}
+		b = append(b, '}')
+	}
+	if c := e.Counter; c != nil {
+		b = append(b, `,"counter":{"id":`...)
+		b = AppendJSONString(b, c.ID)
+		b = append(b, `,"name":`...)
+		b = AppendJSONString(b, c.Name)
+		b = append(b, `,"service_ids":`...)
+		if c.ServiceIDs == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, '[')
+			for i, id := range c.ServiceIDs {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = AppendJSONString(b, id)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, `,"status":`...)
+		b = AppendJSONString(b, c.Status)
+		if c.PauseReason != "" {
+			b = append(b, `,"pause_reason":`...)
+			b = AppendJSONString(b, c.PauseReason)
+		}
+		if staff && c.CurrentTicketID != "" { // Counter.Public leaves it out
+			b = append(b, `,"current_ticket_id":`...)
+			b = AppendJSONString(b, c.CurrentTicketID)
+		}
+		if staff && c.Clerk != "" {
+			b = append(b, `,"clerk":`...)
+			b = AppendJSONString(b, c.Clerk)
+		}
+		b = strconv.AppendBool(append(b, `,"staffed":`...), c.Staffed)
+		b = append(b, '}')
+	}
+	if e.Text != "" {
+		b = append(b, `,"text":`...)
+		b = AppendJSONString(b, e.Text)
+	}
+	if staff {
+		if e.Reason != "" {
+			b = append(b, `,"reason":`...)
+			b = AppendJSONString(b, e.Reason)
+		}
+		for _, f := range [...]struct {
+			key string
+			v   any
+			set bool
+		}{{`,"followup":`, e.FollowUp, e.FollowUp != nil}, {`,"booking":`, e.Booking, e.Booking != nil},
+			{`,"case":`, e.Case, e.Case != nil}, {`,"alert":`, e.Alert, e.Alert != nil}} {
+			if !f.set {
+				continue
+			}
+			j, err := json.Marshal(f.v)
+			if err != nil {
+				return plain()
+			}
+			b = append(append(b, f.key...), j...)
+		}
+	}
+	return append(b, '}')
 }
 
 // Frame is the event as frame writes it of the view JSON gives: an event

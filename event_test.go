@@ -337,3 +337,157 @@ func TestEventReadsFeed(t *testing.T) {
 		t.Errorf("after the full read: %v %v", ids(evs), ok)
 	}
 }
+
+// eventKinds are an event of every type with what such events carry, and
+// the payloads any event may carry besides, for the JSON views' tests.
+func eventKinds() []*Event {
+	tk := fullTicket()
+	bare := &Ticket{ID: "t", Number: "A1", ServiceID: "s", Status: StatusWaiting, IssuedAt: at(0).In(time.FixedZone("CST", 8*3600))}
+	behalf := *tk
+	behalf.OnBehalf, behalf.CounterID = &OnBehalf{Role: "guardian"}, ""
+	open := &Counter{HallID: "h1", ID: "c1", Name: "窗口 <1> & \"一\"", ServiceIDs: []string{"estate", "tax"}, Status: CounterOpen,
+		CurrentTicketID: tk.ID, ClerkID: 4, Clerk: "li.ming", Staffed: true}
+	paused := &Counter{ID: "c2", Name: "2", ServiceIDs: []string{}, Status: CounterPaused, PauseReason: "暂离\u2028"}
+	none := &Counter{ID: "c3", Status: CounterClosed}
+	fu := &FollowUpRef{ID: 9, Status: "open", Score: 1, Deadline: "2026-11-28", Move: "extend"}
+	bk := &BookingRef{ID: "b1", ServiceID: "estate", SlotStart: at(30), Status: "checked_in"}
+	cs := &CaseRef{Number: "2026-0001", Status: "accepted", GuideName: "不动产登记", GuideNameEn: "Property <registration>"}
+	al := &ServiceAlert{ServiceID: "tax", State: "raised", Since: at(5), AlertSeconds: 1200, Waiting: 14}
+	var evs []*Event
+	for i, typ := range []string{EventIssued, EventCalled, EventRecalled, EventServing, EventDone, EventNoShow, EventTransferred,
+		EventReturned, EventCancelled, EventRated, EventUpdated, EventCounter, EventAnnouncement} {
+		e := func() *Event {
+			return &Event{ID: int64(i + 1), HallID: "h1", Type: typ, At: at(i).Add(time.Duration(i) * 1001 * time.Microsecond)}
+		}
+		var kinds []*Event
+		switch typ {
+		case EventCounter:
+			for _, c := range []*Counter{open, paused, none} {
+				k := e()
+				k.Counter = c
+				kinds = append(kinds, k)
+			}
+		case EventAnnouncement:
+			k := e()
+			k.Text = "请 A001 到 <3> 号窗口 & \"谢谢\"\n\xff"
+			kinds = append(kinds, k)
+		default:
+			for _, t := range []*Ticket{tk, bare, &behalf} {
+				k := e()
+				k.Ticket = t
+				kinds = append(kinds, k)
+			}
+			k := e()
+			k.Ticket, k.Counter, k.Reason, k.FollowUp, k.Booking, k.Case, k.Alert = tk, open, "out of order: <urgent>", fu, bk, cs, al
+			kinds = append(kinds, k)
+		}
+		evs = append(evs, kinds...)
+	}
+	return evs
+}
+
+// The event's JSON views are byte for byte what encoding/json writes for
+// Public and Staff, for every kind of event and payload.
+func TestEventJSONEveryKind(t *testing.T) {
+	for _, e := range eventKinds() {
+		for _, staff := range []bool{false, true} {
+			v := e.Public()
+			if staff {
+				v = e.Staff()
+			}
+			want, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.JSON(staff); !bytes.Equal(got, want) {
+				t.Errorf("%s (staff %v)\n got %s\nwant %s", e.Type, staff, got, want)
+			}
+			if got := e.appendJSON([]byte("x"), staff); !bytes.Equal(got, append([]byte("x"), want...)) {
+				t.Errorf("%s (staff %v): appended to a prefix: %s", e.Type, staff, got)
+			}
+		}
+	}
+}
+
+// FuzzEventJSON holds the event's JSON views to encoding/json's bytes for
+// any strings (escapes, HTML, invalid UTF-8), times in any zone (a year
+// RFC 3339 cannot write: both give nil), payloads set or left out.
+func FuzzEventJSON(f *testing.F) {
+	f.Add("ticket.called", "A001", "<b>&\"\\\n\u2028é\xff", int64(1733472000), int64(123456789), 8*3600, 3, uint16(0x1ff))
+	f.Add("", "", "", int64(0), int64(0), 0, 0, uint16(0))
+	f.Add("ticket.issued", "n", "x", int64(253402300800), int64(0), 0, -1, uint16(0xffff)) // the year 10000
+	f.Fuzz(func(t *testing.T, typ, number, text string, sec, nsec int64, offset, n int, set uint16) {
+		when := time.Unix(sec, nsec).In(time.FixedZone("z", offset))
+		on := func(bit int) bool { return set&(1<<bit) != 0 }
+		e := &Event{ID: 1, HallID: "h", Type: typ, At: when}
+		if on(0) {
+			e.Ticket = &Ticket{ID: text, Number: number, ServiceID: text, Status: text, Channel: number, Priority: text, IssuedAt: when, CallCount: n}
+			if on(1) {
+				e.Ticket.CounterID = number
+			}
+			if on(2) {
+				e.Ticket.OnBehalf = &OnBehalf{Role: text}
+			}
+		}
+		if on(3) {
+			e.Counter = &Counter{ID: number, Name: text, Status: typ, Staffed: on(4)}
+			if on(5) {
+				e.Counter.ServiceIDs = []string{text, number}
+			} else if on(6) {
+				e.Counter.ServiceIDs = []string{}
+			}
+			if on(7) {
+				e.Counter.PauseReason, e.Counter.CurrentTicketID, e.Counter.Clerk = text, number, text
+			}
+		}
+		if on(8) {
+			e.Text = text
+		}
+		if on(9) {
+			e.Reason = text
+		}
+		if on(10) {
+			e.FollowUp = &FollowUpRef{ID: int64(n), Status: text, Deadline: number}
+		}
+		if on(11) {
+			e.Booking = &BookingRef{ID: number, SlotStart: when, Status: text}
+		}
+		if on(12) {
+			e.Case = &CaseRef{Number: number, GuideName: text}
+		}
+		if on(13) {
+			e.Alert = &ServiceAlert{ServiceID: text, Since: when, Waiting: n}
+		}
+		for _, staff := range []bool{false, true} {
+			v := e.Public()
+			if staff {
+				v = e.Staff()
+			}
+			want, _ := json.Marshal(v) // nil where it errs, as JSON gives
+			if got := e.appendJSON(nil, staff); !bytes.Equal(got, want) {
+				t.Fatalf("staff %v\n got %s\nwant %s", staff, got, want)
+			}
+		}
+	})
+}
+
+// BenchmarkEventJSON encodes a called ticket's event, both views, as
+// JSON does once an event: by hand, and by encoding/json's reflection.
+func BenchmarkEventJSON(b *testing.B) {
+	tk := fullTicket()
+	e := &Event{ID: 7, HallID: "h1", Type: EventCalled, At: at(12), Ticket: tk}
+	b.Run("hand", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			e.once = sync.Once{}
+			e.JSON(true)
+		}
+	})
+	b.Run("reflection", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			json.Marshal(e.Public())
+			json.Marshal(e.Staff())
+		}
+	})
+}
