@@ -1120,8 +1120,21 @@ func (e *Engine) planBatch(ctx context.Context, hallID string, read func(Tx) ([]
 			}
 		}
 		pre.st = p.st
-		pre.minute, err = tx.CountSent(hallID, "", "", p.now.Add(-time.Minute))
-		return err
+		if pre.minute, err = tx.CountSent(hallID, "", "", p.now.Add(-time.Minute)); err != nil {
+			return err
+		}
+		// Each number's messages of its last hour, as the minute's.
+		pre.hour = map[string]int{}
+		for _, n := range planned {
+			if akey := n.Medium + "/" + n.AddressKey; n.AddressKey != "" {
+				if _, ok := pre.hour[akey]; !ok {
+					if pre.hour[akey], err = tx.CountSent(hallID, n.Medium, n.AddressKey, p.now.Add(-time.Hour)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil || (len(planned) == 0 && !waiting) {
 		return &NoticeBatch{}, err
@@ -1140,12 +1153,14 @@ func (e *Engine) planBatch(ctx context.Context, hallID string, read func(Tx) ([]
 
 // claimStart is what a claim may take from the plan's read rather than
 // read again in the write, beside the hall's: the hall's settings (a
-// change of them in between is as one a moment later) and the messages it
-// handed in the last minute (counted from a moment earlier: no fewer; and
+// change of them in between is as one a moment later), the messages it
+// handed in the last minute and those of each number of the messages
+// planned in the last hour (counted from a moment earlier: no fewer; and
 // only the hall's sender, this one, hands more).
 type claimStart struct {
 	st     *NotifySettings
 	minute int
+	hour   map[string]int // by medium and address key
 }
 
 // plannedTx is the read a plan is worked out in: the messages it would
@@ -1490,7 +1505,10 @@ func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time, fr
 	perHall := cmp.Or(st.PerHallMinute, DefaultPerHallMinute)
 	perPhone := cmp.Or(st.PerPhoneHour, DefaultPerPhoneHour)
 	todaySMS := -1
-	c := &claimReads{tickets: map[string]*Ticket{}, optIns: map[string][]OptIn{}, out: map[string]bool{}, hour: map[string]int{}}
+	c := &claimReads{tickets: map[string]*Ticket{}, optIns: map[string][]OptIn{}, out: map[string]bool{}, hour: pre.hour}
+	if c.hour == nil {
+		c.hour = map[string]int{}
+	}
 	held := false // the rest wait: the hall's rate is spent, or the claim full
 	for i, n := range all {
 		if held || n.Status != NoticeQueued {
@@ -1616,15 +1634,17 @@ func (e *Engine) noticeAddress(tx Tx, n *Notice, now time.Time, c *claimReads) (
 		addr, drop, err = e.subjectAddress(tx, n, now)
 		return addr, "zh", drop, err
 	}
-	t := c.tickets[n.TicketID]
-	if t == nil {
-		if t, err = tx.Ticket(n.TicketID); err != nil {
-			return "", "", "", err
+	if n.Kind == NoticeAhead || n.Kind == NoticeNext { // the only kinds the ticket's state may make stale
+		t := c.tickets[n.TicketID]
+		if t == nil {
+			if t, err = tx.Ticket(n.TicketID); err != nil {
+				return "", "", "", err
+			}
+			c.tickets[n.TicketID] = t
 		}
-		c.tickets[n.TicketID] = t
-	}
-	if (n.Kind == NoticeAhead || n.Kind == NoticeNext) && t.Status != StatusWaiting {
-		return "", "", "stale", nil
+		if t.Status != StatusWaiting {
+			return "", "", "stale", nil
+		}
 	}
 	os, ok := c.optIns[n.TicketID]
 	if !ok {

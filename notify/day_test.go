@@ -204,6 +204,44 @@ func TestHallDay(t *testing.T) {
 	}
 }
 
+// TestNumberHourLimit: a number has at most the hall's per_phone_hour
+// messages an hour, counted across batches (the plan's read counts those
+// handed before) and within one (the claim counts those it hands).
+func TestNumberHourLimit(t *testing.T) {
+	s := node(t, map[string]any{"sms": map[string]any{"provider": "log"}, "per_phone_hour": 2})
+	var tickets []civiq.Ticket
+	for range 7 {
+		tickets = append(tickets, issue(t, s, "tax")) // the last three have more than 3 before them: "taken" alone
+	}
+	optIn := func(i int) {
+		t.Helper()
+		if code := s.Call(t, "POST", "/api/v1/tickets/"+tickets[i].ID+"/notify", "", map[string]string{"phone": "13800000009"}, nil); code != 201 {
+			t.Fatalf("opt in %d: %d", i, code)
+		}
+	}
+	optIn(4)
+	if got := await(t, s, 1); !slices.Equal(got, []string{"C005 taken"}) {
+		t.Fatalf("told %v", got)
+	}
+	optIn(5)
+	optIn(6)
+	var lines []string
+	for deadline := time.Now().Add(20 * time.Second); len(lines) < 3 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		var list struct{ Messages []civiq.Notice }
+		s.Call(t, "GET", "/api/v1/halls/demo/notifications/messages", s.Admin, nil, &list)
+		lines = lines[:0]
+		for _, m := range list.Messages {
+			if m.Status != civiq.NoticeSending {
+				lines = append(lines, m.Kind+" "+m.Status+" "+m.Code)
+			}
+		}
+	}
+	slices.Sort(lines)
+	if want := []string{"taken delivered OK", "taken delivered OK", "taken failed limit_phone"}; !slices.Equal(lines, want) {
+		t.Errorf("messages %v, want %v", lines, want)
+	}
+}
+
 // TestStaleDropped: a message that was due but can no longer help when its
 // turn to go comes (the "ahead" of a ticket called meanwhile) is dropped,
 // not sent late, and the list shows it so; one the ticket went past before
