@@ -627,7 +627,7 @@ func (w *waitSim) run(rng *rand.Rand) (float64, int) {
 // while, so that a prediction does not read them every time.
 type handlingCache struct {
 	mu      sync.Mutex
-	m       map[string]handlingEntry
+	m       map[serviceKey]handlingEntry
 	halls   map[string]hallEntry
 	tickets map[string]currentEntry
 }
@@ -712,13 +712,16 @@ func (c *handlingCache) hall(tx Tx, hallID string, now time.Time) (hallEntry, er
 	return e, nil
 }
 
+// serviceKey names a service of a hall in a map without building a string.
+type serviceKey struct{ hall, service string }
+
 type handlingEntry struct {
 	at    time.Time
 	stats *HandlingStats
 }
 
 func (c *handlingCache) get(tx Tx, hallID, serviceID string, now time.Time) (*HandlingStats, error) {
-	key := hallID + "\x00" + serviceID
+	key := serviceKey{hallID, serviceID}
 	c.mu.Lock()
 	e, ok := c.m[key]
 	c.mu.Unlock()
@@ -736,7 +739,7 @@ func (c *handlingCache) get(tx Tx, hallID, serviceID string, now time.Time) (*Ha
 	st := NewHandlingStats(samples, float64(set.Service(serviceID).HandlingSeconds))
 	c.mu.Lock()
 	if c.m == nil {
-		c.m = map[string]handlingEntry{}
+		c.m = map[serviceKey]handlingEntry{}
 	}
 	c.m[key] = handlingEntry{at: now, stats: &st}
 	c.mu.Unlock()
