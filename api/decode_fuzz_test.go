@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -111,6 +113,31 @@ func FuzzDecodeIssue(f *testing.F) {
 		`{"service_id":"general","service_id":null}`, `{"service_id":null,"service_id":"general"}`, `{ "service_id" : null }`,
 		`{"a\"service_id":1,"service_id":"x"}`, `{"service_id":"\"}","channel":"kiosk"}`, `{"x":{"service_id":null},"service_id":"y"}`,
 	}, "service_id")
+}
+
+// FuzzDecodeIssueFlat holds decodeIssue to decode's answer on any body,
+// and flatIssue to accept only what decode reads to the same request.
+func FuzzDecodeIssueFlat(f *testing.F) {
+	for _, s := range append([]string{
+		`{"service_id":"general","channel":"kiosk"}`, ` {"service_id" : "general" ,"channel":"remote"}` + "\n",
+		`{"service_id":"general","channel":"kiosk","priority_group":"elderly","id_number":"110101194001011234","guide_id":"g1"}`,
+		`{"channel":"kiosk","service_id":"tax","service_id":"general"}`, `{"service_id":""}`, `{"service_id":"a","x":"b"}`,
+		`{"service_id":"a",}`, `{"service_id":"a"`, `{"service_id":"a"} x`, `{"service_id":"a\u0062"}`, "{\"service_id\":\"\x7f\"}",
+		"\v{\"service_id\":\"a\"}", `{"Service_ID":"a"}`, `{"service_id":"a","on_behalf":{"role":"family"}}`, `{"service_id":"a","channel":null}`,
+	}, commonSeeds...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var want issueRequest
+		werr := decode(body, &want, "service_id")
+		got, err := decodeIssue(body)
+		if !reflect.DeepEqual(got, want) || fmt.Sprint(err) != fmt.Sprint(werr) {
+			t.Fatalf("decodeIssue(%q) = %+v, %v; decode: %+v, %v", body, got, err, want, werr)
+		}
+		if flat, ok := flatIssue(body); ok && (werr != nil || !reflect.DeepEqual(flat, want)) {
+			t.Fatalf("flatIssue(%q) = %+v; decode: %+v, %v", body, flat, want, werr)
+		}
+	})
 }
 
 func FuzzDecodeTransfer(f *testing.F) {

@@ -257,8 +257,8 @@ func (s *Server) issue(lim *rateLimiter) handlerFunc {
 }
 
 func (s *Server) issueTicket(lim *rateLimiter, w http.ResponseWriter, r *http.Request, c *call) error {
-	var req issueRequest
-	if err := decode(c.body, &req, "service_id"); err != nil {
+	req, err := decodeIssue(c.body)
+	if err != nil {
 		return err
 	}
 	key, err := idem(r, c)
