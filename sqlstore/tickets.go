@@ -381,7 +381,8 @@ func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
 // queueHeads find the head of each class of a service's queue: the green
 // channel, the walk-ins, and the appointments (booking.go), whose place in
 // time is their slot's start. directedHead finds the first ticket sent to
-// a counter or to its clerk; its first term is tickets_directed's.
+// a counter or to its clerk; its first term and its order are
+// tickets_directed's (no sort at each call).
 var (
 	queueHeads = []string{
 		`SELECT ` + ticketCols + ` FROM tickets WHERE hall_id = ? AND service_id = ? AND priority = 'priority' AND status = 'waiting'
