@@ -215,6 +215,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			h.Hooks, h.Ratio, h.RatioToBoth, h.DrainSeconds)
 		fmt.Fprintf(stdout, "CPU per ticket without / with %d webhooks / without after: server %.2f / %.2f / %.2f ms, bench (clients, receivers) %.2f / %.2f / %.2f ms\n",
 			h.Hooks, h.ServerCPUWithout, h.ServerCPUWith, h.ServerCPUWithoutAfter, h.BenchCPUWithout, h.BenchCPUWith, h.BenchCPUWithoutAfter)
+		fmt.Fprintf(stdout, "the receivers answered %.1f requests a write (a pipelined window's)\n", h.MessagesPerWrite)
 	}
 	if f := rep.LoginFlood; f != nil {
 		fmt.Fprintf(stdout, "login flood: answers %v; server RSS %.0f MiB before, peak %.0f MiB (target at most %.0f MiB); /healthz max %.1f ms (target %.0f ms)\n",
