@@ -86,7 +86,8 @@ type placed struct {
 // every insert); on PostgreSQL the count also gives its place for
 // PlaceAtEnd, in the same round trip.
 func (t *tx) InsertTicket(tk *civiq.Ticket) error {
-	if err := t.exec(`INSERT INTO tickets (`+ticketCols+`, holder) VALUES (`+ticketMarks+`)`, ticketValues(tk)...); err != nil {
+	set, args := ticketInsertValues(tk)
+	if err := t.exec(ticketInsert(set), args...); err != nil {
 		return err
 	}
 	if tk.Status != civiq.StatusWaiting {
@@ -114,6 +115,76 @@ func (t *tx) InsertTicket(tk *civiq.Ticket) error {
 	}
 	t.placed = p
 	return nil
+}
+
+// ticketOptional are the columns a new ticket often leaves at their
+// defaults (”, 0 or NULL, the same on both stores); InsertTicket names
+// only those it sets, by their bits: binding a value costs the driver a
+// conversion and, for a string, a copy (a kiosk's ticket sets 10 columns
+// of 25).
+var ticketOptional = [...]string{"priority_group", "called_at", "serving_at", "done_at", "no_show_at", "cancelled_at",
+	"counter_id", "call_count", "priority_by", "guide_id", "for_counter", "for_user", "transfer_note", "behalf_role", "holder"}
+
+// ticketInserts are the INSERT statements of the sets of optional columns
+// met so far, by their bits.
+var ticketInserts sync.Map // uint16 -> string
+
+func ticketInsert(set uint16) string {
+	if q, ok := ticketInserts.Load(set); ok {
+		return q.(string)
+	}
+	cols, marks := "id, hall_id, service_id, number, day, channel, priority, status, issued_at, queued_at", strings.Repeat("?, ", 9)+"?"
+	for i, col := range ticketOptional {
+		if set&(1<<i) != 0 {
+			cols += ", " + col
+			marks += ", ?"
+		}
+	}
+	q, _ := ticketInserts.LoadOrStore(set, `INSERT INTO tickets (`+cols+`) VALUES (`+marks+`)`)
+	return q.(string)
+}
+
+// ticketInsertValues are the bits of the optional columns tk sets and the
+// INSERT's values in order.
+func ticketInsertValues(tk *civiq.Ticket) (uint16, []any) {
+	args := make([]any, 0, 10+len(ticketOptional))
+	args = append(args, tk.ID, tk.HallID, tk.ServiceID, tk.Number, tk.Day, tk.Channel, tk.Priority, tk.Status, nanos(tk.IssuedAt), nanos(tk.QueuedAt))
+	var set uint16
+	text := func(i int, v string) {
+		if v != "" {
+			set |= 1 << i
+			args = append(args, v)
+		}
+	}
+	at := func(i int, v *time.Time) {
+		if v != nil {
+			set |= 1 << i
+			args = append(args, v.UnixNano())
+		}
+	}
+	number := func(i int, v int64) {
+		if v != 0 {
+			set |= 1 << i
+			args = append(args, v)
+		}
+	}
+	// In the order of ticketOptional.
+	text(0, tk.PriorityGroup)
+	at(1, tk.CalledAt)
+	at(2, tk.ServingAt)
+	at(3, tk.DoneAt)
+	at(4, tk.NoShowAt)
+	at(5, tk.CancelledAt)
+	text(6, tk.CounterID)
+	number(7, int64(tk.CallCount))
+	text(8, tk.PriorityBy)
+	text(9, tk.GuideID)
+	text(10, tk.ForCounter)
+	number(11, tk.ForClerk)
+	text(12, tk.TransferNote)
+	text(13, civiq.BehalfRoleOf(tk.OnBehalf))
+	text(14, tk.Holder)
+	return set, args
 }
 
 // countGuessedSQL count a new waiting ticket on SQLite when the writer
