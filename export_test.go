@@ -38,3 +38,6 @@ func (k *ReceiptKeys) SignReceipt(r Receipt) (string, error) { return k.sign(&r)
 func (e *Engine) EdgeCheckedIn(ctx context.Context, ev *Event) error {
 	return e.update(ctx, func(tx Tx) error { return edgeCheckedIn(tx, ev) })
 }
+
+// NoticeID makes a new message's id, for tests.
+var NoticeID = noticeID

@@ -3,6 +3,7 @@ package civiq
 import (
 	"cmp"
 	"context"
+	"encoding/base32"
 	"fmt"
 	"slices"
 	"strings"
@@ -522,8 +523,24 @@ type NotifyTx interface {
 // settings.
 type ChannelMaker func(medium string, p *ProviderSettings) (Channel, error)
 
-// noticeID is a new message's id: random, stable once given.
-func noticeID() string { return "ntf_" + randomToken(10) }
+// noticeID is a new message's id, stable once given: the time it was made,
+// to the millisecond, in eight characters that sort as the times do
+// (base32hex), then eight random ones. The hall's new messages so go to
+// the end of the index of the messages' ids, a page or two for a batch,
+// where random ids each went to a page of their own among every message
+// kept (they are never deleted): a page more written at each commit and
+// checkpoint for each message. 40 bits of milliseconds wrap every 35
+// years; only the order of those written together matters.
+func noticeID() string {
+	ms := uint64(time.Now().UnixMilli())
+	var b [5]byte
+	for i := range b {
+		b[i] = byte(ms >> (32 - 8*i))
+	}
+	return "ntf_" + strings.ToLower(b32hex.EncodeToString(b[:])) + randomToken(5)
+}
+
+var b32hex = base32.HexEncoding.WithPadding(base32.NoPadding)
 
 // noticeWords are the messages in words, for channels without templates.
 var noticeWords = map[string][2]string{

@@ -2,6 +2,7 @@ package civiq_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -264,5 +265,32 @@ func TestPruneKeepsQueuedOptIns(t *testing.T) {
 	}
 	if got := kept(done); len(got) != 0 {
 		t.Errorf("the finished ticket keeps its opt-ins")
+	}
+}
+
+// TestNoticeIDOrder: a message's id is "ntf_" and sixteen lower-case
+// letters and digits, each its own, and those made later sort after
+// those made before (the time first).
+func TestNoticeIDOrder(t *testing.T) {
+	seen := map[string]bool{}
+	prev := ""
+	for i := range 4 {
+		if i > 0 {
+			time.Sleep(2 * time.Millisecond)
+		}
+		for range 50 {
+			id := civiq.NoticeID()
+			if len(id) != 20 || !strings.HasPrefix(id, "ntf_") || strings.Trim(id[4:], "0123456789abcdefghijklmnopqrstuvwxyz") != "" {
+				t.Fatalf("id %q", id)
+			}
+			if seen[id] {
+				t.Fatalf("id %q twice", id)
+			}
+			seen[id] = true
+			if id[:12] < prev {
+				t.Fatalf("id %q made after one of time %q sorts before it", id, prev)
+			}
+			prev = id[:12]
+		}
 	}
 }
