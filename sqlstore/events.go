@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -13,9 +14,20 @@ import (
 
 var _ civiq.EventTx = (*tx)(nil)
 
+// eventJSON are the buffers an event's data is encoded in before its
+// insert copies it: a ticket's, about 400 bytes, took five allocations
+// grown from nothing.
+var eventJSON = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
 func (t *tx) AppendEvent(e *civiq.Event) error {
 	// encoding/json's bytes, a ticket's without reflection.
-	data, err := civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, Reason: e.Reason, FollowUp: e.FollowUp, Booking: e.Booking, Case: e.Case, Alert: e.Alert}.AppendJSON(nil)
+	buf := eventJSON.Get().(*[]byte)
+	b, err := civiq.EventData{Ticket: e.Ticket, Counter: e.Counter, Text: e.Text, Reason: e.Reason, FollowUp: e.FollowUp, Booking: e.Booking, Case: e.Case, Alert: e.Alert}.AppendJSON((*buf)[:0])
+	data := string(b)
+	if cap(b) <= 64<<10 {
+		*buf = b[:0]
+		eventJSON.Put(buf)
+	}
 	if err != nil {
 		return err
 	}
@@ -27,10 +39,10 @@ func (t *tx) AppendEvent(e *civiq.Event) error {
 	switch {
 	case t.pipe != nil:
 		// The id is known once sent, before the commit.
-		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(insert + ` RETURNING id`), Args: []any{e.HallID, e.Type, nanos(e.At), string(data)},
+		t.pipe.stmts = append(t.pipe.stmts, Deferred{SQL: t.d.sql(insert + ` RETURNING id`), Args: []any{e.HallID, e.Type, nanos(e.At), data},
 			Scan: func(id int64) { e.ID, cp.ID = id, id }})
 	case t.d.IsPostgres():
-		if err := t.row(insert+` RETURNING id`, e.HallID, e.Type, nanos(e.At), string(data)).Scan(&e.ID); err != nil {
+		if err := t.row(insert+` RETURNING id`, e.HallID, e.Type, nanos(e.At), data).Scan(&e.ID); err != nil {
 			return err
 		}
 	default:
@@ -39,7 +51,7 @@ func (t *tx) AppendEvent(e *civiq.Event) error {
 		// statement journal, about 40% of the insert. An event moves no
 		// queue: the place of a ticket just counted stays known.
 		placed := t.placed
-		res, err := t.execResult(insert, e.HallID, e.Type, nanos(e.At), string(data))
+		res, err := t.execResult(insert, e.HallID, e.Type, nanos(e.At), data)
 		if err != nil {
 			return err
 		}
