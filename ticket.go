@@ -126,8 +126,10 @@ type TicketTx interface {
 	// and, for each of c's services, the first waiting priority ticket, the
 	// first waiting normal walk-in ticket and the first waiting appointment
 	// ticket (booking.go) in queue order, of those sent to no counter or
-	// clerk.
-	CallHeads(c *Counter) ([]Ticket, error)
+	// clerk. In the same read it gives c's current ticket
+	// (CurrentTicketID), which the call finishes first; nil when c has
+	// none or it is gone.
+	CallHeads(c *Counter) (current *Ticket, heads []Ticket, err error)
 	// WaitingPlaces returns the places in time of the normal tickets waiting
 	// in a service, in order, at most limit of them.
 	WaitingPlaces(hallID, serviceID string, limit int) ([]time.Time, error)
@@ -676,11 +678,13 @@ func (e *Engine) CallNext(ctx context.Context, hallID, counterID string, idem *I
 				return nil, Errorf(EConflict, "counter %s is %s: open it before calling", c.ID, c.Status)
 			}
 			now := e.now()
-			if err := e.closeCurrent(tx, c, now); err != nil {
+			// The current ticket and the heads in one read: the heads are
+			// waiting tickets, which finishing the current one leaves be.
+			cur, heads, err := tx.CallHeads(c)
+			if err != nil {
 				return nil, err
 			}
-			heads, err := tx.CallHeads(c)
-			if err != nil {
+			if err := e.finishCurrent(tx, c, cur, now); err != nil {
 				return nil, err
 			}
 			// A ticket sent to this counter, or to its clerk, goes first:
@@ -917,7 +921,13 @@ func (e *Engine) closeCurrent(tx Tx, c *Counter, now time.Time) error {
 		}
 		return err
 	}
-	if t.CounterID != c.ID {
+	return e.finishCurrent(tx, c, t, now)
+}
+
+// finishCurrent finishes t, counter c's current ticket as this write read
+// it (nil when there is none), if it is still called or served there.
+func (e *Engine) finishCurrent(tx Tx, c *Counter, t *Ticket, now time.Time) error {
+	if t == nil || t.CounterID != c.ID {
 		return nil
 	}
 	if t.Status != StatusCalled && t.Status != StatusServing {

@@ -9,8 +9,9 @@ import (
 )
 
 // UpdateTicket writes only the columns that changed since the write read
-// the ticket: each column changed alone, after a read by id or among the
-// heads of a call (sent to the counter or its clerk, or in its queues),
+// the ticket: each column changed alone, after a read by id, among the
+// heads of a call (sent to the counter or its clerk, or in its queues) or
+// as the counter's current ticket read with them,
 // twice in one write and unread, reads back as written, and the queue's
 // counts follow a change of status or service.
 func TestUpdateTicketWritesWhatChanged(t *testing.T) {
@@ -49,12 +50,12 @@ func TestUpdateTicketWritesWhatChanged(t *testing.T) {
 			t.Fatal(err)
 		}
 		var want civiq.Ticket
-		for _, read := range []string{"by id", "head", "twice", "unread"} {
+		for _, read := range []string{"by id", "head", "current", "twice", "unread"} {
 			err := e.store.Update(e.ctx, func(tx civiq.Tx) error {
 				var got *civiq.Ticket
 				switch read {
 				case "head":
-					heads, err := tx.CallHeads(&civiq.Counter{HallID: "demo", ID: "4", ClerkID: 7, ServiceIDs: []string{"general", "tax"}})
+					_, heads, err := tx.CallHeads(&civiq.Counter{HallID: "demo", ID: "4", ClerkID: 7, ServiceIDs: []string{"general", "tax"}})
 					if err != nil {
 						return err
 					}
@@ -69,6 +70,16 @@ func TestUpdateTicketWritesWhatChanged(t *testing.T) {
 						}
 						return nil
 					}
+				case "current":
+					cur, _, err := tx.CallHeads(&civiq.Counter{HallID: "demo", ID: "4", ServiceIDs: []string{"tax"}, CurrentTicketID: id})
+					if err != nil {
+						return err
+					}
+					if cur == nil {
+						t.Errorf("%s: no current ticket", c.name)
+						return nil
+					}
+					got = cur
 				case "unread":
 					got = &want
 				default:
@@ -124,4 +135,49 @@ func sameTicket(a, b civiq.Ticket) bool {
 		tk.In(time.UTC)
 	}
 	return reflect.DeepEqual(a, b)
+}
+
+// CallHeads gives the counter's current ticket with the heads: none when
+// the counter has none or it is gone; a waiting one both as the current
+// ticket and as a head.
+func TestCallHeadsCurrent(t *testing.T) {
+	e := newEnv(t)
+	a := e.issue("general", "")
+	b := e.issue("general", "")
+	if _, err := e.eng.CallNext(e.ctx, "demo", "1", nil); err != nil { // a
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, current, want string
+		heads               []string
+	}{
+		{"none", "", "", []string{b.ID}},
+		{"called", a.ID, a.ID, []string{b.ID}},
+		{"waiting", b.ID, b.ID, []string{b.ID}},
+		{"gone", "no-such-ticket", "", []string{b.ID}},
+	} {
+		err := e.store.Update(e.ctx, func(tx civiq.Tx) error {
+			cur, heads, err := tx.CallHeads(&civiq.Counter{HallID: "demo", ID: "1", ServiceIDs: []string{"general"}, CurrentTicketID: tc.current})
+			if err != nil {
+				return err
+			}
+			switch {
+			case tc.want == "" && cur != nil:
+				t.Errorf("%s: current %s, want none", tc.name, cur.ID)
+			case tc.want != "" && (cur == nil || cur.ID != tc.want):
+				t.Errorf("%s: current %v, want %s", tc.name, cur, tc.want)
+			}
+			var ids []string
+			for _, h := range heads {
+				ids = append(ids, h.ID)
+			}
+			if !reflect.DeepEqual(ids, tc.heads) {
+				t.Errorf("%s: heads %v, want %v", tc.name, ids, tc.heads)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -49,13 +49,14 @@ func (t *tx) AppendEvent(e *civiq.Event) error {
 		// On SQLite the id is the row's rowid, which the insert leaves
 		// behind: RETURNING would cost SQLite a table of its answers and a
 		// statement journal, about 40% of the insert. An event moves no
-		// queue: the place of a ticket just counted stays known.
-		placed := t.placed
+		// queue and no ticket: the place of a ticket just counted and the
+		// tickets read stay known.
+		placed, read := t.placed, t.read
 		res, err := t.execResult(insert, e.HallID, e.Type, nanos(e.At), data)
 		if err != nil {
 			return err
 		}
-		t.placed = placed
+		t.placed, t.read = placed, read
 		if e.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -378,7 +379,7 @@ func sameTime(a, b *time.Time) bool {
 // readTickets are copies of the tickets a write has read (Ticket,
 // CallHeads) or written (UpdateTicket), as they stand in the database,
 // for UpdateTicket to write only what changed; any other statement that
-// writes forgets them (exec). A ticket's times are replaced by a move,
+// writes but an event's insert forgets them (exec). A ticket's times are replaced by a move,
 // never written through (Ticket.Apply), so a copy keeps its own.
 type readTickets []civiq.Ticket
 
@@ -471,37 +472,62 @@ var (
 		AND (for_counter = ? OR (for_user <> 0 AND for_user = ?)) ORDER BY queued_at, issued_at, id LIMIT 1`
 )
 
-// CallHeads reads the directed ticket and the queues' heads in one
-// statement: on PostgreSQL each statement is a round trip inside the
-// writers' lock, on SQLite each costs its own preparing of a cursor and
-// its answer.
-func (t *tx) CallHeads(c *civiq.Counter) ([]civiq.Ticket, error) {
-	args := make([]any, 0, 3+2*len(c.ServiceIDs)*len(queueHeads))
+// CallHeads reads the counter's current ticket, the directed ticket and
+// the queues' heads in one statement: on PostgreSQL each statement is a
+// round trip inside the writers' lock, on SQLite each costs its own
+// preparing of a cursor and its answer. The current ticket is told by its
+// id: a waiting one may come twice, as the current ticket and as a head.
+func (t *tx) CallHeads(c *civiq.Counter) (*civiq.Ticket, []civiq.Ticket, error) {
+	cur := c.CurrentTicketID
+	args := make([]any, 0, 4+2*len(c.ServiceIDs)*len(queueHeads))
+	if cur != "" {
+		args = append(args, cur)
+	}
 	args = append(args, c.HallID, c.ID, c.ClerkID)
 	for _, s := range c.ServiceIDs {
 		for range queueHeads {
 			args = append(args, c.HallID, s)
 		}
 	}
-	heads, err := scanAll(scanTicket)(t.rows(callHeads(len(c.ServiceIDs)), args...))
+	heads, err := scanAll(scanTicket)(t.rows(callHeads(len(c.ServiceIDs), cur != ""), args...))
+	if err != nil {
+		return nil, nil, err
+	}
 	t.read.keep(heads...)
-	return heads, err
+	var current *civiq.Ticket
+	for i := range heads {
+		if cur != "" && heads[i].ID == cur {
+			tk := heads[i]
+			current, heads = &tk, slices.Delete(heads, i, i+1)
+			break
+		}
+	}
+	return current, heads, nil
 }
 
-// callHeadsSQL are CallHeads' statements by the number of services.
+// callHeadsSQL are CallHeads' statements by the number of services, with
+// the current ticket's read or without (key 2n+1, 2n).
 var callHeadsSQL sync.Map // int -> string
 
-func callHeads(services int) string {
-	if q, ok := callHeadsSQL.Load(services); ok {
+func callHeads(services int, current bool) string {
+	key := 2 * services
+	if current {
+		key++
+	}
+	if q, ok := callHeadsSQL.Load(key); ok {
 		return q.(string)
 	}
-	parts := []string{"SELECT * FROM (" + directedHead + ") AS h0"}
+	var parts []string
+	if current {
+		parts = append(parts, "SELECT * FROM (SELECT "+ticketCols+" FROM tickets WHERE id = ?) AS hc")
+	}
+	parts = append(parts, "SELECT * FROM ("+directedHead+") AS h0")
 	for range services {
 		for _, q := range queueHeads {
 			parts = append(parts, fmt.Sprintf("SELECT * FROM (%s) AS h%d", q, len(parts)))
 		}
 	}
-	q, _ := callHeadsSQL.LoadOrStore(services, strings.Join(parts, " UNION ALL "))
+	q, _ := callHeadsSQL.LoadOrStore(key, strings.Join(parts, " UNION ALL "))
 	return q.(string)
 }
 

@@ -24,7 +24,7 @@ type tx struct {
 	// until the next statement that writes (exec).
 	placed *placed
 	// read are the tickets this write has read, until the next statement
-	// that writes (exec) other than UpdateTicket's own.
+	// that writes (exec) other than UpdateTicket's own and an event's.
 	read readTickets
 	// guess is the writer's knowledge of the numbers and counts (nil in
 	// a view).
