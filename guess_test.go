@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -215,4 +216,78 @@ func ticketFields(tk *civiq.Ticket) []string {
 		out = append(out, v.Type().Field(i).Name+"="+s)
 	}
 	return out
+}
+
+// TestNumbersWithFailingWritesBeside: tickets issued at once with writes
+// that take a number and count a ticket and then fail, in the same group
+// commits (each failure makes the writer run its batch again, each write
+// in a savepoint): the tickets kept hold the numbers 1 to n of their
+// service, each once, and the queue counts them alone.
+func TestNumbersWithFailingWritesBeside(t *testing.T) {
+	e := newEnv(t)
+	const workers, each = 6, 25
+	day := e.issue("general", "").Day // A001
+	at := e.now                       // the clock moves as the engine reads it
+	errFail := errors.New("fails")
+	var mu sync.Mutex
+	got := map[string]bool{"A001": true}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				if (w+i)%3 == 0 {
+					err := e.store.Update(e.ctx, func(tx civiq.Tx) error {
+						n, err := tx.NextSeq("demo", "general", day)
+						if err != nil {
+							return err
+						}
+						tk := &civiq.Ticket{ID: civiq.NewTicketID(), HallID: "demo", ServiceID: "general", Number: civiq.FormatNumber("A", n), Day: day,
+							Channel: civiq.ChannelKiosk, Priority: civiq.PriorityNormal, Status: civiq.StatusWaiting, IssuedAt: at, QueuedAt: at}
+						if err := tx.InsertTicket(tk); err != nil {
+							return err
+						}
+						if err := tx.PlaceAtEnd(tk); err != nil {
+							return err
+						}
+						return errFail
+					})
+					if !errors.Is(err, errFail) {
+						t.Errorf("the failing write: %v", err)
+					}
+					continue
+				}
+				tk, err := e.eng.IssueTicket(e.ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "general", Channel: civiq.ChannelKiosk}, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if got[tk.Number] {
+					t.Errorf("%s issued twice", tk.Number)
+				}
+				got[tk.Number] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for i := 1; i <= len(got); i++ {
+		if !got[civiq.FormatNumber("A", i)] {
+			t.Fatalf("%d tickets kept, but no %s", len(got), civiq.FormatNumber("A", i))
+		}
+	}
+	var prio, normal int
+	if err := e.store.View(e.ctx, func(tx civiq.Tx) (err error) {
+		prio, normal, err = tx.QueueLength("demo", "general")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if prio != 0 || normal != len(got) {
+		t.Errorf("general waits %d green, %d walk-ins; want 0 and %d", prio, normal, len(got))
+	}
+	// The next ticket's place counts every one kept before it.
+	if tk := e.issue("general", ""); *tk.Position != len(got) || tk.Number != civiq.FormatNumber("A", len(got)+1) {
+		t.Errorf("next: %s at %d; want %s at %d", tk.Number, *tk.Position, civiq.FormatNumber("A", len(got)+1), len(got))
+	}
 }
