@@ -213,6 +213,19 @@ func (e *env) act(id, action, service string) *civiq.Ticket {
 	return t
 }
 
+// queueLength is how many green-channel and other tickets wait for the
+// demo hall's service, as the store counts them (queue_counts).
+func (e *env) queueLength(service string) (prio, normal int) {
+	e.tb.Helper()
+	if err := e.store.View(e.ctx, func(tx civiq.Tx) (err error) {
+		prio, normal, err = tx.QueueLength("demo", service)
+		return err
+	}); err != nil {
+		e.tb.Fatal(err)
+	}
+	return prio, normal
+}
+
 func (e *env) ticket(id string) *civiq.Ticket {
 	e.tb.Helper()
 	t, err := e.eng.Ticket(e.ctx, id)

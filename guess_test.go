@@ -38,16 +38,7 @@ func TestNumbersAndPlacesAfterOtherWrites(t *testing.T) {
 	errRolledBack := errors.New("rolled back")
 	err := e.store.Update(e.ctx, func(tx civiq.Tx) error {
 		for range 2 {
-			n, err := tx.NextSeq("demo", "general", day)
-			if err != nil {
-				return err
-			}
-			tk := &civiq.Ticket{ID: civiq.NewTicketID(), HallID: "demo", ServiceID: "general", Number: civiq.FormatNumber("A", n), Day: day,
-				Channel: civiq.ChannelKiosk, Priority: civiq.PriorityNormal, Status: civiq.StatusWaiting, IssuedAt: e.now, QueuedAt: e.now}
-			if err := tx.InsertTicket(tk); err != nil {
-				return err
-			}
-			if err := tx.PlaceAtEnd(tk); err != nil {
+			if err := numberAndCount(tx, day, e.now); err != nil {
 				return err
 			}
 		}
@@ -85,13 +76,7 @@ func TestNumbersAndPlacesAfterOtherWrites(t *testing.T) {
 	if want := []int{0, 1, 0, 2, 3, 0, 5, 4, 1, 5}; !slices.Equal(places, want) {
 		t.Errorf("places %v, want %v", places, want)
 	}
-	var prio, normal int
-	if err := e.store.View(e.ctx, func(tx civiq.Tx) (err error) {
-		prio, normal, err = tx.QueueLength("demo", "general")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	prio, normal := e.queueLength("general")
 	if prio != 0 || normal != 6 {
 		t.Errorf("general waits %d green, %d walk-ins; want 0 and 6", prio, normal)
 	}
@@ -218,6 +203,22 @@ func ticketFields(tk *civiq.Ticket) []string {
 	return out
 }
 
+// numberAndCount does in tx what issuing a general walk-in does in the
+// store: takes its number, inserts it and counts it at the end of its
+// queue (the tests' writes then fail, so that all of it is rolled back).
+func numberAndCount(tx civiq.Tx, day string, at time.Time) error {
+	n, err := tx.NextSeq("demo", "general", day)
+	if err != nil {
+		return err
+	}
+	tk := &civiq.Ticket{ID: civiq.NewTicketID(), HallID: "demo", ServiceID: "general", Number: civiq.FormatNumber("A", n), Day: day,
+		Channel: civiq.ChannelKiosk, Priority: civiq.PriorityNormal, Status: civiq.StatusWaiting, IssuedAt: at, QueuedAt: at}
+	if err := tx.InsertTicket(tk); err != nil {
+		return err
+	}
+	return tx.PlaceAtEnd(tk)
+}
+
 // TestNumbersWithFailingWritesBeside: tickets issued at once with writes
 // that take a number and count a ticket and then fail, in the same group
 // commits (each failure makes the writer run its batch again, each write
@@ -237,16 +238,7 @@ func TestNumbersWithFailingWritesBeside(t *testing.T) {
 			for i := range each {
 				if (w+i)%3 == 0 {
 					err := e.store.Update(e.ctx, func(tx civiq.Tx) error {
-						n, err := tx.NextSeq("demo", "general", day)
-						if err != nil {
-							return err
-						}
-						tk := &civiq.Ticket{ID: civiq.NewTicketID(), HallID: "demo", ServiceID: "general", Number: civiq.FormatNumber("A", n), Day: day,
-							Channel: civiq.ChannelKiosk, Priority: civiq.PriorityNormal, Status: civiq.StatusWaiting, IssuedAt: at, QueuedAt: at}
-						if err := tx.InsertTicket(tk); err != nil {
-							return err
-						}
-						if err := tx.PlaceAtEnd(tk); err != nil {
+						if err := numberAndCount(tx, day, at); err != nil {
 							return err
 						}
 						return errFail
@@ -276,13 +268,7 @@ func TestNumbersWithFailingWritesBeside(t *testing.T) {
 			t.Fatalf("%d tickets kept, but no %s", len(got), civiq.FormatNumber("A", i))
 		}
 	}
-	var prio, normal int
-	if err := e.store.View(e.ctx, func(tx civiq.Tx) (err error) {
-		prio, normal, err = tx.QueueLength("demo", "general")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	prio, normal := e.queueLength("general")
 	if prio != 0 || normal != len(got) {
 		t.Errorf("general waits %d green, %d walk-ins; want 0 and %d", prio, normal, len(got))
 	}

@@ -67,13 +67,7 @@ func TestInsertCountsQueueAndPlace(t *testing.T) {
 	if want := []int{0, 1, 0, 3, 4}; !slices.Equal(got, want) {
 		t.Fatalf("places %v, want %v", got, want)
 	}
-	var prio, normal int
-	if err := e.store.View(e.ctx, func(tx civiq.Tx) (err error) {
-		prio, normal, err = tx.QueueLength("demo", "general")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	prio, normal := e.queueLength("general")
 	if prio != 1 || normal != 4 {
 		t.Fatalf("waiting %d priority, %d normal; want 1 and 4 (t1, t4, t5, t6)", prio, normal)
 	}
