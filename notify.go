@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base32"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -1162,7 +1163,15 @@ func (e *Engine) planBatch(ctx context.Context, hallID string, read func(Tx) ([]
 		// The messages planned are added as their claim leaves them; the
 		// opt-ins of the finished tickets go when the answers are
 		// recorded (RecordNotices), after their last messages.
-		b.Jobs, b.Throttled, err = e.claimNotices(tx, hallID, limit, now, planned, &pre)
+		// fn may run again (a group commit's batch that another write
+		// made fail): the claim changes the messages it is given, so
+		// each run claims copies.
+		fresh := make([]*Notice, len(planned))
+		for i, n := range planned {
+			c := *n
+			fresh[i] = &c
+		}
+		b.Jobs, b.Throttled, err = e.claimNotices(tx, hallID, limit, now, fresh, &pre)
 		return err
 	})
 	return b, err
@@ -1522,7 +1531,9 @@ func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time, fr
 	perHall := cmp.Or(st.PerHallMinute, DefaultPerHallMinute)
 	perPhone := cmp.Or(st.PerPhoneHour, DefaultPerPhoneHour)
 	todaySMS := -1
-	c := &claimReads{tickets: map[string]*Ticket{}, optIns: map[string][]OptIn{}, out: map[string]bool{}, hour: pre.hour}
+	// A copy of pre's counts: the claim counts what it hands, and may run
+	// again from pre (Store.Update's fn).
+	c := &claimReads{tickets: map[string]*Ticket{}, optIns: map[string][]OptIn{}, out: map[string]bool{}, hour: maps.Clone(pre.hour)}
 	if c.hour == nil {
 		c.hour = map[string]int{}
 	}
