@@ -210,7 +210,8 @@ const hookBodyMax = 1 << 20
 // request line ("POST <target> HTTP/1.1", the target an origin-form path
 // and query), every header line to the blank one (each a token, a colon
 // and a value without control bytes; Content-Length and the three
-// webhook headers kept), then its body of Content-Length bytes. Lines may
+// webhook headers kept; a Host, of the bytes a host may have, required
+// of HTTP/1.1), then its body of Content-Length bytes. Lines may
 // end in CRLF or LF. It is as strict as net/http's server, so what it
 // takes net/http takes too, with the same headers and body
 // (FuzzHookRequest). A request that is not one is errHookRequest, one
@@ -267,7 +268,7 @@ func readHookRequest(r *bufio.Reader, q *hookRequest) error {
 		case bytes.EqualFold(k, []byte("transfer-encoding")):
 			return errHookLength
 		case bytes.EqualFold(k, []byte("host")):
-			if !once(0) {
+			if !once(0) || !hostValue(v) {
 				return errHookRequest
 			}
 		case bytes.EqualFold(k, []byte("webhook-id")):
@@ -286,6 +287,9 @@ func readHookRequest(r *bufio.Reader, q *hookRequest) error {
 			}
 			q.sigs = append(q.sigs, v...)
 		}
+	}
+	if !seen[0] && string(proto) == "HTTP/1.1" {
+		return errHookRequest // net/http's server wants a Host of HTTP/1.1
 	}
 	if length == nil {
 		return errHookLength
@@ -319,6 +323,17 @@ func originForm(t []byte) bool {
 			if i+2 >= len(t) || !isHex(t[i+1]) || !isHex(t[i+2]) {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// hostValue reports whether a Host header's value has only the bytes
+// net/http's server takes in one (httpguts.ValidHostHeader).
+func hostValue(v []byte) bool {
+	for _, c := range v {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!$%&'()*+,-.:;=[]_~", c) >= 0) {
+			return false
 		}
 	}
 	return true

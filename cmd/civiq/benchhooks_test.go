@@ -96,13 +96,15 @@ func TestHookReceiver(t *testing.T) {
 		req  string
 		want int
 	}{
-		{"POST /hook HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 411},
+		{"POST /hook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 411},
 		{"POST /hook HTTP/1.1\r\nHost: x\r\n\r\n", 411},
 		{"GET /hook HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 400},
 		{"POST /hook HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400},
 		{"POST /hook HTTP/1.1\r\nContent-Length: +2\r\n\r\n{}", 400},
 		{"POST /hook HTTP/1.1\r\nwebhook id: x\r\nContent-Length: 2\r\n\r\n{}", 400},
-		{"POST /%zz HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 400},
+		{"POST /%zz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", 400},
+		{"POST /hook HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 400},              // no Host
+		{"POST /hook HTTP/1.1\r\nHost: a b\r\nContent-Length: 2\r\n\r\n{}", 400}, // a space in it
 	} {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
