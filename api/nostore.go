@@ -20,7 +20,7 @@ func NoStoreIssue() http.Handler {
 		var req issueRequest
 		body, err := readBody(w, r)
 		if err == nil {
-			err = decode(body, &req, "service_id")
+			req, err = decodeIssue(body)
 		}
 		if err != nil {
 			writeError(w, r, err)
