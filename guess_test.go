@@ -15,7 +15,7 @@ import (
 // TestNumbersAndPlacesAfterOtherWrites: SQLite's writer takes a ticket's
 // number and counts it in its queue by what it last knew of the two rows
 // (sqlstore's guesses). A write that took a number and counted a ticket
-// and was then rolled back, a number raised by an edge's sync, a call, a
+// (a walk-in, a green-channel one) and was then rolled back, a number raised by an edge's sync, a call, a
 // change of the edge's copy, a green-channel ticket and several services
 // leave every next number and place what the rows say, on either store.
 func TestNumbersAndPlacesAfterOtherWrites(t *testing.T) {
@@ -36,18 +36,25 @@ func TestNumbersAndPlacesAfterOtherWrites(t *testing.T) {
 	// Taken and counted, then rolled back: neither the number nor the
 	// count stays.
 	errRolledBack := errors.New("rolled back")
-	err := e.store.Update(e.ctx, func(tx civiq.Tx) error {
-		for range 2 {
-			if err := numberAndCount(tx, day, e.now); err != nil {
-				return err
+	rolledBack := func(priorities ...string) {
+		t.Helper()
+		err := e.store.Update(e.ctx, func(tx civiq.Tx) error {
+			for _, p := range priorities {
+				if err := numberAndCount(tx, day, e.now, p); err != nil {
+					return err
+				}
 			}
+			return errRolledBack
+		})
+		if !errors.Is(err, errRolledBack) {
+			t.Fatalf("the write that fails: %v", err)
 		}
-		return errRolledBack
-	})
-	if !errors.Is(err, errRolledBack) {
-		t.Fatalf("the write that fails: %v", err)
 	}
+	rolledBack(civiq.PriorityNormal, civiq.PriorityNormal)
 	issue("general", "") // A003, 2
+	// A green-channel ticket alone: the walk-ins' count stays right, the
+	// green channel's, which a walk-in's place counts, is the one to check.
+	rolledBack(civiq.PriorityPriority)
 
 	// An edge's sync raises the number.
 	if err := e.store.Update(e.ctx, func(tx civiq.Tx) error { return tx.RaiseSequence("demo", "general", day, 10) }); err != nil {
@@ -203,16 +210,17 @@ func ticketFields(tk *civiq.Ticket) []string {
 	return out
 }
 
-// numberAndCount does in tx what issuing a general walk-in does in the
-// store: takes its number, inserts it and counts it at the end of its
-// queue (the tests' writes then fail, so that all of it is rolled back).
-func numberAndCount(tx civiq.Tx, day string, at time.Time) error {
+// numberAndCount does in tx what issuing a general ticket of the priority
+// class does in the store: takes its number, inserts it and counts it at
+// the end of its queue (the tests' writes then fail, so that all of it is
+// rolled back).
+func numberAndCount(tx civiq.Tx, day string, at time.Time, priority string) error {
 	n, err := tx.NextSeq("demo", "general", day)
 	if err != nil {
 		return err
 	}
 	tk := &civiq.Ticket{ID: civiq.NewTicketID(), HallID: "demo", ServiceID: "general", Number: civiq.FormatNumber("A", n), Day: day,
-		Channel: civiq.ChannelKiosk, Priority: civiq.PriorityNormal, Status: civiq.StatusWaiting, IssuedAt: at, QueuedAt: at}
+		Channel: civiq.ChannelKiosk, Priority: priority, Status: civiq.StatusWaiting, IssuedAt: at, QueuedAt: at}
 	if err := tx.InsertTicket(tk); err != nil {
 		return err
 	}
@@ -238,7 +246,7 @@ func TestNumbersWithFailingWritesBeside(t *testing.T) {
 			for i := range each {
 				if (w+i)%3 == 0 {
 					err := e.store.Update(e.ctx, func(tx civiq.Tx) error {
-						if err := numberAndCount(tx, day, at); err != nil {
+						if err := numberAndCount(tx, day, at, civiq.PriorityNormal); err != nil {
 							return err
 						}
 						return errFail
