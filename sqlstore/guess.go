@@ -11,8 +11,8 @@ package sqlstore
 // which the row is written and read as without guesses: never a wrong
 // number or place. The writer goroutine alone uses them.
 type guesses struct {
-	seq   map[seqKey]int64
-	count map[countKey]int64
+	seq   guessed[seqKey]
+	count guessed[countKey]
 }
 
 type seqKey struct{ hall, service, day string }
@@ -23,6 +23,16 @@ type countKey struct{ hall, service, priority string }
 // and a map past it starts again empty.
 const maxGuesses = 1024
 
+// guessed are the values of one kind of row by their keys.
+type guessed[K comparable] map[K]int64
+
+func (m *guessed[K]) set(k K, n int64) {
+	if *m == nil || len(*m) >= maxGuesses {
+		*m = guessed[K]{}
+	}
+	(*m)[k] = n
+}
+
 func (g *guesses) lastSeq(k seqKey) (int64, bool) {
 	if g == nil {
 		return 0, false
@@ -32,13 +42,9 @@ func (g *guesses) lastSeq(k seqKey) (int64, bool) {
 }
 
 func (g *guesses) setSeq(k seqKey, n int64) {
-	if g == nil {
-		return
+	if g != nil {
+		g.seq.set(k, n)
 	}
-	if g.seq == nil || len(g.seq) >= maxGuesses {
-		g.seq = map[seqKey]int64{}
-	}
-	g.seq[k] = n
 }
 
 func (g *guesses) waiting(k countKey) (int64, bool) {
@@ -50,13 +56,9 @@ func (g *guesses) waiting(k countKey) (int64, bool) {
 }
 
 func (g *guesses) setWaiting(k countKey, n int64) {
-	if g == nil {
-		return
+	if g != nil {
+		g.count.set(k, n)
 	}
-	if g.count == nil || len(g.count) >= maxGuesses {
-		g.count = map[countKey]int64{}
-	}
-	g.count[k] = n
 }
 
 // forgetCounts drops the counts guessed: a ticket was written in a way

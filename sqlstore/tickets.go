@@ -73,8 +73,9 @@ const (
 		WHERE q.hall_id = queue_counts.hall_id AND q.service_id = queue_counts.service_id AND q.priority = 'priority'), 0) ELSE 0 END`
 )
 
-// placed is the place countWaiting answered for the ticket just inserted,
-// kept for PlaceAtEnd; with a pipe it comes when the statement is sent.
+// placed is the place the count answered (countWaitingPlace) or knew
+// (countGuessed) for the ticket just inserted, kept for PlaceAtEnd; with a
+// pipe it comes when the statement is sent.
 type placed struct {
 	tk    *civiq.Ticket
 	n     int64
@@ -85,7 +86,8 @@ type placed struct {
 // InsertTicket writes a new ticket and, when it waits, counts it in its
 // queue (no trigger does: one would cost SQLite a statement journal for
 // every insert); on PostgreSQL the count also gives its place for
-// PlaceAtEnd, in the same round trip.
+// PlaceAtEnd, in the same round trip, and on SQLite it does when the
+// writer guessed the counts right (countGuessed).
 func (t *tx) InsertTicket(tk *civiq.Ticket) error {
 	set, args := ticketInsertValues(tk)
 	if err := t.exec(ticketInsert(set), args...); err != nil {
@@ -119,7 +121,7 @@ func (t *tx) InsertTicket(tk *civiq.Ticket) error {
 }
 
 // ticketOptional are the columns a new ticket often leaves at their
-// defaults (”, 0 or NULL, the same on both stores); InsertTicket names
+// defaults (an empty string, 0 or NULL, the same on both stores); InsertTicket names
 // only those it sets, by their bits: binding a value costs the driver a
 // conversion and, for a string, a copy (a kiosk's ticket sets 10 columns
 // of 25).
@@ -218,19 +220,17 @@ func (t *tx) countGuessed(tk *civiq.Ticket) error {
 		ok = false
 	}
 	if ok {
-		var res sql.Result
+		var right bool
 		var err error
 		if tk.Priority == civiq.PriorityNormal {
-			res, err = t.execResult(countGuessedNormalSQL, n+1, tk.HallID, tk.ServiceID, tk.Priority, n, tk.HallID, tk.ServiceID, prio)
+			right, err = t.guessedRight(countGuessedNormalSQL, n+1, tk.HallID, tk.ServiceID, tk.Priority, n, tk.HallID, tk.ServiceID, prio)
 		} else {
-			res, err = t.execResult(countGuessedSQL, n+1, tk.HallID, tk.ServiceID, tk.Priority, n)
+			right, err = t.guessedRight(countGuessedSQL, n+1, tk.HallID, tk.ServiceID, tk.Priority, n)
 		}
 		if err != nil {
 			return err
 		}
-		if c, err := res.RowsAffected(); err != nil {
-			return err
-		} else if c == 1 {
+		if right {
 			t.guess.setWaiting(k, n+1)
 			t.placed = &placed{tk: tk, n: n + prio, known: true}
 			return nil
@@ -238,6 +238,18 @@ func (t *tx) countGuessed(tk *civiq.Ticket) error {
 	}
 	_, err := t.execResult(countWaiting, tk.HallID, tk.ServiceID, tk.Priority)
 	return err
+}
+
+// guessedRight runs q, an UPDATE of one row that names the values the
+// writer guessed it holds (guesses), and reports whether it held them:
+// the row changed.
+func (t *tx) guessedRight(q string, args ...any) (bool, error) {
+	res, err := t.execResult(q, args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (t *tx) WaitingRemote(hallID, serviceID, holder string) (all, held int, err error) {
@@ -379,8 +391,9 @@ func sameTime(a, b *time.Time) bool {
 // readTickets are copies of the tickets a write has read (Ticket,
 // CallHeads) or written (UpdateTicket), as they stand in the database,
 // for UpdateTicket to write only what changed; any other statement that
-// writes but an event's insert forgets them (exec). A ticket's times are replaced by a move,
-// never written through (Ticket.Apply), so a copy keeps its own.
+// writes but an event's insert forgets them (exec). A ticket's times are
+// replaced by a move, never written through (Ticket.Apply), so a copy
+// keeps its own.
 type readTickets []civiq.Ticket
 
 func (r readTickets) find(id string) *civiq.Ticket {
@@ -414,14 +427,10 @@ func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
 		// names it is the number's one statement.
 		k := seqKey{hallID, serviceID, day}
 		if last, ok := t.guess.lastSeq(k); ok {
-			res, err := t.execResult(`UPDATE sequences SET last = ? WHERE hall_id = ? AND service_id = ? AND day = ? AND last = ?`,
-				last+1, hallID, serviceID, day, last)
-			if err != nil {
+			if right, err := t.guessedRight(`UPDATE sequences SET last = ? WHERE hall_id = ? AND service_id = ? AND day = ? AND last = ?`,
+				last+1, hallID, serviceID, day, last); err != nil {
 				return 0, err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return 0, err
-			} else if n == 1 {
+			} else if right {
 				t.guess.setSeq(k, last+1)
 				return int(last + 1), nil
 			}

@@ -21,7 +21,7 @@ type tx struct {
 	// transaction that only read proves nothing about the storage.
 	wrote bool
 	// placed is the place of the ticket InsertTicket has just counted,
-	// until the next statement that writes (exec).
+	// until the next statement that writes (exec) other than an event's.
 	placed *placed
 	// read are the tickets this write has read, until the next statement
 	// that writes (exec) other than UpdateTicket's own and an event's.
