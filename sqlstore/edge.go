@@ -104,13 +104,14 @@ func (t *tx) UpsertTicket(tk *civiq.Ticket) error {
 	if n == 0 {
 		return t.InsertTicket(tk)
 	}
-	return t.exec(`INSERT INTO tickets (`+ticketCols+`, holder) VALUES (`+ticketMarks+`)
+	set, args := ticketInsertValues(tk, true)
+	return t.exec(ticketInsert(set)+`
 		ON CONFLICT (id) DO UPDATE SET service_id = excluded.service_id, status = excluded.status, queued_at = excluded.queued_at,
 		called_at = excluded.called_at, serving_at = excluded.serving_at, done_at = excluded.done_at, no_show_at = excluded.no_show_at,
 		cancelled_at = excluded.cancelled_at, counter_id = excluded.counter_id, call_count = excluded.call_count,
 		for_counter = excluded.for_counter, for_user = excluded.for_user, transfer_note = excluded.transfer_note,
 		behalf_role = excluded.behalf_role
-		WHERE tickets.hall_id = excluded.hall_id`, ticketValues(tk)...)
+		WHERE tickets.hall_id = excluded.hall_id`, args...)
 }
 
 func (t *tx) SetCounterState(c *civiq.Counter) error {

@@ -38,17 +38,6 @@ func scanTicket(sc scanner) (civiq.Ticket, error) {
 	return tk, nil
 }
 
-// ticketMarks are the placeholders of ticketCols and the holder, whose
-// values ticketValues gives in that order (InsertTicket, UpsertTicket).
-var ticketMarks = strings.Repeat("?, ", strings.Count(ticketCols, ",")+1) + "?"
-
-func ticketValues(tk *civiq.Ticket) []any {
-	return []any{tk.ID, tk.HallID, tk.ServiceID, tk.Number, tk.Day, tk.Channel, tk.Priority, tk.PriorityGroup, tk.Status,
-		nanos(tk.IssuedAt), nanos(tk.QueuedAt), nullNanos(tk.CalledAt), nullNanos(tk.ServingAt), nullNanos(tk.DoneAt),
-		nullNanos(tk.NoShowAt), nullNanos(tk.CancelledAt), tk.CounterID, tk.CallCount, tk.PriorityBy,
-		tk.GuideID, tk.ForCounter, tk.ForClerk, tk.TransferNote, civiq.BehalfRoleOf(tk.OnBehalf), tk.Holder}
-}
-
 func (t *tx) Ticket(id string) (*civiq.Ticket, error) {
 	tk, err := scanTicket(t.row(`SELECT `+ticketCols+` FROM tickets WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -89,7 +78,7 @@ type placed struct {
 // PlaceAtEnd, in the same round trip, and on SQLite it does when the
 // writer guessed the counts right (countGuessed).
 func (t *tx) InsertTicket(tk *civiq.Ticket) error {
-	set, args := ticketInsertValues(tk)
+	set, args := ticketInsertValues(tk, false)
 	if err := t.exec(ticketInsert(set), args...); err != nil {
 		return err
 	}
@@ -122,7 +111,7 @@ func (t *tx) InsertTicket(tk *civiq.Ticket) error {
 
 // ticketOptional are the columns a new ticket often leaves at their
 // defaults (an empty string, 0 or NULL, the same on both stores); InsertTicket names
-// only those it sets, by their bits: binding a value costs the driver a
+// only those it sets, by their bits (UpsertTicket all of them): binding a value costs the driver a
 // conversion and, for a string, a copy (a kiosk's ticket sets 10 columns
 // of 25).
 var ticketOptional = [...]string{"priority_group", "called_at", "serving_at", "done_at", "no_show_at", "cancelled_at",
@@ -147,26 +136,26 @@ func ticketInsert(set uint16) string {
 	return q.(string)
 }
 
-// ticketInsertValues are the bits of the optional columns tk sets and the
-// INSERT's values in order.
-func ticketInsertValues(tk *civiq.Ticket) (uint16, []any) {
+// ticketInsertValues are the bits of the optional columns tk sets, or of
+// all of them, and the INSERT's values in order.
+func ticketInsertValues(tk *civiq.Ticket, all bool) (uint16, []any) {
 	args := make([]any, 0, 10+len(ticketOptional))
 	args = append(args, tk.ID, tk.HallID, tk.ServiceID, tk.Number, tk.Day, tk.Channel, tk.Priority, tk.Status, nanos(tk.IssuedAt), nanos(tk.QueuedAt))
 	var set uint16
 	text := func(i int, v string) {
-		if v != "" {
+		if all || v != "" {
 			set |= 1 << i
 			args = append(args, v)
 		}
 	}
 	at := func(i int, v *time.Time) {
-		if v != nil {
+		if all || v != nil {
 			set |= 1 << i
-			args = append(args, v.UnixNano())
+			args = append(args, nullNanos(v))
 		}
 	}
 	number := func(i int, v int64) {
-		if v != 0 {
+		if all || v != 0 {
 			set |= 1 << i
 			args = append(args, v)
 		}
