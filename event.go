@@ -355,13 +355,14 @@ const EventRetention = 7 * 24 * time.Hour
 // Prune forgets events older than EventRetention, but none a subscriber
 // still has to deliver (delivery.go), and idempotency keys older than
 // IdempotencyWindow. It first rates by default the phone tickets
-// left unrated, in halls that ask for it (ApplyDefaultRatings).
+// left unrated, in halls that ask for it (ApplyDefaultRatings), and
+// then forgets the notifications' old messages (PruneNotices).
 func (e *Engine) Prune(ctx context.Context) error {
 	if _, err := e.ApplyDefaultRatings(ctx, ""); err != nil { // rating.go
 		return err
 	}
 	now := e.now()
-	return e.update(ctx, func(tx Tx) error {
+	if err := e.update(ctx, func(tx Tx) error {
 		if err := tx.PruneDeliveries(now.Add(-DeliveryLogAge)); err != nil { // delivery.go
 			return err
 		}
@@ -373,7 +374,10 @@ func (e *Engine) Prune(ctx context.Context) error {
 			return err
 		}
 		return tx.Prune(now.Add(-EventRetention), now.Add(-IdempotencyWindow), keep)
-	})
+	}); err != nil {
+		return err
+	}
+	return e.PruneNotices(ctx) // notify.go: in writes of its own
 }
 
 // Announcement is a line once sent to a hall's screens.

@@ -517,6 +517,12 @@ type NotifyTx interface {
 	// DueNotices lists the scheduled messages of every hall due at now,
 	// soonest first, at most limit.
 	DueNotices(now time.Time, limit int) ([]*Notice, error)
+	// PruneNotices deletes at most limit of the hall's messages last
+	// changed before the time whose status is final (sent, delivered,
+	// failed, dropped), but none of a booking still booked, a case not
+	// closed or a follow-up not closed (their next moves look for the kinds
+	// already sent); it gives how many it deleted.
+	PruneNotices(hallID string, before time.Time, limit int) (int, error)
 }
 
 // ChannelMaker makes the channel of a hall's provider settings for a
@@ -812,6 +818,60 @@ const (
 	OptInAge      = 48 * time.Hour
 	OptInAfterEnd = time.Hour
 )
+
+// NoticeAge is how long a message is kept after its last change (its
+// provider's answer, a delivery report): the list of a day's messages and
+// the report of what SMS cost look back that far, the whole of last month
+// still there in the first days of this one for the provider's bill. A
+// message not yet sent (scheduled, queued, sending) is kept until it is,
+// and so is every message of a booking still booked, a case or a
+// follow-up not closed: their "once per kind" looks at the kinds they
+// were sent. A ticket lives a day, long gone by then.
+const NoticeAge = 40 * 24 * time.Hour
+
+// NoticePruneBatch is how many messages one write of the prune deletes;
+// the next write comes noticePrunePause later, so that a long backlog (the
+// first prune of a hall that kept every message) never holds the one
+// writer for long between the hall's own writes.
+const NoticePruneBatch = 500
+
+var noticePrunePause = 50 * time.Millisecond
+
+// PruneNotices deletes the messages of every hall last changed
+// NoticeAge ago and no longer needed (NotifyTx.PruneNotices), in writes of
+// NoticePruneBatch. The hourly Prune runs it, off the hot path.
+func (e *Engine) PruneNotices(ctx context.Context) error {
+	var halls []Hall
+	if err := e.store.View(ctx, func(tx Tx) error {
+		var err error
+		halls, err = tx.Halls()
+		return err
+	}); err != nil {
+		return err
+	}
+	before := e.now().Add(-NoticeAge)
+	for _, h := range halls {
+		for {
+			var n int
+			if err := e.update(ctx, func(tx Tx) error {
+				var err error
+				n, err = tx.PruneNotices(h.ID, before, NoticePruneBatch)
+				return err
+			}); err != nil {
+				return err
+			}
+			if n < NoticePruneBatch {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(noticePrunePause):
+			}
+		}
+	}
+	return nil
+}
 
 // NotifyPace is the notifications subscribers' pace (notify.go): the
 // delivery's batches and linger, and the cursor recorded once a second

@@ -1,7 +1,9 @@
 package civiq_test
 
 import (
+	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -292,5 +294,92 @@ func TestNoticeIDOrder(t *testing.T) {
 			}
 			prev = id[:12]
 		}
+	}
+}
+
+// TestPruneNotices: the hourly prune forgets a hall's messages NoticeAge
+// after their last change once they are final (sent, delivered, failed,
+// dropped), never one still to send (scheduled, queued, sending) nor one
+// of a booking still booked, a case or a follow-up not closed (their
+// "once per kind" looks at it); younger ones stay.
+func TestPruneNotices(t *testing.T) {
+	e := newBookingEnv(t)
+	booked := e.mustBook("property", slot(3, 10, 0), 1)
+	open := e.acceptedCase()
+	r := e.badRating()
+	var followUp int64
+	if err := e.store.View(e.ctx, func(tx civiq.Tx) error {
+		fs, err := tx.FollowUps(civiq.FollowUpQuery{HallID: "demo", TicketID: r.TicketID})
+		if err == nil && len(fs) == 1 {
+			followUp = fs[0].ID
+		}
+		return err
+	}); err != nil || followUp == 0 {
+		t.Fatalf("follow-up of the bad rating: %d, %v", followUp, err)
+	}
+	now := e.clock()
+	old := now.Add(-civiq.NoticeAge - time.Minute)
+	type msg struct{ hall, subject, status string }
+	gone := []msg{
+		{"demo", "T-sent", civiq.NoticeSent},
+		{"demo", "T-delivered", civiq.NoticeDelivered},
+		{"demo", "T-failed", civiq.NoticeFailed},
+		{"demo", "T-dropped", civiq.NoticeDropped},
+		{"demo", civiq.SubjectKey(civiq.SubjectBooking, "no-such-booking"), civiq.NoticeSent},
+		{"demo", civiq.SubjectKey(civiq.SubjectCase, "no-such-case"), civiq.NoticeSent},
+		{"demo", civiq.SubjectKey(civiq.SubjectFollowUp, "999999"), civiq.NoticeSent},
+	}
+	kept := []msg{
+		{"demo", "T-scheduled", civiq.NoticeScheduled},
+		{"demo", "T-queued", civiq.NoticeQueued},
+		{"demo", "T-sending", civiq.NoticeSending},
+		{"demo", civiq.SubjectKey(civiq.SubjectBooking, booked.ID), civiq.NoticeSent},
+		{"demo", civiq.SubjectKey(civiq.SubjectCase, open.Number), civiq.NoticeSent},
+		{"demo", civiq.SubjectKey(civiq.SubjectFollowUp, fmt.Sprint(followUp)), civiq.NoticeSent},
+	}
+	insert := func(ms []msg, at time.Time) {
+		t.Helper()
+		if err := e.store.Update(e.ctx, func(tx civiq.Tx) error {
+			for _, m := range ms {
+				n := &civiq.Notice{ID: "n-" + m.subject, HallID: m.hall, Day: "2026-03-02", TicketID: m.subject, Number: "A001",
+					Medium: civiq.MediumSMS, Kind: civiq.NoticeTaken, To: "138****0001", Status: m.status, CreatedAt: at, UpdatedAt: at}
+				if ok, err := tx.InsertNotice(n); err != nil || !ok {
+					return fmt.Errorf("insert %s: %v, %w", m.subject, ok, err)
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert(append(gone, kept...), old)
+	young := msg{"demo", "T-young", civiq.NoticeSent}
+	insert([]msg{young}, now.Add(-civiq.NoticeAge+time.Minute))
+	kept = append(kept, young)
+
+	if err := e.eng.Prune(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := e.store.View(e.ctx, func(tx civiq.Tx) error {
+		for _, m := range append(append([]msg{}, gone...), kept...) {
+			if _, err := tx.Notice("n-" + m.subject); err == nil {
+				got = append(got, m.subject)
+			} else if civiq.ErrorCode(err) != civiq.ENotFound {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(got)
+	var want []string
+	for _, m := range kept {
+		want = append(want, m.subject)
+	}
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("kept %v; want %v", got, want)
 	}
 }

@@ -276,6 +276,30 @@ func (t *tx) NoticeCounts(hallID, from, to string) ([]civiq.NoticeCount, error) 
 		ORDER BY day, medium, provider, kind, status`, hallID, from, to))
 }
 
+// PruneNotices walks the hall's index of the time a message last changed
+// (notify_messages_handed, which holds the status too), and a subject's
+// row by its key: a case by its number, a booking and a follow-up by
+// their id (the CASE keeps a ticket's id from being read as a number).
+func (t *tx) PruneNotices(hallID string, before time.Time, limit int) (int, error) {
+	res, err := t.execResult(`DELETE FROM notify_messages WHERE id IN (SELECT m.id FROM notify_messages m
+		WHERE m.hall_id = ? AND m.updated_at < ? AND m.status IN (?, ?, ?, ?)
+		AND NOT (m.ticket_id LIKE 'booking:%' AND EXISTS (SELECT 1 FROM bookings b
+			WHERE b.id = substr(m.ticket_id, 9) AND b.status = ?))
+		AND NOT (m.ticket_id LIKE 'case:%' AND EXISTS (SELECT 1 FROM cases c
+			WHERE c.number = substr(m.ticket_id, 6) AND c.status NOT IN (?, ?)))
+		AND NOT (m.ticket_id LIKE 'followup:%' AND EXISTS (SELECT 1 FROM followups f
+			WHERE f.id = CAST(CASE WHEN m.ticket_id LIKE 'followup:%' THEN substr(m.ticket_id, 10) END AS BIGINT)
+			AND f.status NOT IN (?, ?)))
+		LIMIT ?)`,
+		hallID, nanos(before), civiq.NoticeSent, civiq.NoticeDelivered, civiq.NoticeFailed, civiq.NoticeDropped,
+		civiq.BookingBooked, civiq.CaseFinished, civiq.CaseRefused, civiq.FollowUpRevisited, civiq.FollowUpRejected, limit)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // dueTime reads an optional time (0: none).
 func dueTime(ns int64) *time.Time {
 	if ns == 0 {
