@@ -1,7 +1,9 @@
 package civiq_test
 
 import (
+	"cmp"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -178,6 +180,79 @@ func TestCallHeadsCurrent(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// UnratedDone reads a channel's tickets done in a range and not rated, in
+// the order they were done, up to its limit, whichever index serves the
+// channel: the remote ones have one of their own, the others are read by
+// service (a service the hall no longer lists included).
+func TestUnratedDoneByChannel(t *testing.T) {
+	e := newEnv(t)
+	base := e.now.Add(-time.Hour)
+	services := []string{"general", "tax", "gone"}
+	channels := []string{civiq.ChannelKiosk, civiq.ChannelRemote, civiq.ChannelStaff, civiq.ChannelAppointment}
+	var all []civiq.Ticket
+	err := e.store.Update(e.ctx, func(tx civiq.Tx) error {
+		for i := range 40 {
+			done := base.Add(time.Duration(i/8) * time.Minute) // each channel's two by two at the same time
+			tk := civiq.Ticket{ID: "ud-" + string(rune('a'+i%26)) + string(rune('A'+i/26)), HallID: "demo", ServiceID: services[i%3],
+				Number: "U" + string(rune('A'+i%26)) + string(rune('A'+i/26)), Day: "2026-12-06", Channel: channels[i%4],
+				Priority: civiq.PriorityNormal, Status: civiq.StatusDone, IssuedAt: base.Add(-time.Hour), QueuedAt: base.Add(-time.Hour),
+				CalledAt: &done, DoneAt: &done, CounterID: "1"}
+			if i%7 == 6 {
+				tk.Status, tk.DoneAt = civiq.StatusNoShow, nil
+			}
+			if err := tx.InsertTicket(&tk); err != nil {
+				return err
+			}
+			if i%5 == 0 && tk.Status == civiq.StatusDone {
+				if err := tx.InsertRating(&civiq.Rating{TicketID: tk.ID, HallID: "demo", ServiceID: tk.ServiceID, CounterID: "1", Score: 5,
+					Reasons: []string{}, Channel: civiq.RatingDefault, CreatedAt: done}); err != nil {
+					return err
+				}
+				continue
+			}
+			all = append(all, tk)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := base.Add(time.Minute), base.Add(4*time.Minute)
+	for _, ch := range channels {
+		var found []civiq.Ticket
+		for _, tk := range all {
+			if tk.Channel == ch && tk.Status == civiq.StatusDone && !tk.DoneAt.Before(from) && tk.DoneAt.Before(to) {
+				found = append(found, tk)
+			}
+		}
+		slices.SortFunc(found, func(a, b civiq.Ticket) int { return cmp.Or(a.DoneAt.Compare(*b.DoneAt), cmp.Compare(a.ID, b.ID)) })
+		var want []string
+		for _, tk := range found {
+			want = append(want, tk.ID)
+		}
+		if len(want) < 3 {
+			t.Fatalf("%s: %d tickets to find", ch, len(want))
+		}
+		for _, limit := range []int{100, 2} {
+			var got []string
+			err := e.store.View(e.ctx, func(tx civiq.Tx) error {
+				ts, err := tx.UnratedDone("demo", ch, from, to, limit)
+				for _, tk := range ts {
+					got = append(got, tk.ID)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := want[:min(limit, len(want))]
+			if !reflect.DeepEqual(got, w) {
+				t.Errorf("%s, limit %d: %v, want %v", ch, limit, got, w)
+			}
 		}
 	}
 }
