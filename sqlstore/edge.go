@@ -54,10 +54,7 @@ func (t *tx) TouchEdgeToken(id int64, at time.Time) error {
 }
 
 func (t *tx) EdgeHalls(now time.Time) ([]string, error) {
-	return scanAll(func(sc scanner) (string, error) {
-		var s string
-		return s, sc.Scan(&s)
-	})(t.rows(`SELECT DISTINCT hall_id FROM edge_tokens WHERE expires_at IS NULL OR expires_at > ? ORDER BY hall_id`, nanos(now)))
+	return scanAll(scanString)(t.rows(`SELECT DISTINCT hall_id FROM edge_tokens WHERE expires_at IS NULL OR expires_at > ? ORDER BY hall_id`, nanos(now)))
 }
 
 const edgeLinkCols = `hall_id, edge_id, last_applied, applied_at, seen_at, pending, oldest_at`

@@ -69,11 +69,7 @@ func (t *tx) Guides(q civiq.GuideQuery) ([]civiq.Guide, error) {
 
 func (t *tx) GuideIDs(q civiq.GuideQuery) ([]string, error) {
 	query, args, _ := guideSearch(q, true, t.d.IsPostgres())
-	return scanAll(func(sc scanner) (string, error) {
-		var id string
-		err := sc.Scan(&id)
-		return id, err
-	})(t.rows(query, args...))
+	return scanAll(scanString)(t.rows(query, args...))
 }
 
 // guideSearch is the statement of a search (Guides), selecting each

@@ -215,10 +215,7 @@ func (t *tx) DueNotices(now time.Time, limit int) ([]*civiq.Notice, error) {
 }
 
 func (t *tx) NoticeKinds(ticketID, medium string) (map[string]bool, error) {
-	kinds, err := scanAll(func(sc scanner) (string, error) {
-		var k string
-		return k, sc.Scan(&k)
-	})(t.rows(`SELECT kind FROM notify_messages WHERE ticket_id = ? AND medium = ?`, ticketID, medium))
+	kinds, err := scanAll(scanString)(t.rows(`SELECT kind FROM notify_messages WHERE ticket_id = ? AND medium = ?`, ticketID, medium))
 	out := map[string]bool{}
 	for _, k := range kinds {
 		out[k] = true

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -147,23 +148,35 @@ func (t *tx) LastDone(hallID, counterID string) (*civiq.Ticket, error) {
 
 // UnratedDone reads the remote tickets by tickets_done_remote, which holds
 // them alone; another channel's (a day of them, for the province's page)
-// by service from tickets_done: the hall's services that have done
-// tickets are found by skipping through that index (one seek each), then
-// each one's tickets done in the range are read and filtered.
+// by service from tickets_done: first the services the hall has done
+// tickets of, found by skipping through that index (one seek each), then
+// their tickets done in the range, the services named one by one so that
+// both stores seek each one's range (PostgreSQL joined with the skipping
+// query scanned the hall's tickets_counter_done instead).
 func (t *tx) UnratedDone(hallID, channel string, doneFrom, doneTo time.Time, limit int) ([]civiq.Ticket, error) {
-	const unrated = `AND done_at >= ? AND done_at < ? AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.ticket_id = tk.id)
-		ORDER BY done_at, id LIMIT ?`
+	const unrated = `status = 'done' AND done_at >= ? AND done_at < ?
+		AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.ticket_id = tk.id) ORDER BY done_at, id LIMIT ?`
 	if channel == civiq.ChannelRemote {
-		return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets tk WHERE hall_id = ? AND channel = 'remote' AND status = 'done' `+
-			unrated, hallID, nanos(doneFrom), nanos(doneTo), limit))
+		return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets tk WHERE hall_id = ? AND channel = 'remote' AND `+unrated,
+			hallID, nanos(doneFrom), nanos(doneTo), limit))
 	}
-	return scanAll(scanTicket)(t.rows(`WITH RECURSIVE done_services (sid) AS (
+	services, err := scanAll(scanString)(t.rows(`WITH RECURSIVE done_services (sid) AS (
 			SELECT MIN(service_id) FROM tickets WHERE hall_id = ? AND status = 'done'
 			UNION ALL
 			SELECT (SELECT MIN(service_id) FROM tickets WHERE hall_id = ? AND status = 'done' AND service_id > sid)
 			FROM done_services WHERE sid IS NOT NULL)
-		SELECT `+ticketCols+` FROM done_services JOIN tickets tk ON hall_id = ? AND service_id = sid AND status = 'done' AND channel = ? `+
-		unrated, hallID, hallID, hallID, channel, nanos(doneFrom), nanos(doneTo), limit))
+		SELECT sid FROM done_services WHERE sid IS NOT NULL`, hallID, hallID))
+	if err != nil || len(services) == 0 {
+		return []civiq.Ticket{}, err
+	}
+	args := make([]any, 0, len(services)+5)
+	args = append(args, hallID)
+	for _, s := range services {
+		args = append(args, s)
+	}
+	args = append(args, channel, nanos(doneFrom), nanos(doneTo), limit)
+	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets tk WHERE hall_id = ? AND service_id IN (?`+
+		strings.Repeat(`, ?`, len(services)-1)+`) AND channel = ? AND `+unrated, args...))
 }
 
 func (t *tx) RatingSettings(hallID string) (*civiq.RatingSettings, error) {

@@ -62,6 +62,13 @@ func scanAll[T any](scan func(scanner) (T, error)) func(*sql.Rows, error) ([]T, 
 	}
 }
 
+// scanString reads a row of one text column.
+func scanString(sc scanner) (string, error) {
+	var s string
+	err := sc.Scan(&s)
+	return s, err
+}
+
 // deref turns a scan giving a pointer into one giving the value.
 func deref[T any](scan func(scanner) (*T, error)) func(scanner) (T, error) {
 	return func(sc scanner) (T, error) {
