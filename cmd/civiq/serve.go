@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -431,6 +432,24 @@ func setupLogging(level string, w io.Writer) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})))
 }
 
+// serveProcs is how many Ps (GOMAXPROCS) civiq serve runs Go code on,
+// given the environment's GOMAXPROCS and the runtime's default of procs
+// (the CPUs it may use); 0 leaves the runtime's choice. On SQLite at FULL
+// or EXTRA, each commit's fsync blocks a goroutine (the WAL's syncer
+// beside the writer, sqlstore/walsync.go) in the kernel for about a
+// millisecond without using a CPU, and its P stays with it until the
+// runtime's monitor takes it back, which under load is mostly after the
+// fsync has ended: with a P per CPU, one CPU then waits while handlers
+// are ready to run. One P more than the CPUs runs them meanwhile
+// (BENCHMARKS.md, issue 19, "Scheduling under load"). PostgreSQL syncs
+// in its own process, and a GOMAXPROCS set by the operator wins.
+func serveProcs(c Config, env string, procs int) int {
+	if env != "" || c.Postgres != "" || strings.EqualFold(c.Synchronous, "NORMAL") {
+		return 0
+	}
+	return procs + 1
+}
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, err := ParseServeFlags(args, stderr)
 	if err != nil {
@@ -444,6 +463,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if os.Getenv("GOGC") == "" {
 		// The heap is small and short-lived: collect half as often.
 		debug.SetGCPercent(200)
+	}
+	if n := serveProcs(cfg, os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0)); n > 0 {
+		runtime.GOMAXPROCS(n)
 	}
 	if path := os.Getenv("CIVIQ_CPUPROFILE"); path != "" {
 		// For engineers measuring the server under civiq bench; {pid}
