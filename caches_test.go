@@ -111,6 +111,9 @@ func TestCachesFollowOwnWrites(t *testing.T) {
 // within the caches' second.
 func TestCachesSeeOtherNodes(t *testing.T) {
 	e := newEnv(t)
+	for _, c := range []string{"1", "2", "3", "4"} { // the demo's are open with nobody there
+		e.staffAt("clerk"+c, c)
+	}
 	e.step = 0
 	var ids []string
 	for _, s := range []string{"general", "general", "general", "tax"} {

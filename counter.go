@@ -75,6 +75,14 @@ func (c *Counter) Shown(busy bool) string {
 	return ShownIdle
 }
 
+// Calls says whether the counter calls its queues now, or will once back
+// from a pause: the screens show it open (Shown, busy when a ticket is
+// called or served there): its clerk is signed in, or a ticket is at it
+// (a paired counter device at work). One open with nobody there (the
+// demo's, loaded open; a device's between its calls) calls no one, and
+// an expected wait counts no such counter (predict.go).
+func (c *Counter) Calls() bool { return c.Shown(c.CurrentTicketID != "") != ShownClosed }
+
 // CounterTx is what a store keeps of counters (sqlstore/counters.go).
 type CounterTx interface {
 	Counters(hallID string) ([]Counter, error)

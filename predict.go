@@ -759,8 +759,9 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 		return 0, err
 	}
 	counters := pic.counters
-	// The services connected to t's through counters that work.
-	working := func(c *Counter) bool { return c.Status == CounterOpen || c.Status == CounterPaused }
+	// The services connected to t's through counters that work: that
+	// call, someone there (Counter.Calls).
+	working := (*Counter).Calls
 	inSet := map[string]bool{t.ServiceID: true}
 	for grew := true; grew; {
 		grew = false
@@ -865,7 +866,8 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 // and when it is through with its current citizen. stats holds the
 // handling statistics read already, by service.
 func (e *Engine) counterLoad(tx Tx, c *Counter, stats map[string]*HandlingStats, now time.Time) (CounterLoad, error) {
-	cl := CounterLoad{ServiceIDs: c.ServiceIDs, Open: c.Status == CounterOpen, Paused: c.Status == CounterPaused}
+	calls := c.Calls() // nobody there: closed to the prediction
+	cl := CounterLoad{ServiceIDs: c.ServiceIDs, Open: calls && c.Status == CounterOpen, Paused: calls && c.Status == CounterPaused}
 	if c.CurrentTicketID == "" {
 		return cl, nil
 	}

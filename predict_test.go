@@ -43,11 +43,13 @@ func newPredictHall(t *testing.T, policy string, services []string, counters [][
 			t.Fatal(err)
 		}
 	}
-	for _, c := range counters {
+	for i, c := range counters {
 		if err := h.eng.SaveCounter(h.ctx, &civiq.Counter{HallID: "p", ID: c[0].(string), ServiceIDs: c[1].([]string)}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.eng.SetCounterStatus(h.ctx, "p", c[0].(string), civiq.CounterOpen, "", nil); err != nil {
+		// Opened by its clerk, signed in there: it calls (Counter.Calls).
+		clerk := civiq.WithActor(h.ctx, civiq.Principal{User: &civiq.User{ID: int64(i + 1), Username: "clerk" + c[0].(string)}})
+		if _, err := h.eng.SetCounterStatus(clerk, "p", c[0].(string), civiq.CounterOpen, "", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -247,6 +249,52 @@ func TestPredictClosedCounters(t *testing.T) {
 	tk := h.issue("s")
 	if got, want := eta(tk), civiq.EstimateWait(1, civiq.DefaultHandlingSeconds, 1); got != want {
 		t.Errorf("closed hall: position %d eta %d, want the naive %d", *tk.Position, got, want)
+	}
+}
+
+// A counter open with nobody there (opened by no one, as the demo loads
+// its counters; the screens say 未开放) calls no one: an expected wait
+// counts it as closed. A ticket called there (a paired counter device at
+// work) makes it count, as a clerk signed in there does.
+func TestPredictCountsStaffedCounters(t *testing.T) {
+	h := newPredictHall(t, civiq.PolicyFIFO, []string{"s"}, [][2]any{{"1", []string{"s"}}, {"2", []string{"s"}}})
+	h.history("s", "1", 3, 5*time.Minute)
+	for range 6 {
+		h.issue("s")
+	}
+	wait := func() int {
+		t.Helper()
+		ws, err := h.eng.ServiceWaits(h.ctx, "p")
+		if err != nil || len(ws) != 1 {
+			t.Fatalf("waits %v, %v", ws, err)
+		}
+		return ws[0].ETASeconds
+	}
+	status := func(status string, clerk *civiq.User) {
+		t.Helper()
+		ctx := h.ctx
+		if clerk != nil {
+			ctx = civiq.WithActor(ctx, civiq.Principal{User: clerk})
+		}
+		if _, err := h.eng.SetCounterStatus(ctx, "p", "2", status, "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	both := wait()
+	status(civiq.CounterClosed, nil)
+	one := wait()
+	if both >= one {
+		t.Fatalf("two clerks: %d s, one: %d s", both, one)
+	}
+	status(civiq.CounterOpen, nil) // nobody signed in
+	if got := wait(); got != one {
+		t.Errorf("counter 2 open with nobody there: %d s; want %d s, as closed", got, one)
+	}
+	h.call("2") // a device calls there
+	device := wait()
+	status(civiq.CounterOpen, &civiq.User{ID: 9, Username: "clerk9"})
+	if got := wait(); got != device || device >= one {
+		t.Errorf("counter 2 calling by a device: %d s, with its clerk %d s (one counter %d s)", device, got, one)
 	}
 }
 

@@ -94,6 +94,9 @@ type rcounter struct {
 	draining  bool
 	idleSince float64
 	ticket    string
+	// clerk is who opens it: signed in there, so that it calls
+	// (civiq.Counter.Calls), as a hall's clerk opening their counter is.
+	clerk civiq.Principal
 }
 
 // EvaluateETA replays simulated days of a profile through the real
@@ -232,7 +235,9 @@ func (r *replayer) setup(p *Profile) error {
 		if _, err := r.eng.SetCounterStatus(r.ctx, r.hall, c.ID, civiq.CounterClosed, "", nil); err != nil {
 			return err
 		}
-		r.counters = append(r.counters, &rcounter{id: c.ID, services: c.Services, hours: c.Hours})
+		clerk := civiq.Principal{User: &civiq.User{ID: int64(len(r.counters) + 1), Username: "clerk-" + c.ID, Role: civiq.RoleStaff,
+			HallIDs: []string{r.hall}}}
+		r.counters = append(r.counters, &rcounter{id: c.ID, services: c.Services, hours: c.Hours, clerk: clerk})
 	}
 	return nil
 }
@@ -391,7 +396,7 @@ func (r *replayer) setStatus(c *rcounter, status string) error {
 	if status == civiq.CounterPaused {
 		reason = "午休 lunch"
 	}
-	if _, err := r.eng.SetCounterStatus(r.ctx, r.hall, c.id, status, reason, nil); err != nil {
+	if _, err := r.eng.SetCounterStatus(civiq.WithActor(r.ctx, c.clerk), r.hall, c.id, status, reason, nil); err != nil {
 		return err
 	}
 	c.working = status == civiq.CounterOpen
