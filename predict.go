@@ -259,6 +259,70 @@ type simGroup struct {
 	target   bool // the ticket whose wait is asked (n is 1)
 }
 
+// lumpedGroup is a group of tickets in its queue of the replay: its
+// tickets, or lumps of lump tickets each, numbered from seq on.
+type lumpedGroup struct {
+	simGroup
+	lump int
+	work float64 // mean counter seconds of a ticket
+	seq  int32
+	svc  int16
+}
+
+// ticket is the group's ticket, or lump, that starts with its k-th ticket.
+func (g *lumpedGroup) ticket(k int) simTicket {
+	c := min(g.lump, g.n-k)
+	mid := float64(k) + float64(c)/2
+	return simTicket{place: g.from + (g.to-g.from)*mid/float64(g.n), work: float64(c) * g.work, seq: g.seq + int32(k/g.lump),
+		svc: g.svc, lump: c > 1, prio: g.prio, target: g.target}
+}
+
+// simQueue is a queue of the replay (a service's green channel or its
+// normal one): its groups, whose tickets are made only when the replay
+// reaches them (of a queue thousands deep it seldom reaches more than a
+// few lumps), then the tickets that arrived in the run.
+type simQueue struct {
+	groups  []lumpedGroup
+	arrived []simTicket
+	// Where the run is: the k-th ticket of groups[r], then arrived[a];
+	// made: the head of groups[r] is made (tk).
+	r, k, a int
+	made    bool
+	tk      simTicket
+}
+
+func (q *simQueue) reset() {
+	q.r, q.k, q.a, q.made = 0, 0, 0, false
+	q.arrived = q.arrived[:0]
+}
+
+// head is the queue's first ticket, nil when it is empty.
+func (q *simQueue) head() *simTicket {
+	if q.made {
+		return &q.tk
+	}
+	if q.r < len(q.groups) {
+		q.tk, q.made = q.groups[q.r].ticket(q.k), true
+		return &q.tk
+	}
+	if q.a < len(q.arrived) {
+		return &q.arrived[q.a]
+	}
+	return nil
+}
+
+// pop takes the head away.
+func (q *simQueue) pop() {
+	if !q.made {
+		q.a++
+		return
+	}
+	q.made = false
+	if q.k += q.groups[q.r].lump; q.k >= q.groups[q.r].n {
+		q.r, q.k = q.r+1, 0
+	}
+}
+
 // simGroups are a service's tickets in the order the replay adds them:
 // due appointments first at every counter, like green tickets; those
 // ahead, from the oldest to the target's place; in the target's service
@@ -299,10 +363,15 @@ type simCounter struct {
 // waitSim is the replay of one prediction.
 type waitSim struct {
 	policy   string
-	prio     [][]simTicket
-	normal   [][]simTicket
-	base     []int // lengths of prio then normal queues before a run
+	ids      []string // the services, sorted
+	index    map[string]int
+	queues   []simQueue    // each service's green channel, then each one's normal queue
+	groups   []lumpedGroup // the queues' groups
 	streams  []stream
+	next     []float64 // a run's next arrival of each stream
+	ranks    []int     // the counters' ranks
+	services []int     // and services
+	calls    []float64 // the drawn runs' calls
 	counters []simCounter
 	dur      [][]float64 // recent durations per service, sorted
 	noShow   float64     // share of no-shows
@@ -314,12 +383,18 @@ type waitSim struct {
 // PredictWait is the expected wait in seconds of the target in the hall m
 // describes, and false when no counter that is open or paused serves it.
 func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
-	ids := make([]string, 0, len(m.Services))
+	w := sims.Get().(*waitSim)
+	defer w.free()
+	ids := w.ids[:0]
 	for id := range m.Services {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	index := make(map[string]int, len(ids))
+	w.ids = ids
+	if w.index == nil {
+		w.index = map[string]int{}
+	}
+	index := w.index
 	for i, id := range ids {
 		index[id] = i
 	}
@@ -332,33 +407,19 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 		total += l.Ahead + l.Behind + l.DueAppointments
 	}
 	lump := max(1, (total+maxSimTickets-1)/maxSimTickets)
-	w := &waitSim{policy: m.Policy, prio: make([][]simTicket, len(ids)), normal: make([][]simTicket, len(ids)),
-		dur: make([][]float64, len(ids)), mean: make([]float64, len(ids)),
-		noShow: min(max(m.NoShowShare, 0), 1), noShowS: max(m.NoShowSeconds, 0)}
-	// The queues' tickets and lumps share one array, each queue its own
-	// part of it: ceil(n/lump) of them for a group of n tickets.
-	size := make([]int, 2*len(ids)) // prio then normal
-	sum := 0
-	for i, id := range ids {
-		for _, g := range simGroups(m.Services[id], i == ts, target) {
-			q := len(ids) + i
-			if g.prio {
-				q = i
-			}
-			size[q] += (g.n + lump - 1) / lump
-			sum += (g.n + lump - 1) / lump
+	w.policy, w.noShow, w.noShowS, w.seq = m.Policy, min(max(m.NoShowShare, 0), 1), max(m.NoShowSeconds, 0), 0
+	w.dur, w.mean = resize(w.dur, len(ids)), resize(w.mean, len(ids))
+	if cap(w.queues) < 2*len(ids) {
+		w.queues = make([]simQueue, 2*len(ids))
+	} else {
+		w.queues = w.queues[:2*len(ids)]
+		for i := range w.queues {
+			w.queues[i] = simQueue{arrived: w.queues[i].arrived[:0]}
 		}
 	}
-	kept := simTickets.Get().(*[]simTicket)
-	defer simTickets.Put(kept)
-	if cap(*kept) < sum {
-		*kept = make([]simTicket, sum)
-	}
-	all := (*kept)[:sum] // each queue overwrites its part before it reads it
-	for i := range ids {
-		w.prio[i], all = all[:0:size[i]], all[size[i]:]
-		w.normal[i], all = all[:0:size[len(ids)+i]], all[size[len(ids)+i]:]
-	}
+	// The queues' groups share one array, each queue its own part of it.
+	groups := slices.Grow(w.groups[:0], 4*len(ids))
+	w.streams = w.streams[:0]
 	for i, id := range ids {
 		l := m.Services[id]
 		h := l.Handling
@@ -369,19 +430,21 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 		// A ticket ahead may turn out a no-show, over sooner.
 		h = (1-m.NoShowShare)*h + m.NoShowShare*m.NoShowSeconds
 		w.mean[i] = h
-		for _, g := range simGroups(l, i == ts, target) {
-			for k := 0; k < g.n; k += lump {
-				c := min(lump, g.n-k)
-				mid := float64(k) + float64(c)/2
-				w.seq++
-				tk := simTicket{place: g.from + (g.to-g.from)*mid/float64(g.n), work: float64(c) * h, seq: w.seq, svc: int16(i),
-					lump: c > 1, prio: g.prio, target: g.target}
-				if g.prio {
-					w.prio[i] = append(w.prio[i], tk)
-				} else {
-					w.normal[i] = append(w.normal[i], tk)
+		// The lumps are numbered in the order of the groups.
+		gs := simGroups(l, i == ts, target)
+		var seq [len(gs)]int32
+		for k, g := range gs {
+			seq[k] = w.seq + 1
+			w.seq += int32((g.n + lump - 1) / lump)
+		}
+		for q, prio := range [2]bool{true, false} {
+			first := len(groups)
+			for k, g := range gs {
+				if g.prio == prio && g.n > 0 {
+					groups = append(groups, lumpedGroup{simGroup: g, lump: lump, work: h, seq: seq[k], svc: int16(i)})
 				}
 			}
+			w.queues[q*len(ids)+i].groups = groups[first:len(groups):len(groups)]
 		}
 		if l.PriorityRate > 0 && !target.Priority {
 			w.streams = append(w.streams, stream{first: 1 / l.PriorityRate / 2, gap: 1 / l.PriorityRate, prio: true, svc: i})
@@ -390,14 +453,16 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 			w.streams = append(w.streams, stream{first: 1 / l.Rate / 2, gap: 1 / l.Rate, svc: i})
 		}
 	}
+	w.groups = groups
 	serves := false
 	// The counters' ranks and services share two arrays likewise.
 	served := 0
 	for _, c := range m.Counters {
 		served += len(c.ServiceIDs)
 	}
-	ranks, services := make([]int, len(m.Counters)*len(ids)), make([]int, 0, served)
-	w.counters = make([]simCounter, 0, len(m.Counters))
+	w.ranks, w.services = resize(w.ranks, len(m.Counters)*len(ids)), slices.Grow(w.services[:0], served)
+	ranks, services := w.ranks, w.services
+	w.counters = slices.Grow(w.counters[:0], len(m.Counters))
 	for _, c := range m.Counters {
 		if !c.Open && !c.Paused {
 			continue
@@ -426,13 +491,6 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 	if !serves {
 		return 0, false
 	}
-	w.base = make([]int, 0, 2*len(ids))
-	for i := range ids {
-		w.base = append(w.base, len(w.prio[i]))
-	}
-	for i := range ids {
-		w.base = append(w.base, len(w.normal[i]))
-	}
 	at, steps := w.run(nil)
 	runs := m.Runs
 	if runs <= 1 || steps == 0 || !w.drawn() {
@@ -445,7 +503,8 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 		return at, true
 	}
 	rng := rand.New(rand.NewPCG(uint64(total), uint64(len(m.Counters))))
-	calls := make([]float64, runs)
+	w.calls = resize(w.calls, runs)
+	calls := w.calls
 	for r := range calls {
 		calls[r], _ = w.run(rng)
 	}
@@ -453,9 +512,26 @@ func PredictWait(m *WaitModel, target WaitTarget) (float64, bool) {
 	return calls[runs/2], true
 }
 
-// simTickets keeps the replays' arrays of tickets and lumps (about 200
-// of them, 8 KB, a prediction) for the next prediction.
-var simTickets = sync.Pool{New: func() any { return new([]simTicket) }}
+// sims keeps the replays' arrays for the next prediction.
+var sims = sync.Pool{New: func() any { return new(waitSim) }}
+
+// free forgets the model and keeps the arrays for the next replay.
+func (w *waitSim) free() {
+	clear(w.ids)
+	clear(w.index)
+	clear(w.dur)
+	sims.Put(w)
+}
+
+// resize is s with n zero elements, in its own array when it holds them.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
 
 // maxSimSteps bounds the calls played, all runs together.
 const maxSimSteps = 800
@@ -510,13 +586,12 @@ func (w *waitSim) remaining(rng *rand.Rand, c *simCounter) float64 {
 // run plays the calls until the target's; with rng, handling times are
 // drawn. It returns when the target is called and how many calls it took.
 func (w *waitSim) run(rng *rand.Rand) (float64, int) {
-	n := len(w.prio)
-	for i := range n {
-		w.prio[i] = w.prio[i][:w.base[i]]
-		w.normal[i] = w.normal[i][:w.base[n+i]]
+	n := len(w.queues) / 2
+	for i := range w.queues {
+		w.queues[i].reset()
 	}
-	heads := make([]int, 2*n)
-	next := make([]float64, len(w.streams))
+	w.next = resize(w.next, len(w.streams))
+	next := w.next
 	for k, st := range w.streams {
 		next[k] = st.first
 		if rng != nil {
@@ -555,12 +630,11 @@ func (w *waitSim) run(rng *rand.Rand) (float64, int) {
 					break
 				}
 				seq++
-				tk := simTicket{place: next[k], work: w.mean[st.svc], seq: seq, svc: int16(st.svc), prio: st.prio}
+				q := &w.queues[n+st.svc]
 				if st.prio {
-					w.prio[st.svc] = append(w.prio[st.svc], tk)
-				} else {
-					w.normal[st.svc] = append(w.normal[st.svc], tk)
+					q = &w.queues[st.svc]
 				}
+				q.arrived = append(q.arrived, simTicket{place: next[k], work: w.mean[st.svc], seq: seq, svc: int16(st.svc), prio: st.prio})
 				if rng != nil {
 					next[k] += rng.ExpFloat64() * st.gap
 				} else {
@@ -574,12 +648,11 @@ func (w *waitSim) run(rng *rand.Rand) (float64, int) {
 		var bt *simTicket
 		bq, bestRank := -1, 0
 		for _, s := range c.services {
-			for k, q := range [2][]simTicket{w.prio[s], w.normal[s]} {
-				h := heads[k*n+s]
-				if h >= len(q) {
+			for k := range 2 {
+				t := w.queues[k*n+s].head()
+				if t == nil {
 					continue
 				}
-				t := &q[h]
 				r := c.rank[s]
 				better := bt == nil
 				if !better {
@@ -613,12 +686,12 @@ func (w *waitSim) run(rng *rand.Rand) (float64, int) {
 		if bt.target {
 			return now, steps + 1
 		}
-		heads[bq]++
 		if bt.lump {
 			c.free = now + bt.work
 		} else {
 			c.free = now + w.draw(rng, int(bt.svc))
 		}
+		w.queues[bq].pop()
 	}
 	return horizon, 20*maxSimTickets + 1000
 }
