@@ -442,7 +442,9 @@ func setupLogging(level string, w io.Writer) {
 // fsync has ended: with a P per CPU, one CPU then waits while handlers
 // are ready to run. One P more than the CPUs runs them meanwhile
 // (BENCHMARKS.md, issue 19, "Scheduling under load"). PostgreSQL syncs
-// in its own process, and a GOMAXPROCS set by the operator wins.
+// in its own process, and a GOMAXPROCS set by the operator wins. As with
+// GOMAXPROCS in the environment, the runtime then no longer follows a
+// container's CPU limit changed while the server runs.
 func serveProcs(c Config, env string, procs int) int {
 	if env != "" || c.Postgres != "" || strings.EqualFold(c.Synchronous, "NORMAL") {
 		return 0
