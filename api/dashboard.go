@@ -153,6 +153,7 @@ const cityBuffer = 64
 // nothing. One stream serves a whole city, where one stream per hall would
 // run into the browser's limit of six connections per server.
 func (s *Server) cityEvents(w http.ResponseWriter, r *http.Request, c *call) error {
+	defer s.stream()() // WaitStreams waits for it
 	ov, err := s.Engine.City(r.Context(), c.p, nil)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ const replayBatch = 500
 // events streams a hall's events as Server-Sent Events. A client that sends
 // Last-Event-ID (or ?last_event_id=) first gets every stored event after it.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
+	defer s.stream()() // WaitStreams waits for it
 	hallID := r.PathValue("hall")
 	if _, err := s.Engine.Hall(r.Context(), hallID); err != nil {
 		return err
@@ -52,6 +53,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 
 	if last >= 0 {
 		for {
+			select {
+			case <-sw.gone: // the server closing: no more reads of the store
+				return nil
+			default:
+			}
 			evs, err := s.Engine.EventsAfter(r.Context(), hallID, last, replayBatch)
 			if err != nil {
 				return nil // the stream has begun: the client reconnects

@@ -7,11 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -45,6 +47,12 @@ type Server struct {
 	// closed ends with Close: every event stream ends.
 	closed   context.Context
 	closeAll context.CancelFunc
+	// streams counts the event streams being served (stream): net/http's
+	// Shutdown forgets a connection once a stream takes it (Hijack), so
+	// WaitStreams waits for them instead.
+	streamsMu sync.Mutex
+	streams   int
+	noStreams chan struct{} // closed when streams falls to 0 while WaitStreams waits
 }
 
 // NewServer builds the server's routes.
@@ -62,8 +70,52 @@ func NewServer(engine *civiq.Engine, hub *inmem.Hub, m *Metrics) *Server {
 // same request ids, logs and metrics.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
 
-// Close ends every event stream; call it when shutting down.
+// Close ends every event stream; call it when shutting down, then
+// WaitStreams before closing the store.
 func (s *Server) Close() { s.closeAll() }
+
+// stream counts an event stream's handler from its start: the function
+// it gives is called when the handler returns.
+func (s *Server) stream() (done func()) {
+	s.streamsMu.Lock()
+	s.streams++
+	s.streamsMu.Unlock()
+	return func() {
+		s.streamsMu.Lock()
+		defer s.streamsMu.Unlock()
+		if s.streams--; s.streams == 0 && s.noStreams != nil {
+			close(s.noStreams)
+			s.noStreams = nil
+		}
+	}
+}
+
+// WaitStreams waits until every event stream's handler has returned
+// (after Close, each ends within its write timeout: the last chunk to a
+// client that reads nothing waits that long at most), or ctx ends: then
+// it says how many are left. Nothing a stream does (a read of the store,
+// a write to its client) comes after it returns nil.
+func (s *Server) WaitStreams(ctx context.Context) error {
+	s.streamsMu.Lock()
+	if s.streams == 0 {
+		s.streamsMu.Unlock()
+		return nil
+	}
+	if s.noStreams == nil {
+		s.noStreams = make(chan struct{})
+	}
+	none := s.noStreams
+	s.streamsMu.Unlock()
+	select {
+	case <-none:
+		return nil
+	case <-ctx.Done():
+		s.streamsMu.Lock()
+		n := s.streams
+		s.streamsMu.Unlock()
+		return fmt.Errorf("%d event streams still open: %w", n, ctx.Err())
+	}
+}
 
 // ServeHTTP adds a request id, logs the request and times it by route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

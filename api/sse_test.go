@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -191,5 +193,50 @@ func TestStreamHTTP10(t *testing.T) {
 	// Chunks are framed by CRLF lines; the stream's own lines end in LF.
 	if !strings.HasPrefix(body.String(), "retry: 2000\n") || strings.Contains(body.String(), "\r") {
 		t.Errorf("HTTP/1.0 stream's body %q, want the events as they are", body.String())
+	}
+}
+
+// TestWaitStreams: net/http's Shutdown forgets a connection a stream took,
+// so a shutdown waits for the streams itself: after Close, WaitStreams
+// returns once every stream's handler has (its subscription gone, its
+// answer ended with the last chunk), before the store is closed.
+func TestWaitStreams(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(s *api.Server) { s.Heartbeat = time.Hour })
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	var clients []*bufio.Reader
+	for _, path := range []string{"/api/v1/halls/demo/events", "/api/v1/city/events", "/api/v1/halls/demo/events?last_event_id=0"} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: civiq\r\nAuthorization: Bearer %s\r\n\r\n", path, ts.Admin)
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			if line == ": connected\n" {
+				break
+			}
+		}
+		clients = append(clients, r)
+	}
+	ts.API.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ts.API.WaitStreams(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := ts.Hub.Count(); n != 0 {
+		t.Errorf("%d subscriptions left once WaitStreams returned", n)
+	}
+	for i, r := range clients {
+		rest, err := io.ReadAll(r)
+		if err != nil || !strings.HasSuffix(string(rest), "0\r\n\r\n") {
+			t.Errorf("stream %d ended with %q, %v; want the last chunk", i, rest, err)
+		}
 	}
 }

@@ -99,6 +99,13 @@ func New(t testing.TB, opts ...func(*Server)) *Server {
 		if s.HTTP != nil {
 			s.HTTP.Close()
 		}
+		// httptest's Close forgets the connections the streams took, as
+		// Shutdown does: their handlers end before the store closes.
+		wait, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.API.WaitStreams(wait); err != nil {
+			t.Errorf("streams at the end: %v", err)
+		}
 		if err := store.Close(); err != nil {
 			t.Errorf("close store: %v", err)
 		}

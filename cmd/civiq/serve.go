@@ -411,6 +411,11 @@ func (m *Main) Close() error {
 		if err := m.HTTP.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
+		// Shutdown forgets the connections the event streams took: wait
+		// for their handlers, so none reads the store once it is closed.
+		if err := m.API.WaitStreams(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if m.stopFollow != nil {
 		m.stopFollow()
