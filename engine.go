@@ -42,6 +42,9 @@ type Engine struct {
 	// OIDCAllow lists the loopback, link-local and private addresses the
 	// identity platform may be reached at (civiq serve --oidc-allow).
 	OIDCAllow []netip.Prefix
+	// LDAPAllow lists those the directory may be reached at (civiq serve
+	// --ldap-allow).
+	LDAPAllow []netip.Prefix
 	// Channels makes the notifications' channels of a hall's settings
 	// (notify.go; package notify's Makers); without it settings are
 	// checked without their providers and nothing is sent.

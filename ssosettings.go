@@ -280,12 +280,38 @@ func (s *SSOSettings) Check() error {
 }
 
 // CheckAt is Check with the identity platform's address checked against
-// allow (OIDCSettings.CheckAt): what settings about to be put in force get.
-func (s *SSOSettings) CheckAt(allow []netip.Prefix) error {
-	if err := s.Check(); err != nil || s.OIDC == nil {
+// oidcAllow (OIDCSettings.CheckAt) and the directory's against ldapAllow
+// (LDAPSettings.CheckAt): what settings about to be put in force get.
+func (s *SSOSettings) CheckAt(oidcAllow, ldapAllow []netip.Prefix) error {
+	if err := s.Check(); err != nil {
 		return err
 	}
-	return s.OIDC.CheckAt(allow)
+	if s.OIDC != nil {
+		if err := s.OIDC.CheckAt(oidcAllow); err != nil {
+			return err
+		}
+	}
+	if s.LDAP != nil {
+		return s.LDAP.CheckAt(ldapAllow)
+	}
+	return nil
+}
+
+// CheckAt is Check, then the directory's address against allow (civiq
+// serve --ldap-allow), as the directory's client checks each address it
+// dials: a directory sits on the intranet, at a private address, and
+// only the operator says which (an admin's settings on the admin page
+// could otherwise have civiq knock at any host of the intranet); else
+// invalid, naming ldap.url.
+func (l *LDAPSettings) CheckAt(allow []netip.Prefix) error {
+	if err := l.Check(); err != nil {
+		return err
+	}
+	u, err := url.Parse(l.URL)
+	if err != nil {
+		return FieldErrorf("ldap.url", "ldap.url is not a URL")
+	}
+	return hostAllowed("ldap.url", u.Hostname(), allow, FlagLDAPAllow)
 }
 
 // clone copies s, its parts with it.
@@ -473,7 +499,7 @@ func (e *Engine) SetSSOSettings(ctx context.Context, p Principal, in SSOSettings
 		return nil, err
 	}
 	in = in.clone() // the caller's stay theirs; these are in force
-	if err := in.CheckAt(e.OIDCAllow); err != nil {
+	if err := in.CheckAt(e.OIDCAllow, e.LDAPAllow); err != nil {
 		return nil, err
 	}
 	now := e.now()

@@ -113,6 +113,18 @@ func TestSetSSOSettings(t *testing.T) {
 		!strings.Contains(civiq.ErrorMessage(err), "--oidc-allow") {
 		t.Errorf("an issuer on a private address, not allowed: %v", err)
 	}
+	// A directory on one needs civiq serve --ldap-allow (--oidc-allow is
+	// the identity platform's alone), and localhost is loopback.
+	directory := goodSSO()
+	directory.LDAP.URL = "ldap://10.20.0.7:389"
+	for _, u := range []string{directory.LDAP.URL, "ldaps://localhost:636", "ldap://[::1]"} {
+		directory.LDAP.URL, directory.LDAP.StartTLS = u, false
+		if _, err := e.eng.SetSSOSettings(e.ctx, admin, directory); civiq.ErrorField(err) != "ldap.url" ||
+			!strings.Contains(civiq.ErrorMessage(err), "--ldap-allow") {
+			t.Errorf("a directory at %s, not allowed: %v", u, err)
+		}
+	}
+	directory.LDAP.URL = "ldap://10.20.0.7:389"
 	audits, events := len(auditTypes(t, e, 100)), countEvents(e, civiq.EventConfigChanged)
 	if v := view(); v.Source != civiq.SSOFlags {
 		t.Errorf("refused settings changed what is in force: %+v", v)
@@ -167,6 +179,13 @@ func TestSetSSOSettings(t *testing.T) {
 	e.eng.OIDCAllow = []netip.Prefix{netip.MustParsePrefix("10.20.0.0/16")}
 	if v, err := e.eng.SetSSOSettings(e.ctx, admin, intranet); err != nil || v.OIDC.Issuer != intranet.OIDC.Issuer {
 		t.Errorf("an issuer on a private address, allowed: %+v %v", v, err)
+	}
+	if _, err := e.eng.SetSSOSettings(e.ctx, admin, directory); civiq.ErrorField(err) != "ldap.url" {
+		t.Errorf("a directory on a private address, --oidc-allow holding it: %v", err)
+	}
+	e.eng.LDAPAllow = []netip.Prefix{netip.MustParsePrefix("10.20.0.7/32")}
+	if v, err := e.eng.SetSSOSettings(e.ctx, admin, directory); err != nil || v.LDAP.URL != directory.LDAP.URL {
+		t.Errorf("a directory on a private address, allowed: %+v %v", v, err)
 	}
 	// Both off: nobody signs in through them, the flags do not come back.
 	if v, err := e.eng.SetSSOSettings(e.ctx, admin, civiq.SSOSettings{}); err != nil || v.OIDC != nil || v.LDAP != nil || v.Source != civiq.SSOStore {

@@ -78,10 +78,12 @@ func WebhookAddrAllowed(ip netip.Addr, allow []netip.Prefix) bool {
 
 // The server's flags that let outbound requests reach loopback,
 // link-local and private addresses (civiq serve): webhooks, push
-// endpoints and providers; the identity platform (OpenID Connect).
+// endpoints and providers; the identity platform (OpenID Connect); the
+// directory (LDAP).
 const (
 	FlagWebhookAllow = "--webhook-allow"
 	FlagOIDCAllow    = "--oidc-allow"
+	FlagLDAPAllow    = "--ldap-allow"
 )
 
 // hostAllowed checks the host of a URL, given by field, as the guarded

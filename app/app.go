@@ -166,13 +166,21 @@ func (a *App) SetOIDCAllow(allow []netip.Prefix) {
 	a.Engine.OIDCAllow = allow
 }
 
+// SetLDAPAllow lets the directory be reached at the loopback, link-local
+// and private addresses in allow (civiq serve --ldap-allow), as
+// SetOIDCAllow does the identity platform. Set it before SetSSOFlags and
+// serving.
+func (a *App) SetLDAPAllow(allow []netip.Prefix) {
+	a.Engine.LDAPAllow = allow
+}
+
 // SetSSOFlags makes s (civiq serve's --oidc-… and --ldap-… flags) the
 // single sign-on in force while no admin has set one (PUT /api/v1/sso),
 // and roots the certificates that sign the directory's (--ldap-ca-file;
 // nil: the system's). Set it before serving.
 func (a *App) SetSSOFlags(s *civiq.SSOSettings, roots *x509.CertPool) error {
 	if s != nil {
-		if err := s.CheckAt(a.Engine.OIDCAllow); err != nil {
+		if err := s.CheckAt(a.Engine.OIDCAllow, a.Engine.LDAPAllow); err != nil {
 			return err
 		}
 		if s.OIDC == nil && s.LDAP == nil {

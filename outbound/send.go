@@ -66,7 +66,7 @@ type HTTPSender struct {
 // NewHTTPSender returns a sender to public addresses and those in Allow.
 func NewHTTPSender() *HTTPSender {
 	h := &HTTPSender{Now: time.Now, UserAgent: "civiq-webhooks", Timeout: Timeout, Pipeline: DefaultPipeline}
-	h.dialer = guardedDialer(func() []netip.Prefix { return h.Allow }, civiq.FlagWebhookAllow, Timeout)
+	h.dialer = GuardedDialer(func() []netip.Prefix { return h.Allow }, civiq.FlagWebhookAllow, Timeout)
 	return h
 }
 
@@ -82,9 +82,11 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("address %s is not allowed (civiq serve %s)", e.Addr, e.Flag)
 }
 
-// guardedDialer dials only public addresses and those allow gives; flag
-// names the server's flag that sets allow, for the refusal.
-func guardedDialer(allow func() []netip.Prefix, flag string, timeout time.Duration) *net.Dialer {
+// GuardedDialer dials only public addresses and those allow gives; flag
+// names the server's flag that sets allow, for the refusal (a
+// *RefusedError). GuardedClient's, the senders' and the directory's
+// (package sso) dialer.
+func GuardedDialer(allow func() []netip.Prefix, flag string, timeout time.Duration) *net.Dialer {
 	return &net.Dialer{Timeout: timeout, Control: func(network, address string, _ syscall.RawConn) error {
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil {
@@ -108,7 +110,7 @@ func guardedDialer(allow func() []netip.Prefix, flag string, timeout time.Durati
 func GuardedClient(allow func() []netip.Prefix, flag string, timeout time.Duration) *http.Client {
 	tr := &http.Transport{
 		Proxy:               nil, // a proxy would bypass the address check
-		DialContext:         guardedDialer(allow, flag, timeout).DialContext,
+		DialContext:         GuardedDialer(allow, flag, timeout).DialContext,
 		TLSHandshakeTimeout: timeout,
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     90 * time.Second,

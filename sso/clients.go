@@ -51,7 +51,7 @@ func (c *Clients) OIDC(ctx context.Context) (*OIDC, error) {
 
 // Directory makes the directory's client of s (civiq.Engine.MakeDirectory).
 func (c *Clients) Directory(s *civiq.LDAPSettings) (civiq.Directory, error) {
-	cfg := LDAPConfig{LDAPSettings: *s}
+	cfg := LDAPConfig{LDAPSettings: *s, Allow: c.Engine.LDAPAllow}
 	if c.LDAPRoots != nil {
 		u, err := url.Parse(s.URL)
 		if err != nil {

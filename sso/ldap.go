@@ -4,13 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/outbound"
 	"github.com/go-ldap/ldap/v3"
 )
 
@@ -27,6 +28,11 @@ type LDAPConfig struct {
 	GroupName string
 	// Timeout bounds the connection and each request (10 s by default).
 	Timeout time.Duration
+	// Allow lists the loopback, link-local and private addresses the
+	// directory may be reached at (civiq serve --ldap-allow): checked by
+	// NewLDAP on the URL and on every address dialled (a name that
+	// resolves to one of them too), as the identity platform's are.
+	Allow []netip.Prefix
 }
 
 // LDAP checks passwords against a directory: a civiq.Directory.
@@ -36,7 +42,7 @@ type LDAP struct {
 
 // NewLDAP checks cfg.
 func NewLDAP(cfg LDAPConfig) (*LDAP, error) {
-	if err := cfg.Check(); err != nil {
+	if err := cfg.CheckAt(cfg.Allow); err != nil {
 		return nil, err
 	}
 	u, err := url.Parse(cfg.URL)
@@ -73,7 +79,8 @@ func (l *LDAP) Authenticate(ctx context.Context, username, password string) (*ci
 		return nil, errWrong
 	}
 	c := l.cfg
-	conn, err := ldap.DialURL(c.URL, ldap.DialWithDialer(&net.Dialer{Timeout: c.Timeout}), ldap.DialWithTLSConfig(c.TLS))
+	dialer := outbound.GuardedDialer(func() []netip.Prefix { return c.Allow }, civiq.FlagLDAPAllow, c.Timeout)
+	conn, err := ldap.DialURL(c.URL, ldap.DialWithDialer(dialer), ldap.DialWithTLSConfig(c.TLS))
 	if err != nil {
 		return nil, unavailable(err)
 	}

@@ -2,7 +2,11 @@ package sso_test
 
 import (
 	"crypto/tls"
+	"net"
+	"net/netip"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/civiq/civiq"
@@ -25,7 +29,8 @@ func TestLDAPBind(t *testing.T) {
 	}
 	for name, how := range map[string]func(*sso.LDAPConfig){"bind DN": byDN, "search": bySearch} {
 		t.Run(name, func(t *testing.T) {
-			cfg := sso.LDAPConfig{LDAPSettings: civiq.LDAPSettings{URL: url, Roles: roles, GroupAttr: "businessCategory", GroupBase: "ou=groups," + ldaptest.Suffix}}
+			cfg := sso.LDAPConfig{LDAPSettings: civiq.LDAPSettings{URL: url, Roles: roles, GroupAttr: "businessCategory", GroupBase: "ou=groups," + ldaptest.Suffix},
+				Allow: loopback}
 			how(&cfg)
 			l, err := sso.NewLDAP(cfg)
 			if err != nil {
@@ -50,16 +55,57 @@ func TestLDAPBind(t *testing.T) {
 		})
 	}
 	l, _ := sso.NewLDAP(func() sso.LDAPConfig {
-		c := sso.LDAPConfig{LDAPSettings: civiq.LDAPSettings{URL: url, Roles: roles}}
+		c := sso.LDAPConfig{LDAPSettings: civiq.LDAPSettings{URL: url, Roles: roles}, Allow: loopback}
 		bySearch(&c)
 		return c
 	}())
 	if _, err := l.Authenticate(t.Context(), "twin@example.gov.cn", "twin-pass"); civiq.ErrorCode(err) != civiq.EUnauthorized {
 		t.Errorf("a name two entries share: %v, want unauthorized", err)
 	}
-	away, _ := sso.NewLDAP(sso.LDAPConfig{LDAPSettings: civiq.LDAPSettings{URL: "ldap://127.0.0.1:1", BindDN: "uid={username}," + people, Roles: roles}})
+	away, _ := sso.NewLDAP(sso.LDAPConfig{LDAPSettings: civiq.LDAPSettings{URL: "ldap://127.0.0.1:1", BindDN: "uid={username}," + people, Roles: roles},
+		Allow: loopback})
 	if _, err := away.Authenticate(t.Context(), "chen.jing", "directory-pass"); civiq.ErrorCode(err) != civiq.EUnavailable {
 		t.Errorf("the directory away: %v, want unavailable", err)
+	}
+}
+
+// The directory is dialled as webhooks and the identity platform are
+// (outbound.GuardedDialer): a loopback, link-local or private address
+// only when Allow (civiq serve --ldap-allow) holds it, in the URL (NewLDAP
+// refuses it) and in what a name resolves to (refused at the dial, no
+// byte sent: the directory unavailable, the refusal naming the flag).
+func TestLDAPGuardedDialer(t *testing.T) {
+	base := civiq.LDAPSettings{URL: "ldap://127.0.0.1:1", BindDN: "uid={username}", Roles: "a=admin"}
+	if _, err := sso.NewLDAP(sso.LDAPConfig{LDAPSettings: base}); civiq.ErrorField(err) != "ldap.url" ||
+		!strings.Contains(civiq.ErrorMessage(err), "--ldap-allow") {
+		t.Errorf("a loopback URL without --ldap-allow: %v", err)
+	}
+	l, err := sso.NewLDAP(sso.LDAPConfig{LDAPSettings: base, Allow: loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Authenticate(t.Context(), "chen.jing", "pass"); civiq.ErrorCode(err) != civiq.EUnavailable ||
+		strings.Contains(err.Error(), "not allowed") {
+		t.Errorf("allowed, nobody listening: %v; want unavailable, dialled", err)
+	}
+	// A name: the machine's own, which resolves to a loopback or private
+	// address on a developer's machine and in a container (localhost
+	// itself is refused in the URL).
+	host, _ := os.Hostname()
+	addrs, err := net.LookupHost(host)
+	if err != nil || len(addrs) == 0 || slices.ContainsFunc(addrs, func(a string) bool {
+		ip, err := netip.ParseAddr(a)
+		return err != nil || civiq.WebhookAddrAllowed(ip, nil)
+	}) {
+		t.Skipf("the machine's name %q resolves to %v, %v: not only to loopback or private addresses", host, addrs, err)
+	}
+	base.URL = "ldap://" + host + ":1"
+	if l, err = sso.NewLDAP(sso.LDAPConfig{LDAPSettings: base}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Authenticate(t.Context(), "chen.jing", "pass"); civiq.ErrorCode(err) != civiq.EUnavailable ||
+		!strings.Contains(err.Error(), "not allowed (civiq serve --ldap-allow)") {
+		t.Errorf("%s, a name of %v, without --ldap-allow: %v", host, addrs, err)
 	}
 }
 
@@ -84,8 +130,8 @@ func TestLDAPTLS(t *testing.T) {
 	dn := "uid={username},ou=people," + ldaptest.Suffix
 	trust := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 	for _, c := range []sso.LDAPConfig{
-		{LDAPSettings: civiq.LDAPSettings{URL: ldapURL, StartTLS: true}, TLS: trust},
-		{LDAPSettings: civiq.LDAPSettings{URL: ldapsURL}, TLS: trust},
+		{LDAPSettings: civiq.LDAPSettings{URL: ldapURL, StartTLS: true}, TLS: trust, Allow: loopback},
+		{LDAPSettings: civiq.LDAPSettings{URL: ldapsURL}, TLS: trust, Allow: loopback},
 	} {
 		c.BindDN, c.Roles, c.GroupBase = dn, "demo-staff=staff:demo", "ou=groups,"+ldaptest.Suffix
 		l, err := sso.NewLDAP(c)

@@ -17,8 +17,8 @@ import (
 
 const callback = "http://civiq.test" + sso.CallbackPath
 
-// loopback is where the test's providers listen: allowed as civiq serve
-// --oidc-allow 127.0.0.0/8,::1/128 would.
+// loopback is where the tests' providers and directories listen: allowed
+// as civiq serve --oidc-allow (--ldap-allow) 127.0.0.0/8,::1/128 would.
 var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 func newOIDC(t *testing.T, p *oidctest.Provider, secret string) *sso.OIDC {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ import (
 func TestLDAPLoginPage(t *testing.T) {
 	dirURL := ldaptest.Start(t, ldaptest.Sample)
 	s := civiqtest.New(t)
+	s.SetLDAPAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}) // civiq serve --ldap-allow: the test's directory
 	if err := s.SetSSOFlags(&civiq.SSOSettings{LDAP: &civiq.LDAPSettings{URL: dirURL, BindDN: "uid={username},ou=people," + ldaptest.Suffix,
 		GroupBase: "ou=groups," + ldaptest.Suffix, Roles: "demo-staff=staff:demo"}}, nil); err != nil {
 		t.Fatal(err)

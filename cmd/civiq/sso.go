@@ -24,7 +24,7 @@ type SSOConfig struct {
 	OIDCIssuer, OIDCClientID, OIDCRedirectURL string
 	OIDCScopes, OIDCUsernameClaim             string
 	OIDCGroupsClaim, OIDCRoles, OIDCName      string
-	OIDCAllow                                 string
+	OIDCAllow, LDAPAllow                      string
 
 	LDAPURL, LDAPBindDN, LDAPBase, LDAPFilter, LDAPSearchDN string
 	LDAPStartTLS                                            bool
@@ -62,6 +62,7 @@ func (c *SSOConfig) ssoFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LDAPGroupFilter, "ldap-group-filter", env("CIVIQ_LDAP_GROUP_FILTER", "(member={dn})"), "the groups' filter, {dn} the person's DN, {username} the name (env CIVIQ_LDAP_GROUP_FILTER)")
 	fs.StringVar(&c.LDAPRoles, "ldap-roles", env("CIVIQ_LDAP_ROLES", ""), "groups (a group's cn or its whole DN) to roles and halls, as --oidc-roles (env CIVIQ_LDAP_ROLES)")
 	fs.StringVar(&c.OIDCAllow, "oidc-allow", env("CIVIQ_OIDC_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses the identity platform may be reached at (an intranet's); none by default (env CIVIQ_OIDC_ALLOW)")
+	fs.StringVar(&c.LDAPAllow, "ldap-allow", env("CIVIQ_LDAP_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses the directory may be reached at, e.g. 10.20.0.7/32 (a directory is on the intranet: it needs them); none by default (env CIVIQ_LDAP_ALLOW)")
 	fs.StringVar(&c.OIDCName, "oidc-name", env("CIVIQ_OIDC_NAME", ""), "the platform's name on the sign-in button, e.g. 省统一身份认证平台 (env CIVIQ_OIDC_NAME)")
 }
 
@@ -91,9 +92,9 @@ func (c *SSOConfig) settings() (*civiq.SSOSettings, error) {
 			s.LDAP.GroupBase, s.LDAP.GroupFilter = c.LDAPGroupBase, c.LDAPGroupFilter
 		}
 	}
-	allow, err := c.allow()
+	oidcAllow, ldapAllow, err := c.allow()
 	if err == nil {
-		err = s.CheckAt(allow)
+		err = s.CheckAt(oidcAllow, ldapAllow)
 	}
 	if err != nil {
 		var fe *civiq.Error
@@ -105,9 +106,13 @@ func (c *SSOConfig) settings() (*civiq.SSOSettings, error) {
 	return s, nil
 }
 
-// allow reads --oidc-allow.
-func (c *SSOConfig) allow() ([]netip.Prefix, error) {
-	return parseCIDRs("--oidc-allow", c.OIDCAllow)
+// allow reads --oidc-allow and --ldap-allow.
+func (c *SSOConfig) allow() (oidc, ldap []netip.Prefix, err error) {
+	if oidc, err = parseCIDRs("--oidc-allow", c.OIDCAllow); err != nil {
+		return nil, nil, err
+	}
+	ldap, err = parseCIDRs("--ldap-allow", c.LDAPAllow)
+	return oidc, ldap, err
 }
 
 // roots reads --ldap-ca-file; nil without it.
@@ -128,7 +133,7 @@ func (c *SSOConfig) roots() (*x509.CertPool, error) {
 
 // check reads the whole set-up, for the flags' errors at start.
 func (c *SSOConfig) check() error {
-	if _, err := c.settings(); err != nil { // --oidc-allow too
+	if _, err := c.settings(); err != nil { // --oidc-allow and --ldap-allow too
 		return err
 	}
 	_, err := c.roots()
@@ -146,11 +151,12 @@ func (c *SSOConfig) setSSO(ctx context.Context, a *app.App) error {
 	if err != nil {
 		return err
 	}
-	allow, err := c.allow()
+	oidcAllow, ldapAllow, err := c.allow()
 	if err != nil {
 		return err
 	}
-	a.SetOIDCAllow(allow) // before the flags' settings, which it checks
+	a.SetOIDCAllow(oidcAllow) // before the flags' settings, which they check
+	a.SetLDAPAllow(ldapAllow)
 	if err := a.SetSSOFlags(s, roots); err != nil {
 		return err
 	}
