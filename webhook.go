@@ -77,11 +77,16 @@ func WebhookAddrAllowed(ip netip.Addr, allow []netip.Prefix) bool {
 }
 
 // The server's flags that let outbound requests reach loopback,
-// link-local and private addresses (civiq serve): webhooks, push
-// endpoints and providers; the identity platform (OpenID Connect); the
-// directory (LDAP).
+// link-local and private addresses (civiq serve), a list for each kind of
+// place, so that allowing one lets no other reach it: webhooks (and the
+// 好差评 platform); the notifications' providers (SMS, WeChat: a private
+// cloud's endpoint); the browsers' push services (an anonymous citizen's
+// subscription names one: public, but for tests); the identity platform
+// (OpenID Connect); the directory (LDAP).
 const (
 	FlagWebhookAllow = "--webhook-allow"
+	FlagNotifyAllow  = "--notify-allow"
+	FlagPushAllow    = "--push-allow"
 	FlagOIDCAllow    = "--oidc-allow"
 	FlagLDAPAllow    = "--ldap-allow"
 )

@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"time"
 
@@ -42,8 +43,13 @@ type App struct {
 	// Sender; each other kind adds its own before Start.
 	Senders outbound.Kinds
 	// Push sends Web Push messages signed with the installation's VAPID
-	// key (SetVAPID), to the addresses webhooks may reach.
+	// key (SetVAPID), to public addresses and those SetPushAllow allows.
 	Push *webpush.Client
+	// Providers reaches the notifications' SMS and WeChat providers: public
+	// addresses and those SetNotifyAllow allows.
+	Providers *http.Client
+	// notifyAllow and pushAllow are the allow lists of Providers and Push.
+	notifyAllow, pushAllow []netip.Prefix
 	// EdgeSender sends the hall's events up on an edge node (package
 	// edgelink); Link is the edge's link to its city, nil on a city.
 	EdgeSender *edgelink.Sender
@@ -71,16 +77,18 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	a.Sender.UserAgent = "civiq/" + version
 	a.Sender.Now = func() time.Time { return a.Engine.Now() } // the engine's clock, which tests set
 	a.EdgeSender = &edgelink.Sender{Engine: a.Engine}
-	a.Push = &webpush.Client{HTTP: outbound.GuardedClient(func() []netip.Prefix { return a.Sender.Allow }, civiq.FlagWebhookAllow, outbound.Timeout),
+	a.Push = &webpush.Client{HTTP: outbound.GuardedClient(func() []netip.Prefix { return a.pushAllow }, civiq.FlagPushAllow, outbound.Timeout),
 		UserAgent: a.Sender.UserAgent}
 	a.Push.HTTP.Timeout = outbound.Timeout
+	a.Providers = outbound.GuardedClient(func() []netip.Prefix { return a.notifyAllow }, civiq.FlagNotifyAllow, outbound.Timeout)
+	a.Providers.Timeout = outbound.Timeout
 	a.NotifyLog = &notify.Log{}
 	a.Makers = notify.Makers{
 		"log":     func(*civiq.ProviderSettings) (civiq.Channel, error) { return a.NotifyLog, nil },
 		"webpush": notify.NewWebPush(a.Push),
-		"wechat":  (&notify.WeChatMaker{HTTP: a.Push.HTTP}).Make,
-		"aliyun":  notify.NewAliyun(a.Push.HTTP),
-		"tencent": notify.NewTencent(a.Push.HTTP),
+		"wechat":  (&notify.WeChatMaker{HTTP: a.Providers}).Make,
+		"aliyun":  notify.NewAliyun(a.Providers),
+		"tencent": notify.NewTencent(a.Providers),
 	}
 	a.Engine.Channels = a.Makers.Channel
 	a.Notify = notify.NewSender(a.Engine)
@@ -157,6 +165,20 @@ func (a *App) SetWebhookAllow(allow []netip.Prefix) {
 	a.Engine.WebhookAllow = allow
 	a.Sender.Allow = allow
 }
+
+// SetNotifyAllow lets the notifications' SMS and WeChat providers be
+// reached at the loopback, link-local and private addresses in allow
+// (civiq serve --notify-allow: a private cloud's endpoint), checked when
+// their address is dialled; webhooks are not let reach them. Set it
+// before Start.
+func (a *App) SetNotifyAllow(allow []netip.Prefix) { a.notifyAllow = allow }
+
+// SetPushAllow lets the browsers' push services be reached at the
+// loopback, link-local and private addresses in allow (civiq serve
+// --push-allow). A citizen's browser names its push service, and anyone
+// may subscribe a ticket: a real one is public, and this is for tests
+// (a stand-in on loopback). Set it before Start.
+func (a *App) SetPushAllow(allow []netip.Prefix) { a.pushAllow = allow }
 
 // SetOIDCAllow lets the identity platform be reached at the loopback,
 // link-local and private addresses in allow (civiq serve --oidc-allow):

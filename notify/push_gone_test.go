@@ -3,12 +3,17 @@ package notify_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/civiqtest"
+	"github.com/civiq/civiq/outbound"
 	"github.com/civiq/civiq/webpush/pushtest"
 )
 
@@ -20,7 +25,7 @@ func TestWebPushGoneRemovesOptIn(t *testing.T) {
 	svc := pushtest.NewService()
 	defer svc.Close()
 	s := node(t, map[string]any{"webpush": map[string]any{"provider": "webpush"}})
-	s.SetWebhookAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	s.SetPushAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}) // the stand-in's address
 	pool := x509.NewCertPool()
 	pool.AddCert(svc.Certificate())
 	s.Push.HTTP.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: pool}
@@ -60,3 +65,40 @@ func TestWebPushGoneRemovesOptIn(t *testing.T) {
 type jsonRaw []byte
 
 func (j jsonRaw) MarshalJSON() ([]byte, error) { return j, nil }
+
+// TestAllowListsApart: the notifications' providers (--notify-allow) and
+// the browsers' push services (--push-allow) each reach loopback,
+// link-local and private addresses only by a list of their own: letting
+// webhooks reach an intranet (--webhook-allow) lets neither reach it, nor
+// the providers' list an anonymous citizen's push subscription.
+func TestAllowListsApart(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	defer srv.Close()
+	s := civiqtest.New(t)
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	reach := func(c *http.Client) error {
+		res, err := c.Get(srv.URL)
+		if err == nil {
+			res.Body.Close()
+		}
+		return err
+	}
+	refused := func(err error, flag string) bool {
+		var re *outbound.RefusedError
+		return errors.As(err, &re) && re.Flag == flag
+	}
+	s.SetWebhookAllow(loopback)
+	if err := reach(s.Providers); !refused(err, civiq.FlagNotifyAllow) {
+		t.Errorf("a provider on loopback with --webhook-allow alone: %v", err)
+	}
+	if err := reach(s.Push.HTTP); !refused(err, civiq.FlagPushAllow) {
+		t.Errorf("a push service on loopback with --webhook-allow alone: %v", err)
+	}
+	s.SetNotifyAllow(loopback)
+	if err := reach(s.Providers); err != nil {
+		t.Errorf("a provider on loopback with --notify-allow: %v", err)
+	}
+	if err := reach(s.Push.HTTP); !refused(err, civiq.FlagPushAllow) {
+		t.Errorf("a push service on loopback with --notify-allow: %v", err)
+	}
+}

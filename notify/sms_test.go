@@ -338,7 +338,7 @@ func TestSMSHallDay(t *testing.T) {
 }
 
 // allowLoopback lets a node reach the stand-ins on loopback, as a
-// private cloud's endpoint would need (civiq serve --webhook-allow).
+// private cloud's endpoint would need (civiq serve --notify-allow).
 func allowLoopback(s *civiqtest.Server) {
-	s.SetWebhookAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	s.SetNotifyAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
 }

@@ -71,7 +71,7 @@ func TestWebPushBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := civiqtest.New(t, func(s *civiqtest.Server) { s.Engine.Sealer = sealer })
-	s.SetWebhookAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	s.SetPushAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}) // the stand-in's address
 	pool := x509.NewCertPool()
 	pool.AddCert(svc.Certificate())
 	s.Push.HTTP.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: pool}

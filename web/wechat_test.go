@@ -27,7 +27,7 @@ func TestWeChatLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := civiqtest.New(t, func(s *civiqtest.Server) { s.Engine.Sealer = sealer })
-	s.SetWebhookAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	s.SetNotifyAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}) // the stand-in's address
 	if st := s.Call(t, "PUT", "/api/v1/halls/demo/notifications", s.Admin, map[string]any{"wechat": map[string]any{
 		"provider": "wechat", "endpoint": wx.URL, "access_key_id": wechattest.AppID, "access_key_secret": wechattest.Secret,
 		"templates": map[string]string{"called": "tpl-called"},

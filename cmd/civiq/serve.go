@@ -37,6 +37,9 @@ type Config struct {
 	Demo         bool
 	MetricsAllow string
 	WebhookAllow string
+	// NotifyAllow and PushAllow: the notifications' providers' and the
+	// push services' allow lists (app.SetNotifyAllow, SetPushAllow).
+	NotifyAllow, PushAllow string
 	// WebhookPipeline is how many of a webhook's messages may wait for
 	// their answers on one connection (outbound.HTTPSender.Pipeline); 0
 	// (a Config made in code) sends one at a time, as 1 does.
@@ -157,6 +160,8 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&c.Demo, "demo", os.Getenv("CIVIQ_DEMO") == "1", "load the demo hall when the database holds no hall (env CIVIQ_DEMO=1)")
 	fs.StringVar(&c.MetricsAllow, "metrics-allow", env("CIVIQ_METRICS_ALLOW", ""), "comma-separated CIDRs that may read /metrics; default loopback (env CIVIQ_METRICS_ALLOW)")
 	fs.StringVar(&c.WebhookAllow, "webhook-allow", env("CIVIQ_WEBHOOK_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses webhooks may be sent to; none by default (env CIVIQ_WEBHOOK_ALLOW)")
+	fs.StringVar(&c.NotifyAllow, "notify-allow", env("CIVIQ_NOTIFY_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses the notifications' SMS and WeChat providers may be reached at (a private cloud's); none by default (env CIVIQ_NOTIFY_ALLOW)")
+	fs.StringVar(&c.PushAllow, "push-allow", env("CIVIQ_PUSH_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses browsers' push services may be reached at; none by default: anyone names one by subscribing, for tests only (env CIVIQ_PUSH_ALLOW)")
 	fs.IntVar(&c.WebhookPipeline, "webhook-pipeline", envInt("CIVIQ_WEBHOOK_PIPELINE", outbound.DefaultPipeline), "how many of a webhook's messages may be sent on one connection before their answers came (HTTP/1.1 pipelining); 1 sends one at a time (env CIVIQ_WEBHOOK_PIPELINE)")
 	fs.StringVar(&c.FrameAncestors, "frame-ancestors", env("CIVIQ_FRAME_ANCESTORS", ""), "origins that may embed the hall display and the guide pages in a frame, e.g. https://portal.example.gov.cn; no page may be framed by default (env CIVIQ_FRAME_ANCESTORS)")
 	fs.StringVar(&c.Synchronous, "sqlite-synchronous", env("CIVIQ_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma: FULL (default, survives power loss) or NORMAL")
@@ -216,6 +221,14 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	notifyAllow, err := parseCIDRs("--notify-allow", c.NotifyAllow)
+	if err != nil {
+		return err
+	}
+	pushAllow, err := parseCIDRs("--push-allow", c.PushAllow)
+	if err != nil {
+		return err
+	}
 	frames, err := web.ParseFrameAncestors(c.FrameAncestors)
 	if err != nil {
 		return fmt.Errorf("--frame-ancestors: %w", err)
@@ -249,6 +262,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Store, m.Engine, m.Hub, m.API, m.app = store, a.Engine, a.Hub, a.API, a
 	m.API.MetricsAllow = allow
 	a.SetWebhookAllow(hooksAllow)
+	a.SetNotifyAllow(notifyAllow)
+	a.SetPushAllow(pushAllow)
 	a.Sender.Pipeline = max(c.WebhookPipeline, 1)
 	if c.Edge {
 		if err := a.SetEdge(ctx, c.edge()); err != nil {
