@@ -532,6 +532,44 @@ func TestEdgeTicketToldOnce(t *testing.T) {
 	}
 }
 
+// TestEdgeOptOutLiftsMark: once the ticket's last opt-in at the edge is
+// gone (the citizen stopped the texts there), the edge tells it nothing
+// more and the city takes an opt-in of it again on its phone page; while
+// the edge still holds one (WeChat kept), the city still takes none.
+func TestEdgeOptOutLiftsMark(t *testing.T) {
+	edge, city, tok := edgePair(t)
+	admin := civiq.Principal{User: &civiq.User{ID: 1, Username: "admin", Role: civiq.RoleAdmin}}
+	edge.eng.Sealer = testSealer(t)
+	city.eng.Sealer, _ = civiq.NewSealer(bytes.Repeat([]byte{9}, civiq.SecretKeySize))
+	both := civiq.NotifySettings{SMS: &civiq.ProviderSettings{Provider: "log"}, WeChat: &civiq.ProviderSettings{Provider: "log"}}
+	for _, e := range []*env{edge, city} {
+		if _, err := e.eng.SetNotifySettings(e.ctx, admin, "demo", both); err != nil {
+			t.Fatal(err)
+		}
+		e.take()
+	}
+	tk := edge.issue("tax", "")
+	sms := civiq.OptInRequest{Medium: civiq.MediumSMS, Address: "13800000001"}
+	for _, o := range []civiq.OptInRequest{sms, {Medium: civiq.MediumWeChat, Address: "openid-1"}} {
+		if err := edge.eng.OptIn(edge.ctx, tk.ID, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ack := upload(t, edge, city, tok, "edge-1", 0)
+	for i, medium := range []string{civiq.MediumSMS, civiq.MediumWeChat} {
+		if err := edge.eng.OptOut(edge.ctx, tk.ID, medium); err != nil {
+			t.Fatal(err)
+		}
+		ack = upload(t, edge, city, tok, "edge-1", ack.LastApplied)
+		err := city.eng.OptIn(city.ctx, tk.ID, sms)
+		if last := i == 1; last && err != nil {
+			t.Errorf("the edge's last opt-in gone: the city refuses one: %v", err)
+		} else if !last && civiq.ErrorCode(err) != civiq.EConflict {
+			t.Errorf("the edge still tells by WeChat: the city took an SMS opt-in: %v", err)
+		}
+	}
+}
+
 // TestEdgeTransferGoesUp: a transfer made at the edge goes up whole — the
 // clerk or counter it sends the ticket to and the note for the next clerk
 // (in the ticket and the event's staff view) — and so do who is signed in

@@ -96,6 +96,10 @@ type EdgeRecord struct {
 	CaseData *EdgeCase `json:"case_data,omitempty"`
 	// Alert is a service alert the edge raised or cleared (alert.go).
 	Alert *ServiceAlert `json:"alert,omitempty"`
+	// OptedOut, on a notify.opt_out, says the ticket has no opt-in left
+	// at the edge, as it was when the record was read: the edge tells it
+	// nothing more, and the city lifts its mark (optedOutAtEdge).
+	OptedOut bool `json:"opted_out,omitempty"`
 }
 
 // EdgeUpload is what the edge posts to the city.
@@ -237,6 +241,13 @@ func (e *Engine) EdgeRecords(ctx context.Context, hallID string, after int64, li
 					return err
 				}
 				r.CaseData = ec
+			}
+			if ev.Type == EventNotifyOptOut && ev.Ticket != nil {
+				os, err := tx.OptIns(ev.Ticket.ID)
+				if err != nil {
+					return err
+				}
+				r.OptedOut = len(os) == 0
 			}
 			if ev.Counter != nil {
 				r.Counter = &EdgeCounter{ID: ev.Counter.ID, Status: ev.Counter.Status, PauseReason: ev.Counter.PauseReason,
@@ -616,6 +627,11 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 		}
 		if ev.Type == EventNotifyOptIn && ev.Ticket != nil {
 			if err := optedInAtEdge(tx, ev.Ticket, ev.At); err != nil { // notify.go: told from the edge alone
+				return err
+			}
+		}
+		if ev.Type == EventNotifyOptOut && ev.Ticket != nil && r.OptedOut {
+			if err := optedOutAtEdge(tx, ev.Ticket); err != nil { // notify.go: the edge tells it no more
 				return err
 			}
 		}

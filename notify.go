@@ -908,6 +908,17 @@ func optedInAtEdge(tx Tx, t *Ticket, at time.Time) error {
 	return tx.PutOptIn(&OptIn{TicketID: t.ID, HallID: t.HallID, Medium: OptedAtEdge, CreatedAt: at})
 }
 
+// optedOutAtEdge: the ticket's last opt-in at the edge is gone (an
+// opt-out there, its address gone at the provider): the edge tells it
+// nothing more, and the city lifts its mark, so that the city's phone
+// page takes an opt-in of it again. While the edge still holds one (the
+// citizen stopped the texts but kept WeChat) the mark stays: a medium
+// told from both nodes would be told twice.
+func optedOutAtEdge(tx Tx, t *Ticket) error {
+	_, err := tx.DeleteOptIn(t.ID, OptedAtEdge)
+	return err
+}
+
 // MaxOptInsPerAddressDay is how many tickets one address may opt in for
 // in a day: nobody floods another's phone by taking tickets for it.
 const MaxOptInsPerAddressDay = 5
