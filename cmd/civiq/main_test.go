@@ -529,24 +529,29 @@ func TestHomeURL(t *testing.T) {
 }
 
 // One P more than the CPUs where a commit's fsync blocks a goroutine of
-// the server (SQLite at FULL or EXTRA); the runtime's choice elsewhere,
-// and the operator's GOMAXPROCS always.
+// the server beside the writer (SQLite at FULL) and no container's CPU
+// limit is in force; the runtime's choice elsewhere, and the operator's
+// GOMAXPROCS always.
 func TestServeProcs(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		cfg   Config
 		env   string
 		procs int
+		cpus  int
 		want  int
 	}{
-		{"SQLite at FULL", Config{Synchronous: "FULL"}, "", 2, 3},
-		{"SQLite at FULL, one CPU", Config{Synchronous: "full"}, "", 1, 2},
-		{"SQLite at EXTRA", Config{Synchronous: "EXTRA"}, "", 8, 9},
-		{"SQLite at NORMAL: no fsync a commit", Config{Synchronous: "normal"}, "", 2, 0},
-		{"PostgreSQL", Config{Synchronous: "FULL", Postgres: "postgres://x"}, "", 2, 0},
-		{"GOMAXPROCS set", Config{Synchronous: "FULL"}, "2", 2, 0},
+		{"SQLite at FULL", Config{Synchronous: "FULL"}, "", 2, 2, 3},
+		{"SQLite at FULL, one CPU", Config{Synchronous: "full"}, "", 1, 1, 2},
+		{"SQLite at FULL, 8 CPUs", Config{Synchronous: "FULL"}, "", 8, 8, 9},
+		{"container limited to 1 CPU of 8 (the runtime says 2)", Config{Synchronous: "FULL"}, "", 2, 8, 0},
+		{"container limited to 3 CPUs of 8", Config{Synchronous: "FULL"}, "", 3, 8, 0},
+		{"SQLite at EXTRA: the writer syncs, not measured", Config{Synchronous: "EXTRA"}, "", 8, 8, 0},
+		{"SQLite at NORMAL: no fsync a commit", Config{Synchronous: "normal"}, "", 2, 2, 0},
+		{"PostgreSQL", Config{Synchronous: "FULL", Postgres: "postgres://x"}, "", 2, 2, 0},
+		{"GOMAXPROCS set", Config{Synchronous: "FULL"}, "2", 2, 2, 0},
 	} {
-		if got := serveProcs(c.cfg, c.env, c.procs); got != c.want {
+		if got := serveProcs(c.cfg, c.env, c.procs, c.cpus); got != c.want {
 			t.Errorf("%s: serveProcs = %d, want %d", c.name, got, c.want)
 		}
 	}

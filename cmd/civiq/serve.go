@@ -164,7 +164,7 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.PushAllow, "push-allow", env("CIVIQ_PUSH_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses browsers' push services may be reached at; none by default: anyone names one by subscribing, for tests only (env CIVIQ_PUSH_ALLOW)")
 	fs.IntVar(&c.WebhookPipeline, "webhook-pipeline", envInt("CIVIQ_WEBHOOK_PIPELINE", outbound.DefaultPipeline), "how many of a webhook's messages may be sent on one connection before their answers came (HTTP/1.1 pipelining); 1 sends one at a time (env CIVIQ_WEBHOOK_PIPELINE)")
 	fs.StringVar(&c.FrameAncestors, "frame-ancestors", env("CIVIQ_FRAME_ANCESTORS", ""), "origins that may embed the hall display and the guide pages in a frame, e.g. https://portal.example.gov.cn; no page may be framed by default (env CIVIQ_FRAME_ANCESTORS)")
-	fs.StringVar(&c.Synchronous, "sqlite-synchronous", env("CIVIQ_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma: FULL (default, survives power loss) or NORMAL")
+	fs.StringVar(&c.Synchronous, "sqlite-synchronous", env("CIVIQ_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma: FULL (default, survives power loss; also sets GOMAXPROCS to the CPUs + 1, docs/api.md section 1), EXTRA or NORMAL (survives a crash of the process only) (env CIVIQ_SQLITE_SYNCHRONOUS)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CIVIQ_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", envInt("CIVIQ_MAX_CONNS_PER_ADDR", 256), "open connections one client address may hold; 0 for no cap, behind a proxy (env CIVIQ_MAX_CONNS_PER_ADDR)")
 	fs.IntVar(&c.MaxDeviceConnsPerAddr, "max-device-conns-per-addr", envInt("CIVIQ_MAX_DEVICE_CONNS_PER_ADDR", 256), "more connections one address may hold for paired devices (env CIVIQ_MAX_DEVICE_CONNS_PER_ADDR)")
@@ -453,20 +453,27 @@ func setupLogging(level string, w io.Writer) {
 }
 
 // serveProcs is how many Ps (GOMAXPROCS) civiq serve runs Go code on,
-// given the environment's GOMAXPROCS and the runtime's default of procs
-// (the CPUs it may use); 0 leaves the runtime's choice. On SQLite at FULL
-// or EXTRA, each commit's fsync blocks a goroutine (the WAL's syncer
-// beside the writer, sqlstore/walsync.go) in the kernel for about a
+// given the environment's GOMAXPROCS, the runtime's default of procs and
+// the CPUs the process may use (runtime.NumCPU); 0 leaves the runtime's
+// choice. On SQLite at FULL each commit's fsync blocks the WAL's syncer
+// beside the writer (sqlstore/walsync.go) in the kernel for about a
 // millisecond without using a CPU, and its P stays with it until the
 // runtime's monitor takes it back, which under load is mostly after the
 // fsync has ended: with a P per CPU, one CPU then waits while handlers
 // are ready to run. One P more than the CPUs runs them meanwhile
-// (BENCHMARKS.md, issue 19, "Scheduling under load"). PostgreSQL syncs
-// in its own process, and a GOMAXPROCS set by the operator wins. As with
-// GOMAXPROCS in the environment, the runtime then no longer follows a
-// container's CPU limit changed while the server runs.
-func serveProcs(c Config, env string, procs int) int {
-	if env != "" || c.Postgres != "" || strings.EqualFold(c.Synchronous, "NORMAL") {
+// (BENCHMARKS.md, issue 19, "Scheduling under load"). That was measured
+// at FULL only: at EXTRA the store has no syncer (the writer fsyncs
+// inside its COMMIT), so EXTRA keeps the runtime's choice, as do NORMAL
+// (no fsync a commit) and PostgreSQL (it syncs in its own process).
+//
+// The runtime's default follows a container's CPU limit (rounded up, and
+// to 2 at least): when it is below the CPUs a limit is in force, and a P
+// more than the quota would only be throttled, so the runtime's choice
+// stands. A limit below 2 on a machine of 2 CPUs cannot be told from
+// none this way. A GOMAXPROCS set by the operator always wins; once set
+// here, the runtime no longer follows a later change of the limit.
+func serveProcs(c Config, env string, procs, cpus int) int {
+	if env != "" || c.Postgres != "" || !strings.EqualFold(c.Synchronous, "FULL") || procs != cpus {
 		return 0
 	}
 	return procs + 1
@@ -486,7 +493,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		// The heap is small and short-lived: collect half as often.
 		debug.SetGCPercent(200)
 	}
-	if n := serveProcs(cfg, os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0)); n > 0 {
+	if n := serveProcs(cfg, os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0), runtime.NumCPU()); n > 0 {
 		runtime.GOMAXPROCS(n)
 	}
 	if path := os.Getenv("CIVIQ_CPUPROFILE"); path != "" {
@@ -504,7 +511,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		m.Close()
 		return 1
 	}
-	slog.Info("civiq is serving: open the home page", "url", m.HomeURL(), "version", Version(), "db", cfg.DB)
+	slog.Info("civiq is serving: open the home page", "url", m.HomeURL(), "version", Version(), "db", cfg.DB, "gomaxprocs", runtime.GOMAXPROCS(0))
 	<-ctx.Done()
 	slog.Info("shutting down")
 	if err := m.Close(); err != nil {
