@@ -235,12 +235,9 @@ func (e *Engine) provincePageDay(tx Tx, hallID, date string, recs []HaochapingRe
 			d.RatedByCallback++
 		}
 	}
-	for _, ch := range []string{ChannelKiosk, ChannelRemote, ChannelAppointment, ChannelStaff} {
-		ts, err := tx.UnratedDone(hallID, ch, from, to, 100000)
-		if err != nil {
-			return nil, err
-		}
-		d.NotRated += len(ts)
+	d.NotRated, err = tx.CountUnratedDone(hallID, []string{ChannelKiosk, ChannelRemote, ChannelAppointment, ChannelStaff}, from, to)
+	if err != nil {
+		return nil, err
 	}
 	return d, nil
 }

@@ -124,6 +124,9 @@ type RatingTx interface {
 	// UnratedDone returns up to limit tickets of a channel done in
 	// [doneFrom, doneTo) and never rated, oldest first.
 	UnratedDone(hallID, channel string, doneFrom, doneTo time.Time, limit int) ([]Ticket, error)
+	// CountUnratedDone counts the tickets of the channels done in
+	// [doneFrom, doneTo) and never rated.
+	CountUnratedDone(hallID string, channels []string, doneFrom, doneTo time.Time) (int, error)
 	RatingSettings(hallID string) (*RatingSettings, error) // the defaults when never set
 	PutRatingSettings(hallID string, s *RatingSettings) error
 }

@@ -187,7 +187,8 @@ func TestCallHeadsCurrent(t *testing.T) {
 // UnratedDone reads a channel's tickets done in a range and not rated, in
 // the order they were done, up to its limit, whichever index serves the
 // channel: the remote ones have one of their own, the others are read by
-// service (a service the hall no longer lists included).
+// service (a service the hall no longer lists included); and counts those
+// of several channels in one go (the province's page).
 func TestUnratedDoneByChannel(t *testing.T) {
 	e := newEnv(t)
 	base := e.now.Add(-time.Hour)
@@ -222,6 +223,7 @@ func TestUnratedDoneByChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	from, to := base.Add(time.Minute), base.Add(4*time.Minute)
+	counts := map[string]int{}
 	for _, ch := range channels {
 		var found []civiq.Ticket
 		for _, tk := range all {
@@ -237,6 +239,7 @@ func TestUnratedDoneByChannel(t *testing.T) {
 		if len(want) < 3 {
 			t.Fatalf("%s: %d tickets to find", ch, len(want))
 		}
+		counts[ch] = len(want)
 		for _, limit := range []int{100, 2} {
 			var got []string
 			err := e.store.View(e.ctx, func(tx civiq.Tx) error {
@@ -253,6 +256,20 @@ func TestUnratedDoneByChannel(t *testing.T) {
 			if !reflect.DeepEqual(got, w) {
 				t.Errorf("%s, limit %d: %v, want %v", ch, limit, got, w)
 			}
+		}
+	}
+	for _, chs := range [][]string{channels, {civiq.ChannelKiosk, civiq.ChannelRemote}, {civiq.ChannelStaff}, {}} {
+		want := 0
+		for _, ch := range chs {
+			want += counts[ch]
+		}
+		var got int
+		err := e.store.View(e.ctx, func(tx civiq.Tx) (err error) {
+			got, err = tx.CountUnratedDone("demo", chs, from, to)
+			return err
+		})
+		if err != nil || got != want {
+			t.Errorf("count of %v: %d, %v, want %d", chs, got, err, want)
 		}
 	}
 }

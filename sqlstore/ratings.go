@@ -148,24 +148,13 @@ func (t *tx) LastDone(hallID, counterID string) (*civiq.Ticket, error) {
 
 // UnratedDone reads the remote tickets by tickets_done_remote, which holds
 // them alone; another channel's (a day of them, for the province's page)
-// by service from tickets_done: first the services the hall has done
-// tickets of, found by skipping through that index (one seek each), then
-// their tickets done in the range, the services named one by one so that
-// both stores seek each one's range (PostgreSQL joined with the skipping
-// query scanned the hall's tickets_counter_done instead).
+// by service from tickets_done (doneServices).
 func (t *tx) UnratedDone(hallID, channel string, doneFrom, doneTo time.Time, limit int) ([]civiq.Ticket, error) {
-	const unrated = `status = 'done' AND done_at >= ? AND done_at < ?
-		AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.ticket_id = tk.id) ORDER BY done_at, id LIMIT ?`
 	if channel == civiq.ChannelRemote {
-		return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets tk WHERE hall_id = ? AND channel = 'remote' AND `+unrated,
-			hallID, nanos(doneFrom), nanos(doneTo), limit))
+		return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets tk WHERE hall_id = ? AND channel = 'remote' AND `+
+			unratedDone+` ORDER BY done_at, id LIMIT ?`, hallID, nanos(doneFrom), nanos(doneTo), limit))
 	}
-	services, err := scanAll(scanString)(t.rows(`WITH RECURSIVE done_services (sid) AS (
-			SELECT MIN(service_id) FROM tickets WHERE hall_id = ? AND status = 'done'
-			UNION ALL
-			SELECT (SELECT MIN(service_id) FROM tickets WHERE hall_id = ? AND status = 'done' AND service_id > sid)
-			FROM done_services WHERE sid IS NOT NULL)
-		SELECT sid FROM done_services WHERE sid IS NOT NULL`, hallID, hallID))
+	services, err := t.doneServices(hallID)
 	if err != nil || len(services) == 0 {
 		return []civiq.Ticket{}, err
 	}
@@ -176,7 +165,51 @@ func (t *tx) UnratedDone(hallID, channel string, doneFrom, doneTo time.Time, lim
 	}
 	args = append(args, channel, nanos(doneFrom), nanos(doneTo), limit)
 	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets tk WHERE hall_id = ? AND service_id IN (?`+
-		strings.Repeat(`, ?`, len(services)-1)+`) AND channel = ? AND `+unrated, args...))
+		strings.Repeat(`, ?`, len(services)-1)+`) AND channel = ? AND `+unratedDone+` ORDER BY done_at, id LIMIT ?`, args...))
+}
+
+// unratedDone is the condition of a ticket done in a range and never
+// rated, the range's two bounds its arguments.
+const unratedDone = `status = 'done' AND done_at >= ? AND done_at < ?
+	AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.ticket_id = tk.id)`
+
+// CountUnratedDone counts in one query, by service from tickets_done as
+// UnratedDone reads a channel's (doneServices), all the channels at once.
+func (t *tx) CountUnratedDone(hallID string, channels []string, doneFrom, doneTo time.Time) (int, error) {
+	if len(channels) == 0 {
+		return 0, nil
+	}
+	services, err := t.doneServices(hallID)
+	if err != nil || len(services) == 0 {
+		return 0, err
+	}
+	args := make([]any, 0, len(services)+len(channels)+3)
+	args = append(args, hallID)
+	for _, s := range services {
+		args = append(args, s)
+	}
+	for _, c := range channels {
+		args = append(args, c)
+	}
+	args = append(args, nanos(doneFrom), nanos(doneTo))
+	var n int
+	err = t.row(`SELECT COUNT(*) FROM tickets tk WHERE hall_id = ? AND service_id IN (?`+strings.Repeat(`, ?`, len(services)-1)+
+		`) AND channel IN (?`+strings.Repeat(`, ?`, len(channels)-1)+`) AND `+unratedDone, args...).Scan(&n)
+	return n, err
+}
+
+// doneServices are the services the hall has done tickets of, found by
+// skipping through tickets_done (one seek each), so that a read of done
+// tickets can name them one by one and both stores seek each one's range
+// of that index (PostgreSQL joined with the skipping query scanned the
+// hall's tickets_counter_done instead).
+func (t *tx) doneServices(hallID string) ([]string, error) {
+	return scanAll(scanString)(t.rows(`WITH RECURSIVE done_services (sid) AS (
+			SELECT MIN(service_id) FROM tickets WHERE hall_id = ? AND status = 'done'
+			UNION ALL
+			SELECT (SELECT MIN(service_id) FROM tickets WHERE hall_id = ? AND status = 'done' AND service_id > sid)
+			FROM done_services WHERE sid IS NOT NULL)
+		SELECT sid FROM done_services WHERE sid IS NOT NULL`, hallID, hallID))
 }
 
 func (t *tx) RatingSettings(hallID string) (*civiq.RatingSettings, error) {
