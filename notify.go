@@ -518,11 +518,13 @@ type NotifyTx interface {
 	// soonest first, at most limit.
 	DueNotices(now time.Time, limit int) ([]*Notice, error)
 	// PruneNotices deletes at most limit of the hall's messages last
-	// changed before the time whose status is final (sent, delivered,
-	// failed, dropped), but none of a booking still booked, a case not
-	// closed or a follow-up not closed (their next moves look for the kinds
-	// already sent); it gives how many it deleted.
-	PruneNotices(hallID string, before time.Time, limit int) (int, error)
+	// changed before the time whose status is one of keep.Final, but none
+	// of a booking whose status is one of keep.BookingOpen, nor of a case
+	// or a follow-up whose status is not one of keep.CaseClosed or
+	// keep.FollowUpClosed (their next moves look for the kinds already
+	// sent); it gives how many it deleted. The rules are the domain's
+	// (NoticeKeep), the store only applies them.
+	PruneNotices(hallID string, before time.Time, limit int, keep NoticeKeep) (int, error)
 }
 
 // ChannelMaker makes the channel of a hall's provider settings for a
@@ -837,6 +839,34 @@ const NoticePruneBatch = 500
 
 var noticePrunePause = 50 * time.Millisecond
 
+// NoticeKeep is what the prune of old messages needs from the domain's
+// rules, as lists of statuses (NotifyTx.PruneNotices): a message is final
+// once its status is one of Final; the messages of a booking whose status
+// is one of BookingOpen, and of a case or a follow-up whose status is not
+// one of CaseClosed or FollowUpClosed, are kept (the subject's next moves
+// look for the kinds already sent). None of the lists is empty.
+type NoticeKeep struct {
+	Final, BookingOpen, CaseClosed, FollowUpClosed []string
+}
+
+// NoticeFinal reports whether a message's status is final: it is never
+// sent again, and its outcome is known (sent, delivered, failed, dropped).
+func NoticeFinal(status string) bool {
+	return status == NoticeSent || status == NoticeDelivered || status == NoticeFailed || status == NoticeDropped
+}
+
+// noticeStatuses lists every status of a message.
+var noticeStatuses = []string{NoticeScheduled, NoticeQueued, NoticeSending, NoticeSent, NoticeDelivered, NoticeFailed, NoticeDropped}
+
+// noticeKeep is NoticeKeep of the domain's rules: NoticeFinal, a booking
+// still booked, CaseClosed and FollowUpClosed.
+var noticeKeep = NoticeKeep{
+	Final:          slices.DeleteFunc(slices.Clone(noticeStatuses), func(s string) bool { return !NoticeFinal(s) }),
+	BookingOpen:    []string{BookingBooked},
+	CaseClosed:     slices.DeleteFunc(slices.Clone(CaseStatuses), func(s string) bool { return !CaseClosed(s) }),
+	FollowUpClosed: slices.DeleteFunc(slices.Clone(FollowUpStatuses), func(s string) bool { return !FollowUpClosed(s) }),
+}
+
 // PruneNotices deletes the messages of every hall last changed
 // NoticeAge ago and no longer needed (NotifyTx.PruneNotices), in writes of
 // NoticePruneBatch. The hourly Prune runs it, off the hot path.
@@ -855,7 +885,7 @@ func (e *Engine) PruneNotices(ctx context.Context) error {
 			var n int
 			if err := e.update(ctx, func(tx Tx) error {
 				var err error
-				n, err = tx.PruneNotices(h.ID, before, NoticePruneBatch)
+				n, err = tx.PruneNotices(h.ID, before, NoticePruneBatch, noticeKeep)
 				return err
 			}); err != nil {
 				return err

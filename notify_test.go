@@ -301,11 +301,18 @@ func TestNoticeIDOrder(t *testing.T) {
 // after their last change once they are final (sent, delivered, failed,
 // dropped), never one still to send (scheduled, queued, sending) nor one
 // of a booking still booked, a case or a follow-up not closed (their
-// "once per kind" looks at it); younger ones stay.
+// "once per kind" looks at it); a case closed not accepted is closed as
+// one finished or refused is; younger ones stay.
 func TestPruneNotices(t *testing.T) {
 	e := newBookingEnv(t)
 	booked := e.mustBook("property", slot(3, 10, 0), 1)
 	open := e.acceptedCase()
+	ctx, _ := staffCtx(e.ctx)
+	notAccepted, err := e.eng.OpenCase(ctx, civiq.OpenCaseRequest{TicketID: open.TicketID, GuideID: open.GuideID, Applicant: applicant(),
+		Decision: "refuse", Reason: "已持有本市社会保障卡"})
+	if err != nil || notAccepted.Status != civiq.CaseNotAccepted {
+		t.Fatalf("case not accepted: %+v, %v", notAccepted, err)
+	}
 	r := e.badRating()
 	var followUp int64
 	if err := e.store.View(e.ctx, func(tx civiq.Tx) error {
@@ -327,6 +334,7 @@ func TestPruneNotices(t *testing.T) {
 		{"demo", "T-dropped", civiq.NoticeDropped},
 		{"demo", civiq.SubjectKey(civiq.SubjectBooking, "no-such-booking"), civiq.NoticeSent},
 		{"demo", civiq.SubjectKey(civiq.SubjectCase, "no-such-case"), civiq.NoticeSent},
+		{"demo", civiq.SubjectKey(civiq.SubjectCase, notAccepted.Number), civiq.NoticeSent},
 		{"demo", civiq.SubjectKey(civiq.SubjectFollowUp, "999999"), civiq.NoticeSent},
 	}
 	kept := []msg{

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -231,10 +230,8 @@ func eventsWhere(after int64, halls, types []string) (string, []any) {
 		if len(vals) == 0 {
 			return
 		}
-		q += ` AND ` + col + ` IN (?` + strings.Repeat(`, ?`, len(vals)-1) + `)`
-		for _, v := range vals {
-			args = append(args, v)
-		}
+		q += ` AND ` + col + ` IN (` + marks(len(vals)) + `)`
+		args = append(args, anys(vals)...)
 	}
 	in("hall_id", halls)
 	if len(halls) == 0 {

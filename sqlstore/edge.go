@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -144,11 +143,8 @@ func (t *tx) Sequences(hallID string, days []string) (map[string]map[string]int,
 	if len(days) == 0 {
 		return out, nil
 	}
-	args := []any{hallID}
-	for _, d := range days {
-		args = append(args, d)
-	}
-	rows, err := t.rows(`SELECT day, service_id, last FROM sequences WHERE hall_id = ? AND day IN (?`+strings.Repeat(", ?", len(days)-1)+`)`, args...)
+	rows, err := t.rows(`SELECT day, service_id, last FROM sequences WHERE hall_id = ? AND day IN (`+marks(len(days))+`)`,
+		append([]any{hallID}, anys(days)...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -75,10 +75,8 @@ func (t *tx) FollowUps(q civiq.FollowUpQuery) ([]civiq.FollowUp, error) {
 		args = append(args, q.TicketID)
 	}
 	if len(q.Statuses) > 0 {
-		where = append(where, `f.status IN (?`+strings.Repeat(`, ?`, len(q.Statuses)-1)+`)`)
-		for _, s := range q.Statuses {
-			args = append(args, s)
-		}
+		where = append(where, `f.status IN (`+marks(len(q.Statuses))+`)`)
+		args = append(args, anys(q.Statuses)...)
 	}
 	for _, b := range []struct {
 		cond string

@@ -277,19 +277,22 @@ func (t *tx) NoticeCounts(hallID, from, to string) ([]civiq.NoticeCount, error) 
 // (notify_messages_handed, which holds the status too), and a subject's
 // row by its key: a case by its number, a booking and a follow-up by
 // their id (the CASE keeps a ticket's id from being read as a number).
-func (t *tx) PruneNotices(hallID string, before time.Time, limit int) (int, error) {
+// Which statuses are final, open or closed is keep's (the domain's).
+func (t *tx) PruneNotices(hallID string, before time.Time, limit int, keep civiq.NoticeKeep) (int, error) {
+	args := append([]any{hallID, nanos(before)}, anys(keep.Final)...)
+	args = append(args, anys(keep.BookingOpen)...)
+	args = append(args, anys(keep.CaseClosed)...)
+	args = append(append(args, anys(keep.FollowUpClosed)...), limit)
 	res, err := t.execResult(`DELETE FROM notify_messages WHERE id IN (SELECT m.id FROM notify_messages m
-		WHERE m.hall_id = ? AND m.updated_at < ? AND m.status IN (?, ?, ?, ?)
+		WHERE m.hall_id = ? AND m.updated_at < ? AND m.status IN (`+marks(len(keep.Final))+`)
 		AND NOT (m.ticket_id LIKE 'booking:%' AND EXISTS (SELECT 1 FROM bookings b
-			WHERE b.id = substr(m.ticket_id, 9) AND b.status = ?))
+			WHERE b.id = substr(m.ticket_id, 9) AND b.status IN (`+marks(len(keep.BookingOpen))+`)))
 		AND NOT (m.ticket_id LIKE 'case:%' AND EXISTS (SELECT 1 FROM cases c
-			WHERE c.number = substr(m.ticket_id, 6) AND c.status NOT IN (?, ?)))
+			WHERE c.number = substr(m.ticket_id, 6) AND c.status NOT IN (`+marks(len(keep.CaseClosed))+`)))
 		AND NOT (m.ticket_id LIKE 'followup:%' AND EXISTS (SELECT 1 FROM followups f
 			WHERE f.id = CAST(CASE WHEN m.ticket_id LIKE 'followup:%' THEN substr(m.ticket_id, 10) END AS BIGINT)
-			AND f.status NOT IN (?, ?)))
-		LIMIT ?)`,
-		hallID, nanos(before), civiq.NoticeSent, civiq.NoticeDelivered, civiq.NoticeFailed, civiq.NoticeDropped,
-		civiq.BookingBooked, civiq.CaseFinished, civiq.CaseRefused, civiq.FollowUpRevisited, civiq.FollowUpRejected, limit)
+			AND f.status NOT IN (`+marks(len(keep.FollowUpClosed))+`)))
+		LIMIT ?)`, args...)
 	if err != nil {
 		return 0, err
 	}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -233,4 +234,16 @@ func nullInt(n int64) any {
 		return nil
 	}
 	return n
+}
+
+// marks is the placeholders of a list of n > 0 values: "?, ?, ?".
+func marks(n int) string { return "?" + strings.Repeat(", ?", n-1) }
+
+// anys is a list of strings as query arguments.
+func anys(list []string) []any {
+	out := make([]any, len(list))
+	for i, s := range list {
+		out[i] = s
+	}
+	return out
 }
