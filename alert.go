@@ -185,7 +185,7 @@ func (e *Engine) alertLoads(tx Tx, hallID string, svcs []Service, counters []Cou
 			l.LongestWait = max(now.Sub(at), 0)
 		}
 		for _, c := range counters {
-			if c.Status == CounterOpen && c.Serves(s.ID) {
+			if c.Works() && c.Serves(s.ID) { // as the estimate counts them
 				l.OpenCounters++
 			}
 		}

@@ -85,10 +85,12 @@ func TestServiceAlertRush(t *testing.T) {
 	if n := check(); n != 1 {
 		t.Fatalf("the rush wrote %d alert events, want 1", n)
 	}
+	// The demo's counters are loaded open with nobody there: none works,
+	// for the estimate as for open_counters (Counter.Works).
 	ev := e.expect(civiq.EventServiceAlert)[0]
 	a := ev.Alert
 	if a == nil || a.ServiceID != "property" || a.State != civiq.AlertRaised || a.AlertSeconds != 900 || a.TargetSeconds != 600 ||
-		a.ExpectedWaitSeconds <= 900 || a.Waiting != 30 || a.OpenCounters != 3 || a.OpenMore < 1 || a.SuggestedCounters != a.OpenCounters+a.OpenMore {
+		a.ExpectedWaitSeconds <= 900 || a.Waiting != 30 || a.OpenCounters != 0 || a.OpenMore < 1 || a.SuggestedCounters != a.OpenCounters+a.OpenMore {
 		t.Fatalf("raised alert: %+v", a)
 	}
 	if !strings.Contains(string(ev.JSON(true)), `"alert":{"service_id":"property","state":"raised"`) {
@@ -233,4 +235,74 @@ func TestDashboardReadRaisesNoAlert(t *testing.T) {
 		t.Fatalf("dashboard after the sweep: %+v, %v", d, err)
 	}
 	e.expect()
+}
+
+// TestDeviceRunCounterWorks: a counter a paired counter device calls at,
+// with nobody signed in, works between its calls as one with its clerk
+// does: the expected wait, the waits' and the dashboard's open_counters
+// and the service alerts count it, so a finish there changes none of them.
+func TestDeviceRunCounterWorks(t *testing.T) {
+	e := newEnv(t)
+	d := &civiq.Device{HallID: "demo", Kind: civiq.DeviceCounter, CounterID: "5", Name: "5号窗口呼叫器"}
+	if err := e.eng.CreateDevice(e.ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.eng.PairDevice(e.ctx, d.PairingCode); err != nil {
+		t.Fatal(err)
+	}
+	dev := civiq.WithActor(e.ctx, civiq.Principal{Device: d})
+	if _, err := e.eng.SetCounterStatus(dev, "demo", "5", civiq.CounterOpen, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.staffAt("li", "6") // tax is served at 5 and 6
+	for range 20 {
+		e.issue("tax", "")
+	}
+	tk, err := e.eng.CallNext(dev, "demo", "5", nil)
+	if err != nil || tk == nil {
+		t.Fatalf("the device's call: %+v, %v", tk, err)
+	}
+	if _, err := e.eng.Act(dev, civiq.ActRequest{TicketID: tk.ID, Action: civiq.ActFinish}, nil); err != nil {
+		t.Fatal(err)
+	}
+	taxWait := func() civiq.ServiceWait {
+		t.Helper()
+		ws, err := e.eng.ServiceWaits(e.ctx, "demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range ws {
+			if w.ID == "tax" {
+				return w
+			}
+		}
+		t.Fatal("no tax in the waits")
+		return civiq.ServiceWait{}
+	}
+	between := taxWait() // the device between its calls
+	if between.OpenCounters != 2 {
+		t.Errorf("open_counters between the device's calls = %d, want 2", between.OpenCounters)
+	}
+	_, svcs, _ := civiq.DemoHall()
+	tax := svcs[2]
+	tax.AlertWaitMinutes = between.ETASeconds/60 + 1 // above what two counters take
+	if err := e.eng.SaveService(e.ctx, &tax, civiq.KeepQuotas{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.eng.CheckServiceAlerts(e.ctx, "demo"); err != nil || n != 0 {
+		t.Errorf("the device between its calls raised %d alerts, %v", n, err)
+	}
+	dash, err := e.eng.Dashboard(e.ctx, "demo", civiq.DefaultDashboardTarget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range dash.Services {
+		if s.ID == "tax" && s.OpenCounters != 2 {
+			t.Errorf("the dashboard's tax open_counters = %d, want 2", s.OpenCounters)
+		}
+	}
+	e.staffAt("wang", "5") // a clerk signed in there: the same counter working
+	if staffed := taxWait(); staffed.ETASeconds != between.ETASeconds || staffed.OpenCounters != 2 {
+		t.Errorf("between the device's calls %+v; with a clerk signed in %+v", between, staffed)
+	}
 }

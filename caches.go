@@ -63,6 +63,9 @@ func (c *queueCache) picture(tx Tx, hallID string, now time.Time) (*queuePicture
 	if err != nil {
 		return nil, err
 	}
+	if err := markDeviceCalls(tx, hallID, counters); err != nil {
+		return nil, err
+	}
 	waiting, err := tx.WaitingCounts(hallID)
 	if err != nil {
 		return nil, err

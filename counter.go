@@ -2,6 +2,7 @@ package civiq
 
 import (
 	"context"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -38,6 +39,11 @@ type Counter struct {
 	// whether anyone sits at it. The screens show such a counter 未开放
 	// unless a ticket is called or served there (Shown).
 	Staffed bool `json:"staffed"`
+	// DeviceCalls says a paired counter device calls at the counter
+	// (device.go, DeviceCounter): it calls between its tickets as a clerk
+	// does, though no one is signed in. Set by markDeviceCalls where the
+	// expected waits and the open counters are counted; never shown.
+	DeviceCalls bool `json:"-"`
 }
 
 // SetStaffed sets Staffed from the counter's status and clerk; every
@@ -77,11 +83,33 @@ func (c *Counter) Shown(busy bool) string {
 
 // Calls says whether the counter calls its queues now, or will once back
 // from a pause: the screens show it open (Shown, busy when a ticket is
-// called or served there): its clerk is signed in, or a ticket is at it
-// (a paired counter device at work). One open with nobody there (the
-// demo's, loaded open; a device's between its calls) calls no one, and
-// an expected wait counts no such counter (predict.go).
-func (c *Counter) Calls() bool { return c.Shown(c.CurrentTicketID != "") != ShownClosed }
+// called or served there): its clerk is signed in, or a ticket is at it;
+// or a paired counter device calls at it (DeviceCalls), between its
+// tickets too. One open with nobody there (the demo's, loaded open) calls
+// no one, and an expected wait counts no such counter (predict.go).
+func (c *Counter) Calls() bool {
+	return c.Shown(c.CurrentTicketID != "") != ShownClosed || (c.DeviceCalls && c.Status != CounterClosed)
+}
+
+// Works says whether the counter is open and calls (Calls): the expected
+// waits count it, and so do open_counters of the waits, the dashboard
+// and the service alerts, so that they never say otherwise.
+func (c *Counter) Works() bool { return c.Status == CounterOpen && c.Calls() }
+
+// markDeviceCalls sets DeviceCalls of the hall's counters cs: those a
+// paired counter device calls at.
+func markDeviceCalls(tx Tx, hallID string, cs []Counter) error {
+	ds, err := tx.Devices(hallID)
+	if err != nil {
+		return err
+	}
+	for i := range cs {
+		cs[i].DeviceCalls = slices.ContainsFunc(ds, func(d Device) bool {
+			return d.Kind == DeviceCounter && d.CounterID == cs[i].ID && d.PairedAt != nil && d.TokenHash != ""
+		})
+	}
+	return nil
+}
 
 // CounterTx is what a store keeps of counters (sqlstore/counters.go).
 type CounterTx interface {

@@ -376,7 +376,7 @@ func (e *Engine) Dashboard(ctx context.Context, hallID string, target time.Durat
 			}
 			if c.Status == CounterOpen {
 				for _, sid := range c.ServiceIDs {
-					if i, ok := svcIndex[sid]; ok {
+					if i, ok := svcIndex[sid]; ok && c.Works() { // as the estimate counts them
 						d.Services[i].OpenCounters++
 					}
 					dc.Idle = dc.Idle || (dc.Shown == ShownIdle && waiting[sid] > 0)

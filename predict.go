@@ -940,7 +940,7 @@ func (e *Engine) predictWait(tx Tx, t *Ticket, pos int) (int, error) {
 // handling statistics read already, by service.
 func (e *Engine) counterLoad(tx Tx, c *Counter, stats map[string]*HandlingStats, now time.Time) (CounterLoad, error) {
 	calls := c.Calls() // nobody there: closed to the prediction
-	cl := CounterLoad{ServiceIDs: c.ServiceIDs, Open: calls && c.Status == CounterOpen, Paused: calls && c.Status == CounterPaused}
+	cl := CounterLoad{ServiceIDs: c.ServiceIDs, Open: c.Works(), Paused: calls && c.Status == CounterPaused}
 	if c.CurrentTicketID == "" {
 		return cl, nil
 	}
@@ -1097,7 +1097,7 @@ func (e *Engine) ServiceWaits(ctx context.Context, hallID string) ([]ServiceWait
 		for _, svc := range svcs {
 			open := 0
 			for _, c := range counters {
-				if c.Status == CounterOpen && c.Serves(svc.ID) {
+				if c.Works() && c.Serves(svc.ID) { // as the estimate counts them
 					open++
 				}
 			}

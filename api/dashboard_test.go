@@ -226,12 +226,15 @@ func TestDashboardScenario(t *testing.T) {
 	for i, s := range d.Services {
 		svc[s.ID] = i
 	}
+	// open: the counters that work as the estimate counts them
+	// (Counter.Works): only 5, B001 at it; 2 is paused, the others open
+	// with nobody there.
 	type want struct{ waiting, longest, open, issued, called, served, mean, within, missed int }
 	for id, w := range map[string]want{
-		"general":  {1, 3000, 4, 2, 1, 1, 900, 1, 1},
-		"property": {0, 0, 3, 0, 0, 0, 0, 0, 0},
-		"tax":      {0, 0, 2, 2, 2, 0, 630, 1, 0}, // C001 and the transferred B001
-		"social":   {1, 60, 2, 1, 0, 0, 0, 0, 0},
+		"general":  {1, 3000, 0, 2, 1, 1, 900, 1, 1},
+		"property": {0, 0, 0, 0, 0, 0, 0, 0, 0},
+		"tax":      {0, 0, 1, 2, 2, 0, 630, 1, 0}, // C001 and the transferred B001
+		"social":   {1, 60, 0, 1, 0, 0, 0, 0, 0},
 	} {
 		s := d.Services[svc[id]]
 		got := want{s.Waiting, s.LongestWaitSeconds, s.OpenCounters, s.Issued, s.Called, s.Served, s.MeanWaitSeconds, s.WithinTarget, s.Missed}
