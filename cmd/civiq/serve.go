@@ -104,12 +104,22 @@ func parseCIDRs(flag, list string) ([]netip.Prefix, error) {
 }
 
 // prune forgets old events and idempotency keys now and every hour.
-// It takes the stop channel as an argument: Close clears the field.
+// It takes the stop channel as an argument: Close clears the field. The
+// stop cancels a prune under way (between its batches), quietly.
 func (m *Main) prune(stop <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
-		if err := m.Engine.Prune(context.Background()); err != nil {
+		if err := m.Engine.Prune(ctx); err != nil && ctx.Err() == nil {
 			slog.Warn("prune", "err", err)
 		}
 		select {
