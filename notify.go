@@ -1110,7 +1110,16 @@ type NotifyReport struct {
 	CostFen int `json:"cost_fen"`
 }
 
-// NotifyReportOf reads the report for a hall's managers.
+// noticesKeptSince is the hall's first day whose messages are all still
+// kept at now: the day after the one NoticeAge ago (a message of a day
+// changes on that day or later; the prune forgets it NoticeAge after).
+func noticesKeptSince(h *Hall, now time.Time) string {
+	d, _ := time.Parse(time.DateOnly, h.Day(now.Add(-NoticeAge)))
+	return d.AddDate(0, 0, 1).Format(time.DateOnly)
+}
+
+// NotifyReportOf reads the report for a hall's managers: a from before
+// the messages still kept (NoticeAge) is refused, never answered short.
 func (e *Engine) NotifyReportOf(ctx context.Context, p Principal, hallID, from, to string) (*NotifyReport, error) {
 	if !p.Can(PermManageHall, hallID, "") {
 		return nil, Errorf(EForbidden, "you may not manage hall %s", hallID)
@@ -1133,6 +1142,11 @@ func (e *Engine) NotifyReportOf(ctx context.Context, p Principal, hallID, from, 
 		}
 		if r.From == "" {
 			r.From = h.Day(now.AddDate(0, 0, -6))
+		}
+		// The prune has begun to forget the messages of the days before
+		// keptSince: their counts would be short, silently.
+		if keptSince := noticesKeptSince(h, now); r.From < keptSince {
+			return FieldErrorf("from", "messages are kept %d days: from must be %s or later", int(NoticeAge/(24*time.Hour)), keptSince)
 		}
 		if r.Counts, err = tx.NoticeCounts(hallID, r.From, r.To); err != nil {
 			return err

@@ -202,6 +202,19 @@ func TestHallDay(t *testing.T) {
 	if rep.Report.SMSToday != 7 {
 		t.Errorf("report: %d SMS today, want 7: %+v", rep.Report.SMSToday, rep.Report)
 	}
+	// Days whose messages the prune has begun to forget are refused, never
+	// counted short: the report goes back 39 days before today.
+	shanghai, _ := time.LoadLocation("Asia/Shanghai")
+	now := s.Engine.Now().In(shanghai)
+	day := func(ago int) string { return now.AddDate(0, 0, -ago).Format(time.DateOnly) }
+	if code := s.Call(t, "GET", "/api/v1/halls/demo/notifications/report?from="+day(39), s.Admin, nil, nil); code != 200 {
+		t.Errorf("report from 39 days ago: %d, want 200", code)
+	}
+	var bad struct{ Error struct{ Code, Field, Message string } }
+	if code := s.Call(t, "GET", "/api/v1/halls/demo/notifications/report?from="+day(40)+"&to="+day(0), s.Admin, nil, &bad); code != 400 ||
+		bad.Error.Field != "from" || !strings.Contains(bad.Error.Message, "kept 40 days") || !strings.Contains(bad.Error.Message, day(39)) {
+		t.Errorf("report from 40 days ago: %d %+v, want 400 naming from and %s", code, bad.Error, day(39))
+	}
 }
 
 // TestNumberHourLimit: a number has at most the hall's per_phone_hour
