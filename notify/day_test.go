@@ -210,7 +210,9 @@ func TestHallDay(t *testing.T) {
 	if code := s.Call(t, "GET", "/api/v1/halls/demo/notifications/report?from="+day(39), s.Admin, nil, nil); code != 200 {
 		t.Errorf("report from 39 days ago: %d, want 200", code)
 	}
-	var bad struct{ Error struct{ Code, Field, Message string } }
+	var bad struct {
+		Error struct{ Code, Field, Message string }
+	}
 	if code := s.Call(t, "GET", "/api/v1/halls/demo/notifications/report?from="+day(40)+"&to="+day(0), s.Admin, nil, &bad); code != 400 ||
 		bad.Error.Field != "from" || !strings.Contains(bad.Error.Message, "kept 40 days") || !strings.Contains(bad.Error.Message, day(39)) {
 		t.Errorf("report from 40 days ago: %d %+v, want 400 naming from and %s", code, bad.Error, day(39))
