@@ -148,7 +148,31 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 // notifications, the edge link). Call it once, after the node's settings
 // are set (SetWebhookAllow, SetVAPID, the engine's sealer and clock, the
 // sender's pipeline): the workers read them from their first message on.
-func (a *App) Start() { a.Outbound.Start() }
+// It first warns of stored settings whose address the allow lists refuse
+// (WarnRefused).
+func (a *App) Start() {
+	a.WarnRefused(context.Background())
+	a.Outbound.Start()
+}
+
+// WarnRefused logs a warning for each stored setting whose address the
+// node's allow lists refuse (civiq.Engine.RefusedAddresses): the setting
+// and the flag, never the address, a secret or personal data. Settings
+// that worked before --ldap-allow and --notify-allow existed fail when
+// used until the operator allows their address.
+func (a *App) WarnRefused(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	refused, err := a.Engine.RefusedAddresses(ctx, a.notifyAllow)
+	if err != nil {
+		slog.Warn("allow lists: cannot read the stored settings", "err", err)
+		return
+	}
+	for _, r := range refused {
+		slog.Warn("a stored setting names an address the allow lists refuse: its use fails until civiq serve allows it",
+			"setting", r.Setting, "flag", r.Flag)
+	}
+}
 
 // SetVAPID makes v the key pair of Web Push: it signs the messages, and the
 // phone page subscribes browsers with its public key. Set it before
