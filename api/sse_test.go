@@ -95,6 +95,29 @@ func TestStreamsCloseClientsThatDoNotRead(t *testing.T) {
 	}
 }
 
+// dialStream opens the event stream at path on a bare connection to addr
+// as token, and reads its answer up to ": connected": the stream is
+// subscribed. The caller closes the connection.
+func dialStream(t *testing.T, addr, path, token string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: civiq\r\nAuthorization: Bearer %s\r\n\r\n", path, token)
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			c.Close()
+			t.Fatalf("%s: %v", path, err)
+		}
+		if line == ": connected\n" {
+			return c, r
+		}
+	}
+}
+
 // TestStreamsEndWhenTheClientLeaves: a stream whose client closes its
 // connection ends at once, with no write to find it out (heartbeats an
 // hour apart here), and lets go of its subscriptions.
@@ -103,21 +126,7 @@ func TestStreamsEndWhenTheClientLeaves(t *testing.T) {
 	ts := newTestServer(t, func(s *api.Server) { s.Heartbeat = time.Hour })
 	addr := strings.TrimPrefix(ts.URL, "http://")
 	for _, path := range []string{"/api/v1/halls/demo/events", "/api/v1/city/events"} {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: civiq\r\nAuthorization: Bearer %s\r\n\r\n", path, ts.Admin)
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			if line == ": connected\n" {
-				break
-			}
-		}
+		c, _ := dialStream(t, addr, path, ts.Admin)
 		if ts.Hub.Count() == 0 {
 			t.Fatalf("%s: no subscription while the stream is open", path)
 		}
@@ -206,22 +215,8 @@ func TestWaitStreams(t *testing.T) {
 	addr := strings.TrimPrefix(ts.URL, "http://")
 	var clients []*bufio.Reader
 	for _, path := range []string{"/api/v1/halls/demo/events", "/api/v1/city/events", "/api/v1/halls/demo/events?last_event_id=0"} {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, r := dialStream(t, addr, path, ts.Admin)
 		defer c.Close()
-		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: civiq\r\nAuthorization: Bearer %s\r\n\r\n", path, ts.Admin)
-		r := bufio.NewReader(c)
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			if line == ": connected\n" {
-				break
-			}
-		}
 		clients = append(clients, r)
 	}
 	ts.API.Close()
