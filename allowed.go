@@ -4,19 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"net/url"
 )
-
-// urlAllowed checks the host of raw, the URL given by field, against allow
-// as hostAllowed does, naming flag: for the settings that name where civiq
-// dials (webhooks, the identity platform, the directory).
-func urlAllowed(field, raw string, allow []netip.Prefix, flag string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return FieldErrorf(field, "%s is not a URL", field)
-	}
-	return hostAllowed(field, u.Hostname(), allow, flag)
-}
 
 // RefusedAddress is a stored setting whose address the server's allow
 // lists refuse: where it is (Setting: "ldap.url", "hall demo sms.endpoint")

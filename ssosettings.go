@@ -215,11 +215,7 @@ func (o *OIDCSettings) CheckAt(allow []netip.Prefix) error {
 	if err := o.Check(); err != nil {
 		return err
 	}
-	u, err := url.Parse(o.Issuer)
-	if err != nil {
-		return FieldErrorf("oidc.issuer", "oidc.issuer is not a URL")
-	}
-	return hostAllowed("oidc.issuer", u.Hostname(), allow, FlagOIDCAllow)
+	return urlAllowed("oidc.issuer", o.Issuer, allow, FlagOIDCAllow)
 }
 
 // Check checks the directory's settings, naming the first field at fault
@@ -307,11 +303,7 @@ func (l *LDAPSettings) CheckAt(allow []netip.Prefix) error {
 	if err := l.Check(); err != nil {
 		return err
 	}
-	u, err := url.Parse(l.URL)
-	if err != nil {
-		return FieldErrorf("ldap.url", "ldap.url is not a URL")
-	}
-	return hostAllowed("ldap.url", u.Hostname(), allow, FlagLDAPAllow)
+	return urlAllowed("ldap.url", l.URL, allow, FlagLDAPAllow)
 }
 
 // clone copies s, its parts with it.

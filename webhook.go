@@ -91,12 +91,18 @@ const (
 	FlagLDAPAllow    = "--ldap-allow"
 )
 
-// hostAllowed checks the host of a URL, given by field, as the guarded
-// dialer (package outbound) will check the address it dials: an address
-// WebhookAddrAllowed refuses with allow, or localhost, is invalid, naming
-// flag, the server's flag that sets allow. A name that resolves to such
-// an address is refused when it is dialled.
-func hostAllowed(field, host string, allow []netip.Prefix, flag string) error {
+// urlAllowed checks the host of raw, the URL given by field, as the
+// guarded dialer (package outbound) will check the address it dials: an
+// address WebhookAddrAllowed refuses with allow, or localhost, is
+// invalid, naming flag, the server's flag that sets allow. A name that
+// resolves to such an address is refused when it is dialled. Webhooks,
+// the identity platform and the directory check their URL with it.
+func urlAllowed(field, raw string, allow []netip.Prefix, flag string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return FieldErrorf(field, "%s is not a URL", field)
+	}
+	host := u.Hostname()
 	if ip, err := netip.ParseAddr(host); err == nil && !WebhookAddrAllowed(ip, allow) {
 		return FieldErrorf(field, "%s's address %s is not allowed: loopback, link-local and private addresses need civiq serve %s", field, ip, flag)
 	}
@@ -122,7 +128,7 @@ func (e *Engine) checkWebhook(tx Tx, p Principal, in *WebhookInput) error {
 	case len(in.URL) > 2000:
 		return FieldErrorf("url", "url is at most 2000 characters")
 	}
-	if err := hostAllowed("url", u.Hostname(), e.WebhookAllow, FlagWebhookAllow); err != nil {
+	if err := urlAllowed("url", in.URL, e.WebhookAllow, FlagWebhookAllow); err != nil {
 		return err
 	}
 	if len(in.Events) == 0 {
