@@ -75,6 +75,10 @@ const kioskScript = kioskPrelude + `
 const browser = await civiq.launch();
 
 // ---- a kiosk paired with a code an admin made ----
+// Someone signed in at counter 2 (general, social): the demo's counters
+// are open with nobody there, and the kiosk says 暂无窗口办理 of a service
+// no counter works for (open_counters 0, as the estimate counts them).
+check((await api('POST', '/api/v1/halls/demo/counters/2/status', { status: 'open' })).status === 200, 'open counter 2');
 const dev = await api('POST', '/api/v1/halls/demo/devices', { kind: 'kiosk', name: 'kiosk 1' });
 check(dev.status === 201, 'create kiosk device: ' + dev.status);
 const kctx = await browser.newContext({ viewport: { width: 1080, height: 1920 }, hasTouch: true });
@@ -94,6 +98,7 @@ await visible(kiosk, 's-home');
 check(await kiosk.evaluate(() => !!localStorage.getItem('civiq.device.demo')), 'the device token is kept');
 await kiosk.waitForFunction(() => /0/.test(document.querySelector('.svc[data-service=general] .svc-count').textContent));
 check(/约 \d+ 分钟/.test(await text(kiosk, '.svc[data-service=general] .svc-eta')), 'expected wait on the button');
+check(await text(kiosk, '.svc[data-service=tax] .svc-eta') === '暂无窗口办理', 'no counter works for tax: ' + await text(kiosk, '.svc[data-service=tax] .svc-eta'));
 check(await kiosk.evaluate(() => document.documentElement.scrollHeight <= innerHeight), 'portrait start screen fits');
 await shot(kiosk, 'kiosk-portrait');
 await axe(kiosk, 'kiosk start');
