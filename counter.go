@@ -93,7 +93,8 @@ func (c *Counter) Calls() bool {
 
 // Works says whether the counter is open and calls (Calls): the expected
 // waits count it, and so do open_counters of the waits, the dashboard
-// and the service alerts, so that they never say otherwise.
+// and the service alerts, and counters_open of the city overview, so
+// that they never say otherwise.
 func (c *Counter) Works() bool { return c.Status == CounterOpen && c.Calls() }
 
 // markDeviceCalls sets DeviceCalls of the hall's counters cs: those a

@@ -460,8 +460,12 @@ type CityHall struct {
 	Waiting            int        `json:"waiting"`
 	LongestWaitSeconds int        `json:"longest_wait_seconds"`
 	LongestWaitSince   *time.Time `json:"longest_wait_since"`
-	Counters           int        `json:"counters"`
-	CountersOpen       int        `json:"counters_open"`
+	// Counters counts the hall's counters; CountersOpen those of them
+	// that work (Counter.Works: open, and a clerk signed in, a ticket at
+	// it or a paired counter device calling there), as the hall's
+	// dashboard counts its services' open counters.
+	Counters     int `json:"counters"`
+	CountersOpen int `json:"counters_open"`
 	// Ratings given today (less the bad ones rejected after review), how
 	// many of them are 4 or 5, and their share (null with no rating).
 	Ratings          int      `json:"ratings"`
@@ -586,9 +590,12 @@ func cityHall(tx Tx, h *Hall, now time.Time) (*CityHall, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := markDeviceCalls(tx, h.ID, cs); err != nil { // counter.go
+		return nil, err
+	}
 	ch.Counters = len(cs)
 	for _, c := range cs {
-		if c.Status == CounterOpen {
+		if c.Works() { // as the hall's dashboard and its estimates count them
 			ch.CountersOpen++
 		}
 	}

@@ -383,6 +383,7 @@ func TestCityOverview(t *testing.T) {
 	ts.do(t, "POST", "/api/v1/tickets/"+x.ID+"/rating", "", map[string]any{"score": 3}).want(t, 201)
 	ts.issue(t, ts.Admin, "general") // demo: A003 at 09:45
 	ts.do(t, "POST", "/api/v1/halls/other/counters/1/status", ts.Admin, map[string]string{"status": "closed"}).want(t, 200)
+	ts.pairDevice(t, "demo", civiq.DeviceCounter, "3") // calls at 3, open with nobody signed in
 
 	var ov cityOverview
 	ts.do(t, "GET", "/api/v1/city", ts.Admin, nil).want(t, 200).json(t, &ov)
@@ -390,14 +391,18 @@ func TestCityOverview(t *testing.T) {
 		t.Fatalf("halls %+v", ov.Halls)
 	}
 	demo, other := ov.Halls[0], ov.Halls[1]
-	if demo.Waiting != 3 || demo.LongestWaitSeconds != 3000 || demo.Counters != 6 || demo.CountersOpen != 5 ||
+	// counters_open counts the counters that work, as the hall's dashboard
+	// counts its services' (Counter.Works): of the demo's six 5, B001 at
+	// it, and 3, its paired counter device's; 2 is paused and the others
+	// are open with nobody there.
+	if demo.Waiting != 3 || demo.LongestWaitSeconds != 3000 || demo.Counters != 6 || demo.CountersOpen != 2 ||
 		demo.Ratings != 1 || demo.Satisfied != 1 || demo.SatisfactionRate == nil || *demo.SatisfactionRate != 1 {
 		t.Errorf("demo %+v", demo)
 	}
 	if other.Waiting != 0 || other.LongestWaitSeconds != 0 || other.CountersOpen != 0 || other.Ratings != 1 || other.Satisfied != 0 || *other.SatisfactionRate != 0 {
 		t.Errorf("other %+v", other)
 	}
-	if tot := ov.Totals; tot.Waiting != 3 || tot.Ratings != 2 || tot.Satisfied != 1 || *tot.SatisfactionRate != 0.5 || tot.LongestWaitSeconds != 3000 {
+	if tot := ov.Totals; tot.Waiting != 3 || tot.Counters != 7 || tot.CountersOpen != 2 || tot.Ratings != 2 || tot.Satisfied != 1 || *tot.SatisfactionRate != 0.5 || tot.LongestWaitSeconds != 3000 {
 		t.Errorf("totals %+v", tot)
 	}
 	ts.do(t, "GET", "/api/v1/city?halls=other", ts.Admin, nil).want(t, 200).json(t, &ov)
