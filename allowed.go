@@ -3,8 +3,18 @@ package civiq
 import (
 	"context"
 	"fmt"
-	"net/netip"
 )
+
+// providerAllowed checks the endpoint of a hall's provider p of the
+// medium, its field medium.endpoint, against NotifyAllow (urlAllowed): an
+// SMS or WeChat provider's, which civiq dials; none set is the provider's
+// public one. A browser push service is the citizen's own, never set here.
+func (e *Engine) providerAllowed(medium string, p *ProviderSettings) error {
+	if p == nil || p.Endpoint == "" || (medium != MediumSMS && medium != MediumWeChat) {
+		return nil
+	}
+	return urlAllowed(medium+".endpoint", p.Endpoint, e.NotifyAllow, FlagNotifyAllow)
+}
 
 // RefusedAddress is a stored setting whose address the server's allow
 // lists refuse: where it is (Setting: "ldap.url", "hall demo sms.endpoint")
@@ -17,11 +27,12 @@ type RefusedAddress struct {
 // RefusedAddresses lists the stored settings that name an address the
 // allow lists refuse: single sign-on's (the engine's OIDCAllow and
 // LDAPAllow; settings from the flags are checked as the server starts)
-// and the notifications' providers of every hall (notifyAllow, civiq
+// and the notifications' providers of every hall (NotifyAllow, civiq
 // serve --notify-allow; the push services are the citizens' own, never
 // stored). Settings kept from before the lists existed (--ldap-allow and
-// --notify-allow came after them) now fail when used: civiq serve warns.
-func (e *Engine) RefusedAddresses(ctx context.Context, notifyAllow []netip.Prefix) ([]RefusedAddress, error) {
+// --notify-allow came after them), or from before the list was narrowed,
+// now fail when used: civiq serve warns.
+func (e *Engine) RefusedAddresses(ctx context.Context) ([]RefusedAddress, error) {
 	var out []RefusedAddress
 	err := e.store.View(ctx, func(tx Tx) error {
 		s, err := tx.SSOSettings()
@@ -46,12 +57,9 @@ func (e *Engine) RefusedAddresses(ctx context.Context, notifyAllow []netip.Prefi
 			if err != nil {
 				return err
 			}
-			for _, p := range []struct {
-				medium string
-				s      *ProviderSettings
-			}{{MediumSMS, st.SMS}, {MediumWeChat, st.WeChat}} {
-				if p.s != nil && p.s.Endpoint != "" && urlAllowed("endpoint", p.s.Endpoint, notifyAllow, FlagNotifyAllow) != nil {
-					out = append(out, RefusedAddress{fmt.Sprintf("hall %s %s.endpoint", h.ID, p.medium), FlagNotifyAllow})
+			for _, m := range Media {
+				if e.providerAllowed(m, st.Provider(m)) != nil {
+					out = append(out, RefusedAddress{fmt.Sprintf("hall %s %s.endpoint", h.ID, m), FlagNotifyAllow})
 				}
 			}
 		}

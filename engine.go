@@ -45,6 +45,11 @@ type Engine struct {
 	// LDAPAllow lists those the directory may be reached at (civiq serve
 	// --ldap-allow).
 	LDAPAllow []netip.Prefix
+	// NotifyAllow lists those the notifications' SMS and WeChat providers
+	// may be reached at (civiq serve --notify-allow): a hall's provider
+	// endpoint is checked against it when an admin sets it
+	// (providerAllowed), and dialled through it (app.Providers).
+	NotifyAllow []netip.Prefix
 	// Channels makes the notifications' channels of a hall's settings
 	// (notify.go; package notify's Makers); without it settings are
 	// checked without their providers and nothing is sent.

@@ -618,6 +618,9 @@ func (e *Engine) checkNotifySettings(in *NotifySettings, old *NotifySettings) er
 		if p.Provider == "" {
 			return FieldErrorf(field+".provider", "%s.provider is required", field)
 		}
+		if err := e.providerAllowed(m, p); err != nil { // allowed.go
+			return err
+		}
 		if p.Secret == "" && old != nil {
 			if op := old.Provider(m); op != nil && op.Provider == p.Provider {
 				p.Secret = op.Secret

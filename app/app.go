@@ -48,8 +48,9 @@ type App struct {
 	// Providers reaches the notifications' SMS and WeChat providers: public
 	// addresses and those SetNotifyAllow allows.
 	Providers *http.Client
-	// notifyAllow and pushAllow are the allow lists of Providers and Push.
-	notifyAllow, pushAllow []netip.Prefix
+	// pushAllow is the allow list of Push; Providers' is the engine's
+	// NotifyAllow.
+	pushAllow []netip.Prefix
 	// EdgeSender sends the hall's events up on an edge node (package
 	// edgelink); Link is the edge's link to its city, nil on a city.
 	EdgeSender *edgelink.Sender
@@ -80,7 +81,7 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	a.Push = &webpush.Client{HTTP: outbound.GuardedClient(func() []netip.Prefix { return a.pushAllow }, civiq.FlagPushAllow, outbound.Timeout),
 		UserAgent: a.Sender.UserAgent}
 	a.Push.HTTP.Timeout = outbound.Timeout
-	a.Providers = outbound.GuardedClient(func() []netip.Prefix { return a.notifyAllow }, civiq.FlagNotifyAllow, outbound.Timeout)
+	a.Providers = outbound.GuardedClient(func() []netip.Prefix { return a.Engine.NotifyAllow }, civiq.FlagNotifyAllow, outbound.Timeout)
 	a.Providers.Timeout = outbound.Timeout
 	a.NotifyLog = &notify.Log{}
 	a.Makers = notify.Makers{
@@ -163,7 +164,7 @@ func (a *App) Start() {
 func (a *App) WarnRefused(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	refused, err := a.Engine.RefusedAddresses(ctx, a.notifyAllow)
+	refused, err := a.Engine.RefusedAddresses(ctx)
 	if err != nil {
 		slog.Warn("allow lists: cannot read the stored settings", "err", err)
 		return
@@ -193,9 +194,9 @@ func (a *App) SetWebhookAllow(allow []netip.Prefix) {
 // SetNotifyAllow lets the notifications' SMS and WeChat providers be
 // reached at the loopback, link-local and private addresses in allow
 // (civiq serve --notify-allow: a private cloud's endpoint), checked when
-// their address is dialled; webhooks are not let reach them. Set it
-// before Start.
-func (a *App) SetNotifyAllow(allow []netip.Prefix) { a.notifyAllow = allow }
+// an admin sets a hall's provider endpoint and when their address is
+// dialled; webhooks are not let reach them. Set it before Start.
+func (a *App) SetNotifyAllow(allow []netip.Prefix) { a.Engine.NotifyAllow = allow }
 
 // SetPushAllow lets the browsers' push services be reached at the
 // loopback, link-local and private addresses in allow (civiq serve
