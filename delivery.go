@@ -484,9 +484,9 @@ type DeliveryTx interface {
 	AppendDeliveries(subID int64, as []DeliveryAttempt) error
 	// Deliveries gives the subscriber's last attempts, newest first.
 	Deliveries(subID int64, limit int) ([]DeliveryAttempt, error)
-	// PruneDeliveries forgets the records whose first attempt was made
-	// before the time.
-	PruneDeliveries(before time.Time) error
+	// PruneDeliveries forgets at most limit of the records whose first
+	// attempt was made before the time, and says how many it forgot.
+	PruneDeliveries(before time.Time, limit int) (int, error)
 	// EventsSince gives up to limit events of every hall with an id above
 	// after, oldest first.
 	EventsSince(after int64, limit int) ([]*Event, error)

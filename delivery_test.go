@@ -1,6 +1,8 @@
 package civiq_test
 
 import (
+	"context"
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
@@ -78,5 +80,64 @@ func TestSubscriberWants(t *testing.T) {
 	}
 	if all.Wants(&civiq.Event{Type: civiq.EventSubscriberChanged, Text: "1"}) {
 		t.Error("a subscriber's change (no hall's) is the delivery's own")
+	}
+}
+
+// TestPruneDeliveriesInWrites: the hourly prune forgets the delivery log's
+// records older than DeliveryLogAge in writes of PruneBatch, a pause
+// apart, as it does the notifications' messages, and stops between two
+// writes once its context ends (the server stopping); a younger record
+// stays.
+func TestPruneDeliveriesInWrites(t *testing.T) {
+	e := newEnv(t)
+	defer civiq.SetPrunePause(time.Hour)() // the prune waits after its first write
+	const sub, old = 7, civiq.PruneBatch + 100
+	at := e.clock().Add(-civiq.DeliveryLogAge - time.Hour)
+	if err := e.store.Update(e.ctx, func(tx civiq.Tx) error {
+		for i := range old + 1 { // one record a try; the last one young
+			a := civiq.DeliveryAttempt{EventID: int64(i + 1), At: at.Add(time.Duration(i) * time.Millisecond), Status: 204}
+			if i == old {
+				a.At = e.clock()
+			}
+			if err := tx.AppendDeliveries(sub, []civiq.DeliveryAttempt{a}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	left := func() int {
+		var as []civiq.DeliveryAttempt
+		if err := e.store.View(e.ctx, func(tx civiq.Tx) (err error) { as, err = tx.Deliveries(sub, 2*old); return }); err != nil {
+			t.Fatal(err)
+		}
+		return len(as)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.eng.Prune(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for left() == old+1 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	cancel() // the server stops while the prune waits for its next write
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the stopped prune: %v, want it cancelled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the prune did not stop")
+	}
+	if n := left(); n != old+1-civiq.PruneBatch {
+		t.Errorf("%d records left after the first write, want %d", n, old+1-civiq.PruneBatch)
+	}
+	if err := e.eng.Prune(e.ctx); err != nil { // the pause is not waited after a last, short write
+		t.Fatal(err)
+	}
+	if n := left(); n != 1 {
+		t.Errorf("%d records left after a whole prune, want the young one", n)
 	}
 }

@@ -356,16 +356,14 @@ const EventRetention = 7 * 24 * time.Hour
 // still has to deliver (delivery.go), and idempotency keys older than
 // IdempotencyWindow. It first rates by default the phone tickets
 // left unrated, in halls that ask for it (ApplyDefaultRatings), and
-// then forgets the notifications' old messages (PruneNotices).
+// then forgets the delivery log's old records and the notifications' old
+// messages, each in writes of their own (pruneInWrites).
 func (e *Engine) Prune(ctx context.Context) error {
 	if _, err := e.ApplyDefaultRatings(ctx, ""); err != nil { // rating.go
 		return err
 	}
 	now := e.now()
 	if err := e.update(ctx, func(tx Tx) error {
-		if err := tx.PruneDeliveries(now.Add(-DeliveryLogAge)); err != nil { // delivery.go
-			return err
-		}
 		if err := tx.PruneOptIns(now.Add(-OptInAge), now.Add(-OptInAfterEnd)); err != nil { // notify.go
 			return err
 		}
@@ -377,7 +375,45 @@ func (e *Engine) Prune(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	return e.PruneNotices(ctx) // notify.go: in writes of its own
+	if err := e.pruneInWrites(ctx, func(tx Tx) (int, error) {
+		return tx.PruneDeliveries(now.Add(-DeliveryLogAge), PruneBatch) // delivery.go
+	}); err != nil {
+		return err
+	}
+	return e.PruneNotices(ctx) // notify.go
+}
+
+// PruneBatch is how many rows one write of a prune deletes at most (the
+// delivery log's records, a hall's messages); the next write comes
+// prunePause later, so that a long backlog (the first prune of a log or
+// a hall that kept everything) never holds the one writer for long
+// between the halls' own writes.
+const PruneBatch = 500
+
+var prunePause = 50 * time.Millisecond
+
+// pruneInWrites runs del, which deletes at most PruneBatch rows and says
+// how many, each time in a write of its own, until it deletes fewer,
+// prunePause apart; it stops between the writes once ctx is done.
+func (e *Engine) pruneInWrites(ctx context.Context, del func(Tx) (int, error)) error {
+	for {
+		var n int
+		if err := e.update(ctx, func(tx Tx) error {
+			var err error
+			n, err = del(tx)
+			return err
+		}); err != nil {
+			return err
+		}
+		if n < PruneBatch {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(prunePause):
+		}
+	}
 }
 
 // Announcement is a line once sent to a hall's screens.

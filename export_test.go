@@ -1,6 +1,9 @@
 package civiq
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // CachedQueue returns the engine's queue picture of a hall, for tests:
 // its counters' current tickets and its waiting counts. ok is false when
@@ -41,3 +44,11 @@ func (e *Engine) EdgeCheckedIn(ctx context.Context, ev *Event) error {
 
 // NoticeID makes a new message's id, for tests.
 var NoticeID = noticeID
+
+// SetPrunePause sets the pause between a prune's writes, for tests; the
+// function returned sets it back.
+func SetPrunePause(d time.Duration) (restore func()) {
+	old := prunePause
+	prunePause = d
+	return func() { prunePause = old }
+}

@@ -834,14 +834,6 @@ const (
 // were sent. A ticket lives a day, long gone by then.
 const NoticeAge = 40 * 24 * time.Hour
 
-// NoticePruneBatch is how many messages one write of the prune deletes;
-// the next write comes noticePrunePause later, so that a long backlog (the
-// first prune of a hall that kept every message) never holds the one
-// writer for long between the hall's own writes.
-const NoticePruneBatch = 500
-
-var noticePrunePause = 50 * time.Millisecond
-
 // NoticeKeep is what the prune of old messages needs from the domain's
 // rules, as lists of statuses (NotifyTx.PruneNotices): a message is final
 // once its status is one of Final; the messages of a booking whose status
@@ -872,7 +864,7 @@ var noticeKeep = NoticeKeep{
 
 // PruneNotices deletes the messages of every hall last changed
 // NoticeAge ago and no longer needed (NotifyTx.PruneNotices), in writes of
-// NoticePruneBatch. The hourly Prune runs it, off the hot path.
+// PruneBatch (pruneInWrites). The hourly Prune runs it, off the hot path.
 func (e *Engine) PruneNotices(ctx context.Context) error {
 	var halls []Hall
 	if err := e.store.View(ctx, func(tx Tx) error {
@@ -884,23 +876,10 @@ func (e *Engine) PruneNotices(ctx context.Context) error {
 	}
 	before := e.now().Add(-NoticeAge)
 	for _, h := range halls {
-		for {
-			var n int
-			if err := e.update(ctx, func(tx Tx) error {
-				var err error
-				n, err = tx.PruneNotices(h.ID, before, NoticePruneBatch, noticeKeep)
-				return err
-			}); err != nil {
-				return err
-			}
-			if n < NoticePruneBatch {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(noticePrunePause):
-			}
+		if err := e.pruneInWrites(ctx, func(tx Tx) (int, error) {
+			return tx.PruneNotices(h.ID, before, PruneBatch, noticeKeep)
+		}); err != nil {
+			return err
 		}
 	}
 	return nil

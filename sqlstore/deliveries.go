@@ -206,8 +206,17 @@ func (t *tx) Deliveries(subID int64, limit int) ([]civiq.DeliveryAttempt, error)
 	return out, rows.Err()
 }
 
-func (t *tx) PruneDeliveries(before time.Time) error {
-	return t.exec(`DELETE FROM delivery_log WHERE at < ?`, nanos(before))
+// PruneDeliveries walks the log in the order it was written (by id: the
+// old records come first), no index of the time for every record's
+// insert to keep.
+func (t *tx) PruneDeliveries(before time.Time, limit int) (int, error) {
+	res, err := t.execResult(`DELETE FROM delivery_log WHERE id IN (SELECT id FROM delivery_log WHERE at < ? ORDER BY id LIMIT ?)`,
+		nanos(before), limit)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 func (t *tx) EventsSince(after int64, limit int) ([]*civiq.Event, error) {

@@ -88,9 +88,29 @@ func TestDeliveryLog(t *testing.T) {
 	if l := log(200); len(l) != 200 || l[0].ID != got[0].ID || l[199].ID != got[199].ID {
 		t.Errorf("the last 200: %d tries", len(l))
 	}
-	// A record whose first try is older than the prune's time goes.
-	if err := s.Update(ctx, func(tx civiq.Tx) error { return tx.PruneDeliveries(t0.Add(902 * time.Millisecond)) }); err != nil {
-		t.Fatal(err)
+	// A record whose first try is older than the prune's time goes, at
+	// most limit of them a call, the oldest first.
+	prune := func(limit int) (n int) {
+		t.Helper()
+		if err := s.Update(ctx, func(tx civiq.Tx) (err error) {
+			n, err = tx.PruneDeliveries(t0.Add(902*time.Millisecond), limit)
+			return
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := prune(1); n != 1 {
+		t.Errorf("a prune of at most 1 forgot %d records", n)
+	}
+	if l := log(2000); len(l) != 701 || l[700].EventID != 0 {
+		t.Errorf("after a prune of 1: %d tries, want the oldest record's 300 gone", len(l))
+	}
+	if n := prune(1000); n != 1 {
+		t.Errorf("the second prune forgot %d records, want the one old left", n)
+	}
+	if n := prune(1000); n != 0 {
+		t.Errorf("a prune with nothing old forgot %d", n)
 	}
 	if l := log(2000); len(l) != 700 || l[699].EventID != 902 {
 		t.Errorf("after the prune: %d tries", len(l))

@@ -36,7 +36,7 @@ func TestPruneStops(t *testing.T) {
 	}
 	defer conn.Close()
 	old := eng.Now().Add(-civiq.NoticeAge - time.Hour).UnixNano()
-	const n = 3 * civiq.NoticePruneBatch
+	const n = 3 * civiq.PruneBatch
 	if _, err := conn.Exec(`WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < ?)
 		INSERT INTO notify_messages (id, hall_id, day, ticket_id, number, medium, kind, to_masked, address_key, params, status,
 			event_id, ord, created_at, updated_at)
