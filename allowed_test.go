@@ -1,7 +1,6 @@
 package civiq_test
 
 import (
-	"bytes"
 	"net/netip"
 	"slices"
 	"strings"
@@ -48,11 +47,7 @@ func TestRefusedAddresses(t *testing.T) {
 func TestProviderEndpointAllowed(t *testing.T) {
 	e := newEnv(t)
 	admin := bootstrapAdmin(t, e)
-	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{5}, civiq.SecretKeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.eng.Sealer = sealer
+	e.seal()
 	for _, c := range []struct {
 		field string
 		in    civiq.NotifySettings

@@ -1,7 +1,6 @@
 package civiq_test
 
 import (
-	"bytes"
 	"sync"
 	"testing"
 	"time"
@@ -221,11 +220,7 @@ func TestCachesUnderConcurrentWrites(t *testing.T) {
 func TestOptInKeepsQueuePicture(t *testing.T) {
 	e := newEnv(t)
 	admin := bootstrapAdmin(t, e)
-	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{5}, civiq.SecretKeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.eng.Sealer = sealer
+	e.seal()
 	if _, err := e.eng.SetNotifySettings(e.ctx, admin, "demo", civiq.NotifySettings{SMS: &civiq.ProviderSettings{Provider: "log"}}); err != nil {
 		t.Fatal(err)
 	}

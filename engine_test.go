@@ -50,6 +50,17 @@ type env struct {
 // TestMain runs these tests on SQLite, then again on PostgreSQL.
 func TestMain(m *testing.M) { storetest.Main(m) }
 
+// seal gives the engine a fixed key for the secrets it seals (the
+// notification providers' keys).
+func (e *env) seal() {
+	e.tb.Helper()
+	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{5}, civiq.SecretKeySize))
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	e.eng.Sealer = sealer
+}
+
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
 	store := storetest.Open(tb)
