@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -158,14 +157,9 @@ func (t *tx) UnratedDone(hallID, channel string, doneFrom, doneTo time.Time, lim
 	if err != nil || len(services) == 0 {
 		return []civiq.Ticket{}, err
 	}
-	args := make([]any, 0, len(services)+5)
-	args = append(args, hallID)
-	for _, s := range services {
-		args = append(args, s)
-	}
-	args = append(args, channel, nanos(doneFrom), nanos(doneTo), limit)
-	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets tk WHERE hall_id = ? AND service_id IN (?`+
-		strings.Repeat(`, ?`, len(services)-1)+`) AND channel = ? AND `+unratedDone+` ORDER BY done_at, id LIMIT ?`, args...))
+	args := append(append([]any{hallID}, anys(services)...), channel, nanos(doneFrom), nanos(doneTo), limit)
+	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets tk WHERE hall_id = ? AND service_id IN (`+
+		marks(len(services))+`) AND channel = ? AND `+unratedDone+` ORDER BY done_at, id LIMIT ?`, args...))
 }
 
 // unratedDone is the condition of a ticket done in a range and never
@@ -183,18 +177,10 @@ func (t *tx) CountUnratedDone(hallID string, channels []string, doneFrom, doneTo
 	if err != nil || len(services) == 0 {
 		return 0, err
 	}
-	args := make([]any, 0, len(services)+len(channels)+3)
-	args = append(args, hallID)
-	for _, s := range services {
-		args = append(args, s)
-	}
-	for _, c := range channels {
-		args = append(args, c)
-	}
-	args = append(args, nanos(doneFrom), nanos(doneTo))
+	args := append(append(append([]any{hallID}, anys(services)...), anys(channels)...), nanos(doneFrom), nanos(doneTo))
 	var n int
-	err = t.row(`SELECT COUNT(*) FROM tickets tk WHERE hall_id = ? AND service_id IN (?`+strings.Repeat(`, ?`, len(services)-1)+
-		`) AND channel IN (?`+strings.Repeat(`, ?`, len(channels)-1)+`) AND `+unratedDone, args...).Scan(&n)
+	err = t.row(`SELECT COUNT(*) FROM tickets tk WHERE hall_id = ? AND service_id IN (`+marks(len(services))+
+		`) AND channel IN (`+marks(len(channels))+`) AND `+unratedDone, args...).Scan(&n)
 	return n, err
 }
 

@@ -618,13 +618,10 @@ func (t *tx) WaitingTickets(hallID string, serviceIDs []string, limit int) ([]ci
 	if len(serviceIDs) == 0 {
 		return []civiq.Ticket{}, nil
 	}
-	args := []any{hallID}
-	for _, s := range serviceIDs {
-		args = append(args, s)
-	}
+	args := append(append([]any{hallID}, anys(serviceIDs)...), limit)
 	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets
-		WHERE hall_id = ? AND status = 'waiting' AND service_id IN (?`+strings.Repeat(`, ?`, len(serviceIDs)-1)+`)
-		ORDER BY CASE WHEN priority = 'priority' THEN 0 ELSE 1 END, queued_at, issued_at, id LIMIT ?`, append(args, limit)...))
+		WHERE hall_id = ? AND status = 'waiting' AND service_id IN (`+marks(len(serviceIDs))+`)
+		ORDER BY CASE WHEN priority = 'priority' THEN 0 ELSE 1 END, queued_at, issued_at, id LIMIT ?`, args...))
 }
 
 func (t *tx) DirectedWaiting(hallID string) ([]civiq.Ticket, error) {
