@@ -254,7 +254,7 @@ func TestDeviceRunCounterWorks(t *testing.T) {
 	if _, err := e.eng.SetCounterStatus(dev, "demo", "5", civiq.CounterOpen, "", nil); err != nil {
 		t.Fatal(err)
 	}
-	e.staffAt("li", "6") // tax is served at 5 and 6
+	li := e.staffAt("li", "6") // tax is served at 5 and 6
 	for range 20 {
 		e.issue("tax", "")
 	}
@@ -300,6 +300,20 @@ func TestDeviceRunCounterWorks(t *testing.T) {
 		if s.ID == "tax" && s.OpenCounters != 2 {
 			t.Errorf("the dashboard's tax open_counters = %d, want 2", s.OpenCounters)
 		}
+	}
+	// A ticket sent from counter 6 to the device's counter, free and with
+	// nobody sent there before: its wait is that counter's, about none
+	// (not the service's queue).
+	at6 := civiq.WithActor(e.ctx, civiq.Principal{User: li})
+	sent, err := e.eng.CallNext(at6, "demo", "6", nil)
+	if err != nil || sent == nil {
+		t.Fatalf("li's call: %+v, %v", sent, err)
+	}
+	if sent, err = e.eng.Act(at6, civiq.ActRequest{TicketID: sent.ID, Action: civiq.ActTransfer, CounterID: "5"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if sent.Position == nil || *sent.Position != 0 || sent.ETASeconds == nil || *sent.ETASeconds > 60 {
+		t.Errorf("a ticket sent to the device's free counter: position %v, eta %v s; want 0, under a minute", deref(sent.Position), deref(sent.ETASeconds))
 	}
 	e.staffAt("wang", "5") // a clerk signed in there: the same counter working
 	if staffed := taxWait(); staffed.ETASeconds != between.ETASeconds || staffed.OpenCounters != 2 {

@@ -164,8 +164,10 @@ func (c *queueCache) observe(evs []*Event) {
 				continue
 			}
 			q.counters = slices.Clone(q.counters)
+			device := q.counters[i].DeviceCalls // the event's counter is read without it (markDeviceCalls)
 			q.counters[i] = *ev.Counter
 			q.counters[i].ServiceIDs = slices.Clone(ev.Counter.ServiceIDs)
+			q.counters[i].DeviceCalls = device
 		default:
 			delete(c.halls, ev.HallID)
 			continue

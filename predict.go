@@ -996,6 +996,9 @@ func directedAhead(tx Tx, t *Ticket) (*Counter, []Ticket, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := markDeviceCalls(tx, t.HallID, cs); err != nil { // counter.go: counterLoad counts them
+		return nil, nil, err
+	}
 	var c *Counter
 	for i := range cs {
 		if cs[i].Status != CounterClosed && t.DirectedTo(&cs[i]) && (t.ForCounter == "" || cs[i].ID == t.ForCounter) {
