@@ -844,19 +844,11 @@ type NoticeKeep struct {
 	Final, BookingOpen, CaseClosed, FollowUpClosed []string
 }
 
-// NoticeFinal reports whether a message's status is final: it is never
-// sent again, and its outcome is known (sent, delivered, failed, dropped).
-func NoticeFinal(status string) bool {
-	return status == NoticeSent || status == NoticeDelivered || status == NoticeFailed || status == NoticeDropped
-}
-
-// noticeStatuses lists every status of a message.
-var noticeStatuses = []string{NoticeScheduled, NoticeQueued, NoticeSending, NoticeSent, NoticeDelivered, NoticeFailed, NoticeDropped}
-
-// noticeKeep is NoticeKeep of the domain's rules: NoticeFinal, a booking
-// still booked, CaseClosed and FollowUpClosed.
+// noticeKeep is NoticeKeep of the domain's rules: a message's final
+// statuses (never sent again, its outcome known), a booking still booked,
+// CaseClosed and FollowUpClosed.
 var noticeKeep = NoticeKeep{
-	Final:          slices.DeleteFunc(slices.Clone(noticeStatuses), func(s string) bool { return !NoticeFinal(s) }),
+	Final:          []string{NoticeSent, NoticeDelivered, NoticeFailed, NoticeDropped},
 	BookingOpen:    []string{BookingBooked},
 	CaseClosed:     slices.DeleteFunc(slices.Clone(CaseStatuses), func(s string) bool { return !CaseClosed(s) }),
 	FollowUpClosed: slices.DeleteFunc(slices.Clone(FollowUpStatuses), func(s string) bool { return !FollowUpClosed(s) }),

@@ -96,7 +96,8 @@ const (
 // address WebhookAddrAllowed refuses with allow, or localhost, is
 // invalid, naming flag, the server's flag that sets allow. A name that
 // resolves to such an address is refused when it is dialled. Webhooks,
-// the identity platform and the directory check their URL with it.
+// the identity platform, the directory and the notifications' providers
+// check their URL with it.
 func urlAllowed(field, raw string, allow []netip.Prefix, flag string) error {
 	u, err := url.Parse(raw)
 	if err != nil {

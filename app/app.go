@@ -80,9 +80,7 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 	a.EdgeSender = &edgelink.Sender{Engine: a.Engine}
 	a.Push = &webpush.Client{HTTP: outbound.GuardedClient(func() []netip.Prefix { return a.pushAllow }, civiq.FlagPushAllow, outbound.Timeout),
 		UserAgent: a.Sender.UserAgent}
-	a.Push.HTTP.Timeout = outbound.Timeout
 	a.Providers = outbound.GuardedClient(func() []netip.Prefix { return a.Engine.NotifyAllow }, civiq.FlagNotifyAllow, outbound.Timeout)
-	a.Providers.Timeout = outbound.Timeout
 	a.NotifyLog = &notify.Log{}
 	a.Makers = notify.Makers{
 		"log":     func(*civiq.ProviderSettings) (civiq.Channel, error) { return a.NotifyLog, nil },

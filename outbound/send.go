@@ -105,8 +105,8 @@ func GuardedDialer(allow func() []netip.Prefix, flag string, timeout time.Durati
 // (civiq.WebhookAddrAllowed, checked on the address dialled, so a name
 // that resolves to a private address is refused too: a *RefusedError
 // naming flag, the server's flag that sets allow), through no proxy,
-// following no redirect. timeout bounds the dial and the TLS handshake;
-// the caller bounds the request.
+// following no redirect. timeout bounds the dial, the TLS handshake and
+// the whole request.
 func GuardedClient(allow func() []netip.Prefix, flag string, timeout time.Duration) *http.Client {
 	tr := &http.Transport{
 		Proxy:               nil, // a proxy would bypass the address check
@@ -117,6 +117,7 @@ func GuardedClient(allow func() []netip.Prefix, flag string, timeout time.Durati
 	}
 	return &http.Client{
 		Transport: tr,
+		Timeout:   timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},

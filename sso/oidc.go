@@ -53,7 +53,6 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 	if cfg.HTTP == nil {
 		allow := cfg.Allow
 		cfg.HTTP = outbound.GuardedClient(func() []netip.Prefix { return allow }, civiq.FlagOIDCAllow, outbound.Timeout)
-		cfg.HTTP.Timeout = outbound.Timeout
 	}
 	o := &OIDC{cfg: cfg, scopes: cfg.Scopes}
 	if !slices.Contains(o.scopes, oidc.ScopeOpenID) {
