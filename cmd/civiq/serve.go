@@ -16,6 +16,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -83,6 +84,7 @@ type Main struct {
 	AdminPassword string
 
 	stop       chan struct{}
+	loops      sync.WaitGroup     // the prune, the sweep and the alerts' check: Close waits for them before the store closes
 	stopFollow context.CancelFunc // PostgreSQL: stops following other nodes' events
 	app        *app.App
 }
@@ -391,9 +393,10 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Listener = m.Conns.Listen(ln)
 	m.stop = make(chan struct{})
-	go m.prune(m.stop)
-	go m.Engine.SweepEvery(time.Minute, m.stop)                 // strikes.go: no-shows on time
-	go m.Engine.CheckAlertsEvery(civiq.AlertCheckEvery, m.stop) // alert.go: a wait passes the level with no event
+	stop := m.stop
+	m.loops.Go(func() { m.prune(stop) })
+	m.loops.Go(func() { m.Engine.SweepEvery(time.Minute, stop) })                 // strikes.go: no-shows on time
+	m.loops.Go(func() { m.Engine.CheckAlertsEvery(civiq.AlertCheckEvery, stop) }) // alert.go: a wait passes the level with no event
 	go func() {
 		if err := m.HTTP.Serve(m.Listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			slog.Error("serve", "err", err)
@@ -448,6 +451,7 @@ func (m *Main) Close() error {
 	if m.app != nil {
 		m.app.Close() // the delivery workers, before the store
 	}
+	m.loops.Wait() // stopped above: none writes once the store is closed
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 	}
