@@ -210,11 +210,11 @@ const hookBodyMax = 1 << 20
 // request line ("POST <target> HTTP/1.1", the target an origin-form path
 // and query), every header line to the blank one (each a token, a colon
 // and a value without control bytes; Content-Length and the three
-// webhook headers kept; a Host, of the bytes a host may have, required
-// of HTTP/1.1), then its body of Content-Length bytes. Lines may
-// end in CRLF or LF. It is as strict as net/http's server, so what it
-// takes net/http takes too, with the same headers and body
-// (FuzzHookRequest). A request that is not one is errHookRequest, one
+// webhook headers kept; a Host, a host and port as RFC 9110 has them
+// (hostValue), required of HTTP/1.1), then its body of Content-Length
+// bytes. Lines may end in CRLF or LF. It is at least as strict as
+// net/http's server, so what it takes net/http takes too, with the
+// same headers and body (FuzzHookRequest). A request that is not one is errHookRequest, one
 // whose body has no length (or a chunked one: civiq sends lengths)
 // errHookLength; an io error is the reader's.
 func readHookRequest(r *bufio.Reader, q *hookRequest) error {
@@ -328,16 +328,60 @@ func originForm(t []byte) bool {
 	return true
 }
 
-// hostValue reports whether a Host header's value has only the bytes
-// net/http's server takes in one (httpguts.ValidHostHeader).
+// hostValue reports whether a Host header's value is uri-host [":" port]
+// (RFC 9110, section 7.2; RFC 3986, section 3.2.2): an IP literal in
+// brackets, or a name or IPv4 address of unreserved characters,
+// sub-delims and %-escapes (a reg-name, maybe empty), then the port's
+// digits after a colon. Every value it takes is of the bytes net/http's
+// server takes in a Host, so the receiver refuses no request net/http
+// would serve that civiq sends (a name or an address and a port).
 func hostValue(v []byte) bool {
-	for _, c := range v {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!$%&'()*+,-.:;=[]_~", c) >= 0) {
+	host, port := v, []byte(nil)
+	if len(v) > 0 && v[0] == '[' {
+		end := bytes.IndexByte(v, ']')
+		if end < 2 {
 			return false
+		}
+		for _, c := range v[1:end] { // IPv6address / IPvFuture: hex digits, '.', ':', 'v' and the like
+			if !uriUnreserved(c) && !uriSubDelim(c) && c != ':' {
+				return false
+			}
+		}
+		host, port = nil, v[end+1:]
+		if len(port) > 0 && port[0] != ':' {
+			return false
+		}
+	} else if i := bytes.IndexByte(v, ':'); i >= 0 {
+		host, port = v[:i], v[i:]
+	}
+	for i := 0; i < len(host); i++ {
+		switch c := host[i]; {
+		case c == '%':
+			if i+2 >= len(host) || !isHex(host[i+1]) || !isHex(host[i+2]) {
+				return false
+			}
+			i += 2
+		case !uriUnreserved(c) && !uriSubDelim(c):
+			return false
+		}
+	}
+	if len(port) > 0 {
+		for _, c := range port[1:] {
+			if c < '0' || c > '9' {
+				return false
+			}
 		}
 	}
 	return true
 }
+
+// uriUnreserved and uriSubDelim are RFC 3986's unreserved characters and
+// sub-delims (section 2).
+func uriUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+func uriSubDelim(c byte) bool { return strings.IndexByte("!$&'()*+,;=", c) >= 0 }
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'

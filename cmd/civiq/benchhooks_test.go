@@ -184,3 +184,42 @@ func BenchmarkHookRequest(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/22, "ns/message")
 }
+
+// A Host is uri-host [":" port] (RFC 9110, 7.2): what the receiver takes
+// net/http's server takes too (httpguts.ValidHostHeader's bytes), never
+// the other way round.
+func TestHostValue(t *testing.T) {
+	for _, c := range []struct {
+		in string
+		ok bool
+	}{
+		{"", true}, // an empty reg-name
+		{"127.0.0.1", true},
+		{"127.0.0.1:8080", true},
+		{"hooks.example.gov.cn", true},
+		{"hooks.example.gov.cn:443", true},
+		{"host:", true}, // the port may be empty
+		{"[::1]", true},
+		{"[::1]:9", true},
+		{"[fe80::1%25eth0]:9", false}, // a zone's % is not an IPv6 literal's (RFC 6874 is not HTTP's)
+		{"[v1.x]", true},              // IPvFuture
+		{"a%2Db", true},
+		{"a%2", false},
+		{"a%zz", false},
+		{"a b", false},
+		{"a/b", false},
+		{"a@b", false},
+		{"host:80x", false},
+		{"host:80:81", false},
+		{"[::1", false},
+		{"[]", false},
+		{"[::1]x", false},
+		{"[::1]]", false},
+		{"ho\x00st", false},
+		{"主机", false},
+	} {
+		if got := hostValue([]byte(c.in)); got != c.ok {
+			t.Errorf("hostValue(%q) = %v, want %v", c.in, got, c.ok)
+		}
+	}
+}
