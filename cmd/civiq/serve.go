@@ -32,15 +32,16 @@ import (
 
 // Config is what civiq serve is told by flags and the environment.
 type Config struct {
-	Addr         string
-	DB           string
-	Postgres     string
-	Demo         bool
-	MetricsAllow string
-	WebhookAllow string
-	// NotifyAllow and PushAllow: the notifications' providers' and the
-	// push services' allow lists (app.SetNotifyAllow, SetPushAllow).
-	NotifyAllow, PushAllow string
+	Addr     string
+	DB       string
+	Postgres string
+	Demo     bool
+	// The allow lists, read with the flags (cidrsVar): who may read
+	// /metrics, and the loopback, link-local and private addresses
+	// webhooks, the notifications' providers and the push services may
+	// reach (app.SetWebhookAllow, SetNotifyAllow, SetPushAllow).
+	MetricsAllow, WebhookAllow []netip.Prefix
+	NotifyAllow, PushAllow     []netip.Prefix
 	// WebhookPipeline is how many of a webhook's messages may wait for
 	// their answers on one connection (outbound.HTTPSender.Pipeline); 0
 	// (a Config made in code) sends one at a time, as 1 does.
@@ -89,8 +90,8 @@ type Main struct {
 	app        *app.App
 }
 
-// parseCIDRs reads a comma-separated list of CIDRs given to flag.
-func parseCIDRs(flag, list string) ([]netip.Prefix, error) {
+// parseCIDRs reads a comma-separated list of CIDRs.
+func parseCIDRs(list string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, s := range strings.Split(list, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -98,11 +99,65 @@ func parseCIDRs(flag, list string) ([]netip.Prefix, error) {
 		}
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %q is not a CIDR", flag, s)
+			return nil, fmt.Errorf("%q is not a CIDR, such as 10.20.0.0/16 or 10.20.0.7/32", s)
 		}
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// cidrsFlag is a flag of comma-separated CIDRs (parseCIDRs), read as it
+// is set, so that a bad one fails with the flags, naming its flag; env
+// is the environment variable read when the command line does not set
+// it (envCIDRs).
+type cidrsFlag struct {
+	p   *[]netip.Prefix
+	env string
+}
+
+func (f cidrsFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	s := make([]string, len(*f.p))
+	for i, p := range *f.p {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (f cidrsFlag) Set(v string) error {
+	ps, err := parseCIDRs(v)
+	if err == nil {
+		*f.p = ps
+	}
+	return err
+}
+
+// cidrsVar defines a flag of CIDRs into p, its default the environment
+// variable env.
+func cidrsVar(fs *flag.FlagSet, p *[]netip.Prefix, name, env, usage string) {
+	fs.Var(cidrsFlag{p, env}, name, usage)
+}
+
+// envCIDRs reads the environment variables of the CIDR flags the command
+// line did not set; a bad one names the variable and its flag.
+func envCIDRs(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		cf, ok := f.Value.(cidrsFlag)
+		if !ok || set[f.Name] || err != nil {
+			return
+		}
+		if v := os.Getenv(cf.env); v != "" {
+			if e := cf.Set(v); e != nil {
+				err = fmt.Errorf("%s (the default of --%s): %v", cf.env, f.Name, e)
+			}
+		}
+	})
+	return err
 }
 
 // prune forgets old events and idempotency keys now and every hour.
@@ -170,10 +225,10 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.DB, "db", env("CIVIQ_DB", "civiq.db"), "SQLite database file (env CIVIQ_DB)")
 	fs.StringVar(&c.Postgres, "postgres", env("CIVIQ_POSTGRES_URL", ""), "PostgreSQL URL; when set SQLite is not used (env CIVIQ_POSTGRES_URL)")
 	fs.BoolVar(&c.Demo, "demo", os.Getenv("CIVIQ_DEMO") == "1", "load the demo hall when the database holds no hall (env CIVIQ_DEMO=1)")
-	fs.StringVar(&c.MetricsAllow, "metrics-allow", env("CIVIQ_METRICS_ALLOW", ""), "comma-separated CIDRs that may read /metrics; default loopback (env CIVIQ_METRICS_ALLOW)")
-	fs.StringVar(&c.WebhookAllow, "webhook-allow", env("CIVIQ_WEBHOOK_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses webhooks may be sent to; none by default (env CIVIQ_WEBHOOK_ALLOW)")
-	fs.StringVar(&c.NotifyAllow, "notify-allow", env("CIVIQ_NOTIFY_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses the notifications' SMS and WeChat providers may be reached at (a private cloud's); none by default (env CIVIQ_NOTIFY_ALLOW)")
-	fs.StringVar(&c.PushAllow, "push-allow", env("CIVIQ_PUSH_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses browsers' push services may be reached at; none by default: anyone names one by subscribing, for tests only (env CIVIQ_PUSH_ALLOW)")
+	cidrsVar(fs, &c.MetricsAllow, "metrics-allow", "CIVIQ_METRICS_ALLOW", "comma-separated CIDRs that may read /metrics; default loopback (env CIVIQ_METRICS_ALLOW)")
+	cidrsVar(fs, &c.WebhookAllow, "webhook-allow", "CIVIQ_WEBHOOK_ALLOW", "comma-separated CIDRs of loopback, link-local or private addresses webhooks may be sent to; none by default (env CIVIQ_WEBHOOK_ALLOW)")
+	cidrsVar(fs, &c.NotifyAllow, "notify-allow", "CIVIQ_NOTIFY_ALLOW", "comma-separated CIDRs of loopback, link-local or private addresses the notifications' SMS and WeChat providers may be reached at (a private cloud's); none by default (env CIVIQ_NOTIFY_ALLOW)")
+	cidrsVar(fs, &c.PushAllow, "push-allow", "CIVIQ_PUSH_ALLOW", "comma-separated CIDRs of loopback, link-local or private addresses browsers' push services may be reached at; none by default: anyone names one by subscribing, for tests only (env CIVIQ_PUSH_ALLOW)")
 	fs.IntVar(&c.WebhookPipeline, "webhook-pipeline", envInt("CIVIQ_WEBHOOK_PIPELINE", outbound.DefaultPipeline), "how many of a webhook's messages may be sent on one connection before their answers came (HTTP/1.1 pipelining); 1 sends one at a time (env CIVIQ_WEBHOOK_PIPELINE)")
 	fs.StringVar(&c.FrameAncestors, "frame-ancestors", env("CIVIQ_FRAME_ANCESTORS", ""), "origins that may embed the hall display and the guide pages in a frame, e.g. https://portal.example.gov.cn; no page may be framed by default (env CIVIQ_FRAME_ANCESTORS)")
 	fs.StringVar(&c.Synchronous, "sqlite-synchronous", env("CIVIQ_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma: FULL (default, survives power loss; may also raise GOMAXPROCS by one, docs/api.md section 1), EXTRA or NORMAL (survives a crash of the process only) (env CIVIQ_SQLITE_SYNCHRONOUS)")
@@ -185,6 +240,9 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	c.edgeFlags(fs)
 	c.SSO.ssoFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := envCIDRs(fs); err != nil {
 		return c, err
 	}
 	if c.WebhookPipeline < 1 {
@@ -225,22 +283,6 @@ func (c Config) edge() civiq.EdgeConfig {
 // asked, and starts listening.
 func (m *Main) Open(ctx context.Context) error {
 	c := m.Config
-	allow, err := parseCIDRs("--metrics-allow", c.MetricsAllow)
-	if err != nil {
-		return err
-	}
-	hooksAllow, err := parseCIDRs("--webhook-allow", c.WebhookAllow)
-	if err != nil {
-		return err
-	}
-	notifyAllow, err := parseCIDRs("--notify-allow", c.NotifyAllow)
-	if err != nil {
-		return err
-	}
-	pushAllow, err := parseCIDRs("--push-allow", c.PushAllow)
-	if err != nil {
-		return err
-	}
 	frames, err := web.ParseFrameAncestors(c.FrameAncestors)
 	if err != nil {
 		return fmt.Errorf("--frame-ancestors: %w", err)
@@ -272,10 +314,10 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("pages: %w", err)
 	}
 	m.Store, m.Engine, m.Hub, m.API, m.app = store, a.Engine, a.Hub, a.API, a
-	m.API.MetricsAllow = allow
-	a.SetWebhookAllow(hooksAllow)
-	a.SetNotifyAllow(notifyAllow)
-	a.SetPushAllow(pushAllow)
+	m.API.MetricsAllow = c.MetricsAllow
+	a.SetWebhookAllow(c.WebhookAllow)
+	a.SetNotifyAllow(c.NotifyAllow)
+	a.SetPushAllow(c.PushAllow)
 	a.Sender.Pipeline = max(c.WebhookPipeline, 1)
 	if c.Edge {
 		if err := a.SetEdge(ctx, c.edge()); err != nil {

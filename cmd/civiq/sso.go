@@ -24,13 +24,20 @@ type SSOConfig struct {
 	OIDCIssuer, OIDCClientID, OIDCRedirectURL string
 	OIDCScopes, OIDCUsernameClaim             string
 	OIDCGroupsClaim, OIDCRoles, OIDCName      string
-	OIDCAllow, LDAPAllow                      string
+	// OIDCAllow and LDAPAllow: the platform's and the directory's allow
+	// lists, read with the flags (cidrsVar).
+	OIDCAllow, LDAPAllow []netip.Prefix
 
 	LDAPURL, LDAPBindDN, LDAPBase, LDAPFilter, LDAPSearchDN string
 	LDAPStartTLS                                            bool
 	LDAPCAFile, LDAPUsernameAttr                            string
 	LDAPGroupAttr, LDAPGroupBase, LDAPGroupFilter           string
 	LDAPRoles                                               string
+
+	// checked and checkedRoots are the settings and the certificates
+	// check read from the flags, for setSSO.
+	checked      *civiq.SSOSettings
+	checkedRoots *x509.CertPool
 }
 
 // The secrets of single sign-on: the identity platform's client secret,
@@ -61,8 +68,8 @@ func (c *SSOConfig) ssoFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LDAPGroupBase, "ldap-group-base", env("CIVIQ_LDAP_GROUP_BASE", ""), "where to search for the person's groups, by --ldap-group-filter (env CIVIQ_LDAP_GROUP_BASE)")
 	fs.StringVar(&c.LDAPGroupFilter, "ldap-group-filter", env("CIVIQ_LDAP_GROUP_FILTER", "(member={dn})"), "the groups' filter, {dn} the person's DN, {username} the name (env CIVIQ_LDAP_GROUP_FILTER)")
 	fs.StringVar(&c.LDAPRoles, "ldap-roles", env("CIVIQ_LDAP_ROLES", ""), "groups (a group's cn or its whole DN) to roles and halls, as --oidc-roles (env CIVIQ_LDAP_ROLES)")
-	fs.StringVar(&c.OIDCAllow, "oidc-allow", env("CIVIQ_OIDC_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses the identity platform may be reached at (an intranet's); none by default (env CIVIQ_OIDC_ALLOW)")
-	fs.StringVar(&c.LDAPAllow, "ldap-allow", env("CIVIQ_LDAP_ALLOW", ""), "comma-separated CIDRs of loopback, link-local or private addresses the directory may be reached at, e.g. 10.20.0.7/32 (a directory is on the intranet: it needs them); none by default (env CIVIQ_LDAP_ALLOW)")
+	cidrsVar(fs, &c.OIDCAllow, "oidc-allow", "CIVIQ_OIDC_ALLOW", "comma-separated CIDRs of loopback, link-local or private addresses the identity platform may be reached at (an intranet's); none by default (env CIVIQ_OIDC_ALLOW)")
+	cidrsVar(fs, &c.LDAPAllow, "ldap-allow", "CIVIQ_LDAP_ALLOW", "comma-separated CIDRs of loopback, link-local or private addresses the directory may be reached at, e.g. 10.20.0.7/32 (a directory is on the intranet: it needs them); none by default (env CIVIQ_LDAP_ALLOW)")
 	fs.StringVar(&c.OIDCName, "oidc-name", env("CIVIQ_OIDC_NAME", ""), "the platform's name on the sign-in button, e.g. 省统一身份认证平台 (env CIVIQ_OIDC_NAME)")
 }
 
@@ -92,11 +99,7 @@ func (c *SSOConfig) settings() (*civiq.SSOSettings, error) {
 			s.LDAP.GroupBase, s.LDAP.GroupFilter = c.LDAPGroupBase, c.LDAPGroupFilter
 		}
 	}
-	oidcAllow, ldapAllow, err := c.allow()
-	if err == nil {
-		err = s.CheckAt(oidcAllow, ldapAllow)
-	}
-	if err != nil {
+	if err := s.CheckAt(c.OIDCAllow, c.LDAPAllow); err != nil {
 		var fe *civiq.Error
 		if errors.As(err, &fe) && fe.Field != "" { // oidc.redirect_url is --oidc-redirect-url
 			return nil, fmt.Errorf("--%s: %s", strings.NewReplacer(".", "-", "_", "-").Replace(fe.Field), fe.Message)
@@ -104,15 +107,6 @@ func (c *SSOConfig) settings() (*civiq.SSOSettings, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// allow reads --oidc-allow and --ldap-allow.
-func (c *SSOConfig) allow() (oidc, ldap []netip.Prefix, err error) {
-	if oidc, err = parseCIDRs("--oidc-allow", c.OIDCAllow); err != nil {
-		return nil, nil, err
-	}
-	ldap, err = parseCIDRs("--ldap-allow", c.LDAPAllow)
-	return oidc, ldap, err
 }
 
 // roots reads --ldap-ca-file; nil without it.
@@ -131,18 +125,9 @@ func (c *SSOConfig) roots() (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// check reads the whole set-up, for the flags' errors at start.
+// check reads the whole set-up, for the flags' errors at start, and
+// keeps it for setSSO.
 func (c *SSOConfig) check() error {
-	if _, err := c.settings(); err != nil { // --oidc-allow and --ldap-allow too
-		return err
-	}
-	_, err := c.roots()
-	return err
-}
-
-// setSSO sets single sign-on's flags up on a: in force while no admin has
-// set it on the admin page (then the admin's win, and the log says so).
-func (c *SSOConfig) setSSO(ctx context.Context, a *app.App) error {
 	s, err := c.settings()
 	if err != nil {
 		return err
@@ -151,13 +136,22 @@ func (c *SSOConfig) setSSO(ctx context.Context, a *app.App) error {
 	if err != nil {
 		return err
 	}
-	oidcAllow, ldapAllow, err := c.allow()
-	if err != nil {
-		return err
+	c.checked, c.checkedRoots = s, roots
+	return nil
+}
+
+// setSSO sets single sign-on's flags up on a: in force while no admin has
+// set it on the admin page (then the admin's win, and the log says so).
+func (c *SSOConfig) setSSO(ctx context.Context, a *app.App) error {
+	if c.checked == nil { // a Config made in code, not by ParseServeFlags
+		if err := c.check(); err != nil {
+			return err
+		}
 	}
-	a.SetOIDCAllow(oidcAllow) // before the flags' settings, which they check
-	a.SetLDAPAllow(ldapAllow)
-	if err := a.SetSSOFlags(s, roots); err != nil {
+	s := c.checked
+	a.SetOIDCAllow(c.OIDCAllow) // before the flags' settings, which they check
+	a.SetLDAPAllow(c.LDAPAllow)
+	if err := a.SetSSOFlags(s, c.checkedRoots); err != nil {
 		return err
 	}
 	if in, err := a.Engine.SSOInForce(ctx); err == nil && in.Source == civiq.SSOStore && (s.OIDC != nil || s.LDAP != nil) {

@@ -42,7 +42,7 @@ func TestServeSSOFlags(t *testing.T) {
 		{append(append([]string{}, base...), "--oidc-redirect-url", "https://civiq.example/"), "--oidc-redirect-url"},
 		{append(append([]string{}, base...), "--oidc-issuer", "http://id.example.gov.cn"), "--oidc-issuer"},
 		{append(append([]string{}, base...), "--oidc-issuer", "https://10.20.0.5/realms/p"), "need civiq serve --oidc-allow"},
-		{append(append([]string{}, base...), "--oidc-allow", "10.20.0.5"), "--oidc-allow: \"10.20.0.5\" is not a CIDR"},
+		{append(append([]string{}, base...), "--oidc-allow", "10.20.0.5"), "flag -oidc-allow: \"10.20.0.5\" is not a CIDR"},
 		{[]string{"--ldap-roles", "a=admin"}, "need --ldap-url"},
 		{[]string{"--ldap-url", "ldap://dir.example", "--ldap-roles", "a=admin"}, "bind DN template"},
 		{[]string{"--ldap-url", "ldap://dir.example", "--ldap-bind-dn", "uid={username},dc=x", "--ldap-roles", "a=root"}, "--ldap-roles"},
