@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -56,6 +57,10 @@ type App struct {
 	EdgeSender *edgelink.Sender
 	Link       *edgelink.Client
 	stopHello  context.CancelFunc
+	// stopWarn ends WarnRefused's read, which Start runs beside serving;
+	// warned is done when it has ended.
+	stopWarn context.CancelFunc
+	warned   sync.WaitGroup
 	// Notify sends the halls' notifications to citizens (package notify),
 	// one of Senders; NotifyLog is the log channel ("provider":"log") the
 	// demo and the tests use, and Makers the providers a hall may choose.
@@ -147,10 +152,13 @@ func New(store *sqlstore.Store, version string, shared bool) (*App, error) {
 // notifications, the edge link). Call it once, after the node's settings
 // are set (SetWebhookAllow, SetVAPID, the engine's sealer and clock, the
 // sender's pipeline): the workers read them from their first message on.
-// It first warns of stored settings whose address the allow lists refuse
-// (WarnRefused).
+// It also warns of stored settings whose address the allow lists refuse
+// (WarnRefused), beside serving, not before it: that reads every hall's
+// settings, which takes a while with many halls. Close waits for it.
 func (a *App) Start() {
-	a.WarnRefused(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopWarn = cancel
+	a.warned.Go(func() { a.WarnRefused(ctx) })
 	a.Outbound.Start()
 }
 
@@ -160,9 +168,12 @@ func (a *App) Start() {
 // that worked before --ldap-allow and --notify-allow existed fail when
 // used until the operator allows their address.
 func (a *App) WarnRefused(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second) // beside serving: a slow read holds nothing up
 	defer cancel()
 	refused, err := a.Engine.RefusedAddresses(ctx)
+	if err != nil && ctx.Err() == context.Canceled { // Close, before the read ended
+		return
+	}
 	if err != nil {
 		slog.Warn("allow lists: cannot read the stored settings", "err", err)
 		return
@@ -292,11 +303,15 @@ func (a *App) SetEdge(ctx context.Context, cfg civiq.EdgeConfig) error {
 	return nil
 }
 
-// Close stops the delivery workers and the edge's hello; the store stays
-// open.
+// Close stops the delivery workers, the edge's hello and the warning's
+// read (Start); the store stays open.
 func (a *App) Close() {
 	if a.stopHello != nil {
 		a.stopHello()
 	}
+	if a.stopWarn != nil {
+		a.stopWarn()
+	}
+	a.warned.Wait() // its read ends before the store closes
 	a.Outbound.Stop()
 }

@@ -1,0 +1,73 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/app"
+	"github.com/civiq/civiq/sqlstore"
+)
+
+// syncBuffer is a log's output written by several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Start warns of a stored setting the allow lists refuse (an SMS gateway
+// on a private address, stored before --notify-allow) beside serving,
+// naming the setting and the flag, never the address; Close waits for
+// the read, so that it never meets a closed store.
+func TestStartWarnsRefused(t *testing.T) {
+	store, err := sqlstore.Open(filepath.Join(t.TempDir(), "civiq.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	a, err := app.New(store, "test", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := a.Engine.LoadDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Update(ctx, func(tx civiq.Tx) error {
+		return tx.PutNotifySettings(&civiq.NotifySettings{HallID: "demo",
+			SMS: &civiq.ProviderSettings{Provider: "aliyun", Endpoint: "http://192.168.8.2:8080/sms"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&log, nil)))
+	a.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(log.String(), "allow lists refuse") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	a.Close()
+	got := log.String()
+	if !strings.Contains(got, `setting="hall demo sms.endpoint" flag=--notify-allow`) || strings.Contains(got, "192.168") {
+		t.Errorf("the log: %s", got)
+	}
+}
