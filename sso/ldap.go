@@ -3,6 +3,7 @@ package sso
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -64,8 +65,15 @@ func NewLDAP(cfg LDAPConfig) (*LDAP, error) {
 // Roles is the directory's mapping of groups to roles and halls.
 func (l *LDAP) Roles() civiq.RoleMap { return l.cfg.RoleMap() }
 
-// unavailable is the directory away or failing: not the person's fault.
+// unavailable is the directory away or failing, or at an address the
+// guarded dialer refuses: not the person's fault (the platform's are the
+// same, oidc.go). A refusal names the address and the flag that allows
+// it.
 func unavailable(err error) error {
+	var re *outbound.RefusedError
+	if errors.As(err, &re) {
+		return civiq.Errorf(civiq.EUnavailable, "the directory's address %s is not allowed: loopback, link-local and private addresses need civiq serve %s", re.Addr, re.Flag)
+	}
 	return civiq.Errorf(civiq.EUnavailable, "the directory cannot be reached: %v", err)
 }
 

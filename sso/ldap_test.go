@@ -104,7 +104,7 @@ func TestLDAPGuardedDialer(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := l.Authenticate(t.Context(), "chen.jing", "pass"); civiq.ErrorCode(err) != civiq.EUnavailable ||
-		!strings.Contains(err.Error(), "not allowed (civiq serve --ldap-allow)") {
+		!strings.Contains(civiq.ErrorMessage(err), "is not allowed: loopback, link-local and private addresses need civiq serve --ldap-allow") {
 		t.Errorf("%s, a name of %v, without --ldap-allow: %v", host, addrs, err)
 	}
 }

@@ -88,13 +88,16 @@ func (o *OIDC) discover(ctx context.Context) (*oidc.Provider, error) {
 }
 
 // unreached is the error of a request to the platform that got no answer:
-// an address the guarded client refuses is forbidden, naming the flag
-// that allows it (it will not work by trying again); else the platform is
-// away (unavailable).
+// the platform away, or at an address the guarded client refuses. Either
+// is unavailable (503), as the directory's are (ldap.go): the sign-in
+// cannot work until the platform answers or the operator allows its
+// address, neither the person's doing (a 403 would say they may not, and
+// count as their wrong attempt); a refusal names the address and the
+// flag that allows it.
 func unreached(err error) error {
 	var re *outbound.RefusedError
 	if errors.As(err, &re) {
-		return civiq.Errorf(civiq.EForbidden, "the identity platform's address %s is not allowed: loopback, link-local and private addresses need civiq serve %s", re.Addr, re.Flag)
+		return civiq.Errorf(civiq.EUnavailable, "the identity platform's address %s is not allowed: loopback, link-local and private addresses need civiq serve %s", re.Addr, re.Flag)
 	}
 	return civiq.Errorf(civiq.EUnavailable, "the identity platform cannot be reached: %v", err)
 }

@@ -155,8 +155,9 @@ func TestNewOIDCChecks(t *testing.T) {
 // The platform is reached through the guarded client: a loopback,
 // link-local or private address needs civiq serve --oidc-allow. An
 // issuer at such an address is refused by its field; an endpoint of the
-// platform's at one is refused when dialled, as forbidden (trying again
-// will not help), naming the flag.
+// platform's at one is refused when dialled: the platform is unavailable
+// (503, as the directory at such an address is: the server's set-up, not
+// the person's doing), naming the address and the flag.
 func TestOIDCRefusedAddress(t *testing.T) {
 	p := oidctest.New(t, "civiq", "s")
 	c := sso.OIDCConfig{OIDCSettings: civiq.OIDCSettings{Issuer: p.URL, ClientID: p.ClientID,
@@ -190,9 +191,9 @@ func TestOIDCRefusedAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = o.Finish(t.Context(), f, url.Values{"code": {"c"}, "state": {f.State}})
-	if civiq.ErrorCode(err) != civiq.EForbidden || !strings.Contains(civiq.ErrorMessage(err), "10.255.0.1 is not allowed") ||
+	if civiq.ErrorCode(err) != civiq.EUnavailable || !strings.Contains(civiq.ErrorMessage(err), "10.255.0.1 is not allowed") ||
 		!strings.Contains(civiq.ErrorMessage(err), "--oidc-allow") {
-		t.Errorf("a token endpoint on a private address: %v, want forbidden naming the address and --oidc-allow", err)
+		t.Errorf("a token endpoint on a private address: %v, want unavailable naming the address and --oidc-allow", err)
 	}
 }
 
