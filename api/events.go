@@ -53,14 +53,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 
 	if last >= 0 {
 		for {
-			select {
-			case <-sw.gone: // the server closing: no more reads of the store
-				return nil
-			default:
-			}
-			evs, err := s.Engine.EventsAfter(r.Context(), hallID, last, replayBatch)
+			// The stream's context: once the server closes (or the
+			// client leaves), no more reads of the store.
+			evs, err := s.Engine.EventsAfter(sw.ctx, hallID, last, replayBatch)
 			if err != nil {
-				return nil // the stream has begun: the client reconnects
+				return nil // the stream has begun (or ended): the client reconnects
 			}
 			for _, e := range evs {
 				send(e)

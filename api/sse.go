@@ -46,8 +46,10 @@ type sseWriter struct {
 	buf    []byte
 	failed bool
 
-	// gone is closed when the stream is to end: the client left, the
-	// request's context ended or the server is closing. cancel closes it.
+	// ctx ends when the stream is to end: the client left, the request's
+	// context ended or the server is closing; gone is its Done, and
+	// cancel ends it. The stream's reads of the store take ctx.
+	ctx    context.Context
 	gone   <-chan struct{}
 	cancel func()
 
@@ -75,7 +77,7 @@ func startSSE(w http.ResponseWriter, r *http.Request, closed context.Context, ti
 	// one channel for the stream's loop to wait on besides its events.
 	ctx, cancel := context.WithCancel(r.Context())
 	stop := context.AfterFunc(closed, cancel)
-	s := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: timeout, gone: ctx.Done(), cancel: func() { stop(); cancel() }}
+	s := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: timeout, ctx: ctx, gone: ctx.Done(), cancel: func() { stop(); cancel() }}
 	s.arm()
 	w.WriteHeader(http.StatusOK)
 	s.write(sseStart)
