@@ -551,7 +551,7 @@ func TestServeProcs(t *testing.T) {
 		{"PostgreSQL", Config{Synchronous: "FULL", Postgres: "postgres://x"}, "", 2, 2, 0},
 		{"GOMAXPROCS set", Config{Synchronous: "FULL"}, "2", 2, 2, 0},
 	} {
-		if got := serveProcs(c.cfg, c.env, c.procs, c.cpus); got != c.want {
+		if got := serveProcs(c.cfg.syncer(), c.env, c.procs, c.cpus); got != c.want {
 			t.Errorf("%s: serveProcs = %d, want %d", c.name, got, c.want)
 		}
 	}

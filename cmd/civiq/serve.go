@@ -508,10 +508,17 @@ func setupLogging(level string, w io.Writer) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})))
 }
 
+// syncer says whether the store has a WAL syncer beside its writer
+// (sqlstore/walsync.go): SQLite at FULL.
+func (c Config) syncer() bool {
+	return c.Postgres == "" && strings.EqualFold(c.Synchronous, "FULL")
+}
+
 // serveProcs is how many Ps (GOMAXPROCS) civiq serve runs Go code on,
-// given the environment's GOMAXPROCS, the runtime's default of procs and
-// the CPUs the process may use (runtime.NumCPU); 0 leaves the runtime's
-// choice. On SQLite at FULL each commit's fsync blocks the WAL's syncer
+// given whether the store has a WAL syncer (Config.syncer), the
+// environment's GOMAXPROCS, the runtime's default of procs and the CPUs
+// the process may use (runtime.NumCPU); 0 leaves the runtime's choice.
+// On SQLite at FULL each commit's fsync blocks the WAL's syncer
 // beside the writer (sqlstore/walsync.go) in the kernel for about a
 // millisecond without using a CPU, and its P stays with it until the
 // runtime's monitor takes it back, which under load is mostly after the
@@ -528,8 +535,8 @@ func setupLogging(level string, w io.Writer) {
 // stands. A limit below 2 on a machine of 2 CPUs cannot be told from
 // none this way. A GOMAXPROCS set by the operator always wins; once set
 // here, the runtime no longer follows a later change of the limit.
-func serveProcs(c Config, env string, procs, cpus int) int {
-	if env != "" || c.Postgres != "" || !strings.EqualFold(c.Synchronous, "FULL") || procs != cpus {
+func serveProcs(syncer bool, env string, procs, cpus int) int {
+	if env != "" || !syncer || procs != cpus {
 		return 0
 	}
 	return procs + 1
@@ -549,7 +556,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		// The heap is small and short-lived: collect half as often.
 		debug.SetGCPercent(200)
 	}
-	if n := serveProcs(cfg, os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0), runtime.NumCPU()); n > 0 {
+	if n := serveProcs(cfg.syncer(), os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0), runtime.NumCPU()); n > 0 {
 		runtime.GOMAXPROCS(n)
 	}
 	if path := os.Getenv("CIVIQ_CPUPROFILE"); path != "" {
