@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -51,12 +52,23 @@ func TestStartWarnsRefused(t *testing.T) {
 	if _, err := a.Engine.LoadDemo(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Update(ctx, func(tx civiq.Tx) error {
-		return tx.PutNotifySettings(&civiq.NotifySettings{HallID: "demo",
-			SMS: &civiq.ProviderSettings{Provider: "aliyun", Endpoint: "http://192.168.8.2:8080/sms"}})
-	}); err != nil {
+	// Set while --notify-allow held the gateway, which it no longer does.
+	if a.Engine.Sealer, err = civiq.NewSealer(bytes.Repeat([]byte{5}, civiq.SecretKeySize)); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := a.Engine.Bootstrap(ctx, "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, admin, err := a.Engine.Login(ctx, "admin", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetNotifyAllow([]netip.Prefix{netip.MustParsePrefix("192.168.8.0/24")})
+	if _, err := a.Engine.SetNotifySettings(ctx, civiq.Principal{User: admin}, "demo", civiq.NotifySettings{
+		SMS: &civiq.ProviderSettings{Provider: "aliyun", Endpoint: "http://192.168.8.2:8080/sms", KeyID: "k", Secret: "s", SignName: "政务大厅"}}); err != nil {
+		t.Fatal(err)
+	}
+	a.SetNotifyAllow(nil)
 	var log syncBuffer
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.NewTextHandler(&log, nil)))
