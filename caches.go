@@ -63,9 +63,6 @@ func (c *queueCache) picture(tx Tx, hallID string, now time.Time) (*queuePicture
 	if err != nil {
 		return nil, err
 	}
-	if err := markDeviceCalls(tx, hallID, counters); err != nil {
-		return nil, err
-	}
 	waiting, err := tx.WaitingCounts(hallID)
 	if err != nil {
 		return nil, err
@@ -164,7 +161,7 @@ func (c *queueCache) observe(evs []*Event) {
 				continue
 			}
 			q.counters = slices.Clone(q.counters)
-			device := q.counters[i].DeviceCalls // the event's counter is read without it (markDeviceCalls)
+			device := q.counters[i].DeviceCalls // the event's counter has none (CounterTx.Counter)
 			q.counters[i] = *ev.Counter
 			q.counters[i].ServiceIDs = slices.Clone(ev.Counter.ServiceIDs)
 			q.counters[i].DeviceCalls = device

@@ -2,7 +2,6 @@ package civiq
 
 import (
 	"context"
-	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -41,8 +40,9 @@ type Counter struct {
 	Staffed bool `json:"staffed"`
 	// DeviceCalls says a paired counter device calls at the counter
 	// (device.go, DeviceCounter): it calls between its tickets as a clerk
-	// does, though no one is signed in. Set by markDeviceCalls where the
-	// expected waits and the open counters are counted; never shown.
+	// does, though no one is signed in. Set by CounterTx.Counters, which
+	// the expected waits and the open counters are counted from; never
+	// shown.
 	DeviceCalls bool `json:"-"`
 }
 
@@ -97,24 +97,13 @@ func (c *Counter) Calls() bool {
 // that they never say otherwise.
 func (c *Counter) Works() bool { return c.Status == CounterOpen && c.Calls() }
 
-// markDeviceCalls sets DeviceCalls of the hall's counters cs: those a
-// paired counter device calls at.
-func markDeviceCalls(tx Tx, hallID string, cs []Counter) error {
-	ds, err := tx.Devices(hallID)
-	if err != nil {
-		return err
-	}
-	for i := range cs {
-		cs[i].DeviceCalls = slices.ContainsFunc(ds, func(d Device) bool {
-			return d.Kind == DeviceCounter && d.CounterID == cs[i].ID && d.PairedAt != nil && d.TokenHash != ""
-		})
-	}
-	return nil
-}
-
 // CounterTx is what a store keeps of counters (sqlstore/counters.go).
 type CounterTx interface {
+	// Counters reads a hall's counters in their order, each with its
+	// DeviceCalls: whether a paired counter device (Kind DeviceCounter,
+	// paired, its token set) is at it.
 	Counters(hallID string) ([]Counter, error)
+	// Counter reads one counter, without its DeviceCalls.
 	Counter(hallID, id string) (*Counter, error)
 	PutCounter(c *Counter) error
 	// ReleaseCounter clears a counter's current ticket if it is ticketID.

@@ -586,11 +586,8 @@ func cityHall(tx Tx, h *Hall, now time.Time) (*CityHall, error) {
 	if ch.LongestWaitSince != nil {
 		ch.LongestWaitSeconds = waitSeconds(now.Sub(*ch.LongestWaitSince))
 	}
-	cs, err := tx.Counters(h.ID)
+	cs, err := tx.Counters(h.ID) // their DeviceCalls too (counter.go)
 	if err != nil {
-		return nil, err
-	}
-	if err := markDeviceCalls(tx, h.ID, cs); err != nil { // counter.go
 		return nil, err
 	}
 	ch.Counters = len(cs)

@@ -407,7 +407,7 @@ func (e *Engine) Layout(ctx context.Context, hallID string) (*HallLayout, error)
 }
 
 // hallLayout reads a hall with its services and its counters, in their
-// order on screen, the counters' DeviceCalls set.
+// order on screen (the counters' DeviceCalls set by the store).
 func hallLayout(tx Tx, hallID string) (*Hall, []Service, []Counter, error) {
 	h, err := tx.Hall(hallID)
 	if err != nil {
@@ -419,9 +419,6 @@ func hallLayout(tx Tx, hallID string) (*Hall, []Service, []Counter, error) {
 	}
 	cs, err := tx.Counters(hallID)
 	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := markDeviceCalls(tx, hallID, cs); err != nil {
 		return nil, nil, nil, err
 	}
 	return h, svcs, cs, nil

@@ -992,11 +992,8 @@ func DirectedWait(c *CounterLoad, ahead []float64) (float64, bool) {
 // t, in the order it calls them. With no such counter, those sent to the
 // same counter or clerk before t.
 func directedAhead(tx Tx, t *Ticket) (*Counter, []Ticket, error) {
-	cs, err := tx.Counters(t.HallID) // fresh: another node's picture lacks the clerks
+	cs, err := tx.Counters(t.HallID) // fresh: another node's picture lacks the clerks; DeviceCalls, which counterLoad counts
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := markDeviceCalls(tx, t.HallID, cs); err != nil { // counter.go: counterLoad counts them
 		return nil, nil, err
 	}
 	var c *Counter

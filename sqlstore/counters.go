@@ -22,10 +22,27 @@ const counterCols = `hall_id, id, name, service_ids, status, pause_reason, curre
 // username.
 const counterRead = counterCols + `, COALESCE((SELECT username FROM users u WHERE u.id = counters.clerk_id), '')`
 
-func scanCounter(sc scanner) (civiq.Counter, error) {
+// counterDevice is whether a paired counter device calls at the counter
+// (civiq.Counter.DeviceCalls), read with a hall's counters
+// (devices_counter, migration 33).
+const counterDevice = `, EXISTS (SELECT 1 FROM devices d WHERE d.hall_id = counters.hall_id AND d.counter_id = counters.id
+	AND d.kind = '` + civiq.DeviceCounter + `' AND d.paired_at IS NOT NULL AND d.token_hash IS NOT NULL)`
+
+func scanCounter(sc scanner) (civiq.Counter, error) { return scanCounterOf(sc, false) }
+
+// scanHallCounter scans a counter of a hall's read with counterDevice.
+func scanHallCounter(sc scanner) (civiq.Counter, error) { return scanCounterOf(sc, true) }
+
+func scanCounterOf(sc scanner, device bool) (civiq.Counter, error) {
 	var c civiq.Counter
 	var svcs string
-	if err := sc.Scan(&c.HallID, &c.ID, &c.Name, &svcs, &c.Status, &c.PauseReason, &c.CurrentTicketID, &c.ClerkID, &c.Clerk); err != nil {
+	var err error
+	if device {
+		err = sc.Scan(&c.HallID, &c.ID, &c.Name, &svcs, &c.Status, &c.PauseReason, &c.CurrentTicketID, &c.ClerkID, &c.Clerk, &c.DeviceCalls)
+	} else {
+		err = sc.Scan(&c.HallID, &c.ID, &c.Name, &svcs, &c.Status, &c.PauseReason, &c.CurrentTicketID, &c.ClerkID, &c.Clerk)
+	}
+	if err != nil {
 		return c, err
 	}
 	ids, err := counterServices(svcs)
@@ -38,7 +55,7 @@ func scanCounter(sc scanner) (civiq.Counter, error) {
 }
 
 func (t *tx) Counters(hallID string) ([]civiq.Counter, error) {
-	return scanAll(scanCounter)(t.rows(`SELECT `+counterRead+` FROM counters WHERE hall_id = ? ORDER BY position, id`, hallID))
+	return scanAll(scanHallCounter)(t.rows(`SELECT `+counterRead+counterDevice+` FROM counters WHERE hall_id = ? ORDER BY position, id`, hallID))
 }
 
 func (t *tx) Counter(hallID, id string) (*civiq.Counter, error) {
