@@ -121,9 +121,10 @@ type RatingTx interface {
 	// LastDone returns the ticket a counter finished last (not_found if
 	// none).
 	LastDone(hallID, counterID string) (*Ticket, error)
-	// UnratedDone returns up to limit tickets of a channel done in
-	// [doneFrom, doneTo) and never rated, oldest first.
-	UnratedDone(hallID, channel string, doneFrom, doneTo time.Time, limit int) ([]Ticket, error)
+	// UnratedRemoteDone returns up to limit remote tickets done in
+	// [doneFrom, doneTo) and never rated, oldest first (the default
+	// rating's).
+	UnratedRemoteDone(hallID string, doneFrom, doneTo time.Time, limit int) ([]Ticket, error)
 	// CountUnratedDone counts the tickets of the channels done in
 	// [doneFrom, doneTo) and never rated.
 	CountUnratedDone(hallID string, channels []string, doneFrom, doneTo time.Time) (int, error)
@@ -568,7 +569,7 @@ func (e *Engine) ApplyDefaultRatings(ctx context.Context, hallID string) (int, e
 				if err != nil || !s.DefaultBasicSatisfied || s.DefaultSince == nil {
 					return err
 				}
-				ts, err := tx.UnratedDone(h, ChannelRemote, *s.DefaultSince, e.now().Add(-PhoneRatingWindow), 1)
+				ts, err := tx.UnratedRemoteDone(h, *s.DefaultSince, e.now().Add(-PhoneRatingWindow), 1)
 				found = len(ts) > 0
 				return err
 			})
@@ -586,7 +587,7 @@ func (e *Engine) ApplyDefaultRatings(ctx context.Context, hallID string) (int, e
 					return err
 				}
 				now := e.now()
-				ts, err := tx.UnratedDone(h, ChannelRemote, *s.DefaultSince, now.Add(-PhoneRatingWindow), defaultBatch)
+				ts, err := tx.UnratedRemoteDone(h, *s.DefaultSince, now.Add(-PhoneRatingWindow), defaultBatch)
 				if err != nil {
 					return err
 				}

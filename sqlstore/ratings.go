@@ -145,21 +145,11 @@ func (t *tx) LastDone(hallID, counterID string) (*civiq.Ticket, error) {
 	return &tk, nil
 }
 
-// UnratedDone reads the remote tickets by tickets_done_remote, which holds
-// them alone; another channel's (a day of them, for the province's page)
-// by service from tickets_done (doneServices).
-func (t *tx) UnratedDone(hallID, channel string, doneFrom, doneTo time.Time, limit int) ([]civiq.Ticket, error) {
-	if channel == civiq.ChannelRemote {
-		return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets tk WHERE hall_id = ? AND channel = 'remote' AND `+
-			unratedDone+` ORDER BY done_at, id LIMIT ?`, hallID, nanos(doneFrom), nanos(doneTo), limit))
-	}
-	services, err := t.doneServices(hallID)
-	if err != nil || len(services) == 0 {
-		return []civiq.Ticket{}, err
-	}
-	args := append(append([]any{hallID}, anys(services)...), channel, nanos(doneFrom), nanos(doneTo), limit)
-	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets tk WHERE hall_id = ? AND service_id IN (`+
-		marks(len(services))+`) AND channel = ? AND `+unratedDone+` ORDER BY done_at, id LIMIT ?`, args...))
+// UnratedRemoteDone reads the remote tickets by tickets_done_remote,
+// which holds them alone.
+func (t *tx) UnratedRemoteDone(hallID string, doneFrom, doneTo time.Time, limit int) ([]civiq.Ticket, error) {
+	return scanAll(scanTicket)(t.rows(`SELECT `+ticketCols+` FROM tickets tk WHERE hall_id = ? AND channel = 'remote' AND `+
+		unratedDone+` ORDER BY done_at, id LIMIT ?`, hallID, nanos(doneFrom), nanos(doneTo), limit))
 }
 
 // unratedDone is the condition of a ticket done in a range and never
@@ -167,8 +157,8 @@ func (t *tx) UnratedDone(hallID, channel string, doneFrom, doneTo time.Time, lim
 const unratedDone = `status = 'done' AND done_at >= ? AND done_at < ?
 	AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.ticket_id = tk.id)`
 
-// CountUnratedDone counts in one query, by service from tickets_done as
-// UnratedDone reads a channel's (doneServices), all the channels at once.
+// CountUnratedDone counts in one query, by service from tickets_done
+// (doneServices), all the channels at once.
 func (t *tx) CountUnratedDone(hallID string, channels []string, doneFrom, doneTo time.Time) (int, error) {
 	if len(channels) == 0 {
 		return 0, nil
