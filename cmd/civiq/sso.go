@@ -68,8 +68,8 @@ func (c *SSOConfig) ssoFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LDAPGroupBase, "ldap-group-base", env("CIVIQ_LDAP_GROUP_BASE", ""), "where to search for the person's groups, by --ldap-group-filter (env CIVIQ_LDAP_GROUP_BASE)")
 	fs.StringVar(&c.LDAPGroupFilter, "ldap-group-filter", env("CIVIQ_LDAP_GROUP_FILTER", "(member={dn})"), "the groups' filter, {dn} the person's DN, {username} the name (env CIVIQ_LDAP_GROUP_FILTER)")
 	fs.StringVar(&c.LDAPRoles, "ldap-roles", env("CIVIQ_LDAP_ROLES", ""), "groups (a group's cn or its whole DN) to roles and halls, as --oidc-roles (env CIVIQ_LDAP_ROLES)")
-	cidrsVar(fs, &c.OIDCAllow, "oidc-allow", "CIVIQ_OIDC_ALLOW", "comma-separated CIDRs of loopback, link-local or private addresses the identity platform may be reached at (an intranet's); none by default (env CIVIQ_OIDC_ALLOW)")
-	cidrsVar(fs, &c.LDAPAllow, "ldap-allow", "CIVIQ_LDAP_ALLOW", "comma-separated CIDRs of loopback, link-local or private addresses the directory may be reached at, e.g. 10.20.0.7/32 (a directory is on the intranet: it needs them); none by default (env CIVIQ_LDAP_ALLOW)")
+	cidrsVar(fs, &c.OIDCAllow, "oidc-allow", "CIVIQ_OIDC_ALLOW", "comma-separated `CIDRs` of loopback, link-local or private addresses the identity platform may be reached at (an intranet's); none by default (env CIVIQ_OIDC_ALLOW)")
+	cidrsVar(fs, &c.LDAPAllow, "ldap-allow", "CIVIQ_LDAP_ALLOW", "comma-separated `CIDRs` of loopback, link-local or private addresses the directory may be reached at, e.g. 10.20.0.7/32 (a directory is on the intranet: it needs them); none by default (env CIVIQ_LDAP_ALLOW)")
 	fs.StringVar(&c.OIDCName, "oidc-name", env("CIVIQ_OIDC_NAME", ""), "the platform's name on the sign-in button, e.g. 省统一身份认证平台 (env CIVIQ_OIDC_NAME)")
 }
 
