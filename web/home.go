@@ -13,18 +13,24 @@ import (
 
 // home lets a visitor choose a hall and a role.
 func (s *Site) home(w http.ResponseWriter, r *http.Request) {
+	type counterView struct{ ID, Label string }
 	type hallView struct {
 		civiq.Hall
-		Counters []civiq.Counter
+		Counters []counterView
 	}
 	ls, err := s.Engine.HallsLaidOut(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	lang := Lang(w, r)
 	halls := make([]hallView, 0, len(ls))
 	for _, l := range ls {
-		halls = append(halls, hallView{*l.Hall, l.Counters})
+		v := hallView{Hall: *l.Hall}
+		for _, c := range l.Counters { // named as the screens name them: "Counter 1" on an English page
+			v.Counters = append(v.Counters, counterView{c.ID, s.kioskCounterLabel(lang, c)})
+		}
+		halls = append(halls, v)
 	}
 	s.render(w, r, http.StatusOK, "home", "home.title", halls)
 }
