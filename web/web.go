@@ -294,8 +294,15 @@ func walkBranch(b *parse.BranchNode, fn func(name string, args []parse.Node)) {
 }
 
 // T translates key into lang, formatting args into it; a missing entry
-// falls back to Chinese, then to the key itself.
+// falls back to Chinese, then to the key itself. A count of 1, the one
+// argument, takes the key's singular, key+".one", where the catalogue has
+// one ("1 document", not "1 documents"); civiq.js's C.tr does the same.
 func (s *Site) T(lang, key string, args ...any) string {
+	if len(args) == 1 && args[0] == 1 {
+		if _, ok := s.catalogs[lang][key+".one"]; ok {
+			key += ".one"
+		}
+	}
 	msg, ok := s.catalogs[lang][key]
 	if !ok {
 		if msg, ok = s.catalogs[Languages[0]][key]; !ok {

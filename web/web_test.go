@@ -169,3 +169,31 @@ func TestScriptStringsChecked(t *testing.T) {
 		}
 	}
 }
+
+// A count of 1 takes the key's singular where the catalogue has one.
+func TestSingular(t *testing.T) {
+	s, err := New(nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		lang, key string
+		n         any
+		want      string
+	}{
+		{"en", "guide.materials_n", 1, "1 document"},
+		{"en", "guide.materials_n", 2, "2 documents"},
+		{"en", "guide.materials_n", 0, "0 documents"},
+		{"en", "guide.visits", 1, "1 visit in person"},
+		{"en", "guide.visits", 3, "3 visits in person"},
+		{"en", "guide.days", 1, "1 working day"},
+		{"en", "fu.left", 1, "1 working day left"},
+		{"en", "kiosk.waiting", 1, "1 waiting"}, // no singular: the entry itself
+		{"zh-CN", "guide.materials_n", 1, "1 项材料"},
+		{"zh-CN", "guide.materials_n", 4, "4 项材料"},
+	} {
+		if got := s.T(c.lang, c.key, c.n); got != c.want {
+			t.Errorf("T(%s, %s, %v) = %q, want %q", c.lang, c.key, c.n, got, c.want)
+		}
+	}
+}
