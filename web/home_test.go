@@ -24,3 +24,18 @@ func TestHomeCounterNames(t *testing.T) {
 		t.Error("the English home page names a counter in Chinese")
 	}
 }
+
+// Every page names its icon, so that no browser asks for /favicon.ico
+// (a 404 on every first visit).
+func TestFavicon(t *testing.T) {
+	ds := civiqtest.New(t)
+	for _, path := range []string{"/", "/halls/demo/kiosk", "/halls/demo/display", "/login"} {
+		if _, body := ds.Page(t, path, ""); !strings.Contains(body, `<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">`) {
+			t.Errorf("%s names no icon", path)
+		}
+	}
+	res, body := ds.Page(t, "/static/favicon.svg", "")
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(body, "<svg") {
+		t.Errorf("the icon: %d %s %.40s", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+}
