@@ -91,6 +91,18 @@ assert(hours.reduce((a, b) => a + b, 0) === fresh.today.issued, 'arrivals add up
 await axe(page, 'dashboard zh');
 await page.screenshot({ path: shots + '/dashboard-zh.png' });
 console.log('figures match; screenshot taken');
+// On a laptop's 1280 px the queues' table fits its card, in both languages.
+await page.setViewportSize({ width: 1280, height: 900 });
+for (const lang of ['zh-CN', 'en']) {
+  await page.goto(base + '/halls/demo/dashboard?lang=' + lang);
+  await ready();
+  const fit = await page.$eval('.db-svc', (c) => [c.scrollWidth, c.clientWidth, c.querySelector('.db-table').getBoundingClientRect().right, c.getBoundingClientRect().right]);
+  await page.screenshot({ path: shots + '/dashboard-1280-' + lang + '.png' });
+  assert(fit[0] <= fit[1] && fit[2] <= fit[3], 'the queues\' table overflows its card at 1280 px (' + lang + '): ' + fit);
+}
+await page.goto(base + '/halls/demo/dashboard?lang=zh-CN');
+await page.setViewportSize(view);
+await ready();
 
 // A burst of five tickets: shown soon, gathered into one or two fetches.
 const before = Number(await text('#kv-waiting'));
