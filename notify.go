@@ -475,9 +475,9 @@ type NotifyTx interface {
 	PutOptIn(o *OptIn) error
 	// DeleteOptIn reports whether there was one.
 	DeleteOptIn(ticketID, medium string) (bool, error)
-	// ForgetOptIns deletes the ticket's opt-ins when it is done or
-	// cancelled and has no message queued or sending: one statement.
-	ForgetOptIns(ticketID string) error
+	// ForgetOptIns deletes the opt-ins of those of the tickets done or
+	// cancelled that have no message queued or sending.
+	ForgetOptIns(ticketIDs []string) error
 	// PruneOptIns deletes the opt-ins made before the time, and those of
 	// tickets done or cancelled before finishedBefore that have no message
 	// queued or sending.
@@ -1308,12 +1308,7 @@ type NoticeBatch struct {
 // planned with its finish) went. Only those whose end was planned: a
 // ticket called and finished since has its "called" still to plan.
 func forgetFinished(tx Tx, ticketIDs []string) error {
-	for _, id := range ticketIDs {
-		if err := tx.ForgetOptIns(id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tx.ForgetOptIns(ticketIDs)
 }
 
 // hallEvents reads the events of ids (ascending) that are of the hall.
