@@ -91,6 +91,8 @@ await page.goto(base + '/halls/demo/reports?lang=en&from=' + day + '&to=' + day)
 await loaded(1);
 eq(await page.$eval('html', (e) => e.lang), 'en', 'html lang');
 assert((await page.$eval('#rt-svc tbody tr th', (e) => e.textContent)).includes('General intake'), 'English service names');
+const counters = await page.$$eval('#rt-staff tbody tr[data-kind=counter] th', (ts) => ts.map((t) => t.textContent));
+assert(counters.length > 0 && counters.every((c) => /^Counter \d+$/.test(c)), 'English counter names: ' + counters);
 await axe(page, 'reports en');
 await page.screenshot({ path: shots + '/reports-en.png', fullPage: true });
 clean(page, 'reports en');

@@ -131,7 +131,8 @@
       tr.dataset.kind = r.kind;
       tr.dataset.id = r.id;
       tr.dataset.period = r.period;
-      const th = el("th", "", C.tr("reports.kind." + r.kind, r.name));
+      // A counter as the screens name it (Counter 1 on an English page).
+      const th = el("th", "", r.kind === "counter" ? C.counterName({ id: r.id, name: r.name }, "reports.kind.counter") : C.tr("reports.kind." + r.kind, r.name));
       th.scope = "row";
       tr.append(el("td", "", periodName(r.period)), th, el("td", "n num", String(r.served)),
         el("td", "n num", r.served ? mins(r.mean_handling_seconds) : dash), el("td", "n num", r.served ? mins(r.p90_handling_seconds) : dash),
