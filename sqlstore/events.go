@@ -52,7 +52,7 @@ func (t *tx) AppendEvent(e *civiq.Event) error {
 		// queue and no ticket: the place of a ticket just counted and the
 		// tickets read stay known.
 		placed, read := t.placed, t.read
-		res, err := t.execResult(insert, e.HallID, e.Type, nanos(e.At), data)
+		res, err := t.execHeld(insert, e.HallID, e.Type, nanos(e.At), data) // the rows held stay held
 		if err != nil {
 			return err
 		}

@@ -1,5 +1,7 @@
 package sqlstore
 
+import "errors"
+
 // guesses are what SQLite's writer last knew of two kinds of small
 // counter rows: each service's last number of a day (sequences) and each
 // queue's count of waiting tickets (queue_counts). With them a new ticket
@@ -13,6 +15,12 @@ package sqlstore
 type guesses struct {
 	seq   guessed[seqKey]
 	count guessed[countKey]
+	// hold lets the open run hold rows (heldSeq, heldCount: see below);
+	// missed tells the commit loop a held row was not as guessed.
+	hold      bool
+	missed    bool
+	heldSeq   []heldRow[seqKey]
+	heldCount []heldRow[countKey]
 }
 
 type seqKey struct{ hall, service, day string }
@@ -68,4 +76,55 @@ func (g *guesses) forgetCounts() {
 	if g != nil {
 		clear(g.count)
 	}
+}
+
+// Held rows. In the first run of a batch (no savepoints), a number or a
+// count guessed is not written at once: the row is held, moved in memory
+// by each ticket of the batch, and written once before any other
+// statement and before the COMMIT, by an UPDATE that names the value the
+// transaction found (`… AND last = ?`, `… AND waiting = ?`). A commit of
+// twelve tickets of four services then writes each of the eight rows once
+// instead of three times. Only a new ticket's INSERT and an event's run
+// while rows are held (neither reads or moves them, no trigger). A held row
+// found other than guessed fails the batch, which runs again with each
+// write in its savepoint and nothing held: never a wrong number or place.
+
+// heldRow is a row held in the open transaction: as the transaction found
+// it (base) and as its tickets have moved it (cur). For a walk-in queue's
+// count, prio is the green channel's count its places were counted after,
+// as the transaction found it.
+type heldRow[K comparable] struct {
+	k         K
+	base, cur int64
+	prio      int64
+	moved     bool // cur was moved (a green channel's count may only be relied on)
+}
+
+// errMissed fails the write that found a held row other than guessed; the
+// batch runs again, write by write (guesses.missed).
+var errMissed = errors.New("a number or count held by the writer was not as guessed")
+
+func (g *guesses) holding() bool {
+	return g != nil && (len(g.heldSeq) > 0 || len(g.heldCount) > 0)
+}
+
+// begin starts a run of a batch: rows are held only in a first run. Rows
+// still held were rolled back with their run, and the guesses moved with
+// them are not in the database: forgotten.
+func (g *guesses) begin(hold bool) {
+	if g.holding() {
+		g.heldSeq, g.heldCount = g.heldSeq[:0], g.heldCount[:0]
+		clear(g.seq)
+		clear(g.count)
+	}
+	g.hold, g.missed = hold, false
+}
+
+func findHeld[K comparable](rows []heldRow[K], k K) *heldRow[K] {
+	for i := range rows {
+		if rows[i].k == k {
+			return &rows[i]
+		}
+	}
+	return nil
 }

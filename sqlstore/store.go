@@ -412,6 +412,8 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 			return
 		}
 		savepoints := attempt > 0
+		// A first run holds the numbers and counts it moves (guesses).
+		s.guess.begin(!savepoints && s.d.Pipeline == nil)
 		p = nil
 		if !savepoints && s.d.Pipeline != nil {
 			p = &pipe{conn: s.wconn, send: s.d.Pipeline}
@@ -459,6 +461,20 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 				}
 			}
 		}
+		if failed == nil && p == nil {
+			// The rows held are written before the COMMIT.
+			t := &tx{d: s.d, stmt: s.writeStmt, guess: &s.guess}
+			if err := t.writeHeld(); err != nil {
+				failed = batch[len(batch)-1]
+				failed.err = s.writeErr(err)
+			}
+		}
+		if failed != nil && s.guess.holding() {
+			// A number or count held may have been guessed wrong (a
+			// number taken twice fails the ticket's INSERT): the batch
+			// runs again, write by write, with nothing held.
+			s.guess.missed = true
+		}
 		if failed == nil && p != nil {
 			// The notice goes with the last statements held back.
 			if s.d.Notify != "" && batchHasEvents(batch) {
@@ -481,7 +497,7 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 			finish(s.unavailable(err))
 			return
 		}
-		if len(batch) == 1 && (p == nil || !p.failed) {
+		if len(batch) == 1 && (p == nil || !p.failed) && !s.guess.missed {
 			finish(nil)
 			return
 		}

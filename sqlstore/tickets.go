@@ -79,7 +79,13 @@ type placed struct {
 // writer guessed the counts right (countGuessed).
 func (t *tx) InsertTicket(tk *civiq.Ticket) error {
 	set, args := ticketInsertValues(tk, false)
-	if err := t.exec(ticketInsert(set), args...); err != nil {
+	if t.pipe != nil {
+		if err := t.exec(ticketInsert(set), args...); err != nil {
+			return err
+		}
+	} else if _, err := t.execHeld(ticketInsert(set), args...); err != nil {
+		// A new ticket's row moves no number or count (no trigger): the
+		// rows held stay held.
 		return err
 	}
 	if tk.Status != civiq.StatusWaiting {
@@ -179,6 +185,10 @@ func ticketInsertValues(tk *civiq.Ticket, all bool) (uint16, []any) {
 	return set, args
 }
 
+// seqGuessedSQL takes a service's next number when the writer knows its
+// last (guesses): it changes the row only when it holds the number guessed.
+const seqGuessedSQL = `UPDATE sequences SET last = ? WHERE hall_id = ? AND service_id = ? AND day = ? AND last = ?`
+
 // countGuessedSQL count a new waiting ticket on SQLite when the writer
 // knows its queue's count (guesses): the UPDATE changes the row only when
 // it holds the count guessed and, for a walk-in, the green channel's count
@@ -208,6 +218,32 @@ func (t *tx) countGuessed(tk *civiq.Ticket) error {
 	default:
 		ok = false
 	}
+	if ok && n > 0 && t.guess.hold {
+		// Held: written once before the next other statement or the
+		// COMMIT (writeHeld), by an UPDATE that checks both counts as this
+		// transaction found them. (A count of 0 may be a row not there
+		// yet, which an UPDATE cannot write: counted below.)
+		g := t.guess
+		h := findHeld(g.heldCount, k)
+		if h == nil {
+			g.heldCount = append(g.heldCount, heldRow[countKey]{k: k, base: n, cur: n})
+			h = &g.heldCount[len(g.heldCount)-1]
+			if tk.Priority == civiq.PriorityNormal {
+				pk := countKey{tk.HallID, tk.ServiceID, civiq.PriorityPriority}
+				p := findHeld(g.heldCount, pk)
+				if p == nil {
+					g.heldCount = append(g.heldCount, heldRow[countKey]{k: pk, base: prio, cur: prio})
+					p = &g.heldCount[len(g.heldCount)-1]
+					h = findHeld(g.heldCount, k) // the append may have moved it
+				}
+				h.prio = p.base
+			}
+		}
+		h.cur, h.moved = n+1, true
+		g.setWaiting(k, n+1)
+		t.placed = &placed{tk: tk, n: n + prio, known: true}
+		return nil
+	}
 	if ok {
 		var right bool
 		var err error
@@ -233,7 +269,7 @@ func (t *tx) countGuessed(tk *civiq.Ticket) error {
 // writer guessed it holds (guesses), and reports whether it held them:
 // the row changed.
 func (t *tx) guessedRight(q string, args ...any) (bool, error) {
-	res, err := t.execResult(q, args...)
+	res, err := t.execHeld(q, args...)
 	if err != nil {
 		return false, err
 	}
@@ -416,8 +452,19 @@ func (t *tx) NextSeq(hallID, serviceID, day string) (int, error) {
 		// names it is the number's one statement.
 		k := seqKey{hallID, serviceID, day}
 		if last, ok := t.guess.lastSeq(k); ok {
-			if right, err := t.guessedRight(`UPDATE sequences SET last = ? WHERE hall_id = ? AND service_id = ? AND day = ? AND last = ?`,
-				last+1, hallID, serviceID, day, last); err != nil {
+			if t.guess.hold {
+				// Held: written once before the next other statement
+				// or the COMMIT (writeHeld).
+				h := findHeld(t.guess.heldSeq, k)
+				if h == nil {
+					t.guess.heldSeq = append(t.guess.heldSeq, heldRow[seqKey]{k: k, base: last, cur: last})
+					h = &t.guess.heldSeq[len(t.guess.heldSeq)-1]
+				}
+				h.cur, h.moved = last+1, true
+				t.guess.setSeq(k, last+1)
+				return int(last + 1), nil
+			}
+			if right, err := t.guessedRight(seqGuessedSQL, last+1, hallID, serviceID, day, last); err != nil {
 				return 0, err
 			} else if right {
 				t.guess.setSeq(k, last+1)

@@ -83,6 +83,9 @@ func deref[T any](scan func(scanner) (*T, error)) func(scanner) (T, error) {
 }
 
 func (t *tx) row(q string, args ...any) scanner {
+	if err := t.writeHeld(); err != nil {
+		return errRow{err}
+	}
 	if err := t.flush(); err != nil {
 		return errRow{err}
 	}
@@ -94,6 +97,9 @@ func (t *tx) row(q string, args ...any) scanner {
 }
 
 func (t *tx) rows(q string, args ...any) (*sql.Rows, error) {
+	if err := t.writeHeld(); err != nil {
+		return nil, err
+	}
 	if err := t.flush(); err != nil {
 		return nil, err
 	}
@@ -177,6 +183,17 @@ func (t *tx) exec(q string, args ...any) error {
 // execResult runs a write statement at once, not held back in a pipe, and
 // returns its result.
 func (t *tx) execResult(q string, args ...any) (sql.Result, error) {
+	if err := t.writeHeld(); err != nil {
+		return nil, err
+	}
+	return t.execHeld(q, args...)
+}
+
+// execHeld is execResult with the writer's held rows left held
+// (guesses): for a statement that neither reads nor moves a number or a
+// count, a new ticket's INSERT or an event's, and for the held rows' own
+// UPDATEs.
+func (t *tx) execHeld(q string, args ...any) (sql.Result, error) {
 	t.placed, t.read = nil, nil // a write may move the queue's counts, or a ticket
 	if err := t.flush(); err != nil {
 		return nil, err
@@ -246,4 +263,51 @@ func anys(list []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// writeHeld writes the rows the writer holds (guesses), each by an UPDATE
+// that names the value the transaction found: the walk-in queues' counts
+// first, whose UPDATE also checks the green channel's count as the
+// transaction found it, then the green channels' counts and the numbers.
+// A row not as guessed fails the write (errMissed) and the guesses are
+// forgotten; the batch runs again write by write (guesses.missed).
+func (t *tx) writeHeld() error {
+	g := t.guess
+	if !g.holding() {
+		return nil
+	}
+	seqs, counts := g.heldSeq, g.heldCount
+	g.heldSeq, g.heldCount = seqs[:0], counts[:0]
+	miss := func(right bool, err error) error {
+		if err == nil && !right {
+			g.missed = true
+			clear(g.seq)
+			clear(g.count)
+			err = errMissed
+		}
+		return err
+	}
+	for _, normal := range [...]bool{true, false} {
+		for _, h := range counts {
+			if !h.moved || (h.k.priority == civiq.PriorityNormal) != normal {
+				continue
+			}
+			var right bool
+			var err error
+			if normal {
+				right, err = t.guessedRight(countGuessedNormalSQL, h.cur, h.k.hall, h.k.service, h.k.priority, h.base, h.k.hall, h.k.service, h.prio)
+			} else {
+				right, err = t.guessedRight(countGuessedSQL, h.cur, h.k.hall, h.k.service, h.k.priority, h.base)
+			}
+			if err := miss(right, err); err != nil {
+				return err
+			}
+		}
+	}
+	for _, h := range seqs {
+		if err := miss(t.guessedRight(seqGuessedSQL, h.cur, h.k.hall, h.k.service, h.k.day, h.base)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
