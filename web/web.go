@@ -294,11 +294,11 @@ func walkBranch(b *parse.BranchNode, fn func(name string, args []parse.Node)) {
 }
 
 // T translates key into lang, formatting args into it; a missing entry
-// falls back to Chinese, then to the key itself. A count of 1, the one
+// falls back to Chinese, then to the key itself. A count of 1, the last
 // argument, takes the key's singular, key+".one", where the catalogue has
 // one ("1 document", not "1 documents"); civiq.js's C.tr does the same.
 func (s *Site) T(lang, key string, args ...any) string {
-	if len(args) == 1 && args[0] == 1 {
+	if len(args) > 0 && args[len(args)-1] == 1 {
 		if _, ok := s.catalogs[lang][key+".one"]; ok {
 			key += ".one"
 		}

@@ -170,7 +170,8 @@ func TestScriptStringsChecked(t *testing.T) {
 	}
 }
 
-// A count of 1 takes the key's singular where the catalogue has one.
+// A count of 1, the last argument, takes the key's singular where the
+// catalogue has one.
 func TestSingular(t *testing.T) {
 	s, err := New(nil, "")
 	if err != nil {
@@ -195,5 +196,12 @@ func TestSingular(t *testing.T) {
 		if got := s.T(c.lang, c.key, c.n); got != c.want {
 			t.Errorf("T(%s, %s, %v) = %q, want %q", c.lang, c.key, c.n, got, c.want)
 		}
+	}
+	// The count is the last argument.
+	if got := s.T("en", "kiosk.taken", "A002", 1); got != "Your number is A002; 1 person is ahead of you" {
+		t.Errorf("one ahead: %q", got)
+	}
+	if got := s.T("en", "kiosk.taken", "A003", 2); got != "Your number is A003; 2 people are ahead of you" {
+		t.Errorf("two ahead: %q", got)
 	}
 }

@@ -127,11 +127,11 @@
   };
 
   // tr translates a catalogue key given to the page, filling %s and %d.
-  // tr translates key, formatting args into it; a count of 1, the one
+  // tr translates key, formatting args into it; a count of 1, the last
   // argument, takes the key's singular (key + ".one") where there is one,
   // as the server's T does.
   C.tr = function (key, ...args) {
-    if (args.length === 1 && args[0] === 1 && C.t[key + ".one"]) key += ".one";
+    if (args.length && args[args.length - 1] === 1 && C.t[key + ".one"]) key += ".one";
     let s = C.t[key] || key;
     for (const a of args) s = s.replace(/%[sd]/, String(a));
     return s;
