@@ -52,6 +52,9 @@ type benchConfig struct {
 	// Hooks is how many webhooks the hooks phase registers (benchhooks.go);
 	// 0 skips it.
 	Hooks int
+	// HookRounds is how many phases with hooks the hooks phase runs, each
+	// between two without (benchhooks.go).
+	HookRounds int
 	// Rounds is how many times the issue comparison (benchcompare.go)
 	// measures its ceilings and durable issue in turn.
 	Rounds int
@@ -140,6 +143,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.BoolVar(&c.FloodOnly, "flood-only", false, "run only the connection flood (for --duration)")
 	fs.IntVar(&c.LoginFlood, "login-flood", 500, "clients sending wrong sign-ins at once in the login flood, on the first node; 0 skips it")
 	fs.IntVar(&c.Hooks, "hooks", 3, "webhooks the hooks phase registers, each to a receiver of its own on loopback; 0 skips the phase")
+	fs.IntVar(&c.HookRounds, "hook-rounds", 3, "phases with the hooks registered in the hooks phase, each between two without them (--duration each); the ratio is of the medians")
 	fs.IntVar(&c.Rounds, "rounds", 1, "times the issue comparison measures the bare SQLite ceiling, the no-storage HTTP ceiling and durable issue in turn")
 	fs.StringVar(&c.Vegeta, "vegeta", "", "path of a vegeta binary (github.com/tsenart/vegeta/v12) to load the issue comparison with instead of the bench's own clients")
 	fs.StringVar(&c.Against, "against", "", "path of another civiq binary: each round of the issue comparison measures its server's durable issue too, and the call phase its call-next (A/B, same run)")
@@ -164,8 +168,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 	}
-	if c.Clients < 1 || c.Counters < 1 || c.Counters > 6 || c.Subscribers < 0 || c.Calls < 1 || c.Duration <= 0 || c.Nodes < 1 || c.Nodes > 16 || c.Flood < 0 || c.Hooks < 0 || c.Rounds < 1 {
-		fmt.Fprintln(stderr, "civiq bench: --clients, --calls, --rounds and --duration must be positive, --counters 1..6, --flood and --hooks not negative")
+	if c.Clients < 1 || c.Counters < 1 || c.Counters > 6 || c.Subscribers < 0 || c.Calls < 1 || c.Duration <= 0 || c.Nodes < 1 || c.Nodes > 16 || c.Flood < 0 || c.Hooks < 0 || c.Rounds < 1 || c.HookRounds < 1 {
+		fmt.Fprintln(stderr, "civiq bench: --clients, --calls, --rounds, --hook-rounds and --duration must be positive, --counters 1..6, --flood and --hooks not negative")
 		return 2
 	}
 	rep, err := bench(ctx, c, stderr)
@@ -211,10 +215,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			f.Opened, f.From, f.DialErrors, f.MaxServerFiles, f.MaxRSSBytes/(1<<20))
 	}
 	if h := rep.Hooks; h != nil {
-		fmt.Fprintf(stdout, "issue with %d webhooks / without: %.2f (target at least 0.90); / the mean of without and without after: %.2f; the last hook had every ticket %.1f s after the load\n",
-			h.Hooks, h.Ratio, h.RatioToBoth, h.DrainSeconds)
-		fmt.Fprintf(stdout, "CPU per ticket without / with %d webhooks / without after: server %.2f / %.2f / %.2f ms, bench (clients, receivers) %.2f / %.2f / %.2f ms\n",
-			h.Hooks, h.ServerCPUWithout, h.ServerCPUWith, h.ServerCPUWithoutAfter, h.BenchCPUWithout, h.BenchCPUWith, h.BenchCPUWithoutAfter)
+		fmt.Fprintf(stdout, "issue with %d webhooks / without: %.2f, the medians of %d phases with and %d without in turn (target at least 0.90); each with / the mean of the two without beside it: %s; the first with / the first without: %.2f; the last hook had every ticket %.1f s after its load at most\n",
+			h.Hooks, h.Ratio, len(h.WithRates), len(h.WithoutRates), ratios(h.Neighbours), h.First, h.DrainSeconds)
+		fmt.Fprintf(stdout, "CPU per ticket without / with %d webhooks, over their phases: server %.3f / %.3f ms, bench (clients, receivers) %.3f / %.3f ms\n",
+			h.Hooks, h.ServerCPUWithout, h.ServerCPUWith, h.BenchCPUWithout, h.BenchCPUWith)
 		fmt.Fprintf(stdout, "the receivers answered %.1f requests a write (a pipelined window's)\n", h.MessagesPerWrite)
 	}
 	if f := rep.LoginFlood; f != nil {
@@ -821,4 +825,16 @@ func summarize(name string, n int, lat []time.Duration, errs int, elapsed time.D
 		r.MaxMillis = ms(lat[len(lat)-1])
 	}
 	return r
+}
+
+// ratios writes ratios with two decimals, space-separated.
+func ratios(xs []float64) string {
+	var b strings.Builder
+	for i, x := range xs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%.2f", x)
+	}
+	return b.String()
 }

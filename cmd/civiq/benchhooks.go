@@ -24,37 +24,42 @@ import (
 	"time"
 )
 
-// hooksReport is what the hooks phase found: the issue rate without and
-// with webhooks registered, and how the hooks kept up.
+// hooksReport is what the hooks phase found: the issue rate in phases
+// without and with webhooks registered, in turn, and how the hooks kept up.
 type hooksReport struct {
-	Hooks   int     `json:"hooks"`
-	Without float64 `json:"issue_per_second_without"`
-	With    float64 `json:"issue_per_second_with"`
-	// WithoutAfter is the rate without hooks again, after the phase with
-	// them (the hooks deleted).
-	WithoutAfter float64 `json:"issue_per_second_without_after"`
-	// Ratio is With over Without: the issue's target is at least 0.9.
-	// RatioToBoth is With over the mean of Without and WithoutAfter: both
-	// are reported, neither replaces the other.
-	Ratio       float64 `json:"ratio"`
-	RatioToBoth float64 `json:"ratio_to_both_withouts"`
+	Hooks int `json:"hooks"`
+	// Rounds is how many phases with hooks there were; the phases go
+	// without, with, without, ..., without: one more without.
+	Rounds int `json:"rounds"`
+	// WithoutRates and WithRates are the issue rates of the phases, in
+	// turn; Without and With their medians.
+	WithoutRates []float64 `json:"issue_per_second_without_phases"`
+	WithRates    []float64 `json:"issue_per_second_with_phases"`
+	Without      float64   `json:"issue_per_second_without"`
+	With         float64   `json:"issue_per_second_with"`
+	// Ratio is With over Without, the ratio of the medians: the issue's
+	// target is at least 0.9. Neighbours are each phase with hooks over the
+	// mean of the phases without just before and after it; First is the
+	// first with over the first without (what the bench gave alone before
+	// it alternated). All are reported, none replaces the others.
+	Ratio      float64   `json:"ratio"`
+	Neighbours []float64 `json:"ratios_to_neighbours"`
+	First      float64   `json:"ratio_first"`
 	// MessagesPerWrite is how many requests the receivers answered in
 	// one write on average: about the messages of a pipelined window.
 	MessagesPerWrite float64 `json:"messages_per_answer_write"`
-	// DrainSeconds is how long after the load the last hook had every
-	// ticket the load took.
+	// DrainSeconds is how long after its load the last hook had every
+	// ticket of a phase, at most over the phases.
 	DrainSeconds float64 `json:"drain_seconds"`
-	// CPU each issued ticket cost, in milliseconds of CPU time, without
-	// and with the hooks (the hooks' phase counted until every hook had
-	// every ticket): the server's, and the bench's own (its clients and,
-	// with hooks, the receivers). 0 where /proc cannot be read.
+	// CPU each issued ticket cost, in milliseconds of CPU time, over all
+	// the phases without and all those with the hooks (each of those
+	// counted until every hook had every ticket of it): the server's, and
+	// the bench's own (its clients and, with hooks, the receivers). 0
+	// where /proc cannot be read. Each phase's, in µs, is in its result.
 	ServerCPUWithout float64 `json:"server_cpu_ms_per_ticket_without"`
 	ServerCPUWith    float64 `json:"server_cpu_ms_per_ticket_with"`
 	BenchCPUWithout  float64 `json:"bench_cpu_ms_per_ticket_without"`
 	BenchCPUWith     float64 `json:"bench_cpu_ms_per_ticket_with"`
-	// The same for the phase without hooks after them.
-	ServerCPUWithoutAfter float64 `json:"server_cpu_ms_per_ticket_without_after"`
-	BenchCPUWithoutAfter  float64 `json:"bench_cpu_ms_per_ticket_without_after"`
 }
 
 // cpuSeconds is the CPU time (user and system) process pid has used so
@@ -89,6 +94,29 @@ func (m cpuMeter) perTicket(now cpuMeter, tickets int) (server, bench float64) {
 		return 0, 0
 	}
 	return (now.server - m.server) * 1000 / float64(tickets), (now.bench - m.bench) * 1000 / float64(tickets)
+}
+
+// cpuSum adds up the CPU of several phases (cpuMeter's readings at
+// their start and end), and their tickets.
+type cpuSum struct {
+	used    cpuMeter
+	tickets int
+	unread  bool // a reading was 0: /proc could not be read
+}
+
+func (s *cpuSum) add(from, to cpuMeter, tickets int) {
+	s.unread = s.unread || from.server == 0 || to.server == 0
+	s.used.server += to.server - from.server
+	s.used.bench += to.bench - from.bench
+	s.tickets += tickets
+}
+
+// perTicket is the CPU of the phases added, in milliseconds per ticket.
+func (s *cpuSum) perTicket() (server, bench float64) {
+	if s.unread || s.tickets == 0 {
+		return 0, 0
+	}
+	return s.used.server * 1000 / float64(s.tickets), s.used.bench * 1000 / float64(s.tickets)
 }
 
 // hookReceiver is a webhook endpoint on loopback as lean as a real
@@ -254,6 +282,9 @@ func readHookRequest(r *bufio.Reader, q *hookRequest) error {
 				return errHookRequest
 			}
 		}
+		if !hookHeaderLens[min(len(k), len(hookHeaderLens)-1)] {
+			continue // none of those below: skipped without comparing
+		}
 		switch {
 		case bytes.EqualFold(k, []byte("content-length")):
 			if len(v) == 0 || len(v) > 7 || length != nil && !bytes.Equal(v, length) {
@@ -387,13 +418,31 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
+// hookHeaderLens marks the lengths of the header names readHookRequest
+// looks at (content-length, transfer-encoding, host and the three
+// webhook headers): a line of another length is none of them.
+var hookHeaderLens = func() (l [18]bool) {
+	for _, k := range []string{"content-length", "transfer-encoding", "host", "webhook-id", "webhook-timestamp", "webhook-signature"} {
+		l[len(k)] = true
+	}
+	return l
+}()
+
+// tokenBytes marks the bytes a token may have (RFC 9110's tchar).
+var tokenBytes = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
+	}
+	return t
+}()
+
 // headerToken reports whether a header's name is a token (RFC 9110).
 func headerToken(k []byte) bool {
 	if len(k) == 0 {
 		return false
 	}
 	for _, c := range k {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+		if !tokenBytes[c] {
 			return false
 		}
 	}
@@ -501,6 +550,13 @@ func (rc *hookReceiver) serve(c net.Conn) {
 	}
 }
 
+// count is how many ticket.issued messages came, repeats included.
+func (rc *hookReceiver) count() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.log)
+}
+
 // arrived is when the ticket's message first came, if it did.
 func (rc *hookReceiver) arrived(id string) (time.Time, bool) {
 	rc.mu.Lock()
@@ -521,14 +577,33 @@ func (rc *hookReceiver) arrived(id string) (time.Time, bool) {
 // when it ran first, cold.
 const hooksWarmUp = time.Second
 
-// benchHooks measures the issue rate without webhooks, then with n hooks
-// registered (each wanting every event, each its own receiver), then
-// without again once they are deleted, after an untimed warm-up; and the
-// time from the start of each issue request to each receiver's answer.
-// Every phase's clients do the same work (each ticket's id and start
-// noted), so only the hooks differ.
+// median is the middle of xs (the mean of the two middle ones when even);
+// 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// benchHooks measures the issue rate in phases without and with n
+// webhooks registered (each wanting every event, each its own receiver),
+// in turn, after an untimed warm-up: without, then c.HookRounds times
+// with (the hooks registered anew) and without (once they are deleted).
+// The machine's speed swings from second to second, and a server's
+// speed drifts over a run (a warmer heap, a fuller database): the ratio
+// of the medians of the phases, each phase with hooks between two
+// without, is steadier than one phase of each. It also times each issue
+// request's start to each receiver's answer. Every phase's clients do
+// the same work (each ticket's id and start noted), so only the hooks
+// differ.
 func benchHooks(ctx context.Context, c benchConfig, srv *benchServer, log io.Writer) (*hooksReport, []benchResult, error) {
-	rep := &hooksReport{Hooks: c.Hooks}
+	rounds := max(c.HookRounds, 1)
+	rep := &hooksReport{Hooks: c.Hooks, Rounds: rounds}
 	var mu sync.Mutex
 	var issued []hookArrival // the phase's tickets and when each request started
 	op := srv.issueOp(func(id string, t0 time.Time) {
@@ -545,36 +620,137 @@ func benchHooks(ctx context.Context, c benchConfig, srv *benchServer, log io.Wri
 	fmt.Fprintf(log, "bench: ticket issue, %s of warm-up, untimed\n", min(hooksWarmUp, c.Duration))
 	srv.load(ctx, "warm-up", c.Clients, min(hooksWarmUp, c.Duration), op)
 
-	fmt.Fprintf(log, "bench: ticket issue without webhooks, %d clients, %s\n", c.Clients, c.Duration)
-	cpu0 := srv.cpu()
-	without := phase("issue ticket, no webhooks")
-	rep.ServerCPUWithout, rep.BenchCPUWithout = cpu0.perTicket(srv.cpu(), without.Count)
+	var results []benchResult
+	var cpuWithout, cpuWith cpuSum
+	without := func(i int) {
+		fmt.Fprintf(log, "bench: ticket issue without webhooks (%d of %d), %d clients, %s\n", i+1, rounds+1, c.Clients, c.Duration)
+		cpu0 := srv.cpu()
+		r := phase(fmt.Sprintf("issue, no webhooks (%d)", i+1))
+		cpu1 := srv.cpu()
+		r.ServerCPUMicros, r.LoadCPUMicros = cpu0.perTicket(cpu1, r.Count)
+		r.ServerCPUMicros, r.LoadCPUMicros = r.ServerCPUMicros*1000, r.LoadCPUMicros*1000
+		cpuWithout.add(cpu0, cpu1, r.Count)
+		rep.WithoutRates = append(rep.WithoutRates, r.PerSecond)
+		results = append(results, r)
+	}
+	without(0)
 
-	var receivers []*hookReceiver
-	var ids []int64
-	unregister := func() {
-		conn := srv.conn(0)
-		defer conn.close()
-		for _, id := range ids {
-			conn.do(http.MethodDelete, "/api/v1/webhooks/"+strconv.FormatInt(id, 10), srv.token, "")
+	var lat []time.Duration
+	var msgs, writes int64
+	missing := 0
+	for round := range rounds {
+		receivers, ids, err := registerHooks(srv, c.Hooks)
+		unregister := func() { unregisterHooks(srv, receivers, ids); receivers, ids = nil, nil }
+		if err != nil {
+			unregister()
+			return nil, nil, err
+		}
+		fmt.Fprintf(log, "bench: ticket issue with %d webhooks on loopback (%d of %d), %d clients, %s\n", c.Hooks, round+1, rounds, c.Clients, c.Duration)
+		stopProfile := func() {}
+		if path := os.Getenv("CIVIQ_BENCH_CPUPROFILE"); path != "" && round == 0 {
+			// The bench's own CPU (its clients and the receivers) in the
+			// first phase with hooks, to its last delivery, for engineers
+			// measuring the receivers.
+			if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+				stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+			}
+		}
+		cpu0 := srv.cpu()
+		with := phase(fmt.Sprintf("issue, %d webhooks (%d)", c.Hooks, round+1))
+		loadEnd := time.Now()
+		mu.Lock()
+		sent := slices.Clone(issued)
+		mu.Unlock()
+		// Wait (a minute at most) until every receiver had as many tickets
+		// as were issued, by its count alone: the CPU is read then, before
+		// the bench looks each ticket up (its own bookkeeping, no
+		// receiver's work).
+		deadline := loadEnd.Add(time.Minute)
+		for _, rc := range receivers {
+			for rc.count() < len(sent) && time.Now().Before(deadline) && ctx.Err() == nil {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if d := time.Since(loadEnd).Seconds(); d > rep.DrainSeconds {
+				rep.DrainSeconds = d
+			}
+		}
+		cpu1 := srv.cpu()
+		stopProfile()
+		with.ServerCPUMicros, with.LoadCPUMicros = cpu0.perTicket(cpu1, with.Count)
+		with.ServerCPUMicros, with.LoadCPUMicros = with.ServerCPUMicros*1000, with.LoadCPUMicros*1000
+		cpuWith.add(cpu0, cpu1, with.Count)
+		rep.WithRates = append(rep.WithRates, with.PerSecond)
+		results = append(results, with)
+		// Then every ticket at every hook, once at least, and when.
+		for _, rc := range receivers {
+			for _, s := range sent {
+				at, ok := rc.arrived(s.ticket)
+				for !ok && time.Now().Before(deadline) && ctx.Err() == nil {
+					time.Sleep(10 * time.Millisecond)
+					at, ok = rc.arrived(s.ticket)
+				}
+				if !ok {
+					missing++
+					continue
+				}
+				lat = append(lat, at.Sub(s.at))
+				if d := at.Sub(loadEnd).Seconds(); d > rep.DrainSeconds {
+					rep.DrainSeconds = d
+				}
+			}
 		}
 		for _, rc := range receivers {
-			rc.close()
+			if n := rc.bad.Load(); n > 0 {
+				unregister()
+				return nil, nil, fmt.Errorf("a receiver had %d messages whose signature did not match", n)
+			}
+			msgs += rc.messages.Load()
+			writes += rc.writes.Load()
 		}
-		ids, receivers = nil, nil
+		// Without again, the hooks deleted.
+		unregister()
+		without(round + 1)
 	}
-	defer unregister()
+	if writes > 0 {
+		rep.MessagesPerWrite = float64(msgs) / float64(writes)
+	}
+	delivered := summarize(fmt.Sprintf("webhook: issue to receiver's 2xx (%d)", c.Hooks), c.Hooks, lat, missing, c.Duration)
+	delivered.PerSecond = 0 // a latency, not a rate
+	results = append(results, delivered)
+
+	rep.Without, rep.With = median(rep.WithoutRates), median(rep.WithRates)
+	if rep.Without > 0 {
+		rep.Ratio = rep.With / rep.Without
+	}
+	for i, w := range rep.WithRates {
+		if n := rep.WithoutRates[i] + rep.WithoutRates[i+1]; n > 0 {
+			rep.Neighbours = append(rep.Neighbours, w/(n/2))
+		}
+	}
+	if rep.WithoutRates[0] > 0 {
+		rep.First = rep.WithRates[0] / rep.WithoutRates[0]
+	}
+	rep.ServerCPUWithout, rep.BenchCPUWithout = cpuWithout.perTicket()
+	rep.ServerCPUWith, rep.BenchCPUWith = cpuWith.perTicket()
+	return rep, results, nil
+}
+
+// registerHooks registers n webhooks for every event, each to a receiver
+// of its own; it gives what it made even when it fails, to unregister.
+func registerHooks(srv *benchServer, n int) ([]*hookReceiver, []int64, error) {
+	var receivers []*hookReceiver
+	var ids []int64
 	conn := srv.conn(0)
-	for range c.Hooks {
+	defer conn.close()
+	for range n {
 		rc, err := startHookReceiver()
 		if err != nil {
-			return nil, nil, err
+			return receivers, ids, err
 		}
 		receivers = append(receivers, rc)
 		b, err := srv.post(conn, "/api/v1/webhooks", fmt.Sprintf(`{"url":%q,"events":["*"]}`, rc.url), http.StatusCreated)
 		if err != nil {
-			conn.close()
-			return nil, nil, fmt.Errorf("register a webhook (is --webhook-allow missing?): %w %s", err, b)
+			return receivers, ids, fmt.Errorf("register a webhook (is --webhook-allow missing?): %w %s", err, b)
 		}
 		var h struct {
 			Webhook struct {
@@ -585,84 +761,20 @@ func benchHooks(ctx context.Context, c benchConfig, srv *benchServer, log io.Wri
 		json.Unmarshal(b, &h)
 		ids = append(ids, h.Webhook.ID)
 		if err := rc.setSecret(h.Webhook.Secret); err != nil {
-			conn.close()
-			return nil, nil, fmt.Errorf("the webhook's secret: %w", err)
+			return receivers, ids, fmt.Errorf("the webhook's secret: %w", err)
 		}
 	}
-	conn.close()
+	return receivers, ids, nil
+}
 
-	fmt.Fprintf(log, "bench: ticket issue with %d webhooks on loopback, %d clients, %s\n", c.Hooks, c.Clients, c.Duration)
-	stopProfile := func() {}
-	if path := os.Getenv("CIVIQ_BENCH_CPUPROFILE"); path != "" {
-		// The bench's own CPU (its clients and the receivers) in the
-		// phase with hooks, to the last delivery, for engineers
-		// measuring the receivers.
-		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
-			stopProfile = func() { pprof.StopCPUProfile(); f.Close(); stopProfile = func() {} }
-		}
+// unregisterHooks deletes the webhooks and stops their receivers.
+func unregisterHooks(srv *benchServer, receivers []*hookReceiver, ids []int64) {
+	conn := srv.conn(0)
+	defer conn.close()
+	for _, id := range ids {
+		conn.do(http.MethodDelete, "/api/v1/webhooks/"+strconv.FormatInt(id, 10), srv.token, "")
 	}
-	defer func() { stopProfile() }()
-	cpu1 := srv.cpu()
-	with := phase(fmt.Sprintf("issue ticket, %d webhooks", c.Hooks))
-	loadEnd := time.Now()
-
-	// Wait (a minute at most) for every hook to have every ticket.
-	var lat []time.Duration
-	missing := 0
-	deadline := loadEnd.Add(time.Minute)
-	mu.Lock()
-	sent := slices.Clone(issued)
-	mu.Unlock()
 	for _, rc := range receivers {
-		for _, s := range sent {
-			at, ok := rc.arrived(s.ticket)
-			for !ok && time.Now().Before(deadline) && ctx.Err() == nil {
-				time.Sleep(10 * time.Millisecond)
-				at, ok = rc.arrived(s.ticket)
-			}
-			if !ok {
-				missing++
-				continue
-			}
-			lat = append(lat, at.Sub(s.at))
-			if d := at.Sub(loadEnd).Seconds(); d > rep.DrainSeconds {
-				rep.DrainSeconds = d
-			}
-		}
+		rc.close()
 	}
-	rep.ServerCPUWith, rep.BenchCPUWith = cpu1.perTicket(srv.cpu(), with.Count)
-	stopProfile()
-	for _, rc := range receivers {
-		if n := rc.bad.Load(); n > 0 {
-			return nil, nil, fmt.Errorf("a receiver had %d messages whose signature did not match", n)
-		}
-	}
-	var msgs, writes int64
-	for _, rc := range receivers {
-		msgs += rc.messages.Load()
-		writes += rc.writes.Load()
-	}
-	if writes > 0 {
-		rep.MessagesPerWrite = float64(msgs) / float64(writes)
-	}
-	delivered := summarize(fmt.Sprintf("webhook: issue to receiver's 2xx (%d)", c.Hooks), c.Hooks, lat, missing, c.Duration)
-	delivered.PerSecond = 0 // a latency, not a rate
-
-	// Without again, the hooks deleted: the machine's and the server's
-	// drift over the run (warmer, or a fuller database) shows beside the
-	// first phase.
-	unregister()
-	fmt.Fprintf(log, "bench: ticket issue without webhooks again, the hooks deleted, %d clients, %s\n", c.Clients, c.Duration)
-	cpu2 := srv.cpu()
-	after := phase("issue ticket, no webhooks, after")
-	rep.ServerCPUWithoutAfter, rep.BenchCPUWithoutAfter = cpu2.perTicket(srv.cpu(), after.Count)
-
-	rep.Without, rep.With, rep.WithoutAfter = without.PerSecond, with.PerSecond, after.PerSecond
-	if rep.Without > 0 {
-		rep.Ratio = rep.With / rep.Without
-	}
-	if rep.Without+rep.WithoutAfter > 0 {
-		rep.RatioToBoth = rep.With / ((rep.Without + rep.WithoutAfter) / 2)
-	}
-	return rep, []benchResult{without, with, delivered, after}, nil
 }
