@@ -143,44 +143,23 @@ type Message struct {
 
 // Message is the message that carries the event to subscriber subID.
 func (e *Event) Message(subID int64) *Message {
-	return e.message(subID, messageBody(e.Type, e.At, e.JSON(true)))
+	m := e.messageOf(subID, e.messageBody())
+	return &m
 }
 
-func (e *Event) message(subID int64, body []byte) *Message {
-	return &Message{ID: MessageID(subID, e.ID), EventID: e.ID, HallID: e.HallID, Type: e.Type, At: e.At, Body: body, Event: e}
+func (e *Event) messageOf(subID int64, body []byte) Message {
+	return Message{ID: MessageID(subID, e.ID), EventID: e.ID, HallID: e.HallID, Type: e.Type, At: e.At, Body: body, Event: e}
 }
 
-// bodyCache keeps the bodies of the latest events' messages: every
+// messageBody is the body of the event's messages, made once: every
 // subscriber's message of an event has the same body (the id and the
 // signature, in the headers, are its own), so with several hooks each
-// event is encoded once, not once a hook. Bodies are never changed once
-// made (senders only read them).
-type bodyCache struct {
-	mu sync.Mutex
-	m  map[int64][]byte
-}
-
-// bodyCacheSize bounds the cache: a few batches of every worker.
-const bodyCacheSize = 4 * 256
-
-// body gives the body of the event's messages, made once.
-func (c *bodyCache) body(ev *Event) []byte {
-	c.mu.Lock()
-	b, ok := c.m[ev.ID]
-	c.mu.Unlock()
-	if ok {
-		return b
-	}
-	b = messageBody(ev.Type, ev.At, ev.JSON(true))
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= bodyCacheSize {
-		// Start again: the workers move forward together, the oldest
-		// are done with.
-		c.m = make(map[int64][]byte, bodyCacheSize)
-	}
-	c.m[ev.ID] = b
-	c.mu.Unlock()
-	return b
+// event is encoded once, not once a hook. The hooks move forward together
+// and share the events they read (eventReads), so each body is made once
+// per event. Bodies are never changed once made (senders only read them).
+func (e *Event) messageBody() []byte {
+	e.bodyOnce.Do(func() { e.body = messageBody(e.Type, e.At, e.JSON(true)) })
+	return e.body
 }
 
 // eventReads keeps the latest reads of the events table by the delivery
@@ -734,12 +713,22 @@ func (e *Engine) nextBatch(tx Tx, readAt time.Time, b *DeliveryBatch, s *Subscri
 				return false, err
 			}
 		}
-		for _, ev := range evs {
+		var msgs []Message // the messages b.Messages point to, made together
+		for i, ev := range evs {
 			if len(b.Messages) == limit {
 				return false, nil
 			}
 			if s.Wants(ev) {
-				b.Messages = append(b.Messages, ev.message(s.ID, e.bodies.body(ev)))
+				if len(msgs) == cap(msgs) {
+					// At most one a message left to read and room for.
+					n := min(len(evs)-i, limit-len(b.Messages))
+					msgs = make([]Message, 0, n)
+					if b.Messages == nil {
+						b.Messages = make([]*Message, 0, n)
+					}
+				}
+				msgs = append(msgs, ev.messageOf(s.ID, ev.messageBody()))
+				b.Messages = append(b.Messages, &msgs[len(msgs)-1])
 			}
 			b.Through = ev.ID
 		}

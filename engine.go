@@ -66,7 +66,6 @@ type Engine struct {
 	locs     sync.Map      // hall id -> *time.Location
 	handling handlingCache // recent handling times per service (predict.go)
 	queues   queueCache    // each hall's queue picture (caches.go)
-	bodies   bodyCache     // recent messages' bodies, shared by the subscribers (delivery.go)
 	reads    eventReads    // the delivery's latest reads of the events, shared likewise
 	settings settingsCache // each hall's settings and services (caches.go)
 	relay    relay         // city-side requests for edges (edgerelay.go)

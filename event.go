@@ -72,6 +72,11 @@ type Event struct {
 
 	frameOnce               sync.Once
 	publicFrame, staffFrame []byte
+
+	// The body of the event's webhook messages (delivery.go's
+	// messageBody), made once however many subscribers send it.
+	bodyOnce sync.Once
+	body     []byte
 }
 
 // EventTx is what a store keeps of events (sqlstore/events.go).

@@ -229,11 +229,24 @@ func (h *HTTPSender) roundTrip(ctx context.Context, c *hconn, buf []byte, n int,
 		if !more {
 			return got, got == n, nil
 		}
-		if got < n {
-			c.c.SetDeadline(time.Now().Add(h.Timeout))
+		if got < n && !headBuffered(c.r) {
+			// The next answer is to be read from the connection: within
+			// the timeout of this one (the requests are written, only
+			// reads are left). One whose head came with this one (a
+			// receiver answers a window's requests together) came in
+			// time, and setting a deadline for each cost two timers'
+			// changes an answer.
+			c.c.SetReadDeadline(time.Now().Add(h.Timeout))
 		}
 	}
 	return got, true, nil
+}
+
+// headBuffered reports whether the head of the next answer, to its blank
+// line, is in r's buffer already.
+func headBuffered(r *bufio.Reader) bool {
+	buf, _ := r.Peek(r.Buffered())
+	return bytes.Contains(buf, []byte("\r\n\r\n"))
 }
 
 // readAnswer reads the next answer and a bounded part of its body, a few

@@ -275,7 +275,7 @@ func (h *HTTPSender) failed(s *civiq.Subscriber, m *civiq.Message, at time.Time,
 // sender still writes), and how long a target whose window failed is sent
 // one request at a time.
 const (
-	DefaultPipeline = 32
+	DefaultPipeline = 64
 	pipelineBytes   = 64 << 10
 	soloFor         = 10 * time.Minute
 )
