@@ -3,6 +3,7 @@ package civiq
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -67,8 +68,9 @@ type Event struct {
 	// staff view only.
 	Alert *ServiceAlert
 
-	once          sync.Once
-	public, staff []byte
+	// Each view's JSON, made once at its first use (JSON).
+	publicOnce, staffOnce sync.Once
+	public, staff         []byte
 
 	frameOnce               sync.Once
 	publicFrame, staffFrame []byte
@@ -173,19 +175,13 @@ func (e *Event) Staff() EventView {
 // encoding/json writes them. It is encoded once per event however many
 // streams and webhooks carry it.
 func (e *Event) JSON(staff bool) []byte {
-	e.once.Do(func() {
-		// One allocation for both views, most times.
-		b := e.appendJSON(make([]byte, 0, 1024), false)
-		e.public = b[:len(b):len(b)]
-		if b == nil {
-			b = make([]byte, 0, 512)
-		}
-		b = e.appendJSON(b[len(b):], true)
-		e.staff = b[:len(b):len(b)]
-	})
+	// Each view on its own: a webhook's message carries the staff view
+	// only, and a hall whose events no screen shows needs no public one.
 	if staff {
+		e.staffOnce.Do(func() { e.staff = slices.Clip(e.appendJSON(make([]byte, 0, 640), true)) })
 		return e.staff
 	}
+	e.publicOnce.Do(func() { e.public = slices.Clip(e.appendJSON(make([]byte, 0, 512), false)) })
 	return e.public
 }
 
