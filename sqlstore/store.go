@@ -461,6 +461,12 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 				}
 			}
 		}
+		if failed == nil && s.guess.missed {
+			// A held row was found other than guessed by a read whose
+			// error the write did not return: run again all the same.
+			failed = batch[len(batch)-1]
+			failed.err = s.writeErr(errMissed)
+		}
 		if failed == nil && p == nil {
 			// The rows held are written before the COMMIT.
 			t := &tx{d: s.d, stmt: s.writeStmt, guess: &s.guess}
@@ -497,6 +503,10 @@ func (s *Store) commit(batch []*writeReq, begun bool, beginErr error) {
 			finish(s.unavailable(err))
 			return
 		}
+		// What the run wrote of the numbers and counts is rolled back:
+		// the guesses moved with it are forgotten, not left ahead.
+		clear(s.guess.seq)
+		clear(s.guess.count)
 		if len(batch) == 1 && (p == nil || !p.failed) && !s.guess.missed {
 			finish(nil)
 			return

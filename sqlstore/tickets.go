@@ -244,6 +244,13 @@ func (t *tx) countGuessed(tk *civiq.Ticket) error {
 		t.placed = &placed{tk: tk, n: n + prio, known: true}
 		return nil
 	}
+	if ok && t.guess.hold && findHeld(t.guess.heldCount, k) != nil {
+		// A held row (a green channel's a walk-in counted after) is
+		// written before this one moves it.
+		if err := t.writeHeld(); err != nil {
+			return err
+		}
+	}
 	if ok {
 		var right bool
 		var err error

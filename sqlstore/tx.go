@@ -279,6 +279,9 @@ func (t *tx) writeHeld() error {
 	seqs, counts := g.heldSeq, g.heldCount
 	g.heldSeq, g.heldCount = seqs[:0], counts[:0]
 	miss := func(right bool, err error) error {
+		if err != nil {
+			g.missed = true // the rows not written must not be committed without
+		}
 		if err == nil && !right {
 			g.missed = true
 			clear(g.seq)
