@@ -235,6 +235,12 @@ console.log('ok');
 // button is whole (names wrap or shrink inside it, nothing clipped or
 // overlapping), at least 57px (15 mm) either way, and services that do not
 // fit are on further pages with a visible way there. axe on each.
+// Then the short screens lying down of most kiosks (1280x1024, 5:4, and
+// 1024x768), the large hall's kiosk and the demo hall's, both languages,
+// with large text (长辈模式) and without: each service button shown holds
+// its texts, nothing overlaps (services, pager, the other ways in), every
+// text is at least 30 px in the mode, every service is on a page, and axe
+// with the mode's 7:1 contrast.
 func TestLargeHallKioskBrowser(t *testing.T) {
 	browsertest.Require(t)
 	s := newLargeHall(t)
@@ -276,6 +282,72 @@ for (const [vname, width, height] of viewports) {
     console.log(when + ': ' + pages + ' pages');
     clean(page, when);
     await ctx.close();
+  }
+}
+
+// whole lists the service buttons shown whose box does not hold all their
+// texts' boxes, or that reach into the pager.
+async function whole(page) {
+  return page.evaluate(() => {
+    const out = [], pager = document.getElementById('kpager');
+    const p = pager.classList.contains('hidden') ? null : pager.getBoundingClientRect();
+    for (const b of document.querySelectorAll('.svc')) {
+      if (!b.checkVisibility()) continue;
+      const r = b.getBoundingClientRect(), range = document.createRange();
+      const w = document.createTreeWalker(b, NodeFilter.SHOW_TEXT);
+      for (let n = w.nextNode(); n; n = w.nextNode()) {
+        if (!n.textContent.trim()) continue;
+        range.selectNodeContents(n);
+        for (const t of range.getClientRects()) {
+          if (t.left < r.left - 1 || t.top < r.top - 1 || t.right > r.right + 1 || t.bottom > r.bottom + 1) {
+            out.push(b.dataset.service + ': "' + n.textContent.trim().slice(0, 20) + '" outside its button');
+          }
+        }
+      }
+      if (p && r.bottom > p.top + 1 && r.top < p.bottom - 1) out.push(b.dataset.service + ' reaches into the pager');
+    }
+    return out;
+  });
+}
+const shortScreens = [['1280x1024', 1280, 1024], ['1024x768', 1024, 768]];
+for (const [hall, count] of [['big', 16], ['demo', 4]]) {
+  for (const elder of [true, false]) {
+    for (const [vname, width, height] of shortScreens) {
+      for (const lang of ['zh-CN', 'en']) {
+        const when = hall + ' kiosk ' + vname + ' ' + lang + (elder ? ' large text' : '');
+        mark(when);
+        const ctx = await browser.newContext({ viewport: { width, height }, hasTouch: true });
+        await ctx.addInitScript((on) => { if (on) localStorage.setItem('civiq.elder', '1'); }, elder);
+        const login = await ctx.request.post(base + '/api/v1/auth/login', { data: { username: 'admin', password: process.env.CIVIQ_PW } });
+        assert(login.ok(), 'sign in: ' + login.status());
+        const page = watch(await ctx.newPage());
+        await page.goto(base + '/halls/' + hall + '/kiosk?lang=' + lang);
+        await page.waitForSelector('#s-home:not(.hidden)');
+        await page.waitForFunction(() => [...document.querySelectorAll('.svc-count')].every((e) => e.textContent));
+        await page.evaluate(() => document.fonts.ready);
+        await sleep(300);
+        assert(await page.evaluate(() => document.documentElement.classList.contains('elder')) === elder, when + ': the mode');
+        const rules = { ...kioskRules, apart: [...kioskRules.apart, '.svc, #kpager, .action, .kiosk-title'] };
+        if (elder) rules.min = [['.svc-name', 30], ['.svc-name small', 30], ['.svc-count', 30], ['.svc-eta', 30], ['.action strong', 30]];
+        const seen = new Set();
+        const pages = await page.evaluate(() => window.civiqKiosk.pages());
+        for (let i = 0; i < pages; i++) {
+          if (i > 0) await page.click('#kpage-next');
+          if (i < 2 || i === pages - 1) {
+            eq(await whole(page), [], when + ' page ' + (i + 1) + ': service buttons');
+            await fits(page, rules, when + ' page ' + (i + 1));
+          }
+          for (const id of await page.$$eval('.svc', (es) => es.filter((e) => e.offsetParent).map((e) => e.dataset.service))) seen.add(id);
+        }
+        assert(seen.size === count, when + ': services over ' + pages + ' pages: ' + seen.size);
+        if (elder) eq(await textBelow(page, 30), [], when + ': texts under 30 px');
+        await axe(page, when, elder ? ['color-contrast-enhanced'] : []);
+        if (shots) await page.screenshot({ path: shots + '/short-kiosk-' + hall + '-' + vname + '-' + lang + (elder ? '-large' : '') + '.png' });
+        console.log(when + ': ' + pages + ' pages');
+        clean(page, when);
+        await ctx.close();
+      }
+    }
   }
 }
 console.log('ok');

@@ -124,8 +124,8 @@
         btn.querySelector(".svc-eta").textContent = w.open_counters > 0 ? C.minutes(w.eta_seconds) : C.tr("kiosk.closed");
         btn.classList.toggle("closed", w.open_counters === 0);
       }
-      // Longer counts may not fit any more.
-      if (document.body.dataset.screen === "home" && !servicesFit()) fitServices();
+      // Longer counts may not fit any more, on this page or another.
+      if (document.body.dataset.screen === "home" && !everyPageFits()) fitServices();
     } catch (e) { /* the next event or reconnection tries again */ }
   }
   // Many events come at once when a stream replays: read once after them.
@@ -152,13 +152,33 @@
   // When none does, the services go on pages of as many as fit, turned by
   // the buttons under them.
   // In 长辈模式 every text of a button is at least ELDER_TEXT px.
+  // Choosing a service is the kiosk's main job: when the services do not
+  // all fit beside the other ways in (booking, guides, 代办, green channel)
+  // at their full size, those go compact (the start screen's class
+  // "compact": one row lying down, without their lead lines) and the
+  // services take the room, on pages if need be. A screen too small for
+  // even one service a page scrolls its list rather than overlap it.
   const MIN_TARGET = 57, MIN_NAME = 22, ELDER_TEXT = 30;
-  const svcBox = $("services"), pager = $("kpager");
+  const svcBox = $("services"), pager = $("kpager"), homeBox = $("s-home");
   const svcButtons = [...document.querySelectorAll(".svc")];
   let svcPages = [[0, svcButtons.length]], svcPage = 0;
   function inside(inner, outer) {
     const a = inner.getBoundingClientRect(), b = outer.getBoundingClientRect();
     return a.left >= b.left - 1 && a.top >= b.top - 1 && a.right <= b.right + 1 && a.bottom <= b.bottom + 1;
+  }
+  // A button's texts, drawn (a CJK font's glyphs reach above and below
+  // its line), stay within its border.
+  const texts = document.createRange();
+  function textsInside(b) {
+    const r = b.getBoundingClientRect();
+    const top = r.top + b.clientTop, bottom = top + b.clientHeight;
+    const w = document.createTreeWalker(b, NodeFilter.SHOW_TEXT);
+    for (let n = w.nextNode(); n; n = w.nextNode()) {
+      if (!n.textContent.trim()) continue;
+      texts.selectNodeContents(n);
+      for (const t of texts.getClientRects()) if (t.top < top - 1 || t.bottom > bottom + 1) return false;
+    }
+    return true;
   }
   function servicesFit() {
     if (svcBox.scrollHeight > svcBox.clientHeight + 1) return false;
@@ -170,6 +190,7 @@
       if (parseFloat(getComputedStyle(name).fontSize) < MIN_NAME) return false;
       if (C.elder()) for (const t of b.querySelectorAll(".svc-name, small, .svc-count, .svc-eta")) if (parseFloat(getComputedStyle(t).fontSize) < ELDER_TEXT) return false;
       for (const part of b.children) if (!inside(part, b) || part.scrollWidth > part.clientWidth + 1) return false;
+      if (!textsInside(b)) return false;
     }
     return true;
   }
@@ -179,36 +200,64 @@
     svcBox.style.setProperty("--svc-scale", String(scale));
   }
   function fitServices() {
-    if (!svcButtons.length || svcBox.clientHeight === 0) return;
+    if (!svcButtons.length || !svcBox.getClientRects().length) return; // the start screen is not shown
     const n = svcButtons.length;
     const wide = innerWidth > innerHeight, narrow = innerWidth < 700;
     const colChoices = (wide ? [2, 3, 4] : narrow ? [1, 2] : [1, 2, 3]).filter((c, i) => i === 0 || c <= n);
     const scales = [1, 0.92, 0.85, 0.78, 0.72, 0.66, 0.6, 0.55];
     pager.classList.add("hidden");
+    svcBox.classList.remove("scroll");
     for (const b of svcButtons) b.classList.remove("away");
-    for (const sc of scales) {
-      for (const c of colChoices) {
-        layoutServices(c, n, sc);
-        if (servicesFit()) { svcPages = [[0, n]]; svcPage = 0; return; }
-      }
-    }
-    // Pages: the most services a page holds, at a middle scale.
-    pager.classList.remove("hidden");
-    let best = null;
-    for (const sc of [0.85, 0.72, 0.6]) {
-      for (const c of colChoices) {
-        for (let k = n - 1; k > (best ? best.k : 0); k--) {
-          svcButtons.forEach((b, j) => b.classList.toggle("away", j >= k));
-          layoutServices(c, k, sc);
-          if (servicesFit()) { best = { k, c, sc }; break; }
+    for (const compact of [false, true]) {
+      homeBox.classList.toggle("compact", compact);
+      for (const sc of scales) {
+        for (const c of colChoices) {
+          layoutServices(c, n, sc);
+          if (servicesFit()) { svcPages = [[0, n]]; svcPage = 0; return; }
         }
       }
     }
-    if (!best) best = { k: 1, c: 1, sc: 0.55 };
+    // Pages: the most services a page holds, every page, at a middle
+    // scale (lying down, one wide column too: long names on one line).
+    pager.classList.remove("hidden");
+    const pagesFit = (k, c, sc) => {
+      layoutServices(c, k, sc);
+      for (let i = 0; i < n; i += k) {
+        svcButtons.forEach((b, j) => b.classList.toggle("away", j < i || j >= i + k));
+        if (!servicesFit()) return false;
+      }
+      return true;
+    };
+    let best = null;
+    for (const sc of [0.85, 0.72, 0.6]) {
+      for (const c of wide ? [1, ...colChoices] : colChoices) {
+        for (let k = n - 1; k > (best ? best.k : 0); k--) {
+          if (pagesFit(k, c, sc)) { best = { k, c, sc }; break; }
+        }
+      }
+    }
+    if (!best) {
+      best = { k: 1, c: 1, sc: 0.6 };
+      svcBox.classList.add("scroll");
+    }
+    // As many on each page as the pages need (4 services, 3 a page: two
+    // and two), in as many columns, when they fit so.
+    const even = Math.ceil(n / Math.ceil(n / best.k));
+    if (even < best.k && pagesFit(even, Math.min(best.c, even), best.sc)) best = { k: even, c: Math.min(best.c, even), sc: best.sc };
     layoutServices(best.c, best.k, best.sc);
     svcPages = [];
     for (let i = 0; i < n; i += best.k) svcPages.push([i, Math.min(n, i + best.k)]);
     showServicePage(Math.min(svcPage, svcPages.length - 1));
+  }
+  function everyPageFits() {
+    const at = svcPage;
+    let ok = true;
+    for (let p = 0; p < svcPages.length && ok; p++) {
+      if (svcPages.length > 1) showServicePage(p);
+      ok = servicesFit();
+    }
+    if (svcPages.length > 1) showServicePage(at);
+    return ok;
   }
   function showServicePage(p) {
     svcPage = p;
