@@ -241,9 +241,13 @@
       svcBox.classList.add("scroll");
     }
     // As many on each page as the pages need (4 services, 3 a page: two
-    // and two), in as many columns, when they fit so.
+    // and two), as large as they fit so.
     const even = Math.ceil(n / Math.ceil(n / best.k));
-    if (even < best.k && pagesFit(even, Math.min(best.c, even), best.sc)) best = { k: even, c: Math.min(best.c, even), sc: best.sc };
+    bigger: for (const sc of scales.filter((s) => s > best.sc || (even < best.k && s === best.sc))) {
+      for (const c of wide ? [1, ...colChoices] : colChoices) {
+        if (c <= even && pagesFit(even, c, sc)) { best = { k: even, c, sc }; break bigger; }
+      }
+    }
     layoutServices(best.c, best.k, best.sc);
     svcPages = [];
     for (let i = 0; i < n; i += best.k) svcPages.push([i, Math.min(n, i + best.k)]);
