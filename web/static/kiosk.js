@@ -157,7 +157,7 @@
   // at their full size, those go compact (the start screen's class
   // "compact": one row lying down, without their lead lines) and the
   // services take the room, on pages if need be. A screen too small for
-  // even one service a page scrolls its list rather than overlap it.
+  // even one service a page scrolls rather than overlap it.
   const MIN_TARGET = 57, MIN_NAME = 22, ELDER_TEXT = 30;
   const svcBox = $("services"), pager = $("kpager"), homeBox = $("s-home");
   const svcButtons = [...document.querySelectorAll(".svc")];
@@ -206,7 +206,7 @@
     const colChoices = (wide ? [2, 3, 4] : narrow ? [1, 2] : [1, 2, 3]).filter((c, i) => i === 0 || c <= n);
     const scales = [1, 0.92, 0.85, 0.78, 0.72, 0.66, 0.6, 0.55];
     pager.classList.add("hidden");
-    svcBox.classList.remove("scroll");
+    homeBox.classList.remove("scroll");
     for (const b of svcButtons) b.classList.remove("away");
     for (const compact of [false, true]) {
       homeBox.classList.toggle("compact", compact);
@@ -238,7 +238,7 @@
     }
     if (!best) {
       best = { k: 1, c: 1, sc: 0.6 };
-      svcBox.classList.add("scroll");
+      homeBox.classList.add("scroll");
     }
     // As many on each page as the pages need (4 services, 3 a page: two
     // and two), as large as they fit so.
