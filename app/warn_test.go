@@ -7,32 +7,14 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/app"
+	"github.com/civiq/civiq/civiqtest"
 	"github.com/civiq/civiq/sqlstore"
 )
-
-// syncBuffer is a log's output written by several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // Start warns of a stored setting the allow lists refuse (an SMS gateway
 // on a private address, stored before --notify-allow) beside serving,
@@ -69,7 +51,7 @@ func TestStartWarnsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.SetNotifyAllow(nil)
-	var log syncBuffer
+	var log civiqtest.Output
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.NewTextHandler(&log, nil)))
 	a.Start()

@@ -257,3 +257,22 @@ func (s *Server) Page(t testing.TB, path, session string) (*http.Response, strin
 	}
 	return res, string(b)
 }
+
+// Output collects what a logger or a process writes from its goroutines
+// while a test reads it.
+type Output struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}

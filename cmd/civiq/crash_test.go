@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/civiqtest"
 )
 
 // The binary is built once per test run into binDir, which TestMain removes.
@@ -97,7 +98,7 @@ type proc struct {
 	cmd  *exec.Cmd
 	db   string
 	url  string
-	logs *syncBuffer
+	logs *civiqtest.Output
 	done chan struct{} // closed when the process has exited
 	err  error         // what Wait said; read it after done
 }
@@ -133,7 +134,7 @@ func startServeAt(t *testing.T, bin, db, at string, flags []string, env ...strin
 		if addr == "" {
 			addr = freeAddr(t)
 		}
-		p := &proc{db: db, url: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
+		p := &proc{db: db, url: "http://" + addr, logs: &civiqtest.Output{}, done: make(chan struct{})}
 		store := []string{"--db", db}
 		if strings.HasPrefix(db, "postgres://") {
 			store = []string{"--postgres", db}

@@ -492,24 +492,6 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that a process writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestHomeURL(t *testing.T) {
 	for _, tt := range []struct{ addr, want string }{
 		{"127.0.0.1:8080", "http://127.0.0.1:8080/"},
