@@ -248,6 +248,17 @@
     return { close() { clearTimeout(timer); es && es.close(); }, lastId() { return last; } };
   };
 
+  // soon makes a function that runs fn ms after it is first called; the
+  // calls meanwhile (a stream's replay, a busy hall's events) join that
+  // run and never put it off, so a hall whose events come closer than ms
+  // apart still sees fresh numbers every ms.
+  C.soon = function (fn, ms) {
+    let timer = null;
+    return () => {
+      if (timer === null) timer = setTimeout(() => { timer = null; fn(); }, ms);
+    };
+  };
+
   // minutes rounds a wait in seconds for people: "约 15 分钟" / "about 15 min".
   C.minutes = function (secs) {
     if (secs === null || secs === undefined) return "";

@@ -297,13 +297,9 @@
     }
   }
 
-  function debounce(fn, ms) {
-    let t = null;
-    return () => { clearTimeout(t); t = setTimeout(fn, ms); };
-  }
   setInterval(() => { if (st.ready) refreshQueue(); }, 60000); // how long each has waited
-  const refreshSoon = debounce(refresh, 150);
-  const waitingSoon = debounce(refreshWaiting, 250);
+  const refreshSoon = C.soon(refresh, 150);
+  const waitingSoon = C.soon(refreshWaiting, 250);
 
   // ---- actions ------------------------------------------------------------
   // run sends one press: one request, one Idempotency-Key (kept across

@@ -275,12 +275,8 @@
   // The day's ratings report (counts by level, satisfaction rate) and the
   // cases not closed, fetched again, gathered, when a rating comes or a
   // case moves.
-  let ratesTimer = null;
   const hallDay = () => C.isoDay(now(), tz);
-  function scheduleRates() {
-    clearTimeout(ratesTimer);
-    ratesTimer = setTimeout(loadRates, 400);
-  }
+  const scheduleRates = C.soon(() => loadRates(), 400);
   async function loadRates() {
     const hall = "/api/v1/halls/" + encodeURIComponent(D.hall);
     const day = hallDay();

@@ -9,7 +9,7 @@
   const path = "/api/v1/tickets/" + encodeURIComponent(T.id);
   let t = T.ticket;
   let rated = T.rated;
-  let stream = null, timer = 0, audio = null, fetching = false, again = false;
+  let stream = null, audio = null, fetching = false, again = false;
   let lastCall = callKey(t);
 
   // A call (or a recall) is told apart by its count and counter.
@@ -152,7 +152,7 @@
     fetching = false;
     if (again) { again = false; refetch(); }
   }
-  function soon() { clearTimeout(timer); timer = setTimeout(refetch, 300); }
+  const soon = C.soon(refetch, 300);
 
   // The public stream names tickets by number, never by id; numbers restart
   // every day, so an event is this ticket's when it names its number and
