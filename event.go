@@ -72,8 +72,9 @@ type Event struct {
 	publicOnce, staffOnce sync.Once
 	public, staff         []byte
 
-	frameOnce               sync.Once
-	publicFrame, staffFrame []byte
+	// Each view's stream frame, made once at its first use (Frame).
+	publicFrameOnce, staffFrameOnce sync.Once
+	publicFrame, staffFrame         []byte
 
 	// The body of the event's webhook messages (delivery.go's
 	// messageBody), made once however many subscribers send it.
@@ -313,16 +314,14 @@ func (e *Event) appendJSON(b []byte, staff bool) []byte {
 
 // Frame is the event as frame writes it of the view JSON gives: an event
 // stream's frame (api/sse.go, which owns the format). Like JSON it is
-// made once per event, for both views at the first call, however many
-// streams carry it; every caller passes the same frame.
+// made once per view, at its first use, however many streams carry it;
+// every caller passes the same frame.
 func (e *Event) Frame(staff bool, frame func(id int64, typ string, data []byte) []byte) []byte {
-	e.frameOnce.Do(func() {
-		e.publicFrame = frame(e.ID, e.Type, e.JSON(false))
-		e.staffFrame = frame(e.ID, e.Type, e.JSON(true))
-	})
 	if staff {
+		e.staffFrameOnce.Do(func() { e.staffFrame = frame(e.ID, e.Type, e.JSON(true)) })
 		return e.staffFrame
 	}
+	e.publicFrameOnce.Do(func() { e.publicFrame = frame(e.ID, e.Type, e.JSON(false)) })
 	return e.publicFrame
 }
 
