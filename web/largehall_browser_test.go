@@ -240,11 +240,28 @@ console.log('ok');
 // with large text (长辈模式) and without: each service button shown holds
 // its texts, nothing overlaps (services, pager, the other ways in), every
 // text is at least 30 px in the mode, every service is on a page, and axe
-// with the mode's 7:1 contrast.
+// with the mode's 7:1 contrast. The live waiting counts, taken on another
+// page than the first, leave the page number (a live region) and the
+// pager untouched. At 800x600 in large text, too small for one service a
+// page, all 16 services are on one page that scrolls, no pager. A hall of
+// one service ("one") has no pager and fits at 1024x768.
 func TestLargeHallKioskBrowser(t *testing.T) {
 	browsertest.Require(t)
 	s := newLargeHall(t)
-	browsertest.RunShots(t, fitScript+largeKioskScript, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_PW": civiqtest.AdminPassword})
+	// "one": a hall of one service, one counter open.
+	if st := s.Call(t, "PUT", "/api/v1/halls/one", s.Admin, map[string]any{"name": "单一事项服务点", "name_en": "One Service Point", "timezone": "Asia/Shanghai", "allow_remote": true}, nil); st != 200 {
+		t.Fatalf("create hall one: %d", st)
+	}
+	if st := s.Call(t, "PUT", "/api/v1/halls/one/services/only", s.Admin, map[string]any{"prefix": "A", "name": largeHallServices[0][0], "name_en": largeHallServices[0][1]}, nil); st != 200 {
+		t.Fatalf("service of one: %d", st)
+	}
+	if st := s.Call(t, "PUT", "/api/v1/halls/one/counters/1", s.Admin, map[string]any{"name": "1号窗口", "service_ids": []string{"only"}}, nil); st != 200 {
+		t.Fatalf("counter of one: %d", st)
+	}
+	if st := s.Call(t, "POST", "/api/v1/halls/one/counters/1/status", s.Admin, map[string]any{"status": "open"}, nil); st != 200 {
+		t.Fatalf("open counter of one: %d", st)
+	}
+	browsertest.RunShots(t, fitScript+largeKioskScript, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_PW": civiqtest.AdminPassword, "CIVIQ_TOKEN": s.Admin})
 }
 
 const largeKioskScript = `
@@ -349,6 +366,93 @@ for (const [hall, count] of [['big', 16], ['demo', 4]]) {
       }
     }
   }
+}
+
+// openKiosk opens a hall's kiosk signed in, at a size, with large text or
+// without, its waiting counts shown.
+async function openKiosk(hall, width, height, lang, elder) {
+  const ctx = await browser.newContext({ viewport: { width, height }, hasTouch: true });
+  await ctx.addInitScript((on) => { if (on) localStorage.setItem('civiq.elder', '1'); }, elder);
+  const login = await ctx.request.post(base + '/api/v1/auth/login', { data: { username: 'admin', password: process.env.CIVIQ_PW } });
+  assert(login.ok(), 'sign in: ' + login.status());
+  const page = watch(await ctx.newPage());
+  await page.goto(base + '/halls/' + hall + '/kiosk?lang=' + lang);
+  await page.waitForSelector('#s-home:not(.hidden)');
+  await page.waitForFunction(() => [...document.querySelectorAll('.svc-count')].every((e) => e.textContent));
+  await page.evaluate(() => document.fonts.ready);
+  await sleep(300);
+  return { ctx, page };
+}
+async function takeTicket(hall, service) {
+  const r = await fetch(base + '/api/v1/halls/' + hall + '/tickets', { method: 'POST',
+    headers: { Authorization: 'Bearer ' + process.env.CIVIQ_TOKEN, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ service_id: service, channel: 'remote' }) });
+  assert(r.status === 201, 'ticket in ' + hall + '/' + service + ': ' + r.status);
+}
+// pagerState is what the start screen shows of its pages.
+const pagerState = (page) => page.evaluate(() => ({ pages: window.civiqKiosk.pages(), pager: !document.getElementById('kpager').classList.contains('hidden'),
+  scroll: document.getElementById('s-home').classList.contains('scroll'),
+  shown: [...document.querySelectorAll('.svc')].filter((e) => e.checkVisibility()).length }));
+
+// The page number is a live region: the live waiting counts, measured on
+// every page, never rewrite it nor the pager while the page stays.
+{
+  const when = 'big kiosk 1024x768 large text, live counts';
+  mark(when);
+  const { ctx, page } = await openKiosk('big', 1024, 768, 'zh-CN', true);
+  const pages = await page.evaluate(() => window.civiqKiosk.pages());
+  assert(pages > 1, when + ': pages ' + pages);
+  await page.click('#kpage-next');
+  await page.evaluate(() => {
+    window.pagerMutations = [];
+    const note = (ms) => { for (const m of ms) window.pagerMutations.push(m.type + ' ' + (m.target.id || m.target.parentElement && m.target.parentElement.id) + ' ' + (m.attributeName || '')); };
+    new MutationObserver(note).observe(document.getElementById('kpage-at'), { childList: true, characterData: true, subtree: true });
+    new MutationObserver(note).observe(document.getElementById('kpager'), { attributes: true, subtree: true, attributeFilter: ['disabled', 'class'] });
+  });
+  for (const [i, svc] of [[1, 's01'], [2, 's09'], [3, 's16']]) {
+    const before = await page.$eval('.svc[data-service=' + svc + '] .svc-count', (e) => e.textContent);
+    await takeTicket('big', svc);
+    await page.waitForFunction(([svc, before]) => document.querySelector('.svc[data-service=' + svc + '] .svc-count').textContent !== before, [svc, before]);
+    await sleep(300);
+  }
+  eq(await page.evaluate(() => [window.civiqKiosk.page(), window.pagerMutations]), [1, []], when + ': the page and its pager after three live updates');
+  clean(page, when);
+  await ctx.close();
+}
+
+// A screen too small for one service a page (800x600 in large text):
+// every service on one page that scrolls, no pager.
+for (const lang of ['zh-CN', 'en']) {
+  const when = 'big kiosk 800x600 ' + lang + ' large text';
+  mark(when);
+  const { ctx, page } = await openKiosk('big', 800, 600, lang, true);
+  eq(await pagerState(page), { pages: 1, pager: false, scroll: true, shown: 16 }, when + ': pages');
+  eq(await whole(page), [], when + ': service buttons');
+  eq(await textBelow(page, 30), [], when + ': texts under 30 px');
+  await page.$eval('.svc[data-service=s16]', (e) => e.scrollIntoView());
+  assert(await page.evaluate(() => { const r = document.querySelector('.svc[data-service=s16]').getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }), when + ': the last service scrolls into view');
+  await page.evaluate(() => document.getElementById('s-home').scrollTo(0, 0));
+  if (shots) await page.screenshot({ path: shots + '/small-kiosk-big-800x600-' + lang + '-large.png' });
+  await axe(page, when, ['color-contrast-enhanced']);
+  clean(page, when);
+  await ctx.close();
+}
+
+// A hall of one service: one page, no pager ("Page 1 of 1"), the
+// service whole; it fits unless the screen is very small.
+for (const [vname, width, height, elder] of [['1024x768', 1024, 768, false], ['1024x768', 1024, 768, true], ['800x600', 800, 600, true]]) {
+  const when = 'one-service kiosk ' + vname + (elder ? ' large text' : '');
+  mark(when);
+  const { ctx, page } = await openKiosk('one', width, height, 'zh-CN', elder);
+  const st = await pagerState(page);
+  eq([st.pages, st.pager, st.shown], [1, false, 1], when + ': pages');
+  if (width >= 1024) assert(!st.scroll, when + ': fits without scrolling');
+  eq(await whole(page), [], when + ': service buttons');
+  if (!st.scroll) await fits(page, { ...kioskRules, apart: [...kioskRules.apart, '.svc, .action, .kiosk-title'] }, when);
+  if (shots) await page.screenshot({ path: shots + '/one-kiosk-' + vname + (elder ? '-large' : '') + '.png' });
+  console.log(when + ': ' + JSON.stringify(st));
+  clean(page, when);
+  await ctx.close();
 }
 console.log('ok');
 `

@@ -157,7 +157,8 @@
   // at their full size, those go compact (the start screen's class
   // "compact": one row lying down, without their lead lines) and the
   // services take the room, on pages if need be. A screen too small for
-  // even one service a page scrolls rather than overlap it.
+  // even one service a page shows them all on one page that scrolls
+  // rather than overlap them.
   const MIN_TARGET = 57, MIN_NAME = 22, ELDER_TEXT = 30;
   const svcBox = $("services"), pager = $("kpager"), homeBox = $("s-home");
   const svcButtons = [...document.querySelectorAll(".svc")];
@@ -203,7 +204,9 @@
     if (!svcButtons.length || !svcBox.getClientRects().length) return; // the start screen is not shown
     const n = svcButtons.length;
     const wide = innerWidth > innerHeight, narrow = innerWidth < 700;
-    const colChoices = (wide ? [2, 3, 4] : narrow ? [1, 2] : [1, 2, 3]).filter((c, i) => i === 0 || c <= n);
+    // No more columns than services (one service: one column).
+    const colChoices = (wide ? [2, 3, 4] : narrow ? [1, 2] : [1, 2, 3]).filter((c) => c <= n);
+    if (!colChoices.length) colChoices.push(1);
     const scales = [1, 0.92, 0.85, 0.78, 0.72, 0.66, 0.6, 0.55];
     pager.classList.add("hidden");
     homeBox.classList.remove("scroll");
@@ -237,13 +240,17 @@
       }
     }
     if (!best) {
-      best = { k: 1, c: 1, sc: 0.6 };
+      // Not even one a page: every service on one page that scrolls (no
+      // pager to step through them one by one). Scrolling, every scale
+      // "fits": the middle one, not the largest.
+      best = { k: n, c: 1, sc: 0.6 };
       homeBox.classList.add("scroll");
     }
     // As many on each page as the pages need (4 services, 3 a page: two
     // and two), as large as they fit so.
     const even = Math.ceil(n / Math.ceil(n / best.k));
-    bigger: for (const sc of scales.filter((s) => s > best.sc || (even < best.k && s === best.sc))) {
+    // (Scrolling, one page: nothing to even out.)
+    bigger: for (const sc of scales.filter((s) => best.k < n && (s > best.sc || (even < best.k && s === best.sc)))) {
       for (const c of wide ? [1, ...colChoices] : colChoices) {
         if (c <= even && pagesFit(even, c, sc)) { best = { k: even, c, sc }; break bigger; }
       }
@@ -253,21 +260,29 @@
     for (let i = 0; i < n; i += best.k) svcPages.push([i, Math.min(n, i + best.k)]);
     showServicePage(Math.min(svcPage, svcPages.length - 1));
   }
+  // everyPageFits measures each page with only its buttons shown: the
+  // page number (a live region) and the pager's buttons stay as they are,
+  // so that a screen reader hears nothing when the counts change.
   function everyPageFits() {
-    const at = svcPage;
     let ok = true;
     for (let p = 0; p < svcPages.length && ok; p++) {
-      if (svcPages.length > 1) showServicePage(p);
+      if (svcPages.length > 1) showServiceButtons(p);
       ok = servicesFit();
     }
-    if (svcPages.length > 1) showServicePage(at);
+    if (svcPages.length > 1) showServiceButtons(svcPage);
     return ok;
+  }
+  function showServiceButtons(p) {
+    const [a, b] = svcPages[p];
+    svcButtons.forEach((btn, j) => btn.classList.toggle("away", j < a || j >= b));
   }
   function showServicePage(p) {
     svcPage = p;
-    const [a, b] = svcPages[p];
-    svcButtons.forEach((btn, j) => btn.classList.toggle("away", j < a || j >= b));
-    $("kpage-at").textContent = C.tr("kiosk.page", p + 1, svcPages.length);
+    showServiceButtons(p);
+    // One page: no pager ("Page 1 of 1" with both ways shut says nothing).
+    pager.classList.toggle("hidden", svcPages.length < 2);
+    const at = $("kpage-at"), label = C.tr("kiosk.page", p + 1, svcPages.length);
+    if (at.textContent !== label) at.textContent = label;
     $("kpage-prev").disabled = p === 0;
     $("kpage-next").disabled = p === svcPages.length - 1;
   }
