@@ -26,7 +26,7 @@
   let cardID = "";                   // a resident ID the card reader read at the start
   let behalf = "";                   // 帮办代办: the helper's role, taking the ticket for someone else
   let busy = false;                  // a press is being served
-  let backTimer = 0, idleTimer = 0, waitsTimer = 0, stream = null;
+  let backTimer = 0, idleTimer = 0, stream = null;
 
   const langLink = document.querySelector(".kiosk-lang");
   function show(name) {
@@ -128,8 +128,9 @@
       if (document.body.dataset.screen === "home" && !everyPageFits()) fitServices();
     } catch (e) { /* the next event or reconnection tries again */ }
   }
-  // Many events come at once when a stream replays: read once after them.
-  function refresh() { clearTimeout(waitsTimer); waitsTimer = setTimeout(loadWaits, 250); }
+  // Many events come at once when a stream replays, and often in a busy
+  // hall: read once after the first, never put off by the next.
+  const refresh = C.soon(loadWaits, 250);
 
   function follow() {
     if (stream) return;
