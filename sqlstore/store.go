@@ -692,8 +692,7 @@ func storageError() error {
 
 // writeErr turns the error of a write into a 503 when the database is away.
 func (s *Store) writeErr(err error) error {
-	var e *civiq.Error
-	if errors.As(err, &e) || !s.d.Unavailable(err) {
+	if _, ok := errors.AsType[*civiq.Error](err); ok || !s.d.Unavailable(err) {
 		return err
 	}
 	return s.unavailable(err)
@@ -702,8 +701,10 @@ func (s *Store) writeErr(err error) error {
 // readErr turns the error of a read into a 503 when the database is away
 // or the store is closed.
 func (s *Store) readErr(err error) error {
-	var e *civiq.Error
-	if err == nil || errors.As(err, &e) {
+	if err == nil {
+		return nil
+	}
+	if _, ok := errors.AsType[*civiq.Error](err); ok {
 		return err
 	}
 	if !s.d.Unavailable(err) {
