@@ -25,8 +25,9 @@ import (
 // before each checkpoint and the database file after it (what NORMAL
 // keeps), so the checkpoints are as safe as before.
 type walSync struct {
-	path string   // the -wal file
-	f    *os.File // opened on the first sync, again when the file is new
+	path string      // the -wal file
+	f    *os.File    // opened on the first sync, again when the file is new
+	fi   os.FileInfo // f's, read once when it is opened
 	jobs chan syncJob
 	done chan struct{}
 	// freed is signalled when a sync ends, for a writer waiting in more.
@@ -111,11 +112,11 @@ func (w *walSync) flush() error {
 	if err != nil {
 		return err
 	}
-	if w.f != nil {
-		if old, err := w.f.Stat(); err != nil || !os.SameFile(old, fi) {
-			w.f.Close()
-			w.f = nil
-		}
+	if w.f != nil && !os.SameFile(w.fi, fi) {
+		// An open file's identity never changes: the one read at its
+		// opening is compared, one stat a sync, not two.
+		w.f.Close()
+		w.f = nil
 	}
 	if w.f == nil {
 		f, err := os.OpenFile(w.path, os.O_RDWR, 0)
@@ -125,7 +126,12 @@ func (w *walSync) flush() error {
 		if err != nil {
 			return err
 		}
-		w.f = f
+		ofi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return err
+		}
+		w.f, w.fi = f, ofi
 	}
 	return w.sync(w.f)
 }

@@ -148,3 +148,52 @@ func TestWALSyncFails(t *testing.T) {
 		t.Fatal("a synced write leaves the storage marked failing")
 	}
 }
+
+// flush syncs the WAL at its path: the same file opened once, a new file
+// there (the old one removed and made anew) opened in its place, none
+// there nothing.
+func TestWALSyncFollowsTheFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.db-wal")
+	var synced []*os.File
+	w := &walSync{path: path, sync: func(f *os.File) error { synced = append(synced, f); return nil }}
+	defer func() {
+		if w.f != nil {
+			w.f.Close()
+		}
+	}()
+	if err := w.flush(); err != nil || len(synced) != 0 {
+		t.Fatalf("no WAL: %v, %d synced", err, len(synced))
+	}
+	if err := os.WriteFile(path, []byte("one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := w.flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(synced) != 2 || synced[0] != synced[1] {
+		t.Fatalf("the same WAL twice: synced %v", synced)
+	}
+	if err := os.WriteFile(path+".new", []byte("two"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.flush(); err != nil {
+		t.Fatal(err)
+	}
+	now, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := synced[2].Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if synced[2] == synced[0] || !os.SameFile(got, now) {
+		t.Fatal("a new WAL at the path was not the one synced")
+	}
+}
