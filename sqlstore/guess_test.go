@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -104,11 +103,7 @@ func TestHeldNumbersAndCounts(t *testing.T) {
 	// Another process raises A's number and count, and writes a ticket
 	// A005: the rows the writer holds are not what it guessed, and the
 	// number it would take first is taken (the ticket's INSERT fails).
-	other, err := sql.Open("sqlite", DSN(path, Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := otherProcess(t, path)
 	if _, err := other.Exec(`UPDATE sequences SET last = 20 WHERE hall_id = 'h' AND service_id = 'A'`); err != nil {
 		t.Fatal(err)
 	}

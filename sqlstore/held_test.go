@@ -47,6 +47,18 @@ func (h *heldHall) take(tx civiq.Tx, prio string) (int, error) {
 	return number, tx.PlaceAtEnd(tk)
 }
 
+// otherProcess is another connection to the database at path, as another
+// process writing beside the store would have, closed at the test's end.
+func otherProcess(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", DSN(path, Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func (h *heldHall) update(fn func(tx civiq.Tx) error) {
 	h.t.Helper()
 	if err := h.s.Update(ctx, fn); err != nil {
@@ -81,11 +93,7 @@ func TestHeldMissSwallowed(t *testing.T) {
 	for range 3 {
 		h.update(func(tx civiq.Tx) error { _, err := h.take(tx, civiq.PriorityNormal); return err })
 	}
-	other, err := sql.Open("sqlite", DSN(path, Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := otherProcess(t, path)
 	if _, err := other.Exec(`UPDATE sequences SET last = 20 WHERE hall_id = 'h' AND service_id = 'A'`); err != nil {
 		t.Fatal(err)
 	}

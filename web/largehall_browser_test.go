@@ -333,16 +333,7 @@ for (const [hall, count] of [['big', 16], ['demo', 4]]) {
       for (const lang of ['zh-CN', 'en']) {
         const when = hall + ' kiosk ' + vname + ' ' + lang + (elder ? ' large text' : '');
         mark(when);
-        const ctx = await browser.newContext({ viewport: { width, height }, hasTouch: true });
-        await ctx.addInitScript((on) => { if (on) localStorage.setItem('civiq.elder', '1'); }, elder);
-        const login = await ctx.request.post(base + '/api/v1/auth/login', { data: { username: 'admin', password: process.env.CIVIQ_PW } });
-        assert(login.ok(), 'sign in: ' + login.status());
-        const page = watch(await ctx.newPage());
-        await page.goto(base + '/halls/' + hall + '/kiosk?lang=' + lang);
-        await page.waitForSelector('#s-home:not(.hidden)');
-        await page.waitForFunction(() => [...document.querySelectorAll('.svc-count')].every((e) => e.textContent));
-        await page.evaluate(() => document.fonts.ready);
-        await sleep(300);
+        const { ctx, page } = await openKiosk(hall, width, height, lang, elder);
         assert(await page.evaluate(() => document.documentElement.classList.contains('elder')) === elder, when + ': the mode');
         const rules = { ...kioskRules, apart: [...kioskRules.apart, '.svc, #kpager, .action, .kiosk-title'] };
         if (elder) rules.min = [['.svc-name', 30], ['.svc-name small', 30], ['.svc-count', 30], ['.svc-eta', 30], ['.action strong', 30]];
