@@ -126,10 +126,9 @@
     return !text;
   };
 
-  // tr translates a catalogue key given to the page, filling %s and %d.
-  // tr translates key, formatting args into it; a count of 1, the last
-  // argument, takes the key's singular (key + ".one") where there is one,
-  // as the server's T does.
+  // tr translates a catalogue key given to the page, filling %s and %d;
+  // a count of 1, the last argument, takes the key's singular (key +
+  // ".one") where there is one, as the server's T does.
   C.tr = function (key, ...args) {
     if (args.length && args[args.length - 1] === 1 && C.t[key + ".one"]) key += ".one";
     let s = C.t[key] || key;
