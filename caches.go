@@ -207,9 +207,18 @@ func (q *queuePicture) release(ticketID string) {
 // for the writes that run most (issue, call, rate): reading and decoding
 // them every time costs more than the write itself.
 type settingsCache struct {
-	mu      sync.Mutex
-	halls   map[string]*hallSettings
-	ratings map[string]ratingSettings
+	mu       sync.Mutex
+	halls    map[string]*hallSettings
+	ratings  map[string]ratingSettings
+	notifies map[string]notifySettings
+	// forgot counts the forgets: notifications settings read while one
+	// ran (a read begun before the change it was for) are not kept.
+	forgot int64
+}
+
+type notifySettings struct {
+	at time.Time
+	s  *NotifySettings // as stored: the secrets sealed
 }
 
 type ratingSettings struct {
@@ -317,6 +326,33 @@ func (c *settingsCache) rating(tx Tx, hallID string, now time.Time) (*RatingSett
 	return s, nil
 }
 
+// notify returns the hall's notifications settings as stored (the secrets
+// sealed), a not_found error when it has none; the caller must not change
+// them. An opt-in decoded them at every write (about a quarter of its
+// time in the writer).
+func (c *settingsCache) notify(tx Tx, hallID string, now time.Time) (*NotifySettings, error) {
+	c.mu.Lock()
+	e, ok := c.notifies[hallID]
+	forgot := c.forgot
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < cacheTTL && !now.Before(e.at) {
+		return e.s, nil
+	}
+	s, err := tx.NotifySettings(hallID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.notifies == nil {
+		c.notifies = map[string]notifySettings{}
+	}
+	if c.forgot == forgot {
+		c.notifies[hallID] = notifySettings{at: now, s: s}
+	}
+	c.mu.Unlock()
+	return s, nil
+}
+
 // hallSettings returns a hall's settings and services for a read use
 // case: from the cache, without a transaction, while they are fresh. The
 // caller must not change them.
@@ -335,14 +371,16 @@ func (c *settingsCache) forget(hallIDs []string) {
 	for _, id := range hallIDs {
 		delete(c.halls, id)
 		delete(c.ratings, id)
+		delete(c.notifies, id)
 	}
+	c.forgot++
 	c.mu.Unlock()
 }
 
 // written is what a write transaction changed that the caches keep.
 type written struct {
 	events   []*Event
-	settings []string // halls whose settings, services or rating settings changed
+	settings []string // halls whose settings, services, rating or notifications settings changed
 	// refuse, when set, is asked of each event before it is written: the
 	// ownership rule (edge.go).
 	refuse func(Tx, *Event) error
@@ -378,6 +416,10 @@ func (t observedTx) PutService(s *Service) error {
 
 func (t observedTx) PutRatingSettings(hallID string, s *RatingSettings) error {
 	return t.settingsChanged(hallID, t.Tx.PutRatingSettings(hallID, s))
+}
+
+func (t observedTx) PutNotifySettings(s *NotifySettings) error {
+	return t.settingsChanged(s.HallID, t.Tx.PutNotifySettings(s))
 }
 
 func (t observedTx) DeleteService(hallID, id string) error {

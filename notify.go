@@ -667,6 +667,7 @@ func (e *Engine) SetNotifySettings(ctx context.Context, p Principal, hallID stri
 		if err != nil {
 			return err
 		}
+		e.settings.forget([]string{hallID}) // the stored ones, not a second old
 		old, err := e.openNotifySettings(tx, hallID)
 		if err != nil && ErrorCode(err) != ENotFound {
 			return err
@@ -761,19 +762,24 @@ func (e *Engine) ensureNotifySubscriber(tx Tx, p Principal, hallID string, now t
 }
 
 // openNotifySettings reads a hall's settings with their secrets opened.
+// They come from the engine's cache (settingsCache.notify), as a copy
+// whose providers the caller may change; their templates it must not.
 func (e *Engine) openNotifySettings(tx Tx, hallID string) (*NotifySettings, error) {
-	s, err := tx.NotifySettings(hallID)
+	stored, err := e.settings.notify(tx, hallID, e.now())
 	if err != nil {
 		return nil, err
 	}
+	s := *stored
 	for _, m := range Media {
 		if p := s.Provider(m); p != nil {
-			if err := e.unseal(&p.Secret); err != nil {
+			c := *p
+			if err := e.unseal(&c.Secret); err != nil {
 				return nil, err
 			}
+			s.setProvider(m, &c)
 		}
 	}
-	return s, nil
+	return &s, nil
 }
 
 // NotifySettingsOf shows a hall's notifications to its managers: no
@@ -954,6 +960,8 @@ func (e *Engine) OptIn(ctx context.Context, ticketID string, req OptInRequest) e
 		return err
 	}
 	now := e.now()
+	// Hashed and sealed before the write, beside the writer.
+	key, sealed := e.notifyKey(req.Medium, addr), e.Sealer.Seal(addr)
 	return e.update(ctx, func(tx Tx) error {
 		t, err := tx.Ticket(ticketID)
 		if err != nil {
@@ -971,7 +979,7 @@ func (e *Engine) OptIn(ctx context.Context, ticketID string, req OptInRequest) e
 				return Errorf(EConflict, "the ticket was opted in at the hall's kiosk: its messages come from there")
 			}
 		}
-		st, err := tx.NotifySettings(t.HallID)
+		st, err := e.settings.notify(tx, t.HallID, now)
 		if ErrorCode(err) == ENotFound || (err == nil && st.Provider(req.Medium) == nil) {
 			return Errorf(EConflict, "this hall sends no %s messages", req.Medium)
 		}
@@ -984,7 +992,6 @@ func (e *Engine) OptIn(ctx context.Context, ticketID string, req OptInRequest) e
 				return FieldErrorf("phone", "this hall's SMS provider sends to mainland mobile numbers only")
 			}
 		}
-		key := e.notifyKey(req.Medium, addr)
 		n, err := tx.CountOptIns(key, now.Add(-24*time.Hour))
 		if err != nil {
 			return err
@@ -992,7 +999,7 @@ func (e *Engine) OptIn(ctx context.Context, ticketID string, req OptInRequest) e
 		if n >= MaxOptInsPerAddressDay {
 			return &Error{Code: ERateLimited, Message: "this number was given for too many tickets today", RetryAfter: time.Hour}
 		}
-		if err := tx.PutOptIn(&OptIn{TicketID: t.ID, HallID: t.HallID, Medium: req.Medium, Address: e.Sealer.Seal(addr),
+		if err := tx.PutOptIn(&OptIn{TicketID: t.ID, HallID: t.HallID, Medium: req.Medium, Address: sealed,
 			AddressKey: key, Lang: req.Lang, CreatedAt: now}); err != nil {
 			return err
 		}

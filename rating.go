@@ -144,13 +144,17 @@ var mobilePattern = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
 // NormalizePhone checks a mainland mobile number (1[3-9] and 9 digits),
 // allowing spaces, dashes and a +86 prefix, and returns its 11 digits.
 func NormalizePhone(s string) (string, error) {
-	p := strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(s))
+	p := phoneSpaces.Replace(strings.TrimSpace(s))
 	p = strings.TrimPrefix(p, "+86")
 	if !mobilePattern.MatchString(p) {
 		return "", FieldErrorf("contact_phone", "contact_phone must be a mainland mobile number, 11 digits starting 13-19")
 	}
 	return p, nil
 }
+
+// phoneSpaces takes the spaces and dashes out of a number: made once (one
+// made at each call built its tables each time, 6 KB an opt-in).
+var phoneSpaces = strings.NewReplacer(" ", "", "-", "")
 
 // MaskPhone shows a phone number as 138****5678.
 func MaskPhone(p string) string {
