@@ -223,3 +223,72 @@ func TestHostValue(t *testing.T) {
 		}
 	}
 }
+
+// cutTicketID finds what bytes.Index of the key finds: the first ticket
+// whose id comes first, wherever braces and quotes are around it.
+func TestCutTicketID(t *testing.T) {
+	byIndex := func(b []byte) (string, bool) {
+		i := bytes.Index(b, ticketIDKey)
+		if i < 0 {
+			return "", false
+		}
+		rest := b[i+len(ticketIDKey):]
+		j := bytes.IndexByte(rest, '"')
+		if j < 0 {
+			return "", false
+		}
+		return string(rest[:j]), true
+	}
+	cases := []string{
+		hookBenchBody,
+		`{"ticket":{"id":"abc","number":"A1"},"position":3}`,
+		`{"ticket":{"id":"abc"`,
+		`{"ticket":{"id":"`,
+		`{"ticket":{"id"`,
+		`"ticket":{"id":"x"}`,
+		`{"id":"x"}`,
+		`{"a":{"b":{}},"ticket":{"id":"second"},"ticket":{"id":"third"}}`,
+		`{"text":"\"ticket\":{","ticket":{"id":"y"}}`,
+		`{{{{"ticket":{{"ticket":{"id":"z"}`,
+		``, `{`, `}`, `"ticket":`,
+	}
+	for _, c := range cases {
+		id, ok := cutTicketID([]byte(c))
+		wid, wok := byIndex([]byte(c))
+		if id != wid || ok != wok {
+			t.Errorf("cutTicketID(%q) = %q, %v; want %q, %v", c, id, ok, wid, wok)
+		}
+	}
+	// Every cut of a body, and bodies with braces strewn in.
+	for n := range len(hookBenchBody) + 1 {
+		b := []byte(hookBenchBody[:n])
+		id, ok := cutTicketID(b)
+		wid, wok := byIndex(b)
+		if id != wid || ok != wok {
+			t.Errorf("cutTicketID(%q) = %q, %v; want %q, %v", b, id, ok, wid, wok)
+		}
+		b = []byte(hookBenchBody[:n] + "{" + hookBenchBody[n:])
+		id, ok = cutTicketID(b)
+		wid, wok = byIndex(b)
+		if id != wid || ok != wok {
+			t.Errorf("cutTicketID(%q) = %q, %v; want %q, %v", b, id, ok, wid, wok)
+		}
+	}
+}
+
+// hookBenchBody is a ticket.issued message's body of civiq's size.
+const hookBenchBody = `{"type":"ticket.issued","timestamp":"2026-12-07T02:00:00.123456789Z","data":{"type":"ticket.issued","at":"2026-12-07T02:00:00.123456789Z",` +
+	`"ticket":{"id":"0QX7RKZ1MS3T6Y8A2B4C5D6E","number":"A123","service_id":"general","status":"waiting","call_count":0,"channel":"kiosk",` +
+	`"priority":"normal","issued_at":"2026-12-07T02:00:00.123456789Z"}}}`
+
+// BenchmarkCutTicketID: the receivers' bookkeeping of a ticket.issued
+// message (when its ticket came), the bench's own work beside theirs.
+func BenchmarkCutTicketID(b *testing.B) {
+	body := []byte(hookBenchBody)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := cutTicketID(body); !ok {
+			b.Fatal("no id")
+		}
+	}
+}
