@@ -409,6 +409,40 @@ func TestEventJSONEveryKind(t *testing.T) {
 	}
 }
 
+// An event's message body is its staff view in the envelope, whichever
+// was made first: the body (the view then written inside it) or the view
+// (a staff screen's); the view is the same bytes either way, nil where
+// encoding/json fails (a year RFC 3339 cannot write).
+func TestMessageBodyEveryKind(t *testing.T) {
+	kinds := func() []*Event {
+		late := &Event{ID: 9, HallID: "h", Type: EventIssued, At: at(0),
+			Ticket: &Ticket{ID: "t", Number: "A1", IssuedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}
+		return append(eventKinds(), late)
+	}
+	viewFirst, bodyFirst := kinds(), kinds()
+	for i, e := range viewFirst {
+		view := e.JSON(true)
+		body := e.messageBody()
+		want := messageBody(e.Type, e.At, view)
+		if !bytes.Equal(body, want) {
+			t.Errorf("%s, the view first: body\n got %s\nwant %s", e.Type, body, want)
+		}
+		b := bodyFirst[i]
+		if got := b.messageBody(); !bytes.Equal(got, want) {
+			t.Errorf("%s, the body first: body\n got %s\nwant %s", e.Type, got, want)
+		}
+		if got := b.JSON(true); !bytes.Equal(got, view) || (got == nil) != (view == nil) || cap(got) != len(got) {
+			t.Errorf("%s, the body first: view\n got %s (cap %d)\nwant %s", e.Type, got, cap(got), view)
+		}
+		if got := b.JSON(false); !bytes.Equal(got, e.JSON(false)) {
+			t.Errorf("%s, the body first: public view %s", e.Type, got)
+		}
+	}
+	if late := bodyFirst[len(bodyFirst)-1]; late.JSON(true) != nil {
+		t.Errorf("a year past 9999: view %s, want nil", late.JSON(true))
+	}
+}
+
 // FuzzEventJSON holds the event's JSON views to encoding/json's bytes for
 // any strings (escapes, HTML, invalid UTF-8), times in any zone (a year
 // RFC 3339 cannot write: both give nil), payloads set or left out.
@@ -492,4 +526,29 @@ func BenchmarkEventJSON(b *testing.B) {
 			json.Marshal(e.Staff())
 		}
 	})
+}
+
+// BenchmarkMessageBody: an issued ticket's webhook body, its staff view
+// made first (by a staff screen's stream; every event before the view
+// was written inside the body) or the body first (the view inside it).
+func BenchmarkMessageBody(b *testing.B) {
+	tk := fullTicket()
+	tk.CounterID = ""
+	e := &Event{ID: 7, HallID: "h1", Type: EventIssued, At: at(12), Ticket: tk}
+	for _, viewFirst := range []bool{true, false} {
+		name := "body first"
+		if viewFirst {
+			name = "view first"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				e.staffOnce, e.bodyOnce, e.staff, e.body = sync.Once{}, sync.Once{}, nil, nil
+				if viewFirst {
+					e.JSON(true)
+				}
+				e.messageBody()
+			}
+		})
+	}
 }

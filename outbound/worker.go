@@ -342,16 +342,18 @@ func (w *worker) deliver(ctx context.Context) {
 		}
 		var failed *civiq.DeliveryAttempt
 		if len(b.Messages) > 0 {
-			for _, a := range d.send(ctx, b) {
+			tries := d.send(ctx, b)
+			for i := range tries {
+				a := &tries[i] // not a copy: one failed points to would be on the heap, a try each
 				if ctx.Err() != nil && !a.OK() {
 					return // stopping: the try does not count
 				}
-				w.observe(&a)
+				w.observe(a)
 				if !a.OK() {
-					failed = &a
+					failed = a
 					break
 				}
-				acked = append(acked, a)
+				acked = append(acked, *a)
 				through = a.EventID
 			}
 		}

@@ -172,3 +172,29 @@ func TestIsMessageID(t *testing.T) {
 		t.Errorf("%v allocations", n)
 	}
 }
+
+// BenchmarkAppendDeliveries: a worker's record of 1,024 acknowledged
+// tries (outbound.RecordMost), in one write.
+func BenchmarkAppendDeliveries(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(b.TempDir(), "civiq.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const sub = 7
+	t0 := time.Unix(1_800_000_000, 0)
+	as := make([]civiq.DeliveryAttempt, 1024)
+	next := int64(1_000_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range as {
+			next++
+			as[i] = civiq.DeliveryAttempt{EventID: next, MessageID: civiq.MessageID(sub, next), At: t0.Add(time.Duration(next) * time.Millisecond),
+				Status: 204, Latency: 1500 * time.Microsecond}
+		}
+		if err := s.Update(ctx, func(tx civiq.Tx) error { return tx.AppendDeliveries(sub, as) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
