@@ -329,8 +329,10 @@ func (c *settingsCache) rating(tx Tx, hallID string, now time.Time) (*RatingSett
 // notify returns the hall's notifications settings as stored (the secrets
 // sealed), a not_found error when it has none; the caller must not change
 // them. An opt-in decoded them at every write (about a quarter of its
-// time in the writer).
-func (c *settingsCache) notify(tx Tx, hallID string, now time.Time) (*NotifySettings, error) {
+// time in the writer). Only a write keeps what it read (keep): a read's
+// snapshot may be older than the last change's forget, and what it put
+// back would then be the settings before the change.
+func (c *settingsCache) notify(tx Tx, hallID string, now time.Time, keep bool) (*NotifySettings, error) {
 	c.mu.Lock()
 	e, ok := c.notifies[hallID]
 	forgot := c.forgot
@@ -339,8 +341,8 @@ func (c *settingsCache) notify(tx Tx, hallID string, now time.Time) (*NotifySett
 		return e.s, nil
 	}
 	s, err := tx.NotifySettings(hallID)
-	if err != nil {
-		return nil, err
+	if err != nil || !keep {
+		return s, err
 	}
 	c.mu.Lock()
 	if c.notifies == nil {

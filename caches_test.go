@@ -1,6 +1,7 @@
 package civiq_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -265,5 +266,73 @@ func TestTimezoneChangeSeen(t *testing.T) {
 	e.saveHall(func(h *civiq.Hall) { h.Timezone = "Asia/Urumqi" })
 	if _, off := e.ticket(tk.ID).IssuedAt.Zone(); off != 6*3600 {
 		t.Errorf("after the move to Urumqi the ticket shows offset %d", off)
+	}
+}
+
+// snapshotStore calls during once, inside the first read transaction that
+// reads a ticket, just after that read: the read's snapshot is then older
+// than what during writes.
+type snapshotStore struct {
+	civiq.Store
+	during func()
+}
+
+type snapshotTx struct {
+	civiq.Tx
+	s *snapshotStore
+}
+
+func (t snapshotTx) Ticket(id string) (*civiq.Ticket, error) {
+	tk, err := t.Tx.Ticket(id)
+	if f := t.s.during; f != nil {
+		t.s.during = nil
+		f()
+	}
+	return tk, err
+}
+
+func (s *snapshotStore) View(ctx context.Context, fn func(civiq.Tx) error) error {
+	return s.Store.View(ctx, func(tx civiq.Tx) error { return fn(snapshotTx{tx, s}) })
+}
+
+// A hall that stops sending SMS refuses the next SMS opt-in at once, the
+// clock standing still (the engine's cache of the notifications settings
+// is forgotten at the change), even when a read that began before the
+// change (the phone page asking for the ticket's channel) reads the
+// settings after it: what that read saw is not kept.
+func TestOptInRefusedOnceTheHallStopsSMS(t *testing.T) {
+	for _, reader := range []bool{false, true} {
+		t.Run(map[bool]string{false: "alone", true: "old-read-beside"}[reader], func(t *testing.T) {
+			e := newEnv(t)
+			admin := bootstrapAdmin(t, e)
+			e.seal()
+			e.step = 0
+			s := &snapshotStore{Store: e.store}
+			eng := civiq.NewEngine(s)
+			eng.Now, eng.Sealer = e.clock, e.eng.Sealer
+			if _, err := eng.SetNotifySettings(e.ctx, admin, "demo", civiq.NotifySettings{SMS: &civiq.ProviderSettings{Provider: "log"}}); err != nil {
+				t.Fatal(err)
+			}
+			first := e.issue("tax", "")
+			if err := eng.OptIn(e.ctx, first.ID, civiq.OptInRequest{Medium: civiq.MediumSMS, Address: "13800138001"}); err != nil {
+				t.Fatal(err) // and the settings are in the cache
+			}
+			off := func() {
+				if _, err := eng.SetNotifySettings(e.ctx, admin, "demo", civiq.NotifySettings{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			next := e.issue("tax", "")
+			if reader {
+				s.during = off
+				eng.TicketChannel(e.ctx, next.ID, civiq.MediumSMS) // any answer: what it leaves cached matters
+			} else {
+				off()
+			}
+			err := eng.OptIn(e.ctx, next.ID, civiq.OptInRequest{Medium: civiq.MediumSMS, Address: "13800138000"})
+			if civiq.ErrorCode(err) != civiq.EConflict {
+				t.Fatalf("an SMS opt-in after the hall stopped SMS: %v, want a conflict", err)
+			}
+		})
 	}
 }
