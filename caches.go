@@ -211,8 +211,9 @@ type settingsCache struct {
 	halls    map[string]*hallSettings
 	ratings  map[string]ratingSettings
 	notifies map[string]notifySettings
-	// forgot counts the forgets: notifications settings read while one
-	// ran (a read begun before the change it was for) are not kept.
+	// forgot counts the forgets: what a transaction read is kept only
+	// when none came since it began (mayKeep), since one begun before a
+	// change may read the settings before it after the change's forget.
 	forgot int64
 }
 
@@ -264,10 +265,12 @@ func (c *settingsCache) entry(tx Tx, id string, now time.Time) (*hallSettings, e
 		e.services[svcs[i].ID] = &svcs[i]
 	}
 	c.mu.Lock()
-	if c.halls == nil {
-		c.halls = map[string]*hallSettings{}
+	if mayKeep(tx, c.forgot) {
+		if c.halls == nil {
+			c.halls = map[string]*hallSettings{}
+		}
+		c.halls[id] = e
 	}
-	c.halls[id] = e
 	c.mu.Unlock()
 	return e, nil
 }
@@ -318,10 +321,12 @@ func (c *settingsCache) rating(tx Tx, hallID string, now time.Time) (*RatingSett
 		return nil, err
 	}
 	c.mu.Lock()
-	if c.ratings == nil {
-		c.ratings = map[string]ratingSettings{}
+	if mayKeep(tx, c.forgot) {
+		if c.ratings == nil {
+			c.ratings = map[string]ratingSettings{}
+		}
+		c.ratings[hallID] = ratingSettings{at: now, s: s}
 	}
-	c.ratings[hallID] = ratingSettings{at: now, s: s}
 	c.mu.Unlock()
 	return s, nil
 }
@@ -329,30 +334,64 @@ func (c *settingsCache) rating(tx Tx, hallID string, now time.Time) (*RatingSett
 // notify returns the hall's notifications settings as stored (the secrets
 // sealed), a not_found error when it has none; the caller must not change
 // them. An opt-in decoded them at every write (about a quarter of its
-// time in the writer). Only a write keeps what it read (keep): a read's
-// snapshot may be older than the last change's forget, and what it put
-// back would then be the settings before the change.
-func (c *settingsCache) notify(tx Tx, hallID string, now time.Time, keep bool) (*NotifySettings, error) {
+// time in the writer).
+func (c *settingsCache) notify(tx Tx, hallID string, now time.Time) (*NotifySettings, error) {
 	c.mu.Lock()
 	e, ok := c.notifies[hallID]
-	forgot := c.forgot
 	c.mu.Unlock()
 	if ok && now.Sub(e.at) < cacheTTL && !now.Before(e.at) {
 		return e.s, nil
 	}
 	s, err := tx.NotifySettings(hallID)
-	if err != nil || !keep {
-		return s, err
+	if err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
-	if c.notifies == nil {
-		c.notifies = map[string]notifySettings{}
-	}
-	if c.forgot == forgot {
+	if mayKeep(tx, c.forgot) {
+		if c.notifies == nil {
+			c.notifies = map[string]notifySettings{}
+		}
 		c.notifies[hallID] = notifySettings{at: now, s: s}
 	}
 	c.mu.Unlock()
 	return s, nil
+}
+
+// settingsSince is a transaction that may keep what it reads of a hall's
+// settings in the engine's cache: it tells the count of forgets when it
+// began. A write (observedTx) and a read begun by viewSettings are; any
+// other read keeps nothing.
+type settingsSince interface{ settingsSince() int64 }
+
+// mayKeep says whether what tx read may be kept, forgot being the forgets
+// now (under the cache's lock): none since tx began. Each change of a
+// hall's settings is forgotten after its commit, so a transaction that
+// saw the settings before it began before that forget.
+func mayKeep(tx Tx, forgot int64) bool {
+	s, ok := tx.(settingsSince)
+	return ok && s.settingsSince() == forgot
+}
+
+// generation is the count of forgets now.
+func (c *settingsCache) generation() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.forgot
+}
+
+// sinceTx is a read begun by viewSettings.
+type sinceTx struct {
+	Tx
+	since int64
+}
+
+func (t sinceTx) settingsSince() int64 { return t.since }
+
+// viewSettings runs fn in a read transaction whose reads of the halls'
+// settings may be kept in the cache (for reads that run often).
+func (e *Engine) viewSettings(ctx context.Context, fn func(Tx) error) error {
+	since := e.settings.generation()
+	return e.store.View(ctx, func(tx Tx) error { return fn(sinceTx{tx, since}) })
 }
 
 // hallSettings returns a hall's settings and services for a read use
@@ -364,7 +403,7 @@ func (e *Engine) hallSettings(ctx context.Context, hallID string) (*hallSettings
 		return s, nil
 	}
 	var s *hallSettings
-	err := e.store.View(ctx, func(tx Tx) (err error) { s, err = e.settings.entry(tx, hallID, now); return })
+	err := e.viewSettings(ctx, func(tx Tx) (err error) { s, err = e.settings.entry(tx, hallID, now); return })
 	return s, err
 }
 
@@ -386,7 +425,10 @@ type written struct {
 	// refuse, when set, is asked of each event before it is written: the
 	// ownership rule (edge.go).
 	refuse func(Tx, *Event) error
-	now    func() time.Time // the engine's clock
+	// since is the settings cache's count of forgets when the write began
+	// (settingsSince).
+	since int64
+	now   func() time.Time // the engine's clock
 }
 
 // observedTx is a Tx that remembers what is written through it.
@@ -394,6 +436,8 @@ type observedTx struct {
 	Tx
 	w *written
 }
+
+func (t observedTx) settingsSince() int64 { return t.w.since }
 
 func (t observedTx) AppendEvent(ev *Event) error {
 	if t.w.refuse != nil {

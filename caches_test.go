@@ -336,3 +336,72 @@ func TestOptInRefusedOnceTheHallStopsSMS(t *testing.T) {
 		})
 	}
 }
+
+// A service's prefix changed while a read that began before the change
+// (a ticket's phone page) reads the hall's services after it: the next
+// ticket of the service takes the new prefix at once, the clock standing
+// still, since what that read saw is not kept.
+func TestServiceChangeSeenDespiteAnOldRead(t *testing.T) {
+	e := newEnv(t)
+	e.step = 0
+	s := &snapshotStore{Store: e.store}
+	eng := civiq.NewEngine(s)
+	eng.Now = e.clock
+	first := e.issue("tax", "")
+	_, svcs, _ := civiq.DemoHall()
+	tax := &svcs[2]
+	if tax.ID != "tax" || first.Number[:1] != tax.Prefix {
+		t.Fatalf("first ticket %s, service %s prefix %s", first.Number, tax.ID, tax.Prefix)
+	}
+	s.during = func() {
+		tax.Prefix = "Z"
+		if err := eng.SaveService(e.ctx, tax, civiq.KeepQuotas{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := eng.TicketView(e.ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	next, err := eng.IssueTicket(e.ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "tax", Channel: civiq.ChannelKiosk}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Number[:1] != "Z" {
+		t.Fatalf("the ticket after the prefix became Z: %s", next.Number)
+	}
+}
+
+// The writes that run most keep what they read of the hall's settings,
+// and so does a ticket's page; a change forgets them.
+func TestCachesKeptByWrites(t *testing.T) {
+	e := newEnv(t)
+	admin := bootstrapAdmin(t, e)
+	e.seal()
+	e.step = 0
+	if _, err := e.eng.SetNotifySettings(e.ctx, admin, "demo", civiq.NotifySettings{SMS: &civiq.ProviderSettings{Provider: "log"}}); err != nil {
+		t.Fatal(err)
+	}
+	kept := func(what string, hall, notify bool) {
+		t.Helper()
+		h, _, n := e.eng.CachedSettings("demo")
+		if h != hall || n != notify {
+			t.Fatalf("after %s: hall kept %v, notifications kept %v; want %v, %v", what, h, n, hall, notify)
+		}
+	}
+	kept("setting the notifications", false, false)
+	tk := e.issue("tax", "")
+	kept("an issue", true, false)
+	if err := e.eng.OptIn(e.ctx, tk.ID, civiq.OptInRequest{Medium: civiq.MediumSMS, Address: "13800138002"}); err != nil {
+		t.Fatal(err)
+	}
+	kept("an opt-in", true, true)
+	_, svcs, _ := civiq.DemoHall()
+	if err := e.eng.SaveService(e.ctx, &svcs[2], civiq.KeepQuotas{}); err != nil {
+		t.Fatal(err)
+	}
+	kept("a service saved", false, false)
+	if _, err := e.eng.TicketView(e.ctx, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	kept("a ticket's page", true, false)
+}

@@ -105,7 +105,7 @@ func (e *Engine) update(ctx context.Context, fn func(Tx) error) error {
 		refuse = e.refuseEvent // edge.go: the ownership rule
 	}
 	err := e.store.Update(ctx, func(tx Tx) error {
-		w = written{refuse: refuse, now: e.now}
+		w = written{refuse: refuse, now: e.now, since: e.settings.generation()}
 		return fn(observedTx{tx, &w})
 	})
 	if len(w.settings) > 0 {

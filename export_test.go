@@ -52,3 +52,15 @@ func SetPrunePause(d time.Duration) (restore func()) {
 	prunePause = d
 	return func() { prunePause = old }
 }
+
+// CachedSettings says which of a hall's settings the engine keeps now:
+// the hall with its services, its rating settings, its notifications
+// settings.
+func (e *Engine) CachedSettings(hallID string) (hall, rating, notify bool) {
+	e.settings.mu.Lock()
+	defer e.settings.mu.Unlock()
+	_, hall = e.settings.halls[hallID]
+	_, rating = e.settings.ratings[hallID]
+	_, notify = e.settings.notifies[hallID]
+	return
+}

@@ -667,9 +667,8 @@ func (e *Engine) SetNotifySettings(ctx context.Context, p Principal, hallID stri
 		if err != nil {
 			return err
 		}
-		// The stored ones, not a second old, and not kept: about to change.
-		e.settings.forget([]string{hallID})
-		old, err := e.openNotifySettings(tx, hallID, false)
+		e.settings.forget([]string{hallID}) // the stored ones, not a second old
+		old, err := e.openNotifySettings(tx, hallID)
 		if err != nil && ErrorCode(err) != ENotFound {
 			return err
 		}
@@ -763,11 +762,10 @@ func (e *Engine) ensureNotifySubscriber(tx Tx, p Principal, hallID string, now t
 }
 
 // openNotifySettings reads a hall's settings with their secrets opened.
-// They come from the engine's cache (settingsCache.notify, which keeps
-// what a write reads: keep), as a copy whose providers the caller may
-// change; their templates it must not.
-func (e *Engine) openNotifySettings(tx Tx, hallID string, keep bool) (*NotifySettings, error) {
-	stored, err := e.settings.notify(tx, hallID, e.now(), keep)
+// They come from the engine's cache (settingsCache.notify), as a copy
+// whose providers the caller may change; their templates it must not.
+func (e *Engine) openNotifySettings(tx Tx, hallID string) (*NotifySettings, error) {
+	stored, err := e.settings.notify(tx, hallID, e.now())
 	if err != nil {
 		return nil, err
 	}
@@ -981,7 +979,7 @@ func (e *Engine) OptIn(ctx context.Context, ticketID string, req OptInRequest) e
 				return Errorf(EConflict, "the ticket was opted in at the hall's kiosk: its messages come from there")
 			}
 		}
-		st, err := e.settings.notify(tx, t.HallID, now, true)
+		st, err := e.settings.notify(tx, t.HallID, now)
 		if ErrorCode(err) == ENotFound || (err == nil && st.Provider(req.Medium) == nil) {
 			return Errorf(EConflict, "this hall sends no %s messages", req.Medium)
 		}
@@ -1440,7 +1438,7 @@ func (p *noticePlan) opted(o *OptIn, typ string, ev *Event) error {
 // tx.InsertNotice (a plannedTx's keeps them); nil when the hall has no
 // notifications.
 func (e *Engine) planNotices(tx Tx, hallID string, read func(Tx) ([]*Event, error)) (*noticePlan, error) {
-	st, err := e.openNotifySettings(tx, hallID, false) // a read beside the writer; the claim takes them too
+	st, err := e.openNotifySettings(tx, hallID) // the claim takes them too
 	if ErrorCode(err) == ENotFound {
 		return nil, nil
 	}
@@ -1609,7 +1607,7 @@ func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time, fr
 	}
 	if pre == nil {
 		pre = &claimStart{}
-		if pre.st, err = e.openNotifySettings(tx, hallID, true); err != nil {
+		if pre.st, err = e.openNotifySettings(tx, hallID); err != nil {
 			return nil, false, err
 		}
 		if pre.minute, err = tx.CountSent(hallID, "", "", now.Add(-time.Minute)); err != nil {
@@ -1850,7 +1848,7 @@ func (e *Engine) TicketChannel(ctx context.Context, ticketID, medium string) (Ch
 		if err != nil {
 			return err
 		}
-		s, err := e.openNotifySettings(tx, t.HallID, false)
+		s, err := e.openNotifySettings(tx, t.HallID)
 		if ErrorCode(err) == ENotFound {
 			return Errorf(EConflict, "this hall sends no %s messages", medium)
 		}
@@ -1884,7 +1882,7 @@ func (e *Engine) TestNotify(ctx context.Context, p Principal, hallID, phone stri
 	}
 	var st *NotifySettings
 	err = e.store.View(ctx, func(tx Tx) (err error) {
-		st, err = e.openNotifySettings(tx, hallID, false)
+		st, err = e.openNotifySettings(tx, hallID)
 		return
 	})
 	if ErrorCode(err) == ENotFound || (err == nil && st.SMS == nil) {

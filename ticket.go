@@ -372,7 +372,7 @@ type TicketView struct {
 // TicketView reads a ticket with what its page shows around it.
 func (e *Engine) TicketView(ctx context.Context, id string) (*TicketView, error) {
 	v := &TicketView{}
-	err := e.store.View(ctx, func(tx Tx) error {
+	err := e.viewSettings(ctx, func(tx Tx) error {
 		t, err := tx.Ticket(id)
 		if err != nil {
 			return err
