@@ -405,3 +405,31 @@ func TestCachesKeptByWrites(t *testing.T) {
 	}
 	kept("a ticket's page", true, false)
 }
+
+// A hall moved to another time zone while a read that began before the
+// move (a ticket's page) looks the zone up after it: a later read shows
+// the new zone, not what that read saw.
+func TestTimezoneChangeSeenDespiteAnOldRead(t *testing.T) {
+	e := newEnv(t)
+	s := &snapshotStore{Store: e.store}
+	eng := civiq.NewEngine(s)
+	eng.Now = e.clock
+	tk := e.issue("general", "")
+	s.during = func() {
+		h, _, _ := civiq.DemoHall()
+		h.Timezone = "Asia/Urumqi"
+		if err := eng.SaveHall(e.ctx, &h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := eng.TicketView(e.ctx, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := eng.Ticket(e.ctx, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, off := got.IssuedAt.Zone(); off != 6*3600 {
+		t.Fatalf("after the move to Urumqi the ticket shows offset %d, want %d", off, 6*3600)
+	}
+}

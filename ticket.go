@@ -649,7 +649,7 @@ func remoteAllowed(tx Tx, hall *Hall, serviceID, holder string) error {
 // Ticket returns a ticket with its position and expected wait.
 func (e *Engine) Ticket(ctx context.Context, id string) (*Ticket, error) {
 	var t *Ticket
-	err := e.store.View(ctx, func(tx Tx) error {
+	err := e.viewSettings(ctx, func(tx Tx) error {
 		var err error
 		if t, err = tx.Ticket(id); err != nil {
 			return err
