@@ -209,22 +209,19 @@ func (q *queuePicture) release(ticketID string) {
 type settingsCache struct {
 	mu       sync.Mutex
 	halls    map[string]*hallSettings
-	ratings  map[string]ratingSettings
-	notifies map[string]notifySettings
+	ratings  map[string]kept[*RatingSettings]
+	notifies map[string]kept[*NotifySettings] // as stored: the secrets sealed
 	// forgot counts the forgets: what a transaction read is kept only
 	// when none came since it began (mayKeep), since one begun before a
 	// change may read the settings before it after the change's forget.
 	forgot int64
 }
 
-type notifySettings struct {
+// kept is a hall's rating or notifications settings in the cache, and
+// when they were read.
+type kept[T any] struct {
 	at time.Time
-	s  *NotifySettings // as stored: the secrets sealed
-}
-
-type ratingSettings struct {
-	at time.Time
-	s  *RatingSettings
+	s  T
 }
 
 type hallSettings struct {
@@ -310,25 +307,7 @@ func (c *settingsCache) service(tx Tx, hallID, id string, now time.Time) (*Servi
 // rating returns the hall's rating settings; the caller must not change
 // them.
 func (c *settingsCache) rating(tx Tx, hallID string, now time.Time) (*RatingSettings, error) {
-	c.mu.Lock()
-	e, ok := c.ratings[hallID]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < cacheTTL && !now.Before(e.at) {
-		return e.s, nil
-	}
-	s, err := tx.RatingSettings(hallID)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if mayKeep(tx, c.forgot) {
-		if c.ratings == nil {
-			c.ratings = map[string]ratingSettings{}
-		}
-		c.ratings[hallID] = ratingSettings{at: now, s: s}
-	}
-	c.mu.Unlock()
-	return s, nil
+	return keepOrRead(c, &c.ratings, tx, hallID, now, tx.RatingSettings)
 }
 
 // notify returns the hall's notifications settings as stored (the secrets
@@ -336,22 +315,30 @@ func (c *settingsCache) rating(tx Tx, hallID string, now time.Time) (*RatingSett
 // them. An opt-in decoded them at every write (about a quarter of its
 // time in the writer).
 func (c *settingsCache) notify(tx Tx, hallID string, now time.Time) (*NotifySettings, error) {
+	return keepOrRead(c, &c.notifies, tx, hallID, now, tx.NotifySettings)
+}
+
+// keepOrRead returns what m keeps of the hall when it was read less than
+// cacheTTL ago, else reads it (by read, of tx) and keeps it when tx may
+// (mayKeep).
+func keepOrRead[T any](c *settingsCache, m *map[string]kept[T], tx Tx, hallID string, now time.Time, read func(string) (T, error)) (T, error) {
 	c.mu.Lock()
-	e, ok := c.notifies[hallID]
+	e, ok := (*m)[hallID]
 	c.mu.Unlock()
 	if ok && now.Sub(e.at) < cacheTTL && !now.Before(e.at) {
 		return e.s, nil
 	}
-	s, err := tx.NotifySettings(hallID)
+	s, err := read(hallID)
 	if err != nil {
-		return nil, err
+		var none T
+		return none, err
 	}
 	c.mu.Lock()
 	if mayKeep(tx, c.forgot) {
-		if c.notifies == nil {
-			c.notifies = map[string]notifySettings{}
+		if *m == nil {
+			*m = map[string]kept[T]{}
 		}
-		c.notifies[hallID] = notifySettings{at: now, s: s}
+		(*m)[hallID] = kept[T]{at: now, s: s}
 	}
 	c.mu.Unlock()
 	return s, nil
