@@ -211,14 +211,15 @@ type settingsCache struct {
 	halls    map[string]*hallSettings
 	ratings  map[string]kept[*RatingSettings]
 	notifies map[string]kept[*NotifySettings] // as stored: the secrets sealed
+	zones    map[string]kept[*time.Location]  // by the wall clock (zone)
 	// forgot counts the forgets: what a transaction read is kept only
 	// when none came since it began (mayKeep), since one begun before a
 	// change may read the settings before it after the change's forget.
 	forgot int64
 }
 
-// kept is a hall's rating or notifications settings in the cache, and
-// when they were read.
+// kept is a hall's rating or notifications settings or time zone in the
+// cache, and when they were read.
 type kept[T any] struct {
 	at time.Time
 	s  T
@@ -318,6 +319,19 @@ func (c *settingsCache) notify(tx Tx, hallID string, now time.Time) (*NotifySett
 	return keepOrRead(c, &c.notifies, tx, hallID, now, tx.NotifySettings)
 }
 
+// zone returns the hall's time zone. It is timed by the wall clock, not
+// the engine's: the zone does not depend on the clock, and the reads that
+// want it (a ticket's times) take none.
+func (c *settingsCache) zone(tx Tx, hallID string) (*time.Location, error) {
+	return keepOrRead(c, &c.zones, tx, hallID, time.Now(), func(id string) (*time.Location, error) {
+		h, err := tx.Hall(id)
+		if err != nil {
+			return nil, err
+		}
+		return h.Location(), nil
+	})
+}
+
 // keepOrRead returns what m keeps of the hall when it was read less than
 // cacheTTL ago, else reads it (by read, of tx) and keeps it when tx may
 // (mayKeep).
@@ -400,6 +414,7 @@ func (c *settingsCache) forget(hallIDs []string) {
 		delete(c.halls, id)
 		delete(c.ratings, id)
 		delete(c.notifies, id)
+		delete(c.zones, id)
 	}
 	c.forgot++
 	c.mu.Unlock()
@@ -501,11 +516,6 @@ func (t observedTx) subscriberChanged(id int64) error {
 // node changed them (postgres.Follow hears of it).
 func (e *Engine) ForgetSettings(hallID string) { e.forgetSettings(hallID) }
 
-// forgetSettings drops what the engine keeps of halls' settings: the
-// cached settings and the time zone (engine.go's location).
-func (e *Engine) forgetSettings(hallIDs ...string) {
-	e.settings.forget(hallIDs)
-	for _, id := range hallIDs {
-		e.locs.Delete(id)
-	}
-}
+// forgetSettings drops what the engine keeps of halls' settings, their
+// time zones with them.
+func (e *Engine) forgetSettings(hallIDs ...string) { e.settings.forget(hallIDs) }

@@ -433,7 +433,6 @@ func (e *Engine) ApplyConfig(ctx context.Context, hallID string, p *ConfigPull) 
 	if err != nil {
 		return false, err
 	}
-	e.locs.Delete(hallID)
 	return true, e.setCityKeys(c.Keys)
 }
 

@@ -63,7 +63,6 @@ type Engine struct {
 
 	auth     authCache
 	logins   loginGuard    // sign-in limits (login.go)
-	locs     sync.Map      // hall id -> keptLocation (location)
 	handling handlingCache // recent handling times per service (predict.go)
 	queues   queueCache    // each hall's queue picture (caches.go)
 	reads    eventReads    // the delivery's latest reads of the events, shared likewise
@@ -77,35 +76,9 @@ type Engine struct {
 	caseTries, codeTries wrongTries
 }
 
-// location is the hall's time zone, remembered for a second (cacheTTL,
-// by the wall clock: the zone does not depend on the engine's clock) and
-// kept only as the settings are (caches.go's mayKeep): a read whose
-// snapshot began before a move of the hall would put the zone before it
-// back after the move's forget, and a node whose notice of a move was
-// lost would keep it until the next move.
+// location is the hall's time zone, kept with its settings (caches.go).
 func (e *Engine) location(tx Tx, hallID string) (*time.Location, error) {
-	if v, ok := e.locs.Load(hallID); ok {
-		if l := v.(keptLocation); time.Since(l.at) < cacheTTL {
-			return l.loc, nil
-		}
-	}
-	h, err := tx.Hall(hallID)
-	if err != nil {
-		return nil, err
-	}
-	loc := h.Location()
-	e.settings.mu.Lock()
-	if mayKeep(tx, e.settings.forgot) {
-		e.locs.Store(hallID, keptLocation{loc, time.Now()})
-	}
-	e.settings.mu.Unlock()
-	return loc, nil
-}
-
-// keptLocation is a hall's time zone in Engine.locs, and when it was read.
-type keptLocation struct {
-	loc *time.Location
-	at  time.Time
+	return e.settings.zone(tx, hallID)
 }
 
 // NewEngine returns an engine on store with the real clock.
