@@ -444,6 +444,18 @@ type HaochapingAck struct {
 
 var headerName = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
 
+// SenderHeader reports whether name (any case) is a header the sender of
+// an outbound request writes itself, once (package outbound): no
+// reporter's header may add another.
+func SenderHeader(name string) bool {
+	for _, h := range [...]string{"Host", "User-Agent", "Content-Type", "Content-Length", "Transfer-Encoding", "Connection"} {
+		if strings.EqualFold(name, h) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkReporter checks a reporter's input against what it had (nil when
 // new) and gives its config.
 func (e *Engine) checkReporter(tx Tx, in *HaochapingReporterInput, old *HaochapingConfig, hadKey bool) (*HaochapingConfig, error) {
@@ -472,6 +484,10 @@ func (e *Engine) checkReporter(tx Tx, in *HaochapingReporterInput, old *Haochapi
 		}
 		if !headerName.MatchString(c.SignatureHeader) {
 			return nil, FieldErrorf("signature_header", "signature_header is a header name: letters, digits and -")
+		}
+		if SenderHeader(c.SignatureHeader) || strings.HasPrefix(strings.ToLower(c.SignatureHeader), "x-civiq-") ||
+			strings.EqualFold(c.SignatureHeader, "Authorization") {
+			return nil, FieldErrorf("signature_header", "signature_header %s is a header the request has already", c.SignatureHeader)
 		}
 	case AuthBearer:
 		c.SignatureHeader = ""

@@ -45,6 +45,9 @@ func TestHaochapingReporterInput(t *testing.T) {
 		{with("key", "short"), "key"},
 		{with("halls", []string{"nowhere"}), "halls"},
 		{with("signature_header", "X Sign"), "signature_header"},
+		{with("signature_header", "content-type"), "signature_header"}, // the request's own: it would go twice
+		{with("signature_header", "Content-Length"), "signature_header"},
+		{with("signature_header", "X-Civiq-Message-Id"), "signature_header"},
 		{with("mapping", map[string]any{"fields": map[string]string{"score": "x"}}), "mapping.fields.score"},
 		{with("mapping", map[string]any{"fields": map[string]string{"level": "window"}}), "mapping.fields.level"},
 		{with("mapping", map[string]any{"codes": map[string]any{"nope": map[string]string{}}}), "mapping.codes.nope"},

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/civiq/civiq"
 )
 
 // The webhook sender's own HTTP/1.1 client: each try is one write of the
@@ -412,9 +414,14 @@ func (h *HTTPSender) appendHead(b []byte, t *target, n int) []byte {
 }
 
 // headerLines appends the header's lines; a name or value with a line
-// break in it is left out (the request would carry another header).
+// break in it is left out (the request would carry another header), and
+// so is a header of the request's own (civiq.SenderHeader: appendHead
+// writes them, once).
 func headerLines(b []byte, header http.Header) []byte {
 	for k, vs := range header {
+		if civiq.SenderHeader(k) {
+			continue
+		}
 		for _, v := range vs {
 			if strings.ContainsAny(k, "\r\n:") || strings.ContainsAny(v, "\r\n") {
 				continue

@@ -37,8 +37,9 @@ func (h *Haochaping) Send(ctx context.Context, s *civiq.Subscriber, m *civiq.Mes
 		return civiq.DeliveryAttempt{SubscriberID: s.ID, EventID: m.EventID, MessageID: m.ID, At: h.HTTP.Now(),
 			Error: short("build the record: " + err.Error())}
 	}
+	// Content-Type (application/json), Content-Length, Host and
+	// User-Agent are the request's own (appendHead).
 	header := http.Header{}
-	header.Set("Content-Type", "application/json; charset=utf-8")
 	header.Set("X-Civiq-Message-Id", m.ID)
 	header.Set("X-Civiq-Record-Id", out.RecordID)
 	switch out.Auth {

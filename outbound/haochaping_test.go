@@ -45,6 +45,14 @@ func (p *province) serve(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tries++
+	// One of each of the headers the sender writes itself: a second
+	// Content-Type (the reporter's own, besides the request's) is a
+	// malformed request to a strict platform (RFC 9110 section 5.3).
+	for _, k := range []string{"Content-Type", "Content-Length", "User-Agent"} {
+		if vs := r.Header.Values(k); len(vs) != 1 {
+			p.t.Errorf("record %s: %s %q, want one", r.Header.Get("X-Civiq-Record-Id"), k, vs)
+		}
+	}
 	switch {
 	case p.key != "":
 		mac := hmac.New(sha256.New, []byte(p.key))
