@@ -395,11 +395,13 @@ type HaochapingConfig struct {
 	Mapping         HaochapingMapping `json:"mapping"`
 }
 
-// HaochapingReporterInput creates or changes a reporter.
+// HaochapingReporterInput creates or changes a reporter. On a change, a
+// field left out (URL "", Halls or Description nil, and those below)
+// keeps what the reporter had, as WebhookInput's.
 type HaochapingReporterInput struct {
 	URL         string   `json:"url"`
 	Halls       []string `json:"halls"`
-	Description string   `json:"description"`
+	Description *string  `json:"description"`
 	// Status, on a change: active or disabled; empty leaves it.
 	Status          string             `json:"status"`
 	Auth            string             `json:"auth"`
@@ -463,7 +465,7 @@ func (e *Engine) checkReporter(tx Tx, in *HaochapingReporterInput, old *Haochapi
 	if err := e.checkWebhook(tx, Principal{User: &User{Role: RoleAdmin}}, &wh); err != nil {
 		return nil, err
 	}
-	in.Halls = wh.Halls
+	in.Halls, in.Description = wh.Halls, wh.Description
 	c := &HaochapingConfig{Auth: in.Auth, SignatureHeader: strings.TrimSpace(in.SignatureHeader)}
 	if old != nil {
 		if c.Auth == "" {
@@ -559,7 +561,7 @@ func (e *Engine) CreateHaochapingReporter(ctx context.Context, p Principal, in H
 			return err
 		}
 		now := e.now()
-		s := &Subscriber{Kind: SubscriberHaochaping, URL: in.URL, Events: haochapingEvents, Halls: in.Halls, Description: in.Description,
+		s := &Subscriber{Kind: SubscriberHaochaping, URL: in.URL, Events: haochapingEvents, Halls: in.Halls, Description: *in.Description,
 			Status: SubscriberActive, Secret: in.Key, CreatedBy: p.Key(), CreatedAt: now, UpdatedAt: now}
 		if in.Status == SubscriberDisabled {
 			s.Status = SubscriberDisabled
@@ -639,11 +641,14 @@ func (e *Engine) UpdateHaochapingReporter(ctx context.Context, p Principal, id i
 		if err != nil {
 			return err
 		}
+		wh := WebhookInput{URL: in.URL, Halls: in.Halls, Description: in.Description}
+		wh.keep(s)
+		in.URL, in.Halls, in.Description = wh.URL, wh.Halls, wh.Description
 		c, err := e.checkReporter(tx, &in, old, s.Secret != "")
 		if err != nil {
 			return err
 		}
-		s.URL, s.Halls, s.Description, s.UpdatedAt = in.URL, in.Halls, in.Description, e.now()
+		s.URL, s.Halls, s.Description, s.UpdatedAt = in.URL, in.Halls, *in.Description, e.now()
 		if in.Key != "" {
 			s.Secret = in.Key
 		}

@@ -35,12 +35,15 @@ const SecretRotationOverlap = 24 * time.Hour
 // webhook could not deliver (Username names the webhook).
 const AuditDeliverySkipped = "delivery.skipped"
 
-// WebhookInput is what creates or changes a webhook.
+// WebhookInput is what creates or changes a webhook. On a change, a
+// field left out (URL "", Events, Halls or Description nil) keeps what
+// the webhook had: a resume is {"status":"active"} alone, and never
+// widens the hook to every hall ([] does that, said so).
 type WebhookInput struct {
 	URL         string   `json:"url"`
 	Events      []string `json:"events"`
 	Halls       []string `json:"halls"`
-	Description string   `json:"description"`
+	Description *string  `json:"description"`
 	// Status, on a change only: "active" starts a disabled or failing
 	// hook again, "disabled" pauses it; empty leaves it.
 	Status string `json:"status"`
@@ -140,7 +143,7 @@ func (e *Engine) checkWebhook(tx Tx, p Principal, in *WebhookInput) error {
 			return FieldErrorf("events", "unknown event type %q", t)
 		}
 	}
-	if utf8.RuneCountInString(in.Description) > 500 {
+	if in.Description != nil && utf8.RuneCountInString(*in.Description) > 500 {
 		return FieldErrorf("description", "description is at most 500 characters")
 	}
 	if in.Status != "" && in.Status != SubscriberActive && in.Status != SubscriberDisabled {
@@ -165,6 +168,12 @@ func (e *Engine) checkWebhook(tx Tx, p Principal, in *WebhookInput) error {
 	}
 	slices.Sort(in.Halls)
 	in.Halls = slices.Compact(in.Halls)
+	if in.Halls == nil {
+		in.Halls = []string{} // every hall: [] in the answer, as when read back, not null
+	}
+	if in.Description == nil {
+		in.Description = new(string)
+	}
 	slices.Sort(in.Events)
 	in.Events = slices.Compact(in.Events)
 	return nil
@@ -210,7 +219,10 @@ func (e *Engine) CreateWebhook(ctx context.Context, p Principal, in WebhookInput
 		if in.Status == SubscriberDisabled {
 			s.Status = SubscriberDisabled
 		}
-		s.URL, s.Events, s.Halls, s.Description = in.URL, in.Events, in.Halls, in.Description
+		s.URL, s.Events, s.Halls = in.URL, in.Events, in.Halls
+		if in.Description != nil {
+			s.Description = *in.Description
+		}
 		var err error
 		if s.Cursor, err = tx.LastEventID(); err != nil {
 			return err
@@ -272,19 +284,40 @@ func (e *Engine) subscribersChanged() {
 }
 
 // UpdateWebhook changes a webhook's URL, events, halls, description and
-// status (setStatus); its cursor and secret stay.
+// status (setStatus); what in leaves out stays, and so do its cursor and
+// secret.
 func (e *Engine) UpdateWebhook(ctx context.Context, p Principal, id int64, in WebhookInput) (*WebhookView, error) {
 	s, err := e.changeSubscriber(ctx, p, id, webhook, func(tx Tx, s *Subscriber) error {
+		in.keep(s)
 		if err := e.checkWebhook(tx, p, &in); err != nil {
 			return err
 		}
-		s.URL, s.Events, s.Halls, s.Description = in.URL, in.Events, in.Halls, in.Description
+		s.URL, s.Events, s.Halls, s.Description = in.URL, in.Events, in.Halls, *in.Description
 		return s.setStatus(tx, in.Status)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &WebhookView{Subscriber: s}, nil
+}
+
+// keep fills what a change leaves out with what s has.
+func (in *WebhookInput) keep(s *Subscriber) {
+	if in.URL == "" {
+		in.URL = s.URL
+	}
+	if in.Events == nil {
+		in.Events = s.Events
+	}
+	if in.Halls == nil {
+		in.Halls = slices.Clone(s.Halls)
+		if in.Halls == nil {
+			in.Halls = []string{} // every hall, as it had
+		}
+	}
+	if in.Description == nil {
+		in.Description = &s.Description
+	}
 }
 
 // DeleteWebhook removes a webhook and its delivery log.

@@ -18,8 +18,8 @@ func (s *Server) haochapingRoutes() {
 		return s.Engine.HaochapingReporter(r.Context(), c.p, id)
 	}))
 	s.handle("PUT /api/v1/haochaping/reporters/{id}", signed, withID("好差评 reporter", "reporter", func(r *http.Request, c *call, id int64) (*civiq.HaochapingReporter, error) {
-		var in civiq.HaochapingReporterInput
-		if err := decode(c.body, &in, "url"); err != nil {
+		var in civiq.HaochapingReporterInput // what is left out stays
+		if err := decode(c.body, &in); err != nil {
 			return nil, err
 		}
 		return s.Engine.UpdateHaochapingReporter(r.Context(), c.p, id, in)

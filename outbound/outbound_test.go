@@ -579,3 +579,72 @@ func TestReplayEndsRetryWait(t *testing.T) {
 	waitFor(t, "the message", func() bool { return len(rc.Messages()) > 0 })
 	checkInOrder(t, rc.Messages(), 1)
 }
+
+// TestChangeKeepsWhatIsLeftOut: a webhook's or a reporter's PUT changes
+// what it names and keeps the rest: {"status":"active"} alone resumes it,
+// and leaving halls out never widens a hook of one hall to every hall. The
+// answers carry halls as a list ([] for every hall, not null) and no
+// next_attempt_at while no try is due (it was 0001-01-01, 1970-01-01 or
+// 1754-08-30, by where the hook was read from).
+func TestChangeKeepsWhatIsLeftOut(t *testing.T) {
+	s := node(t)
+	call := func(method, path string, body any, want int) map[string]any {
+		t.Helper()
+		var out map[string]any
+		if code := s.Call(t, method, path, s.Admin, body, &out); code != want {
+			t.Fatalf("%s %s: %d %v, want %d", method, path, code, out, want)
+		}
+		return out
+	}
+	noNextAt := func(what string, v map[string]any) {
+		t.Helper()
+		if at, ok := v["next_attempt_at"]; ok {
+			t.Errorf("%s: next_attempt_at %v with no try due", what, at)
+		}
+	}
+	all := call("POST", "/api/v1/webhooks", map[string]any{"url": "http://127.0.0.1:9/all", "events": []string{"*"}}, 201)["webhook"].(map[string]any)
+	if h, ok := all["halls"].([]any); !ok || len(h) != 0 {
+		t.Errorf("a hook of every hall: halls %#v, want []", all["halls"])
+	}
+	noNextAt("created", all)
+	one := call("POST", "/api/v1/webhooks", map[string]any{"url": "http://127.0.0.1:9/one", "events": []string{"ticket.called"},
+		"halls": []string{"demo"}, "description": "CRM"}, 201)["webhook"].(map[string]any)
+	path := "/api/v1/webhooks/" + strconv.FormatInt(int64(one["id"].(float64)), 10)
+	for _, body := range []map[string]any{{"status": "disabled"}, {"status": "active"}, {"status": "active", "halls": nil}} {
+		got := call("PUT", path, body, 200)["webhook"].(map[string]any)
+		if got["url"] != "http://127.0.0.1:9/one" || got["description"] != "CRM" || got["status"] != body["status"] ||
+			!slices.Equal(toStrings(got["events"]), []string{"ticket.called"}) || !slices.Equal(toStrings(got["halls"]), []string{"demo"}) {
+			t.Errorf("PUT %v: %v", body, got)
+		}
+		noNextAt("changed", got)
+	}
+	if got := call("PUT", path, map[string]any{"description": "", "halls": []string{}}, 200)["webhook"].(map[string]any); got["description"] != "" ||
+		len(toStrings(got["halls"])) != 0 {
+		t.Errorf("description and halls emptied, said so: %v", got)
+	}
+	call("PUT", path, map[string]any{"events": []string{}}, 400)
+	noNextAt("rotated", call("POST", path+"/rotate-secret", nil, 200)["webhook"].(map[string]any))
+	noNextAt("read", call("GET", path, nil, 200)["webhook"].(map[string]any))
+
+	r := call("POST", "/api/v1/haochaping/reporters", map[string]any{"url": "http://127.0.0.1:9/hcp", "auth": "hmac",
+		"key": "shared-key-0123456789", "halls": []string{"demo"}, "description": "省平台"}, 201)["reporter"].(map[string]any)
+	rpath := "/api/v1/haochaping/reporters/" + strconv.FormatInt(int64(r["id"].(float64)), 10)
+	for _, body := range []map[string]any{{"status": "disabled"}, {"status": "active"}} {
+		got := call("PUT", rpath, body, 200)["reporter"].(map[string]any)
+		if got["url"] != "http://127.0.0.1:9/hcp" || got["description"] != "省平台" || got["status"] != body["status"] ||
+			!slices.Equal(toStrings(got["halls"]), []string{"demo"}) || got["auth"] != "hmac" {
+			t.Errorf("reporter PUT %v: %v", body, got)
+		}
+		noNextAt("reporter changed", got)
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	l, _ := v.([]any)
+	for _, x := range l {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}

@@ -35,7 +35,10 @@ func scanSubscriber(sc scanner) (*civiq.Subscriber, error) {
 		return nil, err
 	}
 	s.CreatedAt, s.UpdatedAt, s.PrevUntil = time.Unix(0, created), time.Unix(0, updated), time.Unix(0, prevUntil)
-	s.NextAt, s.LeaseUntil = time.Unix(0, nextAt), time.Unix(0, leaseUntil)
+	s.LeaseUntil = time.Unix(0, leaseUntil)
+	if nextAt > 0 { // none due: 0 (the column's default), or the zero time's nanos (before 1970)
+		s.NextAt = time.Unix(0, nextAt)
+	}
 	s.FailingSince = fromNanos(failing)
 	return s, nil
 }
