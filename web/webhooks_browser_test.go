@@ -14,8 +14,9 @@ import (
 )
 
 // TestAdminWebhooksBrowser: the admin page shows each webhook's delivery
-// state: a hook whose receiver fails, with its pending events, failed tries
-// and last error; axe finds nothing serious.
+// state: a hook whose receiver fails, with its pending events, how long the
+// oldest has waited, failed tries, the last error and when the next try is
+// due; axe finds nothing serious.
 func TestAdminWebhooksBrowser(t *testing.T) {
 	browsertest.Require(t)
 	s := civiqtest.New(t, func(s *civiqtest.Server) {
@@ -65,6 +66,12 @@ for (const lang of ['zh-CN', 'en']) {
   const row = await page.textContent('[data-delivery="webhook"] tr[data-sub="1"]');
   assert(row.includes('/crm') && row.includes('CRM') && row.includes('500'), 'the row: ' + row);
   assert(await page.textContent('[data-delivery="webhook"] tr[data-sub="1"] td:nth-child(4)') === '2', 'two pending');
+  // Waiting under a minute says so (it said "0 min"), and the row says when
+  // the next try is due.
+  const waited = await page.textContent('[data-delivery="webhook"] tr[data-sub="1"] td.age');
+  assert(waited === (lang === 'en' ? '< 1 min' : '不到 1 分钟'), 'oldest waiting: ' + waited);
+  const next = await page.textContent('[data-delivery="webhook"] tr[data-sub="1"] [data-next]');
+  assert(next.startsWith(lang === 'en' ? 'next try ' : '下次重试 '), 'next try: ' + next);
   await axe(page, 'webhooks ' + lang);
   if (shots) await page.screenshot({ path: shots + '/admin-webhooks-' + lang + '.png' });
 }

@@ -23,20 +23,31 @@
   const tone = { active: "open", retrying: "paused", failing: "bad", disabled: "closed" };
   const status = (x) => (x.status === "active" && x.delivery && x.delivery.attempts ? "retrying" : x.status);
 
+  // age is how long the oldest pending event has waited: under a minute
+  // (not "0 min"), minutes, then hours and minutes.
+  function age(sec) {
+    const m = Math.floor(sec / 60);
+    if (m < 1) return tr("admin.webhooks.age_under");
+    if (m < 60) return tr("admin.webhooks.age", String(m));
+    return tr("admin.webhooks.age_hours", String(Math.floor(m / 60)), String(m % 60));
+  }
+
   function render(k) {
     const tb = document.querySelector('[data-delivery="' + k.kind + '"] tbody');
     tb.replaceChildren();
     for (const x of k.items) {
       const d = x.delivery || {}, s = status(x);
-      const age = d.pending ? tr("admin.webhooks.age", String(Math.round(d.oldest_pending_age_seconds / 60))) : "—";
+      const waited = d.pending ? age(d.oldest_pending_age_seconds || 0) : "—";
+      // When the next try is due, in the row (a disabled one tries nothing).
+      const next = d.attempts && d.next_attempt_at && s !== "disabled" ? h("div", { class: "muted", "data-next": "" }, tr("admin.delivery.next", when(d.next_attempt_at))) : null;
       const tries = String(d.attempts || 0);
       tb.append(h("tr", { "data-sub": x.id, "data-status": s },
         h("td", {}, h("code", {}, x.url), x.description ? h("span", { class: "muted" }, " " + x.description) : null),
         h("td", {}, h("span", { class: "status " + tone[s] }, tr("admin.webhooks.s." + s))),
         h("td", { class: "num" }, String(x.cursor)),
-        h("td", { class: "num" }, String(d.pending || 0)), h("td", { class: "age" }, age),
+        h("td", { class: "num" }, String(d.pending || 0)), h("td", { class: "age" }, waited),
         h("td", { class: "num" }, d.attempts && d.next_attempt_at ? h("span", { title: tr("admin.delivery.next", when(d.next_attempt_at)) }, tries) : tries),
-        h("td", {}, d.last_error || ""),
+        h("td", {}, d.last_error || "", next),
         h("td", { class: "row-actions" },
           h("button", { type: "button", class: "btn small", "data-move": "log", "aria-label": tr("admin.delivery.show") + " #" + x.id, onclick: () => open(k, x) }, tr("admin.delivery.show")),
           s !== "active" ? h("button", { type: "button", class: "btn small", "data-move": "resume", "aria-label": tr("admin.delivery.resume") + " #" + x.id, onclick: () => resume(k, x) }, tr("admin.delivery.resume")) : null,
