@@ -74,7 +74,7 @@ type Subscriber struct {
 	// the next is due at NextAt. FailingSince is the first of them, and
 	// LastError the last one's error (cleared with them: resume).
 	Attempts     int        `json:"attempts"`
-	NextAt       time.Time  `json:"next_attempt_at,omitzero"` // zero: no try is due`
+	NextAt       time.Time  `json:"next_attempt_at,omitzero"` // zero: no try is due
 	FailingSince *time.Time `json:"failing_since,omitempty"`
 	LastError    string     `json:"last_error"`
 
