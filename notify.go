@@ -164,6 +164,9 @@ type ParamRules struct {
 	// International: the channel sends to +country numbers outside the
 	// mainland too.
 	International bool
+	// LinkApart: the ticket's link goes as the message's own URL (WeChat),
+	// not as a template's parameter, so the length rule leaves it alone.
+	LinkApart bool
 }
 
 // Channel is one provider's adapter (issue 15): Alibaba Cloud SMS, Tencent
@@ -182,6 +185,9 @@ type Channel interface {
 // CheckParams checks a message's parameters against a channel's rules.
 func (r ParamRules) CheckParams(ps []NoticeParam) error {
 	for _, p := range ps {
+		if p.Name == "link" && r.LinkApart {
+			continue
+		}
 		if r.MaxParamLen > 0 && utf8.RuneCountInString(p.Value) > r.MaxParamLen {
 			return Errorf(EInvalid, "parameter %s is %d characters, more than the %d the provider takes",
 				p.Name, utf8.RuneCountInString(p.Value), r.MaxParamLen)
@@ -644,7 +650,7 @@ func (e *Engine) checkNotifySettings(in *NotifySettings, old *NotifySettings) er
 		if ch.Medium() != m {
 			return FieldErrorf(field+".provider", "provider %s does not send %s", p.Provider, m)
 		}
-		if err := checkParamRule(field, p, ch.Rules()); err != nil {
+		if err := checkParamRule(field, p, ch.Rules(), in.LinkBase); err != nil {
 			return err
 		}
 	}
@@ -1726,7 +1732,7 @@ func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time, fr
 		// in the message only, never in the list.
 		params, link := n.Params, ""
 		if n.Kind == NoticeTaken && st.LinkBase != "" {
-			link = st.LinkBase + "/t/" + n.TicketID
+			link = ticketLink(st.LinkBase, n.TicketID)
 			params = append(slices.Clip(params), NoticeParam{"link", link})
 		}
 		jobs = append(jobs, &NoticeJob{Notice: n, Settings: ps, SettingsAt: st.UpdatedAt, Message: ChannelMessage{ID: n.ID, HallID: hallID,
@@ -1899,6 +1905,9 @@ func (e *Engine) TestNotify(ctx context.Context, p Principal, hallID, phone stri
 		return nil, FieldErrorf("sms", "%v", err)
 	}
 	ps := []NoticeParam{{"number", "A001"}}
+	if st.LinkBase != "" { // as a ticket's: the template takes its link
+		ps = append(ps, NoticeParam{"link", ticketLink(st.LinkBase, NewTicketID())})
+	}
 	tmpl := st.SMS.Templates[NoticeTaken]
 	if ch.Rules().Templates && tmpl == "" {
 		return nil, FieldErrorf("sms.templates", "the test sends the template of taken: register it first")

@@ -256,11 +256,16 @@ var fixedParamLen = map[string]int{"code": CodeLength, "time": len("01-02 15:04"
 // caseNumberLen is the length of a case's number (newCaseNumber).
 const caseNumberLen = 16
 
+// ticketLink is a ticket's phone page under the hall's link_base: the
+// taken message's parameter link.
+func ticketLink(linkBase, ticketID string) string { return linkBase + "/t/" + ticketID }
+
 // checkParamRule refuses a template registered for a kind whose
 // parameters the channel's length rule cannot take whole: a case number
-// of 16 characters by Tencent's default rule of 12, say. The hall sets the
-// rule its account was granted (extra.max_param_len) instead.
-func checkParamRule(field string, p *ProviderSettings, r ParamRules) error {
+// of 16 characters by Tencent's default rule of 12, say, or the taken
+// message's link under a long link_base. The hall sets the rule its
+// account was granted (extra.max_param_len) instead.
+func checkParamRule(field string, p *ProviderSettings, r ParamRules, linkBase string) error {
 	if r.MaxParamLen <= 0 {
 		return nil
 	}
@@ -272,6 +277,12 @@ func checkParamRule(field string, p *ProviderSettings, r ParamRules) error {
 			n := fixedParamLen[name]
 			if name == "number" && NoticeSubject(k) == SubjectCase {
 				n = caseNumberLen
+			}
+			if name == "link" && linkBase != "" && !r.LinkApart {
+				if n = utf8.RuneCountInString(ticketLink(linkBase, NewTicketID())); n > r.MaxParamLen {
+					return FieldErrorf("link_base", "the template of %s takes the ticket's link, %d characters under this link_base; provider %s takes %d: set extra.max_param_len if the account allows longer, or leave link_base or the template out",
+						k, n, p.Provider, r.MaxParamLen)
+				}
 			}
 			if n > r.MaxParamLen {
 				return FieldErrorf(field+".templates", "the template of %s takes %s of %d characters; provider %s takes %d: set extra.max_param_len if the account allows longer, or leave the template out",

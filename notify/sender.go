@@ -304,7 +304,7 @@ func (s *Sender) send(ctx context.Context, hall string, j *civiq.NoticeJob) civi
 		return civiq.ChannelResult{Status: civiq.NoticeFailed, Code: "no_template", Error: "no template for " + j.Notice.Kind}
 	}
 	if err := ch.Rules().CheckParams(j.Message.Params); err != nil {
-		return civiq.ChannelResult{Status: civiq.NoticeFailed, Code: "params", Error: err.Error()}
+		return civiq.ChannelResult{Status: civiq.NoticeFailed, Code: "params", Error: civiq.ErrorMessage(err)}
 	}
 	return ch.Send(ctx, &j.Message)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/civiqtest"
+	"github.com/civiq/civiq/notify"
 )
 
 // person is the n-th test person's ID number.
@@ -234,5 +235,47 @@ func TestParamRuleChecked(t *testing.T) {
 	sms["extra"] = map[string]string{"max_param_len": "20"}
 	if code := s.Call(t, "PUT", "/api/v1/halls/demo/notifications", s.Admin, map[string]any{"sms": sms}, nil); code != 200 {
 		t.Fatalf("with the account's rule of 20: %d", code)
+	}
+}
+
+// TestLinkRuleChecked: the taken message's link (link_base, /t/ and the
+// ticket's id) is a parameter of an SMS template, so a link_base whose
+// links Alibaba Cloud's rule of 35 cannot take is refused when it is set,
+// rather than every taken message failing (params); the test message
+// carries a link as the template does; and WeChat, whose link is the
+// message's URL, sends the taken message under any link_base.
+func TestLinkRuleChecked(t *testing.T) {
+	f := newFakeAliyun(t, "sec")
+	s := node(t, nil, allowLoopback)
+	sms := map[string]any{"provider": "aliyun", "endpoint": f.URL, "access_key_id": "AKIDtest", "access_key_secret": "sec",
+		"sign_name": "大厅", "templates": map[string]string{"taken": "SMS_1"}}
+	var bad struct {
+		Error struct{ Field, Message string }
+	}
+	put := map[string]any{"sms": sms, "link_base": "https://zwfw.example.gov.cn"}
+	if code := s.Call(t, "PUT", "/api/v1/halls/demo/notifications", s.Admin, put, &bad); code != 400 ||
+		bad.Error.Field != "link_base" || !strings.Contains(bad.Error.Message, "taken") {
+		t.Fatalf("a link longer than Aliyun's 35: %d %+v", code, bad)
+	}
+	sms["extra"] = map[string]string{"max_param_len": "100"}
+	if code := s.Call(t, "PUT", "/api/v1/halls/demo/notifications", s.Admin, put, nil); code != 200 {
+		t.Fatalf("with the account's rule of 100: %d", code)
+	}
+	var res struct{ Result civiq.ChannelResult }
+	if code := s.Call(t, "POST", "/api/v1/halls/demo/notifications/test", s.Admin, map[string]string{"phone": "13800000009"}, &res); code != 200 || res.Result.Status != civiq.NoticeSent {
+		t.Fatalf("test send: %d %+v", code, res.Result)
+	}
+	got := f.took()
+	if len(got) != 1 || !strings.Contains(got[0]["TemplateParam"].(string), `"link":"https://zwfw.example.gov.cn/t/`) {
+		t.Errorf("the test message's parameters: %v", got)
+	}
+
+	wc := &notify.WeChat{}
+	long := []civiq.NoticeParam{{Name: "number", Value: "A001"}, {Name: "link", Value: "https://zwfw.example.gov.cn/t/abcdefghijklmnopqrstuvwx"}}
+	if err := wc.Rules().CheckParams(long); err != nil {
+		t.Errorf("WeChat's link is the message's URL, not a value: %v", err)
+	}
+	if err := (&notify.Aliyun{MaxLen: 35}).Rules().CheckParams(long); err == nil {
+		t.Errorf("Aliyun takes a link of %d characters", len(long[1].Value))
 	}
 }

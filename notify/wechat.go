@@ -86,9 +86,10 @@ func (w *WeChat) Provider() string { return "wechat" }
 func (w *WeChat) Medium() string { return civiq.MediumWeChat }
 
 // Rules: a registered template per kind; a value of at most 20 characters
-// (the length of a template's thing field, the shortest free text).
+// (the length of a template's thing field, the shortest free text); the
+// ticket's link is the message's URL, no value.
 func (w *WeChat) Rules() civiq.ParamRules {
-	return civiq.ParamRules{Templates: true, MaxParamLen: 20}
+	return civiq.ParamRules{Templates: true, MaxParamLen: 20, LinkApart: true}
 }
 
 // Send sends one message and reads WeChat's answer: an invalid token is
