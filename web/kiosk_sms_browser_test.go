@@ -62,6 +62,14 @@ eq(await page.$eval('#sms-phone', (e) => e.getAttribute('aria-invalid')), 'true'
 await axe(page, 'kiosk sms zh');
 await page.screenshot({ path: shots + '/kiosk-sms-form.png' });
 for (let i = 0; i < 3; i++) await page.click('.sms-keys .key[data-key="del"]');
+// eleven digits that are no mobile number: told what one starts with, not
+// to type the eleven digits they typed
+for (const k of '12345678901') await page.click('.sms-keys .key[data-key="' + k + '"]');
+const refused = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/notify'));
+await page.click('#sms-submit');
+eq((await refused).status(), 400, 'not a mobile number');
+await page.waitForSelector('#sms-msg:has-text("13")');
+for (let i = 0; i < 11; i++) await page.click('.sms-keys .key[data-key="del"]');
 for (const k of '13812345678') await page.click('.sms-keys .key[data-key="' + k + '"]');
 const r = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/notify'));
 await page.click('#sms-submit');
