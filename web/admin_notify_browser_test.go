@@ -79,6 +79,7 @@ await page.click('#f-notify [type=submit]');
 assert((await errorOf('reminder_at')) !== '', 'the page checks the reminder hour');
 await page.fill('[name="reminder_at"]', '19:30');
 assert((await page.textContent('#nt-sms_templates_booking_reminder_day-hint')).includes('\${code} \${service} \${time}'), "a template's parameters, in order");
+eq(await page.textContent('#nt-sms_templates_taken-hint'), '参数（依次）：\${number}', 'no link without link_base');
 await page.$eval('[name="sms.templates.called"]', (e) => e.removeAttribute('maxlength'));
 await page.fill('[name="sms.templates.called"]', 'X'.repeat(70));
 let r = saved();
@@ -154,7 +155,7 @@ mark('messages one by one');
 // One more, past a daily budget of one: failed, with why.
 const st = (await call('GET', '/api/v1/halls/demo/notifications')).notifications;
 delete st.callback_token; delete st.updated_at;
-await call('PUT', '/api/v1/halls/demo/notifications', Object.assign(st, { daily_budget: 1 }));
+await call('PUT', '/api/v1/halls/demo/notifications', Object.assign(st, { daily_budget: 1, link_base: 'https://h.example.cn' }));
 const t2 = (await call('POST', '/api/v1/halls/demo/tickets', { service_id: 'general', channel: 'remote' })).ticket;
 await call('POST', '/api/v1/tickets/' + t2.id + '/notify', { phone: '13900002222' });
 for (let i = 0; i < 100; i++) {
@@ -164,6 +165,7 @@ for (let i = 0; i < 100; i++) {
 }
 await page.reload();
 await page.waitForSelector('#nt-messages tr[data-status="failed"]');
+eq(await page.textContent('#nt-sms_templates_taken-hint'), '参数（依次）：\${number} \${link}', 'the link with link_base');
 eq(await page.$eval('#nt-date', (e) => e.value), hallDay, "the list is of the hall's day at first");
 const rows = await page.$$eval('#nt-messages tbody tr', (trs) => trs.map((r) => [...r.cells].map((c) => c.textContent)));
 eq(rows.length, 2, 'one row a message: ' + JSON.stringify(rows));

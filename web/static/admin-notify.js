@@ -47,8 +47,11 @@
       field("sms.app_id", tr("admin.nt.app_id"), { value: sms.app_id || "" }, tr("admin.nt.tencent_only")),
       field("sms.region", tr("admin.nt.region"), { value: sms.region || "", placeholder: "ap-guangzhou" }, tr("admin.nt.tencent_only"))));
     const grid = h("div", { class: "grid3" });
+    // the taken message has its link only under the hall's link_base (set
+    // by the API): a template that wants one without it is refused at send
+    const ps = (k) => (params[k] || []).filter((p) => p !== "link" || ns.link_base);
     for (const k of kinds) grid.append(field("sms.templates." + k, tr("admin.nt.kind." + k), { value: (sms.templates || {})[k] || "", maxlength: 64, autocomplete: "off" },
-      (params[k] || []).length ? tr("admin.nt.params", params[k].map((p) => "${" + p + "}").join(" ")) : ""));
+      ps(k).length ? tr("admin.nt.params", ps(k).map((p) => "${" + p + "}").join(" ")) : ""));
     form.append(h("fieldset", { class: "field", "data-field": "sms.templates" }, h("legend", {}, tr("admin.nt.templates")),
       h("p", { class: "hint" }, tr("admin.nt.templates_hint")), grid));
     // WeChat (the Official Account: app id, app secret write-only, the
