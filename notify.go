@@ -1366,6 +1366,26 @@ type noticePlan struct {
 	// finished: the tickets done or cancelled in the batch that have
 	// opt-ins.
 	finished []string
+	lens     map[string]int // the channels' length rules, by medium
+}
+
+// maxLen is the length rule of the hall's channel of a medium (0: none),
+// read once a plan.
+func (p *noticePlan) maxLen(medium string) int {
+	if n, ok := p.lens[medium]; ok {
+		return n
+	}
+	n := 0
+	if ps := p.st.Provider(medium); ps != nil && p.e.Channels != nil {
+		if ch, err := p.e.Channels(medium, ps); err == nil {
+			n = ch.Rules().MaxParamLen
+		}
+	}
+	if p.lens == nil {
+		p.lens = map[string]int{}
+	}
+	p.lens[medium] = n
+	return n
 }
 
 // ticket reads a ticket of the plan, with its place while it waits.
@@ -1432,7 +1452,17 @@ func (p *noticePlan) opted(o *OptIn, typ string, ev *Event) error {
 		if len(ps.Templates) > 0 && ps.Templates[k] == "" {
 			continue // the hall registered no template for it: never sent
 		}
-		if err := p.e.insertNotice(p.tx, p.hall, t, o, ps.Provider, k, ev.ID, &p.ord, pos, p.now); err != nil {
+		maxLen := 0
+		if k == NoticeCalled || k == NoticeTransferred { // a name: cut to the rule
+			maxLen = p.maxLen(o.Medium)
+		}
+		// The counter it was called to: the event's, since the ticket
+		// may have moved on since (transferred in the same batch).
+		counterID := t.CounterID
+		if k == NoticeCalled && typ == EventCalled && ev.Ticket != nil && ev.Ticket.CounterID != "" {
+			counterID = ev.Ticket.CounterID
+		}
+		if err := p.e.insertNotice(p.tx, p.hall, t, o, ps.Provider, k, ev.ID, &p.ord, pos, counterID, maxLen, p.now); err != nil {
 			return err
 		}
 		sent[k] = true
@@ -1504,26 +1534,29 @@ func (e *Engine) planNotices(tx Tx, hallID string, read func(Tx) ([]*Event, erro
 	return p, nil
 }
 
-// insertNotice adds a ticket's message of a kind, queued.
-func (e *Engine) insertNotice(tx Tx, hall *Hall, t *Ticket, o *OptIn, provider, kind string, eventID int64, ord *int, pos *int, now time.Time) error {
+// insertNotice adds a ticket's message of a kind, queued. A counter's or
+// service's name longer than the channel's rule (maxLen, 0: none) is cut
+// to it, so the message goes rather than failing (params): a counter's
+// keeping its end (…5号窗口), where names have the counter's number.
+func (e *Engine) insertNotice(tx Tx, hall *Hall, t *Ticket, o *OptIn, provider, kind string, eventID int64, ord *int, pos *int, counterID string, maxLen int, now time.Time) error {
 	ahead := 0
 	if pos != nil {
 		ahead = *pos
 	}
 	counter, service := "", ""
-	if kind == NoticeCalled && t.CounterID != "" {
-		c, err := tx.Counter(t.HallID, t.CounterID)
+	if kind == NoticeCalled && counterID != "" {
+		c, err := tx.Counter(t.HallID, counterID)
 		if err != nil {
 			return err
 		}
-		counter = c.Name
+		counter = fitParamEnd(c.Name, maxLen)
 	}
 	if kind == NoticeTransferred {
 		svc, err := e.settings.service(tx, t.HallID, t.ServiceID, now)
 		if err != nil {
 			return err
 		}
-		service = svc.NameIn(o.Lang)
+		service = fitParam(svc.NameIn(o.Lang), maxLen)
 	}
 	ps := NoticeParams(kind, t, ahead, counter, service)
 	n := &Notice{ID: noticeID(), HallID: t.HallID, Day: hall.Day(now), TicketID: t.ID, Number: t.Number, Medium: o.Medium,

@@ -320,6 +320,17 @@ func fitParam(s string, max int) string {
 	return string(r[:max-1]) + "…"
 }
 
+// fitParamEnd cuts a counter's name to the provider's length rule
+// keeping its end, where halls write the counter's number (综合受理区5号窗口
+// → …区5号窗口); max 0 keeps it whole.
+func fitParamEnd(s string, max int) string {
+	if max <= 0 || utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return "…" + string(r[len(r)-(max-1):])
+}
+
 // FitList writes a list (the materials of a correction) in at most max
 // characters: the names that fit, joined by "、", then "等N项" for all N
 // when some were left out; max 0 writes them all.

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -341,4 +342,66 @@ func TestSMSHallDay(t *testing.T) {
 // private cloud's endpoint would need (civiq serve --notify-allow).
 func allowLoopback(s *civiqtest.Server) {
 	s.SetNotifyAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+}
+
+// TestLongNamesCut: a counter's or service's name longer than the
+// provider's rule (Tencent's 12) is cut to it, so that the called and
+// transferred messages go rather than failing (params); the counter's
+// keeps its end, where the counter's number is. The called message names
+// the counter of the call even when the transfer that follows is planned
+// with it (it had none: the ticket's counter as it is after the transfer).
+func TestLongNamesCut(t *testing.T) {
+	f := newFakeTencent(t, "AKIDtest", "sec")
+	sms := map[string]any{"provider": "tencent", "access_key_id": "AKIDtest", "access_key_secret": "sec", "sign_name": "示范大厅",
+		"app_id": "1400000000", "endpoint": f.URL, "templates": map[string]string{"called": "T4", "transferred": "T6"}}
+	s := node(t, map[string]any{"sms": sms}, allowLoopback)
+	var cs struct{ Counters []map[string]any }
+	s.Call(t, "GET", "/api/v1/halls/demo/counters", s.Admin, nil, &cs)
+	for _, x := range cs.Counters {
+		if x["id"] == "5" {
+			x["name"] = "不动产登记交易综合受理区5号窗口"
+			if code := s.Call(t, "PUT", "/api/v1/halls/demo/counters/5", s.Admin, x, nil); code != 200 {
+				t.Fatalf("rename counter 5: %d", code)
+			}
+		}
+	}
+	var svcs struct{ Services []map[string]any }
+	s.Call(t, "GET", "/api/v1/halls/demo/services", s.Admin, nil, &svcs)
+	for _, x := range svcs.Services {
+		if x["id"] == "property" {
+			x["name"] = "不动产登记二手房转移登记业务"
+			if code := s.Call(t, "PUT", "/api/v1/halls/demo/services/property", s.Admin, x, nil); code != 200 {
+				t.Fatalf("rename property: %d", code)
+			}
+		}
+	}
+	tk := issue(t, s, "tax")
+	if code := s.Call(t, "POST", "/api/v1/tickets/"+tk.ID+"/notify", "", map[string]string{"phone": "13800000001"}, nil); code != 201 {
+		t.Fatalf("opt in: %d", code)
+	}
+	callNext(t, s, "5")
+	if code := s.Call(t, "POST", "/api/v1/tickets/"+tk.ID+"/transfer", s.Admin, map[string]string{"service_id": "property"}, nil); code != 200 {
+		t.Fatalf("transfer: %d", code)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(f.took()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	var list struct{ Messages []civiq.Notice }
+	s.Call(t, "GET", "/api/v1/halls/demo/notifications/messages", s.Admin, nil, &list)
+	var got []string
+	for _, m := range list.Messages {
+		got = append(got, m.Kind+" "+m.Status+" "+m.Code)
+	}
+	if !slices.Equal(got, []string{"called sent Ok", "transferred sent Ok"}) {
+		t.Fatalf("messages: %v", got)
+	}
+	var params []string
+	for _, m := range f.took() {
+		ps, _ := m["TemplateParamSet"].([]any)
+		params = append(params, fmt.Sprintf("%s|%s", ps...))
+	}
+	if want := []string{"C001|…交易综合受理区5号窗口", "C001|不动产登记二手房转移登…"}; !slices.Equal(params, want) {
+		t.Errorf("the parameters: %q, want %q", params, want)
+	}
 }
