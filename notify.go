@@ -992,6 +992,21 @@ func (e *Engine) OptIn(ctx context.Context, ticketID string, req OptInRequest) e
 		if err != nil {
 			return err
 		}
+		if req.Medium == MediumSMS && st.DailyBudget > 0 {
+			// Past the day's budget no text goes (a ticket's messages
+			// are all of its day): say so, rather than promise one.
+			hall, err := e.settings.hall(tx, t.HallID, now)
+			if err != nil {
+				return err
+			}
+			sent, err := tx.CountSentDay(t.HallID, MediumSMS, hall.Day(now))
+			if err != nil {
+				return err
+			}
+			if sent >= st.DailyBudget {
+				return Errorf(EConflict, "this hall's SMS budget of today is spent: no text would go")
+			}
+		}
 		if req.Medium == MediumSMS && !Mainland(addr) && e.Channels != nil {
 			ch, err := e.Channels(MediumSMS, st.SMS)
 			if err == nil && !ch.Rules().International {

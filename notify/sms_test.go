@@ -405,3 +405,24 @@ func TestLongNamesCut(t *testing.T) {
 		t.Errorf("the parameters: %q, want %q", params, want)
 	}
 }
+
+// TestOptInPastBudget: once the hall's SMS of the day reach its budget,
+// an SMS opt-in is 409 rather than a promise of texts that would all fail
+// (budget).
+func TestOptInPastBudget(t *testing.T) {
+	s := node(t, map[string]any{"sms": map[string]any{"provider": "log"}, "daily_budget": 1})
+	first := issue(t, s, "tax")
+	if code := s.Call(t, "POST", "/api/v1/tickets/"+first.ID+"/notify", "", map[string]string{"phone": "13800000001"}, nil); code != 201 {
+		t.Fatalf("opt in within the budget: %d", code)
+	}
+	var rep struct{ Report civiq.NotifyReport }
+	for deadline := time.Now().Add(20 * time.Second); rep.Report.SMSToday < 1 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		s.Call(t, "GET", "/api/v1/halls/demo/notifications/report", s.Admin, nil, &rep)
+	}
+	second := issue(t, s, "tax")
+	var bad struct{ Error struct{ Message string } }
+	if code := s.Call(t, "POST", "/api/v1/tickets/"+second.ID+"/notify", "", map[string]string{"phone": "13800000002"}, &bad); code != 409 ||
+		!strings.Contains(bad.Error.Message, "budget") {
+		t.Fatalf("opt in past the budget: %d %+v", code, bad)
+	}
+}

@@ -152,12 +152,13 @@ assert((await page.textContent('#nt-spend')).includes('¥0.05'), 'the cost: ' + 
 eq(await page.textContent('#h-notify'), '通知设置', 'the heading names every channel, not only SMS');
 
 mark('messages one by one');
-// One more, past a daily budget of one: failed, with why.
+// One more to the same number, past its limit of one an hour: failed,
+// with why.
 const st = (await call('GET', '/api/v1/halls/demo/notifications')).notifications;
 delete st.callback_token; delete st.updated_at;
-await call('PUT', '/api/v1/halls/demo/notifications', Object.assign(st, { daily_budget: 1, link_base: 'https://h.example.cn' }));
+await call('PUT', '/api/v1/halls/demo/notifications', Object.assign(st, { per_phone_hour: 1, link_base: 'https://h.example.cn' }));
 const t2 = (await call('POST', '/api/v1/halls/demo/tickets', { service_id: 'general', channel: 'remote' })).ticket;
-await call('POST', '/api/v1/tickets/' + t2.id + '/notify', { phone: '13900002222' });
+await call('POST', '/api/v1/tickets/' + t2.id + '/notify', { phone: '13900001111' });
 for (let i = 0; i < 100; i++) {
   const list = (await call('GET', '/api/v1/halls/demo/notifications/messages')).messages;
   if (list.some((m) => m.status === 'failed')) break;
@@ -171,7 +172,7 @@ const rows = await page.$$eval('#nt-messages tbody tr', (trs) => trs.map((r) => 
 eq(rows.length, 2, 'one row a message: ' + JSON.stringify(rows));
 eq(rows[0].slice(1), [t.number, '取号成功', '短信 · 仅写日志（演示）', '139****1111', rows[0][5]], 'the first message');
 assert(/^(已发送|已送达)$/.test(rows[0][5]), 'sent: ' + rows[0][5]);
-eq(rows[1].slice(1), [t2.number, '取号成功', '短信 · 仅写日志（演示）', '139****2222', '失败 · 超出每日短信额度'], 'the second failed, with why');
+eq(rows[1].slice(1), [t2.number, '取号成功', '短信 · 仅写日志（演示）', '139****1111', '失败 · 该号码本小时条数已满'], 'the second failed, with why');
 assert(/^\d\d:\d\d:\d\d$/.test(rows[0][0]), 'the time of its status: ' + rows[0][0]);
 assert(!(await page.textContent('#sec-notify')).includes('13900001111'), 'no number whole');
 await page.screenshot({ path: shots + '/admin-notify.png', fullPage: true });
@@ -188,7 +189,7 @@ await page.waitForSelector('#nt-report td:has-text("Ticket taken")');
 assert((await page.textContent('#nt-report tbody')).includes('SMS · '), 'the channel in English');
 eq(await page.textContent('#h-notify'), 'Notifications', 'the heading in English');
 await page.waitForSelector('#nt-messages tr[data-status="failed"]');
-eq(await page.textContent('#nt-messages tr[data-status="failed"] td:last-child'), 'Failed · daily SMS limit reached', 'why, in English');
+eq(await page.textContent('#nt-messages tr[data-status="failed"] td:last-child'), 'Failed · this number\'s messages of the hour used up', 'why, in English');
 await axe(page, 'notify en');
 await page.screenshot({ path: shots + '/admin-notify-en.png', fullPage: true });
 clean(page, 'admin notify');
