@@ -86,6 +86,7 @@ func TestDocsPythonVerifier(t *testing.T) {
 		{"no signature", h.Secret, with("webhook-signature", ""), b64(body), false},
 		{"timestamp not a number", h.Secret, with("webhook-timestamp", "soon"), b64(body), false},
 		{"signature not base64", h.Secret, with("webhook-signature", "v1,A"), b64(body), false},
+		{"timestamp too large for a float", h.Secret, with("webhook-timestamp", strings.Repeat("9", 400)), b64(body), false},
 	}
 	dir := t.TempDir()
 	in, _ := json.Marshal(checks)
