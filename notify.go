@@ -252,7 +252,7 @@ type NotifySettings struct {
 	// ("https://hall.example.gov.cn"): the "taken" message links the
 	// ticket's phone page under it. Empty: no link.
 	LinkBase  string    `json:"link_base,omitempty"`
-	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"` // none for a hall never set
 	// CallbackToken, shown to admins only and never stored, is the token
 	// of the hall's URLs for the SMS providers' delivery reports and
 	// replies (notifyreport.go).

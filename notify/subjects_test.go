@@ -279,3 +279,16 @@ func TestLinkRuleChecked(t *testing.T) {
 		t.Errorf("Aliyun takes a link of %d characters", len(long[1].Value))
 	}
 }
+
+// TestNeverSetShowsNoTime: a hall never set answers its defaults, without
+// a time of change of the year 1.
+func TestNeverSetShowsNoTime(t *testing.T) {
+	s := civiqtest.New(t)
+	var got struct{ Notifications map[string]any }
+	if code := s.Call(t, "GET", "/api/v1/halls/demo/notifications", s.Admin, nil, &got); code != 200 {
+		t.Fatalf("get: %d", code)
+	}
+	if _, ok := got.Notifications["updated_at"]; ok || got.Notifications["ahead"] != 3.0 {
+		t.Errorf("a hall never set: %v", got.Notifications)
+	}
+}
