@@ -1925,7 +1925,7 @@ func (e *Engine) TicketChannel(ctx context.Context, ticketID, medium string) (Ch
 
 // TestNotify sends one message of a kind to a number by the hall's SMS
 // channel as set (admins): the answer is the provider's. It is recorded
-// nowhere but the log.
+// nowhere: not a message of the list, nor of the report or the budget.
 func (e *Engine) TestNotify(ctx context.Context, p Principal, hallID, phone string) (*ChannelResult, error) {
 	if !p.Can(PermAdmin, hallID, "") {
 		return nil, Errorf(EForbidden, "only admins send test messages")
