@@ -1560,11 +1560,16 @@ func (e *Engine) insertNotice(tx Tx, hall *Hall, t *Ticket, o *OptIn, provider, 
 	}
 	counter, service := "", ""
 	if kind == NoticeCalled && counterID != "" {
-		c, err := tx.Counter(t.HallID, counterID)
-		if err != nil {
+		// The counter may be gone since the call (removed once its ticket
+		// moved on): its id then, rather than a plan that fails for good.
+		switch c, err := tx.Counter(t.HallID, counterID); {
+		case ErrorCode(err) == ENotFound:
+			counter = fitParamEnd(counterID, maxLen)
+		case err != nil:
 			return err
+		default:
+			counter = fitParamEnd(c.Name, maxLen)
 		}
-		counter = fitParamEnd(c.Name, maxLen)
 	}
 	if kind == NoticeTransferred {
 		svc, err := e.settings.service(tx, t.HallID, t.ServiceID, now)
