@@ -124,9 +124,11 @@ type ChannelMessage struct {
 	// templates (push, the log).
 	Text string
 	Lang string
-	// Link is the ticket's phone page, when the message has one (also
-	// the parameter "link"): it holds the ticket's id, so a channel never
-	// logs it.
+	// Link is the ticket's phone page, when the message has one: it holds
+	// the ticket's id, so a channel never logs it. The parameter "link" is
+	// that id alone, for an SMS template that writes the hall's address
+	// itself (https://…/t/${link}): the providers take a link only as the
+	// template's fixed text, with a variable at most at its end.
 	Link string
 }
 
@@ -1783,14 +1785,17 @@ func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time, fr
 		}
 		// The link to the ticket's page holds its id, the holder's key:
 		// in the message only, never in the list.
-		params, link := n.Params, ""
+		params, link, text := n.Params, "", ""
 		if n.Kind == NoticeTaken && st.LinkBase != "" {
 			link = ticketLink(st.LinkBase, n.TicketID)
-			params = append(slices.Clip(params), NoticeParam{"link", link})
+			text = NoticeText(n.Kind, lang, append(slices.Clip(params), NoticeParam{"link", link}))
+			params = append(slices.Clip(params), NoticeParam{"link", n.TicketID})
+		} else {
+			text = NoticeText(n.Kind, lang, params)
 		}
 		jobs = append(jobs, &NoticeJob{Notice: n, Settings: ps, SettingsAt: st.UpdatedAt, Message: ChannelMessage{ID: n.ID, HallID: hallID,
 			Kind: n.Kind, To: addr, Template: ps.Templates[n.Kind], Params: params, Lang: lang,
-			Text: NoticeText(n.Kind, lang, params), Link: link}})
+			Text: text, Link: link}})
 	}
 	return jobs, throttled, nil
 }
@@ -1958,8 +1963,8 @@ func (e *Engine) TestNotify(ctx context.Context, p Principal, hallID, phone stri
 		return nil, FieldErrorf("sms", "%v", err)
 	}
 	ps := []NoticeParam{{"number", "A001"}}
-	if st.LinkBase != "" { // as a ticket's: the template takes its link
-		ps = append(ps, NoticeParam{"link", ticketLink(st.LinkBase, NewTicketID())})
+	if st.LinkBase != "" { // as a ticket's: the template takes its link's id
+		ps = append(ps, NoticeParam{"link", NewTicketID()})
 	}
 	tmpl := st.SMS.Templates[NoticeTaken]
 	if ch.Rules().Templates && tmpl == "" {

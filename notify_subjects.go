@@ -257,13 +257,13 @@ var fixedParamLen = map[string]int{"code": CodeLength, "time": len("01-02 15:04"
 const caseNumberLen = 16
 
 // ticketLink is a ticket's phone page under the hall's link_base: the
-// taken message's parameter link.
+// taken message's link (its parameter link is the ticket's id alone).
 func ticketLink(linkBase, ticketID string) string { return linkBase + "/t/" + ticketID }
 
 // checkParamRule refuses a template registered for a kind whose
 // parameters the channel's length rule cannot take whole: a case number
 // of 16 characters by Tencent's default rule of 12, say, or the taken
-// message's link under a long link_base. The hall sets the rule its
+// message's link, the ticket's id of 24, by the same. The hall sets the rule its
 // account was granted (extra.max_param_len) instead.
 func checkParamRule(field string, p *ProviderSettings, r ParamRules, linkBase string) error {
 	if r.MaxParamLen <= 0 {
@@ -279,8 +279,8 @@ func checkParamRule(field string, p *ProviderSettings, r ParamRules, linkBase st
 				n = caseNumberLen
 			}
 			if name == "link" && linkBase != "" && !r.LinkApart {
-				if n = utf8.RuneCountInString(ticketLink(linkBase, NewTicketID())); n > r.MaxParamLen {
-					return FieldErrorf("link_base", "the template of %s takes the ticket's link, %d characters under this link_base; provider %s takes %d: set extra.max_param_len if the account allows longer, or leave link_base or the template out",
+				if n = len(NewTicketID()); n > r.MaxParamLen {
+					return FieldErrorf("link_base", "the template of %s takes the ticket's id for its link, %d characters; provider %s takes %d: set extra.max_param_len if the account allows longer, or leave link_base or the template out",
 						k, n, p.Provider, r.MaxParamLen)
 				}
 			}

@@ -238,36 +238,59 @@ func TestParamRuleChecked(t *testing.T) {
 	}
 }
 
-// TestLinkRuleChecked: the taken message's link (link_base, /t/ and the
-// ticket's id) is a parameter of an SMS template, so a link_base whose
-// links Alibaba Cloud's rule of 35 cannot take is refused when it is set,
-// rather than every taken message failing (params); the test message
-// carries a link as the template does; and WeChat, whose link is the
-// message's URL, sends the taken message under any link_base.
+// TestLinkRuleChecked: the providers take a link only as the template's
+// own text (Alibaba Cloud: https://…/t/${link} with the address written
+// in), so the taken message's parameter link is the ticket's id alone, 24
+// characters: Alibaba Cloud's rule of 35 takes it, Tencent's 12 does not
+// and is refused when link_base is set, rather than every taken message
+// failing (params); the test message carries an id as the template does;
+// WeChat, whose link is the message's URL, sends under any link_base; and
+// the message's text and link (push, WeChat) are the whole address.
 func TestLinkRuleChecked(t *testing.T) {
 	f := newFakeAliyun(t, "sec")
 	s := node(t, nil, allowLoopback)
 	sms := map[string]any{"provider": "aliyun", "endpoint": f.URL, "access_key_id": "AKIDtest", "access_key_secret": "sec",
 		"sign_name": "大厅", "templates": map[string]string{"taken": "SMS_1"}}
-	var bad struct {
-		Error struct{ Field, Message string }
-	}
 	put := map[string]any{"sms": sms, "link_base": "https://zwfw.example.gov.cn"}
-	if code := s.Call(t, "PUT", "/api/v1/halls/demo/notifications", s.Admin, put, &bad); code != 400 ||
-		bad.Error.Field != "link_base" || !strings.Contains(bad.Error.Message, "taken") {
-		t.Fatalf("a link longer than Aliyun's 35: %d %+v", code, bad)
-	}
-	sms["extra"] = map[string]string{"max_param_len": "100"}
 	if code := s.Call(t, "PUT", "/api/v1/halls/demo/notifications", s.Admin, put, nil); code != 200 {
-		t.Fatalf("with the account's rule of 100: %d", code)
+		t.Fatalf("a link's id by Aliyun's 35: %d", code)
 	}
 	var res struct{ Result civiq.ChannelResult }
 	if code := s.Call(t, "POST", "/api/v1/halls/demo/notifications/test", s.Admin, map[string]string{"phone": "13800000009"}, &res); code != 200 || res.Result.Status != civiq.NoticeSent {
 		t.Fatalf("test send: %d %+v", code, res.Result)
 	}
 	got := f.took()
-	if len(got) != 1 || !strings.Contains(got[0]["TemplateParam"].(string), `"link":"https://zwfw.example.gov.cn/t/`) {
+	var tp map[string]string
+	if len(got) == 1 {
+		json.Unmarshal([]byte(got[0]["TemplateParam"].(string)), &tp)
+	}
+	if len(tp["link"]) != 24 || strings.Contains(tp["link"], "/") {
 		t.Errorf("the test message's parameters: %v", got)
+	}
+	tk := issue(t, s, "tax")
+	if code := s.Call(t, "POST", "/api/v1/tickets/"+tk.ID+"/notify", "", map[string]string{"phone": "13800000010"}, nil); code != 201 {
+		t.Fatalf("opt in: %d", code)
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(f.took()) < 2 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got = f.took(); len(got) != 2 || !strings.Contains(got[1]["TemplateParam"].(string), `"link":"`+tk.ID+`"`) {
+		t.Errorf("the taken message's parameters: %v", got)
+	}
+
+	var bad struct {
+		Error struct{ Field, Message string }
+	}
+	tc := map[string]any{"provider": "tencent", "access_key_id": "AKID", "access_key_secret": "secret", "sign_name": "大厅",
+		"app_id": "1400000000", "templates": map[string]string{"taken": "1001"}}
+	put = map[string]any{"sms": tc, "link_base": "https://zwfw.example.gov.cn"}
+	if code := s.Call(t, "PUT", "/api/v1/halls/demo/notifications", s.Admin, put, &bad); code != 400 ||
+		bad.Error.Field != "link_base" || !strings.Contains(bad.Error.Message, "taken") {
+		t.Fatalf("a link's id by Tencent's 12: %d %+v", code, bad)
+	}
+	tc["extra"] = map[string]string{"max_param_len": "24"}
+	if code := s.Call(t, "PUT", "/api/v1/halls/demo/notifications", s.Admin, put, nil); code != 200 {
+		t.Fatalf("with the account's rule of 24: %d", code)
 	}
 
 	wc := &notify.WeChat{}
@@ -275,8 +298,23 @@ func TestLinkRuleChecked(t *testing.T) {
 	if err := wc.Rules().CheckParams(long); err != nil {
 		t.Errorf("WeChat's link is the message's URL, not a value: %v", err)
 	}
-	if err := (&notify.Aliyun{MaxLen: 35}).Rules().CheckParams(long); err == nil {
-		t.Errorf("Aliyun takes a link of %d characters", len(long[1].Value))
+
+	// The text and the link of the message are the whole address.
+	l := node(t, map[string]any{"sms": map[string]any{"provider": "log"}, "link_base": "https://hall.example.cn"})
+	tk = issue(t, l, "tax")
+	if code := l.Call(t, "POST", "/api/v1/tickets/"+tk.ID+"/notify", "", map[string]string{"phone": "13800000011"}, nil); code != 201 {
+		t.Fatalf("opt in: %d", code)
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(l.NotifyLog.Sent()) < 1 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	sent := l.NotifyLog.Sent()
+	if len(sent) == 0 || sent[0].Kind != civiq.NoticeTaken {
+		t.Fatalf("sent: %v", sent)
+	}
+	m, want := sent[0], "https://hall.example.cn/t/"+tk.ID
+	if m.Link != want || !strings.Contains(m.Text, want) || m.Params[len(m.Params)-1] != (civiq.NoticeParam{Name: "link", Value: tk.ID}) {
+		t.Errorf("taken: link %q, text %q, params %v", m.Link, m.Text, m.Params)
 	}
 }
 

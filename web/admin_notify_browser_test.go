@@ -166,7 +166,7 @@ for (let i = 0; i < 100; i++) {
 }
 await page.reload();
 await page.waitForSelector('#nt-messages tr[data-status="failed"]');
-eq(await page.textContent('#nt-sms_templates_taken-hint'), '参数（依次）：\${number} \${link}', 'the link with link_base');
+eq(await page.textContent('#nt-sms_templates_taken-hint'), '参数（依次）：\${number} https://h.example.cn/t/\${link}', 'the link with link_base: the address written in');
 eq(await page.$eval('#nt-date', (e) => e.value), hallDay, "the list is of the hall's day at first");
 const rows = await page.$$eval('#nt-messages tbody tr', (trs) => trs.map((r) => [...r.cells].map((c) => c.textContent)));
 eq(rows.length, 2, 'one row a message: ' + JSON.stringify(rows));

@@ -48,10 +48,13 @@
       field("sms.region", tr("admin.nt.region"), { value: sms.region || "", placeholder: "ap-guangzhou" }, tr("admin.nt.tencent_only"))));
     const grid = h("div", { class: "grid3" });
     // the taken message has its link only under the hall's link_base (set
-    // by the API): a template that wants one without it is refused at send
+    // by the API): a template that wants one without it is refused at send.
+    // The providers take a link only as the template's own text, so the
+    // template writes the address and ${link} is the ticket's id after it.
     const ps = (k) => (params[k] || []).filter((p) => p !== "link" || ns.link_base);
+    const shown = (p) => (p === "link" ? ns.link_base + "/t/${link}" : "${" + p + "}");
     for (const k of kinds) grid.append(field("sms.templates." + k, tr("admin.nt.kind." + k), { value: (sms.templates || {})[k] || "", maxlength: 64, autocomplete: "off" },
-      ps(k).length ? tr("admin.nt.params", ps(k).map((p) => "${" + p + "}").join(" ")) : ""));
+      ps(k).length ? tr("admin.nt.params", ps(k).map(shown).join(" ")) : ""));
     form.append(h("fieldset", { class: "field", "data-field": "sms.templates" }, h("legend", {}, tr("admin.nt.templates")),
       h("p", { class: "hint" }, tr("admin.nt.templates_hint")), grid));
     // WeChat (the Official Account: app id, app secret write-only, the
