@@ -1962,16 +1962,22 @@ func (e *Engine) TestNotify(ctx context.Context, p Principal, hallID, phone stri
 	if err != nil {
 		return nil, FieldErrorf("sms", "%v", err)
 	}
+	// As a ticket's taken message: the template takes its link's id, the
+	// text and the link the whole address.
 	ps := []NoticeParam{{"number", "A001"}}
-	if st.LinkBase != "" { // as a ticket's: the template takes its link's id
-		ps = append(ps, NoticeParam{"link", NewTicketID()})
+	text, link := NoticeText(NoticeTaken, "zh", ps), ""
+	if st.LinkBase != "" {
+		id := NewTicketID()
+		link = ticketLink(st.LinkBase, id)
+		text = NoticeText(NoticeTaken, "zh", append(slices.Clip(ps), NoticeParam{"link", link}))
+		ps = append(ps, NoticeParam{"link", id})
 	}
 	tmpl := st.SMS.Templates[NoticeTaken]
 	if ch.Rules().Templates && tmpl == "" {
 		return nil, FieldErrorf("sms.templates", "the test sends the template of taken: register it first")
 	}
 	r := ch.Send(ctx, &ChannelMessage{ID: noticeID(), HallID: hallID, Kind: NoticeTaken, To: to, Template: tmpl,
-		Params: ps, Text: NoticeText(NoticeTaken, "zh", ps), Lang: "zh"})
+		Params: ps, Text: text, Link: link, Lang: "zh"})
 	return &r, nil
 }
 

@@ -253,8 +253,12 @@ func NoticeParamNames(kind string) []string { return noticeParamNames[kind] }
 var fixedParamLen = map[string]int{"code": CodeLength, "time": len("01-02 15:04"), "date": len(time.DateOnly),
 	"deadline": len(time.DateOnly)}
 
-// caseNumberLen is the length of a case's number (newCaseNumber).
-const caseNumberLen = 16
+// caseNumberLen is the length of a case's number (newCaseNumber), and
+// ticketIDLen of a ticket's id (NewTicketID: 15 bytes in base32).
+const (
+	caseNumberLen = 16
+	ticketIDLen   = 24
+)
 
 // ticketLink is a ticket's phone page under the hall's link_base: the
 // taken message's link (its parameter link is the ticket's id alone).
@@ -279,7 +283,7 @@ func checkParamRule(field string, p *ProviderSettings, r ParamRules, linkBase st
 				n = caseNumberLen
 			}
 			if name == "link" && linkBase != "" && !r.LinkApart {
-				if n = len(NewTicketID()); n > r.MaxParamLen {
+				if n = ticketIDLen; n > r.MaxParamLen {
 					return FieldErrorf("link_base", "the template of %s takes the ticket's id for its link, %d characters; provider %s takes %d: set extra.max_param_len if the account allows longer, or leave link_base or the template out",
 						k, n, p.Provider, r.MaxParamLen)
 				}

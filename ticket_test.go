@@ -457,3 +457,13 @@ func TestCheckChosenCall(t *testing.T) {
 		})
 	}
 }
+
+// TestTicketIDLen: an SMS provider's length rule counts a ticket's id (the
+// taken message's link) as ticketIDLen.
+func TestTicketIDLen(t *testing.T) {
+	for range 100 {
+		if n := len(NewTicketID()); n != ticketIDLen {
+			t.Fatalf("a ticket's id is %d characters, the rule counts %d", n, ticketIDLen)
+		}
+	}
+}

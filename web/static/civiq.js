@@ -132,7 +132,7 @@
   C.tr = function (key, ...args) {
     if (args.length && args[args.length - 1] === 1 && C.t[key + ".one"]) key += ".one";
     let s = C.t[key] || key;
-    for (const a of args) s = s.replace(/%[sd]/, String(a));
+    for (const a of args) s = s.replace(/%[sd]/, () => String(a)); // a function: no $& patterns
     return s;
   };
 
