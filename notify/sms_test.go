@@ -355,26 +355,8 @@ func TestLongNamesCut(t *testing.T) {
 	sms := map[string]any{"provider": "tencent", "access_key_id": "AKIDtest", "access_key_secret": "sec", "sign_name": "示范大厅",
 		"app_id": "1400000000", "endpoint": f.URL, "templates": map[string]string{"called": "T4", "transferred": "T6"}}
 	s := node(t, map[string]any{"sms": sms}, allowLoopback)
-	var cs struct{ Counters []map[string]any }
-	s.Call(t, "GET", "/api/v1/halls/demo/counters", s.Admin, nil, &cs)
-	for _, x := range cs.Counters {
-		if x["id"] == "5" {
-			x["name"] = "不动产登记交易综合受理区5号窗口"
-			if code := s.Call(t, "PUT", "/api/v1/halls/demo/counters/5", s.Admin, x, nil); code != 200 {
-				t.Fatalf("rename counter 5: %d", code)
-			}
-		}
-	}
-	var svcs struct{ Services []map[string]any }
-	s.Call(t, "GET", "/api/v1/halls/demo/services", s.Admin, nil, &svcs)
-	for _, x := range svcs.Services {
-		if x["id"] == "property" {
-			x["name"] = "不动产登记二手房转移登记业务"
-			if code := s.Call(t, "PUT", "/api/v1/halls/demo/services/property", s.Admin, x, nil); code != 200 {
-				t.Fatalf("rename property: %d", code)
-			}
-		}
-	}
+	rename(t, s, "counters", "5", "不动产登记交易综合受理区5号窗口")
+	rename(t, s, "services", "property", "不动产登记二手房转移登记业务")
 	tk := issue(t, s, "tax")
 	if code := s.Call(t, "POST", "/api/v1/tickets/"+tk.ID+"/notify", "", map[string]string{"phone": "13800000001"}, nil); code != 201 {
 		t.Fatalf("opt in: %d", code)
@@ -425,4 +407,22 @@ func TestOptInPastBudget(t *testing.T) {
 		!strings.Contains(bad.Error.Message, "budget") {
 		t.Fatalf("opt in past the budget: %d %+v", code, bad)
 	}
+}
+
+// rename gives the demo hall's counter or service (what: "counters",
+// "services") id another name, the rest as it is.
+func rename(t *testing.T, s *civiqtest.Server, what, id, name string) {
+	t.Helper()
+	var list map[string][]map[string]any
+	s.Call(t, "GET", "/api/v1/halls/demo/"+what, s.Admin, nil, &list)
+	for _, x := range list[what] {
+		if x["id"] == id {
+			x["name"] = name
+			if code := s.Call(t, "PUT", "/api/v1/halls/demo/"+what+"/"+id, s.Admin, x, nil); code != 200 {
+				t.Fatalf("rename %s %s: %d", what, id, code)
+			}
+			return
+		}
+	}
+	t.Fatalf("no %s %s", what, id)
 }
