@@ -16,8 +16,9 @@ import (
 // field), sees it masked, is sent "taken", and stops the texts: the page
 // says so with the number masked, the opt-in is gone from the store (the
 // page opened again offers the texts anew), and the call that follows
-// sends nothing, while a ticket opted in after is told. In English too;
-// axe on each state.
+// sends nothing, while a ticket opted in after is told; once the day's
+// texts are spent the page says what still works. In English too; axe on
+// each state.
 func TestTicketSMSBrowser(t *testing.T) {
 	browsertest.Require(t)
 	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{9}, civiq.SecretKeySize))
@@ -117,6 +118,25 @@ for (const n of numbers) {
   const own = list.filter((m) => m.number === n);
   assert(own.some((m) => m.kind === 'taken') && !own.some((m) => m.kind === 'called' || m.status === 'queued' || m.status === 'sending'),
     n + ': nothing after the stop: ' + JSON.stringify(own.map((m) => [m.kind, m.status, m.code])));
+}
+// The day's texts spent (a budget of 1, three sent): the opt-in is 409,
+// and the page says what still works, not "try again later".
+eq((await fetch(base + '/api/v1/halls/demo/notifications', { method: 'PUT', headers: staff,
+  body: JSON.stringify({ sms: { provider: 'log' }, daily_budget: 1 }) })).status, 200, 'a budget of 1');
+for (const [lang, words] of [['zh-CN', '浏览器通知'], ['en', 'browser notifications']]) {
+  const late = await take();
+  const ctx = await browser.newContext({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
+  const page = watch(await ctx.newPage(), /\/notify$/);
+  await page.goto(base + '/t/' + late.id + '?lang=' + lang);
+  await page.waitForSelector('#sms:not(.hidden)');
+  await page.fill('#sms-phone', '13800138001');
+  await page.click('#sms button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('sms-error').textContent !== '');
+  const said = await page.textContent('#sms-error');
+  assert(said.includes(words), lang + ': the day\'s texts spent: ' + said);
+  await page.screenshot({ path: shots + '/ticket-sms-spent-' + lang + '.png', fullPage: true });
+  clean(page, lang + ': spent');
+  await ctx.close();
 }
 console.log('ok');
 `

@@ -253,7 +253,13 @@
     try {
       const r = await C.api("POST", path + "/notify", { phone, lang: document.documentElement.lang === "en" ? "en" : "zh" });
       if (r.status === 201) { N.opt_ins.sms = r.body.opt_in.to; input.value = ""; $("sms-stopped").textContent = ""; renderSMS(); $("sms-off").focus(); }
-      else C.fieldError(input, err, (r.body && r.body.error && r.body.error.code === "rate_limited") ? C.tr("ticket.sms_limited") : C.tr("ticket.sms_failed"));
+      else {
+        // 429: this number, today; 409: no text can go now (the day's
+        // budget spent, or the hall stopped its texts): say what still
+        // works rather than "try again later".
+        const code = r.body && r.body.error && r.body.error.code;
+        C.fieldError(input, err, C.tr(code === "rate_limited" ? "ticket.sms_limited" : r.status === 409 ? "ticket.sms_unavailable" : "ticket.sms_failed"));
+      }
     } catch (e) {
       err.textContent = C.tr("error.network");
     }
