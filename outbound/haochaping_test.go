@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -404,5 +405,40 @@ func TestActivateRetrying(t *testing.T) {
 			waitFor(t, "the held message, at once", func() bool { return got.Load() > 0 })
 			waitFor(t, "the retry state cleared", func() bool { return attempts() == 0 })
 		})
+	}
+}
+
+// TestRefusedSignatureHeaderSaid: a reporter whose signature header was
+// set before such names were refused (Content-Type: the request writes it
+// itself) sends nothing unsigned: each try fails, saying what to change.
+func TestRefusedSignatureHeaderSaid(t *testing.T) {
+	s := node(t)
+	p := newProvince(t, "shared-key-0123456789", "")
+	var r struct{ Reporter struct{ ID int64 } }
+	if code := s.Call(t, "POST", "/api/v1/haochaping/reporters", s.Admin, map[string]any{"url": p.URL + "/hcp", "auth": "hmac",
+		"key": "shared-key-0123456789", "halls": []string{"demo"}}, &r); code != 201 {
+		t.Fatalf("create reporter: %d", code)
+	}
+	// As stored before the refusal: the API no longer takes it.
+	if err := s.Store.Update(context.Background(), func(tx civiq.Tx) error {
+		c, err := tx.HaochapingConfig(r.Reporter.ID)
+		if err != nil {
+			return err
+		}
+		c.SignatureHeader = "Content-Type"
+		return tx.PutHaochapingConfig(r.Reporter.ID, c)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rateBadly(t, s)
+	var got struct {
+		Reporter struct{ Delivery civiq.DeliveryState }
+	}
+	waitFor(t, "the try's error", func() bool {
+		s.Call(t, "GET", "/api/v1/haochaping/reporters/"+strconv.FormatInt(r.Reporter.ID, 10), s.Admin, nil, &got)
+		return strings.Contains(got.Reporter.Delivery.LastError, "signature_header Content-Type")
+	})
+	if n := len(p.records()); n != 0 {
+		t.Errorf("%d records reached the province unsigned", n)
 	}
 }
