@@ -827,7 +827,10 @@ func (e *Engine) haochapingRecord(tx Tx, r *Rating, f *FollowUp, move string, pe
 	}
 	rec["record_type"] = RecordFollowUp
 	rec["record_id"] = RecordFollowUp + ":" + strconv.FormatInt(f.ID, 10) + ":" + move
-	rec["outcome"], rec["rectification"] = move, f.PublicSummary
+	rec["outcome"] = move
+	if f.PublicSummary != "" { // absent (a rejected one has none): left out
+		rec["rectification"] = f.PublicSummary
+	}
 	var at time.Time
 	for _, en := range entries {
 		switch en.Move {

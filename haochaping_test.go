@@ -3,6 +3,7 @@ package civiq_test
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -220,5 +221,52 @@ func mapsKeys[V any](m map[string]V) func(func(string) bool) {
 				return
 			}
 		}
+	}
+}
+
+// TestHaochapingRejectedRecord: a bad rating rejected as invalid (asked
+// for by one manager, approved by another) is reported with its reason,
+// and without a rectification it never had: absent fields are left out.
+func TestHaochapingRejectedRecord(t *testing.T) {
+	e := demoEnv(t)
+	tk := e.served("social", "1")
+	for _, act := range []string{civiq.ActStart, civiq.ActFinish} {
+		if _, err := e.eng.Act(e.ctx, civiq.ActRequest{TicketID: tk.ID, Action: act}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.eng.Rate(e.ctx, civiq.RateRequest{TicketID: tk.ID, Score: 1, Reasons: []string{"long_wait"}}); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := e.eng.FollowUps(e.ctx, "demo", civiq.FollowUpFilter{})
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("follow-ups %v, %v", fs, err)
+	}
+	admin := civiq.Principal{User: &civiq.User{ID: 1, Username: "admin", Role: civiq.RoleAdmin}}
+	other := civiq.Principal{User: &civiq.User{ID: 2, Username: "zhao.min", Role: civiq.RoleAdmin}}
+	r, err := e.eng.CreateHaochapingReporter(e.ctx, admin, civiq.HaochapingReporterInput{URL: "https://province.example/hcp",
+		Auth: civiq.AuthHMAC, Key: "0123456789abcdef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		p civiq.Principal
+		civiq.FollowUpMove
+	}{
+		{admin, civiq.FollowUpMove{To: civiq.FollowUpRejectionRequested, Note: "评价人误操作", Reason: "评价人当场说明是误点"}},
+		{other, civiq.FollowUpMove{To: civiq.FollowUpRejected, Note: "同意"}},
+	} {
+		m.ID, m.By = fs[0].ID, m.p.User
+		if _, err := e.eng.MoveFollowUp(e.ctx, m.p, m.FollowUpMove); err != nil {
+			t.Fatalf("move to %s: %v", m.To, err)
+		}
+	}
+	var rec map[string]any
+	body := e.reporterBodies(r, e.take())[fmt.Sprintf("followup:%d:rejected", fs[0].ID)]
+	if err := json.Unmarshal(body, &rec); err != nil {
+		t.Fatalf("the rejected record %q: %v", body, err)
+	}
+	if _, ok := rec["rectification"]; ok || rec["rejection_reason"] != "评价人当场说明是误点" || rec["outcome"] != civiq.FollowUpRejected {
+		t.Errorf("the rejected record: %v", rec)
 	}
 }
