@@ -76,8 +76,9 @@ func kioskJSON(v any) template.JS {
 var (
 	kioskCodeKeys = strings.Split("23456789ABCDEFGHJKMNPQRSTUVWXYZ", "")
 	kioskIDKeys   = strings.Split("123456789X0", "")
-	// kioskPhoneKeys type a mobile number for "text me".
-	kioskPhoneKeys = strings.Split("1234567890", "")
+	// kioskPhoneKeys type a mobile number for "text me": "+" begins a
+	// number of another country's (where the hall's provider sends there).
+	kioskPhoneKeys = strings.Split("1234567890+", "")
 )
 
 // kiosk is the touch screen where citizens take a ticket. It needs a

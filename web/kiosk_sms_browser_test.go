@@ -12,8 +12,8 @@ import (
 // TestKioskSMSBrowser: the kiosk's ticket screen offers "text me when my
 // turn nears" only when the hall sends SMS; the number is typed on the
 // on-screen keypad (a bad one is told so), the screen waits while it is
-// typed, and the opt-in is the ticket's, shown masked. axe in both
-// languages.
+// typed, and the opt-in is the ticket's, shown masked; "+" begins a number
+// of another country's. axe in both languages.
 func TestKioskSMSBrowser(t *testing.T) {
 	browsertest.Require(t)
 	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{5}, civiq.SecretKeySize))
@@ -86,10 +86,18 @@ await take('en');
 await page.click('#sms-open');
 await page.waitForSelector('#sms-form:not(.hidden)');
 eq(await page.textContent('#sms-open'), 'Text me when my turn nears', 'in English');
+// "+" begins a number of another country's, and only begins one.
+for (const k of '+852+91234567') await page.click('.sms-keys .key[data-key="' + k + '"]');
+eq(await page.inputValue('#sms-phone'), '+85291234567', 'a "+" at the start only');
 await axe(page, 'kiosk sms en');
 await page.screenshot({ path: shots + '/kiosk-sms-en.png' });
 await page.setViewportSize({ width: 1920, height: 1080 });
 await page.screenshot({ path: shots + '/kiosk-sms-landscape.png' });
+const r2 = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith('/notify'));
+await page.click('#sms-submit');
+eq((await r2).status(), 201, 'a number of another country opted in (the log channel sends abroad)');
+await page.waitForFunction(() => document.getElementById('sms-msg').textContent !== '');
+assert(!(await page.textContent('#sms-msg')).includes('91234567'), 'shown masked: ' + await page.textContent('#sms-msg'));
 clean(page, 'kiosk sms');
 console.log('ok');
 `

@@ -548,7 +548,8 @@
     for (const b of form.querySelectorAll(".key")) {
       b.addEventListener("click", () => {
         const k = b.dataset.key;
-        input.value = k === "del" ? input.value.slice(0, -1) : (input.value + k).slice(0, 14);
+        if (k === "+" && input.value !== "") return; // "+" begins a number only
+        input.value = k === "del" ? input.value.slice(0, -1) : (input.value + k).slice(0, 16);
         input.removeAttribute("aria-invalid");
       });
     }
