@@ -52,7 +52,7 @@ func (c *queueCache) picture(tx Tx, hallID string, now time.Time) (*queuePicture
 	c.mu.Lock()
 	p := c.halls[hallID]
 	c.mu.Unlock()
-	if p != nil && now.Sub(p.at) < cacheTTL && !now.Before(p.at) {
+	if p != nil && freshAt(p.at, now) {
 		return p, nil
 	}
 	upTo, err := tx.HallLastEventID(hallID)
@@ -208,7 +208,7 @@ func (q *queuePicture) release(ticketID string) {
 // them every time costs more than the write itself.
 type settingsCache struct {
 	mu       sync.Mutex
-	halls    map[string]*hallSettings
+	halls    map[string]kept[*hallSettings]
 	ratings  map[string]kept[*RatingSettings]
 	notifies map[string]kept[*NotifySettings] // as stored: the secrets sealed
 	zones    map[string]kept[*time.Location]  // by the wall clock (zone)
@@ -218,15 +218,21 @@ type settingsCache struct {
 	forgot int64
 }
 
-// kept is a hall's rating or notifications settings or time zone in the
-// cache, and when they were read.
+// kept is what the cache keeps of a hall (its settings and services,
+// rating or notifications settings, time zone), and when it was read.
 type kept[T any] struct {
 	at time.Time
 	s  T
 }
 
+// fresh tells whether it was read less than cacheTTL before now.
+func (k kept[T]) fresh(now time.Time) bool { return freshAt(k.at, now) }
+
+// freshAt tells whether something read at was read less than cacheTTL
+// before now (and not after it: a clock moved back).
+func freshAt(at, now time.Time) bool { return now.Sub(at) < cacheTTL && !now.Before(at) }
+
 type hallSettings struct {
-	at       time.Time
 	hall     *Hall
 	list     []Service // in their order on screen
 	services map[string]*Service
@@ -236,10 +242,10 @@ type hallSettings struct {
 // ago, else nil; the caller must not change them.
 func (c *settingsCache) fresh(id string, now time.Time) *hallSettings {
 	c.mu.Lock()
-	e := c.halls[id]
+	e, ok := c.halls[id]
 	c.mu.Unlock()
-	if e != nil && now.Sub(e.at) < cacheTTL && !now.Before(e.at) {
-		return e
+	if ok && e.fresh(now) {
+		return e.s
 	}
 	return nil
 }
@@ -247,30 +253,21 @@ func (c *settingsCache) fresh(id string, now time.Time) *hallSettings {
 // entry returns the hall's settings and services, read again when they
 // are older than cacheTTL; the caller must not change them.
 func (c *settingsCache) entry(tx Tx, id string, now time.Time) (*hallSettings, error) {
-	if e := c.fresh(id, now); e != nil {
-		return e, nil
-	}
-	h, err := tx.Hall(id)
-	if err != nil {
-		return nil, err
-	}
-	svcs, err := tx.Services(id)
-	if err != nil {
-		return nil, err
-	}
-	e := &hallSettings{at: now, hall: h, list: svcs, services: make(map[string]*Service, len(svcs))}
-	for i := range svcs {
-		e.services[svcs[i].ID] = &svcs[i]
-	}
-	c.mu.Lock()
-	if mayKeep(tx, c.forgot) {
-		if c.halls == nil {
-			c.halls = map[string]*hallSettings{}
+	return keepOrRead(c, &c.halls, tx, id, now, func(id string) (*hallSettings, error) {
+		h, err := tx.Hall(id)
+		if err != nil {
+			return nil, err
 		}
-		c.halls[id] = e
-	}
-	c.mu.Unlock()
-	return e, nil
+		svcs, err := tx.Services(id)
+		if err != nil {
+			return nil, err
+		}
+		e := &hallSettings{hall: h, list: svcs, services: make(map[string]*Service, len(svcs))}
+		for i := range svcs {
+			e.services[svcs[i].ID] = &svcs[i]
+		}
+		return e, nil
+	})
 }
 
 // ownHall is a copy of the cached hall that the caller may change.
@@ -291,16 +288,12 @@ func (c *settingsCache) hall(tx Tx, id string, now time.Time) (*Hall, error) {
 
 // service returns a service of the hall, or not_found.
 func (c *settingsCache) service(tx Tx, hallID, id string, now time.Time) (*Service, error) {
-	if _, err := c.hall(tx, hallID, now); err != nil {
+	e, err := c.entry(tx, hallID, now)
+	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	e := c.halls[hallID]
-	c.mu.Unlock()
-	if e != nil {
-		if s, ok := e.services[id]; ok {
-			return s, nil
-		}
+	if s, ok := e.services[id]; ok {
+		return s, nil
 	}
 	return tx.Service(hallID, id) // not_found, or one made a moment ago
 }
@@ -332,14 +325,13 @@ func (c *settingsCache) zone(tx Tx, hallID string) (*time.Location, error) {
 	})
 }
 
-// keepOrRead returns what m keeps of the hall when it was read less than
-// cacheTTL ago, else reads it (by read, of tx) and keeps it when tx may
+// keepOrRead returns what m keeps of the hall when it is fresh, else reads it (by read, of tx) and keeps it when tx may
 // (mayKeep).
 func keepOrRead[T any](c *settingsCache, m *map[string]kept[T], tx Tx, hallID string, now time.Time, read func(string) (T, error)) (T, error) {
 	c.mu.Lock()
 	e, ok := (*m)[hallID]
 	c.mu.Unlock()
-	if ok && now.Sub(e.at) < cacheTTL && !now.Before(e.at) {
+	if ok && e.fresh(now) {
 		return e.s, nil
 	}
 	s, err := read(hallID)

@@ -373,7 +373,7 @@ func (e *Engine) SSOInForce(ctx context.Context) (*SSOSettings, error) {
 	c.mu.Lock()
 	in, at := c.in, c.at
 	c.mu.Unlock()
-	if in != nil && now.Sub(at) < cacheTTL && !now.Before(at) {
+	if in != nil && freshAt(at, now) {
 		return in, nil
 	}
 	var read *SSOSettings
