@@ -1785,14 +1785,7 @@ func (e *Engine) claimNotices(tx Tx, hallID string, limit int, now time.Time, fr
 		}
 		// The link to the ticket's page holds its id, the holder's key:
 		// in the message only, never in the list.
-		params, link, text := n.Params, "", ""
-		if n.Kind == NoticeTaken && st.LinkBase != "" {
-			link = ticketLink(st.LinkBase, n.TicketID)
-			text = NoticeText(n.Kind, lang, append(slices.Clip(params), NoticeParam{"link", link}))
-			params = append(slices.Clip(params), NoticeParam{"link", n.TicketID})
-		} else {
-			text = NoticeText(n.Kind, lang, params)
-		}
+		params, text, link := linkedParams(n.Kind, lang, st.LinkBase, n.TicketID, n.Params)
 		jobs = append(jobs, &NoticeJob{Notice: n, Settings: ps, SettingsAt: st.UpdatedAt, Message: ChannelMessage{ID: n.ID, HallID: hallID,
 			Kind: n.Kind, To: addr, Template: ps.Templates[n.Kind], Params: params, Lang: lang,
 			Text: text, Link: link}})
@@ -1962,16 +1955,8 @@ func (e *Engine) TestNotify(ctx context.Context, p Principal, hallID, phone stri
 	if err != nil {
 		return nil, FieldErrorf("sms", "%v", err)
 	}
-	// As a ticket's taken message: the template takes its link's id, the
-	// text and the link the whole address.
-	ps := []NoticeParam{{"number", "A001"}}
-	text, link := NoticeText(NoticeTaken, "zh", ps), ""
-	if st.LinkBase != "" {
-		id := NewTicketID()
-		link = ticketLink(st.LinkBase, id)
-		text = NoticeText(NoticeTaken, "zh", append(slices.Clip(ps), NoticeParam{"link", link}))
-		ps = append(ps, NoticeParam{"link", id})
-	}
+	// As a ticket's taken message, its link's id a ticket's length.
+	ps, text, link := linkedParams(NoticeTaken, "zh", st.LinkBase, NewTicketID(), []NoticeParam{{"number", "A001"}})
 	tmpl := st.SMS.Templates[NoticeTaken]
 	if ch.Rules().Templates && tmpl == "" {
 		return nil, FieldErrorf("sms.templates", "the test sends the template of taken: register it first")

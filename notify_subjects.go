@@ -3,6 +3,7 @@ package civiq
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -260,9 +261,19 @@ const (
 	ticketIDLen   = 24
 )
 
-// ticketLink is a ticket's phone page under the hall's link_base: the
-// taken message's link (its parameter link is the ticket's id alone).
-func ticketLink(linkBase, ticketID string) string { return linkBase + "/t/" + ticketID }
+// linkedParams gives a message's parameters, text and link. A taken
+// message under the hall's link_base links the ticket's phone page
+// (link_base, /t/ and its id): its text and link have the whole address,
+// its parameter link the id alone, for an SMS template that writes the
+// address itself (the providers take a link only as a template's text).
+func linkedParams(kind, lang, linkBase, ticketID string, params []NoticeParam) ([]NoticeParam, string, string) {
+	if kind != NoticeTaken || linkBase == "" {
+		return params, NoticeText(kind, lang, params), ""
+	}
+	link := linkBase + "/t/" + ticketID
+	text := NoticeText(kind, lang, append(slices.Clip(params), NoticeParam{"link", link}))
+	return append(slices.Clip(params), NoticeParam{"link", ticketID}), text, link
+}
 
 // checkParamRule refuses a template registered for a kind whose
 // parameters the channel's length rule cannot take whole: a case number
