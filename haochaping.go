@@ -458,6 +458,13 @@ func SenderHeader(name string) bool {
 	return false
 }
 
+// RefusedSignatureHeader reports whether a reporter's signature_header
+// names a header its requests carry already: the sender's own, the
+// message's ids (X-Civiq-…) or Authorization.
+func RefusedSignatureHeader(name string) bool {
+	return SenderHeader(name) || strings.HasPrefix(strings.ToLower(name), "x-civiq-") || strings.EqualFold(name, "Authorization")
+}
+
 // checkReporter checks a reporter's input against what it had (nil when
 // new) and gives its config.
 func (e *Engine) checkReporter(tx Tx, in *HaochapingReporterInput, old *HaochapingConfig, hadKey bool) (*HaochapingConfig, error) {
@@ -487,8 +494,7 @@ func (e *Engine) checkReporter(tx Tx, in *HaochapingReporterInput, old *Haochapi
 		if !headerName.MatchString(c.SignatureHeader) {
 			return nil, FieldErrorf("signature_header", "signature_header is a header name: letters, digits and -")
 		}
-		if SenderHeader(c.SignatureHeader) || strings.HasPrefix(strings.ToLower(c.SignatureHeader), "x-civiq-") ||
-			strings.EqualFold(c.SignatureHeader, "Authorization") {
+		if RefusedSignatureHeader(c.SignatureHeader) {
 			return nil, FieldErrorf("signature_header", "signature_header %s is a header the request has already", c.SignatureHeader)
 		}
 	case AuthBearer:

@@ -219,10 +219,7 @@ func (e *Engine) CreateWebhook(ctx context.Context, p Principal, in WebhookInput
 		if in.Status == SubscriberDisabled {
 			s.Status = SubscriberDisabled
 		}
-		s.URL, s.Events, s.Halls = in.URL, in.Events, in.Halls
-		if in.Description != nil {
-			s.Description = *in.Description
-		}
+		s.URL, s.Events, s.Halls, s.Description = in.URL, in.Events, in.Halls, *in.Description // checkWebhook set it
 		var err error
 		if s.Cursor, err = tx.LastEventID(); err != nil {
 			return err

@@ -44,12 +44,12 @@ func (h *Haochaping) Send(ctx context.Context, s *civiq.Subscriber, m *civiq.Mes
 	header.Set("X-Civiq-Record-Id", out.RecordID)
 	switch out.Auth {
 	case civiq.AuthHMAC:
-		if civiq.SenderHeader(out.SignatureHeader) {
+		if civiq.RefusedSignatureHeader(out.SignatureHeader) {
 			// Set before such names were refused (a PUT now is 400): the
-			// request writes that header itself, and the signature would
-			// go nowhere. Said at each try rather than sent unsigned.
+			// request has that header already, and the signature would go
+			// nowhere or over it. Said at each try rather than sent so.
 			return civiq.DeliveryAttempt{SubscriberID: s.ID, EventID: m.EventID, MessageID: m.ID, At: h.HTTP.Now(),
-				Error: short("signature_header " + out.SignatureHeader + " is a header the request writes itself: set another (PUT signature_header)")}
+				Error: short("signature_header " + out.SignatureHeader + " is a header the request has already: set another (PUT signature_header)")}
 		}
 		header.Set(out.SignatureHeader, SignBody(out.Key, out.Body))
 	case civiq.AuthBearer:
