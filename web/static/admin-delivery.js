@@ -46,7 +46,7 @@
         h("td", {}, h("span", { class: "status " + tone[s] }, tr("admin.webhooks.s." + s))),
         h("td", { class: "num" }, String(x.cursor)),
         h("td", { class: "num" }, String(d.pending || 0)), h("td", { class: "age" }, waited),
-        h("td", { class: "num" }, d.attempts && d.next_attempt_at ? h("span", { title: tr("admin.delivery.next", when(d.next_attempt_at)) }, tries) : tries),
+        h("td", { class: "num" }, tries),
         h("td", {}, d.last_error || "", next),
         h("td", { class: "row-actions" },
           h("button", { type: "button", class: "btn small", "data-move": "log", "aria-label": tr("admin.delivery.show") + " #" + x.id, onclick: () => open(k, x) }, tr("admin.delivery.show")),
