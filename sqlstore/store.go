@@ -135,7 +135,11 @@ func Open(path string, o Options) (*Store, error) {
 		return nil, err
 	}
 	dsn := DSN(path, o)
-	w, err := sql.Open("sqlite", dsn)
+	wdsn := dsn // the writer's: its WAL frames gathered (walvfs.go)
+	if err := registerWALVFS(); err == nil {
+		wdsn += "&vfs=" + walVFSName
+	}
+	w, err := sql.Open("sqlite", wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
