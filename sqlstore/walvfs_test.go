@@ -171,11 +171,11 @@ func TestWALVFSOneWriteACommit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before := walWrites(path)
+	before := walOf(path).writes
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if n := walWrites(path) - before; n != 1 {
+	if n := walOf(path).writes - before; n != 1 {
 		t.Fatalf("the commit took %d writes, want 1", n)
 	}
 	if n, _ := count(t, copyFiles(t, path)); n != 7 {
@@ -183,27 +183,17 @@ func TestWALVFSOneWriteACommit(t *testing.T) {
 	}
 }
 
-// walWrites is how many writes the WAL of the database at path was given.
-func walWrites(path string) (n int) {
+// walOf is walVFS's WAL file of the database at path, an empty one when
+// none is open.
+func walOf(path string) (f *walFile) {
+	f = &walFile{}
 	walVFS.files.Range(func(_, v any) bool {
-		if f := v.(*walFile); f.name == path+"-wal" {
-			n = f.writes
+		if w := v.(*walFile); w.name == path+"-wal" {
+			f = w
 		}
 		return true
 	})
-	return n
-}
-
-// walHeld is how many bytes of frames the WAL of the database at path
-// holds, not written yet.
-func walHeld(path string) (n int) {
-	walVFS.files.Range(func(_, v any) bool {
-		if f := v.(*walFile); f.name == path+"-wal" {
-			n = f.n
-		}
-		return true
-	})
-	return n
+	return f
 }
 
 func insertRows(t *testing.T, tx *sql.Tx, from, n, size int) (sum int64) {
@@ -303,8 +293,8 @@ func TestWALVFSFailedWriteKeepsFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	addSum += insertRows(t, tx, 2001, 100, 1000)
-	t.Logf("held before the failure: %d bytes", walHeld(path))
-	if walHeld(path) == 0 {
+	t.Logf("held before the failure: %d bytes", walOf(path).n)
+	if walOf(path).n == 0 {
 		t.Fatal("no frames held before the failure")
 	}
 	failWALWrites(t)
@@ -351,11 +341,11 @@ func TestWALVFSRolledBackFramesStayOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	insertRows(t, tx, 1001, 100, 1000)
-	t.Logf("held after the rolled-back inserts: %d bytes", walHeld(path))
+	t.Logf("held after the rolled-back inserts: %d bytes", walOf(path).n)
 	if err := tx.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("held after the rollback: %d bytes", walHeld(path))
+	t.Logf("held after the rollback: %d bytes", walOf(path).n)
 	otx, err := other.Begin()
 	if err != nil {
 		t.Fatal(err)
