@@ -53,7 +53,9 @@ type errorDetail struct {
 }
 
 // writeError answers with the contract's error body. Internal errors are
-// logged with the request id; the user sees only "Internal error.".
+// logged with the route and the request id, never the path: a ticket's
+// path holds its id, the holder's key (and a booking's its code); the
+// user sees only "Internal error.".
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := civiq.ErrorCode(err)
 	status, ok := statuses[code]
@@ -61,7 +63,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusInternalServerError
 	}
 	if status >= 500 {
-		slog.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestID(r.Context()), "path", r.URL.Path)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		slog.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestID(r.Context()), "route", route)
 	}
 	d := errorDetail{Code: code, Message: civiq.ErrorMessage(err)}
 	if e, ok := err.(*civiq.Error); ok {

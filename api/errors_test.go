@@ -2,10 +2,13 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -85,6 +88,36 @@ func TestTicketAnswerBytes(t *testing.T) {
 		writeJSON(w, http.StatusCreated, ticketAnswer{tk})
 		if w.Body.String() != want.String() || w.Header().Get("Content-Length") != strconv.Itoa(want.Len()) || w.Code != http.StatusCreated {
 			t.Errorf("answer %d %q (length %s), want %q", w.Code, w.Body, w.Header().Get("Content-Length"), want.String())
+		}
+	}
+}
+
+// A failed request is logged with its route and request id, never its
+// path: a ticket's path holds the ticket's id, its holder's key, which no
+// log may hold.
+func TestWriteErrorLogsRouteNotPath(t *testing.T) {
+	var logs bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	const id = "abcdefghijklmnopqrstuvwx"
+	for _, err := range []error{civiq.Errorf(civiq.EUnavailable, "storage is not available"), errors.New("disk on fire")} {
+		logs.Reset()
+		mux := http.NewServeMux()
+		mux.HandleFunc("POST /api/v1/tickets/{id}/rating", func(w http.ResponseWriter, r *http.Request) {
+			r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, "req-42"))
+			writeError(w, r, err)
+		})
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest("POST", "/api/v1/tickets/"+id+"/rating", nil))
+		if w.Code < 500 {
+			t.Fatalf("%v: status %d", err, w.Code)
+		}
+		log := logs.String()
+		if !strings.Contains(log, "request_id=req-42") || !strings.Contains(log, `route="POST /api/v1/tickets/{id}/rating"`) {
+			t.Errorf("%v: log %q lacks the request id or the route", err, log)
+		}
+		if strings.Contains(log, id) {
+			t.Errorf("%v: log %q holds the ticket's id", err, log)
 		}
 	}
 }
