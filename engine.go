@@ -178,7 +178,8 @@ func (e *Engine) present(ctx context.Context, t *Ticket, err error) (*Ticket, er
 		return t, err
 	}
 	if verr := e.viewSettings(ctx, func(tx Tx) error { return e.estimate(tx, t) }); verr != nil {
-		slog.Warn("estimate after write", "ticket", t.ID, "err", verr)
+		// By its hall and number: its id is the holder's key, in no log.
+		slog.Warn("estimate after write", "hall", t.HallID, "ticket", t.Number, "err", verr)
 	}
 	return t, nil
 }

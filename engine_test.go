@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1521,5 +1523,45 @@ func TestSaveCounterKeepsWhoOpenedIt(t *testing.T) {
 				wantErr(t, err, civiq.EConflict, "")
 			}
 		})
+	}
+}
+
+// readsFail is a store whose reads fail while fail is set; its writes
+// still commit.
+type readsFail struct {
+	civiq.Store
+	fail *atomic.Bool
+}
+
+func (s readsFail) View(ctx context.Context, fn func(civiq.Tx) error) error {
+	if s.fail.Load() {
+		return civiq.Errorf(civiq.EUnavailable, "storage is not available")
+	}
+	return s.Store.View(ctx, fn)
+}
+
+// A ticket whose estimate cannot be read after its write is still given,
+// and the warning logged names it by its hall and number, never by its
+// id: the id is its holder's key, in no log.
+func TestEstimateWarningHoldsNoTicketID(t *testing.T) {
+	e := newEnv(t)
+	var fail atomic.Bool
+	eng := civiq.NewEngine(readsFail{e.store, &fail})
+	eng.Now = e.clock
+	var logs bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	fail.Store(true)
+	tk, err := eng.IssueTicket(e.ctx, civiq.IssueRequest{HallID: "demo", ServiceID: "general", Channel: civiq.ChannelKiosk}, nil)
+	fail.Store(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logs.String()
+	if !strings.Contains(log, "estimate after write") || !strings.Contains(log, "hall=demo") || !strings.Contains(log, "ticket="+tk.Number) {
+		t.Errorf("the warning does not name the ticket by hall and number: %q", log)
+	}
+	if strings.Contains(log, tk.ID) {
+		t.Errorf("the log holds the ticket's id %s: %q", tk.ID, log)
 	}
 }
