@@ -574,7 +574,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		m.Close()
 		return 1
 	}
-	slog.Info("civiq is serving: open the home page", "url", m.HomeURL(), "version", Version(), "db", cfg.DB, "gomaxprocs", runtime.GOMAXPROCS(0))
+	db := cfg.DB
+	if cfg.Postgres != "" {
+		db = "postgresql" // not the URL: it may hold a password
+	}
+	slog.Info("civiq is serving: open the home page", "url", m.HomeURL(), "version", Version(), "db", db, "gomaxprocs", runtime.GOMAXPROCS(0))
 	<-ctx.Done()
 	slog.Info("shutting down")
 	if err := m.Close(); err != nil {
