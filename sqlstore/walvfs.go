@@ -26,7 +26,8 @@ import (
 // the time anything can look at it; walSync fsyncs after the COMMIT
 // returns, when the frames are in the file. The frames still held for a
 // transaction rolled back are dropped when the writer lets go of the WAL
-// (walShmLock), never written once another connection may write there.
+// (walShmLock) or, in exclusive locking mode, of the database file
+// (walDBUnlock), never written once another connection may write there.
 const walVFSName = "civiq-wal"
 
 // walFrameHeader is the size of a WAL frame's header; its bytes 4 to 7
@@ -127,6 +128,7 @@ func walVFSOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlag
 			m := (*sqlite3.Tsqlite3_io_methods)(cptr(cm))
 			*m = *(*sqlite3.Tsqlite3_io_methods)(cptr(file.FpMethods))
 			*(*func(*libc.TLS, uintptr, int32, int32, int32) int32)(unsafe.Pointer(&m.FxShmLock)) = walShmLock
+			*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&m.FxUnlock)) = walDBUnlock
 			walVFS.db = cm
 		} else if file.FpMethods != walVFS.dbBase {
 			return rc
@@ -309,9 +311,25 @@ func walClose(tls *libc.TLS, pFile uintptr) int32 {
 // append its own commit there, which a late write of them would overwrite.
 func walShmLock(tls *libc.TLS, pFile uintptr, ofst, n, flags int32) int32 {
 	if ofst == 0 && flags == sqlite3.SQLITE_SHM_UNLOCK|sqlite3.SQLITE_SHM_EXCLUSIVE {
-		if f, ok := walVFS.dbs.Load(pFile); ok {
-			f.(*walFile).n, f.(*walFile).commit = 0, false
-		}
+		walDrop(pFile)
 	}
 	return (*(*func(*libc.TLS, uintptr, int32, int32, int32) int32)(unsafe.Pointer(&struct{ uintptr }{(*sqlite3.Tsqlite3_io_methods)(cptr(walVFS.dbBase)).FxShmLock})))(tls, pFile, ofst, n, flags)
+}
+
+// walDBUnlock lowers the database file's lock. In exclusive locking mode
+// SQLite takes no lock of the wal-index, and walShmLock never sees the
+// end of a transaction; the database file's exclusive lock keeps other
+// connections out instead, until the writer leaves that mode and lowers
+// it here, outside any transaction. Frames still held then are a rolled
+// back transaction's, dropped for the same reason as in walShmLock.
+func walDBUnlock(tls *libc.TLS, pFile uintptr, lock int32) int32 {
+	walDrop(pFile)
+	return (*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&struct{ uintptr }{(*sqlite3.Tsqlite3_io_methods)(cptr(walVFS.dbBase)).FxUnlock})))(tls, pFile, lock)
+}
+
+// walDrop drops the frames held for the WAL of the database file pFile.
+func walDrop(pFile uintptr) {
+	if f, ok := walVFS.dbs.Load(pFile); ok {
+		f.(*walFile).n, f.(*walFile).commit = 0, false
+	}
 }

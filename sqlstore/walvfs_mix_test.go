@@ -281,3 +281,57 @@ func TestWALVFSOtherProcess(t *testing.T) {
 		cp.Close()
 	}
 }
+
+// A transaction rolled back while the writer held the file in exclusive
+// locking mode, where SQLite takes no lock of the wal-index, leaves no
+// frames to be written once another connection may write there.
+func TestWALVFSExclusiveModeRollback(t *testing.T) {
+	if err := registerWALVFS(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "excl.db")
+	w := mixDB(t, path, true)
+	defer w.Close()
+	run := func(db *sql.DB, q string) {
+		t.Helper()
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	run(w, `CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v BLOB)`)
+	run(w, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	run(w, `PRAGMA locking_mode=EXCLUSIVE`)
+	tx, err := w.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	insertRows(t, tx, 1001, 100, 1000)
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("held after the rollback: %d bytes", walOf(path).n)
+	run(w, `PRAGMA locking_mode=NORMAL`)
+	count(t, w) // the exclusive lock let go
+	other := mixDB(t, path, false)
+	defer other.Close()
+	otx, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	insertRows(t, otx, 1, 200, 1000)
+	if err := otx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	m := mixModel{}
+	for id := 1; id <= 200; id++ {
+		m[id] = 1000
+	}
+	m.check(t, w, "the writer sees")
+	r := mixDB(t, path, false)
+	defer r.Close()
+	m.check(t, r, "a reader sees")
+	integrity(t, r)
+	cp := copyFiles(t, path)
+	m.check(t, cp, "the files hold")
+	integrity(t, cp)
+}
