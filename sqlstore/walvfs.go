@@ -194,10 +194,20 @@ func baseWrite(tls *libc.TLS, pFile, p uintptr, n int32, off int64) int32 {
 // undoes nothing (the read of one of them, whose statement alone is rolled
 // back for a full disk); nothing may then read in their place what the
 // file held before, nor a commit follow them without them.
+//
+// Not so when they end with a commit's frame (f.commit: its header held,
+// its page being written): the failure reaches SQLite as the commit's,
+// the COMMIT fails and the transaction is rolled back, and nothing reads
+// its frames again. Written later (the rollback reads the WAL), they
+// would make the failed commit whole in the file, where the next recovery
+// (a crash, a restart) would find it; they are dropped.
 func (f *walFile) flush(tls *libc.TLS, pFile uintptr) int32 {
 	for i := 0; i < f.n; i += walWriteMax {
 		f.writes++
 		if rc := baseWrite(tls, pFile, f.buf+uintptr(i), int32(min(f.n-i, walWriteMax)), f.at+int64(i)); rc != sqlite3.SQLITE_OK {
+			if f.commit {
+				f.n, f.commit = 0, false
+			}
 			return rc
 		}
 	}
@@ -243,8 +253,9 @@ func walWrite(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
 		return sqlite3.SQLITE_OK
 	}
 	if f.commit { // the commit's last page: all of it, now
+		rc := f.flush(tls, pFile)
 		f.commit = false
-		return f.flush(tls, pFile)
+		return rc
 	}
 	return sqlite3.SQLITE_OK
 }

@@ -137,11 +137,26 @@ func TestWALVFSMixedRun(t *testing.T) {
 	}
 	rnd := rand.New(rand.NewPCG(seed, 3))
 	path := filepath.Join(t.TempDir(), "mix.db")
+	if ps := os.Getenv("CIVIQ_WALVFS_PAGESIZE"); ps != "" {
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=page_size("+ps+")")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v BLOB)`); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
 	a, b, c, r := mixDB(t, path, true), mixDB(t, path, true), mixDB(t, path, false), mixDB(t, path, false)
 	defer func() { a.Close(); b.Close(); c.Close(); r.Close() }()
-	if _, err := a.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v BLOB)`); err != nil {
+	if _, err := a.Exec(`CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v BLOB)`); err != nil {
 		t.Fatal(err)
 	}
+	var pageSize int
+	if err := a.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("page size %d", pageSize)
 	m, nextID := mixModel{}, 1
 	run := func(db *sql.DB, q string) {
 		t.Helper()
@@ -334,4 +349,75 @@ func TestWALVFSExclusiveModeRollback(t *testing.T) {
 	cp := copyFiles(t, path)
 	m.check(t, cp, "the files hold")
 	integrity(t, cp)
+}
+
+// A COMMIT whose frames fail to reach the file after a part of them did
+// (a full disk in the second of the writes a large commit takes) fails,
+// and leaves no commit behind: not for a reader, not in the files; the
+// writer and another connection commit after it, over the part written.
+func TestWALVFSCommitFailsHalfWritten(t *testing.T) {
+	if err := registerWALVFS(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "half.db")
+	w, err := sql.Open("sqlite", DSN(path, Options{Synchronous: "NORMAL"})+"&vfs="+walVFSName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.SetMaxOpenConns(1)
+	other, r := mixDB(t, path, false), mixDB(t, path, false)
+	defer func() { w.Close(); other.Close(); r.Close() }()
+	if _, err := w.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	m := mixModel{}
+	commit := func(db *sql.DB, from, n, size int) error {
+		t.Helper()
+		tx, err := db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		insertRows(t, tx, from, n, size)
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		for id := from; id < from+n; id++ {
+			m[id] = size
+		}
+		return nil
+	}
+	if err := commit(w, 1, 20, 500); err != nil {
+		t.Fatal(err)
+	}
+	failWALWrites(t)
+	for round := range 6 {
+		from := 10000 * (round + 1)
+		// About 100 pages in the cache, written at the COMMIT: several
+		// writes of walWriteMax, one of which fails (the first, the
+		// second, the last); or 500 pages, more than walGatherMax, whose
+		// frames are written in two parts.
+		rows := []int{300, 300, 300, 1500, 1500, 1500}[round]
+		walFault.skip, walFault.n = []int{1, 0, 3, 2, 8, 12}[round], 1
+		if err := commit(w, from, rows, 1000); err == nil {
+			t.Fatalf("round %d: the COMMIT met no failure", round)
+		} else {
+			t.Logf("round %d: the COMMIT: %v (the write failed in %s)", round, err, walFault.where)
+		}
+		walFault.skip, walFault.n, walFault.where = 0, 0, ""
+		m.check(t, r, fmt.Sprintf("round %d, after the failure: a reader sees", round))
+		cp := copyFiles(t, path)
+		m.check(t, cp, fmt.Sprintf("round %d, after the failure: the files hold", round))
+		integrity(t, cp)
+		cp.Close()
+		db := []*sql.DB{w, other}[round%2]
+		if err := commit(db, from+500, 5, 300); err != nil {
+			t.Fatal(err)
+		}
+		m.check(t, r, fmt.Sprintf("round %d, after the next commit: a reader sees", round))
+		m.check(t, w, fmt.Sprintf("round %d, after the next commit: the writer sees", round))
+		cp = copyFiles(t, path)
+		m.check(t, cp, fmt.Sprintf("round %d, after the next commit: the files hold", round))
+		integrity(t, cp)
+		cp.Close()
+	}
 }

@@ -208,12 +208,12 @@ func insertRows(t *testing.T, tx *sql.Tx, from, n, size int) (sum int64) {
 }
 
 // walFault has the unix VFS's writes to walVFS's files fail as on a full
-// disk (SQLITE_FULL) the next n times; where is the walVFS method in which
-// the first one failed.
+// disk (SQLITE_FULL) the next n times, after skip more that succeed;
+// where is the walVFS method in which the first one failed.
 var walFault struct {
-	write uintptr // the unix VFS's own
-	n     int
-	where string
+	write   uintptr // the unix VFS's own
+	skip, n int
+	where   string
 }
 
 // failWALWrites puts faultyWrite under the files walVFS has opened, for
@@ -232,11 +232,13 @@ func failWALWrites(t *testing.T) {
 	*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&m.FxWrite)) = faultyWrite
 	base := walVFS.base
 	walVFS.base = cm
-	t.Cleanup(func() { walVFS.base = base; walFault.n = 0 })
+	t.Cleanup(func() { walVFS.base = base; walFault.skip, walFault.n = 0, 0 })
 }
 
 func faultyWrite(tls *libc.TLS, pFile, pBuf uintptr, amt int32, off int64) int32 {
-	if walFault.n > 0 {
+	if walFault.skip > 0 {
+		walFault.skip--
+	} else if walFault.n > 0 {
 		walFault.n--
 		if walFault.where == "" {
 			pc := make([]uintptr, 32)
