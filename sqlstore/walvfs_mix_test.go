@@ -421,3 +421,95 @@ func TestWALVFSCommitFailsHalfWritten(t *testing.T) {
 		cp.Close()
 	}
 }
+
+// walVFSKillChild, when set, makes the test binary a writer through
+// walVFS that commits until it is killed, saying each commit once it
+// returned (TestWALVFSKilled).
+const walVFSKillChild = "CIVIQ_WALVFS_KILL_CHILD"
+
+// A writer killed at any moment (in the middle of a commit's writes, of
+// a rollback, of a checkpoint) leaves every commit it was told of in the
+// files, whole, and none it was not.
+func TestWALVFSKilled(t *testing.T) {
+	if p := os.Getenv(walVFSKillChild); p != "" {
+		if err := registerWALVFS(); err != nil {
+			t.Fatal(err)
+		}
+		w := mixDB(t, p, true)
+		if _, err := w.Exec(`CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, k TEXT UNIQUE, v BLOB)`); err != nil {
+			t.Fatal(err)
+		}
+		rnd := rand.New(rand.NewPCG(uint64(os.Getpid()), 5))
+		next := 1
+		for i := 0; ; i++ {
+			n, size := 1+rnd.IntN(40), 100+rnd.IntN(2000)
+			if i%7 == 3 {
+				n = 300 + rnd.IntN(300)
+			}
+			tx, err := w.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			insertRows(t, tx, next, n, size)
+			if i%5 == 4 {
+				tx.Rollback()
+				continue
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			next += n
+			fmt.Printf("committed %d\n", next-1)
+			if i%11 == 10 {
+				w.Exec(`PRAGMA wal_checkpoint(` + []string{"PASSIVE", "RESTART", "TRUNCATE"}[rnd.IntN(3)] + `)`)
+			}
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for round := range 5 {
+		path := filepath.Join(dir, fmt.Sprintf("killed%d.db", round))
+		cmd := exec.Command(exe, "-test.run=^TestWALVFSKilled$")
+		cmd.Env = append(os.Environ(), walVFSKillChild+"="+path)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		told, stop := 0, 1500*(round+1)
+		var line []byte
+		buf := make([]byte, 1)
+		for told < stop {
+			if _, err := out.Read(buf); err != nil {
+				t.Fatalf("the writer stopped: %v (told of %d)", err, told)
+			}
+			if buf[0] != '\n' {
+				line = append(line, buf[0])
+				continue
+			}
+			if n, ok := bytes.CutPrefix(line, []byte("committed ")); ok {
+				told, _ = strconv.Atoi(string(n))
+			}
+			line = line[:0]
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		// What it said after the last line read may be in the files too.
+		db := mixDB(t, path, false)
+		var n, max int
+		if err := db.QueryRow(`SELECT count(*), coalesce(max(id), 0) FROM t`).Scan(&n, &max); err != nil {
+			t.Fatal(err)
+		}
+		if n != max || n < told {
+			t.Fatalf("round %d: %d rows up to id %d, told of %d", round, n, max, told)
+		}
+		integrity(t, db)
+		db.Close()
+		t.Logf("round %d: told of %d, %d in the files", round, told, n)
+	}
+}
