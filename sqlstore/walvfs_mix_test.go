@@ -164,7 +164,7 @@ func TestWALVFSMixedRun(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	steps := 250
+	steps := 200
 	if testing.Short() {
 		steps = 100
 	}
