@@ -67,7 +67,7 @@ type walFile struct {
 	at     int64   // the file offset of buf's first byte
 	front  int64   // the end of the last frame appended: the next one starts here
 	commit bool    // the last frame header in buf ends a commit
-	db     uintptr // the database file's sqlite3_file, 0 when not known
+	db     uintptr // the database file's sqlite3_file
 }
 
 // registerWALVFS registers walVFS once; it says why it cannot be used.
@@ -136,6 +136,16 @@ func walVFSOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlag
 		file.FpMethods = walVFS.db
 		return rc
 	}
+	// SQLite's Wal holds the WAL file right after itself, and the database
+	// file's pointer (sqlite3WalOpen): the pair is found there, once the
+	// Wal's pointer to the WAL file is seen to be this one. A WAL not so
+	// paired with a database file of walVFS (whose unlocks tell it that a
+	// transaction rolled back) is left as the unix VFS made it, each frame
+	// written as it comes (TestWALVFSOneWriteACommit then fails).
+	w := (*sqlite3.TWal)(cptr(pFile - unsafe.Sizeof(sqlite3.TWal{})))
+	if w.FpWalFd != pFile || w.FpDbFd == 0 || walVFS.db == 0 || (*sqlite3.Tsqlite3_file)(cptr(w.FpDbFd)).FpMethods != walVFS.db {
+		return rc
+	}
 	if walVFS.wal == 0 { // the first WAL file: its methods, wrapped
 		cm := libc.Xmalloc(tls, libc.Tsize_t(unsafe.Sizeof(sqlite3.Tsqlite3_io_methods{})))
 		if cm == 0 {
@@ -155,14 +165,8 @@ func walVFSOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlag
 	} else if file.FpMethods != walVFS.base {
 		return rc // not the methods wrapped: left as the unix VFS made it
 	}
-	f := &walFile{name: libc.GoString(zName)}
-	// SQLite's Wal holds the WAL file right after itself, and the database
-	// file's pointer (sqlite3WalOpen): the pair is found there, once the
-	// Wal's pointer to the WAL file is seen to be this one.
-	if w := (*sqlite3.TWal)(cptr(pFile - unsafe.Sizeof(sqlite3.TWal{}))); w.FpWalFd == pFile && w.FpDbFd != 0 {
-		f.db = w.FpDbFd
-		walVFS.dbs.Store(f.db, f)
-	}
+	f := &walFile{name: libc.GoString(zName), db: w.FpDbFd}
+	walVFS.dbs.Store(f.db, f)
 	walVFS.files.Store(pFile, f)
 	file.FpMethods = walVFS.wal
 	return rc
@@ -304,9 +308,7 @@ func walClose(tls *libc.TLS, pFile uintptr) int32 {
 		libc.Xfree(tls, f.buf)
 	}
 	walVFS.files.Delete(pFile)
-	if f.db != 0 {
-		walVFS.dbs.CompareAndDelete(f.db, f)
-	}
+	walVFS.dbs.CompareAndDelete(f.db, f)
 	if rc2 := (*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&struct{ uintptr }{walBase().FxClose})))(tls, pFile); rc == sqlite3.SQLITE_OK {
 		rc = rc2
 	}
