@@ -265,15 +265,7 @@ func TestWALVFSOtherProcess(t *testing.T) {
 	m, nextID := mixModel{}, 1
 	for round := range 8 {
 		m = mixTx(t, rnd, a, m, &nextID)
-		// A rolled-back transaction large enough to hold frames.
-		tx, err := a.Begin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		insertRows(t, tx, 1_000_000, 100, 1000)
-		if err := tx.Rollback(); err != nil {
-			t.Fatal(err)
-		}
+		insertTx(t, a, 1_000_000, 100, 1000, false) // rolled back, large enough to hold frames
 		cmd := exec.Command(exe, "-test.run=^TestWALVFSOtherProcess$")
 		cmd.Env = append(os.Environ(), walVFSChild+"="+path, walVFSChild+"_FROM="+strconv.Itoa(nextID))
 		if round%2 == 1 {
@@ -329,14 +321,7 @@ func TestWALVFSExclusiveModeRollback(t *testing.T) {
 	count(t, w) // the exclusive lock let go
 	other := mixDB(t, path, false)
 	defer other.Close()
-	otx, err := other.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	insertRows(t, otx, 1, 200, 1000)
-	if err := otx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	insertTx(t, other, 1, 200, 1000, true)
 	m := mixModel{}
 	for id := 1; id <= 200; id++ {
 		m[id] = 1000

@@ -196,6 +196,25 @@ func walOf(path string) (f *walFile) {
 	return f
 }
 
+// insertTx inserts as insertRows in a transaction of its own on db,
+// committed or rolled back.
+func insertTx(t *testing.T, db *sql.DB, from, n, size int, commit bool) (sum int64) {
+	t.Helper()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum = insertRows(t, tx, from, n, size)
+	end := tx.Rollback
+	if commit {
+		end = tx.Commit
+	}
+	if err := end(); err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
 func insertRows(t *testing.T, tx *sql.Tx, from, n, size int) (sum int64) {
 	t.Helper()
 	for id := from; id < from+n; id++ {
@@ -271,19 +290,13 @@ func TestWALVFSFailedWriteKeepsFrames(t *testing.T) {
 	w, r := walVFSDB(t, path)
 	// A WAL of older frames, checkpointed: the next transaction writes
 	// over them from the WAL's start.
-	tx, err := w.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	insertRows(t, tx, 1, 300, 3000)
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	insertTx(t, w, 1, 300, 3000, true)
 	if _, err := w.Exec(`PRAGMA wal_checkpoint(RESTART)`); err != nil {
 		t.Fatal(err)
 	}
 	wantN, wantSum := count(t, r)
-	if tx, err = w.Begin(); err != nil {
+	tx, err := w.Begin()
+	if err != nil {
 		t.Fatal(err)
 	}
 	addSum := insertRows(t, tx, 1001, 100, 1000)
@@ -348,14 +361,7 @@ func TestWALVFSRolledBackFramesStayOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("held after the rollback: %d bytes", walOf(path).n)
-	otx, err := other.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantSum := insertRows(t, otx, 1, 200, 1000)
-	if err := otx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	wantSum := insertTx(t, other, 1, 200, 1000, true)
 	// The writer reads again: what it reads of the WAL is the other's.
 	var gotN int
 	var gotSum int64
