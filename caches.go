@@ -325,8 +325,8 @@ func (c *settingsCache) zone(tx Tx, hallID string) (*time.Location, error) {
 	})
 }
 
-// keepOrRead returns what m keeps of the hall when it is fresh, else reads it (by read, of tx) and keeps it when tx may
-// (mayKeep).
+// keepOrRead returns what m keeps of the hall when it is fresh, else
+// reads it (by read, of tx) and keeps it when tx may (mayKeep).
 func keepOrRead[T any](c *settingsCache, m *map[string]kept[T], tx Tx, hallID string, now time.Time, read func(string) (T, error)) (T, error) {
 	c.mu.Lock()
 	e, ok := (*m)[hallID]

@@ -307,10 +307,7 @@ func (in *WebhookInput) keep(s *Subscriber) {
 		in.Events = s.Events
 	}
 	if in.Halls == nil {
-		in.Halls = slices.Clone(s.Halls)
-		if in.Halls == nil {
-			in.Halls = []string{} // every hall, as it had
-		}
+		in.Halls = slices.Clone(s.Halls) // none: every hall, as checkWebhook takes it
 	}
 	if in.Description == nil {
 		in.Description = &s.Description

@@ -138,6 +138,8 @@ func Open(path string, o Options) (*Store, error) {
 	wdsn := dsn // the writer's: its WAL frames gathered (walvfs.go)
 	if err := registerWALVFS(); err == nil {
 		wdsn += "&vfs=" + walVFSName
+	} else {
+		slog.Warn("SQLite's WAL written frame by frame: the WAL VFS is not registered", "err", err)
 	}
 	w, err := sql.Open("sqlite", wdsn)
 	if err != nil {

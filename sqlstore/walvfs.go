@@ -52,7 +52,7 @@ var walVFS struct {
 	base   uintptr    // the unix methods of a WAL file, as first seen
 	wal    uintptr    // base with the methods below
 	dbBase uintptr    // the unix methods of a database file, as first seen
-	db     uintptr    // dbBase with walShmLock
+	db     uintptr    // dbBase with walShmLock and walDBUnlock
 	mu     sync.Mutex // guards base, wal, dbBase and db as they are set
 	files  sync.Map   // sqlite3_file pointer → *walFile
 	dbs    sync.Map   // the database file's sqlite3_file pointer → its WAL's *walFile
