@@ -256,9 +256,11 @@
       else {
         // 429: this number, today; 409: no text can go now (the day's
         // budget spent, or the hall stopped its texts): say what still
-        // works rather than "try again later".
+        // works on this page rather than "try again later" (browser
+        // notifications only where the page offers them).
         const code = r.body && r.body.error && r.body.error.code;
-        C.fieldError(input, err, C.tr(code === "rate_limited" ? "ticket.sms_limited" : r.status === 409 ? "ticket.sms_unavailable" : "ticket.sms_failed"));
+        const unavailable = canPush ? "ticket.sms_unavailable" : "ticket.sms_unavailable_alerts";
+        C.fieldError(input, err, C.tr(code === "rate_limited" ? "ticket.sms_limited" : r.status === 409 ? unavailable : "ticket.sms_failed"));
       }
     } catch (e) {
       err.textContent = C.tr("error.network");
