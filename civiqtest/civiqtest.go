@@ -23,6 +23,7 @@ import (
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/app"
+	"github.com/civiq/civiq/pgtest"
 	"github.com/civiq/civiq/storetest"
 )
 
@@ -259,20 +260,5 @@ func (s *Server) Page(t testing.TB, path, session string) (*http.Response, strin
 }
 
 // Output collects what a logger or a process writes from its goroutines
-// while a test reads it.
-type Output struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *Output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *Output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
+// while a test reads it (pgtest's, which collects a PostgreSQL server's).
+type Output = pgtest.Output

@@ -116,7 +116,7 @@ func requireBin(t testing.TB) string {
 }
 
 // startIn runs initdb in dir and starts a server on it.
-func startIn(bin, dir string) (url string, stop func(), out *lockedBuffer, err error) {
+func startIn(bin, dir string) (url string, stop func(), out *Output, err error) {
 	cred, err := credential(dir)
 	if err != nil {
 		return "", nil, nil, err
@@ -221,25 +221,26 @@ func removeStale(tmp string) {
 
 var errPortTaken = errors.New("port taken")
 
-// lockedBuffer collects the server's output while it runs.
-type lockedBuffer struct {
+// Output collects what a process (here the PostgreSQL server) or a logger
+// writes from its goroutines while a test reads it.
+type Output struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
 }
 
-func start(bin string, cred *syscall.Credential, dir, data string) (string, func(), *lockedBuffer, error) {
+func start(bin string, cred *syscall.Credential, dir, data string) (string, func(), *Output, error) {
 	port, err := freePort()
 	if err != nil {
 		return "", nil, nil, err
@@ -247,8 +248,8 @@ func start(bin string, cred *syscall.Credential, dir, data string) (string, func
 	return startOn(bin, cred, dir, data, port)
 }
 
-func startOn(bin string, cred *syscall.Credential, dir, data string, port int) (string, func(), *lockedBuffer, error) {
-	out := &lockedBuffer{}
+func startOn(bin string, cred *syscall.Credential, dir, data string, port int) (string, func(), *Output, error) {
+	out := &Output{}
 	cmd := command(cred, filepath.Join(bin, "postgres"),
 		"-D", data,
 		"-p", strconv.Itoa(port),
