@@ -16,16 +16,20 @@ const replayBatch = 500
 
 // events streams a hall's events as Server-Sent Events. A client that sends
 // Last-Event-ID (or ?last_event_id=) first gets every stored event after it.
+// Staff of the hall get the staff view, anyone else the public one; with
+// ?view=public everyone gets the public view: a public screen (the
+// display, a kiosk) opened where staff are signed in carries no ticket id.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 	defer s.stream()() // WaitStreams waits for it
 	hallID := r.PathValue("hall")
 	if _, err := s.Engine.Hall(r.Context(), hallID); err != nil {
 		return err
 	}
+	query := r.URL.Query()
 	var last int64 = -1
 	lastID := r.Header.Get("Last-Event-ID")
 	if lastID == "" {
-		lastID = r.URL.Query().Get("last_event_id")
+		lastID = query.Get("last_event_id")
 	}
 	if lastID != "" {
 		n, err := strconv.ParseInt(lastID, 10, 64)
@@ -34,7 +38,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *call) error {
 		}
 		last = n
 	}
-	staff := c.p.Can(civiq.PermStaffView, hallID, "")
+	public := false
+	for _, v := range query["view"] {
+		if v != "public" {
+			return civiq.FieldErrorf("view", "view must be public (or left out)")
+		}
+		public = true
+	}
+	staff := !public && c.p.Can(civiq.PermStaffView, hallID, "")
 
 	// Subscribe before reading the stored events, so that nothing committed
 	// in between is missed; duplicates are skipped by id.

@@ -401,6 +401,76 @@ func TestEventsServerClose(t *testing.T) {
 	}
 }
 
+// TestEventsPublicView: ?view=public makes the stream the public view
+// whoever asks, as a public screen opened where staff are signed in asks
+// for it (its EventSource sends the session cookie); without it staff get
+// the staff view. Any other view is a 400 naming view, with nothing
+// streamed and nothing changed.
+func TestEventsPublicView(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	clerk := ts.createUser(t, "clerk-view", "staff", "demo")
+	cookie := header{"Cookie", civiq.SessionCookie + "=" + clerk}
+
+	for _, q := range []string{"?view=bogus", "?view=staff", "?view=", "?view=PUBLIC", "?view=public&view=staff", "?last_event_id=0&view=all"} {
+		before := ts.snapshot(t)
+		r := ts.do(t, "GET", "/api/v1/halls/demo/events"+q, "", nil, cookie)
+		r.wantErr(t, 400, "invalid", "view")
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("%s: Content-Type %q", q, ct)
+		}
+		if after := ts.snapshot(t); after != before {
+			t.Errorf("%s changed the hall", q)
+		}
+	}
+	if n := ts.Hub.Count(); n != 0 {
+		t.Errorf("%d subscriptions left by the refused streams", n)
+	}
+
+	staffView := openStream(t, ts, "", cookie)
+	byCookie := openStreamPath(t, ts, "/api/v1/halls/demo/events?view=public", "", cookie)
+	byToken := openStreamPath(t, ts, "/api/v1/halls/demo/events?view=public", ts.Admin)
+	anonymous := openStreamPath(t, ts, "/api/v1/halls/demo/events?view=public", "")
+	first := ts.issue(t, ts.Admin, "general")
+	ts.callUntil(t, "1", first.ID)
+
+	for _, ev := range []sseEvent{staffView.next(t), staffView.next(t)} {
+		if d := parseData(t, ev); str(t, d.Ticket["id"]) != first.ID || str(t, d.Ticket["channel"]) != "staff" {
+			t.Errorf("staff session without view: %s", ev.Data)
+		}
+	}
+	// publicFrames reads the events named, each in the public view.
+	publicFrames := func(what string, s *stream, names ...string) sseEvent {
+		t.Helper()
+		var ev sseEvent
+		for _, want := range names {
+			ev = s.next(t)
+			if ev.Event != want {
+				t.Fatalf("%s: %s, want %s", what, ev.Event, want)
+			}
+			checkPublicTicket(t, parseData(t, ev))
+			if strings.Contains(ev.Data, first.ID) || strings.Contains(ev.Data, `"channel"`) {
+				t.Errorf("%s: the public view carries staff fields: %s", what, ev.Data)
+			}
+		}
+		return ev
+	}
+	publicFrames("staff session, view=public", byCookie, "ticket.issued", "ticket.called")
+	publicFrames("admin token, view=public", byToken, "ticket.issued", "ticket.called")
+	last := publicFrames("anonymous, view=public", anonymous, "ticket.issued", "ticket.called")
+
+	// A public stream that comes back asks ?view=public&last_event_id=N:
+	// the replay is the public view too.
+	second := ts.issue(t, ts.Admin, "general")
+	ts.callUntil(t, "1", second.ID) // finishes the first
+	again := openStreamPath(t, ts, "/api/v1/halls/demo/events?view=public&last_event_id="+strconv.FormatInt(last.ID, 10), "", cookie)
+	ev := publicFrames("staff session, replayed with view=public", again, "ticket.issued", "ticket.done", "ticket.called")
+	if strings.Contains(ev.Data, second.ID) {
+		t.Errorf("the replay carries the second ticket's id: %s", ev.Data)
+	}
+	again.quiet(t, 50*time.Millisecond)
+}
+
 func TestEventsUnknownHall(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)

@@ -21,9 +21,10 @@ import (
 // phone, staff and appointment tickets, green-channel groups, calls,
 // recalls, transfers, no-shows, returns, cancels, ratings by the holder and
 // by the rater, a pause, announcements) and then reads every public
-// surface: the public event stream live and replayed from the start, the
-// hall's status, counters, services and waits, the display, kiosk, rating,
-// booking and guide pages, and the phone page of one ticket. None may carry
+// surface: the public event stream live and replayed from the start (also
+// as an admin asks it with ?view=public), the hall's status, counters,
+// services and waits, the display, kiosk, rating, booking and guide pages,
+// and the phone page of one ticket. None may carry
 // a ticket's id (the holder's key), a ticket's priority group or the
 // booked person's name, phone or ID number; the phone page carries only its
 // own ticket's id.
@@ -146,7 +147,7 @@ func TestPublicViewsHoldNoTicketKey(t *testing.T) {
 
 	// The staff view of the day holds every ticket's id: the ids to look
 	// for, and the last event to wait for.
-	staffDay := replay(t, s, admin)
+	staffDay := replay(t, s, admin, "")
 	lastID := regexp.MustCompile(`(?m)^id: (\d+)$`).FindAllStringSubmatch(staffDay, -1)
 	if len(lastID) < 30 {
 		t.Fatalf("the staff stream replayed %d events", len(lastID))
@@ -189,7 +190,9 @@ func TestPublicViewsHoldNoTicketKey(t *testing.T) {
 		}
 	}
 
-	check("the public stream replayed", replay(t, s, ""), "", groups)
+	check("the public stream replayed", replay(t, s, "", ""), "", groups)
+	// A public screen where an admin is signed in asks for the public view.
+	check("the public view asked by an admin", replay(t, s, admin, "?view=public"), "", groups)
 	check("the public stream live", live.until(t, "id: "+lastID[len(lastID)-1][1]+"\n"), "", groups)
 	for _, path := range []string{"/api/v1/halls/demo/status", "/api/v1/halls/demo/counters", "/api/v1/halls/demo/services",
 		"/api/v1/halls/demo/waits", "/api/v1/halls", "/api/v1/halls/demo/ratings/public?month=2031-03"} {
@@ -285,13 +288,13 @@ func (p *publicStream) until(t *testing.T, want string) string {
 }
 
 // replay reads the demo hall's event stream from its first event (as the
-// staff view with a token, else the public one) up to the first heartbeat
-// after the replay.
-func replay(t *testing.T, s *civiqtest.Server, token string) string {
+// staff view with a token, else the public one; query, "?view=public" or
+// "", is the stream's) up to the first heartbeat after the replay.
+func replay(t *testing.T, s *civiqtest.Server, token, query string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", s.URL+"/api/v1/halls/demo/events", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.URL+"/api/v1/halls/demo/events"+query, nil)
 	req.Header.Set("Last-Event-ID", "0")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
