@@ -219,15 +219,19 @@
   // Last-Event-ID, so nothing is missed; when the server has closed it for
   // good we open a new one from the last id seen. handlers maps event names
   // to functions of the parsed data; onState hears the stream go up (true)
-  // and down (false).
-  C.stream = function (hall, handlers, onState) {
-    return C.follow("/api/v1/halls/" + encodeURIComponent(hall) + "/events", handlers, onState);
+  // and down (false). A public page (the display, a kiosk, the citizen's
+  // ticket) passes opts.public: its stream is the public view even where
+  // staff are signed in (EventSource sends the browser's cookies), so no
+  // ticket id reaches a public screen.
+  C.stream = function (hall, handlers, onState, opts) {
+    const path = "/api/v1/halls/" + encodeURIComponent(hall) + "/events" + (opts && opts.public ? "?view=public" : "");
+    return C.follow(path, handlers, onState);
   };
   C.follow = function (path, handlers, onState) {
     let last = null, es = null, timer = null;
     const names = Object.keys(handlers);
     function open() {
-      const q = last === null ? "" : "?last_event_id=" + encodeURIComponent(last);
+      const q = last === null ? "" : (path.includes("?") ? "&" : "?") + "last_event_id=" + encodeURIComponent(last);
       es = new EventSource(path + q);
       es.onopen = () => onState && onState(true);
       es.onerror = () => {

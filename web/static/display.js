@@ -637,7 +637,7 @@
     "ticket.transferred", "ticket.returned", "ticket.cancelled", "counter.updated", "announcement"];
   const handlers = {};
   for (const n of names) handlers[n] = (data, ev) => replica.receive(n, data, ev && ev.lastEventId);
-  C.stream(cfg.hall, handlers, onState);
+  C.stream(cfg.hall, handlers, onState, { public: true });
 
   // For tests and for people looking at a display from the console.
   window.civiqDisplay = {

@@ -143,7 +143,7 @@
       live.classList.toggle("off", !up);
       live.textContent = up ? C.tr("kiosk.live") : C.tr("kiosk.offline");
       if (up) refresh();
-    });
+    }, { public: true });
   }
 
   // ---- fitting the services on the screen ----

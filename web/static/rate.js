@@ -219,7 +219,7 @@
       const l = $("live");
       l.textContent = up ? "" : C.tr("rate.live.off");
       l.classList.toggle("hidden", up);
-    });
+    }, { public: true });
   }
 
   async function boot() {

@@ -391,7 +391,7 @@
       live.textContent = C.tr(up ? "ticket.live" : "ticket.offline");
       // What changed between this page's rendering and the stream's start.
       if (up) soon();
-    });
+    }, { public: true });
   } else {
     show($("live"), false);
   }

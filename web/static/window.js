@@ -110,7 +110,7 @@
   C.stream(cfg.hall, handlers, (up) => {
     connEl.classList.toggle("hidden", up);
     if (up) sync();
-  });
+  }, { public: true });
 
   // For tests.
   window.civiqWindow = { apply, synced: () => synced, state: () => ({ number, status, counter: counter.status, staffed: !!counter.staffed }) };
