@@ -77,6 +77,9 @@ async function saveHall() {
     page.waitForResponse((r) => r.request().method() === 'PUT' && new URL(r.url()).pathname === '/api/v1/halls/demo'),
     page.click('#f-hall [type=submit]')]);
   assert(r.status() === 200, 'hall saved: ' + r.status());
+  // The page puts the hall as saved back into the form as soon as its
+  // button is free again; the next step types only after that.
+  await page.waitForFunction(() => !document.querySelector('#f-hall [type=submit]').disabled);
 }
 async function shot(p, name) { if (shots) await p.screenshot({ path: shots + '/' + name + '.png' }); }
 // errorAt returns the message shown next to the input, once there is one.
@@ -172,9 +175,21 @@ await page.fill('#hall-opens_at', '');
 await page.fill('#hall-closes_at', '');
 await saveHall();
 assert(!(await api('GET', '/api/v1/halls/demo')).body.hall.opens_at, 'hours cleared');
-step('remote ticket limits');
+step('remote ticket limits, one typed while the page reloads the list of halls after a save');
+// The list's reload is held back, so that what is typed after the save
+// would be overwritten if the form were refilled only after it.
+const isList = (u) => new URL(u).pathname === '/api/v1/halls';
+let release;
+const held = new Promise((r) => { release = r; });
+await page.route(isList, async (route) => { await held; await route.continue(); });
 await page.fill('#hall-max_remote_waiting', '20');
+const listed = page.waitForResponse((r) => isList(r.url()) && r.request().method() === 'GET');
+await saveHall();
 await page.fill('#hall-remote_per_phone', '2');
+release();
+await listed;
+await page.unroute(isList);
+assert((await page.inputValue('#hall-remote_per_phone')) === '2', 'typed after a save, kept: ' + (await page.inputValue('#hall-remote_per_phone')));
 await saveHall();
 hall = (await api('GET', '/api/v1/halls/demo')).body.hall;
 assert(hall.max_remote_waiting === 20 && hall.remote_per_phone === 2, 'remote limits saved: ' + JSON.stringify(hall));

@@ -351,13 +351,15 @@
       };
       const res = await send(f, "PUT", "/api/v1/halls/" + enc(id), body);
       if (!res) return;
-      const created = hallCreating;
+      const created = hallCreating, same = !created && id === hallID;
+      // The hall as saved goes back into the form at once: refilled only
+      // after the list's reload, it overwrote what was typed meanwhile.
+      if (same) { st.hall = res.body.hall; fillHall(st.hall); fillPolicy(); }
       toast(tr(created ? "admin.halls.created" : "admin.saved"));
       q("#adm-nohall") && q("#adm-nohall").remove();
       await loadHalls();
       hallCreating = false;
-      if (created || id !== hallID) await pickHall(id);
-      else { st.hall = res.body.hall; renderHalls(); fillHall(st.hall); fillPolicy(); }
+      if (same) renderHalls(); else await pickHall(id);
     });
   }
 
