@@ -370,14 +370,17 @@
     fitWaiting();
   }
   // setWaits shows the counts and expected waits of GET .../waits; an
-  // expected wait is rounded for people (约 15 分钟), none when nobody waits.
+  // expected wait is rounded for people (约 15 分钟), none when nobody
+  // waits; a service no counter works for says so (暂无窗口办理, as the
+  // kiosk does) instead of a wait nobody is working down.
   function setWaits(services) {
     if (!services) return;
     const counts = {};
     for (const s of services) {
       counts[s.id] = s.waiting;
       const w = serviceRow(s);
-      if (w) w.eta.textContent = s.waiting > 0 && s.eta_seconds > 0 ? C.tr("display.eta", Math.max(1, Math.round(s.eta_seconds / 60))) : "";
+      if (w) w.eta.textContent = s.waiting > 0 && s.open_counters === 0 ? C.tr("display.no_counter")
+        : s.waiting > 0 && s.eta_seconds > 0 ? C.tr("display.eta", Math.max(1, Math.round(s.eta_seconds / 60))) : "";
     }
     setWaiting(counts);
   }
@@ -495,8 +498,10 @@
     }
     if (WAITING_EVENTS.has(name)) refreshWaitingSoon();
   }
+  // A counter signed in at or left changes the expected waits (and whether
+  // a service has a counter at all): counter.updated.
   const WAITING_EVENTS = new Set(["ticket.issued", "ticket.called", "ticket.transferred", "ticket.returned",
-    "ticket.cancelled", "ticket.no_show"]);
+    "ticket.cancelled", "ticket.no_show", "counter.updated"]);
 
   // Events that come while the state is being fetched wait and are applied
   // on top of it, in order: the state then lacks nothing. MAX_BUFFER bounds

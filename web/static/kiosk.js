@@ -113,6 +113,10 @@
   });
 
   // ---- waiting counts and expected waits, live ----
+  // openCounters is each service's open_counters at the last read: the
+  // ticket of a service no counter works for says so, as its button did,
+  // and promises no wait (its eta_seconds is as if one were worked).
+  const openCounters = {};
   async function loadWaits() {
     try {
       const r = await C.api("GET", hallPath + "/waits");
@@ -123,6 +127,7 @@
         btn.querySelector(".svc-count").textContent = C.tr("kiosk.waiting", w.waiting);
         btn.querySelector(".svc-eta").textContent = w.open_counters > 0 ? C.minutes(w.eta_seconds) : C.tr("kiosk.closed");
         btn.classList.toggle("closed", w.open_counters === 0);
+        openCounters[w.id] = w.open_counters;
       }
       // Longer counts may not fit any more, on this page or another.
       if (document.body.dataset.screen === "home" && !everyPageFits()) fitServices();
@@ -476,7 +481,8 @@
     until.textContent = early ? C.tr("kiosk.appt_wait_until", hhmm(slot.start)) : "";
     until.classList.toggle("hidden", !early);
     $("tp-ahead").textContent = C.tr("kiosk.ahead", ahead);
-    $("tp-eta").textContent = t.eta_seconds === null || t.eta_seconds === undefined ? "" : C.tr("kiosk.eta", C.minutes(t.eta_seconds));
+    $("tp-eta").textContent = t.eta_seconds === null || t.eta_seconds === undefined ? ""
+      : openCounters[t.service_id] === 0 ? C.tr("kiosk.closed") : C.tr("kiosk.eta", C.minutes(t.eta_seconds));
     $("tp-time").textContent = C.time(t.issued_at, "datetime", K.tz);
     $("tp-taken").textContent = appt ? C.tr("kiosk.appt_taken", t.number) : C.tr("kiosk.taken", t.number, ahead);
     const qr = $("tp-qr");

@@ -1,0 +1,77 @@
+package web_test
+
+import (
+	"testing"
+
+	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/browsertest"
+	"github.com/civiq/civiq/civiqtest"
+)
+
+// walkPrelude is what the scripts of the hall-day walk share: the API as a
+// user (the admin without as), the demo hall's pages.
+const walkPrelude = `
+const base = process.env.CIVIQ_URL, token = process.env.CIVIQ_TOKEN, shots = process.env.CIVIQ_SHOTS;
+async function api(method, path, body, as) {
+  const res = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + (as || token), 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (res.status >= 400) throw new Error(method + ' ' + path + ': ' + res.status + ' ' + text);
+  return text ? JSON.parse(text) : null;
+}
+const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
+async function shot(page, name) { if (shots) await page.screenshot({ path: shots + '/' + name + '.png' }); }
+`
+
+// TestNoCounterWaitsBrowser: before anyone works a service's counter, the
+// kiosk's button says 暂无窗口办理 (No counter open now); the ticket it
+// prints then says so too, not the expected wait the estimate gives as if
+// a counter were worked, and the hall's screen says it beside the
+// service's count. Once a clerk signs in at a counter of the service, both
+// give the expected wait again, the screen without another ticket taken.
+func TestNoCounterWaitsBrowser(t *testing.T) {
+	browsertest.Require(t)
+	t.Parallel()
+	s := civiqtest.New(t)
+	browsertest.RunShots(t, walkPrelude+`
+const clerk = process.env.CIVIQ_CLERK;
+const dev = (await api('POST', '/api/v1/halls/demo/devices', { kind: 'kiosk' })).device;
+const kiosk = watch(await civiq.newPage({ viewport: { width: 1080, height: 1920 } }));
+await kiosk.goto(base + '/halls/demo/kiosk');
+await kiosk.waitForSelector('#s-pair:not(.hidden)');
+await kiosk.fill('#pair-code', dev.pairing_code);
+await kiosk.click('#pair-form button[type=submit]');
+await kiosk.waitForSelector('#s-home:not(.hidden)');
+await kiosk.waitForFunction(() => document.querySelector('.svc[data-service=tax] .svc-eta').textContent === '暂无窗口办理');
+const display = watch(await civiq.newPage({ viewport: { width: 1920, height: 1080 } }));
+await display.goto(base + '/halls/demo/display');
+const taxEta = () => display.evaluate(() => {
+  const row = [...document.querySelectorAll('.w-row')].find((r) => r.querySelector('.w-name').textContent === '税务');
+  return row ? row.querySelector('.w-eta').textContent : null;
+});
+
+// Nobody at counter 5, the only one of tax: no wait promised.
+await kiosk.click('.svc[data-service=tax]');
+await kiosk.waitForSelector('#s-ticket:not(.hidden)');
+eq(await text(kiosk, '#tp-number'), 'C001', 'the ticket');
+eq(await text(kiosk, '#tp-eta'), '暂无窗口办理', 'the ticket of a service no counter works for');
+await shot(kiosk, 'walk-kiosk-no-counter');
+await display.waitForFunction(() => [...document.querySelectorAll('.w-row')].some((r) => r.querySelector('.w-name').textContent === '税务' && r.querySelector('.w-eta').textContent === '暂无窗口办理'), null, { timeout: 5000 })
+  .catch(async () => { throw new Error('the screen beside tax: ' + await taxEta()); });
+await shot(display, 'walk-display-no-counter');
+
+// A clerk signs in at counter 5: the screen gives a wait, and so does the
+// next ticket.
+await api('POST', '/api/v1/halls/demo/counters/5/status', { status: 'open' }, clerk);
+await display.waitForFunction(() => [...document.querySelectorAll('.w-row')].some((r) => r.querySelector('.w-name').textContent === '税务' && /^约 \d+ 分钟$/.test(r.querySelector('.w-eta').textContent)), null, { timeout: 5000 })
+  .catch(async () => { throw new Error('the screen beside tax after a sign-in: ' + await taxEta()); });
+await kiosk.click('#done');
+await kiosk.waitForSelector('#s-home:not(.hidden)');
+await kiosk.waitForFunction(() => /约/.test(document.querySelector('.svc[data-service=tax] .svc-eta').textContent));
+await kiosk.click('.svc[data-service=tax]');
+await kiosk.waitForFunction(() => document.getElementById('tp-number').textContent === 'C002');
+assert(/^预计等待 约 \d+ 分钟$/.test(await text(kiosk, '#tp-eta')), 'the ticket once a clerk works tax: ' + await text(kiosk, '#tp-eta'));
+clean(kiosk, 'kiosk');
+clean(display, 'display');
+`, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_TOKEN": s.Admin, "CIVIQ_CLERK": s.User(t, "clerk5", civiq.RoleStaff, "demo")})
+}
