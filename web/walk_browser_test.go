@@ -75,3 +75,28 @@ clean(kiosk, 'kiosk');
 clean(display, 'display');
 `, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_TOKEN": s.Admin, "CIVIQ_CLERK": s.User(t, "clerk5", civiq.RoleStaff, "demo")})
 }
+
+// TestDashboardCountersEnglishBrowser: the dashboard in English on a
+// laptop's 1440 px. Each counter's tile holds its name and its state on
+// one line ("Counter 2" and "Not open" each broke in two), and the open
+// counters' figure names the others as the tiles do, not open, not
+// "closed" (they are open with nobody there).
+func TestDashboardCountersEnglishBrowser(t *testing.T) {
+	browsertest.Require(t)
+	t.Parallel()
+	s := newMgrSite(t)
+	runMgrScript(t, s, `
+const page = await signedIn('mgr', '/halls/demo/dashboard?lang=en', { width: 1440, height: 900 });
+await page.waitForFunction(() => window.civiqDashboard && window.civiqDashboard.data() && document.querySelectorAll('#ctr-tiles .ctr-h').length === 6, null, { timeout: 10000 });
+if (shots) await page.screenshot({ path: shots + '/walk-dashboard-counters-en.png' });
+const heads = await page.$$eval('#ctr-tiles .ctr-h', (hs) => hs.map((h) => {
+  const line = parseFloat(getComputedStyle(h.querySelector('.ctr-name')).lineHeight) || 24;
+  const name = h.querySelector('.ctr-name').getBoundingClientRect(), pill = h.querySelector('.pill').getBoundingClientRect();
+  return { text: h.textContent, name: name.height <= line * 1.2, pill: pill.height <= line * 1.2 };
+}));
+for (const h of heads) assert(h.name && h.pill, 'the name or the state of a tile on two lines: ' + JSON.stringify(heads));
+eq(await page.$eval('#ctr-tiles [data-counter="2"] .pill', (e) => e.textContent), 'Not open', 'an open counter with nobody there');
+eq(await page.$eval('#ks-counters', (e) => e.textContent), '0 busy · 0 paused · 6 not open', 'the open counters figure');
+clean(page, 'dashboard');
+`, nil)
+}
