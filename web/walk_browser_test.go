@@ -100,3 +100,31 @@ eq(await page.$eval('#ks-counters', (e) => e.textContent), '0 busy · 0 paused �
 clean(page, 'dashboard');
 `, nil)
 }
+
+// TestWindowFlashEndsBrowser: the screen above a counter flashes for a
+// call; marked a no-show a second later, it stops flashing with the number
+// gone (it flashed yellow on "等待叫号" for seconds), and while it flashes
+// the hall's name under the counter's is dark on the yellow, not the pale
+// grey of the dark screen.
+func TestWindowFlashEndsBrowser(t *testing.T) {
+	browsertest.Require(t)
+	t.Parallel()
+	s := civiqtest.New(t)
+	browsertest.RunShots(t, walkPrelude+`
+const page = watch(await civiq.newPage({ viewport: { width: 1280, height: 400 } }));
+await page.emulateMedia({ reducedMotion: 'reduce' }); // the flash held, not animated: its colours are read at once
+await page.goto(base + '/halls/demo/window/1');
+await page.waitForFunction(() => window.civiqWindow && window.civiqWindow.synced() >= 1);
+await api('POST', '/api/v1/halls/demo/counters/1/status', { status: 'open' });
+const t = (await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'general' })).ticket;
+await api('POST', '/api/v1/halls/demo/counters/1/call-next');
+await page.waitForFunction(() => document.body.classList.contains('flash'));
+const ink = await page.evaluate(() => [getComputedStyle(document.querySelector('.w-hall')).color, getComputedStyle(document.querySelector('.w-counter')).color]);
+eq(ink[0], ink[1], 'the hall name\'s colour on the flash, beside the counter\'s');
+await shot(page, 'walk-window-flash');
+await api('POST', '/api/v1/tickets/' + t.id + '/no-show');
+await page.waitForFunction(() => document.getElementById('w-num').textContent === '—');
+assert(!(await page.evaluate(() => document.body.classList.contains('flash'))), 'still flashing with no number');
+clean(page, 'window');
+`, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_TOKEN": s.Admin})
+}

@@ -27,6 +27,9 @@
     else s = C.tr("window.idle");
     stateEl.textContent = s;
     const b = document.body.classList;
+    // A call's flash ends with its number: a no-show or a finish seconds
+    // after the call leaves no yellow screen with nobody to call.
+    if (!number && b.contains("flash")) { clearTimeout(flashTimer); b.remove("flash"); }
     b.toggle("idle", !number);
     b.toggle("calling", !!number && status !== "serving");
     b.toggle("off", shown === "paused" || shown === "closed");
