@@ -128,3 +128,35 @@ assert(!(await page.evaluate(() => document.body.classList.contains('flash'))), 
 clean(page, 'window');
 `, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_TOKEN": s.Admin})
 }
+
+// TestHallNameLinesBrowser: on a phone, the hall's name in the bar of the
+// ticket page and of the booking page, too long for one line beside the
+// buttons, breaks into lines of even length: 示范政务服务大 then 厅 alone
+// was what a citizen saw.
+func TestHallNameLinesBrowser(t *testing.T) {
+	browsertest.Require(t)
+	t.Parallel()
+	s := civiqtest.New(t)
+	browsertest.RunShots(t, walkPrelude+`
+// lines counts the characters of each line an element's text takes.
+const lines = (page, sel) => page.$eval(sel, (e) => {
+  const n = e.firstChild, at = new Map();
+  for (let i = 0; i < n.length; i++) {
+    const r = document.createRange();
+    r.setStart(n, i); r.setEnd(n, i + 1);
+    const top = Math.round(r.getBoundingClientRect().top);
+    at.set(top, (at.get(top) || 0) + 1);
+  }
+  return [...at.keys()].sort((a, b) => a - b).map((k) => at.get(k));
+});
+const t = (await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'general', channel: 'remote' })).ticket;
+for (const [path, sel] of [['/t/' + t.id, '.citizen-hall'], ['/halls/demo/book', '.book-hall']]) {
+  const page = watch(await civiq.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }));
+  await page.goto(base + path);
+  const ls = await lines(page, sel);
+  assert(ls.length === 2 && Math.abs(ls[0] - ls[1]) <= 1, path + ': the hall name\'s lines: ' + JSON.stringify(ls));
+  await shot(page, 'walk-hall-name' + path.replace(/\//g, '-'));
+  clean(page, path);
+}
+`, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_TOKEN": s.Admin})
+}
