@@ -160,3 +160,30 @@ for (const [path, sel] of [['/t/' + t.id, '.citizen-hall'], ['/halls/demo/book',
 }
 `, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_TOKEN": s.Admin})
 }
+
+// TestFollowUpRowOpensBrowser: on the 好差评 desk, a click anywhere on a bad
+// rating's row opens its case, as the desk's 请从左侧选择一条差评 (choose
+// one on the left) invites; only the ticket number's button did.
+func TestFollowUpRowOpensBrowser(t *testing.T) {
+	browsertest.Require(t)
+	t.Parallel()
+	s := civiqtest.New(t)
+	s.User(t, "mgr", civiq.RoleManager, "demo")
+	browsertest.RunShots(t, walkPrelude+`
+await api('POST', '/api/v1/halls/demo/counters/1/status', { status: 'open' });
+const t = (await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'general' })).ticket;
+await api('POST', '/api/v1/halls/demo/counters/1/call-next');
+await api('POST', '/api/v1/tickets/' + t.id + '/finish');
+await api('POST', '/api/v1/tickets/' + t.id + '/rating', { score: 1, reasons: ['poor_attitude'], comment: '态度不好' });
+const page = watch(await civiq.newPage({ viewport: { width: 1440, height: 900 } }));
+await page.goto(base + '/login?next=' + encodeURIComponent('/halls/demo/followups'));
+await page.fill('input[name=username]', 'mgr');
+await page.fill('input[name=password]', process.env.CIVIQ_PASSWORD);
+await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.press('input[name=password]', 'Enter')]);
+await page.waitForSelector('#fu-table tbody tr');
+await page.click('#fu-table tbody tr .fu-why');
+await page.waitForSelector('#fu-body:not(.hidden)', { timeout: 5000 });
+eq(await text(page, '#fu-ticket'), t.number, 'the case opened');
+clean(page, 'desk');
+`, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_TOKEN": s.Admin, "CIVIQ_PASSWORD": civiqtest.UserPassword("mgr")})
+}

@@ -105,6 +105,12 @@
       const status = el("td");
       status.append(el("span", "chip st-" + f.status, st(f.status)));
       tr.append(rating, why, where, ticket, el("td", "num", f.contact_phone || "—"), status, deadlineCell(f));
+      // The whole row opens the case, as the desk's "choose one on the
+      // left" invites (but not text being selected to copy); the number's
+      // button is the keyboard's way.
+      tr.addEventListener("click", (e) => {
+        if (!e.target.closest("button, a") && !String(window.getSelection())) show(f.id, true);
+      });
       tbody.append(tr);
     }
   }
