@@ -80,7 +80,8 @@ clean(display, 'display');
 // laptop's 1440 px. Each counter's tile holds its name and its state on
 // one line ("Counter 2" and "Not open" each broke in two), and the open
 // counters' figure names the others as the tiles do, not open, not
-// "closed" (they are open with nobody there).
+// "closed" (they are open with nobody there); idle counters are listed
+// "Counter 1, Counter 3", not with the Chinese 、.
 func TestDashboardCountersEnglishBrowser(t *testing.T) {
 	browsertest.Require(t)
 	t.Parallel()
@@ -97,6 +98,17 @@ const heads = await page.$$eval('#ctr-tiles .ctr-h', (hs) => hs.map((h) => {
 for (const h of heads) assert(h.name && h.pill, 'the name or the state of a tile on two lines: ' + JSON.stringify(heads));
 eq(await page.$eval('#ctr-tiles [data-counter="2"] .pill', (e) => e.textContent), 'Not open', 'an open counter with nobody there');
 eq(await page.$eval('#ks-counters', (e) => e.textContent), '0 busy · 0 paused · 6 not open', 'the open counters figure');
+
+// Two counters idle while their services have people waiting: the alert
+// names them as English does, not joined with 、.
+const stf = (await (await fetch(base + '/api/v1/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({ username: 'stf', password }) })).json()).token;
+await api('POST', '/api/v1/halls/demo/counters/1/status', { status: 'open' });
+await fetch(base + '/api/v1/halls/demo/counters/3/status', { method: 'POST', headers: { Authorization: 'Bearer ' + stf, 'Content-Type': 'application/json' },
+  body: JSON.stringify({ status: 'open' }) });
+await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'general' });
+await page.waitForSelector('.al-idle', { timeout: 10000 });
+assert((await page.$eval('.al-idle', (e) => e.textContent)).endsWith(': Counter 1, Counter 3'), 'the idle counters: ' + await page.$eval('.al-idle', (e) => e.textContent));
 clean(page, 'dashboard');
 `, nil)
 }
@@ -163,7 +175,8 @@ for (const [path, sel] of [['/t/' + t.id, '.citizen-hall'], ['/halls/demo/book',
 
 // TestFollowUpRowOpensBrowser: on the 好差评 desk, a click anywhere on a bad
 // rating's row opens its case, as the desk's 请从左侧选择一条差评 (choose
-// one on the left) invites; only the ticket number's button did.
+// one on the left) invites; only the ticket number's button did. In
+// English on a 1366 px laptop the list shows its deadlines.
 func TestFollowUpRowOpensBrowser(t *testing.T) {
 	browsertest.Require(t)
 	t.Parallel()
@@ -174,7 +187,7 @@ await api('POST', '/api/v1/halls/demo/counters/1/status', { status: 'open' });
 const t = (await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'general' })).ticket;
 await api('POST', '/api/v1/halls/demo/counters/1/call-next');
 await api('POST', '/api/v1/tickets/' + t.id + '/finish');
-await api('POST', '/api/v1/tickets/' + t.id + '/rating', { score: 1, reasons: ['poor_attitude'], comment: '态度不好' });
+await api('POST', '/api/v1/tickets/' + t.id + '/rating', { score: 1, reasons: ['poor_attitude', 'long_wait'], comment: '态度不好', contact_phone: '13812345678' });
 const page = watch(await civiq.newPage({ viewport: { width: 1440, height: 900 } }));
 await page.goto(base + '/login?next=' + encodeURIComponent('/halls/demo/followups'));
 await page.fill('input[name=username]', 'mgr');
@@ -185,5 +198,18 @@ await page.click('#fu-table tbody tr .fu-why');
 await page.waitForSelector('#fu-body:not(.hidden)', { timeout: 5000 });
 eq(await text(page, '#fu-ticket'), t.number, 'the case opened');
 clean(page, 'desk');
+
+// In English on a laptop of 1366 px the list beside the case keeps its
+// deadline column in sight: it was 200 px to the right, scrolled out of
+// the list's box, and its reasons were joined with 、.
+await page.setViewportSize({ width: 1366, height: 768 });
+await page.goto(base + '/halls/demo/followups?lang=en');
+await page.waitForSelector('#fu-table tbody tr');
+// Its reasons are joined in English, not with 、.
+eq(await text(page, '#fu-table tbody tr .fu-why span'), 'Waited too long, Unfriendly attitude', 'the reasons in English');
+const box = await page.$eval('.fu-table', (e) => ({ scroll: e.scrollWidth, width: e.clientWidth }));
+assert(box.scroll <= box.width, 'the list is wider than its box, the deadline out of sight: ' + JSON.stringify(box));
+await shot(page, 'walk-followups-1366-en');
+clean(page, 'desk in English');
 `, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_TOKEN": s.Admin, "CIVIQ_PASSWORD": civiqtest.UserPassword("mgr")})
 }

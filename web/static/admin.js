@@ -397,7 +397,7 @@
   }
   async function deleteService(s) {
     const users = st.counters.filter((c) => c.service_ids.includes(s.id)).map((c) => c.name);
-    if (users.length) { sectionAlert("services", tr("admin.err.svc_in_use", users.join("、"))); return; }
+    if (users.length) { sectionAlert("services", tr("admin.err.svc_in_use", C.list(users))); return; }
     if (!confirm(tr("admin.confirm.service", s.name))) return;
     const res = await act("services", "DELETE", hallPath("/services/" + enc(s.id)), "admin.err.delete.service");
     if (!res) return;
@@ -481,7 +481,7 @@
   }
   async function deleteCounter(c) {
     const bound = st.devices.filter((d) => d.counter_id === c.id).map((d) => "#" + d.id + " " + tr("admin.kind." + d.kind));
-    if (bound.length) { sectionAlert("counters", tr("admin.err.ctr_in_use", bound.join("、"))); return; }
+    if (bound.length) { sectionAlert("counters", tr("admin.err.ctr_in_use", C.list(bound))); return; }
     if (!confirm(tr("admin.confirm.counter", c.name))) return;
     const res = await act("counters", "DELETE", hallPath("/counters/" + enc(c.id)), "admin.err.delete.counter");
     if (!res) return;
@@ -525,7 +525,7 @@
     const me = root.dataset.me;
     for (const u of st.users) {
       const halls = u.role === "admin" ? tr("admin.users.all_halls")
-        : (u.hall_ids || []).map((id) => { const x = st.halls.find((y) => y.id === id); return x ? C.name(x) : id; }).join("、");
+        : C.list((u.hall_ids || []).map((id) => { const x = st.halls.find((y) => y.id === id); return x ? C.name(x) : id; }));
       // Too many wrong passwords lock a user for a while (civiq's login.go).
       const locked = u.locked_until && new Date(u.locked_until) > new Date();
       tb.append(h("tr", {},

@@ -13,6 +13,9 @@
   // name is the name of a hall, a service or a guide in the page's
   // language: its English name on an English page when it has one.
   C.name = (x) => (C.lang === "en" && x.name_en) || x.name;
+  // list joins names for a sentence in the page's language: 甲、乙 in
+  // Chinese, "A, B" in English.
+  C.list = (xs) => xs.join(C.lang === "en" ? ", " : "、");
   // guideName is the guide's name of a case (or of a case's reference).
   C.guideName = (c) => C.name({ name: c.guide_name, name_en: c.guide_name_en });
 

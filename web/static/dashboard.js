@@ -166,7 +166,7 @@
       items.push(li);
     }
     const idle = d.counters.filter((c) => c.idle);
-    if (idle.length) items.push(el("li", "al-item al-idle", C.tr("dashboard.alert.idle", idle.length, idle.map(counterName).join("、"))));
+    if (idle.length) items.push(el("li", "al-item al-idle", C.tr("dashboard.alert.idle", idle.length, C.list(idle.map(counterName)))));
     $("al-list").replaceChildren(...items);
     $("db-alerts").hidden = items.length === 0;
     $("db-alerts").classList.toggle("raised", (d.alerts || []).length > 0);

@@ -22,7 +22,7 @@
   const reason = (r) => (D.reasons && D.reasons[r]) || r;
   // reasons are a case's reasons: the labels of its codes, then the
   // citizen's own words.
-  const reasons = (f) => (f.reasons || []).map(reason).concat(f.reason_text || []).join("、");
+  const reasons = (f) => C.list((f.reasons || []).map(reason).concat(f.reason_text || []));
   let current = null, busy = false, chosen = null;
 
   // ---- the filters, kept in the address for a link to a view ----
@@ -94,7 +94,7 @@
       why.append(el("span", "", reasons(f)));
       if (f.comment) why.append(el("small", "", f.comment));
       const where = el("td");
-      where.append(el("span", "", counterName(f.counter_id)), el("small", "", f.staff || ""));
+      where.append(el("span", "fu-ctr", counterName(f.counter_id)), el("small", "", f.staff || ""));
       const ticket = el("td");
       const open = el("button", "linkish num", f.ticket_number);
       open.type = "button";
