@@ -133,6 +133,9 @@ func (s *Site) loadCounter(w http.ResponseWriter, r *http.Request) (v *counterVi
 	return v, true
 }
 
+// pausePrefix names the catalogue keys of the reasons a counter pauses for.
+const pausePrefix = "counter.pause.r"
+
 // reasons lists the catalogue keys with prefix in order, with the Chinese
 // text that goes into records whatever the page's language.
 func (s *Site) reasons(v *counterView, prefix string) {
@@ -149,6 +152,19 @@ func (s *Site) reasons(v *counterView, prefix string) {
 		v.Reasons = append(v.Reasons, reason{k, rec})
 		v.JS.Records[k] = rec
 	}
+}
+
+// pauseRecords maps each pause reason's catalogue key to the Chinese text
+// a counter's pause_reason keeps: the screens show it in their language
+// (CIVIQ.pauseReason).
+func (s *Site) pauseRecords() map[string]string {
+	recs := map[string]string{}
+	for k := range s.catalogs[Languages[0]] {
+		if strings.HasPrefix(k, pausePrefix) {
+			recs[k] = s.T(Languages[0], k)
+		}
+	}
+	return recs
 }
 
 // counterPage is where staff call and serve: signed in staff of the hall,
@@ -176,7 +192,7 @@ func (s *Site) counterPage(w http.ResponseWriter, r *http.Request) {
 		v.Mode = "device"
 	}
 	v.JS.Mode = v.Mode
-	s.reasons(v, "counter.pause.r")
+	s.reasons(v, pausePrefix)
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "counter", "counter.title", v)
 }

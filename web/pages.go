@@ -9,8 +9,8 @@ import "net/http"
 var scriptStrings = map[string][]string{
 	"kiosk":        {"kiosk.", "behalf.", "error.network", "wait.about"},
 	"ticket":       {"ticket.", "error.network", "wait.about"},
-	"display":      {"display."},
-	"window":       {"window."},
+	"display":      {"display.", "counter.pause."}, // pause reasons: CIVIQ.pauseReason
+	"window":       {"window.", "counter.pause."},
 	"counter":      {"counter.", "behalf.", "error.", "case.status."},
 	"rate":         {"rate.", "error."},
 	"admin":        {"admin.", "role."},

@@ -213,3 +213,35 @@ await shot(page, 'walk-followups-1366-en');
 clean(page, 'desk in English');
 `, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_TOKEN": s.Admin, "CIVIQ_PASSWORD": civiqtest.UserPassword("mgr")})
 }
+
+// TestPauseReasonEnglishBrowser: a counter paused for lunch keeps its reason
+// in Chinese (午休：…, for the records); the English window screen and hall
+// display showed it so ("Paused · 午休：Back at 13:00"). They show it in
+// English as the counter's page does, with an English colon.
+func TestPauseReasonEnglishBrowser(t *testing.T) {
+	browsertest.Require(t)
+	t.Parallel()
+	s := civiqtest.New(t)
+	browsertest.RunShots(t, walkPrelude+`
+const win = watch(await civiq.newPage({ viewport: { width: 1366, height: 768 } }));
+await win.goto(base + '/halls/demo/window/1?lang=en');
+await win.waitForFunction(() => window.civiqWindow && window.civiqWindow.synced() >= 1);
+const display = watch(await civiq.newPage({ viewport: { width: 1920, height: 1080 } }));
+await display.goto(base + '/halls/demo/display?lang=en');
+await display.waitForFunction(() => window.civiqDisplay && window.civiqDisplay.synced() >= 1);
+await api('POST', '/api/v1/halls/demo/counters/1/status', { status: 'open' });
+await api('POST', '/api/v1/halls/demo/counters/1/status', { status: 'paused', reason: '午休：Back at 13:00' });
+const want = 'Paused · Lunch break: Back at 13:00';
+await win.waitForFunction(() => document.getElementById('w-state').textContent.startsWith('Paused'));
+eq(await text(win, '#w-state'), want, 'the window screen');
+await display.waitForFunction(() => document.querySelector('[data-counter="1"] .tile-state').textContent.startsWith('Paused'));
+eq(await text(display, '[data-counter="1"] .tile-state'), want, 'the display');
+await shot(win, 'walk-window-paused-en');
+// In Chinese, as kept.
+await win.goto(base + '/halls/demo/window/1?lang=zh-CN');
+await win.waitForFunction(() => window.civiqWindow && window.civiqWindow.synced() >= 1);
+eq(await text(win, '#w-state'), '暂停服务 · 午休：Back at 13:00', 'the window screen in Chinese');
+clean(win, 'window');
+clean(display, 'display');
+`, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_TOKEN": s.Admin})
+}

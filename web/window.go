@@ -18,6 +18,8 @@ type windowConfig struct {
 	Hall     string        `json:"hall"`
 	Timezone string        `json:"timezone"`
 	Counter  hallCounterJS `json:"counter"`
+	// Pauses: as the display's (displayConfig.Pauses).
+	Pauses map[string]string `json:"pauses"`
 }
 
 type windowView struct {
@@ -43,7 +45,7 @@ func (s *Site) windowScreen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := ctr.Public()
-	cfg := windowConfig{Hall: l.Hall.ID, Timezone: l.Hall.Timezone, Counter: newHallCounterJS(c)}
+	cfg := windowConfig{Hall: l.Hall.ID, Timezone: l.Hall.Timezone, Counter: newHallCounterJS(c), Pauses: s.pauseRecords()}
 	js, ok := s.scriptConfig(w, r, cfg)
 	if !ok {
 		return

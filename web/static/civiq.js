@@ -13,6 +13,17 @@
   // name is the name of a hall, a service or a guide in the page's
   // language: its English name on an English page when it has one.
   C.name = (x) => (C.lang === "en" && x.name_en) || x.name;
+  // pauseReason shows a counter's pause_reason in the page's language:
+  // reasons are kept in Chinese (records: catalogue key -> that text), as
+  // the chosen one, or the chosen one, "：" and the clerk's words.
+  C.pauseReason = function (r, records) {
+    for (const k of Object.keys(records || {})) {
+      const rec = records[k];
+      if (r === rec) return C.tr(k);
+      if (r.startsWith(rec + "：")) return C.tr(k) + (C.lang === "en" ? ": " : "：") + r.slice(rec.length + 1);
+    }
+    return r;
+  };
   // list joins names for a sentence in the page's language: 甲、乙 in
   // Chinese, "A, B" in English.
   C.list = (xs) => xs.join(C.lang === "en" ? ", " : "、");

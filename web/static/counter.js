@@ -89,15 +89,8 @@
   }
 
   // ---- drawing ----------------------------------------------------------
-  function reasonText(r) {
-    // Reasons are kept in Chinese; show the chosen one in the page's language.
-    for (const k of Object.keys(D.records || {})) {
-      const rec = D.records[k];
-      if (r === rec) return C.tr(k);
-      if (r.startsWith(rec + "：")) return C.tr(k) + "：" + r.slice(rec.length + 1);
-    }
-    return r;
-  }
+  // Reasons are kept in Chinese; show the chosen one in the page's language.
+  const reasonText = (r) => C.pauseReason(r, D.records);
 
   function setBtn(id, on) { const b = $(id); if (b) b.disabled = !on; }
 

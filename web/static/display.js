@@ -181,7 +181,7 @@
     // Nobody signed in and no ticket: 未开放, not 空闲 (CIVIQ.counterShown).
     const shown = C.counterShown(c, !!t.number);
     let s = "";
-    if (shown === "paused") s = C.tr("display.paused") + (c.pause_reason ? " · " + c.pause_reason : "");
+    if (shown === "paused") s = C.tr("display.paused") + (c.pause_reason ? " · " + C.pauseReason(c.pause_reason, cfg.pauses) : "");
     else if (shown === "closed") s = C.tr("display.closed");
     else if (shown === "idle") s = C.tr("display.idle");
     t.state.textContent = s;

@@ -20,7 +20,7 @@
     // Nobody signed in and no ticket: 未开放, not 空闲 (CIVIQ.counterShown).
     const shown = C.counterShown(counter, !!number);
     let s;
-    if (shown === "paused") s = C.tr("window.paused") + (counter.pause_reason ? " · " + counter.pause_reason : "");
+    if (shown === "paused") s = C.tr("window.paused") + (counter.pause_reason ? " · " + C.pauseReason(counter.pause_reason, cfg.pauses) : "");
     else if (shown === "closed") s = C.tr("window.closed");
     else if (number && status === "serving") s = C.tr("window.serving");
     else if (number) s = C.tr("window.calling", number);
