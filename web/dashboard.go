@@ -24,6 +24,10 @@ type hallJS struct {
 	Counters []hallCounterJS `json:"counters"`
 	// Target is the dashboard's "called within" target in minutes.
 	Target int `json:"target,omitempty"`
+	// Pauses are the pause reasons' records by catalogue key (pauseRecords),
+	// for the screens that show a paused counter's reason in their language:
+	// the display and the dashboard.
+	Pauses map[string]string `json:"pauses,omitempty"`
 }
 
 type hallServiceJS struct {
@@ -139,7 +143,7 @@ func (s *Site) dashboardPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	cfg.Target = 15
+	cfg.Target, cfg.Pauses = 15, s.pauseRecords()
 	if v := r.URL.Query().Get("target"); v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= 240 {
 			cfg.Target = n

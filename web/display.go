@@ -21,9 +21,6 @@ type displayConfig struct {
 	// every counter of the hall.
 	Only         []string             `json:"only,omitempty"`
 	Announcement *displayAnnouncement `json:"announcement,omitempty"`
-	// Pauses are the pause reasons' records by catalogue key, to show a
-	// paused counter's reason in the page's language.
-	Pauses map[string]string `json:"pauses"`
 }
 
 type displayAnnouncement struct {
@@ -70,7 +67,8 @@ func (s *Site) display(w http.ResponseWriter, r *http.Request) {
 			only = append(only, c.ID)
 		}
 	}
-	cfg := displayConfig{hallJS: newHallJS(h, l.Services, counters), VoiceTemplate: h.VoiceTemplate, Only: only, Pauses: s.pauseRecords()}
+	cfg := displayConfig{hallJS: newHallJS(h, l.Services, counters), VoiceTemplate: h.VoiceTemplate, Only: only}
+	cfg.Pauses = s.pauseRecords()
 	if len(anns) > 0 && anns[0].Text != "" {
 		cfg.Announcement = &displayAnnouncement{Text: anns[0].Text, At: anns[0].At.UTC().Format(time.RFC3339Nano)}
 	}

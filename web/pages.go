@@ -20,7 +20,7 @@ var scriptStrings = map[string][]string{
 	"guide":        {"guide.", "error.network"},
 	"guide_intake": {"case.", "guide.", "error.network"},
 	"case_desk":    {"case.", "behalf.", "error.network"},
-	"dashboard":    {"dashboard.", "wait.about", "rate.s1", "rate.s2", "rate.s3", "rate.s4", "rate.s5"},
+	"dashboard":    {"dashboard.", "wait.about", "rate.s1", "rate.s2", "rate.s3", "rate.s4", "rate.s5", "counter.pause."},
 	"planner":      {"planner."},
 	"reports":      {"reports."},
 	"city":         {"city."},

@@ -216,8 +216,9 @@ clean(page, 'desk in English');
 
 // TestPauseReasonEnglishBrowser: a counter paused for lunch keeps its reason
 // in Chinese (午休：…, for the records); the English window screen and hall
-// display showed it so ("Paused · 午休：Back at 13:00"). They show it in
-// English as the counter's page does, with an English colon.
+// display showed it so ("Paused · 午休：Back at 13:00"), the dashboard's
+// tile too. They show it in English as the counter's page does, with an
+// English colon.
 func TestPauseReasonEnglishBrowser(t *testing.T) {
 	browsertest.Require(t)
 	t.Parallel()
@@ -237,6 +238,12 @@ eq(await text(win, '#w-state'), want, 'the window screen');
 await display.waitForFunction(() => document.querySelector('[data-counter="1"] .tile-state').textContent.startsWith('Paused'));
 eq(await text(display, '[data-counter="1"] .tile-state'), want, 'the display');
 await shot(win, 'walk-window-paused-en');
+// And the dashboard's tile, for a manager reading it in English.
+const dash = watch(await civiq.newPage({ viewport: { width: 1440, height: 900 }, storageState: { cookies: [{ name: 'civiq_session', value: token, url: base }], origins: [] } }));
+await dash.goto(base + '/halls/demo/dashboard?lang=en');
+await dash.waitForSelector('[data-counter="1"] .ctr-idle');
+eq(await text(dash, '[data-counter="1"] .ctr-idle'), 'Lunch break: Back at 13:00', 'the dashboard');
+clean(dash, 'dashboard');
 // In Chinese, as kept.
 await win.goto(base + '/halls/demo/window/1?lang=zh-CN');
 await win.waitForFunction(() => window.civiqWindow && window.civiqWindow.synced() >= 1);

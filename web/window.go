@@ -18,7 +18,7 @@ type windowConfig struct {
 	Hall     string        `json:"hall"`
 	Timezone string        `json:"timezone"`
 	Counter  hallCounterJS `json:"counter"`
-	// Pauses: as the display's (displayConfig.Pauses).
+	// Pauses: as the display's (hallJS.Pauses).
 	Pauses map[string]string `json:"pauses"`
 }
 

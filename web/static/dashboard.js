@@ -196,7 +196,7 @@
         body.append(t);
       } else {
         body.append(el("span", "ctr-idle", c.shown === "closed" ? C.tr(nobody ? "dashboard.ctr.unstaffed_" + c.status : "dashboard.ctr.unstaffed")
-          : c.status === "paused" && c.pause_reason ? c.pause_reason
+          : c.status === "paused" && c.pause_reason ? C.pauseReason(c.pause_reason, D.pauses)
           : C.tr(c.idle ? "dashboard.ctr.idleWaiting" : "dashboard.ctr.idle")));
       }
       li.append(head, body, el("p", "ctr-served", C.tr("dashboard.ctr.served", c.served)));
