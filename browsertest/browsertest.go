@@ -33,6 +33,10 @@
 //	                      // and 4xx/5xx answers (but the favicon's and URLs
 //	                      // the RegExp skip matches) in page.errors
 //	clean(page, when)     // asserts that page.errors is empty
+//	await api(method, path, body, as) // a request to the server at
+//	                      // CIVIQ_URL with the bearer token as (by default
+//	                      // CIVIQ_TOKEN) and body as JSON; answers the
+//	                      // answer's JSON (null if empty), throws on a 4xx/5xx
 //
 // Anything the script prints to stdout is returned by Run; a thrown error or
 // a non-zero exit fails the test with the script's stderr.
@@ -188,6 +192,13 @@ function watch(page, skip) {
   return page;
 }
 const clean = (page, when) => assert(page.errors.length === 0, when + ': ' + page.errors.join('; '));
+async function api(method, path, body, as) {
+  const res = await fetch(process.env.CIVIQ_URL + path, { method, headers: { Authorization: 'Bearer ' + (as || process.env.CIVIQ_TOKEN), 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (res.status >= 400) throw new Error(method + ' ' + path + ': ' + res.status + ' ' + text);
+  return text ? JSON.parse(text) : null;
+}
 // textBelow lists the page's visible texts drawn smaller than px CSS
 // pixels: "size px: tag.class: text".
 async function textBelow(page, px) {

@@ -26,13 +26,6 @@ func TestDisplayBrowser(t *testing.T) {
 const displayScript = `
 const base = process.env.CIVIQ_URL, token = process.env.CIVIQ_TOKEN, shots = process.env.CIVIQ_SHOTS;
 
-async function api(method, path, body, as) {
-  const res = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + (as || token), 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (res.status >= 400) throw new Error(method + ' ' + path + ': ' + res.status + ' ' + text);
-  return text ? JSON.parse(text) : null;
-}
 const issue = async (svc) => (await api('POST', '/api/v1/halls/demo/tickets', { service_id: svc })).ticket;
 const callNext = async (ctr) => { const r = await api('POST', '/api/v1/halls/demo/counters/' + ctr + '/call-next'); return r && r.ticket; };
 const announce = (text) => api('POST', '/api/v1/halls/demo/announcements', { text });

@@ -24,13 +24,6 @@ func TestPublicPagesPublicStream(t *testing.T) {
 
 const publicStreamScript = `
 const base = process.env.CIVIQ_URL, token = process.env.CIVIQ_TOKEN;
-async function api(method, path, body) {
-  const res = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (res.status >= 400) throw new Error(method + ' ' + path + ': ' + res.status + ' ' + text);
-  return text ? JSON.parse(text) : null;
-}
 const issue = async (svc) => (await api('POST', '/api/v1/halls/demo/tickets', { service_id: svc })).ticket;
 const callNext = async (ctr) => (await api('POST', '/api/v1/halls/demo/counters/' + ctr + '/call-next')).ticket;
 

@@ -8,17 +8,10 @@ import (
 	"github.com/civiq/civiq/civiqtest"
 )
 
-// walkPrelude is what the scripts of the hall-day walk share: the API as a
-// user (the admin without as), the demo hall's pages.
+// walkPrelude is what the scripts of the hall-day walk share besides
+// browsertest's api (the admin's token without as): a text and a shot.
 const walkPrelude = `
 const base = process.env.CIVIQ_URL, token = process.env.CIVIQ_TOKEN, shots = process.env.CIVIQ_SHOTS;
-async function api(method, path, body, as) {
-  const res = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + (as || token), 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (res.status >= 400) throw new Error(method + ' ' + path + ': ' + res.status + ' ' + text);
-  return text ? JSON.parse(text) : null;
-}
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
 async function shot(page, name) { if (shots) await page.screenshot({ path: shots + '/' + name + '.png' }); }
 `

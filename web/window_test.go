@@ -47,13 +47,6 @@ func TestWindowBrowser(t *testing.T) {
 
 const windowScript = `
 const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
-async function api(method, path, body) {
-  const res = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + process.env.CIVIQ_TOKEN, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (res.status >= 400) throw new Error(method + ' ' + path + ': ' + res.status + ' ' + text);
-  return text ? JSON.parse(text) : null;
-}
 const rules = { min: [['.w-num', 80], ['.w-state', 28], ['.w-counter', 28]] };
 const browser = await civiq.launch();
 const state = (p) => p.evaluate(() => window.civiqWindow.state());
