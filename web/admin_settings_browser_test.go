@@ -135,3 +135,43 @@ await page.waitForFunction(() => document.querySelectorAll('#cal-year option').l
 eq(await page.$$eval('#cal-year option', (os) => os.map((o) => o.value)), ['2026', '2027'], 'the years in Los Angeles');
 `, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_PW": civiqtest.AdminPassword})
 }
+
+// TestAdminCalendarUnknownYear: a year whose holidays are neither built in
+// nor entered by the hall is said to be so above its (empty) list of days,
+// in the page's language; a built-in year says nothing. The admin read
+// "法定节假日和调休已内置" above an empty 2027 and bookings opened on its
+// New Year's Day.
+func TestAdminCalendarUnknownYear(t *testing.T) {
+	browsertest.Require(t)
+	s := civiqtest.New(t)
+	browsertest.RunShots(t, `
+const base = process.env.CIVIQ_URL;
+const browser = await civiq.launch();
+for (const [lang, when, years] of [['zh-CN', '2026-06-01T04:00:00Z', []], ['en', '2099-06-01T04:00:00Z', ['2099', '2100']]]) {
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  await ctx.clock.install({ time: Date.parse(when) });
+  const login = await ctx.request.post(base + '/api/v1/auth/login', { data: { username: 'admin', password: process.env.CIVIQ_PW } });
+  assert(login.ok(), 'sign in');
+  // The browser's clock is not the server's: the notifications' day
+  // report of another day is refused, which this test is not about.
+  const page = watch(await ctx.newPage(), /\/notifications\//);
+  await page.goto(base + '/admin?hall=demo&lang=' + lang + '#calendar');
+  await page.waitForSelector('#cal-days tbody tr');
+  if (!years.length) {
+    eq(await page.$eval('#cal-year', (e) => e.value), '2026', 'this year');
+    assert(await page.$eval('#cal-unknown', (e) => e.hidden), 'a built-in year has no note: ' + await page.textContent('#cal-unknown'));
+  }
+  for (const y of years) {
+    await page.selectOption('#cal-year', y);
+    await page.waitForFunction((y) => !document.querySelector('#cal-unknown').hidden && document.querySelector('#cal-unknown').textContent.startsWith(y), y);
+    const note = await page.textContent('#cal-unknown');
+    assert(note.includes('State Council') && note.includes('bookings'), 'the note says what to do and what it means: ' + note);
+    await axe(page, 'calendar ' + y);
+  }
+  await page.screenshot({ path: process.env.CIVIQ_SHOTS + '/admin-calendar-' + lang + '.png' });
+  clean(page, 'calendar ' + lang);
+  await ctx.close();
+}
+console.log('ok');
+`, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_PW": civiqtest.AdminPassword})
+}

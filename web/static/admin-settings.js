@@ -143,6 +143,11 @@
   }
   async function loadCalendar() {
     const cal = await A.get(A.hallPath("/calendar/" + yearSel.value));
+    // A year nobody has entered has weekends only: its public holidays
+    // stay open for bookings until they are added here.
+    const unknown = C.$("cal-unknown");
+    unknown.hidden = cal.source !== "none";
+    unknown.textContent = unknown.hidden ? "" : tr("admin.cal.unknown_year", String(cal.year));
     calBody.textContent = "";
     for (const d of cal.days || []) {
       const del = d.source === "hall" ? h("button", { class: "btn small danger", type: "button", onclick: () => removeDay(d.date) }, tr("admin.cal.remove")) : null;
