@@ -2,10 +2,12 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,3 +80,67 @@ for (const lang of ['zh-CN', 'en']) {
 await browser.close();
 console.log('ALL DONE');
 `
+
+// TestAdminWebhookTestBrowser: a webhook's detail on the admin page sends
+// it a test message and says how the receiver answered, in the page's
+// language; the try joins the log, marked as the test (it was "—"). The
+// page offered no test: only the API's POST /webhooks/{id}/test did.
+func TestAdminWebhookTestBrowser(t *testing.T) {
+	browsertest.Require(t)
+	s := civiqtest.New(t, func(s *civiqtest.Server) {
+		s.App.SetWebhookAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	})
+	var fail atomic.Bool
+	var tests atomic.Int32
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct{ Type string }
+		json.NewDecoder(r.Body).Decode(&m)
+		if m.Type == "webhook.test" {
+			tests.Add(1)
+		}
+		if fail.Load() {
+			w.WriteHeader(503)
+			return
+		}
+		w.WriteHeader(204)
+	}))
+	defer rc.Close()
+	if code := s.Call(t, "POST", "/api/v1/webhooks", s.Admin, map[string]any{"url": rc.URL + "/crm", "events": []string{"*"}}, nil); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	mux := http.NewServeMux() // the script turns the receiver's failure on
+	mux.HandleFunc("/fail", func(w http.ResponseWriter, r *http.Request) { fail.Store(true) })
+	ctl := httptest.NewServer(mux)
+	defer ctl.Close()
+	browsertest.RunShots(t, `
+const base = process.env.BASE;
+const browser = await civiq.launch();
+const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+const login = await ctx.request.post(base + '/api/v1/auth/login', { data: { username: 'admin', password: process.env.ADMIN_PW } });
+assert(login.ok(), 'sign in');
+const page = watch(await ctx.newPage());
+for (const lang of ['zh-CN', 'en']) {
+  await page.goto(base + '/admin?lang=' + lang + '#webhooks');
+  await page.click('[data-delivery="webhook"] tr[data-sub="1"] [data-move="log"]');
+  await page.waitForSelector('[data-detail="webhook"]:not([hidden])');
+  await page.click('[data-detail="webhook"] [data-test]');
+  await page.waitForFunction(() => document.querySelector('[data-test-result]').textContent !== '');
+  const said = await page.textContent('[data-test-result]');
+  assert(said.includes('204') && said.includes(lang === 'en' ? 'answered' : '已应答'), 'the answer: ' + said);
+  await page.waitForSelector('[data-detail="webhook"] tbody tr[data-event="0"]');
+  const cell = await page.textContent('[data-detail="webhook"] tbody tr[data-event="0"] td:nth-child(2)');
+  eq(cell, lang === 'en' ? 'test' : '测试', 'the test try in the log');
+  await axe(page, 'webhook test ' + lang);
+  await page.screenshot({ path: process.env.CIVIQ_SHOTS + '/admin-webhook-test-' + lang + '.png', fullPage: true });
+}
+await fetch(process.env.CTL + '/fail');
+await page.click('[data-detail="webhook"] [data-test]');
+await page.waitForFunction(() => document.querySelector('[data-test-result]').textContent.includes('503'));
+assert((await page.textContent('[data-test-result]')).includes('did not take it'), 'a failed test says so');
+clean(page, 'webhook test');
+console.log('ok');
+`, map[string]string{"BASE": s.URL, "ADMIN_PW": civiqtest.AdminPassword, "CTL": ctl.URL})
+	if n := tests.Load(); n != 3 {
+		t.Errorf("the receiver got %d test messages, want 3", n)
+	}
+}

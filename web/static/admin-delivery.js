@@ -11,7 +11,7 @@
   if (!A || !A.isAdmin) return;
   const { h } = A;
   const kinds = [
-    { kind: "webhook", section: "webhooks", path: "/api/v1/webhooks", list: "webhooks",
+    { kind: "webhook", section: "webhooks", path: "/api/v1/webhooks", list: "webhooks", test: true,
       change: (x) => ({ url: x.url, events: x.events, halls: x.halls, description: x.description }) },
     { kind: "reporter", section: "haochaping", path: "/api/v1/haochaping/reporters", list: "reporters",
       change: (x) => ({ url: x.url, halls: x.halls, description: x.description }) },
@@ -71,6 +71,7 @@
   async function open(k, x) {
     k.open = x.id;
     const box = detail(k);
+    if (k.test) box.querySelector("[data-test-result]").textContent = "";
     box.querySelector("h3").textContent = "#" + x.id + " " + x.url;
     const f = box.querySelector("form");
     f.elements.from_event_id.value = "";
@@ -78,6 +79,9 @@
     await showLog(k, x);
     box.focus();
   }
+
+  // ms is a try's latency to a tenth of a millisecond.
+  const ms = (v) => String(Math.round((v || 0) * 10) / 10);
 
   async function showLog(k, x) {
     let log = [];
@@ -87,11 +91,25 @@
     for (const a of log) {
       const ok = a.status >= 200 && a.status < 300;
       tb.append(h("tr", { "data-event": a.event_id },
-        h("td", {}, when(a.at)), h("td", { class: "num" }, a.event_id ? String(a.event_id) : "—"),
+        h("td", {}, when(a.at)), h("td", { class: "num" }, a.event_id ? String(a.event_id) : tr("admin.delivery.test_row")),
         h("td", { class: "num" }, h("span", { class: "status " + (ok ? "open" : "paused") }, a.status ? String(a.status) : tr("admin.delivery.no_answer"))),
-        h("td", { class: "num" }, String(a.latency_ms)), h("td", {}, a.error || "")));
+        h("td", { class: "num" }, ms(a.latency_ms)), h("td", {}, a.error || "")));
     }
     if (!tb.children.length) tb.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, tr("admin.none"))));
+  }
+
+  // sendTest sends the open webhook a webhook.test message now and says
+  // how the receiver answered; the try joins its log.
+  async function sendTest(k) {
+    const out = detail(k).querySelector("[data-test-result]");
+    out.textContent = "";
+    const res = await A.act(k.section, "POST", k.path + "/" + k.open + "/test");
+    if (!res) return;
+    const d = res.body.delivery || {};
+    out.textContent = d.status >= 200 && d.status < 300 ? tr("admin.delivery.test_ok", d.status, ms(d.latency_ms))
+      : tr("admin.delivery.test_failed", d.status ? String(d.status) : tr("admin.delivery.no_answer"), d.error || "");
+    const x = k.items.find((y) => y.id === k.open);
+    if (x) await showLog(k, x);
   }
 
   async function resume(k, x) {
@@ -113,6 +131,7 @@
     k.items = [];
     const box = detail(k), f = box.querySelector("form");
     box.querySelector("[data-close]").addEventListener("click", () => { k.open = 0; box.hidden = true; });
+    if (k.test) box.querySelector("[data-test]").addEventListener("click", () => sendTest(k));
     f.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       if (!A.validate(f)) return;
