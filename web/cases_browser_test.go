@@ -156,7 +156,8 @@ func TestCaseDeskPage(t *testing.T) {
 
 // TestCaseDeskWidthBrowser: on a 1000 px desk screen the case list shows
 // all its columns, "Promised by" too, without a scroll bar in either
-// language; the list beside the open case cut that column off.
+// language; the list beside the open case cut that column off. At 1366 px,
+// the list beside the case, the promised date stays on one line.
 func TestCaseDeskWidthBrowser(t *testing.T) {
 	browsertest.Require(t)
 	gs := newGuideServer(t)
@@ -167,15 +168,21 @@ func TestCaseDeskWidthBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An accepted case (a promised date) of a guide with a long name.
+	tk = gs.servedTicket(t, "property")
+	if _, err := gs.Engine.OpenCase(ctx, civiq.OpenCaseRequest{TicketID: tk.ID, GuideID: "demo-p-transfer", Applicant: civiq.Applicant{Name: "李四", Phone: "13812345679"},
+		Materials: []civiq.CaseMaterialInput{{ID: "m1"}, {ID: "m2"}, {ID: "m3"}, {ID: "m4"}, {ID: "m5"}, {ID: "m6"}, {ID: "m7", Status: "not_applicable"}, {ID: "m8", Status: "not_applicable"}}}); err != nil {
+		t.Fatal(err)
+	}
 	browsertest.RunShots(t, `
 const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
-for (const lang of ['en', 'zh-CN']) {
+for (const [lang, width] of [['en', 1000], ['zh-CN', 1000], ['zh-CN', 1366]]) {
   const browser = await civiq.launch();
-  const ctx = await browser.newContext({ viewport: { width: 1000, height: 800 }, deviceScaleFactor: 1 });
+  const ctx = await browser.newContext({ viewport: { width, height: 800 }, deviceScaleFactor: 1 });
   await ctx.addCookies([{ name: 'civiq_session', value: process.env.CIVIQ_STAFF, url: base }, { name: 'civiq_lang', value: lang, url: base }]);
   const page = watch(await ctx.newPage());
   await page.goto(base + '/halls/demo/cases?number=' + process.env.CIVIQ_CASE, { waitUntil: 'load' });
-  await page.waitForFunction((n) => document.body.dataset.case === n && document.querySelectorAll('#cd-table tbody tr').length === 1, process.env.CIVIQ_CASE);
+  await page.waitForFunction((n) => document.body.dataset.case === n && document.querySelectorAll('#cd-table tbody tr').length === 2, process.env.CIVIQ_CASE);
   await page.evaluate(() => document.fonts && document.fonts.ready);
   const fit = await page.evaluate(() => {
     const box = document.querySelector('.cd-list .ci-table'), th = [...document.querySelectorAll('#cd-table th')].pop();
@@ -183,13 +190,22 @@ for (const lang of ['en', 'zh-CN']) {
     return { scroll: box.scrollWidth, client: box.clientWidth, right: r.right, edge: b.right, page: document.documentElement.scrollWidth };
   });
   assert(fit.scroll <= fit.client + 1 && fit.right <= fit.edge + 1, lang + ': the list overflows its box: ' + JSON.stringify(fit));
-  assert(fit.page <= 1000, lang + ': the page is wider than the screen: ' + JSON.stringify(fit));
+  assert(fit.page <= width, lang + ': the page is wider than the screen: ' + JSON.stringify(fit));
+  // The promised date stays on one line (at 1366 px it broke into
+  // "2026-12-" and "11" beside the open case).
+  const date = await page.$$eval('#cd-table tbody td:last-child', (tds) => tds.map((td) => {
+    const r = document.createRange();
+    r.selectNodeContents(td);
+    return { text: td.textContent, lines: new Set([...r.getClientRects()].map((b) => Math.round(b.top))).size };
+  }).filter((d) => d.text));
+  eq(date.length, 1, lang + ': one case has a promised date');
+  assert(date[0].lines <= 1, lang + ' ' + width + ': the promised date is broken: ' + JSON.stringify(date));
   const mats = await page.textContent('#cd-mats');
   assert(lang === 'en' ? mats.includes('Social security card application form') && !mats.includes('社会保障卡申领登记表') : mats.includes('社会保障卡申领登记表'),
     lang + ': the documents are named in the page\'s language: ' + mats);
-  await page.screenshot({ path: shots + '/cases-1000-' + lang + '.png', fullPage: true });
-  await axe(page, 'desk 1000 ' + lang);
-  clean(page, 'desk 1000 ' + lang);
+  await page.screenshot({ path: shots + '/cases-' + width + '-' + lang + '.png', fullPage: true });
+  await axe(page, 'desk ' + width + ' ' + lang);
+  clean(page, 'desk ' + width + ' ' + lang);
   await browser.close();
 }
 `, map[string]string{"CIVIQ_URL": gs.URL, "CIVIQ_STAFF": staff, "CIVIQ_CASE": c.Number})
