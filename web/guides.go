@@ -217,6 +217,17 @@ func (s *Site) guidePage(w http.ResponseWriter, r *http.Request) {
 	for _, c := range cs {
 		counters[c.ID] = s.kioskCounterLabel(lang, c)
 	}
+	// A guide done by appointment leads to the booking page, its service
+	// chosen, where the hall books that service online.
+	set, err := s.Engine.BookingSettings(r.Context(), hall.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	book := ""
+	if g.Appointment && set.Enabled && set.Bookable(g.ServiceID) {
+		book = "/halls/" + url.PathEscape(hall.ID) + "/book?service=" + url.QueryEscape(g.ServiceID)
+	}
 	back := "/halls/" + url.PathEscape(hall.ID) + "/guides"
 	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && ref.Path == back {
 		back = ref.RequestURI() // back to the search the citizen came from
@@ -224,7 +235,7 @@ func (s *Site) guidePage(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{
 		"Hall": hall.ID, "HallName": hall.NameIn(lang), "G": g, "Name": name, "Other": other, "Service": svc,
 		"Promised": s.daysLabel(lang, g.PromisedDays), "Legal": s.daysLabel(lang, g.LegalDays), "Visits": s.T(lang, "guide.times", g.Visits),
-		"Materials": mats, "Required": required, "Back": back, "Kiosk": "/halls/" + url.PathEscape(hall.ID) + "/kiosk",
+		"Materials": mats, "Required": required, "Back": back, "Book": book, "Kiosk": "/halls/" + url.PathEscape(hall.ID) + "/kiosk",
 		"JSON": kioskJSON(map[string]any{"hall": hall.ID, "guide": g.ID, "service": svc, "allow_remote": hall.AllowRemote,
 			"required": required, "tz": hall.Timezone, "counters": counters, "back": "/halls/" + url.PathEscape(hall.ID) + "/guides"}),
 	}

@@ -260,3 +260,32 @@ await axe(page, 'progress');
 clean(page, 'progress');
 mark('done');
 `
+
+// TestGuideBookBrowser: a guide done by appointment leads to the booking
+// page with its service chosen and its days shown, in the page's
+// language; a guide not booked has no such link. The guide said "预约办理: 支持" and led nowhere to book.
+func TestGuideBookBrowser(t *testing.T) {
+	browsertest.Require(t)
+	gs := newGuideServer(t)
+	browsertest.RunShots(t, `
+const base = process.env.CIVIQ_URL;
+const browser = await civiq.launch();
+const ctx = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+const page = watch(await ctx.newPage());
+for (const [lang, word] of [['zh-CN', '预约办理'], ['en', 'Book an appointment']]) {
+  await page.goto(base + '/halls/demo/guides/demo-p-mortgage?lang=' + lang);
+  eq(await page.$('#book'), null, lang + ': a guide not by appointment has no booking link');
+  await page.goto(base + '/halls/demo/guides/demo-p-transfer?lang=' + lang);
+  eq((await page.textContent('#book')).trim(), word, lang + ': the link');
+  await axe(page, 'guide ' + lang);
+  await page.screenshot({ path: process.env.CIVIQ_SHOTS + '/guide-book-' + lang + '.png' });
+  await Promise.all([page.waitForURL(/\/halls\/demo\/book\?service=property/), page.click('#book')]);
+  await page.waitForFunction(() => !document.querySelector('#step-time').disabled && document.querySelectorAll('#slots .bslot').length > 0 || document.querySelector('#slots-status').textContent !== window.CIVIQ.t['book.pick_service']);
+  eq(await page.$eval('input[name="service"]:checked', (i) => i.value), 'property', lang + ': the guide\'s service is chosen');
+  assert(await page.$eval('input[name="date"]:checked', (i) => !!i.value), lang + ': a day is chosen');
+  await page.screenshot({ path: process.env.CIVIQ_SHOTS + '/guide-book-page-' + lang + '.png' });
+}
+clean(page, 'guide book');
+console.log('ok');
+`, map[string]string{"CIVIQ_URL": gs.URL})
+}

@@ -156,6 +156,14 @@
         if (e && (e.code === "slot_full" || e.code === "too_late" || e.field === "slot_start")) loadSlots();
       });
       $("submit").dataset.label = $("submit").textContent;
+
+      // A guide's "book" link names its service: chosen, its days shown.
+      const want = new URLSearchParams(location.search).get("service");
+      const pick = want && [...form.querySelectorAll('input[name="service"]')].find((i) => i.value === want);
+      if (pick) {
+        pick.checked = true;
+        pick.dispatchEvent(new Event("change", { bubbles: true }));
+      }
     }
 
     function showResult(b, last4) {
