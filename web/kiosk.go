@@ -169,6 +169,11 @@ func (s *Site) ticketPage(w http.ResponseWriter, r *http.Request) {
 		"id": t.ID, "hall": hall.ID, "tz": hall.Timezone, "service": sv, "counters": counters,
 		"rated": rated, "ticket": t,
 	}
+	if b := v.Appointment; b != nil {
+		// The slot only, nothing of the person: the page shows it as the
+		// kiosk's ticket does, and that calls start at its start.
+		data["appointment"] = map[string]time.Time{"slot_start": b.SlotStart, "slot_end": b.SlotEnd}
+	}
 	reasons, err := s.reasonChoices(r.Context(), hall.ID, lang)
 	if err != nil {
 		s.fail(w, r, err)

@@ -489,3 +489,47 @@ await shot(kiosk, 'kiosk-appt-home-en');
 
 check(errors.length === 0, 'page errors: ' + errors.join('; '));
 `
+
+// TestTicketAppointmentBrowser: the phone page of a ticket checked in from
+// a booking says its slot and, while it waits before the slot, that calls
+// start then, in Chinese and English, as the kiosk's ticket does (the page
+// said only "下一位就是您, 约 5 分钟" to a citizen who came 20 minutes
+// early). A walk-in's page says neither. The phone's clock is in Los
+// Angeles: the times are the hall's.
+func TestTicketAppointmentBrowser(t *testing.T) {
+	browsertest.Require(t)
+	s := newApptSite(t)
+	code := s.book(t, "general", "10:00", 2)
+	var out struct{ Ticket kioskTicket }
+	if st := s.call(t, "POST", "/api/v1/halls/demo/checkins", s.Admin, map[string]string{"code": code, "id_last4": "002X"}, &out, nil); st != 201 {
+		t.Fatalf("check in: %d", st)
+	}
+	walkIn := s.issue(t, s.Admin, "general")
+	browsertest.RunShots(t, `
+const base = process.env.BASE;
+const browser = await civiq.launch();
+const ctx = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, timezoneId: 'America/Los_Angeles' });
+await ctx.clock.install({ time: +process.env.NOW_MS });
+const page = watch(await ctx.newPage());
+for (const [lang, mark, until] of [['zh-CN', '预约 10:00–10:30', '10:00 起叫号，请在大厅等候'], ['en', 'Appointment 10:00–10:30', 'Calling starts at 10:00; please wait in the hall']]) {
+  await page.goto(base + '/t/' + process.env.APPT + '?lang=' + lang);
+  await page.waitForSelector('#appt:not(.hidden)');
+  eq(await page.textContent('#appt'), mark, lang + ': the slot');
+  eq(await page.textContent('#appt-until'), until, lang + ': calls start at the slot');
+  await axe(page, 'appointment ticket ' + lang);
+  await page.screenshot({ path: process.env.CIVIQ_SHOTS + '/ticket-appointment-' + lang + '.png' });
+  await page.goto(base + '/t/' + process.env.WALKIN + '?lang=' + lang);
+  await page.waitForSelector('#number');
+  assert(await page.$eval('#appt', (e) => e.classList.contains('hidden')) && await page.$eval('#appt-until', (e) => e.classList.contains('hidden')), lang + ': a walk-in has no slot');
+}
+// Past the slot's start the line about calls goes.
+await page.goto(base + '/t/' + process.env.APPT);
+await page.waitForSelector('#appt-until:not(.hidden)');
+await ctx.clock.runFor(21 * 60 * 1000);
+await page.waitForSelector('#appt-until.hidden', { state: 'attached' });
+assert(await page.isVisible('#appt'), 'the slot stays');
+clean(page, 'appointment ticket');
+console.log('ok');
+`, map[string]string{"BASE": s.URL, "APPT": out.Ticket.ID, "WALKIN": walkIn.ID,
+		"NOW_MS": strconv.FormatInt(time.Now().Add(time.Until(kioskMorning)).UnixMilli(), 10)})
+}

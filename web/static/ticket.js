@@ -11,6 +11,7 @@
   let rated = T.rated;
   let stream = null, audio = null, fetching = false, again = false;
   let lastCall = callKey(t);
+  let apptTimer = 0;
 
   // A call (or a recall) is told apart by its count and counter.
   function callKey(x) { return x.status === "called" ? x.call_count + "@" + (x.counter_id || "") : ""; }
@@ -25,6 +26,16 @@
     $("number").textContent = t.number;
 
     const waiting = st === "waiting";
+    // An appointment ticket says its slot, and an early arrival that calls
+    // start at the slot's start, as the kiosk's ticket does.
+    const slot = T.appointment;
+    $("appt").textContent = slot ? C.tr("ticket.appt_mark", C.time(slot.slot_start, "time", T.tz) + "–" + C.time(slot.slot_end, "time", T.tz)) : "";
+    show($("appt"), !!slot);
+    const early = slot && waiting ? new Date(slot.slot_start) - Date.now() : 0;
+    $("appt-until").textContent = early > 0 ? C.tr("ticket.appt_wait_until", C.time(slot.slot_start, "time", T.tz)) : "";
+    show($("appt-until"), early > 0);
+    clearTimeout(apptTimer);
+    if (early > 0) apptTimer = setTimeout(render, Math.min(early + 1000, 2147483647));
     const ahead = $("ahead");
     ahead.textContent = waiting && known(t.position) ? (t.position === 0 ? C.tr("ticket.ahead_none") : C.tr("ticket.ahead", t.position)) : "";
     show(ahead, waiting && known(t.position));
