@@ -263,7 +263,8 @@ mark('done');
 
 // TestGuideBookBrowser: a guide done by appointment leads to the booking
 // page with its service chosen and its days shown, in the page's
-// language; a guide not booked has no such link. The guide said "预约办理: 支持" and led nowhere to book.
+// language; a guide not booked has no such link; the list's search
+// example fits a phone's box. The guide said "预约办理: 支持" and led nowhere to book.
 func TestGuideBookBrowser(t *testing.T) {
 	browsertest.Require(t)
 	gs := newGuideServer(t)
@@ -273,6 +274,15 @@ const browser = await civiq.launch();
 const ctx = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
 const page = watch(await ctx.newPage());
 for (const [lang, word] of [['zh-CN', '预约办理'], ['en', 'Book an appointment']]) {
+  // The search's example fits the phone's box (it was cut to "如 社保-").
+  await page.goto(base + '/halls/demo/guides?lang=' + lang);
+  const fit = await page.$eval('#q', (q) => {
+    const cs = getComputedStyle(q), c = document.createElement('canvas').getContext('2d');
+    c.font = cs.fontWeight + ' ' + cs.fontSize + ' ' + cs.fontFamily;
+    return { text: c.measureText(q.placeholder).width, box: q.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) };
+  });
+  // Chromium keeps room at the end for the search field's clear button.
+  assert(fit.text <= fit.box - 16, lang + ': the search example is cut: ' + JSON.stringify(fit));
   await page.goto(base + '/halls/demo/guides/demo-p-mortgage?lang=' + lang);
   eq(await page.$('#book'), null, lang + ': a guide not by appointment has no booking link');
   await page.goto(base + '/halls/demo/guides/demo-p-transfer?lang=' + lang);
