@@ -143,7 +143,7 @@
         if (!res) return;
         if (res.status === 201) {
           state.last4 = id.slice(-4);
-          showResult(res.body.booking, state.last4);
+          showResult(res.body.booking, state.last4, true);
           return;
         }
         const e = res.body && res.body.error;
@@ -166,8 +166,11 @@
       }
     }
 
-    function showResult(b, last4) {
+    // showResult shows booking b: "booked" when it was made just now, else
+    // (looked up, cancelled) the citizen's booking, its status below.
+    function showResult(b, last4, made) {
       state.booking = b;
+      $("result-h").textContent = C.tr(made ? "book.done" : "book.yours");
       state.last4 = last4;
       try { localStorage.setItem("civiq.booking." + hall, JSON.stringify({ code: b.code, last4 })); } catch (e) { /* private mode */ }
       const svc = services[b.service_id];
