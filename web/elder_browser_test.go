@@ -68,6 +68,10 @@ async function open(w, h, path, o) {
 async function large(page, px, when) {
   await page.evaluate(() => document.fonts.ready);
   eq(await textBelow(page, px), [], when + ': texts under ' + px + ' px');
+  // The larger text still fits the screen's width (the case lookup's form
+  // ran 64 px past a phone's).
+  const w = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  assert(w[0] <= w[1], when + ': the page scrolls sideways: ' + w);
   await axe(page, when, enhanced);
   if (shots) await page.screenshot({ path: shots + '/elder-' + when.replace(/\W+/g, '-') + '.png' });
 }
