@@ -1,9 +1,7 @@
 package web_test
 
 import (
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/civiq/civiq/browsertest"
 	"github.com/civiq/civiq/civiqtest"
@@ -180,50 +178,3 @@ await axe(staff, 'staff page');
 assert(staff.errors.length === 0, 'staff: ' + staff.errors.join('\n'));
 mark('done');
 `
-
-// TestBookFindBrowser: a booking looked up on the booking page is headed
-// as the citizen's booking, its status below, in Chinese and English; one
-// made just now is headed as booked. A checked-in booking looked up said
-// "预约成功" above "已签到".
-func TestBookFindBrowser(t *testing.T) {
-	browsertest.Require(t)
-	s := newApptSite(t)
-	code := s.book(t, "general", "10:00", 2)
-	if st := s.call(t, "POST", "/api/v1/halls/demo/checkins", s.Admin, map[string]string{"code": code, "id_last4": kioskPerson(2)[14:]}, nil, nil); st != 201 {
-		t.Fatalf("check in: %d", st)
-	}
-	browsertest.RunShots(t, `
-const base = process.env.BASE;
-const browser = await civiq.launch();
-for (const [lang, yours, booked, status] of [['zh-CN', '我的预约', '预约成功', '已签到'], ['en', 'Your booking', 'Booked', 'Checked in']]) {
-  const ctx = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
-  await ctx.clock.install({ time: +process.env.NOW_MS });
-  const page = watch(await ctx.newPage());
-  await page.goto(base + '/halls/demo/book?lang=' + lang);
-  await page.click('#find summary');
-  await page.fill('#q-code', process.env.CODE);
-  await page.fill('#q-last4', process.env.LAST4);
-  await page.click('#find-form button[type=submit]');
-  await page.waitForSelector('#result:not(.hidden)');
-  eq(await page.textContent('#result-h'), yours, lang + ': a booking looked up');
-  eq(await page.textContent('#r-status'), status, lang + ': its status');
-  await page.screenshot({ path: process.env.CIVIQ_SHOTS + '/book-found-' + lang + '.png', fullPage: true });
-  // One made now.
-  await page.click('#r-new');
-  await page.click('.bservice:has(input[value="tax"])');
-  await page.waitForSelector('#slots input[name="slot"]:not(:disabled)');
-  await page.check('#slots input[name="slot"]:not(:disabled)', { force: true });
-  await page.fill('#f-name', '王三');
-  await page.fill('#f-phone', '13900000003');
-  await page.fill('#f-id', lang === 'en' ? process.env.ID4 : process.env.ID3);
-  await page.check('#f-consent');
-  await page.click('#submit');
-  await page.waitForSelector('#result:not(.hidden)');
-  eq(await page.textContent('#result-h'), booked, lang + ': a booking made now');
-  clean(page, 'book find ' + lang);
-  await ctx.close();
-}
-console.log('ok');
-`, map[string]string{"BASE": s.URL, "CODE": code, "LAST4": kioskPerson(2)[14:], "ID3": kioskPerson(3), "ID4": kioskPerson(4),
-		"NOW_MS": strconv.FormatInt(time.Now().Add(time.Until(kioskMorning)).UnixMilli(), 10)})
-}

@@ -490,18 +490,20 @@ await shot(kiosk, 'kiosk-appt-home-en');
 check(errors.length === 0, 'page errors: ' + errors.join('; '));
 `
 
-// TestTicketAppointmentBrowser: the phone page of a ticket checked in from
+// TestAppointmentPhoneBrowser: the phone page of a ticket checked in from
 // a booking says its slot and, while it waits before the slot, that calls
 // start then, in Chinese and English, as the kiosk's ticket does (the page
 // said only "下一位就是您, 约 5 分钟" to a citizen who came 20 minutes
-// early). A walk-in's page says neither. The phone's clock is in Los
-// Angeles: the times are the hall's.
-func TestTicketAppointmentBrowser(t *testing.T) {
+// early); a walk-in's page says neither; the phone's clock is in Los
+// Angeles: the times are the hall's. On the booking page the checked-in
+// booking looked up is headed as the citizen's booking, its status below
+// (it said "预约成功" above "已签到"); one made just now as booked.
+func TestAppointmentPhoneBrowser(t *testing.T) {
 	browsertest.Require(t)
 	s := newApptSite(t)
 	code := s.book(t, "general", "10:00", 2)
 	var out struct{ Ticket kioskTicket }
-	if st := s.call(t, "POST", "/api/v1/halls/demo/checkins", s.Admin, map[string]string{"code": code, "id_last4": "002X"}, &out, nil); st != 201 {
+	if st := s.call(t, "POST", "/api/v1/halls/demo/checkins", s.Admin, map[string]string{"code": code, "id_last4": kioskPerson(2)[14:]}, &out, nil); st != 201 {
 		t.Fatalf("check in: %d", st)
 	}
 	walkIn := s.issue(t, s.Admin, "general")
@@ -529,7 +531,38 @@ await ctx.clock.runFor(21 * 60 * 1000);
 await page.waitForSelector('#appt-until.hidden', { state: 'attached' });
 assert(await page.isVisible('#appt'), 'the slot stays');
 clean(page, 'appointment ticket');
+await ctx.close();
+
+// The booking page.
+for (const [lang, yours, booked, status] of [['zh-CN', '我的预约', '预约成功', '已签到'], ['en', 'Your booking', 'Booked', 'Checked in']]) {
+  const ctx = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+  await ctx.clock.install({ time: +process.env.NOW_MS });
+  const page = watch(await ctx.newPage());
+  await page.goto(base + '/halls/demo/book?lang=' + lang);
+  await page.click('#find summary');
+  await page.fill('#q-code', process.env.CODE);
+  await page.fill('#q-last4', process.env.LAST4);
+  await page.click('#find-form button[type=submit]');
+  await page.waitForSelector('#result:not(.hidden)');
+  eq(await page.textContent('#result-h'), yours, lang + ': a booking looked up');
+  eq(await page.textContent('#r-status'), status, lang + ': its status');
+  await page.screenshot({ path: process.env.CIVIQ_SHOTS + '/book-found-' + lang + '.png', fullPage: true });
+  // One made now.
+  await page.click('#r-new');
+  await page.click('.bservice:has(input[value="tax"])');
+  await page.waitForSelector('#slots input[name="slot"]:not(:disabled)');
+  await page.check('#slots input[name="slot"]:not(:disabled)', { force: true });
+  await page.fill('#f-name', '王三');
+  await page.fill('#f-phone', '13900000003');
+  await page.fill('#f-id', lang === 'en' ? process.env.ID4 : process.env.ID3);
+  await page.check('#f-consent');
+  await page.click('#submit');
+  await page.waitForSelector('#result:not(.hidden)');
+  eq(await page.textContent('#result-h'), booked, lang + ': a booking made now');
+  clean(page, 'book find ' + lang);
+  await ctx.close();
+}
 console.log('ok');
-`, map[string]string{"BASE": s.URL, "APPT": out.Ticket.ID, "WALKIN": walkIn.ID,
-		"NOW_MS": strconv.FormatInt(time.Now().Add(time.Until(kioskMorning)).UnixMilli(), 10)})
+`, map[string]string{"BASE": s.URL, "APPT": out.Ticket.ID, "WALKIN": walkIn.ID, "CODE": code, "LAST4": kioskPerson(2)[14:],
+		"ID3": kioskPerson(3), "ID4": kioskPerson(4), "NOW_MS": strconv.FormatInt(time.Now().Add(time.Until(kioskMorning)).UnixMilli(), 10)})
 }

@@ -7,15 +7,19 @@ import (
 	"github.com/civiq/civiq/civiqtest"
 )
 
-// TestStaffPagesPhoneBrowser: the reports, the day's bookings and the
-// staffing planner on a phone (375 px), in Chinese and English, do not
-// scroll sideways and cut no figure: their tables scroll in their cards,
-// the figures go two by two. The reports ran 427 px wide, their figures
-// cut; the bookings' strikes table ran out of its card to 919 px; the
-// planner ran 459 px wide, its figures cut to "9…".
+// TestStaffPagesPhoneBrowser: the city overview, the reports, the day's
+// bookings and the staffing planner on a phone (375 px), in Chinese and
+// English, do not scroll sideways and cut no figure: their tables scroll
+// in their cards, the figures go two by two, and the top bar breaks the
+// user's name, not 退出/Sign out or the language link. The city ran 801 px
+// wide, its figures cut to "1 o…", "中文" in two lines; the reports ran
+// 427 px, their figures cut; the bookings' strikes table ran out of its
+// card to 919 px; the planner ran 459 px, its figures cut to "9…".
 func TestStaffPagesPhoneBrowser(t *testing.T) {
 	browsertest.Require(t)
 	s := civiqtest.New(t)
+	s.Call(t, "PUT", "/api/v1/halls/east", s.Admin, map[string]any{"name": "东湖高新技术产业开发区行政审批局政务服务大厅（东湖新城社区分中心）", "timezone": "Asia/Shanghai"}, nil)
+	s.Call(t, "PUT", "/api/v1/halls/north", s.Admin, map[string]any{"name": "北城区政务服务中心", "name_en": "North District Service Centre", "timezone": "Asia/Shanghai"}, nil)
 	browsertest.RunShots(t, `
 const base = process.env.CIVIQ_URL;
 const browser = await civiq.launch();
@@ -25,16 +29,24 @@ assert(login.ok(), 'sign in');
 // The planner asks for the hall's history first: a hall without any
 // answers 409 and the page plans the example day instead.
 const page = watch(await ctx.newPage(), /\/plan\?.*days=/);
-for (const [path, ready] of [['/halls/demo/reports', '#rp-staff-csv[href*="format"]'], ['/halls/demo/bookings', '#strikes tbody tr'],
-  ['/halls/demo/planner', '#pl-table tbody tr']]) {
+for (const [path, ready] of [['/city', '#cy-rows tr:nth-child(3)'], ['/halls/demo/reports', '#rp-staff-csv[href*="format"]'],
+  ['/halls/demo/bookings', '#strikes tbody tr'], ['/halls/demo/planner', '#pl-table tbody tr']]) {
   for (const lang of ['zh-CN', 'en']) {
     await page.goto(base + path + '?lang=' + lang);
     await page.waitForSelector(ready, { state: 'attached' });
     await page.waitForTimeout(300);
-    const w = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
-    assert(w[0] <= w[1], path + ' ' + lang + ': the page scrolls sideways: ' + w);
-    const cut = await page.$$eval('.kpi-v', (ps) => ps.filter((p) => p.scrollWidth > p.clientWidth + 1).map((p) => p.textContent));
-    eq(cut, [], path + ' ' + lang + ': figures cut');
+    const m = await page.evaluate(() => {
+      const d = document.documentElement;
+      const line = (e) => parseFloat(getComputedStyle(e).lineHeight) || 24;
+      return {
+        page: [d.scrollWidth, d.clientWidth],
+        cut: [...document.querySelectorAll('.kpi-v, .kpi-s')].filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent),
+        broken: [...document.querySelectorAll('.bar .lang, .bar .link')].filter((e) => e.getBoundingClientRect().height > line(e) * 1.5).map((e) => e.textContent),
+      };
+    });
+    assert(m.page[0] <= m.page[1], path + ' ' + lang + ': the page scrolls sideways: ' + m.page);
+    eq(m.cut, [], path + ' ' + lang + ': figures cut');
+    eq(m.broken, [], path + ' ' + lang + ': top bar links in two lines');
     await axe(page, path + ' ' + lang);
     await page.screenshot({ path: process.env.CIVIQ_SHOTS + '/phone' + path.replace(/\//g, '-') + '-' + lang + '.png', fullPage: true });
   }
