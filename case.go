@@ -1,6 +1,7 @@
 package civiq
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -378,6 +379,18 @@ func missingOf(ms []CaseMaterial) []string {
 	return out
 }
 
+// missingEnOf is missingOf in English: each material's English name where
+// the guide had one, else its name.
+func missingEnOf(ms []CaseMaterial) []string {
+	out := []string{}
+	for _, m := range ms {
+		if m.Status == MaterialMissing {
+			out = append(out, cmp.Or(m.NameEn, m.Name))
+		}
+	}
+	return out
+}
+
 // actor names who makes the request in ctx for a case's history.
 func actor(ctx context.Context) string {
 	p, _ := ctx.Value(actorKey{}).(Principal)
@@ -725,24 +738,27 @@ func (e *Engine) Cases(ctx context.Context, q CaseQuery, overdue bool) ([]Case, 
 // CaseProgress is what a citizen sees of a case: no one else's data, and
 // their own masked.
 type CaseProgress struct {
-	Number        string     `json:"number"`
-	HallID        string     `json:"hall_id"`
-	HallName      string     `json:"hall_name"`
-	HallNameEn    string     `json:"hall_name_en,omitempty"`
-	GuideID       string     `json:"guide_id"`
-	GuideName     string     `json:"guide_name"`
-	GuideNameEn   string     `json:"guide_name_en,omitempty"`
-	ApplicantName string     `json:"applicant_name"`
-	Status        string     `json:"status"`
-	Reason        string     `json:"reason,omitempty"`
-	Missing       []string   `json:"missing"`
-	PromisedDays  int        `json:"promised_days"`
-	PromisedDate  string     `json:"promised_date,omitempty"`
-	Overdue       bool       `json:"overdue"`
-	OpenedAt      time.Time  `json:"opened_at"`
-	AcceptedAt    *time.Time `json:"accepted_at"`
-	ClosedAt      *time.Time `json:"closed_at"`
-	Steps         []CaseStep `json:"steps"`
+	Number        string   `json:"number"`
+	HallID        string   `json:"hall_id"`
+	HallName      string   `json:"hall_name"`
+	HallNameEn    string   `json:"hall_name_en,omitempty"`
+	GuideID       string   `json:"guide_id"`
+	GuideName     string   `json:"guide_name"`
+	GuideNameEn   string   `json:"guide_name_en,omitempty"`
+	ApplicantName string   `json:"applicant_name"`
+	Status        string   `json:"status"`
+	Reason        string   `json:"reason,omitempty"`
+	Missing       []string `json:"missing"`
+	// MissingEn names the same materials in English, each where the guide
+	// had an English name, else as in Missing.
+	MissingEn    []string   `json:"missing_en"`
+	PromisedDays int        `json:"promised_days"`
+	PromisedDate string     `json:"promised_date,omitempty"`
+	Overdue      bool       `json:"overdue"`
+	OpenedAt     time.Time  `json:"opened_at"`
+	AcceptedAt   *time.Time `json:"accepted_at"`
+	ClosedAt     *time.Time `json:"closed_at"`
+	Steps        []CaseStep `json:"steps"`
 }
 
 // GuideNameIn is the name of the case's guide in a page's language
@@ -750,6 +766,15 @@ type CaseProgress struct {
 func (p *CaseProgress) GuideNameIn(lang string) string {
 	name, _ := inLang(lang, p.GuideName, p.GuideNameEn)
 	return name
+}
+
+// MissingIn names the missing materials in a page's language: in English
+// on English pages (each where the guide had an English name).
+func (p *CaseProgress) MissingIn(lang string) []string {
+	if lang == "en" && len(p.MissingEn) == len(p.Missing) {
+		return p.MissingEn
+	}
+	return p.Missing
 }
 
 // HallNameIn is the case's hall's name in a page's language (inLang,
@@ -812,7 +837,7 @@ func (e *Engine) CaseProgressFor(ctx context.Context, number, last4 string) (*Ca
 		loc := hall.Location()
 		p := &CaseProgress{Number: c.Number, HallID: hall.ID, HallName: hall.Name, HallNameEn: hall.NameEn, GuideID: c.GuideID,
 			GuideName: c.GuideName, GuideNameEn: c.GuideNameEn, ApplicantName: MaskName(c.Applicant.Name), Status: c.Status, Reason: c.Reason,
-			Missing: nonNil(c.Missing), PromisedDays: c.PromisedDays, PromisedDate: c.PromisedDate, Overdue: c.Overdue,
+			Missing: nonNil(c.Missing), MissingEn: missingEnOf(c.Materials), PromisedDays: c.PromisedDays, PromisedDate: c.PromisedDate, Overdue: c.Overdue,
 			OpenedAt: c.OpenedAt.In(loc), AcceptedAt: inLoc(c.AcceptedAt, loc), ClosedAt: inLoc(c.ClosedAt, loc), Steps: []CaseStep{}}
 		for _, en := range entries {
 			p.Steps = append(p.Steps, CaseStep{Status: en.To, At: en.At.In(loc), Reason: en.Reason})

@@ -501,3 +501,23 @@ func TestCaseSealed(t *testing.T) {
 		t.Errorf("progress = %+v, %v", p, err)
 	}
 }
+
+// TestCaseProgressMissingIn: the missing materials in a page's language,
+// English on English pages; Chinese on Chinese pages, and where the two
+// lists do not match.
+func TestCaseProgressMissingIn(t *testing.T) {
+	p := &civiq.CaseProgress{Missing: []string{"申请表", "户口簿"}, MissingEn: []string{"Application form", "户口簿"}}
+	for _, c := range []struct {
+		lang string
+		p    *civiq.CaseProgress
+		want []string
+	}{
+		{"zh-CN", p, []string{"申请表", "户口簿"}},
+		{"en", p, []string{"Application form", "户口簿"}},
+		{"en", &civiq.CaseProgress{Missing: []string{"申请表"}}, []string{"申请表"}},
+	} {
+		if got := c.p.MissingIn(c.lang); !slices.Equal(got, c.want) {
+			t.Errorf("%s %+v: %q, want %q", c.lang, c.p, got, c.want)
+		}
+	}
+}

@@ -218,7 +218,11 @@ func TestCasePages(t *testing.T) {
 	}
 	enPage, _ := io.ReadAll(enRes.Body)
 	enRes.Body.Close()
-	mustContain(t, string(enPage), `<html lang="en">`, "Applying for a social security card", "Demo Service Hall")
+	mustContain(t, string(enPage), `<html lang="en">`, "Applying for a social security card", "Demo Service Hall",
+		"Social security card application form") // the missing material in English
+	if strings.Contains(string(enPage), "社会保障卡申领登记表") {
+		t.Error("the English progress page names the missing material in Chinese")
+	}
 	if status, page = post(c.Number, "0000"); status != 404 || !strings.Contains(page, "没有找到该办件") {
 		t.Errorf("wrong digits: %d", status)
 	}
