@@ -569,6 +569,11 @@ var noticeWords = map[string][2]string{
 	NoticeTransferred: {"{number} 已转至 {service}，请继续等候。", "{number} now waits for {service}."},
 }
 
+// takenWithoutLink is the taken message of a hall without link_base: it
+// promises no page to follow (its words with a link read "Follow your
+// place:" and ended there).
+var takenWithoutLink = [2]string{"您已取号 {number}，快到您时会再提醒您。", "Your ticket is {number}. We will tell you when your turn nears."}
+
 // NoticeText is a message in words, in lang ("en", else Chinese).
 func NoticeText(kind, lang string, params []NoticeParam) string {
 	w, ok := noticeWords[kind]
@@ -576,6 +581,9 @@ func NoticeText(kind, lang string, params []NoticeParam) string {
 		if w, ok = subjectWords[kind]; !ok {
 			return kind
 		}
+	}
+	if kind == NoticeTaken && !slices.ContainsFunc(params, func(p NoticeParam) bool { return p.Name == "link" && p.Value != "" }) {
+		w = takenWithoutLink
 	}
 	s := w[0]
 	if lang == "en" {

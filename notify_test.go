@@ -391,3 +391,31 @@ func TestPruneNotices(t *testing.T) {
 		t.Errorf("kept %v; want %v", got, want)
 	}
 }
+
+// TestNoticeTextTaken: the taken message in words leads to the ticket's
+// page where the hall links it, and promises no page where it does not
+// (it read "Follow your place:" and ended, "可凭此短信查看排队进度。" with
+// nothing to follow).
+func TestNoticeTextTaken(t *testing.T) {
+	number := civiq.NoticeParam{Name: "number", Value: "C007"}
+	link := civiq.NoticeParam{Name: "link", Value: "https://hall.example.gov.cn/t/abc"}
+	for _, c := range []struct {
+		lang   string
+		params []civiq.NoticeParam
+		want   string
+	}{
+		{"zh", []civiq.NoticeParam{number, link}, "您已取号 C007，可凭此短信查看排队进度。https://hall.example.gov.cn/t/abc"},
+		{"en", []civiq.NoticeParam{number, link}, "Your ticket is C007. Follow your place: https://hall.example.gov.cn/t/abc"},
+		{"zh", []civiq.NoticeParam{number}, "您已取号 C007，快到您时会再提醒您。"},
+		{"en", []civiq.NoticeParam{number}, "Your ticket is C007. We will tell you when your turn nears."},
+		{"en", []civiq.NoticeParam{number, {Name: "link"}}, "Your ticket is C007. We will tell you when your turn nears."},
+	} {
+		if got := civiq.NoticeText(civiq.NoticeTaken, c.lang, c.params); got != c.want {
+			t.Errorf("%s %v: %q, want %q", c.lang, c.params, got, c.want)
+		}
+	}
+	// The other kinds are as they were.
+	if got := civiq.NoticeText(civiq.NoticeNext, "en", []civiq.NoticeParam{number}); got != "C007 is next. Please wait in the hall." {
+		t.Errorf("next: %q", got)
+	}
+}

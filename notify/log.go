@@ -44,10 +44,13 @@ func (l *Log) Send(_ context.Context, m *civiq.ChannelMessage) civiq.ChannelResu
 		l.sent = append(l.sent, *m)
 		l.mu.Unlock()
 	}
-	var ps []civiq.NoticeParam // without the link: it holds the ticket's id
+	var ps []civiq.NoticeParam // the link masked: it holds the ticket's id
 	for _, p := range m.Params {
 		switch p.Name {
 		case "link":
+			if p.Value != "" {
+				ps = append(ps, civiq.NoticeParam{Name: p.Name, Value: "/t/********"})
+			}
 		case "code": // a booking's: with the ID's last 4 it opens the booking
 			ps = append(ps, civiq.NoticeParam{Name: p.Name, Value: "********"})
 		default:
