@@ -52,3 +52,43 @@ func TestServeAllowFlags(t *testing.T) {
 		t.Errorf("the database was opened: %v", err)
 	}
 }
+
+// A log level, a synchronous mode or a number that civiq serve cannot
+// read, given or from the environment, stops it (exit 2) naming the flag,
+// rather than running on the default.
+func TestServeFlagValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  [2]string
+		want string
+	}{
+		{[]string{"--log-level", "loud"}, [2]string{}, `--log-level (or CIVIQ_LOG_LEVEL) "loud"`},
+		{nil, [2]string{"CIVIQ_LOG_LEVEL", "verbose"}, `--log-level (or CIVIQ_LOG_LEVEL) "verbose"`},
+		{[]string{"--sqlite-synchronous", "OFF"}, [2]string{}, `--sqlite-synchronous (or CIVIQ_SQLITE_SYNCHRONOUS) "OFF"`},
+		{nil, [2]string{"CIVIQ_MAX_CONNS_PER_ADDR", "lots"}, `CIVIQ_MAX_CONNS_PER_ADDR (the default of --max-conns-per-addr): "lots" is not a number`},
+		{nil, [2]string{"CIVIQ_WEBHOOK_PIPELINE", "6x"}, `CIVIQ_WEBHOOK_PIPELINE (the default of --webhook-pipeline)`},
+		{nil, [2]string{"CIVIQ_MAX_DEVICE_CONNS_PER_ADDR", "-"}, `CIVIQ_MAX_DEVICE_CONNS_PER_ADDR (the default of --max-device-conns-per-addr)`},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			if tc.env[0] != "" {
+				t.Setenv(tc.env[0], tc.env[1])
+			}
+			db := filepath.Join(t.TempDir(), "civiq.db")
+			var stderr bytes.Buffer
+			args := append([]string{"--db", db, "--addr", "127.0.0.1:0"}, tc.args...)
+			if code := runServe(context.Background(), args, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("civiq serve %q (%s): exit %d, %s", tc.args, tc.env, code, stderr.String())
+			}
+			if _, err := os.Stat(db); !os.IsNotExist(err) {
+				t.Errorf("the database was opened: %v", err)
+			}
+		})
+	}
+	// Good values, and a flag given over a bad variable, pass; a level's
+	// case does not matter.
+	t.Setenv("CIVIQ_MAX_CONNS_PER_ADDR", "lots")
+	c, err := ParseServeFlags([]string{"--log-level", "WARN", "--sqlite-synchronous", "normal", "--max-conns-per-addr", "0"}, &bytes.Buffer{})
+	if err != nil || c.MaxConnsPerAddr != 0 || c.LogLevel != "WARN" {
+		t.Errorf("good values: %+v %v", c, err)
+	}
+}

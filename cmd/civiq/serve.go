@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -14,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -207,13 +209,31 @@ func env(name, def string) string {
 	return def
 }
 
-// envInt is env for a number; a value that is not one is left to the flag
+// envInt is env for a number; a value that is not one is left to envInts
 // to refuse.
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
 		return v
 	}
 	return def
+}
+
+// envInts refuses the environment variable of a number flag (flags names
+// each) that the command line did not set and that is not a number: envInt
+// left the default in its place.
+func envInts(fs *flag.FlagSet, flags map[string]string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, name := range slices.Sorted(maps.Keys(flags)) {
+		v := os.Getenv(flags[name])
+		if set[name] || v == "" {
+			continue
+		}
+		if _, err := strconv.Atoi(v); err != nil {
+			return fmt.Errorf("%s (the default of --%s): %q is not a number", flags[name], name, v)
+		}
+	}
+	return nil
 }
 
 // ParseServeFlags reads the flags of civiq serve, with env defaults.
@@ -232,7 +252,7 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.WebhookPipeline, "webhook-pipeline", envInt("CIVIQ_WEBHOOK_PIPELINE", outbound.DefaultPipeline), "how many of a webhook's messages may be sent on one connection before their answers came (HTTP/1.1 pipelining); 1 sends one at a time (env CIVIQ_WEBHOOK_PIPELINE)")
 	fs.StringVar(&c.FrameAncestors, "frame-ancestors", env("CIVIQ_FRAME_ANCESTORS", ""), "origins that may embed the hall display and the guide pages in a frame, e.g. https://portal.example.gov.cn; no page may be framed by default (env CIVIQ_FRAME_ANCESTORS)")
 	fs.StringVar(&c.Synchronous, "sqlite-synchronous", env("CIVIQ_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma: FULL (default, survives power loss; may also raise GOMAXPROCS by one, docs/api.md section 1), EXTRA or NORMAL (survives a crash of the process only) (env CIVIQ_SQLITE_SYNCHRONOUS)")
-	fs.StringVar(&c.LogLevel, "log-level", env("CIVIQ_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	fs.StringVar(&c.LogLevel, "log-level", env("CIVIQ_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env CIVIQ_LOG_LEVEL)")
 	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", envInt("CIVIQ_MAX_CONNS_PER_ADDR", 256), "open connections one client address may hold; 0 for no cap, behind a proxy (env CIVIQ_MAX_CONNS_PER_ADDR)")
 	fs.IntVar(&c.MaxDeviceConnsPerAddr, "max-device-conns-per-addr", envInt("CIVIQ_MAX_DEVICE_CONNS_PER_ADDR", 256), "more connections one address may hold for paired devices (env CIVIQ_MAX_DEVICE_CONNS_PER_ADDR)")
 	fs.StringVar(&c.VAPIDSubject, "vapid-subject", env("CIVIQ_VAPID_SUBJECT", ""), "whom push services may contact about the browser notifications: mailto:you@example.gov.cn or https://your.site; Apple's push service needs one (env CIVIQ_VAPID_SUBJECT)")
@@ -244,6 +264,17 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	}
 	if err := envCIDRs(fs); err != nil {
 		return c, err
+	}
+	if err := envInts(fs, map[string]string{"webhook-pipeline": "CIVIQ_WEBHOOK_PIPELINE",
+		"max-conns-per-addr": "CIVIQ_MAX_CONNS_PER_ADDR", "max-device-conns-per-addr": "CIVIQ_MAX_DEVICE_CONNS_PER_ADDR"}); err != nil {
+		return c, err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return c, fmt.Errorf("--log-level (or CIVIQ_LOG_LEVEL) %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if s := strings.ToUpper(c.Synchronous); s != "FULL" && s != "NORMAL" && s != "EXTRA" {
+		return c, fmt.Errorf("--sqlite-synchronous (or CIVIQ_SQLITE_SYNCHRONOUS) %q: want FULL, EXTRA or NORMAL", c.Synchronous)
 	}
 	if c.WebhookPipeline < 1 {
 		return c, fmt.Errorf("--webhook-pipeline must be at least 1 (1 sends one message at a time)")
