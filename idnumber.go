@@ -200,7 +200,10 @@ func (e *Engine) unseal(values ...*string) error {
 		}
 		v, err := e.Sealer.Open(*p)
 		if err != nil {
-			return fmt.Errorf("open personal data: %w", err)
+			// A wrong key is the server's setting, not a failure of the
+			// request: most often a database restored or moved without
+			// its key file (or another node's CIVIQ_SECRET_KEY).
+			return Errorf(EUnavailable, "personal data does not open (%v): the server's secret key, CIVIQ_SECRET_KEY or the key file beside the database, is not the one it was sealed with", err)
 		}
 		*p = v
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/civiq/civiq/sqlstore"
 )
@@ -94,6 +95,9 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	fmt.Fprintf(stdout, "restored %s from %s\n", *db, *from)
+	if missing := (Config{DB: *db}).missingKeyFiles(); len(missing) > 0 {
+		fmt.Fprintf(stderr, "civiq restore: put back the key files kept with the database before civiq serve, or set CIVIQ_SECRET_KEY, CIVIQ_RECEIPT_KEYS and CIVIQ_VAPID_KEY: missing %s (new keys would not open the personal data sealed before)\n", strings.Join(missing, ", "))
+	}
 	return 0
 }
 

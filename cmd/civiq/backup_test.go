@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -68,5 +69,55 @@ func TestBackupAndRestore(t *testing.T) {
 	mustDo(t, hc, http.MethodPost, m2.URL()+"/api/v1/halls/demo/tickets", admin, map[string]string{"service_id": "general"}, http.StatusCreated, &next)
 	if next.Ticket.Number != second.Ticket.Number {
 		t.Fatalf("after restore the next number is %s, want %s", next.Ticket.Number, second.Ticket.Number)
+	}
+}
+
+// A database restored without its key files: restore names the files to
+// put back, and a server started on it anyway answers a clear 503 for the
+// personal data its new key cannot open (it was a 500).
+func TestRestoreWithoutKeyFiles(t *testing.T) {
+	t.Setenv("CIVIQ_ADMIN_PASSWORD", testAdminPassword)
+	for _, v := range []string{"CIVIQ_SECRET_KEY", "CIVIQ_RECEIPT_KEYS", "CIVIQ_VAPID_KEY"} {
+		t.Setenv(v, "")
+	}
+	db := filepath.Join(t.TempDir(), "civiq.db")
+	m, stop := startMain(t, db)
+	hc := newHTTPClient()
+	admin := mustLogin(t, hc, m.URL(), "admin", testAdminPassword)
+	var tk ticketAnswer
+	mustDo(t, hc, http.MethodPost, m.URL()+"/api/v1/halls/demo/tickets", admin, map[string]string{"service_id": "general"}, http.StatusCreated, &tk)
+	mustDo(t, hc, http.MethodPost, m.URL()+"/api/v1/halls/demo/counters/1/call-next", admin, nil, http.StatusOK, nil)
+	mustDo(t, hc, http.MethodPost, m.URL()+"/api/v1/tickets/"+tk.Ticket.ID+"/finish", admin, nil, http.StatusOK, nil)
+	mustDo(t, hc, http.MethodPost, m.URL()+"/api/v1/tickets/"+tk.Ticket.ID+"/rating", "",
+		map[string]any{"score": 1, "reasons": []string{"attitude"}, "contact_phone": "13912345678"}, http.StatusCreated, nil)
+	backupFile := filepath.Join(t.TempDir(), "backup.db")
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"backup", "--db", db, "--to", backupFile}, &out, &errb); code != 0 {
+		t.Fatalf("backup exit %d: %s", code, errb.String())
+	}
+	stop()
+
+	// The database alone, in a new place.
+	db2 := filepath.Join(t.TempDir(), "civiq.db")
+	errb.Reset()
+	if code := Run(context.Background(), []string{"restore", "--from", backupFile, "--db", db2}, &out, &errb); code != 0 {
+		t.Fatalf("restore exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "put back the key files") || !strings.Contains(errb.String(), db2+".key, "+db2+".receipt-keys, "+db2+".vapid-key") {
+		t.Errorf("restore without the key files says %q", errb.String())
+	}
+	if got := (Config{DB: db2}).missingKeyFiles(); len(got) != 3 {
+		t.Errorf("missing key files %q", got)
+	}
+	m2, _ := startMain(t, db2)
+	admin = mustLogin(t, hc, m2.URL(), "admin", testAdminPassword)
+	b := mustDo(t, hc, http.MethodGet, m2.URL()+"/api/v1/halls/demo/followups", admin, nil, http.StatusServiceUnavailable, nil)
+	if !strings.Contains(string(b), "CIVIQ_SECRET_KEY or the key file beside the database") {
+		t.Errorf("the follow-ups with another key: %s", b)
+	}
+	// With its key files beside it (as the first server left them), a
+	// database is not missing any.
+	if got := (Config{DB: db}).missingKeyFiles(); len(got) != 0 {
+		t.Errorf("the first database misses %q", got)
 	}
 }

@@ -322,6 +322,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if sync != "FULL" && sync != "NORMAL" && sync != "EXTRA" {
 		return fmt.Errorf("--sqlite-synchronous must be FULL, NORMAL or EXTRA")
 	}
+	missing := c.missingKeyFiles()
 	var store *sqlstore.Store
 	if c.Postgres != "" {
 		if store, err = postgres.Open(ctx, c.Postgres); err != nil {
@@ -402,6 +403,10 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("vapid key: %w", err)
 	}
 	a.SetVAPID(vapid)
+	if len(missing) > 0 {
+		slog.Error("the database was used before, but its key files were missing and are new: if it was restored or moved, stop civiq and put back the key files kept with it (or set the variables), else the personal data sealed before does not open and receipts signed before do not verify",
+			"new_key_files", strings.Join(missing, ", "))
+	}
 	// Ratings' contact phones given before they were sealed are sealed now.
 	if n, err := m.Engine.SealRatingPhones(ctx); err != nil {
 		store.Close()
@@ -628,6 +633,27 @@ func keyFileOf(c Config, kind string) string {
 		return "civiq-postgres." + kind
 	}
 	return c.DB + "." + kind
+}
+
+// missingKeyFiles are the key files (keyFileOf) that the server is about
+// to make afresh, their variables unset, for an SQLite database that
+// exists already: a database restored or moved without them. An edge
+// node's database that edge-sync made has none yet, rightly.
+func (c Config) missingKeyFiles() []string {
+	if c.Postgres != "" || c.Edge {
+		return nil
+	}
+	if fi, err := os.Stat(c.DB); err != nil || fi.Size() == 0 {
+		return nil
+	}
+	var missing []string
+	for _, k := range []struct{ kind, env string }{{"key", civiq.EnvSecretKey}, {"receipt-keys", civiq.EnvReceiptKeys}, {"vapid-key", EnvVAPIDKey}} {
+		f := keyFileOf(c, k.kind)
+		if _, err := os.Stat(f); os.Getenv(k.env) == "" && errors.Is(err, os.ErrNotExist) {
+			missing = append(missing, f)
+		}
+	}
+	return missing
 }
 
 // EnvVAPIDKey holds the Web Push (VAPID) private key: a P-256 scalar, 64
