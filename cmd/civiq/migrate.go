@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/postgres"
 	"github.com/civiq/civiq/sqlstore"
 )
@@ -36,7 +37,24 @@ func runMigrateToPostgres(ctx context.Context, args []string, stdout, stderr io.
 		return 1
 	}
 	fmt.Fprintf(stdout, "copied %d rows from %s into PostgreSQL\n", n, *db)
+	// The keys stay in files beside the SQLite database: the nodes need
+	// them, or the personal data copied does not open and receipts
+	// printed before do not verify.
+	var keys []string
+	for _, k := range []struct{ kind, env string }{{"key", civiq.EnvSecretKey}, {"receipt-keys", civiq.EnvReceiptKeys}, {"vapid-key", EnvVAPIDKey}} {
+		if f := keyFileOf(Config{DB: *db}, k.kind); fileExists(f) {
+			keys = append(keys, fmt.Sprintf("%s=\"$(cat %s)\"", k.env, f))
+		}
+	}
+	if len(keys) > 0 {
+		fmt.Fprintf(stdout, "give every node the keys of %s, as: %s\n", *db, strings.Join(keys, " "))
+	}
 	return 0
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
 
 // skipTables are rebuilt or meaningless on the other side. The queue

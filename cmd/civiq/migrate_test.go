@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/civiq/civiq/pgtest"
@@ -30,6 +31,10 @@ func TestMigrateToPostgres(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := Run(context.Background(), []string{"migrate-to-postgres", "--db", db, "--postgres", url}, &out, &errb); code != 0 {
 		t.Fatalf("migrate exit %d: %s", code, errb.String())
+	}
+	// It says how to give the nodes the keys left beside the SQLite file.
+	if want := `CIVIQ_SECRET_KEY="$(cat ` + db + `.key)" CIVIQ_RECEIPT_KEYS="$(cat ` + db + `.receipt-keys)" CIVIQ_VAPID_KEY="$(cat ` + db + `.vapid-key)"`; !strings.Contains(out.String(), want) {
+		t.Errorf("migrate says %q, not %s", out.String(), want)
 	}
 	// Twice is refused: the target is no longer empty.
 	if code := Run(context.Background(), []string{"migrate-to-postgres", "--db", db, "--postgres", url}, &out, &errb); code != 1 {
