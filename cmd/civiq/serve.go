@@ -245,7 +245,7 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.DB, "db", env("CIVIQ_DB", "civiq.db"), "SQLite database file (env CIVIQ_DB)")
 	fs.StringVar(&c.Postgres, "postgres", env("CIVIQ_POSTGRES_URL", ""), "PostgreSQL URL; when set SQLite is not used (env CIVIQ_POSTGRES_URL)")
 	fs.BoolVar(&c.Demo, "demo", os.Getenv("CIVIQ_DEMO") == "1", "load the demo hall when the database holds no hall (env CIVIQ_DEMO=1)")
-	cidrsVar(fs, &c.MetricsAllow, "metrics-allow", "CIVIQ_METRICS_ALLOW", "comma-separated `CIDRs` that may read /metrics; default loopback (env CIVIQ_METRICS_ALLOW)")
+	cidrsVar(fs, &c.MetricsAllow, "metrics-allow", "CIVIQ_METRICS_ALLOW", "comma-separated `CIDRs` that may read /metrics, in place of the default, loopback (env CIVIQ_METRICS_ALLOW)")
 	cidrsVar(fs, &c.WebhookAllow, "webhook-allow", "CIVIQ_WEBHOOK_ALLOW", "comma-separated `CIDRs` of loopback, link-local or private addresses webhooks may be sent to; none by default (env CIVIQ_WEBHOOK_ALLOW)")
 	cidrsVar(fs, &c.NotifyAllow, "notify-allow", "CIVIQ_NOTIFY_ALLOW", "comma-separated `CIDRs` of loopback, link-local or private addresses the notifications' SMS and WeChat providers may be reached at (a private cloud's); none by default (env CIVIQ_NOTIFY_ALLOW)")
 	cidrsVar(fs, &c.PushAllow, "push-allow", "CIVIQ_PUSH_ALLOW", "comma-separated `CIDRs` of loopback, link-local or private addresses browsers' push services may be reached at; none by default: anyone names one by subscribing, for tests only (env CIVIQ_PUSH_ALLOW)")
