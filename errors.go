@@ -75,8 +75,10 @@ type Error struct {
 	Again time.Time
 }
 
+// Error is the message and, in brackets, the code: what a command line or
+// a log shows (civiq edge-sync: the city: unknown token (unauthorized)).
 func (e *Error) Error() string {
-	return fmt.Sprintf("civiq error: code=%s message=%s", e.Code, e.Message)
+	return fmt.Sprintf("%s (%s)", e.Message, e.Code)
 }
 
 // RetrySeconds is a wait in whole seconds, rounded up, at least 1: what a

@@ -538,3 +538,21 @@ func TestServeProcs(t *testing.T) {
 		}
 	}
 }
+
+// A command's error from the domain reads as its message, with the code
+// in brackets, not Go's dump of the struct.
+func TestCommandErrorMessage(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	city := "http://" + l.Addr().String()
+	l.Close() // nobody answers there
+	t.Setenv("CIVIQ_EDGE_TOKEN", "edge_x")
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), []string{"edge-sync", "--db", filepath.Join(t.TempDir(), "hall.db"), "--hall", "demo", "--city", city}, &out, &errb)
+	if code != 1 || !strings.HasPrefix(errb.String(), "civiq edge-sync: the city does not answer") ||
+		!strings.HasSuffix(strings.TrimSpace(errb.String()), "(unavailable)") || strings.Contains(errb.String(), "code=") {
+		t.Errorf("edge-sync to a city away: exit %d, %q", code, errb.String())
+	}
+}
