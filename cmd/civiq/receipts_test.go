@@ -31,6 +31,15 @@ func TestRotateReceiptKey(t *testing.T) {
 	if len(keys) != 2 || keys[0].ID != before.Public()[0].ID || !keys[1].Current || !strings.Contains(out.String(), keys[1].ID) {
 		t.Errorf("after rotation %+v; said %q", keys, out.String())
 	}
+	// A database that is not there (a name mistyped) gets no key file.
+	typo := filepath.Join(t.TempDir(), "civic.db")
+	errb.Reset()
+	if code := Run(context.Background(), []string{"rotate-receipt-key", "--db", typo}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "no such database") {
+		t.Errorf("rotate for no database: exit %d, %q", code, errb.String())
+	}
+	if fileExists(typo + ".receipt-keys") {
+		t.Error("rotate for no database made a key file")
+	}
 	t.Setenv(civiq.EnvReceiptKeys, strings.Repeat("ab", 32))
 	if code := Run(context.Background(), []string{"rotate-receipt-key", "--db", db}, &out, &errb); code != 2 {
 		t.Errorf("with CIVIQ_RECEIPT_KEYS set: exit %d, want 2", code)

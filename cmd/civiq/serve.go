@@ -675,6 +675,11 @@ func runRotateReceiptKey(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "civiq rotate-receipt-key: CIVIQ_RECEIPT_KEYS is set: add a new key (64 hex digits) at its end instead")
 		return 2
 	}
+	if c.Postgres == "" && !fileExists(c.DB) && !fileExists(keyFileOf(c, "receipt-keys")) {
+		// A name mistyped would get a key file no server reads.
+		fmt.Fprintf(stderr, "civiq rotate-receipt-key: %s: no such database (give --db the server's database)\n", c.DB)
+		return 1
+	}
 	id, err := civiq.RotateReceiptKey(keyFileOf(c, "receipt-keys"))
 	if err != nil {
 		fmt.Fprintln(stderr, "civiq rotate-receipt-key:", err)
