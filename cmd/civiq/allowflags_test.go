@@ -68,6 +68,8 @@ func TestServeFlagValues(t *testing.T) {
 		{nil, [2]string{"CIVIQ_MAX_CONNS_PER_ADDR", "lots"}, `CIVIQ_MAX_CONNS_PER_ADDR (the default of --max-conns-per-addr): "lots" is not a number`},
 		{nil, [2]string{"CIVIQ_WEBHOOK_PIPELINE", "6x"}, `CIVIQ_WEBHOOK_PIPELINE (the default of --webhook-pipeline)`},
 		{nil, [2]string{"CIVIQ_MAX_DEVICE_CONNS_PER_ADDR", "-"}, `CIVIQ_MAX_DEVICE_CONNS_PER_ADDR (the default of --max-device-conns-per-addr)`},
+		{nil, [2]string{"CIVIQ_LDAP_STARTTLS", "yes"}, `CIVIQ_LDAP_STARTTLS (the default of --ldap-starttls): "yes" is not 1 or 0`},
+		{nil, [2]string{"CIVIQ_DEMO", "on"}, `CIVIQ_DEMO (the default of --demo)`},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			if tc.env[0] != "" {
@@ -90,5 +92,10 @@ func TestServeFlagValues(t *testing.T) {
 	c, err := ParseServeFlags([]string{"--log-level", "WARN", "--sqlite-synchronous", "normal", "--max-conns-per-addr", "0"}, &bytes.Buffer{})
 	if err != nil || c.MaxConnsPerAddr != 0 || c.LogLevel != "WARN" {
 		t.Errorf("good values: %+v %v", c, err)
+	}
+	t.Setenv("CIVIQ_LDAP_STARTTLS", "true")
+	t.Setenv("CIVIQ_DEMO", "1")
+	if c, err := ParseServeFlags([]string{"--max-conns-per-addr", "1"}, &bytes.Buffer{}); err != nil || !c.SSO.LDAPStartTLS || !c.Demo {
+		t.Errorf("CIVIQ_LDAP_STARTTLS=true, CIVIQ_DEMO=1: %+v %v", c, err)
 	}
 }

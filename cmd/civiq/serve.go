@@ -218,6 +218,31 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// envBool is a switch's environment variable: 1 (or true) turns it on; a
+// value that is not a switch is left to envBools to refuse.
+func envBool(name string) bool {
+	v, err := strconv.ParseBool(os.Getenv(name))
+	return err == nil && v
+}
+
+// envBools refuses the environment variable of a switch (flags names each)
+// that the command line did not set and that is neither 1 nor 0 (nor
+// true, false): CIVIQ_LDAP_STARTTLS=yes must not send passwords in clear.
+func envBools(fs *flag.FlagSet, flags map[string]string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, name := range slices.Sorted(maps.Keys(flags)) {
+		v := os.Getenv(flags[name])
+		if set[name] || v == "" {
+			continue
+		}
+		if _, err := strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("%s (the default of --%s): %q is not 1 or 0", flags[name], name, v)
+		}
+	}
+	return nil
+}
+
 // envInts refuses the environment variable of a number flag (flags names
 // each) that the command line did not set and that is not a number: envInt
 // left the default in its place.
@@ -244,7 +269,7 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.Addr, "addr", env("CIVIQ_ADDR", "127.0.0.1:8080"), "address to listen on (env CIVIQ_ADDR)")
 	fs.StringVar(&c.DB, "db", env("CIVIQ_DB", "civiq.db"), "SQLite database file (env CIVIQ_DB)")
 	fs.StringVar(&c.Postgres, "postgres", env("CIVIQ_POSTGRES_URL", ""), "PostgreSQL URL; when set SQLite is not used (env CIVIQ_POSTGRES_URL)")
-	fs.BoolVar(&c.Demo, "demo", os.Getenv("CIVIQ_DEMO") == "1", "load the demo hall when the database holds no hall (env CIVIQ_DEMO=1)")
+	fs.BoolVar(&c.Demo, "demo", envBool("CIVIQ_DEMO"), "load the demo hall when the database holds no hall (env CIVIQ_DEMO=1)")
 	cidrsVar(fs, &c.MetricsAllow, "metrics-allow", "CIVIQ_METRICS_ALLOW", "comma-separated `CIDRs` that may read /metrics, in place of the default, loopback (env CIVIQ_METRICS_ALLOW)")
 	cidrsVar(fs, &c.WebhookAllow, "webhook-allow", "CIVIQ_WEBHOOK_ALLOW", "comma-separated `CIDRs` of loopback, link-local or private addresses webhooks may be sent to; none by default (env CIVIQ_WEBHOOK_ALLOW)")
 	cidrsVar(fs, &c.NotifyAllow, "notify-allow", "CIVIQ_NOTIFY_ALLOW", "comma-separated `CIDRs` of loopback, link-local or private addresses the notifications' SMS and WeChat providers may be reached at (a private cloud's); none by default (env CIVIQ_NOTIFY_ALLOW)")
@@ -256,7 +281,7 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", envInt("CIVIQ_MAX_CONNS_PER_ADDR", 256), "open connections one client address may hold; 0 for no cap, behind a proxy (env CIVIQ_MAX_CONNS_PER_ADDR)")
 	fs.IntVar(&c.MaxDeviceConnsPerAddr, "max-device-conns-per-addr", envInt("CIVIQ_MAX_DEVICE_CONNS_PER_ADDR", 256), "more connections one address may hold for paired devices (env CIVIQ_MAX_DEVICE_CONNS_PER_ADDR)")
 	fs.StringVar(&c.VAPIDSubject, "vapid-subject", env("CIVIQ_VAPID_SUBJECT", ""), "whom push services may contact about the browser notifications: mailto:you@example.gov.cn or https://your.site; Apple's push service needs one (env CIVIQ_VAPID_SUBJECT)")
-	fs.BoolVar(&c.Edge, "edge", os.Getenv("CIVIQ_EDGE") == "1", "run as the edge node of one hall under a city: needs --hall, --city and --edge-token (env CIVIQ_EDGE=1)")
+	fs.BoolVar(&c.Edge, "edge", envBool("CIVIQ_EDGE"), "run as the edge node of one hall under a city: needs --hall, --city and --edge-token (env CIVIQ_EDGE=1)")
 	c.edgeFlags(fs)
 	c.SSO.ssoFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -267,6 +292,9 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	}
 	if err := envInts(fs, map[string]string{"webhook-pipeline": "CIVIQ_WEBHOOK_PIPELINE",
 		"max-conns-per-addr": "CIVIQ_MAX_CONNS_PER_ADDR", "max-device-conns-per-addr": "CIVIQ_MAX_DEVICE_CONNS_PER_ADDR"}); err != nil {
+		return c, err
+	}
+	if err := envBools(fs, map[string]string{"demo": "CIVIQ_DEMO", "edge": "CIVIQ_EDGE", "ldap-starttls": "CIVIQ_LDAP_STARTTLS"}); err != nil {
 		return c, err
 	}
 	var level slog.Level

@@ -57,7 +57,7 @@ func (c *SSOConfig) ssoFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.OIDCGroupsClaim, "oidc-groups-claim", env("CIVIQ_OIDC_GROUPS_CLAIM", "groups"), "the ID token's claim whose values --oidc-roles maps (env CIVIQ_OIDC_GROUPS_CLAIM)")
 	fs.StringVar(&c.OIDCRoles, "oidc-roles", env("CIVIQ_OIDC_ROLES", ""), "claim values to roles and halls: 'value=admin; value=manager:hall,hall; value=staff:hall' (env CIVIQ_OIDC_ROLES)")
 	fs.StringVar(&c.LDAPURL, "ldap-url", env("CIVIQ_LDAP_URL", ""), "the directory: ldap://host:389 or ldaps://host:636; its users sign in on the sign-in page's form (env CIVIQ_LDAP_URL)")
-	fs.BoolVar(&c.LDAPStartTLS, "ldap-starttls", os.Getenv("CIVIQ_LDAP_STARTTLS") == "1", "upgrade an ldap:// connection with StartTLS before any password goes (env CIVIQ_LDAP_STARTTLS=1)")
+	fs.BoolVar(&c.LDAPStartTLS, "ldap-starttls", envBool("CIVIQ_LDAP_STARTTLS"), "upgrade an ldap:// connection with StartTLS before any password goes (env CIVIQ_LDAP_STARTTLS=1)")
 	fs.StringVar(&c.LDAPCAFile, "ldap-ca-file", env("CIVIQ_LDAP_CA_FILE", ""), "PEM file of the certificates that sign the directory's (StartTLS, ldaps); the system's by default (env CIVIQ_LDAP_CA_FILE)")
 	fs.StringVar(&c.LDAPBindDN, "ldap-bind-dn", env("CIVIQ_LDAP_BIND_DN", ""), "a person's DN, {username} in it: uid={username},ou=people,dc=example,dc=gov,dc=cn (env CIVIQ_LDAP_BIND_DN)")
 	fs.StringVar(&c.LDAPBase, "ldap-base", env("CIVIQ_LDAP_BASE", ""), "or: where to search for the person (env CIVIQ_LDAP_BASE)")
