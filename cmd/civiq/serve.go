@@ -229,33 +229,24 @@ func envBool(name string) bool {
 // that the command line did not set and that is neither 1 nor 0 (nor
 // true, false): CIVIQ_LDAP_STARTTLS=yes must not send passwords in clear.
 func envBools(fs *flag.FlagSet, flags map[string]string) error {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range slices.Sorted(maps.Keys(flags)) {
-		v := os.Getenv(flags[name])
-		if set[name] || v == "" {
-			continue
-		}
-		if _, err := strconv.ParseBool(v); err != nil {
-			return fmt.Errorf("%s (the default of --%s): %q is not 1 or 0", flags[name], name, v)
-		}
-	}
-	return nil
+	return envRefuse(fs, flags, "1 or 0", func(v string) error { _, err := strconv.ParseBool(v); return err })
 }
 
 // envInts refuses the environment variable of a number flag (flags names
 // each) that the command line did not set and that is not a number: envInt
 // left the default in its place.
 func envInts(fs *flag.FlagSet, flags map[string]string) error {
+	return envRefuse(fs, flags, "a number", func(v string) error { _, err := strconv.Atoi(v); return err })
+}
+
+// envRefuse names the first variable of flags (flag name to variable) the
+// command line did not override whose value parse refuses.
+func envRefuse(fs *flag.FlagSet, flags map[string]string, want string, parse func(string) error) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	for _, name := range slices.Sorted(maps.Keys(flags)) {
-		v := os.Getenv(flags[name])
-		if set[name] || v == "" {
-			continue
-		}
-		if _, err := strconv.Atoi(v); err != nil {
-			return fmt.Errorf("%s (the default of --%s): %q is not a number", flags[name], name, v)
+		if v := os.Getenv(flags[name]); !set[name] && v != "" && parse(v) != nil {
+			return fmt.Errorf("%s (the default of --%s): %q is not %s", flags[name], name, v, want)
 		}
 	}
 	return nil
