@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -42,6 +43,9 @@ type Client struct {
 
 	mu    sync.Mutex
 	state civiq.LinkState
+	// said is whether the log last said the link up; told whether it has
+	// said either yet.
+	said, told bool
 }
 
 // New returns a client of cfg's city.
@@ -66,9 +70,12 @@ func (c *Client) Pulled(at time.Time) {
 	c.mu.Unlock()
 }
 
-func (c *Client) observe(err error, lastApplied int64) {
+// observe records what a request of ctx met (err nil: an answer; a
+// refusal of the city is an answer too) and says in the log when the link
+// goes down or comes back: an operator learns it there, not only from
+// /readyz. A request given up by its caller (ctx done) says nothing.
+func (c *Client) observe(ctx context.Context, err error, lastApplied int64) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	var ce *civiq.Error
 	if err == nil || (errors.As(err, &ce) && ce.Code != civiq.EUnavailable) {
 		now := time.Now()
@@ -81,9 +88,23 @@ func (c *Client) observe(err error, lastApplied int64) {
 		if lastApplied >= 0 {
 			c.state.LastApplied = lastApplied
 		}
-		return
+	} else {
+		c.state.Up, c.state.LastError = false, err.Error()
 	}
-	c.state.Up, c.state.LastError = false, err.Error()
+	up := c.state.Up
+	say := ctx.Err() == nil && (!c.told || up != c.said)
+	if say {
+		c.said, c.told = up, true
+	}
+	c.mu.Unlock()
+	switch {
+	case !say:
+	case up:
+		slog.Info("edge link: the city answers", "city", c.City, "hall", c.Hall)
+	default:
+		slog.Warn("edge link: the city does not answer; the hall goes on alone and sends what it holds once the city answers again",
+			"city", c.City, "hall", c.Hall, "err", err)
+	}
 }
 
 // HallPath is the path of the hall's API on the city with rest after it.
@@ -97,7 +118,7 @@ func (c *Client) HallPath(rest string) string {
 // Every call tells the link's state.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
 	err := c.do(ctx, method, path, in, out)
-	c.observe(err, -1)
+	c.observe(ctx, err, -1)
 	return err
 }
 
@@ -179,9 +200,9 @@ func (c *Client) Upload(ctx context.Context, up *civiq.EdgeUpload) (*civiq.EdgeA
 func (c *Client) post(ctx context.Context, rest string, in, out any, lastApplied *int64) error {
 	err := c.do(ctx, http.MethodPost, c.HallPath(rest), in, out)
 	if err != nil {
-		c.observe(err, -1)
+		c.observe(ctx, err, -1)
 		return err
 	}
-	c.observe(nil, *lastApplied)
+	c.observe(ctx, nil, *lastApplied)
 	return nil
 }
