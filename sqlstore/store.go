@@ -575,8 +575,22 @@ func (s *Store) finish(batch []*writeReq, err error) {
 }
 
 // begin starts the batch's transaction on the writer's connection, taking
-// a new connection when there is none.
+// a new connection when there is none. The connection kept from the last
+// write may have died since with its server (PostgreSQL restarted, a
+// failover): when it fails to begin, a new one tries once more, before
+// any of the batch's statements ran.
 func (s *Store) begin() error {
+	kept := s.wconn != nil
+	err := s.beginOn()
+	if err != nil && kept {
+		s.dropConn()
+		err = s.beginOn()
+	}
+	return err
+}
+
+// beginOn is begin on the writer's connection as it is.
+func (s *Store) beginOn() error {
 	if s.wconn == nil {
 		if s.failing.Load() {
 			s.mendModes()

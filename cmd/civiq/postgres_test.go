@@ -117,6 +117,28 @@ func TestPostgresTwoNodes(t *testing.T) {
 // PostgreSQL stopped and started again: while it is away the node answers
 // 503 with a clear error (never 500) and /readyz is false; afterwards it
 // serves again without a restart.
+// TestPostgresRestartedFirstWrite: PostgreSQL restarted between two writes
+// (a failover, an upgrade): the first write after it is answered 201. The
+// writer's connection kept from the write before was dead, and the first
+// write after each restart was answered 503.
+func TestPostgresRestartedFirstWrite(t *testing.T) {
+	pg := pgtest.StartServer(t)
+	n := startNode(t, pg.URL)
+	hc := newHTTPClient()
+	admin := mustLogin(t, hc, n.URL(), "admin", testAdminPassword)
+	for i := range 3 {
+		code, body, err := request(context.Background(), hc, http.MethodPost, n.URL()+"/api/v1/halls/demo/tickets", admin, map[string]string{"service_id": "general"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != http.StatusCreated {
+			t.Fatalf("issue %d (after %d restarts): %d %s", i, i, code, body)
+		}
+		pg.Stop()
+		pg.Restart()
+	}
+}
+
 func TestPostgresAwayAndBack(t *testing.T) {
 	pg := pgtest.StartServer(t)
 	n := startNode(t, pg.URL)
