@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/civiq/civiq"
@@ -28,6 +30,8 @@ func runEdgeSync(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "civiq edge-sync:", err)
 		return 2
 	}
+	_, statErr := os.Stat(c.DB)
+	made := errors.Is(statErr, os.ErrNotExist)
 	store, err := sqlstore.Open(c.DB, sqlstore.Options{})
 	if err != nil {
 		fmt.Fprintln(stderr, "civiq edge-sync:", err)
@@ -42,6 +46,14 @@ func runEdgeSync(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	applied, err := down.Sync(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "civiq edge-sync:", err)
+		if made {
+			// The database this run made holds no hall: gone with the
+			// failure, a new try (or serve --edge) starts as the first did.
+			store.Close()
+			for _, f := range []string{c.DB, c.DB + "-wal", c.DB + "-shm"} {
+				os.Remove(f)
+			}
+		}
 		return 1
 	}
 	st, err := eng.EdgePull(ctx, c.EdgeHall)

@@ -550,9 +550,15 @@ func TestCommandErrorMessage(t *testing.T) {
 	l.Close() // nobody answers there
 	t.Setenv("CIVIQ_EDGE_TOKEN", "edge_x")
 	var out, errb bytes.Buffer
-	code := Run(context.Background(), []string{"edge-sync", "--db", filepath.Join(t.TempDir(), "hall.db"), "--hall", "demo", "--city", city}, &out, &errb)
+	dir := t.TempDir()
+	code := Run(context.Background(), []string{"edge-sync", "--db", filepath.Join(dir, "hall.db"), "--hall", "demo", "--city", city}, &out, &errb)
 	if code != 1 || !strings.HasPrefix(errb.String(), "civiq edge-sync: the city does not answer") ||
 		!strings.HasSuffix(strings.TrimSpace(errb.String()), "(unavailable)") || strings.Contains(errb.String(), "code=") {
 		t.Errorf("edge-sync to a city away: exit %d, %q", code, errb.String())
+	}
+	// The database the failed run made is gone with it (it left an empty
+	// hall's file behind).
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("a failed edge-sync left %v", left)
 	}
 }
