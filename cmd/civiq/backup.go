@@ -105,6 +105,13 @@ func restore(ctx context.Context, from, db string, force bool) error {
 	if _, err := os.Stat(db); err == nil && !force {
 		return fmt.Errorf("%s exists: stop the server and add --force to replace it", db)
 	}
+	// A server still on the file holds its lock: its database is not
+	// replaced under it.
+	unlock, err := lockDB(db)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	// Check the backup, then copy it next to the target and rename, so a
 	// failure halfway leaves the old database as it was.
 	conn, err := sql.Open("sqlite", "file:"+from+"?mode=ro")

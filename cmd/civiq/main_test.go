@@ -562,3 +562,35 @@ func TestCommandErrorMessage(t *testing.T) {
 		t.Errorf("a failed edge-sync left %v", left)
 	}
 }
+
+// TestServeOneFileOneServer: a second civiq serve on the SQLite file one
+// already serves stops at start, naming the file, and changes nothing;
+// a restore does not replace it under the server; once the first is
+// gone, another starts on it. (Two ran together, each
+// blind to the other's writes in its event streams and caches.)
+func TestServeOneFileOneServer(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "civiq.db")
+	_, stop := startMain(t, db)
+	second := &Main{Config: Config{Addr: "127.0.0.1:0", DB: db, Demo: true, Synchronous: "FULL"}}
+	err := second.Open(context.Background())
+	second.Close()
+	if err == nil || !strings.Contains(err.Error(), db+" is in use by another civiq serve") {
+		t.Fatalf("a second serve on one file: %v", err)
+	}
+	// Nor does a restore replace the file under the server.
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"backup", "--db", db, "--to", backup}, &out, &errb); code != 0 {
+		t.Fatalf("backup: %d %s", code, errb.String())
+	}
+	errb.Reset()
+	if code := Run(context.Background(), []string{"restore", "--from", backup, "--db", db, "--force"}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "in use by another civiq serve") {
+		t.Fatalf("restore under a running serve: exit %d, %s", code, errb.String())
+	}
+	stop()
+	third, _ := startMain(t, db)
+	if third.Store == nil {
+		t.Fatal("no store after the first serve stopped")
+	}
+}

@@ -89,6 +89,7 @@ type Main struct {
 	stop       chan struct{}
 	loops      sync.WaitGroup     // the prune, the sweep and the alerts' check: Close waits for them before the store closes
 	stopFollow context.CancelFunc // PostgreSQL: stops following other nodes' events
+	unlock     func()             // SQLite: lets go of the database's lock file (lockDB)
 	app        *app.App
 }
 
@@ -356,8 +357,13 @@ func (m *Main) Open(ctx context.Context) error {
 		if os.Getenv(EnvVAPIDKey) == "" {
 			slog.Warn("CIVIQ_VAPID_KEY is not set: browser notifications are signed with a key file of this node only; give every node the same CIVIQ_VAPID_KEY")
 		}
-	} else if store, err = sqlstore.Open(c.DB, sqlstore.Options{Synchronous: sync}); err != nil {
-		return err
+	} else {
+		if m.unlock, err = lockDB(c.DB); err != nil {
+			return err
+		}
+		if store, err = sqlstore.Open(c.DB, sqlstore.Options{Synchronous: sync}); err != nil {
+			return err
+		}
 	}
 	a, err := app.New(store, Version(), c.Postgres != "")
 	if err != nil {
@@ -551,6 +557,10 @@ func (m *Main) Close() error {
 	m.loops.Wait() // stopped above: none writes once the store is closed
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
+	}
+	if m.unlock != nil {
+		m.unlock() // after the store: the file is free for another serve
+		m.unlock = nil
 	}
 	return errors.Join(errs...)
 }
