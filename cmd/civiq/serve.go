@@ -293,8 +293,8 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return c, fmt.Errorf("--log-level (or CIVIQ_LOG_LEVEL) %q: want debug, info, warn or error", c.LogLevel)
 	}
-	if s := strings.ToUpper(c.Synchronous); s != "FULL" && s != "NORMAL" && s != "EXTRA" {
-		return c, fmt.Errorf("--sqlite-synchronous (or CIVIQ_SQLITE_SYNCHRONOUS) %q: want FULL, EXTRA or NORMAL", c.Synchronous)
+	if _, err := c.synchronous(); err != nil {
+		return c, err
 	}
 	if c.WebhookPipeline < 1 {
 		return c, fmt.Errorf("--webhook-pipeline must be at least 1 (1 sends one message at a time)")
@@ -338,9 +338,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--frame-ancestors: %w", err)
 	}
-	sync := strings.ToUpper(c.Synchronous)
-	if sync != "FULL" && sync != "NORMAL" && sync != "EXTRA" {
-		return fmt.Errorf("--sqlite-synchronous must be FULL, NORMAL or EXTRA")
+	sync, err := c.synchronous()
+	if err != nil {
+		return err
 	}
 	missing := c.missingKeyFiles()
 	var store *sqlstore.Store
@@ -571,6 +571,17 @@ func setupLogging(level string, w io.Writer) {
 		l = slog.LevelInfo
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})))
+}
+
+// synchronous is --sqlite-synchronous as SQLite's pragma takes it, or the
+// error naming the flag: ParseServeFlags and Main.Open (of a Config made
+// in code) check it alike.
+func (c Config) synchronous() (string, error) {
+	s := strings.ToUpper(c.Synchronous)
+	if s != "FULL" && s != "NORMAL" && s != "EXTRA" {
+		return "", fmt.Errorf("--sqlite-synchronous (or CIVIQ_SQLITE_SYNCHRONOUS) %q: want FULL, EXTRA or NORMAL", c.Synchronous)
+	}
+	return s, nil
 }
 
 // syncer says whether the store has a WAL syncer beside its writer
