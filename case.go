@@ -368,28 +368,23 @@ func caseMaterials(g *Guide, in []CaseMaterialInput) ([]CaseMaterial, error) {
 	return out, nil
 }
 
-// missingOf lists the names of the materials marked missing.
-func missingOf(ms []CaseMaterial) []string {
+// missingOf lists the names of the materials marked missing, each as
+// name gives it (CaseMaterial.Name, or materialEn in English).
+func missingOf(ms []CaseMaterial, name func(CaseMaterial) string) []string {
 	out := []string{}
 	for _, m := range ms {
 		if m.Status == MaterialMissing {
-			out = append(out, m.Name)
+			out = append(out, name(m))
 		}
 	}
 	return out
 }
 
-// missingEnOf is missingOf in English: each material's English name where
-// the guide had one, else its name.
-func missingEnOf(ms []CaseMaterial) []string {
-	out := []string{}
-	for _, m := range ms {
-		if m.Status == MaterialMissing {
-			out = append(out, cmp.Or(m.NameEn, m.Name))
-		}
-	}
-	return out
-}
+func materialName(m CaseMaterial) string { return m.Name }
+
+// materialEn is a material's English name where the guide had one, else
+// its name.
+func materialEn(m CaseMaterial) string { return cmp.Or(m.NameEn, m.Name) }
 
 // actor names who makes the request in ctx for a case's history.
 func actor(ctx context.Context) string {
@@ -469,7 +464,7 @@ func (e *Engine) OpenCase(ctx context.Context, req OpenCaseRequest) (*Case, erro
 		now := e.now()
 		day := hall.Day(now)
 		c := &Case{HallID: t.HallID, GuideID: g.ID, GuideName: g.Name, GuideNameEn: g.NameEn, ServiceID: g.ServiceID, TicketID: t.ID, TicketNumber: t.Number,
-			CounterID: t.CounterID, Applicant: req.Applicant, Materials: mats, Missing: missingOf(mats), PromisedDays: g.PromisedDays,
+			CounterID: t.CounterID, Applicant: req.Applicant, Materials: mats, Missing: missingOf(mats, materialName), PromisedDays: g.PromisedDays,
 			Day: day, OpenedAt: now, UpdatedAt: now, OpenedBy: by, OnBehalf: behalf}
 		switch {
 		case req.Decision == "refuse":
@@ -632,7 +627,7 @@ func (e *Engine) MoveCase(ctx context.Context, number string, m CaseMove) (*Case
 			if c.Materials, err = caseMaterials(g, in); err != nil {
 				return err
 			}
-			c.Missing = missingOf(c.Materials)
+			c.Missing = missingOf(c.Materials, materialName)
 		}
 		switch m.To {
 		case CaseAccepted:
@@ -837,7 +832,7 @@ func (e *Engine) CaseProgressFor(ctx context.Context, number, last4 string) (*Ca
 		loc := hall.Location()
 		p := &CaseProgress{Number: c.Number, HallID: hall.ID, HallName: hall.Name, HallNameEn: hall.NameEn, GuideID: c.GuideID,
 			GuideName: c.GuideName, GuideNameEn: c.GuideNameEn, ApplicantName: MaskName(c.Applicant.Name), Status: c.Status, Reason: c.Reason,
-			Missing: nonNil(c.Missing), MissingEn: missingEnOf(c.Materials), PromisedDays: c.PromisedDays, PromisedDate: c.PromisedDate, Overdue: c.Overdue,
+			Missing: nonNil(c.Missing), MissingEn: missingOf(c.Materials, materialEn), PromisedDays: c.PromisedDays, PromisedDate: c.PromisedDate, Overdue: c.Overdue,
 			OpenedAt: c.OpenedAt.In(loc), AcceptedAt: inLoc(c.AcceptedAt, loc), ClosedAt: inLoc(c.ClosedAt, loc), Steps: []CaseStep{}}
 		for _, en := range entries {
 			p.Steps = append(p.Steps, CaseStep{Status: en.To, At: en.At.In(loc), Reason: en.Reason})
