@@ -173,6 +173,10 @@ func Open(path string, o Options) (*Store, error) {
 	return s, nil
 }
 
+// Sidecars are the files SQLite keeps beside the database at path in WAL
+// mode: its WAL and its shared memory.
+func Sidecars(path string) []string { return []string{path + "-wal", path + "-shm"} }
+
 // PrivateFile makes the SQLite file at path readable and writable by its
 // owner only (0600): it creates it empty with that mode when it does not
 // exist, and takes the group's and others' access from it, and from its
@@ -187,7 +191,7 @@ func PrivateFile(path string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+	for _, p := range append([]string{path}, Sidecars(path)...) {
 		fi, err := os.Stat(p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
@@ -575,12 +579,14 @@ func (s *Store) finish(batch []*writeReq, err error) {
 }
 
 // begin starts the batch's transaction on the writer's connection, taking
-// a new connection when there is none. The connection kept from the last
-// write may have died since with its server (PostgreSQL restarted, a
+// a new connection when there is none. On PostgreSQL the connection kept
+// from the last write may have died since with its server (a restart, a
 // failover): when it fails to begin, a new one tries once more, before
-// any of the batch's statements ran.
+// any of the batch's statements ran. SQLite's connection is a file's,
+// which no server takes away: its failure (busy, read-only, full) is not
+// tried twice.
 func (s *Store) begin() error {
-	kept := s.wconn != nil
+	kept := s.wconn != nil && s.d.IsPostgres()
 	err := s.beginOn()
 	if err != nil && kept {
 		s.dropConn()
