@@ -48,9 +48,9 @@ func (s *Store) mendModes() {
 		return
 	}
 	changed := false
-	for _, suffix := range []string{"-wal", "-shm"} {
-		fi, err := os.Stat(s.path + suffix)
-		if err == nil && fi.Mode().Perm() != db.Mode().Perm() && os.Chmod(s.path+suffix, db.Mode().Perm()) == nil {
+	for _, p := range Sidecars(s.path) {
+		fi, err := os.Stat(p)
+		if err == nil && fi.Mode().Perm() != db.Mode().Perm() && os.Chmod(p, db.Mode().Perm()) == nil {
 			changed = true
 		}
 	}

@@ -128,8 +128,8 @@ func restore(ctx context.Context, from, db string, force bool) error {
 		os.Remove(tmp)
 		return err
 	}
-	for _, suffix := range []string{"-wal", "-shm"} {
-		if err := os.Remove(db + suffix); err != nil && !os.IsNotExist(err) {
+	for _, p := range sqlstore.Sidecars(db) {
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
 			os.Remove(tmp)
 			return err
 		}

@@ -30,6 +30,13 @@ func runEdgeSync(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "civiq edge-sync:", err)
 		return 2
 	}
+	// Not under a serve --edge that runs on the file.
+	unlock, err := lockDB(c.DB)
+	if err != nil {
+		fmt.Fprintln(stderr, "civiq edge-sync:", err)
+		return 1
+	}
+	defer unlock()
 	_, statErr := os.Stat(c.DB)
 	made := errors.Is(statErr, os.ErrNotExist)
 	store, err := sqlstore.Open(c.DB, sqlstore.Options{})
@@ -50,7 +57,7 @@ func runEdgeSync(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			// The database this run made holds no hall: gone with the
 			// failure, a new try (or serve --edge) starts as the first did.
 			store.Close()
-			for _, f := range []string{c.DB, c.DB + "-wal", c.DB + "-shm"} {
+			for _, f := range append([]string{c.DB, c.DB + ".lock"}, sqlstore.Sidecars(c.DB)...) {
 				os.Remove(f)
 			}
 		}
