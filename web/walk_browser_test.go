@@ -106,8 +106,9 @@ clean(page, 'dashboard');
 `, nil)
 }
 
-// TestWindowFlashEndsBrowser: the screen above a counter flashes for a
-// call; marked a no-show a second later, it stops flashing with the number
+// TestWindowFlashEndsBrowser: the screen above a counter, and its tile on
+// the hall display, flash for a call; marked a no-show a second later, they
+// stop flashing with the number
 // gone (it flashed yellow on "等待叫号" for seconds), and while it flashes
 // the hall's name under the counter's is dark on the yellow, not the pale
 // grey of the dark screen.
@@ -120,17 +121,27 @@ const page = watch(await civiq.newPage({ viewport: { width: 1280, height: 400 } 
 await page.emulateMedia({ reducedMotion: 'reduce' }); // the flash held, not animated: its colours are read at once
 await page.goto(base + '/halls/demo/window/1');
 await page.waitForFunction(() => window.civiqWindow && window.civiqWindow.synced() >= 1);
+// The hall display's tile of the counter flashes for the call too.
+const display = watch(await civiq.newPage({ viewport: { width: 1920, height: 1080 } }));
+await display.emulateMedia({ reducedMotion: 'reduce' });
+await display.goto(base + '/halls/demo/display');
+await display.waitForFunction(() => window.civiqDisplay && window.civiqDisplay.synced() >= 1);
+const tileFlash = () => display.evaluate(() => { const li = document.querySelector('#d-tiles li[data-counter="1"]'); return !!li && li.classList.contains('flash'); });
 await api('POST', '/api/v1/halls/demo/counters/1/status', { status: 'open' });
 const t = (await api('POST', '/api/v1/halls/demo/tickets', { service_id: 'general' })).ticket;
 await api('POST', '/api/v1/halls/demo/counters/1/call-next');
 await page.waitForFunction(() => document.body.classList.contains('flash'));
+await display.waitForFunction(() => { const li = document.querySelector('#d-tiles li[data-counter="1"]'); return !!li && li.classList.contains('flash'); });
 const ink = await page.evaluate(() => [getComputedStyle(document.querySelector('.w-hall')).color, getComputedStyle(document.querySelector('.w-counter')).color]);
 eq(ink[0], ink[1], 'the hall name\'s colour on the flash, beside the counter\'s');
 await shot(page, 'walk-window-flash');
 await api('POST', '/api/v1/tickets/' + t.id + '/no-show');
 await page.waitForFunction(() => document.getElementById('w-num').textContent === '—');
 assert(!(await page.evaluate(() => document.body.classList.contains('flash'))), 'still flashing with no number');
+await display.waitForFunction(() => document.querySelector('#d-tiles li[data-counter="1"] .tile-num').textContent === '—');
+assert(!(await tileFlash()), 'the display\'s tile still flashing with no number');
 clean(page, 'window');
+clean(display, 'display');
 `, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_TOKEN": s.Admin})
 }
 

@@ -207,6 +207,9 @@
     if (!t) return;
     t.number = number || "";
     t.num.textContent = t.number || "—";
+    // A call's flash ends with its number (done or a no-show within the
+    // flash), as on the window screen: no yellow tile with nobody called.
+    if (!t.number) { clearTimeout(t.flashTimer); t.li.classList.remove("flash"); }
     // Numbers run past three digits (A1000, BD1000): longer ones are drawn
     // smaller so that they fit their tile.
     t.num.style.setProperty("--len", String(Math.max(4, t.number.length)));

@@ -29,7 +29,7 @@
     const b = document.body.classList;
     // A call's flash ends with its number: a no-show or a finish seconds
     // after the call leaves no yellow screen with nobody to call.
-    if (!number && b.contains("flash")) { clearTimeout(flashTimer); b.remove("flash"); }
+    if (!number) { clearTimeout(flashTimer); b.remove("flash"); }
     b.toggle("idle", !number);
     b.toggle("calling", !!number && status !== "serving");
     b.toggle("off", shown === "paused" || shown === "closed");
