@@ -1,9 +1,10 @@
 package web
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/civiq/civiq"
@@ -136,21 +137,13 @@ func (s *Site) loadCounter(w http.ResponseWriter, r *http.Request) (v *counterVi
 // pausePrefix names the catalogue keys of the reasons a counter pauses for.
 const pausePrefix = "counter.pause.r"
 
-// reasons lists the catalogue keys with prefix in order, with the Chinese
-// text that goes into records whatever the page's language.
-func (s *Site) reasons(v *counterView, prefix string) {
-	var keys []string
-	for k := range s.catalogs[Languages[0]] {
-		if strings.HasPrefix(k, prefix) {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys) // keys are numbered: prefix.1_lunch, prefix.2_...
-	v.JS.Records = map[string]string{}
-	for _, k := range keys {
-		rec := s.T(Languages[0], k)
-		v.Reasons = append(v.Reasons, reason{k, rec})
-		v.JS.Records[k] = rec
+// reasons lists the pause reasons in order (their keys are numbered:
+// counter.pause.r1_lunch, …), with the Chinese text that goes into records
+// whatever the page's language.
+func (s *Site) reasons(v *counterView) {
+	v.JS.Records = s.pauseRecords()
+	for _, k := range slices.Sorted(maps.Keys(v.JS.Records)) {
+		v.Reasons = append(v.Reasons, reason{k, v.JS.Records[k]})
 	}
 }
 
@@ -192,7 +185,7 @@ func (s *Site) counterPage(w http.ResponseWriter, r *http.Request) {
 		v.Mode = "device"
 	}
 	v.JS.Mode = v.Mode
-	s.reasons(v, pausePrefix)
+	s.reasons(v)
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, status, "counter", "counter.title", v)
 }
