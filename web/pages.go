@@ -8,8 +8,8 @@ import "net/http"
 // where a page's strings are listed; New checks that each names an entry.
 var scriptStrings = map[string][]string{
 	"kiosk":        {"kiosk.", "behalf.", "error.network", "wait.about"},
-	"ticket":       {"ticket.", "error.network", "wait.about"},
-	"display":      {"display.", "counter.pause."}, // pause reasons: CIVIQ.pauseReason
+	"ticket":       {"ticket.", "kiosk.appt_mark", "kiosk.appt_wait_until", "error.network", "wait.about"}, // an appointment's slot: the kiosk ticket's words
+	"display":      {"display.", "counter.pause."},                                                         // pause reasons: CIVIQ.pauseReason
 	"window":       {"window.", "counter.pause."},
 	"counter":      {"counter.", "behalf.", "error.", "case.status."},
 	"rate":         {"rate.", "error."},

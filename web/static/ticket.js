@@ -28,11 +28,11 @@
     const waiting = st === "waiting";
     // An appointment ticket says its slot, and an early arrival that calls
     // start at the slot's start, as the kiosk's ticket does.
-    const slot = T.appointment;
-    $("appt").textContent = slot ? C.tr("ticket.appt_mark", C.time(slot.slot_start, "time", T.tz) + "–" + C.time(slot.slot_end, "time", T.tz)) : "";
+    const slot = T.appointment, hhmm = (d) => C.time(d, "time", T.tz);
+    $("appt").textContent = slot ? C.tr("kiosk.appt_mark", hhmm(slot.slot_start) + "–" + hhmm(slot.slot_end)) : "";
     show($("appt"), !!slot);
     const early = slot && waiting ? new Date(slot.slot_start) - Date.now() : 0;
-    $("appt-until").textContent = early > 0 ? C.tr("ticket.appt_wait_until", C.time(slot.slot_start, "time", T.tz)) : "";
+    $("appt-until").textContent = early > 0 ? C.tr("kiosk.appt_wait_until", hhmm(slot.slot_start)) : "";
     show($("appt-until"), early > 0);
     clearTimeout(apptTimer);
     if (early > 0) apptTimer = setTimeout(render, Math.min(early + 1000, 2147483647));
