@@ -714,3 +714,49 @@ func TestEdgeServedByGoesUp(t *testing.T) {
 		t.Errorf("the city's staff report's transfers: %v; want li 1 at counter 4", transfers)
 	}
 }
+
+// The edge's calls go up with the tickets alone (a call writes no
+// counter.updated): the city's counters follow them all the same, so its
+// display, dashboard and city overview show the number at the counter
+// and count the counter working, as the edge does, and show it free
+// again once the ticket is done, transferred or gone.
+func TestEdgeCallsShowAtCityCounters(t *testing.T) {
+	edge, city, tok := edgePair(t)
+	a := edge.issue("general", "")
+	b := edge.issue("general", "")
+	c := edge.issue("tax", "")
+	edge.call("1")
+	edge.call("5")
+	ack := upload(t, edge, city, tok, "edge-1", 0)
+	for counter, want := range map[string]string{"1": a.Number, "5": c.Number, "2": ""} {
+		if got := city.currentNumber(counter); got != want {
+			t.Errorf("after the calls, the city's counter %s shows %q; want %q (the edge's %q)", counter, got, want, edge.currentNumber(counter))
+		}
+	}
+	busy := func(e *env) int {
+		n := 0
+		for _, c := range e.status().Counters {
+			if c.CurrentNumber != "" {
+				n++
+			}
+		}
+		return n
+	}
+	if got, want := busy(city), busy(edge); got != want || got != 2 {
+		t.Errorf("the city counts %d counters busy, the edge %d; want 2", got, want)
+	}
+	edge.act(a.ID, civiq.ActRecall, "")
+	edge.call("1") // a done, b called
+	edge.act(c.ID, civiq.ActTransfer, "general")
+	ack = upload(t, edge, city, tok, "edge-1", ack.LastApplied)
+	for counter, want := range map[string]string{"1": b.Number, "5": ""} {
+		if got := city.currentNumber(counter); got != want {
+			t.Errorf("after the next call and the transfer, the city's counter %s shows %q; want %q", counter, got, want)
+		}
+	}
+	edge.act(b.ID, civiq.ActFinish, "")
+	upload(t, edge, city, tok, "edge-1", ack.LastApplied)
+	if got := city.currentNumber("1"); got != "" {
+		t.Errorf("after the finish, the city's counter 1 shows %q; want none", got)
+	}
+}

@@ -465,7 +465,13 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 	type seqKey struct{ service, day string }
 	seqs := map[seqKey]int{}
 	var counters map[string]*Counter
+	var counterOrder []*Counter // the same, in the hall's order
 	var changed []string
+	change := func(id string) {
+		if !slices.Contains(changed, id) {
+			changed = append(changed, id)
+		}
+	}
 	// The edge names users by username; the city's ids differ.
 	users := map[string]int64{}
 	userID := func(name string) (int64, error) {
@@ -533,7 +539,7 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 				seqs[k] = max(seqs[k], n)
 			}
 		}
-		if c := r.Counter; c != nil && counters == nil {
+		if (r.Counter != nil || r.Ticket != nil) && counters == nil {
 			cs, err := tx.Counters(hallID)
 			if err != nil {
 				return err
@@ -541,6 +547,7 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 			counters = map[string]*Counter{}
 			for i := range cs {
 				counters[cs[i].ID] = &cs[i]
+				counterOrder = append(counterOrder, &cs[i])
 			}
 		}
 	}
@@ -591,12 +598,26 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 				return err
 			}
 			ev.Ticket = &t
+			// A call writes no counter event: as at the city (call,
+			// finishCurrent), the counter a called or served ticket is at
+			// holds it, and one it left holds none.
+			at := ""
+			if t.Status == StatusCalled || t.Status == StatusServing {
+				at = t.CounterID
+			}
+			for _, cur := range counterOrder {
+				if cur.CurrentTicketID == t.ID && cur.ID != at {
+					cur.CurrentTicketID = ""
+					change(cur.ID)
+				} else if cur.ID == at && cur.CurrentTicketID != t.ID {
+					cur.CurrentTicketID = t.ID
+					change(cur.ID)
+				}
+			}
 		}
 		if c := r.Counter; c != nil {
 			if cur := counters[c.ID]; cur != nil { // a counter the city does not know is left out
-				if !slices.Contains(changed, c.ID) {
-					changed = append(changed, c.ID)
-				}
+				change(c.ID)
 				id, err := userID(c.Clerk)
 				if err != nil {
 					return err
