@@ -69,3 +69,24 @@ func TestEdgeTokenOverRoutes(t *testing.T) {
 		}
 	}
 }
+
+// An edge started with the token of another hall (a --hall mistyped, a
+// token taken from the wrong row) is told whose token it holds and what
+// to do, not only that it may not: the operator reads it at the edge's
+// first start (civiq serve: edge: the first pull of hall ...).
+func TestEdgeTokenOfAnotherHallSaysWhose(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.addOtherHall(t)
+	var made struct{ Token string }
+	ts.do(t, "POST", "/api/v1/halls/demo/edge-tokens", ts.Admin, map[string]string{}).want(t, 201).json(t, &made)
+	r := ts.do(t, "GET", "/api/v1/halls/other/edge/config", made.Token, nil)
+	r.wantErr(t, 403, "forbidden", "")
+	if msg := r.apiErr(t).Error.Message; !strings.Contains(msg, "hall demo") || !strings.Contains(msg, "--hall") {
+		t.Errorf("another hall's edge token: %q; want it to name the token's hall, demo, and --hall", msg)
+	}
+	// A staff member's refusal stays as it was: nothing of the edge.
+	if msg := ts.do(t, "GET", "/api/v1/halls/other/edge/config", ts.Admin, nil).apiErr(t).Error.Message; strings.Contains(msg, "edge token") {
+		t.Errorf("an admin's refusal: %q", msg)
+	}
+}

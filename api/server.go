@@ -256,6 +256,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, a access, h handl
 				c.ticket, hall, counter = t, t.HallID, t.CounterID
 			}
 			if !c.p.Can(a.perm, hall, counter) {
+				if e := c.p.Edge; e != nil && hall != "" && e.HallID != hall {
+					// Most often an edge started with another hall's token.
+					return civiq.Errorf(civiq.EForbidden, "this edge token is of hall %s, not of hall %s: start the edge with --hall %s, or make a token for hall %s on the city", e.HallID, hall, e.HallID, hall)
+				}
 				return civiq.Errorf(civiq.EForbidden, "you may not do this here")
 			}
 		}
