@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,5 +44,43 @@ func TestRotateReceiptKey(t *testing.T) {
 	t.Setenv(civiq.EnvReceiptKeys, strings.Repeat("ab", 32))
 	if code := Run(context.Background(), []string{"rotate-receipt-key", "--db", db}, &out, &errb); code != 2 {
 		t.Errorf("with CIVIQ_RECEIPT_KEYS set: exit %d, want 2", code)
+	}
+}
+
+// TestKeyWarnings: a node that needs another's keys and is started
+// without them in the environment says so, naming each variable: every
+// PostgreSQL node the three, and an edge the city's secret key and
+// receipt keys (it seals nothing the city must open, but checks in the
+// city's bookings and signs receipts the city verifies). A single SQLite
+// node keeps its own key files, rightly.
+func TestKeyWarnings(t *testing.T) {
+	for _, v := range []string{"CIVIQ_SECRET_KEY", "CIVIQ_RECEIPT_KEYS", "CIVIQ_VAPID_KEY"} {
+		t.Setenv(v, "")
+	}
+	names := func(c Config) []string {
+		var out []string
+		for _, w := range c.keyWarnings() {
+			name, _, _ := strings.Cut(w, " ")
+			out = append(out, name)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		c    Config
+		want []string
+	}{
+		{"postgres", Config{Postgres: "postgres://db/civiq"}, []string{"CIVIQ_SECRET_KEY", "CIVIQ_RECEIPT_KEYS", "CIVIQ_VAPID_KEY"}},
+		{"edge", Config{Edge: true, DB: "hall.db"}, []string{"CIVIQ_SECRET_KEY", "CIVIQ_RECEIPT_KEYS"}},
+		{"sqlite", Config{DB: "civiq.db"}, nil},
+	} {
+		if got := names(tc.c); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: warns of %q; want %q", tc.name, got, tc.want)
+		}
+	}
+	t.Setenv("CIVIQ_RECEIPT_KEYS", "x")
+	t.Setenv("CIVIQ_SECRET_KEY", "x")
+	if got := names(Config{Edge: true, DB: "hall.db"}); len(got) != 0 {
+		t.Errorf("an edge given the keys warns of %q", got)
 	}
 }

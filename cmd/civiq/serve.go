@@ -348,15 +348,6 @@ func (m *Main) Open(ctx context.Context) error {
 		if store, err = postgres.Open(ctx, c.Postgres); err != nil {
 			return err
 		}
-		if os.Getenv(civiq.EnvSecretKey) == "" {
-			slog.Warn("CIVIQ_SECRET_KEY is not set: personal data is sealed with a key file of this node only; give every node the same CIVIQ_SECRET_KEY")
-		}
-		if os.Getenv(civiq.EnvReceiptKeys) == "" {
-			slog.Warn("CIVIQ_RECEIPT_KEYS is not set: receipts are signed with a key file of this node only; give every node the same CIVIQ_RECEIPT_KEYS")
-		}
-		if os.Getenv(EnvVAPIDKey) == "" {
-			slog.Warn("CIVIQ_VAPID_KEY is not set: browser notifications are signed with a key file of this node only; give every node the same CIVIQ_VAPID_KEY")
-		}
 	} else {
 		if m.unlock, err = lockDB(c.DB); err != nil {
 			return err
@@ -364,6 +355,9 @@ func (m *Main) Open(ctx context.Context) error {
 		if store, err = sqlstore.Open(c.DB, sqlstore.Options{Synchronous: sync}); err != nil {
 			return err
 		}
+	}
+	for _, w := range c.keyWarnings() {
+		slog.Warn(w)
 	}
 	a, err := app.New(store, Version(), c.Postgres != "")
 	if err != nil {
@@ -673,6 +667,35 @@ func keyFileOf(c Config, kind string) string {
 		return "civiq-postgres." + kind
 	}
 	return c.DB + "." + kind
+}
+
+// keyWarnings say which of the keys shared between nodes the environment
+// lacks: the nodes of one PostgreSQL database need the same three, and an
+// edge node the city's secret key and receipt keys (docs/api.md, section
+// 16). Without them a node makes key files of its own.
+func (c Config) keyWarnings() []string {
+	var out []string
+	unset := func(env string) bool { return os.Getenv(env) == "" }
+	switch {
+	case c.Postgres != "":
+		if unset(civiq.EnvSecretKey) {
+			out = append(out, "CIVIQ_SECRET_KEY is not set: personal data is sealed with a key file of this node only; give every node the same CIVIQ_SECRET_KEY")
+		}
+		if unset(civiq.EnvReceiptKeys) {
+			out = append(out, "CIVIQ_RECEIPT_KEYS is not set: receipts are signed with a key file of this node only; give every node the same CIVIQ_RECEIPT_KEYS")
+		}
+		if unset(EnvVAPIDKey) {
+			out = append(out, "CIVIQ_VAPID_KEY is not set: browser notifications are signed with a key file of this node only; give every node the same CIVIQ_VAPID_KEY")
+		}
+	case c.Edge:
+		if unset(civiq.EnvSecretKey) {
+			out = append(out, "CIVIQ_SECRET_KEY is not set: the edge does not open the personal data of the city's bookings (a card reader's check-in); give the edge the city's CIVIQ_SECRET_KEY")
+		}
+		if unset(civiq.EnvReceiptKeys) {
+			out = append(out, "CIVIQ_RECEIPT_KEYS is not set: the receipts of cases opened at the edge are signed with a key file of the edge only, which the city's receipt check calls not genuine; give the edge the city's CIVIQ_RECEIPT_KEYS")
+		}
+	}
+	return out
 }
 
 // missingKeyFiles are the key files (keyFileOf) that the server is about
