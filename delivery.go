@@ -98,7 +98,12 @@ func (s *Subscriber) Wants(e *Event) bool {
 	if s.Kind == SubscriberNotify { // what notify.go reads, whenever it was made
 		return slices.Contains(notifyEvents, e.Type)
 	}
-	return slices.Contains(s.Events, "*") || slices.Contains(s.Events, e.Type)
+	if slices.Contains(s.Events, "*") {
+		// A webhook's "*" is every type it may ask for (EventTypes), not
+		// the bookkeeping; the edge's subscriber sends the city all.
+		return s.Kind != SubscriberWebhook || slices.Contains(EventTypes, e.Type)
+	}
+	return slices.Contains(s.Events, e.Type)
 }
 
 // Secrets are the secrets that sign a message sent at now: the current
@@ -525,6 +530,8 @@ func (s *Subscriber) pendingTypes() (every, some []string) {
 	switch {
 	case s.Kind == SubscriberHaochaping:
 		return []string{EventRated}, []string{EventFollowUp}
+	case slices.Contains(s.Events, "*") && s.Kind == SubscriberWebhook:
+		return EventTypes, nil
 	case slices.Contains(s.Events, "*"):
 		return nil, nil
 	case len(s.Events) == 0: // wants nothing

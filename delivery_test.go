@@ -83,6 +83,30 @@ func TestSubscriberWants(t *testing.T) {
 	}
 }
 
+// A webhook of ["*"] takes every type a webhook may ask for (EventTypes,
+// docs/api.md section 15), not the bookkeeping no list offers: an edge's
+// config.pulled (which goes up to the city with the hall's events), the
+// notifications' opt-ins, the settings' own events. The edge's own
+// subscriber, of ["*"] too, still takes everything: the city needs it.
+func TestWebhookStarTakesTheOfferedTypes(t *testing.T) {
+	hook := &civiq.Subscriber{Kind: civiq.SubscriberWebhook, Events: []string{"*"}}
+	for _, typ := range civiq.EventTypes {
+		if !hook.Wants(&civiq.Event{HallID: "demo", Type: typ}) {
+			t.Errorf("a webhook of * does not take %s", typ)
+		}
+	}
+	for _, typ := range []string{civiq.EventConfigPulled, civiq.EventNotifyOptIn, civiq.EventNotifyOptOut,
+		civiq.EventNotifySettings, civiq.EventBookingSettings, civiq.EventBookingReminder} {
+		if hook.Wants(&civiq.Event{HallID: "demo", Type: typ}) {
+			t.Errorf("a webhook of * takes %s, which no webhook may ask for", typ)
+		}
+	}
+	edge := &civiq.Subscriber{Kind: civiq.SubscriberEdge, Events: []string{"*"}, Halls: []string{"demo"}}
+	if !edge.Wants(&civiq.Event{HallID: "demo", Type: civiq.EventConfigPulled}) {
+		t.Error("the edge's subscriber does not take config.pulled")
+	}
+}
+
 // TestPruneDeliveriesInWrites: the hourly prune forgets the delivery log's
 // records older than DeliveryLogAge in writes of PruneBatch, a pause
 // apart, as it does the notifications' messages, and stops between two
