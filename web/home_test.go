@@ -39,3 +39,15 @@ func TestFavicon(t *testing.T) {
 		t.Errorf("the icon: %d %s %.40s", res.StatusCode, res.Header.Get("Content-Type"), body)
 	}
 }
+
+// A city's home page lists every hall with all its pages, many screens
+// long with a few dozen halls: the city overview, where a city's halls
+// are found and compared, is linked above them, not below the last.
+func TestHomeCityLinkFirst(t *testing.T) {
+	ds := civiqtest.New(t)
+	_, body := ds.Page(t, "/", "")
+	city, hall := strings.Index(body, `href="/city"`), strings.Index(body, `<article class="card hall"`)
+	if city < 0 || hall < 0 || city > hall {
+		t.Errorf("the city overview's link at %d, the first hall at %d: want the link first", city, hall)
+	}
+}
