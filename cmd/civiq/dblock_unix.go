@@ -12,8 +12,10 @@ import (
 
 // lockDB takes the lock file beside a SQLite database (path + ".lock") for
 // this process alone, so that a second civiq serve on the same file (or a
-// restore, an edge-sync into it) stops at start: each would go on with its own event streams and caches, blind
-// to the other's writes. The kernel lets go of the lock when the process
+// restore, an edge-sync into it) stops at start: each would go on with its
+// own event streams and caches, blind to the other's writes; and a
+// migrate-to-postgres from it, which would leave the server's later
+// writes behind. The kernel lets go of the lock when the process
 // ends, however it ends; the file itself stays, empty. unlock lets it go
 // before that.
 func lockDB(path string) (unlock func(), err error) {
@@ -31,7 +33,7 @@ func lockDB(path string) (unlock func(), err error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s is in use by another civiq serve (or restore, edge-sync: it holds %s): stop that one first, or give this one another --db", path, lp)
+			return nil, fmt.Errorf("%s is in use by another civiq serve (or restore, edge-sync, migrate-to-postgres: it holds %s): stop that one first, or give this one another --db", path, lp)
 		}
 		return nil, fmt.Errorf("lock %s: %w", lp, err)
 	}

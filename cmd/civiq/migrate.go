@@ -66,6 +66,13 @@ func migrateToPostgres(ctx context.Context, db, url string) (int, error) {
 	if _, err := os.Stat(db); err != nil {
 		return 0, fmt.Errorf("database %s: %w", db, err)
 	}
+	// A server still on the file holds its lock: what it writes after the
+	// copy would be lost at the cut-over.
+	unlock, err := lockDB(db)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	// Both schemas brought up to date by their own migrations first.
 	lite, err := sqlstore.Open(db, sqlstore.Options{})
 	if err != nil {

@@ -60,3 +60,23 @@ func TestMigrateToPostgres(t *testing.T) {
 		t.Fatalf("waiting general = %d, want 2 (the second ticket and the new one)", st.Waiting["general"])
 	}
 }
+
+// TestMigrateRefusesLiveDB: a copy taken while civiq serve still runs on
+// the SQLite file would leave behind whatever the hall does after it, lost
+// at the cut-over; migrate-to-postgres stops at the server's lock, as
+// restore does, copying nothing, and copies once the server is stopped.
+func TestMigrateRefusesLiveDB(t *testing.T) {
+	t.Setenv("CIVIQ_ADMIN_PASSWORD", testAdminPassword)
+	db := filepath.Join(t.TempDir(), "civiq.db")
+	_, stop := startMain(t, db)
+	url := pgtest.Database(t)
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"migrate-to-postgres", "--db", db, "--postgres", url}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "in use") {
+		t.Fatalf("migrate of a database a server runs on: exit %d, %q; want 1 and that it is in use", code, errb.String())
+	}
+	stop()
+	errb.Reset()
+	if code := Run(context.Background(), []string{"migrate-to-postgres", "--db", db, "--postgres", url}, &out, &errb); code != 0 {
+		t.Fatalf("migrate once the server stopped: exit %d, %s (the refused one copied something?)", code, errb.String())
+	}
+}
