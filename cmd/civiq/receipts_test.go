@@ -59,7 +59,7 @@ func TestKeyWarnings(t *testing.T) {
 	}
 	names := func(c Config) []string {
 		var out []string
-		for _, w := range c.keyWarnings() {
+		for _, w := range c.startWarnings() {
 			name, _, _ := strings.Cut(w, " ")
 			out = append(out, name)
 		}
@@ -82,5 +82,26 @@ func TestKeyWarnings(t *testing.T) {
 	t.Setenv("CIVIQ_SECRET_KEY", "x")
 	if got := names(Config{Edge: true, DB: "hall.db"}); len(got) != 0 {
 		t.Errorf("an edge given the keys warns of %q", got)
+	}
+}
+
+// TestEdgeHTTPCityWarns: an edge whose city is on another machine over
+// plain http sends the personal data of bad ratings and cases in clear
+// (docs/api.md, section 16: give --city an https:// address): it says so
+// at start. Over https, or to a city on the same machine, it does not.
+func TestEdgeHTTPCityWarns(t *testing.T) {
+	t.Setenv("CIVIQ_SECRET_KEY", "x")
+	t.Setenv("CIVIQ_RECEIPT_KEYS", "x")
+	for city, want := range map[string]bool{
+		"http://city.example":    true,
+		"http://10.20.0.5:8080":  true,
+		"https://city.example":   false,
+		"http://127.0.0.1:18410": false,
+		"http://localhost:8080":  false,
+	} {
+		ws := Config{Edge: true, DB: "hall.db", CityURL: city}.startWarnings()
+		if got := len(ws) == 1 && strings.HasPrefix(ws[0], "--city is http://"); got != want {
+			t.Errorf("--city %s: warnings %q; want the plain http one: %v", city, ws, want)
+		}
 	}
 }

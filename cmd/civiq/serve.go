@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -356,7 +357,7 @@ func (m *Main) Open(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, w := range c.keyWarnings() {
+	for _, w := range c.startWarnings() {
 		slog.Warn(w)
 	}
 	a, err := app.New(store, Version(), c.Postgres != "")
@@ -669,12 +670,17 @@ func keyFileOf(c Config, kind string) string {
 	return c.DB + "." + kind
 }
 
-// keyWarnings say which of the keys shared between nodes the environment
-// lacks: the nodes of one PostgreSQL database need the same three, and an
-// edge node the city's secret key and receipt keys (docs/api.md, section
-// 16). Without them a node makes key files of its own.
-func (c Config) keyWarnings() []string {
+// startWarnings say which of the keys shared between nodes the
+// environment lacks: the nodes of one PostgreSQL database need the same
+// three, and an edge node the city's secret key and receipt keys
+// (docs/api.md, section 16); without them a node makes key files of its
+// own. And an edge's link to a city that is not on this machine over
+// plain http: the personal data going up would travel in clear.
+func (c Config) startWarnings() []string {
 	var out []string
+	if u, err := url.Parse(c.CityURL); c.Edge && err == nil && u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+		out = append(out, "--city is http://: the contact phones of bad ratings and the applicants of cases go up to the city unencrypted; give the city's https:// address")
+	}
 	unset := func(env string) bool { return os.Getenv(env) == "" }
 	switch {
 	case c.Postgres != "":
@@ -696,6 +702,16 @@ func (c Config) keyWarnings() []string {
 		}
 	}
 	return out
+}
+
+// loopbackHost says whether host is this machine: localhost or a
+// loopback address.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // missingKeyFiles are the key files (keyFileOf) that the server is about
