@@ -50,11 +50,15 @@ func WithClientAddr(ctx context.Context, a netip.Addr) context.Context {
 	return context.WithValue(ctx, clientKey{}, a)
 }
 
-// clientAddrKey names the client of ctx for counting (AddrKey).
-func clientAddrKey(ctx context.Context) string {
+// ClientAddr is the address WithClientAddr gave ctx; the zero Addr when
+// none.
+func ClientAddr(ctx context.Context) netip.Addr {
 	a, _ := ctx.Value(clientKey{}).(netip.Addr)
-	return "addr " + AddrKey(a)
+	return a
 }
+
+// clientAddrKey names the client of ctx for counting (AddrKey).
+func clientAddrKey(ctx context.Context) string { return "addr " + AddrKey(ClientAddr(ctx)) }
 
 // AddrKey names a client address for counting: the address, or its /64
 // for IPv6, where one client holds a whole /64.

@@ -22,10 +22,13 @@ import (
 // from the devices' allowance must show a device's token in its first
 // request, or it is answered 429 and closed. A connection refused outright
 // gets a 429 and is closed before anything is read. 0 turns a cap off.
+// A reverse proxy of Trusted (the server's TrustedProxies) carries every
+// citizen's connections: only Total caps it.
 type ConnLimiter struct {
 	PerAddr        int
 	DevicesPerAddr int
 	Total          int
+	Trusted        []netip.Prefix
 
 	mu     sync.Mutex
 	addrs  map[string]*addrConns
@@ -61,8 +64,9 @@ func (ll *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		key := civiq.AddrKey(remoteAddr(c))
-		device, ok := ll.l.admit(key)
+		addr := remoteAddr(c)
+		key := civiq.AddrKey(addr)
+		device, ok := ll.l.admit(key, !inPrefixes(ll.l.Trusted, addr))
 		if ok {
 			return &limitedConn{Conn: c, l: ll.l, key: key, device: device, pending: device}, nil
 		}
@@ -89,8 +93,9 @@ func remoteAddr(c net.Conn) netip.Addr {
 }
 
 // admit counts a new connection from key: ok when one is free, device
-// when it is the devices' allowance's.
-func (l *ConnLimiter) admit(key string) (device, ok bool) {
+// when it is the devices' allowance's; capped is false for a trusted
+// proxy, held by the total alone.
+func (l *ConnLimiter) admit(key string, capped bool) (device, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.addrs == nil {
@@ -103,7 +108,7 @@ func (l *ConnLimiter) admit(key string) (device, ok bool) {
 	}
 	switch {
 	case l.Total > 0 && l.total >= l.Total:
-	case l.PerAddr <= 0 || a.open < l.PerAddr:
+	case !capped || l.PerAddr <= 0 || a.open < l.PerAddr:
 		a.open++
 		l.total++
 		return false, true

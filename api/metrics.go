@@ -91,16 +91,8 @@ func (m *Metrics) Observe(events []*civiq.Event) {
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	ip := clientIP(r)
-	allowed := false
-	if len(s.MetricsAllow) == 0 {
-		allowed = ip.IsLoopback()
-	}
-	for _, p := range s.MetricsAllow {
-		if p.Contains(ip) {
-			allowed = true
-		}
-	}
+	ip := clientIP(r) // behind a trusted proxy, the client it names
+	allowed := inPrefixes(s.MetricsAllow, ip) || len(s.MetricsAllow) == 0 && ip.IsLoopback()
 	if !allowed || s.metrics == nil {
 		writeError(w, r, civiq.Errorf(civiq.EForbidden, "metrics are served only to the allow-list"))
 		return

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/api"
 )
 
 // takeRemote takes an anonymous remote ticket with the client hc (its
@@ -94,4 +96,36 @@ func TestRemoteTicketLimits(t *testing.T) {
 		h.Hall.MaxRemoteWaiting = bad
 		ts.do(t, "PUT", "/api/v1/halls/demo", ts.Admin, h.Hall).wantErr(t, http.StatusBadRequest, civiq.EInvalid, "max_remote_waiting")
 	}
+}
+
+// Behind a trusted reverse proxy each citizen's address is counted, as
+// X-Forwarded-For names it: one client's 31st remote ticket of the hour
+// is refused, another's is not; an untrusted peer's header changes
+// nothing; /metrics goes by the client too.
+func TestRemoteTicketLimitsBehindProxy(t *testing.T) {
+	ts := newTestServer(t, func(s *api.Server) { s.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
+	var h struct{ Hall civiq.Hall }
+	ts.do(t, "GET", "/api/v1/halls/demo", "", nil).want(t, http.StatusOK).json(t, &h)
+	h.Hall.MaxRemoteWaiting = 100
+	ts.do(t, "PUT", "/api/v1/halls/demo", ts.Admin, h.Hall).want(t, http.StatusOK)
+	take := func(client string) int {
+		return ts.do(t, "POST", "/api/v1/halls/demo/tickets", "", map[string]string{"service_id": "general", "channel": "remote"},
+			header{"X-Forwarded-For", client}).Status
+	}
+	for i := 1; i <= 30; i++ {
+		if got := take("203.0.113.7"); got != http.StatusCreated {
+			t.Fatalf("client A's ticket %d: %d", i, got)
+		}
+	}
+	if got := take("198.51.100.1, 203.0.113.7"); got != http.StatusTooManyRequests {
+		t.Fatalf("client A's 31st (its own entry before the proxy's): %d, want 429", got)
+	}
+	if got := take("203.0.113.8"); got != http.StatusCreated {
+		t.Fatalf("client B behind the same proxy: %d, want 201", got)
+	}
+	ts.do(t, "GET", "/metrics", "", nil).want(t, http.StatusOK) // the proxy's own, on loopback
+	ts.do(t, "GET", "/metrics", "", nil, header{"X-Forwarded-For", "203.0.113.7"}).wantErr(t, http.StatusForbidden, civiq.EForbidden, "")
+
+	plain := newTestServer(t) // no proxy trusted: the header is the client's word
+	plain.do(t, "GET", "/metrics", "", nil, header{"X-Forwarded-For", "203.0.113.7"}).want(t, http.StatusOK)
 }

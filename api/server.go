@@ -26,6 +26,9 @@ type Server struct {
 	Hub    *inmem.Hub
 	// MetricsAllow lists who may read /metrics; empty means loopback only.
 	MetricsAllow []netip.Prefix
+	// TrustedProxies lists the reverse proxies whose X-Forwarded-For
+	// names the client (clientAddr); none by default.
+	TrustedProxies []netip.Prefix
 	// Heartbeat is how often a comment keeps event streams open.
 	Heartbeat time.Duration
 	// StreamWriteTimeout is how long an event stream's client has to take
@@ -126,7 +129,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Request-Id", id)
 	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
-	r = r.WithContext(civiq.WithClientAddr(ctx, clientIP(r))) // sign-ins are counted per address
+	r = r.WithContext(civiq.WithClientAddr(ctx, s.clientAddr(r))) // sign-ins and more are counted per address
 	rec := &statusRecorder{ResponseWriter: w, status: 200}
 	if s.deviceConnAllowed(r) {
 		s.mux.ServeHTTP(rec, r)
@@ -313,10 +316,67 @@ func idem(r *http.Request, c *call) (*civiq.Idem, error) {
 	return &civiq.Idem{Scope: c.p.Key() + " " + r.Method + " " + r.URL.Path, Key: key, Hash: hex.EncodeToString(sum[:])}, nil
 }
 
-func clientIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+// clientIP is the address the request comes from, as ServeHTTP found it
+// (clientAddr): what limits per address count and /metrics allows.
+func clientIP(r *http.Request) netip.Addr { return civiq.ClientAddr(r.Context()) }
+
+// clientAddr is the address r comes from: its peer's, or, when the peer
+// is one of TrustedProxies, the nearest address in X-Forwarded-For that is
+// not (walking it from its end, where each proxy appends the address it
+// was reached from). An entry that is not an address (with or without a
+// port) ends the walk at the proxy that wrote it: what lies before it is
+// the client's to say, not a proxy's.
+func (s *Server) clientAddr(r *http.Request) netip.Addr {
+	addr := peerAddr(r.RemoteAddr)
+	if !inPrefixes(s.TrustedProxies, addr) {
+		return addr
+	}
+	lines := r.Header.Values("X-Forwarded-For")
+	for i := len(lines) - 1; i >= 0; i-- {
+		rest := lines[i]
+		for rest != "" {
+			entry := rest
+			if j := strings.LastIndexByte(rest, ','); j >= 0 {
+				entry, rest = rest[j+1:], rest[:j]
+			} else {
+				rest = ""
+			}
+			entry = strings.TrimSpace(entry)
+			if entry == "" {
+				continue
+			}
+			a, err := netip.ParseAddr(entry)
+			if err != nil {
+				ap, err := netip.ParseAddrPort(entry)
+				if err != nil {
+					return addr
+				}
+				a = ap.Addr()
+			}
+			addr = a.Unmap()
+			if !inPrefixes(s.TrustedProxies, addr) {
+				return addr
+			}
+		}
+	}
+	return addr
+}
+
+// peerAddr is the address of a request's peer (http.Request.RemoteAddr).
+func peerAddr(remote string) netip.Addr {
+	ap, err := netip.ParseAddrPort(remote)
 	if err != nil {
 		return netip.Addr{}
 	}
 	return ap.Addr().Unmap()
+}
+
+// inPrefixes reports whether a is in one of ps.
+func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

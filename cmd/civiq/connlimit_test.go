@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"net"
 	"net/http"
 	"net/netip"
@@ -124,5 +125,42 @@ func TestServeTimeouts(t *testing.T) {
 	}
 	if !strings.Contains(m.Listener.Addr().String(), "127.0.0.1") {
 		t.Fatalf("listening on %s", m.Listener.Addr())
+	}
+}
+
+// A trusted reverse proxy carries every citizen's connections: no cap
+// per address holds it, while another address stays capped; the flag
+// takes CIDRs and names itself when given something else.
+func TestTrustedProxyNotCapped(t *testing.T) {
+	c, err := ParseServeFlags([]string{"--trusted-proxies", "127.0.0.2/32"}, &bytes.Buffer{})
+	if err != nil || len(c.TrustedProxies) != 1 {
+		t.Fatalf("--trusted-proxies: %v %v", c, err)
+	}
+	if _, err := ParseServeFlags([]string{"--trusted-proxies", "nginx"}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "-trusted-proxies") {
+		t.Fatalf("--trusted-proxies nginx: %v", err)
+	}
+	t.Setenv("CIVIQ_ADMIN_PASSWORD", testAdminPassword)
+	m, _ := startConfig(t, Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "civiq.db"), Demo: true,
+		Synchronous: "FULL", MaxConnsPerAddr: 4, TrustedProxies: c.TrustedProxies})
+	for range 10 {
+		dialFrom(t, "127.0.0.2", m)
+	}
+	waitOpen(t, m, netip.MustParseAddr("127.0.0.2"), 10)
+	if got := get(t, dialFrom(t, "127.0.0.2", m), "/healthz", ""); got != "200" {
+		t.Fatalf("the proxy's 11th connection: %q, want 200", got)
+	}
+	for range 4 {
+		dialFrom(t, "127.0.0.3", m)
+	}
+	waitOpen(t, m, netip.MustParseAddr("127.0.0.3"), 4)
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.3")}}
+	if c, err := d.Dial("tcp", m.Listener.Addr().String()); err == nil { // or reset before the dial returns
+		defer c.Close()
+		if got := get(t, c, "/healthz", ""); got != "429" && got != "" {
+			t.Fatalf("another address's 5th connection: %q, want 429 or closed", got)
+		}
+	}
+	if _, n := m.Conns.Open(netip.MustParseAddr("127.0.0.3")); n != 4 {
+		t.Fatalf("%d connections open from another address, cap 4", n)
 	}
 }

@@ -45,6 +45,9 @@ type Config struct {
 	// reach (app.SetWebhookAllow, SetNotifyAllow, SetPushAllow).
 	MetricsAllow, WebhookAllow []netip.Prefix
 	NotifyAllow, PushAllow     []netip.Prefix
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (api.Server.TrustedProxies, api.ConnLimiter.Trusted).
+	TrustedProxies []netip.Prefix
 	// WebhookPipeline is how many of a webhook's messages may wait for
 	// their answers on one connection (outbound.HTTPSender.Pipeline); 0
 	// (a Config made in code) sends one at a time, as 1 does.
@@ -267,6 +270,7 @@ func ParseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	cidrsVar(fs, &c.WebhookAllow, "webhook-allow", "CIVIQ_WEBHOOK_ALLOW", "comma-separated `CIDRs` of loopback, link-local or private addresses webhooks may be sent to; none by default (env CIVIQ_WEBHOOK_ALLOW)")
 	cidrsVar(fs, &c.NotifyAllow, "notify-allow", "CIVIQ_NOTIFY_ALLOW", "comma-separated `CIDRs` of loopback, link-local or private addresses the notifications' SMS and WeChat providers may be reached at (a private cloud's); none by default (env CIVIQ_NOTIFY_ALLOW)")
 	cidrsVar(fs, &c.PushAllow, "push-allow", "CIVIQ_PUSH_ALLOW", "comma-separated `CIDRs` of loopback, link-local or private addresses browsers' push services may be reached at; none by default: anyone names one by subscribing, for tests only (env CIVIQ_PUSH_ALLOW)")
+	cidrsVar(fs, &c.TrustedProxies, "trusted-proxies", "CIVIQ_TRUSTED_PROXIES", "comma-separated `CIDRs` of the reverse proxies in front of civiq: a request from one is counted (limits per address, --metrics-allow, the sign-ins' audit) by the client its X-Forwarded-For names, and its connections are held by no cap per address; none by default (env CIVIQ_TRUSTED_PROXIES)")
 	fs.IntVar(&c.WebhookPipeline, "webhook-pipeline", envInt("CIVIQ_WEBHOOK_PIPELINE", outbound.DefaultPipeline), "how many of a webhook's messages may be sent on one connection before their answers came (HTTP/1.1 pipelining); 1 sends one at a time (env CIVIQ_WEBHOOK_PIPELINE)")
 	fs.StringVar(&c.FrameAncestors, "frame-ancestors", env("CIVIQ_FRAME_ANCESTORS", ""), "origins that may embed the hall display and the guide pages in a frame, e.g. https://portal.example.gov.cn; no page may be framed by default (env CIVIQ_FRAME_ANCESTORS)")
 	fs.StringVar(&c.Synchronous, "sqlite-synchronous", env("CIVIQ_SQLITE_SYNCHRONOUS", "FULL"), "SQLite synchronous pragma: FULL survives a power loss (and may raise GOMAXPROCS by one, docs/api.md section 1), EXTRA too, syncing more often, NORMAL only a crash of the process (env CIVIQ_SQLITE_SYNCHRONOUS)")
@@ -366,7 +370,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("pages: %w", err)
 	}
 	m.Store, m.Engine, m.Hub, m.API, m.app = store, a.Engine, a.Hub, a.API, a
-	m.API.MetricsAllow = c.MetricsAllow
+	m.API.MetricsAllow, m.API.TrustedProxies = c.MetricsAllow, c.TrustedProxies
 	a.SetWebhookAllow(c.WebhookAllow)
 	a.SetNotifyAllow(c.NotifyAllow)
 	a.SetPushAllow(c.PushAllow)
@@ -478,7 +482,7 @@ func (m *Main) Open(ctx context.Context) error {
 		store.Close()
 		return err
 	}
-	m.Conns = &api.ConnLimiter{PerAddr: c.MaxConnsPerAddr, DevicesPerAddr: c.MaxDeviceConnsPerAddr}
+	m.Conns = &api.ConnLimiter{PerAddr: c.MaxConnsPerAddr, DevicesPerAddr: c.MaxDeviceConnsPerAddr, Trusted: c.TrustedProxies}
 	if soft, hard, err := raiseFileLimit(); err != nil {
 		slog.Warn("file limit unknown", "err", err)
 	} else {
