@@ -45,11 +45,14 @@ type Permission int
 const (
 	PermIssueTicket   Permission = iota // take a ticket at any channel
 	PermCounterAction                   // call, recall, start, finish, no-show, transfer, counter status
-	PermRate                            // rate as the counter's rater device
-	PermStaffView                       // the staff view of a hall's events and lists
-	PermManageHall                      // announcements, hall settings, reports
-	PermFollowUp                        // 好差评 follow-ups and rating reports (manager, admin)
-	PermAdmin                           // users, devices, halls
+	// PermRate: the counter's rater device: its last finished ticket, the
+	// province's rating page. A hall's managers have it too, for the rater
+	// page they open signed in to try it (its trial mode).
+	PermRate
+	PermStaffView  // the staff view of a hall's events and lists
+	PermManageHall // announcements, hall settings, reports
+	PermFollowUp   // 好差评 follow-ups and rating reports (manager, admin)
+	PermAdmin      // users, devices, halls
 	// PermDashboard: the live dashboard, the staffing planner and the city
 	// overview of a hall (dashboard.go): its manager, admins.
 	PermDashboard
@@ -72,7 +75,7 @@ func (p Principal) Can(perm Permission, hallID, counterID string) bool {
 		switch perm {
 		case PermIssueTicket, PermCounterAction, PermStaffView:
 			return u.Role == RoleStaff || u.Role == RoleManager
-		case PermManageHall, PermFollowUp, PermDashboard:
+		case PermManageHall, PermFollowUp, PermDashboard, PermRate:
 			return u.Role == RoleManager
 		}
 		return false

@@ -62,7 +62,7 @@ func TestCan(t *testing.T) {
 		"manager": {
 			PermIssueTicket:   "YY..",
 			PermCounterAction: "YY..",
-			PermRate:          "....",
+			PermRate:          "YY..", // the rater page's trial mode
 			PermStaffView:     "YY..",
 			PermManageHall:    "YY..",
 			PermFollowUp:      "YY..",
