@@ -11,7 +11,8 @@ import (
 )
 
 // TestElderBrowser drives 长辈模式 (elder mode) in Chromium where it
-// applies: the kiosk standing and lying, the ticket's phone page, booking,
+// applies: the kiosk standing and lying, the ticket's phone page (its
+// rating too, 360 px wide), booking,
 // the guides and a case's progress. It measures in the page that every
 // visible text is at least 30 px at the kiosk and 24 px (18 pt) on a
 // phone, runs axe's WCAG 2.1 AA rules with color-contrast-enhanced (7:1),
@@ -174,6 +175,14 @@ const put = await fetch(base + '/api/v1/halls/demo/notifications', { method: 'PU
 eq(put.status, 200, 'SMS set up');
 const tk = await (await fetch(base + '/api/v1/halls/demo/tickets', { method: 'POST', headers: { 'Content-Type': 'application/json' },
   body: JSON.stringify({ service_id: 'general', channel: 'remote' }) })).json();
+// A phone ticket served and done at counter 3 (called by its id, so that
+// the one above keeps waiting), to be rated.
+const staffAPI = (path, body) => fetch(base + path, { method: 'POST',
+  headers: { Authorization: 'Bearer ' + process.env.CIVIQ_TOKEN, 'Content-Type': 'application/json' }, body: JSON.stringify(body || {}) });
+const served = await (await fetch(base + '/api/v1/halls/demo/tickets', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({ service_id: 'property', channel: 'remote' }) })).json();
+eq((await staffAPI('/api/v1/halls/demo/counters/3/call', { ticket_id: served.ticket.id, reason: 'test' })).status, 200, 'call the ticket to rate');
+eq((await staffAPI('/api/v1/tickets/' + served.ticket.id + '/finish')).status, 200, 'finish it');
 for (const lang of ['zh-CN', 'en']) {
   let p = await open(375, 812, '/t/' + tk.ticket.id + '?lang=' + lang, { elder: true });
   assert(await elder(p) && await p.isVisible('.citizen-bar .elder-switch'), 'the ticket page is in the mode');
@@ -202,6 +211,19 @@ for (const lang of ['zh-CN', 'en']) {
   await p.click('#leave-no');
   await p.click('#view-back');
   eq(await shown(['#card', '#more-open', '#alerts']), [true, true, false], 'back at the ticket');
+  // Rating it on a phone 360 px wide: each level a row, its face whole
+  // beside its name (a long English name squeezed the face to a dot), the
+  // reasons of a bad rating as large.
+  p = await open(360, 740, '/t/' + served.ticket.id + '?lang=' + lang, { elder: true });
+  await p.waitForSelector('#rate:not(.hidden)');
+  const faces = await p.$$eval('.score', (ls) => ls.map((l) => {
+    const f = l.querySelector('.face').getBoundingClientRect(), n = l.querySelector('.score-label'), b = l.getBoundingClientRect();
+    return { name: n.textContent, w: Math.round(f.width), h: Math.round(f.height), inside: n.getBoundingClientRect().right <= b.right && n.scrollWidth <= n.clientWidth + 1 };
+  }));
+  assert(faces.every((f) => f.w >= 48 && f.w === faces[0].w && f.h === f.w && f.inside), 'the faces and names of the levels, ' + lang + ': ' + JSON.stringify(faces));
+  await p.click('.score.s1');
+  await p.waitForSelector('#reasons:not(.hidden)');
+  await large(p, 24, 'ticket rate ' + lang);
   p = await open(375, 812, '/halls/demo/book?lang=' + lang, { elder: true });
   await large(p, 24, 'book ' + lang);
   p = await open(375, 812, '/halls/demo/guides?lang=' + lang, { elder: true });
