@@ -5,6 +5,7 @@ import (
 	"regexp"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/origin"
 )
 
 // Anonymous remote tickets: each client address takes at most
@@ -33,7 +34,7 @@ func remoteHolder(lim *rateLimiter, w http.ResponseWriter, r *http.Request, hall
 	} else {
 		id = civiq.NewToken()
 		http.SetCookie(w, &http.Cookie{Name: phoneCookie, Value: id, Path: "/", MaxAge: phoneCookieMaxAge,
-			HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+			HttpOnly: true, Secure: origin.HTTPS(r), SameSite: http.SameSiteLaxMode})
 	}
 	return hashKey("phone " + id), nil
 }

@@ -89,7 +89,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: civiq.SessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil, MaxAge: int(civiq.SessionTTL / time.Second)})
+		Secure: origin.HTTPS(r), MaxAge: int(civiq.SessionTTL / time.Second)})
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token": token, "expires_at": sess.ExpiresAt.Format(time.RFC3339), "csrf_token": sess.CSRF,
 		"user": map[string]any{"username": u.Username, "role": u.Role, "hall_ids": u.HallIDs},

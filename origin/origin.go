@@ -29,3 +29,17 @@ func Cross(r *http.Request) bool {
 	u, err := url.Parse(from)
 	return err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host)
 }
+
+// HTTPS reports whether the browser reached the site over https: by TLS to
+// this server, or to a reverse proxy in front of it that says so in
+// X-Forwarded-Proto (its first value, for a chain of proxies). Cookies are
+// then marked Secure, so that the browser never sends them over plain
+// http. Believing the header costs nothing: a client that sends it over
+// plain http only gets cookies its own browser keeps from the server.
+func HTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return strings.EqualFold(strings.TrimSpace(proto), "https")
+}

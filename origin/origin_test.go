@@ -34,3 +34,18 @@ func TestCross(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPS(t *testing.T) {
+	for proto, want := range map[string]bool{"": false, "http": false, "https": true, "HTTPS": true, "https, http": true, "http, https": false, "httpsx": false} {
+		r := httptest.NewRequest("GET", "http://civiq.example/", nil)
+		if proto != "" {
+			r.Header.Set("X-Forwarded-Proto", proto)
+		}
+		if got := HTTPS(r); got != want {
+			t.Errorf("X-Forwarded-Proto %q: HTTPS = %v, want %v", proto, got, want)
+		}
+	}
+	if r := httptest.NewRequest("GET", "https://civiq.example/", nil); !HTTPS(r) {
+		t.Error("a TLS request is not https")
+	}
+}

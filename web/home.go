@@ -63,7 +63,7 @@ func (s *Site) loginPage(w http.ResponseWriter, r *http.Request) {
 // password's or single sign-on's.
 func setSession(w http.ResponseWriter, r *http.Request, token string, sess *civiq.Session) {
 	http.SetCookie(w, &http.Cookie{Name: civiq.SessionCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil, MaxAge: int(civiq.SessionTTL / time.Second)})
+		Secure: origin.HTTPS(r), MaxAge: int(civiq.SessionTTL / time.Second)})
 }
 
 // safeNext keeps a redirect after sign-in on this site: a path that

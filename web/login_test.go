@@ -124,3 +124,36 @@ func TestLoginPageLimited(t *testing.T) {
 		t.Errorf("after 5 wrong passwords: %d, Retry-After %q; want 429, 900", res.StatusCode, res.Header.Get("Retry-After"))
 	}
 }
+
+// Behind a reverse proxy that ends TLS (X-Forwarded-Proto: https) the
+// session cookie is Secure, from the sign-in page and the API alike, so
+// that a browser never sends it over plain http; it was Secure only when
+// civiq itself held the TLS connection.
+func TestSessionCookieSecureBehindProxy(t *testing.T) {
+	s := civiqtest.New(t)
+	creds := url.Values{"username": {"admin"}, "password": {civiqtest.AdminPassword}}
+	for _, c := range []struct {
+		proto  string
+		secure bool
+	}{{"", false}, {"http", false}, {"https", true}, {"HTTPS, http", true}} {
+		headers := []string{}
+		if c.proto != "" {
+			headers = []string{"X-Forwarded-Proto", c.proto}
+		}
+		if ck := sessionCookie(post(t, s, "/login", creds, "", headers...)); ck == nil || ck.Secure != c.secure || !ck.HttpOnly {
+			t.Errorf("/login, X-Forwarded-Proto %q: cookie %+v, want Secure %v", c.proto, ck, c.secure)
+		}
+		req, _ := http.NewRequest("POST", s.URL+"/api/v1/auth/login", strings.NewReader(`{"username":"admin","password":"`+civiqtest.AdminPassword+`"}`))
+		if c.proto != "" {
+			req.Header.Set("X-Forwarded-Proto", c.proto)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if ck := sessionCookie(res); ck == nil || ck.Secure != c.secure || !ck.HttpOnly {
+			t.Errorf("API sign-in, X-Forwarded-Proto %q: cookie %+v, want Secure %v", c.proto, ck, c.secure)
+		}
+	}
+}

@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/origin"
 	"github.com/civiq/civiq/wechat"
 )
 
@@ -93,7 +93,7 @@ func (s *Site) wechatLogin(w http.ResponseWriter, r *http.Request) {
 	state := base64.RawURLEncoding.EncodeToString(b)
 	back := "/t/" + url.PathEscape(r.PathValue("id")) + "/wechat"
 	http.SetCookie(w, &http.Cookie{Name: wechatState, Value: state, Path: back, MaxAge: 600, HttpOnly: true,
-		Secure: strings.HasPrefix(siteOrigin(r), "https:"), SameSite: http.SameSiteLaxMode})
+		Secure: origin.HTTPS(r), SameSite: http.SameSiteLaxMode})
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, l.LoginURL(siteOrigin(r)+back+"/back", state), http.StatusFound)
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/origin"
 	"github.com/civiq/civiq/sso"
 )
 
@@ -41,7 +42,7 @@ func (s *Site) oidcStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: f.Encode(), Path: sso.CallbackPath, MaxAge: flowTTL,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: origin.HTTPS(r)})
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
@@ -54,7 +55,7 @@ func (s *Site) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	// The flow is good once, whatever the answer.
 	http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: "", Path: sso.CallbackPath, MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+		SameSite: http.SameSiteLaxMode, Secure: origin.HTTPS(r)})
 	// Answers are limited per address as passwords are (login.go): a
 	// refused one counts as a wrong password.
 	done, err := s.Engine.BeginExternal(r.Context())

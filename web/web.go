@@ -19,6 +19,7 @@ import (
 	"text/template/parse"
 
 	"github.com/civiq/civiq"
+	"github.com/civiq/civiq/origin"
 	"github.com/civiq/civiq/qr"
 	"github.com/civiq/civiq/sso"
 )
@@ -453,7 +454,7 @@ func (s *Site) notFound(w http.ResponseWriter, r *http.Request) {
 // the addresses in QR codes start with.
 func siteOrigin(r *http.Request) string {
 	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+	if origin.HTTPS(r) {
 		scheme = "https"
 	}
 	return (&url.URL{Scheme: scheme, Host: r.Host}).String()
