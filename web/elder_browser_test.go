@@ -12,7 +12,7 @@ import (
 
 // TestElderBrowser drives 长辈模式 (elder mode) in Chromium where it
 // applies: the kiosk standing and lying, the ticket's phone page (its
-// rating too, 360 px wide), booking,
+// rating too, 360 px wide), booking, the published 好差评 results,
 // the guides and a case's progress. It measures in the page that every
 // visible text is at least 30 px at the kiosk and 24 px (18 pt) on a
 // phone, runs axe's WCAG 2.1 AA rules with color-contrast-enhanced (7:1),
@@ -233,6 +233,10 @@ for (const lang of ['zh-CN', 'en']) {
   await large(p, 24, 'guide ' + lang);
   p = await open(375, 812, '/c?lang=' + lang, { elder: true });
   await large(p, 24, 'progress ' + lang);
+  // The published results, linked from the ticket page's More.
+  p = await open(360, 740, '/halls/demo/results?lang=' + lang, { elder: true });
+  assert(await elder(p) && await p.isVisible('.rs-head .elder-switch'), 'the results page is in the mode, its switch in its bar');
+  await large(p, 24, 'results ' + lang);
   clean(p, 'phone ' + lang);
 }
 
