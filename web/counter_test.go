@@ -89,10 +89,14 @@ func TestCounterPageAccess(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, "Call next") || !strings.Contains(body, "Social and medical insurance") {
 		t.Fatalf("staff in English: %d", res.StatusCode)
 	}
-	// Staff of another hall may not.
+	// Staff of another hall may not, nor learn who works here (the clerk
+	// signed in at it is the staff view's, never another hall's).
+	if code := s.Call(t, "POST", "/api/v1/halls/demo/counters/1/status", staff, map[string]string{"status": "open"}, nil); code != 200 {
+		t.Fatalf("staff opens counter 1: %d", code)
+	}
 	res, body = s.Page(t, "/halls/demo/counter/1", stranger)
-	if res.StatusCode != http.StatusForbidden || strings.Contains(body, `id="work"`) {
-		t.Fatalf("stranger: %d", res.StatusCode)
+	if res.StatusCode != http.StatusForbidden || strings.Contains(body, `id="work"`) || strings.Contains(body, "zhang") {
+		t.Fatalf("stranger: %d, or the page names the clerk: %v", res.StatusCode, strings.Contains(body, "zhang"))
 	}
 	for _, p := range []string{"/halls/demo/counter/99", "/halls/nope/counter/1", "/halls/demo/rate/99"} {
 		if res, _ := s.Page(t, p, staff); res.StatusCode != 404 {
