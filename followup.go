@@ -239,6 +239,82 @@ func checkText(field, s string, max int) (string, error) {
 	return s, nil
 }
 
+// personalNumberIn reports whether text holds what reads as a mainland
+// mobile number (spaces, dashes and +86 allowed, as contact_phone takes it)
+// or a resident ID number (18 characters, or the old 15 digits), in ASCII
+// or full-width digits: what a published text must never carry. Other
+// numbers (dates, times, case numbers, landlines, counts) pass.
+func personalNumberIn(text string) bool {
+	// A number is groups of digits with a space or dash between them; any
+	// groups in a row that make one such number count (a date before a
+	// phone: 2026-12-08 138 1234 5678).
+	var groups []string
+	var cur []byte
+	personal := func(d string) bool {
+		if len(d) == 13 && strings.HasPrefix(d, "86") {
+			d = d[2:]
+		}
+		switch len(d) {
+		case 11:
+			return mobilePattern.MatchString(d)
+		case 15, 18:
+			return !strings.ContainsAny(d[:len(d)-1], "X")
+		}
+		return false
+	}
+	number := func() bool {
+		if len(cur) > 0 {
+			groups = append(groups, string(cur))
+			cur = cur[:0]
+		}
+		defer func() { groups = groups[:0] }()
+		for i := range groups {
+			d := ""
+			for _, g := range groups[i:] {
+				if d += g; len(d) > 18 {
+					break
+				}
+				if personal(d) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	digit := func(r rune) (byte, bool) {
+		switch {
+		case r >= '0' && r <= '9':
+			return byte(r), true
+		case r >= '０' && r <= '９':
+			return byte(r-'０') + '0', true
+		case r == 'X' || r == 'x' || r == 'Ｘ' || r == 'ｘ':
+			return 'X', true
+		}
+		return 0, false
+	}
+	for _, r := range text {
+		if b, ok := digit(r); ok {
+			if b == 'X' && len(cur) == 0 {
+				if number() {
+					return true
+				}
+				continue
+			}
+			cur = append(cur, b)
+			continue
+		}
+		if (r == ' ' || r == '-' || r == '\u3000') && len(cur) > 0 {
+			groups = append(groups, string(cur)) // a separator inside a number: 138 1234 5678
+			cur = cur[:0]
+			continue
+		}
+		if number() {
+			return true
+		}
+	}
+	return number()
+}
+
 // Apply performs the move on the case at the time given and returns the
 // history entry. It is the one place a case changes status.
 func (f *FollowUp) Apply(m FollowUpMove, at time.Time) (*FollowUpEntry, error) {
@@ -265,6 +341,9 @@ func (f *FollowUp) Apply(m FollowUpMove, at time.Time) (*FollowUpEntry, error) {
 	}
 	if summary != "" && m.To != FollowUpRectified && m.To != FollowUpRevisited {
 		return nil, FieldErrorf("public_summary", "a public summary is given when moving to rectified or revisited")
+	}
+	if personalNumberIn(summary) {
+		return nil, FieldErrorf("public_summary", "the public summary is published: it may not hold a phone or ID number")
 	}
 	if m.CitizenView != "" && m.To != FollowUpRevisited {
 		return nil, FieldErrorf("citizen_view", "the citizen's view is recorded at the revisit")

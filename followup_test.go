@@ -111,6 +111,17 @@ func TestFollowUpMoveRules(t *testing.T) {
 		{"citizen's view before the revisit", civiq.FollowUpRectifying, civiq.FollowUpMove{To: civiq.FollowUpRectified, Note: "n", CitizenView: civiq.ViewSatisfied, By: mgrA}, civiq.EInvalid, "citizen_view"},
 		{"public summary too early", civiq.FollowUpOpen, civiq.FollowUpMove{To: civiq.FollowUpVerifying, Note: "n", PublicSummary: "s", By: mgrA}, civiq.EInvalid, "public_summary"},
 	}
+	// The public summary is published on the results page: a mobile number
+	// or a resident ID number, however written, never goes into it.
+	for _, text := range []string{"已联系群众13812345678", "回访 138 1234 5678 满意", "电话+86 138-1234-5678", "手机：１３８１２３４５６７８",
+		"身份证11010519491231002X", "证号 11010519491231002x。", "旧证号110105491231002", "2026-12-08 138 1234 5678 回访"} {
+		tests = append(tests, struct {
+			name        string
+			from        string
+			m           civiq.FollowUpMove
+			code, field string
+		}{"public summary " + text, civiq.FollowUpRectifying, civiq.FollowUpMove{To: civiq.FollowUpRectified, Note: "n", PublicSummary: text, By: mgrA}, civiq.EInvalid, "public_summary"})
+	}
 	for _, tt := range tests {
 		f := &civiq.FollowUp{Status: tt.from, RequestedBy: "mgr-a"}
 		before := *f
@@ -142,6 +153,14 @@ func TestFollowUpMoveRules(t *testing.T) {
 	g := &civiq.FollowUp{Status: civiq.FollowUpRejectionRequested, RequestedBy: "mgr-a", RejectionReason: "r"}
 	if _, err := g.Apply(civiq.FollowUpMove{To: civiq.FollowUpVerifying, Note: "理由不足", By: mgrB}, at); err != nil || g.RequestedBy != "" || g.RejectionReason != "" {
 		t.Fatalf("refuse: %+v %v", g, err)
+	}
+	// Numbers that are not personal stay: a date, a time, a case number, the
+	// hall's landline, a count.
+	for _, text := range []string{"2026-12-08 起高峰时段增开窗口", "办件2026120800016120已办结", "咨询电话 0571-87654321", "增设2名引导员，等候缩短至15分钟", "热线12345"} {
+		k := &civiq.FollowUp{Status: civiq.FollowUpRectifying}
+		if _, err := k.Apply(civiq.FollowUpMove{To: civiq.FollowUpRectified, Note: "n", PublicSummary: text, By: mgrA}, at); err != nil || k.PublicSummary != text {
+			t.Errorf("public summary %q: %v", text, err)
+		}
 	}
 	// The revisit keeps the citizen's view and the public summary.
 	h := &civiq.FollowUp{Status: civiq.FollowUpRectified}

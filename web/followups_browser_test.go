@@ -120,8 +120,14 @@ eq(await moves(page), ['rectifying', 'rejection_requested'], 'moves from verifyi
 await move(page, 'rectifying', { '#fu-note': '窗口增加引导员' });
 await page.click('#fu-submit');
 await statusIs(page, 'rectifying');
-await move(page, 'rectified', { '#fu-note': '已增派人员', '#fu-public': '高峰时段增开一个综合窗口，并安排引导员。' });
+// A phone number in the summary, which is published: refused at the field.
+await move(page, 'rectified', { '#fu-note': '已增派人员', '#fu-public': '已回电 138 0000 1111，增开窗口。' });
 assert(await page.isVisible('#fu-summary-f') && !(await page.isVisible('#fu-view-f')), 'the summary, not the view, when put right');
+await page.click('#fu-submit');
+await page.waitForFunction(() => document.getElementById('fu-public').getAttribute('aria-invalid') === 'true');
+eq(await page.textContent('#fu-error'), '公示说明将公开，请勿写入手机号码或身份证号码。', 'a phone in the summary');
+page.errors = page.errors.filter((e) => !/HTTP 400 .*\/transition$/.test(e)); // the refusal, expected
+await page.fill('#fu-public', '高峰时段增开一个综合窗口，并安排引导员。');
 await page.click('#fu-submit');
 await statusIs(page, 'rectified');
 await move(page, 'revisited', { '#fu-note': '回访群众' });

@@ -260,6 +260,7 @@
     const note = $("fu-note").value.trim();
     if (!note) { C.fieldError($("fu-note"), err, C.tr(chosen === "extend" ? "fu.need.reason" : "fu.need.note")); $("fu-note").focus(); return; }
     C.fieldError($("fu-note"), err, "");
+    C.fieldError($("fu-public"), null, "");
     let path = "/api/v1/followups/" + enc(current.id), body;
     if (chosen === "extend") {
       path += "/extend";
@@ -292,6 +293,9 @@
         list();
       } else if (r.status === 401) {
         C.toLogin();
+      } else if (r.status === 400 && r.body && r.body.error && r.body.error.field === "public_summary") {
+        C.fieldError($("fu-public"), err, C.tr("fu.summary.personal"));
+        $("fu-public").focus();
       } else {
         err.textContent = C.tr("fu.failed", (r.body && r.body.error && r.body.error.message) || r.status);
       }
