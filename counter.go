@@ -2,7 +2,9 @@ package civiq
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -44,6 +46,21 @@ type Counter struct {
 	// the expected waits and the open counters are counted from; never
 	// shown.
 	DeviceCalls bool `json:"-"`
+}
+
+// NameIn names the counter for a citizen in a page's or a message's
+// language: its name, or, where the name cannot serve, "3号窗口" in Chinese
+// and in English "Counter 3" (a name in Chinese, such as the demo's
+// 3号窗口, means nothing on an English page or in an English message).
+func (c *Counter) NameIn(lang string) string {
+	en := lang == "en"
+	if c.Name == "" || (en && strings.ContainsFunc(c.Name, func(r rune) bool { return unicode.Is(unicode.Han, r) })) {
+		if en {
+			return "Counter " + c.ID
+		}
+		return c.ID + "号窗口"
+	}
+	return c.Name
 }
 
 // SetStaffed sets Staffed from the counter's status and clerk; every

@@ -1578,7 +1578,7 @@ func (e *Engine) insertNotice(tx Tx, hall *Hall, t *Ticket, o *OptIn, provider, 
 		case err != nil:
 			return err
 		default:
-			counter = fitParamEnd(c.Name, maxLen)
+			counter = fitParamEnd(c.NameIn(o.Lang), maxLen)
 		}
 	}
 	if kind == NoticeTransferred {

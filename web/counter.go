@@ -44,7 +44,7 @@ type counterView struct {
 	// Faces are the five levels of 好差评, best first.
 	Faces []face `json:"-"`
 	// Label names the counter for a citizen (the rater): on an English
-	// page "Counter 1" for the demo's 1号窗口 (kioskCounterLabel).
+	// page "Counter 1" for the demo's 1号窗口 (civiq.Counter.NameIn).
 	Label string `json:"-"`
 	JS    pageJS `json:"-"`
 }
@@ -198,7 +198,7 @@ func (s *Site) ratePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Mode, v.Faces = "device", faces
-	v.Label = s.kioskCounterLabel(Lang(w, r), v.Counter)
+	v.Label = v.Counter.NameIn(Lang(w, r))
 	v.JS.Name = v.Label
 	if p, _ := s.Principal(r); p.Can(civiq.PermManageHall, v.Hall.ID, v.Counter.ID) {
 		v.Mode = "trial"

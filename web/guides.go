@@ -215,7 +215,7 @@ func (s *Site) guidePage(w http.ResponseWriter, r *http.Request) {
 	}
 	counters := make(map[string]string, len(cs))
 	for _, c := range cs {
-		counters[c.ID] = s.kioskCounterLabel(lang, c)
+		counters[c.ID] = c.NameIn(lang)
 	}
 	// A guide done by appointment leads to the booking page, its service
 	// chosen, where the hall books that service online.

@@ -28,7 +28,7 @@ func (s *Site) home(w http.ResponseWriter, r *http.Request) {
 	for _, l := range ls {
 		v := hallView{Hall: *l.Hall}
 		for _, c := range l.Counters { // named as the screens name them: "Counter 1" on an English page
-			v.Counters = append(v.Counters, counterView{c.ID, s.kioskCounterLabel(lang, c)})
+			v.Counters = append(v.Counters, counterView{c.ID, c.NameIn(lang)})
 		}
 		halls = append(halls, v)
 	}

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/civiq/civiq"
 	"github.com/civiq/civiq/escpos"
@@ -44,15 +43,6 @@ func kioskService(lang string, svc civiq.Service) kioskSvc {
 		v.Other = ""
 	}
 	return v
-}
-
-// kioskCounterLabel names a counter for a citizen: its name, or in English
-// "Counter 3" when the name is Chinese (the demo's 3号窗口).
-func (s *Site) kioskCounterLabel(lang string, c civiq.Counter) string {
-	if c.Name == "" || (lang == "en" && strings.ContainsFunc(c.Name, func(r rune) bool { return unicode.Is(unicode.Han, r) })) {
-		return s.T(lang, "ticket.counter_name", c.ID)
-	}
-	return c.Name
 }
 
 // kioskGroupLabel translates a green-channel group; a group an admin added
@@ -162,7 +152,7 @@ func (s *Site) ticketPage(w http.ResponseWriter, r *http.Request) {
 	t, hall, rated := v.Ticket, v.Hall, v.Rated
 	counters := map[string]string{}
 	for _, c := range v.Counters {
-		counters[c.ID] = s.kioskCounterLabel(lang, c)
+		counters[c.ID] = c.NameIn(lang)
 	}
 	sv := kioskService(lang, *v.Service)
 	data := map[string]any{

@@ -52,5 +52,5 @@ func (s *Site) windowScreen(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := Lang(w, r)
 	s.render(w, r, http.StatusOK, "window", "window.title",
-		windowView{Hall: l.Hall, HallName: l.Hall.NameIn(lang), Counter: c, Label: s.kioskCounterLabel(lang, c), Config: js})
+		windowView{Hall: l.Hall, HallName: l.Hall.NameIn(lang), Counter: c, Label: c.NameIn(lang), Config: js})
 }
