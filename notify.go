@@ -1967,7 +1967,7 @@ func (e *Engine) TestNotify(ctx context.Context, p Principal, hallID, phone stri
 	ps, text, link := linkedParams(NoticeTaken, "zh", st.LinkBase, NewTicketID(), []NoticeParam{{"number", "A001"}})
 	tmpl := st.SMS.Templates[NoticeTaken]
 	if ch.Rules().Templates && tmpl == "" {
-		return nil, FieldErrorf("sms.templates", "the test sends the template of taken: register it first")
+		return nil, FieldErrorf("sms.templates.taken", "the test sends the template of taken: register it first")
 	}
 	r := ch.Send(ctx, &ChannelMessage{ID: noticeID(), HallID: hallID, Kind: NoticeTaken, To: to, Template: tmpl,
 		Params: ps, Text: text, Link: link, Lang: "zh"})

@@ -86,6 +86,8 @@ let r = saved();
 await page.click('#f-notify [type=submit]');
 eq((await r).status(), 400, 'the server refuses a long template');
 assert((await page.textContent('[data-field="sms.templates"]')).includes('64'), 'its error by the templates');
+const tmplErr = await page.textContent('[data-field="sms.templates"] > .field-error');
+assert(tmplErr.includes('64') && tmplErr.includes('个字符'), 'in Chinese: ' + tmplErr);
 await page.fill('[name="sms.templates.called"]', 'SMS_004');
 await page.fill('[name="sms.templates.taken"]', 'SMS_001');
 await page.fill('[name="sms.access_key_secret"]', 'very-secret');
@@ -102,6 +104,14 @@ r = saved();
 await page.click('#f-notify [type=submit]');
 eq((await r).status(), 200, 'saved again');
 eq((await call('GET', '/api/v1/halls/demo/notifications')).notifications.sms.has_secret, true, 'the secret kept');
+// The server's refusals of the notifications' fields in the page's
+// language, not its English: a private address for the endpoint.
+await page.fill('[name="sms.endpoint"]', 'http://10.1.2.3/sms');
+r = saved();
+await page.click('#f-notify [type=submit]');
+eq((await r).status(), 400, 'a private endpoint refused');
+assert((await errorOf('sms.endpoint')).includes('--notify-allow') && (await errorOf('sms.endpoint')).includes('内网'), 'why, in Chinese: ' + await errorOf('sms.endpoint'));
+await page.fill('[name="sms.endpoint"]', '');
 
 mark('wechat and web push');
 await page.selectOption('[name="wechat.provider"]', 'wechat');
@@ -128,7 +138,7 @@ await page.fill('#nt-test-phone', '12');
 const tr = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('/notifications/test'));
 await page.click('#f-notify-test [type=submit]');
 eq((await tr).status(), 400, 'a bad number');
-assert((await errorOf('phone')) !== '', 'named at the field');
+assert((await errorOf('phone')).includes('13 至 19'), 'named at the field, in Chinese: ' + await errorOf('phone'));
 await page.fill('#nt-test-phone', '138 1234 5678');
 await page.click('#f-notify-test [type=submit]');
 await page.waitForSelector('#nt-test-result.ok');
@@ -182,6 +192,20 @@ await page.fill('#nt-date', '2020-01-02');
 await page.dispatchEvent('#nt-date', 'change');
 eq(new URL((await listed).url()).searchParams.get('date'), '2020-01-02', 'the day asked');
 await page.waitForSelector('#nt-messages td:has-text("这一天没有消息")');
+
+// Tencent's rule of 12 characters cannot take the taken message's link
+// (the ticket's id, under the link_base set above): the form says so in
+// Chinese, and what to do.
+await page.selectOption('[name="sms.provider"]', 'tencent');
+await page.fill('[name="sms.access_key_id"]', 'AKIDtest');
+await page.fill('[name="sms.access_key_secret"]', 'tencent-secret');
+await page.fill('[name="sms.sign_name"]', '示范大厅');
+await page.fill('[name="sms.app_id"]', '1400000000');
+r = saved();
+await page.click('#f-notify [type=submit]');
+eq((await r).status(), 400, 'the link too long for tencent');
+const alert = await page.textContent('#f-notify .form-alert');
+assert(alert.includes('取号成功') && alert.includes('extra.max_param_len'), 'why, in Chinese: ' + alert);
 
 mark('English');
 await page.goto(base + '/admin?hall=demo&lang=en#notify');

@@ -195,7 +195,7 @@
     const out = document.getElementById("nt-test-result");
     out.textContent = "";
     if (!A.validate(testForm)) return;
-    const res = await A.send(testForm, "POST", A.hallPath("/notifications/test"), { phone: A.val(testForm, "phone") });
+    const res = await A.send(testForm, "POST", A.hallPath("/notifications/test"), { phone: A.val(testForm, "phone") }, "admin.nt.err.test");
     if (!res) return;
     const r = res.body.result || {};
     const good = r.Status === "sent" || r.Status === "delivered";
