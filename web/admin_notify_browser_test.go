@@ -55,6 +55,8 @@ mark('settings');
 await page.goto(base + '/admin?hall=demo#notify');
 await page.waitForSelector('#f-notify [name="sms.templates.taken"]');
 eq(await page.$eval('[name="ahead"]', (e) => e.value), '3', 'the default ahead');
+// "next" goes when nobody is left before the ticket, not one.
+assert((await page.textContent('#nt-ahead-hint')).includes('前面没有人'), 'the hint says when next goes: ' + await page.textContent('#nt-ahead-hint'));
 // The day's report comes with its own answer, after the form.
 await page.waitForFunction(() => (document.querySelector('#nt-report') || {}).textContent?.includes('还没有'), null, { timeout: 10000 }).catch(() => {});
 assert((await page.textContent('#nt-report')).includes('还没有'), 'nothing sent yet');
