@@ -13,7 +13,8 @@ import (
 // turn nears" only when the hall sends SMS; the number is typed on the
 // on-screen keypad (a bad one is told so), the screen waits while it is
 // typed, and the opt-in is the ticket's, shown masked; "+" begins a number
-// of another country's. axe in both languages.
+// of another country's. axe in both languages. In 长辈模式 it all stays on
+// the screen, standing or lying.
 func TestKioskSMSBrowser(t *testing.T) {
 	browsertest.Require(t)
 	sealer, err := civiq.NewSealer(bytes.Repeat([]byte{5}, civiq.SecretKeySize))
@@ -98,6 +99,32 @@ await page.click('#sms-submit');
 eq((await r2).status(), 201, 'a number of another country opted in (the log channel sends abroad)');
 await page.waitForFunction(() => document.getElementById('sms-msg').textContent !== '');
 assert(!(await page.textContent('#sms-msg')).includes('91234567'), 'shown masked: ' + await page.textContent('#sms-msg'));
+
+mark('elder');
+// 长辈模式, standing and lying (a short screen too), a wrong number told:
+// the number's field, the keypad, 提交, the message and 完成 all on the
+// screen, none over the top bar (完成 ran below the screen, the field
+// over the bar).
+await page.evaluate(() => localStorage.setItem('civiq.elder', '1'));
+for (const [w, h, lang] of [[1080, 1920, 'zh-CN'], [1366, 768, 'en'], [1366, 768, 'zh-CN']]) {
+  await page.setViewportSize({ width: w, height: h });
+  await take(lang);
+  await page.click('#sms-open');
+  await page.waitForSelector('#sms-form:not(.hidden)');
+  for (const k of '123') await page.click('.sms-keys .key[data-key="' + k + '"]');
+  await page.click('#sms-submit');
+  await page.waitForFunction(() => document.getElementById('sms-msg').textContent !== '');
+  const off = await page.evaluate(() => {
+    const top = document.querySelector('.kiosk-bar').getBoundingClientRect().bottom;
+    return ['.ticket-paper', '#sms-form label', '#sms-phone', '.sms-keys', '#sms-submit', '#sms-msg', '#done'].filter((sel) => {
+      const b = document.querySelector(sel).getBoundingClientRect();
+      return b.top < top - 0.5 || b.bottom > innerHeight + 0.5;
+    });
+  });
+  eq(off, [], w + 'x' + h + ' ' + lang + ': off the screen or over the bar');
+  await page.screenshot({ path: shots + '/kiosk-sms-elder-' + w + 'x' + h + '-' + lang + '.png' });
+  await page.click('#done');
+}
 clean(page, 'kiosk sms');
 console.log('ok');
 `
