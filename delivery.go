@@ -451,6 +451,13 @@ type BatchSender interface {
 var RetrySchedule = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute,
 	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 
+// NotifyRetry is the longest a notifications subscriber waits to try
+// again (the schedule's first step, 5 s, stays): the retry of one
+// message a provider throttled or could not take holds the hall's other
+// messages, which are of use for minutes. It is still failing once the
+// schedule's count of tries is spent, for an admin to see.
+const NotifyRetry = 15 * time.Second
+
 // RetryDelay is the wait after the attempts-th failed try, jitter being in
 // [0,1): ±10% around the schedule's step.
 func RetryDelay(attempts int, jitter float64) time.Duration {
@@ -992,6 +999,12 @@ func applyAttempts(s *Subscriber, through int64, attempts []DeliveryAttempt, now
 	if s.Kind == SubscriberEdge { // edge.go: the city is expected back, never given up on
 		s.NextAt = now.Add(time.Duration(float64(EdgeRetry) * (0.9 + 0.2*jitter)))
 		return
+	}
+	if s.Kind == SubscriberNotify {
+		// A message a provider asked to have later (or the hall's rate)
+		// holds the hall's other notifications until the retry: a citizen's
+		// message is of use for minutes, so never longer than NotifyRetry.
+		s.NextAt = now.Add(min(RetryDelay(s.Attempts, jitter), time.Duration(float64(NotifyRetry)*(0.9+0.2*jitter))))
 	}
 	switch {
 	case last.Gone():

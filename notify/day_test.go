@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -387,5 +388,57 @@ func TestNotifyBadInput(t *testing.T) {
 	var res struct{ Result civiq.ChannelResult }
 	if code := s.Call(t, "POST", "/api/v1/halls/demo/notifications/test", s.Admin, map[string]string{"phone": "13800000009"}, &res); code != 200 || res.Result.Status != civiq.NoticeDelivered {
 		t.Errorf("test send: %d %+v", code, res.Result)
+	}
+}
+
+// TestThrottledHoldsBriefly: a ticket's message the provider keeps asking
+// to have later holds the hall's other messages NotifyRetry at most each
+// time, not the retry schedule's 5 minutes, 30 minutes and hours; another
+// ticket's message goes at the next try.
+func TestThrottledHoldsBriefly(t *testing.T) {
+	s := node(t, nil, func(s *civiqtest.Server) { s.App.Outbound.Poll = 100 * time.Millisecond })
+	s.NotifyLog.Answer = func(m *civiq.ChannelMessage) civiq.ChannelResult {
+		if m.To == "13800000001" {
+			return civiq.ChannelResult{Status: civiq.NoticeFailed, Code: "Throttling", Error: "later", Retry: true}
+		}
+		return civiq.ChannelResult{ProviderID: "log-" + m.ID, Status: civiq.NoticeDelivered, Code: "OK"}
+	}
+	optIn := func(tk civiq.Ticket, phone string) {
+		if code := s.Call(t, "POST", "/api/v1/tickets/"+tk.ID+"/notify", "", map[string]string{"phone": phone}, nil); code != 201 {
+			t.Fatalf("opt in: %d", code)
+		}
+	}
+	notifier := func() *civiq.Subscriber {
+		subs, err := s.Engine.AllSubscribers(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sub := range subs {
+			if sub.Kind == civiq.SubscriberNotify {
+				return sub
+			}
+		}
+		t.Fatal("no notifications subscriber")
+		return nil
+	}
+	optIn(issue(t, s, "tax"), "13800000001")
+	for i := range 4 { // past the schedule's 5 s and 5 min steps
+		deadline := time.Now().Add(20 * time.Second)
+		for notifier().Attempts <= i {
+			if time.Now().After(deadline) {
+				t.Fatalf("no failed try %d", i+1)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		wait := notifier().NextAt.Sub(s.Clock.Now())
+		if wait > civiq.NotifyRetry*11/10 {
+			t.Fatalf("after failed try %d the hall's messages wait %s, want at most %s", i+1, wait, civiq.NotifyRetry*11/10)
+		}
+		s.Clock.Advance(wait + time.Millisecond)
+	}
+	optIn(issue(t, s, "tax"), "13800000002")
+	s.Clock.Advance(civiq.NotifyRetry * 11 / 10)
+	if got := await(t, s, 1); !slices.Contains(got, "C002 taken") || slices.Contains(got, "C001 taken") {
+		t.Fatalf("told %v, want the other ticket's taken", got)
 	}
 }
