@@ -119,33 +119,50 @@ func (s *cpuSum) perTicket() (server, bench float64) {
 	return s.used.server * 1000 / float64(s.tickets), s.used.bench * 1000 / float64(s.tickets)
 }
 
-// hookReceiver is a webhook endpoint on loopback as lean as a real
-// minimal receiver can be while doing the whole job: HTTP/1.1 by hand on
-// kept-alive connections, every request read whole (readHookRequest: its
-// request line, every header, its body) and its signature checked as
-// Standard Webhooks asks (HMAC-SHA256 of "id.timestamp.body" under the
-// secret), then answered 204, or 401 when the signature does not match
-// (counted: the bench fails on any); the answers to the requests that
-// came together (pipelined) go out in one write, in order. It notes when
-// each ticket.issued message came, by ticket id. The receivers stand in
-// for systems on other machines, but here they share the server's two
-// CPUs: whatever they spend a message the bench measures as the hooks'
-// cost to the issue rate (net/http's server cost about 70 µs a message).
+// hookReceiver is a webhook endpoint on loopback that answers as soon as
+// a request has come whole and checks each request after the phase.
+// The receivers stand in for systems on other machines, but here they
+// share the server's two CPUs: whatever they spend during a phase the
+// bench would measure as the hooks' cost to the issue rate. So while
+// the load runs a receiver does what the exchange itself needs and no
+// more: HTTP/1.1 by hand on kept-alive connections, each request framed
+// by its head's end and its Content-Length (frameHookRequest; one with
+// no length is refused 411, one whose length is not digits or too large
+// 400, the connection closed), the answers to the requests that came
+// together (pipelined) sent in one write of 204s, and the bytes kept as
+// they came. check, run when the bench reads what came (arrived, after
+// the phase and its CPU are measured), reads every kept request whole
+// as a strict receiver does (readHookRequest: at least as strict as
+// net/http's server) and checks its signature as Standard Webhooks asks
+// (HMAC-SHA256 of "id.timestamp.body" under the secret); any request
+// that is malformed or not signed is counted (bad) and fails the bench.
+// It notes when each ticket.issued message came, by ticket id.
 type hookReceiver struct {
 	ln  net.Listener
 	url string
 	key atomic.Pointer[[]byte] // the hook's secret, decoded, once registered
-	bad atomic.Int64           // messages whose signature did not match
+	// bad: requests malformed or whose signature did not match, of those
+	// checked; issued: the ticket.issued messages that came, by their
+	// body's start, repeats included.
+	bad, issued atomic.Int64
 	// messages and writes: requests answered, and the writes that
 	// answered them (a pipelined window's answers go in one).
 	messages, writes atomic.Int64
 	mu               sync.Mutex
-	// log: the ticket.issued messages as they came, in turn; at: the
-	// first arrival of each ticket, of log[:merged] (arrived).
+	kept             []hookWindow // what came, not checked yet
+	// log: the ticket.issued messages as they were checked, in turn; at:
+	// the first arrival of each ticket, of log[:merged] (arrived).
 	log    []hookArrival
 	merged int
 	at     map[string]time.Time
 	conns  []net.Conn
+}
+
+// hookWindow is requests that came in one read: their bytes and when.
+type hookWindow struct {
+	b  []byte
+	n  int // requests
+	at time.Time
 }
 
 type hookArrival struct {
@@ -157,7 +174,6 @@ var (
 	issuedPrefix = []byte(`{"type":"ticket.issued"`)
 	ticketIDKey  = []byte(`"ticket":{"id":"`)
 	answer204    = []byte("HTTP/1.1 204 No Content\r\n\r\n")
-	answer401    = []byte("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
 	answer400    = []byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 	answer411    = []byte("HTTP/1.1 411 Length Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 )
@@ -506,69 +522,188 @@ func (v *hookVerifier) verify(q *hookRequest) bool {
 	return false
 }
 
-// serve answers the requests of one connection, in turn.
-func (rc *hookReceiver) serve(c net.Conn) {
-	defer c.Close()
-	// A pipelined window of civiq's is at most about 64 KiB: read whole
-	// at once, answered with one write.
-	r := bufio.NewReaderSize(c, 64<<10)
-	w := bufio.NewWriterSize(c, 4<<10)
-	var (
-		q   hookRequest
-		ver *hookVerifier
-	)
-	for {
-		switch err := readHookRequest(r, &q); err {
-		case nil:
-		case errHookRequest:
-			w.Write(answer400)
-			w.Flush()
-			return
-		case errHookLength:
-			w.Write(answer411)
-			w.Flush()
-			return
-		default:
-			return
-		}
-		now := time.Now()
-		if ver == nil {
-			if key := rc.key.Load(); key != nil {
-				ver = newHookVerifier(*key)
+// hookHeadMax bounds a request's head (its request line and headers).
+const hookHeadMax = 64 << 10
+
+// hookChunk is what a connection reads into: its requests stay where
+// they came until check has read them, a request cut by a chunk's end
+// moved whole to the next.
+const hookChunk = 2 << 20
+
+var errHookShort = errors.New("bench: a webhook request not whole yet")
+
+// frameHookRequest finds where the request at the start of b ends, and
+// its body's start, by its head's blank line (lines ending in CRLF or
+// LF) and its Content-Length, without reading the rest of it: what the
+// receiver must know to answer it. errHookShort when it has not come
+// whole yet; errHookLength when its head has no Content-Length; else
+// errHookRequest when its length is not digits, or is past hookBodyMax,
+// or its head past hookHeadMax. Where readHookRequest takes a request,
+// its end here is the same (FuzzHookRequest).
+func frameHookRequest(b []byte) (end, body int, err error) {
+	length := -1
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			if len(b) > hookHeadMax {
+				return 0, 0, errHookRequest
 			}
+			return 0, 0, errHookShort
 		}
-		if ver == nil || !ver.verify(&q) {
-			rc.bad.Add(1)
-			w.Write(answer401)
-		} else {
-			if bytes.HasPrefix(q.body, issuedPrefix) {
-				if id, ok := cutTicketID(q.body); ok {
-					rc.mu.Lock()
-					rc.log = append(rc.log, hookArrival{id, now})
-					rc.mu.Unlock()
-				}
-			}
-			w.Write(answer204)
+		line := b[i : i+j]
+		i += j + 1
+		if i > hookHeadMax {
+			return 0, 0, errHookRequest
 		}
-		rc.messages.Add(1)
-		if r.Buffered() == 0 {
-			rc.writes.Add(1)
-			if w.Flush() != nil {
-				return
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			switch {
+			case length < 0:
+				return 0, 0, errHookLength
+			case len(b)-i < length:
+				return 0, 0, errHookShort
 			}
+			return i + length, i, nil
+		}
+		k, v, _ := bytes.Cut(line, []byte{':'})
+		if length >= 0 || !bytes.EqualFold(k, []byte("content-length")) {
+			continue // the first Content-Length frames it; check reads the rest
+		}
+		v = bytes.Trim(v, " \t")
+		if len(v) == 0 || len(v) > 7 {
+			return 0, 0, errHookRequest
+		}
+		length = 0
+		for _, c := range v {
+			if c < '0' || c > '9' {
+				return 0, 0, errHookRequest
+			}
+			length = length*10 + int(c-'0')
+		}
+		if length > hookBodyMax {
+			return 0, 0, errHookRequest
 		}
 	}
 }
 
-// count is how many ticket.issued messages came, repeats included.
-func (rc *hookReceiver) count() int {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return len(rc.log)
+// answers204 are the 204s of a window, written at once.
+var answers204 = bytes.Repeat(answer204, 64)
+
+// serve answers the requests of one connection as they come whole, and
+// keeps them for check.
+func (rc *hookReceiver) serve(c net.Conn) {
+	defer c.Close()
+	buf := make([]byte, 0, hookChunk)
+	framed := 0 // buf[:framed] is kept; buf[framed:] is a request coming
+	for {
+		if cap(buf)-len(buf) < 64<<10 { // a window of civiq's is at most about 64 KiB
+			next := make([]byte, 0, hookChunk)
+			buf, framed = append(next, buf[framed:]...), 0
+		}
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		if n == 0 && err != nil {
+			return
+		}
+		buf = buf[:len(buf)+n]
+		at := time.Now()
+		from, count := framed, 0
+		for {
+			end, body, err := frameHookRequest(buf[framed:])
+			if err == errHookShort {
+				break
+			}
+			if err != nil {
+				rc.keep(buf[from:framed], count, at)
+				c.Write(answers204[:count*len(answer204)])
+				if err == errHookLength {
+					c.Write(answer411)
+				} else {
+					c.Write(answer400)
+				}
+				return
+			}
+			if bytes.HasPrefix(buf[framed+body:framed+end], issuedPrefix) {
+				rc.issued.Add(1)
+			}
+			framed += end
+			count++
+		}
+		if count == 0 {
+			continue
+		}
+		rc.keep(buf[from:framed], count, at)
+		rc.messages.Add(int64(count))
+		rc.writes.Add(1)
+		for count > 0 {
+			k := min(count, len(answers204)/len(answer204))
+			if _, err := c.Write(answers204[:k*len(answer204)]); err != nil {
+				return
+			}
+			count -= k
+		}
+	}
 }
 
-// arrived is when the ticket's message first came, if it did.
+// keep notes n requests that came whole at at, for check.
+func (rc *hookReceiver) keep(b []byte, n int, at time.Time) {
+	if n == 0 {
+		return
+	}
+	rc.mu.Lock()
+	rc.kept = append(rc.kept, hookWindow{b, n, at})
+	rc.mu.Unlock()
+}
+
+// check reads each request kept since the last check whole and checks
+// its signature, counting those malformed or not signed (bad), and notes
+// the ticket.issued messages with when they came.
+func (rc *hookReceiver) check() {
+	rc.mu.Lock()
+	kept := rc.kept
+	rc.kept = nil
+	rc.mu.Unlock()
+	if len(kept) == 0 {
+		return
+	}
+	var ver *hookVerifier
+	if key := rc.key.Load(); key != nil {
+		ver = newHookVerifier(*key)
+	}
+	var q hookRequest
+	src := bytes.NewReader(nil)
+	r := bufio.NewReaderSize(src, hookHeadMax)
+	var log []hookArrival
+	for _, w := range kept {
+		src.Reset(w.b)
+		r.Reset(src)
+		for i := range w.n {
+			if readHookRequest(r, &q) != nil {
+				rc.bad.Add(int64(w.n - i)) // the rest of the window cannot be read
+				break
+			}
+			if ver == nil || !ver.verify(&q) {
+				rc.bad.Add(1)
+				continue
+			}
+			if bytes.HasPrefix(q.body, issuedPrefix) {
+				if id, ok := cutTicketID(q.body); ok {
+					log = append(log, hookArrival{id, w.at})
+				}
+			}
+		}
+	}
+	rc.mu.Lock()
+	rc.log = append(rc.log, log...)
+	rc.mu.Unlock()
+}
+
+// count is how many ticket.issued messages came, repeats included.
+func (rc *hookReceiver) count() int { return int(rc.issued.Load()) }
+
+// arrived is when the ticket's message first came, if it did; it checks
+// what came since the last check first.
 func (rc *hookReceiver) arrived(id string) (time.Time, bool) {
+	rc.check()
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	for _, a := range rc.log[rc.merged:] {
@@ -673,8 +808,8 @@ func benchHooks(ctx context.Context, c benchConfig, srv *benchServer, log io.Wri
 		mu.Unlock()
 		// Wait (a minute at most) until every receiver had as many tickets
 		// as were issued, by its count alone: the CPU is read then, before
-		// the bench looks each ticket up (its own bookkeeping, no
-		// receiver's work).
+		// the receivers check what came and the bench looks each ticket up
+		// (hookReceiver.check, arrived).
 		deadline := loadEnd.Add(time.Minute)
 		for _, rc := range receivers {
 			for rc.count() < len(sent) && time.Now().Before(deadline) && ctx.Err() == nil {
@@ -712,7 +847,7 @@ func benchHooks(ctx context.Context, c benchConfig, srv *benchServer, log io.Wri
 		for _, rc := range receivers {
 			if n := rc.bad.Load(); n > 0 {
 				unregister()
-				return nil, nil, fmt.Errorf("a receiver had %d messages whose signature did not match", n)
+				return nil, nil, fmt.Errorf("a receiver had %d requests malformed or whose signature did not match", n)
 			}
 			msgs += rc.messages.Load()
 			writes += rc.writes.Load()
