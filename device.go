@@ -94,14 +94,35 @@ func (e *Engine) CreateDevice(ctx context.Context, d *Device) error {
 }
 
 // PairDevice exchanges a pairing code, once, for the device's own token.
+// Wrong codes count against the client's address as wrong sign-ins do
+// (login.go: loginAddrFailures in loginWindow, then 429 held as a refused
+// sign-in is), and are found wrong by a read, without the writer.
 func (e *Engine) PairDevice(ctx context.Context, code string) (string, *Device, error) {
+	addr := clientAddrKey(ctx)
+	if err := e.logins.begin(addr, "", e.now()); err != nil {
+		return "", nil, holdRefusal(ctx, err)
+	}
+	how := attemptRefused
+	defer func() { e.logins.end(addr, "", how, e.now()) }()
+	wrong := func() error {
+		how = attemptWrong
+		return Errorf(EUnauthorized, "unknown or used pairing code")
+	}
+	if err := e.store.View(ctx, func(tx Tx) error {
+		_, err := tx.DeviceByPairingCode(code)
+		return err
+	}); ErrorCode(err) == ENotFound {
+		return "", nil, wrong()
+	} else if err != nil {
+		return "", nil, err
+	}
 	token := NewToken()
 	var d *Device
 	err := e.update(ctx, func(tx Tx) error {
 		var err error
 		d, err = tx.DeviceByPairingCode(code)
-		if ErrorCode(err) == ENotFound {
-			return Errorf(EUnauthorized, "unknown or used pairing code")
+		if ErrorCode(err) == ENotFound { // paired by another request meanwhile
+			return wrong()
 		}
 		if err != nil {
 			return err
@@ -116,6 +137,7 @@ func (e *Engine) PairDevice(ctx context.Context, code string) (string, *Device, 
 	if err != nil {
 		return "", nil, err
 	}
+	how = attemptRight
 	return token, d, nil
 }
 
