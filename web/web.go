@@ -84,14 +84,17 @@ func ParseFrameAncestors(s string) ([]string, error) {
 
 // page is what every template gets.
 type page struct {
-	Lang    string
-	Other   string // the language to switch to
-	Path    string
-	Title   string
-	User    *civiq.User
-	CSRF    string
-	Version string
-	Data    any
+	Lang  string
+	Other string // the language to switch to
+	// OtherHref is this page in the other language: its query kept (a
+	// display's counters, the results' month), lang replaced.
+	OtherHref string
+	Path      string
+	Title     string
+	User      *civiq.User
+	CSRF      string
+	Version   string
+	Data      any
 	// Strings are the catalogue entries the page's script needs.
 	Strings template.JS
 }
@@ -384,6 +387,9 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 	if lang != Languages[0] {
 		p.Other = Languages[0]
 	}
+	q := r.URL.Query()
+	q.Set("lang", p.Other)
+	p.OtherHref = "?" + q.Encode()
 	pr, sess := s.Principal(r)
 	p.User = pr.User
 	if sess != nil {
