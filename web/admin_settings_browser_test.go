@@ -166,3 +166,77 @@ for (const [lang, when, years] of [['zh-CN', '2026-06-01T04:00:00Z', []], ['en',
 console.log('ok');
 `, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_PW": civiqtest.AdminPassword})
 }
+
+// TestAdminRatingsProvinceBrowser: the 好差评 settings on /admin carry the
+// hall's 行政区划代码, which every record to the provincial platform
+// carries, and the province's rating page with its callback key (write-only:
+// the form says whether it is set, and a save without it keeps it), each
+// error next to its field, in both languages, on a phone too. The form had
+// neither: an operator following docs/api.md section 17 on the admin page
+// could not set them, and the records went with an empty region_code.
+func TestAdminRatingsProvinceBrowser(t *testing.T) {
+	browsertest.Require(t)
+	s := civiqtest.New(t)
+	browsertest.RunShots(t, `
+const base = process.env.CIVIQ_URL, shots = process.env.CIVIQ_SHOTS;
+const api = async (path) => (await (await fetch(base + path, { headers: { Authorization: 'Bearer ' + process.env.CIVIQ_TOKEN } })).json());
+const browser = await civiq.launch();
+for (const [lang, width] of [['zh-CN', 1366], ['en', 360]]) {
+  mark(lang);
+  const ctx = await browser.newContext({ viewport: { width, height: 900 } });
+  const login = await ctx.request.post(base + '/api/v1/auth/login', { data: { username: 'admin', password: process.env.CIVIQ_PW } });
+  assert(login.ok(), 'sign in');
+  const page = watch(await ctx.newPage(), /\/rating-settings$/);
+  const errorOf = (name) => page.$eval('[name="' + name + '"]', (e) => { const p = (e.closest('.field') || e.parentElement).querySelector('.field-error'); return p ? p.textContent : ''; });
+  const saved = () => page.waitForResponse((r) => r.request().method() === 'PUT' && new URL(r.url()).pathname === '/api/v1/halls/demo/rating-settings');
+  await page.goto(base + '/admin?hall=demo&lang=' + lang + '#ratings');
+  await page.waitForSelector('#f-ratings [name="region_code"]');
+  const text = await page.$eval('#f-ratings', (f) => f.innerText);
+  for (const key of ['admin.rs.', 'admin.err.']) assert(!text.includes(key), lang + ': a catalogue key on the page: ' + text);
+  if (lang === 'en') assert(!/[\u4e00-\u9fff]{2}/.test(text.replace(/好差评|行政区划代码/g, '')), 'Chinese on the English form: ' + text);
+  await axe(page, 'ratings province ' + lang);
+  // The page checks the code; the server names the key it lacks.
+  await page.fill('[name="region_code"]', '12345');
+  await page.click('#f-ratings [type=submit]');
+  assert((await errorOf('region_code')) !== '', lang + ': the page checks the region code');
+  await page.fill('[name="region_code"]', '440305');
+  await page.fill('[name="province_page_url"]', 'https://hcp.example.gov.cn/pj?bj={case_number}&back={return_url}');
+  let r = saved();
+  await page.click('#f-ratings [type=submit]');
+  eq((await r).status(), 400, lang + ': a page without its key');
+  assert((await errorOf('province_callback_key')) !== '', lang + ': the key is named: ' + await page.$eval('#f-ratings', (f) => f.innerText));
+  if (lang === 'zh-CN') assert(/[\u4e00-\u9fff]/.test(await errorOf('province_callback_key')), 'the error in Chinese: ' + await errorOf('province_callback_key'));
+  await page.fill('[name="province_callback_key"]', 'callback-key-0123456789');
+  r = saved();
+  await page.click('#f-ratings [type=submit]');
+  eq((await r).status(), 200, lang + ': saved');
+  let rs = (await api('/api/v1/halls/demo/rating-settings')).settings;
+  eq([rs.region_code, rs.province_page_url, rs.province_callback_key_set, rs.followup_working_days], ['440305', 'https://hcp.example.gov.cn/pj?bj={case_number}&back={return_url}', true, 15], lang + ': the settings');
+  // Saved again as shown: the key is kept, the form says it is set.
+  await page.reload();
+  await page.waitForSelector('#f-ratings [name="region_code"]');
+  eq(await page.$eval('[name="region_code"]', (e) => e.value), '440305', lang + ': the code shown');
+  eq(await page.$eval('[name="province_callback_key"]', (e) => e.value), '', lang + ': the key never shown');
+  const hint = await page.$eval('#f-ratings [name="province_callback_key"]', (e) => document.getElementById(e.getAttribute('aria-describedby')).textContent);
+  assert(hint.includes(lang === 'en' ? 'Set' : '已设置'), lang + ': the key is said to be set: ' + hint);
+  r = saved();
+  await page.click('#f-ratings [type=submit]');
+  eq((await r).status(), 200, lang + ': saved without the key');
+  rs = (await api('/api/v1/halls/demo/rating-settings')).settings;
+  assert(rs.province_callback_key_set, lang + ': the key kept');
+  const wide = await page.evaluate(() => document.querySelector('#f-ratings').scrollWidth <= document.querySelector('#f-ratings').clientWidth);
+  assert(wide, lang + ': the form fits its card');
+  await page.screenshot({ path: shots + '/admin-ratings-province-' + lang + '.png', fullPage: true });
+  // Turned off: no page, no key.
+  await page.fill('[name="province_page_url"]', '');
+  r = saved();
+  await page.click('#f-ratings [type=submit]');
+  eq((await r).status(), 200, lang + ': page off');
+  rs = (await api('/api/v1/halls/demo/rating-settings')).settings;
+  eq([rs.province_page_url || '', !!rs.province_callback_key_set, rs.region_code], ['', false, '440305'], lang + ': off, the code kept');
+  clean(page, 'ratings ' + lang);
+  await ctx.close();
+}
+console.log('ok');
+`, map[string]string{"CIVIQ_URL": s.URL, "CIVIQ_PW": civiqtest.AdminPassword, "CIVIQ_TOKEN": s.Admin})
+}

@@ -109,16 +109,41 @@
     def.checked = !!rs.default_basic_satisfied;
     rsForm.append(h("div", { class: "field" }, h("label", { class: "check", for: "rs-default" }, def, tr("admin.rs.default_basic_satisfied")),
       h("p", { class: "hint" }, tr("admin.rs.default_hint"))));
+    // The provincial platform (docs/api.md, section 17): the hall's
+    // 行政区划代码, which its records carry, and the province's own rating
+    // page with the key of its callback, write-only.
+    rsForm.append(h("h3", {}, tr("admin.rs.province")),
+      textField(rsForm, "region_code", rs.region_code, tr("admin.rs.region_code"), tr("admin.rs.region_hint"), { inputmode: "numeric", maxlength: 12, class: "short", autocomplete: "off" }),
+      textField(rsForm, "province_page_url", rs.province_page_url, tr("admin.rs.province_page_url"), tr("admin.rs.province_page_hint"), { type: "url", maxlength: 2000, autocomplete: "off" }),
+      textField(rsForm, "province_callback_key", "", tr("admin.rs.province_callback_key"),
+        tr(rs.province_callback_key_set ? "admin.rs.key_set" : "admin.rs.key_unset"), { type: "password", maxlength: 512, autocomplete: "new-password" }));
     actions(rsForm);
+  }
+  // textField is a labelled text input with its hint.
+  function textField(form, name, value, label, hint, attrs) {
+    const id = form.id + "-" + name;
+    const input = h("input", Object.assign({ id, name, "aria-describedby": id + "-hint" }, attrs));
+    input.value = value || "";
+    return h("div", { class: "field" }, h("label", { for: id }, label), input, h("p", { class: "hint", id: id + "-hint" }, hint));
   }
   rsForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    if (!rs || !A.validate(rsForm)) return;
+    if (!rs) return;
+    const region = A.val(rsForm, "region_code");
+    const ok = A.validate(rsForm, (fail) => {
+      if (region && !/^([0-9]{6}|[0-9]{12})$/.test(region)) fail("region_code", tr("admin.err.region_code"));
+    });
+    if (!ok) return;
     const body = Object.assign({}, rs, { followup_working_days: num(rsForm, "followup_working_days"),
-      rater_window_minutes: num(rsForm, "rater_window_minutes"), default_basic_satisfied: rsForm.elements.default_basic_satisfied.checked });
+      rater_window_minutes: num(rsForm, "rater_window_minutes"), default_basic_satisfied: rsForm.elements.default_basic_satisfied.checked,
+      region_code: region, province_page_url: A.val(rsForm, "province_page_url"),
+      province_callback_key: rsForm.elements.province_callback_key.value || undefined });
     const res = await A.send(rsForm, "PUT", A.hallPath("/rating-settings"), body);
     if (!res) return;
     rs = res.body.settings || body;
+    // The key's field empties and says whether one is kept.
+    rsForm.elements.province_callback_key.value = "";
+    C.$("f-ratings-province_callback_key-hint").textContent = tr(rs.province_callback_key_set ? "admin.rs.key_set" : "admin.rs.key_unset");
     A.toast(tr("admin.saved"));
   });
 
