@@ -3,6 +3,7 @@ package civiq
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -206,6 +207,25 @@ type HaochapingMapping struct {
 	Envelope string `json:"envelope,omitempty"`
 }
 
+// mappingKeys are the keys of a mapping's JSON object.
+var mappingKeys = []string{"fields", "only_mapped", "codes", "time_format", "list_join", "constants", "envelope"}
+
+// UnmarshalJSON reads a mapping, refusing a key that is none of its own:
+// a mistyped one ("only_maped") would otherwise be dropped without a word
+// and the platform sent what it did not ask for.
+func (m *HaochapingMapping) UnmarshalJSON(b []byte) error {
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(b, &keys) == nil { // not an object: the decode below says so
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
+			if !slices.Contains(mappingKeys, k) {
+				return FieldErrorf("mapping."+k, "%q is not a key of the mapping: its keys are %s", k, strings.Join(mappingKeys, ", "))
+			}
+		}
+	}
+	type plain HaochapingMapping
+	return json.Unmarshal(b, (*plain)(m))
+}
+
 // asksPersonal names the personal fields the mapping asks for.
 func (m *HaochapingMapping) asksPersonal() []string {
 	var out []string
@@ -230,6 +250,15 @@ func checkMappingName(field, s string) error {
 // validate checks the mapping; httpsURL says whether personal fields may
 // be asked for.
 func (m *HaochapingMapping) validate(httpsURL bool) error {
+	if m.OnlyMapped {
+		named := false
+		for _, to := range m.Fields {
+			named = named || to != ""
+		}
+		if !named { // every record would go empty
+			return FieldErrorf("mapping.only_mapped", "only_mapped sends only the fields named in mapping.fields: name one at least")
+		}
+	}
 	names := map[string]string{}
 	taken := func(field, to string) error {
 		if other, ok := names[to]; ok && to != "" {

@@ -40,6 +40,10 @@ func decode(body []byte, v any, required ...string) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
+		var ce *civiq.Error // a field's own reading refused it (civiq.HaochapingMapping)
+		if errors.As(err, &ce) {
+			return ce
+		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			field := te.Field

@@ -54,6 +54,14 @@ func TestHaochapingReporterInput(t *testing.T) {
 		{with("mapping", map[string]any{"time_format": "unix_ns"}), "mapping.time_format"},
 		{with("mapping", map[string]any{"constants": map[string]string{"level": "x"}}), "mapping.constants.level"},
 		{with("mapping", "all"), "mapping"},
+		// A key of the mapping mistyped was dropped without a word: the
+		// province got the default record. And only_mapped with no field
+		// named sent every record empty.
+		{with("mapping", map[string]any{"only_maped": true, "fields": map[string]string{"level": "satisfaction"}}), "mapping.only_maped"},
+		{with("mapping", map[string]any{"timeformat": "unix_ms"}), "mapping.timeformat"},
+		{with("mapping", map[string]any{"only_mapped": true}), "mapping.only_mapped"},
+		{with("mapping", map[string]any{"only_mapped": true, "fields": map[string]string{"level": ""}}), "mapping.only_mapped"},
+		{with("mapping", map[string]any{"list_join": 5}), "mapping.list_join"},
 		{with("url", "http://hcp.example.gov.cn/x"), ""}, // fine without personal data: checked below
 	} {
 		if c.field == "" {
