@@ -590,11 +590,19 @@ func (e *Engine) deliveryState(tx Tx, s *Subscriber) (*DeliveryState, error) {
 	if oldest != nil {
 		st.OldestAgeSec = e.now().Sub(*oldest).Seconds()
 	}
-	if s.Attempts > 0 {
-		at := s.NextAt
-		st.NextAt = &at
-	}
+	st.NextAt = s.nextTry()
 	return st, nil
+}
+
+// nextTry is when the message the subscriber is held on is tried again:
+// nil when it is held on none, or disabled (nothing is tried until an
+// admin starts it again).
+func (s *Subscriber) nextTry() *time.Time {
+	if s.Attempts == 0 || s.Status == SubscriberDisabled || s.NextAt.IsZero() {
+		return nil
+	}
+	at := s.NextAt
+	return &at
 }
 
 // DeliveryStates gives the state of every subscriber by id: the worker's

@@ -1091,11 +1091,7 @@ func (e *Engine) HaochapingReconcile(ctx context.Context, hallID, date string) (
 				case acked:
 					sr.Acknowledged++
 				case id == stuck:
-					f := HaochapingFailing{RecordID: id, Error: s.LastError, Attempts: s.Attempts}
-					if !s.NextAt.IsZero() {
-						at := s.NextAt
-						f.NextAt = &at
-					}
+					f := HaochapingFailing{RecordID: id, Error: s.LastError, Attempts: s.Attempts, NextAt: s.nextTry()}
 					sr.Failing = append(sr.Failing, f)
 				default:
 					sr.Pending = append(sr.Pending, id)

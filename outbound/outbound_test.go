@@ -49,10 +49,11 @@ type hookView struct {
 	Status   string `json:"status"`
 	Cursor   int64  `json:"cursor"`
 	Delivery struct {
-		Pending   int    `json:"pending"`
-		Attempts  int    `json:"attempts"`
-		LastError string `json:"last_error"`
-		Status    string `json:"status"`
+		Pending   int        `json:"pending"`
+		Attempts  int        `json:"attempts"`
+		LastError string     `json:"last_error"`
+		Status    string     `json:"status"`
+		NextAt    *time.Time `json:"next_attempt_at"`
 	} `json:"delivery"`
 }
 
@@ -163,6 +164,11 @@ func TestGoneDisables(t *testing.T) {
 	rc.Answer(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(410); return false })
 	announce(t, s, 2)
 	waitFor(t, "disabled", func() bool { return hook(t, s, h.ID).Status == civiq.SubscriberDisabled })
+	// Disabled, it says why and names no next try: none is due (it named
+	// one 5 s on, which never came).
+	if v := hook(t, s, h.ID); v.Delivery.LastError != "410 Gone" || v.Delivery.NextAt != nil || v.Delivery.Status != civiq.SubscriberDisabled {
+		t.Errorf("disabled by a 410: %+v", v.Delivery)
+	}
 	rc.Answer(nil)
 	s.Clock.Advance(time.Minute)
 	time.Sleep(300 * time.Millisecond)
