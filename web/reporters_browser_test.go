@@ -141,6 +141,15 @@ for (const lang of ['zh-CN', 'en']) {
     await page.click(row(2) + ' [data-move="resume"]');
     await page.waitForSelector(row(2) + '[data-status="active"]');
   }
+  // An event id of 0 is said to be one from 1, not "a whole number from
+  // 1 to 9007199254740991" (the input's max, JavaScript's largest safe
+  // integer).
+  await page.click(row(1) + ' [data-move="log"]');
+  await page.waitForSelector('[data-detail="reporter"]:not([hidden])');
+  await page.fill('#replay-reporter-from', '0');
+  await page.click('#f-replay-reporter button[type=submit]');
+  await page.waitForSelector('#f-replay-reporter .field-error');
+  eq(await page.textContent('#f-replay-reporter .field-error'), lang === 'en' ? 'Enter an event id from 1, not after the newest event.' : '请填写不晚于最新事件的事件编号（从 1 起）。', lang + ': event id 0');
   await axe(page, 'reporters ' + lang);
   if (shots) await page.screenshot({ path: shots + '/admin-reporters-' + lang + '.png', fullPage: true });
 }

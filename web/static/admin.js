@@ -111,6 +111,7 @@
     username: [/^[A-Za-z0-9._-]{1,40}$/, "admin.err.username"],
     template: [/\{number\}/, "admin.err.template"],
     hhmm: [/^([01][0-9]|2[0-3]):[0-5][0-9]$/, "admin.err.hhmm"],
+    event_id: [/^[1-9][0-9]{0,14}$/, "admin.err.from_event_id"], // an event's id, said so (not the input's range)
   };
 
   // validate checks required fields, patterns and number ranges, then
