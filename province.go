@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -181,6 +182,9 @@ func (e *Engine) ProvinceCallback(ctx context.Context, hallID string, body []byt
 	}
 	var in ProvinceRating
 	if err := json.Unmarshal(body, &in); err != nil {
+		if te := (*json.UnmarshalTypeError)(nil); errors.As(err, &te) && te.Field != "" {
+			return nil, FieldErrorf(te.Field, "%s must be a JSON %s", te.Field, JSONKindName(te.Type.Kind().String()))
+		}
 		return nil, Errorf(EInvalid, "the callback's body is not the JSON of a rating")
 	}
 	if strings.TrimSpace(in.CaseNumber) == "" {

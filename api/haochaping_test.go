@@ -240,6 +240,11 @@ func TestProvincePage(t *testing.T) {
 		{`{"case_number":"nobody","level":2}`, "case_number"},
 		{`{"case_number":"` + a.ID + `","level":9}`, "level"},
 		{`{"case_number":"` + a.ID + `","level":1}`, "reasons"},
+		// A value of the wrong JSON type is named too (it was "not the
+		// JSON of a rating", naming nothing).
+		{`{"case_number":"` + a.ID + `","level":"2"}`, "level"},
+		{`{"case_number":"` + a.ID + `","level":2,"reasons":"long_wait"}`, "reasons"},
+		{`{"case_number":7,"level":2}`, "case_number"},
 	} {
 		res := call(c.body, sign(c.body))
 		if res.Status != 400 || res.apiErr(t).Error.Field != c.field {
