@@ -947,6 +947,10 @@ func (s *Subscriber) setStatus(tx Tx, status string) error {
 		s.Status = SubscriberActive
 		s.resume()
 		return tx.SetDeliveryState(s)
+	case status == SubscriberDisabled && !s.NextAt.IsZero():
+		// Paused while retrying: its failed tries stay, no next one is due.
+		s.Status, s.NextAt = status, time.Time{}
+		return tx.SetDeliveryState(s)
 	case status != "":
 		s.Status = status
 	}
@@ -1017,6 +1021,7 @@ func applyAttempts(s *Subscriber, through int64, attempts []DeliveryAttempt, now
 	switch {
 	case last.Gone():
 		s.Status = SubscriberDisabled
+		s.NextAt = time.Time{} // nothing is tried until an admin starts it again
 	case s.Attempts > len(RetrySchedule):
 		s.Status = SubscriberFailing
 	}

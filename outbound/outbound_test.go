@@ -44,10 +44,11 @@ func node(t testing.TB) *civiqtest.Server {
 }
 
 type hookView struct {
-	ID       int64  `json:"id"`
-	Secret   string `json:"secret"`
-	Status   string `json:"status"`
-	Cursor   int64  `json:"cursor"`
+	ID       int64      `json:"id"`
+	Secret   string     `json:"secret"`
+	Status   string     `json:"status"`
+	Cursor   int64      `json:"cursor"`
+	NextAt   *time.Time `json:"next_attempt_at"` // the hook's own, beside its delivery's
 	Delivery struct {
 		Pending   int        `json:"pending"`
 		Attempts  int        `json:"attempts"`
@@ -161,13 +162,26 @@ func TestGoneDisables(t *testing.T) {
 	s := node(t)
 	rc := webhooktest.New(t)
 	h := createHook(t, s, rc, "*")
-	rc.Answer(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(410); return false })
+	// Retrying, then paused by an admin: no next try is named, the failed
+	// ones stay.
+	rc.Answer(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(500); return false })
 	announce(t, s, 2)
+	waitFor(t, "a failed try", func() bool { return hook(t, s, h.ID).Delivery.Attempts > 0 })
+	if code := s.Call(t, "PUT", "/api/v1/webhooks/"+strconv.FormatInt(h.ID, 10), s.Admin, map[string]any{"status": "disabled"}, nil); code != 200 {
+		t.Fatalf("disable: %d", code)
+	}
+	if v := hook(t, s, h.ID); v.NextAt != nil || v.Delivery.NextAt != nil || v.Delivery.Attempts != 1 || v.Delivery.LastError == "" {
+		t.Errorf("paused by an admin: next %v, %+v", v.NextAt, v.Delivery)
+	}
+	rc.Answer(func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(410); return false })
+	if code := s.Call(t, "PUT", "/api/v1/webhooks/"+strconv.FormatInt(h.ID, 10), s.Admin, map[string]any{"status": "active"}, nil); code != 200 {
+		t.Fatalf("resume: %d", code)
+	}
 	waitFor(t, "disabled", func() bool { return hook(t, s, h.ID).Status == civiq.SubscriberDisabled })
 	// Disabled, it says why and names no next try: none is due (it named
 	// one 5 s on, which never came).
-	if v := hook(t, s, h.ID); v.Delivery.LastError != "410 Gone" || v.Delivery.NextAt != nil || v.Delivery.Status != civiq.SubscriberDisabled {
-		t.Errorf("disabled by a 410: %+v", v.Delivery)
+	if v := hook(t, s, h.ID); v.Delivery.LastError != "410 Gone" || v.Delivery.NextAt != nil || v.NextAt != nil || v.Delivery.Status != civiq.SubscriberDisabled {
+		t.Errorf("disabled by a 410: next %v, %+v", v.NextAt, v.Delivery)
 	}
 	rc.Answer(nil)
 	s.Clock.Advance(time.Minute)
