@@ -90,13 +90,16 @@ func TestAdminWebhookTestBrowser(t *testing.T) {
 	s := civiqtest.New(t, func(s *civiqtest.Server) {
 		s.App.SetWebhookAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
 	})
-	var fail atomic.Bool
+	var fail, slow atomic.Bool
 	var tests atomic.Int32
 	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var m struct{ Type string }
 		json.NewDecoder(r.Body).Decode(&m)
 		if m.Type == "webhook.test" {
 			tests.Add(1)
+			if slow.Load() {
+				time.Sleep(2 * time.Second)
+			}
 		}
 		if fail.Load() {
 			w.WriteHeader(503)
@@ -110,6 +113,7 @@ func TestAdminWebhookTestBrowser(t *testing.T) {
 	}
 	mux := http.NewServeMux() // the script turns the receiver's failure on
 	mux.HandleFunc("/fail", func(w http.ResponseWriter, r *http.Request) { fail.Store(true) })
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) { slow.Store(true) })
 	ctl := httptest.NewServer(mux)
 	defer ctl.Close()
 	browsertest.RunShots(t, `
@@ -133,6 +137,16 @@ for (const lang of ['zh-CN', 'en']) {
   await axe(page, 'webhook test ' + lang);
   await page.screenshot({ path: process.env.CIVIQ_SHOTS + '/admin-webhook-test-' + lang + '.png', fullPage: true });
 }
+// A receiver slow to answer (up to 10 s): the page says the message is
+// on its way and takes no second click meanwhile (it said nothing for the
+// 10 s of a timeout, its button live).
+await fetch(process.env.CTL + '/slow');
+await page.click('[data-detail="webhook"] [data-test]');
+await page.waitForTimeout(300);
+assert(await page.$eval('[data-detail="webhook"] [data-test]', (b) => b.disabled), 'the button waits for the answer');
+eq(await page.textContent('[data-test-result]'), 'Sending…', 'the page says it is sending');
+await page.waitForFunction(() => document.querySelector('[data-test-result]').textContent.includes('204'));
+assert(!await page.$eval('[data-detail="webhook"] [data-test]', (b) => b.disabled), 'the button back');
 await fetch(process.env.CTL + '/fail');
 await page.click('[data-detail="webhook"] [data-test]');
 await page.waitForFunction(() => document.querySelector('[data-test-result]').textContent.includes('503'));
@@ -140,7 +154,7 @@ assert((await page.textContent('[data-test-result]')).includes('did not take it'
 clean(page, 'webhook test');
 console.log('ok');
 `, map[string]string{"BASE": s.URL, "ADMIN_PW": civiqtest.AdminPassword, "CTL": ctl.URL})
-	if n := tests.Load(); n != 3 {
-		t.Errorf("the receiver got %d test messages, want 3", n)
+	if n := tests.Load(); n != 4 {
+		t.Errorf("the receiver got %d test messages, want 4", n)
 	}
 }

@@ -100,11 +100,19 @@
 
   // sendTest sends the open webhook a webhook.test message now and says
   // how the receiver answered; the try joins its log.
+  // The answer may take the whole 10 s of a try: meanwhile the page says
+  // it is sending and the button waits.
   async function sendTest(k) {
-    const out = detail(k).querySelector("[data-test-result]");
-    out.textContent = "";
-    const res = await A.act(k.section, "POST", k.path + "/" + k.open + "/test");
-    if (!res) return;
+    const out = detail(k).querySelector("[data-test-result]"), btn = detail(k).querySelector("[data-test]");
+    out.textContent = tr("admin.delivery.test_sending");
+    btn.disabled = true;
+    let res = null;
+    try {
+      res = await A.act(k.section, "POST", k.path + "/" + k.open + "/test");
+    } finally {
+      btn.disabled = false;
+    }
+    if (!res) { out.textContent = ""; return; }
     const d = res.body.delivery || {};
     out.textContent = d.status >= 200 && d.status < 300 ? tr("admin.delivery.test_ok", d.status, ms(d.latency_ms))
       : tr("admin.delivery.test_failed", d.status ? String(d.status) : tr("admin.delivery.no_answer"), d.error || "");
