@@ -373,13 +373,13 @@ func (m *HaochapingMapping) value(field string, v any, loc *time.Location) any {
 	table := m.Codes[field]
 	switch v := v.(type) {
 	case int:
-		if c, ok := table[strconv.Itoa(v)]; ok {
-			return c
+		if table != nil { // coded: text, whether the table has the value or not
+			return m.code(field, strconv.Itoa(v))
 		}
 		return v
 	case bool:
-		if c, ok := table[strconv.FormatBool(v)]; ok {
-			return c
+		if table != nil {
+			return m.code(field, strconv.FormatBool(v))
 		}
 		return v
 	case string:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -268,5 +269,30 @@ func TestHaochapingRejectedRecord(t *testing.T) {
 	}
 	if _, ok := rec["rectification"]; ok || rec["rejection_reason"] != "评价人当场说明是误点" || rec["outcome"] != civiq.FollowUpRejected {
 		t.Errorf("the rejected record: %v", rec)
+	}
+}
+
+// TestHaochapingCodedFieldsAreText: a field with a code table goes as
+// text whatever its value, the values not in the table as civiq's own in
+// text ("3"), so one field has one JSON type: with {"level":{"1":"5"}} a
+// level 1 went as "5" and a level 3 as the number 3, which a platform's
+// schema refuses. A field without a table keeps its type.
+func TestHaochapingCodedFieldsAreText(t *testing.T) {
+	m := &civiq.HaochapingMapping{Codes: map[string]map[string]string{"level": {"1": "5"}, "overdue": {"true": "1"}}}
+	for _, c := range []struct {
+		rec  civiq.HaochapingRecord
+		want map[string]any
+	}{
+		{civiq.HaochapingRecord{"level": 1, "overdue": true, "window": "1"}, map[string]any{"level": "5", "overdue": "1", "window": "1"}},
+		{civiq.HaochapingRecord{"level": 3, "overdue": false, "window": "1"}, map[string]any{"level": "3", "overdue": "false", "window": "1"}},
+	} {
+		got := m.Apply(c.rec, time.UTC, false)
+		if !maps.Equal(got, c.want) {
+			t.Errorf("%v: %#v, want %#v", c.rec, got, c.want)
+		}
+	}
+	plain := (&civiq.HaochapingMapping{}).Apply(civiq.HaochapingRecord{"level": 3, "overdue": false}, time.UTC, false)
+	if plain["level"] != 3 || plain["overdue"] != false {
+		t.Errorf("without a table: %#v", plain)
 	}
 }
