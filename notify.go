@@ -969,8 +969,12 @@ func (e *Engine) OptIn(ctx context.Context, ticketID string, req OptInRequest) e
 			return FieldErrorf(req.Medium, "%s is required, at most 4096 bytes", req.Medium)
 		}
 	}
-	if req.Lang != "en" {
+	switch req.Lang {
+	case "en":
+	case "", "zh", "zh-CN":
 		req.Lang = "zh"
+	default:
+		return FieldErrorf("lang", "lang is zh or en")
 	}
 	if err := e.needSealer(); err != nil {
 		return err

@@ -333,6 +333,7 @@ func TestNotifyBadInput(t *testing.T) {
 	}{
 		{"POST", path, "", map[string]string{"phone": "12345"}, 400},
 		{"POST", path, "", map[string]string{"phone": "1380000000x"}, 400},
+		{"POST", path, "", map[string]string{"phone": "13800000001", "lang": "fr"}, 400},
 		{"POST", path, "", map[string]any{}, 400},
 		{"POST", path, "", map[string]any{"phone": "13800000001", "wechat": map[string]string{"openid": "o1"}}, 400},
 		{"POST", path, "", map[string]any{"wechat": map[string]string{"openid": "o1"}}, 409}, // no WeChat set up
