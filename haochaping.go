@@ -534,6 +534,10 @@ func (e *Engine) checkReporter(tx Tx, in *HaochapingReporterInput, old *Haochapi
 		return nil, FieldErrorf("auth", "auth is hmac or bearer")
 	}
 	switch key := in.Key; {
+	case key == "" && old != nil && c.Auth != old.Auth:
+		// Kept, an hmac key would go out as a bearer token, in every
+		// request's header, or a token would sign.
+		return nil, FieldErrorf("key", "key is required when auth changes: the shared key (hmac) or the token (bearer), a new one")
 	case key == "" && !hadKey:
 		return nil, FieldErrorf("key", "key is required: the shared key (hmac) or the token (bearer)")
 	case key != "" && (len(key) < 16 || len(key) > 512 || strings.ContainsAny(key, " \r\n\t")):

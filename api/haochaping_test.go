@@ -93,6 +93,11 @@ func TestHaochapingReporterInput(t *testing.T) {
 		wantErr(t, 400, "invalid", "mapping.fields.contact_phone")
 	ts.do(t, "PUT", "/api/v1/haochaping/reporters/"+id, ts.Admin, map[string]any{"url": "http://hcp.example.gov.cn/x",
 		"mapping": map[string]any{}}).want(t, 200)
+	// hmac to bearer wants a new key: the shared key kept would go out as
+	// the token, in every request's header.
+	ts.do(t, "PUT", "/api/v1/haochaping/reporters/"+id, ts.Admin, map[string]any{"auth": "bearer"}).wantErr(t, 400, "invalid", "key")
+	ts.do(t, "PUT", "/api/v1/haochaping/reporters/"+id, ts.Admin, map[string]any{"auth": "bearer", "key": "a-new-token-0123456789"}).want(t, 200)
+	ts.do(t, "PUT", "/api/v1/haochaping/reporters/"+id, ts.Admin, map[string]any{"auth": "bearer", "description": "省平台"}).want(t, 200)
 	ts.do(t, "POST", "/api/v1/haochaping/reporters/"+id+"/replay", ts.Admin, map[string]any{"from_event_id": 0}).wantErr(t, 400, "invalid", "from_event_id")
 	ts.do(t, "GET", "/api/v1/haochaping/reporters/999", ts.Admin, nil).wantErr(t, 404, "not_found", "")
 	ts.do(t, "DELETE", "/api/v1/haochaping/reporters/"+id, ts.Admin, nil).want(t, 204)
