@@ -49,6 +49,9 @@ const login = await ctx.request.post(base + '/api/v1/auth/login', { data: { user
 assert(login.ok(), 'sign in');
 const page = watch(await ctx.newPage(), /\/notifications(\/test)?$/);
 const errorOf = (name) => page.$eval('[name="' + name + '"]', (e) => { const p = (e.closest('.field') || e.parentElement).querySelector('.field-error'); return p ? p.textContent : ''; });
+// until reads again until ok takes what it read (5 s at most): the page
+// writes a refusal's words after the answer came, a moment later under load.
+const until = async (read, ok) => { let v; for (let i = 0; i < 100; i++) { v = await read(); if (ok(v)) return v; await page.waitForTimeout(50); } return v; };
 const saved = () => page.waitForResponse((r) => r.request().method() === 'PUT' && new URL(r.url()).pathname === '/api/v1/halls/demo/notifications');
 
 mark('settings');
@@ -87,7 +90,7 @@ await page.fill('[name="sms.templates.called"]', 'X'.repeat(70));
 let r = saved();
 await page.click('#f-notify [type=submit]');
 eq((await r).status(), 400, 'the server refuses a long template');
-assert((await page.textContent('[data-field="sms.templates"]')).includes('64'), 'its error by the templates');
+assert((await until(() => page.textContent('[data-field="sms.templates"]'), (v) => v.includes('64'))).includes('64'), 'its error by the templates');
 const tmplErr = await page.textContent('[data-field="sms.templates"] > .field-error');
 assert(tmplErr.includes('64') && tmplErr.includes('个字符'), 'in Chinese: ' + tmplErr);
 await page.fill('[name="sms.templates.called"]', 'SMS_004');
@@ -112,7 +115,8 @@ await page.fill('[name="sms.endpoint"]', 'http://10.1.2.3/sms');
 r = saved();
 await page.click('#f-notify [type=submit]');
 eq((await r).status(), 400, 'a private endpoint refused');
-assert((await errorOf('sms.endpoint')).includes('--notify-allow') && (await errorOf('sms.endpoint')).includes('内网'), 'why, in Chinese: ' + await errorOf('sms.endpoint'));
+const why = await until(() => errorOf('sms.endpoint'), (v) => v.includes('--notify-allow') && v.includes('内网'));
+assert(why.includes('--notify-allow') && why.includes('内网'), 'why, in Chinese: ' + why);
 await page.fill('[name="sms.endpoint"]', '');
 
 mark('wechat and web push');
@@ -140,7 +144,8 @@ await page.fill('#nt-test-phone', '12');
 const tr = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('/notifications/test'));
 await page.click('#f-notify-test [type=submit]');
 eq((await tr).status(), 400, 'a bad number');
-assert((await errorOf('phone')).includes('13 至 19'), 'named at the field, in Chinese: ' + await errorOf('phone'));
+const phoneErr = await until(() => errorOf('phone'), (v) => v.includes('13 至 19'));
+assert(phoneErr.includes('13 至 19'), 'named at the field, in Chinese: ' + phoneErr);
 await page.fill('#nt-test-phone', '138 1234 5678');
 await page.click('#f-notify-test [type=submit]');
 await page.waitForSelector('#nt-test-result.ok');
@@ -206,7 +211,7 @@ await page.fill('[name="sms.app_id"]', '1400000000');
 r = saved();
 await page.click('#f-notify [type=submit]');
 eq((await r).status(), 400, 'the link too long for tencent');
-const alert = await page.textContent('#f-notify .form-alert');
+const alert = await until(() => page.textContent('#f-notify .form-alert'), (v) => v.includes('取号成功'));
 assert(alert.includes('取号成功') && alert.includes('extra.max_param_len'), 'why, in Chinese: ' + alert);
 
 mark('English');

@@ -56,7 +56,12 @@ func (s *Site) loginView(r *http.Request, next string) *loginData {
 }
 
 func (s *Site) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "login", "login.title", s.loginView(r, safeNext(r.URL.Query().Get("next"))))
+	next := safeNext(r.URL.Query().Get("next"))
+	if q := r.URL.Query(); q.Has("next") && q.Get("next") != next {
+		q.Set("next", next) // the page's links (its other language) carry only what it keeps
+		r.URL.RawQuery = q.Encode()
+	}
+	s.render(w, r, http.StatusOK, "login", "login.title", s.loginView(r, next))
 }
 
 // setSession gives the browser the session cookie of a sign-in, a
