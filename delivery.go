@@ -465,6 +465,22 @@ func RetryDelay(attempts int, jitter float64) time.Duration {
 	return time.Duration(float64(step) * (0.9 + 0.2*jitter))
 }
 
+// retryDelay is the wait after the subscriber's Attempts-th failed try:
+// the schedule's (RetryDelay), but an edge's link EdgeRetry (the city is
+// expected back), and the notifications' NotifyRetry at most (one
+// message a provider asked to have later holds the hall's others, which
+// are of use for minutes). jitter is in [0,1): ±10%.
+func (s *Subscriber) retryDelay(jitter float64) time.Duration {
+	j := 0.9 + 0.2*jitter
+	switch s.Kind {
+	case SubscriberEdge:
+		return time.Duration(float64(EdgeRetry) * j)
+	case SubscriberNotify:
+		return min(RetryDelay(s.Attempts, jitter), time.Duration(float64(NotifyRetry)*j))
+	}
+	return RetryDelay(s.Attempts, jitter)
+}
+
 // DeliveryLogSize is how many attempts the log keeps per subscriber at
 // least (it keeps whole records: AppendDeliveries' batches), and
 // DeliveryLogAge how long at most.
@@ -1007,16 +1023,9 @@ func applyAttempts(s *Subscriber, through int64, attempts []DeliveryAttempt, now
 		at := last.At
 		s.FailingSince = &at
 	}
-	s.NextAt = now.Add(RetryDelay(s.Attempts, jitter))
+	s.NextAt = now.Add(s.retryDelay(jitter))
 	if s.Kind == SubscriberEdge { // edge.go: the city is expected back, never given up on
-		s.NextAt = now.Add(time.Duration(float64(EdgeRetry) * (0.9 + 0.2*jitter)))
 		return
-	}
-	if s.Kind == SubscriberNotify {
-		// A message a provider asked to have later (or the hall's rate)
-		// holds the hall's other notifications until the retry: a citizen's
-		// message is of use for minutes, so never longer than NotifyRetry.
-		s.NextAt = now.Add(min(RetryDelay(s.Attempts, jitter), time.Duration(float64(NotifyRetry)*(0.9+0.2*jitter))))
 	}
 	switch {
 	case last.Gone():

@@ -464,8 +464,8 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 	var order []string
 	type seqKey struct{ service, day string }
 	seqs := map[seqKey]int{}
-	var counters map[string]*Counter
-	var counterOrder []*Counter // the same, in the hall's order
+	var cs []Counter                 // the hall's, in order, once a record needs them
+	var counters map[string]*Counter // cs by id
 	var changed []string
 	change := func(id string) {
 		if !slices.Contains(changed, id) {
@@ -540,14 +540,13 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 			}
 		}
 		if (r.Counter != nil || r.Ticket != nil) && counters == nil {
-			cs, err := tx.Counters(hallID)
-			if err != nil {
+			var err error
+			if cs, err = tx.Counters(hallID); err != nil {
 				return err
 			}
 			counters = map[string]*Counter{}
 			for i := range cs {
 				counters[cs[i].ID] = &cs[i]
-				counterOrder = append(counterOrder, &cs[i])
 			}
 		}
 	}
@@ -605,8 +604,8 @@ func (e *Engine) applyEdgeRecords(tx Tx, hallID string, recs []*EdgeRecord) erro
 			if t.Status == StatusCalled || t.Status == StatusServing {
 				at = t.CounterID
 			}
-			for _, cur := range counterOrder {
-				if cur.CurrentTicketID == t.ID && cur.ID != at {
+			for i := range cs {
+				if cur := &cs[i]; cur.CurrentTicketID == t.ID && cur.ID != at {
 					cur.CurrentTicketID = ""
 					change(cur.ID)
 				} else if cur.ID == at && cur.CurrentTicketID != t.ID {

@@ -129,8 +129,9 @@ func checkSetting(field, v string) error {
 	return nil
 }
 
-// loopbackHost reports whether host names the machine itself.
-func loopbackHost(host string) bool {
+// LoopbackHost reports whether host (a URL's Hostname) names the machine
+// itself: localhost or a loopback address.
+func LoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
@@ -143,7 +144,7 @@ func loopbackHost(host string) bool {
 func webURL(field, v string) (*url.URL, error) {
 	u, err := url.Parse(v)
 	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || u.Opaque != "" ||
-		!(u.Scheme == "https" || (u.Scheme == "http" && loopbackHost(u.Hostname()))) {
+		!(u.Scheme == "https" || (u.Scheme == "http" && LoopbackHost(u.Hostname()))) {
 		return nil, FieldErrorf(field, "%s is an https URL (http only on localhost)", field)
 	}
 	return u, nil

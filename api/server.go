@@ -331,32 +331,22 @@ func (s *Server) clientAddr(r *http.Request) netip.Addr {
 	if !inPrefixes(s.TrustedProxies, addr) {
 		return addr
 	}
-	lines := r.Header.Values("X-Forwarded-For")
-	for i := len(lines) - 1; i >= 0; i-- {
-		rest := lines[i]
-		for rest != "" {
-			entry := rest
-			if j := strings.LastIndexByte(rest, ','); j >= 0 {
-				entry, rest = rest[j+1:], rest[:j]
-			} else {
-				rest = ""
-			}
-			entry = strings.TrimSpace(entry)
-			if entry == "" {
-				continue
-			}
-			a, err := netip.ParseAddr(entry)
+	entries := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(entries) - 1; i >= 0; i-- {
+		entry := strings.TrimSpace(entries[i])
+		if entry == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(entry)
+		if err != nil {
+			ap, err := netip.ParseAddrPort(entry)
 			if err != nil {
-				ap, err := netip.ParseAddrPort(entry)
-				if err != nil {
-					return addr
-				}
-				a = ap.Addr()
-			}
-			addr = a.Unmap()
-			if !inPrefixes(s.TrustedProxies, addr) {
 				return addr
 			}
+			a = ap.Addr()
+		}
+		if addr = a.Unmap(); !inPrefixes(s.TrustedProxies, addr) {
+			return addr
 		}
 	}
 	return addr

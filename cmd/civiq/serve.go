@@ -682,7 +682,7 @@ func keyFileOf(c Config, kind string) string {
 // plain http: the personal data going up would travel in clear.
 func (c Config) startWarnings() []string {
 	var out []string
-	if u, err := url.Parse(c.CityURL); c.Edge && err == nil && u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+	if u, err := url.Parse(c.CityURL); c.Edge && err == nil && u.Scheme == "http" && !civiq.LoopbackHost(u.Hostname()) {
 		out = append(out, "--city is http://: the contact phones of bad ratings and the applicants of cases go up to the city unencrypted; give the city's https:// address")
 	}
 	unset := func(env string) bool { return os.Getenv(env) == "" }
@@ -706,16 +706,6 @@ func (c Config) startWarnings() []string {
 		}
 	}
 	return out
-}
-
-// loopbackHost says whether host is this machine: localhost or a
-// loopback address.
-func loopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // missingKeyFiles are the key files (keyFileOf) that the server is about
